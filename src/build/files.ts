@@ -1,0 +1,113 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { ImprintError } from '../errors.js';
+import { compareBytes } from '../vfs/path.js';
+import type { FileTree } from '../vfs/tree.js';
+
+/** One `files[]` entry of the spec, already validated. */
+export interface FileCopy {
+  /** Absolute host path of the source. */
+  source: string;
+  /** Absolute image path; a trailing '/' means "into this directory". */
+  target: string;
+  /** Mode for regular files; undefined = 0755 if the owner may execute the source, else 0644. */
+  mode?: number | undefined;
+  uid: number;
+  gid: number;
+  /** Field path for errors, e.g. `files[2]`. */
+  field: string;
+}
+
+/**
+ * Copies spec files into the tree. Directories are walked in byte order of names; every copied node gets
+ * `mtime` (host mtimes, owners, umask and inode sharing are not inputs; only the owner-executable bit
+ * is). Symlinks inside a copied directory are kept as links; sockets and devices are refused.
+ * Cost: stats every file; contents are read later, when the layer is written.
+ */
+export async function copyFiles(tree: FileTree, copies: FileCopy[], specDir: string, mtime: number): Promise<void> {
+  const root = await realpath(specDir);
+  for (const copy of copies) {
+    const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
+      throw new ImprintError('SPEC_SOURCE_MISSING', `${copy.field}.source: ${copy.source} does not exist`, {
+        hint: 'Paths in files[].source are relative to the spec file.',
+        cause: err,
+        details: { field: `${copy.field}.source`, path: copy.source },
+      });
+    });
+    const rel = relative(root, real);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new ImprintError('SPEC_INVALID', `${copy.field}.source resolves to ${real}, outside the spec's directory ${root}`, {
+        hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
+        details: { field: `${copy.field}.source`, path: real },
+      });
+    }
+    const st = await stat(real);
+    const ctx = { copy, mtime, tree };
+    if (st.isDirectory()) {
+      tree.mkdirp(copy.target, dirMeta(copy, mtime));
+      await copyDir(ctx, real, copy.target);
+    } else if (st.isFile()) {
+      const name = real.slice(real.lastIndexOf(sep) + 1);
+      const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
+      addFile(ctx, real, target, st.mode, st.size);
+    } else {
+      throw unsupported(copy, real);
+    }
+  }
+}
+
+interface CopyContext {
+  copy: FileCopy;
+  mtime: number;
+  tree: FileTree;
+}
+
+async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {
+  const names = (await readdir(hostDir)).sort(compareBytes);
+  for (const name of names) {
+    const host = join(hostDir, name);
+    const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
+    const st = await lstat(host);
+    if (st.isDirectory()) {
+      ctx.tree.add(image, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
+      await copyDir(ctx, host, image);
+    } else if (st.isFile()) {
+      addFile(ctx, host, image, st.mode, st.size);
+    } else if (st.isSymbolicLink()) {
+      const target = await readlink(host);
+      ctx.tree.add(image, { kind: 'symlink', target, mode: 0o777, uid: ctx.copy.uid, gid: ctx.copy.gid, mtime: ctx.mtime, origin: ctx.copy.field });
+    } else {
+      throw unsupported(ctx.copy, host);
+    }
+  }
+}
+
+function addFile(ctx: CopyContext, host: string, image: string, hostMode: number, size: number): void {
+  const mode = ctx.copy.mode ?? (hostMode & 0o100 ? 0o755 : 0o644);
+  ctx.tree.add(
+    image,
+    {
+      kind: 'file',
+      size,
+      content: () => createReadStream(host, { highWaterMark: 1 << 20 }),
+      mode,
+      uid: ctx.copy.uid,
+      gid: ctx.copy.gid,
+      mtime: ctx.mtime,
+      origin: ctx.copy.field,
+    },
+    { onExisting: 'replace' },
+  );
+}
+
+function dirMeta(copy: FileCopy, mtime: number) {
+  return { mode: 0o755, uid: copy.uid, gid: copy.gid, mtime };
+}
+
+function unsupported(copy: FileCopy, path: string): ImprintError {
+  return new ImprintError('SPEC_INVALID', `${copy.field}.source: ${path} is not a regular file, directory or symlink`, {
+    hint: 'Sockets, FIFOs and device files cannot be copied from the host; create devices in the image instead.',
+    details: { field: `${copy.field}.source`, path },
+  });
+}

@@ -1,0 +1,80 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { buildImage } from '../build/build.js';
+import { loadSpec } from '../spec/index.js';
+import { BlobStore, defaultCacheDir } from '../store/index.js';
+import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
+import type { Runner } from './main.js';
+import { dim, EXIT_OK, type Terminal } from './output.js';
+
+/** Opens the content store named by --cache-dir or the environment. */
+export function openStore(cacheDir: string | undefined): BlobStore {
+  return new BlobStore(cacheDir ?? defaultCacheDir(process.env, homedir()));
+}
+
+/** `imprint build`. */
+export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
+  program
+    .command('build')
+    .description('Build the image a spec describes and write it to one or more outputs.')
+    .argument('[spec]', 'an imprint.yaml, or a directory holding one', '.')
+    .option(
+      '-o, --output <ref>',
+      'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText(
+      'after',
+      '\nSOURCE_DATE_EPOCH comes from the environment, else the spec `epoch`, else the commit time of the\n' +
+        "spec's git checkout, else 0. The same spec, files and epoch give the same digests on any machine.",
+    )
+    .action(
+      run(async function (this: Command) {
+        const [specArg] = this.args as [string];
+        const opts = this.opts() as { output: string[]; tag: string; json?: boolean };
+        const store = openStore(program.opts().cacheDir);
+        const loaded = await loadSpec(specArg);
+        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(parseReference);
+        const result = await buildImage({
+          loaded,
+          env: process.env,
+          store,
+          onEvent: (e) => {
+            if (opts.json) return;
+            if (e.type === 'warning') t.err.write(`warning: ${e.message}\n`);
+            if (e.type === 'layer' && t.tty) t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));
+          },
+        });
+        for (const ref of outputs) await writeImageSet(ref, result.set, { tag: opts.tag });
+        if (opts.json) {
+          t.out.write(
+            `${JSON.stringify(
+              {
+                index: result.index.digest,
+                epoch: result.epoch,
+                images: result.images.map((i) => ({ platform: i.platform, manifest: i.manifest.digest, config: i.config.digest, layers: i.layers })),
+                outputs: outputs.map(formatReference),
+                warnings: result.warnings,
+              },
+              null,
+              2,
+            )}\n`,
+          );
+          return EXIT_OK;
+        }
+        const when = new Date(result.epoch.epoch * 1000).toISOString().replace('.000Z', 'Z');
+        t.out.write(`SOURCE_DATE_EPOCH ${result.epoch.epoch} (${when}, from ${result.epoch.source})\n`);
+        for (const i of result.images) {
+          const size = i.layers.reduce((n, l) => n + l.size, 0);
+          t.out.write(`${i.platform.padEnd(16)} manifest ${i.manifest.digest}  ${i.layers.length} layer(s), ${size} bytes\n`);
+        }
+        t.out.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
+        for (const ref of outputs) t.out.write(`wrote ${formatReference(ref)}\n`);
+        return EXIT_OK;
+      }),
+    );
+}

@@ -1,0 +1,88 @@
+import type { Command } from '@commander-js/extra-typings';
+import type { BlobReader } from '../oci/image-set.js';
+import { INDEX_TYPES, MANIFEST_TYPES } from '../oci/media-types.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/types.js';
+import { parseReference, readImageSet } from '../transport/index.js';
+import type { Runner } from './main.js';
+import { EXIT_OK, type Terminal } from './output.js';
+
+/** One image of an inspected reference, as `--json` prints it. */
+export interface InspectedImage {
+  platform: string;
+  manifest: Descriptor;
+  config: ImageConfig;
+  layers: Descriptor[];
+  annotations: Record<string, string>;
+}
+
+export interface Inspection {
+  reference: string;
+  /** The top-level descriptors of the layout (image indexes or manifests). */
+  roots: Descriptor[];
+  images: InspectedImage[];
+}
+
+/** Walks every index reachable from `roots` and collects its images. Reads manifests and configs only. */
+export async function inspectImages(blobs: BlobReader, roots: Descriptor[]): Promise<InspectedImage[]> {
+  const out: InspectedImage[] = [];
+  const walk = async (d: Descriptor): Promise<void> => {
+    if (INDEX_TYPES.includes(d.mediaType)) {
+      const index = JSON.parse((await blobs.readBytes(d)).toString('utf8')) as ImageIndex;
+      for (const m of index.manifests) await walk(m);
+    } else if (MANIFEST_TYPES.includes(d.mediaType)) {
+      const manifest = JSON.parse((await blobs.readBytes(d)).toString('utf8')) as ImageManifest;
+      if (manifest.subject !== undefined) return; // an attestation, not an image
+      const config = JSON.parse((await blobs.readBytes(manifest.config)).toString('utf8')) as ImageConfig;
+      out.push({
+        platform: formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
+        manifest: d,
+        config,
+        layers: manifest.layers,
+        annotations: manifest.annotations ?? {},
+      });
+    }
+  };
+  for (const r of roots) await walk(r);
+  return out;
+}
+
+/** `imprint inspect`. */
+export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
+  program
+    .command('inspect')
+    .description('Show the platforms, digests, layers and config of an image.')
+    .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
+    .option('--json', 'print JSON on stdout')
+    .action(
+      run(async function (this: Command) {
+        const [refText] = this.args as [string];
+        const opts = this.opts() as { json?: boolean };
+        const set = await readImageSet(parseReference(refText));
+        const images = await inspectImages(set.blobs, set.index.manifests);
+        const result: Inspection = { reference: refText, roots: set.index.manifests, images };
+        if (opts.json) {
+          t.out.write(`${JSON.stringify(result, null, 2)}\n`);
+          return EXIT_OK;
+        }
+        for (const r of set.index.manifests) {
+          const tag = r.annotations?.['org.opencontainers.image.ref.name'];
+          t.out.write(`${r.mediaType.includes('index') ? 'index' : 'manifest'} ${r.digest}${tag ? `  (${tag})` : ''}\n`);
+        }
+        for (const i of images) {
+          const c = i.config.config ?? {};
+          t.out.write(`\n${i.platform}\n  manifest    ${i.manifest.digest}\n  created     ${i.config.created ?? '-'}\n`);
+          if (c.User) t.out.write(`  user        ${c.User}\n`);
+          if (c.WorkingDir) t.out.write(`  workdir     ${c.WorkingDir}\n`);
+          if (c.Entrypoint) t.out.write(`  entrypoint  ${JSON.stringify(c.Entrypoint)}\n`);
+          if (c.Cmd) t.out.write(`  cmd         ${JSON.stringify(c.Cmd)}\n`);
+          for (const e of c.Env ?? []) t.out.write(`  env         ${e}\n`);
+          for (const [k, v] of Object.entries(c.Labels ?? {})) t.out.write(`  label       ${k}=${v}\n`);
+          for (const [idx, l] of i.layers.entries()) {
+            t.out.write(`  layer ${idx}     ${l.digest}  ${l.size} bytes  ${l.mediaType}\n`);
+          }
+        }
+        return EXIT_OK;
+      }),
+    );
+}

@@ -1,0 +1,46 @@
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { ImprintError } from '../errors.js';
+import { buildCommand } from './build.js';
+import { inspectCommand } from './inspect.js';
+import { EXIT_OK, EXIT_USAGE, processTerminal, reportError, type Terminal } from './output.js';
+import { VERSION } from './version.js';
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. Never calls process.exit. */
+export async function main(argv: string[], terminal: Terminal = processTerminal(process.env)): Promise<number> {
+  const program = new Command('imprint')
+    .description('Build bit-for-bit reproducible OCI images, and prove it.')
+    .version(VERSION, '--version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => terminal.out.write(s),
+      writeErr: (s) => terminal.err.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+  program.addOption(new Option('--cache-dir <dir>', 'content store and caches (default: $IMPRINT_CACHE_DIR, $XDG_CACHE_HOME/imprint or ~/.cache/imprint)'));
+
+  let exit = EXIT_OK;
+  const run = (fn: () => Promise<number>) => async () => {
+    exit = await fn();
+  };
+  buildCommand(program, terminal, run);
+  inspectCommand(program, terminal, run);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    return reportError(terminal, err);
+  }
+}
+
+/** Signature of the wrapper commands use to run their action and record its exit code. */
+export type Runner = (fn: () => Promise<number>) => () => Promise<void>;
+
+/** A usage error (exit 2) with a hint. */
+export function usage(message: string, hint?: string): ImprintError {
+  return new ImprintError('USAGE', message, hint ? { hint } : {});
+}

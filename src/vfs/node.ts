@@ -1,0 +1,32 @@
+import type { Readable } from 'node:stream';
+
+/** Opens a fresh stream of a file's content; called once per write, so contents never sit in memory. */
+export type ContentOpener = () => Promise<Readable> | Readable;
+
+/** Metadata every node carries. `mtime` is integer seconds. */
+export interface Meta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  xattrs?: Record<string, Buffer>;
+}
+
+/** Where a node came from (a package name, `files[2]`, `accounts`); used for conflicts and layering. */
+export type Origin = string;
+
+export type VNode = Meta & { origin?: Origin } & (
+    | { kind: 'file'; size: number; content: ContentOpener }
+    | { kind: 'dir' }
+    | { kind: 'symlink'; target: string }
+    | { kind: 'hardlink'; target: string }
+    | { kind: 'char' | 'block'; major: number; minor: number }
+    | { kind: 'fifo' }
+  );
+
+export type VKind = VNode['kind'];
+
+/** Default metadata for directories the tree creates implicitly (parents of added paths). */
+export function implicitDirMeta(mtime: number): Meta {
+  return { mode: 0o755, uid: 0, gid: 0, mtime };
+}

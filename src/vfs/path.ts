@@ -1,0 +1,50 @@
+import { ImprintError } from '../errors.js';
+
+/**
+ * Normalises an image path to its tree key: no leading or trailing '/', no '.' components, single
+ * separators; '' is the root. Rejects '..' components and NUL with VFS_INVALID_PATH: a tree path never
+ * climbs, whatever the source claims.
+ */
+export function normalizeImagePath(path: string, what = 'path'): string {
+  if (path.includes('\0')) throw invalid(path, what, 'contains a NUL byte');
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') throw invalid(path, what, "has a '..' component");
+    parts.push(part);
+  }
+  return parts.join('/');
+}
+
+/** The parent key of a tree key ('' for top-level entries). */
+export function parentPath(key: string): string {
+  const i = key.lastIndexOf('/');
+  return i < 0 ? '' : key.slice(0, i);
+}
+
+/** Byte order of the UTF-8 encodings, independent of locale and of UTF-16 surrogates. */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * Resolves a symlink target against the directory holding the link, as seen inside the image root
+ * (absolute targets start at the root; '..' at the root stays at the root, as the kernel does in a
+ * chroot). Returns a tree key.
+ */
+export function resolveLinkTarget(linkKey: string, target: string): string {
+  const parts = target.startsWith('/') ? [] : parentPath(linkKey).split('/').filter((p) => p !== '');
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return parts.join('/');
+}
+
+function invalid(path: string, what: string, why: string): ImprintError {
+  return new ImprintError('VFS_INVALID_PATH', `${what} ${JSON.stringify(path)} ${why}`, {
+    hint: 'Image paths are absolute or relative to the image root and may not climb out of it.',
+    details: { path },
+  });
+}

@@ -1,0 +1,122 @@
+import { ImprintError } from '../errors.js';
+import type { Meta, VNode } from './node.js';
+import { normalizeImagePath, parentPath, resolveLinkTarget } from './path.js';
+
+export interface AddOptions {
+  /** What to do when the path exists: 'error' (default; directories merge), or 'replace'. */
+  onExisting?: 'error' | 'replace';
+}
+
+const MAX_LINK_HOPS = 40;
+
+/**
+ * An in-memory file tree: metadata in memory, file contents behind openers. Keys are normalised image
+ * paths (see normalizeImagePath); the root itself is not stored. Parents are created implicitly with
+ * `dirMeta`. Nothing here touches the host filesystem.
+ */
+export class FileTree {
+  readonly #nodes = new Map<string, VNode>();
+  readonly #dirMeta: Meta;
+
+  constructor(dirMeta: Meta) {
+    this.#dirMeta = dirMeta;
+  }
+
+  /** Number of nodes (the root not counted). */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** The node at `path`, without following symlinks. */
+  get(path: string): VNode | undefined {
+    return this.#nodes.get(normalizeImagePath(path));
+  }
+
+  /** All keys, in insertion order (callers that write output must sort: see layerEntries). */
+  keys(): IterableIterator<string> {
+    return this.#nodes.keys();
+  }
+
+  /**
+   * Adds `node` at `path`, creating missing parents. Adding a directory over a directory merges (the new
+   * metadata wins); anything else over an existing node is VFS_CONFLICT unless onExisting is 'replace'.
+   */
+  add(path: string, node: VNode, options: AddOptions = {}): void {
+    const key = normalizeImagePath(path);
+    if (key === '') {
+      if (node.kind !== 'dir') throw conflict('', 'the image root must be a directory');
+      return;
+    }
+    this.mkdirp(parentPath(key));
+    const existing = this.#nodes.get(key);
+    if (existing !== undefined && !(existing.kind === 'dir' && node.kind === 'dir')) {
+      if (options.onExisting !== 'replace') {
+        throw conflict(key, `already holds a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}`, node.origin);
+      }
+      if (existing.kind === 'dir') this.remove(key);
+    }
+    this.#nodes.set(key, node);
+  }
+
+  /** Creates `path` and its parents as directories where missing; existing directories are kept as they are. */
+  mkdirp(path: string, meta: Meta = this.#dirMeta): void {
+    const key = normalizeImagePath(path);
+    if (key === '') return;
+    const existing = this.#nodes.get(key);
+    if (existing?.kind === 'dir') return;
+    if (existing !== undefined) {
+      throw conflict(key, `is a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}, not a directory`);
+    }
+    this.mkdirp(parentPath(key), meta);
+    this.#nodes.set(key, { kind: 'dir', ...meta });
+  }
+
+  /** Removes `path` and, for a directory, everything below it. Returns whether anything was removed. */
+  remove(path: string): boolean {
+    const key = normalizeImagePath(path);
+    const existed = this.#nodes.delete(key);
+    if (existed) {
+      const prefix = `${key}/`;
+      for (const k of [...this.#nodes.keys()]) if (k.startsWith(prefix)) this.#nodes.delete(k);
+    }
+    return existed;
+  }
+
+  /**
+   * The key `path` denotes once symlinks in its directory components are followed inside the tree
+   * (the last component is not followed). Used to canonicalise paths such as /lib/x on merged-/usr.
+   */
+  resolveParents(path: string): string {
+    const key = normalizeImagePath(path);
+    if (key === '') return key;
+    const parts = key.split('/');
+    let current = '';
+    let hops = 0;
+    for (let i = 0; i < parts.length - 1; i++) {
+      current = current === '' ? parts[i]! : `${current}/${parts[i]}`;
+      let node = this.#nodes.get(current);
+      while (node?.kind === 'symlink') {
+        if (++hops > MAX_LINK_HOPS) throw conflict(key, 'has too many levels of symbolic links');
+        current = resolveLinkTarget(current, node.target);
+        node = this.#nodes.get(current);
+      }
+    }
+    return current === '' ? parts[parts.length - 1]! : `${current}/${parts[parts.length - 1]}`;
+  }
+
+  /** Applies `fn` to every node; `fn` returns a replacement, the same node, or undefined to delete it. */
+  map(fn: (key: string, node: VNode) => VNode | undefined): void {
+    for (const [key, node] of [...this.#nodes]) {
+      const next = fn(key, node);
+      if (next === undefined) this.remove(key);
+      else if (next !== node) this.#nodes.set(key, next);
+    }
+  }
+}
+
+function conflict(key: string, why: string, incoming?: string): ImprintError {
+  return new ImprintError('VFS_CONFLICT', `/${key} ${why}${incoming ? `; ${incoming} also writes it` : ''}`, {
+    hint: 'Two inputs write the same path; remove one of them or give them different targets.',
+    details: { path: `/${key}`, ...(incoming ? { incoming } : {}) },
+  });
+}
