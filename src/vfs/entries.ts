@@ -44,19 +44,17 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
         const fileKey = node.kind === 'file' ? key : hardlinkFile(tree, key);
         const leader = groupLeader.get(fileKey) ?? fileKey;
         const file = tree.get(fileKey) as Extract<VNode, { kind: 'file' }>;
-        if (leader !== key) return { ...base, ...xattrs, type: 'hardlink', linkname: leader };
-        // The leader carries the file's data and metadata, whichever path it was stored under.
-        return {
+        // One inode: every path of the group carries the file's metadata; the leader also its data.
+        const inode = {
           path,
-          type: 'file',
           mode: file.mode & 0o7777,
           uid: file.uid,
           gid: file.gid,
           mtime: file.mtime,
-          size: file.size,
-          body: file.content,
           ...(file.xattrs && Object.keys(file.xattrs).length > 0 ? { xattrs: file.xattrs } : {}),
         };
+        if (leader !== key) return { ...inode, type: 'hardlink', size: 0, linkname: leader };
+        return { ...inode, type: 'file', size: file.size, body: file.content };
       }
     }
   });

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { layerEntries } from '../../src/vfs/entries.js';
+import type { VNode } from '../../src/vfs/node.js';
+import { compareBytes, normalizeImagePath, resolveLinkTarget } from '../../src/vfs/path.js';
+import { FileTree } from '../../src/vfs/tree.js';
+
+const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 100 };
+const file = (text: string, extra: Partial<VNode> = {}): VNode =>
+  ({ kind: 'file', size: Buffer.byteLength(text), content: () => Readable.from([Buffer.from(text)]), ...meta, ...extra }) as VNode;
+
+describe('vfs paths', () => {
+  it('normalises and refuses climbing', () => {
+    assert.equal(normalizeImagePath('/a//b/./c/'), 'a/b/c');
+    assert.equal(normalizeImagePath('./'), '');
+    assert.throws(() => normalizeImagePath('/a/../b'), { code: 'VFS_INVALID_PATH' });
+    assert.throws(() => normalizeImagePath('a\0b'), { code: 'VFS_INVALID_PATH' });
+  });
+  it('orders by UTF-8 bytes, not UTF-16 units or locale', () => {
+    // U+FF5E (3 UTF-8 bytes, EF BD 9E) sorts before U+1F600 (F0 ...) in bytes, but after it in UTF-16 units.
+    assert.ok(compareBytes('\uff5e', '\u{1f600}') < 0);
+    assert.ok('\uff5e' > '\u{1f600}');
+    assert.ok(compareBytes('B', 'a') < 0);
+  });
+  it('resolves link targets inside the root', () => {
+    assert.equal(resolveLinkTarget('bin', 'usr/bin'), 'usr/bin');
+    assert.equal(resolveLinkTarget('usr/lib/x', '../../../../etc'), 'etc');
+    assert.equal(resolveLinkTarget('a/b', '/usr/bin'), 'usr/bin');
+  });
+});
+
+describe('FileTree', () => {
+  it('creates parents and merges directories', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    t.add('/a/b/c.txt', file('x'));
+    assert.equal(t.get('a')?.kind, 'dir');
+    assert.equal(t.get('a/b')?.kind, 'dir');
+    t.add('/a', { kind: 'dir', mode: 0o700, uid: 5, gid: 5, mtime: 1 });
+    assert.equal(t.get('a')?.mode, 0o700);
+    assert.equal(t.get('a/b/c.txt')?.kind, 'file');
+  });
+  it('refuses conflicts unless replacing, and names the origin', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    t.add('/etc/x', file('1', { origin: 'pkg-a' }));
+    assert.throws(() => t.add('/etc/x', file('2', { origin: 'pkg-b' })), (err: { code: string; message: string }) => {
+      assert.equal(err.code, 'VFS_CONFLICT');
+      assert.match(err.message, /pkg-a/);
+      assert.match(err.message, /pkg-b/);
+      return true;
+    });
+    t.add('/etc/x', file('22'), { onExisting: 'replace' });
+    assert.equal((t.get('/etc/x') as { size: number }).size, 2);
+    assert.throws(() => t.add('/etc/x/y', file('1')), { code: 'VFS_CONFLICT' });
+  });
+  it('removes recursively and follows parent symlinks', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    t.add('usr/lib/x.so', file('so'));
+    t.add('lib', { kind: 'symlink', target: 'usr/lib', ...meta });
+    assert.equal(t.resolveParents('/lib/x.so'), 'usr/lib/x.so');
+    assert.equal(t.resolveParents('/lib'), 'lib');
+    assert.equal(t.remove('usr'), true);
+    assert.equal(t.get('usr/lib/x.so'), undefined);
+    t.add('loop', { kind: 'symlink', target: 'loop', ...meta });
+    assert.throws(() => t.resolveParents('/loop/x'), { code: 'VFS_CONFLICT' });
+  });
+});
+
+describe('layerEntries', () => {
+  it('sorts by archive path bytes whatever the insertion order, parents first', () => {
+    const paths = ['z', 'a-b', 'a/x', 'a/b/c', 'B', 'a.txt'];
+    const build = (order: string[]) => {
+      const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+      for (const p of order) t.add(p, file(p));
+      return layerEntries(t).map((e) => e.path);
+    };
+    const expected = ['B', 'a-b', 'a.txt', 'a/', 'a/b/', 'a/b/c', 'a/x', 'z'];
+    assert.deepEqual(build(paths), expected);
+    assert.deepEqual(build([...paths].reverse()), expected);
+  });
+  it('writes a hard-link group as a file at its first path', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    t.add('usr/bin/z-real', file('data', { mode: 0o755 }));
+    t.add('usr/bin/a-link', { kind: 'hardlink', target: 'usr/bin/z-real', ...meta });
+    t.add('usr/bin/m-link', { kind: 'hardlink', target: '/usr/bin/a-link', ...meta });
+    const entries = layerEntries(t).filter((e) => e.path.startsWith('usr/bin/') && e.path !== 'usr/bin/');
+    assert.deepEqual(
+      entries.map((e) => [e.path, e.type, e.linkname ?? '', e.size, e.mode]),
+      [
+        ['usr/bin/a-link', 'file', '', 4, 0o755],
+        ['usr/bin/m-link', 'hardlink', 'usr/bin/a-link', 0, 0o755],
+        ['usr/bin/z-real', 'hardlink', 'usr/bin/a-link', 0, 0o755],
+      ],
+    );
+  });
+  it('refuses a hard link to nothing', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    t.add('a', { kind: 'hardlink', target: 'missing', ...meta });
+    assert.throws(() => layerEntries(t), { code: 'VFS_CONFLICT' });
+  });
+  it('keeps devices, fifos, symlinks and xattrs', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    t.add('dev/null', { kind: 'char', major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0, mtime: 1 });
+    t.add('run/p', { kind: 'fifo', mode: 0o600, uid: 0, gid: 0, mtime: 1 });
+    t.add('bin', { kind: 'symlink', target: 'usr/bin', mode: 0o777, uid: 0, gid: 0, mtime: 1 });
+    t.add('cap', file('c', { xattrs: { 'security.capability': Buffer.from([1, 2]) } }));
+    const byPath = new Map(layerEntries(t).map((e) => [e.path, e]));
+    assert.deepEqual([byPath.get('dev/null')?.type, byPath.get('dev/null')?.devmajor, byPath.get('dev/null')?.devminor], ['char', 1, 3]);
+    assert.equal(byPath.get('run/p')?.type, 'fifo');
+    assert.equal(byPath.get('bin')?.linkname, 'usr/bin');
+    assert.deepEqual(byPath.get('cap')?.xattrs, { 'security.capability': Buffer.from([1, 2]) });
+  });
+});
