@@ -1,0 +1,251 @@
+import { constants, type Stats } from 'node:fs';
+import { chmod, copyFile, type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Digest, digestHex, digestMismatch, HashingStream, parseDigest, sha256, VerifyingStream } from '../digest/index.js';
+import { errorText, ImprintError } from '../errors.js';
+import type { BlobReader } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/types.js';
+import { fileSink, TEMP_PREFIX, tempPath } from './atomic-file.js';
+import { DEFAULT_MAX_BLOB_BYTES, readSmallBlob, verifiedStream } from './streams.js';
+
+/** What a caller expects of a blob it stores; checked before anything becomes visible. */
+export interface BlobExpectation {
+  digest?: Digest | undefined;
+  size?: number | undefined;
+}
+
+/** A stored blob: its digest and size. */
+export interface StoredBlob {
+  digest: Digest;
+  size: number;
+}
+
+/** Content for `put`: an open stream, or a function that opens one only when the blob is missing. */
+export type BlobSource = Readable | (() => Readable | Promise<Readable>);
+
+export interface BlobStoreOptions {
+  /** Where temporary files go (default `<root>/tmp`); must be on the same filesystem as `<root>/blobs`. */
+  tmpDir?: string;
+}
+
+type BlobRef = Pick<Descriptor, 'digest' | 'size'> | Digest;
+
+/** Mode of every blob file: read-only, so a hard-linked copy cannot be edited in place by accident. */
+const BLOB_MODE = 0o444;
+
+/**
+ * A content-addressed blob store: blob `sha256:<hex>` lives at `<root>/blobs/sha256/<hex>` (the OCI
+ * layout's own scheme, so an OCI layout directory can be read as a store). Writes go to an
+ * exclusively created temporary file, are hashed while streaming, verified, fsynced, made read-only
+ * and renamed into place; reads are verified at the end of every stream. Safe for concurrent writers
+ * (threads, promises, processes) sharing one root: both succeed and one valid file remains.
+ */
+export class BlobStore implements BlobReader {
+  readonly root: string;
+  readonly tmpDir: string;
+  #prepared: Promise<void> | undefined;
+
+  constructor(root: string, options: BlobStoreOptions = {}) {
+    this.root = root;
+    this.tmpDir = options.tmpDir ?? join(root, 'tmp');
+  }
+
+  /** The file of a blob; a pure function of the digest (the file may not exist). */
+  path(d: Digest): string {
+    return join(this.root, 'blobs', 'sha256', digestHex(parseDigest(d, 'blob digest')));
+  }
+
+  /** True when the blob's file exists (its content is checked only when read). Cost: one stat. */
+  async has(d: Digest): Promise<boolean> {
+    return (await this.#stat(d)) !== undefined;
+  }
+
+  /** Opens a verified stream of the blob; BLOB_NOT_FOUND when absent, SIZE_MISMATCH/DIGEST_MISMATCH on corruption. */
+  async open(desc: BlobRef): Promise<Readable> {
+    const { digest, size } = typeof desc === 'string' ? { digest: desc, size: undefined } : desc;
+    const file = this.path(digest);
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (err) {
+      throw this.#readError(err, digest);
+    }
+    if (size !== undefined) {
+      const found = (await fh.stat()).size;
+      if (found !== size) {
+        await fh.close();
+        throw new ImprintError('SIZE_MISMATCH', `blob ${digest} in ${this.root}: expected ${size} bytes, found ${found}`, {
+          hint: 'The blob file was truncated or replaced; remove it and fetch it again.',
+          details: { expected: size, found, file },
+        });
+      }
+    }
+    return verifiedStream(fh.createReadStream(), { digest, size }, `blob ${digest} in ${this.root}`);
+  }
+
+  /** Reads a small blob whole (manifests, configs), verified; refuses blobs over `maxBytes` (default 4 MiB). */
+  async readBytes(desc: Pick<Descriptor, 'digest' | 'size'>, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
+    return readSmallBlob(() => this.open(desc), desc, maxBytes, `blob ${desc.digest} in ${this.root}`);
+  }
+
+  /**
+   * Stores a blob, hashing while it streams into a temporary file; DIGEST_MISMATCH / SIZE_MISMATCH
+   * when it does not match `expect`, and then nothing is left behind. When `src` is a function and
+   * the expected blob is already present (same size), the source is never opened.
+   */
+  async put(src: BlobSource, expect: BlobExpectation = {}): Promise<StoredBlob> {
+    const known = await this.#presentAlready(expect);
+    if (known !== undefined && typeof src === 'function') return known;
+    let input: Readable | undefined = typeof src === 'function' ? undefined : src;
+    let fh: FileHandle | undefined;
+    let tmp: string | undefined;
+    try {
+      await this.#prepare();
+      tmp = tempPath(this.tmpDir);
+      fh = await open(tmp, 'wx', 0o600);
+      input ??= await (src as () => Readable | Promise<Readable>)();
+      const verify = new VerifyingStream(expect, `blob written to ${this.root}`);
+      const hash = new HashingStream();
+      await pipeline(input, verify, hash, fileSink(fh));
+      await fh.sync();
+      await fh.chmod(BLOB_MODE);
+      await fh.close();
+      fh = undefined;
+      const stored: StoredBlob = { digest: hash.digest(), size: hash.size };
+      // rename replaces an existing file atomically: a concurrent writer of the same digest wrote the same bytes.
+      await rename(tmp, this.path(stored.digest));
+      return stored;
+    } catch (err) {
+      input?.destroy();
+      await fh?.close().catch(() => undefined);
+      if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+      throw this.#writeError(err);
+    }
+  }
+
+  /** Stores bytes held in memory; checks `expect` before writing anything; skips the write when present. */
+  async putBytes(data: Uint8Array, expect: BlobExpectation = {}): Promise<StoredBlob> {
+    const digest = sha256(data);
+    if (expect.size !== undefined && expect.size !== data.length) {
+      throw new ImprintError('SIZE_MISMATCH', `blob written to ${this.root}: expected ${expect.size} bytes, found ${data.length}`, {
+        details: { expected: expect.size, found: data.length },
+      });
+    }
+    if (expect.digest !== undefined && expect.digest !== digest) {
+      throw digestMismatch(`blob written to ${this.root}`, expect.digest, digest);
+    }
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return this.put(() => Readable.from([buf]), { digest, size: data.length });
+  }
+
+  /**
+   * Adds a blob that `source` holds: a hard link when both are on one filesystem, else a copy (a
+   * reflink where the filesystem can). The bytes are not re-hashed (the source verified them when it
+   * stored them, and every read verifies); the size is checked. Skips blobs already present.
+   */
+  async copyFrom(source: BlobStore, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<StoredBlob> {
+    const from = source.path(desc.digest);
+    const target = this.path(desc.digest);
+    const st = await source.#stat(desc.digest);
+    if (st === undefined) throw source.#readError(Object.assign(new Error('missing'), { code: 'ENOENT' }), desc.digest);
+    if (st.size !== desc.size) {
+      throw new ImprintError('SIZE_MISMATCH', `blob ${desc.digest} in ${source.root}: expected ${desc.size} bytes, found ${st.size}`, {
+        details: { expected: desc.size, found: st.size, file: from },
+      });
+    }
+    const stored = { digest: desc.digest, size: desc.size };
+    const present = await this.#stat(desc.digest);
+    if (present !== undefined && present.size === desc.size) return stored;
+    let tmp: string | undefined;
+    try {
+      await this.#prepare();
+      tmp = tempPath(this.tmpDir);
+      try {
+        await link(from, tmp);
+      } catch {
+        await copyFile(from, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        await chmod(tmp, BLOB_MODE);
+      }
+      await rename(tmp, target);
+      return stored;
+    } catch (err) {
+      throw this.#writeError(err);
+    } finally {
+      // rename(a, b) is a no-op when a and b are links to one file; never leave the temporary link behind.
+      if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Removes temporary files last modified before `cutoff` (left by killed writers); returns how many.
+   * The caller picks the cutoff (e.g. a day ago), so the store itself never reads the clock.
+   */
+  async cleanupStale(cutoff: Date): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.tmpDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw this.#writeError(err);
+    }
+    let removed = 0;
+    for (const name of names.filter((n) => n.startsWith(TEMP_PREFIX)).sort()) {
+      const file = join(this.tmpDir, name);
+      const st = await stat(file).catch(() => undefined);
+      if (st === undefined || st.mtimeMs >= cutoff.getTime()) continue;
+      await unlink(file).then(
+        () => removed++,
+        () => undefined,
+      );
+    }
+    return removed;
+  }
+
+  async #stat(d: Digest): Promise<Stats | undefined> {
+    try {
+      const st = await stat(this.path(d));
+      return st.isFile() ? st : undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new ImprintError('IO', `checking blob ${d} in ${this.root}: ${errorText(err)}`, { cause: err });
+    }
+  }
+
+  async #presentAlready(expect: BlobExpectation): Promise<StoredBlob | undefined> {
+    if (expect.digest === undefined) return undefined;
+    const st = await this.#stat(expect.digest);
+    if (st === undefined || (expect.size !== undefined && st.size !== expect.size)) return undefined;
+    return { digest: expect.digest, size: st.size };
+  }
+
+  #prepare(): Promise<void> {
+    this.#prepared ??= (async () => {
+      await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+    })();
+    // a failed mkdir is retried on the next write instead of being cached
+    this.#prepared.catch(() => {
+      this.#prepared = undefined;
+    });
+    return this.#prepared;
+  }
+
+  #readError(err: unknown, digest: Digest): ImprintError {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      return new ImprintError('BLOB_NOT_FOUND', `blob ${digest} is not in ${this.root}`, {
+        hint: 'The store or image layout is incomplete; write the image again, or fetch the blob again.',
+        details: { digest, file: this.path(digest) },
+      });
+    }
+    return new ImprintError('IO', `opening blob ${digest} in ${this.root}: ${errorText(err)}`, { cause: err });
+  }
+
+  #writeError(err: unknown): ImprintError {
+    if (err instanceof ImprintError) return err;
+    return new ImprintError('IO', `writing a blob into ${this.root}: ${errorText(err)}`, { cause: err });
+  }
+}
