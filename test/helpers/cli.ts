@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The project root. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./imprint-cli.ts', import.meta.url));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Another node binary (cross-version tests). */
+  node?: string;
+  /** A shell prefix such as `umask 077;` or `faketime '2030-01-01'` wrapping the command. */
+  shellPrefix?: string;
+}
+
+/** Runs `imprint ARGS` in a child process (from source via tsx) and collects its output. */
+export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const node = opts.node ?? process.execPath;
+  const argv = [node, '--import', 'tsx', ENTRY, ...args];
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...opts.env })) if (v !== undefined) env[k] = v;
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('sh', ['-c', `${opts.shellPrefix ?? ''} exec ${quoted}`], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Throws with the child's output unless it exited 0. */
+export function assertOk(r: RunResult, what: string): RunResult {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { validateImage } from '../../src/oci/validate.js';
+import { parseReference, readImageSet } from '../../src/transport/index.js';
+import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
+import { copyTreeVaried } from '../helpers/tree-copy.js';
+
+const hasFaketime = (() => {
+  try {
+    execFileSync('faketime', ['-f', '+1d', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Commits `dir` as a fresh git repository with fixed identity and dates, so the epoch comes from git. */
+function gitCommit(dir: string): void {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'imprint test',
+    GIT_AUTHOR_EMAIL: 'test@invalid',
+    GIT_COMMITTER_NAME: 'imprint test',
+    GIT_COMMITTER_EMAIL: 'test@invalid',
+    GIT_AUTHOR_DATE: '2024-03-01T12:00:00Z',
+    GIT_COMMITTER_DATE: '2024-03-01T12:00:00Z',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_SYSTEM: '/dev/null',
+  };
+  execFileSync('git', ['init', '-q', '-b', 'main', dir], { env });
+  execFileSync('git', ['-C', dir, 'add', '-A'], { env });
+  execFileSync('git', ['-C', dir, 'commit', '-q', '-m', 'example'], { env });
+}
+
+interface BuildJson {
+  index: string;
+  epoch: { epoch: number; source: string };
+  images: Array<{ platform: string; manifest: string }>;
+}
+
+describe('reproducibility: examples/hello', () => {
+  const temps: string[] = [];
+  after(async () => {
+    for (const t of temps) await rm(t, { recursive: true, force: true });
+  });
+
+  it('gives the same index and manifest digests under varied host conditions', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-repro-'));
+    temps.push(work);
+    const a = join(work, 'a', 'hello');
+    const b = join(work, 'b', 'deeper', 'hello');
+    await copyTreeVaried(join(ROOT, 'examples/hello'), a, { mtimeBase: 1_000_000_000, umask: 0o022 });
+    await copyTreeVaried(join(ROOT, 'examples/hello'), b, { reverse: true, mtimeBase: 1_900_000_000, umask: 0o077 });
+    gitCommit(a);
+    gitCommit(b);
+
+    const runA = await runImprint(['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'], {
+      cwd: join(work, 'a'),
+      env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: undefined },
+      shellPrefix: 'umask 022;',
+    });
+    const runB = await runImprint(['--cache-dir', join(work, 'cache-b'), 'build', 'deeper/hello', '-o', `oci:${join(work, 'out-b')}`, '--json'], {
+      cwd: join(work, 'b'),
+      env: { TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', SOURCE_DATE_EPOCH: undefined },
+      shellPrefix: `umask 077; ${hasFaketime ? "faketime -f '+400d'" : ''}`,
+    });
+    const ja = JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson;
+    const jb = JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson;
+    assert.deepEqual(ja.epoch, { epoch: 1709294400, source: 'git' });
+    assert.equal(jb.index, ja.index);
+    assert.deepEqual(jb.images, ja.images);
+    assert.deepEqual(
+      ja.images.map((i) => i.platform),
+      ['linux/amd64', 'linux/arm64'],
+    );
+    // The layouts themselves are identical, index.json included.
+    assert.deepEqual(await readFile(join(work, 'out-b', 'index.json')), await readFile(join(work, 'out-a', 'index.json')));
+    await validateImage(await readImageSet(parseReference(`oci:${join(work, 'out-a')}`)));
+    if (!hasFaketime) console.log('# faketime not installed: the wall-clock variation was skipped');
+  });
+});
