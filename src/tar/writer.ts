@@ -1,0 +1,86 @@
+// Deterministic streaming tar writer: entries in the given order, bodies streamed, two zero blocks at the end.
+import { Readable } from 'node:stream';
+import { ImprintError, errorText } from '../errors.js';
+import { BLOCK_SIZE } from './header.js';
+import { encodeEntryHeaders, padding } from './entry-header.js';
+import type { TarWriteEntry } from './types.js';
+
+const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK_SIZE);
+
+/**
+ * A tar stream of `entries`, written in the order given (the caller sorts). Each entry is validated
+ * (see encodeEntryHeaders); file bodies are opened one at a time, streamed with backpressure and must
+ * yield exactly `size` bytes (TAR_INVALID otherwise). Ends with exactly two zero blocks, no record
+ * padding. `what` names the archive in errors. Memory: one body chunk at a time.
+ */
+export function tarStream(
+  entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
+  opts: { what?: string } = {},
+): Readable {
+  return Readable.from(tarChunks(entries, opts.what ?? 'tar stream'), { objectMode: false });
+}
+
+/** The archive as an async sequence of buffers; tarStream wraps it in a Readable. */
+export async function* tarChunks(
+  entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
+  what: string,
+): AsyncGenerator<Buffer> {
+  for await (const entry of entries) {
+    yield encodeEntryHeaders(entry, what);
+    if (entry.type === 'file') yield* bodyChunks(entry, what);
+    else if (entry.body !== undefined) throw entryError(what, entry.path, `a ${entry.type} entry has no body`);
+  }
+  yield END_OF_ARCHIVE;
+}
+
+async function* bodyChunks(entry: TarWriteEntry, what: string): AsyncGenerator<Buffer> {
+  if (entry.body === undefined) {
+    if (entry.size === 0) return;
+    throw entryError(what, entry.path, `file has size ${entry.size} but no body`);
+  }
+  let stream: Readable;
+  try {
+    stream = await entry.body();
+  } catch (err) {
+    if (err instanceof ImprintError) throw err;
+    throw new ImprintError('IO', `${what}: entry ${JSON.stringify(entry.path)}: cannot open body: ${errorText(err)}`, {
+      cause: err,
+      details: { archive: what, entry: entry.path },
+    });
+  }
+  let written = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string | Uint8Array>) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      written += buf.length;
+      if (written > entry.size) {
+        throw entryError(what, entry.path, `body yielded more than the declared size ${entry.size} bytes`, {
+          expected: entry.size,
+        });
+      }
+      if (buf.length > 0) yield buf;
+    }
+  } catch (err) {
+    if (err instanceof ImprintError) throw err;
+    throw new ImprintError('IO', `${what}: entry ${JSON.stringify(entry.path)}: reading body failed: ${errorText(err)}`, {
+      cause: err,
+      details: { archive: what, entry: entry.path },
+    });
+  } finally {
+    if (typeof stream.destroy === 'function' && !stream.destroyed) stream.destroy();
+  }
+  if (written !== entry.size) {
+    throw entryError(what, entry.path, `body yielded ${written} bytes, declared size is ${entry.size}`, {
+      expected: entry.size,
+      found: written,
+    });
+  }
+  const pad = padding(entry.size);
+  if (pad > 0) yield Buffer.alloc(pad);
+}
+
+function entryError(what: string, entry: string, why: string, extra: Record<string, unknown> = {}): ImprintError {
+  return new ImprintError('TAR_INVALID', `${what}: entry ${JSON.stringify(entry)}: ${why}`, {
+    details: { archive: what, entry, ...extra },
+  });
+}
