@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Digest } from '../digest/index.js';
+import { ImprintError, errorText } from '../errors.js';
+import { parseLock, serializeLock } from './serialize.js';
+import { LOCK_FILE_NAME, type LockFile } from './types.js';
+
+/** The lock's path for a spec file: `imprint.lock` in the spec's directory. */
+export function lockPathFor(specPath: string): string {
+  return join(dirname(specPath), LOCK_FILE_NAME);
+}
+
+/** Reads and validates a lock; LOCK_NOT_FOUND when the file is missing, LOCK_INVALID when malformed. */
+export async function readLock(path: string): Promise<LockFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ImprintError('LOCK_NOT_FOUND', `expected a lock file at ${path}, found none`, {
+        cause: err,
+        hint: 'Run `imprint lock` to resolve the spec and write it.',
+        details: { file: path },
+      });
+    }
+    throw new ImprintError('IO', `reading ${path}: ${errorText(err)}`, { cause: err, details: { file: path } });
+  }
+  return parseLock(bytes, path);
+}
+
+/**
+ * Writes the lock atomically (a temporary file in the same directory, then rename), so an interrupted
+ * write leaves the previous lock intact. Returns the bytes written.
+ */
+export async function writeLock(path: string, lock: LockFile): Promise<Buffer> {
+  const bytes = serializeLock(lock);
+  await writeFileAtomic(path, bytes);
+  return bytes;
+}
+
+/** Writes `bytes` to `path` through a temporary sibling and a rename. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, bytes, { flag: 'wx', mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new ImprintError('IO', `writing ${path}: ${errorText(err)}`, { cause: err, details: { file: path } });
+  }
+}
+
+/** True when the lock was written for a spec whose resolution-relevant fields hash to `currentSpecHash`. */
+export function isLockFresh(lock: LockFile, currentSpecHash: Digest): boolean {
+  return lock.specHash === currentSpecHash;
+}
+
+/** Throws LOCK_STALE when the spec changed in a way that affects resolution since the lock was written. */
+export function checkLock(lock: LockFile, currentSpecHash: Digest, file = LOCK_FILE_NAME): void {
+  if (isLockFresh(lock, currentSpecHash)) return;
+  throw new ImprintError(
+    'LOCK_STALE',
+    `${file} is stale: it was written for spec hash ${lock.specHash}, the spec now hashes to ${currentSpecHash}`,
+    {
+      hint: 'The sources, packages, platforms or essential flag changed; run `imprint lock` to update the lock.',
+      details: { file, expected: currentSpecHash, found: lock.specHash },
+    },
+  );
+}

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sha256 } from '../../src/digest/index.js';
+import { isImprintError } from '../../src/errors.js';
+import {
+  checkLock,
+  type LockFile,
+  type LockSpecInput,
+  lockPathFor,
+  lockSpecHash,
+  parseLock,
+  readLock,
+  serializeLock,
+  writeLock,
+} from '../../src/lock/index.js';
+
+const H = (c: string): string => c.repeat(64);
+
+function sampleLock(): LockFile {
+  return {
+    version: 1,
+    specHash: sha256('spec'),
+    sources: [
+      {
+        url: 'http://127.0.0.1:8080/debian',
+        suite: 'bookworm',
+        components: ['main'],
+        release: { sha256: H('a'), date: 'Sat, 10 Jun 2023 08:53:33 UTC' },
+      },
+    ],
+    platforms: {
+      'linux/arm64': [
+        { name: 'zlib1g', version: '1:1.2.13.dfsg-1', architecture: 'arm64', source: 'zlib (1:1.2.13.dfsg-1)', filename: 'pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_arm64.deb', size: 80000, sha256: H('c') },
+      ],
+      'linux/amd64': [
+        { name: 'zlib1g', version: '1:1.2.13.dfsg-1', architecture: 'amd64', source: 'zlib (1:1.2.13.dfsg-1)', filename: 'pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_amd64.deb', size: 90000, sha256: H('d') },
+        { name: 'base-files', version: '12.4+deb12u1', architecture: 'amd64', source: 'base-files', filename: 'pool/main/b/base-files/base-files_12.4+deb12u1_amd64.deb', size: 70000, sha256: H('e') },
+      ],
+    },
+  };
+}
+
+test('serializeLock writes sorted keys, sorted packages, two-space indentation and a final newline', () => {
+  const text = serializeLock(sampleLock()).toString('utf8');
+  const expected = `{
+  "platforms": {
+    "linux/amd64": [
+      {
+        "architecture": "amd64",
+        "filename": "pool/main/b/base-files/base-files_12.4+deb12u1_amd64.deb",
+        "name": "base-files",
+        "sha256": "${H('e')}",
+        "size": 70000,
+        "source": "base-files",
+        "version": "12.4+deb12u1"
+      },
+      {
+        "architecture": "amd64",
+        "filename": "pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_amd64.deb",
+        "name": "zlib1g",
+        "sha256": "${H('d')}",
+        "size": 90000,
+        "source": "zlib (1:1.2.13.dfsg-1)",
+        "version": "1:1.2.13.dfsg-1"
+      }
+    ],
+    "linux/arm64": [
+      {
+        "architecture": "arm64",
+        "filename": "pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_arm64.deb",
+        "name": "zlib1g",
+        "sha256": "${H('c')}",
+        "size": 80000,
+        "source": "zlib (1:1.2.13.dfsg-1)",
+        "version": "1:1.2.13.dfsg-1"
+      }
+    ]
+  },
+  "sources": [
+    {
+      "components": [
+        "main"
+      ],
+      "release": {
+        "date": "Sat, 10 Jun 2023 08:53:33 UTC",
+        "sha256": "${H('a')}"
+      },
+      "suite": "bookworm",
+      "url": "http://127.0.0.1:8080/debian"
+    }
+  ],
+  "specHash": "${sha256('spec')}",
+  "version": 1
+}
+`;
+  assert.equal(text, expected);
+});
+
+test('parse then serialize is byte-identical, and input order does not change the bytes', () => {
+  const first = serializeLock(sampleLock());
+  const parsed = parseLock(first, 'imprint.lock');
+  assert.deepEqual(serializeLock(parsed), first);
+  const shuffled = sampleLock();
+  shuffled.platforms = { 'linux/amd64': [...(shuffled.platforms['linux/amd64'] ?? [])].reverse(), 'linux/arm64': shuffled.platforms['linux/arm64'] ?? [] };
+  assert.deepEqual(serializeLock(shuffled), first);
+  assert.deepEqual(parsed.platforms['linux/amd64']?.map((p) => p.name), ['base-files', 'zlib1g']);
+});
+
+test('writeLock is atomic and readLock round-trips; a missing lock is LOCK_NOT_FOUND', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-'));
+  try {
+    const path = lockPathFor(join(dir, 'imprint.yaml'));
+    assert.equal(path, join(dir, 'imprint.lock'));
+    await assert.rejects(readLock(path), (e) => isImprintError(e, 'LOCK_NOT_FOUND'));
+    const bytes = await writeLock(path, sampleLock());
+    assert.deepEqual(await readFile(path), bytes);
+    const again = await writeLock(path, await readLock(path));
+    assert.deepEqual(again, bytes);
+    assert.deepEqual((await readdir(dir)).sort(), ['imprint.lock']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkLock: LOCK_STALE when the spec hash differs, silent when equal', () => {
+  const lock = sampleLock();
+  checkLock(lock, sha256('spec'));
+  assert.throws(
+    () => checkLock(lock, sha256('other')),
+    (e) => isImprintError(e, 'LOCK_STALE') && /imprint lock/.test(e.hint ?? '') && e.details.found === sha256('spec'),
+  );
+});
+
+function invalid(mutate: (o: Record<string, any>) => void): unknown {
+  const o = JSON.parse(serializeLock(sampleLock()).toString('utf8'));
+  mutate(o);
+  try {
+    parseLock(JSON.stringify(o), 'x/imprint.lock');
+  } catch (err) {
+    return err;
+  }
+  assert.fail('expected LOCK_INVALID');
+}
+
+test('parseLock reports LOCK_INVALID with the JSON path of the offending field', () => {
+  const cases: Array<[string, (o: Record<string, any>) => void]> = [
+    ['$.version', (o) => { o.version = 2; }],
+    ['$.specHash', (o) => { o.specHash = 'md5:abc'; }],
+    ['$.sources[0].release.sha256', (o) => { o.sources[0].release.sha256 = 'ABC'; }],
+    ['$.sources[0].components[0]', (o) => { o.sources[0].components[0] = 3; }],
+    ['$.sources[0].url', (o) => { delete o.sources[0].url; }],
+    ['$.platforms["linux/amd64"][1].size', (o) => { o.platforms['linux/amd64'][1].size = -1; }],
+    ['$.platforms["linux/amd64"][0].sha256', (o) => { o.platforms['linux/amd64'][0].sha256 = H('g'); }],
+    ['$.platforms["linux/amd64"][0].extra', (o) => { o.platforms['linux/amd64'][0].extra = 1; }],
+    ['$.platforms["linux/amd64"][1]', (o) => { o.platforms['linux/amd64'][1] = { ...o.platforms['linux/amd64'][0] }; }],
+    ['$.platforms["amd64"]', (o) => { o.platforms.amd64 = []; }],
+    ['$.platforms', (o) => { o.platforms = []; }],
+    ['$.comment', (o) => { o.comment = 'x'; }],
+  ];
+  for (const [path, mutate] of cases) {
+    const err = invalid(mutate);
+    assert.ok(isImprintError(err, 'LOCK_INVALID'), `${path}: ${String(err)}`);
+    assert.equal(err.details.path, path);
+    assert.equal(err.details.file, 'x/imprint.lock');
+  }
+  assert.throws(() => parseLock('{', 'l'), (e) => isImprintError(e, 'LOCK_INVALID') && e.details.path === '$');
+});
+
+test('parseLock says a newer format needs a newer imprint', () => {
+  const err = invalid((o) => { o.version = 7; });
+  assert.ok(isImprintError(err, 'LOCK_INVALID') && /newer/.test(err.hint ?? ''));
+});
+
+test('lockSpecHash: stable, sensitive to resolution inputs, blind to platform order', () => {
+  const base: LockSpecInput = {
+    sources: [{ url: 'http://127.0.0.1/debian', suites: ['bookworm'], components: ['main'] }],
+    packages: ['python3', 'ca-certificates'],
+    platforms: ['linux/amd64', 'linux/arm64'],
+    essential: false,
+  };
+  const h = lockSpecHash(base);
+  assert.match(h, /^sha256:[a-f0-9]{64}$/);
+  assert.equal(lockSpecHash({ ...base, platforms: ['linux/arm64', 'linux/amd64', 'linux/amd64'] }), h);
+  const changed: LockSpecInput[] = [
+    { ...base, packages: ['ca-certificates', 'python3'] },
+    { ...base, packages: ['python3'] },
+    { ...base, essential: true },
+    { ...base, platforms: ['linux/amd64'] },
+    { ...base, sources: [{ ...base.sources[0]!, suites: ['bookworm', 'bookworm-updates'] }] },
+    { ...base, sources: [{ ...base.sources[0]!, components: ['main', 'contrib'] }] },
+    { ...base, sources: [{ ...base.sources[0]!, url: 'http://127.0.0.1/other' }] },
+    { ...base, sources: [{ ...base.sources[0]!, architectures: ['amd64'] }] },
+    { ...base, extra: { base: 'x' } },
+  ];
+  for (const c of changed) assert.notEqual(lockSpecHash(c), h, JSON.stringify(c));
+  // Golden value: a change here makes every existing lock stale; make it deliberately and note it.
+  assert.equal(h, 'sha256:bc85d88d46dadef2d0f6c00479fd577229f03dc8657313cbd913a009bf8d01b3');
+});
