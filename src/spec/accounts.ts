@@ -1,0 +1,99 @@
+import { nearest } from './suggest.js';
+
+/** A user as the schema produces it (defaults applied). */
+export interface AccountUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+/** A group as the schema produces it. */
+export interface AccountGroup {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+/** A cross-field problem, with its path from the document root. */
+export interface RuleIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
+
+/**
+ * Checks the account rules: user and group names and ids unique; group members are declared users; a
+ * user's gid names a declared group, or no group and no other group of the user's name (then the user
+ * gets an implicit group, see withImplicitGroups); `user` names a declared user or is numeric uid[:gid].
+ * Pure; returns every problem found.
+ */
+export function accountIssues(accounts: { users: AccountUser[]; groups: AccountGroup[] }, user: string | undefined): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const { users, groups } = accounts;
+  duplicates(users.map((u) => u.name), (i, j, v) => issues.push({ path: ['accounts', 'users', i, 'name'], message: `duplicate user name ${JSON.stringify(v)} (also accounts.users[${j}])` }));
+  duplicates(users.map((u) => u.uid), (i, j, v) => issues.push({ path: ['accounts', 'users', i, 'uid'], message: `duplicate uid ${v} (also accounts.users[${j}])` }));
+  duplicates(groups.map((g) => g.name), (i, j, v) => issues.push({ path: ['accounts', 'groups', i, 'name'], message: `duplicate group name ${JSON.stringify(v)} (also accounts.groups[${j}])` }));
+  duplicates(groups.map((g) => g.gid), (i, j, v) => issues.push({ path: ['accounts', 'groups', i, 'gid'], message: `duplicate gid ${v} (also accounts.groups[${j}])` }));
+
+  const userNames = new Set(users.map((u) => u.name));
+  groups.forEach((g, gi) => {
+    duplicates(g.members, (i, j, v) => issues.push({ path: ['accounts', 'groups', gi, 'members', i], message: `duplicate member ${JSON.stringify(v)} (also members[${j}])` }));
+    g.members.forEach((m, i) => {
+      if (!userNames.has(m)) issues.push({ path: ['accounts', 'groups', gi, 'members', i], message: unknownUser(m, userNames) });
+    });
+  });
+
+  const gids = new Set(groups.map((g) => g.gid));
+  const groupGidByName = new Map(groups.map((g) => [g.name, g.gid] as const));
+  users.forEach((u, i) => {
+    const sameName = groupGidByName.get(u.name);
+    if (!gids.has(u.gid) && sameName !== undefined) {
+      issues.push({
+        path: ['accounts', 'users', i, 'gid'],
+        message: `gid ${u.gid} of user ${JSON.stringify(u.name)} is declared by no group, and the group named ${JSON.stringify(u.name)} has gid ${sameName}; set gid: ${sameName} or declare a group with gid ${u.gid}`,
+      });
+    }
+  });
+
+  if (user !== undefined) {
+    const numeric = NUMERIC_USER.exec(user);
+    if (numeric === null && !userNames.has(user)) issues.push({ path: ['user'], message: unknownUser(user, userNames, ' or a numeric uid[:gid]') });
+    if (numeric !== null && numeric.slice(1).some((n) => n !== undefined && Number(n) > 4294967294)) {
+      issues.push({ path: ['user'], message: `expected ids <= 4294967294, found ${JSON.stringify(user)}` });
+    }
+  }
+  return issues;
+}
+
+/**
+ * The groups of the image: the declared ones in order, then, in user order, one group named after each
+ * user whose gid no declared group has (a later user with the same unlisted gid shares that group). Pure.
+ */
+export function withImplicitGroups<T extends { users: AccountUser[]; groups: AccountGroup[] }>(accounts: T): T {
+  const groups = accounts.groups.map((g) => ({ ...g, members: [...g.members] }));
+  const gids = new Set(groups.map((g) => g.gid));
+  for (const u of accounts.users) {
+    if (gids.has(u.gid)) continue;
+    groups.push({ name: u.name, gid: u.gid, members: [] });
+    gids.add(u.gid);
+  }
+  return { ...accounts, groups };
+}
+
+function unknownUser(name: string, declared: Set<string>, alternative = ''): string {
+  const suggestion = nearest(name, declared);
+  const tail = suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`;
+  return `expected a user declared in accounts.users${alternative}, found ${JSON.stringify(name)}${tail}`;
+}
+
+function duplicates<T>(values: T[], report: (index: number, firstIndex: number, value: T) => void): void {
+  const first = new Map<T, number>();
+  values.forEach((v, i) => {
+    const j = first.get(v);
+    if (j === undefined) first.set(v, i);
+    else report(i, j, v);
+  });
+}

@@ -1,0 +1,97 @@
+import * as z from 'zod';
+import { ImprintError } from '../errors.js';
+import { formatPath, type Locator, type PathSegment } from './locate.js';
+import { nearest } from './suggest.js';
+
+/** One problem in a spec, located in its file. */
+export interface SpecIssue {
+  /** Field path as users write it, e.g. `files[2].mode`. */
+  path: string;
+  /** The same path as segments. */
+  segments: PathSegment[];
+  /** 1-based line and column in the spec file; undefined when the spec did not come from text. */
+  line: number | undefined;
+  column: number | undefined;
+  /** What was expected and what was found. */
+  message: string;
+  /** The valid key or value the input probably meant, when one is close. */
+  suggestion?: string;
+}
+
+/** Turns zod issues into located SpecIssues (one per unknown key, with the nearest valid key), in document order. */
+export function specIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, locate: Locator | undefined): SpecIssue[] {
+  const out: SpecIssue[] = [];
+  const add = (segments: PathSegment[], message: string, key: boolean, suggestion?: string): void => {
+    const pos = locate?.(segments, key);
+    out.push({ path: formatPath(segments), segments, line: pos?.line, column: pos?.column, message, ...(suggestion === undefined ? {} : { suggestion }) });
+  };
+  for (const issue of issues) {
+    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    if (issue.code === 'unrecognized_keys') {
+      const known = objectKeysAt(schema, path);
+      for (const key of issue.keys) {
+        const suggestion = nearest(key, known);
+        const tail = suggestion !== undefined ? `; did you mean ${suggestion}?` : known.length > 0 ? `; expected one of: ${known.join(', ')}` : '';
+        add([...path, key], `unknown key ${JSON.stringify(key)}${tail}`, true, suggestion);
+      }
+    } else if (issue.code === 'invalid_key') {
+      const inner = issue.issues[0]?.message ?? 'invalid key';
+      add(path, inner, true);
+    } else if (issue.code === 'invalid_value' && typeof issue.input === 'string') {
+      const suggestion = nearest(issue.input, issue.values.filter((v): v is string => typeof v === 'string'));
+      add(path, suggestion === undefined ? issue.message : `${issue.message}; did you mean ${suggestion}?`, false, suggestion);
+    } else {
+      add(path, issue.message, false);
+    }
+  }
+  return out.sort(byPosition);
+}
+
+/** The SPEC_INVALID error listing every issue with file, line, column and path. */
+export function specInvalid(file: string, issues: SpecIssue[]): ImprintError {
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  const lines = issues.map((i) => `  ${where(file, i)}: ${i.path}: ${i.message}`);
+  return new ImprintError('SPEC_INVALID', `${file} is not a valid imprint spec (${count}):\n${lines.join('\n')}`, {
+    hint: 'Fix the fields listed above; the JSON Schema in schema/imprint.schema.json lets editors check them as you type.',
+    details: { file, issues },
+  });
+}
+
+/** `file:line:column` (or just the file when the position is unknown). */
+export function where(file: string, pos: { line: number | undefined; column: number | undefined }): string {
+  return pos.line === undefined ? file : `${file}:${pos.line}:${pos.column ?? 1}`;
+}
+
+function byPosition(a: SpecIssue, b: SpecIssue): number {
+  const la = a.line ?? 0;
+  const lb = b.line ?? 0;
+  if (la !== lb) return la - lb;
+  const ca = a.column ?? 0;
+  const cb = b.column ?? 0;
+  if (ca !== cb) return ca - cb;
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** The keys the object schema at `path` accepts (for suggestions); empty when the path leads elsewhere. */
+export function objectKeysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] {
+  let node: unknown = schema;
+  for (let i = 0; ; ) {
+    if (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault || node instanceof z.ZodNullable) {
+      node = node.unwrap();
+    } else if (node instanceof z.ZodPipe) {
+      node = node.in;
+    } else if (i === path.length) {
+      return node instanceof z.ZodObject ? Object.keys(node.shape).sort() : [];
+    } else if (node instanceof z.ZodObject) {
+      node = (node.shape as Record<string, unknown>)[String(path[i++])];
+    } else if (node instanceof z.ZodArray) {
+      node = node.element;
+      i++;
+    } else if (node instanceof z.ZodRecord) {
+      node = node.valueType;
+      i++;
+    } else {
+      return [];
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { type Digest, sha256 } from '../digest/index.js';
+import { errorText, ImprintError } from '../errors.js';
+import { type Locator, type PathSegment, yamlLocator } from './locate.js';
+import { issueMessage } from './messages.js';
+import { type SpecIssue, specInvalid, specIssues, where } from './issues.js';
+import { type Spec, specSchema } from './schema.js';
+
+/** File name looked up when loadSpec is given a directory. */
+export const SPEC_FILE_NAME = 'imprint.yaml';
+/** Largest spec file read (a spec is configuration, not content). */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+
+/** A spec as read from disk: the normalised Spec plus what identifies its source. */
+export interface LoadedSpec {
+  spec: Spec;
+  /** Absolute path of the spec file. */
+  file: string;
+  /** Absolute directory of the spec file; `files[].source` paths are relative to it. */
+  dir: string;
+  /** The exact bytes read. */
+  raw: Uint8Array;
+  /** sha256 of `raw`. */
+  digest: Digest;
+}
+
+/** Options of normalizeSpec. */
+export interface NormalizeOptions {
+  /** Names the spec in errors. */
+  file?: string;
+  /** Maps field paths to positions in the source text, for error messages. */
+  locate?: Locator;
+}
+
+/** Validates and normalises a parsed spec value (all defaults applied); SPEC_INVALID lists every problem. Pure. */
+export function normalizeSpec(raw: unknown, options: NormalizeOptions = {}): Spec {
+  const result = specSchema.safeParse(raw, { error: issueMessage });
+  if (result.success) return result.data;
+  throw specInvalid(options.file ?? '(inline spec)', specIssues(result.error.issues, specSchema, options.locate));
+}
+
+/** Parses imprint.yaml text; SPEC_PARSE for YAML errors (including duplicate keys), SPEC_INVALID for schema errors. Pure. */
+export function parseSpec(text: string, file: string): Spec {
+  return parseSpecText(text, file).spec;
+}
+
+/** parseSpec, also returning the locator of the parsed text (for later errors about the same spec). */
+export function parseSpecText(text: string, file: string): { spec: Spec; locate: Locator } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    version: '1.2',
+    schema: 'core',
+    merge: false,
+  });
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) {
+    const issues = problems.map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return { path: '(document)', segments: [] as PathSegment[], line, column: col, message: e.message, yamlCode: e.code };
+    });
+    const first = issues[0]!;
+    const list = issues.map((i) => `  ${where(file, i)}: ${i.message}`).join('\n');
+    throw new ImprintError('SPEC_PARSE', `${file} is not valid YAML:\n${list}`, {
+      hint: 'Check indentation and quoting at the line shown; each key may appear only once per mapping.',
+      details: { file, line: first.line, column: first.column, issues },
+    });
+  }
+  const locate = yamlLocator(doc, lines);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ImprintError('SPEC_PARSE', `${file} could not be read as data: ${errorText(err)}`, { cause: err, details: { file } });
+  }
+  return { spec: normalizeSpec(value, { file, locate }), locate };
+}
+
+/**
+ * Reads, validates and normalises a spec: `pathOrDir` is the spec file or a directory holding imprint.yaml.
+ * Checks that every `files[].source` exists and (after symlinks) stays inside the spec's directory.
+ * Reads the whole spec file (at most 1 MiB) and stats each source.
+ */
+export async function loadSpec(pathOrDir: string): Promise<LoadedSpec> {
+  const file = await specFilePath(resolve(pathOrDir));
+  const dir = dirname(file);
+  const info = await stat(file);
+  if (info.size > MAX_SPEC_BYTES) {
+    throw new ImprintError('SPEC_PARSE', `${file} is ${info.size} bytes; expected a spec of at most ${MAX_SPEC_BYTES} bytes`, { details: { file } });
+  }
+  const raw = await readFile(file).catch((err: unknown) => {
+    throw new ImprintError('IO', `cannot read ${file}: ${errorText(err)}`, { cause: err, details: { file } });
+  });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch (err) {
+    throw new ImprintError('SPEC_PARSE', `${file} is not valid UTF-8 text`, { cause: err, details: { file } });
+  }
+  const { spec, locate } = parseSpecText(text, file);
+  await checkSources(spec, file, dir, locate);
+  return { spec, file, dir, raw: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), digest: sha256(raw) };
+}
+
+async function specFilePath(abs: string): Promise<string> {
+  const info = await stat(abs).catch((err: unknown) => notFound(abs, err));
+  if (!info.isDirectory()) return abs;
+  const file = join(abs, SPEC_FILE_NAME);
+  await stat(file).catch((err: unknown) => notFound(file, err));
+  return file;
+}
+
+function notFound(path: string, err: unknown): never {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+    throw new ImprintError('SPEC_NOT_FOUND', `expected a spec file at ${path}, found nothing there`, {
+      hint: `Pass the path of an ${SPEC_FILE_NAME} or of the directory that holds it.`,
+      cause: err,
+      details: { file: path },
+    });
+  }
+  throw new ImprintError('IO', `cannot read ${path}: ${errorText(err)}`, { cause: err, details: { file: path } });
+}
+
+type SourceIssue = SpecIssue & { resolved: string };
+
+async function checkSources(spec: Spec, file: string, dir: string, locate: Locator): Promise<void> {
+  const realDir = await realpath(dir);
+  const inside = realDir.endsWith(sep) ? realDir : realDir + sep;
+  const missing: SourceIssue[] = [];
+  const escaping: SourceIssue[] = [];
+  for (const [i, entry] of spec.files.entries()) {
+    const segments: PathSegment[] = ['files', i, 'source'];
+    const resolved = join(dir, entry.source);
+    const pos = locate(segments);
+    const base = { path: `files[${i}].source`, segments, line: pos.line, column: pos.column, resolved };
+    const exists = await lstat(resolved).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return false;
+        throw new ImprintError('IO', `cannot read ${resolved} (files[${i}].source): ${errorText(err)}`, { cause: err, details: { file, resolved } });
+      },
+    );
+    if (!exists) {
+      missing.push({ ...base, message: `expected a file or directory at ${resolved}, found nothing` });
+      continue;
+    }
+    const real = await realpath(resolved).catch(() => undefined);
+    if (real === undefined) {
+      missing.push({ ...base, message: `${resolved} is a symbolic link whose target does not exist` });
+    } else if (real !== realDir && !real.startsWith(inside)) {
+      escaping.push({ ...base, message: `expected a path inside ${realDir}, found ${resolved}, which resolves to ${real}` });
+    }
+  }
+  if (missing.length > 0) {
+    const first = missing[0]!;
+    const list = missing.map((m) => `  ${where(file, m)}: ${m.path}: ${m.message}`).join('\n');
+    throw new ImprintError('SPEC_SOURCE_MISSING', `${file}: ${missing.length === 1 ? 'a source is' : 'sources are'} missing:\n${list}`, {
+      hint: "Source paths are relative to the spec file's directory.",
+      details: { file, path: first.path, resolved: first.resolved, line: first.line, column: first.column, issues: missing },
+    });
+  }
+  if (escaping.length > 0) throw specInvalid(file, escaping);
+}

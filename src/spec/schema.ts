@@ -1,0 +1,286 @@
+import * as z from 'zod';
+import { formatPlatform, parsePlatform } from '../oci/platform.js';
+import { isImprintError } from '../errors.js';
+import { accountIssues, withImplicitGroups } from './accounts.js';
+import { expected } from './messages.js';
+import { normalizeImagePath, normalizeSourcePath } from './paths.js';
+
+// One schema is the source of the Spec type (z.output), the validator, and the published JSON Schema
+// (z.toJSONSchema with io: 'input'). Transforms turn what the user writes into the normalised Spec.
+
+/** Largest uid/gid accepted (2^32 - 2; 2^32 - 1 means "no id" to the kernel). */
+export const MAX_ID = 4294967294;
+/** Largest epoch accepted: 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can express. */
+export const MAX_EPOCH = 253402300799;
+/** Default compression level per algorithm. */
+export const DEFAULT_LEVEL = { gzip: 6, zstd: 3 } as const;
+const LEVEL_RANGE = { gzip: [1, 9], zstd: [1, 19] } as const;
+
+const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PLATFORM_SHAPE = /^[a-z0-9]+\/[a-z0-9]+(\/v[0-9]+)?$/;
+const PACKAGE = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?$/;
+const DEB_ARCH = /^[a-z0-9][a-z0-9-]*$/;
+
+const nonEmpty = z.string(expected('a string')).min(1, expected('a non-empty string'));
+
+const id = z
+  .int(expected('a whole number'))
+  .min(0, expected('a number >= 0'))
+  .max(MAX_ID, expected(`a number <= ${MAX_ID}`));
+
+const accountName = z
+  .string(expected('a name'))
+  .regex(ACCOUNT_NAME, expected('a lowercase account name (letters, digits, _ . -; at most 32 characters)'));
+
+function imagePath(keepTrailingSlash: boolean) {
+  return z.string(expected('an absolute path in the image')).transform((text, ctx) => {
+    const result = normalizeImagePath(text, keepTrailingSlash);
+    if (result.ok) return result.path;
+    ctx.issues.push({ code: 'custom', message: result.reason, input: text });
+    return z.NEVER;
+  });
+}
+
+const platform = z
+  .string(expected('a platform such as "linux/amd64"'))
+  .regex(PLATFORM_SHAPE, expected('os/arch[/variant], such as "linux/arm64" or "linux/arm/v7"'))
+  .transform((text, ctx) => {
+    try {
+      return parsePlatform(text);
+    } catch (err) {
+      if (!isImprintError(err, 'BAD_PLATFORM')) throw err;
+      ctx.issues.push({ code: 'custom', message: `${err.message}. ${err.hint ?? ''}`.trim(), input: text });
+      return z.NEVER;
+    }
+  });
+
+const platforms = z
+  .array(platform, expected('a list of platforms'))
+  .min(1, expected('at least one platform'))
+  .superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((p, i) => {
+      const key = formatPlatform(p);
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, i);
+      else ctx.addIssue({ code: 'custom', path: [i], message: `duplicate platform ${key} (also platforms[${first}])`, input: key });
+    });
+  })
+  .prefault(['linux/amd64'])
+  .describe('Target platforms, os/arch[/variant]; one image per platform under one index.');
+
+const mode = z
+  .string(expected('a quoted octal string such as "0755" (YAML reads an unquoted 0755 as a number: write mode: "0755")'))
+  .regex(/^[0-7]{3,4}$/, expected('3 or 4 octal digits such as "0644" or "0755"'))
+  .transform((text) => Number.parseInt(text, 8))
+  .describe('Permission bits as a quoted octal string, e.g. "0755". Without it files keep their type default.');
+
+const owner = z
+  .string(expected('a quoted "UID:GID" string such as "1000:1000"'))
+  .regex(/^[0-9]+:[0-9]+$/, expected('numeric "UID:GID" such as "1000:1000"'))
+  .transform((text, ctx) => {
+    const [uid, gid] = text.split(':').map(Number) as [number, number];
+    if (uid <= MAX_ID && gid <= MAX_ID) return { uid, gid };
+    ctx.issues.push({ code: 'custom', message: `expected ids <= ${MAX_ID}, found ${JSON.stringify(text)}`, input: text });
+    return z.NEVER;
+  })
+  .prefault('0:0')
+  .describe('Numeric owner "UID:GID" of everything copied; default "0:0".');
+
+const fileEntry = z
+  .strictObject(
+    {
+      source: z
+        .string(expected('a path relative to the spec file'))
+        .transform((text, ctx) => {
+          const result = normalizeSourcePath(text);
+          if (result.ok) return result.path;
+          ctx.issues.push({ code: 'custom', message: result.reason, input: text });
+          return z.NEVER;
+        })
+        .describe("File or directory to copy, relative to the spec file; must stay inside the spec's directory."),
+      target: imagePath(true).describe('Absolute destination in the image; a trailing / means "into this directory".'),
+      mode: mode.optional(),
+      owner,
+    },
+    expected('a mapping with source and target'),
+  )
+  .describe('One file or directory copied from beside the spec into the image.');
+
+const user = z
+  .strictObject(
+    {
+      name: accountName,
+      uid: id,
+      gid: id.optional().describe('Primary group id; default: the uid.'),
+      home: imagePath(false).optional().describe('Home directory; default /home/<name>, /root for uid 0.'),
+      shell: imagePath(false).optional().describe('Login shell; default /usr/sbin/nologin.'),
+    },
+    expected('a mapping with name and uid'),
+  )
+  .transform((u) => ({
+    name: u.name,
+    uid: u.uid,
+    gid: u.gid ?? u.uid,
+    home: u.home ?? (u.uid === 0 ? '/root' : `/home/${u.name}`),
+    shell: u.shell ?? '/usr/sbin/nologin',
+  }));
+
+const group = z.strictObject(
+  {
+    name: accountName,
+    gid: id,
+    members: z.array(accountName, expected('a list of user names')).prefault([]).describe('Declared users in this group.'),
+  },
+  expected('a mapping with name and gid'),
+);
+
+const accounts = z
+  .strictObject(
+    {
+      users: z.array(user, expected('a list of users')).prefault([]),
+      groups: z.array(group, expected('a list of groups')).prefault([]),
+    },
+    expected('a mapping with users and groups'),
+  )
+  .prefault({})
+  .describe('Users and groups written to /etc/passwd and /etc/group. A user whose gid no group declares gets a group of its own name.');
+
+const stringMap = (what: string, key: z.ZodType<string>) =>
+  z.record(key, z.string(expected(`a string (quote numbers and booleans in YAML)`)), expected(`a mapping of ${what}`)).prefault({});
+
+const stringList = (what: string) => z.array(z.string(expected('a string')), expected(`a list of ${what}`));
+
+const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected an http(s) or file URL, found ${JSON.stringify(text)}`, input: text });
+    return;
+  }
+  if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
+    ctx.addIssue({ code: 'custom', message: `expected an http, https or file URL, found the scheme ${url.protocol}`, input: text });
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'expected a URL without credentials: the URL is recorded in the lock and provenance', input: text });
+  }
+});
+
+const aptSource = z
+  .strictObject(
+    {
+      url: sourceUrl.optional().describe("Archive URL; without it, the host's apt source for the suite is used."),
+      suites: z.array(nonEmpty, expected('a list of suites')).min(1, expected('at least one suite')),
+      components: z.array(nonEmpty, expected('a list of components')).min(1, expected('at least one component')).prefault(['main']),
+      keyring: nonEmpty.optional().describe('OpenPGP keyring verifying the archive; relative to the spec file or absolute.'),
+      architectures: z
+        .array(z.string(expected('a Debian architecture')).regex(DEB_ARCH, expected('a Debian architecture such as amd64')))
+        .min(1, expected('at least one architecture'))
+        .optional(),
+      'check-valid-until': z.boolean(expected('true or false')).default(true),
+    },
+    expected('a mapping with suites'),
+  )
+  .transform(({ 'check-valid-until': checkValidUntil, ...rest }) => ({ ...rest, checkValidUntil }));
+
+const packageRequest = z
+  .string(expected('a package name'))
+  .regex(PACKAGE, expected('a Debian package name, optionally =version (e.g. "curl" or "curl=7.88.1-10")'))
+  .transform((text) => {
+    const [name, version] = text.split('=') as [string, string | undefined];
+    return version === undefined ? { name } : { name, version };
+  });
+
+const packages = z
+  .array(packageRequest, expected('a list of package names'))
+  .superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((p, i) => {
+      const first = seen.get(p.name);
+      if (first === undefined) seen.set(p.name, i);
+      else ctx.addIssue({ code: 'custom', path: [i], message: `duplicate package ${p.name} (also packages[${first}])`, input: p.name });
+    });
+  })
+  .prefault([])
+  .describe('Debian packages to install: name or name=version.');
+
+const compression = z
+  .strictObject(
+    {
+      algorithm: z.enum(['gzip', 'zstd'], expected('"gzip" or "zstd"')).default('gzip'),
+      level: z.int(expected('a whole number')).min(0).max(22).optional().describe('gzip 1-9 (default 6), zstd 1-19 (default 3).'),
+    },
+    expected('a mapping with algorithm and level'),
+  )
+  .transform((c, ctx) => {
+    const [min, max] = LEVEL_RANGE[c.algorithm];
+    const level = c.level ?? DEFAULT_LEVEL[c.algorithm];
+    if (level < min || level > max) {
+      const message = `expected a ${c.algorithm} level from ${min} to ${max}, found ${level}`;
+      ctx.issues.push({ code: 'custom', path: ['level'], message, input: level });
+    }
+    return { algorithm: c.algorithm, level };
+  })
+  .prefault({})
+  .describe('Layer compression; default gzip level 6.');
+
+/** The structure of imprint.yaml version 1 (before cross-field rules). */
+const specObject = z
+  .strictObject(
+    {
+      version: z.literal(1, expected('version: 1 (the only spec version this imprint reads)')),
+      platforms,
+      files: z.array(fileEntry, expected('a list of files')).prefault([]).describe('Files copied into the image, in order.'),
+      accounts,
+      user: nonEmpty.optional().describe('User the container runs as: a declared user name, or uid[:gid].'),
+      workdir: imagePath(false).optional().describe('Working directory of the container.'),
+      env: stringMap('environment variables', z.string().regex(ENV_NAME, expected('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'))),
+      entrypoint: stringList('arguments').optional(),
+      cmd: stringList('arguments').optional(),
+      labels: stringMap('labels', nonEmpty),
+      annotations: stringMap('annotations', nonEmpty),
+      epoch: z
+        .int(expected('a whole number of seconds since 1970'))
+        .min(0, expected('a number >= 0'))
+        .max(MAX_EPOCH, expected(`a number <= ${MAX_EPOCH} (year 9999)`))
+        .optional()
+        .describe('SOURCE_DATE_EPOCH for this build, unless the environment sets one.'),
+      sources: z.array(aptSource, expected('a list of sources')).prefault([]).describe('Debian archives packages come from.'),
+      packages,
+      fetch: z
+        .strictObject({ sources: stringList('URL templates').prefault([]) }, expected('a mapping with sources'))
+        .prefault({})
+        .describe('Where locked blobs may be fetched from: URL templates, tried in order.'),
+      layering: z
+        .strictObject(
+          {
+            strategy: z.enum(['single', 'per-package'], expected('"single" or "per-package"')).default('single'),
+            budget: z.int(expected('a whole number')).min(1, expected('a number >= 1')).optional().describe('Most layers to produce.'),
+          },
+          expected('a mapping with strategy'),
+        )
+        .prefault({}),
+      compression,
+    },
+    expected('a mapping (the imprint.yaml document)'),
+  )
+  .meta({ title: 'imprint.yaml', description: 'Build spec of a reproducible OCI image (imprint), version 1.' });
+
+/** The imprint.yaml schema: structure, cross-field rules (accounts, user), and normalisation. */
+export const specSchema = specObject
+  .superRefine((spec, ctx) => {
+    for (const issue of accountIssues(spec.accounts, spec.user)) ctx.addIssue({ code: 'custom', ...issue });
+  })
+  .transform((spec) => ({ ...spec, accounts: withImplicitGroups(spec.accounts) }));
+
+/** A validated, normalised, fully defaulted imprint.yaml. */
+export type Spec = z.output<typeof specSchema>;
+/** What imprint.yaml may contain, as written (before defaults and normalisation). */
+export type SpecInput = z.input<typeof specSchema>;
+export type SpecFile = Spec['files'][number];
+export type SpecAccounts = Spec['accounts'];
+export type SpecUser = SpecAccounts['users'][number];
+export type SpecGroup = SpecAccounts['groups'][number];
+export type SpecSource = Spec['sources'][number];
+export type SpecPackage = Spec['packages'][number];
