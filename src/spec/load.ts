@@ -36,7 +36,7 @@ export interface NormalizeOptions {
 
 /** Validates and normalises a parsed spec value (all defaults applied); SPEC_INVALID lists every problem. Pure. */
 export function normalizeSpec(raw: unknown, options: NormalizeOptions = {}): Spec {
-  const result = specSchema.safeParse(raw, { error: issueMessage });
+  const result = specSchema.safeParse(raw, { error: issueMessage, reportInput: true });
   if (result.success) return result.data;
   throw specInvalid(options.file ?? '(inline spec)', specIssues(result.error.issues, specSchema, options.locate));
 }

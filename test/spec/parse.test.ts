@@ -1,0 +1,412 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ImprintError, isImprintError } from '../../src/errors.js';
+import { normalizeSpec, parseSpec, type SpecIssue } from '../../src/spec/index.js';
+
+const FILE = '/specs/imprint.yaml';
+
+/** The error parseSpec throws for `text` (fails the test when it does not throw). */
+function rejection(text: string): ImprintError {
+  try {
+    parseSpec(text, FILE);
+  } catch (err) {
+    if (isImprintError(err)) return err;
+    throw err;
+  }
+  assert.fail(`expected the spec to be rejected:\n${text}`);
+}
+
+function issues(text: string): SpecIssue[] {
+  const err = rejection(text);
+  assert.equal(err.code, 'SPEC_INVALID', err.message);
+  assert.equal(err.details.file, FILE);
+  return err.details.issues as SpecIssue[];
+}
+
+/** The single issue of `text`, checked for its path and line. */
+function oneIssue(text: string, path: string, line: number): SpecIssue {
+  const list = issues(text);
+  assert.equal(list.length, 1, JSON.stringify(list));
+  const [issue] = list as [SpecIssue];
+  assert.equal(issue.path, path);
+  assert.equal(issue.line, line);
+  return issue;
+}
+
+describe('parseSpec: acceptance and defaults', () => {
+  it('fills every default for the smallest spec', () => {
+    assert.deepEqual(parseSpec('version: 1\n', FILE), {
+      version: 1,
+      platforms: [{ os: 'linux', architecture: 'amd64' }],
+      files: [],
+      accounts: { users: [], groups: [] },
+      env: {},
+      labels: {},
+      annotations: {},
+      sources: [],
+      packages: [],
+      fetch: { sources: [] },
+      layering: { strategy: 'single' },
+      compression: { algorithm: 'gzip', level: 6 },
+    });
+  });
+
+  it('normalises every field of a full spec', () => {
+    const spec = parseSpec(
+      `version: 1
+platforms: [linux/amd64, linux/arm64, linux/arm/v7]
+files:
+  - source: ./app//
+    target: /srv//app/./
+    mode: "0755"
+    owner: "1000:1000"
+  - source: motd.txt
+    target: /etc/motd
+    mode: "644"
+accounts:
+  users:
+    - {name: app, uid: 1000}
+    - {name: root, uid: 0}
+    - {name: web, uid: 33, gid: 1000, home: /var/www, shell: /bin/sh}
+  groups:
+    - {name: app, gid: 1000, members: [web]}
+user: app
+workdir: /srv//app/
+env: {GREETING: hello, _X1: ""}
+entrypoint: [/app/run, --flag]
+cmd: []
+labels: {org.opencontainers.image.title: hello}
+annotations: {a.b: c}
+epoch: 1700000000
+sources:
+  - url: https://archive.example/debian
+    suites: [bookworm, bookworm-updates]
+    keyring: keys/archive.gpg
+    architectures: [amd64, arm64]
+    check-valid-until: false
+  - suites: [bookworm]
+packages: [curl, "libc6=2.36-9+deb12u4", ca-certificates]
+fetch: {sources: ["file:///mirror/{sha256}"]}
+layering: {strategy: per-package, budget: 20}
+compression: {algorithm: zstd}
+`,
+      FILE,
+    );
+    assert.deepEqual(spec.platforms, [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+      { os: 'linux', architecture: 'arm', variant: 'v7' },
+    ]);
+    assert.deepEqual(spec.files, [
+      { source: 'app', target: '/srv/app/', mode: 0o755, owner: { uid: 1000, gid: 1000 } },
+      { source: 'motd.txt', target: '/etc/motd', mode: 0o644, owner: { uid: 0, gid: 0 } },
+    ]);
+    assert.deepEqual(spec.accounts, {
+      users: [
+        { name: 'app', uid: 1000, gid: 1000, home: '/home/app', shell: '/usr/sbin/nologin' },
+        { name: 'root', uid: 0, gid: 0, home: '/root', shell: '/usr/sbin/nologin' },
+        { name: 'web', uid: 33, gid: 1000, home: '/var/www', shell: '/bin/sh' },
+      ],
+      // root's gid 0 is declared by no group, so root gets a group of its own name
+      groups: [
+        { name: 'app', gid: 1000, members: ['web'] },
+        { name: 'root', gid: 0, members: [] },
+      ],
+    });
+    assert.equal(spec.user, 'app');
+    assert.equal(spec.workdir, '/srv/app');
+    assert.deepEqual(spec.env, { GREETING: 'hello', _X1: '' });
+    assert.deepEqual(spec.entrypoint, ['/app/run', '--flag']);
+    assert.deepEqual(spec.cmd, []);
+    assert.deepEqual(spec.labels, { 'org.opencontainers.image.title': 'hello' });
+    assert.deepEqual(spec.annotations, { 'a.b': 'c' });
+    assert.equal(spec.epoch, 1700000000);
+    assert.deepEqual(spec.sources, [
+      {
+        url: 'https://archive.example/debian',
+        suites: ['bookworm', 'bookworm-updates'],
+        components: ['main'],
+        keyring: 'keys/archive.gpg',
+        architectures: ['amd64', 'arm64'],
+        checkValidUntil: false,
+      },
+      { suites: ['bookworm'], components: ['main'], checkValidUntil: true },
+    ]);
+    assert.deepEqual(spec.packages, [{ name: 'curl' }, { name: 'libc6', version: '2.36-9+deb12u4' }, { name: 'ca-certificates' }]);
+    assert.deepEqual(spec.fetch, { sources: ['file:///mirror/{sha256}'] });
+    assert.deepEqual(spec.layering, { strategy: 'per-package', budget: 20 });
+    assert.deepEqual(spec.compression, { algorithm: 'zstd', level: 3 });
+  });
+
+  it('keeps the order of files and of map keys as written', () => {
+    const spec = parseSpec('version: 1\nenv: {Z: "1", A: "2"}\nfiles:\n  - {source: b, target: /b}\n  - {source: a, target: /a}\n', FILE);
+    assert.deepEqual(Object.keys(spec.env), ['Z', 'A']);
+    assert.deepEqual(
+      spec.files.map((f) => f.source),
+      ['b', 'a'],
+    );
+  });
+
+  it('accepts numeric users and a whole-directory source', () => {
+    const spec = parseSpec('version: 1\nuser: "1000:1000"\nfiles: [{source: ., target: /}]\n', FILE);
+    assert.equal(spec.user, '1000:1000');
+    assert.deepEqual(spec.files[0], { source: '.', target: '/', owner: { uid: 0, gid: 0 } });
+    assert.equal(parseSpec('version: 1\nuser: "0"\n', FILE).user, '0');
+  });
+
+  it('lets two users share a gid no group declares (one implicit group, named after the first)', () => {
+    const spec = parseSpec('version: 1\naccounts:\n  users: [{name: a, uid: 10, gid: 50}, {name: b, uid: 11, gid: 50}]\n', FILE);
+    assert.deepEqual(spec.accounts.groups, [{ name: 'a', gid: 50, members: [] }]);
+  });
+
+  it('uses the default compression level of each algorithm and accepts explicit ones', () => {
+    assert.deepEqual(parseSpec('version: 1\ncompression: {algorithm: gzip, level: 9}\n', FILE).compression, { algorithm: 'gzip', level: 9 });
+    assert.deepEqual(parseSpec('version: 1\ncompression: {level: 1}\n', FILE).compression, { algorithm: 'gzip', level: 1 });
+    assert.deepEqual(parseSpec('version: 1\ncompression: {algorithm: zstd, level: 19}\n', FILE).compression, { algorithm: 'zstd', level: 19 });
+  });
+
+  it('normalizeSpec takes already parsed values (no positions)', () => {
+    assert.equal(normalizeSpec({ version: 1, epoch: 0 }).epoch, 0);
+    try {
+      normalizeSpec({ version: 1, mode: 1 }, { file: 'inline.yaml' });
+      assert.fail('expected SPEC_INVALID');
+    } catch (err) {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'));
+      const [issue] = err.details.issues as [SpecIssue];
+      assert.equal(issue.path, 'mode');
+      assert.equal(issue.line, undefined);
+      assert.equal(err.details.file, 'inline.yaml');
+    }
+  });
+});
+
+describe('parseSpec: YAML errors are SPEC_PARSE with a line', () => {
+  it('reports duplicate keys', () => {
+    const err = rejection('version: 1\nuser: a\nworkdir: /x\nuser: b\n');
+    assert.equal(err.code, 'SPEC_PARSE');
+    assert.equal(err.details.line, 4);
+    assert.equal((err.details.issues as SpecIssue[])[0]?.line, 4);
+    assert.match(err.message, /imprint\.yaml:4:1/);
+  });
+
+  it('reports duplicate keys in nested mappings', () => {
+    const err = rejection('version: 1\nfiles:\n  - source: a\n    target: /a\n    source: b\n');
+    assert.equal(err.code, 'SPEC_PARSE');
+    assert.equal(err.details.line, 5);
+  });
+
+  it('reports broken syntax', () => {
+    const err = rejection('version: 1\nfiles: [\n  {source: a\n');
+    assert.equal(err.code, 'SPEC_PARSE');
+    assert.equal(typeof err.details.line, 'number');
+  });
+
+  it('reports several documents in one file', () => {
+    assert.equal(rejection('version: 1\n---\nversion: 1\n').code, 'SPEC_PARSE');
+  });
+
+  it('reports unknown tags rather than guessing', () => {
+    const err = rejection('version: 1\nuser: !custom app\n');
+    assert.equal(err.code, 'SPEC_PARSE');
+    assert.equal(err.details.line, 2);
+  });
+});
+
+describe('parseSpec: schema errors are SPEC_INVALID with path, line and column', () => {
+  it('requires version 1', () => {
+    oneIssue('platforms: [linux/amd64]\n', 'version', 1);
+    const issue = oneIssue('# comment\nversion: 2\n', 'version', 2);
+    assert.equal(issue.column, 10);
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    oneIssue('- version: 1\n', '(document)', 1);
+    oneIssue('', '(document)', 1);
+  });
+
+  it('suggests the nearest key for an unknown key, at the key itself', () => {
+    const issue = oneIssue('version: 1\nentrypiont: [/bin/app]\n', 'entrypiont', 2);
+    assert.equal(issue.suggestion, 'entrypoint');
+    assert.equal(issue.column, 1);
+    assert.match(issue.message, /did you mean entrypoint\?/);
+  });
+
+  it('suggests keys inside nested mappings and lists', () => {
+    const text = 'version: 1\nfiles:\n  - source: a\n    target: /a\n  - source: b\n    taget: /b\n    mdoe: "0644"\n';
+    const list = issues(text);
+    const byPath = new Map(list.map((i) => [i.path, i]));
+    assert.equal(byPath.get('files[1].taget')?.suggestion, 'target');
+    assert.equal(byPath.get('files[1].taget')?.line, 6);
+    assert.equal(byPath.get('files[1].mdoe')?.suggestion, 'mode');
+    assert.equal(byPath.get('files[1].mdoe')?.line, 7);
+    // the missing target is reported at the list item
+    assert.equal(byPath.get('files[1].target')?.line, 5);
+    assert.equal(list.length, 3);
+  });
+
+  it('suggests keys in accounts, sources and compression', () => {
+    assert.equal(oneIssue('version: 1\naccounts:\n  usres: []\n', 'accounts.usres', 3).suggestion, 'users');
+    assert.equal(oneIssue('version: 1\nsources:\n  - suites: [a]\n    check-valid-untill: true\n', 'sources[0].check-valid-untill', 4).suggestion, 'check-valid-until');
+    assert.equal(oneIssue('version: 1\ncompression: {algorithm: gzip, levle: 3}\n', 'compression.levle', 2).suggestion, 'level');
+  });
+
+  it('lists the valid keys when none is close', () => {
+    const issue = oneIssue('version: 1\nlayering: {zzzzzzzz: 1}\n', 'layering.zzzzzzzz', 2);
+    assert.equal(issue.suggestion, undefined);
+    assert.match(issue.message, /expected one of: budget, strategy/);
+  });
+
+  it('suggests the nearest enum value', () => {
+    const issue = oneIssue('version: 1\nlayering:\n  strategy: per-packge\n', 'layering.strategy', 3);
+    assert.equal(issue.suggestion, 'per-package');
+  });
+
+  it('reports every problem at once, in document order', () => {
+    const text = [
+      'version: 1', // 1
+      'entrypiont: [x]', // 2
+      'files:', // 3
+      '  - source: ../outside', // 4
+      '    target: relative', // 5
+      '    mode: 0755', // 6
+      '  - source: /etc/passwd', // 7
+      '    target: /a/../b', // 8
+      '    owner: 1000', // 9
+      'env: {1BAD: x, GOOD: 3}', // 10
+      'epoch: -1', // 11
+    ].join('\n');
+    const list = issues(text);
+    assert.deepEqual(
+      list.map((i) => [i.path, i.line]),
+      [
+        ['entrypiont', 2],
+        ['files[0].source', 4],
+        ['files[0].target', 5],
+        ['files[0].mode', 6],
+        ['files[1].source', 7],
+        ['files[1].target', 8],
+        ['files[1].owner', 9],
+        ['env["1BAD"]', 10],
+        ['env.GOOD', 10],
+        ['epoch', 11],
+      ],
+    );
+    const err = rejection(text);
+    for (const i of list) assert.ok(err.message.includes(`${FILE}:${i.line}:${i.column}: ${i.path}: `), i.path);
+  });
+
+  it('asks for a quoted mode and owner', () => {
+    const mode = oneIssue('version: 1\nfiles:\n  - source: a\n    target: /a\n    mode: 0755\n', 'files[0].mode', 5);
+    assert.match(mode.message, /mode: "0755"/);
+    assert.equal(mode.column, 11);
+    oneIssue('version: 1\nfiles: [{source: a, target: /a, mode: "0855"}]\n', 'files[0].mode', 2);
+    oneIssue('version: 1\nfiles: [{source: a, target: /a, mode: "75"}]\n', 'files[0].mode', 2);
+    oneIssue('version: 1\nfiles: [{source: a, target: /a, mode: "01755"}]\n', 'files[0].mode', 2);
+    oneIssue('version: 1\nfiles: [{source: a, target: /a, owner: "app:app"}]\n', 'files[0].owner', 2);
+    oneIssue('version: 1\nfiles: [{source: a, target: /a, owner: "1:99999999999"}]\n', 'files[0].owner', 2);
+  });
+
+  it('rejects sources that leave the spec directory', () => {
+    for (const source of ['..', '../x', 'a/../../x', '/abs', '']) {
+      oneIssue(`version: 1\nfiles: [{source: "${source}", target: /a}]\n`, 'files[0].source', 2);
+    }
+    assert.equal(parseSpec('version: 1\nfiles: [{source: a/../b, target: /a}]\n', FILE).files[0]?.source, 'b');
+  });
+
+  it('rejects bad platforms and duplicates', () => {
+    assert.match(oneIssue('version: 1\nplatforms: [linux/amd64, linux/sparc]\n', 'platforms[1]', 2).message, /linux\/sparc/);
+    oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2);
+    oneIssue('version: 1\nplatforms: [linux/arm/7]\n', 'platforms[0]', 2);
+    oneIssue('version: 1\nplatforms: []\n', 'platforms', 2);
+    const dup = oneIssue('version: 1\nplatforms:\n  - linux/arm64\n  - linux/amd64\n  - linux/arm64\n', 'platforms[2]', 5);
+    assert.match(dup.message, /duplicate platform linux\/arm64/);
+  });
+
+  it('rejects bad env names and non-string values', () => {
+    const key = oneIssue('version: 1\nenv:\n  OK: x\n  BAD-NAME: y\n', 'env.BAD-NAME', 4);
+    assert.equal(key.column, 3);
+    oneIssue('version: 1\nenv:\n  PORT: 8080\n', 'env.PORT', 3);
+    oneIssue('version: 1\nenv: [A=b]\n', 'env', 2);
+  });
+
+  it('rejects bad image paths', () => {
+    oneIssue('version: 1\nworkdir: app\n', 'workdir', 2);
+    oneIssue('version: 1\nworkdir: /app/../etc\n', 'workdir', 2);
+    oneIssue('version: 1\naccounts:\n  users: [{name: a, uid: 1, home: home/a}]\n', 'accounts.users[0].home', 3);
+  });
+
+  it('rejects bad lists and scalars', () => {
+    oneIssue('version: 1\nentrypoint: /bin/sh\n', 'entrypoint', 2);
+    oneIssue('version: 1\ncmd: [1]\n', 'cmd[0]', 2);
+    oneIssue('version: 1\nepoch: 1.5\n', 'epoch', 2);
+    oneIssue('version: 1\nepoch: 253402300800\n', 'epoch', 2);
+    oneIssue('version: 1\nlabels: {"": x}\n', 'labels[""]', 2);
+  });
+
+  it('rejects bad Debian fields', () => {
+    oneIssue('version: 1\nsources: [{url: https://archive.example/debian}]\n', 'sources[0].suites', 2);
+    oneIssue('version: 1\nsources: [{suites: []}]\n', 'sources[0].suites', 2);
+    oneIssue('version: 1\nsources: [{url: "ftp://x/debian", suites: [a]}]\n', 'sources[0].url', 2);
+    oneIssue('version: 1\nsources: [{url: not a url, suites: [a]}]\n', 'sources[0].url', 2);
+    const creds = oneIssue('version: 1\nsources: [{url: "https://u:p@archive.example/", suites: [a]}]\n', 'sources[0].url', 2);
+    assert.match(creds.message, /credentials/);
+    oneIssue('version: 1\nsources: [{suites: [a], check-valid-until: "no"}]\n', 'sources[0].check-valid-until', 2);
+    oneIssue('version: 1\nsources: [{suites: [a], architectures: [AMD64]}]\n', 'sources[0].architectures[0]', 2);
+    oneIssue('version: 1\npackages: [Curl]\n', 'packages[0]', 2);
+    oneIssue('version: 1\npackages: ["curl="]\n', 'packages[0]', 2);
+    const dup = oneIssue('version: 1\npackages:\n  - curl\n  - bash\n  - curl=7.88.1-10\n', 'packages[2]', 5);
+    assert.match(dup.message, /duplicate package curl/);
+    oneIssue('version: 1\nfetch: {sources: [1]}\n', 'fetch.sources[0]', 2);
+    oneIssue('version: 1\nlayering: {budget: 0}\n', 'layering.budget', 2);
+    oneIssue('version: 1\ncompression: {algorithm: xz}\n', 'compression.algorithm', 2);
+    oneIssue('version: 1\ncompression: {algorithm: gzip, level: 12}\n', 'compression.level', 2);
+    oneIssue('version: 1\ncompression: {algorithm: zstd, level: 0}\n', 'compression.level', 2);
+  });
+});
+
+describe('parseSpec: account rules', () => {
+  it('rejects duplicate names and ids', () => {
+    const text = [
+      'version: 1',
+      'accounts:',
+      '  users:',
+      '    - {name: a, uid: 1}',
+      '    - {name: a, uid: 2}',
+      '    - {name: b, uid: 1}',
+      '  groups:',
+      '    - {name: g, gid: 1}',
+      '    - {name: g, gid: 2}',
+      '    - {name: h, gid: 2}',
+    ].join('\n');
+    assert.deepEqual(
+      issues(text).map((i) => [i.path, i.line]),
+      [
+        ['accounts.users[1].name', 5],
+        ['accounts.users[2].uid', 6],
+        ['accounts.groups[1].name', 9],
+        ['accounts.groups[2].gid', 10],
+      ],
+    );
+  });
+
+  it('requires group members and the user to be declared, suggesting names', () => {
+    const member = oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\n  groups: [{name: g, gid: 5, members: [ap]}]\n', 'accounts.groups[0].members[0]', 4);
+    assert.match(member.message, /did you mean "app"/);
+    oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\n  groups: [{name: g, gid: 5, members: [app, app]}]\n', 'accounts.groups[0].members[1]', 4);
+    assert.match(oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\nuser: appp\n', 'user', 4).message, /did you mean "app"/);
+    oneIssue('version: 1\nuser: root\n', 'user', 2);
+    oneIssue('version: 1\nuser: "1:99999999999"\n', 'user', 2);
+  });
+
+  it('rejects a gid no group has when a group of the user name has another gid', () => {
+    const issue = oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1000}]\n  groups: [{name: app, gid: 2000}]\n', 'accounts.users[0].gid', 3);
+    assert.match(issue.message, /gid: 2000/);
+  });
+
+  it('rejects bad account names and ids', () => {
+    oneIssue('version: 1\naccounts:\n  users: [{name: App, uid: 1}]\n', 'accounts.users[0].name', 3);
+    oneIssue('version: 1\naccounts:\n  users: [{name: a, uid: -1}]\n', 'accounts.users[0].uid', 3);
+    oneIssue('version: 1\naccounts:\n  users: [{name: a, uid: 4294967295}]\n', 'accounts.users[0].uid', 3);
+    oneIssue('version: 1\naccounts:\n  users: [{name: a}]\n', 'accounts.users[0].uid', 3);
+  });
+});
