@@ -72,14 +72,15 @@ export async function* readTar(
       if (dataSize > st.limits.maxEntrySize) {
         throw fail(st, 'TAR_LIMIT', `entry is ${dataSize} bytes, the limit is ${st.limits.maxEntrySize}`, at);
       }
-      const current = new EntryBody(st.src, dataSize, () =>
+      // a GNU dumpdir's data is skipped, not exposed: only a file's body is
+      const current = new EntryBody(st.src, entry.size, () =>
         fail(st, 'TAR_INVALID', `archive ends inside the body (${dataSize} bytes from byte ${dataOffset})`, at),
       );
       body = current;
       yield { ...entry, body: current.readable, headerOffset, dataOffset };
       body = null;
       await current.finish();
-      await skipExactly(st, padding(dataSize), 'the padding after a body', at);
+      await skipExactly(st, dataSize - entry.size + padding(dataSize), 'the data and padding after a header', at);
     }
     await st.src.drain();
   } finally {
