@@ -25,28 +25,39 @@ export interface EpochOptions {
 export async function resolveEpoch(opts: EpochOptions): Promise<EpochResolution> {
   const fromEnv = opts.env.SOURCE_DATE_EPOCH;
   if (fromEnv !== undefined) return { epoch: parseEpoch(fromEnv, 'SOURCE_DATE_EPOCH'), source: 'env' };
-  if (opts.specEpoch !== undefined) return { epoch: checkEpoch(opts.specEpoch, 'the spec field epoch'), source: 'spec' };
-  const git = opts.git === undefined ? await gitInfo(opts.specDir, pathOption(opts.env.PATH)) : (opts.git ?? undefined);
-  if (git !== undefined) return { epoch: checkEpoch(git.commitTime, `the commit time of ${git.commit}`), source: 'git' };
+  if (opts.specEpoch !== undefined)
+    return { epoch: checkEpoch(opts.specEpoch, 'the spec field epoch'), source: 'spec' };
+  const git =
+    opts.git === undefined ? await gitInfo(opts.specDir, pathOption(opts.env.PATH)) : (opts.git ?? undefined);
+  if (git !== undefined)
+    return { epoch: checkEpoch(git.commitTime, `the commit time of ${git.commit}`), source: 'git' };
   return { epoch: 0, source: 'default' };
 }
 
 /** Parses an epoch given as text (decimal digits only); BAD_EPOCH names `what` and the value. Pure. */
 export function parseEpoch(text: string, what: string): number {
   if (!/^[0-9]+$/.test(text)) {
-    throw new ImprintError('BAD_EPOCH', `${what} must be a non-negative integer (seconds since 1970), found ${JSON.stringify(text)}`, {
-      hint: 'Set it to whole seconds, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it.',
-      details: { value: text, source: what },
-    });
+    throw new ImprintError(
+      'BAD_EPOCH',
+      `${what} must be a non-negative integer (seconds since 1970), found ${JSON.stringify(text)}`,
+      {
+        hint: 'Set it to whole seconds, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it.',
+        details: { value: text, source: what },
+      },
+    );
   }
   return checkEpoch(Number(text), what, text);
 }
 
 function checkEpoch(value: number, what: string, text = String(value)): number {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_EPOCH) {
-    throw new ImprintError('BAD_EPOCH', `${what} must be an integer from 0 to ${MAX_EPOCH} (year 9999), found ${JSON.stringify(text)}`, {
-      details: { value: text, source: what },
-    });
+    throw new ImprintError(
+      'BAD_EPOCH',
+      `${what} must be an integer from 0 to ${MAX_EPOCH} (year 9999), found ${JSON.stringify(text)}`,
+      {
+        details: { value: text, source: what },
+      },
+    );
   }
   return value;
 }

@@ -38,7 +38,16 @@ function gitEnv(path: string): Record<string, string> {
 }
 
 // Settings a repository's own .git/config could use to change the output parsed here.
-const OVERRIDES = ['-c', 'log.showSignature=false', '-c', 'color.ui=false', '-c', 'core.fsmonitor=false', '-c', 'core.untrackedCache=false'];
+const OVERRIDES = [
+  '-c',
+  'log.showSignature=false',
+  '-c',
+  'color.ui=false',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'core.untrackedCache=false',
+];
 
 interface RunResult {
   ok: boolean;
@@ -72,10 +81,19 @@ export async function gitInfo(dir: string, options: GitOptions = {}): Promise<Gi
   const head = await runGit(dir, ['log', '-1', '--format=%H %ct', 'HEAD', '--'], path);
   const match = /^([0-9a-f]{40,64}) ([0-9]+)\n?$/.exec(head.stdout);
   if (!head.ok || match === null) return undefined;
-  const status = await runGit(dir, ['status', '--porcelain', '--untracked-files=normal', '--ignore-submodules=none'], path);
+  const status = await runGit(
+    dir,
+    ['status', '--porcelain', '--untracked-files=normal', '--ignore-submodules=none'],
+    path,
+  );
   const remote = await runGit(dir, ['config', '--get', 'remote.origin.url'], path);
-  const remoteUrl = remote.ok && remote.stdout.trim() !== '' ? stripCredentials(remote.stdout.trim()) : undefined;
-  const info: GitInfo = { commit: match[1]!, commitTime: Number(match[2]), dirty: !status.ok || status.stdout !== '' };
+  const remoteUrl =
+    remote.ok && remote.stdout.trim() !== '' ? stripCredentials(remote.stdout.trim()) : undefined;
+  const info: GitInfo = {
+    commit: match[1]!,
+    commitTime: Number(match[2]),
+    dirty: !status.ok || status.stdout !== '',
+  };
   if (remoteUrl !== undefined) info.remoteUrl = remoteUrl;
   return info;
 }

@@ -30,19 +30,56 @@ const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
  * gets an implicit group, see withImplicitGroups); `user` names a declared user or is numeric uid[:gid].
  * Pure; returns every problem found.
  */
-export function accountIssues(accounts: { users: AccountUser[]; groups: AccountGroup[] }, user: string | undefined): RuleIssue[] {
+export function accountIssues(
+  accounts: { users: AccountUser[]; groups: AccountGroup[] },
+  user: string | undefined,
+): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const { users, groups } = accounts;
-  duplicates(users.map((u) => u.name), (i, j, v) => issues.push({ path: ['accounts', 'users', i, 'name'], message: `duplicate user name ${JSON.stringify(v)} (also accounts.users[${j}])` }));
-  duplicates(users.map((u) => u.uid), (i, j, v) => issues.push({ path: ['accounts', 'users', i, 'uid'], message: `duplicate uid ${v} (also accounts.users[${j}])` }));
-  duplicates(groups.map((g) => g.name), (i, j, v) => issues.push({ path: ['accounts', 'groups', i, 'name'], message: `duplicate group name ${JSON.stringify(v)} (also accounts.groups[${j}])` }));
-  duplicates(groups.map((g) => g.gid), (i, j, v) => issues.push({ path: ['accounts', 'groups', i, 'gid'], message: `duplicate gid ${v} (also accounts.groups[${j}])` }));
+  duplicates(
+    users.map((u) => u.name),
+    (i, j, v) =>
+      issues.push({
+        path: ['accounts', 'users', i, 'name'],
+        message: `duplicate user name ${JSON.stringify(v)} (also accounts.users[${j}])`,
+      }),
+  );
+  duplicates(
+    users.map((u) => u.uid),
+    (i, j, v) =>
+      issues.push({
+        path: ['accounts', 'users', i, 'uid'],
+        message: `duplicate uid ${v} (also accounts.users[${j}])`,
+      }),
+  );
+  duplicates(
+    groups.map((g) => g.name),
+    (i, j, v) =>
+      issues.push({
+        path: ['accounts', 'groups', i, 'name'],
+        message: `duplicate group name ${JSON.stringify(v)} (also accounts.groups[${j}])`,
+      }),
+  );
+  duplicates(
+    groups.map((g) => g.gid),
+    (i, j, v) =>
+      issues.push({
+        path: ['accounts', 'groups', i, 'gid'],
+        message: `duplicate gid ${v} (also accounts.groups[${j}])`,
+      }),
+  );
 
   const userNames = new Set(users.map((u) => u.name));
   groups.forEach((g, gi) => {
-    duplicates(g.members, (i, j, v) => issues.push({ path: ['accounts', 'groups', gi, 'members', i], message: `duplicate member ${JSON.stringify(v)} (also members[${j}])` }));
+    duplicates(g.members, (i, j, v) =>
+      issues.push({
+        path: ['accounts', 'groups', gi, 'members', i],
+        message: `duplicate member ${JSON.stringify(v)} (also members[${j}])`,
+      }),
+    );
     g.members.forEach((m, i) => {
-      if (!userNames.has(m)) issues.push({ path: ['accounts', 'groups', gi, 'members', i], message: unknownUser(m, userNames) });
+      if (!userNames.has(m))
+        issues.push({ path: ['accounts', 'groups', gi, 'members', i], message: unknownUser(m, userNames) });
     });
   });
 
@@ -60,8 +97,9 @@ export function accountIssues(accounts: { users: AccountUser[]; groups: AccountG
 
   if (user !== undefined) {
     const numeric = NUMERIC_USER.exec(user);
-    if (numeric === null && !userNames.has(user)) issues.push({ path: ['user'], message: unknownUser(user, userNames, ' or a numeric uid[:gid]') });
-    if (numeric !== null && numeric.slice(1).some((n) => n !== undefined && Number(n) > 4294967294)) {
+    if (numeric === null && !userNames.has(user))
+      issues.push({ path: ['user'], message: unknownUser(user, userNames, ' or a numeric uid[:gid]') });
+    if (numeric?.slice(1).some((n) => n !== undefined && Number(n) > 4294967294)) {
       issues.push({ path: ['user'], message: `expected ids <= 4294967294, found ${JSON.stringify(user)}` });
     }
   }
@@ -72,7 +110,9 @@ export function accountIssues(accounts: { users: AccountUser[]; groups: AccountG
  * The groups of the image: the declared ones in order, then, in user order, one group named after each
  * user whose gid no declared group has (a later user with the same unlisted gid shares that group). Pure.
  */
-export function withImplicitGroups<T extends { users: AccountUser[]; groups: AccountGroup[] }>(accounts: T): T {
+export function withImplicitGroups<T extends { users: AccountUser[]; groups: AccountGroup[] }>(
+  accounts: T,
+): T {
   const groups = accounts.groups.map((g) => ({ ...g, members: [...g.members] }));
   const gids = new Set(groups.map((g) => g.gid));
   for (const u of accounts.users) {

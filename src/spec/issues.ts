@@ -19,11 +19,22 @@ export interface SpecIssue {
 }
 
 /** Turns zod issues into located SpecIssues (one per unknown key, with the nearest valid key), in document order. */
-export function specIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, locate: Locator | undefined): SpecIssue[] {
+export function specIssues(
+  issues: readonly z.core.$ZodIssue[],
+  schema: z.ZodType,
+  locate: Locator | undefined,
+): SpecIssue[] {
   const out: SpecIssue[] = [];
   const add = (segments: PathSegment[], message: string, key: boolean, suggestion?: string): void => {
     const pos = locate?.(segments, key);
-    out.push({ path: formatPath(segments), segments, line: pos?.line, column: pos?.column, message, ...(suggestion === undefined ? {} : { suggestion }) });
+    out.push({
+      path: formatPath(segments),
+      segments,
+      line: pos?.line,
+      column: pos?.column,
+      message,
+      ...(suggestion === undefined ? {} : { suggestion }),
+    });
   };
   for (const issue of issues) {
     const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
@@ -31,15 +42,28 @@ export function specIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodTyp
       const known = objectKeysAt(schema, path);
       for (const key of issue.keys) {
         const suggestion = nearest(key, known);
-        const tail = suggestion !== undefined ? `; did you mean ${suggestion}?` : known.length > 0 ? `; expected one of: ${known.join(', ')}` : '';
+        const tail =
+          suggestion !== undefined
+            ? `; did you mean ${suggestion}?`
+            : known.length > 0
+              ? `; expected one of: ${known.join(', ')}`
+              : '';
         add([...path, key], `unknown key ${JSON.stringify(key)}${tail}`, true, suggestion);
       }
     } else if (issue.code === 'invalid_key') {
       const inner = issue.issues[0]?.message ?? 'invalid key';
       add(path, inner, true);
     } else if (issue.code === 'invalid_value' && typeof issue.input === 'string') {
-      const suggestion = nearest(issue.input, issue.values.filter((v): v is string => typeof v === 'string'));
-      add(path, suggestion === undefined ? issue.message : `${issue.message}; did you mean ${suggestion}?`, false, suggestion);
+      const suggestion = nearest(
+        issue.input,
+        issue.values.filter((v): v is string => typeof v === 'string'),
+      );
+      add(
+        path,
+        suggestion === undefined ? issue.message : `${issue.message}; did you mean ${suggestion}?`,
+        false,
+        suggestion,
+      );
     } else {
       add(path, issue.message, false);
     }
@@ -51,10 +75,14 @@ export function specIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodTyp
 export function specInvalid(file: string, issues: SpecIssue[]): ImprintError {
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
   const lines = issues.map((i) => `  ${where(file, i)}: ${i.path}: ${i.message}`);
-  return new ImprintError('SPEC_INVALID', `${file} is not a valid imprint spec (${count}):\n${lines.join('\n')}`, {
-    hint: 'Fix the fields listed above; the JSON Schema in schema/imprint.schema.json lets editors check them as you type.',
-    details: { file, issues },
-  });
+  return new ImprintError(
+    'SPEC_INVALID',
+    `${file} is not a valid imprint spec (${count}):\n${lines.join('\n')}`,
+    {
+      hint: 'Fix the fields listed above; the JSON Schema in schema/imprint.schema.json lets editors check them as you type.',
+      details: { file, issues },
+    },
+  );
 }
 
 /** `file:line:column` (or just the file when the position is unknown). */
@@ -76,7 +104,12 @@ function byPosition(a: SpecIssue, b: SpecIssue): number {
 export function objectKeysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] {
   let node: unknown = schema;
   for (let i = 0; ; ) {
-    if (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault || node instanceof z.ZodNullable) {
+    if (
+      node instanceof z.ZodOptional ||
+      node instanceof z.ZodDefault ||
+      node instanceof z.ZodPrefault ||
+      node instanceof z.ZodNullable
+    ) {
       node = node.unwrap();
     } else if (node instanceof z.ZodPipe) {
       node = node.in;

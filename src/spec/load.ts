@@ -3,9 +3,9 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
+import { type SpecIssue, specInvalid, specIssues, where } from './issues.js';
 import { type Locator, type PathSegment, yamlLocator } from './locate.js';
 import { issueMessage } from './messages.js';
-import { type SpecIssue, specInvalid, specIssues, where } from './issues.js';
 import { type Spec, specSchema } from './schema.js';
 
 /** File name looked up when loadSpec is given a directory. */
@@ -38,7 +38,10 @@ export interface NormalizeOptions {
 export function normalizeSpec(raw: unknown, options: NormalizeOptions = {}): Spec {
   const result = specSchema.safeParse(raw, { error: issueMessage, reportInput: true });
   if (result.success) return result.data;
-  throw specInvalid(options.file ?? '(inline spec)', specIssues(result.error.issues, specSchema, options.locate));
+  throw specInvalid(
+    options.file ?? '(inline spec)',
+    specIssues(result.error.issues, specSchema, options.locate),
+  );
 }
 
 /** Parses imprint.yaml text; SPEC_PARSE for YAML errors (including duplicate keys), SPEC_INVALID for schema errors. Pure. */
@@ -62,7 +65,14 @@ export function parseSpecText(text: string, file: string): { spec: Spec; locate:
   if (problems.length > 0) {
     const issues = problems.map((e) => {
       const { line, col } = lines.linePos(e.pos[0]);
-      return { path: '(document)', segments: [] as PathSegment[], line, column: col, message: e.message, yamlCode: e.code };
+      return {
+        path: '(document)',
+        segments: [] as PathSegment[],
+        line,
+        column: col,
+        message: e.message,
+        yamlCode: e.code,
+      };
     });
     const first = issues[0]!;
     const list = issues.map((i) => `  ${where(file, i)}: ${i.message}`).join('\n');
@@ -76,7 +86,10 @@ export function parseSpecText(text: string, file: string): { spec: Spec; locate:
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw new ImprintError('SPEC_PARSE', `${file} could not be read as data: ${errorText(err)}`, { cause: err, details: { file } });
+    throw new ImprintError('SPEC_PARSE', `${file} could not be read as data: ${errorText(err)}`, {
+      cause: err,
+      details: { file },
+    });
   }
   return { spec: normalizeSpec(value, { file, locate }), locate };
 }
@@ -91,7 +104,11 @@ export async function loadSpec(pathOrDir: string): Promise<LoadedSpec> {
   const dir = dirname(file);
   const info = await stat(file);
   if (info.size > MAX_SPEC_BYTES) {
-    throw new ImprintError('SPEC_PARSE', `${file} is ${info.size} bytes; expected a spec of at most ${MAX_SPEC_BYTES} bytes`, { details: { file } });
+    throw new ImprintError(
+      'SPEC_PARSE',
+      `${file} is ${info.size} bytes; expected a spec of at most ${MAX_SPEC_BYTES} bytes`,
+      { details: { file } },
+    );
   }
   const raw = await readFile(file).catch((err: unknown) => {
     throw new ImprintError('IO', `cannot read ${file}: ${errorText(err)}`, { cause: err, details: { file } });
@@ -100,11 +117,20 @@ export async function loadSpec(pathOrDir: string): Promise<LoadedSpec> {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
   } catch (err) {
-    throw new ImprintError('SPEC_PARSE', `${file} is not valid UTF-8 text`, { cause: err, details: { file } });
+    throw new ImprintError('SPEC_PARSE', `${file} is not valid UTF-8 text`, {
+      cause: err,
+      details: { file },
+    });
   }
   const { spec, locate } = parseSpecText(text, file);
   await checkSources(spec, file, dir, locate);
-  return { spec, file, dir, raw: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), digest: sha256(raw) };
+  return {
+    spec,
+    file,
+    dir,
+    raw: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength),
+    digest: sha256(raw),
+  };
 }
 
 async function specFilePath(abs: string): Promise<string> {
@@ -123,7 +149,10 @@ function notFound(path: string, err: unknown): never {
       details: { file: path },
     });
   }
-  throw new ImprintError('IO', `cannot read ${path}: ${errorText(err)}`, { cause: err, details: { file: path } });
+  throw new ImprintError('IO', `cannot read ${path}: ${errorText(err)}`, {
+    cause: err,
+    details: { file: path },
+  });
 }
 
 type SourceIssue = SpecIssue & { resolved: string };
@@ -142,7 +171,10 @@ async function checkSources(spec: Spec, file: string, dir: string, locate: Locat
       () => true,
       (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return false;
-        throw new ImprintError('IO', `cannot read ${resolved} (files[${i}].source): ${errorText(err)}`, { cause: err, details: { file, resolved } });
+        throw new ImprintError('IO', `cannot read ${resolved} (files[${i}].source): ${errorText(err)}`, {
+          cause: err,
+          details: { file, resolved },
+        });
       },
     );
     if (!exists) {
@@ -153,16 +185,30 @@ async function checkSources(spec: Spec, file: string, dir: string, locate: Locat
     if (real === undefined) {
       missing.push({ ...base, message: `${resolved} is a symbolic link whose target does not exist` });
     } else if (real !== realDir && !real.startsWith(inside)) {
-      escaping.push({ ...base, message: `expected a path inside ${realDir}, found ${resolved}, which resolves to ${real}` });
+      escaping.push({
+        ...base,
+        message: `expected a path inside ${realDir}, found ${resolved}, which resolves to ${real}`,
+      });
     }
   }
   if (missing.length > 0) {
     const first = missing[0]!;
     const list = missing.map((m) => `  ${where(file, m)}: ${m.path}: ${m.message}`).join('\n');
-    throw new ImprintError('SPEC_SOURCE_MISSING', `${file}: ${missing.length === 1 ? 'a source is' : 'sources are'} missing:\n${list}`, {
-      hint: "Source paths are relative to the spec file's directory.",
-      details: { file, path: first.path, resolved: first.resolved, line: first.line, column: first.column, issues: missing },
-    });
+    throw new ImprintError(
+      'SPEC_SOURCE_MISSING',
+      `${file}: ${missing.length === 1 ? 'a source is' : 'sources are'} missing:\n${list}`,
+      {
+        hint: "Source paths are relative to the spec file's directory.",
+        details: {
+          file,
+          path: first.path,
+          resolved: first.resolved,
+          line: first.line,
+          column: first.column,
+          issues: missing,
+        },
+      },
+    );
   }
   if (escaping.length > 0) throw specInvalid(file, escaping);
 }

@@ -45,12 +45,14 @@ export function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case 'invalid_value':
       return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, found ${found}`;
     case 'too_small':
-      if (issue.origin === 'array') return `expected a list of at least ${String(issue.minimum)} item(s), found ${found === 'a list' ? 'an empty list' : found}`;
+      if (issue.origin === 'array')
+        return `expected a list of at least ${String(issue.minimum)} item(s), found ${found === 'a list' ? 'an empty list' : found}`;
       if (issue.origin === 'string') return `expected a non-empty string, found ${found}`;
       return `expected a number ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}, found ${found}`;
     case 'too_big':
       if (issue.origin === 'array') return `expected a list of at most ${String(issue.maximum)} item(s)`;
-      if (issue.origin === 'string') return `expected a string of at most ${String(issue.maximum)} characters`;
+      if (issue.origin === 'string')
+        return `expected a string of at most ${String(issue.maximum)} characters`;
       return `expected a number ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}, found ${found}`;
     case 'invalid_format':
       return `expected a string matching ${issue.pattern ?? issue.format}, found ${found}`;

@@ -8,14 +8,21 @@ export type PathResult = { ok: true; path: string } | { ok: false; reason: strin
  * trailing slash (`.` is the directory itself). Absolute paths and `..` escapes are refused. Pure.
  */
 export function normalizeSourcePath(text: string): PathResult {
-  if (text === '') return { ok: false, reason: 'expected a path relative to the spec file, found an empty string' };
+  if (text === '')
+    return { ok: false, reason: 'expected a path relative to the spec file, found an empty string' };
   if (text.includes('\0')) return { ok: false, reason: 'expected a path, found a NUL character in it' };
   if (text.startsWith('/')) {
-    return { ok: false, reason: `expected a path relative to the spec file, found the absolute path ${JSON.stringify(text)}` };
+    return {
+      ok: false,
+      reason: `expected a path relative to the spec file, found the absolute path ${JSON.stringify(text)}`,
+    };
   }
   const normal = posix.normalize(text).replace(/\/+$/, '');
   if (normal === '..' || normal.startsWith('../')) {
-    return { ok: false, reason: `expected a path inside the spec's directory, found ${JSON.stringify(text)}, which leaves it` };
+    return {
+      ok: false,
+      reason: `expected a path inside the spec's directory, found ${JSON.stringify(text)}, which leaves it`,
+    };
   }
   return { ok: true, path: normal === '' ? '.' : normal };
 }
@@ -28,7 +35,10 @@ export function normalizeSourcePath(text: string): PathResult {
  */
 export function normalizeImagePath(text: string, keepTrailingSlash = false): PathResult {
   if (!text.startsWith('/')) {
-    return { ok: false, reason: `expected an absolute path in the image (starting with /), found ${JSON.stringify(text)}` };
+    return {
+      ok: false,
+      reason: `expected an absolute path in the image (starting with /), found ${JSON.stringify(text)}`,
+    };
   }
   if (text.includes('\0')) return { ok: false, reason: 'expected a path, found a NUL character in it' };
   if (text.split('/').includes('..')) {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { isImprintError } from '../errors.js';
+import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
@@ -64,17 +64,29 @@ const platforms = z
       const key = formatPlatform(p);
       const first = seen.get(key);
       if (first === undefined) seen.set(key, i);
-      else ctx.addIssue({ code: 'custom', path: [i], message: `duplicate platform ${key} (also platforms[${first}])`, input: key });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `duplicate platform ${key} (also platforms[${first}])`,
+          input: key,
+        });
     });
   })
   .prefault(['linux/amd64'])
   .describe('Target platforms, os/arch[/variant]; one image per platform under one index.');
 
 const mode = z
-  .string(expected('a quoted octal string such as "0755" (YAML reads an unquoted 0755 as a number: write mode: "0755")'))
+  .string(
+    expected(
+      'a quoted octal string such as "0755" (YAML reads an unquoted 0755 as a number: write mode: "0755")',
+    ),
+  )
   .regex(/^[0-7]{3,4}$/, expected('3 or 4 octal digits such as "0644" or "0755"'))
   .transform((text) => Number.parseInt(text, 8))
-  .describe('Permission bits as a quoted octal string, e.g. "0755". Without it files keep their type default.');
+  .describe(
+    'Permission bits as a quoted octal string, e.g. "0755". Without it files keep their type default.',
+  );
 
 const owner = z
   .string(expected('a quoted "UID:GID" string such as "1000:1000"'))
@@ -82,7 +94,11 @@ const owner = z
   .transform((text, ctx) => {
     const [uid, gid] = text.split(':').map(Number) as [number, number];
     if (uid <= MAX_ID && gid <= MAX_ID) return { uid, gid };
-    ctx.issues.push({ code: 'custom', message: `expected ids <= ${MAX_ID}, found ${JSON.stringify(text)}`, input: text });
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected ids <= ${MAX_ID}, found ${JSON.stringify(text)}`,
+      input: text,
+    });
     return z.NEVER;
   })
   .prefault('0:0')
@@ -99,8 +115,12 @@ const fileEntry = z
           ctx.issues.push({ code: 'custom', message: result.reason, input: text });
           return z.NEVER;
         })
-        .describe("File or directory to copy, relative to the spec file; must stay inside the spec's directory."),
-      target: imagePath(true).describe('Absolute destination in the image; a trailing / means "into this directory".'),
+        .describe(
+          "File or directory to copy, relative to the spec file; must stay inside the spec's directory.",
+        ),
+      target: imagePath(true).describe(
+        'Absolute destination in the image; a trailing / means "into this directory".',
+      ),
       mode: mode.optional(),
       owner,
     },
@@ -131,7 +151,10 @@ const group = z.strictObject(
   {
     name: accountName,
     gid: id,
-    members: z.array(accountName, expected('a list of user names')).prefault([]).describe('Declared users in this group.'),
+    members: z
+      .array(accountName, expected('a list of user names'))
+      .prefault([])
+      .describe('Declared users in this group.'),
   },
   expected('a mapping with name and gid'),
 );
@@ -145,10 +168,18 @@ const accounts = z
     expected('a mapping with users and groups'),
   )
   .prefault({})
-  .describe('Users and groups written to /etc/passwd and /etc/group. A user whose gid no group declares gets a group of its own name.');
+  .describe(
+    'Users and groups written to /etc/passwd and /etc/group. A user whose gid no group declares gets a group of its own name.',
+  );
 
 const stringMap = (what: string, key: z.ZodType<string>) =>
-  z.record(key, z.string(expected(`a string (quote numbers and booleans in YAML)`)), expected(`a mapping of ${what}`)).prefault({});
+  z
+    .record(
+      key,
+      z.string(expected(`a string (quote numbers and booleans in YAML)`)),
+      expected(`a mapping of ${what}`),
+    )
+    .prefault({});
 
 const stringList = (what: string) => z.array(z.string(expected('a string')), expected(`a list of ${what}`));
 
@@ -157,25 +188,48 @@ const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
   try {
     url = new URL(text);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `expected an http(s) or file URL, found ${JSON.stringify(text)}`, input: text });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http(s) or file URL, found ${JSON.stringify(text)}`,
+      input: text,
+    });
     return;
   }
   if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
-    ctx.addIssue({ code: 'custom', message: `expected an http, https or file URL, found the scheme ${url.protocol}`, input: text });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http, https or file URL, found the scheme ${url.protocol}`,
+      input: text,
+    });
   } else if (url.username !== '' || url.password !== '') {
-    ctx.addIssue({ code: 'custom', message: 'expected a URL without credentials: the URL is recorded in the lock and provenance', input: text });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a URL without credentials: the URL is recorded in the lock and provenance',
+      input: text,
+    });
   }
 });
 
 const aptSource = z
   .strictObject(
     {
-      url: sourceUrl.optional().describe("Archive URL; without it, the host's apt source for the suite is used."),
+      url: sourceUrl
+        .optional()
+        .describe("Archive URL; without it, the host's apt source for the suite is used."),
       suites: z.array(nonEmpty, expected('a list of suites')).min(1, expected('at least one suite')),
-      components: z.array(nonEmpty, expected('a list of components')).min(1, expected('at least one component')).prefault(['main']),
-      keyring: nonEmpty.optional().describe('OpenPGP keyring verifying the archive; relative to the spec file or absolute.'),
+      components: z
+        .array(nonEmpty, expected('a list of components'))
+        .min(1, expected('at least one component'))
+        .prefault(['main']),
+      keyring: nonEmpty
+        .optional()
+        .describe('OpenPGP keyring verifying the archive; relative to the spec file or absolute.'),
       architectures: z
-        .array(z.string(expected('a Debian architecture')).regex(DEB_ARCH, expected('a Debian architecture such as amd64')))
+        .array(
+          z
+            .string(expected('a Debian architecture'))
+            .regex(DEB_ARCH, expected('a Debian architecture such as amd64')),
+        )
         .min(1, expected('at least one architecture'))
         .optional(),
       'check-valid-until': z.boolean(expected('true or false')).default(true),
@@ -199,7 +253,13 @@ const packages = z
     list.forEach((p, i) => {
       const first = seen.get(p.name);
       if (first === undefined) seen.set(p.name, i);
-      else ctx.addIssue({ code: 'custom', path: [i], message: `duplicate package ${p.name} (also packages[${first}])`, input: p.name });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `duplicate package ${p.name} (also packages[${first}])`,
+          input: p.name,
+        });
     });
   })
   .prefault([])
@@ -209,7 +269,12 @@ const compression = z
   .strictObject(
     {
       algorithm: z.enum(['gzip', 'zstd'], expected('"gzip" or "zstd"')).default('gzip'),
-      level: z.int(expected('a whole number')).min(0).max(22).optional().describe('gzip 1-9 (default 6), zstd 1-19 (default 3).'),
+      level: z
+        .int(expected('a whole number'))
+        .min(0)
+        .max(22)
+        .optional()
+        .describe('gzip 1-9 (default 6), zstd 1-19 (default 3).'),
     },
     expected('a mapping with algorithm and level'),
   )
@@ -231,11 +296,17 @@ const specObject = z
     {
       version: z.literal(1, expected('version: 1 (the only spec version this imprint reads)')),
       platforms,
-      files: z.array(fileEntry, expected('a list of files')).prefault([]).describe('Files copied into the image, in order.'),
+      files: z
+        .array(fileEntry, expected('a list of files'))
+        .prefault([])
+        .describe('Files copied into the image, in order.'),
       accounts,
       user: nonEmpty.optional().describe('User the container runs as: a declared user name, or uid[:gid].'),
       workdir: imagePath(false).optional().describe('Working directory of the container.'),
-      env: stringMap('environment variables', z.string().regex(ENV_NAME, expected('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'))),
+      env: stringMap(
+        'environment variables',
+        z.string().regex(ENV_NAME, expected('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')),
+      ),
       entrypoint: stringList('arguments').optional(),
       cmd: stringList('arguments').optional(),
       labels: stringMap('labels', nonEmpty),
@@ -246,17 +317,29 @@ const specObject = z
         .max(MAX_EPOCH, expected(`a number <= ${MAX_EPOCH} (year 9999)`))
         .optional()
         .describe('SOURCE_DATE_EPOCH for this build, unless the environment sets one.'),
-      sources: z.array(aptSource, expected('a list of sources')).prefault([]).describe('Debian archives packages come from.'),
+      sources: z
+        .array(aptSource, expected('a list of sources'))
+        .prefault([])
+        .describe('Debian archives packages come from.'),
       packages,
       fetch: z
-        .strictObject({ sources: stringList('URL templates').prefault([]) }, expected('a mapping with sources'))
+        .strictObject(
+          { sources: stringList('URL templates').prefault([]) },
+          expected('a mapping with sources'),
+        )
         .prefault({})
         .describe('Where locked blobs may be fetched from: URL templates, tried in order.'),
       layering: z
         .strictObject(
           {
-            strategy: z.enum(['single', 'per-package'], expected('"single" or "per-package"')).default('single'),
-            budget: z.int(expected('a whole number')).min(1, expected('a number >= 1')).optional().describe('Most layers to produce.'),
+            strategy: z
+              .enum(['single', 'per-package'], expected('"single" or "per-package"'))
+              .default('single'),
+            budget: z
+              .int(expected('a whole number'))
+              .min(1, expected('a number >= 1'))
+              .optional()
+              .describe('Most layers to produce.'),
           },
           expected('a mapping with strategy'),
         )
@@ -265,7 +348,10 @@ const specObject = z
     },
     expected('a mapping (the imprint.yaml document)'),
   )
-  .meta({ title: 'imprint.yaml', description: 'Build spec of a reproducible OCI image (imprint), version 1.' });
+  .meta({
+    title: 'imprint.yaml',
+    description: 'Build spec of a reproducible OCI image (imprint), version 1.',
+  });
 
 /** The imprint.yaml schema: structure, cross-field rules (accounts, user), and normalisation. */
 export const specSchema = specObject

@@ -56,7 +56,7 @@ describe('loadSpec', () => {
   });
 
   it('reports a missing spec as SPEC_NOT_FOUND', async () => {
-    const dir = await project('empty', { 'README': 'x' });
+    const dir = await project('empty', { README: 'x' });
     const inDir = await loadError(dir);
     assert.equal(inDir.code, 'SPEC_NOT_FOUND');
     assert.equal(inDir.details.file, join(dir, 'imprint.yaml'));
@@ -67,7 +67,8 @@ describe('loadSpec', () => {
 
   it('reports every missing source with its field path, resolved path and line', async () => {
     const dir = await project('missing', {
-      'imprint.yaml': 'version: 1\nfiles:\n  - {source: here.txt, target: /a}\n  - source: gone/\n    target: /b/\n  - {source: also-gone, target: /c}\n',
+      'imprint.yaml':
+        'version: 1\nfiles:\n  - {source: here.txt, target: /a}\n  - source: gone/\n    target: /b/\n  - {source: also-gone, target: /c}\n',
       'here.txt': 'x',
     });
     const err = await loadError(dir);
@@ -88,7 +89,10 @@ describe('loadSpec', () => {
 
   it('refuses sources that leave the spec directory through a symbolic link', async () => {
     const outside = await project('outside', { 'secret.txt': 'x' });
-    const dir = await project('escape', { 'imprint.yaml': 'version: 1\nfiles:\n  - {source: link, target: /a}\n  - {source: inner, target: /b}\n', 'real.txt': 'x' });
+    const dir = await project('escape', {
+      'imprint.yaml': 'version: 1\nfiles:\n  - {source: link, target: /a}\n  - {source: inner, target: /b}\n',
+      'real.txt': 'x',
+    });
     await symlink(join(outside, 'secret.txt'), join(dir, 'link'));
     await symlink('real.txt', join(dir, 'inner'));
     const err = await loadError(dir);
@@ -101,13 +105,17 @@ describe('loadSpec', () => {
   });
 
   it('reports a dangling symbolic link as a missing source', async () => {
-    const dir = await project('dangling', { 'imprint.yaml': 'version: 1\nfiles: [{source: link, target: /a}]\n' });
+    const dir = await project('dangling', {
+      'imprint.yaml': 'version: 1\nfiles: [{source: link, target: /a}]\n',
+    });
     await symlink('nowhere', join(dir, 'link'));
     assert.equal((await loadError(dir)).code, 'SPEC_SOURCE_MISSING');
   });
 
   it('rejects a spec that is not UTF-8', async () => {
-    const dir = await project('latin1', { 'imprint.yaml': new Uint8Array([0x76, 0x65, 0x72, 0x3a, 0x20, 0xe9, 0x0a]) });
+    const dir = await project('latin1', {
+      'imprint.yaml': new Uint8Array([0x76, 0x65, 0x72, 0x3a, 0x20, 0xe9, 0x0a]),
+    });
     assert.equal((await loadError(dir)).code, 'SPEC_PARSE');
   });
 

@@ -132,14 +132,21 @@ compression: {algorithm: zstd}
       },
       { suites: ['bookworm'], components: ['main'], checkValidUntil: true },
     ]);
-    assert.deepEqual(spec.packages, [{ name: 'curl' }, { name: 'libc6', version: '2.36-9+deb12u4' }, { name: 'ca-certificates' }]);
+    assert.deepEqual(spec.packages, [
+      { name: 'curl' },
+      { name: 'libc6', version: '2.36-9+deb12u4' },
+      { name: 'ca-certificates' },
+    ]);
     assert.deepEqual(spec.fetch, { sources: ['file:///mirror/{sha256}'] });
     assert.deepEqual(spec.layering, { strategy: 'per-package', budget: 20 });
     assert.deepEqual(spec.compression, { algorithm: 'zstd', level: 3 });
   });
 
   it('keeps the order of files and of map keys as written', () => {
-    const spec = parseSpec('version: 1\nenv: {Z: "1", A: "2"}\nfiles:\n  - {source: b, target: /b}\n  - {source: a, target: /a}\n', FILE);
+    const spec = parseSpec(
+      'version: 1\nenv: {Z: "1", A: "2"}\nfiles:\n  - {source: b, target: /b}\n  - {source: a, target: /a}\n',
+      FILE,
+    );
     assert.deepEqual(Object.keys(spec.env), ['Z', 'A']);
     assert.deepEqual(
       spec.files.map((f) => f.source),
@@ -155,14 +162,26 @@ compression: {algorithm: zstd}
   });
 
   it('lets two users share a gid no group declares (one implicit group, named after the first)', () => {
-    const spec = parseSpec('version: 1\naccounts:\n  users: [{name: a, uid: 10, gid: 50}, {name: b, uid: 11, gid: 50}]\n', FILE);
+    const spec = parseSpec(
+      'version: 1\naccounts:\n  users: [{name: a, uid: 10, gid: 50}, {name: b, uid: 11, gid: 50}]\n',
+      FILE,
+    );
     assert.deepEqual(spec.accounts.groups, [{ name: 'a', gid: 50, members: [] }]);
   });
 
   it('uses the default compression level of each algorithm and accepts explicit ones', () => {
-    assert.deepEqual(parseSpec('version: 1\ncompression: {algorithm: gzip, level: 9}\n', FILE).compression, { algorithm: 'gzip', level: 9 });
-    assert.deepEqual(parseSpec('version: 1\ncompression: {level: 1}\n', FILE).compression, { algorithm: 'gzip', level: 1 });
-    assert.deepEqual(parseSpec('version: 1\ncompression: {algorithm: zstd, level: 19}\n', FILE).compression, { algorithm: 'zstd', level: 19 });
+    assert.deepEqual(parseSpec('version: 1\ncompression: {algorithm: gzip, level: 9}\n', FILE).compression, {
+      algorithm: 'gzip',
+      level: 9,
+    });
+    assert.deepEqual(parseSpec('version: 1\ncompression: {level: 1}\n', FILE).compression, {
+      algorithm: 'gzip',
+      level: 1,
+    });
+    assert.deepEqual(parseSpec('version: 1\ncompression: {algorithm: zstd, level: 19}\n', FILE).compression, {
+      algorithm: 'zstd',
+      level: 19,
+    });
   });
 
   it('normalizeSpec takes already parsed values (no positions)', () => {
@@ -232,7 +251,8 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
   });
 
   it('suggests keys inside nested mappings and lists', () => {
-    const text = 'version: 1\nfiles:\n  - source: a\n    target: /a\n  - source: b\n    taget: /b\n    mdoe: "0644"\n';
+    const text =
+      'version: 1\nfiles:\n  - source: a\n    target: /a\n  - source: b\n    taget: /b\n    mdoe: "0644"\n';
     const list = issues(text);
     const byPath = new Map(list.map((i) => [i.path, i]));
     assert.equal(byPath.get('files[1].taget')?.suggestion, 'target');
@@ -246,8 +266,18 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
 
   it('suggests keys in accounts, sources and compression', () => {
     assert.equal(oneIssue('version: 1\naccounts:\n  usres: []\n', 'accounts.usres', 3).suggestion, 'users');
-    assert.equal(oneIssue('version: 1\nsources:\n  - suites: [a]\n    check-valid-untill: true\n', 'sources[0].check-valid-untill', 4).suggestion, 'check-valid-until');
-    assert.equal(oneIssue('version: 1\ncompression: {algorithm: gzip, levle: 3}\n', 'compression.levle', 2).suggestion, 'level');
+    assert.equal(
+      oneIssue(
+        'version: 1\nsources:\n  - suites: [a]\n    check-valid-untill: true\n',
+        'sources[0].check-valid-untill',
+        4,
+      ).suggestion,
+      'check-valid-until',
+    );
+    assert.equal(
+      oneIssue('version: 1\ncompression: {algorithm: gzip, levle: 3}\n', 'compression.levle', 2).suggestion,
+      'level',
+    );
   });
 
   it('lists the valid keys when none is close', () => {
@@ -292,11 +322,16 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
       ],
     );
     const err = rejection(text);
-    for (const i of list) assert.ok(err.message.includes(`${FILE}:${i.line}:${i.column}: ${i.path}: `), i.path);
+    for (const i of list)
+      assert.ok(err.message.includes(`${FILE}:${i.line}:${i.column}: ${i.path}: `), i.path);
   });
 
   it('asks for a quoted mode and owner', () => {
-    const mode = oneIssue('version: 1\nfiles:\n  - source: a\n    target: /a\n    mode: 0755\n', 'files[0].mode', 5);
+    const mode = oneIssue(
+      'version: 1\nfiles:\n  - source: a\n    target: /a\n    mode: 0755\n',
+      'files[0].mode',
+      5,
+    );
     assert.match(mode.message, /mode: "0755"/);
     assert.equal(mode.column, 11);
     oneIssue('version: 1\nfiles: [{source: a, target: /a, mode: "0855"}]\n', 'files[0].mode', 2);
@@ -310,15 +345,25 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     for (const source of ['..', '../x', 'a/../../x', '/abs', '']) {
       oneIssue(`version: 1\nfiles: [{source: "${source}", target: /a}]\n`, 'files[0].source', 2);
     }
-    assert.equal(parseSpec('version: 1\nfiles: [{source: a/../b, target: /a}]\n', FILE).files[0]?.source, 'b');
+    assert.equal(
+      parseSpec('version: 1\nfiles: [{source: a/../b, target: /a}]\n', FILE).files[0]?.source,
+      'b',
+    );
   });
 
   it('rejects bad platforms and duplicates', () => {
-    assert.match(oneIssue('version: 1\nplatforms: [linux/amd64, linux/sparc]\n', 'platforms[1]', 2).message, /linux\/sparc/);
+    assert.match(
+      oneIssue('version: 1\nplatforms: [linux/amd64, linux/sparc]\n', 'platforms[1]', 2).message,
+      /linux\/sparc/,
+    );
     oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2);
     oneIssue('version: 1\nplatforms: [linux/arm/7]\n', 'platforms[0]', 2);
     oneIssue('version: 1\nplatforms: []\n', 'platforms', 2);
-    const dup = oneIssue('version: 1\nplatforms:\n  - linux/arm64\n  - linux/amd64\n  - linux/arm64\n', 'platforms[2]', 5);
+    const dup = oneIssue(
+      'version: 1\nplatforms:\n  - linux/arm64\n  - linux/amd64\n  - linux/arm64\n',
+      'platforms[2]',
+      5,
+    );
     assert.match(dup.message, /duplicate platform linux\/arm64/);
   });
 
@@ -332,7 +377,11 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
   it('rejects bad image paths', () => {
     oneIssue('version: 1\nworkdir: app\n', 'workdir', 2);
     oneIssue('version: 1\nworkdir: /app/../etc\n', 'workdir', 2);
-    oneIssue('version: 1\naccounts:\n  users: [{name: a, uid: 1, home: home/a}]\n', 'accounts.users[0].home', 3);
+    oneIssue(
+      'version: 1\naccounts:\n  users: [{name: a, uid: 1, home: home/a}]\n',
+      'accounts.users[0].home',
+      3,
+    );
   });
 
   it('rejects bad lists and scalars', () => {
@@ -348,10 +397,22 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     oneIssue('version: 1\nsources: [{suites: []}]\n', 'sources[0].suites', 2);
     oneIssue('version: 1\nsources: [{url: "ftp://x/debian", suites: [a]}]\n', 'sources[0].url', 2);
     oneIssue('version: 1\nsources: [{url: not a url, suites: [a]}]\n', 'sources[0].url', 2);
-    const creds = oneIssue('version: 1\nsources: [{url: "https://u:p@archive.example/", suites: [a]}]\n', 'sources[0].url', 2);
+    const creds = oneIssue(
+      'version: 1\nsources: [{url: "https://u:p@archive.example/", suites: [a]}]\n',
+      'sources[0].url',
+      2,
+    );
     assert.match(creds.message, /credentials/);
-    oneIssue('version: 1\nsources: [{suites: [a], check-valid-until: "no"}]\n', 'sources[0].check-valid-until', 2);
-    oneIssue('version: 1\nsources: [{suites: [a], architectures: [AMD64]}]\n', 'sources[0].architectures[0]', 2);
+    oneIssue(
+      'version: 1\nsources: [{suites: [a], check-valid-until: "no"}]\n',
+      'sources[0].check-valid-until',
+      2,
+    );
+    oneIssue(
+      'version: 1\nsources: [{suites: [a], architectures: [AMD64]}]\n',
+      'sources[0].architectures[0]',
+      2,
+    );
     oneIssue('version: 1\npackages: [Curl]\n', 'packages[0]', 2);
     oneIssue('version: 1\npackages: ["curl="]\n', 'packages[0]', 2);
     const dup = oneIssue('version: 1\npackages:\n  - curl\n  - bash\n  - curl=7.88.1-10\n', 'packages[2]', 5);
@@ -390,16 +451,31 @@ describe('parseSpec: account rules', () => {
   });
 
   it('requires group members and the user to be declared, suggesting names', () => {
-    const member = oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\n  groups: [{name: g, gid: 5, members: [ap]}]\n', 'accounts.groups[0].members[0]', 4);
+    const member = oneIssue(
+      'version: 1\naccounts:\n  users: [{name: app, uid: 1}]\n  groups: [{name: g, gid: 5, members: [ap]}]\n',
+      'accounts.groups[0].members[0]',
+      4,
+    );
     assert.match(member.message, /did you mean "app"/);
-    oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\n  groups: [{name: g, gid: 5, members: [app, app]}]\n', 'accounts.groups[0].members[1]', 4);
-    assert.match(oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\nuser: appp\n', 'user', 4).message, /did you mean "app"/);
+    oneIssue(
+      'version: 1\naccounts:\n  users: [{name: app, uid: 1}]\n  groups: [{name: g, gid: 5, members: [app, app]}]\n',
+      'accounts.groups[0].members[1]',
+      4,
+    );
+    assert.match(
+      oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\nuser: appp\n', 'user', 4).message,
+      /did you mean "app"/,
+    );
     oneIssue('version: 1\nuser: root\n', 'user', 2);
     oneIssue('version: 1\nuser: "1:99999999999"\n', 'user', 2);
   });
 
   it('rejects a gid no group has when a group of the user name has another gid', () => {
-    const issue = oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1000}]\n  groups: [{name: app, gid: 2000}]\n', 'accounts.users[0].gid', 3);
+    const issue = oneIssue(
+      'version: 1\naccounts:\n  users: [{name: app, uid: 1000}]\n  groups: [{name: app, gid: 2000}]\n',
+      'accounts.users[0].gid',
+      3,
+    );
     assert.match(issue.message, /gid: 2000/);
   });
 
