@@ -1,0 +1,3 @@
+// Network access: the Fetcher interface and its default implementation, and bounded concurrency.
+export { mapLimit } from './concurrency.js';
+export { createFetcher, type Expect, type Fetcher, type GetOptions, type HttpFetcherOptions, isNotFound } from './http.js';
