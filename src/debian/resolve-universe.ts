@@ -1,0 +1,129 @@
+import { compareCodeUnits } from '../oci/canonical-json.js';
+import type { PackageRecord, Relation } from './packages-index.js';
+import { compareVersions, satisfies } from './version.js';
+
+/** A package that provides a (virtual) name, with the Provides entry that says so. */
+export interface Provider {
+  record: PackageRecord;
+  provides: Relation;
+}
+
+/**
+ * Every package of every configured source, indexed by name and by provided name. Lists are kept in a
+ * canonical order that does not depend on the order records were given in: for one name, highest
+ * version first, then by source order (`repo.sourceIndex`), suite, component, filename, sha256.
+ * Building it is linear in the number of records; each name's list is sorted on first use.
+ */
+export class PackageUniverse {
+  readonly #byName = new Map<string, PackageRecord[]>();
+  readonly #sorted = new Set<string>();
+  readonly #providers = new Map<string, Provider[]>();
+  readonly #providersSorted = new Set<string>();
+  #allNames: string[] | undefined;
+
+  /** Indexes `records` (any order; the spec's source order is read from `record.repo.sourceIndex`). */
+  constructor(records: Iterable<PackageRecord>) {
+    for (const r of records) {
+      push(this.#byName, r.name, r);
+      for (const p of r.provides) push(this.#providers, p.name, { record: r, provides: p });
+    }
+  }
+
+  /** All versions and architectures of the real package `name`, in canonical order (newest first). */
+  byName(name: string): readonly PackageRecord[] {
+    const list = this.#byName.get(name);
+    if (list === undefined) return [];
+    if (!this.#sorted.has(name)) {
+      list.sort(compareRecords);
+      this.#sorted.add(name);
+    }
+    return list;
+  }
+
+  /** Every Provides entry naming `name`, ordered by provider name, then as byName orders records. */
+  providers(name: string): readonly Provider[] {
+    const list = this.#providers.get(name);
+    if (list === undefined) return [];
+    if (!this.#providersSorted.has(name)) {
+      list.sort((a, b) => compareCodeUnits(a.record.name, b.record.name) || compareRecords(a.record, b.record));
+      this.#providersSorted.add(name);
+    }
+    return list;
+  }
+
+  /** True when `name` is a real package or provided by one. */
+  has(name: string): boolean {
+    return this.#byName.has(name) || this.#providers.has(name);
+  }
+
+  /** Real and virtual names, sorted by code units. Cost: sorts all names once. */
+  names(): readonly string[] {
+    this.#allNames ??= [...new Set([...this.#byName.keys(), ...this.#providers.keys()])].sort(compareCodeUnits);
+    return this.#allNames;
+  }
+
+  /** Names of real packages, sorted by code units. */
+  packageNames(): string[] {
+    return [...this.#byName.keys()].sort(compareCodeUnits);
+  }
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/** Canonical record order: version descending, then source order, suite, component, filename, sha256. */
+export function compareRecords(a: PackageRecord, b: PackageRecord): number {
+  if (a === b) return 0;
+  return (
+    compareVersions(b.version, a.version) ||
+    a.repo.sourceIndex - b.repo.sourceIndex ||
+    compareCodeUnits(a.repo.suite, b.repo.suite) ||
+    compareCodeUnits(a.repo.component, b.repo.component) ||
+    compareCodeUnits(a.architecture, b.architecture) ||
+    compareCodeUnits(a.filename, b.filename) ||
+    compareCodeUnits(a.sha256, b.sha256)
+  );
+}
+
+/** The dpkg architecture a record installs as: `all` counts as the native architecture (as apt does). */
+export function effectiveArch(r: PackageRecord, native: string): string {
+  return r.architecture === 'all' ? native : r.architecture;
+}
+
+/**
+ * True when the real package `r` satisfies `rel` for a depender of architecture `dependerArch`.
+ * No qualifier: same architecture, or `Multi-Arch: foreign`. `:any`: `Multi-Arch: allowed` (or foreign).
+ * `:native`: the native architecture. `:<arch>`: that architecture.
+ */
+export function realSatisfies(r: PackageRecord, rel: Relation, dependerArch: string, native: string): boolean {
+  if (r.name !== rel.name) return false;
+  if (!archAccepts(r, rel.archQualifier, dependerArch, native)) return false;
+  return rel.op === undefined || rel.version === undefined || satisfies(r.version, rel.op, rel.version);
+}
+
+/**
+ * True when `provides` (an entry of `r`'s Provides) satisfies `rel`: a versioned relation needs a
+ * versioned (`=`) Provides whose version matches; an unversioned one accepts any Provides.
+ */
+export function providerSatisfies(r: PackageRecord, provides: Relation, rel: Relation, dependerArch: string, native: string): boolean {
+  if (provides.name !== rel.name) return false;
+  if (!archAccepts(r, rel.archQualifier, dependerArch, native)) return false;
+  return versionedProvideMatches(provides, rel);
+}
+
+/** Version part of a Provides match (shared with Conflicts/Breaks checks). */
+export function versionedProvideMatches(provides: Relation, rel: Relation): boolean {
+  if (rel.op === undefined || rel.version === undefined) return true;
+  return provides.op === '=' && provides.version !== undefined && satisfies(provides.version, rel.op, rel.version);
+}
+
+function archAccepts(r: PackageRecord, qualifier: string | undefined, dependerArch: string, native: string): boolean {
+  const arch = effectiveArch(r, native);
+  if (qualifier === undefined) return arch === dependerArch || r.multiArch === 'foreign';
+  if (qualifier === 'any') return r.multiArch === 'allowed' || r.multiArch === 'foreign';
+  if (qualifier === 'native') return arch === native;
+  return arch === qualifier;
+}
