@@ -1,0 +1,102 @@
+import { PassThrough, type Transform } from 'node:stream';
+import { ImprintError } from '../errors.js';
+import {
+  DEFLATE_PARAMS,
+  GZIP_DEFAULT_LEVEL,
+  GZIP_MAX_LEVEL,
+  GZIP_MIN_LEVEL,
+  GZIP_OS_UNKNOWN,
+  GzipWriter,
+  gzipXfl,
+} from './gzip.js';
+import { CODEC_CHUNK } from './inner-stream.js';
+import {
+  createZstdWriter,
+  ZSTD_DEFAULT_LEVEL,
+  ZSTD_FRAME_PARAMS,
+  ZSTD_MAX_LEVEL,
+  ZSTD_MIN_LEVEL,
+  zstdLibraryVersion,
+} from './zstd.js';
+
+/** Layer compression imprint can write. */
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+export interface CompressOptions {
+  compression: Compression;
+  /** gzip: 1..9, default 6. zstd: 1..19, default 3. Ignored for 'none'. */
+  level?: number;
+}
+
+/** The level that will be used for `opts`, validated; throws USAGE when out of range. */
+export function resolveLevel(opts: CompressOptions): number {
+  const range = {
+    gzip: [GZIP_MIN_LEVEL, GZIP_MAX_LEVEL, GZIP_DEFAULT_LEVEL],
+    zstd: [ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL, ZSTD_DEFAULT_LEVEL],
+    none: [0, 0, 0],
+  }[opts.compression];
+  if (range === undefined) {
+    throw new ImprintError('USAGE', `unknown compression ${JSON.stringify(opts.compression)}`, {
+      hint: 'Use gzip, zstd or none.',
+    });
+  }
+  const [min, max, fallback] = range as [number, number, number];
+  if (opts.compression === 'none') return 0;
+  const level = opts.level ?? fallback;
+  if (!Number.isInteger(level) || level < min || level > max) {
+    throw new ImprintError('USAGE', `${opts.compression} level must be an integer ${min}..${max}, found ${String(level)}`, {
+      hint: `Omit the level to use ${fallback}.`,
+      details: { compression: opts.compression, level },
+    });
+  }
+  return level;
+}
+
+/**
+ * A Transform that compresses with pinned, host-independent output: gzip is imprint's own 10-byte
+ * header + Node zlib raw deflate + CRC-32/ISIZE trailer; zstd uses Node's built-in libzstd
+ * (COMPRESSION_UNSUPPORTED without it); 'none' passes bytes through. Cost: CPU-bound, streaming.
+ */
+export function compressStream(opts: CompressOptions): Transform {
+  const level = resolveLevel(opts);
+  switch (opts.compression) {
+    case 'gzip':
+      return new GzipWriter(level);
+    case 'zstd':
+      return createZstdWriter(level);
+    case 'none':
+      return new PassThrough({ highWaterMark: CODEC_CHUNK });
+  }
+}
+
+/**
+ * Describes the codec exactly enough to record in provenance and cache keys: everything the output
+ * bytes depend on besides the input (levels, pinned parameters, library versions).
+ */
+export function codecDescription(opts: CompressOptions): Record<string, string | number> {
+  const level = resolveLevel(opts);
+  switch (opts.compression) {
+    case 'gzip':
+      return {
+        compression: 'gzip',
+        level,
+        implementation: 'node-zlib-deflateRaw',
+        zlib: process.versions.zlib ?? 'unknown',
+        memLevel: DEFLATE_PARAMS.memLevel,
+        windowBits: DEFLATE_PARAMS.windowBits,
+        strategy: DEFLATE_PARAMS.strategy,
+        header: `mtime=0,xfl=${gzipXfl(level)},os=${GZIP_OS_UNKNOWN}`,
+      };
+    case 'zstd':
+      return {
+        compression: 'zstd',
+        level,
+        implementation: 'node-zlib-zstd',
+        zstd: zstdLibraryVersion(),
+        checksum: ZSTD_FRAME_PARAMS.checksum,
+        contentSize: ZSTD_FRAME_PARAMS.contentSize,
+      };
+    case 'none':
+      return { compression: 'none' };
+  }
+}
