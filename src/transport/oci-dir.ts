@@ -1,0 +1,120 @@
+// oci:DIR[:TAG] — an OCI image layout directory.
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorText, ImprintError } from '../errors.js';
+import { canonicalJson } from '../oci/canonical-json.js';
+import type { ImageSet } from '../oci/image-set.js';
+import { Annotation } from '../oci/media-types.js';
+import type { ImageIndex } from '../oci/types.js';
+import { BlobStore, writeFileAtomic } from '../store/index.js';
+import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } from './layout-docs.js';
+import { walkImageSet } from './walk.js';
+
+/** What is at an output directory before imprint writes there. */
+type OutputState = { kind: 'absent' | 'empty' } | { kind: 'layout'; index: ImageIndex | undefined; layoutOk: boolean };
+
+/**
+ * Writes the set as an OCI image layout in `dir`. Blobs first (linked or copied from a BlobStore,
+ * otherwise streamed and verified), then `oci-layout`, then `index.json` renamed into place last:
+ * an interrupted write leaves the previous layout readable. With a tag, an existing layout keeps its
+ * entries tagged with other names (entries with the same tag, and untagged ones, are replaced);
+ * without a tag, index.json is exactly the set's index. OUTPUT_EXISTS when `dir` holds something
+ * that is not an OCI layout. Cost: streams every blob not already present.
+ */
+export async function writeOciDir(dir: string, set: ImageSet, tag: string | undefined): Promise<void> {
+  const state = await inspectOutput(dir);
+  const walk = await walkImageSet(set);
+  await mkdirOrFail(dir);
+  const out = new BlobStore(dir, { tmpDir: dir });
+  const source = set.blobs;
+  for (const d of walk.blobs) {
+    if (source instanceof BlobStore) await out.copyFrom(source, d);
+    else await out.put(() => source.open(d), d);
+  }
+  if (state.kind !== 'layout' || !state.layoutOk) await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
+  const tagged = tagIndex(set.index, tag);
+  const kept =
+    tag === undefined || state.kind !== 'layout' || state.index === undefined
+      ? []
+      : state.index.manifests.filter((m) => {
+          const name = m.annotations?.[Annotation.refName];
+          return name !== undefined && name !== tag;
+        });
+  const index: ImageIndex = { ...tagged, manifests: [...kept, ...tagged.manifests] };
+  await writeFileAtomic(join(dir, 'index.json'), canonicalJson(index));
+}
+
+/**
+ * Reads an OCI image layout: checks `oci-layout`, parses `index.json`, and serves blobs from
+ * `blobs/sha256/` verified on read. A tag selects the entries carrying it (see selectTag).
+ * Cost: reads two small files.
+ */
+export async function readOciDir(dir: string, tag: string | undefined): Promise<ImageSet> {
+  const where = `OCI layout ${dir}`;
+  const layout = await readSmallFile(join(dir, 'oci-layout'), where);
+  checkOciLayout(layout, `${where}: oci-layout`);
+  const index = parseIndex(await readSmallFile(join(dir, 'index.json'), where), `${where}: index.json`);
+  return { index: selectTag(index, tag, where), blobs: new BlobStore(dir) };
+}
+
+async function inspectOutput(dir: string): Promise<OutputState> {
+  let names: string[];
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw notALayout(dir, 'it is not a directory');
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
+    if (err instanceof ImprintError) throw err;
+    throw new ImprintError('IO', `inspecting output directory ${dir}: ${errorText(err)}`, { cause: err });
+  }
+  if (names.length === 0) return { kind: 'empty' };
+  if (!names.includes('oci-layout')) throw notALayout(dir, `it holds ${names.length} entries and no oci-layout file`);
+  const where = `existing OCI layout ${dir}`;
+  const layoutBytes = await readSmallFile(join(dir, 'oci-layout'), where);
+  try {
+    checkOciLayout(layoutBytes, `${where}: oci-layout`);
+  } catch (err) {
+    throw notALayout(dir, errorText(err));
+  }
+  const layoutOk = Buffer.compare(layoutBytes, OCI_LAYOUT_BYTES) === 0;
+  // index.json is missing when an earlier write was interrupted before its last step
+  if (!names.includes('index.json')) return { kind: 'layout', index: undefined, layoutOk };
+  return { kind: 'layout', index: parseIndex(await readSmallFile(join(dir, 'index.json'), where), `${where}: index.json`), layoutOk };
+}
+
+function notALayout(dir: string, why: string): ImprintError {
+  return new ImprintError('OUTPUT_EXISTS', `output ${dir} exists and is not an OCI image layout: ${why}`, {
+    hint: 'Write to a new or empty directory, or to an existing OCI layout (its other tags are kept); remove the directory to replace it.',
+    details: { path: dir },
+  });
+}
+
+async function mkdirOrFail(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new ImprintError('IO', `creating output directory ${dir}: ${errorText(err)}`, { cause: err });
+  }
+}
+
+const MAX_LAYOUT_FILE = 16 * 1024 * 1024;
+
+async function readSmallFile(file: string, where: string): Promise<Buffer> {
+  try {
+    const st = await stat(file);
+    if (st.size > MAX_LAYOUT_FILE) {
+      throw new ImprintError('INVALID_IMAGE', `${file} is ${st.size} bytes; at most ${MAX_LAYOUT_FILE} are read`, { details: { file } });
+    }
+    return await readFile(file);
+  } catch (err) {
+    if (err instanceof ImprintError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ImprintError('INVALID_IMAGE', `${where} has no ${file.slice(file.lastIndexOf('/') + 1)}`, {
+        hint: 'An OCI layout directory holds oci-layout, index.json and blobs/; check the path.',
+        details: { file },
+      });
+    }
+    throw new ImprintError('IO', `reading ${file}: ${errorText(err)}`, { cause: err });
+  }
+}
