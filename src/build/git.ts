@@ -52,7 +52,6 @@ const OVERRIDES = [
 interface RunResult {
   ok: boolean;
   stdout: string;
-  missing: boolean;
 }
 
 function runGit(dir: string, args: string[], path: string): Promise<RunResult> {
@@ -61,10 +60,7 @@ function runGit(dir: string, args: string[], path: string): Promise<RunResult> {
       'git',
       ['--no-pager', '--no-optional-locks', ...OVERRIDES, '-C', dir, ...args],
       { env: gitEnv(path), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, windowsHide: true },
-      (err, stdout) => {
-        const missing = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-        resolvePromise({ ok: err === null, stdout, missing });
-      },
+      (err, stdout) => resolvePromise({ ok: err === null, stdout }),
     );
   });
 }
@@ -72,7 +68,9 @@ function runGit(dir: string, args: string[], path: string): Promise<RunResult> {
 /**
  * Facts about the git checkout containing `dir`: HEAD's commit and committer time, whether the work tree
  * is dirty, the origin URL without credentials. Undefined when `dir` is not in a work tree, the checkout
- * has no commit yet, or git is not installed. Runs git four times; `git status` walks the work tree.
+ * has no commit yet, or git is not installed; also when git refuses a checkout owned by another user
+ * (its safe.directory check, which imprint does not bypass, as it ignores user and system git config).
+ * Runs git four times; `git status` walks the work tree. Never writes to the repository (no optional locks).
  */
 export async function gitInfo(dir: string, options: GitOptions = {}): Promise<GitInfo | undefined> {
   const path = options.path ?? DEFAULT_PATH;
