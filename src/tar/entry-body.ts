@@ -42,7 +42,8 @@ export class EntryBody {
       this.#remaining -= skipped;
       if (this.#remaining > 0) {
         const err = this.#truncated();
-        if (!this.readable.destroyed) this.readable.destroy(this.readable.listenerCount('error') > 0 ? err : undefined);
+        if (!this.readable.destroyed)
+          this.readable.destroy(this.readable.listenerCount('error') > 0 ? err : undefined);
         throw err;
       }
     }

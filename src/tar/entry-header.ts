@@ -1,8 +1,8 @@
 // The header blocks of one entry as imprint writes them: ustar, plus a PAX 'x' header only where needed.
 import { ImprintError } from '../errors.js';
 import { BLOCK_SIZE, encodeHeader, FIELD, MAX_OCTAL_7, MAX_OCTAL_11 } from './header.js';
-import { encodePax, type PaxRecord } from './pax.js';
 import { symlinkEscapes, throwPathProblem, writePathProblem } from './paths.js';
+import { encodePax, type PaxRecord } from './pax.js';
 import type { TarEntry, TarEntryType } from './types.js';
 
 /** The ustar typeflag of each entry type. */
@@ -132,9 +132,11 @@ function validateEntry(e: TarEntry, what: string): void {
   const problem = writePathProblem(e.path, e.type === 'dir');
   if (problem) throwPathProblem(problem, what, e.path);
 
-  if (!Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777) fail(`mode must be within 0o7777, found ${e.mode}`);
+  if (!Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777)
+    fail(`mode must be within 0o7777, found ${e.mode}`);
   for (const key of ['uid', 'gid', 'size'] as const) {
-    if (!Number.isSafeInteger(e[key]) || e[key] < 0) fail(`${key} must be a non-negative integer, found ${e[key]}`);
+    if (!Number.isSafeInteger(e[key]) || e[key] < 0)
+      fail(`${key} must be a non-negative integer, found ${e[key]}`);
   }
   if (!Number.isSafeInteger(e.mtime)) fail(`mtime must be integer seconds, found ${e.mtime}`);
   if (e.type !== 'file' && e.size !== 0) fail(`a ${e.type} entry has size 0, found ${e.size}`);
@@ -147,7 +149,11 @@ function validateEntry(e: TarEntry, what: string): void {
     if (target!.includes('\0')) fail('link target contains NUL', 'TAR_UNSAFE_LINK');
     if (e.type === 'hardlink') {
       const p = writePathProblem(target!, false);
-      if (p) fail(`hardlink target ${JSON.stringify(target)} ${p.why}`, p.code === 'TAR_UNSAFE_PATH' ? 'TAR_UNSAFE_LINK' : 'TAR_INVALID');
+      if (p)
+        fail(
+          `hardlink target ${JSON.stringify(target)} ${p.why}`,
+          p.code === 'TAR_UNSAFE_PATH' ? 'TAR_UNSAFE_LINK' : 'TAR_INVALID',
+        );
     } else if (!target!.startsWith('/') && symlinkEscapes(e.path.split('/'), target!)) {
       fail(`symlink target ${JSON.stringify(target)} climbs above the archive root`, 'TAR_UNSAFE_LINK');
     }
@@ -161,7 +167,8 @@ function validateEntry(e: TarEntry, what: string): void {
     if (!Number.isInteger(v) || v < 0 || v > MAX_OCTAL_7) fail(`${key} must be within 0o7777777, found ${v}`);
   }
   for (const [name, value] of Object.entries(e.xattrs ?? {})) {
-    if (name === '' || name.includes('=') || name.includes('\0')) fail(`xattr name ${JSON.stringify(name)} is not encodable`);
+    if (name === '' || name.includes('=') || name.includes('\0'))
+      fail(`xattr name ${JSON.stringify(name)} is not encodable`);
     if (!Buffer.isBuffer(value)) fail(`xattr ${JSON.stringify(name)} must be a Buffer`);
   }
 }

@@ -97,7 +97,10 @@ export function encodeHeader(h: HeaderInput): Buffer {
   putOctal(block, 'devmajor', h.devmajor ?? 0);
   putOctal(block, 'devminor', h.devminor ?? 0);
   if (h.typeflag.length !== 1 || h.typeflag.charCodeAt(0) > 0x7f) {
-    throw new ImprintError('TAR_INVALID', `typeflag must be one ASCII character, found ${JSON.stringify(h.typeflag)}`);
+    throw new ImprintError(
+      'TAR_INVALID',
+      `typeflag must be one ASCII character, found ${JSON.stringify(h.typeflag)}`,
+    );
   }
   block.write(h.typeflag, FIELD.typeflag[0], 'latin1');
   USTAR_MAGIC.copy(block, FIELD.magic[0]);
@@ -148,7 +151,10 @@ export function decodeHeader(block: Buffer): DecodedHeader {
     throw new ImprintError(
       'TAR_INVALID',
       `header checksum mismatch: stored ${stored}, computed ${unsigned} (unsigned) or ${signed} (signed)`,
-      { hint: 'The archive is corrupt or this is not a tar archive.', details: { field: 'chksum', expected: unsigned, found: stored } },
+      {
+        hint: 'The archive is corrupt or this is not a tar archive.',
+        details: { field: 'chksum', expected: unsigned, found: stored },
+      },
     );
   }
   const magic = field(block, 'magic');
@@ -194,7 +200,9 @@ export function decodeNumber(bytes: Buffer, name = 'number'): number {
     }
     if (negative) v = -v - 1n;
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new ImprintError('TAR_INVALID', `base-256 ${name} field is out of range: ${v}`, { details: { field: name } });
+      throw new ImprintError('TAR_INVALID', `base-256 ${name} field is out of range: ${v}`, {
+        details: { field: name },
+      });
     }
     return Number(v);
   }

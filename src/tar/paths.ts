@@ -16,7 +16,10 @@ export function writePathProblem(path: string, isDir: boolean): PathProblem | nu
   if (path.startsWith('/')) return { code: 'TAR_UNSAFE_PATH', why: 'is absolute' };
   if (path === '') return { code: 'VFS_INVALID_PATH', why: 'is empty' };
   if (isDir !== path.endsWith('/')) {
-    return { code: 'VFS_INVALID_PATH', why: isDir ? "is a directory but does not end with '/'" : "is not a directory but ends with '/'" };
+    return {
+      code: 'VFS_INVALID_PATH',
+      why: isDir ? "is a directory but does not end with '/'" : "is not a directory but ends with '/'",
+    };
   }
   const parts = (isDir ? path.slice(0, -1) : path).split('/');
   if (parts.includes('..')) return { code: 'TAR_UNSAFE_PATH', why: "has a '..' component" };
@@ -62,12 +65,7 @@ export function symlinkEscapes(entryParts: readonly string[], target: string): b
 }
 
 /** Throws the problem as an ImprintError naming the archive and entry. */
-export function throwPathProblem(
-  problem: PathProblem,
-  what: string,
-  entry: string,
-  subject = 'path',
-): never {
+export function throwPathProblem(problem: PathProblem, what: string, entry: string, subject = 'path'): never {
   throw new ImprintError(problem.code, `${what}: entry ${JSON.stringify(entry)}: ${subject} ${problem.why}`, {
     hint: 'Archive paths are relative and normalised, e.g. "usr/bin/env" or "etc/" for a directory.',
     details: { archive: what, entry },

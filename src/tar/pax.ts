@@ -10,7 +10,10 @@ export interface PaxRecord {
 /** One record's bytes; throws TAR_INVALID for an empty key or one containing '=' or NUL. */
 export function encodePaxRecord(key: string, value: Buffer | string): Buffer {
   if (key === '' || key.includes('=') || key.includes('\0')) {
-    throw new ImprintError('TAR_INVALID', `PAX keys must be non-empty without '=' or NUL, found ${JSON.stringify(key)}`);
+    throw new ImprintError(
+      'TAR_INVALID',
+      `PAX keys must be non-empty without '=' or NUL, found ${JSON.stringify(key)}`,
+    );
   }
   const body = Buffer.concat([
     Buffer.from(` ${key}=`, 'utf8'),
@@ -25,7 +28,9 @@ export function encodePaxRecord(key: string, value: Buffer | string): Buffer {
 
 /** The body of a PAX header: records sorted by key (UTF-8 byte order), so equal input gives equal bytes. */
 export function encodePax(records: readonly PaxRecord[]): Buffer {
-  const sorted = [...records].sort((a, b) => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')));
+  const sorted = [...records].sort((a, b) =>
+    Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')),
+  );
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.key === sorted[i - 1]!.key) {
       throw new ImprintError('TAR_INVALID', `duplicate PAX key ${JSON.stringify(sorted[i]!.key)}`);

@@ -51,16 +51,23 @@ const XATTR_PREFIX = 'SCHILY.xattr.';
  */
 export function resolveEntry(h: DecodedHeader, meta: EntryMeta, ctx: ResolveContext): ResolvedEntry {
   const rawPathBytes =
-    meta.pax.get('path') ?? meta.longName ?? (h.prefix.length > 0 ? Buffer.concat([h.prefix, Buffer.from('/'), h.name]) : h.name);
+    meta.pax.get('path') ??
+    meta.longName ??
+    (h.prefix.length > 0 ? Buffer.concat([h.prefix, Buffer.from('/'), h.name]) : h.name);
   let entryName = rawPathBytes.toString('utf8');
   const fail = (code: ErrorCode, why: string, hint?: string): never => {
-    throw new ImprintError(code, `${ctx.archive}: entry ${JSON.stringify(entryName)} at byte ${ctx.offset}: ${why}`, {
-      hint,
-      details: { archive: ctx.archive, entry: entryName, offset: ctx.offset },
-    });
+    throw new ImprintError(
+      code,
+      `${ctx.archive}: entry ${JSON.stringify(entryName)} at byte ${ctx.offset}: ${why}`,
+      {
+        hint,
+        details: { archive: ctx.archive, entry: entryName, offset: ctx.offset },
+      },
+    );
   };
   for (const key of meta.pax.keys()) {
-    if (key.startsWith('GNU.sparse.')) fail('UNSUPPORTED', 'sparse files (GNU.sparse PAX records) are not supported');
+    if (key.startsWith('GNU.sparse.'))
+      fail('UNSUPPORTED', 'sparse files (GNU.sparse PAX records) are not supported');
   }
   if (h.typeflag === 'S') fail('UNSUPPORTED', "sparse files (GNU typeflag 'S') are not supported");
   let type = TYPES[h.typeflag];
@@ -75,14 +82,16 @@ export function resolveEntry(h: DecodedHeader, meta: EntryMeta, ctx: ResolveCont
   if (!ctx.allowUnsafe && split.hasDotDot) fail('TAR_UNSAFE_PATH', "path has a '..' component");
   const joined = (split.absolute ? '/' : '') + split.parts.join('/');
   if (split.parts.length === 0 && kind !== 'dir') fail('TAR_INVALID', `a ${kind} entry has an empty path`);
-  const path = kind === 'dir' && split.parts.length > 0 ? `${joined}/` : kind === 'dir' && !split.absolute ? '' : joined;
+  const path =
+    kind === 'dir' && split.parts.length > 0 ? `${joined}/` : kind === 'dir' && !split.absolute ? '' : joined;
   entryName = path;
 
   const size = paxInteger(meta.pax, 'size', fail) ?? h.size;
   const uid = paxInteger(meta.pax, 'uid', fail) ?? h.uid;
   const gid = paxInteger(meta.pax, 'gid', fail) ?? h.gid;
   const mtime = paxTime(meta.pax, fail) ?? h.mtime;
-  if (size < 0 || uid < 0 || gid < 0) fail('TAR_INVALID', `negative size, uid or gid (${size}, ${uid}, ${gid})`);
+  if (size < 0 || uid < 0 || gid < 0)
+    fail('TAR_INVALID', `negative size, uid or gid (${size}, ${uid}, ${gid})`);
   const dataSize = kind === 'file' || h.typeflag === 'D' ? size : 0;
 
   const entry: TarEntry & { pax: Record<string, string> } = {
@@ -105,7 +114,8 @@ export function resolveEntry(h: DecodedHeader, meta: EntryMeta, ctx: ResolveCont
       if (!ctx.allowUnsafe && (t.absolute || t.hasDotDot)) {
         fail('TAR_UNSAFE_LINK', `hardlink target ${JSON.stringify(target)} is outside the archive`);
       }
-      if (t.parts.length === 0) fail('TAR_INVALID', `hardlink target ${JSON.stringify(target)} names no entry`);
+      if (t.parts.length === 0)
+        fail('TAR_INVALID', `hardlink target ${JSON.stringify(target)} names no entry`);
       entry.linkname = (t.absolute ? '/' : '') + t.parts.join('/');
     } else {
       if (!ctx.allowUnsafe && !target.startsWith('/') && symlinkEscapes(split.parts, target)) {
@@ -132,7 +142,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes a path or link target: bounded length, valid UTF-8, no NUL. */
 function text(bytes: Buffer, what: string, max: number, fail: Fail, nulCode: ErrorCode): string {
-  if (bytes.length > max) fail('TAR_HEADER_TOO_LARGE', `${what} is ${bytes.length} bytes, the limit is ${max}`);
+  if (bytes.length > max)
+    fail('TAR_HEADER_TOO_LARGE', `${what} is ${bytes.length} bytes, the limit is ${max}`);
   if (bytes.includes(0)) fail(nulCode, `${what} contains NUL`);
   try {
     return UTF8.decode(bytes);
@@ -144,7 +155,8 @@ function text(bytes: Buffer, what: string, max: number, fail: Fail, nulCode: Err
 function paxInteger(pax: Map<string, Buffer>, key: string, fail: Fail): number | undefined {
   const v = pax.get(key)?.toString('utf8');
   if (v === undefined) return undefined;
-  if (!/^[0-9]{1,16}$/.test(v) || !Number.isSafeInteger(Number(v))) fail('TAR_INVALID', `PAX ${key} is not an integer: ${JSON.stringify(v)}`);
+  if (!/^[0-9]{1,16}$/.test(v) || !Number.isSafeInteger(Number(v)))
+    fail('TAR_INVALID', `PAX ${key} is not an integer: ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -153,7 +165,8 @@ function paxTime(pax: Map<string, Buffer>, fail: Fail): number | undefined {
   const v = pax.get('mtime')?.toString('utf8');
   if (v === undefined) return undefined;
   const m = /^(-?)([0-9]{1,16})(?:\.([0-9]*))?$/.exec(v);
-  if (m === null || !Number.isSafeInteger(Number(m[2]))) return fail('TAR_INVALID', `PAX mtime is not a time: ${JSON.stringify(v)}`);
+  if (m === null || !Number.isSafeInteger(Number(m[2])))
+    return fail('TAR_INVALID', `PAX mtime is not a time: ${JSON.stringify(v)}`);
   const whole = Number(m[2]);
   const fraction = /[1-9]/.test(m[3] ?? '');
   return m[1] === '-' ? 0 - whole - (fraction ? 1 : 0) : whole; // 0 - 0 is +0

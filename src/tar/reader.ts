@@ -74,13 +74,23 @@ export async function* readTar(
       }
       // a GNU dumpdir's data is skipped, not exposed: only a file's body is
       const current = new EntryBody(st.src, entry.size, () =>
-        fail(st, 'TAR_INVALID', `archive ends inside the body (${dataSize} bytes from byte ${dataOffset})`, at),
+        fail(
+          st,
+          'TAR_INVALID',
+          `archive ends inside the body (${dataSize} bytes from byte ${dataOffset})`,
+          at,
+        ),
       );
       body = current;
       yield { ...entry, body: current.readable, headerOffset, dataOffset };
       body = null;
       await current.finish();
-      await skipExactly(st, dataSize - entry.size + padding(dataSize), 'the data and padding after a header', at);
+      await skipExactly(
+        st,
+        dataSize - entry.size + padding(dataSize),
+        'the data and padding after a header',
+        at,
+      );
     }
     await st.src.drain();
   } finally {
@@ -108,17 +118,23 @@ async function readHeaders(st: State): Promise<HeaderRun | null> {
     const block = await st.src.read(BLOCK_SIZE);
     const pending = first >= 0;
     if (block.length === 0) {
-      if (pending) throw fail(st, 'TAR_INVALID', 'archive ends after an extended header, before its entry', { offset });
+      if (pending)
+        throw fail(st, 'TAR_INVALID', 'archive ends after an extended header, before its entry', { offset });
       return null;
     }
     if (block.length < BLOCK_SIZE) {
       throw fail(st, 'TAR_INVALID', `truncated header: ${block.length} of ${BLOCK_SIZE} bytes`, { offset });
     }
     if (isZeroBlock(block)) {
-      if (pending) throw fail(st, 'TAR_INVALID', 'end of archive after an extended header, before its entry', { offset });
+      if (pending)
+        throw fail(st, 'TAR_INVALID', 'end of archive after an extended header, before its entry', {
+          offset,
+        });
       const second = await st.src.read(BLOCK_SIZE);
       if (!isZeroBlock(second)) {
-        throw fail(st, 'TAR_INVALID', 'a single zero block is followed by data', { offset: offset + BLOCK_SIZE });
+        throw fail(st, 'TAR_INVALID', 'a single zero block is followed by data', {
+          offset: offset + BLOCK_SIZE,
+        });
       }
       return null;
     }
@@ -151,11 +167,19 @@ async function readHeaders(st: State): Promise<HeaderRun | null> {
           records = decodePax(data);
         } catch (err) {
           const inner = (err as ImprintError).details?.offset;
-          throw rewrap(st, err, { ...at, offset: offset + BLOCK_SIZE + (typeof inner === 'number' ? inner : 0) });
+          throw rewrap(st, err, {
+            ...at,
+            offset: offset + BLOCK_SIZE + (typeof inner === 'number' ? inner : 0),
+          });
         }
         for (const { key, value } of records) {
           if (isGlobal && ENTRY_ONLY_KEYS.has(key)) {
-            throw fail(st, 'TAR_INVALID', `global PAX header sets ${JSON.stringify(key)}, which only an entry may set`, at);
+            throw fail(
+              st,
+              'TAR_INVALID',
+              `global PAX header sets ${JSON.stringify(key)}, which only an entry may set`,
+              at,
+            );
           }
           if (isGlobal && value.length === 0) st.global.delete(key);
           else if (isGlobal) st.global.set(key, value);
@@ -167,7 +191,12 @@ async function readHeaders(st: State): Promise<HeaderRun | null> {
       case 'K': {
         if (h.size > st.limits.maxPathBytes) {
           const what = h.typeflag === 'L' ? 'GNU long name' : 'GNU long link';
-          throw fail(st, 'TAR_HEADER_TOO_LARGE', `${what} of ${h.size} bytes exceeds the limit of ${st.limits.maxPathBytes}`, at);
+          throw fail(
+            st,
+            'TAR_HEADER_TOO_LARGE',
+            `${what} of ${h.size} bytes exceeds the limit of ${st.limits.maxPathBytes}`,
+            at,
+          );
         }
         if (first < 0) first = offset;
         const data = await readMeta(st, h.size, at);
@@ -184,7 +213,12 @@ async function readHeaders(st: State): Promise<HeaderRun | null> {
           if (v.length === 0) pax.delete(k);
           else pax.set(k, v);
         }
-        return { header: h, meta: { pax, longName, longLink }, headerOffset: first < 0 ? offset : first, dataOffset: st.src.offset };
+        return {
+          header: h,
+          meta: { pax, longName, longLink },
+          headerOffset: first < 0 ? offset : first,
+          dataOffset: st.src.offset,
+        };
       }
     }
   }
@@ -194,31 +228,49 @@ async function readHeaders(st: State): Promise<HeaderRun | null> {
 async function readMeta(st: State, size: number, at: { offset: number; entry: string }): Promise<Buffer> {
   const data = await st.src.read(size);
   if (data.length < size) {
-    throw fail(st, 'TAR_INVALID', `archive ends inside an extended header (${data.length} of ${size} bytes)`, at);
+    throw fail(
+      st,
+      'TAR_INVALID',
+      `archive ends inside an extended header (${data.length} of ${size} bytes)`,
+      at,
+    );
   }
   await skipExactly(st, padding(size), 'the padding after an extended header', at);
   return data;
 }
 
-async function skipExactly(st: State, n: number, what: string, at: { offset: number; entry: string }): Promise<void> {
+async function skipExactly(
+  st: State,
+  n: number,
+  what: string,
+  at: { offset: number; entry: string },
+): Promise<void> {
   if ((await st.src.skip(n)) < n) throw fail(st, 'TAR_INVALID', `archive ends inside ${what}`, at);
 }
 
 function fail(st: State, code: ErrorCode, why: string, at: { offset: number; entry?: string }): ImprintError {
   const who = at.entry === undefined ? '' : ` entry ${JSON.stringify(at.entry)}`;
   return new ImprintError(code, `${st.archive}:${who} at byte ${at.offset}: ${why}`, {
-    details: { archive: st.archive, ...(at.entry === undefined ? {} : { entry: at.entry }), offset: at.offset },
+    details: {
+      archive: st.archive,
+      ...(at.entry === undefined ? {} : { entry: at.entry }),
+      offset: at.offset,
+    },
   });
 }
 
 /** Adds the archive, entry and offset to an error from the codecs. */
 function rewrap(st: State, err: unknown, at: { offset: number; entry: string }): ImprintError {
   if (!(err instanceof ImprintError)) return fail(st, 'TAR_INVALID', String(err), at);
-  return new ImprintError(err.code, `${st.archive}: entry ${JSON.stringify(at.entry)} at byte ${at.offset}: ${err.message}`, {
-    hint: err.hint,
-    cause: err,
-    details: { ...err.details, archive: st.archive, entry: at.entry, offset: at.offset },
-  });
+  return new ImprintError(
+    err.code,
+    `${st.archive}: entry ${JSON.stringify(at.entry)} at byte ${at.offset}: ${err.message}`,
+    {
+      hint: err.hint,
+      cause: err,
+      details: { ...err.details, archive: st.archive, entry: at.entry, offset: at.offset },
+    },
+  );
 }
 
 function rawName(block: Buffer): string {

@@ -1,8 +1,8 @@
 // Deterministic streaming tar writer: entries in the given order, bodies streamed, two zero blocks at the end.
 import { Readable } from 'node:stream';
-import { ImprintError, errorText } from '../errors.js';
-import { BLOCK_SIZE } from './header.js';
+import { errorText, ImprintError } from '../errors.js';
 import { encodeEntryHeaders, padding } from './entry-header.js';
+import { BLOCK_SIZE } from './header.js';
 import type { TarWriteEntry } from './types.js';
 
 const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK_SIZE);
@@ -28,7 +28,8 @@ export async function* tarChunks(
   for await (const entry of entries) {
     yield encodeEntryHeaders(entry, what);
     if (entry.type === 'file') yield* bodyChunks(entry, what);
-    else if (entry.body !== undefined) throw entryError(what, entry.path, `a ${entry.type} entry has no body`);
+    else if (entry.body !== undefined)
+      throw entryError(what, entry.path, `a ${entry.type} entry has no body`);
   }
   yield END_OF_ARCHIVE;
 }
@@ -43,15 +44,24 @@ async function* bodyChunks(entry: TarWriteEntry, what: string): AsyncGenerator<B
     stream = await entry.body();
   } catch (err) {
     if (err instanceof ImprintError) throw err;
-    throw new ImprintError('IO', `${what}: entry ${JSON.stringify(entry.path)}: cannot open body: ${errorText(err)}`, {
-      cause: err,
-      details: { archive: what, entry: entry.path },
-    });
+    throw new ImprintError(
+      'IO',
+      `${what}: entry ${JSON.stringify(entry.path)}: cannot open body: ${errorText(err)}`,
+      {
+        cause: err,
+        details: { archive: what, entry: entry.path },
+      },
+    );
   }
   let written = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string | Uint8Array>) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      const buf =
+        typeof chunk === 'string'
+          ? Buffer.from(chunk, 'utf8')
+          : Buffer.isBuffer(chunk)
+            ? chunk
+            : Buffer.from(chunk);
       written += buf.length;
       if (written > entry.size) {
         throw entryError(what, entry.path, `body yielded more than the declared size ${entry.size} bytes`, {
@@ -62,10 +72,14 @@ async function* bodyChunks(entry: TarWriteEntry, what: string): AsyncGenerator<B
     }
   } catch (err) {
     if (err instanceof ImprintError) throw err;
-    throw new ImprintError('IO', `${what}: entry ${JSON.stringify(entry.path)}: reading body failed: ${errorText(err)}`, {
-      cause: err,
-      details: { archive: what, entry: entry.path },
-    });
+    throw new ImprintError(
+      'IO',
+      `${what}: entry ${JSON.stringify(entry.path)}: reading body failed: ${errorText(err)}`,
+      {
+        cause: err,
+        details: { archive: what, entry: entry.path },
+      },
+    );
   } finally {
     if (typeof stream.destroy === 'function' && !stream.destroyed) stream.destroy();
   }
@@ -79,7 +93,12 @@ async function* bodyChunks(entry: TarWriteEntry, what: string): AsyncGenerator<B
   if (pad > 0) yield Buffer.alloc(pad);
 }
 
-function entryError(what: string, entry: string, why: string, extra: Record<string, unknown> = {}): ImprintError {
+function entryError(
+  what: string,
+  entry: string,
+  why: string,
+  extra: Record<string, unknown> = {},
+): ImprintError {
   return new ImprintError('TAR_INVALID', `${what}: entry ${JSON.stringify(entry)}: ${why}`, {
     details: { archive: what, entry, ...extra },
   });

@@ -18,13 +18,19 @@ export function padded(body: Buffer): Buffer {
 }
 
 /** A raw member: header (size taken from body) then padded body. */
-export function member(fields: Partial<HeaderInput> & { name: string | Buffer }, body = Buffer.alloc(0)): Buffer {
+export function member(
+  fields: Partial<HeaderInput> & { name: string | Buffer },
+  body: Buffer = Buffer.alloc(0),
+): Buffer {
   return Buffer.concat([header({ size: body.length, ...fields }), padded(body)]);
 }
 
 /** A PAX 'x' (or 'g') header member holding `records`. */
 export function paxMember(records: Record<string, string | Buffer>, typeflag: 'x' | 'g' = 'x'): Buffer {
-  const list: PaxRecord[] = Object.entries(records).map(([key, v]) => ({ key, value: Buffer.isBuffer(v) ? v : Buffer.from(v) }));
+  const list: PaxRecord[] = Object.entries(records).map(([key, v]) => ({
+    key,
+    value: Buffer.isBuffer(v) ? v : Buffer.from(v),
+  }));
   return member({ name: 'PaxHeaders/x', typeflag }, encodePax(list));
 }
 
@@ -54,7 +60,11 @@ export async function readAll(
 ): Promise<ReadBack[]> {
   const src = Buffer.isBuffer(archive) ? chunked(archive, opts.chunk ?? 4096) : archive;
   const out: ReadBack[] = [];
-  for await (const e of readTar(src, { archive: 'test.tar', limits: opts.limits, allowUnsafe: opts.allowUnsafe })) {
+  for await (const e of readTar(src, {
+    archive: 'test.tar',
+    limits: opts.limits,
+    allowUnsafe: opts.allowUnsafe,
+  })) {
     const { body, ...rest } = e;
     out.push({ ...rest, data: await collect(body) });
   }
@@ -111,7 +121,10 @@ export async function streamSha256(stream: AsyncIterable<unknown>): Promise<{ he
 }
 
 /** Asserts a promise rejects with an ImprintError of `code`; returns the error for more checks. */
-export async function rejectsWith(p: Promise<unknown>, code: string): Promise<{ code: string; details: Record<string, unknown> }> {
+export async function rejectsWith(
+  p: Promise<unknown>,
+  code: string,
+): Promise<{ code: string; details: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {

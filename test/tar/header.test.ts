@@ -6,8 +6,8 @@ import {
   decodeNumber,
   encodeBase256,
   encodeHeader,
-  field,
   FIELD,
+  field,
   isZeroBlock,
   writeChecksum,
 } from '../../src/tar/header.js';
@@ -46,7 +46,15 @@ describe('tar header codec', () => {
   });
 
   it('writes exact field bytes: octal NUL-terminated, magic, version, empty names, checksum', () => {
-    const block = encodeHeader({ name: 'a', mode: 0o644, uid: 0, gid: 0, size: 5, mtime: 0o1234, typeflag: '0' });
+    const block = encodeHeader({
+      name: 'a',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 5,
+      mtime: 0o1234,
+      typeflag: '0',
+    });
     assert.equal(ascii(field(block, 'mode')), '0000644\0');
     assert.equal(ascii(field(block, 'uid')), '0000000\0');
     assert.equal(ascii(field(block, 'size')), '00000000005\0');
@@ -67,7 +75,15 @@ describe('tar header codec', () => {
   });
 
   it('rejects a corrupted block and accepts the historic signed sum', () => {
-    const block = encodeHeader({ name: 'é-name', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '0' });
+    const block = encodeHeader({
+      name: 'é-name',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: 0,
+      typeflag: '0',
+    });
     const bad = Buffer.from(block);
     bad[10] = 0x41;
     assert.throws(() => decodeHeader(bad), { code: 'TAR_INVALID' });
@@ -101,9 +117,13 @@ describe('tar header codec', () => {
       assert.equal(decodeNumber(encodeBase256(v, 12)), v);
     }
     assert.deepEqual([...encodeBase256(2 ** 21, 8)], [0x80, 0, 0, 0, 0, 0x20, 0, 0]);
-    assert.throws(() => decodeNumber(Buffer.from([0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), {
-      code: 'TAR_INVALID',
-    });
+    assert.throws(
+      () =>
+        decodeNumber(Buffer.from([0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
+      {
+        code: 'TAR_INVALID',
+      },
+    );
     assert.throws(() => encodeBase256(2 ** 62, 8), { code: 'TAR_INVALID' });
   });
 
@@ -111,15 +131,26 @@ describe('tar header codec', () => {
     assert.equal(decodeNumber(Buffer.from('  644 \0\0', 'latin1')), 0o644);
     assert.equal(decodeNumber(Buffer.from('0000644 ', 'latin1')), 0o644);
     assert.equal(decodeNumber(Buffer.alloc(8)), 0);
-    assert.throws(() => decodeNumber(Buffer.from('0000648\0', 'latin1'), 'mode'), (e: unknown) => {
-      const err = e as { code: string; details: { field: string } };
-      return err.code === 'TAR_INVALID' && err.details.field === 'mode';
-    });
+    assert.throws(
+      () => decodeNumber(Buffer.from('0000648\0', 'latin1'), 'mode'),
+      (e: unknown) => {
+        const err = e as { code: string; details: { field: string } };
+        return err.code === 'TAR_INVALID' && err.details.field === 'mode';
+      },
+    );
     assert.throws(() => decodeNumber(Buffer.from('12 34\0\0\0', 'latin1')), { code: 'TAR_INVALID' });
   });
 
   it('reads base-256 fields inside a header', () => {
-    const block = encodeHeader({ name: 'big', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '0' });
+    const block = encodeHeader({
+      name: 'big',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: 0,
+      typeflag: '0',
+    });
     encodeBase256(2 ** 33, 8).copy(block, FIELD.uid[0]);
     encodeBase256(-1000, 12).copy(block, FIELD.mtime[0]);
     writeChecksum(block);
@@ -129,14 +160,32 @@ describe('tar header codec', () => {
   });
 
   it('recognises old GNU and v7 headers and ignores fields they do not have', () => {
-    const gnu = encodeHeader({ name: 'g', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '0', prefix: 'junk' });
+    const gnu = encodeHeader({
+      name: 'g',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: 0,
+      typeflag: '0',
+      prefix: 'junk',
+    });
     gnu.write('ustar  \0', 257, 'latin1');
     writeChecksum(gnu);
     const g = decodeHeader(gnu);
     assert.equal(g.format, 'gnu');
     assert.equal(g.prefix.length, 0);
 
-    const v7 = encodeHeader({ name: 'v', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '0', uname: 'root' });
+    const v7 = encodeHeader({
+      name: 'v',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: 0,
+      typeflag: '0',
+      uname: 'root',
+    });
     v7.fill(0, 257);
     writeChecksum(v7);
     const v = decodeHeader(v7);

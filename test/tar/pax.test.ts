@@ -37,14 +37,26 @@ describe('PAX records', () => {
     assert.throws(() => encodePaxRecord('a=b', 'x'), { code: 'TAR_INVALID' });
     assert.throws(() => encodePaxRecord('', 'x'), { code: 'TAR_INVALID' });
     assert.throws(
-      () => encodePax([{ key: 'k', value: Buffer.from('1') }, { key: 'k', value: Buffer.from('2') }]),
+      () =>
+        encodePax([
+          { key: 'k', value: Buffer.from('1') },
+          { key: 'k', value: Buffer.from('2') },
+        ]),
       { code: 'TAR_INVALID' },
     );
   });
 
   it('rejects malformed records with the offset of the bad record', () => {
     const good = '9 path=a\n';
-    for (const bad of ['x path=a\n', '9 path=a ', '99 path=a\n', '9 pathxa\n', '5 =a\n', ' 9 path=a\n', '9path=a\n']) {
+    for (const bad of [
+      'x path=a\n',
+      '9 path=a ',
+      '99 path=a\n',
+      '9 pathxa\n',
+      '5 =a\n',
+      ' 9 path=a\n',
+      '9path=a\n',
+    ]) {
       assert.throws(
         () => decodePax(Buffer.from(good + bad)),
         (e: unknown) => {

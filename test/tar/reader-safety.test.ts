@@ -7,7 +7,12 @@ import { END, header, member, padded, paxMember, readAll, rejectsWith } from './
 const ok = member({ name: 'fine' }, Buffer.from('fine'));
 const archive = (...parts: Buffer[]): Buffer => Buffer.concat([ok, ...parts, END]);
 
-async function rejects(buf: Buffer, code: string, entry: string, opts: { offset?: number } = {}): Promise<void> {
+async function rejects(
+  buf: Buffer,
+  code: string,
+  entry: string,
+  opts: { offset?: number } = {},
+): Promise<void> {
   const err = await rejectsWith(readAll(buf), code);
   assert.equal(err.details.archive, 'test.tar');
   assert.equal(err.details.entry, entry);
@@ -15,19 +20,34 @@ async function rejects(buf: Buffer, code: string, entry: string, opts: { offset?
 }
 
 describe('tar reader rejects unsafe paths (TAR_UNSAFE_PATH)', () => {
-  it('absolute path', () => rejects(archive(member({ name: '/etc/passwd' })), 'TAR_UNSAFE_PATH', '/etc/passwd', { offset: 1024 }));
-  it('.. component in ustar name', () => rejects(archive(member({ name: 'a/../../etc/x' })), 'TAR_UNSAFE_PATH', 'a/../../etc/x'));
+  it('absolute path', () =>
+    rejects(archive(member({ name: '/etc/passwd' })), 'TAR_UNSAFE_PATH', '/etc/passwd', { offset: 1024 }));
+  it('.. component in ustar name', () =>
+    rejects(archive(member({ name: 'a/../../etc/x' })), 'TAR_UNSAFE_PATH', 'a/../../etc/x'));
   it('.. hidden in the prefix field', () =>
     rejects(archive(member({ name: 'x', prefix: '..' })), 'TAR_UNSAFE_PATH', '../x'));
-  it('.. as the whole path of a directory', () => rejects(archive(member({ name: '..', typeflag: '5' })), 'TAR_UNSAFE_PATH', '..'));
+  it('.. as the whole path of a directory', () =>
+    rejects(archive(member({ name: '..', typeflag: '5' })), 'TAR_UNSAFE_PATH', '..'));
   it('.. through a PAX path', () =>
-    rejects(archive(paxMember({ path: '../escape' }), member({ name: 'innocent' })), 'TAR_UNSAFE_PATH', '../escape'));
+    rejects(
+      archive(paxMember({ path: '../escape' }), member({ name: 'innocent' })),
+      'TAR_UNSAFE_PATH',
+      '../escape',
+    ));
   it('absolute through a GNU long name', () => {
     const long = header({ name: '././@LongLink', typeflag: 'L', size: 12 });
-    return rejects(archive(long, padded(Buffer.from('/etc/shadow\0')), member({ name: 'x' })), 'TAR_UNSAFE_PATH', '/etc/shadow');
+    return rejects(
+      archive(long, padded(Buffer.from('/etc/shadow\0')), member({ name: 'x' })),
+      'TAR_UNSAFE_PATH',
+      '/etc/shadow',
+    );
   });
   it('NUL inside a PAX path', () =>
-    rejects(archive(paxMember({ path: 'a\0/etc/passwd' }), member({ name: 'a' })), 'TAR_UNSAFE_PATH', 'a\0/etc/passwd'));
+    rejects(
+      archive(paxMember({ path: 'a\0/etc/passwd' }), member({ name: 'a' })),
+      'TAR_UNSAFE_PATH',
+      'a\0/etc/passwd',
+    ));
 });
 
 describe('tar reader rejects unsafe links (TAR_UNSAFE_LINK)', () => {
@@ -41,7 +61,10 @@ describe('tar reader rejects unsafe links (TAR_UNSAFE_LINK)', () => {
     rejects(archive(member({ name: 'x', typeflag: '2', linkname: '../fine' })), 'TAR_UNSAFE_LINK', 'x'));
   it('symlink escape through a PAX linkpath', () =>
     rejects(
-      archive(paxMember({ linkpath: `a/${'../'.repeat(3)}etc` }), member({ name: 'l', typeflag: '2', linkname: 'ok' })),
+      archive(
+        paxMember({ linkpath: `a/${'../'.repeat(3)}etc` }),
+        member({ name: 'l', typeflag: '2', linkname: 'ok' }),
+      ),
       'TAR_UNSAFE_LINK',
       'l',
     ));
@@ -63,23 +86,45 @@ describe('tar reader rejects unsafe links (TAR_UNSAFE_LINK)', () => {
 describe('tar reader rejects oversized metadata before reading it (TAR_HEADER_TOO_LARGE)', () => {
   // No data follows these headers: a reader that read before checking would report truncation instead.
   it('PAX header larger than maxPaxBytes', () =>
-    rejects(Buffer.concat([ok, header({ name: 'PaxHeaders/big', typeflag: 'x', size: 1024 * 1024 + 1 })]), 'TAR_HEADER_TOO_LARGE', 'PaxHeaders/big', {
-      offset: 1024,
-    }));
+    rejects(
+      Buffer.concat([ok, header({ name: 'PaxHeaders/big', typeflag: 'x', size: 1024 * 1024 + 1 })]),
+      'TAR_HEADER_TOO_LARGE',
+      'PaxHeaders/big',
+      {
+        offset: 1024,
+      },
+    ));
   it('global PAX header larger than maxPaxBytes', () =>
-    rejects(Buffer.concat([header({ name: 'g', typeflag: 'g', size: 0o7777777777 })]), 'TAR_HEADER_TOO_LARGE', 'g'));
+    rejects(
+      Buffer.concat([header({ name: 'g', typeflag: 'g', size: 0o7777777777 })]),
+      'TAR_HEADER_TOO_LARGE',
+      'g',
+    ));
   it('GNU long name larger than maxPathBytes', () =>
-    rejects(Buffer.concat([ok, header({ name: '././@LongLink', typeflag: 'L', size: 64 * 1024 + 1 })]), 'TAR_HEADER_TOO_LARGE', '././@LongLink'));
+    rejects(
+      Buffer.concat([ok, header({ name: '././@LongLink', typeflag: 'L', size: 64 * 1024 + 1 })]),
+      'TAR_HEADER_TOO_LARGE',
+      '././@LongLink',
+    ));
   it('GNU long link larger than maxPathBytes', () =>
-    rejects(Buffer.concat([header({ name: '././@LongLink', typeflag: 'K', size: 1 << 30 })]), 'TAR_HEADER_TOO_LARGE', '././@LongLink'));
+    rejects(
+      Buffer.concat([header({ name: '././@LongLink', typeflag: 'K', size: 1 << 30 })]),
+      'TAR_HEADER_TOO_LARGE',
+      '././@LongLink',
+    ));
   it('many small PAX headers that add up past the limit', async () => {
     const parts = Array.from({ length: 3 }, () => paxMember({ comment: 'c'.repeat(400) }));
-    const err = await rejectsWith(readAll(archive(...parts, member({ name: 'x' })), { limits: { maxPaxBytes: 1000 } }), 'TAR_HEADER_TOO_LARGE');
+    const err = await rejectsWith(
+      readAll(archive(...parts, member({ name: 'x' })), { limits: { maxPaxBytes: 1000 } }),
+      'TAR_HEADER_TOO_LARGE',
+    );
     assert.equal(err.details.entry, 'PaxHeaders/x');
   });
   it('a PAX path longer than maxPathBytes', async () => {
     const err = await rejectsWith(
-      readAll(archive(paxMember({ path: 'p'.repeat(300) }), member({ name: 'x' })), { limits: { maxPathBytes: 256 } }),
+      readAll(archive(paxMember({ path: 'p'.repeat(300) }), member({ name: 'x' })), {
+        limits: { maxPathBytes: 256 },
+      }),
       'TAR_HEADER_TOO_LARGE',
     );
     assert.equal(err.details.entry, 'p'.repeat(300));
@@ -108,13 +153,21 @@ describe('tar reader rejects corrupt archives (TAR_INVALID) with the byte offset
     assert.equal(err.details.archive, 'test.tar');
   });
   it('archive truncated inside a header', async () => {
-    const err = await rejectsWith(readAll(Buffer.concat([ok, member({ name: 'x' }).subarray(0, 300)])), 'TAR_INVALID');
+    const err = await rejectsWith(
+      readAll(Buffer.concat([ok, member({ name: 'x' }).subarray(0, 300)])),
+      'TAR_INVALID',
+    );
     assert.equal(err.details.offset, 1024);
   });
   it('archive truncated inside a body', () =>
-    rejects(Buffer.concat([ok, header({ name: 'cut', size: 2000 }), Buffer.alloc(1000, 0x61)]), 'TAR_INVALID', 'cut', {
-      offset: 1024,
-    }));
+    rejects(
+      Buffer.concat([ok, header({ name: 'cut', size: 2000 }), Buffer.alloc(1000, 0x61)]),
+      'TAR_INVALID',
+      'cut',
+      {
+        offset: 1024,
+      },
+    ));
   it('archive truncated inside a body that the consumer is reading', async () => {
     const { readTar } = await import('../../src/tar/reader.js');
     const { chunked, collect } = await import('./archive-fixtures.js');
@@ -131,26 +184,43 @@ describe('tar reader rejects corrupt archives (TAR_INVALID) with the byte offset
     const pax = paxMember({ path: 'p'.repeat(600) });
     await rejects(Buffer.concat([ok, pax.subarray(0, 700)]), 'TAR_INVALID', 'PaxHeaders/x');
   });
-  it('PAX header with no entry after it', () => rejects(archive(paxMember({ path: 'x' })), 'TAR_INVALID', undefined as unknown as string));
+  it('PAX header with no entry after it', () =>
+    rejects(archive(paxMember({ path: 'x' })), 'TAR_INVALID', undefined as unknown as string));
   it('malformed PAX record', async () => {
     const body = Buffer.from('99 path=x\n');
-    const err = await rejectsWith(readAll(archive(member({ name: 'PaxHeaders/m', typeflag: 'x' }, body), member({ name: 'x' }))), 'TAR_INVALID');
+    const err = await rejectsWith(
+      readAll(archive(member({ name: 'PaxHeaders/m', typeflag: 'x' }, body), member({ name: 'x' }))),
+      'TAR_INVALID',
+    );
     assert.equal(err.details.offset, 1024 + 512);
   });
   it('a lone zero block followed by data', async () => {
-    const err = await rejectsWith(readAll(Buffer.concat([ok, Buffer.alloc(512), member({ name: 'hidden' })])), 'TAR_INVALID');
+    const err = await rejectsWith(
+      readAll(Buffer.concat([ok, Buffer.alloc(512), member({ name: 'hidden' })])),
+      'TAR_INVALID',
+    );
     assert.equal(err.details.offset, 1536);
   });
   it('a global header setting path', () =>
-    rejects(archive(paxMember({ path: 'every/entry' }, 'g'), member({ name: 'x' })), 'TAR_INVALID', 'PaxHeaders/x'));
-  it('a PAX size that is not a number', () => rejects(archive(paxMember({ size: '12abc' }), member({ name: 'x' })), 'TAR_INVALID', 'x'));
+    rejects(
+      archive(paxMember({ path: 'every/entry' }, 'g'), member({ name: 'x' })),
+      'TAR_INVALID',
+      'PaxHeaders/x',
+    ));
+  it('a PAX size that is not a number', () =>
+    rejects(archive(paxMember({ size: '12abc' }), member({ name: 'x' })), 'TAR_INVALID', 'x'));
   it('a name that is not UTF-8', () =>
     rejects(archive(member({ name: Buffer.from([0x61, 0xff, 0x62]) })), 'TAR_INVALID', 'a\ufffdb'));
   it('sparse files (UNSUPPORTED)', async () => {
     await rejects(archive(member({ name: 's', typeflag: 'S' })), 'UNSUPPORTED', 's');
-    await rejects(archive(paxMember({ 'GNU.sparse.major': '1' }), member({ name: 's2' })), 'UNSUPPORTED', 's2');
+    await rejects(
+      archive(paxMember({ 'GNU.sparse.major': '1' }), member({ name: 's2' })),
+      'UNSUPPORTED',
+      's2',
+    );
   });
-  it('unknown typeflags (UNSUPPORTED)', () => rejects(archive(member({ name: 'v', typeflag: 'V' })), 'UNSUPPORTED', 'v'));
+  it('unknown typeflags (UNSUPPORTED)', () =>
+    rejects(archive(member({ name: 'v', typeflag: 'V' })), 'UNSUPPORTED', 'v'));
 });
 
 describe('tar reader with allowUnsafe', () => {
@@ -174,7 +244,10 @@ describe('tar reader with allowUnsafe', () => {
     );
   });
   it('still rejects NUL in paths', async () => {
-    await rejectsWith(readAll(archive(paxMember({ path: 'a\0b' }), member({ name: 'a' })), { allowUnsafe: true }), 'TAR_UNSAFE_PATH');
+    await rejectsWith(
+      readAll(archive(paxMember({ path: 'a\0b' }), member({ name: 'a' })), { allowUnsafe: true }),
+      'TAR_UNSAFE_PATH',
+    );
   });
 });
 

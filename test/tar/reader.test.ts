@@ -6,7 +6,18 @@ import { encodeBase256, FIELD, writeChecksum } from '../../src/tar/header.js';
 import { readTar } from '../../src/tar/reader.js';
 import type { TarWriteEntry } from '../../src/tar/types.js';
 import { tarStream } from '../../src/tar/writer.js';
-import { chunked, collect, END, header, member, padded, paxMember, RandomBytes, readAll, rejectsWith } from './archive-fixtures.js';
+import {
+  chunked,
+  collect,
+  END,
+  header,
+  member,
+  padded,
+  paxMember,
+  RandomBytes,
+  readAll,
+  rejectsWith,
+} from './archive-fixtures.js';
 
 const base = { mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0 };
 const file = (path: string, body: string | Buffer, extra: Partial<TarWriteEntry> = {}): TarWriteEntry => {
@@ -32,7 +43,9 @@ describe('tar reader: round trip with the writer', () => {
     { ...base, path: 'l', type: 'symlink', linkname: `/${'t/'.repeat(100)}end` },
     { ...base, path: 'h', type: 'hardlink', linkname: `${'p/'.repeat(150)}deep` },
     file('ids', '', { uid: 2 ** 31, gid: 0o7777777 + 1 }),
-    file('usr/bin/ping', 'ping', { xattrs: { 'security.capability': Buffer.from([1, 0, 0, 2, 0x20, 0]), 'user.a': Buffer.from('b') } }),
+    file('usr/bin/ping', 'ping', {
+      xattrs: { 'security.capability': Buffer.from([1, 0, 0, 2, 0x20, 0]), 'user.a': Buffer.from('b') },
+    }),
     file('ünïcödé/名前.txt', 'utf-8'),
     { ...base, path: `${'é'.repeat(60)}/`, type: 'dir' },
   ];
@@ -44,10 +57,32 @@ describe('tar reader: round trip with the writer', () => {
     for (const [i, want] of entries.entries()) {
       const got = read[i]!;
       const { body, ...meta } = want;
-      const expect = { linkname: undefined, devmajor: undefined, devminor: undefined, xattrs: undefined, ...meta };
+      const expect = {
+        linkname: undefined,
+        devmajor: undefined,
+        devminor: undefined,
+        xattrs: undefined,
+        ...meta,
+      };
       assert.deepEqual(
-        { path: got.path, type: got.type, mode: got.mode, uid: got.uid, gid: got.gid, mtime: got.mtime, size: got.size },
-        { path: expect.path, type: expect.type, mode: expect.mode, uid: expect.uid, gid: expect.gid, mtime: expect.mtime, size: expect.size },
+        {
+          path: got.path,
+          type: got.type,
+          mode: got.mode,
+          uid: got.uid,
+          gid: got.gid,
+          mtime: got.mtime,
+          size: got.size,
+        },
+        {
+          path: expect.path,
+          type: expect.type,
+          mode: expect.mode,
+          uid: expect.uid,
+          gid: expect.gid,
+          mtime: expect.mtime,
+          size: expect.size,
+        },
       );
       assert.deepEqual(
         [got.linkname, got.devmajor, got.devminor, got.xattrs],
@@ -149,8 +184,14 @@ describe('tar reader: streaming protocol', () => {
 
   it('tolerates end of stream after one zero block, after the last padding, and an empty stream', async () => {
     const one = member({ name: 'x' }, Buffer.from('x'));
-    assert.deepEqual((await readAll(Buffer.concat([one, Buffer.alloc(512)]))).map((e) => e.path), ['x']);
-    assert.deepEqual((await readAll(one)).map((e) => e.path), ['x']);
+    assert.deepEqual(
+      (await readAll(Buffer.concat([one, Buffer.alloc(512)]))).map((e) => e.path),
+      ['x'],
+    );
+    assert.deepEqual(
+      (await readAll(one)).map((e) => e.path),
+      ['x'],
+    );
     assert.deepEqual(await readAll(Buffer.alloc(0)), []);
   });
 
@@ -257,7 +298,11 @@ describe('tar reader: foreign dialects', () => {
     );
     assert.deepEqual(read[1]!.pax, { comment: 'git commit', mtime: '100' });
     assert.deepEqual(read[4]!.pax, { comment: 'git commit' });
-    assert.equal(read[2]!.headerOffset, read[2]!.dataOffset - 3 * 512, 'the x header belongs to the entry, the g header does not');
+    assert.equal(
+      read[2]!.headerOffset,
+      read[2]!.dataOffset - 3 * 512,
+      'the x header belongs to the entry, the g header does not',
+    );
     assert.equal(read[1]!.headerOffset, read[1]!.dataOffset - 512);
   });
 

@@ -18,7 +18,12 @@ const file = (path: string, body: string | Buffer, extra: Partial<TarWriteEntry>
 const write = (entries: TarWriteEntry[]): Promise<Buffer> => collect(tarStream(entries, { what: 'out.tar' }));
 
 /** The ustar block and PAX records of a single-entry header run. */
-function headersOf(entry: TarWriteEntry): { ustar: ReturnType<typeof decodeHeader>; block: Buffer; pax: Record<string, string> | null; paxBlock?: Buffer } {
+function headersOf(entry: TarWriteEntry): {
+  ustar: ReturnType<typeof decodeHeader>;
+  block: Buffer;
+  pax: Record<string, string> | null;
+  paxBlock?: Buffer;
+} {
   const bytes = encodeEntryHeaders(entry, 'out.tar');
   const last = bytes.subarray(bytes.length - 512);
   if (bytes.length === 512) return { ustar: decodeHeader(last), block: last, pax: null };
@@ -47,7 +52,10 @@ describe('tar writer: exact bytes', () => {
     assert.equal(ascii(field(dir!, 'mtime')), '14524770400\0');
     assert.equal(ascii(field(dir!, 'typeflag')), '5');
     assert.equal(ascii(out.subarray(257, 265)), 'ustar\x0000');
-    assert.ok(out.subarray(265, 329).every((b) => b === 0), 'uname and gname are empty');
+    assert.ok(
+      out.subarray(265, 329).every((b) => b === 0),
+      'uname and gname are empty',
+    );
     assert.equal(ascii(out.subarray(329, 345)), '0000000\x000000000\0');
     assert.equal(ascii(field(hosts!, 'size')), '00000000005\0');
     assert.equal(ascii(field(hosts!, 'typeflag')), '0');
@@ -146,7 +154,9 @@ describe('tar writer: ustar vs PAX', () => {
     assert.equal(big.ustar.size, 0);
 
     assert.deepEqual(headersOf({ ...file('f', ''), mtime: -1 }).pax, { mtime: '-1' });
-    assert.deepEqual(headersOf({ ...file('f', ''), mtime: 0o77777777777 + 1 }).pax, { mtime: String(0o77777777777 + 1) });
+    assert.deepEqual(headersOf({ ...file('f', ''), mtime: 0o77777777777 + 1 }).pax, {
+      mtime: String(0o77777777777 + 1),
+    });
     assert.equal(headersOf({ ...file('f', ''), mtime: 0o77777777777 }).pax, null);
   });
 
@@ -197,12 +207,28 @@ describe('tar writer: validation', () => {
     ['negative uid', { ...file('f', ''), uid: -1 }, 'TAR_INVALID'],
     ['fractional mtime', { ...file('f', ''), mtime: 1.5 }, 'TAR_INVALID'],
     ['a dir with a size', { ...base, path: 'd/', type: 'dir', size: 3 }, 'TAR_INVALID'],
-    ['a hardlink with a size', { ...base, path: 'h', type: 'hardlink', linkname: 'f', size: 3 }, 'TAR_INVALID'],
+    [
+      'a hardlink with a size',
+      { ...base, path: 'h', type: 'hardlink', linkname: 'f', size: 3 },
+      'TAR_INVALID',
+    ],
     ['device numbers on a file', { ...file('f', ''), devmajor: 1 }, 'TAR_INVALID'],
     ['a symlink without target', { ...base, path: 's', type: 'symlink' }, 'TAR_INVALID'],
-    ['a symlink climbing out', { ...base, path: 'a/b', type: 'symlink', linkname: '../../x' }, 'TAR_UNSAFE_LINK'],
-    ['an absolute hardlink', { ...base, path: 'h', type: 'hardlink', linkname: '/etc/passwd' }, 'TAR_UNSAFE_LINK'],
-    ['a hardlink with ..', { ...base, path: 'h', type: 'hardlink', linkname: 'a/../../b' }, 'TAR_UNSAFE_LINK'],
+    [
+      'a symlink climbing out',
+      { ...base, path: 'a/b', type: 'symlink', linkname: '../../x' },
+      'TAR_UNSAFE_LINK',
+    ],
+    [
+      'an absolute hardlink',
+      { ...base, path: 'h', type: 'hardlink', linkname: '/etc/passwd' },
+      'TAR_UNSAFE_LINK',
+    ],
+    [
+      'a hardlink with ..',
+      { ...base, path: 'h', type: 'hardlink', linkname: 'a/../../b' },
+      'TAR_UNSAFE_LINK',
+    ],
     ['a linkname on a file', { ...file('f', ''), linkname: 'x' }, 'TAR_INVALID'],
     ['an xattr name with =', { ...file('f', ''), xattrs: { 'a=b': Buffer.from('') } }, 'TAR_INVALID'],
     ['an unknown type', { ...base, path: 'f', type: 'socket' as 'file' }, 'TAR_INVALID'],
@@ -235,7 +261,10 @@ describe('tar writer: validation', () => {
         this.destroy(new Error('disk on fire'));
       },
     });
-    const err = await rejectsWith(write([{ ...base, path: 'x', type: 'file', size: 1, body: () => failing }]), 'IO');
+    const err = await rejectsWith(
+      write([{ ...base, path: 'x', type: 'file', size: 1, body: () => failing }]),
+      'IO',
+    );
     assert.equal(err.details.entry, 'x');
   });
 });
