@@ -8,11 +8,18 @@ export class ByteSource {
   #chunk: Buffer = EMPTY;
   #pos = 0;
   #eof = false;
+  #error: Error | null = null;
+  readonly #wrap: (err: unknown, offset: number) => Error;
   /** Bytes consumed so far (the offset of the next byte in the stream). */
   offset = 0;
 
-  constructor(source: AsyncIterable<unknown>) {
+  /** `wrap` turns a failure of the source into the error every later read reports. */
+  constructor(
+    source: AsyncIterable<unknown>,
+    wrap: (err: unknown, offset: number) => Error = (e) => e as Error,
+  ) {
     this.#it = source[Symbol.asyncIterator]();
+    this.#wrap = wrap;
   }
 
   /** Up to `max` bytes (at least 1) as a view of the current source chunk, or null at end of stream. */
@@ -68,8 +75,15 @@ export class ByteSource {
 
   async #fill(): Promise<boolean> {
     while (this.#pos >= this.#chunk.length) {
+      if (this.#error) throw this.#error;
       if (this.#eof) return false;
-      const r = await this.#it.next();
+      let r: IteratorResult<unknown>;
+      try {
+        r = await this.#it.next();
+      } catch (err) {
+        this.#error = this.#wrap(err, this.offset);
+        throw this.#error;
+      }
       if (r.done) {
         this.#eof = true;
         this.#chunk = EMPTY;

@@ -1,6 +1,6 @@
 // Safe streaming tar reader: a state machine over header blocks that never buffers bodies.
 import type { Readable } from 'node:stream';
-import { type ErrorCode, ImprintError } from '../errors.js';
+import { type ErrorCode, errorText, ImprintError } from '../errors.js';
 import { ByteSource } from './byte-source.js';
 import { EntryBody } from './entry-body.js';
 import { padding } from './entry-header.js';
@@ -42,7 +42,14 @@ export async function* readTar(
   const l = opts.limits ?? {};
   const st: State = {
     archive: opts.archive,
-    src: new ByteSource(source),
+    src: new ByteSource(source, (err, offset) =>
+      err instanceof ImprintError
+        ? err
+        : new ImprintError('IO', `${opts.archive}: reading failed at byte ${offset}: ${errorText(err)}`, {
+            cause: err,
+            details: { archive: opts.archive, offset },
+          }),
+    ),
     limits: {
       maxPaxBytes: l.maxPaxBytes ?? DEFAULT_MAX_PAX_BYTES,
       maxPathBytes: l.maxPathBytes ?? DEFAULT_MAX_PATH_BYTES,

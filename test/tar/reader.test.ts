@@ -161,6 +161,30 @@ describe('tar reader: streaming protocol', () => {
     await assert.rejects(collect(kept[0]!));
   });
 
+  it('reports a failing source as IO (or its own ImprintError) to the body and to the next step', async () => {
+    const buf = await archive();
+    const failing = (err: Error): Readable =>
+      Readable.from(
+        (function* () {
+          yield buf.subarray(0, 1000);
+          throw err;
+        })(),
+        { objectMode: false },
+      );
+    const it1 = readTar(failing(new Error('connection reset')), { archive: 'x.tar' });
+    const first = await it1.next();
+    assert.ok(!first.done);
+    await assert.rejects(collect(first.value.body), { code: 'IO' });
+    await assert.rejects(it1.next(), (e: unknown) => {
+      const err = e as { code: string; details: Record<string, unknown> };
+      return err.code === 'IO' && err.details.archive === 'x.tar' && err.details.offset === 1000;
+    });
+    const { ImprintError } = await import('../../src/errors.js');
+    const it2 = readTar(failing(new ImprintError('COMPRESSION_INVALID', 'bad gzip')), { archive: 'x.tar' });
+    await it2.next();
+    await assert.rejects(it2.next(), { code: 'COMPRESSION_INVALID' });
+  });
+
   it('closes the source when the consumer stops early', async () => {
     const src = chunked(await archive(), 512);
     for await (const e of readTar(src, { archive: 'x.tar' })) {
