@@ -65,7 +65,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   };
 
   const git = await step('reading the git checkout of the spec', () => gitInfo(loaded.dir), 'IO');
-  const epoch = await resolveEpoch({ env: req.env, specEpoch: spec.epoch, specDir: loaded.dir });
+  const epoch = await resolveEpoch({ env: req.env, specEpoch: spec.epoch, specDir: loaded.dir, git: git ?? null });
   emit({ type: 'epoch', epoch });
   const annotations = standardAnnotations(spec, epoch.epoch, git, warn);
   const compression: CompressOptions = { compression: spec.compression.algorithm, level: spec.compression.level };

@@ -1,10 +1,12 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { buildImage } from '../build/build.js';
 import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
+import { parsePlatform } from '../oci/platform.js';
+import { hostPlatform, selectPlatform } from '../oci/select.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
 
@@ -26,6 +28,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
       [] as string[],
     )
     .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
+    .option('--platform <os/arch>', 'the image docker-archive outputs hold when the spec has several platforms (default: this machine\'s)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
@@ -33,9 +36,9 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         "spec's git checkout, else 0. The same spec, files and epoch give the same digests on any machine.",
     )
     .action(
-      run(async function (this: Command) {
-        const [specArg] = this.args as [string];
-        const opts = this.opts() as { output: string[]; tag: string; json?: boolean };
+      run(async (cmd) => {
+        const [specArg] = cmd.args as [string];
+        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string };
         const store = openStore(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
         const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(parseReference);
@@ -49,7 +52,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             if (e.type === 'layer' && t.tty) t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));
           },
         });
-        for (const ref of outputs) await writeImageSet(ref, result.set, { tag: opts.tag });
+        for (const ref of outputs) {
+          // docker-archive holds one image: pick the platform when the build made several.
+          const single = ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
+          const set = single ? await selectPlatform(result.set, opts.platform ? parsePlatform(opts.platform) : hostPlatform()) : result.set;
+          await writeImageSet(ref, set, { tag: opts.tag, name: `${loadedName(loaded.dir)}:${opts.tag}` });
+        }
         if (opts.json) {
           t.out.write(
             `${JSON.stringify(
@@ -77,4 +85,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         return EXIT_OK;
       }),
     );
+}
+
+/** The default repository name of docker-archive outputs: the spec directory's name, made a valid name. */
+function loadedName(dir: string): string {
+  const name = basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return name === '' ? 'imprint' : name;
 }

@@ -55,9 +55,9 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
     .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
     .option('--json', 'print JSON on stdout')
     .action(
-      run(async function (this: Command) {
-        const [refText] = this.args as [string];
-        const opts = this.opts() as { json?: boolean };
+      run(async (cmd) => {
+        const [refText] = cmd.args as [string];
+        const opts = cmd.opts() as { json?: boolean };
         const set = await readImageSet(parseReference(refText));
         const images = await inspectImages(set.blobs, set.index.manifests);
         const result: Inspection = { reference: refText, roots: set.index.manifests, images };

@@ -19,8 +19,8 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
   program.addOption(new Option('--cache-dir <dir>', 'content store and caches (default: $IMPRINT_CACHE_DIR, $XDG_CACHE_HOME/imprint or ~/.cache/imprint)'));
 
   let exit = EXIT_OK;
-  const run = (fn: () => Promise<number>) => async () => {
-    exit = await fn();
+  const run: Runner = (fn) => async (...args: unknown[]) => {
+    exit = await fn(args[args.length - 1] as Command);
   };
   buildCommand(program, terminal, run);
   inspectCommand(program, terminal, run);
@@ -37,8 +37,8 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
   }
 }
 
-/** Signature of the wrapper commands use to run their action and record its exit code. */
-export type Runner = (fn: () => Promise<number>) => () => Promise<void>;
+/** Wraps a command's action (which receives its Command) so that its exit code is recorded. */
+export type Runner = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
 
 /** A usage error (exit 2) with a hint. */
 export function usage(message: string, hint?: string): ImprintError {

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 /** The project root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./imprint-cli.ts', import.meta.url));
+/** tsx's loader by absolute URL, so children started in any directory find it. */
+const TSX = import.meta.resolve('tsx');
 
 export interface RunResult {
   code: number;
@@ -23,7 +25,7 @@ export interface RunOptions {
 /** Runs `imprint ARGS` in a child process (from source via tsx) and collects its output. */
 export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const node = opts.node ?? process.execPath;
-  const argv = [node, '--import', 'tsx', ENTRY, ...args];
+  const argv = [node, '--import', TSX, ENTRY, ...args];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...opts.env })) if (v !== undefined) env[k] = v;
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
