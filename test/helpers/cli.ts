@@ -18,18 +18,20 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Another node binary (cross-version tests). */
   node?: string;
-  /** A shell prefix such as `umask 077;` or `faketime '2030-01-01'` wrapping the command. */
-  shellPrefix?: string;
+  /** The umask the child runs under (default: inherited). */
+  umask?: number;
+  /** A command that wraps node, e.g. ['faketime', '-f', '+400d']. */
+  wrapper?: string[];
 }
 
 /** Runs `imprint ARGS` in a child process (from source via tsx) and collects its output. */
 export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const node = opts.node ?? process.execPath;
-  const argv = [node, '--import', TSX, ENTRY, ...args];
+  const argv = [...(opts.wrapper ?? []), node, '--import', TSX, ENTRY, ...args];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...opts.env })) if (v !== undefined) env[k] = v;
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('sh', ['-c', `${opts.shellPrefix ?? ''} exec ${quoted}`], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', `${opts.umask === undefined ? '' : `umask ${opts.umask.toString(8).padStart(3, '0')};`} exec ${quoted}`], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {

@@ -61,12 +61,13 @@ describe('reproducibility: examples/hello', () => {
     const runA = await runImprint(['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'], {
       cwd: join(work, 'a'),
       env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: undefined },
-      shellPrefix: 'umask 022;',
+      umask: 0o022,
     });
     const runB = await runImprint(['--cache-dir', join(work, 'cache-b'), 'build', 'deeper/hello', '-o', `oci:${join(work, 'out-b')}`, '--json'], {
       cwd: join(work, 'b'),
       env: { TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', SOURCE_DATE_EPOCH: undefined },
-      shellPrefix: `umask 077; ${hasFaketime ? "faketime -f '+400d'" : ''}`,
+      umask: 0o077,
+      ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
     });
     const ja = JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson;
     const jb = JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson;
