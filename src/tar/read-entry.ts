@@ -41,6 +41,8 @@ const TYPES: Readonly<Record<string, TarEntryType>> = {
   D: 'dir', // GNU dumpdir: a directory whose data lists its contents
 };
 
+const DATA_TYPEFLAGS = new Set(['0', '\0', '7', 'D']);
+
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
 /**
@@ -92,7 +94,8 @@ export function resolveEntry(h: DecodedHeader, meta: EntryMeta, ctx: ResolveCont
   const mtime = paxTime(meta.pax, fail) ?? h.mtime;
   if (size < 0 || uid < 0 || gid < 0)
     fail('TAR_INVALID', `negative size, uid or gid (${size}, ${uid}, ${gid})`);
-  const dataSize = kind === 'file' || h.typeflag === 'D' ? size : 0;
+  // data follows file-like typeflags (even an old-style '0' read as a directory) and GNU dumpdirs
+  const dataSize = DATA_TYPEFLAGS.has(h.typeflag) ? size : 0;
 
   const entry: TarEntry & { pax: Record<string, string> } = {
     path,

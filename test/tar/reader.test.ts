@@ -101,6 +101,15 @@ describe('tar reader: round trip with the writer', () => {
     assert.equal(deep.dataOffset - deep.headerOffset, 3 * 512, 'PAX block, one record block, ustar block');
     assert.equal(archive.subarray(deep.headerOffset + 156, deep.headerOffset + 157).toString(), 'x');
     assert.deepEqual(read.find((e) => e.path === 'etc/hosts')!.pax, {});
+    // random access: the slice from headerOffset to the end of the padded body is a readable archive
+    for (const e of read) {
+      const end = e.dataOffset + Math.ceil(e.size / 512) * 512;
+      const [again] = await readAll(archive.subarray(e.headerOffset, end));
+      assert.deepEqual(
+        { ...again, headerOffset: 0, dataOffset: 0 },
+        { ...e, headerOffset: 0, dataOffset: 0 },
+      );
+    }
   });
 
   it('streams a 20 MB body through writer and reader without buffering it', async () => {
@@ -237,6 +246,7 @@ describe('tar reader: foreign dialects', () => {
       member({ name: './usr//bin/./env' }, Buffer.from('#!')),
       member({ name: './usr/bin/env2', typeflag: '1', linkname: './usr/bin/env' }),
       member({ name: 'old-style-dir/', typeflag: '\0' }),
+      member({ name: 'odd-dir/' }, Buffer.from('data a directory header should not have')),
       END,
     ]);
     const read = await readAll(buf);
@@ -248,6 +258,7 @@ describe('tar reader: foreign dialects', () => {
         ['usr/bin/env', 'file', undefined],
         ['usr/bin/env2', 'hardlink', 'usr/bin/env'],
         ['old-style-dir/', 'dir', undefined],
+        ['odd-dir/', 'dir', undefined],
       ],
     );
     assert.equal(read[0]!.mode, 0o755);
