@@ -152,6 +152,7 @@ async function readHeaders(st: State): Promise<HeaderRun | null> {
       throw rewrap(st, err, { offset, entry: rawName(block) });
     }
     const at = { offset, entry: h.name.toString('utf8') };
+    if (h.size < 0) throw fail(st, 'TAR_INVALID', `negative size ${h.size}`, at);
     switch (h.typeflag) {
       case 'g':
       case 'x': {

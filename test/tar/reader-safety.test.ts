@@ -1,7 +1,7 @@
 // Hostile archives, each built here byte by byte; every rejection names the archive and the entry.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FIELD, writeChecksum } from '../../src/tar/header.js';
+import { encodeBase256, FIELD, writeChecksum } from '../../src/tar/header.js';
 import { END, header, member, padded, paxMember, readAll, rejectsWith } from './archive-fixtures.js';
 
 const ok = member({ name: 'fine' }, Buffer.from('fine'));
@@ -207,6 +207,14 @@ describe('tar reader rejects corrupt archives (TAR_INVALID) with the byte offset
       'TAR_INVALID',
       'PaxHeaders/x',
     ));
+  it('a negative base-256 size, on an extended header and on an entry', async () => {
+    for (const typeflag of ['x', '0']) {
+      const h = header({ name: 'neg', typeflag });
+      encodeBase256(-512, 12).copy(h, FIELD.size[0]);
+      writeChecksum(h);
+      await rejects(archive(h), 'TAR_INVALID', 'neg', { offset: 1024 });
+    }
+  });
   it('a PAX size that is not a number', () =>
     rejects(archive(paxMember({ size: '12abc' }), member({ name: 'x' })), 'TAR_INVALID', 'x'));
   it('a name that is not UTF-8', () =>
