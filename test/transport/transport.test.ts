@@ -66,6 +66,28 @@ describe('oci: layout directories', () => {
     assert.deepEqual((await readdir(join(out, 'blobs', 'sha256'))).sort(), [img.root, ...img.images.flatMap((i) => [i.manifest, i.config, ...i.layers])].map((d) => d.digest.slice(7)).sort());
   });
 
+  it('hard-links blobs from a BlobStore on the same filesystem', async () => {
+    const img = await makeImage(store, { marker: 'linked' });
+    const out = join(dir, 'oci-linked');
+    await writeImageSet(parseReference(`oci:${out}`), img.set);
+    const layer = img.images[0]?.layers[0];
+    assert.ok(layer);
+    const a = await stat(store.path(layer.digest));
+    const b = await stat(join(out, 'blobs', 'sha256', layer.digest.slice(7)));
+    assert.equal(b.ino, a.ino);
+    assert.equal(b.mode & 0o777, 0o444);
+  });
+
+  it('concurrent writes of two images to one layout both succeed and leave a valid layout', async () => {
+    const a = await makeImage(store, { marker: 'conc-a' });
+    const b = await makeImage(store, { marker: 'conc-b' });
+    const out = join(dir, 'oci-concurrent');
+    await Promise.all([writeImageSet(parseReference(`oci:${out}:a`), a.set), writeImageSet(parseReference(`oci:${out}:b`), b.set)]);
+    const back = await readBack(`oci:${out}`);
+    assert.ok(back.index.manifests.length >= 1);
+    assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
+  });
+
   it('tags entries, selects by tag, and keeps other tags of an existing layout', async () => {
     const a = await makeImage(store, { marker: 'a' });
     const b = await makeImage(store, { marker: 'b' });
@@ -254,6 +276,27 @@ describe('docker-archive', () => {
     assert.deepEqual((await readBack(`docker-archive:${f3}:@0`)).index, img.set.index);
   });
 
+  it('a failed write leaves the previous archive byte-identical', async () => {
+    const a = await makeImage(store, { marker: 'docker-keep' });
+    const b = await makeImage(store, { marker: 'docker-fail' });
+    const f = join(dir, 'docker-atomic', 'img.tar');
+    await writeImageSet(parseReference(`docker-archive:${f}:app:1`), a.set);
+    const before = await sha256File(f);
+    const layer = b.images[0]?.layers[0];
+    assert.ok(layer);
+    const broken = { index: b.set.index, blobs: failingReader(store, layer.digest) };
+    await assert.rejects(writeImageSet(parseReference(`docker-archive:${f}:app:1`), broken), /injected failure/);
+    assert.equal(await sha256File(f), before);
+    assert.deepEqual(await readdir(join(dir, 'docker-atomic')), ['img.tar']);
+  });
+
+  it('refuses @N and names with a digest when writing', async () => {
+    const img = await makeImage(store);
+    await rejectsWith(writeImageSet(parseReference(`docker-archive:${join(dir, 'n.tar')}:@0`), img.set), 'BAD_REFERENCE');
+    await rejectsWith(writeImageSet(parseReference(`docker-archive:${join(dir, 'n.tar')}`), img.set, { name: `app@sha256:${'0'.repeat(64)}` }), 'BAD_REFERENCE');
+    await assert.rejects(stat(join(dir, 'n.tar')));
+  });
+
   it('refuses a multi-platform set', async () => {
     const img = await makeImage(store, { platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] });
     const f = join(dir, 'multi.tar');
@@ -316,5 +359,23 @@ describe('docker-archive', () => {
     );
     assert.equal(manifest.config.digest, `sha256:${configHex}`);
     assert.deepEqual((await readBack(`docker-archive:${f}`)).index, set.index);
+  });
+});
+
+describe('docker:// (registry)', () => {
+  it('parses, but reading and writing are UNSUPPORTED for now', async () => {
+    const img = await makeImage(store);
+    const ref = parseReference('docker://localhost:5000/app:1');
+    await rejectsWith(writeImageSet(ref, img.set), 'UNSUPPORTED');
+    await rejectsWith(readImageSet(ref), 'UNSUPPORTED');
+  });
+});
+
+describe('options', () => {
+  it('an invalid default tag is BAD_REFERENCE before anything is written', async () => {
+    const img = await makeImage(store);
+    const out = join(dir, 'bad-tag');
+    await rejectsWith(writeImageSet(parseReference(`oci:${out}`), img.set, { tag: 'no spaces' }), 'BAD_REFERENCE');
+    await assert.rejects(stat(out));
   });
 });
