@@ -155,6 +155,7 @@ export function parseDeb822Into(
       flushField();
       para ??= new Deb822Paragraph(lineNo);
       curName = intern(rawName);
+      if (para.has(curName.key)) fail(`duplicate field ${rawName}`);
       curValue = text.slice(colon + 1, lineEnd).trim();
     }
     pos = nl + 1;

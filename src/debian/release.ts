@@ -17,6 +17,16 @@ export interface VerifyOptions {
   now: Date;
 }
 
+/**
+ * Clock skew tolerated between the signer and us: keys and signatures are judged at `now` plus
+ * this, so a Release signed "a minute from now" by a mirror with a fast clock still verifies.
+ */
+export const CLOCK_SKEW_MS = 10 * 60 * 1000;
+
+function verificationDate(now: Date): Date {
+  return new Date(now.getTime() + CLOCK_SKEW_MS);
+}
+
 const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
 const END_SIGNATURE = '-----END PGP SIGNATURE-----';
 
@@ -46,8 +56,8 @@ export async function verifyInRelease(bytes: Uint8Array, keys: readonly PublicKe
   } catch (err) {
     throw sigInvalid(opts.what, `cannot read the clearsigned message: ${errText(err)}`, err);
   }
-  const result = await runVerify(() => verify({ message, verificationKeys: keys as PublicKey[], date: opts.now }), opts.what);
-  const signers = await validSigners(result.signatures, keys, opts.what);
+  const result = await runVerify(() => verify({ message, verificationKeys: keys as PublicKey[], date: verificationDate(opts.now) }), opts.what);
+  const signers = await validSigners(result.signatures, keys, opts.now, opts.what);
   return { text: result.data, signers };
 }
 
@@ -73,10 +83,10 @@ export async function verifyDetached(
   }
   const message = await createMessage({ binary: release });
   const result = await runVerify(
-    () => verify({ message, signature, verificationKeys: keys as PublicKey[], date: opts.now, format: 'binary' }),
+    () => verify({ message, signature, verificationKeys: keys as PublicKey[], date: verificationDate(opts.now), format: 'binary' }),
     opts.what,
   );
-  const signers = await validSigners(result.signatures, keys, opts.what);
+  const signers = await validSigners(result.signatures, keys, opts.now, opts.what);
   return { text, signers };
 }
 
@@ -91,8 +101,10 @@ async function runVerify<T>(fn: () => Promise<T>, what: string): Promise<T> {
 async function validSigners(
   signatures: ReadonlyArray<{ keyID: { toHex(): string }; verified: Promise<true> }>,
   keys: readonly PublicKey[],
+  now: Date,
   what: string,
 ): Promise<string[]> {
+  const date = verificationDate(now);
   const signers = new Set<string>();
   const failures: string[] = [];
   for (const s of signatures) {
@@ -102,6 +114,9 @@ async function validSigners(
       // openpgp only reports `verified` for keys we passed; name the primary key that holds this (sub)key ID.
       const owner = keys.find((k) => k.getKeys(s.keyID as never).length > 0);
       if (owner === undefined) throw new Error('signed by a key outside the keyring');
+      // openpgp judges the key at the signature's creation time; like apt (EXPKEYSIG, REVKEYSIG),
+      // also require the signing (sub)key to be valid now: not expired, not revoked.
+      await owner.getSigningKey(s.keyID as never, date);
       signers.add(owner.getFingerprint().toUpperCase());
     } catch (err) {
       failures.push(`${id}: ${errText(err)}`);
@@ -110,7 +125,7 @@ async function validSigners(
   if (signers.size === 0) {
     const found = signatures.length === 0 ? 'no signatures' : failures.join('; ');
     throw sigInvalid(what, `expected a valid signature by a key of the keyring, found ${found}`, undefined, {
-      signatureKeyIds: signatures.map((s) => s.keyID.toHex().toUpperCase()),
+      signatureKeyIds: Array.from(signatures, (s) => s.keyID.toHex().toUpperCase()),
     });
   }
   return [...signers].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -225,7 +225,7 @@ function controlFields(p: DebPackageSpec, installedSize: number): Array<[string,
   return f;
 }
 
-const formatFields = (f: Array<[string, string]>): string => f.map(([k, v]) => `${k}: ${v}\n`).join('');
+const formatFields = (f: Array<[string, string]>): string => f.map(([k, v]) => (v.startsWith('\n') ? `${k}:${v}\n` : `${k}: ${v}\n`)).join('');
 
 function buildDeb(p: DebPackageSpec, outFile: string, work: string): Array<[string, string]> {
   const root = mkdtempSync(join(work, 'pkg-'));
