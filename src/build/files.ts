@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ImprintError } from '../errors.js';
-import { compareBytes } from '../vfs/path.js';
+import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 /** One `files[]` entry of the spec, already validated. */
@@ -45,7 +45,11 @@ export async function copyFiles(tree: FileTree, copies: FileCopy[], specDir: str
     const st = await stat(real);
     const ctx = { copy, mtime, tree };
     if (st.isDirectory()) {
-      tree.mkdirp(copy.target, dirMeta(copy, mtime));
+      // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
+      if (tree.get(copy.target) === undefined) {
+        tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
+        tree.add(copy.target, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
+      }
       await copyDir(ctx, real, copy.target);
     } else if (st.isFile()) {
       const name = real.slice(real.lastIndexOf(sep) + 1);

@@ -16,6 +16,8 @@ const has = async (tool: string) =>
     () => false,
   );
 
+const tools = { skopeo: await has('skopeo'), umoci: await has('umoci'), podman: await has('podman') };
+
 describe('interop: what imprint build writes is read by skopeo, umoci and podman', () => {
   let work = '';
   let spec = '';
@@ -40,7 +42,7 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     await rm(work, { recursive: true, force: true });
   });
 
-  it('skopeo inspects every output and copies the layout', { skip: !(await has('skopeo')) && 'skopeo is not installed' }, async () => {
+  it('skopeo inspects every output and copies the layout', { skip: !tools.skopeo && 'skopeo is not installed' }, async () => {
     const a = JSON.parse((await run('skopeo', ['inspect', `oci:${join(work, 'oci')}:latest`])).stdout);
     const b = JSON.parse((await run('skopeo', ['inspect', `oci-archive:${join(work, 'img.tar')}:latest`])).stdout);
     const c = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${join(work, 'docker.tar')}`])).stdout);
@@ -54,7 +56,7 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     assert.deepEqual(copied.Layers, a.Layers);
   });
 
-  it('umoci unpacks with the declared modes and owners', { skip: !(await has('umoci')) && 'umoci is not installed' }, async () => {
+  it('umoci unpacks with the declared modes and owners', { skip: !tools.umoci && 'umoci is not installed' }, async () => {
     const bundle = join(work, 'bundle');
     const rootless = process.getuid?.() !== 0;
     await run('umoci', ['unpack', ...(rootless ? ['--rootless'] : []), '--image', `${join(work, 'oci')}:latest`, bundle]);
@@ -74,7 +76,7 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     assert.match(await readFile(join(rootfs, 'etc/passwd'), 'utf8'), /^app:x:1000:1000::\/home\/app:\/usr\/sbin\/nologin$/m);
   });
 
-  it('podman loads the docker-archive', { skip: !(await has('podman')) && 'podman is not installed' }, async () => {
+  it('podman loads the docker-archive', { skip: !tools.podman && 'podman is not installed' }, async () => {
     const root = join(work, 'podman-root');
     const podman = ['--root', root, '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs'];
     const loaded = await run('podman', [...podman, 'load', '-i', join(work, 'docker.tar')]);
