@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { isImprintError } from '../../src/errors.js';
+import { createFetcher, type HttpFetcherOptions, isNotFound } from '../../src/net/http.js';
+
+const BODY = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+const HEX = createHash('sha256').update(BODY).digest('hex');
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+/** A loopback server whose behaviour per path is set by each test; it counts requests per path. */
+let server: Server;
+let base: string;
+const handlers = new Map<string, Handler>();
+const seen: Array<{ path: string; range?: string; ifRange?: string }> = [];
+
+before(async () => {
+  server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const entry: (typeof seen)[number] = { path };
+    if (req.headers.range !== undefined) entry.range = req.headers.range;
+    if (typeof req.headers['if-range'] === 'string') entry.ifRange = req.headers['if-range'];
+    seen.push(entry);
+    const h = handlers.get(path);
+    if (h === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    h(req, res, seen.filter((s) => s.path === path).length);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** Serves BODY (or `body`), honouring Range when `ranges` is set. */
+function serve(body: Buffer = BODY, opts: { ranges?: boolean; etag?: string } = {}): Handler {
+  return (req, res) => {
+    const headers: Record<string, string> = {};
+    if (opts.ranges === true) {
+      headers['accept-ranges'] = 'bytes';
+      headers.etag = opts.etag ?? '"v1"';
+    }
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (opts.ranges === true && m !== null && req.headers['if-range'] === headers.etag) {
+      const start = Number(m[1]);
+      res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': String(body.length - start) });
+      res.end(body.subarray(start));
+      return;
+    }
+    res.writeHead(200, { ...headers, 'content-length': String(body.length) });
+    res.end(body);
+  };
+}
+
+/** Sends the headers and `n` bytes of BODY, then cuts the connection. */
+function breakAfter(n: number, opts: { ranges?: boolean } = {}): Handler {
+  return (_req, res) => {
+    const headers: Record<string, string> = { 'content-length': String(BODY.length) };
+    if (opts.ranges === true) Object.assign(headers, { 'accept-ranges': 'bytes', etag: '"v1"' });
+    res.writeHead(200, headers);
+    res.write(BODY.subarray(0, n), () => setTimeout(() => res.destroy(), 20));
+  };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function fetcher(extra: HttpFetcherOptions = {}) {
+  const delays: number[] = [];
+  const f = createFetcher({
+    retries: 3,
+    backoffMs: 100,
+    random: () => 0.25,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+    ...extra,
+  });
+  return { f, delays };
+}
+
+let pathNo = 0;
+function path(h: Handler): string {
+  const p = `/r${pathNo++}`;
+  handlers.set(p, h);
+  return p;
+}
+const count = (p: string): number => seen.filter((s) => s.path === p).length;
+
+describe('createFetcher', () => {
+  it('streams a body and verifies it against an expected size and sha256', async () => {
+    const p = path(serve());
+    const { f } = fetcher();
+    assert.deepEqual(await readAll(await f.get(base + p, { expect: { size: BODY.length, sha256: HEX } })), BODY);
+    await assert.rejects(readAll(await f.get(base + p, { expect: { sha256: 'e'.repeat(64) } })), (e) => isImprintError(e, 'DIGEST_MISMATCH'));
+    await assert.rejects(f.get(base + p, { expect: { size: 1 } }), (e) => isImprintError(e, 'SIZE_MISMATCH'));
+    assert.deepEqual(await f.getBytes(base + p, BODY.length), BODY);
+    await assert.rejects(f.getBytes(base + p, BODY.length - 1), (e) => isImprintError(e, 'SIZE_MISMATCH'));
+  });
+
+  it('fails 404 at once with HTTP_STATUS naming the URL and status', async () => {
+    const { f, delays } = fetcher();
+    const url = `${base}/missing-${pathNo++}`;
+    await assert.rejects(f.get(url), (e) => {
+      assert.ok(isImprintError(e, 'HTTP_STATUS'));
+      assert.equal(e.details.status, 404);
+      assert.equal(e.details.url, url);
+      assert.ok(e.message.includes(url));
+      assert.ok(isNotFound(e));
+      return true;
+    });
+    assert.equal(seen.filter((s) => base + s.path === url).length, 1);
+    assert.deepEqual(delays, []);
+    const forbidden = path((_q, res) => res.writeHead(403).end());
+    await assert.rejects(f.get(base + forbidden), (e) => isImprintError(e, 'HTTP_STATUS') && !isNotFound(e));
+    assert.equal(count(forbidden), 1);
+  });
+
+  it('retries 5xx and 429 with exponential backoff and jitter, honouring Retry-After', async () => {
+    const p = path((req, res, n) => {
+      if (n === 1) res.writeHead(503).end();
+      else if (n === 2) res.writeHead(502).end();
+      else if (n === 3) res.writeHead(429, { 'retry-after': '7' }).end();
+      else serve()(req, res, n);
+    });
+    const { f, delays } = fetcher({ maxBackoffMs: 5000 });
+    assert.deepEqual(await readAll(await f.get(base + p)), BODY);
+    assert.equal(count(p), 4);
+    // 100 * 2^k * (0.5 + 0.25), then Retry-After capped at maxBackoffMs
+    assert.deepEqual(delays, [75, 150, 5000]);
+  });
+
+  it('gives up after the retries with the last status', async () => {
+    const p = path((_q, res) => res.writeHead(500).end());
+    const { f, delays } = fetcher({ retries: 2 });
+    await assert.rejects(f.get(base + p), (e) => isImprintError(e, 'HTTP_STATUS') && e.details.status === 500);
+    assert.equal(count(p), 3);
+    assert.equal(delays.length, 2);
+  });
+
+  it('reports unreachable hosts as NETWORK errors naming the URL, after retrying', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const attempts: number[] = [];
+    const { f } = fetcher({ retries: 2, onRequest: (i) => attempts.push(i.attempt) });
+    const url = `http://127.0.0.1:${port}/x`;
+    await assert.rejects(f.get(url), (e) => isImprintError(e, 'NETWORK') && e.message.includes(url));
+    assert.deepEqual(attempts, [0, 1, 2]);
+  });
+
+  it('resumes a broken body with a Range request when the server allows it', async () => {
+    const p = path((req, res, n) => (n === 1 ? breakAfter(1234, { ranges: true })(req, res, n) : serve(BODY, { ranges: true })(req, res, n)));
+    const { f } = fetcher();
+    const got = await readAll(await f.get(base + p, { expect: { size: BODY.length, sha256: HEX } }));
+    assert.deepEqual(got, BODY);
+    const reqs = seen.filter((s) => s.path === p);
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[1]?.range, 'bytes=1234-');
+    assert.equal(reqs[1]?.ifRange, '"v1"');
+  });
+
+  it('fails with NETWORK when a broken body cannot be resumed, or changed meanwhile', async () => {
+    const noRanges = path((req, res, n) => (n === 1 ? breakAfter(100)(req, res, n) : serve()(req, res, n)));
+    const { f } = fetcher();
+    await assert.rejects(readAll(await f.get(base + noRanges)), (e) => isImprintError(e, 'NETWORK') && e.details.received === 100);
+    assert.equal(count(noRanges), 1);
+    const changed = path((req, res, n) => (n === 1 ? breakAfter(100, { ranges: true })(req, res, n) : serve(BODY, { ranges: true, etag: '"v2"' })(req, res, n)));
+    await assert.rejects(readAll(await f.get(base + changed)), (e) => isImprintError(e, 'NETWORK') && /changed/.test(e.message));
+  });
+
+  it('times out a server that sends no headers, and one that stalls mid-body', async () => {
+    const silent = path(() => undefined);
+    const { f } = fetcher({ retries: 0, connectTimeoutMs: 100, idleTimeoutMs: 100 });
+    await assert.rejects(f.get(base + silent), (e) => isImprintError(e, 'NETWORK'));
+    const stalls = path((_q, res) => {
+      res.writeHead(200, { 'content-length': String(BODY.length) });
+      res.write(BODY.subarray(0, 10));
+    });
+    await assert.rejects(readAll(await f.get(base + stalls)), (e) => isImprintError(e, 'NETWORK') && e.details.received === 10);
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const p = path((_q, res) => res.writeHead(503).end());
+    const controller = new AbortController();
+    const { f } = fetcher({
+      sleep: async () => {
+        controller.abort(new Error('stop'));
+      },
+    });
+    await assert.rejects(f.get(base + p, { signal: controller.signal }), /stop/);
+    assert.equal(count(p), 1);
+  });
+
+  it('reads file: URLs, with 404 semantics for missing files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-net-'));
+    try {
+      const file = join(dir, 'data');
+      writeFileSync(file, BODY);
+      const { f } = fetcher();
+      assert.deepEqual(await readAll(await f.get(pathToFileURL(file).href, { expect: { sha256: HEX } })), BODY);
+      await assert.rejects(readAll(await f.get(pathToFileURL(file).href, { expect: { sha256: '0'.repeat(64) } })), (e) => isImprintError(e, 'DIGEST_MISMATCH'));
+      await assert.rejects(f.get(pathToFileURL(join(dir, 'nope')).href), (e) => isNotFound(e));
+      await assert.rejects(f.get(pathToFileURL(dir).href), (e) => isNotFound(e));
+      await assert.rejects(f.get('ftp://example.invalid/x'), (e) => isImprintError(e, 'UNSUPPORTED'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
