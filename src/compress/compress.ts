@@ -1,7 +1,7 @@
 import { PassThrough, type Transform } from 'node:stream';
 import { ImprintError } from '../errors.js';
+import { DEFLATE_PARAMS } from './deflate.js';
 import {
-  DEFLATE_PARAMS,
   GZIP_DEFAULT_LEVEL,
   GZIP_MAX_LEVEL,
   GZIP_MIN_LEVEL,
@@ -54,7 +54,8 @@ export function resolveLevel(opts: CompressOptions): number {
 
 /**
  * A Transform that compresses with pinned, host-independent output: gzip is imprint's own 10-byte
- * header + Node zlib raw deflate + CRC-32/ISIZE trailer; zstd uses Node's built-in libzstd
+ * header + canonical zlib raw deflate (Node's zlib when verified canonical, else pako) + CRC-32/ISIZE
+ * trailer; zstd uses Node's built-in libzstd
  * (COMPRESSION_UNSUPPORTED without it); 'none' passes bytes through. Cost: CPU-bound, streaming.
  */
 export function compressStream(opts: CompressOptions): Transform {
@@ -80,8 +81,9 @@ export function codecDescription(opts: CompressOptions): Record<string, string |
       return {
         compression: 'gzip',
         level,
-        implementation: 'node-zlib-deflateRaw',
-        zlib: process.versions.zlib ?? 'unknown',
+        // Canonical zlib output whichever engine made it (deflate.ts), so no library version here:
+        // the same bytes must give the same description on every host.
+        implementation: 'canonical-zlib-deflateRaw',
         memLevel: DEFLATE_PARAMS.memLevel,
         windowBits: DEFLATE_PARAMS.windowBits,
         strategy: DEFLATE_PARAMS.strategy,

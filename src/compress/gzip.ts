@@ -1,6 +1,6 @@
-import * as zlib from 'node:zlib';
 import { crc32 } from './crc32.js';
-import { CODEC_CHUNK, InnerStreamTransform } from './inner-stream.js';
+import { createDeflateRaw, type DeflateEngine } from './deflate.js';
+import { InnerStreamTransform } from './inner-stream.js';
 
 /** gzip levels imprint accepts (0, "store", is not one: it is never what an image wants). */
 export const GZIP_MIN_LEVEL = 1;
@@ -12,9 +12,6 @@ export const GZIP_DEFAULT_LEVEL = 6;
  * never say which host built them (zlib would write 3 on Unix, other tools 0 or 11).
  */
 export const GZIP_OS_UNKNOWN = 255;
-
-/** The pinned raw-deflate parameters; recorded in codecDescription. */
-export const DEFLATE_PARAMS = { memLevel: 8, windowBits: 15, strategy: 'default' } as const;
 
 /** XFL as zlib sets it: 2 for maximum compression (level 9), 4 for fastest (level 1), else 0. */
 export function gzipXfl(level: number): number {
@@ -37,28 +34,17 @@ export function gzipTrailer(crc: number, size: number): Buffer {
   return out;
 }
 
-/** Creates the pinned raw-deflate stream (Node's zlib) that imprint's gzip output is built from. */
-export function createPinnedDeflateRaw(level: number): zlib.DeflateRaw {
-  return zlib.createDeflateRaw({
-    level,
-    memLevel: DEFLATE_PARAMS.memLevel,
-    windowBits: DEFLATE_PARAMS.windowBits,
-    strategy: zlib.constants.Z_DEFAULT_STRATEGY,
-    chunkSize: CODEC_CHUNK,
-  });
-}
-
 /**
- * Writes one gzip member: imprint's fixed header, Node zlib's raw deflate, CRC-32/ISIZE trailer.
- * The bytes depend only on the input bytes, the level and the zlib implementation, never on how
- * the input was chunked or on the host. Cost: CPU-bound, ~50 MB/s at level 6.
+ * Writes one gzip member: imprint's fixed header, canonical zlib raw deflate (see deflate.ts),
+ * CRC-32/ISIZE trailer. The bytes depend only on the input bytes and the level: never on how the
+ * input was chunked, the Node build or the CPU. Cost: CPU-bound, see createDeflateRaw.
  */
 export class GzipWriter extends InnerStreamTransform {
   #crc = 0;
   #size = 0;
 
-  constructor(level: number) {
-    super(createPinnedDeflateRaw(level));
+  constructor(level: number, engine?: DeflateEngine) {
+    super(createDeflateRaw(level, engine));
     this.push(gzipHeader(level));
   }
 
