@@ -58,6 +58,9 @@ export async function writeFileAtomic(
     await fh?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     if (err instanceof ImprintError) throw err;
-    throw new ImprintError('IO', `writing ${target}: ${errorText(err)}`, { cause: err, details: { file: target } });
+    throw new ImprintError('IO', `writing ${target}: ${errorText(err)}`, {
+      cause: err,
+      details: { file: target },
+    });
   }
 }

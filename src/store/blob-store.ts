@@ -1,9 +1,28 @@
 import { constants, type Stats } from 'node:fs';
-import { chmod, copyFile, type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Digest, digestHex, digestMismatch, HashingStream, parseDigest, sha256, VerifyingStream } from '../digest/index.js';
+import {
+  type Digest,
+  digestHex,
+  digestMismatch,
+  HashingStream,
+  parseDigest,
+  sha256,
+  VerifyingStream,
+} from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
@@ -76,17 +95,24 @@ export class BlobStore implements BlobReader {
       const found = (await fh.stat()).size;
       if (found !== size) {
         await fh.close();
-        throw new ImprintError('SIZE_MISMATCH', `blob ${digest} in ${this.root}: expected ${size} bytes, found ${found}`, {
-          hint: 'The blob file was truncated or replaced; remove it and fetch it again.',
-          details: { expected: size, found, file },
-        });
+        throw new ImprintError(
+          'SIZE_MISMATCH',
+          `blob ${digest} in ${this.root}: expected ${size} bytes, found ${found}`,
+          {
+            hint: 'The blob file was truncated or replaced; remove it and fetch it again.',
+            details: { expected: size, found, file },
+          },
+        );
       }
     }
     return verifiedStream(fh.createReadStream(), { digest, size }, `blob ${digest} in ${this.root}`);
   }
 
   /** Reads a small blob whole (manifests, configs), verified; refuses blobs over `maxBytes` (default 4 MiB). */
-  async readBytes(desc: Pick<Descriptor, 'digest' | 'size'>, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
+  async readBytes(
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    maxBytes = DEFAULT_MAX_BLOB_BYTES,
+  ): Promise<Buffer> {
     return readSmallBlob(() => this.open(desc), desc, maxBytes, `blob ${desc.digest} in ${this.root}`);
   }
 
@@ -129,9 +155,13 @@ export class BlobStore implements BlobReader {
   async putBytes(data: Uint8Array, expect: BlobExpectation = {}): Promise<StoredBlob> {
     const digest = sha256(data);
     if (expect.size !== undefined && expect.size !== data.length) {
-      throw new ImprintError('SIZE_MISMATCH', `blob written to ${this.root}: expected ${expect.size} bytes, found ${data.length}`, {
-        details: { expected: expect.size, found: data.length },
-      });
+      throw new ImprintError(
+        'SIZE_MISMATCH',
+        `blob written to ${this.root}: expected ${expect.size} bytes, found ${data.length}`,
+        {
+          details: { expected: expect.size, found: data.length },
+        },
+      );
     }
     if (expect.digest !== undefined && expect.digest !== digest) {
       throw digestMismatch(`blob written to ${this.root}`, expect.digest, digest);
@@ -149,11 +179,16 @@ export class BlobStore implements BlobReader {
     const from = source.path(desc.digest);
     const target = this.path(desc.digest);
     const st = await source.#stat(desc.digest);
-    if (st === undefined) throw source.#readError(Object.assign(new Error('missing'), { code: 'ENOENT' }), desc.digest);
+    if (st === undefined)
+      throw source.#readError(Object.assign(new Error('missing'), { code: 'ENOENT' }), desc.digest);
     if (st.size !== desc.size) {
-      throw new ImprintError('SIZE_MISMATCH', `blob ${desc.digest} in ${source.root}: expected ${desc.size} bytes, found ${st.size}`, {
-        details: { expected: desc.size, found: st.size, file: from },
-      });
+      throw new ImprintError(
+        'SIZE_MISMATCH',
+        `blob ${desc.digest} in ${source.root}: expected ${desc.size} bytes, found ${st.size}`,
+        {
+          details: { expected: desc.size, found: st.size, file: from },
+        },
+      );
     }
     const stored = { digest: desc.digest, size: desc.size };
     const present = await this.#stat(desc.digest);
@@ -241,7 +276,9 @@ export class BlobStore implements BlobReader {
         details: { digest, file: this.path(digest) },
       });
     }
-    return new ImprintError('IO', `opening blob ${digest} in ${this.root}: ${errorText(err)}`, { cause: err });
+    return new ImprintError('IO', `opening blob ${digest} in ${this.root}: ${errorText(err)}`, {
+      cause: err,
+    });
   }
 
   #writeError(err: unknown): ImprintError {

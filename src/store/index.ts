@@ -1,5 +1,11 @@
 // Content-addressed blob store: public surface of src/store/.
 export { fileSink, TEMP_PREFIX, tempPath, writeFileAtomic } from './atomic-file.js';
-export { type BlobExpectation, type BlobSource, BlobStore, type BlobStoreOptions, type StoredBlob } from './blob-store.js';
+export {
+  type BlobExpectation,
+  type BlobSource,
+  BlobStore,
+  type BlobStoreOptions,
+  type StoredBlob,
+} from './blob-store.js';
 export { defaultCacheDir } from './cache-dir.js';
 export { DEFAULT_MAX_BLOB_BYTES, readBounded, readSmallBlob, tooLarge, verifiedStream } from './streams.js';

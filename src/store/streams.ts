@@ -13,7 +13,11 @@ export const DEFAULT_MAX_BLOB_BYTES = 4 * 1024 * 1024;
 export function verifiedStream(source: Readable, expect: Expectation, what: string): Readable {
   const check = new VerifyingStream(expect, what);
   source.on('error', (err) => {
-    check.destroy(err instanceof ImprintError ? err : new ImprintError('IO', `reading ${what}: ${errorText(err)}`, { cause: err }));
+    check.destroy(
+      err instanceof ImprintError
+        ? err
+        : new ImprintError('IO', `reading ${what}: ${errorText(err)}`, { cause: err }),
+    );
   });
   check.on('close', () => source.destroy());
   return source.pipe(check);
@@ -41,10 +45,14 @@ export async function readBounded(stream: Readable, maxBytes: number, what: stri
 
 /** The error for a blob that is larger than a whole-read allows. */
 export function tooLarge(what: string, size: number | string, maxBytes: number): ImprintError {
-  return new ImprintError('INVALID_IMAGE', `${what} is ${size} bytes; at most ${maxBytes} bytes are read whole`, {
-    hint: 'Manifests, indexes and configs are small JSON documents; a larger one is corrupt or hostile.',
-    details: { size, maxBytes },
-  });
+  return new ImprintError(
+    'INVALID_IMAGE',
+    `${what} is ${size} bytes; at most ${maxBytes} bytes are read whole`,
+    {
+      hint: 'Manifests, indexes and configs are small JSON documents; a larger one is corrupt or hostile.',
+      details: { size, maxBytes },
+    },
+  );
 }
 
 /** Reads a small blob whole through `open`, refusing it up front when its declared size exceeds `maxBytes`. */

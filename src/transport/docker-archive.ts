@@ -6,7 +6,12 @@ import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, LAYER_TYPES, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
-import { familiarName, familiarString, formatDockerReference, parseDockerReference } from './docker-reference.js';
+import {
+  familiarName,
+  familiarString,
+  formatDockerReference,
+  parseDockerReference,
+} from './docker-reference.js';
 import { annotate, parseJson, withoutAnnotation } from './layout-docs.js';
 import { layoutEntries, readLayoutFromArchive } from './oci-archive.js';
 import { bytesEntry, TarBlobReader, TarFileIndex, type TarMember, writeTarFile } from './tar-file.js';
@@ -26,7 +31,11 @@ export interface DockerManifestItem {
  * `repo:tag`. UNSUPPORTED when the set holds more than one image (a docker-archive holds one platform).
  * Cost: streams every blob once.
  */
-export async function writeDockerArchive(file: string, set: ImageSet, name: string | undefined): Promise<void> {
+export async function writeDockerArchive(
+  file: string,
+  set: ImageSet,
+  name: string | undefined,
+): Promise<void> {
   const walk = await walkImageSet(set);
   const [image, ...others] = walk.images;
   if (image === undefined) {
@@ -35,17 +44,27 @@ export async function writeDockerArchive(file: string, set: ImageSet, name: stri
     });
   }
   if (others.length > 0) {
-    const platforms = walk.images.map((i) => formatPlatform(i.descriptor.platform ?? { os: '?', architecture: '?' })).join(', ');
-    throw new ImprintError('UNSUPPORTED', `docker-archive holds one image, the set has ${walk.images.length} (${platforms})`, {
-      hint: 'Select one platform for a docker-archive output, or write oci-archive:FILE for a multi-platform image.',
-      details: { images: walk.images.length },
-    });
+    const platforms = walk.images
+      .map((i) => formatPlatform(i.descriptor.platform ?? { os: '?', architecture: '?' }))
+      .join(', ');
+    throw new ImprintError(
+      'UNSUPPORTED',
+      `docker-archive holds one image, the set has ${walk.images.length} (${platforms})`,
+      {
+        hint: 'Select one platform for a docker-archive output, or write oci-archive:FILE for a multi-platform image.',
+        details: { images: walk.images.length },
+      },
+    );
   }
   for (const layer of image.manifest.layers) {
     if (!LAYER_TYPES.includes(layer.mediaType)) {
-      throw new ImprintError('UNSUPPORTED', `docker-archive: layer ${layer.digest} has media type ${layer.mediaType}, not a tar layer`, {
-        hint: 'docker load accepts tar layers (uncompressed, gzip or zstd) only; use oci-archive.',
-      });
+      throw new ImprintError(
+        'UNSUPPORTED',
+        `docker-archive: layer ${layer.digest} has media type ${layer.mediaType}, not a tar layer`,
+        {
+          hint: 'docker load accepts tar layers (uncompressed, gzip or zstd) only; use oci-archive.',
+        },
+      );
     }
   }
   const root = set.index.manifests[image.root] as Descriptor;
@@ -61,7 +80,10 @@ export async function writeDockerArchive(file: string, set: ImageSet, name: stri
     const tag = ref.tag ?? 'latest';
     ref.tag = tag;
     // the annotations `docker save` writes, so a containerd-backed `docker load` names the image too
-    rootEntry = annotate(root, { [Annotation.containerdImageName]: formatDockerReference(ref), [Annotation.refName]: tag });
+    rootEntry = annotate(root, {
+      [Annotation.containerdImageName]: formatDockerReference(ref),
+      [Annotation.refName]: tag,
+    });
     item.RepoTags = [familiarString(ref)];
     const top = image.manifest.layers.at(-1);
     if (top !== undefined) repositories = { [familiarName(ref)]: { [tag]: digestHex(top.digest) } };
@@ -80,10 +102,15 @@ export async function writeDockerArchive(file: string, set: ImageSet, name: stri
  * `name` (repo:tag) or `sourceIndex` selects one image; without either, all of them.
  * Cost: reads the archive once to index it; synthesis reads every layer once more.
  */
-export async function readDockerArchive(file: string, name: string | undefined, sourceIndex: number | undefined): Promise<ImageSet> {
+export async function readDockerArchive(
+  file: string,
+  name: string | undefined,
+  sourceIndex: number | undefined,
+): Promise<ImageSet> {
   const archive = await TarFileIndex.load(file, 'docker-archive');
   const where = `docker-archive ${file}`;
-  const hasLayout = archive.resolve('index.json') !== undefined && archive.resolve('oci-layout') !== undefined;
+  const hasLayout =
+    archive.resolve('index.json') !== undefined && archive.resolve('oci-layout') !== undefined;
   const manifestMember = archive.resolve('manifest.json');
   const selecting = name !== undefined || sourceIndex !== undefined;
   if (manifestMember === undefined) {
@@ -93,7 +120,10 @@ export async function readDockerArchive(file: string, name: string | undefined, 
       details: { file },
     });
   }
-  const items = parseDockerManifest(await archive.readSmall(manifestMember, `${where}: manifest.json`), `${where}: manifest.json`);
+  const items = parseDockerManifest(
+    await archive.readSmall(manifestMember, `${where}: manifest.json`),
+    `${where}: manifest.json`,
+  );
   if (!selecting) {
     if (hasLayout) return readLayoutFromArchive(archive, 'docker-archive', undefined);
     return synthesize(archive, items, where);
@@ -103,11 +133,19 @@ export async function readDockerArchive(file: string, name: string | undefined, 
     const layoutSet = await readLayoutFromArchive(archive, 'docker-archive', undefined);
     const configMember = member(archive, item.Config, where);
     const configDigest = (await archive.hash(configMember, `${where}: ${item.Config}`)).digest;
-    const found = (await walkImageSet(layoutSet)).images.find((i) => i.manifest.config.digest === configDigest);
+    const found = (await walkImageSet(layoutSet)).images.find(
+      (i) => i.manifest.config.digest === configDigest,
+    );
     if (found !== undefined) {
       const root = layoutSet.index.manifests[found.root] as Descriptor;
-      const entry = withoutAnnotation(withoutAnnotation(root, Annotation.refName), Annotation.containerdImageName);
-      return { index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry] }, blobs: layoutSet.blobs };
+      const entry = withoutAnnotation(
+        withoutAnnotation(root, Annotation.refName),
+        Annotation.containerdImageName,
+      );
+      return {
+        index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry] },
+        blobs: layoutSet.blobs,
+      };
     }
   }
   return synthesize(archive, [item], where);
@@ -123,21 +161,33 @@ function parseDockerManifest(bytes: Buffer, what: string): DockerManifestItem[] 
   if (!Array.isArray(doc) || doc.length === 0) throw bad('expected a non-empty JSON array of images');
   return doc.map((raw, i) => {
     const item = raw as Partial<DockerManifestItem> | null;
-    if (typeof item !== 'object' || item === null || typeof item.Config !== 'string') throw bad(`[${i}] has no "Config" path`);
-    if (!Array.isArray(item.Layers) || !item.Layers.every((l) => typeof l === 'string')) throw bad(`[${i}] has no "Layers" path list`);
+    if (typeof item !== 'object' || item === null || typeof item.Config !== 'string')
+      throw bad(`[${i}] has no "Config" path`);
+    if (!Array.isArray(item.Layers) || !item.Layers.every((l) => typeof l === 'string'))
+      throw bad(`[${i}] has no "Layers" path list`);
     const tags = item.RepoTags ?? [];
-    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw bad(`[${i}] "RepoTags" is not a list of names`);
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+      throw bad(`[${i}] "RepoTags" is not a list of names`);
     return { Config: item.Config, RepoTags: tags, Layers: item.Layers };
   });
 }
 
-function pickItem(items: DockerManifestItem[], name: string | undefined, sourceIndex: number | undefined, where: string): DockerManifestItem {
+function pickItem(
+  items: DockerManifestItem[],
+  name: string | undefined,
+  sourceIndex: number | undefined,
+  where: string,
+): DockerManifestItem {
   if (sourceIndex !== undefined) {
     const item = items[sourceIndex];
     if (item === undefined) {
-      throw new ImprintError('BAD_REFERENCE', `${where} has ${items.length} image(s); @${sourceIndex} is out of range`, {
-        hint: `Use @0 to @${items.length - 1}.`,
-      });
+      throw new ImprintError(
+        'BAD_REFERENCE',
+        `${where} has ${items.length} image(s); @${sourceIndex} is out of range`,
+        {
+          hint: `Use @0 to @${items.length - 1}.`,
+        },
+      );
     }
     return item;
   }
@@ -153,7 +203,10 @@ function pickItem(items: DockerManifestItem[], name: string | undefined, sourceI
   if (item === undefined) {
     const names = items.flatMap((i) => i.RepoTags ?? []).sort();
     throw new ImprintError('BAD_REFERENCE', `${where} has no image named ${name}`, {
-      hint: names.length > 0 ? `Names present: ${names.join(', ')}.` : 'The archive has no named images; use @N or no name.',
+      hint:
+        names.length > 0
+          ? `Names present: ${names.join(', ')}.`
+          : 'The archive has no named images; use @N or no name.',
       details: { name, names },
     });
   }
@@ -163,18 +216,29 @@ function pickItem(items: DockerManifestItem[], name: string | undefined, sourceI
 function member(archive: TarFileIndex, path: string, where: string): TarMember {
   const m = archive.resolve(path);
   if (m === undefined) {
-    throw new ImprintError('INVALID_IMAGE', `${where}: manifest.json names ${path}, which the archive does not hold as a file`, {
-      details: { entry: path },
-    });
+    throw new ImprintError(
+      'INVALID_IMAGE',
+      `${where}: manifest.json names ${path}, which the archive does not hold as a file`,
+      {
+        details: { entry: path },
+      },
+    );
   }
   return m;
 }
 
-async function synthesize(archive: TarFileIndex, items: DockerManifestItem[], where: string): Promise<ImageSet> {
+async function synthesize(
+  archive: TarFileIndex,
+  items: DockerManifestItem[],
+  where: string,
+): Promise<ImageSet> {
   const paths = new Map<Digest, string>();
   const synthesized = new Map<Digest, Buffer>();
   const hashed = new Map<string, Descriptor>();
-  const describe = async (path: string, mediaType: (m: TarMember) => Promise<string>): Promise<Descriptor> => {
+  const describe = async (
+    path: string,
+    mediaType: (m: TarMember) => Promise<string>,
+  ): Promise<Descriptor> => {
     const m = member(archive, path, where);
     const cached = hashed.get(m.path);
     if (cached !== undefined) return cached;
@@ -187,9 +251,15 @@ async function synthesize(archive: TarFileIndex, items: DockerManifestItem[], wh
   const manifests: Descriptor[] = [];
   for (const item of items) {
     const config = await describe(item.Config, async () => MediaType.ociConfig);
-    const platform = platformOf(parseJson(await archive.readSmall(member(archive, item.Config, where), `${where}: ${item.Config}`), `${where}: ${item.Config}`));
+    const platform = platformOf(
+      parseJson(
+        await archive.readSmall(member(archive, item.Config, where), `${where}: ${item.Config}`),
+        `${where}: ${item.Config}`,
+      ),
+    );
     const layers: Descriptor[] = [];
-    for (const l of item.Layers) layers.push(await describe(l, async (m) => sniffLayerType(await archive.head(m, 4))));
+    for (const l of item.Layers)
+      layers.push(await describe(l, async (m) => sniffLayerType(await archive.head(m, 4))));
     const bytes = canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers });
     const digest = sha256(bytes);
     synthesized.set(digest, bytes);

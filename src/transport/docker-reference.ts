@@ -52,7 +52,12 @@ export function parseDockerReference(text: string, what = 'image reference'): Do
   const slash = rest.indexOf('/');
   if (slash >= 0) {
     const first = rest.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first) {
+    if (
+      first.includes('.') ||
+      first.includes(':') ||
+      first === 'localhost' ||
+      first.toLowerCase() !== first
+    ) {
       domain = first;
       path = rest.slice(slash + 1);
     }
@@ -61,7 +66,9 @@ export function parseDockerReference(text: string, what = 'image reference'): Do
   if (!DOMAIN_RE.test(domain)) throw bad(`registry ${JSON.stringify(domain)} is not host[:port]`);
   for (const component of path.split('/')) {
     if (!PATH_COMPONENT_RE.test(component)) {
-      throw bad(`repository component ${JSON.stringify(component)} must be lower-case letters and digits, separated by '.', '_', '__' or '-'`);
+      throw bad(
+        `repository component ${JSON.stringify(component)} must be lower-case letters and digits, separated by '.', '_', '__' or '-'`,
+      );
     }
   }
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;

@@ -14,7 +14,14 @@ export {
   parseDockerReference,
 } from './docker-reference.js';
 export { OCI_LAYOUT_BYTES, selectTag, tagIndex } from './layout-docs.js';
-export { checkOciTag, formatReference, type ImageRef, isOciRefName, parseReference, REFERENCE_FORMS } from './reference.js';
+export {
+  checkOciTag,
+  formatReference,
+  type ImageRef,
+  isOciRefName,
+  parseReference,
+  REFERENCE_FORMS,
+} from './reference.js';
 export { type ImageSetWalk, type WalkedImage, walkImageSet } from './walk.js';
 
 export interface WriteOptions {
@@ -38,9 +45,13 @@ export async function writeImageSet(ref: ImageRef, set: ImageSet, opts: WriteOpt
       return writeOciArchive(ref.path, set, ociTag(ref.tag, opts.tag, what));
     case 'docker-archive': {
       if (ref.sourceIndex !== undefined) {
-        throw new ImprintError('BAD_REFERENCE', `${what}: @N selects an image to read; a written archive is named by NAME:TAG`, {
-          hint: 'Write to docker-archive:FILE or docker-archive:FILE:NAME:TAG.',
-        });
+        throw new ImprintError(
+          'BAD_REFERENCE',
+          `${what}: @N selects an image to read; a written archive is named by NAME:TAG`,
+          {
+            hint: 'Write to docker-archive:FILE or docker-archive:FILE:NAME:TAG.',
+          },
+        );
       }
       const name = ref.name ?? (opts.name === undefined ? undefined : dockerArchiveName(opts.name, what));
       return writeDockerArchive(ref.path, set, name);

@@ -13,7 +13,10 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
   } catch (err) {
-    throw new ImprintError('INVALID_JSON', `${what} is not valid JSON: ${errorText(err)}`, { cause: err, details: { what } });
+    throw new ImprintError('INVALID_JSON', `${what} is not valid JSON: ${errorText(err)}`, {
+      cause: err,
+      details: { what },
+    });
   }
 }
 
@@ -28,8 +31,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Checks the shape of a descriptor (media type, digest, size); INVALID_IMAGE naming `what`. */
 export function checkDescriptor(value: unknown, what: string): Descriptor {
   if (!isObject(value)) throw invalid(what, 'descriptor is not an object');
-  if (typeof value.mediaType !== 'string' || value.mediaType === '') throw invalid(what, 'descriptor has no mediaType');
-  if (!isDigest(value.digest)) throw invalid(what, `digest ${JSON.stringify(value.digest)} is not sha256:<64 hex>`);
+  if (typeof value.mediaType !== 'string' || value.mediaType === '')
+    throw invalid(what, 'descriptor has no mediaType');
+  if (!isDigest(value.digest))
+    throw invalid(what, `digest ${JSON.stringify(value.digest)} is not sha256:<64 hex>`);
   if (!Number.isSafeInteger(value.size) || (value.size as number) < 0) {
     throw invalid(what, `size ${JSON.stringify(value.size)} is not a non-negative integer`);
   }
@@ -40,7 +45,10 @@ export function checkDescriptor(value: unknown, what: string): Descriptor {
 export function checkOciLayout(bytes: Uint8Array, what: string): void {
   const doc = parseJson(bytes, what);
   if (!isObject(doc) || doc.imageLayoutVersion !== '1.0.0') {
-    throw invalid(what, `expected {"imageLayoutVersion":"1.0.0"}, found ${Buffer.from(bytes).toString('utf8').slice(0, 200)}`);
+    throw invalid(
+      what,
+      `expected {"imageLayoutVersion":"1.0.0"}, found ${Buffer.from(bytes).toString('utf8').slice(0, 200)}`,
+    );
   }
 }
 
@@ -48,9 +56,10 @@ export function checkOciLayout(bytes: Uint8Array, what: string): void {
 export function parseIndex(bytes: Uint8Array, what: string): ImageIndex {
   const doc = parseJson(bytes, what);
   if (!isObject(doc)) throw invalid(what, 'an image index is a JSON object');
-  if (doc.schemaVersion !== 2) throw invalid(what, `expected schemaVersion 2, found ${JSON.stringify(doc.schemaVersion)}`);
+  if (doc.schemaVersion !== 2)
+    throw invalid(what, `expected schemaVersion 2, found ${JSON.stringify(doc.schemaVersion)}`);
   if (!Array.isArray(doc.manifests)) throw invalid(what, 'an image index has a "manifests" array');
-  doc.manifests.forEach((m, i) => checkDescriptor(m, `${what} manifests[${i}]`));
+  for (const [i, m] of doc.manifests.entries()) checkDescriptor(m, `${what} manifests[${i}]`);
   return doc as unknown as ImageIndex;
 }
 
@@ -58,10 +67,11 @@ export function parseIndex(bytes: Uint8Array, what: string): ImageIndex {
 export function parseManifest(bytes: Uint8Array, what: string): ImageManifest {
   const doc = parseJson(bytes, what);
   if (!isObject(doc)) throw invalid(what, 'an image manifest is a JSON object');
-  if (doc.schemaVersion !== 2) throw invalid(what, `expected schemaVersion 2, found ${JSON.stringify(doc.schemaVersion)}`);
+  if (doc.schemaVersion !== 2)
+    throw invalid(what, `expected schemaVersion 2, found ${JSON.stringify(doc.schemaVersion)}`);
   checkDescriptor(doc.config, `${what} config`);
   if (!Array.isArray(doc.layers)) throw invalid(what, 'an image manifest has a "layers" array');
-  doc.layers.forEach((l, i) => checkDescriptor(l, `${what} layers[${i}]`));
+  for (const [i, l] of doc.layers.entries()) checkDescriptor(l, `${what} layers[${i}]`);
   return doc as unknown as ImageManifest;
 }
 
@@ -95,9 +105,16 @@ export function selectTag(index: ImageIndex, tag: string | undefined, where: str
   if (tag === undefined) return index;
   const chosen = index.manifests.filter((m) => m.annotations?.[Annotation.refName] === tag);
   if (chosen.length === 0) {
-    const tags = [...new Set(index.manifests.map((m) => m.annotations?.[Annotation.refName]).filter((t) => t !== undefined))].sort();
+    const tags = [
+      ...new Set(
+        index.manifests.map((m) => m.annotations?.[Annotation.refName]).filter((t) => t !== undefined),
+      ),
+    ].sort();
     throw new ImprintError('BAD_REFERENCE', `${where} has no image tagged ${JSON.stringify(tag)}`, {
-      hint: tags.length > 0 ? `Tags present: ${tags.join(', ')}.` : 'The layout has no tagged images; leave the tag out.',
+      hint:
+        tags.length > 0
+          ? `Tags present: ${tags.join(', ')}.`
+          : 'The layout has no tagged images; leave the tag out.',
       details: { tag, tags },
     });
   }

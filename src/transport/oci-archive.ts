@@ -19,7 +19,9 @@ export async function layoutEntries(set: ImageSet, index: ImageIndex): Promise<T
   return [
     dirEntry('blobs/'),
     dirEntry('blobs/sha256/'),
-    ...walk.blobs.map((d) => fileEntry(`blobs/sha256/${digestHex(d.digest)}`, d.size, () => set.blobs.open(d))),
+    ...walk.blobs.map((d) =>
+      fileEntry(`blobs/sha256/${digestHex(d.digest)}`, d.size, () => set.blobs.open(d)),
+    ),
     bytesEntry('index.json', canonicalJson(index)),
     bytesEntry('oci-layout', OCI_LAYOUT_BYTES),
   ];
@@ -44,14 +46,21 @@ export async function readOciArchive(file: string, tag: string | undefined): Pro
 }
 
 /** The image set of an OCI layout inside an indexed archive (shared with docker-archive reading). */
-export async function readLayoutFromArchive(archive: TarFileIndex, what: string, tag: string | undefined): Promise<ImageSet> {
+export async function readLayoutFromArchive(
+  archive: TarFileIndex,
+  what: string,
+  tag: string | undefined,
+): Promise<ImageSet> {
   const where = `${what} ${archive.file}`;
   const layout = archive.resolve('oci-layout');
   if (layout === undefined) throw missing(where, 'oci-layout');
   checkOciLayout(await archive.readSmall(layout, `${where}: oci-layout`), `${where}: oci-layout`);
   const indexMember = archive.resolve('index.json');
   if (indexMember === undefined) throw missing(where, 'index.json');
-  const index = parseIndex(await archive.readSmall(indexMember, `${where}: index.json`), `${where}: index.json`);
+  const index = parseIndex(
+    await archive.readSmall(indexMember, `${where}: index.json`),
+    `${where}: index.json`,
+  );
   return { index: selectTag(index, tag, where), blobs: new TarBlobReader(archive, what) };
 }
 

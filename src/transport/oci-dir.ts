@@ -11,7 +11,9 @@ import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } fro
 import { walkImageSet } from './walk.js';
 
 /** What is at an output directory before imprint writes there. */
-type OutputState = { kind: 'absent' | 'empty' } | { kind: 'layout'; index: ImageIndex | undefined; layoutOk: boolean };
+type OutputState =
+  | { kind: 'absent' | 'empty' }
+  | { kind: 'layout'; index: ImageIndex | undefined; layoutOk: boolean };
 
 /**
  * Writes the set as an OCI image layout in `dir`. Blobs first (linked or copied from a BlobStore,
@@ -31,7 +33,8 @@ export async function writeOciDir(dir: string, set: ImageSet, tag: string | unde
     if (source instanceof BlobStore) await out.copyFrom(source, d);
     else await out.put(() => source.open(d), d);
   }
-  if (state.kind !== 'layout' || !state.layoutOk) await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
+  if (state.kind !== 'layout' || !state.layoutOk)
+    await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
   const tagged = tagIndex(set.index, tag);
   const kept =
     tag === undefined || state.kind !== 'layout' || state.index === undefined
@@ -69,7 +72,8 @@ async function inspectOutput(dir: string): Promise<OutputState> {
     throw new ImprintError('IO', `inspecting output directory ${dir}: ${errorText(err)}`, { cause: err });
   }
   if (names.length === 0) return { kind: 'empty' };
-  if (!names.includes('oci-layout')) throw notALayout(dir, `it holds ${names.length} entries and no oci-layout file`);
+  if (!names.includes('oci-layout'))
+    throw notALayout(dir, `it holds ${names.length} entries and no oci-layout file`);
   const where = `existing OCI layout ${dir}`;
   const layoutBytes = await readSmallFile(join(dir, 'oci-layout'), where);
   try {
@@ -80,7 +84,11 @@ async function inspectOutput(dir: string): Promise<OutputState> {
   const layoutOk = Buffer.compare(layoutBytes, OCI_LAYOUT_BYTES) === 0;
   // index.json is missing when an earlier write was interrupted before its last step
   if (!names.includes('index.json')) return { kind: 'layout', index: undefined, layoutOk };
-  return { kind: 'layout', index: parseIndex(await readSmallFile(join(dir, 'index.json'), where), `${where}: index.json`), layoutOk };
+  return {
+    kind: 'layout',
+    index: parseIndex(await readSmallFile(join(dir, 'index.json'), where), `${where}: index.json`),
+    layoutOk,
+  };
 }
 
 function notALayout(dir: string, why: string): ImprintError {
@@ -104,7 +112,11 @@ async function readSmallFile(file: string, where: string): Promise<Buffer> {
   try {
     const st = await stat(file);
     if (st.size > MAX_LAYOUT_FILE) {
-      throw new ImprintError('INVALID_IMAGE', `${file} is ${st.size} bytes; at most ${MAX_LAYOUT_FILE} are read`, { details: { file } });
+      throw new ImprintError(
+        'INVALID_IMAGE',
+        `${file} is ${st.size} bytes; at most ${MAX_LAYOUT_FILE} are read`,
+        { details: { file } },
+      );
     }
     return await readFile(file);
   } catch (err) {

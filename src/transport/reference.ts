@@ -38,10 +38,14 @@ export function isOciRefName(tag: string): boolean {
 /** Checks an OCI layout tag; BAD_REFERENCE names `what`. */
 export function checkOciTag(tag: string, what: string): string {
   if (!isOciRefName(tag)) {
-    throw new ImprintError('BAD_REFERENCE', `${what}: tag ${JSON.stringify(tag)} is not a valid OCI ref name`, {
-      hint: 'Tags are letters and digits separated by one of - . _ : @ + (or --), with / between components, e.g. latest or v1.2.',
-      details: { tag },
-    });
+    throw new ImprintError(
+      'BAD_REFERENCE',
+      `${what}: tag ${JSON.stringify(tag)} is not a valid OCI ref name`,
+      {
+        hint: 'Tags are letters and digits separated by one of - . _ : @ + (or --), with / between components, e.g. latest or v1.2.',
+        details: { tag },
+      },
+    );
   }
   return tag;
 }
@@ -67,7 +71,8 @@ export function parseReference(text: string): ImageRef {
       if (after === undefined) return { transport, path };
       if (after.startsWith('@')) {
         const n = after.slice(1);
-        if (!/^(0|[1-9][0-9]{0,8})$/.test(n)) throw bad(text, `${JSON.stringify(after)} is not @N with N a non-negative integer`);
+        if (!/^(0|[1-9][0-9]{0,8})$/.test(n))
+          throw bad(text, `${JSON.stringify(after)} is not @N with N a non-negative integer`);
         return { transport, path, sourceIndex: Number(n) };
       }
       return { transport, path, name: dockerArchiveName(after, text) };

@@ -4,13 +4,19 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { type Digest, digestHex, type Expectation, HashingStream } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
-import { DEFAULT_MAX_BLOB_BYTES, readBounded, readSmallBlob, verifiedStream, writeFileAtomic } from '../store/index.js';
+import {
+  DEFAULT_MAX_BLOB_BYTES,
+  readBounded,
+  readSmallBlob,
+  verifiedStream,
+  writeFileAtomic,
+} from '../store/index.js';
 import { readTar, type TarEntryType, type TarWriteEntry, tarStream } from '../tar/index.js';
-import { pipeline } from 'node:stream/promises';
 
 /** A directory entry as imprint writes them in image archives: root-owned, 0755, mtime 0. */
 export function dirEntry(path: string): TarWriteEntry {
@@ -18,7 +24,11 @@ export function dirEntry(path: string): TarWriteEntry {
 }
 
 /** A file entry as imprint writes them in image archives: root-owned, 0644, mtime 0. */
-export function fileEntry(path: string, size: number, body: () => Promise<Readable> | Readable): TarWriteEntry {
+export function fileEntry(
+  path: string,
+  size: number,
+  body: () => Promise<Readable> | Readable,
+): TarWriteEntry {
   return { path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size, body };
 }
 
@@ -44,7 +54,9 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
   try {
     await mkdir(dirname(file), { recursive: true });
   } catch (err) {
-    throw new ImprintError('IO', `${what}: creating the directory of ${file}: ${errorText(err)}`, { cause: err });
+    throw new ImprintError('IO', `${what}: creating the directory of ${file}: ${errorText(err)}`, {
+      cause: err,
+    });
   }
   await writeFileAtomic(file, () => tarStream(sorted, { what }), 0o644);
 }
@@ -82,7 +94,10 @@ export class TarFileIndex {
       }
     } catch (err) {
       if (err instanceof ImprintError) throw err;
-      throw new ImprintError('IO', `reading ${what} ${file}: ${errorText(err)}`, { cause: err, details: { file } });
+      throw new ImprintError('IO', `reading ${what} ${file}: ${errorText(err)}`, {
+        cause: err,
+        details: { file },
+      });
     }
     return new TarFileIndex(file, members);
   }
@@ -96,7 +111,10 @@ export class TarFileIndex {
       if (m.type === 'file') return m;
       if (m.linkname === undefined) return undefined;
       if (m.type === 'hardlink') p = normalizeMemberPath(m.linkname);
-      else if (m.type === 'symlink') p = normalizeMemberPath(m.linkname.startsWith('/') ? m.linkname : posix.join(posix.dirname(p), m.linkname));
+      else if (m.type === 'symlink')
+        p = normalizeMemberPath(
+          m.linkname.startsWith('/') ? m.linkname : posix.join(posix.dirname(p), m.linkname),
+        );
       else return undefined;
     }
     return undefined;
@@ -105,11 +123,18 @@ export class TarFileIndex {
   /** A stream of a member's bytes, verified against `expect` at its end. */
   open(m: TarMember, expect: Expectation, what: string): Readable {
     if (expect.size !== undefined && expect.size !== m.size) {
-      throw new ImprintError('SIZE_MISMATCH', `${what}: expected ${expect.size} bytes, the archive member ${m.path} has ${m.size}`, {
-        details: { expected: expect.size, found: m.size, entry: m.path, file: this.file },
-      });
+      throw new ImprintError(
+        'SIZE_MISMATCH',
+        `${what}: expected ${expect.size} bytes, the archive member ${m.path} has ${m.size}`,
+        {
+          details: { expected: expect.size, found: m.size, entry: m.path, file: this.file },
+        },
+      );
     }
-    const raw = m.size === 0 ? Readable.from([]) : createReadStream(this.file, { start: m.dataOffset, end: m.dataOffset + m.size - 1 });
+    const raw =
+      m.size === 0
+        ? Readable.from([])
+        : createReadStream(this.file, { start: m.dataOffset, end: m.dataOffset + m.size - 1 });
     return verifiedStream(raw, expect, what);
   }
 
@@ -126,15 +151,23 @@ export class TarFileIndex {
   async head(m: TarMember, n: number): Promise<Buffer> {
     if (m.size === 0 || n === 0) return Buffer.alloc(0);
     const end = m.dataOffset + Math.min(n, m.size) - 1;
-    return readBounded(createReadStream(this.file, { start: m.dataOffset, end }), n, `${this.file}:${m.path}`);
+    return readBounded(
+      createReadStream(this.file, { start: m.dataOffset, end }),
+      n,
+      `${this.file}:${m.path}`,
+    );
   }
 
   /** A small member read whole (JSON documents); INVALID_IMAGE when larger than `maxBytes`. */
   async readSmall(m: TarMember, what: string, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
     if (m.size > maxBytes) {
-      throw new ImprintError('INVALID_IMAGE', `${what} is ${m.size} bytes; at most ${maxBytes} bytes are read whole`, {
-        details: { entry: m.path, file: this.file },
-      });
+      throw new ImprintError(
+        'INVALID_IMAGE',
+        `${what} is ${m.size} bytes; at most ${maxBytes} bytes are read whole`,
+        {
+          details: { entry: m.path, file: this.file },
+        },
+      );
     }
     return readBounded(this.open(m, { size: m.size }, what), maxBytes, what);
   }
@@ -162,17 +195,29 @@ export class TarBlobReader implements BlobReader {
     const path = this.paths.get(digest) ?? `blobs/sha256/${digestHex(digest)}`;
     const member = this.archive.resolve(path);
     if (member === undefined) {
-      throw new ImprintError('BLOB_NOT_FOUND', `${this.what} ${this.archive.file} has no member ${path} for blob ${digest}`, {
-        hint: 'The archive is incomplete; write or save it again.',
-        details: { digest, entry: path, file: this.archive.file },
-      });
+      throw new ImprintError(
+        'BLOB_NOT_FOUND',
+        `${this.what} ${this.archive.file} has no member ${path} for blob ${digest}`,
+        {
+          hint: 'The archive is incomplete; write or save it again.',
+          details: { digest, entry: path, file: this.archive.file },
+        },
+      );
     }
     return this.archive.open(member, { digest, size }, label);
   }
 
   /** Reads a small blob whole, verified; refuses blobs over `maxBytes` (default 4 MiB). */
-  async readBytes(desc: Pick<Descriptor, 'digest' | 'size'>, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
-    return readSmallBlob(() => this.open(desc), desc, maxBytes, `blob ${desc.digest} in ${this.archive.file}`);
+  async readBytes(
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    maxBytes = DEFAULT_MAX_BLOB_BYTES,
+  ): Promise<Buffer> {
+    return readSmallBlob(
+      () => this.open(desc),
+      desc,
+      maxBytes,
+      `blob ${desc.digest} in ${this.archive.file}`,
+    );
   }
 }
 
@@ -196,16 +241,26 @@ async function rejectCompressed(file: string, what: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new ImprintError('IO', `${what} ${file} does not exist`, { hint: 'Check the path of the archive.', details: { file } });
+      throw new ImprintError('IO', `${what} ${file} does not exist`, {
+        hint: 'Check the path of the archive.',
+        details: { file },
+      });
     }
-    throw new ImprintError('IO', `reading ${what} ${file}: ${errorText(err)}`, { cause: err, details: { file } });
+    throw new ImprintError('IO', `reading ${what} ${file}: ${errorText(err)}`, {
+      cause: err,
+      details: { file },
+    });
   }
   const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
   const zstd = magic.equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
   if (gzip || zstd) {
-    throw new ImprintError('UNSUPPORTED', `${what} ${file} is ${gzip ? 'gzip' : 'zstd'}-compressed; imprint reads uncompressed archives`, {
-      hint: `Decompress it first (e.g. ${gzip ? 'gunzip' : 'unzstd'} -k), then read the .tar.`,
-      details: { file },
-    });
+    throw new ImprintError(
+      'UNSUPPORTED',
+      `${what} ${file} is ${gzip ? 'gzip' : 'zstd'}-compressed; imprint reads uncompressed archives`,
+      {
+        hint: `Decompress it first (e.g. ${gzip ? 'gunzip' : 'unzstd'} -k), then read the .tar.`,
+        details: { file },
+      },
+    );
   }
 }

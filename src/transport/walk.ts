@@ -31,9 +31,13 @@ export async function walkImageSet(set: ImageSet): Promise<ImageSetWalk> {
     const seen = blobs.get(d.digest);
     if (seen !== undefined) {
       if (seen.size !== d.size) {
-        throw new ImprintError('INVALID_IMAGE', `${where}: blob ${d.digest} is declared with sizes ${seen.size} and ${d.size}`, {
-          details: { digest: d.digest },
-        });
+        throw new ImprintError(
+          'INVALID_IMAGE',
+          `${where}: blob ${d.digest} is declared with sizes ${seen.size} and ${d.size}`,
+          {
+            details: { digest: d.digest },
+          },
+        );
       }
       return false;
     }
@@ -44,7 +48,8 @@ export async function walkImageSet(set: ImageSet): Promise<ImageSetWalk> {
     if (!record(d, where)) return;
     if (INDEX_TYPES.includes(d.mediaType)) {
       const index = parseIndex(await set.blobs.readBytes(d), `image index ${d.digest}`);
-      for (const [i, child] of index.manifests.entries()) await visit(child, root, `${where} > manifests[${i}]`);
+      for (const [i, child] of index.manifests.entries())
+        await visit(child, root, `${where} > manifests[${i}]`);
     } else if (MANIFEST_TYPES.includes(d.mediaType)) {
       const manifest = parseManifest(await set.blobs.readBytes(d), `image manifest ${d.digest}`);
       record(manifest.config, `${where} > config`);

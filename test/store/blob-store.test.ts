@@ -51,7 +51,10 @@ describe('BlobStore', () => {
   it('path is a pure function of the digest', () => {
     const store = new BlobStore('/x/y');
     assert.equal(store.path(digest), `/x/y/blobs/sha256/${digest.slice(7)}`);
-    assert.throws(() => store.path('sha256:abc' as Digest), (e: unknown) => isImprintError(e, 'INVALID_IMAGE'));
+    assert.throws(
+      () => store.path('sha256:abc' as Digest),
+      (e: unknown) => isImprintError(e, 'INVALID_IMAGE'),
+    );
   });
 
   it('puts a stream, reports digest and size, and reads it back verified', async () => {
@@ -132,7 +135,8 @@ describe('BlobStore', () => {
   it('concurrent writers of the same digest both succeed and leave one valid file', async () => {
     const store = await freshStore();
     const big = Buffer.alloc(3 * 1024 * 1024, 7);
-    const chunks = (): Buffer[] => Array.from({ length: 48 }, (_, i) => big.subarray(i * 65536, (i + 1) * 65536));
+    const chunks = (): Buffer[] =>
+      Array.from({ length: 48 }, (_, i) => big.subarray(i * 65536, (i + 1) * 65536));
     const results = await Promise.all(Array.from({ length: 6 }, () => store.put(chunkStream(chunks()))));
     for (const r of results) assert.deepEqual(r, { digest: sha256(big), size: big.length });
     assert.deepEqual(await readdir(join(store.root, 'blobs', 'sha256')), [sha256(big).slice(7)]);
@@ -145,13 +149,17 @@ describe('BlobStore', () => {
     const script = fileURLToPath(new URL('./put-worker.ts', import.meta.url));
     const run = (): Promise<string> =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', script, store.root], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', script, store.root], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let out = '';
         child.stdout.on('data', (c: Buffer) => {
           out += c.toString();
         });
         child.on('error', reject);
-        child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`worker exited ${code}`))));
+        child.on('close', (code) =>
+          code === 0 ? resolve(out.trim()) : reject(new Error(`worker exited ${code}`)),
+        );
       });
     const outs = await Promise.all([run(), run(), run()]);
     assert.equal(new Set(outs).size, 1);
@@ -199,7 +207,10 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(target, Buffer.from('one'));
     assert.equal(await readFile(target, 'utf8'), 'one');
     assert.equal((await stat(target)).mode & 0o777, 0o644);
-    await assert.rejects(writeFileAtomic(target, () => chunkStream([Buffer.from('tw')], new Error('boom'))), /boom/);
+    await assert.rejects(
+      writeFileAtomic(target, () => chunkStream([Buffer.from('tw')], new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await readFile(target, 'utf8'), 'one');
     assert.deepEqual(await readdir(d), ['index.json']);
     await writeFileAtomic(target, () => chunkStream([Buffer.from('tw'), Buffer.from('o')]));

@@ -1,15 +1,22 @@
 // Test fixtures for transports: small valid images built in the test, stored in a BlobStore.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type Digest, sha256 } from '../../src/digest/index.js';
+import { isImprintError } from '../../src/errors.js';
 import { canonicalJson } from '../../src/oci/canonical-json.js';
 import type { BlobReader, ImageSet } from '../../src/oci/image-set.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor, ImageIndex, Platform } from '../../src/oci/types.js';
-import { readBounded } from '../../src/store/index.js';
+import { validateImage } from '../../src/oci/validate.js';
 import type { BlobStore } from '../../src/store/index.js';
-import { type TarWriteEntry, tarStream } from '../../src/tar/index.js';
-import { Readable } from 'node:stream';
+import { readBounded } from '../../src/store/index.js';
+import { readTar, type TarWriteEntry, tarStream } from '../../src/tar/index.js';
+import { parseReference, readImageSet } from '../../src/transport/index.js';
 
 export interface FixtureImage {
   set: ImageSet;
@@ -29,7 +36,16 @@ export interface FixtureOptions {
 
 function file(path: string, mode: number, content: string): TarWriteEntry {
   const body = Buffer.from(content);
-  return { path, type: 'file', mode, uid: 0, gid: 0, mtime: 0, size: body.length, body: () => Readable.from([body]) };
+  return {
+    path,
+    type: 'file',
+    mode,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    size: body.length,
+    body: () => Readable.from([body]),
+  };
 }
 
 function dir(path: string): TarWriteEntry {
@@ -69,13 +85,26 @@ export async function makeImage(store: BlobStore, opts: FixtureOptions = {}): Pr
       history: [{ created: '1970-01-01T00:00:00Z', created_by: `fixture ${marker}` }],
     });
     const config = { mediaType: MediaType.ociConfig, ...(await store.putBytes(configBytes)) };
-    const manifestBytes = canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] });
-    const manifest: Descriptor = { mediaType: MediaType.ociManifest, ...(await store.putBytes(manifestBytes)), platform };
+    const manifestBytes = canonicalJson({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config,
+      layers: [layer],
+    });
+    const manifest: Descriptor = {
+      mediaType: MediaType.ociManifest,
+      ...(await store.putBytes(manifestBytes)),
+      platform,
+    };
     images.push({ manifest, config, layers: [layer], diffIds: [diffId] });
   }
   let root: Descriptor;
   if (opts.wrap ?? true) {
-    const indexBytes = canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: images.map((i) => i.manifest) });
+    const indexBytes = canonicalJson({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: images.map((i) => i.manifest),
+    });
     root = { mediaType: MediaType.ociIndex, ...(await store.putBytes(indexBytes)) };
   } else {
     const [only] = images;
@@ -114,8 +143,47 @@ export function hasTool(name: string): boolean {
 }
 
 /** Runs a command; throws with its output unless it exits 0. */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** Asserts that `p` rejects with an ImprintError of `code`. */
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(isImprintError(err), `expected an ImprintError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  });
+}
+
+/** sha256 hex of a file (small test files only: reads it whole). */
+export const sha256File = async (f: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(f))
+    .digest('hex');
+
+/** Reads every blob of a set (verifying it) and validates the images. */
+export async function readBack(text: string): Promise<ImageSet> {
+  const set = await readImageSet(parseReference(text));
+  await validateImage(set);
+  return set;
+}
+
+/** Entry names of a tar file in archive order. */
+export async function tarNames(file: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of readTar(createReadStream(file), { archive: file })) names.push(e.path);
+  return names;
 }

@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { validateImage } from '../../src/oci/validate.js';
 import type { Descriptor, ImageManifest } from '../../src/oci/types.js';
+import { validateImage } from '../../src/oci/validate.js';
 import { BlobStore } from '../../src/store/index.js';
 import { parseReference, readImageSet, walkImageSet, writeImageSet } from '../../src/transport/index.js';
 import { type FixtureImage, hasTool, makeImage, run } from './fixtures.js';
@@ -31,7 +31,10 @@ before(async () => {
   image = only;
   await writeImageSet(parseReference(`oci:${join(dir, 'oci')}:v1`), img.set);
   await writeImageSet(parseReference(`oci-archive:${join(dir, 'oci.tar')}:v1`), img.set);
-  await writeImageSet(parseReference(`docker-archive:${join(dir, 'docker.tar')}:imprint-test/app:v1`), img.set);
+  await writeImageSet(
+    parseReference(`docker-archive:${join(dir, 'docker.tar')}:imprint-test/app:v1`),
+    img.set,
+  );
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -63,7 +66,10 @@ describe('skopeo reads what imprint writes', () => {
   it('oci:DIR:TAG', { skip: skopeo }, () => {
     const r = inspect(`oci:${join(dir, 'oci')}:v1`);
     assert.equal(r.Digest, img.root.digest);
-    assert.deepEqual(r.Layers, image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      r.Layers,
+      image.layers.map((l) => l.digest),
+    );
     assert.equal(r.Architecture, 'amd64');
     assert.equal(r.Os, 'linux');
   });
@@ -71,14 +77,21 @@ describe('skopeo reads what imprint writes', () => {
   it('oci-archive:FILE:TAG', { skip: skopeo }, () => {
     const r = inspect(`oci-archive:${join(dir, 'oci.tar')}:v1`);
     assert.equal(r.Digest, img.root.digest);
-    assert.deepEqual(r.Layers, image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      r.Layers,
+      image.layers.map((l) => l.digest),
+    );
   });
 
   it('docker-archive:FILE (skopeo reports uncompressed layer digests)', { skip: skopeo }, () => {
     const r = inspect(`docker-archive:${join(dir, 'docker.tar')}`);
     assert.deepEqual(r.Layers, image.diffIds);
     assert.equal(r.Architecture, 'amd64');
-    const raw = JSON.parse(run('skopeo', ['inspect', '--raw', `docker-archive:${join(dir, 'docker.tar')}:imprint-test/app:v1`], { env }));
+    const raw = JSON.parse(
+      run('skopeo', ['inspect', '--raw', `docker-archive:${join(dir, 'docker.tar')}:imprint-test/app:v1`], {
+        env,
+      }),
+    );
     assert.equal(raw.config.digest, image.config.digest);
   });
 });
@@ -98,10 +111,15 @@ describe('imprint reads what skopeo copies', () => {
     run('skopeo', ['copy', '--all', `oci:${join(dir, 'oci')}:v1`, `oci-archive:${f}:y`], { env });
     const found = await onlyImage(`oci-archive:${f}:y`);
     assert.equal(found.descriptor.digest, image.manifest.digest);
-    assert.equal((await readImageSet(parseReference(`oci-archive:${f}`))).index.manifests[0]?.digest, img.root.digest);
+    assert.equal(
+      (await readImageSet(parseReference(`oci-archive:${f}`))).index.manifests[0]?.digest,
+      img.root.digest,
+    );
   });
 
-  it('skopeo copy to docker-archive (uncompressed layers, synthesised manifest)', { skip: skopeo }, async () => {
+  it('skopeo copy to docker-archive (uncompressed layers, synthesised manifest)', {
+    skip: skopeo,
+  }, async () => {
     const f = join(dir, 'copied-docker.tar');
     run('skopeo', ['copy', `oci:${join(dir, 'oci')}:v1`, `docker-archive:${f}:copied/app:z`], { env });
     const found = await onlyImage(`docker-archive:${f}:copied/app:z`);
@@ -114,7 +132,9 @@ describe('imprint reads what skopeo copies', () => {
     await onlyImage(`docker-archive:${f}`);
   });
 
-  it('skopeo copy docker-archive → oci (skopeo rewrites the config; the file system layers stay)', { skip: skopeo }, async () => {
+  it('skopeo copy docker-archive → oci (skopeo rewrites the config; the file system layers stay)', {
+    skip: skopeo,
+  }, async () => {
     const out = join(dir, 'from-docker');
     run('skopeo', ['copy', `docker-archive:${join(dir, 'docker.tar')}`, `oci:${out}:d`], { env });
     const found = await onlyImage(`oci:${out}:d`);
@@ -141,18 +161,39 @@ describe('umoci unpacks what imprint writes', () => {
 });
 
 describe('podman loads what imprint writes', () => {
-  it('podman load -i docker-archive names the image and keeps the config digest', { skip: podman }, async () => {
+  it('podman load -i docker-archive names the image and keeps the config digest', {
+    skip: podman,
+  }, async () => {
     // A private store and state directories: the test leaves nothing in the host's podman storage.
     const state = join(dir, 'podman');
-    const flags = ['root', 'runroot', 'tmpdir', 'network-config-dir'].flatMap((f) => [`--${f}`, join(state, f)]);
+    const flags = ['root', 'runroot', 'tmpdir', 'network-config-dir'].flatMap((f) => [
+      `--${f}`,
+      join(state, f),
+    ]);
     for (let i = 1; i < flags.length; i += 2) await mkdir(flags[i] as string, { recursive: true });
-    const podmanArgs = [...flags, '--storage-driver', 'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs'];
+    const podmanArgs = [
+      ...flags,
+      '--storage-driver',
+      'vfs',
+      '--events-backend',
+      'none',
+      '--cgroup-manager',
+      'cgroupfs',
+    ];
     try {
       const out = run('podman', [...podmanArgs, 'load', '-i', join(dir, 'docker.tar')], { env });
       assert.match(out, /imprint-test\/app:v1/);
-      const images = run('podman', [...podmanArgs, 'images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { env });
+      const images = run(
+        'podman',
+        [...podmanArgs, 'images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'],
+        { env },
+      );
       assert.equal(images.trim(), `docker.io/imprint-test/app:v1 ${image.config.digest}`);
-      const layers = run('podman', [...podmanArgs, 'image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'imprint-test/app:v1'], { env });
+      const layers = run(
+        'podman',
+        [...podmanArgs, 'image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'imprint-test/app:v1'],
+        { env },
+      );
       assert.deepEqual(JSON.parse(layers), image.diffIds);
     } finally {
       // vfs layers are plain directories; unmount nothing, just remove the private state

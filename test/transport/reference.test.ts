@@ -22,7 +22,11 @@ describe('parseReference', () => {
     ['oci-archive:./a/img.tar:v1', { transport: 'oci-archive', path: './a/img.tar', tag: 'v1' }],
     ['docker-archive:img.tar', { transport: 'docker-archive', path: 'img.tar' }],
     ['docker-archive:img.tar:app:1.0', { transport: 'docker-archive', path: 'img.tar', name: 'app:1.0' }],
-    ['docker-archive:img.tar:app', { transport: 'docker-archive', path: 'img.tar', name: 'app:latest' }, 'docker-archive:img.tar:app:latest'],
+    [
+      'docker-archive:img.tar:app',
+      { transport: 'docker-archive', path: 'img.tar', name: 'app:latest' },
+      'docker-archive:img.tar:app:latest',
+    ],
     [
       'docker-archive:img.tar:docker.io/library/app:2',
       { transport: 'docker-archive', path: 'img.tar', name: 'app:2' },
@@ -38,10 +42,18 @@ describe('parseReference', () => {
       { transport: 'docker', registry: 'docker.io', repository: 'library/alpine', tag: 'latest' },
       'docker://docker.io/library/alpine:latest',
     ],
-    ['docker://localhost:5000/team/app:1', { transport: 'docker', registry: 'localhost:5000', repository: 'team/app', tag: '1' }],
+    [
+      'docker://localhost:5000/team/app:1',
+      { transport: 'docker', registry: 'localhost:5000', repository: 'team/app', tag: '1' },
+    ],
     [
       `docker://registry.example/app@${DIGEST}`,
-      { transport: 'docker', registry: 'registry.example', repository: 'app', digest: DIGEST as `sha256:${string}` },
+      {
+        transport: 'docker',
+        registry: 'registry.example',
+        repository: 'app',
+        digest: DIGEST as `sha256:${string}`,
+      },
     ],
   ];
   for (const [text, want, formatted] of ok) {
@@ -76,7 +88,8 @@ describe('parseReference', () => {
     it(`rejects ${JSON.stringify(text)} with BAD_REFERENCE and a hint`, () => {
       assert.throws(
         () => parseReference(text),
-        (err: unknown) => isImprintError(err, 'BAD_REFERENCE') && typeof err.hint === 'string' && err.hint.length > 0,
+        (err: unknown) =>
+          isImprintError(err, 'BAD_REFERENCE') && typeof err.hint === 'string' && err.hint.length > 0,
       );
     });
   }
@@ -86,7 +99,10 @@ describe('parseDockerReference', () => {
   it('normalises like Docker', () => {
     assert.equal(formatDockerReference(parseDockerReference('busybox')), 'docker.io/library/busybox');
     assert.equal(formatDockerReference(parseDockerReference('team/app:1')), 'docker.io/team/app:1');
-    assert.equal(formatDockerReference(parseDockerReference('index.docker.io/team/app')), 'docker.io/team/app');
+    assert.equal(
+      formatDockerReference(parseDockerReference('index.docker.io/team/app')),
+      'docker.io/team/app',
+    );
     assert.equal(formatDockerReference(parseDockerReference('localhost/app')), 'localhost/app');
     assert.equal(formatDockerReference(parseDockerReference('Host/app')), 'Host/app');
     assert.equal(familiarString(parseDockerReference('docker.io/library/busybox:1')), 'busybox:1');

@@ -26,7 +26,11 @@ async function loadAjv(): Promise<Ajv> {
   const dropIds = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(dropIds);
     if (typeof v !== 'object' || v === null) return v;
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'id' && k !== '$schema').map(([k, x]) => [k, dropIds(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== 'id' && k !== '$schema')
+        .map(([k, x]) => [k, dropIds(x)]),
+    );
   };
   for (const name of (await readdir(SCHEMAS)).filter((n) => n.endsWith('.json')).sort()) {
     ajv.addSchema(dropIds(JSON.parse(await readFile(join(SCHEMAS, name), 'utf8'))) as object, name);
@@ -54,10 +58,26 @@ describe('OCI schema conformance of written layouts', { skip }, () => {
     const img = await makeImage(new BlobStore(join(dir, 'store')));
     const out = join(dir, 'oci');
     await writeImageSet(parseReference(`oci:${out}:v1`), img.set);
-    check(ajv, 'image-layout-schema.json', JSON.parse(await readFile(join(out, 'oci-layout'), 'utf8')), 'oci-layout');
-    check(ajv, 'image-index-schema.json', JSON.parse(await readFile(join(out, 'index.json'), 'utf8')), 'index.json');
+    check(
+      ajv,
+      'image-layout-schema.json',
+      JSON.parse(await readFile(join(out, 'oci-layout'), 'utf8')),
+      'oci-layout',
+    );
+    check(
+      ajv,
+      'image-index-schema.json',
+      JSON.parse(await readFile(join(out, 'index.json'), 'utf8')),
+      'index.json',
+    );
     // the schema check can fail: a descriptor without a digest is rejected
-    assert.equal(ajv.getSchema('image-index-schema.json')?.({ schemaVersion: 2, manifests: [{ mediaType: 'a/b', size: 1 }] }), false);
+    assert.equal(
+      ajv.getSchema('image-index-schema.json')?.({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'a/b', size: 1 }],
+      }),
+      false,
+    );
   });
 
   it('docker-archive and oci-archive: index.json and oci-layout inside the tar', async () => {
@@ -65,12 +85,18 @@ describe('OCI schema conformance of written layouts', { skip }, () => {
     const img = await makeImage(new BlobStore(join(dir, 'store')));
     for (const ref of [`docker-archive:${join(dir, 'd.tar')}:app:1`, `oci-archive:${join(dir, 'o.tar')}:1`]) {
       await writeImageSet(parseReference(ref), img.set);
-      const file = parseReference(ref).transport === 'docker-archive' ? join(dir, 'd.tar') : join(dir, 'o.tar');
+      const file =
+        parseReference(ref).transport === 'docker-archive' ? join(dir, 'd.tar') : join(dir, 'o.tar');
       let seen = 0;
       for await (const e of readTar(createReadStream(file), { archive: file })) {
         if (e.path !== 'index.json' && e.path !== 'oci-layout') continue;
         const doc = JSON.parse((await readBounded(e.body, 1 << 20, e.path)).toString('utf8'));
-        check(ajv, e.path === 'index.json' ? 'image-index-schema.json' : 'image-layout-schema.json', doc, `${ref} ${e.path}`);
+        check(
+          ajv,
+          e.path === 'index.json' ? 'image-index-schema.json' : 'image-layout-schema.json',
+          doc,
+          `${ref} ${e.path}`,
+        );
         seen++;
       }
       assert.equal(seen, 2);

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { canonicalJson } from '../../src/oci/canonical-json.js';
+import type { ImageSet } from '../../src/oci/image-set.js';
+import { Annotation } from '../../src/oci/media-types.js';
+import { BlobStore } from '../../src/store/index.js';
+import { parseReference, readImageSet, writeImageSet } from '../../src/transport/index.js';
+import { failingReader, makeImage, readBack, rejectsWith } from './fixtures.js';
+
+let dir: string;
+let store: BlobStore;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imprint-transport-'));
+  store = new BlobStore(join(dir, 'store'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('oci: layout directories', () => {
+  it('writes a valid layout and reads back the same set', async () => {
+    const img = await makeImage(store);
+    const out = join(dir, 'oci1');
+    await writeImageSet(parseReference(`oci:${out}`), img.set);
+    assert.deepEqual(JSON.parse(await readFile(join(out, 'oci-layout'), 'utf8')), {
+      imageLayoutVersion: '1.0.0',
+    });
+    assert.equal(await readFile(join(out, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
+    assert.deepEqual(await readFile(join(out, 'index.json')), canonicalJson(img.set.index));
+    const back = await readBack(`oci:${out}`);
+    assert.deepEqual(back.index, img.set.index);
+    // only imprint's three names, no temporary files left
+    assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
+    // the image index, manifest, config and layer, and nothing else
+    assert.deepEqual(
+      (await readdir(join(out, 'blobs', 'sha256'))).sort(),
+      [img.root, ...img.images.flatMap((i) => [i.manifest, i.config, ...i.layers])]
+        .map((d) => d.digest.slice(7))
+        .sort(),
+    );
+  });
+
+  it('hard-links blobs from a BlobStore on the same filesystem', async () => {
+    const img = await makeImage(store, { marker: 'linked' });
+    const out = join(dir, 'oci-linked');
+    await writeImageSet(parseReference(`oci:${out}`), img.set);
+    const layer = img.images[0]?.layers[0];
+    assert.ok(layer);
+    const a = await stat(store.path(layer.digest));
+    const b = await stat(join(out, 'blobs', 'sha256', layer.digest.slice(7)));
+    assert.equal(b.ino, a.ino);
+    assert.equal(b.mode & 0o777, 0o444);
+  });
+
+  it('concurrent writes of two images to one layout both succeed and leave a valid layout', async () => {
+    const a = await makeImage(store, { marker: 'conc-a' });
+    const b = await makeImage(store, { marker: 'conc-b' });
+    const out = join(dir, 'oci-concurrent');
+    await Promise.all([
+      writeImageSet(parseReference(`oci:${out}:a`), a.set),
+      writeImageSet(parseReference(`oci:${out}:b`), b.set),
+    ]);
+    const back = await readBack(`oci:${out}`);
+    assert.ok(back.index.manifests.length >= 1);
+    assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
+  });
+
+  it('tags entries, selects by tag, and keeps other tags of an existing layout', async () => {
+    const a = await makeImage(store, { marker: 'a' });
+    const b = await makeImage(store, { marker: 'b' });
+    const out = join(dir, 'oci-tags');
+    await writeImageSet(parseReference(`oci:${out}:one`), a.set);
+    await writeImageSet(parseReference(`oci:${out}`), b.set, { tag: 'two' });
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+    assert.deepEqual(
+      index.manifests.map((m: { digest: string; annotations: Record<string, string> }) => [
+        m.digest,
+        m.annotations[Annotation.refName],
+      ]),
+      [
+        [a.root.digest, 'one'],
+        [b.root.digest, 'two'],
+      ],
+    );
+    assert.deepEqual((await readBack(`oci:${out}:one`)).index, a.set.index);
+    assert.deepEqual((await readBack(`oci:${out}:two`)).index, b.set.index);
+    // the same tag again replaces its entry
+    await writeImageSet(parseReference(`oci:${out}:one`), b.set);
+    assert.deepEqual((await readBack(`oci:${out}:one`)).index, b.set.index);
+    assert.equal(JSON.parse(await readFile(join(out, 'index.json'), 'utf8')).manifests.length, 2);
+    await rejectsWith(readImageSet(parseReference(`oci:${out}:three`)), 'BAD_REFERENCE');
+  });
+
+  it('refuses a directory that is not an OCI layout, and accepts an empty one', async () => {
+    const img = await makeImage(store);
+    const notLayout = join(dir, 'not-layout');
+    await mkdir(notLayout);
+    await writeFile(join(notLayout, 'notes.txt'), 'mine');
+    await rejectsWith(writeImageSet(parseReference(`oci:${notLayout}`), img.set), 'OUTPUT_EXISTS');
+    assert.deepEqual(await readdir(notLayout), ['notes.txt']);
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await rejectsWith(writeImageSet(parseReference(`oci:${file}`), img.set), 'OUTPUT_EXISTS');
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    await writeImageSet(parseReference(`oci:${empty}`), img.set);
+    await readBack(`oci:${empty}`);
+  });
+
+  it('streams blobs from a reader that is not a BlobStore', async () => {
+    const img = await makeImage(store, { marker: 'streamed' });
+    const src = join(dir, 'oci-src');
+    await writeImageSet(parseReference(`oci:${src}`), img.set);
+    const fromArchive = join(dir, 'from.tar');
+    await writeImageSet(parseReference(`oci-archive:${fromArchive}`), img.set);
+    const out = join(dir, 'oci-streamed');
+    await writeImageSet(
+      parseReference(`oci:${out}`),
+      await readImageSet(parseReference(`oci-archive:${fromArchive}`)),
+    );
+    assert.deepEqual((await readBack(`oci:${out}`)).index, img.set.index);
+  });
+
+  it('a failure in the middle of a blob leaves the previous layout intact', async () => {
+    const a = await makeImage(store, { marker: 'keep' });
+    const b = await makeImage(store, { marker: 'fail' });
+    const out = join(dir, 'oci-atomic');
+    await writeImageSet(parseReference(`oci:${out}:t`), a.set);
+    const before = await readFile(join(out, 'index.json'));
+    const layer = b.images[0]?.layers[0];
+    assert.ok(layer);
+    const broken: ImageSet = { index: b.set.index, blobs: failingReader(store, layer.digest) };
+    await assert.rejects(writeImageSet(parseReference(`oci:${out}:t`), broken), /injected failure/);
+    assert.deepEqual(await readFile(join(out, 'index.json')), before);
+    assert.deepEqual((await readBack(`oci:${out}:t`)).index, a.set.index);
+    assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
+  });
+
+  it('verifies blobs on read', async () => {
+    const img = await makeImage(store, { marker: 'tamper' });
+    const out = join(dir, 'oci-tamper');
+    await writeImageSet(parseReference(`oci:${out}`), img.set);
+    const config = img.images[0]?.config;
+    assert.ok(config);
+    const file = join(out, 'blobs', 'sha256', config.digest.slice(7));
+    const bytes = await readFile(file);
+    await rm(file, { force: true });
+    await writeFile(file, Buffer.from(bytes.toString('utf8').replace('amd64', 'arm64')));
+    const set = await readImageSet(parseReference(`oci:${out}`));
+    await rejectsWith(set.blobs.readBytes(config), 'DIGEST_MISMATCH');
+  });
+});
