@@ -46,7 +46,9 @@ function yesNo(value: string, what: string): boolean {
   const v = value.trim().toLowerCase();
   if (v === 'yes' || v === 'true' || v === 'with' || v === '1') return true;
   if (v === 'no' || v === 'false' || v === 'without' || v === '0') return false;
-  throw new ImprintError('DEB822_PARSE', `${what}: expected yes or no, found ${JSON.stringify(value)}`, { details: { value } });
+  throw new ImprintError('DEB822_PARSE', `${what}: expected yes or no, found ${JSON.stringify(value)}`, {
+    details: { value },
+  });
 }
 
 function words(value: string | undefined): string[] {
@@ -108,14 +110,20 @@ export function parseSourcesList(text: string, file: string): AptSourceEntry[] {
     const m = /^(\S+)\s*(?:\[([^\]]*)\])?\s*(.*)$/.exec(line);
     const type = m?.[1] as string;
     if (m === null || (type !== 'deb' && type !== 'deb-src')) {
-      throw new ImprintError('DEB822_PARSE', `${at}: expected "deb [options] uri suite [components]", found ${JSON.stringify(line)}`, {
-        details: { file, line: i + 1 },
-      });
+      throw new ImprintError(
+        'DEB822_PARSE',
+        `${at}: expected "deb [options] uri suite [components]", found ${JSON.stringify(line)}`,
+        {
+          details: { file, line: i + 1 },
+        },
+      );
     }
     const rest = (m[3] as string).split(/\s+/).filter((w) => w !== '');
     const [uri, suite, ...components] = rest;
     if (uri === undefined || suite === undefined) {
-      throw new ImprintError('DEB822_PARSE', `${at}: expected a URI and a suite after "${type}"`, { details: { file, line: i + 1 } });
+      throw new ImprintError('DEB822_PARSE', `${at}: expected a URI and a suite after "${type}"`, {
+        details: { file, line: i + 1 },
+      });
     }
     const entry: AptSourceEntry = {
       types: [type],
@@ -178,7 +186,10 @@ async function readOptional(file: string): Promise<string | undefined> {
     return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ImprintError('IO', `cannot read ${file}: ${(err as Error).message}`, { cause: err, details: { file } });
+    throw new ImprintError('IO', `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { file },
+    });
   }
 }
 
@@ -214,9 +225,15 @@ export async function findAptSource(suite: string, opts: FindAptSourceOptions = 
     if (e.checkValidUntil !== undefined) match.checkValidUntil = e.checkValidUntil;
     return match;
   }
-  const known = [...new Set(entries.filter((e) => e.enabled && e.types.includes('deb')).flatMap((e) => e.suites))].sort(byteOrder);
-  throw new ImprintError('APT_SOURCE_NOT_FOUND', `no apt source on this host serves suite ${JSON.stringify(suite)} (host suites: ${known.join(', ') || 'none'})`, {
-    hint: 'Set `url` on the source to the archive that serves this suite.',
-    details: { suite, knownSuites: known },
-  });
+  const known = [
+    ...new Set(entries.filter((e) => e.enabled && e.types.includes('deb')).flatMap((e) => e.suites)),
+  ].sort(byteOrder);
+  throw new ImprintError(
+    'APT_SOURCE_NOT_FOUND',
+    `no apt source on this host serves suite ${JSON.stringify(suite)} (host suites: ${known.join(', ') || 'none'})`,
+    {
+      hint: 'Set `url` on the source to the archive that serves this suite.',
+      details: { suite, knownSuites: known },
+    },
+  );
 }

@@ -4,15 +4,22 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decompressStream } from '../compress/index.js';
 import type { Decompression } from '../compress/index.js';
+import { decompressStream } from '../compress/index.js';
 import { type Digest, VerifyingStream } from '../digest/index.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import { type Fetcher, isNotFound } from '../net/http.js';
 import { BlobStore, fileSink, tempPath, writeFileAtomic } from '../store/index.js';
 import type { Keyring } from './keyring.js';
-import { type PackageRecord, readPackagesIndex, type RepoRef } from './packages-index.js';
-import { checkValidUntil, parseRelease, type ReleaseEntry, type ReleaseInfo, verifyDetached, verifyInRelease } from './release.js';
+import { type PackageRecord, type RepoRef, readPackagesIndex } from './packages-index.js';
+import {
+  checkValidUntil,
+  parseRelease,
+  type ReleaseEntry,
+  type ReleaseInfo,
+  verifyDetached,
+  verifyInRelease,
+} from './release.js';
 
 /** One suite of one archive, resolved: where it is and which keys sign it. */
 export interface ArchiveSource {
@@ -92,7 +99,12 @@ function digestOf(hexValue: string): Digest {
 export async function openArchive(source: ArchiveSource, opts: OpenArchiveOptions): Promise<Archive> {
   const store = new BlobStore(opts.cacheDir);
   const base = `${source.url.replace(/\/+$/, '')}/dists/${source.suite}`;
-  const pointerFile = join(opts.cacheDir, 'debian', 'release', `${hex(`${source.url}\n${source.suite}`)}.json`);
+  const pointerFile = join(
+    opts.cacheDir,
+    'debian',
+    'release',
+    `${hex(`${source.url}\n${source.suite}`)}.json`,
+  );
 
   let loaded: { bytes: Uint8Array; signature?: Uint8Array; sha256: string } | undefined;
   if (opts.releaseSha256 !== undefined) {
@@ -102,10 +114,14 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
     if (pointer !== undefined) loaded = await loadCachedRelease(store, opts.cacheDir, pointer.sha256);
   }
   if (loaded === undefined && opts.offline === true) {
-    throw new ImprintError('OFFLINE', `offline, and no Release of ${base} is cached${opts.releaseSha256 === undefined ? '' : ` with sha256 ${opts.releaseSha256}`}`, {
-      hint: 'Run once with the network (e.g. `imprint lock`) to fill the cache.',
-      details: { url: source.url, suite: source.suite },
-    });
+    throw new ImprintError(
+      'OFFLINE',
+      `offline, and no Release of ${base} is cached${opts.releaseSha256 === undefined ? '' : ` with sha256 ${opts.releaseSha256}`}`,
+      {
+        hint: 'Run once with the network (e.g. `imprint lock`) to fill the cache.',
+        details: { url: source.url, suite: source.suite },
+      },
+    );
   }
   let fetched = false;
   if (loaded === undefined) {
@@ -120,10 +136,14 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
       : await verifyDetached(loaded.bytes, loaded.signature, source.keyring.keys, { what, now: opts.now });
   const release = parseRelease(verified.text, what);
   if (release.suite !== source.suite && release.codename !== source.suite) {
-    throw new ImprintError('RELEASE_INVALID', `${what}: expected suite ${source.suite}, found Suite ${release.suite ?? '(none)'} and Codename ${release.codename ?? '(none)'}`, {
-      hint: 'The archive served the Release of another suite; check the URL and suite.',
-      details: { file: what, expected: source.suite, suite: release.suite, codename: release.codename },
-    });
+    throw new ImprintError(
+      'RELEASE_INVALID',
+      `${what}: expected suite ${source.suite}, found Suite ${release.suite ?? '(none)'} and Codename ${release.codename ?? '(none)'}`,
+      {
+        hint: 'The archive served the Release of another suite; check the URL and suite.',
+        details: { file: what, expected: source.suite, suite: release.suite, codename: release.codename },
+      },
+    );
   }
   checkValidUntil(release, { now: opts.now, checkValidUntil: source.checkValidUntil, what });
 
@@ -134,7 +154,9 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
     if (loaded.signature !== undefined) {
       const sig = await store.putBytes(loaded.signature);
       pointer.signature = sig.digest.slice('sha256:'.length);
-      await writeJson(join(opts.cacheDir, 'debian', 'signature', `${loaded.sha256}.json`), { signature: pointer.signature });
+      await writeJson(join(opts.cacheDir, 'debian', 'signature', `${loaded.sha256}.json`), {
+        signature: pointer.signature,
+      });
     }
     await writeJson(pointerFile, pointer);
   }
@@ -160,7 +182,11 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
   return archive;
 }
 
-async function fetchRelease(fetcher: Fetcher, base: string, signal: AbortSignal | undefined): Promise<{ bytes: Uint8Array; signature?: Uint8Array; sha256: string }> {
+async function fetchRelease(
+  fetcher: Fetcher,
+  base: string,
+  signal: AbortSignal | undefined,
+): Promise<{ bytes: Uint8Array; signature?: Uint8Array; sha256: string }> {
   try {
     const bytes = await fetcher.getBytes(`${base}/InRelease`, MAX_RELEASE_BYTES, { signal });
     return { bytes, sha256: sha256Hex(bytes) };
@@ -193,9 +219,12 @@ async function loadCachedRelease(
 ): Promise<{ bytes: Uint8Array; signature?: Uint8Array; sha256: string } | undefined> {
   if (!/^[0-9a-f]{64}$/.test(sha256) || !(await store.has(digestOf(sha256)))) return undefined;
   const bytes = await readWhole(await store.open(digestOf(sha256)));
-  const side = await readJson<{ signature?: string }>(join(cacheDir, 'debian', 'signature', `${sha256}.json`));
+  const side = await readJson<{ signature?: string }>(
+    join(cacheDir, 'debian', 'signature', `${sha256}.json`),
+  );
   if (side?.signature === undefined) return { bytes, sha256 };
-  if (!/^[0-9a-f]{64}$/.test(side.signature) || !(await store.has(digestOf(side.signature)))) return undefined;
+  if (!/^[0-9a-f]{64}$/.test(side.signature) || !(await store.has(digestOf(side.signature))))
+    return undefined;
   return { bytes, signature: await readWhole(await store.open(digestOf(side.signature))), sha256 };
 }
 
@@ -258,15 +287,23 @@ async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]> {
   const dir = `${component}/binary-${arch}`;
   const what = `${a.base}/${dir}/Packages`;
   if (release.components.length > 0 && !release.components.includes(component)) {
-    throw new ImprintError('INDEX_NOT_FOUND', `${a.base}: no component ${component} (the Release lists ${release.components.join(', ')})`, {
-      hint: 'Fix `components` of the source.',
-      details: { component, components: release.components },
-    });
+    throw new ImprintError(
+      'INDEX_NOT_FOUND',
+      `${a.base}: no component ${component} (the Release lists ${release.components.join(', ')})`,
+      {
+        hint: 'Fix `components` of the source.',
+        details: { component, components: release.components },
+      },
+    );
   }
   if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
-    throw new ImprintError('INDEX_NOT_FOUND', `${a.base}: no architecture ${arch} (the Release lists ${release.architectures.join(', ')})`, {
-      details: { arch, architectures: release.architectures },
-    });
+    throw new ImprintError(
+      'INDEX_NOT_FOUND',
+      `${a.base}: no architecture ${arch} (the Release lists ${release.architectures.join(', ')})`,
+      {
+        details: { arch, architectures: release.architectures },
+      },
+    );
   }
   const candidates = INDEX_KINDS.flatMap((k) => {
     const entry = release.sha256.get(`${dir}/Packages${k.suffix}`);
@@ -277,13 +314,23 @@ async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]> {
       details: { component, arch },
     });
   }
-  const repo: RepoRef = { sourceIndex: a.source.sourceIndex, url: a.source.url.replace(/\/+$/, ''), suite: a.source.suite, component, arch };
+  const repo: RepoRef = {
+    sourceIndex: a.source.sourceIndex,
+    url: a.source.url.replace(/\/+$/, ''),
+    suite: a.source.suite,
+    component,
+    arch,
+  };
   const plain = release.sha256.get(`${dir}/Packages`);
   const store = a.store;
 
   // Warm cache: the decompressed index, or any compressed one, by the Release's hashes.
   if (plain !== undefined && (await store.has(digestOf(plain.sha256)))) {
-    return readPackagesIndex(await store.open({ digest: digestOf(plain.sha256), size: plain.size }), repo, what);
+    return readPackagesIndex(
+      await store.open({ digest: digestOf(plain.sha256), size: plain.size }),
+      repo,
+      what,
+    );
   }
   for (const c of candidates) {
     if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) {
@@ -305,7 +352,11 @@ async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]> {
       try {
         if (plain !== undefined) {
           await fetchDecompressedIndex(a, url, c.entry, c.kind, plain, what);
-          return readPackagesIndex(await store.open({ digest: digestOf(plain.sha256), size: plain.size }), repo, what);
+          return readPackagesIndex(
+            await store.open({ digest: digestOf(plain.sha256), size: plain.size }),
+            repo,
+            what,
+          );
         }
         const stream = await a.opts.fetcher.get(url, { signal: a.opts.signal, expect: c.entry });
         await store.put(stream, { digest: digestOf(c.entry.sha256), size: c.entry.size });
@@ -317,11 +368,15 @@ async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]> {
       }
     }
   }
-  throw new ImprintError('INDEX_NOT_FOUND', `${what}: the Release lists it, but no variant (${candidates.map((c) => c.path).join(', ')}) could be downloaded`, {
-    hint: 'The mirror may be in the middle of an update; try again later.',
-    cause: lastNotFound,
-    details: { url: what },
-  });
+  throw new ImprintError(
+    'INDEX_NOT_FOUND',
+    `${what}: the Release lists it, but no variant (${candidates.map((c) => c.path).join(', ')}) could be downloaded`,
+    {
+      hint: 'The mirror may be in the middle of an update; try again later.',
+      cause: lastNotFound,
+      details: { url: what },
+    },
+  );
 }
 
 /** By-hash first when the archive offers it (immune to a concurrent mirror update), then the plain path. */
@@ -332,12 +387,22 @@ function indexUrls(base: string, path: string, entry: ReleaseEntry, byHash: bool
   return [`${base}/${path.slice(0, slash)}/by-hash/SHA256/${entry.sha256}`, plainUrl];
 }
 
-function decompressed(stream: Readable, kind: Decompression, what: string, plain: ReleaseEntry | undefined): Readable {
+function decompressed(
+  stream: Readable,
+  kind: Decompression,
+  what: string,
+  plain: ReleaseEntry | undefined,
+): Readable {
   const d = decompressStream(kind, { what });
   // The callback form returns the last stream; an error of any stage destroys every stage with it,
   // so it surfaces on the stream the parser reads, and an early stop of the reader closes the file.
   if (plain === undefined) return pipelineCb(stream, d, ignore);
-  return pipelineCb(stream, d, new VerifyingStream({ digest: digestOf(plain.sha256), size: plain.size }, what), ignore);
+  return pipelineCb(
+    stream,
+    d,
+    new VerifyingStream({ digest: digestOf(plain.sha256), size: plain.size }, what),
+    ignore,
+  );
 }
 
 const ignore = (): void => undefined;

@@ -146,10 +146,12 @@ export function parseDeb822Into(
       // comment line: ignored, does not end a field or a paragraph
     } else if (c === 32 || c === 9) {
       if (curName === undefined) fail('continuation line without a field before it');
-      (curParts ??= []).push(text.slice(pos, lineEnd).trimEnd());
+      curParts ??= [];
+      curParts.push(text.slice(pos, lineEnd).trimEnd());
     } else {
       const colon = text.indexOf(':', pos);
-      if (colon < 0 || colon >= lineEnd) fail(`expected "Name: value", found ${JSON.stringify(text.slice(pos, lineEnd))}`);
+      if (colon < 0 || colon >= lineEnd)
+        fail(`expected "Name: value", found ${JSON.stringify(text.slice(pos, lineEnd))}`);
       const rawName = text.slice(pos, colon);
       if (!NAME_RE.test(rawName)) fail(`invalid field name ${JSON.stringify(rawName)}`);
       flushField();

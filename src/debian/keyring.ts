@@ -26,7 +26,10 @@ export async function readKeyringBytes(bytes: Uint8Array, what: string): Promise
       cause,
       details: { file: what },
     });
-  if (bytes.length >= 8 && String.fromCharCode(bytes[4] ?? 0, bytes[5] ?? 0, bytes[6] ?? 0, bytes[7] ?? 0) === 'KBXf') {
+  if (
+    bytes.length >= 8 &&
+    String.fromCharCode(bytes[4] ?? 0, bytes[5] ?? 0, bytes[6] ?? 0, bytes[7] ?? 0) === 'KBXf'
+  ) {
     throw notKeys('it is a GnuPG keybox, not a keyring');
   }
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 64)).trimStart();
@@ -105,25 +108,35 @@ export interface KeyringChoice {
  */
 export async function resolveKeyring(choice: KeyringChoice): Promise<Keyring> {
   if (choice.keyring !== undefined) return loadKeyring(choice.keyring);
-  if (choice.aptKeyrings !== undefined && choice.aptKeyrings.length > 0) return loadKeyring(choice.aptKeyrings);
+  if (choice.aptKeyrings !== undefined && choice.aptKeyrings.length > 0)
+    return loadKeyring(choice.aptKeyrings);
   if (choice.aptArmoredKey !== undefined) {
-    const keys = await readKeyringBytes(new TextEncoder().encode(choice.aptArmoredKey), 'Signed-By key of the apt source');
+    const keys = await readKeyringBytes(
+      new TextEncoder().encode(choice.aptArmoredKey),
+      'Signed-By key of the apt source',
+    );
     return { keys, files: [] };
   }
   const fallback = join(choice.root ?? '/', DEBIAN_ARCHIVE_KEYRING);
   try {
     await stat(fallback);
   } catch (err) {
-    throw new ImprintError('KEYRING_NOT_FOUND', `no keyring for the source: no \`keyring\` given, no Signed-By in a matching apt source, and ${fallback} does not exist`, {
-      hint: 'Set `keyring` on the source to the archive\'s keyring file (binary or armored), or install debian-archive-keyring.',
-      cause: err,
-      details: { file: fallback },
-    });
+    throw new ImprintError(
+      'KEYRING_NOT_FOUND',
+      `no keyring for the source: no \`keyring\` given, no Signed-By in a matching apt source, and ${fallback} does not exist`,
+      {
+        hint: "Set `keyring` on the source to the archive's keyring file (binary or armored), or install debian-archive-keyring.",
+        cause: err,
+        details: { file: fallback },
+      },
+    );
   }
   return loadKeyring(fallback);
 }
 
 /** Uppercase hex fingerprints of a keyring's primary keys, sorted (for messages and records). */
 export function keyringFingerprints(keyring: Keyring): string[] {
-  return keyring.keys.map((k) => k.getFingerprint().toUpperCase()).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keyring.keys
+    .map((k) => k.getFingerprint().toUpperCase())
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -2,11 +2,23 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ImprintError } from '../errors.js';
 import { type Deb822Paragraph, parseDeb822 } from './deb822.js';
-import { type Alternatives, parseDependsField, parseRelationList, type Relation, RelationCache } from './relations.js';
+import {
+  type Alternatives,
+  parseDependsField,
+  parseRelationList,
+  type Relation,
+  RelationCache,
+} from './relations.js';
 import { parseVersion } from './version.js';
 
 export type { Alternatives, Relation } from './relations.js';
-export { formatRelation, parseDependsField, parseRelation, parseRelationList, RelationCache } from './relations.js';
+export {
+  formatRelation,
+  parseDependsField,
+  parseRelation,
+  parseRelationList,
+  RelationCache,
+} from './relations.js';
 
 /** Which index a record came from. One object per index, shared by all its records. */
 export interface RepoRef {
@@ -61,20 +73,43 @@ export interface PackageRecord {
 export function recordParagraph(rec: PackageRecord): Deb822Paragraph {
   const ps = parseDeb822(rec.raw, `${rec.name} ${rec.version}`);
   const p = ps[0];
-  if (ps.length !== 1 || p === undefined) throw new ImprintError('INTERNAL', `record ${rec.name} has ${ps.length} paragraphs`);
+  if (ps.length !== 1 || p === undefined)
+    throw new ImprintError('INTERNAL', `record ${rec.name} has ${ps.length} paragraphs`);
   return p;
 }
 
 // The fields a record needs, by index into the scanner's offset tables.
 const FIELDS = [
-  'Package', 'Version', 'Architecture', 'Multi-Arch', 'Source', 'Filename', 'Size', 'SHA256', 'Depends',
-  'Pre-Depends', 'Provides', 'Conflicts', 'Breaks', 'Replaces', 'Essential', 'Priority', 'Section',
-  'Installed-Size', 'Maintainer', 'Description',
+  'Package',
+  'Version',
+  'Architecture',
+  'Multi-Arch',
+  'Source',
+  'Filename',
+  'Size',
+  'SHA256',
+  'Depends',
+  'Pre-Depends',
+  'Provides',
+  'Conflicts',
+  'Breaks',
+  'Replaces',
+  'Essential',
+  'Priority',
+  'Section',
+  'Installed-Size',
+  'Maintainer',
+  'Description',
 ] as const;
 const F = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<(typeof FIELDS)[number], number>;
 const FIELD_INDEX = new Map<string, number>(FIELDS.map((f, i) => [f, i]));
 const FIELD_INDEX_LC = new Map<string, number>(FIELDS.map((f, i) => [f.toLowerCase(), i]));
-const MULTI_ARCH = new Map<string, MultiArch>([['no', 'no'], ['same', 'same'], ['foreign', 'foreign'], ['allowed', 'allowed']]);
+const MULTI_ARCH = new Map<string, MultiArch>([
+  ['no', 'no'],
+  ['same', 'same'],
+  ['foreign', 'foreign'],
+  ['allowed', 'allowed'],
+]);
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const EMPTY: readonly never[] = Object.freeze([]);
 
@@ -127,7 +162,8 @@ export class PackagesParser {
         paraEnd = lineEnd;
       } else {
         const colon = text.indexOf(':', pos);
-        if (colon <= pos || colon > lineEnd) this.#fail(line, `expected "Name: value", found ${JSON.stringify(text.slice(pos, lineEnd))}`);
+        if (colon <= pos || colon > lineEnd)
+          this.#fail(line, `expected "Name: value", found ${JSON.stringify(text.slice(pos, lineEnd))}`);
         if (paraStart < 0) {
           paraStart = pos;
           paraLine = line;
@@ -232,7 +268,13 @@ export class PackagesParser {
     return v;
   }
 
-  #deps(text: string, i: number, where: string, field: string, cache: RelationCache): readonly Alternatives[] {
+  #deps(
+    text: string,
+    i: number,
+    where: string,
+    field: string,
+    cache: RelationCache,
+  ): readonly Alternatives[] {
     const v = this.#value(text, i);
     return v === undefined ? EMPTY : parseDependsField(v, `${where}: ${field}`, cache);
   }
@@ -257,7 +299,9 @@ function isDecimal(s: string): boolean {
 }
 
 function missing(what: string, where: string, field: string): ImprintError {
-  return new ImprintError('DEB822_PARSE', `${where}: missing field ${field}`, { details: { file: what, field } });
+  return new ImprintError('DEB822_PARSE', `${where}: missing field ${field}`, {
+    details: { file: what, field },
+  });
 }
 
 function throwMissing(where: string, field: string): never {
@@ -271,7 +315,12 @@ function invalid(where: string, field: string, value: string): ImprintError {
 }
 
 /** `Source: name` or `Source: name (version)`; absent means the binary's own name and version. */
-function parseSourceField(value: string | undefined, name: string, version: string, where: string): { name: string; version: string } {
+function parseSourceField(
+  value: string | undefined,
+  name: string,
+  version: string,
+  where: string,
+): { name: string; version: string } {
   if (value === undefined) return { name, version };
   const m = /^([^\s(]+)(?:\s*\(([^)\s]+)\))?$/.exec(value);
   if (m === null) throw invalid(where, 'Source', value);
@@ -291,7 +340,11 @@ export function parsePackages(text: string, repo: RepoRef, what: string): Packag
  * Parses a Packages index from a stream of (decompressed) bytes, holding the records and one
  * partial chunk in memory. Cost: one pass; the bookworm main index (~50 MB) takes about a second.
  */
-export async function readPackagesIndex(input: Readable, repo: RepoRef, what: string): Promise<PackageRecord[]> {
+export async function readPackagesIndex(
+  input: Readable,
+  repo: RepoRef,
+  what: string,
+): Promise<PackageRecord[]> {
   const parser = new PackagesParser(repo, what);
   const decoder = new StringDecoder('utf8');
   let carry = '';

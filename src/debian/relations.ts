@@ -37,7 +37,11 @@ export class RelationCache {
  * DEB822_PARSE errors. Empty entries (a trailing comma) are skipped, as dpkg does. The result is
  * frozen (and shared, when `cache` is given).
  */
-export function parseDependsField(value: string, what: string, cache?: RelationCache): readonly Alternatives[] {
+export function parseDependsField(
+  value: string,
+  what: string,
+  cache?: RelationCache,
+): readonly Alternatives[] {
   const hit = cache?.depends.get(value);
   if (hit !== undefined) return hit;
   const out: Alternatives[] = [];
@@ -50,7 +54,9 @@ export function parseDependsField(value: string, what: string, cache?: RelationC
     if (isBlankStr(part)) continue;
     let alts = cache?.groups.get(part);
     if (alts === undefined) {
-      alts = part.includes('|') ? part.split('|').map((alt) => parseRelation(alt, what)) : [parseRelation(part, what)];
+      alts = part.includes('|')
+        ? part.split('|').map((alt) => parseRelation(alt, what))
+        : [parseRelation(part, what)];
       Object.freeze(alts);
       cache?.groups.set(part, alts);
     }
@@ -71,7 +77,8 @@ export function parseRelationList(value: string, what: string, cache?: RelationC
   const out: Relation[] = [];
   for (const part of value.split(',')) {
     if (isBlankStr(part)) continue;
-    if (part.includes('|')) fail(what, `alternatives ("|") are not allowed here: ${JSON.stringify(part.trim())}`);
+    if (part.includes('|'))
+      fail(what, `alternatives ("|") are not allowed here: ${JSON.stringify(part.trim())}`);
     out.push(parseRelation(part, what));
   }
   Object.freeze(out);
@@ -129,13 +136,22 @@ export function parseRelation(text: string, what: string): Relation {
   if (s.charCodeAt(i) === 91 /* [ */) {
     const close = s.indexOf(']', i);
     if (close < 0) fail(what, `unclosed "[" in ${JSON.stringify(s)}`);
-    rel.archs = s.slice(i + 1, close).split(/\s+/).filter((a) => a !== '');
+    rel.archs = s
+      .slice(i + 1, close)
+      .split(/\s+/)
+      .filter((a) => a !== '');
     i = skipWs(s, close + 1);
   }
   while (s.charCodeAt(i) === 60 /* < */) {
     const close = s.indexOf('>', i);
     if (close < 0) fail(what, `unclosed "<" in ${JSON.stringify(s)}`);
-    (rel.profiles ??= []).push(s.slice(i + 1, close).split(/\s+/).filter((t) => t !== ''));
+    rel.profiles ??= [];
+    rel.profiles.push(
+      s
+        .slice(i + 1, close)
+        .split(/\s+/)
+        .filter((t) => t !== ''),
+    );
     i = skipWs(s, close + 1);
   }
   if (i < n) fail(what, `unexpected ${JSON.stringify(s.slice(i))} in ${JSON.stringify(s)}`);
@@ -147,7 +163,14 @@ function isSep(c: number): boolean {
 }
 
 function skipWs(s: string, i: number): number {
-  while (i < s.length && isSep(s.charCodeAt(i)) && s.charCodeAt(i) !== 40 && s.charCodeAt(i) !== 91 && s.charCodeAt(i) !== 60) i++;
+  while (
+    i < s.length &&
+    isSep(s.charCodeAt(i)) &&
+    s.charCodeAt(i) !== 40 &&
+    s.charCodeAt(i) !== 91 &&
+    s.charCodeAt(i) !== 60
+  )
+    i++;
   return i;
 }
 

@@ -1,6 +1,13 @@
-import { createMessage, type PublicKey, readCleartextMessage, readSignature, type Signature, verify } from 'openpgp';
+import {
+  createMessage,
+  type PublicKey,
+  readCleartextMessage,
+  readSignature,
+  type Signature,
+  verify,
+} from 'openpgp';
 import { ImprintError } from '../errors.js';
-import { parseDeb822, splitWords, type Deb822Paragraph } from './deb822.js';
+import { type Deb822Paragraph, parseDeb822, splitWords } from './deb822.js';
 
 /** What signature verification established: the signed text and who signed it. */
 export interface VerifiedRelease {
@@ -37,7 +44,11 @@ const END_SIGNATURE = '-----END PGP SIGNATURE-----';
  * SIGNATURE_INVALID. Nothing of the file is parsed before this succeeds. Cost: one RSA/EdDSA
  * verification per signature.
  */
-export async function verifyInRelease(bytes: Uint8Array, keys: readonly PublicKey[], opts: VerifyOptions): Promise<VerifiedRelease> {
+export async function verifyInRelease(
+  bytes: Uint8Array,
+  keys: readonly PublicKey[],
+  opts: VerifyOptions,
+): Promise<VerifiedRelease> {
   const text = decodeUtf8(bytes, opts.what);
   const start = text.startsWith('\uFEFF') ? 1 : 0;
   if (!text.startsWith(BEGIN_SIGNED, start) || !isLineEnd(text, start + BEGIN_SIGNED.length)) {
@@ -56,7 +67,10 @@ export async function verifyInRelease(bytes: Uint8Array, keys: readonly PublicKe
   } catch (err) {
     throw sigInvalid(opts.what, `cannot read the clearsigned message: ${errText(err)}`, err);
   }
-  const result = await runVerify(() => verify({ message, verificationKeys: keys as PublicKey[], date: verificationDate(opts.now) }), opts.what);
+  const result = await runVerify(
+    () => verify({ message, verificationKeys: keys as PublicKey[], date: verificationDate(opts.now) }),
+    opts.what,
+  );
   const signers = await validSigners(result.signatures, keys, opts.now, opts.what);
   return { text: result.data, signers };
 }
@@ -83,7 +97,14 @@ export async function verifyDetached(
   }
   const message = await createMessage({ binary: release });
   const result = await runVerify(
-    () => verify({ message, signature, verificationKeys: keys as PublicKey[], date: verificationDate(opts.now), format: 'binary' }),
+    () =>
+      verify({
+        message,
+        signature,
+        verificationKeys: keys as PublicKey[],
+        date: verificationDate(opts.now),
+        format: 'binary',
+      }),
     opts.what,
   );
   const signers = await validSigners(result.signatures, keys, opts.now, opts.what);
@@ -131,7 +152,12 @@ async function validSigners(
   return [...signers].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function sigInvalid(what: string, msg: string, cause?: unknown, details: Record<string, unknown> = {}): ImprintError {
+function sigInvalid(
+  what: string,
+  msg: string,
+  cause?: unknown,
+  details: Record<string, unknown> = {},
+): ImprintError {
   return new ImprintError('SIGNATURE_INVALID', `${what}: ${msg}`, {
     hint: 'The archive metadata is not signed by a trusted key: check the source URL and its `keyring`.',
     cause,
@@ -143,7 +169,10 @@ function decodeUtf8(bytes: Uint8Array, what: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (err) {
-    throw new ImprintError('RELEASE_INVALID', `${what} is not UTF-8 text`, { cause: err, details: { file: what } });
+    throw new ImprintError('RELEASE_INVALID', `${what} is not UTF-8 text`, {
+      cause: err,
+      details: { file: what },
+    });
   }
 }
 
@@ -192,14 +221,18 @@ export function parseRelease(text: string, what = 'Release'): ReleaseInfo {
   try {
     paragraphs = parseDeb822(text, what);
   } catch (err) {
-    throw new ImprintError('RELEASE_INVALID', `${what}: ${errText(err)}`, { cause: err, details: { file: what } });
+    throw new ImprintError('RELEASE_INVALID', `${what}: ${errText(err)}`, {
+      cause: err,
+      details: { file: what },
+    });
   }
   const p = paragraphs[0];
   if (paragraphs.length !== 1 || p === undefined) {
     throw releaseInvalid(what, `expected one paragraph, found ${paragraphs.length}`);
   }
   const shaText = p.get('SHA256');
-  if (shaText === undefined) throw releaseInvalid(what, 'no SHA256 field', 'Archives must list SHA256 sums of their indexes.');
+  if (shaText === undefined)
+    throw releaseInvalid(what, 'no SHA256 field', 'Archives must list SHA256 sums of their indexes.');
   const sha256 = new Map<string, ReleaseEntry>();
   for (const raw of shaText.split('\n')) {
     const line = raw.trim();
@@ -207,7 +240,8 @@ export function parseRelease(text: string, what = 'Release'): ReleaseInfo {
     const m = SHA256_LINE_RE.exec(line);
     if (m === null) throw releaseInvalid(what, `malformed SHA256 line ${JSON.stringify(line)}`);
     const size = Number(m[2]);
-    if (!Number.isSafeInteger(size)) throw releaseInvalid(what, `size out of range in ${JSON.stringify(line)}`);
+    if (!Number.isSafeInteger(size))
+      throw releaseInvalid(what, `size out of range in ${JSON.stringify(line)}`);
     sha256.set(m[3] as string, { size, sha256: (m[1] as string).toLowerCase() });
   }
   const date = p.get('Date');
@@ -234,14 +268,23 @@ function releaseInvalid(what: string, msg: string, hint?: string): ImprintError 
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const RFC2822_RE = /^(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(UTC|GMT|Z|[+-]\d{4})$/;
+const RFC2822_RE =
+  /^(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(UTC|GMT|Z|[+-]\d{4})$/;
 
 /** Parses an RFC 2822 date as Release files write it ("Sat, 10 Jun 2023 08:52:47 UTC"). */
 export function parseRfc2822(value: string, what: string): Date {
   const m = RFC2822_RE.exec(value.trim());
-  const month = m === null ? -1 : MONTHS.indexOf(((m[2] as string)[0] as string).toUpperCase() + (m[2] as string).slice(1).toLowerCase());
+  const month =
+    m === null
+      ? -1
+      : MONTHS.indexOf(
+          ((m[2] as string)[0] as string).toUpperCase() + (m[2] as string).slice(1).toLowerCase(),
+        );
   if (m === null || month < 0) {
-    throw releaseInvalid(what, `expected an RFC 2822 date like "Sat, 10 Jun 2023 08:52:47 UTC", found ${JSON.stringify(value)}`);
+    throw releaseInvalid(
+      what,
+      `expected an RFC 2822 date like "Sat, 10 Jun 2023 08:52:47 UTC", found ${JSON.stringify(value)}`,
+    );
   }
   let ms = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
   const zone = m[7] as string;
@@ -263,7 +306,10 @@ export function formatRfc2822(d: Date): string {
  * Refuses a Release whose Valid-Until lies before `now` (RELEASE_EXPIRED), unless `checkValidUntil`
  * is false (snapshot archives). `now` is the caller's clock: this module never reads one.
  */
-export function checkValidUntil(release: ReleaseInfo, opts: { now: Date; checkValidUntil?: boolean; what: string }): void {
+export function checkValidUntil(
+  release: ReleaseInfo,
+  opts: { now: Date; checkValidUntil?: boolean; what: string },
+): void {
   if (opts.checkValidUntil === false || release.validUntil === undefined) return;
   if (opts.now.getTime() > release.validUntil.getTime()) {
     throw new ImprintError(
@@ -271,7 +317,11 @@ export function checkValidUntil(release: ReleaseInfo, opts: { now: Date; checkVa
       `${opts.what} expired: Valid-Until ${release.validUntil.toISOString()}, now ${opts.now.toISOString()}`,
       {
         hint: 'A current mirror serves a fresh Release; for a snapshot archive set `check-valid-until: false` on the source.',
-        details: { file: opts.what, validUntil: release.validUntil.toISOString(), now: opts.now.toISOString() },
+        details: {
+          file: opts.what,
+          validUntil: release.validUntil.toISOString(),
+          now: opts.now.toISOString(),
+        },
       },
     );
   }

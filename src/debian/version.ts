@@ -39,11 +39,14 @@ export function parseVersion(s: string, what = 'version'): DebianVersion {
     upstream = rest.slice(0, hyphen);
     revision = rest.slice(hyphen + 1);
     if (revision === '') return badVersion(s, what, 'the revision is empty');
-    if (!REVISION_RE.test(revision)) return badVersion(s, what, 'the revision has a character outside [A-Za-z0-9.+~]');
+    if (!REVISION_RE.test(revision))
+      return badVersion(s, what, 'the revision has a character outside [A-Za-z0-9.+~]');
   }
   if (upstream === '') return badVersion(s, what, 'the upstream version is empty');
   if (!UPSTREAM_RE.test(upstream)) {
-    const why = isDigit(upstream.charCodeAt(0)) ? 'the upstream version has an invalid character' : 'the upstream version does not start with a digit';
+    const why = isDigit(upstream.charCodeAt(0))
+      ? 'the upstream version has an invalid character'
+      : 'the upstream version does not start with a digit';
     return badVersion(s, what, why);
   }
   return { epoch, upstream, revision };

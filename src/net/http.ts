@@ -97,7 +97,11 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
   };
 
   /** One request with retries; resolves with a 200 (or 206 for a range) response. */
-  const open = async (url: string, signal: AbortSignal | undefined, range?: { start: number; validator: string }): Promise<Opened> => {
+  const open = async (
+    url: string,
+    signal: AbortSignal | undefined,
+    range?: { start: number; validator: string },
+  ): Promise<Opened> => {
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(delay(attempt - 1, retryAfterOf(lastError)), signal);
@@ -106,8 +110,14 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
       const onAbort = (): void => controller.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       const detach = (): void => signal?.removeEventListener('abort', onAbort);
-      const timer = setTimeout(() => controller.abort(new Error(`no response within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      const headers: Record<string, string> = { 'user-agent': options.userAgent ?? 'imprint', 'accept-encoding': 'identity' };
+      const timer = setTimeout(
+        () => controller.abort(new Error(`no response within ${connectTimeoutMs} ms`)),
+        connectTimeoutMs,
+      );
+      const headers: Record<string, string> = {
+        'user-agent': options.userAgent ?? 'imprint',
+        'accept-encoding': 'identity',
+      };
       if (range !== undefined) {
         headers.range = `bytes=${range.start}-`;
         headers['if-range'] = range.validator;
@@ -128,13 +138,21 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
         continue;
       }
       clearTimeout(timer);
-      if (res.status === 200 || (range !== undefined && res.status === 206)) return { res, controller, detach };
+      if (res.status === 200 || (range !== undefined && res.status === 206))
+        return { res, controller, detach };
       await res.body?.cancel().catch(() => undefined);
       detach();
-      const statusError = new ImprintError('HTTP_STATUS', `GET ${url}: expected status 200, found ${res.status} ${res.statusText}`, {
-        hint: res.status === 404 ? 'The archive does not have this file: check the URL, suite, component and architecture.' : undefined,
-        details: { url, status: res.status, retryAfter: res.headers.get('retry-after') },
-      });
+      const statusError = new ImprintError(
+        'HTTP_STATUS',
+        `GET ${url}: expected status 200, found ${res.status} ${res.statusText}`,
+        {
+          hint:
+            res.status === 404
+              ? 'The archive does not have this file: check the URL, suite, component and architecture.'
+              : undefined,
+          details: { url, status: res.status, retryAfter: res.headers.get('retry-after') },
+        },
+      );
       if (!RETRYABLE.has(res.status)) throw statusError;
       lastError = statusError;
     }
@@ -156,7 +174,10 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
         let done = false;
         try {
           for (;;) {
-            const timer = setTimeout(() => current.controller.abort(new Error(`no data for ${idleTimeoutMs} ms`)), idleTimeoutMs);
+            const timer = setTimeout(
+              () => current.controller.abort(new Error(`no data for ${idleTimeoutMs} ms`)),
+              idleTimeoutMs,
+            );
             let r: Awaited<ReturnType<typeof reader.read>>;
             try {
               r = await reader.read();
@@ -180,11 +201,17 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (!canResume || resumes >= retries || validator === null) {
-          throw new ImprintError('NETWORK', `GET ${url}: the body broke after ${received} bytes: ${describe(err)}`, {
-            hint: canResume ? 'imprint resumed several times and gave up.' : 'The server does not support resuming; try again.',
-            cause: err,
-            details: { url, received },
-          });
+          throw new ImprintError(
+            'NETWORK',
+            `GET ${url}: the body broke after ${received} bytes: ${describe(err)}`,
+            {
+              hint: canResume
+                ? 'imprint resumed several times and gave up.'
+                : 'The server does not support resuming; try again.',
+              cause: err,
+              details: { url, received },
+            },
+          );
         }
         await sleep(delay(resumes), signal);
         resumes++;
@@ -193,9 +220,13 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
         if (current.res.status !== 206 || !cr.startsWith(`bytes ${received}-`)) {
           await current.res.body?.cancel().catch(() => undefined);
           current.detach();
-          throw new ImprintError('NETWORK', `GET ${url}: could not resume at byte ${received} (status ${current.res.status}, Content-Range ${JSON.stringify(cr)}); the file changed on the server`, {
-            details: { url, received, status: current.res.status },
-          });
+          throw new ImprintError(
+            'NETWORK',
+            `GET ${url}: could not resume at byte ${received} (status ${current.res.status}, Content-Range ${JSON.stringify(cr)}); the file changed on the server`,
+            {
+              details: { url, received, status: current.res.status },
+            },
+          );
         }
       }
     }
@@ -204,22 +235,34 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
   const get = async (url: string, opts: GetOptions = {}): Promise<Readable> => {
     if (url.startsWith('file:')) return withExpect(await openFile(url), url, opts.expect);
     if (!/^https?:/.test(url)) {
-      throw new ImprintError('UNSUPPORTED', `cannot fetch ${url}: only http:, https: and file: URLs are supported`, { details: { url } });
+      throw new ImprintError(
+        'UNSUPPORTED',
+        `cannot fetch ${url}: only http:, https: and file: URLs are supported`,
+        { details: { url } },
+      );
     }
     const first = await open(url, opts.signal);
     const length = first.res.headers.get('content-length');
     if (opts.expect?.size !== undefined && length !== null && Number(length) !== opts.expect.size) {
       await first.res.body?.cancel().catch(() => undefined);
       first.detach();
-      throw new ImprintError('SIZE_MISMATCH', `GET ${url}: expected ${opts.expect.size} bytes, the server announced ${length}`, {
-        hint: 'The mirror serves a different file than the metadata lists; try again later or another mirror.',
-        details: { url, expected: opts.expect.size, found: Number(length) },
-      });
+      throw new ImprintError(
+        'SIZE_MISMATCH',
+        `GET ${url}: expected ${opts.expect.size} bytes, the server announced ${length}`,
+        {
+          hint: 'The mirror serves a different file than the metadata lists; try again later or another mirror.',
+          details: { url, expected: opts.expect.size, found: Number(length) },
+        },
+      );
     }
     return withExpect(Readable.from(body(url, first, opts.signal), { objectMode: false }), url, opts.expect);
   };
 
-  const getBytes = async (url: string, maxBytes: number, opts: { signal?: AbortSignal | undefined } = {}): Promise<Uint8Array> => {
+  const getBytes = async (
+    url: string,
+    maxBytes: number,
+    opts: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Uint8Array> => {
     const stream = await get(url, { signal: opts.signal });
     const chunks: Buffer[] = [];
     let total = 0;
@@ -227,9 +270,13 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
         stream.destroy();
-        throw new ImprintError('SIZE_MISMATCH', `GET ${url}: expected at most ${maxBytes} bytes, found more`, {
-          details: { url, maxBytes },
-        });
+        throw new ImprintError(
+          'SIZE_MISMATCH',
+          `GET ${url}: expected at most ${maxBytes} bytes, found more`,
+          {
+            details: { url, maxBytes },
+          },
+        );
       }
       chunks.push(chunk as Buffer);
     }
@@ -255,7 +302,9 @@ async function openFile(url: string): Promise<Readable> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new ImprintError('HTTP_STATUS', `GET ${url}: expected a file, found none`, { details: { url, status: 404 } });
+      throw new ImprintError('HTTP_STATUS', `GET ${url}: expected a file, found none`, {
+        details: { url, status: 404 },
+      });
     }
     throw new ImprintError('IO', `GET ${url}: ${describe(err)}`, { cause: err, details: { url } });
   }
@@ -266,7 +315,10 @@ async function openFile(url: string): Promise<Readable> {
 function withExpect(src: Readable, url: string, expect: Expect | undefined): Readable {
   if (expect === undefined || (expect.size === undefined && expect.sha256 === undefined)) return src;
   const v = new VerifyingStream(
-    { size: expect.size, digest: expect.sha256 === undefined ? undefined : `sha256:${expect.sha256.toLowerCase()}` },
+    {
+      size: expect.size,
+      digest: expect.sha256 === undefined ? undefined : `sha256:${expect.sha256.toLowerCase()}`,
+    },
     url,
   );
   return pipeline(src, v, () => undefined);
@@ -275,7 +327,9 @@ function withExpect(src: Readable, url: string, expect: Expect | undefined): Rea
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message !== err.message ? `${err.message} (${cause.message})` : err.message;
+    return cause instanceof Error && cause.message !== err.message
+      ? `${err.message} (${cause.message})`
+      : err.message;
   }
   return String(err);
 }

@@ -1,3 +1,10 @@
 // Network access: the Fetcher interface and its default implementation, and bounded concurrency.
 export { mapLimit } from './concurrency.js';
-export { createFetcher, type Expect, type Fetcher, type GetOptions, type HttpFetcherOptions, isNotFound } from './http.js';
+export {
+  createFetcher,
+  type Expect,
+  type Fetcher,
+  type GetOptions,
+  type HttpFetcherOptions,
+  isNotFound,
+} from './http.js';

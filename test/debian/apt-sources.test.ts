@@ -3,7 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findAptSource, parseSourcesFile, parseSourcesList, readAptSources } from '../../src/debian/apt-sources.js';
+import {
+  findAptSource,
+  parseSourcesFile,
+  parseSourcesList,
+  readAptSources,
+} from '../../src/debian/apt-sources.js';
 import { isImprintError } from '../../src/errors.js';
 
 // Example hosts use the reserved .invalid TLD: no real archive host appears in tests.
@@ -71,7 +76,10 @@ write('etc/apt/sources.list.d/zz-extra.list', 'deb http://extra.invalid/debian b
 
 describe('apt sources', () => {
   it('parses one-line entries with options and comments', () => {
-    const entries = parseSourcesList('deb [ arch=amd64 signed-by=/k.gpg check-valid-until=no ] http://x.invalid/d stable main non-free\n#deb http://y.invalid sid main\n', 'f.list');
+    const entries = parseSourcesList(
+      'deb [ arch=amd64 signed-by=/k.gpg check-valid-until=no ] http://x.invalid/d stable main non-free\n#deb http://y.invalid sid main\n',
+      'f.list',
+    );
     assert.equal(entries.length, 1);
     assert.deepEqual(entries[0], {
       types: ['deb'],
@@ -85,13 +93,25 @@ describe('apt sources', () => {
       file: 'f.list',
       line: 1,
     });
-    assert.throws(() => parseSourcesList('rpm http://x.invalid/ stable\n', 'f.list'), (e) => isImprintError(e, 'DEB822_PARSE'));
-    assert.throws(() => parseSourcesList('deb http://x.invalid/\n', 'f.list'), (e) => isImprintError(e, 'DEB822_PARSE'));
+    assert.throws(
+      () => parseSourcesList('rpm http://x.invalid/ stable\n', 'f.list'),
+      (e) => isImprintError(e, 'DEB822_PARSE'),
+    );
+    assert.throws(
+      () => parseSourcesList('deb http://x.invalid/\n', 'f.list'),
+      (e) => isImprintError(e, 'DEB822_PARSE'),
+    );
   });
 
   it('parses deb822 entries, including an embedded Signed-By key block', () => {
-    const entries = parseSourcesFile('Types: deb\nURIs: http://a.invalid\nSuites: s\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n', 'x.sources');
-    assert.equal(entries[0]?.signedByKey, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n');
+    const entries = parseSourcesFile(
+      'Types: deb\nURIs: http://a.invalid\nSuites: s\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n',
+      'x.sources',
+    );
+    assert.equal(
+      entries[0]?.signedByKey,
+      '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n',
+    );
     assert.deepEqual(entries[0]?.signedBy, []);
   });
 
@@ -148,7 +168,9 @@ describe('apt sources', () => {
     const empty = mkdtempSync(join(tmpdir(), 'imprint-aptempty-'));
     try {
       assert.deepEqual(await readAptSources(empty), []);
-      await assert.rejects(findAptSource('bookworm', { root: empty }), (e) => isImprintError(e, 'APT_SOURCE_NOT_FOUND'));
+      await assert.rejects(findAptSource('bookworm', { root: empty }), (e) =>
+        isImprintError(e, 'APT_SOURCE_NOT_FOUND'),
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

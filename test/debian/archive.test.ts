@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findAptSource } from '../../src/debian/apt-sources.js';
-import { type ArchiveSource, openArchive, type OpenArchiveOptions } from '../../src/debian/archive.js';
+import { type ArchiveSource, type OpenArchiveOptions, openArchive } from '../../src/debian/archive.js';
 import { type Keyring, loadKeyring, resolveKeyring } from '../../src/debian/keyring.js';
 import { sha256 } from '../../src/digest/index.js';
 import { isImprintError } from '../../src/errors.js';
@@ -12,7 +12,12 @@ import { createFetcher } from '../../src/net/http.js';
 import { createDebRepo, type DebPackageSpec, type DebRepo, generateTestKey } from '../helpers/debrepo.js';
 
 const PACKAGES: DebPackageSpec[] = [
-  { name: 'hello', version: '2.10-3', depends: 'libc6 (>= 2.34), base-files', files: { '/usr/bin/hello': '#!/bin/sh\necho hello\n' } },
+  {
+    name: 'hello',
+    version: '2.10-3',
+    depends: 'libc6 (>= 2.34), base-files',
+    files: { '/usr/bin/hello': '#!/bin/sh\necho hello\n' },
+  },
   { name: 'libc6', version: '2.36-9', multiArch: 'same', provides: 'libc-any' },
   { name: 'base-files', version: '12.4', architecture: 'all', essential: true },
 ];
@@ -40,7 +45,14 @@ function options(cache: string, extra: Partial<OpenArchiveOptions> = {}): OpenAr
 
 /** Every file under the cache, relative to it, sorted. */
 function cacheFiles(cache: string): string[] {
-  return (readdirSync(cache, { recursive: true, withFileTypes: true }) as Array<{ isFile(): boolean; parentPath?: string; path?: string; name: string }>)
+  return (
+    readdirSync(cache, { recursive: true, withFileTypes: true }) as Array<{
+      isFile(): boolean;
+      parentPath?: string;
+      path?: string;
+      name: string;
+    }>
+  )
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath ?? e.path ?? '', e.name).slice(cache.length + 1))
     .sort();
@@ -64,19 +76,34 @@ describe('openArchive', () => {
     assert.deepEqual(archive.signers, [repo.key.fingerprint]);
     assert.equal(archive.release.suite, repo.suite);
     const amd64 = await archive.packages('amd64', 'main');
-    assert.deepEqual(amd64.map((r) => `${r.name}/${r.architecture}`), ['hello/amd64', 'libc6/amd64', 'base-files/all']);
+    assert.deepEqual(
+      amd64.map((r) => `${r.name}/${r.architecture}`),
+      ['hello/amd64', 'libc6/amd64', 'base-files/all'],
+    );
     const hello = amd64[0];
     assert.equal(hello?.sha256, repo.deb('hello').sha256);
     assert.equal(archive.fileUrl(hello?.filename ?? ''), `${repo.url}/${repo.deb('hello').filename}`);
-    assert.deepEqual(hello?.repo, { sourceIndex: 0, url: repo.url, suite: repo.suite, component: 'main', arch: 'amd64' });
+    assert.deepEqual(hello?.repo, {
+      sourceIndex: 0,
+      url: repo.url,
+      suite: repo.suite,
+      component: 'main',
+      arch: 'amd64',
+    });
     assert.equal(await archive.packages('amd64', 'main'), amd64, 'memoized');
     const arm64 = await archive.packages('arm64', 'main');
-    assert.deepEqual(arm64.map((r) => r.name), ['base-files']);
-    assert.deepEqual(repo.requests.map((r) => r.path), [
-      `/dists/${repo.suite}/InRelease`,
-      repo.indexPath('main', 'amd64', '.xz'),
-      repo.indexPath('main', 'arm64', '.xz'),
-    ]);
+    assert.deepEqual(
+      arm64.map((r) => r.name),
+      ['base-files'],
+    );
+    assert.deepEqual(
+      repo.requests.map((r) => r.path),
+      [
+        `/dists/${repo.suite}/InRelease`,
+        repo.indexPath('main', 'amd64', '.xz'),
+        repo.indexPath('main', 'arm64', '.xz'),
+      ],
+    );
     // Cached: the verified InRelease by its hash, the decompressed indexes by the Release's hashes.
     const plain = archive.release.sha256.get('main/binary-amd64/Packages');
     const files = cacheFiles(cache);
@@ -94,10 +121,18 @@ describe('openArchive', () => {
     assert.equal(offline.releaseSha256, online.releaseSha256);
     assert.equal((await offline.packages('amd64', 'main')).length, 3);
     await assert.rejects(offline.packages('arm64', 'main'), (e) => isImprintError(e, 'OFFLINE'));
-    const pinned = await openArchive(source(repo, keyring), options(cache, { offline: true, releaseSha256: online.releaseSha256 }));
+    const pinned = await openArchive(
+      source(repo, keyring),
+      options(cache, { offline: true, releaseSha256: online.releaseSha256 }),
+    );
     assert.equal(pinned.releaseSha256, online.releaseSha256);
-    await assert.rejects(openArchive(source(repo, keyring), options(cache, { offline: true, releaseSha256: 'f'.repeat(64) })), (e) => isImprintError(e, 'OFFLINE'));
-    await assert.rejects(openArchive(source(repo, keyring), options(cacheDir(), { offline: true })), (e) => isImprintError(e, 'OFFLINE'));
+    await assert.rejects(
+      openArchive(source(repo, keyring), options(cache, { offline: true, releaseSha256: 'f'.repeat(64) })),
+      (e) => isImprintError(e, 'OFFLINE'),
+    );
+    await assert.rejects(openArchive(source(repo, keyring), options(cacheDir(), { offline: true })), (e) =>
+      isImprintError(e, 'OFFLINE'),
+    );
     assert.equal(repo.requests.length, 0);
   });
 
@@ -110,13 +145,21 @@ describe('openArchive', () => {
     const unsigned = readFileSync(join(repo.dir, 'dists', repo.suite, 'Release'));
     const hex = sha256(unsigned).slice(7);
     writeFileSync(join(cache, 'blobs', 'sha256', hex), unsigned);
-    writeFileSync(pointerFile, JSON.stringify({ ...JSON.parse(readFileSync(pointerFile, 'utf8')), sha256: hex }));
-    await assert.rejects(openArchive(source(repo, keyring), options(cache, { offline: true })), (e) => isImprintError(e, 'SIGNATURE_INVALID'));
+    writeFileSync(
+      pointerFile,
+      JSON.stringify({ ...JSON.parse(readFileSync(pointerFile, 'utf8')), sha256: hex }),
+    );
+    await assert.rejects(openArchive(source(repo, keyring), options(cache, { offline: true })), (e) =>
+      isImprintError(e, 'SIGNATURE_INVALID'),
+    );
     // And the keyring is consulted again: another keyring refuses the genuine cached InRelease.
     const genuine = await openArchive(source(repo, keyring), options(cache));
     const other = await loadKeyring(generateTestKey('imprint other <o@invalid>').keyringPath);
     await assert.rejects(
-      openArchive(source(repo, other), options(cache, { offline: true, releaseSha256: genuine.releaseSha256 })),
+      openArchive(
+        source(repo, other),
+        options(cache, { offline: true, releaseSha256: genuine.releaseSha256 }),
+      ),
       (e) => isImprintError(e, 'SIGNATURE_INVALID'),
     );
   });
@@ -125,12 +168,16 @@ describe('openArchive', () => {
     const cache = cacheDir();
     repo.override(`/dists/${repo.suite}/InRelease`, { body: repo.tamperedInRelease() });
     try {
-      await assert.rejects(openArchive(source(repo, keyring), options(cache)), (e) => isImprintError(e, 'SIGNATURE_INVALID'));
+      await assert.rejects(openArchive(source(repo, keyring), options(cache)), (e) =>
+        isImprintError(e, 'SIGNATURE_INVALID'),
+      );
     } finally {
       repo.clearOverrides();
     }
     const wrong = await loadKeyring(generateTestKey('imprint wrong <w@invalid>').keyringPath);
-    await assert.rejects(openArchive(source(repo, wrong), options(cache)), (e) => isImprintError(e, 'SIGNATURE_INVALID'));
+    await assert.rejects(openArchive(source(repo, wrong), options(cache)), (e) =>
+      isImprintError(e, 'SIGNATURE_INVALID'),
+    );
     assert.deepEqual(cacheFiles(cache), []);
   });
 
@@ -142,16 +189,29 @@ describe('openArchive', () => {
       const archive = await openArchive(source(repo, keyring), options(cache));
       const release = readFileSync(join(repo.dir, 'dists', repo.suite, 'Release'));
       assert.equal(archive.releaseSha256, sha256(release).slice(7));
-      assert.deepEqual(repo.requests.map((r) => r.path), [`/dists/${repo.suite}/InRelease`, `/dists/${repo.suite}/Release`, `/dists/${repo.suite}/Release.gpg`]);
+      assert.deepEqual(
+        repo.requests.map((r) => r.path),
+        [
+          `/dists/${repo.suite}/InRelease`,
+          `/dists/${repo.suite}/Release`,
+          `/dists/${repo.suite}/Release.gpg`,
+        ],
+      );
       // The detached form works offline too (the signature is cached beside it).
       await archive.packages('amd64', 'main');
       const offline = await openArchive(source(repo, keyring), options(cache, { offline: true }));
       assert.equal(offline.releaseSha256, archive.releaseSha256);
       // A Release that does not match Release.gpg is refused.
-      repo.override(`/dists/${repo.suite}/Release`, { body: release.toString('utf8').replace('Imprint Test', 'Imprint Tesu') });
-      await assert.rejects(openArchive(source(repo, keyring), options(cacheDir())), (e) => isImprintError(e, 'SIGNATURE_INVALID'));
+      repo.override(`/dists/${repo.suite}/Release`, {
+        body: release.toString('utf8').replace('Imprint Test', 'Imprint Tesu'),
+      });
+      await assert.rejects(openArchive(source(repo, keyring), options(cacheDir())), (e) =>
+        isImprintError(e, 'SIGNATURE_INVALID'),
+      );
       repo.override(`/dists/${repo.suite}/Release`, { status: 404 });
-      await assert.rejects(openArchive(source(repo, keyring), options(cacheDir())), (e) => isImprintError(e, 'INDEX_NOT_FOUND'));
+      await assert.rejects(openArchive(source(repo, keyring), options(cacheDir())), (e) =>
+        isImprintError(e, 'INDEX_NOT_FOUND'),
+      );
     } finally {
       repo.clearOverrides();
     }
@@ -159,7 +219,10 @@ describe('openArchive', () => {
 
   it('refuses a Release of another suite', async () => {
     cpSync(join(repo.dir, 'dists', repo.suite), join(repo.dir, 'dists', 'elsewhere'), { recursive: true });
-    await assert.rejects(openArchive(source(repo, keyring, { suite: 'elsewhere' }), options(cacheDir())), (e) => isImprintError(e, 'RELEASE_INVALID'));
+    await assert.rejects(
+      openArchive(source(repo, keyring, { suite: 'elsewhere' }), options(cacheDir())),
+      (e) => isImprintError(e, 'RELEASE_INVALID'),
+    );
     const byCodename = join(repo.dir, 'dists', repo.codename);
     cpSync(join(repo.dir, 'dists', repo.suite), byCodename, { recursive: true });
     await openArchive(source(repo, keyring, { suite: repo.codename }), options(cacheDir()));
@@ -171,7 +234,8 @@ describe('openArchive', () => {
     const before = cacheFiles(cache);
     const xz = readFileSync(join(repo.dir, repo.indexPath('main', 'amd64', '.xz')));
     const flipped = Buffer.from(xz);
-    flipped[flipped.length >> 1] ^= 0x01; // same size, other bytes
+    const mid = flipped.length >> 1;
+    flipped[mid] = (flipped[mid] as number) ^ 0x01; // same size, other bytes
     repo.override(repo.indexPath('main', 'amd64', '.xz'), { body: flipped });
     try {
       await assert.rejects(archive.packages('amd64', 'main'), (e) => isImprintError(e, 'DIGEST_MISMATCH'));
@@ -191,7 +255,10 @@ describe('openArchive', () => {
     repo.requests.length = 0;
     try {
       assert.equal((await archive.packages('amd64', 'main')).length, 3);
-      assert.deepEqual(repo.requests.map((r) => r.path), [repo.indexPath('main', 'amd64', '.xz'), repo.indexPath('main', 'amd64', '.gz')]);
+      assert.deepEqual(
+        repo.requests.map((r) => r.path),
+        [repo.indexPath('main', 'amd64', '.xz'), repo.indexPath('main', 'amd64', '.gz')],
+      );
       repo.override(repo.indexPath('main', 'arm64', '.xz'), { status: 404 });
       repo.override(repo.indexPath('main', 'arm64', '.gz'), { status: 404 });
       await assert.rejects(archive.packages('arm64', 'main'), (e) => isImprintError(e, 'INDEX_NOT_FOUND'));
@@ -215,7 +282,10 @@ describe('openArchive', () => {
   });
 
   it('reads a file: archive URL', async () => {
-    const archive = await openArchive(source(repo, keyring, { url: `file://${repo.dir}` }), options(cacheDir()));
+    const archive = await openArchive(
+      source(repo, keyring, { url: `file://${repo.dir}` }),
+      options(cacheDir()),
+    );
     const recs = await archive.packages('amd64', 'main');
     assert.equal(recs[0]?.repo.url, `file://${repo.dir}`);
     assert.equal(archive.fileUrl('pool/x.deb'), `file://${repo.dir}/pool/x.deb`);
@@ -224,16 +294,24 @@ describe('openArchive', () => {
 
 describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
   it('refuses an expired Valid-Until unless check-valid-until is false', async () => {
-    const repo = await createDebRepo({ packages: PACKAGES, date: new Date('2024-01-01T00:00:00Z'), validUntil: new Date('2024-01-08T00:00:00Z') });
+    const repo = await createDebRepo({
+      packages: PACKAGES,
+      date: new Date('2024-01-01T00:00:00Z'),
+      validUntil: new Date('2024-01-08T00:00:00Z'),
+    });
     try {
       const keyring = await loadKeyring(repo.keyringPath);
       const cache = cacheDir();
-      await assert.rejects(openArchive(source(repo, keyring), options(cache)), (e) => isImprintError(e, 'RELEASE_EXPIRED'));
+      await assert.rejects(openArchive(source(repo, keyring), options(cache)), (e) =>
+        isImprintError(e, 'RELEASE_EXPIRED'),
+      );
       assert.deepEqual(cacheFiles(cache), []);
       const snapshot = await openArchive(source(repo, keyring, { checkValidUntil: false }), options(cache));
       assert.equal(snapshot.release.validUntil?.toISOString(), '2024-01-08T00:00:00.000Z');
       // Offline use judges Valid-Until again, at the caller's `now`.
-      await assert.rejects(openArchive(source(repo, keyring), options(cache, { offline: true })), (e) => isImprintError(e, 'RELEASE_EXPIRED'));
+      await assert.rejects(openArchive(source(repo, keyring), options(cache, { offline: true })), (e) =>
+        isImprintError(e, 'RELEASE_EXPIRED'),
+      );
     } finally {
       await repo.close();
     }
@@ -248,13 +326,22 @@ describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
       repo.requests.length = 0;
       assert.equal((await archive.packages('amd64', 'main')).length, 3);
       const gz = archive.release.sha256.get('main/binary-amd64/Packages.gz');
-      assert.deepEqual(repo.requests.map((r) => r.path), [`/dists/${repo.suite}/main/binary-amd64/by-hash/SHA256/${gz?.sha256}`]);
+      assert.deepEqual(
+        repo.requests.map((r) => r.path),
+        [`/dists/${repo.suite}/main/binary-amd64/by-hash/SHA256/${gz?.sha256}`],
+      );
 
       const again = await openArchive(source(repo, keyring), options(cacheDir()));
       repo.override(`/dists/${repo.suite}/main/binary-amd64/by-hash/SHA256/${gz?.sha256}`, { status: 404 });
       repo.requests.length = 0;
       assert.equal((await again.packages('amd64', 'main')).length, 3);
-      assert.deepEqual(repo.requests.map((r) => r.path), [`/dists/${repo.suite}/main/binary-amd64/by-hash/SHA256/${gz?.sha256}`, repo.indexPath('main', 'amd64', '.gz')]);
+      assert.deepEqual(
+        repo.requests.map((r) => r.path),
+        [
+          `/dists/${repo.suite}/main/binary-amd64/by-hash/SHA256/${gz?.sha256}`,
+          repo.indexPath('main', 'amd64', '.gz'),
+        ],
+      );
     } finally {
       await repo.close();
     }
@@ -263,7 +350,10 @@ describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
   it('serves an uncompressed-only archive', async () => {
     const repo = await createDebRepo({ packages: PACKAGES, indexFiles: ['plain'] });
     try {
-      const archive = await openArchive(source(repo, await loadKeyring(repo.keyringPath)), options(cacheDir()));
+      const archive = await openArchive(
+        source(repo, await loadKeyring(repo.keyringPath)),
+        options(cacheDir()),
+      );
       assert.equal((await archive.packages('amd64', 'main')).length, 3);
     } finally {
       await repo.close();
@@ -273,22 +363,28 @@ describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
 
 describe('the host archive [live]', () => {
   const live = process.env.IMPRINT_LIVE === '1';
-  it(
-    "fetches and verifies bookworm's InRelease and main/amd64 Packages through the host apt source and keyring [live]",
-    { skip: live ? false : 'skipped: set IMPRINT_LIVE=1 to reach the network', timeout: 600_000 },
-    async () => {
-      const apt = await findAptSource('bookworm');
-      const keyring = await resolveKeyring({ aptKeyrings: apt.keyrings, aptArmoredKey: apt.keyringArmored });
-      const cache = cacheDir();
-      const archive = await openArchive(
-        { sourceIndex: 0, url: apt.url, suite: 'bookworm', components: ['main'], keyring, checkValidUntil: apt.checkValidUntil ?? true },
-        { cacheDir: cache, fetcher: createFetcher(), now: new Date() },
-      );
-      assert.ok(archive.signers.length >= 1);
-      const recs = await archive.packages('amd64', 'main');
-      assert.ok(recs.length > 50_000, `only ${recs.length} records`);
-      assert.ok(recs.some((r) => r.name === 'base-files' && r.essential));
-      assert.ok(existsSync(join(cache, 'blobs', 'sha256', archive.releaseSha256)));
-    },
-  );
+  it("fetches and verifies bookworm's InRelease and main/amd64 Packages through the host apt source and keyring [live]", {
+    skip: live ? false : 'skipped: set IMPRINT_LIVE=1 to reach the network',
+    timeout: 600_000,
+  }, async () => {
+    const apt = await findAptSource('bookworm');
+    const keyring = await resolveKeyring({ aptKeyrings: apt.keyrings, aptArmoredKey: apt.keyringArmored });
+    const cache = cacheDir();
+    const archive = await openArchive(
+      {
+        sourceIndex: 0,
+        url: apt.url,
+        suite: 'bookworm',
+        components: ['main'],
+        keyring,
+        checkValidUntil: apt.checkValidUntil ?? true,
+      },
+      { cacheDir: cache, fetcher: createFetcher(), now: new Date() },
+    );
+    assert.ok(archive.signers.length >= 1);
+    const recs = await archive.packages('amd64', 'main');
+    assert.ok(recs.length > 50_000, `only ${recs.length} records`);
+    assert.ok(recs.some((r) => r.name === 'base-files' && r.essential));
+    assert.ok(existsSync(join(cache, 'blobs', 'sha256', archive.releaseSha256)));
+  });
 });

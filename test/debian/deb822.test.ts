@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Deb822Paragraph, formatDeb822, formatDeb822All, parseDeb822, splitWords } from '../../src/debian/deb822.js';
+import {
+  Deb822Paragraph,
+  formatDeb822,
+  formatDeb822All,
+  parseDeb822,
+  splitWords,
+} from '../../src/debian/deb822.js';
 import { isImprintError } from '../../src/errors.js';
 
 describe('parseDeb822', () => {
@@ -48,7 +54,10 @@ describe('parseDeb822', () => {
       ['Types', 'deb'],
       ['URIs', 'http://example.invalid/debian'],
     ]);
-    assert.throws(() => parseDeb822(text, 'Packages'), (e) => isImprintError(e, 'DEB822_PARSE'));
+    assert.throws(
+      () => parseDeb822(text, 'Packages'),
+      (e) => isImprintError(e, 'DEB822_PARSE'),
+    );
   });
 
   it('reports malformed input with DEB822_PARSE and the line number', () => {
@@ -77,13 +86,17 @@ describe('parseDeb822', () => {
   });
 
   it('honours firstLine for errors in a chunk of a larger file', () => {
-    assert.throws(() => parseDeb822('A: 1\nbroken\n', 'Packages', { firstLine: 100 }), (e) => isImprintError(e) && e.details.line === 101);
+    assert.throws(
+      () => parseDeb822('A: 1\nbroken\n', 'Packages', { firstLine: 100 }),
+      (e) => isImprintError(e) && e.details.line === 101,
+    );
   });
 });
 
 describe('formatDeb822', () => {
   it('round-trips multi-line fields byte for byte', () => {
-    const text = 'Package: hello\nDescription: synopsis\n long\n .\n more\nSHA256:\n abc 1 file\n def 2 other\n';
+    const text =
+      'Package: hello\nDescription: synopsis\n long\n .\n more\nSHA256:\n abc 1 file\n def 2 other\n';
     const ps = parseDeb822(text, 'x');
     assert.equal(formatDeb822(ps[0] as Deb822Paragraph), text);
   });
@@ -94,7 +107,10 @@ describe('formatDeb822', () => {
     p.add('Description', 'short\nlong line\n\nafter blank');
     p.set('package', 'y');
     assert.equal(formatDeb822(p), 'Package: y\nDescription: short\n long line\n .\n after blank\n');
-    assert.throws(() => p.add('PACKAGE', 'z'), (e) => isImprintError(e, 'DEB822_PARSE'));
+    assert.throws(
+      () => p.add('PACKAGE', 'z'),
+      (e) => isImprintError(e, 'DEB822_PARSE'),
+    );
     const q = new Deb822Paragraph();
     q.add('A', '1');
     assert.equal(formatDeb822All([p, q]), `${formatDeb822(p)}\nA: 1\n`);

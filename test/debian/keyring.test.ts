@@ -1,9 +1,23 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEBIAN_ARCHIVE_KEYRING, keyringFingerprints, loadKeyring, readKeyringBytes, resolveKeyring } from '../../src/debian/keyring.js';
+import {
+  DEBIAN_ARCHIVE_KEYRING,
+  keyringFingerprints,
+  loadKeyring,
+  readKeyringBytes,
+  resolveKeyring,
+} from '../../src/debian/keyring.js';
 import { isImprintError } from '../../src/errors.js';
 import { generateTestKey, testKey } from '../helpers/debrepo.js';
 
@@ -27,7 +41,10 @@ describe('keyrings', () => {
     writeFileSync(both, Buffer.concat([readFileSync(a.keyringPath), readFileSync(b.keyringPath)]));
     assert.deepEqual(keyringFingerprints(await loadKeyring(both)), [a.fingerprint, b.fingerprint].sort());
     const blocks = join(dir, 'blocks.asc');
-    writeFileSync(blocks, `${readFileSync(a.armoredKeyringPath, 'utf8')}\n${readFileSync(b.armoredKeyringPath, 'utf8')}`);
+    writeFileSync(
+      blocks,
+      `${readFileSync(a.armoredKeyringPath, 'utf8')}\n${readFileSync(b.armoredKeyringPath, 'utf8')}`,
+    );
     assert.equal((await loadKeyring(blocks)).keys.length, 2);
 
     const d = join(dir, 'trusted.gpg.d');
@@ -41,32 +58,52 @@ describe('keyrings', () => {
   });
 
   it('fails with KEYRING_NOT_FOUND for missing paths, empty directories, garbage and keyboxes', async () => {
-    await assert.rejects(loadKeyring(join(dir, 'missing.gpg')), (e) => isImprintError(e, 'KEYRING_NOT_FOUND'));
+    await assert.rejects(loadKeyring(join(dir, 'missing.gpg')), (e) =>
+      isImprintError(e, 'KEYRING_NOT_FOUND'),
+    );
     const empty = join(dir, 'empty-dir');
     mkdirSync(empty);
     await assert.rejects(loadKeyring(empty), (e) => isImprintError(e, 'KEYRING_NOT_FOUND'));
-    await assert.rejects(readKeyringBytes(Buffer.from('hello world, no keys here'), 'junk'), (e) => isImprintError(e, 'KEYRING_NOT_FOUND'));
-    await assert.rejects(readKeyringBytes(Buffer.from('-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----\n'), 'msg'), (e) => isImprintError(e, 'KEYRING_NOT_FOUND'));
+    await assert.rejects(readKeyringBytes(Buffer.from('hello world, no keys here'), 'junk'), (e) =>
+      isImprintError(e, 'KEYRING_NOT_FOUND'),
+    );
+    await assert.rejects(
+      readKeyringBytes(Buffer.from('-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----\n'), 'msg'),
+      (e) => isImprintError(e, 'KEYRING_NOT_FOUND'),
+    );
     const kbx = Buffer.alloc(32);
     kbx.write('KBXf', 4, 'latin1');
-    await assert.rejects(readKeyringBytes(kbx, 'pubring.kbx'), (e) => isImprintError(e, 'KEYRING_NOT_FOUND') && /keybox/.test(e.message));
+    await assert.rejects(
+      readKeyringBytes(kbx, 'pubring.kbx'),
+      (e) => isImprintError(e, 'KEYRING_NOT_FOUND') && /keybox/.test(e.message),
+    );
   });
 
   it('resolves the keyring: the spec keyring, else Signed-By, else the host archive keyring, else an error', async () => {
     const root = join(dir, 'root');
     mkdirSync(root);
-    await assert.rejects(resolveKeyring({ root }), (e) => isImprintError(e, 'KEYRING_NOT_FOUND') && /keyring/.test(e.hint ?? ''));
+    await assert.rejects(
+      resolveKeyring({ root }),
+      (e) => isImprintError(e, 'KEYRING_NOT_FOUND') && /keyring/.test(e.hint ?? ''),
+    );
     const fallback = join(root, DEBIAN_ARCHIVE_KEYRING);
     mkdirSync(join(fallback, '..'), { recursive: true });
     copyFileSync(b.keyringPath, fallback);
     assert.deepEqual((await resolveKeyring({ root })).files, [fallback]);
     assert.deepEqual((await resolveKeyring({ root, aptKeyrings: [a.keyringPath] })).files, [a.keyringPath]);
     const armored = readFileSync(a.armoredKeyringPath, 'utf8');
-    assert.deepEqual(keyringFingerprints(await resolveKeyring({ root, aptArmoredKey: armored })), [a.fingerprint]);
-    assert.deepEqual((await resolveKeyring({ root, keyring: b.armoredKeyringPath, aptKeyrings: [a.keyringPath] })).files, [b.armoredKeyringPath]);
+    assert.deepEqual(keyringFingerprints(await resolveKeyring({ root, aptArmoredKey: armored })), [
+      a.fingerprint,
+    ]);
+    assert.deepEqual(
+      (await resolveKeyring({ root, keyring: b.armoredKeyringPath, aptKeyrings: [a.keyringPath] })).files,
+      [b.armoredKeyringPath],
+    );
   });
 
-  it('loads the host Debian archive keyring', { skip: existsSync(DEBIAN_ARCHIVE_KEYRING) ? false : `skipped: no ${DEBIAN_ARCHIVE_KEYRING}` }, async () => {
+  it('loads the host Debian archive keyring', {
+    skip: existsSync(DEBIAN_ARCHIVE_KEYRING) ? false : `skipped: no ${DEBIAN_ARCHIVE_KEYRING}`,
+  }, async () => {
     const k = await loadKeyring(DEBIAN_ARCHIVE_KEYRING);
     assert.ok(k.keys.length >= 2);
   });

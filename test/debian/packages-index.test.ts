@@ -11,14 +11,20 @@ import {
   parsePackages,
   parseRelation,
   parseRelationList,
-  readPackagesIndex,
-  recordParagraph,
   RelationCache,
   type RepoRef,
+  readPackagesIndex,
+  recordParagraph,
 } from '../../src/debian/packages-index.js';
 import { isImprintError } from '../../src/errors.js';
 
-const repo: RepoRef = { sourceIndex: 0, url: 'http://archive.invalid/debian', suite: 'stable', component: 'main', arch: 'amd64' };
+const repo: RepoRef = {
+  sourceIndex: 0,
+  url: 'http://archive.invalid/debian',
+  suite: 'stable',
+  component: 'main',
+  arch: 'amd64',
+};
 const SHA = 'a'.repeat(64);
 
 const INDEX = `Package: libfoo1
@@ -56,27 +62,49 @@ Description: data
 describe('relations', () => {
   it('parses alternatives, versions and arch qualifiers', () => {
     assert.deepEqual(parseDependsField('a (>= 1) | b:any, c:amd64 (<< 2~), d:native', 'Depends'), [
-      [{ name: 'a', op: '>=', version: '1' }, { name: 'b', archQualifier: 'any' }],
+      [
+        { name: 'a', op: '>=', version: '1' },
+        { name: 'b', archQualifier: 'any' },
+      ],
       [{ name: 'c', archQualifier: 'amd64', op: '<<', version: '2~' }],
       [{ name: 'd', archQualifier: 'native' }],
     ]);
   });
 
   it('parses Build-Depends arch restrictions and build profiles, and formats relations back', () => {
-    const r = parseRelation('  debhelper-compat(= 13) [amd64 !i386] <!nocheck> <stage1 cross> ', 'Build-Depends');
-    assert.deepEqual(r, { name: 'debhelper-compat', op: '=', version: '13', archs: ['amd64', '!i386'], profiles: [['!nocheck'], ['stage1', 'cross']] });
+    const r = parseRelation(
+      '  debhelper-compat(= 13) [amd64 !i386] <!nocheck> <stage1 cross> ',
+      'Build-Depends',
+    );
+    assert.deepEqual(r, {
+      name: 'debhelper-compat',
+      op: '=',
+      version: '13',
+      archs: ['amd64', '!i386'],
+      profiles: [['!nocheck'], ['stage1', 'cross']],
+    });
     assert.equal(formatRelation(r), 'debhelper-compat (= 13) [amd64 !i386] <!nocheck> <stage1 cross>');
   });
 
   it('accepts the obsolete < and > operators, folded lines and a trailing comma', () => {
-    assert.deepEqual(parseDependsField('a (< 1),\n b (>2),', 'Depends'), [[{ name: 'a', op: '<', version: '1' }], [{ name: 'b', op: '>', version: '2' }]]);
+    assert.deepEqual(parseDependsField('a (< 1),\n b (>2),', 'Depends'), [
+      [{ name: 'a', op: '<', version: '1' }],
+      [{ name: 'b', op: '>', version: '2' }],
+    ]);
   });
 
   it('rejects malformed relations with DEB822_PARSE', () => {
     for (const bad of ['a (>= )', 'a (~ 1)', 'a (>= 1', 'A_B', 'a:', 'a (>= 1) junk', 'a [amd64']) {
-      assert.throws(() => parseDependsField(bad, 'Depends'), (e) => isImprintError(e, 'DEB822_PARSE') || isImprintError(e, 'VERSION_INVALID'), bad);
+      assert.throws(
+        () => parseDependsField(bad, 'Depends'),
+        (e) => isImprintError(e, 'DEB822_PARSE') || isImprintError(e, 'VERSION_INVALID'),
+        bad,
+      );
     }
-    assert.throws(() => parseRelationList('a | b', 'Conflicts'), (e) => isImprintError(e, 'DEB822_PARSE'));
+    assert.throws(
+      () => parseRelationList('a | b', 'Conflicts'),
+      (e) => isImprintError(e, 'DEB822_PARSE'),
+    );
   });
 
   it('shares frozen results through a RelationCache', () => {
@@ -141,7 +169,11 @@ describe('parsePackages', () => {
       [`${base}broken line\n`, 'DEB822_PARSE'],
     ];
     for (const [text, code] of cases) {
-      assert.throws(() => parsePackages(text, repo, 'P'), (e) => isImprintError(e) && e.code === code, text);
+      assert.throws(
+        () => parsePackages(text, repo, 'P'),
+        (e) => isImprintError(e) && e.code === code,
+        text,
+      );
     }
   });
 
@@ -161,15 +193,24 @@ describe('parsePackages', () => {
   it('names the line of a broken paragraph deep inside a stream', async () => {
     const good = `Package: x\nVersion: 1.0\nArchitecture: amd64\nFilename: f.deb\nSize: 1\nSHA256: ${SHA}\n`;
     const text = `${good}\n${good}\n${good.replace('Size: 1', 'Size: x')}`;
-    await assert.rejects(readPackagesIndex(Readable.from([Buffer.from(text)]), repo, 'P'), (e) => isImprintError(e, 'DEB822_PARSE') && e.details.line === 15);
+    await assert.rejects(
+      readPackagesIndex(Readable.from([Buffer.from(text)]), repo, 'P'),
+      (e) => isImprintError(e, 'DEB822_PARSE') && e.details.line === 15,
+    );
   });
 });
 
 describe('the host Packages index', () => {
   const dir = '/var/lib/apt/lists';
-  const files = existsSync(dir) ? readdirSync(dir).filter((n) => /_Packages(\.(lz4|gz|xz))?$/.test(n)).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => /_Packages(\.(lz4|gz|xz))?$/.test(n))
+        .sort()
+    : [];
   const helper = existsSync('/usr/lib/apt/apt-helper');
-  it('parses every record of every host index', { skip: files.length > 0 && helper ? false : 'skipped: no apt lists on this host (run apt-get update)' }, async () => {
+  it('parses every record of every host index', {
+    skip: files.length > 0 && helper ? false : 'skipped: no apt lists on this host (run apt-get update)',
+  }, async () => {
     for (const f of files) {
       const out = spawnSync('/usr/lib/apt/apt-helper', ['cat-file', join(dir, f)], { maxBuffer: 1 << 30 });
       assert.equal(out.status, 0);

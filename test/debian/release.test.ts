@@ -4,17 +4,38 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEBIAN_ARCHIVE_KEYRING, type Keyring, loadKeyring } from '../../src/debian/keyring.js';
-import { checkValidUntil, formatRfc2822, parseRelease, parseRfc2822, verifyDetached, verifyInRelease } from '../../src/debian/release.js';
+import {
+  checkValidUntil,
+  formatRfc2822,
+  parseRelease,
+  parseRfc2822,
+  verifyDetached,
+  verifyInRelease,
+} from '../../src/debian/release.js';
 import { isImprintError } from '../../src/errors.js';
 import { createDebRepo, type DebRepo, generateTestKey, type TestKey } from '../helpers/debrepo.js';
 
 const now = new Date(); // keys made by this test process are valid from about now on
 
 function sign(key: TestKey, args: string[], input: Buffer): Buffer {
-  return execFileSync('gpg', ['--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', key.fingerprint, ...args], {
-    env: { ...process.env, GNUPGHOME: key.gnupgHome },
-    input,
-  });
+  return execFileSync(
+    'gpg',
+    [
+      '--batch',
+      '--quiet',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--local-user',
+      key.fingerprint,
+      ...args,
+    ],
+    {
+      env: { ...process.env, GNUPGHOME: key.gnupgHome },
+      input,
+    },
+  );
 }
 
 const isSigInvalid = (e: unknown): boolean => isImprintError(e, 'SIGNATURE_INVALID');
@@ -46,26 +67,44 @@ describe('Release signatures', () => {
   });
 
   it('rejects a tampered InRelease', async () => {
-    await assert.rejects(verifyInRelease(Buffer.from(repo.tamperedInRelease()), keyring.keys, { what: 'InRelease', now }), isSigInvalid);
+    await assert.rejects(
+      verifyInRelease(Buffer.from(repo.tamperedInRelease()), keyring.keys, { what: 'InRelease', now }),
+      isSigInvalid,
+    );
   });
 
   it('rejects a signature by a key outside the keyring, and accepts it in a keyring of several keys', async () => {
     const wrong = await loadKeyring(other.keyringPath);
     await assert.rejects(verifyInRelease(inRelease, wrong.keys, { what: 'InRelease', now }), (e) => {
       assert.ok(isSigInvalid(e));
-      assert.deepEqual((e as { details: { signatureKeyIds: string[] } }).details.signatureKeyIds, [repo.key.fingerprint.slice(-16)]);
+      assert.deepEqual((e as { details: { signatureKeyIds: string[] } }).details.signatureKeyIds, [
+        repo.key.fingerprint.slice(-16),
+      ]);
       return true;
     });
     const both = await loadKeyring([other.keyringPath, repo.keyringPath]);
-    assert.deepEqual((await verifyInRelease(inRelease, both.keys, { what: 'InRelease', now })).signers, [repo.key.fingerprint]);
+    assert.deepEqual((await verifyInRelease(inRelease, both.keys, { what: 'InRelease', now })).signers, [
+      repo.key.fingerprint,
+    ]);
   });
 
   it('rejects content outside the signed message and unsigned text', async () => {
     const text = inRelease.toString('utf8');
-    for (const bad of [`Suite: evil\n${text}`, `${text}\nSuite: evil\n`, release.toString('utf8'), `${text}${text}`]) {
-      await assert.rejects(verifyInRelease(Buffer.from(bad), keyring.keys, { what: 'InRelease', now }), isSigInvalid);
+    for (const bad of [
+      `Suite: evil\n${text}`,
+      `${text}\nSuite: evil\n`,
+      release.toString('utf8'),
+      `${text}${text}`,
+    ]) {
+      await assert.rejects(
+        verifyInRelease(Buffer.from(bad), keyring.keys, { what: 'InRelease', now }),
+        isSigInvalid,
+      );
     }
-    await assert.rejects(verifyInRelease(Buffer.from([0xff, 0xfe, 0x00]), keyring.keys, { what: 'InRelease', now }), (e) => isImprintError(e, 'RELEASE_INVALID'));
+    await assert.rejects(
+      verifyInRelease(Buffer.from([0xff, 0xfe, 0x00]), keyring.keys, { what: 'InRelease', now }),
+      (e) => isImprintError(e, 'RELEASE_INVALID'),
+    );
   });
 
   it('verifies Release with an armored or binary detached signature, and rejects a modified Release', async () => {
@@ -76,10 +115,19 @@ describe('Release signatures', () => {
     assert.notEqual(binarySig[0], '-'.charCodeAt(0));
     await verifyDetached(release, binarySig, keyring.keys, { what: 'Release', now });
     const changed = Buffer.from(release.toString('utf8').replace('Imprint Test', 'Imprint Tesu'));
-    await assert.rejects(verifyDetached(changed, releaseGpg, keyring.keys, { what: 'Release', now }), isSigInvalid);
-    await assert.rejects(verifyDetached(release, Buffer.from('not a signature'), keyring.keys, { what: 'Release', now }), isSigInvalid);
+    await assert.rejects(
+      verifyDetached(changed, releaseGpg, keyring.keys, { what: 'Release', now }),
+      isSigInvalid,
+    );
+    await assert.rejects(
+      verifyDetached(release, Buffer.from('not a signature'), keyring.keys, { what: 'Release', now }),
+      isSigInvalid,
+    );
     const wrong = await loadKeyring(other.keyringPath);
-    await assert.rejects(verifyDetached(release, releaseGpg, wrong.keys, { what: 'Release', now }), isSigInvalid);
+    await assert.rejects(
+      verifyDetached(release, releaseGpg, wrong.keys, { what: 'Release', now }),
+      isSigInvalid,
+    );
   });
 
   it('rejects SHA-1 signatures', async () => {
@@ -89,11 +137,30 @@ describe('Release signatures', () => {
 
   it('rejects signatures by keys that expired or were revoked by `now`', async () => {
     const expiring = generateTestKey('imprint expiring <exp@invalid>', 'rsa2048');
-    execFileSync('gpg', ['--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-set-expire', expiring.fingerprint, '1d'], {
-      env: { ...process.env, GNUPGHOME: expiring.gnupgHome },
-    });
+    execFileSync(
+      'gpg',
+      [
+        '--batch',
+        '--quiet',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        '',
+        '--quick-set-expire',
+        expiring.fingerprint,
+        '1d',
+      ],
+      {
+        env: { ...process.env, GNUPGHOME: expiring.gnupgHome },
+      },
+    );
     const expKeyFile = join(expiring.gnupgHome, 'expiring.gpg');
-    writeFileSync(expKeyFile, execFileSync('gpg', ['--export', expiring.fingerprint], { env: { ...process.env, GNUPGHOME: expiring.gnupgHome } }));
+    writeFileSync(
+      expKeyFile,
+      execFileSync('gpg', ['--export', expiring.fingerprint], {
+        env: { ...process.env, GNUPGHOME: expiring.gnupgHome },
+      }),
+    );
     const expKeys = (await loadKeyring(expKeyFile)).keys;
     const signed = sign(expiring, ['--clearsign'], release);
     await verifyInRelease(signed, expKeys, { what: 'InRelease', now });
@@ -104,33 +171,45 @@ describe('Release signatures', () => {
     const signedByRevoked = sign(revoked, ['--clearsign'], release);
     const env = { ...process.env, GNUPGHOME: revoked.gnupgHome };
     const revDir = join(revoked.gnupgHome, 'openpgp-revocs.d');
-    const cert = readFileSync(join(revDir, readdirSync(revDir)[0] as string), 'utf8').replace(/^:-----BEGIN/m, '-----BEGIN');
+    const cert = readFileSync(join(revDir, readdirSync(revDir)[0] as string), 'utf8').replace(
+      /^:-----BEGIN/m,
+      '-----BEGIN',
+    );
     execFileSync('gpg', ['--batch', '--quiet', '--import'], { env, input: cert });
     const revFile = join(revoked.gnupgHome, 'revoked.gpg');
     writeFileSync(revFile, execFileSync('gpg', ['--export', revoked.fingerprint], { env }));
-    await assert.rejects(verifyInRelease(signedByRevoked, (await loadKeyring(revFile)).keys, { what: 'InRelease', now }), isSigInvalid);
+    await assert.rejects(
+      verifyInRelease(signedByRevoked, (await loadKeyring(revFile)).keys, { what: 'InRelease', now }),
+      isSigInvalid,
+    );
     // The same signature verifies against the key as it was before the revocation: the test can fail.
-    await verifyInRelease(signedByRevoked, (await loadKeyring(revoked.keyringPath)).keys, { what: 'InRelease', now });
+    await verifyInRelease(signedByRevoked, (await loadKeyring(revoked.keyringPath)).keys, {
+      what: 'InRelease',
+      now,
+    });
   });
 
   const hostInRelease = existsSync('/var/lib/apt/lists')
-    ? readdirSync('/var/lib/apt/lists').filter((n) => n.endsWith('_InRelease')).sort()
+    ? readdirSync('/var/lib/apt/lists')
+        .filter((n) => n.endsWith('_InRelease'))
+        .sort()
     : [];
-  it(
-    "verifies the host's cached InRelease files against the host Debian archive keyring (several keys and signatures)",
-    { skip: hostInRelease.length > 0 && existsSync(DEBIAN_ARCHIVE_KEYRING) ? false : 'skipped: no host InRelease or archive keyring' },
-    async () => {
-      const keys = (await loadKeyring(DEBIAN_ARCHIVE_KEYRING)).keys;
-      for (const name of hostInRelease) {
-        const bytes = readFileSync(join('/var/lib/apt/lists', name));
-        const v = await verifyInRelease(bytes, keys, { what: name, now });
-        assert.ok(v.signers.length >= 1, name);
-        const info = parseRelease(v.text, name);
-        assert.ok(info.sha256.size > 10, name);
-        assert.ok(info.date !== undefined);
-      }
-    },
-  );
+  it("verifies the host's cached InRelease files against the host Debian archive keyring (several keys and signatures)", {
+    skip:
+      hostInRelease.length > 0 && existsSync(DEBIAN_ARCHIVE_KEYRING)
+        ? false
+        : 'skipped: no host InRelease or archive keyring',
+  }, async () => {
+    const keys = (await loadKeyring(DEBIAN_ARCHIVE_KEYRING)).keys;
+    for (const name of hostInRelease) {
+      const bytes = readFileSync(join('/var/lib/apt/lists', name));
+      const v = await verifyInRelease(bytes, keys, { what: name, now });
+      assert.ok(v.signers.length >= 1, name);
+      const info = parseRelease(v.text, name);
+      assert.ok(info.sha256.size > 10, name);
+      assert.ok(info.date !== undefined);
+    }
+  });
 });
 
 describe('parseRelease', () => {
@@ -159,10 +238,13 @@ describe('parseRelease', () => {
     assert.equal(r.acquireByHash, true);
     assert.deepEqual(r.architectures, ['amd64', 'arm64']);
     assert.deepEqual(r.components, ['main', 'contrib']);
-    assert.deepEqual([...r.sha256], [
-      ['main/binary-amd64/Packages', { size: 123, sha256: 'b'.repeat(64) }],
-      ['main/binary-amd64/Packages.xz', { size: 45, sha256: 'c'.repeat(64) }],
-    ]);
+    assert.deepEqual(
+      [...r.sha256],
+      [
+        ['main/binary-amd64/Packages', { size: 123, sha256: 'b'.repeat(64) }],
+        ['main/binary-amd64/Packages.xz', { size: 45, sha256: 'c'.repeat(64) }],
+      ],
+    );
   });
 
   it('rejects releases without SHA256, with malformed lines or dates, or with several paragraphs', () => {
@@ -173,7 +255,11 @@ describe('parseRelease', () => {
       `${text}\n\nOrigin: second`,
       ' broken',
     ]) {
-      assert.throws(() => parseRelease(bad, 'Release'), (e) => isImprintError(e, 'RELEASE_INVALID'), bad.slice(0, 40));
+      assert.throws(
+        () => parseRelease(bad, 'Release'),
+        (e) => isImprintError(e, 'RELEASE_INVALID'),
+        bad.slice(0, 40),
+      );
     }
   });
 
@@ -187,7 +273,10 @@ describe('parseRelease', () => {
   it('refuses an expired Valid-Until unless check-valid-until is false', () => {
     const r = parseRelease(text, 'Release');
     checkValidUntil(r, { now: new Date('2023-06-17T07:52:47Z'), what: 'Release' });
-    assert.throws(() => checkValidUntil(r, { now: new Date('2023-06-17T07:52:48Z'), what: 'Release' }), (e) => isImprintError(e, 'RELEASE_EXPIRED'));
+    assert.throws(
+      () => checkValidUntil(r, { now: new Date('2023-06-17T07:52:48Z'), what: 'Release' }),
+      (e) => isImprintError(e, 'RELEASE_EXPIRED'),
+    );
     checkValidUntil(r, { now: new Date('2030-01-01T00:00:00Z'), what: 'Release', checkValidUntil: false });
     const noLimit = parseRelease(text.replace(/Valid-Until.*\n/, ''), 'Release');
     checkValidUntil(noLimit, { now: new Date('2099-01-01T00:00:00Z'), what: 'Release' });

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isImprintError } from '../../src/errors.js';
 import { compareVersions, formatVersion, parseVersion, satisfies } from '../../src/debian/version.js';
+import { isImprintError } from '../../src/errors.js';
 
 /** [a, b, expected compareVersions(a, b)] — each also checked reversed. */
 const CASES: Array<[string, string, -1 | 0 | 1]> = [
@@ -76,10 +76,39 @@ describe('compareVersions', () => {
   }
 
   it('is a total order on a set of tricky versions (sorting is consistent)', () => {
-    const vs = ['1.0~~', '1.0~~a', '1.0~', '1.0', '1.0a', '1.0+', '1.0.', '1.0-1', '1:0.1', '0.9', '1.0~rc1', '1.0.1', '1.0a1'];
+    const vs = [
+      '1.0~~',
+      '1.0~~a',
+      '1.0~',
+      '1.0',
+      '1.0a',
+      '1.0+',
+      '1.0.',
+      '1.0-1',
+      '1:0.1',
+      '0.9',
+      '1.0~rc1',
+      '1.0.1',
+      '1.0a1',
+    ];
     const sorted = [...vs].sort(compareVersions);
-    for (let i = 1; i < sorted.length; i++) assert.ok(compareVersions(sorted[i - 1] as string, sorted[i] as string) <= 0);
-    assert.deepEqual(sorted, ['0.9', '1.0~~', '1.0~~a', '1.0~', '1.0~rc1', '1.0', '1.0-1', '1.0a', '1.0a1', '1.0+', '1.0.', '1.0.1', '1:0.1']);
+    for (let i = 1; i < sorted.length; i++)
+      assert.ok(compareVersions(sorted[i - 1] as string, sorted[i] as string) <= 0);
+    assert.deepEqual(sorted, [
+      '0.9',
+      '1.0~~',
+      '1.0~~a',
+      '1.0~',
+      '1.0~rc1',
+      '1.0',
+      '1.0-1',
+      '1.0a',
+      '1.0a1',
+      '1.0+',
+      '1.0.',
+      '1.0.1',
+      '1:0.1',
+    ]);
   });
 });
 
@@ -87,14 +116,41 @@ describe('parseVersion', () => {
   it('splits epoch, upstream and revision at the first colon and the last hyphen', () => {
     assert.deepEqual(parseVersion('1:2.3-4-5'), { epoch: 1, upstream: '2.3-4', revision: '5' });
     assert.deepEqual(parseVersion('2.3'), { epoch: 0, upstream: '2.3', revision: '' });
-    assert.deepEqual(parseVersion('7:1.0:2~x+y.z-0ubuntu1.2'), { epoch: 7, upstream: '1.0:2~x+y.z', revision: '0ubuntu1.2' });
+    assert.deepEqual(parseVersion('7:1.0:2~x+y.z-0ubuntu1.2'), {
+      epoch: 7,
+      upstream: '1.0:2~x+y.z',
+      revision: '0ubuntu1.2',
+    });
     assert.equal(formatVersion(parseVersion('0:1.0-1')), '1.0-1');
   });
 
-  for (const bad of ['', ' 1.0', '1.0 ', '1 0', 'a1.0', ':1.0', 'x:1.0', '-1:1.0', '1:', '1.0-', '1.0-a_b', '1_0', '1.0-1:2', '99999999999:1', '1.0-b@d', 'ä1']) {
+  for (const bad of [
+    '',
+    ' 1.0',
+    '1.0 ',
+    '1 0',
+    'a1.0',
+    ':1.0',
+    'x:1.0',
+    '-1:1.0',
+    '1:',
+    '1.0-',
+    '1.0-a_b',
+    '1_0',
+    '1.0-1:2',
+    '99999999999:1',
+    '1.0-b@d',
+    'ä1',
+  ]) {
     it(`rejects ${JSON.stringify(bad)} with VERSION_INVALID`, () => {
-      assert.throws(() => parseVersion(bad), (e) => isImprintError(e, 'VERSION_INVALID'));
-      assert.throws(() => compareVersions(bad, '1.0'), (e) => isImprintError(e, 'VERSION_INVALID'));
+      assert.throws(
+        () => parseVersion(bad),
+        (e) => isImprintError(e, 'VERSION_INVALID'),
+      );
+      assert.throws(
+        () => compareVersions(bad, '1.0'),
+        (e) => isImprintError(e, 'VERSION_INVALID'),
+      );
     });
   }
 });
@@ -123,13 +179,16 @@ describe('satisfies', () => {
 function hostVersions(): string[] | string {
   const dir = '/var/lib/apt/lists';
   if (!existsSync(dir)) return `${dir} does not exist`;
-  const files = readdirSync(dir).filter((n) => /_Packages(\.(lz4|gz|xz|zst))?$/.test(n)).sort();
+  const files = readdirSync(dir)
+    .filter((n) => /_Packages(\.(lz4|gz|xz|zst))?$/.test(n))
+    .sort();
   if (files.length === 0) return `no *_Packages files in ${dir} (run apt-get update)`;
   const versions = new Set<string>();
   for (const f of files) {
     const out = spawnSync('/usr/lib/apt/apt-helper', ['cat-file', join(dir, f)], { maxBuffer: 1 << 30 });
     if (out.status !== 0) continue;
-    for (const m of out.stdout.toString('utf8').matchAll(/^(?:Version: (\S+)|Source: \S+ \((\S+)\))$/gm)) versions.add((m[1] ?? m[2]) as string);
+    for (const m of out.stdout.toString('utf8').matchAll(/^(?:Version: (\S+)|Source: \S+ \((\S+)\))$/gm))
+      versions.add((m[1] ?? m[2]) as string);
   }
   return [...versions].sort();
 }
@@ -155,13 +214,16 @@ async function runDpkg(lines: string[]): Promise<string> {
   try {
     const file = join(dir, 'pairs');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const script = 'while read -r a op b; do if dpkg --compare-versions "$a" "$op" "$b" 2>/dev/null; then echo y; else echo "n $a $op $b"; fi; done < "$1"';
+    const script =
+      'while read -r a op b; do if dpkg --compare-versions "$a" "$op" "$b" 2>/dev/null; then echo y; else echo "n $a $op $b"; fi; done < "$1"';
     return await new Promise((resolve, reject) => {
       const child = spawn('sh', ['-c', script, 'sh', file], { stdio: ['ignore', 'pipe', 'inherit'] });
       const out: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => out.push(c));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`sh exited ${code}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`sh exited ${code}`)),
+      );
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -176,7 +238,10 @@ describe('compareVersions against dpkg --compare-versions', () => {
   // confirms every adjacent relation of N versions sorted by compareVersions (lt or eq), dpkg's
   // order, being a total preorder, agrees with ours on all N*(N-1)/2 pairs. Random pairs are
   // checked directly on top, so an intransitive bug could not hide behind the chain.
-  it('agrees on at least 10,000 version pairs from the host Packages indexes', { skip, timeout: 180_000 }, async () => {
+  it('agrees on at least 10,000 version pairs from the host Packages indexes', {
+    skip,
+    timeout: 180_000,
+  }, async () => {
     const vs = versions as string[];
     assert.ok(vs.length > 1000, `expected many versions, found ${vs.length}`);
     for (const v of vs) parseVersion(v, 'host index version'); // every real version parses
@@ -200,13 +265,18 @@ describe('compareVersions against dpkg --compare-versions', () => {
     assert.ok(implied >= 10_000, `only ${implied} pairs covered`);
     const half = Math.ceil(lines.length / 2);
     const outs = await Promise.all([runDpkg(lines.slice(0, half)), runDpkg(lines.slice(half))]);
-    const results = outs.join('').split('\n').filter((l) => l !== '');
+    const results = outs
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '');
     assert.equal(results.length, lines.length);
     const disagreements = results.filter((l) => l !== 'y');
     assert.deepEqual(disagreements, []);
   });
 
-  it('agrees with dpkg on the hand-written cases', { skip: spawnSync('dpkg', ['--version']).status === 0 ? false : 'skipped: no dpkg' }, () => {
+  it('agrees with dpkg on the hand-written cases', {
+    skip: spawnSync('dpkg', ['--version']).status === 0 ? false : 'skipped: no dpkg',
+  }, () => {
     for (const [a, b, want] of CASES) {
       const op = ['lt', 'eq', 'gt'][want + 1] as string;
       const ok = spawnSync('dpkg', ['--compare-versions', a, op, b]).status === 0;

@@ -29,7 +29,18 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, symlinkSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -158,16 +169,21 @@ const gpgHomes: string[] = [];
 let sharedKey: TestKey | undefined;
 
 process.once('exit', () => {
-  for (const home of gpgHomes) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home } });
+  for (const home of gpgHomes)
+    spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home } });
   for (const d of [...gpgHomes, ...tempDirs]) rmSync(d, { recursive: true, force: true });
 });
 
 function gpg(key: { gnupgHome: string }, args: string[], input?: Uint8Array): Buffer {
-  return execFileSync('gpg', ['--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-    env: { ...process.env, GNUPGHOME: key.gnupgHome, LC_ALL: 'C' },
-    input,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  return execFileSync(
+    'gpg',
+    ['--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+    {
+      env: { ...process.env, GNUPGHOME: key.gnupgHome, LC_ALL: 'C' },
+      input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
 }
 
 /** Generates a throwaway signing key in its own GNUPGHOME (removed when the process exits). */
@@ -212,10 +228,18 @@ function controlFields(p: DebPackageSpec, installedSize: number): Array<[string,
   if (p.source !== undefined) f.push(['Source', p.source]);
   f.push(['Version', p.version], ['Architecture', p.architecture ?? 'amd64']);
   if (p.multiArch !== undefined) f.push(['Multi-Arch', p.multiArch]);
-  f.push(['Maintainer', p.maintainer ?? 'Imprint Tests <test@invalid>'], ['Installed-Size', String(installedSize)]);
+  f.push(
+    ['Maintainer', p.maintainer ?? 'Imprint Tests <test@invalid>'],
+    ['Installed-Size', String(installedSize)],
+  );
   const rel: Array<[string, string | undefined]> = [
-    ['Pre-Depends', p.preDepends], ['Depends', p.depends], ['Recommends', p.recommends], ['Conflicts', p.conflicts],
-    ['Breaks', p.breaks], ['Replaces', p.replaces], ['Provides', p.provides],
+    ['Pre-Depends', p.preDepends],
+    ['Depends', p.depends],
+    ['Recommends', p.recommends],
+    ['Conflicts', p.conflicts],
+    ['Breaks', p.breaks],
+    ['Replaces', p.replaces],
+    ['Provides', p.provides],
   ];
   for (const [k, v] of rel) if (v !== undefined) f.push([k, v]);
   if (p.essential === true) f.push(['Essential', 'yes']);
@@ -225,7 +249,8 @@ function controlFields(p: DebPackageSpec, installedSize: number): Array<[string,
   return f;
 }
 
-const formatFields = (f: Array<[string, string]>): string => f.map(([k, v]) => (v.startsWith('\n') ? `${k}:${v}\n` : `${k}: ${v}\n`)).join('');
+const formatFields = (f: Array<[string, string]>): string =>
+  f.map(([k, v]) => (v.startsWith('\n') ? `${k}:${v}\n` : `${k}: ${v}\n`)).join('');
 
 function buildDeb(p: DebPackageSpec, outFile: string, work: string): Array<[string, string]> {
   const root = mkdtempSync(join(work, 'pkg-'));
@@ -243,7 +268,8 @@ function buildDeb(p: DebPackageSpec, outFile: string, work: string): Array<[stri
       mkdirSync(target, { recursive: true });
       chmodSync(target, file.mode ?? 0o755);
     } else {
-      const content = typeof file.content === 'string' ? Buffer.from(file.content) : (file.content ?? new Uint8Array());
+      const content =
+        typeof file.content === 'string' ? Buffer.from(file.content) : (file.content ?? new Uint8Array());
       writeFileSync(target, content);
       chmodSync(target, file.mode ?? 0o644);
       bytes += content.length;
@@ -254,7 +280,10 @@ function buildDeb(p: DebPackageSpec, outFile: string, work: string): Array<[stri
   writeFileSync(join(root, 'DEBIAN', 'control'), formatFields(fields));
   for (const [name, text] of Object.entries(p.scripts ?? {})) {
     writeFileSync(join(root, 'DEBIAN', name), text);
-    chmodSync(join(root, 'DEBIAN', name), ['conffiles', 'triggers', 'shlibs', 'symbols', 'md5sums'].includes(name) ? 0o644 : 0o755);
+    chmodSync(
+      join(root, 'DEBIAN', name),
+      ['conffiles', 'triggers', 'shlibs', 'symbols', 'md5sums'].includes(name) ? 0o644 : 0o755,
+    );
   }
   mkdirSync(dirname(outFile), { recursive: true });
   execFileSync('dpkg-deb', ['-Zgzip', '--root-owner-group', '--build', root, outFile], {
@@ -290,14 +319,22 @@ function publish(dir: string, o: DebRepoOptions, previous: BuiltDeb[]): Built {
       const fields = buildDeb(p, file, work);
       const bytes = readFileSync(file);
       const deb: BuiltDeb = {
-        name: p.name, version: p.version, architecture: p.architecture ?? 'amd64', component,
-        filename, size: bytes.length, sha256: sha256Hex(bytes), path: file,
+        name: p.name,
+        version: p.version,
+        architecture: p.architecture ?? 'amd64',
+        component,
+        filename,
+        size: bytes.length,
+        sha256: sha256Hex(bytes),
+        path: file,
       };
       debs.push(deb);
       const para = formatFields([
         ...fields,
-        ['Filename', filename], ['Size', String(deb.size)],
-        ['MD5sum', createHash('md5').update(bytes).digest('hex')], ['SHA256', deb.sha256],
+        ['Filename', filename],
+        ['Size', String(deb.size)],
+        ['MD5sum', createHash('md5').update(bytes).digest('hex')],
+        ['SHA256', deb.sha256],
       ]);
       for (const arch of archs) {
         if (deb.architecture !== 'all' && deb.architecture !== arch) continue;
@@ -317,7 +354,8 @@ function publish(dir: string, o: DebRepoOptions, previous: BuiltDeb[]): Built {
       const rel = `${component}/binary-${arch}`;
       const text = Buffer.from((paragraphs.get(`${component}/${arch}`) ?? []).join('\n'));
       const variants: Array<[string, Buffer]> = [['', text]];
-      if (indexFiles.includes('xz')) variants.push(['.xz', execFileSync('xz', ['-c', '-6'], { input: text })]);
+      if (indexFiles.includes('xz'))
+        variants.push(['.xz', execFileSync('xz', ['-c', '-6'], { input: text })]);
       if (indexFiles.includes('gz')) variants.push(['.gz', gzipSync(text)]);
       mkdirSync(join(distDir, rel), { recursive: true });
       for (const [suffix, bytes] of variants) {
@@ -333,19 +371,32 @@ function publish(dir: string, o: DebRepoOptions, previous: BuiltDeb[]): Built {
   }
   sums.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const release: Array<[string, string]> = [
-    ['Origin', 'Imprint Test'], ['Label', 'Imprint Test'], ['Suite', suite], ['Codename', codename],
+    ['Origin', 'Imprint Test'],
+    ['Label', 'Imprint Test'],
+    ['Suite', suite],
+    ['Codename', codename],
     ['Date', rfc2822(o.date ?? DEFAULT_DATE)],
   ];
   if (o.validUntil !== undefined) release.push(['Valid-Until', rfc2822(o.validUntil)]);
   if (o.acquireByHash === true) release.push(['Acquire-By-Hash', 'yes']);
-  release.push(['Architectures', archs.join(' ')], ['Components', components.join(' ')], ['Description', 'imprint test repository']);
+  release.push(
+    ['Architectures', archs.join(' ')],
+    ['Components', components.join(' ')],
+    ['Description', 'imprint test repository'],
+  );
   release.push(['SHA256', `\n${sums.map(([p, s, h]) => ` ${h} ${String(s).padStart(8)} ${p}`).join('\n')}`]);
   const releaseText = Buffer.from(formatFields(release));
   writeFileSync(join(distDir, 'Release'), releaseText);
   const algo = ['--digest-algo', o.digestAlgo ?? 'SHA512', '--local-user', key.fingerprint];
-  if (o.inRelease !== false) writeFileSync(join(distDir, 'InRelease'), gpg(key, [...algo, '--clearsign'], releaseText));
-  if (o.releaseGpg !== false) writeFileSync(join(distDir, 'Release.gpg'), gpg(key, [...algo, '--detach-sign', '--armor'], releaseText));
-  return { debs: [...previous.filter((d) => !debs.some((n) => n.filename === d.filename)), ...debs], suite, codename };
+  if (o.inRelease !== false)
+    writeFileSync(join(distDir, 'InRelease'), gpg(key, [...algo, '--clearsign'], releaseText));
+  if (o.releaseGpg !== false)
+    writeFileSync(join(distDir, 'Release.gpg'), gpg(key, [...algo, '--detach-sign', '--armor'], releaseText));
+  return {
+    debs: [...previous.filter((d) => !debs.some((n) => n.filename === d.filename)), ...debs],
+    suite,
+    codename,
+  };
 }
 
 function rfc2822(d: Date): string {
@@ -366,7 +417,11 @@ export async function createDebRepo(options: DebRepoOptions): Promise<DebRepo> {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] as string);
     const range = req.headers.range;
-    requests.push(range === undefined ? { method: req.method ?? 'GET', path } : { method: req.method ?? 'GET', path, range });
+    requests.push(
+      range === undefined
+        ? { method: req.method ?? 'GET', path }
+        : { method: req.method ?? 'GET', path, range },
+    );
     const o = overrides.get(path);
     const active = o !== undefined && (o.times === undefined || o.used < o.times) ? o : undefined;
     if (active !== undefined) active.used++;
@@ -389,7 +444,11 @@ export async function createDebRepo(options: DebRepoOptions): Promise<DebRepo> {
     }
     const etag = `"${sha256Hex(body).slice(0, 16)}"`;
     etags.set(path, etag);
-    const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag, 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      'accept-ranges': 'bytes',
+      etag,
+      'content-type': 'application/octet-stream',
+    };
     let status = 200;
     let start = 0;
     const m = range === undefined ? null : /^bytes=(\d+)-$/.exec(range);
@@ -433,11 +492,13 @@ export async function createDebRepo(options: DebRepoOptions): Promise<DebRepo> {
     },
     deb(name, version) {
       const d = built.debs.find((x) => x.name === name && (version === undefined || x.version === version));
-      if (d === undefined) throw new Error(`debrepo has no package ${name}${version === undefined ? '' : ` ${version}`}`);
+      if (d === undefined)
+        throw new Error(`debrepo has no package ${name}${version === undefined ? '' : ` ${version}`}`);
       return d;
     },
     inReleaseSha256: () => sha256Hex(readFileSync(join(dir, 'dists', built.suite, 'InRelease'))),
-    indexPath: (component, arch, suffix = '') => `/dists/${built.suite}/${component}/binary-${arch}/Packages${suffix}`,
+    indexPath: (component, arch, suffix = '') =>
+      `/dists/${built.suite}/${component}/binary-${arch}/Packages${suffix}`,
     tamperedInRelease() {
       const text = readFileSync(join(dir, 'dists', built.suite, 'InRelease'), 'utf8');
       return text.replace('Label: Imprint Test', 'Label: Imprint Tesu');

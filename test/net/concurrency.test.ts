@@ -39,6 +39,9 @@ describe('mapLimit', () => {
 
   it('handles empty input and rejects a bad limit', async () => {
     assert.deepEqual(await mapLimit([], 3, async () => 1), []);
-    await assert.rejects(mapLimit([1], 0, async () => 1), RangeError);
+    await assert.rejects(
+      mapLimit([1], 0, async () => 1),
+      RangeError,
+    );
   });
 });

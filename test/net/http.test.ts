@@ -5,9 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { isImprintError } from '../../src/errors.js';
 import { createFetcher, type HttpFetcherOptions, isNotFound } from '../../src/net/http.js';
 
@@ -55,7 +55,11 @@ function serve(body: Buffer = BODY, opts: { ranges?: boolean; etag?: string } = 
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (opts.ranges === true && m !== null && req.headers['if-range'] === headers.etag) {
       const start = Number(m[1]);
-      res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': String(body.length - start) });
+      res.writeHead(206, {
+        ...headers,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        'content-length': String(body.length - start),
+      });
       res.end(body.subarray(start));
       return;
     }
@@ -106,8 +110,13 @@ describe('createFetcher', () => {
   it('streams a body and verifies it against an expected size and sha256', async () => {
     const p = path(serve());
     const { f } = fetcher();
-    assert.deepEqual(await readAll(await f.get(base + p, { expect: { size: BODY.length, sha256: HEX } })), BODY);
-    await assert.rejects(readAll(await f.get(base + p, { expect: { sha256: 'e'.repeat(64) } })), (e) => isImprintError(e, 'DIGEST_MISMATCH'));
+    assert.deepEqual(
+      await readAll(await f.get(base + p, { expect: { size: BODY.length, sha256: HEX } })),
+      BODY,
+    );
+    await assert.rejects(readAll(await f.get(base + p, { expect: { sha256: 'e'.repeat(64) } })), (e) =>
+      isImprintError(e, 'DIGEST_MISMATCH'),
+    );
     await assert.rejects(f.get(base + p, { expect: { size: 1 } }), (e) => isImprintError(e, 'SIZE_MISMATCH'));
     assert.deepEqual(await f.getBytes(base + p, BODY.length), BODY);
     await assert.rejects(f.getBytes(base + p, BODY.length - 1), (e) => isImprintError(e, 'SIZE_MISMATCH'));
@@ -148,7 +157,10 @@ describe('createFetcher', () => {
   it('gives up after the retries with the last status', async () => {
     const p = path((_q, res) => res.writeHead(500).end());
     const { f, delays } = fetcher({ retries: 2 });
-    await assert.rejects(f.get(base + p), (e) => isImprintError(e, 'HTTP_STATUS') && e.details.status === 500);
+    await assert.rejects(
+      f.get(base + p),
+      (e) => isImprintError(e, 'HTTP_STATUS') && e.details.status === 500,
+    );
     assert.equal(count(p), 3);
     assert.equal(delays.length, 2);
   });
@@ -166,7 +178,9 @@ describe('createFetcher', () => {
   });
 
   it('resumes a broken body with a Range request when the server allows it', async () => {
-    const p = path((req, res, n) => (n === 1 ? breakAfter(1234, { ranges: true })(req, res, n) : serve(BODY, { ranges: true })(req, res, n)));
+    const p = path((req, res, n) =>
+      n === 1 ? breakAfter(1234, { ranges: true })(req, res, n) : serve(BODY, { ranges: true })(req, res, n),
+    );
     const { f } = fetcher();
     const got = await readAll(await f.get(base + p, { expect: { size: BODY.length, sha256: HEX } }));
     assert.deepEqual(got, BODY);
@@ -179,10 +193,20 @@ describe('createFetcher', () => {
   it('fails with NETWORK when a broken body cannot be resumed, or changed meanwhile', async () => {
     const noRanges = path((req, res, n) => (n === 1 ? breakAfter(100)(req, res, n) : serve()(req, res, n)));
     const { f } = fetcher();
-    await assert.rejects(readAll(await f.get(base + noRanges)), (e) => isImprintError(e, 'NETWORK') && e.details.received === 100);
+    await assert.rejects(
+      readAll(await f.get(base + noRanges)),
+      (e) => isImprintError(e, 'NETWORK') && e.details.received === 100,
+    );
     assert.equal(count(noRanges), 1);
-    const changed = path((req, res, n) => (n === 1 ? breakAfter(100, { ranges: true })(req, res, n) : serve(BODY, { ranges: true, etag: '"v2"' })(req, res, n)));
-    await assert.rejects(readAll(await f.get(base + changed)), (e) => isImprintError(e, 'NETWORK') && /changed/.test(e.message));
+    const changed = path((req, res, n) =>
+      n === 1
+        ? breakAfter(100, { ranges: true })(req, res, n)
+        : serve(BODY, { ranges: true, etag: '"v2"' })(req, res, n),
+    );
+    await assert.rejects(
+      readAll(await f.get(base + changed)),
+      (e) => isImprintError(e, 'NETWORK') && /changed/.test(e.message),
+    );
   });
 
   it('times out a server that sends no headers, and one that stalls mid-body', async () => {
@@ -193,7 +217,10 @@ describe('createFetcher', () => {
       res.writeHead(200, { 'content-length': String(BODY.length) });
       res.write(BODY.subarray(0, 10));
     });
-    await assert.rejects(readAll(await f.get(base + stalls)), (e) => isImprintError(e, 'NETWORK') && e.details.received === 10);
+    await assert.rejects(
+      readAll(await f.get(base + stalls)),
+      (e) => isImprintError(e, 'NETWORK') && e.details.received === 10,
+    );
   });
 
   it('stops at once when the caller aborts', async () => {
@@ -214,8 +241,14 @@ describe('createFetcher', () => {
       const file = join(dir, 'data');
       writeFileSync(file, BODY);
       const { f } = fetcher();
-      assert.deepEqual(await readAll(await f.get(pathToFileURL(file).href, { expect: { sha256: HEX } })), BODY);
-      await assert.rejects(readAll(await f.get(pathToFileURL(file).href, { expect: { sha256: '0'.repeat(64) } })), (e) => isImprintError(e, 'DIGEST_MISMATCH'));
+      assert.deepEqual(
+        await readAll(await f.get(pathToFileURL(file).href, { expect: { sha256: HEX } })),
+        BODY,
+      );
+      await assert.rejects(
+        readAll(await f.get(pathToFileURL(file).href, { expect: { sha256: '0'.repeat(64) } })),
+        (e) => isImprintError(e, 'DIGEST_MISMATCH'),
+      );
       await assert.rejects(f.get(pathToFileURL(join(dir, 'nope')).href), (e) => isNotFound(e));
       await assert.rejects(f.get(pathToFileURL(dir).href), (e) => isNotFound(e));
       await assert.rejects(f.get('ftp://example.invalid/x'), (e) => isImprintError(e, 'UNSUPPORTED'));
