@@ -1,4 +1,5 @@
 // The merged-/usr layout: top-level directories are symlinks into /usr, created before any package.
+import type { VNode } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 
 /** The origin recorded on the links and directories the layout creates. */
@@ -43,13 +44,19 @@ export function setupMergedUsr(tree: FileTree, arch: string, mtime: number, with
 }
 
 /**
- * When `key`'s first component is a multilib directory missing from the tree, creates its link into
- * /usr first, so the path is canonicalised like every other. Returns the keys created.
+ * When `key`'s first component is a multilib directory missing from the tree, the nodes that link it
+ * into /usr (`usr/<dir>` if missing, then `<dir> -> usr/<dir>`), to be set before `key` is
+ * canonicalised; empty otherwise. Pure.
  */
-export function ensureMultilibLink(tree: FileTree, key: string, mtime: number): string[] {
+export function multilibLinkNodes(tree: FileTree, key: string, mtime: number): Array<[string, VNode]> {
   const top = key.split('/', 1)[0] as string;
   if (!MULTILIB_DIRS.has(top) || tree.get(top) !== undefined) return [];
-  return linkIntoUsr(tree, top, mtime);
+  const meta = { mode: 0o755, uid: 0, gid: 0, mtime, origin: MERGED_USR_ORIGIN };
+  const out: Array<[string, VNode]> = [];
+  if (tree.get('usr') === undefined) out.push(['usr', { kind: 'dir', ...meta }]);
+  if (tree.get(`usr/${top}`) === undefined) out.push([`usr/${top}`, { kind: 'dir', ...meta }]);
+  out.push([top, { kind: 'symlink', target: `usr/${top}`, ...meta, mode: 0o777 }]);
+  return out;
 }
 
 function linkIntoUsr(tree: FileTree, dir: string, mtime: number): string[] {

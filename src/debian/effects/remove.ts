@@ -73,8 +73,9 @@ export function removeNondeterministic(tree: FileTree, options: RemoveOptions): 
   for (const rule of options.rules ?? NONDETERMINISTIC_PATHS) {
     const re = removalPatternRegExp(rule.pattern);
     for (const key of keys) {
+      if (!re.test(key)) continue;
       const node = tree.get(key);
-      if (node === undefined || node.kind === 'dir' || !re.test(key)) continue;
+      if (node === undefined || node.kind === 'dir') continue;
       if (rule.scope === 'generated' && options.isShipped?.(key, node)) continue;
       if (rule.action === 'delete') {
         tree.remove(key);
