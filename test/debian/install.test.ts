@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type InstallInput, type InstallOptions, installPackages } from '../../src/debian/install.js';
+import { statusParagraph } from '../../src/debian/install-status.js';
+import { parseDeb822 } from '../../src/debian/deb822.js';
+import type { VNode } from '../../src/vfs/node.js';
+import { compareBytes } from '../../src/vfs/path.js';
+import { FileTree } from '../../src/vfs/tree.js';
+import { buildDeb, type DebSpec, debInput, md5sumsText } from '../helpers/debfile.js';
+
+const EPOCH = 1_650_000_000;
+const spoolRoot = mkdtempSync(join(tmpdir(), 'imprint-install-'));
+const spools: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const s of spools) await s.close();
+  rmSync(spoolRoot, { recursive: true, force: true });
+});
+
+const newTree = (): FileTree => new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
+const options = (extra: Partial<InstallOptions> = {}): InstallOptions => ({
+  epoch: EPOCH,
+  arch: 'amd64',
+  spoolDir: spoolRoot,
+  mergedUsr: true,
+  effects: false,
+  ...extra,
+});
+
+async function install(specs: Array<DebSpec | InstallInput>, extra: Partial<InstallOptions> = {}, tree = newTree()) {
+  const inputs = specs.map((s) => ('record' in s ? s : debInput(s)));
+  const result = await installPackages(tree, inputs, options(extra));
+  spools.push(result.spool);
+  return { tree, result };
+}
+
+async function read(node: VNode | undefined): Promise<string> {
+  assert.ok(node !== undefined && node.kind === 'file', `expected a file, found ${node?.kind}`);
+  const parts: Buffer[] = [];
+  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A stable listing of the tree for equality checks. */
+function listing(tree: FileTree): string[] {
+  return [...tree.keys()].sort(compareBytes).map((k) => {
+    const n = tree.get(k) as VNode;
+    const extra = n.kind === 'symlink' || n.kind === 'hardlink' ? n.target : n.kind === 'file' ? String(n.size) : '';
+    return `${k} ${n.kind} ${n.mode.toString(8)} ${n.uid}:${n.gid} ${n.mtime} ${extra} ${n.origin ?? ''}`;
+  });
+}
+
+describe('installPackages: merged /usr', () => {
+  it('creates the links first and canonicalises package paths through them', async () => {
+    const { tree } = await install([
+      {
+        name: 'base-files',
+        arch: 'all',
+        entries: [{ path: './bin/' }, { path: './lib/' }, { path: './usr/bin/' }, { path: './etc/issue', content: 'Debian\n' }],
+      },
+      { name: 'dash', entries: [{ path: './bin/dash', content: 'ELF', mode: 0o755 }, { path: './bin/sh', type: 'symlink', linkname: 'dash' }] },
+      { name: 'libc6', entries: [{ path: './lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' }] },
+    ]);
+    for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']]) {
+      const n = tree.get(link);
+      assert.equal(n?.kind, 'symlink', link);
+      assert.equal(n.kind === 'symlink' && n.target, target);
+      assert.equal(tree.get(target as string)?.kind, 'dir');
+    }
+    assert.equal(await read(tree.get('usr/bin/dash')), 'ELF');
+    assert.deepEqual(tree.get('usr/bin/sh'), { kind: 'symlink', target: 'dash', mode: 0o777, uid: 0, gid: 0, mtime: 1_600_000_000, origin: 'dash' });
+    assert.equal(tree.get('usr/lib64/ld-linux-x86-64.so.2')?.kind, 'symlink');
+    assert.equal(tree.get('bin/dash'), undefined, 'nothing is stored behind the link');
+    // ./bin/ directories (base-files, dash) merged into usr/bin, the link kept; the last package's metadata wins
+    assert.equal(tree.get('usr/bin')?.origin, 'dash');
+  });
+
+  it('links lib64 only with libc6 on amd64, never on arm64; multilib dirs on demand', async () => {
+    const plain = await install([{ name: 'tzdata', arch: 'all', entries: [{ path: './usr/share/zoneinfo/UTC', content: 'TZif' }] }]);
+    assert.equal(plain.tree.get('lib64'), undefined);
+    const arm = await install([{ name: 'libc6', arch: 'arm64', entries: [{ path: './lib/ld-linux-aarch64.so.1', content: 'x' }] }], { arch: 'arm64' });
+    assert.equal(arm.tree.get('lib64'), undefined);
+    assert.equal(await read(arm.tree.get('usr/lib/ld-linux-aarch64.so.1')), 'x');
+    const multi = await install([{ name: 'libc6-i386', entries: [{ path: './lib32/libc.so.6', content: 'i386' }] }]);
+    assert.deepEqual(multi.tree.get('lib32'), { kind: 'symlink', target: 'usr/lib32', mode: 0o777, uid: 0, gid: 0, mtime: EPOCH, origin: 'merged-usr' });
+    assert.equal(await read(multi.tree.get('usr/lib32/libc.so.6')), 'i386');
+  });
+});
+
+describe('installPackages: metadata', () => {
+  it('clamps mtimes newer than the epoch and keeps modes, owners and setuid bits', async () => {
+    const { tree } = await install([
+      {
+        name: 'login',
+        entries: [
+          { path: './usr/bin/su', content: 'su', mode: 0o4755, mtime: EPOCH + 5000 },
+          { path: './var/local/', mode: 0o2775, gid: 50, mtime: EPOCH - 10 },
+          { path: './tmp/', mode: 0o1777 },
+        ],
+      },
+    ]);
+    assert.deepEqual({ ...tree.get('usr/bin/su'), content: null }, { kind: 'file', size: 2, content: null, mode: 0o4755, uid: 0, gid: 0, mtime: EPOCH, origin: 'login' });
+    assert.deepEqual(tree.get('var/local'), { kind: 'dir', mode: 0o2775, uid: 0, gid: 50, mtime: EPOCH - 10, origin: 'login' });
+    assert.equal(tree.get('tmp')?.mode, 0o1777);
+  });
+
+  it('keeps hard links as links to the canonical path', async () => {
+    const { tree } = await install([
+      { name: 'perl-base', entries: [{ path: './usr/bin/perl', content: 'perl' }, { path: './usr/bin/perl5.36.0', type: 'hardlink', linkname: './usr/bin/perl' }] },
+    ]);
+    assert.equal(tree.get('usr/bin/perl5.36.0')?.kind, 'hardlink');
+    const n = tree.get('usr/bin/perl5.36.0');
+    assert.equal(n?.kind === 'hardlink' && n.target, 'usr/bin/perl');
+  });
+
+  it('keeps large bodies in the content-addressed spool and small ones in the pack, readable after install', async () => {
+    const big = Buffer.alloc(300 * 1024, 7);
+    const { tree, result } = await install([{ name: 'big', entries: [{ path: './usr/lib/big.bin', content: big }, { path: './usr/lib/small', content: 'tiny' }] }], {
+      spool: { packThreshold: 64 * 1024 },
+    });
+    assert.equal(result.stats.spooledFiles, 1);
+    assert.equal(result.stats.packedFiles, 1);
+    assert.ok(readdirSync(join(spoolRoot, 'sha256')).length >= 1);
+    const node = tree.get('usr/lib/big.bin');
+    assert.equal(node?.kind === 'file' && node.size, big.length);
+    assert.equal(await read(node), big.toString('utf8'));
+    assert.equal(await read(tree.get('usr/lib/small')), 'tiny');
+    await result.spool.close();
+    await assert.rejects(async () => read(tree.get('usr/lib/small')));
+  });
+});
+
+describe('installPackages: conflicts', () => {
+  const file = (name: string, fields: Record<string, string> = {}, content = name): DebSpec => ({
+    name,
+    fields,
+    entries: [{ path: './usr/bin/tool', content }, { path: './usr/share/doc/', mode: 0o755 }, { path: './usr/bin/same-link', type: 'symlink', linkname: 'tool' }],
+  });
+
+  it('refuses a path two packages write, naming both and the path', async () => {
+    await assert.rejects(install([file('one'), file('two')]), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+      assert.equal(err.code, 'FILE_CONFLICT');
+      assert.equal(err.details?.path, '/usr/bin/tool');
+      assert.deepEqual(err.details?.packages, ['one:amd64 1.0-1', 'two:amd64 1.0-1']);
+      return true;
+    });
+  });
+
+  it('lets the package that Replaces the other win, in either order', async () => {
+    for (const order of [0, 1]) {
+      const a = file('old-tool', {}, 'old');
+      const b = file('new-tool', { Replaces: 'old-tool (<< 2)' }, 'new');
+      const { tree, result } = await install(order === 0 ? [a, b] : [b, a]);
+      assert.equal(await read(tree.get('usr/bin/tool')), 'new');
+      assert.equal(tree.get('usr/bin/tool')?.origin, 'new-tool');
+      assert.ok(result.packages.every((p) => p.paths.includes('usr/bin/same-link')), 'identical symlinks are shared');
+    }
+    // a version constraint that does not hold is no Replaces
+    await assert.rejects(install([file('old-tool'), file('new-tool', { Replaces: 'old-tool (<< 1.0-1)' })]), { code: 'FILE_CONFLICT' });
+  });
+
+  it('shares identical files of a Multi-Arch: same package across architectures', async () => {
+    const ma = (arch: string, content = 'same'): DebSpec => ({
+      name: 'libfoo1',
+      arch,
+      fields: { 'Multi-Arch': 'same' },
+      entries: [{ path: `./usr/lib/${arch}/libfoo.so.1`, content: arch }, { path: './usr/share/doc/libfoo1/copyright', content }],
+    });
+    const { result } = await install([ma('amd64'), ma('i386')]);
+    assert.deepEqual(result.packages.map((p) => p.statusEntry), ['libfoo1', 'libfoo1:i386']);
+    await assert.rejects(install([ma('amd64'), ma('i386', 'different')]), { code: 'FILE_CONFLICT' });
+  });
+
+  it('refuses a file where another package has a directory', async () => {
+    await assert.rejects(install([{ name: 'a', entries: [{ path: './etc/foo/' }] }, { name: 'b', entries: [{ path: './etc/foo', content: 'x' }] }]), {
+      code: 'FILE_CONFLICT',
+    });
+  });
+});
+
+describe('installPackages: dpkg database', () => {
+  it('writes status.d/<name> with Status after Package, and <name>.md5sums', async () => {
+    const spec: DebSpec = {
+      name: 'hello',
+      version: '2.10-3',
+      fields: { Depends: 'libc6 (>= 2.34)', 'Multi-Arch': 'foreign', Homepage: 'https://example.org/hello' },
+      entries: [{ path: './usr/bin/hello', content: 'hi' }],
+    };
+    const { tree, result } = await install([spec]);
+    assert.equal(
+      await read(tree.get('var/lib/dpkg/status.d/hello')),
+      'Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchitecture: amd64\nMaintainer: Test <test@example.org>\n' +
+        'Installed-Size: 1\nDepends: libc6 (>= 2.34)\nMulti-Arch: foreign\nHomepage: https://example.org/hello\n' +
+        'Description: test package hello\n a package built by the test suite\n',
+    );
+    assert.equal(await read(tree.get('var/lib/dpkg/status.d/hello.md5sums')), md5sumsText(spec.entries));
+    const n = tree.get('var/lib/dpkg/status.d/hello');
+    assert.deepEqual([n?.mode, n?.uid, n?.mtime, n?.origin], [0o644, 0, EPOCH, 'hello']);
+    assert.equal(tree.get('var/lib/dpkg/status'), undefined);
+    assert.deepEqual(result.packages[0]?.paths.filter((p) => p.startsWith('var/lib/dpkg')), ['var/lib/dpkg/status.d/hello', 'var/lib/dpkg/status.d/hello.md5sums']);
+  });
+
+  it('replaces a Status field from the control file', () => {
+    const [p] = parseDeb822('Package: x\nStatus: purge ok not-installed\nVersion: 1\n', 't');
+    assert.deepEqual(statusParagraph(p as NonNullable<typeof p>).entries(), [
+      ['Package', 'x'],
+      ['Status', 'install ok installed'],
+      ['Version', '1'],
+    ]);
+  });
+
+  it('refuses a .deb that is not the package the lock names', async () => {
+    const bytes = buildDeb({ name: 'hello', version: '2', entries: [] });
+    const input = debInput({ name: 'hello', version: '3', entries: [] }, bytes);
+    await assert.rejects(install([input]), { code: 'DEB_INVALID' });
+  });
+});
+
+describe('installPackages: failures leave nothing behind', () => {
+  it('rolls back a package whose data.tar turns hostile half-way', async () => {
+    const tree = newTree();
+    await install([{ name: 'first', entries: [{ path: './usr/bin/first', content: '1' }, { path: './etc/first/' }] }], {}, tree);
+    const before = listing(tree);
+    const hostile: DebSpec = {
+      name: 'hostile',
+      entries: [
+        { path: './usr/bin/good', content: 'fine' },
+        { path: './opt/new/dir/' },
+        { path: './usr/lib64/x', content: 'x' },
+        { path: './usr/lib/evil', type: 'symlink', linkname: '../../../../etc/shadow' },
+      ],
+    };
+    await assert.rejects(install([hostile], {}, tree), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TAR_UNSAFE_LINK');
+      assert.match(err.message, /hostile_1\.0-1_amd64\.deb: data\.tar\.xz: entry "usr\/lib\/evil"/);
+      return true;
+    });
+    assert.deepEqual(listing(tree), before);
+  });
+
+  it('refuses a data.tar that unpacks far beyond its Installed-Size', async () => {
+    const bomb: DebSpec = { name: 'bomb', installedSize: 1, entries: [{ path: './big', content: Buffer.alloc(70 * 1024 * 1024) }], compression: 'gzip' };
+    await assert.rejects(install([bomb]), { code: 'DECOMPRESSION_BOMB' });
+  });
+});
+
+describe('installPackages: determinism', () => {
+  it('produces the same tree twice, and spool files only under the spool dir', async () => {
+    const specs: DebSpec[] = [
+      { name: 'a', entries: [{ path: './usr/share/a/1', content: 'one' }, { path: './usr/share/a/2', content: 'two' }] },
+      { name: 'b', entries: [{ path: './usr/share/b', content: Buffer.alloc(2 * 1024 * 1024, 1) }] },
+    ];
+    const one = await install(specs);
+    const two = await install(specs);
+    assert.deepEqual(listing(one.tree), listing(two.tree));
+    assert.deepEqual([...one.result.origins], [...two.result.origins]);
+    assert.ok(existsSync(join(spoolRoot, 'sha256')));
+  });
+});
