@@ -281,6 +281,34 @@ describe('openArchive', () => {
     }
   });
 
+  it('sees a republished suite online, while a pinned releaseSha256 keeps reading the old one from the cache', async () => {
+    const own = await createDebRepo({ packages: PACKAGES });
+    try {
+      const keys = await loadKeyring(own.keyringPath);
+      const cache = cacheDir();
+      const first = await openArchive(source(own, keys), options(cache));
+      await first.packages('amd64', 'main');
+      await own.update({ packages: [...PACKAGES, { name: 'hello', version: '2.10-4' }] });
+      const second = await openArchive(source(own, keys), options(cache));
+      assert.notEqual(second.releaseSha256, first.releaseSha256);
+      assert.deepEqual(
+        (await second.packages('amd64', 'main')).filter((r) => r.name === 'hello').map((r) => r.version),
+        ['2.10-3', '2.10-4'],
+      );
+      own.requests.length = 0;
+      const pinned = await openArchive(
+        source(own, keys),
+        options(cache, { releaseSha256: first.releaseSha256 }),
+      );
+      assert.equal((await pinned.packages('amd64', 'main')).length, 3);
+      assert.equal(own.requests.length, 0);
+      const latest = await openArchive(source(own, keys), options(cache, { offline: true }));
+      assert.equal(latest.releaseSha256, second.releaseSha256);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('reads a file: archive URL', async () => {
     const archive = await openArchive(
       source(repo, keyring, { url: `file://${repo.dir}` }),
@@ -342,6 +370,20 @@ describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
           repo.indexPath('main', 'amd64', '.gz'),
         ],
       );
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('reads an empty index', async () => {
+    const repo = await createDebRepo({ packages: PACKAGES, components: ['main', 'contrib'] });
+    try {
+      const archive = await openArchive(
+        source(repo, await loadKeyring(repo.keyringPath)),
+        options(cacheDir()),
+      );
+      assert.deepEqual(await archive.packages('amd64', 'contrib'), []);
+      assert.equal(archive.release.sha256.get('contrib/binary-amd64/Packages')?.size, 0);
     } finally {
       await repo.close();
     }
