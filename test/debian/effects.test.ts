@@ -1,0 +1,358 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CA_CONF_HEADER, mergeAccounts, pemLinkName, subjectHash, pemCertificates } from '../../src/debian/effects/index.js';
+import { type InstallOptions, installPackages } from '../../src/debian/install.js';
+import type { VNode } from '../../src/vfs/node.js';
+import { compareBytes } from '../../src/vfs/path.js';
+import { FileTree } from '../../src/vfs/tree.js';
+import { type DebSpec, debInput, type TarEntrySpec } from '../helpers/debfile.js';
+
+const EPOCH = 1_700_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'imprint-effects-'));
+const spools: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const s of spools) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function install(specs: DebSpec[], extra: Partial<InstallOptions> = {}) {
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
+  const result = await installPackages(
+    tree,
+    specs.map((s) => debInput(s)),
+    { epoch: EPOCH, arch: 'amd64', spoolDir: join(dir, 'spool'), mergedUsr: true, ...extra },
+  );
+  spools.push(result.spool);
+  return { tree, result };
+}
+
+async function text(tree: FileTree, path: string): Promise<string> {
+  const node = tree.get(path);
+  assert.ok(node?.kind === 'file', `${path}: expected a file, found ${node?.kind}`);
+  const parts: Buffer[] = [];
+  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function link(tree: FileTree, path: string): string | undefined {
+  const n = tree.get(path);
+  return n?.kind === 'symlink' ? n.target : undefined;
+}
+
+const meta = (n: VNode | undefined) => (n === undefined ? undefined : { kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: n.mtime, origin: n.origin });
+
+const PASSWD_MASTER = 'root:*:0:0:root:/root:/bin/bash\ndaemon:*:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n';
+const GROUP_MASTER = 'root:*:0:\nadm:*:4:\nwww-data:*:33:\nshadow:*:42:\nstaff:*:50:\n';
+const basePasswd: DebSpec = {
+  name: 'base-passwd',
+  entries: [
+    { path: './usr/share/base-passwd/passwd.master', content: PASSWD_MASTER },
+    { path: './usr/share/base-passwd/group.master', content: GROUP_MASTER },
+  ],
+};
+
+describe('effects: accounts', () => {
+  it('base-passwd copies the masters to /etc/passwd and /etc/group; no shadow without passwd', async () => {
+    const { tree, result } = await install([basePasswd]);
+    assert.equal(await text(tree, 'etc/passwd'), PASSWD_MASTER);
+    assert.equal(await text(tree, 'etc/group'), GROUP_MASTER);
+    assert.deepEqual(meta(tree.get('etc/passwd')), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: EPOCH, origin: 'base-passwd' });
+    assert.equal(tree.get('etc/shadow'), undefined);
+    assert.ok(result.packages[0]?.paths.includes('etc/passwd'));
+  });
+
+  it('passwd converts to shadow files (pwconv/grpconv) with lastchg from the epoch', async () => {
+    const { tree } = await install([basePasswd, { name: 'passwd', entries: [{ path: './usr/sbin/pwconv', content: 'x' }] }]);
+    const days = Math.floor(EPOCH / 86400);
+    assert.equal(await text(tree, 'etc/passwd'), PASSWD_MASTER.replace(/:\*:/g, ':x:'));
+    assert.equal(
+      await text(tree, 'etc/shadow'),
+      `root:*:${days}:0:99999:7:::\ndaemon:*:${days}:0:99999:7:::\nwww-data:*:${days}:0:99999:7:::\n`,
+    );
+    assert.equal(await text(tree, 'etc/gshadow'), 'root:*::\nadm:*::\nwww-data:*::\nshadow:*::\nstaff:*::\n');
+    assert.deepEqual(meta(tree.get('etc/shadow')), { kind: 'file', mode: 0o640, uid: 0, gid: 42, mtime: EPOCH, origin: 'passwd' });
+  });
+
+  it("merges the spec's accounts: same names replaced in place, new ones appended by id", async () => {
+    const { tree } = await install([basePasswd]);
+    await mergeAccounts(
+      tree,
+      {
+        users: [
+          { name: 'app', uid: 1000, gid: 1000, home: '/home/app', shell: '/bin/sh' },
+          { name: 'www-data', uid: 33, gid: 33, home: '/srv/www', shell: '/bin/sh', gecos: 'web' },
+          { name: 'early', uid: 999, gid: 1000, home: '/nonexistent', shell: '/usr/sbin/nologin' },
+        ],
+        groups: [{ name: 'app', gid: 1000, members: ['www-data', 'app'] }],
+      },
+      { epoch: EPOCH },
+    );
+    assert.equal(
+      await text(tree, 'etc/passwd'),
+      'root:*:0:0:root:/root:/bin/bash\ndaemon:*:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:*:33:33:web:/srv/www:/bin/sh\n' +
+        'early:*:999:1000::/nonexistent:/usr/sbin/nologin\napp:*:1000:1000::/home/app:/bin/sh\n',
+    );
+    assert.equal(await text(tree, 'etc/group'), `${GROUP_MASTER}app:*:1000:app,www-data\n`);
+    await assert.rejects(mergeAccounts(tree, { users: [{ name: 'a:b', uid: 1, gid: 1, home: '/', shell: '/bin/sh' }], groups: [] }, { epoch: EPOCH }), {
+      code: 'SPEC_INVALID',
+    });
+  });
+
+  it('adds shadow lines for merged accounts when /etc/shadow exists', async () => {
+    const { tree } = await install([basePasswd, { name: 'passwd', entries: [] }]);
+    await mergeAccounts(tree, { users: [{ name: 'app', uid: 1000, gid: 1000, home: '/home/app', shell: '/bin/sh' }], groups: [] }, { epoch: 86400 * 3 + 5 });
+    assert.match(await text(tree, 'etc/passwd'), /\napp:x:1000:1000::\/home\/app:\/bin\/sh\n$/);
+    assert.match(await text(tree, 'etc/shadow'), /\napp:\*:3:0:99999:7:::\n$/);
+  });
+});
+
+// --- ca-certificates -----------------------------------------------------------------------------
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+function makeCert(name: string, subject: string, extra: string[] = []): string {
+  const cfg = join(dir, 'req.cnf');
+  writeFileSync(cfg, '[req]\ndistinguished_name = dn\nstring_mask = pkix\n[dn]\n');
+  const out = join(dir, `${name}.pem`);
+  execFileSync('openssl', ['req', '-config', cfg, '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', out, '-days', '2', '-utf8', '-subj', subject, ...extra], { stdio: 'pipe' });
+  return readFileSync(out, 'utf8');
+}
+
+describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not installed' }, () => {
+  const certs: Record<string, string> = {};
+  before(() => {
+    certs['mozilla/Test Root (A), Inc.crt'] = makeCert('a', '/C=DE/O=Beispiel  GmbH/CN=  UPPER Case   Root  ');
+    certs['mozilla/Zertifikat.crt'] = makeCert('b', '/CN=Zertifikat Ä+O=Ünïcödé/C=AT', ['-multivalue-rdn']).trimEnd(); // no final newline
+    certs['mozilla/Cyrillic_Root.crt'] = makeCert('c', '/CN=Корень  ЦС/O=BMP Test');
+    certs['extra/Another.crt'] = makeCert('d', '/CN=another');
+  });
+  const caPackage = (): DebSpec => ({
+    name: 'ca-certificates',
+    arch: 'all',
+    entries: [
+      ...Object.entries(certs).map(([p, c]): TarEntrySpec => ({ path: `./usr/share/ca-certificates/${p}`, content: c })),
+      { path: './etc/ssl/certs/' },
+      { path: './usr/sbin/update-ca-certificates', content: '#!/bin/sh\n', mode: 0o755 },
+    ],
+  });
+  const sorted = () => Object.keys(certs).sort(compareBytes);
+  const openssl = (pem: string): string => execFileSync('openssl', ['x509', '-noout', '-subject_hash'], { input: pem }).toString().trim();
+
+  it('computes the subject hash openssl computes', () => {
+    for (const pem of Object.values(certs)) assert.equal(subjectHash(pemCertificates(pem)[0] as Buffer), openssl(pem));
+  });
+
+  it('writes the conf, the bundle in conf order, the .pem links and the hash links', async () => {
+    const { tree } = await install([caPackage()]);
+    assert.equal(await text(tree, 'etc/ca-certificates.conf'), CA_CONF_HEADER + sorted().map((c) => `${c}\n`).join(''));
+    assert.equal(await text(tree, 'etc/ssl/certs/ca-certificates.crt'), sorted().map((c) => (certs[c] as string).replace(/\n?$/, '\n')).join(''));
+    assert.deepEqual(meta(tree.get('etc/ssl/certs/ca-certificates.crt')), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: EPOCH, origin: 'ca-certificates' });
+    assert.equal(pemLinkName('mozilla/Test Root (A), Inc.crt'), 'Test_Root_=A=__Inc.pem');
+    for (const c of sorted()) {
+      const name = pemLinkName(c);
+      assert.equal(link(tree, `etc/ssl/certs/${name}`), `/usr/share/ca-certificates/${c}`);
+      assert.equal(link(tree, `etc/ssl/certs/${openssl(certs[c] as string)}.0`), name);
+    }
+    const hashLinks = [...tree.keys()].filter((k) => /^etc\/ssl\/certs\/[0-9a-f]{8}\.\d+$/.test(k));
+    assert.equal(hashLinks.length, 4);
+    assert.deepEqual(meta(tree.get('usr/local/share/ca-certificates')), { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH, origin: 'ca-certificates' });
+  });
+
+  it('matches the real update-ca-certificates and openssl rehash on the same input', async (t) => {
+    if (!existsSync('/usr/sbin/update-ca-certificates')) return t.skip('update-ca-certificates not installed');
+    const { tree } = await install([caPackage()]);
+    const root = join(dir, 'uca');
+    for (const [p, c] of Object.entries(certs)) {
+      mkdirSync(join(root, 'share', p, '..'), { recursive: true });
+      writeFileSync(join(root, 'share', p), c);
+    }
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    mkdirSync(join(root, 'local'), { recursive: true });
+    writeFileSync(join(root, 'conf'), await text(tree, 'etc/ca-certificates.conf'));
+    const args = ['--certsconf', join(root, 'conf'), '--certsdir', join(root, 'share'), '--localcertsdir', join(root, 'local'), '--etccertsdir', join(root, 'etc'), '--hooksdir', ''];
+    const r = spawnSync('/usr/sbin/update-ca-certificates', args, { env: { ...process.env, LC_ALL: 'C' } });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.equal(await text(tree, 'etc/ssl/certs/ca-certificates.crt'), readFileSync(join(root, 'etc', 'ca-certificates.crt'), 'utf8'));
+    const theirs = readdirSync(join(root, 'etc'))
+      .filter((n) => n !== 'ca-certificates.crt')
+      .map((n) => `${n} -> ${readlinkSync(join(root, 'etc', n)).replace(join(root, 'share'), '/usr/share/ca-certificates')}`)
+      .sort();
+    const ours = [...tree.keys()]
+      .filter((k) => k.startsWith('etc/ssl/certs/') && k !== 'etc/ssl/certs/ca-certificates.crt')
+      .map((k) => `${k.slice('etc/ssl/certs/'.length)} -> ${link(tree, k)}`)
+      .sort();
+    assert.deepEqual(ours, theirs);
+  });
+
+  it("matches the host's own /etc/ssl/certs for the host's certificates", async (t) => {
+    const mozilla = '/usr/share/ca-certificates/mozilla';
+    if (!existsSync(mozilla) || !existsSync('/etc/ssl/certs/ca-certificates.crt') || !existsSync('/etc/ca-certificates.conf')) return t.skip('no CA store on the host');
+    const conf = readFileSync('/etc/ca-certificates.conf', 'utf8');
+    const names = readdirSync(mozilla).filter((n) => n.endsWith('.crt'));
+    const localDir = '/usr/local/share/ca-certificates';
+    const local = existsSync(localDir) ? readdirSync(localDir).filter((n) => n.endsWith('.crt')) : [];
+    if (/^!/m.test(conf) || conf.split('\n').filter((l) => /^[^#!]/.test(l)).length !== names.length) return t.skip('host CA set is customised');
+    const { tree } = await install([
+      {
+        name: 'ca-certificates',
+        arch: 'all',
+        entries: [
+          ...names.map((n) => ({ path: `./usr/share/ca-certificates/mozilla/${n}`, content: readFileSync(join(mozilla, n)) })),
+          // certificates the host's administrator added: update-ca-certificates appends them after the conf's
+          ...local.map((n) => ({ path: `./usr/local/share/ca-certificates/${n}`, content: readFileSync(join(localDir, n)) })),
+        ],
+      },
+    ]);
+    assert.equal(await text(tree, 'etc/ca-certificates.conf'), conf);
+    assert.equal(await text(tree, 'etc/ssl/certs/ca-certificates.crt'), readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8'));
+    for (const k of [...tree.keys()].filter((k) => /^etc\/ssl\/certs\/[0-9a-f]{8}\.\d+$/.test(k))) {
+      assert.equal(link(tree, k), readlinkSync(`/${k}`), k);
+    }
+  });
+});
+
+// --- tzdata, netbase, base-files, debianutils, python, alternatives --------------------------------
+
+describe('effects: configuration files', () => {
+  const tzdata: DebSpec = {
+    name: 'tzdata',
+    arch: 'all',
+    entries: [
+      { path: './usr/share/zoneinfo/Etc/UTC', content: 'TZif-utc' },
+      { path: './usr/share/zoneinfo/Europe/Berlin', content: 'TZif-berlin' },
+      { path: './usr/share/zoneinfo/localtime', type: 'symlink', linkname: '/etc/localtime' },
+    ],
+  };
+
+  it('tzdata links /etc/localtime to Etc/UTC by default, or the configured zone', async () => {
+    const { tree } = await install([tzdata]);
+    assert.equal(link(tree, 'etc/localtime'), '/usr/share/zoneinfo/Etc/UTC');
+    assert.equal(await text(tree, 'etc/timezone'), 'Etc/UTC\n');
+    const berlin = await install([tzdata], { effects: { timezone: 'Europe/Berlin' } });
+    assert.equal(link(berlin.tree, 'etc/localtime'), '/usr/share/zoneinfo/Europe/Berlin');
+    assert.equal(await text(berlin.tree, 'etc/timezone'), 'Europe/Berlin\n');
+    await assert.rejects(install([tzdata], { effects: { timezone: 'Mars/Olympus' } }), { code: 'SPEC_INVALID' });
+    await assert.rejects(install([tzdata], { effects: { timezone: '../../etc/passwd' } }), { code: 'SPEC_INVALID' });
+  });
+
+  it('netbase writes /etc/hosts and /etc/networks with tabs and a blank last line', async () => {
+    const { tree } = await install([{ name: 'netbase', arch: 'all', entries: [{ path: './etc/services', content: 'x' }] }]);
+    assert.equal(
+      await text(tree, 'etc/hosts'),
+      '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n',
+    );
+    assert.equal(await text(tree, 'etc/networks'), 'default\t\t0.0.0.0\nloopback\t127.0.0.0\nlink-local\t169.254.0.0\n\n');
+  });
+
+  it('base-files turns /var/run and /var/lock into links, keeps what was inside, makes the usual directories', async () => {
+    const { tree } = await install([
+      {
+        name: 'base-files',
+        entries: [
+          { path: './run/' },
+          { path: './var/run/' },
+          { path: './var/lock/' },
+          { path: './usr/share/base-files/dot.profile', content: 'PATH\n', mtime: 1_500_000_000 },
+          { path: './usr/share/base-files/motd', content: 'hello\n' },
+          { path: './etc/dpkg/origins/debian', content: 'Vendor: Debian\n' },
+          { path: './bin/', mode: 0o755 },
+        ],
+      },
+      { name: 'other', entries: [{ path: './var/run/other.pid', content: '1' }] },
+    ]);
+    assert.equal(link(tree, 'var/run'), '/run');
+    assert.equal(link(tree, 'var/lock'), '/run/lock');
+    assert.equal(await text(tree, 'run/other.pid'), '1');
+    assert.deepEqual(meta(tree.get('run/lock')), { kind: 'dir', mode: 0o1777, uid: 0, gid: 0, mtime: EPOCH, origin: 'base-files' });
+    assert.deepEqual(meta(tree.get('var/mail')), { kind: 'dir', mode: 0o2775, uid: 0, gid: 8, mtime: EPOCH, origin: 'base-files' });
+    assert.equal(link(tree, 'var/spool/mail'), '../mail');
+    assert.equal(link(tree, 'usr/local/man'), 'share/man');
+    assert.equal(link(tree, 'etc/dpkg/origins/default'), 'debian');
+    for (const d of ['mnt', 'srv', 'opt', 'media', 'usr/local/bin', 'usr/local/share/man', 'usr/local/src']) assert.equal(tree.get(d)?.kind, 'dir', d);
+    assert.deepEqual(meta(tree.get('root/.profile')), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1_500_000_000, origin: 'base-files' });
+    assert.equal(await text(tree, 'etc/motd'), 'hello\n');
+    assert.deepEqual(meta(tree.get('var/log/wtmp')), { kind: 'file', mode: 0o664, uid: 0, gid: 43, mtime: EPOCH, origin: 'base-files' });
+    assert.equal(link(tree, 'bin'), 'usr/bin');
+  });
+
+  it('debianutils writes /etc/shells with every shell and its merged-/usr twin, as update-shells does', async () => {
+    const { tree } = await install([
+      {
+        name: 'debianutils',
+        entries: [{ path: './usr/share/debianutils/shells', content: '# /etc/shells: valid login shells\n/bin/sh\n' }, { path: './usr/bin/which.debianutils', content: 'w' }],
+      },
+      { name: 'dash', entries: [{ path: './usr/share/debianutils/shells.d/dash', content: '/bin/dash\n' }] },
+      { name: 'bash', entries: [{ path: './usr/share/debianutils/shells.d/bash', content: '/bin/bash\n/bin/rbash\n' }] },
+    ]);
+    assert.equal(
+      await text(tree, 'etc/shells'),
+      '# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n',
+    );
+    assert.equal(await text(tree, 'var/lib/shells.state'), '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n');
+    assert.equal(link(tree, 'usr/bin/which'), '/etc/alternatives/which');
+    assert.equal(link(tree, 'etc/alternatives/which'), '/usr/bin/which.debianutils');
+  });
+
+  it('python3 writes debian_config; python3.X-minimal makes dist-packages', async () => {
+    const { tree } = await install([
+      { name: 'python3', entries: [{ path: './usr/bin/python3', type: 'symlink', linkname: 'python3.11' }] },
+      { name: 'python3.11-minimal', entries: [{ path: './usr/bin/python3.11', content: 'ELF' }] },
+    ]);
+    assert.equal(await text(tree, 'etc/python3/debian_config'), '[DEFAULT]\n# how to byte-compile (comma separated: standard, optimize)\nbyte-compile = standard\n');
+    assert.deepEqual(meta(tree.get('usr/local/lib/python3.11/dist-packages')), { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH, origin: 'python3.11-minimal' });
+  });
+
+  it('libc-bin copies nsswitch.conf; an absent template is no error', async () => {
+    const { tree } = await install([{ name: 'libc-bin', entries: [{ path: './usr/share/libc-bin/nsswitch.conf', content: 'hosts: files dns\n' }] }]);
+    assert.equal(await text(tree, 'etc/nsswitch.conf'), 'hosts: files dns\n');
+    const none = await install([{ name: 'libc-bin', entries: [] }]);
+    assert.equal(none.tree.get('etc/nsswitch.conf'), undefined);
+  });
+});
+
+describe('effects: update-alternatives', () => {
+  const mawk: DebSpec = {
+    name: 'mawk',
+    entries: [{ path: './usr/bin/mawk', content: 'mawk', mode: 0o755 }, { path: './usr/share/man/man1/mawk.1.gz', content: 'man' }],
+  };
+
+  it('links awk and its slaves through /etc/alternatives and writes the database file', async () => {
+    const { tree } = await install([mawk]);
+    assert.equal(link(tree, 'usr/bin/awk'), '/etc/alternatives/awk');
+    assert.equal(link(tree, 'etc/alternatives/awk'), '/usr/bin/mawk');
+    assert.equal(link(tree, 'usr/bin/nawk'), '/etc/alternatives/nawk');
+    assert.equal(link(tree, 'usr/share/man/man1/awk.1.gz'), '/etc/alternatives/awk.1.gz');
+    assert.equal(link(tree, 'etc/alternatives/awk.1.gz'), '/usr/share/man/man1/mawk.1.gz');
+    // the same bytes update-alternatives writes (compare /var/lib/dpkg/alternatives/awk on a Debian host)
+    assert.equal(
+      await text(tree, 'var/lib/dpkg/alternatives/awk'),
+      'auto\n/usr/bin/awk\nawk.1.gz\n/usr/share/man/man1/awk.1.gz\nnawk\n/usr/bin/nawk\nnawk.1.gz\n/usr/share/man/man1/nawk.1.gz\n\n' +
+        '/usr/bin/mawk\n5\n/usr/share/man/man1/mawk.1.gz\n/usr/bin/mawk\n/usr/share/man/man1/mawk.1.gz\n\n',
+    );
+    assert.equal(tree.get('usr/bin/awk')?.origin, 'mawk');
+  });
+
+  it('skips slaves whose target is missing, and picks the highest priority', async () => {
+    const noMan: DebSpec = { name: 'mawk', entries: [{ path: './usr/bin/mawk', content: 'mawk' }] };
+    const gawk: DebSpec = { name: 'gawk', entries: [{ path: './usr/bin/gawk', content: 'gawk' }] };
+    const { tree } = await install([noMan, gawk]);
+    assert.equal(link(tree, 'etc/alternatives/awk'), '/usr/bin/gawk');
+    assert.equal(link(tree, 'etc/alternatives/nawk'), '/usr/bin/gawk');
+    assert.equal(tree.get('usr/share/man/man1/awk.1.gz'), undefined);
+    assert.equal(tree.get('etc/alternatives/awk.1.gz'), undefined);
+    assert.match(await text(tree, 'var/lib/dpkg/alternatives/awk'), /\n\n\/usr\/bin\/gawk\n10\n\/usr\/share\/man\/man1\/gawk\.1\.gz\n\/usr\/bin\/gawk\n.*\n\/usr\/bin\/mawk\n5\n/s);
+    // a master target that is not installed registers nothing
+    const none = await install([{ name: 'mawk', entries: [] }]);
+    assert.equal(none.tree.get('usr/bin/awk'), undefined);
+  });
+
+  it('resolves targets through merged /usr (pager -> /bin/more)', async () => {
+    const { tree } = await install([{ name: 'util-linux', entries: [{ path: './bin/more', content: 'more' }] }]);
+    assert.equal(link(tree, 'etc/alternatives/pager'), '/bin/more');
+    assert.equal(link(tree, 'usr/bin/pager'), '/etc/alternatives/pager');
+  });
+});
