@@ -91,7 +91,7 @@ export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
     } catch {
       v.fail(path, 'an os/arch[/variant] platform key', JSON.stringify(key));
     }
-    const packages = v.array(platformsRaw[key], path).map((p, i) => parsePackage(v, p, `${path}[${i}]`));
+    const packages = v.array(platformsRaw[key], path).map((p, i) => parsePackage(v, p, `${path}[${i}]`, sources.length));
     const seen = new Set<string>();
     packages.forEach((p, i) => {
       const id = `${p.name}:${p.architecture}`;
@@ -114,13 +114,18 @@ function parseSource(v: Validator, raw: unknown, path: string): LockSource {
   };
 }
 
-function parsePackage(v: Validator, raw: unknown, path: string): LockPackage {
-  const o = v.object(raw, path, ['name', 'version', 'architecture', 'source', 'filename', 'size', 'sha256']);
+function parsePackage(v: Validator, raw: unknown, path: string, sourceCount: number): LockPackage {
+  const o = v.object(raw, path, ['name', 'version', 'architecture', 'source', 'filename', 'size', 'sha256'], ['repo']);
   const size = o.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     v.fail(`${path}.size`, 'a non-negative integer', JSON.stringify(size));
   }
+  const repo = o.repo;
+  if (repo !== undefined && (typeof repo !== 'number' || !Number.isSafeInteger(repo) || repo < 0 || repo >= sourceCount)) {
+    v.fail(`${path}.repo`, `an index into $.sources (0 to ${sourceCount - 1})`, JSON.stringify(repo));
+  }
   return {
+    ...(repo === undefined ? {} : { repo: repo as number }),
     name: v.string(o.name, `${path}.name`),
     version: v.string(o.version, `${path}.version`),
     architecture: v.string(o.architecture, `${path}.architecture`),
@@ -142,13 +147,13 @@ class Validator {
     });
   }
 
-  /** An object; with `keys`, exactly those keys (unknown keys are errors, missing keys too). */
-  object(raw: unknown, path: string, keys: string[] | undefined): Record<string, unknown> {
+  /** An object; with `keys`, exactly those keys plus any of `optional` (unknown keys are errors, missing keys too). */
+  object(raw: unknown, path: string, keys: string[] | undefined, optional: string[] = []): Record<string, unknown> {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) this.fail(path, 'an object', describe(raw));
     const o = raw as Record<string, unknown>;
     if (keys !== undefined) {
       for (const k of Object.keys(o).sort(compareCodeUnits)) {
-        if (!keys.includes(k)) this.fail(`${path}.${k}`, `only the keys ${keys.join(', ')}`, 'an unknown key');
+        if (!keys.includes(k) && !optional.includes(k)) this.fail(`${path}.${k}`, `only the keys ${[...keys, ...optional].join(', ')}`, 'an unknown key');
       }
       for (const k of keys) if (!(k in o)) this.fail(`${path}.${k}`, 'a value', 'nothing (missing key)');
     }

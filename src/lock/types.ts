@@ -46,4 +46,9 @@ export interface LockPackage {
   size: number;
   /** sha256 of the `.deb` (64 lowercase hex, as the Packages index writes it). */
   sha256: string;
+  /**
+   * Position in the lock's `sources` of the archive suite the `.deb` comes from (its URL is the
+   * `{url}` of fetch templates). `imprint lock` always writes it; optional for locks written before.
+   */
+  repo?: number;
 }
