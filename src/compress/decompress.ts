@@ -14,29 +14,39 @@ export interface DecompressOptions {
   limits?: DecompressLimits;
 }
 
+/** A Node zlib stream; `bytesWritten` counts the input the engine has consumed so far. */
+type ZlibStream = Transform & { readonly bytesWritten?: number };
+
 /** A Node zlib decoder (gunzip, built-in zstd) with the bomb guard and imprint's error codes. */
 class ZlibDecoder extends InnerStreamTransform {
+  readonly #inner: ZlibStream;
   readonly #guard: DecompressionGuard;
   readonly #what: string;
   readonly #codec: string;
+  #written = 0;
 
-  constructor(inner: Transform, codec: string, what: string, guard: DecompressionGuard) {
+  constructor(inner: ZlibStream, codec: string, what: string, guard: DecompressionGuard) {
     super(inner);
+    this.#inner = inner;
     this.#guard = guard;
     this.#what = what;
     this.#codec = codec;
   }
 
   protected override onInput(chunk: Buffer): void {
-    this.#guard.input(chunk.length);
+    this.#written += chunk.length;
   }
 
   protected override onOutput(chunk: Buffer): void {
+    // Ratio against the input the engine has actually consumed, not what was handed to it: a
+    // whole bomb often arrives in one chunk.
+    const consumed = this.#inner.bytesWritten ?? this.#written;
+    this.#guard.input(consumed - this.#guard.inputBytes);
     this.#guard.output(chunk.length);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.#guard.inputBytes === 0) {
+    if (this.#written === 0) {
       callback(this.mapError(new Error('empty input')));
       return;
     }

@@ -38,13 +38,21 @@ export class DecompressionGuard {
 
   /** Records `n` decompressed bytes about to be emitted; throws DECOMPRESSION_BOMB past a limit. */
   output(n: number): void {
+    this.check(n);
     this.outputBytes += n;
-    const out = this.outputBytes;
+  }
+
+  /**
+   * Throws DECOMPRESSION_BOMB if `pending` more output bytes would break a limit, without recording
+   * them: lets a decoder that produces output in bursts stop in the middle of one.
+   */
+  check(pending: number): void {
+    const out = this.outputBytes + pending;
     if (out > this.#maxOutput) {
       throw new ImprintError(
         'DECOMPRESSION_BOMB',
         `${this.#what}: decompressed output exceeds the limit of ${this.#maxOutput} bytes (${out} bytes from ${this.inputBytes} compressed)`,
-        { hint: 'The input is hostile or corrupt; raise maxOutputBytes only if it is trusted.', details: this.#details() },
+        { hint: 'The input is hostile or corrupt; raise maxOutputBytes only if it is trusted.', details: this.#details(out) },
       );
     }
     if (out > this.#grace && out > this.#maxRatio * this.inputBytes) {
@@ -52,16 +60,16 @@ export class DecompressionGuard {
       throw new ImprintError(
         'DECOMPRESSION_BOMB',
         `${this.#what}: decompression ratio ${ratio}:1 exceeds the limit of ${this.#maxRatio}:1 (${out} bytes from ${this.inputBytes} compressed)`,
-        { hint: 'The input is hostile or corrupt; raise maxRatio only if it is trusted.', details: this.#details() },
+        { hint: 'The input is hostile or corrupt; raise maxRatio only if it is trusted.', details: this.#details(out) },
       );
     }
   }
 
-  #details(): Record<string, unknown> {
+  #details(outputBytes: number): Record<string, unknown> {
     return {
       what: this.#what,
       inputBytes: this.inputBytes,
-      outputBytes: this.outputBytes,
+      outputBytes,
       maxRatio: this.#maxRatio,
       ratioGraceBytes: this.#grace,
       maxOutputBytes: Number.isFinite(this.#maxOutput) ? this.#maxOutput : undefined,

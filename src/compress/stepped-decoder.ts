@@ -4,9 +4,10 @@ import type { DecompressionGuard } from './limits.js';
 
 /**
  * Base for decoders that run synchronously in JavaScript or WebAssembly (xz, fzstd). A subclass
- * turns input into a generator of bounded output pieces; this class pushes them one by one,
- * checking the guard before each, and suspends the generator whenever the reader is behind, so
- * memory stays bounded by one piece even for hostile input.
+ * turns input into a generator of bounded output pieces, reporting the input it has consumed to
+ * the guard as it goes; this class pushes the pieces one by one, checking the guard before each,
+ * and suspends the generator whenever the reader is behind, so memory stays bounded by one piece
+ * even for hostile input.
  */
 export abstract class SteppedDecoder extends Transform {
   readonly #guard: DecompressionGuard;
@@ -35,7 +36,6 @@ export abstract class SteppedDecoder extends Transform {
   protected abstract mapError(err: unknown): Error;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#guard.input(chunk.length);
     this.#start(() => this.decode(chunk), callback);
   }
 

@@ -115,14 +115,17 @@ class XzContext {
     this.#ex.supply_input(this.#ptr, piece.length);
   }
 
-  /** Runs the decoder until its output buffer is full or the input is used up; returns a copy of the output. */
-  step(): { ret: number; out: Buffer; inputUsedUp: boolean } {
+  /**
+   * Runs the decoder until its output buffer is full or the input is used up; returns a copy of the
+   * output and how many bytes of the supplied piece have been consumed so far.
+   */
+  step(): { ret: number; out: Buffer; consumed: number; inputUsedUp: boolean } {
     const ret = this.#ex.get_next_output(this.#ptr);
     const h = this.#header();
     const outPos = h[5] as number;
     const out = Buffer.from(new Uint8Array(this.#ex.memory.buffer, this.#outPtr, outPos));
     h[5] = 0;
-    return { ret, out, inputUsedUp: h[2] === h[3] };
+    return { ret, out, consumed: h[2] as number, inputUsedUp: h[2] === h[3] };
   }
 
   dispose(): void {
@@ -133,6 +136,7 @@ class XzContext {
 /** Streaming xz decoder (a Transform); see decompressStream. Cost: ~40 MB/s of output. */
 export class XzDecoder extends SteppedDecoder {
   readonly #what: string;
+  readonly #guard: DecompressionGuard;
   #ctx: XzContext | undefined;
   #loading: Promise<void> | undefined;
   #released = false;
@@ -140,6 +144,7 @@ export class XzDecoder extends SteppedDecoder {
   constructor(what: string, guard: DecompressionGuard) {
     super(guard);
     this.#what = what;
+    this.#guard = guard;
   }
 
   protected override ready(): Promise<void> | undefined {
@@ -159,8 +164,11 @@ export class XzDecoder extends SteppedDecoder {
     const ctx = this.#context();
     for (let off = 0; off < chunk.length; off += ctx.bufSize) {
       ctx.supply(chunk.subarray(off, off + ctx.bufSize));
+      let counted = 0;
       for (;;) {
-        const { ret, out, inputUsedUp } = ctx.step();
+        const { ret, out, consumed, inputUsedUp } = ctx.step();
+        this.#guard.input(consumed - counted);
+        counted = consumed;
         if (ret === XZ_STREAM_END) throw this.#fail(8);
         if (ret !== XZ_OK) throw this.#fail(ret);
         if (out.length > 0) yield out;
