@@ -132,8 +132,11 @@ export class PackagesParser {
     this.#what = what;
   }
 
-  /** Parses complete paragraphs from `text` (which must end at a paragraph boundary). */
-  parse(text: string, firstLine = 1): void {
+  /**
+   * Parses complete paragraphs from `text` (which must end at a paragraph boundary); returns the
+   * number of lines it read.
+   */
+  parse(text: string, firstLine = 1): number {
     const start = this.#start;
     const end = this.#end;
     const len = text.length;
@@ -183,6 +186,7 @@ export class PackagesParser {
       pos = nl + 1;
     }
     if (paraStart >= 0) this.#finish(text, paraStart, paraEnd, paraLine);
+    return line - (firstLine - 1);
   }
 
   #fail(line: number, msg: string): never {
@@ -357,22 +361,10 @@ export async function readPackagesIndex(
       carry = text;
       continue;
     }
-    const head = text.slice(0, cut + 1);
-    parser.parse(head, line);
-    line += countNewlines(head) + 1;
+    line += parser.parse(text.slice(0, cut + 1), line) + 1;
     carry = text.slice(cut + 2);
   }
   const rest = carry + decoder.end();
   if (rest !== '') parser.parse(rest, line);
   return parser.records;
-}
-
-function countNewlines(s: string): number {
-  let n = 0;
-  let i = s.indexOf('\n');
-  while (i >= 0) {
-    n++;
-    i = s.indexOf('\n', i + 1);
-  }
-  return n;
 }

@@ -193,10 +193,16 @@ describe('parsePackages', () => {
   it('names the line of a broken paragraph deep inside a stream', async () => {
     const good = `Package: x\nVersion: 1.0\nArchitecture: amd64\nFilename: f.deb\nSize: 1\nSHA256: ${SHA}\n`;
     const text = `${good}\n${good}\n${good.replace('Size: 1', 'Size: x')}`;
-    await assert.rejects(
-      readPackagesIndex(Readable.from([Buffer.from(text)]), repo, 'P'),
-      (e) => isImprintError(e, 'DEB822_PARSE') && e.details.line === 15,
-    );
+    const bytes = Buffer.from(text);
+    for (const size of [5, bytes.length]) {
+      const chunks: Buffer[] = [];
+      for (let k = 0; k < bytes.length; k += size) chunks.push(bytes.subarray(k, k + size));
+      await assert.rejects(
+        readPackagesIndex(Readable.from(chunks), repo, 'P'),
+        (e) => isImprintError(e, 'DEB822_PARSE') && e.details.line === 15,
+        `chunk size ${size}`,
+      );
+    }
   });
 });
 
