@@ -24,7 +24,10 @@
  *   repo.override(path, { body })            serve other bytes (e.g. repo.tamperedInRelease())
  *   repo.override(path, { status: 404 })     a missing file; { status: 503, times: 1 } a flaky first answer
  *   repo.override(path, { truncateAfter: n, times: 1 })  send n bytes, then cut the connection
+ *   repo.override(`/${repo.deb('hello').filename}`, { body: 'not the .deb' })   a wrong .deb
  *   repo.clearOverrides()
+ * repo.update({ packages: [...] }) republishes the suite (new Release, same key; old .debs stay in
+ * the pool), e.g. to test lock updates. The directory also works as a `file://${repo.dir}` archive.
  * Needs gpg, dpkg-deb and xz on PATH. Requires no network.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
