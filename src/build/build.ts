@@ -1,26 +1,33 @@
-import { resolve } from 'node:path';
-import type { CompressOptions } from '../compress/index.js';
-import { step } from '../errors.js';
-import type { ImageSet } from '../oci/image-set.js';
+import { join } from 'node:path';
+import { type CompressOptions, codecDescription } from '../compress/index.js';
+import { fetchPackages } from '../debian/fetch.js';
+import type { InstallResult } from '../debian/install.js';
+import { ContentSpool } from '../debian/install-spool.js';
+import { ImprintError, step } from '../errors.js';
+import { loadFreshLock } from '../lock/create.js';
+import type { LockFile, LockPackage } from '../lock/types.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
+import type { ImageSet } from '../oci/image-set.js';
+import type { Descriptor, ImageIndex } from '../oci/types.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
-import { FileTree } from '../vfs/tree.js';
 import { layerEntries } from '../vfs/entries.js';
 import { writeLayer } from '../vfs/layer.js';
-import { writeAccounts } from './accounts.js';
+import { platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
-import { copyFiles } from './files.js';
 import { type GitInfo, gitInfo } from './git.js';
 import { DEFAULT_PATH, envList, imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
+import { LayerCache } from './layer-cache.js';
+import { planLayers } from './layering.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
 export type BuildEvent =
   | { type: 'epoch'; epoch: EpochResolution }
   | { type: 'platform'; platform: string }
   | { type: 'layer'; platform: string; digest: string; size: number; uncompressedSize: number }
+  | { type: 'cached'; platform: string }
+  | { type: 'fetch'; platform: string; done: number; total: number; bytes: number; totalBytes: number }
   | { type: 'warning'; message: string };
 
 export interface BuildRequest {
@@ -28,6 +35,10 @@ export interface BuildRequest {
   /** The environment (for SOURCE_DATE_EPOCH); passed in, never read from process.env here. */
   env: Record<string, string | undefined>;
   store: BlobStore;
+  /** The cache directory (layer cache records, the install spool); the store usually lives here too. */
+  cacheDir: string;
+  /** Use only what is cached: no network. */
+  offline?: boolean;
   onEvent?: (event: BuildEvent) => void;
 }
 
@@ -50,9 +61,10 @@ export interface BuildResult {
 }
 
 /**
- * Builds the spec's image for every platform into the store: assemble the tree, normalise, write the
- * layer, then config, manifest and index as canonical JSON. Every input is explicit (spec, lock, epoch);
- * nothing reads the clock, the host user, umask, locale or directory order.
+ * Builds the spec's image for every platform into the store: the locked packages (fetched and
+ * verified), the spec's files and accounts, layered and compressed, then config, manifest and index as
+ * canonical JSON. Every input is explicit (spec, lock, epoch); nothing reads the clock, the host user,
+ * umask, locale or directory order. Layers come from the layer cache when every input is unchanged.
  */
 export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const { loaded, store } = req;
@@ -69,31 +81,71 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   emit({ type: 'epoch', epoch });
   const annotations = standardAnnotations(spec, epoch.epoch, git, warn);
   const compression: CompressOptions = { compression: spec.compression.algorithm, level: spec.compression.level };
+  const cacheDir = req.cacheDir;
+  const lock = spec.packages.length > 0 ? await loadFreshLock(loaded) : undefined;
+  const files = await step('reading the spec\'s files', () => specFilesTree(loaded, epoch.epoch), 'IO');
+  const filesPrint = await step('hashing the spec\'s files', () => treeFingerprint(files), 'IO');
+  const cache = new LayerCache(join(cacheDir, 'layers'), store);
+  let spool: ContentSpool | undefined;
 
   const images: BuiltImage[] = [];
-  for (const platform of spec.platforms) {
-    const name = formatPlatform(platform);
-    emit({ type: 'platform', platform: name });
-    const tree = await step(`assembling the file tree for ${name}`, () => assembleTree(loaded, platform, epoch.epoch));
-    const layer = await step(`writing the layer for ${name}`, () => writeLayer(layerEntries(tree), compression, store), 'IO');
-    emit({ type: 'layer', platform: name, digest: layer.descriptor.digest, size: layer.descriptor.size, uncompressedSize: layer.uncompressedSize });
-
-    const config = jsonBlob(
-      MediaType.ociConfig,
-      imageConfig({
-        platform,
+  try {
+    for (const platform of spec.platforms) {
+      const name = formatPlatform(platform);
+      emit({ type: 'platform', platform: name });
+      const packages = lock === undefined ? [] : lockedPackages(lock, name);
+      const key = LayerCache.key({
+        platform: name,
         epoch: epoch.epoch,
-        container: containerConfig(spec),
-        diffIds: [layer.diffId],
-        history: [{ created_by: `imprint build: ${historyText(spec)}`, comment: 'imprint' }],
-      }),
-    );
-    await store.putBytes(config.bytes, config.descriptor);
-    const manifest = jsonBlob(MediaType.ociManifest, imageManifest(config.descriptor, [layer.descriptor], annotations), {
-      platform,
-    });
-    await store.putBytes(manifest.bytes, manifest.descriptor);
-    images.push({ platform: name, manifest: manifest.descriptor, config: config.descriptor, layers: [layer.descriptor] });
+        compression: codecDescription(compression),
+        layering: spec.layering,
+        packages: packages.map((p) => p.sha256),
+        files: filesPrint,
+        accounts: spec.accounts,
+      });
+      let layers = (await cache.get(key))?.layers;
+      if (layers !== undefined) {
+        emit({ type: 'cached', platform: name });
+      } else {
+        if (packages.length > 0) {
+          await step(`fetching packages for ${name}`, () =>
+            fetchPackages(withArchiveUrls(lock!, packages), { store, templates: spec.fetch.sources, offline: req.offline === true, onProgress: (p) => emit({ type: 'fetch', platform: name, ...p }) }),
+          );
+        }
+        spool ??= new ContentSpool(join(cacheDir, 'spool'));
+        const currentSpool = spool;
+        const { tree, install } = await step(`assembling the file tree for ${name}`, () =>
+          platformTree({ loaded, platform, epoch: epoch.epoch, store, packages, files, spool: currentSpool, spoolDir: join(cacheDir, 'spool') }),
+        );
+        const groupOf = packageGroups(install, packages);
+        const written = [];
+        for (const plan of planLayers(tree, spec.layering, groupOf)) {
+          const layer = await step(`writing layer ${plan.name} for ${name}`, () => writeLayer(layerEntries(tree.pick(plan.keys)), compression, store), 'IO');
+          emit({ type: 'layer', platform: name, digest: layer.descriptor.digest, size: layer.descriptor.size, uncompressedSize: layer.uncompressedSize });
+          written.push({ name: plan.name, descriptor: layer.descriptor, diffId: layer.diffId });
+        }
+        layers = written;
+        await cache.put(key, { layers });
+      }
+
+      const config = jsonBlob(
+        MediaType.ociConfig,
+        imageConfig({
+          platform,
+          epoch: epoch.epoch,
+          container: containerConfig(spec),
+          diffIds: layers.map((l) => l.diffId),
+          history: layers.map((l) => ({ created_by: `imprint build: ${l.name}`, comment: historyText(spec, packages.length) })),
+        }),
+      );
+      await store.putBytes(config.bytes, config.descriptor);
+      const layerDescriptors = layers.map((l) => l.descriptor);
+      const manifest = jsonBlob(MediaType.ociManifest, imageManifest(config.descriptor, layerDescriptors, annotations), { platform });
+      await store.putBytes(manifest.bytes, manifest.descriptor);
+      images.push({ platform: name, manifest: manifest.descriptor, config: config.descriptor, layers: layerDescriptors });
+    }
+  } finally {
+    await spool?.close();
   }
 
   const index = jsonBlob(MediaType.ociIndex, imageIndex(images.map((i) => i.manifest), annotations));
@@ -102,27 +154,39 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
 }
 
-/** The file tree of one platform: spec files, then accounts. */
-async function assembleTree(loaded: LoadedSpec, _platform: Platform, epoch: number): Promise<FileTree> {
-  const spec = loaded.spec;
-  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
-  await copyFiles(
-    tree,
-    spec.files.map((f, i) => ({
-      source: resolve(loaded.dir, f.source),
-      target: f.target,
-      mode: f.mode,
-      uid: f.owner.uid,
-      gid: f.owner.gid,
-      field: `files[${i}]`,
-    })),
-    loaded.dir,
-    epoch,
-  );
-  if (spec.accounts.users.length > 0 || spec.accounts.groups.length > 0) {
-    writeAccounts(tree, spec.accounts.users, spec.accounts.groups, epoch);
+/** The lock's packages for a platform (the lock was checked fresh, so every spec platform is there). */
+function lockedPackages(lock: LockFile, platform: string): LockPackage[] {
+  const list = lock.platforms[platform];
+  if (list === undefined) {
+    throw new ImprintError('LOCK_STALE', `imprint.lock has no packages for ${platform}`, { hint: 'Run `imprint lock` to update it.' });
   }
-  return tree;
+  return list;
+}
+
+/**
+ * Each locked package with the URL of the archive it comes from (for the `{url}` fetch template).
+ * A lock package names its source by `sourceIndex` when the lock has several archives.
+ */
+function withArchiveUrls(lock: LockFile, packages: readonly LockPackage[]): Array<LockPackage & { url: string }> {
+  return packages.map((p) => {
+    const index = (p as LockPackage & { sourceIndex?: number }).sourceIndex ?? 0;
+    const source = lock.sources[index];
+    if (source === undefined) {
+      throw new ImprintError('LOCK_INVALID', `imprint.lock: ${p.name} names source ${index}, which the lock does not list`, { hint: 'Run `imprint lock` to rewrite it.' });
+    }
+    return { ...p, url: source.url };
+  });
+}
+
+/** Maps a node origin (a package's status.d name) to its layer group: the Debian source package. */
+function packageGroups(install: InstallResult | undefined, packages: readonly LockPackage[]): (origin: string | undefined) => string | undefined {
+  const sourceOf = new Map<string, string>();
+  const byName = new Map(packages.map((p) => [`${p.name}\0${p.architecture}`, p]));
+  for (const p of install?.packages ?? []) {
+    const locked = byName.get(`${p.name}\0${p.architecture}`);
+    sourceOf.set(p.statusEntry, (locked?.source ?? p.name).replace(/ \(.*\)$/, ''));
+  }
+  return (origin) => (origin === undefined ? undefined : sourceOf.get(origin));
 }
 
 function containerConfig(spec: Spec) {
@@ -149,9 +213,9 @@ function standardAnnotations(spec: Spec, epoch: number, git: GitInfo | undefined
   return { ...a, ...spec.annotations };
 }
 
-/** `created_by` describes inputs, never hosts, paths or times. */
-function historyText(spec: Spec): string {
-  const parts = [`${spec.files.length} file source(s)`];
+/** The history comment: what the image is made of (inputs only, never hosts, paths or times). */
+function historyText(spec: Spec, packages: number): string {
+  const parts = [`${packages} package(s)`, `${spec.files.length} file source(s)`];
   if (spec.accounts.users.length + spec.accounts.groups.length > 0) {
     parts.push(`${spec.accounts.users.length} user(s), ${spec.accounts.groups.length} group(s)`);
   }

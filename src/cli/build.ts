@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { buildImage } from '../build/build.js';
 import { loadSpec } from '../spec/index.js';
@@ -10,9 +10,15 @@ import { hostPlatform, selectPlatform } from '../oci/select.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
 
-/** Opens the content store named by --cache-dir or the environment. */
+/** The content store in the cache directory named by --cache-dir or the environment. */
 export function openStore(cacheDir: string | undefined): BlobStore {
-  return new BlobStore(cacheDir ?? defaultCacheDir(process.env, homedir()));
+  return openCache(cacheDir).store;
+}
+
+/** The cache directory named by --cache-dir or the environment, and the content store inside it. */
+export function openCache(cacheDir: string | undefined): { cacheDir: string; store: BlobStore } {
+  const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homedir()));
+  return { cacheDir: dir, store: new BlobStore(dir) };
 }
 
 /** `imprint build`. */
@@ -29,6 +35,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     )
     .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
     .option('--platform <os/arch>', 'the image docker-archive outputs hold when the spec has several platforms (default: this machine\'s)')
+    .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
@@ -38,14 +45,16 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .action(
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
-        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string };
-        const store = openStore(program.opts().cacheDir);
+        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string; offline?: boolean };
+        const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
         const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(parseReference);
         const result = await buildImage({
           loaded,
           env: process.env,
           store,
+          cacheDir,
+          offline: opts.offline === true,
           onEvent: (e) => {
             if (opts.json) return;
             if (e.type === 'warning') t.err.write(`warning: ${e.message}\n`);

@@ -104,6 +104,44 @@ export class FileTree {
     return current === '' ? parts[parts.length - 1]! : `${current}/${parts[parts.length - 1]}`;
   }
 
+  /**
+   * A new tree holding the nodes at `keys` and every ancestor directory of them, with the same
+   * metadata: one layer's share of the tree. Cost: O(keys × depth).
+   */
+  pick(keys: Iterable<string>): FileTree {
+    const out = new FileTree(this.#dirMeta);
+    for (const key of keys) {
+      const node = this.#nodes.get(key);
+      if (node === undefined) continue;
+      let parent = parentPath(key);
+      const chain: string[] = [];
+      while (parent !== '' && !out.#nodes.has(parent)) {
+        chain.push(parent);
+        parent = parentPath(parent);
+      }
+      for (const p of chain.reverse()) out.#nodes.set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
+      out.#nodes.set(key, node);
+    }
+    return out;
+  }
+
+  /**
+   * Lays `upper` over this tree, as a later layer would: its nodes replace ours (paths resolved through
+   * our directory symlinks); its directories merge, and its implicit directories (no origin: parents it
+   * created on its own) keep our metadata.
+   */
+  overlay(upper: FileTree): void {
+    const keys = [...upper.#nodes.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const key of keys) {
+      const node = upper.#nodes.get(key)!;
+      const target = this.resolveParents(key); // e.g. bin/x lands in usr/bin/x when bin -> usr/bin
+      const mine = this.#nodes.get(target);
+      // A directory never replaces a symlink (merged /usr), and an implicit one keeps our metadata.
+      if (node.kind === 'dir' && (mine?.kind === 'symlink' || (node.origin === undefined && mine?.kind === 'dir'))) continue;
+      this.add(target, node, { onExisting: 'replace' });
+    }
+  }
+
   /** Applies `fn` to every node; `fn` returns a replacement, the same node, or undefined to delete it. */
   map(fn: (key: string, node: VNode) => VNode | undefined): void {
     for (const [key, node] of [...this.#nodes]) {

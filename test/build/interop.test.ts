@@ -73,7 +73,7 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
       const home = await lstat(join(rootfs, 'home/app'));
       assert.deepEqual([home.uid, home.gid], [1000, 1000]);
     }
-    assert.match(await readFile(join(rootfs, 'etc/passwd'), 'utf8'), /^app:x:1000:1000::\/home\/app:\/usr\/sbin\/nologin$/m);
+    assert.match(await readFile(join(rootfs, 'etc/passwd'), 'utf8'), /^app:\*:1000:1000::\/home\/app:\/usr\/sbin\/nologin$/m);
   });
 
   it('podman loads the docker-archive', { skip: !tools.podman && 'podman is not installed' }, async () => {

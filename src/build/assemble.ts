@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { dpkgArch } from '../debian/resolve.js';
+import { installPackages, type InstallResult } from '../debian/install.js';
+import type { ContentSpool } from '../debian/install-spool.js';
+import type { LockPackage } from '../lock/types.js';
+import type { Platform } from '../oci/types.js';
+import type { LoadedSpec } from '../spec/index.js';
+import type { BlobStore } from '../store/index.js';
+import { layerEntries } from '../vfs/entries.js';
+import { FileTree } from '../vfs/tree.js';
+import { applyAccounts } from './accounts.js';
+import { copyFiles } from './files.js';
+
+/** The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the cache. */
+export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<FileTree> {
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  await copyFiles(
+    tree,
+    loaded.spec.files.map((f, i) => ({
+      source: resolve(loaded.dir, f.source),
+      target: f.target,
+      mode: f.mode,
+      uid: f.owner.uid,
+      gid: f.owner.gid,
+      field: `files[${i}]`,
+    })),
+    loaded.dir,
+    epoch,
+  );
+  return tree;
+}
+
+/**
+ * A description of a tree that changes whenever its layer bytes would: every entry's header fields and
+ * the sha256 of every file body. For cache keys. Cost: reads every file body once.
+ */
+export async function treeFingerprint(tree: FileTree): Promise<string> {
+  const h = createHash('sha256');
+  for (const e of layerEntries(tree)) {
+    h.update(JSON.stringify([e.path, e.type, e.mode, e.uid, e.gid, e.mtime, e.size, e.linkname ?? '', e.devmajor ?? 0, e.devminor ?? 0]));
+    for (const [k, v] of Object.entries(e.xattrs ?? {}).sort()) h.update(`${k}=${v.toString('hex')}`);
+    if (e.body) {
+      const body = createHash('sha256');
+      for await (const chunk of await e.body()) body.update(chunk as Buffer);
+      h.update(body.digest('hex'));
+    }
+  }
+  return h.digest('hex');
+}
+
+export interface PlatformTreeInput {
+  loaded: LoadedSpec;
+  platform: Platform;
+  epoch: number;
+  store: BlobStore;
+  /** Locked packages of this platform, installed in this order. */
+  packages: readonly LockPackage[];
+  files: FileTree;
+  spool: ContentSpool;
+  spoolDir: string;
+}
+
+/** One platform's root filesystem: packages (with their effects), then the spec's files, then accounts. */
+export async function platformTree(input: PlatformTreeInput): Promise<{ tree: FileTree; install: InstallResult | undefined }> {
+  const { loaded, epoch } = input;
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  let install: InstallResult | undefined;
+  if (input.packages.length > 0) {
+    install = await installPackages(
+      tree,
+      input.packages.map((p) => ({
+        record: { name: p.name, version: p.version, architecture: p.architecture, multiArch: 'no', replaces: [], provides: [], size: p.size, filename: p.filename },
+        open: () => input.store.open({ digest: `sha256:${p.sha256}`, size: p.size }),
+      })),
+      { epoch, arch: dpkgArch(input.platform), spoolDir: input.spoolDir, mergedUsr: true, spool: input.spool, effects: {} },
+    );
+  }
+  tree.overlay(input.files);
+  const { users, groups } = loaded.spec.accounts;
+  if (users.length > 0 || groups.length > 0) await applyAccounts(tree, users, groups, epoch);
+  return { tree, install };
+}

@@ -1,0 +1,59 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Digest, isDigest, sha256 } from '../digest/index.js';
+import { canonicalJson } from '../oci/canonical-json.js';
+import type { Descriptor } from '../oci/types.js';
+import type { BlobStore } from '../store/index.js';
+import { writeFileAtomic } from '../store/index.js';
+
+/**
+ * Version of everything that shapes layer bytes besides the recorded inputs (tar rules, normalisation,
+ * install effects, removal list). Bump it with any change to them so cached layers are not reused.
+ */
+export const LAYER_RULES_VERSION = 1;
+
+/** A platform's layers as a previous build wrote them. */
+export interface CachedLayers {
+  layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest }>;
+}
+
+/**
+ * Layers cached by the hash of every input that determines their bytes, so a rebuild with no change
+ * does no install, decompression or compression. Records are small JSON files written atomically;
+ * a record is only used when every blob it names is still in the store.
+ */
+export class LayerCache {
+  readonly #dir: string;
+  readonly #store: BlobStore;
+
+  constructor(dir: string, store: BlobStore) {
+    this.#dir = dir;
+    this.#store = store;
+  }
+
+  /** The cache key of a description of inputs (any JSON value; hashed canonically). */
+  static key(inputs: unknown): string {
+    return sha256(canonicalJson({ rules: LAYER_RULES_VERSION, inputs })).slice('sha256:'.length);
+  }
+
+  /** The cached layers for `key`, or undefined (missing, unreadable or blobs gone). */
+  async get(key: string): Promise<CachedLayers | undefined> {
+    let parsed: CachedLayers;
+    try {
+      parsed = JSON.parse(await readFile(join(this.#dir, `${key}.json`), 'utf8')) as CachedLayers;
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(parsed.layers)) return undefined;
+    for (const l of parsed.layers) {
+      if (!isDigest(l.diffId) || !isDigest(l.descriptor?.digest) || !(await this.#store.has(l.descriptor.digest))) return undefined;
+    }
+    return parsed;
+  }
+
+  /** Records the layers for `key` (atomic; concurrent writers of one key write the same bytes). */
+  async put(key: string, value: CachedLayers): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    await writeFileAtomic(join(this.#dir, `${key}.json`), canonicalJson(value));
+  }
+}
