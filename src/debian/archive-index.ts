@@ -1,0 +1,208 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline as pipelineCb, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Decompression, decompressStream } from '../compress/index.js';
+import { type Digest, VerifyingStream } from '../digest/index.js';
+import { ImprintError, isImprintError } from '../errors.js';
+import { isNotFound } from '../net/http.js';
+import { type BlobStore, fileSink, tempPath } from '../store/index.js';
+import type { ArchiveSource, OpenArchiveOptions } from './archive.js';
+import { type PackageRecord, type RepoRef, readPackagesIndex } from './packages-index.js';
+import type { ReleaseEntry, ReleaseInfo } from './release.js';
+
+// Loading one Packages index of an opened archive: cache lookup, download, verification, parsing.
+
+/** Candidate index files, most compact first. */
+const INDEX_KINDS: ReadonlyArray<{ suffix: string; kind: Decompression }> = [
+  { suffix: '.xz', kind: 'xz' },
+  { suffix: '.gz', kind: 'gzip' },
+  { suffix: '', kind: 'none' },
+];
+
+function digestOf(hexValue: string): Digest {
+  return `sha256:${hexValue}`;
+}
+
+export interface LoadPackagesArgs {
+  source: ArchiveSource;
+  release: ReleaseInfo;
+  base: string;
+  store: BlobStore;
+  opts: OpenArchiveOptions;
+  arch: string;
+  component: string;
+}
+
+/**
+ * Loads one Packages index. The cache holds the decompressed index under the sha256 the Release
+ * lists for the plain `Packages` (or, when it lists none, the compressed file under its own), so a
+ * warm cache needs no network and no decompression. Downloads are verified against the Release
+ * before they are decompressed; a mismatch leaves nothing in the cache.
+ */
+export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]> {
+  const { release, component, arch } = a;
+  const dir = `${component}/binary-${arch}`;
+  const what = `${a.base}/${dir}/Packages`;
+  if (release.components.length > 0 && !release.components.includes(component)) {
+    throw new ImprintError(
+      'INDEX_NOT_FOUND',
+      `${a.base}: no component ${component} (the Release lists ${release.components.join(', ')})`,
+      {
+        hint: 'Fix `components` of the source.',
+        details: { component, components: release.components },
+      },
+    );
+  }
+  if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
+    throw new ImprintError(
+      'INDEX_NOT_FOUND',
+      `${a.base}: no architecture ${arch} (the Release lists ${release.architectures.join(', ')})`,
+      {
+        details: { arch, architectures: release.architectures },
+      },
+    );
+  }
+  const candidates = INDEX_KINDS.flatMap((k) => {
+    const entry = release.sha256.get(`${dir}/Packages${k.suffix}`);
+    return entry === undefined ? [] : [{ ...k, path: `${dir}/Packages${k.suffix}`, entry }];
+  });
+  if (candidates.length === 0) {
+    throw new ImprintError('INDEX_NOT_FOUND', `${a.base}/Release lists no ${dir}/Packages index`, {
+      details: { component, arch },
+    });
+  }
+  const repo: RepoRef = {
+    sourceIndex: a.source.sourceIndex,
+    url: a.source.url.replace(/\/+$/, ''),
+    suite: a.source.suite,
+    component,
+    arch,
+  };
+  const plain = release.sha256.get(`${dir}/Packages`);
+  const store = a.store;
+
+  // Warm cache: the decompressed index, or any compressed one, by the Release's hashes.
+  if (plain !== undefined && (await store.has(digestOf(plain.sha256)))) {
+    return readPackagesIndex(
+      await store.open({ digest: digestOf(plain.sha256), size: plain.size }),
+      repo,
+      what,
+    );
+  }
+  for (const c of candidates) {
+    if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) {
+      const stream = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
+      return readPackagesIndex(decompressed(stream, c.kind, what, plain), repo, what);
+    }
+  }
+  if (a.opts.offline === true) {
+    throw new ImprintError('OFFLINE', `offline, and ${what} (Release ${a.base}) is not cached`, {
+      hint: 'Run once with the network to fill the cache.',
+      details: { url: what },
+    });
+  }
+
+  let lastNotFound: unknown;
+  for (const c of candidates) {
+    const urls = indexUrls(a.base, c.path, c.entry, release.acquireByHash);
+    for (const url of urls) {
+      try {
+        if (plain !== undefined) {
+          await fetchDecompressedIndex(a, url, c.entry, c.kind, plain, what);
+          return readPackagesIndex(
+            await store.open({ digest: digestOf(plain.sha256), size: plain.size }),
+            repo,
+            what,
+          );
+        }
+        const stream = await a.opts.fetcher.get(url, { signal: a.opts.signal, expect: c.entry });
+        await store.put(stream, { digest: digestOf(c.entry.sha256), size: c.entry.size });
+        const cached = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
+        return readPackagesIndex(decompressed(cached, c.kind, what, undefined), repo, what);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        lastNotFound = err;
+      }
+    }
+  }
+  throw new ImprintError(
+    'INDEX_NOT_FOUND',
+    `${what}: the Release lists it, but no variant (${candidates.map((c) => c.path).join(', ')}) could be downloaded`,
+    {
+      hint: 'The mirror may be in the middle of an update; try again later.',
+      cause: lastNotFound,
+      details: { url: what },
+    },
+  );
+}
+
+/** By-hash first when the archive offers it (immune to a concurrent mirror update), then the plain path. */
+function indexUrls(base: string, path: string, entry: ReleaseEntry, byHash: boolean): string[] {
+  const plainUrl = `${base}/${path}`;
+  if (!byHash) return [plainUrl];
+  const slash = path.lastIndexOf('/');
+  return [`${base}/${path.slice(0, slash)}/by-hash/SHA256/${entry.sha256}`, plainUrl];
+}
+
+function decompressed(
+  stream: Readable,
+  kind: Decompression,
+  what: string,
+  plain: ReleaseEntry | undefined,
+): Readable {
+  const d = decompressStream(kind, { what });
+  // The callback form returns the last stream; an error of any stage destroys every stage with it,
+  // so it surfaces on the stream the parser reads, and an early stop of the reader closes the file.
+  if (plain === undefined) return pipelineCb(stream, d, ignore);
+  return pipelineCb(
+    stream,
+    d,
+    new VerifyingStream({ digest: digestOf(plain.sha256), size: plain.size }, what),
+    ignore,
+  );
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * Downloads a compressed index to a temporary file, verified against the Release before anything
+ * decompresses it, then stores the decompressed bytes verified against the plain entry. Failure
+ * leaves nothing behind.
+ */
+async function fetchDecompressedIndex(
+  a: LoadPackagesArgs,
+  url: string,
+  entry: ReleaseEntry,
+  kind: Decompression,
+  plain: ReleaseEntry,
+  what: string,
+): Promise<void> {
+  const stream = await a.opts.fetcher.get(url, { signal: a.opts.signal, expect: entry });
+  if (kind === 'none') {
+    await a.store.put(stream, { digest: digestOf(plain.sha256), size: plain.size });
+    return;
+  }
+  const tmpDir = join(a.opts.cacheDir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = tempPath(tmpDir, 'index');
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await pipeline(stream, fileSink(fh));
+    } finally {
+      await fh.close();
+    }
+    await a.store.put(() => decompressed(createReadStream(tmp), kind, what, undefined), {
+      digest: digestOf(plain.sha256),
+      size: plain.size,
+    });
+  } catch (err) {
+    stream.destroy();
+    if (isImprintError(err)) throw err;
+    throw new ImprintError('IO', `${what}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
