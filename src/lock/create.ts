@@ -1,0 +1,217 @@
+import { type Archive, type ArchiveSource, openArchive } from '../debian/archive.js';
+import type { PackageRecord } from '../debian/packages-index.js';
+import { dpkgArch, PackageUniverse, resolvePackages } from '../debian/resolve.js';
+import { resolveSourceSpec } from '../debian/sources.js';
+import type { Digest } from '../digest/index.js';
+import { ImprintError } from '../errors.js';
+import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { LoadedSpec, Spec } from '../spec/index.js';
+import { checkLock, lockPathFor, readLock } from './io.js';
+import { type LockSpecInput, lockSpecHash } from './spec-hash.js';
+import { LOCK_VERSION, type LockFile, type LockPackage, type LockSource } from './types.js';
+
+/** What `createLock` resolves. */
+export interface LockRequest {
+  loaded: LoadedSpec;
+  /** Root of the content-addressed cache (a BlobStore root); Release and Packages files are cached there. */
+  cacheDir: string;
+  /** How URLs are read (default: createFetcher()). */
+  fetcher?: Fetcher;
+  /** Make no network request: cached metadata only, else OFFLINE. */
+  offline?: boolean;
+  /** The caller's clock, for key validity and Valid-Until; never read here. */
+  now: Date;
+  /** Host root for apt sources and the default keyring (default '/'; tests point it at a fixture). */
+  aptRoot?: string;
+  signal?: AbortSignal;
+}
+
+/** A resolved lock and what the caller should be told about it. */
+export interface LockResult {
+  lock: LockFile;
+  /** Things that did not stop the lock (e.g. a source without an index for a platform's architecture). */
+  warnings: string[];
+}
+
+/** How many Release/Packages files are opened at once. */
+const METADATA_CONCURRENCY = 4;
+
+/** The lock file of a loaded spec: `imprint.lock` in the spec's directory. Pure. */
+export function lockPath(loaded: LoadedSpec): string {
+  return lockPathFor(loaded.file);
+}
+
+/**
+ * The spec fields that decide resolution, as lockSpecHash hashes them. A source without `url` is
+ * hashed as written (an empty URL: "the host's apt source for the suite"), so the hash, and thus
+ * the lock's freshness, is the same on every machine. Pure.
+ */
+export function lockSpecInput(spec: Spec): LockSpecInput {
+  return {
+    sources: spec.sources.map((s) => ({
+      url: s.url ?? '',
+      suites: [...s.suites],
+      components: [...s.components],
+      architectures: s.architectures === undefined ? undefined : [...s.architectures],
+    })),
+    packages: spec.packages.map((p) => (p.version === undefined ? p.name : `${p.name}=${p.version}`)),
+    platforms: spec.platforms.map(formatPlatform),
+    essential: false,
+  };
+}
+
+/** lockSpecHash of a spec's resolution-relevant fields. Pure. */
+export function specLockHash(spec: Spec): Digest {
+  return lockSpecHash(lockSpecInput(spec));
+}
+
+/**
+ * Reads the spec's lock and checks it was written for the spec as it is now: LOCK_NOT_FOUND (hint:
+ * run `imprint lock`), LOCK_INVALID, or LOCK_STALE when sources, packages or platforms changed.
+ * What the build calls before fetching. Cost: reads and parses the lock file.
+ */
+export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
+  const path = lockPath(loaded);
+  const lock = await readLock(path);
+  checkLock(lock, specLockHash(loaded.spec), path);
+  return lock;
+}
+
+/**
+ * Resolves a spec into a lock: opens every suite of every source (verified InRelease, cached by
+ * hash), then per platform builds the package universe from the native (and, where the archive
+ * keeps them apart, `all`) Packages indexes of every source and component, and resolves the
+ * requested packages. Same metadata and spec give the same lock, byte for byte. Cost: one Release
+ * download per suite; Packages indexes download once and are then read from the cache (parsing
+ * bookworm's main index takes about a second and 180 MB per platform; platforms go one at a time).
+ */
+export async function createLock(req: LockRequest): Promise<LockResult> {
+  const { spec, dir } = req.loaded;
+  const fetcher = req.fetcher ?? createFetcher();
+  const warnings: string[] = [];
+  if (spec.packages.length > 0 && spec.sources.length === 0) {
+    throw new ImprintError('SPEC_INVALID', `${req.loaded.file}: packages are listed, but no sources`, {
+      hint: 'Add a `sources` entry (suites, and a url unless the host has an apt source for the suite).',
+      details: { file: req.loaded.file },
+    });
+  }
+
+  const archiveSources: ArchiveSource[] = [];
+  for (const [i, s] of spec.sources.entries()) {
+    archiveSources.push(...(await resolveSourceSpec(s, { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/' })));
+  }
+  const base = { cacheDir: req.cacheDir, fetcher, offline: req.offline === true, now: req.now, signal: req.signal };
+  const opened = await mapLimit(archiveSources, METADATA_CONCURRENCY, (src) => openArchive(src, base));
+  const sources: LockSource[] = opened.map((a) => ({
+    url: a.source.url,
+    suite: a.source.suite,
+    components: [...a.source.components],
+    release: { sha256: a.releaseSha256, date: releaseDate(a) },
+  }));
+
+  const names = spec.packages.map((p) => ({ name: p.name, version: p.version }));
+  const platforms: Record<string, LockPackage[]> = {};
+  for (const platform of spec.platforms) {
+    const key = formatPlatform(platform);
+    const arch = dpkgArch(platform);
+    if (names.length === 0) {
+      platforms[key] = [];
+      continue;
+    }
+    // A fresh Archive per platform (pinned to the Release just verified) lets the previous
+    // platform's parsed indexes be collected: only one platform's records are held at a time.
+    const archives = await mapLimit(opened, METADATA_CONCURRENCY, (a) =>
+      openArchive(a.source, { ...base, releaseSha256: a.releaseSha256 }),
+    );
+    const records = await platformRecords(archives, arch, key, spec, warnings);
+    const resolution = resolvePackages(new PackageUniverse(records), { names, arch, includeEssential: false });
+    platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
+  }
+  return {
+    lock: { version: LOCK_VERSION, specHash: specLockHash(spec), sources, platforms },
+    warnings,
+  };
+}
+
+/** The records of every index a platform sees, in spec order, duplicates (same .deb, same suite) dropped. */
+async function platformRecords(
+  archives: Archive[],
+  arch: string,
+  platform: string,
+  spec: Spec,
+  warnings: string[],
+): Promise<PackageRecord[]> {
+  const jobs: Array<{ archive: Archive; arch: string; component: string }> = [];
+  let served = 0;
+  for (const archive of archives) {
+    const { release, source } = archive;
+    const restrict = spec.sources[source.sourceIndex]?.architectures;
+    const where = `${source.url} ${source.suite}`;
+    if (restrict !== undefined && !restrict.includes(arch)) continue;
+    if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
+      warnings.push(`${where} has no ${arch} packages (its Release lists ${release.architectures.join(', ')}); skipped for ${platform}`);
+      continue;
+    }
+    served++;
+    const archs = [arch];
+    // `all` has its own index only where the Release lists it and does not say the native
+    // indexes already carry those packages (Debian's No-Support-for-Architecture-all: Packages).
+    if (release.architectures.includes('all') && !release.noSupportForArchitectureAll && (restrict === undefined || restrict.includes('all'))) {
+      archs.push('all');
+    }
+    for (const component of source.components) for (const a of archs) jobs.push({ archive, arch: a, component });
+  }
+  if (served === 0 && archives.length > 0) {
+    throw new ImprintError('INDEX_NOT_FOUND', `no source serves architecture ${arch} (platform ${platform})`, {
+      hint: 'Remove the platform, or add a source that has packages for it.',
+      details: { platform, arch },
+    });
+  }
+  const lists = await mapLimit(jobs, METADATA_CONCURRENCY, (j) => j.archive.packages(j.arch, j.component));
+  const seen = new Set<string>();
+  const out: PackageRecord[] = [];
+  for (const list of lists) {
+    for (const r of list) {
+      const id = `${r.repo.sourceIndex}\n${r.repo.url}\n${r.repo.suite}\n${r.name}\n${r.version}\n${r.architecture}\n${r.sha256}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** Position in the lock's sources of the suite a record came from. */
+function sourceIndexOf(r: PackageRecord, opened: Archive[]): number {
+  const i = opened.findIndex(
+    (a) => a.source.sourceIndex === r.repo.sourceIndex && a.source.url === r.repo.url && a.source.suite === r.repo.suite,
+  );
+  if (i < 0) throw new ImprintError('INTERNAL', `${r.name} ${r.version} comes from ${r.repo.url} ${r.repo.suite}, which is not an opened source`);
+  return i;
+}
+
+function lockPackage(r: PackageRecord, repo: number): LockPackage {
+  return {
+    name: r.name,
+    version: r.version,
+    architecture: r.architecture,
+    source: r.source.version === r.version ? r.source.name : `${r.source.name} (${r.source.version})`,
+    filename: r.filename,
+    size: r.size,
+    sha256: r.sha256,
+    repo,
+  };
+}
+
+/** The Release's `Date`, verbatim (RELEASE_INVALID without one: the lock records it). */
+function releaseDate(a: Archive): string {
+  const date = a.release.paragraph.get('Date')?.trim();
+  if (date === undefined || date === '') {
+    throw new ImprintError('RELEASE_INVALID', `${a.source.url}/dists/${a.source.suite}: the Release has no Date field`, {
+      hint: 'The lock records when the archive published its metadata; use an archive whose Release has a Date.',
+      details: { url: a.source.url, suite: a.source.suite },
+    });
+  }
+  return date;
+}

@@ -1,0 +1,375 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isImprintError } from '../../src/errors.js';
+import { lockDownloads } from '../../src/lock/create-downloads.js';
+import { createLock, type LockRequest, loadFreshLock, lockPath, specLockHash } from '../../src/lock/create.js';
+import { parseLock, serializeLock, writeLock } from '../../src/lock/index.js';
+import type { LockFile } from '../../src/lock/types.js';
+import { createFetcher } from '../../src/net/http.js';
+import { loadSpec } from '../../src/spec/index.js';
+import { createDebRepo, type DebPackageSpec, type DebRepo } from '../helpers/debrepo.js';
+
+const fetcher = createFetcher({ backoffMs: 1, random: () => 0.5 });
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+/** Architecture-specific packages are built for both amd64 and arm64. */
+function bothArchs(p: DebPackageSpec): DebPackageSpec[] {
+  return p.architecture === 'all' ? [p] : [{ ...p, architecture: 'amd64' }, { ...p, architecture: 'arm64' }];
+}
+
+// Each dependency shape the lock must get right, in one small archive.
+const PACKAGES: DebPackageSpec[] = [
+  // versioned: >= 2.0 rules out 1.5; the highest version satisfying it wins
+  { name: 'app', version: '1.0-1', depends: 'libfoo (>= 2.0), absent-browser | lynx, interp:any, mail-transport-agent, data-all, impl-a | impl-b' },
+  { name: 'libfoo', version: '1.5-1', multiArch: 'same' },
+  { name: 'libfoo', version: '2.1-1', multiArch: 'same' },
+  { name: 'libfoo', version: '2.0-1', multiArch: 'same' },
+  // alternatives: the first one does not exist
+  { name: 'lynx', version: '2.9-1' },
+  // Multi-Arch: `:any` needs Multi-Arch: allowed
+  { name: 'interp', version: '3.11-1', multiArch: 'allowed', depends: 'interp-minimal (= 3.11-1)' },
+  { name: 'interp-minimal', version: '3.11-1' },
+  // virtual package with one provider
+  { name: 'tinymta', version: '0.5-1', provides: 'mail-transport-agent' },
+  { name: 'data-all', version: '7', architecture: 'all', source: 'data-src (7-2)' },
+  // conflicts: impl-a conflicts with a requested package, so impl-b is chosen
+  { name: 'impl-a', version: '1-1', conflicts: 'bar' },
+  { name: 'impl-b', version: '1-1' },
+  { name: 'bar', version: '1-1' },
+  { name: 'unrelated', version: '1-1', depends: 'lynx' },
+].flatMap(bothArchs);
+
+const EXPECTED = ['app', 'bar', 'data-all', 'impl-b', 'interp', 'interp-minimal', 'libfoo', 'lynx', 'tinymta'];
+
+interface SpecOptions {
+  packages?: string[];
+  platforms?: string[];
+  url?: string | null;
+  keyring?: string | null;
+  extra?: string;
+}
+
+/** Writes an imprint.yaml for the repo into a fresh directory and loads it. */
+async function writeSpec(repo: DebRepo, o: SpecOptions = {}, dir = tempDir('imprint-lock-spec-')) {
+  const lines = [
+    'version: 1',
+    `platforms: [${(o.platforms ?? ['linux/amd64', 'linux/arm64']).join(', ')}]`,
+    'sources:',
+    `  - suites: [${repo.suite}]`,
+  ];
+  if (o.url !== null) lines.push(`    url: ${o.url ?? repo.url}`);
+  if (o.keyring !== null) lines.push(`    keyring: ${o.keyring ?? repo.keyringPath}`);
+  lines.push(`packages: [${(o.packages ?? ['app', 'bar']).join(', ')}]`);
+  if (o.extra !== undefined) lines.push(o.extra);
+  writeFileSync(join(dir, 'imprint.yaml'), `${lines.join('\n')}\n`);
+  return loadSpec(dir);
+}
+
+function request(loaded: LockRequest['loaded'], cacheDir: string, extra: Partial<LockRequest> = {}): LockRequest {
+  return { loaded, cacheDir, fetcher, now: new Date(), ...extra };
+}
+
+function names(lock: LockFile, platform: string): string[] {
+  return (lock.platforms[platform] ?? []).map((p) => p.name);
+}
+
+describe('createLock against a generated signed archive', () => {
+  let repo: DebRepo;
+  before(async () => {
+    repo = await createDebRepo({ packages: PACKAGES, architectures: ['amd64', 'arm64'] });
+  });
+  after(() => repo.close());
+
+  it('locks the dependency closure per platform, with every field the archive states', async () => {
+    const loaded = await writeSpec(repo);
+    const { lock, warnings } = await createLock(request(loaded, tempDir('imprint-lock-cache-')));
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(Object.keys(lock.platforms).sort(), ['linux/amd64', 'linux/arm64']);
+    assert.deepEqual(names(lock, 'linux/amd64'), EXPECTED);
+    assert.deepEqual(names(lock, 'linux/arm64'), EXPECTED);
+    assert.deepEqual(lock.sources, [
+      {
+        url: repo.url,
+        suite: repo.suite,
+        components: ['main'],
+        release: { sha256: repo.inReleaseSha256(), date: 'Mon, 01 Jan 2024 00:00:00 UTC' },
+      },
+    ]);
+    assert.equal(lock.specHash, specLockHash(loaded.spec));
+    for (const platform of ['linux/amd64', 'linux/arm64']) {
+      const arch = platform.slice('linux/'.length);
+      for (const p of lock.platforms[platform] ?? []) {
+        const deb = repo.deb(p.name, p.version);
+        const expectArch = p.name === 'data-all' ? 'all' : arch;
+        const built = repo.debs.find((d) => d.name === p.name && d.version === p.version && d.architecture === expectArch);
+        assert.ok(built, `${p.name} ${p.version} ${expectArch} was built`);
+        assert.deepEqual(
+          p,
+          {
+            name: deb.name,
+            version: deb.version,
+            architecture: expectArch,
+            source: p.name === 'data-all' ? 'data-src (7-2)' : p.name,
+            filename: built.filename,
+            size: built.size,
+            sha256: built.sha256,
+            repo: 0,
+          },
+          `${platform} ${p.name}`,
+        );
+      }
+    }
+    const libfoo = lock.platforms['linux/amd64']?.find((p) => p.name === 'libfoo');
+    assert.equal(libfoo?.version, '2.1-1');
+  });
+
+  it('honours a pinned version, and fails with PACKAGE_NOT_FOUND / UNSATISFIABLE naming the package', async () => {
+    const cache = tempDir('imprint-lock-cache-');
+    const pinned = await createLock(request(await writeSpec(repo, { packages: ['libfoo=1.5-1'], platforms: ['linux/amd64'] }), cache));
+    assert.deepEqual(
+      pinned.lock.platforms['linux/amd64']?.map((p) => `${p.name}=${p.version}`),
+      ['libfoo=1.5-1'],
+    );
+    await assert.rejects(
+      createLock(request(await writeSpec(repo, { packages: ['no-such-package'] }), cache)),
+      (err: unknown) => isImprintError(err, 'PACKAGE_NOT_FOUND'),
+    );
+    await assert.rejects(
+      createLock(request(await writeSpec(repo, { packages: ['bar', 'impl-a'] }), cache)),
+      (err: unknown) => isImprintError(err) && ['PACKAGE_CONFLICT', 'UNSATISFIABLE'].includes(err.code),
+    );
+  });
+
+  it('relocks byte for byte: warm cache, cold cache, and offline with zero requests', async () => {
+    const loaded = await writeSpec(repo);
+    const cache = tempDir('imprint-lock-cache-');
+    const first = serializeLock((await createLock(request(loaded, cache))).lock);
+    const warm = serializeLock((await createLock(request(loaded, cache))).lock);
+    const cold = serializeLock((await createLock(request(loaded, tempDir('imprint-lock-cache-')))).lock);
+    repo.requests.length = 0;
+    const offline = serializeLock((await createLock(request(loaded, cache, { offline: true }))).lock);
+    assert.deepEqual(repo.requests, []);
+    assert.ok(first.equals(warm));
+    assert.ok(first.equals(cold));
+    assert.ok(first.equals(offline));
+    // the bytes parse back to the same lock
+    assert.ok(serializeLock(parseLock(first, 'imprint.lock')).equals(first));
+  });
+
+  it('offline with nothing cached is OFFLINE, without a request', async () => {
+    const loaded = await writeSpec(repo);
+    repo.requests.length = 0;
+    await assert.rejects(
+      createLock(request(loaded, tempDir('imprint-lock-cache-'), { offline: true })),
+      (err: unknown) => isImprintError(err, 'OFFLINE'),
+    );
+    assert.deepEqual(repo.requests, []);
+  });
+
+  it('loadFreshLock: LOCK_NOT_FOUND, fresh after lock, LOCK_STALE after a packages change, fresh after relock', async () => {
+    const dir = tempDir('imprint-lock-spec-');
+    const cache = tempDir('imprint-lock-cache-');
+    let loaded = await writeSpec(repo, {}, dir);
+    await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_NOT_FOUND') && /imprint lock/.test(err.hint ?? ''));
+    await writeLock(lockPath(loaded), (await createLock(request(loaded, cache))).lock);
+    assert.equal(lockPath(loaded), join(dir, 'imprint.lock'));
+    assert.deepEqual(names(await loadFreshLock(loaded), 'linux/amd64'), EXPECTED);
+
+    // Changes that do not affect resolution keep the lock fresh.
+    loaded = await writeSpec(repo, { extra: 'env: { A: "1" }\nfetch: { sources: ["{url}/{filename}"] }' }, dir);
+    await loadFreshLock(loaded);
+
+    loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'] }, dir);
+    await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_STALE') && /imprint lock/.test(err.hint ?? ''));
+    await writeLock(lockPath(loaded), (await createLock(request(loaded, cache))).lock);
+    assert.ok(names(await loadFreshLock(loaded), 'linux/amd64').includes('unrelated'));
+
+    loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'], platforms: ['linux/amd64'] }, dir);
+    await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_STALE'));
+
+    writeFileSync(lockPath(loaded), '{"version": 1}');
+    await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_INVALID'));
+  });
+
+  it('refuses a tampered InRelease (SIGNATURE_INVALID) and caches nothing of it', async () => {
+    const loaded = await writeSpec(repo);
+    const cache = tempDir('imprint-lock-cache-');
+    repo.override(`/dists/${repo.suite}/InRelease`, { body: repo.tamperedInRelease() });
+    try {
+      await assert.rejects(createLock(request(loaded, cache)), (err: unknown) => isImprintError(err, 'SIGNATURE_INVALID'));
+    } finally {
+      repo.clearOverrides();
+    }
+    assert.equal(existsSync(join(cache, 'debian', 'release')), false);
+  });
+
+  it('refuses a Packages file that does not match the Release hash (DIGEST_MISMATCH)', async () => {
+    const loaded = await writeSpec(repo, { platforms: ['linux/amd64'] });
+    const cache = tempDir('imprint-lock-cache-');
+    const path = repo.indexPath('main', 'amd64', '.xz');
+    const good = readFileSync(join(repo.dir, path));
+    const bad = Buffer.from(good);
+    bad[bad.length - 20] = (bad[bad.length - 20] as number) ^ 0xff; // same size, other bytes
+    repo.override(path, { body: bad });
+    try {
+      await assert.rejects(createLock(request(loaded, cache)), (err: unknown) => isImprintError(err, 'DIGEST_MISMATCH'));
+    } finally {
+      repo.clearOverrides();
+    }
+    // nothing but the verified Release reached the blob store
+    const blobs = execFileSync('find', [join(cache, 'blobs'), '-type', 'f']).toString().trim().split('\n');
+    assert.deepEqual(blobs.map((b) => b.slice(b.lastIndexOf('/') + 1)), [repo.inReleaseSha256()]);
+  });
+
+  it("uses the host's apt source (URL and Signed-By keyring) for a source without url", async () => {
+    const root = tempDir('imprint-aptroot-');
+    mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
+    mkdirSync(join(root, 'usr/share/keyrings'), { recursive: true });
+    writeFileSync(join(root, 'usr/share/keyrings/test.gpg'), readFileSync(repo.keyringPath));
+    writeFileSync(
+      join(root, 'etc/apt/sources.list.d/test.sources'),
+      `Types: deb\nURIs: ${repo.url}\nSuites: ${repo.suite}\nComponents: main\nSigned-By: /usr/share/keyrings/test.gpg\n`,
+    );
+    const loaded = await writeSpec(repo, { url: null, keyring: null, platforms: ['linux/amd64'] });
+    const { lock } = await createLock(request(loaded, tempDir('imprint-lock-cache-'), { aptRoot: root }));
+    assert.equal(lock.sources[0]?.url, repo.url);
+    assert.deepEqual(names(lock, 'linux/amd64'), EXPECTED);
+    // the spec hash records the spec as written, not the host's URL
+    const withUrl = await writeSpec(repo, { platforms: ['linux/amd64'] });
+    assert.notEqual(lock.specHash, specLockHash(withUrl.spec));
+    await assert.rejects(
+      createLock(request(loaded, tempDir('imprint-lock-cache-'), { aptRoot: tempDir('imprint-aptroot-') })),
+      (err: unknown) => isImprintError(err, 'APT_SOURCE_NOT_FOUND'),
+    );
+  });
+
+  it('lockDownloads lists each .deb once with its archive URL', async () => {
+    const loaded = await writeSpec(repo);
+    const { lock } = await createLock(request(loaded, tempDir('imprint-lock-cache-')));
+    const downloads = lockDownloads(lock);
+    // data-all is shared by both platforms: one download
+    assert.equal(downloads.length, EXPECTED.length * 2 - 1);
+    assert.ok(downloads.every((d) => d.url === repo.url));
+    assert.deepEqual(
+      downloads.map((d) => d.filename),
+      downloads.map((d) => d.filename).sort(),
+    );
+    assert.equal(lockDownloads(lock, ['linux/arm64']).length, EXPECTED.length);
+    assert.throws(() => lockDownloads(lock, ['linux/s390x']), (err: unknown) => isImprintError(err, 'PLATFORM_NOT_FOUND'));
+  });
+});
+
+describe('createLock with a second source', () => {
+  it('records which source each package comes from, and the higher version wins across sources', async () => {
+    const main = await createDebRepo({ packages: [{ name: 'alpha', version: '1', depends: 'beta' }, { name: 'beta', version: '1' }] });
+    const extra = await createDebRepo({ packages: [{ name: 'beta', version: '2' }, { name: 'gamma', version: '1' }], suite: 'extra' });
+    try {
+      const dir = tempDir('imprint-lock-spec-');
+      writeFileSync(
+        join(dir, 'imprint.yaml'),
+        [
+          'version: 1',
+          'sources:',
+          `  - { url: "${main.url}", suites: [${main.suite}], keyring: "${main.keyringPath}" }`,
+          `  - { url: "${extra.url}", suites: [extra], keyring: "${extra.keyringPath}" }`,
+          'packages: [alpha, gamma]',
+          '',
+        ].join('\n'),
+      );
+      const { lock } = await createLock(request(await loadSpec(dir), tempDir('imprint-lock-cache-')));
+      assert.deepEqual(
+        lock.platforms['linux/amd64']?.map((p) => `${p.name}=${p.version}@${p.repo}`),
+        ['alpha=1@0', 'beta=2@1', 'gamma=1@1'],
+      );
+      assert.deepEqual(lock.sources.map((s) => s.url), [main.url, extra.url]);
+      assert.deepEqual(
+        lockDownloads(lock).map((d) => `${d.name}:${d.url === extra.url ? 'extra' : 'main'}`),
+        ['alpha:main', 'beta:extra', 'gamma:extra'],
+      );
+    } finally {
+      await main.close();
+      await extra.close();
+    }
+  });
+});
+
+// ---- live: the archive configured on this host ----
+
+const live = process.env.IMPRINT_LIVE === '1';
+const skipLive = live ? false : 'skipped: set IMPRINT_LIVE=1 to reach the network';
+
+/** What apt-get picks for `packages` on an empty dpkg status, with fresh lists of exactly `suites`. */
+function aptSimulate(packages: string[], arch: string, suites: string[]): Map<string, string> {
+  const work = tempDir('imprint-apt-');
+  for (const d of ['lists/partial', 'cache/archives/partial', 'etc/sources.list.d', 'etc/preferences.d', 'etc/apt.conf.d']) {
+    mkdirSync(join(work, d), { recursive: true });
+  }
+  writeFileSync(join(work, 'status'), '');
+  // The host's own sources for these suites (deb822), so apt and imprint read the same archive.
+  const hostSources = readFileSync('/etc/apt/sources.list.d/debian.sources', 'utf8');
+  writeFileSync(join(work, 'etc/sources.list.d/debian.sources'), hostSources);
+  writeFileSync(join(work, 'etc/sources.list'), '');
+  const opts = [
+    `-o`, `Dir::State::status=${join(work, 'status')}`,
+    `-o`, `Dir::State::Lists=${join(work, 'lists')}`,
+    `-o`, `Dir::Cache=${join(work, 'cache')}`,
+    `-o`, `Dir::Etc::SourceList=${join(work, 'etc/sources.list')}`,
+    `-o`, `Dir::Etc::SourceParts=${join(work, 'etc/sources.list.d')}`,
+    `-o`, `Dir::Etc::Preferences=${join(work, 'etc/preferences')}`,
+    `-o`, `Dir::Etc::PreferencesParts=${join(work, 'etc/preferences.d')}`,
+    `-o`, `APT::Architecture=${arch}`,
+    `-o`, `APT::Architectures::=${arch}`,
+    `-o`, 'Acquire::Languages=none',
+    `-o`, 'Debug::NoLocking=1',
+  ];
+  execFileSync('apt-get', [...opts, '-qq', 'update'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const out = execFileSync('apt-get', [...opts, 'install', '--simulate', '--no-install-recommends', '-y', ...packages], {
+    env: { ...process.env, LC_ALL: 'C' },
+  }).toString('utf8');
+  const picked = new Map<string, string>();
+  for (const m of out.matchAll(/^Inst (\S+) \((\S+) ([^)]*)\)/gm)) {
+    const name = (m[1] as string).replace(/:[a-z0-9]+$/, '');
+    picked.set(name, m[2] as string);
+  }
+  assert.ok(suites.length > 0);
+  return picked;
+}
+
+describe('the host archive [live]', () => {
+  it('locks python3 + ca-certificates on bookworm like apt-get --simulate on an empty status, amd64 and arm64 [live]', { skip: skipLive, timeout: 600_000 }, async () => {
+    const dir = tempDir('imprint-lock-live-');
+    const suites = ['bookworm', 'bookworm-updates', 'bookworm-security'];
+    writeFileSync(
+      join(dir, 'imprint.yaml'),
+      [
+        'version: 1',
+        'platforms: [linux/amd64, linux/arm64]',
+        'sources:',
+        '  - suites: [bookworm, bookworm-updates]',
+        '  - suites: [bookworm-security]',
+        'packages: [python3, ca-certificates]',
+        '',
+      ].join('\n'),
+    );
+    const { lock } = await createLock({ loaded: await loadSpec(dir), cacheDir: tempDir('imprint-lock-live-cache-'), now: new Date() });
+    for (const arch of ['amd64', 'arm64']) {
+      const apt = aptSimulate(['python3', 'ca-certificates'], arch, suites);
+      const ours = new Map((lock.platforms[`linux/${arch}`] ?? []).map((p) => [p.name, p.version]));
+      assert.ok(ours.size > 10, `${arch}: ${ours.size} packages`);
+      assert.deepEqual([...ours.entries()].sort(), [...apt.entries()].sort(), `linux/${arch} vs apt-get`);
+    }
+  });
+});
