@@ -165,11 +165,11 @@ function lockedPackages(lock: LockFile, platform: string): LockPackage[] {
 
 /**
  * Each locked package with the URL of the archive it comes from (for the `{url}` fetch template).
- * A lock package names its source by `sourceIndex` when the lock has several archives.
+ * A lock package names its archive by `repo`, an index into the lock's sources.
  */
 function withArchiveUrls(lock: LockFile, packages: readonly LockPackage[]): Array<LockPackage & { url: string }> {
   return packages.map((p) => {
-    const index = (p as LockPackage & { sourceIndex?: number }).sourceIndex ?? 0;
+    const index = p.repo ?? 0;
     const source = lock.sources[index];
     if (source === undefined) {
       throw new ImprintError('LOCK_INVALID', `imprint.lock: ${p.name} names source ${index}, which the lock does not list`, { hint: 'Run `imprint lock` to rewrite it.' });

@@ -1,6 +1,9 @@
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { access } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
+import { createLock, lockPath } from '../lock/create.js';
+import { writeLock } from '../lock/io.js';
 import { buildImage } from '../build/build.js';
 import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
@@ -35,6 +38,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     )
     .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
     .option('--platform <os/arch>', 'the image docker-archive outputs hold when the spec has several platforms (default: this machine\'s)')
+    .option('--update', 're-resolve the packages and rewrite imprint.lock before building (a missing lock is always written)')
     .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
@@ -45,9 +49,20 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .action(
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
-        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string; offline?: boolean };
+        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string; offline?: boolean; update?: boolean };
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
+        if (loaded.spec.packages.length > 0) {
+          const path = lockPath(loaded);
+          const exists = await access(path).then(() => true, () => false);
+          if (!exists || opts.update) {
+            // No lock yet (or --update): resolve now and write it, as `imprint lock` would.
+            const { lock, warnings } = await createLock({ loaded, cacheDir, offline: opts.offline === true, now: new Date() });
+            await writeLock(path, lock);
+            for (const w of warnings) t.err.write(`warning: ${w}\n`);
+            t.err.write(`${exists ? 'updated' : 'wrote'} ${path}; commit it to pin every package by sha256\n`);
+          }
+        }
         const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(parseReference);
         const result = await buildImage({
           loaded,
