@@ -1,0 +1,276 @@
+import { Readable } from 'node:stream';
+import type { Digest } from '../digest/index.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
+import { createFetcher, type Fetcher, isNotFound, mapLimit } from '../net/index.js';
+import type { BlobStore } from '../store/index.js';
+
+/** A `.deb` to fetch: what the lock pins, plus the archive URL its `filename` is relative to. */
+export interface FetchablePackage {
+  name: string;
+  version: string;
+  architecture: string;
+  /** Path relative to the archive URL (`pool/main/...`). */
+  filename: string;
+  size: number;
+  /** 64 lowercase hex. */
+  sha256: string;
+  /** The source's archive URL (the `{url}` of templates). */
+  url: string;
+}
+
+/** Progress of the downloads: counts and bytes of the packages that were not in the store. */
+export interface FetchProgress {
+  done: number;
+  total: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface FetchPackagesOptions {
+  store: BlobStore;
+  /** URL templates tried in order (spec `fetch.sources` or the CLI's); default DEFAULT_FETCH_TEMPLATES. */
+  templates?: readonly string[];
+  /** How URLs are read (default: createFetcher(), which retries with backoff and times out). */
+  fetcher?: Fetcher;
+  /** No network: only `file:` templates are tried; anything else missing is OFFLINE. */
+  offline?: boolean;
+  /** Downloads in flight at once (default 6). */
+  concurrency?: number;
+  /** Called when a download starts moving bytes and when one completes. */
+  onProgress?: (p: FetchProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface FetchPackagesResult {
+  /** Packages downloaded now. */
+  fetched: number;
+  /** Packages already in the store. */
+  cached: number;
+  /** Bytes downloaded now (of the files that verified). */
+  bytes: number;
+  /** Sources that failed or served wrong bytes before another one served the locked file. */
+  warnings: string[];
+}
+
+/** The one template used when neither the spec nor the CLI names any: the archive's own pool. */
+export const DEFAULT_FETCH_TEMPLATES: readonly string[] = ['{url}/{filename}'];
+
+/** Placeholders a fetch template may use. */
+export const TEMPLATE_FIELDS = ['url', 'filename', 'sha256', 'name', 'version', 'arch'] as const;
+
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+
+/** Throws SPEC_INVALID for a template with an unknown placeholder or a scheme other than http(s)/file. Pure. */
+export function checkTemplates(templates: readonly string[]): void {
+  for (const t of templates) {
+    for (const m of t.matchAll(PLACEHOLDER)) {
+      if (!(TEMPLATE_FIELDS as readonly string[]).includes(m[1] as string)) {
+        throw new ImprintError('SPEC_INVALID', `fetch source ${JSON.stringify(t)}: unknown placeholder {${m[1]}}`, {
+          hint: `Templates may use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.`,
+          details: { template: t, placeholder: m[1] },
+        });
+      }
+    }
+    if (!/^(\{url\}|https?:\/\/|file:\/\/)/.test(t)) {
+      throw new ImprintError('SPEC_INVALID', `fetch source ${JSON.stringify(t)}: expected an http(s):// or file:// URL template, or one starting with {url}`, {
+        hint: 'For a local directory write file:///path/to/dir/{filename}.',
+        details: { template: t },
+      });
+    }
+  }
+}
+
+/**
+ * The URL a template gives for a package. `{url}` (without trailing slash) and `{filename}` are
+ * inserted as they are (archive paths are URL-safe); `{name}`, `{version}` (an epoch's `:` too)
+ * and `{arch}` are percent-encoded. Pure.
+ */
+export function expandTemplate(template: string, pkg: FetchablePackage): string {
+  return template.replace(PLACEHOLDER, (whole, field: string) => {
+    switch (field) {
+      case 'url':
+        return pkg.url.replace(/\/+$/, '');
+      case 'filename':
+        return pkg.filename.replace(/^\/+/, '');
+      case 'sha256':
+        return pkg.sha256;
+      case 'name':
+        return encodeURIComponent(pkg.name);
+      case 'version':
+        return encodeURIComponent(pkg.version);
+      case 'arch':
+        return encodeURIComponent(pkg.architecture);
+      default:
+        return whole;
+    }
+  });
+}
+
+interface Attempt {
+  url: string;
+  error: ImprintError;
+}
+
+type Outcome = { kind: 'fetched'; bytes: number; warnings: string[] } | { kind: 'missing'; attempts: Attempt[] };
+
+/**
+ * Downloads the packages that are not yet in the store, at most `concurrency` at once. For each,
+ * the templates are tried in order and the first source whose bytes match the locked size and
+ * sha256 wins; a wrong file, a failure or a 404 moves on to the next (all but 404s are reported in
+ * `warnings` when a later one succeeds). Bytes are verified while they stream into the store, so a
+ * mismatch leaves nothing there. Afterwards every package is blob `sha256:<hex>` in the store.
+ * No source serving a package fails with the last failure's code (DIGEST_MISMATCH/SIZE_MISMATCH
+ * when any source served wrong bytes), naming every URL tried; offline, the missing ones are OFFLINE.
+ * Cost: the missing packages' bytes once over the network (or from the file: sources).
+ */
+export async function fetchPackages(
+  pkgs: readonly FetchablePackage[],
+  opts: FetchPackagesOptions,
+): Promise<FetchPackagesResult> {
+  const templates = opts.templates === undefined || opts.templates.length === 0 ? DEFAULT_FETCH_TEMPLATES : opts.templates;
+  checkTemplates(templates);
+  const offline = opts.offline === true;
+  const unique = new Map<string, FetchablePackage>();
+  for (const p of pkgs) if (!unique.has(p.sha256)) unique.set(p.sha256, p);
+
+  const missing: FetchablePackage[] = [];
+  let cached = 0;
+  for (const p of unique.values()) {
+    if (await opts.store.has(digestOf(p))) cached++;
+    else missing.push(p);
+  }
+  if (offline && missing.length > 0 && !templates.some((t) => t.startsWith('file:'))) throw offlineError(missing, []);
+
+  const fetcher = opts.fetcher ?? createFetcher();
+  const progress: FetchProgress = {
+    done: 0,
+    total: missing.length,
+    bytes: 0,
+    totalBytes: missing.reduce((n, p) => n + p.size, 0),
+  };
+  const report = (): void => opts.onProgress?.({ ...progress });
+  if (missing.length > 0) report();
+
+  const fetchOne = async (pkg: FetchablePackage): Promise<Outcome> => {
+    const attempts: Attempt[] = [];
+    for (const template of templates) {
+      const url = expandTemplate(template, pkg);
+      if (offline && !url.startsWith('file:')) continue;
+      let received = 0;
+      try {
+        const stream = await fetcher.get(url, { signal: opts.signal, expect: { size: pkg.size, sha256: pkg.sha256 } });
+        const counted = Readable.from(
+          (async function* () {
+            for await (const chunk of stream) {
+              received += (chunk as Buffer).length;
+              progress.bytes += (chunk as Buffer).length;
+              report();
+              yield chunk as Buffer;
+            }
+          })(),
+          { objectMode: false },
+        );
+        await opts.store.put(counted, { digest: digestOf(pkg), size: pkg.size });
+        progress.done++;
+        report();
+        return { kind: 'fetched', bytes: pkg.size, warnings: attemptWarnings(pkg, attempts, url) };
+      } catch (err) {
+        progress.bytes -= received;
+        if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+        attempts.push({ url, error: asImprintError(err, url) });
+      }
+    }
+    if (offline) return { kind: 'missing', attempts };
+    throw noSourceError(pkg, attempts);
+  };
+
+  const outcomes = await mapLimit(missing, opts.concurrency ?? 6, fetchOne);
+  const stillMissing = missing.filter((_, i) => outcomes[i]?.kind === 'missing');
+  if (stillMissing.length > 0) {
+    throw offlineError(
+      stillMissing,
+      outcomes.flatMap((o) => (o.kind === 'missing' ? o.attempts : [])),
+    );
+  }
+  let fetched = 0;
+  let bytes = 0;
+  const warnings: string[] = [];
+  for (const o of outcomes) {
+    if (o.kind !== 'fetched') continue;
+    fetched++;
+    bytes += o.bytes;
+    warnings.push(...o.warnings);
+  }
+  return { fetched, cached, bytes, warnings };
+}
+
+function digestOf(p: FetchablePackage): Digest {
+  return `sha256:${p.sha256}`;
+}
+
+function label(p: FetchablePackage): string {
+  return `${p.name} ${p.version} (${p.architecture})`;
+}
+
+function isMismatch(err: ImprintError): boolean {
+  return err.code === 'DIGEST_MISMATCH' || err.code === 'SIZE_MISMATCH';
+}
+
+function asImprintError(err: unknown, url: string): ImprintError {
+  if (isImprintError(err)) return err;
+  return new ImprintError('NETWORK', `GET ${url}: ${errorText(err)}`, { cause: err, details: { url } });
+}
+
+/** Warnings for the sources that failed (other than by not having the file) before `used` served it. */
+function attemptWarnings(pkg: FetchablePackage, attempts: Attempt[], used: string): string[] {
+  return attempts
+    .filter((a) => !isNotFound(a.error))
+    .map((a) =>
+      isMismatch(a.error)
+        ? `fetch source ${a.url} served the wrong file for ${label(pkg)} (${reason(a)}); used ${used}`
+        : `fetch source ${a.url} failed for ${label(pkg)} (${reason(a)}); used ${used}`,
+    );
+}
+
+/** An attempt's error message without the URL it starts with (the caller names the URL). */
+function reason(a: Attempt): string {
+  for (const prefix of [`GET ${a.url}: `, `${a.url}: `]) {
+    if (a.error.message.startsWith(prefix)) return a.error.message.slice(prefix.length);
+  }
+  return a.error.message;
+}
+
+function noSourceError(pkg: FetchablePackage, attempts: Attempt[]): ImprintError {
+  const mismatch = attempts.find((a) => isMismatch(a.error));
+  const last = attempts[attempts.length - 1];
+  const code = mismatch?.error.code ?? last?.error.code ?? 'INTERNAL';
+  const list = attempts.map((a) => `\n  ${a.url}: ${reason(a)}`).join('');
+  return new ImprintError(
+    code,
+    `${label(pkg)}: expected ${pkg.size} bytes with sha256 ${pkg.sha256}; no fetch source served them:${list}`,
+    {
+      hint: mismatch
+        ? 'A source serves other bytes than the lock pins: the archive changed or the source is wrong. Add a snapshot or by-hash source to fetch.sources, or run `imprint lock` again.'
+        : 'Check the network and the fetch sources; snapshot archives keep old packages (add one to fetch.sources).',
+      cause: (mismatch ?? last)?.error,
+      details: {
+        package: pkg.name,
+        version: pkg.version,
+        filename: pkg.filename,
+        expected: pkg.sha256,
+        attempts: attempts.map((a) => ({ url: a.url, code: a.error.code, message: a.error.message })),
+      },
+    },
+  );
+}
+
+function offlineError(missing: FetchablePackage[], attempts: Attempt[]): ImprintError {
+  const list = missing.map((p) => `\n  ${label(p)} ${p.filename}`).join('');
+  return new ImprintError('OFFLINE', `offline, and ${missing.length} locked .deb file(s) are not in the store:${list}`, {
+    hint: 'Run once with the network (e.g. `imprint lock --fetch`) to fill the store, or add a file:// fetch source that has them.',
+    details: {
+      missing: missing.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, filename: p.filename, sha256: p.sha256 })),
+      attempts: attempts.map((a) => ({ url: a.url, code: a.error.code, message: a.error.message })),
+    },
+  });
+}
