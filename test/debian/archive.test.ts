@@ -389,6 +389,21 @@ describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
     }
   });
 
+  it('accepts a security-style Release whose Components say updates/main', async () => {
+    const repo = await createDebRepo({ packages: PACKAGES, releaseComponents: ['updates/main'] });
+    try {
+      const archive = await openArchive(
+        source(repo, await loadKeyring(repo.keyringPath)),
+        options(cacheDir()),
+      );
+      assert.deepEqual(archive.release.components, ['updates/main']);
+      assert.equal((await archive.packages('amd64', 'main')).length, 3);
+      await assert.rejects(archive.packages('amd64', 'contrib'), (e) => isImprintError(e, 'INDEX_NOT_FOUND'));
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('serves an uncompressed-only archive', async () => {
     const repo = await createDebRepo({ packages: PACKAGES, indexFiles: ['plain'] });
     try {
@@ -428,5 +443,19 @@ describe('the host archive [live]', () => {
     assert.ok(recs.length > 50_000, `only ${recs.length} records`);
     assert.ok(recs.some((r) => r.name === 'base-files' && r.essential));
     assert.ok(existsSync(join(cache, 'blobs', 'sha256', archive.releaseSha256)));
+    // The security suite lives elsewhere and spells its components `updates/main`.
+    const secApt = await findAptSource('bookworm-security');
+    const security = await openArchive(
+      {
+        sourceIndex: 1,
+        url: secApt.url,
+        suite: 'bookworm-security',
+        components: ['main'],
+        keyring: await resolveKeyring({ aptKeyrings: secApt.keyrings, aptArmoredKey: secApt.keyringArmored }),
+        checkValidUntil: secApt.checkValidUntil ?? true,
+      },
+      { cacheDir: cache, fetcher: createFetcher(), now: new Date() },
+    );
+    assert.ok((await security.packages('amd64', 'main')).length > 100);
   });
 });

@@ -96,6 +96,8 @@ export interface DebRepoOptions {
   architectures?: string[];
   /** Default: the components the packages use, else ['main']. */
   components?: string[];
+  /** How the Release spells Components, when it differs (a security archive says `updates/main`). */
+  releaseComponents?: string[];
   /** Release Date (default 2024-01-01T00:00:00Z: fixtures never read the clock). */
   date?: Date;
   validUntil?: Date;
@@ -384,7 +386,7 @@ function publish(dir: string, o: DebRepoOptions, previous: BuiltDeb[]): Built {
   if (o.acquireByHash === true) release.push(['Acquire-By-Hash', 'yes']);
   release.push(
     ['Architectures', archs.join(' ')],
-    ['Components', components.join(' ')],
+    ['Components', (o.releaseComponents ?? components).join(' ')],
     ['Description', 'imprint test repository'],
   );
   release.push(['SHA256', `\n${sums.map(([p, s, h]) => ` ${h} ${String(s).padStart(8)} ${p}`).join('\n')}`]);
