@@ -92,8 +92,27 @@ export function parsePackageRequest(text: string): { name: string; version?: str
  * size of the closure times the alternatives tried; pure and deterministic.
  */
 export function resolvePackages(universe: PackageUniverse, req: ResolveRequest): Resolution {
-  return new Resolver(universe, req).run();
+  // First apt's way: a package that conflicts with an earlier automatic choice displaces it (the
+  // earlier one is banned and resolution restarts). If that cannot succeed, a plain search where
+  // conflicts only make alternatives fail decides, and its error is the one reported.
+  const bans = new Set<PackageRecord>();
+  for (let i = 0; i <= MAX_RESTARTS; i++) {
+    try {
+      return new Resolver(universe, req, bans, true).run();
+    } catch (err) {
+      const displaced = isImprintError(err) ? displacedBy.get(err) : undefined;
+      if (displaced === undefined || bans.has(displaced)) break;
+      bans.add(displaced);
+    }
+  }
+  return new Resolver(universe, req, new Set(), false).run();
 }
+
+/** PACKAGE_CONFLICT errors that ask for a restart without the earlier package (apt's MarkKeep of it). */
+const displacedBy = new WeakMap<ImprintError, PackageRecord>();
+
+/** How often resolution restarts after displacing a package before the plain search takes over. */
+const MAX_RESTARTS = 64;
 
 interface Chosen {
   record: PackageRecord;
@@ -121,12 +140,19 @@ class Resolver {
   readonly #provided = new Map<string, Provider[]>();
   readonly #negatives = new Map<string, Negative[]>();
   readonly #log: string[] = [];
+  readonly #roots = new Set<PackageRecord>();
+  /** Packages displaced by a conflicting later choice; never candidates again in this run. */
+  readonly #bans: ReadonlySet<PackageRecord>;
+  /** apt mode: a conflict with an earlier automatic choice displaces it (restart) instead of failing. */
+  readonly #displace: boolean;
   #steps = 0;
 
-  constructor(universe: PackageUniverse, req: ResolveRequest) {
+  constructor(universe: PackageUniverse, req: ResolveRequest, bans: ReadonlySet<PackageRecord>, displace: boolean) {
     this.#u = universe;
     this.#req = req;
     this.#native = req.arch;
+    this.#bans = bans;
+    this.#displace = displace;
   }
 
   run(): Resolution {
@@ -164,6 +190,7 @@ class Resolver {
       }
       this.#checkConflicts(r, undefined);
       this.#add(r, undefined);
+      this.#roots.add(r);
       marked.push(r);
     }
     for (const r of marked) this.#expand(r);
@@ -189,7 +216,15 @@ class Resolver {
     }
     if (version === undefined) {
       const providers = this.#alternativeCandidates({ name }, this.#native);
-      if (providers[0] !== undefined) return providers[0];
+      if (providers.length === 1) return providers[0] as PackageRecord;
+      if (providers.length > 1) {
+        // apt refuses too ("has no installation candidate"): an image should say which one it wants.
+        const names = [...new Set(providers.map((r) => this.#label(r)))];
+        throw new ImprintError('PACKAGE_NOT_FOUND', `${name} is a virtual package provided by ${names.join(', ')}; request one of them`, {
+          hint: `Replace ${name} by the provider the image should have, e.g. ${names[0]}.`,
+          details: { name, arch: this.#native, providers: names, suggestions: names.slice(0, 5) },
+        });
+      }
     }
     const elsewhere = [...new Set(this.#u.byName(name).map((r) => r.architecture))].sort(compareCodeUnits);
     if (elsewhere.length > 0) {
@@ -225,7 +260,8 @@ class Resolver {
         this.#install(c, owner);
         return;
       } catch (err) {
-        if (candidates.length === 1 || !isImprintError(err) || (err.code !== 'UNSATISFIABLE' && err.code !== 'PACKAGE_CONFLICT') || err.details.budget === true) throw err;
+        if (candidates.length === 1 || !isImprintError(err) || (err.code !== 'UNSATISFIABLE' && err.code !== 'PACKAGE_CONFLICT')) throw err;
+        if (err.details.budget === true || displacedBy.has(err)) throw err;
         this.#rollback(mark);
         first ??= err;
       }
@@ -266,7 +302,7 @@ class Resolver {
     for (const alt of group) {
       const list = fallback ? this.#olderVersions(alt, arch) : this.#alternativeCandidates(alt, arch);
       for (const r of list) {
-        if (seen.has(r)) continue;
+        if (seen.has(r) || this.#bans.has(r)) continue;
         seen.add(r);
         const chosen = this.#chosen.get(this.#key(r));
         if (chosen !== undefined && chosen.record !== r) continue; // another version is already in the set
@@ -429,7 +465,7 @@ class Resolver {
     const aChain = aChosen ? this.#chain(aParent) : [...this.#chain(aParent), this.#label(a)];
     const bChain = aChosen ? [...this.#chain(bKey), this.#label(b)] : this.#chain(bKey);
     const verb = kind === 'Conflicts' ? 'conflicts with' : 'breaks';
-    return new ImprintError(
+    const err = new ImprintError(
       'PACKAGE_CONFLICT',
       `${this.#label(a)} ${a.version} ${verb} ${this.#label(b)} ${b.version} (${kind}: ${formatRelation(rel)}); ` +
         `${this.#label(a)} comes from ${aChain.join(' → ')}, ${this.#label(b)} from ${bChain.join(' → ')}`,
@@ -438,6 +474,9 @@ class Resolver {
         details: { packages: [this.#label(a), this.#label(b)], versions: [a.version, b.version], kind, relation: formatRelation(rel), chains: [aChain, bChain] },
       },
     );
+    const earlier = aChosen ? a : b;
+    if (this.#displace && !this.#roots.has(earlier)) displacedBy.set(err, earlier);
+    return err;
   }
 
   /** Two versions of one package: the set can hold only one. */

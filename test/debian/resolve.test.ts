@@ -209,6 +209,11 @@ test('virtual packages: a single provider is taken, for dependencies and for req
   assert.deepEqual(picked(resolve(pkgs, ['awk'])), ['mawk=1.0']);
 });
 
+test('virtual packages: a requested name with several providers is refused (as apt does), naming them', () => {
+  const err = fails(() => resolve([{ name: 'mawk', provides: 'awk' }, { name: 'gawk', provides: 'awk' }], ['awk']), 'PACKAGE_NOT_FOUND');
+  assert.deepEqual(err.details.providers, ['gawk', 'mawk']);
+});
+
 test('virtual packages: several providers are ordered like apt (Essential, Protected, Priority, then name)', () => {
   const mta = (extra: P[]): string[] => picked(resolve([{ name: 'x', depends: 'mta' }, ...extra], ['x']));
   assert.deepEqual(mta([{ name: 'zz', provides: 'mta' }, { name: 'aa', provides: 'mta' }]), ['aa=1.0', 'x=1.0']);
@@ -230,6 +235,24 @@ test('virtual packages: versioned Provides satisfy versioned dependencies; unver
 });
 
 // ---- conflicts --------------------------------------------------------------------------------------
+
+test('like apt, a later hard dependency displaces an earlier alternative it conflicts with', () => {
+  const pkgs: P[] = [
+    { name: 'office', depends: 'office-base' },
+    { name: 'office-base', depends: 'base-core, core' },
+    { name: 'base-core', depends: 'core-nogui | core' },
+    { name: 'core', depends: 'common', conflicts: 'core-nogui' },
+    { name: 'core-nogui', depends: 'common, nogui-only', conflicts: 'core' },
+    { name: 'common' },
+    { name: 'nogui-only' },
+  ];
+  const res = resolve(pkgs, ['office']);
+  assert.deepEqual(picked(res), ['base-core=1.0', 'common=1.0', 'core=1.0', 'office=1.0', 'office-base=1.0']);
+  assert.deepEqual(res.reasons.get('core'), ['office', 'office-base', 'base-core', 'core']);
+  // a requested package is never displaced: the conflict is reported
+  const err = fails(() => resolve(pkgs, ['core-nogui', 'office']), 'PACKAGE_CONFLICT');
+  assert.deepEqual(err.details.packages, ['core', 'core-nogui']);
+});
 
 test('Conflicts inside the chosen set are PACKAGE_CONFLICT with both chains', () => {
   const pkgs: P[] = [

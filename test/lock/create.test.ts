@@ -31,7 +31,7 @@ function bothArchs(p: DebPackageSpec): DebPackageSpec[] {
 }
 
 // Each dependency shape the lock must get right, in one small archive.
-const PACKAGES: DebPackageSpec[] = [
+const PACKAGES: DebPackageSpec[] = ([
   // versioned: >= 2.0 rules out 1.5; the highest version satisfying it wins
   { name: 'app', version: '1.0-1', depends: 'libfoo (>= 2.0), absent-browser | lynx, interp:any, mail-transport-agent, data-all, impl-a | impl-b' },
   { name: 'libfoo', version: '1.5-1', multiArch: 'same' },
@@ -50,7 +50,7 @@ const PACKAGES: DebPackageSpec[] = [
   { name: 'impl-b', version: '1-1' },
   { name: 'bar', version: '1-1' },
   { name: 'unrelated', version: '1-1', depends: 'lynx' },
-].flatMap(bothArchs);
+] satisfies DebPackageSpec[]).flatMap(bothArchs);
 
 const EXPECTED = ['app', 'bar', 'data-all', 'impl-b', 'interp', 'interp-minimal', 'libfoo', 'lynx', 'tinymta'];
 
