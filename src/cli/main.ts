@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
 import { buildCommand } from './build.js';
 import { inspectCommand } from './inspect.js';
+import { lockCommand } from './lock.js';
 import { EXIT_OK, EXIT_USAGE, processTerminal, reportError, type Terminal } from './output.js';
 import { VERSION } from './version.js';
 
@@ -24,6 +25,7 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
   };
   buildCommand(program, terminal, run);
   inspectCommand(program, terminal, run);
+  lockCommand(program, terminal, run);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

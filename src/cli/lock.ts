@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type Command, Option } from '@commander-js/extra-typings';
+import { type FetchProgress, fetchPackages } from '../debian/fetch.js';
+import { createLock, loadFreshLock, lockPath } from '../lock/create.js';
+import { lockDownloads } from '../lock/create-downloads.js';
+import { writeLock } from '../lock/io.js';
+import { writeSha256sums } from '../lock/sha256sums.js';
+import type { LockFile } from '../lock/types.js';
+import { compareCodeUnits } from '../oci/canonical-json.js';
+import { loadSpec } from '../spec/index.js';
+import { BlobStore, defaultCacheDir } from '../store/index.js';
+import type { Runner } from './main.js';
+import { dim, EXIT_OK, type Terminal } from './output.js';
+
+interface LockOptions {
+  check?: boolean;
+  format: 'json' | 'sha256sums';
+  offline?: boolean;
+  fetch?: boolean;
+  fetchSource: string[];
+}
+
+/** `imprint lock`. */
+export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
+  program
+    .command('lock')
+    .description("Resolve the spec's packages against its archives and pin every one by sha256 in imprint.lock.")
+    .argument('[spec]', 'an imprint.yaml, or a directory holding one', '.')
+    .option('--check', 'write nothing; exit 1 when imprint.lock is missing or stale (the spec changed since)')
+    .addOption(
+      new Option('--format <format>', 'json writes imprint.lock; sha256sums also writes SHA256SUMS-<arch> beside it')
+        .choices(['json', 'sha256sums'])
+        .default('json'),
+    )
+    .option('--offline', 'make no network request: cached metadata (and packages, with --fetch) only')
+    .option('--fetch', 'also download the locked .deb files into the content store, verified')
+    .option(
+      '--fetch-source <template>',
+      "URL template for --fetch, tried in order; repeatable; replaces the spec's fetch.sources",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .addHelpText(
+      'after',
+      '\nTemplates may use {url} {filename} {sha256} {name} {version} {arch}, e.g. {url}/{filename} (the\n' +
+        "archive's pool) or file:///srv/debs/{filename}. Re-locking against unchanged archive metadata\n" +
+        'writes the same bytes.',
+    )
+    .action(
+      run(async (cmd) => {
+        const [specArg] = cmd.args as [string];
+        const opts = cmd.opts() as LockOptions;
+        const loaded = await loadSpec(specArg);
+        const path = lockPath(loaded);
+        if (opts.check) {
+          await loadFreshLock(loaded);
+          t.out.write(`${path} is up to date\n`);
+          return EXIT_OK;
+        }
+        const store = new BlobStore(resolve(program.opts().cacheDir ?? defaultCacheDir(process.env, homedir())));
+        const previous = await readFile(path).catch(() => undefined);
+        const { lock, warnings } = await createLock({
+          loaded,
+          cacheDir: store.root,
+          offline: opts.offline === true,
+          now: new Date(),
+        });
+        for (const w of warnings) t.err.write(`warning: ${w}\n`);
+        const bytes = await writeLock(path, lock);
+        const written = [path];
+        if (opts.format === 'sha256sums') written.push(...(await writeSha256sums(loaded.dir, lock)));
+        printSummary(t, lock);
+        const state = previous === undefined ? 'wrote' : previous.equals(bytes) ? 'unchanged' : 'updated';
+        t.out.write(`${state} ${path}\n`);
+        for (const extra of written.slice(1)) t.out.write(`wrote ${extra}\n`);
+        if (opts.fetch) {
+          const templates = opts.fetchSource.length > 0 ? opts.fetchSource : loaded.spec.fetch.sources;
+          await fetchLocked(t, store, lock, templates, opts.offline === true, relative(process.cwd(), path) || path);
+        }
+        return EXIT_OK;
+      }),
+    );
+}
+
+function printSummary(t: Terminal, lock: LockFile): void {
+  for (const platform of Object.keys(lock.platforms).sort(compareCodeUnits)) {
+    const packages = lock.platforms[platform] ?? [];
+    const size = packages.reduce((n, p) => n + p.size, 0);
+    t.out.write(`${platform.padEnd(16)} ${String(packages.length).padStart(4)} packages  ${formatBytes(size)}\n`);
+  }
+}
+
+async function fetchLocked(
+  t: Terminal,
+  store: BlobStore,
+  lock: LockFile,
+  templates: readonly string[],
+  offline: boolean,
+  file: string,
+): Promise<void> {
+  const bar = t.tty ? progressBar(t) : undefined;
+  let result: Awaited<ReturnType<typeof fetchPackages>>;
+  try {
+    result = await fetchPackages(lockDownloads(lock, undefined, file), {
+      store,
+      templates,
+      offline,
+      onProgress: bar?.update,
+    });
+  } finally {
+    bar?.clear();
+  }
+  for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
+  t.out.write(
+    `fetched ${result.fetched} package(s), ${formatBytes(result.bytes)}; ${result.cached} already in ${store.root}\n`,
+  );
+}
+
+/** A one-line progress bar on stderr: count, bytes, rate; redrawn at most ten times a second. */
+function progressBar(t: Terminal): { update: (p: FetchProgress) => void; clear: () => void } {
+  const start = performance.now();
+  let last = 0;
+  let drawn = false;
+  const update = (p: FetchProgress): void => {
+    const now = performance.now();
+    if (now - last < 100 && p.done < p.total) return;
+    last = now;
+    const width = 24;
+    const filled = p.totalBytes === 0 ? width : Math.min(width, Math.floor((p.bytes / p.totalBytes) * width));
+    const seconds = (now - start) / 1000;
+    const rate = seconds > 0 ? p.bytes / seconds : 0;
+    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${p.done}/${p.total} packages  ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}  ${formatBytes(rate)}/s`;
+    t.err.write(`\r\x1b[K${dim(t, line)}`);
+    drawn = true;
+  };
+  return {
+    update,
+    clear: () => {
+      if (drawn) t.err.write('\r\x1b[K');
+    },
+  };
+}
+
+/** Bytes in decimal units with one decimal (e.g. "18.6 MB"). */
+function formatBytes(n: number): string {
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
