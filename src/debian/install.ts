@@ -1,22 +1,27 @@
 // Installs .deb packages into the in-memory tree without running maintainer scripts (see INSTALL.md).
+import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
-import type { TarReadEntry } from '../tar/index.js';
-import type { VNode } from '../vfs/node.js';
-import { compareBytes, resolveLinkTarget } from '../vfs/path.js';
+import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
-import { type DebControl, type DebLimits, debError, readDeb } from './deb.js';
+import type { DebLimits } from './deb.js';
+import { parseDeb822 } from './deb822.js';
 import { type AppliedEffect, applyEffects, type EffectOptions, type InstalledInfo, removeNondeterministic } from './effects/index.js';
-import { decideOverwrite, fileConflict, type PackageIdentity } from './install-conflicts.js';
+import type { PackageIdentity } from './install-conflicts.js';
+import type { ExtractedDeb } from './install-extract.js';
+import { controlIdentity, PackagePlacement, type PlacementContext } from './install-place.js';
 import { ContentSpool, type SpoolOptions, type SpoolStats } from './install-spool.js';
 import { statusEntryName, writeStatusEntry } from './install-status.js';
-import { TreeTransaction } from './install-transaction.js';
-import { MERGED_USR_ORIGIN, multilibLinkNodes, setupMergedUsr } from './install-usrmerge.js';
+import { MERGED_USR_ORIGIN, setupMergedUsr } from './install-usrmerge.js';
+import { type ExtractJob, type Extractor, inlineExtractor, WorkerExtractor } from './install-workers.js';
 import type { PackageRecord } from './packages-index.js';
 
-/** The fields of a lock/index record the installer uses (a full PackageRecord fits). */
-export type InstallRecord = Pick<PackageRecord, 'name' | 'version' | 'architecture' | 'multiArch' | 'replaces' | 'provides'> &
-  Partial<Pick<PackageRecord, 'size' | 'filename'>>;
+/**
+ * What the installer needs of a lock/index record (a full PackageRecord fits). Replaces, Provides and
+ * Multi-Arch are read from the .deb's own control file; record fields of those names are ignored.
+ */
+export type InstallRecord = Pick<PackageRecord, 'name' | 'version' | 'architecture'> &
+  Partial<Pick<PackageRecord, 'size' | 'filename' | 'multiArch' | 'replaces' | 'provides'>>;
 
 /** One package to install: its record and a function opening its (verified) .deb stream. */
 export interface InstallInput {
@@ -43,6 +48,11 @@ export interface InstallOptions {
    */
   spool?: ContentSpool | SpoolOptions;
   limits?: DebLimits;
+  /**
+   * Worker threads extracting .deb files in parallel (decompression dominates); 0 extracts in the
+   * calling thread. Default: the number of CPUs, at most 4 (0 for a single package or a single CPU).
+   */
+  workers?: number;
 }
 
 /** A package as installed. */
@@ -73,21 +83,31 @@ export interface InstallResult {
   spool: ContentSpool;
 }
 
-/** Bytes a package may unpack beyond twice its Installed-Size before it counts as a decompression bomb. */
-const UNPACK_SLACK = 64 * 1024 * 1024;
-
 /**
- * Unpacks `debs` in the given (lock) order into `tree`: merged-/usr links first, every path
+ * Unpacks `debs` into `tree` in the given (lock) order: merged-/usr links first, every path
  * canonicalised through them, mtimes clamped to the epoch, modes/owners as in data.tar, file bodies
- * captured in memory or in the spool; conflicts resolved by dpkg's Replaces rules (FILE_CONFLICT
- * otherwise); a `status.d` entry per package; then the effect rules and the removal list. A package
- * that fails leaves nothing in the tree. Cost: one streaming read of every .deb.
+ * spooled (see ContentSpool); conflicts resolved by dpkg's Replaces rules (FILE_CONFLICT otherwise);
+ * a `status.d` entry per package; then the effect rules and the removal list. Packages are read and
+ * decompressed in parallel (`workers`) but placed strictly in order, so the tree, and the first error
+ * reported, do not depend on timing. A package that fails leaves nothing in the tree.
+ * Cost: one streaming read of every .deb; memory: metadata of the entries.
  */
 export async function installPackages(tree: FileTree, debs: readonly InstallInput[], opts: InstallOptions): Promise<InstallResult> {
   if (opts.mergedUsr !== true) throw new ImprintError('UNSUPPORTED', 'only the merged-/usr layout is supported');
-  const spool = opts.spool instanceof ContentSpool ? opts.spool : new ContentSpool(opts.spoolDir, opts.spool);
-  const owners = new Map<string, PackageIdentity>();
-  const sha256ByKey = new Map<string, string>();
+  if (opts.spool instanceof ContentSpool) return install(tree, debs, opts, opts.spool, {});
+  const spoolOptions = opts.spool ?? {};
+  const spool = new ContentSpool(opts.spoolDir, spoolOptions);
+  try {
+    return await install(tree, debs, opts, spool, spoolOptions);
+  } catch (err) {
+    await spool.close(); // nothing refers to its content once the install failed
+    throw err;
+  }
+}
+
+async function install(tree: FileTree, debs: readonly InstallInput[], opts: InstallOptions, spool: ContentSpool, spoolOptions: SpoolOptions): Promise<InstallResult> {
+  const ctx: PlacementContext = { tree, epoch: opts.epoch, spool, owners: new Map<string, PackageIdentity>(), sha256ByKey: new Map() };
+  const owners = ctx.owners as Map<string, PackageIdentity>;
   const shipped = new Set<string>();
   const pathsByOrigin = new Map<string, Set<string>>();
   const track = (origin: string, key: string): void => {
@@ -95,37 +115,58 @@ export async function installPackages(tree: FileTree, debs: readonly InstallInpu
     if (set === undefined) pathsByOrigin.set(origin, (set = new Set()));
     set.add(key);
   };
+  const origins = debs.map((d) => statusEntryName(d.record.name, d.record.architecture, opts.arch));
+  const dup = origins.find((o, i) => origins.indexOf(o) !== i);
+  if (dup !== undefined) throw new ImprintError('PACKAGE_CONFLICT', `${dup} is listed twice in the install list`, { details: { package: dup } });
   const withRtld = debs.some((d) => d.record.name === 'libc6' && d.record.architecture === opts.arch);
   for (const key of setupMergedUsr(tree, opts.arch, opts.epoch, withRtld)) track(MERGED_USR_ORIGIN, key);
 
+  const workers = opts.workers ?? (debs.length > 1 ? Math.min(4, availableParallelism() > 1 ? availableParallelism() : 0) : 0);
+  const extractor: Extractor = workers > 0 ? new WorkerExtractor(workers, spool, spoolOptions) : inlineExtractor(spool);
+  const jobs: ExtractJob[] = debs.map((d) => ({
+    open: d.open,
+    what: debFileName(d.record),
+    ...(d.record.size === undefined ? {} : { size: d.record.size }),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  }));
+  const extracted = orderedRuns(jobs, Math.max(1, workers), (job) => extractor.extract(job));
   const installed: InstalledPackage[] = [];
   let entries = 0;
-  for (const deb of debs) {
-    const rec = deb.record;
-    const origin = statusEntryName(rec.name, rec.architecture, opts.arch);
-    if (owners.has(origin)) throw new ImprintError('PACKAGE_CONFLICT', `${origin} is listed twice in the install list`, { details: { package: origin } });
-    const identity: PackageIdentity = { ...rec, replaces: rec.replaces, provides: rec.provides };
-    owners.set(origin, identity);
-    const what = rec.filename?.slice(rec.filename.lastIndexOf('/') + 1) || `${rec.name}_${rec.version}_${rec.architecture}.deb`;
-    const unpack = new PackageUnpack(tree, identity, origin, what, opts, spool, owners, sha256ByKey);
-    try {
-      await readDeb(deb.open, {
-        what,
-        ...(rec.size === undefined ? {} : { size: rec.size }),
-        ...(opts.limits ? { limits: opts.limits } : {}),
-        onControl: (control) => unpack.checkControl(control),
-        onEntry: (entry) => unpack.entry(entry),
+  try {
+    for (const [i, deb] of debs.entries()) {
+      const rec = deb.record;
+      const origin = origins[i] as string;
+      const what = (jobs[i] as ExtractJob).what;
+      const manifest: ExtractedDeb = await extracted.result(i);
+      const control = parseControl(manifest.control, what);
+      const identity = controlIdentity(control, rec, what);
+      owners.set(origin, identity);
+      const placement = new PackagePlacement(ctx, identity, origin, what);
+      try {
+        placement.place(manifest.entries);
+      } catch (err) {
+        placement.rollback();
+        owners.delete(origin);
+        throw err;
+      }
+      entries += manifest.entries.length;
+      for (const key of placement.touched) track(origin, key);
+      for (const key of placement.files) shipped.add(key);
+      for (const key of writeStatusEntry(tree, origin, control, manifest.md5sums, opts.epoch, origin)) track(origin, key);
+      installed.push({
+        name: rec.name,
+        version: rec.version,
+        architecture: rec.architecture,
+        multiArch: identity.multiArch,
+        statusEntry: origin,
+        paths: [],
+        files: placement.files.size,
+        bytes: manifest.bytes,
       });
-    } catch (err) {
-      unpack.rollback();
-      throw err;
     }
-    entries += unpack.entries;
-    for (const key of unpack.touched) track(origin, key);
-    for (const key of unpack.files) shipped.add(key);
-    const control = unpack.control as DebControl;
-    for (const key of writeStatusEntry(tree, origin, control.paragraph, control.md5sums, opts.epoch, origin)) track(origin, key);
-    installed.push({ name: rec.name, version: rec.version, architecture: rec.architecture, multiArch: rec.multiArch, statusEntry: origin, paths: [], files: unpack.files.size, bytes: unpack.bytes });
+  } finally {
+    extracted.stop();
+    await extractor.close();
   }
 
   let effects: AppliedEffect[] = [];
@@ -137,122 +178,60 @@ export async function installPackages(tree: FileTree, debs: readonly InstallInpu
   }
   const removed = opts.removeNondeterministic === false ? [] : removeNondeterministic(tree, { mtime: opts.epoch, isShipped: (k) => shipped.has(k) });
 
-  const origins = new Map<string, string>();
-  for (const key of [...tree.keys()].sort(compareBytes)) origins.set(key, tree.get(key)?.origin ?? '');
+  const originOf = new Map<string, string>();
+  for (const key of [...tree.keys()].sort(compareBytes)) originOf.set(key, tree.get(key)?.origin ?? '');
   for (const p of installed) p.paths = [...(pathsByOrigin.get(p.statusEntry) ?? [])].filter((k) => tree.get(k) !== undefined).sort(compareBytes);
-  return { packages: installed, origins, effects, removed, stats: { ...spool.stats, entries }, spool };
+  return { packages: installed, origins: originOf, effects, removed, stats: { ...spool.stats, entries }, spool };
 }
 
-/** The unpacking of one .deb: entry placement, its undo log and what it wrote. */
-class PackageUnpack {
-  readonly touched = new Set<string>();
-  readonly files = new Set<string>();
-  control: DebControl | undefined;
-  entries = 0;
-  bytes = 0;
-  #maxBytes = Number.POSITIVE_INFINITY;
-  readonly #tx: TreeTransaction;
+/** The .deb's file name for messages: the record's filename, else name_version_arch.deb. */
+function debFileName(rec: InstallRecord): string {
+  const base = rec.filename?.slice(rec.filename.lastIndexOf('/') + 1);
+  return base !== undefined && base !== '' ? base : `${rec.name}_${rec.version}_${rec.architecture}.deb`;
+}
 
-  constructor(
-    readonly tree: FileTree,
-    readonly identity: PackageIdentity,
-    readonly origin: string,
-    readonly what: string,
-    readonly opts: InstallOptions,
-    readonly spool: ContentSpool,
-    readonly owners: ReadonlyMap<string, PackageIdentity>,
-    readonly sha256ByKey: Map<string, string>,
-  ) {
-    const parent: VNode = { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: opts.epoch, origin };
-    this.#tx = new TreeTransaction(tree, parent, origin);
-  }
+function parseControl(text: string, what: string) {
+  const [paragraph] = parseDeb822(text, `${what}: control`);
+  if (paragraph === undefined) throw new ImprintError('DEB_INVALID', `${what}: empty control file`, { details: { archive: what } });
+  return paragraph;
+}
 
-  /** The .deb must be the package the record names; its Installed-Size bounds what it may unpack. */
-  checkControl(control: DebControl): void {
-    const p = control.paragraph;
-    const id = this.identity;
-    for (const [field, expected] of [['Package', id.name], ['Version', id.version], ['Architecture', id.architecture]] as const) {
-      if (p.get(field) !== expected) {
-        throw debError(this.what, `control says ${field}: ${p.get(field)}, the lock says ${expected}`, 'control');
-      }
+/**
+ * Runs `fn` over `items` with at most `limit` running at once, started in order; `result(i)` waits for
+ * item i. `stop()` starts no more. Rejections are observed, so an unawaited failure is not unhandled.
+ */
+function orderedRuns<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): { result(i: number): Promise<R>; stop(): void } {
+  const deferred = items.map(() => {
+    let resolve!: (r: R) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<R>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {});
+    return { promise, resolve, reject };
+  });
+  let next = 0;
+  let running = 0;
+  let stopped = false;
+  const kick = (): void => {
+    while (!stopped && running < limit && next < items.length) {
+      const i = next++;
+      const d = deferred[i] as (typeof deferred)[number];
+      running++;
+      fn(items[i] as T)
+        .then(d.resolve, d.reject)
+        .finally(() => {
+          running--;
+          kick();
+        });
     }
-    const kib = Number(p.get('Installed-Size'));
-    if (Number.isSafeInteger(kib) && kib >= 0) this.#maxBytes = 2 * kib * 1024 + UNPACK_SLACK;
-    this.control = control;
-  }
-
-  async entry(e: TarReadEntry): Promise<void> {
-    if (e.path === '') return; // './': the root directory is the image's, not the package's
-    this.entries++;
-    const raw = e.path.endsWith('/') ? e.path.slice(0, -1) : e.path;
-    for (const [k, node] of multilibLinkNodes(this.tree, raw, this.opts.epoch)) this.#tx.set(k, node);
-    const key = this.tree.resolveParents(raw);
-    const meta = { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: Math.min(e.mtime, this.opts.epoch), origin: this.origin };
-    switch (e.type) {
-      case 'dir':
-        return this.#placeDir(key, meta);
-      case 'file': {
-        this.bytes += e.size;
-        if (this.bytes > this.#maxBytes) {
-          throw new ImprintError('DECOMPRESSION_BOMB', `${this.what}: data.tar unpacks to more than ${this.#maxBytes} bytes, far beyond its Installed-Size`, {
-            details: { archive: this.what, entry: e.path, maxBytes: this.#maxBytes },
-          });
-        }
-        const c = await this.spool.capture(e.body, e.size, `${this.what}: ${e.path}`);
-        return this.#placeNonDir(key, { kind: 'file', size: e.size, content: c.open, ...meta }, c.sha256);
-      }
-      case 'symlink':
-        return this.#placeNonDir(key, { kind: 'symlink', target: e.linkname as string, ...meta });
-      case 'hardlink': {
-        const target = this.tree.resolveParents(e.linkname as string);
-        const t = this.tree.get(target);
-        if ((t?.kind !== 'file' && t?.kind !== 'hardlink') || t.origin !== this.origin) {
-          throw debError(this.what, `hard link ${e.path} points to ${e.linkname}, which is not a file this package unpacked before it`, 'data.tar');
-        }
-        return this.#placeNonDir(key, { kind: 'hardlink', target, ...meta });
-      }
-      case 'char':
-      case 'block':
-        return this.#placeNonDir(key, { kind: e.type, major: e.devmajor ?? 0, minor: e.devminor ?? 0, ...meta });
-      case 'fifo':
-        return this.#placeNonDir(key, { kind: 'fifo', ...meta });
-    }
-  }
-
-  /** A directory entry: merged into what is there, through symlinks to directories (bin/ -> usr/bin/). */
-  #placeDir(key: string, meta: Omit<Extract<VNode, { kind: 'dir' }>, 'kind'>): void {
-    let k = key;
-    let node = this.tree.get(k);
-    for (let hops = 0; node?.kind === 'symlink'; hops++) {
-      if (hops >= 40) throw debError(this.what, `directory ${key} is behind too many symbolic links`, 'data.tar');
-      k = this.tree.resolveParents(resolveLinkTarget(k, node.target));
-      node = this.tree.get(k);
-    }
-    if (node !== undefined && node.kind !== 'dir') {
-      throw fileConflict(k, node.origin ?? 'the image', this.origin, `${this.origin} ships a directory where a ${node.kind} is`);
-    }
-    this.#tx.set(k, { kind: 'dir', ...meta });
-    this.touched.add(k);
-  }
-
-  #placeNonDir(key: string, node: VNode, sha256?: string): void {
-    const existing = this.tree.get(key);
-    if (existing !== undefined) {
-      const owner = existing.origin === undefined ? undefined : this.owners.get(existing.origin);
-      const decision = decideOverwrite(key, existing, owner, this.sha256ByKey.get(key), node, this.identity, sha256);
-      if (decision !== 'replace') {
-        this.touched.add(key);
-        return;
-      }
-    }
-    this.#tx.set(key, node);
-    this.touched.add(key);
-    if (sha256 !== undefined) this.sha256ByKey.set(key, sha256);
-    else this.sha256ByKey.delete(key);
-    if (node.kind !== 'dir') this.files.add(key);
-  }
-
-  rollback(): void {
-    this.#tx.rollback();
-  }
+  };
+  kick();
+  return {
+    result: (i) => (deferred[i] as (typeof deferred)[number]).promise,
+    stop: () => {
+      stopped = true;
+    },
+  };
 }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { ImprintError } from '../../src/errors.js';
 import { type InstallInput, type InstallOptions, installPackages } from '../../src/debian/install.js';
 import { statusParagraph } from '../../src/debian/install-status.js';
 import { parseDeb822 } from '../../src/debian/deb822.js';
@@ -63,7 +65,7 @@ describe('installPackages: merged /usr', () => {
       { name: 'dash', entries: [{ path: './bin/dash', content: 'ELF', mode: 0o755 }, { path: './bin/sh', type: 'symlink', linkname: 'dash' }] },
       { name: 'libc6', entries: [{ path: './lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' }] },
     ]);
-    for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']]) {
+    for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']] as const) {
       const n = tree.get(link);
       assert.equal(n?.kind, 'symlink', link);
       assert.equal(n.kind === 'symlink' && n.target, target);
@@ -257,5 +259,51 @@ describe('installPackages: determinism', () => {
     assert.deepEqual(listing(one.tree), listing(two.tree));
     assert.deepEqual([...one.result.origins], [...two.result.origins]);
     assert.ok(existsSync(join(spoolRoot, 'sha256')));
+  });
+});
+
+describe('installPackages: worker threads', () => {
+  const specs: DebSpec[] = [
+    { name: 'a', entries: [{ path: './usr/share/a/1', content: 'one' }, { path: './usr/bin/a', content: Buffer.alloc(1_500_000, 3), mode: 0o755 }] },
+    { name: 'b', compression: 'gzip', entries: [{ path: './usr/share/b', content: 'b' }, { path: './bin/b', type: 'symlink', linkname: '../usr/share/b' }] },
+    { name: 'c', compression: 'zstd', entries: [{ path: './etc/c.conf', content: 'c=1\n' }] },
+  ];
+
+  it('builds the same tree as extraction in the calling thread', async () => {
+    const inline = await install(specs, { workers: 0 });
+    const threaded = await install(specs, { workers: 2 });
+    assert.deepEqual(listing(threaded.tree), listing(inline.tree));
+    for (const key of ['usr/bin/a', 'usr/share/a/1', 'etc/c.conf']) assert.equal(await read(threaded.tree.get(key)), await read(inline.tree.get(key)));
+  });
+
+  it('reports the first failing package in install order, with its code, and leaves the tree untouched', async () => {
+    const hostile: DebSpec = { name: 'evil', entries: [{ path: './usr/lib/x', type: 'symlink', linkname: '../../../../x' }] };
+    const conflicting: DebSpec = { name: 'a2', entries: [{ path: './usr/share/a/1', content: 'other' }] };
+    const tree = newTree();
+    await assert.rejects(install([...specs, hostile], { workers: 2 }, tree), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+      assert.equal(err.code, 'TAR_UNSAFE_LINK');
+      assert.equal(err.details?.entry, 'usr/lib/x');
+      assert.match(err.message, /evil_1\.0-1_amd64\.deb/);
+      return true;
+    });
+    // the conflict comes first in lock order, though the hostile package may finish extracting earlier
+    await assert.rejects(install([specs[0] as DebSpec, conflicting, hostile], { workers: 3 }), { code: 'FILE_CONFLICT' });
+  });
+
+  it('fails when the .deb stream fails (e.g. a digest mismatch from the store)', async () => {
+    const good = buildDeb(specs[0] as DebSpec);
+    const input = debInput(specs[0] as DebSpec, good);
+    const broken = {
+      record: input.record,
+      open: () =>
+        new Readable({
+          read() {
+            this.push(good.subarray(0, 2000));
+            this.destroy(new ImprintError('DIGEST_MISMATCH', 'blob sha256:00: digest mismatch'));
+          },
+        }),
+    };
+    await assert.rejects(install([debInput(specs[1] as DebSpec), broken], { workers: 2 }), { code: 'DIGEST_MISMATCH' });
+    await assert.rejects(install([debInput(specs[1] as DebSpec), broken], { workers: 0 }), { code: 'DIGEST_MISMATCH' });
   });
 });

@@ -1,0 +1,93 @@
+// Reading one .deb into a manifest: control text plus every data.tar entry's metadata and where its
+// body was spooled. Runs in the main thread or in a worker; the tree is not touched here.
+import type { Readable } from 'node:stream';
+import { ImprintError } from '../errors.js';
+import type { TarEntryType } from '../tar/index.js';
+import { type DebLimits, readDeb } from './deb.js';
+import type { ContentRef, ContentSpool } from './install-spool.js';
+
+/** One data.tar entry as read (archive path, numeric metadata, body location for files). */
+export interface ExtractedEntry {
+  /** As in the archive: no './', directories end with '/'. The root ('./') is not listed. */
+  path: string;
+  type: TarEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  size: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  content?: ContentRef;
+}
+
+/** A .deb read into plain data (it crosses worker boundaries by structured clone). */
+export interface ExtractedDeb {
+  /** The `control` file's text. */
+  control: string;
+  md5sums: string | undefined;
+  conffiles: string[];
+  dataMember: string;
+  entries: ExtractedEntry[];
+  /** Bytes of regular files in data.tar. */
+  bytes: number;
+}
+
+export interface ExtractOptions {
+  /** Names the .deb in errors. */
+  what: string;
+  size?: number;
+  limits?: DebLimits;
+}
+
+/** Bytes a package may unpack beyond twice its Installed-Size before it counts as a decompression bomb. */
+export const UNPACK_SLACK = 64 * 1024 * 1024;
+
+/**
+ * Reads the .deb that `open` streams, spooling every file body into `spool` (flushed before return),
+ * and returns its manifest. Refuses, as DECOMPRESSION_BOMB, a data.tar whose files exceed twice the
+ * control's Installed-Size plus 64 MiB. Cost: one streaming pass over the .deb.
+ */
+export async function extractDeb(open: () => Promise<Readable> | Readable, opts: ExtractOptions, spool: ContentSpool): Promise<ExtractedDeb> {
+  const entries: ExtractedEntry[] = [];
+  let bytes = 0;
+  let maxBytes = Number.POSITIVE_INFINITY;
+  const control = await readDeb(open, {
+    what: opts.what,
+    ...(opts.size === undefined ? {} : { size: opts.size }),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    onControl: (c) => {
+      const kib = Number(c.paragraph.get('Installed-Size'));
+      if (Number.isSafeInteger(kib) && kib >= 0) maxBytes = 2 * kib * 1024 + UNPACK_SLACK;
+    },
+    onEntry: async (e) => {
+      if (e.path === '') return; // './': the root directory is the image's, not the package's
+      const entry: ExtractedEntry = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, size: e.size };
+      if (e.linkname !== undefined) entry.linkname = e.linkname;
+      if (e.type === 'char' || e.type === 'block') {
+        entry.devmajor = e.devmajor ?? 0;
+        entry.devminor = e.devminor ?? 0;
+      }
+      if (e.type === 'file') {
+        bytes += e.size;
+        if (bytes > maxBytes) {
+          throw new ImprintError('DECOMPRESSION_BOMB', `${opts.what}: data.tar unpacks to more than ${maxBytes} bytes, far beyond its Installed-Size`, {
+            details: { archive: opts.what, entry: e.path, maxBytes },
+          });
+        }
+        entry.content = await spool.capture(e.body, e.size, `${opts.what}: ${e.path}`);
+      }
+      entries.push(entry);
+    },
+  });
+  await spool.flush();
+  return {
+    control: (control.files.get('control') as Buffer).toString('utf8'),
+    md5sums: control.md5sums,
+    conffiles: control.conffiles,
+    dataMember: control.dataMember,
+    entries,
+    bytes,
+  };
+}
