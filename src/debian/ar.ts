@@ -39,32 +39,49 @@ const MAX_BSD_NAME = 4096;
  */
 export async function* readAr(source: Readable, opts: ReadArOptions): AsyncGenerator<ArMember> {
   const src = new ByteSource(source);
-  const fail = (why: string, at: { offset: number; member?: string }): ImprintError => arError(opts.archive, why, at);
+  const fail = (why: string, at: { offset: number; member?: string }): ImprintError =>
+    arError(opts.archive, why, at);
   let body: EntryBody | null = null;
   try {
     const magic = await src.read(MAGIC.length);
     if (!magic.equals(MAGIC)) {
-      throw fail(`expected the ar magic "!<arch>\\n", found ${JSON.stringify(magic.toString('latin1'))}`, { offset: 0 });
+      throw fail(`expected the ar magic "!<arch>\\n", found ${JSON.stringify(magic.toString('latin1'))}`, {
+        offset: 0,
+      });
     }
     let nameTable: Buffer | null = null;
     for (;;) {
       const headerOffset = src.offset;
       const header = await src.read(HEADER_SIZE);
       if (header.length === 0) break;
-      if (header.length < HEADER_SIZE) throw fail(`truncated member header: ${header.length} of ${HEADER_SIZE} bytes`, { offset: headerOffset });
+      if (header.length < HEADER_SIZE)
+        throw fail(`truncated member header: ${header.length} of ${HEADER_SIZE} bytes`, {
+          offset: headerOffset,
+        });
       const rawName = header.toString('latin1', 0, 16);
       const at = { offset: headerOffset, member: rawName.trimEnd() };
-      if (header[58] !== 0x60 || header[59] !== 0x0a) throw fail('member header does not end with "`\\n"', at);
+      if (header[58] !== 0x60 || header[59] !== 0x0a)
+        throw fail('member header does not end with "`\\n"', at);
       const sizeField = header.toString('latin1', 48, 58);
-      if (!/^[0-9]+ *$/.test(sizeField)) throw fail(`member size ${JSON.stringify(sizeField)} is not a decimal number`, at);
-      for (const [from, to, what] of [[16, 28, 'mtime'], [28, 34, 'uid'], [34, 40, 'gid'], [40, 48, 'mode']] as const) {
+      if (!/^[0-9]+ *$/.test(sizeField))
+        throw fail(`member size ${JSON.stringify(sizeField)} is not a decimal number`, at);
+      for (const [from, to, what] of [
+        [16, 28, 'mtime'],
+        [28, 34, 'uid'],
+        [34, 40, 'gid'],
+        [40, 48, 'mode'],
+      ] as const) {
         const field = header.toString('latin1', from, to);
-        if (!/^[0-9]* *$/.test(field)) throw fail(`member ${what} ${JSON.stringify(field)} is not a number`, at);
+        if (!/^[0-9]* *$/.test(field))
+          throw fail(`member ${what} ${JSON.stringify(field)} is not a number`, at);
       }
       let dataSize = Number.parseInt(sizeField, 10);
       const dataOffset = headerOffset + HEADER_SIZE;
       if (opts.size !== undefined && dataOffset + dataSize > opts.size) {
-        throw fail(`member of ${dataSize} bytes at byte ${dataOffset} reaches past the end of the ${opts.size}-byte archive`, at);
+        throw fail(
+          `member of ${dataSize} bytes at byte ${dataOffset} reaches past the end of the ${opts.size}-byte archive`,
+          at,
+        );
       }
       const name = rawName.trimEnd();
       const pad = dataSize % 2;
@@ -75,7 +92,8 @@ export async function* readAr(source: Readable, opts: ReadArOptions): AsyncGener
       }
       if (name === '//') {
         const max = opts.maxNameTableBytes ?? DEFAULT_MAX_NAME_TABLE;
-        if (dataSize > max) throw fail(`GNU long-name table of ${dataSize} bytes exceeds the limit of ${max}`, at);
+        if (dataSize > max)
+          throw fail(`GNU long-name table of ${dataSize} bytes exceeds the limit of ${max}`, at);
         nameTable = await src.read(dataSize);
         if (nameTable.length < dataSize) throw fail('archive ends inside the long-name table', at);
         await skipExactly(src, pad, () => fail('archive ends inside padding', at));
@@ -85,9 +103,11 @@ export async function* readAr(source: Readable, opts: ReadArOptions): AsyncGener
       let memberName: string;
       if (name.startsWith('#1/')) {
         const digits = name.slice(3);
-        if (!/^[0-9]+$/.test(digits)) throw fail(`BSD long name length ${JSON.stringify(digits)} is not a number`, at);
+        if (!/^[0-9]+$/.test(digits))
+          throw fail(`BSD long name length ${JSON.stringify(digits)} is not a number`, at);
         const len = Number.parseInt(digits, 10);
-        if (len > MAX_BSD_NAME || len > dataSize) throw fail(`BSD long name of ${len} bytes does not fit`, at);
+        if (len > MAX_BSD_NAME || len > dataSize)
+          throw fail(`BSD long name of ${len} bytes does not fit`, at);
         const bytes = await src.read(len);
         if (bytes.length < len) throw fail('archive ends inside a BSD long name', at);
         const end = bytes.indexOf(0);
@@ -96,23 +116,30 @@ export async function* readAr(source: Readable, opts: ReadArOptions): AsyncGener
       } else if (/^\/[0-9]+$/.test(name)) {
         if (nameTable === null) throw fail(`long name reference ${name} without a '//' name table`, at);
         const start = Number.parseInt(name.slice(1), 10);
-        if (start >= nameTable.length) throw fail(`long name reference ${name} is outside the name table`, at);
+        if (start >= nameTable.length)
+          throw fail(`long name reference ${name} is outside the name table`, at);
         const end = nameTable.indexOf('/\n', start, 'latin1');
         memberName = nameTable.toString('utf8', start, end < 0 ? nameTable.length : end);
       } else {
         memberName = name.endsWith('/') ? name.slice(0, -1) : name;
       }
       const problem = memberNameProblem(memberName);
-      if (problem !== null) throw fail(`member name ${JSON.stringify(memberName)} ${problem}`, { ...at, member: memberName });
+      if (problem !== null)
+        throw fail(`member name ${JSON.stringify(memberName)} ${problem}`, { ...at, member: memberName });
 
       const current = new EntryBody(src, dataSize, () =>
-        fail(`archive ends inside the member (${dataSize} bytes from byte ${src.offset})`, { ...at, member: memberName }),
+        fail(`archive ends inside the member (${dataSize} bytes from byte ${src.offset})`, {
+          ...at,
+          member: memberName,
+        }),
       );
       body = current;
       yield { name: memberName, size: dataSize, headerOffset, body: current.readable };
       body = null;
       await current.finish();
-      await skipExactly(src, pad, () => fail('archive ends inside the padding after a member', { ...at, member: memberName }));
+      await skipExactly(src, pad, () =>
+        fail('archive ends inside the padding after a member', { ...at, member: memberName }),
+      );
     }
   } finally {
     if (body !== null && !body.readable.destroyed) body.readable.destroy();

@@ -2,9 +2,9 @@
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { type Decompression, type DecompressLimits, decompressStream } from '../compress/index.js';
-import { ImprintError, errorText, isImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { readTar, type TarReadEntry, type TarReadLimits } from '../tar/index.js';
-import { readAr, type ArMember } from './ar.js';
+import { type ArMember, readAr } from './ar.js';
 import { type Deb822Paragraph, parseDeb822 } from './deb822.js';
 
 /** What the control archive of a .deb says. */
@@ -57,16 +57,26 @@ const MAX_DEBIAN_BINARY = 4096;
  * COMPRESSION_* / TAR_* / DECOMPRESSION_BOMB naming the .deb and, inside it, the member and entry.
  * Cost: one read of the file; memory: the control archive plus stream buffers.
  */
-export async function readDeb(open: () => Promise<Readable> | Readable, opts: ReadDebOptions): Promise<DebControl> {
+export async function readDeb(
+  open: () => Promise<Readable> | Readable,
+  opts: ReadDebOptions,
+): Promise<DebControl> {
   const { what } = opts;
   const source = await open();
   let stage: 'debian-binary' | 'control' | 'data' | 'done' = 'debian-binary';
   let control: DebControl | undefined;
-  for await (const member of readAr(source, { archive: what, ...(opts.size === undefined ? {} : { size: opts.size }) })) {
+  for await (const member of readAr(source, {
+    archive: what,
+    ...(opts.size === undefined ? {} : { size: opts.size }),
+  })) {
     if (stage === 'done') continue; // trailing members are read past (and so verified), not interpreted
     if (stage === 'debian-binary') {
       if (member.name !== 'debian-binary') {
-        throw debError(what, `expected "debian-binary" as the first member, found ${JSON.stringify(member.name)}`, member.name);
+        throw debError(
+          what,
+          `expected "debian-binary" as the first member, found ${JSON.stringify(member.name)}`,
+          member.name,
+        );
       }
       await checkFormat(member, what);
       stage = 'control';
@@ -87,22 +97,35 @@ export async function readDeb(open: () => Promise<Readable> | Readable, opts: Re
     stage = 'done';
   }
   if (control === undefined || stage !== 'done') {
-    const missing = stage === 'debian-binary' ? 'debian-binary' : stage === 'control' ? 'control.tar' : 'data.tar';
+    const missing =
+      stage === 'debian-binary' ? 'debian-binary' : stage === 'control' ? 'control.tar' : 'data.tar';
     throw debError(what, `the archive ends before its ${missing} member`);
   }
   return control;
 }
 
 /** Reads only the control archive of a .deb (stops reading after it). */
-export async function readDebControl(open: () => Promise<Readable> | Readable, opts: Omit<ReadDebOptions, 'onEntry' | 'onControl'>): Promise<DebControl> {
-  return readDeb(open, { what: opts.what, ...(opts.size === undefined ? {} : { size: opts.size }), ...(opts.limits ? { limits: opts.limits } : {}) });
+export async function readDebControl(
+  open: () => Promise<Readable> | Readable,
+  opts: Omit<ReadDebOptions, 'onEntry' | 'onControl'>,
+): Promise<DebControl> {
+  return readDeb(open, {
+    what: opts.what,
+    ...(opts.size === undefined ? {} : { size: opts.size }),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  });
 }
 
 async function checkFormat(member: ArMember, what: string): Promise<void> {
-  if (member.size > MAX_DEBIAN_BINARY) throw debError(what, `debian-binary is ${member.size} bytes, expected a short version line`, member.name);
+  if (member.size > MAX_DEBIAN_BINARY)
+    throw debError(what, `debian-binary is ${member.size} bytes, expected a short version line`, member.name);
   const text = (await collect(member.body)).toString('latin1');
   if (!/^2\.[0-9]+\n/.test(text)) {
-    throw debError(what, `unsupported package format ${JSON.stringify(text.split('\n')[0])}, expected "2.x"`, member.name);
+    throw debError(
+      what,
+      `unsupported package format ${JSON.stringify(text.split('\n')[0])}, expected "2.x"`,
+      member.name,
+    );
   }
 }
 
@@ -113,16 +136,25 @@ function memberCompression(name: string, base: 'control.tar' | 'data.tar', what:
   if (name === `${base}.xz`) return 'xz';
   if (name === `${base}.zst`) return 'zstd';
   if (name === `${base}.bz2` || name === `${base}.lzma`) {
-    throw new ImprintError('COMPRESSION_UNSUPPORTED', `${what}: member ${name} uses a compression imprint does not read`, {
-      hint: 'imprint reads .deb members compressed with gzip, xz or zstd, or uncompressed.',
-      details: { archive: what, member: name },
-    });
+    throw new ImprintError(
+      'COMPRESSION_UNSUPPORTED',
+      `${what}: member ${name} uses a compression imprint does not read`,
+      {
+        hint: 'imprint reads .deb members compressed with gzip, xz or zstd, or uncompressed.',
+        details: { archive: what, member: name },
+      },
+    );
   }
   throw debError(what, `expected a ${base}[.gz|.xz|.zst] member, found ${JSON.stringify(name)}`, name);
 }
 
 /** Pipes a member body through its decompressor; errors of either side surface on the result. */
-function decompressed(member: ArMember, kind: Decompression, what: string, limits?: DecompressLimits): Transform {
+function decompressed(
+  member: ArMember,
+  kind: Decompression,
+  what: string,
+  limits?: DecompressLimits,
+): Transform {
   const decoder = decompressStream(kind, { what: `${what}: ${member.name}`, ...(limits ? { limits } : {}) });
   pipeline(member.body, decoder, () => {}); // errors reach the consumer through `decoder`
   return decoder;
@@ -165,7 +197,10 @@ async function readData(member: ArMember, kind: Decompression, opts: ReadDebOpti
   const archive = `${opts.what}: ${member.name}`;
   const stream = decompressed(member, kind, opts.what, opts.limits?.decompress);
   const onEntry = opts.onEntry as NonNullable<ReadDebOptions['onEntry']>;
-  for await (const entry of readTar(stream, { archive, ...(opts.limits?.data ? { limits: opts.limits.data } : {}) })) {
+  for await (const entry of readTar(stream, {
+    archive,
+    ...(opts.limits?.data ? { limits: opts.limits.data } : {}),
+  })) {
     await onEntry(entry);
   }
 }
@@ -181,6 +216,10 @@ export function debError(what: string, why: string, member?: string, cause?: unk
   return new ImprintError('DEB_INVALID', `${what}: ${why}`, {
     hint: 'The .deb does not have the layout dpkg writes (debian-binary, control.tar.*, data.tar.*).',
     ...(cause === undefined ? {} : { cause }),
-    details: { archive: what, ...(member === undefined ? {} : { member }), ...(isImprintError(cause) ? { cause: cause.code } : {}) },
+    details: {
+      archive: what,
+      ...(member === undefined ? {} : { member }),
+      ...(isImprintError(cause) ? { cause: cause.code } : {}),
+    },
   });
 }

@@ -26,7 +26,8 @@ export function replacesPackage(by: PackageIdentity, other: PackageIdentity): bo
   return by.replaces.some((rel) => {
     const q = rel.archQualifier;
     if (q !== undefined && q !== 'any' && q !== other.architecture) return false;
-    if (rel.name === other.name) return rel.op === undefined || satisfies(other.version, rel.op, rel.version as string);
+    if (rel.name === other.name)
+      return rel.op === undefined || satisfies(other.version, rel.op, rel.version as string);
     return rel.op === undefined && other.provides.some((p) => p.name === rel.name);
   });
 }
@@ -47,12 +48,23 @@ export function decideOverwrite(
   incomingOwner: PackageIdentity,
   incomingSha256: string | undefined,
 ): OverwriteDecision {
-  if (existing.kind === 'symlink' && incoming.kind === 'symlink' && existing.target === incoming.target) return 'same';
+  if (existing.kind === 'symlink' && incoming.kind === 'symlink' && existing.target === incoming.target)
+    return 'same';
   if (existing.kind === 'dir') {
-    throw fileConflict(key, existing.origin ?? 'the image', incomingOwner.name, `${incomingOwner.name} ships a ${incoming.kind} where a directory is`);
+    throw fileConflict(
+      key,
+      existing.origin ?? 'the image',
+      incomingOwner.name,
+      `${incomingOwner.name} ships a ${incoming.kind} where a directory is`,
+    );
   }
   if (existingOwner === undefined) {
-    throw fileConflict(key, existing.origin ?? 'the image', incomingOwner.name, `the path is already taken by ${existing.origin ?? 'the image'}`);
+    throw fileConflict(
+      key,
+      existing.origin ?? 'the image',
+      incomingOwner.name,
+      `the path is already taken by ${existing.origin ?? 'the image'}`,
+    );
   }
   if (existingOwner === incomingOwner) return 'replace';
   if (replacesPackage(incomingOwner, existingOwner)) return 'replace';
@@ -71,7 +83,12 @@ export function decideOverwrite(
   ) {
     return 'same';
   }
-  throw fileConflict(key, label(existingOwner), label(incomingOwner), `both packages ship it and neither Replaces the other`);
+  throw fileConflict(
+    key,
+    label(existingOwner),
+    label(incomingOwner),
+    `both packages ship it and neither Replaces the other`,
+  );
 }
 
 function label(p: PackageIdentity): string {

@@ -49,7 +49,11 @@ export const UNPACK_SLACK = 64 * 1024 * 1024;
  * and returns its manifest. Refuses, as DECOMPRESSION_BOMB, a data.tar whose files exceed twice the
  * control's Installed-Size plus 64 MiB. Cost: one streaming pass over the .deb.
  */
-export async function extractDeb(open: () => Promise<Readable> | Readable, opts: ExtractOptions, spool: ContentSpool): Promise<ExtractedDeb> {
+export async function extractDeb(
+  open: () => Promise<Readable> | Readable,
+  opts: ExtractOptions,
+  spool: ContentSpool,
+): Promise<ExtractedDeb> {
   const entries: ExtractedEntry[] = [];
   let bytes = 0;
   let maxBytes = Number.POSITIVE_INFINITY;
@@ -63,7 +67,15 @@ export async function extractDeb(open: () => Promise<Readable> | Readable, opts:
     },
     onEntry: async (e) => {
       if (e.path === '') return; // './': the root directory is the image's, not the package's
-      const entry: ExtractedEntry = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, size: e.size };
+      const entry: ExtractedEntry = {
+        path: e.path,
+        type: e.type,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        size: e.size,
+      };
       if (e.linkname !== undefined) entry.linkname = e.linkname;
       if (e.type === 'char' || e.type === 'block') {
         entry.devmajor = e.devmajor ?? 0;
@@ -72,9 +84,13 @@ export async function extractDeb(open: () => Promise<Readable> | Readable, opts:
       if (e.type === 'file') {
         bytes += e.size;
         if (bytes > maxBytes) {
-          throw new ImprintError('DECOMPRESSION_BOMB', `${opts.what}: data.tar unpacks to more than ${maxBytes} bytes, far beyond its Installed-Size`, {
-            details: { archive: opts.what, entry: e.path, maxBytes },
-          });
+          throw new ImprintError(
+            'DECOMPRESSION_BOMB',
+            `${opts.what}: data.tar unpacks to more than ${maxBytes} bytes, far beyond its Installed-Size`,
+            {
+              details: { archive: opts.what, entry: e.path, maxBytes },
+            },
+          );
         }
         entry.content = await spool.capture(e.body, e.size, `${opts.what}: ${e.path}`);
       }

@@ -3,8 +3,8 @@ import { ImprintError } from '../errors.js';
 import type { VNode } from '../vfs/node.js';
 import { resolveLinkTarget } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
-import type { Deb822Paragraph } from './deb822.js';
 import { debError } from './deb.js';
+import type { Deb822Paragraph } from './deb822.js';
 import { decideOverwrite, fileConflict, type PackageIdentity } from './install-conflicts.js';
 import type { ExtractedEntry } from './install-extract.js';
 import type { ContentSpool } from './install-spool.js';
@@ -16,9 +16,18 @@ import { parseRelationList } from './relations.js';
  * The package's identity from its own control file (authoritative for Replaces, Provides and
  * Multi-Arch), checked against what the lock says it is: a mismatch is DEB_INVALID.
  */
-export function controlIdentity(control: Deb822Paragraph, expected: { name: string; version: string; architecture: string }, what: string): PackageIdentity {
-  for (const [field, value] of [['Package', expected.name], ['Version', expected.version], ['Architecture', expected.architecture]] as const) {
-    if (control.get(field) !== value) throw debError(what, `control says ${field}: ${control.get(field)}, the lock says ${value}`, 'control');
+export function controlIdentity(
+  control: Deb822Paragraph,
+  expected: { name: string; version: string; architecture: string },
+  what: string,
+): PackageIdentity {
+  for (const [field, value] of [
+    ['Package', expected.name],
+    ['Version', expected.version],
+    ['Architecture', expected.architecture],
+  ] as const) {
+    if (control.get(field) !== value)
+      throw debError(what, `control says ${field}: ${control.get(field)}, the lock says ${value}`, 'control');
   }
   return {
     name: expected.name,
@@ -59,7 +68,11 @@ export class PackagePlacement {
     readonly origin: string,
     readonly what: string,
   ) {
-    this.#tx = new TreeTransaction(ctx.tree, { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: ctx.epoch, origin }, origin);
+    this.#tx = new TreeTransaction(
+      ctx.tree,
+      { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: ctx.epoch, origin },
+      origin,
+    );
   }
 
   /** Places every entry; on error the caller rolls back. */
@@ -80,30 +93,61 @@ export class PackagePlacement {
       this.touched.add(k);
     }
     const key = tree.resolveParents(raw);
-    const meta = { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: Math.min(e.mtime, epoch), origin: this.origin };
+    const meta = {
+      mode: e.mode & 0o7777,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: Math.min(e.mtime, epoch),
+      origin: this.origin,
+    };
     switch (e.type) {
       case 'dir':
-        return this.#placeDir(key, meta);
+        this.#placeDir(key, meta);
+        return;
       case 'file': {
         const ref = e.content;
-        if (ref === undefined) throw new ImprintError('INTERNAL', `${this.what}: ${e.path} has no captured content`);
-        return this.#placeNonDir(key, { kind: 'file', size: e.size, content: this.ctx.spool.opener(ref, `${this.what}: ${e.path}`), ...meta }, ref.sha256);
+        if (ref === undefined)
+          throw new ImprintError('INTERNAL', `${this.what}: ${e.path} has no captured content`);
+        this.#placeNonDir(
+          key,
+          {
+            kind: 'file',
+            size: e.size,
+            content: this.ctx.spool.opener(ref, `${this.what}: ${e.path}`),
+            ...meta,
+          },
+          ref.sha256,
+        );
+        return;
       }
       case 'symlink':
-        return this.#placeNonDir(key, { kind: 'symlink', target: e.linkname as string, ...meta });
+        this.#placeNonDir(key, { kind: 'symlink', target: e.linkname as string, ...meta });
+        return;
       case 'hardlink': {
         const target = tree.resolveParents(e.linkname as string);
         const t = tree.get(target);
         if ((t?.kind !== 'file' && t?.kind !== 'hardlink') || t.origin !== this.origin) {
-          throw debError(this.what, `hard link ${e.path} points to ${e.linkname}, which is not a file this package unpacked before it`, 'data.tar');
+          throw debError(
+            this.what,
+            `hard link ${e.path} points to ${e.linkname}, which is not a file this package unpacked before it`,
+            'data.tar',
+          );
         }
-        return this.#placeNonDir(key, { kind: 'hardlink', target, ...meta });
+        this.#placeNonDir(key, { kind: 'hardlink', target, ...meta });
+        return;
       }
       case 'char':
       case 'block':
-        return this.#placeNonDir(key, { kind: e.type, major: e.devmajor ?? 0, minor: e.devminor ?? 0, ...meta });
+        this.#placeNonDir(key, {
+          kind: e.type,
+          major: e.devmajor ?? 0,
+          minor: e.devminor ?? 0,
+          ...meta,
+        });
+        return;
       case 'fifo':
-        return this.#placeNonDir(key, { kind: 'fifo', ...meta });
+        this.#placeNonDir(key, { kind: 'fifo', ...meta });
+        return;
     }
   }
 
@@ -112,12 +156,18 @@ export class PackagePlacement {
     let k = key;
     let node = tree.get(k);
     for (let hops = 0; node?.kind === 'symlink'; hops++) {
-      if (hops >= 40) throw debError(this.what, `directory ${key} is behind too many symbolic links`, 'data.tar');
+      if (hops >= 40)
+        throw debError(this.what, `directory ${key} is behind too many symbolic links`, 'data.tar');
       k = tree.resolveParents(resolveLinkTarget(k, node.target));
       node = tree.get(k);
     }
     if (node !== undefined && node.kind !== 'dir') {
-      throw fileConflict(k, node.origin ?? 'the image', this.origin, `${this.origin} ships a directory where a ${node.kind} is`);
+      throw fileConflict(
+        k,
+        node.origin ?? 'the image',
+        this.origin,
+        `${this.origin} ships a directory where a ${node.kind} is`,
+      );
     }
     this.#tx.set(k, { kind: 'dir', ...meta });
     this.touched.add(k);
@@ -128,7 +178,15 @@ export class PackagePlacement {
     const existing = tree.get(key);
     if (existing !== undefined) {
       const owner = existing.origin === undefined ? undefined : owners.get(existing.origin);
-      const decision = decideOverwrite(key, existing, owner, sha256ByKey.get(key), node, this.identity, sha256);
+      const decision = decideOverwrite(
+        key,
+        existing,
+        owner,
+        sha256ByKey.get(key),
+        node,
+        this.identity,
+        sha256,
+      );
       if (decision !== 'replace') {
         this.touched.add(key);
         return;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ImprintError, errorText } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
 import type { ContentOpener } from '../vfs/node.js';
 
@@ -60,7 +60,13 @@ export class ContentSpool {
   readonly #known = new Map<string, ContentRef>();
   /** Pack files read through this spool (its own included), with their read handles. */
   readonly #readers = new Map<string, Promise<FileHandle>>();
-  readonly stats: SpoolStats = { packedFiles: 0, packedBytes: 0, spooledFiles: 0, spooledBytes: 0, duplicateFiles: 0 };
+  readonly stats: SpoolStats = {
+    packedFiles: 0,
+    packedBytes: 0,
+    spooledFiles: 0,
+    spooledBytes: 0,
+    duplicateFiles: 0,
+  };
 
   constructor(dir: string, options: SpoolOptions = {}) {
     this.#dir = dir;
@@ -84,7 +90,9 @@ export class ContentSpool {
    */
   async capture(body: Readable, size: number, what: string): Promise<ContentRef> {
     if (this.#closed) throw new ImprintError('INTERNAL', 'capture on a closed ContentSpool');
-    return size <= this.#threshold ? this.#captureToPack(body, size, what) : this.#captureToFile(body, size, what);
+    return size <= this.#threshold
+      ? this.#captureToPack(body, size, what)
+      : this.#captureToFile(body, size, what);
   }
 
   /** A ContentOpener for `ref` (`what` names the file in errors). */
@@ -119,7 +127,8 @@ export class ContentSpool {
       this.#pendingBytes = 0;
       const { fh } = await this.#openPack();
       let off = 0;
-      while (off < batch.length) off += (await fh.write(batch, off, batch.length - off, this.#flushed + off)).bytesWritten;
+      while (off < batch.length)
+        off += (await fh.write(batch, off, batch.length - off, this.#flushed + off)).bytesWritten;
       this.#flushed += batch.length;
     });
     return this.#flushing;
@@ -166,7 +175,13 @@ export class ContentSpool {
       return known;
     }
     const { path } = await this.#openPack();
-    const ref: ContentRef = { store: 'pack', pack: path, offset: this.#flushed + this.#pendingBytes, size, sha256 };
+    const ref: ContentRef = {
+      store: 'pack',
+      pack: path,
+      offset: this.#flushed + this.#pendingBytes,
+      size,
+      sha256,
+    };
     this.#pending.push(buf);
     this.#pendingBytes += size;
     this.stats.packedFiles++;
@@ -280,10 +295,14 @@ export class ContentSpool {
       throw ioError(`reading the spooled content of ${what}`, err);
     }
     if (have !== ref.size) {
-      throw new ImprintError('SIZE_MISMATCH', `spool pack holds ${have} of the ${ref.size} bytes of ${what}`, {
-        hint: 'The spool directory was changed during the build; build again.',
-        details: { expected: ref.size, found: have },
-      });
+      throw new ImprintError(
+        'SIZE_MISMATCH',
+        `spool pack holds ${have} of the ${ref.size} bytes of ${what}`,
+        {
+          hint: 'The spool directory was changed during the build; build again.',
+          details: { expected: ref.size, found: have },
+        },
+      );
     }
     return Readable.from([buf]);
   }
@@ -297,18 +316,26 @@ async function openSpooled(path: string, size: number, what: string): Promise<Re
   const st = await fh.stat();
   if (st.size !== size) {
     await fh.close();
-    throw new ImprintError('SIZE_MISMATCH', `spooled content of ${what} is ${st.size} bytes, expected ${size} (${path})`, {
-      hint: 'The spool directory was changed during the build; build again.',
-      details: { path, expected: size, found: st.size },
-    });
+    throw new ImprintError(
+      'SIZE_MISMATCH',
+      `spooled content of ${what} is ${st.size} bytes, expected ${size} (${path})`,
+      {
+        hint: 'The spool directory was changed during the build; build again.',
+        details: { path, expected: size, found: st.size },
+      },
+    );
   }
   return fh.createReadStream({ highWaterMark: 256 * 1024 });
 }
 
 function sizeError(what: string, expected: number, found: number): ImprintError {
-  return new ImprintError('TAR_INVALID', `${what}: body yielded ${found} bytes, its header says ${expected}`, {
-    details: { entry: what, expected, found },
-  });
+  return new ImprintError(
+    'TAR_INVALID',
+    `${what}: body yielded ${found} bytes, its header says ${expected}`,
+    {
+      details: { entry: what, expected, found },
+    },
+  );
 }
 
 function ioError(why: string, err: unknown): ImprintError {

@@ -48,7 +48,20 @@ export function writeStatusEntry(
   const written: string[] = [];
   const put = (key: string, text: string): void => {
     const bytes = Buffer.from(text, 'utf8');
-    tree.add(key, { kind: 'file', size: bytes.length, content: () => Readable.from([bytes]), mode: 0o644, uid: 0, gid: 0, mtime, origin }, { onExisting: 'replace' });
+    tree.add(
+      key,
+      {
+        kind: 'file',
+        size: bytes.length,
+        content: () => Readable.from([bytes]),
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime,
+        origin,
+      },
+      { onExisting: 'replace' },
+    );
     written.push(key);
   };
   put(`${STATUS_DIR}/${entry}`, formatDeb822(statusParagraph(control)));

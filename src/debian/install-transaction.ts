@@ -36,7 +36,13 @@ export class TreeTransaction {
       const node = this.#tree.get(p);
       if (node === undefined) missing.push(p);
       else if (node.kind === 'dir') break;
-      else throw fileConflict(key, node.origin ?? 'the image', this.#who, `/${p} is a ${node.kind}, not a directory`);
+      else
+        throw fileConflict(
+          key,
+          node.origin ?? 'the image',
+          this.#who,
+          `/${p} is a ${node.kind}, not a directory`,
+        );
     }
     for (const p of missing.reverse()) {
       this.#log.push({ key: p, prev: undefined });

@@ -2,7 +2,7 @@
 // own spool pack, and posts the manifest back. One job at a time.
 import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { ImprintError, errorText } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
 import { extractDeb } from './install-extract.js';
 import { ContentSpool } from './install-spool.js';
 import type { FromWorker, ToWorker } from './install-workers.js';
@@ -59,7 +59,11 @@ port.on('message', (m: ToWorker) => {
       const source = new ChunkSource((bytes) => post({ type: 'ack', id: m.id, bytes }));
       current = { id: m.id, source };
       const spool = new ContentSpool(m.spoolDir, m.spoolOptions);
-      const opts = { what: m.what, ...(m.size === undefined ? {} : { size: m.size }), ...(m.limits === undefined ? {} : { limits: m.limits }) };
+      const opts = {
+        what: m.what,
+        ...(m.size === undefined ? {} : { size: m.size }),
+        ...(m.limits === undefined ? {} : { limits: m.limits }),
+      };
       extractDeb(() => source, opts, spool).then(
         async (result) => {
           await spool.release();
@@ -71,7 +75,15 @@ port.on('message', (m: ToWorker) => {
           post({
             type: 'error',
             id: m.id,
-            error: e === undefined ? { message: errorText(err) } : { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }), details: plain(e.details) },
+            error:
+              e === undefined
+                ? { message: errorText(err) }
+                : {
+                    code: e.code,
+                    message: e.message,
+                    ...(e.hint === undefined ? {} : { hint: e.hint }),
+                    details: plain(e.details),
+                  },
           });
         },
       );
@@ -84,7 +96,8 @@ port.on('message', (m: ToWorker) => {
       if (current?.id === m.id) current.source.finish();
       return;
     case 'abort':
-      if (current?.id === m.id) current.source.destroy(new ImprintError('IO', 'reading the package was aborted'));
+      if (current?.id === m.id)
+        current.source.destroy(new ImprintError('IO', 'reading the package was aborted'));
       return;
   }
 });

@@ -2,7 +2,7 @@
 // every core while the main thread places entries in lock order.
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { type ErrorCode, ImprintError, errorText } from '../errors.js';
+import { type ErrorCode, errorText, ImprintError } from '../errors.js';
 import type { DebLimits } from './deb.js';
 import { type ExtractedDeb, extractDeb } from './install-extract.js';
 import type { ContentSpool, SpoolOptions } from './install-spool.js';
@@ -32,7 +32,15 @@ export function inlineExtractor(spool: ContentSpool): Extractor {
 
 /** Messages between the pool and a worker (install-worker.ts). */
 export type ToWorker =
-  | { type: 'start'; id: number; what: string; size?: number; limits?: DebLimits; spoolDir: string; spoolOptions: SpoolOptions }
+  | {
+      type: 'start';
+      id: number;
+      what: string;
+      size?: number;
+      limits?: DebLimits;
+      spoolDir: string;
+      spoolOptions: SpoolOptions;
+    }
   | { type: 'data'; id: number; chunk: Uint8Array }
   | { type: 'end'; id: number }
   | { type: 'abort'; id: number };
@@ -40,7 +48,11 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ack'; id: number; bytes: number }
   | { type: 'done'; id: number; result: ExtractedDeb; pack: string | undefined }
-  | { type: 'error'; id: number; error: { code?: string; message: string; hint?: string; details?: Record<string, unknown> } };
+  | {
+      type: 'error';
+      id: number;
+      error: { code?: string; message: string; hint?: string; details?: Record<string, unknown> };
+    };
 
 /** Compressed bytes a worker may have received but not yet consumed. */
 const WINDOW = 4 * 1024 * 1024;
@@ -150,7 +162,12 @@ export class WorkerExtractor implements Extractor {
           reject(rebuildError(m.error, job.what));
         }
       };
-      slot.onFailure = (err) => reject(new ImprintError('INTERNAL', `${job.what}: extraction worker failed: ${errorText(err)}`, { cause: err }));
+      slot.onFailure = (err) =>
+        reject(
+          new ImprintError('INTERNAL', `${job.what}: extraction worker failed: ${errorText(err)}`, {
+            cause: err,
+          }),
+        );
     }).finally(() => {
       settled = true;
       wake?.();
@@ -185,14 +202,21 @@ export class WorkerExtractor implements Extractor {
     } catch (err) {
       if (!settled) slot.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
       await result.catch(() => {});
-      throw err instanceof ImprintError ? err : new ImprintError('IO', `${job.what}: reading the package failed: ${errorText(err)}`, { cause: err });
+      throw err instanceof ImprintError
+        ? err
+        : new ImprintError('IO', `${job.what}: reading the package failed: ${errorText(err)}`, {
+            cause: err,
+          });
     }
     return result;
   }
 }
 
 /** An ImprintError again, from its plain form. */
-function rebuildError(e: { code?: string; message: string; hint?: string; details?: Record<string, unknown> }, what: string): ImprintError {
+function rebuildError(
+  e: { code?: string; message: string; hint?: string; details?: Record<string, unknown> },
+  what: string,
+): ImprintError {
   const code = (e.code ?? 'INTERNAL') as ErrorCode;
   return new ImprintError(code, e.code === undefined ? `${what}: ${e.message}` : e.message, {
     ...(e.hint === undefined ? {} : { hint: e.hint }),

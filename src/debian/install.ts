@@ -6,7 +6,13 @@ import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import type { DebLimits } from './deb.js';
 import { parseDeb822 } from './deb822.js';
-import { type AppliedEffect, applyEffects, type EffectOptions, type InstalledInfo, removeNondeterministic } from './effects/index.js';
+import {
+  type AppliedEffect,
+  applyEffects,
+  type EffectOptions,
+  type InstalledInfo,
+  removeNondeterministic,
+} from './effects/index.js';
 import type { PackageIdentity } from './install-conflicts.js';
 import type { ExtractedDeb } from './install-extract.js';
 import { controlIdentity, PackagePlacement, type PlacementContext } from './install-place.js';
@@ -92,8 +98,13 @@ export interface InstallResult {
  * reported, do not depend on timing. A package that fails leaves nothing in the tree.
  * Cost: one streaming read of every .deb; memory: metadata of the entries.
  */
-export async function installPackages(tree: FileTree, debs: readonly InstallInput[], opts: InstallOptions): Promise<InstallResult> {
-  if (opts.mergedUsr !== true) throw new ImprintError('UNSUPPORTED', 'only the merged-/usr layout is supported');
+export async function installPackages(
+  tree: FileTree,
+  debs: readonly InstallInput[],
+  opts: InstallOptions,
+): Promise<InstallResult> {
+  if (opts.mergedUsr !== true)
+    throw new ImprintError('UNSUPPORTED', 'only the merged-/usr layout is supported');
   if (opts.spool instanceof ContentSpool) return install(tree, debs, opts, opts.spool, {});
   const spoolOptions = opts.spool ?? {};
   const spool = new ContentSpool(opts.spoolDir, spoolOptions);
@@ -105,24 +116,42 @@ export async function installPackages(tree: FileTree, debs: readonly InstallInpu
   }
 }
 
-async function install(tree: FileTree, debs: readonly InstallInput[], opts: InstallOptions, spool: ContentSpool, spoolOptions: SpoolOptions): Promise<InstallResult> {
-  const ctx: PlacementContext = { tree, epoch: opts.epoch, spool, owners: new Map<string, PackageIdentity>(), sha256ByKey: new Map() };
+async function install(
+  tree: FileTree,
+  debs: readonly InstallInput[],
+  opts: InstallOptions,
+  spool: ContentSpool,
+  spoolOptions: SpoolOptions,
+): Promise<InstallResult> {
+  const ctx: PlacementContext = {
+    tree,
+    epoch: opts.epoch,
+    spool,
+    owners: new Map<string, PackageIdentity>(),
+    sha256ByKey: new Map(),
+  };
   const owners = ctx.owners as Map<string, PackageIdentity>;
   const shipped = new Set<string>();
   const pathsByOrigin = new Map<string, Set<string>>();
   const track = (origin: string, key: string): void => {
-    let set = pathsByOrigin.get(origin);
-    if (set === undefined) pathsByOrigin.set(origin, (set = new Set()));
+    const set = pathsByOrigin.get(origin) ?? new Set<string>();
+    pathsByOrigin.set(origin, set);
     set.add(key);
   };
   const origins = debs.map((d) => statusEntryName(d.record.name, d.record.architecture, opts.arch));
   const dup = origins.find((o, i) => origins.indexOf(o) !== i);
-  if (dup !== undefined) throw new ImprintError('PACKAGE_CONFLICT', `${dup} is listed twice in the install list`, { details: { package: dup } });
+  if (dup !== undefined)
+    throw new ImprintError('PACKAGE_CONFLICT', `${dup} is listed twice in the install list`, {
+      details: { package: dup },
+    });
   const withRtld = debs.some((d) => d.record.name === 'libc6' && d.record.architecture === opts.arch);
   for (const key of setupMergedUsr(tree, opts.arch, opts.epoch, withRtld)) track(MERGED_USR_ORIGIN, key);
 
-  const workers = opts.workers ?? (debs.length > 1 ? Math.min(4, availableParallelism() > 1 ? availableParallelism() : 0) : 0);
-  const extractor: Extractor = workers > 0 ? new WorkerExtractor(workers, spool, spoolOptions) : inlineExtractor(spool);
+  const workers =
+    opts.workers ??
+    (debs.length > 1 ? Math.min(4, availableParallelism() > 1 ? availableParallelism() : 0) : 0);
+  const extractor: Extractor =
+    workers > 0 ? new WorkerExtractor(workers, spool, spoolOptions) : inlineExtractor(spool);
   const jobs: ExtractJob[] = debs.map((d) => ({
     open: d.open,
     what: debFileName(d.record),
@@ -152,7 +181,8 @@ async function install(tree: FileTree, debs: readonly InstallInput[], opts: Inst
       entries += manifest.entries.length;
       for (const key of placement.touched) track(origin, key);
       for (const key of placement.files) shipped.add(key);
-      for (const key of writeStatusEntry(tree, origin, control, manifest.md5sums, opts.epoch, origin)) track(origin, key);
+      for (const key of writeStatusEntry(tree, origin, control, manifest.md5sums, opts.epoch, origin))
+        track(origin, key);
       installed.push({
         name: rec.name,
         version: rec.version,
@@ -172,16 +202,41 @@ async function install(tree: FileTree, debs: readonly InstallInput[], opts: Inst
   let effects: AppliedEffect[] = [];
   if (opts.effects !== false) {
     const infos = new Map<string, InstalledInfo>();
-    for (const p of installed) infos.set(p.statusEntry, { name: p.name, version: p.version, architecture: p.architecture, multiArch: p.multiArch });
-    effects = await applyEffects({ tree, epoch: opts.epoch, arch: opts.arch, installed: infos, options: opts.effects ?? {} });
+    for (const p of installed)
+      infos.set(p.statusEntry, {
+        name: p.name,
+        version: p.version,
+        architecture: p.architecture,
+        multiArch: p.multiArch,
+      });
+    effects = await applyEffects({
+      tree,
+      epoch: opts.epoch,
+      arch: opts.arch,
+      installed: infos,
+      options: opts.effects ?? {},
+    });
     for (const e of effects) for (const key of e.paths) track(e.origin, key);
   }
-  const removed = opts.removeNondeterministic === false ? [] : removeNondeterministic(tree, { mtime: opts.epoch, isShipped: (k) => shipped.has(k) });
+  const removed =
+    opts.removeNondeterministic === false
+      ? []
+      : removeNondeterministic(tree, { mtime: opts.epoch, isShipped: (k) => shipped.has(k) });
 
   const originOf = new Map<string, string>();
   for (const key of [...tree.keys()].sort(compareBytes)) originOf.set(key, tree.get(key)?.origin ?? '');
-  for (const p of installed) p.paths = [...(pathsByOrigin.get(p.statusEntry) ?? [])].filter((k) => tree.get(k) !== undefined).sort(compareBytes);
-  return { packages: installed, origins: originOf, effects, removed, stats: { ...spool.stats, entries }, spool };
+  for (const p of installed)
+    p.paths = [...(pathsByOrigin.get(p.statusEntry) ?? [])]
+      .filter((k) => tree.get(k) !== undefined)
+      .sort(compareBytes);
+  return {
+    packages: installed,
+    origins: originOf,
+    effects,
+    removed,
+    stats: { ...spool.stats, entries },
+    spool,
+  };
 }
 
 /** The .deb's file name for messages: the record's filename, else name_version_arch.deb. */
@@ -192,7 +247,8 @@ function debFileName(rec: InstallRecord): string {
 
 function parseControl(text: string, what: string) {
   const [paragraph] = parseDeb822(text, `${what}: control`);
-  if (paragraph === undefined) throw new ImprintError('DEB_INVALID', `${what}: empty control file`, { details: { archive: what } });
+  if (paragraph === undefined)
+    throw new ImprintError('DEB_INVALID', `${what}: empty control file`, { details: { archive: what } });
   return paragraph;
 }
 
@@ -200,7 +256,11 @@ function parseControl(text: string, what: string) {
  * Runs `fn` over `items` with at most `limit` running at once, started in order; `result(i)` waits for
  * item i. `stop()` starts no more. Rejections are observed, so an unawaited failure is not unhandled.
  */
-function orderedRuns<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): { result(i: number): Promise<R>; stop(): void } {
+function orderedRuns<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): { result(i: number): Promise<R>; stop(): void } {
   const deferred = items.map(() => {
     let resolve!: (r: R) => void;
     let reject!: (e: unknown) => void;

@@ -11,12 +11,12 @@ import type { TarReadEntry } from '../../src/tar/index.js';
 import {
   arArchive,
   buildDeb,
-  chunked,
   type Compression,
+  chunked,
   compressBytes,
   controlText,
-  type DebSpec,
   DEFAULT_MTIME,
+  type DebSpec,
   rawTar,
   withParents,
 } from '../helpers/debfile.js';
@@ -32,7 +32,11 @@ interface Seen {
   content?: string;
 }
 
-async function readAll(bytes: Buffer, chunk = 0, size?: number): Promise<{ control: DebControl; entries: Seen[] }> {
+async function readAll(
+  bytes: Buffer,
+  chunk = 0,
+  size?: number,
+): Promise<{ control: DebControl; entries: Seen[] }> {
   const entries: Seen[] = [];
   const control = await readDeb(() => (chunk > 0 ? chunked(bytes, chunk) : Readable.from([bytes])), {
     what: 'pkg_1.0_amd64.deb',
@@ -90,14 +94,30 @@ function expectedEntries(): Seen[] {
 describe('readDeb', () => {
   for (const compression of ['gzip', 'xz', 'zstd', 'none'] as Compression[]) {
     it(`reads control and data with data.tar ${compression}`, async () => {
-      const bytes = buildDeb({ ...sample, compression, controlCompression: compression === 'none' ? 'gzip' : compression });
+      const bytes = buildDeb({
+        ...sample,
+        compression,
+        controlCompression: compression === 'none' ? 'gzip' : compression,
+      });
       const { control, entries } = await readAll(bytes, 0, bytes.length);
       assert.equal(control.paragraph.get('Package'), 'hello');
       assert.equal(control.paragraph.get('Version'), '2.10-3');
-      assert.deepEqual(control.paragraph.names, ['Package', 'Version', 'Architecture', 'Maintainer', 'Installed-Size', 'Depends', 'Multi-Arch', 'Description']);
+      assert.deepEqual(control.paragraph.names, [
+        'Package',
+        'Version',
+        'Architecture',
+        'Maintainer',
+        'Installed-Size',
+        'Depends',
+        'Multi-Arch',
+        'Description',
+      ]);
       assert.deepEqual(control.conffiles, ['/etc/hello.conf']);
       assert.match(control.md5sums ?? '', /^[0-9a-f]{32} {2}usr\/bin\/hello\n/);
-      assert.equal(control.dataMember, `data.tar${{ gzip: '.gz', xz: '.xz', zstd: '.zst', none: '' }[compression]}`);
+      assert.equal(
+        control.dataMember,
+        `data.tar${{ gzip: '.gz', xz: '.xz', zstd: '.zst', none: '' }[compression]}`,
+      );
       assert.deepEqual(entries, expectedEntries());
     });
   }
@@ -132,7 +152,9 @@ describe('readDeb', () => {
       symlinkSync('tool', join(root, 'usr/bin/tool-alias'));
       for (const z of ['gzip', 'xz', 'zstd']) {
         const out = join(dir, `built-${z}.deb`);
-        const r = spawnSync('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', root, out], { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+        const r = spawnSync('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', root, out], {
+          env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+        });
         assert.equal(r.status, 0, r.stderr.toString());
         const { control, entries } = await readAll(readFileSync(out));
         assert.equal(control.paragraph.get('Package'), 'built');
@@ -156,15 +178,19 @@ describe('readDeb', () => {
 describe('hostile .deb files', () => {
   const good = buildDeb({ ...sample, compression: 'gzip' });
   const rejects = (bytes: Buffer, code: string, opts: { size?: number; entry?: string } = {}) =>
-    assert.rejects(readAll(bytes, 0, opts.size), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(err.code, code, err.message);
-      assert.match(err.message, /pkg_1\.0_amd64\.deb/);
-      if (opts.entry !== undefined) assert.equal(err.details?.entry, opts.entry);
-      return true;
-    });
+    assert.rejects(
+      readAll(bytes, 0, opts.size),
+      (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(err.code, code, err.message);
+        assert.match(err.message, /pkg_1\.0_amd64\.deb/);
+        if (opts.entry !== undefined) assert.equal(err.details?.entry, opts.entry);
+        return true;
+      },
+    );
 
   it('refuses a truncated archive (AR_INVALID), at every cut inside the members', async () => {
-    for (const cut of [4, 8 + 30, 8 + 60 + 2, good.length - 100, good.length - 1]) await rejects(good.subarray(0, cut), 'AR_INVALID');
+    for (const cut of [4, 8 + 30, 8 + 60 + 2, good.length - 100, good.length - 1])
+      await rejects(good.subarray(0, cut), 'AR_INVALID');
   });
 
   it('refuses a bad magic, a malformed header, a size past the file and path-like names', async () => {
@@ -188,7 +214,10 @@ describe('hostile .deb files', () => {
     await rejects(arArchive([{ name: 'debian-binary', data: Buffer.from('2.0\n') }]), 'DEB_INVALID');
     const bz2 = arArchive([
       { name: 'debian-binary', data: Buffer.from('2.0\n') },
-      { name: 'control.tar.gz', data: compressBytes(rawTar([{ path: './control', content: controlText(sample) }]), 'gzip') },
+      {
+        name: 'control.tar.gz',
+        data: compressBytes(rawTar([{ path: './control', content: controlText(sample) }]), 'gzip'),
+      },
       { name: 'data.tar.bz2', data: Buffer.from('BZh9') },
     ]);
     await rejects(bz2, 'COMPRESSION_UNSUPPORTED');
@@ -201,18 +230,34 @@ describe('hostile .deb files', () => {
   });
 
   it("refuses '../' paths and escaping links in data.tar, naming the .deb and entry", async () => {
-    await rejects(buildDeb({ ...sample, compression: 'xz', entries: [{ path: './usr/../../etc/passwd', content: 'x' }] }), 'TAR_UNSAFE_PATH');
-    await rejects(buildDeb({ ...sample, entries: [{ path: '/etc/passwd', content: 'x' }], autoDirs: false }), 'TAR_UNSAFE_PATH');
     await rejects(
-      buildDeb({ ...sample, entries: [{ path: './usr/lib/evil', type: 'symlink', linkname: '../../../etc/shadow' }] }),
+      buildDeb({ ...sample, compression: 'xz', entries: [{ path: './usr/../../etc/passwd', content: 'x' }] }),
+      'TAR_UNSAFE_PATH',
+    );
+    await rejects(
+      buildDeb({ ...sample, entries: [{ path: '/etc/passwd', content: 'x' }], autoDirs: false }),
+      'TAR_UNSAFE_PATH',
+    );
+    await rejects(
+      buildDeb({
+        ...sample,
+        entries: [{ path: './usr/lib/evil', type: 'symlink', linkname: '../../../etc/shadow' }],
+      }),
       'TAR_UNSAFE_LINK',
       { entry: 'usr/lib/evil' },
     );
-    await rejects(buildDeb({ ...sample, entries: [{ path: './usr/x', type: 'hardlink', linkname: '/etc/shadow' }] }), 'TAR_UNSAFE_LINK');
+    await rejects(
+      buildDeb({ ...sample, entries: [{ path: './usr/x', type: 'hardlink', linkname: '/etc/shadow' }] }),
+      'TAR_UNSAFE_LINK',
+    );
   });
 
   it('refuses a decompression bomb', async () => {
-    const bomb = buildDeb({ ...sample, compression: 'gzip', entries: [{ path: './zeros', content: Buffer.alloc(8 * 1024 * 1024) }] });
+    const bomb = buildDeb({
+      ...sample,
+      compression: 'gzip',
+      entries: [{ path: './zeros', content: Buffer.alloc(8 * 1024 * 1024) }],
+    });
     await assert.rejects(
       readDeb(() => Readable.from([bomb]), {
         what: 'pkg_1.0_amd64.deb',
@@ -221,13 +266,15 @@ describe('hostile .deb files', () => {
           for await (const _ of e.body);
         },
       }),
-      (err: Error & { code?: string }) => err.code === 'DECOMPRESSION_BOMB' && /pkg_1\.0_amd64\.deb: data\.tar\.gz/.test(err.message),
+      (err: Error & { code?: string }) =>
+        err.code === 'DECOMPRESSION_BOMB' && /pkg_1\.0_amd64\.deb: data\.tar\.gz/.test(err.message),
     );
   });
 
   it('lists ar members with offsets', async () => {
     const names: string[] = [];
-    for await (const m of readAr(Readable.from([good]), { archive: 'x' })) names.push(`${m.name}@${m.headerOffset}`);
+    for await (const m of readAr(Readable.from([good]), { archive: 'x' }))
+      names.push(`${m.name}@${m.headerOffset}`);
     assert.equal(names[0], 'debian-binary@8');
     assert.equal(names.length, 3);
   });

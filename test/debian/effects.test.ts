@@ -1,10 +1,28 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { CA_CONF_HEADER, mergeAccounts, pemLinkName, subjectHash, pemCertificates } from '../../src/debian/effects/index.js';
+import {
+  CA_CONF_HEADER,
+  mergeAccounts,
+  pemCertificates,
+  pemLinkName,
+  removalPatternRegExp,
+  removeNondeterministic,
+  subjectHash,
+} from '../../src/debian/effects/index.js';
 import { type InstallOptions, installPackages } from '../../src/debian/install.js';
 import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
@@ -43,9 +61,13 @@ function link(tree: FileTree, path: string): string | undefined {
   return n?.kind === 'symlink' ? n.target : undefined;
 }
 
-const meta = (n: VNode | undefined) => (n === undefined ? undefined : { kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: n.mtime, origin: n.origin });
+const meta = (n: VNode | undefined) =>
+  n === undefined
+    ? undefined
+    : { kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: n.mtime, origin: n.origin };
 
-const PASSWD_MASTER = 'root:*:0:0:root:/root:/bin/bash\ndaemon:*:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n';
+const PASSWD_MASTER =
+  'root:*:0:0:root:/root:/bin/bash\ndaemon:*:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n';
 const GROUP_MASTER = 'root:*:0:\nadm:*:4:\nwww-data:*:33:\nshadow:*:42:\nstaff:*:50:\n';
 const basePasswd: DebSpec = {
   name: 'base-passwd',
@@ -60,13 +82,23 @@ describe('effects: accounts', () => {
     const { tree, result } = await install([basePasswd]);
     assert.equal(await text(tree, 'etc/passwd'), PASSWD_MASTER);
     assert.equal(await text(tree, 'etc/group'), GROUP_MASTER);
-    assert.deepEqual(meta(tree.get('etc/passwd')), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: EPOCH, origin: 'base-passwd' });
+    assert.deepEqual(meta(tree.get('etc/passwd')), {
+      kind: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'base-passwd',
+    });
     assert.equal(tree.get('etc/shadow'), undefined);
     assert.ok(result.packages[0]?.paths.includes('etc/passwd'));
   });
 
   it('passwd converts to shadow files (pwconv/grpconv) with lastchg from the epoch', async () => {
-    const { tree } = await install([basePasswd, { name: 'passwd', entries: [{ path: './usr/sbin/pwconv', content: 'x' }] }]);
+    const { tree } = await install([
+      basePasswd,
+      { name: 'passwd', entries: [{ path: './usr/sbin/pwconv', content: 'x' }] },
+    ]);
     const days = Math.floor(EPOCH / 86400);
     assert.equal(await text(tree, 'etc/passwd'), PASSWD_MASTER.replace(/:\*:/g, ':x:'));
     assert.equal(
@@ -74,7 +106,14 @@ describe('effects: accounts', () => {
       `root:*:${days}:0:99999:7:::\ndaemon:*:${days}:0:99999:7:::\nwww-data:*:${days}:0:99999:7:::\n`,
     );
     assert.equal(await text(tree, 'etc/gshadow'), 'root:*::\nadm:*::\nwww-data:*::\nshadow:*::\nstaff:*::\n');
-    assert.deepEqual(meta(tree.get('etc/shadow')), { kind: 'file', mode: 0o640, uid: 0, gid: 42, mtime: EPOCH, origin: 'passwd' });
+    assert.deepEqual(meta(tree.get('etc/shadow')), {
+      kind: 'file',
+      mode: 0o640,
+      uid: 0,
+      gid: 42,
+      mtime: EPOCH,
+      origin: 'passwd',
+    });
   });
 
   it("merges the spec's accounts: same names replaced in place, new ones appended by id", async () => {
@@ -97,14 +136,25 @@ describe('effects: accounts', () => {
         'early:*:999:1000::/nonexistent:/usr/sbin/nologin\napp:*:1000:1000::/home/app:/bin/sh\n',
     );
     assert.equal(await text(tree, 'etc/group'), `${GROUP_MASTER}app:*:1000:app,www-data\n`);
-    await assert.rejects(mergeAccounts(tree, { users: [{ name: 'a:b', uid: 1, gid: 1, home: '/', shell: '/bin/sh' }], groups: [] }, { epoch: EPOCH }), {
-      code: 'SPEC_INVALID',
-    });
+    await assert.rejects(
+      mergeAccounts(
+        tree,
+        { users: [{ name: 'a:b', uid: 1, gid: 1, home: '/', shell: '/bin/sh' }], groups: [] },
+        { epoch: EPOCH },
+      ),
+      {
+        code: 'SPEC_INVALID',
+      },
+    );
   });
 
   it('adds shadow lines for merged accounts when /etc/shadow exists', async () => {
     const { tree } = await install([basePasswd, { name: 'passwd', entries: [] }]);
-    await mergeAccounts(tree, { users: [{ name: 'app', uid: 1000, gid: 1000, home: '/home/app', shell: '/bin/sh' }], groups: [] }, { epoch: 86400 * 3 + 5 });
+    await mergeAccounts(
+      tree,
+      { users: [{ name: 'app', uid: 1000, gid: 1000, home: '/home/app', shell: '/bin/sh' }], groups: [] },
+      { epoch: 86400 * 3 + 5 },
+    );
     assert.match(await text(tree, 'etc/passwd'), /\napp:x:1000:1000::\/home\/app:\/bin\/sh\n$/);
     assert.match(await text(tree, 'etc/shadow'), /\napp:\*:3:0:99999:7:::\n$/);
   });
@@ -118,15 +168,44 @@ function makeCert(name: string, subject: string, extra: string[] = []): string {
   const cfg = join(dir, 'req.cnf');
   writeFileSync(cfg, '[req]\ndistinguished_name = dn\nstring_mask = pkix\n[dn]\n');
   const out = join(dir, `${name}.pem`);
-  execFileSync('openssl', ['req', '-config', cfg, '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', out, '-days', '2', '-utf8', '-subj', subject, ...extra], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-config',
+      cfg,
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      out,
+      '-days',
+      '2',
+      '-utf8',
+      '-subj',
+      subject,
+      ...extra,
+    ],
+    { stdio: 'pipe' },
+  );
   return readFileSync(out, 'utf8');
 }
 
 describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not installed' }, () => {
   const certs: Record<string, string> = {};
   before(() => {
-    certs['mozilla/Test Root (A), Inc.crt'] = makeCert('a', '/C=DE/O=Beispiel  GmbH/CN=  UPPER Case   Root  ');
-    certs['mozilla/Zertifikat.crt'] = makeCert('b', '/CN=Zertifikat Ä+O=Ünïcödé/C=AT', ['-multivalue-rdn']).trimEnd(); // no final newline
+    certs['mozilla/Test Root (A), Inc.crt'] = makeCert(
+      'a',
+      '/C=DE/O=Beispiel  GmbH/CN=  UPPER Case   Root  ',
+    );
+    certs['mozilla/Zertifikat.crt'] = makeCert('b', '/CN=Zertifikat Ä+O=Ünïcödé/C=AT', [
+      '-multivalue-rdn',
+    ]).trimEnd(); // no final newline
     certs['mozilla/Cyrillic_Root.crt'] = makeCert('c', '/CN=Корень  ЦС/O=BMP Test');
     certs['extra/Another.crt'] = makeCert('d', '/CN=another');
   });
@@ -134,23 +213,45 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
     name: 'ca-certificates',
     arch: 'all',
     entries: [
-      ...Object.entries(certs).map(([p, c]): TarEntrySpec => ({ path: `./usr/share/ca-certificates/${p}`, content: c })),
+      ...Object.entries(certs).map(
+        ([p, c]): TarEntrySpec => ({ path: `./usr/share/ca-certificates/${p}`, content: c }),
+      ),
       { path: './etc/ssl/certs/' },
       { path: './usr/sbin/update-ca-certificates', content: '#!/bin/sh\n', mode: 0o755 },
     ],
   });
   const sorted = () => Object.keys(certs).sort(compareBytes);
-  const openssl = (pem: string): string => execFileSync('openssl', ['x509', '-noout', '-subject_hash'], { input: pem }).toString().trim();
+  const openssl = (pem: string): string =>
+    execFileSync('openssl', ['x509', '-noout', '-subject_hash'], { input: pem }).toString().trim();
 
   it('computes the subject hash openssl computes', () => {
-    for (const pem of Object.values(certs)) assert.equal(subjectHash(pemCertificates(pem)[0] as Buffer), openssl(pem));
+    for (const pem of Object.values(certs))
+      assert.equal(subjectHash(pemCertificates(pem)[0] as Buffer), openssl(pem));
   });
 
   it('writes the conf, the bundle in conf order, the .pem links and the hash links', async () => {
     const { tree } = await install([caPackage()]);
-    assert.equal(await text(tree, 'etc/ca-certificates.conf'), CA_CONF_HEADER + sorted().map((c) => `${c}\n`).join(''));
-    assert.equal(await text(tree, 'etc/ssl/certs/ca-certificates.crt'), sorted().map((c) => (certs[c] as string).replace(/\n?$/, '\n')).join(''));
-    assert.deepEqual(meta(tree.get('etc/ssl/certs/ca-certificates.crt')), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: EPOCH, origin: 'ca-certificates' });
+    assert.equal(
+      await text(tree, 'etc/ca-certificates.conf'),
+      CA_CONF_HEADER +
+        sorted()
+          .map((c) => `${c}\n`)
+          .join(''),
+    );
+    assert.equal(
+      await text(tree, 'etc/ssl/certs/ca-certificates.crt'),
+      sorted()
+        .map((c) => (certs[c] as string).replace(/\n?$/, '\n'))
+        .join(''),
+    );
+    assert.deepEqual(meta(tree.get('etc/ssl/certs/ca-certificates.crt')), {
+      kind: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'ca-certificates',
+    });
     assert.equal(pemLinkName('mozilla/Test Root (A), Inc.crt'), 'Test_Root_=A=__Inc.pem');
     for (const c of sorted()) {
       const name = pemLinkName(c);
@@ -159,11 +260,19 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
     }
     const hashLinks = [...tree.keys()].filter((k) => /^etc\/ssl\/certs\/[0-9a-f]{8}\.\d+$/.test(k));
     assert.equal(hashLinks.length, 4);
-    assert.deepEqual(meta(tree.get('usr/local/share/ca-certificates')), { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH, origin: 'ca-certificates' });
+    assert.deepEqual(meta(tree.get('usr/local/share/ca-certificates')), {
+      kind: 'dir',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'ca-certificates',
+    });
   });
 
   it('matches the real update-ca-certificates and openssl rehash on the same input', async (t) => {
-    if (!existsSync('/usr/sbin/update-ca-certificates')) return t.skip('update-ca-certificates not installed');
+    if (!existsSync('/usr/sbin/update-ca-certificates'))
+      return t.skip('update-ca-certificates not installed');
     const { tree } = await install([caPackage()]);
     const root = join(dir, 'uca');
     for (const [p, c] of Object.entries(certs)) {
@@ -173,13 +282,30 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
     mkdirSync(join(root, 'etc'), { recursive: true });
     mkdirSync(join(root, 'local'), { recursive: true });
     writeFileSync(join(root, 'conf'), await text(tree, 'etc/ca-certificates.conf'));
-    const args = ['--certsconf', join(root, 'conf'), '--certsdir', join(root, 'share'), '--localcertsdir', join(root, 'local'), '--etccertsdir', join(root, 'etc'), '--hooksdir', ''];
+    const args = [
+      '--certsconf',
+      join(root, 'conf'),
+      '--certsdir',
+      join(root, 'share'),
+      '--localcertsdir',
+      join(root, 'local'),
+      '--etccertsdir',
+      join(root, 'etc'),
+      '--hooksdir',
+      '',
+    ];
     const r = spawnSync('/usr/sbin/update-ca-certificates', args, { env: { ...process.env, LC_ALL: 'C' } });
     assert.equal(r.status, 0, r.stderr.toString());
-    assert.equal(await text(tree, 'etc/ssl/certs/ca-certificates.crt'), readFileSync(join(root, 'etc', 'ca-certificates.crt'), 'utf8'));
+    assert.equal(
+      await text(tree, 'etc/ssl/certs/ca-certificates.crt'),
+      readFileSync(join(root, 'etc', 'ca-certificates.crt'), 'utf8'),
+    );
     const theirs = readdirSync(join(root, 'etc'))
       .filter((n) => n !== 'ca-certificates.crt')
-      .map((n) => `${n} -> ${readlinkSync(join(root, 'etc', n)).replace(join(root, 'share'), '/usr/share/ca-certificates')}`)
+      .map(
+        (n) =>
+          `${n} -> ${readlinkSync(join(root, 'etc', n)).replace(join(root, 'share'), '/usr/share/ca-certificates')}`,
+      )
       .sort();
     const ours = [...tree.keys()]
       .filter((k) => k.startsWith('etc/ssl/certs/') && k !== 'etc/ssl/certs/ca-certificates.crt')
@@ -190,25 +316,40 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
 
   it("matches the host's own /etc/ssl/certs for the host's certificates", async (t) => {
     const mozilla = '/usr/share/ca-certificates/mozilla';
-    if (!existsSync(mozilla) || !existsSync('/etc/ssl/certs/ca-certificates.crt') || !existsSync('/etc/ca-certificates.conf')) return t.skip('no CA store on the host');
+    if (
+      !existsSync(mozilla) ||
+      !existsSync('/etc/ssl/certs/ca-certificates.crt') ||
+      !existsSync('/etc/ca-certificates.conf')
+    )
+      return t.skip('no CA store on the host');
     const conf = readFileSync('/etc/ca-certificates.conf', 'utf8');
     const names = readdirSync(mozilla).filter((n) => n.endsWith('.crt'));
     const localDir = '/usr/local/share/ca-certificates';
     const local = existsSync(localDir) ? readdirSync(localDir).filter((n) => n.endsWith('.crt')) : [];
-    if (/^!/m.test(conf) || conf.split('\n').filter((l) => /^[^#!]/.test(l)).length !== names.length) return t.skip('host CA set is customised');
+    if (/^!/m.test(conf) || conf.split('\n').filter((l) => /^[^#!]/.test(l)).length !== names.length)
+      return t.skip('host CA set is customised');
     const { tree } = await install([
       {
         name: 'ca-certificates',
         arch: 'all',
         entries: [
-          ...names.map((n) => ({ path: `./usr/share/ca-certificates/mozilla/${n}`, content: readFileSync(join(mozilla, n)) })),
+          ...names.map((n) => ({
+            path: `./usr/share/ca-certificates/mozilla/${n}`,
+            content: readFileSync(join(mozilla, n)),
+          })),
           // certificates the host's administrator added: update-ca-certificates appends them after the conf's
-          ...local.map((n) => ({ path: `./usr/local/share/ca-certificates/${n}`, content: readFileSync(join(localDir, n)) })),
+          ...local.map((n) => ({
+            path: `./usr/local/share/ca-certificates/${n}`,
+            content: readFileSync(join(localDir, n)),
+          })),
         ],
       },
     ]);
     assert.equal(await text(tree, 'etc/ca-certificates.conf'), conf);
-    assert.equal(await text(tree, 'etc/ssl/certs/ca-certificates.crt'), readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8'));
+    assert.equal(
+      await text(tree, 'etc/ssl/certs/ca-certificates.crt'),
+      readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8'),
+    );
     for (const k of [...tree.keys()].filter((k) => /^etc\/ssl\/certs\/[0-9a-f]{8}\.\d+$/.test(k))) {
       assert.equal(link(tree, k), readlinkSync(`/${k}`), k);
     }
@@ -235,17 +376,26 @@ describe('effects: configuration files', () => {
     const berlin = await install([tzdata], { effects: { timezone: 'Europe/Berlin' } });
     assert.equal(link(berlin.tree, 'etc/localtime'), '/usr/share/zoneinfo/Europe/Berlin');
     assert.equal(await text(berlin.tree, 'etc/timezone'), 'Europe/Berlin\n');
-    await assert.rejects(install([tzdata], { effects: { timezone: 'Mars/Olympus' } }), { code: 'SPEC_INVALID' });
-    await assert.rejects(install([tzdata], { effects: { timezone: '../../etc/passwd' } }), { code: 'SPEC_INVALID' });
+    await assert.rejects(install([tzdata], { effects: { timezone: 'Mars/Olympus' } }), {
+      code: 'SPEC_INVALID',
+    });
+    await assert.rejects(install([tzdata], { effects: { timezone: '../../etc/passwd' } }), {
+      code: 'SPEC_INVALID',
+    });
   });
 
   it('netbase writes /etc/hosts and /etc/networks with tabs and a blank last line', async () => {
-    const { tree } = await install([{ name: 'netbase', arch: 'all', entries: [{ path: './etc/services', content: 'x' }] }]);
+    const { tree } = await install([
+      { name: 'netbase', arch: 'all', entries: [{ path: './etc/services', content: 'x' }] },
+    ]);
     assert.equal(
       await text(tree, 'etc/hosts'),
       '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n',
     );
-    assert.equal(await text(tree, 'etc/networks'), 'default\t\t0.0.0.0\nloopback\t127.0.0.0\nlink-local\t169.254.0.0\n\n');
+    assert.equal(
+      await text(tree, 'etc/networks'),
+      'default\t\t0.0.0.0\nloopback\t127.0.0.0\nlink-local\t169.254.0.0\n\n',
+    );
   });
 
   it('base-files turns /var/run and /var/lock into links, keeps what was inside, makes the usual directories', async () => {
@@ -267,15 +417,44 @@ describe('effects: configuration files', () => {
     assert.equal(link(tree, 'var/run'), '/run');
     assert.equal(link(tree, 'var/lock'), '/run/lock');
     assert.equal(await text(tree, 'run/other.pid'), '1');
-    assert.deepEqual(meta(tree.get('run/lock')), { kind: 'dir', mode: 0o1777, uid: 0, gid: 0, mtime: EPOCH, origin: 'base-files' });
-    assert.deepEqual(meta(tree.get('var/mail')), { kind: 'dir', mode: 0o2775, uid: 0, gid: 8, mtime: EPOCH, origin: 'base-files' });
+    assert.deepEqual(meta(tree.get('run/lock')), {
+      kind: 'dir',
+      mode: 0o1777,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'base-files',
+    });
+    assert.deepEqual(meta(tree.get('var/mail')), {
+      kind: 'dir',
+      mode: 0o2775,
+      uid: 0,
+      gid: 8,
+      mtime: EPOCH,
+      origin: 'base-files',
+    });
     assert.equal(link(tree, 'var/spool/mail'), '../mail');
     assert.equal(link(tree, 'usr/local/man'), 'share/man');
     assert.equal(link(tree, 'etc/dpkg/origins/default'), 'debian');
-    for (const d of ['mnt', 'srv', 'opt', 'media', 'usr/local/bin', 'usr/local/share/man', 'usr/local/src']) assert.equal(tree.get(d)?.kind, 'dir', d);
-    assert.deepEqual(meta(tree.get('root/.profile')), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1_500_000_000, origin: 'base-files' });
+    for (const d of ['mnt', 'srv', 'opt', 'media', 'usr/local/bin', 'usr/local/share/man', 'usr/local/src'])
+      assert.equal(tree.get(d)?.kind, 'dir', d);
+    assert.deepEqual(meta(tree.get('root/.profile')), {
+      kind: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1_500_000_000,
+      origin: 'base-files',
+    });
     assert.equal(await text(tree, 'etc/motd'), 'hello\n');
-    assert.deepEqual(meta(tree.get('var/log/wtmp')), { kind: 'file', mode: 0o664, uid: 0, gid: 43, mtime: EPOCH, origin: 'base-files' });
+    assert.deepEqual(meta(tree.get('var/log/wtmp')), {
+      kind: 'file',
+      mode: 0o664,
+      uid: 0,
+      gid: 43,
+      mtime: EPOCH,
+      origin: 'base-files',
+    });
     assert.equal(link(tree, 'bin'), 'usr/bin');
   });
 
@@ -283,16 +462,25 @@ describe('effects: configuration files', () => {
     const { tree } = await install([
       {
         name: 'debianutils',
-        entries: [{ path: './usr/share/debianutils/shells', content: '# /etc/shells: valid login shells\n/bin/sh\n' }, { path: './usr/bin/which.debianutils', content: 'w' }],
+        entries: [
+          { path: './usr/share/debianutils/shells', content: '# /etc/shells: valid login shells\n/bin/sh\n' },
+          { path: './usr/bin/which.debianutils', content: 'w' },
+        ],
       },
       { name: 'dash', entries: [{ path: './usr/share/debianutils/shells.d/dash', content: '/bin/dash\n' }] },
-      { name: 'bash', entries: [{ path: './usr/share/debianutils/shells.d/bash', content: '/bin/bash\n/bin/rbash\n' }] },
+      {
+        name: 'bash',
+        entries: [{ path: './usr/share/debianutils/shells.d/bash', content: '/bin/bash\n/bin/rbash\n' }],
+      },
     ]);
     assert.equal(
       await text(tree, 'etc/shells'),
       '# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n',
     );
-    assert.equal(await text(tree, 'var/lib/shells.state'), '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n');
+    assert.equal(
+      await text(tree, 'var/lib/shells.state'),
+      '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n',
+    );
     assert.equal(link(tree, 'usr/bin/which'), '/etc/alternatives/which');
     assert.equal(link(tree, 'etc/alternatives/which'), '/usr/bin/which.debianutils');
   });
@@ -302,12 +490,27 @@ describe('effects: configuration files', () => {
       { name: 'python3', entries: [{ path: './usr/bin/python3', type: 'symlink', linkname: 'python3.11' }] },
       { name: 'python3.11-minimal', entries: [{ path: './usr/bin/python3.11', content: 'ELF' }] },
     ]);
-    assert.equal(await text(tree, 'etc/python3/debian_config'), '[DEFAULT]\n# how to byte-compile (comma separated: standard, optimize)\nbyte-compile = standard\n');
-    assert.deepEqual(meta(tree.get('usr/local/lib/python3.11/dist-packages')), { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH, origin: 'python3.11-minimal' });
+    assert.equal(
+      await text(tree, 'etc/python3/debian_config'),
+      '[DEFAULT]\n# how to byte-compile (comma separated: standard, optimize)\nbyte-compile = standard\n',
+    );
+    assert.deepEqual(meta(tree.get('usr/local/lib/python3.11/dist-packages')), {
+      kind: 'dir',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'python3.11-minimal',
+    });
   });
 
   it('libc-bin copies nsswitch.conf; an absent template is no error', async () => {
-    const { tree } = await install([{ name: 'libc-bin', entries: [{ path: './usr/share/libc-bin/nsswitch.conf', content: 'hosts: files dns\n' }] }]);
+    const { tree } = await install([
+      {
+        name: 'libc-bin',
+        entries: [{ path: './usr/share/libc-bin/nsswitch.conf', content: 'hosts: files dns\n' }],
+      },
+    ]);
     assert.equal(await text(tree, 'etc/nsswitch.conf'), 'hosts: files dns\n');
     const none = await install([{ name: 'libc-bin', entries: [] }]);
     assert.equal(none.tree.get('etc/nsswitch.conf'), undefined);
@@ -317,7 +520,10 @@ describe('effects: configuration files', () => {
 describe('effects: update-alternatives', () => {
   const mawk: DebSpec = {
     name: 'mawk',
-    entries: [{ path: './usr/bin/mawk', content: 'mawk', mode: 0o755 }, { path: './usr/share/man/man1/mawk.1.gz', content: 'man' }],
+    entries: [
+      { path: './usr/bin/mawk', content: 'mawk', mode: 0o755 },
+      { path: './usr/share/man/man1/mawk.1.gz', content: 'man' },
+    ],
   };
 
   it('links awk and its slaves through /etc/alternatives and writes the database file', async () => {
@@ -344,15 +550,78 @@ describe('effects: update-alternatives', () => {
     assert.equal(link(tree, 'etc/alternatives/nawk'), '/usr/bin/gawk');
     assert.equal(tree.get('usr/share/man/man1/awk.1.gz'), undefined);
     assert.equal(tree.get('etc/alternatives/awk.1.gz'), undefined);
-    assert.match(await text(tree, 'var/lib/dpkg/alternatives/awk'), /\n\n\/usr\/bin\/gawk\n10\n\/usr\/share\/man\/man1\/gawk\.1\.gz\n\/usr\/bin\/gawk\n.*\n\/usr\/bin\/mawk\n5\n/s);
+    assert.match(
+      await text(tree, 'var/lib/dpkg/alternatives/awk'),
+      /\n\n\/usr\/bin\/gawk\n10\n\/usr\/share\/man\/man1\/gawk\.1\.gz\n\/usr\/bin\/gawk\n.*\n\/usr\/bin\/mawk\n5\n/s,
+    );
     // a master target that is not installed registers nothing
     const none = await install([{ name: 'mawk', entries: [] }]);
     assert.equal(none.tree.get('usr/bin/awk'), undefined);
   });
 
   it('resolves targets through merged /usr (pager -> /bin/more)', async () => {
-    const { tree } = await install([{ name: 'util-linux', entries: [{ path: './bin/more', content: 'more' }] }]);
+    const { tree } = await install([
+      { name: 'util-linux', entries: [{ path: './bin/more', content: 'more' }] },
+    ]);
     assert.equal(link(tree, 'etc/alternatives/pager'), '/bin/more');
     assert.equal(link(tree, 'usr/bin/pager'), '/etc/alternatives/pager');
+  });
+});
+
+describe('removal list', () => {
+  it('matches patterns by component', () => {
+    const re = (p: string) => removalPatternRegExp(p);
+    assert.ok(re('var/cache/apt/**').test('var/cache/apt/archives/x.deb'));
+    assert.ok(!re('var/cache/apt/**').test('var/cache/apt'));
+    assert.ok(re('**/__pycache__/*.pyc').test('__pycache__/a.pyc'));
+    assert.ok(re('**/__pycache__/*.pyc').test('usr/lib/python3/__pycache__/a.cpython-311.pyc'));
+    assert.ok(!re('**/__pycache__/*.pyc').test('usr/lib/python3/__pycache__/sub/a.pyc'));
+    assert.ok(re('var/lib/dpkg/*-old').test('var/lib/dpkg/status-old'));
+    assert.ok(!re('var/lib/dpkg/*-old').test('var/lib/dpkg/info/x-old'));
+    assert.ok(!re('etc/passwd-').test('etc/passwd'));
+  });
+
+  it('deletes files, keeps directories and shipped byte code, empties machine-id', async () => {
+    const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
+    const file = (path: string, body: string, origin = 'build') =>
+      tree.add(path, {
+        kind: 'file',
+        size: body.length,
+        content: () => Readable.from([Buffer.from(body)]),
+        mode: 0o444,
+        uid: 0,
+        gid: 0,
+        mtime: 5,
+        origin,
+      });
+    file('var/lib/apt/lists/deb_Packages', 'x');
+    tree.mkdirp('var/lib/apt/lists/partial');
+    file('var/log/apt/history.log', 'y');
+    file('var/cache/ldconfig/aux-cache', 'z');
+    file('etc/machine-id', '0123456789abcdef\n');
+    file('usr/lib/python3/__pycache__/new.cpython-311.pyc', 'pyc');
+    file('usr/lib/python3/__pycache__/shipped.cpython-311.pyc', 'pyc', 'pkg');
+    file('etc/keep.conf', 'k');
+    const removed = removeNondeterministic(tree, { mtime: EPOCH, isShipped: (_k, n) => n.origin === 'pkg' });
+    assert.deepEqual(removed, [
+      'etc/machine-id',
+      'usr/lib/python3/__pycache__/new.cpython-311.pyc',
+      'var/cache/ldconfig/aux-cache',
+      'var/lib/apt/lists/deb_Packages',
+      'var/log/apt/history.log',
+    ]);
+    assert.equal(tree.get('var/lib/apt/lists/partial')?.kind, 'dir');
+    assert.equal(tree.get('var/log/apt')?.kind, 'dir');
+    assert.deepEqual(meta(tree.get('etc/machine-id')), {
+      kind: 'file',
+      mode: 0o444,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'build',
+    });
+    assert.equal(await text(tree, 'etc/machine-id'), '');
+    assert.ok(tree.get('usr/lib/python3/__pycache__/shipped.cpython-311.pyc'));
+    assert.ok(tree.get('etc/keep.conf'));
   });
 });

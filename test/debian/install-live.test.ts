@@ -2,7 +2,21 @@
 // temporary directory, installPackages, then checks the tree and, as root, runs the result in a chroot.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, createReadStream, createWriteStream, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  createReadStream,
+  createWriteStream,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,8 +30,25 @@ import { FileTree } from '../../src/vfs/tree.js';
 
 const LIVE = process.env.IMPRINT_LIVE === '1';
 const PACKAGES = [
-  'base-files', 'base-passwd', 'libc6', 'libc-bin', 'gcc-12-base', 'libgcc-s1', 'mawk', 'dash', 'debianutils', 'tzdata', 'netbase',
-  'python3.11-minimal', 'libpython3.11-minimal', 'python3-minimal', 'libexpat1', 'zlib1g', 'libssl3', 'openssl', 'ca-certificates',
+  'base-files',
+  'base-passwd',
+  'libc6',
+  'libc-bin',
+  'gcc-12-base',
+  'libgcc-s1',
+  'mawk',
+  'dash',
+  'debianutils',
+  'tzdata',
+  'netbase',
+  'python3.11-minimal',
+  'libpython3.11-minimal',
+  'python3-minimal',
+  'libexpat1',
+  'zlib1g',
+  'libssl3',
+  'openssl',
+  'ca-certificates',
 ];
 const EPOCH = 1_700_000_000;
 
@@ -47,7 +78,9 @@ async function materialize(tree: FileTree, root: string): Promise<void> {
   }
 }
 
-describe('[live] installing packages from the host apt source', { skip: LIVE ? false : 'set IMPRINT_LIVE=1' }, () => {
+describe('[live] installing packages from the host apt source', {
+  skip: LIVE ? false : 'set IMPRINT_LIVE=1',
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'imprint-live-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,7 +90,9 @@ describe('[live] installing packages from the host apt source', { skip: LIVE ? f
     const dl = spawnSync('apt-get', ['download', ...PACKAGES], { cwd: debs, encoding: 'utf8' });
     assert.equal(dl.status, 0, dl.stderr);
     const inputs: InstallInput[] = [];
-    for (const f of readdirSync(debs).filter((n) => n.endsWith('.deb')).sort()) {
+    for (const f of readdirSync(debs)
+      .filter((n) => n.endsWith('.deb'))
+      .sort()) {
       const path = join(debs, f);
       const c = await readDebControl(() => createReadStream(path), { what: f });
       const p = c.paragraph;
@@ -77,13 +112,20 @@ describe('[live] installing packages from the host apt source', { skip: LIVE ? f
     }
     const arch = execFileSync('dpkg', ['--print-architecture']).toString().trim();
     const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
-    const result = await installPackages(tree, inputs, { epoch: EPOCH, arch, spoolDir: join(dir, 'spool'), mergedUsr: true });
+    const result = await installPackages(tree, inputs, {
+      epoch: EPOCH,
+      arch,
+      spoolDir: join(dir, 'spool'),
+      mergedUsr: true,
+    });
     try {
       assert.equal(result.packages.length, PACKAGES.length);
       assert.equal(tree.get('bin')?.kind, 'symlink');
       assert.equal(tree.get('usr/bin/python3.11')?.kind, 'file');
       assert.equal(tree.get('var/lib/dpkg/status.d/python3-minimal')?.kind, 'file');
-      const crts = [...tree.keys()].filter((k) => k.startsWith('usr/share/ca-certificates/') && k.endsWith('.crt'));
+      const crts = [...tree.keys()].filter(
+        (k) => k.startsWith('usr/share/ca-certificates/') && k.endsWith('.crt'),
+      );
       const hashLinks = [...tree.keys()].filter((k) => /^etc\/ssl\/certs\/[0-9a-f]{8}\.\d+$/.test(k));
       assert.ok(crts.length > 100, `${crts.length} certificates`);
       assert.equal(hashLinks.length, crts.length);
@@ -93,17 +135,34 @@ describe('[live] installing packages from the host apt source', { skip: LIVE ? f
       if (process.getuid?.() !== 0 || spawnSync('/usr/sbin/chroot', ['--version']).status !== 0) return;
       const root = join(dir, 'root');
       await materialize(tree, root);
-      const run = (cmd: string[]) => spawnSync('/usr/sbin/chroot', [root, ...cmd], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-      const py = run(['/usr/bin/python3', '-c', 'import ssl,sys; p=ssl.get_default_verify_paths(); print(p.cafile)']);
+      const run = (cmd: string[]) =>
+        spawnSync('/usr/sbin/chroot', [root, ...cmd], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      const py = run([
+        '/usr/bin/python3',
+        '-c',
+        'import ssl,sys; p=ssl.get_default_verify_paths(); print(p.cafile)',
+      ]);
       assert.equal(py.status, 0, `${py.error ?? ''} ${py.signal ?? ''} ${py.stderr}`);
       assert.equal(py.stdout.trim(), '/usr/lib/ssl/cert.pem');
       const awk = run(['/usr/bin/awk', 'BEGIN { print 6 * 7 }']);
       assert.equal(awk.stdout, '42\n', awk.stderr);
       const sh = run(['/bin/sh', '-c', 'echo "$0 ok"']);
       assert.equal(sh.stdout, '/bin/sh ok\n', sh.stderr);
-      const cfg = run(['/usr/bin/python3', '-c', "import os,pwd; print(open('/etc/timezone').read().strip(), os.readlink('/etc/localtime'), pwd.getpwnam('www-data').pw_uid)"]);
+      const cfg = run([
+        '/usr/bin/python3',
+        '-c',
+        "import os,pwd; print(open('/etc/timezone').read().strip(), os.readlink('/etc/localtime'), pwd.getpwnam('www-data').pw_uid)",
+      ]);
       assert.equal(cfg.stdout, 'Etc/UTC /usr/share/zoneinfo/Etc/UTC 33\n', cfg.stderr);
-      const rehash = execFileSync('openssl', ['x509', '-noout', '-subject_hash', '-in', join(root, crts[0] as string)]).toString().trim();
+      const rehash = execFileSync('openssl', [
+        'x509',
+        '-noout',
+        '-subject_hash',
+        '-in',
+        join(root, crts[0] as string),
+      ])
+        .toString()
+        .trim();
       const der = pemCertificates(readFileSync(join(root, crts[0] as string), 'utf8'))[0] as Buffer;
       assert.equal(subjectHash(der), rehash);
     } finally {

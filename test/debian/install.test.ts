@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { ImprintError } from '../../src/errors.js';
+import { parseDeb822 } from '../../src/debian/deb822.js';
 import { type InstallInput, type InstallOptions, installPackages } from '../../src/debian/install.js';
 import { statusParagraph } from '../../src/debian/install-status.js';
-import { parseDeb822 } from '../../src/debian/deb822.js';
+import { ImprintError } from '../../src/errors.js';
 import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
 import { FileTree } from '../../src/vfs/tree.js';
@@ -31,7 +31,11 @@ const options = (extra: Partial<InstallOptions> = {}): InstallOptions => ({
   ...extra,
 });
 
-async function install(specs: Array<DebSpec | InstallInput>, extra: Partial<InstallOptions> = {}, tree = newTree()) {
+async function install(
+  specs: Array<DebSpec | InstallInput>,
+  extra: Partial<InstallOptions> = {},
+  tree = newTree(),
+) {
   const inputs = specs.map((s) => ('record' in s ? s : debInput(s)));
   const result = await installPackages(tree, inputs, options(extra));
   spools.push(result.spool);
@@ -49,7 +53,8 @@ async function read(node: VNode | undefined): Promise<string> {
 function listing(tree: FileTree): string[] {
   return [...tree.keys()].sort(compareBytes).map((k) => {
     const n = tree.get(k) as VNode;
-    const extra = n.kind === 'symlink' || n.kind === 'hardlink' ? n.target : n.kind === 'file' ? String(n.size) : '';
+    const extra =
+      n.kind === 'symlink' || n.kind === 'hardlink' ? n.target : n.kind === 'file' ? String(n.size) : '';
     return `${k} ${n.kind} ${n.mode.toString(8)} ${n.uid}:${n.gid} ${n.mtime} ${extra} ${n.origin ?? ''}`;
   });
 }
@@ -60,19 +65,52 @@ describe('installPackages: merged /usr', () => {
       {
         name: 'base-files',
         arch: 'all',
-        entries: [{ path: './bin/' }, { path: './lib/' }, { path: './usr/bin/' }, { path: './etc/issue', content: 'Debian\n' }],
+        entries: [
+          { path: './bin/' },
+          { path: './lib/' },
+          { path: './usr/bin/' },
+          { path: './etc/issue', content: 'Debian\n' },
+        ],
       },
-      { name: 'dash', entries: [{ path: './bin/dash', content: 'ELF', mode: 0o755 }, { path: './bin/sh', type: 'symlink', linkname: 'dash' }] },
-      { name: 'libc6', entries: [{ path: './lib64/ld-linux-x86-64.so.2', type: 'symlink', linkname: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' }] },
+      {
+        name: 'dash',
+        entries: [
+          { path: './bin/dash', content: 'ELF', mode: 0o755 },
+          { path: './bin/sh', type: 'symlink', linkname: 'dash' },
+        ],
+      },
+      {
+        name: 'libc6',
+        entries: [
+          {
+            path: './lib64/ld-linux-x86-64.so.2',
+            type: 'symlink',
+            linkname: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+          },
+        ],
+      },
     ]);
-    for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']] as const) {
+    for (const [link, target] of [
+      ['bin', 'usr/bin'],
+      ['sbin', 'usr/sbin'],
+      ['lib', 'usr/lib'],
+      ['lib64', 'usr/lib64'],
+    ] as const) {
       const n = tree.get(link);
       assert.equal(n?.kind, 'symlink', link);
       assert.equal(n.kind === 'symlink' && n.target, target);
       assert.equal(tree.get(target as string)?.kind, 'dir');
     }
     assert.equal(await read(tree.get('usr/bin/dash')), 'ELF');
-    assert.deepEqual(tree.get('usr/bin/sh'), { kind: 'symlink', target: 'dash', mode: 0o777, uid: 0, gid: 0, mtime: 1_600_000_000, origin: 'dash' });
+    assert.deepEqual(tree.get('usr/bin/sh'), {
+      kind: 'symlink',
+      target: 'dash',
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: 1_600_000_000,
+      origin: 'dash',
+    });
     assert.equal(tree.get('usr/lib64/ld-linux-x86-64.so.2')?.kind, 'symlink');
     assert.equal(tree.get('bin/dash'), undefined, 'nothing is stored behind the link');
     // ./bin/ directories (base-files, dash) merged into usr/bin, the link kept; the last package's metadata wins
@@ -80,13 +118,28 @@ describe('installPackages: merged /usr', () => {
   });
 
   it('links lib64 only with libc6 on amd64, never on arm64; multilib dirs on demand', async () => {
-    const plain = await install([{ name: 'tzdata', arch: 'all', entries: [{ path: './usr/share/zoneinfo/UTC', content: 'TZif' }] }]);
+    const plain = await install([
+      { name: 'tzdata', arch: 'all', entries: [{ path: './usr/share/zoneinfo/UTC', content: 'TZif' }] },
+    ]);
     assert.equal(plain.tree.get('lib64'), undefined);
-    const arm = await install([{ name: 'libc6', arch: 'arm64', entries: [{ path: './lib/ld-linux-aarch64.so.1', content: 'x' }] }], { arch: 'arm64' });
+    const arm = await install(
+      [{ name: 'libc6', arch: 'arm64', entries: [{ path: './lib/ld-linux-aarch64.so.1', content: 'x' }] }],
+      { arch: 'arm64' },
+    );
     assert.equal(arm.tree.get('lib64'), undefined);
     assert.equal(await read(arm.tree.get('usr/lib/ld-linux-aarch64.so.1')), 'x');
-    const multi = await install([{ name: 'libc6-i386', entries: [{ path: './lib32/libc.so.6', content: 'i386' }] }]);
-    assert.deepEqual(multi.tree.get('lib32'), { kind: 'symlink', target: 'usr/lib32', mode: 0o777, uid: 0, gid: 0, mtime: EPOCH, origin: 'merged-usr' });
+    const multi = await install([
+      { name: 'libc6-i386', entries: [{ path: './lib32/libc.so.6', content: 'i386' }] },
+    ]);
+    assert.deepEqual(multi.tree.get('lib32'), {
+      kind: 'symlink',
+      target: 'usr/lib32',
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+      origin: 'merged-usr',
+    });
     assert.equal(await read(multi.tree.get('usr/lib32/libc.so.6')), 'i386');
   });
 });
@@ -103,14 +156,30 @@ describe('installPackages: metadata', () => {
         ],
       },
     ]);
-    assert.deepEqual({ ...tree.get('usr/bin/su'), content: null }, { kind: 'file', size: 2, content: null, mode: 0o4755, uid: 0, gid: 0, mtime: EPOCH, origin: 'login' });
-    assert.deepEqual(tree.get('var/local'), { kind: 'dir', mode: 0o2775, uid: 0, gid: 50, mtime: EPOCH - 10, origin: 'login' });
+    assert.deepEqual(
+      { ...tree.get('usr/bin/su'), content: null },
+      { kind: 'file', size: 2, content: null, mode: 0o4755, uid: 0, gid: 0, mtime: EPOCH, origin: 'login' },
+    );
+    assert.deepEqual(tree.get('var/local'), {
+      kind: 'dir',
+      mode: 0o2775,
+      uid: 0,
+      gid: 50,
+      mtime: EPOCH - 10,
+      origin: 'login',
+    });
     assert.equal(tree.get('tmp')?.mode, 0o1777);
   });
 
   it('keeps hard links as links to the canonical path', async () => {
     const { tree } = await install([
-      { name: 'perl-base', entries: [{ path: './usr/bin/perl', content: 'perl' }, { path: './usr/bin/perl5.36.0', type: 'hardlink', linkname: './usr/bin/perl' }] },
+      {
+        name: 'perl-base',
+        entries: [
+          { path: './usr/bin/perl', content: 'perl' },
+          { path: './usr/bin/perl5.36.0', type: 'hardlink', linkname: './usr/bin/perl' },
+        ],
+      },
     ]);
     assert.equal(tree.get('usr/bin/perl5.36.0')?.kind, 'hardlink');
     const n = tree.get('usr/bin/perl5.36.0');
@@ -119,9 +188,20 @@ describe('installPackages: metadata', () => {
 
   it('keeps large bodies in the content-addressed spool and small ones in the pack, readable after install', async () => {
     const big = Buffer.alloc(300 * 1024, 7);
-    const { tree, result } = await install([{ name: 'big', entries: [{ path: './usr/lib/big.bin', content: big }, { path: './usr/lib/small', content: 'tiny' }] }], {
-      spool: { packThreshold: 64 * 1024 },
-    });
+    const { tree, result } = await install(
+      [
+        {
+          name: 'big',
+          entries: [
+            { path: './usr/lib/big.bin', content: big },
+            { path: './usr/lib/small', content: 'tiny' },
+          ],
+        },
+      ],
+      {
+        spool: { packThreshold: 64 * 1024 },
+      },
+    );
     assert.equal(result.stats.spooledFiles, 1);
     assert.equal(result.stats.packedFiles, 1);
     assert.ok(readdirSync(join(spoolRoot, 'sha256')).length >= 1);
@@ -138,16 +218,23 @@ describe('installPackages: conflicts', () => {
   const file = (name: string, fields: Record<string, string> = {}, content = name): DebSpec => ({
     name,
     fields,
-    entries: [{ path: './usr/bin/tool', content }, { path: './usr/share/doc/', mode: 0o755 }, { path: './usr/bin/same-link', type: 'symlink', linkname: 'tool' }],
+    entries: [
+      { path: './usr/bin/tool', content },
+      { path: './usr/share/doc/', mode: 0o755 },
+      { path: './usr/bin/same-link', type: 'symlink', linkname: 'tool' },
+    ],
   });
 
   it('refuses a path two packages write, naming both and the path', async () => {
-    await assert.rejects(install([file('one'), file('two')]), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(err.code, 'FILE_CONFLICT');
-      assert.equal(err.details?.path, '/usr/bin/tool');
-      assert.deepEqual(err.details?.packages, ['one:amd64 1.0-1', 'two:amd64 1.0-1']);
-      return true;
-    });
+    await assert.rejects(
+      install([file('one'), file('two')]),
+      (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(err.code, 'FILE_CONFLICT');
+        assert.equal(err.details?.path, '/usr/bin/tool');
+        assert.deepEqual(err.details?.packages, ['one:amd64 1.0-1', 'two:amd64 1.0-1']);
+        return true;
+      },
+    );
   });
 
   it('lets the package that Replaces the other win, in either order', async () => {
@@ -157,10 +244,15 @@ describe('installPackages: conflicts', () => {
       const { tree, result } = await install(order === 0 ? [a, b] : [b, a]);
       assert.equal(await read(tree.get('usr/bin/tool')), 'new');
       assert.equal(tree.get('usr/bin/tool')?.origin, 'new-tool');
-      assert.ok(result.packages.every((p) => p.paths.includes('usr/bin/same-link')), 'identical symlinks are shared');
+      assert.ok(
+        result.packages.every((p) => p.paths.includes('usr/bin/same-link')),
+        'identical symlinks are shared',
+      );
     }
     // a version constraint that does not hold is no Replaces
-    await assert.rejects(install([file('old-tool'), file('new-tool', { Replaces: 'old-tool (<< 1.0-1)' })]), { code: 'FILE_CONFLICT' });
+    await assert.rejects(install([file('old-tool'), file('new-tool', { Replaces: 'old-tool (<< 1.0-1)' })]), {
+      code: 'FILE_CONFLICT',
+    });
   });
 
   it('shares identical files of a Multi-Arch: same package across architectures', async () => {
@@ -168,17 +260,29 @@ describe('installPackages: conflicts', () => {
       name: 'libfoo1',
       arch,
       fields: { 'Multi-Arch': 'same' },
-      entries: [{ path: `./usr/lib/${arch}/libfoo.so.1`, content: arch }, { path: './usr/share/doc/libfoo1/copyright', content }],
+      entries: [
+        { path: `./usr/lib/${arch}/libfoo.so.1`, content: arch },
+        { path: './usr/share/doc/libfoo1/copyright', content },
+      ],
     });
     const { result } = await install([ma('amd64'), ma('i386')]);
-    assert.deepEqual(result.packages.map((p) => p.statusEntry), ['libfoo1', 'libfoo1:i386']);
+    assert.deepEqual(
+      result.packages.map((p) => p.statusEntry),
+      ['libfoo1', 'libfoo1:i386'],
+    );
     await assert.rejects(install([ma('amd64'), ma('i386', 'different')]), { code: 'FILE_CONFLICT' });
   });
 
   it('refuses a file where another package has a directory', async () => {
-    await assert.rejects(install([{ name: 'a', entries: [{ path: './etc/foo/' }] }, { name: 'b', entries: [{ path: './etc/foo', content: 'x' }] }]), {
-      code: 'FILE_CONFLICT',
-    });
+    await assert.rejects(
+      install([
+        { name: 'a', entries: [{ path: './etc/foo/' }] },
+        { name: 'b', entries: [{ path: './etc/foo', content: 'x' }] },
+      ]),
+      {
+        code: 'FILE_CONFLICT',
+      },
+    );
   });
 });
 
@@ -201,7 +305,10 @@ describe('installPackages: dpkg database', () => {
     const n = tree.get('var/lib/dpkg/status.d/hello');
     assert.deepEqual([n?.mode, n?.uid, n?.mtime, n?.origin], [0o644, 0, EPOCH, 'hello']);
     assert.equal(tree.get('var/lib/dpkg/status'), undefined);
-    assert.deepEqual(result.packages[0]?.paths.filter((p) => p.startsWith('var/lib/dpkg')), ['var/lib/dpkg/status.d/hello', 'var/lib/dpkg/status.d/hello.md5sums']);
+    assert.deepEqual(
+      result.packages[0]?.paths.filter((p) => p.startsWith('var/lib/dpkg')),
+      ['var/lib/dpkg/status.d/hello', 'var/lib/dpkg/status.d/hello.md5sums'],
+    );
   });
 
   it('replaces a Status field from the control file', () => {
@@ -223,7 +330,11 @@ describe('installPackages: dpkg database', () => {
 describe('installPackages: failures leave nothing behind', () => {
   it('rolls back a package whose data.tar turns hostile half-way', async () => {
     const tree = newTree();
-    await install([{ name: 'first', entries: [{ path: './usr/bin/first', content: '1' }, { path: './etc/first/' }] }], {}, tree);
+    await install(
+      [{ name: 'first', entries: [{ path: './usr/bin/first', content: '1' }, { path: './etc/first/' }] }],
+      {},
+      tree,
+    );
     const before = listing(tree);
     const hostile: DebSpec = {
       name: 'hostile',
@@ -243,7 +354,12 @@ describe('installPackages: failures leave nothing behind', () => {
   });
 
   it('refuses a data.tar that unpacks far beyond its Installed-Size', async () => {
-    const bomb: DebSpec = { name: 'bomb', installedSize: 1, entries: [{ path: './big', content: Buffer.alloc(70 * 1024 * 1024) }], compression: 'gzip' };
+    const bomb: DebSpec = {
+      name: 'bomb',
+      installedSize: 1,
+      entries: [{ path: './big', content: Buffer.alloc(70 * 1024 * 1024) }],
+      compression: 'gzip',
+    };
     await assert.rejects(install([bomb]), { code: 'DECOMPRESSION_BOMB' });
   });
 });
@@ -251,7 +367,13 @@ describe('installPackages: failures leave nothing behind', () => {
 describe('installPackages: determinism', () => {
   it('produces the same tree twice, and spool files only under the spool dir', async () => {
     const specs: DebSpec[] = [
-      { name: 'a', entries: [{ path: './usr/share/a/1', content: 'one' }, { path: './usr/share/a/2', content: 'two' }] },
+      {
+        name: 'a',
+        entries: [
+          { path: './usr/share/a/1', content: 'one' },
+          { path: './usr/share/a/2', content: 'two' },
+        ],
+      },
       { name: 'b', entries: [{ path: './usr/share/b', content: Buffer.alloc(2 * 1024 * 1024, 1) }] },
     ];
     const one = await install(specs);
@@ -264,8 +386,21 @@ describe('installPackages: determinism', () => {
 
 describe('installPackages: worker threads', () => {
   const specs: DebSpec[] = [
-    { name: 'a', entries: [{ path: './usr/share/a/1', content: 'one' }, { path: './usr/bin/a', content: Buffer.alloc(1_500_000, 3), mode: 0o755 }] },
-    { name: 'b', compression: 'gzip', entries: [{ path: './usr/share/b', content: 'b' }, { path: './bin/b', type: 'symlink', linkname: '../usr/share/b' }] },
+    {
+      name: 'a',
+      entries: [
+        { path: './usr/share/a/1', content: 'one' },
+        { path: './usr/bin/a', content: Buffer.alloc(1_500_000, 3), mode: 0o755 },
+      ],
+    },
+    {
+      name: 'b',
+      compression: 'gzip',
+      entries: [
+        { path: './usr/share/b', content: 'b' },
+        { path: './bin/b', type: 'symlink', linkname: '../usr/share/b' },
+      ],
+    },
     { name: 'c', compression: 'zstd', entries: [{ path: './etc/c.conf', content: 'c=1\n' }] },
   ];
 
@@ -273,21 +408,30 @@ describe('installPackages: worker threads', () => {
     const inline = await install(specs, { workers: 0 });
     const threaded = await install(specs, { workers: 2 });
     assert.deepEqual(listing(threaded.tree), listing(inline.tree));
-    for (const key of ['usr/bin/a', 'usr/share/a/1', 'etc/c.conf']) assert.equal(await read(threaded.tree.get(key)), await read(inline.tree.get(key)));
+    for (const key of ['usr/bin/a', 'usr/share/a/1', 'etc/c.conf'])
+      assert.equal(await read(threaded.tree.get(key)), await read(inline.tree.get(key)));
   });
 
   it('reports the first failing package in install order, with its code, and leaves the tree untouched', async () => {
-    const hostile: DebSpec = { name: 'evil', entries: [{ path: './usr/lib/x', type: 'symlink', linkname: '../../../../x' }] };
+    const hostile: DebSpec = {
+      name: 'evil',
+      entries: [{ path: './usr/lib/x', type: 'symlink', linkname: '../../../../x' }],
+    };
     const conflicting: DebSpec = { name: 'a2', entries: [{ path: './usr/share/a/1', content: 'other' }] };
     const tree = newTree();
-    await assert.rejects(install([...specs, hostile], { workers: 2 }, tree), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(err.code, 'TAR_UNSAFE_LINK');
-      assert.equal(err.details?.entry, 'usr/lib/x');
-      assert.match(err.message, /evil_1\.0-1_amd64\.deb/);
-      return true;
-    });
+    await assert.rejects(
+      install([...specs, hostile], { workers: 2 }, tree),
+      (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(err.code, 'TAR_UNSAFE_LINK');
+        assert.equal(err.details?.entry, 'usr/lib/x');
+        assert.match(err.message, /evil_1\.0-1_amd64\.deb/);
+        return true;
+      },
+    );
     // the conflict comes first in lock order, though the hostile package may finish extracting earlier
-    await assert.rejects(install([specs[0] as DebSpec, conflicting, hostile], { workers: 3 }), { code: 'FILE_CONFLICT' });
+    await assert.rejects(install([specs[0] as DebSpec, conflicting, hostile], { workers: 3 }), {
+      code: 'FILE_CONFLICT',
+    });
   });
 
   it('fails when the .deb stream fails (e.g. a digest mismatch from the store)', async () => {
@@ -303,7 +447,11 @@ describe('installPackages: worker threads', () => {
           },
         }),
     };
-    await assert.rejects(install([debInput(specs[1] as DebSpec), broken], { workers: 2 }), { code: 'DIGEST_MISMATCH' });
-    await assert.rejects(install([debInput(specs[1] as DebSpec), broken], { workers: 0 }), { code: 'DIGEST_MISMATCH' });
+    await assert.rejects(install([debInput(specs[1] as DebSpec), broken], { workers: 2 }), {
+      code: 'DIGEST_MISMATCH',
+    });
+    await assert.rejects(install([debInput(specs[1] as DebSpec), broken], { workers: 0 }), {
+      code: 'DIGEST_MISMATCH',
+    });
   });
 });

@@ -55,7 +55,15 @@ function octal(n: number, width: number): string {
   return `${n.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-const TYPEFLAGS = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' } as const;
+const TYPEFLAGS = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+} as const;
 
 /** A plain ustar archive of `entries`, headers written byte by byte (no validation: hostile input allowed). */
 export function rawTar(entries: readonly TarEntrySpec[]): Buffer {
@@ -108,7 +116,10 @@ export function compressBytes(data: Buffer, kind: Compression): Buffer {
 export const SUFFIX: Record<Compression, string> = { gzip: '.gz', xz: '.xz', zstd: '.zst', none: '' };
 
 /** An ar archive of `members` with the given name style; odd members padded with '\n'. */
-export function arArchive(members: ReadonlyArray<{ name: string; data: Buffer }>, style: 'dpkg' | 'gnu' | 'bsd' = 'dpkg'): Buffer {
+export function arArchive(
+  members: ReadonlyArray<{ name: string; data: Buffer }>,
+  style: 'dpkg' | 'gnu' | 'bsd' = 'dpkg',
+): Buffer {
   const parts: Buffer[] = [Buffer.from('!<arch>\n', 'latin1')];
   for (const m of members) {
     let name = style === 'gnu' ? `${m.name}/` : m.name;
@@ -118,7 +129,13 @@ export function arArchive(members: ReadonlyArray<{ name: string; data: Buffer }>
       data = Buffer.concat([Buffer.from(m.name), m.data]);
     }
     const h =
-      name.padEnd(16) + '0'.padEnd(12) + '0'.padEnd(6) + '0'.padEnd(6) + '100644'.padEnd(8) + String(data.length).padEnd(10) + '`\n';
+      name.padEnd(16) +
+      '0'.padEnd(12) +
+      '0'.padEnd(6) +
+      '0'.padEnd(6) +
+      '100644'.padEnd(8) +
+      String(data.length).padEnd(10) +
+      '`\n';
     parts.push(Buffer.from(h, 'latin1'), data);
     if (data.length % 2 === 1) parts.push(Buffer.from('\n'));
   }
@@ -151,7 +168,9 @@ export function withParents(entries: readonly TarEntrySpec[]): TarEntrySpec[] {
 
 /** The control file text of `spec`. */
 export function controlText(spec: DebSpec): string {
-  const size = spec.installedSize ?? Math.max(1, Math.ceil(spec.entries.reduce((n, e) => n + Buffer.byteLength(e.content ?? ''), 0) / 1024));
+  const size =
+    spec.installedSize ??
+    Math.max(1, Math.ceil(spec.entries.reduce((n, e) => n + Buffer.byteLength(e.content ?? ''), 0) / 1024));
   let text = `Package: ${spec.name}\nVersion: ${spec.version ?? '1.0-1'}\nArchitecture: ${spec.arch ?? 'amd64'}\nMaintainer: Test <test@example.org>\nInstalled-Size: ${size}\n`;
   for (const [k, v] of Object.entries(spec.fields ?? {})) text += `${k}: ${v}\n`;
   return `${text}Description: test package ${spec.name}\n a package built by the test suite\n`;
@@ -161,19 +180,31 @@ export function controlText(spec: DebSpec): string {
 export function md5sumsText(entries: readonly TarEntrySpec[]): string {
   return entries
     .filter((e) => (e.type ?? (e.path.endsWith('/') ? 'dir' : 'file')) === 'file')
-    .map((e) => `${createHash('md5').update(e.content ?? '').digest('hex')}  ${e.path.replace(/^\.?\//, '')}\n`)
+    .map(
+      (e) =>
+        `${createHash('md5')
+          .update(e.content ?? '')
+          .digest('hex')}  ${e.path.replace(/^\.?\//, '')}\n`,
+    )
     .join('');
 }
 
 /** The bytes of a .deb described by `spec`. */
 export function buildDeb(spec: DebSpec): Buffer {
-  const control: TarEntrySpec[] = [{ path: './', type: 'dir' }, { path: './control', content: controlText(spec) }];
+  const control: TarEntrySpec[] = [
+    { path: './', type: 'dir' },
+    { path: './control', content: controlText(spec) },
+  ];
   if (spec.md5sums !== false) control.push({ path: './md5sums', content: md5sumsText(spec.entries) });
-  if (spec.conffiles) control.push({ path: './conffiles', content: spec.conffiles.map((c) => `${c}\n`).join('') });
-  for (const [name, content] of Object.entries(spec.controlFiles ?? {})) control.push({ path: `./${name}`, content, mode: 0o755 });
+  if (spec.conffiles)
+    control.push({ path: './conffiles', content: spec.conffiles.map((c) => `${c}\n`).join('') });
+  for (const [name, content] of Object.entries(spec.controlFiles ?? {}))
+    control.push({ path: `./${name}`, content, mode: 0o755 });
   const cc = spec.controlCompression ?? 'xz';
   const dc = spec.compression ?? 'xz';
-  const data = spec.dataTar ?? compressBytes(rawTar(spec.autoDirs === false ? spec.entries : withParents(spec.entries)), dc);
+  const data =
+    spec.dataTar ??
+    compressBytes(rawTar(spec.autoDirs === false ? spec.entries : withParents(spec.entries)), dc);
   return arArchive(
     [
       { name: 'debian-binary', data: Buffer.from(spec.debianBinary ?? '2.0\n') },

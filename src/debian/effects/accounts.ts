@@ -49,7 +49,8 @@ function joinLines(ls: readonly string[]): string {
 export const basePasswdRule: EffectRule = {
   id: 'base-passwd/accounts',
   package: 'base-passwd',
-  describe: 'preinst writes /etc/passwd and /etc/group from /usr/share/base-passwd/{passwd,group}.master (0644) when missing',
+  describe:
+    'preinst writes /etc/passwd and /etc/group from /usr/share/base-passwd/{passwd,group}.master (0644) when missing',
   async apply(ctx) {
     const w = ctx.writer('base-passwd');
     for (const name of ['passwd', 'group']) {
@@ -68,7 +69,8 @@ export const basePasswdRule: EffectRule = {
 export const shadowRule: EffectRule = {
   id: 'passwd/shadowconfig',
   package: 'passwd',
-  describe: 'postinst runs shadowconfig on: pwconv/grpconv create /etc/shadow and /etc/gshadow (0640 root:shadow)',
+  describe:
+    'postinst runs shadowconfig on: pwconv/grpconv create /etc/shadow and /etc/gshadow (0640 root:shadow)',
   async apply(ctx) {
     await convertToShadow(ctx.tree, ctx.writer('passwd'), ctx.epoch);
   },
@@ -125,17 +127,41 @@ export async function mergeAccounts(
   options: MergeAccountsOptions,
 ): Promise<string[]> {
   const written: string[] = [];
-  const w: EffectWriter = { tree, mtime: options.epoch, origin: options.origin ?? 'accounts', record: (k) => written.push(k) };
+  const w: EffectWriter = {
+    tree,
+    mtime: options.epoch,
+    origin: options.origin ?? 'accounts',
+    record: (k) => written.push(k),
+  };
   const lastchg = shadowLastChange(options.epoch);
-  const byId = <T extends { name: string }>(id: (t: T) => number) => (a: T, b: T) =>
-    id(a) - id(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const byId =
+    <T extends { name: string }>(id: (t: T) => number) =>
+    (a: T, b: T) =>
+      id(a) - id(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const users = [...accounts.users].sort(byId((u: AccountUser) => u.uid));
   const groups = [...accounts.groups].sort(byId((g: AccountGroup) => g.gid));
-  for (const u of users) for (const v of [u.name, u.home, u.shell, u.gecos ?? '']) checkField(v, `user ${u.name}`);
+  for (const u of users)
+    for (const v of [u.name, u.home, u.shell, u.gecos ?? '']) checkField(v, `user ${u.name}`);
   for (const g of groups) for (const v of [g.name, ...g.members]) checkField(v, `group ${g.name}`);
 
-  await mergeFile(tree, w, 'passwd', 'shadow', users, (u, pw) => `${u.name}:${pw}:${u.uid}:${u.gid}:${u.gecos ?? ''}:${u.home}:${u.shell}`, (u) => `${u.name}:*:${lastchg}:0:99999:7:::`);
-  await mergeFile(tree, w, 'group', 'gshadow', groups, (g, pw) => `${g.name}:${pw}:${g.gid}:${[...g.members].sort().join(',')}`, (g) => `${g.name}:*::${[...g.members].sort().join(',')}`);
+  await mergeFile(
+    tree,
+    w,
+    'passwd',
+    'shadow',
+    users,
+    (u, pw) => `${u.name}:${pw}:${u.uid}:${u.gid}:${u.gecos ?? ''}:${u.home}:${u.shell}`,
+    (u) => `${u.name}:*:${lastchg}:0:99999:7:::`,
+  );
+  await mergeFile(
+    tree,
+    w,
+    'group',
+    'gshadow',
+    groups,
+    (g, pw) => `${g.name}:${pw}:${g.gid}:${[...g.members].sort().join(',')}`,
+    (g) => `${g.name}:*::${[...g.members].sort().join(',')}`,
+  );
   return written;
 }
 
@@ -163,13 +189,18 @@ async function mergeFile<T extends { name: string }>(
     if (shadowLines !== undefined) replaceOrAppend(shadowLines, e.name, formatShadow(e));
   }
   writeFile(w, `/etc/${plain}`, joinLines(plainLines), { mode: 0o644 });
-  if (shadowLines !== undefined) writeFile(w, `/etc/${shadow}`, joinLines(shadowLines), { mode: 0o640, gid: SHADOW_GID });
+  if (shadowLines !== undefined)
+    writeFile(w, `/etc/${shadow}`, joinLines(shadowLines), { mode: 0o640, gid: SHADOW_GID });
 }
 
 function checkField(value: string, what: string): void {
   if (/[:\n]/.test(value)) {
-    throw new ImprintError('SPEC_INVALID', `${what}: ${JSON.stringify(value)} contains ':' or a newline, which /etc/passwd and /etc/group cannot hold`, {
-      details: { value },
-    });
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${what}: ${JSON.stringify(value)} contains ':' or a newline, which /etc/passwd and /etc/group cannot hold`,
+      {
+        details: { value },
+      },
+    );
   }
 }

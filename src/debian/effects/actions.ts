@@ -1,7 +1,17 @@
 // Declarative actions for the simple effects (copy a template, make a link or directory, write a text).
 import { ImprintError } from '../../errors.js';
 import { normalizeImagePath } from '../../vfs/path.js';
-import { type EffectWriter, exists, isDir, makeDir, putNode, statPath, targetKey, writeFile, writeSymlink } from './tree-io.js';
+import {
+  type EffectWriter,
+  exists,
+  isDir,
+  makeDir,
+  putNode,
+  statPath,
+  targetKey,
+  writeFile,
+  writeSymlink,
+} from './tree-io.js';
 
 /** A condition on the tree: a path that must (`if`) or must not (`unless`) exist, links followed. */
 interface Guard {
@@ -77,13 +87,19 @@ function migrateDir(w: EffectWriter, path: string, target: string): void {
   const node = w.tree.get(key);
   if (node?.kind === 'symlink') return;
   if (node !== undefined && node.kind !== 'dir') {
-    throw new ImprintError('FILE_CONFLICT', `/${key}: ${w.origin} turns it into a link to ${target}, but it is a ${node.kind}`, {
-      details: { path: `/${key}` },
-    });
+    throw new ImprintError(
+      'FILE_CONFLICT',
+      `/${key}: ${w.origin} turns it into a link to ${target}, but it is a ${node.kind}`,
+      {
+        details: { path: `/${key}` },
+      },
+    );
   }
   if (node !== undefined) {
     const prefix = `${key}/`;
-    const children = [...w.tree.keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const children = [...w.tree.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const dest = targetKey(w, target);
     for (const child of children) {
       const moved = `${dest}/${child.slice(prefix.length)}`;

@@ -43,7 +43,9 @@ export function alternativeRegistrations(arch: string): AlternativeRegistration[
       { name: 'nawk.1.gz', link: man1('nawk.1.gz'), target: man1(`${bin}.1.gz`) },
     ],
   });
-  const whichSlaves: AlternativeSlave[] = [{ name: 'which.1.gz', link: man1('which.1.gz'), target: man1('which.debianutils.1.gz') }];
+  const whichSlaves: AlternativeSlave[] = [
+    { name: 'which.1.gz', link: man1('which.1.gz'), target: man1('which.debianutils.1.gz') },
+  ];
   for (const lang of ['de', 'es', 'fr', 'it', 'ja', 'pl', 'sl']) {
     whichSlaves.push({
       name: `which.${lang}1.gz`,
@@ -57,19 +59,34 @@ export function alternativeRegistrations(arch: string): AlternativeRegistration[
     link: `/usr/bin/${tool}`,
     target: `${jvm(arch)}/bin/${tool}`,
     priority: 1711,
-    slaves: [{ name: `${tool}.1.gz`, link: man1(`${tool}.1.gz`), target: `${jvm(arch)}/man/man1/${tool}.1.gz` }],
+    slaves: [
+      { name: `${tool}.1.gz`, link: man1(`${tool}.1.gz`), target: `${jvm(arch)}/man/man1/${tool}.1.gz` },
+    ],
   });
   return [
     awk('mawk', 'mawk', 5),
     awk('gawk', 'gawk', 10),
-    { package: 'debianutils', name: 'which', link: '/usr/bin/which', target: '/usr/bin/which.debianutils', priority: 0, slaves: whichSlaves },
+    {
+      package: 'debianutils',
+      name: 'which',
+      link: '/usr/bin/which',
+      target: '/usr/bin/which.debianutils',
+      priority: 0,
+      slaves: whichSlaves,
+    },
     {
       package: 'tar',
       name: 'rmt',
       link: '/usr/sbin/rmt',
       target: '/usr/sbin/rmt-tar',
       priority: 50,
-      slaves: [{ name: 'rmt.8.gz', link: '/usr/share/man/man8/rmt.8.gz', target: '/usr/share/man/man8/rmt-tar.8.gz' }],
+      slaves: [
+        {
+          name: 'rmt.8.gz',
+          link: '/usr/share/man/man8/rmt.8.gz',
+          target: '/usr/share/man/man8/rmt-tar.8.gz',
+        },
+      ],
     },
     {
       package: 'util-linux',
@@ -97,7 +114,9 @@ export function alternativeRegistrations(arch: string): AlternativeRegistration[
       link: '/usr/bin/jexec',
       target: `${jvm(arch)}/lib/jexec`,
       priority: 1711,
-      slaves: [{ name: 'jexec-binfmt', link: '/usr/share/binfmts/jar', target: `${jvm(arch)}/lib/jar.binfmt` }],
+      slaves: [
+        { name: 'jexec-binfmt', link: '/usr/share/binfmts/jar', target: `${jvm(arch)}/lib/jar.binfmt` },
+      ],
     },
   ];
 }
@@ -130,9 +149,13 @@ export function alternativeGroups(ctx: EffectContext): AlternativeGroup[] {
   for (const name of [...byName.keys()].sort(compareBytes)) {
     const regs = byName.get(name) as AlternativeRegistration[];
     const choices = [...regs].sort((a, b) => compareBytes(a.target, b.target));
-    const best = [...regs].sort((a, b) => b.priority - a.priority || compareBytes(a.target, b.target))[0] as AlternativeRegistration;
+    const best = [...regs].sort(
+      (a, b) => b.priority - a.priority || compareBytes(a.target, b.target),
+    )[0] as AlternativeRegistration;
     const slaves: Array<{ name: string; link: string }> = [];
-    for (const r of regs) for (const s of r.slaves) if (!slaves.some((x) => x.name === s.name)) slaves.push({ name: s.name, link: s.link });
+    for (const r of regs)
+      for (const s of r.slaves)
+        if (!slaves.some((x) => x.name === s.name)) slaves.push({ name: s.name, link: s.link });
     groups.push({ name, link: best.link, slaves, choices, best });
   }
   return groups;
@@ -173,7 +196,13 @@ export const alternativesRule: EffectRule = {
 };
 
 /** `link -> /etc/alternatives/name -> target`; a real file at `link` is left alone, as update-alternatives does. */
-function placeLink(ctx: EffectContext, w: ReturnType<EffectContext['writer']>, link: string, name: string, target: string): void {
+function placeLink(
+  ctx: EffectContext,
+  w: ReturnType<EffectContext['writer']>,
+  link: string,
+  name: string,
+  target: string,
+): void {
   writeSymlink(w, `/etc/alternatives/${name}`, target);
   const existing = ctx.tree.get(targetKey(w, link));
   if (existing !== undefined && existing.kind !== 'symlink') return;

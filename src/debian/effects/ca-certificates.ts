@@ -36,14 +36,21 @@ function crtFiles(ctx: EffectContext, dir: string): string[] {
   const prefix = `${dir}/`;
   const out: string[] = [];
   for (const key of ctx.tree.keys()) {
-    if (key.startsWith(prefix) && key.endsWith('.crt') && statPath(ctx.tree, key)?.node.kind === 'file') out.push(key.slice(prefix.length));
+    if (key.startsWith(prefix) && key.endsWith('.crt') && statPath(ctx.tree, key)?.node.kind === 'file')
+      out.push(key.slice(prefix.length));
   }
   return out.sort(compareBytes);
 }
 
 /** The text of a new /etc/ca-certificates.conf: the header, then every certificate, `!`-prefixed when not trusted. */
 export function caConfText(certs: readonly string[], trust: boolean): string {
-  return CA_CONF_HEADER + [...certs].sort(compareBytes).map((c) => `${trust ? '' : '!'}${c}\n`).join('');
+  return (
+    CA_CONF_HEADER +
+    [...certs]
+      .sort(compareBytes)
+      .map((c) => `${trust ? '' : '!'}${c}\n`)
+      .join('')
+  );
 }
 
 export const caCertificatesRule: EffectRule = {
@@ -56,7 +63,13 @@ export const caCertificatesRule: EffectRule = {
     const w = ctx.writer('ca-certificates');
     // mkdir -m $(stat -L -c %a /usr/local) /usr/local/share/ca-certificates; chgrp to /usr/local's group
     const usrLocal = statPath(ctx.tree, '/usr/local')?.node;
-    makeDir(w, `/${LOCAL_CERTS_DIR}`, usrLocal?.kind === 'dir' ? usrLocal.mode & 0o7777 : 0o755, 0, usrLocal?.kind === 'dir' ? usrLocal.gid : 0);
+    makeDir(
+      w,
+      `/${LOCAL_CERTS_DIR}`,
+      usrLocal?.kind === 'dir' ? usrLocal.mode & 0o7777 : 0o755,
+      0,
+      usrLocal?.kind === 'dir' ? usrLocal.gid : 0,
+    );
 
     let conf = (await readTreeFile(ctx.tree, '/etc/ca-certificates.conf'))?.toString('utf8');
     if (conf === undefined) {
@@ -68,7 +81,8 @@ export const caCertificatesRule: EffectRule = {
     const selected: string[] = [];
     for (const line of conf.split('\n')) {
       if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-      if (statPath(ctx.tree, `/${CERTS_DIR}/${line}`)?.node.kind === 'file') selected.push(`/${CERTS_DIR}/${line}`);
+      if (statPath(ctx.tree, `/${CERTS_DIR}/${line}`)?.node.kind === 'file')
+        selected.push(`/${CERTS_DIR}/${line}`);
     }
     for (const rel of crtFiles(ctx, LOCAL_CERTS_DIR)) selected.push(`/${LOCAL_CERTS_DIR}/${rel}`);
 

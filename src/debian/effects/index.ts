@@ -6,19 +6,31 @@ import { caCertificatesRule } from './ca-certificates.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
 import type { EffectWriter } from './tree-io.js';
-import { tzdataRule } from './tzdata.js';
 import type { EffectContext, EffectOptions, EffectRule, InstalledInfo } from './types.js';
+import { tzdataRule } from './tzdata.js';
 
-export { type AccountGroup, type AccountUser, mergeAccounts, type MergeAccountsOptions, shadowLastChange } from './accounts.js';
-export { alternativeDbText, alternativeRegistrations, type AlternativeRegistration } from './alternatives.js';
+export {
+  type AccountGroup,
+  type AccountUser,
+  type MergeAccountsOptions,
+  mergeAccounts,
+  shadowLastChange,
+} from './accounts.js';
+export { type AlternativeRegistration, alternativeDbText, alternativeRegistrations } from './alternatives.js';
 export { CA_CONF_HEADER, caConfText, pemLinkName } from './ca-certificates.js';
-export { NONDETERMINISTIC_PATHS, type RemovalRule, removeNondeterministic, removalPatternRegExp } from './remove.js';
+export {
+  NONDETERMINISTIC_PATHS,
+  type RemovalRule,
+  removalPatternRegExp,
+  removeNondeterministic,
+} from './remove.js';
 export { SIMPLE_RULES, type SimpleRule } from './simple-rules.js';
-export { DEFAULT_TIMEZONE } from './tzdata.js';
 export type { EffectContext, EffectOptions, EffectRule, InstalledInfo } from './types.js';
+export { DEFAULT_TIMEZONE } from './tzdata.js';
 export { pemCertificates, subjectHash } from './x509-name-hash.js';
 
-const byId = (id: string): EffectRule => SIMPLE_RULES.filter((r) => r.id === id).map(simpleEffect)[0] as EffectRule;
+const byId = (id: string): EffectRule =>
+  SIMPLE_RULES.filter((r) => r.id === id).map(simpleEffect)[0] as EffectRule;
 
 /**
  * Every effect, in the order it runs (roughly dpkg's configure order: base-files and accounts first,
@@ -83,15 +95,15 @@ export async function applyEffects(input: ApplyEffectsInput): Promise<AppliedEff
         installed: input.installed,
         options: input.options ?? {},
         writer: (origin: string): EffectWriter => ({
-        tree: input.tree,
-        mtime: input.epoch,
-        origin,
-        record: (k) => {
-          const list = written.get(origin) ?? [];
-          written.set(origin, list);
-          if (!list.includes(k)) list.push(k);
-        },
-      }),
+          tree: input.tree,
+          mtime: input.epoch,
+          origin,
+          record: (k) => {
+            const list = written.get(origin) ?? [];
+            written.set(origin, list);
+            if (!list.includes(k)) list.push(k);
+          },
+        }),
       };
       await rule.apply(ctx, pkg, match);
       for (const [origin, paths] of written) applied.push({ rule: rule.id, origin, paths });

@@ -25,14 +25,35 @@ export const NONDETERMINISTIC_PATHS: readonly RemovalRule[] = [
   { pattern: 'var/log/bootstrap.log', action: 'delete', why: 'debootstrap log' },
   { pattern: 'var/log/apt/**', action: 'delete', why: 'apt history and term logs with timestamps' },
   { pattern: 'var/log/journal/**', action: 'delete', why: 'systemd journal' },
-  { pattern: 'var/cache/ldconfig/aux-cache', action: 'delete', why: 'ldconfig cache of file stat data (mtimes, inodes)' },
-  { pattern: 'var/cache/apt/**', action: 'delete', why: 'apt package caches (pkgcache.bin, downloaded .debs)' },
+  {
+    pattern: 'var/cache/ldconfig/aux-cache',
+    action: 'delete',
+    why: 'ldconfig cache of file stat data (mtimes, inodes)',
+  },
+  {
+    pattern: 'var/cache/apt/**',
+    action: 'delete',
+    why: 'apt package caches (pkgcache.bin, downloaded .debs)',
+  },
   { pattern: 'var/lib/apt/lists/**', action: 'delete', why: 'downloaded package indexes (change daily)' },
   { pattern: 'var/cache/debconf/*-old', action: 'delete', why: 'debconf database backups' },
-  { pattern: 'var/lib/dpkg/*-old', action: 'delete', why: 'dpkg database backups (status-old, available-old)' },
+  {
+    pattern: 'var/lib/dpkg/*-old',
+    action: 'delete',
+    why: 'dpkg database backups (status-old, available-old)',
+  },
   { pattern: 'var/cache/man/**', action: 'delete', why: 'man-db index built by mandb' },
-  { pattern: '**/__pycache__/*.pyc', action: 'delete', why: 'byte code compiled at build time (embeds source mtimes)', scope: 'generated' },
-  { pattern: 'etc/machine-id', action: 'truncate', why: 'unique per machine; empty means "generate at boot"' },
+  {
+    pattern: '**/__pycache__/*.pyc',
+    action: 'delete',
+    why: 'byte code compiled at build time (embeds source mtimes)',
+    scope: 'generated',
+  },
+  {
+    pattern: 'etc/machine-id',
+    action: 'truncate',
+    why: 'unique per machine; empty means "generate at boot"',
+  },
   { pattern: 'var/lib/dbus/machine-id', action: 'delete', why: 'unique per machine' },
   { pattern: 'var/lib/systemd/random-seed', action: 'delete', why: 'random seed' },
   { pattern: 'etc/passwd-', action: 'delete', why: 'backup written by shadow tools' },
@@ -50,7 +71,10 @@ export function removalPatternRegExp(pattern: string): RegExp {
   parts.forEach((part, i) => {
     const sep = i === 0 ? '' : '/';
     if (part === '**') re += i === parts.length - 1 ? `${sep}.*` : i === 0 ? '(?:.*/)?' : '(?:/.*)?';
-    else re += (i === 1 && parts[0] === '**' ? '' : sep) + part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+    else
+      re +=
+        (i === 1 && parts[0] === '**' ? '' : sep) +
+        part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
   });
   return new RegExp(`^${re}$`);
 }
@@ -81,7 +105,11 @@ export function removeNondeterministic(tree: FileTree, options: RemoveOptions): 
         tree.remove(key);
         changed.push(key);
       } else if (node.kind === 'file' && node.size > 0) {
-        tree.add(key, { ...node, size: 0, content: () => Readable.from([]), mtime: options.mtime }, { onExisting: 'replace' });
+        tree.add(
+          key,
+          { ...node, size: 0, content: () => Readable.from([]), mtime: options.mtime },
+          { onExisting: 'replace' },
+        );
         changed.push(key);
       }
     }

@@ -18,7 +18,9 @@ function realShell(ctx: EffectContext, shell: string): string {
 async function packageShells(ctx: EffectContext): Promise<string[]> {
   const files = [TEMPLATE];
   const prefix = `${SHELLS_D}/`;
-  const names = [...ctx.tree.keys()].filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'));
+  const names = [...ctx.tree.keys()].filter(
+    (k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'),
+  );
   for (const k of names.sort(compareBytes)) if (isFile(ctx.tree, k)) files.push(`/${k}`);
   const out: string[] = [];
   for (const f of files) {

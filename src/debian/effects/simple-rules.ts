@@ -1,5 +1,5 @@
 // The effects that are plain data: copy a shipped template, make a link or a directory, write a text.
-import { runActions, type EffectAction } from './actions.js';
+import { type EffectAction, runActions } from './actions.js';
 import type { EffectRule } from './types.js';
 
 /** gids fixed by base-passwd (Debian policy), used where scripts chown to a group. */
@@ -31,7 +31,9 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
       { op: 'copy', from: '/usr/share/base-files/dot.bashrc', to: '/root/.bashrc' },
       { op: 'copy', from: '/usr/share/base-files/profile', to: '/etc/profile' },
       { op: 'copy', from: '/usr/share/base-files/motd', to: '/etc/motd' },
-      ...['/mnt', '/srv', '/opt', '/etc/opt', '/var/opt', '/media'].map((path): EffectAction => ({ op: 'mkdir', path, mode: 0o755 })),
+      ...['/mnt', '/srv', '/opt', '/etc/opt', '/var/opt', '/media'].map(
+        (path): EffectAction => ({ op: 'mkdir', path, mode: 0o755 }),
+      ),
       { op: 'mkdir', path: '/var/mail', mode: 0o2775, gid: GID.mail },
       { op: 'link', path: '/var/spool/mail', target: '../mail' },
       { op: 'mkdir', path: '/run/lock', mode: 0o1777 },
@@ -42,13 +44,21 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
       { op: 'write', path: '/var/log/wtmp', text: '', mode: 0o664, gid: GID.utmp },
       { op: 'write', path: '/var/log/btmp', text: '', mode: 0o660, gid: GID.utmp },
       { op: 'write', path: '/var/log/lastlog', text: '', mode: 0o664, gid: GID.utmp },
-      { op: 'copy', from: '/usr/share/base-files/info.dir', to: '/usr/share/info/dir', mode: 0o644, if: '/usr/share/info', unless: '/usr/info/dir' },
+      {
+        op: 'copy',
+        from: '/usr/share/base-files/info.dir',
+        to: '/usr/share/info/dir',
+        mode: 0o644,
+        if: '/usr/share/info',
+        unless: '/usr/info/dir',
+      },
     ],
   },
   {
     id: 'libc-bin/nsswitch',
     package: 'libc-bin',
-    describe: 'postinst copies /usr/share/libc-bin/nsswitch.conf to /etc/nsswitch.conf (ldconfig is not run: no /etc/ld.so.cache)',
+    describe:
+      'postinst copies /usr/share/libc-bin/nsswitch.conf to /etc/nsswitch.conf (ldconfig is not run: no /etc/ld.so.cache)',
     actions: [{ op: 'copy', from: '/usr/share/libc-bin/nsswitch.conf', to: '/etc/nsswitch.conf' }],
   },
   {
@@ -61,7 +71,11 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
         path: '/etc/hosts',
         text: '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n',
       },
-      { op: 'write', path: '/etc/networks', text: 'default\t\t0.0.0.0\nloopback\t127.0.0.0\nlink-local\t169.254.0.0\n\n' },
+      {
+        op: 'write',
+        path: '/etc/networks',
+        text: 'default\t\t0.0.0.0\nloopback\t127.0.0.0\nlink-local\t169.254.0.0\n\n',
+      },
     ],
   },
   {
@@ -86,7 +100,8 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
   {
     id: 'python3.X-minimal/dist-packages',
     package: /^python(3\.[0-9]+)-minimal$/,
-    describe: 'postinst creates /usr/local/lib/python3.X/dist-packages (0755 root:root); py_compile is not run',
+    describe:
+      'postinst creates /usr/local/lib/python3.X/dist-packages (0755 root:root); py_compile is not run',
     actions: (m) => [
       { op: 'mkdir', path: `/usr/local/lib/python${m?.[1]}`, mode: 0o755 },
       { op: 'mkdir', path: `/usr/local/lib/python${m?.[1]}/dist-packages`, mode: 0o755 },
@@ -95,19 +110,34 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
   {
     id: 'fontconfig-config/defaults',
     package: 'fontconfig-config',
-    describe: 'postinst (debconf defaults): conf.d/10-hinting-slight.conf and 70-no-bitmaps.conf links, /usr/local/share/fonts 2775 root:staff',
+    describe:
+      'postinst (debconf defaults): conf.d/10-hinting-slight.conf and 70-no-bitmaps.conf links, /usr/local/share/fonts 2775 root:staff',
     actions: [
-      { op: 'link', path: '/etc/fonts/conf.d/10-hinting-slight.conf', target: '/usr/share/fontconfig/conf.avail/10-hinting-slight.conf' },
-      { op: 'link', path: '/etc/fonts/conf.d/70-no-bitmaps.conf', target: '/usr/share/fontconfig/conf.avail/70-no-bitmaps.conf' },
+      {
+        op: 'link',
+        path: '/etc/fonts/conf.d/10-hinting-slight.conf',
+        target: '/usr/share/fontconfig/conf.avail/10-hinting-slight.conf',
+      },
+      {
+        op: 'link',
+        path: '/etc/fonts/conf.d/70-no-bitmaps.conf',
+        target: '/usr/share/fontconfig/conf.avail/70-no-bitmaps.conf',
+      },
       { op: 'mkdir', path: '/usr/local/share/fonts', mode: 0o2775, gid: GID.staff },
     ],
   },
   {
     id: 'nginx-common/default-site',
     package: 'nginx-common',
-    describe: 'postinst: sites-enabled/default link, /var/log/nginx root:adm, /var/www/html/index.nginx-debian.html',
+    describe:
+      'postinst: sites-enabled/default link, /var/log/nginx root:adm, /var/www/html/index.nginx-debian.html',
     actions: [
-      { op: 'link', path: '/etc/nginx/sites-enabled/default', target: '/etc/nginx/sites-available/default', if: '/etc/nginx/sites-available/default' },
+      {
+        op: 'link',
+        path: '/etc/nginx/sites-enabled/default',
+        target: '/etc/nginx/sites-available/default',
+        if: '/etc/nginx/sites-available/default',
+      },
       { op: 'mkdir', path: '/var/log/nginx', mode: 0o755, gid: GID.adm },
       { op: 'copy', from: '/usr/share/nginx/html/index.html', to: '/var/www/html/index.nginx-debian.html' },
     ],
@@ -115,7 +145,8 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
   {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
-    describe: 'postinst: /etc/.java/.systemPrefs with empty .system.lock and .systemRootModFile (java.util.prefs)',
+    describe:
+      'postinst: /etc/.java/.systemPrefs with empty .system.lock and .systemRootModFile (java.util.prefs)',
     actions: [
       { op: 'mkdir', path: '/etc/.java', mode: 0o755 },
       { op: 'mkdir', path: '/etc/.java/.systemPrefs', mode: 0o755 },
@@ -126,7 +157,8 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
   {
     id: 'systemd/machine-id',
     package: 'systemd',
-    describe: 'an empty /etc/machine-id (0444), the "uninitialised" state; systemd-machine-id-setup would write a random id',
+    describe:
+      'an empty /etc/machine-id (0444), the "uninitialised" state; systemd-machine-id-setup would write a random id',
     actions: [{ op: 'write', path: '/etc/machine-id', text: '', mode: 0o444 }],
   },
 ];

@@ -19,7 +19,11 @@ export function resolvePath(tree: FileTree, path: string): string {
     const node = tree.get(key);
     if (node?.kind !== 'symlink') return key;
     if (hops >= MAX_HOPS) {
-      throw new ImprintError('VFS_CONFLICT', `/${normalizeImagePath(path)} has too many levels of symbolic links`, { details: { path } });
+      throw new ImprintError(
+        'VFS_CONFLICT',
+        `/${normalizeImagePath(path)} has too many levels of symbolic links`,
+        { details: { path } },
+      );
     }
     key = tree.resolveParents(resolveLinkTarget(key, node.target));
   }
@@ -53,14 +57,22 @@ export function isDir(tree: FileTree, path: string): boolean {
 }
 
 /** The whole content of the regular file at `path` (links followed), or undefined. Cost: reads it (bounded). */
-export async function readTreeFile(tree: FileTree, path: string, maxBytes = MAX_EFFECT_READ): Promise<Buffer | undefined> {
+export async function readTreeFile(
+  tree: FileTree,
+  path: string,
+  maxBytes = MAX_EFFECT_READ,
+): Promise<Buffer | undefined> {
   const hit = statPath(tree, path);
   if (hit === undefined || hit.node.kind !== 'file') return undefined;
   const node = hit.node;
   if (node.size > maxBytes) {
-    throw new ImprintError('UNSUPPORTED', `/${hit.key} is ${node.size} bytes; an install effect reads at most ${maxBytes}`, {
-      details: { path: `/${hit.key}`, size: node.size },
-    });
+    throw new ImprintError(
+      'UNSUPPORTED',
+      `/${hit.key} is ${node.size} bytes; an install effect reads at most ${maxBytes}`,
+      {
+        details: { path: `/${hit.key}`, size: node.size },
+      },
+    );
   }
   const parts: Buffer[] = [];
   for await (const chunk of (await node.content()) as AsyncIterable<Buffer | string>) {
@@ -68,9 +80,13 @@ export async function readTreeFile(tree: FileTree, path: string, maxBytes = MAX_
   }
   const out = Buffer.concat(parts);
   if (out.length !== node.size) {
-    throw new ImprintError('SIZE_MISMATCH', `/${hit.key}: content is ${out.length} bytes, the tree says ${node.size}`, {
-      details: { path: `/${hit.key}`, expected: node.size, found: out.length },
-    });
+    throw new ImprintError(
+      'SIZE_MISMATCH',
+      `/${hit.key}: content is ${out.length} bytes, the tree says ${node.size}`,
+      {
+        details: { path: `/${hit.key}`, expected: node.size, found: out.length },
+      },
+    );
   }
   return out;
 }
@@ -90,9 +106,23 @@ export function targetKey(w: EffectWriter, path: string): string {
 }
 
 /** Writes a file with `bytes` (replacing a non-directory there); parents are created as 0755 root dirs. */
-export function writeFile(w: EffectWriter, path: string, bytes: Buffer | string, meta: Partial<Meta> = {}): string {
+export function writeFile(
+  w: EffectWriter,
+  path: string,
+  bytes: Buffer | string,
+  meta: Partial<Meta> = {},
+): string {
   const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-  return putNode(w, path, { kind: 'file', size: data.length, content: () => Readable.from([data]), mode: 0o644, uid: 0, gid: 0, mtime: w.mtime, ...meta });
+  return putNode(w, path, {
+    kind: 'file',
+    size: data.length,
+    content: () => Readable.from([data]),
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: w.mtime,
+    ...meta,
+  });
 }
 
 /** Puts `node` at `path` (replacing a non-directory there) with the writer's origin; returns its key. */
@@ -101,9 +131,13 @@ export function putNode(w: EffectWriter, path: string, node: VNode): string {
   ensureParents(w, key);
   const existing = w.tree.get(key);
   if (existing?.kind === 'dir' && node.kind !== 'dir') {
-    throw new ImprintError('FILE_CONFLICT', `/${key}: ${w.origin} writes a ${node.kind} there, but it is a directory`, {
-      details: { path: `/${key}`, packages: [existing.origin ?? 'the image', w.origin] },
-    });
+    throw new ImprintError(
+      'FILE_CONFLICT',
+      `/${key}: ${w.origin} writes a ${node.kind} there, but it is a directory`,
+      {
+        details: { path: `/${key}`, packages: [existing.origin ?? 'the image', w.origin] },
+      },
+    );
   }
   w.tree.add(key, { ...node, origin: w.origin }, { onExisting: 'replace' });
   w.record(key);

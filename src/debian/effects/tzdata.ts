@@ -11,14 +11,19 @@ const ZONE_RE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 export const tzdataRule: EffectRule = {
   id: 'tzdata/localtime',
   package: 'tzdata',
-  describe: 'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (zone: option, default Etc/UTC)',
+  describe:
+    'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (zone: option, default Etc/UTC)',
   apply(ctx) {
     const zone = ctx.options.timezone ?? DEFAULT_TIMEZONE;
     if (!ZONE_RE.test(zone) || !isFile(ctx.tree, `/usr/share/zoneinfo/${zone}`)) {
-      throw new ImprintError('SPEC_INVALID', `time zone ${JSON.stringify(zone)} is not a zone tzdata installs under /usr/share/zoneinfo`, {
-        hint: 'Use an Area/Zone name such as Etc/UTC or Europe/Berlin.',
-        details: { timezone: zone },
-      });
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `time zone ${JSON.stringify(zone)} is not a zone tzdata installs under /usr/share/zoneinfo`,
+        {
+          hint: 'Use an Area/Zone name such as Etc/UTC or Europe/Berlin.',
+          details: { timezone: zone },
+        },
+      );
     }
     const w = ctx.writer('tzdata');
     writeSymlink(w, '/etc/localtime', `/usr/share/zoneinfo/${zone}`);

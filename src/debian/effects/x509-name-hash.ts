@@ -67,7 +67,8 @@ function toUtf8(tag: number, bytes: Uint8Array, what: string): Buffer {
     case 0x1e: {
       if (bytes.length % 2 !== 0) throw bad(what, 'BMPString of odd length');
       let s = '';
-      for (let i = 0; i < bytes.length; i += 2) s += String.fromCharCode(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
+      for (let i = 0; i < bytes.length; i += 2)
+        s += String.fromCharCode(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
       return Buffer.from(s, 'utf8');
     }
     case 0x1c: {
@@ -138,7 +139,8 @@ export function canonicalNameEncoding(nameDer: Uint8Array, what = 'certificate')
     const avas: Buffer[] = [];
     for (const ava of children(nameDer, rdn, what)) {
       const [oid, value] = children(nameDer, ava, what);
-      if (ava.tag !== 0x30 || oid === undefined || oid.tag !== 0x06 || value === undefined) throw bad(what, 'malformed AttributeTypeAndValue');
+      if (ava.tag !== 0x30 || oid === undefined || oid.tag !== 0x06 || value === undefined)
+        throw bad(what, 'malformed AttributeTypeAndValue');
       const oidDer = Buffer.from(nameDer.subarray(oid.start, oid.end));
       const valueDer = CANON_TAGS.has(value.tag)
         ? tlv(0x0c, canonicalString(toUtf8(value.tag, nameDer.subarray(value.body, value.end), what)))
@@ -152,7 +154,9 @@ export function canonicalNameEncoding(nameDer: Uint8Array, what = 'certificate')
 
 /** `openssl x509 -subject_hash` of a DER certificate: 8 lowercase hex digits. Pure. */
 export function subjectHash(certDer: Uint8Array, what = 'certificate'): string {
-  const md = createHash('sha1').update(canonicalNameEncoding(subjectNameDer(certDer, what), what)).digest();
+  const md = createHash('sha1')
+    .update(canonicalNameEncoding(subjectNameDer(certDer, what), what))
+    .digest();
   return md.readUInt32LE(0).toString(16).padStart(8, '0');
 }
 
@@ -167,5 +171,7 @@ export function pemCertificates(text: string): Buffer[] {
 }
 
 function bad(what: string, why: string): ImprintError {
-  return new ImprintError('UNSUPPORTED', `${what}: cannot read the certificate's subject: ${why}`, { details: { what } });
+  return new ImprintError('UNSUPPORTED', `${what}: cannot read the certificate's subject: ${why}`, {
+    details: { what },
+  });
 }
