@@ -27,11 +27,16 @@ interface LockOptions {
 export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
   program
     .command('lock')
-    .description("Resolve the spec's packages against its archives and pin every one by sha256 in imprint.lock.")
+    .description(
+      "Resolve the spec's packages against its archives and pin every one by sha256 in imprint.lock.",
+    )
     .argument('[spec]', 'an imprint.yaml, or a directory holding one', '.')
     .option('--check', 'write nothing; exit 1 when imprint.lock is missing or stale (the spec changed since)')
     .addOption(
-      new Option('--format <format>', 'json writes imprint.lock; sha256sums also writes SHA256SUMS-<arch> beside it')
+      new Option(
+        '--format <format>',
+        'json writes imprint.lock; sha256sums also writes SHA256SUMS-<arch> beside it',
+      )
         .choices(['json', 'sha256sums'])
         .default('json'),
     )
@@ -60,7 +65,9 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
           t.out.write(`${path} is up to date\n`);
           return EXIT_OK;
         }
-        const store = new BlobStore(resolve(program.opts().cacheDir ?? defaultCacheDir(process.env, homedir())));
+        const store = new BlobStore(
+          resolve(program.opts().cacheDir ?? defaultCacheDir(process.env, homedir())),
+        );
         const previous = await readFile(path).catch(() => undefined);
         const { lock, warnings } = await createLock({
           loaded,
@@ -78,7 +85,14 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         for (const extra of written.slice(1)) t.out.write(`wrote ${extra}\n`);
         if (opts.fetch) {
           const templates = opts.fetchSource.length > 0 ? opts.fetchSource : loaded.spec.fetch.sources;
-          await fetchLocked(t, store, lock, templates, opts.offline === true, relative(process.cwd(), path) || path);
+          await fetchLocked(
+            t,
+            store,
+            lock,
+            templates,
+            opts.offline === true,
+            relative(process.cwd(), path) || path,
+          );
         }
         return EXIT_OK;
       }),
@@ -89,7 +103,9 @@ function printSummary(t: Terminal, lock: LockFile): void {
   for (const platform of Object.keys(lock.platforms).sort(compareCodeUnits)) {
     const packages = lock.platforms[platform] ?? [];
     const size = packages.reduce((n, p) => n + p.size, 0);
-    t.out.write(`${platform.padEnd(16)} ${String(packages.length).padStart(4)} packages  ${formatBytes(size)}\n`);
+    t.out.write(
+      `${platform.padEnd(16)} ${String(packages.length).padStart(4)} packages  ${formatBytes(size)}\n`,
+    );
   }
 }
 

@@ -65,17 +65,25 @@ export function checkTemplates(templates: readonly string[]): void {
   for (const t of templates) {
     for (const m of t.matchAll(PLACEHOLDER)) {
       if (!(TEMPLATE_FIELDS as readonly string[]).includes(m[1] as string)) {
-        throw new ImprintError('SPEC_INVALID', `fetch source ${JSON.stringify(t)}: unknown placeholder {${m[1]}}`, {
-          hint: `Templates may use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.`,
-          details: { template: t, placeholder: m[1] },
-        });
+        throw new ImprintError(
+          'SPEC_INVALID',
+          `fetch source ${JSON.stringify(t)}: unknown placeholder {${m[1]}}`,
+          {
+            hint: `Templates may use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.`,
+            details: { template: t, placeholder: m[1] },
+          },
+        );
       }
     }
     if (!/^(\{url\}|https?:\/\/|file:\/\/)/.test(t)) {
-      throw new ImprintError('SPEC_INVALID', `fetch source ${JSON.stringify(t)}: expected an http(s):// or file:// URL template, or one starting with {url}`, {
-        hint: 'For a local directory write file:///path/to/dir/{filename}.',
-        details: { template: t },
-      });
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `fetch source ${JSON.stringify(t)}: expected an http(s):// or file:// URL template, or one starting with {url}`,
+        {
+          hint: 'For a local directory write file:///path/to/dir/{filename}.',
+          details: { template: t },
+        },
+      );
     }
   }
 }
@@ -111,7 +119,9 @@ interface Attempt {
   error: ImprintError;
 }
 
-type Outcome = { kind: 'fetched'; bytes: number; warnings: string[] } | { kind: 'missing'; attempts: Attempt[] };
+type Outcome =
+  | { kind: 'fetched'; bytes: number; warnings: string[] }
+  | { kind: 'missing'; attempts: Attempt[] };
 
 /**
  * Downloads the packages that are not yet in the store, at most `concurrency` at once. For each,
@@ -127,7 +137,8 @@ export async function fetchPackages(
   pkgs: readonly FetchablePackage[],
   opts: FetchPackagesOptions,
 ): Promise<FetchPackagesResult> {
-  const templates = opts.templates === undefined || opts.templates.length === 0 ? DEFAULT_FETCH_TEMPLATES : opts.templates;
+  const templates =
+    opts.templates === undefined || opts.templates.length === 0 ? DEFAULT_FETCH_TEMPLATES : opts.templates;
   checkTemplates(templates);
   const offline = opts.offline === true;
   const unique = new Map<string, FetchablePackage>();
@@ -139,7 +150,8 @@ export async function fetchPackages(
     if (await opts.store.has(digestOf(p))) cached++;
     else missing.push(p);
   }
-  if (offline && missing.length > 0 && !templates.some((t) => t.startsWith('file:'))) throw offlineError(missing, []);
+  if (offline && missing.length > 0 && !templates.some((t) => t.startsWith('file:')))
+    throw offlineError(missing, []);
 
   const fetcher = opts.fetcher ?? createFetcher();
   const progress: FetchProgress = {
@@ -158,7 +170,10 @@ export async function fetchPackages(
       if (offline && !url.startsWith('file:')) continue;
       let received = 0;
       try {
-        const stream = await fetcher.get(url, { signal: opts.signal, expect: { size: pkg.size, sha256: pkg.sha256 } });
+        const stream = await fetcher.get(url, {
+          signal: opts.signal,
+          expect: { size: pkg.size, sha256: pkg.sha256 },
+        });
         const counted = Readable.from(
           (async function* () {
             for await (const chunk of stream) {
@@ -266,11 +281,21 @@ function noSourceError(pkg: FetchablePackage, attempts: Attempt[]): ImprintError
 
 function offlineError(missing: FetchablePackage[], attempts: Attempt[]): ImprintError {
   const list = missing.map((p) => `\n  ${label(p)} ${p.filename}`).join('');
-  return new ImprintError('OFFLINE', `offline, and ${missing.length} locked .deb file(s) are not in the store:${list}`, {
-    hint: 'Run once with the network (e.g. `imprint lock --fetch`) to fill the store, or add a file:// fetch source that has them.',
-    details: {
-      missing: missing.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, filename: p.filename, sha256: p.sha256 })),
-      attempts: attempts.map((a) => ({ url: a.url, code: a.error.code, message: a.error.message })),
+  return new ImprintError(
+    'OFFLINE',
+    `offline, and ${missing.length} locked .deb file(s) are not in the store:${list}`,
+    {
+      hint: 'Run once with the network (e.g. `imprint lock --fetch`) to fill the store, or add a file:// fetch source that has them.',
+      details: {
+        missing: missing.map((p) => ({
+          name: p.name,
+          version: p.version,
+          architecture: p.architecture,
+          filename: p.filename,
+          sha256: p.sha256,
+        })),
+        attempts: attempts.map((a) => ({ url: a.url, code: a.error.code, message: a.error.message })),
+      },
     },
-  });
+  );
 }

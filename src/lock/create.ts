@@ -99,9 +99,17 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
 
   const archiveSources: ArchiveSource[] = [];
   for (const [i, s] of spec.sources.entries()) {
-    archiveSources.push(...(await resolveSourceSpec(s, { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/' })));
+    archiveSources.push(
+      ...(await resolveSourceSpec(s, { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/' })),
+    );
   }
-  const base = { cacheDir: req.cacheDir, fetcher, offline: req.offline === true, now: req.now, signal: req.signal };
+  const base = {
+    cacheDir: req.cacheDir,
+    fetcher,
+    offline: req.offline === true,
+    now: req.now,
+    signal: req.signal,
+  };
   const opened = await mapLimit(archiveSources, METADATA_CONCURRENCY, (src) => openArchive(src, base));
   const sources: LockSource[] = opened.map((a) => ({
     url: a.source.url,
@@ -125,7 +133,11 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       openArchive(a.source, { ...base, releaseSha256: a.releaseSha256 }),
     );
     const records = await platformRecords(archives, arch, key, spec, warnings);
-    const resolution = resolvePackages(new PackageUniverse(records), { names, arch, includeEssential: false });
+    const resolution = resolvePackages(new PackageUniverse(records), {
+      names,
+      arch,
+      includeEssential: false,
+    });
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
   return {
@@ -150,23 +162,34 @@ async function platformRecords(
     const where = `${source.url} ${source.suite}`;
     if (restrict !== undefined && !restrict.includes(arch)) continue;
     if (release.architectures.length > 0 && !release.architectures.includes(arch)) {
-      warnings.push(`${where} has no ${arch} packages (its Release lists ${release.architectures.join(', ')}); skipped for ${platform}`);
+      warnings.push(
+        `${where} has no ${arch} packages (its Release lists ${release.architectures.join(', ')}); skipped for ${platform}`,
+      );
       continue;
     }
     served++;
     const archs = [arch];
     // `all` has its own index only where the Release lists it and does not say the native
     // indexes already carry those packages (Debian's No-Support-for-Architecture-all: Packages).
-    if (release.architectures.includes('all') && !release.noSupportForArchitectureAll && (restrict === undefined || restrict.includes('all'))) {
+    if (
+      release.architectures.includes('all') &&
+      !release.noSupportForArchitectureAll &&
+      (restrict === undefined || restrict.includes('all'))
+    ) {
       archs.push('all');
     }
-    for (const component of source.components) for (const a of archs) jobs.push({ archive, arch: a, component });
+    for (const component of source.components)
+      for (const a of archs) jobs.push({ archive, arch: a, component });
   }
   if (served === 0 && archives.length > 0) {
-    throw new ImprintError('INDEX_NOT_FOUND', `no source serves architecture ${arch} (platform ${platform})`, {
-      hint: 'Remove the platform, or add a source that has packages for it.',
-      details: { platform, arch },
-    });
+    throw new ImprintError(
+      'INDEX_NOT_FOUND',
+      `no source serves architecture ${arch} (platform ${platform})`,
+      {
+        hint: 'Remove the platform, or add a source that has packages for it.',
+        details: { platform, arch },
+      },
+    );
   }
   const lists = await mapLimit(jobs, METADATA_CONCURRENCY, (j) => j.archive.packages(j.arch, j.component));
   const seen = new Set<string>();
@@ -185,9 +208,16 @@ async function platformRecords(
 /** Position in the lock's sources of the suite a record came from. */
 function sourceIndexOf(r: PackageRecord, opened: Archive[]): number {
   const i = opened.findIndex(
-    (a) => a.source.sourceIndex === r.repo.sourceIndex && a.source.url === r.repo.url && a.source.suite === r.repo.suite,
+    (a) =>
+      a.source.sourceIndex === r.repo.sourceIndex &&
+      a.source.url === r.repo.url &&
+      a.source.suite === r.repo.suite,
   );
-  if (i < 0) throw new ImprintError('INTERNAL', `${r.name} ${r.version} comes from ${r.repo.url} ${r.repo.suite}, which is not an opened source`);
+  if (i < 0)
+    throw new ImprintError(
+      'INTERNAL',
+      `${r.name} ${r.version} comes from ${r.repo.url} ${r.repo.suite}, which is not an opened source`,
+    );
   return i;
 }
 
@@ -208,10 +238,14 @@ function lockPackage(r: PackageRecord, repo: number): LockPackage {
 function releaseDate(a: Archive): string {
   const date = a.release.paragraph.get('Date')?.trim();
   if (date === undefined || date === '') {
-    throw new ImprintError('RELEASE_INVALID', `${a.source.url}/dists/${a.source.suite}: the Release has no Date field`, {
-      hint: 'The lock records when the archive published its metadata; use an archive whose Release has a Date.',
-      details: { url: a.source.url, suite: a.source.suite },
-    });
+    throw new ImprintError(
+      'RELEASE_INVALID',
+      `${a.source.url}/dists/${a.source.suite}: the Release has no Date field`,
+      {
+        hint: 'The lock records when the archive published its metadata; use an archive whose Release has a Date.',
+        details: { url: a.source.url, suite: a.source.suite },
+      },
+    );
   }
   return date;
 }

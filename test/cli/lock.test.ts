@@ -36,7 +36,8 @@ describe('imprint lock', () => {
         '',
       ].join('\n'),
     );
-  const imprint = (...args: string[]) => runImprint(['--cache-dir', cache, ...args], { env: { NO_COLOR: '1' } });
+  const imprint = (...args: string[]) =>
+    runImprint(['--cache-dir', cache, ...args], { env: { NO_COLOR: '1' } });
 
   before(async () => {
     repo = await createDebRepo({
@@ -138,13 +139,18 @@ describe('imprint lock', () => {
       repo.clearOverrides();
     }
     assert.ok(readFileSync(join(dir, 'imprint.lock')).equals(before));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
 
     const elsewhere = tempDir('imprint-cli-lock-');
     writeFileSync(join(elsewhere, 'imprint.yaml'), readFileSync(join(dir, 'imprint.yaml')));
     repo.override(`/dists/${repo.suite}/InRelease`, { body: repo.tamperedInRelease() });
     try {
-      const r = await runImprint(['--cache-dir', tempDir('imprint-cli-cache-'), 'lock', elsewhere], { env: { NO_COLOR: '1' } });
+      const r = await runImprint(['--cache-dir', tempDir('imprint-cli-cache-'), 'lock', elsewhere], {
+        env: { NO_COLOR: '1' },
+      });
       assert.equal(r.code, 1);
     } finally {
       repo.clearOverrides();

@@ -64,12 +64,29 @@ describe('fetchPackages', () => {
   before(async () => {
     repo = await createDebRepo({
       packages: [
-        { name: 'hello', version: '1:2.10-3', files: [{ path: '/usr/bin/hello', content: noise(64 * 1024), mode: 0o755 }] },
+        {
+          name: 'hello',
+          version: '1:2.10-3',
+          files: [{ path: '/usr/bin/hello', content: noise(64 * 1024), mode: 0o755 }],
+        },
         { name: 'libhello', version: '2.10-3', files: { '/usr/lib/libhello.so': 'lib\n'.repeat(3000) } },
-        { name: 'hello-data', version: '2.10-3', architecture: 'all', files: { '/usr/share/hello/data': 'data' } },
+        {
+          name: 'hello-data',
+          version: '2.10-3',
+          architecture: 'all',
+          files: { '/usr/share/hello/data': 'data' },
+        },
       ],
     });
-    pkgs = repo.debs.map((d) => ({ name: d.name, version: d.version, architecture: d.architecture, filename: d.filename, size: d.size, sha256: d.sha256, url: repo.url }));
+    pkgs = repo.debs.map((d) => ({
+      name: d.name,
+      version: d.version,
+      architecture: d.architecture,
+      filename: d.filename,
+      size: d.size,
+      sha256: d.sha256,
+      url: repo.url,
+    }));
   });
   after(() => repo.close());
 
@@ -77,7 +94,11 @@ describe('fetchPackages', () => {
     const store = newStore();
     const seen: FetchProgress[] = [];
     repo.requests.length = 0;
-    const result = await fetchPackages([...pkgs, ...pkgs], { store, fetcher, onProgress: (p) => seen.push(p) });
+    const result = await fetchPackages([...pkgs, ...pkgs], {
+      store,
+      fetcher,
+      onProgress: (p) => seen.push(p),
+    });
     const totalBytes = pkgs.reduce((n, p) => n + p.size, 0);
     assert.deepEqual(result, { fetched: 3, cached: 0, bytes: totalBytes, warnings: [] });
     assert.equal(debRequests().length, 3);
@@ -90,7 +111,12 @@ describe('fetchPackages', () => {
     assert.deepEqual(seen[seen.length - 1], { done: 3, total: 3, bytes: totalBytes, totalBytes });
 
     repo.requests.length = 0;
-    assert.deepEqual(await fetchPackages(pkgs, { store, fetcher }), { fetched: 0, cached: 3, bytes: 0, warnings: [] });
+    assert.deepEqual(await fetchPackages(pkgs, { store, fetcher }), {
+      fetched: 0,
+      cached: 3,
+      bytes: 0,
+      warnings: [],
+    });
     assert.deepEqual(repo.requests, []);
   });
 
@@ -111,7 +137,9 @@ describe('fetchPackages', () => {
 
       // a shorter file is refused as well (here before its body is read: Content-Length)
       repo.override(`/${p.filename}`, { body: bad.subarray(0, bad.length - 100) });
-      await assert.rejects(fetchPackages([p], { store, fetcher }), (err: unknown) => isImprintError(err, 'SIZE_MISMATCH'));
+      await assert.rejects(fetchPackages([p], { store, fetcher }), (err: unknown) =>
+        isImprintError(err, 'SIZE_MISMATCH'),
+      );
       assert.deepEqual(storeFiles(store), { blobs: [], tmp: [] });
     } finally {
       repo.clearOverrides();
@@ -123,7 +151,11 @@ describe('fetchPackages', () => {
     const p = pkgs[1]!;
     repo.override(`/mirror/${p.filename}`, { body: readFileSync(join(repo.dir, pkgs[0]!.filename)) });
     try {
-      const result = await fetchPackages([p], { store, fetcher, templates: ['{url}/mirror/{filename}', '{url}/{filename}'] });
+      const result = await fetchPackages([p], {
+        store,
+        fetcher,
+        templates: ['{url}/mirror/{filename}', '{url}/{filename}'],
+      });
       assert.equal(result.fetched, 1);
       assert.equal(result.warnings.length, 1);
       assert.match(result.warnings[0]!, new RegExp(`${repo.url}/mirror/`));
@@ -137,7 +169,11 @@ describe('fetchPackages', () => {
 
   it('moves on silently from a source that does not have the file (404)', async () => {
     const store = newStore();
-    const result = await fetchPackages(pkgs, { store, fetcher, templates: ['{url}/nowhere/{filename}', '{url}/{filename}'] });
+    const result = await fetchPackages(pkgs, {
+      store,
+      fetcher,
+      templates: ['{url}/nowhere/{filename}', '{url}/{filename}'],
+    });
     assert.deepEqual(result.warnings, []);
     assert.equal(result.fetched, 3);
   });
@@ -145,14 +181,17 @@ describe('fetchPackages', () => {
   it('fails when no source serves the locked bytes, naming every URL tried', async () => {
     const store = newStore();
     const p = pkgs[0]!;
-    await assert.rejects(fetchPackages([p], { store, fetcher, templates: ['{url}/a/{filename}', '{url}/b/{filename}'] }), (err: unknown) => {
-      assert.ok(isImprintError(err, 'HTTP_STATUS'), String(err));
-      assert.deepEqual(
-        (err.details.attempts as Array<{ url: string }>).map((a) => a.url),
-        [`${repo.url}/a/${p.filename}`, `${repo.url}/b/${p.filename}`],
-      );
-      return true;
-    });
+    await assert.rejects(
+      fetchPackages([p], { store, fetcher, templates: ['{url}/a/{filename}', '{url}/b/{filename}'] }),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'HTTP_STATUS'), String(err));
+        assert.deepEqual(
+          (err.details.attempts as Array<{ url: string }>).map((a) => a.url),
+          [`${repo.url}/a/${p.filename}`, `${repo.url}/b/${p.filename}`],
+        );
+        return true;
+      },
+    );
     // a wrong file anywhere makes it a DIGEST_MISMATCH, whatever the last source said
     repo.override(`/a/${p.filename}`, { body: readFileSync(join(repo.dir, p.filename)).fill(0, 0, 8) });
     try {
@@ -174,7 +213,11 @@ describe('fetchPackages', () => {
     const r1 = await fetchPackages(pkgs, { store, fetcher, templates: [`file://${byHash}/{sha256}`] });
     assert.equal(r1.fetched, 3);
     const store2 = newStore();
-    const r2 = await fetchPackages(pkgs, { store: store2, fetcher, templates: [`file://${repo.dir}/{filename}`] });
+    const r2 = await fetchPackages(pkgs, {
+      store: store2,
+      fetcher,
+      templates: [`file://${repo.dir}/{filename}`],
+    });
     assert.equal(r2.fetched, 3);
     assert.deepEqual(repo.requests, []);
     assert.deepEqual(storeFiles(store2).blobs, pkgs.map((p) => p.sha256).sort());
@@ -184,10 +227,18 @@ describe('fetchPackages', () => {
     const store = newStore();
     await fetchPackages(pkgs.slice(0, 2), { store, fetcher });
     repo.requests.length = 0;
-    assert.deepEqual(await fetchPackages(pkgs.slice(0, 2), { store, fetcher, offline: true }), { fetched: 0, cached: 2, bytes: 0, warnings: [] });
+    assert.deepEqual(await fetchPackages(pkgs.slice(0, 2), { store, fetcher, offline: true }), {
+      fetched: 0,
+      cached: 2,
+      bytes: 0,
+      warnings: [],
+    });
     await assert.rejects(fetchPackages(pkgs, { store, fetcher, offline: true }), (err: unknown) => {
       assert.ok(isImprintError(err, 'OFFLINE'), String(err));
-      assert.deepEqual((err.details.missing as Array<{ name: string }>).map((m) => m.name), [pkgs[2]!.name]);
+      assert.deepEqual(
+        (err.details.missing as Array<{ name: string }>).map((m) => m.name),
+        [pkgs[2]!.name],
+      );
       return true;
     });
     assert.deepEqual(repo.requests, []);
@@ -195,7 +246,12 @@ describe('fetchPackages', () => {
     const local = tempDir();
     mkdirSync(join(local, 'debs'));
     copyFileSync(join(repo.dir, pkgs[2]!.filename), join(local, 'debs', pkgs[2]!.sha256));
-    const r = await fetchPackages(pkgs, { store, fetcher, offline: true, templates: ['{url}/{filename}', `file://${local}/debs/{sha256}`] });
+    const r = await fetchPackages(pkgs, {
+      store,
+      fetcher,
+      offline: true,
+      templates: ['{url}/{filename}', `file://${local}/debs/{sha256}`],
+    });
     assert.deepEqual(r, { fetched: 1, cached: 2, bytes: pkgs[2]!.size, warnings: [] });
     assert.deepEqual(repo.requests, []);
   });
@@ -246,7 +302,10 @@ describe('fetchPackages', () => {
   it('stops on abort', async () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
-    await assert.rejects(fetchPackages(pkgs, { store: newStore(), fetcher, signal: controller.signal }), /stop/);
+    await assert.rejects(
+      fetchPackages(pkgs, { store: newStore(), fetcher, signal: controller.signal }),
+      /stop/,
+    );
   });
 });
 
@@ -262,15 +321,33 @@ describe('fetch templates', () => {
   };
 
   it('expands every placeholder', () => {
-    assert.equal(expandTemplate('{url}/{filename}', pkg), 'http://127.0.0.1:1/debian/pool/main/g/glibc/libc6_2.36-9+deb12u1_amd64.deb');
-    assert.equal(expandTemplate('http://127.0.0.1:2/by-hash/{sha256}', pkg), `http://127.0.0.1:2/by-hash/${'ab'.repeat(32)}`);
-    assert.equal(expandTemplate('file:///srv/{name}_{version}_{arch}.deb', pkg), 'file:///srv/libc6_1%3A2.36-9%2Bdeb12u1_amd64.deb');
+    assert.equal(
+      expandTemplate('{url}/{filename}', pkg),
+      'http://127.0.0.1:1/debian/pool/main/g/glibc/libc6_2.36-9+deb12u1_amd64.deb',
+    );
+    assert.equal(
+      expandTemplate('http://127.0.0.1:2/by-hash/{sha256}', pkg),
+      `http://127.0.0.1:2/by-hash/${'ab'.repeat(32)}`,
+    );
+    assert.equal(
+      expandTemplate('file:///srv/{name}_{version}_{arch}.deb', pkg),
+      'file:///srv/libc6_1%3A2.36-9%2Bdeb12u1_amd64.deb',
+    );
   });
 
   it('refuses unknown placeholders and other schemes (SPEC_INVALID)', () => {
     checkTemplates(['{url}/{filename}', 'https://127.0.0.1/{sha256}', 'file:///x/{name}']);
-    assert.throws(() => checkTemplates(['{url}/{file}']), (err: unknown) => isImprintError(err, 'SPEC_INVALID'));
-    assert.throws(() => checkTemplates(['ftp://127.0.0.1/{filename}']), (err: unknown) => isImprintError(err, 'SPEC_INVALID'));
-    assert.throws(() => checkTemplates(['/srv/{filename}']), (err: unknown) => isImprintError(err, 'SPEC_INVALID'));
+    assert.throws(
+      () => checkTemplates(['{url}/{file}']),
+      (err: unknown) => isImprintError(err, 'SPEC_INVALID'),
+    );
+    assert.throws(
+      () => checkTemplates(['ftp://127.0.0.1/{filename}']),
+      (err: unknown) => isImprintError(err, 'SPEC_INVALID'),
+    );
+    assert.throws(
+      () => checkTemplates(['/srv/{filename}']),
+      (err: unknown) => isImprintError(err, 'SPEC_INVALID'),
+    );
   });
 });

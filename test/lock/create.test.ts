@@ -5,8 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isImprintError } from '../../src/errors.js';
+import {
+  createLock,
+  type LockRequest,
+  loadFreshLock,
+  lockPath,
+  specLockHash,
+} from '../../src/lock/create.js';
 import { lockDownloads } from '../../src/lock/create-downloads.js';
-import { createLock, type LockRequest, loadFreshLock, lockPath, specLockHash } from '../../src/lock/create.js';
 import { parseLock, serializeLock, writeLock } from '../../src/lock/index.js';
 import type { LockFile } from '../../src/lock/types.js';
 import { createFetcher } from '../../src/net/http.js';
@@ -27,32 +33,54 @@ function tempDir(prefix: string): string {
 
 /** Architecture-specific packages are built for both amd64 and arm64. */
 function bothArchs(p: DebPackageSpec): DebPackageSpec[] {
-  return p.architecture === 'all' ? [p] : [{ ...p, architecture: 'amd64' }, { ...p, architecture: 'arm64' }];
+  return p.architecture === 'all'
+    ? [p]
+    : [
+        { ...p, architecture: 'amd64' },
+        { ...p, architecture: 'arm64' },
+      ];
 }
 
 // Each dependency shape the lock must get right, in one small archive.
-const PACKAGES: DebPackageSpec[] = ([
-  // versioned: >= 2.0 rules out 1.5; the highest version satisfying it wins
-  { name: 'app', version: '1.0-1', depends: 'libfoo (>= 2.0), absent-browser | lynx, interp:any, mail-transport-agent, data-all, impl-a | impl-b' },
-  { name: 'libfoo', version: '1.5-1', multiArch: 'same' },
-  { name: 'libfoo', version: '2.1-1', multiArch: 'same' },
-  { name: 'libfoo', version: '2.0-1', multiArch: 'same' },
-  // alternatives: the first one does not exist
-  { name: 'lynx', version: '2.9-1' },
-  // Multi-Arch: `:any` needs Multi-Arch: allowed
-  { name: 'interp', version: '3.11-1', multiArch: 'allowed', depends: 'interp-minimal (= 3.11-1)' },
-  { name: 'interp-minimal', version: '3.11-1' },
-  // virtual package with one provider
-  { name: 'tinymta', version: '0.5-1', provides: 'mail-transport-agent' },
-  { name: 'data-all', version: '7', architecture: 'all', source: 'data-src (7-2)' },
-  // conflicts: impl-a conflicts with a requested package, so impl-b is chosen
-  { name: 'impl-a', version: '1-1', conflicts: 'bar' },
-  { name: 'impl-b', version: '1-1' },
-  { name: 'bar', version: '1-1' },
-  { name: 'unrelated', version: '1-1', depends: 'lynx' },
-] satisfies DebPackageSpec[]).flatMap(bothArchs);
+const PACKAGES: DebPackageSpec[] = (
+  [
+    // versioned: >= 2.0 rules out 1.5; the highest version satisfying it wins
+    {
+      name: 'app',
+      version: '1.0-1',
+      depends:
+        'libfoo (>= 2.0), absent-browser | lynx, interp:any, mail-transport-agent, data-all, impl-a | impl-b',
+    },
+    { name: 'libfoo', version: '1.5-1', multiArch: 'same' },
+    { name: 'libfoo', version: '2.1-1', multiArch: 'same' },
+    { name: 'libfoo', version: '2.0-1', multiArch: 'same' },
+    // alternatives: the first one does not exist
+    { name: 'lynx', version: '2.9-1' },
+    // Multi-Arch: `:any` needs Multi-Arch: allowed
+    { name: 'interp', version: '3.11-1', multiArch: 'allowed', depends: 'interp-minimal (= 3.11-1)' },
+    { name: 'interp-minimal', version: '3.11-1' },
+    // virtual package with one provider
+    { name: 'tinymta', version: '0.5-1', provides: 'mail-transport-agent' },
+    { name: 'data-all', version: '7', architecture: 'all', source: 'data-src (7-2)' },
+    // conflicts: impl-a conflicts with a requested package, so impl-b is chosen
+    { name: 'impl-a', version: '1-1', conflicts: 'bar' },
+    { name: 'impl-b', version: '1-1' },
+    { name: 'bar', version: '1-1' },
+    { name: 'unrelated', version: '1-1', depends: 'lynx' },
+  ] satisfies DebPackageSpec[]
+).flatMap(bothArchs);
 
-const EXPECTED = ['app', 'bar', 'data-all', 'impl-b', 'interp', 'interp-minimal', 'libfoo', 'lynx', 'tinymta'];
+const EXPECTED = [
+  'app',
+  'bar',
+  'data-all',
+  'impl-b',
+  'interp',
+  'interp-minimal',
+  'libfoo',
+  'lynx',
+  'tinymta',
+];
 
 interface SpecOptions {
   packages?: string[];
@@ -78,7 +106,11 @@ async function writeSpec(repo: DebRepo, o: SpecOptions = {}, dir = tempDir('impr
   return loadSpec(dir);
 }
 
-function request(loaded: LockRequest['loaded'], cacheDir: string, extra: Partial<LockRequest> = {}): LockRequest {
+function request(
+  loaded: LockRequest['loaded'],
+  cacheDir: string,
+  extra: Partial<LockRequest> = {},
+): LockRequest {
   return { loaded, cacheDir, fetcher, now: new Date(), ...extra };
 }
 
@@ -114,7 +146,9 @@ describe('createLock against a generated signed archive', () => {
       for (const p of lock.platforms[platform] ?? []) {
         const deb = repo.deb(p.name, p.version);
         const expectArch = p.name === 'data-all' ? 'all' : arch;
-        const built = repo.debs.find((d) => d.name === p.name && d.version === p.version && d.architecture === expectArch);
+        const built = repo.debs.find(
+          (d) => d.name === p.name && d.version === p.version && d.architecture === expectArch,
+        );
         assert.ok(built, `${p.name} ${p.version} ${expectArch} was built`);
         assert.deepEqual(
           p,
@@ -138,7 +172,9 @@ describe('createLock against a generated signed archive', () => {
 
   it('honours a pinned version, and fails with PACKAGE_NOT_FOUND / UNSATISFIABLE naming the package', async () => {
     const cache = tempDir('imprint-lock-cache-');
-    const pinned = await createLock(request(await writeSpec(repo, { packages: ['libfoo=1.5-1'], platforms: ['linux/amd64'] }), cache));
+    const pinned = await createLock(
+      request(await writeSpec(repo, { packages: ['libfoo=1.5-1'], platforms: ['linux/amd64'] }), cache),
+    );
     assert.deepEqual(
       pinned.lock.platforms['linux/amd64']?.map((p) => `${p.name}=${p.version}`),
       ['libfoo=1.5-1'],
@@ -183,21 +219,35 @@ describe('createLock against a generated signed archive', () => {
     const dir = tempDir('imprint-lock-spec-');
     const cache = tempDir('imprint-lock-cache-');
     let loaded = await writeSpec(repo, {}, dir);
-    await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_NOT_FOUND') && /imprint lock/.test(err.hint ?? ''));
+    await assert.rejects(
+      loadFreshLock(loaded),
+      (err: unknown) => isImprintError(err, 'LOCK_NOT_FOUND') && /imprint lock/.test(err.hint ?? ''),
+    );
     await writeLock(lockPath(loaded), (await createLock(request(loaded, cache))).lock);
     assert.equal(lockPath(loaded), join(dir, 'imprint.lock'));
     assert.deepEqual(names(await loadFreshLock(loaded), 'linux/amd64'), EXPECTED);
 
     // Changes that do not affect resolution keep the lock fresh.
-    loaded = await writeSpec(repo, { extra: 'env: { A: "1" }\nfetch: { sources: ["{url}/{filename}"] }' }, dir);
+    loaded = await writeSpec(
+      repo,
+      { extra: 'env: { A: "1" }\nfetch: { sources: ["{url}/{filename}"] }' },
+      dir,
+    );
     await loadFreshLock(loaded);
 
     loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'] }, dir);
-    await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_STALE') && /imprint lock/.test(err.hint ?? ''));
+    await assert.rejects(
+      loadFreshLock(loaded),
+      (err: unknown) => isImprintError(err, 'LOCK_STALE') && /imprint lock/.test(err.hint ?? ''),
+    );
     await writeLock(lockPath(loaded), (await createLock(request(loaded, cache))).lock);
     assert.ok(names(await loadFreshLock(loaded), 'linux/amd64').includes('unrelated'));
 
-    loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'], platforms: ['linux/amd64'] }, dir);
+    loaded = await writeSpec(
+      repo,
+      { packages: ['app', 'bar', 'unrelated'], platforms: ['linux/amd64'] },
+      dir,
+    );
     await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_STALE'));
 
     writeFileSync(lockPath(loaded), '{"version": 1}');
@@ -209,7 +259,9 @@ describe('createLock against a generated signed archive', () => {
     const cache = tempDir('imprint-lock-cache-');
     repo.override(`/dists/${repo.suite}/InRelease`, { body: repo.tamperedInRelease() });
     try {
-      await assert.rejects(createLock(request(loaded, cache)), (err: unknown) => isImprintError(err, 'SIGNATURE_INVALID'));
+      await assert.rejects(createLock(request(loaded, cache)), (err: unknown) =>
+        isImprintError(err, 'SIGNATURE_INVALID'),
+      );
     } finally {
       repo.clearOverrides();
     }
@@ -225,13 +277,21 @@ describe('createLock against a generated signed archive', () => {
     bad[bad.length - 20] = (bad[bad.length - 20] as number) ^ 0xff; // same size, other bytes
     repo.override(path, { body: bad });
     try {
-      await assert.rejects(createLock(request(loaded, cache)), (err: unknown) => isImprintError(err, 'DIGEST_MISMATCH'));
+      await assert.rejects(createLock(request(loaded, cache)), (err: unknown) =>
+        isImprintError(err, 'DIGEST_MISMATCH'),
+      );
     } finally {
       repo.clearOverrides();
     }
     // nothing but the verified Release reached the blob store
-    const blobs = execFileSync('find', [join(cache, 'blobs'), '-type', 'f']).toString().trim().split('\n');
-    assert.deepEqual(blobs.map((b) => b.slice(b.lastIndexOf('/') + 1)), [repo.inReleaseSha256()]);
+    const blobs = execFileSync('find', [join(cache, 'blobs'), '-type', 'f'])
+      .toString()
+      .trim()
+      .split('\n');
+    assert.deepEqual(
+      blobs.map((b) => b.slice(b.lastIndexOf('/') + 1)),
+      [repo.inReleaseSha256()],
+    );
   });
 
   it("uses the host's apt source (URL and Signed-By keyring) for a source without url", async () => {
@@ -268,14 +328,28 @@ describe('createLock against a generated signed archive', () => {
       downloads.map((d) => d.filename).sort(),
     );
     assert.equal(lockDownloads(lock, ['linux/arm64']).length, EXPECTED.length);
-    assert.throws(() => lockDownloads(lock, ['linux/s390x']), (err: unknown) => isImprintError(err, 'PLATFORM_NOT_FOUND'));
+    assert.throws(
+      () => lockDownloads(lock, ['linux/s390x']),
+      (err: unknown) => isImprintError(err, 'PLATFORM_NOT_FOUND'),
+    );
   });
 });
 
 describe('createLock with a second source', () => {
   it('records which source each package comes from, and the higher version wins across sources', async () => {
-    const main = await createDebRepo({ packages: [{ name: 'alpha', version: '1', depends: 'beta' }, { name: 'beta', version: '1' }] });
-    const extra = await createDebRepo({ packages: [{ name: 'beta', version: '2' }, { name: 'gamma', version: '1' }], suite: 'extra' });
+    const main = await createDebRepo({
+      packages: [
+        { name: 'alpha', version: '1', depends: 'beta' },
+        { name: 'beta', version: '1' },
+      ],
+    });
+    const extra = await createDebRepo({
+      packages: [
+        { name: 'beta', version: '2' },
+        { name: 'gamma', version: '1' },
+      ],
+      suite: 'extra',
+    });
     try {
       const dir = tempDir('imprint-lock-spec-');
       writeFileSync(
@@ -294,7 +368,10 @@ describe('createLock with a second source', () => {
         lock.platforms['linux/amd64']?.map((p) => `${p.name}=${p.version}@${p.repo}`),
         ['alpha=1@0', 'beta=2@1', 'gamma=1@1'],
       );
-      assert.deepEqual(lock.sources.map((s) => s.url), [main.url, extra.url]);
+      assert.deepEqual(
+        lock.sources.map((s) => s.url),
+        [main.url, extra.url],
+      );
       assert.deepEqual(
         lockDownloads(lock).map((d) => `${d.name}:${d.url === extra.url ? 'extra' : 'main'}`),
         ['alpha:main', 'beta:extra', 'gamma:extra'],
@@ -314,7 +391,13 @@ const skipLive = live ? false : 'skipped: set IMPRINT_LIVE=1 to reach the networ
 /** What apt-get picks for `packages` on an empty dpkg status, with fresh lists of exactly `suites`. */
 function aptSimulate(packages: string[], arch: string, suites: string[]): Map<string, string> {
   const work = tempDir('imprint-apt-');
-  for (const d of ['lists/partial', 'cache/archives/partial', 'etc/sources.list.d', 'etc/preferences.d', 'etc/apt.conf.d']) {
+  for (const d of [
+    'lists/partial',
+    'cache/archives/partial',
+    'etc/sources.list.d',
+    'etc/preferences.d',
+    'etc/apt.conf.d',
+  ]) {
     mkdirSync(join(work, d), { recursive: true });
   }
   writeFileSync(join(work, 'status'), '');
@@ -323,22 +406,37 @@ function aptSimulate(packages: string[], arch: string, suites: string[]): Map<st
   writeFileSync(join(work, 'etc/sources.list.d/debian.sources'), hostSources);
   writeFileSync(join(work, 'etc/sources.list'), '');
   const opts = [
-    `-o`, `Dir::State::status=${join(work, 'status')}`,
-    `-o`, `Dir::State::Lists=${join(work, 'lists')}`,
-    `-o`, `Dir::Cache=${join(work, 'cache')}`,
-    `-o`, `Dir::Etc::SourceList=${join(work, 'etc/sources.list')}`,
-    `-o`, `Dir::Etc::SourceParts=${join(work, 'etc/sources.list.d')}`,
-    `-o`, `Dir::Etc::Preferences=${join(work, 'etc/preferences')}`,
-    `-o`, `Dir::Etc::PreferencesParts=${join(work, 'etc/preferences.d')}`,
-    `-o`, `APT::Architecture=${arch}`,
-    `-o`, `APT::Architectures::=${arch}`,
-    `-o`, 'Acquire::Languages=none',
-    `-o`, 'Debug::NoLocking=1',
+    `-o`,
+    `Dir::State::status=${join(work, 'status')}`,
+    `-o`,
+    `Dir::State::Lists=${join(work, 'lists')}`,
+    `-o`,
+    `Dir::Cache=${join(work, 'cache')}`,
+    `-o`,
+    `Dir::Etc::SourceList=${join(work, 'etc/sources.list')}`,
+    `-o`,
+    `Dir::Etc::SourceParts=${join(work, 'etc/sources.list.d')}`,
+    `-o`,
+    `Dir::Etc::Preferences=${join(work, 'etc/preferences')}`,
+    `-o`,
+    `Dir::Etc::PreferencesParts=${join(work, 'etc/preferences.d')}`,
+    `-o`,
+    `APT::Architecture=${arch}`,
+    `-o`,
+    `APT::Architectures::=${arch}`,
+    `-o`,
+    'Acquire::Languages=none',
+    `-o`,
+    'Debug::NoLocking=1',
   ];
   execFileSync('apt-get', [...opts, '-qq', 'update'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const out = execFileSync('apt-get', [...opts, 'install', '--simulate', '--no-install-recommends', '-y', ...packages], {
-    env: { ...process.env, LC_ALL: 'C' },
-  }).toString('utf8');
+  const out = execFileSync(
+    'apt-get',
+    [...opts, 'install', '--simulate', '--no-install-recommends', '-y', ...packages],
+    {
+      env: { ...process.env, LC_ALL: 'C' },
+    },
+  ).toString('utf8');
   const picked = new Map<string, string>();
   for (const m of out.matchAll(/^Inst (\S+) \((\S+) ([^)]*)\)/gm)) {
     const name = (m[1] as string).replace(/:[a-z0-9]+$/, '');
@@ -349,7 +447,10 @@ function aptSimulate(packages: string[], arch: string, suites: string[]): Map<st
 }
 
 describe('the host archive [live]', () => {
-  it('locks python3 + ca-certificates on bookworm like apt-get --simulate on an empty status, amd64 and arm64 [live]', { skip: skipLive, timeout: 600_000 }, async () => {
+  it('locks python3 + ca-certificates on bookworm like apt-get --simulate on an empty status, amd64 and arm64 [live]', {
+    skip: skipLive,
+    timeout: 600_000,
+  }, async () => {
     const dir = tempDir('imprint-lock-live-');
     const suites = ['bookworm', 'bookworm-updates', 'bookworm-security'];
     writeFileSync(
@@ -364,7 +465,11 @@ describe('the host archive [live]', () => {
         '',
       ].join('\n'),
     );
-    const { lock } = await createLock({ loaded: await loadSpec(dir), cacheDir: tempDir('imprint-lock-live-cache-'), now: new Date() });
+    const { lock } = await createLock({
+      loaded: await loadSpec(dir),
+      cacheDir: tempDir('imprint-lock-live-cache-'),
+      now: new Date(),
+    });
     for (const arch of ['amd64', 'arm64']) {
       const apt = aptSimulate(['python3', 'ca-certificates'], arch, suites);
       const ours = new Map((lock.platforms[`linux/${arch}`] ?? []).map((p) => [p.name, p.version]));

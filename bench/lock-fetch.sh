@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Lock and fetch benchmarks (docs/benchmarks-lock.md, section "Lock and fetch").
+#
+#   1. `imprint lock` of a ~30-package set (curl on bookworm, amd64) with a warm metadata cache,
+#      online (3 Release files re-fetched and verified) and --offline; `imprint --version` for the
+#      start-up cost of running from source through tsx.
+#   2. A cold fetch of the .deb files locked for python3 + ca-certificates (amd64, ~18.6 MB) into an
+#      empty store with fetchPackages (6 in flight, sha256 verified, fsynced), against curl fetching
+#      the same URLs one after another (one process, one connection) and 6 at a time (xargs -P6).
+#
+# Needs the network to the host's Debian archive (the apt source for bookworm), hyperfine, curl, jq.
+# Usage: bench/lock-fetch.sh [RUNS]   (default 5 runs per fetch command, 10 per lock command)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+runs=${1:-5}
+work=$(mktemp -d /tmp/imprint-bench-lock.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+imprint() { node --import tsx "$root/test/helpers/imprint-cli.ts" "$@"; }
+export -f imprint
+export root
+cache=$work/cache
+
+spec() { # spec DIR PACKAGES
+  mkdir -p "$1"
+  cat >"$1/imprint.yaml" <<EOF
+version: 1
+platforms: [linux/amd64]
+sources:
+  - suites: [bookworm, bookworm-updates]
+  - suites: [bookworm-security]
+packages: [$2]
+EOF
+}
+spec "$work/lock30" "curl"
+spec "$work/py" "python3, ca-certificates"
+
+echo "== machine"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+echo "node: $(node --version); curl: $(curl --version | head -1 | cut -d' ' -f1-2); hyperfine: $(hyperfine --version)"
+
+echo "== warming the metadata cache"
+imprint --cache-dir "$cache" lock "$work/lock30"
+imprint --cache-dir "$cache" lock "$work/py"
+
+echo "== lock, warm metadata cache"
+hyperfine --warmup 1 --runs $((runs * 2)) --export-markdown "$work/lock.md" \
+  -n 'imprint --version (start-up)' "node --import tsx $root/test/helpers/imprint-cli.ts --version" \
+  -n 'imprint lock (curl, 32 packages)' "node --import tsx $root/test/helpers/imprint-cli.ts --cache-dir $cache lock $work/lock30" \
+  -n 'imprint lock --offline (curl, 32 packages)' "node --import tsx $root/test/helpers/imprint-cli.ts --cache-dir $cache lock --offline $work/lock30"
+
+echo "== cold fetch of the python3 + ca-certificates closure"
+lock=$work/py/imprint.lock
+jq -r '.sources as $s | .platforms["linux/amd64"][] | "\($s[.repo].url)/\(.filename)"' "$lock" >"$work/urls"
+count=$(wc -l <"$work/urls")
+bytes=$(jq '[.platforms["linux/amd64"][].size] | add' "$lock")
+echo "$count files, $bytes bytes"
+
+cat >"$work/fetch.mts" <<EOF
+import { readFileSync } from 'node:fs';
+import { fetchPackages } from '$root/src/debian/fetch.js';
+import { lockDownloads } from '$root/src/lock/create-downloads.js';
+import { parseLock } from '$root/src/lock/serialize.js';
+import { BlobStore } from '$root/src/store/index.js';
+const [lockFile, storeDir] = process.argv.slice(2) as [string, string];
+const lock = parseLock(readFileSync(lockFile), lockFile);
+const r = await fetchPackages(lockDownloads(lock), { store: new BlobStore(storeDir) });
+if (r.fetched !== ${count}) throw new Error('expected ${count} downloads, got ' + r.fetched);
+EOF
+
+hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/fetch.md" \
+  --prepare "rm -rf $work/store $work/curl && mkdir -p $work/curl" \
+  -n 'imprint fetchPackages (6 in flight, verified)' "node --import tsx $work/fetch.mts $lock $work/store" \
+  -n 'curl, sequential (one connection)' "xargs curl -sfL --remote-name-all --output-dir $work/curl <$work/urls" \
+  -n 'curl, xargs -P6' "xargs -P6 -n1 curl -sfL --remote-name-all --output-dir $work/curl <$work/urls"
+
+echo "== results"
+cat "$work/lock.md"
+echo
+cat "$work/fetch.md"
+echo
+echo "fetched: $count files, $bytes bytes"
