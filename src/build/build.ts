@@ -1,10 +1,8 @@
 import { join } from 'node:path';
 import { type CompressOptions, codecDescription } from '../compress/index.js';
-import { fetchPackages } from '../debian/fetch.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
-import { loadFreshLock } from '../lock/create.js';
 import type { LockFile, LockPackage } from '../lock/types.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
@@ -82,7 +80,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const annotations = standardAnnotations(spec, epoch.epoch, git, warn);
   const compression: CompressOptions = { compression: spec.compression.algorithm, level: spec.compression.level };
   const cacheDir = req.cacheDir;
-  const lock = spec.packages.length > 0 ? await loadFreshLock(loaded) : undefined;
+  // The Debian machinery (OpenPGP, resolver, fetcher) loads only when the spec has packages.
+  const lock = spec.packages.length > 0 ? await (await import('../lock/create.js')).loadFreshLock(loaded) : undefined;
   const files = await step('reading the spec\'s files', () => specFilesTree(loaded, epoch.epoch), 'IO');
   const filesPrint = await step('hashing the spec\'s files', () => treeFingerprint(files), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
@@ -108,6 +107,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         emit({ type: 'cached', platform: name });
       } else {
         if (packages.length > 0) {
+          const { fetchPackages } = await import('../debian/fetch.js');
           await step(`fetching packages for ${name}`, () =>
             fetchPackages(withArchiveUrls(lock!, packages), { store, templates: spec.fetch.sources, offline: req.offline === true, onProgress: (p) => emit({ type: 'fetch', platform: name, ...p }) }),
           );

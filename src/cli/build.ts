@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { access } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
-import { createLock, lockPath } from '../lock/create.js';
+import { lockPathFor } from '../lock/io.js';
 import { writeLock } from '../lock/io.js';
 import { buildImage } from '../build/build.js';
 import { loadSpec } from '../spec/index.js';
@@ -53,10 +53,11 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
         if (loaded.spec.packages.length > 0) {
-          const path = lockPath(loaded);
+          const path = lockPathFor(loaded.file);
           const exists = await access(path).then(() => true, () => false);
           if (!exists || opts.update) {
             // No lock yet (or --update): resolve now and write it, as `imprint lock` would.
+            const { createLock } = await import('../lock/create.js');
             const { lock, warnings } = await createLock({ loaded, cacheDir, offline: opts.offline === true, now: new Date() });
             await writeLock(path, lock);
             for (const w of warnings) t.err.write(`warning: ${w}\n`);
