@@ -44,10 +44,14 @@ export function resolveLevel(opts: CompressOptions): number {
   if (opts.compression === 'none') return 0;
   const level = opts.level ?? fallback;
   if (!Number.isInteger(level) || level < min || level > max) {
-    throw new ImprintError('USAGE', `${opts.compression} level must be an integer ${min}..${max}, found ${String(level)}`, {
-      hint: `Omit the level to use ${fallback}.`,
-      details: { compression: opts.compression, level },
-    });
+    throw new ImprintError(
+      'USAGE',
+      `${opts.compression} level must be an integer ${min}..${max}, found ${String(level)}`,
+      {
+        hint: `Omit the level to use ${fallback}.`,
+        details: { compression: opts.compression, level },
+      },
+    );
   }
   return level;
 }

@@ -1,8 +1,8 @@
 import { PassThrough, pipeline, Readable, type Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { ImprintError, errorText } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
 import { CODEC_CHUNK, InnerStreamTransform } from './inner-stream.js';
-import { type DecompressLimits, DecompressionGuard } from './limits.js';
+import { DecompressionGuard, type DecompressLimits } from './limits.js';
 import { type Decompression, SNIFF_BYTES, sniffCompression } from './sniff.js';
 import { XzDecoder } from './xz.js';
 import { createNativeZstdDecompress } from './zstd.js';
@@ -55,10 +55,14 @@ class ZlibDecoder extends InnerStreamTransform {
 
   protected override mapError(err: Error): Error {
     if (err instanceof ImprintError) return err;
-    return new ImprintError('COMPRESSION_INVALID', `${this.#what}: expected a valid ${this.#codec} stream, found ${err.message}`, {
-      cause: err,
-      details: { what: this.#what, codec: this.#codec, zlibCode: (err as { code?: unknown }).code },
-    });
+    return new ImprintError(
+      'COMPRESSION_INVALID',
+      `${this.#what}: expected a valid ${this.#codec} stream, found ${err.message}`,
+      {
+        cause: err,
+        details: { what: this.#what, codec: this.#codec, zlibCode: (err as { code?: unknown }).code },
+      },
+    );
   }
 }
 
@@ -78,14 +82,20 @@ export function decompressStream(kind: Decompression, opts: DecompressOptions): 
       return new XzDecoder(opts.what, guard);
     case 'zstd': {
       const native = createNativeZstdDecompress();
-      return native === undefined ? new FzstdDecoder(opts.what, guard) : new ZlibDecoder(native, 'zstd', opts.what, guard);
+      return native === undefined
+        ? new FzstdDecoder(opts.what, guard)
+        : new ZlibDecoder(native, 'zstd', opts.what, guard);
     }
     case 'none':
       return new PassThrough({ highWaterMark: CODEC_CHUNK });
     default:
-      throw new ImprintError('COMPRESSION_UNSUPPORTED', `${opts.what}: unknown compression ${JSON.stringify(kind)}`, {
-        hint: 'imprint reads gzip, xz and zstd.',
-      });
+      throw new ImprintError(
+        'COMPRESSION_UNSUPPORTED',
+        `${opts.what}: unknown compression ${JSON.stringify(kind)}`,
+        {
+          hint: 'imprint reads gzip, xz and zstd.',
+        },
+      );
   }
 }
 
@@ -140,10 +150,13 @@ export async function openDecompressed(
   try {
     ({ head, ended } = await readHead(source, SNIFF_BYTES));
   } catch (err) {
-    throw new ImprintError('IO', `${opts.what}: could not read the first bytes: ${errorText(err)}`, { cause: err });
+    throw new ImprintError('IO', `${opts.what}: could not read the first bytes: ${errorText(err)}`, {
+      cause: err,
+    });
   }
   const kind = sniffCompression(head);
-  const out = kind === 'none' ? new PassThrough({ highWaterMark: CODEC_CHUNK }) : decompressStream(kind, opts);
+  const out =
+    kind === 'none' ? new PassThrough({ highWaterMark: CODEC_CHUNK }) : decompressStream(kind, opts);
   if (ended) {
     pipeline(Readable.from(head.length > 0 ? [head] : []), out, ignore);
   } else {

@@ -1,7 +1,14 @@
-// Compression codecs: pinned gzip/zstd output, guarded gzip/xz/zstd decoders. See README.md.
-export { type Compression, type CompressOptions, codecDescription, compressStream, resolveLevel } from './compress.js';
+// Compression codecs: canonical gzip and pinned zstd output, guarded gzip/xz/zstd decoders. See README.md.
+export {
+  type Compression,
+  type CompressOptions,
+  codecDescription,
+  compressStream,
+  resolveLevel,
+} from './compress.js';
 export { crc32 } from './crc32.js';
 export { type DecompressOptions, decompressStream, openDecompressed } from './decompress.js';
-export { type DecompressLimits, DEFAULT_MAX_RATIO, DEFAULT_RATIO_GRACE_BYTES } from './limits.js';
+export { type DeflateEngine, deflateEngine } from './deflate.js';
+export { DEFAULT_MAX_RATIO, DEFAULT_RATIO_GRACE_BYTES, type DecompressLimits } from './limits.js';
 export { type Decompression, sniffCompression } from './sniff.js';
 export { zstdAvailable } from './zstd.js';

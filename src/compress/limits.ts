@@ -52,7 +52,10 @@ export class DecompressionGuard {
       throw new ImprintError(
         'DECOMPRESSION_BOMB',
         `${this.#what}: decompressed output exceeds the limit of ${this.#maxOutput} bytes (${out} bytes from ${this.inputBytes} compressed)`,
-        { hint: 'The input is hostile or corrupt; raise maxOutputBytes only if it is trusted.', details: this.#details(out) },
+        {
+          hint: 'The input is hostile or corrupt; raise maxOutputBytes only if it is trusted.',
+          details: this.#details(out),
+        },
       );
     }
     if (out > this.#grace && out > this.#maxRatio * this.inputBytes) {
@@ -60,7 +63,10 @@ export class DecompressionGuard {
       throw new ImprintError(
         'DECOMPRESSION_BOMB',
         `${this.#what}: decompression ratio ${ratio}:1 exceeds the limit of ${this.#maxRatio}:1 (${out} bytes from ${this.inputBytes} compressed)`,
-        { hint: 'The input is hostile or corrupt; raise maxRatio only if it is trusted.', details: this.#details(out) },
+        {
+          hint: 'The input is hostile or corrupt; raise maxRatio only if it is trusted.',
+          details: this.#details(out),
+        },
       );
     }
   }

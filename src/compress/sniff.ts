@@ -20,7 +20,13 @@ export function sniffCompression(head: Uint8Array): Decompression {
   if (startsWith(head, [0x1f, 0x8b, 0x08])) return 'gzip';
   if (startsWith(head, XZ_MAGIC)) return 'xz';
   if (startsWith(head, ZSTD_MAGIC)) return 'zstd';
-  if (head.length >= 4 && ((head[0] as number) & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) {
+  if (
+    head.length >= 4 &&
+    ((head[0] as number) & 0xf0) === 0x50 &&
+    head[1] === 0x2a &&
+    head[2] === 0x4d &&
+    head[3] === 0x18
+  ) {
     return 'zstd';
   }
   return 'none';

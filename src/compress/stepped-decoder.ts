@@ -66,7 +66,9 @@ export abstract class SteppedDecoder extends Transform {
         const piece = step.value;
         if (piece.length === 0) continue;
         this.#guard.output(piece.length);
-        const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+        const buf = Buffer.isBuffer(piece)
+          ? piece
+          : Buffer.from(piece.buffer, piece.byteOffset, piece.length);
         if (!this.push(buf)) {
           if (this.destroyed) return;
           this.#suspended = { steps: iterator, callback };

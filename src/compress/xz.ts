@@ -61,9 +61,13 @@ async function loadExports(): Promise<XzExports> {
     );
   if (!ok) {
     const version = (require('xz-decompress/package.json') as { version?: string }).version;
-    throw new ImprintError('INTERNAL', `xz-decompress ${version ?? '?'} does not expose the WebAssembly decoder imprint expects`, {
-      hint: 'imprint is tested with xz-decompress 0.2.x; install that version.',
-    });
+    throw new ImprintError(
+      'INTERNAL',
+      `xz-decompress ${version ?? '?'} does not expose the WebAssembly decoder imprint expects`,
+      {
+        hint: 'imprint is tested with xz-decompress 0.2.x; install that version.',
+      },
+    );
   }
   return ex as XzExports;
 }
@@ -73,6 +77,11 @@ function xzExports(): Promise<XzExports> {
   exportsPromise ??= loadExports();
   return exportsPromise;
 }
+
+/** Frees the context of a decoder that was dropped without being ended or destroyed. */
+const orphans = new FinalizationRegistry<{ ex: XzExports; ptr: number }>(({ ex, ptr }) =>
+  ex.destroy_context(ptr),
+);
 
 /** One xz-embedded decoder context inside the shared WebAssembly memory. */
 class XzContext {
@@ -85,6 +94,7 @@ class XzContext {
   constructor(ex: XzExports) {
     this.#ex = ex;
     this.#ptr = ex.create_context();
+    orphans.register(this, { ex, ptr: this.#ptr }, this);
     const header = this.#header();
     this.bufSize = header[0] as number;
     this.#inPtr = header[1] as number;
@@ -129,6 +139,7 @@ class XzContext {
   }
 
   dispose(): void {
+    orphans.unregister(this);
     this.#ex.destroy_context(this.#ptr);
   }
 }
@@ -156,7 +167,8 @@ export class XzDecoder extends SteppedDecoder {
   }
 
   #context(): XzContext {
-    if (this.#ctx === undefined) throw new ImprintError('INTERNAL', `${this.#what}: xz decoder used after release`);
+    if (this.#ctx === undefined)
+      throw new ImprintError('INTERNAL', `${this.#what}: xz decoder used after release`);
     return this.#ctx;
   }
 
@@ -202,7 +214,9 @@ export class XzDecoder extends SteppedDecoder {
 
   protected override mapError(err: unknown): Error {
     if (err instanceof ImprintError) return err;
-    return new ImprintError('COMPRESSION_INVALID', `${this.#what}: xz decoding failed: ${String(err)}`, { cause: err });
+    return new ImprintError('COMPRESSION_INVALID', `${this.#what}: xz decoding failed: ${String(err)}`, {
+      cause: err,
+    });
   }
 
   protected override release(): void {

@@ -48,9 +48,13 @@ export function zstdLibraryVersion(): string {
 function constant(name: string): number {
   const value = zlibZstd.constants[name];
   if (value === undefined) {
-    throw new ImprintError('COMPRESSION_UNSUPPORTED', `zlib.constants.${name} is missing from this Node's zstd support`, {
-      hint: 'zstd output needs Node >= 22.15; use gzip or upgrade Node.',
-    });
+    throw new ImprintError(
+      'COMPRESSION_UNSUPPORTED',
+      `zlib.constants.${name} is missing from this Node's zstd support`,
+      {
+        hint: 'zstd output needs Node >= 22.15; use gzip or upgrade Node.',
+      },
+    );
   }
   return value;
 }
@@ -59,7 +63,10 @@ function unsupported(): ImprintError {
   return new ImprintError(
     'COMPRESSION_UNSUPPORTED',
     `zstd compression needs Node's built-in zstd, which Node ${process.version} does not have`,
-    { hint: 'zstd output needs Node >= 22.15; use gzip or upgrade Node.', details: { node: process.version } },
+    {
+      hint: 'zstd output needs Node >= 22.15; use gzip or upgrade Node.',
+      details: { node: process.version },
+    },
   );
 }
 

@@ -1,9 +1,9 @@
 // Decompression bombs are built inside the tests by streaming zeros through a compressor; nothing
 // large is stored. Each must fail with DECOMPRESSION_BOMB soon after the grace amount of output.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { compressStream, decompressStream, openDecompressed } from '../../src/compress/index.js';
 import { DecompressionGuard } from '../../src/compress/limits.js';
@@ -70,7 +70,10 @@ describe('DecompressionGuard', () => {
     g.output(0); // 1000 / 100 = 10: at the limit, allowed
     assert.throws(
       () => g.output(1),
-      (err) => isImprintError(err, 'DECOMPRESSION_BOMB') && err.details.what === 'g' && err.details.outputBytes === 1001,
+      (err) =>
+        isImprintError(err, 'DECOMPRESSION_BOMB') &&
+        err.details.what === 'g' &&
+        err.details.outputBytes === 1001,
     );
   });
 
@@ -98,12 +101,22 @@ describe('DecompressionGuard', () => {
 describe('bombs', () => {
   const codecs: Array<[Decompression, string | false, () => Promise<Buffer>]> = [
     ['gzip', false, () => gzipZeros(BOMB_SIZE)],
-    ['xz', hasTool('xz') ? false : 'xz CLI not installed', () => runTool('xz', ['-c', '-0', '-T1'], zeroStream(BOMB_SIZE))],
-    ['zstd', hasTool('zstd') ? false : 'zstd CLI not installed', () => runTool('zstd', ['-c', '-q', '-1'], zeroStream(BOMB_SIZE))],
+    [
+      'xz',
+      hasTool('xz') ? false : 'xz CLI not installed',
+      () => runTool('xz', ['-c', '-0', '-T1'], zeroStream(BOMB_SIZE)),
+    ],
+    [
+      'zstd',
+      hasTool('zstd') ? false : 'zstd CLI not installed',
+      () => runTool('zstd', ['-c', '-q', '-1'], zeroStream(BOMB_SIZE)),
+    ],
   ];
 
   for (const [kind, skip, build] of codecs) {
-    test(`${kind}: 200 MB of zeros stops with DECOMPRESSION_BOMB just past the grace amount`, { skip }, async () => {
+    test(`${kind}: 200 MB of zeros stops with DECOMPRESSION_BOMB just past the grace amount`, {
+      skip,
+    }, async () => {
       const bomb = await build();
       assert.ok(bomb.length < BOMB_SIZE / 1000, `the ${kind} bomb is ${bomb.length} bytes`);
       const what = `${kind} bomb`;
@@ -132,11 +145,15 @@ describe('bombs', () => {
     const ratio = text.length / gz.length;
     assert.ok(ratio > 2 && ratio < 20, `text ratio ${ratio}`);
     const tight = { maxRatio: 2, ratioGraceBytes: MiB };
-    await assert.rejects(transformAll([gz], decompressStream('gzip', { what: 'tight', limits: tight })), (err) =>
-      isImprintError(err, 'DECOMPRESSION_BOMB'),
+    await assert.rejects(
+      transformAll([gz], decompressStream('gzip', { what: 'tight', limits: tight })),
+      (err) => isImprintError(err, 'DECOMPRESSION_BOMB'),
     );
     const loose = { maxRatio: 20, ratioGraceBytes: MiB };
-    assert.equal((await transformAll([gz], decompressStream('gzip', { what: 'loose', limits: loose }))).length, text.length);
+    assert.equal(
+      (await transformAll([gz], decompressStream('gzip', { what: 'loose', limits: loose }))).length,
+      text.length,
+    );
     await assert.rejects(
       transformAll([gz], decompressStream('gzip', { what: 'capped', limits: { maxOutputBytes: MiB } })),
       (err) => isImprintError(err, 'DECOMPRESSION_BOMB') && err.details.maxOutputBytes === MiB,

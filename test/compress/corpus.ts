@@ -24,7 +24,10 @@ export function randomBytes(n: number, seed: number): Buffer {
   return out;
 }
 
-const WORDS = 'the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet usr lib share doc bin etc var'.split(' ');
+const WORDS =
+  'the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet usr lib share doc bin etc var'.split(
+    ' ',
+  );
 
 /** Text with a skewed word distribution, compressing roughly 3-4x like real file content. */
 export function textBytes(n: number, seed: number): Buffer {
@@ -134,7 +137,10 @@ export function randomChunks(data: Buffer, seed: number): Buffer[] {
 }
 
 /** Runs `chunks` through `transform` and returns everything it emitted. */
-export async function transformAll(chunks: Iterable<Buffer>, transform: NodeJS.ReadWriteStream): Promise<Buffer> {
+export async function transformAll(
+  chunks: Iterable<Buffer>,
+  transform: NodeJS.ReadWriteStream,
+): Promise<Buffer> {
   const out: Buffer[] = [];
   await pipeline(
     Readable.from(chunks, { objectMode: false }),

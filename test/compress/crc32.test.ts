@@ -27,6 +27,7 @@ test('table-driven and native implementations agree, also when continued chunk b
 });
 
 test('this Node provides zlib.crc32 (Node >= 20.15), so the fast path is tested', (t) => {
-  if (nativeCrc32 === undefined) t.skip(`Node ${process.version} has no zlib.crc32; only the table is tested`);
+  if (nativeCrc32 === undefined)
+    t.skip(`Node ${process.version} has no zlib.crc32; only the table is tested`);
   else assert.equal(typeof nativeCrc32, 'function');
 });

@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { compressStream, decompressStream, openDecompressed, sniffCompression } from '../../src/compress/index.js';
+import { describe, test } from 'node:test';
+import {
+  compressStream,
+  decompressStream,
+  openDecompressed,
+  sniffCompression,
+} from '../../src/compress/index.js';
 import { type Decompression, SNIFF_BYTES } from '../../src/compress/sniff.js';
 import { isImprintError } from '../../src/errors.js';
-import { fixedChunks, mixedBytes, randomBytes, randomChunks, tarLikeBytes, textBytes, transformAll } from './corpus.js';
+import {
+  fixedChunks,
+  mixedBytes,
+  randomBytes,
+  randomChunks,
+  tarLikeBytes,
+  textBytes,
+  transformAll,
+} from './corpus.js';
 import { hasTool, runTool } from './tools.js';
 
 const sample = Buffer.concat([tarLikeBytes(200, 51), textBytes(600_000, 52), mixedBytes(400_000, 53)]);
@@ -17,7 +30,11 @@ function decode(kind: Decompression, input: Buffer | Buffer[], what = 'test inpu
   return transformAll(Array.isArray(input) ? input : [input], decompressStream(kind, { what }));
 }
 
-async function assertCode(promise: Promise<unknown>, code: Parameters<typeof isImprintError>[1], what?: string): Promise<void> {
+async function assertCode(
+  promise: Promise<unknown>,
+  code: Parameters<typeof isImprintError>[1],
+  what?: string,
+): Promise<void> {
   await assert.rejects(promise, (err) => {
     assert.ok(isImprintError(err, code), `expected ${code}, got ${String(err)}`);
     if (what !== undefined) assert.equal(err.details.what, what);
@@ -46,17 +63,24 @@ describe('sniffCompression', () => {
       [[], 'none'],
       [[...Buffer.from('usr/bin/')], 'none'],
     ];
-    for (const [head, kind] of cases) assert.equal(sniffCompression(Uint8Array.from(head)), kind, JSON.stringify(head));
+    for (const [head, kind] of cases)
+      assert.equal(sniffCompression(Uint8Array.from(head)), kind, JSON.stringify(head));
     assert.ok(SNIFF_BYTES >= 6);
   });
 });
 
 describe('round trips', () => {
-  test('gzip: imprint output, multi-member, and gzip(1) output with a file name', { skip: skipGzip }, async () => {
+  test('gzip: imprint output, multi-member, and gzip(1) output with a file name', {
+    skip: skipGzip,
+  }, async () => {
     const a = await gzipOf(sample);
     assert.ok((await decode('gzip', a)).equals(sample));
     const b = await gzipOf(Buffer.from('second member'));
-    assert.ok((await decode('gzip', Buffer.concat([a, b]))).equals(Buffer.concat([sample, Buffer.from('second member')])));
+    assert.ok(
+      (await decode('gzip', Buffer.concat([a, b]))).equals(
+        Buffer.concat([sample, Buffer.from('second member')]),
+      ),
+    );
     const cli = await runTool('gzip', ['-c', '-9'], sample);
     assert.ok((await decode('gzip', fixedChunks(cli, 1000))).equals(sample));
   });
@@ -65,14 +89,22 @@ describe('round trips', () => {
     const xz = await runTool('xz', ['-c', '-6', '-T1'], sample);
     assert.ok((await decode('xz', xz)).equals(sample));
     assert.ok((await decode('xz', randomChunks(xz, 54))).equals(sample));
-    assert.ok((await decode('xz', fixedChunks(xz.subarray(0, 20_000), 1).concat([xz.subarray(20_000)]))).equals(sample));
+    assert.ok(
+      (await decode('xz', fixedChunks(xz.subarray(0, 20_000), 1).concat([xz.subarray(20_000)]))).equals(
+        sample,
+      ),
+    );
   });
 
-  test('xz: concatenated streams with stream padding, crc32/none checks, 64 MiB dictionary', { skip: skipXz }, async () => {
+  test('xz: concatenated streams with stream padding, crc32/none checks, 64 MiB dictionary', {
+    skip: skipXz,
+  }, async () => {
     const a = await runTool('xz', ['-c', '--check=crc32'], sample);
     const b = await runTool('xz', ['-c', '--check=none'], Buffer.from('tail'));
     const joined = Buffer.concat([a, Buffer.alloc(4), b, Buffer.alloc(8)]);
-    assert.ok((await decode('xz', randomChunks(joined, 55))).equals(Buffer.concat([sample, Buffer.from('tail')])));
+    assert.ok(
+      (await decode('xz', randomChunks(joined, 55))).equals(Buffer.concat([sample, Buffer.from('tail')])),
+    );
     const big = await runTool('xz', ['-c', '--lzma2=preset=1,dict=64MiB'], sample);
     assert.ok((await decode('xz', big)).equals(sample));
     const empty = await runTool('xz', ['-c'], Buffer.alloc(0));
@@ -81,9 +113,19 @@ describe('round trips', () => {
 
   test('xz: options xz-embedded lacks are COMPRESSION_UNSUPPORTED', { skip: skipXz }, async () => {
     const small = textBytes(10_000, 56);
-    await assertCode(decode('xz', await runTool('xz', ['-c', '--check=sha256'], small), 'sha256'), 'COMPRESSION_UNSUPPORTED', 'sha256');
-    await assertCode(decode('xz', await runTool('xz', ['-c', '--x86', '--lzma2'], small)), 'COMPRESSION_UNSUPPORTED');
-    await assertCode(decode('xz', await runTool('xz', ['-c', '--lzma2=preset=1,dict=128MiB'], small)), 'COMPRESSION_UNSUPPORTED');
+    await assertCode(
+      decode('xz', await runTool('xz', ['-c', '--check=sha256'], small), 'sha256'),
+      'COMPRESSION_UNSUPPORTED',
+      'sha256',
+    );
+    await assertCode(
+      decode('xz', await runTool('xz', ['-c', '--x86', '--lzma2'], small)),
+      'COMPRESSION_UNSUPPORTED',
+    );
+    await assertCode(
+      decode('xz', await runTool('xz', ['-c', '--lzma2=preset=1,dict=128MiB'], small)),
+      'COMPRESSION_UNSUPPORTED',
+    );
   });
 
   test('xz: two streams decoded interleaved do not block each other', { skip: skipXz }, async () => {
@@ -107,7 +149,9 @@ describe('round trips', () => {
     b.destroy();
   });
 
-  test('zstd: zstd(1) output, concatenated frames, a skippable frame, with and without checksums', { skip: skipZstd }, async () => {
+  test('zstd: zstd(1) output, concatenated frames, a skippable frame, with and without checksums', {
+    skip: skipZstd,
+  }, async () => {
     const z = await runTool('zstd', ['-c', '-q', '-19'], sample);
     assert.ok((await decode('zstd', z)).equals(sample));
     assert.ok((await decode('zstd', fixedChunks(z, 777))).equals(sample));
@@ -115,7 +159,9 @@ describe('round trips', () => {
     const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0]), Buffer.from('abc')]);
     const joined = Buffer.concat([skippable, z, noCheck]);
     assert.equal(sniffCompression(joined), 'zstd');
-    assert.ok((await decode('zstd', randomChunks(joined, 57))).equals(Buffer.concat([sample, Buffer.from('tail')])));
+    assert.ok(
+      (await decode('zstd', randomChunks(joined, 57))).equals(Buffer.concat([sample, Buffer.from('tail')])),
+    );
   });
 });
 
@@ -134,7 +180,9 @@ describe('corrupt input', () => {
     await assertCode(decode('gzip', Buffer.from('not gzip at all')), 'COMPRESSION_INVALID');
   });
 
-  test('xz: flipped byte, truncation, bad padding, trailing garbage, empty, not xz', { skip: skipXz }, async () => {
+  test('xz: flipped byte, truncation, bad padding, trailing garbage, empty, not xz', {
+    skip: skipXz,
+  }, async () => {
     const xz = await runTool('xz', ['-c'], sample);
     const flipped = Buffer.from(xz);
     flipped[xz.length >> 1] = (flipped[xz.length >> 1] as number) ^ 0x55;
@@ -144,7 +192,10 @@ describe('corrupt input', () => {
     await assertCode(decode('xz', Buffer.concat([xz, Buffer.alloc(3)])), 'COMPRESSION_INVALID');
     await assertCode(decode('xz', Buffer.concat([xz, Buffer.from('garbage!')])), 'COMPRESSION_INVALID');
     await assertCode(decode('xz', Buffer.alloc(0)), 'COMPRESSION_INVALID');
-    await assertCode(decode('xz', await runTool('xz', ['-c', '--format=lzma'], sample)), 'COMPRESSION_INVALID');
+    await assertCode(
+      decode('xz', await runTool('xz', ['-c', '--format=lzma'], sample)),
+      'COMPRESSION_INVALID',
+    );
   });
 
   test('zstd: bad block type, truncation, garbage, empty', { skip: skipZstd }, async () => {
@@ -169,7 +220,9 @@ describe('openDecompressed', () => {
     return Buffer.concat(parts);
   }
 
-  test('sniffs each codec, also when the source arrives byte by byte', { skip: skipXz || skipZstd }, async () => {
+  test('sniffs each codec, also when the source arrives byte by byte', {
+    skip: skipXz || skipZstd,
+  }, async () => {
     const inputs: Array<[Decompression, Buffer]> = [
       ['gzip', await gzipOf(sample)],
       ['xz', await runTool('xz', ['-c'], sample)],
@@ -187,7 +240,9 @@ describe('openDecompressed', () => {
 
   test('short and empty sources are uncompressed', async () => {
     for (const bytes of [Buffer.alloc(0), Buffer.from([0x1f]), Buffer.from('abc')]) {
-      const opened = await openDecompressed(Readable.from(bytes.length > 0 ? [bytes] : []), { what: 'short' });
+      const opened = await openDecompressed(Readable.from(bytes.length > 0 ? [bytes] : []), {
+        what: 'short',
+      });
       assert.equal(opened.kind, 'none');
       assert.ok((await readAll(opened.stream)).equals(bytes));
     }
@@ -223,7 +278,10 @@ describe('openDecompressed', () => {
 
 describe('backpressure', () => {
   // A slow reader must hold memory to about one output piece beyond the highWaterMark.
-  async function maxBuffered(kind: Decompression, compressed: Buffer): Promise<{ max: number; total: number }> {
+  async function maxBuffered(
+    kind: Decompression,
+    compressed: Buffer,
+  ): Promise<{ max: number; total: number }> {
     const d = decompressStream(kind, { what: 'slow reader', limits: { maxRatio: Number.POSITIVE_INFINITY } });
     let max = 0;
     let total = 0;
@@ -264,7 +322,9 @@ describe('backpressure', () => {
   });
 });
 
-test('random (incompressible) data round trips through every codec', { skip: skipXz || skipZstd }, async () => {
+test('random (incompressible) data round trips through every codec', {
+  skip: skipXz || skipZstd,
+}, async () => {
   const data = randomBytes(500_000, 58);
   assert.ok((await decode('gzip', await gzipOf(data))).equals(data));
   assert.ok((await decode('xz', await runTool('xz', ['-c'], data))).equals(data));

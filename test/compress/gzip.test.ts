@@ -7,7 +7,12 @@ import * as zlib from 'node:zlib';
 import pako from 'pako';
 import { codecDescription, compressStream, resolveLevel } from '../../src/compress/compress.js';
 import { tableCrc32 } from '../../src/compress/crc32.js';
-import { createDeflateRaw, type DeflateEngine, deflateEngine, nativeDeflateIsCanonical } from '../../src/compress/deflate.js';
+import {
+  createDeflateRaw,
+  type DeflateEngine,
+  deflateEngine,
+  nativeDeflateIsCanonical,
+} from '../../src/compress/deflate.js';
 import { GzipWriter, gzipHeader, gzipTrailer } from '../../src/compress/gzip.js';
 import { isImprintError } from '../../src/errors.js';
 import { corpus, fixedChunks, mixedBytes, prng, randomChunks, textBytes, transformAll } from './corpus.js';
@@ -24,7 +29,12 @@ function pakoDeflateRaw(data: Buffer, level: number): Buffer {
   const key = `${level}:${item}`;
   const cached = item >= 0 ? expectedCache.get(key) : undefined;
   if (cached !== undefined) return cached;
-  const out = pako.deflateRaw(data, { level: level as pako.DeflateFunctionOptions['level'], windowBits: 15, memLevel: 8, strategy: 0 });
+  const out = pako.deflateRaw(data, {
+    level: level as pako.DeflateFunctionOptions['level'],
+    windowBits: 15,
+    memLevel: 8,
+    strategy: 0,
+  });
   const buf = Buffer.from(out.buffer, out.byteOffset, out.length);
   if (item >= 0) expectedCache.set(key, buf);
   return buf;
@@ -73,7 +83,11 @@ async function assertCorpusCanonical(engine: DeflateEngine, level: number): Prom
     }
   }
   const sample = Buffer.concat([mixedBytes(8 * 1024, 11), textBytes(8 * 1024, 12)]);
-  assertSameBytes(await transformAll(fixedChunks(sample, 1), createDeflateRaw(level, engine)), pakoDeflateRaw(sample, level), '1-byte writes');
+  assertSameBytes(
+    await transformAll(fixedChunks(sample, 1), createDeflateRaw(level, engine)),
+    pakoDeflateRaw(sample, level),
+    '1-byte writes',
+  );
   const larger = mixedBytes(256 * 1024, 13);
   assertSameBytes(
     await transformAll(tinyChunks(larger, level), createDeflateRaw(level, engine)),
@@ -108,8 +122,13 @@ describe('raw deflate is canonical zlib (equals pako)', () => {
         const native = zlib.deflateRawSync(item.data, { level, memLevel: 8, windowBits: 15, strategy: 0 });
         if (!native.equals(pakoDeflateRaw(item.data, level))) differing++;
       }
-      t.diagnostic(`Node zlib ${process.versions.zlib} differs from canonical zlib on ${differing}/${items.length} items here`);
-      assert.ok(differing > 0, 'the self-check rejected Node zlib, yet it matched canonical zlib on the whole corpus');
+      t.diagnostic(
+        `Node zlib ${process.versions.zlib} differs from canonical zlib on ${differing}/${items.length} items here`,
+      );
+      assert.ok(
+        differing > 0,
+        'the self-check rejected Node zlib, yet it matched canonical zlib on the whole corpus',
+      );
     });
   }
 });
@@ -129,7 +148,10 @@ describe('gzip member', () => {
   for (const level of LEVELS) {
     test(`level ${level}: header + pako deflate + trailer, and gunzip round trips`, async () => {
       for (const [i, item] of items.entries()) {
-        const gz = await transformAll(randomChunks(item.data, 7 + i), compressStream({ compression: 'gzip', level }));
+        const gz = await transformAll(
+          randomChunks(item.data, 7 + i),
+          compressStream({ compression: 'gzip', level }),
+        );
         if (deflateEngine(level) !== 'pako') {
           const viaPako = await transformAll(randomChunks(item.data, 70 + i), new GzipWriter(level, 'pako'));
           assertSameBytes(viaPako, gz, `level ${level}, ${item.name}: forced pako engine`);
@@ -189,6 +211,8 @@ describe('gzip member', () => {
 
   test("'none' passes bytes through", async () => {
     const data = textBytes(50_000, 22);
-    assert.ok((await transformAll(randomChunks(data, 3), compressStream({ compression: 'none' }))).equals(data));
+    assert.ok(
+      (await transformAll(randomChunks(data, 3), compressStream({ compression: 'none' }))).equals(data),
+    );
   });
 });

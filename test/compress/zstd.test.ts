@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codecDescription, compressStream, decompressStream, zstdAvailable } from '../../src/compress/index.js';
+import {
+  codecDescription,
+  compressStream,
+  decompressStream,
+  zstdAvailable,
+} from '../../src/compress/index.js';
 import { isImprintError } from '../../src/errors.js';
 import { fixedChunks, mixedBytes, randomChunks, textBytes, transformAll } from './corpus.js';
 import { hasTool, runTool } from './tools.js';
@@ -8,7 +13,9 @@ import { hasTool, runTool } from './tools.js';
 const available = zstdAvailable();
 const needsZstd = available ? false : `Node ${process.version} has no built-in zstd`;
 
-test('without built-in zstd, zstd output is COMPRESSION_UNSUPPORTED', { skip: available ? 'this Node has zstd' : false }, () => {
+test('without built-in zstd, zstd output is COMPRESSION_UNSUPPORTED', {
+  skip: available ? 'this Node has zstd' : false,
+}, () => {
   assert.throws(
     () => compressStream({ compression: 'zstd' }),
     (err) => isImprintError(err, 'COMPRESSION_UNSUPPORTED') && typeof err.hint === 'string',
@@ -52,16 +59,22 @@ test('zstd round trips and is indifferent to chunking', { skip: needsZstd }, asy
   assert.ok(back.equals(data));
 });
 
-test('small inputs give the same frame whether written at once or byte by byte', { skip: needsZstd }, async () => {
+test('small inputs give the same frame whether written at once or byte by byte', {
+  skip: needsZstd,
+}, async () => {
   const data = textBytes(3000, 34);
   const one = await transformAll([data], compressStream({ compression: 'zstd', level: 19 }));
   const bytes = await transformAll(fixedChunks(data, 1), compressStream({ compression: 'zstd', level: 19 }));
   assert.ok(bytes.equals(one));
   const empty = await transformAll([], compressStream({ compression: 'zstd' }));
-  assert.ok((await transformAll([empty], decompressStream('zstd', { what: 'empty' }))).equals(Buffer.alloc(0)));
+  assert.ok(
+    (await transformAll([empty], decompressStream('zstd', { what: 'empty' }))).equals(Buffer.alloc(0)),
+  );
 });
 
-test('zstd -dc reads imprint zstd output', { skip: needsZstd || (hasTool('zstd') ? false : 'zstd CLI not installed') }, async () => {
+test('zstd -dc reads imprint zstd output', {
+  skip: needsZstd || (hasTool('zstd') ? false : 'zstd CLI not installed'),
+}, async () => {
   const data = textBytes(2 * 1024 * 1024, 35);
   const z = await transformAll(randomChunks(data, 36), compressStream({ compression: 'zstd', level: 9 }));
   assert.ok((await runTool('zstd', ['-dc'], z)).equals(data));
