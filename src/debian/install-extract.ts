@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import type { TarEntryType } from '../tar/index.js';
 import { type DebLimits, readDeb } from './deb.js';
-import type { ContentRef, ContentSpool } from './install-spool.js';
+import type { ContentRef, ContentSpool, SpoolStats } from './install-spool.js';
 
 /** One data.tar entry as read (archive path, numeric metadata, body location for files). */
 export interface ExtractedEntry {
@@ -32,6 +32,8 @@ export interface ExtractedDeb {
   entries: ExtractedEntry[];
   /** Bytes of regular files in data.tar. */
   bytes: number;
+  /** What spooling this package added to the spool's counters. */
+  stats: SpoolStats;
 }
 
 export interface ExtractOptions {
@@ -55,6 +57,7 @@ export async function extractDeb(
   spool: ContentSpool,
 ): Promise<ExtractedDeb> {
   const entries: ExtractedEntry[] = [];
+  const before = { ...spool.stats };
   let bytes = 0;
   let maxBytes = Number.POSITIVE_INFINITY;
   const control = await readDeb(open, {
@@ -105,5 +108,12 @@ export async function extractDeb(
     dataMember: control.dataMember,
     entries,
     bytes,
+    stats: {
+      packedFiles: spool.stats.packedFiles - before.packedFiles,
+      packedBytes: spool.stats.packedBytes - before.packedBytes,
+      spooledFiles: spool.stats.spooledFiles - before.spooledFiles,
+      spooledBytes: spool.stats.spooledBytes - before.spooledBytes,
+      duplicateFiles: spool.stats.duplicateFiles - before.duplicateFiles,
+    },
   };
 }

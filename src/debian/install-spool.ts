@@ -134,14 +134,6 @@ export class ContentSpool {
     return this.#flushing;
   }
 
-  /** Flushes, then closes the pack's write handle without deleting it (another spool reads and deletes it). */
-  async release(): Promise<void> {
-    await this.flush();
-    const pack = this.#pack === undefined ? undefined : await this.#pack;
-    this.#closed = true;
-    await pack?.fh.close();
-  }
-
   /** Deletes the pack files this spool wrote or opened (content-addressed files stay for reuse). Idempotent. */
   async close(): Promise<void> {
     const wasClosed = this.#closed;

@@ -52,25 +52,28 @@ const port = parentPort;
 if (port === null) throw new Error('install-worker.ts runs only as a worker thread');
 const post = (m: FromWorker): void => port.postMessage(m);
 let current: { id: number; source: ChunkSource } | undefined;
+/** One spool (one pack file) for the worker's lifetime, so the main thread holds one read handle per worker. */
+let spool: ContentSpool | undefined;
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'start': {
       const source = new ChunkSource((bytes) => post({ type: 'ack', id: m.id, bytes }));
       current = { id: m.id, source };
-      const spool = new ContentSpool(m.spoolDir, m.spoolOptions);
+      if (spool === undefined || spool.dir !== m.spoolDir)
+        spool = new ContentSpool(m.spoolDir, m.spoolOptions);
+      const jobSpool = spool;
       const opts = {
         what: m.what,
         ...(m.size === undefined ? {} : { size: m.size }),
         ...(m.limits === undefined ? {} : { limits: m.limits }),
       };
-      extractDeb(() => source, opts, spool).then(
+      extractDeb(() => source, opts, jobSpool).then(
         async (result) => {
-          await spool.release();
-          post({ type: 'done', id: m.id, result, pack: await spool.packPath() });
+          post({ type: 'done', id: m.id, result, pack: await jobSpool.packPath() });
         },
         async (err: unknown) => {
-          await spool.close().catch(() => {});
+          await jobSpool.flush().catch(() => {}); // the pack stays: it holds earlier jobs' bodies
           const e = err instanceof ImprintError ? err : undefined;
           post({
             type: 'error',

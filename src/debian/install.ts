@@ -161,6 +161,13 @@ async function install(
   const extracted = orderedRuns(jobs, Math.max(1, workers), (job) => extractor.extract(job));
   const installed: InstalledPackage[] = [];
   let entries = 0;
+  const stats: SpoolStats = {
+    packedFiles: 0,
+    packedBytes: 0,
+    spooledFiles: 0,
+    spooledBytes: 0,
+    duplicateFiles: 0,
+  };
   try {
     for (const [i, deb] of debs.entries()) {
       const rec = deb.record;
@@ -179,6 +186,7 @@ async function install(
         throw err;
       }
       entries += manifest.entries.length;
+      for (const k of Object.keys(stats) as Array<keyof SpoolStats>) stats[k] += manifest.stats[k];
       for (const key of placement.touched) track(origin, key);
       for (const key of placement.files) shipped.add(key);
       for (const key of writeStatusEntry(tree, origin, control, manifest.md5sums, opts.epoch, origin))
@@ -234,7 +242,7 @@ async function install(
     origins: originOf,
     effects,
     removed,
-    stats: { ...spool.stats, entries },
+    stats: { ...stats, entries },
     spool,
   };
 }
