@@ -8,7 +8,11 @@ export const MAX_NAME_SUGGESTIONS = 5;
  * ordered by distance then code units. Only names within distance max(2, ⌊len/3⌋) (and closer than the
  * word's own length) are offered. Cost: O(names × len) with early cut-off; meant for error paths.
  */
-export function nearestNames(wanted: string, names: Iterable<string>, limit = MAX_NAME_SUGGESTIONS): string[] {
+export function nearestNames(
+  wanted: string,
+  names: Iterable<string>,
+  limit = MAX_NAME_SUGGESTIONS,
+): string[] {
   const word = wanted.toLowerCase();
   const max = Math.min(Math.max(2, Math.floor(word.length / 3)), Math.max(word.length - 1, 1));
   const hits: Array<{ name: string; d: number }> = [];

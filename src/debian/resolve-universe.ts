@@ -45,7 +45,9 @@ export class PackageUniverse {
     const list = this.#providers.get(name);
     if (list === undefined) return [];
     if (!this.#providersSorted.has(name)) {
-      list.sort((a, b) => compareCodeUnits(a.record.name, b.record.name) || compareRecords(a.record, b.record));
+      list.sort(
+        (a, b) => compareCodeUnits(a.record.name, b.record.name) || compareRecords(a.record, b.record),
+      );
       this.#providersSorted.add(name);
     }
     return list;
@@ -58,7 +60,9 @@ export class PackageUniverse {
 
   /** Real and virtual names, sorted by code units. Cost: sorts all names once. */
   names(): readonly string[] {
-    this.#allNames ??= [...new Set([...this.#byName.keys(), ...this.#providers.keys()])].sort(compareCodeUnits);
+    this.#allNames ??= [...new Set([...this.#byName.keys(), ...this.#providers.keys()])].sort(
+      compareCodeUnits,
+    );
     return this.#allNames;
   }
 
@@ -98,7 +102,12 @@ export function effectiveArch(r: PackageRecord, native: string): string {
  * No qualifier: same architecture, or `Multi-Arch: foreign`. `:any`: `Multi-Arch: allowed` (or foreign).
  * `:native`: the native architecture. `:<arch>`: that architecture.
  */
-export function realSatisfies(r: PackageRecord, rel: Relation, dependerArch: string, native: string): boolean {
+export function realSatisfies(
+  r: PackageRecord,
+  rel: Relation,
+  dependerArch: string,
+  native: string,
+): boolean {
   if (r.name !== rel.name) return false;
   if (!archAccepts(r, rel.archQualifier, dependerArch, native)) return false;
   return rel.op === undefined || rel.version === undefined || satisfies(r.version, rel.op, rel.version);
@@ -108,7 +117,13 @@ export function realSatisfies(r: PackageRecord, rel: Relation, dependerArch: str
  * True when `provides` (an entry of `r`'s Provides) satisfies `rel`: a versioned relation needs a
  * versioned (`=`) Provides whose version matches; an unversioned one accepts any Provides.
  */
-export function providerSatisfies(r: PackageRecord, provides: Relation, rel: Relation, dependerArch: string, native: string): boolean {
+export function providerSatisfies(
+  r: PackageRecord,
+  provides: Relation,
+  rel: Relation,
+  dependerArch: string,
+  native: string,
+): boolean {
   if (provides.name !== rel.name) return false;
   if (!archAccepts(r, rel.archQualifier, dependerArch, native)) return false;
   return versionedProvideMatches(provides, rel);
@@ -117,10 +132,17 @@ export function providerSatisfies(r: PackageRecord, provides: Relation, rel: Rel
 /** Version part of a Provides match (shared with Conflicts/Breaks checks). */
 export function versionedProvideMatches(provides: Relation, rel: Relation): boolean {
   if (rel.op === undefined || rel.version === undefined) return true;
-  return provides.op === '=' && provides.version !== undefined && satisfies(provides.version, rel.op, rel.version);
+  return (
+    provides.op === '=' && provides.version !== undefined && satisfies(provides.version, rel.op, rel.version)
+  );
 }
 
-function archAccepts(r: PackageRecord, qualifier: string | undefined, dependerArch: string, native: string): boolean {
+function archAccepts(
+  r: PackageRecord,
+  qualifier: string | undefined,
+  dependerArch: string,
+  native: string,
+): boolean {
   const arch = effectiveArch(r, native);
   if (qualifier === undefined) return arch === dependerArch || r.multiArch === 'foreign';
   if (qualifier === 'any') return r.multiArch === 'allowed' || r.multiArch === 'foreign';

@@ -54,8 +54,15 @@ export function dpkgArch(platform: string | Platform): string {
   const text = [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== '').join('/');
   let arch: string | undefined;
   if (p.os === 'linux') {
-    if (p.architecture === 'arm') arch = p.variant === undefined || p.variant === 'v7' ? 'armhf' : p.variant === 'v6' || p.variant === 'v5' ? 'armel' : undefined;
-    else if (p.variant === undefined || (p.architecture === 'arm64' && p.variant === 'v8')) arch = DPKG_ARCH[p.architecture];
+    if (p.architecture === 'arm')
+      arch =
+        p.variant === undefined || p.variant === 'v7'
+          ? 'armhf'
+          : p.variant === 'v6' || p.variant === 'v5'
+            ? 'armel'
+            : undefined;
+    else if (p.variant === undefined || (p.architecture === 'arm64' && p.variant === 'v8'))
+      arch = DPKG_ARCH[p.architecture];
   }
   if (arch === undefined) {
     throw new ImprintError('UNSUPPORTED', `platform ${text} has no Debian architecture`, {
@@ -73,10 +80,14 @@ export function dpkgArch(platform: string | Platform): string {
 export function parsePackageRequest(text: string): { name: string; version?: string; arch?: string } {
   const m = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?(?:=(\S+))?$/.exec(text);
   if (m === null) {
-    throw new ImprintError('SPEC_INVALID', `expected a package as name[:arch][=version], found ${JSON.stringify(text)}`, {
-      hint: 'Package names are lower case letters, digits and + - . (e.g. "libssl3" or "tzdata=2024a-0+deb12u1").',
-      details: { value: text },
-    });
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `expected a package as name[:arch][=version], found ${JSON.stringify(text)}`,
+      {
+        hint: 'Package names are lower case letters, digits and + - . (e.g. "libssl3" or "tzdata=2024a-0+deb12u1").',
+        details: { value: text },
+      },
+    );
   }
   const out: { name: string; version?: string; arch?: string } = { name: m[1] as string };
   if (m[2] !== undefined) out.arch = m[2];
@@ -147,7 +158,12 @@ class Resolver {
   readonly #displace: boolean;
   #steps = 0;
 
-  constructor(universe: PackageUniverse, req: ResolveRequest, bans: ReadonlySet<PackageRecord>, displace: boolean) {
+  constructor(
+    universe: PackageUniverse,
+    req: ResolveRequest,
+    bans: ReadonlySet<PackageRecord>,
+    displace: boolean,
+  ) {
     this.#u = universe;
     this.#req = req;
     this.#native = req.arch;
@@ -158,17 +174,25 @@ class Resolver {
   run(): Resolution {
     for (const n of this.#req.names) {
       if (n.arch !== undefined && n.arch !== this.#native && n.arch !== 'all') {
-        throw new ImprintError('UNSUPPORTED', `package ${n.name}:${n.arch} is for another architecture than the image's (${this.#native})`, {
-          hint: 'imprint installs one architecture per platform; drop the :arch qualifier or add the platform.',
-          details: { name: n.name, arch: n.arch, imageArch: this.#native },
-        });
+        throw new ImprintError(
+          'UNSUPPORTED',
+          `package ${n.name}:${n.arch} is for another architecture than the image's (${this.#native})`,
+          {
+            hint: 'imprint installs one architecture per platform; drop the :arch qualifier or add the platform.',
+            details: { name: n.name, arch: n.arch, imageArch: this.#native },
+          },
+        );
       }
       if (n.version === undefined) continue;
       const pinned = this.#pins.get(n.name);
       if (pinned !== undefined && compareVersions(pinned, n.version) !== 0) {
-        throw new ImprintError('UNSATISFIABLE', `${n.name} is requested at two versions: ${pinned} and ${n.version}`, {
-          details: { name: n.name, versions: [pinned, n.version] },
-        });
+        throw new ImprintError(
+          'UNSATISFIABLE',
+          `${n.name} is requested at two versions: ${pinned} and ${n.version}`,
+          {
+            details: { name: n.name, versions: [pinned, n.version] },
+          },
+        );
       }
       this.#pins.set(n.name, n.version);
     }
@@ -209,10 +233,14 @@ class Resolver {
     const real = this.#u.byName(name).filter((r) => effectiveArch(r, this.#native) === this.#native);
     if (version !== undefined && real.length > 0) {
       const available = [...new Set(real.map((r) => r.version))];
-      throw new ImprintError('PACKAGE_NOT_FOUND', `${name}=${version} not found for ${this.#native}; available versions: ${available.join(', ')}`, {
-        hint: `Pin one of the available versions, or drop the pin to get the newest (${available[0]}).`,
-        details: { name, version, arch: this.#native, available },
-      });
+      throw new ImprintError(
+        'PACKAGE_NOT_FOUND',
+        `${name}=${version} not found for ${this.#native}; available versions: ${available.join(', ')}`,
+        {
+          hint: `Pin one of the available versions, or drop the pin to get the newest (${available[0]}).`,
+          details: { name, version, arch: this.#native, available },
+        },
+      );
     }
     if (version === undefined) {
       const providers = this.#alternativeCandidates({ name }, this.#native);
@@ -220,25 +248,40 @@ class Resolver {
       if (providers.length > 1) {
         // apt refuses too ("has no installation candidate"): an image should say which one it wants.
         const names = [...new Set(providers.map((r) => this.#label(r)))];
-        throw new ImprintError('PACKAGE_NOT_FOUND', `${name} is a virtual package provided by ${names.join(', ')}; request one of them`, {
-          hint: `Replace ${name} by the provider the image should have, e.g. ${names[0]}.`,
-          details: { name, arch: this.#native, providers: names, suggestions: names.slice(0, 5) },
-        });
+        throw new ImprintError(
+          'PACKAGE_NOT_FOUND',
+          `${name} is a virtual package provided by ${names.join(', ')}; request one of them`,
+          {
+            hint: `Replace ${name} by the provider the image should have, e.g. ${names[0]}.`,
+            details: { name, arch: this.#native, providers: names, suggestions: names.slice(0, 5) },
+          },
+        );
       }
     }
     const elsewhere = [...new Set(this.#u.byName(name).map((r) => r.architecture))].sort(compareCodeUnits);
     if (elsewhere.length > 0) {
-      throw new ImprintError('PACKAGE_NOT_FOUND', `package ${name} exists only for ${elsewhere.join(', ')}, not for ${this.#native}`, {
-        hint: 'Check the package name for this platform, or build only the platforms it exists for.',
-        details: { name, arch: this.#native, architectures: elsewhere },
-      });
+      throw new ImprintError(
+        'PACKAGE_NOT_FOUND',
+        `package ${name} exists only for ${elsewhere.join(', ')}, not for ${this.#native}`,
+        {
+          hint: 'Check the package name for this platform, or build only the platforms it exists for.',
+          details: { name, arch: this.#native, architectures: elsewhere },
+        },
+      );
     }
     const suggestions = nearestNames(name, this.#u.names());
     const near = suggestions.length > 0 ? `; nearest names: ${suggestions.join(', ')}` : '';
-    throw new ImprintError('PACKAGE_NOT_FOUND', `package ${version === undefined ? name : `${name}=${version}`} not found in the configured sources${near}`, {
-      hint: suggestions.length > 0 ? `Did you mean ${suggestions[0]}?` : 'Check the name, and that the source, suite and component that carry it are configured.',
-      details: { name, ...(version === undefined ? {} : { version }), arch: this.#native, suggestions },
-    });
+    throw new ImprintError(
+      'PACKAGE_NOT_FOUND',
+      `package ${version === undefined ? name : `${name}=${version}`} not found in the configured sources${near}`,
+      {
+        hint:
+          suggestions.length > 0
+            ? `Did you mean ${suggestions[0]}?`
+            : 'Check the name, and that the source, suite and component that carry it are configured.',
+        details: { name, ...(version === undefined ? {} : { version }), arch: this.#native, suggestions },
+      },
+    );
   }
 
   /** Installs the dependencies of a chosen package, depth-first. */
@@ -260,7 +303,12 @@ class Resolver {
         this.#install(c, owner);
         return;
       } catch (err) {
-        if (candidates.length === 1 || !isImprintError(err) || (err.code !== 'UNSATISFIABLE' && err.code !== 'PACKAGE_CONFLICT')) throw err;
+        if (
+          candidates.length === 1 ||
+          !isImprintError(err) ||
+          (err.code !== 'UNSATISFIABLE' && err.code !== 'PACKAGE_CONFLICT')
+        )
+          throw err;
         if (err.details.budget === true || displacedBy.has(err)) throw err;
         this.#rollback(mark);
         first ??= err;
@@ -271,10 +319,14 @@ class Resolver {
 
   #install(r: PackageRecord, owner: PackageRecord): void {
     if (++this.#steps > MAX_STEPS) {
-      throw new ImprintError('UNSATISFIABLE', `gave up after trying ${MAX_STEPS} package choices; the alternatives do not converge`, {
-        hint: 'Request the packages that should win the alternatives explicitly.',
-        details: { budget: true },
-      });
+      throw new ImprintError(
+        'UNSATISFIABLE',
+        `gave up after trying ${MAX_STEPS} package choices; the alternatives do not converge`,
+        {
+          hint: 'Request the packages that should win the alternatives explicitly.',
+          details: { budget: true },
+        },
+      );
     }
     const k = this.#key(r);
     const existing = this.#chosen.get(k);
@@ -289,8 +341,10 @@ class Resolver {
 
   #groupSatisfied(group: Alternatives, arch: string): boolean {
     for (const alt of group) {
-      for (const r of this.#chosenByName.get(alt.name) ?? []) if (realSatisfies(r, alt, arch, this.#native)) return true;
-      for (const p of this.#provided.get(alt.name) ?? []) if (providerSatisfies(p.record, p.provides, alt, arch, this.#native)) return true;
+      for (const r of this.#chosenByName.get(alt.name) ?? [])
+        if (realSatisfies(r, alt, arch, this.#native)) return true;
+      for (const p of this.#provided.get(alt.name) ?? [])
+        if (providerSatisfies(p.record, p.provides, alt, arch, this.#native)) return true;
     }
     return false;
   }
@@ -333,10 +387,15 @@ class Resolver {
 
   /** Versions that are not candidates but satisfy `alt` (newest first): tried only when no candidate can. */
   #olderVersions(alt: Relation, arch: string): PackageRecord[] {
-    const real = this.#u.byName(alt.name).filter((r) => !this.#isCandidate(r) && realSatisfies(r, alt, arch, this.#native));
+    const real = this.#u
+      .byName(alt.name)
+      .filter((r) => !this.#isCandidate(r) && realSatisfies(r, alt, arch, this.#native));
     const provided = this.#u
       .providers(alt.name)
-      .filter((p) => !this.#isCandidate(p.record) && providerSatisfies(p.record, p.provides, alt, arch, this.#native))
+      .filter(
+        (p) =>
+          !this.#isCandidate(p.record) && providerSatisfies(p.record, p.provides, alt, arch, this.#native),
+      )
       .map((p) => p.record);
     return [...real, ...provided];
   }
@@ -347,7 +406,8 @@ class Resolver {
       rank(a.name !== target) - rank(b.name !== target) ||
       rank(!a.essential) - rank(!b.essential) ||
       rank(!isImportant(a)) - rank(!isImportant(b)) ||
-      rank(effectiveArch(a, this.#native) !== this.#native) - rank(effectiveArch(b, this.#native) !== this.#native) ||
+      rank(effectiveArch(a, this.#native) !== this.#native) -
+        rank(effectiveArch(b, this.#native) !== this.#native) ||
       priorityRank(a.priority) - priorityRank(b.priority) ||
       compareCodeUnits(a.name, b.name) ||
       compareRecords(a, b)
@@ -383,19 +443,23 @@ class Resolver {
     for (const [kind, rels] of kinds) {
       for (const rel of rels) {
         for (const s of this.#chosenByName.get(rel.name) ?? []) {
-          if (s !== r && negativeMatchesReal(s, rel)) throw this.#conflict(r, parent, s, this.#key(s), kind, rel);
+          if (s !== r && negativeMatchesReal(s, rel))
+            throw this.#conflict(r, parent, s, this.#key(s), kind, rel);
         }
         for (const p of this.#provided.get(rel.name) ?? []) {
-          if (p.record !== r && versionedProvideMatches(p.provides, rel)) throw this.#conflict(r, parent, p.record, this.#key(p.record), kind, rel);
+          if (p.record !== r && versionedProvideMatches(p.provides, rel))
+            throw this.#conflict(r, parent, p.record, this.#key(p.record), kind, rel);
         }
       }
     }
     for (const neg of this.#negatives.get(r.name) ?? []) {
-      if (neg.owner !== r && negativeMatchesReal(r, neg.rel)) throw this.#conflict(neg.owner, this.#key(neg.owner), r, parent, neg.kind, neg.rel, true);
+      if (neg.owner !== r && negativeMatchesReal(r, neg.rel))
+        throw this.#conflict(neg.owner, this.#key(neg.owner), r, parent, neg.kind, neg.rel, true);
     }
     for (const p of r.provides) {
       for (const neg of this.#negatives.get(p.name) ?? []) {
-        if (neg.owner !== r && versionedProvideMatches(p, neg.rel)) throw this.#conflict(neg.owner, this.#key(neg.owner), r, parent, neg.kind, neg.rel, true);
+        if (neg.owner !== r && versionedProvideMatches(p, neg.rel))
+          throw this.#conflict(neg.owner, this.#key(neg.owner), r, parent, neg.kind, neg.rel, true);
       }
     }
   }
@@ -418,7 +482,8 @@ class Resolver {
       this.#chosen.delete(k);
       pullFrom(this.#chosenByName, r.name, (x) => x === r);
       for (const p of r.provides) pullFrom(this.#provided, p.name, (x) => x.record === r);
-      for (const rel of [...r.conflicts, ...r.breaks]) pullFrom(this.#negatives, rel.name, (x) => x.owner === r);
+      for (const rel of [...r.conflicts, ...r.breaks])
+        pullFrom(this.#negatives, rel.name, (x) => x.owner === r);
     }
   }
 
@@ -452,16 +517,37 @@ class Resolver {
     const why = group.map((alt) =>
       describeAlternative(alt, arch, this.#native, this.#u, (r) => {
         const c = this.#chosen.get(this.#key(r));
-        return c === undefined || c.record === r ? undefined : { version: c.record.version, chain: this.#chain(this.#key(c.record)) };
+        return c === undefined || c.record === r
+          ? undefined
+          : { version: c.record.version, chain: this.#chain(this.#key(c.record)) };
       }),
     );
-    return new ImprintError('UNSATISFIABLE', `cannot satisfy ${field}: ${text} of ${this.#label(owner)} ${owner.version} (${chain.join(' → ')}): ${why.join('; ')}`, {
-      hint: 'Check that every suite and component the packages need is configured, or pin versions that fit together.',
-      details: { package: this.#label(owner), version: owner.version, field, relation: text, chain, reasons: why },
-    });
+    return new ImprintError(
+      'UNSATISFIABLE',
+      `cannot satisfy ${field}: ${text} of ${this.#label(owner)} ${owner.version} (${chain.join(' → ')}): ${why.join('; ')}`,
+      {
+        hint: 'Check that every suite and component the packages need is configured, or pin versions that fit together.',
+        details: {
+          package: this.#label(owner),
+          version: owner.version,
+          field,
+          relation: text,
+          chain,
+          reasons: why,
+        },
+      },
+    );
   }
 
-  #conflict(a: PackageRecord, aParent: string | undefined, b: PackageRecord, bKey: string | undefined, kind: string, rel: Relation, aChosen = false): ImprintError {
+  #conflict(
+    a: PackageRecord,
+    aParent: string | undefined,
+    b: PackageRecord,
+    bKey: string | undefined,
+    kind: string,
+    rel: Relation,
+    aChosen = false,
+  ): ImprintError {
     const aChain = aChosen ? this.#chain(aParent) : [...this.#chain(aParent), this.#label(a)];
     const bChain = aChosen ? [...this.#chain(bKey), this.#label(b)] : this.#chain(bKey);
     const verb = kind === 'Conflicts' ? 'conflicts with' : 'breaks';
@@ -471,7 +557,13 @@ class Resolver {
         `${this.#label(a)} comes from ${aChain.join(' → ')}, ${this.#label(b)} from ${bChain.join(' → ')}`,
       {
         hint: 'Remove one of the two from the requested packages, or request an alternative that avoids one of them.',
-        details: { packages: [this.#label(a), this.#label(b)], versions: [a.version, b.version], kind, relation: formatRelation(rel), chains: [aChain, bChain] },
+        details: {
+          packages: [this.#label(a), this.#label(b)],
+          versions: [a.version, b.version],
+          kind,
+          relation: formatRelation(rel),
+          chains: [aChain, bChain],
+        },
       },
     );
     const earlier = aChosen ? a : b;
@@ -486,13 +578,22 @@ class Resolver {
     return new ImprintError(
       'UNSATISFIABLE',
       `${this.#label(r)} is needed at ${r.version} (${chainNew.join(' → ')}) but ${existing.record.version} is already chosen (${chainOld.join(' → ')})`,
-      { details: { package: this.#label(r), versions: [r.version, existing.record.version], chains: [chainNew, chainOld] } },
+      {
+        details: {
+          package: this.#label(r),
+          versions: [r.version, existing.record.version],
+          chains: [chainNew, chainOld],
+        },
+      },
     );
   }
 }
 
 function negativeMatchesReal(s: PackageRecord, rel: Relation): boolean {
-  return s.name === rel.name && (rel.op === undefined || rel.version === undefined || satisfies(s.version, rel.op, rel.version));
+  return (
+    s.name === rel.name &&
+    (rel.op === undefined || rel.version === undefined || satisfies(s.version, rel.op, rel.version))
+  );
 }
 
 function rank(flag: boolean): number {

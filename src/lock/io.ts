@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Digest } from '../digest/index.js';
-import { ImprintError, errorText } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
 import { parseLock, serializeLock } from './serialize.js';
 import { LOCK_FILE_NAME, type LockFile } from './types.js';
 
@@ -24,7 +24,10 @@ export async function readLock(path: string): Promise<LockFile> {
         details: { file: path },
       });
     }
-    throw new ImprintError('IO', `reading ${path}: ${errorText(err)}`, { cause: err, details: { file: path } });
+    throw new ImprintError('IO', `reading ${path}: ${errorText(err)}`, {
+      cause: err,
+      details: { file: path },
+    });
   }
   return parseLock(bytes, path);
 }
@@ -47,7 +50,10 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new ImprintError('IO', `writing ${path}: ${errorText(err)}`, { cause: err, details: { file: path } });
+    throw new ImprintError('IO', `writing ${path}: ${errorText(err)}`, {
+      cause: err,
+      details: { file: path },
+    });
   }
 }
 

@@ -36,7 +36,8 @@ function prettyJson(value: unknown, indent: string): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isSafeInteger(value)) throw new ImprintError('INTERNAL', `lock values must be safe integers, found ${value}`);
+      if (!Number.isSafeInteger(value))
+        throw new ImprintError('INTERNAL', `lock values must be safe integers, found ${value}`);
       return String(value);
     case 'object':
       break;
@@ -68,19 +69,29 @@ export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ImprintError('LOCK_INVALID', `${file}: expected JSON, found a syntax error (${(err as Error).message})`, {
-      cause: err,
-      hint: 'Regenerate the lock with `imprint lock`.',
-      details: { file, path: '$' },
-    });
+    throw new ImprintError(
+      'LOCK_INVALID',
+      `${file}: expected JSON, found a syntax error (${(err as Error).message})`,
+      {
+        cause: err,
+        hint: 'Regenerate the lock with `imprint lock`.',
+        details: { file, path: '$' },
+      },
+    );
   }
   const v = new Validator(file);
   const root = v.object(raw, '$', ['version', 'specHash', 'sources', 'platforms']);
   if (root.version !== LOCK_VERSION) {
     const newer = typeof root.version === 'number' && root.version > LOCK_VERSION;
-    v.fail('$.version', `version ${LOCK_VERSION}`, JSON.stringify(root.version), newer ? 'The lock was written by a newer imprint; upgrade imprint.' : undefined);
+    v.fail(
+      '$.version',
+      `version ${LOCK_VERSION}`,
+      JSON.stringify(root.version),
+      newer ? 'The lock was written by a newer imprint; upgrade imprint.' : undefined,
+    );
   }
-  if (!isDigest(root.specHash)) v.fail('$.specHash', 'a sha256:<64 hex> digest', JSON.stringify(root.specHash));
+  if (!isDigest(root.specHash))
+    v.fail('$.specHash', 'a sha256:<64 hex> digest', JSON.stringify(root.specHash));
   const sources = v.array(root.sources, '$.sources').map((s, i) => parseSource(v, s, `$.sources[${i}]`));
   const platformsRaw = v.object(root.platforms, '$.platforms', undefined);
   const platforms: Record<string, LockPackage[]> = {};
@@ -91,11 +102,14 @@ export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
     } catch {
       v.fail(path, 'an os/arch[/variant] platform key', JSON.stringify(key));
     }
-    const packages = v.array(platformsRaw[key], path).map((p, i) => parsePackage(v, p, `${path}[${i}]`, sources.length));
+    const packages = v
+      .array(platformsRaw[key], path)
+      .map((p, i) => parsePackage(v, p, `${path}[${i}]`, sources.length));
     const seen = new Set<string>();
     packages.forEach((p, i) => {
       const id = `${p.name}:${p.architecture}`;
-      if (seen.has(id)) v.fail(`${path}[${i}]`, 'one entry per package and architecture', `a second entry for ${id}`);
+      if (seen.has(id))
+        v.fail(`${path}[${i}]`, 'one entry per package and architecture', `a second entry for ${id}`);
       seen.add(id);
     });
     platforms[key] = packages;
@@ -109,19 +123,32 @@ function parseSource(v: Validator, raw: unknown, path: string): LockSource {
   return {
     url: v.string(o.url, `${path}.url`),
     suite: v.string(o.suite, `${path}.suite`),
-    components: v.array(o.components, `${path}.components`).map((c, i) => v.string(c, `${path}.components[${i}]`)),
-    release: { sha256: v.hex64(release.sha256, `${path}.release.sha256`), date: v.string(release.date, `${path}.release.date`) },
+    components: v
+      .array(o.components, `${path}.components`)
+      .map((c, i) => v.string(c, `${path}.components[${i}]`)),
+    release: {
+      sha256: v.hex64(release.sha256, `${path}.release.sha256`),
+      date: v.string(release.date, `${path}.release.date`),
+    },
   };
 }
 
 function parsePackage(v: Validator, raw: unknown, path: string, sourceCount: number): LockPackage {
-  const o = v.object(raw, path, ['name', 'version', 'architecture', 'source', 'filename', 'size', 'sha256'], ['repo']);
+  const o = v.object(
+    raw,
+    path,
+    ['name', 'version', 'architecture', 'source', 'filename', 'size', 'sha256'],
+    ['repo'],
+  );
   const size = o.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     v.fail(`${path}.size`, 'a non-negative integer', JSON.stringify(size));
   }
   const repo = o.repo;
-  if (repo !== undefined && (typeof repo !== 'number' || !Number.isSafeInteger(repo) || repo < 0 || repo >= sourceCount)) {
+  if (
+    repo !== undefined &&
+    (typeof repo !== 'number' || !Number.isSafeInteger(repo) || repo < 0 || repo >= sourceCount)
+  ) {
     v.fail(`${path}.repo`, `an index into $.sources (0 to ${sourceCount - 1})`, JSON.stringify(repo));
   }
   return {
@@ -148,12 +175,19 @@ class Validator {
   }
 
   /** An object; with `keys`, exactly those keys plus any of `optional` (unknown keys are errors, missing keys too). */
-  object(raw: unknown, path: string, keys: string[] | undefined, optional: string[] = []): Record<string, unknown> {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) this.fail(path, 'an object', describe(raw));
+  object(
+    raw: unknown,
+    path: string,
+    keys: string[] | undefined,
+    optional: string[] = [],
+  ): Record<string, unknown> {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      this.fail(path, 'an object', describe(raw));
     const o = raw as Record<string, unknown>;
     if (keys !== undefined) {
       for (const k of Object.keys(o).sort(compareCodeUnits)) {
-        if (!keys.includes(k) && !optional.includes(k)) this.fail(`${path}.${k}`, `only the keys ${[...keys, ...optional].join(', ')}`, 'an unknown key');
+        if (!keys.includes(k) && !optional.includes(k))
+          this.fail(`${path}.${k}`, `only the keys ${[...keys, ...optional].join(', ')}`, 'an unknown key');
       }
       for (const k of keys) if (!(k in o)) this.fail(`${path}.${k}`, 'a value', 'nothing (missing key)');
     }
@@ -171,7 +205,8 @@ class Validator {
   }
 
   hex64(raw: unknown, path: string): string {
-    if (typeof raw !== 'string' || !HEX64.test(raw)) this.fail(path, 'a sha256 as 64 lowercase hex digits', describe(raw));
+    if (typeof raw !== 'string' || !HEX64.test(raw))
+      this.fail(path, 'a sha256 as 64 lowercase hex digits', describe(raw));
     return raw;
   }
 }

@@ -14,12 +14,18 @@ import type { LockFile } from './types.js';
 export function sha256sums(lock: LockFile, platform: string): string {
   const packages = lock.platforms[platform];
   if (packages === undefined) {
-    throw new ImprintError('PLATFORM_NOT_FOUND', `expected platform ${platform} in the lock, found ${listPlatforms(lock)}`, {
-      hint: 'Add the platform to the spec and run `imprint lock`.',
-      details: { platform, available: Object.keys(lock.platforms).sort(compareCodeUnits) },
-    });
+    throw new ImprintError(
+      'PLATFORM_NOT_FOUND',
+      `expected platform ${platform} in the lock, found ${listPlatforms(lock)}`,
+      {
+        hint: 'Add the platform to the spec and run `imprint lock`.',
+        details: { platform, available: Object.keys(lock.platforms).sort(compareCodeUnits) },
+      },
+    );
   }
-  const sorted = [...packages].sort((a, b) => compareCodeUnits(a.filename, b.filename) || compareCodeUnits(a.sha256, b.sha256));
+  const sorted = [...packages].sort(
+    (a, b) => compareCodeUnits(a.filename, b.filename) || compareCodeUnits(a.sha256, b.sha256),
+  );
   const lines = sorted.map((p) => `${p.sha256}  ${p.filename}\n`);
   return [...new Set(lines)].join('');
 }

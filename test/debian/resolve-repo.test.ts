@@ -16,13 +16,23 @@ import { createDebRepo, type DebPackageSpec, type DebRepo } from '../helpers/deb
 
 const PACKAGES: DebPackageSpec[] = [
   // closure, versions, alternatives, :any, virtual with one provider, Architecture: all
-  { name: 'app', version: '1.0-1', depends: 'libfoo (>= 2.0), absent-browser | lynx, interp:any, mail-transport-agent, data-all' },
+  {
+    name: 'app',
+    version: '1.0-1',
+    depends: 'libfoo (>= 2.0), absent-browser | lynx, interp:any, mail-transport-agent, data-all',
+  },
   { name: 'libfoo', version: '2.1-1', multiArch: 'same', preDepends: 'libc' },
   { name: 'libc', version: '2.36-9', multiArch: 'same' },
   { name: 'lynx', version: '2.9-1', depends: 'libc (>= 2.30)' },
   { name: 'interp', version: '3.11-1', multiArch: 'allowed', depends: 'interp-minimal (= 3.11-1)' },
   { name: 'interp-minimal', version: '3.11-1', depends: 'interp (= 3.11-1) | absent' },
-  { name: 'tinymta', version: '0.5-1', provides: 'mail-transport-agent', conflicts: 'mail-transport-agent', priority: 'optional' },
+  {
+    name: 'tinymta',
+    version: '0.5-1',
+    provides: 'mail-transport-agent',
+    conflicts: 'mail-transport-agent',
+    priority: 'optional',
+  },
   { name: 'data-all', version: '7', architecture: 'all', depends: 'libc' },
   // several providers: apt prefers the higher Priority
   { name: 'mailer', version: '1', depends: 'mta' },
@@ -68,7 +78,16 @@ const PACKAGES: DebPackageSpec[] = [
 const CASES: Array<{ request: string[]; expected: string[] }> = [
   {
     request: ['app'],
-    expected: ['app=1.0-1', 'data-all=7', 'interp=3.11-1', 'interp-minimal=3.11-1', 'libc=2.36-9', 'libfoo=2.1-1', 'lynx=2.9-1', 'tinymta=0.5-1'],
+    expected: [
+      'app=1.0-1',
+      'data-all=7',
+      'interp=3.11-1',
+      'interp-minimal=3.11-1',
+      'libc=2.36-9',
+      'libfoo=2.1-1',
+      'lynx=2.9-1',
+      'tinymta=0.5-1',
+    ],
   },
   { request: ['mailer'], expected: ['mailer=1', 'mta-b=1'] },
   { request: ['client'], expected: ['api-new=1', 'client=1'] },
@@ -90,7 +109,13 @@ before(async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'imprint-resolve-cache-'));
   dirs.push(cacheDir);
   const archive = await openArchive(
-    { sourceIndex: 0, url: repo.url, suite: repo.suite, components: ['main'], keyring: await loadKeyring(repo.keyringPath) },
+    {
+      sourceIndex: 0,
+      url: repo.url,
+      suite: repo.suite,
+      components: ['main'],
+      keyring: await loadKeyring(repo.keyringPath),
+    },
     { cacheDir, fetcher: createFetcher({ backoffMs: 1, random: () => 0.5 }), now: new Date() },
   );
   universe = new PackageUniverse(await archive.packages('amd64', 'main'));
@@ -112,14 +137,28 @@ describe('resolving against a generated signed archive', () => {
   });
 
   it('reports Breaks inside the set and missing names with suggestions', () => {
-    assert.throws(() => ours(['breaker', 'alt-a']), (e) => isImprintError(e, 'PACKAGE_CONFLICT') && e.details.kind === 'Breaks');
-    assert.throws(() => ours(['lynks']), (e) => isImprintError(e, 'PACKAGE_NOT_FOUND') && (e.details.suggestions as string[])[0] === 'lynx');
+    assert.throws(
+      () => ours(['breaker', 'alt-a']),
+      (e) => isImprintError(e, 'PACKAGE_CONFLICT') && e.details.kind === 'Breaks',
+    );
+    assert.throws(
+      () => ours(['lynks']),
+      (e) => isImprintError(e, 'PACKAGE_NOT_FOUND') && (e.details.suggestions as string[])[0] === 'lynx',
+    );
   });
 
   const hasApt = spawnSync('apt-get', ['--version']).status === 0;
-  it('agrees with apt-get --simulate on an empty dpkg status', { skip: hasApt ? false : 'apt-get is not installed', timeout: 120_000 }, async () => {
+  it('agrees with apt-get --simulate on an empty dpkg status', {
+    skip: hasApt ? false : 'apt-get is not installed',
+    timeout: 120_000,
+  }, async () => {
     const apt = await aptSimulator(repo);
-    for (const c of CASES) assert.deepEqual(ours(c.request).sort(), await apt(c.request), `apt-get install ${c.request.join(' ')}`);
+    for (const c of CASES)
+      assert.deepEqual(
+        ours(c.request).sort(),
+        await apt(c.request),
+        `apt-get install ${c.request.join(' ')}`,
+      );
   });
 });
 
@@ -132,9 +171,13 @@ const run = promisify(execFile);
 async function aptSimulator(r: DebRepo): Promise<(packages: string[]) => Promise<string[]>> {
   const work = mkdtempSync(join(tmpdir(), 'imprint-apt-'));
   dirs.push(work);
-  for (const d of ['lists/partial', 'cache/archives/partial', 'etc/sources.list.d', 'etc/preferences.d']) mkdirSync(join(work, d), { recursive: true });
+  for (const d of ['lists/partial', 'cache/archives/partial', 'etc/sources.list.d', 'etc/preferences.d'])
+    mkdirSync(join(work, d), { recursive: true });
   writeFileSync(join(work, 'status'), '');
-  writeFileSync(join(work, 'etc/sources.list'), `deb [signed-by=${r.keyringPath}] ${r.url} ${r.suite} main\n`);
+  writeFileSync(
+    join(work, 'etc/sources.list'),
+    `deb [signed-by=${r.keyringPath}] ${r.url} ${r.suite} main\n`,
+  );
   const opts = [
     ['Dir::State::status', join(work, 'status')],
     ['Dir::State::Lists', join(work, 'lists')],
@@ -155,7 +198,11 @@ async function aptSimulator(r: DebRepo): Promise<(packages: string[]) => Promise
   const update = await run('apt-get', [...opts, 'update'], { env, timeout: 60_000 });
   assert.doesNotMatch(update.stdout + update.stderr, /^(E|W): /m, 'apt-get update');
   return async (packages) => {
-    const { stdout } = await run('apt-get', [...opts, 'install', '--simulate', '--no-install-recommends', '-y', ...packages], { env, timeout: 60_000 });
+    const { stdout } = await run(
+      'apt-get',
+      [...opts, 'install', '--simulate', '--no-install-recommends', '-y', ...packages],
+      { env, timeout: 60_000 },
+    );
     return [...stdout.matchAll(/^Inst (\S+) \((\S+) /gm)].map((m) => `${m[1]}=${m[2]}`).sort();
   };
 }

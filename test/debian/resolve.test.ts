@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { type PackageRecord, parsePackages, type RepoRef } from '../../src/debian/packages-index.js';
-import { dpkgArch, PackageUniverse, parsePackageRequest, type Resolution, resolvePackages } from '../../src/debian/resolve.js';
+import {
+  dpkgArch,
+  PackageUniverse,
+  parsePackageRequest,
+  type Resolution,
+  resolvePackages,
+} from '../../src/debian/resolve.js';
 import { boundedDistance, nearestNames } from '../../src/debian/resolve-names.js';
 import { type ImprintError, isImprintError } from '../../src/errors.js';
 
@@ -42,7 +48,9 @@ function paragraph(p: P): string {
   if (p.conflicts !== undefined) lines.push(`Conflicts: ${p.conflicts}`);
   if (p.breaks !== undefined) lines.push(`Breaks: ${p.breaks}`);
   const file = `${p.name}_${version.replace(':', '%3a')}_${arch}.deb`;
-  const sha = createHash('sha256').update(`${p.source ?? 0}/${p.suite ?? 'stable'}/${file}`).digest('hex');
+  const sha = createHash('sha256')
+    .update(`${p.source ?? 0}/${p.suite ?? 'stable'}/${file}`)
+    .digest('hex');
   lines.push(`Filename: pool/main/${p.name[0]}/${p.name}/${file}`, 'Size: 1000', `SHA256: ${sha}`);
   return lines.join('\n');
 }
@@ -57,7 +65,13 @@ function records(pkgs: P[]): PackageRecord[] {
   const out: PackageRecord[] = [];
   for (const [key, list] of groups) {
     const [source, suite] = key.split('\0') as [string, string];
-    const repo: RepoRef = { sourceIndex: Number(source), url: `http://127.0.0.1/${source}`, suite, component: 'main', arch: 'amd64' };
+    const repo: RepoRef = {
+      sourceIndex: Number(source),
+      url: `http://127.0.0.1/${source}`,
+      suite,
+      component: 'main',
+      arch: 'amd64',
+    };
     out.push(...parsePackages(`${list.map(paragraph).join('\n\n')}\n`, repo, `Packages ${source}/${suite}`));
   }
   return out;
@@ -65,14 +79,25 @@ function records(pkgs: P[]): PackageRecord[] {
 
 const universe = (pkgs: P[]): PackageUniverse => new PackageUniverse(records(pkgs));
 
-function resolve(pkgs: P[] | PackageUniverse, names: string[], opts: { arch?: string; essential?: boolean } = {}): Resolution {
+function resolve(
+  pkgs: P[] | PackageUniverse,
+  names: string[],
+  opts: { arch?: string; essential?: boolean } = {},
+): Resolution {
   const u = pkgs instanceof PackageUniverse ? pkgs : universe(pkgs);
-  return resolvePackages(u, { names: names.map(parsePackageRequest), arch: opts.arch ?? 'amd64', includeEssential: opts.essential });
+  return resolvePackages(u, {
+    names: names.map(parsePackageRequest),
+    arch: opts.arch ?? 'amd64',
+    includeEssential: opts.essential,
+  });
 }
 
 /** `name=version` (or `name:arch=version` for foreign architectures) of the result, in result order. */
 function picked(res: Resolution): string[] {
-  return res.packages.map((r) => `${r.name}${r.architecture === 'amd64' || r.architecture === 'all' ? '' : `:${r.architecture}`}=${r.version}`);
+  return res.packages.map(
+    (r) =>
+      `${r.name}${r.architecture === 'amd64' || r.architecture === 'all' ? '' : `:${r.architecture}`}=${r.version}`,
+  );
 }
 
 function fails(fn: () => unknown, code: string): ImprintError {
@@ -106,12 +131,22 @@ test('closure follows Depends and Pre-Depends, not Recommends, and reports the c
 });
 
 test('Pre-Depends are satisfied before Depends (a Pre-Depends can satisfy a later alternative)', () => {
-  const res = resolve([{ name: 'x', depends: 'a | b', preDepends: 'b' }, { name: 'a' }, { name: 'b' }], ['x']);
+  const res = resolve(
+    [{ name: 'x', depends: 'a | b', preDepends: 'b' }, { name: 'a' }, { name: 'b' }],
+    ['x'],
+  );
   assert.deepEqual(picked(res), ['b=1.0', 'x=1.0']);
 });
 
 test('dependency cycles terminate', () => {
-  const res = resolve([{ name: 'a', depends: 'b' }, { name: 'b', depends: 'c' }, { name: 'c', depends: 'a' }], ['a']);
+  const res = resolve(
+    [
+      { name: 'a', depends: 'b' },
+      { name: 'b', depends: 'c' },
+      { name: 'c', depends: 'a' },
+    ],
+    ['a'],
+  );
   assert.deepEqual(picked(res), ['a=1.0', 'b=1.0', 'c=1.0']);
 });
 
@@ -120,22 +155,40 @@ test('dependency cycles terminate', () => {
 test('alternatives: the first satisfiable one wins', () => {
   const base: P[] = [{ name: 'a' }, { name: 'b' }];
   assert.deepEqual(picked(resolve([{ name: 'x', depends: 'a | b' }, ...base], ['x'])), ['a=1.0', 'x=1.0']);
-  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'missing | b' }, ...base], ['x'])), ['b=1.0', 'x=1.0']);
+  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'missing | b' }, ...base], ['x'])), [
+    'b=1.0',
+    'x=1.0',
+  ]);
   // the first alternative exists but its version does not fit
-  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'a (>= 2) | b' }, ...base], ['x'])), ['b=1.0', 'x=1.0']);
+  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'a (>= 2) | b' }, ...base], ['x'])), [
+    'b=1.0',
+    'x=1.0',
+  ]);
   // the first alternative fits but cannot be installed (its own dependency is missing)
-  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'a | b' }, { name: 'a', depends: 'gone' }, { name: 'b' }], ['x'])), ['b=1.0', 'x=1.0']);
+  assert.deepEqual(
+    picked(resolve([{ name: 'x', depends: 'a | b' }, { name: 'a', depends: 'gone' }, { name: 'b' }], ['x'])),
+    ['b=1.0', 'x=1.0'],
+  );
   // a failed alternative leaves nothing behind
-  const res = resolve([{ name: 'x', depends: 'a | b' }, { name: 'a', depends: 'c, gone' }, { name: 'b' }, { name: 'c' }], ['x']);
+  const res = resolve(
+    [{ name: 'x', depends: 'a | b' }, { name: 'a', depends: 'c, gone' }, { name: 'b' }, { name: 'c' }],
+    ['x'],
+  );
   assert.deepEqual(picked(res), ['b=1.0', 'x=1.0']);
 });
 
 test('alternatives: a group already satisfied by a chosen package (any alternative) installs nothing', () => {
-  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'a | b' }, { name: 'a' }, { name: 'b' }], ['x', 'b'])), ['b=1.0', 'x=1.0']);
+  assert.deepEqual(
+    picked(resolve([{ name: 'x', depends: 'a | b' }, { name: 'a' }, { name: 'b' }], ['x', 'b'])),
+    ['b=1.0', 'x=1.0'],
+  );
 });
 
 test('alternatives: an alternative that conflicts with the chosen set is skipped', () => {
-  const res = resolve([{ name: 'x', depends: 'z, a | b' }, { name: 'a', conflicts: 'z' }, { name: 'b' }, { name: 'z' }], ['x']);
+  const res = resolve(
+    [{ name: 'x', depends: 'z, a | b' }, { name: 'a', conflicts: 'z' }, { name: 'b' }, { name: 'z' }],
+    ['x'],
+  );
   assert.deepEqual(picked(res), ['b=1.0', 'x=1.0', 'z=1.0']);
 });
 
@@ -143,12 +196,31 @@ test('alternatives: an alternative that conflicts with the chosen set is skipped
 
 test('versioned relations: every operator, including the obsolete < and >', () => {
   const cases: Array<[string, boolean]> = [
-    ['<< 2.0', true], ['<< 1.5', false], ['<= 1.5', true], ['<= 1.4', false], ['= 1.5', true], ['= 1.5-1', false],
-    ['>= 1.5', true], ['>= 1.6', false], ['>> 1.4', true], ['>> 1.5', false], ['< 1.5', true], ['> 1.5', true], ['> 1:0', false],
+    ['<< 2.0', true],
+    ['<< 1.5', false],
+    ['<= 1.5', true],
+    ['<= 1.4', false],
+    ['= 1.5', true],
+    ['= 1.5-1', false],
+    ['>= 1.5', true],
+    ['>= 1.6', false],
+    ['>> 1.4', true],
+    ['>> 1.5', false],
+    ['< 1.5', true],
+    ['> 1.5', true],
+    ['> 1:0', false],
   ];
   for (const [constraint, ok] of cases) {
-    const pkgs: P[] = [{ name: 'x', depends: `lib (${constraint}) | other` }, { name: 'lib', version: '1.5' }, { name: 'other' }];
-    assert.deepEqual(picked(resolve(pkgs, ['x'])), ok ? ['lib=1.5', 'x=1.0'] : ['other=1.0', 'x=1.0'], constraint);
+    const pkgs: P[] = [
+      { name: 'x', depends: `lib (${constraint}) | other` },
+      { name: 'lib', version: '1.5' },
+      { name: 'other' },
+    ];
+    assert.deepEqual(
+      picked(resolve(pkgs, ['x'])),
+      ok ? ['lib=1.5', 'x=1.0'] : ['other=1.0', 'x=1.0'],
+      constraint,
+    );
   }
 });
 
@@ -166,13 +238,27 @@ test('versions: the candidate is the highest version; equal versions go to the f
 });
 
 test('versions: like apt, alternatives only consider candidates; an older version is used only when nothing else fits', () => {
-  const pkgs: P[] = [{ name: 'lib', version: '1.0', source: 0 }, { name: 'lib', version: '2.0', source: 1 }, { name: 'other' }];
-  assert.deepEqual(picked(resolve([...pkgs, { name: 'x', depends: 'lib (<< 2) | other' }], ['x'])), ['other=1.0', 'x=1.0']);
-  assert.deepEqual(picked(resolve([...pkgs, { name: 'x', depends: 'lib (<< 2)' }], ['x'])), ['lib=1.0', 'x=1.0']);
+  const pkgs: P[] = [
+    { name: 'lib', version: '1.0', source: 0 },
+    { name: 'lib', version: '2.0', source: 1 },
+    { name: 'other' },
+  ];
+  assert.deepEqual(picked(resolve([...pkgs, { name: 'x', depends: 'lib (<< 2) | other' }], ['x'])), [
+    'other=1.0',
+    'x=1.0',
+  ]);
+  assert.deepEqual(picked(resolve([...pkgs, { name: 'x', depends: 'lib (<< 2)' }], ['x'])), [
+    'lib=1.0',
+    'x=1.0',
+  ]);
 });
 
 test('pinned versions: name=version picks that version and satisfies dependencies on it', () => {
-  const pkgs: P[] = [{ name: 'x', depends: 'lib (>= 1)' }, { name: 'lib', version: '1.0', source: 0 }, { name: 'lib', version: '2.0', source: 1 }];
+  const pkgs: P[] = [
+    { name: 'x', depends: 'lib (>= 1)' },
+    { name: 'lib', version: '1.0', source: 0 },
+    { name: 'lib', version: '2.0', source: 1 },
+  ];
   assert.deepEqual(picked(resolve(pkgs, ['x', 'lib=1.0'])), ['lib=1.0', 'x=1.0']);
   const err = fails(() => resolve(pkgs, ['lib=3.0']), 'PACKAGE_NOT_FOUND');
   assert.deepEqual(err.details.available, ['2.0', '1.0']);
@@ -182,7 +268,15 @@ test('pinned versions: name=version picks that version and satisfies dependencie
 
 test('UNSATISFIABLE names the relation and the chain that needs it', () => {
   const err = fails(
-    () => resolve([{ name: 'python3', depends: 'python3.11' }, { name: 'python3.11', depends: 'libc6 (>= 2.99)' }, { name: 'libc6', version: '2.36-9' }], ['python3']),
+    () =>
+      resolve(
+        [
+          { name: 'python3', depends: 'python3.11' },
+          { name: 'python3.11', depends: 'libc6 (>= 2.99)' },
+          { name: 'libc6', version: '2.36-9' },
+        ],
+        ['python3'],
+      ),
     'UNSATISFIABLE',
   );
   assert.deepEqual(err.details.chain, ['python3', 'python3.11', 'libc6 (>= 2.99)']);
@@ -193,8 +287,10 @@ test('UNSATISFIABLE names the relation and the chain that needs it', () => {
 
 test('a version already chosen blocks another version of the same package', () => {
   const pkgs: P[] = [
-    { name: 'a', depends: 'lib (>= 2)' }, { name: 'b', depends: 'lib (<< 2)' },
-    { name: 'lib', version: '1.0', source: 1 }, { name: 'lib', version: '2.0', source: 0 },
+    { name: 'a', depends: 'lib (>= 2)' },
+    { name: 'b', depends: 'lib (<< 2)' },
+    { name: 'lib', version: '1.0', source: 1 },
+    { name: 'lib', version: '2.0', source: 0 },
   ];
   const err = fails(() => resolve(pkgs, ['a', 'b']), 'UNSATISFIABLE');
   assert.deepEqual(err.details.chain, ['b', 'lib (<< 2)']);
@@ -204,31 +300,75 @@ test('a version already chosen blocks another version of the same package', () =
 // ---- virtual packages -------------------------------------------------------------------------------
 
 test('virtual packages: a single provider is taken, for dependencies and for requested names', () => {
-  const pkgs: P[] = [{ name: 'x', depends: 'awk' }, { name: 'mawk', provides: 'awk' }];
+  const pkgs: P[] = [
+    { name: 'x', depends: 'awk' },
+    { name: 'mawk', provides: 'awk' },
+  ];
   assert.deepEqual(picked(resolve(pkgs, ['x'])), ['mawk=1.0', 'x=1.0']);
   assert.deepEqual(picked(resolve(pkgs, ['awk'])), ['mawk=1.0']);
 });
 
 test('virtual packages: a requested name with several providers is refused (as apt does), naming them', () => {
-  const err = fails(() => resolve([{ name: 'mawk', provides: 'awk' }, { name: 'gawk', provides: 'awk' }], ['awk']), 'PACKAGE_NOT_FOUND');
+  const err = fails(
+    () =>
+      resolve(
+        [
+          { name: 'mawk', provides: 'awk' },
+          { name: 'gawk', provides: 'awk' },
+        ],
+        ['awk'],
+      ),
+    'PACKAGE_NOT_FOUND',
+  );
   assert.deepEqual(err.details.providers, ['gawk', 'mawk']);
 });
 
 test('virtual packages: several providers are ordered like apt (Essential, Protected, Priority, then name)', () => {
   const mta = (extra: P[]): string[] => picked(resolve([{ name: 'x', depends: 'mta' }, ...extra], ['x']));
-  assert.deepEqual(mta([{ name: 'zz', provides: 'mta' }, { name: 'aa', provides: 'mta' }]), ['aa=1.0', 'x=1.0']);
-  assert.deepEqual(mta([{ name: 'aa', provides: 'mta', priority: 'optional' }, { name: 'zz', provides: 'mta', priority: 'important' }]), ['x=1.0', 'zz=1.0']);
-  assert.deepEqual(mta([{ name: 'aa', provides: 'mta', priority: 'required' }, { name: 'zz', provides: 'mta', priority: 'optional', essential: true }]), ['x=1.0', 'zz=1.0']);
-  assert.deepEqual(mta([{ name: 'aa', provides: 'mta' }, { name: 'zz', provides: 'mta', protected: true }]), ['x=1.0', 'zz=1.0']);
+  assert.deepEqual(
+    mta([
+      { name: 'zz', provides: 'mta' },
+      { name: 'aa', provides: 'mta' },
+    ]),
+    ['aa=1.0', 'x=1.0'],
+  );
+  assert.deepEqual(
+    mta([
+      { name: 'aa', provides: 'mta', priority: 'optional' },
+      { name: 'zz', provides: 'mta', priority: 'important' },
+    ]),
+    ['x=1.0', 'zz=1.0'],
+  );
+  assert.deepEqual(
+    mta([
+      { name: 'aa', provides: 'mta', priority: 'required' },
+      { name: 'zz', provides: 'mta', priority: 'optional', essential: true },
+    ]),
+    ['x=1.0', 'zz=1.0'],
+  );
+  assert.deepEqual(
+    mta([
+      { name: 'aa', provides: 'mta' },
+      { name: 'zz', provides: 'mta', protected: true },
+    ]),
+    ['x=1.0', 'zz=1.0'],
+  );
 });
 
 test('virtual packages: the real package comes before providers of the same name', () => {
-  const res = resolve([{ name: 'x', depends: 'foo' }, { name: 'afoo', provides: 'foo', essential: true }, { name: 'foo' }], ['x']);
+  const res = resolve(
+    [{ name: 'x', depends: 'foo' }, { name: 'afoo', provides: 'foo', essential: true }, { name: 'foo' }],
+    ['x'],
+  );
   assert.deepEqual(picked(res), ['foo=1.0', 'x=1.0']);
 });
 
 test('virtual packages: versioned Provides satisfy versioned dependencies; unversioned ones do not', () => {
-  const pkgs: P[] = [{ name: 'x', depends: 'libapi (>= 2)' }, { name: 'old', provides: 'libapi' }, { name: 'new', provides: 'libapi (= 2.1)' }];
+  const pkgs: P[] = [
+    { name: 'x', depends: 'libapi (>= 2)' },
+    { name: 'old', provides: 'libapi' },
+    { name: 'new', provides: 'libapi (= 2.1)' },
+  ];
   assert.deepEqual(picked(resolve(pkgs, ['x'])), ['new=1.0', 'x=1.0']);
   const err = fails(() => resolve([pkgs[0] as P, pkgs[1] as P], ['x']), 'UNSATISFIABLE');
   assert.match(err.message, /provided by old, none with a matching version/);
@@ -256,16 +396,25 @@ test('like apt, a later hard dependency displaces an earlier alternative it conf
 
 test('Conflicts inside the chosen set are PACKAGE_CONFLICT with both chains', () => {
   const pkgs: P[] = [
-    { name: 'web', depends: 'ssl-old' }, { name: 'db', depends: 'libx' }, { name: 'libx', depends: 'ssl-new' },
-    { name: 'ssl-old' }, { name: 'ssl-new', version: '3.0', conflicts: 'ssl-old' },
+    { name: 'web', depends: 'ssl-old' },
+    { name: 'db', depends: 'libx' },
+    { name: 'libx', depends: 'ssl-new' },
+    { name: 'ssl-old' },
+    { name: 'ssl-new', version: '3.0', conflicts: 'ssl-old' },
   ];
   const err = fails(() => resolve(pkgs, ['web', 'db']), 'PACKAGE_CONFLICT');
   assert.deepEqual(err.details.packages, ['ssl-new', 'ssl-old']);
-  assert.deepEqual(err.details.chains, [['db', 'libx', 'ssl-new'], ['web', 'ssl-old']]);
+  assert.deepEqual(err.details.chains, [
+    ['db', 'libx', 'ssl-new'],
+    ['web', 'ssl-old'],
+  ]);
   assert.equal(err.details.kind, 'Conflicts');
   // the other direction: the package already chosen declares the conflict
   const err2 = fails(() => resolve(pkgs, ['db', 'web']), 'PACKAGE_CONFLICT');
-  assert.deepEqual(err2.details.chains, [['db', 'libx', 'ssl-new'], ['web', 'ssl-old']]);
+  assert.deepEqual(err2.details.chains, [
+    ['db', 'libx', 'ssl-new'],
+    ['web', 'ssl-old'],
+  ]);
 });
 
 test('Breaks count only when the version matches', () => {
@@ -290,7 +439,14 @@ test('a package may conflict with a virtual package it provides itself; two such
 // ---- names, essential, determinism ------------------------------------------------------------------
 
 test('a missing package names the nearest existing names', () => {
-  const pkgs: P[] = [{ name: 'python3' }, { name: 'python3.11' }, { name: 'pythonic' }, { name: 'perl' }, { name: 'libpython3-stdlib', provides: 'python3-stdlib' }, { name: 'python3-stdlib-extra' }];
+  const pkgs: P[] = [
+    { name: 'python3' },
+    { name: 'python3.11' },
+    { name: 'pythonic' },
+    { name: 'perl' },
+    { name: 'libpython3-stdlib', provides: 'python3-stdlib' },
+    { name: 'python3-stdlib-extra' },
+  ];
   const err = fails(() => resolve(pkgs, ['pyton3']), 'PACKAGE_NOT_FOUND');
   assert.deepEqual(err.details.suggestions, ['python3']);
   assert.match(err.message, /nearest names: python3$/);
@@ -300,28 +456,58 @@ test('a missing package names the nearest existing names', () => {
   assert.deepEqual(virtual.details.suggestions, ['python3-stdlib', 'libpython3-stdlib']);
   const none = fails(() => resolve(pkgs, ['zzzzzzzz']), 'PACKAGE_NOT_FOUND');
   assert.deepEqual(none.details.suggestions, []);
-  const other = fails(() => resolve([{ name: 'only-arm', arch: 'arm64' }], ['only-arm']), 'PACKAGE_NOT_FOUND');
+  const other = fails(
+    () => resolve([{ name: 'only-arm', arch: 'arm64' }], ['only-arm']),
+    'PACKAGE_NOT_FOUND',
+  );
   assert.deepEqual(other.details.architectures, ['arm64']);
 });
 
 test('nearestNames: distance, order, limit of five', () => {
   assert.equal(boundedDistance('kitten', 'sitting', 5), 3);
   assert.equal(boundedDistance('kitten', 'sitting', 2), 3);
-  assert.deepEqual(nearestNames('libssl', ['libssl3', 'libssl1', 'libss', 'libsl', 'libxsl', 'openssl', 'libssl-dev', 'zlib']), ['libsl', 'libss', 'libssl1', 'libssl3', 'libxsl']);
+  assert.deepEqual(
+    nearestNames('libssl', [
+      'libssl3',
+      'libssl1',
+      'libss',
+      'libsl',
+      'libxsl',
+      'openssl',
+      'libssl-dev',
+      'zlib',
+    ]),
+    ['libsl', 'libss', 'libssl1', 'libssl3', 'libxsl'],
+  );
 });
 
 test('essential packages are installed only when asked', () => {
-  const pkgs: P[] = [{ name: 'app' }, { name: 'base-files', essential: true, depends: 'mawk' }, { name: 'mawk' }, { name: 'dash', essential: true }];
+  const pkgs: P[] = [
+    { name: 'app' },
+    { name: 'base-files', essential: true, depends: 'mawk' },
+    { name: 'mawk' },
+    { name: 'dash', essential: true },
+  ];
   assert.deepEqual(picked(resolve(pkgs, ['app'])), ['app=1.0']);
-  assert.deepEqual(picked(resolve(pkgs, ['app'], { essential: true })), ['app=1.0', 'base-files=1.0', 'dash=1.0', 'mawk=1.0']);
+  assert.deepEqual(picked(resolve(pkgs, ['app'], { essential: true })), [
+    'app=1.0',
+    'base-files=1.0',
+    'dash=1.0',
+    'mawk=1.0',
+  ]);
 });
 
 test('determinism: shuffling records within a source does not change the result; source order breaks ties', () => {
   const pkgs: P[] = [
     { name: 'x', depends: 'v, lib, tool | alt' },
-    { name: 'p1', provides: 'v' }, { name: 'p2', provides: 'v' }, { name: 'p3', provides: 'v' },
-    { name: 'lib', version: '2.0', source: 0 }, { name: 'lib', version: '2.0', source: 1 }, { name: 'lib', version: '1.0', source: 0 },
-    { name: 'tool', version: '1.0', source: 1 }, { name: 'alt' },
+    { name: 'p1', provides: 'v' },
+    { name: 'p2', provides: 'v' },
+    { name: 'p3', provides: 'v' },
+    { name: 'lib', version: '2.0', source: 0 },
+    { name: 'lib', version: '2.0', source: 1 },
+    { name: 'lib', version: '1.0', source: 0 },
+    { name: 'tool', version: '1.0', source: 1 },
+    { name: 'alt' },
   ];
   const recs = records(pkgs);
   const expected = resolvePackages(new PackageUniverse(recs), { names: [{ name: 'x' }], arch: 'amd64' });
@@ -339,7 +525,10 @@ test('determinism: shuffling records within a source does not change the result;
       [shuffled[j], shuffled[k]] = [shuffled[k] as PackageRecord, shuffled[j] as PackageRecord];
     }
     const res = resolvePackages(new PackageUniverse(shuffled), { names: [{ name: 'x' }], arch: 'amd64' });
-    assert.deepEqual(res.packages.map((r) => r.sha256), expected.packages.map((r) => r.sha256));
+    assert.deepEqual(
+      res.packages.map((r) => r.sha256),
+      expected.packages.map((r) => r.sha256),
+    );
   }
 });
 
@@ -348,23 +537,48 @@ test('determinism: shuffling records within a source does not change the result;
 test('Multi-Arch: dependencies resolve to the native architecture; foreign architectures only through Multi-Arch: foreign', () => {
   const pkgs: P[] = [
     { name: 'app', depends: 'libc6, tool' },
-    { name: 'libc6', ma: 'same', version: '2.36' }, { name: 'libc6', ma: 'same', arch: 'i386', version: '2.37' },
+    { name: 'libc6', ma: 'same', version: '2.36' },
+    { name: 'libc6', ma: 'same', arch: 'i386', version: '2.37' },
     { name: 'tool', arch: 'i386', ma: 'foreign' },
   ];
   const res = resolve(pkgs, ['app']);
   assert.deepEqual(picked(res), ['app=1.0', 'libc6=2.36', 'tool:i386=1.0']);
   assert.deepEqual(res.reasons.get('tool:i386'), ['app', 'tool:i386']);
-  const err = fails(() => resolve([{ name: 'app', depends: 'tool' }, { name: 'tool', arch: 'i386' }], ['app']), 'UNSATISFIABLE');
+  const err = fails(
+    () =>
+      resolve(
+        [
+          { name: 'app', depends: 'tool' },
+          { name: 'tool', arch: 'i386' },
+        ],
+        ['app'],
+      ),
+    'UNSATISFIABLE',
+  );
   assert.match(err.message, /tool exists only for i386/);
 });
 
 test('Multi-Arch: :any needs allowed (or foreign); :native and :arch name the architecture', () => {
   const anyDep: P = { name: 'script', depends: 'python3:any' };
-  assert.deepEqual(picked(resolve([anyDep, { name: 'python3', ma: 'allowed' }], ['script'])), ['python3=1.0', 'script=1.0']);
-  assert.deepEqual(picked(resolve([anyDep, { name: 'python3', ma: 'foreign' }], ['script'])), ['python3=1.0', 'script=1.0']);
+  assert.deepEqual(picked(resolve([anyDep, { name: 'python3', ma: 'allowed' }], ['script'])), [
+    'python3=1.0',
+    'script=1.0',
+  ]);
+  assert.deepEqual(picked(resolve([anyDep, { name: 'python3', ma: 'foreign' }], ['script'])), [
+    'python3=1.0',
+    'script=1.0',
+  ]);
   const err = fails(() => resolve([anyDep, { name: 'python3' }], ['script']), 'UNSATISFIABLE');
   assert.match(err.message, /not Multi-Arch: allowed/);
-  assert.deepEqual(picked(resolve([{ name: 'x', depends: 'lib:native, other:amd64' }, { name: 'lib' }, { name: 'other', arch: 'all' }], ['x'])), ['lib=1.0', 'other=1.0', 'x=1.0']);
+  assert.deepEqual(
+    picked(
+      resolve(
+        [{ name: 'x', depends: 'lib:native, other:amd64' }, { name: 'lib' }, { name: 'other', arch: 'all' }],
+        ['x'],
+      ),
+    ),
+    ['lib=1.0', 'other=1.0', 'x=1.0'],
+  );
   fails(() => resolve([{ name: 'x', depends: 'lib:i386' }, { name: 'lib' }], ['x']), 'UNSATISFIABLE');
 });
 
@@ -372,9 +586,14 @@ test('Architecture: all packages install as native and their dependencies resolv
   const pkgs: P[] = [
     { name: 'tzdata', arch: 'all', depends: 'debconf (>= 0.5) | debconf-2.0' },
     { name: 'debconf', arch: 'all', ma: 'foreign', depends: 'perl-base' },
-    { name: 'perl-base', arch: 'arm64' }, { name: 'perl-base', arch: 'amd64', version: '0.9' },
+    { name: 'perl-base', arch: 'arm64' },
+    { name: 'perl-base', arch: 'amd64', version: '0.9' },
   ];
-  assert.deepEqual(picked(resolve(pkgs, ['tzdata'], { arch: 'arm64' })), ['debconf=1.0', 'perl-base:arm64=1.0', 'tzdata=1.0']);
+  assert.deepEqual(picked(resolve(pkgs, ['tzdata'], { arch: 'arm64' })), [
+    'debconf=1.0',
+    'perl-base:arm64=1.0',
+    'tzdata=1.0',
+  ]);
   assert.deepEqual(picked(resolve(pkgs, ['tzdata'])), ['debconf=1.0', 'perl-base=0.9', 'tzdata=1.0']);
 });
 
@@ -385,17 +604,33 @@ test('a requested package for another architecture is UNSUPPORTED', () => {
 
 test('dpkgArch maps OCI platforms to dpkg architectures', () => {
   const map: Record<string, string> = {
-    'linux/amd64': 'amd64', 'linux/arm64': 'arm64', 'linux/arm64/v8': 'arm64', 'linux/arm/v7': 'armhf', 'linux/arm': 'armhf',
-    'linux/arm/v6': 'armel', 'linux/386': 'i386', 'linux/ppc64le': 'ppc64el', 'linux/s390x': 's390x', 'linux/riscv64': 'riscv64',
+    'linux/amd64': 'amd64',
+    'linux/arm64': 'arm64',
+    'linux/arm64/v8': 'arm64',
+    'linux/arm/v7': 'armhf',
+    'linux/arm': 'armhf',
+    'linux/arm/v6': 'armel',
+    'linux/386': 'i386',
+    'linux/ppc64le': 'ppc64el',
+    'linux/s390x': 's390x',
+    'linux/riscv64': 'riscv64',
   };
   for (const [platform, arch] of Object.entries(map)) assert.equal(dpkgArch(platform), arch, platform);
   assert.equal(dpkgArch({ os: 'linux', architecture: 'arm', variant: 'v7' }), 'armhf');
-  for (const bad of ['linux/mips64le', 'linux/loong64', 'windows/amd64', 'linux/amd64/v3']) fails(() => dpkgArch(bad), 'UNSUPPORTED');
+  for (const bad of ['linux/mips64le', 'linux/loong64', 'windows/amd64', 'linux/amd64/v3'])
+    fails(() => dpkgArch(bad), 'UNSUPPORTED');
 });
 
 test('parsePackageRequest reads name[:arch][=version]', () => {
   assert.deepEqual(parsePackageRequest('libssl3'), { name: 'libssl3' });
-  assert.deepEqual(parsePackageRequest('tzdata=2024a-0+deb12u1'), { name: 'tzdata', version: '2024a-0+deb12u1' });
-  assert.deepEqual(parsePackageRequest('libc6:amd64=2.36-9'), { name: 'libc6', arch: 'amd64', version: '2.36-9' });
+  assert.deepEqual(parsePackageRequest('tzdata=2024a-0+deb12u1'), {
+    name: 'tzdata',
+    version: '2024a-0+deb12u1',
+  });
+  assert.deepEqual(parsePackageRequest('libc6:amd64=2.36-9'), {
+    name: 'libc6',
+    arch: 'amd64',
+    version: '2.36-9',
+  });
   for (const bad of ['', 'Foo', 'a b', 'x=', ':amd64']) fails(() => parsePackageRequest(bad), 'SPEC_INVALID');
 });

@@ -33,11 +33,35 @@ function sampleLock(): LockFile {
     ],
     platforms: {
       'linux/arm64': [
-        { name: 'zlib1g', version: '1:1.2.13.dfsg-1', architecture: 'arm64', source: 'zlib (1:1.2.13.dfsg-1)', filename: 'pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_arm64.deb', size: 80000, sha256: H('c') },
+        {
+          name: 'zlib1g',
+          version: '1:1.2.13.dfsg-1',
+          architecture: 'arm64',
+          source: 'zlib (1:1.2.13.dfsg-1)',
+          filename: 'pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_arm64.deb',
+          size: 80000,
+          sha256: H('c'),
+        },
       ],
       'linux/amd64': [
-        { name: 'zlib1g', version: '1:1.2.13.dfsg-1', architecture: 'amd64', source: 'zlib (1:1.2.13.dfsg-1)', filename: 'pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_amd64.deb', size: 90000, sha256: H('d') },
-        { name: 'base-files', version: '12.4+deb12u1', architecture: 'amd64', source: 'base-files', filename: 'pool/main/b/base-files/base-files_12.4+deb12u1_amd64.deb', size: 70000, sha256: H('e') },
+        {
+          name: 'zlib1g',
+          version: '1:1.2.13.dfsg-1',
+          architecture: 'amd64',
+          source: 'zlib (1:1.2.13.dfsg-1)',
+          filename: 'pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_amd64.deb',
+          size: 90000,
+          sha256: H('d'),
+        },
+        {
+          name: 'base-files',
+          version: '12.4+deb12u1',
+          architecture: 'amd64',
+          source: 'base-files',
+          filename: 'pool/main/b/base-files/base-files_12.4+deb12u1_amd64.deb',
+          size: 70000,
+          sha256: H('e'),
+        },
       ],
     },
   };
@@ -104,9 +128,15 @@ test('parse then serialize is byte-identical, and input order does not change th
   const parsed = parseLock(first, 'imprint.lock');
   assert.deepEqual(serializeLock(parsed), first);
   const shuffled = sampleLock();
-  shuffled.platforms = { 'linux/amd64': [...(shuffled.platforms['linux/amd64'] ?? [])].reverse(), 'linux/arm64': shuffled.platforms['linux/arm64'] ?? [] };
+  shuffled.platforms = {
+    'linux/amd64': [...(shuffled.platforms['linux/amd64'] ?? [])].reverse(),
+    'linux/arm64': shuffled.platforms['linux/arm64'] ?? [],
+  };
   assert.deepEqual(serializeLock(shuffled), first);
-  assert.deepEqual(parsed.platforms['linux/amd64']?.map((p) => p.name), ['base-files', 'zlib1g']);
+  assert.deepEqual(
+    parsed.platforms['linux/amd64']?.map((p) => p.name),
+    ['base-files', 'zlib1g'],
+  );
 });
 
 test('writeLock is atomic and readLock round-trips; a missing lock is LOCK_NOT_FOUND', async () => {
@@ -130,11 +160,18 @@ test('checkLock: LOCK_STALE when the spec hash differs, silent when equal', () =
   checkLock(lock, sha256('spec'));
   assert.throws(
     () => checkLock(lock, sha256('other')),
-    (e) => isImprintError(e, 'LOCK_STALE') && /imprint lock/.test(e.hint ?? '') && e.details.found === sha256('spec'),
+    (e) =>
+      isImprintError(e, 'LOCK_STALE') &&
+      /imprint lock/.test(e.hint ?? '') &&
+      e.details.found === sha256('spec'),
   );
 });
 
-function invalid(mutate: (o: Record<string, any>) => void): unknown {
+/** The lock as parsed JSON, mutated freely by the cases below. */
+// biome-ignore lint/suspicious/noExplicitAny: the cases reach into untyped JSON on purpose
+type LockJson = Record<string, any>;
+
+function invalid(mutate: (o: LockJson) => void): unknown {
   const o = JSON.parse(serializeLock(sampleLock()).toString('utf8'));
   mutate(o);
   try {
@@ -146,19 +183,79 @@ function invalid(mutate: (o: Record<string, any>) => void): unknown {
 }
 
 test('parseLock reports LOCK_INVALID with the JSON path of the offending field', () => {
-  const cases: Array<[string, (o: Record<string, any>) => void]> = [
-    ['$.version', (o) => { o.version = 2; }],
-    ['$.specHash', (o) => { o.specHash = 'md5:abc'; }],
-    ['$.sources[0].release.sha256', (o) => { o.sources[0].release.sha256 = 'ABC'; }],
-    ['$.sources[0].components[0]', (o) => { o.sources[0].components[0] = 3; }],
-    ['$.sources[0].url', (o) => { delete o.sources[0].url; }],
-    ['$.platforms["linux/amd64"][1].size', (o) => { o.platforms['linux/amd64'][1].size = -1; }],
-    ['$.platforms["linux/amd64"][0].sha256', (o) => { o.platforms['linux/amd64'][0].sha256 = H('g'); }],
-    ['$.platforms["linux/amd64"][0].extra', (o) => { o.platforms['linux/amd64'][0].extra = 1; }],
-    ['$.platforms["linux/amd64"][1]', (o) => { o.platforms['linux/amd64'][1] = { ...o.platforms['linux/amd64'][0] }; }],
-    ['$.platforms["amd64"]', (o) => { o.platforms.amd64 = []; }],
-    ['$.platforms', (o) => { o.platforms = []; }],
-    ['$.comment', (o) => { o.comment = 'x'; }],
+  const cases: Array<[string, (o: LockJson) => void]> = [
+    [
+      '$.version',
+      (o) => {
+        o.version = 2;
+      },
+    ],
+    [
+      '$.specHash',
+      (o) => {
+        o.specHash = 'md5:abc';
+      },
+    ],
+    [
+      '$.sources[0].release.sha256',
+      (o) => {
+        o.sources[0].release.sha256 = 'ABC';
+      },
+    ],
+    [
+      '$.sources[0].components[0]',
+      (o) => {
+        o.sources[0].components[0] = 3;
+      },
+    ],
+    [
+      '$.sources[0].url',
+      (o) => {
+        delete o.sources[0].url;
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][1].size',
+      (o) => {
+        o.platforms['linux/amd64'][1].size = -1;
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][0].sha256',
+      (o) => {
+        o.platforms['linux/amd64'][0].sha256 = H('g');
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][0].extra',
+      (o) => {
+        o.platforms['linux/amd64'][0].extra = 1;
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][1]',
+      (o) => {
+        o.platforms['linux/amd64'][1] = { ...o.platforms['linux/amd64'][0] };
+      },
+    ],
+    [
+      '$.platforms["amd64"]',
+      (o) => {
+        o.platforms.amd64 = [];
+      },
+    ],
+    [
+      '$.platforms',
+      (o) => {
+        o.platforms = [];
+      },
+    ],
+    [
+      '$.comment',
+      (o) => {
+        o.comment = 'x';
+      },
+    ],
   ];
   for (const [path, mutate] of cases) {
     const err = invalid(mutate);
@@ -166,11 +263,16 @@ test('parseLock reports LOCK_INVALID with the JSON path of the offending field',
     assert.equal(err.details.path, path);
     assert.equal(err.details.file, 'x/imprint.lock');
   }
-  assert.throws(() => parseLock('{', 'l'), (e) => isImprintError(e, 'LOCK_INVALID') && e.details.path === '$');
+  assert.throws(
+    () => parseLock('{', 'l'),
+    (e) => isImprintError(e, 'LOCK_INVALID') && e.details.path === '$',
+  );
 });
 
 test('parseLock says a newer format needs a newer imprint', () => {
-  const err = invalid((o) => { o.version = 7; });
+  const err = invalid((o) => {
+    o.version = 7;
+  });
   assert.ok(isImprintError(err, 'LOCK_INVALID') && /newer/.test(err.hint ?? ''));
 });
 

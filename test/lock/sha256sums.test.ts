@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sha256 } from '../../src/digest/index.js';
 import { isImprintError } from '../../src/errors.js';
-import { type LockFile, type LockPackage, sha256sums, sha256sumsFileName, writeSha256sums } from '../../src/lock/index.js';
+import {
+  type LockFile,
+  type LockPackage,
+  sha256sums,
+  sha256sumsFileName,
+  writeSha256sums,
+} from '../../src/lock/index.js';
 
 const pkg = (name: string, arch: string, hex: string): LockPackage => ({
   name,
@@ -34,7 +40,10 @@ test('sha256sums: sha256sum text format (hash, two spaces, pool path), sorted by
       `${'c'.repeat(64)}  pool/main/t/tzdata/tzdata_1.0-1_all.deb\n` +
       `${'a'.repeat(64)}  pool/main/z/zlib1g/zlib1g_1.0-1_amd64.deb\n`,
   );
-  assert.throws(() => sha256sums(lock, 'linux/s390x'), (e) => isImprintError(e, 'PLATFORM_NOT_FOUND'));
+  assert.throws(
+    () => sha256sums(lock, 'linux/s390x'),
+    (e) => isImprintError(e, 'PLATFORM_NOT_FOUND'),
+  );
 });
 
 test('sha256sumsFileName follows repro-get: arch, then -variant', () => {
@@ -49,7 +58,10 @@ test('writeSha256sums writes one file per platform', async () => {
     const paths = await writeSha256sums(dir, lock);
     assert.deepEqual(paths, [join(dir, 'SHA256SUMS-amd64'), join(dir, 'SHA256SUMS-arm-v7')]);
     assert.deepEqual((await readdir(dir)).sort(), ['SHA256SUMS-amd64', 'SHA256SUMS-arm-v7']);
-    assert.equal(await readFile(join(dir, 'SHA256SUMS-arm-v7'), 'utf8'), `${'d'.repeat(64)}  pool/main/h/hello/hello_1.0-1_armhf.deb\n`);
+    assert.equal(
+      await readFile(join(dir, 'SHA256SUMS-arm-v7'), 'utf8'),
+      `${'d'.repeat(64)}  pool/main/h/hello/hello_1.0-1_armhf.deb\n`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
