@@ -1,0 +1,138 @@
+// End to end without the live archive: a signed Debian repository generated in the test (with a static
+// binary compiled here), `imprint lock`, `imprint build`, and the image run under podman.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parseDeb822 } from '../../src/debian/deb822.js';
+import { validateImage } from '../../src/oci/validate.js';
+import { parseReference, readImageSet } from '../../src/transport/index.js';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+import { readLayerFiles } from '../helpers/layers.js';
+
+const run = promisify(execFile);
+const ok = (cmd: string, args: string[]) => run(cmd, args).then(() => true, () => false);
+
+const HELLO_C = `#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  char buf[256] = {0};
+  FILE *f = fopen("/usr/share/greeting/text", "r");
+  if (!f || !fgets(buf, sizeof buf, f)) { puts("no greeting"); return 1; }
+  printf("%s uid=%d\\n", buf, (int)getuid());
+  return 0;
+}
+`;
+
+describe('images from Debian packages (generated signed repository)', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-pkgs-'));
+  const hasGcc = await ok('sh', ['-c', `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`]);
+  const hasPodman = await ok('podman', ['--version']);
+  let repo: DebRepo | undefined;
+  let spec = '';
+
+  before(async () => {
+    if (!hasGcc) return;
+    await writeFile(join(work, 'hello.c'), HELLO_C);
+    await run('gcc', ['-static', '-O2', '-o', join(work, 'hello'), join(work, 'hello.c')]);
+    repo = await createDebRepo({
+      packages: [
+        { name: 'hello', version: '1.0-1', depends: 'greeting-data (>= 2) | greeting-fallback', files: [{ path: '/usr/bin/hello', content: await readFile(join(work, 'hello')), mode: 0o755 }] },
+        { name: 'greeting-data', version: '2.1-1', architecture: 'all', files: [{ path: '/usr/share/greeting/text', content: 'hello from a package' }, { path: '/bin/greet-link', symlink: '/usr/bin/hello' }] },
+        { name: 'greeting-fallback', version: '1.0', architecture: 'all', files: [{ path: '/usr/share/greeting/text', content: 'fallback' }] },
+      ],
+    });
+    spec = join(work, 'spec');
+    await run('mkdir', ['-p', spec]);
+    await writeFile(join(spec, 'motd'), 'built from packages\n');
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'platforms: [linux/amd64]',
+        'sources:',
+        `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
+        'packages: [hello]',
+        'files:',
+        '  - {source: motd, target: /etc/motd}',
+        'accounts:',
+        '  users: [{name: app, uid: 1000}]',
+        'user: app',
+        'entrypoint: [/usr/bin/hello]',
+        '',
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    await repo?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const build = async (cache: string, out: string, extra: string[] = []) =>
+    JSON.parse(
+      assertOk(
+        await runImprint(['--cache-dir', join(work, cache), 'build', spec, '-o', `oci:${join(work, out)}`, '--json', ...extra], { env: { SOURCE_DATE_EPOCH: '1700000000' } }),
+        'imprint build',
+      ).stdout,
+    ) as { index: string; images: Array<{ manifest: string; layers: unknown[] }> };
+
+  it('locks, builds, records every package in status.d, and reproduces across caches', { skip: !hasGcc && 'no static libc for gcc' }, async () => {
+    assertOk(await runImprint(['--cache-dir', join(work, 'cache-a'), 'lock', spec]), 'imprint lock');
+    const lock = JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8'));
+    assert.deepEqual(
+      lock.platforms['linux/amd64'].map((p: { name: string }) => p.name),
+      ['greeting-data', 'hello'],
+    );
+    const a = await build('cache-a', 'out-a');
+    const b = await build('cache-b', 'out-b'); // cold cache: fetch, install and compress again
+    const c = await build('cache-a', 'out-c'); // warm: from the layer cache
+    assert.equal(b.index, a.index);
+    assert.equal(c.index, a.index);
+    const set = await readImageSet(parseReference(`oci:${join(work, 'out-a')}`));
+    await validateImage(set);
+
+    const files = await readLayerFiles(set);
+    for (const name of ['hello', 'greeting-data']) {
+      const status = files.get(`var/lib/dpkg/status.d/${name}`);
+      assert.ok(status, `status.d/${name} is missing`);
+      const p = parseDeb822(status.toString('utf8'), name)[0]!;
+      assert.equal(p.get('Package'), name);
+      assert.equal(p.get('Status'), 'install ok installed');
+      assert.ok(p.get('Version') && p.get('Architecture'));
+    }
+    assert.equal(files.get('usr/share/greeting/text')?.toString(), 'hello from a package');
+    assert.equal(files.get('etc/motd')?.toString(), 'built from packages\n');
+    assert.match(files.get('etc/passwd')?.toString() ?? '', /^app:/m);
+  });
+
+  it('splits per-package layers that still assemble the same filesystem', { skip: !hasGcc && 'no static libc for gcc' }, async () => {
+    const single = await readLayerFiles(await readImageSet(parseReference(`oci:${join(work, 'out-a')}`)));
+    const yaml = await readFile(join(spec, 'imprint.yaml'), 'utf8');
+    await writeFile(join(spec, 'imprint.yaml'), `${yaml}layering: {strategy: per-package, budget: 4}\n`);
+    try {
+      const r = await build('cache-a', 'out-layers');
+      assert.equal(r.images[0]!.layers.length, 3); // greeting-data, hello, then what no package owns
+      const set = await readImageSet(parseReference(`oci:${join(work, 'out-layers')}`));
+      await validateImage(set);
+      const layered = await readLayerFiles(set);
+      assert.deepEqual([...layered.keys()].sort(), [...single.keys()].sort());
+      for (const [k, v] of single) assert.deepEqual(layered.get(k), v, k);
+    } finally {
+      await writeFile(join(spec, 'imprint.yaml'), yaml);
+    }
+  });
+
+  it('runs under podman as the non-root user', { skip: (!hasGcc && 'no static libc for gcc') || (!hasPodman && 'podman is not installed') }, async () => {
+    const podman = ['--root', join(work, 'pr'), '--runroot', join(work, 'prr'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs'];
+    // podman takes an oci: path as an image name, which must be lowercase.
+    const layout = join(tmpdir(), `imprint-run-${process.pid}-${Date.now().toString(36)}`);
+    await symlink(join(work, 'out-a'), layout);
+    const out = await run('podman', [...podman, 'run', '--rm', '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', `oci:${layout}:latest`]).finally(() => rm(layout, { force: true }));
+    assert.equal(out.stdout.trim(), 'hello from a package uid=1000');
+    await run('podman', [...podman, 'rmi', '-a', '-f']).catch(() => {});
+  });
+});
