@@ -1,5 +1,7 @@
+import { ImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { type Alternatives, formatRelation, type PackageRecord, type Relation } from './packages-index.js';
+import { nearestNames } from './resolve-names.js';
 import { effectiveArch, type PackageUniverse, providerSatisfies, realSatisfies } from './resolve-universe.js';
 
 /** A dependency group in control-file syntax: `a (>= 1) | b`. */
@@ -73,4 +75,126 @@ export function describeAlternative(
     );
   }
   return parts.join('; ');
+}
+
+/** A package as errors show it: label (`name`, or `name:arch` when foreign), version, and the chain that pulled it. */
+export interface Shown {
+  label: string;
+  version: string;
+  chain: string[];
+}
+
+/**
+ * PACKAGE_NOT_FOUND for a requested name, in the most useful form: a pinned version that does not
+ * exist (the available ones), a virtual name with several providers, a package only other
+ * architectures have, else the nearest names (edit distance, up to 5). Error path only.
+ */
+export function notFoundError(
+  u: PackageUniverse,
+  w: { name: string; version: string | undefined; native: string; providers: string[] },
+): ImprintError {
+  const { name, version, native } = w;
+  const real = u.byName(name).filter((r) => effectiveArch(r, native) === native);
+  if (version !== undefined && real.length > 0) {
+    const available = [...new Set(real.map((r) => r.version))];
+    return new ImprintError(
+      'PACKAGE_NOT_FOUND',
+      `${name}=${version} not found for ${native}; available versions: ${available.join(', ')}`,
+      {
+        hint: `Pin one of the available versions, or drop the pin to get the newest (${available[0]}).`,
+        details: { name, version, arch: native, available },
+      },
+    );
+  }
+  if (w.providers.length > 1) {
+    const names = [...new Set(w.providers)];
+    return new ImprintError(
+      'PACKAGE_NOT_FOUND',
+      `${name} is a virtual package provided by ${names.join(', ')}; request one of them`,
+      {
+        hint: `Replace ${name} by the provider the image should have, e.g. ${names[0]}.`,
+        details: { name, arch: native, providers: names, suggestions: names.slice(0, 5) },
+      },
+    );
+  }
+  const elsewhere = [...new Set(u.byName(name).map((r) => r.architecture))].sort(compareCodeUnits);
+  if (elsewhere.length > 0) {
+    return new ImprintError(
+      'PACKAGE_NOT_FOUND',
+      `package ${name} exists only for ${elsewhere.join(', ')}, not for ${native}`,
+      {
+        hint: 'Check the package name for this platform, or build only the platforms it exists for.',
+        details: { name, arch: native, architectures: elsewhere },
+      },
+    );
+  }
+  const suggestions = nearestNames(name, u.names());
+  const near = suggestions.length > 0 ? `; nearest names: ${suggestions.join(', ')}` : '';
+  const asked = version === undefined ? name : `${name}=${version}`;
+  return new ImprintError(
+    'PACKAGE_NOT_FOUND',
+    `package ${asked} not found in the configured sources${near}`,
+    {
+      hint:
+        suggestions.length > 0
+          ? `Did you mean ${suggestions[0]}?`
+          : 'Check the name, and that the source, suite and component that carry it are configured.',
+      details: { name, ...(version === undefined ? {} : { version }), arch: native, suggestions },
+    },
+  );
+}
+
+/** UNSATISFIABLE for a dependency group of `owner` (whose chain is `chain`); `why` has one clause per alternative. */
+export function unsatisfiableError(
+  owner: { label: string; version: string },
+  field: string,
+  group: Alternatives,
+  ownerChain: string[],
+  why: string[],
+): ImprintError {
+  const text = formatGroup(group);
+  const chain = [...ownerChain, text];
+  return new ImprintError(
+    'UNSATISFIABLE',
+    `cannot satisfy ${field}: ${text} of ${owner.label} ${owner.version} (${chain.join(' → ')}): ${why.join('; ')}`,
+    {
+      hint: 'Check that every suite and component the packages need is configured, or pin versions that fit together.',
+      details: { package: owner.label, version: owner.version, field, relation: text, chain, reasons: why },
+    },
+  );
+}
+
+/** PACKAGE_CONFLICT: `a` declares `kind: rel`, which `b` matches; both chains are shown. */
+export function conflictError(a: Shown, b: Shown, kind: 'Conflicts' | 'Breaks', rel: Relation): ImprintError {
+  const verb = kind === 'Conflicts' ? 'conflicts with' : 'breaks';
+  return new ImprintError(
+    'PACKAGE_CONFLICT',
+    `${a.label} ${a.version} ${verb} ${b.label} ${b.version} (${kind}: ${formatRelation(rel)}); ` +
+      `${a.label} comes from ${a.chain.join(' → ')}, ${b.label} from ${b.chain.join(' → ')}`,
+    {
+      hint: 'Remove one of the two from the requested packages, or request an alternative that avoids one of them.',
+      details: {
+        packages: [a.label, b.label],
+        versions: [a.version, b.version],
+        kind,
+        relation: formatRelation(rel),
+        chains: [a.chain, b.chain],
+      },
+    },
+  );
+}
+
+/** UNSATISFIABLE: `wanted` needs another version of a package than the one already chosen. */
+export function clashError(wanted: Shown, chosen: Shown): ImprintError {
+  return new ImprintError(
+    'UNSATISFIABLE',
+    `${wanted.label} is needed at ${wanted.version} (${wanted.chain.join(' → ')}) but ${chosen.version} is already chosen (${chosen.chain.join(' → ')})`,
+    {
+      details: {
+        package: wanted.label,
+        versions: [wanted.version, chosen.version],
+        chains: [wanted.chain, chosen.chain],
+      },
+    },
+  );
 }

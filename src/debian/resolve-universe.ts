@@ -149,3 +149,60 @@ function archAccepts(
   if (qualifier === 'native') return arch === native;
   return arch === qualifier;
 }
+
+/**
+ * apt's CompareProviders for new installs, as a sort comparator for the candidates of one
+ * alternative naming `target`: the package of that very name first, then `Essential: yes`, then
+ * `Protected: yes`, then the native architecture, then `Priority`; then (where apt falls back on its
+ * internal IDs) the name, then canonical record order.
+ */
+export function compareNewInstalls(
+  target: string,
+  a: PackageRecord,
+  b: PackageRecord,
+  native: string,
+): number {
+  return (
+    rank(a.name !== target) - rank(b.name !== target) ||
+    rank(!a.essential) - rank(!b.essential) ||
+    rank(!isImportant(a)) - rank(!isImportant(b)) ||
+    rank(effectiveArch(a, native) !== native) - rank(effectiveArch(b, native) !== native) ||
+    priorityRank(a.priority) - priorityRank(b.priority) ||
+    compareCodeUnits(a.name, b.name) ||
+    compareRecords(a, b)
+  );
+}
+
+function rank(flag: boolean): number {
+  return flag ? 1 : 0;
+}
+
+/** apt's Version::Priority: no field sorts first (0), then required 1 ... extra 5; unknown words count as extra. */
+function priorityRank(priority: string | undefined): number {
+  if (priority === undefined) return 0;
+  switch (priority.toLowerCase()) {
+    case 'required':
+      return 1;
+    case 'important':
+      return 2;
+    case 'standard':
+      return 3;
+    case 'optional':
+      return 4;
+    default:
+      return 5;
+  }
+}
+
+const importantCache = new WeakMap<PackageRecord, boolean>();
+const IMPORTANT_RE = /^(?:Protected|Important):[ \t]*yes[ \t]*$/im;
+
+/** apt's Flag::Important: `Protected: yes` (or the older `Important: yes`). Reads the raw paragraph once. */
+function isImportant(r: PackageRecord): boolean {
+  let hit = importantCache.get(r);
+  if (hit === undefined) {
+    hit = typeof r.raw === 'string' && IMPORTANT_RE.test(r.raw);
+    importantCache.set(r, hit);
+  }
+  return hit;
+}
