@@ -58,18 +58,21 @@ bytes=$(jq '[.platforms["linux/amd64"][].size] | add' "$lock")
 echo "$count files, $bytes bytes"
 
 cat >"$work/fetch.mts" <<EOF
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { fetchPackages } from '$root/src/debian/fetch.js';
 import { lockDownloads } from '$root/src/lock/create-downloads.js';
 import { parseLock } from '$root/src/lock/serialize.js';
 import { BlobStore } from '$root/src/store/index.js';
 const [lockFile, storeDir] = process.argv.slice(2) as [string, string];
 const lock = parseLock(readFileSync(lockFile), lockFile);
+const started = performance.now();
 const r = await fetchPackages(lockDownloads(lock), { store: new BlobStore(storeDir) });
+// Time inside the process, without node's and tsx's start-up.
+appendFileSync('$work/fetch-times', \`\${(performance.now() - started) / 1000}\\n\`);
 if (r.fetched !== ${count}) throw new Error('expected ${count} downloads, got ' + r.fetched);
 EOF
 
-hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/fetch.md" \
+hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/fetch.md" --export-json "$work/fetch.json" \
   --prepare "rm -rf $work/store $work/curl && mkdir -p $work/curl" \
   -n 'imprint fetchPackages (6 in flight, verified)' "node --import tsx $work/fetch.mts $lock $work/store" \
   -n 'curl, sequential (one connection)' "xargs curl -sfL --remote-name-all --output-dir $work/curl <$work/urls" \
@@ -81,3 +84,6 @@ echo
 cat "$work/fetch.md"
 echo
 echo "fetched: $count files, $bytes bytes"
+echo "rates (bytes / mean wall time):"
+jq -r --argjson b "$bytes" '.results[] | "  \(.command): \(($b / .mean / 1e6 * 10 | floor) / 10) MB/s"' "$work/fetch.json"
+awk -v b="$bytes" '{ s += $1; n++ } END { printf "  fetchPackages inside the process (no start-up), mean of %d: %.3f s, %.1f MB/s\n", n, s / n, b / (s / n) / 1e6 }' "$work/fetch-times"

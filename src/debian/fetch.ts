@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, isNotFound, mapLimit } from '../net/index.js';
@@ -170,21 +170,19 @@ export async function fetchPackages(
       if (offline && !url.startsWith('file:')) continue;
       let received = 0;
       try {
-        const stream = await fetcher.get(url, {
-          signal: opts.signal,
-          expect: { size: pkg.size, sha256: pkg.sha256 },
+        // Only the size goes to the fetcher (a contradicting Content-Length fails before any byte);
+        // the store hashes and verifies size and sha256 while the bytes stream into it.
+        const stream = await fetcher.get(url, { signal: opts.signal, expect: { size: pkg.size } });
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            received += chunk.length;
+            progress.bytes += chunk.length;
+            report();
+            done(null, chunk);
+          },
         });
-        const counted = Readable.from(
-          (async function* () {
-            for await (const chunk of stream) {
-              received += (chunk as Buffer).length;
-              progress.bytes += (chunk as Buffer).length;
-              report();
-              yield chunk as Buffer;
-            }
-          })(),
-          { objectMode: false },
-        );
+        // The callback form returns the last stream; a failure of either destroys both.
+        const counted = pipeline(stream, counter, () => undefined);
         await opts.store.put(counted, { digest: digestOf(pkg), size: pkg.size });
         progress.done++;
         report();
