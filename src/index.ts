@@ -14,6 +14,7 @@ export * from './vfs/index.js';
 export * from './store/index.js';
 export * from './transport/index.js';
 export * from './spec/index.js';
+export * from './lock/index.js';
 export { type BuildEvent, type BuildRequest, type BuildResult, type BuiltImage, buildImage } from './build/build.js';
 export { type EpochResolution, resolveEpoch } from './build/epoch.js';
 export { type GitInfo, gitInfo } from './build/git.js';

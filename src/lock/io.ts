@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseLock, serializeLock } from './serialize.js';
 import { LOCK_FILE_NAME, type LockFile } from './types.js';
 
@@ -40,21 +40,6 @@ export async function writeLock(path: string, lock: LockFile): Promise<Buffer> {
   const bytes = serializeLock(lock);
   await writeFileAtomic(path, bytes);
   return bytes;
-}
-
-/** Writes `bytes` to `path` through a temporary sibling and a rename. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, bytes, { flag: 'wx', mode: 0o644 });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw new ImprintError('IO', `writing ${path}: ${errorText(err)}`, {
-      cause: err,
-      details: { file: path },
-    });
-  }
 }
 
 /** True when the lock was written for a spec whose resolution-relevant fields hash to `currentSpecHash`. */
