@@ -1,0 +1,78 @@
+// One call for the build: provenance and SBOMs as referrers of each platform manifest.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { BuildResult } from '../build/build.js';
+import { codecDescription } from '../compress/index.js';
+import { errorText, ImprintError } from '../errors.js';
+import { lockPathFor } from '../lock/io.js';
+import type { LockFile } from '../lock/types.js';
+import type { ImageSet } from '../oci/image-set.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/types.js';
+import type { LoadedSpec } from '../spec/index.js';
+import type { BlobStore } from '../store/index.js';
+import { collectFileSets } from './file-sets.js';
+import { type InTotoStatement, provenanceStatement, type SlsaProvenance } from './provenance.js';
+import { artifactBlob, storeAttestation, withReferrers } from './referrers.js';
+import { imageSbom } from './sbom.js';
+
+export interface AttestRequest {
+  loaded: LoadedSpec;
+  result: BuildResult;
+  store: BlobStore;
+  /** imprint's version (cli/version.ts VERSION). */
+  version: string;
+  /** Also attach an SPDX SBOM to every platform manifest (default true). */
+  sbom?: boolean;
+}
+
+export interface AttestedBuild {
+  /** result.set with the attestations as extra entries of its root index (the image index is unchanged). */
+  set: ImageSet;
+  provenance: InTotoStatement<SlsaProvenance>;
+  /** The artifact manifests added, in root-index order. */
+  referrers: Descriptor[];
+}
+
+/**
+ * Records the build's provenance (in-toto + SLSA v1) and each platform image's SPDX SBOM as OCI 1.1
+ * artifact manifests whose subject is that platform's manifest, stores their blobs, and returns the
+ * set with them as root-index entries. Reads the lock next to the spec and every `files[].source`
+ * (hashing them); the SBOM reads every layer once. Deterministic: same build, same bytes.
+ */
+export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
+  const { loaded, result, store } = req;
+  const spec = loaded.spec;
+  let lock: { bytes: Uint8Array; lock: LockFile } | undefined;
+  if (spec.packages.length > 0) {
+    const path = lockPathFor(loaded.file);
+    const bytes = await readFile(path).catch((err: unknown) => {
+      throw new ImprintError('LOCK_NOT_FOUND', `cannot read ${path} for the provenance: ${errorText(err)}`, { cause: err, details: { file: path } });
+    });
+    lock = { bytes, lock: JSON.parse(bytes.toString('utf8')) as LockFile };
+  }
+  const files = await collectFileSets(loaded.dir, spec.files.map((f) => f.source));
+  const statement = provenanceStatement({
+    version: req.version,
+    spec: { path: basename(loaded.file), bytes: loaded.raw },
+    lock,
+    files,
+    epoch: result.epoch.epoch,
+    platforms: result.images.map((i) => i.platform),
+    compression: codecDescription({ compression: spec.compression.algorithm, level: spec.compression.level }),
+    layering: spec.layering,
+    git: result.git ? { commit: result.git.commit, dirty: result.git.dirty, remoteUrl: result.git.remoteUrl } : undefined,
+    index: result.index,
+    images: result.images.map((i) => ({ platform: i.platform, manifest: i.manifest })),
+  });
+  const provenanceBlob = artifactBlob(MediaType.inToto, statement);
+  const referrers: Descriptor[] = [];
+  for (const image of result.images) {
+    referrers.push(await storeAttestation(store, image.manifest, provenanceBlob));
+    if (req.sbom !== false) {
+      const doc = await imageSbom({ blobs: store, manifest: image.manifest, platform: image.platform, layers: image.layers, epoch: result.epoch.epoch, version: req.version });
+      referrers.push(await storeAttestation(store, image.manifest, artifactBlob(MediaType.spdx, doc)));
+    }
+  }
+  return { set: withReferrers(result.set, referrers), provenance: statement, referrers };
+}

@@ -1,0 +1,72 @@
+// The spec's local inputs (`files[].source`) as hashed file sets: what provenance records and verify checks.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { type Digest, sha256 } from '../digest/index.js';
+import { errorText, ImprintError } from '../errors.js';
+import { canonicalJson, compareCodeUnits } from '../oci/canonical-json.js';
+
+/** One entry of a file set; `path` is relative to the spec's directory, with '/' separators. */
+export type FileSetEntry =
+  | { path: string; type: 'file'; mode: 0o644 | 0o755; sha256: string; size: number }
+  | { path: string; type: 'dir' }
+  | { path: string; type: 'symlink'; target: string };
+
+/** The files one `files[]` entry copies, and the digest of their listing (sha256 of its canonical JSON). */
+export interface FileSet {
+  /** `files[i]` */
+  field: string;
+  /** The entry's `source` as the spec writes it. */
+  source: string;
+  digest: Digest;
+  entries: FileSetEntry[];
+}
+
+/** The digest of a file set's entries: sha256 of their canonical JSON. Pure. */
+export function fileSetDigest(entries: readonly FileSetEntry[]): Digest {
+  return sha256(canonicalJson(entries));
+}
+
+/**
+ * Hashes every `files[].source` under `specDir` (directories walked in byte order). Only what the build
+ * uses is recorded: contents, the owner-executable bit (as 0755/0644), link targets, directories.
+ * Cost: reads every file once, streaming.
+ */
+export async function collectFileSets(specDir: string, sources: readonly string[]): Promise<FileSet[]> {
+  const out: FileSet[] = [];
+  for (const [i, source] of sources.entries()) {
+    const rel = source.replace(/^\.\/+/, '').replace(/\/+$/, '');
+    const entries: FileSetEntry[] = [];
+    await addPath(specDir, rel === '' ? '.' : rel, entries, true);
+    out.push({ field: `files[${i}]`, source, digest: fileSetDigest(entries), entries });
+  }
+  return out;
+}
+
+async function addPath(root: string, rel: string, out: FileSetEntry[], top: boolean): Promise<void> {
+  const abs = join(root, rel);
+  // The build follows the top-level source through links (realpath); links inside directories stay links.
+  const st = await (top ? stat(abs) : lstat(abs)).catch((err: unknown) => {
+    throw new ImprintError('IO', `cannot read ${abs}: ${errorText(err)}`, { cause: err, details: { path: abs } });
+  });
+  if (st.isSymbolicLink()) {
+    out.push({ path: rel, type: 'symlink', target: await readlink(abs) });
+  } else if (st.isDirectory()) {
+    out.push({ path: rel, type: 'dir' });
+    const names = (await readdir(abs)).sort(compareCodeUnits);
+    for (const name of names) await addPath(root, rel === '.' ? name : `${rel}/${name}`, out, false);
+  } else if (st.isFile()) {
+    out.push({ path: rel, type: 'file', mode: (st.mode & 0o100) !== 0 ? 0o755 : 0o644, sha256: await hashFile(abs), size: st.size });
+  } else {
+    throw new ImprintError('UNSUPPORTED', `${abs} is neither a file, a directory nor a symbolic link`, { details: { path: abs } });
+  }
+}
+
+/** The sha256 (hex) of a file, streaming. */
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}

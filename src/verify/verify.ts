@@ -1,0 +1,177 @@
+// verifyImage: read the provenance, rebuild in a clean workspace, compare digests, diff on mismatch.
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
+import { SLSA_PROVENANCE } from '../attest/provenance.js';
+import { buildImage, type BuildEvent } from '../build/build.js';
+import { type Digest, sha256 } from '../digest/index.js';
+import { diffImageSets } from '../diff/diff.js';
+import type { Difference } from '../diff/types.js';
+import { errorText, ImprintError } from '../errors.js';
+import type { ImageSet } from '../oci/image-set.js';
+import { Annotation, INDEX_TYPES, MediaType } from '../oci/media-types.js';
+import { loadSpec } from '../spec/index.js';
+import type { BlobStore } from '../store/index.js';
+import { formatReference, type ImageRef, readImageSet, walkImageSet } from '../transport/index.js';
+import { parseProvenance, type RecordedBuild } from './recorded.js';
+import { recreateInputs } from './workspace.js';
+
+export interface VerifyRequest {
+  ref: ImageRef;
+  /** The directory holding the spec's local files (`files[].source`), as when it was built. */
+  context?: string | undefined;
+  /** The content store (packages are fetched into it) and a cache directory; the rebuild uses neither's layer cache. */
+  store: BlobStore;
+  /** Use only cached packages. */
+  offline?: boolean;
+  /** A provenance statement file to use instead of the one attached to the image. */
+  provenanceFile?: string | undefined;
+  allowVersionMismatch?: boolean;
+  /** imprint's version (cli/version.ts VERSION): must equal the recorded one. */
+  version: string;
+  /** Where the temporary workspace goes (default: the OS temp directory). */
+  tmpDir?: string;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export interface VerifyResult {
+  reference: string;
+  verified: boolean;
+  /** Digests of the image verified: its index (when it has one) and each platform's manifest. */
+  image: { index?: Digest; manifests: Record<string, Digest> };
+  rebuilt: { index: Digest; manifests: Record<string, Digest> };
+  provenance: { source: string; digest: Digest; builtWith: string; epoch: number };
+  verifiedWith: string;
+  /** Differences between the image (a) and the rebuild (b); empty when verified. */
+  differences: Difference[];
+  warnings: string[];
+}
+
+/**
+ * Verifies an image by rebuilding it: reads its provenance (attached as a referrer, or a file), refuses
+ * a different imprint version (VERSION_MISMATCH) unless allowed, recreates spec, lock and local files
+ * (each checked by hash) in a fresh temporary directory, builds there with the recorded
+ * SOURCE_DATE_EPOCH and no layer cache, and compares digests; on a mismatch the image diff names what
+ * differs. Cost: a full build, plus streaming the differing layers of both sides.
+ */
+export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
+  const reference = formatReference(req.ref);
+  const warnings: string[] = [];
+  const set = await readImageSet(req.ref);
+  const image = await imageDigests(set);
+  const prov = req.provenanceFile !== undefined ? await provenanceFromFile(req.provenanceFile) : await attachedProvenance(req.ref, image, warnings);
+  const recorded = prov.build;
+  if (recorded.version !== req.version && req.allowVersionMismatch !== true) {
+    throw new ImprintError('VERSION_MISMATCH', `${reference} was built by imprint ${recorded.version}; this is imprint ${req.version}`, {
+      hint: `Verify with imprint ${recorded.version}, or pass --allow-version-mismatch (a different version may legitimately build different bytes).`,
+      details: { recorded: recorded.version, running: req.version },
+    });
+  }
+  if (recorded.version !== req.version) warnings.push(`rebuilding with imprint ${req.version}; the image was built by ${recorded.version}`);
+
+  const work = await mkdtemp(join(req.tmpDir ?? tmpdir(), 'imprint-verify-'));
+  try {
+    const specDir = join(work, 'spec');
+    await mkdir(specDir);
+    const specFile = await recreateInputs(recorded, specDir, req.context);
+    const loaded = await loadSpec(specFile);
+    loaded.spec.annotations = { ...gitAnnotations(recorded), ...loaded.spec.annotations };
+    const result = await buildImage({
+      loaded,
+      env: { SOURCE_DATE_EPOCH: String(recorded.epoch) },
+      store: req.store,
+      cacheDir: join(work, 'cache'),
+      offline: req.offline === true,
+      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+    });
+    const rebuilt = { index: result.index.digest, manifests: Object.fromEntries(result.images.map((i) => [i.platform, i.manifest.digest])) };
+    const verified =
+      image.index !== undefined
+        ? image.index === rebuilt.index
+        : Object.entries(image.manifests).every(([p, d]) => rebuilt.manifests[p] === d) && Object.keys(image.manifests).length > 0;
+    if (verified && recorded.index !== rebuilt.index) warnings.push(`the provenance names index ${recorded.index}; the image and the rebuild are ${rebuilt.index}`);
+    let differences: Difference[] = [];
+    if (!verified) {
+      const diff = await diffImageSets(imageOnly(set), result.set, {}, { a: reference, b: 'rebuild' });
+      differences = diff.differences;
+    }
+    return {
+      reference,
+      verified,
+      image,
+      rebuilt,
+      provenance: { source: prov.source, digest: prov.digest, builtWith: recorded.version, epoch: recorded.epoch },
+      verifiedWith: req.version,
+      differences,
+      warnings: [...warnings, ...result.warnings],
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The annotations a build takes from its git checkout, recreated from the provenance (the workspace has no checkout). */
+function gitAnnotations(recorded: RecordedBuild): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (recorded.git === undefined) return out;
+  if (!recorded.git.dirty) out[Annotation.revision] = recorded.git.commit;
+  if (recorded.git.remoteUrl) out[Annotation.source] = recorded.git.remoteUrl;
+  return out;
+}
+
+/** The set without its referrer entries (root entries that are artifact manifests). */
+function imageOnly(set: ImageSet): ImageSet {
+  return { ...set, index: { ...set.index, manifests: set.index.manifests.filter((m) => m.artifactType === undefined) } };
+}
+
+async function imageDigests(set: ImageSet): Promise<VerifyResult['image']> {
+  const walked = await walkImageSet(set);
+  const manifests: Record<string, Digest> = {};
+  for (const i of walked.images) {
+    const config = JSON.parse((await set.blobs.readBytes(i.manifest.config)).toString('utf8')) as { os: string; architecture: string; variant?: string };
+    const platform = [config.os, config.architecture, config.variant].filter((x) => x).join('/');
+    manifests[platform] ??= i.descriptor.digest;
+  }
+  const index = set.index.manifests.find((m) => INDEX_TYPES.includes(m.mediaType))?.digest;
+  return { ...(index ? { index } : {}), manifests };
+}
+
+interface FoundProvenance {
+  build: RecordedBuild;
+  source: string;
+  digest: Digest;
+}
+
+async function provenanceFromFile(file: string): Promise<FoundProvenance> {
+  const bytes = await readFile(file).catch((err: unknown) => {
+    throw new ImprintError('IO', `cannot read the provenance file ${file}: ${errorText(err)}`, { cause: err, details: { file } });
+  });
+  return { build: parseProvenance(bytes, file), source: file, digest: sha256(bytes) };
+}
+
+/**
+ * The provenance attached to the image: an in-toto referrer whose subject is one of its manifests or
+ * its index. A tagged oci reference is also searched untagged (referrers need not carry the tag). When
+ * none names this image but the layout holds one, that one is used with a warning (a changed image).
+ */
+async function attachedProvenance(ref: ImageRef, image: VerifyResult['image'], warnings: string[]): Promise<FoundProvenance> {
+  const sets = [await readImageSet(ref)];
+  if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined) sets.push(await readImageSet({ transport: ref.transport, path: ref.path }));
+  const subjects = [...Object.values(image.manifests), ...(image.index ? [image.index] : [])];
+  for (const matching of [true, false]) {
+    for (const set of sets) {
+      const found = await findReferrers(set, { artifactType: MediaType.inToto, ...(matching ? { subjects } : {}) });
+      for (const r of found) {
+        const bytes = await readArtifactPayload(set.blobs, r);
+        const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown }).predicateType;
+        if (predicateType !== SLSA_PROVENANCE) continue;
+        if (!matching) warnings.push(`the provenance in ${formatReference(ref)} names ${r.manifest.subject?.digest}, not this image; rebuilding from it`);
+        return { build: parseProvenance(bytes, `provenance ${r.manifest.layers[0]!.digest}`), source: r.descriptor.digest, digest: r.manifest.layers[0]!.digest };
+      }
+    }
+  }
+  throw new ImprintError('PROVENANCE_INVALID', `${formatReference(ref)} has no provenance attached`, {
+    hint: 'Build it with an imprint that attaches provenance, or pass --provenance FILE.',
+  });
+}
