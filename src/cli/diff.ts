@@ -1,0 +1,68 @@
+import { resolve } from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { diffImageSets, renderHtml, renderJson, renderText, semanticIgnores } from '../diff/index.js';
+import type { DiffOptions } from '../diff/index.js';
+import { writeFileAtomic } from '../store/index.js';
+import { parseReference, readImageSet } from '../transport/index.js';
+import type { Runner } from './main.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportError, type Terminal } from './output.js';
+
+interface DiffFlags {
+  ignoreTimestamps?: boolean;
+  ignoreHistory?: boolean;
+  ignoreFileOrder?: boolean;
+  ignoreFileModeRedundantBits?: boolean;
+  ignoreTarFormat?: boolean;
+  semantic?: boolean;
+  platform?: string;
+  json?: boolean;
+  html?: string;
+}
+
+/** The DiffOptions the flags stand for. */
+export function diffOptions(f: DiffFlags): DiffOptions {
+  const ignore = f.semantic
+    ? semanticIgnores()
+    : {
+        timestamp: f.ignoreTimestamps === true,
+        history: f.ignoreHistory === true,
+        'file-order': f.ignoreFileOrder === true,
+        'mode-redundant-bits': f.ignoreFileModeRedundantBits === true,
+        'tar-format': f.ignoreTarFormat === true,
+      };
+  return f.platform === undefined ? { ignore } : { ignore, platform: f.platform };
+}
+
+/** `imprint diff A B`: exit 0 when the same, 1 when different, 2 on any error. */
+export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
+  program
+    .command('diff')
+    .description('Compare two images: index, manifests, config, layers and every tar entry. Exit 0 same, 1 different, 2 error.')
+    .argument('<a>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
+    .argument('<b>', 'the image to compare with')
+    .option('--ignore-timestamps', 'ignore mtimes, created fields and the created annotation')
+    .option('--ignore-history', 'ignore history entries (other than their created times)')
+    .option('--ignore-file-order', 'ignore the order of tar entries')
+    .option('--ignore-file-mode-redundant-bits', 'ignore permission bits that have no effect (symlinks)')
+    .option('--ignore-tar-format', 'ignore compression, tar header encodings and PAX records')
+    .option('--semantic', 'all of the --ignore-* options')
+    .option('--platform <os/arch>', 'compare only this platform')
+    .option('--json', 'print the differences as JSON (schema: src/diff/README.md)')
+    .option('--html <file>', 'also write a self-contained HTML report to FILE')
+    .action(
+      run(async (cmd) => {
+        const [refA, refB] = cmd.args as [string, string];
+        const flags = cmd.opts() as DiffFlags;
+        try {
+          const [a, b] = [await readImageSet(parseReference(refA)), await readImageSet(parseReference(refB))];
+          const result = await diffImageSets(a, b, diffOptions(flags), { a: refA, b: refB });
+          if (flags.html !== undefined) await writeFileAtomic(resolve(flags.html), Buffer.from(renderHtml(result)));
+          t.out.write(flags.json ? renderJson(result) : renderText(result));
+          return result.identical ? EXIT_OK : EXIT_FAILURE;
+        } catch (err) {
+          reportError(t, err);
+          return EXIT_USAGE; // 2: an error, never "different"
+        }
+      }),
+    );
+}

@@ -1,0 +1,114 @@
+// Comparing layers: two layers entry by entry (lock step while the orders agree, then path-keyed
+// maps of metadata), or whole images' flattened filesystems when their layer lists differ.
+import { difference } from './classify.js';
+import { type EntryRecord, layerEntries, readRecord, whiteoutOf } from './entries.js';
+import { compareRecords, presence } from './entry-compare.js';
+import type { BlobReader } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/types.js';
+import type { Difference } from './types.js';
+
+interface Side {
+  blobs: BlobReader;
+  layer: Descriptor;
+}
+
+/**
+ * Compares the tar entries of two layers. Both layers stream at once; while paths agree each pair is
+ * compared as it arrives (bodies hashed; the first 1 MiB kept only for the pair in hand). At the first
+ * disagreement the rest of each layer goes into a path → metadata map (no bodies) and the maps are
+ * compared at the end. Cost: one pass over each layer; memory O(entries after the first disagreement).
+ */
+export async function compareLayerEntries(a: Side, b: Side, where: { platform: string; layer: number }): Promise<Difference[]> {
+  const out: Difference[] = [];
+  const itA = layerEntries(a.blobs, a.layer);
+  const itB = layerEntries(b.blobs, b.layer);
+  const restA = new Map<string, EntryRecord>();
+  const restB = new Map<string, EntryRecord>();
+  const orderA: string[] = [];
+  const orderB: string[] = [];
+  let inStep = true;
+  try {
+    for (;;) {
+      const [na, nb] = [await itA.next(), await itB.next()];
+      // each side's body is consumed before that side advances again
+      const ra = na.done ? undefined : await readRecord(na.value, inStep);
+      const rb = nb.done ? undefined : await readRecord(nb.value, inStep);
+      if (ra === undefined && rb === undefined) break;
+      if (inStep && ra !== undefined && rb !== undefined && ra.record.path === rb.record.path) {
+        out.push(...compareRecords(ra.record, rb.record, { ...where, path: ra.record.path }, [ra.head, rb.head]));
+        continue;
+      }
+      inStep = false;
+      if (ra !== undefined) {
+        restA.set(ra.record.path, ra.record);
+        orderA.push(ra.record.path);
+      }
+      if (rb !== undefined) {
+        restB.set(rb.record.path, rb.record);
+        orderB.push(rb.record.path);
+      }
+    }
+  } finally {
+    await itA.return(undefined);
+    await itB.return(undefined);
+  }
+  out.push(...compareMaps(restA, restB, where));
+  const common = (order: string[], other: Map<string, EntryRecord>) => order.filter((p) => other.has(p));
+  const ca = common(orderA, restB);
+  const cb = common(orderB, restA);
+  const at = ca.findIndex((p, i) => p !== cb[i]);
+  if (at >= 0) {
+    out.push(difference('entry-order', 'file-order', { ...where, path: ca[at]! }, ca.slice(at, at + 3), cb.slice(at, at + 3)));
+  }
+  return out;
+}
+
+/** Compares two path-keyed maps of records (sorted by path). */
+export function compareMaps(a: Map<string, EntryRecord>, b: Map<string, EntryRecord>, where: { platform: string; layer?: number }): Difference[] {
+  const out: Difference[] = [];
+  const paths = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  for (const path of paths) {
+    const ra = a.get(path);
+    const rb = b.get(path);
+    const w = { ...where, path };
+    if (ra !== undefined && rb !== undefined) out.push(...compareRecords(ra, rb, w));
+    else if (ra !== undefined) out.push(presence(ra, 'a', w));
+    else if (rb !== undefined) out.push(presence(rb, 'b', w));
+  }
+  return out;
+}
+
+/**
+ * The filesystem an image's layers make: path → record, whiteouts (`.wh.NAME`, `.wh..wh..opq`) applied
+ * and removed. Cost: streams every layer; memory O(paths) (metadata and digests only).
+ */
+export async function flattenLayers(blobs: BlobReader, layers: Descriptor[]): Promise<Map<string, EntryRecord>> {
+  const fs = new Map<string, EntryRecord>();
+  const removeUnder = (dir: string, keepSelf: boolean) => {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    for (const k of [...fs.keys()]) {
+      if (k.startsWith(prefix) && !(keepSelf && k === prefix)) fs.delete(k);
+    }
+  };
+  for (const layer of layers) {
+    const opaque: string[] = [];
+    const added = new Map<string, EntryRecord>();
+    for await (const e of layerEntries(blobs, layer)) {
+      const { record } = await readRecord(e, false);
+      const wh = whiteoutOf(record.path);
+      if (wh === null) {
+        added.set(record.path, record);
+      } else if ('opaqueDir' in wh) {
+        opaque.push(wh.opaqueDir);
+      } else {
+        fs.delete(wh.removes);
+        fs.delete(`${wh.removes}/`);
+        removeUnder(wh.removes, false);
+      }
+    }
+    // an opaque directory hides what lower layers put under it, not what this layer adds
+    for (const dir of opaque) removeUnder(dir, true);
+    for (const [k, v] of added) fs.set(k, v);
+  }
+  return fs;
+}

@@ -1,0 +1,46 @@
+// The default output: one summary line, then a table of differences, most important first.
+import type { DiffResult, DiffValue, Difference } from './types.js';
+
+const MAX_CELL = 60;
+
+/** A short one-line form of a value. */
+export function showValue(v: DiffValue): string {
+  const s = v === null ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
+}
+
+function location(d: Difference): string {
+  const parts: string[] = [];
+  if (d.layer !== undefined) parts.push(`layer ${d.layer}`);
+  if (d.path !== undefined) parts.push(`/${d.path}`);
+  if (d.field !== undefined) parts.push(d.path === undefined ? d.field : `(${d.field})`);
+  return parts.join(' ') || '-';
+}
+
+/** Renders a result as a plain-text table (no colour). Cost: O(differences). */
+export function renderText(r: DiffResult): string {
+  const lines: string[] = [];
+  const hidden = Object.entries(r.ignored)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  const head = r.identical
+    ? `${r.a} and ${r.b} are the same`
+    : `${r.a} and ${r.b} differ: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'}`;
+  lines.push(`${head}${hidden ? ` (ignored: ${hidden})` : ''}`);
+  if (r.differences.length === 0) return `${lines.join('\n')}\n`;
+  const rows = r.differences.map((d) => [d.severity, d.kind, d.platform ?? '-', location(d), showValue(d.a), showValue(d.b)]);
+  const header = ['SEVERITY', 'KIND', 'PLATFORM', 'WHERE', 'A', 'B'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const fmt = (row: string[]) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  lines.push('', fmt(header), ...rows.map(fmt));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Renders a result as JSON (the schema in README.md), two-space indented, keys in a fixed order. */
+export function renderJson(r: DiffResult): string {
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
