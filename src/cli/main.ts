@@ -1,8 +1,10 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
 import { buildCommand } from './build.js';
+import { diffCommand } from './diff.js';
 import { inspectCommand } from './inspect.js';
 import { lockCommand } from './lock.js';
+import { verifyCommand } from './verify.js';
 import { EXIT_OK, EXIT_USAGE, processTerminal, reportError, type Terminal } from './output.js';
 import { VERSION } from './version.js';
 
@@ -25,7 +27,9 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
   };
   buildCommand(program, terminal, run);
   inspectCommand(program, terminal, run);
+  diffCommand(program, terminal, run);
   lockCommand(program, terminal, run);
+  verifyCommand(program, terminal, run);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

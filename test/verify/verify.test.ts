@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { attestBuild } from '../../src/attest/attest-build.js';
+import { buildImage } from '../../src/build/build.js';
+import { VERSION } from '../../src/cli/version.js';
+import type { ImprintError } from '../../src/errors.js';
+import { validateImage } from '../../src/oci/validate.js';
+import { loadSpec } from '../../src/spec/index.js';
+import { BlobStore } from '../../src/store/index.js';
+import { parseReference, readImageSet, writeImageSet } from '../../src/transport/index.js';
+import { verifyImage } from '../../src/verify/verify.js';
+import { writeSmallSpec } from '../attest/fixtures.js';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { tamperFile } from './tamper.js';
+
+async function builtExample(work: string) {
+  const dir = join(work, 'spec');
+  await writeSmallSpec(dir);
+  const cacheDir = join(work, 'cache');
+  const store = new BlobStore(cacheDir);
+  const loaded = await loadSpec(dir);
+  const result = await buildImage({ loaded, env: {}, store, cacheDir });
+  const attested = await attestBuild({ loaded, result, store, version: VERSION });
+  const ref = parseReference(`oci:${join(work, 'image')}`);
+  await writeImageSet(ref, attested.set);
+  return { dir, cacheDir, store, ref, result };
+}
+
+describe('verifyImage', () => {
+  it('verifies a fresh build, and names the changed file of a tampered one', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const { dir, store, ref, result } = await builtExample(work);
+      const ok = await verifyImage({ ref, context: dir, store, version: VERSION });
+      assert.equal(ok.verified, true);
+      assert.equal(ok.rebuilt.index, result.index.digest);
+      assert.deepEqual(ok.differences, []);
+
+      const tampered = await tamperFile(await readImageSet(ref), store, 'app/hello.txt', 'hello, tampered world\n');
+      await validateImage(tampered);
+      const badRef = parseReference(`oci:${join(work, 'tampered')}`);
+      await writeImageSet(badRef, tampered);
+      const bad = await verifyImage({ ref: badRef, context: dir, store, version: VERSION });
+      assert.equal(bad.verified, false);
+      assert.notEqual(bad.image.index, result.index.digest);
+      assert.equal(bad.rebuilt.index, result.index.digest);
+      const content = bad.differences.filter((d) => d.kind === 'content');
+      assert.deepEqual(content.map((d) => d.path), ['app/hello.txt']);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses another imprint version unless allowed, and a changed context file', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const { dir, store, ref } = await builtExample(work);
+      await assert.rejects(verifyImage({ ref, context: dir, store, version: '0.0.0-other' }), (e: ImprintError) => e.code === 'VERSION_MISMATCH');
+      const allowed = await verifyImage({ ref, context: dir, store, version: '0.0.0-other', allowVersionMismatch: true });
+      assert.equal(allowed.verified, true);
+      await assert.rejects(verifyImage({ ref, store, version: VERSION }), (e: ImprintError) => e.code === 'USAGE');
+      await writeFile(join(dir, 'app', 'hello.txt'), 'changed\n');
+      await assert.rejects(verifyImage({ ref, context: dir, store, version: VERSION }), (e: ImprintError) => e.code === 'DIGEST_MISMATCH');
+      const plain = parseReference(`oci:${join(work, 'plain')}`);
+      await writeImageSet(plain, { index: { ...(await readImageSet(ref)).index, manifests: [(await readImageSet(ref)).index.manifests[0]!] }, blobs: store });
+      await assert.rejects(verifyImage({ ref: plain, context: dir, store, version: VERSION }), (e: ImprintError) => e.code === 'PROVENANCE_INVALID');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('imprint verify: exit 0, --json and --attest; exit 1 naming the file after tampering', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const { dir, cacheDir, store, ref, result } = await builtExample(work);
+      const good = assertOk(await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${join(work, 'image')}`, '--json', '--attest', join(work, 'vsa.json')], { cwd: dir }), 'imprint verify');
+      assert.equal(JSON.parse(good.stdout).verified, true);
+      const vsa = JSON.parse(await readFile(join(work, 'vsa.json'), 'utf8'));
+      assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
+      assert.equal(vsa.predicate.verificationResult, 'PASSED');
+      assert.deepEqual(vsa.subject[0].digest, { sha256: result.index.digest.slice(7) });
+
+      await writeImageSet(parseReference(`oci:${join(work, 'tampered')}`), await tamperFile(await readImageSet(ref), store, 'app/hello.txt', 'evil\n'));
+      const bad = await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${join(work, 'tampered')}`, '--context', dir, '--attest', join(work, 'vsa-bad.json')]);
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.match(bad.stdout, /MISMATCH/);
+      assert.match(bad.stdout, /\/app\/hello\.txt/);
+      assert.equal(JSON.parse(await readFile(join(work, 'vsa-bad.json'), 'utf8')).predicate.verificationResult, 'FAILED');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
