@@ -1,10 +1,11 @@
-// Where images live: oci:, oci-archive:, docker-archive: (docker:// parsed; registry I/O is a later issue).
+// Where images live: oci:, oci-archive:, docker-archive:, docker:// (registry/).
 import { ImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { readDockerArchive, writeDockerArchive } from './docker-archive.js';
 import { readOciArchive, writeOciArchive } from './oci-archive.js';
 import { readOciDir, writeOciDir } from './oci-dir.js';
 import { checkOciTag, dockerArchiveName, formatReference, type ImageRef } from './reference.js';
+import { type PullOptions, type RegistryOptions, type RegistryWriteOptions, readRegistry, writeRegistry } from './registry/index.js';
 
 export {
   type DockerReference,
@@ -29,6 +30,13 @@ export interface WriteOptions {
   tag?: string;
   /** docker-archive: `repo[:tag]` for manifest.json RepoTags when the reference names none. */
   name?: string;
+  /** docker: connection, credentials, mounts (see src/transport/registry/). */
+  registry?: RegistryWriteOptions;
+}
+
+export interface ReadOptions {
+  /** docker: connection, credentials, and whether referrers join the set. */
+  registry?: RegistryOptions & PullOptions;
 }
 
 /**
@@ -57,12 +65,13 @@ export async function writeImageSet(ref: ImageRef, set: ImageSet, opts: WriteOpt
       return writeDockerArchive(ref.path, set, name);
     }
     case 'docker':
-      throw registryUnsupported(what);
+      await writeRegistry(ref, set, opts.registry);
+      return;
   }
 }
 
 /** Reads the image set at `ref`; blobs are verified as they are read. Cost: indexes archives once. */
-export async function readImageSet(ref: ImageRef): Promise<ImageSet> {
+export async function readImageSet(ref: ImageRef, opts: ReadOptions = {}): Promise<ImageSet> {
   switch (ref.transport) {
     case 'oci':
       return readOciDir(ref.path, ref.tag);
@@ -71,17 +80,11 @@ export async function readImageSet(ref: ImageRef): Promise<ImageSet> {
     case 'docker-archive':
       return readDockerArchive(ref.path, ref.name, ref.sourceIndex);
     case 'docker':
-      throw registryUnsupported(formatReference(ref));
+      return readRegistry(ref, opts.registry);
   }
 }
 
 function ociTag(refTag: string | undefined, optTag: string | undefined, what: string): string | undefined {
   if (refTag !== undefined) return refTag;
   return optTag === undefined ? undefined : checkOciTag(optTag, what);
-}
-
-function registryUnsupported(what: string): ImprintError {
-  return new ImprintError('UNSUPPORTED', `${what}: registry transport is not implemented yet`, {
-    hint: 'Write oci:DIR or oci-archive:FILE and push it with `skopeo copy oci:DIR docker://...` for now.',
-  });
 }

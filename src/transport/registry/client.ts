@@ -1,0 +1,294 @@
+// A client for one repository of an OCI distribution registry: scheme probing, auth, retries, errors.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { errorText, ImprintError, isImprintError } from '../../errors.js';
+import {
+  authFiles,
+  basicAuth,
+  type Challenge,
+  type Credentials,
+  lookupCredentials,
+  parseChallenge,
+} from './auth.js';
+import { DEFAULT_TIMEOUT_MS, drain, type HttpRequest, type HttpResponse, readBody, send, type TlsOptions } from './http.js';
+
+/** Progress of a push or pull, for progress bars. */
+export type RegistryProgress =
+  | { type: 'blob'; digest: string; size: number; done: number }
+  | { type: 'skip'; digest: string; size: number; why: 'exists' | 'mounted' }
+  | { type: 'manifest'; digest: string; reference: string };
+
+export interface RegistryOptions {
+  /** Credentials (`--creds`); otherwise looked up in `authFiles`. */
+  creds?: Credentials | undefined;
+  /** Auth files searched for credentials (default: see `authFiles` in auth.ts). */
+  authFiles?: string[] | undefined;
+  /** false: accept any TLS certificate and fall back to plain http (`--tls-verify=false`). */
+  tlsVerify?: boolean | undefined;
+  /** A PEM file of certificate authorities trusted for https. */
+  caFile?: string | undefined;
+  /** Retries after the first attempt on network errors, 408, 429 and 5xx (default 4). */
+  retries?: number | undefined;
+  /** First backoff delay, doubled per retry with jitter in [0.5, 1.5) (default 500 ms). */
+  backoffMs?: number | undefined;
+  /** Bound of one delay and of a Retry-After (default 20 s). */
+  maxBackoffMs?: number | undefined;
+  /** Time allowed for response headers and between body chunks (default 60 s). */
+  timeoutMs?: number | undefined;
+  /** Blobs larger than this are uploaded in PATCH chunks of this size (default 32 MiB). */
+  chunkSize?: number | undefined;
+  /** Source of jitter (default Math.random). */
+  random?: (() => number) | undefined;
+  /** Called before every request sent (retries included); for logging and tests. */
+  onRequest?: ((info: { method: string; url: string }) => void) | undefined;
+  onProgress?: ((e: RegistryProgress) => void) | undefined;
+}
+
+/** A request relative to the repository (`path` below `/v2/<repo>/`) or to an absolute URL. */
+export interface ClientRequest extends Omit<HttpRequest, 'url'> {
+  path?: string;
+  url?: string;
+  /** Whether transient failures are retried here (default true; uploads retry at a higher level). */
+  retry?: boolean;
+  /** Access the request needs (default 'pull'). */
+  access?: 'pull' | 'push';
+}
+
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+const CERT_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** True for hosts served over plain http by default (like containers' insecure localhost). */
+export function isLocalhost(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+/** One repository of one registry. Connection details are learnt on the first request (GET /v2/). */
+export class RegistryClient {
+  readonly registry: string;
+  readonly repository: string;
+  readonly options: RegistryOptions;
+  /** Repositories whose pull access the token must also cover (cross-repository mounts). */
+  readonly extraPull = new Set<string>();
+  readonly #tls: TlsOptions;
+  readonly #schemes: string[];
+  #base: Promise<string> | undefined;
+  #challenge: Challenge | undefined;
+  #creds: Promise<Credentials | undefined> | undefined;
+  readonly #tokens = new Map<string, string>();
+
+  constructor(registry: string, repository: string, options: RegistryOptions = {}) {
+    this.registry = registry;
+    this.repository = repository;
+    this.options = options;
+    let ca: Buffer | undefined;
+    if (options.caFile !== undefined) {
+      try {
+        ca = readFileSync(options.caFile);
+      } catch (err) {
+        throw new ImprintError('IO', `reading CA file ${options.caFile}: ${errorText(err)}`, { cause: err });
+      }
+    }
+    // localhost is an insecure registry (like containers'): any certificate, plain http fallback
+    const local = isLocalhost(registry) && ca === undefined;
+    this.#tls = { ca, verify: options.tlsVerify ?? !local };
+    this.#schemes = local || options.tlsVerify === false ? ['https', 'http'] : ['https'];
+  }
+
+  /** `registry/repository`, for messages. */
+  get name(): string {
+    return `${this.registry}/${this.repository}`;
+  }
+
+  /**
+   * Sends a request with auth and retries (network errors, 408, 429, 5xx; Retry-After honoured),
+   * following redirects of GET/HEAD. Resolves with any final status; the caller reads the body.
+   */
+  async request(r: ClientRequest): Promise<HttpResponse> {
+    const base = await this.#probe();
+    let url = r.url ?? `${base}/v2/${this.repository}/${r.path ?? ''}`;
+    const retries = r.retry === false ? 0 : (this.options.retries ?? 4);
+    let lastError: unknown;
+    let reauthed = false;
+    let redirects = 0;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
+      const headers: Record<string, string> = { ...r.headers };
+      if (new URL(url).origin === new URL(base).origin) {
+        const auth = await this.#authorization(r.access ?? 'pull');
+        if (auth !== undefined) headers.authorization = auth;
+      }
+      this.options.onRequest?.({ method: r.method, url });
+      let res: HttpResponse;
+      try {
+        res = await send({ ...r, url, headers }, this.#tls, this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      } catch (err) {
+        if (!isImprintError(err, 'NETWORK')) throw err;
+        lastError = err;
+        continue;
+      }
+      const header = res.headers['www-authenticate'];
+      if (res.status === 401 && !reauthed && (this.#challenge?.scheme === 'bearer' || (this.#challenge === undefined && header !== undefined))) {
+        drain(res);
+        if (header !== undefined) this.#challenge = parseChallenge(header);
+        this.#tokens.clear();
+        reauthed = true;
+        attempt--;
+        continue;
+      }
+      if (REDIRECTS.has(res.status) && (r.method === 'GET' || r.method === 'HEAD') && redirects < 5) {
+        const location = res.headers.location;
+        drain(res);
+        if (location === undefined) throw await this.fail(res, `${r.method} ${url}`);
+        url = new URL(location, url).toString();
+        redirects++;
+        attempt--;
+        continue;
+      }
+      if (RETRYABLE.has(res.status) && attempt < retries) {
+        lastError = await this.fail(res, `${r.method} ${url}`);
+        continue;
+      }
+      return res;
+    }
+    throw lastError;
+  }
+
+  /** An absolute URL for a (possibly relative) Location header. */
+  async resolve(location: string): Promise<string> {
+    return new URL(location, `${await this.#probe()}/`).toString();
+  }
+
+  /** The error for an unexpected response: AUTH for 401/403, else REGISTRY with the registry's error codes. */
+  async fail(res: HttpResponse, what: string): Promise<ImprintError> {
+    let text = '';
+    let codes: string[] = [];
+    try {
+      const body = await readBody(res, 64 * 1024, what);
+      text = body.toString('utf8');
+      const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+      codes = (doc.errors ?? []).map((e) => `${e.code ?? '?'}${e.message ? ` (${e.message})` : ''}`);
+    } catch {
+      // a body that is not the registry's JSON error document: keep its text
+    }
+    const found = codes.length > 0 ? codes.join(', ') : text.slice(0, 200).trim();
+    const details = { status: res.status, registry: this.registry, repository: this.repository, errors: codes, retryAfter: res.headers['retry-after'] };
+    if (res.status === 401 || res.status === 403) {
+      return new ImprintError('AUTH', `${what}: the registry refused access (${res.status}${found ? `: ${found}` : ''})`, {
+        hint: `Log in (skopeo login ${this.registry} / docker login) or pass --creds USER:PASSWORD.`,
+        details,
+      });
+    }
+    return new ImprintError('REGISTRY', `${what}: unexpected status ${res.status}${found ? `: ${found}` : ''}`, { details });
+  }
+
+  #delay(attempt: number, err: unknown): number {
+    const max = this.options.maxBackoffMs ?? 20_000;
+    const retryAfter = isImprintError(err) ? err.details.retryAfter : undefined;
+    const seconds = typeof retryAfter === 'string' ? Number(retryAfter) : Number.NaN;
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, max);
+    const random = this.options.random ?? Math.random;
+    return Math.min((this.options.backoffMs ?? 500) * 2 ** attempt * (0.5 + random()), max);
+  }
+
+  /** Finds the scheme (https, or http for localhost and --tls-verify=false) and the auth challenge. */
+  #probe(): Promise<string> {
+    this.#base ??= (async () => {
+      let lastError: unknown;
+      for (const scheme of this.#schemes) {
+        const base = `${scheme}://${this.registry}`;
+        for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
+          if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
+          try {
+            this.options.onRequest?.({ method: 'GET', url: `${base}/v2/` });
+            const res = await send({ method: 'GET', url: `${base}/v2/` }, this.#tls, this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+            drain(res);
+            if (RETRYABLE.has(res.status)) {
+              lastError = await this.fail(res, `GET ${base}/v2/`);
+              continue;
+            }
+            const header = res.headers['www-authenticate'];
+            if (res.status === 401 && header !== undefined) this.#challenge = parseChallenge(header);
+            return base;
+          } catch (err) {
+            lastError = err;
+            // a TLS handshake against a plain http server (or the reverse) fails at once: try the next scheme
+            const code = String(isImprintError(err) ? err.details.errno : '');
+            if (code === 'EPROTO' || code === 'ECONNRESET' || code.startsWith('ERR_SSL')) break;
+            if (CERT_ERRORS.test(code)) {
+              this.#base = undefined;
+              throw new ImprintError('NETWORK', `registry ${this.registry}: its TLS certificate is not trusted: ${errorText(err)}`, {
+                hint: 'Pass the CA certificate (caFile / --cert-dir), or --tls-verify=false for a test registry.',
+                cause: err,
+                details: { registry: this.registry, errno: code },
+              });
+            }
+          }
+        }
+      }
+      this.#base = undefined;
+      throw new ImprintError('NETWORK', `cannot reach registry ${this.registry}: ${errorText(lastError)}`, {
+        hint: `Check the address; for a registry without valid TLS pass --tls-verify=false.`,
+        cause: lastError,
+        details: { registry: this.registry },
+      });
+    })();
+    return this.#base;
+  }
+
+  async #credentials(): Promise<Credentials | undefined> {
+    if (this.options.creds !== undefined) return this.options.creds;
+    this.#creds ??= lookupCredentials(this.registry, this.options.authFiles ?? authFiles(process.env, homedir()));
+    return this.#creds;
+  }
+
+  async #authorization(access: 'pull' | 'push'): Promise<string | undefined> {
+    const challenge = this.#challenge;
+    if (challenge === undefined) return undefined;
+    const creds = await this.#credentials();
+    if (challenge.scheme === 'basic') return creds === undefined ? undefined : basicAuth(creds);
+    if (challenge.scheme !== 'bearer') return undefined;
+    const scopes = [`repository:${this.repository}:${access === 'push' ? 'pull,push' : 'pull'}`];
+    for (const repo of [...this.extraPull].sort()) scopes.push(`repository:${repo}:pull`);
+    const key = scopes.join(' ');
+    const cached = this.#tokens.get(key);
+    if (cached !== undefined) return `Bearer ${cached}`;
+    const realm = challenge.params.realm;
+    if (realm === undefined) throw new ImprintError('AUTH', `registry ${this.registry}: the bearer challenge names no realm`);
+    const url = new URL(realm);
+    if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = {};
+    if (creds !== undefined) headers.authorization = basicAuth(creds);
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
+      if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
+      let res: HttpResponse;
+      try {
+        res = await send({ method: 'GET', url: url.toString(), headers }, this.#tls);
+      } catch (err) {
+        lastError = err;
+        continue;
+      }
+      if (RETRYABLE.has(res.status)) {
+        lastError = await this.fail(res, `GET ${realm} (token)`);
+        continue;
+      }
+      if (res.status !== 200) throw await this.fail(res, `GET ${realm} (token for ${key})`);
+      const doc = JSON.parse((await readBody(res, 1 << 20, 'token response')).toString('utf8')) as {
+        token?: string;
+        access_token?: string;
+      };
+      const token = doc.token ?? doc.access_token;
+      if (typeof token !== 'string') throw new ImprintError('AUTH', `registry ${this.registry}: the token response holds no token`);
+      this.#tokens.set(key, token);
+      return `Bearer ${token}`;
+    }
+    throw lastError;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,180 @@
+// A real registry (Debian's docker-registry, distribution v2.8) on 127.0.0.1 for tests, and a proxy that drops a connection.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  dir: string;
+  /** The CA (self-signed certificate) file when started with TLS. */
+  caFile?: string;
+  /** The access-log lines so far: `METHOD PATH STATUS`. */
+  requests(): string[];
+  stop(): Promise<void>;
+}
+
+/** True when the registry binary and python3 (for bcrypt htpasswd entries) are installed. */
+export function canRunRegistry(): boolean {
+  return spawnSync('sh', ['-c', 'command -v docker-registry && command -v python3'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A free TCP port on 127.0.0.1 (probe by listening on 0). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A bcrypt htpasswd line (python3's crypt: `$2b$`, which the registry's Go bcrypt accepts). */
+function htpasswdLine(user: string, password: string): string {
+  const r = spawnSync(
+    'python3',
+    ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`python3 crypt failed: ${r.stderr}`);
+  return `${user}:${r.stdout.trim()}\n`;
+}
+
+/** Starts docker-registry on a free port with a config in a temp dir; optional htpasswd auth and TLS. */
+export async function startRegistry(opts: { auth?: { user: string; password: string }; tls?: boolean } = {}): Promise<TestRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-registry-'));
+  let caFile: string | undefined;
+  const tls: string[] = [];
+  if (opts.tls) {
+    caFile = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', caFile, '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    tls.push(`  tls: {certificate: ${caFile}, key: ${key}}`);
+  }
+  const auth: string[] = [];
+  if (opts.auth) {
+    writeFileSync(join(dir, 'htpasswd'), htpasswdLine(opts.auth.user, opts.auth.password));
+    auth.push(`auth: {htpasswd: {realm: test-realm, path: ${join(dir, 'htpasswd')}}}`);
+  }
+  for (let tries = 0; ; tries++) {
+    const port = await freePort();
+    const config = [
+      'version: 0.1',
+      'log: {level: info, accesslog: {disabled: false}}',
+      `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      ...tls,
+      ...auth,
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'config.yml'), config);
+    const logFile = join(dir, `registry-${tries}.log`);
+    const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log: string[] = [];
+    child.stdout?.on('data', (b: Buffer) => log.push(b.toString()));
+    child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    let up = false;
+    for (let i = 0; i < 100 && child.exitCode === null; i++) {
+      if (await portOpen(port)) {
+        up = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!up) {
+      child.kill();
+      await exited;
+      writeFileSync(logFile, log.join(''));
+      if (tries < 3) continue;
+      throw new Error(`docker-registry did not start:\n${log.join('')}`);
+    }
+    const host = `127.0.0.1:${port}`;
+    return {
+      host,
+      dir,
+      ...(caFile === undefined ? {} : { caFile }),
+      requests: () =>
+        log
+          .join('')
+          .split('\n')
+          .map((l) => /"([A-Z]+) (\S+) HTTP\/[0-9.]+" (\d+)/.exec(l))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => `${m[1]} ${m[2]} ${m[3]}`),
+      stop: async () => {
+        child.kill();
+        await exited;
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+export interface DropProxy {
+  host: string;
+  /** How many connections were cut. */
+  cuts(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 to `target` that cuts, once, the first connection whose client has sent
+ * more than `afterBytes` bytes (a connection dropping in the middle of an upload).
+ */
+export async function dropProxy(target: string, afterBytes: number): Promise<DropProxy> {
+  const [thost, tport] = target.split(':') as [string, string];
+  let cut = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(tport), thost);
+    sockets.add(client);
+    sockets.add(upstream);
+    let sent = 0;
+    client.on('data', (b: Buffer) => {
+      sent += b.length;
+      if (cut === 0 && sent > afterBytes) {
+        cut++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(b);
+    });
+    upstream.on('data', (b: Buffer) => client.write(b));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    cuts: () => cut,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Reads a file as text (small test files). */
+export function readText(file: string): string {
+  return readFileSync(file, 'utf8');
+}
