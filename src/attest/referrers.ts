@@ -97,3 +97,22 @@ export async function readArtifactPayload(blobs: BlobReader, referrer: FoundRefe
   if (layer === undefined) return Buffer.alloc(0);
   return blobs.readBytes(layer, 64 * 1024 * 1024);
 }
+
+/** A referrer as `imprint inspect` lists it. */
+export interface ListedReferrer {
+  digest: string;
+  artifactType: string;
+  subject: string;
+  /** The payload's media type and size. */
+  payload: Descriptor | undefined;
+}
+
+/** Every referrer among the set's root entries, in root-index order. Cost: reads each root manifest. */
+export async function listReferrers(set: ImageSet): Promise<ListedReferrer[]> {
+  return (await findReferrers(set)).map((r) => ({
+    digest: r.descriptor.digest,
+    artifactType: r.manifest.artifactType ?? r.manifest.config.mediaType,
+    subject: r.manifest.subject!.digest,
+    payload: r.manifest.layers[0],
+  }));
+}

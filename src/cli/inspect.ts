@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { type ListedReferrer, listReferrers } from '../attest/referrers.js';
 import type { BlobReader } from '../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
@@ -21,6 +22,8 @@ export interface Inspection {
   /** The top-level descriptors of the layout (image indexes or manifests). */
   roots: Descriptor[];
   images: InspectedImage[];
+  /** Attestations (provenance, SBOM) stored as OCI 1.1 referrers of the images. */
+  referrers: ListedReferrer[];
 }
 
 /** Walks every index reachable from `roots` and collects its images. Reads manifests and configs only. */
@@ -60,7 +63,8 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
         const opts = cmd.opts() as { json?: boolean };
         const set = await readImageSet(parseReference(refText));
         const images = await inspectImages(set.blobs, set.index.manifests);
-        const result: Inspection = { reference: refText, roots: set.index.manifests, images };
+        const referrers = await listReferrers(set);
+        const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
         if (opts.json) {
           t.out.write(`${JSON.stringify(result, null, 2)}\n`);
           return EXIT_OK;
@@ -82,6 +86,8 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
             t.out.write(`  layer ${idx}     ${l.digest}  ${l.size} bytes  ${l.mediaType}\n`);
           }
         }
+        if (referrers.length > 0) t.out.write('\nreferrers\n');
+        for (const r of referrers) t.out.write(`  ${r.artifactType.padEnd(28)} ${r.digest}  subject ${r.subject}\n`);
         return EXIT_OK;
       }),
     );
