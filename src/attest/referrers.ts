@@ -57,12 +57,13 @@ export async function storeAttestation(store: BlobWriter, subject: Descriptor, b
 
 /**
  * The set with `artifacts` appended to its root index (the layout's index.json), after any entry with
- * the same digest is dropped. The image index blob is untouched, so its digest does not change. Pure.
+ * the same digest is dropped (each artifact appears once). The image index blob is untouched, so its digest does not change. Pure.
  */
 export function withReferrers(set: ImageSet, artifacts: readonly Descriptor[]): ImageSet {
-  const adding = new Set(artifacts.map((a) => a.digest));
+  const unique = [...new Map(artifacts.map((a) => [a.digest, a])).values()];
+  const adding = new Set(unique.map((a) => a.digest));
   return {
-    index: { ...set.index, manifests: [...set.index.manifests.filter((m) => !adding.has(m.digest)), ...artifacts] },
+    index: { ...set.index, manifests: [...set.index.manifests.filter((m) => !adding.has(m.digest)), ...unique] },
     blobs: set.blobs,
   };
 }

@@ -82,6 +82,10 @@ describe('verifyImage', () => {
       assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
       assert.equal(vsa.predicate.verificationResult, 'PASSED');
       assert.deepEqual(vsa.subject[0].digest, { sha256: result.index.digest.slice(7) });
+      const inspected = assertOk(await runImprint(['inspect', `oci:${join(work, 'image')}`]), 'imprint inspect').stdout;
+      const manifest = result.images[0]!.manifest.digest;
+      assert.match(inspected, new RegExp(`application/vnd\\.in-toto\\+json +sha256:[0-9a-f]{64}  subject ${manifest}`));
+      assert.match(inspected, new RegExp(`application/spdx\\+json +sha256:[0-9a-f]{64}  subject ${manifest}`));
 
       await writeImageSet(parseReference(`oci:${join(work, 'tampered')}`), await tamperFile(await readImageSet(ref), store, 'app/hello.txt', 'evil\n'));
       const bad = await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${join(work, 'tampered')}`, '--context', dir, '--attest', join(work, 'vsa-bad.json')]);
