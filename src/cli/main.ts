@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
 import { buildCommand } from './build.js';
+import { copyCommand } from './copy.js';
 import { diffCommand } from './diff.js';
 import { inspectCommand } from './inspect.js';
 import { lockCommand } from './lock.js';
@@ -26,6 +27,7 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
     exit = await fn(args[args.length - 1] as Command);
   };
   buildCommand(program, terminal, run);
+  copyCommand(program, terminal, run);
   inspectCommand(program, terminal, run);
   diffCommand(program, terminal, run);
   lockCommand(program, terminal, run);

@@ -1,5 +1,5 @@
 // Pushing an image set to a registry: blobs (skipped, mounted, monolithic or chunked), manifests, referrers.
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import type { Digest } from '../../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
 import type { ImageSet } from '../../oci/image-set.js';
@@ -213,14 +213,13 @@ async function uploadOnce(client: RegistryClient, set: ImageSet, d: Descriptor, 
       method: 'PUT',
       url: withDigest(location, d.digest),
       headers: { 'content-type': 'application/octet-stream' },
-      body: () => set.blobs.open(d),
+      body: async () => counted(await set.blobs.open(d), progress),
       bodyLength: d.size,
       retry: false,
       access: 'push',
     });
     if (res.status !== 201) throw await client.fail(res, `PUT docker://${client.name} blob ${d.digest}`);
     drain(res);
-    progress(d.size);
     return;
   }
   let offset = 0;
@@ -277,4 +276,27 @@ async function* chunks(stream: Readable, size: number): AsyncGenerator<Buffer> {
     }
   }
   if (have > 0) yield Buffer.concat(parts, have);
+}
+
+/** Reports progress as `stream` is read, at most every 1 MiB and at its end. */
+function counted(stream: Readable, progress: (done: number) => void): Readable {
+  let done = 0;
+  let reported = 0;
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      if (done - reported >= 1 << 20) {
+        reported = done;
+        progress(done);
+      }
+      cb(null, chunk);
+    },
+    flush(cb) {
+      progress(done);
+      cb();
+    },
+  });
+  stream.on('error', (err) => out.destroy(err));
+  out.on('close', () => stream.destroy());
+  return stream.pipe(out);
 }

@@ -1,0 +1,107 @@
+import type { Command } from '@commander-js/extra-typings';
+import { ImprintError } from '../errors.js';
+import type { ImageSet } from '../oci/image-set.js';
+import { parsePlatform } from '../oci/platform.js';
+import { hostPlatform, platformManifests, selectPlatform } from '../oci/select.js';
+import { formatReference, parseReference, readImageSet, writeImageSet } from '../transport/index.js';
+import { parseCreds, type RegistryOptions, type RegistryProgress } from '../transport/registry/index.js';
+import type { Runner } from './main.js';
+import { dim, EXIT_OK, type Terminal } from './output.js';
+
+interface CopyOpts {
+  all?: boolean;
+  platform?: string;
+  creds?: string;
+  srcCreds?: string;
+  destCreds?: string;
+  tlsVerify?: string;
+  srcTlsVerify?: string;
+  destTlsVerify?: string;
+  caFile?: string;
+  json?: boolean;
+}
+
+/** `imprint copy SRC DST`: copies images between any two transports, preserving digests. */
+export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
+  program
+    .command('copy')
+    .description('Copy an image between transports (oci:, oci-archive:, docker-archive:, docker://), preserving digests.')
+    .argument('<source>', 'image to read, e.g. docker://localhost:5000/app:1 or oci:DIR:TAG')
+    .argument('<destination>', 'where to write it')
+    .option('--all', 'copy every platform and the referrers (attestations, signatures) too')
+    .option('--platform <os/arch>', 'copy only this platform of a multi-platform image (default: this machine\'s)')
+    .option('--creds <user:password>', 'registry credentials for both sides (default: auth.json / ~/.docker/config.json)')
+    .option('--src-creds <user:password>', 'registry credentials for the source')
+    .option('--dest-creds <user:password>', 'registry credentials for the destination')
+    .option('--tls-verify <bool>', 'false: accept any TLS certificate and allow plain http (localhost always may)')
+    .option('--src-tls-verify <bool>', 'the same, for the source only')
+    .option('--dest-tls-verify <bool>', 'the same, for the destination only')
+    .option('--ca-file <file>', 'a PEM file of certificate authorities to trust for https registries')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText(
+      'after',
+      '\nWithout --all, a source with several platforms is narrowed to one (--platform, else this machine\'s);\n' +
+        'a source with one platform is copied whole, so its digest is kept. With --all nothing is narrowed and,\n' +
+        'from a registry, the referrers of every manifest are copied too (referrers API or sha256-<hex> tags).',
+    )
+    .action(
+      run(async (cmd) => {
+        const [srcText, dstText] = cmd.args as [string, string];
+        const opts = cmd.opts() as CopyOpts;
+        const src = parseReference(srcText);
+        const dst = parseReference(dstText);
+        const progress = t.tty && !opts.json ? progressPrinter(t) : undefined;
+        const common = (creds: string | undefined, verify: string | undefined): RegistryOptions => ({
+          creds: creds === undefined ? undefined : parseCreds(creds),
+          tlsVerify: verify === undefined ? undefined : parseBool(verify),
+          caFile: opts.caFile,
+          onProgress: progress,
+        });
+        const srcOpts = common(opts.srcCreds ?? opts.creds, opts.srcTlsVerify ?? opts.tlsVerify);
+        const dstOpts = common(opts.destCreds ?? opts.creds, opts.destTlsVerify ?? opts.tlsVerify);
+        let set: ImageSet = await readImageSet(src, { registry: { ...srcOpts, referrers: opts.all === true } });
+        if (!opts.all) set = await narrow(set, opts.platform);
+        const mountFrom =
+          src.transport === 'docker' && dst.transport === 'docker' && src.registry === dst.registry && src.repository !== dst.repository
+            ? [src.repository]
+            : [];
+        await writeImageSet(dst, set, { registry: { ...dstOpts, mountFrom } });
+        const digests = set.index.manifests.map((d) => d.digest);
+        if (opts.json) {
+          t.out.write(`${JSON.stringify({ source: formatReference(src), destination: formatReference(dst), manifests: digests }, null, 2)}\n`);
+          return EXIT_OK;
+        }
+        t.out.write(`copied ${formatReference(src)} -> ${formatReference(dst)}\n`);
+        for (const d of digests) t.out.write(`  ${d}\n`);
+        return EXIT_OK;
+      }),
+    );
+}
+
+/** Narrows a multi-platform set to one platform; a set with at most one platform is kept whole. */
+async function narrow(set: ImageSet, platform: string | undefined): Promise<ImageSet> {
+  if (platform !== undefined) return selectPlatform(set, parsePlatform(platform));
+  const all = await platformManifests(set);
+  return all.length > 1 ? selectPlatform(set, hostPlatform()) : set;
+}
+
+function parseBool(text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ImprintError('USAGE', `--tls-verify: expected true or false, found ${JSON.stringify(text)}`);
+}
+
+/** Progress lines on a TTY: one per blob, rewritten in place while it uploads. */
+function progressPrinter(t: Terminal): (e: RegistryProgress) => void {
+  return (e) => {
+    const short = e.digest.slice(7, 19);
+    if (e.type === 'skip') t.err.write(dim(t, `  ${short} ${e.why === 'mounted' ? 'mounted' : 'exists'}\n`));
+    else if (e.type === 'manifest') t.err.write(dim(t, `  ${short} manifest -> ${e.reference}\n`));
+    else {
+      const width = 30;
+      const filled = e.size === 0 ? width : Math.round((e.done / e.size) * width);
+      const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+      t.err.write(`\r  ${short} [${bar}] ${e.done}/${e.size}${e.done >= e.size ? '\n' : ''}`);
+    }
+  };
+}
