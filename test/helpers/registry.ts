@@ -31,8 +31,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A bcrypt htpasswd line (python3's crypt: `$2b$`, which the registry's Go bcrypt accepts). */
+/** A bcrypt htpasswd line: apache2-utils' `htpasswd -nbB` when installed, else python3's crypt (`$2b$`, which Go's bcrypt accepts). */
 function htpasswdLine(user: string, password: string): string {
+  const h = spawnSync('htpasswd', ['-nbB', user, password], { encoding: 'utf8' });
+  if (h.status === 0) return `${h.stdout.trim()}\n`;
   const r = spawnSync(
     'python3',
     ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password],
