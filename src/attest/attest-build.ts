@@ -47,11 +47,17 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
   if (spec.packages.length > 0) {
     const path = lockPathFor(loaded.file);
     const bytes = await readFile(path).catch((err: unknown) => {
-      throw new ImprintError('LOCK_NOT_FOUND', `cannot read ${path} for the provenance: ${errorText(err)}`, { cause: err, details: { file: path } });
+      throw new ImprintError('LOCK_NOT_FOUND', `cannot read ${path} for the provenance: ${errorText(err)}`, {
+        cause: err,
+        details: { file: path },
+      });
     });
     lock = { bytes, lock: JSON.parse(bytes.toString('utf8')) as LockFile };
   }
-  const files = await collectFileSets(loaded.dir, spec.files.map((f) => f.source));
+  const files = await collectFileSets(
+    loaded.dir,
+    spec.files.map((f) => f.source),
+  );
   const statement = provenanceStatement({
     version: req.version,
     spec: { path: basename(loaded.file), bytes: loaded.raw },
@@ -61,7 +67,9 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
     platforms: result.images.map((i) => i.platform),
     compression: codecDescription({ compression: spec.compression.algorithm, level: spec.compression.level }),
     layering: spec.layering,
-    git: result.git ? { commit: result.git.commit, dirty: result.git.dirty, remoteUrl: result.git.remoteUrl } : undefined,
+    git: result.git
+      ? { commit: result.git.commit, dirty: result.git.dirty, remoteUrl: result.git.remoteUrl }
+      : undefined,
     index: result.index,
     images: result.images.map((i) => ({ platform: i.platform, manifest: i.manifest })),
   });
@@ -70,7 +78,14 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
   for (const image of result.images) {
     referrers.push(await storeAttestation(store, image.manifest, provenanceBlob));
     if (req.sbom !== false) {
-      const doc = await imageSbom({ blobs: store, manifest: image.manifest, platform: image.platform, layers: image.layers, epoch: result.epoch.epoch, version: req.version });
+      const doc = await imageSbom({
+        blobs: store,
+        manifest: image.manifest,
+        platform: image.platform,
+        layers: image.layers,
+        epoch: result.epoch.epoch,
+        version: req.version,
+      });
       referrers.push(await storeAttestation(store, image.manifest, artifactBlob(MediaType.spdx, doc)));
     }
   }

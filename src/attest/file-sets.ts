@@ -49,7 +49,10 @@ async function addPath(root: string, rel: string, out: FileSetEntry[], top: bool
   const abs = join(root, rel);
   // The build follows the top-level source through links (realpath); links inside directories stay links.
   const st = await (top ? stat(abs) : lstat(abs)).catch((err: unknown) => {
-    throw new ImprintError('IO', `cannot read ${abs}: ${errorText(err)}`, { cause: err, details: { path: abs } });
+    throw new ImprintError('IO', `cannot read ${abs}: ${errorText(err)}`, {
+      cause: err,
+      details: { path: abs },
+    });
   });
   if (st.isSymbolicLink()) {
     out.push({ path: rel, type: 'symlink', target: await readlink(abs) });
@@ -58,9 +61,17 @@ async function addPath(root: string, rel: string, out: FileSetEntry[], top: bool
     const names = (await readdir(abs)).sort(compareCodeUnits);
     for (const name of names) await addPath(root, rel === '.' ? name : `${rel}/${name}`, out, false);
   } else if (st.isFile()) {
-    out.push({ path: rel, type: 'file', mode: (st.mode & 0o100) !== 0 ? 0o755 : 0o644, sha256: await hashFile(abs), size: st.size });
+    out.push({
+      path: rel,
+      type: 'file',
+      mode: (st.mode & 0o100) !== 0 ? 0o755 : 0o644,
+      sha256: await hashFile(abs),
+      size: st.size,
+    });
   } else {
-    throw new ImprintError('UNSUPPORTED', `${abs} is neither a file, a directory nor a symbolic link`, { details: { path: abs } });
+    throw new ImprintError('UNSUPPORTED', `${abs} is neither a file, a directory nor a symbolic link`, {
+      details: { path: abs },
+    });
   }
 }
 

@@ -102,9 +102,14 @@ export function provenanceStatement(input: ProvenanceInput): InTotoStatement<Sls
     });
   }
   if (input.git) {
-    deps.push({ name: 'git', ...(input.git.remoteUrl ? { uri: `git+${input.git.remoteUrl}@${input.git.commit}` } : {}), digest: { gitCommit: input.git.commit } });
+    deps.push({
+      name: 'git',
+      ...(input.git.remoteUrl ? { uri: `git+${input.git.remoteUrl}@${input.git.commit}` } : {}),
+      digest: { gitCommit: input.git.commit },
+    });
   }
-  for (const base of input.bases ?? []) deps.push({ name: `base:${base.name}`, uri: base.name, digest: { sha256: digestHex(base.digest) } });
+  for (const base of input.bases ?? [])
+    deps.push({ name: `base:${base.name}`, uri: base.name, digest: { sha256: digestHex(base.digest) } });
   if (input.lock) deps.push(...packageResources(input.lock.lock));
 
   const external: Record<string, unknown> = {
@@ -114,7 +119,12 @@ export function provenanceStatement(input: ProvenanceInput): InTotoStatement<Sls
     compression: input.compression,
     layering: input.layering,
   };
-  if (input.git) external.source = { revision: input.git.commit, dirty: input.git.dirty, ...(input.git.remoteUrl ? { uri: input.git.remoteUrl } : {}) };
+  if (input.git)
+    external.source = {
+      revision: input.git.commit,
+      dirty: input.git.dirty,
+      ...(input.git.remoteUrl ? { uri: input.git.remoteUrl } : {}),
+    };
   if (input.lock) external.lock = { digest: { sha256: digestHex(sha256(input.lock.bytes)) } };
 
   return {
@@ -125,8 +135,16 @@ export function provenanceStatement(input: ProvenanceInput): InTotoStatement<Sls
     ],
     predicateType: SLSA_PROVENANCE,
     predicate: {
-      buildDefinition: { buildType: BUILD_TYPE, externalParameters: external, internalParameters: {}, resolvedDependencies: deps },
-      runDetails: { builder: { id: builderId(input.version), version: { imprint: input.version } }, metadata: {} },
+      buildDefinition: {
+        buildType: BUILD_TYPE,
+        externalParameters: external,
+        internalParameters: {},
+        resolvedDependencies: deps,
+      },
+      runDetails: {
+        builder: { id: builderId(input.version), version: { imprint: input.version } },
+        metadata: {},
+      },
     },
   };
 }

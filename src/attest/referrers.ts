@@ -1,7 +1,7 @@
 // Attestations as OCI 1.1 artifact manifests whose `subject` is the image manifest they describe.
 import { sha256 } from '../digest/index.js';
-import type { BlobReader, ImageSet } from '../oci/image-set.js';
 import { canonicalJson } from '../oci/canonical-json.js';
+import type { BlobReader, ImageSet } from '../oci/image-set.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, ImageManifest } from '../oci/types.js';
 import { parseManifest } from '../transport/layout-docs.js';
@@ -13,7 +13,11 @@ export interface BlobWriter {
 
 /** The OCI empty JSON blob `{}` and its descriptor (the config of every artifact manifest). */
 export const EMPTY_JSON = canonicalJson({});
-export const EMPTY_DESCRIPTOR: Descriptor = { mediaType: MediaType.ociEmpty, digest: sha256(EMPTY_JSON), size: EMPTY_JSON.length };
+export const EMPTY_DESCRIPTOR: Descriptor = {
+  mediaType: MediaType.ociEmpty,
+  digest: sha256(EMPTY_JSON),
+  size: EMPTY_JSON.length,
+};
 
 /** A small JSON blob ready to store. */
 export interface JsonArtifactBlob {
@@ -32,7 +36,11 @@ export function artifactBlob(mediaType: string, value: unknown): JsonArtifactBlo
  * empty descriptor, one layer = the blob, `subject` = the image manifest. Returns the manifest blob;
  * its descriptor carries `artifactType` (as the OCI referrers API lists it). Pure.
  */
-export function artifactManifest(subject: Descriptor, blob: Descriptor, annotations?: Record<string, string>): JsonArtifactBlob {
+export function artifactManifest(
+  subject: Descriptor,
+  blob: Descriptor,
+  annotations?: Record<string, string>,
+): JsonArtifactBlob {
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
@@ -47,7 +55,11 @@ export function artifactManifest(subject: Descriptor, blob: Descriptor, annotati
 }
 
 /** Stores an attestation blob and its artifact manifest (and the empty config); returns the manifest descriptor. */
-export async function storeAttestation(store: BlobWriter, subject: Descriptor, blob: JsonArtifactBlob): Promise<Descriptor> {
+export async function storeAttestation(
+  store: BlobWriter,
+  subject: Descriptor,
+  blob: JsonArtifactBlob,
+): Promise<Descriptor> {
   await store.putBytes(EMPTY_JSON, EMPTY_DESCRIPTOR);
   await store.putBytes(blob.bytes, blob.descriptor);
   const manifest = artifactManifest(subject, blob.descriptor);
@@ -63,7 +75,10 @@ export function withReferrers(set: ImageSet, artifacts: readonly Descriptor[]): 
   const unique = [...new Map(artifacts.map((a) => [a.digest, a])).values()];
   const adding = new Set(unique.map((a) => a.digest));
   return {
-    index: { ...set.index, manifests: [...set.index.manifests.filter((m) => !adding.has(m.digest)), ...unique] },
+    index: {
+      ...set.index,
+      manifests: [...set.index.manifests.filter((m) => !adding.has(m.digest)), ...unique],
+    },
     blobs: set.blobs,
   };
 }
@@ -78,7 +93,10 @@ export interface FoundReferrer {
  * The root entries of `set` that are artifact manifests with a `subject`, optionally only those whose
  * subject is one of `subjects` and whose artifactType is `artifactType`. Cost: reads each root manifest.
  */
-export async function findReferrers(set: ImageSet, filter: { subjects?: readonly string[]; artifactType?: string } = {}): Promise<FoundReferrer[]> {
+export async function findReferrers(
+  set: ImageSet,
+  filter: { subjects?: readonly string[]; artifactType?: string } = {},
+): Promise<FoundReferrer[]> {
   const out: FoundReferrer[] = [];
   for (const d of set.index.manifests) {
     if (d.mediaType !== MediaType.ociManifest) continue;

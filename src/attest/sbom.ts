@@ -43,7 +43,9 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
   const os = osRelease(facts);
   const packages: Array<Record<string, unknown>> = [];
   const extracted = new Map<string, string>();
-  const statusNames = [...facts.files.keys()].filter((k) => k.startsWith(STATUS_PREFIX) && !k.endsWith('.md5sums')).sort();
+  const statusNames = [...facts.files.keys()]
+    .filter((k) => k.startsWith(STATUS_PREFIX) && !k.endsWith('.md5sums'))
+    .sort();
   const seen = new Set<string>();
   for (const key of statusNames) {
     for (const p of parseDeb822(facts.files.get(key)!.toString('utf8'), `/${key}`)) {
@@ -56,7 +58,10 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
       seen.add(id);
       const licence = packageLicense(facts, name);
       for (const ref of licence?.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) {
-        extracted.set(ref, `A licence named ${ref.slice('LicenseRef-'.length)} in /usr/share/doc/${name}/copyright`);
+        extracted.set(
+          ref,
+          `A licence named ${ref.slice('LicenseRef-'.length)} in /usr/share/doc/${name}/copyright`,
+        );
       }
       packages.push({
         SPDXID: id,
@@ -69,11 +74,19 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
         licenseDeclared: licence ?? 'NOASSERTION',
         copyrightText: 'NOASSERTION',
         ...(p.get('Source') ? { sourceInfo: `built from Debian source package ${p.get('Source')}` } : {}),
-        externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purlFor(os, name, version, arch) }],
+        externalRefs: [
+          {
+            referenceCategory: 'PACKAGE-MANAGER',
+            referenceType: 'purl',
+            referenceLocator: purlFor(os, name, version, arch),
+          },
+        ],
       });
     }
   }
-  packages.sort((a, b) => (String(a.SPDXID) < String(b.SPDXID) ? -1 : String(a.SPDXID) > String(b.SPDXID) ? 1 : 0));
+  packages.sort((a, b) =>
+    String(a.SPDXID) < String(b.SPDXID) ? -1 : String(a.SPDXID) > String(b.SPDXID) ? 1 : 0,
+  );
   const hex = digestHex(input.manifest.digest);
   const image = {
     SPDXID: 'SPDXRef-Image',
@@ -93,14 +106,29 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
     SPDXID: 'SPDXRef-DOCUMENT',
     name: `imprint image ${input.platform} ${input.manifest.digest}`,
     documentNamespace: `https://imprint.dev/spdx/${hex}`,
-    creationInfo: { created: new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z'), creators: [`Tool: imprint-${input.version}`] },
+    creationInfo: {
+      created: new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z'),
+      creators: [`Tool: imprint-${input.version}`],
+    },
     packages: [image, ...packages],
     relationships: [
-      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Image' },
-      ...packages.map((p) => ({ spdxElementId: 'SPDXRef-Image', relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: 'SPDXRef-Image',
+      },
+      ...packages.map((p) => ({
+        spdxElementId: 'SPDXRef-Image',
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: p.SPDXID,
+      })),
     ],
     ...(extracted.size > 0
-      ? { hasExtractedLicensingInfos: [...extracted.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([licenseId, extractedText]) => ({ licenseId, extractedText })) }
+      ? {
+          hasExtractedLicensingInfos: [...extracted.entries()]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([licenseId, extractedText]) => ({ licenseId, extractedText })),
+        }
       : {}),
   };
 }
@@ -117,7 +145,9 @@ async function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]):
       const base = path.slice(slash + 1);
       if (base.startsWith('.wh.')) {
         const gone = `${path.slice(0, slash + 1)}${base.slice(4)}`;
-        for (const map of [files, links]) for (const k of [...map.keys()]) if (k === gone || k.startsWith(`${gone}/`) || base === '.wh..wh..opq') map.delete(k);
+        for (const map of [files, links])
+          for (const k of [...map.keys()])
+            if (k === gone || k.startsWith(`${gone}/`) || base === '.wh..wh..opq') map.delete(k);
         continue;
       }
       if (!wanted(path)) continue;
@@ -153,14 +183,20 @@ function packageLicense(facts: ImageFacts, name: string): string | undefined {
 }
 
 function osRelease(facts: ImageFacts): { id: string; codename?: string } {
-  const text = OS_RELEASE.map((p) => facts.files.get(p)).find((b) => b !== undefined)?.toString('utf8') ?? '';
+  const text =
+    OS_RELEASE.map((p) => facts.files.get(p))
+      .find((b) => b !== undefined)
+      ?.toString('utf8') ?? '';
   const field = (k: string) => new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(text)?.[1];
   const codename = field('VERSION_CODENAME');
   return { id: field('ID') || 'debian', ...(codename ? { codename } : {}) };
 }
 
 function purlFor(os: { id: string; codename?: string }, name: string, version: string, arch: string): string {
-  return debPurl(name, version, arch, os.codename).replace('pkg:deb/debian/', `pkg:deb/${encodeURIComponent(os.id)}/`);
+  return debPurl(name, version, arch, os.codename).replace(
+    'pkg:deb/debian/',
+    `pkg:deb/${encodeURIComponent(os.id)}/`,
+  );
 }
 
 /** SPDX supplier from a Debian Maintainer field: `Organization:` for teams and lists, else `Person:`. */

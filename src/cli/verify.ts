@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { renderText } from '../diff/render-text.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
 import { parseReference } from '../transport/index.js';
-import { renderText } from '../diff/render-text.js';
 import { verificationSummary } from '../verify/summary.js';
 import { verifyImage } from '../verify/verify.js';
 import { openCache } from './build.js';
@@ -17,17 +17,30 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
     .command('verify')
     .description('Rebuild an image from its provenance in a clean workspace and check the digests are equal.')
     .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
-    .option('--context <dir>', "the directory the spec's local files are read from (default: the current directory)")
+    .option(
+      '--context <dir>',
+      "the directory the spec's local files are read from (default: the current directory)",
+    )
     .option('--provenance <file>', 'use this provenance statement instead of the one attached to the image')
     .option('--json', 'print a verification summary as JSON on stdout')
     .option('--attest <file>', 'write an in-toto verification summary statement (SLSA VSA v1) to FILE')
     .option('--allow-version-mismatch', 'rebuild even when the image was built by another imprint version')
     .option('--offline', 'use only cached packages; never touch the network')
-    .addHelpText('after', '\nExit status: 0 the rebuild has the same digest, 1 it differs (the differences are printed) or verification failed, 2 usage.')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 the rebuild has the same digest, 1 it differs (the differences are printed) or verification failed, 2 usage.',
+    )
     .action(
       run(async (cmd) => {
         const [refText] = cmd.args as [string];
-        const opts = cmd.opts() as { context?: string; provenance?: string; json?: boolean; attest?: string; allowVersionMismatch?: boolean; offline?: boolean };
+        const opts = cmd.opts() as {
+          context?: string;
+          provenance?: string;
+          json?: boolean;
+          attest?: string;
+          allowVersionMismatch?: boolean;
+          offline?: boolean;
+        };
         const { store } = openCache(program.opts().cacheDir);
         const result = await verifyImage({
           ref: parseReference(refText),
@@ -56,8 +69,20 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           if (result.verified) {
             t.out.write(`verified ${result.reference}: the rebuild has the same digest ${subject}\n`);
           } else {
-            t.out.write(`MISMATCH ${result.reference}: the image is ${subject}, the rebuild is ${result.rebuilt.index}\n`);
-            t.out.write(renderText({ schemaVersion: 1, a: result.reference, b: 'rebuild', identical: false, differences: result.differences, ignored: {}, platforms: Object.keys(result.rebuilt.manifests) }));
+            t.out.write(
+              `MISMATCH ${result.reference}: the image is ${subject}, the rebuild is ${result.rebuilt.index}\n`,
+            );
+            t.out.write(
+              renderText({
+                schemaVersion: 1,
+                a: result.reference,
+                b: 'rebuild',
+                identical: false,
+                differences: result.differences,
+                ignored: {},
+                platforms: Object.keys(result.rebuilt.manifests),
+              }),
+            );
           }
         }
         return result.verified ? EXIT_OK : EXIT_FAILURE;

@@ -1,7 +1,8 @@
 // The in-toto verification summary (SLSA VSA v1) that `imprint verify --attest` writes.
+
+import { IN_TOTO_STATEMENT, type InTotoStatement } from '../attest/provenance.js';
 import type { Digest } from '../digest/index.js';
 import { digestHex } from '../digest/index.js';
-import { IN_TOTO_STATEMENT, type InTotoStatement } from '../attest/provenance.js';
 
 export const SLSA_VERIFICATION_SUMMARY = 'https://slsa.dev/verification_summary/v1';
 /** The policy a rebuild verification applies: rebuild from the provenance, digests must be equal. */
@@ -29,7 +30,9 @@ export function verificationSummary(input: SummaryInput): InTotoStatement<Record
       verifier: { id: `https://imprint.dev/verifier@${input.version}`, version: { imprint: input.version } },
       resourceUri: input.resourceUri,
       policy: { uri: REBUILD_POLICY },
-      inputAttestations: [{ uri: input.provenance.uri, digest: { sha256: digestHex(input.provenance.digest) } }],
+      inputAttestations: [
+        { uri: input.provenance.uri, digest: { sha256: digestHex(input.provenance.digest) } },
+      ],
       verificationResult: input.passed ? 'PASSED' : 'FAILED',
       verifiedLevels: input.passed ? ['SLSA_BUILD_LEVEL_1'] : [],
       slsaVersion: '1.0',

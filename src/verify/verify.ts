@@ -2,12 +2,12 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
-import { buildImage, type BuildEvent } from '../build/build.js';
-import { type Digest, sha256 } from '../digest/index.js';
+import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
+import { type BuildEvent, buildImage } from '../build/build.js';
 import { diffImageSets } from '../diff/diff.js';
 import type { Difference } from '../diff/types.js';
+import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, INDEX_TYPES, MediaType } from '../oci/media-types.js';
@@ -60,15 +60,23 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const warnings: string[] = [];
   const set = await readImageSet(req.ref);
   const image = await imageDigests(set);
-  const prov = req.provenanceFile !== undefined ? await provenanceFromFile(req.provenanceFile) : await attachedProvenance(req.ref, image, warnings);
+  const prov =
+    req.provenanceFile !== undefined
+      ? await provenanceFromFile(req.provenanceFile)
+      : await attachedProvenance(req.ref, image, warnings);
   const recorded = prov.build;
   if (recorded.version !== req.version && req.allowVersionMismatch !== true) {
-    throw new ImprintError('VERSION_MISMATCH', `${reference} was built by imprint ${recorded.version}; this is imprint ${req.version}`, {
-      hint: `Verify with imprint ${recorded.version}, or pass --allow-version-mismatch (a different version may legitimately build different bytes).`,
-      details: { recorded: recorded.version, running: req.version },
-    });
+    throw new ImprintError(
+      'VERSION_MISMATCH',
+      `${reference} was built by imprint ${recorded.version}; this is imprint ${req.version}`,
+      {
+        hint: `Verify with imprint ${recorded.version}, or pass --allow-version-mismatch (a different version may legitimately build different bytes).`,
+        details: { recorded: recorded.version, running: req.version },
+      },
+    );
   }
-  if (recorded.version !== req.version) warnings.push(`rebuilding with imprint ${req.version}; the image was built by ${recorded.version}`);
+  if (recorded.version !== req.version)
+    warnings.push(`rebuilding with imprint ${req.version}; the image was built by ${recorded.version}`);
 
   const work = await mkdtemp(join(req.tmpDir ?? tmpdir(), 'imprint-verify-'));
   try {
@@ -85,12 +93,19 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       offline: req.offline === true,
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
     });
-    const rebuilt = { index: result.index.digest, manifests: Object.fromEntries(result.images.map((i) => [i.platform, i.manifest.digest])) };
+    const rebuilt = {
+      index: result.index.digest,
+      manifests: Object.fromEntries(result.images.map((i) => [i.platform, i.manifest.digest])),
+    };
     const verified =
       image.index !== undefined
         ? image.index === rebuilt.index
-        : Object.entries(image.manifests).every(([p, d]) => rebuilt.manifests[p] === d) && Object.keys(image.manifests).length > 0;
-    if (verified && recorded.index !== rebuilt.index) warnings.push(`the provenance names index ${recorded.index}; the image and the rebuild are ${rebuilt.index}`);
+        : Object.entries(image.manifests).every(([p, d]) => rebuilt.manifests[p] === d) &&
+          Object.keys(image.manifests).length > 0;
+    if (verified && recorded.index !== rebuilt.index)
+      warnings.push(
+        `the provenance names index ${recorded.index}; the image and the rebuild are ${rebuilt.index}`,
+      );
     let differences: Difference[] = [];
     if (!verified) {
       const diff = await diffImageSets(imageOnly(set), result.set, {}, { a: reference, b: 'rebuild' });
@@ -101,7 +116,12 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       verified,
       image,
       rebuilt,
-      provenance: { source: prov.source, digest: prov.digest, builtWith: recorded.version, epoch: recorded.epoch },
+      provenance: {
+        source: prov.source,
+        digest: prov.digest,
+        builtWith: recorded.version,
+        epoch: recorded.epoch,
+      },
       verifiedWith: req.version,
       differences,
       warnings: [...warnings, ...result.warnings],
@@ -122,14 +142,21 @@ function gitAnnotations(recorded: RecordedBuild): Record<string, string> {
 
 /** The set without its referrer entries (root entries that are artifact manifests). */
 function imageOnly(set: ImageSet): ImageSet {
-  return { ...set, index: { ...set.index, manifests: set.index.manifests.filter((m) => m.artifactType === undefined) } };
+  return {
+    ...set,
+    index: { ...set.index, manifests: set.index.manifests.filter((m) => m.artifactType === undefined) },
+  };
 }
 
 async function imageDigests(set: ImageSet): Promise<VerifyResult['image']> {
   const walked = await walkImageSet(set);
   const manifests: Record<string, Digest> = {};
   for (const i of walked.images) {
-    const config = JSON.parse((await set.blobs.readBytes(i.manifest.config)).toString('utf8')) as { os: string; architecture: string; variant?: string };
+    const config = JSON.parse((await set.blobs.readBytes(i.manifest.config)).toString('utf8')) as {
+      os: string;
+      architecture: string;
+      variant?: string;
+    };
     const platform = [config.os, config.architecture, config.variant].filter((x) => x).join('/');
     manifests[platform] ??= i.descriptor.digest;
   }
@@ -145,7 +172,10 @@ interface FoundProvenance {
 
 async function provenanceFromFile(file: string): Promise<FoundProvenance> {
   const bytes = await readFile(file).catch((err: unknown) => {
-    throw new ImprintError('IO', `cannot read the provenance file ${file}: ${errorText(err)}`, { cause: err, details: { file } });
+    throw new ImprintError('IO', `cannot read the provenance file ${file}: ${errorText(err)}`, {
+      cause: err,
+      details: { file },
+    });
   });
   return { build: parseProvenance(bytes, file), source: file, digest: sha256(bytes) };
 }
@@ -155,19 +185,35 @@ async function provenanceFromFile(file: string): Promise<FoundProvenance> {
  * its index. A tagged oci reference is also searched untagged (referrers need not carry the tag). When
  * none names this image but the layout holds one, that one is used with a warning (a changed image).
  */
-async function attachedProvenance(ref: ImageRef, image: VerifyResult['image'], warnings: string[]): Promise<FoundProvenance> {
+async function attachedProvenance(
+  ref: ImageRef,
+  image: VerifyResult['image'],
+  warnings: string[],
+): Promise<FoundProvenance> {
   const sets = [await readImageSet(ref)];
-  if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined) sets.push(await readImageSet({ transport: ref.transport, path: ref.path }));
+  if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined)
+    sets.push(await readImageSet({ transport: ref.transport, path: ref.path }));
   const subjects = [...Object.values(image.manifests), ...(image.index ? [image.index] : [])];
   for (const matching of [true, false]) {
     for (const set of sets) {
-      const found = await findReferrers(set, { artifactType: MediaType.inToto, ...(matching ? { subjects } : {}) });
+      const found = await findReferrers(set, {
+        artifactType: MediaType.inToto,
+        ...(matching ? { subjects } : {}),
+      });
       for (const r of found) {
         const bytes = await readArtifactPayload(set.blobs, r);
-        const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown }).predicateType;
+        const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown })
+          .predicateType;
         if (predicateType !== SLSA_PROVENANCE) continue;
-        if (!matching) warnings.push(`the provenance in ${formatReference(ref)} names ${r.manifest.subject?.digest}, not this image; rebuilding from it`);
-        return { build: parseProvenance(bytes, `provenance ${r.manifest.layers[0]!.digest}`), source: r.descriptor.digest, digest: r.manifest.layers[0]!.digest };
+        if (!matching)
+          warnings.push(
+            `the provenance in ${formatReference(ref)} names ${r.manifest.subject?.digest}, not this image; rebuilding from it`,
+          );
+        return {
+          build: parseProvenance(bytes, `provenance ${r.manifest.layers[0]!.digest}`),
+          source: r.descriptor.digest,
+          digest: r.manifest.layers[0]!.digest,
+        };
       }
     }
   }

@@ -15,15 +15,23 @@ import type { RecordedBuild } from './recorded.js';
  * names the file that differs; IO names one that is missing; USAGE when files are recorded but no
  * context is given. Returns the spec's path. Cost: streams each local file once.
  */
-export async function recreateInputs(build: RecordedBuild, dir: string, context: string | undefined): Promise<string> {
+export async function recreateInputs(
+  build: RecordedBuild,
+  dir: string,
+  context: string | undefined,
+): Promise<string> {
   const specFile = join(dir, build.spec.path);
   await writeFile(specFile, build.spec.bytes);
   if (build.lock !== undefined) await writeFile(join(dir, LOCK_FILE_NAME), build.lock);
   const needsContext = build.files.some((f) => f.entries.some((e) => e.type === 'file'));
   if (needsContext && context === undefined) {
-    throw new ImprintError('USAGE', `the provenance records local files (${build.files.map((f) => f.source).join(', ')}); verify needs a directory holding them`, {
-      hint: 'Pass --context DIR: the directory of the imprint.yaml the image was built from.',
-    });
+    throw new ImprintError(
+      'USAGE',
+      `the provenance records local files (${build.files.map((f) => f.source).join(', ')}); verify needs a directory holding them`,
+      {
+        hint: 'Pass --context DIR: the directory of the imprint.yaml the image was built from.',
+      },
+    );
   }
   for (const set of build.files) {
     for (const e of set.entries) {
@@ -62,9 +70,13 @@ async function copyVerified(from: string, to: string, sha256: string, what: stri
   }
   const found = h.digest('hex');
   if (found !== sha256) {
-    throw new ImprintError('DIGEST_MISMATCH', `${from} (${what}) has sha256 ${found}; the provenance records ${sha256}`, {
-      hint: 'The context is not the one the image was built from; check out the recorded revision.',
-      details: { file: from, expected: sha256, found },
-    });
+    throw new ImprintError(
+      'DIGEST_MISMATCH',
+      `${from} (${what}) has sha256 ${found}; the provenance records ${sha256}`,
+      {
+        hint: 'The context is not the one the image was built from; check out the recorded revision.',
+        details: { file: from, expected: sha256, found },
+      },
+    );
   }
 }

@@ -46,7 +46,10 @@ describe('attestBuild', () => {
       await validateImage(readWith);
 
       const manifest = result.images[0]!.manifest;
-      const prov = await findReferrers(readWith, { subjects: [manifest.digest], artifactType: MediaType.inToto });
+      const prov = await findReferrers(readWith, {
+        subjects: [manifest.digest],
+        artifactType: MediaType.inToto,
+      });
       assert.equal(prov.length, 1);
       assert.equal(prov[0]!.manifest.config.mediaType, MediaType.ociEmpty);
       assert.equal(prov[0]!.manifest.subject!.digest, manifest.digest);
@@ -59,15 +62,33 @@ describe('attestBuild', () => {
       assert.equal(statement.predicate.buildDefinition.externalParameters.sourceDateEpoch, 1700000000);
       assert.doesNotMatch(JSON.stringify(statement), new RegExp(work.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
       const recorded = parseProvenance(Buffer.from(JSON.stringify(statement)), 'test');
-      assert.equal(recorded.spec.bytes.toString('utf8'), await readFile(join(work, 'spec', 'imprint.yaml'), 'utf8'));
+      assert.equal(
+        recorded.spec.bytes.toString('utf8'),
+        await readFile(join(work, 'spec', 'imprint.yaml'), 'utf8'),
+      );
       const app = recorded.files.find((f) => f.field === 'files[0]')!;
       assert.deepEqual(app.entries, [
         { path: 'app', type: 'dir' },
-        { path: 'app/hello.txt', type: 'file', mode: 0o644, sha256: sha256('hello, reproducible world\n').slice(7), size: 26 },
-        { path: 'app/run.sh', type: 'file', mode: 0o755, sha256: sha256('#!/bin/sh\necho hi\n').slice(7), size: 18 },
+        {
+          path: 'app/hello.txt',
+          type: 'file',
+          mode: 0o644,
+          sha256: sha256('hello, reproducible world\n').slice(7),
+          size: 26,
+        },
+        {
+          path: 'app/run.sh',
+          type: 'file',
+          mode: 0o755,
+          sha256: sha256('#!/bin/sh\necho hi\n').slice(7),
+          size: 18,
+        },
       ]);
 
-      const sboms = await findReferrers(readWith, { subjects: [manifest.digest], artifactType: MediaType.spdx });
+      const sboms = await findReferrers(readWith, {
+        subjects: [manifest.digest],
+        artifactType: MediaType.spdx,
+      });
       assert.equal(sboms.length, 1);
       const doc = JSON.parse((await readArtifactPayload(readWith.blobs, sboms[0]!)).toString('utf8'));
       assert.equal(doc.spdxVersion, 'SPDX-2.3');
@@ -77,10 +98,16 @@ describe('attestBuild', () => {
       assert.equal(zlib.versionInfo, '1:1.2.13.dfsg-1');
       assert.equal(zlib.supplier, 'Person: Mark Brown (broonie@debian.org)');
       assert.equal(zlib.licenseDeclared, '(GPL-2.0-or-later OR Artistic-1.0-Perl) AND Zlib');
-      assert.equal(zlib.externalRefs[0].referenceLocator, 'pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=bookworm');
+      assert.equal(
+        zlib.externalRefs[0].referenceLocator,
+        'pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=bookworm',
+      );
       const base = doc.packages.find((p: { name: string }) => p.name === 'base-files');
       assert.equal(base.licenseDeclared, 'NOASSERTION');
-      assert.equal(base.externalRefs[0].referenceLocator, 'pkg:deb/debian/base-files@12.4%2Bdeb12u5?arch=amd64&distro=bookworm');
+      assert.equal(
+        base.externalRefs[0].referenceLocator,
+        'pkg:deb/debian/base-files@12.4%2Bdeb12u5?arch=amd64&distro=bookworm',
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }

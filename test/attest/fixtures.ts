@@ -20,7 +20,10 @@ export async function writeSmallSpec(dir: string): Promise<void> {
     join(dir, 'doc', 'copyright'),
     'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: zlib\n\nFiles: *\nCopyright: 1995-2013 Jean-loup Gailly and Mark Adler\nLicense: Zlib\n\nFiles: debian/*\nCopyright: 2000 someone\nLicense: GPL-2+ or Artistic\n',
   );
-  await writeFile(join(dir, 'os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n');
+  await writeFile(
+    join(dir, 'os-release'),
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n',
+  );
   await writeFile(
     join(dir, 'imprint.yaml'),
     [

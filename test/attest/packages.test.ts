@@ -22,7 +22,8 @@ import { verifyImage } from '../../src/verify/verify.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
 
-const COPYRIGHT = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: 2024 Someone\nLicense: MIT\n';
+const COPYRIGHT =
+  'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: 2024 Someone\nLicense: MIT\n';
 
 describe('attestations of a package image', () => {
   let work = '';
@@ -31,15 +32,37 @@ describe('attestations of a package image', () => {
     work = await mkdtemp(join(tmpdir(), 'imprint-attest-pkgs-'));
     repo = await createDebRepo({
       packages: [
-        { name: 'greeter', version: '1.0-1+b1', depends: 'greeting-data', maintainer: 'Debian Greeting Team <team@invalid>', files: { '/usr/bin/greeter': '#!/bin/sh\necho hi\n', '/usr/share/doc/greeter/copyright': COPYRIGHT } },
-        { name: 'greeting-data', version: '2:2.1-1', architecture: 'all', files: { '/usr/share/greeting/text': 'hello' } },
+        {
+          name: 'greeter',
+          version: '1.0-1+b1',
+          depends: 'greeting-data',
+          maintainer: 'Debian Greeting Team <team@invalid>',
+          files: {
+            '/usr/bin/greeter': '#!/bin/sh\necho hi\n',
+            '/usr/share/doc/greeter/copyright': COPYRIGHT,
+          },
+        },
+        {
+          name: 'greeting-data',
+          version: '2:2.1-1',
+          architecture: 'all',
+          files: { '/usr/share/greeting/text': 'hello' },
+        },
       ],
     });
     const spec = join(work, 'spec');
     await mkdir(spec);
     await writeFile(
       join(spec, 'imprint.yaml'),
-      ['version: 1', 'platforms: [linux/amd64]', 'epoch: 1700000000', 'sources:', `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`, 'packages: [greeter]', ''].join('\n'),
+      [
+        'version: 1',
+        'platforms: [linux/amd64]',
+        'epoch: 1700000000',
+        'sources:',
+        `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
+        'packages: [greeter]',
+        '',
+      ].join('\n'),
     );
   });
   after(async () => {
@@ -60,10 +83,16 @@ describe('attestations of a package image', () => {
 
     // Every package in the image's status.d is in the provenance with the lock's sha256.
     const files = await readLayerFiles(result.set);
-    const installed = [...files.keys()].filter((k) => k.startsWith('var/lib/dpkg/status.d/') && !k.endsWith('.md5sums') && files.get(k)!.length > 0);
-    const names = installed.map((k) => parseDeb822(files.get(k)!.toString('utf8'), k)[0]!.get('Package')!).sort();
+    const installed = [...files.keys()].filter(
+      (k) => k.startsWith('var/lib/dpkg/status.d/') && !k.endsWith('.md5sums') && files.get(k)!.length > 0,
+    );
+    const names = installed
+      .map((k) => parseDeb822(files.get(k)!.toString('utf8'), k)[0]!.get('Package')!)
+      .sort();
     assert.deepEqual(names, ['greeter', 'greeting-data']);
-    const locked = (JSON.parse(await readFile(lockPathFor(loaded.file), 'utf8')) as LockFile).platforms['linux/amd64']!;
+    const locked = (JSON.parse(await readFile(lockPathFor(loaded.file), 'utf8')) as LockFile).platforms[
+      'linux/amd64'
+    ]!;
     const deps = attested.provenance.predicate.buildDefinition.resolvedDependencies;
     for (const name of names) {
       const p = locked.find((l) => l.name === name)!;
@@ -71,16 +100,26 @@ describe('attestations of a package image', () => {
       assert.ok(dep, `${name} is in the provenance`);
       assert.equal(dep.digest?.sha256, p.sha256);
     }
-    assert.ok(deps.some((d) => d.uri === 'pkg:deb/debian/greeter@1.0-1%2Bb1?arch=amd64&distro=' + repo!.suite.split('-')[0]));
+    assert.ok(
+      deps.some(
+        (d) => d.uri === `pkg:deb/debian/greeter@1.0-1%2Bb1?arch=amd64&distro=${repo!.suite.split('-')[0]}`,
+      ),
+    );
     assert.ok(deps.some((d) => d.name === 'lock' && typeof d.content === 'string'));
 
-    const sbom = await findReferrers(attested.set, { subjects: [result.images[0]!.manifest.digest], artifactType: MediaType.spdx });
+    const sbom = await findReferrers(attested.set, {
+      subjects: [result.images[0]!.manifest.digest],
+      artifactType: MediaType.spdx,
+    });
     const doc = JSON.parse((await readArtifactPayload(store, sbom[0]!)).toString('utf8'));
     const greeter = doc.packages.find((p: { name: string }) => p.name === 'greeter');
     assert.equal(greeter.versionInfo, '1.0-1+b1');
     assert.equal(greeter.licenseDeclared, 'MIT');
     assert.equal(greeter.supplier, 'Organization: Debian Greeting Team (team@invalid)');
-    assert.equal(doc.packages.find((p: { name: string }) => p.name === 'greeting-data').versionInfo, '2:2.1-1');
+    assert.equal(
+      doc.packages.find((p: { name: string }) => p.name === 'greeting-data').versionInfo,
+      '2:2.1-1',
+    );
 
     // verify recreates spec and lock from the provenance alone (no context needed: no local files).
     const ref = parseReference(`oci:${join(work, 'image')}`);

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { artifactBlob } from '../../src/attest/referrers.js';
 import { openDecompressed } from '../../src/compress/index.js';
-import { MediaType } from '../../src/oci/media-types.js';
 import type { ImageSet } from '../../src/oci/image-set.js';
+import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex } from '../../src/oci/types.js';
 import type { BlobStore } from '../../src/store/index.js';
 import { readTar, type TarWriteEntry } from '../../src/tar/index.js';
@@ -14,10 +14,17 @@ import { writeLayer } from '../../src/vfs/layer.js';
  * the layer is re-tarred and re-gzipped, and diff_id, config, manifest and index digests recomputed.
  * Referrer entries of the root index are kept as they were (they still name the original manifest).
  */
-export async function tamperFile(set: ImageSet, store: BlobStore, path: string, content: string): Promise<ImageSet> {
+export async function tamperFile(
+  set: ImageSet,
+  store: BlobStore,
+  path: string,
+  content: string,
+): Promise<ImageSet> {
   const walked = await walkImageSet(set);
   const image = walked.images[0]!;
-  const config = JSON.parse((await set.blobs.readBytes(image.manifest.config)).toString('utf8')) as ImageConfig;
+  const config = JSON.parse(
+    (await set.blobs.readBytes(image.manifest.config)).toString('utf8'),
+  ) as ImageConfig;
   const layers = [...image.manifest.layers];
   let changed = -1;
   for (const [i, layer] of layers.entries()) {
@@ -33,7 +40,11 @@ export async function tamperFile(set: ImageSet, store: BlobStore, path: string, 
         hit = true;
       }
       const { pax: _p, body: _b, headerOffset: _h, dataOffset: _d, ...meta } = e;
-      entries.push({ ...meta, size: e.type === 'file' ? body.length : 0, ...(e.type === 'file' ? { body: () => Readable.from([body]) } : {}) });
+      entries.push({
+        ...meta,
+        size: e.type === 'file' ? body.length : 0,
+        ...(e.type === 'file' ? { body: () => Readable.from([body]) } : {}),
+      });
     }
     if (!hit) continue;
     const written = await writeLayer(entries, { compression: 'gzip', level: 6 }, store);
@@ -45,13 +56,28 @@ export async function tamperFile(set: ImageSet, store: BlobStore, path: string, 
   if (changed < 0) throw new Error(`no layer holds ${path}`);
   const configBlob = artifactBlob(MediaType.ociConfig, config);
   await store.putBytes(configBlob.bytes, configBlob.descriptor);
-  const manifestBlob = artifactBlob(MediaType.ociManifest, { ...image.manifest, config: configBlob.descriptor, layers });
+  const manifestBlob = artifactBlob(MediaType.ociManifest, {
+    ...image.manifest,
+    config: configBlob.descriptor,
+    layers,
+  });
   await store.putBytes(manifestBlob.bytes, manifestBlob.descriptor);
   const rootEntry = set.index.manifests[image.root]!;
   const index = JSON.parse((await set.blobs.readBytes(rootEntry)).toString('utf8')) as ImageIndex;
-  index.manifests = index.manifests.map((m) => (m.digest === image.descriptor.digest ? { ...m, digest: manifestBlob.descriptor.digest, size: manifestBlob.descriptor.size } : m));
+  index.manifests = index.manifests.map((m) =>
+    m.digest === image.descriptor.digest
+      ? { ...m, digest: manifestBlob.descriptor.digest, size: manifestBlob.descriptor.size }
+      : m,
+  );
   const indexBlob = artifactBlob(MediaType.ociIndex, index);
   await store.putBytes(indexBlob.bytes, indexBlob.descriptor);
-  const newRoot: Descriptor = { ...rootEntry, digest: indexBlob.descriptor.digest, size: indexBlob.descriptor.size };
-  return { index: { ...set.index, manifests: set.index.manifests.map((m, i) => (i === image.root ? newRoot : m)) }, blobs: store };
+  const newRoot: Descriptor = {
+    ...rootEntry,
+    digest: indexBlob.descriptor.digest,
+    size: indexBlob.descriptor.size,
+  };
+  return {
+    index: { ...set.index, manifests: set.index.manifests.map((m, i) => (i === image.root ? newRoot : m)) },
+    blobs: store,
+  };
 }

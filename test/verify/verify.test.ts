@@ -39,7 +39,12 @@ describe('verifyImage', () => {
       assert.equal(ok.rebuilt.index, result.index.digest);
       assert.deepEqual(ok.differences, []);
 
-      const tampered = await tamperFile(await readImageSet(ref), store, 'app/hello.txt', 'hello, tampered world\n');
+      const tampered = await tamperFile(
+        await readImageSet(ref),
+        store,
+        'app/hello.txt',
+        'hello, tampered world\n',
+      );
       await validateImage(tampered);
       const badRef = parseReference(`oci:${join(work, 'tampered')}`);
       await writeImageSet(badRef, tampered);
@@ -48,7 +53,10 @@ describe('verifyImage', () => {
       assert.notEqual(bad.image.index, result.index.digest);
       assert.equal(bad.rebuilt.index, result.index.digest);
       const content = bad.differences.filter((d) => d.kind === 'content');
-      assert.deepEqual(content.map((d) => d.path), ['app/hello.txt']);
+      assert.deepEqual(
+        content.map((d) => d.path),
+        ['app/hello.txt'],
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -58,15 +66,39 @@ describe('verifyImage', () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
     try {
       const { dir, store, ref } = await builtExample(work);
-      await assert.rejects(verifyImage({ ref, context: dir, store, version: '0.0.0-other' }), (e: ImprintError) => e.code === 'VERSION_MISMATCH');
-      const allowed = await verifyImage({ ref, context: dir, store, version: '0.0.0-other', allowVersionMismatch: true });
+      await assert.rejects(
+        verifyImage({ ref, context: dir, store, version: '0.0.0-other' }),
+        (e: ImprintError) => e.code === 'VERSION_MISMATCH',
+      );
+      const allowed = await verifyImage({
+        ref,
+        context: dir,
+        store,
+        version: '0.0.0-other',
+        allowVersionMismatch: true,
+      });
       assert.equal(allowed.verified, true);
-      await assert.rejects(verifyImage({ ref, store, version: VERSION }), (e: ImprintError) => e.code === 'USAGE');
+      await assert.rejects(
+        verifyImage({ ref, store, version: VERSION }),
+        (e: ImprintError) => e.code === 'USAGE',
+      );
       await writeFile(join(dir, 'app', 'hello.txt'), 'changed\n');
-      await assert.rejects(verifyImage({ ref, context: dir, store, version: VERSION }), (e: ImprintError) => e.code === 'DIGEST_MISMATCH');
+      await assert.rejects(
+        verifyImage({ ref, context: dir, store, version: VERSION }),
+        (e: ImprintError) => e.code === 'DIGEST_MISMATCH',
+      );
       const plain = parseReference(`oci:${join(work, 'plain')}`);
-      await writeImageSet(plain, { index: { ...(await readImageSet(ref)).index, manifests: [(await readImageSet(ref)).index.manifests[0]!] }, blobs: store });
-      await assert.rejects(verifyImage({ ref: plain, context: dir, store, version: VERSION }), (e: ImprintError) => e.code === 'PROVENANCE_INVALID');
+      await writeImageSet(plain, {
+        index: {
+          ...(await readImageSet(ref)).index,
+          manifests: [(await readImageSet(ref)).index.manifests[0]!],
+        },
+        blobs: store,
+      });
+      await assert.rejects(
+        verifyImage({ ref: plain, context: dir, store, version: VERSION }),
+        (e: ImprintError) => e.code === 'PROVENANCE_INVALID',
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -76,23 +108,61 @@ describe('verifyImage', () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
     try {
       const { dir, cacheDir, store, ref, result } = await builtExample(work);
-      const good = assertOk(await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${join(work, 'image')}`, '--json', '--attest', join(work, 'vsa.json')], { cwd: dir }), 'imprint verify');
+      const good = assertOk(
+        await runImprint(
+          [
+            '--cache-dir',
+            cacheDir,
+            'verify',
+            `oci:${join(work, 'image')}`,
+            '--json',
+            '--attest',
+            join(work, 'vsa.json'),
+          ],
+          { cwd: dir },
+        ),
+        'imprint verify',
+      );
       assert.equal(JSON.parse(good.stdout).verified, true);
       const vsa = JSON.parse(await readFile(join(work, 'vsa.json'), 'utf8'));
       assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
       assert.equal(vsa.predicate.verificationResult, 'PASSED');
       assert.deepEqual(vsa.subject[0].digest, { sha256: result.index.digest.slice(7) });
-      const inspected = assertOk(await runImprint(['inspect', `oci:${join(work, 'image')}`]), 'imprint inspect').stdout;
+      const inspected = assertOk(
+        await runImprint(['inspect', `oci:${join(work, 'image')}`]),
+        'imprint inspect',
+      ).stdout;
       const manifest = result.images[0]!.manifest.digest;
-      assert.match(inspected, new RegExp(`application/vnd\\.in-toto\\+json +sha256:[0-9a-f]{64}  subject ${manifest}`));
-      assert.match(inspected, new RegExp(`application/spdx\\+json +sha256:[0-9a-f]{64}  subject ${manifest}`));
+      assert.match(
+        inspected,
+        new RegExp(`application/vnd\\.in-toto\\+json +sha256:[0-9a-f]{64}  subject ${manifest}`),
+      );
+      assert.match(
+        inspected,
+        new RegExp(`application/spdx\\+json +sha256:[0-9a-f]{64}  subject ${manifest}`),
+      );
 
-      await writeImageSet(parseReference(`oci:${join(work, 'tampered')}`), await tamperFile(await readImageSet(ref), store, 'app/hello.txt', 'evil\n'));
-      const bad = await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${join(work, 'tampered')}`, '--context', dir, '--attest', join(work, 'vsa-bad.json')]);
+      await writeImageSet(
+        parseReference(`oci:${join(work, 'tampered')}`),
+        await tamperFile(await readImageSet(ref), store, 'app/hello.txt', 'evil\n'),
+      );
+      const bad = await runImprint([
+        '--cache-dir',
+        cacheDir,
+        'verify',
+        `oci:${join(work, 'tampered')}`,
+        '--context',
+        dir,
+        '--attest',
+        join(work, 'vsa-bad.json'),
+      ]);
       assert.equal(bad.code, 1, bad.stderr);
       assert.match(bad.stdout, /MISMATCH/);
       assert.match(bad.stdout, /\/app\/hello\.txt/);
-      assert.equal(JSON.parse(await readFile(join(work, 'vsa-bad.json'), 'utf8')).predicate.verificationResult, 'FAILED');
+      assert.equal(
+        JSON.parse(await readFile(join(work, 'vsa-bad.json'), 'utf8')).predicate.verificationResult,
+        'FAILED',
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }
