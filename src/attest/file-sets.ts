@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
@@ -37,7 +37,7 @@ export function fileSetDigest(entries: readonly FileSetEntry[]): Digest {
 export async function collectFileSets(specDir: string, sources: readonly string[]): Promise<FileSet[]> {
   const out: FileSet[] = [];
   for (const [i, source] of sources.entries()) {
-    const rel = source.replace(/^\.\/+/, '').replace(/\/+$/, '');
+    const rel = posix.normalize(source).replace(/^\.\/+/, '').replace(/\/+$/, '');
     const entries: FileSetEntry[] = [];
     await addPath(specDir, rel === '' ? '.' : rel, entries, true);
     out.push({ field: `files[${i}]`, source, digest: fileSetDigest(entries), entries });
