@@ -38,16 +38,18 @@ export function difference(
   a: DiffValue,
   b: DiffValue,
 ): Difference {
-  // keys in one fixed order, so JSON output is stable
-  const d: Difference = { kind, class: cls, severity: severityOf(kind, cls), a, b };
-  const placed: Difference = { kind, class: cls, severity: d.severity } as Difference;
-  if (where.platform !== undefined) placed.platform = where.platform;
-  if (where.layer !== undefined) placed.layer = where.layer;
-  if (where.path !== undefined) placed.path = where.path;
-  if (where.field !== undefined) placed.field = where.field;
-  placed.a = d.a;
-  placed.b = d.b;
-  return placed;
+  // keys in one fixed order (JSON output is stable): kind, class, severity, platform, layer, path, field, a, b
+  return {
+    kind,
+    class: cls,
+    severity: severityOf(kind, cls),
+    ...(where.platform === undefined ? {} : { platform: where.platform }),
+    ...(where.layer === undefined ? {} : { layer: where.layer }),
+    ...(where.path === undefined ? {} : { path: where.path }),
+    ...(where.field === undefined ? {} : { field: where.field }),
+    a,
+    b,
+  };
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2 };

@@ -108,6 +108,13 @@ describe('diff: one planted difference is reported exactly, classified', () => {
     assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.layer]), [['compression', 'tar-format', 0]]);
   });
 
+  test('the same entries in other tar bytes (record padding): tar-format', async () => {
+    const b = baseSpec();
+    b.layers[0]!.trailingZeros = 10240;
+    const r = await diffSpecs(baseSpec(), b);
+    assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.layer, d.field]), [['tar-format', 'tar-format', 0, 'diff_id']]);
+  });
+
   test('an env change', async () => {
     const r = await diffSpecs(baseSpec(), { ...baseSpec(), env: ['PATH=/usr/bin:/bin', 'LANG=C'] });
     assert.deepEqual(r.differences.map((d) => [d.kind, d.field, d.a, d.b]), [['env', 'LANG', 'C.UTF-8', 'C']]);

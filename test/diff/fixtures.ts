@@ -16,6 +16,8 @@ import { type TarWriteEntry, tarStream } from '../../src/tar/index.js';
 export interface LayerSpec {
   entries: TarWriteEntry[];
   gzipLevel?: number;
+  /** Zero bytes appended after the end-of-archive marker (as tar tools pad to a 10240-byte record). */
+  trailingZeros?: number;
 }
 
 export interface ImageSpec {
@@ -78,7 +80,7 @@ export async function buildImage(store: BlobStore, spec: ImageSpec): Promise<Ima
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const l of spec.layers) {
-    const tar = await readBounded(tarStream(l.entries), 64 << 20, 'test layer');
+    const tar = Buffer.concat([await readBounded(tarStream(l.entries), 64 << 20, 'test layer'), Buffer.alloc(l.trailingZeros ?? 0)]);
     const gz = await readBounded(Readable.from([tar]).pipe(compressStream({ compression: 'gzip', level: l.gzipLevel ?? 6, workers: 0 })), 64 << 20, 'test layer gz');
     layers.push({ mediaType: MediaType.ociLayerGzip, ...(await store.putBytes(gz)) });
     diffIds.push(sha256(tar));
