@@ -11,6 +11,8 @@ import { formatReference, parseReference, writeImageSet } from '../transport/ind
 import { parsePlatform } from '../oci/platform.js';
 import { hostPlatform, selectPlatform } from '../oci/select.js';
 import type { Runner } from './main.js';
+import { VERSION } from './version.js';
+import { attestBuild } from '../attest/attest-build.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
 
 /** The content store in the cache directory named by --cache-dir or the environment. */
@@ -39,6 +41,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
     .option('--platform <os/arch>', 'the image docker-archive outputs hold when the spec has several platforms (default: this machine\'s)')
     .option('--update', 're-resolve the packages and rewrite imprint.lock before building (a missing lock is always written)')
+    .option('--no-attest', 'do not attach the SLSA provenance and SPDX SBOM referrers')
     .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
@@ -49,7 +52,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .action(
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
-        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string; offline?: boolean; update?: boolean };
+        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string; offline?: boolean; update?: boolean; attest?: boolean };
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
         if (loaded.spec.packages.length > 0) {
@@ -77,10 +80,13 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             if (e.type === 'layer' && t.tty) t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));
           },
         });
+        // Provenance (SLSA v1) and SBOM (SPDX 2.3) as OCI 1.1 referrers beside the image: the index digest stays the same.
+        const attested = opts.attest === false ? undefined : await attestBuild({ loaded, result, store, version: VERSION });
+        const finalSet = attested?.set ?? result.set;
         for (const ref of outputs) {
           // docker-archive holds one image: pick the platform when the build made several.
           const single = ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
-          const set = single ? await selectPlatform(result.set, opts.platform ? parsePlatform(opts.platform) : hostPlatform()) : result.set;
+          const set = single ? await selectPlatform(finalSet, opts.platform ? parsePlatform(opts.platform) : hostPlatform()) : finalSet;
           await writeImageSet(ref, set, { tag: opts.tag, name: `${loadedName(loaded.dir)}:${opts.tag}` });
         }
         if (opts.json) {
@@ -92,6 +98,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                 images: result.images.map((i) => ({ platform: i.platform, manifest: i.manifest.digest, config: i.config.digest, layers: i.layers })),
                 outputs: outputs.map(formatReference),
                 warnings: result.warnings,
+                attestations: attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
               },
               null,
               2,

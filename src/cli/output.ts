@@ -15,6 +15,12 @@ export interface Terminal {
 
 /** The terminal of this process. */
 export function processTerminal(env: NodeJS.ProcessEnv): Terminal {
+  // A closed pipe (`imprint ... | head`) ends output quietly instead of crashing with EPIPE.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   const tty = Boolean(process.stderr.isTTY);
   return { out: process.stdout, err: process.stderr, tty, color: tty && env.NO_COLOR === undefined && env.TERM !== 'dumb' };
 }

@@ -90,10 +90,13 @@ export function withoutAnnotation(d: Descriptor, key: string): Descriptor {
   return out;
 }
 
-/** The index with `org.opencontainers.image.ref.name = tag` on every entry (unchanged without a tag). */
+/**
+ * The index with `org.opencontainers.image.ref.name = tag` on every image entry (unchanged without a
+ * tag). Referrers (entries with an `artifactType`: provenance, SBOM) stay untagged: a tag names images.
+ */
 export function tagIndex(index: ImageIndex, tag: string | undefined): ImageIndex {
   if (tag === undefined) return index;
-  return { ...index, manifests: index.manifests.map((m) => annotate(m, { [Annotation.refName]: tag })) };
+  return { ...index, manifests: index.manifests.map((m) => (m.artifactType === undefined ? annotate(m, { [Annotation.refName]: tag }) : m)) };
 }
 
 /**
