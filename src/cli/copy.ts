@@ -25,22 +25,33 @@ interface CopyOpts {
 export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
   program
     .command('copy')
-    .description('Copy an image between transports (oci:, oci-archive:, docker-archive:, docker://), preserving digests.')
+    .description(
+      'Copy an image between transports (oci:, oci-archive:, docker-archive:, docker://), preserving digests.',
+    )
     .argument('<source>', 'image to read, e.g. docker://localhost:5000/app:1 or oci:DIR:TAG')
     .argument('<destination>', 'where to write it')
     .option('--all', 'copy every platform and the referrers (attestations, signatures) too')
-    .option('--platform <os/arch>', 'copy only this platform of a multi-platform image (default: this machine\'s)')
-    .option('--creds <user:password>', 'registry credentials for both sides (default: auth.json / ~/.docker/config.json)')
+    .option(
+      '--platform <os/arch>',
+      "copy only this platform of a multi-platform image (default: this machine's)",
+    )
+    .option(
+      '--creds <user:password>',
+      'registry credentials for both sides (default: auth.json / ~/.docker/config.json)',
+    )
     .option('--src-creds <user:password>', 'registry credentials for the source')
     .option('--dest-creds <user:password>', 'registry credentials for the destination')
-    .option('--tls-verify <bool>', 'false: accept any TLS certificate and allow plain http (localhost always may)')
+    .option(
+      '--tls-verify <bool>',
+      'false: accept any TLS certificate and allow plain http (localhost always may)',
+    )
     .option('--src-tls-verify <bool>', 'the same, for the source only')
     .option('--dest-tls-verify <bool>', 'the same, for the destination only')
     .option('--ca-file <file>', 'a PEM file of certificate authorities to trust for https registries')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
-      '\nWithout --all, a source with several platforms is narrowed to one (--platform, else this machine\'s);\n' +
+      "\nWithout --all, a source with several platforms is narrowed to one (--platform, else this machine's);\n" +
         'a source with one platform is copied whole, so its digest is kept. With --all nothing is narrowed and,\n' +
         'from a registry, the referrers of every manifest are copied too (referrers API or sha256-<hex> tags).',
     )
@@ -59,16 +70,23 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         });
         const srcOpts = common(opts.srcCreds ?? opts.creds, opts.srcTlsVerify ?? opts.tlsVerify);
         const dstOpts = common(opts.destCreds ?? opts.creds, opts.destTlsVerify ?? opts.tlsVerify);
-        let set: ImageSet = await readImageSet(src, { registry: { ...srcOpts, referrers: opts.all === true } });
+        let set: ImageSet = await readImageSet(src, {
+          registry: { ...srcOpts, referrers: opts.all === true },
+        });
         if (!opts.all) set = await narrow(set, opts.platform);
         const mountFrom =
-          src.transport === 'docker' && dst.transport === 'docker' && src.registry === dst.registry && src.repository !== dst.repository
+          src.transport === 'docker' &&
+          dst.transport === 'docker' &&
+          src.registry === dst.registry &&
+          src.repository !== dst.repository
             ? [src.repository]
             : [];
         await writeImageSet(dst, set, { registry: { ...dstOpts, mountFrom } });
         const digests = set.index.manifests.map((d) => d.digest);
         if (opts.json) {
-          t.out.write(`${JSON.stringify({ source: formatReference(src), destination: formatReference(dst), manifests: digests }, null, 2)}\n`);
+          t.out.write(
+            `${JSON.stringify({ source: formatReference(src), destination: formatReference(dst), manifests: digests }, null, 2)}\n`,
+          );
           return EXIT_OK;
         }
         t.out.write(`copied ${formatReference(src)} -> ${formatReference(dst)}\n`);

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,7 +19,10 @@ export interface TestRegistry {
 
 /** True when the registry binary and python3 (for bcrypt htpasswd entries) are installed. */
 export function canRunRegistry(): boolean {
-  return spawnSync('sh', ['-c', 'command -v docker-registry && command -v python3'], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('sh', ['-c', 'command -v docker-registry && command -v python3'], { stdio: 'ignore' })
+      .status === 0
+  );
 }
 
 /** A free TCP port on 127.0.0.1 (probe by listening on 0). */
@@ -37,7 +40,13 @@ function htpasswdLine(user: string, password: string): string {
   if (h.status === 0) return `${h.stdout.trim()}\n`;
   const r = spawnSync(
     'python3',
-    ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password],
+    [
+      '-W',
+      'ignore',
+      '-c',
+      'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))',
+      password,
+    ],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`python3 crypt failed: ${r.stderr}`);
@@ -45,15 +54,36 @@ function htpasswdLine(user: string, password: string): string {
 }
 
 /** Starts docker-registry on a free port with a config in a temp dir; optional htpasswd auth and TLS. */
-export async function startRegistry(opts: { auth?: { user: string; password: string }; tls?: boolean } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  opts: { auth?: { user: string; password: string }; tls?: boolean } = {},
+): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'imprint-registry-'));
   let caFile: string | undefined;
   const tls: string[] = [];
   if (opts.tls) {
     caFile = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', caFile, '-days', '2',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        caFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
     tls.push(`  tls: {certificate: ${caFile}, key: ${key}}`);
   }
@@ -76,7 +106,9 @@ export async function startRegistry(opts: { auth?: { user: string; password: str
     ].join('\n');
     writeFileSync(join(dir, 'config.yml'), config);
     const logFile = join(dir, `registry-${tries}.log`);
-    const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const log: string[] = [];
     child.stdout?.on('data', (b: Buffer) => log.push(b.toString()));
     child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));

@@ -15,7 +15,11 @@ import { runImprint } from '../helpers/cli.js';
 import { canRunRegistry, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { type FixtureImage, hasTool, makeImage, readBack, run } from './fixtures.js';
 
-const skip = !canRunRegistry() ? 'docker-registry or python3 is not installed' : !hasTool('skopeo') ? 'skopeo is not installed' : false;
+const skip = !canRunRegistry()
+  ? 'docker-registry or python3 is not installed'
+  : !hasTool('skopeo')
+    ? 'skopeo is not installed'
+    : false;
 
 let dir: string;
 let store: BlobStore;
@@ -36,7 +40,10 @@ before(async () => {
     ],
   });
   const empty = { mediaType: MediaType.ociEmpty, ...(await store.putBytes(Buffer.from('{}'))) };
-  const statement = { mediaType: MediaType.inToto, ...(await store.putBytes(Buffer.from('{"_type":"copy-test"}'))) };
+  const statement = {
+    mediaType: MediaType.inToto,
+    ...(await store.putBytes(Buffer.from('{"_type":"copy-test"}'))),
+  };
   const bytes = canonicalJson({
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
@@ -57,7 +64,9 @@ after(async () => {
 });
 
 const rawDigest = (ref: string, extra: string[] = []): string =>
-  sha256(Buffer.from(run('skopeo', ['inspect', '--raw', '--tls-verify=false', ...extra, ref], { env }), 'utf8'));
+  sha256(
+    Buffer.from(run('skopeo', ['inspect', '--raw', '--tls-verify=false', ...extra, ref], { env }), 'utf8'),
+  );
 
 describe('imprint copy', { skip }, () => {
   let reg: TestRegistry;
@@ -69,22 +78,47 @@ describe('imprint copy', { skip }, () => {
   });
 
   it('oci -> docker:// --all keeps the digest and pushes the attestation as a referrer', async () => {
-    const r = await runImprint(['copy', '--all', `oci:${join(dir, 'src')}`, `docker://${reg.host}/copy/all:1`]);
+    const r = await runImprint([
+      'copy',
+      '--all',
+      `oci:${join(dir, 'src')}`,
+      `docker://${reg.host}/copy/all:1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(rawDigest(`docker://${reg.host}/copy/all:1`), img.root.digest);
     const fallback = JSON.parse(
-      run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/copy/all:sha256-${img.root.digest.slice(7)}`], { env }),
+      run(
+        'skopeo',
+        [
+          'inspect',
+          '--raw',
+          '--tls-verify=false',
+          `docker://${reg.host}/copy/all:sha256-${img.root.digest.slice(7)}`,
+        ],
+        { env },
+      ),
     ) as { manifests: Descriptor[] };
-    assert.deepEqual(fallback.manifests.map((d) => d.digest), [att.digest]);
+    assert.deepEqual(
+      fallback.manifests.map((d) => d.digest),
+      [att.digest],
+    );
   });
 
   it('docker:// -> docker:// in the same registry mounts blobs; --json lists the manifests', async () => {
-    const r = await runImprint(['copy', '--all', '--json', `docker://${reg.host}/copy/all:1`, `docker://${reg.host}/copy/mounted:1`]);
+    const r = await runImprint([
+      'copy',
+      '--all',
+      '--json',
+      `docker://${reg.host}/copy/all:1`,
+      `docker://${reg.host}/copy/mounted:1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { manifests: string[] };
     assert.deepEqual(out.manifests, [img.root.digest, att.digest]);
     assert.equal(rawDigest(`docker://${reg.host}/copy/mounted:1`), img.root.digest);
-    const mounts = reg.requests().filter((l) => /^POST \/v2\/copy\/mounted\/blobs\/uploads\/\?mount=.*from=copy%2Fall 201$/.test(l));
+    const mounts = reg
+      .requests()
+      .filter((l) => /^POST \/v2\/copy\/mounted\/blobs\/uploads\/\?mount=.*from=copy%2Fall 201$/.test(l));
     assert.equal(mounts.length, 6); // 2 configs, 2 layers, the attestation's config and layer
     const uploads = reg.requests().filter((l) => /^PUT \/v2\/copy\/mounted\/blobs\/uploads\//.test(l));
     assert.deepEqual(uploads, []);
@@ -95,7 +129,10 @@ describe('imprint copy', { skip }, () => {
     let r = await runImprint(['copy', '--all', `docker://${reg.host}/copy/all:1`, `oci:${all}`]);
     assert.equal(r.code, 0, r.stderr);
     const set = await readBack(`oci:${all}`);
-    assert.deepEqual(set.index.manifests.map((d) => d.digest), [img.root.digest, att.digest]);
+    assert.deepEqual(
+      set.index.manifests.map((d) => d.digest),
+      [img.root.digest, att.digest],
+    );
 
     const one = join(dir, 'out-one');
     r = await runImprint(['copy', `docker://${reg.host}/copy/all:1`, `oci:${one}:x`]);
@@ -103,19 +140,37 @@ describe('imprint copy', { skip }, () => {
     const host = hostPlatform().architecture;
     const expected = img.images.find((i) => i.manifest.platform?.architecture === host);
     const back = await readImageSet(parseReference(`oci:${one}:x`));
-    assert.deepEqual(back.index.manifests.map((d) => d.digest), expected === undefined ? [] : [expected.manifest.digest]);
+    assert.deepEqual(
+      back.index.manifests.map((d) => d.digest),
+      expected === undefined ? [] : [expected.manifest.digest],
+    );
 
-    r = await runImprint(['copy', '--platform', 'linux/arm64', `docker://${reg.host}/copy/all:1`, `oci:${join(dir, 'out-arm')}`]);
+    r = await runImprint([
+      'copy',
+      '--platform',
+      'linux/arm64',
+      `docker://${reg.host}/copy/all:1`,
+      `oci:${join(dir, 'out-arm')}`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const arm = await readImageSet(parseReference(`oci:${join(dir, 'out-arm')}`));
-    assert.deepEqual(arm.index.manifests.map((d) => d.digest), [img.images[1]!.manifest.digest]);
+    assert.deepEqual(
+      arm.index.manifests.map((d) => d.digest),
+      [img.images[1]!.manifest.digest],
+    );
   });
 
   it('a bad reference is exit 1 with BAD_REFERENCE text; a bad --tls-verify is a usage error', async () => {
     let r = await runImprint(['copy', 'nowhere', `docker://${reg.host}/x:1`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown transport|names no transport/);
-    r = await runImprint(['copy', '--tls-verify', 'maybe', `oci:${join(dir, 'plain')}:v1`, `docker://${reg.host}/x:1`]);
+    r = await runImprint([
+      'copy',
+      '--tls-verify',
+      'maybe',
+      `oci:${join(dir, 'plain')}:v1`,
+      `docker://${reg.host}/x:1`,
+    ]);
     assert.equal(r.code, 2);
   });
 });
@@ -134,19 +189,41 @@ describe('imprint copy with credentials', { skip }, () => {
     const dst = `docker://${reg.host}/private/app:v1`;
     const empty = join(dir, 'no-auth.json');
     let r = await runImprint(['copy', `oci:${join(dir, 'plain')}:v1`, dst], {
-      env: { REGISTRY_AUTH_FILE: empty, HOME: join(dir, 'home'), XDG_RUNTIME_DIR: join(dir, 'run'), DOCKER_CONFIG: join(dir, 'docker') },
+      env: {
+        REGISTRY_AUTH_FILE: empty,
+        HOME: join(dir, 'home'),
+        XDG_RUNTIME_DIR: join(dir, 'run'),
+        DOCKER_CONFIG: join(dir, 'docker'),
+      },
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /refused access/);
-    r = await runImprint(['copy', '--all', '--dest-creds', `${auth.user}:${auth.password}`, `oci:${join(dir, 'plain')}:v1`, dst]);
+    r = await runImprint([
+      'copy',
+      '--all',
+      '--dest-creds',
+      `${auth.user}:${auth.password}`,
+      `oci:${join(dir, 'plain')}:v1`,
+      dst,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(rawDigest(dst, ['--creds', `${auth.user}:${auth.password}`]), img.root.digest);
     const authFile = join(dir, 'auth.json');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(authFile, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${auth.user}:${auth.password}`).toString('base64') } } }));
-    r = await runImprint(['copy', '--all', dst, `oci:${join(dir, 'private-out')}`], { env: { REGISTRY_AUTH_FILE: authFile } });
+    await writeFile(
+      authFile,
+      JSON.stringify({
+        auths: { [reg.host]: { auth: Buffer.from(`${auth.user}:${auth.password}`).toString('base64') } },
+      }),
+    );
+    r = await runImprint(['copy', '--all', dst, `oci:${join(dir, 'private-out')}`], {
+      env: { REGISTRY_AUTH_FILE: authFile },
+    });
     assert.equal(r.code, 0, r.stderr);
     const back = await readBack(`oci:${join(dir, 'private-out')}`);
-    assert.deepEqual(back.index.manifests.map((d) => d.digest), [img.root.digest]);
+    assert.deepEqual(
+      back.index.manifests.map((d) => d.digest),
+      [img.root.digest],
+    );
   });
 });

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type Digest, sha256 } from '../../src/digest/index.js';
 import { canonicalJson } from '../../src/oci/canonical-json.js';
@@ -16,11 +16,21 @@ import { validateImage } from '../../src/oci/validate.js';
 import { BlobStore, readBounded } from '../../src/store/index.js';
 import { tarStream } from '../../src/tar/index.js';
 import { parseReference, readImageSet, walkImageSet, writeImageSet } from '../../src/transport/index.js';
-import { listReferrers, RegistryClient, readRegistry, referrersTag, writeRegistry } from '../../src/transport/registry/index.js';
+import {
+  listReferrers,
+  RegistryClient,
+  readRegistry,
+  referrersTag,
+  writeRegistry,
+} from '../../src/transport/registry/index.js';
 import { canRunRegistry, dropProxy, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { hasTool, makeImage, rejectsWith, run } from './fixtures.js';
 
-const skip = !canRunRegistry() ? 'docker-registry or python3 is not installed' : !hasTool('skopeo') ? 'skopeo is not installed' : false;
+const skip = !canRunRegistry()
+  ? 'docker-registry or python3 is not installed'
+  : !hasTool('skopeo')
+    ? 'skopeo is not installed'
+    : false;
 const FAST = { backoffMs: 10, maxBackoffMs: 50, random: () => 0.5 };
 
 let dir: string;
@@ -63,25 +73,43 @@ async function bigImage(size: number, marker: string): Promise<ImageSet> {
     parts.push(seed);
   }
   const data = Buffer.concat(parts).subarray(0, size);
-  const entry = { path: 'data.bin', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: 0, size, body: () => Readable.from([data]) };
+  const entry = {
+    path: 'data.bin',
+    type: 'file' as const,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    size,
+    body: () => Readable.from([data]),
+  };
   const tar = await readBounded(tarStream([entry]), 64 << 20, 'big layer');
   const layer = { mediaType: MediaType.ociLayerGzip, ...(await store.putBytes(gzipSync(tar, { level: 1 }))) };
   const config = {
     mediaType: MediaType.ociConfig,
     ...(await store.putBytes(
-      canonicalJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }),
+      canonicalJson({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+      }),
     )),
   };
   const manifest = {
     mediaType: MediaType.ociManifest,
-    ...(await store.putBytes(canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] }))),
+    ...(await store.putBytes(
+      canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] }),
+    )),
   };
   return { index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifest] }, blobs: store };
 }
 
 /** An attestation manifest whose subject is `subject`. */
 async function attestation(subject: Descriptor): Promise<Descriptor> {
-  const statement = { mediaType: MediaType.inToto, ...(await store.putBytes(Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}'))) };
+  const statement = {
+    mediaType: MediaType.inToto,
+    ...(await store.putBytes(Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}'))),
+  };
   const empty = { mediaType: MediaType.ociEmpty, ...(await store.putBytes(Buffer.from('{}'))) };
   const bytes = canonicalJson({
     schemaVersion: 2,
@@ -117,10 +145,15 @@ describe('registry transport without auth', { skip }, () => {
     const ref = `docker://${reg.host}/app/push:1`;
     await writeImageSet(parseReference(ref), img.set, { registry: FAST });
     assert.equal(skopeoDigest(ref), img.root.digest);
-    for (const i of img.images) assert.equal(skopeoDigest(`docker://${reg.host}/app/push@${i.manifest.digest}`), i.manifest.digest);
+    for (const i of img.images)
+      assert.equal(skopeoDigest(`docker://${reg.host}/app/push@${i.manifest.digest}`), i.manifest.digest);
     const puts = blobPuts(reg).length;
     assert.equal(puts, 4); // two configs, two layers
-    const again = await writeRegistry({ registry: reg.host, repository: 'app/push', tag: '2' }, img.set, FAST);
+    const again = await writeRegistry(
+      { registry: reg.host, repository: 'app/push', tag: '2' },
+      img.set,
+      FAST,
+    );
     assert.deepEqual(again.uploaded, []);
     assert.equal(again.skipped.length, 4);
     assert.equal(blobPuts(reg).length, puts);
@@ -131,15 +164,24 @@ describe('registry transport without auth', { skip }, () => {
     const img = await makeImage(store, { marker: 'skopeo', wrap: false });
     const layout = join(dir, 'skopeo-src');
     await writeImageSet(parseReference(`oci:${layout}:v1`), img.set);
-    run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${reg.host}/from/skopeo:v1`], { env });
+    run(
+      'skopeo',
+      ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${reg.host}/from/skopeo:v1`],
+      { env },
+    );
     const set = await readImageSet(parseReference(`docker://${reg.host}/from/skopeo:v1`));
     assert.equal(set.index.manifests.length, 1);
     assert.equal(set.index.manifests[0]?.digest, skopeoDigest(`docker://${reg.host}/from/skopeo:v1`));
     assert.equal(set.index.manifests[0]?.digest, img.root.digest);
     const blobs = await readAll(set);
-    assert.deepEqual(blobs.map((b) => b.digest).sort(), [img.root.digest, img.images[0]!.config.digest, img.images[0]!.layers[0]!.digest].sort());
+    assert.deepEqual(
+      blobs.map((b) => b.digest).sort(),
+      [img.root.digest, img.images[0]!.config.digest, img.images[0]!.layers[0]!.digest].sort(),
+    );
     // by digest too, and a pulled set writes to an OCI layout unchanged
-    const byDigest = await readImageSet(parseReference(`docker://${reg.host}/from/skopeo@${img.root.digest}`));
+    const byDigest = await readImageSet(
+      parseReference(`docker://${reg.host}/from/skopeo@${img.root.digest}`),
+    );
     const out = join(dir, 'pulled');
     await writeImageSet(parseReference(`oci:${out}`), byDigest);
     const back = await readImageSet(parseReference(`oci:${out}`));
@@ -148,7 +190,10 @@ describe('registry transport without auth', { skip }, () => {
   });
 
   it('a missing tag and a missing blob are errors with codes', async () => {
-    await rejectsWith(readImageSet(parseReference(`docker://${reg.host}/from/skopeo:nope`), { registry: FAST }), 'REGISTRY');
+    await rejectsWith(
+      readImageSet(parseReference(`docker://${reg.host}/from/skopeo:nope`), { registry: FAST }),
+      'REGISTRY',
+    );
     const set = await readImageSet(parseReference(`docker://${reg.host}/from/skopeo:v1`));
     await rejectsWith(set.blobs.open(sha256('absent')), 'BLOB_NOT_FOUND');
   });
@@ -156,18 +201,29 @@ describe('registry transport without auth', { skip }, () => {
   it('chunked upload (PATCH) and cross-repository mount', async () => {
     const img = await makeImage(store, { marker: 'chunks', wrap: false });
     const before = reg.requests().length;
-    const r = await writeRegistry({ registry: reg.host, repository: 'chunked', tag: 'v1' }, img.set, { ...FAST, chunkSize: 100 });
+    const r = await writeRegistry({ registry: reg.host, repository: 'chunked', tag: 'v1' }, img.set, {
+      ...FAST,
+      chunkSize: 100,
+    });
     assert.equal(r.uploaded.length, 2);
-    const patches = reg.requests().slice(before).filter((l) => l.startsWith('PATCH /v2/chunked/blobs/uploads/'));
+    const patches = reg
+      .requests()
+      .slice(before)
+      .filter((l) => l.startsWith('PATCH /v2/chunked/blobs/uploads/'));
     const layerSize = img.images[0]!.layers[0]!.size;
     const configSize = img.images[0]!.config.size;
     assert.equal(patches.length, Math.ceil(layerSize / 100) + Math.ceil(configSize / 100));
     assert.equal(skopeoDigest(`docker://${reg.host}/chunked:v1`), img.root.digest);
     await readAll(await readImageSet(parseReference(`docker://${reg.host}/chunked:v1`)));
 
-    const m = await writeRegistry({ registry: reg.host, repository: 'mounted', tag: 'v1' }, img.set, { ...FAST, mountFrom: ['chunked'] });
+    const m = await writeRegistry({ registry: reg.host, repository: 'mounted', tag: 'v1' }, img.set, {
+      ...FAST,
+      mountFrom: ['chunked'],
+    });
     assert.deepEqual(m.uploaded, []);
-    assert.ok(reg.requests().some((l) => /^POST \/v2\/mounted\/blobs\/uploads\/\?mount=.*from=chunked 201$/.test(l)));
+    assert.ok(
+      reg.requests().some((l) => /^POST \/v2\/mounted\/blobs\/uploads\/\?mount=.*from=chunked 201$/.test(l)),
+    );
     await readAll(await readImageSet(parseReference(`docker://${reg.host}/mounted:v1`)));
   });
 
@@ -177,14 +233,28 @@ describe('registry transport without auth', { skip }, () => {
     const set: ImageSet = { index: { ...img.set.index, manifests: [img.root, att] }, blobs: store };
     await writeRegistry({ registry: reg.host, repository: 'refs', tag: 'v1' }, set, FAST);
     const tagged = `docker://${reg.host}/refs:${referrersTag(img.root.digest)}`;
-    const fallback = JSON.parse(run('skopeo', ['inspect', '--raw', '--tls-verify=false', tagged], { env })) as { manifests: Descriptor[] };
-    assert.deepEqual(fallback.manifests.map((d) => [d.digest, d.artifactType]), [[att.digest, MediaType.inToto]]);
+    const fallback = JSON.parse(
+      run('skopeo', ['inspect', '--raw', '--tls-verify=false', tagged], { env }),
+    ) as { manifests: Descriptor[] };
+    assert.deepEqual(
+      fallback.manifests.map((d) => [d.digest, d.artifactType]),
+      [[att.digest, MediaType.inToto]],
+    );
     // pushing again does not list it twice
     await writeRegistry({ registry: reg.host, repository: 'refs', tag: 'v1' }, set, FAST);
     const client = new RegistryClient(reg.host, 'refs', FAST);
-    assert.deepEqual((await listReferrers(client, img.root.digest)).map((d) => d.digest), [att.digest]);
-    const pulled = await readRegistry({ registry: reg.host, repository: 'refs', tag: 'v1' }, { ...FAST, referrers: true });
-    assert.deepEqual(pulled.index.manifests.map((d) => d.digest), [img.root.digest, att.digest]);
+    assert.deepEqual(
+      (await listReferrers(client, img.root.digest)).map((d) => d.digest),
+      [att.digest],
+    );
+    const pulled = await readRegistry(
+      { registry: reg.host, repository: 'refs', tag: 'v1' },
+      { ...FAST, referrers: true },
+    );
+    assert.deepEqual(
+      pulled.index.manifests.map((d) => d.digest),
+      [img.root.digest, att.digest],
+    );
     await readAll(pulled);
   });
 
@@ -220,14 +290,22 @@ describe('registry transport with htpasswd basic auth', { skip }, () => {
     const ref = { registry: reg.host, repository: 'secure/app', tag: 'v1' };
     await rejectsWith(writeRegistry(ref, img.set, { ...FAST, authFiles: [] }), 'AUTH');
     await writeRegistry(ref, img.set, { ...FAST, creds: { username: auth.user, password: auth.password } });
-    assert.equal(skopeoDigest(`docker://${reg.host}/secure/app:v1`, ['--creds', `${auth.user}:${auth.password}`]), img.root.digest);
+    assert.equal(
+      skopeoDigest(`docker://${reg.host}/secure/app:v1`, ['--creds', `${auth.user}:${auth.password}`]),
+      img.root.digest,
+    );
     const authFile = join(dir, 'auth.json');
     const token = Buffer.from(`${auth.user}:${auth.password}`).toString('base64');
     await writeFile(authFile, JSON.stringify({ auths: { [reg.host]: { auth: token } } }));
-    const pulled = await readImageSet(parseReference(`docker://${reg.host}/secure/app:v1`), { registry: { ...FAST, authFiles: [join(dir, 'absent.json'), authFile] } });
+    const pulled = await readImageSet(parseReference(`docker://${reg.host}/secure/app:v1`), {
+      registry: { ...FAST, authFiles: [join(dir, 'absent.json'), authFile] },
+    });
     assert.equal(pulled.index.manifests[0]?.digest, img.root.digest);
     await readAll(pulled);
-    await rejectsWith(readRegistry(ref, { ...FAST, creds: { username: auth.user, password: 'wrong' } }), 'AUTH');
+    await rejectsWith(
+      readRegistry(ref, { ...FAST, creds: { username: auth.user, password: 'wrong' } }),
+      'AUTH',
+    );
   });
 });
 

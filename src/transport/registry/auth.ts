@@ -37,8 +37,15 @@ export function authFiles(env: NodeJS.ProcessEnv, home: string): string[] {
 
 /** The keys an auth file may use for `registry` (Docker Hub's legacy URL included). */
 function keysFor(registry: string): string[] {
-  const keys = [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`];
-  if (registry === 'docker.io') keys.push('https://index.docker.io/v1/', 'index.docker.io', 'registry-1.docker.io');
+  const keys = [
+    registry,
+    `https://${registry}`,
+    `http://${registry}`,
+    `https://${registry}/v1/`,
+    `https://${registry}/v2/`,
+  ];
+  if (registry === 'docker.io')
+    keys.push('https://index.docker.io/v1/', 'index.docker.io', 'registry-1.docker.io');
   return keys;
 }
 
@@ -53,7 +60,10 @@ export async function lookupCredentials(registry: string, files: string[]): Prom
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      if (
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+        (err as NodeJS.ErrnoException).code === 'ENOTDIR'
+      )
         continue;
       throw new ImprintError('AUTH', `reading registry auth file ${file}: ${errorText(err)}`, { cause: err });
     }
@@ -74,9 +84,13 @@ export async function lookupCredentials(registry: string, files: string[]): Prom
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0) {
-        throw new ImprintError('AUTH', `registry auth file ${file}: the entry for ${key} is not base64 of user:password`, {
-          details: { file, registry },
-        });
+        throw new ImprintError(
+          'AUTH',
+          `registry auth file ${file}: the entry for ${key} is not base64 of user:password`,
+          {
+            details: { file, registry },
+          },
+        );
       }
       return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     }

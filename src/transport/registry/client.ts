@@ -10,7 +10,15 @@ import {
   lookupCredentials,
   parseChallenge,
 } from './auth.js';
-import { DEFAULT_TIMEOUT_MS, drain, type HttpRequest, type HttpResponse, readBody, send, type TlsOptions } from './http.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  drain,
+  type HttpRequest,
+  type HttpResponse,
+  readBody,
+  send,
+  type TlsOptions,
+} from './http.js';
 
 /** Progress of a push or pull, for progress bars. */
 export type RegistryProgress =
@@ -60,7 +68,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** True for hosts served over plain http by default (like containers' insecure localhost). */
 export function isLocalhost(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
+  const host = registry.startsWith('[')
+    ? registry.slice(0, registry.indexOf(']') + 1)
+    : registry.split(':')[0];
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
 }
 
@@ -129,7 +139,11 @@ export class RegistryClient {
         continue;
       }
       const header = res.headers['www-authenticate'];
-      if (res.status === 401 && !reauthed && (this.#challenge?.scheme === 'bearer' || (this.#challenge === undefined && header !== undefined))) {
+      if (
+        res.status === 401 &&
+        !reauthed &&
+        (this.#challenge?.scheme === 'bearer' || (this.#challenge === undefined && header !== undefined))
+      ) {
         drain(res);
         if (header !== undefined) this.#challenge = parseChallenge(header);
         this.#tokens.clear();
@@ -173,14 +187,28 @@ export class RegistryClient {
       // a body that is not the registry's JSON error document: keep its text
     }
     const found = codes.length > 0 ? codes.join(', ') : text.slice(0, 200).trim();
-    const details = { status: res.status, registry: this.registry, repository: this.repository, errors: codes, retryAfter: res.headers['retry-after'] };
+    const details = {
+      status: res.status,
+      registry: this.registry,
+      repository: this.repository,
+      errors: codes,
+      retryAfter: res.headers['retry-after'],
+    };
     if (res.status === 401 || res.status === 403) {
-      return new ImprintError('AUTH', `${what}: the registry refused access (${res.status}${found ? `: ${found}` : ''})`, {
-        hint: `Log in (skopeo login ${this.registry} / docker login) or pass --creds USER:PASSWORD.`,
-        details,
-      });
+      return new ImprintError(
+        'AUTH',
+        `${what}: the registry refused access (${res.status}${found ? `: ${found}` : ''})`,
+        {
+          hint: `Log in (skopeo login ${this.registry} / docker login) or pass --creds USER:PASSWORD.`,
+          details,
+        },
+      );
     }
-    return new ImprintError('REGISTRY', `${what}: unexpected status ${res.status}${found ? `: ${found}` : ''}`, { details });
+    return new ImprintError(
+      'REGISTRY',
+      `${what}: unexpected status ${res.status}${found ? `: ${found}` : ''}`,
+      { details },
+    );
   }
 
   #delay(attempt: number, err: unknown): number {
@@ -202,7 +230,11 @@ export class RegistryClient {
           if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
           try {
             this.options.onRequest?.({ method: 'GET', url: `${base}/v2/` });
-            const res = await send({ method: 'GET', url: `${base}/v2/` }, this.#tls, this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+            const res = await send(
+              { method: 'GET', url: `${base}/v2/` },
+              this.#tls,
+              this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            );
             drain(res);
             if (RETRYABLE.has(res.status)) {
               lastError = await this.fail(res, `GET ${base}/v2/`);
@@ -218,14 +250,20 @@ export class RegistryClient {
             if (code === 'EPROTO' || code === 'ECONNRESET' || code.startsWith('ERR_SSL')) break;
             if (CERT_ERRORS.test(code)) {
               this.#base = undefined;
-              throw new ImprintError('NETWORK', `registry ${this.registry}: its TLS certificate is not trusted: ${errorText(err)}`, {
-                hint: 'Pass the CA certificate (caFile / --cert-dir), or --tls-verify=false for a test registry.',
-                cause: err,
-                details: { registry: this.registry, errno: code },
-              });
+              throw new ImprintError(
+                'NETWORK',
+                `registry ${this.registry}: its TLS certificate is not trusted: ${errorText(err)}`,
+                {
+                  hint: 'Pass the CA certificate (caFile / --ca-file), or --tls-verify=false for a test registry.',
+                  cause: err,
+                  details: { registry: this.registry, errno: code },
+                },
+              );
             }
           }
         }
+        // nothing listens on the port: the other scheme would not find anything either
+        if (isImprintError(lastError) && lastError.details.errno === 'ECONNREFUSED') break;
       }
       this.#base = undefined;
       throw new ImprintError('NETWORK', `cannot reach registry ${this.registry}: ${errorText(lastError)}`, {
@@ -239,7 +277,10 @@ export class RegistryClient {
 
   async #credentials(): Promise<Credentials | undefined> {
     if (this.options.creds !== undefined) return this.options.creds;
-    this.#creds ??= lookupCredentials(this.registry, this.options.authFiles ?? authFiles(process.env, homedir()));
+    this.#creds ??= lookupCredentials(
+      this.registry,
+      this.options.authFiles ?? authFiles(process.env, homedir()),
+    );
     return this.#creds;
   }
 
@@ -255,7 +296,8 @@ export class RegistryClient {
     const cached = this.#tokens.get(key);
     if (cached !== undefined) return `Bearer ${cached}`;
     const realm = challenge.params.realm;
-    if (realm === undefined) throw new ImprintError('AUTH', `registry ${this.registry}: the bearer challenge names no realm`);
+    if (realm === undefined)
+      throw new ImprintError('AUTH', `registry ${this.registry}: the bearer challenge names no realm`);
     const url = new URL(realm);
     if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
     for (const s of scopes) url.searchParams.append('scope', s);
@@ -281,7 +323,8 @@ export class RegistryClient {
         access_token?: string;
       };
       const token = doc.token ?? doc.access_token;
-      if (typeof token !== 'string') throw new ImprintError('AUTH', `registry ${this.registry}: the token response holds no token`);
+      if (typeof token !== 'string')
+        throw new ImprintError('AUTH', `registry ${this.registry}: the token response holds no token`);
       this.#tokens.set(key, token);
       return `Bearer ${token}`;
     }

@@ -37,13 +37,18 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
  * Sends one request and resolves once response headers arrive. Network failures reject with NETWORK
  * (`details.network = true`). No retries, no redirects, no auth: see client.ts.
  */
-export function send(req: HttpRequest, tls: TlsOptions, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HttpResponse> {
+export function send(
+  req: HttpRequest,
+  tls: TlsOptions,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(req.url);
     const headers: Record<string, string> = { 'user-agent': 'imprint', ...req.headers };
     const body = req.body;
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
-    else if (body !== undefined && req.bodyLength !== undefined) headers['content-length'] = String(req.bodyLength);
+    else if (body !== undefined && req.bodyLength !== undefined)
+      headers['content-length'] = String(req.bodyLength);
     else if (body === undefined && (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH'))
       headers['content-length'] = '0';
     const options = {

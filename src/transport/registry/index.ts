@@ -5,7 +5,7 @@ import { RegistryClient, type RegistryOptions } from './client.js';
 import { type PullOptions, pullImageSet } from './pull.js';
 import { type PushResult, pushImageSet } from './push.js';
 
-export { type Credentials, authFiles, lookupCredentials, parseCreds } from './auth.js';
+export { authFiles, type Credentials, lookupCredentials, parseCreds } from './auth.js';
 export { isLocalhost, RegistryClient, type RegistryOptions, type RegistryProgress } from './client.js';
 export { type PullOptions, pullImageSet, RegistryBlobReader } from './pull.js';
 export { type PushResult, type PushTarget, pushImageSet } from './push.js';
@@ -26,7 +26,11 @@ export interface RegistryWriteOptions extends RegistryOptions {
 }
 
 /** Pushes `set` to the reference (see pushImageSet). Cost: streams each blob the registry lacks. */
-export async function writeRegistry(ref: RegistryRef, set: ImageSet, opts: RegistryWriteOptions = {}): Promise<PushResult> {
+export async function writeRegistry(
+  ref: RegistryRef,
+  set: ImageSet,
+  opts: RegistryWriteOptions = {},
+): Promise<PushResult> {
   const client = new RegistryClient(ref.registry, ref.repository, opts);
   return pushImageSet(client, { tag: ref.tag, digest: ref.digest }, set, opts.mountFrom ?? []);
 }

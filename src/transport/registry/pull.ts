@@ -12,7 +12,12 @@ import type { RegistryClient } from './client.js';
 import { drain, readBody } from './http.js';
 import { listReferrers } from './referrers.js';
 
-const ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
+const ACCEPT = [
+  MediaType.ociIndex,
+  MediaType.ociManifest,
+  MediaType.dockerManifestList,
+  MediaType.dockerManifest,
+].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
 
 type BlobRef = Pick<Descriptor, 'digest' | 'size'> | Digest;
@@ -35,9 +40,14 @@ export class RegistryBlobReader implements BlobReader {
   async manifest(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     const what = `docker://${this.client.name}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
     const cached = this.#manifests.get(reference);
-    const res = cached === undefined
-      ? await this.client.request({ method: 'GET', path: `manifests/${reference}`, headers: { accept: ACCEPT } })
-      : undefined;
+    const res =
+      cached === undefined
+        ? await this.client.request({
+            method: 'GET',
+            path: `manifests/${reference}`,
+            headers: { accept: ACCEPT },
+          })
+        : undefined;
     if (res !== undefined && res.status === 404) {
       const err = await this.client.fail(res, what);
       throw new ImprintError('REGISTRY', `${what}: the registry has no such manifest`, {
@@ -48,9 +58,17 @@ export class RegistryBlobReader implements BlobReader {
     if (res !== undefined && res.status !== 200) throw await this.client.fail(res, `GET ${what}`);
     const bytes = cached ?? (await readBody(res!, MAX_MANIFEST, `manifest ${what}`));
     const digest = sha256(bytes);
-    if (reference.startsWith('sha256:') && digest !== reference) throw digestMismatch(`manifest ${what}`, reference as Digest, digest);
-    const doc = parseJson(bytes, `manifest ${what}`) as { mediaType?: unknown; manifests?: unknown; config?: unknown };
-    const header = String(res?.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    if (reference.startsWith('sha256:') && digest !== reference)
+      throw digestMismatch(`manifest ${what}`, reference as Digest, digest);
+    const doc = parseJson(bytes, `manifest ${what}`) as {
+      mediaType?: unknown;
+      manifests?: unknown;
+      config?: unknown;
+    };
+    const header =
+      String(res?.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim() ?? '';
     const mediaType =
       typeof doc.mediaType === 'string'
         ? doc.mediaType
@@ -67,7 +85,8 @@ export class RegistryBlobReader implements BlobReader {
     this.#manifests.set(digest, bytes);
     try {
       const doc = JSON.parse(bytes.toString('utf8')) as { manifests?: { digest?: string }[] };
-      for (const m of doc.manifests ?? []) if (typeof m.digest === 'string') this.#manifestDigests.add(m.digest);
+      for (const m of doc.manifests ?? [])
+        if (typeof m.digest === 'string') this.#manifestDigests.add(m.digest);
     } catch {
       // not JSON: the caller's parser reports it
     }
@@ -87,13 +106,18 @@ export class RegistryBlobReader implements BlobReader {
       drain(res);
       return this.#openManifest(digest, size);
     }
-    if (res.status !== 200) throw await this.client.fail(res, `GET docker://${this.client.name} blob ${digest}`);
+    if (res.status !== 200)
+      throw await this.client.fail(res, `GET docker://${this.client.name} blob ${digest}`);
     const length = res.headers['content-length'];
     if (size !== undefined && length !== undefined && Number(length) !== size) {
       res.body.destroy();
-      throw new ImprintError('SIZE_MISMATCH', `docker://${this.client.name} blob ${digest}: expected ${size} bytes, the registry announced ${length}`, {
-        details: { expected: size, found: Number(length) },
-      });
+      throw new ImprintError(
+        'SIZE_MISMATCH',
+        `docker://${this.client.name} blob ${digest}: expected ${size} bytes, the registry announced ${length}`,
+        {
+          details: { expected: size, found: Number(length) },
+        },
+      );
     }
     return verifiedStream(res.body, { digest, size }, `docker://${this.client.name} blob ${digest}`);
   }
@@ -105,19 +129,35 @@ export class RegistryBlobReader implements BlobReader {
         bytes = (await this.manifest(digest)).bytes;
       } catch (err) {
         if (err instanceof ImprintError && err.details.status === 404) {
-          throw new ImprintError('BLOB_NOT_FOUND', `docker://${this.client.name} has no blob or manifest ${digest}`, {
-            details: { digest },
-          });
+          throw new ImprintError(
+            'BLOB_NOT_FOUND',
+            `docker://${this.client.name} has no blob or manifest ${digest}`,
+            {
+              details: { digest },
+            },
+          );
         }
         throw err;
       }
     }
-    return verifiedStream(Readable.from([bytes]), { digest, size }, `docker://${this.client.name} manifest ${digest}`);
+    return verifiedStream(
+      Readable.from([bytes]),
+      { digest, size },
+      `docker://${this.client.name} manifest ${digest}`,
+    );
   }
 
   /** Reads a small blob or manifest whole, verified; refuses more than `maxBytes` (default 4 MiB). */
-  async readBytes(desc: Pick<Descriptor, 'digest' | 'size'>, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
-    return readSmallBlob(() => this.open(desc), desc, maxBytes, `docker://${this.client.name} blob ${desc.digest}`);
+  async readBytes(
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    maxBytes = DEFAULT_MAX_BLOB_BYTES,
+  ): Promise<Buffer> {
+    return readSmallBlob(
+      () => this.open(desc),
+      desc,
+      maxBytes,
+      `docker://${this.client.name} blob ${desc.digest}`,
+    );
   }
 }
 
@@ -143,7 +183,9 @@ export async function pullImageSet(
   if (opts.referrers) {
     const walk = await walkImageSet(set);
     const seen = new Set<string>([descriptor.digest]);
-    const queue = walk.blobs.filter((d) => INDEX_TYPES.includes(d.mediaType) || MANIFEST_TYPES.includes(d.mediaType));
+    const queue = walk.blobs.filter(
+      (d) => INDEX_TYPES.includes(d.mediaType) || MANIFEST_TYPES.includes(d.mediaType),
+    );
     for (let i = 0; i < queue.length; i++) {
       const d = queue[i] as Descriptor;
       for (const r of await listReferrers(client, d.digest)) {

@@ -2,10 +2,10 @@
 import { type Readable, Transform } from 'node:stream';
 import type { Digest } from '../../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
+import { mapLimit } from '../../net/concurrency.js';
 import type { ImageSet } from '../../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
-import { mapLimit } from '../../net/concurrency.js';
 import { parseIndex } from '../layout-docs.js';
 import { walkImageSet } from '../walk.js';
 import type { RegistryClient } from './client.js';
@@ -64,14 +64,19 @@ export async function pushImageSet(
     );
   }
   if (target.digest !== undefined && target.digest !== root.digest) {
-    throw new ImprintError('DIGEST_MISMATCH', `${what}@${target.digest}: the image to push has digest ${root.digest}`, {
-      hint: 'Push by tag, or name the digest the image has.',
-      details: { expected: target.digest, found: root.digest },
-    });
+    throw new ImprintError(
+      'DIGEST_MISMATCH',
+      `${what}@${target.digest}: the image to push has digest ${root.digest}`,
+      {
+        hint: 'Push by tag, or name the digest the image has.',
+        details: { expected: target.digest, found: root.digest },
+      },
+    );
   }
   for (const repo of mountFrom) client.extraPull.add(repo);
   const walk = await walkImageSet(set);
-  const isManifest = (d: Descriptor): boolean => INDEX_TYPES.includes(d.mediaType) || MANIFEST_TYPES.includes(d.mediaType);
+  const isManifest = (d: Descriptor): boolean =>
+    INDEX_TYPES.includes(d.mediaType) || MANIFEST_TYPES.includes(d.mediaType);
   const uploaded: Digest[] = [];
   const skipped: Digest[] = [];
   const manifestDigests = new Set(walk.blobs.filter(isManifest).map((d) => d.digest));
@@ -123,7 +128,11 @@ async function subjectOf(set: ImageSet, d: Descriptor): Promise<Descriptor | und
 }
 
 async function manifestExists(client: RegistryClient, digest: Digest): Promise<boolean> {
-  const res = await client.request({ method: 'HEAD', path: `manifests/${digest}`, headers: { accept: ACCEPT_ALL } });
+  const res = await client.request({
+    method: 'HEAD',
+    path: `manifests/${digest}`,
+    headers: { accept: ACCEPT_ALL },
+  });
   drain(res);
   return res.status === 200;
 }
@@ -181,7 +190,12 @@ async function ensureBlob(
     } catch (err) {
       session = undefined;
       if (!retryable(err) || attempt >= retries) throw err;
-      await new Promise((r) => setTimeout(r, Math.min((client.options.backoffMs ?? 500) * 2 ** attempt, client.options.maxBackoffMs ?? 20_000)));
+      await new Promise((r) =>
+        setTimeout(
+          r,
+          Math.min((client.options.backoffMs ?? 500) * 2 ** attempt, client.options.maxBackoffMs ?? 20_000),
+        ),
+      );
       // the failed attempt may have completed on the server before the connection dropped
       if (await blobExists(client, d)) return 'uploaded';
     }
@@ -203,7 +217,12 @@ function withDigest(location: string, digest: Digest): string {
   return url.toString();
 }
 
-async function uploadOnce(client: RegistryClient, set: ImageSet, d: Descriptor, session: string | undefined): Promise<void> {
+async function uploadOnce(
+  client: RegistryClient,
+  set: ImageSet,
+  d: Descriptor,
+  session: string | undefined,
+): Promise<void> {
   let location = session ?? (await startUpload(client));
   const chunkSize = client.options.chunkSize ?? 32 * 1024 * 1024;
   const progress = (done: number): void =>
@@ -251,8 +270,14 @@ async function uploadOnce(client: RegistryClient, set: ImageSet, d: Descriptor, 
   } finally {
     stream.destroy();
   }
-  const res = await client.request({ method: 'PUT', url: withDigest(location, d.digest), retry: false, access: 'push' });
-  if (res.status !== 201) throw await client.fail(res, `PUT docker://${client.name} blob ${d.digest} (end of chunked upload)`);
+  const res = await client.request({
+    method: 'PUT',
+    url: withDigest(location, d.digest),
+    retry: false,
+    access: 'push',
+  });
+  if (res.status !== 201)
+    throw await client.fail(res, `PUT docker://${client.name} blob ${d.digest} (end of chunked upload)`);
   drain(res);
 }
 

@@ -36,15 +36,24 @@ async function fallbackIndex(client: RegistryClient, subject: Digest): Promise<I
     drain(res);
     return undefined;
   }
-  if (res.status !== 200) throw await client.fail(res, `GET docker://${client.name}:${referrersTag(subject)}`);
-  return parseIndex(await readBody(res, 4 << 20, 'referrers index'), `referrers tag ${referrersTag(subject)}`);
+  if (res.status !== 200)
+    throw await client.fail(res, `GET docker://${client.name}:${referrersTag(subject)}`);
+  return parseIndex(
+    await readBody(res, 4 << 20, 'referrers index'),
+    `referrers tag ${referrersTag(subject)}`,
+  );
 }
 
 /**
  * Adds manifest `d` (whose bytes are `bytes`) to the fallback referrers index of `subject`, tag
  * `sha256-<hex>`: read, add unless listed, write back. Cost: one GET and one PUT of a small index.
  */
-export async function addReferrer(client: RegistryClient, subject: Digest, d: Descriptor, bytes: Buffer): Promise<void> {
+export async function addReferrer(
+  client: RegistryClient,
+  subject: Digest,
+  d: Descriptor,
+  bytes: Buffer,
+): Promise<void> {
   const existing = await fallbackIndex(client, subject);
   const manifests = existing?.manifests ?? [];
   if (manifests.some((m) => m.digest === d.digest)) return;
@@ -60,7 +69,8 @@ export async function addReferrer(client: RegistryClient, subject: Digest, d: De
     body: canonicalJson(index),
     access: 'push',
   });
-  if (res.status !== 201) throw await client.fail(res, `PUT docker://${client.name}:${referrersTag(subject)}`);
+  if (res.status !== 201)
+    throw await client.fail(res, `PUT docker://${client.name}:${referrersTag(subject)}`);
   drain(res);
 }
 
@@ -76,7 +86,8 @@ export async function listReferrers(client: RegistryClient, subject: Digest): Pr
   });
   const type = String(res.headers['content-type'] ?? '');
   if (res.status === 200 && type.startsWith(MediaType.ociIndex)) {
-    return parseIndex(await readBody(res, 4 << 20, 'referrers response'), `referrers of ${subject}`).manifests;
+    return parseIndex(await readBody(res, 4 << 20, 'referrers response'), `referrers of ${subject}`)
+      .manifests;
   }
   drain(res);
   return (await fallbackIndex(client, subject))?.manifests ?? [];
