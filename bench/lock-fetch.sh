@@ -37,6 +37,7 @@ spec "$work/lock30" "curl"
 spec "$work/py" "python3, ca-certificates"
 
 echo "== machine"
+echo "load before: $(cut -d" " -f1-3 /proc/loadavg)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 echo "node: $(node --version); curl: $(curl --version | head -1 | cut -d' ' -f1-2); hyperfine: $(hyperfine --version)"
 
@@ -66,9 +67,11 @@ import { BlobStore } from '$root/src/store/index.js';
 const [lockFile, storeDir] = process.argv.slice(2) as [string, string];
 const lock = parseLock(readFileSync(lockFile), lockFile);
 const started = performance.now();
+const cpu = process.cpuUsage();
 const r = await fetchPackages(lockDownloads(lock), { store: new BlobStore(storeDir) });
-// Time inside the process, without node's and tsx's start-up.
-appendFileSync('$work/fetch-times', \`\${(performance.now() - started) / 1000}\\n\`);
+// Wall and CPU time inside the process, without node's and tsx's start-up.
+const used = process.cpuUsage(cpu);
+appendFileSync('$work/fetch-times', \`\${(performance.now() - started) / 1000} \${(used.user + used.system) / 1e6}\\n\`);
 if (r.fetched !== ${count}) throw new Error('expected ${count} downloads, got ' + r.fetched);
 EOF
 
@@ -78,7 +81,7 @@ hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/fetch.md" --export-
   -n 'curl, sequential (one connection)' "xargs curl -sfL --remote-name-all --output-dir $work/curl <$work/urls" \
   -n 'curl, xargs -P6' "xargs -P6 -n1 curl -sfL --remote-name-all --output-dir $work/curl <$work/urls"
 
-echo "== results"
+echo "== results (load after: $(cut -d" " -f1-3 /proc/loadavg))"
 cat "$work/lock.md"
 echo
 cat "$work/fetch.md"
@@ -86,4 +89,4 @@ echo
 echo "fetched: $count files, $bytes bytes"
 echo "rates (bytes / mean wall time):"
 jq -r --argjson b "$bytes" '.results[] | "  \(.command): \(($b / .mean / 1e6 * 10 | floor) / 10) MB/s"' "$work/fetch.json"
-awk -v b="$bytes" '{ s += $1; n++ } END { printf "  fetchPackages inside the process (no start-up), mean of %d: %.3f s, %.1f MB/s\n", n, s / n, b / (s / n) / 1e6 }' "$work/fetch-times"
+awk -v b="$bytes" '{ s += $1; c += $2; n++ } END { printf "  fetchPackages inside the process (no start-up), mean of %d: %.3f s wall (%.1f MB/s), %.3f s CPU\n", n, s / n, b / (s / n) / 1e6, c / n }' "$work/fetch-times"
