@@ -66,7 +66,7 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
   const lb = ib.manifest.layers;
   if (la.length !== lb.length) {
     out.push(difference('layer-count', 'substance', { ...where, field: 'layers' }, la.map((l) => l.digest), lb.map((l) => l.digest)));
-    const [fa, fb] = [await flattenLayers(a.blobs, la), await flattenLayers(b.blobs, lb)];
+    const [fa, fb] = await Promise.all([flattenLayers(a.blobs, la), flattenLayers(b.blobs, lb)]);
     out.push(...compareMaps(fa, fb, where));
     return out;
   }

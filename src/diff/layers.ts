@@ -29,10 +29,13 @@ export async function compareLayerEntries(a: Side, b: Side, where: { platform: s
   let inStep = true;
   try {
     for (;;) {
-      const [na, nb] = [await itA.next(), await itB.next()];
-      // each side's body is consumed before that side advances again
-      const ra = na.done ? undefined : await readRecord(na.value, inStep);
-      const rb = nb.done ? undefined : await readRecord(nb.value, inStep);
+      // both sides advance together (their decompression runs in parallel); each side's body is
+      // consumed before that side advances again
+      const [na, nb] = await both(itA.next(), itB.next());
+      const [ra, rb] = await both(
+        na.done ? undefined : readRecord(na.value, inStep),
+        nb.done ? undefined : readRecord(nb.value, inStep),
+      );
       if (ra === undefined && rb === undefined) break;
       if (inStep && ra !== undefined && rb !== undefined && ra.record.path === rb.record.path) {
         out.push(...compareRecords(ra.record, rb.record, { ...where, path: ra.record.path }, [ra.head, rb.head]));
@@ -61,6 +64,14 @@ export async function compareLayerEntries(a: Side, b: Side, where: { platform: s
     out.push(difference('entry-order', 'file-order', { ...where, path: ca[at]! }, ca.slice(at, at + 3), cb.slice(at, at + 3)));
   }
   return out;
+}
+
+/** Awaits both (so neither side is left running), then throws the first failure. */
+async function both<X, Y>(x: Promise<X> | X, y: Promise<Y> | Y): Promise<[X, Y]> {
+  const [rx, ry] = await Promise.allSettled([x, y]);
+  if (rx.status === 'rejected') throw rx.reason;
+  if (ry.status === 'rejected') throw ry.reason;
+  return [rx.value, ry.value];
 }
 
 /** Compares two path-keyed maps of records (sorted by path). */

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { diffImageSets, type DiffClass, type DiffResult, semanticIgnores } from '../../src/diff/index.js';
+import { isImprintError } from '../../src/errors.js';
 import type { BlobStore } from '../../src/store/index.js';
+import { walkImageSet } from '../../src/transport/index.js';
 import { type ImageSpec, baseSpec, buildImage, dir, file, symlink, tempStore } from './fixtures.js';
 
 let store: BlobStore;
@@ -172,6 +174,20 @@ describe('diff: one planted difference is reported exactly, classified', () => {
       ['entry-removed', undefined, 'usr/extra'],
       ['history', undefined, undefined],
     ]);
+  });
+});
+
+describe('diff: failures', () => {
+  test('a missing layer blob is BLOB_NOT_FOUND, not a difference', async () => {
+    const other = await tempStore();
+    try {
+      const b = await buildImage(other.store, replace(baseSpec(), 'etc/motd', () => file('etc/motd', 'changed\n')));
+      const layer = (await walkImageSet(b)).images[0]!.manifest.layers[0]!;
+      await rm(other.store.path(layer.digest));
+      await assert.rejects(diffImageSets(await buildImage(store, baseSpec()), b), (e) => isImprintError(e) && e.code === 'BLOB_NOT_FOUND');
+    } finally {
+      await rm(other.dir, { recursive: true, force: true });
+    }
   });
 });
 
