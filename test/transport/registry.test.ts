@@ -19,6 +19,7 @@ import { parseReference, readImageSet, walkImageSet, writeImageSet } from '../..
 import {
   listReferrers,
   RegistryClient,
+  type RegistryProgress,
   readRegistry,
   referrersTag,
   writeRegistry,
@@ -201,10 +202,18 @@ describe('registry transport without auth', { skip }, () => {
   it('chunked upload (PATCH) and cross-repository mount', async () => {
     const img = await makeImage(store, { marker: 'chunks', wrap: false });
     const before = reg.requests().length;
+    const events: RegistryProgress[] = [];
     const r = await writeRegistry({ registry: reg.host, repository: 'chunked', tag: 'v1' }, img.set, {
       ...FAST,
       chunkSize: 100,
+      onProgress: (e) => events.push(e),
     });
+    const finished = events.filter((e) => e.type === 'blob' && e.done === e.size).map((e) => e.digest);
+    assert.deepEqual(finished.sort(), [...r.uploaded].sort());
+    assert.deepEqual(
+      events.filter((e) => e.type === 'manifest').map((e) => e.type === 'manifest' && e.reference),
+      ['v1'],
+    );
     assert.equal(r.uploaded.length, 2);
     const patches = reg
       .requests()

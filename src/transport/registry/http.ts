@@ -1,7 +1,7 @@
 // One HTTP exchange with a registry over node:http/https (streaming request and response bodies, custom CAs).
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { errorText, ImprintError } from '../../errors.js';
 
 /** A request body: bytes, or a function that opens a fresh stream (so that a retry can send it again). */
@@ -132,4 +132,27 @@ function networkError(req: HttpRequest, err: unknown): ImprintError {
     cause: err,
     details: { url: req.url, network: true, errno: (err as NodeJS.ErrnoException).code },
   });
+}
+
+/** Reports progress as `stream` is read, at most every 1 MiB and at its end. */
+export function counted(stream: Readable, progress: (done: number) => void): Readable {
+  let done = 0;
+  let reported = 0;
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      if (done - reported >= 1 << 20) {
+        reported = done;
+        progress(done);
+      }
+      cb(null, chunk);
+    },
+    flush(cb) {
+      progress(done);
+      cb();
+    },
+  });
+  stream.on('error', (err) => out.destroy(err));
+  out.on('close', () => stream.destroy());
+  return stream.pipe(out);
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_BLOB_BYTES, readSmallBlob, verifiedStream } from '../../sto
 import { parseJson } from '../layout-docs.js';
 import { walkImageSet } from '../walk.js';
 import type { RegistryClient } from './client.js';
-import { drain, readBody } from './http.js';
+import { counted, drain, readBody } from './http.js';
 import { listReferrers } from './referrers.js';
 
 const ACCEPT = [
@@ -119,7 +119,14 @@ export class RegistryBlobReader implements BlobReader {
         },
       );
     }
-    return verifiedStream(res.body, { digest, size }, `docker://${this.client.name} blob ${digest}`);
+    const verified = verifiedStream(
+      res.body,
+      { digest, size },
+      `docker://${this.client.name} blob ${digest}`,
+    );
+    const onProgress = this.client.options.onProgress;
+    if (onProgress === undefined || size === undefined) return verified;
+    return counted(verified, (done) => onProgress({ type: 'blob', digest, size, done }));
   }
 
   async #openManifest(digest: Digest, size: number | undefined): Promise<Readable> {

@@ -1,5 +1,5 @@
 // Pushing an image set to a registry: blobs (skipped, mounted, monolithic or chunked), manifests, referrers.
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
 import { mapLimit } from '../../net/concurrency.js';
@@ -9,7 +9,7 @@ import type { Descriptor } from '../../oci/types.js';
 import { parseIndex } from '../layout-docs.js';
 import { walkImageSet } from '../walk.js';
 import type { RegistryClient } from './client.js';
-import { drain } from './http.js';
+import { counted, drain } from './http.js';
 import { addReferrer } from './referrers.js';
 
 export interface PushTarget {
@@ -301,27 +301,4 @@ async function* chunks(stream: Readable, size: number): AsyncGenerator<Buffer> {
     }
   }
   if (have > 0) yield Buffer.concat(parts, have);
-}
-
-/** Reports progress as `stream` is read, at most every 1 MiB and at its end. */
-function counted(stream: Readable, progress: (done: number) => void): Readable {
-  let done = 0;
-  let reported = 0;
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      done += chunk.length;
-      if (done - reported >= 1 << 20) {
-        reported = done;
-        progress(done);
-      }
-      cb(null, chunk);
-    },
-    flush(cb) {
-      progress(done);
-      cb();
-    },
-  });
-  stream.on('error', (err) => out.destroy(err));
-  out.on('close', () => stream.destroy());
-  return stream.pipe(out);
 }
