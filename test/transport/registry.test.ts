@@ -338,5 +338,7 @@ describe('registry transport over TLS with a test CA', { skip }, () => {
     await readAll(pulled);
     assert.ok(reg.requests().some((l) => l.startsWith('PUT /v2/tls/app/manifests/v1 201')));
     await rejectsWith(readRegistry(ref, { ...FAST, creds, tlsVerify: true }), 'NETWORK');
+    const insecure = await readRegistry(ref, { ...FAST, creds, tlsVerify: false });
+    assert.equal(insecure.index.manifests[0]?.digest, img.root.digest);
   });
 });
