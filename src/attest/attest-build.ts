@@ -1,8 +1,11 @@
 // One call for the build: provenance and SBOMs as referrers of each platform manifest.
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { BuildResult } from '../build/build.js';
 import { codecDescription } from '../compress/index.js';
+import { sha256 } from '../digest/index.js';
+import { canonicalJson } from '../oci/canonical-json.js';
+import { writeFileAtomic } from '../store/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { lockPathFor } from '../lock/io.js';
 import type { LockFile } from '../lock/types.js';
@@ -24,6 +27,11 @@ export interface AttestRequest {
   version: string;
   /** Also attach an SPDX SBOM to every platform manifest (default true). */
   sbom?: boolean;
+  /**
+   * Where SBOMs are cached by manifest digest and imprint version (an SBOM is a pure function of the
+   * image), so a rebuild with no change does not read the layers again. No cache when absent.
+   */
+  cacheDir?: string;
 }
 
 export interface AttestedBuild {
@@ -78,16 +86,32 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
   for (const image of result.images) {
     referrers.push(await storeAttestation(store, image.manifest, provenanceBlob));
     if (req.sbom !== false) {
-      const doc = await imageSbom({
+      const sbomInput = {
         blobs: store,
         manifest: image.manifest,
         platform: image.platform,
         layers: image.layers,
         epoch: result.epoch.epoch,
         version: req.version,
-      });
+      };
+      const doc = await cachedSbom(req.cacheDir, `${req.version}/${image.platform}/${image.manifest.digest}`, () => imageSbom(sbomInput));
       referrers.push(await storeAttestation(store, image.manifest, artifactBlob(MediaType.spdx, doc)));
     }
   }
   return { set: withReferrers(result.set, referrers), provenance: statement, referrers };
+}
+
+/** The SBOM from `<cacheDir>/sbom/<key hash>.json`, or computed and stored there (atomically). */
+async function cachedSbom(cacheDir: string | undefined, key: string, compute: () => Promise<unknown>): Promise<unknown> {
+  if (cacheDir === undefined) return compute();
+  const file = join(cacheDir, 'sbom', `${sha256(key).slice('sha256:'.length)}.json`);
+  const hit = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as unknown,
+    () => undefined,
+  );
+  if (hit !== undefined) return hit;
+  const doc = await compute();
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileAtomic(file, canonicalJson(doc));
+  return doc;
 }

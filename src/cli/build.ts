@@ -81,7 +81,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           },
         });
         // Provenance (SLSA v1) and SBOM (SPDX 2.3) as OCI 1.1 referrers beside the image: the index digest stays the same.
-        const attested = opts.attest === false ? undefined : await attestBuild({ loaded, result, store, version: VERSION });
+        const attested = opts.attest === false ? undefined : await attestBuild({ loaded, result, store, version: VERSION, cacheDir });
         const finalSet = attested?.set ?? result.set;
         for (const ref of outputs) {
           // docker-archive holds one image: pick the platform when the build made several.

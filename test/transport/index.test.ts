@@ -18,11 +18,11 @@ after(async () => {
 });
 
 describe('docker:// (registry)', () => {
-  it('parses, but reading and writing are UNSUPPORTED for now', async () => {
+  it('routes docker:// to the registry transport (NETWORK when nothing listens)', async () => {
     const img = await makeImage(store);
-    const ref = parseReference('docker://localhost:5000/app:1');
-    await rejectsWith(writeImageSet(ref, img.set), 'UNSUPPORTED');
-    await rejectsWith(readImageSet(ref), 'UNSUPPORTED');
+    const ref = parseReference('docker://127.0.0.1:9/app:1');
+    await rejectsWith(writeImageSet(ref, img.set, { registry: { retries: 0 } }), 'NETWORK');
+    await rejectsWith(readImageSet(ref, { registry: { retries: 0 } }), 'NETWORK');
   });
 });
 
