@@ -1,7 +1,8 @@
 import { PassThrough, type Transform } from 'node:stream';
 import { ImprintError } from '../errors.js';
-import { DEFLATE_PARAMS } from './deflate.js';
+import { DEFLATE_DICTIONARY_SIZE, DEFLATE_PARAMS } from './deflate.js';
 import {
+  GZIP_BLOCK_SIZE,
   GZIP_DEFAULT_LEVEL,
   GZIP_MAX_LEVEL,
   GZIP_MIN_LEVEL,
@@ -26,6 +27,11 @@ export interface CompressOptions {
   compression: Compression;
   /** gzip: 1..9, default 6. zstd: 1..19, default 3. Ignored for 'none'. */
   level?: number;
+  /**
+   * gzip: worker threads compressing deflate blocks; 0 or 1 compress in the calling thread. Default
+   * min(available parallelism, 4). The bytes never depend on it, so it is not part of codecDescription.
+   */
+  workers?: number;
 }
 
 /** The level that will be used for `opts`, validated; throws USAGE when out of range. */
@@ -58,15 +64,16 @@ export function resolveLevel(opts: CompressOptions): number {
 
 /**
  * A Transform that compresses with pinned, host-independent output: gzip is imprint's own 10-byte
- * header + canonical zlib raw deflate (Node's zlib when verified canonical, else pako) + CRC-32/ISIZE
- * trailer; zstd uses Node's built-in libzstd
- * (COMPRESSION_UNSUPPORTED without it); 'none' passes bytes through. Cost: CPU-bound, streaming.
+ * header + a blocked deflate stream (1 MiB blocks compressed in parallel in worker threads, canonical
+ * zlib bytes per block) + CRC-32/ISIZE trailer; zstd uses Node's built-in libzstd
+ * (COMPRESSION_UNSUPPORTED without it); 'none' passes bytes through. Cost: CPU-bound, streaming;
+ * throws USAGE for a bad level or worker count.
  */
 export function compressStream(opts: CompressOptions): Transform {
   const level = resolveLevel(opts);
   switch (opts.compression) {
     case 'gzip':
-      return new GzipWriter(level);
+      return new GzipWriter(level, opts.workers === undefined ? {} : { workers: opts.workers });
     case 'zstd':
       return createZstdWriter(level);
     case 'none':
@@ -85,9 +92,13 @@ export function codecDescription(opts: CompressOptions): Record<string, string |
       return {
         compression: 'gzip',
         level,
-        // Canonical zlib output whichever engine made it (deflate.ts), so no library version here:
-        // the same bytes must give the same description on every host.
-        implementation: 'canonical-zlib-deflateRaw',
+        // Blocks of canonical zlib output whichever engine made them (deflate.ts, gzip.ts), so no
+        // library version or worker count here: the same bytes give the same description everywhere.
+        implementation: 'imprint-blocked-deflate',
+        blockSize: GZIP_BLOCK_SIZE,
+        dictionary: DEFLATE_DICTIONARY_SIZE,
+        blockEnd: 'sync-flush',
+        reference: 'pako-2.x',
         memLevel: DEFLATE_PARAMS.memLevel,
         windowBits: DEFLATE_PARAMS.windowBits,
         strategy: DEFLATE_PARAMS.strategy,

@@ -1,24 +1,122 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import pako from 'pako';
 import { ImprintError } from '../errors.js';
-import { CODEC_CHUNK } from './inner-stream.js';
 
-// imprint's deflate output is defined as what canonical zlib (Mark Adler's) produces with
-// windowBits 15, memLevel 8, the default strategy and no flushes; pako is a faithful port of it
-// (equal to the system's zlib 1.2.13 on the test corpus at levels 1, 6 and 9). Node's bundled zlib
-// is Chromium's fork, which hashes with CRC32C when the CPU has SSE4.2 or ARMv8 CRC: its output
-// then differs from canonical zlib and depends on the CPU, and distribution builds of Node link the
-// system zlib instead. So Node's zlib is used only after a self-check shows it produces canonical
-// bytes here; otherwise pako (pure JavaScript, the same bytes everywhere, slower) does the work.
+// imprint's deflate stream is a sequence of independently compressed blocks (see gzip.ts for the
+// layout). Each block's bytes are defined as what canonical zlib (Mark Adler's) produces for it with
+// windowBits 15, memLevel 8, the default strategy, the 32 KiB of input before the block as preset
+// dictionary, and Z_SYNC_FLUSH (Z_FINISH for the last block). pako is a faithful port of zlib and the
+// reference. Node's bundled zlib is Chromium's fork, which hashes with CRC32C when the CPU has SSE4.2
+// or ARMv8 CRC: its output then differs from canonical zlib and depends on the CPU, while
+// distribution builds of Node link the system zlib. So Node's zlib is used only after a self-check
+// shows it produces canonical bytes here; otherwise pako (pure JavaScript, slower) does the work.
+// This module is also loaded by deflate-worker.ts: it imports nothing beyond zlib, pako and errors.
 
 /** The pinned raw-deflate parameters; recorded in codecDescription. */
 export const DEFLATE_PARAMS = { memLevel: 8, windowBits: 15, strategy: 'default' } as const;
 
+/** Bytes of preceding input each block gets as preset dictionary: deflate's whole 32 KiB window. */
+export const DEFLATE_DICTIONARY_SIZE = 32 * 1024;
+
 /** Which implementation produces the canonical deflate bytes. */
 export type DeflateEngine = 'node-zlib' | 'pako';
 
-const verdicts = new Map<number, boolean>();
+/** One block of the deflate stream, as handed to deflateBlock (possibly in a worker thread). */
+export interface BlockJob {
+  level: number;
+  engine: DeflateEngine;
+  /** The block's uncompressed bytes. */
+  data: Uint8Array;
+  /** Up to DEFLATE_DICTIONARY_SIZE bytes of input right before the block (empty for the first). */
+  dictionary: Uint8Array;
+  /** The last block ends the stream (Z_FINISH); every other one ends byte-aligned (Z_SYNC_FLUSH). */
+  last: boolean;
+}
+
+const Z_SYNC_FLUSH = 2;
+const Z_FINISH = 4;
+
+function pakoOptions(level: number): pako.DeflateFunctionOptions {
+  return {
+    level: level as pako.DeflateFunctionOptions['level'],
+    windowBits: DEFLATE_PARAMS.windowBits,
+    memLevel: DEFLATE_PARAMS.memLevel as pako.DeflateFunctionOptions['memLevel'],
+    strategy: 0,
+    raw: true,
+  };
+}
+
+function pakoDeflateBlock(job: BlockJob): Uint8Array {
+  // One output chunk for nearly every block: room for stored blocks' overhead on incompressible data.
+  const chunkSize = Math.max(64 * 1024, job.data.length + (job.data.length >>> 8) + 1024);
+  const deflate = new pako.Deflate({
+    ...pakoOptions(job.level),
+    chunkSize,
+    ...(job.dictionary.length > 0 ? { dictionary: job.dictionary } : {}),
+  });
+  const chunks: Uint8Array[] = [];
+  deflate.onData = (chunk) => {
+    chunks.push(chunk as Uint8Array);
+  };
+  if (deflate.err !== 0 || !deflate.push(job.data, job.last ? Z_FINISH : Z_SYNC_FLUSH)) {
+    throw new ImprintError('INTERNAL', `pako deflate failed: ${deflate.msg || `error ${deflate.err}`}`);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  return Buffer.concat(chunks);
+}
+
+function nativeOptions(level: number): zlib.ZlibOptions {
+  return {
+    level,
+    memLevel: DEFLATE_PARAMS.memLevel,
+    windowBits: DEFLATE_PARAMS.windowBits,
+    strategy: zlib.constants.Z_DEFAULT_STRATEGY,
+  };
+}
+
+function nativeDeflateBlock(job: BlockJob): Uint8Array {
+  return zlib.deflateRawSync(job.data, {
+    ...nativeOptions(job.level),
+    ...(job.dictionary.length > 0 ? { dictionary: job.dictionary } : {}),
+    finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+  });
+}
+
+/**
+ * Compresses one block of the blocked deflate stream with `job.engine`; the result may be a view into
+ * a larger buffer. Synchronous and CPU-bound: pako ~10 MB/s, Node's zlib ~20 MB/s at level 6.
+ */
+export function deflateBlock(job: BlockJob): Uint8Array {
+  return job.engine === 'node-zlib' ? nativeDeflateBlock(job) : pakoDeflateBlock(job);
+}
+
+/**
+ * Compresses `data` as blocks of `blockSize` bytes, each with the preceding 32 KiB as dictionary, in
+ * the calling thread: the whole blocked deflate stream in one call (self-check, benchmarks).
+ */
+export function deflateBlocksSync(
+  data: Uint8Array,
+  level: number,
+  blockSize: number,
+  engine: DeflateEngine,
+): Buffer {
+  const out: Uint8Array[] = [];
+  let off = 0;
+  do {
+    const end = Math.min(data.length, off + blockSize);
+    out.push(
+      deflateBlock({
+        level,
+        engine,
+        data: data.subarray(off, end),
+        dictionary: data.subarray(Math.max(0, off - DEFLATE_DICTIONARY_SIZE), off),
+        last: end === data.length,
+      }),
+    );
+    off = end;
+  } while (off < data.length);
+  return Buffer.concat(out);
+}
 
 /** Deterministic probe input: text with repeats at many distances, runs, and noise. */
 function probeInput(): Buffer {
@@ -46,92 +144,29 @@ function probeInput(): Buffer {
   return Buffer.concat([text, Buffer.alloc(3000, 0x20), noise, text.subarray(0, 20000)]);
 }
 
+/** Block size of the self-check: several blocks of the probe, each with a full dictionary after the first. */
+const PROBE_BLOCK_SIZE = 40_000;
+
+const verdicts = new Map<number, boolean>();
 let probe: Buffer | undefined;
 
 /**
- * True when Node's zlib produces canonical deflate bytes at `level` on this host, checked once per
- * level per process by compressing a ~70 KB probe both ways (~20 ms).
+ * True when Node's zlib produces canonical deflate blocks (dictionary, sync flush, finish) at `level`
+ * on this host, checked once per level per process by compressing a ~70 KB probe both ways (~20 ms).
  */
 export function nativeDeflateIsCanonical(level: number): boolean {
   let verdict = verdicts.get(level);
   if (verdict === undefined) {
     probe ??= probeInput();
-    const native = zlib.deflateRawSync(probe, nativeOptions(level));
-    const reference = pako.deflateRaw(probe, pakoOptions(level));
+    const native = deflateBlocksSync(probe, level, PROBE_BLOCK_SIZE, 'node-zlib');
+    const reference = deflateBlocksSync(probe, level, PROBE_BLOCK_SIZE, 'pako');
     verdict = native.equals(reference);
     verdicts.set(level, verdict);
   }
   return verdict;
 }
 
-/** The engine createDeflateRaw uses at `level` on this host. */
+/** The engine imprint uses at `level` on this host. */
 export function deflateEngine(level: number): DeflateEngine {
   return nativeDeflateIsCanonical(level) ? 'node-zlib' : 'pako';
-}
-
-function nativeOptions(level: number): zlib.ZlibOptions {
-  return {
-    level,
-    memLevel: DEFLATE_PARAMS.memLevel,
-    windowBits: DEFLATE_PARAMS.windowBits,
-    strategy: zlib.constants.Z_DEFAULT_STRATEGY,
-    chunkSize: CODEC_CHUNK,
-  };
-}
-
-function pakoOptions(level: number): pako.DeflateFunctionOptions {
-  return {
-    level: level as pako.DeflateFunctionOptions['level'],
-    windowBits: DEFLATE_PARAMS.windowBits,
-    memLevel: DEFLATE_PARAMS.memLevel as pako.DeflateFunctionOptions['memLevel'],
-    strategy: 0,
-    raw: true,
-  };
-}
-
-/** Raw deflate with pako, as a Transform; output chunks are freshly allocated by pako. */
-class PakoDeflateRaw extends Transform {
-  readonly #deflate: pako.Deflate;
-  #out: Uint8Array[] = [];
-
-  constructor(level: number) {
-    super({ readableHighWaterMark: CODEC_CHUNK, writableHighWaterMark: CODEC_CHUNK });
-    this.#deflate = new pako.Deflate({ ...pakoOptions(level), chunkSize: 256 * 1024 });
-    this.#deflate.onData = (chunk) => {
-      this.#out.push(chunk as Uint8Array);
-    };
-  }
-
-  #run(data: Uint8Array, final: boolean, callback: TransformCallback): void {
-    if (!this.#deflate.push(data, final)) {
-      callback(
-        new ImprintError(
-          'INTERNAL',
-          `pako deflate failed: ${this.#deflate.msg || `error ${this.#deflate.err}`}`,
-        ),
-      );
-      return;
-    }
-    for (const chunk of this.#out) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-    this.#out = [];
-    callback();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (chunk.length === 0) callback();
-    else this.#run(chunk, false, callback);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.#run(new Uint8Array(0), true, callback);
-  }
-}
-
-/**
- * A raw-deflate Transform producing canonical zlib bytes at `level` with the pinned parameters,
- * whatever the chunking of the input. `engine` forces an implementation (tests, benchmarks).
- * Cost: CPU-bound; Node's zlib ~50 MB/s, pako ~15 MB/s at level 6.
- */
-export function createDeflateRaw(level: number, engine: DeflateEngine = deflateEngine(level)): Transform {
-  return engine === 'node-zlib' ? zlib.createDeflateRaw(nativeOptions(level)) : new PakoDeflateRaw(level);
 }

@@ -2,12 +2,16 @@
 // src/compress/README.md). Run: node --import tsx test/compress/throughput.bench.ts [MiB]
 // Needs the xz and zstd CLIs to build the compressed inputs. Reports the best of 3 runs, in MB/s
 // of uncompressed data, by wall time and by process CPU time (steadier on a busy machine; for
-// Node's zlib it includes the thread-pool thread). Encoders run on the first 20 MiB only.
+// Node's zlib it includes the thread-pool thread, for imprint's gzip the worker threads). Encoders
+// run on the first 20 MiB only, and print the compressed size.
 import { createRequire } from 'node:module';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { createDeflateRaw, deflateEngine } from '../../src/compress/deflate.js';
+import pako from 'pako';
+import { deflateEngine } from '../../src/compress/deflate.js';
+import { GzipWriter } from '../../src/compress/gzip.js';
 import { decompressStream } from '../../src/compress/index.js';
 import type { Decompression } from '../../src/compress/sniff.js';
 import { fixedChunks, mixedBytes, tarLikeBytes, textBytes } from './corpus.js';
@@ -87,12 +91,53 @@ for (const slice of [512, 1024, 4096, 16384, 65536]) {
 }
 await best('decode gzip (Node zlib)', data.length, () => decode('gzip', gz));
 const encodeInput = data.subarray(0, 20 * MiB);
+
+/** pako as one deflate stream on this thread (imprint's engine before the blocked format). */
+function pakoStream(level: number): Transform {
+  const deflate = new pako.Deflate({ level: level as pako.DeflateFunctionOptions['level'], raw: true });
+  const t = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      deflate.push(chunk, false);
+      cb();
+    },
+    flush(cb) {
+      deflate.push(new Uint8Array(0), true);
+      cb();
+    },
+  });
+  deflate.onData = (c) => t.push(c);
+  return t;
+}
+
+async function encode(label: string, make: () => Transform): Promise<void> {
+  let size = 0;
+  const counter = new Writable({
+    highWaterMark: MiB,
+    write: (c: Buffer, _e, cb) => {
+      size += c.length;
+      cb();
+    },
+  });
+  await pipeline(Readable.from(fixedChunks(encodeInput, MiB)), make(), counter);
+  await best(`${label} (${size} B)`, encodeInput.length, async () => {
+    await pipeline(Readable.from(fixedChunks(encodeInput, MiB)), make(), sink());
+  });
+}
+
 for (const level of [1, 6, 9]) {
-  for (const engine of ['node-zlib', 'pako'] as const) {
-    const picked = deflateEngine(level) === engine ? ' *' : '';
-    await best(`encode deflate level ${level} (${engine})${picked}`, encodeInput.length, async () => {
-      await pipeline(Readable.from(fixedChunks(encodeInput, MiB)), createDeflateRaw(level, engine), sink());
-    });
+  console.log(`deflate level ${level}: imprint's engine here is ${deflateEngine(level)}; cpu = all threads`);
+  await encode(`encode ${level} pako, single stream`, () => pakoStream(level));
+  await encode(`encode ${level} Node zlib, single stream`, () => zlib.createDeflateRaw({ level }));
+  for (const workers of [1, 2]) {
+    await encode(
+      `encode ${level} imprint gzip, ${workers} worker(s)`,
+      () => new GzipWriter(level, { workers }),
+    );
   }
 }
-console.log('* = the engine imprint uses on this host');
+for (const blockSize of [256 * 1024, MiB, 4 * MiB]) {
+  await encode(
+    `encode 6 imprint gzip, ${blockSize / 1024} KiB blocks, 2 workers`,
+    () => new GzipWriter(6, { blockSize, workers: 2 }),
+  );
+}

@@ -1,0 +1,162 @@
+// Worker threads that compress deflate blocks, so gzip output uses every core. The bytes never depend
+// on the pool: each block's output is a pure function of the block, its dictionary and the level.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { type ErrorCode, errorText, ImprintError } from '../errors.js';
+import type { BlockJob } from './deflate.js';
+
+/** Messages between a pool and deflate-worker.ts. */
+export interface ToDeflateWorker {
+  id: number;
+  job: BlockJob;
+}
+
+export type FromDeflateWorker =
+  | { id: number; output: Uint8Array }
+  | { id: number; error: { code?: string; message: string } };
+
+/** At most this many deflate workers by default, however many cores there are. */
+export const MAX_DEFAULT_DEFLATE_WORKERS = 4;
+
+/** The default worker count: min(available parallelism, 4), at least 1. */
+export function defaultDeflateWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_DEFLATE_WORKERS));
+}
+
+/** Something that compresses blocks, possibly out of order (a DeflatePool; tests inject others). */
+export interface BlockRunner {
+  run(job: BlockJob, transfer: ArrayBuffer[]): Promise<Uint8Array>;
+}
+
+interface Task {
+  id: number;
+  job: BlockJob;
+  transfer: ArrayBuffer[];
+  resolve: (output: Uint8Array) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | undefined;
+}
+
+/**
+ * Up to `size` worker threads, started on first use, each compressing one block at a time; further
+ * blocks wait in a queue (callers bound how many they submit). Idle workers are unref'd, so an open
+ * pool never keeps the process alive. A worker that fails fails its block with INTERNAL and is
+ * replaced on demand.
+ */
+export class DeflatePool implements BlockRunner {
+  readonly size: number;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Task[] = [];
+  #nextId = 0;
+  #closed = false;
+
+  constructor(size: number) {
+    this.size = Math.max(1, Math.floor(size));
+  }
+
+  /**
+   * Compresses `job` on a worker; the buffers in `transfer` (the job's own, never a view into a shared
+   * buffer) move to the worker and are unusable here afterwards. Cost: one block's deflate, off thread.
+   */
+  run(job: BlockJob, transfer: ArrayBuffer[] = []): Promise<Uint8Array> {
+    if (this.#closed)
+      return Promise.reject(new ImprintError('INTERNAL', 'the deflate worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, job, transfer, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Stops the workers; blocks still queued or running fail with INTERNAL. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const closed = new ImprintError('INTERNAL', 'the deflate worker pool was closed');
+    for (const task of this.#queue.splice(0)) task.reject(closed);
+    const slots = this.#slots.splice(0);
+    for (const slot of slots) slot.task?.reject(closed);
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      let slot = this.#slots.find((s) => s.task === undefined);
+      if (slot === undefined) {
+        if (this.#slots.length >= this.size) return;
+        slot = this.#spawn();
+      }
+      const task = this.#queue.shift() as Task;
+      slot.task = task;
+      slot.worker.ref();
+      slot.worker.postMessage({ id: task.id, job: task.job } satisfies ToDeflateWorker, task.transfer);
+    }
+  }
+
+  #spawn(): Slot {
+    const slot: Slot = { worker: startWorker(), task: undefined };
+    slot.worker.unref();
+    slot.worker.on('message', (message: FromDeflateWorker) => {
+      const task = slot.task;
+      if (task === undefined || task.id !== message.id) return;
+      slot.task = undefined;
+      slot.worker.unref();
+      if ('output' in message) task.resolve(message.output);
+      else task.reject(rebuildError(message.error));
+      this.#dispatch();
+    });
+    const fail = (err: Error): void => {
+      const index = this.#slots.indexOf(slot);
+      if (index < 0) return;
+      this.#slots.splice(index, 1);
+      slot.worker.unref();
+      slot.task?.reject(err);
+      slot.task = undefined;
+      void slot.worker.terminate();
+      if (!this.#closed) this.#dispatch();
+    };
+    slot.worker.on('error', (err: Error) => {
+      fail(new ImprintError('INTERNAL', `deflate worker failed: ${errorText(err)}`, { cause: err }));
+    });
+    slot.worker.on('exit', (code) => {
+      fail(new ImprintError('INTERNAL', `deflate worker exited with code ${code}`));
+    });
+    this.#slots.push(slot);
+    return slot;
+  }
+}
+
+/** An ImprintError again, from its plain form. */
+function rebuildError(e: { code?: string; message: string }): ImprintError {
+  return new ImprintError((e.code ?? 'INTERNAL') as ErrorCode, e.message);
+}
+
+const shared = new Map<number, DeflatePool>();
+
+/**
+ * The process-wide pool of `size` workers, created on first use and never closed: its idle workers
+ * are unref'd, and sharing it spares every layer the start-up of its own threads (~50 ms each).
+ */
+export function sharedDeflatePool(size: number): DeflatePool {
+  let pool = shared.get(size);
+  if (pool === undefined) {
+    pool = new DeflatePool(size);
+    shared.set(size, pool);
+  }
+  return pool;
+}
+
+/**
+ * Starts deflate-worker.js beside this module. Run from TypeScript sources (tests under tsx), the
+ * worker first registers tsx's loader, which workers do not inherit (as src/debian/install-workers.ts).
+ */
+function startWorker(): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './deflate-worker.ts' : './deflate-worker.js', import.meta.url);
+  if (!fromSource) return new Worker(entry);
+  const loader = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(loader)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(code, { eval: true });
+}

@@ -1,0 +1,107 @@
+// The worker pool: results per job, failures as INTERNAL, closing, and process lifetime (idle workers
+// never keep the process alive; busy ones do).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type BlockJob, deflateBlock } from '../../src/compress/deflate.js';
+import { DeflatePool, defaultDeflateWorkers } from '../../src/compress/deflate-pool.js';
+import { isImprintError } from '../../src/errors.js';
+import { mixedBytes, textBytes } from './corpus.js';
+import { referenceGzip } from './reference.js';
+
+function job(data: Uint8Array, last = false): BlockJob {
+  return { level: 6, engine: 'pako', data, dictionary: new Uint8Array(0), last };
+}
+
+describe('DeflatePool', () => {
+  test('the default size is min(available parallelism, 4), at least 1', () => {
+    const n = defaultDeflateWorkers();
+    assert.ok(Number.isInteger(n) && n >= 1 && n <= 4, String(n));
+  });
+
+  test('every job gets its own block back, whatever the order workers finish in', async () => {
+    const pool = new DeflatePool(2);
+    try {
+      const blocks = Array.from({ length: 7 }, (_, i) =>
+        i % 2 === 0 ? textBytes(50_000 + i * 9_000, i) : mixedBytes(120_000 - i * 7_000, i),
+      );
+      const expected = blocks.map((b, i) => Buffer.from(deflateBlock(job(b, i === 6))));
+      // Copies are transferred to the workers; the originals stay usable here.
+      const outputs = await Promise.all(
+        blocks.map((b, i) => {
+          const copy = b.slice();
+          return pool.run(job(copy, i === 6), [copy.buffer as ArrayBuffer]);
+        }),
+      );
+      for (const [i, out] of outputs.entries())
+        assert.ok(Buffer.from(out).equals(expected[i] as Buffer), `job ${i}`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a failing job is INTERNAL and the pool keeps working', async () => {
+    const pool = new DeflatePool(1);
+    try {
+      await assert.rejects(pool.run({ ...job(textBytes(1000, 1)), level: 42 }), (err) =>
+        isImprintError(err, 'INTERNAL'),
+      );
+      const data = textBytes(1000, 2);
+      const out = await pool.run(job(data, true));
+      assert.ok(Buffer.from(out).equals(Buffer.from(deflateBlock(job(data, true)))));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('close fails queued and running jobs with INTERNAL; later jobs are refused', async () => {
+    const pool = new DeflatePool(1);
+    const pending = [pool.run(job(textBytes(500_000, 3))), pool.run(job(textBytes(500_000, 4)))];
+    const failed = pending.map((p) => assert.rejects(p, (err) => isImprintError(err, 'INTERNAL')));
+    await pool.close();
+    await Promise.all(failed);
+    await assert.rejects(pool.run(job(textBytes(10, 5))), (err) => isImprintError(err, 'INTERNAL'));
+  });
+
+  test('a process compressing with workers exits by itself, after the output is complete', (t) => {
+    // The shared pool is never closed: idle workers must not keep the process alive, and busy ones
+    // must (otherwise the top-level await below is abandoned and node exits with code 13).
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-deflate-pool-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const compress = new URL('../../src/compress/compress.ts', import.meta.url).href;
+    const script = join(dir, 'run.mts');
+    writeFileSync(
+      script,
+      `import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compressStream } from ${JSON.stringify(compress)};
+const data = Buffer.alloc(3 * 1024 * 1024 + 5);
+for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 23 & 0x3f;
+const hash = createHash('sha256');
+await pipeline(Readable.from([data]), compressStream({ compression: 'gzip', workers: 2 }),
+  new Writable({ write(chunk, _e, cb) { hash.update(chunk); cb(); } }));
+process.stdout.write(hash.digest('hex'));
+`,
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const data = Buffer.alloc(3 * 1024 * 1024 + 5);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 23) & 0x3f;
+    assert.equal(
+      run.stdout,
+      createHash('sha256')
+        .update(referenceGzip(data, 6, 1024 * 1024))
+        .digest('hex'),
+    );
+  });
+});
