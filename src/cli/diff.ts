@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { diffImageSets, renderHtml, renderJson, renderText, semanticIgnores } from '../diff/index.js';
 import type { DiffOptions } from '../diff/index.js';
+import { diffImageSets, renderHtml, renderJson, renderText, semanticIgnores } from '../diff/index.js';
 import { writeFileAtomic } from '../store/index.js';
 import { parseReference, readImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
@@ -37,7 +37,9 @@ export function diffOptions(f: DiffFlags): DiffOptions {
 export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
   program
     .command('diff')
-    .description('Compare two images: index, manifests, config, layers and every tar entry. Exit 0 same, 1 different, 2 error.')
+    .description(
+      'Compare two images: index, manifests, config, layers and every tar entry. Exit 0 same, 1 different, 2 error.',
+    )
     .argument('<a>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
     .argument('<b>', 'the image to compare with')
     .option('--ignore-timestamps', 'ignore mtimes, created fields and the created annotation')
@@ -56,7 +58,8 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
         try {
           const [a, b] = [await readImageSet(parseReference(refA)), await readImageSet(parseReference(refB))];
           const result = await diffImageSets(a, b, diffOptions(flags), { a: refA, b: refB });
-          if (flags.html !== undefined) await writeFileAtomic(resolve(flags.html), Buffer.from(renderHtml(result)));
+          if (flags.html !== undefined)
+            await writeFileAtomic(resolve(flags.html), Buffer.from(renderHtml(result)));
           t.out.write(flags.json ? renderJson(result) : renderText(result));
           return result.identical ? EXIT_OK : EXIT_FAILURE;
         } catch (err) {

@@ -1,5 +1,5 @@
 // Severity, ordering and filtering of differences: pure functions over the data.
-import type { DiffClass, DiffKind, DiffOptions, DiffValue, Difference, Severity } from './types.js';
+import type { DiffClass, Difference, DiffKind, DiffOptions, DiffValue, Severity } from './types.js';
 
 /** Every class an `--ignore-*` flag can hide; `--semantic` hides all of them. */
 export const IGNORABLE_CLASSES: readonly Exclude<DiffClass, 'substance'>[] = [
@@ -82,7 +82,8 @@ export function applyIgnores(
   const kept: Difference[] = [];
   const ignored: Partial<Record<DiffClass, number>> = {};
   for (const d of ds) {
-    if (d.class !== 'substance' && opts.ignore?.[d.class] === true) ignored[d.class] = (ignored[d.class] ?? 0) + 1;
+    if (d.class !== 'substance' && opts.ignore?.[d.class] === true)
+      ignored[d.class] = (ignored[d.class] ?? 0) + 1;
     else kept.push(d);
   }
   const sorted: Partial<Record<DiffClass, number>> = {};
@@ -92,5 +93,11 @@ export function applyIgnores(
 
 /** The ignore set `--semantic` stands for: every ignorable class. */
 export function semanticIgnores(): Record<Exclude<DiffClass, 'substance'>, boolean> {
-  return { timestamp: true, history: true, 'file-order': true, 'mode-redundant-bits': true, 'tar-format': true };
+  return {
+    timestamp: true,
+    history: true,
+    'file-order': true,
+    'mode-redundant-bits': true,
+    'tar-format': true,
+  };
 }

@@ -8,7 +8,7 @@ import { walkImageSet } from '../transport/index.js';
 import { applyIgnores, difference, sortDifferences } from './classify.js';
 import { compareAnnotations, compareConfigs, compareFields } from './documents.js';
 import { compareLayerEntries, compareMaps, flattenLayers } from './layers.js';
-import type { DiffOptions, DiffResult, Difference } from './types.js';
+import type { Difference, DiffOptions, DiffResult } from './types.js';
 
 interface ImageSide {
   platform: string;
@@ -21,10 +21,17 @@ async function imagesOf(set: ImageSet): Promise<Map<string, ImageSide>> {
   const walked = await walkImageSet(set);
   const out = new Map<string, ImageSide>();
   for (const img of walked.images) {
-    const config = JSON.parse((await set.blobs.readBytes(img.manifest.config)).toString('utf8')) as ImageConfig;
-    const p = img.descriptor.platform ?? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+    const config = JSON.parse(
+      (await set.blobs.readBytes(img.manifest.config)).toString('utf8'),
+    ) as ImageConfig;
+    const p = img.descriptor.platform ?? {
+      os: config.os,
+      architecture: config.architecture,
+      ...(config.variant ? { variant: config.variant } : {}),
+    };
     const platform = formatPlatform(p);
-    if (!out.has(platform)) out.set(platform, { platform, descriptor: img.descriptor, manifest: img.manifest, config });
+    if (!out.has(platform))
+      out.set(platform, { platform, descriptor: img.descriptor, manifest: img.manifest, config });
   }
   return out;
 }
@@ -40,12 +47,22 @@ async function compareIndexes(a: ImageSet, b: ImageSet): Promise<Difference[]> {
   for (let i = 0; i < n; i++) {
     const da = a.index.manifests[i]!;
     const db = b.index.manifests[i]!;
-    if (da.digest === db.digest || !INDEX_TYPES.includes(da.mediaType) || !INDEX_TYPES.includes(db.mediaType)) continue;
+    if (da.digest === db.digest || !INDEX_TYPES.includes(da.mediaType) || !INDEX_TYPES.includes(db.mediaType))
+      continue;
     const ia = JSON.parse((await a.blobs.readBytes(da)).toString('utf8')) as ImageIndex;
     const ib = JSON.parse((await b.blobs.readBytes(db)).toString('utf8')) as ImageIndex;
     out.push(...compareAnnotations(ia.annotations, ib.annotations, {}, `manifests[${i}].`));
     const skip = new Set(['manifests', 'annotations']);
-    out.push(...compareFields('index', ia as unknown as Record<string, unknown>, ib as unknown as Record<string, unknown>, skip, {}, `manifests[${i}].`));
+    out.push(
+      ...compareFields(
+        'index',
+        ia as unknown as Record<string, unknown>,
+        ib as unknown as Record<string, unknown>,
+        skip,
+        {},
+        `manifests[${i}].`,
+      ),
+    );
   }
   return out;
 }
@@ -56,16 +73,41 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
   if (ia.descriptor.digest === ib.descriptor.digest) return [];
   const out: Difference[] = [];
   const skip = new Set(['config', 'layers', 'annotations']);
-  out.push(...compareFields('manifest', ia.manifest as unknown as Record<string, unknown>, ib.manifest as unknown as Record<string, unknown>, skip, where));
+  out.push(
+    ...compareFields(
+      'manifest',
+      ia.manifest as unknown as Record<string, unknown>,
+      ib.manifest as unknown as Record<string, unknown>,
+      skip,
+      where,
+    ),
+  );
   if (ia.manifest.config.mediaType !== ib.manifest.config.mediaType) {
-    out.push(difference('manifest', 'substance', { ...where, field: 'config.mediaType' }, ia.manifest.config.mediaType, ib.manifest.config.mediaType));
+    out.push(
+      difference(
+        'manifest',
+        'substance',
+        { ...where, field: 'config.mediaType' },
+        ia.manifest.config.mediaType,
+        ib.manifest.config.mediaType,
+      ),
+    );
   }
   out.push(...compareAnnotations(ia.manifest.annotations, ib.manifest.annotations, where, 'manifest.'));
-  if (ia.manifest.config.digest !== ib.manifest.config.digest) out.push(...compareConfigs(ia.config, ib.config, where));
+  if (ia.manifest.config.digest !== ib.manifest.config.digest)
+    out.push(...compareConfigs(ia.config, ib.config, where));
   const la = ia.manifest.layers;
   const lb = ib.manifest.layers;
   if (la.length !== lb.length) {
-    out.push(difference('layer-count', 'substance', { ...where, field: 'layers' }, la.map((l) => l.digest), lb.map((l) => l.digest)));
+    out.push(
+      difference(
+        'layer-count',
+        'substance',
+        { ...where, field: 'layers' },
+        la.map((l) => l.digest),
+        lb.map((l) => l.digest),
+      ),
+    );
     const [fa, fb] = await Promise.all([flattenLayers(a.blobs, la), flattenLayers(b.blobs, lb)]);
     out.push(...compareMaps(fa, fb, where));
     return out;
@@ -78,12 +120,16 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
     const diffA = ia.config.rootfs?.diff_ids?.[i];
     const diffB = ib.config.rootfs?.diff_ids?.[i];
     if (diffA !== undefined && diffA === diffB) {
-      out.push(difference('compression', 'tar-format', { ...at, field: 'digest' }, layerValue(x), layerValue(y)));
+      out.push(
+        difference('compression', 'tar-format', { ...at, field: 'digest' }, layerValue(x), layerValue(y)),
+      );
       continue;
     }
     const entries = await compareLayerEntries({ blobs: a.blobs, layer: x }, { blobs: b.blobs, layer: y }, at);
     if (entries.length === 0) {
-      out.push(difference('tar-format', 'tar-format', { ...at, field: 'diff_id' }, diffA ?? null, diffB ?? null));
+      out.push(
+        difference('tar-format', 'tar-format', { ...at, field: 'diff_id' }, diffA ?? null, diffB ?? null),
+      );
     }
     out.push(...entries);
   }
@@ -95,7 +141,12 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
  * (tar entries; flattened filesystems when layer counts differ). `names` label the sides in the result.
  * Cost: reads every manifest and config; streams each pair of differing layers once, never whole in memory.
  */
-export async function diffImageSets(a: ImageSet, b: ImageSet, opts: DiffOptions = {}, names: { a: string; b: string } = { a: 'A', b: 'B' }): Promise<DiffResult> {
+export async function diffImageSets(
+  a: ImageSet,
+  b: ImageSet,
+  opts: DiffOptions = {},
+  names: { a: string; b: string } = { a: 'A', b: 'B' },
+): Promise<DiffResult> {
   const [imgA, imgB] = [await imagesOf(a), await imagesOf(b)];
   let platforms = [...new Set([...imgA.keys(), ...imgB.keys()])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   const all: Difference[] = [];
@@ -103,10 +154,14 @@ export async function diffImageSets(a: ImageSet, b: ImageSet, opts: DiffOptions 
     const want = parsePlatform(opts.platform);
     platforms = platforms.filter((p) => platformMatches(parsePlatformLoose(p), want));
     if (platforms.length === 0) {
-      throw new ImprintError('PLATFORM_NOT_FOUND', `neither ${names.a} nor ${names.b} has a ${opts.platform} image`, {
-        hint: `They have: ${[...new Set([...imgA.keys(), ...imgB.keys()])].sort().join(', ') || 'no images'}.`,
-        details: { wanted: opts.platform },
-      });
+      throw new ImprintError(
+        'PLATFORM_NOT_FOUND',
+        `neither ${names.a} nor ${names.b} has a ${opts.platform} image`,
+        {
+          hint: `They have: ${[...new Set([...imgA.keys(), ...imgB.keys()])].sort().join(', ') || 'no images'}.`,
+          details: { wanted: opts.platform },
+        },
+      );
     }
   } else {
     all.push(...(await compareIndexes(a, b)));
@@ -116,14 +171,30 @@ export async function diffImageSets(a: ImageSet, b: ImageSet, opts: DiffOptions 
     const ia = imgA.get(p);
     const ib = imgB.get(p);
     if (ia === undefined || ib === undefined) {
-      all.push(difference('index', 'substance', { platform: p, field: 'platform' }, ia?.descriptor.digest ?? null, ib?.descriptor.digest ?? null));
+      all.push(
+        difference(
+          'index',
+          'substance',
+          { platform: p, field: 'platform' },
+          ia?.descriptor.digest ?? null,
+          ib?.descriptor.digest ?? null,
+        ),
+      );
       continue;
     }
     compared.push(p);
     all.push(...(await compareImages(a, b, ia, ib)));
   }
   const { kept, ignored } = applyIgnores(all, opts);
-  return { schemaVersion: 1, a: names.a, b: names.b, identical: kept.length === 0, differences: sortDifferences(kept), ignored, platforms: compared };
+  return {
+    schemaVersion: 1,
+    a: names.a,
+    b: names.b,
+    identical: kept.length === 0,
+    differences: sortDifferences(kept),
+    ignored,
+    platforms: compared,
+  };
 }
 
 function parsePlatformLoose(p: string): { os: string; architecture: string; variant?: string } {

@@ -4,7 +4,7 @@ import { canonicalJsonText } from '../oci/canonical-json.js';
 import { Annotation } from '../oci/media-types.js';
 import type { HistoryEntry, ImageConfig } from '../oci/types.js';
 import { difference } from './classify.js';
-import type { DiffValue, Difference } from './types.js';
+import type { Difference, DiffValue } from './types.js';
 
 type Where = { platform?: string };
 
@@ -32,7 +32,15 @@ export function compareAnnotations(
     const va = a?.[k];
     const vb = b?.[k];
     if (va === vb) continue;
-    out.push(difference('annotation', k === Annotation.created ? 'timestamp' : 'substance', { ...where, field: `${prefix}${k}` }, value(va), value(vb)));
+    out.push(
+      difference(
+        'annotation',
+        k === Annotation.created ? 'timestamp' : 'substance',
+        { ...where, field: `${prefix}${k}` },
+        value(va),
+        value(vb),
+      ),
+    );
   }
   return out;
 }
@@ -66,16 +74,28 @@ function envMap(env: string[] | undefined): Map<string, string> {
 /** Every difference between two image configs. rootfs is skipped: layers are compared by content. */
 export function compareConfigs(a: ImageConfig, b: ImageConfig, where: Where): Difference[] {
   const out: Difference[] = [];
-  if (a.created !== b.created) out.push(difference('config', 'timestamp', { ...where, field: 'created' }, value(a.created), value(b.created)));
+  if (a.created !== b.created)
+    out.push(
+      difference('config', 'timestamp', { ...where, field: 'created' }, value(a.created), value(b.created)),
+    );
   const top = new Set(['created', 'config', 'rootfs', 'history']);
-  out.push(...compareFields('config', a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>, top, where));
+  out.push(
+    ...compareFields(
+      'config',
+      a as unknown as Record<string, unknown>,
+      b as unknown as Record<string, unknown>,
+      top,
+      where,
+    ),
+  );
   const ca = (a.config ?? {}) as Record<string, unknown>;
   const cb = (b.config ?? {}) as Record<string, unknown>;
   out.push(...compareFields('config', ca, cb, new Set(['Env', 'Labels']), where, 'config.'));
   const ea = envMap(a.config?.Env);
   const eb = envMap(b.config?.Env);
   for (const k of sortedKeys(Object.fromEntries(ea), Object.fromEntries(eb))) {
-    if (ea.get(k) !== eb.get(k)) out.push(difference('env', 'substance', { ...where, field: k }, value(ea.get(k)), value(eb.get(k))));
+    if (ea.get(k) !== eb.get(k))
+      out.push(difference('env', 'substance', { ...where, field: k }, value(ea.get(k)), value(eb.get(k))));
   }
   // the same variables in another order
   const orderA = [...ea.keys()].join('\0');
@@ -86,7 +106,8 @@ export function compareConfigs(a: ImageConfig, b: ImageConfig, where: Where): Di
   const la = a.config?.Labels;
   const lb = b.config?.Labels;
   for (const k of sortedKeys(la, lb)) {
-    if (la?.[k] !== lb?.[k]) out.push(difference('label', 'substance', { ...where, field: k }, value(la?.[k]), value(lb?.[k])));
+    if (la?.[k] !== lb?.[k])
+      out.push(difference('label', 'substance', { ...where, field: k }, value(la?.[k]), value(lb?.[k])));
   }
   out.push(...compareHistory(a.history ?? [], b.history ?? [], where));
   return out;
@@ -97,20 +118,34 @@ const HISTORY_FIELDS = ['created', 'created_by', 'author', 'comment', 'empty_lay
 /** History compared entry by entry; `created` is a timestamp, every other field is history. */
 export function compareHistory(a: HistoryEntry[], b: HistoryEntry[], where: Where): Difference[] {
   const out: Difference[] = [];
-  if (a.length !== b.length) out.push(difference('history', 'history', { ...where, field: 'length' }, a.length, b.length));
+  if (a.length !== b.length)
+    out.push(difference('history', 'history', { ...where, field: 'length' }, a.length, b.length));
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const ha = a[i]!;
     const hb = b[i]!;
     for (const f of HISTORY_FIELDS) {
       if (!same(ha[f], hb[f])) {
-        out.push(difference('history', f === 'created' ? 'timestamp' : 'history', { ...where, field: `history[${i}].${f}` }, value(ha[f]), value(hb[f])));
+        out.push(
+          difference(
+            'history',
+            f === 'created' ? 'timestamp' : 'history',
+            { ...where, field: `history[${i}].${f}` },
+            value(ha[f]),
+            value(hb[f]),
+          ),
+        );
       }
     }
-    const extra = sortedKeys(ha as Record<string, unknown>, hb as Record<string, unknown>).filter((k) => !(HISTORY_FIELDS as readonly string[]).includes(k));
+    const extra = sortedKeys(ha as Record<string, unknown>, hb as Record<string, unknown>).filter(
+      (k) => !(HISTORY_FIELDS as readonly string[]).includes(k),
+    );
     for (const k of extra) {
       const va = (ha as Record<string, unknown>)[k];
       const vb = (hb as Record<string, unknown>)[k];
-      if (!same(va, vb)) out.push(difference('history', 'history', { ...where, field: `history[${i}].${k}` }, value(va), value(vb)));
+      if (!same(va, vb))
+        out.push(
+          difference('history', 'history', { ...where, field: `history[${i}].${k}` }, value(va), value(vb)),
+        );
     }
   }
   return out;

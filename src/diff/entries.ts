@@ -42,7 +42,10 @@ export interface ReadRecord {
 }
 
 /** Hashes a body, keeping its first KEEP_BODY_BYTES when `keep`. Cost: streams the body once. */
-async function hashBody(body: Readable, keep: boolean): Promise<{ sha256: string; head?: ReadRecord['head'] }> {
+async function hashBody(
+  body: Readable,
+  keep: boolean,
+): Promise<{ sha256: string; head?: ReadRecord['head'] }> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   let kept = 0;
@@ -63,7 +66,8 @@ async function hashBody(body: Readable, keep: boolean): Promise<{ sha256: string
 /** The comparable record of a tar entry; consumes (hashes) its body. */
 export async function readRecord(e: TarReadEntry, keepBody: boolean): Promise<ReadRecord> {
   const xattrs: Record<string, string> = {};
-  for (const k of Object.keys(e.xattrs ?? {}).sort()) xattrs[k] = (e.xattrs as Record<string, Buffer>)[k]!.toString('base64');
+  for (const k of Object.keys(e.xattrs ?? {}).sort())
+    xattrs[k] = (e.xattrs as Record<string, Buffer>)[k]!.toString('base64');
   const pax: Record<string, string> = {};
   for (const k of Object.keys(e.pax).sort()) {
     if (!REPRESENTED_PAX.has(k) && !k.startsWith('SCHILY.xattr.')) pax[k] = e.pax[k]!;

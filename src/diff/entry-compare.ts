@@ -1,7 +1,7 @@
 // Field-by-field comparison of two entry records, and the bounded evidence for content differences.
 import { difference } from './classify.js';
 import type { EntryRecord, ReadRecord } from './entries.js';
-import type { ContentDetail, DiffValue, Difference } from './types.js';
+import type { ContentDetail, Difference, DiffValue } from './types.js';
 
 export interface EntryWhere {
   platform: string;
@@ -17,14 +17,25 @@ function keysOf(a: Record<string, string>, b: Record<string, string>): string[] 
 }
 
 /** Every difference between two records of the same path. Cost: O(fields). */
-export function compareRecords(a: EntryRecord, b: EntryRecord, where: EntryWhere, heads?: [ReadRecord['head'], ReadRecord['head']]): Difference[] {
+export function compareRecords(
+  a: EntryRecord,
+  b: EntryRecord,
+  where: EntryWhere,
+  heads?: [ReadRecord['head'], ReadRecord['head']],
+): Difference[] {
   const out: Difference[] = [];
   if (a.type !== b.type) {
     out.push(difference('entry-type', 'substance', where, a.type, b.type));
     return out;
   }
   if (a.size !== b.size || a.sha256 !== b.sha256) {
-    const d = difference('content', 'substance', where, { size: a.size, sha256: a.sha256 }, { size: b.size, sha256: b.sha256 });
+    const d = difference(
+      'content',
+      'substance',
+      where,
+      { size: a.size, sha256: a.sha256 },
+      { size: b.size, sha256: b.sha256 },
+    );
     const detail = heads ? contentDetail(heads[0], heads[1]) : undefined;
     if (detail !== undefined) d.detail = detail;
     out.push(d);
@@ -37,17 +48,30 @@ export function compareRecords(a: EntryRecord, b: EntryRecord, where: EntryWhere
   for (const f of ['uid', 'gid', 'uname', 'gname'] as const) {
     if (a[f] !== b[f]) out.push(difference('owner', 'substance', { ...where, field: f }, a[f], b[f]));
   }
-  if (a.mtime !== b.mtime) out.push(difference('mtime', 'timestamp', { ...where, field: 'mtime' }, a.mtime, b.mtime));
-  if (a.linkname !== b.linkname) out.push(difference('link-target', 'substance', { ...where, field: 'linkname' }, a.linkname, b.linkname));
+  if (a.mtime !== b.mtime)
+    out.push(difference('mtime', 'timestamp', { ...where, field: 'mtime' }, a.mtime, b.mtime));
+  if (a.linkname !== b.linkname)
+    out.push(difference('link-target', 'substance', { ...where, field: 'linkname' }, a.linkname, b.linkname));
   for (const f of ['devmajor', 'devminor'] as const) {
     if (a[f] !== b[f]) out.push(difference('device', 'substance', { ...where, field: f }, a[f], b[f]));
   }
   for (const k of keysOf(a.xattrs, b.xattrs)) {
-    if (a.xattrs[k] !== b.xattrs[k]) out.push(difference('xattr', 'substance', { ...where, field: k }, a.xattrs[k] ?? null, b.xattrs[k] ?? null));
+    if (a.xattrs[k] !== b.xattrs[k])
+      out.push(
+        difference('xattr', 'substance', { ...where, field: k }, a.xattrs[k] ?? null, b.xattrs[k] ?? null),
+      );
   }
   for (const k of keysOf(a.pax, b.pax)) {
     if (a.pax[k] !== b.pax[k]) {
-      out.push(difference('pax', TIME_PAX.has(k) ? 'timestamp' : 'tar-format', { ...where, field: k }, a.pax[k] ?? null, b.pax[k] ?? null));
+      out.push(
+        difference(
+          'pax',
+          TIME_PAX.has(k) ? 'timestamp' : 'tar-format',
+          { ...where, field: k },
+          a.pax[k] ?? null,
+          b.pax[k] ?? null,
+        ),
+      );
     }
   }
   return out;
@@ -59,7 +83,9 @@ export function presence(r: EntryRecord, side: 'a' | 'b', where: EntryWhere): Di
   const isWhiteout = base.slice(base.lastIndexOf('/') + 1).startsWith('.wh.');
   const summary: DiffValue = { type: r.type, size: r.size, sha256: r.sha256 };
   const kind = isWhiteout ? 'whiteout' : side === 'a' ? 'entry-removed' : 'entry-added';
-  return side === 'a' ? difference(kind, 'substance', where, summary, null) : difference(kind, 'substance', where, null, summary);
+  return side === 'a'
+    ? difference(kind, 'substance', where, summary, null)
+    : difference(kind, 'substance', where, null, summary);
 }
 
 function octal(n: number): string {

@@ -4,4 +4,13 @@ export { diffImageSets } from './diff.js';
 export { unifiedDiff } from './line-diff.js';
 export { renderHtml } from './render-html.js';
 export { renderJson, renderText } from './render-text.js';
-export type { ContentDetail, DiffClass, DiffKind, DiffOptions, DiffResult, DiffValue, Difference, Severity } from './types.js';
+export type {
+  ContentDetail,
+  DiffClass,
+  Difference,
+  DiffKind,
+  DiffOptions,
+  DiffResult,
+  DiffValue,
+  Severity,
+} from './types.js';

@@ -1,10 +1,11 @@
 // Comparing layers: two layers entry by entry (lock step while the orders agree, then path-keyed
 // maps of metadata), or whole images' flattened filesystems when their layer lists differ.
+
+import type { BlobReader } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/types.js';
 import { difference } from './classify.js';
 import { type EntryRecord, layerEntries, readRecord, whiteoutOf } from './entries.js';
 import { compareRecords, presence } from './entry-compare.js';
-import type { BlobReader } from '../oci/image-set.js';
-import type { Descriptor } from '../oci/types.js';
 import type { Difference } from './types.js';
 
 interface Side {
@@ -18,7 +19,11 @@ interface Side {
  * disagreement the rest of each layer goes into a path → metadata map (no bodies) and the maps are
  * compared at the end. Cost: one pass over each layer; memory O(entries after the first disagreement).
  */
-export async function compareLayerEntries(a: Side, b: Side, where: { platform: string; layer: number }): Promise<Difference[]> {
+export async function compareLayerEntries(
+  a: Side,
+  b: Side,
+  where: { platform: string; layer: number },
+): Promise<Difference[]> {
   const out: Difference[] = [];
   const itA = layerEntries(a.blobs, a.layer);
   const itB = layerEntries(b.blobs, b.layer);
@@ -38,7 +43,9 @@ export async function compareLayerEntries(a: Side, b: Side, where: { platform: s
       );
       if (ra === undefined && rb === undefined) break;
       if (inStep && ra !== undefined && rb !== undefined && ra.record.path === rb.record.path) {
-        out.push(...compareRecords(ra.record, rb.record, { ...where, path: ra.record.path }, [ra.head, rb.head]));
+        out.push(
+          ...compareRecords(ra.record, rb.record, { ...where, path: ra.record.path }, [ra.head, rb.head]),
+        );
         continue;
       }
       inStep = false;
@@ -61,7 +68,15 @@ export async function compareLayerEntries(a: Side, b: Side, where: { platform: s
   const cb = common(orderB, restA);
   const at = ca.findIndex((p, i) => p !== cb[i]);
   if (at >= 0) {
-    out.push(difference('entry-order', 'file-order', { ...where, path: ca[at]! }, ca.slice(at, at + 3), cb.slice(at, at + 3)));
+    out.push(
+      difference(
+        'entry-order',
+        'file-order',
+        { ...where, path: ca[at]! },
+        ca.slice(at, at + 3),
+        cb.slice(at, at + 3),
+      ),
+    );
   }
   return out;
 }
@@ -75,7 +90,11 @@ async function both<X, Y>(x: Promise<X> | X, y: Promise<Y> | Y): Promise<[X, Y]>
 }
 
 /** Compares two path-keyed maps of records (sorted by path). */
-export function compareMaps(a: Map<string, EntryRecord>, b: Map<string, EntryRecord>, where: { platform: string; layer?: number }): Difference[] {
+export function compareMaps(
+  a: Map<string, EntryRecord>,
+  b: Map<string, EntryRecord>,
+  where: { platform: string; layer?: number },
+): Difference[] {
   const out: Difference[] = [];
   const paths = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   for (const path of paths) {
@@ -93,7 +112,10 @@ export function compareMaps(a: Map<string, EntryRecord>, b: Map<string, EntryRec
  * The filesystem an image's layers make: path → record, whiteouts (`.wh.NAME`, `.wh..wh..opq`) applied
  * and removed. Cost: streams every layer; memory O(paths) (metadata and digests only).
  */
-export async function flattenLayers(blobs: BlobReader, layers: Descriptor[]): Promise<Map<string, EntryRecord>> {
+export async function flattenLayers(
+  blobs: BlobReader,
+  layers: Descriptor[],
+): Promise<Map<string, EntryRecord>> {
   const fs = new Map<string, EntryRecord>();
   const removeUnder = (dir: string, keepSelf: boolean) => {
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;

@@ -23,21 +23,24 @@ function editScript(a: string[], b: string[]): Op[] {
     trace.push(v.slice());
     const next = v.slice();
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let x =
+        k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!)
+          ? v[offset + k + 1]!
+          : v[offset + k - 1]! + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x++;
         y++;
       }
       next[offset + k] = x;
-      if (x >= n && y >= m) return backtrack(trace, next, a, b, d, offset);
+      if (x >= n && y >= m) return backtrack(trace, a, b, d, offset);
     }
     v = next;
   }
   return [...a.map((line): Op => ({ op: '-', line })), ...b.map((line): Op => ({ op: '+', line }))];
 }
 
-function backtrack(trace: Int32Array[], last: Int32Array, a: string[], b: string[], dEnd: number, offset: number): Op[] {
+function backtrack(trace: Int32Array[], a: string[], b: string[], dEnd: number, offset: number): Op[] {
   const ops: Op[] = [];
   let x = a.length;
   let y = b.length;
@@ -48,12 +51,17 @@ function backtrack(trace: Int32Array[], last: Int32Array, a: string[], b: string
     const prevK = down ? k + 1 : k - 1;
     const prevX = v[offset + prevK]!;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) ops.push({ op: ' ', line: a[--x]! }), y--;
+    while (x > prevX && y > prevY) {
+      ops.push({ op: ' ', line: a[--x]! });
+      y--;
+    }
     if (down) ops.push({ op: '+', line: b[--y]! });
     else ops.push({ op: '-', line: a[--x]! });
   }
-  while (x > 0 && y > 0) ops.push({ op: ' ', line: a[--x]! }), y--;
-  void last;
+  while (x > 0 && y > 0) {
+    ops.push({ op: ' ', line: a[--x]! });
+    y--;
+  }
   return ops.reverse();
 }
 

@@ -2,7 +2,7 @@
 // changed text files and hex views around the first differing byte of binaries. No scripts, no fetches.
 import { unifiedDiff } from './line-diff.js';
 import { showValue } from './render-text.js';
-import type { DiffResult, Difference } from './types.js';
+import type { Difference, DiffResult } from './types.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -76,17 +76,23 @@ export function renderHtml(r: DiffResult): string {
     let node: TreeNode = groups.get(key) ?? newNode();
     groups.set(key, node);
     for (const part of d.path.split('/').filter((p) => p !== '')) {
-      let child: TreeNode | undefined = node.children.get(part);
-      if (child === undefined) node.children.set(part, (child = newNode()));
+      const child: TreeNode = node.children.get(part) ?? newNode();
+      node.children.set(part, child);
       node = child;
     }
     node.diffs.push(d);
   }
   const summary = new Map<string, number>();
   for (const d of r.differences) summary.set(d.kind, (summary.get(d.kind) ?? 0) + 1);
-  const rows = [...summary.entries()].sort(([x], [y]) => byteOrder(x, y)).map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`);
-  const ignored = Object.entries(r.ignored).map(([k, n]) => `${esc(k)}: ${n}`).join(', ');
-  const trees = [...groups.entries()].sort(([x], [y]) => byteOrder(x, y)).map(([k, v]) => renderTree(k, v, true));
+  const rows = [...summary.entries()]
+    .sort(([x], [y]) => byteOrder(x, y))
+    .map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`);
+  const ignored = Object.entries(r.ignored)
+    .map(([k, n]) => `${esc(k)}: ${n}`)
+    .join(', ');
+  const trees = [...groups.entries()]
+    .sort(([x], [y]) => byteOrder(x, y))
+    .map(([k, v]) => renderTree(k, v, true));
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>imprint diff</title>
 <style>

@@ -1,5 +1,5 @@
 // The default output: one summary line, then a table of differences, most important first.
-import type { DiffResult, DiffValue, Difference } from './types.js';
+import type { Difference, DiffResult, DiffValue } from './types.js';
 
 const MAX_CELL = 60;
 
@@ -28,7 +28,14 @@ export function renderText(r: DiffResult): string {
     : `${r.a} and ${r.b} differ: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'}`;
   lines.push(`${head}${hidden ? ` (ignored: ${hidden})` : ''}`);
   if (r.differences.length === 0) return `${lines.join('\n')}\n`;
-  const rows = r.differences.map((d) => [d.severity, d.kind, d.platform ?? '-', location(d), showValue(d.a), showValue(d.b)]);
+  const rows = r.differences.map((d) => [
+    d.severity,
+    d.kind,
+    d.platform ?? '-',
+    location(d),
+    showValue(d.a),
+    showValue(d.b),
+  ]);
   const header = ['SEVERITY', 'KIND', 'PLATFORM', 'WHERE', 'A', 'B'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (row: string[]) =>

@@ -27,7 +27,13 @@ export type DiffKind =
   | 'entry-order'; // the common entries of a layer come in a different order
 
 /** Which `--ignore-*` flag hides a difference; `substance` is never hidden. */
-export type DiffClass = 'timestamp' | 'history' | 'file-order' | 'mode-redundant-bits' | 'tar-format' | 'substance';
+export type DiffClass =
+  | 'timestamp'
+  | 'history'
+  | 'file-order'
+  | 'mode-redundant-bits'
+  | 'tar-format'
+  | 'substance';
 
 /** How much a difference matters, for ordering: `high` changes what runs, `low` only how it is encoded. */
 export type Severity = 'high' | 'medium' | 'low';

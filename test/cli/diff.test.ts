@@ -17,7 +17,9 @@ before(async () => {
   tmp = t.dir;
   const a = await buildImage(t.store, baseSpec());
   const spec = baseSpec();
-  spec.layers[0]!.entries = spec.layers[0]!.entries.map((e) => (e.path === 'etc/motd' ? file('etc/motd', 'line one\nline 2\nline three\n', { mtime: 7 }) : e));
+  spec.layers[0]!.entries = spec.layers[0]!.entries.map((e) =>
+    e.path === 'etc/motd' ? file('etc/motd', 'line one\nline 2\nline three\n', { mtime: 7 }) : e,
+  );
   const b = await buildImage(t.store, spec);
   refA = `oci:${join(tmp, 'a')}`;
   refB = `oci-archive:${join(tmp, 'b.tar')}`;
@@ -51,9 +53,14 @@ describe('imprint diff', () => {
     assert.equal(r.code, 1, r.stderr);
     const parsed = JSON.parse(r.stdout) as DiffResult;
     assert.equal(parsed.schemaVersion, 1);
-    assert.deepEqual(parsed.differences.map((d) => d.kind), ['content']);
+    assert.deepEqual(
+      parsed.differences.map((d) => d.kind),
+      ['content'],
+    );
     assert.deepEqual(parsed.ignored, { timestamp: 1 });
-    assert.deepEqual(parsed.differences[0]!.detail, { text: { a: 'line one\nline two\nline three\n', b: 'line one\nline 2\nline three\n' } });
+    assert.deepEqual(parsed.differences[0]!.detail, {
+      text: { a: 'line one\nline two\nline three\n', b: 'line one\nline 2\nline three\n' },
+    });
   });
 
   test('--html writes one page with the unified diff', async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { diffImageSets, type DiffClass, type DiffResult, semanticIgnores } from '../../src/diff/index.js';
+import { type DiffClass, type DiffResult, diffImageSets, semanticIgnores } from '../../src/diff/index.js';
 import { isImprintError } from '../../src/errors.js';
 import type { BlobStore } from '../../src/store/index.js';
 import { walkImageSet } from '../../src/transport/index.js';
-import { type ImageSpec, baseSpec, buildImage, dir, file, symlink, tempStore } from './fixtures.js';
+import { baseSpec, buildImage, dir, file, type ImageSpec, symlink, tempStore } from './fixtures.js';
 
 let store: BlobStore;
 let tmp: string;
@@ -20,12 +20,20 @@ function layer0(spec: ImageSpec) {
   return spec.layers[0]!.entries;
 }
 
-function replace(spec: ImageSpec, path: string, f: (e: ImageSpec['layers'][0]['entries'][0]) => ImageSpec['layers'][0]['entries'][0]): ImageSpec {
+function replace(
+  spec: ImageSpec,
+  path: string,
+  f: (e: ImageSpec['layers'][0]['entries'][0]) => ImageSpec['layers'][0]['entries'][0],
+): ImageSpec {
   spec.layers[0]!.entries = layer0(spec).map((e) => (e.path === path ? f(e) : e));
   return spec;
 }
 
-async function diffSpecs(a: ImageSpec, b: ImageSpec, ignore: Partial<Record<Exclude<DiffClass, 'substance'>, boolean>> = {}): Promise<DiffResult> {
+async function diffSpecs(
+  a: ImageSpec,
+  b: ImageSpec,
+  ignore: Partial<Record<Exclude<DiffClass, 'substance'>, boolean>> = {},
+): Promise<DiffResult> {
   return diffImageSets(await buildImage(store, a), await buildImage(store, b), { ignore });
 }
 
@@ -50,49 +58,90 @@ describe('diff: one planted difference is reported exactly, classified', () => {
     assert.equal(d!.layer, 0);
     assert.equal(d!.class, 'substance');
     assert.equal(d!.severity, 'high');
-    assert.deepEqual(d!.detail, { text: { a: 'line one\nline two\nline three\n', b: 'line one\nline tw0\nline three\n' } });
+    assert.deepEqual(d!.detail, {
+      text: { a: 'line one\nline two\nline three\n', b: 'line one\nline tw0\nline three\n' },
+    });
   });
 
   test('one content byte of a binary file: content, with the bytes around it', async () => {
-    const b = replace(baseSpec(), 'etc/blob.bin', () => file('etc/blob.bin', Buffer.from([0, 1, 2, 3, 4, 5, 6, 0x77, 8, 9, 0, 255])));
+    const b = replace(baseSpec(), 'etc/blob.bin', () =>
+      file('etc/blob.bin', Buffer.from([0, 1, 2, 3, 4, 5, 6, 0x77, 8, 9, 0, 255])),
+    );
     const r = await diffSpecs(baseSpec(), b);
     assert.deepEqual(kinds(r), ['content']);
-    assert.deepEqual(r.differences[0]!.detail, { bytes: { offset: 7, start: 0, a: '00010203040506070809 00ff'.replace(' ', ''), b: '00010203040506770809 00ff'.replace(' ', '') } });
+    assert.deepEqual(r.differences[0]!.detail, {
+      bytes: {
+        offset: 7,
+        start: 0,
+        a: '00010203040506070809 00ff'.replace(' ', ''),
+        b: '00010203040506770809 00ff'.replace(' ', ''),
+      },
+    });
   });
 
   test('a mode bit', async () => {
-    const r = await diffSpecs(baseSpec(), replace(baseSpec(), 'etc/motd', (e) => ({ ...e, mode: 0o664 })));
+    const r = await diffSpecs(
+      baseSpec(),
+      replace(baseSpec(), 'etc/motd', (e) => ({ ...e, mode: 0o664 })),
+    );
     assert.deepEqual(kinds(r), ['mode']);
-    assert.deepEqual([r.differences[0]!.a, r.differences[0]!.b, r.differences[0]!.class], ['0644', '0664', 'substance']);
+    assert.deepEqual(
+      [r.differences[0]!.a, r.differences[0]!.b, r.differences[0]!.class],
+      ['0644', '0664', 'substance'],
+    );
   });
 
   test('uid', async () => {
-    const r = await diffSpecs(baseSpec(), replace(baseSpec(), 'usr/tool', (e) => ({ ...e, uid: 1000 })));
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.field, d.a, d.b]), [['owner', 'uid', 0, 1000]]);
+    const r = await diffSpecs(
+      baseSpec(),
+      replace(baseSpec(), 'usr/tool', (e) => ({ ...e, uid: 1000 })),
+    );
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.field, d.a, d.b]),
+      [['owner', 'uid', 0, 1000]],
+    );
   });
 
   test('mtime: a timestamp', async () => {
-    const r = await diffSpecs(baseSpec(), replace(baseSpec(), 'etc/', (e) => ({ ...e, mtime: 2000 })));
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.path, d.a, d.b]), [['mtime', 'timestamp', 'etc/', 1000, 2000]]);
+    const r = await diffSpecs(
+      baseSpec(),
+      replace(baseSpec(), 'etc/', (e) => ({ ...e, mtime: 2000 })),
+    );
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.class, d.path, d.a, d.b]),
+      [['mtime', 'timestamp', 'etc/', 1000, 2000]],
+    );
   });
 
   test('symlink target', async () => {
-    const r = await diffSpecs(baseSpec(), replace(baseSpec(), 'etc/link', () => symlink('etc/link', '/etc/motd')));
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.a, d.b]), [['link-target', 'motd', '/etc/motd']]);
+    const r = await diffSpecs(
+      baseSpec(),
+      replace(baseSpec(), 'etc/link', () => symlink('etc/link', '/etc/motd')),
+    );
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.a, d.b]),
+      [['link-target', 'motd', '/etc/motd']],
+    );
   });
 
   test('added file', async () => {
     const b = baseSpec();
     layer0(b).push(file('usr/new', 'new\n'));
     const r = await diffSpecs(baseSpec(), b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.path, d.a]), [['entry-added', 'usr/new', null]]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.path, d.a]),
+      [['entry-added', 'usr/new', null]],
+    );
   });
 
   test('removed file', async () => {
     const b = baseSpec();
     b.layers[0]!.entries = layer0(b).filter((e) => e.path !== 'etc/blob.bin');
     const r = await diffSpecs(baseSpec(), b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.path, d.b]), [['entry-removed', 'etc/blob.bin', null]]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.path, d.b]),
+      [['entry-removed', 'etc/blob.bin', null]],
+    );
   });
 
   test('tar entry order', async () => {
@@ -100,48 +149,78 @@ describe('diff: one planted difference is reported exactly, classified', () => {
     const es = layer0(b);
     [es[1], es[2]] = [es[2]!, es[1]!];
     const r = await diffSpecs(baseSpec(), b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.class]), [['entry-order', 'file-order']]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.class]),
+      [['entry-order', 'file-order']],
+    );
   });
 
   test('the same tar with another gzip level: compression', async () => {
     const b = baseSpec();
     b.layers[0]!.gzipLevel = 1;
     const r = await diffSpecs(baseSpec(), b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.layer]), [['compression', 'tar-format', 0]]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.class, d.layer]),
+      [['compression', 'tar-format', 0]],
+    );
   });
 
   test('the same entries in other tar bytes (record padding): tar-format', async () => {
     const b = baseSpec();
     b.layers[0]!.trailingZeros = 10240;
     const r = await diffSpecs(baseSpec(), b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.layer, d.field]), [['tar-format', 'tar-format', 0, 'diff_id']]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.class, d.layer, d.field]),
+      [['tar-format', 'tar-format', 0, 'diff_id']],
+    );
   });
 
   test('an env change', async () => {
     const r = await diffSpecs(baseSpec(), { ...baseSpec(), env: ['PATH=/usr/bin:/bin', 'LANG=C'] });
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.field, d.a, d.b]), [['env', 'LANG', 'C.UTF-8', 'C']]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.field, d.a, d.b]),
+      [['env', 'LANG', 'C.UTF-8', 'C']],
+    );
   });
 
   test('a history change', async () => {
-    const r = await diffSpecs(baseSpec(), { ...baseSpec(), history: [{ created: '2024-01-01T00:00:00Z', created_by: 'COPY src /' }] });
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.field]), [['history', 'history', 'history[0].created_by']]);
+    const r = await diffSpecs(baseSpec(), {
+      ...baseSpec(),
+      history: [{ created: '2024-01-01T00:00:00Z', created_by: 'COPY src /' }],
+    });
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.class, d.field]),
+      [['history', 'history', 'history[0].created_by']],
+    );
   });
 
   test('an annotation change', async () => {
-    const r = await diffSpecs(baseSpec(), { ...baseSpec(), annotations: { ...baseSpec().annotations, 'org.example.note': 'other' } });
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.class, d.field, d.a, d.b]), [['annotation', 'substance', 'manifest.org.example.note', 'base', 'other']]);
+    const r = await diffSpecs(baseSpec(), {
+      ...baseSpec(),
+      annotations: { ...baseSpec().annotations, 'org.example.note': 'other' },
+    });
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.class, d.field, d.a, d.b]),
+      [['annotation', 'substance', 'manifest.org.example.note', 'base', 'other']],
+    );
   });
 
   test('a label change', async () => {
     const r = await diffSpecs(baseSpec(), { ...baseSpec(), labels: { 'org.example.team': 'edge' } });
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.field]), [['label', 'org.example.team']]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.field]),
+      [['label', 'org.example.team']],
+    );
   });
 
   test('xattr and device numbers', async () => {
     const b = replace(baseSpec(), 'usr/tool', (e) => ({ ...e, xattrs: { 'user.x': Buffer.from('1') } }));
     replace(b, 'etc/null', (e) => ({ ...e, devminor: 5 }));
     const r = await diffSpecs(baseSpec(), b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.field]).sort(), [['device', 'devminor'], ['xattr', 'user.x']]);
+    assert.deepEqual(r.differences.map((d) => [d.kind, d.field]).sort(), [
+      ['device', 'devminor'],
+      ['xattr', 'user.x'],
+    ]);
   });
 
   test('a whiteout against a file deleted from the lower layer: whiteout', async () => {
@@ -151,7 +230,10 @@ describe('diff: one planted difference is reported exactly, classified', () => {
     const b = baseSpec();
     b.layers.push({ entries: [dir('etc/')] });
     const r = await diffSpecs(a, b);
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.layer, d.path, d.b]), [['whiteout', 1, 'etc/.wh.motd', null]]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.layer, d.path, d.b]),
+      [['whiteout', 1, 'etc/.wh.motd', null]],
+    );
   });
 
   test('a whiteout against a file never added (different layer lists): same flattened filesystem', async () => {
@@ -169,11 +251,14 @@ describe('diff: one planted difference is reported exactly, classified', () => {
     const a = baseSpec();
     a.layers.push({ entries: [file('usr/extra', 'x\n')] });
     const r = await diffSpecs(a, baseSpec());
-    assert.deepEqual(r.differences.map((d) => [d.kind, d.layer, d.path]), [
-      ['layer-count', undefined, undefined],
-      ['entry-removed', undefined, 'usr/extra'],
-      ['history', undefined, undefined],
-    ]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.layer, d.path]),
+      [
+        ['layer-count', undefined, undefined],
+        ['entry-removed', undefined, 'usr/extra'],
+        ['history', undefined, undefined],
+      ],
+    );
   });
 });
 
@@ -181,10 +266,16 @@ describe('diff: failures', () => {
   test('a missing layer blob is BLOB_NOT_FOUND, not a difference', async () => {
     const other = await tempStore();
     try {
-      const b = await buildImage(other.store, replace(baseSpec(), 'etc/motd', () => file('etc/motd', 'changed\n')));
+      const b = await buildImage(
+        other.store,
+        replace(baseSpec(), 'etc/motd', () => file('etc/motd', 'changed\n')),
+      );
       const layer = (await walkImageSet(b)).images[0]!.manifest.layers[0]!;
       await rm(other.store.path(layer.digest));
-      await assert.rejects(diffImageSets(await buildImage(store, baseSpec()), b), (e) => isImprintError(e) && e.code === 'BLOB_NOT_FOUND');
+      await assert.rejects(
+        diffImageSets(await buildImage(store, baseSpec()), b),
+        (e) => isImprintError(e) && e.code === 'BLOB_NOT_FOUND',
+      );
     } finally {
       await rm(other.dir, { recursive: true, force: true });
     }
@@ -202,14 +293,19 @@ describe('diff: ignore flags and --semantic hide exactly their classes', () => {
     const es = layer0(b);
     [es[1], es[2]] = [es[2]!, es[1]!];
     b.layers[0]!.entries = es.map((e) =>
-      e.path === 'etc/link' ? { ...e, mode: 0o755 } : e.path === 'usr/tool' ? file('usr/tool', '#!/bin/sh\necho ho\n', { mode: 0o755, mtime: 5000 }) : e,
+      e.path === 'etc/link'
+        ? { ...e, mode: 0o755 }
+        : e.path === 'usr/tool'
+          ? file('usr/tool', '#!/bin/sh\necho ho\n', { mode: 0o755, mtime: 5000 })
+          : e,
     );
     b.created = '2025-01-01T00:00:00Z';
     b.history = [{ created: '2025-01-01T00:00:00Z', created_by: 'COPY other /' }];
     b.annotations = { ...b.annotations, 'org.opencontainers.image.created': '2025-01-01T00:00:00Z' };
     return [a, b];
   }
-  const byClass = (r: DiffResult) => r.differences.map((d) => `${d.class}:${d.kind}:${d.field ?? d.path ?? ''}`).sort();
+  const byClass = (r: DiffResult) =>
+    r.differences.map((d) => `${d.class}:${d.kind}:${d.field ?? d.path ?? ''}`).sort();
   const ALL = [
     'file-order:entry-order:etc/motd',
     'history:history:history[0].created_by',
@@ -227,7 +323,10 @@ describe('diff: ignore flags and --semantic hide exactly their classes', () => {
     const r = await diffSpecs(a, b);
     assert.deepEqual(byClass(r), ALL);
     assert.equal(r.differences[0]!.kind, 'content');
-    assert.deepEqual(r.differences.map((d) => d.severity), ['high', ...Array<string>(8).fill('low')]);
+    assert.deepEqual(
+      r.differences.map((d) => d.severity),
+      ['high', ...Array<string>(8).fill('low')],
+    );
   });
 
   for (const cls of ['timestamp', 'history', 'file-order', 'mode-redundant-bits', 'tar-format'] as const) {

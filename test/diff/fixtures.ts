@@ -30,9 +30,23 @@ export interface ImageSpec {
 }
 
 /** A regular file entry. */
-export function file(path: string, content: string | Buffer, over: Partial<TarWriteEntry> = {}): TarWriteEntry {
+export function file(
+  path: string,
+  content: string | Buffer,
+  over: Partial<TarWriteEntry> = {},
+): TarWriteEntry {
   const body = Buffer.from(content);
-  return { path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1000, size: body.length, body: () => Readable.from([body]), ...over };
+  return {
+    path,
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: 1000,
+    size: body.length,
+    body: () => Readable.from([body]),
+    ...over,
+  };
 }
 
 /** A directory entry. */
@@ -42,7 +56,17 @@ export function dir(path: string, over: Partial<TarWriteEntry> = {}): TarWriteEn
 
 /** A symlink entry. */
 export function symlink(path: string, target: string, over: Partial<TarWriteEntry> = {}): TarWriteEntry {
-  return { path, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 1000, size: 0, linkname: target, ...over };
+  return {
+    path,
+    type: 'symlink',
+    mode: 0o777,
+    uid: 0,
+    gid: 0,
+    mtime: 1000,
+    size: 0,
+    linkname: target,
+    ...over,
+  };
 }
 
 /** The base image of the matrix: one layer with a directory, text and binary files, a symlink, a device. */
@@ -55,7 +79,17 @@ export function baseSpec(): ImageSpec {
           file('etc/motd', 'line one\nline two\nline three\n'),
           file('etc/blob.bin', Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 255])),
           symlink('etc/link', 'motd'),
-          { path: 'etc/null', type: 'char', mode: 0o666, uid: 0, gid: 0, mtime: 1000, size: 0, devmajor: 1, devminor: 3 },
+          {
+            path: 'etc/null',
+            type: 'char',
+            mode: 0o666,
+            uid: 0,
+            gid: 0,
+            mtime: 1000,
+            size: 0,
+            devmajor: 1,
+            devminor: 3,
+          },
           dir('usr/'),
           file('usr/tool', '#!/bin/sh\necho hi\n', { mode: 0o755 }),
         ],
@@ -80,8 +114,15 @@ export async function buildImage(store: BlobStore, spec: ImageSpec): Promise<Ima
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const l of spec.layers) {
-    const tar = Buffer.concat([await readBounded(tarStream(l.entries), 64 << 20, 'test layer'), Buffer.alloc(l.trailingZeros ?? 0)]);
-    const gz = await readBounded(Readable.from([tar]).pipe(compressStream({ compression: 'gzip', level: l.gzipLevel ?? 6, workers: 0 })), 64 << 20, 'test layer gz');
+    const tar = Buffer.concat([
+      await readBounded(tarStream(l.entries), 64 << 20, 'test layer'),
+      Buffer.alloc(l.trailingZeros ?? 0),
+    ]);
+    const gz = await readBounded(
+      Readable.from([tar]).pipe(compressStream({ compression: 'gzip', level: l.gzipLevel ?? 6, workers: 0 })),
+      64 << 20,
+      'test layer gz',
+    );
     layers.push({ mediaType: MediaType.ociLayerGzip, ...(await store.putBytes(gz)) });
     diffIds.push(sha256(tar));
   }
@@ -91,7 +132,9 @@ export async function buildImage(store: BlobStore, spec: ImageSpec): Promise<Ima
     ...(spec.created ? { created: spec.created } : {}),
     config: { Env: spec.env ?? [], Labels: spec.labels ?? {} },
     rootfs: { type: 'layers', diff_ids: diffIds },
-    history: spec.layers.map((_, i) => spec.history?.[i] ?? { created: '2024-01-01T00:00:00Z', created_by: `layer ${i}` }),
+    history: spec.layers.map(
+      (_, i) => spec.history?.[i] ?? { created: '2024-01-01T00:00:00Z', created_by: `layer ${i}` },
+    ),
   });
   const configDesc = { mediaType: MediaType.ociConfig, ...(await store.putBytes(config)) };
   const manifest = canonicalJson({
@@ -108,7 +151,10 @@ export async function buildImage(store: BlobStore, spec: ImageSpec): Promise<Ima
   };
   const index = canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifestDesc] });
   const root = { mediaType: MediaType.ociIndex, ...(await store.putBytes(index)) };
-  const set: ImageSet = { index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [root] }, blobs: store };
+  const set: ImageSet = {
+    index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [root] },
+    blobs: store,
+  };
   await validateImage(set);
   return set;
 }

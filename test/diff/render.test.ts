@@ -4,11 +4,29 @@ import { difference, sortDifferences } from '../../src/diff/classify.js';
 import { type DiffResult, renderHtml, renderJson, renderText, unifiedDiff } from '../../src/diff/index.js';
 
 function result(): DiffResult {
-  const content = difference('content', 'substance', { platform: 'linux/amd64', layer: 0, path: 'etc/motd' }, { size: 3, sha256: 'sha256:aa' }, { size: 3, sha256: 'sha256:bb' });
+  const content = difference(
+    'content',
+    'substance',
+    { platform: 'linux/amd64', layer: 0, path: 'etc/motd' },
+    { size: 3, sha256: 'sha256:aa' },
+    { size: 3, sha256: 'sha256:bb' },
+  );
   content.detail = { text: { a: 'one\ntwo\n<b>\n', b: 'one\nTWO\n<b>\n' } };
-  const bin = difference('content', 'substance', { platform: 'linux/amd64', layer: 0, path: 'usr/bin/x' }, { size: 4, sha256: 'sha256:cc' }, { size: 4, sha256: 'sha256:dd' });
+  const bin = difference(
+    'content',
+    'substance',
+    { platform: 'linux/amd64', layer: 0, path: 'usr/bin/x' },
+    { size: 4, sha256: 'sha256:cc' },
+    { size: 4, sha256: 'sha256:dd' },
+  );
   bin.detail = { bytes: { offset: 2, start: 0, a: '00010203', b: '0001ff03' } };
-  const mtime = difference('mtime', 'timestamp', { platform: 'linux/amd64', layer: 0, path: 'etc/', field: 'mtime' }, 1, 2);
+  const mtime = difference(
+    'mtime',
+    'timestamp',
+    { platform: 'linux/amd64', layer: 0, path: 'etc/', field: 'mtime' },
+    1,
+    2,
+  );
   const env = difference('env', 'substance', { platform: 'linux/amd64', field: 'LANG' }, 'C', null);
   return {
     schemaVersion: 1,
@@ -45,8 +63,26 @@ describe('diff renderers', () => {
 
   test('json: stable key order', () => {
     const parsed = JSON.parse(renderJson(result())) as DiffResult;
-    assert.deepEqual(Object.keys(parsed), ['schemaVersion', 'a', 'b', 'identical', 'differences', 'ignored', 'platforms']);
-    assert.deepEqual(Object.keys(parsed.differences[1]!), ['kind', 'class', 'severity', 'platform', 'layer', 'path', 'a', 'b', 'detail']);
+    assert.deepEqual(Object.keys(parsed), [
+      'schemaVersion',
+      'a',
+      'b',
+      'identical',
+      'differences',
+      'ignored',
+      'platforms',
+    ]);
+    assert.deepEqual(Object.keys(parsed.differences[1]!), [
+      'kind',
+      'class',
+      'severity',
+      'platform',
+      'layer',
+      'path',
+      'a',
+      'b',
+      'detail',
+    ]);
   });
 
   test('html: self-contained, a tree of paths, a unified diff and a hex view', () => {
@@ -57,13 +93,16 @@ describe('diff renderers', () => {
     assert.match(html, /<summary>etc<\/summary>.*<summary>motd<\/summary>/s);
     assert.match(html, /<span class="del">-two<\/span>\n<span class="add">\+TWO<\/span>\n &lt;b&gt;/);
     assert.match(html, /first differing byte at offset 2/);
-    assert.match(html, /00000000  00 01 <mark>ff<\/mark> 03/);
+    assert.match(html, /00000000 {2}00 01 <mark>ff<\/mark> 03/);
   });
 
   test('unified diff: hunks with three lines of context', () => {
     const a = 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n';
     const b = 'a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\n';
-    assert.equal(unifiedDiff(a, b), '@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -8,3 +8,4 @@\n h\n i\n j\n+k\n');
+    assert.equal(
+      unifiedDiff(a, b),
+      '@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -8,3 +8,4 @@\n h\n i\n j\n+k\n',
+    );
     assert.equal(unifiedDiff(a, a), '');
     assert.equal(unifiedDiff('', 'x\n'), '@@ -0,0 +1,1 @@\n+x\n');
   });
