@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmarks the main job (examples/python: python3 + ca-certificates) against peers, with hyperfine:
+#   warm    imprint build, packages cached, layer cache cold (install + tar + gzip -6)
+#   nochange imprint build with every layer cached
+#   cold    imprint build from an empty cache (downloads included)
+#   c-tools the irreducible work in one C pipeline on the same .debs:
+#           ar p | xz -dc | tee >(sha256sum) | gzip -6 -n | sha256sum
+#   mmdebstrap --variant=extract of the same package list to a tarball (downloads included)
+# and peak memory of the warm build (/usr/bin/time -v). Prints a Markdown table; run from the repo root
+# after `npm ci`. Needs hyperfine, mmdebstrap, xz-utils, binutils (ar).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cache="$work/cache"
+spec="$work/python"
+cp -r examples/python "$spec"
+rm -rf "$spec/out" "$spec/imprint.lock"
+imprint=(node "$PWD/bin/imprint" --cache-dir "$cache")
+export SOURCE_DATE_EPOCH=1700000000
+
+"${imprint[@]}" build "$spec" -o "oci:$work/out" >/dev/null   # lock, fetch, fill caches
+mapfile -t debs < <(node -e '
+  const lock = require(process.argv[1]);
+  for (const p of lock.platforms["linux/amd64"]) console.log(process.argv[2] + "/blobs/sha256/" + p.sha256);
+' "$spec/imprint.lock" "$cache")
+pkgs=$(node -e 'const l=require(process.argv[1]);console.log(l.platforms["linux/amd64"].map(p=>p.name).join(","))' "$spec/imprint.lock")
+bytes=$(cat "${debs[@]}" | wc -c)
+cat > "$work/c-tools.sh" <<SH
+set -e
+for f in ${debs[*]}; do ar p "\$f" \$(ar t "\$f" | grep '^data\.tar'); done | xz -dc | tee >(sha256sum >/dev/null) | gzip -6 -n | sha256sum >/dev/null
+SH
+suite_url=$(node --input-type=module -e '
+  const { findAptSource } = await import(process.argv[1] + "/dist/debian/apt-sources.js");
+  console.log((await findAptSource("bookworm")).url);
+' "$PWD")
+
+echo "# ${#debs[@]} packages, $bytes bytes of .deb files"
+hyperfine --runs "$runs" --export-markdown "$work/table.md" \
+  --command-name 'imprint build, warm (layer cache cold)' --prepare "rm -rf $cache/layers" "${imprint[*]} build $spec -o oci:$work/out" \
+  --command-name 'imprint build, no change' "${imprint[*]} build $spec -o oci:$work/out" \
+  --command-name 'C tools: ar | xz -dc | gzip -6' "bash $work/c-tools.sh" \
+  --command-name 'imprint build, cold (downloads)' --prepare "rm -rf $cache" "${imprint[*]} build $spec -o oci:$work/out" \
+  --command-name 'mmdebstrap --variant=extract (downloads)' "mmdebstrap --quiet --variant=extract --include=$pkgs bookworm $work/mm.tar $suite_url"
+cat "$work/table.md"
+rm -rf "$cache/layers"
+/usr/bin/time -v "${imprint[@]}" build "$spec" -o "oci:$work/out" 2>&1 >/dev/null | grep -E 'Maximum resident|Elapsed'
