@@ -3,7 +3,7 @@
 #
 #   1. `imprint lock` of a ~30-package set (curl on bookworm, amd64) with a warm metadata cache,
 #      online (3 Release files re-fetched and verified) and --offline; `imprint --version` for the
-#      start-up cost of running from source through tsx.
+#      start-up cost. Runs the compiled CLI (bin/imprint, dist/ built by `npm run build` first).
 #   2. A cold fetch of the .deb files locked for python3 + ca-certificates (amd64, ~18.6 MB) into an
 #      empty store with fetchPackages (6 in flight, sha256 verified, fsynced), against curl fetching
 #      the same URLs one after another (one process, one connection) and 6 at a time (xargs -P6).
@@ -17,9 +17,8 @@ runs=${1:-5}
 work=$(mktemp -d /tmp/imprint-bench-lock.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-imprint() { node --import tsx "$root/test/helpers/imprint-cli.ts" "$@"; }
-export -f imprint
-export root
+npm run --silent build
+imprint() { node "$root/bin/imprint" "$@"; }
 cache=$work/cache
 
 spec() { # spec DIR PACKAGES
@@ -47,9 +46,9 @@ imprint --cache-dir "$cache" lock "$work/py"
 
 echo "== lock, warm metadata cache"
 hyperfine --warmup 1 --runs $((runs * 2)) --export-markdown "$work/lock.md" \
-  -n 'imprint --version (start-up)' "node --import tsx $root/test/helpers/imprint-cli.ts --version" \
-  -n 'imprint lock (curl, 32 packages)' "node --import tsx $root/test/helpers/imprint-cli.ts --cache-dir $cache lock $work/lock30" \
-  -n 'imprint lock --offline (curl, 32 packages)' "node --import tsx $root/test/helpers/imprint-cli.ts --cache-dir $cache lock --offline $work/lock30"
+  -n 'imprint --version (start-up)' "node $root/bin/imprint --version" \
+  -n 'imprint lock (curl, 32 packages)' "node $root/bin/imprint --cache-dir $cache lock $work/lock30" \
+  -n 'imprint lock --offline (curl, 32 packages)' "node $root/bin/imprint --cache-dir $cache lock --offline $work/lock30"
 
 echo "== cold fetch of the python3 + ca-certificates closure"
 lock=$work/py/imprint.lock
@@ -58,18 +57,18 @@ count=$(wc -l <"$work/urls")
 bytes=$(jq '[.platforms["linux/amd64"][].size] | add' "$lock")
 echo "$count files, $bytes bytes"
 
-cat >"$work/fetch.mts" <<EOF
+cat >"$work/fetch.mjs" <<EOF
 import { appendFileSync, readFileSync } from 'node:fs';
-import { fetchPackages } from '$root/src/debian/fetch.js';
-import { lockDownloads } from '$root/src/lock/create-downloads.js';
-import { parseLock } from '$root/src/lock/serialize.js';
-import { BlobStore } from '$root/src/store/index.js';
-const [lockFile, storeDir] = process.argv.slice(2) as [string, string];
+import { fetchPackages } from '$root/dist/debian/fetch.js';
+import { lockDownloads } from '$root/dist/lock/create-downloads.js';
+import { parseLock } from '$root/dist/lock/serialize.js';
+import { BlobStore } from '$root/dist/store/index.js';
+const [lockFile, storeDir] = process.argv.slice(2);
 const lock = parseLock(readFileSync(lockFile), lockFile);
 const started = performance.now();
 const cpu = process.cpuUsage();
 const r = await fetchPackages(lockDownloads(lock), { store: new BlobStore(storeDir) });
-// Wall and CPU time inside the process, without node's and tsx's start-up.
+// Wall and CPU time inside the process, without node's start-up.
 const used = process.cpuUsage(cpu);
 appendFileSync('$work/fetch-times', \`\${(performance.now() - started) / 1000} \${(used.user + used.system) / 1e6}\\n\`);
 if (r.fetched !== ${count}) throw new Error('expected ${count} downloads, got ' + r.fetched);
@@ -77,7 +76,7 @@ EOF
 
 hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/fetch.md" --export-json "$work/fetch.json" \
   --prepare "rm -rf $work/store $work/curl && mkdir -p $work/curl" \
-  -n 'imprint fetchPackages (6 in flight, verified)' "node --import tsx $work/fetch.mts $lock $work/store" \
+  -n 'imprint fetchPackages (6 in flight, verified)' "node $work/fetch.mjs $lock $work/store" \
   -n 'curl, sequential (one connection)' "xargs curl -sfL --remote-name-all --output-dir $work/curl <$work/urls" \
   -n 'curl, xargs -P6' "xargs -P6 -n1 curl -sfL --remote-name-all --output-dir $work/curl <$work/urls"
 
