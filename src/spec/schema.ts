@@ -251,6 +251,8 @@ const packages = z
   .superRefine((list, ctx) => {
     const seen = new Map<string, number>();
     list.forEach((p, i) => {
+      // zod still runs this when an element failed; such an element has no parsed name to compare.
+      if (typeof p !== 'object' || p === null || typeof p.name !== 'string') return;
       const first = seen.get(p.name);
       if (first === undefined) seen.set(p.name, i);
       else
