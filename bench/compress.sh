@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # gzip layer compression (src/compress/README.md, section "Throughput").
 #
-# Compresses one fixed input, an uncompressed tar of system directories (default: /usr/lib/python3*,
-# ~54 MB, written with sorted names, mtime 0 and numeric owners so it is stable across runs), at
-# level 6 with:
+# Compresses one fixed input, an uncompressed tar of system directories (default: /usr/lib/python3*:
+# python3 and python3.11 on Debian 12, ~99 MB; sorted names, mtime 0 and numeric owners, so it is
+# stable across runs), at level 6 with:
 #   - imprint's compressStream (blocked deflate) with the default worker count and with 1 (inline),
 #   - single-stream pako (imprint's previous engine: one deflate stream on the main thread),
 #   - Node's zlib createGzip (fast, but its bytes depend on the CPU and the Node build),

@@ -45,6 +45,19 @@ describe('DeflatePool', () => {
     }
   });
 
+  test("blocks compressed by Node's zlib come back whole too (small outputs may sit in a shared slab)", async () => {
+    const pool = new DeflatePool(1);
+    try {
+      for (const data of [Buffer.from('tiny'), Buffer.alloc(100_000), textBytes(200_000, 9)]) {
+        const nativeJob: BlockJob = { ...job(data, true), engine: 'node-zlib' };
+        const out = await pool.run(nativeJob);
+        assert.ok(Buffer.from(out).equals(Buffer.from(deflateBlock(nativeJob))), `${data.length} bytes`);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a failing job is INTERNAL and the pool keeps working', async () => {
     const pool = new DeflatePool(1);
     try {
