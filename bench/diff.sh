@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `imprint diff` throughput (docs/benchmarks-diff.md).
+# `imprint diff` throughput (docs/benchmarks.md, section "imprint diff").
 #
 # Generates two images of ~500 MB uncompressed each (4 gzip layers of ~125 MB, files of 1 KiB..4 MiB,
 # half random bytes and half text, so gzip has work to do) where B differs from A by one file in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lock and fetch benchmarks (docs/benchmarks-lock.md, section "Lock and fetch").
+# Lock and fetch benchmarks (docs/benchmarks.md, section "Lock and fetch").
 #
 #   1. `imprint lock` of a ~30-package set (curl on bookworm, amd64) with a warm metadata cache,
 #      online (3 Release files re-fetched and verified) and --offline; `imprint --version` for the
