@@ -22,10 +22,10 @@ export SOURCE_DATE_EPOCH=1700000000
 
 "${imprint[@]}" build "$spec" -o "oci:$work/out" >/dev/null   # lock, fetch, fill caches
 mapfile -t debs < <(node -e '
-  const lock = require(process.argv[1]);
+  const lock = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   for (const p of lock.platforms["linux/amd64"]) console.log(process.argv[2] + "/blobs/sha256/" + p.sha256);
 ' "$spec/imprint.lock" "$cache")
-pkgs=$(node -e 'const l=require(process.argv[1]);console.log(l.platforms["linux/amd64"].map(p=>p.name).join(","))' "$spec/imprint.lock")
+pkgs=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(l.platforms["linux/amd64"].map(p=>p.name).join(","))' "$spec/imprint.lock")
 bytes=$(cat "${debs[@]}" | wc -c)
 cat > "$work/c-tools.sh" <<SH
 set -e
@@ -39,10 +39,10 @@ suite_url=$(node --input-type=module -e '
 echo "# ${#debs[@]} packages, $bytes bytes of .deb files"
 hyperfine --runs "$runs" --export-markdown "$work/table.md" \
   --command-name 'imprint build, warm (layer cache cold)' --prepare "rm -rf $cache/layers" "${imprint[*]} build $spec -o oci:$work/out" \
-  --command-name 'imprint build, no change' "${imprint[*]} build $spec -o oci:$work/out" \
-  --command-name 'C tools: ar | xz -dc | gzip -6' "bash $work/c-tools.sh" \
+  --command-name 'imprint build, no change' --prepare true "${imprint[*]} build $spec -o oci:$work/out" \
+  --command-name 'C tools: ar | xz -dc | gzip -6' --prepare true "bash $work/c-tools.sh" \
   --command-name 'imprint build, cold (downloads)' --prepare "rm -rf $cache" "${imprint[*]} build $spec -o oci:$work/out" \
-  --command-name 'mmdebstrap --variant=extract (downloads)' "mmdebstrap --quiet --variant=extract --include=$pkgs bookworm $work/mm.tar $suite_url"
+  --command-name 'mmdebstrap --variant=extract (downloads)' --prepare "rm -f $work/mm.tar" "mmdebstrap --quiet --variant=extract --include=$pkgs bookworm $work/mm.tar $suite_url"
 cat "$work/table.md"
 rm -rf "$cache/layers"
 /usr/bin/time -v "${imprint[@]}" build "$spec" -o "oci:$work/out" 2>&1 >/dev/null | grep -E 'Maximum resident|Elapsed'
