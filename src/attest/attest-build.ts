@@ -4,16 +4,16 @@ import { basename, dirname, join } from 'node:path';
 import type { BuildResult } from '../build/build.js';
 import { codecDescription } from '../compress/index.js';
 import { sha256 } from '../digest/index.js';
-import { canonicalJson } from '../oci/canonical-json.js';
-import { writeFileAtomic } from '../store/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { lockPathFor } from '../lock/io.js';
 import type { LockFile } from '../lock/types.js';
+import { canonicalJson } from '../oci/canonical-json.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
+import { writeFileAtomic } from '../store/index.js';
 import { collectFileSets } from './file-sets.js';
 import { type InTotoStatement, provenanceStatement, type SlsaProvenance } from './provenance.js';
 import { artifactBlob, storeAttestation, withReferrers } from './referrers.js';
@@ -94,7 +94,11 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
         epoch: result.epoch.epoch,
         version: req.version,
       };
-      const doc = await cachedSbom(req.cacheDir, `${req.version}/${image.platform}/${image.manifest.digest}`, () => imageSbom(sbomInput));
+      const doc = await cachedSbom(
+        req.cacheDir,
+        `${req.version}/${image.platform}/${image.manifest.digest}`,
+        () => imageSbom(sbomInput),
+      );
       referrers.push(await storeAttestation(store, image.manifest, artifactBlob(MediaType.spdx, doc)));
     }
   }
@@ -102,7 +106,11 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
 }
 
 /** The SBOM from `<cacheDir>/sbom/<key hash>.json`, or computed and stored there (atomically). */
-async function cachedSbom(cacheDir: string | undefined, key: string, compute: () => Promise<unknown>): Promise<unknown> {
+async function cachedSbom(
+  cacheDir: string | undefined,
+  key: string,
+  compute: () => Promise<unknown>,
+): Promise<unknown> {
   if (cacheDir === undefined) return compute();
   const file = join(cacheDir, 'sbom', `${sha256(key).slice('sha256:'.length)}.json`);
   const hit = await readFile(file, 'utf8').then(

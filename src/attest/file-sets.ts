@@ -37,7 +37,10 @@ export function fileSetDigest(entries: readonly FileSetEntry[]): Digest {
 export async function collectFileSets(specDir: string, sources: readonly string[]): Promise<FileSet[]> {
   const out: FileSet[] = [];
   for (const [i, source] of sources.entries()) {
-    const rel = posix.normalize(source).replace(/^\.\/+/, '').replace(/\/+$/, '');
+    const rel = posix
+      .normalize(source)
+      .replace(/^\.\/+/, '')
+      .replace(/\/+$/, '');
     const entries: FileSetEntry[] = [];
     await addPath(specDir, rel === '' ? '.' : rel, entries, true);
     out.push({ field: `files[${i}]`, source, digest: fileSetDigest(entries), entries });

@@ -18,13 +18,34 @@ export interface GroupAccount {
 }
 
 /** /etc/passwd and /etc/group of an image without base-passwd: root and the overflow ids. */
-export const DEFAULT_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
+export const DEFAULT_PASSWD =
+  'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
 export const DEFAULT_GROUP = 'root:x:0:\nnogroup:x:65534:\n';
 
 /** Writes a small generated text file into the tree (root-owned unless said otherwise). */
-export function addTextFile(tree: FileTree, path: string, text: string, mtime: number, mode = 0o644, origin = 'imprint'): void {
+export function addTextFile(
+  tree: FileTree,
+  path: string,
+  text: string,
+  mtime: number,
+  mode = 0o644,
+  origin = 'imprint',
+): void {
   const bytes = Buffer.from(text, 'utf8');
-  tree.add(path, { kind: 'file', size: bytes.length, content: () => Readable.from([bytes]), mode, uid: 0, gid: 0, mtime, origin }, { onExisting: 'replace' });
+  tree.add(
+    path,
+    {
+      kind: 'file',
+      size: bytes.length,
+      content: () => Readable.from([bytes]),
+      mode,
+      uid: 0,
+      gid: 0,
+      mtime,
+      origin,
+    },
+    { onExisting: 'replace' },
+  );
 }
 
 /**
@@ -33,12 +54,27 @@ export function addTextFile(tree: FileTree, path: string, text: string, mtime: n
  * order, shadow entries where /etc/shadow exists), and creates each user's home directory (owned by
  * the user, 0755) unless it exists or is /nonexistent.
  */
-export async function applyAccounts(tree: FileTree, users: readonly UserAccount[], groups: readonly GroupAccount[], mtime: number): Promise<void> {
-  if (tree.get('/etc/passwd') === undefined) addTextFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
-  if (tree.get('/etc/group') === undefined) addTextFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
+export async function applyAccounts(
+  tree: FileTree,
+  users: readonly UserAccount[],
+  groups: readonly GroupAccount[],
+  mtime: number,
+): Promise<void> {
+  if (tree.get('/etc/passwd') === undefined)
+    addTextFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
+  if (tree.get('/etc/group') === undefined)
+    addTextFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
   await mergeAccounts(tree, { users, groups }, { epoch: mtime, origin: 'accounts' });
   for (const u of users) {
-    if (u.home === '/' || u.home === '/nonexistent' || tree.get(tree.resolveParents(u.home)) !== undefined) continue;
-    tree.add(tree.resolveParents(u.home), { kind: 'dir', mode: 0o755, uid: u.uid, gid: u.gid, mtime, origin: 'accounts' });
+    if (u.home === '/' || u.home === '/nonexistent' || tree.get(tree.resolveParents(u.home)) !== undefined)
+      continue;
+    tree.add(tree.resolveParents(u.home), {
+      kind: 'dir',
+      mode: 0o755,
+      uid: u.uid,
+      gid: u.gid,
+      mtime,
+      origin: 'accounts',
+    });
   }
 }

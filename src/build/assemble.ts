@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { dpkgArch } from '../debian/resolve.js';
-import { installPackages, type InstallResult } from '../debian/install.js';
+import { type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
+import { dpkgArch } from '../debian/resolve.js';
 import type { LockPackage } from '../lock/types.js';
 import type { Platform } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/index.js';
@@ -38,7 +38,20 @@ export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<
 export async function treeFingerprint(tree: FileTree): Promise<string> {
   const h = createHash('sha256');
   for (const e of layerEntries(tree)) {
-    h.update(JSON.stringify([e.path, e.type, e.mode, e.uid, e.gid, e.mtime, e.size, e.linkname ?? '', e.devmajor ?? 0, e.devminor ?? 0]));
+    h.update(
+      JSON.stringify([
+        e.path,
+        e.type,
+        e.mode,
+        e.uid,
+        e.gid,
+        e.mtime,
+        e.size,
+        e.linkname ?? '',
+        e.devmajor ?? 0,
+        e.devminor ?? 0,
+      ]),
+    );
     for (const [k, v] of Object.entries(e.xattrs ?? {}).sort()) h.update(`${k}=${v.toString('hex')}`);
     if (e.body) {
       const body = createHash('sha256');
@@ -62,7 +75,9 @@ export interface PlatformTreeInput {
 }
 
 /** One platform's root filesystem: packages (with their effects), then the spec's files, then accounts. */
-export async function platformTree(input: PlatformTreeInput): Promise<{ tree: FileTree; install: InstallResult | undefined }> {
+export async function platformTree(
+  input: PlatformTreeInput,
+): Promise<{ tree: FileTree; install: InstallResult | undefined }> {
   const { loaded, epoch } = input;
   const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   let install: InstallResult | undefined;
@@ -70,10 +85,26 @@ export async function platformTree(input: PlatformTreeInput): Promise<{ tree: Fi
     install = await installPackages(
       tree,
       input.packages.map((p) => ({
-        record: { name: p.name, version: p.version, architecture: p.architecture, multiArch: 'no', replaces: [], provides: [], size: p.size, filename: p.filename },
+        record: {
+          name: p.name,
+          version: p.version,
+          architecture: p.architecture,
+          multiArch: 'no',
+          replaces: [],
+          provides: [],
+          size: p.size,
+          filename: p.filename,
+        },
         open: () => input.store.open({ digest: `sha256:${p.sha256}`, size: p.size }),
       })),
-      { epoch, arch: dpkgArch(input.platform), spoolDir: input.spoolDir, mergedUsr: true, spool: input.spool, effects: {} },
+      {
+        epoch,
+        arch: dpkgArch(input.platform),
+        spoolDir: input.spoolDir,
+        mergedUsr: true,
+        spool: input.spool,
+        effects: {},
+      },
     );
   }
   tree.overlay(input.files);

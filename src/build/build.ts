@@ -4,9 +4,9 @@ import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
 import type { LockFile, LockPackage } from '../lock/types.js';
+import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { ImageSet } from '../oci/image-set.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
@@ -75,15 +75,24 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   };
 
   const git = await step('reading the git checkout of the spec', () => gitInfo(loaded.dir), 'IO');
-  const epoch = await resolveEpoch({ env: req.env, specEpoch: spec.epoch, specDir: loaded.dir, git: git ?? null });
+  const epoch = await resolveEpoch({
+    env: req.env,
+    specEpoch: spec.epoch,
+    specDir: loaded.dir,
+    git: git ?? null,
+  });
   emit({ type: 'epoch', epoch });
   const annotations = standardAnnotations(spec, epoch.epoch, git, warn);
-  const compression: CompressOptions = { compression: spec.compression.algorithm, level: spec.compression.level };
+  const compression: CompressOptions = {
+    compression: spec.compression.algorithm,
+    level: spec.compression.level,
+  };
   const cacheDir = req.cacheDir;
   // The Debian machinery (OpenPGP, resolver, fetcher) loads only when the spec has packages.
-  const lock = spec.packages.length > 0 ? await (await import('../lock/create.js')).loadFreshLock(loaded) : undefined;
-  const files = await step('reading the spec\'s files', () => specFilesTree(loaded, epoch.epoch), 'IO');
-  const filesPrint = await step('hashing the spec\'s files', () => treeFingerprint(files), 'IO');
+  const lock =
+    spec.packages.length > 0 ? await (await import('../lock/create.js')).loadFreshLock(loaded) : undefined;
+  const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch), 'IO');
+  const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
   let spool: ContentSpool | undefined;
 
@@ -109,19 +118,43 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         if (packages.length > 0) {
           const { fetchPackages } = await import('../debian/fetch.js');
           await step(`fetching packages for ${name}`, () =>
-            fetchPackages(withArchiveUrls(lock!, packages), { store, templates: spec.fetch.sources, offline: req.offline === true, onProgress: (p) => emit({ type: 'fetch', platform: name, ...p }) }),
+            fetchPackages(withArchiveUrls(lock!, packages), {
+              store,
+              templates: spec.fetch.sources,
+              offline: req.offline === true,
+              onProgress: (p) => emit({ type: 'fetch', platform: name, ...p }),
+            }),
           );
         }
         spool ??= new ContentSpool(join(cacheDir, 'spool'));
         const currentSpool = spool;
         const { tree, install } = await step(`assembling the file tree for ${name}`, () =>
-          platformTree({ loaded, platform, epoch: epoch.epoch, store, packages, files, spool: currentSpool, spoolDir: join(cacheDir, 'spool') }),
+          platformTree({
+            loaded,
+            platform,
+            epoch: epoch.epoch,
+            store,
+            packages,
+            files,
+            spool: currentSpool,
+            spoolDir: join(cacheDir, 'spool'),
+          }),
         );
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {
-          const layer = await step(`writing layer ${plan.name} for ${name}`, () => writeLayer(layerEntries(tree.pick(plan.keys)), compression, store), 'IO');
-          emit({ type: 'layer', platform: name, digest: layer.descriptor.digest, size: layer.descriptor.size, uncompressedSize: layer.uncompressedSize });
+          const layer = await step(
+            `writing layer ${plan.name} for ${name}`,
+            () => writeLayer(layerEntries(tree.pick(plan.keys)), compression, store),
+            'IO',
+          );
+          emit({
+            type: 'layer',
+            platform: name,
+            digest: layer.descriptor.digest,
+            size: layer.descriptor.size,
+            uncompressedSize: layer.uncompressedSize,
+          });
           written.push({ name: plan.name, descriptor: layer.descriptor, diffId: layer.diffId });
         }
         layers = written;
@@ -135,20 +168,38 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           epoch: epoch.epoch,
           container: containerConfig(spec),
           diffIds: layers.map((l) => l.diffId),
-          history: layers.map((l) => ({ created_by: `imprint build: ${l.name}`, comment: historyText(spec, packages.length) })),
+          history: layers.map((l) => ({
+            created_by: `imprint build: ${l.name}`,
+            comment: historyText(spec, packages.length),
+          })),
         }),
       );
       await store.putBytes(config.bytes, config.descriptor);
       const layerDescriptors = layers.map((l) => l.descriptor);
-      const manifest = jsonBlob(MediaType.ociManifest, imageManifest(config.descriptor, layerDescriptors, annotations), { platform });
+      const manifest = jsonBlob(
+        MediaType.ociManifest,
+        imageManifest(config.descriptor, layerDescriptors, annotations),
+        { platform },
+      );
       await store.putBytes(manifest.bytes, manifest.descriptor);
-      images.push({ platform: name, manifest: manifest.descriptor, config: config.descriptor, layers: layerDescriptors });
+      images.push({
+        platform: name,
+        manifest: manifest.descriptor,
+        config: config.descriptor,
+        layers: layerDescriptors,
+      });
     }
   } finally {
     await spool?.close();
   }
 
-  const index = jsonBlob(MediaType.ociIndex, imageIndex(images.map((i) => i.manifest), annotations));
+  const index = jsonBlob(
+    MediaType.ociIndex,
+    imageIndex(
+      images.map((i) => i.manifest),
+      annotations,
+    ),
+  );
   await store.putBytes(index.bytes, index.descriptor);
   const root: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [index.descriptor] };
   return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
@@ -158,7 +209,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
 function lockedPackages(lock: LockFile, platform: string): LockPackage[] {
   const list = lock.platforms[platform];
   if (list === undefined) {
-    throw new ImprintError('LOCK_STALE', `imprint.lock has no packages for ${platform}`, { hint: 'Run `imprint lock` to update it.' });
+    throw new ImprintError('LOCK_STALE', `imprint.lock has no packages for ${platform}`, {
+      hint: 'Run `imprint lock` to update it.',
+    });
   }
   return list;
 }
@@ -167,19 +220,29 @@ function lockedPackages(lock: LockFile, platform: string): LockPackage[] {
  * Each locked package with the URL of the archive it comes from (for the `{url}` fetch template).
  * A lock package names its archive by `repo`, an index into the lock's sources.
  */
-function withArchiveUrls(lock: LockFile, packages: readonly LockPackage[]): Array<LockPackage & { url: string }> {
+function withArchiveUrls(
+  lock: LockFile,
+  packages: readonly LockPackage[],
+): Array<LockPackage & { url: string }> {
   return packages.map((p) => {
     const index = p.repo ?? 0;
     const source = lock.sources[index];
     if (source === undefined) {
-      throw new ImprintError('LOCK_INVALID', `imprint.lock: ${p.name} names source ${index}, which the lock does not list`, { hint: 'Run `imprint lock` to rewrite it.' });
+      throw new ImprintError(
+        'LOCK_INVALID',
+        `imprint.lock: ${p.name} names source ${index}, which the lock does not list`,
+        { hint: 'Run `imprint lock` to rewrite it.' },
+      );
     }
     return { ...p, url: source.url };
   });
 }
 
 /** Maps a node origin (a package's status.d name) to its layer group: the Debian source package. */
-function packageGroups(install: InstallResult | undefined, packages: readonly LockPackage[]): (origin: string | undefined) => string | undefined {
+function packageGroups(
+  install: InstallResult | undefined,
+  packages: readonly LockPackage[],
+): (origin: string | undefined) => string | undefined {
   const sourceOf = new Map<string, string>();
   const byName = new Map(packages.map((p) => [`${p.name}\0${p.architecture}`, p]));
   for (const p of install?.packages ?? []) {
@@ -203,7 +266,12 @@ function containerConfig(spec: Spec) {
 }
 
 /** The annotations every manifest and the index carry (DESIGN §4), then the spec's own. */
-function standardAnnotations(spec: Spec, epoch: number, git: GitInfo | undefined, warn: (m: string) => void): Record<string, string> {
+function standardAnnotations(
+  spec: Spec,
+  epoch: number,
+  git: GitInfo | undefined,
+  warn: (m: string) => void,
+): Record<string, string> {
   const a: Record<string, string> = { [Annotation.created]: rfc3339(epoch) };
   if (git) {
     if (git.dirty) warn(`the git checkout has uncommitted changes; ${Annotation.revision} is omitted`);

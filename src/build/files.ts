@@ -25,7 +25,12 @@ export interface FileCopy {
  * is). Symlinks inside a copied directory are kept as links; sockets and devices are refused.
  * Cost: stats every file; contents are read later, when the layer is written.
  */
-export async function copyFiles(tree: FileTree, copies: FileCopy[], specDir: string, mtime: number): Promise<void> {
+export async function copyFiles(
+  tree: FileTree,
+  copies: FileCopy[],
+  specDir: string,
+  mtime: number,
+): Promise<void> {
   const root = await realpath(specDir);
   for (const copy of copies) {
     const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
@@ -37,10 +42,14 @@ export async function copyFiles(tree: FileTree, copies: FileCopy[], specDir: str
     });
     const rel = relative(root, real);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new ImprintError('SPEC_INVALID', `${copy.field}.source resolves to ${real}, outside the spec's directory ${root}`, {
-        hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
-        details: { field: `${copy.field}.source`, path: real },
-      });
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `${copy.field}.source resolves to ${real}, outside the spec's directory ${root}`,
+        {
+          hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
+          details: { field: `${copy.field}.source`, path: real },
+        },
+      );
     }
     const st = await stat(real);
     const ctx = { copy, mtime, tree };
@@ -80,7 +89,15 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       addFile(ctx, host, image, st.mode, st.size);
     } else if (st.isSymbolicLink()) {
       const target = await readlink(host);
-      ctx.tree.add(image, { kind: 'symlink', target, mode: 0o777, uid: ctx.copy.uid, gid: ctx.copy.gid, mtime: ctx.mtime, origin: ctx.copy.field });
+      ctx.tree.add(image, {
+        kind: 'symlink',
+        target,
+        mode: 0o777,
+        uid: ctx.copy.uid,
+        gid: ctx.copy.gid,
+        mtime: ctx.mtime,
+        origin: ctx.copy.field,
+      });
     } else {
       throw unsupported(ctx.copy, host);
     }
@@ -110,8 +127,12 @@ function dirMeta(copy: FileCopy, mtime: number) {
 }
 
 function unsupported(copy: FileCopy, path: string): ImprintError {
-  return new ImprintError('SPEC_INVALID', `${copy.field}.source: ${path} is not a regular file, directory or symlink`, {
-    hint: 'Sockets, FIFOs and device files cannot be copied from the host; create devices in the image instead.',
-    details: { field: `${copy.field}.source`, path },
-  });
+  return new ImprintError(
+    'SPEC_INVALID',
+    `${copy.field}.source: ${path} is not a regular file, directory or symlink`,
+    {
+      hint: 'Sockets, FIFOs and device files cannot be copied from the host; create devices in the image instead.',
+      details: { field: `${copy.field}.source`, path },
+    },
+  );
 }

@@ -2,7 +2,15 @@ import type { Digest } from '../digest/index.js';
 import { sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { MediaType } from '../oci/media-types.js';
-import type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
+import type {
+  ContainerConfig,
+  Descriptor,
+  HistoryEntry,
+  ImageConfig,
+  ImageIndex,
+  ImageManifest,
+  Platform,
+} from '../oci/types.js';
 
 /** RFC 3339 UTC time of an epoch, without fractional seconds (`1970-01-01T00:00:00Z`). */
 export function rfc3339(epoch: number): string {
@@ -55,7 +63,11 @@ export function imageConfig(input: ConfigInput): ImageConfig {
 }
 
 /** An image manifest for a config and layers. */
-export function imageManifest(config: Descriptor, layers: Descriptor[], annotations: Record<string, string>): ImageManifest {
+export function imageManifest(
+  config: Descriptor,
+  layers: Descriptor[],
+  annotations: Record<string, string>,
+): ImageManifest {
   return {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,

@@ -46,7 +46,12 @@ export class LayerCache {
     }
     if (!Array.isArray(parsed.layers)) return undefined;
     for (const l of parsed.layers) {
-      if (!isDigest(l.diffId) || !isDigest(l.descriptor?.digest) || !(await this.#store.has(l.descriptor.digest))) return undefined;
+      if (
+        !isDigest(l.diffId) ||
+        !isDigest(l.descriptor?.digest) ||
+        !(await this.#store.has(l.descriptor.digest))
+      )
+        return undefined;
     }
     return parsed;
   }

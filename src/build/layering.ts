@@ -20,7 +20,11 @@ export const DEFAULT_LAYER_BUDGET = 8;
  * the other packages share one, and the nodes no package owns go on top. Hard links stay in the layer of
  * the file they reach. Deterministic: depends only on the tree and the names.
  */
-export function planLayers(tree: FileTree, layering: Layering, groupOf: (origin: string | undefined) => string | undefined): LayerPlan[] {
+export function planLayers(
+  tree: FileTree,
+  layering: Layering,
+  groupOf: (origin: string | undefined) => string | undefined,
+): LayerPlan[] {
   const keys = [...tree.keys()];
   if (layering.strategy === 'single') return [{ name: 'rootfs', keys }];
 
@@ -31,7 +35,8 @@ export function planLayers(tree: FileTree, layering: Layering, groupOf: (origin:
     const node = tree.get(key)!;
     const group = groupOf(node.origin);
     groupOfKey.set(key, group);
-    if (group !== undefined) bytes.set(group, (bytes.get(group) ?? 0) + (node.kind === 'file' ? node.size : 0));
+    if (group !== undefined)
+      bytes.set(group, (bytes.get(group) ?? 0) + (node.kind === 'file' ? node.size : 0));
   }
   // Hard links follow the file they reach (a link across layers would not extract).
   for (const key of keys) {
@@ -44,9 +49,9 @@ export function planLayers(tree: FileTree, layering: Layering, groupOf: (origin:
 
   const layers = new Map<string, string[]>();
   const push = (name: string, key: string) => {
-    let list = layers.get(name);
-    if (list === undefined) layers.set(name, (list = []));
-    list.push(key);
+    const list = layers.get(name);
+    if (list === undefined) layers.set(name, [key]);
+    else list.push(key);
   };
   for (const key of keys) {
     const group = groupOfKey.get(key);

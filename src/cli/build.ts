@@ -1,19 +1,18 @@
+import { access } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { access } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
-import { lockPathFor } from '../lock/io.js';
-import { writeLock } from '../lock/io.js';
+import { attestBuild } from '../attest/attest-build.js';
 import { buildImage } from '../build/build.js';
+import { lockPathFor, writeLock } from '../lock/io.js';
+import { parsePlatform } from '../oci/platform.js';
+import { hostPlatform, selectPlatform } from '../oci/select.js';
 import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
-import { parsePlatform } from '../oci/platform.js';
-import { hostPlatform, selectPlatform } from '../oci/select.js';
 import type { Runner } from './main.js';
-import { VERSION } from './version.js';
-import { attestBuild } from '../attest/attest-build.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
+import { VERSION } from './version.js';
 
 /** The content store in the cache directory named by --cache-dir or the environment. */
 export function openStore(cacheDir: string | undefined): BlobStore {
@@ -39,8 +38,14 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
       [] as string[],
     )
     .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
-    .option('--platform <os/arch>', 'the image docker-archive outputs hold when the spec has several platforms (default: this machine\'s)')
-    .option('--update', 're-resolve the packages and rewrite imprint.lock before building (a missing lock is always written)')
+    .option(
+      '--platform <os/arch>',
+      "the image docker-archive outputs hold when the spec has several platforms (default: this machine's)",
+    )
+    .option(
+      '--update',
+      're-resolve the packages and rewrite imprint.lock before building (a missing lock is always written)',
+    )
     .option('--no-attest', 'do not attach the SLSA provenance and SPDX SBOM referrers')
     .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout')
@@ -52,22 +57,42 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .action(
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
-        const opts = cmd.opts() as { output: string[]; tag: string; json?: boolean; platform?: string; offline?: boolean; update?: boolean; attest?: boolean };
+        const opts = cmd.opts() as {
+          output: string[];
+          tag: string;
+          json?: boolean;
+          platform?: string;
+          offline?: boolean;
+          update?: boolean;
+          attest?: boolean;
+        };
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
         if (loaded.spec.packages.length > 0) {
           const path = lockPathFor(loaded.file);
-          const exists = await access(path).then(() => true, () => false);
+          const exists = await access(path).then(
+            () => true,
+            () => false,
+          );
           if (!exists || opts.update) {
             // No lock yet (or --update): resolve now and write it, as `imprint lock` would.
             const { createLock } = await import('../lock/create.js');
-            const { lock, warnings } = await createLock({ loaded, cacheDir, offline: opts.offline === true, now: new Date() });
+            const { lock, warnings } = await createLock({
+              loaded,
+              cacheDir,
+              offline: opts.offline === true,
+              now: new Date(),
+            });
             await writeLock(path, lock);
             for (const w of warnings) t.err.write(`warning: ${w}\n`);
-            t.err.write(`${exists ? 'updated' : 'wrote'} ${path}; commit it to pin every package by sha256\n`);
+            t.err.write(
+              `${exists ? 'updated' : 'wrote'} ${path}; commit it to pin every package by sha256\n`,
+            );
           }
         }
-        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(parseReference);
+        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
+          parseReference,
+        );
         const result = await buildImage({
           loaded,
           env: process.env,
@@ -77,16 +102,23 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           onEvent: (e) => {
             if (opts.json) return;
             if (e.type === 'warning') t.err.write(`warning: ${e.message}\n`);
-            if (e.type === 'layer' && t.tty) t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));
+            if (e.type === 'layer' && t.tty)
+              t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));
           },
         });
         // Provenance (SLSA v1) and SBOM (SPDX 2.3) as OCI 1.1 referrers beside the image: the index digest stays the same.
-        const attested = opts.attest === false ? undefined : await attestBuild({ loaded, result, store, version: VERSION, cacheDir });
+        const attested =
+          opts.attest === false
+            ? undefined
+            : await attestBuild({ loaded, result, store, version: VERSION, cacheDir });
         const finalSet = attested?.set ?? result.set;
         for (const ref of outputs) {
           // docker-archive holds one image: pick the platform when the build made several.
-          const single = ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
-          const set = single ? await selectPlatform(finalSet, opts.platform ? parsePlatform(opts.platform) : hostPlatform()) : finalSet;
+          const single =
+            ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
+          const set = single
+            ? await selectPlatform(finalSet, opts.platform ? parsePlatform(opts.platform) : hostPlatform())
+            : finalSet;
           await writeImageSet(ref, set, { tag: opts.tag, name: `${loadedName(loaded.dir)}:${opts.tag}` });
         }
         if (opts.json) {
@@ -95,10 +127,16 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               {
                 index: result.index.digest,
                 epoch: result.epoch,
-                images: result.images.map((i) => ({ platform: i.platform, manifest: i.manifest.digest, config: i.config.digest, layers: i.layers })),
+                images: result.images.map((i) => ({
+                  platform: i.platform,
+                  manifest: i.manifest.digest,
+                  config: i.config.digest,
+                  layers: i.layers,
+                })),
                 outputs: outputs.map(formatReference),
                 warnings: result.warnings,
-                attestations: attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
+                attestations:
+                  attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
               },
               null,
               2,
@@ -110,7 +148,9 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         t.out.write(`SOURCE_DATE_EPOCH ${result.epoch.epoch} (${when}, from ${result.epoch.source})\n`);
         for (const i of result.images) {
           const size = i.layers.reduce((n, l) => n + l.size, 0);
-          t.out.write(`${i.platform.padEnd(16)} manifest ${i.manifest.digest}  ${i.layers.length} layer(s), ${size} bytes\n`);
+          t.out.write(
+            `${i.platform.padEnd(16)} manifest ${i.manifest.digest}  ${i.layers.length} layer(s), ${size} bytes\n`,
+          );
         }
         t.out.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
         for (const ref of outputs) t.out.write(`wrote ${formatReference(ref)}\n`);
@@ -121,6 +161,9 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
 
 /** The default repository name of docker-archive outputs: the spec directory's name, made a valid name. */
 function loadedName(dir: string): string {
-  const name = basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const name = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   return name === '' ? 'imprint' : name;
 }

@@ -38,7 +38,11 @@ export async function inspectImages(blobs: BlobReader, roots: Descriptor[]): Pro
       if (manifest.subject !== undefined) return; // an attestation, not an image
       const config = JSON.parse((await blobs.readBytes(manifest.config)).toString('utf8')) as ImageConfig;
       out.push({
-        platform: formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
+        platform: formatPlatform({
+          os: config.os,
+          architecture: config.architecture,
+          ...(config.variant ? { variant: config.variant } : {}),
+        }),
         manifest: d,
         config,
         layers: manifest.layers,
@@ -71,11 +75,15 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
         }
         for (const r of set.index.manifests) {
           const tag = r.annotations?.['org.opencontainers.image.ref.name'];
-          t.out.write(`${r.mediaType.includes('index') ? 'index' : 'manifest'} ${r.digest}${tag ? `  (${tag})` : ''}\n`);
+          t.out.write(
+            `${r.mediaType.includes('index') ? 'index' : 'manifest'} ${r.digest}${tag ? `  (${tag})` : ''}\n`,
+          );
         }
         for (const i of images) {
           const c = i.config.config ?? {};
-          t.out.write(`\n${i.platform}\n  manifest    ${i.manifest.digest}\n  created     ${i.config.created ?? '-'}\n`);
+          t.out.write(
+            `\n${i.platform}\n  manifest    ${i.manifest.digest}\n  created     ${i.config.created ?? '-'}\n`,
+          );
           if (c.User) t.out.write(`  user        ${c.User}\n`);
           if (c.WorkingDir) t.out.write(`  workdir     ${c.WorkingDir}\n`);
           if (c.Entrypoint) t.out.write(`  entrypoint  ${JSON.stringify(c.Entrypoint)}\n`);
@@ -87,7 +95,8 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
           }
         }
         if (referrers.length > 0) t.out.write('\nreferrers\n');
-        for (const r of referrers) t.out.write(`  ${r.artifactType.padEnd(28)} ${r.digest}  subject ${r.subject}\n`);
+        for (const r of referrers)
+          t.out.write(`  ${r.artifactType.padEnd(28)} ${r.digest}  subject ${r.subject}\n`);
         return EXIT_OK;
       }),
     );

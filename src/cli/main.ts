@@ -5,12 +5,15 @@ import { copyCommand } from './copy.js';
 import { diffCommand } from './diff.js';
 import { inspectCommand } from './inspect.js';
 import { lockCommand } from './lock.js';
-import { verifyCommand } from './verify.js';
 import { EXIT_OK, EXIT_USAGE, processTerminal, reportError, type Terminal } from './output.js';
+import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. Never calls process.exit. */
-export async function main(argv: string[], terminal: Terminal = processTerminal(process.env)): Promise<number> {
+export async function main(
+  argv: string[],
+  terminal: Terminal = processTerminal(process.env),
+): Promise<number> {
   const program = new Command('imprint')
     .description('Build bit-for-bit reproducible OCI images, and prove it.')
     .version(VERSION, '--version')
@@ -20,12 +23,19 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
       writeErr: (s) => terminal.err.write(s),
     })
     .showHelpAfterError('(run with --help for usage)');
-  program.addOption(new Option('--cache-dir <dir>', 'content store and caches (default: $IMPRINT_CACHE_DIR, $XDG_CACHE_HOME/imprint or ~/.cache/imprint)'));
+  program.addOption(
+    new Option(
+      '--cache-dir <dir>',
+      'content store and caches (default: $IMPRINT_CACHE_DIR, $XDG_CACHE_HOME/imprint or ~/.cache/imprint)',
+    ),
+  );
 
   let exit = EXIT_OK;
-  const run: Runner = (fn) => async (...args: unknown[]) => {
-    exit = await fn(args[args.length - 1] as Command);
-  };
+  const run: Runner =
+    (fn) =>
+    async (...args: unknown[]) => {
+      exit = await fn(args[args.length - 1] as Command);
+    };
   buildCommand(program, terminal, run);
   copyCommand(program, terminal, run);
   inspectCommand(program, terminal, run);
@@ -38,7 +48,12 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
     return exit;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return EXIT_OK;
       return EXIT_USAGE;
     }
     return reportError(terminal, err);

@@ -1,4 +1,4 @@
-import { ImprintError, errorText } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
 
 /** Exit codes: 0 success, 1 a failure the user can fix, 2 a usage error. */
 export const EXIT_OK = 0;
@@ -22,7 +22,12 @@ export function processTerminal(env: NodeJS.ProcessEnv): Terminal {
     });
   }
   const tty = Boolean(process.stderr.isTTY);
-  return { out: process.stdout, err: process.stderr, tty, color: tty && env.NO_COLOR === undefined && env.TERM !== 'dumb' };
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    tty,
+    color: tty && env.NO_COLOR === undefined && env.TERM !== 'dumb',
+  };
 }
 
 /** Bold red (or plain) text. */

@@ -46,7 +46,10 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   const dir = `${component}/binary-${arch}`;
   const what = `${a.base}/${dir}/Packages`;
   // A security archive lists `updates/main` and keeps the files under `main/`; apt accepts either spelling.
-  if (release.components.length > 0 && !release.components.some((c) => c === component || c.endsWith(`/${component}`))) {
+  if (
+    release.components.length > 0 &&
+    !release.components.some((c) => c === component || c.endsWith(`/${component}`))
+  ) {
     throw new ImprintError(
       'INDEX_NOT_FOUND',
       `${a.base}: no component ${component} (the Release lists ${release.components.join(', ')})`,

@@ -51,7 +51,8 @@ export class HashingStream extends Transform {
 
   /** The digest of everything that passed; only valid once the stream has finished. */
   digest(): Digest {
-    if (this.#digest === undefined) throw new ImprintError('INTERNAL', 'digest() read before the stream ended');
+    if (this.#digest === undefined)
+      throw new ImprintError('INTERNAL', 'digest() read before the stream ended');
     return this.#digest;
   }
 }

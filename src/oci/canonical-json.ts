@@ -26,7 +26,10 @@ function write(value: unknown, out: string[], seen: Set<object>, path: string): 
       return;
     case 'number':
       if (!Number.isSafeInteger(value)) {
-        throw new ImprintError('INVALID_JSON', `${path}: only safe integers are allowed in canonical JSON, found ${value}`);
+        throw new ImprintError(
+          'INVALID_JSON',
+          `${path}: only safe integers are allowed in canonical JSON, found ${value}`,
+        );
       }
       out.push(String(value));
       return;
@@ -51,7 +54,10 @@ function write(value: unknown, out: string[], seen: Set<object>, path: string): 
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw new ImprintError('INVALID_JSON', `${path}: only plain objects can be encoded, found ${proto?.constructor?.name}`);
+      throw new ImprintError(
+        'INVALID_JSON',
+        `${path}: only plain objects can be encoded, found ${proto?.constructor?.name}`,
+      );
     }
     const keys = Object.keys(value)
       .filter((k) => (value as Record<string, unknown>)[k] !== undefined)

@@ -1,7 +1,17 @@
 import { ImprintError } from '../errors.js';
 import type { Platform } from './types.js';
 
-const KNOWN_ARCH = new Set(['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le', 'loong64']);
+const KNOWN_ARCH = new Set([
+  'amd64',
+  'arm64',
+  'arm',
+  '386',
+  'ppc64le',
+  's390x',
+  'riscv64',
+  'mips64le',
+  'loong64',
+]);
 
 /** Parses `os/arch[/variant]` (e.g. `linux/arm64`, `linux/arm/v7`). */
 export function parsePlatform(text: string): Platform {
@@ -12,10 +22,18 @@ export function parsePlatform(text: string): Platform {
       hint: 'Write platforms like linux/amd64, linux/arm64 or linux/arm/v7.',
     });
   }
-  if (!/^[a-z0-9]+$/.test(os) || !KNOWN_ARCH.has(architecture) || (variant !== undefined && !/^v[0-9]+$/.test(variant))) {
-    throw new ImprintError('BAD_PLATFORM', `platform ${JSON.stringify(text)} is not a known os/arch[/variant]`, {
-      hint: `Known architectures: ${[...KNOWN_ARCH].sort().join(', ')}; variants look like v7 or v8.`,
-    });
+  if (
+    !/^[a-z0-9]+$/.test(os) ||
+    !KNOWN_ARCH.has(architecture) ||
+    (variant !== undefined && !/^v[0-9]+$/.test(variant))
+  ) {
+    throw new ImprintError(
+      'BAD_PLATFORM',
+      `platform ${JSON.stringify(text)} is not a known os/arch[/variant]`,
+      {
+        hint: `Known architectures: ${[...KNOWN_ARCH].sort().join(', ')}; variants look like v7 or v8.`,
+      },
+    );
   }
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
@@ -28,5 +46,9 @@ export function formatPlatform(p: Platform): string {
 /** True when `p` satisfies the wanted platform (variant compared only when wanted names one). */
 export function platformMatches(p: Platform | undefined, want: Platform): boolean {
   if (p === undefined) return false;
-  return p.os === want.os && p.architecture === want.architecture && (want.variant === undefined || p.variant === want.variant);
+  return (
+    p.os === want.os &&
+    p.architecture === want.architecture &&
+    (want.variant === undefined || p.variant === want.variant)
+  );
 }

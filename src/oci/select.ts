@@ -37,6 +37,14 @@ export async function selectPlatform(set: ImageSet, want: Platform): Promise<Ima
 
 /** The OCI platform of this machine (`linux/<arch>`), for choosing a default single image. */
 export function hostPlatform(nodeArch: string = process.arch): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const arch: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+  };
   return { os: 'linux', architecture: arch[nodeArch] ?? nodeArch };
 }

@@ -2,9 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { decompressStream } from '../compress/index.js';
 import { type Digest, HashingStream, isDigest } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
-import { formatPlatform } from './platform.js';
 import type { BlobReader, ImageSet } from './image-set.js';
 import { CONFIG_TYPES, INDEX_TYPES, LAYER_TYPES, layerCompression, MANIFEST_TYPES } from './media-types.js';
+import { formatPlatform } from './platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './types.js';
 
 export interface ValidateOptions {
@@ -35,10 +35,14 @@ export async function validateImage(set: ImageSet, options: ValidateOptions = {}
   v.checkIndexDoc(set.index, 'index.json');
   for (const [i, d] of set.index.manifests.entries()) await v.walk(d, `index.json manifests[${i}]`);
   if (v.problems.length > 0) {
-    throw new ImprintError('INVALID_IMAGE', `the image is invalid:\n${v.problems.map((p) => `  - ${p}`).join('\n')}`, {
-      hint: 'The image was built or transferred incorrectly; rebuild it or fetch it again.',
-      details: { problems: v.problems },
-    });
+    throw new ImprintError(
+      'INVALID_IMAGE',
+      `the image is invalid:\n${v.problems.map((p) => `  - ${p}`).join('\n')}`,
+      {
+        hint: 'The image was built or transferred incorrectly; rebuild it or fetch it again.',
+        details: { problems: v.problems },
+      },
+    );
   }
   return v.report;
 }
@@ -63,7 +67,10 @@ class Validator {
       this.problem(where, 'descriptor is not an object');
       return false;
     }
-    if (typeof d.mediaType !== 'string' || !/^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*$/.test(d.mediaType)) {
+    if (
+      typeof d.mediaType !== 'string' ||
+      !/^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*$/.test(d.mediaType)
+    ) {
       this.problem(where, `mediaType ${JSON.stringify(d.mediaType)} is not a media type`);
       ok = false;
     } else if (allowed && !allowed.includes(d.mediaType)) {
@@ -85,8 +92,10 @@ class Validator {
 
   checkPlatform(p: Platform, where: string): void {
     if (typeof p.os !== 'string' || p.os === '') this.problem(where, 'os is missing');
-    if (typeof p.architecture !== 'string' || p.architecture === '') this.problem(where, 'architecture is missing');
-    if (p.variant !== undefined && (typeof p.variant !== 'string' || p.variant === '')) this.problem(where, 'variant is empty');
+    if (typeof p.architecture !== 'string' || p.architecture === '')
+      this.problem(where, 'architecture is missing');
+    if (p.variant !== undefined && (typeof p.variant !== 'string' || p.variant === ''))
+      this.problem(where, 'variant is empty');
   }
 
   checkStringMap(m: unknown, where: string): void {
@@ -94,7 +103,8 @@ class Validator {
       this.problem(where, 'is not a map');
       return;
     }
-    for (const [k, val] of Object.entries(m)) if (typeof val !== 'string') this.problem(where, `${k} is not a string`);
+    for (const [k, val] of Object.entries(m))
+      if (typeof val !== 'string') this.problem(where, `${k} is not a string`);
   }
 
   checkIndexDoc(index: ImageIndex, where: string): void {
@@ -130,8 +140,13 @@ class Validator {
       const index = await this.readJson<ImageIndex>(d, where);
       if (index === undefined) return;
       this.checkIndexDoc(index, `${where} (${d.digest})`);
-      if (index.mediaType !== d.mediaType) this.problem(where, `index mediaType ${index.mediaType} differs from its descriptor's ${d.mediaType}`);
-      for (const [i, m] of (index.manifests ?? []).entries()) await this.walk(m, `${where} → manifests[${i}]`);
+      if (index.mediaType !== d.mediaType)
+        this.problem(
+          where,
+          `index mediaType ${index.mediaType} differs from its descriptor's ${d.mediaType}`,
+        );
+      for (const [i, m] of (index.manifests ?? []).entries())
+        await this.walk(m, `${where} → manifests[${i}]`);
     } else if (MANIFEST_TYPES.includes(d.mediaType)) {
       await this.walkManifest(d, where);
     } else {
@@ -145,7 +160,8 @@ class Validator {
     if (m === undefined) return;
     const at = `${where} (${d.digest})`;
     if (m.schemaVersion !== 2) this.problem(at, `schemaVersion is ${m.schemaVersion}, expected 2`);
-    if (m.mediaType !== d.mediaType) this.problem(at, `manifest mediaType ${m.mediaType} differs from its descriptor's ${d.mediaType}`);
+    if (m.mediaType !== d.mediaType)
+      this.problem(at, `manifest mediaType ${m.mediaType} differs from its descriptor's ${d.mediaType}`);
     if (!this.checkDescriptor(m.config, `${at} config`)) return;
     if (!Array.isArray(m.layers)) {
       this.problem(at, 'layers is not a list');
@@ -157,7 +173,8 @@ class Validator {
     if (!CONFIG_TYPES.includes(m.config.mediaType)) {
       // An artifact (attestation, SBOM...): its blobs must exist and match.
       await this.checkBlob(m.config, `${at} config`);
-      for (const [i, l] of m.layers.entries()) if (this.checkDescriptor(l, `${at} layers[${i}]`)) await this.checkBlob(l, `${at} layers[${i}]`);
+      for (const [i, l] of m.layers.entries())
+        if (this.checkDescriptor(l, `${at} layers[${i}]`)) await this.checkBlob(l, `${at} layers[${i}]`);
       this.report.artifacts.push(d.digest);
       return;
     }
@@ -165,13 +182,19 @@ class Validator {
     if (config === undefined) return;
     const cat = `${at} config (${m.config.digest})`;
     if (typeof config.os !== 'string' || config.os === '') this.problem(cat, 'os is missing');
-    if (typeof config.architecture !== 'string' || config.architecture === '') this.problem(cat, 'architecture is missing');
+    if (typeof config.architecture !== 'string' || config.architecture === '')
+      this.problem(cat, 'architecture is missing');
     if (d.platform !== undefined) {
       const want = formatPlatform(d.platform);
-      const found = formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
+      const found = formatPlatform({
+        os: config.os,
+        architecture: config.architecture,
+        ...(config.variant ? { variant: config.variant } : {}),
+      });
       if (want !== found) this.problem(cat, `platform ${found} differs from the descriptor's ${want}`);
     }
-    if (config.created !== undefined && Number.isNaN(Date.parse(config.created))) this.problem(cat, `created ${config.created} is not an RFC 3339 time`);
+    if (config.created !== undefined && Number.isNaN(Date.parse(config.created)))
+      this.problem(cat, `created ${config.created} is not an RFC 3339 time`);
     const diffIds = config.rootfs?.diff_ids;
     if (config.rootfs?.type !== 'layers' || !Array.isArray(diffIds)) {
       this.problem(cat, 'rootfs must be {type: "layers", diff_ids: [...]}');
@@ -182,7 +205,8 @@ class Validator {
     }
     if (Array.isArray(config.history)) {
       const nonEmpty = config.history.filter((h) => !h.empty_layer).length;
-      if (nonEmpty !== m.layers.length) this.problem(cat, `history has ${nonEmpty} non-empty entries for ${m.layers.length} layers`);
+      if (nonEmpty !== m.layers.length)
+        this.problem(cat, `history has ${nonEmpty} non-empty entries for ${m.layers.length} layers`);
     }
     for (const [i, l] of m.layers.entries()) {
       const lw = `${at} layers[${i}]`;
@@ -199,7 +223,11 @@ class Validator {
     }
     this.report.images.push({
       manifest: d.digest,
-      platform: formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
+      platform: formatPlatform({
+        os: config.os,
+        architecture: config.architecture,
+        ...(config.variant ? { variant: config.variant } : {}),
+      }),
       layers: m.layers.length,
     });
   }
@@ -219,12 +247,18 @@ class Validator {
     const hasher = new HashingStream();
     try {
       const kind = layerCompression(d.mediaType);
-      await pipeline(await this.blobs.open(d), decompressStream(kind, { what: `layer ${d.digest}` }), hasher, async (src) => {
-        for await (const _ of src) {
-          // drain
-        }
-      });
-      if (hasher.digest() !== diffId) this.problem(where, `uncompressed digest ${hasher.digest()} differs from diff_id ${diffId}`);
+      await pipeline(
+        await this.blobs.open(d),
+        decompressStream(kind, { what: `layer ${d.digest}` }),
+        hasher,
+        async (src) => {
+          for await (const _ of src) {
+            // drain
+          }
+        },
+      );
+      if (hasher.digest() !== diffId)
+        this.problem(where, `uncompressed digest ${hasher.digest()} differs from diff_id ${diffId}`);
     } catch (err) {
       this.problem(where, `layer ${d.digest}: ${errorText(err)}`);
     }

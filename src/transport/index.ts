@@ -5,7 +5,13 @@ import { readDockerArchive, writeDockerArchive } from './docker-archive.js';
 import { readOciArchive, writeOciArchive } from './oci-archive.js';
 import { readOciDir, writeOciDir } from './oci-dir.js';
 import { checkOciTag, dockerArchiveName, formatReference, type ImageRef } from './reference.js';
-import { type PullOptions, type RegistryOptions, type RegistryWriteOptions, readRegistry, writeRegistry } from './registry/index.js';
+import {
+  type PullOptions,
+  type RegistryOptions,
+  type RegistryWriteOptions,
+  readRegistry,
+  writeRegistry,
+} from './registry/index.js';
 
 export {
   type DockerReference,

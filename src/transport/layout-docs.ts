@@ -96,7 +96,12 @@ export function withoutAnnotation(d: Descriptor, key: string): Descriptor {
  */
 export function tagIndex(index: ImageIndex, tag: string | undefined): ImageIndex {
   if (tag === undefined) return index;
-  return { ...index, manifests: index.manifests.map((m) => (m.artifactType === undefined ? annotate(m, { [Annotation.refName]: tag }) : m)) };
+  return {
+    ...index,
+    manifests: index.manifests.map((m) =>
+      m.artifactType === undefined ? annotate(m, { [Annotation.refName]: tag }) : m,
+    ),
+  };
 }
 
 /**

@@ -26,7 +26,7 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
     if (compareBytes(fileKey, linkKey) < 0) groupLeader.set(fileKey, fileKey);
   }
 
-  return sorted.map(({ key, node, path }) => {
+  return sorted.map(({ key, node, path }): TarWriteEntry => {
     const base = { path, mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtime: node.mtime, size: 0 };
     const xattrs = node.xattrs && Object.keys(node.xattrs).length > 0 ? { xattrs: node.xattrs } : {};
     switch (node.kind) {
@@ -57,6 +57,7 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
         return { ...inode, type: 'file', size: file.size, body: file.content };
       }
     }
+    throw new ImprintError('INTERNAL', `/${key} has an unknown node kind`);
   });
 }
 

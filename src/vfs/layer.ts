@@ -19,7 +19,11 @@ export interface WrittenLayer {
 
 /** The layer media type for a compression. */
 export function layerMediaType(compression: CompressOptions['compression']): string {
-  return compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
+  return compression === 'gzip'
+    ? MediaType.ociLayerGzip
+    : compression === 'zstd'
+      ? MediaType.ociLayerZstd
+      : MediaType.ociLayer;
 }
 
 /**
@@ -38,7 +42,11 @@ export async function writeLayer(
     sink.put(out),
   ]);
   return {
-    descriptor: { mediaType: layerMediaType(compression.compression), digest: stored.digest, size: stored.size },
+    descriptor: {
+      mediaType: layerMediaType(compression.compression),
+      digest: stored.digest,
+      size: stored.size,
+    },
     diffId: hasher.digest(),
     uncompressedSize: hasher.size,
   };

@@ -33,7 +33,11 @@ export function compareBytes(a: string, b: string): number {
  * chroot). Returns a tree key.
  */
 export function resolveLinkTarget(linkKey: string, target: string): string {
-  const parts = target.startsWith('/') ? [] : parentPath(linkKey).split('/').filter((p) => p !== '');
+  const parts = target.startsWith('/')
+    ? []
+    : parentPath(linkKey)
+        .split('/')
+        .filter((p) => p !== '');
   for (const part of target.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') parts.pop();

@@ -51,7 +51,11 @@ export class FileTree {
     const existing = this.#nodes.get(key);
     if (existing !== undefined && !(existing.kind === 'dir' && node.kind === 'dir')) {
       if (options.onExisting !== 'replace') {
-        throw conflict(key, `already holds a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}`, node.origin);
+        throw conflict(
+          key,
+          `already holds a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}`,
+          node.origin,
+        );
       }
       if (existing.kind === 'dir') this.remove(key);
     }
@@ -65,7 +69,10 @@ export class FileTree {
     const existing = this.#nodes.get(key);
     if (existing?.kind === 'dir') return;
     if (existing !== undefined) {
-      throw conflict(key, `is a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}, not a directory`);
+      throw conflict(
+        key,
+        `is a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}, not a directory`,
+      );
     }
     this.mkdirp(parentPath(key), meta);
     this.#nodes.set(key, { kind: 'dir', ...meta });
@@ -119,7 +126,8 @@ export class FileTree {
         chain.push(parent);
         parent = parentPath(parent);
       }
-      for (const p of chain.reverse()) out.#nodes.set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
+      for (const p of chain.reverse())
+        out.#nodes.set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
       out.#nodes.set(key, node);
     }
     return out;
@@ -137,7 +145,11 @@ export class FileTree {
       const target = this.resolveParents(key); // e.g. bin/x lands in usr/bin/x when bin -> usr/bin
       const mine = this.#nodes.get(target);
       // A directory never replaces a symlink (merged /usr), and an implicit one keeps our metadata.
-      if (node.kind === 'dir' && (mine?.kind === 'symlink' || (node.origin === undefined && mine?.kind === 'dir'))) continue;
+      if (
+        node.kind === 'dir' &&
+        (mine?.kind === 'symlink' || (node.origin === undefined && mine?.kind === 'dir'))
+      )
+        continue;
       this.add(target, node, { onExisting: 'replace' });
     }
   }

@@ -40,10 +40,19 @@ describe('golden digests', () => {
         ].join('\n'),
       );
       const store = new BlobStore(join(work, 'cache'));
-      const result = await buildImage({ loaded: await loadSpec(dir), env: {}, store, cacheDir: join(work, 'cache') });
+      const result = await buildImage({
+        loaded: await loadSpec(dir),
+        env: {},
+        store,
+        cacheDir: join(work, 'cache'),
+      });
       await validateImage(result.set);
       assert.deepEqual(
-        { index: result.index.digest, amd64: result.images[0]!.manifest.digest, layer: result.images[0]!.layers[0]!.digest },
+        {
+          index: result.index.digest,
+          amd64: result.images[0]!.manifest.digest,
+          layer: result.images[0]!.layers[0]!.digest,
+        },
         GOLDEN,
       );
     } finally {

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { cp, lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { validateImage } from '../../src/oci/validate.js';
 import { parseReference, readImageSet } from '../../src/transport/index.js';
 import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
@@ -27,14 +27,33 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     await cp(join(ROOT, 'examples/hello'), spec, { recursive: true });
     await rm(join(spec, 'out'), { recursive: true, force: true });
     // umoci cannot unpack a multi-platform tag, so this copy builds one platform.
-    const text = (await readFile(join(spec, 'imprint.yaml'), 'utf8')).replace(/^platforms:.*$/m, 'platforms: [linux/amd64]');
+    const text = (await readFile(join(spec, 'imprint.yaml'), 'utf8')).replace(
+      /^platforms:.*$/m,
+      'platforms: [linux/amd64]',
+    );
     await writeFile(join(spec, 'imprint.yaml'), text);
     const r = await runImprint(
-      ['--cache-dir', join(work, 'cache'), 'build', spec, '-o', `oci:${join(work, 'oci')}`, '-o', `oci-archive:${join(work, 'img.tar')}`, '-o', `docker-archive:${join(work, 'docker.tar')}:imprint-interop:test`, '--json'],
+      [
+        '--cache-dir',
+        join(work, 'cache'),
+        'build',
+        spec,
+        '-o',
+        `oci:${join(work, 'oci')}`,
+        '-o',
+        `oci-archive:${join(work, 'img.tar')}`,
+        '-o',
+        `docker-archive:${join(work, 'docker.tar')}:imprint-interop:test`,
+        '--json',
+      ],
       { env: { SOURCE_DATE_EPOCH: '1700000000' } },
     );
     assertOk(r, 'imprint build');
-    for (const ref of [`oci:${join(work, 'oci')}`, `oci-archive:${join(work, 'img.tar')}`, `docker-archive:${join(work, 'docker.tar')}`]) {
+    for (const ref of [
+      `oci:${join(work, 'oci')}`,
+      `oci-archive:${join(work, 'img.tar')}`,
+      `docker-archive:${join(work, 'docker.tar')}`,
+    ]) {
       await validateImage(await readImageSet(parseReference(ref)));
     }
   });
@@ -42,10 +61,16 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     await rm(work, { recursive: true, force: true });
   });
 
-  it('skopeo inspects every output and copies the layout', { skip: !tools.skopeo && 'skopeo is not installed' }, async () => {
+  it('skopeo inspects every output and copies the layout', {
+    skip: !tools.skopeo && 'skopeo is not installed',
+  }, async () => {
     const a = JSON.parse((await run('skopeo', ['inspect', `oci:${join(work, 'oci')}:latest`])).stdout);
-    const b = JSON.parse((await run('skopeo', ['inspect', `oci-archive:${join(work, 'img.tar')}:latest`])).stdout);
-    const c = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${join(work, 'docker.tar')}`])).stdout);
+    const b = JSON.parse(
+      (await run('skopeo', ['inspect', `oci-archive:${join(work, 'img.tar')}:latest`])).stdout,
+    );
+    const c = JSON.parse(
+      (await run('skopeo', ['inspect', `docker-archive:${join(work, 'docker.tar')}`])).stdout,
+    );
     assert.equal(a.Created, '2023-11-14T22:13:20Z');
     assert.deepEqual(a.Layers, b.Layers);
     assert.equal(a.Layers.length, 1);
@@ -56,10 +81,18 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     assert.deepEqual(copied.Layers, a.Layers);
   });
 
-  it('umoci unpacks with the declared modes and owners', { skip: !tools.umoci && 'umoci is not installed' }, async () => {
+  it('umoci unpacks with the declared modes and owners', {
+    skip: !tools.umoci && 'umoci is not installed',
+  }, async () => {
     const bundle = join(work, 'bundle');
     const rootless = process.getuid?.() !== 0;
-    await run('umoci', ['unpack', ...(rootless ? ['--rootless'] : []), '--image', `${join(work, 'oci')}:latest`, bundle]);
+    await run('umoci', [
+      'unpack',
+      ...(rootless ? ['--rootless'] : []),
+      '--image',
+      `${join(work, 'oci')}:latest`,
+      bundle,
+    ]);
     const rootfs = join(bundle, 'rootfs');
     const hello = await lstat(join(rootfs, 'app/hello.sh'));
     assert.equal(hello.mode & 0o7777, 0o755);
@@ -73,15 +106,29 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
       const home = await lstat(join(rootfs, 'home/app'));
       assert.deepEqual([home.uid, home.gid], [1000, 1000]);
     }
-    assert.match(await readFile(join(rootfs, 'etc/passwd'), 'utf8'), /^app:\*:1000:1000::\/home\/app:\/usr\/sbin\/nologin$/m);
+    assert.match(
+      await readFile(join(rootfs, 'etc/passwd'), 'utf8'),
+      /^app:\*:1000:1000::\/home\/app:\/usr\/sbin\/nologin$/m,
+    );
   });
 
   it('podman loads the docker-archive', { skip: !tools.podman && 'podman is not installed' }, async () => {
     const root = join(work, 'podman-root');
-    const podman = ['--root', root, '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs'];
+    const podman = [
+      '--root',
+      root,
+      '--runroot',
+      join(work, 'podman-run'),
+      '--storage-driver',
+      'vfs',
+      '--cgroup-manager',
+      'cgroupfs',
+    ];
     const loaded = await run('podman', [...podman, 'load', '-i', join(work, 'docker.tar')]);
     assert.match(loaded.stdout + loaded.stderr, /imprint-interop:test/);
-    const inspect = JSON.parse((await run('podman', [...podman, 'image', 'inspect', 'imprint-interop:test'])).stdout);
+    const inspect = JSON.parse(
+      (await run('podman', [...podman, 'image', 'inspect', 'imprint-interop:test'])).stdout,
+    );
     assert.deepEqual(inspect[0].Config.Entrypoint, ['/app/hello.sh']);
     assert.equal(inspect[0].Config.User, 'app');
     await run('podman', [...podman, 'rmi', '-a', '-f']).catch(() => {});

@@ -15,7 +15,11 @@ import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
 
 const run = promisify(execFile);
-const ok = (cmd: string, args: string[]) => run(cmd, args).then(() => true, () => false);
+const ok = (cmd: string, args: string[]) =>
+  run(cmd, args).then(
+    () => true,
+    () => false,
+  );
 
 const HELLO_C = `#include <stdio.h>
 #include <unistd.h>
@@ -30,7 +34,10 @@ int main(void) {
 
 describe('images from Debian packages (generated signed repository)', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-pkgs-'));
-  const hasGcc = await ok('sh', ['-c', `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`]);
+  const hasGcc = await ok('sh', [
+    '-c',
+    `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`,
+  ]);
   const hasPodman = await ok('podman', ['--version']);
   let repo: DebRepo | undefined;
   let spec = '';
@@ -41,9 +48,27 @@ describe('images from Debian packages (generated signed repository)', async () =
     await run('gcc', ['-static', '-O2', '-o', join(work, 'hello'), join(work, 'hello.c')]);
     repo = await createDebRepo({
       packages: [
-        { name: 'hello', version: '1.0-1', depends: 'greeting-data (>= 2) | greeting-fallback', files: [{ path: '/usr/bin/hello', content: await readFile(join(work, 'hello')), mode: 0o755 }] },
-        { name: 'greeting-data', version: '2.1-1', architecture: 'all', files: [{ path: '/usr/share/greeting/text', content: 'hello from a package' }, { path: '/bin/greet-link', symlink: '/usr/bin/hello' }] },
-        { name: 'greeting-fallback', version: '1.0', architecture: 'all', files: [{ path: '/usr/share/greeting/text', content: 'fallback' }] },
+        {
+          name: 'hello',
+          version: '1.0-1',
+          depends: 'greeting-data (>= 2) | greeting-fallback',
+          files: [{ path: '/usr/bin/hello', content: await readFile(join(work, 'hello')), mode: 0o755 }],
+        },
+        {
+          name: 'greeting-data',
+          version: '2.1-1',
+          architecture: 'all',
+          files: [
+            { path: '/usr/share/greeting/text', content: 'hello from a package' },
+            { path: '/bin/greet-link', symlink: '/usr/bin/hello' },
+          ],
+        },
+        {
+          name: 'greeting-fallback',
+          version: '1.0',
+          architecture: 'all',
+          files: [{ path: '/usr/share/greeting/text', content: 'fallback' }],
+        },
       ],
     });
     spec = join(work, 'spec');
@@ -75,12 +100,26 @@ describe('images from Debian packages (generated signed repository)', async () =
   const build = async (cache: string, out: string, extra: string[] = []) =>
     JSON.parse(
       assertOk(
-        await runImprint(['--cache-dir', join(work, cache), 'build', spec, '-o', `oci:${join(work, out)}`, '--json', ...extra], { env: { SOURCE_DATE_EPOCH: '1700000000' } }),
+        await runImprint(
+          [
+            '--cache-dir',
+            join(work, cache),
+            'build',
+            spec,
+            '-o',
+            `oci:${join(work, out)}`,
+            '--json',
+            ...extra,
+          ],
+          { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+        ),
         'imprint build',
       ).stdout,
     ) as { index: string; images: Array<{ manifest: string; layers: unknown[] }> };
 
-  it('locks, builds, records every package in status.d, and reproduces across caches', { skip: !hasGcc && 'no static libc for gcc' }, async () => {
+  it('locks, builds, records every package in status.d, and reproduces across caches', {
+    skip: !hasGcc && 'no static libc for gcc',
+  }, async () => {
     assertOk(await runImprint(['--cache-dir', join(work, 'cache-a'), 'lock', spec]), 'imprint lock');
     const lock = JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8'));
     assert.deepEqual(
@@ -109,7 +148,9 @@ describe('images from Debian packages (generated signed repository)', async () =
     assert.match(files.get('etc/passwd')?.toString() ?? '', /^app:/m);
   });
 
-  it('splits per-package layers that still assemble the same filesystem', { skip: !hasGcc && 'no static libc for gcc' }, async () => {
+  it('splits per-package layers that still assemble the same filesystem', {
+    skip: !hasGcc && 'no static libc for gcc',
+  }, async () => {
     const single = await readLayerFiles(await readImageSet(parseReference(`oci:${join(work, 'out-a')}`)));
     const yaml = await readFile(join(spec, 'imprint.yaml'), 'utf8');
     await writeFile(join(spec, 'imprint.yaml'), `${yaml}layering: {strategy: per-package, budget: 4}\n`);
@@ -126,12 +167,36 @@ describe('images from Debian packages (generated signed repository)', async () =
     }
   });
 
-  it('runs under podman as the non-root user', { skip: (!hasGcc && 'no static libc for gcc') || (!hasPodman && 'podman is not installed') }, async () => {
-    const podman = ['--root', join(work, 'pr'), '--runroot', join(work, 'prr'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs'];
+  it('runs under podman as the non-root user', {
+    skip: (!hasGcc && 'no static libc for gcc') || (!hasPodman && 'podman is not installed'),
+  }, async () => {
+    const podman = [
+      '--root',
+      join(work, 'pr'),
+      '--runroot',
+      join(work, 'prr'),
+      '--storage-driver',
+      'vfs',
+      '--cgroup-manager',
+      'cgroupfs',
+    ];
     // podman takes an oci: path as an image name, which must be lowercase.
     const layout = join(tmpdir(), `imprint-run-${process.pid}-${Date.now().toString(36)}`);
     await symlink(join(work, 'out-a'), layout);
-    const out = await run('podman', [...podman, 'run', '--rm', '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', `oci:${layout}:latest`]).finally(() => rm(layout, { force: true }));
+    const out = await run('podman', [
+      ...podman,
+      'run',
+      '--rm',
+      '--runtime',
+      'runc',
+      '--network',
+      'none',
+      '--ulimit',
+      'nofile=20000:20000',
+      '--ulimit',
+      'nproc=4096:4096',
+      `oci:${layout}:latest`,
+    ]).finally(() => rm(layout, { force: true }));
     assert.equal(out.stdout.trim(), 'hello from a package uid=1000');
     await run('podman', [...podman, 'rmi', '-a', '-f']).catch(() => {});
   });

@@ -28,8 +28,13 @@ describe('examples/python [live]', async () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('builds, records every locked package in status.d, and runs as the non-root user [live]', { skip }, async () => {
-    const r = await runImprint(['--cache-dir', cache, 'build', spec, '-o', `oci:${join(work, 'out')}`, '--json'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+  it('builds, records every locked package in status.d, and runs as the non-root user [live]', {
+    skip,
+  }, async () => {
+    const r = await runImprint(
+      ['--cache-dir', cache, 'build', spec, '-o', `oci:${join(work, 'out')}`, '--json'],
+      { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+    );
     const built = JSON.parse(assertOk(r, 'imprint build').stdout) as { index: string };
     const set = await readImageSet(parseReference(`oci:${join(work, 'out')}`));
     await validateImage(set);
@@ -37,21 +42,60 @@ describe('examples/python [live]', async () => {
     const files = await readLayerFiles(set);
     for (const p of lock.platforms['linux/amd64'] as Array<{ name: string; version: string }>) {
       const status = files.get(`var/lib/dpkg/status.d/${p.name}`)?.toString('utf8') ?? '';
-      assert.match(status, new RegExp(`^Version: ${p.version.replace(/[.+~]/g, '\\$&')}$`, 'm'), `status.d/${p.name}`);
+      assert.match(
+        status,
+        new RegExp(`^Version: ${p.version.replace(/[.+~]/g, '\\$&')}$`, 'm'),
+        `status.d/${p.name}`,
+      );
       assert.match(status, /^Status: install ok installed$/m);
     }
 
     // A second build with a cold cache gives the same index.
-    const again = await runImprint(['--cache-dir', join(work, 'cache2'), 'build', spec, '-o', `oci:${join(work, 'out2')}`, '--json'], { env: { SOURCE_DATE_EPOCH: '1700000000', TZ: 'Asia/Tokyo' }, umask: 0o077 });
-    assert.equal((JSON.parse(assertOk(again, 'second build').stdout) as { index: string }).index, built.index);
+    const again = await runImprint(
+      ['--cache-dir', join(work, 'cache2'), 'build', spec, '-o', `oci:${join(work, 'out2')}`, '--json'],
+      { env: { SOURCE_DATE_EPOCH: '1700000000', TZ: 'Asia/Tokyo' }, umask: 0o077 },
+    );
+    assert.equal(
+      (JSON.parse(assertOk(again, 'second build').stdout) as { index: string }).index,
+      built.index,
+    );
 
-    const podman = ['--root', join(work, 'pr'), '--runroot', join(work, 'prr'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs'];
+    const podman = [
+      '--root',
+      join(work, 'pr'),
+      '--runroot',
+      join(work, 'prr'),
+      '--storage-driver',
+      'vfs',
+      '--cgroup-manager',
+      'cgroupfs',
+    ];
     const layout = join(tmpdir(), `imprint-py-${process.pid}-${Date.now().toString(36)}`);
     await symlink(join(work, 'out'), layout);
     try {
-      const args = ['run', '--rm', '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096'];
-      const check = "import ssl, json, sqlite3, urllib.request, os; ssl.create_default_context(); print('ok', os.getuid())";
-      const out = await run('podman', [...podman, ...args, '--entrypoint', '/usr/bin/python3', `oci:${layout}:latest`, '-c', check]);
+      const args = [
+        'run',
+        '--rm',
+        '--runtime',
+        'runc',
+        '--network',
+        'none',
+        '--ulimit',
+        'nofile=20000:20000',
+        '--ulimit',
+        'nproc=4096:4096',
+      ];
+      const check =
+        "import ssl, json, sqlite3, urllib.request, os; ssl.create_default_context(); print('ok', os.getuid())";
+      const out = await run('podman', [
+        ...podman,
+        ...args,
+        '--entrypoint',
+        '/usr/bin/python3',
+        `oci:${layout}:latest`,
+        '-c',
+        check,
+      ]);
       assert.equal(out.stdout.trim(), 'ok 1000');
       const hello = await run('podman', [...podman, ...args, `oci:${layout}:latest`]);
       assert.match(hello.stdout, /"hello": "world"/);
@@ -61,16 +105,30 @@ describe('examples/python [live]', async () => {
     }
   });
 
-  it('builds an amd64+arm64 index on this host; the arm64 binaries are aarch64 ELF [live]', { skip }, async () => {
-    const yaml = (await readFile(join(spec, 'imprint.yaml'), 'utf8')).replace(/^platforms:.*$/m, 'platforms: [linux/amd64, linux/arm64]');
+  it('builds an amd64+arm64 index on this host; the arm64 binaries are aarch64 ELF [live]', {
+    skip,
+  }, async () => {
+    const yaml = (await readFile(join(spec, 'imprint.yaml'), 'utf8')).replace(
+      /^platforms:.*$/m,
+      'platforms: [linux/amd64, linux/arm64]',
+    );
     await writeFile(join(spec, 'imprint.yaml'), yaml);
-    const r = await runImprint(['--cache-dir', cache, 'build', spec, '--update', '-o', `oci:${join(work, 'multi')}`, '--json'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const r = await runImprint(
+      ['--cache-dir', cache, 'build', spec, '--update', '-o', `oci:${join(work, 'multi')}`, '--json'],
+      { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+    );
     assertOk(r, 'multi-arch build');
     const set = await readImageSet(parseReference(`oci:${join(work, 'multi')}`));
     await validateImage(set);
     const walked = await walkImageSet(set);
-    assert.deepEqual(walked.images.map((i) => i.descriptor.platform?.architecture), ['amd64', 'arm64']);
-    const arm = await readLayerFiles({ index: { ...set.index, manifests: [walked.images[1]!.descriptor] }, blobs: set.blobs });
+    assert.deepEqual(
+      walked.images.map((i) => i.descriptor.platform?.architecture),
+      ['amd64', 'arm64'],
+    );
+    const arm = await readLayerFiles({
+      index: { ...set.index, manifests: [walked.images[1]!.descriptor] },
+      blobs: set.blobs,
+    });
     const python = arm.get('usr/bin/python3.11');
     assert.ok(python, 'python3.11 is in the arm64 image');
     assert.equal(python.subarray(0, 4).toString('latin1'), '\x7fELF');

@@ -29,9 +29,17 @@ export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunRe
   const node = opts.node ?? process.execPath;
   const argv = [...(opts.wrapper ?? []), node, '--import', TSX, ENTRY, ...args];
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...opts.env })) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...opts.env }))
+    if (v !== undefined) env[k] = v;
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('sh', ['-c', `${opts.umask === undefined ? '' : `umask ${opts.umask.toString(8).padStart(3, '0')};`} exec ${quoted}`], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      `${opts.umask === undefined ? '' : `umask ${opts.umask.toString(8).padStart(3, '0')};`} exec ${quoted}`,
+    ],
+    { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {

@@ -26,7 +26,14 @@ export async function readLayerFiles(set: ImageSet): Promise<Map<string, Buffer>
       }
       const chunks: Buffer[] = [];
       for await (const c of e.body) chunks.push(c as Buffer);
-      files.set(path, e.type === 'symlink' ? Buffer.from(`-> ${e.linkname}`) : e.type === 'file' ? Buffer.concat(chunks) : Buffer.alloc(0));
+      files.set(
+        path,
+        e.type === 'symlink'
+          ? Buffer.from(`-> ${e.linkname}`)
+          : e.type === 'file'
+            ? Buffer.concat(chunks)
+            : Buffer.alloc(0),
+      );
     }
   }
   return files;

@@ -5,7 +5,10 @@ import { formatPlatform, parsePlatform } from '../../src/oci/platform.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and has no whitespace', () => {
-    assert.equal(canonicalJsonText({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } }), '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+    assert.equal(
+      canonicalJsonText({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } }),
+      '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+    );
   });
   it('is independent of insertion order', () => {
     const a = { x: 1, y: 2, z: { p: 1, q: 2 } };

@@ -54,21 +54,44 @@ describe('reproducibility: examples/hello', () => {
     const a = join(work, 'a', 'hello');
     const b = join(work, 'b', 'deeper', 'hello');
     await copyTreeVaried(join(ROOT, 'examples/hello'), a, { mtimeBase: 1_000_000_000, umask: 0o022 });
-    await copyTreeVaried(join(ROOT, 'examples/hello'), b, { reverse: true, mtimeBase: 1_900_000_000, umask: 0o077 });
+    await copyTreeVaried(join(ROOT, 'examples/hello'), b, {
+      reverse: true,
+      mtimeBase: 1_900_000_000,
+      umask: 0o077,
+    });
     gitCommit(a);
     gitCommit(b);
 
-    const runA = await runImprint(['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'], {
-      cwd: join(work, 'a'),
-      env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: undefined },
-      umask: 0o022,
-    });
-    const runB = await runImprint(['--cache-dir', join(work, 'cache-b'), 'build', 'deeper/hello', '-o', `oci:${join(work, 'out-b')}`, '--json'], {
-      cwd: join(work, 'b'),
-      env: { TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', SOURCE_DATE_EPOCH: undefined },
-      umask: 0o077,
-      ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
-    });
+    const runA = await runImprint(
+      ['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'],
+      {
+        cwd: join(work, 'a'),
+        env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: undefined },
+        umask: 0o022,
+      },
+    );
+    const runB = await runImprint(
+      [
+        '--cache-dir',
+        join(work, 'cache-b'),
+        'build',
+        'deeper/hello',
+        '-o',
+        `oci:${join(work, 'out-b')}`,
+        '--json',
+      ],
+      {
+        cwd: join(work, 'b'),
+        env: {
+          TZ: 'Pacific/Chatham',
+          LANG: 'tr_TR.UTF-8',
+          LC_ALL: 'tr_TR.UTF-8',
+          SOURCE_DATE_EPOCH: undefined,
+        },
+        umask: 0o077,
+        ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
+      },
+    );
     const ja = JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson;
     const jb = JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson;
     assert.deepEqual(ja.epoch, { epoch: 1709294400, source: 'git' });
@@ -79,7 +102,10 @@ describe('reproducibility: examples/hello', () => {
       ['linux/amd64', 'linux/arm64'],
     );
     // The layouts themselves are identical, index.json included.
-    assert.deepEqual(await readFile(join(work, 'out-b', 'index.json')), await readFile(join(work, 'out-a', 'index.json')));
+    assert.deepEqual(
+      await readFile(join(work, 'out-b', 'index.json')),
+      await readFile(join(work, 'out-a', 'index.json')),
+    );
     await validateImage(await readImageSet(parseReference(`oci:${join(work, 'out-a')}`)));
     if (!hasFaketime) console.log('# faketime not installed: the wall-clock variation was skipped');
   });

@@ -8,7 +8,13 @@ import { FileTree } from '../../src/vfs/tree.js';
 
 const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 100 };
 const file = (text: string, extra: Partial<VNode> = {}): VNode =>
-  ({ kind: 'file', size: Buffer.byteLength(text), content: () => Readable.from([Buffer.from(text)]), ...meta, ...extra }) as VNode;
+  ({
+    kind: 'file',
+    size: Buffer.byteLength(text),
+    content: () => Readable.from([Buffer.from(text)]),
+    ...meta,
+    ...extra,
+  }) as VNode;
 
 describe('vfs paths', () => {
   it('normalises and refuses climbing', () => {
@@ -43,12 +49,15 @@ describe('FileTree', () => {
   it('refuses conflicts unless replacing, and names the origin', () => {
     const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
     t.add('/etc/x', file('1', { origin: 'pkg-a' }));
-    assert.throws(() => t.add('/etc/x', file('2', { origin: 'pkg-b' })), (err: { code: string; message: string }) => {
-      assert.equal(err.code, 'VFS_CONFLICT');
-      assert.match(err.message, /pkg-a/);
-      assert.match(err.message, /pkg-b/);
-      return true;
-    });
+    assert.throws(
+      () => t.add('/etc/x', file('2', { origin: 'pkg-b' })),
+      (err: { code: string; message: string }) => {
+        assert.equal(err.code, 'VFS_CONFLICT');
+        assert.match(err.message, /pkg-a/);
+        assert.match(err.message, /pkg-b/);
+        return true;
+      },
+    );
     t.add('/etc/x', file('22'), { onExisting: 'replace' });
     assert.equal((t.get('/etc/x') as { size: number }).size, 2);
     assert.throws(() => t.add('/etc/x/y', file('1')), { code: 'VFS_CONFLICT' });
@@ -105,7 +114,10 @@ describe('layerEntries', () => {
     t.add('bin', { kind: 'symlink', target: 'usr/bin', mode: 0o777, uid: 0, gid: 0, mtime: 1 });
     t.add('cap', file('c', { xattrs: { 'security.capability': Buffer.from([1, 2]) } }));
     const byPath = new Map(layerEntries(t).map((e) => [e.path, e]));
-    assert.deepEqual([byPath.get('dev/null')?.type, byPath.get('dev/null')?.devmajor, byPath.get('dev/null')?.devminor], ['char', 1, 3]);
+    assert.deepEqual(
+      [byPath.get('dev/null')?.type, byPath.get('dev/null')?.devmajor, byPath.get('dev/null')?.devminor],
+      ['char', 1, 3],
+    );
     assert.equal(byPath.get('run/p')?.type, 'fifo');
     assert.equal(byPath.get('bin')?.linkname, 'usr/bin');
     assert.deepEqual(byPath.get('cap')?.xattrs, { 'security.capability': Buffer.from([1, 2]) });
