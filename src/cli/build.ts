@@ -11,7 +11,7 @@ import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, type Terminal } from './output.js';
+import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
 import { VERSION } from './version.js';
 
 /** The content store in the cache directory named by --cache-dir or the environment. */
@@ -93,6 +93,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
           parseReference,
         );
+        let bar: ReturnType<typeof progressBar> | undefined;
         const result = await buildImage({
           loaded,
           env: process.env,
@@ -101,6 +102,13 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           offline: opts.offline === true,
           onEvent: (e) => {
             if (opts.json) return;
+            if (e.type === 'fetch') {
+              if (!t.tty) return; // progress only on a terminal
+              bar ??= progressBar(t);
+              bar.update(e);
+              if (e.done === e.total) bar.clear();
+              return;
+            }
             if (e.type === 'warning') t.err.write(`warning: ${e.message}\n`);
             if (e.type === 'layer' && t.tty)
               t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { relative, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { type Command, Option } from '@commander-js/extra-typings';
-import { type FetchProgress, fetchPackages } from '../debian/fetch.js';
+import { fetchPackages } from '../debian/fetch.js';
 import { createLock, loadFreshLock, lockPath } from '../lock/create.js';
 import { lockDownloads } from '../lock/create-downloads.js';
 import { writeLock } from '../lock/io.js';
@@ -13,7 +12,7 @@ import { compareCodeUnits } from '../oci/canonical-json.js';
 import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, type Terminal } from './output.js';
+import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
 
 interface LockOptions {
   check?: boolean;
@@ -133,42 +132,4 @@ async function fetchLocked(
   t.out.write(
     `fetched ${result.fetched} package(s), ${formatBytes(result.bytes)}; ${result.cached} already in ${store.root}\n`,
   );
-}
-
-/** A one-line progress bar on stderr: count, bytes, rate; redrawn at most ten times a second. */
-function progressBar(t: Terminal): { update: (p: FetchProgress) => void; clear: () => void } {
-  const start = performance.now();
-  let last = 0;
-  let drawn = false;
-  const update = (p: FetchProgress): void => {
-    const now = performance.now();
-    if (now - last < 100 && p.done < p.total) return;
-    last = now;
-    const width = 24;
-    const filled = p.totalBytes === 0 ? width : Math.min(width, Math.floor((p.bytes / p.totalBytes) * width));
-    const seconds = (now - start) / 1000;
-    const rate = seconds > 0 ? p.bytes / seconds : 0;
-    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${p.done}/${p.total} packages  ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}  ${formatBytes(rate)}/s`;
-    t.err.write(`\r\x1b[K${dim(t, line)}`);
-    drawn = true;
-  };
-  return {
-    update,
-    clear: () => {
-      if (drawn) t.err.write('\r\x1b[K');
-    },
-  };
-}
-
-/** Bytes in decimal units with one decimal (e.g. "18.6 MB"). */
-function formatBytes(n: number): string {
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { errorText, ImprintError } from '../errors.js';
 
 /** Exit codes: 0 success, 1 a failure the user can fix, 2 a usage error. */
@@ -57,4 +58,50 @@ export function reportError(t: Terminal, err: unknown): number {
   if (err instanceof Error && err.stack) t.err.write(`${dim(t, err.stack)}\n`);
   t.err.write('  hint: this is a bug in imprint; please report it with the command you ran.\n');
   return EXIT_FAILURE;
+}
+
+/** Counts and bytes of a transfer, as the fetcher reports them. */
+export interface Progress {
+  done: number;
+  total: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+/** A one-line progress bar on stderr: count, bytes, rate; redrawn at most ten times a second. */
+export function progressBar(t: Terminal): { update: (p: Progress) => void; clear: () => void } {
+  const start = performance.now();
+  let last = 0;
+  let drawn = false;
+  const update = (p: Progress): void => {
+    const now = performance.now();
+    if (now - last < 100 && p.done < p.total) return;
+    last = now;
+    const width = 24;
+    const filled = p.totalBytes === 0 ? width : Math.min(width, Math.floor((p.bytes / p.totalBytes) * width));
+    const seconds = (now - start) / 1000;
+    const rate = seconds > 0 ? p.bytes / seconds : 0;
+    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${p.done}/${p.total} packages  ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}  ${formatBytes(rate)}/s`;
+    t.err.write(`\r\x1b[K${dim(t, line)}`);
+    drawn = true;
+  };
+  return {
+    update,
+    clear: () => {
+      if (drawn) t.err.write('\r\x1b[K');
+    },
+  };
+}
+
+/** Bytes in decimal units with one decimal (e.g. "18.6 MB"). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
 }
