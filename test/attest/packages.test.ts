@@ -21,9 +21,9 @@ import { parseReference, writeImageSet } from '../../src/transport/index.js';
 import { verifyImage } from '../../src/verify/verify.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
+import { DEP5_FORMAT } from './fixtures.js';
 
-const COPYRIGHT =
-  'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: 2024 Someone\nLicense: MIT\n';
+const COPYRIGHT = `Format: ${DEP5_FORMAT}\n\nFiles: *\nCopyright: 2024 Someone\nLicense: MIT\n`;
 
 describe('attestations of a package image', () => {
   let work = '';

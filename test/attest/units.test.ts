@@ -10,6 +10,7 @@ import { canonicalJson } from '../../src/oci/canonical-json.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { parseProvenance } from '../../src/verify/recorded.js';
 import { verificationSummary } from '../../src/verify/summary.js';
+import { DEP5_FORMAT } from './fixtures.js';
 
 const hex = (c: string) => c.repeat(64);
 const lock: LockFile = {
@@ -171,8 +172,7 @@ describe('DEP-5 licences', () => {
     assert.equal(spdxLicenseId('GPL-2+'), 'GPL-2.0-or-later');
     assert.equal(spdxLicenseId('Expat'), 'MIT');
     assert.equal(spdxLicenseId('public-domain'), 'LicenseRef-public-domain');
-    const text =
-      'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: LGPL-2.1+\n\nFiles: a/*\nLicense: BSD-3-clause, and GPL-3+\n Some text\n\nLicense: LGPL-2.1+\n full text\n';
+    const text = `Format: ${DEP5_FORMAT}\n\nFiles: *\nLicense: LGPL-2.1+\n\nFiles: a/*\nLicense: BSD-3-clause, and GPL-3+\n Some text\n\nLicense: LGPL-2.1+\n full text\n`;
     assert.equal(dep5License(text), '(BSD-3-Clause AND GPL-3.0-or-later) AND LGPL-2.1-or-later');
     assert.equal(dep5License('This is free software.\nLicense: GPL\n'), undefined);
   });
