@@ -2,23 +2,15 @@
 // body was spooled. Runs in the main thread or in a worker; the tree is not touched here.
 import type { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
-import type { TarEntryType } from '../tar/index.js';
+import type { TarEntry } from '../tar/index.js';
 import { type DebLimits, readDeb } from './deb.js';
 import type { ContentRef, ContentSpool, SpoolStats } from './install-spool.js';
 
-/** One data.tar entry as read (archive path, numeric metadata, body location for files). */
-export interface ExtractedEntry {
-  /** As in the archive: no './', directories end with '/'. The root ('./') is not listed. */
-  path: string;
-  type: TarEntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  size: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
+/**
+ * One data.tar entry as read: the tar entry's fields (path as in the archive: no './', directories end
+ * with '/'; the root is not listed) without xattrs, plus where a file's body was captured.
+ */
+export interface ExtractedEntry extends Omit<TarEntry, 'xattrs'> {
   content?: ContentRef;
 }
 
