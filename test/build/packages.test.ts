@@ -2,7 +2,7 @@
 // binary compiled here), `imprint lock`, `imprint build`, and the image run under podman.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { parseReference, readImageSet } from '../../src/transport/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
+import { podmanForLayout } from '../helpers/podman.js';
 
 const run = promisify(execFile);
 const ok = (cmd: string, args: string[]) =>
@@ -170,34 +171,12 @@ describe('images from Debian packages (generated signed repository)', async () =
   it('runs under podman as the non-root user', {
     skip: (!hasGcc && 'no static libc for gcc') || (!hasPodman && 'podman is not installed'),
   }, async () => {
-    const podman = [
-      '--root',
-      join(work, 'pr'),
-      '--runroot',
-      join(work, 'prr'),
-      '--storage-driver',
-      'vfs',
-      '--cgroup-manager',
-      'cgroupfs',
-    ];
-    // podman takes an oci: path as an image name, which must be lowercase.
-    const layout = join(tmpdir(), `imprint-run-${process.pid}-${Date.now().toString(36)}`);
-    await symlink(join(work, 'out-a'), layout);
-    const out = await run('podman', [
-      ...podman,
-      'run',
-      '--rm',
-      '--runtime',
-      'runc',
-      '--network',
-      'none',
-      '--ulimit',
-      'nofile=20000:20000',
-      '--ulimit',
-      'nproc=4096:4096',
-      `oci:${layout}:latest`,
-    ]).finally(() => rm(layout, { force: true }));
-    assert.equal(out.stdout.trim(), 'hello from a package uid=1000');
-    await run('podman', [...podman, 'rmi', '-a', '-f']).catch(() => {});
+    const podman = await podmanForLayout(work, join(work, 'out-a'));
+    try {
+      const out = await podman.run(['IMAGE']);
+      assert.equal(out.stdout.trim(), 'hello from a package uid=1000');
+    } finally {
+      await podman.close();
+    }
   });
 });

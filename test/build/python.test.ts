@@ -2,18 +2,16 @@
 // an amd64+arm64 index built on this host without emulation. Needs the archive: runs when IMPRINT_LIVE=1
 // (.ci/run sets it); the same logic is covered offline by packages.test.ts against a generated repository.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { validateImage } from '../../src/oci/validate.js';
 import { parseReference, readImageSet, walkImageSet } from '../../src/transport/index.js';
 import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
 import { readLayerFiles } from '../helpers/layers.js';
+import { podmanForLayout } from '../helpers/podman.js';
 
-const run = promisify(execFile);
 const live = process.env.IMPRINT_LIVE === '1';
 const skip = live ? false : 'live: set IMPRINT_LIVE=1 (needs the Debian archive)';
 
@@ -60,48 +58,16 @@ describe('examples/python [live]', async () => {
       built.index,
     );
 
-    const podman = [
-      '--root',
-      join(work, 'pr'),
-      '--runroot',
-      join(work, 'prr'),
-      '--storage-driver',
-      'vfs',
-      '--cgroup-manager',
-      'cgroupfs',
-    ];
-    const layout = join(tmpdir(), `imprint-py-${process.pid}-${Date.now().toString(36)}`);
-    await symlink(join(work, 'out'), layout);
+    const podman = await podmanForLayout(work, join(work, 'out'));
     try {
-      const args = [
-        'run',
-        '--rm',
-        '--runtime',
-        'runc',
-        '--network',
-        'none',
-        '--ulimit',
-        'nofile=20000:20000',
-        '--ulimit',
-        'nproc=4096:4096',
-      ];
       const check =
         "import ssl, json, sqlite3, urllib.request, os; ssl.create_default_context(); print('ok', os.getuid())";
-      const out = await run('podman', [
-        ...podman,
-        ...args,
-        '--entrypoint',
-        '/usr/bin/python3',
-        `oci:${layout}:latest`,
-        '-c',
-        check,
-      ]);
+      const out = await podman.run(['--entrypoint', '/usr/bin/python3', 'IMAGE', '-c', check]);
       assert.equal(out.stdout.trim(), 'ok 1000');
-      const hello = await run('podman', [...podman, ...args, `oci:${layout}:latest`]);
+      const hello = await podman.run(['IMAGE']);
       assert.match(hello.stdout, /"hello": "world"/);
     } finally {
-      await rm(layout, { force: true });
-      await run('podman', [...podman, 'rmi', '-a', '-f']).catch(() => {});
+      await podman.close();
     }
   });
 
