@@ -37,6 +37,11 @@ export interface BuildRequest {
   cacheDir: string;
   /** Use only what is cached: no network. */
   offline?: boolean;
+  /**
+   * The git facts of the spec's checkout (revision/source annotations, epoch fallback) when the caller
+   * knows them, e.g. a verifier rebuilding from provenance; null for "no checkout". Read when absent.
+   */
+  git?: GitInfo | null;
   onEvent?: (event: BuildEvent) => void;
 }
 
@@ -74,7 +79,10 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     emit({ type: 'warning', message });
   };
 
-  const git = await step('reading the git checkout of the spec', () => gitInfo(loaded.dir), 'IO');
+  const git =
+    req.git !== undefined
+      ? (req.git ?? undefined)
+      : await step('reading the git checkout of the spec', () => gitInfo(loaded.dir), 'IO');
   const epoch = await resolveEpoch({
     env: req.env,
     specEpoch: spec.epoch,

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
 import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
 import { type BuildEvent, buildImage } from '../build/build.js';
+import type { GitInfo } from '../build/git.js';
 import { diffImageSets } from '../diff/diff.js';
 import type { Difference } from '../diff/types.js';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
-import { Annotation, INDEX_TYPES, MediaType } from '../oci/media-types.js';
+import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { formatReference, type ImageRef, readImageSet, walkImageSet } from '../transport/index.js';
@@ -84,10 +85,11 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     await mkdir(specDir);
     const specFile = await recreateInputs(recorded, specDir, req.context);
     const loaded = await loadSpec(specFile);
-    loaded.spec.annotations = { ...gitAnnotations(recorded), ...loaded.spec.annotations };
     const result = await buildImage({
       loaded,
       env: { SOURCE_DATE_EPOCH: String(recorded.epoch) },
+      // The workspace has no checkout: the build takes the recorded git facts instead.
+      git: recordedGit(recorded),
       store: req.store,
       cacheDir: join(work, 'cache'),
       offline: req.offline === true,
@@ -131,13 +133,11 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   }
 }
 
-/** The annotations a build takes from its git checkout, recreated from the provenance (the workspace has no checkout). */
-function gitAnnotations(recorded: RecordedBuild): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (recorded.git === undefined) return out;
-  if (!recorded.git.dirty) out[Annotation.revision] = recorded.git.commit;
-  if (recorded.git.remoteUrl) out[Annotation.source] = recorded.git.remoteUrl;
-  return out;
+/** The git facts the original build read from its checkout, as the provenance records them. */
+function recordedGit(recorded: RecordedBuild): GitInfo | null {
+  if (recorded.git === undefined) return null;
+  const { commit, dirty, remoteUrl } = recorded.git;
+  return { commit, dirty, commitTime: recorded.epoch, ...(remoteUrl ? { remoteUrl } : {}) };
 }
 
 /** The set without its referrer entries (root entries that are artifact manifests). */
