@@ -14,11 +14,6 @@ import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
 import { VERSION } from './version.js';
 
-/** The content store in the cache directory named by --cache-dir or the environment. */
-export function openStore(cacheDir: string | undefined): BlobStore {
-  return openCache(cacheDir).store;
-}
-
 /** The cache directory named by --cache-dir or the environment, and the content store inside it. */
 export function openCache(cacheDir: string | undefined): { cacheDir: string; store: BlobStore } {
   const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homedir()));

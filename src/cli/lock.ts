@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { fetchPackages } from '../debian/fetch.js';
 import { createLock, loadFreshLock, lockPath } from '../lock/create.js';
@@ -10,7 +9,8 @@ import { writeSha256sums } from '../lock/sha256sums.js';
 import type { LockFile } from '../lock/types.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { loadSpec } from '../spec/index.js';
-import { BlobStore, defaultCacheDir } from '../store/index.js';
+import type { BlobStore } from '../store/index.js';
+import { openCache } from './build.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
 
@@ -64,9 +64,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
           t.out.write(`${path} is up to date\n`);
           return EXIT_OK;
         }
-        const store = new BlobStore(
-          resolve(program.opts().cacheDir ?? defaultCacheDir(process.env, homedir())),
-        );
+        const { store } = openCache(program.opts().cacheDir);
         const previous = await readFile(path).catch(() => undefined);
         const { lock, warnings } = await createLock({
           loaded,
