@@ -1,3 +1,6 @@
+import { parseBaseReference } from '../base/reference.js';
+import { resolveBase } from '../base/resolve.js';
+import { BaseBlobs } from '../base/source.js';
 import { type Archive, type ArchiveSource, openArchive } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
 import { dpkgArch, PackageUniverse, resolvePackages } from '../debian/resolve.js';
@@ -7,9 +10,11 @@ import { ImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
+import { BlobStore } from '../store/index.js';
+import type { RegistryOptions } from '../transport/registry/index.js';
 import { checkLock, lockPathFor, readLock } from './io.js';
 import { type LockSpecInput, lockSpecHash } from './spec-hash.js';
-import { LOCK_VERSION, type LockFile, type LockPackage, type LockSource } from './types.js';
+import { LOCK_VERSION, type LockBase, type LockFile, type LockPackage, type LockSource } from './types.js';
 
 /** What `createLock` resolves. */
 export interface LockRequest {
@@ -25,6 +30,8 @@ export interface LockRequest {
   /** Host root for apt sources and the default keyring (default '/'; tests point it at a fixture). */
   aptRoot?: string;
   signal?: AbortSignal;
+  /** How a registry base image is reached (credentials, TLS). */
+  registry?: RegistryOptions;
 }
 
 /** A resolved lock and what the caller should be told about it. */
@@ -58,6 +65,8 @@ export function lockSpecInput(spec: Spec): LockSpecInput {
     packages: spec.packages.map((p) => (p.version === undefined ? p.name : `${p.name}=${p.version}`)),
     platforms: spec.platforms.map(formatPlatform),
     essential: false,
+    // Only a spec with a base hashes one, so the hashes of specs without stay as they were.
+    ...(spec.base === undefined ? {} : { extra: { base: spec.base } }),
   };
 }
 
@@ -140,10 +149,27 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     });
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
+  const baseImage = spec.base === undefined ? undefined : await lockBase(req, spec.base);
   return {
-    lock: { version: LOCK_VERSION, specHash: specLockHash(spec), sources, platforms },
+    lock: {
+      version: LOCK_VERSION,
+      specHash: specLockHash(spec),
+      sources,
+      platforms,
+      ...(baseImage === undefined ? {} : { base: baseImage }),
+    },
     warnings,
   };
+}
+
+/** The spec's base image resolved to digests (its manifests and configs kept in the store). */
+async function lockBase(req: LockRequest, written: string): Promise<LockBase> {
+  const base = parseBaseReference(written, req.loaded.dir);
+  const blobs = new BaseBlobs(base, new BlobStore(req.cacheDir), {
+    offline: req.offline === true,
+    ...(req.registry === undefined ? {} : { registry: req.registry }),
+  });
+  return resolveBase(blobs, req.loaded.spec.platforms);
 }
 
 /** The records of every index a platform sees, in spec order, duplicates (same .deb, same suite) dropped. */

@@ -2,7 +2,14 @@ import { isDigest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { parsePlatform } from '../oci/platform.js';
-import { LOCK_VERSION, type LockFile, type LockPackage, type LockSource } from './types.js';
+import {
+  LOCK_VERSION,
+  type LockBase,
+  type LockBaseImage,
+  type LockFile,
+  type LockPackage,
+  type LockSource,
+} from './types.js';
 
 /** Sort order of a platform's packages: name, architecture, then version and filename (byte order). */
 export function compareLockPackages(a: LockPackage, b: LockPackage): number {
@@ -24,7 +31,7 @@ export function serializeLock(lock: LockFile): Buffer {
   for (const key of Object.keys(lock.platforms)) {
     platforms[key] = [...(lock.platforms[key] ?? [])].sort(compareLockPackages);
   }
-  const value = { version: lock.version, specHash: lock.specHash, sources: lock.sources, platforms };
+  const value = { version: lock.version, specHash: lock.specHash, sources: lock.sources, platforms, base: lock.base };
   return Buffer.from(`${prettyJson(value, '')}\n`, 'utf8');
 }
 
@@ -80,7 +87,7 @@ export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
     );
   }
   const v = new Validator(file);
-  const root = v.object(raw, '$', ['version', 'specHash', 'sources', 'platforms']);
+  const root = v.object(raw, '$', ['version', 'specHash', 'sources', 'platforms'], ['base']);
   if (root.version !== LOCK_VERSION) {
     const newer = typeof root.version === 'number' && root.version > LOCK_VERSION;
     v.fail(
@@ -114,7 +121,33 @@ export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
     });
     platforms[key] = packages;
   }
-  return { version: LOCK_VERSION, specHash: root.specHash as LockFile['specHash'], sources, platforms };
+  const base = root.base === undefined ? undefined : parseBase(v, root.base, '$.base');
+  return {
+    version: LOCK_VERSION,
+    specHash: root.specHash as LockFile['specHash'],
+    sources,
+    platforms,
+    ...(base === undefined ? {} : { base }),
+  };
+}
+
+function parseBase(v: Validator, raw: unknown, path: string): LockBase {
+  const o = v.object(raw, path, ['ref', 'digest', 'platforms']);
+  const platformsRaw = v.object(o.platforms, `${path}.platforms`, undefined);
+  const platforms: Record<string, LockBaseImage> = {};
+  for (const key of Object.keys(platformsRaw).sort(compareCodeUnits)) {
+    const at = `${path}.platforms[${JSON.stringify(key)}]`;
+    const image = v.object(platformsRaw[key], at, ['digest', 'size', 'mediaType']);
+    const size = image.size;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+      v.fail(`${at}.size`, 'a non-negative integer', JSON.stringify(size));
+    platforms[key] = {
+      digest: v.digest(image.digest, `${at}.digest`),
+      size: size as number,
+      mediaType: v.string(image.mediaType, `${at}.mediaType`),
+    };
+  }
+  return { ref: v.string(o.ref, `${path}.ref`), digest: v.digest(o.digest, `${path}.digest`), platforms };
 }
 
 function parseSource(v: Validator, raw: unknown, path: string): LockSource {
@@ -201,6 +234,11 @@ class Validator {
 
   string(raw: unknown, path: string): string {
     if (typeof raw !== 'string' || raw === '') this.fail(path, 'a non-empty string', describe(raw));
+    return raw;
+  }
+
+  digest(raw: unknown, path: string): LockBase['digest'] {
+    if (!isDigest(raw)) this.fail(path, 'a sha256:<64 hex> digest', describe(raw));
     return raw;
   }
 

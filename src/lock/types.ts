@@ -18,6 +18,25 @@ export interface LockFile {
   sources: LockSource[];
   /** Per OCI platform (`os/arch[/variant]`), the installed packages sorted by name, then architecture. */
   platforms: Record<string, LockPackage[]>;
+  /** The spec's base image, resolved to digests (absent when the spec has no `base`). */
+  base?: LockBase;
+}
+
+/** A base image pinned by digest: what the reference named when locked, and each platform's image. */
+export interface LockBase {
+  /** The spec's `base` as written (a changed reference makes the lock stale). */
+  ref: string;
+  /** The digest the reference resolved to: an image index or an image manifest. */
+  digest: Digest;
+  /** Per OCI platform, the image manifest the build starts from. */
+  platforms: Record<string, LockBaseImage>;
+}
+
+/** One platform's base image manifest. */
+export interface LockBaseImage {
+  digest: Digest;
+  size: number;
+  mediaType: string;
 }
 
 /** One suite of one archive, pinned by the hash of the Release file that was verified. */

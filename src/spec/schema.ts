@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseBaseReference } from '../base/reference.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { accountIssues, withImplicitGroups } from './accounts.js';
@@ -292,11 +293,36 @@ const compression = z
   .prefault({})
   .describe('Layer compression; default gzip level 6.');
 
+const baseImage = nonEmpty
+  .superRefine((text, ctx) => {
+    try {
+      parseBaseReference(text, '/');
+    } catch (err) {
+      if (!isImprintError(err, 'BAD_REFERENCE')) throw err;
+      ctx.addIssue({ code: 'custom', message: `${err.message}. ${err.hint ?? ''}`.trim(), input: text });
+    }
+  })
+  .describe(
+    'Base image the build lays its layers on: a registry reference (debian:bookworm, docker://HOST/REPO:TAG), ' +
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]; @sha256:<digest> pins it, ' +
+      'otherwise `imprint lock` resolves it once and the lock pins it. Its layers are reused byte for byte.',
+  );
+
+const removals = z
+  .array(imagePath(false), expected('a list of absolute paths in the image'))
+  .prefault([])
+  .describe(
+    'Paths removed from the image (with everything below them), after packages, files and accounts: ' +
+      'exact paths, or patterns with * and ? (within one path component) and ** (any depth). A path of ' +
+      'the base image becomes a whiteout. A path or pattern that matches nothing is an error.',
+  );
+
 /** The structure of imprint.yaml version 1 (before cross-field rules). */
 const specObject = z
   .strictObject(
     {
       version: z.literal(1, expected('version: 1 (the only spec version this imprint reads)')),
+      base: baseImage.optional(),
       platforms,
       files: z
         .array(fileEntry, expected('a list of files'))
@@ -324,6 +350,7 @@ const specObject = z
         .prefault([])
         .describe('Debian archives packages come from.'),
       packages,
+      remove: removals,
       fetch: z
         .strictObject(
           { sources: stringList('URL templates').prefault([]) },
@@ -358,7 +385,9 @@ const specObject = z
 /** The imprint.yaml schema: structure, cross-field rules (accounts, user), and normalisation. */
 export const specSchema = specObject
   .superRefine((spec, ctx) => {
-    for (const issue of accountIssues(spec.accounts, spec.user)) ctx.addIssue({ code: 'custom', ...issue });
+    // With a base image, `user` may name an account of the base: only numeric users are checked then.
+    const user = spec.base !== undefined && !/^[0-9]/.test(spec.user ?? '0') ? undefined : spec.user;
+    for (const issue of accountIssues(spec.accounts, user)) ctx.addIssue({ code: 'custom', ...issue });
   })
   .transform((spec) => ({ ...spec, accounts: withImplicitGroups(spec.accounts) }));
 

@@ -1,0 +1,65 @@
+import { Readable } from 'node:stream';
+import { ImprintError } from '../errors.js';
+import type { VNode } from '../vfs/node.js';
+import { parentPath } from '../vfs/path.js';
+import type { FileTree } from '../vfs/tree.js';
+
+/**
+ * What the build's layers must hold so that the base's layers plus them give `full`: every node that is
+ * not the base's own (new or changed), with its ancestor directories, and an OCI whiteout
+ * (`.wh.<name>`, an empty file) for every topmost base path that `full` no longer has. A base
+ * directory that the build replaced by a non-directory would hide the base's files below it without
+ * saying so: VFS_CONFLICT, unless it lies under a path the spec removes (`removed`). Cost: linear in
+ * the number of nodes of both trees.
+ */
+export function changeset(
+  full: FileTree,
+  lower: ReadonlyMap<string, VNode>,
+  epoch: number,
+  removed: ReadonlySet<string> = new Set(),
+): FileTree {
+  const keep: string[] = [];
+  for (const key of full.keys()) if (full.get(key) !== lower.get(key)) keep.push(key);
+
+  const whiteouts: string[] = [];
+  const hidden: string[] = [];
+  for (const key of lower.keys()) {
+    if (full.get(key) !== undefined) continue;
+    const parent = parentPath(key);
+    const now = parent === '' ? undefined : full.get(parent);
+    if (parent === '' || now?.kind === 'dir') {
+      whiteouts.push(key);
+      if (parent !== '') keep.push(parent);
+    } else if (now !== undefined && lower.get(parent)?.kind === 'dir' && !underAny(parent, removed)) {
+      hidden.push(key);
+    }
+  }
+  if (hidden.length > 0) {
+    const first = parentPath(hidden[0]!);
+    throw new ImprintError(
+      'VFS_CONFLICT',
+      `/${first} is a directory in the base image, and the build makes it a ${full.get(first)?.kind ?? 'file'}: ${hidden.length} base path(s) below it would disappear (e.g. /${hidden[0]})`,
+      {
+        hint: `Add "${`/${first}`}" to the spec's remove list if that is intended, or change the target that writes it (a base without merged /usr has /bin, /lib as directories: packages built for merged /usr need a merged base).`,
+        details: { path: `/${first}`, hidden: hidden.length },
+      },
+    );
+  }
+
+  const out = full.pick(keep);
+  for (const key of whiteouts) {
+    const slash = key.lastIndexOf('/');
+    out.add(`${key.slice(0, slash + 1)}.wh.${key.slice(slash + 1)}`, whiteout(epoch));
+  }
+  return out;
+}
+
+function underAny(key: string, roots: ReadonlySet<string>): boolean {
+  for (let k = key; k !== ''; k = parentPath(k)) if (roots.has(k)) return true;
+  return false;
+}
+
+/** An OCI whiteout entry: an empty regular file, mode 0, root-owned, at the epoch. */
+function whiteout(epoch: number): VNode {
+  return { kind: 'file', size: 0, mode: 0, uid: 0, gid: 0, mtime: epoch, content: () => Readable.from([]) };
+}

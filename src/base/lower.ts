@@ -1,0 +1,128 @@
+import { Readable } from 'node:stream';
+import { openDecompressed } from '../compress/index.js';
+import { ImprintError } from '../errors.js';
+import type { BlobReader } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/types.js';
+import { readTar, type TarReadEntry } from '../tar/index.js';
+import type { VNode } from '../vfs/node.js';
+import { parentPath } from '../vfs/path.js';
+import { FileTree } from '../vfs/tree.js';
+
+/** The origin of every node that comes from the base image. */
+export const BASE_ORIGIN = 'base';
+
+/** Files under these prefixes (small ones) are kept in memory while scanning: what effects read. */
+const KEEP_PREFIXES = ['etc/'];
+const KEEP_MAX_FILE = 256 * 1024;
+const KEEP_MAX_TOTAL = 16 * 1024 * 1024;
+
+/** The base image's filesystem as a tree, and its nodes by key (the identity a changeset compares). */
+export interface LowerTree {
+  tree: FileTree;
+  nodes: ReadonlyMap<string, VNode>;
+}
+
+/**
+ * Reads the base's layers in order into a tree of metadata (OCI whiteouts and opaque directories
+ * applied), for laying the build's own content over it. File contents are not kept, except small files
+ * under /etc (accounts, configuration effects merge them); other contents are read again from their
+ * layer when something opens them. Cost: decompresses and parses every base layer once.
+ */
+export async function lowerTree(blobs: BlobReader, layers: readonly Descriptor[]): Promise<LowerTree> {
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  const layerOf = new Map<string, number>();
+  let kept = 0;
+  for (const [index, layer] of layers.entries()) {
+    const what = `base layer ${layer.digest}`;
+    const { stream } = await openDecompressed(await blobs.open(layer), { what });
+    const opaque: string[] = [];
+    const whiteouts: string[] = [];
+    const entries: Array<{ key: string; node: VNode }> = [];
+    for await (const e of readTar(stream, { archive: what })) {
+      const key = e.path.replace(/\/$/, '');
+      const slash = key.lastIndexOf('/');
+      const name = key.slice(slash + 1);
+      if (name === '.wh..wh..opq') {
+        opaque.push(parentPath(key));
+        continue;
+      }
+      if (name.startsWith('.wh.')) {
+        whiteouts.push(`${key.slice(0, slash + 1)}${name.slice(4)}`);
+        continue;
+      }
+      let body: Buffer | undefined;
+      if (e.type === 'file' && e.size <= KEEP_MAX_FILE && kept + e.size <= KEEP_MAX_TOTAL && keep(key)) {
+        body = await collect(e.body, e.size);
+        kept += e.size;
+      }
+      entries.push({ key, node: nodeOf(e, body, () => readLayerFile(blobs, layer, key, e.size)) });
+    }
+    // A layer's whiteouts hide what the layers below hold; its own entries then apply.
+    for (const dir of opaque) {
+      const prefix = dir === '' ? '' : `${dir}/`;
+      for (const k of [...tree.keys()])
+        if (k.startsWith(prefix) && (layerOf.get(k) ?? -1) < index) tree.remove(k);
+    }
+    for (const gone of whiteouts) tree.remove(gone);
+    for (const { key, node } of entries) {
+      tree.add(key, node, { onExisting: 'replace' });
+      layerOf.set(key, index);
+    }
+  }
+  const nodes = new Map<string, VNode>();
+  for (const key of tree.keys()) nodes.set(key, tree.get(key)!);
+  return { tree, nodes };
+}
+
+function keep(key: string): boolean {
+  return KEEP_PREFIXES.some((p) => key.startsWith(p));
+}
+
+function nodeOf(e: TarReadEntry, body: Buffer | undefined, reread: () => Promise<Readable>): VNode {
+  const meta = {
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    mtime: e.mtime,
+    origin: BASE_ORIGIN,
+    ...(e.xattrs !== undefined && Object.keys(e.xattrs).length > 0 ? { xattrs: e.xattrs } : {}),
+  };
+  switch (e.type) {
+    case 'file':
+      return {
+        ...meta,
+        kind: 'file',
+        size: e.size,
+        content: body === undefined ? reread : () => Readable.from([body]),
+      };
+    case 'dir':
+      return { ...meta, kind: 'dir' };
+    case 'symlink':
+      return { ...meta, kind: 'symlink', target: e.linkname ?? '' };
+    case 'hardlink':
+      return { ...meta, kind: 'hardlink', target: `/${e.linkname ?? ''}` };
+    case 'char':
+    case 'block':
+      return { ...meta, kind: e.type, major: e.devmajor ?? 0, minor: e.devminor ?? 0 };
+    case 'fifo':
+      return { ...meta, kind: 'fifo' };
+  }
+}
+
+async function collect(body: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  const out = Buffer.concat(chunks);
+  if (out.length !== size) throw new ImprintError('TAR_INVALID', `a body of ${out.length} bytes, expected ${size}`);
+  return out;
+}
+
+/** The content of one file of a base layer, found by scanning the layer again. Buffers that file. */
+async function readLayerFile(blobs: BlobReader, layer: Descriptor, key: string, size: number): Promise<Readable> {
+  const what = `base layer ${layer.digest}`;
+  const { stream } = await openDecompressed(await blobs.open(layer), { what });
+  for await (const e of readTar(stream, { archive: what })) {
+    if (e.path === key && e.type === 'file') return Readable.from([await collect(e.body, size)]);
+  }
+  throw new ImprintError('INTERNAL', `${what}: /${key} is no longer in the layer`);
+}

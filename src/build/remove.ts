@@ -1,0 +1,63 @@
+import { ImprintError } from '../errors.js';
+import { compareBytes, parentPath } from '../vfs/path.js';
+import type { FileTree } from '../vfs/tree.js';
+
+const GLOB = /[*?]/;
+
+/**
+ * Applies the spec's `remove` list to the tree: each entry is an absolute image path, or a pattern
+ * where `*` and `?` match within one path component and `**` any number of components. Directory
+ * symlinks before the first pattern character are followed (so /lib/x finds /usr/lib/x on merged
+ * /usr). Everything below a removed directory goes with it. An entry that matches nothing is
+ * SPEC_INVALID naming `remove[i]`. Returns the keys removed (topmost ones). Cost: one pass over the
+ * keys per pattern.
+ */
+export function applyRemovals(tree: FileTree, patterns: readonly string[], file: string): Set<string> {
+  const removed = new Set<string>();
+  patterns.forEach((pattern, i) => {
+    const matches = matchKeys(tree, pattern);
+    if (matches.length === 0) {
+      throw new ImprintError('SPEC_INVALID', `${file}: remove[${i}]: ${pattern} matches nothing in the image`, {
+        hint: 'Check the path (imprint inspect lists an image\'s files), or drop the entry.',
+        details: { file, field: `remove[${i}]`, pattern },
+      });
+    }
+    for (const key of matches.sort(compareBytes)) {
+      if (underAny(key, removed)) continue;
+      tree.remove(key);
+      removed.add(key);
+    }
+  });
+  return removed;
+}
+
+function matchKeys(tree: FileTree, pattern: string): string[] {
+  const parts = pattern.replace(/^\/+/, '').split('/');
+  const first = parts.findIndex((p) => GLOB.test(p));
+  if (first < 0) {
+    const key = tree.resolveParents(pattern);
+    return key !== '' && tree.get(key) !== undefined ? [key] : [];
+  }
+  // Resolve the literal directory before the first pattern component through the tree's symlinks.
+  const literal = parts.slice(0, first).join('/');
+  const dir = literal === '' ? '' : parentPath(tree.resolveParents(`${literal}/x`));
+  const rest = parts.slice(first).map(componentRegex).join('/');
+  const re = new RegExp(`^${dir === '' ? '' : `${escape(dir)}/`}${rest}$`);
+  return [...tree.keys()].filter((k) => re.test(k));
+}
+
+function componentRegex(part: string): string {
+  if (part === '**') return '(?:[^/]+(?:/[^/]+)*)';
+  let out = '';
+  for (const ch of part) out += ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : escape(ch);
+  return out;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function underAny(key: string, roots: ReadonlySet<string>): boolean {
+  for (let k = parentPath(key); k !== ''; k = parentPath(k)) if (roots.has(k)) return true;
+  return false;
+}
