@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'AUTH'
   | 'REGISTRY'
   | 'POLICY_DENIED'
+  | 'POLICY_INVALID'
   | 'PROVENANCE_INVALID'
   | 'VERSION_MISMATCH'
   | 'VERIFY_MISMATCH'
