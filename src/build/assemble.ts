@@ -9,8 +9,11 @@ import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
+import { changeset } from '../base/changeset.js';
+import type { LowerTree } from '../base/lower.js';
 import { applyAccounts } from './accounts.js';
 import { copyFiles } from './files.js';
+import { applyRemovals } from './remove.js';
 
 /** The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the cache. */
 export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<FileTree> {
@@ -72,18 +75,25 @@ export interface PlatformTreeInput {
   files: FileTree;
   spool: ContentSpool;
   spoolDir: string;
+  /** The base image's filesystem (consumed: the build's content is laid over it). */
+  base?: LowerTree | undefined;
 }
 
-/** One platform's root filesystem: packages (with their effects), then the spec's files, then accounts. */
+/**
+ * One platform's layer content: packages (with their effects), then the spec's files; laid over the
+ * base image's filesystem when there is one; then accounts (merged with the base's) and the spec's
+ * `remove` list. Without a base that is the whole root filesystem; with one, what changed relative to
+ * it (see changeset: new and changed nodes, whiteouts for removed base paths).
+ */
 export async function platformTree(
   input: PlatformTreeInput,
 ): Promise<{ tree: FileTree; install: InstallResult | undefined }> {
   const { loaded, epoch } = input;
-  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   let install: InstallResult | undefined;
   if (input.packages.length > 0) {
     install = await installPackages(
-      tree,
+      upper,
       input.packages.map((p) => ({
         record: {
           name: p.name,
@@ -107,8 +117,15 @@ export async function platformTree(
       },
     );
   }
-  tree.overlay(input.files);
+  upper.overlay(input.files);
+  let full = upper;
+  if (input.base !== undefined) {
+    full = input.base.tree;
+    full.overlay(upper);
+  }
   const { users, groups } = loaded.spec.accounts;
-  if (users.length > 0 || groups.length > 0) await applyAccounts(tree, users, groups, epoch);
+  if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
+  const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
+  const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install };
 }

@@ -1,21 +1,27 @@
 import { join } from 'node:path';
+import { loadBaseImage } from '../base/image.js';
+import { lowerTree } from '../base/lower.js';
+import { parseBaseReference } from '../base/reference.js';
+import { BaseBlobs } from '../base/source.js';
 import { type CompressOptions, codecDescription } from '../compress/index.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
-import type { LockFile, LockPackage } from '../lock/types.js';
+import type { LockBaseImage, LockFile, LockPackage } from '../lock/types.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
+import type { RegistryOptions } from '../transport/registry/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { writeLayer } from '../vfs/layer.js';
 import { platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { type GitInfo, gitInfo } from './git.js';
-import { DEFAULT_PATH, envList, imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
+import { containerConfig } from './container.js';
+import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
 import { planLayers } from './layering.js';
 
@@ -42,6 +48,8 @@ export interface BuildRequest {
    * knows them, e.g. a verifier rebuilding from provenance; null for "no checkout". Read when absent.
    */
   git?: GitInfo | null;
+  /** How a registry base image is reached (credentials, TLS). */
+  registry?: RegistryOptions;
   onEvent?: (event: BuildEvent) => void;
 }
 
@@ -98,7 +106,16 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const cacheDir = req.cacheDir;
   // The Debian machinery (OpenPGP, resolver, fetcher) loads only when the spec has packages.
   const lock =
-    spec.packages.length > 0 ? await (await import('../lock/create.js')).loadFreshLock(loaded) : undefined;
+    spec.packages.length > 0 || spec.base !== undefined
+      ? await (await import('../lock/create.js')).loadFreshLock(loaded)
+      : undefined;
+  const baseBlobs =
+    spec.base === undefined
+      ? undefined
+      : new BaseBlobs(parseBaseReference(spec.base, loaded.dir), store, {
+          offline: req.offline === true,
+          ...(req.registry === undefined ? {} : { registry: req.registry }),
+        });
   const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch), 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
@@ -110,6 +127,12 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       const name = formatPlatform(platform);
       emit({ type: 'platform', platform: name });
       const packages = lock === undefined ? [] : lockedPackages(lock, name);
+      const base =
+        baseBlobs === undefined
+          ? undefined
+          : await step(`reading the base image for ${name}`, () =>
+              loadBaseImage(baseBlobs, lockedBase(lock!, name)),
+            );
       const key = LayerCache.key({
         platform: name,
         epoch: epoch.epoch,
@@ -118,6 +141,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         packages: packages.map((p) => p.sha256),
         files: filesPrint,
         accounts: spec.accounts,
+        remove: spec.remove,
+        ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
       let layers = (await cache.get(key))?.layers;
       if (layers !== undefined) {
@@ -134,6 +159,10 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
             }),
           );
         }
+        const lower =
+          base === undefined
+            ? undefined
+            : await step(`reading the base image's files for ${name}`, () => lowerTree(store, base.layers));
         spool ??= new ContentSpool(join(cacheDir, 'spool'));
         const currentSpool = spool;
         const { tree, install } = await step(`assembling the file tree for ${name}`, () =>
@@ -146,6 +175,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
             files,
             spool: currentSpool,
             spoolDir: join(cacheDir, 'spool'),
+            base: lower,
           }),
         );
         const groupOf = packageGroups(install, packages);
@@ -174,8 +204,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         imageConfig({
           platform,
           epoch: epoch.epoch,
-          container: containerConfig(spec),
-          diffIds: layers.map((l) => l.diffId),
+          container: containerConfig(spec, base?.config.config),
+          diffIds: [...(base?.config.rootfs.diff_ids ?? []), ...layers.map((l) => l.diffId)],
+          baseHistory: base?.config.history ?? [],
           history: layers.map((l) => ({
             created_by: `imprint build: ${l.name}`,
             comment: historyText(spec, packages.length),
@@ -183,10 +214,16 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         }),
       );
       await store.putBytes(config.bytes, config.descriptor);
-      const layerDescriptors = layers.map((l) => l.descriptor);
+      const layerDescriptors = [...(base?.layers ?? []), ...layers.map((l) => l.descriptor)];
       const manifest = jsonBlob(
         MediaType.ociManifest,
-        imageManifest(config.descriptor, layerDescriptors, annotations),
+        imageManifest(
+          config.descriptor,
+          layerDescriptors,
+          base === undefined
+            ? annotations
+            : { ...annotations, [Annotation.baseDigest]: base.manifest.digest, ...spec.annotations },
+        ),
         { platform },
       );
       await store.putBytes(manifest.bytes, manifest.descriptor);
@@ -211,6 +248,17 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   await store.putBytes(index.bytes, index.descriptor);
   const root: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [index.descriptor] };
   return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
+}
+
+/** The lock's base image manifest for a platform. */
+function lockedBase(lock: LockFile, platform: string): LockBaseImage {
+  const image = lock.base?.platforms[platform];
+  if (image === undefined) {
+    throw new ImprintError('LOCK_STALE', `imprint.lock pins no base image for ${platform}`, {
+      hint: 'Run `imprint lock` (or build with --update) to resolve the base image again.',
+    });
+  }
+  return image;
 }
 
 /** The lock's packages for a platform (the lock was checked fresh, so every spec platform is there). */
@@ -260,19 +308,6 @@ function packageGroups(
   return (origin) => (origin === undefined ? undefined : sourceOf.get(origin));
 }
 
-function containerConfig(spec: Spec) {
-  const env = { ...spec.env };
-  if (env.PATH === undefined) env.PATH = DEFAULT_PATH;
-  return {
-    User: spec.user,
-    Env: envList(env),
-    Entrypoint: spec.entrypoint,
-    Cmd: spec.cmd,
-    WorkingDir: spec.workdir,
-    Labels: spec.labels,
-  };
-}
-
 /** The annotations every manifest and the index carry (DESIGN §4), then the spec's own. */
 function standardAnnotations(
   spec: Spec,
@@ -281,6 +316,7 @@ function standardAnnotations(
   warn: (m: string) => void,
 ): Record<string, string> {
   const a: Record<string, string> = { [Annotation.created]: rfc3339(epoch) };
+  if (spec.base !== undefined) a[Annotation.baseName] = parseBaseReference(spec.base, '/').name;
   if (git) {
     if (git.dirty) warn(`the git checkout has uncommitted changes; ${Annotation.revision} is omitted`);
     else a[Annotation.revision] = git.commit;

@@ -34,6 +34,9 @@ export interface ConfigInput {
   epoch: number;
   container: ContainerConfig;
   diffIds: Digest[];
+  /** The base image's history, kept as it is (its times are the base's). */
+  baseHistory?: HistoryEntry[];
+  /** This build's history entries (one per layer); their `created` is the epoch. */
   history: HistoryEntry[];
 }
 
@@ -58,7 +61,10 @@ export function imageConfig(input: ConfigInput): ImageConfig {
     created: rfc3339(input.epoch),
     config: container,
     rootfs: { type: 'layers', diff_ids: input.diffIds },
-    history: input.history.map((h) => ({ ...h, created: rfc3339(input.epoch) })),
+    history: [
+      ...(input.baseHistory ?? []),
+      ...input.history.map((h) => ({ ...h, created: rfc3339(input.epoch) })),
+    ],
   };
 }
 

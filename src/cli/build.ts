@@ -11,6 +11,7 @@ import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
 import { VERSION } from './version.js';
 
@@ -22,13 +23,13 @@ export function openCache(cacheDir: string | undefined): { cacheDir: string; sto
 
 /** `imprint build`. */
 export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
-  program
+  const command = program
     .command('build')
     .description('Build the image a spec describes and write it to one or more outputs.')
     .argument('[spec]', 'an imprint.yaml, or a directory holding one', '.')
     .option(
       '-o, --output <ref>',
-      'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
+      'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://REGISTRY/REPO[:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
@@ -43,7 +44,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     )
     .option('--no-attest', 'do not attach the SLSA provenance and SPDX SBOM referrers')
     .option('--offline', 'use only cached packages and metadata; never touch the network')
-    .option('--json', 'print the result as JSON on stdout')
+    .option('--json', 'print the result as JSON on stdout');
+  addRegistryFlags(command)
     .addHelpText(
       'after',
       '\nSOURCE_DATE_EPOCH comes from the environment, else the spec `epoch`, else the commit time of the\n' +
@@ -60,10 +62,11 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           offline?: boolean;
           update?: boolean;
           attest?: boolean;
-        };
+        } & RegistryFlags;
+        const registry = registryOptions(opts);
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await loadSpec(specArg);
-        if (loaded.spec.packages.length > 0) {
+        if (loaded.spec.packages.length > 0 || loaded.spec.base !== undefined) {
           const path = lockPathFor(loaded.file);
           const exists = await access(path).then(
             () => true,
@@ -77,6 +80,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               cacheDir,
               offline: opts.offline === true,
               now: new Date(),
+              registry,
             });
             await writeLock(path, lock);
             for (const w of warnings) t.err.write(`warning: ${w}\n`);
@@ -95,6 +99,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           store,
           cacheDir,
           offline: opts.offline === true,
+          registry,
           onEvent: (e) => {
             if (opts.json) return;
             if (e.type === 'fetch') {
@@ -122,7 +127,11 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           const set = single
             ? await selectPlatform(finalSet, opts.platform ? parsePlatform(opts.platform) : hostPlatform())
             : finalSet;
-          await writeImageSet(ref, set, { tag: opts.tag, name: `${loadedName(loaded.dir)}:${opts.tag}` });
+          await writeImageSet(ref, set, {
+            tag: opts.tag,
+            name: `${loadedName(loaded.dir)}:${opts.tag}`,
+            registry,
+          });
         }
         if (opts.json) {
           t.out.write(

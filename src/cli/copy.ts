@@ -6,6 +6,7 @@ import { hostPlatform, platformManifests, selectPlatform } from '../oci/select.j
 import { formatReference, parseReference, readImageSet, writeImageSet } from '../transport/index.js';
 import { parseCreds, type RegistryOptions, type RegistryProgress } from '../transport/registry/index.js';
 import type { Runner } from './main.js';
+import { parseBool } from './registry-flags.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
 
 interface CopyOpts {
@@ -64,7 +65,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const progress = t.tty && !opts.json ? progressPrinter(t) : undefined;
         const common = (creds: string | undefined, verify: string | undefined): RegistryOptions => ({
           creds: creds === undefined ? undefined : parseCreds(creds),
-          tlsVerify: verify === undefined ? undefined : parseBool(verify),
+          tlsVerify: verify === undefined ? undefined : parseBool(verify, '--tls-verify'),
           caFile: opts.caFile,
           onProgress: progress,
         });
@@ -101,12 +102,6 @@ async function narrow(set: ImageSet, platform: string | undefined): Promise<Imag
   if (platform !== undefined) return selectPlatform(set, parsePlatform(platform));
   const all = await platformManifests(set);
   return all.length > 1 ? selectPlatform(set, hostPlatform()) : set;
-}
-
-function parseBool(text: string): boolean {
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  throw new ImprintError('USAGE', `--tls-verify: expected true or false, found ${JSON.stringify(text)}`);
 }
 
 /** Progress lines on a TTY: one per blob, rewritten in place while it uploads. */

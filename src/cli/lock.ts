@@ -12,6 +12,7 @@ import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { openCache } from './build.js';
 import type { Runner } from './main.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
 
 interface LockOptions {
@@ -21,10 +22,11 @@ interface LockOptions {
   fetch?: boolean;
   fetchSource: string[];
 }
+type LockFlags = LockOptions & RegistryFlags;
 
 /** `imprint lock`. */
 export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
-  program
+  const command = program
     .command('lock')
     .description(
       "Resolve the spec's packages against its archives and pin every one by sha256 in imprint.lock.",
@@ -46,7 +48,8 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       "URL template for --fetch, tried in order; repeatable; replaces the spec's fetch.sources",
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
-    )
+    );
+  addRegistryFlags(command)
     .addHelpText(
       'after',
       '\nTemplates may use {url} {filename} {sha256} {name} {version} {arch}, e.g. {url}/{filename} (the\n' +
@@ -56,7 +59,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
     .action(
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
-        const opts = cmd.opts() as LockOptions;
+        const opts = cmd.opts() as LockFlags;
         const loaded = await loadSpec(specArg);
         const path = lockPath(loaded);
         if (opts.check) {
@@ -71,6 +74,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
           cacheDir: store.root,
           offline: opts.offline === true,
           now: new Date(),
+          registry: registryOptions(opts),
         });
         for (const w of warnings) t.err.write(`warning: ${w}\n`);
         const bytes = await writeLock(path, lock);

@@ -44,6 +44,7 @@ describe('parseSpec: acceptance and defaults', () => {
       labels: {},
       annotations: {},
       sources: [],
+      remove: [],
       packages: [],
       fetch: { sources: [] },
       layering: { strategy: 'single' },
