@@ -2,7 +2,13 @@
 import { checkTemplates } from '../debian/fetch.js';
 import { ImprintError } from '../errors.js';
 import { formatReference, type ImageRef } from '../transport/reference.js';
-import { DENIED_HINT, describeDenial, evaluatePolicy, type PolicyDecision, policyDenied } from './evaluate.js';
+import {
+  DENIED_HINT,
+  describeDenial,
+  evaluatePolicy,
+  type PolicyDecision,
+  policyDenied,
+} from './evaluate.js';
 import {
   type ImageIdentifierOptions,
   imageIdentifier,

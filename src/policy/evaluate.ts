@@ -59,7 +59,11 @@ export interface EvaluateOptions {
  * Returns the decision as data (a denial too); POLICY_INVALID for a conversion that yields an invalid
  * identifier, or more than MAX_CONVERSIONS conversions (a loop). Pure; cost O(rules * conversions).
  */
-export function evaluatePolicy(policy: Policy, identifier: string, options: EvaluateOptions = {}): PolicyDecision {
+export function evaluatePolicy(
+  policy: Policy,
+  identifier: string,
+  options: EvaluateOptions = {},
+): PolicyDecision {
   const normalize = options.normalize ?? defaultNormalizer(identifier);
   const conversions: Conversion[] = [];
   let current = identifier;
@@ -83,7 +87,13 @@ export function evaluatePolicy(policy: Policy, identifier: string, options: Eval
     if (converted) continue;
     const last = conversions.at(-1);
     if (verdict?.action === 'DENY') {
-      return { decision: 'deny', input: identifier, identifier: current, rule: ruleRef(verdict), conversions };
+      return {
+        decision: 'deny',
+        input: identifier,
+        identifier: current,
+        rule: ruleRef(verdict),
+        conversions,
+      };
     }
     const rule = last?.rule ?? (verdict === undefined ? undefined : ruleRef(verdict));
     return {
@@ -97,7 +107,11 @@ export function evaluatePolicy(policy: Policy, identifier: string, options: Eval
 }
 
 /** evaluatePolicy, throwing POLICY_DENIED (naming the rule, its position and the source) for a denial. */
-export function enforcePolicy(policy: Policy, identifier: string, options: EvaluateOptions = {}): PolicyDecision {
+export function enforcePolicy(
+  policy: Policy,
+  identifier: string,
+  options: EvaluateOptions = {},
+): PolicyDecision {
   const decision = evaluatePolicy(policy, identifier, options);
   if (decision.decision === 'deny') throw policyDenied(policy, decision);
   return decision;
@@ -135,7 +149,12 @@ export function describeDenial(policy: Policy, decision: PolicyDecision): string
   return `${decision.identifier}${via} is denied ${by}`;
 }
 
-function convert(policy: Policy, rule: PolicyRule, current: string, normalize: (id: string) => string): string {
+function convert(
+  policy: Policy,
+  rule: PolicyRule,
+  current: string,
+  normalize: (id: string) => string,
+): string {
   const raw = formatConversion(rule.selector, current, rule.updates?.identifier ?? '');
   try {
     return normalize(raw);
@@ -147,7 +166,13 @@ function convert(policy: Policy, rule: PolicyRule, current: string, normalize: (
       {
         hint: 'A conversion keeps the kind of source: an image becomes another image identifier, a package source URL another URL.',
         cause: err,
-        details: { file: policy.file, rule: ref, field: `rules[${rule.index}].updates.identifier`, from: current, to: raw },
+        details: {
+          file: policy.file,
+          rule: ref,
+          field: `rules[${rule.index}].updates.identifier`,
+          from: current,
+          to: raw,
+        },
       },
     );
   }
@@ -159,7 +184,7 @@ function conversionLoop(policy: Policy, input: string, conversions: Conversion[]
     'POLICY_INVALID',
     `${policy.file}: converting ${input} did not settle after ${MAX_CONVERSIONS} conversions:\n  ${steps.join('\n  ')}\n  ...`,
     {
-      hint: 'CONVERT rules convert each other\'s results in a loop; make the target of a conversion one that no CONVERT rule selects.',
+      hint: "CONVERT rules convert each other's results in a loop; make the target of a conversion one that no CONVERT rule selects.",
       details: { file: policy.file, identifier: input, conversions },
     },
   );

@@ -56,7 +56,8 @@ export function imageIdentifier(ref: string | ImageRef, options: ImageIdentifier
     case 'oci-archive':
       return `${r.transport}://${localPath(r.path, options)}${r.tag === undefined ? '' : `:${r.tag}`}`;
     case 'docker-archive': {
-      const which = r.name !== undefined ? `:${r.name}` : r.sourceIndex !== undefined ? `:@${r.sourceIndex}` : '';
+      const which =
+        r.name !== undefined ? `:${r.name}` : r.sourceIndex !== undefined ? `:@${r.sourceIndex}` : '';
       return `docker-archive://${localPath(r.path, options)}${which}`;
     }
   }
@@ -77,7 +78,8 @@ export function parseImageIdentifier(identifier: string, options: ImageIdentifie
     case 'oci-archive://':
     case 'docker-archive://':
       ref = parseReference(`${scheme.slice(0, -2)}${rest}`);
-      if (ref.transport !== 'docker' && options.baseDir !== undefined) ref.path = localPath(ref.path, options);
+      if (ref.transport !== 'docker' && options.baseDir !== undefined)
+        ref.path = localPath(ref.path, options);
       return ref;
     default:
       throw new ImprintError(
@@ -124,9 +126,13 @@ function registryRef(ref: DockerReference): ImageRef {
 
 function localPath(path: string, options: ImageIdentifierOptions): string {
   if (path.includes(':')) {
-    throw new ImprintError('BAD_REFERENCE', `the path ${JSON.stringify(path)} contains ':', which ends a path in references`, {
-      details: { path },
-    });
+    throw new ImprintError(
+      'BAD_REFERENCE',
+      `the path ${JSON.stringify(path)} contains ':', which ends a path in references`,
+      {
+        details: { path },
+      },
+    );
   }
   const full = options.baseDir === undefined ? posix.normalize(path) : posix.resolve(options.baseDir, path);
   return full.length > 1 ? full.replace(/\/+$/, '') : full;

@@ -1,7 +1,13 @@
 // Source policy (`imprint build --policy FILE`): BuildKit's ALLOW / DENY / CONVERT rules over image
 // references and package source URLs, evaluated before anything is fetched.
 
-export { type BuildSources, type CheckedImage, type CheckedSources, type CheckedUrl, checkSources } from './check.js';
+export {
+  type BuildSources,
+  type CheckedImage,
+  type CheckedSources,
+  type CheckedUrl,
+  checkSources,
+} from './check.js';
 export {
   type Conversion,
   DENIED_HINT,
@@ -15,8 +21,8 @@ export {
   type RuleRef,
 } from './evaluate.js';
 export {
-  IMAGE_SCHEMES,
   type IdentifierKind,
+  IMAGE_SCHEMES,
   type ImageIdentifierOptions,
   identifierKind,
   imageIdentifier,
@@ -35,5 +41,5 @@ export {
   parsePolicy,
   policyInvalid,
 } from './load.js';
-export { type CompiledSelector, type MatchType } from './match.js';
+export type { CompiledSelector, MatchType } from './match.js';
 export { MATCH_TYPES, POLICY_ACTIONS, type PolicyAction, type PolicyFile, policySchema } from './schema.js';

@@ -43,7 +43,8 @@ export interface NormalizePolicyOptions {
 export function normalizePolicy(value: unknown, options: NormalizePolicyOptions = {}): Policy {
   const file = options.file ?? '(inline policy)';
   const result = policySchema.safeParse(value, { error: issueMessage, reportInput: true });
-  if (!result.success) throw policyInvalid(file, specIssues(result.error.issues, policySchema, options.locate));
+  if (!result.success)
+    throw policyInvalid(file, specIssues(result.error.issues, policySchema, options.locate));
   const rules = result.data.rules.map((r, index): PolicyRule => {
     const rule: PolicyRule = {
       index,
@@ -121,7 +122,10 @@ export async function loadPolicy(path: string): Promise<Policy> {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
   } catch (err) {
-    throw new ImprintError('POLICY_INVALID', `${file} is not valid UTF-8 text`, { cause: err, details: { file } });
+    throw new ImprintError('POLICY_INVALID', `${file} is not valid UTF-8 text`, {
+      cause: err,
+      details: { file },
+    });
   }
   return parsePolicy(text, file);
 }
@@ -132,13 +136,17 @@ export function policyInvalid(file: string, issues: SpecIssue[]): ImprintError {
   const lines = issues.map((i) => `  ${where(file, i)}: ${i.path}: ${i.message}`);
   const first = issues[0];
   const ruleIndex = first?.segments[0] === 'rules' ? first.segments[1] : undefined;
-  return new ImprintError('POLICY_INVALID', `${file} is not a valid source policy (${count}):\n${lines.join('\n')}`, {
-    hint: 'A source policy is {"rules": [{"action": "ALLOW|DENY|CONVERT", "selector": {"identifier": "...", "match_type": "EXACT|WILDCARD|REGEX"}, "updates": {"identifier": "..."}}]}, as in BuildKit.',
-    details: {
-      file,
-      issues,
-      ...(first === undefined ? {} : { field: first.path, line: first.line, column: first.column }),
-      ...(typeof ruleIndex === 'number' ? { rule: ruleIndex } : {}),
+  return new ImprintError(
+    'POLICY_INVALID',
+    `${file} is not a valid source policy (${count}):\n${lines.join('\n')}`,
+    {
+      hint: 'A source policy is {"rules": [{"action": "ALLOW|DENY|CONVERT", "selector": {"identifier": "...", "match_type": "EXACT|WILDCARD|REGEX"}, "updates": {"identifier": "..."}}]}, as in BuildKit.',
+      details: {
+        file,
+        issues,
+        ...(first === undefined ? {} : { field: first.path, line: first.line, column: first.column }),
+        ...(typeof ruleIndex === 'number' ? { rule: ruleIndex } : {}),
+      },
     },
-  });
+  );
 }

@@ -85,7 +85,7 @@ export function replaceAll(pattern: RegExp, text: string, template: string): str
     if (end > lastEnd || start === 0) out += expandTemplate(template, match);
     lastEnd = end;
     const width = charWidth(text, search);
-    search = search + width > end ? search + width : end;
+    search = Math.max(search + width, end);
   }
   return out + text.slice(lastEnd);
 }

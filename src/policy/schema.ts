@@ -2,8 +2,8 @@
 // encoding/json reads it), kept strict: unknown keys and unusable fields are errors.
 import * as z from 'zod';
 import { expected } from '../spec/messages.js';
-import { wildcardPattern, regexPattern } from './match.js';
 import { imageIdentifier, parseImageIdentifier } from './identifiers.js';
+import { regexPattern, wildcardPattern } from './match.js';
 
 /** Rule actions, in the order of BuildKit's enum (a number in the file means the n-th). */
 export const POLICY_ACTIONS = ['ALLOW', 'DENY', 'CONVERT'] as const;
@@ -61,7 +61,12 @@ const rule = z
   )
   .superRefine((r, ctx) => {
     selectorIssue(r.selector.identifier, r.selector.match_type, (message) =>
-      ctx.addIssue({ code: 'custom', path: ['selector', 'identifier'], message, input: r.selector.identifier }),
+      ctx.addIssue({
+        code: 'custom',
+        path: ['selector', 'identifier'],
+        message,
+        input: r.selector.identifier,
+      }),
     );
     if (r.action === 'CONVERT') {
       if (r.updates === undefined) {
@@ -93,9 +98,7 @@ const rule = z
 export const policySchema = z
   .strictObject(
     {
-      version: z
-        .literal(1, expected('version: 1 (the only source policy version)'))
-        .optional(),
+      version: z.literal(1, expected('version: 1 (the only source policy version)')).optional(),
       rules: z.array(rule, expected('a list of rules')).prefault([]),
     },
     expected('a mapping with rules (a source policy)'),
@@ -128,6 +131,12 @@ function selectorIssue(identifier: string, matchType: string, report: (message: 
     if (identifier.includes('*')) return;
   }
   if (!identifier.startsWith('docker-image://')) return;
+  if (identifier.includes('*')) {
+    report(
+      'never matches: EXACT compares "*" literally; write match_type "WILDCARD" (the default) to use it as a wildcard',
+    );
+    return;
+  }
   let normal: string;
   try {
     normal = imageIdentifier(parseImageIdentifier(identifier));
