@@ -1,0 +1,224 @@
+// Images built FROM a base image pulled from a real registry on 127.0.0.1 (Debian's docker-registry):
+// lock pins the base by digest, base layers are reused byte for byte, removals become whiteouts, the
+// config is inherited, and the result runs under podman.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { ImageConfig, ImageIndex, ImageManifest } from '../../src/oci/types.js';
+import { validateImage } from '../../src/oci/validate.js';
+import { parseReference, readImageSet } from '../../src/transport/index.js';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { readLayerFiles } from '../helpers/layers.js';
+import { podmanForLayout } from '../helpers/podman.js';
+import { canRunRegistry, startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const run = promisify(execFile);
+const ok = (cmd: string, args: string[]) =>
+  run(cmd, args).then(
+    () => true,
+    () => false,
+  );
+
+// Prints a file (argv[1]) and the uid: enough to see both the base's and the build's layers at run time.
+const SHOW_C = `#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  char buf[256] = {0};
+  FILE *f = argc > 1 ? fopen(argv[1], "r") : NULL;
+  if (!f) { printf("cannot open %s\\n", argc > 1 ? argv[1] : "(nothing)"); return 3; }
+  if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+  printf("%s uid=%d\\n", buf, (int)getuid());
+  return 0;
+}
+`;
+
+async function json<T>(dir: string, digest: string): Promise<T> {
+  return JSON.parse(await readFile(join(dir, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as T;
+}
+
+/** The one platform manifest of a layout written by `imprint build` (index.json -> image index -> manifest). */
+async function manifestOf(dir: string): Promise<{ manifest: ImageManifest; config: ImageConfig; index: string }> {
+  const root = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ImageIndex;
+  const index = root.manifests[0]!.digest;
+  const images = await json<ImageIndex>(dir, index);
+  const manifest = await json<ImageManifest>(dir, images.manifests[0]!.digest);
+  return { manifest, config: await json<ImageConfig>(dir, manifest.config.digest), index };
+}
+
+describe('images built on a base image from a registry', { skip: !canRunRegistry() && 'docker-registry is not installed' }, async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-base-'));
+  const hasGcc = await ok('sh', ['-c', `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`]);
+  const hasPodman = await ok('podman', ['--version']);
+  let registry: TestRegistry;
+  const baseSpec = join(work, 'base');
+  const appSpec = join(work, 'app');
+  const cache = join(work, 'cache');
+
+  const imprint = (args: string[], cacheDir = cache) =>
+    runImprint(['--cache-dir', cacheDir, ...args], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+
+  before(async () => {
+    registry = await startRegistry();
+    await mkdir(join(baseSpec, 'bin'), { recursive: true });
+    if (hasGcc) {
+      await writeFile(join(work, 'show.c'), SHOW_C);
+      await run('gcc', ['-static', '-O1', '-o', join(baseSpec, 'bin', 'show'), join(work, 'show.c')]);
+    } else {
+      await writeFile(join(baseSpec, 'bin', 'show'), '#!/bin/false\n');
+    }
+    await writeFile(join(baseSpec, 'motd'), 'from the base');
+    await writeFile(join(baseSpec, 'keep'), 'kept from the base');
+    await writeFile(
+      join(baseSpec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'platforms: [linux/amd64]',
+        'files:',
+        '  - {source: bin/show, target: /usr/bin/show, mode: "0755"}',
+        '  - {source: motd, target: /etc/motd}',
+        '  - {source: keep, target: /srv/keep/file}',
+        'accounts:',
+        '  users: [{name: base, uid: 1500}]',
+        'env: {FROM_BASE: "yes", LANG: C.UTF-8}',
+        'entrypoint: [/usr/bin/show]',
+        'cmd: [/etc/motd]',
+        'labels: {base.label: kept, shared: base}',
+        '',
+      ].join('\n'),
+    );
+    assertOk(
+      await imprint([
+        'build',
+        baseSpec,
+        '-o',
+        `docker://${registry.host}/base:v1`,
+        '-o',
+        `oci:${join(work, 'base-layout')}`,
+        '--no-attest',
+      ]),
+      'base build+push',
+    );
+
+    await mkdir(appSpec, { recursive: true });
+    await writeFile(join(appSpec, 'greeting'), 'hello from the upper layer');
+    await writeFile(
+      join(appSpec, 'imprint.yaml'),
+      [
+        'version: 1',
+        `base: docker://${registry.host}/base:v1`,
+        'platforms: [linux/amd64]',
+        'files:',
+        '  - {source: greeting, target: /etc/greeting}',
+        'remove: [/etc/motd]',
+        'accounts:',
+        '  users: [{name: svc, uid: 2000}]',
+        'user: svc',
+        'env: {FROM_APP: "1"}',
+        'cmd: [/etc/greeting]',
+        'labels: {shared: app}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  after(async () => {
+    await registry?.stop().catch(() => {});
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('locks the base by digest and reuses its layers byte for byte', async () => {
+    assertOk(await imprint(['lock', appSpec]), 'lock');
+    const lock = JSON.parse(await readFile(join(appSpec, 'imprint.lock'), 'utf8'));
+    const pushed = assertOk(
+      await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry.host}/base:v1`]).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      ),
+      'skopeo inspect',
+    );
+    const { createHash } = await import('node:crypto');
+    assert.equal(lock.base.digest, `sha256:${createHash('sha256').update(pushed.stdout).digest('hex')}`);
+    assert.equal(lock.base.ref, `docker://${registry.host}/base:v1`);
+    assert.ok(lock.base.platforms['linux/amd64'].digest.startsWith('sha256:'));
+
+    assertOk(await imprint(['build', appSpec, '-o', `oci:${join(work, 'out')}`]), 'build');
+    const out = join(work, 'out');
+    await validateImage(await readImageSet(parseReference(`oci:${out}`)));
+    const app = await manifestOf(out);
+    const base = await manifestOf(join(work, 'base-layout'));
+    assert.deepEqual(
+      app.manifest.layers.slice(0, base.manifest.layers.length).map((l) => [l.digest, l.size, l.mediaType]),
+      base.manifest.layers.map((l) => [l.digest, l.size, l.mediaType]),
+    );
+    for (const l of base.manifest.layers) {
+      assert.deepEqual(
+        await readFile(join(out, 'blobs', 'sha256', l.digest.slice(7))),
+        await readFile(join(work, 'base-layout', 'blobs', 'sha256', l.digest.slice(7))),
+      );
+    }
+    assert.equal(app.manifest.layers.length, base.manifest.layers.length + 1);
+    assert.deepEqual(app.config.rootfs.diff_ids.slice(0, 1), base.config.rootfs.diff_ids);
+    assert.deepEqual(app.config.history?.slice(0, 1), base.config.history);
+    assert.equal(app.manifest.annotations?.['org.opencontainers.image.base.name'], `${registry.host}/base:v1`);
+    assert.equal(app.manifest.annotations?.['org.opencontainers.image.base.digest'], lock.base.platforms['linux/amd64'].digest);
+    // Config: the spec's fields over the base's.
+    assert.deepEqual(app.config.config?.Entrypoint, ['/usr/bin/show']);
+    assert.deepEqual(app.config.config?.Cmd, ['/etc/greeting']);
+    assert.equal(app.config.config?.User, 'svc');
+    assert.deepEqual(app.config.config?.Labels, { 'base.label': 'kept', shared: 'app' });
+    assert.ok(app.config.config?.Env?.includes('FROM_BASE=yes'));
+    assert.ok(app.config.config?.Env?.includes('FROM_APP=1'));
+
+    // The top layer holds only what changed, and a whiteout for the removed base file.
+    const files = await readLayerFiles(await readImageSet(parseReference(`oci:${out}`)));
+    assert.equal(files.get('etc/motd'), undefined);
+    assert.equal(files.get('srv/keep/file')?.toString(), 'kept from the base');
+    assert.equal(files.get('etc/greeting')?.toString(), 'hello from the upper layer');
+    const passwd = files.get('etc/passwd')?.toString() ?? '';
+    assert.match(passwd, /^base:.*:1500:/m);
+    assert.match(passwd, /^svc:.*:2000:/m);
+  });
+
+  it('keeps the locked digest when the tag moves, and rebuilds offline from the cache', async () => {
+    const first = await manifestOf(join(work, 'out'));
+    // Move the tag: push the app image itself under base:v1.
+    assertOk(
+      await imprint(['copy', `oci:${join(work, 'out')}`, `docker://${registry.host}/base:v1`]),
+      'retag',
+    );
+    assertOk(await imprint(['build', appSpec, '-o', `oci:${join(work, 'out2')}`, '--no-attest']), 'rebuild');
+    assert.equal((await manifestOf(join(work, 'out2'))).index, first.index);
+    // A fresh cache directory fetches the pinned digest from the registry: same image again.
+    assertOk(
+      await imprint(['build', appSpec, '-o', `oci:${join(work, 'out3')}`, '--no-attest'], join(work, 'cache-b')),
+      'cold build',
+    );
+    assert.equal((await manifestOf(join(work, 'out3'))).index, first.index);
+    await registry.stop();
+    assertOk(
+      await imprint(['build', appSpec, '--offline', '-o', `oci:${join(work, 'out4')}`, '--no-attest'], join(work, 'cache-b')),
+      'offline build',
+    );
+    assert.equal((await manifestOf(join(work, 'out4'))).index, first.index);
+  });
+
+  it('runs under podman: the base binary reads the build layer, as the new user', {
+    skip: (!hasGcc && 'no static libc for gcc') || (!hasPodman && 'podman is not installed'),
+  }, async () => {
+    const podman = await podmanForLayout(work, join(work, 'out'));
+    try {
+      assert.equal((await podman.run(['IMAGE'])).stdout.trim(), 'hello from the upper layer uid=2000');
+      assert.equal((await podman.run(['IMAGE', '/srv/keep/file'])).stdout.trim(), 'kept from the base uid=2000');
+      const gone = await podman.run(['IMAGE', '/etc/motd']).then(
+        () => 'opened',
+        (e: { stdout?: string }) => e.stdout?.trim(),
+      );
+      assert.equal(gone, 'cannot open /etc/motd');
+    } finally {
+      await podman.close();
+    }
+  });
+});
