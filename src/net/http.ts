@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { pipeline, Readable } from 'node:stream';
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { VerifyingStream } from '../digest/index.js';
-import { ImprintError, isImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
+import { ResponseBody } from './http-body.js';
 
 /** What the caller knows about the body in advance; the stream fails at its end when it differs. */
 export interface Expect {
@@ -72,15 +74,20 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-interface Opened {
-  res: Response;
-  controller: AbortController;
-  detach: () => void;
-}
-
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** As many redirects as the WHATWG fetch standard follows. */
+const MAX_REDIRECTS = 20;
+/** Errors of a kept-alive connection the server closed meanwhile: the request is sent again at once. */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
-/** Creates the default Fetcher over Node's built-in fetch, with retries, timeouts and resumption. */
+type Client = { request: (url: URL, opts: RequestOptions) => ClientRequest; agent: Agent };
+
+/**
+ * Creates the default Fetcher over `node:http`/`node:https` with keep-alive connections (one pool per
+ * fetcher; idle connections do not keep the process alive), retries with backoff, timeouts, redirects
+ * and resumption. `node:https` is loaded on the first https: URL.
+ */
 export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
   const retries = options.retries ?? 4;
   const backoffMs = options.backoffMs ?? 500;
@@ -89,27 +96,98 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
+  const clients = new Map<string, Promise<Client>>();
 
-  const delay = (attempt: number, retryAfter?: string | null): number => {
-    const seconds = retryAfter === null || retryAfter === undefined ? Number.NaN : Number(retryAfter);
+  const clientFor = (protocol: string): Promise<Client> => {
+    let c = clients.get(protocol);
+    if (c === undefined) {
+      c = (protocol === 'https:' ? import('node:https') : import('node:http')).then((m) => ({
+        request: m.request,
+        agent: new m.Agent({ keepAlive: true, scheduling: 'lifo' }),
+      }));
+      clients.set(protocol, c);
+    }
+    return c;
+  };
+
+  const delay = (attempt: number, retryAfter?: string): number => {
+    const seconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
     if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, maxBackoffMs);
     return Math.min(backoffMs * 2 ** attempt * (0.5 + random()), maxBackoffMs);
   };
 
-  /** One request with retries; resolves with a 200 (or 206 for a range) response. */
+  /** One GET on one connection; resolves with the response head. A stale kept-alive connection is retried. */
+  const send = async (
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> => {
+    const client = await clientFor(url.protocol);
+    for (;;) {
+      signal.throwIfAborted();
+      const outcome = await new Promise<{ res?: IncomingMessage; err?: unknown; stale?: boolean }>(
+        (resolve) => {
+          const req = client.request(url, { method: 'GET', headers, agent: client.agent });
+          const onAbort = (): void => {
+            req.destroy(signal.reason);
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+          req.on('response', (res) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve({ res });
+          });
+          // Stays attached: an error after the response (the body's socket) must not be unhandled.
+          req.on('error', (err: NodeJS.ErrnoException) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve({ err, stale: req.reusedSocket && !signal.aborted && STALE_SOCKET.has(err.code ?? '') });
+          });
+          req.end();
+        },
+      );
+      if (outcome.res !== undefined) return outcome.res;
+      if (outcome.stale !== true) throw outcome.err;
+    }
+  };
+
+  /** One attempt: GET with redirects followed, until the response head of the final URL. */
+  const attempt = async (
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> => {
+    let current = new URL(url);
+    for (let hop = 0; ; hop++) {
+      const res = await send(current, headers, signal);
+      const location = res.headers.location;
+      if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return res;
+      res.resume(); // drained, the connection goes back to the pool
+      if (hop >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+      current = new URL(location, current);
+      if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+        throw new ImprintError(
+          'UNSUPPORTED',
+          `GET ${url}: redirected to ${current.href}, which is not http(s)`,
+          {
+            details: { url, location: current.href },
+          },
+        );
+      }
+    }
+  };
+
+  /** A request with retries; resolves with a 200 (or 206 for a range) response whose body is not read yet. */
   const open = async (
     url: string,
     signal: AbortSignal | undefined,
     range?: { start: number; validator: string },
-  ): Promise<Opened> => {
+  ): Promise<IncomingMessage> => {
     let lastError: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(delay(attempt - 1, retryAfterOf(lastError)), signal);
+    for (let n = 0; n <= retries; n++) {
+      if (n > 0) await sleep(delay(n - 1, retryAfterOf(lastError)), signal);
       signal?.throwIfAborted();
       const controller = new AbortController();
       const onAbort = (): void => controller.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const detach = (): void => signal?.removeEventListener('abort', onAbort);
       const timer = setTimeout(
         () => controller.abort(new Error(`no response within ${connectTimeoutMs} ms`)),
         connectTimeoutMs,
@@ -122,115 +200,59 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
         headers.range = `bytes=${range.start}-`;
         headers['if-range'] = range.validator;
       }
-      options.onRequest?.(range === undefined ? { url, attempt } : { url, attempt, rangeStart: range.start });
-      let res: Response;
+      options.onRequest?.(
+        range === undefined ? { url, attempt: n } : { url, attempt: n, rangeStart: range.start },
+      );
+      let res: IncomingMessage;
       try {
-        res = await fetch(url, { signal: controller.signal, headers, redirect: 'follow' });
+        res = await attempt(url, headers, controller.signal);
       } catch (err) {
-        clearTimeout(timer);
-        detach();
         if (signal?.aborted) throw signal.reason;
-        lastError = new ImprintError('NETWORK', `GET ${url}: ${describe(err)}`, {
+        if (isImprintError(err)) throw err;
+        lastError = new ImprintError('NETWORK', `GET ${url}: ${errorText(err)}`, {
           hint: 'Check the network and the URL; imprint retried with backoff.',
           cause: err,
-          details: { url, attempts: attempt + 1 },
+          details: { url, attempts: n + 1 },
         });
         continue;
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       }
-      clearTimeout(timer);
-      if (res.status === 200 || (range !== undefined && res.status === 206))
-        return { res, controller, detach };
-      await res.body?.cancel().catch(() => undefined);
-      detach();
+      const status = res.statusCode ?? 0;
+      if (status === 200 || (range !== undefined && status === 206)) {
+        const encoding = res.headers['content-encoding'];
+        if (encoding !== undefined && encoding !== 'identity') {
+          res.destroy();
+          throw new ImprintError(
+            'UNSUPPORTED',
+            `GET ${url}: expected an unencoded body, found Content-Encoding ${encoding}`,
+            {
+              hint: 'imprint asks for identity encoding; use another server or mirror.',
+              details: { url, encoding },
+            },
+          );
+        }
+        return res;
+      }
+      res.resume();
+      const retryAfter = res.headers['retry-after'];
       const statusError = new ImprintError(
         'HTTP_STATUS',
-        `GET ${url}: expected status 200, found ${res.status} ${res.statusText}`,
+        `GET ${url}: expected status 200, found ${status} ${res.statusMessage ?? ''}`.trimEnd(),
         {
           hint:
-            res.status === 404
+            status === 404
               ? 'The archive does not have this file: check the URL, suite, component and architecture.'
               : undefined,
-          details: { url, status: res.status, retryAfter: res.headers.get('retry-after') },
+          details: { url, status, retryAfter: retryAfter ?? null },
         },
       );
-      if (!RETRYABLE.has(res.status)) throw statusError;
+      if (!RETRYABLE.has(status)) throw statusError;
       lastError = statusError;
     }
     throw lastError;
   };
-
-  async function* body(url: string, first: Opened, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-    let current = first;
-    let received = 0;
-    let resumes = 0;
-    const etag = first.res.headers.get('etag');
-    const validator = etag ?? first.res.headers.get('last-modified');
-    const canResume = (first.res.headers.get('accept-ranges') ?? '').includes('bytes') && validator !== null;
-    for (;;) {
-      try {
-        const stream = current.res.body;
-        if (stream === null) return;
-        const reader = stream.getReader();
-        let done = false;
-        try {
-          for (;;) {
-            const timer = setTimeout(
-              () => current.controller.abort(new Error(`no data for ${idleTimeoutMs} ms`)),
-              idleTimeoutMs,
-            );
-            let r: Awaited<ReturnType<typeof reader.read>>;
-            try {
-              r = await reader.read();
-            } finally {
-              clearTimeout(timer);
-            }
-            if (r.done) {
-              done = true;
-              return;
-            }
-            received += r.value.byteLength;
-            yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-          }
-        } finally {
-          if (!done) {
-            current.controller.abort();
-            await reader.cancel().catch(() => undefined);
-          }
-          current.detach();
-        }
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        if (!canResume || resumes >= retries || validator === null) {
-          throw new ImprintError(
-            'NETWORK',
-            `GET ${url}: the body broke after ${received} bytes: ${describe(err)}`,
-            {
-              hint: canResume
-                ? 'imprint resumed several times and gave up.'
-                : 'The server does not support resuming; try again.',
-              cause: err,
-              details: { url, received },
-            },
-          );
-        }
-        await sleep(delay(resumes), signal);
-        resumes++;
-        current = await open(url, signal, { start: received, validator });
-        const cr = current.res.headers.get('content-range') ?? '';
-        if (current.res.status !== 206 || !cr.startsWith(`bytes ${received}-`)) {
-          await current.res.body?.cancel().catch(() => undefined);
-          current.detach();
-          throw new ImprintError(
-            'NETWORK',
-            `GET ${url}: could not resume at byte ${received} (status ${current.res.status}, Content-Range ${JSON.stringify(cr)}); the file changed on the server`,
-            {
-              details: { url, received, status: current.res.status },
-            },
-          );
-        }
-      }
-    }
-  }
 
   const get = async (url: string, opts: GetOptions = {}): Promise<Readable> => {
     if (url.startsWith('file:')) return withExpect(await openFile(url), url, opts.expect);
@@ -241,21 +263,47 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
         { details: { url } },
       );
     }
-    const first = await open(url, opts.signal);
-    const length = first.res.headers.get('content-length');
-    if (opts.expect?.size !== undefined && length !== null && Number(length) !== opts.expect.size) {
-      await first.res.body?.cancel().catch(() => undefined);
-      first.detach();
+    const { signal, expect } = opts;
+    const res = await open(url, signal);
+    const length = res.headers['content-length'];
+    if (expect?.size !== undefined && length !== undefined && Number(length) !== expect.size) {
+      res.destroy();
       throw new ImprintError(
         'SIZE_MISMATCH',
-        `GET ${url}: expected ${opts.expect.size} bytes, the server announced ${length}`,
+        `GET ${url}: expected ${expect.size} bytes, the server announced ${length}`,
         {
           hint: 'The mirror serves a different file than the metadata lists; try again later or another mirror.',
-          details: { url, expected: opts.expect.size, found: Number(length) },
+          details: { url, expected: expect.size, found: Number(length) },
         },
       );
     }
-    return withExpect(Readable.from(body(url, first, opts.signal), { objectMode: false }), url, opts.expect);
+    const etag = res.headers.etag;
+    const validator = etag ?? res.headers['last-modified'];
+    const canResume = (res.headers['accept-ranges'] ?? '').includes('bytes') && validator !== undefined;
+    const resume = async (received: number, resumes: number): Promise<IncomingMessage> => {
+      await sleep(delay(resumes), signal);
+      const next = await open(url, signal, { start: received, validator: validator as string });
+      const cr = next.headers['content-range'] ?? '';
+      if (next.statusCode !== 206 || !cr.startsWith(`bytes ${received}-`)) {
+        next.destroy();
+        throw new ImprintError(
+          'NETWORK',
+          `GET ${url}: could not resume at byte ${received} (status ${next.statusCode}, Content-Range ${JSON.stringify(cr)}); the file changed on the server`,
+          { details: { url, received, status: next.statusCode } },
+        );
+      }
+      return next;
+    };
+    const body = new ResponseBody(res, {
+      url,
+      idleTimeoutMs,
+      expectSize: expect?.size,
+      signal,
+      resume: canResume ? resume : undefined,
+      maxResumes: retries,
+    });
+    // The size is checked by the body itself; a sha256 needs a hash over the bytes.
+    return expect?.sha256 === undefined ? body : withExpect(body, url, { sha256: expect.sha256 });
   };
 
   const getBytes = async (
@@ -306,7 +354,7 @@ async function openFile(url: string): Promise<Readable> {
         details: { url, status: 404 },
       });
     }
-    throw new ImprintError('IO', `GET ${url}: ${describe(err)}`, { cause: err, details: { url } });
+    throw new ImprintError('IO', `GET ${url}: ${errorText(err)}`, { cause: err, details: { url } });
   }
   return createReadStream(path);
 }
@@ -322,14 +370,4 @@ function withExpect(src: Readable, url: string, expect: Expect | undefined): Rea
     url,
   );
   return pipeline(src, v, () => undefined);
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message !== err.message
-      ? `${err.message} (${cause.message})`
-      : err.message;
-  }
-  return String(err);
 }

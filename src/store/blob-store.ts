@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import {
   chmod,
@@ -14,15 +15,7 @@ import {
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  type Digest,
-  digestHex,
-  digestMismatch,
-  HashingStream,
-  parseDigest,
-  sha256,
-  VerifyingStream,
-} from '../digest/index.js';
+import { type Digest, digestHex, digestMismatch, parseDigest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
@@ -132,14 +125,27 @@ export class BlobStore implements BlobReader {
       tmp = tempPath(this.tmpDir);
       fh = await open(tmp, 'wx', 0o600);
       input ??= await (src as () => Readable | Promise<Readable>)();
-      const verify = new VerifyingStream(expect, `blob written to ${this.root}`);
-      const hash = new HashingStream();
-      await pipeline(input, verify, hash, fileSink(fh));
+      // One pass: each chunk is counted, hashed and written; the checks run before the rename.
+      const hash = createHash('sha256');
+      let size = 0;
+      await pipeline(
+        input,
+        fileSink(fh, (chunk) => {
+          size += chunk.length;
+          if (expect.size !== undefined && size > expect.size)
+            throw this.#sizeError(expect.size, `more than ${expect.size}`);
+          hash.update(chunk);
+        }),
+      );
+      const stored: StoredBlob = { digest: `sha256:${hash.digest('hex')}`, size };
+      if (expect.size !== undefined && size !== expect.size) throw this.#sizeError(expect.size, String(size));
+      if (expect.digest !== undefined && stored.digest !== expect.digest)
+        throw digestMismatch(`blob written to ${this.root}`, expect.digest, stored.digest);
+      // fsync before the rename: see "Durability" in README.md.
       await fh.sync();
       await fh.chmod(BLOB_MODE);
       await fh.close();
       fh = undefined;
-      const stored: StoredBlob = { digest: hash.digest(), size: hash.size };
       // rename replaces an existing file atomically: a concurrent writer of the same digest wrote the same bytes.
       await rename(tmp, this.path(stored.digest));
       return stored;
@@ -154,15 +160,8 @@ export class BlobStore implements BlobReader {
   /** Stores bytes held in memory; checks `expect` before writing anything; skips the write when present. */
   async putBytes(data: Uint8Array, expect: BlobExpectation = {}): Promise<StoredBlob> {
     const digest = sha256(data);
-    if (expect.size !== undefined && expect.size !== data.length) {
-      throw new ImprintError(
-        'SIZE_MISMATCH',
-        `blob written to ${this.root}: expected ${expect.size} bytes, found ${data.length}`,
-        {
-          details: { expected: expect.size, found: data.length },
-        },
-      );
-    }
+    if (expect.size !== undefined && expect.size !== data.length)
+      throw this.#sizeError(expect.size, String(data.length));
     if (expect.digest !== undefined && expect.digest !== digest) {
       throw digestMismatch(`blob written to ${this.root}`, expect.digest, digest);
     }
@@ -279,6 +278,17 @@ export class BlobStore implements BlobReader {
     return new ImprintError('IO', `opening blob ${digest} in ${this.root}: ${errorText(err)}`, {
       cause: err,
     });
+  }
+
+  #sizeError(expected: number, found: string): ImprintError {
+    return new ImprintError(
+      'SIZE_MISMATCH',
+      `blob written to ${this.root}: expected ${expected} bytes, found ${found}`,
+      {
+        hint: 'The content changed or was truncated; fetch it again from a trusted source.',
+        details: { expected, found },
+      },
+    );
   }
 
   #writeError(err: unknown): ImprintError {

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as wait } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { isImprintError } from '../../src/errors.js';
 import { createFetcher, type HttpFetcherOptions, isNotFound } from '../../src/net/http.js';
@@ -16,16 +17,24 @@ const HEX = createHash('sha256').update(BODY).digest('hex');
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
-/** A loopback server whose behaviour per path is set by each test; it counts requests per path. */
+/**
+ * A loopback server whose behaviour per path is set by each test; it counts requests per path, and
+ * numbers its connections (`conn`: which connection, `nth`: the how-manieth request on it).
+ */
 let server: Server;
 let base: string;
 const handlers = new Map<string, Handler>();
-const seen: Array<{ path: string; range?: string; ifRange?: string }> = [];
+const seen: Array<{ path: string; range?: string; ifRange?: string; conn: number; nth: number }> = [];
+const connections = new WeakMap<Socket, { id: number; requests: number }>();
+let connectionCount = 0;
 
 before(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '/';
-    const entry: (typeof seen)[number] = { path };
+    const conn = connections.get(req.socket) ?? { id: connectionCount++, requests: 0 };
+    connections.set(req.socket, conn);
+    conn.requests++;
+    const entry: (typeof seen)[number] = { path, conn: conn.id, nth: conn.requests };
     if (req.headers.range !== undefined) entry.range = req.headers.range;
     if (typeof req.headers['if-range'] === 'string') entry.ifRange = req.headers['if-range'];
     seen.push(entry);
@@ -233,6 +242,98 @@ describe('createFetcher', () => {
     });
     await assert.rejects(f.get(base + p, { signal: controller.signal }), /stop/);
     assert.equal(count(p), 1);
+  });
+
+  it('keeps connections alive: sequential requests share one connection, parallel ones use a few', async () => {
+    const p = path(serve());
+    const { f } = fetcher();
+    for (let i = 0; i < 4; i++) assert.deepEqual(await readAll(await f.get(base + p)), BODY);
+    const sequential = seen.filter((s) => s.path === p);
+    assert.equal(new Set(sequential.map((s) => s.conn)).size, 1);
+    assert.deepEqual(
+      sequential.map((s) => s.nth),
+      [1, 2, 3, 4],
+    );
+    const q = path(serve());
+    await Promise.all([0, 1, 2].map(async () => readAll(await f.get(base + q))));
+    await Promise.all([0, 1, 2].map(async () => readAll(await f.get(base + q))));
+    const parallel = seen.filter((s) => s.path === q);
+    assert.equal(parallel.length, 6);
+    // 3 in flight at most, and the first connection (still open from above) is among those reused
+    assert.ok(new Set(parallel.map((s) => s.conn)).size <= 3);
+    assert.ok(parallel.some((s) => s.nth > 1));
+  });
+
+  it('sends a request again at once when a kept-alive connection turns out closed', async () => {
+    // The second request on a connection finds it dropped without an answer, as when the server
+    // closed an idle connection just as the request went out: no backoff, no attempt counted.
+    const p = path((req, res, n) => (n === 2 ? req.socket.destroy() : serve()(req, res, n)));
+    const attempts: number[] = [];
+    const { f, delays } = fetcher({ onRequest: (i) => attempts.push(i.attempt) });
+    assert.deepEqual(await readAll(await f.get(base + p)), BODY);
+    assert.deepEqual(await readAll(await f.get(base + p)), BODY);
+    const reqs = seen.filter((s) => s.path === p);
+    assert.equal(reqs.length, 3);
+    assert.equal(reqs[1]?.nth, 2);
+    assert.equal(reqs[2]?.nth, 1);
+    assert.deepEqual(delays, []);
+    assert.deepEqual(attempts, [0, 0]);
+  });
+
+  it('follows redirects (relative and absolute), and gives up on a loop', async () => {
+    const target = path(serve());
+    const hop = path((_q, res) => res.writeHead(302, { location: target }).end());
+    const first = path((_q, res) => res.writeHead(301, { location: base + hop }).end());
+    const { f } = fetcher();
+    assert.deepEqual(
+      await readAll(await f.get(base + first, { expect: { size: BODY.length, sha256: HEX } })),
+      BODY,
+    );
+    assert.deepEqual([count(first), count(hop), count(target)], [1, 1, 1]);
+    const loop = `/loop-${pathNo++}`;
+    handlers.set(loop, (_q, res) => res.writeHead(307, { location: loop }).end());
+    const { f: once } = fetcher({ retries: 0 });
+    await assert.rejects(
+      once.get(base + loop),
+      (e) => isImprintError(e, 'NETWORK') && /redirects/.test(e.message),
+    );
+    assert.equal(count(loop), 21);
+    const away = path((_q, res) => res.writeHead(302, { location: 'ftp://example.invalid/x' }).end());
+    await assert.rejects(f.get(base + away), (e) => isImprintError(e, 'UNSUPPORTED'));
+  });
+
+  it('refuses an encoded body, which could not be verified', async () => {
+    const p = path((_q, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end('x'));
+    const { f } = fetcher();
+    await assert.rejects(f.get(base + p), (e) => isImprintError(e, 'UNSUPPORTED'));
+  });
+
+  it('fails SIZE_MISMATCH as soon as a body exceeds the expected size, and when it ends short', async () => {
+    const long = path((_q, res) => {
+      res.writeHead(200);
+      res.end(BODY);
+    });
+    const { f } = fetcher();
+    await assert.rejects(readAll(await f.get(base + long, { expect: { size: 100 } })), (e) =>
+      isImprintError(e, 'SIZE_MISMATCH'),
+    );
+    await assert.rejects(readAll(await f.get(base + long, { expect: { size: BODY.length + 1 } })), (e) =>
+      isImprintError(e, 'SIZE_MISMATCH'),
+    );
+  });
+
+  it('does not count the time the consumer spends not reading against the idle timeout', async () => {
+    const big = Buffer.alloc(8 << 20, 7);
+    const p = path(serve(big));
+    const { f } = fetcher({ retries: 0, idleTimeoutMs: 100 });
+    const stream = await f.get(base + p, { expect: { size: big.length } });
+    await wait(300); // nothing read yet
+    let total = 0;
+    for await (const chunk of stream) {
+      if (total === 0) await wait(300); // backpressure mid-body: the server is paused meanwhile
+      total += (chunk as Buffer).length;
+    }
+    assert.equal(total, big.length);
   });
 
   it('reads file: URLs, with 404 semantics for missing files', async () => {

@@ -84,6 +84,38 @@ describe('BlobStore', () => {
     assert.deepEqual(await readdir(join(store.root, 'blobs', 'sha256')), []);
   });
 
+  it('writes a stream of many uneven chunks byte for byte (writes batched behind the source)', async () => {
+    const store = await freshStore();
+    const chunks: Buffer[] = [];
+    let seed = 1;
+    for (let total = 0; total < 3 << 20; ) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const chunk = Buffer.alloc(1 + (seed % 70_000), seed % 251);
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+    const whole = Buffer.concat(chunks);
+    const stored = await store.put(chunkStream(chunks), { digest: sha256(whole), size: whole.length });
+    assert.deepEqual(stored, { digest: sha256(whole), size: whole.length });
+    assert.ok((await readFile(store.path(stored.digest))).equals(whole));
+  });
+
+  it('stops reading a source as soon as it exceeds the expected size', async () => {
+    const store = await freshStore();
+    let pulled = 0;
+    const endless = Readable.from(
+      (async function* () {
+        for (;;) {
+          pulled++;
+          yield data;
+        }
+      })(),
+    );
+    await rejectsWith(store.put(endless, { size: data.length * 3 }), 'SIZE_MISMATCH');
+    assert.ok(pulled < 100, `pulled ${pulled} chunks`);
+    assert.deepEqual(await readdir(store.tmpDir), []);
+  });
+
   it('a failing source leaves nothing behind and surfaces the failure', async () => {
     const store = await freshStore();
     await assert.rejects(store.put(chunkStream([data], new Error('source broke'))), /source broke/);
