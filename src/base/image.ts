@@ -1,8 +1,8 @@
 import { ImprintError } from '../errors.js';
+import type { LockBaseImage } from '../lock/types.js';
 import { LAYER_TYPES, MediaType } from '../oci/media-types.js';
 import type { Descriptor, ImageConfig, ImageManifest } from '../oci/types.js';
 import { parseJson } from '../transport/layout-docs.js';
-import type { LockBaseImage } from '../lock/types.js';
 import type { BaseBlobs } from './source.js';
 
 /** One platform's base image, read and checked, its layers in the content store. */
@@ -45,14 +45,22 @@ export async function loadBaseImage(blobs: BaseBlobs, pinned: LockBaseImage): Pr
   }
   const layers = manifest.layers.map((layer) => {
     if (!LAYER_TYPES.includes(layer.mediaType) || layer.mediaType === MediaType.dockerForeignLayerGzip) {
-      throw new ImprintError('UNSUPPORTED', `${what}: layer ${layer.digest} has media type ${layer.mediaType}`, {
-        hint: 'Only regular tar layers (plain, gzip or zstd) can be built on; foreign/non-distributable layers cannot.',
-        details: { base: blobs.base.written, mediaType: layer.mediaType },
-      });
+      throw new ImprintError(
+        'UNSUPPORTED',
+        `${what}: layer ${layer.digest} has media type ${layer.mediaType}`,
+        {
+          hint: 'Only regular tar layers (plain, gzip or zstd) can be built on; foreign/non-distributable layers cannot.',
+          details: { base: blobs.base.written, mediaType: layer.mediaType },
+        },
+      );
     }
     const { urls: _urls, ...rest } = layer;
     return { ...rest, mediaType: OCI_LAYER_TYPE[layer.mediaType] ?? layer.mediaType };
   });
   for (const layer of layers) await blobs.toStore(layer);
-  return { manifest: { mediaType: pinned.mediaType, digest: pinned.digest, size: pinned.size }, config, layers };
+  return {
+    manifest: { mediaType: pinned.mediaType, digest: pinned.digest, size: pinned.size },
+    config,
+    layers,
+  };
 }

@@ -113,12 +113,18 @@ async function collect(body: Readable, size: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c as Buffer);
   const out = Buffer.concat(chunks);
-  if (out.length !== size) throw new ImprintError('TAR_INVALID', `a body of ${out.length} bytes, expected ${size}`);
+  if (out.length !== size)
+    throw new ImprintError('TAR_INVALID', `a body of ${out.length} bytes, expected ${size}`);
   return out;
 }
 
 /** The content of one file of a base layer, found by scanning the layer again. Buffers that file. */
-async function readLayerFile(blobs: BlobReader, layer: Descriptor, key: string, size: number): Promise<Readable> {
+async function readLayerFile(
+  blobs: BlobReader,
+  layer: Descriptor,
+  key: string,
+  size: number,
+): Promise<Readable> {
   const what = `base layer ${layer.digest}`;
   const { stream } = await openDecompressed(await blobs.open(layer), { what });
   for await (const e of readTar(stream, { archive: what })) {

@@ -51,8 +51,7 @@ export function parseBaseReference(written: string, specDir: string, field = 'ba
     throw err;
   }
   if (ref.transport !== 'docker' && !isAbsolute(ref.path)) ref = { ...ref, path: resolve(specDir, ref.path) };
-  const name =
-    ref.transport === 'docker' ? formatReference({ ...ref }).slice('docker://'.length) : written;
+  const name = ref.transport === 'docker' ? formatReference({ ...ref }).slice('docker://'.length) : written;
   return { written, ref, ...(pin === undefined ? {} : { pin }), name };
 }
 

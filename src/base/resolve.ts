@@ -1,11 +1,11 @@
 import type { Digest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
+import type { LockBase, LockBaseImage } from '../lock/types.js';
 import type { BlobReader } from '../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../oci/media-types.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { parseJson } from '../transport/layout-docs.js';
-import type { LockBase, LockBaseImage } from '../lock/types.js';
 import type { BaseReference } from './reference.js';
 import type { BaseBlobs } from './source.js';
 
@@ -87,12 +87,19 @@ async function platformImage(
       return undefined;
     }
     if (!MANIFEST_TYPES.includes(d.mediaType)) {
-      throw new ImprintError('INVALID_IMAGE', `base image ${base.written}: ${d.digest} is a ${d.mediaType}, not an image`, {
-        details: { base: base.written, mediaType: d.mediaType },
-      });
+      throw new ImprintError(
+        'INVALID_IMAGE',
+        `base image ${base.written}: ${d.digest} is a ${d.mediaType}, not an image`,
+        {
+          details: { base: base.written, mediaType: d.mediaType },
+        },
+      );
     }
     const manifest = parseJson(await blobs.readBytes(d), `base manifest ${d.digest}`) as ImageManifest;
-    const config = parseJson(await blobs.readBytes(manifest.config), `base config ${manifest.config.digest}`) as ImageConfig;
+    const config = parseJson(
+      await blobs.readBytes(manifest.config),
+      `base config ${manifest.config.digest}`,
+    ) as ImageConfig;
     const platform: Platform = {
       os: config.os,
       architecture: config.architecture,

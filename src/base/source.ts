@@ -67,7 +67,9 @@ export class BaseBlobs implements BlobReader {
     const ref = this.base.ref;
     if (ref.transport === 'docker') return (await this.#read(ref)).blobs;
     const untagged: ImageRef =
-      ref.transport === 'docker-archive' ? { transport: ref.transport, path: ref.path } : { ...ref, tag: undefined };
+      ref.transport === 'docker-archive'
+        ? { transport: ref.transport, path: ref.path }
+        : { ...ref, tag: undefined };
     return (await this.#read(untagged)).blobs;
   }
 

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
+import { changeset } from '../base/changeset.js';
+import type { LowerTree } from '../base/lower.js';
 import { type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
@@ -9,8 +11,6 @@ import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
-import { changeset } from '../base/changeset.js';
-import type { LowerTree } from '../base/lower.js';
 import { applyAccounts } from './accounts.js';
 import { copyFiles } from './files.js';
 import { applyRemovals } from './remove.js';

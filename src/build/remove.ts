@@ -17,10 +17,14 @@ export function applyRemovals(tree: FileTree, patterns: readonly string[], file:
   patterns.forEach((pattern, i) => {
     const matches = matchKeys(tree, pattern);
     if (matches.length === 0) {
-      throw new ImprintError('SPEC_INVALID', `${file}: remove[${i}]: ${pattern} matches nothing in the image`, {
-        hint: 'Check the path (imprint inspect lists an image\'s files), or drop the entry.',
-        details: { file, field: `remove[${i}]`, pattern },
-      });
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `${file}: remove[${i}]: ${pattern} matches nothing in the image`,
+        {
+          hint: "Check the path (imprint inspect lists an image's files), or drop the entry.",
+          details: { file, field: `remove[${i}]`, pattern },
+        },
+      );
     }
     for (const key of matches.sort(compareBytes)) {
       if (underAny(key, removed)) continue;
@@ -42,18 +46,18 @@ function matchKeys(tree: FileTree, pattern: string): string[] {
   const literal = parts.slice(0, first).join('/');
   const dir = literal === '' ? '' : parentPath(tree.resolveParents(`${literal}/x`));
   const rest = parts.slice(first).map(componentRegex).join('/');
-  const re = new RegExp(`^${dir === '' ? '' : `${escape(dir)}/`}${rest}$`);
+  const re = new RegExp(`^${dir === '' ? '' : `${escapeRegex(dir)}/`}${rest}$`);
   return [...tree.keys()].filter((k) => re.test(k));
 }
 
 function componentRegex(part: string): string {
   if (part === '**') return '(?:[^/]+(?:/[^/]+)*)';
   let out = '';
-  for (const ch of part) out += ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : escape(ch);
+  for (const ch of part) out += ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : escapeRegex(ch);
   return out;
 }
 
-function escape(text: string): string {
+function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -11,8 +11,9 @@ import { loadSpec } from '../spec/index.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
-import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
+import { withPolicy } from './policy-flag.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
 
 /** The cache directory named by --cache-dir or the environment, and the content store inside it. */
@@ -46,6 +47,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout');
   addRegistryFlags(command)
+    .option(
+      '--policy <file>',
+      'source policy (BuildKit format: ALLOW/DENY/CONVERT rules over base images, archive URLs and fetch templates), checked before anything is fetched',
+    )
     .addHelpText(
       'after',
       '\nSOURCE_DATE_EPOCH comes from the environment, else the spec `epoch`, else the commit time of the\n' +
@@ -62,10 +67,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           offline?: boolean;
           update?: boolean;
           attest?: boolean;
-        } & RegistryFlags;
+        } & RegistryFlags & { policy?: string };
         const registry = registryOptions(opts);
         const { cacheDir, store } = openCache(program.opts().cacheDir);
-        const loaded = await loadSpec(specArg);
+        const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
         if (loaded.spec.packages.length > 0 || loaded.spec.base !== undefined) {
           const path = lockPathFor(loaded.file);
           const exists = await access(path).then(

@@ -1,13 +1,12 @@
 import type { Command } from '@commander-js/extra-typings';
-import { ImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { parsePlatform } from '../oci/platform.js';
 import { hostPlatform, platformManifests, selectPlatform } from '../oci/select.js';
 import { formatReference, parseReference, readImageSet, writeImageSet } from '../transport/index.js';
 import { parseCreds, type RegistryOptions, type RegistryProgress } from '../transport/registry/index.js';
 import type { Runner } from './main.js';
-import { parseBool } from './registry-flags.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
+import { parseBool } from './registry-flags.js';
 
 interface CopyOpts {
   all?: boolean;

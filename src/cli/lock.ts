@@ -12,8 +12,9 @@ import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { openCache } from './build.js';
 import type { Runner } from './main.js';
-import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
+import { withPolicy } from './policy-flag.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
 interface LockOptions {
   check?: boolean;
@@ -22,7 +23,7 @@ interface LockOptions {
   fetch?: boolean;
   fetchSource: string[];
 }
-type LockFlags = LockOptions & RegistryFlags;
+type LockFlags = LockOptions & RegistryFlags & { policy?: string };
 
 /** `imprint lock`. */
 export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
@@ -50,6 +51,10 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       [] as string[],
     );
   addRegistryFlags(command)
+    .option(
+      '--policy <file>',
+      'source policy (BuildKit format: ALLOW/DENY/CONVERT rules over base images, archive URLs and fetch templates), checked before anything is fetched',
+    )
     .addHelpText(
       'after',
       '\nTemplates may use {url} {filename} {sha256} {name} {version} {arch}, e.g. {url}/{filename} (the\n' +
@@ -60,7 +65,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
         const opts = cmd.opts() as LockFlags;
-        const loaded = await loadSpec(specArg);
+        const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
         const path = lockPath(loaded);
         if (opts.check) {
           await loadFreshLock(loaded);

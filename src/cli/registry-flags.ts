@@ -10,13 +10,17 @@ export interface RegistryFlags {
 }
 
 /** Adds --creds, --tls-verify and --ca-file to a command. */
+// biome-ignore lint/suspicious/noExplicitAny: any commander command, whatever its typed arguments
 export function addRegistryFlags<C extends Command<any, any, any>>(cmd: C): C {
   cmd
     .option(
       '--creds <user:password>',
       'registry credentials (default: auth.json / ~/.docker/config.json / $REGISTRY_AUTH_FILE)',
     )
-    .option('--tls-verify <bool>', 'false: accept any TLS certificate and allow plain http (localhost always may)')
+    .option(
+      '--tls-verify <bool>',
+      'false: accept any TLS certificate and allow plain http (localhost always may)',
+    )
     .option('--ca-file <file>', 'a PEM file of certificate authorities to trust for https registries');
   return cmd;
 }

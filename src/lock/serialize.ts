@@ -31,7 +31,13 @@ export function serializeLock(lock: LockFile): Buffer {
   for (const key of Object.keys(lock.platforms)) {
     platforms[key] = [...(lock.platforms[key] ?? [])].sort(compareLockPackages);
   }
-  const value = { version: lock.version, specHash: lock.specHash, sources: lock.sources, platforms, base: lock.base };
+  const value = {
+    version: lock.version,
+    specHash: lock.specHash,
+    sources: lock.sources,
+    platforms,
+    base: lock.base,
+  };
   return Buffer.from(`${prettyJson(value, '')}\n`, 'utf8');
 }
 

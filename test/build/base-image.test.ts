@@ -41,7 +41,9 @@ async function json<T>(dir: string, digest: string): Promise<T> {
 }
 
 /** The one platform manifest of a layout written by `imprint build` (index.json -> image index -> manifest). */
-async function manifestOf(dir: string): Promise<{ manifest: ImageManifest; config: ImageConfig; index: string }> {
+async function manifestOf(
+  dir: string,
+): Promise<{ manifest: ImageManifest; config: ImageConfig; index: string }> {
   const root = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ImageIndex;
   const index = root.manifests[0]!.digest;
   const images = await json<ImageIndex>(dir, index);
@@ -49,9 +51,14 @@ async function manifestOf(dir: string): Promise<{ manifest: ImageManifest; confi
   return { manifest, config: await json<ImageConfig>(dir, manifest.config.digest), index };
 }
 
-describe('images built on a base image from a registry', { skip: !canRunRegistry() && 'docker-registry is not installed' }, async () => {
+describe('images built on a base image from a registry', {
+  skip: !canRunRegistry() && 'docker-registry is not installed',
+}, async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-base-'));
-  const hasGcc = await ok('sh', ['-c', `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`]);
+  const hasGcc = await ok('sh', [
+    '-c',
+    `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`,
+  ]);
   const hasPodman = await ok('podman', ['--version']);
   let registry: TestRegistry;
   const baseSpec = join(work, 'base');
@@ -134,9 +141,12 @@ describe('images built on a base image from a registry', { skip: !canRunRegistry
     assertOk(await imprint(['lock', appSpec]), 'lock');
     const lock = JSON.parse(await readFile(join(appSpec, 'imprint.lock'), 'utf8'));
     const pushed = assertOk(
-      await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry.host}/base:v1`]).then(
-        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      ),
+      await run('skopeo', [
+        'inspect',
+        '--tls-verify=false',
+        '--raw',
+        `docker://${registry.host}/base:v1`,
+      ]).then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr })),
       'skopeo inspect',
     );
     const { createHash } = await import('node:crypto');
@@ -162,8 +172,14 @@ describe('images built on a base image from a registry', { skip: !canRunRegistry
     assert.equal(app.manifest.layers.length, base.manifest.layers.length + 1);
     assert.deepEqual(app.config.rootfs.diff_ids.slice(0, 1), base.config.rootfs.diff_ids);
     assert.deepEqual(app.config.history?.slice(0, 1), base.config.history);
-    assert.equal(app.manifest.annotations?.['org.opencontainers.image.base.name'], `${registry.host}/base:v1`);
-    assert.equal(app.manifest.annotations?.['org.opencontainers.image.base.digest'], lock.base.platforms['linux/amd64'].digest);
+    assert.equal(
+      app.manifest.annotations?.['org.opencontainers.image.base.name'],
+      `${registry.host}/base:v1`,
+    );
+    assert.equal(
+      app.manifest.annotations?.['org.opencontainers.image.base.digest'],
+      lock.base.platforms['linux/amd64'].digest,
+    );
     // Config: the spec's fields over the base's.
     assert.deepEqual(app.config.config?.Entrypoint, ['/usr/bin/show']);
     assert.deepEqual(app.config.config?.Cmd, ['/etc/greeting']);
@@ -193,13 +209,19 @@ describe('images built on a base image from a registry', { skip: !canRunRegistry
     assert.equal((await manifestOf(join(work, 'out2'))).index, first.index);
     // A fresh cache directory fetches the pinned digest from the registry: same image again.
     assertOk(
-      await imprint(['build', appSpec, '-o', `oci:${join(work, 'out3')}`, '--no-attest'], join(work, 'cache-b')),
+      await imprint(
+        ['build', appSpec, '-o', `oci:${join(work, 'out3')}`, '--no-attest'],
+        join(work, 'cache-b'),
+      ),
       'cold build',
     );
     assert.equal((await manifestOf(join(work, 'out3'))).index, first.index);
     await registry.stop();
     assertOk(
-      await imprint(['build', appSpec, '--offline', '-o', `oci:${join(work, 'out4')}`, '--no-attest'], join(work, 'cache-b')),
+      await imprint(
+        ['build', appSpec, '--offline', '-o', `oci:${join(work, 'out4')}`, '--no-attest'],
+        join(work, 'cache-b'),
+      ),
       'offline build',
     );
     assert.equal((await manifestOf(join(work, 'out4'))).index, first.index);
@@ -211,7 +233,10 @@ describe('images built on a base image from a registry', { skip: !canRunRegistry
     const podman = await podmanForLayout(work, join(work, 'out'));
     try {
       assert.equal((await podman.run(['IMAGE'])).stdout.trim(), 'hello from the upper layer uid=2000');
-      assert.equal((await podman.run(['IMAGE', '/srv/keep/file'])).stdout.trim(), 'kept from the base uid=2000');
+      assert.equal(
+        (await podman.run(['IMAGE', '/srv/keep/file'])).stdout.trim(),
+        'kept from the base uid=2000',
+      );
       const gone = await podman.run(['IMAGE', '/etc/motd']).then(
         () => 'opened',
         (e: { stdout?: string }) => e.stdout?.trim(),
