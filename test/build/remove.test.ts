@@ -1,0 +1,68 @@
+// The spec's `remove` list: exact paths through directory symlinks, * ? ** patterns, errors naming the entry.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { applyRemovals } from '../../src/build/remove.js';
+import { isImprintError } from '../../src/errors.js';
+import { FileTree } from '../../src/vfs/tree.js';
+
+function tree(): FileTree {
+  const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  const f = (path: string) =>
+    t.add(path, {
+      kind: 'file',
+      size: 1,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+      content: () => Readable.from(['x']),
+    });
+  t.add('usr/lib', { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  t.add('lib', { kind: 'symlink', target: 'usr/lib', mode: 0o777, uid: 0, gid: 0, mtime: 0 });
+  for (const p of [
+    'usr/lib/x86_64-linux-gnu/libz.so.1',
+    'usr/lib/x86_64-linux-gnu/libz.a',
+    'usr/share/doc/zlib1g/copyright',
+    'usr/share/doc/zlib1g/changelog.gz',
+    'usr/share/doc/libc6/changelog.Debian.gz',
+    'usr/share/man/man1/ls.1.gz',
+    'etc/motd',
+  ])
+    f(p);
+  return t;
+}
+const keys = (t: FileTree) => [...t.keys()].filter((k) => t.get(k)?.kind !== 'dir').sort();
+
+describe('applyRemovals', () => {
+  it('removes exact paths (following directory symlinks) and whole directories', () => {
+    const t = tree();
+    const removed = applyRemovals(
+      t,
+      ['/lib/x86_64-linux-gnu/libz.a', '/usr/share/man', '/etc/motd'],
+      'imprint.yaml',
+    );
+    assert.deepEqual([...removed].sort(), ['etc/motd', 'usr/lib/x86_64-linux-gnu/libz.a', 'usr/share/man']);
+    assert.equal(t.get('usr/share/man/man1'), undefined);
+    assert.ok(t.get('usr/lib/x86_64-linux-gnu/libz.so.1'));
+  });
+
+  it('matches * and ? within a component and ** across components', () => {
+    const t = tree();
+    applyRemovals(t, ['/usr/share/doc/**/changelog*.gz', '/lib/*/lib?.a'], 'imprint.yaml');
+    assert.deepEqual(keys(t), [
+      'etc/motd',
+      'lib',
+      'usr/lib/x86_64-linux-gnu/libz.so.1',
+      'usr/share/doc/zlib1g/copyright',
+      'usr/share/man/man1/ls.1.gz',
+    ]);
+  });
+
+  it('reports an entry that matches nothing, naming remove[i]', () => {
+    assert.throws(
+      () => applyRemovals(tree(), ['/etc/motd', '/etc/nope*'], '/s/imprint.yaml'),
+      (e: unknown) => isImprintError(e, 'SPEC_INVALID') && e.details.field === 'remove[1]',
+    );
+  });
+});
