@@ -1,16 +1,9 @@
 import { PassThrough, type Transform } from 'node:stream';
 import { ImprintError } from '../errors.js';
-import { DEFLATE_DICTIONARY_SIZE, DEFLATE_PARAMS } from './deflate.js';
-import {
-  GZIP_BLOCK_SIZE,
-  GZIP_DEFAULT_LEVEL,
-  GZIP_MAX_LEVEL,
-  GZIP_MIN_LEVEL,
-  GZIP_OS_UNKNOWN,
-  GzipWriter,
-  gzipXfl,
-} from './gzip.js';
+import { GZIP_BLOCK_SIZE, GZIP_DEFAULT_LEVEL, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL, GzipWriter } from './gzip.js';
+import { GZIP_OS_UNKNOWN, gzipXfl } from './gzip-member.js';
 import { CODEC_CHUNK } from './inner-stream.js';
+import { LIBDEFLATE_VERSION } from './libdeflate.js';
 import {
   createZstdWriter,
   ZSTD_DEFAULT_LEVEL,
@@ -63,11 +56,12 @@ export function resolveLevel(opts: CompressOptions): number {
 }
 
 /**
- * A Transform that compresses with pinned, host-independent output: gzip is imprint's own 10-byte
- * header + a blocked deflate stream (1 MiB blocks compressed in parallel in worker threads, canonical
- * zlib bytes per block) + CRC-32/ISIZE trailer; zstd uses Node's built-in libzstd
+ * A Transform that compresses with pinned, host-independent output: gzip is one gzip member per 1 MiB
+ * block of input (imprint's fixed header, libdeflate's raw deflate, the block's CRC-32/ISIZE),
+ * compressed in parallel in worker threads; zstd uses Node's built-in libzstd
  * (COMPRESSION_UNSUPPORTED without it); 'none' passes bytes through. Cost: CPU-bound, streaming;
- * throws USAGE for a bad level or worker count.
+ * throws USAGE for a bad level or worker count, COMPRESSION_UNSUPPORTED when the installed libdeflate
+ * is not the pinned one.
  */
 export function compressStream(opts: CompressOptions): Transform {
   const level = resolveLevel(opts);
@@ -92,16 +86,11 @@ export function codecDescription(opts: CompressOptions): Record<string, string |
       return {
         compression: 'gzip',
         level,
-        // Blocks of canonical zlib output whichever engine made them (deflate.ts, gzip.ts), so no
-        // library version or worker count here: the same bytes give the same description everywhere.
-        implementation: 'imprint-blocked-deflate',
+        // One member per block (gzip.ts, gzip-member.ts), deflated by the pinned libdeflate package,
+        // whose WebAssembly gives the same bytes on every host: no worker count or host facts here.
+        implementation: 'imprint-gzip-members',
         blockSize: GZIP_BLOCK_SIZE,
-        dictionary: DEFLATE_DICTIONARY_SIZE,
-        blockEnd: 'sync-flush',
-        reference: 'pako-2.x',
-        memLevel: DEFLATE_PARAMS.memLevel,
-        windowBits: DEFLATE_PARAMS.windowBits,
-        strategy: DEFLATE_PARAMS.strategy,
+        engine: `libdeflate@${LIBDEFLATE_VERSION}`,
         header: `mtime=0,xfl=${gzipXfl(level)},os=${GZIP_OS_UNKNOWN}`,
       };
     case 'zstd':

@@ -1,9 +1,9 @@
-// Worker threads that compress deflate blocks, so gzip output uses every core. The bytes never depend
-// on the pool: each block's output is a pure function of the block, its dictionary and the level.
+// Worker threads that compress gzip members, so gzip output uses every core. The bytes never depend
+// on the pool: each block's member is a pure function of the block and the level.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, errorText, ImprintError } from '../errors.js';
-import type { BlockJob } from './deflate.js';
+import type { BlockJob } from './gzip-member.js';
 
 /** Messages between a pool and deflate-worker.ts. */
 export interface ToDeflateWorker {

@@ -1,8 +1,8 @@
-// Worker thread of the deflate pool (deflate-pool.ts): compresses one block per message.
+// Worker thread of the deflate pool (deflate-pool.ts): compresses one block into a gzip member per message.
 import { parentPort } from 'node:worker_threads';
 import { isImprintError } from '../errors.js';
-import { deflateBlock } from './deflate.js';
 import type { FromDeflateWorker, ToDeflateWorker } from './deflate-pool.js';
+import { gzipMember } from './gzip-member.js';
 
 const port = parentPort;
 if (port === null) throw new Error('deflate-worker.ts runs only as a worker thread');
@@ -11,9 +11,8 @@ port.on('message', (message: ToDeflateWorker) => {
   let reply: FromDeflateWorker;
   let transfer: ArrayBuffer[] = [];
   try {
-    let output = deflateBlock(message.job);
-    // Only a buffer this thread owns alone may be transferred (never a slab of Node's Buffer pool).
-    if (output.byteOffset !== 0 || output.byteLength !== output.buffer.byteLength) output = output.slice();
+    // A fresh buffer of its own (never a slab of Node's Buffer pool), so it can be transferred.
+    const output = gzipMember(message.job);
     reply = { id: message.id, output };
     transfer = [output.buffer as ArrayBuffer];
   } catch (err) {

@@ -1,4 +1,4 @@
-// Compression codecs: canonical gzip and pinned zstd output, guarded gzip/xz/zstd decoders. See README.md.
+// Compression codecs: reproducible gzip (libdeflate) and pinned zstd output, guarded gzip/xz/zstd decoders. See README.md.
 export {
   type Compression,
   type CompressOptions,
@@ -8,7 +8,6 @@ export {
 } from './compress.js';
 export { crc32 } from './crc32.js';
 export { type DecompressOptions, decompressStream, openDecompressed } from './decompress.js';
-export { type DeflateEngine, deflateEngine } from './deflate.js';
 export { DEFAULT_MAX_RATIO, DEFAULT_RATIO_GRACE_BYTES, type DecompressLimits } from './limits.js';
 export { type Decompression, sniffCompression } from './sniff.js';
 export { zstdAvailable } from './zstd.js';

@@ -133,6 +133,31 @@ describe('bombs', () => {
     });
   }
 
+  test("gzip: a multi-member bomb (imprint's own output, one member per MiB) trips just the same", async () => {
+    const total = 64 * MiB;
+    const parts: Buffer[] = [];
+    await pipeline(
+      zeroStream(total),
+      compressStream({ compression: 'gzip', level: 6 }),
+      new Writable({
+        write(c: Buffer, _e, cb) {
+          parts.push(c);
+          cb();
+        },
+      }),
+    );
+    const bomb = Buffer.concat(parts);
+    assert.ok(bomb.length < total / 900, `the multi-member bomb is ${bomb.length} bytes`);
+    const what = 'multi-member gzip bomb';
+    const { err, received } = await explode(Readable.from([bomb]).pipe(decompressStream('gzip', { what })));
+    assertStoppedEarly(err, received, what);
+    // Past the first member: the guard counts the input of every member it has read.
+    assert.ok(
+      (err.details.inputBytes as number) > bomb.length / 8,
+      `input ${String(err.details.inputBytes)}`,
+    );
+  });
+
   test('high ratio below the grace amount is fine (8 MB of zeros)', async () => {
     const gz = await gzipZeros(8 * MiB);
     const out = await transformAll([gz], decompressStream('gzip', { what: 'small zeros' }));

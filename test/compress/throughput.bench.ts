@@ -5,14 +5,13 @@
 // Node's zlib it includes the thread-pool thread, for imprint's gzip the worker threads). Encoders
 // run on the first 20 MiB only, and print the compressed size.
 import { createRequire } from 'node:module';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
-import pako from 'pako';
-import { deflateEngine } from '../../src/compress/deflate.js';
 import { GzipWriter } from '../../src/compress/gzip.js';
 import { decompressStream } from '../../src/compress/index.js';
+import { LIBDEFLATE_VERSION } from '../../src/compress/libdeflate.js';
 import type { Decompression } from '../../src/compress/sniff.js';
 import { fixedChunks, mixedBytes, tarLikeBytes, textBytes } from './corpus.js';
 import { runTool } from './tools.js';
@@ -92,23 +91,6 @@ for (const slice of [512, 1024, 4096, 16384, 65536]) {
 await best('decode gzip (Node zlib)', data.length, () => decode('gzip', gz));
 const encodeInput = data.subarray(0, 20 * MiB);
 
-/** pako as one deflate stream on this thread (imprint's engine before the blocked format). */
-function pakoStream(level: number): Transform {
-  const deflate = new pako.Deflate({ level: level as pako.DeflateFunctionOptions['level'], raw: true });
-  const t = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      deflate.push(chunk, false);
-      cb();
-    },
-    flush(cb) {
-      deflate.push(new Uint8Array(0), true);
-      cb();
-    },
-  });
-  deflate.onData = (c) => t.push(c);
-  return t;
-}
-
 async function encode(label: string, make: () => Transform): Promise<void> {
   let size = 0;
   const counter = new Writable({
@@ -125,8 +107,9 @@ async function encode(label: string, make: () => Transform): Promise<void> {
 }
 
 for (const level of [1, 6, 9]) {
-  console.log(`deflate level ${level}: imprint's engine here is ${deflateEngine(level)}; cpu = all threads`);
-  await encode(`encode ${level} pako, single stream`, () => pakoStream(level));
+  console.log(
+    `deflate level ${level}: imprint's engine is libdeflate ${LIBDEFLATE_VERSION}; cpu = all threads`,
+  );
   await encode(`encode ${level} Node zlib, single stream`, () => zlib.createDeflateRaw({ level }));
   for (const workers of [1, 2]) {
     await encode(
