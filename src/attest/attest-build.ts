@@ -1,6 +1,7 @@
 // One call for the build: provenance and SBOMs as referrers of each platform manifest.
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { parseBaseReference } from '../base/reference.js';
 import type { BuildResult } from '../build/build.js';
 import { codecDescription } from '../compress/index.js';
 import { sha256 } from '../digest/index.js';
@@ -52,7 +53,7 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
   const { loaded, result, store } = req;
   const spec = loaded.spec;
   let lock: { bytes: Uint8Array; lock: LockFile } | undefined;
-  if (spec.packages.length > 0) {
+  if (spec.packages.length > 0 || spec.base !== undefined) {
     const path = lockPathFor(loaded.file);
     const bytes = await readFile(path).catch((err: unknown) => {
       throw new ImprintError('LOCK_NOT_FOUND', `cannot read ${path} for the provenance: ${errorText(err)}`, {
@@ -80,6 +81,10 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
       : undefined,
     index: result.index,
     images: result.images.map((i) => ({ platform: i.platform, manifest: i.manifest })),
+    bases:
+      lock?.lock.base === undefined
+        ? []
+        : [{ name: parseBaseReference(lock.lock.base.ref, loaded.dir).name, digest: lock.lock.base.digest }],
   });
   const provenanceBlob = artifactBlob(MediaType.inToto, statement);
   const referrers: Descriptor[] = [];

@@ -180,6 +180,24 @@ describe('images built on a base image from a registry', {
       app.manifest.annotations?.['org.opencontainers.image.base.digest'],
       lock.base.platforms['linux/amd64'].digest,
     );
+    // The provenance names the base by the digest the lock pins.
+    const root = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as ImageIndex;
+    const provenance = root.manifests.find((d) => d.artifactType === 'application/vnd.in-toto+json');
+    assert.ok(provenance, 'no provenance referrer');
+    const artifact = await json<ImageManifest>(out, provenance.digest);
+    const statement = await json<{
+      predicate: {
+        buildDefinition: { resolvedDependencies: Array<{ name: string; digest: { sha256: string } }> };
+      };
+    }>(out, artifact.layers[0]!.digest);
+    const dep = statement.predicate.buildDefinition.resolvedDependencies.find((d) =>
+      d.name.startsWith('base:'),
+    );
+    assert.deepEqual(dep, {
+      name: `base:${registry.host}/base:v1`,
+      uri: `${registry.host}/base:v1`,
+      digest: { sha256: lock.base.digest.slice(7) },
+    });
     // Config: the spec's fields over the base's.
     assert.deepEqual(app.config.config?.Entrypoint, ['/usr/bin/show']);
     assert.deepEqual(app.config.config?.Cmd, ['/etc/greeting']);
