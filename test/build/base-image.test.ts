@@ -216,6 +216,46 @@ describe('images built on a base image from a registry', {
     assert.match(passwd, /^svc:.*:2000:/m);
   });
 
+  it('builds on a Docker v2s2 base (layers renamed to OCI types, same bytes) and refuses a missing platform', async () => {
+    await run('skopeo', [
+      'copy',
+      '--format',
+      'v2s2',
+      '--dest-tls-verify=false',
+      `oci:${join(work, 'base-layout')}:latest`,
+      `docker://${registry.host}/base-docker:v1`,
+    ]);
+    const dir = join(work, 'docker-base');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      `version: 1\nbase: ${registry.host}/base-docker:v1\nplatforms: [linux/amd64]\ncmd: [/srv/keep/file]\n`,
+    );
+    assertOk(await imprint(['build', dir, '-o', `oci:${join(work, 'out-docker')}`, '--no-attest']), 'build');
+    const app = await manifestOf(join(work, 'out-docker'));
+    const base = await manifestOf(join(work, 'base-layout'));
+    assert.deepEqual(
+      app.manifest.layers.map((l) => [l.digest, l.mediaType]),
+      base.manifest.layers
+        .map((l) => [l.digest, 'application/vnd.oci.image.layer.v1.tar+gzip'])
+        .concat(
+          app.manifest.layers.length > base.manifest.layers.length
+            ? [[app.manifest.layers.at(-1)!.digest, 'application/vnd.oci.image.layer.v1.tar+gzip']]
+            : [],
+        ),
+    );
+    await validateImage(await readImageSet(parseReference(`oci:${join(work, 'out-docker')}`)));
+
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      `version: 1\nbase: ${registry.host}/base-docker:v1\nplatforms: [linux/arm64]\n`,
+    );
+    const r = await imprint(['lock', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has no linux\/arm64 image/);
+    assert.match(r.stderr, /It has: linux\/amd64/);
+  });
+
   it('keeps the locked digest when the tag moves, and rebuilds offline from the cache', async () => {
     const first = await manifestOf(join(work, 'out'));
     // Move the tag: push the app image itself under base:v1.
