@@ -1,7 +1,15 @@
-// A real registry (Debian's docker-registry, distribution v2.8) on 127.0.0.1 for tests, and a proxy that drops a connection.
+// A real registry (Debian's docker-registry, distribution v2.8) on 127.0.0.1 for tests, a proxy that drops a
+// connection, and a proxy that adds the OCI 1.1 referrers API in front of it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +214,134 @@ export async function dropProxy(target: string, afterBytes: number): Promise<Dro
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** A descriptor as the referrers API lists it. */
+export interface ListedDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface ReferrersProxy {
+  host: string;
+  /** Requests seen: `METHOD URL STATUS`. */
+  requests(): string[];
+  stop(): Promise<void>;
+}
+
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+const MANIFEST_PUT = /^\/v2\/(.+)\/manifests\/([^/?]+)$/;
+const REFERRERS_GET = /^\/v2\/(.+)\/referrers\/(sha256:[0-9a-f]{64})$/;
+
+/**
+ * An HTTP proxy on 127.0.0.1 in front of `target` (a registry without the referrers API) that makes it
+ * a registry with one, as distribution-spec v1.1 describes: a manifest PUT whose body has a `subject`
+ * is answered with `OCI-Subject: <subject digest>` (and remembered), and
+ * `GET /v2/<repo>/referrers/<digest>[?artifactType=]` is served from what was pushed through it: an OCI
+ * index of descriptors with artifactType and annotations, `pageSize` per page with `Link: rel="next"`,
+ * `OCI-Filters-Applied: artifactType` when filtered (unless `filters` is false). Everything else is
+ * forwarded unchanged (the Host header too, so upload locations point back at the proxy).
+ */
+export async function referrersProxy(
+  target: string,
+  opts: { pageSize?: number; filters?: boolean } = {},
+): Promise<ReferrersProxy> {
+  const [thost, tport] = target.split(':') as [string, string];
+  const log: string[] = [];
+  const referrers = new Map<string, ListedDescriptor[]>();
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, url: string) => {
+    const up = httpRequest(
+      { host: thost, port: Number(tport), method: req.method, path: url, headers: req.headers },
+      (upRes) => {
+        const headers = { ...upRes.headers };
+        const m = MANIFEST_PUT.exec(url);
+        if (body !== undefined && m !== null && upRes.statusCode === 201) {
+          const doc = JSON.parse(body.toString('utf8')) as {
+            subject?: { digest: string };
+            artifactType?: string;
+            config?: { mediaType?: string };
+            annotations?: Record<string, string>;
+          };
+          if (doc.subject !== undefined) {
+            const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+            const key = `${m[1]}@${doc.subject.digest}`;
+            const list = referrers.get(key) ?? [];
+            const type = doc.artifactType ?? doc.config?.mediaType;
+            if (!list.some((d) => d.digest === digest)) {
+              list.push({
+                mediaType: String(req.headers['content-type']),
+                digest,
+                size: body.length,
+                ...(type === undefined ? {} : { artifactType: type }),
+                ...(doc.annotations === undefined ? {} : { annotations: doc.annotations }),
+              });
+            }
+            referrers.set(key, list);
+            headers['oci-subject'] = doc.subject.digest;
+          }
+        }
+        log.push(`${req.method} ${url} ${upRes.statusCode}`);
+        res.writeHead(upRes.statusCode ?? 502, headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    if (body !== undefined) up.end(body);
+    else req.pipe(up);
+  };
+  const server = createHttpServer((req, res) => {
+    const url = req.url ?? '/';
+    const parsed = new URL(url, 'http://proxy');
+    const get = REFERRERS_GET.exec(parsed.pathname);
+    if (req.method === 'GET' && get !== null) {
+      const type = parsed.searchParams.get('artifactType');
+      const filter = opts.filters !== false && type !== null;
+      let list = referrers.get(`${get[1]}@${get[2]}`) ?? [];
+      if (filter) list = list.filter((d) => d.artifactType === type);
+      const size = opts.pageSize ?? Number.POSITIVE_INFINITY;
+      const page = Number(parsed.searchParams.get('page') ?? '0');
+      const headers: Record<string, string> = { 'content-type': INDEX };
+      if (filter) headers['oci-filters-applied'] = 'artifactType';
+      if ((page + 1) * size < list.length) {
+        const next = new URLSearchParams(parsed.searchParams);
+        next.set('page', String(page + 1));
+        headers.link = `<${parsed.pathname}?${next}>; rel="next"`;
+      }
+      const manifests = Number.isFinite(size) ? list.slice(page * size, (page + 1) * size) : list;
+      log.push(`GET ${url} 200`);
+      res.writeHead(200, headers).end(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests }));
+      return;
+    }
+    if (req.method === 'PUT' && MANIFEST_PUT.test(url)) {
+      const chunks: Buffer[] = [];
+      req.on('data', (b: Buffer) => chunks.push(b));
+      req.on('end', () => forward(req, res, Buffer.concat(chunks), url));
+      return;
+    }
+    forward(req, res, undefined, url);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests: () => [...log],
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The tags of `repository` as the registry at `host` lists them (plain http, no auth), sorted. */
+export async function listTags(host: string, repository: string): Promise<string[]> {
+  const res = await fetch(`http://${host}/v2/${repository}/tags/list`);
+  if (res.status === 404) return [];
+  if (!res.ok) throw new Error(`GET tags/list of ${repository}: ${res.status}`);
+  const doc = (await res.json()) as { tags?: string[] | null };
+  return [...(doc.tags ?? [])].sort();
 }
 
 /** Reads a file as text (small test files). */

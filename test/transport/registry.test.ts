@@ -24,7 +24,14 @@ import {
   referrersTag,
   writeRegistry,
 } from '../../src/transport/registry/index.js';
-import { canRunRegistry, dropProxy, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import {
+  canRunRegistry,
+  dropProxy,
+  listTags,
+  referrersProxy,
+  startRegistry,
+  type TestRegistry,
+} from '../helpers/registry.js';
 import { hasTool, makeImage, rejectsWith, run } from './fixtures.js';
 
 const skip = !canRunRegistry()
@@ -105,17 +112,17 @@ async function bigImage(size: number, marker: string): Promise<ImageSet> {
   return { index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifest] }, blobs: store };
 }
 
-/** An attestation manifest whose subject is `subject`. */
-async function attestation(subject: Descriptor): Promise<Descriptor> {
+/** An attestation manifest whose subject is `subject` (an in-toto statement, or a `type` document). */
+async function attestation(subject: Descriptor, type: string = MediaType.inToto): Promise<Descriptor> {
   const statement = {
-    mediaType: MediaType.inToto,
-    ...(await store.putBytes(Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}'))),
+    mediaType: type,
+    ...(await store.putBytes(Buffer.from(`{"_type":"https://in-toto.io/Statement/v1","t":"${type}"}`))),
   };
   const empty = { mediaType: MediaType.ociEmpty, ...(await store.putBytes(Buffer.from('{}'))) };
   const bytes = canonicalJson({
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
-    artifactType: MediaType.inToto,
+    artifactType: type,
     config: empty,
     layers: [statement],
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
@@ -265,6 +272,65 @@ describe('registry transport without auth', { skip }, () => {
       [img.root.digest, att.digest],
     );
     await readAll(pulled);
+    // the referrers API was asked first (404 from v2.8), then the fallback tag
+    assert.ok(reg.requests().includes(`GET /v2/refs/referrers/${img.root.digest} 404`));
+    assert.deepEqual(await listTags(reg.host, 'refs'), [referrersTag(img.root.digest), 'v1']);
+    assert.deepEqual(await listReferrers(client, img.root.digest, { artifactType: MediaType.spdx }), []);
+  });
+
+  it('a registry with the referrers API (proxy): OCI-Subject, no fallback tag, pages and artifactType', async () => {
+    const img = await makeImage(store, { marker: 'api' });
+    const prov = await attestation(img.root);
+    const sbom = await attestation(img.root, MediaType.spdx);
+    const set: ImageSet = { index: { ...img.set.index, manifests: [img.root, prov, sbom] }, blobs: store };
+    const proxy = await referrersProxy(reg.host, { pageSize: 1 });
+    const lax = await referrersProxy(reg.host, { pageSize: 1, filters: false });
+    try {
+      await writeRegistry({ registry: proxy.host, repository: 'api', tag: 'v1' }, set, FAST);
+      // the registry itself (not the proxy) holds no sha256-<hex> tag, and nothing asked for one
+      assert.deepEqual(await listTags(reg.host, 'api'), ['v1']);
+      assert.ok(!proxy.requests().some((l) => l.includes('/manifests/sha256-')));
+      const client = new RegistryClient(proxy.host, 'api', FAST);
+      assert.deepEqual(
+        (await listReferrers(client, img.root.digest)).map((d) => [d.digest, d.artifactType]),
+        [
+          [prov.digest, MediaType.inToto],
+          [sbom.digest, MediaType.spdx],
+        ],
+      );
+      const pages = proxy.requests().filter((l) => l.startsWith(`GET /v2/api/referrers/${img.root.digest}`));
+      assert.deepEqual(pages, [
+        `GET /v2/api/referrers/${img.root.digest} 200`,
+        `GET /v2/api/referrers/${img.root.digest}?page=1 200`,
+      ]);
+      assert.deepEqual(
+        (await listReferrers(client, img.root.digest, { artifactType: MediaType.spdx })).map((d) => d.digest),
+        [sbom.digest],
+      );
+      // a registry that ignores the filter: applied here
+      const laxClient = new RegistryClient(lax.host, 'api', FAST);
+      await writeRegistry({ registry: lax.host, repository: 'api', tag: 'v1' }, set, FAST);
+      assert.deepEqual(
+        (await listReferrers(laxClient, img.root.digest, { artifactType: MediaType.spdx })).map(
+          (d) => d.digest,
+        ),
+        [sbom.digest],
+      );
+      assert.equal(lax.requests().filter((l) => l.includes('/referrers/')).length, 2);
+      const pulled = await readRegistry(
+        { registry: proxy.host, repository: 'api', tag: 'v1' },
+        { ...FAST, referrers: true },
+      );
+      assert.deepEqual(
+        pulled.index.manifests.map((d) => d.digest),
+        [img.root.digest, prov.digest, sbom.digest],
+      );
+      await readAll(pulled);
+      assert.deepEqual(await listTags(reg.host, 'api'), ['v1']);
+    } finally {
+      await proxy.stop();
+      await lax.stop();
+    }
   });
 
   it('a push survives a connection cut in the middle of an upload', async () => {

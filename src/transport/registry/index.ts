@@ -9,7 +9,7 @@ export { authFiles, type Credentials, lookupCredentials, parseCreds } from './au
 export { isLocalhost, RegistryClient, type RegistryOptions, type RegistryProgress } from './client.js';
 export { type PullOptions, pullImageSet, RegistryBlobReader } from './pull.js';
 export { type PushResult, type PushTarget, pushImageSet } from './push.js';
-export { listReferrers, referrersTag } from './referrers.js';
+export { listReferrers, type ReferrersQuery, referrersTag } from './referrers.js';
 
 /** A `docker://` reference as `parseReference` returns it. */
 export interface RegistryRef {

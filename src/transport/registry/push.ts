@@ -115,8 +115,9 @@ export async function pushImageSet(
   for (const r of referrers) {
     const subject = subjects.get(r.digest) as Descriptor;
     const accepted = await pushTree(r, r.digest);
-    // Registries that process `subject` answer OCI-Subject; the others get the fallback tag.
-    if (accepted === undefined) await addReferrer(client, subject.digest, r, await set.blobs.readBytes(r));
+    // Registries that process `subject` answer OCI-Subject: <its digest>; the others get the fallback tag.
+    if (accepted !== subject.digest)
+      await addReferrer(client, subject.digest, r, await set.blobs.readBytes(r));
   }
   return { digest: root.digest, uploaded: uploaded.sort(), skipped: skipped.sort() };
 }
