@@ -99,7 +99,12 @@ export class Resolver {
       this.#pins.set(n.name, n.version);
     }
     const roots: PackageRecord[] = [];
-    for (const n of this.#req.names) roots.push(this.#requested(n.name, n.version));
+    const alone = new Set<PackageRecord>();
+    for (const n of this.#req.names) {
+      const r = this.#requested(n.name, n.version);
+      roots.push(r);
+      if (n.dependencies === false) alone.add(r);
+    }
     if (this.#req.includeEssential === true) {
       for (const name of this.#u.packageNames()) {
         const c = this.#candidate(name, this.#native);
@@ -119,7 +124,7 @@ export class Resolver {
       this.#roots.add(r);
       marked.push(r);
     }
-    for (const r of marked) this.#expand(r);
+    for (const r of marked) if (!alone.has(r)) this.#expand(r);
     const packages = [...this.#chosen.values()]
       .map((c) => c.record)
       .sort((a, b) => compareCodeUnits(a.name, b.name) || compareCodeUnits(a.architecture, b.architecture));

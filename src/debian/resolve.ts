@@ -10,7 +10,13 @@ export { PackageUniverse, type Provider } from './resolve-universe.js';
 /** What to install on one architecture. */
 export interface ResolveRequest {
   /** Requested packages, in order (the order can matter for which alternative wins, as in apt). */
-  names: Array<{ name: string; version?: string | undefined; arch?: string | undefined }>;
+  names: Array<{
+    name: string;
+    version?: string | undefined;
+    arch?: string | undefined;
+    /** false: install the package alone; its Depends and Pre-Depends are not followed. */
+    dependencies?: false | undefined;
+  }>;
   /** dpkg architecture of the image (amd64, arm64, armhf, ...); see dpkgArch(). */
   arch: string;
   /** Also install every package whose candidate is `Essential: yes` (default false, as distroless wants). */

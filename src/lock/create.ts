@@ -62,7 +62,10 @@ export function lockSpecInput(spec: Spec): LockSpecInput {
       components: [...s.components],
       architectures: s.architectures === undefined ? undefined : [...s.architectures],
     })),
-    packages: spec.packages.map((p) => (p.version === undefined ? p.name : `${p.name}=${p.version}`)),
+    packages: spec.packages.map((p) => {
+      const text = p.version === undefined ? p.name : `${p.name}=${p.version}`;
+      return p.dependencies === false ? `${text} (no dependencies)` : text;
+    }),
     platforms: spec.platforms.map(formatPlatform),
     essential: false,
     // Only a spec with a base hashes one, so the hashes of specs without stay as they were.
@@ -127,7 +130,11 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     release: { sha256: a.releaseSha256, date: releaseDate(a) },
   }));
 
-  const names = spec.packages.map((p) => ({ name: p.name, version: p.version }));
+  const names = spec.packages.map((p) => ({
+    name: p.name,
+    version: p.version,
+    ...(p.dependencies === false ? { dependencies: false as const } : {}),
+  }));
   const platforms: Record<string, LockPackage[]> = {};
   for (const platform of spec.platforms) {
     const key = formatPlatform(platform);

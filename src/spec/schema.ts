@@ -239,13 +239,43 @@ const aptSource = z
   )
   .transform(({ 'check-valid-until': checkValidUntil, ...rest }) => ({ ...rest, checkValidUntil }));
 
-const packageRequest = z
+const packageText = z
   .string(expected('a package name'))
-  .regex(PACKAGE, expected('a Debian package name, optionally =version (e.g. "curl" or "curl=7.88.1-10")'))
-  .transform((text) => {
-    const [name, version] = text.split('=') as [string, string | undefined];
-    return version === undefined ? { name } : { name, version };
-  });
+  .regex(PACKAGE, expected('a Debian package name, optionally =version (e.g. "curl" or "curl=7.88.1-10")'));
+
+/** What a package entry becomes: name, optional version, and `dependencies: false` when its closure is not wanted. */
+type PackageRequest = { name: string; version?: string; dependencies?: false };
+
+function splitPackage(text: string): PackageRequest {
+  const [name, version] = text.split('=') as [string, string | undefined];
+  return version === undefined ? { name } : { name, version };
+}
+
+const packageRequest = z.union(
+  [
+    packageText.transform(splitPackage),
+    z
+      .strictObject(
+        {
+          name: packageText.describe('name or name=version'),
+          dependencies: z
+            .boolean(expected('true or false'))
+            .default(true)
+            .describe(
+              'false: install this package alone, without its Depends/Pre-Depends (data packages such as tzdata for a static image).',
+            ),
+        },
+        expected('a package name, or a mapping with name (and dependencies)'),
+      )
+      .transform(
+        (o): PackageRequest => ({
+          ...splitPackage(o.name),
+          ...(o.dependencies ? {} : { dependencies: false }),
+        }),
+      ),
+  ],
+  expected('a package name such as "curl" or "curl=7.88.1-10", or {name: tzdata, dependencies: false}'),
+);
 
 const packages = z
   .array(packageRequest, expected('a list of package names'))
@@ -266,7 +296,9 @@ const packages = z
     });
   })
   .prefault([])
-  .describe('Debian packages to install: name or name=version.');
+  .describe(
+    'Debian packages to install: name or name=version, or {name, dependencies: false} for a package without its dependencies.',
+  );
 
 const compression = z
   .strictObject(

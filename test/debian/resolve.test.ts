@@ -634,3 +634,20 @@ test('parsePackageRequest reads name[:arch][=version]', () => {
   });
   for (const bad of ['', 'Foo', 'a b', 'x=', ':amd64']) fails(() => parsePackageRequest(bad), 'SPEC_INVALID');
 });
+
+test('a package requested with dependencies: false comes alone; the others still get their closure', () => {
+  const u = universe([
+    { name: 'tzdata', version: '2024a', arch: 'all', depends: 'debconf' },
+    { name: 'debconf', preDepends: 'perl-base' },
+    { name: 'perl-base' },
+    { name: 'app', depends: 'libc6' },
+    { name: 'libc6' },
+  ]);
+  const res = resolvePackages(u, {
+    names: [{ name: 'tzdata', dependencies: false }, { name: 'app' }],
+    arch: 'amd64',
+  });
+  assert.deepEqual(picked(res), ['app=1.0', 'libc6=1.0', 'tzdata=2024a']);
+  // Without the flag, tzdata brings debconf and perl-base as usual.
+  assert.deepEqual(picked(resolve(u, ['tzdata'])), ['debconf=1.0', 'perl-base=1.0', 'tzdata=2024a']);
+});
