@@ -58,14 +58,15 @@ export async function inspectImages(blobs: BlobReader, roots: Descriptor[]): Pro
 export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
   program
     .command('inspect')
-    .description('Show the platforms, digests, layers and config of an image.')
-    .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
+    .description('Show the platforms, digests, layers, config and referrers of an image.')
+    .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REPO[:TAG]')
     .option('--json', 'print JSON on stdout')
     .action(
       run(async (cmd) => {
         const [refText] = cmd.args as [string];
         const opts = cmd.opts() as { json?: boolean };
-        const set = await readImageSet(parseReference(refText));
+        // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
+        const set = await readImageSet(parseReference(refText), { registry: { referrers: true } });
         const images = await inspectImages(set.blobs, set.index.manifests);
         const referrers = await listReferrers(set);
         const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
