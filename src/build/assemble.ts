@@ -24,6 +24,7 @@ export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<
       source: resolve(loaded.dir, f.source),
       target: f.target,
       mode: f.mode,
+      dirMode: f.dirMode,
       uid: f.owner.uid,
       gid: f.owner.gid,
       field: `files[${i}]`,

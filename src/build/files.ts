@@ -13,6 +13,8 @@ export interface FileCopy {
   target: string;
   /** Mode for regular files; undefined = 0755 if the owner may execute the source, else 0644. */
   mode?: number | undefined;
+  /** Mode for the directories a directory source creates; undefined = 0755. */
+  dirMode?: number | undefined;
   uid: number;
   gid: number;
   /** Field path for errors, e.g. `files[2]`. */
@@ -123,7 +125,7 @@ function addFile(ctx: CopyContext, host: string, image: string, hostMode: number
 }
 
 function dirMeta(copy: FileCopy, mtime: number) {
-  return { mode: 0o755, uid: copy.uid, gid: copy.gid, mtime };
+  return { mode: copy.dirMode ?? 0o755, uid: copy.uid, gid: copy.gid, mtime };
 }
 
 function unsupported(copy: FileCopy, path: string): ImprintError {

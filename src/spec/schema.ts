@@ -123,6 +123,11 @@ const fileEntry = z
         'Absolute destination in the image; a trailing / means "into this directory".',
       ),
       mode: mode.optional(),
+      dirMode: mode
+        .optional()
+        .describe(
+          'Permission bits of the directories a directory source creates (the target and its subdirectories), e.g. "1777" for /tmp; default "0755".',
+        ),
       owner,
     },
     expected('a mapping with source and target'),

@@ -1,0 +1,42 @@
+// files[]: modes of copied files and of the directories a directory source creates.
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { specFilesTree } from '../../src/build/assemble.js';
+import { loadSpec } from '../../src/spec/index.js';
+
+describe('specFilesTree', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-files-'));
+  after(() => rm(work, { recursive: true, force: true }));
+
+  it('gives files their mode (or 0644/0755 from the owner-execute bit) and directories dirMode (or 0755)', async () => {
+    await mkdir(join(work, 'tree', 'sub'), { recursive: true });
+    await writeFile(join(work, 'tree', 'sub', 'run.sh'), '#!/bin/sh\n');
+    await chmod(join(work, 'tree', 'sub', 'run.sh'), 0o700);
+    await writeFile(join(work, 'tree', 'data'), 'x');
+    await writeFile(
+      join(work, 'imprint.yaml'),
+      [
+        'version: 1',
+        'files:',
+        '  - {source: tree/, target: /tmp/, dirMode: "1777"}',
+        '  - {source: tree/, target: /opt/app/, mode: "0600", owner: "7:8"}',
+        '',
+      ].join('\n'),
+    );
+    const tree = await specFilesTree(await loadSpec(work), 42);
+    const meta = (p: string) => {
+      const n = tree.get(p)!;
+      return [n.kind, n.mode.toString(8), n.uid, n.gid, n.mtime];
+    };
+    assert.deepEqual(meta('tmp'), ['dir', '1777', 0, 0, 42]);
+    assert.deepEqual(meta('tmp/sub'), ['dir', '1777', 0, 0, 42]);
+    assert.deepEqual(meta('tmp/sub/run.sh'), ['file', '755', 0, 0, 42]);
+    assert.deepEqual(meta('tmp/data'), ['file', '644', 0, 0, 42]);
+    assert.deepEqual(meta('opt'), ['dir', '755', 0, 0, 42]); // parents the copy creates belong to root
+    assert.deepEqual(meta('opt/app'), ['dir', '755', 7, 8, 42]);
+    assert.deepEqual(meta('opt/app/sub/run.sh'), ['file', '600', 7, 8, 42]);
+  });
+});
