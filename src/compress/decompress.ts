@@ -5,6 +5,7 @@ import { CODEC_CHUNK, InnerStreamTransform } from './inner-stream.js';
 import { DecompressionGuard, type DecompressLimits } from './limits.js';
 import { type Decompression, SNIFF_BYTES, sniffCompression } from './sniff.js';
 import { XzDecoder } from './xz.js';
+import { findXzTool, NativeXzDecoder } from './xz-native.js';
 import { createNativeZstdDecompress } from './zstd.js';
 import { FzstdDecoder } from './zstd-decode.js';
 
@@ -12,7 +13,15 @@ export interface DecompressOptions {
   /** Names the content (archive, file, blob) in error messages. */
   what: string;
   limits?: DecompressLimits;
+  /** The compressed size, when known: small xz inputs are decoded in-process (NATIVE_XZ_MIN_INPUT). */
+  inputSize?: number;
 }
+
+/**
+ * xz inputs smaller than this are decoded in WebAssembly even when the host has xz: starting a
+ * process (~5 ms of the calling thread) costs more than decoding them (~1.5 ms per 10 KiB).
+ */
+export const NATIVE_XZ_MIN_INPUT = 64 * 1024;
 
 /** A Node zlib stream; `bytesWritten` counts the input the engine has consumed so far. */
 type ZlibStream = Transform & { readonly bytesWritten?: number };
@@ -67,8 +76,9 @@ class ZlibDecoder extends InnerStreamTransform {
 }
 
 /**
- * A Transform that decompresses `kind`: gzip (Node zlib, multi-member), xz (xz-embedded in
- * WebAssembly, concatenated streams), zstd (Node built-in when present, else fzstd). Fails with
+ * A Transform that decompresses `kind`: gzip (Node zlib, multi-member), xz (the host's `xz` in a
+ * child process when it has XZ Utils and the input is not known to be small, else xz-embedded in
+ * WebAssembly; the same bytes and errors either way), zstd (Node built-in when present, else fzstd). Fails with
  * DECOMPRESSION_BOMB (naming `what`) when the limits are exceeded, COMPRESSION_INVALID on corrupt
  * or truncated data, COMPRESSION_UNSUPPORTED for valid input this decoder cannot handle.
  * Cost: streaming; memory bounded by one output chunk plus the codec's window.
@@ -78,8 +88,13 @@ export function decompressStream(kind: Decompression, opts: DecompressOptions): 
   switch (kind) {
     case 'gzip':
       return new ZlibDecoder(zlib.createGunzip({ chunkSize: CODEC_CHUNK }), 'gzip', opts.what, guard);
-    case 'xz':
-      return new XzDecoder(opts.what, guard);
+    case 'xz': {
+      const small = opts.inputSize !== undefined && opts.inputSize < NATIVE_XZ_MIN_INPUT;
+      const tool = small ? undefined : findXzTool();
+      return tool === undefined
+        ? new XzDecoder(opts.what, guard)
+        : new NativeXzDecoder(tool, opts.what, guard);
+    }
     case 'zstd': {
       const native = createNativeZstdDecompress();
       return native === undefined

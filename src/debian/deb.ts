@@ -155,7 +155,11 @@ function decompressed(
   what: string,
   limits?: DecompressLimits,
 ): Transform {
-  const decoder = decompressStream(kind, { what: `${what}: ${member.name}`, ...(limits ? { limits } : {}) });
+  const decoder = decompressStream(kind, {
+    what: `${what}: ${member.name}`,
+    inputSize: member.size,
+    ...(limits ? { limits } : {}),
+  });
   pipeline(member.body, decoder, () => {}); // errors reach the consumer through `decoder`
   return decoder;
 }

@@ -144,7 +144,9 @@ describe('round trips', () => {
         s.once('error', reject);
       });
     const [ca, cb] = await Promise.all([firstOf(a), firstOf(b)]);
-    assert.ok(ca.equals(cb));
+    // Piece sizes may differ (the host's xz writes as it goes); the bytes may not.
+    const n = Math.min(ca.length, cb.length);
+    assert.ok(n > 0 && ca.subarray(0, n).equals(cb.subarray(0, n)));
     a.destroy();
     b.destroy();
   });
