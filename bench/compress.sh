@@ -4,8 +4,8 @@
 # Compresses one fixed input, an uncompressed tar of system directories (default: /usr/lib/python3*:
 # python3 and python3.11 on Debian 12, ~99 MB; sorted names, mtime 0 and numeric owners, so it is
 # stable across runs), at level 6 with:
-#   - imprint's compressStream (blocked deflate) with the default worker count and with 1 (inline),
-#   - single-stream pako (imprint's previous engine: one deflate stream on the main thread),
+#   - imprint's compressStream (one gzip member per 1 MiB block, libdeflate in WebAssembly) with the
+#     default worker count and with 1 (inline),
 #   - Node's zlib createGzip (fast, but its bytes depend on the CPU and the Node build),
 #   - gzip -6 -n and, when installed, pigz -6 -n.
 # imprint runs from a private compiled copy of src/ (under .cache/, as the CLI runs from dist/), so
@@ -19,7 +19,7 @@ shift || true
 dirs=("$@")
 if [ ${#dirs[@]} -eq 0 ]; then dirs=(/usr/lib/python3*); fi
 work=$(mktemp -d /tmp/imprint-bench-compress.XXXXXX)
-# Compiled code and the driver live in the checkout (.cache/ is ignored) so that pako resolves.
+# Compiled code and the driver live in the checkout (.cache/ is ignored) so that libdeflate resolves.
 dist=$root/.cache/bench-compress-dist
 run=$root/.cache/bench-compress-run.mjs
 mkdir -p "$root/.cache"
@@ -43,25 +43,13 @@ test -f "$dist/compress/index.js"
 # node run.mjs MODE [WORKERS] < input > output
 cat >"$run" <<EOF
 import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import pako from 'pako';
 import { compressStream } from '$dist/compress/index.js';
 
-function pakoStream() {
-  const deflate = new pako.Deflate({ level: 6, gzip: true, chunkSize: 256 * 1024 });
-  const t = new Transform({
-    transform(chunk, _e, cb) { deflate.push(chunk, false); cb(); },
-    flush(cb) { deflate.push(new Uint8Array(0), true); cb(); },
-  });
-  deflate.onData = (c) => t.push(c);
-  return t;
-}
 const [mode, workers] = process.argv.slice(2);
 const codec =
   mode === 'imprint' ? compressStream({ compression: 'gzip', level: 6, ...(workers ? { workers: Number(workers) } : {}) })
-  : mode === 'pako' ? pakoStream()
   : zlib.createGzip({ level: 6 });
 await pipeline(createReadStream('$input', { highWaterMark: 1 << 20 }), codec, process.stdout);
 EOF
@@ -71,7 +59,6 @@ commands=()
 add() { names+=("$1"); commands+=("$2"); }
 add "imprint (default workers: $(node -p "Math.min(require('os').availableParallelism(), 4)"))" "node $run imprint"
 add 'imprint, 1 worker (inline)' "node $run imprint 1"
-add 'pako, single stream' "node $run pako"
 add 'Node zlib createGzip' "node $run zlib"
 add 'gzip -6 -n' "gzip -6 -n -c $input"
 if command -v pigz >/dev/null; then add "pigz -6 -n ($(nproc) threads)" "pigz -6 -n -c $input"; fi
