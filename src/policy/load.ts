@@ -1,9 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { errorText, ImprintError } from '../errors.js';
 import { type SpecIssue, specIssues, where } from '../spec/issues.js';
-import { type Locator, yamlLocator } from '../spec/locate.js';
+import { type Locator, parseYamlText } from '../spec/locate.js';
 import { issueMessage } from '../spec/messages.js';
 import { type CompiledSelector, compileSelector } from './match.js';
 import { type PolicyAction, policySchema } from './schema.js';
@@ -64,36 +63,29 @@ export function normalizePolicy(value: unknown, options: NormalizePolicyOptions 
 
 /** Parses policy text, JSON or YAML (read as YAML 1.2, which JSON is part of); POLICY_INVALID with positions. Pure. */
 export function parsePolicy(text: string, file: string): Policy {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-    version: '1.2',
-    schema: 'core',
-    merge: false,
-  });
-  const problems = [...doc.errors, ...doc.warnings];
+  const { problems, toData, locate } = parseYamlText(text);
   if (problems.length > 0) {
     throw policyInvalid(
       file,
-      problems.map((e) => {
-        const { line, col } = lines.linePos(e.pos[0]);
-        return { path: '(document)', segments: [], line, column: col, message: e.message };
-      }),
+      problems.map((p) => ({
+        path: '(document)',
+        segments: [],
+        line: p.line,
+        column: p.column,
+        message: p.message,
+      })),
     );
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 100 });
+    value = toData();
   } catch (err) {
     throw new ImprintError('POLICY_INVALID', `${file} could not be read as data: ${errorText(err)}`, {
       cause: err,
       details: { file },
     });
   }
-  return normalizePolicy(value, { file, locate: yamlLocator(doc, lines) });
+  return normalizePolicy(value, { file, locate });
 }
 
 /**

@@ -1,10 +1,9 @@
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { type SpecIssue, specInvalid, specIssues, where } from './issues.js';
-import { type Locator, type PathSegment, yamlLocator } from './locate.js';
+import { type Locator, type PathSegment, parseYamlText } from './locate.js';
 import { issueMessage } from './messages.js';
 import { type Spec, specSchema } from './schema.js';
 
@@ -51,29 +50,16 @@ export function parseSpec(text: string, file: string): Spec {
 
 /** parseSpec, also returning the locator of the parsed text (for later errors about the same spec). */
 export function parseSpecText(text: string, file: string): { spec: Spec; locate: Locator } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-    version: '1.2',
-    schema: 'core',
-    merge: false,
-  });
-  const problems = [...doc.errors, ...doc.warnings];
+  const { problems, toData, locate } = parseYamlText(text);
   if (problems.length > 0) {
-    const issues = problems.map((e) => {
-      const { line, col } = lines.linePos(e.pos[0]);
-      return {
-        path: '(document)',
-        segments: [] as PathSegment[],
-        line,
-        column: col,
-        message: e.message,
-        yamlCode: e.code,
-      };
-    });
+    const issues = problems.map((p) => ({
+      path: '(document)',
+      segments: [] as PathSegment[],
+      line: p.line,
+      column: p.column,
+      message: p.message,
+      yamlCode: p.code,
+    }));
     const first = issues[0]!;
     const list = issues.map((i) => `  ${where(file, i)}: ${i.message}`).join('\n');
     throw new ImprintError('SPEC_PARSE', `${file} is not valid YAML:\n${list}`, {
@@ -81,10 +67,9 @@ export function parseSpecText(text: string, file: string): { spec: Spec; locate:
       details: { file, line: first.line, column: first.column, issues },
     });
   }
-  const locate = yamlLocator(doc, lines);
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 100 });
+    value = toData();
   } catch (err) {
     throw new ImprintError('SPEC_PARSE', `${file} could not be read as data: ${errorText(err)}`, {
       cause: err,

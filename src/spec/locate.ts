@@ -1,4 +1,4 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 
 /** A 1-based line and column in the spec file. */
 export interface SourcePosition {
@@ -58,4 +58,40 @@ export function formatPath(path: readonly PathSegment[]): string {
     else out += `[${JSON.stringify(segment)}]`;
   }
   return out === '' ? '(document)' : out;
+}
+
+/** A YAML syntax problem with its 1-based position. */
+export interface YamlProblem {
+  line: number;
+  column: number;
+  message: string;
+  code: string;
+}
+
+/**
+ * Parses YAML 1.2 (JSON included) the strict way imprint reads its files: unique keys, no merge keys,
+ * the core schema. Returns the syntax problems (errors and warnings) and, when there are none, a
+ * `toData()` that converts the document (aliases bounded; it throws what `yaml` throws) and the
+ * locator of its nodes. Pure.
+ */
+export function parseYamlText(text: string): {
+  problems: YamlProblem[];
+  toData: () => unknown;
+  locate: Locator;
+} {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    version: '1.2',
+    schema: 'core',
+    merge: false,
+  });
+  const problems = [...doc.errors, ...doc.warnings].map((e) => {
+    const { line, col } = lines.linePos(e.pos[0]);
+    return { line, column: col, message: e.message, code: e.code };
+  });
+  return { problems, toData: () => doc.toJS({ maxAliasCount: 100 }), locate: yamlLocator(doc, lines) };
 }

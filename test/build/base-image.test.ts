@@ -15,13 +15,9 @@ import { assertOk, runImprint } from '../helpers/cli.js';
 import { readLayerFiles } from '../helpers/layers.js';
 import { podmanForLayout } from '../helpers/podman.js';
 import { canRunRegistry, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { canCompileStatic, compileStatic, succeeds } from '../helpers/static-c.js';
 
 const run = promisify(execFile);
-const ok = (cmd: string, args: string[]) =>
-  run(cmd, args).then(
-    () => true,
-    () => false,
-  );
 
 // Prints a file (argv[1]) and the uid: enough to see both the base's and the build's layers at run time.
 const SHOW_C = `#include <stdio.h>
@@ -55,11 +51,8 @@ describe('images built on a base image from a registry', {
   skip: !canRunRegistry() && 'docker-registry is not installed',
 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-base-'));
-  const hasGcc = await ok('sh', [
-    '-c',
-    `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`,
-  ]);
-  const hasPodman = await ok('podman', ['--version']);
+  const hasGcc = await canCompileStatic(work);
+  const hasPodman = await succeeds('podman', ['--version']);
   let registry: TestRegistry;
   const baseSpec = join(work, 'base');
   const appSpec = join(work, 'app');
@@ -72,8 +65,7 @@ describe('images built on a base image from a registry', {
     registry = await startRegistry();
     await mkdir(join(baseSpec, 'bin'), { recursive: true });
     if (hasGcc) {
-      await writeFile(join(work, 'show.c'), SHOW_C);
-      await run('gcc', ['-static', '-O1', '-o', join(baseSpec, 'bin', 'show'), join(work, 'show.c')]);
+      await compileStatic(SHOW_C, join(baseSpec, 'bin', 'show'));
     } else {
       await writeFile(join(baseSpec, 'bin', 'show'), '#!/bin/false\n');
     }

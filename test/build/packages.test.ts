@@ -14,13 +14,9 @@ import { assertOk, runImprint } from '../helpers/cli.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
 import { podmanForLayout } from '../helpers/podman.js';
+import { canCompileStatic, succeeds } from '../helpers/static-c.js';
 
 const run = promisify(execFile);
-const ok = (cmd: string, args: string[]) =>
-  run(cmd, args).then(
-    () => true,
-    () => false,
-  );
 
 const HELLO_C = `#include <stdio.h>
 #include <unistd.h>
@@ -35,11 +31,8 @@ int main(void) {
 
 describe('images from Debian packages (generated signed repository)', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-pkgs-'));
-  const hasGcc = await ok('sh', [
-    '-c',
-    `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`,
-  ]);
-  const hasPodman = await ok('podman', ['--version']);
+  const hasGcc = await canCompileStatic(work);
+  const hasPodman = await succeeds('podman', ['--version']);
   let repo: DebRepo | undefined;
   let spec = '';
 

@@ -2,19 +2,17 @@
 // host's Debian archive, then used as the base of an image that adds a static binary and runs under
 // podman. Runs when IMPRINT_LIVE=1 (.ci/run sets it); base images are covered offline by base-image.test.ts.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { validateImage } from '../../src/oci/validate.js';
 import { parseReference, readImageSet } from '../../src/transport/index.js';
 import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
 import { readLayerFiles } from '../helpers/layers.js';
 import { podmanForLayout } from '../helpers/podman.js';
+import { canCompileStatic, compileStatic } from '../helpers/static-c.js';
 
-const run = promisify(execFile);
 const live = process.env.IMPRINT_LIVE === '1';
 const skip = live ? false : 'live: set IMPRINT_LIVE=1 (needs the Debian archive)';
 
@@ -68,18 +66,11 @@ describe('examples/static, and an image built on it [live]', async () => {
   });
 
   it('is a base for a static binary that runs under podman [live]', { skip }, async () => {
-    const hasGcc = await run('sh', [
-      '-c',
-      `printf 'int main(void){return 0;}' | gcc -static -x c -o ${work}/probe -`,
-    ]).then(
-      () => true,
-      () => false,
-    );
+    const hasGcc = await canCompileStatic(work);
     if (!hasGcc) return;
     const app = join(work, 'app');
     await mkdir(app, { recursive: true });
-    await writeFile(join(work, 'time.c'), TIME_C);
-    await run('gcc', ['-static', '-O1', '-o', join(app, 'time'), join(work, 'time.c')]);
+    await compileStatic(TIME_C, join(app, 'time'));
     await writeFile(
       join(app, 'imprint.yaml'),
       'version: 1\nbase: oci:../static/out:latest\nfiles:\n  - {source: time, target: /usr/local/bin/time, mode: "0755"}\nentrypoint: [/usr/local/bin/time]\n',
