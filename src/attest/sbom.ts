@@ -9,6 +9,8 @@ import { dep5License } from './dep5.js';
 import { debPurl } from './provenance.js';
 
 const STATUS_PREFIX = 'var/lib/dpkg/status.d/';
+/** dpkg's own database, as Debian base images carry it (imprint writes status.d instead). */
+const STATUS_DB = 'var/lib/dpkg/status';
 const DOC_PREFIX = 'usr/share/doc/';
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
 /** Largest metadata file kept from a layer (status entries, copyright files, os-release). */
@@ -33,7 +35,8 @@ interface ImageFacts {
 }
 
 /**
- * The SPDX 2.3 document of one platform image: one package per `/var/lib/dpkg/status.d` entry with
+ * The SPDX 2.3 document of one platform image: one package per `/var/lib/dpkg/status.d` entry (and per
+ * installed package of `/var/lib/dpkg/status`, as Debian base images have it) with
  * version, purl, supplier and (from a DEP-5 copyright file) licenseDeclared. Deterministic: `created`
  * is the epoch, the namespace derives from the manifest digest, packages sorted by name and arch.
  * Cost: decompresses and reads every layer once, streaming; keeps only the few metadata files.
@@ -44,7 +47,7 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
   const packages: Array<Record<string, unknown>> = [];
   const extracted = new Map<string, string>();
   const statusNames = [...facts.files.keys()]
-    .filter((k) => k.startsWith(STATUS_PREFIX) && !k.endsWith('.md5sums'))
+    .filter((k) => k === STATUS_DB || (k.startsWith(STATUS_PREFIX) && !k.endsWith('.md5sums')))
     .sort();
   const seen = new Set<string>();
   for (const key of statusNames) {
@@ -53,6 +56,8 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
       const version = p.get('Version');
       const arch = p.get('Architecture') ?? 'all';
       if (name === undefined || version === undefined) continue;
+      // The database also lists removed and half-installed packages: only installed ones are in the image.
+      if (key === STATUS_DB && !/ installed$/.test(p.get('Status') ?? '')) continue;
       const id = `SPDXRef-Package-deb-${spdxIdPart(name)}-${spdxIdPart(arch)}`;
       if (seen.has(id)) continue;
       seen.add(id);
@@ -166,7 +171,7 @@ async function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]):
 }
 
 function wanted(path: string): boolean {
-  if (path.startsWith(STATUS_PREFIX)) return true;
+  if (path === STATUS_DB || path.startsWith(STATUS_PREFIX)) return true;
   if (OS_RELEASE.includes(path)) return true;
   if (!path.startsWith(DOC_PREFIX)) return false;
   const rest = path.slice(DOC_PREFIX.length).split('/');
