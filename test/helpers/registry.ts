@@ -2,7 +2,7 @@
 // connection, and a proxy that adds the OCI 1.1 referrers API in front of it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
@@ -342,6 +342,51 @@ export async function listTags(host: string, repository: string): Promise<string
   if (!res.ok) throw new Error(`GET tags/list of ${repository}: ${res.status}`);
   const doc = (await res.json()) as { tags?: string[] | null };
   return [...(doc.tags ?? [])].sort();
+}
+
+/**
+ * Writes a fake Docker credential helper `docker-credential-<name>` (sh) into `bin`. `get` reads the
+ * server URL from stdin, appends it to `log`, and prints `answers[url]` as {ServerURL, Username,
+ * Secret}; a URL in `failures` exits 1 with that text; any other URL exits 1 with "credentials not
+ * found in native keychain" (what docker-credential-helpers print).
+ */
+export function writeCredentialHelper(
+  bin: string,
+  name: string,
+  opts: {
+    log: string;
+    answers?: Record<string, { Username: string; Secret: string }>;
+    failures?: Record<string, string>;
+  },
+): void {
+  const quote = (text: string): string => {
+    if (text.includes("'")) throw new Error(`no single quotes in fake helper text: ${text}`);
+    return `'${text}'`;
+  };
+  const cases = [
+    ...Object.entries(opts.answers ?? {}).map(
+      ([url, a]) => `  ${quote(url)}) printf '%s\\n' ${quote(JSON.stringify({ ServerURL: url, ...a }))} ;;`,
+    ),
+    ...Object.entries(opts.failures ?? {}).map(
+      ([url, text]) => `  ${quote(url)}) echo ${quote(text)}; exit 1 ;;`,
+    ),
+  ];
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, `docker-credential-${name}`),
+    [
+      '#!/bin/sh',
+      '[ "$1" = get ] || { echo "unsupported action $1"; exit 2; }',
+      'url=$(cat)',
+      `printf '%s\\n' "$url" >> ${quote(opts.log)}`,
+      'case "$url" in',
+      ...cases,
+      "  *) echo 'credentials not found in native keychain'; exit 1 ;;",
+      'esac',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
 }
 
 /** Reads a file as text (small test files). */

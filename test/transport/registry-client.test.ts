@@ -1,6 +1,7 @@
-// Registry client units: challenges, credentials lookup, --creds, retries with Retry-After, AUTH on 401.
+// Registry client units: challenges, credentials lookup (auth files, credential helpers), --creds, retries
+// with Retry-After, AUTH on 401, bearer tokens (basic credentials, identity tokens).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
 } from '../../src/transport/registry/auth.js';
 import { isLocalhost, RegistryClient } from '../../src/transport/registry/client.js';
 import { readRegistry } from '../../src/transport/registry/index.js';
+import { writeCredentialHelper } from '../helpers/registry.js';
 import { rejectsWith } from './fixtures.js';
 
 let dir: string;
@@ -79,6 +81,116 @@ describe('auth', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{');
     await rejectsWith(lookupCredentials('reg.example', [bad]), 'AUTH');
+  });
+
+  it('runs credential helpers: credHelpers of the registry, else the auths entry, else credsStore', async () => {
+    const bin = join(dir, 'bin');
+    const log = join(dir, 'helper.log');
+    writeCredentialHelper(bin, 'fake', {
+      log,
+      answers: {
+        'good.example': { Username: 'helper-user', Secret: 'helper-pw' },
+        'https://index.docker.io/v1/': { Username: '<token>', Secret: 'refresh-me' },
+      },
+      failures: { 'broken.example': 'keychain is locked' },
+    });
+    writeCredentialHelper(bin, 'none', { log });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const cfg = join(dir, 'helpers.json');
+    await writeFile(
+      cfg,
+      JSON.stringify({
+        auths: { 'good.example': { auth: b64('inline:pw') }, 'inline.example': { auth: b64('i:1') } },
+        credHelpers: {
+          'good.example': 'fake',
+          'broken.example': 'fake',
+          'missing.example': 'fake',
+          'absent.example': 'absent',
+          'odd.example': '../fake',
+        },
+        credsStore: 'fake',
+      }),
+    );
+    const next = join(dir, 'next.json');
+    await writeFile(next, JSON.stringify({ auths: { 'missing.example': { auth: b64('n:2') } } }));
+    const asked = async (): Promise<string[]> => {
+      const text = await readFile(log, 'utf8').catch(() => '');
+      await writeFile(log, '');
+      return text.split('\n').filter((l) => l !== '');
+    };
+
+    // credHelpers wins over the auths entry of the same file
+    assert.deepEqual(await lookupCredentials('good.example', [cfg], { env }), {
+      username: 'helper-user',
+      password: 'helper-pw',
+    });
+    assert.deepEqual(await asked(), ['good.example']);
+    // an auths entry wins over credsStore (no helper runs)
+    assert.deepEqual(await lookupCredentials('inline.example', [cfg], { env }), {
+      username: 'i',
+      password: '1',
+    });
+    assert.deepEqual(await asked(), []);
+    // credsStore for Docker Hub: asked under docker's key first; `<token>` is an identity token
+    assert.deepEqual(await lookupCredentials('docker.io', [cfg], { env }), {
+      username: '',
+      password: '',
+      identityToken: 'refresh-me',
+    });
+    assert.deepEqual(await asked(), ['https://index.docker.io/v1/']);
+    // "not found" from the credHelpers helper: the next file, not this file's other sources
+    assert.deepEqual(await lookupCredentials('missing.example', [cfg, next], { env }), {
+      username: 'n',
+      password: '2',
+    });
+    assert.deepEqual(await asked(), ['missing.example']);
+    assert.equal(await lookupCredentials('nowhere.example', [cfg], { env }), undefined);
+    assert.deepEqual(await asked(), ['nowhere.example']);
+    const store = join(dir, 'store.json');
+    await writeFile(store, JSON.stringify({ auths: { 'docker.io': {} }, credsStore: 'none' }));
+    assert.equal(await lookupCredentials('docker.io', [store], { env }), undefined);
+    assert.deepEqual(await asked(), ['https://index.docker.io/v1/', 'docker.io']);
+
+    // a failing helper, a missing one and a bad name are AUTH errors naming the helper and the file
+    for (const [registry, helper] of [
+      ['broken.example', 'fake'],
+      ['absent.example', 'absent'],
+      ['odd.example', '../fake'],
+    ] as const) {
+      await assert.rejects(lookupCredentials(registry, [cfg], { env }), (err: unknown) => {
+        const e = err as { code?: string; details?: Record<string, unknown>; message: string };
+        assert.equal(e.code, 'AUTH', e.message);
+        assert.equal(e.details?.helper, helper);
+        assert.equal(e.details?.file, cfg);
+        return true;
+      });
+    }
+    // the helper runs with the environment given: without the PATH entry it is missing
+    await rejectsWith(lookupCredentials('good.example', [cfg], { env: { PATH: '/nonexistent' } }), 'AUTH');
+  });
+
+  it('reads identitytoken entries of auth files', async () => {
+    const file = join(dir, 'identity.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        auths: {
+          'a.example': { identitytoken: 'tok-a' },
+          'b.example': { auth: Buffer.from('me:').toString('base64'), identitytoken: 'tok-b' },
+        },
+      }),
+    );
+    assert.deepEqual(await lookupCredentials('a.example', [file]), {
+      username: '',
+      password: '',
+      identityToken: 'tok-a',
+    });
+    assert.deepEqual(await lookupCredentials('b.example', [file]), {
+      username: 'me',
+      password: '',
+      identityToken: 'tok-b',
+    });
   });
 
   it('searches $REGISTRY_AUTH_FILE, containers auth.json, then docker config.json', () => {
@@ -165,6 +277,21 @@ describe('bearer token auth', () => {
   before(async () => {
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (b: Buffer) => {
+          body += b.toString('utf8');
+        });
+        req.on('end', () => {
+          const form = new URLSearchParams(body);
+          tokenRequests.push(
+            `POST ${req.headers['content-type']} ${[...form.entries()].map(([k, v]) => `${k}=${v}`).join(' ')}`,
+          );
+          if (form.get('refresh_token') !== 'refresh-me') res.writeHead(401).end();
+          else res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"t0k"}');
+        });
+        return;
+      }
       if (url.pathname === '/token') {
         tokenRequests.push(
           `${url.searchParams.getAll('scope').join(' ')} ${req.headers.authorization ?? '-'}`,
@@ -204,5 +331,37 @@ describe('bearer token auth', () => {
     assert.deepEqual(tokenRequests, [
       `repository:team/app:pull Basic ${Buffer.from('u:p').toString('base64')}`,
     ]);
+  });
+
+  it('exchanges an identity token from a credential helper with an OAuth2 refresh_token POST', async () => {
+    tokenRequests.length = 0;
+    const bin = join(dir, 'oauth-bin');
+    writeCredentialHelper(bin, 'oauth', {
+      log: join(dir, 'oauth.log'),
+      answers: { [host]: { Username: '<token>', Secret: 'refresh-me' } },
+    });
+    const cfg = join(dir, 'oauth.json');
+    await writeFile(cfg, JSON.stringify({ credHelpers: { [host]: 'oauth' } }));
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const set = await readRegistry(
+      { registry: host, repository: 'team/app', tag: 'v1' },
+      { backoffMs: 1, authFiles: [cfg], env },
+    );
+    assert.equal(set.index.manifests[0]?.mediaType, 'application/vnd.oci.image.index.v1+json');
+    assert.deepEqual(tokenRequests, [
+      'POST application/x-www-form-urlencoded grant_type=refresh_token refresh_token=refresh-me client_id=imprint service=test scope=repository:team/app:pull',
+    ]);
+    // a refused refresh token is AUTH
+    writeCredentialHelper(bin, 'oauth', {
+      log: join(dir, 'oauth.log'),
+      answers: { [host]: { Username: '<token>', Secret: 'stale' } },
+    });
+    await rejectsWith(
+      readRegistry(
+        { registry: host, repository: 'team/app', tag: 'v1' },
+        { backoffMs: 1, authFiles: [cfg], env },
+      ),
+      'AUTH',
+    );
   });
 });

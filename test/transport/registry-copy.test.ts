@@ -12,7 +12,12 @@ import type { Descriptor } from '../../src/oci/types.js';
 import { BlobStore } from '../../src/store/index.js';
 import { parseReference, readImageSet, writeImageSet } from '../../src/transport/index.js';
 import { runImprint } from '../helpers/cli.js';
-import { canRunRegistry, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import {
+  canRunRegistry,
+  startRegistry,
+  type TestRegistry,
+  writeCredentialHelper,
+} from '../helpers/registry.js';
 import { type FixtureImage, hasTool, makeImage, readBack, run } from './fixtures.js';
 
 const skip = !canRunRegistry()
@@ -225,5 +230,36 @@ describe('imprint copy with credentials', { skip }, () => {
       back.index.manifests.map((d) => d.digest),
       [img.root.digest],
     );
+  });
+
+  it('credsStore in $DOCKER_CONFIG/config.json runs docker-credential-<name> from $PATH', async () => {
+    const bin = join(dir, 'cli-helper-bin');
+    writeCredentialHelper(bin, 'cli', {
+      log: join(dir, 'cli-helper.log'),
+      answers: { [reg.host]: { Username: auth.user, Secret: auth.password } },
+    });
+    const docker = join(dir, 'docker-helper');
+    await mkdir(docker, { recursive: true });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(docker, 'config.json'), JSON.stringify({ credsStore: 'cli' }));
+    const env = {
+      REGISTRY_AUTH_FILE: undefined,
+      HOME: join(dir, 'home'),
+      XDG_RUNTIME_DIR: join(dir, 'run'),
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      DOCKER_CONFIG: docker,
+      PATH: `${bin}:${process.env.PATH}`,
+    };
+    const dst = `docker://${reg.host}/private/helper:v1`;
+    let r = await runImprint(['copy', '--all', `oci:${join(dir, 'plain')}:v1`, dst], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(rawDigest(dst, ['--creds', `${auth.user}:${auth.password}`]), img.root.digest);
+    // without the helper on PATH: exit 1, the message names the helper and the file
+    r = await runImprint(['copy', dst, `oci:${join(dir, 'helper-out')}`], {
+      env: { ...env, PATH: '/usr/bin:/bin' },
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /docker-credential-cli/);
+    assert.ok(r.stderr.includes(join(docker, 'config.json')), r.stderr);
   });
 });

@@ -1,7 +1,7 @@
 // Registry transport against the real docker-registry (distribution v2.8) on 127.0.0.1, checked with skopeo.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,6 +31,7 @@ import {
   referrersProxy,
   startRegistry,
   type TestRegistry,
+  writeCredentialHelper,
 } from '../helpers/registry.js';
 import { hasTool, makeImage, rejectsWith, run } from './fixtures.js';
 
@@ -380,6 +381,59 @@ describe('registry transport with htpasswd basic auth', { skip }, () => {
     await rejectsWith(
       readRegistry(ref, { ...FAST, creds: { username: auth.user, password: 'wrong' } }),
       'AUTH',
+    );
+  });
+
+  it('runs docker-credential-<name> from credHelpers and credsStore; a failing helper is AUTH', async () => {
+    const img = await makeImage(store, { marker: 'helper', wrap: false });
+    const bin = join(dir, 'helper-bin');
+    const log = join(dir, 'helper.log');
+    writeCredentialHelper(bin, 'test', {
+      log,
+      answers: { [reg.host]: { Username: auth.user, Secret: auth.password } },
+    });
+    writeCredentialHelper(bin, 'broken', { log, failures: { [reg.host]: 'the keyring is locked' } });
+    writeCredentialHelper(bin, 'empty', { log });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const config = async (name: string, doc: unknown): Promise<string[]> => {
+      await writeFile(join(dir, name), JSON.stringify(doc));
+      return [join(dir, name)];
+    };
+    const ref = { registry: reg.host, repository: 'helper/app', tag: 'v1' };
+    // credHelpers names the helper for this registry (another registry's helper is not run)
+    const perRegistry = await config('per-registry.json', {
+      credHelpers: { [reg.host]: 'test', 'other.example': 'broken' },
+    });
+    await writeRegistry(ref, img.set, { ...FAST, authFiles: perRegistry, env });
+    assert.equal(
+      skopeoDigest(`docker://${reg.host}/helper/app:v1`, ['--creds', `${auth.user}:${auth.password}`]),
+      img.root.digest,
+    );
+    // credsStore, the default helper of Docker's config.json
+    const pulled = await readRegistry(ref, {
+      ...FAST,
+      authFiles: await config('store.json', { auths: { [reg.host]: {} }, credsStore: 'test' }),
+      env,
+    });
+    assert.equal(pulled.index.manifests[0]?.digest, img.root.digest);
+    await readAll(pulled);
+    // asked once per client, with the registry's host:port
+    assert.deepEqual((await readFile(log, 'utf8')).split('\n'), [reg.host, reg.host, '']);
+    await rejectsWith(
+      readRegistry(ref, { ...FAST, authFiles: await config('broken.json', { credsStore: 'broken' }), env }),
+      'AUTH',
+    );
+    // "credentials not found": anonymous, refused by the registry
+    const before = reg.requests().length;
+    await rejectsWith(
+      readRegistry(ref, { ...FAST, authFiles: await config('empty.json', { credsStore: 'empty' }), env }),
+      'AUTH',
+    );
+    assert.ok(
+      reg
+        .requests()
+        .slice(before)
+        .some((l) => l.endsWith(' 401')),
     );
   });
 });

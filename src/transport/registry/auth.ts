@@ -2,11 +2,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorText, ImprintError } from '../../errors.js';
+import { type HelperOptions, helperCredentials } from './cred-helper.js';
+import type { HttpRequest } from './http.js';
 
-/** A username and password (or token) for one registry. */
+/** A username and password for one registry, or an identity token (an OAuth2 refresh token). */
 export interface Credentials {
   username: string;
   password: string;
+  /** Exchanged at the bearer realm (`grant_type=refresh_token`); username and password are then unused. */
+  identityToken?: string | undefined;
 }
 
 /** Parses `--creds USER[:PASSWORD]` (the password may contain ':'). */
@@ -50,50 +54,100 @@ function keysFor(registry: string): string[] {
 }
 
 /**
- * Looks up credentials for `registry` (`host[:port]`) in `files`, first file with an entry wins;
- * missing files are skipped, unreadable or malformed ones are AUTH errors. Credential helpers
- * (`credsStore`, `credHelpers`) are not run. Cost: reads each file once.
+ * Looks up credentials for `registry` (`host[:port]`) in `files`, first file with an answer wins.
+ * In each file: a `credHelpers` entry for the registry runs that helper (its answer, or on "not
+ * found" the next file: the file's `auths` entry is not used, as in containers-auth.json(5)); else
+ * an `auths` entry (`auth`: base64 `user:password`, or `identitytoken`); else `credsStore` runs that
+ * helper (Docker's default store). Missing files are skipped; unreadable or malformed ones, and
+ * failing helpers, are AUTH errors. Cost: reads each file once; one process per helper asked.
  */
-export async function lookupCredentials(registry: string, files: string[]): Promise<Credentials | undefined> {
+export async function lookupCredentials(
+  registry: string,
+  files: string[],
+  opts: HelperOptions = {},
+): Promise<Credentials | undefined> {
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if (
-        (err as NodeJS.ErrnoException).code === 'ENOENT' ||
-        (err as NodeJS.ErrnoException).code === 'ENOTDIR'
-      )
-        continue;
-      throw new ImprintError('AUTH', `reading registry auth file ${file}: ${errorText(err)}`, { cause: err });
+    const doc = await readAuthFile(file);
+    if (doc === undefined) continue;
+    const helpers = objectField(doc, 'credHelpers');
+    const helperKey = keysFor(registry).find((k) => typeof helpers?.[k] === 'string');
+    if (helperKey !== undefined) {
+      const found = await helperCredentials(
+        helpers?.[helperKey] as string,
+        registry,
+        { file, key: 'credHelpers' },
+        opts,
+      );
+      if (found !== undefined) return found;
+      continue;
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      throw new ImprintError('AUTH', `registry auth file ${file} is not valid JSON: ${errorText(err)}`, {
-        cause: err,
-        details: { file },
-      });
+    const inline = authsEntry(doc, registry, file);
+    if (inline !== undefined) return inline;
+    const store = (doc as { credsStore?: unknown }).credsStore;
+    if (typeof store === 'string' && store !== '') {
+      const found = await helperCredentials(store, registry, { file, key: 'credsStore' }, opts);
+      if (found !== undefined) return found;
     }
-    const auths = (doc as { auths?: unknown } | null)?.auths;
-    if (typeof auths !== 'object' || auths === null) continue;
-    for (const key of keysFor(registry)) {
-      const entry = (auths as Record<string, unknown>)[key] as { auth?: unknown } | undefined;
-      if (entry === undefined || typeof entry.auth !== 'string') continue;
-      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon <= 0) {
-        throw new ImprintError(
-          'AUTH',
-          `registry auth file ${file}: the entry for ${key} is not base64 of user:password`,
-          {
-            details: { file, registry },
-          },
-        );
-      }
-      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  return undefined;
+}
+
+/** The parsed auth file, or undefined when it does not exist. */
+async function readAuthFile(file: string): Promise<object | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new ImprintError('AUTH', `reading registry auth file ${file}: ${errorText(err)}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ImprintError('AUTH', `registry auth file ${file} is not valid JSON: ${errorText(err)}`, {
+      cause: err,
+      details: { file },
+    });
+  }
+  return typeof doc === 'object' && doc !== null ? doc : {};
+}
+
+function objectField(doc: object, key: string): Record<string, unknown> | undefined {
+  const value = (doc as Record<string, unknown>)[key];
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/** The `auths` entry of `registry` in an auth file: `auth` (base64 user:password) and/or `identitytoken`. */
+function authsEntry(doc: object, registry: string, file: string): Credentials | undefined {
+  const auths = objectField(doc, 'auths');
+  if (auths === undefined) return undefined;
+  for (const key of keysFor(registry)) {
+    const entry = auths[key] as { auth?: unknown; identitytoken?: unknown } | undefined;
+    if (entry === undefined || entry === null) continue;
+    const token = typeof entry.identitytoken === 'string' ? entry.identitytoken : '';
+    if (typeof entry.auth !== 'string') {
+      if (token !== '') return { username: '', password: '', identityToken: token };
+      continue;
     }
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0 && token === '') {
+      throw new ImprintError(
+        'AUTH',
+        `registry auth file ${file}: the entry for ${key} is not base64 of user:password`,
+        {
+          details: { file, registry },
+        },
+      );
+    }
+    const creds: Credentials = {
+      username: colon <= 0 ? '' : decoded.slice(0, colon),
+      password: colon <= 0 ? '' : decoded.slice(colon + 1),
+    };
+    if (token !== '') creds.identityToken = token;
+    return creds;
   }
   return undefined;
 }
@@ -119,4 +173,37 @@ export function parseChallenge(header: string): Challenge | undefined {
 /** The `Authorization` value for basic auth. */
 export function basicAuth(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+/**
+ * The token request of a bearer challenge: `GET realm?service=&scope=` (with basic credentials when
+ * known), or for an identity token the OAuth2 `POST realm` with `grant_type=refresh_token`.
+ */
+export function tokenRequest(
+  realm: string,
+  service: string | undefined,
+  scopes: string[],
+  creds: Credentials | undefined,
+): HttpRequest {
+  if (creds?.identityToken !== undefined) {
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: creds.identityToken,
+      client_id: 'imprint',
+      ...(service === undefined ? {} : { service }),
+      scope: scopes.join(' '),
+    });
+    return {
+      method: 'POST',
+      url: realm,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(form.toString()),
+    };
+  }
+  const url = new URL(realm);
+  if (service !== undefined) url.searchParams.set('service', service);
+  for (const s of scopes) url.searchParams.append('scope', s);
+  const headers: Record<string, string> = {};
+  if (creds !== undefined) headers.authorization = basicAuth(creds);
+  return { method: 'GET', url: url.toString(), headers };
 }

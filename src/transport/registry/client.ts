@@ -9,6 +9,7 @@ import {
   type Credentials,
   lookupCredentials,
   parseChallenge,
+  tokenRequest,
 } from './auth.js';
 import {
   DEFAULT_TIMEOUT_MS,
@@ -31,6 +32,8 @@ export interface RegistryOptions {
   creds?: Credentials | undefined;
   /** Auth files searched for credentials (default: see `authFiles` in auth.ts). */
   authFiles?: string[] | undefined;
+  /** Environment for finding auth files and running credential helpers ($PATH) (default process.env). */
+  env?: NodeJS.ProcessEnv | undefined;
   /** false: accept any TLS certificate and fall back to plain http (`--tls-verify=false`). */
   tlsVerify?: boolean | undefined;
   /** A PEM file of certificate authorities trusted for https. */
@@ -277,9 +280,11 @@ export class RegistryClient {
 
   async #credentials(): Promise<Credentials | undefined> {
     if (this.options.creds !== undefined) return this.options.creds;
+    const env = this.options.env ?? process.env;
     this.#creds ??= lookupCredentials(
       this.registry,
-      this.options.authFiles ?? authFiles(process.env, homedir()),
+      this.options.authFiles ?? authFiles(env, env.HOME || homedir()),
+      { env },
     );
     return this.#creds;
   }
@@ -288,7 +293,16 @@ export class RegistryClient {
     const challenge = this.#challenge;
     if (challenge === undefined) return undefined;
     const creds = await this.#credentials();
-    if (challenge.scheme === 'basic') return creds === undefined ? undefined : basicAuth(creds);
+    if (challenge.scheme === 'basic') {
+      if (creds?.identityToken !== undefined) {
+        throw new ImprintError(
+          'AUTH',
+          `registry ${this.registry} asks for basic auth; its credentials are an identity token, which only token (bearer) auth accepts`,
+          { hint: 'Pass --creds USER:PASSWORD.', details: { registry: this.registry } },
+        );
+      }
+      return creds === undefined ? undefined : basicAuth(creds);
+    }
     if (challenge.scheme !== 'bearer') return undefined;
     const scopes = [`repository:${this.repository}:${access === 'push' ? 'pull,push' : 'pull'}`];
     for (const repo of [...this.extraPull].sort()) scopes.push(`repository:${repo}:pull`);
@@ -298,26 +312,22 @@ export class RegistryClient {
     const realm = challenge.params.realm;
     if (realm === undefined)
       throw new ImprintError('AUTH', `registry ${this.registry}: the bearer challenge names no realm`);
-    const url = new URL(realm);
-    if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
-    for (const s of scopes) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = {};
-    if (creds !== undefined) headers.authorization = basicAuth(creds);
+    const request = tokenRequest(realm, challenge.params.service, scopes, creds);
     let lastError: unknown;
     for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
       if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
       let res: HttpResponse;
       try {
-        res = await send({ method: 'GET', url: url.toString(), headers }, this.#tls);
+        res = await send(request, this.#tls);
       } catch (err) {
         lastError = err;
         continue;
       }
       if (RETRYABLE.has(res.status)) {
-        lastError = await this.fail(res, `GET ${realm} (token)`);
+        lastError = await this.fail(res, `${request.method} ${realm} (token)`);
         continue;
       }
-      if (res.status !== 200) throw await this.fail(res, `GET ${realm} (token for ${key})`);
+      if (res.status !== 200) throw await this.fail(res, `${request.method} ${realm} (token for ${key})`);
       const doc = JSON.parse((await readBody(res, 1 << 20, 'token response')).toString('utf8')) as {
         token?: string;
         access_token?: string;
