@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import type { TarEntry } from '../tar/index.js';
 import { type DebLimits, readDeb } from './deb.js';
-import type { ContentRef, ContentSpool, SpoolStats } from './install-spool.js';
+import { type ContentRef, type ContentSpool, emptySpoolStats, type SpoolStats } from './install-spool.js';
 
 /**
  * One data.tar entry as read: the tar entry's fields (path as in the archive: no './', directories end
@@ -49,7 +49,7 @@ export async function extractDeb(
   spool: ContentSpool,
 ): Promise<ExtractedDeb> {
   const entries: ExtractedEntry[] = [];
-  const before = { ...spool.stats };
+  const stats = emptySpoolStats();
   let bytes = 0;
   let maxBytes = Number.POSITIVE_INFINITY;
   const control = await readDeb(open, {
@@ -87,7 +87,7 @@ export async function extractDeb(
             },
           );
         }
-        entry.content = await spool.capture(e.body, e.size, `${opts.what}: ${e.path}`);
+        entry.content = await spool.capture(e.body, e.size, `${opts.what}: ${e.path}`, stats);
       }
       entries.push(entry);
     },
@@ -100,12 +100,6 @@ export async function extractDeb(
     dataMember: control.dataMember,
     entries,
     bytes,
-    stats: {
-      packedFiles: spool.stats.packedFiles - before.packedFiles,
-      packedBytes: spool.stats.packedBytes - before.packedBytes,
-      spooledFiles: spool.stats.spooledFiles - before.spooledFiles,
-      spooledBytes: spool.stats.spooledBytes - before.spooledBytes,
-      duplicateFiles: spool.stats.duplicateFiles - before.duplicateFiles,
-    },
+    stats,
   };
 }

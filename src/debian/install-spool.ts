@@ -1,5 +1,5 @@
-// Where the bodies of unpacked package files wait until a layer is written: small ones appended to a
-// pack file, large ones in a content-addressed spool directory (sha256 → file).
+// Where the bodies of unpacked package files wait until a layer is written: small ones in a pack (in
+// memory within a budget, else a pack file), large ones in a content-addressed spool directory.
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,8 +9,13 @@ import { tempPath } from '../store/atomic-file.js';
 import type { ContentOpener } from '../vfs/node.js';
 
 export interface SpoolOptions {
-  /** Files up to this size go to the pack file; larger ones to `<dir>/sha256/<hex>` (default 1 MiB). */
+  /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
   packThreshold?: number;
+  /**
+   * Bytes of packed bodies kept in memory (default 128 MiB); the segments beyond it are written to
+   * the pack file. 0 writes every segment (a worker's spool: another thread reads its refs).
+   */
+  memoryBudget?: number;
 }
 
 /** Where a captured body is: plain data, so it can cross a worker boundary. */
@@ -32,45 +37,73 @@ export interface SpoolStats {
 }
 
 const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
-const FLUSH_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MEMORY_BUDGET = 128 * 1024 * 1024;
+const SEGMENT_SIZE = 4 * 1024 * 1024;
+/** Segment writes a capture may leave behind it before it waits for the oldest. */
+const MAX_WRITES_IN_FLIGHT = 2;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
+/** The `written` of a segment kept in memory: there is nothing to write. */
+const KEPT: Promise<void> = Promise.resolve();
+
+/** A slot of the pack: bodies are copied into its buffer; it stays in memory or goes to disk whole. */
+interface Segment {
+  index: number;
+  /** The bytes until the segment is on disk (then undefined). */
+  buf: Buffer | undefined;
+  used: number;
+  /** Captures that reserved space here and have not finished. */
+  pending: number;
+  sealed: boolean;
+  /** The write to the pack file, once started. */
+  written: Promise<void> | undefined;
+}
+
+/** An empty stats record. */
+export function emptySpoolStats(): SpoolStats {
+  return { packedFiles: 0, packedBytes: 0, spooledFiles: 0, spooledBytes: 0, duplicateFiles: 0 };
+}
 
 /**
  * Captures file bodies while a .deb streams past, so the layer writer can read them later in path
- * order. Bodies up to `packThreshold` are appended to the spool's pack file (`<dir>/tmp/.tmp-pack-*`,
- * written in 4 MiB batches and read back by offset: no file per body); larger ones are hashed while
- * written to a temporary file and renamed to `<dir>/sha256/<hex>`, so they are shared across packages,
- * platforms and builds using the same directory. Identical bodies are stored once per spool.
+ * order. Bodies up to `packThreshold` are copied into 4 MiB segments of a pack: sealed segments stay
+ * in memory while they fit `memoryBudget`, the others are written to the pack file
+ * (`<dir>/tmp/.tmp-pack-*`, segment i at byte i x 4 MiB, so holes are possible); a ref says the
+ * segment and offset either way, and reads of in-memory bodies cost no I/O. Larger bodies are hashed
+ * while written to a temporary file and renamed to `<dir>/sha256/<hex>`, so they are shared across
+ * packages, platforms and builds using the same directory. Identical bodies are stored once.
  *
- * `opener(ref)` reads any ref captured by a spool on the same directory (also in another thread);
- * `close()` deletes the pack files this spool wrote or opened: call it once the layers are written,
- * openers fail afterwards. Memory: the pending batch (4 MiB) and one entry per distinct body.
- * `capture` calls must not overlap; openers may run concurrently.
+ * Captures may overlap (several .debs extracted at once): each reserves its place before reading.
+ * `opener(ref)` reads any ref of this spool, or of another spool's pack file after that spool's
+ * `flush()` (a worker's, with `memoryBudget: 0`); `close()` frees the memory and deletes the pack
+ * files this spool wrote or adopted: call it once the layers are written, openers fail afterwards.
+ * Memory: at most `memoryBudget` plus the open segment and the ones being written.
  */
 export class ContentSpool {
   readonly #dir: string;
   readonly #threshold: number;
+  readonly #budget: number;
+  readonly #segmentSize: number;
+  /** The pack file's path: fixed up front (refs name it), created on the first segment written. */
+  readonly #packPath: string;
   #dirsReady: Promise<void> | undefined;
-  #pack: Promise<{ path: string; fh: FileHandle }> | undefined;
-  #flushed = 0;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  #flushing: Promise<void> = Promise.resolve();
+  #packFile: Promise<FileHandle> | undefined;
+  readonly #segments: Segment[] = [];
+  #open: Segment | undefined;
+  #inMemory = 0;
+  /** Segment writes under way. */
+  readonly #writing = new Set<Promise<void>>();
   #closed = false;
   readonly #known = new Map<string, ContentRef>();
-  /** Pack files read through this spool (its own included), with their read handles. */
+  /** Pack files of other spools adopted for reading, with their read handles. */
   readonly #readers = new Map<string, Promise<FileHandle>>();
-  readonly stats: SpoolStats = {
-    packedFiles: 0,
-    packedBytes: 0,
-    spooledFiles: 0,
-    spooledBytes: 0,
-    duplicateFiles: 0,
-  };
+  readonly stats: SpoolStats = emptySpoolStats();
 
   constructor(dir: string, options: SpoolOptions = {}) {
     this.#dir = dir;
     this.#threshold = options.packThreshold ?? DEFAULT_PACK_THRESHOLD;
+    this.#budget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    this.#segmentSize = Math.max(SEGMENT_SIZE, this.#threshold);
+    this.#packPath = tempPath(join(dir, 'tmp'), 'pack');
   }
 
   /** The spool directory. */
@@ -85,14 +118,14 @@ export class ContentSpool {
 
   /**
    * Reads `body` to its end (exactly `size` bytes, else TAR_INVALID naming `what`) and returns where
-   * it is kept. Packed bodies become readable by others after `flush()`. Cost: one pass; memory up to
-   * `packThreshold` for a packed body.
+   * it is kept; `tally` (the caller's counters) is updated along with the spool's. Cost: one pass,
+   * one copy of a packed body.
    */
-  async capture(body: Readable, size: number, what: string): Promise<ContentRef> {
+  async capture(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
     if (this.#closed) throw new ImprintError('INTERNAL', 'capture on a closed ContentSpool');
     return size <= this.#threshold
-      ? this.#captureToPack(body, size, what)
-      : this.#captureToFile(body, size, what);
+      ? this.#captureToPack(body, size, what, tally)
+      : this.#captureToFile(body, size, what, tally);
   }
 
   /** A ContentOpener for `ref` (`what` names the file in errors). */
@@ -103,87 +136,157 @@ export class ContentSpool {
       case 'file':
         return () => openSpooled(ref.path, ref.size, what);
       case 'pack':
-        this.#reader(ref.pack);
+        if (ref.pack !== this.#packPath) this.adopt(ref.pack);
         return () => this.#readPacked(ref, what);
     }
   }
 
   /** Takes over a pack file written by another spool (a worker's): it is deleted by this spool's close(). */
   adopt(packPath: string): void {
-    this.#reader(packPath);
-  }
-
-  /** The pack file this spool writes to, once it has one. */
-  async packPath(): Promise<string | undefined> {
-    return this.#pack === undefined ? undefined : (await this.#pack).path;
-  }
-
-  /** Writes the pending batch of the pack file, so every packed ref is on disk. */
-  flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
-      if (this.#pendingBytes === 0) return;
-      const batch = Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      const { fh } = await this.#openPack();
-      let off = 0;
-      while (off < batch.length)
-        off += (await fh.write(batch, off, batch.length - off, this.#flushed + off)).bytesWritten;
-      this.#flushed += batch.length;
+    if (packPath === this.#packPath || this.#readers.has(packPath)) return;
+    const fh = open(packPath, 'r').catch((err: unknown) => {
+      throw ioError(`cannot open the spool pack ${packPath}`, err);
     });
-    return this.#flushing;
+    fh.catch(() => {}); // reported when an opener runs
+    this.#readers.set(packPath, fh);
   }
 
-  /** Deletes the pack files this spool wrote or opened (content-addressed files stay for reuse). Idempotent. */
+  /** The pack file this spool writes to, once it has written to it. */
+  async packPath(): Promise<string | undefined> {
+    return this.#packFile === undefined ? undefined : this.#packPath;
+  }
+
+  /**
+   * Makes every packed ref readable from the pack file by another thread when the spool keeps
+   * nothing in memory (`memoryBudget: 0`), and waits for the segment writes under way.
+   */
+  async flush(): Promise<void> {
+    const open = this.#open;
+    if (this.#budget === 0 && open !== undefined && open.used > 0) this.#seal(open);
+    await Promise.all(this.#segments.map((s) => s.written));
+  }
+
+  /** Frees the segments and deletes the pack files this spool wrote or adopted (content-addressed files stay). Idempotent. */
   async close(): Promise<void> {
     const wasClosed = this.#closed;
     this.#closed = true;
-    await this.#flushing.catch(() => {});
-    const own = this.#pack === undefined ? undefined : await this.#pack.catch(() => undefined);
-    if (own !== undefined && !wasClosed) await own.fh.close().catch(() => {});
+    await Promise.all(this.#segments.map((s) => s.written?.catch(() => {})));
+    for (const s of this.#segments) s.buf = undefined;
+    this.#open = undefined;
+    this.#inMemory = 0;
+    const own = this.#packFile === undefined ? undefined : await this.#packFile.catch(() => undefined);
+    if (own !== undefined && !wasClosed) await own.close().catch(() => {});
     const paths = new Set(this.#readers.keys());
-    if (own !== undefined) paths.add(own.path);
+    if (own !== undefined) paths.add(this.#packPath);
     for (const [, fh] of this.#readers) await (await fh.catch(() => undefined))?.close().catch(() => {});
     this.#readers.clear();
     for (const p of paths) await unlink(p).catch(() => {});
-    this.#pending = [];
     this.#known.clear();
   }
 
-  async #captureToPack(body: Readable, size: number, what: string): Promise<ContentRef> {
-    const buf = Buffer.allocUnsafe(size);
-    let have = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
-      chunk.copy(buf, have);
-      have += chunk.length;
+  async #captureToPack(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
+    if (size === 0) {
+      for await (const chunk of body as AsyncIterable<Buffer>) throw sizeError(what, 0, chunk.length);
+      return { store: 'empty', size: 0, sha256: EMPTY_SHA256 };
     }
-    if (have !== size) throw sizeError(what, size, have);
-    if (size === 0) return { store: 'empty', size: 0, sha256: EMPTY_SHA256 };
-    const sha256 = createHash('sha256').update(buf).digest('hex');
-    const known = this.#known.get(sha256);
-    if (known !== undefined) {
-      this.stats.duplicateFiles++;
-      return known;
+    await this.#writesBelow(MAX_WRITES_IN_FLIGHT);
+    const seg = this.#reserve(size);
+    const offset = seg.used;
+    seg.used += size;
+    seg.pending++;
+    try {
+      const buf = seg.buf as Buffer;
+      let have = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
+        chunk.copy(buf, offset + have);
+        have += chunk.length;
+      }
+      if (have !== size) throw sizeError(what, size, have);
+      const sha256 = createHash('sha256')
+        .update(buf.subarray(offset, offset + size))
+        .digest('hex');
+      const known = this.#known.get(sha256);
+      if (known !== undefined) {
+        count(this.stats, tally, 'duplicateFiles', 1);
+        return known;
+      }
+      const ref: ContentRef = {
+        store: 'pack',
+        pack: this.#packPath,
+        offset: seg.index * this.#segmentSize + offset,
+        size,
+        sha256,
+      };
+      this.#known.set(sha256, ref);
+      count(this.stats, tally, 'packedFiles', 1);
+      count(this.stats, tally, 'packedBytes', size);
+      return ref;
+    } finally {
+      seg.pending--;
+      this.#settle(seg);
     }
-    const { path } = await this.#openPack();
-    const ref: ContentRef = {
-      store: 'pack',
-      pack: path,
-      offset: this.#flushed + this.#pendingBytes,
-      size,
-      sha256,
-    };
-    this.#pending.push(buf);
-    this.#pendingBytes += size;
-    this.stats.packedFiles++;
-    this.stats.packedBytes += size;
-    if (this.#pendingBytes >= FLUSH_BYTES) await this.flush();
-    this.#known.set(sha256, ref);
-    return ref;
   }
 
-  async #captureToFile(body: Readable, size: number, what: string): Promise<ContentRef> {
+  /** The open segment if `size` more bytes fit, else a new one (the old one is sealed). */
+  #reserve(size: number): Segment {
+    let seg = this.#open;
+    if (seg !== undefined && seg.used + size > this.#segmentSize) {
+      this.#seal(seg);
+      seg = undefined;
+    }
+    if (seg === undefined) {
+      seg = {
+        index: this.#segments.length,
+        buf: Buffer.allocUnsafe(this.#segmentSize),
+        used: 0,
+        pending: 0,
+        sealed: false,
+        written: undefined,
+      };
+      this.#segments.push(seg);
+      this.#open = seg;
+    }
+    return seg;
+  }
+
+  /** Waits until fewer than `n` segment writes are under way (bounds memory when the disk is slow). */
+  async #writesBelow(n: number): Promise<void> {
+    while (this.#writing.size >= n) await Promise.race(this.#writing);
+  }
+
+  #seal(seg: Segment): void {
+    seg.sealed = true;
+    if (this.#open === seg) this.#open = undefined;
+    this.#settle(seg);
+  }
+
+  /** A sealed segment with no capture left in it stays in memory within the budget, else is written. */
+  #settle(seg: Segment): void {
+    if (!seg.sealed || seg.pending > 0 || seg.written !== undefined || seg.buf === undefined || this.#closed)
+      return;
+    if (this.#budget > 0 && this.#inMemory + seg.buf.length <= this.#budget) {
+      this.#inMemory += seg.buf.length;
+      seg.written = KEPT;
+      return;
+    }
+    const buf = seg.buf;
+    const written = (async () => {
+      const fh = await this.#openPack();
+      const at = seg.index * this.#segmentSize;
+      let off = 0;
+      while (off < seg.used) off += (await fh.write(buf, off, seg.used - off, at + off)).bytesWritten;
+      seg.buf = undefined;
+    })();
+    seg.written = written;
+    this.#writing.add(written);
+    written.then(
+      () => this.#writing.delete(written),
+      () => this.#writing.delete(written), // the error is reported by flush() or the next capture
+    );
+  }
+
+  async #captureToFile(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
     await this.#dirs();
     const tmp = tempPath(join(this.#dir, 'tmp'));
     const hash = createHash('sha256');
@@ -208,7 +311,7 @@ export class ContentSpool {
       const sha256 = hash.digest('hex');
       const known = this.#known.get(sha256);
       if (known !== undefined) {
-        this.stats.duplicateFiles++;
+        count(this.stats, tally, 'duplicateFiles', 1);
         return known;
       }
       const path = this.pathOf(sha256);
@@ -216,8 +319,8 @@ export class ContentSpool {
         throw ioError(`cannot move a spool file to ${path}`, err);
       });
       moved = true;
-      this.stats.spooledFiles++;
-      this.stats.spooledBytes += size;
+      count(this.stats, tally, 'spooledFiles', 1);
+      count(this.stats, tally, 'spooledBytes', size);
       const ref: ContentRef = { store: 'file', path, size, sha256 };
       this.#known.set(sha256, ref);
       return ref;
@@ -239,42 +342,31 @@ export class ContentSpool {
     return this.#dirsReady;
   }
 
-  #openPack(): Promise<{ path: string; fh: FileHandle }> {
-    this.#pack ??= (async () => {
+  #openPack(): Promise<FileHandle> {
+    this.#packFile ??= (async () => {
       await this.#dirs();
-      const path = tempPath(join(this.#dir, 'tmp'), 'pack');
-      const fh = await open(path, 'wx+', 0o600).catch((err: unknown) => {
+      return open(this.#packPath, 'wx+', 0o600).catch((err: unknown) => {
         throw ioError(`cannot create a spool pack in ${this.#dir}`, err);
       });
-      return { path, fh };
     })();
-    return this.#pack;
-  }
-
-  /** The read handle of a pack file (its own write handle for the spool's own pack). */
-  #reader(path: string): Promise<FileHandle> {
-    let fh = this.#readers.get(path);
-    if (fh === undefined) {
-      fh = (async () => {
-        const own = this.#pack === undefined ? undefined : await this.#pack;
-        if (own?.path === path && !this.#closed) return own.fh;
-        return open(path, 'r').catch((err: unknown) => {
-          throw ioError(`cannot open the spool pack ${path}`, err);
-        });
-      })();
-      fh.catch(() => {}); // reported when an opener runs
-      this.#readers.set(path, fh);
-    }
-    return fh;
+    return this.#packFile;
   }
 
   async #readPacked(ref: Extract<ContentRef, { store: 'pack' }>, what: string): Promise<Readable> {
-    if (this.#closed && !this.#readers.has(ref.pack)) {
+    if (this.#closed)
       throw new ImprintError('INTERNAL', `the content spool was closed before ${what} was read`);
+    let fh: FileHandle;
+    if (ref.pack === this.#packPath) {
+      const seg = this.#segments[Math.floor(ref.offset / this.#segmentSize)];
+      const at = ref.offset % this.#segmentSize;
+      if (seg === undefined || at + ref.size > seg.used) throw missing(what, ref.size, 0);
+      if (seg.buf !== undefined) return Readable.from([seg.buf.subarray(at, at + ref.size)]);
+      fh = await (this.#packFile as Promise<FileHandle>);
+    } else {
+      const reader = this.#readers.get(ref.pack);
+      if (reader === undefined) throw missing(what, ref.size, 0);
+      fh = await reader;
     }
-    const own = this.#pack === undefined ? undefined : await this.#pack;
-    if (own?.path === ref.pack && ref.offset + ref.size > this.#flushed) await this.flush();
-    const fh = await this.#reader(ref.pack);
     const buf = Buffer.allocUnsafe(ref.size);
     let have = 0;
     try {
@@ -286,18 +378,22 @@ export class ContentSpool {
     } catch (err) {
       throw ioError(`reading the spooled content of ${what}`, err);
     }
-    if (have !== ref.size) {
-      throw new ImprintError(
-        'SIZE_MISMATCH',
-        `spool pack holds ${have} of the ${ref.size} bytes of ${what}`,
-        {
-          hint: 'The spool directory was changed during the build; build again.',
-          details: { expected: ref.size, found: have },
-        },
-      );
-    }
+    if (have !== ref.size) throw missing(what, ref.size, have);
     return Readable.from([buf]);
   }
+}
+
+/** Adds `n` to one counter of the spool's stats and of the caller's tally. */
+function count(stats: SpoolStats, tally: SpoolStats | undefined, key: keyof SpoolStats, n: number): void {
+  stats[key] += n;
+  if (tally !== undefined) tally[key] += n;
+}
+
+function missing(what: string, expected: number, found: number): ImprintError {
+  return new ImprintError('SIZE_MISMATCH', `spool pack holds ${found} of the ${expected} bytes of ${what}`, {
+    hint: 'The spool directory was changed during the build; build again.',
+    details: { expected, found },
+  });
 }
 
 /** Opens a spooled body, refusing a file whose size is not the recorded one (SIZE_MISMATCH). */

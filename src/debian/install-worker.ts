@@ -61,7 +61,7 @@ port.on('message', (m: ToWorker) => {
       const source = new ChunkSource((bytes) => post({ type: 'ack', id: m.id, bytes }));
       current = { id: m.id, source };
       if (spool === undefined || spool.dir !== m.spoolDir)
-        spool = new ContentSpool(m.spoolDir, m.spoolOptions);
+        spool = new ContentSpool(m.spoolDir, { ...m.spoolOptions, memoryBudget: 0 }); // the main thread reads its refs
       const jobSpool = spool;
       const opts = {
         what: m.what,

@@ -1,6 +1,7 @@
 // Installs .deb packages into the in-memory tree without running maintainer scripts (see INSTALL.md).
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
+import { findXzTool } from '../compress/xz-native.js';
 import { ImprintError } from '../errors.js';
 import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
@@ -55,8 +56,9 @@ export interface InstallOptions {
   spool?: ContentSpool | SpoolOptions;
   limits?: DebLimits;
   /**
-   * Worker threads extracting .deb files in parallel (decompression dominates); 0 extracts in the
-   * calling thread. Default: the number of CPUs, at most 4 (0 for a single package or a single CPU).
+   * Worker threads extracting .deb files in parallel; 0 extracts in the calling thread (3 at a time).
+   * Default: 0 when the host has xz (it decodes in child processes) or for a single package or CPU,
+   * else the number of CPUs, at most 4 (the WebAssembly decoder runs in the extracting thread).
    */
   workers?: number;
 }
@@ -147,9 +149,7 @@ async function install(
   const withRtld = debs.some((d) => d.record.name === 'libc6' && d.record.architecture === opts.arch);
   for (const key of setupMergedUsr(tree, opts.arch, opts.epoch, withRtld)) track(MERGED_USR_ORIGIN, key);
 
-  const workers =
-    opts.workers ??
-    (debs.length > 1 ? Math.min(4, availableParallelism() > 1 ? availableParallelism() : 0) : 0);
+  const workers = opts.workers ?? defaultWorkers(debs.length);
   const extractor: Extractor =
     workers > 0 ? new WorkerExtractor(workers, spool, spoolOptions) : inlineExtractor(spool);
   const jobs: ExtractJob[] = debs.map((d) => ({
@@ -158,7 +158,9 @@ async function install(
     ...(d.record.size === undefined ? {} : { size: d.record.size }),
     ...(opts.limits ? { limits: opts.limits } : {}),
   }));
-  const extracted = orderedRuns(jobs, Math.max(1, workers), (job) => extractor.extract(job));
+  const extracted = orderedRuns(jobs, workers > 0 ? workers : INLINE_CONCURRENCY, (job) =>
+    extractor.extract(job),
+  );
   const installed: InstalledPackage[] = [];
   let entries = 0;
   const stats: SpoolStats = {
@@ -245,6 +247,20 @@ async function install(
     stats: { ...stats, entries },
     spool,
   };
+}
+
+/** .deb files extracted at once in the calling thread: their decoders (xz processes, zlib) run meanwhile. */
+const INLINE_CONCURRENCY = 3;
+
+/**
+ * Worker threads by default: none when the host's xz decodes (the thread only parses tar and copies
+ * bodies, which costs less than starting workers and posting the .debs to them) or for one package or
+ * one CPU; else one per CPU, at most 4, for the WebAssembly decoder.
+ */
+function defaultWorkers(packages: number): number {
+  const cpus = availableParallelism();
+  if (packages <= 1 || cpus <= 1 || findXzTool() !== undefined) return 0;
+  return Math.min(4, cpus);
 }
 
 /** The .deb's file name for messages: the record's filename, else name_version_arch.deb. */

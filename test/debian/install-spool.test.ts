@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { type ContentRef, ContentSpool, emptySpoolStats } from '../../src/debian/install-spool.js';
+
+const root = mkdtempSync(join(tmpdir(), 'imprint-spool-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshDir = (): string => join(root, `s${++n}`);
+
+/** Deterministic bytes: `size` bytes derived from `seed`. */
+function body(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed * 2654435761;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** A stream of `data` in chunks of `chunk` bytes, yielding to the event loop between chunks. */
+function slowly(data: Buffer, chunk: number): Readable {
+  return Readable.from(
+    (async function* () {
+      for (let off = 0; off < data.length; off += chunk) {
+        await new Promise((r) => setImmediate(r));
+        yield data.subarray(off, off + chunk);
+      }
+    })(),
+  );
+}
+
+async function read(spool: ContentSpool, ref: ContentRef): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of await spool.opener(ref, 'x')()) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+const packFiles = (dir: string): string[] => readdirSync(join(dir, 'tmp')).filter((f) => f.includes('pack'));
+
+describe('ContentSpool', () => {
+  it('overlapping captures each get their own bytes; packed ones stay in memory (no pack file)', async () => {
+    const dir = freshDir();
+    const spool = new ContentSpool(dir);
+    const bodies = Array.from({ length: 40 }, (_, i) => body(1000 + i * 37_000, i));
+    const tally = emptySpoolStats();
+    const refs = await Promise.all(
+      bodies.map((b, i) => spool.capture(slowly(b, 4096 + i * 100), b.length, `f${i}`, tally)),
+    );
+    for (const [i, ref] of refs.entries()) {
+      assert.equal(
+        ref.sha256,
+        createHash('sha256')
+          .update(bodies[i] as Buffer)
+          .digest('hex'),
+      );
+      assert.ok((await read(spool, ref)).equals(bodies[i] as Buffer), `body ${i}`);
+    }
+    assert.equal(tally.packedFiles, 29); // up to 1 MiB; the 11 larger ones are content-addressed files
+    assert.equal(tally.spooledFiles, 11);
+    assert.deepEqual(tally, spool.stats);
+    await spool.flush();
+    assert.deepEqual(packFiles(dir), []);
+    await spool.close();
+    await assert.rejects(read(spool, refs[0] as ContentRef), { code: 'INTERNAL' });
+  });
+
+  it('beyond the memory budget, segments go to the pack file and read back from it', async () => {
+    const dir = freshDir();
+    const spool = new ContentSpool(dir, { memoryBudget: 4 * 1024 * 1024 });
+    const bodies = Array.from({ length: 30 }, (_, i) => body(700_000 + i, 100 + i)); // ~21 MB: 6 segments
+    const refs = await Promise.all(bodies.map((b, i) => spool.capture(slowly(b, 65536), b.length, `g${i}`)));
+    await spool.flush();
+    assert.equal(packFiles(dir).length, 1);
+    for (const [i, ref] of refs.entries()) assert.ok((await read(spool, ref)).equals(bodies[i] as Buffer));
+    await spool.close();
+    assert.deepEqual(packFiles(dir), []);
+  });
+
+  it('with memoryBudget 0, flush() puts every ref in the pack file for another spool to read', async () => {
+    const dir = freshDir();
+    const writer = new ContentSpool(dir, { memoryBudget: 0 });
+    const bodies = [body(10, 1), body(3_000_000, 2), body(2_000_000, 3), body(5, 4)];
+    const refs = [];
+    for (const [i, b] of bodies.entries())
+      refs.push(await writer.capture(Readable.from([b]), b.length, `h${i}`));
+    await writer.flush();
+    const pack = await writer.packPath();
+    assert.ok(pack !== undefined && statSync(pack).size > 0);
+    const reader = new ContentSpool(dir);
+    reader.adopt(pack);
+    for (const [i, ref] of refs.entries()) assert.ok((await read(reader, ref)).equals(bodies[i] as Buffer));
+    await reader.close(); // deletes the adopted pack
+    assert.deepEqual(packFiles(dir), []);
+  });
+
+  it('identical bodies are stored once; sizes must match the header', async () => {
+    const spool = new ContentSpool(freshDir());
+    const b = body(5000, 9);
+    const one = await spool.capture(Readable.from([b]), b.length, 'a');
+    const two = await spool.capture(Readable.from([b]), b.length, 'b');
+    assert.deepEqual(one, two);
+    assert.equal(spool.stats.duplicateFiles, 1);
+    await assert.rejects(spool.capture(Readable.from([b]), b.length + 1, 'short'), { code: 'TAR_INVALID' });
+    await assert.rejects(spool.capture(Readable.from([b]), b.length - 1, 'long'), { code: 'TAR_INVALID' });
+    await assert.rejects(spool.capture(Readable.from([b]), 0, 'not empty'), { code: 'TAR_INVALID' });
+    const empty = await spool.capture(Readable.from([]), 0, 'empty');
+    assert.equal(empty.store, 'empty');
+    // A failed capture leaves the others intact.
+    assert.ok((await read(spool, one)).equals(b));
+    await spool.close();
+  });
+});
