@@ -13,7 +13,7 @@ import {
   parseCreds,
 } from '../../src/transport/registry/auth.js';
 import { isLocalhost, RegistryClient } from '../../src/transport/registry/client.js';
-import { readRegistry } from '../../src/transport/registry/index.js';
+import { listReferrers, readRegistry } from '../../src/transport/registry/index.js';
 import { writeCredentialHelper } from '../helpers/registry.js';
 import { rejectsWith } from './fixtures.js';
 
@@ -267,6 +267,59 @@ describe('client against a scripted server', () => {
       readRegistry({ registry: host, repository: 'r', digest: `sha256:${'0'.repeat(64)}` }, { backoffMs: 1 }),
       'DIGEST_MISMATCH',
     );
+  });
+
+  it('referrers: Link pages, no API (404) means the fallback tag, 403 is AUTH, a foreign next page is REGISTRY', async () => {
+    const subject = `sha256:${'1'.repeat(64)}`;
+    const desc = (n: number) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${String(n).repeat(64)}`,
+      size: 10,
+      artifactType: n === 3 ? 'application/spdx+json' : 'application/vnd.in-toto+json',
+    });
+    const index = (manifests: unknown[]) =>
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
+    const oci = { 'content-type': 'application/vnd.oci.image.index.v1+json' };
+    let mode = 'pages';
+    handler = (req, res) => {
+      const url = req.url ?? '';
+      if (mode === 'pages' && url.split('?')[0] === `/v2/r/referrers/${subject}`)
+        res.writeHead(200, { ...oci, link: '</v2/r/referrers/next?p=2>; rel="next"' }).end(index([desc(2)]));
+      else if (mode === 'pages' && url === '/v2/r/referrers/next?p=2')
+        res
+          .writeHead(200, { ...oci, link: '<other.example/x>; rel="prev", <next?p=3>; rel="next"' })
+          .end(index([desc(3), desc(2)]));
+      else if (mode === 'pages' && url === '/v2/r/referrers/next?p=3')
+        res.writeHead(200, oci).end(index([desc(4)]));
+      else if (mode === 'fallback' && url.startsWith('/v2/r/referrers/'))
+        res.writeHead(404).end('404 page not found');
+      else if (mode === 'fallback' && url === `/v2/r/manifests/sha256-${'1'.repeat(64)}`)
+        res.writeHead(200, oci).end(index([desc(5)]));
+      else if (mode === 'denied') res.writeHead(403).end();
+      else if (mode === 'foreign')
+        res
+          .writeHead(200, { ...oci, link: '<http://127.0.0.2:9/v2/r/referrers/x>; rel="next"' })
+          .end(index([]));
+      else res.writeHead(404).end();
+    };
+    const client = new RegistryClient(host, 'r', { backoffMs: 1, retries: 0 });
+    assert.deepEqual(
+      (await listReferrers(client, subject)).map((d) => d.digest),
+      [desc(2).digest, desc(3).digest, desc(4).digest],
+    );
+    assert.deepEqual(
+      (await listReferrers(client, subject, { artifactType: 'application/spdx+json' })).map((d) => d.digest),
+      [desc(3).digest],
+    ); // this server ignores the filter: applied by the client
+    mode = 'fallback';
+    assert.deepEqual(
+      (await listReferrers(client, subject)).map((d) => d.digest),
+      [desc(5).digest],
+    );
+    mode = 'denied';
+    await rejectsWith(listReferrers(client, subject), 'AUTH');
+    mode = 'foreign';
+    await rejectsWith(listReferrers(client, subject), 'REGISTRY');
   });
 });
 
