@@ -132,6 +132,34 @@ export class PackagesParser {
     this.#what = what;
   }
 
+  /** The index every record of this parser comes from. */
+  get repo(): RepoRef {
+    return this.#repo;
+  }
+
+  /** What the index is called in errors. */
+  get what(): string {
+    return this.#what;
+  }
+
+  /**
+   * Parses `text`, one paragraph whose first line is line `firstLine` of the index, into its record
+   * without adding it to `records` (for indexes read lazily, see packages-scan.ts).
+   */
+  parseOne(text: string, firstLine: number): PackageRecord {
+    const before = this.records.length;
+    this.parse(text, firstLine);
+    const added = this.records.splice(before);
+    const rec = added[0];
+    if (added.length !== 1 || rec === undefined) {
+      throw new ImprintError(
+        'INTERNAL',
+        `${this.#what}, line ${firstLine}: expected one paragraph, found ${added.length}`,
+      );
+    }
+    return rec;
+  }
+
   /**
    * Parses complete paragraphs from `text` (which must end at a paragraph boundary); returns the
    * number of lines it read.

@@ -1,9 +1,11 @@
+import { loadBaseImage } from '../base/image.js';
+import { installedPackages } from '../base/installed.js';
 import { parseBaseReference } from '../base/reference.js';
 import { resolveBase } from '../base/resolve.js';
 import { BaseBlobs } from '../base/source.js';
 import { type Archive, type ArchiveSource, openArchive } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
-import { dpkgArch, PackageUniverse, resolvePackages } from '../debian/resolve.js';
+import { dpkgArch, type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { resolveSourceSpec } from '../debian/sources.js';
 import type { Digest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
@@ -95,8 +97,9 @@ export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
  * hash), then per platform builds the package universe from the native (and, where the archive
  * keeps them apart, `all`) Packages indexes of every source and component, and resolves the
  * requested packages. Same metadata and spec give the same lock, byte for byte. Cost: one Release
- * download per suite; Packages indexes download once and are then read from the cache (parsing
- * bookworm's main index takes about a second and 180 MB per platform; platforms go one at a time).
+ * download per suite; Packages indexes download once and are then read from the cache (bookworm's
+ * main index: ~0.1 s and ~60 MB per platform warm, its records parsed only when resolution reads
+ * them; platforms go one at a time).
  */
 export async function createLock(req: LockRequest): Promise<LockResult> {
   const { spec, dir } = req.loaded;
@@ -130,6 +133,8 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     release: { sha256: a.releaseSha256, date: releaseDate(a) },
   }));
 
+  // With a base image, its installed packages satisfy dependencies (only what it lacks is locked).
+  const baseImage = spec.base === undefined ? undefined : await lockBase(req, spec.base);
   const names = spec.packages.map((p) => ({
     name: p.name,
     version: p.version,
@@ -153,10 +158,10 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       names,
       arch,
       includeEssential: false,
+      installed: baseImage === undefined ? undefined : await baseInstalled(req, baseImage, key),
     });
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
-  const baseImage = spec.base === undefined ? undefined : await lockBase(req, spec.base);
   return {
     lock: {
       version: LOCK_VERSION,
@@ -171,12 +176,22 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */
 async function lockBase(req: LockRequest, written: string): Promise<LockBase> {
-  const base = parseBaseReference(written, req.loaded.dir);
-  const blobs = new BaseBlobs(base, new BlobStore(req.cacheDir), {
+  return resolveBase(baseBlobs(req, written), req.loaded.spec.platforms);
+}
+
+/** The packages the locked base image of `platform` has installed (its layers fetched into the store). */
+async function baseInstalled(req: LockRequest, base: LockBase, platform: string): Promise<InstalledPackage[]> {
+  const image = base.platforms[platform];
+  if (image === undefined) throw new ImprintError('INTERNAL', `the base was not resolved for ${platform}`);
+  const blobs = baseBlobs(req, base.ref);
+  return installedPackages(blobs, (await loadBaseImage(blobs, image)).layers);
+}
+
+function baseBlobs(req: LockRequest, written: string): BaseBlobs {
+  return new BaseBlobs(parseBaseReference(written, req.loaded.dir), new BlobStore(req.cacheDir), {
     offline: req.offline === true,
     ...(req.registry === undefined ? {} : { registry: req.registry }),
   });
-  return resolveBase(blobs, req.loaded.spec.platforms);
 }
 
 /** The records of every index a platform sees, in spec order, duplicates (same .deb, same suite) dropped. */
@@ -225,17 +240,36 @@ async function platformRecords(
     );
   }
   const lists = await mapLimit(jobs, METADATA_CONCURRENCY, (j) => j.archive.packages(j.arch, j.component));
-  const seen = new Set<string>();
+  // Duplicates share a suite and a name: only records whose name repeats within a suite are compared
+  // in full (reading a record's version or sha256 parses it; most records are never parsed).
+  const suites = new Map<string, Map<string, PackageRecord | PackageRecord[]>>();
   const out: PackageRecord[] = [];
   for (const list of lists) {
+    const first = list[0];
+    if (first === undefined) continue;
+    const suiteKey = `${first.repo.sourceIndex}\n${first.repo.url}\n${first.repo.suite}`;
+    let byName = suites.get(suiteKey);
+    if (byName === undefined) {
+      byName = new Map();
+      suites.set(suiteKey, byName);
+    }
     for (const r of list) {
-      const id = `${r.repo.sourceIndex}\n${r.repo.url}\n${r.repo.suite}\n${r.name}\n${r.version}\n${r.architecture}\n${r.sha256}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
+      const same = byName.get(r.name);
+      if (same === undefined) byName.set(r.name, r);
+      else if (!Array.isArray(same)) {
+        if (isSameDeb(same, r)) continue;
+        byName.set(r.name, [same, r]);
+      } else if (same.some((o) => isSameDeb(o, r))) continue;
+      else same.push(r);
       out.push(r);
     }
   }
   return out;
+}
+
+/** Same version, architecture and .deb (records of one suite and name). */
+function isSameDeb(a: PackageRecord, b: PackageRecord): boolean {
+  return a.version === b.version && a.architecture === b.architecture && a.sha256 === b.sha256;
 }
 
 /** Position in the lock's sources of the suite a record came from. */

@@ -20,7 +20,7 @@ import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { fileSink, TEMP_PREFIX, tempPath } from './atomic-file.js';
-import { DEFAULT_MAX_BLOB_BYTES, readSmallBlob, verifiedStream } from './streams.js';
+import { DEFAULT_MAX_BLOB_BYTES, tooLarge, verifiedStream } from './streams.js';
 
 /** What a caller expects of a blob it stores; checked before anything becomes visible. */
 export interface BlobExpectation {
@@ -88,25 +88,46 @@ export class BlobStore implements BlobReader {
       const found = (await fh.stat()).size;
       if (found !== size) {
         await fh.close();
-        throw new ImprintError(
-          'SIZE_MISMATCH',
-          `blob ${digest} in ${this.root}: expected ${size} bytes, found ${found}`,
-          {
-            hint: 'The blob file was truncated or replaced; remove it and fetch it again.',
-            details: { expected: size, found, file },
-          },
-        );
+        throw this.#storedSizeError(digest, size, found);
       }
     }
     return verifiedStream(fh.createReadStream(), { digest, size }, `blob ${digest} in ${this.root}`);
   }
 
-  /** Reads a small blob whole (manifests, configs), verified; refuses blobs over `maxBytes` (default 4 MiB). */
+  /**
+   * Reads a blob whole, verified (size before reading, sha256 after); refuses blobs over `maxBytes`
+   * (default 4 MiB: manifests, configs; callers that read large blobs whole pass their own bound).
+   * Cost: the blob in memory, one read and one hash.
+   */
   async readBytes(
     desc: Pick<Descriptor, 'digest' | 'size'>,
     maxBytes = DEFAULT_MAX_BLOB_BYTES,
   ): Promise<Buffer> {
-    return readSmallBlob(() => this.open(desc), desc, maxBytes, `blob ${desc.digest} in ${this.root}`);
+    const what = `blob ${desc.digest} in ${this.root}`;
+    if (desc.size > maxBytes) throw tooLarge(what, desc.size, maxBytes);
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path(desc.digest), 'r');
+    } catch (err) {
+      throw this.#readError(err, desc.digest);
+    }
+    try {
+      let data: Buffer;
+      try {
+        const found = (await fh.stat()).size;
+        if (found !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, found);
+        data = await fh.readFile();
+      } catch (err) {
+        if (err instanceof ImprintError) throw err;
+        throw new ImprintError('IO', `reading ${what}: ${errorText(err)}`, { cause: err });
+      }
+      if (data.length !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, data.length);
+      const found = sha256(data);
+      if (found !== desc.digest) throw digestMismatch(what, desc.digest, found);
+      return data;
+    } finally {
+      await fh.close();
+    }
   }
 
   /**
@@ -278,6 +299,17 @@ export class BlobStore implements BlobReader {
     return new ImprintError('IO', `opening blob ${digest} in ${this.root}: ${errorText(err)}`, {
       cause: err,
     });
+  }
+
+  #storedSizeError(digest: Digest, expected: number, found: number): ImprintError {
+    return new ImprintError(
+      'SIZE_MISMATCH',
+      `blob ${digest} in ${this.root}: expected ${expected} bytes, found ${found}`,
+      {
+        hint: 'The blob file was truncated or replaced; remove it and fetch it again.',
+        details: { expected, found, file: this.path(digest) },
+      },
+    );
   }
 
   #sizeError(expected: number, found: string): ImprintError {

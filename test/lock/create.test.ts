@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -203,6 +211,37 @@ describe('createLock against a generated signed archive', () => {
     assert.ok(first.equals(offline));
     // the bytes parse back to the same lock
     assert.ok(serializeLock(parseLock(first, 'imprint.lock')).equals(first));
+  });
+
+  it('relocks the same bytes when the cached index scans are corrupt, foreign or gone', async () => {
+    const loaded = await writeSpec(repo);
+    const cache = tempDir('imprint-lock-cache-');
+    const first = serializeLock((await createLock(request(loaded, cache))).lock);
+    const scans = join(cache, 'debian', 'packages-scan');
+    const files = readdirSync(scans).sort();
+    assert.ok(files.length >= 2 && files.every((f) => f.endsWith('.scan')));
+    const entries = files.map((f) => readFileSync(join(scans, f)));
+    const relock = async (): Promise<void> => {
+      assert.ok(
+        serializeLock((await createLock(request(loaded, cache, { offline: true }))).lock).equals(first),
+      );
+    };
+    // a flipped byte anywhere: the entry is ignored, the index scanned again and the entry rewritten
+    for (const [i, f] of files.entries()) {
+      const bad = Buffer.from(entries[i] as Buffer);
+      bad[bad.length >> 1] = (bad[bad.length >> 1] as number) ^ 4;
+      writeFileSync(join(scans, f), bad);
+    }
+    await relock();
+    for (const [i, f] of files.entries())
+      assert.ok(readFileSync(join(scans, f)).equals(entries[i] as Buffer), f);
+    // each entry under another index's name
+    for (const [i, f] of files.entries())
+      writeFileSync(join(scans, f), entries[(i + 1) % files.length] as Buffer);
+    await relock();
+    rmSync(scans, { recursive: true });
+    await relock();
+    assert.deepEqual(readdirSync(scans).sort(), files);
   });
 
   it('offline with nothing cached is OFFLINE, without a request', async () => {

@@ -156,6 +156,8 @@ describe('BlobStore', () => {
     await rejectsWith(store.readBytes({ digest, size: data.length }), 'DIGEST_MISMATCH');
     // a declared size that does not match the file fails before any byte is read
     await rejectsWith(store.open({ digest, size: data.length + 3 }), 'SIZE_MISMATCH');
+    await rejectsWith(store.readBytes({ digest, size: data.length + 3 }), 'SIZE_MISMATCH');
+    await rejectsWith(store.readBytes({ digest: sha256('absent'), size: 1 }), 'BLOB_NOT_FOUND');
   });
 
   it('readBytes refuses blobs above the bound', async () => {

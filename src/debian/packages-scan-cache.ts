@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../store/index.js';
+import type { PackagesScan } from './packages-scan.js';
+import type { Relation } from './relations.js';
+import { isVersionOp } from './version.js';
+
+// The cache of Packages scans: what scanPackages found in an index, stored under the sha256 of the
+// index's (verified, decompressed) bytes, so that a warm lock rebuilds bookworm's 63,440 records
+// from ~3 MB instead of scanning 50 MB. An entry is one header line and a body:
+//
+//   imprint-packages-scan <format> <index sha256> <index size> <records> <names bytes> <provides bytes> <body sha256>\n
+//   <names, UTF-8, one per line> <start, end, line of each record: int32 LE> <Provides, UTF-8>
+//
+// The Provides section has one line per record that has the field: its number, then a tab before
+// each relation, written `name` or `name op version` (none of these contain spaces), or as JSON
+// when it has more parts (an architecture qualifier). Plain text splits several times faster than
+// the same data as JSON parses.
+//
+// and is used only when every part of that header matches and the body decodes into a well-formed
+// scan whose paragraphs lie in order inside the index; anything else (a torn, foreign, corrupt or
+// older-format file) is ignored and the index is scanned again. The records still parse their
+// fields from the verified index bytes, and check that the name they parse is the name the entry
+// gave; the entry only says where the paragraphs are and what their Provides say.
+
+const MAGIC = 'imprint-packages-scan';
+/** Bump on any change of scanPackages' results or of this encoding. */
+const FORMAT = 1;
+
+/** The file of the cached scan of the index with sha256 `indexSha256` (hex). Pure. */
+export function packagesScanPath(cacheDir: string, indexSha256: string): string {
+  return join(cacheDir, 'debian', 'packages-scan', `${indexSha256}.scan`);
+}
+
+/** Encodes a scan of the index with sha256 `indexSha256` and `indexSize` bytes. Pure. */
+export function encodePackagesScan(scan: PackagesScan, indexSha256: string, indexSize: number): Buffer {
+  const n = scan.names.length;
+  const names = Buffer.from(scan.names.join('\n'));
+  const spans = Buffer.alloc(12 * n);
+  for (let i = 0; i < n; i++) {
+    spans.writeInt32LE(scan.starts[i] as number, 12 * i);
+    spans.writeInt32LE(scan.ends[i] as number, 12 * i + 4);
+    spans.writeInt32LE(scan.lines[i] as number, 12 * i + 8);
+  }
+  const provides = Buffer.from(
+    [...scan.provides]
+      .sort((a, b) => a[0] - b[0])
+      .map(([i, rels]) => `${i}\t${rels.map(providesEntry).join('\t')}\n`)
+      .join(''),
+  );
+  const body = Buffer.concat([names, spans, provides]);
+  const header = `${MAGIC} ${FORMAT} ${indexSha256} ${indexSize} ${n} ${names.length} ${provides.length} ${sha256Hex(body)}\n`;
+  return Buffer.concat([Buffer.from(header), body]);
+}
+
+/**
+ * Decodes an entry for the index with sha256 `indexSha256` and `indexSize` bytes; undefined unless
+ * the header matches (format, index, size, section sizes, body checksum) and the body is a
+ * well-formed scan whose paragraphs lie in order inside the index. Pure; cost: a hash of the entry
+ * and a parse of its Provides.
+ */
+export function decodePackagesScan(
+  data: Buffer,
+  indexSha256: string,
+  indexSize: number,
+): PackagesScan | undefined {
+  const nl = data.indexOf(10);
+  if (nl < 0 || nl > 512) return undefined;
+  const header = data.toString('latin1', 0, nl).split(' ');
+  const body = data.subarray(nl + 1);
+  const [magic, format, sha, size, records, namesBytes, jsonBytes, bodySha] = header;
+  const n = Number(records);
+  const nb = Number(namesBytes);
+  const jb = Number(jsonBytes);
+  if (
+    header.length !== 8 ||
+    magic !== MAGIC ||
+    format !== String(FORMAT) ||
+    sha !== indexSha256 ||
+    size !== String(indexSize) ||
+    !isCount(n) ||
+    !isCount(nb) ||
+    !isCount(jb) ||
+    nb + 12 * n + jb !== body.length ||
+    bodySha !== sha256Hex(body)
+  ) {
+    return undefined;
+  }
+  const names = n === 0 ? [] : body.toString('utf8', 0, nb).split('\n');
+  if (names.length !== n) return undefined;
+  const scan: PackagesScan = {
+    names,
+    starts: new Array(n),
+    ends: new Array(n),
+    lines: new Array(n),
+    provides: new Map(),
+  };
+  let end = 0;
+  let line = 0;
+  for (let i = 0; i < n; i++) {
+    const o = nb + 12 * i;
+    const start = body.readInt32LE(o);
+    const e = body.readInt32LE(o + 4);
+    const l = body.readInt32LE(o + 8);
+    // In order, inside the index, non-empty; names too (a split of a well-formed entry has none empty).
+    if (start < end || e <= start || e > indexSize || l <= line || names[i] === '') return undefined;
+    scan.starts[i] = start;
+    scan.ends[i] = e;
+    scan.lines[i] = l;
+    end = e;
+    line = l;
+  }
+  return withProvides(scan, body.toString('utf8', nb + 12 * n)) ? scan : undefined;
+}
+
+/** Reads the cached scan of an index; undefined when there is none or it is not usable. */
+export async function readPackagesScan(
+  cacheDir: string,
+  indexSha256: string,
+  indexSize: number,
+): Promise<PackagesScan | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(packagesScanPath(cacheDir, indexSha256));
+  } catch {
+    return undefined;
+  }
+  return decodePackagesScan(data, indexSha256, indexSize);
+}
+
+/** Writes the scan of an index into the cache, atomically (temporary file, fsync, rename). */
+export async function writePackagesScan(
+  cacheDir: string,
+  indexSha256: string,
+  indexSize: number,
+  scan: PackagesScan,
+): Promise<void> {
+  const file = packagesScanPath(cacheDir, indexSha256);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileAtomic(file, encodePackagesScan(scan, indexSha256, indexSize));
+}
+
+function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Adds the decoded Provides section to `scan`; false when it is not well formed. */
+function withProvides(scan: PackagesScan, text: string): boolean {
+  if (text === '') return true;
+  if (!text.endsWith('\n')) return false;
+  const lines = text.slice(0, -1).split('\n');
+  let last = -1;
+  for (const line of lines) {
+    const parts = line.split('\t');
+    const i = Number(parts[0]);
+    if (parts.length < 2 || !isCount(i) || i <= last || i >= scan.names.length || String(i) !== parts[0])
+      return false;
+    last = i;
+    const rels: Relation[] = new Array(parts.length - 1);
+    for (let k = 1; k < parts.length; k++) {
+      const rel = relationOf(parts[k] as string);
+      if (rel === undefined) return false;
+      rels[k - 1] = rel;
+    }
+    scan.provides.set(i, Object.freeze(rels));
+  }
+  return true;
+}
+
+/** A word that can stand for itself in the Provides section: no whitespace, not starting like JSON. */
+const PLAIN = /^[^\s{]\S*$/;
+
+/** The text of a relation in the Provides section (see above). */
+function providesEntry(r: Relation): string {
+  const keys = Object.keys(r).length;
+  if (keys === 1 && PLAIN.test(r.name)) return r.name;
+  if (
+    keys === 3 &&
+    r.op !== undefined &&
+    r.version !== undefined &&
+    PLAIN.test(r.name) &&
+    PLAIN.test(r.version)
+  )
+    return `${r.name} ${r.op} ${r.version}`;
+  return JSON.stringify(r);
+}
+
+const RELATION_KEYS = new Set(['name', 'archQualifier', 'op', 'version', 'archs', 'profiles']);
+
+/** The Relation a Provides entry describes, as parseRelation makes it (frozen, only the keys it sets), or undefined. */
+function relationOf(entry: string): Relation | undefined {
+  if (entry.startsWith('{')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(entry);
+    } catch {
+      return undefined;
+    }
+    return relationObject(v);
+  }
+  const words = entry.split(' ');
+  const [name, op, version] = words;
+  if (name === undefined || name === '') return undefined;
+  if (words.length === 1) return Object.freeze({ name });
+  if (words.length !== 3 || op === undefined || !isVersionOp(op) || version === undefined || version === '')
+    return undefined;
+  return Object.freeze({ name, op, version });
+}
+
+/** A Relation written as JSON, when it has only parseRelation's keys with their types. */
+function relationObject(v: unknown): Relation | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const r = v as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!RELATION_KEYS.has(k)) return undefined;
+  if (typeof r.name !== 'string' || r.name === '') return undefined;
+  if (r.archQualifier !== undefined && typeof r.archQualifier !== 'string') return undefined;
+  if ((r.op === undefined) !== (r.version === undefined)) return undefined;
+  if (r.op !== undefined && (typeof r.op !== 'string' || !isVersionOp(r.op) || typeof r.version !== 'string'))
+    return undefined;
+  if (r.archs !== undefined && !isStrings(r.archs)) return undefined;
+  if (r.profiles !== undefined && !(Array.isArray(r.profiles) && r.profiles.every(isStrings)))
+    return undefined;
+  return Object.freeze(r) as unknown as Relation;
+}
+
+function isStrings(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'string');
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
