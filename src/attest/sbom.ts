@@ -1,10 +1,9 @@
 // SPDX 2.3 JSON describing what one platform image contains, read from the image's own layers.
-import { openDecompressed } from '../compress/index.js';
+import { type ImageFiles, readImageFiles } from '../base/image-files.js';
 import { parseDeb822 } from '../debian/deb822.js';
 import { digestHex } from '../digest/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
-import { readTar } from '../tar/index.js';
 import { dep5License } from './dep5.js';
 import { debPurl } from './provenance.js';
 
@@ -29,10 +28,7 @@ export interface SbomInput {
 }
 
 /** What the SBOM reads out of an image: status entries, copyright texts, doc-directory links, os-release. */
-interface ImageFacts {
-  files: Map<string, Buffer>;
-  links: Map<string, string>;
-}
+type ImageFacts = ImageFiles;
 
 /**
  * The SPDX 2.3 document of one platform image: one package per `/var/lib/dpkg/status.d` entry (and per
@@ -139,35 +135,8 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
 }
 
 /** Reads the metadata files the SBOM needs from the layers in order (whiteouts applied). Streaming. */
-async function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]): Promise<ImageFacts> {
-  const files = new Map<string, Buffer>();
-  const links = new Map<string, string>();
-  for (const layer of layers) {
-    const { stream } = await openDecompressed(await blobs.open(layer), { what: layer.digest });
-    for await (const e of readTar(stream, { archive: layer.digest })) {
-      const path = e.path.replace(/\/$/, '');
-      const slash = path.lastIndexOf('/');
-      const base = path.slice(slash + 1);
-      if (base.startsWith('.wh.')) {
-        const gone = `${path.slice(0, slash + 1)}${base.slice(4)}`;
-        for (const map of [files, links])
-          for (const k of [...map.keys()])
-            if (k === gone || k.startsWith(`${gone}/`) || base === '.wh..wh..opq') map.delete(k);
-        continue;
-      }
-      if (!wanted(path)) continue;
-      if (e.type === 'symlink' && e.linkname !== undefined) {
-        links.set(path, e.linkname);
-        files.delete(path);
-      } else if (e.type === 'file' && e.size <= MAX_KEPT_BYTES) {
-        const chunks: Buffer[] = [];
-        for await (const c of e.body) chunks.push(c as Buffer);
-        files.set(path, Buffer.concat(chunks));
-        links.delete(path);
-      }
-    }
-  }
-  return { files, links };
+function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]): Promise<ImageFacts> {
+  return readImageFiles(blobs, layers, wanted, MAX_KEPT_BYTES);
 }
 
 function wanted(path: string): boolean {

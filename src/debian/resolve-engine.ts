@@ -1,7 +1,7 @@
 import { ImprintError, isImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import type { Alternatives, PackageRecord, Relation } from './packages-index.js';
-import type { Resolution, ResolveRequest } from './resolve.js';
+import type { InstalledPackage, Resolution, ResolveRequest } from './resolve.js';
 import {
   clashError,
   conflictError,
@@ -56,6 +56,9 @@ export class Resolver {
   readonly #roots = new Set<PackageRecord>();
   /** Packages displaced by a conflicting later choice; never candidates again in this run. */
   readonly #bans: ReadonlySet<PackageRecord>;
+  /** Installed packages (a base image's) by name, and by the names they provide. */
+  readonly #installed = new Map<string, InstalledPackage[]>();
+  readonly #installedProvides = new Map<string, Array<{ pkg: InstalledPackage; provides: Relation }>>();
   /** apt mode: a conflict with an earlier automatic choice displaces it (restart) instead of failing. */
   readonly #displace: boolean;
   #steps = 0;
@@ -71,6 +74,14 @@ export class Resolver {
     this.#native = req.arch;
     this.#bans = bans;
     this.#displace = displace;
+    for (const pkg of req.installed ?? []) {
+      this.#installed.set(pkg.name, [...(this.#installed.get(pkg.name) ?? []), pkg]);
+      for (const provides of pkg.provides)
+        this.#installedProvides.set(provides.name, [
+          ...(this.#installedProvides.get(provides.name) ?? []),
+          { pkg, provides },
+        ]);
+    }
   }
 
   run(): Resolution {
@@ -102,6 +113,11 @@ export class Resolver {
     const alone = new Set<PackageRecord>();
     for (const n of this.#req.names) {
       const r = this.#requested(n.name, n.version);
+      // Already installed at that version (by the base image): nothing to do, as apt would say.
+      if (
+        this.#installed.get(r.name)?.some((i) => i.version === r.version && i.architecture === r.architecture)
+      )
+        continue;
       roots.push(r);
       if (n.dependencies === false) alone.add(r);
     }
@@ -209,6 +225,10 @@ export class Resolver {
         if (realSatisfies(r, alt, arch, this.#native)) return true;
       for (const p of this.#provided.get(alt.name) ?? [])
         if (providerSatisfies(p.record, p.provides, alt, arch, this.#native)) return true;
+      for (const i of this.#installed.get(alt.name) ?? [])
+        if (realSatisfies(i, alt, arch, this.#native)) return true;
+      for (const p of this.#installedProvides.get(alt.name) ?? [])
+        if (providerSatisfies(p.pkg, p.provides, alt, arch, this.#native)) return true;
     }
     return false;
   }

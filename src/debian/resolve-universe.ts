@@ -93,7 +93,10 @@ export function compareRecords(a: PackageRecord, b: PackageRecord): number {
 }
 
 /** The dpkg architecture a record installs as: `all` counts as the native architecture (as apt does). */
-export function effectiveArch(r: PackageRecord, native: string): string {
+/** What deciding whether a package satisfies a relation reads of it (also true of installed packages). */
+export type SatisfierFields = Pick<PackageRecord, 'name' | 'version' | 'architecture' | 'multiArch'>;
+
+export function effectiveArch(r: Pick<PackageRecord, 'architecture'>, native: string): string {
   return r.architecture === 'all' ? native : r.architecture;
 }
 
@@ -103,7 +106,7 @@ export function effectiveArch(r: PackageRecord, native: string): string {
  * `:native`: the native architecture. `:<arch>`: that architecture.
  */
 export function realSatisfies(
-  r: PackageRecord,
+  r: SatisfierFields,
   rel: Relation,
   dependerArch: string,
   native: string,
@@ -118,7 +121,7 @@ export function realSatisfies(
  * versioned (`=`) Provides whose version matches; an unversioned one accepts any Provides.
  */
 export function providerSatisfies(
-  r: PackageRecord,
+  r: SatisfierFields,
   provides: Relation,
   rel: Relation,
   dependerArch: string,
@@ -138,7 +141,7 @@ export function versionedProvideMatches(provides: Relation, rel: Relation): bool
 }
 
 function archAccepts(
-  r: PackageRecord,
+  r: SatisfierFields,
   qualifier: string | undefined,
   dependerArch: string,
   native: string,

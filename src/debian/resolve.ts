@@ -1,11 +1,11 @@
 import { ImprintError, isImprintError } from '../errors.js';
 import { parsePlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
-import type { PackageRecord } from './packages-index.js';
+import type { PackageRecord, Relation } from './packages-index.js';
 import { displacedBy, MAX_RESTARTS, Resolver } from './resolve-engine.js';
-import type { PackageUniverse } from './resolve-universe.js';
+import type { PackageUniverse, SatisfierFields } from './resolve-universe.js';
 
-export { PackageUniverse, type Provider } from './resolve-universe.js';
+export { PackageUniverse, type Provider, type SatisfierFields } from './resolve-universe.js';
 
 /** What to install on one architecture. */
 export interface ResolveRequest {
@@ -21,6 +21,16 @@ export interface ResolveRequest {
   arch: string;
   /** Also install every package whose candidate is `Essential: yes` (default false, as distroless wants). */
   includeEssential?: boolean | undefined;
+  /**
+   * Packages already installed (a base image's dpkg database): they satisfy dependencies as they are,
+   * so only what they lack is chosen; a requested package installed at its candidate version is skipped.
+   */
+  installed?: readonly InstalledPackage[] | undefined;
+}
+
+/** A package an image already has, as its dpkg status says. */
+export interface InstalledPackage extends SatisfierFields {
+  readonly provides: readonly Relation[];
 }
 
 /** The chosen set. */

@@ -1,9 +1,11 @@
+import { loadBaseImage } from '../base/image.js';
+import { installedPackages } from '../base/installed.js';
 import { parseBaseReference } from '../base/reference.js';
 import { resolveBase } from '../base/resolve.js';
 import { BaseBlobs } from '../base/source.js';
 import { type Archive, type ArchiveSource, openArchive } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
-import { dpkgArch, PackageUniverse, resolvePackages } from '../debian/resolve.js';
+import { dpkgArch, type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { resolveSourceSpec } from '../debian/sources.js';
 import type { Digest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
@@ -131,6 +133,8 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     release: { sha256: a.releaseSha256, date: releaseDate(a) },
   }));
 
+  // With a base image, its installed packages satisfy dependencies (only what it lacks is locked).
+  const baseImage = spec.base === undefined ? undefined : await lockBase(req, spec.base);
   const names = spec.packages.map((p) => ({
     name: p.name,
     version: p.version,
@@ -154,10 +158,10 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       names,
       arch,
       includeEssential: false,
+      installed: baseImage === undefined ? undefined : await baseInstalled(req, baseImage, key),
     });
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
-  const baseImage = spec.base === undefined ? undefined : await lockBase(req, spec.base);
   return {
     lock: {
       version: LOCK_VERSION,
@@ -172,12 +176,26 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */
 async function lockBase(req: LockRequest, written: string): Promise<LockBase> {
-  const base = parseBaseReference(written, req.loaded.dir);
-  const blobs = new BaseBlobs(base, new BlobStore(req.cacheDir), {
+  return resolveBase(baseBlobs(req, written), req.loaded.spec.platforms);
+}
+
+/** The packages the locked base image of `platform` has installed (its layers fetched into the store). */
+async function baseInstalled(
+  req: LockRequest,
+  base: LockBase,
+  platform: string,
+): Promise<InstalledPackage[]> {
+  const image = base.platforms[platform];
+  if (image === undefined) throw new ImprintError('INTERNAL', `the base was not resolved for ${platform}`);
+  const blobs = baseBlobs(req, base.ref);
+  return installedPackages(blobs, (await loadBaseImage(blobs, image)).layers);
+}
+
+function baseBlobs(req: LockRequest, written: string): BaseBlobs {
+  return new BaseBlobs(parseBaseReference(written, req.loaded.dir), new BlobStore(req.cacheDir), {
     offline: req.offline === true,
     ...(req.registry === undefined ? {} : { registry: req.registry }),
   });
-  return resolveBase(blobs, req.loaded.spec.platforms);
 }
 
 /** The records of every index a platform sees, in spec order, duplicates (same .deb, same suite) dropped. */

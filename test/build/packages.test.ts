@@ -172,4 +172,54 @@ describe('images from Debian packages (generated signed repository)', async () =
       await podman.close();
     }
   });
+
+  it('on a base image that has some of the closure, locks and installs only what it lacks', {
+    skip: !hasGcc && 'no static libc for gcc',
+  }, async () => {
+    const source = `  - {url: "${repo!.url}", suites: [${repo!.suite}], components: [main], keyring: "${repo!.keyringPath}"}`;
+    const baseSpec = join(work, 'base-spec');
+    const appSpec = join(work, 'app-spec');
+    await run('mkdir', ['-p', baseSpec, appSpec]);
+    await writeFile(
+      join(baseSpec, 'imprint.yaml'),
+      ['version: 1', 'sources:', source, 'packages: [greeting-data]', ''].join('\n'),
+    );
+    await writeFile(
+      join(appSpec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'base: oci:../base-spec/out:latest',
+        'sources:',
+        source,
+        'packages: [hello]',
+        'entrypoint: [/usr/bin/hello]',
+        '',
+      ].join('\n'),
+    );
+    const imprint = (args: string[]) =>
+      runImprint(['--cache-dir', join(work, 'cache-base'), ...args], {
+        env: { SOURCE_DATE_EPOCH: '1700000000' },
+      });
+    assertOk(await imprint(['build', baseSpec, '--no-attest']), 'base build');
+    assertOk(await imprint(['build', appSpec, '--no-attest']), 'app build');
+    const lock = JSON.parse(await readFile(join(appSpec, 'imprint.lock'), 'utf8'));
+    assert.deepEqual(
+      lock.platforms['linux/amd64'].map((p: { name: string }) => p.name),
+      ['hello'],
+    );
+    const set = await readImageSet(parseReference(`oci:${join(appSpec, 'out')}`));
+    await validateImage(set);
+    const files = await readLayerFiles(set);
+    assert.ok(files.has('var/lib/dpkg/status.d/greeting-data'));
+    assert.ok(files.has('var/lib/dpkg/status.d/hello'));
+    assert.equal(files.get('usr/share/greeting/text')?.toString(), 'hello from a package');
+    if (hasPodman) {
+      const podman = await podmanForLayout(work, join(appSpec, 'out'));
+      try {
+        assert.equal((await podman.run(['IMAGE'])).stdout.trim(), 'hello from a package uid=0');
+      } finally {
+        await podman.close();
+      }
+    }
+  });
 });
