@@ -651,3 +651,26 @@ test('a package requested with dependencies: false comes alone; the others still
   // Without the flag, tzdata brings debconf and perl-base as usual.
   assert.deepEqual(picked(resolve(u, ['tzdata'])), ['debconf=1.0', 'perl-base=1.0', 'tzdata=2024a']);
 });
+
+test('installed packages (a base image) satisfy dependencies, provides included; older ones are upgraded', () => {
+  const u = universe([
+    { name: 'app', depends: 'libc6 (>= 2.36), mail-transport-agent, libssl3 (>= 3.0.11)' },
+    { name: 'libc6', version: '2.36-9' },
+    { name: 'libssl3', version: '3.0.11-1' },
+    { name: 'postfix', provides: 'mail-transport-agent' },
+  ]);
+  const installed = [
+    { name: 'libc6', version: '2.36-9', architecture: 'amd64', multiArch: 'same' as const, provides: [] },
+    {
+      name: 'exim4',
+      version: '4.96',
+      architecture: 'amd64',
+      multiArch: 'no' as const,
+      provides: [{ name: 'mail-transport-agent' }],
+    },
+    { name: 'libssl3', version: '3.0.9-1', architecture: 'amd64', multiArch: 'same' as const, provides: [] },
+  ];
+  const res = resolvePackages(u, { names: [{ name: 'app' }, { name: 'libc6' }], arch: 'amd64', installed });
+  // libc6 is there (and requested at that version: skipped), an MTA is provided, libssl3 is too old.
+  assert.deepEqual(picked(res), ['app=1.0', 'libssl3=3.0.11-1']);
+});
