@@ -270,7 +270,7 @@ describe('client against a scripted server', () => {
   });
 
   it('referrers: Link pages, no API (404) means the fallback tag, 403 is AUTH, a foreign next page is REGISTRY', async () => {
-    const subject = `sha256:${'1'.repeat(64)}`;
+    const subject = `sha256:${'1'.repeat(64)}` as const;
     const desc = (n: number) => ({
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       digest: `sha256:${String(n).repeat(64)}`,
