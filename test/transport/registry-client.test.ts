@@ -166,6 +166,18 @@ describe('auth', () => {
         return true;
       });
     }
+    // output that is not JSON: AUTH, without quoting it (it may hold a secret)
+    await writeFile(join(bin, 'docker-credential-garbage'), '#!/bin/sh\necho "hunter2 is the password"\n', {
+      mode: 0o755,
+    });
+    const garbage = join(dir, 'garbage.json');
+    await writeFile(garbage, JSON.stringify({ credsStore: 'garbage' }));
+    await assert.rejects(lookupCredentials('x.example', [garbage], { env }), (err: unknown) => {
+      const e = err as { code?: string; message: string; cause?: unknown };
+      assert.equal(e.code, 'AUTH');
+      assert.ok(!`${e.message} ${String(e.cause)}`.includes('hunter2'), e.message);
+      return true;
+    });
     // the helper runs with the environment given: without the PATH entry it is missing
     await rejectsWith(lookupCredentials('good.example', [cfg], { env: { PATH: '/nonexistent' } }), 'AUTH');
   });

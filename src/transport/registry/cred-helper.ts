@@ -131,13 +131,12 @@ function runGet(
       let doc: { Username?: unknown; Secret?: unknown };
       try {
         doc = JSON.parse(stdout) as typeof doc;
-      } catch (e) {
-        // the output is not quoted: it may hold a secret
+      } catch {
+        // neither the output nor the parser's message (which quotes it) is kept: it may hold a secret
         return reject(
           fail(
             'expected JSON {"ServerURL","Username","Secret"} on stdout, found something else',
             `Check ${program}.`,
-            e,
           ),
         );
       }
