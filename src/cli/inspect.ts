@@ -7,6 +7,7 @@ import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/
 import { parseReference, readImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, type Terminal } from './output.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
 /** One image of an inspected reference, as `--json` prints it. */
 export interface InspectedImage {
@@ -56,49 +57,56 @@ export async function inspectImages(blobs: BlobReader, roots: Descriptor[]): Pro
 
 /** `imprint inspect`. */
 export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
-  program
+  const command = program
     .command('inspect')
     .description('Show the platforms, digests, layers, config and referrers of an image.')
     .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REPO[:TAG]')
-    .option('--json', 'print JSON on stdout')
-    .action(
-      run(async (cmd) => {
-        const [refText] = cmd.args as [string];
-        const opts = cmd.opts() as { json?: boolean };
-        // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
-        const set = await readImageSet(parseReference(refText), { registry: { referrers: true } });
-        const images = await inspectImages(set.blobs, set.index.manifests);
-        const referrers = await listReferrers(set);
-        const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
-        if (opts.json) {
-          t.out.write(`${JSON.stringify(result, null, 2)}\n`);
-          return EXIT_OK;
-        }
-        for (const r of set.index.manifests) {
-          const tag = r.annotations?.['org.opencontainers.image.ref.name'];
-          t.out.write(
-            `${r.mediaType.includes('index') ? 'index' : 'manifest'} ${r.digest}${tag ? `  (${tag})` : ''}\n`,
-          );
-        }
-        for (const i of images) {
-          const c = i.config.config ?? {};
-          t.out.write(
-            `\n${i.platform}\n  manifest    ${i.manifest.digest}\n  created     ${i.config.created ?? '-'}\n`,
-          );
-          if (c.User) t.out.write(`  user        ${c.User}\n`);
-          if (c.WorkingDir) t.out.write(`  workdir     ${c.WorkingDir}\n`);
-          if (c.Entrypoint) t.out.write(`  entrypoint  ${JSON.stringify(c.Entrypoint)}\n`);
-          if (c.Cmd) t.out.write(`  cmd         ${JSON.stringify(c.Cmd)}\n`);
-          for (const e of c.Env ?? []) t.out.write(`  env         ${e}\n`);
-          for (const [k, v] of Object.entries(c.Labels ?? {})) t.out.write(`  label       ${k}=${v}\n`);
-          for (const [idx, l] of i.layers.entries()) {
-            t.out.write(`  layer ${idx}     ${l.digest}  ${l.size} bytes  ${l.mediaType}\n`);
-          }
-        }
-        if (referrers.length > 0) t.out.write('\nreferrers\n');
-        for (const r of referrers)
-          t.out.write(`  ${r.artifactType.padEnd(28)} ${r.digest}  subject ${r.subject}\n`);
+    .option('--json', 'print JSON on stdout');
+  addRegistryFlags(command).action(
+    run(async (cmd) => {
+      const [refText] = cmd.args as [string];
+      const opts = cmd.opts() as { json?: boolean } & RegistryFlags;
+      // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
+      const set = await readImageSet(parseReference(refText), {
+        registry: { ...registryOptions(opts), referrers: true },
+      });
+      const images = await inspectImages(set.blobs, set.index.manifests);
+      const referrers = await listReferrers(set);
+      const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
+      if (opts.json) {
+        t.out.write(`${JSON.stringify(result, null, 2)}\n`);
         return EXIT_OK;
-      }),
-    );
+      }
+      for (const r of set.index.manifests) {
+        const tag = r.annotations?.['org.opencontainers.image.ref.name'];
+        t.out.write(
+          `${r.mediaType.includes('index') ? 'index' : 'manifest'} ${r.digest}${tag ? `  (${tag})` : ''}\n`,
+        );
+      }
+      for (const i of images) {
+        const c = i.config.config ?? {};
+        t.out.write(
+          `\n${i.platform}\n  manifest    ${i.manifest.digest}\n  created     ${i.config.created ?? '-'}\n`,
+        );
+        if (c.User) t.out.write(`  user        ${c.User}\n`);
+        if (c.WorkingDir) t.out.write(`  workdir     ${c.WorkingDir}\n`);
+        const base = i.annotations['org.opencontainers.image.base.name'];
+        if (base)
+          t.out.write(
+            `  base        ${base} ${i.annotations['org.opencontainers.image.base.digest'] ?? ''}\n`,
+          );
+        if (c.Entrypoint) t.out.write(`  entrypoint  ${JSON.stringify(c.Entrypoint)}\n`);
+        if (c.Cmd) t.out.write(`  cmd         ${JSON.stringify(c.Cmd)}\n`);
+        for (const e of c.Env ?? []) t.out.write(`  env         ${e}\n`);
+        for (const [k, v] of Object.entries(c.Labels ?? {})) t.out.write(`  label       ${k}=${v}\n`);
+        for (const [idx, l] of i.layers.entries()) {
+          t.out.write(`  layer ${idx}     ${l.digest}  ${l.size} bytes  ${l.mediaType}\n`);
+        }
+      }
+      if (referrers.length > 0) t.out.write('\nreferrers\n');
+      for (const r of referrers)
+        t.out.write(`  ${r.artifactType.padEnd(28)} ${r.digest}  subject ${r.subject}\n`);
+      return EXIT_OK;
+    }),
+  );
 }
