@@ -11,7 +11,7 @@ import { isVersionOp } from './version.js';
 // from ~3 MB instead of scanning 50 MB. An entry is one header line and a body:
 //
 //   imprint-packages-scan <format> <index sha256> <index size> <records> <names bytes> <provides bytes> <body sha256>\n
-//   <names, UTF-8, one per line> <start, end, line of each record: int32 LE> <Provides, UTF-8>
+//   <names, UTF-8, one per line> <starts, ends, lines: one int32 LE column each> <Provides, UTF-8>
 //
 // The Provides section has one line per record that has the field: its number, then a tab before
 // each relation, written `name` or `name op version` (none of these contain spaces), or as JSON
@@ -25,6 +25,7 @@ import { isVersionOp } from './version.js';
 // gave; the entry only says where the paragraphs are and what their Provides say.
 
 const MAGIC = 'imprint-packages-scan';
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Bump on any change of scanPackages' results or of this encoding. */
 const FORMAT = 1;
 
@@ -38,11 +39,10 @@ export function encodePackagesScan(scan: PackagesScan, indexSha256: string, inde
   const n = scan.names.length;
   const names = Buffer.from(scan.names.join('\n'));
   const spans = Buffer.alloc(12 * n);
-  for (let i = 0; i < n; i++) {
-    spans.writeInt32LE(scan.starts[i] as number, 12 * i);
-    spans.writeInt32LE(scan.ends[i] as number, 12 * i + 4);
-    spans.writeInt32LE(scan.lines[i] as number, 12 * i + 8);
+  for (const [k, column] of [scan.starts, scan.ends, scan.lines].entries()) {
+    Buffer.from(column.buffer, column.byteOffset, 4 * n).copy(spans, 4 * n * k);
   }
+  if (!LITTLE_ENDIAN) spans.swap32();
   const provides = Buffer.from(
     [...scan.provides]
       .sort((a, b) => a[0] - b[0])
@@ -89,25 +89,26 @@ export function decodePackagesScan(
   }
   const names = n === 0 ? [] : body.toString('utf8', 0, nb).split('\n');
   if (names.length !== n) return undefined;
+  // The three columns, copied to an aligned buffer of their own, in the machine's byte order.
+  const spans = Buffer.from(new ArrayBuffer(12 * n));
+  body.copy(spans, 0, nb, nb + 12 * n);
+  if (!LITTLE_ENDIAN) spans.swap32();
   const scan: PackagesScan = {
     names,
-    starts: new Array(n),
-    ends: new Array(n),
-    lines: new Array(n),
+    starts: new Int32Array(spans.buffer, 0, n),
+    ends: new Int32Array(spans.buffer, 4 * n, n),
+    lines: new Int32Array(spans.buffer, 8 * n, n),
     provides: new Map(),
   };
+  const { starts, ends, lines } = scan;
   let end = 0;
   let line = 0;
   for (let i = 0; i < n; i++) {
-    const o = nb + 12 * i;
-    const start = body.readInt32LE(o);
-    const e = body.readInt32LE(o + 4);
-    const l = body.readInt32LE(o + 8);
+    const start = starts[i] as number;
+    const e = ends[i] as number;
+    const l = lines[i] as number;
     // In order, inside the index, non-empty; names too (a split of a well-formed entry has none empty).
     if (start < end || e <= start || e > indexSize || l <= line || names[i] === '') return undefined;
-    scan.starts[i] = start;
-    scan.ends[i] = e;
-    scan.lines[i] = l;
     end = e;
     line = l;
   }
@@ -199,12 +200,13 @@ function relationOf(entry: string): Relation | undefined {
     }
     return relationObject(v);
   }
-  const words = entry.split(' ');
-  const [name, op, version] = words;
-  if (name === undefined || name === '') return undefined;
-  if (words.length === 1) return Object.freeze({ name });
-  if (words.length !== 3 || op === undefined || !isVersionOp(op) || version === undefined || version === '')
-    return undefined;
+  const sp = entry.indexOf(' ');
+  if (sp < 0) return entry === '' ? undefined : Object.freeze({ name: entry });
+  const sp2 = entry.indexOf(' ', sp + 1);
+  const name = entry.slice(0, sp);
+  const op = entry.slice(sp + 1, sp2);
+  const version = entry.slice(sp2 + 1);
+  if (sp2 < 0 || name === '' || !isVersionOp(op) || version === '' || version.includes(' ')) return undefined;
   return Object.freeze({ name, op, version });
 }
 

@@ -17,9 +17,10 @@ import {
 // one of them is read. Resolving a few dozen packages reads a few hundred of bookworm's 63,440
 // records, so a warm lock no longer pays for parsing all of them.
 
-/** The bytes of one index and what parses its records; shared by the records of that index. */
+/** The bytes of one index, where its paragraphs are, and what parses them; shared by its records. */
 interface Source {
   readonly bytes: Buffer;
+  readonly scan: PackagesScan;
   readonly parser: PackagesParser;
   readonly what: string;
 }
@@ -33,37 +34,29 @@ class ScannedRecord implements PackageRecord {
   readonly provides: readonly Relation[];
   readonly repo: RepoRef;
   readonly #src: Source;
-  readonly #start: number;
-  readonly #end: number;
-  readonly #line: number;
+  /** The record's number in the scan. */
+  readonly #i: number;
   #full: PackageRecord | undefined;
 
-  constructor(
-    src: Source,
-    name: string,
-    provides: readonly Relation[],
-    start: number,
-    end: number,
-    line: number,
-  ) {
-    this.name = name;
-    this.provides = provides;
+  constructor(src: Source, i: number) {
+    this.name = src.scan.names[i] as string;
+    this.provides = src.scan.provides.get(i) ?? EMPTY;
     this.repo = src.parser.repo;
     this.#src = src;
-    this.#start = start;
-    this.#end = end;
-    this.#line = line;
+    this.#i = i;
   }
 
   #record(): PackageRecord {
     if (this.#full !== undefined) return this.#full;
     const src = this.#src;
-    const full = src.parser.parseOne(src.bytes.toString('utf8', this.#start, this.#end), this.#line);
+    const i = this.#i;
+    const line = src.scan.lines[i] as number;
+    const full = src.parser.parseOne(src.bytes.toString('utf8', src.scan.starts[i], src.scan.ends[i]), line);
     if (full.name !== this.name || !sameRelations(full.provides, this.provides)) {
       // Only a cached scan that is not of these bytes gets here (its checksum held, its content not).
       throw new ImprintError(
         'INTERNAL',
-        `${src.what}, line ${this.#line}: the scan says ${this.name} and its Provides, the paragraph says ${full.name}`,
+        `${src.what}, line ${line}: the scan says ${this.name} and its Provides, the paragraph says ${full.name}`,
         { hint: 'Remove debian/packages-scan from the cache directory and try again.' },
       );
     }
@@ -137,9 +130,9 @@ class ScannedRecord implements PackageRecord {
  */
 export interface PackagesScan {
   names: string[];
-  starts: number[];
-  ends: number[];
-  lines: number[];
+  starts: Int32Array;
+  ends: Int32Array;
+  lines: Int32Array;
   /** Record number → its Provides, for the records that have the field. */
   provides: Map<number, readonly Relation[]>;
 }
@@ -167,7 +160,11 @@ export function scanPackages(
 ): { records: PackageRecord[]; scan: PackagesScan | undefined } {
   const parser = new PackagesParser(repo, what);
   const cache = new RelationCache();
-  const scan: PackagesScan = { names: [], starts: [], ends: [], lines: [], provides: new Map() };
+  const names: string[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const lines: number[] = [];
+  const provides = new Map<number, readonly Relation[]>();
   let complete = true;
   // Latin-1 maps each byte to one character: offsets in `text` are offsets in `bytes`.
   const text = bytes.toString('latin1');
@@ -196,16 +193,17 @@ export function scanPackages(
       if (provStart !== NONE) {
         try {
           const value = bytes.toString('utf8', provStart, provEnd);
-          scan.provides.set(scan.names.length, parseRelationList(value, `${what}: ${name}: Provides`, cache));
-        } catch {
+          provides.set(names.length, parseRelationList(value, `${what}: ${name}: Provides`, cache));
+        } catch (err) {
+          if (!(err instanceof ImprintError)) throw err;
           ok = false; // the full parse reports it, or an earlier field, as readPackagesIndex would
         }
       }
       if (ok) {
-        scan.names.push(name);
-        scan.starts.push(paraStart);
-        scan.ends.push(paraEnd);
-        scan.lines.push(paraLine);
+        names.push(name);
+        starts.push(paraStart);
+        ends.push(paraEnd);
+        lines.push(paraLine);
       } else parseWhole();
     }
     paraStart = NONE;
@@ -265,6 +263,13 @@ export function scanPackages(
   if (paraStart !== NONE) finish();
   // A paragraph the scan could not take, and that parsed all the same: read the index eagerly.
   if (!complete) return { records: parsePackages(bytes.toString('utf8'), repo, what), scan: undefined };
+  const scan: PackagesScan = {
+    names,
+    starts: Int32Array.from(starts),
+    ends: Int32Array.from(ends),
+    lines: Int32Array.from(lines),
+    provides,
+  };
   return { records: recordsOfScan(bytes, parser, scan), scan };
 }
 
@@ -282,18 +287,9 @@ export function scannedRecords(
 }
 
 function recordsOfScan(bytes: Buffer, parser: PackagesParser, scan: PackagesScan): PackageRecord[] {
-  const src: Source = { bytes, parser, what: parser.what };
+  const src: Source = { bytes, scan, parser, what: parser.what };
   const out: PackageRecord[] = new Array(scan.names.length);
-  for (let i = 0; i < scan.names.length; i++) {
-    out[i] = new ScannedRecord(
-      src,
-      scan.names[i] as string,
-      scan.provides.get(i) ?? EMPTY,
-      scan.starts[i] as number,
-      scan.ends[i] as number,
-      scan.lines[i] as number,
-    );
-  }
+  for (let i = 0; i < scan.names.length; i++) out[i] = new ScannedRecord(src, i);
   return out;
 }
 

@@ -112,16 +112,22 @@ export class BlobStore implements BlobReader {
       throw this.#readError(err, desc.digest);
     }
     try {
-      let data: Buffer;
+      // Reads of the known size (readFile would go 512 KiB at a time); the hash catches any change.
+      const data = Buffer.allocUnsafe(desc.size);
+      let filled = 0;
       try {
         const found = (await fh.stat()).size;
         if (found !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, found);
-        data = await fh.readFile();
+        while (filled < data.length) {
+          const { bytesRead } = await fh.read(data, filled, data.length - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
       } catch (err) {
         if (err instanceof ImprintError) throw err;
         throw new ImprintError('IO', `reading ${what}: ${errorText(err)}`, { cause: err });
       }
-      if (data.length !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, data.length);
+      if (filled !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, filled);
       const found = sha256(data);
       if (found !== desc.digest) throw digestMismatch(what, desc.digest, found);
       return data;

@@ -98,7 +98,10 @@ describe('the Packages scan cache', () => {
       decodePackagesScan(encodePackagesScan(outside, KEY, INDEX.length), KEY, INDEX.length),
       undefined,
     );
-    const unordered = { ...scan, starts: [scan.starts[1] as number, ...scan.starts.slice(1)] };
+    const unordered = {
+      ...scan,
+      starts: Int32Array.from([scan.starts[1] as number, ...scan.starts.slice(1)]),
+    };
     assert.equal(
       decodePackagesScan(encodePackagesScan(unordered, KEY, INDEX.length), KEY, INDEX.length),
       undefined,

@@ -158,6 +158,8 @@ describe('BlobStore', () => {
     await rejectsWith(store.open({ digest, size: data.length + 3 }), 'SIZE_MISMATCH');
     await rejectsWith(store.readBytes({ digest, size: data.length + 3 }), 'SIZE_MISMATCH');
     await rejectsWith(store.readBytes({ digest: sha256('absent'), size: 1 }), 'BLOB_NOT_FOUND');
+    const empty = await store.putBytes(new Uint8Array(0));
+    assert.equal((await store.readBytes(empty)).length, 0);
   });
 
   it('readBytes refuses blobs above the bound', async () => {
