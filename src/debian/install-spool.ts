@@ -12,8 +12,9 @@ export interface SpoolOptions {
   /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
   packThreshold?: number;
   /**
-   * Bytes of packed bodies kept in memory (default 128 MiB); the segments beyond it are written to
-   * the pack file. 0 writes every segment (a worker's spool: another thread reads its refs).
+   * Bytes of bodies kept in memory (default 96 MiB): packed segments, and larger bodies whole while
+   * they fit; beyond it segments are written to the pack file and larger bodies to `sha256/`. 0 keeps
+   * nothing in memory (a worker's spool: another thread reads its refs).
    */
   memoryBudget?: number;
 }
@@ -37,7 +38,7 @@ export interface SpoolStats {
 }
 
 const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
-const DEFAULT_MEMORY_BUDGET = 128 * 1024 * 1024;
+const DEFAULT_MEMORY_BUDGET = 96 * 1024 * 1024;
 const SEGMENT_SIZE = 4 * 1024 * 1024;
 /** Segment writes a capture may leave behind it before it waits for the oldest. */
 const MAX_WRITES_IN_FLIGHT = 2;
@@ -68,9 +69,9 @@ export function emptySpoolStats(): SpoolStats {
  * order. Bodies up to `packThreshold` are copied into 4 MiB segments of a pack: sealed segments stay
  * in memory while they fit `memoryBudget`, the others are written to the pack file
  * (`<dir>/tmp/.tmp-pack-*`, segment i at byte i x 4 MiB, so holes are possible); a ref says the
- * segment and offset either way, and reads of in-memory bodies cost no I/O. Larger bodies are hashed
- * while written to a temporary file and renamed to `<dir>/sha256/<hex>`, so they are shared across
- * packages, platforms and builds using the same directory. Identical bodies are stored once.
+ * segment and offset either way, and reads of in-memory bodies cost no I/O. Larger bodies are kept
+ * whole in memory while they fit the budget (a segment of their own); beyond it they are hashed while
+ * written to a temporary file and renamed to `<dir>/sha256/<hex>`. Identical bodies are stored once.
  *
  * Captures may overlap (several .debs extracted at once): each reserves its place before reading.
  * `opener(ref)` reads any ref of this spool, or of another spool's pack file after that spool's
@@ -123,9 +124,10 @@ export class ContentSpool {
    */
   async capture(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
     if (this.#closed) throw new ImprintError('INTERNAL', 'capture on a closed ContentSpool');
-    return size <= this.#threshold
-      ? this.#captureToPack(body, size, what, tally)
-      : this.#captureToFile(body, size, what, tally);
+    if (size <= this.#threshold) return this.#captureToPack(body, size, what, tally);
+    if (this.#budget > 0 && this.#inMemory + size <= this.#budget)
+      return this.#captureWhole(body, size, what, tally);
+    return this.#captureToFile(body, size, what, tally);
   }
 
   /** A ContentOpener for `ref` (`what` names the file in errors). */
@@ -195,14 +197,7 @@ export class ContentSpool {
     seg.used += size;
     seg.pending++;
     try {
-      const buf = seg.buf as Buffer;
-      let have = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
-        chunk.copy(buf, offset + have);
-        have += chunk.length;
-      }
-      if (have !== size) throw sizeError(what, size, have);
+      const buf = await readExactly(body, seg.buf as Buffer, offset, size, what);
       const sha256 = createHash('sha256')
         .update(buf.subarray(offset, offset + size))
         .digest('hex');
@@ -225,6 +220,37 @@ export class ContentSpool {
     } finally {
       seg.pending--;
       this.#settle(seg);
+    }
+  }
+
+  /** A large body within the memory budget: a segment of its own, kept in memory (never written). */
+  async #captureWhole(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
+    this.#inMemory += size;
+    let kept = false;
+    try {
+      const buf = await readExactly(body, Buffer.allocUnsafe(size), 0, size, what);
+      const sha256 = createHash('sha256').update(buf).digest('hex');
+      const known = this.#known.get(sha256);
+      if (known !== undefined) {
+        count(this.stats, tally, 'duplicateFiles', 1);
+        return known;
+      }
+      const index = this.#segments.length;
+      this.#segments.push({ index, buf, used: size, pending: 0, sealed: true, written: KEPT });
+      kept = true;
+      const ref: ContentRef = {
+        store: 'pack',
+        pack: this.#packPath,
+        offset: index * this.#segmentSize,
+        size,
+        sha256,
+      };
+      this.#known.set(sha256, ref);
+      count(this.stats, tally, 'packedFiles', 1);
+      count(this.stats, tally, 'packedBytes', size);
+      return ref;
+    } finally {
+      if (!kept) this.#inMemory -= size;
     }
   }
 
@@ -381,6 +407,24 @@ export class ContentSpool {
     if (have !== ref.size) throw missing(what, ref.size, have);
     return Readable.from([buf]);
   }
+}
+
+/** Reads `body` into `buf` at `offset`: exactly `size` bytes, else TAR_INVALID naming `what`. */
+async function readExactly(
+  body: Readable,
+  buf: Buffer,
+  offset: number,
+  size: number,
+  what: string,
+): Promise<Buffer> {
+  let have = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
+    chunk.copy(buf, offset + have);
+    have += chunk.length;
+  }
+  if (have !== size) throw sizeError(what, size, have);
+  return buf;
 }
 
 /** Adds `n` to one counter of the spool's stats and of the caller's tally. */
