@@ -4,7 +4,7 @@ import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Decompression, decompressStream } from '../compress/index.js';
+import type { Decompression } from '../compress/index.js';
 import { type Digest, VerifyingStream } from '../digest/index.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import { isNotFound } from '../net/http.js';
@@ -108,7 +108,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   for (const c of candidates) {
     if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) {
       const stream = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
-      const bytes = await readBounded(decompressed(stream, c.kind, what, plain), MAX_INDEX_BYTES, what);
+      const bytes = await readBounded(await decompressed(stream, c.kind, what, plain), MAX_INDEX_BYTES, what);
       return indexRecords(cacheDir, bytes, plain?.sha256 ?? sha256Hex(bytes), repo, what);
     }
   }
@@ -135,7 +135,11 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
         const stream = await a.opts.fetcher.get(url, { signal: a.opts.signal, expect: c.entry });
         await store.put(stream, { digest: digestOf(c.entry.sha256), size: c.entry.size });
         const cached = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
-        const bytes = await readBounded(decompressed(cached, c.kind, what, undefined), MAX_INDEX_BYTES, what);
+        const bytes = await readBounded(
+          await decompressed(cached, c.kind, what, undefined),
+          MAX_INDEX_BYTES,
+          what,
+        );
         return indexRecords(cacheDir, bytes, sha256Hex(bytes), repo, what);
       } catch (err) {
         if (!isNotFound(err)) throw err;
@@ -186,12 +190,14 @@ function indexUrls(base: string, path: string, entry: ReleaseEntry, byHash: bool
   return [`${base}/${path.slice(0, slash)}/by-hash/SHA256/${entry.sha256}`, plainUrl];
 }
 
-function decompressed(
+async function decompressed(
   stream: Readable,
   kind: Decompression,
   what: string,
   plain: ReleaseEntry | undefined,
-): Readable {
+): Promise<Readable> {
+  // Loaded on first use: a warm cache holds indexes decompressed, and never needs the codecs.
+  const { decompressStream } = await import('../compress/index.js');
   const d = decompressStream(kind, { what });
   // The callback form returns the last stream; an error of any stage destroys every stage with it,
   // so it surfaces on the stream the parser reads, and an early stop of the reader closes the file.

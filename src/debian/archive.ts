@@ -55,6 +55,11 @@ export interface Archive {
   packages(arch: string, component: string): Promise<PackageRecord[]>;
   /** The URL of a file of the archive, e.g. a record's `filename`. */
   fileUrl(path: string): string;
+  /**
+   * The same verified suite with nothing memoized: its indexes are loaded again on use, and the
+   * records this one holds can be collected once it is dropped. No request, no verification.
+   */
+  fresh(): Archive;
 }
 
 /** Upper bound for InRelease/Release/Release.gpg bodies (the largest real ones are a few hundred KB). */
@@ -150,12 +155,24 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
     await writeJson(pointerFile, pointer);
   }
 
+  return verifiedArchive(source, release, loaded.sha256, verified.signers, { base, store, opts });
+}
+
+/** An Archive over a Release that verified, with an empty memo of indexes. */
+function verifiedArchive(
+  source: ArchiveSource,
+  release: ReleaseInfo,
+  releaseSha256: string,
+  signers: string[],
+  where: { base: string; store: BlobStore; opts: OpenArchiveOptions },
+): Archive {
+  const { base, store, opts } = where;
   const memo = new Map<string, Promise<PackageRecord[]>>();
-  const archive: Archive = {
+  return {
     source,
     release,
-    releaseSha256: loaded.sha256,
-    signers: verified.signers,
+    releaseSha256,
+    signers,
     fileUrl: (path) => `${source.url.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`,
     packages(arch, component) {
       const key = `${component}\n${arch}`;
@@ -167,8 +184,8 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
       }
       return p;
     },
+    fresh: () => verifiedArchive(source, release, releaseSha256, signers, where),
   };
-  return archive;
 }
 
 async function fetchRelease(

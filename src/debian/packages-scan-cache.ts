@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../store/index.js';
 import type { PackagesScan } from './packages-scan.js';
 import type { Relation } from './relations.js';
-import { isVersionOp } from './version.js';
+import { isVersionOp, type VersionOp } from './version.js';
 
 // The cache of Packages scans: what scanPackages found in an index, stored under the sha256 of the
 // index's (verified, decompressed) bytes, so that a warm lock rebuilds bookworm's 63,440 records
@@ -148,23 +148,29 @@ function sha256Hex(data: Uint8Array): string {
 
 /** Adds the decoded Provides section to `scan`; false when it is not well formed. */
 function withProvides(scan: PackagesScan, text: string): boolean {
-  if (text === '') return true;
-  if (!text.endsWith('\n')) return false;
-  const lines = text.slice(0, -1).split('\n');
+  const n = scan.names.length;
   let last = -1;
-  for (const line of lines) {
-    const parts = line.split('\t');
-    const i = Number(parts[0]);
-    if (parts.length < 2 || !isCount(i) || i <= last || i >= scan.names.length || String(i) !== parts[0])
-      return false;
+  let pos = 0;
+  while (pos < text.length) {
+    const eol = text.indexOf('\n', pos);
+    if (eol < 0) return false;
+    let tab = text.indexOf('\t', pos);
+    if (tab < 0 || tab >= eol) return false;
+    const number = text.slice(pos, tab);
+    const i = Number(number);
+    if (!isCount(i) || i <= last || i >= n || String(i) !== number) return false;
     last = i;
-    const rels: Relation[] = new Array(parts.length - 1);
-    for (let k = 1; k < parts.length; k++) {
-      const rel = relationOf(parts[k] as string);
+    const rels: Relation[] = [];
+    while (tab < eol) {
+      let next = text.indexOf('\t', tab + 1);
+      if (next < 0 || next > eol) next = eol;
+      const rel = relationOf(text, tab + 1, next);
       if (rel === undefined) return false;
-      rels[k - 1] = rel;
+      rels.push(rel);
+      tab = next;
     }
     scan.provides.set(i, Object.freeze(rels));
+    pos = eol + 1;
   }
   return true;
 }
@@ -189,25 +195,36 @@ function providesEntry(r: Relation): string {
 
 const RELATION_KEYS = new Set(['name', 'archQualifier', 'op', 'version', 'archs', 'profiles']);
 
-/** The Relation a Provides entry describes, as parseRelation makes it (frozen, only the keys it sets), or undefined. */
-function relationOf(entry: string): Relation | undefined {
-  if (entry.startsWith('{')) {
+/** The Relation of the Provides entry text[from, to), as parseRelation makes it (frozen, only its keys), or undefined. */
+function relationOf(text: string, from: number, to: number): Relation | undefined {
+  if (text.charCodeAt(from) === 123 /* { */) {
     let v: unknown;
     try {
-      v = JSON.parse(entry);
+      v = JSON.parse(text.slice(from, to));
     } catch {
       return undefined;
     }
     return relationObject(v);
   }
-  const sp = entry.indexOf(' ');
-  if (sp < 0) return entry === '' ? undefined : Object.freeze({ name: entry });
-  const sp2 = entry.indexOf(' ', sp + 1);
-  const name = entry.slice(0, sp);
-  const op = entry.slice(sp + 1, sp2);
-  const version = entry.slice(sp2 + 1);
-  if (sp2 < 0 || name === '' || !isVersionOp(op) || version === '' || version.includes(' ')) return undefined;
-  return Object.freeze({ name, op, version });
+  const sp = text.indexOf(' ', from);
+  if (sp < 0 || sp >= to) return to === from ? undefined : Object.freeze({ name: text.slice(from, to) });
+  const sp2 = text.indexOf(' ', sp + 1);
+  if (sp === from || sp2 < 0 || sp2 >= to - 1) return undefined;
+  const op = opAt(text, sp + 1, sp2);
+  const extra = text.indexOf(' ', sp2 + 1);
+  if (op === undefined || (extra >= 0 && extra < to)) return undefined;
+  return Object.freeze({ name: text.slice(from, sp), op, version: text.slice(sp2 + 1, to) });
+}
+
+/** The relation operator spelled by text[from, to), as a constant, or undefined. */
+function opAt(text: string, from: number, to: number): VersionOp | undefined {
+  const a = text.charCodeAt(from);
+  if (to - from === 1) return a === 61 ? '=' : a === 60 ? '<' : a === 62 ? '>' : undefined;
+  if (to - from !== 2) return undefined;
+  const b = text.charCodeAt(from + 1);
+  if (a === 60) return b === 60 ? '<<' : b === 61 ? '<=' : undefined;
+  if (a === 62) return b === 62 ? '>>' : b === 61 ? '>=' : undefined;
+  return undefined;
 }
 
 /** A Relation written as JSON, when it has only parseRelation's keys with their types. */

@@ -148,11 +148,9 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       platforms[key] = [];
       continue;
     }
-    // A fresh Archive per platform (pinned to the Release just verified) lets the previous
-    // platform's parsed indexes be collected: only one platform's records are held at a time.
-    const archives = await mapLimit(opened, METADATA_CONCURRENCY, (a) =>
-      openArchive(a.source, { ...base, releaseSha256: a.releaseSha256 }),
-    );
+    // A fresh Archive per platform (the Release verified above, nothing memoized) lets the previous
+    // platform's indexes be collected: only one platform's records are held at a time.
+    const archives = opened.map((a) => a.fresh());
     const records = await platformRecords(archives, arch, key, spec, warnings);
     const resolution = resolvePackages(new PackageUniverse(records), {
       names,

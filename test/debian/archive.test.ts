@@ -104,12 +104,27 @@ describe('openArchive', () => {
         repo.indexPath('main', 'arm64', '.xz'),
       ],
     );
-    // Cached: the verified InRelease by its hash, the decompressed indexes by the Release's hashes.
+    // Cached: the verified InRelease by its hash, the decompressed indexes by the Release's hashes,
+    // and the scan of each index under the same hash.
     const plain = archive.release.sha256.get('main/binary-amd64/Packages');
     const files = cacheFiles(cache);
     assert.ok(files.includes(`blobs/sha256/${archive.releaseSha256}`));
     assert.ok(files.includes(`blobs/sha256/${plain?.sha256}`));
+    assert.ok(files.includes(`debian/packages-scan/${plain?.sha256}.scan`));
     assert.equal(files.filter((f) => f.includes('tmp')).length, 0);
+
+    // fresh(): the same verified suite, nothing memoized, no request
+    repo.requests.length = 0;
+    const again = archive.fresh();
+    assert.equal(again.releaseSha256, archive.releaseSha256);
+    assert.equal(again.release, archive.release);
+    const reloaded = await again.packages('amd64', 'main');
+    assert.notEqual(reloaded, amd64);
+    assert.deepEqual(
+      reloaded.map((r) => `${r.name} ${r.version} ${r.sha256}`),
+      amd64.map((r) => `${r.name} ${r.version} ${r.sha256}`),
+    );
+    assert.deepEqual(repo.requests, []);
   });
 
   it('works offline from a warm cache without a single request, and fails OFFLINE from a cold one', async () => {
