@@ -11,10 +11,11 @@ import type { ContentOpener } from '../vfs/node.js';
 export interface SpoolOptions {
   /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
   packThreshold?: number;
+  /** Packed bodies up to this size go to segments kept in memory (default 64 KiB), larger ones to the pack file. */
+  memoryBodyLimit?: number;
   /**
-   * Bytes of bodies kept in memory (default 96 MiB): packed segments, and larger bodies whole while
-   * they fit; beyond it segments are written to the pack file and larger bodies to `sha256/`. 0 keeps
-   * nothing in memory (a worker's spool: another thread reads its refs).
+   * Bytes of segments kept in memory (default 64 MiB); beyond it they are written to the pack file
+   * too. 0 keeps nothing in memory (a worker's spool: another thread reads its refs).
    */
   memoryBudget?: number;
 }
@@ -38,7 +39,8 @@ export interface SpoolStats {
 }
 
 const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
-const DEFAULT_MEMORY_BUDGET = 96 * 1024 * 1024;
+const DEFAULT_MEMORY_BODY_LIMIT = 64 * 1024;
+const DEFAULT_MEMORY_BUDGET = 64 * 1024 * 1024;
 const SEGMENT_SIZE = 4 * 1024 * 1024;
 /** Segment writes a capture may leave behind it before it waits for the oldest. */
 const MAX_WRITES_IN_FLIGHT = 2;
@@ -54,6 +56,8 @@ interface Segment {
   used: number;
   /** Captures that reserved space here and have not finished. */
   pending: number;
+  /** Kept in memory when sealed, if the budget allows (else written). */
+  keep: boolean;
   sealed: boolean;
   /** The write to the pack file, once started. */
   written: Promise<void> | undefined;
@@ -66,12 +70,13 @@ export function emptySpoolStats(): SpoolStats {
 
 /**
  * Captures file bodies while a .deb streams past, so the layer writer can read them later in path
- * order. Bodies up to `packThreshold` are copied into 4 MiB segments of a pack: sealed segments stay
- * in memory while they fit `memoryBudget`, the others are written to the pack file
- * (`<dir>/tmp/.tmp-pack-*`, segment i at byte i x 4 MiB, so holes are possible); a ref says the
- * segment and offset either way, and reads of in-memory bodies cost no I/O. Larger bodies are kept
- * whole in memory while they fit the budget (a segment of their own); beyond it they are hashed while
- * written to a temporary file and renamed to `<dir>/sha256/<hex>`. Identical bodies are stored once.
+ * order. Bodies up to `packThreshold` are copied into 4 MiB segments of a pack. Segments of small
+ * bodies (up to `memoryBodyLimit`: most files, few bytes) stay in memory while they fit
+ * `memoryBudget`, so reading them back costs no I/O; the others are written to the pack file
+ * (`<dir>/tmp/.tmp-pack-*`, segment i at byte i x 4 MiB, so holes are possible), where reads of
+ * larger bodies cost little per byte. A ref says the segment and offset either way. Larger bodies are
+ * hashed while written to a temporary file and renamed to `<dir>/sha256/<hex>`. Identical bodies are
+ * stored once.
  *
  * Captures may overlap (several .debs extracted at once): each reserves its place before reading.
  * `opener(ref)` reads any ref of this spool, or of another spool's pack file after that spool's
@@ -83,13 +88,16 @@ export class ContentSpool {
   readonly #dir: string;
   readonly #threshold: number;
   readonly #budget: number;
+  readonly #memoryBodyLimit: number;
   readonly #segmentSize: number;
   /** The pack file's path: fixed up front (refs name it), created on the first segment written. */
   readonly #packPath: string;
   #dirsReady: Promise<void> | undefined;
   #packFile: Promise<FileHandle> | undefined;
   readonly #segments: Segment[] = [];
-  #open: Segment | undefined;
+  /** The segment small bodies go to, and the one for the others. */
+  #openKept: Segment | undefined;
+  #openWritten: Segment | undefined;
   #inMemory = 0;
   /** Segment writes under way. */
   readonly #writing = new Set<Promise<void>>();
@@ -103,6 +111,7 @@ export class ContentSpool {
     this.#dir = dir;
     this.#threshold = options.packThreshold ?? DEFAULT_PACK_THRESHOLD;
     this.#budget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    this.#memoryBodyLimit = options.memoryBodyLimit ?? DEFAULT_MEMORY_BODY_LIMIT;
     this.#segmentSize = Math.max(SEGMENT_SIZE, this.#threshold);
     this.#packPath = tempPath(join(dir, 'tmp'), 'pack');
   }
@@ -124,10 +133,9 @@ export class ContentSpool {
    */
   async capture(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
     if (this.#closed) throw new ImprintError('INTERNAL', 'capture on a closed ContentSpool');
-    if (size <= this.#threshold) return this.#captureToPack(body, size, what, tally);
-    if (this.#budget > 0 && this.#inMemory + size <= this.#budget)
-      return this.#captureWhole(body, size, what, tally);
-    return this.#captureToFile(body, size, what, tally);
+    return size <= this.#threshold
+      ? this.#captureToPack(body, size, what, tally)
+      : this.#captureToFile(body, size, what, tally);
   }
 
   /** A ContentOpener for `ref` (`what` names the file in errors). */
@@ -163,8 +171,10 @@ export class ContentSpool {
    * nothing in memory (`memoryBudget: 0`), and waits for the segment writes under way.
    */
   async flush(): Promise<void> {
-    const open = this.#open;
-    if (this.#budget === 0 && open !== undefined && open.used > 0) this.#seal(open);
+    if (this.#budget === 0) {
+      for (const open of [this.#openKept, this.#openWritten])
+        if (open !== undefined && open.used > 0) this.#seal(open);
+    }
     await Promise.all(this.#segments.map((s) => s.written));
   }
 
@@ -174,7 +184,8 @@ export class ContentSpool {
     this.#closed = true;
     await Promise.all(this.#segments.map((s) => s.written?.catch(() => {})));
     for (const s of this.#segments) s.buf = undefined;
-    this.#open = undefined;
+    this.#openKept = undefined;
+    this.#openWritten = undefined;
     this.#inMemory = 0;
     const own = this.#packFile === undefined ? undefined : await this.#packFile.catch(() => undefined);
     if (own !== undefined && !wasClosed) await own.close().catch(() => {});
@@ -223,40 +234,10 @@ export class ContentSpool {
     }
   }
 
-  /** A large body within the memory budget: a segment of its own, kept in memory (never written). */
-  async #captureWhole(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
-    this.#inMemory += size;
-    let kept = false;
-    try {
-      const buf = await readExactly(body, Buffer.allocUnsafe(size), 0, size, what);
-      const sha256 = createHash('sha256').update(buf).digest('hex');
-      const known = this.#known.get(sha256);
-      if (known !== undefined) {
-        count(this.stats, tally, 'duplicateFiles', 1);
-        return known;
-      }
-      const index = this.#segments.length;
-      this.#segments.push({ index, buf, used: size, pending: 0, sealed: true, written: KEPT });
-      kept = true;
-      const ref: ContentRef = {
-        store: 'pack',
-        pack: this.#packPath,
-        offset: index * this.#segmentSize,
-        size,
-        sha256,
-      };
-      this.#known.set(sha256, ref);
-      count(this.stats, tally, 'packedFiles', 1);
-      count(this.stats, tally, 'packedBytes', size);
-      return ref;
-    } finally {
-      if (!kept) this.#inMemory -= size;
-    }
-  }
-
-  /** The open segment if `size` more bytes fit, else a new one (the old one is sealed). */
+  /** The open segment of the kind `size` calls for if it still fits, else a new one (the old one is sealed). */
   #reserve(size: number): Segment {
-    let seg = this.#open;
+    const keep = size <= this.#memoryBodyLimit;
+    let seg = keep ? this.#openKept : this.#openWritten;
     if (seg !== undefined && seg.used + size > this.#segmentSize) {
       this.#seal(seg);
       seg = undefined;
@@ -267,11 +248,13 @@ export class ContentSpool {
         buf: Buffer.allocUnsafe(this.#segmentSize),
         used: 0,
         pending: 0,
+        keep,
         sealed: false,
         written: undefined,
       };
       this.#segments.push(seg);
-      this.#open = seg;
+      if (keep) this.#openKept = seg;
+      else this.#openWritten = seg;
     }
     return seg;
   }
@@ -283,7 +266,8 @@ export class ContentSpool {
 
   #seal(seg: Segment): void {
     seg.sealed = true;
-    if (this.#open === seg) this.#open = undefined;
+    if (this.#openKept === seg) this.#openKept = undefined;
+    if (this.#openWritten === seg) this.#openWritten = undefined;
     this.#settle(seg);
   }
 
@@ -291,7 +275,7 @@ export class ContentSpool {
   #settle(seg: Segment): void {
     if (!seg.sealed || seg.pending > 0 || seg.written !== undefined || seg.buf === undefined || this.#closed)
       return;
-    if (this.#budget > 0 && this.#inMemory + seg.buf.length <= this.#budget) {
+    if (seg.keep && this.#inMemory + seg.buf.length <= this.#budget) {
       this.#inMemory += seg.buf.length;
       seg.written = KEPT;
       return;

@@ -45,7 +45,7 @@ const packFiles = (dir: string): string[] =>
   existsSync(join(dir, 'tmp')) ? readdirSync(join(dir, 'tmp')).filter((f) => f.includes('pack')) : [];
 
 describe('ContentSpool', () => {
-  it('overlapping captures each get their own bytes; packed ones stay in memory (no pack file)', async () => {
+  it('overlapping captures each get their own bytes', async () => {
     const dir = freshDir();
     const spool = new ContentSpool(dir);
     const bodies = Array.from({ length: 40 }, (_, i) => body(1000 + i * 37_000, i));
@@ -62,30 +62,41 @@ describe('ContentSpool', () => {
       );
       assert.ok((await read(spool, ref)).equals(bodies[i] as Buffer), `body ${i}`);
     }
-    assert.equal(tally.packedFiles, 40); // the 11 over 1 MiB are kept whole: they fit the budget
+    assert.equal(tally.packedFiles, 29); // up to 1 MiB; the 11 larger ones are content-addressed files
+    assert.equal(tally.spooledFiles, 11);
     assert.deepEqual(tally, spool.stats);
     await spool.flush();
-    assert.deepEqual(packFiles(dir), []);
     await spool.close();
+    assert.deepEqual(packFiles(dir), []);
     await assert.rejects(read(spool, refs[0] as ContentRef), { code: 'INTERNAL' });
   });
 
-  it('beyond the memory budget, segments go to the pack file and large bodies to sha256/', async () => {
+  it('small bodies stay in memory within the budget; larger ones, and small ones beyond it, go to the pack file', async () => {
     const dir = freshDir();
-    const spool = new ContentSpool(dir, { memoryBudget: 6 * 1024 * 1024 });
-    const large = body(2_000_000, 99);
-    const kept = await spool.capture(Readable.from([large]), large.length, 'kept whole');
-    const bodies = Array.from({ length: 30 }, (_, i) => body(700_000 + i, 100 + i)); // ~21 MB: 6 segments
-    const refs = await Promise.all(bodies.map((b, i) => spool.capture(slowly(b, 65536), b.length, `g${i}`)));
-    const spilled = await spool.capture(Readable.from([large.subarray(1)]), large.length - 1, 'over budget');
+    const spool = new ContentSpool(dir, { memoryBudget: 4 * 1024 * 1024 });
+    const small = Array.from({ length: 400 }, (_, i) => body(10_000 + i, 200 + i)); // one segment: kept
+    const medium = Array.from({ length: 12 }, (_, i) => body(500_000 + i, 300 + i)); // over the 64 KiB limit
+    const refs = [];
+    for (const [i, b] of small.entries())
+      refs.push(await spool.capture(Readable.from([b]), b.length, `s${i}`));
     await spool.flush();
-    assert.equal(packFiles(dir).length, 1);
-    for (const [i, ref] of refs.entries()) assert.ok((await read(spool, ref)).equals(bodies[i] as Buffer));
-    assert.equal(kept.store, 'pack');
-    assert.ok((await read(spool, kept)).equals(large));
-    assert.equal(spilled.store, 'file');
-    assert.ok((await read(spool, spilled)).equals(large.subarray(1)));
-    assert.equal(spool.stats.spooledFiles, 1);
+    assert.deepEqual(packFiles(dir), [], 'no pack file while only small bodies came');
+    for (const [i, b] of medium.entries())
+      refs.push(await spool.capture(slowly(b, 65536), b.length, `m${i}`));
+    const more = Array.from({ length: 800 }, (_, i) => body(10_000, 1000 + i)); // a second and third small segment
+    for (const [i, b] of more.entries())
+      refs.push(await spool.capture(Readable.from([b]), b.length, `x${i}`));
+    await spool.flush();
+    const [pack] = packFiles(dir);
+    assert.ok(pack !== undefined);
+    // Written: the medium segment sealed when full (8 bodies), and the second small segment (over budget).
+    const all = [...small, ...medium, ...more];
+    for (const [i, ref] of refs.entries())
+      assert.ok((await read(spool, ref)).equals(all[i] as Buffer), `body ${i}`);
+    const big = body(2_000_000, 99);
+    const file = await spool.capture(Readable.from([big]), big.length, 'large');
+    assert.equal(file.store, 'file');
+    assert.ok((await read(spool, file)).equals(big));
     await spool.close();
     assert.deepEqual(packFiles(dir), []);
   });

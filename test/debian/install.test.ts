@@ -199,7 +199,7 @@ describe('installPackages: metadata', () => {
         },
       ],
       {
-        spool: { packThreshold: 64 * 1024, memoryBudget: 0 },
+        spool: { packThreshold: 64 * 1024 },
       },
     );
     assert.equal(result.stats.spooledFiles, 1);
