@@ -11,7 +11,7 @@ import { isNotFound } from '../net/http.js';
 import { type BlobStore, fileSink, readBounded, tempPath } from '../store/index.js';
 import type { ArchiveSource, OpenArchiveOptions } from './archive.js';
 import type { PackageRecord, RepoRef } from './packages-index.js';
-import { scannedRecords, scanPackages } from './packages-scan.js';
+import { type PackagesScan, scannedRecords, scanPackages } from './packages-scan.js';
 import { readPackagesScan, writePackagesScan } from './packages-scan-cache.js';
 import type { ReleaseEntry, ReleaseInfo } from './release.js';
 
@@ -99,11 +99,12 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   const cacheDir = a.opts.cacheDir;
   // Warm cache: the decompressed index, or any compressed one, by the Release's hashes.
   if (plain !== undefined && (await store.has(digestOf(plain.sha256)))) {
-    const bytes = await store.readBytes(
-      { digest: digestOf(plain.sha256), size: plain.size },
-      MAX_INDEX_BYTES,
-    );
-    return indexRecords(cacheDir, bytes, plain.sha256, repo, what);
+    // The cached scan is read and decoded while the index is read and hashed (in the thread pool).
+    const [bytes, scan] = await Promise.all([
+      store.readBytes({ digest: digestOf(plain.sha256), size: plain.size }, MAX_INDEX_BYTES),
+      readPackagesScan(cacheDir, plain.sha256, plain.size),
+    ]);
+    return indexRecords(cacheDir, bytes, plain.sha256, repo, what, scan);
   }
   for (const c of candidates) {
     if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) {
@@ -160,7 +161,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
 
 /**
  * The records of an index from its bytes: rebuilt from the cached scan of these bytes (`sha256`)
- * when there is a usable one, else scanned, and the scan cached for the next run. A cache that
+ * when there is a usable one (`scanned`, or read here), else scanned, and the scan cached for the next run. A cache that
  * cannot be written (e.g. read-only) only costs the next run a scan.
  */
 async function indexRecords(
@@ -169,8 +170,9 @@ async function indexRecords(
   sha256: string,
   repo: RepoRef,
   what: string,
+  scanned?: PackagesScan,
 ): Promise<PackageRecord[]> {
-  const cached = await readPackagesScan(cacheDir, sha256, bytes.length);
+  const cached = scanned ?? (await readPackagesScan(cacheDir, sha256, bytes.length));
   if (cached !== undefined) return scannedRecords(bytes, repo, what, cached);
   const { records, scan } = scanPackages(bytes, repo, what);
   if (scan !== undefined)

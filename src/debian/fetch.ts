@@ -144,12 +144,10 @@ export async function fetchPackages(
   const unique = new Map<string, FetchablePackage>();
   for (const p of pkgs) if (!unique.has(p.sha256)) unique.set(p.sha256, p);
 
-  const missing: FetchablePackage[] = [];
-  let cached = 0;
-  for (const p of unique.values()) {
-    if (await opts.store.has(digestOf(p))) cached++;
-    else missing.push(p);
-  }
+  const candidates = [...unique.values()];
+  const present = await Promise.all(candidates.map((p) => opts.store.has(digestOf(p))));
+  const missing = candidates.filter((_, i) => !present[i]);
+  const cached = candidates.length - missing.length;
   if (offline && missing.length > 0 && !templates.some((t) => t.startsWith('file:')))
     throw offlineError(missing, []);
 

@@ -97,7 +97,9 @@ export class BlobStore implements BlobReader {
   /**
    * Reads a blob whole, verified (size before reading, sha256 after); refuses blobs over `maxBytes`
    * (default 4 MiB: manifests, configs; callers that read large blobs whole pass their own bound).
-   * Cost: the blob in memory, one read and one hash.
+   * Cost: the blob in memory, one read (in the thread pool: the caller's other work overlaps it)
+   * and one hash. (WebCrypto's digest would hash in the thread pool too, but copies the data and
+   * takes twice the CPU time of node:crypto here.)
    */
   async readBytes(
     desc: Pick<Descriptor, 'digest' | 'size'>,

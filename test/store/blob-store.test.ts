@@ -98,6 +98,13 @@ describe('BlobStore', () => {
     const stored = await store.put(chunkStream(chunks), { digest: sha256(whole), size: whole.length });
     assert.deepEqual(stored, { digest: sha256(whole), size: whole.length });
     assert.ok((await readFile(store.path(stored.digest))).equals(whole));
+    // read whole, and caught when corrupt
+    assert.ok((await store.readBytes(stored, 4 << 20)).equals(whole));
+    const file = store.path(stored.digest);
+    await chmod(file, 0o644);
+    whole[whole.length >> 1] = (whole[whole.length >> 1] as number) ^ 1;
+    await writeFile(file, whole);
+    await rejectsWith(store.readBytes(stored, 4 << 20), 'DIGEST_MISMATCH');
   });
 
   it('stops reading a source as soon as it exceeds the expected size', async () => {
