@@ -5,7 +5,7 @@ import { CODEC_CHUNK, InnerStreamTransform } from './inner-stream.js';
 import { DecompressionGuard, type DecompressLimits } from './limits.js';
 import { type Decompression, SNIFF_BYTES, sniffCompression } from './sniff.js';
 import { XzDecoder } from './xz.js';
-import { findXzTool, NativeXzDecoder } from './xz-native.js';
+import { findXzTool, NativeXzDecoder, xzStartsCheaply } from './xz-native.js';
 import { createNativeZstdDecompress } from './zstd.js';
 import { FzstdDecoder } from './zstd-decode.js';
 
@@ -13,13 +13,13 @@ export interface DecompressOptions {
   /** Names the content (archive, file, blob) in error messages. */
   what: string;
   limits?: DecompressLimits;
-  /** The compressed size, when known: small xz inputs are decoded in-process (NATIVE_XZ_MIN_INPUT). */
+  /** The compressed size, when known: small xz inputs may be decoded in-process (NATIVE_XZ_MIN_INPUT). */
   inputSize?: number;
 }
 
 /**
- * xz inputs smaller than this are decoded in WebAssembly even when the host has xz: starting a
- * process (~5 ms of the calling thread) costs more than decoding them (~1.5 ms per 10 KiB).
+ * Where xz processes must be forked from this process (no helper shell), inputs smaller than this
+ * are decoded in WebAssembly: the fork (~5-10 ms of the calling thread) costs more than decoding.
  */
 export const NATIVE_XZ_MIN_INPUT = 64 * 1024;
 
@@ -77,8 +77,8 @@ class ZlibDecoder extends InnerStreamTransform {
 
 /**
  * A Transform that decompresses `kind`: gzip (Node zlib, multi-member), xz (the host's `xz` in a
- * child process when it has XZ Utils and the input is not known to be small, else xz-embedded in
- * WebAssembly; the same bytes and errors either way), zstd (Node built-in when present, else fzstd). Fails with
+ * child process when it has XZ Utils, started by a helper shell; else, or for small inputs when xz
+ * must be forked, xz-embedded in WebAssembly; the same bytes and errors either way), zstd (Node built-in when present, else fzstd). Fails with
  * DECOMPRESSION_BOMB (naming `what`) when the limits are exceeded, COMPRESSION_INVALID on corrupt
  * or truncated data, COMPRESSION_UNSUPPORTED for valid input this decoder cannot handle.
  * Cost: streaming; memory bounded by one output chunk plus the codec's window.
@@ -89,8 +89,9 @@ export function decompressStream(kind: Decompression, opts: DecompressOptions): 
     case 'gzip':
       return new ZlibDecoder(zlib.createGunzip({ chunkSize: CODEC_CHUNK }), 'gzip', opts.what, guard);
     case 'xz': {
+      const found = findXzTool();
       const small = opts.inputSize !== undefined && opts.inputSize < NATIVE_XZ_MIN_INPUT;
-      const tool = small ? undefined : findXzTool();
+      const tool = found !== undefined && (!small || xzStartsCheaply(found)) ? found : undefined;
       return tool === undefined
         ? new XzDecoder(opts.what, guard)
         : new NativeXzDecoder(tool, opts.what, guard);

@@ -1,9 +1,11 @@
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { Transform, type TransformCallback } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { errorText, ImprintError } from '../errors.js';
 import { CODEC_CHUNK } from './inner-stream.js';
 import type { DecompressionGuard } from './limits.js';
 import { XzFeatureCheck } from './xz-features.js';
+import { spawnXz, XZ_ENV, type XzExit, XzHelper, type XzProcess } from './xz-runner.js';
 
 // xz decoding with the host's `xz` program (XZ Utils) in a child process, when there is one: about
 // 1.7x faster than xz-embedded in WebAssembly, and the work leaves the calling thread. The bytes are
@@ -23,12 +25,9 @@ const WRITE_SLICE = 64 * 1024;
  * since every piece costs the consumer (tar parsing) a round through the stream machinery.
  */
 const OUTPUT_PIECE = 256 * 1024;
-/** Bytes of xz's stderr kept for the error message. */
-const MAX_STDERR = 4096;
 /** 64 MiB dictionaries pass (xz needs ~65 MiB for them), 96 MiB ones (the next size) do not. */
 const MEMLIMIT = '--memlimit-decompress=80MiB';
-/** A fixed environment: no XZ_OPT/XZ_DEFAULTS from the caller, untranslated messages. */
-const XZ_ENV = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' });
+const XZ_ARGS = ['--decompress', '--stdout', '--format=xz', '--threads=1', MEMLIMIT];
 
 let probed: XzTool | null | undefined;
 
@@ -58,23 +57,57 @@ export function findXzTool(): XzTool | undefined {
   return probed ?? undefined;
 }
 
+let helper: XzHelper | null | undefined;
+
+/** The helper shell for `tool` (started on first use), or null where it cannot run. */
+function xzHelper(tool: XzTool): XzHelper | null {
+  // Not in worker threads: Node closes the raw descriptors a worker opened when it exits, by number,
+  // and the helper's pipes are closed by their sockets, so those numbers may belong to others by then.
+  if (!isMainThread) return null;
+  if (helper === undefined) {
+    try {
+      helper = new XzHelper(tool.command, XZ_ARGS);
+    } catch {
+      helper = null;
+    }
+  }
+  return helper?.alive ? helper : null;
+}
+
+/**
+ * True when starting an xz costs the calling thread next to nothing (the helper shell runs), so even
+ * small inputs are better decoded by xz than in WebAssembly.
+ */
+export function xzStartsCheaply(tool: XzTool): boolean {
+  return xzHelper(tool) !== null;
+}
+
+/** Starts `tool` through this thread's helper shell, else directly. */
+function startXz(tool: XzTool): Promise<XzProcess> {
+  const h = xzHelper(tool);
+  if (h === null) return spawnXz(tool.command, XZ_ARGS);
+  return h.start().catch(() => spawnXz(tool.command, XZ_ARGS));
+}
+
 /**
  * Streaming xz decoder running `xz --decompress` (a Transform; see decompressStream). Same results
  * as XzDecoder: COMPRESSION_INVALID for corrupt, truncated, empty or non-xz input and trailing
  * garbage, COMPRESSION_UNSUPPORTED for what the WebAssembly decoder lacks (XzFeatureCheck),
  * DECOMPRESSION_BOMB from the guard, counting as input what was written to xz. Backpressure: xz's
  * output is paused while this stream's readable side is full, which stops xz reading its input.
- * Cost: one process per stream (~2 ms of CPU, ~7 ms of latency); ~60 MB/s of output here.
+ * Cost: one xz process per stream, started by a helper shell (xz-runner.ts): well under 1 ms of the
+ * calling thread; ~60 MB/s of output here, in the child.
  */
 export class NativeXzDecoder extends Transform {
   readonly #what: string;
   readonly #guard: DecompressionGuard;
-  readonly #child: ChildProcessWithoutNullStreams;
   readonly #features: XzFeatureCheck;
-  #stderr = '';
+  readonly #starting: Promise<XzProcess>;
+  #proc: XzProcess | undefined;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  #outputEnded = false;
+  #exit: XzExit | undefined;
   #flushCallback: TransformCallback | undefined;
 
   constructor(tool: XzTool, what: string, guard: DecompressionGuard) {
@@ -82,35 +115,53 @@ export class NativeXzDecoder extends Transform {
     this.#what = what;
     this.#guard = guard;
     this.#features = new XzFeatureCheck(what);
-    const child = spawn(tool.command, ['--decompress', '--stdout', '--format=xz', '--threads=1', MEMLIMIT], {
-      env: XZ_ENV(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    child.stdout.on('data', (chunk: Buffer) => {
+    this.#starting = startXz(tool);
+    this.#starting.then(
+      (proc) => this.#attach(proc),
+      (err: unknown) =>
+        this.destroy(
+          new ImprintError('IO', `${this.#what}: cannot run xz: ${errorText(err)}`, {
+            cause: err,
+            details: { what: this.#what, codec: 'xz' },
+          }),
+        ),
+    );
+  }
+
+  #attach(proc: XzProcess): void {
+    this.#proc = proc;
+    if (this.destroyed) {
+      this.#stop(proc);
+      return;
+    }
+    proc.stdout.on('data', (chunk: Buffer) => {
       this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
       if (this.#pendingBytes >= OUTPUT_PIECE) this.#emit();
     });
-    child.stderr.setEncoding('latin1');
-    child.stderr.on('data', (text: string) => {
-      if (this.#stderr.length < MAX_STDERR) this.#stderr += text.slice(0, MAX_STDERR - this.#stderr.length);
-    });
-    child.stdin.on('error', () => {
-      // EPIPE when xz stops early on bad input: its exit status and message say why.
-    });
-    child.on('error', (err) => {
-      this.destroy(
-        new ImprintError('IO', `${this.#what}: cannot run xz: ${errorText(err)}`, {
-          cause: err,
-          details: { what: this.#what, codec: 'xz' },
-        }),
-      );
-    });
-    child.on('close', (code, signal) => {
-      this.#exit = { code, signal };
+    proc.stdout.on('end', () => {
+      this.#outputEnded = true;
       this.#settle();
     });
+    proc.stdout.on('error', () => {
+      // reported through the exit status
+    });
+    proc.stdin.on('error', () => {
+      // EPIPE when xz stops early on bad input: its exit status and message say why.
+    });
+    proc.exited.then(
+      (exit) => {
+        this.#exit = exit;
+        this.#settle();
+      },
+      (err: unknown) =>
+        this.destroy(
+          new ImprintError('IO', `${this.#what}: cannot run xz: ${errorText(err)}`, {
+            cause: err,
+            details: { what: this.#what, codec: 'xz' },
+          }),
+        ),
+    );
   }
 
   /** Pushes the gathered output as one piece, after the guard has seen it. */
@@ -128,7 +179,7 @@ export class NativeXzDecoder extends Transform {
       this.destroy(err as Error);
       return;
     }
-    if (!this.push(piece)) this.#child.stdout.pause();
+    if (!this.push(piece)) this.#proc?.stdout.pause();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -138,33 +189,43 @@ export class NativeXzDecoder extends Transform {
       callback(err as Error);
       return;
     }
-    this.#write(chunk, 0, callback);
+    if (this.#proc !== undefined) this.#write(this.#proc, chunk, 0, callback);
+    else
+      this.#starting.then(
+        (proc) => this.#write(proc, chunk, 0, callback),
+        () => {},
+      );
   }
 
   /** Writes `chunk` from `from` in slices, each once xz has taken the one before. */
-  #write(chunk: Buffer, from: number, callback: TransformCallback): void {
+  #write(proc: XzProcess, chunk: Buffer, from: number, callback: TransformCallback): void {
     if (this.destroyed || this.#exit !== undefined) return; // the exit reports the failure
     const to = Math.min(chunk.length, from + WRITE_SLICE);
     this.#guard.input(to - from);
-    this.#child.stdin.write(chunk.subarray(from, to), (err) => {
-      if (err) return; // xz went away: 'close' reports why
-      if (to < chunk.length) this.#write(chunk, to, callback);
+    proc.stdin.write(chunk.subarray(from, to), (err) => {
+      if (err) return; // xz went away: its exit reports why
+      if (to < chunk.length) this.#write(proc, chunk, to, callback);
       else callback();
     });
   }
 
   override _flush(callback: TransformCallback): void {
     this.#flushCallback = callback;
-    this.#child.stdin.end();
-    this.#settle();
+    this.#starting.then(
+      (proc) => {
+        proc.stdin.end();
+        this.#settle();
+      },
+      () => {},
+    );
   }
 
   override _read(size: number): void {
-    if (this.#child.stdout.isPaused()) this.#child.stdout.resume();
+    if (this.#proc?.stdout.isPaused()) this.#proc.stdout.resume();
     super._read(size);
   }
 
-  /** Once xz has exited (and its output is drained): ends the stream or fails it. */
+  /** Once xz has exited and its output is drained: ends the stream or fails it. */
   #settle(): void {
     const exit = this.#exit;
     if (exit === undefined || this.destroyed) return;
@@ -172,6 +233,7 @@ export class NativeXzDecoder extends Transform {
       this.destroy(this.#failure(exit));
       return;
     }
+    if (!this.#outputEnded) return;
     this.#emit();
     if (this.destroyed) return;
     const callback = this.#flushCallback;
@@ -180,14 +242,15 @@ export class NativeXzDecoder extends Transform {
     else this.destroy(new ImprintError('INTERNAL', `${this.#what}: xz exited before the end of its input`));
   }
 
-  #failure(exit: { code: number | null; signal: NodeJS.Signals | null }): ImprintError {
+  #failure(exit: XzExit): ImprintError {
     if (exit.code === null) {
-      return new ImprintError('INTERNAL', `${this.#what}: xz was stopped by ${exit.signal ?? 'a signal'}`, {
+      return new ImprintError('INTERNAL', `${this.#what}: xz was stopped (${exit.signal ?? 'a signal'})`, {
         details: { what: this.#what, codec: 'xz', signal: exit.signal },
       });
     }
     // "xz: (stdin): Compressed data is corrupt": the first line that names the input says what.
-    const line = this.#stderr.split('\n').find((l) => l.includes('(stdin): ')) ?? this.#stderr.split('\n')[0];
+    const lines = exit.stderr.split('\n');
+    const line = lines.find((l) => l.includes('(stdin): ')) ?? lines[0];
     const found = (line ?? '').replace(/^.*\(stdin\): /, '').trim() || `exit status ${exit.code}`;
     const unsupported = /unsupported|memory usage limit/i.test(found);
     return new ImprintError(
@@ -197,10 +260,15 @@ export class NativeXzDecoder extends Transform {
     );
   }
 
+  #stop(proc: XzProcess): void {
+    if (this.#exit === undefined) proc.kill();
+    proc.stdout.destroy();
+    proc.stdin.destroy();
+  }
+
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.#flushCallback = undefined;
-    if (this.#exit === undefined) this.#child.kill('SIGKILL');
-    this.#child.stdout.destroy();
+    if (this.#proc !== undefined) this.#stop(this.#proc);
     callback(err);
   }
 }

@@ -3,6 +3,9 @@
 // Every input is generated here with the xz CLI, then altered byte by byte where a case needs it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
@@ -209,14 +212,34 @@ describe('xz decoders: limits', { skip }, () => {
 });
 
 describe('decompressStream picks the engine', () => {
-  test('small inputs decode in WebAssembly, others natively when xz is present', { skip }, () => {
+  test('with the helper shell every input goes to xz; without it, small ones decode in WebAssembly', {
+    skip,
+  }, () => {
     const small = decompressStream('xz', { what: 's', inputSize: NATIVE_XZ_MIN_INPUT - 1 });
-    const large = decompressStream('xz', { what: 'l', inputSize: NATIVE_XZ_MIN_INPUT });
     const unknown = decompressStream('xz', { what: 'u' });
-    assert.ok(small instanceof XzDecoder);
-    assert.ok(large instanceof NativeXzDecoder);
+    assert.ok(small instanceof NativeXzDecoder); // sh and mkfifo are here
     assert.ok(unknown instanceof NativeXzDecoder);
-    for (const s of [small, large, unknown]) s.destroy();
+    for (const s of [small, unknown]) s.destroy();
+    // No sh on PATH: xz is forked, so small inputs stay in WebAssembly.
+    const script = `
+      import { decompressStream } from ${JSON.stringify(new URL('../../src/compress/decompress.ts', import.meta.url).href)};
+      const kind = (n) => { const s = decompressStream('xz', { what: 'x', inputSize: n }); const k = s.constructor.name; s.destroy(); return k; };
+      console.log(kind(${NATIVE_XZ_MIN_INPUT - 1}), kind(${NATIVE_XZ_MIN_INPUT}));`;
+    const xzOnly = mkdtempSync(join(tmpdir(), 'imprint-xzonly-'));
+    try {
+      symlinkSync(
+        spawnSync('sh', ['-c', 'command -v xz'], { encoding: 'utf8' }).stdout.trim(),
+        join(xzOnly, 'xz'),
+      );
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { PATH: xzOnly },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'XzDecoder NativeXzDecoder');
+    } finally {
+      rmSync(xzOnly, { recursive: true, force: true });
+    }
   });
 
   test('without xz on PATH, decoding falls back to WebAssembly silently', () => {
