@@ -150,8 +150,8 @@ const OTHER = 3;
  * duplicated, unparsable, a continuation line without a field) is parsed at once, so it fails as it
  * would there. Other malformed fields fail when the record is read. Returns the records and the
  * scan (undefined, and the records parsed eagerly, in the unexpected case of such a paragraph that
- * parses all the same). Cost: one pass over the bytes (bookworm main, 50 MB: ~0.25 s, most of it the Provides);
- * the records keep `bytes` alive.
+ * parses all the same). Cost: one pass over the bytes (bookworm main, 50 MB: ~0.25 s, a third of
+ * it the Provides); the records keep `bytes` alive.
  */
 export function scanPackages(
   bytes: Buffer,
