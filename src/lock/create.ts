@@ -1,8 +1,4 @@
-import { loadBaseImage } from '../base/image.js';
-import { installedPackages } from '../base/installed.js';
-import { parseBaseReference } from '../base/reference.js';
-import { resolveBase } from '../base/resolve.js';
-import { BaseBlobs } from '../base/source.js';
+import type { BaseBlobs } from '../base/source.js';
 import { type Archive, type ArchiveSource, openArchive } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
 import { dpkgArch, type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
@@ -12,7 +8,6 @@ import { ImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
-import { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { checkLock, lockPathFor, readLock } from './io.js';
 import { type LockSpecInput, lockSpecHash } from './spec-hash.js';
@@ -174,7 +169,8 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */
 async function lockBase(req: LockRequest, written: string): Promise<LockBase> {
-  return resolveBase(baseBlobs(req, written), req.loaded.spec.platforms);
+  const { resolveBase } = await import('../base/resolve.js');
+  return resolveBase(await baseBlobs(req, written), req.loaded.spec.platforms);
 }
 
 /** The packages the locked base image of `platform` has installed (its layers fetched into the store). */
@@ -185,11 +181,21 @@ async function baseInstalled(
 ): Promise<InstalledPackage[]> {
   const image = base.platforms[platform];
   if (image === undefined) throw new ImprintError('INTERNAL', `the base was not resolved for ${platform}`);
-  const blobs = baseBlobs(req, base.ref);
+  const blobs = await baseBlobs(req, base.ref);
+  const [{ loadBaseImage }, { installedPackages }] = await Promise.all([
+    import('../base/image.js'),
+    import('../base/installed.js'),
+  ]);
   return installedPackages(blobs, (await loadBaseImage(blobs, image)).layers);
 }
 
-function baseBlobs(req: LockRequest, written: string): BaseBlobs {
+// The base-image machinery loads only for specs with a base (most locks never need it).
+async function baseBlobs(req: LockRequest, written: string): Promise<BaseBlobs> {
+  const [{ parseBaseReference }, { BaseBlobs }, { BlobStore }] = await Promise.all([
+    import('../base/reference.js'),
+    import('../base/source.js'),
+    import('../store/index.js'),
+  ]);
   return new BaseBlobs(parseBaseReference(written, req.loaded.dir), new BlobStore(req.cacheDir), {
     offline: req.offline === true,
     ...(req.registry === undefined ? {} : { registry: req.registry }),
