@@ -3,7 +3,7 @@ import { loadBaseImage } from '../base/image.js';
 import { lowerTree } from '../base/lower.js';
 import { parseBaseReference } from '../base/reference.js';
 import { BaseBlobs } from '../base/source.js';
-import { type CompressOptions, codecDescription } from '../compress/index.js';
+import { type CompressOptions, codecDescription, prewarmCompression } from '../compress/index.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
@@ -163,6 +163,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           base === undefined
             ? undefined
             : await step(`reading the base image's files for ${name}`, () => lowerTree(store, base.layers));
+        prewarmCompression(compression); // worker start-up overlaps the install
         spool ??= new ContentSpool(join(cacheDir, 'spool'));
         const currentSpool = spool;
         const { tree, install } = await step(`assembling the file tree for ${name}`, () =>

@@ -1,5 +1,6 @@
 import { PassThrough, type Transform } from 'node:stream';
 import { ImprintError } from '../errors.js';
+import { defaultDeflateWorkers, sharedDeflatePool } from './deflate-pool.js';
 import { GZIP_BLOCK_SIZE, GZIP_DEFAULT_LEVEL, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL, GzipWriter } from './gzip.js';
 import { GZIP_OS_UNKNOWN, gzipXfl } from './gzip-member.js';
 import { CODEC_CHUNK } from './inner-stream.js';
@@ -73,6 +74,16 @@ export function compressStream(opts: CompressOptions): Transform {
     case 'none':
       return new PassThrough({ highWaterMark: CODEC_CHUNK });
   }
+}
+
+/**
+ * Starts the gzip worker threads a later compressStream(opts) will use, so their start-up overlaps
+ * other work (a build calls it before installing packages). No effect for other codecs or inline gzip.
+ */
+export function prewarmCompression(opts: CompressOptions): void {
+  if (opts.compression !== 'gzip') return;
+  const workers = opts.workers ?? defaultDeflateWorkers();
+  if (workers > 1) sharedDeflatePool(workers).prewarm(resolveLevel(opts));
 }
 
 /**

@@ -71,6 +71,16 @@ export class DeflatePool implements BlockRunner {
     });
   }
 
+  /**
+   * Starts every worker now and has each compress an empty block at `level` (loading and checking
+   * the engine), so a layer written later does not wait for thread start-up. Failures surface later,
+   * when a real block runs. Cost: `size` thread starts, off the calling thread.
+   */
+  prewarm(level: number): void {
+    for (let i = this.#slots.length; i < this.size; i++)
+      this.run({ level, data: new Uint8Array(0) }).catch(() => {});
+  }
+
   /** Stops the workers; blocks still queued or running fail with INTERNAL. */
   async close(): Promise<void> {
     this.#closed = true;

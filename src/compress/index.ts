@@ -4,6 +4,7 @@ export {
   type CompressOptions,
   codecDescription,
   compressStream,
+  prewarmCompression,
   resolveLevel,
 } from './compress.js';
 export { crc32 } from './crc32.js';

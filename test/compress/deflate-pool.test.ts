@@ -122,3 +122,17 @@ process.stdout.write(hash.digest('hex'));
     );
   });
 });
+
+test('prewarm starts the workers ahead; blocks compressed afterwards are the same bytes', async () => {
+  const pool = new DeflatePool(2);
+  try {
+    pool.prewarm(6);
+    pool.prewarm(6); // again: no more workers than the pool's size
+    const data = Buffer.from('prewarmed '.repeat(5000));
+    const job: BlockJob = { level: 6, data: new Uint8Array(data) };
+    const expected = gzipMember({ level: 6, data: new Uint8Array(data) });
+    assert.deepEqual(Buffer.from(await pool.run(job)), Buffer.from(expected));
+  } finally {
+    await pool.close();
+  }
+});
