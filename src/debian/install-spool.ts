@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { errorText, ImprintError } from '../errors.js';
+import { ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
 import type { ContentOpener } from '../vfs/node.js';
+import { ioError, missing, openSpooled, sizeError } from './install-spool-io.js';
 
 export interface SpoolOptions {
   /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
@@ -415,45 +416,4 @@ async function readExactly(
 function count(stats: SpoolStats, tally: SpoolStats | undefined, key: keyof SpoolStats, n: number): void {
   stats[key] += n;
   if (tally !== undefined) tally[key] += n;
-}
-
-function missing(what: string, expected: number, found: number): ImprintError {
-  return new ImprintError('SIZE_MISMATCH', `spool pack holds ${found} of the ${expected} bytes of ${what}`, {
-    hint: 'The spool directory was changed during the build; build again.',
-    details: { expected, found },
-  });
-}
-
-/** Opens a spooled body, refusing a file whose size is not the recorded one (SIZE_MISMATCH). */
-async function openSpooled(path: string, size: number, what: string): Promise<Readable> {
-  const fh = await open(path, 'r').catch((err: unknown) => {
-    throw ioError(`cannot open the spooled content of ${what} (${path})`, err);
-  });
-  const st = await fh.stat();
-  if (st.size !== size) {
-    await fh.close();
-    throw new ImprintError(
-      'SIZE_MISMATCH',
-      `spooled content of ${what} is ${st.size} bytes, expected ${size} (${path})`,
-      {
-        hint: 'The spool directory was changed during the build; build again.',
-        details: { path, expected: size, found: st.size },
-      },
-    );
-  }
-  return fh.createReadStream({ highWaterMark: 256 * 1024 });
-}
-
-function sizeError(what: string, expected: number, found: number): ImprintError {
-  return new ImprintError(
-    'TAR_INVALID',
-    `${what}: body yielded ${found} bytes, its header says ${expected}`,
-    {
-      details: { entry: what, expected, found },
-    },
-  );
-}
-
-function ioError(why: string, err: unknown): ImprintError {
-  return new ImprintError('IO', `${why}: ${errorText(err)}`, { cause: err });
 }

@@ -1,7 +1,7 @@
 import { ImprintError, isImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import type { Alternatives, PackageRecord, Relation } from './packages-index.js';
-import type { InstalledPackage, Resolution, ResolveRequest } from './resolve.js';
+import type { Resolution, ResolveRequest } from './resolve.js';
 import {
   clashError,
   conflictError,
@@ -12,6 +12,8 @@ import {
 import {
   compareNewInstalls,
   effectiveArch,
+  type InstalledIndex,
+  indexInstalled,
   type PackageUniverse,
   type Provider,
   providerSatisfies,
@@ -57,8 +59,8 @@ export class Resolver {
   /** Packages displaced by a conflicting later choice; never candidates again in this run. */
   readonly #bans: ReadonlySet<PackageRecord>;
   /** Installed packages (a base image's) by name, and by the names they provide. */
-  readonly #installed = new Map<string, InstalledPackage[]>();
-  readonly #installedProvides = new Map<string, Array<{ pkg: InstalledPackage; provides: Relation }>>();
+  readonly #installed: InstalledIndex['byName'];
+  readonly #installedProvides: InstalledIndex['byProvides'];
   /** apt mode: a conflict with an earlier automatic choice displaces it (restart) instead of failing. */
   readonly #displace: boolean;
   #steps = 0;
@@ -74,14 +76,7 @@ export class Resolver {
     this.#native = req.arch;
     this.#bans = bans;
     this.#displace = displace;
-    for (const pkg of req.installed ?? []) {
-      this.#installed.set(pkg.name, [...(this.#installed.get(pkg.name) ?? []), pkg]);
-      for (const provides of pkg.provides)
-        this.#installedProvides.set(provides.name, [
-          ...(this.#installedProvides.get(provides.name) ?? []),
-          { pkg, provides },
-        ]);
-    }
+    ({ byName: this.#installed, byProvides: this.#installedProvides } = indexInstalled(req.installed ?? []));
   }
 
   run(): Resolution {

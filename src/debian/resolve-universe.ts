@@ -1,5 +1,6 @@
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import type { PackageRecord, Relation } from './packages-index.js';
+import type { InstalledPackage } from './resolve.js';
 import { compareVersions, satisfies } from './version.js';
 
 /** A package that provides a (virtual) name, with the Provides entry that says so. */
@@ -208,4 +209,22 @@ function isImportant(r: PackageRecord): boolean {
     importantCache.set(r, hit);
   }
   return hit;
+}
+
+/** Installed packages looked up by name and by provided name (see ResolveRequest.installed). */
+export interface InstalledIndex {
+  byName: Map<string, InstalledPackage[]>;
+  byProvides: Map<string, Array<{ pkg: InstalledPackage; provides: Relation }>>;
+}
+
+/** Indexes installed packages for the resolver. Pure; linear in their number. */
+export function indexInstalled(installed: readonly InstalledPackage[]): InstalledIndex {
+  const byName: InstalledIndex['byName'] = new Map();
+  const byProvides: InstalledIndex['byProvides'] = new Map();
+  for (const pkg of installed) {
+    byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
+    for (const provides of pkg.provides)
+      byProvides.set(provides.name, [...(byProvides.get(provides.name) ?? []), { pkg, provides }]);
+  }
+  return { byName, byProvides };
 }

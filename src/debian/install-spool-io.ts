@@ -1,0 +1,48 @@
+// Errors and file access of the install spool (install-spool.ts).
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { errorText, ImprintError } from '../errors.js';
+
+/** The pack holds fewer bytes of a body than recorded: the spool changed under the build. */
+export function missing(what: string, expected: number, found: number): ImprintError {
+  return new ImprintError('SIZE_MISMATCH', `spool pack holds ${found} of the ${expected} bytes of ${what}`, {
+    hint: 'The spool directory was changed during the build; build again.',
+    details: { expected, found },
+  });
+}
+
+/** Opens a spooled body, refusing a file whose size is not the recorded one (SIZE_MISMATCH). */
+export async function openSpooled(path: string, size: number, what: string): Promise<Readable> {
+  const fh = await open(path, 'r').catch((err: unknown) => {
+    throw ioError(`cannot open the spooled content of ${what} (${path})`, err);
+  });
+  const st = await fh.stat();
+  if (st.size !== size) {
+    await fh.close();
+    throw new ImprintError(
+      'SIZE_MISMATCH',
+      `spooled content of ${what} is ${st.size} bytes, expected ${size} (${path})`,
+      {
+        hint: 'The spool directory was changed during the build; build again.',
+        details: { path, expected: size, found: st.size },
+      },
+    );
+  }
+  return fh.createReadStream({ highWaterMark: 256 * 1024 });
+}
+
+/** A body that yielded another size than its header's. */
+export function sizeError(what: string, expected: number, found: number): ImprintError {
+  return new ImprintError(
+    'TAR_INVALID',
+    `${what}: body yielded ${found} bytes, its header says ${expected}`,
+    {
+      details: { entry: what, expected, found },
+    },
+  );
+}
+
+/** An I/O failure of the spool, with its cause. */
+export function ioError(why: string, err: unknown): ImprintError {
+  return new ImprintError('IO', `${why}: ${errorText(err)}`, { cause: err });
+}
