@@ -2,10 +2,11 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import type { BlobReader, ImageSet } from '../oci/image-set.js';
+import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
 import { formatReference, type ImageRef, readImageSet } from '../transport/index.js';
-import type { RegistryOptions } from '../transport/registry/index.js';
+import { RegistryBlobReader, RegistryClient, type RegistryOptions } from '../transport/registry/index.js';
 import type { BaseReference } from './reference.js';
 
 /** How a base image is reached. */
@@ -27,17 +28,13 @@ export class BaseBlobs implements BlobReader {
   readonly base: BaseReference;
   readonly store: BlobStore;
   readonly #opts: BaseSourceOptions;
-  #remote: Promise<ImageSet> | undefined;
+  #named: Promise<ImageSet> | undefined;
+  #untagged: Promise<ImageSet> | undefined;
 
   constructor(base: BaseReference, store: BlobStore, opts: BaseSourceOptions = {}) {
     this.base = base;
     this.store = store;
     this.#opts = opts;
-  }
-
-  /** The image set at the base's location as the reference names it (a tag, a name), read once. */
-  async named(): Promise<ImageSet> {
-    return this.#read(this.base.ref);
   }
 
   /** Opens a verified stream of a blob of the base. */
@@ -65,37 +62,51 @@ export class BaseBlobs implements BlobReader {
   /** Blob access at the location, independent of the tag (a moved tag does not hide pinned blobs). */
   async #blobs(): Promise<BlobReader> {
     const ref = this.base.ref;
-    if (ref.transport === 'docker') return (await this.#read(ref)).blobs;
-    const untagged: ImageRef =
+    if (ref.transport === 'docker') {
+      // By digest from the repository: neither the tag nor its current manifest matter.
+      this.#untagged ??= this.#offline().then(() => ({
+        index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] },
+        blobs: new RegistryBlobReader(
+          new RegistryClient(ref.registry, ref.repository, { ...this.#opts.registry }),
+        ),
+      }));
+      return (await this.#untagged).blobs;
+    }
+    this.#untagged ??= this.#read(
       ref.transport === 'docker-archive'
         ? { transport: ref.transport, path: ref.path }
-        : { ...ref, tag: undefined };
-    return (await this.#read(untagged)).blobs;
+        : { ...ref, tag: undefined },
+    );
+    return (await this.#untagged).blobs;
+  }
+
+  /** The image set the base's reference names, read once per instance (archives are indexed once). */
+  named(): Promise<ImageSet> {
+    this.#named ??= this.#read(this.base.ref);
+    return this.#named;
   }
 
   #read(ref: ImageRef): Promise<ImageSet> {
-    if (this.#opts.offline === true) {
-      return Promise.reject(
-        new ImprintError(
-          'OFFLINE',
-          `offline, and the base image ${this.base.written} is not in the cache (${formatReference(ref)})`,
-          {
-            hint: 'Build once without --offline so the base image is fetched into the cache.',
-            details: { base: this.base.written },
-          },
-        ),
-      );
-    }
-    if (ref === this.base.ref || ref.transport === 'docker') {
-      this.#remote ??= readImageSet(ref, { registry: { ...this.#opts.registry } }).catch((err: unknown) => {
-        this.#remote = undefined;
+    return this.#offline()
+      .then(() => readImageSet(ref, { registry: { ...this.#opts.registry } }))
+      .catch((err: unknown) => {
         throw baseError(this.base, err);
       });
-      return this.#remote;
-    }
-    return readImageSet(ref, {}).catch((err: unknown) => {
-      throw baseError(this.base, err);
-    });
+  }
+
+  /** Rejects with OFFLINE when the base's location may not be read. */
+  #offline(): Promise<void> {
+    if (this.#opts.offline !== true) return Promise.resolve();
+    return Promise.reject(
+      new ImprintError(
+        'OFFLINE',
+        `offline, and the base image ${this.base.written} is not in the cache (${formatReference(this.base.ref)})`,
+        {
+          hint: 'Build once without --offline so the base image is fetched into the cache.',
+          details: { base: this.base.written },
+        },
+      ),
+    );
   }
 }
 
