@@ -12,7 +12,7 @@ import {
   parseChallenge,
   parseCreds,
 } from '../../src/transport/registry/auth.js';
-import { isLocalhost, RegistryClient } from '../../src/transport/registry/client.js';
+import { apiHost, isLocalhost, RegistryClient } from '../../src/transport/registry/client.js';
 import { listReferrers, readRegistry } from '../../src/transport/registry/index.js';
 import { writeCredentialHelper } from '../helpers/registry.js';
 import { rejectsWith } from './fixtures.js';
@@ -429,4 +429,17 @@ describe('bearer token auth', () => {
       'AUTH',
     );
   });
+});
+
+it('Docker Hub is reached on its API host, registry-1.docker.io', async () => {
+  assert.equal(apiHost('docker.io'), 'registry-1.docker.io');
+  assert.equal(apiHost('127.0.0.1:5000'), '127.0.0.1:5000');
+  const urls: string[] = [];
+  const client = new RegistryClient('docker.io', 'library/debian', {
+    retries: 0,
+    timeoutMs: 2000,
+    onRequest: (r) => urls.push(r.url),
+  });
+  await client.request({ method: 'GET', path: 'tags/list' }).catch(() => undefined);
+  assert.equal(urls[0], 'https://registry-1.docker.io/v2/');
 });

@@ -77,6 +77,14 @@ export function isLocalhost(registry: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
 }
 
+/** Docker Hub's API lives on another host than its name (as containers/image and docker map it). */
+const DOCKER_HUB_API = 'registry-1.docker.io';
+
+/** The host that serves a registry's /v2/ API: registry-1.docker.io for docker.io, else the registry. */
+export function apiHost(registry: string): string {
+  return registry === 'docker.io' ? DOCKER_HUB_API : registry;
+}
+
 /** One repository of one registry. Connection details are learnt on the first request (GET /v2/). */
 export class RegistryClient {
   readonly registry: string;
@@ -228,7 +236,7 @@ export class RegistryClient {
     this.#base ??= (async () => {
       let lastError: unknown;
       for (const scheme of this.#schemes) {
-        const base = `${scheme}://${this.registry}`;
+        const base = `${scheme}://${apiHost(this.registry)}`;
         for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
           if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
           try {
