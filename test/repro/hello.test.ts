@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -108,5 +108,80 @@ describe('reproducibility: examples/hello', () => {
     );
     await validateImage(await readImageSet(parseReference(`oci:${join(work, 'out-a')}`)));
     if (!hasFaketime) console.log('# faketime not installed: the wall-clock variation was skipped');
+  });
+
+  it('gives the same digests for an image built on a base image (layout) under varied host conditions', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-repro-base-'));
+    temps.push(work);
+    // The base: examples/hello as a layout; the spec that builds on it carries the layout beside it.
+    const template = join(work, 'template');
+    assertOk(
+      await runImprint(
+        [
+          '--cache-dir',
+          join(work, 'cache-0'),
+          'build',
+          join(ROOT, 'examples/hello'),
+          '-o',
+          `oci:${join(template, 'base')}`,
+          '--no-attest',
+        ],
+        { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+      ),
+      'base build',
+    );
+    await writeFile(join(template, 'note.txt'), 'on top of the base\n');
+    await writeFile(
+      join(template, 'imprint.yaml'),
+      [
+        'version: 1',
+        'base: oci:base:latest',
+        'files: [{source: note.txt, target: /etc/note.txt}]',
+        'remove: [/etc/motd]',
+        'accounts: {users: [{name: svc, uid: 2000}]}',
+        'env: {EXTRA: "1"}',
+        '',
+      ].join('\n'),
+    );
+    const a = join(work, 'a', 'app');
+    const b = join(work, 'b', 'deeper', 'app');
+    await copyTreeVaried(template, a, { mtimeBase: 1_000_000_000, umask: 0o022 });
+    await copyTreeVaried(template, b, { reverse: true, mtimeBase: 1_900_000_000, umask: 0o077 });
+    const runA = await runImprint(
+      ['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'],
+      {
+        cwd: join(work, 'a'),
+        env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: '1710000000' },
+        umask: 0o022,
+      },
+    );
+    const runB = await runImprint(
+      [
+        '--cache-dir',
+        join(work, 'cache-b'),
+        'build',
+        'deeper/app',
+        '-o',
+        `oci:${join(work, 'out-b')}`,
+        '--json',
+      ],
+      {
+        cwd: join(work, 'b'),
+        env: {
+          TZ: 'Pacific/Chatham',
+          LANG: 'tr_TR.UTF-8',
+          LC_ALL: 'tr_TR.UTF-8',
+          SOURCE_DATE_EPOCH: '1710000000',
+        },
+        umask: 0o077,
+        ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
+      },
+    );
+    const ja = JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson;
+    const jb = JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson;
+    assert.equal(jb.index, ja.index);
+    assert.deepEqual(jb.images, ja.images);
+    assert.deepEqual(await readFile(join(b, 'imprint.lock')), await readFile(join(a, 'imprint.lock')));
+    await validateImage(await readImageSet(parseReference(`oci:${join(work, 'out-a')}`)));
   });
 });
