@@ -1,26 +1,12 @@
 import { access } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { attestBuild } from '../attest/attest-build.js';
-import { buildImage } from '../build/build.js';
-import { lockPathFor, writeLock } from '../lock/io.js';
-import { parsePlatform } from '../oci/platform.js';
-import { hostPlatform, selectPlatform } from '../oci/select.js';
-import { loadSpec } from '../spec/index.js';
-import { BlobStore, defaultCacheDir } from '../store/index.js';
-import { formatReference, parseReference, writeImageSet } from '../transport/index.js';
+import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
 import { withPolicy } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
-
-/** The cache directory named by --cache-dir or the environment, and the content store inside it. */
-export function openCache(cacheDir: string | undefined): { cacheDir: string; store: BlobStore } {
-  const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homedir()));
-  return { cacheDir: dir, store: new BlobStore(dir) };
-}
 
 /** `imprint build`. */
 export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
@@ -68,6 +54,24 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           update?: boolean;
           attest?: boolean;
         } & RegistryFlags & { policy?: string };
+        // The build machinery loads when a build runs, not with the CLI (`imprint --version`, other commands).
+        const [
+          { attestBuild },
+          { buildImage },
+          { lockPathFor, writeLock },
+          { parsePlatform },
+          { hostPlatform, selectPlatform },
+          { loadSpec },
+          { formatReference, parseReference, writeImageSet },
+        ] = await Promise.all([
+          import('../attest/attest-build.js'),
+          import('../build/build.js'),
+          import('../lock/io.js'),
+          import('../oci/platform.js'),
+          import('../oci/select.js'),
+          import('../spec/index.js'),
+          import('../transport/index.js'),
+        ]);
         const registry = registryOptions(opts);
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);

@@ -2,8 +2,8 @@ import type { Command } from '@commander-js/extra-typings';
 import type { ImageSet } from '../oci/image-set.js';
 import { parsePlatform } from '../oci/platform.js';
 import { hostPlatform, platformManifests, selectPlatform } from '../oci/select.js';
-import { formatReference, parseReference, readImageSet, writeImageSet } from '../transport/index.js';
-import { parseCreds, type RegistryOptions, type RegistryProgress } from '../transport/registry/index.js';
+import { parseCreds } from '../transport/registry/auth.js';
+import type { RegistryOptions, RegistryProgress } from '../transport/registry/index.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
 import { parseBool } from './registry-flags.js';
@@ -59,6 +59,9 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
       run(async (cmd) => {
         const [srcText, dstText] = cmd.args as [string, string];
         const opts = cmd.opts() as CopyOpts;
+        const { formatReference, parseReference, readImageSet, writeImageSet } = await import(
+          '../transport/index.js'
+        );
         const src = parseReference(srcText);
         const dst = parseReference(dstText);
         const progress = t.tty && !opts.json ? progressPrinter(t) : undefined;

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { semanticIgnores } from '../diff/classify.js';
 import type { DiffOptions } from '../diff/index.js';
-import { diffImageSets, renderHtml, renderJson, renderText, semanticIgnores } from '../diff/index.js';
 import { writeFileAtomic } from '../store/index.js';
-import { parseReference, readImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportError, type Terminal } from './output.js';
 
@@ -56,6 +55,8 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const [refA, refB] = cmd.args as [string, string];
         const flags = cmd.opts() as DiffFlags;
         try {
+          const [{ diffImageSets, renderHtml, renderJson, renderText }, { parseReference, readImageSet }] =
+            await Promise.all([import('../diff/index.js'), import('../transport/index.js')]);
           const [a, b] = [await readImageSet(parseReference(refA)), await readImageSet(parseReference(refB))];
           const result = await diffImageSets(a, b, diffOptions(flags), { a: refA, b: refB });
           if (flags.html !== undefined)

@@ -4,7 +4,6 @@ import type { BlobReader } from '../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/types.js';
-import { parseReference, readImageSet } from '../transport/index.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, type Terminal } from './output.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
@@ -66,6 +65,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
     run(async (cmd) => {
       const [refText] = cmd.args as [string];
       const opts = cmd.opts() as { json?: boolean } & RegistryFlags;
+      const { parseReference, readImageSet } = await import('../transport/index.js');
       // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
       const set = await readImageSet(parseReference(refText), {
         registry: { ...registryOptions(opts), referrers: true },

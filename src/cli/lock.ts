@@ -1,16 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
-import { fetchPackages } from '../debian/fetch.js';
-import { createLock, loadFreshLock, lockPath } from '../lock/create.js';
-import { lockDownloads } from '../lock/create-downloads.js';
-import { writeLock } from '../lock/io.js';
-import { writeSha256sums } from '../lock/sha256sums.js';
+import type { fetchPackages } from '../debian/fetch.js';
 import type { LockFile } from '../lock/types.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
-import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
-import { openCache } from './build.js';
+import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
 import { withPolicy } from './policy-flag.js';
@@ -65,6 +60,13 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       run(async (cmd) => {
         const [specArg] = cmd.args as [string];
         const opts = cmd.opts() as LockFlags;
+        const [{ createLock, loadFreshLock, lockPath }, { writeLock }, { writeSha256sums }, { loadSpec }] =
+          await Promise.all([
+            import('../lock/create.js'),
+            import('../lock/io.js'),
+            import('../lock/sha256sums.js'),
+            import('../spec/index.js'),
+          ]);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
         const path = lockPath(loaded);
         if (opts.check) {
@@ -124,6 +126,10 @@ async function fetchLocked(
   file: string,
 ): Promise<void> {
   const bar = t.tty ? progressBar(t) : undefined;
+  const [{ fetchPackages }, { lockDownloads }] = await Promise.all([
+    import('../debian/fetch.js'),
+    import('../lock/create-downloads.js'),
+  ]);
   let result: Awaited<ReturnType<typeof fetchPackages>>;
   try {
     result = await fetchPackages(lockDownloads(lock, undefined, file), {

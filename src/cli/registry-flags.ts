@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
-import { parseCreds, type RegistryOptions } from '../transport/registry/index.js';
+import { parseCreds } from '../transport/registry/auth.js';
+import type { RegistryOptions } from '../transport/registry/index.js';
 
 /** The registry flags `build` and `lock` share (base images, docker:// outputs). */
 export interface RegistryFlags {

@@ -1,12 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { renderText } from '../diff/render-text.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
-import { parseReference } from '../transport/index.js';
-import { verificationSummary } from '../verify/summary.js';
-import { verifyImage } from '../verify/verify.js';
-import { openCache } from './build.js';
+import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, type Terminal } from './output.js';
 import { VERSION } from './version.js';
@@ -41,6 +37,13 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           allowVersionMismatch?: boolean;
           offline?: boolean;
         };
+        const [{ renderText }, { parseReference }, { verificationSummary }, { verifyImage }] =
+          await Promise.all([
+            import('../diff/render-text.js'),
+            import('../transport/index.js'),
+            import('../verify/summary.js'),
+            import('../verify/verify.js'),
+          ]);
         const { store } = openCache(program.opts().cacheDir);
         const result = await verifyImage({
           ref: parseReference(refText),
