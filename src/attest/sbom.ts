@@ -1,15 +1,12 @@
 // SPDX 2.3 JSON describing what one platform image contains, read from the image's own layers.
 import { type ImageFiles, readImageFiles } from '../base/image-files.js';
-import { parseDeb822 } from '../debian/deb822.js';
+import { installedParagraphs, isStatusFile } from '../debian/installed-status.js';
 import { digestHex } from '../digest/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { dep5License } from './dep5.js';
 import { debPurl } from './provenance.js';
 
-const STATUS_PREFIX = 'var/lib/dpkg/status.d/';
-/** dpkg's own database, as Debian base images carry it (imprint writes status.d instead). */
-const STATUS_DB = 'var/lib/dpkg/status';
 const DOC_PREFIX = 'usr/share/doc/';
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
 /** Largest metadata file kept from a layer (status entries, copyright files, os-release). */
@@ -42,48 +39,37 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
   const os = osRelease(facts);
   const packages: Array<Record<string, unknown>> = [];
   const extracted = new Map<string, string>();
-  const statusNames = [...facts.files.keys()]
-    .filter((k) => k === STATUS_DB || (k.startsWith(STATUS_PREFIX) && !k.endsWith('.md5sums')))
-    .sort();
   const seen = new Set<string>();
-  for (const key of statusNames) {
-    for (const p of parseDeb822(facts.files.get(key)!.toString('utf8'), `/${key}`)) {
-      const name = p.get('Package');
-      const version = p.get('Version');
-      const arch = p.get('Architecture') ?? 'all';
-      if (name === undefined || version === undefined) continue;
-      // The database also lists removed and half-installed packages: only installed ones are in the image.
-      if (key === STATUS_DB && !/ installed$/.test(p.get('Status') ?? '')) continue;
-      const id = `SPDXRef-Package-deb-${spdxIdPart(name)}-${spdxIdPart(arch)}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const licence = packageLicense(facts, name);
-      for (const ref of licence?.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) {
-        extracted.set(
-          ref,
-          `A licence named ${ref.slice('LicenseRef-'.length)} in /usr/share/doc/${name}/copyright`,
-        );
-      }
-      packages.push({
-        SPDXID: id,
-        name,
-        versionInfo: version,
-        supplier: supplier(p.get('Maintainer')),
-        downloadLocation: 'NOASSERTION',
-        filesAnalyzed: false,
-        licenseConcluded: 'NOASSERTION',
-        licenseDeclared: licence ?? 'NOASSERTION',
-        copyrightText: 'NOASSERTION',
-        ...(p.get('Source') ? { sourceInfo: `built from Debian source package ${p.get('Source')}` } : {}),
-        externalRefs: [
-          {
-            referenceCategory: 'PACKAGE-MANAGER',
-            referenceType: 'purl',
-            referenceLocator: purlFor(os, name, version, arch),
-          },
-        ],
-      });
+  for (const { name, version, architecture: arch, paragraph: p } of installedParagraphs(facts.files)) {
+    const id = `SPDXRef-Package-deb-${spdxIdPart(name)}-${spdxIdPart(arch)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const licence = packageLicense(facts, name);
+    for (const ref of licence?.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) {
+      extracted.set(
+        ref,
+        `A licence named ${ref.slice('LicenseRef-'.length)} in /usr/share/doc/${name}/copyright`,
+      );
     }
+    packages.push({
+      SPDXID: id,
+      name,
+      versionInfo: version,
+      supplier: supplier(p.get('Maintainer')),
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      licenseConcluded: 'NOASSERTION',
+      licenseDeclared: licence ?? 'NOASSERTION',
+      copyrightText: 'NOASSERTION',
+      ...(p.get('Source') ? { sourceInfo: `built from Debian source package ${p.get('Source')}` } : {}),
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: purlFor(os, name, version, arch),
+        },
+      ],
+    });
   }
   packages.sort((a, b) =>
     String(a.SPDXID) < String(b.SPDXID) ? -1 : String(a.SPDXID) > String(b.SPDXID) ? 1 : 0,
@@ -140,7 +126,7 @@ function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]): Promi
 }
 
 function wanted(path: string): boolean {
-  if (path === STATUS_DB || path.startsWith(STATUS_PREFIX)) return true;
+  if (isStatusFile(path)) return true;
   if (OS_RELEASE.includes(path)) return true;
   if (!path.startsWith(DOC_PREFIX)) return false;
   const rest = path.slice(DOC_PREFIX.length).split('/');
