@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import type { VNode } from '../vfs/node.js';
-import { parentPath } from '../vfs/path.js';
+import { parentPath, withinAny } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 /**
@@ -30,7 +30,7 @@ export function changeset(
     if (parent === '' || now?.kind === 'dir') {
       whiteouts.push(key);
       if (parent !== '') keep.push(parent);
-    } else if (now !== undefined && lower.get(parent)?.kind === 'dir' && !underAny(parent, removed)) {
+    } else if (now !== undefined && lower.get(parent)?.kind === 'dir' && !withinAny(parent, removed)) {
       hidden.push(key);
     }
   }
@@ -52,11 +52,6 @@ export function changeset(
     out.add(`${key.slice(0, slash + 1)}.wh.${key.slice(slash + 1)}`, whiteout(epoch));
   }
   return out;
-}
-
-function underAny(key: string, roots: ReadonlySet<string>): boolean {
-  for (let k = key; k !== ''; k = parentPath(k)) if (roots.has(k)) return true;
-  return false;
 }
 
 /** An OCI whiteout entry: an empty regular file, mode 0, root-owned, at the epoch. */

@@ -98,7 +98,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     git: git ?? null,
   });
   emit({ type: 'epoch', epoch });
-  const annotations = standardAnnotations(spec, epoch.epoch, git, warn);
+  const baseRef = spec.base === undefined ? undefined : parseBaseReference(spec.base, loaded.dir);
+  const annotations = standardAnnotations(spec, epoch.epoch, git, baseRef?.name, warn);
   const compression: CompressOptions = {
     compression: spec.compression.algorithm,
     level: spec.compression.level,
@@ -110,9 +111,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       ? await (await import('../lock/create.js')).loadFreshLock(loaded)
       : undefined;
   const baseBlobs =
-    spec.base === undefined
+    baseRef === undefined
       ? undefined
-      : new BaseBlobs(parseBaseReference(spec.base, loaded.dir), store, {
+      : new BaseBlobs(baseRef, store, {
           offline: req.offline === true,
           ...(req.registry === undefined ? {} : { registry: req.registry }),
         });
@@ -314,10 +315,11 @@ function standardAnnotations(
   spec: Spec,
   epoch: number,
   git: GitInfo | undefined,
+  baseName: string | undefined,
   warn: (m: string) => void,
 ): Record<string, string> {
   const a: Record<string, string> = { [Annotation.created]: rfc3339(epoch) };
-  if (spec.base !== undefined) a[Annotation.baseName] = parseBaseReference(spec.base, '/').name;
+  if (baseName !== undefined) a[Annotation.baseName] = baseName;
   if (git) {
     if (git.dirty) warn(`the git checkout has uncommitted changes; ${Annotation.revision} is omitted`);
     else a[Annotation.revision] = git.commit;

@@ -1,5 +1,5 @@
 import { ImprintError } from '../errors.js';
-import { compareBytes, parentPath } from '../vfs/path.js';
+import { compareBytes, parentPath, withinAny } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 const GLOB = /[*?]/;
@@ -27,7 +27,7 @@ export function applyRemovals(tree: FileTree, patterns: readonly string[], file:
       );
     }
     for (const key of matches.sort(compareBytes)) {
-      if (underAny(key, removed)) continue;
+      if (withinAny(parentPath(key), removed)) continue; // already gone with a removed directory
       tree.remove(key);
       removed.add(key);
     }
@@ -59,9 +59,4 @@ function componentRegex(part: string): string {
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function underAny(key: string, roots: ReadonlySet<string>): boolean {
-  for (let k = parentPath(key); k !== ''; k = parentPath(k)) if (roots.has(k)) return true;
-  return false;
 }

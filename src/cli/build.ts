@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
-import { withPolicy } from './policy-flag.js';
+import { addPolicyFlag, withPolicy } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
 
@@ -32,11 +32,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .option('--no-attest', 'do not attach the SLSA provenance and SPDX SBOM referrers')
     .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout');
-  addRegistryFlags(command)
-    .option(
-      '--policy <file>',
-      'source policy (BuildKit format: ALLOW/DENY/CONVERT rules over base images, archive URLs and fetch templates), checked before anything is fetched',
-    )
+  addPolicyFlag(addRegistryFlags(command))
     .addHelpText(
       'after',
       '\nSOURCE_DATE_EPOCH comes from the environment, else the spec `epoch`, else the commit time of the\n' +

@@ -8,7 +8,7 @@ import type { BlobStore } from '../store/index.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
-import { withPolicy } from './policy-flag.js';
+import { addPolicyFlag, withPolicy } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
 interface LockOptions {
@@ -45,11 +45,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     );
-  addRegistryFlags(command)
-    .option(
-      '--policy <file>',
-      'source policy (BuildKit format: ALLOW/DENY/CONVERT rules over base images, archive URLs and fetch templates), checked before anything is fetched',
-    )
+  addPolicyFlag(addRegistryFlags(command))
     .addHelpText(
       'after',
       '\nTemplates may use {url} {filename} {sha256} {name} {version} {arch}, e.g. {url}/{filename} (the\n' +

@@ -129,7 +129,8 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
   }));
 
   // With a base image, its installed packages satisfy dependencies (only what it lacks is locked).
-  const baseImage = spec.base === undefined ? undefined : await lockBase(req, spec.base);
+  const blobs = spec.base === undefined ? undefined : await baseBlobs(req, spec.base);
+  const baseImage = blobs === undefined ? undefined : await lockBase(req, blobs);
   const names = spec.packages.map((p) => ({
     name: p.name,
     version: p.version,
@@ -151,7 +152,10 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       names,
       arch,
       includeEssential: false,
-      installed: baseImage === undefined ? undefined : await baseInstalled(req, baseImage, key),
+      installed:
+        blobs === undefined || baseImage === undefined
+          ? undefined
+          : await baseInstalled(blobs, baseImage, key),
     });
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
@@ -168,20 +172,19 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
 }
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */
-async function lockBase(req: LockRequest, written: string): Promise<LockBase> {
+async function lockBase(req: LockRequest, blobs: BaseBlobs): Promise<LockBase> {
   const { resolveBase } = await import('../base/resolve.js');
-  return resolveBase(await baseBlobs(req, written), req.loaded.spec.platforms);
+  return resolveBase(blobs, req.loaded.spec.platforms);
 }
 
 /** The packages the locked base image of `platform` has installed (its layers fetched into the store). */
 async function baseInstalled(
-  req: LockRequest,
+  blobs: BaseBlobs,
   base: LockBase,
   platform: string,
 ): Promise<InstalledPackage[]> {
   const image = base.platforms[platform];
   if (image === undefined) throw new ImprintError('INTERNAL', `the base was not resolved for ${platform}`);
-  const blobs = await baseBlobs(req, base.ref);
   const [{ loadBaseImage }, { installedPackages }] = await Promise.all([
     import('../base/image.js'),
     import('../base/installed.js'),

@@ -16,6 +16,12 @@ export function normalizeImagePath(path: string, what = 'path'): string {
   return parts.join('/');
 }
 
+/** True when `key` is one of `roots` or lies below one of them. Cost O(depth). */
+export function withinAny(key: string, roots: ReadonlySet<string>): boolean {
+  for (let k = key; k !== ''; k = parentPath(k)) if (roots.has(k)) return true;
+  return false;
+}
+
 /** The parent key of a tree key ('' for top-level entries). */
 export function parentPath(key: string): string {
   const i = key.lastIndexOf('/');
