@@ -42,6 +42,43 @@ interface BuildJson {
   images: Array<{ platform: string; manifest: string }>;
 }
 
+/**
+ * Builds spec `a` (under work/a) and spec `bRelative` (relative to work/b, its cwd) as two hosts would
+ * that differ in time zone, locale, umask, working directory and clock (faketime +400 days when
+ * installed), each with a cache of its own, into work/out-a and work/out-b.
+ */
+async function buildOnTwoHosts(
+  work: string,
+  a: string,
+  bRelative: string,
+  epoch: string | undefined,
+): Promise<[BuildJson, BuildJson]> {
+  const build = (cache: string, spec: string, out: string) => [
+    '--cache-dir',
+    join(work, cache),
+    'build',
+    spec,
+    '-o',
+    `oci:${join(work, out)}`,
+    '--json',
+  ];
+  const runA = await runImprint(build('cache-a', a, 'out-a'), {
+    cwd: join(work, 'a'),
+    env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: epoch },
+    umask: 0o022,
+  });
+  const runB = await runImprint(build('cache-b', bRelative, 'out-b'), {
+    cwd: join(work, 'b'),
+    env: { TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', SOURCE_DATE_EPOCH: epoch },
+    umask: 0o077,
+    ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
+  });
+  return [
+    JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson,
+    JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson,
+  ];
+}
+
 describe('reproducibility: examples/hello', () => {
   const temps: string[] = [];
   after(async () => {
@@ -62,38 +99,7 @@ describe('reproducibility: examples/hello', () => {
     gitCommit(a);
     gitCommit(b);
 
-    const runA = await runImprint(
-      ['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'],
-      {
-        cwd: join(work, 'a'),
-        env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: undefined },
-        umask: 0o022,
-      },
-    );
-    const runB = await runImprint(
-      [
-        '--cache-dir',
-        join(work, 'cache-b'),
-        'build',
-        'deeper/hello',
-        '-o',
-        `oci:${join(work, 'out-b')}`,
-        '--json',
-      ],
-      {
-        cwd: join(work, 'b'),
-        env: {
-          TZ: 'Pacific/Chatham',
-          LANG: 'tr_TR.UTF-8',
-          LC_ALL: 'tr_TR.UTF-8',
-          SOURCE_DATE_EPOCH: undefined,
-        },
-        umask: 0o077,
-        ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
-      },
-    );
-    const ja = JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson;
-    const jb = JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson;
+    const [ja, jb] = await buildOnTwoHosts(work, a, 'deeper/hello', undefined);
     assert.deepEqual(ja.epoch, { epoch: 1709294400, source: 'git' });
     assert.equal(jb.index, ja.index);
     assert.deepEqual(jb.images, ja.images);
@@ -147,38 +153,7 @@ describe('reproducibility: examples/hello', () => {
     const b = join(work, 'b', 'deeper', 'app');
     await copyTreeVaried(template, a, { mtimeBase: 1_000_000_000, umask: 0o022 });
     await copyTreeVaried(template, b, { reverse: true, mtimeBase: 1_900_000_000, umask: 0o077 });
-    const runA = await runImprint(
-      ['--cache-dir', join(work, 'cache-a'), 'build', a, '-o', `oci:${join(work, 'out-a')}`, '--json'],
-      {
-        cwd: join(work, 'a'),
-        env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', SOURCE_DATE_EPOCH: '1710000000' },
-        umask: 0o022,
-      },
-    );
-    const runB = await runImprint(
-      [
-        '--cache-dir',
-        join(work, 'cache-b'),
-        'build',
-        'deeper/app',
-        '-o',
-        `oci:${join(work, 'out-b')}`,
-        '--json',
-      ],
-      {
-        cwd: join(work, 'b'),
-        env: {
-          TZ: 'Pacific/Chatham',
-          LANG: 'tr_TR.UTF-8',
-          LC_ALL: 'tr_TR.UTF-8',
-          SOURCE_DATE_EPOCH: '1710000000',
-        },
-        umask: 0o077,
-        ...(hasFaketime ? { wrapper: ['faketime', '-f', '+400d'] } : {}),
-      },
-    );
-    const ja = JSON.parse(assertOk(runA, 'build A').stdout) as BuildJson;
-    const jb = JSON.parse(assertOk(runB, 'build B').stdout) as BuildJson;
+    const [ja, jb] = await buildOnTwoHosts(work, a, 'deeper/app', '1710000000');
     assert.equal(jb.index, ja.index);
     assert.deepEqual(jb.images, ja.images);
     assert.deepEqual(await readFile(join(b, 'imprint.lock')), await readFile(join(a, 'imprint.lock')));
