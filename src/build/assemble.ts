@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { changeset } from '../base/changeset.js';
 import type { LowerTree } from '../base/lower.js';
-import { type InstallResult, installPackages } from '../debian/install.js';
+import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
 import type { LockPackage } from '../lock/types.js';
@@ -78,6 +78,8 @@ export interface PlatformTreeInput {
   spoolDir: string;
   /** The base image's filesystem (consumed: the build's content is laid over it). */
   base?: LowerTree | undefined;
+  /** Told of large package file bodies as they unpack (gzip members made ahead of the layer). */
+  bodies?: InstallOptions['bodies'];
 }
 
 /**
@@ -115,6 +117,7 @@ export async function platformTree(
         mergedUsr: true,
         spool: input.spool,
         effects: {},
+        ...(input.bodies === undefined ? {} : { bodies: input.bodies }),
       },
     );
   }

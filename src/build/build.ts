@@ -3,7 +3,12 @@ import { loadBaseImage } from '../base/image.js';
 import { lowerTree } from '../base/lower.js';
 import { parseBaseReference } from '../base/reference.js';
 import { BaseBlobs } from '../base/source.js';
-import { type CompressOptions, codecDescription, prewarmCompression } from '../compress/index.js';
+import {
+  bodyCacheFor,
+  type CompressOptions,
+  codecDescription,
+  prewarmCompression,
+} from '../compress/index.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
@@ -167,8 +172,11 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         prewarmCompression(compression); // worker start-up overlaps the install
         spool ??= new ContentSpool(join(cacheDir, 'spool'));
         const currentSpool = spool;
+        // Large bodies are compressed on the cores the unpacking leaves idle.
+        const bodies = bodyCacheFor(compression);
         const { tree, install } = await step(`assembling the file tree for ${name}`, () =>
           platformTree({
+            bodies,
             loaded,
             platform,
             epoch: epoch.epoch,
@@ -185,7 +193,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         for (const plan of planLayers(tree, spec.layering, groupOf)) {
           const layer = await step(
             `writing layer ${plan.name} for ${name}`,
-            () => writeLayer(layerEntries(tree.pick(plan.keys)), compression, store),
+            () => writeLayer(layerEntries(tree.pick(plan.keys)), compression, store, { bodies }),
             'IO',
           );
           emit({
@@ -197,6 +205,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           });
           written.push({ name: plan.name, descriptor: layer.descriptor, diffId: layer.diffId });
         }
+        bodies?.close();
         layers = written;
         await cache.put(key, { layers });
       }

@@ -1,7 +1,15 @@
 import { PassThrough, type Transform } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import { defaultDeflateWorkers, sharedDeflatePool } from './deflate-pool.js';
-import { GZIP_BLOCK_SIZE, GZIP_DEFAULT_LEVEL, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL, GzipWriter } from './gzip.js';
+import {
+  GZIP_ALIGNED_BODY_MIN,
+  GZIP_BLOCK_SIZE,
+  GZIP_DEFAULT_LEVEL,
+  GZIP_MAX_LEVEL,
+  GZIP_MIN_LEVEL,
+  GzipWriter,
+} from './gzip.js';
+import { GzipBodyCache } from './gzip-bodies.js';
 import { GZIP_OS_UNKNOWN, gzipXfl } from './gzip-member.js';
 import { CODEC_CHUNK } from './inner-stream.js';
 import { LIBDEFLATE_VERSION } from './libdeflate.js';
@@ -87,6 +95,20 @@ export function prewarmCompression(opts: CompressOptions): void {
 }
 
 /**
+ * A cache of the gzip members of large file bodies to fill while packages unpack (gzip-bodies.ts),
+ * or undefined when it would not help: another codec, or compression in the calling thread.
+ */
+export function bodyCacheFor(opts: CompressOptions): GzipBodyCache | undefined {
+  if (opts.compression !== 'gzip') return undefined;
+  const workers = opts.workers ?? defaultDeflateWorkers();
+  if (workers <= 1) return undefined;
+  return new GzipBodyCache(resolveLevel(opts), {
+    pool: sharedDeflatePool(workers),
+    maxInFlight: 2 * workers,
+  });
+}
+
+/**
  * Describes the codec exactly enough to record in provenance and cache keys: everything the output
  * bytes depend on besides the input (levels, pinned parameters, library versions).
  */
@@ -99,8 +121,10 @@ export function codecDescription(opts: CompressOptions): Record<string, string |
         level,
         // One member per block (gzip.ts, gzip-member.ts), deflated by the pinned libdeflate package,
         // whose WebAssembly gives the same bytes on every host: no worker count or host facts here.
-        implementation: 'imprint-gzip-members',
+        implementation: 'imprint-gzip-members-2',
         blockSize: GZIP_BLOCK_SIZE,
+        // Layers also cut around every file body of at least this size (vfs/layer.ts).
+        alignedBodyMin: GZIP_ALIGNED_BODY_MIN,
         engine: `libdeflate@${LIBDEFLATE_VERSION}`,
         header: `mtime=0,xfl=${gzipXfl(level)},os=${GZIP_OS_UNKNOWN}`,
       };

@@ -114,6 +114,7 @@ export class PackagePlacement {
             kind: 'file',
             size: e.size,
             content: this.ctx.spool.opener(ref, `${this.what}: ${e.path}`),
+            sha256: ref.sha256,
             ...meta,
           },
           ref.sha256,

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { findXzTool } from '../compress/xz-native.js';
 import { ImprintError } from '../errors.js';
+import type { ContentOpener } from '../vfs/node.js';
 import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import type { DebLimits } from './deb.js';
@@ -61,6 +62,11 @@ export interface InstallOptions {
    * else the number of CPUs, at most 4 (the WebAssembly decoder runs in the extracting thread).
    */
   workers?: number;
+  /**
+   * Told of every file body as soon as its package is unpacked (before placement), so work on large
+   * bodies can start early: the gzip layer writer's GzipBodyCache.
+   */
+  bodies?: { readonly minSize: number; offer(sha256: string, size: number, open: ContentOpener): void };
 }
 
 /** A package as installed. */
@@ -159,7 +165,10 @@ async function install(
     ...(opts.limits ? { limits: opts.limits } : {}),
   }));
   const extracted = orderedRuns(jobs, workers > 0 ? workers : INLINE_CONCURRENCY, (job) =>
-    extractor.extract(job),
+    extractor.extract(job).then((manifest) => {
+      if (opts.bodies !== undefined) offerBodies(opts.bodies, manifest, spool, job.what);
+      return manifest;
+    }),
   );
   const installed: InstalledPackage[] = [];
   let entries = 0;
@@ -247,6 +256,18 @@ async function install(
     stats: { ...stats, entries },
     spool,
   };
+}
+
+/** Hands every file body of an unpacked package to `bodies`. */
+function offerBodies(
+  bodies: NonNullable<InstallOptions['bodies']>,
+  manifest: ExtractedDeb,
+  spool: ContentSpool,
+  what: string,
+): void {
+  for (const e of manifest.entries)
+    if (e.content !== undefined && e.content.size >= bodies.minSize)
+      bodies.offer(e.content.sha256, e.content.size, spool.opener(e.content, `${what}: ${e.path}`));
 }
 
 /** .deb files extracted at once in the calling thread: their decoders (xz processes, zlib) run meanwhile. */

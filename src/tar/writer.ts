@@ -25,10 +25,30 @@ export async function* tarChunks(
   entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
   what: string,
 ): AsyncGenerator<Buffer> {
+  for await (const part of tarParts(entries, what)) if (Buffer.isBuffer(part)) yield part;
+}
+
+/** Where a file's body (with its padding) begins or ends in tarParts' sequence. */
+export interface TarBodyMark {
+  body: 'start' | 'end';
+  entry: TarWriteEntry;
+}
+
+/**
+ * The archive's bytes as tarChunks yields them, with a mark before and after each file body (its
+ * bytes and zero padding), for writers that treat bodies specially (the gzip layer writer).
+ */
+export async function* tarParts(
+  entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
+  what: string,
+): AsyncGenerator<Buffer | TarBodyMark> {
   for await (const entry of entries) {
     yield encodeEntryHeaders(entry, what);
-    if (entry.type === 'file') yield* bodyChunks(entry, what);
-    else if (entry.body !== undefined)
+    if (entry.type === 'file') {
+      yield { body: 'start', entry };
+      yield* bodyChunks(entry, what);
+      yield { body: 'end', entry };
+    } else if (entry.body !== undefined)
       throw entryError(what, entry.path, `a ${entry.type} entry has no body`);
   }
   yield END_OF_ARCHIVE;

@@ -54,7 +54,13 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
           ...(file.xattrs && Object.keys(file.xattrs).length > 0 ? { xattrs: file.xattrs } : {}),
         };
         if (leader !== key) return { ...inode, type: 'hardlink', size: 0, linkname: leader };
-        return { ...inode, type: 'file', size: file.size, body: file.content };
+        return {
+          ...inode,
+          type: 'file',
+          size: file.size,
+          body: file.content,
+          ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
+        };
       }
     }
     throw new ImprintError('INTERNAL', `/${key} has an unknown node kind`);

@@ -1,10 +1,15 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type CompressOptions, compressStream } from '../compress/index.js';
+import { GZIP_ALIGNED_BODY_MIN, GZIP_BLOCK_SIZE, GzipBlocks } from '../compress/gzip.js';
+import type { GzipBodyCache } from '../compress/gzip-bodies.js';
+import { type CompressOptions, compressStream, crc32, resolveLevel } from '../compress/index.js';
 import { type Digest, HashingStream } from '../digest/index.js';
+import { ImprintError } from '../errors.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
-import { type TarWriteEntry, tarStream } from '../tar/index.js';
+import { type TarWriteEntry, tarParts, tarStream } from '../tar/index.js';
 
 /** Where layer blobs go: the content store, or anything that can take a stream. */
 export interface BlobSink {
@@ -26,15 +31,24 @@ export function layerMediaType(compression: CompressOptions['compression']): str
       : MediaType.ociLayer;
 }
 
+export interface WriteLayerOptions {
+  /** gzip members of large bodies made ahead of time (taken by the bodies' sha256). */
+  bodies?: GzipBodyCache | undefined;
+}
+
 /**
  * Streams `entries` as a tar through the compressor into `sink`, hashing the uncompressed bytes on the
- * way (diff_id). Memory stays bounded by stream buffers; the entries' bodies are opened one at a time.
+ * way (diff_id). gzip layers cut a member before and after every file body of at least
+ * GZIP_ALIGNED_BODY_MIN bytes (with its padding), and take that body's members from `bodies` when it
+ * has them. Memory stays bounded by stream buffers; the entries' bodies are opened one at a time.
  */
 export async function writeLayer(
   entries: Iterable<TarWriteEntry> | AsyncIterable<TarWriteEntry>,
   compression: CompressOptions,
   sink: BlobSink,
+  options: WriteLayerOptions = {},
 ): Promise<WrittenLayer> {
+  if (compression.compression === 'gzip') return writeGzipLayer(entries, compression, sink, options.bodies);
   const hasher = new HashingStream();
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const [, stored] = await Promise.all([
@@ -50,4 +64,106 @@ export async function writeLayer(
     diffId: hasher.digest(),
     uncompressedSize: hasher.size,
   };
+}
+
+/** A large body whose members were made ahead: the CRC-32 of each block, checked as its bytes pass. */
+interface Precompressed {
+  members: Uint8Array[];
+  block: number;
+  fill: number;
+  crc: number;
+}
+
+async function writeGzipLayer(
+  entries: Iterable<TarWriteEntry> | AsyncIterable<TarWriteEntry>,
+  compression: CompressOptions,
+  sink: BlobSink,
+  bodies: GzipBodyCache | undefined,
+): Promise<WrittenLayer> {
+  const level = resolveLevel(compression);
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const stored = sink.put(out);
+  stored.catch(() => {}); // awaited below
+  const blocks = new GzipBlocks(
+    level,
+    compression.workers === undefined ? {} : { workers: compression.workers },
+    async (member) => {
+      if (!out.write(member)) await once(out, 'drain');
+    },
+  );
+  const diff = createHash('sha256');
+  let size = 0;
+  let pre: Precompressed | undefined;
+  try {
+    for await (const part of tarParts(entries, 'layer')) {
+      if (Buffer.isBuffer(part)) {
+        diff.update(part);
+        size += part.length;
+        if (pre === undefined) await blocks.write(part);
+        else checkBlocks(pre, part);
+        continue;
+      }
+      const { entry } = part;
+      if (entry.size < GZIP_ALIGNED_BODY_MIN) continue;
+      if (part.body === 'start') {
+        await blocks.cut();
+        const members =
+          bodies !== undefined && bodies.level === level && entry.sha256 !== undefined
+            ? await bodies.take(entry.sha256, entry.size)
+            : undefined;
+        pre = members === undefined ? undefined : { members, block: 0, fill: 0, crc: 0 };
+      } else {
+        if (pre !== undefined) {
+          if (pre.fill > 0) endBlock(pre, entry);
+          if (pre.block !== pre.members.length) mismatch(entry);
+          await blocks.insert(Promise.resolve(pre.members));
+          pre = undefined;
+        }
+        await blocks.cut();
+      }
+    }
+    await blocks.end();
+    out.end();
+  } catch (err) {
+    out.destroy(err as Error);
+    throw err;
+  }
+  const written = await stored;
+  return {
+    descriptor: { mediaType: MediaType.ociLayerGzip, digest: written.digest, size: written.size },
+    diffId: `sha256:${diff.digest('hex')}`,
+    uncompressedSize: size,
+  };
+}
+
+/** Runs the CRC-32 of each block of a precompressed body over `chunk`, checking every block that ends. */
+function checkBlocks(pre: Precompressed, chunk: Buffer): void {
+  let at = 0;
+  while (at < chunk.length) {
+    const n = Math.min(chunk.length - at, GZIP_BLOCK_SIZE - pre.fill);
+    pre.crc = crc32(chunk.subarray(at, at + n), pre.crc);
+    pre.fill += n;
+    at += n;
+    if (pre.fill === GZIP_BLOCK_SIZE) endBlock(pre, undefined);
+  }
+}
+
+/** Compares a finished block with its member's CRC-32 and ISIZE trailer. */
+function endBlock(pre: Precompressed, entry: TarWriteEntry | undefined): void {
+  const member = pre.members[pre.block];
+  const trailer =
+    member === undefined ? undefined : Buffer.from(member.buffer, member.byteOffset + member.length - 8, 8);
+  if (trailer === undefined || trailer.readUInt32LE(0) !== pre.crc || trailer.readUInt32LE(4) !== pre.fill)
+    mismatch(entry);
+  pre.block++;
+  pre.fill = 0;
+  pre.crc = 0;
+}
+
+function mismatch(entry: TarWriteEntry | undefined): never {
+  throw new ImprintError(
+    'INTERNAL',
+    `layer: the members compressed ahead for ${entry === undefined ? 'a large file' : `/${entry.path}`} do not match its bytes`,
+    { hint: 'The build spool changed during the build; build again.' },
+  );
 }

@@ -16,7 +16,7 @@ export interface Meta {
 export type Origin = string;
 
 export type VNode = Meta & { origin?: Origin } & (
-    | { kind: 'file'; size: number; content: ContentOpener }
+    | { kind: 'file'; size: number; content: ContentOpener; sha256?: string }
     | { kind: 'dir' }
     | { kind: 'symlink'; target: string }
     | { kind: 'hardlink'; target: string }

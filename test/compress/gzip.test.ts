@@ -140,8 +140,9 @@ describe('gzip members', () => {
     assert.deepEqual(codecDescription({ compression: 'gzip', level: 9, workers: 3 }), {
       compression: 'gzip',
       level: 9,
-      implementation: 'imprint-gzip-members',
+      implementation: 'imprint-gzip-members-2',
       blockSize: 1048576,
+      alignedBodyMin: 65536,
       engine: 'libdeflate@0.1.0',
       header: 'mtime=0,xfl=2,os=255',
     });

@@ -105,9 +105,10 @@ export function removeNondeterministic(tree: FileTree, options: RemoveOptions): 
         tree.remove(key);
         changed.push(key);
       } else if (node.kind === 'file' && node.size > 0) {
+        const { sha256: _old, ...emptied } = node;
         tree.add(
           key,
-          { ...node, size: 0, content: () => Readable.from([]), mtime: options.mtime },
+          { ...emptied, size: 0, content: () => Readable.from([]), mtime: options.mtime },
           { onExisting: 'replace' },
         );
         changed.push(key);

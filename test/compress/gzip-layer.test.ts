@@ -1,0 +1,241 @@
+// gzip layers cut a member before and after every file body of at least GZIP_ALIGNED_BODY_MIN bytes
+// (body plus tar padding, itself cut every GZIP_BLOCK_SIZE from its own start). The members of such a
+// body may be made ahead (GzipBodyCache) while packages unpack; the layer's bytes must be exactly the
+// same either way, and the members made ahead must be exactly gzipMember of the padded body's blocks.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import * as zlib from 'node:zlib';
+import type { BlockRunner } from '../../src/compress/deflate-pool.js';
+import { GZIP_ALIGNED_BODY_MIN, GZIP_BLOCK_SIZE, GzipBlocks } from '../../src/compress/gzip.js';
+import { GzipBodyCache } from '../../src/compress/gzip-bodies.js';
+import { gzipMember } from '../../src/compress/gzip-member.js';
+import { isImprintError } from '../../src/errors.js';
+import { type TarWriteEntry, tarChunks } from '../../src/tar/index.js';
+import { writeLayer } from '../../src/vfs/layer.js';
+import { mixedBytes, textBytes } from './corpus.js';
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+/** A sink keeping what the layer writer stores. */
+function memorySink(): {
+  put(src: Readable): Promise<{ digest: `sha256:${string}`; size: number }>;
+  bytes: Buffer;
+} {
+  const sink = {
+    bytes: Buffer.alloc(0),
+    async put(src: Readable) {
+      const parts: Buffer[] = [];
+      for await (const c of src) parts.push(c as Buffer);
+      sink.bytes = Buffer.concat(parts);
+      return {
+        digest: `sha256:${createHash('sha256').update(sink.bytes).digest('hex')}` as const,
+        size: sink.bytes.length,
+      };
+    },
+  };
+  return sink;
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Files around the threshold and across blocks, with small files between them. */
+function sampleEntries(): { entries: TarWriteEntry[]; bodies: Map<string, Buffer> } {
+  const sizes = [
+    100,
+    GZIP_ALIGNED_BODY_MIN - 1,
+    GZIP_ALIGNED_BODY_MIN,
+    5000,
+    GZIP_ALIGNED_BODY_MIN + 1,
+    3 * 512,
+    GZIP_BLOCK_SIZE,
+    2 * GZIP_BLOCK_SIZE + 777,
+    0,
+    700 * KiB,
+  ];
+  const bodies = new Map<string, Buffer>();
+  const entries: TarWriteEntry[] = [
+    { path: 'd/', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 1, size: 0 },
+  ];
+  sizes.forEach((size, i) => {
+    const body = i % 2 === 0 ? textBytes(size, i + 1) : mixedBytes(size, i + 1);
+    const path = `d/f${String(i).padStart(2, '0')}`;
+    bodies.set(path, body);
+    entries.push({
+      path,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1,
+      size,
+      sha256: sha(body),
+      body: () => Readable.from([body]),
+    });
+  });
+  return { entries, bodies };
+}
+
+/** The expected members: a cut before and after every large body (with padding), blocks from each cut. */
+async function expectedLayer(entries: TarWriteEntry[]): Promise<{ gz: Buffer; members: number }> {
+  const tar: Buffer[] = [];
+  for await (const c of tarChunks(entries, 't')) tar.push(c);
+  const all = Buffer.concat(tar);
+  const cuts = new Set<number>([0, all.length]);
+  let offset = 0;
+  for (const e of entries) {
+    offset += 512; // one header block each (short paths, no PAX)
+    const padded = Math.ceil(e.size / 512) * 512;
+    if (e.type === 'file' && e.size >= GZIP_ALIGNED_BODY_MIN) {
+      for (let c = offset; c < offset + padded; c += GZIP_BLOCK_SIZE) cuts.add(c);
+      cuts.add(offset + padded);
+    }
+    offset += padded;
+  }
+  const sorted = [...cuts].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const start = sorted[i] as number;
+    const end = sorted[i + 1] as number;
+    for (let c = start; c < end; c += GZIP_BLOCK_SIZE)
+      out.push(gzipMember({ level: 6, data: all.subarray(c, Math.min(end, c + GZIP_BLOCK_SIZE)) }));
+  }
+  return { gz: Buffer.concat(out), members: out.length };
+}
+
+describe('gzip layers: members aligned to large bodies', () => {
+  test('cuts around every body of at least the threshold; gunzip gives the tar', async () => {
+    const { entries } = sampleEntries();
+    const sink = memorySink();
+    const layer = await writeLayer(entries, { compression: 'gzip', level: 6, workers: 2 }, sink);
+    const expected = await expectedLayer(entries);
+    assert.ok(sink.bytes.equals(expected.gz), 'layer bytes equal the reference members');
+    const tar: Buffer[] = [];
+    for await (const c of tarChunks(entries, 't')) tar.push(c);
+    const plain = Buffer.concat(tar);
+    assert.ok(zlib.gunzipSync(sink.bytes).equals(plain));
+    assert.equal(layer.diffId, `sha256:${sha(plain)}`);
+    assert.equal(layer.uncompressedSize, plain.length);
+    assert.ok(expected.members > 8, `${expected.members} members`);
+  });
+
+  test('the same bytes inline, with workers, and with every large body compressed ahead', async () => {
+    const { entries, bodies } = sampleEntries();
+    const inline = memorySink();
+    await writeLayer(entries, { compression: 'gzip', level: 6, workers: 0 }, inline);
+    const cache = new GzipBodyCache(6);
+    for (const e of entries) {
+      const body = bodies.get(e.path);
+      if (body !== undefined) cache.offer(sha(body), body.length, () => Readable.from([body]));
+    }
+    const ahead = memorySink();
+    await writeLayer(entries, { compression: 'gzip', level: 6, workers: 2 }, ahead, { bodies: cache });
+    assert.ok(ahead.bytes.equals(inline.bytes));
+    // a cache made for another level is not used
+    const other = new GzipBodyCache(9);
+    for (const [, body] of bodies) other.offer(sha(body), body.length, () => Readable.from([body]));
+    const ignored = memorySink();
+    await writeLayer(entries, { compression: 'gzip', level: 6, workers: 2 }, ignored, { bodies: other });
+    assert.ok(ignored.bytes.equals(inline.bytes));
+  });
+
+  test('members made ahead are gzipMember of the padded body, block by block, in order', async () => {
+    const body = mixedBytes(2 * GZIP_BLOCK_SIZE + 100, 9);
+    // a pool that finishes blocks in reverse order, and detaches buffers as a worker would
+    const slow: BlockRunner = {
+      run: (job) => {
+        const out = gzipMember({ level: job.level, data: Uint8Array.from(job.data) });
+        return new Promise((r) => setTimeout(() => r(out), job.data.length === GZIP_BLOCK_SIZE ? 30 : 1));
+      },
+    };
+    const cache = new GzipBodyCache(6, { pool: slow, maxInFlight: 2 });
+    cache.offer(sha(body), body.length, () => Readable.from([body.subarray(0, 5), body.subarray(5)]));
+    const members = await cache.take(sha(body), body.length);
+    assert.ok(members !== undefined);
+    const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+    body.copy(padded);
+    const expected = [0, 1, 2].map((i) =>
+      gzipMember({ level: 6, data: padded.subarray(i * GZIP_BLOCK_SIZE, (i + 1) * GZIP_BLOCK_SIZE) }),
+    );
+    assert.equal(members.length, 3);
+    members.forEach((m, i) =>
+      assert.ok(Buffer.from(m).equals(Buffer.from(expected[i] as Uint8Array)), `member ${i}`),
+    );
+  });
+
+  test('small bodies, repeats, short reads and offers beyond the budget are not kept', async () => {
+    const cache = new GzipBodyCache(6, { maxHeldBytes: 1 });
+    const small = textBytes(GZIP_ALIGNED_BODY_MIN - 1, 1);
+    cache.offer(sha(small), small.length, () => Readable.from([small]));
+    assert.equal(cache.take(sha(small), small.length), undefined);
+    const short = textBytes(GZIP_ALIGNED_BODY_MIN, 2);
+    cache.offer('ab', short.length + 10, () => Readable.from([short]));
+    assert.equal(await cache.take('ab', short.length + 10), undefined);
+    const failing = 'cd';
+    cache.offer(failing, MiB, () => {
+      throw new Error('gone');
+    });
+    assert.equal(await cache.take(failing, MiB), undefined);
+    const big = mixedBytes(200 * KiB, 3);
+    cache.offer(sha(big), big.length, () => Readable.from([big]));
+    assert.ok((await cache.take(sha(big), big.length))?.length === 1);
+    assert.ok(cache.heldBytes > 1);
+    const later = mixedBytes(200 * KiB, 4);
+    cache.offer(sha(later), later.length, () => Readable.from([later]));
+    assert.equal(cache.take(sha(later), later.length), undefined, 'beyond the budget');
+  });
+
+  test('members that do not match the body fail the layer (INTERNAL), never a mixed layer', async () => {
+    const body = mixedBytes(300 * KiB, 5);
+    const wrong = mixedBytes(300 * KiB, 6);
+    const cache = new GzipBodyCache(6);
+    cache.offer(sha(body), body.length, () => Readable.from([wrong]));
+    await cache.take(sha(body), body.length);
+    const entries: TarWriteEntry[] = [
+      {
+        path: 'big',
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 1,
+        size: body.length,
+        sha256: sha(body),
+        body: () => Readable.from([body]),
+      },
+    ];
+    await assert.rejects(
+      writeLayer(entries, { compression: 'gzip', level: 6, workers: 2 }, memorySink(), { bodies: cache }),
+      (err: unknown) => isImprintError(err) && err.code === 'INTERNAL' && /\/big/.test(err.message),
+    );
+  });
+
+  test('GzipBlocks: cut() ends a block, insert() places members, an empty input is one member', async () => {
+    const emitted: Uint8Array[] = [];
+    const blocks = new GzipBlocks(6, { workers: 0, blockSize: 10 }, (m) => {
+      emitted.push(m);
+    });
+    await blocks.write(Buffer.from('abcdefghijklmno')); // 10 + 5
+    await blocks.cut();
+    await blocks.cut(); // nothing to cut
+    await blocks.insert(Promise.resolve([gzipMember({ level: 6, data: Buffer.from('XYZ') })]));
+    await blocks.write(Buffer.from('0123456789')); // exactly one block: no empty member after it
+    await blocks.end();
+    const expected = ['abcdefghij', 'klmno', 'XYZ', '0123456789'].map((s) =>
+      Buffer.from(gzipMember({ level: 6, data: Buffer.from(s) })),
+    );
+    assert.deepEqual(
+      emitted.map((m) => Buffer.from(m)),
+      expected,
+    );
+    const empty: Uint8Array[] = [];
+    const none = new GzipBlocks(6, { workers: 0 }, (m) => {
+      empty.push(m);
+    });
+    await none.end();
+    assert.equal(zlib.gunzipSync(Buffer.from(empty[0] as Uint8Array)).length, 0);
+    assert.equal(empty.length, 1);
+  });
+});
