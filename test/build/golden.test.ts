@@ -16,7 +16,55 @@ const GOLDEN = {
   layer: 'sha256:b5daf5bcdbf0cfa97c22ed8effceae5b408cff3ea5b49eca572169c150aa830e',
 };
 
+// A build with a file body large enough to start its own gzip members (GZIP_ALIGNED_BODY_MIN).
+const GOLDEN_LARGE = { layer: 'sha256:551920008a00445629b5f4a10992e9f31d1392d76f770e315bab2583b3536623' };
+
+/** 300 KiB of deterministic, partly compressible text. */
+function largeText(): string {
+  let x = 12345;
+  const words = ['layer', 'digest', 'reproducible', 'imprint', 'tar', 'gzip', 'member', 'body'];
+  const out: string[] = [];
+  while (out.join(' ').length < 300 * 1024) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    out.push(`${words[x % words.length]}${x % 97}`);
+  }
+  return out.join(' ').slice(0, 300 * 1024);
+}
+
 describe('golden digests', () => {
+  it('pins the members cut around a large body', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-golden-'));
+    try {
+      const dir = join(work, 'spec');
+      await mkdir(join(dir, 'data'), { recursive: true });
+      await writeFile(join(dir, 'data', 'a.txt'), 'small before\n');
+      await writeFile(join(dir, 'data', 'big.txt'), largeText());
+      await writeFile(join(dir, 'data', 'z.txt'), 'small after\n');
+      await writeFile(
+        join(dir, 'imprint.yaml'),
+        [
+          'version: 1',
+          'platforms: [linux/amd64]',
+          'epoch: 1700000000',
+          'files:',
+          '  - {source: data/, target: /data/}',
+          '',
+        ].join('\n'),
+      );
+      const store = new BlobStore(join(work, 'cache'));
+      const result = await buildImage({
+        loaded: await loadSpec(dir),
+        env: {},
+        store,
+        cacheDir: join(work, 'cache'),
+      });
+      await validateImage(result.set);
+      assert.deepEqual({ layer: result.images[0]!.layers[0]!.digest }, GOLDEN_LARGE);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('pins a tiny file-only build', async () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-golden-'));
     try {
