@@ -74,13 +74,6 @@ function xzHelper(tool: XzTool): XzHelper | null {
   return helper?.alive ? helper : null;
 }
 
-/**
- * True when starting an xz costs the calling thread next to nothing (the helper shell runs), so even
- * small inputs are better decoded by xz than in WebAssembly.
- */
-export function xzStartsCheaply(tool: XzTool): boolean {
-  return xzHelper(tool) !== null;
-}
 
 /** Starts `tool` through this thread's helper shell, else directly. */
 function startXz(tool: XzTool): Promise<XzProcess> {

@@ -212,15 +212,17 @@ describe('xz decoders: limits', { skip }, () => {
 });
 
 describe('decompressStream picks the engine', () => {
-  test('with the helper shell every input goes to xz; without it, small ones decode in WebAssembly', {
+  test('small inputs decode in WebAssembly, others (or of unknown size) in xz, with or without the helper shell', {
     skip,
   }, () => {
     const small = decompressStream('xz', { what: 's', inputSize: NATIVE_XZ_MIN_INPUT - 1 });
+    const large = decompressStream('xz', { what: 'l', inputSize: NATIVE_XZ_MIN_INPUT });
     const unknown = decompressStream('xz', { what: 'u' });
-    assert.ok(small instanceof NativeXzDecoder); // sh and mkfifo are here
+    assert.ok(!(small instanceof NativeXzDecoder));
+    assert.ok(large instanceof NativeXzDecoder); // sh and mkfifo are here
     assert.ok(unknown instanceof NativeXzDecoder);
-    for (const s of [small, unknown]) s.destroy();
-    // No sh on PATH: xz is forked, so small inputs stay in WebAssembly.
+    for (const s of [small, large, unknown]) s.destroy();
+    // No sh on PATH: xz is forked; the same choice.
     const script = `
       import { decompressStream } from ${JSON.stringify(new URL('../../src/compress/decompress.ts', import.meta.url).href)};
       const kind = (n) => { const s = decompressStream('xz', { what: 'x', inputSize: n }); const k = s.constructor.name; s.destroy(); return k; };
