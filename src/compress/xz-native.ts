@@ -74,7 +74,6 @@ function xzHelper(tool: XzTool): XzHelper | null {
   return helper?.alive ? helper : null;
 }
 
-
 /** Starts `tool` through this thread's helper shell, else directly. */
 function startXz(tool: XzTool): Promise<XzProcess> {
   const h = xzHelper(tool);

@@ -87,7 +87,7 @@ export async function extractDeb(
             },
           );
         }
-        entry.content = await spool.capture(e.body, e.size, `${opts.what}: ${e.path}`, stats);
+        entry.content = await spool.capture(e.chunks(), e.size, `${opts.what}: ${e.path}`, stats);
       }
       entries.push(entry);
     },

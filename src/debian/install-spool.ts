@@ -132,7 +132,12 @@ export class ContentSpool {
    * it is kept; `tally` (the caller's counters) is updated along with the spool's. Cost: one pass,
    * one copy of a packed body.
    */
-  async capture(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
+  async capture(
+    body: AsyncIterable<Buffer>,
+    size: number,
+    what: string,
+    tally?: SpoolStats,
+  ): Promise<ContentRef> {
     if (this.#closed) throw new ImprintError('INTERNAL', 'capture on a closed ContentSpool');
     return size <= this.#threshold
       ? this.#captureToPack(body, size, what, tally)
@@ -198,9 +203,14 @@ export class ContentSpool {
     this.#known.clear();
   }
 
-  async #captureToPack(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
+  async #captureToPack(
+    body: AsyncIterable<Buffer>,
+    size: number,
+    what: string,
+    tally?: SpoolStats,
+  ): Promise<ContentRef> {
     if (size === 0) {
-      for await (const chunk of body as AsyncIterable<Buffer>) throw sizeError(what, 0, chunk.length);
+      for await (const chunk of body) throw sizeError(what, 0, chunk.length);
       return { store: 'empty', size: 0, sha256: EMPTY_SHA256 };
     }
     await this.#writesBelow(MAX_WRITES_IN_FLIGHT);
@@ -297,7 +307,12 @@ export class ContentSpool {
     );
   }
 
-  async #captureToFile(body: Readable, size: number, what: string, tally?: SpoolStats): Promise<ContentRef> {
+  async #captureToFile(
+    body: AsyncIterable<Buffer>,
+    size: number,
+    what: string,
+    tally?: SpoolStats,
+  ): Promise<ContentRef> {
     await this.#dirs();
     const tmp = tempPath(join(this.#dir, 'tmp'));
     const hash = createHash('sha256');
@@ -308,7 +323,7 @@ export class ContentSpool {
     });
     try {
       try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+        for await (const chunk of body) {
           have += chunk.length;
           if (have > size) throw sizeError(what, size, have);
           hash.update(chunk);
@@ -396,14 +411,14 @@ export class ContentSpool {
 
 /** Reads `body` into `buf` at `offset`: exactly `size` bytes, else TAR_INVALID naming `what`. */
 async function readExactly(
-  body: Readable,
+  body: AsyncIterable<Buffer>,
   buf: Buffer,
   offset: number,
   size: number,
   what: string,
 ): Promise<Buffer> {
   let have = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  for await (const chunk of body) {
     if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
     chunk.copy(buf, offset + have);
     have += chunk.length;

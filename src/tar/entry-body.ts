@@ -1,5 +1,6 @@
 // The body of one entry read from an archive: a Readable that pulls from the shared source on demand.
 import { Readable } from 'node:stream';
+import { ImprintError } from '../errors.js';
 import type { ByteSource } from './byte-source.js';
 
 const CHUNK = 64 * 1024;
@@ -10,9 +11,11 @@ const CHUNK = 64 * 1024;
  * consumer left unread, and destroys the readable if it had not ended (so late reads fail loudly).
  */
 export class EntryBody {
-  readonly readable: Readable;
   readonly #source: ByteSource;
   readonly #truncated: () => Error;
+  #readable: Readable | undefined;
+  /** Read through chunks() (no Readable is made then). */
+  #direct = false;
   #remaining: number;
   #inflight: Promise<void> | null = null;
   #detached = false;
@@ -23,45 +26,77 @@ export class EntryBody {
     this.#source = source;
     this.#remaining = size;
     this.#truncated = truncated;
-    this.readable = new Readable({
-      highWaterMark: CHUNK,
-      read: () => {
-        if (this.#ended || this.#detached) return;
-        this.#inflight = this.#pump();
-      },
-    });
-    if (size === 0) this.#end(null);
+  }
+
+  /** The body as a Readable, made on first use (an entry whose body is never read costs none). */
+  get readable(): Readable {
+    if (this.#readable === undefined) {
+      if (this.#direct) throw new ImprintError('INTERNAL', 'tar entry body already read through chunks()');
+      this.#readable = new Readable({
+        highWaterMark: CHUNK,
+        read: () => {
+          if (this.#ended || this.#detached) return;
+          this.#inflight = this.#pump();
+        },
+      });
+      if (this.#remaining === 0) this.#end(null);
+    }
+    return this.#readable;
+  }
+
+  /**
+   * The body as views of the source's chunks, without a Readable: the cheap path for a consumer that
+   * copies each chunk before asking for the next (a view is valid only until then). Throws the
+   * truncation error if the archive ends inside the body. Use it or `readable`, not both.
+   */
+  async *chunks(): AsyncGenerator<Buffer> {
+    if (this.#readable !== undefined)
+      throw new ImprintError('INTERNAL', 'tar entry body already read as a stream');
+    this.#direct = true;
+    while (this.#remaining > 0 && !this.#detached) {
+      const chunk = await this.#source.pull(this.#remaining);
+      if (chunk === null) throw this.#truncated();
+      this.#remaining -= chunk.length;
+      yield chunk;
+    }
   }
 
   /** Skips whatever the consumer did not read; throws the truncation error if the stream ends early. */
   async finish(): Promise<void> {
     this.#detached = true;
     await this.#inflight;
+    const readable = this.#readable;
     if (this.#remaining > 0) {
       const skipped = await this.#source.skip(this.#remaining);
       this.#remaining -= skipped;
       if (this.#remaining > 0) {
         const err = this.#truncated();
-        if (!this.readable.destroyed)
-          this.readable.destroy(this.readable.listenerCount('error') > 0 ? err : undefined);
+        if (readable !== undefined && !readable.destroyed)
+          readable.destroy(readable.listenerCount('error') > 0 ? err : undefined);
         throw err;
       }
     }
-    if (!this.#ended && !this.readable.destroyed) this.readable.destroy();
+    if (readable !== undefined && !this.#ended && !readable.destroyed) readable.destroy();
+  }
+
+  /** Destroys the Readable, if one was made and is still open. */
+  destroy(): void {
+    if (this.#readable !== undefined && !this.#readable.destroyed) this.#readable.destroy();
   }
 
   async #pump(): Promise<void> {
+    const readable = this.readable;
     let chunk: Buffer | null;
     try {
       chunk = await this.#source.pull(Math.min(this.#remaining, CHUNK));
     } catch (err) {
       this.#ended = true;
-      this.readable.destroy(err as Error);
+      readable.destroy(err as Error);
       return;
     }
     if (chunk === null) {
       this.#ended = true;
-      this.readable.destroy(this.#truncated());
+      readable.destroy(this.#truncated());
       return;
     }
     this.#remaining -= chunk.length;
@@ -70,12 +105,13 @@ export class EntryBody {
 
   /** Pushes `chunk` and, when the body is complete, the end of stream. */
   #end(chunk: Buffer | null): void {
+    const readable = this.#readable as Readable;
     if (this.#remaining === 0) {
       this.#ended = true;
-      if (chunk !== null) this.readable.push(chunk);
-      this.readable.push(null);
+      if (chunk !== null) readable.push(chunk);
+      readable.push(null);
     } else if (chunk !== null) {
-      this.readable.push(chunk);
+      readable.push(chunk);
     }
   }
 }

@@ -89,7 +89,16 @@ export async function* readTar(
         ),
       );
       body = current;
-      yield { ...entry, body: current.readable, headerOffset, dataOffset };
+      yield {
+        ...entry,
+        headerOffset,
+        dataOffset,
+        chunks: () => current.chunks(),
+        // The Readable is made only if the consumer asks for it.
+        get body() {
+          return current.readable;
+        },
+      };
       body = null;
       await current.finish();
       await skipExactly(
@@ -101,7 +110,7 @@ export async function* readTar(
     }
     await st.src.drain();
   } finally {
-    if (body !== null && !body.readable.destroyed) body.readable.destroy();
+    body?.destroy();
     await st.src.close();
   }
 }

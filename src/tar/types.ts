@@ -38,6 +38,11 @@ export interface TarReadEntry extends TarEntry {
   pax: Record<string, string>;
   /** The entry's body (empty for non-files); drained automatically when the next entry is requested. */
   body: Readable;
+  /**
+   * The body without a Readable: views of the archive's chunks, each valid only until the next is
+   * asked for (copy what you keep). Cheaper per entry; use it or `body`, not both.
+   */
+  chunks(): AsyncIterable<Buffer>;
   /** Offset of the first header block of this entry (its 'x'/'L'/'K' block, else its ustar block). */
   headerOffset: number;
   /** Offset of the first body byte (right after the entry's ustar header block). */

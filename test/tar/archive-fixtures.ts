@@ -51,7 +51,7 @@ export async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-export type ReadBack = Omit<TarReadEntry, 'body'> & { data: Buffer };
+export type ReadBack = Omit<TarReadEntry, 'body' | 'chunks'> & { data: Buffer };
 
 /** Reads a whole archive, collecting each body. */
 export async function readAll(
@@ -65,7 +65,7 @@ export async function readAll(
     limits: opts.limits,
     allowUnsafe: opts.allowUnsafe,
   })) {
-    const { body, ...rest } = e;
+    const { body, chunks: _chunks, ...rest } = e;
     out.push({ ...rest, data: await collect(body) });
   }
   return out;

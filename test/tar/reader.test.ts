@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { isImprintError } from '../../src/errors.js';
 import { encodeBase256, FIELD, writeChecksum } from '../../src/tar/header.js';
 import { readTar } from '../../src/tar/reader.js';
 import type { TarWriteEntry } from '../../src/tar/types.js';
@@ -359,5 +360,53 @@ describe('tar reader: foreign dialects', () => {
         ['after', 'file', 2, 'ok'],
       ],
     );
+  });
+});
+
+describe('tar reader: bodies through chunks()', () => {
+  it('gives the same bytes as the Readable, skips what is not read, and reports truncation', async () => {
+    const big = Buffer.alloc(300_000, 7);
+    big.write('start');
+    const buf = Buffer.concat([
+      member({ name: 'a' }, Buffer.from('alpha')),
+      member({ name: 'big' }, big),
+      member({ name: 'unread' }, Buffer.from('skipped')),
+      member({ name: 'z' }, Buffer.from('zulu')),
+      END,
+    ]);
+    const got: Array<[string, string]> = [];
+    for await (const e of readTar(chunked(buf, 1000), { archive: 't' })) {
+      if (e.path === 'unread') continue;
+      const parts: Buffer[] = [];
+      for await (const c of e.chunks()) parts.push(Buffer.from(c)); // views: copy before the next
+      const data = Buffer.concat(parts);
+      got.push([
+        e.path,
+        e.path === 'big' ? createHash('sha256').update(data).digest('hex') : data.toString(),
+      ]);
+    }
+    assert.deepEqual(got, [
+      ['a', 'alpha'],
+      ['big', createHash('sha256').update(big).digest('hex')],
+      ['z', 'zulu'],
+    ]);
+    const truncated = buf.subarray(0, 512 + 512 + 512 + 100_000);
+    await assert.rejects(
+      (async () => {
+        for await (const e of readTar(chunked(truncated, 4096), { archive: 't' }))
+          for await (const _ of e.chunks()) {
+          }
+      })(),
+      (err: unknown) =>
+        isImprintError(err) && err.code === 'TAR_INVALID' && /inside the body/.test(err.message),
+    );
+  });
+
+  it('refuses to read one body both ways', async () => {
+    const buf = Buffer.concat([member({ name: 'a' }, Buffer.from('alpha')), END]);
+    for await (const e of readTar(chunked(buf), { archive: 't' })) {
+      for await (const _ of e.chunks()) break;
+      assert.throws(() => e.body, /already read through chunks/);
+    }
   });
 });
