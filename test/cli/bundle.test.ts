@@ -1,0 +1,127 @@
+// bin/imprint runs the bundle scripts/bundle.mjs makes (dist/bundle), not the sources the other tests
+// run. This bundles the current sources and checks that the bundle reports the version and builds the
+// same image as the sources: packages from a generated signed repository (unpacked with xz and in
+// WebAssembly, large bodies compressed ahead in the deflate workers) and the spec's files.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
+import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+
+/** Bytes that xz cannot shrink much, so the data.tar.xz member is large enough for the xz process. */
+function noise(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+describe('the bundled CLI', () => {
+  const dirs: string[] = [];
+  let bundle: string;
+  let repo: DebRepo;
+
+  before(async () => {
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    // Inside the checkout: the bundle loads xz-decompress from node_modules at run time.
+    bundle = mkdtempSync(join(ROOT, '.cache', 'bundle-test-'));
+    dirs.push(bundle);
+    const made = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), join(bundle, 'out')], {
+      encoding: 'utf8',
+    });
+    assert.equal(made.status, 0, made.stderr);
+    writeFileSync(
+      join(bundle, 'run.mjs'),
+      "const cli = await import('./out/main.js'); process.exitCode = await cli.main(process.argv.slice(2));\n",
+    );
+    repo = await createDebRepo({
+      packages: [
+        {
+          name: 'bigdata',
+          version: '1.0-1',
+          files: [
+            { path: '/usr/share/bigdata/blob', content: noise(2 * 1024 * 1024 + 123, 1) },
+            { path: '/usr/share/bigdata/medium', content: noise(200 * 1024, 2) },
+            { path: '/usr/share/bigdata/small', content: 'small\n' },
+          ],
+        },
+        { name: 'tiny', version: '1.0-1', files: { '/usr/share/tiny/readme': 'tiny\n' } },
+      ],
+    });
+  });
+  after(() => {
+    repo?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  // Asynchronous: the repository's HTTP server runs in this process.
+  const runBundle = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(bundle, 'run.mjs'), ...args], { cwd: ROOT });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+
+  it('reports the version of package.json', async () => {
+    const r = await runBundle(['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(r.stdout.trim(), version);
+  });
+
+  it('builds the same image as the sources', async () => {
+    const spec = mkdtempSync(join(tmpdir(), 'imprint-bundle-spec-'));
+    dirs.push(spec);
+    mkdirSync(join(spec, 'app'));
+    writeFileSync(join(spec, 'app', 'large.bin'), noise(300 * 1024, 3));
+    writeFileSync(
+      join(spec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'platforms: [linux/amd64]',
+        'epoch: 1700000000',
+        'sources:',
+        `  - url: ${repo.url}`,
+        `    suites: [${repo.suite}]`,
+        `    keyring: ${repo.keyringPath}`,
+        'packages: [bigdata, tiny]',
+        'files:',
+        '  - {source: app/, target: /app/}',
+        '',
+      ].join('\n'),
+    );
+    const index = (stdout: string): string => /index +(sha256:[0-9a-f]{64})/.exec(stdout)?.[1] ?? stdout;
+    const cacheA = mkdtempSync(join(tmpdir(), 'imprint-bundle-cache-'));
+    const cacheB = mkdtempSync(join(tmpdir(), 'imprint-bundle-cache-'));
+    dirs.push(cacheA, cacheB);
+    const fromSource = assertOk(
+      await runImprint(['--cache-dir', cacheA, 'build', spec, '-o', `oci:${join(spec, 'a')}`]),
+      'source build',
+    );
+    const fromBundle = await runBundle([
+      '--cache-dir',
+      cacheB,
+      'build',
+      spec,
+      '-o',
+      `oci:${join(spec, 'b')}`,
+    ]);
+    assert.equal(fromBundle.status, 0, fromBundle.stderr);
+    assert.match(fromBundle.stdout, /index +sha256:/);
+    assert.equal(index(fromBundle.stdout), index(fromSource.stdout));
+  });
+});
