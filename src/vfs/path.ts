@@ -6,6 +6,8 @@ import { ImprintError } from '../errors.js';
  * climbs, whatever the source claims.
  */
 export function normalizeImagePath(path: string, what = 'path'): string {
+  // Already normal (the common case: every path of a package's data.tar after its './'): no copy.
+  if (!NEEDS_NORMALISING.test(path)) return path;
   if (path.includes('\0')) throw invalid(path, what, 'contains a NUL byte');
   const parts: string[] = [];
   for (const part of path.split('/')) {
@@ -28,9 +30,26 @@ export function parentPath(key: string): string {
   return i < 0 ? '' : key.slice(0, i);
 }
 
-/** Byte order of the UTF-8 encodings, independent of locale and of UTF-16 surrogates. */
+/** Anything normalizeImagePath would change or refuse: empty, '.', '..' or NUL parts, outer slashes. */
+const NEEDS_NORMALISING = /^$|^\/|\/$|\/\/|(^|\/)\.\.?(\/|$)|\0/;
+
+/**
+ * Byte order of the UTF-8 encodings, independent of locale and of UTF-16 surrogates. Compares UTF-16
+ * code units while they are below U+D800 (where their order is the code points' and so UTF-8's);
+ * from the first difference involving a surrogate or U+E000..U+FFFF, compares the encodings.
+ */
 export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    // From the start of the character: the shared high surrogate of a pair, if i is inside one.
+    const from = i > 0 && (a.charCodeAt(i - 1) & 0xfc00) === 0xd800 ? i - 1 : i;
+    return Buffer.compare(Buffer.from(a.slice(from), 'utf8'), Buffer.from(b.slice(from), 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 /**

@@ -123,3 +123,48 @@ describe('layerEntries', () => {
     assert.deepEqual(byPath.get('cap')?.xattrs, { 'security.capability': Buffer.from([1, 2]) });
   });
 });
+
+describe('vfs paths: fast paths agree with the definitions', () => {
+  it('compareBytes orders as the UTF-8 bytes do, also with surrogate pairs and U+E000..U+FFFF', () => {
+    const alphabet = [
+      'a',
+      'b',
+      '/',
+      '.',
+      'é',
+      '\u07ff',
+      '\ud7ff',
+      '\ue000',
+      '\uffff',
+      '😀',
+      '😁',
+      '\u{10000}',
+      '\u{10ffff}',
+    ];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const word = (): string =>
+      Array.from({ length: next(5) }, () => alphabet[next(alphabet.length)]).join('');
+    for (let i = 0; i < 20_000; i++) {
+      const a = word();
+      const b = next(4) === 0 ? a + word() : word();
+      const expected = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+      assert.equal(Math.sign(compareBytes(a, b)), expected, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      assert.equal(Math.sign(compareBytes(b, a)), -expected || 0);
+    }
+  });
+
+  it('normalizeImagePath returns normal paths as they are and normalises or refuses the rest', () => {
+    for (const p of ['usr/bin/python3', 'a', 'a.b/..c/...', '.hidden/x'])
+      assert.equal(normalizeImagePath(p), p);
+    assert.equal(normalizeImagePath('/usr//bin/./x/'), 'usr/bin/x');
+    assert.equal(normalizeImagePath('./etc'), 'etc');
+    assert.equal(normalizeImagePath(''), '');
+    assert.throws(() => normalizeImagePath('a/../b'), /'\.\.'/);
+    assert.throws(() => normalizeImagePath('a/..'), /'\.\.'/);
+    assert.throws(() => normalizeImagePath('a\0b'), /NUL/);
+  });
+});
