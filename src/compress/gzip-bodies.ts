@@ -52,7 +52,8 @@ export class GzipBodyCache {
   readonly #queue: Pending[] = [];
   #held = 0;
   #inFlight = 0;
-  #wake: (() => void) | undefined;
+  /** Submissions waiting for a block to come back. */
+  readonly #waiting: Array<() => void> = [];
   #pumping = false;
   #closed = false;
 
@@ -108,16 +109,56 @@ export class GzipBodyCache {
     }
   }
 
+  /**
+   * Compression of one body fed as it is read elsewhere (the install spool's capture, which has the
+   * bytes in hand: no second read): `push` each chunk in order (it may wait while the pool is busy),
+   * then `end(sha256)` files the members under the body's digest; a body that is not ended (its
+   * capture failed) is dropped. Undefined when the body is too small or the cache is full or closed.
+   */
+  feed(size: number): BodyFeed | undefined {
+    if (this.#closed || size < GZIP_ALIGNED_BODY_MIN || this.#held >= this.#maxHeld) return undefined;
+    const blocks = this.#blocks(size);
+    return {
+      push: (chunk) => blocks.push(chunk),
+      end: (sha256) => {
+        const key = `${sha256}:${size}`;
+        if (this.#closed || this.#members.has(key)) return;
+        const members = blocks.finish();
+        this.#members.set(key, members);
+        members.then((m) => {
+          if (m === undefined) this.#members.delete(key);
+        });
+      },
+    };
+  }
+
   /** Reads one body into blocks and compresses them; undefined when it yields another size. */
   async #compress(body: Pending): Promise<Uint8Array[] | undefined> {
-    const padded = Math.ceil(body.size / this.#padTo) * this.#padTo;
-    const blocks: Array<Promise<Uint8Array>> = [];
+    const blocks = this.#blocks(body.size);
+    const stream = await body.open();
+    try {
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        if (this.#closed || !(await blocks.push(chunk))) return undefined;
+      }
+    } finally {
+      stream.destroy();
+    }
+    return blocks.finish();
+  }
+
+  /** Cuts a body of `size` bytes plus its padding into blocks as it arrives, and submits them. */
+  #blocks(size: number): {
+    push(chunk: Uint8Array): Promise<boolean>;
+    finish(): Promise<Uint8Array[] | undefined>;
+  } {
+    const padded = Math.ceil(size / this.#padTo) * this.#padTo;
+    const members: Array<Promise<Uint8Array>> = [];
     let done = 0;
     let block = new Uint8Array(Math.min(this.#blockSize, padded));
     let fill = 0;
     let read = 0;
     const submit = async (): Promise<void> => {
-      while (this.#inFlight >= this.#maxInFlight) await new Promise<void>((r) => (this.#wake = r));
+      while (this.#inFlight >= this.#maxInFlight) await new Promise<void>((r) => this.#waiting.push(r));
       this.#inFlight++;
       const data = block;
       // Counted before the run: handing the block to a worker detaches its buffer.
@@ -127,19 +168,16 @@ export class GzipBodyCache {
         .catch(() => {})
         .finally(() => {
           this.#inFlight--;
-          const wake = this.#wake;
-          this.#wake = undefined;
-          wake?.();
+          this.#waiting.shift()?.();
         });
-      blocks.push(member);
+      members.push(member);
       if (done < padded) block = new Uint8Array(Math.min(this.#blockSize, padded - done));
       fill = 0;
     };
-    const stream = await body.open();
-    try {
-      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+    return {
+      push: async (chunk) => {
         read += chunk.length;
-        if (read > body.size || this.#closed) return undefined;
+        if (read > size) return false;
         let at = 0;
         while (at < chunk.length) {
           const n = Math.min(chunk.length - at, block.length - fill);
@@ -148,14 +186,23 @@ export class GzipBodyCache {
           at += n;
           if (fill === block.length && done + fill < padded) await submit();
         }
-      }
-    } finally {
-      stream.destroy();
-    }
-    if (read !== body.size) return undefined;
-    await submit(); // the last block: the body's tail and its zero padding (a fresh block is zeroed)
-    const members = await Promise.all(blocks);
-    for (const m of members) this.#held += m.length;
-    return members;
+        return true;
+      },
+      finish: async () => {
+        if (read !== size) return undefined;
+        await submit(); // the last block: the body's tail and its zero padding (a fresh block is zeroed)
+        const out = await Promise.all(members).catch(() => undefined);
+        if (out !== undefined) for (const m of out) this.#held += m.length;
+        return out;
+      },
+    };
   }
+}
+
+/** A body being compressed as it is read elsewhere (GzipBodyCache.feed). */
+export interface BodyFeed {
+  /** The next chunk (copied before the promise settles); false when more than `size` bytes came. */
+  push(chunk: Uint8Array): Promise<boolean>;
+  /** The body is complete and has this sha256 (hex): its members become available to take(). */
+  end(sha256: string): void;
 }

@@ -33,6 +33,27 @@ export interface ExtractOptions {
   what: string;
   size?: number;
   limits?: DebLimits;
+  /** Takes the bytes of large bodies as they are captured (the gzip layer writer's GzipBodyCache). */
+  bodies?: BodyTaker | undefined;
+}
+
+/** Something that wants the bytes of large file bodies while they are read (see InstallOptions.bodies). */
+export interface BodyTaker {
+  /** Bodies smaller than this are not offered. */
+  readonly minSize: number;
+  /** A feed for one body of `size` bytes, or undefined when it is not wanted. */
+  feed(size: number): { push(chunk: Uint8Array): Promise<boolean>; end(sha256: string): void } | undefined;
+}
+
+/** Passes `chunks` through, handing each to `feed` first. */
+async function* teed(
+  chunks: AsyncIterable<Buffer>,
+  feed: NonNullable<ReturnType<BodyTaker['feed']>>,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    await feed.push(chunk);
+    yield chunk;
+  }
 }
 
 /** Bytes a package may unpack beyond twice its Installed-Size before it counts as a decompression bomb. */
@@ -87,7 +108,17 @@ export async function extractDeb(
             },
           );
         }
-        entry.content = await spool.capture(e.chunks(), e.size, `${opts.what}: ${e.path}`, stats);
+        const feed =
+          e.size >= (opts.bodies?.minSize ?? Number.POSITIVE_INFINITY)
+            ? opts.bodies?.feed(e.size)
+            : undefined;
+        entry.content = await spool.capture(
+          feed === undefined ? e.chunks() : teed(e.chunks(), feed),
+          e.size,
+          `${opts.what}: ${e.path}`,
+          stats,
+        );
+        feed?.end(entry.content.sha256);
       }
       entries.push(entry);
     },

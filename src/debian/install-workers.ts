@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, errorText, ImprintError } from '../errors.js';
 import type { DebLimits } from './deb.js';
+import type { BodyTaker } from './install-extract.js';
 import { type ExtractedDeb, extractDeb } from './install-extract.js';
 import type { ContentSpool, SpoolOptions } from './install-spool.js';
 
@@ -13,6 +14,8 @@ export interface ExtractJob {
   what: string;
   size?: number;
   limits?: DebLimits;
+  /** Inline extraction only: large bodies are fed to it as they are captured. */
+  bodies?: BodyTaker | undefined;
 }
 
 /** Turns .deb files into manifests, with bodies spooled under the spool's directory. */

@@ -16,7 +16,7 @@ import {
   removeNondeterministic,
 } from './effects/index.js';
 import type { PackageIdentity } from './install-conflicts.js';
-import type { ExtractedDeb } from './install-extract.js';
+import type { BodyTaker, ExtractedDeb } from './install-extract.js';
 import { controlIdentity, PackagePlacement, type PlacementContext } from './install-place.js';
 import { ContentSpool, type SpoolOptions, type SpoolStats } from './install-spool.js';
 import { statusEntryName, writeStatusEntry } from './install-status.js';
@@ -66,7 +66,7 @@ export interface InstallOptions {
    * Told of every file body as soon as its package is unpacked (before placement), so work on large
    * bodies can start early: the gzip layer writer's GzipBodyCache.
    */
-  bodies?: { readonly minSize: number; offer(sha256: string, size: number, open: ContentOpener): void };
+  bodies?: BodyTaker & { offer(sha256: string, size: number, open: ContentOpener): void };
 }
 
 /** A package as installed. */
@@ -165,8 +165,9 @@ async function install(
     ...(opts.limits ? { limits: opts.limits } : {}),
   }));
   const extracted = orderedRuns(jobs, workers > 0 ? workers : INLINE_CONCURRENCY, (job) =>
-    extractor.extract(job).then((manifest) => {
-      if (opts.bodies !== undefined) offerBodies(opts.bodies, manifest, spool, job.what);
+    extractor.extract(workers > 0 ? job : { ...job, bodies: opts.bodies }).then((manifest) => {
+      // Worker threads cannot feed the cache as they read: their large bodies are offered after.
+      if (opts.bodies !== undefined && workers > 0) offerBodies(opts.bodies, manifest, spool, job.what);
       return manifest;
     }),
   );

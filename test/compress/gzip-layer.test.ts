@@ -165,6 +165,31 @@ describe('gzip layers: members aligned to large bodies', () => {
     );
   });
 
+  test('a body fed while it is read elsewhere gives the same members; an unended or long feed gives none', async () => {
+    const body = mixedBytes(GZIP_BLOCK_SIZE + 70 * KiB + 3, 11);
+    const offered = new GzipBodyCache(6);
+    offered.offer(sha(body), body.length, () => Readable.from([body]));
+    const fed = new GzipBodyCache(6);
+    const feed = fed.feed(body.length);
+    assert.ok(feed !== undefined);
+    for (let at = 0; at < body.length; at += 10_000)
+      assert.equal(await feed.push(body.subarray(at, at + 10_000)), true);
+    assert.equal(fed.take(sha(body), body.length), undefined, 'not before end()');
+    feed.end(sha(body));
+    const a = await offered.take(sha(body), body.length);
+    const b = await fed.take(sha(body), body.length);
+    assert.ok(a !== undefined && b !== undefined);
+    assert.deepEqual(
+      b.map((m) => Buffer.from(m)),
+      a.map((m) => Buffer.from(m)),
+    );
+    assert.equal(fed.feed(GZIP_ALIGNED_BODY_MIN - 1), undefined, 'small bodies are not fed');
+    const long = fed.feed(GZIP_ALIGNED_BODY_MIN);
+    assert.equal(await long?.push(Buffer.alloc(GZIP_ALIGNED_BODY_MIN + 1)), false);
+    long?.end('ff');
+    assert.equal(await fed.take('ff', GZIP_ALIGNED_BODY_MIN), undefined);
+  });
+
   test('small bodies, repeats, short reads and offers beyond the budget are not kept', async () => {
     const cache = new GzipBodyCache(6, { maxHeldBytes: 1 });
     const small = textBytes(GZIP_ALIGNED_BODY_MIN - 1, 1);
