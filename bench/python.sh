@@ -44,5 +44,31 @@ hyperfine --runs "$runs" --export-markdown "$work/table.md" \
   --command-name 'imprint build, cold (downloads)' --prepare "rm -rf $cache" "${imprint[*]} build $spec -o oci:$work/out" \
   --command-name 'mmdebstrap --variant=extract (downloads)' --prepare "rm -f $work/mm.tar" "mmdebstrap --quiet --variant=extract --include=$pkgs bookworm $work/mm.tar $suite_url"
 cat "$work/table.md"
+
+# The ratio to the C pipeline, in alternating pairs: on a shared VM the machine's speed drifts by
+# tens of percent within minutes, which skews two hyperfine series run one after the other. CPU is
+# read system-wide from /proc/stat (imprint's xz children are reaped by init, so /usr/bin/time
+# under-counts them).
+busy() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+timed() { # prints "wall_s cpu_s" of "$@"
+  local b0 t0 b1 t1
+  b0=$(busy); t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); b1=$(busy)
+  echo "$(echo "$t1 - $t0" | bc) $(echo "scale=2; ($b1 - $b0) / $(getconf CLK_TCK)" | bc)"
+}
+pairs=${PAIRS:-7}
+echo
+echo "| pair | imprint warm: wall s (CPU s) | C pipeline: wall s (CPU s) | ratio |"
+echo "|---:|---:|---:|---:|"
+ratios=()
+for i in $(seq "$pairs"); do
+  rm -rf "$cache/layers"
+  read -r iw ic < <(timed "${imprint[@]}" build "$spec" -o "oci:$work/out")
+  read -r cw cc < <(timed bash "$work/c-tools.sh")
+  r=$(echo "scale=3; $iw / $cw" | bc)
+  ratios+=("$r")
+  printf '| %d | %.2f (%.2f) | %.2f (%.2f) | %.2f |\n' "$i" "$iw" "$ic" "$cw" "$cc" "$r"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {printf "median ratio %.2f (min %.2f, max %.2f)\n", a[int((NR+1)/2)], a[1], a[NR]}'
+
 rm -rf "$cache/layers"
 /usr/bin/time -v "${imprint[@]}" build "$spec" -o "oci:$work/out" 2>&1 >/dev/null | grep -E 'Maximum resident|Elapsed'

@@ -15,7 +15,7 @@ export interface GzipBodyCacheOptions {
   pool?: BlockRunner;
   /** Blocks submitted at once (default 2 per default worker): the layer writer's blocks queue behind them. */
   maxInFlight?: number;
-  /** Compressed bytes kept (default 96 MiB); bodies offered beyond it are left to the layer writer. */
+  /** Compressed bytes kept (default 48 MiB); bodies offered beyond it are left to the layer writer. */
   maxHeldBytes?: number;
   /** Changes the bytes: only tests set it (with the layer writer's). Default GZIP_BLOCK_SIZE. */
   blockSize?: number;
@@ -62,7 +62,7 @@ export class GzipBodyCache {
     const pool = options.pool ?? sharedDeflatePool(defaultDeflateWorkers());
     this.#run = (job, transfer) => pool.run(job, transfer);
     this.#maxInFlight = options.maxInFlight ?? 2 * defaultDeflateWorkers();
-    this.#maxHeld = options.maxHeldBytes ?? 96 * 1024 * 1024;
+    this.#maxHeld = options.maxHeldBytes ?? 48 * 1024 * 1024;
     this.#blockSize = options.blockSize ?? GZIP_BLOCK_SIZE;
     this.#padTo = options.padTo ?? 512;
   }
