@@ -73,6 +73,8 @@ export interface PlatformTreeInput {
   store: BlobStore;
   /** Locked packages of this platform, installed in this order. */
   packages: readonly LockPackage[];
+  /** Waits until a package's file (by sha256) is in the store, when downloads are still running. */
+  whenStored?: ((sha256: string) => Promise<void>) | undefined;
   files: FileTree;
   spool: ContentSpool;
   spoolDir: string;
@@ -108,7 +110,10 @@ export async function platformTree(
           size: p.size,
           filename: p.filename,
         },
-        open: () => input.store.open({ digest: `sha256:${p.sha256}`, size: p.size }),
+        open: async () => {
+          await input.whenStored?.(p.sha256);
+          return input.store.open({ digest: `sha256:${p.sha256}`, size: p.size });
+        },
       })),
       {
         epoch,

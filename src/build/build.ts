@@ -154,40 +154,43 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       if (layers !== undefined) {
         emit({ type: 'cached', platform: name });
       } else {
-        if (packages.length > 0) {
-          const { fetchPackages } = await import('../debian/fetch.js');
-          await step(`fetching packages for ${name}`, () =>
-            fetchPackages(withArchiveUrls(lock!, packages), {
-              store,
-              templates: spec.fetch.sources,
-              offline: req.offline === true,
-              onProgress: (p) => emit({ type: 'fetch', platform: name, ...p }),
-            }),
-          );
-        }
-        const lower =
-          base === undefined
-            ? undefined
-            : await step(`reading the base image's files for ${name}`, () => lowerTree(store, base.layers));
-        prewarmCompression(compression); // worker start-up overlaps the install
-        spool ??= new ContentSpool(join(cacheDir, 'spool'));
-        const currentSpool = spool;
         // Large bodies are compressed on the cores the unpacking leaves idle.
         const bodies = bodyCacheFor(compression);
-        const { tree, install } = await step(`assembling the file tree for ${name}`, () =>
-          platformTree({
-            bodies,
-            loaded,
-            platform,
-            epoch: epoch.epoch,
-            store,
-            packages,
-            files,
-            spool: currentSpool,
-            spoolDir: join(cacheDir, 'spool'),
-            base: lower,
-          }),
-        );
+        // Downloads run while packages install: each package waits only for its own file.
+        const fetching =
+          packages.length > 0
+            ? startFetch(lock!, packages, spec.fetch.sources, req, store, name, emit)
+            : undefined;
+        let assembled: Awaited<ReturnType<typeof platformTree>>;
+        try {
+          const lower =
+            base === undefined
+              ? undefined
+              : await step(`reading the base image's files for ${name}`, () => lowerTree(store, base.layers));
+          prewarmCompression(compression); // worker start-up overlaps the install
+          spool ??= new ContentSpool(join(cacheDir, 'spool'));
+          const currentSpool = spool;
+          assembled = await step(`assembling the file tree for ${name}`, () =>
+            platformTree({
+              bodies,
+              loaded,
+              platform,
+              epoch: epoch.epoch,
+              store,
+              packages,
+              whenStored: fetching?.whenStored,
+              files,
+              spool: currentSpool,
+              spoolDir: join(cacheDir, 'spool'),
+              base: lower,
+            }),
+          );
+          await fetching?.done;
+        } catch (err) {
+          // A failed download is the cause of whatever the install reported when it could not open it.
+          throw (await fetching?.abort()) ?? err;
+        }
+        const { tree, install } = assembled;
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {
@@ -259,6 +262,62 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   await store.putBytes(index.bytes, index.descriptor);
   const root: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [index.descriptor] };
   return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
+}
+
+/** A download of a platform's packages under way (see startFetch). */
+interface Fetching {
+  /** Settles once the package with this sha256 is in the store; rejects if the download fails. */
+  whenStored(sha256: string): Promise<void>;
+  /** Settles when every download has; rejects with the first failure. */
+  done: Promise<unknown>;
+  /** Stops the downloads and waits for them to settle; gives the error they failed with before, if any. */
+  abort(): Promise<unknown>;
+}
+
+/** Starts fetching `packages` into the store, in the background. */
+function startFetch(
+  lock: LockFile,
+  packages: readonly LockPackage[],
+  templates: readonly string[],
+  req: BuildRequest,
+  store: BlobStore,
+  platform: string,
+  emit: (e: BuildEvent) => void,
+): Fetching {
+  const stored = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  for (const p of packages) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    stored.set(p.sha256, { promise, resolve });
+  }
+  const controller = new AbortController();
+  const done = step(`fetching packages for ${platform}`, async () => {
+    const { fetchPackages } = await import('../debian/fetch.js');
+    return fetchPackages(withArchiveUrls(lock, packages), {
+      store,
+      templates,
+      offline: req.offline === true,
+      signal: controller.signal,
+      onProgress: (p) => emit({ type: 'fetch', platform, ...p }),
+      onStored: (sha256) => stored.get(sha256)?.resolve(),
+    });
+  });
+  let failure: unknown;
+  done.catch((err: unknown) => {
+    if (!controller.signal.aborted) failure = err;
+  });
+  return {
+    whenStored: (sha256) =>
+      Promise.race([stored.get(sha256)?.promise ?? Promise.resolve(), done.then(() => {})]),
+    done,
+    abort: async () => {
+      await Promise.resolve(); // a failure already settled is recorded first
+      const before = failure;
+      controller.abort();
+      await done.catch(() => {});
+      return before;
+    },
+  };
 }
 
 /** The lock's base image manifest for a platform. */

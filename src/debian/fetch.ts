@@ -38,6 +38,11 @@ export interface FetchPackagesOptions {
   concurrency?: number;
   /** Called when a download starts moving bytes and when one completes. */
   onProgress?: (p: FetchProgress) => void;
+  /**
+   * Called with a package's sha256 as soon as its verified file is in the store (at once for those
+   * already there), so a caller may use it before the other downloads finish.
+   */
+  onStored?: (sha256: string) => void;
   signal?: AbortSignal;
 }
 
@@ -148,6 +153,9 @@ export async function fetchPackages(
   const present = await Promise.all(candidates.map((p) => opts.store.has(digestOf(p))));
   const missing = candidates.filter((_, i) => !present[i]);
   const cached = candidates.length - missing.length;
+  candidates.forEach((p, i) => {
+    if (present[i]) opts.onStored?.(p.sha256);
+  });
   if (offline && missing.length > 0 && !templates.some((t) => t.startsWith('file:')))
     throw offlineError(missing, []);
 
@@ -182,6 +190,7 @@ export async function fetchPackages(
         // The callback form returns the last stream; a failure of either destroys both.
         const counted = pipeline(stream, counter, () => undefined);
         await opts.store.put(counted, { digest: digestOf(pkg), size: pkg.size });
+        opts.onStored?.(pkg.sha256);
         progress.done++;
         report();
         return { kind: 'fetched', bytes: pkg.size, warnings: attemptWarnings(pkg, attempts, url) };

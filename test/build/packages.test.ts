@@ -2,7 +2,7 @@
 // binary compiled here), `imprint lock`, `imprint build`, and the image run under podman.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -221,5 +221,30 @@ describe('images from Debian packages (generated signed repository)', async () =
         await podman.close();
       }
     }
+  });
+
+  it('downloads while it installs; a package no source serves fails the build with the download error', {
+    skip: !hasGcc && 'no static libc for gcc',
+  }, async () => {
+    assertOk(await runImprint(['--cache-dir', join(work, 'cache-f'), 'lock', spec]), 'imprint lock');
+    const lock = JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8'));
+    const hello = lock.platforms['linux/amd64'].find((p: { name: string }) => p.name === 'hello');
+    const deb = join((repo as DebRepo).dir, hello.filename);
+    await rename(deb, `${deb}.away`);
+    try {
+      const r = await runImprint(
+        ['--cache-dir', join(work, 'cache-f'), 'build', spec, '-o', `oci:${join(work, 'out-f')}`],
+        {
+          env: { SOURCE_DATE_EPOCH: '1700000000' },
+        },
+      );
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /hello .*no fetch source served them/);
+    } finally {
+      await rename(`${deb}.away`, deb);
+    }
+    // Once the file is back, the same cache builds the same image as before.
+    const ok = await build('cache-f', 'out-f');
+    assert.equal(ok.index, (await build('cache-a', 'out-g')).index);
   });
 });
