@@ -63,6 +63,12 @@ function blockError(err: unknown): Error {
     : new ImprintError('INTERNAL', `gzip: compressing a block failed: ${errorText(err)}`, { cause: err });
 }
 
+/** Members on their way out, in input order: a block handed to the engine, or members inserted ready. */
+interface InFlight {
+  members: Promise<Uint8Array[]>;
+  block: boolean;
+}
+
 /**
  * The core of imprint's multi-member gzip: input is cut into blocks of `blockSize` counted from the
  * start or from the last `cut()`, each block becomes one complete gzip member (fixed header,
@@ -80,7 +86,9 @@ export class GzipBlocks {
   readonly #maxInFlight: number;
   readonly #emit: (member: Uint8Array) => void | Promise<void>;
   /** Members of the blocks handed out, in input order. */
-  readonly #inFlight: Array<Promise<Uint8Array[]>> = [];
+  readonly #inFlight: InFlight[] = [];
+  /** Entries of #inFlight that are blocks handed to the engine (members inserted ready do not count). */
+  #blocksInFlight = 0;
   #block: Uint8Array;
   #fill = 0;
   #members = 0;
@@ -122,9 +130,8 @@ export class GzipBlocks {
   async insert(members: Promise<Uint8Array[]>): Promise<void> {
     await this.cut();
     this.#members++;
-    await this.#room();
     members.catch(() => {}); // awaited in order by #emitHead
-    this.#inFlight.push(members);
+    this.#inFlight.push({ members, block: false });
   }
 
   /** Hands out the last block (one empty member when there was no input at all) and emits every member. */
@@ -134,26 +141,35 @@ export class GzipBlocks {
   }
 
   async #submit(): Promise<void> {
-    const data = this.#block.subarray(0, this.#fill);
-    this.#block = new Uint8Array(this.#blockSize);
+    await this.#room();
+    let data: Uint8Array;
+    if (this.#fill * 2 < this.#blockSize) {
+      // A short block (cut before a large body): a copy of its own, and the buffer is reused.
+      data = this.#block.slice(0, this.#fill);
+    } else {
+      // The buffer belongs to this block alone, so a worker may take it without a copy.
+      data = this.#block.subarray(0, this.#fill);
+      this.#block = new Uint8Array(this.#blockSize);
+    }
     this.#fill = 0;
     this.#members++;
-    await this.#room();
-    // The buffer belongs to this block alone, so a worker may take it without a copy.
     const members = this.#run({ level: this.#level, data }, [data.buffer as ArrayBuffer]).then((m) => [m]);
     members.catch(() => {}); // awaited in order by #emitHead
-    this.#inFlight.push(members);
+    this.#inFlight.push({ members, block: true });
+    this.#blocksInFlight++;
   }
 
   /** Waits until fewer than the limit of blocks are in flight, emitting the oldest. */
   async #room(): Promise<void> {
-    while (this.#inFlight.length >= this.#maxInFlight) await this.#emitHead();
+    while (this.#blocksInFlight >= this.#maxInFlight) await this.#emitHead();
   }
 
   async #emitHead(): Promise<void> {
     let members: Uint8Array[];
     try {
-      members = await (this.#inFlight.shift() as Promise<Uint8Array[]>);
+      const head = this.#inFlight.shift() as InFlight;
+      if (head.block) this.#blocksInFlight--;
+      members = await head.members;
     } catch (err) {
       throw blockError(err);
     }

@@ -1,7 +1,8 @@
 // Errors and file access of the install spool (install-spool.ts).
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { errorText, ImprintError } from '../errors.js';
+import { Readable } from 'node:stream';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 
 /** The pack holds fewer bytes of a body than recorded: the spool changed under the build. */
 export function missing(what: string, expected: number, found: number): ImprintError {
@@ -10,6 +11,9 @@ export function missing(what: string, expected: number, found: number): ImprintE
     details: { expected, found },
   });
 }
+
+/** Spooled bodies up to this size are read whole, synchronously (larger ones stream). */
+const WHOLE_READ_MAX = 16 * 1024 * 1024;
 
 /** Opens a spooled body, refusing a file whose size is not the recorded one (SIZE_MISMATCH). */
 export async function openSpooled(path: string, size: number, what: string): Promise<Readable> {
@@ -27,6 +31,25 @@ export async function openSpooled(path: string, size: number, what: string): Pro
         details: { path, expected: size, found: st.size },
       },
     );
+  }
+  if (size <= WHOLE_READ_MAX) {
+    // One synchronous read: the file was just written (page cache), and a stream per body costs the
+    // layer writer more than the copy.
+    try {
+      const buf = Buffer.allocUnsafe(size);
+      let have = 0;
+      while (have < size) {
+        const n = readSync(fh.fd, buf, have, size - have, have);
+        if (n === 0) break;
+        have += n;
+      }
+      if (have !== size) throw missing(what, size, have);
+      return Readable.from([buf]);
+    } catch (err) {
+      throw isImprintError(err) ? err : ioError(`reading the spooled content of ${what} (${path})`, err);
+    } finally {
+      await fh.close();
+    }
   }
   return fh.createReadStream({ highWaterMark: 256 * 1024 });
 }
