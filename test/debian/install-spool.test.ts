@@ -97,6 +97,10 @@ describe('ContentSpool', () => {
     const file = await spool.capture(Readable.from([big]), big.length, 'large');
     assert.equal(file.store, 'file');
     assert.ok((await read(spool, file)).equals(big));
+    // Beyond 16 MiB a spooled body is streamed rather than read whole.
+    const huge = body(17 * 1024 * 1024, 98);
+    const streamed = await spool.capture(Readable.from([huge]), huge.length, 'huge');
+    assert.ok((await read(spool, streamed)).equals(huge));
     await spool.close();
     assert.deepEqual(packFiles(dir), []);
   });
