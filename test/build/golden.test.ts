@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildImage } from '../../src/build/build.js';
+import { type BuildResult, buildImage } from '../../src/build/build.js';
 import { validateImage } from '../../src/oci/validate.js';
 import { loadSpec } from '../../src/spec/index.js';
 import { BlobStore } from '../../src/store/index.js';
@@ -31,80 +31,65 @@ function largeText(): string {
   return out.join(' ').slice(0, 300 * 1024);
 }
 
+/** Builds a spec made of `files` (path -> content, under the spec directory) and `yaml` lines, validated. */
+async function buildGolden(files: Record<string, string>, yaml: string[]): Promise<BuildResult> {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-golden-'));
+  try {
+    const dir = join(work, 'spec');
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), content);
+    }
+    await writeFile(join(dir, 'imprint.yaml'), [...yaml, ''].join('\n'));
+    const store = new BlobStore(join(work, 'cache'));
+    const result = await buildImage({
+      loaded: await loadSpec(dir),
+      env: {},
+      store,
+      cacheDir: join(work, 'cache'),
+    });
+    await validateImage(result.set);
+    return result;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 describe('golden digests', () => {
   it('pins the members cut around a large body', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'imprint-golden-'));
-    try {
-      const dir = join(work, 'spec');
-      await mkdir(join(dir, 'data'), { recursive: true });
-      await writeFile(join(dir, 'data', 'a.txt'), 'small before\n');
-      await writeFile(join(dir, 'data', 'big.txt'), largeText());
-      await writeFile(join(dir, 'data', 'z.txt'), 'small after\n');
-      await writeFile(
-        join(dir, 'imprint.yaml'),
-        [
-          'version: 1',
-          'platforms: [linux/amd64]',
-          'epoch: 1700000000',
-          'files:',
-          '  - {source: data/, target: /data/}',
-          '',
-        ].join('\n'),
-      );
-      const store = new BlobStore(join(work, 'cache'));
-      const result = await buildImage({
-        loaded: await loadSpec(dir),
-        env: {},
-        store,
-        cacheDir: join(work, 'cache'),
-      });
-      await validateImage(result.set);
-      assert.deepEqual({ layer: result.images[0]!.layers[0]!.digest }, GOLDEN_LARGE);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    const result = await buildGolden(
+      { 'data/a.txt': 'small before\n', 'data/big.txt': largeText(), 'data/z.txt': 'small after\n' },
+      [
+        'version: 1',
+        'platforms: [linux/amd64]',
+        'epoch: 1700000000',
+        'files:',
+        '  - {source: data/, target: /data/}',
+      ],
+    );
+    assert.deepEqual({ layer: result.images[0]!.layers[0]!.digest }, GOLDEN_LARGE);
   });
 
   it('pins a tiny file-only build', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'imprint-golden-'));
-    try {
-      const dir = join(work, 'spec');
-      await mkdir(join(dir, 'bin'), { recursive: true });
-      await writeFile(join(dir, 'bin', 'greeting.txt'), 'hello, reproducible world\n');
-      await writeFile(
-        join(dir, 'imprint.yaml'),
-        [
-          'version: 1',
-          'platforms: [linux/amd64]',
-          'epoch: 1700000000',
-          'files:',
-          '  - {source: bin/, target: /opt/greeting/, owner: "1000:1000"}',
-          'accounts:',
-          '  users: [{name: app, uid: 1000}]',
-          'user: app',
-          'env: {A: "1"}',
-          'entrypoint: [/opt/greeting/greeting.txt]',
-          '',
-        ].join('\n'),
-      );
-      const store = new BlobStore(join(work, 'cache'));
-      const result = await buildImage({
-        loaded: await loadSpec(dir),
-        env: {},
-        store,
-        cacheDir: join(work, 'cache'),
-      });
-      await validateImage(result.set);
-      assert.deepEqual(
-        {
-          index: result.index.digest,
-          amd64: result.images[0]!.manifest.digest,
-          layer: result.images[0]!.layers[0]!.digest,
-        },
-        GOLDEN,
-      );
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    const result = await buildGolden({ 'bin/greeting.txt': 'hello, reproducible world\n' }, [
+      'version: 1',
+      'platforms: [linux/amd64]',
+      'epoch: 1700000000',
+      'files:',
+      '  - {source: bin/, target: /opt/greeting/, owner: "1000:1000"}',
+      'accounts:',
+      '  users: [{name: app, uid: 1000}]',
+      'user: app',
+      'env: {A: "1"}',
+      'entrypoint: [/opt/greeting/greeting.txt]',
+    ]);
+    assert.deepEqual(
+      {
+        index: result.index.digest,
+        amd64: result.images[0]!.manifest.digest,
+        layer: result.images[0]!.layers[0]!.digest,
+      },
+      GOLDEN,
+    );
   });
 });
