@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { GzipBodyCache } from '../../src/compress/gzip-bodies.js';
 import { parseDeb822 } from '../../src/debian/deb822.js';
 import { type InstallInput, type InstallOptions, installPackages } from '../../src/debian/install.js';
 import { statusParagraph } from '../../src/debian/install-status.js';
 import { ImprintError } from '../../src/errors.js';
+import { layerEntries } from '../../src/vfs/entries.js';
+import { writeLayer } from '../../src/vfs/layer.js';
 import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
 import { FileTree } from '../../src/vfs/tree.js';
@@ -422,6 +425,36 @@ describe('installPackages: worker threads', () => {
     assert.deepEqual(listing(threaded.tree), listing(inline.tree));
     for (const key of ['usr/bin/a', 'usr/share/a/1', 'etc/c.conf'])
       assert.equal(await read(threaded.tree.get(key)), await read(inline.tree.get(key)));
+  });
+
+  it('hands large bodies to a GzipBodyCache, fed inline or offered from workers: the layer bytes do not change', async () => {
+    const layer = async (workers: number, cache: boolean): Promise<Buffer> => {
+      const bodies = cache ? new GzipBodyCache(6) : undefined;
+      const { tree } = await install(specs, { workers, ...(bodies === undefined ? {} : { bodies }) });
+      if (bodies !== undefined) {
+        const members = await bodies.take(
+          createHash('sha256').update(Buffer.alloc(1_500_000, 3)).digest('hex'),
+          1_500_000,
+        );
+        assert.equal(members?.length, 2, `members of usr/bin/a made ahead (workers: ${workers})`);
+      }
+      const parts: Buffer[] = [];
+      await writeLayer(
+        layerEntries(tree),
+        { compression: 'gzip', level: 6, workers: 2 },
+        {
+          put: async (src) => {
+            for await (const c of src) parts.push(c as Buffer);
+            return { digest: 'sha256:00', size: 0 };
+          },
+        },
+        bodies === undefined ? {} : { bodies },
+      );
+      return Buffer.concat(parts);
+    };
+    const plain = await layer(0, false);
+    assert.ok((await layer(0, true)).equals(plain), 'fed inline');
+    assert.ok((await layer(2, true)).equals(plain), 'offered from worker threads');
   });
 
   it('reports the first failing package in install order, with its code, and leaves the tree untouched', async () => {
