@@ -8,7 +8,6 @@
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = resolve(process.argv[2] ?? join(root, 'dist', 'bundle'));
@@ -17,7 +16,16 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 // Built beside the target and renamed into place: a failed build leaves the old bundle whole.
 const tmp = `${outdir}.tmp-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
-await build({
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch (err) {
+  // esbuild ships a native binary per platform; where it has none, imprint still runs (from dist/cli,
+  // ~150 ms slower to start), so installing must not fail.
+  console.warn(`imprint: no bundle made (esbuild unavailable: ${err.message}); bin/imprint runs dist/cli`);
+  process.exit(0);
+}
+await esbuild.build({
   absWorkingDir: root,
   entryPoints: {
     main: 'src/cli/main.ts',
