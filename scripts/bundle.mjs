@@ -23,6 +23,7 @@ try {
   // esbuild ships a native binary per platform; where it has none, imprint still runs (from dist/cli,
   // ~150 ms slower to start), so installing must not fail.
   console.warn(`imprint: no bundle made (esbuild unavailable: ${err.message}); bin/imprint runs dist/cli`);
+  rmSync(outdir, { recursive: true, force: true }); // never a stale bundle over a newer dist/
   process.exit(0);
 }
 await esbuild.build({
