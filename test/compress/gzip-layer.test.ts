@@ -160,9 +160,8 @@ describe('gzip layers: members aligned to large bodies', () => {
       gzipMember({ level: 6, data: padded.subarray(i * GZIP_BLOCK_SIZE, (i + 1) * GZIP_BLOCK_SIZE) }),
     );
     assert.equal(members.length, 3);
-    members.forEach((m, i) =>
-      assert.ok(Buffer.from(m).equals(Buffer.from(expected[i] as Uint8Array)), `member ${i}`),
-    );
+    for (const [i, m] of members.entries())
+      assert.ok(Buffer.from(m).equals(Buffer.from(expected[i] as Uint8Array)), `member ${i}`);
   });
 
   test('a body fed while it is read elsewhere gives the same members; an unended or long feed gives none', async () => {
