@@ -12,7 +12,7 @@ export interface ToDeflateWorker {
 }
 
 export type FromDeflateWorker =
-  | { id: number; output: Uint8Array }
+  | { id: number; output: Uint8Array; input?: Uint8Array }
   | { id: number; error: { code?: string; message: string } };
 
 /** At most this many deflate workers by default, however many cores there are. */
@@ -113,7 +113,10 @@ export class DeflatePool implements BlockRunner {
       if (task === undefined || task.id !== message.id) return;
       slot.task = undefined;
       slot.worker.unref();
-      if ('output' in message) task.resolve(message.output);
+      if ('output' in message) {
+        if (message.input !== undefined) recycleBlock(message.input);
+        task.resolve(message.output);
+      }
       else task.reject(rebuildError(message.error));
       this.#dispatch();
     });
@@ -141,6 +144,33 @@ export class DeflatePool implements BlockRunner {
 /** An ImprintError again, from its plain form. */
 function rebuildError(e: { code?: string; message: string }): ImprintError {
   return new ImprintError((e.code ?? 'INTERNAL') as ErrorCode, e.message);
+}
+
+/**
+ * Block buffers the workers handed back, for the next blocks of the same size: allocating a fresh
+ * 1 MiB buffer per block (and detaching it on transfer) churns V8's external memory, which triggers
+ * garbage collections on the main thread. At most 16 are kept.
+ */
+const spareBlocks = new Map<number, ArrayBuffer[]>();
+const MAX_SPARE_BLOCKS = 16;
+
+/** Keeps a block buffer that came back from a worker for reuse. */
+function recycleBlock(input: Uint8Array): void {
+  const buffer = input.buffer as ArrayBuffer;
+  if (buffer.byteLength === 0 || input.byteOffset !== 0 || input.byteLength !== buffer.byteLength) return;
+  const list = spareBlocks.get(buffer.byteLength) ?? [];
+  if (list.length >= MAX_SPARE_BLOCKS) return;
+  list.push(buffer);
+  spareBlocks.set(buffer.byteLength, list);
+}
+
+/**
+ * A buffer of `size` bytes for a block: a recycled one when there is one (its old bytes are still
+ * there: the caller overwrites what it uses), else a new zeroed one.
+ */
+export function blockBuffer(size: number): Uint8Array {
+  const spare = spareBlocks.get(size)?.pop();
+  return spare === undefined ? new Uint8Array(size) : new Uint8Array(spare);
 }
 
 const shared = new Map<number, DeflatePool>();

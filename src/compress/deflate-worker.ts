@@ -13,8 +13,10 @@ port.on('message', (message: ToDeflateWorker) => {
   try {
     // A fresh buffer of its own (never a slab of Node's Buffer pool), so it can be transferred.
     const output = gzipMember(message.job);
-    reply = { id: message.id, output };
-    transfer = [output.buffer as ArrayBuffer];
+    const input = message.job.data;
+    // The input goes back too, so the pool can reuse its buffer for another block.
+    reply = { id: message.id, output, input };
+    transfer = [output.buffer as ArrayBuffer, input.buffer as ArrayBuffer];
   } catch (err) {
     reply = {
       id: message.id,

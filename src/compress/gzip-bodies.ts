@@ -4,7 +4,7 @@
 // idle. The layer writer takes them instead of compressing the body again: the bytes are the same
 // either way, so this is a cache of work, never a source of difference.
 import type { Readable } from 'node:stream';
-import { type BlockRunner, defaultDeflateWorkers, sharedDeflatePool } from './deflate-pool.js';
+import { type BlockRunner, blockBuffer, defaultDeflateWorkers, sharedDeflatePool } from './deflate-pool.js';
 import { GZIP_ALIGNED_BODY_MIN, GZIP_BLOCK_SIZE } from './gzip.js';
 
 /** Opens a fresh stream of a body (a ContentOpener). */
@@ -154,7 +154,7 @@ export class GzipBodyCache {
     const padded = Math.ceil(size / this.#padTo) * this.#padTo;
     const members: Array<Promise<Uint8Array>> = [];
     let done = 0;
-    let block = new Uint8Array(Math.min(this.#blockSize, padded));
+    let block = blockBuffer(Math.min(this.#blockSize, padded));
     let fill = 0;
     let read = 0;
     const submit = async (): Promise<void> => {
@@ -171,7 +171,7 @@ export class GzipBodyCache {
           this.#waiting.shift()?.();
         });
       members.push(member);
-      if (done < padded) block = new Uint8Array(Math.min(this.#blockSize, padded - done));
+      if (done < padded) block = blockBuffer(Math.min(this.#blockSize, padded - done));
       fill = 0;
     };
     return {
@@ -190,7 +190,8 @@ export class GzipBodyCache {
       },
       finish: async () => {
         if (read !== size) return undefined;
-        await submit(); // the last block: the body's tail and its zero padding (a fresh block is zeroed)
+        block.fill(0, fill); // the tar padding (a recycled buffer holds old bytes)
+        await submit(); // the last block: the body's tail and its padding
         const out = await Promise.all(members).catch(() => undefined);
         if (out !== undefined) for (const m of out) this.#held += m.length;
         return out;

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
-import { type BlockRunner, defaultDeflateWorkers, sharedDeflatePool } from './deflate-pool.js';
+import { type BlockRunner, blockBuffer, defaultDeflateWorkers, sharedDeflatePool } from './deflate-pool.js';
 import { type BlockJob, gzipMember } from './gzip-member.js';
 import { CODEC_CHUNK } from './inner-stream.js';
 import { assertPinnedDeflate } from './libdeflate.js';
@@ -105,7 +105,7 @@ export class GzipBlocks {
     this.#level = level;
     this.#blockSize = blockSize;
     this.#maxInFlight = 2 * Math.max(1, workers);
-    this.#block = new Uint8Array(blockSize);
+    this.#block = blockBuffer(blockSize);
     this.#emit = emit;
   }
 
@@ -149,7 +149,7 @@ export class GzipBlocks {
     } else {
       // The buffer belongs to this block alone, so a worker may take it without a copy.
       data = this.#block.subarray(0, this.#fill);
-      this.#block = new Uint8Array(this.#blockSize);
+      this.#block = blockBuffer(this.#blockSize);
     }
     this.#fill = 0;
     this.#members++;

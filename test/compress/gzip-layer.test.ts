@@ -189,6 +189,32 @@ describe('gzip layers: members aligned to large bodies', () => {
     assert.equal(await fed.take('ff', GZIP_ALIGNED_BODY_MIN), undefined);
   });
 
+  test("recycled block buffers never leak old bytes into a body's padding", async () => {
+    const cache = new GzipBodyCache(6);
+    // Full blocks of noise go to the workers and come back as spare buffers full of it.
+    for (let i = 0; i < 4; i++) {
+      const junk = mixedBytes(2 * GZIP_BLOCK_SIZE, 100 + i);
+      cache.offer(sha(junk), junk.length, () => Readable.from([junk]));
+      await cache.take(sha(junk), junk.length);
+    }
+    const body = textBytes(2 * GZIP_BLOCK_SIZE - 100, 7); // its last 1 MiB block ends in 100 bytes of padding
+    const feed = cache.feed(body.length);
+    assert.ok(feed !== undefined);
+    await feed.push(body);
+    feed.end(sha(body));
+    const members = await cache.take(sha(body), body.length);
+    const padded = Buffer.alloc(2 * GZIP_BLOCK_SIZE);
+    body.copy(padded);
+    assert.deepEqual(
+      members?.map((m) => Buffer.from(m)),
+      [0, 1].map((i) =>
+        Buffer.from(
+          gzipMember({ level: 6, data: padded.subarray(i * GZIP_BLOCK_SIZE, (i + 1) * GZIP_BLOCK_SIZE) }),
+        ),
+      ),
+    );
+  });
+
   test('small bodies, repeats, short reads and offers beyond the budget are not kept', async () => {
     const cache = new GzipBodyCache(6, { maxHeldBytes: 1 });
     const small = textBytes(GZIP_ALIGNED_BODY_MIN - 1, 1);
