@@ -311,7 +311,7 @@ function startFetch(
       Promise.race([stored.get(sha256)?.promise ?? Promise.resolve(), done.then(() => {})]),
     done,
     abort: async () => {
-      await Promise.resolve(); // a failure already settled is recorded first
+      // A download that failed has been recorded already: the handler above was the first attached.
       const before = failure;
       controller.abort();
       await done.catch(() => {});

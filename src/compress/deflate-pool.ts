@@ -116,8 +116,7 @@ export class DeflatePool implements BlockRunner {
       if ('output' in message) {
         if (message.input !== undefined) recycleBlock(message.input);
         task.resolve(message.output);
-      }
-      else task.reject(rebuildError(message.error));
+      } else task.reject(rebuildError(message.error));
       this.#dispatch();
     });
     const fail = (err: Error): void => {

@@ -1,6 +1,7 @@
 // Reading one .deb into a manifest: control text plus every data.tar entry's metadata and where its
 // body was spooled. Runs in the main thread or in a worker; the tree is not touched here.
 import type { Readable } from 'node:stream';
+import type { BodyFeed } from '../compress/gzip-bodies.js';
 import { ImprintError } from '../errors.js';
 import type { TarEntry } from '../tar/index.js';
 import { type DebLimits, readDeb } from './deb.js';
@@ -39,17 +40,14 @@ export interface ExtractOptions {
 
 /** Something that wants the bytes of large file bodies while they are read (see InstallOptions.bodies). */
 export interface BodyTaker {
-  /** Bodies smaller than this are not offered. */
+  /** Bodies smaller than this are not wanted. */
   readonly minSize: number;
   /** A feed for one body of `size` bytes, or undefined when it is not wanted. */
-  feed(size: number): { push(chunk: Uint8Array): Promise<boolean>; end(sha256: string): void } | undefined;
+  feed(size: number): BodyFeed | undefined;
 }
 
 /** Passes `chunks` through, handing each to `feed` first. */
-async function* teed(
-  chunks: AsyncIterable<Buffer>,
-  feed: NonNullable<ReturnType<BodyTaker['feed']>>,
-): AsyncGenerator<Buffer> {
+async function* teed(chunks: AsyncIterable<Buffer>, feed: BodyFeed): AsyncGenerator<Buffer> {
   for await (const chunk of chunks) {
     await feed.push(chunk);
     yield chunk;
@@ -108,10 +106,7 @@ export async function extractDeb(
             },
           );
         }
-        const feed =
-          e.size >= (opts.bodies?.minSize ?? Number.POSITIVE_INFINITY)
-            ? opts.bodies?.feed(e.size)
-            : undefined;
+        const feed = opts.bodies?.feed(e.size);
         entry.content = await spool.capture(
           feed === undefined ? e.chunks() : teed(e.chunks(), feed),
           e.size,

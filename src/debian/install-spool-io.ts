@@ -33,16 +33,10 @@ export async function openSpooled(path: string, size: number, what: string): Pro
     );
   }
   if (size <= WHOLE_READ_MAX) {
-    // One synchronous read: the file was just written (page cache), and a stream per body costs the
-    // layer writer more than the copy.
+    // Read whole (readFullySync): no stream per body.
     try {
       const buf = Buffer.allocUnsafe(size);
-      let have = 0;
-      while (have < size) {
-        const n = readSync(fh.fd, buf, have, size - have, have);
-        if (n === 0) break;
-        have += n;
-      }
+      const have = readFullySync(fh.fd, buf, 0);
       if (have !== size) throw missing(what, size, have);
       return Readable.from([buf]);
     } catch (err) {
@@ -52,6 +46,21 @@ export async function openSpooled(path: string, size: number, what: string): Pro
     }
   }
   return fh.createReadStream({ highWaterMark: 256 * 1024 });
+}
+
+/**
+ * Fills `buf` from `fd` at `position` with synchronous reads; returns the bytes read (fewer only at
+ * end of file). For spooled bodies, which were just written and sit in the page cache: a round trip
+ * through the thread pool per body costs the layer writer more than the copy.
+ */
+export function readFullySync(fd: number, buf: Buffer, position: number): number {
+  let have = 0;
+  while (have < buf.length) {
+    const n = readSync(fd, buf, have, buf.length - have, position + have);
+    if (n === 0) break;
+    have += n;
+  }
+  return have;
 }
 
 /** A body that yielded another size than its header's. */

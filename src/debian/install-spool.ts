@@ -1,14 +1,13 @@
 // Where the bodies of unpacked package files wait until a layer is written: small ones in a pack (in
 // memory within a budget, else a pack file), large ones in a content-addressed spool directory.
 import { createHash } from 'node:crypto';
-import { readSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
 import type { ContentOpener } from '../vfs/node.js';
-import { ioError, missing, openSpooled, sizeError } from './install-spool-io.js';
+import { ioError, missing, openSpooled, readFullySync, sizeError } from './install-spool-io.js';
 
 export interface SpoolOptions {
   /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
@@ -395,15 +394,9 @@ export class ContentSpool {
       fh = await reader;
     }
     const buf = Buffer.allocUnsafe(ref.size);
-    let have = 0;
+    let have: number;
     try {
-      while (have < ref.size) {
-        // Synchronous: a body of at most 1 MiB that was just written is in the page cache, and a
-        // round trip through the thread pool per body costs the layer writer more than the copy.
-        const bytesRead = readSync(fh.fd, buf, have, ref.size - have, ref.offset + have);
-        if (bytesRead === 0) break;
-        have += bytesRead;
-      }
+      have = readFullySync(fh.fd, buf, ref.offset);
     } catch (err) {
       throw ioError(`reading the spooled content of ${what}`, err);
     }
