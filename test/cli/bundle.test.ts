@@ -3,7 +3,7 @@
 // same image as the sources: packages from a generated signed repository (unpacked with xz and in
 // WebAssembly, large bodies compressed ahead in the deflate workers) and the spec's files.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,25 +60,12 @@ describe('the bundled CLI', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  // Asynchronous: the repository's HTTP server runs in this process.
-  const runBundle = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(bundle, 'run.mjs'), ...args], { cwd: ROOT });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+  // Asynchronous (runImprint): the repository's HTTP server runs in this process.
+  const runBundle = (args: string[]) => runImprint(args, { script: join(bundle, 'run.mjs') });
 
   it('reports the version of package.json', async () => {
     const r = await runBundle(['--version']);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(r.stdout.trim(), version);
   });
@@ -120,7 +107,7 @@ describe('the bundled CLI', () => {
       '-o',
       `oci:${join(spec, 'b')}`,
     ]);
-    assert.equal(fromBundle.status, 0, fromBundle.stderr);
+    assert.equal(fromBundle.code, 0, fromBundle.stderr);
     assert.match(fromBundle.stdout, /index +sha256:/);
     assert.equal(index(fromBundle.stdout), index(fromSource.stdout));
   });

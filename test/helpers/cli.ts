@@ -22,12 +22,15 @@ export interface RunOptions {
   umask?: number;
   /** A command that wraps node, e.g. ['faketime', '-f', '+400d']. */
   wrapper?: string[];
+  /** A module that runs the CLI instead of the sources through tsx (e.g. a bundle's runner). */
+  script?: string;
 }
 
-/** Runs `imprint ARGS` in a child process (from source via tsx) and collects its output. */
+/** Runs `imprint ARGS` in a child process (from source via tsx, or `script`) and collects its output. */
 export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const node = opts.node ?? process.execPath;
-  const argv = [...(opts.wrapper ?? []), node, '--import', TSX, ENTRY, ...args];
+  const entry = opts.script === undefined ? ['--import', TSX, ENTRY] : [opts.script];
+  const argv = [...(opts.wrapper ?? []), node, ...entry, ...args];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...opts.env }))
     if (v !== undefined) env[k] = v;
