@@ -14,30 +14,11 @@ import { gzipMember } from '../../src/compress/gzip-member.js';
 import { isImprintError } from '../../src/errors.js';
 import { type TarWriteEntry, tarChunks } from '../../src/tar/index.js';
 import { writeLayer } from '../../src/vfs/layer.js';
+import { memorySink } from '../helpers/layers.js';
 import { mixedBytes, textBytes } from './corpus.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
-
-/** A sink keeping what the layer writer stores. */
-function memorySink(): {
-  put(src: Readable): Promise<{ digest: `sha256:${string}`; size: number }>;
-  bytes: Buffer;
-} {
-  const sink = {
-    bytes: Buffer.alloc(0),
-    async put(src: Readable) {
-      const parts: Buffer[] = [];
-      for await (const c of src) parts.push(c as Buffer);
-      sink.bytes = Buffer.concat(parts);
-      return {
-        digest: `sha256:${createHash('sha256').update(sink.bytes).digest('hex')}` as const,
-        size: sink.bytes.length,
-      };
-    },
-  };
-  return sink;
-}
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

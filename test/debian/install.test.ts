@@ -16,6 +16,7 @@ import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
 import { FileTree } from '../../src/vfs/tree.js';
 import { buildDeb, type DebSpec, debInput, md5sumsText } from '../helpers/debfile.js';
+import { memorySink } from '../helpers/layers.js';
 
 const EPOCH = 1_650_000_000;
 const spoolRoot = mkdtempSync(join(tmpdir(), 'imprint-install-'));
@@ -438,19 +439,14 @@ describe('installPackages: worker threads', () => {
         );
         assert.equal(members?.length, 2, `members of usr/bin/a made ahead (workers: ${workers})`);
       }
-      const parts: Buffer[] = [];
+      const sink = memorySink();
       await writeLayer(
         layerEntries(tree),
         { compression: 'gzip', level: 6, workers: 2 },
-        {
-          put: async (src) => {
-            for await (const c of src) parts.push(c as Buffer);
-            return { digest: 'sha256:00', size: 0 };
-          },
-        },
+        sink,
         bodies === undefined ? {} : { bodies },
       );
-      return Buffer.concat(parts);
+      return sink.bytes;
     };
     const plain = await layer(0, false);
     assert.ok((await layer(0, true)).equals(plain), 'fed inline');

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { openDecompressed } from '../../src/compress/index.js';
 import type { ImageSet } from '../../src/oci/image-set.js';
 import { readTar } from '../../src/tar/index.js';
@@ -37,4 +39,24 @@ export async function readLayerFiles(set: ImageSet): Promise<Map<string, Buffer>
     }
   }
   return files;
+}
+
+/** A BlobSink for writeLayer that keeps what it is given in `bytes`. */
+export function memorySink(): {
+  put(src: Readable): Promise<{ digest: `sha256:${string}`; size: number }>;
+  bytes: Buffer;
+} {
+  const sink = {
+    bytes: Buffer.alloc(0),
+    async put(src: Readable) {
+      const parts: Buffer[] = [];
+      for await (const c of src) parts.push(c as Buffer);
+      sink.bytes = Buffer.concat(parts);
+      return {
+        digest: `sha256:${createHash('sha256').update(sink.bytes).digest('hex')}` as const,
+        size: sink.bytes.length,
+      };
+    },
+  };
+  return sink;
 }
