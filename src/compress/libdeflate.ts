@@ -59,11 +59,10 @@ const KNOWN_ANSWERS: Readonly<Record<number, string>> = {
   9: 'f42a08fc413265e56cce3e1fa4b5d400d842076acba9518eaf0e4a38da9fff44',
 };
 
-/** Deterministic ~19 KB probe: text with repeats at many distances, a run, noise, a long repeat. */
-export function knownAnswerProbe(): Buffer {
-  const words = 'layer image digest manifest config tar gzip zstd index blob store debian package'.split(' ');
-  let s = 0x2545f491;
-  const next = (): number => {
+/** xorshift32 from a non-zero seed: a small deterministic generator (the probe's; tests' corpora). */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;
@@ -71,6 +70,12 @@ export function knownAnswerProbe(): Buffer {
     s >>>= 0;
     return s;
   };
+}
+
+/** Deterministic ~19 KB probe: text with repeats at many distances, a run, noise, a long repeat. */
+export function knownAnswerProbe(): Buffer {
+  const words = 'layer image digest manifest config tar gzip zstd index blob store debian package'.split(' ');
+  const next = xorshift32(0x2545f491);
   const parts: string[] = [];
   for (let i = 0; i < 1500; i++) {
     const r = next();

@@ -1,18 +1,11 @@
 // Test inputs for the codecs, generated from a seeded PRNG: the same bytes on every run and host.
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { xorshift32 } from '../../src/compress/libdeflate.js';
 
-/** xorshift32: small, fast, and enough to make incompressible bytes. */
+/** xorshift32 (the engine probe's generator): small, fast, and enough to make incompressible bytes. */
 export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  return xorshift32(seed >>> 0 || 1);
 }
 
 export function randomBytes(n: number, seed: number): Buffer {
