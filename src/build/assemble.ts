@@ -5,7 +5,9 @@ import type { LowerTree } from '../base/lower.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
+import { ImprintError, isImprintError } from '../errors.js';
 import type { LockPackage } from '../lock/types.js';
+import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
@@ -96,6 +98,17 @@ export async function platformTree(
   const { loaded, epoch } = input;
   const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   let install: InstallResult | undefined;
+  const { timezone } = loaded.spec;
+  if (timezone !== undefined && !input.packages.some((p) => p.name === 'tzdata')) {
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${loaded.file}: timezone: ${timezone} is set, but tzdata is not among the packages for ${formatPlatform(input.platform)}`,
+      {
+        hint: 'Add tzdata to packages (e.g. {name: tzdata, dependencies: false}), or drop timezone.',
+        details: { file: loaded.file, field: 'timezone', timezone },
+      },
+    );
+  }
   if (input.packages.length > 0) {
     install = await installPackages(
       upper,
@@ -121,10 +134,18 @@ export async function platformTree(
         spoolDir: input.spoolDir,
         mergedUsr: true,
         spool: input.spool,
-        effects: {},
+        effects: timezone === undefined ? {} : { timezone },
         ...(input.bodies === undefined ? {} : { bodies: input.bodies }),
       },
-    );
+    ).catch((err: unknown) => {
+      // The zone is checked against what tzdata installs: name the spec's field.
+      if (timezone !== undefined && isImprintError(err, 'SPEC_INVALID') && err.details.timezone !== undefined)
+        throw new ImprintError('SPEC_INVALID', `${loaded.file}: timezone: ${err.message}`, {
+          ...(err.hint === undefined ? {} : { hint: err.hint }),
+          details: { ...err.details, file: loaded.file, field: 'timezone' },
+        });
+      throw err;
+    });
   }
   upper.overlay(input.files);
   let full = upper;

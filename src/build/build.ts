@@ -148,6 +148,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         files: filesPrint,
         accounts: spec.accounts,
         remove: spec.remove,
+        ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
         ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
       let layers = (await cache.get(key))?.layers;

@@ -387,6 +387,16 @@ const specObject = z
         .prefault([])
         .describe('Debian archives packages come from.'),
       packages,
+      timezone: z
+        .string(expected('a time zone name such as Etc/UTC or Europe/Berlin'))
+        .regex(
+          /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/,
+          expected('a time zone name such as Etc/UTC or Europe/Berlin'),
+        )
+        .optional()
+        .describe(
+          'Time zone of /etc/localtime and /etc/timezone, which imprint writes when tzdata is among the packages (default Etc/UTC); a zone tzdata does not ship is an error.',
+        ),
       remove: removals,
       fetch: z
         .strictObject(
