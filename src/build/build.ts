@@ -12,6 +12,7 @@ import {
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
+import { loadFreshLock } from '../lock/fresh.js';
 import type { LockBaseImage, LockFile, LockPackage } from '../lock/types.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
@@ -110,11 +111,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     level: spec.compression.level,
   };
   const cacheDir = req.cacheDir;
-  // The Debian machinery (OpenPGP, resolver, fetcher) loads only when the spec has packages.
-  const lock =
-    spec.packages.length > 0 || spec.base !== undefined
-      ? await (await import('../lock/create.js')).loadFreshLock(loaded)
-      : undefined;
+  // A lock is read and checked; resolving (OpenPGP, the resolver) is `imprint lock`'s, not loaded here.
+  const lock = spec.packages.length > 0 || spec.base !== undefined ? await loadFreshLock(loaded) : undefined;
   const baseBlobs =
     baseRef === undefined
       ? undefined

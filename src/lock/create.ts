@@ -3,15 +3,15 @@ import { type Archive, type ArchiveSource, openArchive } from '../debian/archive
 import type { PackageRecord } from '../debian/packages-index.js';
 import { dpkgArch, type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { resolveSourceSpec } from '../debian/sources.js';
-import type { Digest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
-import { checkLock, lockPathFor, readLock } from './io.js';
-import { type LockSpecInput, lockSpecHash } from './spec-hash.js';
+import { specLockHash } from './fresh.js';
 import { LOCK_VERSION, type LockBase, type LockFile, type LockPackage, type LockSource } from './types.js';
+
+export { loadFreshLock, lockPath, lockSpecInput, specLockHash } from './fresh.js';
 
 /** What `createLock` resolves. */
 export interface LockRequest {
@@ -40,52 +40,6 @@ export interface LockResult {
 
 /** How many Release/Packages files are opened at once. */
 const METADATA_CONCURRENCY = 4;
-
-/** The lock file of a loaded spec: `imprint.lock` in the spec's directory. Pure. */
-export function lockPath(loaded: LoadedSpec): string {
-  return lockPathFor(loaded.file);
-}
-
-/**
- * The spec fields that decide resolution, as lockSpecHash hashes them. A source without `url` is
- * hashed as written (an empty URL: "the host's apt source for the suite"), so the hash, and thus
- * the lock's freshness, is the same on every machine. Pure.
- */
-export function lockSpecInput(spec: Spec): LockSpecInput {
-  return {
-    sources: spec.sources.map((s) => ({
-      url: s.url ?? '',
-      suites: [...s.suites],
-      components: [...s.components],
-      architectures: s.architectures === undefined ? undefined : [...s.architectures],
-    })),
-    packages: spec.packages.map((p) => {
-      const text = p.version === undefined ? p.name : `${p.name}=${p.version}`;
-      return p.dependencies === false ? `${text} (no dependencies)` : text;
-    }),
-    platforms: spec.platforms.map(formatPlatform),
-    essential: false,
-    // Only a spec with a base hashes one, so the hashes of specs without stay as they were.
-    ...(spec.base === undefined ? {} : { extra: { base: spec.base } }),
-  };
-}
-
-/** lockSpecHash of a spec's resolution-relevant fields. Pure. */
-export function specLockHash(spec: Spec): Digest {
-  return lockSpecHash(lockSpecInput(spec));
-}
-
-/**
- * Reads the spec's lock and checks it was written for the spec as it is now: LOCK_NOT_FOUND (hint:
- * run `imprint lock`), LOCK_INVALID, or LOCK_STALE when sources, packages or platforms changed.
- * What the build calls before fetching. Cost: reads and parses the lock file.
- */
-export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
-  const path = lockPath(loaded);
-  const lock = await readLock(path);
-  checkLock(lock, specLockHash(loaded.spec), path);
-  return lock;
-}
 
 /**
  * Resolves a spec into a lock: opens every suite of every source (verified InRelease, cached by

@@ -1,0 +1,54 @@
+// Whether a spec's lock is fresh: the light part of locking, which a build with a lock needs (no
+// OpenPGP, resolver or downloader is loaded for it).
+import type { Digest } from '../digest/index.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { LoadedSpec, Spec } from '../spec/index.js';
+import { checkLock, lockPathFor, readLock } from './io.js';
+import { type LockSpecInput, lockSpecHash } from './spec-hash.js';
+import type { LockFile } from './types.js';
+
+/** The lock file of a loaded spec: `imprint.lock` in the spec's directory. Pure. */
+export function lockPath(loaded: LoadedSpec): string {
+  return lockPathFor(loaded.file);
+}
+
+/**
+ * The spec fields that decide resolution, as lockSpecHash hashes them. A source without `url` is
+ * hashed as written (an empty URL: "the host's apt source for the suite"), so the hash, and thus
+ * the lock's freshness, is the same on every machine. Pure.
+ */
+export function lockSpecInput(spec: Spec): LockSpecInput {
+  return {
+    sources: spec.sources.map((s) => ({
+      url: s.url ?? '',
+      suites: [...s.suites],
+      components: [...s.components],
+      architectures: s.architectures === undefined ? undefined : [...s.architectures],
+    })),
+    packages: spec.packages.map((p) => {
+      const text = p.version === undefined ? p.name : `${p.name}=${p.version}`;
+      return p.dependencies === false ? `${text} (no dependencies)` : text;
+    }),
+    platforms: spec.platforms.map(formatPlatform),
+    essential: false,
+    // Only a spec with a base hashes one, so the hashes of specs without stay as they were.
+    ...(spec.base === undefined ? {} : { extra: { base: spec.base } }),
+  };
+}
+
+/** lockSpecHash of a spec's resolution-relevant fields. Pure. */
+export function specLockHash(spec: Spec): Digest {
+  return lockSpecHash(lockSpecInput(spec));
+}
+
+/**
+ * Reads the spec's lock and checks it was written for the spec as it is now: LOCK_NOT_FOUND (hint:
+ * run `imprint lock`), LOCK_INVALID, or LOCK_STALE when sources, packages or platforms changed.
+ * What the build calls before fetching. Cost: reads and parses the lock file.
+ */
+export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
+  const path = lockPath(loaded);
+  const lock = await readLock(path);
+  checkLock(lock, specLockHash(loaded.spec), path);
+  return lock;
+}
