@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ImprintError } from '../errors.js';
+import { symlinkEscapes } from '../tar/index.js';
 import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
@@ -91,6 +92,16 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       addFile(ctx, host, image, st.mode, st.size);
     } else if (st.isSymbolicLink()) {
       const target = await readlink(host);
+      if (!target.startsWith('/') && symlinkEscapes(normalizeImagePath(image).split('/'), target)) {
+        throw new ImprintError(
+          'SPEC_INVALID',
+          `${ctx.copy.field}.source: the symlink ${host} -> ${target} would point above the image's root from ${image}`,
+          {
+            hint: 'A relative link must stay inside the image; use an absolute target (e.g. /etc/passwd) or fewer "..".',
+            details: { field: `${ctx.copy.field}.source`, path: host, target, image },
+          },
+        );
+      }
       ctx.tree.add(image, {
         kind: 'symlink',
         target,

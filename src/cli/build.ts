@@ -40,7 +40,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     )
     .action(
       run(async (cmd) => {
-        const [specArg] = cmd.args as [string];
+        const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as {
           output: string[];
           tag: string;

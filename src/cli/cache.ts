@@ -1,9 +1,39 @@
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { ImprintError } from '../errors.js';
 import { BlobStore, defaultCacheDir } from '../store/index.js';
 
-/** The cache directory named by --cache-dir or the environment, and the content store inside it. */
+/**
+ * The cache directory named by --cache-dir or the environment, and the content store inside it.
+ * An IO error up front when that path, or its nearest existing ancestor, is not a directory (e.g. a
+ * regular file), instead of a failure at the first write.
+ */
 export function openCache(cacheDir: string | undefined): { cacheDir: string; store: BlobStore } {
   const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homedir()));
+  checkDirectoryPath(dir);
   return { cacheDir: dir, store: new BlobStore(dir) };
+}
+
+/** Throws IO unless `dir` is a directory or can be created as one (its nearest existing ancestor is a directory). */
+function checkDirectoryPath(dir: string): void {
+  for (let p = dir; ; p = dirname(p)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(p) !== p) continue; // not there yet: created on first write
+      throw cacheDirError(dir, `${p}: ${code ?? String(err)}`);
+    }
+    if (isDir) return;
+    throw cacheDirError(dir, p === dir ? 'it is not a directory' : `${p} is not a directory`);
+  }
+}
+
+function cacheDirError(dir: string, why: string): ImprintError {
+  return new ImprintError('IO', `cache directory ${dir} cannot be used: ${why}`, {
+    hint: 'Pass --cache-dir (or set IMPRINT_CACHE_DIR) to a directory you can write to.',
+    details: { cacheDir: dir },
+  });
 }

@@ -54,7 +54,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
     )
     .action(
       run(async (cmd) => {
-        const [specArg] = cmd.args as [string];
+        const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as LockFlags;
         const [{ createLock, loadFreshLock, lockPath }, { writeLock }, { writeSha256sums }, { loadSpec }] =
           await Promise.all([

@@ -333,6 +333,9 @@ export class BlobStore implements BlobReader {
 
   #writeError(err: unknown): ImprintError {
     if (err instanceof ImprintError) return err;
-    return new ImprintError('IO', `writing a blob into ${this.root}: ${errorText(err)}`, { cause: err });
+    return new ImprintError('IO', `writing a blob into ${this.root}: ${errorText(err)}`, {
+      cause: err,
+      hint: `Check that ${this.root} is a directory you can write to, on a file system with free space.`,
+    });
   }
 }

@@ -82,13 +82,16 @@ async function writeGzipLayer(
 ): Promise<WrittenLayer> {
   const level = resolveLevel(compression);
   const out = new PassThrough({ highWaterMark: 1 << 20 });
+  // Failures are reported by what this function throws; the sink sees the stream end early.
+  out.on('error', () => {});
   const stored = sink.put(out);
   stored.catch(() => {}); // awaited below
   const blocks = new GzipBlocks(
     level,
     compression.workers === undefined ? {} : { workers: compression.workers },
     async (member) => {
-      if (!out.write(member)) await once(out, 'drain');
+      // A sink that failed (e.g. an unwritable store) stops reading: its error ends the wait.
+      if (!out.write(member)) await Promise.race([once(out, 'drain'), stored]);
     },
   );
   const diff = createHash('sha256');

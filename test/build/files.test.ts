@@ -1,10 +1,11 @@
 // files[]: modes of copied files and of the directories a directory source creates.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { specFilesTree } from '../../src/build/assemble.js';
+import { isImprintError } from '../../src/errors.js';
 import { loadSpec } from '../../src/spec/index.js';
 
 describe('specFilesTree', async () => {
@@ -38,5 +39,28 @@ describe('specFilesTree', async () => {
     assert.deepEqual(meta('opt'), ['dir', '755', 0, 0, 42]); // parents the copy creates belong to root
     assert.deepEqual(meta('opt/app'), ['dir', '755', 7, 8, 42]);
     assert.deepEqual(meta('opt/app/sub/run.sh'), ['file', '600', 7, 8, 42]);
+  });
+
+  it('keeps relative symlinks that stay inside the image, and rejects one that climbs above its root', async () => {
+    const dir = join(work, 'links');
+    await mkdir(join(dir, 'd'), { recursive: true });
+    await symlink('../x', join(dir, 'd', 'ok')); // /a/b/ok -> /a/x
+    await symlink('../../etc/passwd', join(dir, 'd', 'root')); // /a/b/root -> /etc/passwd
+    await symlink('/etc/passwd', join(dir, 'd', 'abs'));
+    const yaml = (target: string) =>
+      writeFile(join(dir, 'imprint.yaml'), `version: 1\nfiles: [{source: d/, target: ${target}}]\n`);
+    await yaml('/a/b/');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(tree.get('a/b/ok')?.kind, 'symlink');
+    assert.equal(tree.get('a/b/root')?.kind, 'symlink');
+    await yaml('/a/');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'));
+      assert.match(
+        err.message,
+        /^files\[0\]\.source: the symlink .*d\/root -> \.\.\/\.\.\/etc\/passwd would point above/,
+      );
+      return true;
+    });
   });
 });

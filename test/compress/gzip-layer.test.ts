@@ -3,7 +3,7 @@
 // body may be made ahead (GzipBodyCache) while packages unpack; the layer's bytes must be exactly the
 // same either way, and the members made ahead must be exactly gzipMember of the padded body's blocks.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
@@ -241,6 +241,30 @@ describe('gzip layers: members aligned to large bodies', () => {
       writeLayer(entries, { compression: 'gzip', level: 6, workers: 2 }, memorySink(), { bodies: cache }),
       (err: unknown) => isImprintError(err) && err.code === 'INTERNAL' && /\/big/.test(err.message),
     );
+  });
+
+  test('a sink that fails without reading fails the layer with its error, never a hang', async () => {
+    // More than the stream's buffer, so the writer must wait for a reader that never comes.
+    const body = randomBytes(4 * MiB);
+    const entries: TarWriteEntry[] = [
+      {
+        path: 'big',
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 1,
+        size: body.length,
+        body: () => Readable.from([body]),
+      },
+    ];
+    const sink = { put: () => Promise.reject(new Error('the store is not writable')) };
+    for (const workers of [1, 2]) {
+      await assert.rejects(
+        writeLayer(entries, { compression: 'gzip', level: 1, workers }, sink),
+        /the store is not writable/,
+      );
+    }
   });
 
   test('GzipBlocks: cut() ends a block, insert() places members, an empty input is one member', async () => {

@@ -1,0 +1,49 @@
+// CLI edges a first-time user meets: the default spec argument, and a cache directory that cannot be
+// one. Each must work or fail with a clear message and a non-zero exit (never exit 0 having done nothing).
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assertOk, runImprint } from '../helpers/cli.js';
+
+describe('CLI edges', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-cli-edges-'));
+  const spec = join(work, 'spec');
+  before(async () => {
+    await mkdir(spec);
+    await writeFile(join(spec, 'a.txt'), 'hi\n');
+    await writeFile(join(spec, 'imprint.yaml'), 'version: 1\nfiles: [{source: a.txt, target: /a.txt}]\n');
+  });
+  after(() => rm(work, { recursive: true, force: true }));
+
+  it('build without a spec argument uses the current directory', async () => {
+    const r = assertOk(
+      await runImprint(['--cache-dir', join(work, 'cache'), 'build', '-o', `oci:${join(work, 'out')}`], {
+        cwd: spec,
+      }),
+      'imprint build',
+    );
+    assert.match(r.stderr + r.stdout, /wrote oci:/);
+    const index = JSON.parse(await readFile(join(work, 'out', 'index.json'), 'utf8'));
+    assert.ok(index.manifests.length >= 1);
+  });
+
+  it('lock without a spec argument uses the current directory', async () => {
+    const r = await runImprint(['--cache-dir', join(work, 'cache'), 'lock', '--check'], { cwd: spec });
+    // A spec without packages or base has nothing to lock: whatever lock says, it read ./imprint.yaml.
+    assert.doesNotMatch(r.stderr, /internal error|paths\[0\]/);
+    assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  });
+
+  it('a --cache-dir that is a regular file fails up front, naming it', async () => {
+    const file = join(work, 'not-a-dir');
+    await writeFile(file, 'x');
+    for (const cache of [file, join(file, 'sub')]) {
+      const r = await runImprint(['--cache-dir', cache, 'build', spec, '-o', `oci:${join(work, 'out2')}`]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cache directory .* cannot be used: .*not a directory/);
+      assert.match(r.stderr, /--cache-dir/);
+    }
+  });
+});
