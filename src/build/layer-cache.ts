@@ -36,7 +36,10 @@ export class LayerCache {
     return sha256(canonicalJson({ rules: LAYER_RULES_VERSION, inputs })).slice('sha256:'.length);
   }
 
-  /** The cached layers for `key`, or undefined (missing, unreadable or blobs gone). */
+  /**
+   * The cached layers for `key`, or undefined (missing, unreadable, or a blob gone or corrupt: a
+   * corrupt blob is removed, so the layer is built again). Cost: a read and hash of each layer blob.
+   */
   async get(key: string): Promise<CachedLayers | undefined> {
     let parsed: CachedLayers;
     try {
@@ -49,7 +52,7 @@ export class LayerCache {
       if (
         !isDigest(l.diffId) ||
         !isDigest(l.descriptor?.digest) ||
-        !(await this.#store.has(l.descriptor.digest))
+        !(await this.#store.hasIntact({ digest: l.descriptor.digest, size: l.descriptor.size }))
       )
         return undefined;
     }

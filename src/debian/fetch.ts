@@ -150,12 +150,16 @@ export async function fetchPackages(
   for (const p of pkgs) if (!unique.has(p.sha256)) unique.set(p.sha256, p);
 
   const candidates = [...unique.values()];
-  const present = await Promise.all(candidates.map((p) => opts.store.has(digestOf(p))));
+  // A cached .deb is used only when its bytes still hash right; a corrupt one is removed and fetched again.
+  const present = await Promise.all(
+    candidates.map(async (p) => {
+      const intact = await opts.store.hasIntact({ digest: digestOf(p), size: p.size });
+      if (intact) opts.onStored?.(p.sha256);
+      return intact;
+    }),
+  );
   const missing = candidates.filter((_, i) => !present[i]);
   const cached = candidates.length - missing.length;
-  candidates.forEach((p, i) => {
-    if (present[i]) opts.onStored?.(p.sha256);
-  });
   if (offline && missing.length > 0 && !templates.some((t) => t.startsWith('file:')))
     throw offlineError(missing, []);
 

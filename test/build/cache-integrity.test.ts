@@ -1,0 +1,120 @@
+// A flipped bit in the cache must never reach an image: a corrupt cached .deb is fetched again, a
+// corrupt cached layer is built again, and a corrupt blob in a layout is not copied on.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+
+/** Flips one byte of `file` at `offset` (from the end when negative). */
+async function flipByte(file: string, offset: number): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const { size } = await fh.stat();
+    const at = offset < 0 ? size + offset : offset;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, at);
+    b[0] = (b[0] as number) ^ 0xff;
+    await fh.write(b, 0, 1, at);
+  } finally {
+    await fh.close();
+  }
+}
+
+const sha256File = async (file: string): Promise<string> =>
+  `sha256:${createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')}`;
+
+describe('cache integrity', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-cache-integrity-'));
+  const spec = join(work, 'spec');
+  const cache = join(work, 'cache');
+  let repo: DebRepo;
+
+  before(async () => {
+    repo = await createDebRepo({
+      packages: [
+        {
+          name: 'data',
+          version: '1',
+          architecture: 'all',
+          files: [
+            {
+              path: '/usr/share/data/blob',
+              content: createHash('sha512').update('x').digest('hex').repeat(4000),
+            },
+          ],
+        },
+      ],
+    });
+    await mkdir(spec);
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'sources:',
+        `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
+        'packages: [data]',
+        '',
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    await repo?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const build = async (out: string) => {
+    const r = assertOk(
+      await runImprint(['--cache-dir', cache, 'build', spec, '-o', `oci:${join(work, out)}`, '--json'], {
+        env: { SOURCE_DATE_EPOCH: '1700000000' },
+      }),
+      `imprint build ${out}`,
+    );
+    return JSON.parse(r.stdout) as { index: string; images: Array<{ layers: Array<{ digest: string }> }> };
+  };
+  const blob = (digest: string) => join(cache, 'blobs', 'sha256', digest.slice('sha256:'.length));
+
+  it('fetches a corrupt cached .deb again, and builds a corrupt cached layer again', async () => {
+    const first = await build('out-1');
+    const lock = JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8'));
+    const deb = blob(`sha256:${lock.platforms['linux/amd64'][0].sha256}`);
+    const layer = first.images[0]!.layers[0]!.digest;
+
+    await flipByte(blob(layer), 1000);
+    await flipByte(deb, -100);
+    await rm(join(cache, 'layers'), { recursive: true, force: true }); // the .deb must be read again
+    const second = await build('out-2');
+    assert.equal(second.index, first.index);
+    assert.equal(await sha256File(deb), `sha256:${lock.platforms['linux/amd64'][0].sha256}`);
+    assert.equal(await sha256File(join(work, 'out-2', 'blobs', 'sha256', layer.slice(7))), layer);
+
+    await flipByte(blob(layer), 1000); // the layer cache's record now names a corrupt blob
+    const third = await build('out-3');
+    assert.equal(third.index, first.index);
+    assert.equal(await sha256File(join(work, 'out-3', 'blobs', 'sha256', layer.slice(7))), layer);
+    assert.equal(await sha256File(blob(layer)), layer);
+  });
+
+  it('copy refuses a layout blob that no longer matches its digest', async () => {
+    const first = await build('out-copy');
+    const layer = first.images[0]!.layers[0]!.digest;
+    const file = join(work, 'out-copy', 'blobs', 'sha256', layer.slice(7));
+    // A copy of its own, so the cache's blob (hard-linked) stays intact.
+    const bytes = await readFile(file);
+    await rm(file);
+    await writeFile(file, bytes);
+    await flipByte(file, 500);
+    const r = await runImprint([
+      'copy',
+      `oci:${join(work, 'out-copy')}:latest`,
+      `oci:${join(work, 'copied')}`,
+    ]);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /DIGEST_MISMATCH|hashes to|expected sha256/);
+  });
+});
