@@ -82,7 +82,7 @@ export class BlobStore implements BlobReader {
    */
   async hasIntact(desc: BlobRef): Promise<boolean> {
     const { digest, size } = typeof desc === 'string' ? { digest: desc, size: undefined } : desc;
-    const found = await fileDigest(this.path(digest)).catch((err: NodeJS.ErrnoException) => {
+    const found = await hashedFile(this.path(digest)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR') return undefined;
       throw new ImprintError('IO', `checking blob ${digest} in ${this.root}: ${errorText(err)}`, {
         cause: err,
@@ -231,7 +231,7 @@ export class BlobStore implements BlobReader {
     if (st === undefined)
       throw source.#readError(Object.assign(new Error('missing'), { code: 'ENOENT' }), desc.digest);
     if (st.size !== desc.size) throw source.#storedSizeError(desc.digest, desc.size, st.size);
-    const found = await fileDigest(from).catch((err: unknown) => {
+    const found = await hashedFile(from).catch((err: unknown) => {
       throw new ImprintError('IO', `reading blob ${desc.digest} in ${source.root}: ${errorText(err)}`, {
         cause: err,
       });
@@ -249,7 +249,7 @@ export class BlobStore implements BlobReader {
     const stored = { digest: desc.digest, size: desc.size };
     const present = await this.#stat(desc.digest);
     if (present !== undefined && present.size === desc.size) {
-      const mine = await fileDigest(target).catch(() => undefined);
+      const mine = await hashedFile(target).catch(() => undefined);
       if (mine?.digest === desc.digest) return stored;
     }
     let tmp: string | undefined;
@@ -371,21 +371,40 @@ export class BlobStore implements BlobReader {
   }
 }
 
-/** sha256 and size of a file's bytes, streamed. */
-async function fileDigest(file: string): Promise<{ digest: Digest; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
+/**
+ * Files hashed by this process, by device and inode, with the size and mtime they had: a file not
+ * changed since is not read again (one build checks a layer in the cache, then copies it out through
+ * a hard link to the same inode).
+ */
+const hashed = new Map<string, { stamp: string; digest: Digest }>();
+
+/** sha256 and size of a file's bytes, streamed; remembered while the file's size and mtime stay. */
+async function hashedFile(file: string): Promise<{ digest: Digest; size: number }> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
+    const st = await fh.stat({ bigint: true });
+    const key = `${st.dev}:${st.ino}`;
+    const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const known = hashed.get(key);
+    if (known !== undefined && known.stamp === stamp) return { digest: known.digest, size: Number(st.size) };
+    const found = await fileDigest(fh);
+    hashed.set(key, { stamp, digest: found.digest });
+    return found;
   } finally {
     await fh.close();
+  }
+}
+
+/** sha256 and size of an open file's bytes, streamed from its start. */
+async function fileDigest(fh: FileHandle): Promise<{ digest: Digest; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    size += bytesRead;
   }
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
