@@ -67,7 +67,8 @@ export function spawnXz(command: string, args: readonly string[]): Promise<XzPro
 
 // The helper reads job ids on stdin. For each it makes <id>.in and <id>.out, starts xz reading one
 // and writing the other (stderr to <id>.err), prints "<id> started <pid>", and once xz has ended and
-// <id>.out is closed, "<id> exit <status>". The subshell opens <id>.out read-write first, so the
+// <id>.out is closed, "<id> exit <status>". At the end of its input it signals its process group, so
+// no xz outlives an interrupted build. The subshell opens <id>.out read-write first, so the
 // reader never sees end-of-file before xz has written; xz blocks opening <id>.in until we open it.
 const HELPER_SCRIPT = `
 command -v mkfifo >/dev/null 2>&1 || exit 3
@@ -88,6 +89,8 @@ while IFS= read -r id; do
     echo "$id failed" >&3
   fi
 done
+trap '' TERM
+kill -TERM 0 2>/dev/null
 rm -rf "$d"
 `;
 
@@ -109,9 +112,12 @@ export class XzHelper {
     const sh = onPath('sh');
     if (sh === undefined) throw new Error('no sh on PATH');
     this.#dir = mkdtempSync(join(tmpdir(), 'imprint-xz-'));
+    // Its own process group: once its input ends (this process exited, or was killed), it stops
+    // every xz it started with one signal to the group, even those still waiting on a named pipe.
     this.#child = spawn(sh, ['-c', HELPER_SCRIPT, 'sh', this.#dir, command, ...args], {
       env: XZ_ENV(),
       stdio: ['pipe', 'pipe', 'ignore'],
+      detached: true,
     });
     const child = this.#child;
     child.on('error', () => this.#die());

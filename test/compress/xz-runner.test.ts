@@ -69,4 +69,24 @@ describe('xz runner', { skip }, () => {
     for (let i = 0; i < 100 && existsSync(dir as string); i++) spawnSync('sleep', ['0.1']);
     assert.equal(existsSync(dir as string), false);
   });
+
+  test('when the process dies, the helper stops every command it started', () => {
+    // A command that never exits by itself on end of input; a unique duration finds it.
+    const duration = `${30 + Math.floor(Math.random() * 1000) / 1000}`;
+    const script = `
+      import { XzHelper } from ${JSON.stringify(new URL('../../src/compress/xz-runner.ts', import.meta.url).href)};
+      const h = new XzHelper('sleep', [${JSON.stringify(duration)}]);
+      await h.start();
+      process.kill(process.pid, 'SIGKILL');`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    const alive = () => spawnSync('pgrep', ['-f', `sleep ${duration}`]).status === 0;
+    for (let i = 0; i < 50 && alive(); i++) spawnSync('sleep', ['0.1']);
+    const left = alive();
+    if (left) spawnSync('pkill', ['-f', `sleep ${duration}`]);
+    assert.equal(left, false, 'the command outlived the process that started it');
+  });
 });
