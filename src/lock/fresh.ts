@@ -1,6 +1,7 @@
 // Whether a spec's lock is fresh: the light part of locking, which a build with a lock needs (no
 // OpenPGP, resolver or downloader is loaded for it).
 import type { Digest } from '../digest/index.js';
+import { ImprintError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import { checkLock, lockPathFor, readLock } from './io.js';
@@ -50,5 +51,32 @@ export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
   const path = lockPath(loaded);
   const lock = await readLock(path);
   checkLock(lock, specLockHash(loaded.spec), path);
+  checkNamedPackages(lock, loaded.spec, path);
   return lock;
+}
+
+/**
+ * LOCK_INVALID unless every package the spec names is in every platform's list, at the version it
+ * pins: a lock whose spec hash matches but which was edited or damaged since `imprint lock` wrote it.
+ * (With a base image the base may already have a named package, so the check is left to the build.)
+ */
+export function checkNamedPackages(lock: LockFile, spec: Spec, path: string): void {
+  if (spec.base !== undefined) return;
+  for (const platform of spec.platforms.map(formatPlatform)) {
+    const locked = lock.platforms[platform] ?? [];
+    for (const p of spec.packages) {
+      const found = locked.filter((l) => l.name === p.name);
+      if (found.length > 0 && (p.version === undefined || found.some((l) => l.version === p.version)))
+        continue;
+      const what = p.version === undefined ? p.name : `${p.name}=${p.version}`;
+      throw new ImprintError(
+        'LOCK_INVALID',
+        `${path} does not have ${what} for ${platform}, which the spec names${found.length > 0 ? ` (it has ${found.map((l) => l.version).join(', ')})` : ''}: the lock was edited or is damaged`,
+        {
+          hint: 'Run `imprint lock` (or `imprint build --update`) to resolve the spec again.',
+          details: { file: path, platform, package: p.name },
+        },
+      );
+    }
+  }
 }

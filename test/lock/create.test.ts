@@ -289,6 +289,19 @@ describe('createLock against a generated signed archive', () => {
     );
     await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_STALE'));
 
+    // A lock edited by hand (a named package dropped) is LOCK_INVALID, naming the package.
+    loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'] }, dir);
+    const fresh = (await createLock(request(loaded, cache))).lock;
+    const edited = { ...fresh, platforms: { ...fresh.platforms } };
+    for (const k of Object.keys(edited.platforms))
+      edited.platforms[k] = (edited.platforms[k] ?? []).filter((p) => p.name !== 'unrelated');
+    await writeLock(lockPath(loaded), edited);
+    await assert.rejects(
+      loadFreshLock(loaded),
+      (err: unknown) =>
+        isImprintError(err, 'LOCK_INVALID') && /does not have unrelated for linux\/amd64/.test(err.message),
+    );
+
     writeFileSync(lockPath(loaded), '{"version": 1}');
     await assert.rejects(loadFreshLock(loaded), (err: unknown) => isImprintError(err, 'LOCK_INVALID'));
   });
