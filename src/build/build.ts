@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadBaseImage } from '../base/image.js';
 import { lowerTree } from '../base/lower.js';
 import { parseBaseReference } from '../base/reference.js';
@@ -13,6 +13,7 @@ import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
 import { loadFreshLock } from '../lock/fresh.js';
+import { lockPathFor } from '../lock/io.js';
 import type { LockBaseImage, LockFile, LockPackage } from '../lock/types.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
@@ -96,7 +97,11 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const git =
     req.git !== undefined
       ? (req.git ?? undefined)
-      : await step('reading the git checkout of the spec', () => gitInfo(loaded.dir), 'IO');
+      : await step(
+          'reading the git checkout of the spec',
+          () => gitInfo(loaded.dir, { inputs: buildInputs(loaded) }),
+          'IO',
+        );
   const epoch = await resolveEpoch({
     env: req.env,
     specEpoch: spec.epoch,
@@ -402,4 +407,16 @@ function historyText(spec: Spec, packages: number): string {
     parts.push(`${spec.accounts.users.length} user(s), ${spec.accounts.groups.length} group(s)`);
   }
   return parts.join(', ');
+}
+
+/**
+ * What a build reads from the spec's directory: the spec, its lock and every file source (absolute
+ * paths). Only these make a git checkout dirty for the revision annotation.
+ */
+function buildInputs(loaded: LoadedSpec): string[] {
+  return [
+    loaded.file,
+    lockPathFor(loaded.file),
+    ...loaded.spec.files.map((f) => resolve(loaded.dir, f.source)),
+  ];
 }

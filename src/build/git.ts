@@ -6,9 +6,12 @@ export interface GitInfo {
   commit: string;
   /** Committer time of HEAD, seconds since 1970. */
   commitTime: number;
-  /** True when `git status --porcelain` lists anything (changed, staged or untracked files). */
+  /**
+   * True when `git status --porcelain` lists anything (changed, staged or untracked files) among the
+   * inputs (GitOptions.inputs; the whole work tree when not given).
+   */
   dirty: boolean;
-  /** `remote.origin.url` with any credentials (`user:pass@`) removed. */
+  /** `remote.origin.url` as canonicalRemote makes it (no credentials; absent for a local path). */
   remoteUrl?: string;
 }
 
@@ -16,6 +19,11 @@ export interface GitInfo {
 export interface GitOptions {
   /** PATH used to find `git`; default /usr/local/bin:/usr/bin:/bin. The library never reads process.env. */
   path?: string;
+  /**
+   * Absolute paths of what the build reads (spec, lock, file sources): only changes to these make the
+   * checkout dirty, so an untracked output directory or a note elsewhere does not. Default: everything.
+   */
+  inputs?: readonly string[];
 }
 
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -79,14 +87,21 @@ export async function gitInfo(dir: string, options: GitOptions = {}): Promise<Gi
   const head = await runGit(dir, ['log', '-1', '--format=%H %ct', 'HEAD', '--'], path);
   const match = /^([0-9a-f]{40,64}) ([0-9]+)\n?$/.exec(head.stdout);
   if (!head.ok || match === null) return undefined;
-  const status = await runGit(
-    dir,
-    ['status', '--porcelain', '--untracked-files=normal', '--ignore-submodules=none'],
-    path,
-  );
+  // Pathspecs are literal (no globbing of odd file names) and absolute paths outside the checkout
+  // (a file source cannot be outside the spec's directory) simply match nothing.
+  const pathspecs =
+    options.inputs === undefined ? [] : ['--', ...options.inputs.map((p) => `:(literal)${p}`)];
+  const status =
+    options.inputs?.length === 0
+      ? { ok: true, stdout: '' }
+      : await runGit(
+          dir,
+          ['status', '--porcelain', '--untracked-files=normal', '--ignore-submodules=none', ...pathspecs],
+          path,
+        );
   const remote = await runGit(dir, ['config', '--get', 'remote.origin.url'], path);
   const remoteUrl =
-    remote.ok && remote.stdout.trim() !== '' ? stripCredentials(remote.stdout.trim()) : undefined;
+    remote.ok && remote.stdout.trim() !== '' ? canonicalRemote(remote.stdout.trim()) : undefined;
   const info: GitInfo = {
     commit: match[1]!,
     commitTime: Number(match[2]),
@@ -97,15 +112,29 @@ export async function gitInfo(dir: string, options: GitOptions = {}): Promise<Gi
 }
 
 /**
- * Removes the user-info part (`user:password@`, `token@`) from a URL-style remote (`scheme://...`); scp-style
- * remotes (`git@host:path`) carry no password and are returned as they are. Pure.
+ * The origin URL as the image records it (org.opencontainers.image.source, provenance): the same for
+ * every clone of one repository, so an SSH clone and an HTTPS clone build the same digest.
+ * `git@host:org/repo.git`, `ssh://git@host[:port]/org/repo.git`, `git://host/org/repo` and
+ * `https://user:token@host/org/repo.git/` all become `https://host/org/repo`; a local path or `file:`
+ * URL (which names a directory of one machine) gives undefined. Pure.
  */
-export function stripCredentials(url: string): string {
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url);
-  if (scheme === null) return url;
-  const rest = url.slice(scheme[0].length);
-  const authorityEnd = rest.search(/[/?#]/);
-  const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
-  const at = authority.lastIndexOf('@');
-  return at === -1 ? url : scheme[0] + rest.slice(at + 1);
+export function canonicalRemote(url: string): string | undefined {
+  const scp = /^(?:[^@/:]+@)?([^/:]+):(?!\/\/)(.+)$/.exec(url);
+  let host: string;
+  let path: string;
+  if (scp !== null && !url.includes('://')) {
+    host = scp[1]!;
+    path = scp[2]!;
+  } else {
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(?:[^/?#]*@)?([^/:?#@]+)(?::[0-9]+)?(\/[^?#]*)?/.exec(url);
+    if (m === null || m[1]!.toLowerCase() === 'file') return undefined;
+    host = m[2]!;
+    path = m[3] ?? '';
+  }
+  path = path
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
+  if (host === '' || path === '') return undefined;
+  return `https://${host.toLowerCase()}/${path}`;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveEpoch } from '../../src/build/epoch.js';
-import { gitInfo, stripCredentials } from '../../src/build/git.js';
+import { canonicalRemote, gitInfo } from '../../src/build/git.js';
 
 const COMMIT_TIME = 1700000000;
 const AUTHOR_TIME = 1600000000;
@@ -169,6 +169,30 @@ describe('gitInfo', () => {
     assert.equal((await gitInfo(specDir))?.dirty, false);
   });
 
+  it('with inputs, only changes to them make it dirty (an untracked output directory does not)', async () => {
+    const { top, specDir } = await repo('inputs');
+    await mkdir(join(specDir, 'app'));
+    await writeFile(join(specDir, 'app', 'a.txt'), 'a');
+    git(top, 'add', '.');
+    git(top, 'commit', '-q', '-m', 'app');
+    const inputs = [join(specDir, 'imprint.yaml'), join(specDir, 'imprint.lock'), join(specDir, 'app')];
+    const dirty = async () => (await gitInfo(specDir, { inputs }))?.dirty;
+    await mkdir(join(specDir, 'out'));
+    await writeFile(join(specDir, 'out', 'index.json'), '{}');
+    await writeFile(join(top, 'notes.txt'), 'x');
+    await writeFile(join(top, '.gitignore'), 'ignored.txt\nmore\n'); // tracked, but not an input
+    assert.equal(await dirty(), false);
+    assert.equal((await gitInfo(specDir))?.dirty, true, 'without inputs, the whole checkout counts');
+    await writeFile(join(specDir, 'app', 'new.txt'), 'n'); // untracked, inside an input directory
+    assert.equal(await dirty(), true);
+    await rm(join(specDir, 'app', 'new.txt'));
+    await writeFile(join(specDir, 'imprint.lock'), '{}'); // an untracked lock is an input too
+    assert.equal(await dirty(), true);
+    await rm(join(specDir, 'imprint.lock'));
+    await writeFile(join(specDir, 'app', 'a.txt'), 'changed');
+    assert.equal(await dirty(), true);
+  });
+
   it("is not fooled by the repository's own config", async () => {
     const { top, specDir } = await repo('local-config');
     git(top, 'config', 'status.showUntrackedFiles', 'no');
@@ -200,18 +224,27 @@ describe('gitInfo', () => {
     const { top, specDir } = await repo('remote');
     git(top, 'remote', 'add', 'origin', 'https://builder:s3cret@git.example/org/app.git');
     const info = await gitInfo(specDir);
-    assert.equal(info?.remoteUrl, 'https://git.example/org/app.git');
+    assert.equal(info?.remoteUrl, 'https://git.example/org/app');
     assert.ok(!JSON.stringify(info).includes('s3cret'));
   });
 });
 
-describe('stripCredentials', () => {
-  it('removes user info from URL-style remotes only', () => {
-    assert.equal(stripCredentials('https://user:pa@ss@git.example/o/r.git'), 'https://git.example/o/r.git');
-    assert.equal(stripCredentials('https://ghp_token@git.example/o/r'), 'https://git.example/o/r');
-    assert.equal(stripCredentials('ssh://git@git.example:22/o/r.git'), 'ssh://git.example:22/o/r.git');
-    assert.equal(stripCredentials('https://git.example/o/r@v1'), 'https://git.example/o/r@v1');
-    assert.equal(stripCredentials('git@git.example:o/r.git'), 'git@git.example:o/r.git');
-    assert.equal(stripCredentials('/srv/git/r.git'), '/srv/git/r.git');
+describe('canonicalRemote', () => {
+  it('gives every clone URL of one repository the same https form, without credentials', () => {
+    const same = [
+      'https://user:pa@ss@git.example/o/r.git',
+      'https://ghp_token@Git.Example/o/r/',
+      'ssh://git@git.example:22/o/r.git',
+      'git@git.example:o/r.git',
+      'git://git.example/o/r',
+      'http://git.example/o/r.git',
+    ];
+    for (const url of same) assert.equal(canonicalRemote(url), 'https://git.example/o/r', url);
+    assert.equal(canonicalRemote('https://git.example/o/r@v1'), 'https://git.example/o/r@v1');
+  });
+
+  it('leaves out local paths, which name a directory of one machine', () => {
+    for (const url of ['/srv/git/r.git', '../r', 'file:///srv/git/r.git', './r'])
+      assert.equal(canonicalRemote(url), undefined, url);
   });
 });
