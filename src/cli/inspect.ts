@@ -67,11 +67,22 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
       const opts = cmd.opts() as { json?: boolean } & RegistryFlags;
       const { parseReference, readImageSet } = await import('../transport/index.js');
       // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
-      const set = await readImageSet(parseReference(refText), {
+      const ref = parseReference(refText);
+      const set = await readImageSet(ref, {
         registry: { ...registryOptions(opts), referrers: true },
       });
       const images = await inspectImages(set.blobs, set.index.manifests);
-      const referrers = await listReferrers(set);
+      let referrers = await listReferrers(set);
+      // A tag names the image, not its referrers (imprint's outputs leave them untagged): a tagged
+      // layout or archive is searched whole for referrers of the tagged image and its manifests.
+      if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined) {
+        const subjects = new Set<string>([
+          ...set.index.manifests.map((m) => m.digest),
+          ...images.map((i) => i.manifest.digest),
+        ]);
+        const whole = await readImageSet({ transport: ref.transport, path: ref.path });
+        referrers = (await listReferrers(whole)).filter((r) => subjects.has(r.subject));
+      }
       const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
       if (opts.json) {
         t.out.write(`${JSON.stringify(result, null, 2)}\n`);

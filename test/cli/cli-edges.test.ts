@@ -29,6 +29,22 @@ describe('CLI edges', async () => {
     assert.ok(index.manifests.length >= 1);
   });
 
+  it('inspect by tag lists the referrers (provenance, SBOM) of the tagged image', async () => {
+    const inspect = async (ref: string) =>
+      JSON.parse(assertOk(await runImprint(['inspect', ref, '--json']), `inspect ${ref}`).stdout) as {
+        images: Array<{ manifest: { digest: string } }>;
+        referrers: Array<{ subject: string; artifactType: string }>;
+      };
+    const tagged = await inspect(`oci:${join(work, 'out')}:latest`);
+    const whole = await inspect(`oci:${join(work, 'out')}`);
+    const manifest = tagged.images[0]!.manifest.digest;
+    assert.deepEqual(tagged.referrers.map((r) => [r.artifactType, r.subject]).sort(), [
+      ['application/spdx+json', manifest],
+      ['application/vnd.in-toto+json', manifest],
+    ]);
+    assert.deepEqual(tagged.referrers, whole.referrers);
+  });
+
   it('lock without a spec argument uses the current directory', async () => {
     const r = await runImprint(['--cache-dir', join(work, 'cache'), 'lock', '--check'], { cwd: spec });
     // A spec without packages or base has nothing to lock: whatever lock says, it read ./imprint.yaml.
