@@ -14,7 +14,8 @@ export interface LayerPlan {
 export const DEFAULT_LAYER_BUDGET = 8;
 
 /**
- * Splits the tree into layers. `single`: everything in one. `per-package` (apko's origin strategy):
+ * Splits the tree into at most `budget` layers. `single` (or a budget of 1): everything in one.
+ * `per-package` (apko's origin strategy):
  * each key goes to the group of its origin (`groupOf`, e.g. the source package; undefined for nodes no
  * package owns); the budget−2 largest groups (by file bytes, then name) get a layer each, in name order,
  * the other packages share one, and the nodes no package owns go on top. Hard links stay in the layer of
@@ -26,9 +27,10 @@ export function planLayers(
   groupOf: (origin: string | undefined) => string | undefined,
 ): LayerPlan[] {
   const keys = [...tree.keys()];
-  if (layering.strategy === 'single') return [{ name: 'rootfs', keys }];
+  const budget = layering.strategy === 'single' ? 1 : Math.max(1, layering.budget ?? DEFAULT_LAYER_BUDGET);
+  // A budget of one is a single layer: the budget is the most layers a build produces.
+  if (budget === 1) return [{ name: 'rootfs', keys }];
 
-  const budget = Math.max(2, layering.budget ?? DEFAULT_LAYER_BUDGET);
   const groupOfKey = new Map<string, string | undefined>();
   const bytes = new Map<string, number>();
   for (const key of keys) {
