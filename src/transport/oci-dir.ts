@@ -6,6 +6,7 @@ import { canonicalJson } from '../oci/canonical-json.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation } from '../oci/media-types.js';
 import type { ImageIndex } from '../oci/types.js';
+import { withFileLock } from '../store/file-lock.js';
 import { BlobStore, writeFileAtomic } from '../store/index.js';
 import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } from './layout-docs.js';
 import { walkImageSet } from './walk.js';
@@ -24,9 +25,25 @@ type OutputState =
  * that is not an OCI layout. Cost: streams every blob not already present.
  */
 export async function writeOciDir(dir: string, set: ImageSet, tag: string | undefined): Promise<void> {
-  const state = await inspectOutput(dir);
+  await inspectOutput(dir, false); // refuse a directory that is not a layout before creating anything
   const walk = await walkImageSet(set);
   await mkdirOrFail(dir);
+  // Concurrent writers of one layout take turns, so none loses another's tag in index.json.
+  await withFileLock(join(dir, LOCK_FILE), () => writeLocked(dir, set, tag, walk), {
+    what: `writing the OCI layout ${dir}`,
+  });
+}
+
+/** The lock file concurrent writers of a layout take (removed after each write). */
+const LOCK_FILE = '.imprint-write.lock';
+
+async function writeLocked(
+  dir: string,
+  set: ImageSet,
+  tag: string | undefined,
+  walk: Awaited<ReturnType<typeof walkImageSet>>,
+): Promise<void> {
+  const state = await inspectOutput(dir, true);
   const out = new BlobStore(dir, { tmpDir: dir });
   const source = set.blobs;
   for (const d of walk.blobs) {
@@ -60,7 +77,7 @@ export async function readOciDir(dir: string, tag: string | undefined): Promise<
   return { index: selectTag(index, tag, where), blobs: new BlobStore(dir) };
 }
 
-async function inspectOutput(dir: string): Promise<OutputState> {
+async function inspectOutput(dir: string, locked: boolean): Promise<OutputState> {
   let names: string[];
   try {
     const st = await stat(dir);
@@ -71,6 +88,9 @@ async function inspectOutput(dir: string): Promise<OutputState> {
     if (err instanceof ImprintError) throw err;
     throw new ImprintError('IO', `inspecting output directory ${dir}: ${errorText(err)}`, { cause: err });
   }
+  // Another imprint is writing here: the check is made again once this one holds the lock.
+  if (!locked && names.includes(LOCK_FILE)) return { kind: 'empty' };
+  names = names.filter((n) => n !== LOCK_FILE);
   if (names.length === 0) return { kind: 'empty' };
   if (!names.includes('oci-layout'))
     throw notALayout(dir, `it holds ${names.length} entries and no oci-layout file`);

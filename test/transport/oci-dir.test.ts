@@ -68,6 +68,35 @@ describe('oci: layout directories', () => {
     assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
   });
 
+  it('concurrent writes with different tags keep every tag, into a new layout and an existing one', async () => {
+    const images = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => makeImage(store, { marker: `tags-${i}` })),
+    );
+    for (const name of ['oci-tags-new', 'oci-tags-existing']) {
+      const out = join(dir, name);
+      if (name.endsWith('existing')) await writeImageSet(parseReference(`oci:${out}:base`), images[0]!.set);
+      await Promise.all(images.map((img, i) => writeImageSet(parseReference(`oci:${out}:v${i}`), img.set)));
+      const tags = (await readBack(`oci:${out}`)).index.manifests
+        .map((m) => m.annotations?.[Annotation.refName])
+        .sort();
+      const expected = [
+        'v0',
+        'v1',
+        'v2',
+        'v3',
+        'v4',
+        'v5',
+        ...(name.endsWith('existing') ? ['base'] : []),
+      ].sort();
+      assert.deepEqual(tags, expected, name);
+      assert.deepEqual(
+        (await readdir(out)).sort(),
+        ['blobs', 'index.json', 'oci-layout'],
+        'the lock is gone',
+      );
+    }
+  });
+
   it('tags entries, selects by tag, and keeps other tags of an existing layout', async () => {
     const a = await makeImage(store, { marker: 'a' });
     const b = await makeImage(store, { marker: 'b' });

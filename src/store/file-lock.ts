@@ -1,0 +1,78 @@
+// An advisory lock between imprint processes: a file created exclusively, holding its owner's pid and
+// host. Used where a read-modify-write of a shared file (an OCI layout's index.json) would otherwise
+// lose a concurrent writer's update.
+import { open, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorText, ImprintError } from '../errors.js';
+
+export interface FileLockOptions {
+  /** Give up (IO, naming the lock file) after waiting this long; default 10 minutes. */
+  timeoutMs?: number;
+  /** What the lock guards, for the error message. */
+  what?: string;
+}
+
+/**
+ * Runs `fn` while holding the lock file `path` (created with O_EXCL, removed afterwards, also when
+ * `fn` throws). A lock left by a process of this host that no longer runs is taken over; any other
+ * is waited for, polling with a growing pause (25 ms to 500 ms).
+ */
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  opts: FileLockOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
+  const me = `${process.pid} ${hostname()}\n`;
+  for (let pause = 25; ; pause = Math.min(500, pause * 2)) {
+    try {
+      const fh = await open(path, 'wx', 0o644);
+      try {
+        await fh.writeFile(me);
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new ImprintError('IO', `creating the lock file ${path}: ${errorText(err)}`, { cause: err });
+      }
+    }
+    if (await isStale(path)) {
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new ImprintError('IO', `waited too long for ${path}${opts.what ? ` (${opts.what})` : ''}`, {
+        hint: 'Another imprint is writing there; if none is, remove the lock file.',
+        details: { file: path },
+      });
+    }
+    await sleep(pause);
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(path).catch(() => undefined);
+  }
+}
+
+/** True when the lock names a process of this host that no longer exists. */
+async function isStale(path: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return false; // gone already, or being written: try again
+  }
+  const m = /^([0-9]+) (.+)\n$/.exec(text);
+  if (m === null) return false; // being written, or not ours: wait (the timeout names the file)
+  if (m[2] !== hostname()) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

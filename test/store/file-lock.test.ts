@@ -1,0 +1,50 @@
+// withFileLock: one holder at a time, the lock removed afterwards (also on failure), a lock left by a
+// dead process of this host taken over, a live one waited for until the timeout names the file.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { isImprintError } from '../../src/errors.js';
+import { withFileLock } from '../../src/store/file-lock.js';
+
+describe('withFileLock', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('runs holders one at a time and removes the lock, also when one fails', async () => {
+    const lock = join(dir, 'a.lock');
+    let inside = 0;
+    let most = 0;
+    const hold = (fail: boolean) =>
+      withFileLock(lock, async () => {
+        inside++;
+        most = Math.max(most, inside);
+        await new Promise((r) => setTimeout(r, 20));
+        inside--;
+        if (fail) throw new Error('boom');
+      });
+    const results = await Promise.allSettled([hold(false), hold(true), hold(false), hold(false)]);
+    assert.equal(most, 1);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.equal(existsSync(lock), false);
+  });
+
+  it("takes over a dead process's lock, and waits for a live one until the timeout", async () => {
+    const lock = join(dir, 'b.lock');
+    const dead = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+    await writeFile(lock, `${dead} ${hostname()}\n`);
+    assert.equal(await withFileLock(lock, async () => 'taken'), 'taken');
+    await writeFile(lock, `${process.pid} ${hostname()}\n`);
+    await assert.rejects(
+      withFileLock(lock, async () => 'never', { timeoutMs: 200 }),
+      (err: unknown) => isImprintError(err, 'IO') && err.message.includes(lock),
+    );
+    assert.equal(existsSync(lock), true, "a live holder's lock is left alone");
+  });
+});
