@@ -1,6 +1,6 @@
 // oci:DIR[:TAG] — an OCI image layout directory.
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import type { ImageSet } from '../oci/image-set.js';
@@ -118,11 +118,36 @@ function notALayout(dir: string, why: string): ImprintError {
   });
 }
 
+/**
+ * Creates `dir` and its missing parents one at a time (Node's recursive mkdir loops forever where a
+ * file system refuses a new directory with ENOENT, as /proc does); IO naming the directory otherwise.
+ */
 async function mkdirOrFail(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new ImprintError('IO', `creating output directory ${dir}: ${errorText(err)}`, { cause: err });
+  const missing: string[] = [];
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    const st = await stat(p).catch(() => undefined);
+    if (st?.isDirectory()) break;
+    if (st !== undefined || dirname(p) === p) {
+      throw new ImprintError('IO', `creating output directory ${dir}: ${p} is not a directory`, {
+        details: { path: dir },
+      });
+    }
+    missing.unshift(p);
+  }
+  for (const p of missing) {
+    try {
+      await mkdir(p);
+    } catch (err) {
+      if (
+        (err as NodeJS.ErrnoException).code === 'EEXIST' &&
+        (await stat(p).catch(() => undefined))?.isDirectory()
+      )
+        continue; // made meanwhile by a concurrent writer
+      throw new ImprintError('IO', `creating output directory ${dir}: ${errorText(err)}`, {
+        cause: err,
+        details: { path: dir },
+      });
+    }
   }
 }
 

@@ -97,6 +97,15 @@ describe('oci: layout directories', () => {
     }
   });
 
+  it('fails, naming the directory, where it cannot be made (never loops)', async () => {
+    const img = await makeImage(store, { marker: 'proc' });
+    // procfs refuses new directories with ENOENT, which sends a recursive mkdir round in circles.
+    await rejectsWith(writeImageSet(parseReference('oci:/proc/imprint-test-out/x'), img.set), 'IO');
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await rejectsWith(writeImageSet(parseReference(`oci:${join(file, 'sub')}`), img.set), 'IO');
+  });
+
   it('tags entries, selects by tag, and keeps other tags of an existing layout', async () => {
     const a = await makeImage(store, { marker: 'a' });
     const b = await makeImage(store, { marker: 'b' });
