@@ -311,8 +311,8 @@ const compression = z
       algorithm: z.enum(['gzip', 'zstd'], expected('"gzip" or "zstd"')).default('gzip'),
       level: z
         .int(expected('a whole number'))
-        .min(0)
-        .max(22)
+        .min(1)
+        .max(19)
         .optional()
         .describe('gzip 1-9 (default 6), zstd 1-19 (default 3).'),
     },
@@ -328,7 +328,9 @@ const compression = z
     return { algorithm: c.algorithm, level };
   })
   .prefault({})
-  .describe('Layer compression; default gzip level 6.');
+  .describe(
+    'Layer compression; default gzip level 6. zstd layers need Node >= 22.15 (node:zlib zstd) to build.',
+  );
 
 const baseImage = nonEmpty
   .superRefine((text, ctx) => {
