@@ -15,13 +15,23 @@ const GLOB = /[*?]/;
 export function applyRemovals(tree: FileTree, patterns: readonly string[], file: string): Set<string> {
   const removed = new Set<string>();
   patterns.forEach((pattern, i) => {
+    if (/^\/*$/.test(pattern)) {
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `${file}: remove[${i}]: ${pattern} is the image's root, which cannot be removed`,
+        {
+          hint: 'Name the paths below / to remove, e.g. /usr/share/doc/**.',
+          details: { file, field: `remove[${i}]`, pattern },
+        },
+      );
+    }
     const matches = matchKeys(tree, pattern);
     if (matches.length === 0) {
       throw new ImprintError(
         'SPEC_INVALID',
         `${file}: remove[${i}]: ${pattern} matches nothing in the image`,
         {
-          hint: "Check the path (imprint inspect lists an image's files), or drop the entry.",
+          hint: 'Check the spelling, and that the path exists at that point of the build (after packages, files and accounts); or drop the entry.',
           details: { file, field: `remove[${i}]`, pattern },
         },
       );

@@ -65,4 +65,12 @@ describe('applyRemovals', () => {
       (e: unknown) => isImprintError(e, 'SPEC_INVALID') && e.details.field === 'remove[1]',
     );
   });
+
+  it("refuses the image's root, naming remove[i]", () => {
+    assert.throws(
+      () => applyRemovals(tree(), ['/etc/motd', '/'], '/s/imprint.yaml'),
+      (e: unknown) =>
+        isImprintError(e, 'SPEC_INVALID') && e.details.field === 'remove[1]' && /root/.test(e.message),
+    );
+  });
 });
