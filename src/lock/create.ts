@@ -3,7 +3,7 @@ import { type Archive, type ArchiveSource, openArchive } from '../debian/archive
 import type { PackageRecord } from '../debian/packages-index.js';
 import { dpkgArch, type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { resolveSourceSpec } from '../debian/sources.js';
-import { ImprintError } from '../errors.js';
+import { ImprintError, isImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
@@ -102,15 +102,19 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     // platform's indexes be collected: only one platform's records are held at a time.
     const archives = opened.map((a) => a.fresh());
     const records = await platformRecords(archives, arch, key, spec, warnings);
-    const resolution = resolvePackages(new PackageUniverse(records), {
-      names,
-      arch,
-      includeEssential: false,
-      installed:
-        blobs === undefined || baseImage === undefined
-          ? undefined
-          : await baseInstalled(blobs, baseImage, key),
-    });
+    const installed =
+      blobs === undefined || baseImage === undefined ? undefined : await baseInstalled(blobs, baseImage, key);
+    let resolution: ReturnType<typeof resolvePackages>;
+    try {
+      resolution = resolvePackages(new PackageUniverse(records), {
+        names,
+        arch,
+        includeEssential: false,
+        installed,
+      });
+    } catch (err) {
+      throw namingSpecPackage(err, req.loaded.file, spec, key);
+    }
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
   return {
@@ -280,4 +284,19 @@ function releaseDate(a: Archive): string {
     );
   }
   return date;
+}
+
+/**
+ * A PACKAGE_NOT_FOUND about a package the spec names, with the spec file, its `packages[i]` and the
+ * platform in front; other errors as they are.
+ */
+function namingSpecPackage(err: unknown, file: string, spec: Spec, platform: string): unknown {
+  if (!isImprintError(err, 'PACKAGE_NOT_FOUND')) return err;
+  const i = spec.packages.findIndex((p) => p.name === err.details.name);
+  if (i < 0) return err;
+  return new ImprintError('PACKAGE_NOT_FOUND', `${file}: packages[${i}]: ${err.message} (${platform})`, {
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    cause: err,
+    details: { ...err.details, file, field: `packages[${i}]`, platform },
+  });
 }

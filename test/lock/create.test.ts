@@ -188,8 +188,16 @@ describe('createLock against a generated signed archive', () => {
       ['libfoo=1.5-1'],
     );
     await assert.rejects(
-      createLock(request(await writeSpec(repo, { packages: ['no-such-package'] }), cache)),
-      (err: unknown) => isImprintError(err, 'PACKAGE_NOT_FOUND'),
+      createLock(request(await writeSpec(repo, { packages: ['app', 'no-such-package'] }), cache)),
+      (err: unknown) =>
+        isImprintError(err, 'PACKAGE_NOT_FOUND') &&
+        /imprint\.yaml: packages\[1\]: package no-such-package not found/.test(err.message) &&
+        err.details.field === 'packages[1]',
+    );
+    await assert.rejects(
+      createLock(request(await writeSpec(repo, { packages: ['libfoo=9.9-9'] }), cache)),
+      (err: unknown) =>
+        isImprintError(err, 'PACKAGE_NOT_FOUND') && /packages\[0\]: .*9\.9-9/.test(err.message),
     );
     await assert.rejects(
       createLock(request(await writeSpec(repo, { packages: ['bar', 'impl-a'] }), cache)),
