@@ -22,12 +22,15 @@ export interface RuleIssue {
   message: string;
 }
 
+/** Users every image imprint builds has, declared or not. */
+const ALWAYS_PRESENT = new Set(['root', 'nobody']);
 const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
 
 /**
  * Checks the account rules: user and group names and ids unique; group members are declared users; a
  * user's gid names a declared group, or no group and no other group of the user's name (then the user
- * gets an implicit group, see withImplicitGroups); `user` names a declared user or is numeric uid[:gid].
+ * gets an implicit group, see withImplicitGroups); `user` names a declared user, root or nobody, or is
+ * numeric uid[:gid].
  * Pure; returns every problem found.
  */
 export function accountIssues(
@@ -97,8 +100,12 @@ export function accountIssues(
 
   if (user !== undefined) {
     const numeric = NUMERIC_USER.exec(user);
-    if (numeric === null && !userNames.has(user))
-      issues.push({ path: ['user'], message: unknownUser(user, userNames, ' or a numeric uid[:gid]') });
+    // root and nobody are in every image imprint makes (from base-passwd, or written without it).
+    if (numeric === null && !userNames.has(user) && !ALWAYS_PRESENT.has(user))
+      issues.push({
+        path: ['user'],
+        message: unknownUser(user, userNames, ', root, nobody or a numeric uid[:gid]'),
+      });
     if (numeric?.slice(1).some((n) => n !== undefined && Number(n) > 4294967294)) {
       issues.push({ path: ['user'], message: `expected ids <= 4294967294, found ${JSON.stringify(user)}` });
     }

@@ -467,7 +467,10 @@ describe('parseSpec: account rules', () => {
       oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 1}]\nuser: appp\n', 'user', 4).message,
       /did you mean "app"/,
     );
-    oneIssue('version: 1\nuser: root\n', 'user', 2);
+    oneIssue('version: 1\nuser: daemon\n', 'user', 2);
+    // root and nobody are in every image, declared or not.
+    for (const user of ['root', 'nobody'])
+      assert.equal(parseSpec(`version: 1\nuser: ${user}\n`, 'x.yaml').user, user);
     oneIssue('version: 1\nuser: "1:99999999999"\n', 'user', 2);
   });
 
