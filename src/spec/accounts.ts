@@ -89,6 +89,16 @@ export function accountIssues(
   const gids = new Set(groups.map((g) => g.gid));
   const groupGidByName = new Map(groups.map((g) => [g.name, g.gid] as const));
   users.forEach((u, i) => {
+    // uid 0 is root's alone: another name for it, or root moved off it, leaves an image without root.
+    if ((u.name === 'root') !== (u.uid === 0)) {
+      issues.push({
+        path: ['accounts', 'users', i, u.name === 'root' ? 'uid' : 'name'],
+        message:
+          u.name === 'root'
+            ? `expected uid 0 for root, found ${u.uid}; leave root out (every image has it) or keep uid 0`
+            : `uid 0 is root's; expected another uid for ${JSON.stringify(u.name)} (run as root with user: root)`,
+      });
+    }
     const sameName = groupGidByName.get(u.name);
     if (!gids.has(u.gid) && sameName !== undefined) {
       issues.push({

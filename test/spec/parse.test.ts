@@ -468,6 +468,8 @@ describe('parseSpec: account rules', () => {
       /did you mean "app"/,
     );
     oneIssue('version: 1\nuser: daemon\n', 'user', 2);
+    oneIssue('version: 1\naccounts:\n  users: [{name: root, uid: 5}]\n', 'accounts.users[0].uid', 3);
+    oneIssue('version: 1\naccounts:\n  users: [{name: app, uid: 0}]\n', 'accounts.users[0].name', 3);
     // root and nobody are in every image, declared or not.
     for (const user of ['root', 'nobody'])
       assert.equal(parseSpec(`version: 1\nuser: ${user}\n`, 'x.yaml').user, user);
