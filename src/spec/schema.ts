@@ -122,7 +122,11 @@ const fileEntry = z
       target: imagePath(true).describe(
         'Absolute destination in the image; a trailing / means "into this directory".',
       ),
-      mode: mode.optional(),
+      mode: mode
+        .optional()
+        .describe(
+          'Permission bits of the copied files, e.g. "0600". Default: "0755" when the host file is executable by its owner, else "0644"; other host bits (such as a private 0600) are not kept, so the image does not depend on the umask of the checkout.',
+        ),
       dirMode: mode
         .optional()
         .describe(
