@@ -25,12 +25,24 @@ export async function platformManifests(set: ImageSet): Promise<Descriptor[]> {
  */
 export async function selectPlatform(set: ImageSet, want: Platform): Promise<ImageSet> {
   const all = await platformManifests(set);
-  const found = all.find((d) => platformMatches(d.platform, want));
+  const matching = all.filter((d) => platformMatches(d.platform, want));
+  const found = matching[0];
   if (found === undefined) {
     throw new ImprintError('PLATFORM_NOT_FOUND', `the image has no ${formatPlatform(want)} variant`, {
-      hint: `It has: ${all.map((d) => formatPlatform(d.platform!)).join(', ') || 'no platform-specific manifests'}.`,
+      hint: `It has: ${all.map((d) => formatPlatform(d.platform!)).join(', ') || 'no platform-specific manifests'}; choose one with --platform.`,
       details: { wanted: formatPlatform(want) },
     });
+  }
+  const variants = [...new Set(matching.map((d) => formatPlatform(d.platform!)))];
+  if (variants.length > 1) {
+    throw new ImprintError(
+      'PLATFORM_NOT_FOUND',
+      `${formatPlatform(want)} matches more than one image: ${variants.join(', ')}`,
+      {
+        hint: `Name the variant with --platform, e.g. --platform ${variants[variants.length - 1]}.`,
+        details: { wanted: formatPlatform(want), variants },
+      },
+    );
   }
   return { index: { ...set.index, manifests: [found] }, blobs: set.blobs };
 }
