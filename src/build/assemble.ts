@@ -137,7 +137,8 @@ export async function platformTree(
         effects: timezone === undefined ? {} : { timezone },
         ...(input.bodies === undefined ? {} : { bodies: input.bodies }),
       },
-    ).catch((err: unknown) => {
+    ).catch(async (err: unknown) => {
+      await removeCorruptPackages(err, input.store, input.packages);
       // The zone is checked against what tzdata installs: name the spec's field.
       if (timezone !== undefined && isImprintError(err, 'SPEC_INVALID') && err.details.timezone !== undefined)
         throw new ImprintError('SPEC_INVALID', `${loaded.file}: timezone: ${err.message}`, {
@@ -158,4 +159,34 @@ export async function platformTree(
   const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install };
+}
+
+/**
+ * After a failed install: hashes the platform's cached .deb files and throws DIGEST_MISMATCH naming
+ * those that no longer match their sha256, which are removed so the next build fetches them again
+ * (corruption can surface as a broken xz or tar stream before the read's own hash check). Returns
+ * when all are intact. Cost: one hash of each .deb, on this error path only.
+ */
+async function removeCorruptPackages(
+  err: unknown,
+  store: BlobStore,
+  packages: readonly LockPackage[],
+): Promise<void> {
+  const corrupt: LockPackage[] = [];
+  for (const p of packages)
+    if (
+      (await store.has(`sha256:${p.sha256}`)) &&
+      !(await store.hasIntact({ digest: `sha256:${p.sha256}`, size: p.size }))
+    )
+      corrupt.push(p);
+  if (corrupt.length === 0) return;
+  throw new ImprintError(
+    'DIGEST_MISMATCH',
+    `the cached ${corrupt.map((p) => `${p.name}_${p.version}_${p.architecture}.deb`).join(', ')} no longer matched the lock's sha256 and ${corrupt.length === 1 ? 'was' : 'were'} removed from ${store.root}`,
+    {
+      hint: 'Build again: removed packages are fetched afresh (and verified).',
+      cause: err,
+      details: { packages: corrupt.map((p) => ({ name: p.name, sha256: p.sha256 })) },
+    },
+  );
 }

@@ -132,6 +132,7 @@ async function fetchLocked(
       store,
       templates,
       offline,
+      verifyCached: true,
       onProgress: bar?.update,
     });
   } finally {

@@ -43,6 +43,12 @@ export interface FetchPackagesOptions {
    * already there), so a caller may use it before the other downloads finish.
    */
   onStored?: (sha256: string) => void;
+  /**
+   * Hash the packages already in the store before counting them as there: a corrupt one is removed
+   * and fetched again (`imprint lock --fetch`). A build leaves this off: it verifies each file as it
+   * reads it (and removes a corrupt one, see platformTree), so a warm build reads each file once.
+   */
+  verifyCached?: boolean;
   signal?: AbortSignal;
 }
 
@@ -150,12 +156,14 @@ export async function fetchPackages(
   for (const p of pkgs) if (!unique.has(p.sha256)) unique.set(p.sha256, p);
 
   const candidates = [...unique.values()];
-  // A cached .deb is used only when its bytes still hash right; a corrupt one is removed and fetched again.
   const present = await Promise.all(
     candidates.map(async (p) => {
-      const intact = await opts.store.hasIntact({ digest: digestOf(p), size: p.size });
-      if (intact) opts.onStored?.(p.sha256);
-      return intact;
+      const there =
+        opts.verifyCached === true
+          ? await opts.store.hasIntact({ digest: digestOf(p), size: p.size })
+          : await opts.store.has(digestOf(p));
+      if (there) opts.onStored?.(p.sha256);
+      return there;
     }),
   );
   const missing = candidates.filter((_, i) => !present[i]);
