@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { type BigIntStats, constants, type Stats } from 'node:fs';
 import {
   chmod,
   copyFile,
@@ -197,6 +197,8 @@ export class BlobStore implements BlobReader {
       fh = undefined;
       // rename replaces an existing file atomically: a concurrent writer of the same digest wrote the same bytes.
       await rename(tmp, this.path(stored.digest));
+      // Hashed while written: a copy out of this store in this process need not read it again.
+      await remember(this.path(stored.digest), stored.digest);
       return stored;
     } catch (err) {
       input?.destroy();
@@ -383,17 +385,25 @@ async function hashedFile(file: string): Promise<{ digest: Digest; size: number 
   const fh = await open(file, 'r');
   try {
     const st = await fh.stat({ bigint: true });
-    const key = `${st.dev}:${st.ino}`;
-    const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    const known = hashed.get(key);
-    if (known !== undefined && known.stamp === stamp) return { digest: known.digest, size: Number(st.size) };
+    const known = hashed.get(inodeKey(st));
+    if (known !== undefined && known.stamp === inodeStamp(st))
+      return { digest: known.digest, size: Number(st.size) };
     const found = await fileDigest(fh);
-    hashed.set(key, { stamp, digest: found.digest });
+    hashed.set(inodeKey(st), { stamp: inodeStamp(st), digest: found.digest });
     return found;
   } finally {
     await fh.close();
   }
 }
+
+/** Records that `file`, as it is now, hashes to `digest` (this process just wrote and hashed it). */
+async function remember(file: string, digest: Digest): Promise<void> {
+  const st = await stat(file, { bigint: true }).catch(() => undefined);
+  if (st !== undefined) hashed.set(inodeKey(st), { stamp: inodeStamp(st), digest });
+}
+
+const inodeKey = (st: BigIntStats): string => `${st.dev}:${st.ino}`;
+const inodeStamp = (st: BigIntStats): string => `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
 /** sha256 and size of an open file's bytes, streamed from its start. */
 async function fileDigest(fh: FileHandle): Promise<{ digest: Digest; size: number }> {
