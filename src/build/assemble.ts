@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { changeset } from '../base/changeset.js';
 import type { LowerTree } from '../base/lower.js';
+import { readTreeFile } from '../debian/effects/tree-io.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
@@ -157,6 +158,8 @@ export async function platformTree(
   const { users, groups } = loaded.spec.accounts;
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
   const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
+  // Without a base the spec's own check covers `user`; with one, the name must be in its passwd.
+  if (input.base !== undefined) await checkUserExists(full, loaded.spec.user, loaded.file);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install };
 }
@@ -187,6 +190,25 @@ async function removeCorruptPackages(
       hint: 'Build again: removed packages are fetched afresh (and verified).',
       cause: err,
       details: { packages: corrupt.map((p) => ({ name: p.name, sha256: p.sha256 })) },
+    },
+  );
+}
+
+/**
+ * SPEC_INVALID naming `user` when it is a name (not uid[:gid]) that the image's /etc/passwd lacks:
+ * the container would fail at start ("unable to find user"). Cost: reads /etc/passwd.
+ */
+async function checkUserExists(tree: FileTree, user: string | undefined, file: string): Promise<void> {
+  if (user === undefined || /^[0-9]+(:[0-9]+)?$/.test(user)) return;
+  const passwd = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8');
+  const names = new Set((passwd ?? '').split('\n').map((line) => line.slice(0, line.indexOf(':'))));
+  if (names.has(user)) return;
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${file}: user: ${JSON.stringify(user)} is not in the image's /etc/passwd${passwd === undefined ? ' (it has none)' : ''}`,
+    {
+      hint: 'Declare the user under accounts.users, name one the base image has, or use a numeric uid[:gid].',
+      details: { file, field: 'user', user },
     },
   );
 }

@@ -296,4 +296,26 @@ describe('images built on a base image from a registry', {
       await podman.close();
     }
   });
+
+  it('refuses a user that neither the spec nor the base image has, naming the field', async () => {
+    const spec = join(work, 'ghost-spec');
+    await mkdir(spec, { recursive: true });
+    const yaml = (user: string) =>
+      writeFile(
+        join(spec, 'imprint.yaml'),
+        [
+          'version: 1',
+          `base: oci:${join(work, 'base-layout')}:latest`,
+          'platforms: [linux/amd64]',
+          `user: ${user}`,
+          '',
+        ].join('\n'),
+      );
+    await yaml('ghost');
+    const r = await imprint(['build', spec, '-o', `oci:${join(work, 'ghost-out')}`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /user: "ghost" is not in the image's \/etc\/passwd/);
+    await yaml('root'); // the base has root (imprint writes it into every image)
+    assertOk(await imprint(['build', spec, '-o', `oci:${join(work, 'ghost-out')}`]), 'build as root');
+  });
 });
