@@ -59,9 +59,10 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
       run(async (cmd) => {
         const [srcText, dstText] = cmd.args as [string, string];
         const opts = cmd.opts() as CopyOpts;
-        const { formatReference, parseReference, readImageSet, writeImageSet } = await import(
-          '../transport/index.js'
-        );
+        const [
+          { formatReference, parseReference, readImageSet, writeImageSet },
+          { referrerEntriesOf, subjectDigestsOf },
+        ] = await Promise.all([import('../transport/index.js'), import('../transport/referrer-subjects.js')]);
         const src = parseReference(srcText);
         const dst = parseReference(dstText);
         const progress = t.tty && !opts.json ? progressPrinter(t) : undefined;
@@ -77,6 +78,13 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
           registry: { ...srcOpts, referrers: opts.all === true },
         });
         if (!opts.all) set = await narrow(set, opts.platform);
+        else if ((src.transport === 'oci' || src.transport === 'oci-archive') && src.tag !== undefined) {
+          // A tag names the image; its referrers are untagged entries of the same layout: take them too.
+          const whole = await readImageSet({ transport: src.transport, path: src.path });
+          const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);
+          const found = await referrerEntriesOf(whole.blobs, whole.index.manifests, subjects);
+          set = { ...set, index: { ...set.index, manifests: [...set.index.manifests, ...found] } };
+        }
         const mountFrom =
           src.transport === 'docker' &&
           dst.transport === 'docker' &&

@@ -65,7 +65,10 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
     run(async (cmd) => {
       const [refText] = cmd.args as [string];
       const opts = cmd.opts() as { json?: boolean } & RegistryFlags;
-      const { parseReference, readImageSet } = await import('../transport/index.js');
+      const [{ parseReference, readImageSet }, { subjectDigestsOf }] = await Promise.all([
+        import('../transport/index.js'),
+        import('../transport/referrer-subjects.js'),
+      ]);
       // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
       const ref = parseReference(refText);
       const set = await readImageSet(ref, {
@@ -76,10 +79,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
       // A tag names the image, not its referrers (imprint's outputs leave them untagged): a tagged
       // layout or archive is searched whole for referrers of the tagged image and its manifests.
       if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined) {
-        const subjects = new Set<string>([
-          ...set.index.manifests.map((m) => m.digest),
-          ...images.map((i) => i.manifest.digest),
-        ]);
+        const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);
         const whole = await readImageSet({ transport: ref.transport, path: ref.path });
         referrers = (await listReferrers(whole)).filter((r) => subjects.has(r.subject));
       }

@@ -5,14 +5,18 @@ import { writeFileAtomic } from '../store/index.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, type Terminal } from './output.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
 
 /** `imprint verify`. */
 export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
-  program
+  const command = program
     .command('verify')
     .description('Rebuild an image from its provenance in a clean workspace and check the digests are equal.')
-    .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
+    .argument(
+      '<ref>',
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://HOST/REPO[:TAG|@DIGEST]',
+    )
     .option(
       '--context <dir>',
       "the directory the spec's local files are read from (default: the current directory)",
@@ -25,70 +29,71 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
     .addHelpText(
       'after',
       '\nExit status: 0 the rebuild has the same digest, 1 it differs (the differences are printed) or verification failed, 2 usage.',
-    )
-    .action(
-      run(async (cmd) => {
-        const [refText] = cmd.args as [string];
-        const opts = cmd.opts() as {
-          context?: string;
-          provenance?: string;
-          json?: boolean;
-          attest?: string;
-          allowVersionMismatch?: boolean;
-          offline?: boolean;
-        };
-        const [{ renderText }, { parseReference }, { verificationSummary }, { verifyImage }] =
-          await Promise.all([
-            import('../diff/render-text.js'),
-            import('../transport/index.js'),
-            import('../verify/summary.js'),
-            import('../verify/verify.js'),
-          ]);
-        const { store } = openCache(program.opts().cacheDir);
-        const result = await verifyImage({
-          ref: parseReference(refText),
-          context: resolve(opts.context ?? '.'),
-          store,
-          offline: opts.offline === true,
-          provenanceFile: opts.provenance,
-          allowVersionMismatch: opts.allowVersionMismatch === true,
+    );
+  addRegistryFlags(command).action(
+    run(async (cmd) => {
+      const [refText] = cmd.args as [string];
+      const opts = cmd.opts() as {
+        context?: string;
+        provenance?: string;
+        json?: boolean;
+        attest?: string;
+        allowVersionMismatch?: boolean;
+        offline?: boolean;
+      } & RegistryFlags;
+      const [{ renderText }, { parseReference }, { verificationSummary }, { verifyImage }] =
+        await Promise.all([
+          import('../diff/render-text.js'),
+          import('../transport/index.js'),
+          import('../verify/summary.js'),
+          import('../verify/verify.js'),
+        ]);
+      const { store } = openCache(program.opts().cacheDir);
+      const result = await verifyImage({
+        ref: parseReference(refText),
+        context: resolve(opts.context ?? '.'),
+        store,
+        offline: opts.offline === true,
+        provenanceFile: opts.provenance,
+        allowVersionMismatch: opts.allowVersionMismatch === true,
+        version: VERSION,
+        registry: registryOptions(opts),
+      });
+      const subject = result.image.index ?? Object.values(result.image.manifests)[0];
+      if (opts.attest !== undefined && subject !== undefined) {
+        const vsa = verificationSummary({
+          resourceUri: result.reference,
+          subject,
+          passed: result.verified,
+          provenance: { uri: result.provenance.source, digest: result.provenance.digest },
           version: VERSION,
         });
-        const subject = result.image.index ?? Object.values(result.image.manifests)[0];
-        if (opts.attest !== undefined && subject !== undefined) {
-          const vsa = verificationSummary({
-            resourceUri: result.reference,
-            subject,
-            passed: result.verified,
-            provenance: { uri: result.provenance.source, digest: result.provenance.digest },
-            version: VERSION,
-          });
-          await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
-        }
-        if (opts.json) {
-          t.out.write(`${JSON.stringify(result, null, 2)}\n`);
+        await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
+      }
+      if (opts.json) {
+        t.out.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else {
+        for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
+        if (result.verified) {
+          t.out.write(`verified ${result.reference}: the rebuild has the same digest ${subject}\n`);
         } else {
-          for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
-          if (result.verified) {
-            t.out.write(`verified ${result.reference}: the rebuild has the same digest ${subject}\n`);
-          } else {
-            t.out.write(
-              `MISMATCH ${result.reference}: the image is ${subject}, the rebuild is ${result.rebuilt.index}\n`,
-            );
-            t.out.write(
-              renderText({
-                schemaVersion: 1,
-                a: result.reference,
-                b: 'rebuild',
-                identical: false,
-                differences: result.differences,
-                ignored: {},
-                platforms: Object.keys(result.rebuilt.manifests),
-              }),
-            );
-          }
+          t.out.write(
+            `MISMATCH ${result.reference}: the image is ${subject}, the rebuild is ${result.rebuilt.index}\n`,
+          );
+          t.out.write(
+            renderText({
+              schemaVersion: 1,
+              a: result.reference,
+              b: 'rebuild',
+              identical: false,
+              differences: result.differences,
+              ignored: {},
+              platforms: Object.keys(result.rebuilt.manifests),
+            }),
+          );
         }
-        return result.verified ? EXIT_OK : EXIT_FAILURE;
-      }),
-    );
+      }
+      return result.verified ? EXIT_OK : EXIT_FAILURE;
+    }),
+  );
 }

@@ -9,6 +9,7 @@ import type { ImageIndex } from '../oci/types.js';
 import { withFileLock } from '../store/file-lock.js';
 import { BlobStore, writeFileAtomic } from '../store/index.js';
 import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } from './layout-docs.js';
+import { referrerEntriesOf, subjectDigestsOf } from './referrer-subjects.js';
 import { walkImageSet } from './walk.js';
 
 /** What is at an output directory before imprint writes there. */
@@ -53,14 +54,26 @@ async function writeLocked(
   if (state.kind !== 'layout' || !state.layoutOk)
     await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
   const tagged = tagIndex(set.index, tag);
-  const kept =
+  const keptTags =
     tag === undefined || state.kind !== 'layout' || state.index === undefined
       ? []
       : state.index.manifests.filter((m) => {
           const name = m.annotations?.[Annotation.refName];
           return name !== undefined && name !== tag;
         });
-  const index: ImageIndex = { ...tagged, manifests: [...kept, ...tagged.manifests] };
+  // The attestations of the images that keep their tags stay too (they are untagged entries).
+  const written = new Set(tagged.manifests.map((m) => m.digest));
+  const keptReferrers =
+    keptTags.length === 0 || state.kind !== 'layout' || state.index === undefined
+      ? []
+      : (
+          await referrerEntriesOf(
+            out,
+            state.index.manifests,
+            await subjectDigestsOf(out, keptTags).catch(() => new Set<string>()),
+          )
+        ).filter((m) => !written.has(m.digest));
+  const index: ImageIndex = { ...tagged, manifests: [...keptTags, ...keptReferrers, ...tagged.manifests] };
   await writeFileAtomic(join(dir, 'index.json'), canonicalJson(index));
 }
 

@@ -15,6 +15,8 @@ import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { formatReference, type ImageRef, readImageSet, walkImageSet } from '../transport/index.js';
+import { subjectDigestsOf } from '../transport/referrer-subjects.js';
+import type { RegistryOptions } from '../transport/registry/index.js';
 import { parseProvenance, type RecordedBuild } from './recorded.js';
 import { recreateInputs } from './workspace.js';
 
@@ -33,6 +35,8 @@ export interface VerifyRequest {
   version: string;
   /** Where the temporary workspace goes (default: the OS temp directory). */
   tmpDir?: string;
+  /** How registries are reached: the image itself (docker://) and a base image of the rebuild. */
+  registry?: RegistryOptions;
   onEvent?: (event: BuildEvent) => void;
 }
 
@@ -59,12 +63,12 @@ export interface VerifyResult {
 export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const reference = formatReference(req.ref);
   const warnings: string[] = [];
-  const set = await readImageSet(req.ref);
+  const set = await readImageSet(req.ref, { registry: { ...req.registry } });
   const image = await imageDigests(set);
   const prov =
     req.provenanceFile !== undefined
       ? await provenanceFromFile(req.provenanceFile)
-      : await attachedProvenance(req.ref, image, warnings);
+      : await attachedProvenance(req.ref, image, warnings, req.registry);
   const recorded = prov.build;
   if (recorded.version !== req.version && req.allowVersionMismatch !== true) {
     throw new ImprintError(
@@ -93,6 +97,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       store: req.store,
       cacheDir: join(work, 'cache'),
       offline: req.offline === true,
+      ...(req.registry === undefined ? {} : { registry: req.registry }),
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
     });
     const rebuilt = {
@@ -189,8 +194,10 @@ async function attachedProvenance(
   ref: ImageRef,
   image: VerifyResult['image'],
   warnings: string[],
+  registry: RegistryOptions | undefined,
 ): Promise<FoundProvenance> {
-  const sets = [await readImageSet(ref)];
+  // From a registry, referrers come from the referrers API or the sha256-<hex> fallback tags.
+  const sets = [await readImageSet(ref, { registry: { ...registry, referrers: true } })];
   if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined)
     sets.push(await readImageSet({ transport: ref.transport, path: ref.path }));
   const subjects = [...Object.values(image.manifests), ...(image.index ? [image.index] : [])];
@@ -200,7 +207,16 @@ async function attachedProvenance(
         artifactType: MediaType.inToto,
         ...(matching ? { subjects } : {}),
       });
+      // The fallback is for an image that replaced the one its provenance names: provenance of an
+      // image still in the set (another tag of the layout) is that image's, not this one's.
+      const present = matching
+        ? new Set<string>()
+        : await subjectDigestsOf(
+            set.blobs,
+            set.index.manifests.filter((d) => d.artifactType === undefined),
+          );
       for (const r of found) {
+        if (!matching && present.has(r.manifest.subject?.digest ?? '')) continue;
         const bytes = await readArtifactPayload(set.blobs, r);
         const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown })
           .predicateType;

@@ -52,6 +52,48 @@ describe('CLI edges', async () => {
     assert.ok(r.code === 0 || r.code === 1, r.stderr);
   });
 
+  it("a second tag in the layout keeps the first image's attestations; copy --all and verify stay with their tag", async () => {
+    const other = join(work, 'other');
+    await mkdir(other, { recursive: true });
+    await writeFile(join(other, 'b.txt'), 'other\n');
+    await writeFile(join(other, 'imprint.yaml'), 'version: 1\nfiles: [{source: b.txt, target: /b.txt}]\n');
+    const out = join(work, 'out');
+    const cache = ['--cache-dir', join(work, 'cache')];
+    const referrersOf = async (ref: string) =>
+      (
+        JSON.parse(assertOk(await runImprint(['inspect', ref, '--json']), `inspect ${ref}`).stdout) as {
+          referrers: unknown[];
+        }
+      ).referrers.length;
+    assertOk(
+      await runImprint([...cache, 'build', other, '-o', `oci:${out}:other`, '--no-attest']),
+      'build other',
+    );
+    assert.equal(await referrersOf(`oci:${out}:latest`), 2, 'the first image keeps its provenance and SBOM');
+    assert.equal(await referrersOf(`oci:${out}:other`), 0);
+    await writeFile(join(other, 'b.txt'), 'other, changed\n'); // another image, with attestations
+    assertOk(await runImprint([...cache, 'build', other, '-o', `oci:${out}:other2`]), 'build other2');
+    assert.equal(await referrersOf(`oci:${out}:latest`), 2);
+    assert.equal(await referrersOf(`oci:${out}:other2`), 2);
+
+    // copy --all of a tag takes the tagged image's referrers along
+    const archive = join(work, 'copied.tar');
+    assertOk(
+      await runImprint(['copy', '--all', `oci:${out}:latest`, `oci-archive:${archive}`]),
+      'copy --all',
+    );
+    assert.equal(await referrersOf(`oci-archive:${archive}`), 2);
+
+    // verify of the tag without provenance does not rebuild another tag's image
+    const r = await runImprint([...cache, 'verify', `oci:${out}:other`, '--context', other]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /has no provenance attached/);
+    assertOk(
+      await runImprint([...cache, 'verify', `oci:${out}:other2`, '--context', other]),
+      'verify other2',
+    );
+  });
+
   it('a --cache-dir that is a regular file fails up front, naming it', async () => {
     const file = join(work, 'not-a-dir');
     await writeFile(file, 'x');

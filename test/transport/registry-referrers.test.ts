@@ -136,4 +136,15 @@ describe('referrers through imprint build, inspect and copy', {
     assert.equal(b.roots[0]?.digest, built.roots[0]?.digest);
     assert.deepEqual(referrers(b), referrers(built));
   });
+
+  it('verify finds the provenance through the registry (fallback tags and the referrers API)', async () => {
+    for (const host of [reg.host, proxy.host]) {
+      const repo = host === reg.host ? 'fallback/app' : 'api/app';
+      const r = assertOk(
+        await imprint(['verify', `docker://${host}/${repo}:1`, '--context', join(work, 'spec'), '--json']),
+        `verify ${host}`,
+      );
+      assert.equal(JSON.parse(r.stdout).verified, true);
+    }
+  });
 });
