@@ -95,7 +95,14 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           }
         }
         const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
-          parseReference,
+          (text) => {
+            const ref = parseReference(text);
+            // A registry reference without tag or digest takes -t (parsing alone would say latest).
+            const last = text.slice(text.lastIndexOf('/') + 1);
+            if (ref.transport === 'docker' && ref.digest === undefined && !last.includes(':'))
+              ref.tag = opts.tag;
+            return ref;
+          },
         );
         let bar: ReturnType<typeof progressBar> | undefined;
         const result = await buildImage({

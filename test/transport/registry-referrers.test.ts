@@ -147,4 +147,14 @@ describe('referrers through imprint build, inspect and copy', {
       assert.equal(JSON.parse(r.stdout).verified, true);
     }
   });
+
+  it('build -t names the tag of a registry output that names none', async () => {
+    assertOk(
+      await imprint(['build', join(work, 'spec'), '-o', `docker://${reg.host}/tagged/app`, '-t', 'v9']),
+      'build -t',
+    );
+    const tags = await listTags(reg.host, 'tagged/app');
+    assert.ok(tags.includes('v9'), tags.join(' '));
+    assert.ok(!tags.includes('latest'), tags.join(' '));
+  });
 });
