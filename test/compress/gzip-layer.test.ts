@@ -22,6 +22,21 @@ const MiB = 1024 * 1024;
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** A regular file entry of `body` (0644, root, mtime 1), with its sha256 when given. */
+function fileEntry(path: string, body: Buffer, sha256?: string): TarWriteEntry {
+  return {
+    path,
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: 1,
+    size: body.length,
+    ...(sha256 === undefined ? {} : { sha256 }),
+    body: () => Readable.from([body]),
+  };
+}
+
 /** Files around the threshold and across blocks, with small files between them. */
 function sampleEntries(): { entries: TarWriteEntry[]; bodies: Map<string, Buffer> } {
   const sizes = [
@@ -44,17 +59,7 @@ function sampleEntries(): { entries: TarWriteEntry[]; bodies: Map<string, Buffer
     const body = i % 2 === 0 ? textBytes(size, i + 1) : mixedBytes(size, i + 1);
     const path = `d/f${String(i).padStart(2, '0')}`;
     bodies.set(path, body);
-    entries.push({
-      path,
-      type: 'file',
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtime: 1,
-      size,
-      sha256: sha(body),
-      body: () => Readable.from([body]),
-    });
+    entries.push(fileEntry(path, body, sha(body)));
   });
   return { entries, bodies };
 }
@@ -224,19 +229,7 @@ describe('gzip layers: members aligned to large bodies', () => {
     const cache = new GzipBodyCache(6);
     cache.offer(sha(body), body.length, () => Readable.from([wrong]));
     await cache.take(sha(body), body.length);
-    const entries: TarWriteEntry[] = [
-      {
-        path: 'big',
-        type: 'file',
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 1,
-        size: body.length,
-        sha256: sha(body),
-        body: () => Readable.from([body]),
-      },
-    ];
+    const entries = [fileEntry('big', body, sha(body))];
     await assert.rejects(
       writeLayer(entries, { compression: 'gzip', level: 6, workers: 2 }, memorySink(), { bodies: cache }),
       (err: unknown) => isImprintError(err) && err.code === 'INTERNAL' && /\/big/.test(err.message),
@@ -245,19 +238,7 @@ describe('gzip layers: members aligned to large bodies', () => {
 
   test('a sink that fails without reading fails the layer with its error, never a hang', async () => {
     // More than the stream's buffer, so the writer must wait for a reader that never comes.
-    const body = randomBytes(4 * MiB);
-    const entries: TarWriteEntry[] = [
-      {
-        path: 'big',
-        type: 'file',
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 1,
-        size: body.length,
-        body: () => Readable.from([body]),
-      },
-    ];
+    const entries = [fileEntry('big', randomBytes(4 * MiB))];
     const sink = { put: () => Promise.reject(new Error('the store is not writable')) };
     for (const workers of [1, 2]) {
       await assert.rejects(
