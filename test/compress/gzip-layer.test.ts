@@ -14,6 +14,7 @@ import { gzipMember } from '../../src/compress/gzip-member.js';
 import { isImprintError } from '../../src/errors.js';
 import { type TarWriteEntry, tarChunks } from '../../src/tar/index.js';
 import { writeLayer } from '../../src/vfs/layer.js';
+import { file } from '../diff/fixtures.js';
 import { memorySink } from '../helpers/layers.js';
 import { mixedBytes, textBytes } from './corpus.js';
 
@@ -23,19 +24,8 @@ const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** A regular file entry of `body` (0644, root, mtime 1), with its sha256 when given. */
-function fileEntry(path: string, body: Buffer, sha256?: string): TarWriteEntry {
-  return {
-    path,
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: 1,
-    size: body.length,
-    ...(sha256 === undefined ? {} : { sha256 }),
-    body: () => Readable.from([body]),
-  };
-}
+const fileEntry = (path: string, body: Buffer, sha256?: string): TarWriteEntry =>
+  file(path, body, { mtime: 1, ...(sha256 === undefined ? {} : { sha256 }) });
 
 /** Files around the threshold and across blocks, with small files between them. */
 function sampleEntries(): { entries: TarWriteEntry[]; bodies: Map<string, Buffer> } {
