@@ -18,12 +18,13 @@ type OutputState =
   | { kind: 'layout'; index: ImageIndex | undefined; layoutOk: boolean };
 
 /**
- * Writes the set as an OCI image layout in `dir`. Blobs first (linked or copied from a BlobStore,
- * otherwise streamed and verified), then `oci-layout`, then `index.json` renamed into place last:
- * an interrupted write leaves the previous layout readable. With a tag, an existing layout keeps its
- * entries tagged with other names (entries with the same tag, and untagged ones, are replaced);
- * without a tag, index.json is exactly the set's index. OUTPUT_EXISTS when `dir` holds something
- * that is not an OCI layout. Cost: streams every blob not already present.
+ * Writes the set as an OCI image layout in `dir`, holding the layout's lock file (concurrent writers
+ * take turns). Blobs first (linked or copied from a BlobStore after hashing, otherwise streamed and
+ * verified), then `oci-layout`, then `index.json` renamed into place last: an interrupted write
+ * leaves the previous layout readable. With a tag, an existing layout keeps its entries tagged with
+ * other names and their referrers (the entry with the same tag, and other untagged ones, are
+ * replaced); without a tag, index.json is exactly the set's index. OUTPUT_EXISTS when `dir` holds
+ * something that is not an OCI layout. Cost: streams every blob not already present.
  */
 export async function writeOciDir(dir: string, set: ImageSet, tag: string | undefined): Promise<void> {
   await inspectOutput(dir, false); // refuse a directory that is not a layout before creating anything
@@ -54,25 +55,18 @@ async function writeLocked(
   if (state.kind !== 'layout' || !state.layoutOk)
     await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
   const tagged = tagIndex(set.index, tag);
-  const keptTags =
-    tag === undefined || state.kind !== 'layout' || state.index === undefined
-      ? []
-      : state.index.manifests.filter((m) => {
-          const name = m.annotations?.[Annotation.refName];
-          return name !== undefined && name !== tag;
-        });
+  const existing = tag === undefined || state.kind !== 'layout' ? [] : (state.index?.manifests ?? []);
+  const keptTags = existing.filter((m) => {
+    const name = m.annotations?.[Annotation.refName];
+    return name !== undefined && name !== tag;
+  });
   // The attestations of the images that keep their tags stay too (they are untagged entries).
   const written = new Set(tagged.manifests.map((m) => m.digest));
+  const subjects = await subjectDigestsOf(out, keptTags).catch(() => new Set<string>());
   const keptReferrers =
-    keptTags.length === 0 || state.kind !== 'layout' || state.index === undefined
+    keptTags.length === 0
       ? []
-      : (
-          await referrerEntriesOf(
-            out,
-            state.index.manifests,
-            await subjectDigestsOf(out, keptTags).catch(() => new Set<string>()),
-          )
-        ).filter((m) => !written.has(m.digest));
+      : (await referrerEntriesOf(out, existing, subjects)).filter((m) => !written.has(m.digest));
   const index: ImageIndex = { ...tagged, manifests: [...keptTags, ...keptReferrers, ...tagged.manifests] };
   await writeFileAtomic(join(dir, 'index.json'), canonicalJson(index));
 }
