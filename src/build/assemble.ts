@@ -10,6 +10,7 @@ import { ImprintError, isImprintError } from '../errors.js';
 import type { LockPackage } from '../lock/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
+import { NUMERIC_USER } from '../spec/accounts.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
@@ -199,7 +200,7 @@ async function removeCorruptPackages(
  * the container would fail at start ("unable to find user"). Cost: reads /etc/passwd.
  */
 async function checkUserExists(tree: FileTree, user: string | undefined, file: string): Promise<void> {
-  if (user === undefined || /^[0-9]+(:[0-9]+)?$/.test(user)) return;
+  if (user === undefined || NUMERIC_USER.test(user)) return;
   const passwd = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8');
   const names = new Set((passwd ?? '').split('\n').map((line) => line.slice(0, line.indexOf(':'))));
   if (names.has(user)) return;

@@ -24,7 +24,8 @@ export interface RuleIssue {
 
 /** Users every image imprint builds has, declared or not. */
 const ALWAYS_PRESENT = new Set(['root', 'nobody']);
-const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
+/** A numeric `user`: uid, or uid:gid. */
+export const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
 
 /**
  * Checks the account rules: user and group names and ids unique; group members are declared users; a
