@@ -7,6 +7,8 @@ import { type InstallOptions, type InstallResult, installPackages } from '../deb
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
 import { ImprintError, isImprintError } from '../errors.js';
+import { checkLockClosure } from '../lock/closure.js';
+import { lockPathFor } from '../lock/io.js';
 import type { LockPackage } from '../lock/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
@@ -150,6 +152,16 @@ export async function platformTree(
       throw err;
     });
   }
+  // The locked set must be what resolving the spec over it chooses (a hand-edited lock fails here).
+  if (input.base === undefined && install !== undefined)
+    await checkLockClosure(
+      upper,
+      input.packages,
+      loaded.spec,
+      dpkgArch(input.platform),
+      formatPlatform(input.platform),
+      lockPathFor(loaded.file),
+    );
   upper.overlay(input.files);
   let full = upper;
   if (input.base !== undefined) {
