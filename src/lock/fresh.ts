@@ -1,7 +1,7 @@
 // Whether a spec's lock is fresh: the light part of locking, which a build with a lock needs (no
 // OpenPGP, resolver or downloader is loaded for it).
 import type { Digest } from '../digest/index.js';
-import { ImprintError } from '../errors.js';
+import { ImprintError, isImprintError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import { checkLock, lockPathFor, readLock } from './io.js';
@@ -50,9 +50,45 @@ export function specLockHash(spec: Spec): Digest {
 export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
   const path = lockPath(loaded);
   const lock = await readLock(path);
-  checkLock(lock, specLockHash(loaded.spec), path);
+  try {
+    checkLock(lock, specLockHash(loaded.spec), path);
+  } catch (err) {
+    throw withChanges(err, lock, loaded.spec);
+  }
   checkNamedPackages(lock, loaded.spec, path);
   return lock;
+}
+
+/**
+ * A LOCK_STALE error with what can be told from the lock of what changed (platforms added or
+ * removed, named packages it lacks, suites and components); other errors as they are.
+ */
+function withChanges(err: unknown, lock: LockFile, spec: Spec): unknown {
+  if (!isImprintError(err, 'LOCK_STALE')) return err;
+  const changes: string[] = [];
+  const wanted = spec.platforms.map(formatPlatform);
+  const locked = Object.keys(lock.platforms);
+  const added = wanted.filter((p) => !locked.includes(p));
+  const dropped = locked.filter((p) => !wanted.includes(p));
+  if (added.length > 0) changes.push(`platforms added: ${added.join(', ')}`);
+  if (dropped.length > 0) changes.push(`platforms removed: ${dropped.join(', ')}`);
+  const names = new Set(Object.values(lock.platforms).flatMap((list) => list.map((p) => p.name)));
+  const newNames = spec.packages.filter((p) => !names.has(p.name)).map((p) => p.name);
+  if (newNames.length > 0) changes.push(`packages not in the lock: ${newNames.join(', ')}`);
+  const suites = (list: Array<{ suite: string; components: string[] }>) =>
+    list
+      .map((s) => `${s.suite}/${[...s.components].sort().join(',')}`)
+      .sort()
+      .join(' ');
+  const specSuites = spec.sources.flatMap((s) =>
+    s.suites.map((suite) => ({ suite, components: s.components })),
+  );
+  if (suites(specSuites) !== suites(lock.sources)) changes.push('suites or components changed');
+  if (changes.length === 0) changes.push('package order, versions, sources or dependency options changed');
+  return new ImprintError(err.code, `${err.message} (${changes.join('; ')})`, {
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    details: { ...err.details, changes },
+  });
 }
 
 /**
