@@ -374,13 +374,13 @@ export class BlobStore implements BlobReader {
 }
 
 /**
- * Files hashed by this process, by device and inode, with the size and mtime they had: a file not
+ * Files hashed by this process, by device and inode, with the size and times they had: a file not
  * changed since is not read again (one build checks a layer in the cache, then copies it out through
  * a hard link to the same inode).
  */
 const hashed = new Map<string, { stamp: string; digest: Digest }>();
 
-/** sha256 and size of a file's bytes, streamed; remembered while the file's size and mtime stay. */
+/** sha256 and size of a file's bytes, streamed; remembered while the file's size and times stay. */
 async function hashedFile(file: string): Promise<{ digest: Digest; size: number }> {
   const fh = await open(file, 'r');
   try {
