@@ -21,6 +21,8 @@ export interface ExtractedDeb {
   control: string;
   md5sums: string | undefined;
   conffiles: string[];
+  /** The `postinst` script's text, read (its update-alternatives calls), never run. */
+  postinst: string | undefined;
   dataMember: string;
   entries: ExtractedEntry[];
   /** Bytes of regular files in data.tar. */
@@ -123,6 +125,7 @@ export async function extractDeb(
     control: (control.files.get('control') as Buffer).toString('utf8'),
     md5sums: control.md5sums,
     conffiles: control.conffiles,
+    postinst: control.files.get('postinst')?.toString('utf8'),
     dataMember: control.dataMember,
     entries,
     bytes,

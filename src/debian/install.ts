@@ -8,6 +8,8 @@ import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import type { DebLimits } from './deb.js';
 import { parseDeb822 } from './deb822.js';
+import type { AlternativeRegistration } from './effects/alternatives.js';
+import { parseAlternativeInstalls } from './effects/alternatives-parse.js';
 import {
   type AppliedEffect,
   applyEffects,
@@ -172,6 +174,7 @@ async function install(
     }),
   );
   const installed: InstalledPackage[] = [];
+  const alternatives = new Map<string, AlternativeRegistration[]>();
   let entries = 0;
   const stats: SpoolStats = {
     packedFiles: 0,
@@ -213,6 +216,8 @@ async function install(
         files: placement.files.size,
         bytes: manifest.bytes,
       });
+      if (manifest.postinst !== undefined)
+        alternatives.set(origin, parseAlternativeInstalls(manifest.postinst, rec.name).registrations);
     }
   } finally {
     extracted.stop();
@@ -228,6 +233,7 @@ async function install(
         version: p.version,
         architecture: p.architecture,
         multiArch: p.multiArch,
+        alternatives: alternatives.get(p.statusEntry) ?? [],
       });
     effects = await applyEffects({
       tree,

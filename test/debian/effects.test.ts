@@ -542,6 +542,51 @@ describe('effects: update-alternatives', () => {
     assert.equal(tree.get('usr/bin/awk')?.origin, 'mawk');
   });
 
+  it("reproduces the literal update-alternatives calls of a package's postinst (libblas3, less)", async () => {
+    const blas: DebSpec = {
+      name: 'libblas3',
+      entries: [{ path: './usr/lib/x86_64-linux-gnu/blas/libblas.so.3', content: 'elf' }],
+      controlFiles: {
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'if [ "$1" = "configure" ]; then',
+          '  update-alternatives --install /usr/lib/x86_64-linux-gnu/libblas.so.3 \\',
+          '                      libblas.so.3-x86_64-linux-gnu \\',
+          '                      /usr/lib/x86_64-linux-gnu/blas/libblas.so.3 10',
+          'fi',
+          'for f in $LINKS; do update-alternatives --install /usr/bin/$f $f /x 1; done',
+          '',
+        ].join('\n'),
+      },
+    };
+    const less: DebSpec = {
+      name: 'less',
+      entries: [
+        { path: './bin/less', content: 'less', mode: 0o755 },
+        { path: './usr/share/man/man1/less.1.gz', content: 'man' },
+      ],
+      controlFiles: {
+        postinst:
+          "update-alternatives --quiet --install /usr/bin/pager pager /bin/less 77 --slave /usr/share/man/man1/pager.1.gz pager.1.gz '/usr/share/man/man1/less.1.gz'\n",
+      },
+    };
+    const { tree } = await install([blas, less]);
+    assert.equal(
+      link(tree, 'usr/lib/x86_64-linux-gnu/libblas.so.3'),
+      '/etc/alternatives/libblas.so.3-x86_64-linux-gnu',
+    );
+    assert.equal(
+      link(tree, 'etc/alternatives/libblas.so.3-x86_64-linux-gnu'),
+      '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3',
+    );
+    assert.equal(tree.get('usr/bin/$f'), undefined, 'a call with shell expansion is not guessed at');
+    assert.equal(link(tree, 'usr/bin/pager'), '/etc/alternatives/pager');
+    assert.equal(link(tree, 'etc/alternatives/pager'), '/bin/less');
+    assert.equal(link(tree, 'etc/alternatives/pager.1.gz'), '/usr/share/man/man1/less.1.gz');
+    assert.equal(tree.get('usr/lib/x86_64-linux-gnu/libblas.so.3')?.origin, 'libblas3');
+  });
+
   it('skips slaves whose target is missing, and picks the highest priority', async () => {
     const noMan: DebSpec = { name: 'mawk', entries: [{ path: './usr/bin/mawk', content: 'mawk' }] };
     const gawk: DebSpec = { name: 'gawk', entries: [{ path: './usr/bin/gawk', content: 'gawk' }] };

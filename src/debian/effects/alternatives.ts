@@ -133,13 +133,20 @@ export interface AlternativeGroup {
 }
 
 /**
- * Groups the registrations of installed packages whose master target exists in the tree (an
- * --install of a missing target fails) by name; the best is the highest priority, then the smallest
- * target path. Pure over the tree.
+ * Groups the registrations of installed packages (the table's, and for packages it does not list,
+ * those read from their postinst) whose master target exists in the tree (an --install of a missing
+ * target fails) by name; the best is the highest priority, then the smallest target path. Pure over
+ * the tree.
  */
 export function alternativeGroups(ctx: EffectContext): AlternativeGroup[] {
   const byName = new Map<string, AlternativeRegistration[]>();
-  for (const reg of alternativeRegistrations(ctx.arch)) {
+  const table = alternativeRegistrations(ctx.arch);
+  const inTable = new Set(table.map((r) => r.package));
+  // The table's rows, then what the postinsts of the other installed packages register.
+  const parsed = [...ctx.installed.values()]
+    .filter((p) => !inTable.has(p.name))
+    .flatMap((p) => p.alternatives ?? []);
+  for (const reg of [...table, ...parsed]) {
     const pkg = ctx.installed.get(reg.package);
     if (pkg === undefined || !nativeOrAll(pkg, ctx.arch)) continue;
     if (!exists(ctx.tree, reg.target)) continue;
@@ -181,7 +188,7 @@ export const alternativesRule: EffectRule = {
   id: 'update-alternatives',
   package: null,
   describe:
-    'update-alternatives --install (awk, which, rmt, pager, builtins.7.gz, java tools): link -> /etc/alternatives/NAME -> target, ' +
+    'update-alternatives --install (the table: awk, which, rmt, pager, builtins.7.gz, java tools; other packages: the calls of their postinst with literal arguments): link -> /etc/alternatives/NAME -> target, ' +
     'slaves whose target is missing skipped, /var/lib/dpkg/alternatives/NAME written',
   async apply(ctx) {
     for (const g of alternativeGroups(ctx)) {

@@ -1,5 +1,7 @@
 // Shared types of the install effects: what a rule sees and what it may do.
+
 import type { FileTree } from '../../vfs/tree.js';
+import type { AlternativeRegistration } from './alternatives.js';
 import type { EffectWriter } from './tree-io.js';
 
 /** An installed package as effects see it. */
@@ -8,6 +10,8 @@ export interface InstalledInfo {
   version: string;
   architecture: string;
   multiArch: string;
+  /** The update-alternatives registrations its postinst makes with literal arguments. */
+  alternatives?: readonly AlternativeRegistration[];
 }
 
 /** Choices that maintainer scripts would take from debconf; each has the Debian default. */
