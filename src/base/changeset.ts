@@ -40,7 +40,9 @@ export function changeset(
       'VFS_CONFLICT',
       `/${first} is a directory in the base image, and the build makes it a ${full.get(first)?.kind ?? 'file'}: ${hidden.length} base path(s) below it would disappear (e.g. /${hidden[0]})`,
       {
-        hint: `Add "${`/${first}`}" to the spec's remove list if that is intended, or change the target that writes it (a base without merged /usr has /bin, /lib as directories: packages built for merged /usr need a merged base).`,
+        hint: MERGED_USR_ROOTS.has(first)
+          ? `The base image does not use merged /usr (/${first} is a directory there), and imprint installs packages merged-/usr only: build on a merged-/usr base (Debian 12 and later images are).`
+          : `Write it at another path, or build the base without /${first}. (The spec's remove list cannot make room: it runs after files and packages, so it would remove the new /${first} too.)`,
         details: { path: `/${first}`, hidden: hidden.length },
       },
     );
@@ -53,6 +55,9 @@ export function changeset(
   }
   return out;
 }
+
+/** The top-level directories merged /usr turns into links. */
+const MERGED_USR_ROOTS = new Set(['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']);
 
 /** An OCI whiteout entry: an empty regular file, mode 0, root-owned, at the epoch. */
 function whiteout(epoch: number): VNode {

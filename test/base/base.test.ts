@@ -190,7 +190,9 @@ describe('lowerTree and changeset', async () => {
     assert.throws(
       () => changeset(a.tree, a.nodes, 9),
       (e: unknown) =>
-        isImprintError(e, 'VFS_CONFLICT') && /\/lib is a directory in the base image/.test(e.message),
+        isImprintError(e, 'VFS_CONFLICT') &&
+        /\/lib is a directory in the base image/.test(e.message) &&
+        /merged-\/usr base/.test(e.hint ?? ''),
     );
     const b = await build();
     assert.deepEqual(paths(changeset(b.tree, b.nodes, 9, new Set(['lib']))), ['lib -> usr/lib']);
