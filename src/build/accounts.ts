@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { mergeAccounts } from '../debian/effects/accounts.js';
+import { readTreeFile } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
 
 export interface UserAccount {
@@ -15,6 +16,8 @@ export interface GroupAccount {
   name: string;
   gid: number;
   members: string[];
+  /** Made for a user's gid rather than declared: left out when the image has a group with that gid. */
+  implicit?: true;
 }
 
 /** /etc/passwd and /etc/group of an image without base-passwd: root and the overflow ids. */
@@ -64,7 +67,11 @@ export async function applyAccounts(
     addTextFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
   if (tree.get('/etc/group') === undefined)
     addTextFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
-  await mergeAccounts(tree, { users, groups }, { epoch: mtime, origin: 'accounts' });
+  // A user's own group is made only when the image has no group of that gid (base-passwd has many).
+  const groupText = (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '';
+  const taken = new Set(groupText.split('\n').map((line) => line.split(':')[2]));
+  const wanted = groups.filter((g) => !(g.implicit === true && taken.has(String(g.gid))));
+  await mergeAccounts(tree, { users, groups: wanted }, { epoch: mtime, origin: 'accounts' });
   for (const u of users) {
     if (u.home === '/' || u.home === '/nonexistent' || tree.get(tree.resolveParents(u.home)) !== undefined)
       continue;

@@ -14,6 +14,8 @@ export interface AccountGroup {
   name: string;
   gid: number;
   members: string[];
+  /** Made for a user whose gid no declared group has (withImplicitGroups), not declared. */
+  implicit?: true;
 }
 
 /** A cross-field problem, with its path from the document root. */
@@ -126,7 +128,9 @@ export function accountIssues(
 
 /**
  * The groups of the image: the declared ones in order, then, in user order, one group named after each
- * user whose gid no declared group has (a later user with the same unlisted gid shares that group). Pure.
+ * user whose gid no declared group has (a later user with the same unlisted gid shares that group),
+ * marked `implicit`: the build leaves it out when the image already has a group with that gid
+ * (base-passwd's www-data for gid 33), as `useradd -g 33` would. Pure.
  */
 export function withImplicitGroups<T extends { users: AccountUser[]; groups: AccountGroup[] }>(
   accounts: T,
@@ -135,7 +139,7 @@ export function withImplicitGroups<T extends { users: AccountUser[]; groups: Acc
   const gids = new Set(groups.map((g) => g.gid));
   for (const u of accounts.users) {
     if (gids.has(u.gid)) continue;
-    groups.push({ name: u.name, gid: u.gid, members: [] });
+    groups.push({ name: u.name, gid: u.gid, members: [], implicit: true });
     gids.add(u.gid);
   }
   return { ...accounts, groups };

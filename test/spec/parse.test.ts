@@ -111,7 +111,7 @@ compression: {algorithm: zstd}
       // root's gid 0 is declared by no group, so root gets a group of its own name
       groups: [
         { name: 'app', gid: 1000, members: ['web'] },
-        { name: 'root', gid: 0, members: [] },
+        { name: 'root', gid: 0, members: [], implicit: true },
       ],
     });
     assert.equal(spec.user, 'app');
@@ -167,7 +167,7 @@ compression: {algorithm: zstd}
       'version: 1\naccounts:\n  users: [{name: a, uid: 10, gid: 50}, {name: b, uid: 11, gid: 50}]\n',
       FILE,
     );
-    assert.deepEqual(spec.accounts.groups, [{ name: 'a', gid: 50, members: [] }]);
+    assert.deepEqual(spec.accounts.groups, [{ name: 'a', gid: 50, members: [], implicit: true }]);
   });
 
   it('uses the default compression level of each algorithm and accepts explicit ones', () => {

@@ -1,0 +1,46 @@
+// applyAccounts: the spec's users and groups merged into the image's account files. A user's implicit
+// group (one named after it, for a gid no declared group has) is made only when the image has no
+// group of that gid, as `useradd -g GID` would reuse it.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { applyAccounts } from '../../src/build/accounts.js';
+import { readTreeFile } from '../../src/debian/effects/tree-io.js';
+import { withImplicitGroups } from '../../src/spec/accounts.js';
+import { FileTree } from '../../src/vfs/tree.js';
+
+const BASE_GROUP = 'root:x:0:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n';
+
+function imageWithGroups(text: string): FileTree {
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  tree.mkdirp('etc');
+  tree.add('etc/group', {
+    kind: 'file',
+    size: Buffer.byteLength(text),
+    content: () => Readable.from([Buffer.from(text)]),
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+  });
+  return tree;
+}
+
+describe('applyAccounts', () => {
+  it("reuses the image's group for a user's gid instead of adding a second group of that gid", async () => {
+    const accounts = withImplicitGroups({
+      users: [
+        { name: 'web', uid: 2000, gid: 33, home: '/nonexistent', shell: '/usr/sbin/nologin' },
+        { name: 'app', uid: 2001, gid: 2001, home: '/nonexistent', shell: '/usr/sbin/nologin' },
+      ],
+      groups: [],
+    });
+    const tree = imageWithGroups(BASE_GROUP);
+    await applyAccounts(tree, accounts.users, accounts.groups, 0);
+    const group = (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '';
+    assert.match(group, /^www-data:x:33:$/m);
+    assert.doesNotMatch(group, /^web:/m, 'no second group with gid 33');
+    assert.match(group, /^app:[^:]*:2001:$/m, 'a gid the image lacks still gets its group');
+    assert.match((await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '', /^web:[^:]*:2000:33:/m);
+  });
+});
