@@ -19,6 +19,7 @@ import {
   mergeAccounts,
   pemCertificates,
   pemLinkName,
+  refreshCaCertificates,
   removalPatternRegExp,
   removeNondeterministic,
   subjectHash,
@@ -223,6 +224,27 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
   const sorted = () => Object.keys(certs).sort(compareBytes);
   const openssl = (pem: string): string =>
     execFileSync('openssl', ['x509', '-noout', '-subject_hash'], { input: pem }).toString().trim();
+
+  it('takes certificates placed later under /usr/local/share/ca-certificates into the bundle', async () => {
+    const { tree, result } = await install([caPackage()]);
+    const local = makeCert('e', '/CN=Company Egress CA');
+    tree.add('usr/local/share/ca-certificates/egress.crt', {
+      kind: 'file',
+      size: Buffer.byteLength(local),
+      content: () => Readable.from([Buffer.from(local)]),
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+    });
+    const ca = result.packages.find((p) => p.name === 'ca-certificates')!;
+    await refreshCaCertificates(tree, EPOCH, 'amd64', ca);
+    const bundle = await text(tree, 'etc/ssl/certs/ca-certificates.crt');
+    assert.ok(bundle.endsWith(local.replace(/\n?$/, '\n')), 'the local certificate ends the bundle');
+    assert.ok(bundle.startsWith(certs[sorted()[0] as string] as string), 'the packaged ones stay first');
+    assert.equal(link(tree, 'etc/ssl/certs/egress.pem'), '/usr/local/share/ca-certificates/egress.crt');
+    assert.equal(link(tree, `etc/ssl/certs/${openssl(local)}.0`), 'egress.pem');
+  });
 
   it('computes the subject hash openssl computes', () => {
     for (const pem of Object.values(certs))

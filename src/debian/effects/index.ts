@@ -111,3 +111,24 @@ export async function applyEffects(input: ApplyEffectsInput): Promise<AppliedEff
   }
   return applied;
 }
+
+/**
+ * Runs update-ca-certificates again over `tree` for certificates placed after the packages (the spec's
+ * files under /usr/local/share/ca-certificates): the bundle, the .pem links and the hash links then
+ * include them, as `update-ca-certificates` after a COPY would. `caPackage` is ca-certificates as
+ * installed. Deterministic.
+ */
+export function refreshCaCertificates(
+  tree: FileTree,
+  epoch: number,
+  arch: string,
+  caPackage: InstalledInfo,
+): Promise<AppliedEffect[]> {
+  return applyEffects({
+    tree,
+    epoch,
+    arch,
+    installed: new Map([['ca-certificates', caPackage]]),
+    rules: [caCertificatesRule],
+  });
+}
