@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertOk, runImprint } from '../helpers/cli.js';
-import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 
 /** Flips one byte of `file` at `offset` (from the end when negative). */
 async function flipByte(file: string, offset: number): Promise<void> {
@@ -52,16 +52,7 @@ describe('cache integrity', async () => {
       ],
     });
     await mkdir(spec);
-    await writeFile(
-      join(spec, 'imprint.yaml'),
-      [
-        'version: 1',
-        'sources:',
-        `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
-        'packages: [data]',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'data'));
   });
   after(async () => {
     await repo?.close();

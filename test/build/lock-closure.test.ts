@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertOk, runImprint } from '../helpers/cli.js';
-import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 
 describe('lock closure at build time (generated signed repository)', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-closure-'));
@@ -38,28 +38,13 @@ describe('lock closure at build time (generated signed repository)', async () =>
       ],
     });
     await mkdir(spec);
-    await writeFile(
-      join(spec, 'imprint.yaml'),
-      [
-        'version: 1',
-        'sources:',
-        `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
-        'packages: [app]',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'app'));
     assertOk(await runImprint(['--cache-dir', join(work, 'cache'), 'lock', spec]), 'lock');
     good = await readFile(lockFile, 'utf8');
     // The locked entry of a package this spec does not need, from a spec that names it.
     const other = join(work, 'other');
     await mkdir(other);
-    await writeFile(
-      join(other, 'imprint.yaml'),
-      (await readFile(join(spec, 'imprint.yaml'), 'utf8')).replace(
-        'packages: [app]',
-        'packages: [unrelated]',
-      ),
-    );
+    await writeFile(join(other, 'imprint.yaml'), repoSpecYaml(repo, 'unrelated'));
     assertOk(await runImprint(['--cache-dir', join(work, 'cache'), 'lock', other]), 'lock other');
     extraEntry = JSON.parse(await readFile(join(other, 'imprint.lock'), 'utf8')).platforms['linux/amd64'][0];
   });

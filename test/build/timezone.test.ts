@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseReference, readImageSet } from '../../src/transport/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
-import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
 
 describe('spec timezone (generated signed repository)', async () => {
@@ -46,17 +46,7 @@ describe('spec timezone (generated signed repository)', async () => {
     const dir = join(work, `spec-${n++}`);
     await mkdir(dir);
     const file = join(dir, 'imprint.yaml');
-    await writeFile(
-      file,
-      [
-        'version: 1',
-        'sources:',
-        `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
-        `packages: [${packages}]`,
-        ...extra,
-        '',
-      ].join('\n'),
-    );
+    await writeFile(file, repoSpecYaml(repo, packages, extra));
     const out = join(dir, 'out');
     const result = await runImprint(['--cache-dir', join(work, 'cache'), 'build', dir, '-o', `oci:${out}`], {
       env: { SOURCE_DATE_EPOCH: '1700000000' },
@@ -66,7 +56,10 @@ describe('spec timezone (generated signed repository)', async () => {
 
   const zoneFiles = async (out: string) => {
     const files = await readLayerFiles(await readImageSet(parseReference(`oci:${out}`)));
-    return { localtime: files.get('etc/localtime')?.toString(), timezone: files.get('etc/timezone')?.toString() };
+    return {
+      localtime: files.get('etc/localtime')?.toString(),
+      timezone: files.get('etc/timezone')?.toString(),
+    };
   };
 
   it('writes Etc/UTC without a timezone, and the spec zone with one', async () => {

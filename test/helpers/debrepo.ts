@@ -192,6 +192,21 @@ function gpg(key: { gnupgHome: string }, args: string[], input?: Uint8Array): Bu
 }
 
 /** Generates a throwaway signing key in its own GNUPGHOME (removed when the process exits). */
+/**
+ * An imprint.yaml (version 1) whose one source is `repo` (URL, suite, keyring), naming `packages`,
+ * with `extra` lines after them.
+ */
+export function repoSpecYaml(repo: DebRepo, packages: string, extra: readonly string[] = []): string {
+  return [
+    'version: 1',
+    'sources:',
+    `  - {url: "${repo.url}", suites: [${repo.suite}], components: [main], keyring: "${repo.keyringPath}"}`,
+    `packages: [${packages}]`,
+    ...extra,
+    '',
+  ].join('\n');
+}
+
 export function generateTestKey(uid = 'imprint test <test@invalid>', algo = 'rsa2048'): TestKey {
   const home = mkdtempSync(join(tmpdir(), 'imprint-gpg-'));
   chmodSync(home, 0o700);
