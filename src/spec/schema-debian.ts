@@ -1,0 +1,125 @@
+// The Debian part of imprint.yaml: `sources` (apt archives) and `packages` (names, pins, dependencies).
+import * as z from 'zod';
+import { expected } from './messages.js';
+
+const PACKAGE = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?$/;
+const DEB_ARCH = /^[a-z0-9][a-z0-9-]*$/;
+
+/** A non-empty string (shared with schema.ts). */
+export const nonEmpty = z.string(expected('a string')).min(1, expected('a non-empty string'));
+
+const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http(s) or file URL, found ${JSON.stringify(text)}`,
+      input: text,
+    });
+    return;
+  }
+  if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http, https or file URL, found the scheme ${url.protocol}`,
+      input: text,
+    });
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a URL without credentials: the URL is recorded in the lock and provenance',
+      input: text,
+    });
+  }
+});
+
+export const aptSource = z
+  .strictObject(
+    {
+      url: sourceUrl
+        .optional()
+        .describe("Archive URL; without it, the host's apt source for the suite is used."),
+      suites: z.array(nonEmpty, expected('a list of suites')).min(1, expected('at least one suite')),
+      components: z
+        .array(nonEmpty, expected('a list of components'))
+        .min(1, expected('at least one component'))
+        .prefault(['main']),
+      keyring: nonEmpty
+        .optional()
+        .describe('OpenPGP keyring verifying the archive; relative to the spec file or absolute.'),
+      architectures: z
+        .array(
+          z
+            .string(expected('a Debian architecture'))
+            .regex(DEB_ARCH, expected('a Debian architecture such as amd64')),
+        )
+        .min(1, expected('at least one architecture'))
+        .optional(),
+      'check-valid-until': z.boolean(expected('true or false')).default(true),
+    },
+    expected('a mapping with suites'),
+  )
+  .transform(({ 'check-valid-until': checkValidUntil, ...rest }) => ({ ...rest, checkValidUntil }));
+
+const packageText = z
+  .string(expected('a package name'))
+  .regex(PACKAGE, expected('a Debian package name, optionally =version (e.g. "curl" or "curl=7.88.1-10")'));
+
+/** What a package entry becomes: name, optional version, and `dependencies: false` when its closure is not wanted. */
+type PackageRequest = { name: string; version?: string; dependencies?: false };
+
+function splitPackage(text: string): PackageRequest {
+  const [name, version] = text.split('=') as [string, string | undefined];
+  return version === undefined ? { name } : { name, version };
+}
+
+const packageRequest = z.union(
+  [
+    packageText.transform(splitPackage),
+    z
+      .strictObject(
+        {
+          name: packageText.describe('name or name=version'),
+          dependencies: z
+            .boolean(expected('true or false'))
+            .default(true)
+            .describe(
+              'false: install this package alone, without its Depends/Pre-Depends (data packages such as tzdata for a static image).',
+            ),
+        },
+        expected('a package name, or a mapping with name (and dependencies)'),
+      )
+      .transform(
+        (o): PackageRequest => ({
+          ...splitPackage(o.name),
+          ...(o.dependencies ? {} : { dependencies: false }),
+        }),
+      ),
+  ],
+  expected('a package name such as "curl" or "curl=7.88.1-10", or {name: tzdata, dependencies: false}'),
+);
+
+export const packages = z
+  .array(packageRequest, expected('a list of package names'))
+  .superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((p, i) => {
+      // zod still runs this when an element failed; such an element has no parsed name to compare.
+      if (typeof p !== 'object' || p === null || typeof p.name !== 'string') return;
+      const first = seen.get(p.name);
+      if (first === undefined) seen.set(p.name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `duplicate package ${p.name} (also packages[${first}])`,
+          input: p.name,
+        });
+    });
+  })
+  .prefault([])
+  .describe(
+    'Debian packages to install: name or name=version, or {name, dependencies: false} for a package without its dependencies.',
+  );
