@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { changeset } from '../base/changeset.js';
 import type { LowerTree } from '../base/lower.js';
-import { refreshCaCertificates } from '../debian/effects/index.js';
+import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
 import { readTreeFile } from '../debian/effects/tree-io.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
@@ -91,9 +91,6 @@ export interface PlatformTreeInput {
   bodies?: InstallOptions['bodies'];
 }
 
-/** Where local certificates for update-ca-certificates go (a tree key). */
-const LOCAL_CA_DIR = 'usr/local/share/ca-certificates';
-
 /**
  * One platform's layer content: packages (with their effects), then the spec's files; laid over the
  * base image's filesystem when there is one; then accounts (merged with the base's) and the spec's
@@ -169,7 +166,7 @@ export async function platformTree(
   upper.overlay(input.files);
   // Certificates the spec adds for update-ca-certificates join the bundle, as they would after a COPY.
   const ca = install?.packages.find((p) => p.name === 'ca-certificates');
-  if (ca !== undefined && [...input.files.keys()].some((k) => k.startsWith(`${LOCAL_CA_DIR}/`)))
+  if (ca !== undefined && [...input.files.keys()].some((k) => k.startsWith(`${LOCAL_CERTS_DIR}/`)))
     await refreshCaCertificates(upper, epoch, dpkgArch(input.platform), ca);
   let full = upper;
   if (input.base !== undefined) {

@@ -60,7 +60,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const [srcText, dstText] = cmd.args as [string, string];
         const opts = cmd.opts() as CopyOpts;
         const [
-          { formatReference, parseReference, readImageSet, writeImageSet },
+          { formatReference, parseReference, readImageSet, wholeLayoutOf, writeImageSet },
           { referrerEntriesOf, subjectDigestsOf },
         ] = await Promise.all([import('../transport/index.js'), import('../transport/referrer-subjects.js')]);
         const src = parseReference(srcText);
@@ -77,10 +77,11 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         let set: ImageSet = await readImageSet(src, {
           registry: { ...srcOpts, referrers: opts.all === true },
         });
+        const layout = wholeLayoutOf(src);
         if (!opts.all) set = await narrow(set, opts.platform);
-        else if ((src.transport === 'oci' || src.transport === 'oci-archive') && src.tag !== undefined) {
+        else if (layout !== undefined) {
           // A tag names the image; its referrers are untagged entries of the same layout: take them too.
-          const whole = await readImageSet({ transport: src.transport, path: src.path });
+          const whole = await readImageSet(layout);
           const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);
           const found = await referrerEntriesOf(whole.blobs, whole.index.manifests, subjects);
           set = { ...set, index: { ...set.index, manifests: [...set.index.manifests, ...found] } };

@@ -65,7 +65,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
     run(async (cmd) => {
       const [refText] = cmd.args as [string];
       const opts = cmd.opts() as { json?: boolean } & RegistryFlags;
-      const [{ parseReference, readImageSet }, { subjectDigestsOf }] = await Promise.all([
+      const [{ parseReference, readImageSet, wholeLayoutOf }, { subjectDigestsOf }] = await Promise.all([
         import('../transport/index.js'),
         import('../transport/referrer-subjects.js'),
       ]);
@@ -78,9 +78,10 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
       let referrers = await listReferrers(set);
       // A tag names the image, not its referrers (imprint's outputs leave them untagged): a tagged
       // layout or archive is searched whole for referrers of the tagged image and its manifests.
-      if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined) {
+      const layout = wholeLayoutOf(ref);
+      if (layout !== undefined) {
         const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);
-        const whole = await readImageSet({ transport: ref.transport, path: ref.path });
+        const whole = await readImageSet(layout);
         referrers = (await listReferrers(whole)).filter((r) => subjects.has(r.subject));
       }
       const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };

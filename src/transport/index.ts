@@ -28,6 +28,7 @@ export {
   isOciRefName,
   parseReference,
   REFERENCE_FORMS,
+  wholeLayoutOf,
 } from './reference.js';
 export { type ImageSetWalk, type WalkedImage, walkImageSet } from './walk.js';
 

@@ -91,6 +91,15 @@ export function parseReference(text: string): ImageRef {
   }
 }
 
+/**
+ * The whole layout or archive a tagged `oci:` / `oci-archive:` reference points into (its untagged
+ * form), where the tagged image's referrers sit as untagged entries; undefined for other references.
+ */
+export function wholeLayoutOf(ref: ImageRef): ImageRef | undefined {
+  if ((ref.transport !== 'oci' && ref.transport !== 'oci-archive') || ref.tag === undefined) return undefined;
+  return { transport: ref.transport, path: ref.path };
+}
+
 /** The text form of a reference; `parseReference(formatReference(r))` equals `r` when the path has no ':'. */
 export function formatReference(ref: ImageRef): string {
   switch (ref.transport) {

@@ -14,7 +14,13 @@ import type { ImageSet } from '../oci/image-set.js';
 import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
-import { formatReference, type ImageRef, readImageSet, walkImageSet } from '../transport/index.js';
+import {
+  formatReference,
+  type ImageRef,
+  readImageSet,
+  walkImageSet,
+  wholeLayoutOf,
+} from '../transport/index.js';
 import { subjectDigestsOf } from '../transport/referrer-subjects.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { parseProvenance, type RecordedBuild } from './recorded.js';
@@ -198,8 +204,8 @@ async function attachedProvenance(
 ): Promise<FoundProvenance> {
   // From a registry, referrers come from the referrers API or the sha256-<hex> fallback tags.
   const sets = [await readImageSet(ref, { registry: { ...registry, referrers: true } })];
-  if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag !== undefined)
-    sets.push(await readImageSet({ transport: ref.transport, path: ref.path }));
+  const layout = wholeLayoutOf(ref);
+  if (layout !== undefined) sets.push(await readImageSet(layout));
   const subjects = [...Object.values(image.manifests), ...(image.index ? [image.index] : [])];
   for (const matching of [true, false]) {
     for (const set of sets) {

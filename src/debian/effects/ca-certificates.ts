@@ -7,7 +7,8 @@ import type { EffectContext, EffectRule } from './types.js';
 import { pemCertificates, subjectHash } from './x509-name-hash.js';
 
 const CERTS_DIR = 'usr/share/ca-certificates';
-const LOCAL_CERTS_DIR = 'usr/local/share/ca-certificates';
+/** Where local certificates for update-ca-certificates go (a tree key). */
+export const LOCAL_CERTS_DIR = 'usr/local/share/ca-certificates';
 const ETC_CERTS = 'etc/ssl/certs';
 const BUNDLE = 'ca-certificates.crt';
 

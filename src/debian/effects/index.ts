@@ -17,7 +17,7 @@ export {
   shadowLastChange,
 } from './accounts.js';
 export { type AlternativeRegistration, alternativeDbText, alternativeRegistrations } from './alternatives.js';
-export { CA_CONF_HEADER, caConfText, pemLinkName } from './ca-certificates.js';
+export { CA_CONF_HEADER, caConfText, LOCAL_CERTS_DIR, pemLinkName } from './ca-certificates.js';
 export {
   NONDETERMINISTIC_PATHS,
   type RemovalRule,

@@ -6,7 +6,8 @@ import type { EffectRule } from './types.js';
 /** The zone tzdata configures without preseeding (its templates have no default; the script falls back to Etc/UTC). */
 export const DEFAULT_TIMEZONE = 'Etc/UTC';
 
-const ZONE_RE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
+/** An `Area/Zone` name as /usr/share/zoneinfo spells them (no `..`, no leading `/`). */
+export const TIMEZONE_NAME = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 
 export const tzdataRule: EffectRule = {
   id: 'tzdata/localtime',
@@ -15,7 +16,7 @@ export const tzdataRule: EffectRule = {
     'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (zone: option, default Etc/UTC)',
   apply(ctx) {
     const zone = ctx.options.timezone ?? DEFAULT_TIMEZONE;
-    if (!ZONE_RE.test(zone) || !isFile(ctx.tree, `/usr/share/zoneinfo/${zone}`)) {
+    if (!TIMEZONE_NAME.test(zone) || !isFile(ctx.tree, `/usr/share/zoneinfo/${zone}`)) {
       throw new ImprintError(
         'SPEC_INVALID',
         `time zone ${JSON.stringify(zone)} is not a zone tzdata installs under /usr/share/zoneinfo`,
