@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { mergeAccounts } from '../debian/effects/accounts.js';
 import { readTreeFile } from '../debian/effects/tree-io.js';
+import { bytesOpener } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 
 export interface UserAccount {
@@ -40,7 +41,7 @@ export function addTextFile(
     {
       kind: 'file',
       size: bytes.length,
-      content: () => Readable.from([bytes]),
+      content: bytesOpener(bytes),
       mode,
       uid: 0,
       gid: 0,

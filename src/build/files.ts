@@ -129,10 +129,14 @@ function addFile(ctx: CopyContext, host: string, image: string, hostMode: number
     {
       kind: 'file',
       size,
-      content: () =>
-        size <= WHOLE_READ_MAX
-          ? Readable.from([readFileSync(host)])
-          : createReadStream(host, { highWaterMark: 1 << 20 }),
+      content: Object.assign(
+        () =>
+          size <= WHOLE_READ_MAX
+            ? Readable.from([readFileSync(host)])
+            : createReadStream(host, { highWaterMark: 1 << 20 }),
+        // The stream opener reports a failed read (or a changed size) with the file's name.
+        { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host) : undefined) },
+      ),
       mode,
       uid: ctx.copy.uid,
       gid: ctx.copy.gid,
@@ -141,6 +145,14 @@ function addFile(ctx: CopyContext, host: string, image: string, hostMode: number
     },
     { onExisting: 'replace' },
   );
+}
+
+function readQuietly(host: string): Buffer | undefined {
+  try {
+    return readFileSync(host);
+  } catch {
+    return undefined;
+  }
 }
 
 function dirMeta(copy: FileCopy, mtime: number) {

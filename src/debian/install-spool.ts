@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
-import type { ContentOpener } from '../vfs/node.js';
+import { bytesOpener, type ContentOpener } from '../vfs/node.js';
 import { ioError, missing, openSpooled, readFullySync, sizeError } from './install-spool-io.js';
 
 export interface SpoolOptions {
@@ -106,6 +106,8 @@ export class ContentSpool {
   readonly #known = new Map<string, ContentRef>();
   /** Pack files of other spools adopted for reading, with their read handles. */
   readonly #readers = new Map<string, Promise<FileHandle>>();
+  /** The pack files' handles once open (this spool's and adopted ones), for synchronous reads. */
+  readonly #handles = new Map<string, FileHandle>();
   readonly stats: SpoolStats = emptySpoolStats();
 
   constructor(dir: string, options: SpoolOptions = {}) {
@@ -148,21 +150,24 @@ export class ContentSpool {
   opener(ref: ContentRef, what: string): ContentOpener {
     switch (ref.store) {
       case 'empty':
-        return () => Readable.from([]);
+        return bytesOpener(Buffer.alloc(0));
       case 'file':
         return () => openSpooled(ref.path, ref.size, what);
       case 'pack':
         if (ref.pack !== this.#packPath) this.adopt(ref.pack);
-        return () => this.#readPacked(ref, what);
+        return Object.assign(() => this.#readPacked(ref, what), { sync: () => this.#packedSync(ref) });
     }
   }
 
   /** Takes over a pack file written by another spool (a worker's): it is deleted by this spool's close(). */
   adopt(packPath: string): void {
     if (packPath === this.#packPath || this.#readers.has(packPath)) return;
-    const fh = open(packPath, 'r').catch((err: unknown) => {
-      throw ioError(`cannot open the spool pack ${packPath}`, err);
-    });
+    const fh = open(packPath, 'r').then(
+      (handle) => this.#opened(packPath, handle),
+      (err: unknown) => {
+        throw ioError(`cannot open the spool pack ${packPath}`, err);
+      },
+    );
     fh.catch(() => {}); // reported when an opener runs
     this.#readers.set(packPath, fh);
   }
@@ -199,6 +204,7 @@ export class ContentSpool {
     if (own !== undefined) paths.add(this.#packPath);
     for (const [, fh] of this.#readers) await (await fh.catch(() => undefined))?.close().catch(() => {});
     this.#readers.clear();
+    this.#handles.clear();
     for (const p of paths) await unlink(p).catch(() => {});
     this.#known.clear();
   }
@@ -210,7 +216,7 @@ export class ContentSpool {
     tally?: SpoolStats,
   ): Promise<ContentRef> {
     if (size === 0) {
-      for await (const chunk of body) throw sizeError(what, 0, chunk.length);
+      for await (const chunk of body) if (chunk.length > 0) throw sizeError(what, 0, chunk.length);
       return { store: 'empty', size: 0, sha256: EMPTY_SHA256 };
     }
     await this.#writesBelow(MAX_WRITES_IN_FLIGHT);
@@ -371,11 +377,42 @@ export class ContentSpool {
   #openPack(): Promise<FileHandle> {
     this.#packFile ??= (async () => {
       await this.#dirs();
-      return open(this.#packPath, 'wx+', 0o600).catch((err: unknown) => {
-        throw ioError(`cannot create a spool pack in ${this.#dir}`, err);
-      });
+      return open(this.#packPath, 'wx+', 0o600).then(
+        (handle) => this.#opened(this.#packPath, handle),
+        (err: unknown) => {
+          throw ioError(`cannot create a spool pack in ${this.#dir}`, err);
+        },
+      );
     })();
     return this.#packFile;
+  }
+
+  #opened(packPath: string, handle: FileHandle): FileHandle {
+    if (!this.#closed) this.#handles.set(packPath, handle);
+    return handle;
+  }
+
+  /**
+   * A packed body's bytes without waiting: a view of its segment while that is in memory, else read
+   * from the pack file (just written, so in the page cache). Undefined when that cannot be done now
+   * or fails: the opener's stream then reads it, and reports any error.
+   */
+  #packedSync(ref: Extract<ContentRef, { store: 'pack' }>): Buffer | undefined {
+    if (this.#closed) return undefined;
+    if (ref.pack === this.#packPath) {
+      const seg = this.#segments[Math.floor(ref.offset / this.#segmentSize)];
+      const at = ref.offset % this.#segmentSize;
+      if (seg === undefined || at + ref.size > seg.used) return undefined;
+      if (seg.buf !== undefined) return seg.buf.subarray(at, at + ref.size);
+    }
+    const fh = this.#handles.get(ref.pack);
+    if (fh === undefined) return undefined;
+    const buf = Buffer.allocUnsafe(ref.size);
+    try {
+      return readFullySync(fh.fd, buf, ref.offset) === ref.size ? buf : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async #readPacked(ref: Extract<ContentRef, { store: 'pack' }>, what: string): Promise<Readable> {

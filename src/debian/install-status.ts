@@ -1,5 +1,6 @@
 // The dpkg database scanners read: /var/lib/dpkg/status.d/<name> and <name>.md5sums (distroless layout).
 import { Readable } from 'node:stream';
+import { bytesOpener } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 import { Deb822Paragraph, formatDeb822 } from './deb822.js';
 
@@ -53,7 +54,7 @@ export function writeStatusEntry(
       {
         kind: 'file',
         size: bytes.length,
-        content: () => Readable.from([bytes]),
+        content: bytesOpener(bytes),
         mode: 0o644,
         uid: 0,
         gid: 0,

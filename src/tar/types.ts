@@ -28,6 +28,8 @@ export interface TarEntry {
 /** An entry to write; `body` ('file' only) opens a fresh stream that must yield exactly `size` bytes. */
 export interface TarWriteEntry extends TarEntry {
   body?: () => Promise<Readable> | Readable;
+  /** The body's bytes without a stream, when they are at hand (else undefined: `body` is used). */
+  bodySync?: (() => Buffer | undefined) | undefined;
   /** The body's sha256 (hex) when known: lets a layer writer reuse work done on the same body. */
   sha256?: string;
 }

@@ -59,6 +59,19 @@ async function* bodyChunks(entry: TarWriteEntry, what: string): AsyncGenerator<B
     if (entry.size === 0) return;
     throw entryError(what, entry.path, `file has size ${entry.size} but no body`);
   }
+  const whole = entry.bodySync?.();
+  if (whole !== undefined) {
+    if (whole.length !== entry.size) {
+      throw entryError(what, entry.path, `body has ${whole.length} bytes, declared size is ${entry.size}`, {
+        expected: entry.size,
+        found: whole.length,
+      });
+    }
+    if (whole.length > 0) yield whole;
+    const pad = padding(entry.size);
+    if (pad > 0) yield Buffer.alloc(pad);
+    return;
+  }
   let stream: Readable;
   try {
     stream = await entry.body();

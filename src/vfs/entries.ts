@@ -59,6 +59,7 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
           type: 'file',
           size: file.size,
           body: file.content,
+          bodySync: file.content.sync,
           ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
         };
       }

@@ -1,7 +1,19 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
-/** Opens a fresh stream of a file's content; called once per write, so contents never sit in memory. */
-export type ContentOpener = () => Promise<Readable> | Readable;
+/**
+ * Opens a fresh stream of a file's content; called once per write, so contents never sit in memory.
+ * `sync`, where the content can be had without waiting (a small body already in memory or in the page
+ * cache), returns its bytes, or undefined to fall back to the stream; writers then skip a stream and
+ * its async iteration per file.
+ */
+export type ContentOpener = (() => Promise<Readable> | Readable) & {
+  readonly sync?: () => Buffer | undefined;
+};
+
+/** The opener of content held in memory (`sync` gives the bytes themselves). */
+export function bytesOpener(bytes: Buffer): ContentOpener {
+  return Object.assign(() => Readable.from([bytes]), { sync: () => bytes });
+}
 
 /** Metadata every node carries. `mtime` is integer seconds. */
 export interface Meta {

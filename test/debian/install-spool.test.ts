@@ -105,6 +105,45 @@ describe('ContentSpool', () => {
     assert.deepEqual(packFiles(dir), []);
   });
 
+  it('openers give packed bodies synchronously (in memory, in the pack file, adopted), never after close', async () => {
+    const dir = freshDir();
+    const writer = new ContentSpool(dir, { memoryBudget: 0 });
+    const bodies = [body(10, 1), body(100_000, 2), body(5_000, 3), body(0, 4), body(700_000, 5)];
+    const refs = [];
+    for (const [i, b] of bodies.entries())
+      refs.push(await writer.capture(Readable.from([b]), b.length, `y${i}`));
+    const large = await writer.capture(Readable.from([body(2_000_000, 6)]), 2_000_000, 'large');
+    assert.equal(writer.opener(large, 'large').sync, undefined, 'content-addressed files are streamed');
+    const check = (spool: ContentSpool, where: string) => {
+      for (const [i, ref] of refs.entries()) {
+        const whole = spool.opener(ref, `y${i}`).sync?.();
+        assert.ok(whole?.equals(bodies[i] as Buffer), `${where}, body ${i}`);
+      }
+    };
+    check(writer, 'segments in memory');
+    await writer.flush();
+    const pack = await writer.packPath();
+    assert.ok(pack !== undefined, 'flush() wrote the segments to the pack file');
+    check(writer, 'the pack file');
+    const reader = new ContentSpool(dir);
+    reader.adopt(pack);
+    const first = refs[1] as ContentRef;
+    assert.equal(reader.opener(first, 'y1').sync?.(), undefined, 'not before the pack is open');
+    assert.ok((await read(reader, first)).equals(bodies[1] as Buffer));
+    assert.ok(
+      reader
+        .opener(first, 'y1')
+        .sync?.()
+        ?.equals(bodies[1] as Buffer),
+      'once it is open',
+    );
+    await reader.close();
+    assert.equal(reader.opener(first, 'y1').sync?.(), undefined);
+    await assert.rejects(read(reader, first), { code: 'INTERNAL' });
+    await writer.close();
+    assert.equal(writer.opener(refs[0] as ContentRef, 'y0').sync?.(), undefined);
+  });
+
   it('with memoryBudget 0, flush() puts every ref in the pack file for another spool to read', async () => {
     const dir = freshDir();
     const writer = new ContentSpool(dir, { memoryBudget: 0 });

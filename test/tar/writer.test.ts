@@ -255,6 +255,24 @@ describe('tar writer: validation', () => {
     await rejectsWith(write([{ ...base, path: 'h', type: 'file', size: 1 }]), 'TAR_INVALID');
   });
 
+  it('takes a body from bodySync when it gives one (same bytes), else from body; checks its size', async () => {
+    const bytes = Buffer.from('hello, world');
+    const streamed = await write([file('a', bytes), file('b', '')]);
+    const synced = await write([
+      { ...file('a', bytes), body: () => Promise.reject(new Error('not called')), bodySync: () => bytes },
+      { ...file('b', ''), bodySync: () => Buffer.alloc(0) },
+    ]);
+    assert.ok(synced.equals(streamed));
+    assert.ok(
+      (await write([{ ...file('a', bytes), bodySync: () => undefined }, file('b', '')])).equals(streamed),
+    );
+    const wrong = await rejectsWith(
+      write([{ ...file('a', bytes), bodySync: () => bytes.subarray(1) }]),
+      'TAR_INVALID',
+    );
+    assert.deepEqual(wrong.details, { archive: 'out.tar', entry: 'a', expected: 12, found: 11 });
+  });
+
   it('wraps a failing body stream as IO naming the entry', async () => {
     const failing = new Readable({
       read() {

@@ -1,7 +1,7 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
 import { Readable } from 'node:stream';
 import { ImprintError } from '../../errors.js';
-import type { Meta, VNode } from '../../vfs/node.js';
+import { bytesOpener, type Meta, type VNode } from '../../vfs/node.js';
 import { normalizeImagePath, resolveLinkTarget } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
@@ -116,7 +116,7 @@ export function writeFile(
   return putNode(w, path, {
     kind: 'file',
     size: data.length,
-    content: () => Readable.from([data]),
+    content: bytesOpener(data),
     mode: 0o644,
     uid: 0,
     gid: 0,
