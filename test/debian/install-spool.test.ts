@@ -109,7 +109,7 @@ describe('ContentSpool', () => {
     const dir = freshDir();
     const writer = new ContentSpool(dir, { memoryBudget: 0 });
     const bodies = [body(10, 1), body(100_000, 2), body(5_000, 3), body(0, 4), body(700_000, 5)];
-    const refs = [];
+    const refs: ContentRef[] = [];
     for (const [i, b] of bodies.entries())
       refs.push(await writer.capture(Readable.from([b]), b.length, `y${i}`));
     const large = await writer.capture(Readable.from([body(2_000_000, 6)]), 2_000_000, 'large');

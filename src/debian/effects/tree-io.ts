@@ -1,7 +1,6 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
-import { Readable } from 'node:stream';
 import { ImprintError } from '../../errors.js';
-import { bytesOpener, type Meta, type VNode } from '../../vfs/node.js';
+import { bytesOpener, type ContentOpener, type Meta, type VNode } from '../../vfs/node.js';
 import { normalizeImagePath, resolveLinkTarget } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
@@ -74,11 +73,7 @@ export async function readTreeFile(
       },
     );
   }
-  const parts: Buffer[] = [];
-  for await (const chunk of (await node.content()) as AsyncIterable<Buffer | string>) {
-    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  }
-  const out = Buffer.concat(parts);
+  const out = node.content.sync?.() ?? (await readWhole(node.content));
   if (out.length !== node.size) {
     throw new ImprintError(
       'SIZE_MISMATCH',
@@ -170,4 +165,12 @@ function ensureParents(w: EffectWriter, key: string): void {
       w.record(cur);
     }
   }
+}
+
+async function readWhole(open: ContentOpener): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of (await open()) as AsyncIterable<Buffer | string>) {
+    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+  return Buffer.concat(parts);
 }
