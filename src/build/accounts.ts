@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { mergeAccounts } from '../debian/effects/accounts.js';
 import { readTreeFile } from '../debian/effects/tree-io.js';
 import { bytesOpener } from '../vfs/node.js';

@@ -1,5 +1,4 @@
 // The dpkg database scanners read: /var/lib/dpkg/status.d/<name> and <name>.md5sums (distroless layout).
-import { Readable } from 'node:stream';
 import { bytesOpener } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 import { Deb822Paragraph, formatDeb822 } from './deb822.js';
