@@ -15,6 +15,7 @@ import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
 import { NUMERIC_USER } from '../spec/accounts.js';
 import type { LoadedSpec } from '../spec/index.js';
+import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
@@ -177,7 +178,7 @@ export async function platformTree(
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
   const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
   // Without a base the spec's own check covers `user`; with one, the name must be in its passwd.
-  if (input.base !== undefined) await checkUserExists(full, loaded.spec.user, loaded.file);
+  await checkUserExists(full, loaded.spec.user, loaded.file);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install };
 }
@@ -219,13 +220,19 @@ async function removeCorruptPackages(
 async function checkUserExists(tree: FileTree, user: string | undefined, file: string): Promise<void> {
   if (user === undefined || NUMERIC_USER.test(user)) return;
   const passwd = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8');
-  const names = new Set((passwd ?? '').split('\n').map((line) => line.slice(0, line.indexOf(':'))));
+  const names = new Set(
+    (passwd ?? '')
+      .split('\n')
+      .filter((line) => line.includes(':'))
+      .map((line) => line.slice(0, line.indexOf(':'))),
+  );
   if (names.has(user)) return;
+  const suggestion = nearest(user, names);
   throw new ImprintError(
     'SPEC_INVALID',
-    `${file}: user: ${JSON.stringify(user)} is not in the image's /etc/passwd${passwd === undefined ? ' (it has none)' : ''}`,
+    `${file}: user: ${JSON.stringify(user)} is not in the image's /etc/passwd${passwd === undefined ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
     {
-      hint: 'Declare the user under accounts.users, name one the base image has, or use a numeric uid[:gid].',
+      hint: 'Declare the user under accounts.users, add the package that creates it (base-passwd has root, nobody, www-data and the other Debian system users), or use a numeric uid[:gid].',
       details: { file, field: 'user', user },
     },
   );

@@ -24,16 +24,16 @@ export interface RuleIssue {
   message: string;
 }
 
-/** Users every image imprint builds has, declared or not. */
-const ALWAYS_PRESENT = new Set(['root', 'nobody']);
+/** An account name, as useradd's default NAME_REGEX allows (at most 32 characters). */
+export const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 /** A numeric `user`: uid, or uid:gid. */
 export const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
 
 /**
  * Checks the account rules: user and group names and ids unique; group members are declared users; a
  * user's gid names a declared group, or no group and no other group of the user's name (then the user
- * gets an implicit group, see withImplicitGroups); `user` names a declared user, root or nobody, or is
- * numeric uid[:gid].
+ * gets an implicit group, see withImplicitGroups); `user` is an account name or numeric uid[:gid]
+ * (whether the image has that account is the build's check, against the /etc/passwd it makes).
  * Pure; returns every problem found.
  */
 export function accountIssues(
@@ -113,11 +113,10 @@ export function accountIssues(
 
   if (user !== undefined) {
     const numeric = NUMERIC_USER.exec(user);
-    // root and nobody are in every image imprint makes (from base-passwd, or written without it).
-    if (numeric === null && !userNames.has(user) && !ALWAYS_PRESENT.has(user))
+    if (numeric === null && !ACCOUNT_NAME.test(user))
       issues.push({
         path: ['user'],
-        message: unknownUser(user, userNames, ', root, nobody or a numeric uid[:gid]'),
+        message: `expected an account name (lowercase letters, digits, _ . -) or a numeric uid[:gid], found ${JSON.stringify(user)}`,
       });
     if (numeric?.slice(1).some((n) => n !== undefined && Number(n) > 4294967294)) {
       issues.push({ path: ['user'], message: `expected ids <= 4294967294, found ${JSON.stringify(user)}` });
@@ -145,10 +144,10 @@ export function withImplicitGroups<T extends { users: AccountUser[]; groups: Acc
   return { ...accounts, groups };
 }
 
-function unknownUser(name: string, declared: Set<string>, alternative = ''): string {
+function unknownUser(name: string, declared: Set<string>): string {
   const suggestion = nearest(name, declared);
   const tail = suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`;
-  return `expected a user declared in accounts.users${alternative}, found ${JSON.stringify(name)}${tail}`;
+  return `expected a user declared in accounts.users, found ${JSON.stringify(name)}${tail}`;
 }
 
 function duplicates<T>(values: T[], report: (index: number, firstIndex: number, value: T) => void): void {

@@ -3,7 +3,7 @@ import { parseBaseReference } from '../base/reference.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
-import { accountIssues, withImplicitGroups } from './accounts.js';
+import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
 import { aptSource, nonEmpty, packages } from './schema-debian.js';
@@ -19,7 +19,6 @@ export const MAX_EPOCH = 253402300799;
 export const DEFAULT_LEVEL = { gzip: 6, zstd: 3 } as const;
 const LEVEL_RANGE = { gzip: [1, 9], zstd: [1, 19] } as const;
 
-const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLATFORM_SHAPE = /^[a-z0-9]+\/[a-z0-9]+(\/v[0-9]+)?$/;
 
@@ -254,7 +253,11 @@ const specObject = z
         .prefault([])
         .describe('Files copied into the image, in order.'),
       accounts,
-      user: nonEmpty.optional().describe('User the container runs as: a declared user name, or uid[:gid].'),
+      user: nonEmpty
+        .optional()
+        .describe(
+          "User the container runs as: uid[:gid], or a name the image's /etc/passwd has (declared under accounts, or from a package such as base-passwd or the base image).",
+        ),
       workdir: imagePath(false).optional().describe('Working directory of the container.'),
       env: stringMap(
         'environment variables',
@@ -317,9 +320,7 @@ const specObject = z
 /** The imprint.yaml schema: structure, cross-field rules (accounts, user), and normalisation. */
 export const specSchema = specObject
   .superRefine((spec, ctx) => {
-    // With a base image, `user` may name an account of the base: only numeric users are checked then.
-    const user = spec.base !== undefined && !/^[0-9]/.test(spec.user ?? '0') ? undefined : spec.user;
-    for (const issue of accountIssues(spec.accounts, user)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of accountIssues(spec.accounts, spec.user)) ctx.addIssue({ code: 'custom', ...issue });
   })
   .transform((spec) => ({ ...spec, accounts: withImplicitGroups(spec.accounts) }));
 

@@ -45,6 +45,41 @@ describe('CLI edges', async () => {
     assert.deepEqual(tagged.referrers, whole.referrers);
   });
 
+  it('user must be in the /etc/passwd the build makes: a name the image lacks is refused, naming the field', async () => {
+    const dir = join(work, 'users');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.txt'), 'hi\n');
+    const build = async (lines: string[]) => {
+      await writeFile(
+        join(dir, 'imprint.yaml'),
+        ['version: 1', 'files: [{source: a.txt, target: /a.txt}]', ...lines, ''].join('\n'),
+      );
+      return runImprint([
+        '--cache-dir',
+        join(work, 'cache'),
+        'build',
+        dir,
+        '-o',
+        `oci:${join(work, 'users-out')}`,
+      ]);
+    };
+    const none = await build(['user: nobody']);
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(
+      none.stderr,
+      /imprint\.yaml: user: "nobody" is not in the image's \/etc\/passwd \(the image has none\)/,
+    );
+    assert.match(none.stderr, /base-passwd/);
+    const accounts = ['accounts:', '  users: [{name: app, uid: 1000}]'];
+    const typo = await build([...accounts, 'user: appp']);
+    assert.equal(typo.code, 1, typo.stderr);
+    assert.match(typo.stderr, /user: "appp" is not in the image's \/etc\/passwd; did you mean "app"\?/);
+    // With accounts, imprint writes root and nobody too; numeric users need no entry.
+    for (const user of ['app', 'nobody', 'root'])
+      assertOk(await build([...accounts, `user: ${user}`]), `user ${user}`);
+    assertOk(await build(['user: "1000:1000"']), 'numeric user');
+  });
+
   it('lock without a spec argument uses the current directory', async () => {
     const r = await runImprint(['--cache-dir', join(work, 'cache'), 'lock', '--check'], { cwd: spec });
     // A spec without packages or base has nothing to lock: whatever lock says, it read ./imprint.yaml.
