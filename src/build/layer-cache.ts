@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../store/index.js';
  * Version of everything that shapes layer bytes besides the recorded inputs (tar rules, normalisation,
  * install effects, removal list). Bump it with any change to them so cached layers are not reused.
  */
-export const LAYER_RULES_VERSION = 4;
+export const LAYER_RULES_VERSION = 5;
 
 /** A platform's layers as a previous build wrote them. */
 export interface CachedLayers {

@@ -526,6 +526,30 @@ describe('effects: configuration files', () => {
     });
   });
 
+  it("bash links /bin/sh to bash when no package ships /bin/sh; dash's own link wins", async () => {
+    const bash: DebSpec = { name: 'bash', entries: [{ path: './bin/bash', content: 'ELF', mode: 0o755 }] };
+    const alone = await install([bash]);
+    const sh = alone.tree.get('usr/bin/sh');
+    assert.deepEqual(
+      sh && { kind: sh.kind, target: sh.kind === 'symlink' ? sh.target : '', origin: sh.origin },
+      {
+        kind: 'symlink',
+        target: 'bash',
+        origin: 'bash',
+      },
+    );
+    const dash: DebSpec = {
+      name: 'dash',
+      entries: [
+        { path: './bin/dash', content: 'ELF', mode: 0o755 },
+        { path: './bin/sh', type: 'symlink', linkname: 'dash' },
+      ],
+    };
+    const both = await install([dash, bash]);
+    const binsh = both.tree.get('usr/bin/sh');
+    assert.equal(binsh?.kind === 'symlink' && binsh.target, 'dash');
+  });
+
   it('libc-bin copies nsswitch.conf; an absent template is no error', async () => {
     const { tree } = await install([
       {

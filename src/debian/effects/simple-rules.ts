@@ -55,6 +55,12 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ],
   },
   {
+    id: 'bash/binsh',
+    package: 'bash',
+    describe: 'postinst: /bin/sh -> bash when nothing else provides /bin/sh (dash ships its own link)',
+    actions: [{ op: 'link', path: '/bin/sh', target: 'bash', if: '/bin/bash' }],
+  },
+  {
     id: 'libc-bin/nsswitch',
     package: 'libc-bin',
     describe:
