@@ -195,6 +195,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           throw (await fetching?.abort()) ?? err;
         }
         const { tree, install } = assembled;
+        for (const message of install?.warnings ?? []) if (!warnings.includes(message)) warn(message);
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {

@@ -8,7 +8,7 @@ import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import type { DebLimits } from './deb.js';
 import { parseDeb822 } from './deb822.js';
-import type { AlternativeRegistration } from './effects/alternatives.js';
+import { type AlternativeRegistration, alternativeRegistrations } from './effects/alternatives.js';
 import { parseAlternativeInstalls } from './effects/alternatives-parse.js';
 import {
   type AppliedEffect,
@@ -97,6 +97,8 @@ export interface InstallResult {
   stats: SpoolStats & { entries: number };
   /** The spool holding the file bodies the tree's openers read: close it after the layers are written. */
   spool: ContentSpool;
+  /** What the install could not reproduce and the user should know (one line each, naming the package). */
+  warnings: string[];
 }
 
 /**
@@ -175,6 +177,8 @@ async function install(
   );
   const installed: InstalledPackage[] = [];
   const alternatives = new Map<string, AlternativeRegistration[]>();
+  /** Per package: update-alternatives --install calls of its postinst that could not be evaluated. */
+  const unreproduced = new Map<string, number>();
   let entries = 0;
   const stats: SpoolStats = {
     packedFiles: 0,
@@ -216,8 +220,11 @@ async function install(
         files: placement.files.size,
         bytes: manifest.bytes,
       });
-      if (manifest.postinst !== undefined)
-        alternatives.set(origin, parseAlternativeInstalls(manifest.postinst, rec.name).registrations);
+      if (manifest.postinst !== undefined) {
+        const parsed = parseAlternativeInstalls(manifest.postinst, rec.name);
+        alternatives.set(origin, parsed.registrations);
+        if (parsed.skipped > 0) unreproduced.set(rec.name, parsed.skipped);
+      }
     }
   } finally {
     extracted.stop();
@@ -262,7 +269,22 @@ async function install(
     removed,
     stats: { ...stats, entries },
     spool,
+    warnings: opts.effects === false ? [] : alternativeWarnings(unreproduced, opts.arch),
   };
+}
+
+/**
+ * A line per package (not in the alternatives table) whose postinst has update-alternatives calls that
+ * need the running script (computed paths, positional parameters): their links are missing.
+ */
+function alternativeWarnings(unreproduced: Map<string, number>, arch: string): string[] {
+  const table = new Set(alternativeRegistrations(arch).map((r) => r.package));
+  return [...unreproduced]
+    .filter(([name]) => !table.has(name))
+    .map(
+      ([name, n]) =>
+        `${name}: ${n === 1 ? 'an update-alternatives call' : `${n} update-alternatives calls`} in its postinst ${n === 1 ? 'uses' : 'use'} values known only when the script runs; ${n === 1 ? 'its link is' : 'their links are'} not made (add them with files, or see src/debian/effects/README.md to extend the alternatives table)`,
+    );
 }
 
 /** Hands every file body of an unpacked package to `bodies`. */

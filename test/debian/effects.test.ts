@@ -633,6 +633,33 @@ describe('effects: update-alternatives', () => {
     assert.equal(tree.get('usr/lib/x86_64-linux-gnu/libblas.so.3')?.origin, 'libblas3');
   });
 
+  it('follows variables and for loops in a postinst (openjdk, php), and warns about calls it cannot evaluate', async () => {
+    const jdk: DebSpec = {
+      name: 'openjdk-17-jdk-headless',
+      entries: ['jar', 'javac'].map((t) => ({ path: `./usr/lib/jvm/j17/bin/${t}`, content: t, mode: 0o755 })),
+      controlFiles: {
+        postinst: [
+          'basedir=/usr/lib/jvm/j17',
+          "tools='jar javac'",
+          'for i in $tools; do',
+          '  update-alternatives --install /usr/bin/$i $i $basedir/bin/$i 1711',
+          'done',
+          'update-alternatives --install /usr/bin/jhsdb jhsdb $(readlink -f $basedir)/bin/jhsdb 1711',
+          '',
+        ].join('\n'),
+      },
+    };
+    const { tree, result } = await install([jdk]);
+    assert.equal(link(tree, 'usr/bin/javac'), '/etc/alternatives/javac');
+    assert.equal(link(tree, 'etc/alternatives/javac'), '/usr/lib/jvm/j17/bin/javac');
+    assert.equal(link(tree, 'etc/alternatives/jar'), '/usr/lib/jvm/j17/bin/jar');
+    assert.deepEqual(result.warnings, [
+      'openjdk-17-jdk-headless: an update-alternatives call in its postinst uses values known only when the script runs; its link is not made (add them with files, or see src/debian/effects/README.md to extend the alternatives table)',
+    ]);
+    const none = await install([{ ...jdk, controlFiles: { postinst: 'exit 0\n' } }]);
+    assert.deepEqual(none.result.warnings, []);
+  });
+
   it('skips slaves whose target is missing, and picks the highest priority', async () => {
     const noMan: DebSpec = { name: 'mawk', entries: [{ path: './usr/bin/mawk', content: 'mawk' }] };
     const gawk: DebSpec = { name: 'gawk', entries: [{ path: './usr/bin/gawk', content: 'gawk' }] };
