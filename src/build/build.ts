@@ -9,6 +9,7 @@ import {
   codecDescription,
   prewarmCompression,
 } from '../compress/index.js';
+import { exists } from '../debian/effects/tree-io.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { ImprintError, step } from '../errors.js';
@@ -24,6 +25,7 @@ import type { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { writeLayer } from '../vfs/layer.js';
+import type { FileTree } from '../vfs/tree.js';
 import { platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
@@ -195,7 +197,11 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           throw (await fetching?.abort()) ?? err;
         }
         const { tree, install } = assembled;
-        for (const message of install?.warnings ?? []) if (!warnings.includes(message)) warn(message);
+        const notes = [
+          ...(install?.warnings ?? []),
+          ...imageNotes(tree, packages.length > 0 && base === undefined),
+        ];
+        for (const message of notes) if (!warnings.includes(message)) warn(message);
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {
@@ -267,6 +273,17 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   await store.putBytes(index.bytes, index.descriptor);
   const root: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [index.descriptor] };
   return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
+}
+
+/**
+ * What a user should know about a package image they built from scratch: without /etc/os-release
+ * (base-files), scanners cannot attribute its packages to a distribution. Pure over the tree.
+ */
+function imageNotes(tree: FileTree, fromPackages: boolean): string[] {
+  if (!fromPackages || exists(tree, '/etc/os-release') || exists(tree, '/usr/lib/os-release')) return [];
+  return [
+    'the image has no /etc/os-release, so vulnerability scanners (Trivy, Grype, Syft) cannot tell which distribution its packages come from; add base-files to packages',
+  ];
 }
 
 /** A download of a platform's packages under way (see startFetch). */

@@ -140,6 +140,22 @@ describe('images from Debian packages (generated signed repository)', async () =
     assert.equal(files.get('usr/share/greeting/text')?.toString(), 'hello from a package');
     assert.equal(files.get('etc/motd')?.toString(), 'built from packages\n');
     assert.match(files.get('etc/passwd')?.toString() ?? '', /^app:/m);
+    // No base-files: the build says scanners cannot identify the distribution.
+    const warned = assertOk(
+      await runImprint([
+        '--cache-dir',
+        join(work, 'cache-w'),
+        'build',
+        spec,
+        '-o',
+        `oci:${join(work, 'out-w')}`,
+      ]),
+      'imprint build',
+    );
+    assert.match(
+      warned.stderr,
+      /no \/etc\/os-release, so vulnerability scanners .* add base-files to packages/,
+    );
   });
 
   it('splits per-package layers that still assemble the same filesystem', {
