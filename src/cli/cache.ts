@@ -10,9 +10,27 @@ import { BlobStore, defaultCacheDir } from '../store/index.js';
  * regular file), instead of a failure at the first write.
  */
 export function openCache(cacheDir: string | undefined): { cacheDir: string; store: BlobStore } {
-  const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homedir()));
+  if (cacheDir === '')
+    throw new ImprintError('USAGE', '--cache-dir is empty', { hint: 'Name a directory: --cache-dir DIR.' });
+  const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homeDirectory));
   checkDirectoryPath(dir);
   return { cacheDir: dir, store: new BlobStore(dir) };
+}
+
+/** The user's home directory (asked only when the cache is not named otherwise). */
+function homeDirectory(): string {
+  try {
+    return homedir();
+  } catch (err) {
+    // A uid without a passwd entry and no HOME (docker run --user 1234, OpenShift's arbitrary uids).
+    throw new ImprintError(
+      'IO',
+      `no cache directory: this user has no home directory (${(err as Error).message})`,
+      {
+        hint: 'Pass --cache-dir DIR, or set IMPRINT_CACHE_DIR or XDG_CACHE_HOME to a directory you can write to.',
+      },
+    );
+  }
 }
 
 /** Throws IO unless `dir` is a directory or can be created as one (its nearest existing ancestor is a directory). */

@@ -5,10 +5,13 @@ import { isAbsolute, join } from 'node:path';
  * `<home>/.cache/imprint`. Pure: the caller passes the environment and home directory. Relative
  * `XDG_CACHE_HOME` values are ignored, as the XDG base directory specification requires.
  */
-export function defaultCacheDir(env: Record<string, string | undefined>, home: string): string {
+export function defaultCacheDir(
+  env: Record<string, string | undefined>,
+  home: string | (() => string),
+): string {
   const explicit = env.IMPRINT_CACHE_DIR;
   if (explicit !== undefined && explicit !== '') return explicit;
   const xdg = env.XDG_CACHE_HOME;
   if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'imprint');
-  return join(home, '.cache', 'imprint');
+  return join(typeof home === 'string' ? home : home(), '.cache', 'imprint');
 }

@@ -1,7 +1,8 @@
 // CLI edges a first-time user meets: the default spec argument, and a cache directory that cannot be
 // one. Each must work or fail with a clear message and a non-zero exit (never exit 0 having done nothing).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +79,60 @@ describe('CLI edges', async () => {
     for (const user of ['app', 'nobody', 'root'])
       assertOk(await build([...accounts, `user: ${user}`]), `user ${user}`);
     assertOk(await build(['user: "1000:1000"']), 'numeric user');
+  });
+
+  it('runs as a uid with no passwd entry and no HOME (docker run --user 12345), and says how to name a cache', {
+    skip: (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) && 'needs root and setpriv',
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-nouser-'));
+    try {
+      await chmod(dir, 0o777);
+      await writeFile(join(dir, 'a.txt'), 'hi\n');
+      await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: a.txt, target: /a.txt}]\n');
+      const as = (...env: string[]) => ({
+        wrapper: [
+          'setpriv',
+          '--reuid',
+          '12345',
+          '--regid',
+          '12345',
+          '--clear-groups',
+          'env',
+          '-u',
+          'HOME',
+          ...env,
+        ],
+        env: { SOURCE_DATE_EPOCH: '0' },
+      });
+      const unset = ['-u', 'IMPRINT_CACHE_DIR', '-u', 'XDG_CACHE_HOME'];
+      const out = `oci:${join(dir, 'out')}`;
+      assertOk(
+        await runImprint(['build', dir, '-o', out], as(...unset, `IMPRINT_CACHE_DIR=${join(dir, 'c')}`)),
+        'IMPRINT_CACHE_DIR',
+      );
+      assertOk(
+        await runImprint(['build', dir, '-o', out], as(...unset, `XDG_CACHE_HOME=${join(dir, 'x')}`)),
+        'XDG_CACHE_HOME',
+      );
+      const none = await runImprint(['build', dir, '-o', out], as(...unset));
+      assert.equal(none.code, 1, none.stderr);
+      assert.match(none.stderr, /this user has no home directory/);
+      assert.match(none.stderr, /--cache-dir/);
+      assert.doesNotMatch(none.stderr, /internal error| {4}at /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an empty --cache-dir instead of caching in the current directory', async () => {
+    const r = await runImprint(
+      ['--cache-dir', '', 'build', spec, '-o', `oci:${join(work, 'empty-cache-out')}`],
+      {
+        cwd: work,
+      },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--cache-dir is empty/);
   });
 
   it('lock without a spec argument uses the current directory', async () => {

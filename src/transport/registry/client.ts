@@ -291,7 +291,7 @@ export class RegistryClient {
     const env = this.options.env ?? process.env;
     this.#creds ??= lookupCredentials(
       this.registry,
-      this.options.authFiles ?? authFiles(env, env.HOME || homedir()),
+      this.options.authFiles ?? authFiles(env, env.HOME || homeOrRoot()),
       { env },
     );
     return this.#creds;
@@ -352,4 +352,13 @@ export class RegistryClient {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The home directory for auth files; '/' for a uid that has none (its auth files are then not found). */
+function homeOrRoot(): string {
+  try {
+    return homedir();
+  } catch {
+    return '/';
+  }
 }
