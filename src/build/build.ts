@@ -29,7 +29,7 @@ import type { FileTree } from '../vfs/tree.js';
 import { platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
-import { type GitInfo, gitInfo } from './git.js';
+import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
 import { planLayers } from './layering.js';
@@ -101,7 +101,18 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       ? (req.git ?? undefined)
       : await step(
           'reading the git checkout of the spec',
-          () => gitInfo(loaded.dir, { inputs: buildInputs(loaded) }),
+          async () => {
+            const info = await gitInfo(loaded.dir, {
+              inputs: buildInputs(loaded),
+              path: gitSearchPath(req.env.PATH),
+            });
+            const root = info === undefined ? checkoutRoot(loaded.dir) : undefined;
+            if (root !== undefined)
+              warn(
+                `the spec is in a git checkout (${root}) that git could not read (git is not installed, or the checkout belongs to another user and git refuses it: safe.directory); the commit time cannot be the epoch and the revision annotations are left out, so this image differs from one built where git can read it. Run as the checkout's owner, or set SOURCE_DATE_EPOCH.`,
+              );
+            return info;
+          },
           'IO',
         );
   const epoch = await resolveEpoch({

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** What the git checkout holding a spec says about it. */
 export interface GitInfo {
@@ -7,8 +9,8 @@ export interface GitInfo {
   /** Committer time of HEAD, seconds since 1970. */
   commitTime: number;
   /**
-   * True when `git status --porcelain` lists anything (changed, staged or untracked files) among the
-   * inputs (GitOptions.inputs; the whole work tree when not given).
+   * True when `git status --porcelain` lists anything among the inputs (changed, staged, untracked, or
+   * git-ignored files, which the image holds but the commit does not) (GitOptions.inputs; the whole work tree when not given).
    */
   dirty: boolean;
   /** `remote.origin.url` as canonicalRemote makes it (no credentials; absent for a local path). */
@@ -17,8 +19,8 @@ export interface GitInfo {
 
 /** Options of gitInfo. */
 export interface GitOptions {
-  /** PATH used to find `git`; default /usr/local/bin:/usr/bin:/bin. The library never reads process.env. */
-  path?: string;
+  /** PATH used to find `git`; default /usr/local/bin:/usr/bin:/bin (gitSearchPath). The library never reads process.env. */
+  path?: string | undefined;
   /**
    * Absolute paths of what the build reads (spec, lock, file sources): only changes to these make the
    * checkout dirty, so an untracked output directory or a note elsewhere does not. Default: everything.
@@ -27,6 +29,11 @@ export interface GitOptions {
 }
 
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** Where to look for git: the caller's PATH (a git in ~/.local/bin, say), then the system directories. */
+export function gitSearchPath(envPath: string | undefined): string {
+  return envPath ? `${envPath}:${DEFAULT_PATH}` : DEFAULT_PATH;
+}
 
 // Only these settings reach git: no inherited GIT_DIR/GIT_WORK_TREE, no user or system config, no pager,
 // no prompts; C locale and UTC so nothing is translated or shifted.
@@ -96,7 +103,15 @@ export async function gitInfo(dir: string, options: GitOptions = {}): Promise<Gi
       ? { ok: true, stdout: '' }
       : await runGit(
           dir,
-          ['status', '--porcelain', '--untracked-files=normal', '--ignore-submodules=none', ...pathspecs],
+          [
+            'status',
+            '--porcelain',
+            '--untracked-files=normal',
+            // Ignored files among the inputs count: the image would hold what the commit does not.
+            ...(pathspecs.length > 0 ? ['--ignored=matching'] : []),
+            '--ignore-submodules=none',
+            ...pathspecs,
+          ],
           path,
         );
   const remote = await runGit(dir, ['config', '--get', 'remote.origin.url'], path);
@@ -109,6 +124,18 @@ export async function gitInfo(dir: string, options: GitOptions = {}): Promise<Gi
   };
   if (remoteUrl !== undefined) info.remoteUrl = remoteUrl;
   return info;
+}
+
+/**
+ * The work tree root holding `dir`: the nearest ancestor (or `dir`) with a `.git` directory or file.
+ * Tells a checkout git could not read (git missing, or another user's: safe.directory) from no
+ * checkout. Reads only the file system.
+ */
+export function checkoutRoot(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(`${d}/.git`)) return d;
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveEpoch } from '../../src/build/epoch.js';
-import { canonicalRemote, gitInfo } from '../../src/build/git.js';
+import { canonicalRemote, checkoutRoot, gitInfo, gitSearchPath } from '../../src/build/git.js';
 
 const COMMIT_TIME = 1700000000;
 const AUTHOR_TIME = 1600000000;
@@ -191,6 +191,20 @@ describe('gitInfo', () => {
     await rm(join(specDir, 'imprint.lock'));
     await writeFile(join(specDir, 'app', 'a.txt'), 'changed');
     assert.equal(await dirty(), true);
+    git(top, 'checkout', '-q', '--', '.');
+    assert.equal(await dirty(), false);
+    await writeFile(join(top, '.gitignore'), 'ignored.txt\nmore\ngen.txt\n');
+    await writeFile(join(specDir, 'app', 'gen.txt'), 'generated'); // git-ignored, but in the image
+    assert.equal(await dirty(), true, 'an ignored file inside an input');
+  });
+
+  it('tells a checkout git cannot read from no checkout (checkoutRoot)', async () => {
+    const { top, specDir } = await repo('root-of');
+    assert.equal(checkoutRoot(specDir), top);
+    assert.equal(checkoutRoot(await plainDir('no-checkout-here')), undefined);
+    assert.equal(await gitInfo(specDir, { path: join(root, 'empty-path') }), undefined);
+    assert.equal(gitSearchPath('/home/u/bin'), '/home/u/bin:/usr/local/bin:/usr/bin:/bin');
+    assert.equal(gitSearchPath(undefined), '/usr/local/bin:/usr/bin:/bin');
   });
 
   it("is not fooled by the repository's own config", async () => {

@@ -1,6 +1,7 @@
 // CLI edges a first-time user meets: the default spec argument, and a cache directory that cannot be
 // one. Each must work or fail with a clear message and a non-zero exit (never exit 0 having done nothing).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,37 @@ describe('CLI edges', async () => {
       assert.match(none.stderr, /this user has no home directory/);
       assert.match(none.stderr, /--cache-dir/);
       assert.doesNotMatch(none.stderr, /internal error| {4}at /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("warns when the spec's git checkout cannot be read (another user's: safe.directory), instead of a silently other digest", {
+    skip: process.getuid?.() !== 0 && 'needs root (to give the checkout to another user)',
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-foreign-git-'));
+    try {
+      await writeFile(join(dir, 'a.txt'), 'hi\n');
+      await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: a.txt, target: /a.txt}]\n');
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', '-C', dir, ...args], {
+          stdio: 'ignore',
+        });
+      git('init', '-q');
+      git('add', '.');
+      git('commit', '-q', '-m', 'i');
+      const build = () =>
+        runImprint(['--cache-dir', join(work, 'cache'), 'build', dir, '-o', `oci:${join(dir, 'out')}`], {
+          env: { SOURCE_DATE_EPOCH: undefined },
+        });
+      const own = assertOk(await build(), 'own checkout');
+      assert.doesNotMatch(own.stderr, /could not read/);
+      execFileSync('chown', ['-R', '12345:12345', dir]);
+      const foreign = assertOk(await build(), 'foreign checkout');
+      assert.match(
+        foreign.stderr,
+        /git checkout \(.*\) that git could not read .*safe\.directory.*set SOURCE_DATE_EPOCH/s,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
