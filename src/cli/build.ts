@@ -1,6 +1,8 @@
+import { fstatSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { ImprintError } from '../errors.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
@@ -104,6 +106,19 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             return ref;
           },
         );
+        // An archive streamed to standard output (-o docker-archive:/dev/stdout | podman load): the report goes to stderr.
+        const toStdout = outputs.some(
+          (r) => (r.transport === 'docker-archive' || r.transport === 'oci-archive') && isStdout(r.path),
+        );
+        if (toStdout && opts.json)
+          throw new ImprintError(
+            'USAGE',
+            '--json and an archive written to standard output cannot share it',
+            {
+              hint: 'Write the archive to a file, or leave out --json.',
+            },
+          );
+        const report = toStdout ? t.err : t.out;
         let bar: ReturnType<typeof progressBar> | undefined;
         const result = await buildImage({
           loaded,
@@ -169,15 +184,15 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           return EXIT_OK;
         }
         const when = new Date(result.epoch.epoch * 1000).toISOString().replace('.000Z', 'Z');
-        t.out.write(`SOURCE_DATE_EPOCH ${result.epoch.epoch} (${when}, from ${result.epoch.source})\n`);
+        report.write(`SOURCE_DATE_EPOCH ${result.epoch.epoch} (${when}, from ${result.epoch.source})\n`);
         for (const i of result.images) {
           const size = i.layers.reduce((n, l) => n + l.size, 0);
-          t.out.write(
+          report.write(
             `${i.platform.padEnd(16)} manifest ${i.manifest.digest}  ${i.layers.length} layer(s), ${size} bytes\n`,
           );
         }
-        t.out.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
-        for (const ref of outputs) t.out.write(`wrote ${formatReference(ref)}\n`);
+        report.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
+        for (const ref of outputs) report.write(`wrote ${formatReference(ref)}\n`);
         return EXIT_OK;
       }),
     );
@@ -190,4 +205,15 @@ function loadedName(dir: string): string {
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   return name === '' ? 'imprint' : name;
+}
+
+/** True when `path` is this process's standard output (/dev/stdout, /proc/self/fd/1, the pipe's name). */
+function isStdout(path: string): boolean {
+  try {
+    const target = statSync(path);
+    const out = fstatSync(1);
+    return target.dev === out.dev && target.ino === out.ino;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 // Tar archives as image containers: write one atomically from sorted entries; index one once and serve
 // its members as byte ranges of the file (never extracted to disk or memory).
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, type Stats } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
@@ -39,8 +39,9 @@ export function bytesEntry(path: string, bytes: Buffer): TarWriteEntry {
 
 /**
  * Writes `entries` as a tar file at `file`, sorted by path in byte order, through a temporary file
- * renamed into place: a failure leaves any previous file untouched. OUTPUT_EXISTS when `file` is a
- * directory. Cost: streams every body once.
+ * renamed into place: a failure leaves any previous file untouched. A pipe, terminal or socket at
+ * `file` (/dev/stdout) is written into instead. OUTPUT_EXISTS when `file` is a directory or another
+ * kind of node. Cost: streams every body once.
  */
 export async function writeTarFile(file: string, entries: TarWriteEntry[], what: string): Promise<void> {
   const st = await stat(file).catch(() => undefined);
@@ -51,6 +52,24 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
     });
   }
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (st !== undefined && (st.isFIFO() || st.isCharacterDevice() || st.isSocket())) {
+    // A pipe or a terminal (/dev/stdout | podman load): streamed into it, never replaced by a file.
+    // This process's stdout is written through its descriptor: a socket (a pipe from Node's
+    // child_process, say) cannot be opened again by name.
+    const sink = sameNode(st, 1)
+      ? createWriteStream('', { fd: 1, autoClose: false })
+      : createWriteStream(file, { flags: 'w' });
+    await pipeline(tarStream(sorted, { what }), sink).catch((err: unknown) => {
+      throw new ImprintError('IO', `${what}: writing to ${file}: ${errorText(err)}`, { cause: err });
+    });
+    return;
+  }
+  if (st !== undefined && !st.isFile()) {
+    throw new ImprintError('OUTPUT_EXISTS', `${what}: ${file} is not a regular file, a pipe or a terminal`, {
+      hint: 'Name a file path (or a pipe such as /dev/stdout) for archive outputs.',
+      details: { path: file },
+    });
+  }
   try {
     await mkdir(dirname(file), { recursive: true });
   } catch (err) {
@@ -59,6 +78,16 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
     });
   }
   await writeFileAtomic(file, () => tarStream(sorted, { what }), 0o644);
+}
+
+/** True when descriptor `fd` is the node `st` describes. */
+function sameNode(st: Stats, fd: number): boolean {
+  try {
+    const other = fstatSync(fd);
+    return other.dev === st.dev && other.ino === st.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** One member of an indexed archive. */

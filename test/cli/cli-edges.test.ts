@@ -2,7 +2,7 @@
 // one. Each must work or fail with a clear message and a non-zero exit (never exit 0 having done nothing).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +154,43 @@ describe('CLI edges', async () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('streams an archive output into a pipe or /dev/stdout instead of replacing it with a file', async () => {
+    const fifo = join(work, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const chunks: Buffer[] = [];
+    const reading = (async () => {
+      for await (const c of createReadStream(fifo)) chunks.push(c as Buffer);
+    })();
+    const cache = join(work, 'cache');
+    assertOk(
+      await runImprint(['--cache-dir', cache, 'build', spec, '-o', `docker-archive:${fifo}`]),
+      'to a pipe',
+    );
+    await reading;
+    const tar = Buffer.concat(chunks);
+    assert.ok(tar.length > 1024 && tar.includes(Buffer.from('manifest.json')), `${tar.length} bytes`);
+    assert.ok(statSync(fifo).isFIFO(), 'still a pipe');
+
+    const out = assertOk(
+      await runImprint(['--cache-dir', cache, 'build', spec, '-o', 'docker-archive:/dev/stdout']),
+      'to stdout',
+    );
+    assert.ok(out.stdout.includes('manifest.json'), 'the archive is on stdout');
+    assert.doesNotMatch(out.stdout, /wrote |SOURCE_DATE_EPOCH/, 'the report is not');
+    assert.match(out.stderr, /wrote docker-archive:\/dev\/stdout/);
+    const json = await runImprint([
+      '--cache-dir',
+      cache,
+      'build',
+      spec,
+      '--json',
+      '-o',
+      'oci-archive:/dev/stdout',
+    ]);
+    assert.equal(json.code, 2, json.stderr);
+    assert.match(json.stderr, /--json and an archive written to standard output/);
   });
 
   it('refuses an empty --cache-dir instead of caching in the current directory', async () => {
