@@ -19,9 +19,9 @@ type OutputState =
 
 /**
  * Writes the set as an OCI image layout in `dir`, holding the layout's lock file (concurrent writers
- * take turns). Blobs first (linked or copied from a BlobStore after hashing, otherwise streamed and
- * verified), then `oci-layout`, then `index.json` renamed into place last: an interrupted write
- * leaves the previous layout readable. With a tag, an existing layout keeps its entries tagged with
+ * take turns). `oci-layout`, then the blobs (linked or copied from a BlobStore after hashing, otherwise
+ * streamed and verified), then `index.json` renamed into place last: an interrupted write leaves the
+ * previous layout readable, and a new one that the next write completes. With a tag, an existing layout keeps its entries tagged with
  * other names and their referrers (the entry with the same tag, and other untagged ones, are
  * replaced); without a tag, index.json is exactly the set's index. OUTPUT_EXISTS when `dir` holds
  * something that is not an OCI layout. Cost: streams every blob not already present.
@@ -46,14 +46,16 @@ async function writeLocked(
   walk: Awaited<ReturnType<typeof walkImageSet>>,
 ): Promise<void> {
   const state = await inspectOutput(dir, true);
+  // oci-layout first: a new layout whose first write is interrupted is still a layout (without
+  // index.json) that the next write completes, not a directory of blobs it must refuse.
+  if (state.kind !== 'layout' || !state.layoutOk)
+    await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
   const out = new BlobStore(dir, { tmpDir: dir });
   const source = set.blobs;
   for (const d of walk.blobs) {
     if (source instanceof BlobStore) await out.copyFrom(source, d);
     else await out.put(() => source.open(d), d);
   }
-  if (state.kind !== 'layout' || !state.layoutOk)
-    await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
   const tagged = tagIndex(set.index, tag);
   const existing = tag === undefined || state.kind !== 'layout' ? [] : (state.index?.manifests ?? []);
   const keptTags = existing.filter((m) => {
@@ -100,7 +102,10 @@ async function inspectOutput(dir: string, locked: boolean): Promise<OutputState>
   names = names.filter((n) => n !== LOCK_FILE);
   if (names.length === 0) return { kind: 'empty' };
   if (!names.includes('oci-layout'))
-    throw notALayout(dir, `it holds ${names.length} entries and no oci-layout file`);
+    throw notALayout(
+      dir,
+      `it holds ${names.length} ${names.length === 1 ? 'entry' : 'entries'} and no oci-layout file`,
+    );
   const where = `existing OCI layout ${dir}`;
   const layoutBytes = await readSmallFile(join(dir, 'oci-layout'), where);
   try {

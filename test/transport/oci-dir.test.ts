@@ -177,6 +177,18 @@ describe('oci: layout directories', () => {
     assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
   });
 
+  it('a new layout whose first write failed is completed by the next write, not refused', async () => {
+    const img = await makeImage(store, { marker: 'first-write' });
+    const out = join(dir, 'oci-first-fails');
+    const layer = img.images[0]?.layers[0];
+    assert.ok(layer);
+    const broken: ImageSet = { index: img.set.index, blobs: failingReader(store, layer.digest) };
+    await assert.rejects(writeImageSet(parseReference(`oci:${out}:t`), broken), /injected failure/);
+    assert.ok((await readdir(out)).includes('oci-layout'), 'oci-layout is written before the blobs');
+    await writeImageSet(parseReference(`oci:${out}:t`), img.set);
+    assert.deepEqual((await readBack(`oci:${out}:t`)).index, img.set.index);
+  });
+
   it('verifies blobs on read', async () => {
     const img = await makeImage(store, { marker: 'tamper' });
     const out = join(dir, 'oci-tamper');
