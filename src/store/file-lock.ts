@@ -1,7 +1,7 @@
 // An advisory lock between imprint processes: a file created exclusively, holding its owner's pid and
 // host. Used where a read-modify-write of a shared file (an OCI layout's index.json) would otherwise
 // lose a concurrent writer's update.
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorText, ImprintError } from '../errors.js';
@@ -11,12 +11,19 @@ export interface FileLockOptions {
   timeoutMs?: number;
   /** What the lock guards, for the error message. */
   what?: string;
+  /**
+   * A lock not refreshed for this long is taken over (its holder was killed on another host or in
+   * another container, or its pid now belongs to another process); default 60 s. The holder
+   * refreshes its lock's mtime every staleMs / 6.
+   */
+  staleMs?: number;
 }
 
 /**
  * Runs `fn` while holding the lock file `path` (created with O_EXCL, removed afterwards, also when
- * `fn` throws). A lock left by a process of this host that no longer runs is taken over; any other
- * is waited for, polling with a growing pause (25 ms to 500 ms).
+ * `fn` throws; its mtime refreshed while held). A lock left by a process of this host that no longer
+ * runs, or not refreshed for `staleMs` (any host, an empty one too), is taken over; any other is
+ * waited for, polling with a growing pause (25 ms to 500 ms).
  */
 export async function withFileLock<T>(
   path: string,
@@ -24,6 +31,7 @@ export async function withFileLock<T>(
   opts: FileLockOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
+  const staleMs = opts.staleMs ?? 60_000;
   const me = `${process.pid} ${hostname()}\n`;
   for (let pause = 25; ; pause = Math.min(500, pause * 2)) {
     try {
@@ -39,7 +47,7 @@ export async function withFileLock<T>(
         throw new ImprintError('IO', `creating the lock file ${path}: ${errorText(err)}`, { cause: err });
       }
     }
-    if (await isStale(path)) {
+    if (await isStale(path, staleMs)) {
       await unlink(path).catch(() => undefined);
       continue;
     }
@@ -51,23 +59,34 @@ export async function withFileLock<T>(
     }
     await sleep(pause);
   }
+  const refresh = setInterval(
+    () => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined);
+    },
+    Math.max(10, Math.floor(staleMs / 6)),
+  );
+  refresh.unref();
   try {
     return await fn();
   } finally {
+    clearInterval(refresh);
     await unlink(path).catch(() => undefined);
   }
 }
 
-/** True when the lock names a process of this host that no longer exists. */
-async function isStale(path: string): Promise<boolean> {
+/** True when the lock has not been refreshed for `staleMs`, or names a process of this host that no longer exists. */
+async function isStale(path: string, staleMs: number): Promise<boolean> {
   let text: string;
   try {
+    const st = await stat(path);
+    if (Date.now() - st.mtimeMs > staleMs) return true;
     text = await readFile(path, 'utf8');
   } catch {
-    return false; // gone already, or being written: try again
+    return false; // gone already: try again
   }
   const m = /^([0-9]+) (.+)\n$/.exec(text);
-  if (m === null) return false; // being written, or not ours: wait (the timeout names the file)
+  if (m === null) return false; // being written, or not ours: wait until it is stale
   if (m[2] !== hostname()) return false;
   try {
     process.kill(Number(m[1]), 0);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -46,5 +46,35 @@ describe('withFileLock', async () => {
       (err: unknown) => isImprintError(err, 'IO') && err.message.includes(lock),
     );
     assert.equal(existsSync(lock), true, "a live holder's lock is left alone");
+  });
+
+  it('takes over a lock not refreshed for staleMs (another host, a reused pid, an empty file); a holder refreshes its own', async () => {
+    const lock = join(dir, 'c.lock');
+    const old = new Date(Date.now() - 5_000);
+    for (const text of [`1 ${hostname()}\n`, '4000000 another-container\n', '']) {
+      await writeFile(lock, text);
+      await utimes(lock, old, old);
+      assert.equal(
+        await withFileLock(lock, async () => 'taken', { staleMs: 1_000, timeoutMs: 3_000 }),
+        'taken',
+      );
+    }
+    await writeFile(lock, '4000000 another-container\n'); // fresh: waited for
+    await assert.rejects(withFileLock(lock, async () => 'never', { staleMs: 60_000, timeoutMs: 200 }));
+    await rm(lock);
+    // A long holder keeps its lock fresh: a second writer waits instead of taking it over.
+    let second = 'not yet';
+    await withFileLock(
+      lock,
+      async () => {
+        const other = withFileLock(lock, async () => (second = 'ran'), { staleMs: 1_500 });
+        await new Promise((r) => setTimeout(r, 3_000));
+        assert.equal(second, 'not yet');
+        void other;
+      },
+      { staleMs: 1_500 },
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(second, 'ran');
   });
 });
