@@ -1,4 +1,4 @@
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,7 +56,7 @@ export async function copyFiles(
       );
     }
     const st = await stat(real);
-    const ctx = { copy, mtime, tree };
+    const ctx = { copy, mtime, tree, output: join(root, 'out') };
     if (st.isDirectory()) {
       // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
       if (tree.get(copy.target) === undefined) {
@@ -78,6 +78,8 @@ interface CopyContext {
   copy: FileCopy;
   mtime: number;
   tree: FileTree;
+  /** The build's default output directory (<spec dir>/out), never copied into the image. */
+  output: string;
 }
 
 async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {
@@ -87,6 +89,16 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
     const st = lstatSync(host);
+    if (st.isDirectory() && host === ctx.output && existsSync(join(host, 'oci-layout'))) {
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `${ctx.copy.field}.source includes ${host}, the OCI layout imprint writes by default: every build would copy the previous image into the next one`,
+        {
+          hint: `Copy only what the image needs (e.g. source: app/), or remove ${host} and write the image elsewhere with -o.`,
+          details: { field: `${ctx.copy.field}.source`, path: host },
+        },
+      );
+    }
     if (st.isDirectory()) {
       ctx.tree.add(image, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
       await copyDir(ctx, host, image);

@@ -63,4 +63,23 @@ describe('specFilesTree', async () => {
       return true;
     });
   });
+
+  it("refuses a source that holds the build's own output layout (<spec dir>/out), which would grow every build", async () => {
+    const dir = join(work, 'self');
+    await mkdir(join(dir, 'out', 'blobs'), { recursive: true });
+    await writeFile(join(dir, 'main.py'), 'print(1)\n');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: ./, target: /app/}]\n');
+    // A directory named out that is not a layout is just content.
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(tree.get('app/out/blobs')?.kind, 'dir');
+    await writeFile(join(dir, 'out', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'));
+      assert.match(
+        err.message,
+        /^files\[0\]\.source includes .*\/out, the OCI layout imprint writes by default/,
+      );
+      return true;
+    });
+  });
 });
