@@ -100,7 +100,7 @@ export interface PlatformTreeInput {
  */
 export async function platformTree(
   input: PlatformTreeInput,
-): Promise<{ tree: FileTree; install: InstallResult | undefined }> {
+): Promise<{ tree: FileTree; install: InstallResult | undefined; passwdUsers: string[] | null }> {
   const { loaded, epoch } = input;
   const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   let install: InstallResult | undefined;
@@ -177,10 +177,20 @@ export async function platformTree(
   const { users, groups } = loaded.spec.accounts;
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
   const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
-  // Without a base the spec's own check covers `user`; with one, the name must be in its passwd.
-  await checkUserExists(full, loaded.spec.user, loaded.file);
+  const passwdUsers = await passwdNames(full);
+  checkUserExists(passwdUsers, loaded.spec.user, loaded.file);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
-  return { tree, install };
+  return { tree, install, passwdUsers };
+}
+
+/** The account names of the image's /etc/passwd, in file order; null when it has none. */
+async function passwdNames(tree: FileTree): Promise<string[] | null> {
+  const passwd = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8');
+  if (passwd === undefined) return null;
+  return passwd
+    .split('\n')
+    .filter((line) => line.includes(':'))
+    .map((line) => line.slice(0, line.indexOf(':')));
 }
 
 /**
@@ -214,23 +224,21 @@ async function removeCorruptPackages(
 }
 
 /**
- * SPEC_INVALID naming `user` when it is a name (not uid[:gid]) that the image's /etc/passwd lacks:
- * the container would fail at start ("unable to find user"). Cost: reads /etc/passwd.
+ * SPEC_INVALID naming `user` when it is a name (not uid[:gid]) that the image's /etc/passwd lacks
+ * (`names`, null when there is no /etc/passwd): the container would fail at start ("unable to find
+ * user"). Runs on every build, also when the layers come from the cache (they record the names). Pure.
  */
-async function checkUserExists(tree: FileTree, user: string | undefined, file: string): Promise<void> {
+export function checkUserExists(
+  names: readonly string[] | null,
+  user: string | undefined,
+  file: string,
+): void {
   if (user === undefined || NUMERIC_USER.test(user)) return;
-  const passwd = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8');
-  const names = new Set(
-    (passwd ?? '')
-      .split('\n')
-      .filter((line) => line.includes(':'))
-      .map((line) => line.slice(0, line.indexOf(':'))),
-  );
-  if (names.has(user)) return;
-  const suggestion = nearest(user, names);
+  if (names?.includes(user)) return;
+  const suggestion = nearest(user, new Set(names ?? []));
   throw new ImprintError(
     'SPEC_INVALID',
-    `${file}: user: ${JSON.stringify(user)} is not in the image's /etc/passwd${passwd === undefined ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
+    `${file}: user: ${JSON.stringify(user)} is not in the image's /etc/passwd${names === null ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
     {
       hint: 'Declare the user under accounts.users, add the package that creates it (base-passwd has root, nobody, www-data and the other Debian system users), or use a numeric uid[:gid].',
       details: { file, field: 'user', user },

@@ -26,7 +26,7 @@ import type { RegistryOptions } from '../transport/registry/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { writeLayer } from '../vfs/layer.js';
 import type { FileTree } from '../vfs/tree.js';
-import { platformTree, specFilesTree, treeFingerprint } from './assemble.js';
+import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
@@ -167,8 +167,11 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
         ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
-      let layers = (await cache.get(key))?.layers;
-      if (layers !== undefined) {
+      const cached = await cache.get(key);
+      let layers = cached?.layers;
+      if (cached !== undefined && layers !== undefined) {
+        // The user is no input of the layers: checked against the accounts they hold.
+        if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
         emit({ type: 'cached', platform: name });
       } else {
         // Large bodies are compressed on the cores the unpacking leaves idle.
@@ -207,7 +210,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           // A failed download is the cause of whatever the install reported when it could not open it.
           throw (await fetching?.abort()) ?? err;
         }
-        const { tree, install } = assembled;
+        const { tree, install, passwdUsers } = assembled;
         const notes = [
           ...(install?.warnings ?? []),
           ...imageNotes(tree, packages.length > 0 && base === undefined),
@@ -232,7 +235,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         }
         bodies?.close();
         layers = written;
-        await cache.put(key, { layers });
+        await cache.put(key, { layers, passwdUsers });
       }
 
       const config = jsonBlob(

@@ -15,6 +15,8 @@ export const LAYER_RULES_VERSION = 5;
 /** A platform's layers as a previous build wrote them. */
 export interface CachedLayers {
   layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest }>;
+  /** The account names of the image's /etc/passwd (null: none), so `user` is checked on a hit too. */
+  passwdUsers?: string[] | null;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { ImageSet } from '../oci/image-set.js';
 import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
+import { removeOnInterrupt } from '../store/interrupt-cleanup.js';
 import {
   formatReference,
   type ImageRef,
@@ -89,7 +90,15 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   if (recorded.version !== req.version)
     warnings.push(`rebuilding with imprint ${req.version}; the image was built by ${recorded.version}`);
 
-  const work = await mkdtemp(join(req.tmpDir ?? tmpdir(), 'imprint-verify-'));
+  const parent = req.tmpDir ?? tmpdir();
+  const work = await mkdtemp(join(parent, 'imprint-verify-')).catch((err: unknown) => {
+    throw new ImprintError('IO', `cannot make a workspace for the rebuild in ${parent}: ${errorText(err)}`, {
+      hint: 'Set TMPDIR to a directory you can write to.',
+      cause: err,
+      details: { path: parent },
+    });
+  });
+  const keep = removeOnInterrupt(work);
   try {
     const specDir = join(work, 'spec');
     await mkdir(specDir);
@@ -141,6 +150,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     };
   } finally {
     await rm(work, { recursive: true, force: true });
+    keep();
   }
 }
 

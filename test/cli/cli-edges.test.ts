@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertOk, runImprint } from '../helpers/cli.js';
+import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
 
 describe('CLI edges', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-cli-edges-'));
@@ -251,6 +251,15 @@ describe('CLI edges', async () => {
       await runImprint([...cache, 'verify', `oci:${out}:other2`, '--context', other]),
       'verify other2',
     );
+    // A TMPDIR it cannot use is a clear error, not an internal one (the bundle runs: tsx itself needs TMPDIR).
+    await writeFile(join(work, 'tmp-is-a-file'), 'x');
+    const tmp = await runImprint([...cache, 'verify', `oci:${out}:other2`, '--context', other], {
+      env: { TMPDIR: join(work, 'tmp-is-a-file') },
+      script: join(ROOT, 'bin', 'imprint'),
+    });
+    assert.equal(tmp.code, 1, tmp.stderr);
+    assert.match(tmp.stderr, /cannot make a workspace for the rebuild in .*tmp-is-a-file/);
+    assert.doesNotMatch(tmp.stderr, /internal error/);
   });
 
   it('a --cache-dir that is a regular file fails up front, naming it', async () => {
