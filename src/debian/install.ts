@@ -179,6 +179,7 @@ async function install(
   const alternatives = new Map<string, AlternativeRegistration[]>();
   /** Per package: update-alternatives --install calls of its postinst that could not be evaluated. */
   const unreproduced = new Map<string, number>();
+  const postinsts = new Map<string, string>();
   let entries = 0;
   const stats: SpoolStats = {
     packedFiles: 0,
@@ -221,6 +222,7 @@ async function install(
         bytes: manifest.bytes,
       });
       if (manifest.postinst !== undefined) {
+        postinsts.set(origin, manifest.postinst);
         const parsed = parseAlternativeInstalls(manifest.postinst, rec.name);
         alternatives.set(origin, parsed.registrations);
         if (parsed.skipped > 0) unreproduced.set(rec.name, parsed.skipped);
@@ -241,6 +243,7 @@ async function install(
         architecture: p.architecture,
         multiArch: p.multiArch,
         alternatives: alternatives.get(p.statusEntry) ?? [],
+        ...(postinsts.has(p.statusEntry) ? { postinst: postinsts.get(p.statusEntry) } : {}),
       });
     effects = await applyEffects({
       tree,

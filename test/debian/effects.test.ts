@@ -550,6 +550,44 @@ describe('effects: configuration files', () => {
     assert.equal(binsh?.kind === 'symlink' && binsh.target, 'dash');
   });
 
+  it("enables nginx modules as dh_nginx's postinst does (modules-enabled links from its confpair list)", async () => {
+    const postinst = [
+      '#!/bin/sh',
+      'set -e',
+      '# Automatically added by dh_nginx/UNDECLARED',
+      'for confpair in mod-http-echo.conf:50-mod-http-echo.conf mod-missing.conf:50-mod-missing.conf  ; do',
+      '\tfrom=$(echo $confpair | cut -d: -f1)',
+      '\tto=$(echo $confpair | cut -d: -f2)',
+      '\tif [ -z "$2" -o "$removed_link" = "true" ]; then',
+      '\t\tln -sf /usr/share/nginx/modules-available/$from \\',
+      '\t\t\t/etc/nginx/modules-enabled/$to',
+      '\tfi',
+      'done',
+      '',
+    ].join('\n');
+    const mod: DebSpec = {
+      name: 'libnginx-mod-http-echo',
+      entries: [
+        { path: './usr/share/nginx/modules-available/mod-http-echo.conf', content: 'load_module x;\n' },
+      ],
+      controlFiles: { postinst },
+    };
+    const { tree } = await install([mod]);
+    assert.equal(
+      link(tree, 'etc/nginx/modules-enabled/50-mod-http-echo.conf'),
+      '/usr/share/nginx/modules-available/mod-http-echo.conf',
+    );
+    assert.equal(
+      tree.get('etc/nginx/modules-enabled/50-mod-http-echo.conf')?.origin,
+      'libnginx-mod-http-echo',
+    );
+    assert.equal(tree.get('etc/nginx/modules-enabled/50-mod-missing.conf'), undefined, 'FROM not installed');
+    const other = await install([
+      { ...mod, controlFiles: { postinst: 'for confpair in a.conf:b.conf; do :; done\n' } },
+    ]);
+    assert.equal(other.tree.get('etc/nginx/modules-enabled/b.conf'), undefined, 'not the dh_nginx snippet');
+  });
+
   it('libc-bin copies nsswitch.conf; an absent template is no error', async () => {
     const { tree } = await install([
       {

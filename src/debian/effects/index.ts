@@ -3,6 +3,7 @@ import type { FileTree } from '../../vfs/tree.js';
 import { basePasswdRule, shadowRule } from './accounts.js';
 import { alternativesRule } from './alternatives.js';
 import { caCertificatesRule } from './ca-certificates.js';
+import { nginxModulesRule } from './nginx-modules.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
 import type { EffectWriter } from './tree-io.js';
@@ -44,6 +45,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
   tzdataRule,
   caCertificatesRule,
+  nginxModulesRule,
   alternativesRule,
 ];
 

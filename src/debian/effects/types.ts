@@ -12,6 +12,8 @@ export interface InstalledInfo {
   multiArch: string;
   /** The update-alternatives registrations its postinst makes with literal arguments. */
   alternatives?: readonly AlternativeRegistration[];
+  /** Its postinst, as text (rules read known debhelper snippets from it; nothing is run). */
+  postinst?: string;
 }
 
 /** Choices that maintainer scripts would take from debconf; each has the Debian default. */
