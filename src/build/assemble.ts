@@ -168,7 +168,13 @@ export async function platformTree(
   // Certificates the spec adds for update-ca-certificates join the bundle, as they would after a COPY.
   const ca = install?.packages.find((p) => p.name === 'ca-certificates');
   if (ca !== undefined && [...input.files.keys()].some((k) => k.startsWith(`${LOCAL_CERTS_DIR}/`)))
-    await refreshCaCertificates(upper, epoch, dpkgArch(input.platform), ca);
+    await refreshCaCertificates(
+      upper,
+      epoch,
+      dpkgArch(input.platform),
+      ca,
+      install?.packages.find((p) => p.name === 'ca-certificates-java'),
+    );
   let full = upper;
   if (input.base !== undefined) {
     full = input.base.tree;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -24,6 +25,7 @@ import {
   removeNondeterministic,
   subjectHash,
 } from '../../src/debian/effects/index.js';
+import { jksTrustStore, modifiedUtf8 } from '../../src/debian/effects/java-cacerts.js';
 import { type InstallOptions, installPackages } from '../../src/debian/install.js';
 import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
@@ -49,12 +51,50 @@ async function install(specs: DebSpec[], extra: Partial<InstallOptions> = {}) {
   return { tree, result };
 }
 
-async function text(tree: FileTree, path: string): Promise<string> {
+/** A JKS file read back by the format Java's JavaKeyStore writes (magic, version 2, trusted entries, SHA-1). */
+function parseJks(data: Buffer): { entries: Array<{ alias: string; date: number; der: Buffer }> } {
+  assert.equal(data.readUInt32BE(0), 0xfeedfeed);
+  assert.equal(data.readUInt32BE(4), 2);
+  const count = data.readUInt32BE(8);
+  let off = 12;
+  const utf = () => {
+    const n = data.readUInt16BE(off);
+    const text = data.subarray(off + 2, off + 2 + n).toString('utf8');
+    off += 2 + n;
+    return text;
+  };
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    assert.equal(data.readUInt32BE(off), 2, 'a trusted-certificate entry');
+    off += 4;
+    const alias = utf();
+    const date = Number(data.readBigUInt64BE(off));
+    off += 8;
+    assert.equal(utf(), 'X.509');
+    const n = data.readUInt32BE(off);
+    const der = data.subarray(off + 4, off + 4 + n);
+    off += 4 + n;
+    entries.push({ alias, date, der });
+  }
+  const digest = createHash('sha1')
+    .update(Buffer.from('changeit', 'utf16le').swap16())
+    .update('Mighty Aphrodite')
+    .update(data.subarray(0, off))
+    .digest();
+  assert.ok(data.subarray(off).equals(digest), 'the keyed SHA-1 that ends a JKS file');
+  return { entries };
+}
+
+async function bytes(tree: FileTree, path: string): Promise<Buffer> {
   const node = tree.get(path);
   assert.ok(node?.kind === 'file', `${path}: expected a file, found ${node?.kind}`);
   const parts: Buffer[] = [];
   for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
+}
+
+async function text(tree: FileTree, path: string): Promise<string> {
+  return (await bytes(tree, path)).toString('utf8');
 }
 
 function link(tree: FileTree, path: string): string | undefined {
@@ -244,6 +284,56 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
     assert.ok(bundle.startsWith(certs[sorted()[0] as string] as string), 'the packaged ones stay first');
     assert.equal(link(tree, 'etc/ssl/certs/egress.pem'), '/usr/local/share/ca-certificates/egress.crt');
     assert.equal(link(tree, `etc/ssl/certs/${openssl(local)}.0`), 'egress.pem');
+  });
+
+  it("writes Java's trust store (ca-certificates-java) as a JKS file of every .pem, also after a later local certificate", async () => {
+    const java: DebSpec = {
+      name: 'ca-certificates-java',
+      arch: 'all',
+      entries: [{ path: './etc/ssl/certs/java/' }],
+    };
+    const { tree, result } = await install([caPackage(), java]);
+    const store = parseJks(await bytes(tree, 'etc/ssl/certs/java/cacerts'));
+    assert.deepEqual(
+      store.entries.map((e) => e.alias),
+      sorted()
+        .map((c) => `debian:${pemLinkName(c).toLowerCase()}`)
+        .sort(compareBytes),
+    );
+    for (const e of store.entries) {
+      assert.equal(e.date, EPOCH * 1000);
+      const pem = Object.entries(certs).find(
+        ([c]) => `debian:${pemLinkName(c).toLowerCase()}` === e.alias,
+      )?.[1];
+      assert.ok(pem && e.der.equals(pemCertificates(pem)[0] as Buffer), e.alias);
+    }
+    assert.equal(tree.get('etc/ssl/certs/java/cacerts')?.origin, 'ca-certificates-java');
+    // A certificate the spec adds later joins it (refreshCaCertificates with the Java package).
+    const local = makeCert('j', '/CN=Company Java CA');
+    tree.add('usr/local/share/ca-certificates/java-local.crt', {
+      kind: 'file',
+      size: Buffer.byteLength(local),
+      content: () => Readable.from([Buffer.from(local)]),
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: EPOCH,
+    });
+    const pkg = (name: string) => result.packages.find((p) => p.name === name)!;
+    await refreshCaCertificates(tree, EPOCH, 'amd64', pkg('ca-certificates'), pkg('ca-certificates-java'));
+    const after = parseJks(await bytes(tree, 'etc/ssl/certs/java/cacerts'));
+    assert.equal(after.entries.length, store.entries.length + 1);
+    assert.ok(after.entries.some((e) => e.alias === 'debian:java-local.pem'));
+    // Without ca-certificates-java there is no store.
+    assert.equal((await install([caPackage()])).tree.get('etc/ssl/certs/java/cacerts'), undefined);
+  });
+
+  it("encodes JKS aliases in Java's modified UTF-8 (NetLock_Arany_=Class_Gold=_Főtanúsítvány.pem)", () => {
+    assert.equal(modifiedUtf8('debian:fő.pem').toString('hex'), Buffer.from('debian:fő.pem').toString('hex'));
+    assert.equal(modifiedUtf8('\0').toString('hex'), 'c080');
+    assert.equal(modifiedUtf8('😀').toString('hex'), 'eda0bdedb880', 'each surrogate on its own');
+    const store = parseJks(jksTrustStore([{ alias: 'debian:fő.pem', der: Buffer.from([0x30, 0]) }], 5000));
+    assert.deepEqual(store.entries, [{ alias: 'debian:fő.pem', date: 5000, der: Buffer.from([0x30, 0]) }]);
   });
 
   it('computes the subject hash openssl computes', () => {

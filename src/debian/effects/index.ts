@@ -3,6 +3,7 @@ import type { FileTree } from '../../vfs/tree.js';
 import { basePasswdRule, shadowRule } from './accounts.js';
 import { alternativesRule } from './alternatives.js';
 import { caCertificatesRule } from './ca-certificates.js';
+import { javaCacertsRule } from './java-cacerts.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
@@ -45,6 +46,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
   tzdataRule,
   caCertificatesRule,
+  javaCacertsRule,
   nginxModulesRule,
   alternativesRule,
 ];
@@ -117,20 +119,25 @@ export async function applyEffects(input: ApplyEffectsInput): Promise<AppliedEff
 /**
  * Runs update-ca-certificates again over `tree` for certificates placed after the packages (the spec's
  * files under /usr/local/share/ca-certificates): the bundle, the .pem links and the hash links then
- * include them, as `update-ca-certificates` after a COPY would. `caPackage` is ca-certificates as
- * installed. Deterministic.
+ * include them, as `update-ca-certificates` after a COPY would, and so does Java's trust store when
+ * `javaPackage` (ca-certificates-java) is installed. `caPackage` is ca-certificates as installed.
+ * Deterministic.
  */
 export function refreshCaCertificates(
   tree: FileTree,
   epoch: number,
   arch: string,
   caPackage: InstalledInfo,
+  javaPackage?: InstalledInfo,
 ): Promise<AppliedEffect[]> {
   return applyEffects({
     tree,
     epoch,
     arch,
-    installed: new Map([['ca-certificates', caPackage]]),
-    rules: [caCertificatesRule],
+    installed: new Map([
+      ['ca-certificates', caPackage],
+      ...(javaPackage === undefined ? [] : ([['ca-certificates-java', javaPackage]] as const)),
+    ]),
+    rules: [caCertificatesRule, javaCacertsRule],
   });
 }
