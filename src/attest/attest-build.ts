@@ -1,5 +1,5 @@
 // One call for the build: provenance and SBOMs as referrers of each platform manifest.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseBaseReference } from '../base/reference.js';
 import type { BuildResult } from '../build/build.js';
@@ -15,6 +15,7 @@ import type { Descriptor } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { writeFileAtomic } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 import { collectFileSets } from './file-sets.js';
 import { type InTotoStatement, provenanceStatement, type SlsaProvenance } from './provenance.js';
 import { artifactBlob, storeAttestation, withReferrers } from './referrers.js';
@@ -124,7 +125,7 @@ async function cachedSbom(
   );
   if (hit !== undefined) return hit;
   const doc = await compute();
-  await mkdir(dirname(file), { recursive: true });
+  await mkdirp(dirname(file));
   await writeFileAtomic(file, canonicalJson(doc));
   return doc;
 }

@@ -1,10 +1,11 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest, sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
 import { writeFileAtomic } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 
 /**
  * Version of everything that shapes layer bytes besides the recorded inputs (tar rules, normalisation,
@@ -63,7 +64,7 @@ export class LayerCache {
 
   /** Records the layers for `key` (atomic; concurrent writers of one key write the same bytes). */
   async put(key: string, value: CachedLayers): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    await mkdirp(this.#dir);
     await writeFileAtomic(join(this.#dir, `${key}.json`), canonicalJson(value));
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,7 @@ import { type Digest, VerifyingStream } from '../digest/index.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import { isNotFound } from '../net/http.js';
 import { type BlobStore, fileSink, readBounded, tempPath } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 import type { ArchiveSource, OpenArchiveOptions } from './archive.js';
 import type { PackageRecord, RepoRef } from './packages-index.js';
 import { type PackagesScan, scannedRecords, scanPackages } from './packages-scan.js';
@@ -233,7 +234,7 @@ async function fetchDecompressedIndex(
     return;
   }
   const tmpDir = join(a.opts.cacheDir, 'tmp');
-  await mkdir(tmpDir, { recursive: true });
+  await mkdirp(tmpDir);
   const tmp = tempPath(tmpDir, 'index');
   try {
     const fh = await open(tmp, 'wx', 0o600);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
 import { type Fetcher, isNotFound } from '../net/http.js';
 import { BlobStore, writeFileAtomic } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 import { loadPackages } from './archive-index.js';
 import type { Keyring } from './keyring.js';
 import type { PackageRecord } from './packages-index.js';
@@ -268,6 +269,6 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await mkdirp(dirname(file));
   await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(value)}\n`));
 }

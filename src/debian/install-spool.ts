@@ -1,11 +1,12 @@
 // Where the bodies of unpacked package files wait until a layer is written: small ones in a pack (in
 // memory within a budget, else a pack file), large ones in a content-addressed spool directory.
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
+import { mkdirp } from '../store/mkdirp.js';
 import { bytesOpener, type ContentOpener } from '../vfs/node.js';
 import { ioError, missing, openSpooled, readFullySync, sizeError } from './install-spool-io.js';
 
@@ -362,10 +363,7 @@ export class ContentSpool {
   }
 
   #dirs(): Promise<void> {
-    this.#dirsReady ??= Promise.all([
-      mkdir(join(this.#dir, 'tmp'), { recursive: true }),
-      mkdir(join(this.#dir, 'sha256'), { recursive: true }),
-    ]).then(
+    this.#dirsReady ??= Promise.all([mkdirp(join(this.#dir, 'tmp')), mkdirp(join(this.#dir, 'sha256'))]).then(
       () => undefined,
       (err: unknown) => {
         throw ioError(`cannot create the spool directory ${this.#dir}`, err);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 import type { PackagesScan } from './packages-scan.js';
 import type { Relation } from './relations.js';
 import { isVersionOp, type VersionOp } from './version.js';
@@ -138,7 +139,7 @@ export async function writePackagesScan(
   scan: PackagesScan,
 ): Promise<void> {
   const file = packagesScanPath(cacheDir, indexSha256);
-  await mkdir(dirname(file), { recursive: true });
+  await mkdirp(dirname(file));
   await writeFileAtomic(file, encodePackagesScan(scan, indexSha256, indexSize));
 }
 

@@ -5,7 +5,6 @@ import {
   copyFile,
   type FileHandle,
   link,
-  mkdir,
   open,
   readdir,
   rename,
@@ -20,6 +19,7 @@ import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { fileSink, TEMP_PREFIX, tempPath } from './atomic-file.js';
+import { mkdirp } from './mkdirp.js';
 import { DEFAULT_MAX_BLOB_BYTES, tooLarge, verifiedStream } from './streams.js';
 
 /** What a caller expects of a blob it stores; checked before anything becomes visible. */
@@ -319,8 +319,8 @@ export class BlobStore implements BlobReader {
 
   #prepare(): Promise<void> {
     this.#prepared ??= (async () => {
-      await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
-      await mkdir(this.tmpDir, { recursive: true });
+      await mkdirp(join(this.root, 'blobs', 'sha256'));
+      await mkdirp(this.tmpDir);
     })();
     // a failed mkdir is retried on the next write instead of being cached
     this.#prepared.catch(() => {

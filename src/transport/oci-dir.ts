@@ -1,6 +1,6 @@
 // oci:DIR[:TAG] — an OCI image layout directory.
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import type { ImageSet } from '../oci/image-set.js';
@@ -8,6 +8,7 @@ import { Annotation } from '../oci/media-types.js';
 import type { ImageIndex } from '../oci/types.js';
 import { withFileLock } from '../store/file-lock.js';
 import { BlobStore, writeFileAtomic } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } from './layout-docs.js';
 import { referrerEntriesOf, subjectDigestsOf } from './referrer-subjects.js';
 import { walkImageSet } from './walk.js';
@@ -135,31 +136,13 @@ function notALayout(dir: string, why: string): ImprintError {
  * file system refuses a new directory with ENOENT, as /proc does); IO naming the directory otherwise.
  */
 async function mkdirOrFail(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let p = resolve(dir); ; p = dirname(p)) {
-    const st = await stat(p).catch(() => undefined);
-    if (st?.isDirectory()) break;
-    if (st !== undefined || dirname(p) === p) {
-      throw new ImprintError('IO', `creating output directory ${dir}: ${p} is not a directory`, {
-        details: { path: dir },
-      });
-    }
-    missing.unshift(p);
-  }
-  for (const p of missing) {
-    try {
-      await mkdir(p);
-    } catch (err) {
-      if (
-        (err as NodeJS.ErrnoException).code === 'EEXIST' &&
-        (await stat(p).catch(() => undefined))?.isDirectory()
-      )
-        continue; // made meanwhile by a concurrent writer
-      throw new ImprintError('IO', `creating output directory ${dir}: ${errorText(err)}`, {
-        cause: err,
-        details: { path: dir },
-      });
-    }
+  try {
+    await mkdirp(dir);
+  } catch (err) {
+    throw new ImprintError('IO', `creating output directory ${dir}: ${errorText(err)}`, {
+      cause: err,
+      details: { path: dir },
+    });
   }
 }
 

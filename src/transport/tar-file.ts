@@ -1,7 +1,7 @@
 // Tar archives as image containers: write one atomically from sorted entries; index one once and serve
 // its members as byte ranges of the file (never extracted to disk or memory).
 import { createReadStream, createWriteStream, fstatSync, type Stats } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import {
   verifiedStream,
   writeFileAtomic,
 } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
 import { readTar, type TarEntryType, type TarWriteEntry, tarStream } from '../tar/index.js';
 
 /** A directory entry as imprint writes them in image archives: root-owned, 0755, mtime 0. */
@@ -71,7 +72,7 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
     });
   }
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await mkdirp(dirname(file));
   } catch (err) {
     throw new ImprintError('IO', `${what}: creating the directory of ${file}: ${errorText(err)}`, {
       cause: err,
