@@ -1,8 +1,9 @@
 import { fstatSync, statSync } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
+import { argument } from './args.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
@@ -60,7 +61,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           { parsePlatform },
           { hostPlatform, selectPlatform },
           { loadSpec },
-          { formatReference, parseReference, writeImageSet },
+          { checkOciTag, formatReference, parseReference, writeImageSet },
         ] = await Promise.all([
           import('../attest/attest-build.js'),
           import('../build/build.js'),
@@ -73,6 +74,22 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const registry = registryOptions(opts);
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
+        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
+          (text) => {
+            const ref = argument(() => parseReference(text));
+            // A registry reference without tag or digest takes -t (parsing alone would say latest).
+            const last = text.slice(text.lastIndexOf('/') + 1);
+            if (ref.transport === 'docker' && ref.digest === undefined && !last.includes(':'))
+              ref.tag = opts.tag;
+            return ref;
+          },
+        );
+        // The other arguments are checked before anything is built.
+        argument(() => {
+          checkOciTag(opts.tag, '-t');
+          if (opts.platform !== undefined) parsePlatform(opts.platform);
+        });
+        await checkArchiveTargets(outputs);
         if (loaded.spec.packages.length > 0 || loaded.spec.base !== undefined) {
           const path = lockPathFor(loaded.file);
           const exists = await access(path).then(
@@ -96,16 +113,6 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             );
           }
         }
-        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
-          (text) => {
-            const ref = parseReference(text);
-            // A registry reference without tag or digest takes -t (parsing alone would say latest).
-            const last = text.slice(text.lastIndexOf('/') + 1);
-            if (ref.transport === 'docker' && ref.digest === undefined && !last.includes(':'))
-              ref.tag = opts.tag;
-            return ref;
-          },
-        );
         // An archive streamed to standard output (-o docker-archive:/dev/stdout | podman load): the report goes to stderr.
         const toStdout = outputs.some(
           (r) => (r.transport === 'docker-archive' || r.transport === 'oci-archive') && isStdout(r.path),
@@ -152,7 +159,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           const single =
             ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
           const set = single
-            ? await selectPlatform(finalSet, opts.platform ? parsePlatform(opts.platform) : hostPlatform())
+            ? await selectPlatform(
+                finalSet,
+                opts.platform ? argument(() => parsePlatform(opts.platform as string)) : hostPlatform(),
+              )
             : finalSet;
           await writeImageSet(ref, set, {
             tag: opts.tag,
@@ -215,5 +225,25 @@ function isStdout(path: string): boolean {
     return target.dev === out.dev && target.ino === out.ino;
   } catch {
     return false;
+  }
+}
+
+/** OUTPUT_EXISTS before the build when an archive output names a directory (a later output would fail after earlier ones were written). */
+async function checkArchiveTargets(
+  outputs: ReadonlyArray<{ transport: string; path?: string }>,
+): Promise<void> {
+  for (const ref of outputs) {
+    if ((ref.transport !== 'docker-archive' && ref.transport !== 'oci-archive') || ref.path === undefined)
+      continue;
+    const st = await stat(ref.path).catch(() => undefined);
+    if (st?.isDirectory())
+      throw new ImprintError(
+        'OUTPUT_EXISTS',
+        `${ref.transport}: ${ref.path} is a directory, not an archive file`,
+        {
+          hint: 'Name a file path for archive outputs, or use oci:DIR for a layout directory.',
+          details: { path: ref.path },
+        },
+      );
   }
 }

@@ -4,6 +4,7 @@ import { parsePlatform } from '../oci/platform.js';
 import { hostPlatform, platformManifests, selectPlatform } from '../oci/select.js';
 import { parseCreds } from '../transport/registry/auth.js';
 import type { RegistryOptions, RegistryProgress } from '../transport/registry/index.js';
+import { argument } from './args.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, type Terminal } from './output.js';
 import { parseBool } from './registry-flags.js';
@@ -63,8 +64,8 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
           { formatReference, parseReference, readImageSet, wholeLayoutOf, writeImageSet },
           { referrerEntriesOf, subjectDigestsOf },
         ] = await Promise.all([import('../transport/index.js'), import('../transport/referrer-subjects.js')]);
-        const src = parseReference(srcText);
-        const dst = parseReference(dstText);
+        const src = argument(() => parseReference(srcText));
+        const dst = argument(() => parseReference(dstText));
         const progress = t.tty && !opts.json ? progressPrinter(t) : undefined;
         const common = (creds: string | undefined, verify: string | undefined): RegistryOptions => ({
           creds: creds === undefined ? undefined : parseCreds(creds),
@@ -110,7 +111,11 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
 
 /** Narrows a multi-platform set to one platform; a set with at most one platform is kept whole. */
 async function narrow(set: ImageSet, platform: string | undefined): Promise<ImageSet> {
-  if (platform !== undefined) return selectPlatform(set, parsePlatform(platform));
+  if (platform !== undefined)
+    return selectPlatform(
+      set,
+      argument(() => parsePlatform(platform)),
+    );
   const all = await platformManifests(set);
   return all.length > 1 ? selectPlatform(set, hostPlatform()) : set;
 }

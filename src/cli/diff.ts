@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { semanticIgnores } from '../diff/classify.js';
 import type { DiffOptions } from '../diff/index.js';
 import { writeFileAtomic } from '../store/index.js';
+import { argument } from './args.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportError, type Terminal } from './output.js';
 
@@ -57,7 +58,8 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
         try {
           const [{ diffImageSets, renderHtml, renderJson, renderText }, { parseReference, readImageSet }] =
             await Promise.all([import('../diff/index.js'), import('../transport/index.js')]);
-          const [a, b] = [await readImageSet(parseReference(refA)), await readImageSet(parseReference(refB))];
+          const [refs, refs2] = [argument(() => parseReference(refA)), argument(() => parseReference(refB))];
+          const [a, b] = [await readImageSet(refs), await readImageSet(refs2)];
           const result = await diffImageSets(a, b, diffOptions(flags), { a: refA, b: refB });
           if (flags.html !== undefined)
             await writeFileAtomic(resolve(flags.html), Buffer.from(renderHtml(result)));

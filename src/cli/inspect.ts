@@ -4,6 +4,7 @@ import type { BlobReader } from '../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/types.js';
+import { argument } from './args.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, type Terminal } from './output.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
@@ -70,7 +71,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
         import('../transport/referrer-subjects.js'),
       ]);
       // from a registry, referrers come from the referrers API or the sha256-<hex> fallback tags
-      const ref = parseReference(refText);
+      const ref = argument(() => parseReference(refText));
       const set = await readImageSet(ref, {
         registry: { ...registryOptions(opts), referrers: true },
       });

@@ -43,6 +43,15 @@ export async function main(
   lockCommand(program, terminal, run);
   verifyCommand(program, terminal, run);
 
+  if (argv.length === 0) {
+    // No command: the help, on stderr, as a usage error.
+    terminal.err.write(program.helpInformation());
+    return EXIT_USAGE;
+  }
+  if (argv[0] === 'help' && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1])) {
+    terminal.err.write(`error: unknown command '${argv[1]}'\n(run with --help for usage)\n`);
+    return EXIT_USAGE;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exit;

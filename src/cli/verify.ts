@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
+import { argument } from './args.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, type Terminal } from './output.js';
@@ -50,7 +51,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         ]);
       const { store } = openCache(program.opts().cacheDir);
       const result = await verifyImage({
-        ref: parseReference(refText),
+        ref: argument(() => parseReference(refText)),
         context: resolve(opts.context ?? '.'),
         store,
         offline: opts.offline === true,

@@ -193,6 +193,40 @@ describe('CLI edges', async () => {
     assert.match(json.stderr, /--json and an archive written to standard output/);
   });
 
+  it('bad arguments are usage errors (exit 2), found before anything is built or written', async () => {
+    const none = await runImprint([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Usage: imprint/);
+    const help = await runImprint(['help', 'nosuch']);
+    assert.equal(help.code, 2);
+    assert.match(help.stderr, /unknown command 'nosuch'/);
+    const cache = ['--cache-dir', join(work, 'cache')];
+    const layout = join(work, 'args-out');
+    for (const args of [
+      ['-o', 'foo:/x'],
+      ['-o', `oci:${layout}`, '-t', 'Bad Tag'],
+      ['-o', `oci:${layout}`, '--platform', 'bogus'],
+    ]) {
+      const r = await runImprint([...cache, 'build', spec, ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(existsSync(layout), false, `${args.join(' ')}: nothing written`);
+    }
+    // An archive output naming a directory fails before the first output is written.
+    await mkdir(join(work, 'a-dir'), { recursive: true });
+    const two = await runImprint([
+      ...cache,
+      'build',
+      spec,
+      '-o',
+      `oci:${layout}`,
+      '-o',
+      `docker-archive:${join(work, 'a-dir')}`,
+    ]);
+    assert.equal(two.code, 1, two.stderr);
+    assert.match(two.stderr, /a-dir is a directory, not an archive file/);
+    assert.equal(existsSync(layout), false);
+  });
+
   it('refuses an empty --cache-dir instead of caching in the current directory', async () => {
     const r = await runImprint(
       ['--cache-dir', '', 'build', spec, '-o', `oci:${join(work, 'empty-cache-out')}`],

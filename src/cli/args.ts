@@ -1,0 +1,18 @@
+import { ImprintError } from '../errors.js';
+
+/**
+ * Runs `fn`, which checks a command-line argument: a BAD_REFERENCE or BAD_PLATFORM it throws becomes a
+ * usage error (exit 2), with the same message and hint.
+ */
+export function argument<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ImprintError && (err.code === 'BAD_REFERENCE' || err.code === 'BAD_PLATFORM'))
+      throw new ImprintError('USAGE', err.message, {
+        ...(err.hint ? { hint: err.hint } : {}),
+        details: err.details ?? {},
+      });
+    throw err;
+  }
+}
