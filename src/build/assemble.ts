@@ -7,7 +7,7 @@ import { readTreeFile } from '../debian/effects/tree-io.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
-import { ImprintError, isImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { checkLockClosure } from '../lock/closure.js';
 import { lockPathFor } from '../lock/io.js';
 import type { LockPackage } from '../lock/types.js';
@@ -67,7 +67,22 @@ export async function treeFingerprint(tree: FileTree): Promise<string> {
     for (const [k, v] of Object.entries(e.xattrs ?? {}).sort()) h.update(`${k}=${v.toString('hex')}`);
     if (e.body) {
       const body = createHash('sha256');
-      for await (const chunk of await e.body()) body.update(chunk as Buffer);
+      try {
+        const whole = e.bodySync?.();
+        if (whole !== undefined) body.update(whole);
+        else for await (const chunk of await e.body()) body.update(chunk as Buffer);
+      } catch (err) {
+        const origin = tree.get(e.path)?.origin ?? 'files';
+        throw new ImprintError(
+          'IO',
+          `${origin}.source: cannot read the file for /${e.path}: ${errorText(err)}`,
+          {
+            hint: 'Make it readable by the user running imprint, or keep it out of the source.',
+            cause: err,
+            details: { field: `${origin}.source`, path: `/${e.path}` },
+          },
+        );
+      }
       h.update(body.digest('hex'));
     }
   }

@@ -283,7 +283,9 @@ function noSourceError(pkg: FetchablePackage, attempts: Attempt[]): ImprintError
     {
       hint: mismatch
         ? 'A source serves other bytes than the lock pins: the archive changed or the source is wrong. Add a snapshot or by-hash source to fetch.sources, or run `imprint lock` again.'
-        : 'Check the network and the fetch sources; snapshot archives keep old packages (add one to fetch.sources).',
+        : attempts.length > 0 && attempts.every((a) => isCacheWriteError(a.error))
+          ? 'The package arrived but the cache could not store it (permissions, space or a read-only file system): fix the cache directory, or pass --cache-dir DIR (or set IMPRINT_CACHE_DIR).'
+          : 'Check the network and the fetch sources; snapshot archives keep old packages (add one to fetch.sources).',
       cause: (mismatch ?? last)?.error,
       details: {
         package: pkg.name,
@@ -294,6 +296,11 @@ function noSourceError(pkg: FetchablePackage, attempts: Attempt[]): ImprintError
       },
     },
   );
+}
+
+/** A failure to write into the local store (not the source's fault): every source would fail alike. */
+function isCacheWriteError(err: ImprintError): boolean {
+  return err.code === 'IO' && /\b(EACCES|EPERM|EROFS|ENOSPC|EDQUOT)\b/.test(err.message);
 }
 
 function offlineError(missing: FetchablePackage[], attempts: Attempt[]): ImprintError {

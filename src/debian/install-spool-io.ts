@@ -76,5 +76,8 @@ export function sizeError(what: string, expected: number, found: number): Imprin
 
 /** An I/O failure of the spool, with its cause. */
 export function ioError(why: string, err: unknown): ImprintError {
-  return new ImprintError('IO', `${why}: ${errorText(err)}`, { cause: err });
+  return new ImprintError('IO', `${why}: ${errorText(err)}`, {
+    cause: err,
+    hint: 'The spool is in the cache directory (unpacked files wait there for the layer): free space there, or pass --cache-dir DIR on a larger file system.',
+  });
 }

@@ -303,7 +303,11 @@ export class ContentSpool {
       const fh = await this.#openPack();
       const at = seg.index * this.#segmentSize;
       let off = 0;
-      while (off < seg.used) off += (await fh.write(buf, off, seg.used - off, at + off)).bytesWritten;
+      try {
+        while (off < seg.used) off += (await fh.write(buf, off, seg.used - off, at + off)).bytesWritten;
+      } catch (err) {
+        throw ioError(`writing the build spool in ${this.#dir}`, err);
+      }
       seg.buf = undefined;
     })();
     seg.written = written;
@@ -335,7 +339,11 @@ export class ContentSpool {
           if (have > size) throw sizeError(what, size, have);
           hash.update(chunk);
           let off = 0;
-          while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+          try {
+            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+          } catch (err) {
+            throw ioError(`writing the build spool in ${this.#dir}`, err);
+          }
         }
       } finally {
         await fh.close();

@@ -38,7 +38,13 @@ export async function readLock(path: string): Promise<LockFile> {
  */
 export async function writeLock(path: string, lock: LockFile): Promise<Buffer> {
   const bytes = serializeLock(lock);
-  await writeFileAtomic(path, bytes);
+  await writeFileAtomic(path, bytes).catch((err: unknown) => {
+    throw new ImprintError('IO', `cannot write the lock file ${path}: ${errorText(err)}`, {
+      hint: "The lock lives beside the spec: run imprint lock where the spec's directory is writable (or as its owner), then commit the lock.",
+      cause: err,
+      details: { path },
+    });
+  });
   return bytes;
 }
 

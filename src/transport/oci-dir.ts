@@ -140,6 +140,7 @@ async function mkdirOrFail(dir: string): Promise<void> {
     await mkdirp(dir);
   } catch (err) {
     throw new ImprintError('IO', `creating output directory ${dir}: ${errorText(err)}`, {
+      hint: 'Write the image to a directory you can write to: -o oci:DIR (or another output).',
       cause: err,
       details: { path: dir },
     });

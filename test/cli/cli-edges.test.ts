@@ -227,6 +227,37 @@ describe('CLI edges', async () => {
     assert.equal(existsSync(layout), false);
   });
 
+  it('names the file source it cannot read, with a hint', {
+    skip: process.getuid?.() !== 0 && 'needs root (to run as nobody)',
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-noread-'));
+    try {
+      await chmod(dir, 0o755);
+      await mkdir(join(dir, 'src'));
+      await writeFile(join(dir, 'src', 'secret'), 'x');
+      await chmod(join(dir, 'src', 'secret'), 0o600); // root's: nobody cannot read it
+      await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: src/, target: /s/}]\n');
+      await chmod(join(dir, 'imprint.yaml'), 0o644);
+      const r = await runImprint(['build', dir, '-o', `oci:${join(dir, 'out')}`], {
+        wrapper: [
+          'runuser',
+          '-u',
+          'nobody',
+          '--',
+          'env',
+          `IMPRINT_CACHE_DIR=${join(tmpdir(), `imprint-nobody-${process.pid}`)}`,
+        ],
+        script: join(ROOT, 'bin', 'imprint'),
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /files\[0\]\.source: cannot read the file for \/s\/secret: EACCES/);
+      assert.match(r.stderr, /hint: Make it readable/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(join(tmpdir(), `imprint-nobody-${process.pid}`), { recursive: true, force: true });
+    }
+  });
+
   it('refuses an empty --cache-dir instead of caching in the current directory', async () => {
     const r = await runImprint(
       ['--cache-dir', '', 'build', spec, '-o', `oci:${join(work, 'empty-cache-out')}`],
