@@ -16,10 +16,13 @@ export interface Terminal {
 
 /** The terminal of this process. */
 export function processTerminal(env: NodeJS.ProcessEnv): Terminal {
-  // A closed pipe (`imprint ... | head`) ends output quietly instead of crashing with EPIPE.
+  // A closed pipe (`imprint ... | head`) ends output quietly instead of crashing with EPIPE; any
+  // other failure to write (a full disk behind > file, /dev/full) fails the run without a stack trace.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
+      if (err.code === 'EPIPE') return;
+      process.exitCode = EXIT_FAILURE;
+      if (stream === process.stdout) process.stderr.write(`error: cannot write the output: ${err.message}\n`);
     });
   }
   const tty = Boolean(process.stderr.isTTY);
@@ -53,6 +56,11 @@ export function reportError(t: Terminal, err: unknown): number {
     }
     if (err.hint) t.err.write(`  hint: ${err.hint}\n`);
     return err.code === 'USAGE' ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  if ((err as NodeJS.ErrnoException | undefined)?.syscall === 'uv_cwd') {
+    t.err.write(`${red(t, 'error')}: the current directory no longer exists (${errorText(err)})\n`);
+    t.err.write('  hint: cd to an existing directory, or pass the spec and paths as absolute paths.\n');
+    return EXIT_FAILURE;
   }
   t.err.write(`${red(t, 'internal error')}: ${errorText(err)}\n`);
   if (err instanceof Error && err.stack) t.err.write(`${dim(t, err.stack)}\n`);
