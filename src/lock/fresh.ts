@@ -8,7 +8,7 @@ import { checkLock, lockPathFor, readLock } from './io.js';
 import { type LockSpecInput, lockSpecHash } from './spec-hash.js';
 import type { LockFile } from './types.js';
 
-/** The lock file of a loaded spec: `imprint.lock` in the spec's directory. Pure. */
+/** The lock file of a loaded spec, beside it (see lockPathFor). Pure. */
 export function lockPath(loaded: LoadedSpec): string {
   return lockPathFor(loaded.file);
 }

@@ -1,14 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseLock, serializeLock } from './serialize.js';
 import { LOCK_FILE_NAME, type LockFile } from './types.js';
 
-/** The lock's path for a spec file: `imprint.lock` in the spec's directory. */
+/**
+ * The lock's path for a spec file, beside it: `imprint.lock` for `imprint.yaml` (and `imprint.yml`),
+ * `NAME.lock` for another `NAME.yaml`, so two specs in one directory keep their own locks.
+ */
 export function lockPathFor(specPath: string): string {
-  return join(dirname(specPath), LOCK_FILE_NAME);
+  const name = basename(specPath).replace(/\.ya?ml$/i, '');
+  return join(dirname(specPath), name === 'imprint' || name === '' ? LOCK_FILE_NAME : `${name}.lock`);
 }
 
 /** Reads and validates a lock; LOCK_NOT_FOUND when the file is missing, LOCK_INVALID when malformed. */

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorText, ImprintError } from '../errors.js';
-import { LOCK_FILE_NAME } from '../lock/types.js';
+import { lockPathFor } from '../lock/io.js';
 import type { RecordedBuild } from './recorded.js';
 
 /**
@@ -22,7 +22,7 @@ export async function recreateInputs(
 ): Promise<string> {
   const specFile = join(dir, build.spec.path);
   await writeFile(specFile, build.spec.bytes);
-  if (build.lock !== undefined) await writeFile(join(dir, LOCK_FILE_NAME), build.lock);
+  if (build.lock !== undefined) await writeFile(lockPathFor(specFile), build.lock);
   const needsContext = build.files.some((f) => f.entries.some((e) => e.type === 'file'));
   if (needsContext && context === undefined) {
     throw new ImprintError(

@@ -139,6 +139,14 @@ test('parse then serialize is byte-identical, and input order does not change th
   );
 });
 
+test('each spec file has its own lock beside it: imprint.yaml -> imprint.lock, NAME.yaml -> NAME.lock', () => {
+  assert.equal(lockPathFor('/s/imprint.yaml'), '/s/imprint.lock');
+  assert.equal(lockPathFor('/s/imprint.yml'), '/s/imprint.lock');
+  assert.equal(lockPathFor('/s/web.yaml'), '/s/web.lock');
+  assert.equal(lockPathFor('/s/Worker.YML'), '/s/Worker.lock');
+  assert.equal(lockPathFor('/s/spec'), '/s/spec.lock');
+});
+
 test('writeLock is atomic and readLock round-trips; a missing lock is LOCK_NOT_FOUND', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-'));
   try {
