@@ -678,6 +678,40 @@ describe('effects: configuration files', () => {
     assert.equal(other.tree.get('etc/nginx/modules-enabled/b.conf'), undefined, 'not the dh_nginx snippet');
   });
 
+  it('configures PHP as its maintainer scripts do: php.ini per SAPI, module inis enabled in conf.d by priority', async () => {
+    const cli: DebSpec = {
+      name: 'php8.2-cli',
+      entries: [
+        { path: './etc/php/8.2/cli/conf.d/' },
+        { path: './usr/lib/php/8.2/sapi/cli', content: '' },
+        { path: './usr/lib/php/8.2/php.ini-production.cli', content: '[PHP]\nmemory_limit = -1\n' },
+      ],
+    };
+    const common: DebSpec = {
+      name: 'php8.2-common',
+      entries: [
+        { path: './etc/php/8.2/mods-available/' },
+        {
+          path: './usr/share/php8.2-common/common/ctype.ini',
+          content: '; priority=20\nextension=ctype.so\n',
+        },
+        { path: './usr/share/php8.2-common/common/pdo.ini', content: '; priority=10\nextension=pdo.so\n' },
+        { path: './usr/share/php8.2-common/common/plain.ini', content: 'extension=plain.so\n' },
+      ],
+    };
+    const { tree } = await install([common, cli]);
+    assert.equal(await text(tree, 'etc/php/8.2/cli/php.ini'), '[PHP]\nmemory_limit = -1\n');
+    assert.equal(await text(tree, 'etc/php/8.2/mods-available/pdo.ini'), '; priority=10\nextension=pdo.so\n');
+    assert.equal(link(tree, 'etc/php/8.2/cli/conf.d/20-ctype.ini'), '/etc/php/8.2/mods-available/ctype.ini');
+    assert.equal(link(tree, 'etc/php/8.2/cli/conf.d/10-pdo.ini'), '/etc/php/8.2/mods-available/pdo.ini');
+    assert.equal(link(tree, 'etc/php/8.2/cli/conf.d/20-plain.ini'), '/etc/php/8.2/mods-available/plain.ini');
+    assert.equal(tree.get('etc/php/8.2/cli/conf.d/20-ctype.ini')?.origin, 'php8.2-common');
+    // Without a SAPI, modules are available but enabled nowhere.
+    const alone = await install([common]);
+    assert.equal(alone.tree.get('etc/php/8.2/mods-available/ctype.ini')?.kind, 'file');
+    assert.equal(alone.tree.get('etc/php/8.2/cli'), undefined);
+  });
+
   it('libc-bin copies nsswitch.conf; an absent template is no error', async () => {
     const { tree } = await install([
       {

@@ -5,6 +5,7 @@ import { alternativesRule } from './alternatives.js';
 import { caCertificatesRule } from './ca-certificates.js';
 import { javaCacertsRule } from './java-cacerts.js';
 import { nginxModulesRule } from './nginx-modules.js';
+import { phpModulesRule, phpSapiIniRule } from './php.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
 import type { EffectWriter } from './tree-io.js';
@@ -48,6 +49,8 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   caCertificatesRule,
   javaCacertsRule,
   nginxModulesRule,
+  phpSapiIniRule,
+  phpModulesRule,
   alternativesRule,
 ];
 

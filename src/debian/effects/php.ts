@@ -1,0 +1,86 @@
+// PHP's configuration, as the maintainer scripts of Debian's php packages make it (any PHP version):
+// - a SAPI package (phpV-cli, -fpm, -cgi, -phpdbg, libapache2-mod-phpV) installs its php.ini with
+//   `ucf /usr/lib/php/V/php.ini-production[.cli] /etc/php/V/SAPI/php.ini`;
+// - a module package (phpV-common, -opcache, -mysql, ...) copies each ini it ships under
+//   /usr/share/phpV-X/DIR/ to /etc/php/V/mods-available/ (ucf) and enables it in every SAPI
+//   (`php_invoke enmod V ALL module`: /etc/php/V/SAPI/conf.d/PRIORITY-module.ini -> the ini, with
+//   the priority its `; priority=NN` line gives, 20 by default). SAPIs are those registered under
+//   /usr/lib/php/V/sapi/.
+// Without them PHP runs with no php.ini and none of ctype, PDO, iconv, opcache, ... loaded.
+import { compareBytes } from '../../vfs/path.js';
+import { runActions } from './actions.js';
+import { exists, readTreeFile, statPath, writeSymlink } from './tree-io.js';
+import type { EffectContext, EffectRule } from './types.js';
+
+const SAPI_DIR: Readonly<Record<string, string>> = {
+  cli: 'cli',
+  fpm: 'fpm',
+  cgi: 'cgi',
+  phpdbg: 'phpdbg',
+  apache2: 'apache2',
+};
+
+/** The names directly under `dir` (a tree directory, no leading slash), in byte order. */
+function childNames(ctx: EffectContext, dir: string): string[] {
+  const prefix = `${dir}/`;
+  return [...ctx.tree.keys()]
+    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+    .map((k) => k.slice(prefix.length))
+    .sort(compareBytes);
+}
+
+export const phpSapiIniRule: EffectRule = {
+  id: 'php/sapi-ini',
+  package: /^(?:php([0-9]+\.[0-9]+)-(cli|fpm|cgi|phpdbg)|libapache2-mod-php([0-9]+\.[0-9]+))$/,
+  describe:
+    'postinst of a PHP SAPI: ucf /usr/lib/php/V/php.ini-production (.cli for the CLI) /etc/php/V/SAPI/php.ini, when missing',
+  apply(ctx, pkg, match) {
+    const version = match?.[1] ?? match?.[3];
+    const sapi = match?.[2] ?? 'apache2';
+    if (version === undefined || SAPI_DIR[sapi] === undefined) return;
+    const template = `/usr/lib/php/${version}/php.ini-production${sapi === 'cli' ? '.cli' : ''}`;
+    runActions(ctx.writer(pkg.name), [
+      {
+        op: 'copy',
+        from: template,
+        to: `/etc/php/${version}/${SAPI_DIR[sapi]}/php.ini`,
+        mode: 0o644,
+        if: template,
+      },
+    ]);
+  },
+};
+
+export const phpModulesRule: EffectRule = {
+  id: 'php/modules',
+  package: /^php([0-9]+\.[0-9]+)-([a-z0-9][a-z0-9.+-]*)$/,
+  describe:
+    'postinst of a PHP module package: each ini under /usr/share/phpV-X/*/ copied to /etc/php/V/mods-available/ (ucf), ' +
+    'then enabled in every SAPI of /usr/lib/php/V/sapi/: /etc/php/V/SAPI/conf.d/NN-name.ini -> /etc/php/V/mods-available/name.ini (NN from its "; priority=NN" line, default 20)',
+  async apply(ctx, pkg, match) {
+    const version = match?.[1] as string;
+    const shared = `usr/share/php${version}-${match?.[2] as string}`;
+    if (!exists(ctx.tree, `/${shared}`)) return;
+    const w = ctx.writer(pkg.name);
+    const available = `/etc/php/${version}/mods-available`;
+    const sapis = childNames(ctx, `usr/lib/php/${version}/sapi`).filter((s) => SAPI_DIR[s] !== undefined);
+    for (const dir of childNames(ctx, shared)) {
+      if (statPath(ctx.tree, `/${shared}/${dir}`)?.node.kind !== 'dir') continue;
+      for (const ini of childNames(ctx, `${shared}/${dir}`).filter((n) => /^[a-z0-9_.-]+\.ini$/.test(n))) {
+        const template = `/${shared}/${dir}/${ini}`;
+        runActions(w, [{ op: 'copy', from: template, to: `${available}/${ini}`, mode: 0o644 }]);
+        const text = (await readTreeFile(ctx.tree, `${available}/${ini}`))?.toString('utf8') ?? '';
+        const priority = /^;\s*priority\s*=\s*([0-9]+)\s*$/m.exec(text)?.[1] ?? '20';
+        const module = ini.slice(0, -'.ini'.length);
+        for (const sapi of sapis) {
+          const confd = `/etc/php/${version}/${SAPI_DIR[sapi]}/conf.d`;
+          const enabled = childNames(ctx, confd.slice(1)).some((n) => n.replace(/^[0-9]+-/, '') === ini);
+          if (!enabled) {
+            runActions(w, [{ op: 'mkdir', path: confd, mode: 0o755 }]);
+            writeSymlink(w, `${confd}/${priority}-${module}.ini`, `${available}/${ini}`);
+          }
+        }
+      }
+    }
+  },
+};
