@@ -262,21 +262,26 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
     ],
   });
   const sorted = () => Object.keys(certs).sort(compareBytes);
-  const openssl = (pem: string): string =>
-    execFileSync('openssl', ['x509', '-noout', '-subject_hash'], { input: pem }).toString().trim();
-
-  it('takes certificates placed later under /usr/local/share/ca-certificates into the bundle', async () => {
-    const { tree, result } = await install([caPackage()]);
-    const local = makeCert('e', '/CN=Company Egress CA');
-    tree.add('usr/local/share/ca-certificates/egress.crt', {
+  /** A certificate the spec's files would place under /usr/local/share/ca-certificates (NAME.crt). */
+  const addLocalCert = (tree: FileTree, name: string, subject: string): string => {
+    const pem = makeCert(name, subject);
+    tree.add(`usr/local/share/ca-certificates/${name}.crt`, {
       kind: 'file',
-      size: Buffer.byteLength(local),
-      content: () => Readable.from([Buffer.from(local)]),
+      size: Buffer.byteLength(pem),
+      content: () => Readable.from([Buffer.from(pem)]),
       mode: 0o644,
       uid: 0,
       gid: 0,
       mtime: EPOCH,
     });
+    return pem;
+  };
+  const openssl = (pem: string): string =>
+    execFileSync('openssl', ['x509', '-noout', '-subject_hash'], { input: pem }).toString().trim();
+
+  it('takes certificates placed later under /usr/local/share/ca-certificates into the bundle', async () => {
+    const { tree, result } = await install([caPackage()]);
+    const local = addLocalCert(tree, 'egress', '/CN=Company Egress CA');
     const ca = result.packages.find((p) => p.name === 'ca-certificates')!;
     await refreshCaCertificates(tree, EPOCH, 'amd64', ca);
     const bundle = await text(tree, 'etc/ssl/certs/ca-certificates.crt');
@@ -309,16 +314,7 @@ describe('effects: ca-certificates', { skip: hasOpenssl ? false : 'openssl not i
     }
     assert.equal(tree.get('etc/ssl/certs/java/cacerts')?.origin, 'ca-certificates-java');
     // A certificate the spec adds later joins it (refreshCaCertificates with the Java package).
-    const local = makeCert('j', '/CN=Company Java CA');
-    tree.add('usr/local/share/ca-certificates/java-local.crt', {
-      kind: 'file',
-      size: Buffer.byteLength(local),
-      content: () => Readable.from([Buffer.from(local)]),
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtime: EPOCH,
-    });
+    addLocalCert(tree, 'java-local', '/CN=Company Java CA');
     const pkg = (name: string) => result.packages.find((p) => p.name === name)!;
     await refreshCaCertificates(tree, EPOCH, 'amd64', pkg('ca-certificates'), pkg('ca-certificates-java'));
     const after = parseJks(await bytes(tree, 'etc/ssl/certs/java/cacerts'));
