@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { VerifyingStream } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { ResponseBody } from './http-body.js';
+import { type ProxySettings, proxyFor, proxyFromEnv, tunnelAgent, viaHttpProxy } from './proxy.js';
 
 /** What the caller knows about the body in advance; the stream fails at its end when it differs. */
 export interface Expect {
@@ -47,6 +49,10 @@ export interface HttpFetcherOptions {
   /** How to wait (default: a timer that an abort interrupts). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   userAgent?: string;
+  /** HTTP proxies (default: http_proxy, https_proxy and no_proxy of the environment); {noProxy: []} for none. */
+  proxy?: ProxySettings | undefined;
+  /** Certificate authorities trusted for https: (default: Node's bundled roots). */
+  ca?: string | Buffer | undefined;
   /** Called before every request (attempts and resumptions included); for logging and tests. */
   onRequest?: (info: { url: string; attempt: number; rangeStart?: number }) => void;
 }
@@ -97,15 +103,26 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
   const clients = new Map<string, Promise<Client>>();
+  const proxies = options.proxy === undefined ? proxyFromEnv(process.env) : options.proxy;
 
-  const clientFor = (protocol: string): Promise<Client> => {
-    let c = clients.get(protocol);
+  /** The connection pool for a protocol, direct or through a proxy (a CONNECT tunnel for https). */
+  const clientFor = (protocol: string, proxy: URL | undefined): Promise<Client> => {
+    const key = `${protocol} ${proxy?.href ?? ''}`;
+    let c = clients.get(key);
     if (c === undefined) {
-      c = (protocol === 'https:' ? import('node:https') : import('node:http')).then((m) => ({
-        request: m.request,
-        agent: new m.Agent({ keepAlive: true, scheduling: 'lifo' }),
-      }));
-      clients.set(protocol, c);
+      c =
+        proxy !== undefined && protocol === 'https:'
+          ? Promise.all([import('node:http'), import('node:https'), import('node:tls')]).then(
+              ([http, https, tls]) => ({
+                request: https.request,
+                agent: tunnelAgent(proxy, http, https, tls.connect as (opts: object) => Socket),
+              }),
+            )
+          : (protocol === 'https:' ? import('node:https') : import('node:http')).then((m) => ({
+              request: m.request,
+              agent: new m.Agent({ keepAlive: true, scheduling: 'lifo' }),
+            }));
+      clients.set(key, c);
     }
     return c;
   };
@@ -122,12 +139,17 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<IncomingMessage> => {
-    const client = await clientFor(url.protocol);
+    const proxy = proxyFor(url, proxies);
+    const client = await clientFor(url.protocol, proxy);
     for (;;) {
       signal.throwIfAborted();
       const outcome = await new Promise<{ res?: IncomingMessage; err?: unknown; stale?: boolean }>(
         (resolve) => {
-          const req = client.request(url, { method: 'GET', headers, agent: client.agent });
+          const tls = url.protocol === 'https:' && options.ca !== undefined ? { ca: options.ca } : {};
+          const req =
+            proxy !== undefined && url.protocol === 'http:'
+              ? client.request(url, { ...viaHttpProxy(url, proxy, headers), agent: client.agent })
+              : client.request(url, { method: 'GET', headers, agent: client.agent, ...tls });
           const onAbort = (): void => {
             req.destroy(signal.reason);
           };
