@@ -165,9 +165,9 @@ describe('imprint copy', { skip }, () => {
     );
   });
 
-  it('a bad reference is exit 1 with BAD_REFERENCE text; a bad --tls-verify is a usage error', async () => {
+  it('a bad reference and a bad --tls-verify are usage errors (exit 2)', async () => {
     let r = await runImprint(['copy', 'nowhere', `docker://${reg.host}/x:1`]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown transport|names no transport/);
     r = await runImprint([
       'copy',
