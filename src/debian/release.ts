@@ -158,8 +158,13 @@ function sigInvalid(
   cause?: unknown,
   details: Record<string, unknown> = {},
 ): ImprintError {
+  const text = `${msg} ${cause instanceof Error ? cause.message : ''}`;
+  // OpenPGP.js says "expired" or "in the future" when the check's time is outside a key's validity.
+  const clock = /expired|future|not yet valid/i.test(text);
   return new ImprintError('SIGNATURE_INVALID', `${what}: ${msg}`, {
-    hint: 'The archive metadata is not signed by a trusted key: check the source URL and its `keyring`.',
+    hint: clock
+      ? `The signature or key is not valid at this machine's time (${new Date().toISOString()}): check the system clock, then the source URL and its \`keyring\`.`
+      : 'The archive metadata is not signed by a trusted key: check the source URL and its `keyring`.',
     cause,
     details: { file: what, ...details },
   });
