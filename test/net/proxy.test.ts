@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFetcher } from '../../src/net/http.js';
 import { proxyFor, proxyFromEnv } from '../../src/net/proxy.js';
+import { send } from '../../src/transport/registry/http.js';
 
 const read = async (s: AsyncIterable<Buffer | string>): Promise<string> => {
   let text = '';
@@ -123,6 +124,20 @@ describe('fetching through a proxy', async () => {
     const last = seen[seen.length - 1];
     assert.equal(last?.method, 'GET');
     assert.equal(last?.auth, `Basic ${Buffer.from('me:secret').toString('base64')}`);
+  });
+
+  it('sends registry requests (any method) through the proxy too', async () => {
+    const res = await send(
+      { method: 'HEAD', url: 'http://registry.invalid:5000/v2/' },
+      { verify: true, proxy: proxyFromEnv({ http_proxy: `http://127.0.0.1:${proxyPort}` }) },
+    );
+    res.body.resume();
+    assert.equal(res.status, 200);
+    assert.deepEqual(seen[seen.length - 1], {
+      method: 'HEAD',
+      url: 'http://registry.invalid:5000/v2/',
+      auth: undefined,
+    });
   });
 
   it('tunnels https: URLs through CONNECT and checks the server certificate end to end', {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
+import { proxyFromEnv } from '../../net/proxy.js';
 import {
   authFiles,
   basicAuth,
@@ -113,7 +114,7 @@ export class RegistryClient {
     }
     // localhost is an insecure registry (like containers'): any certificate, plain http fallback
     const local = isLocalhost(registry) && ca === undefined;
-    this.#tls = { ca, verify: options.tlsVerify ?? !local };
+    this.#tls = { ca, verify: options.tlsVerify ?? !local, proxy: proxyFromEnv(options.env ?? process.env) };
     this.#schemes = local || options.tlsVerify === false ? ['https', 'http'] : ['https'];
   }
 

@@ -1,8 +1,16 @@
 // One HTTP exchange with a registry over node:http/https (streaming request and response bodies, custom CAs).
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import {
+  type Agent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import { type Readable, Transform } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { errorText, ImprintError } from '../../errors.js';
+import { type ProxySettings, proxyFor, tunnelAgent, viaHttpProxy } from '../../net/proxy.js';
 
 /** A request body: bytes, or a function that opens a fresh stream (so that a retry can send it again). */
 export type RequestBody = Buffer | (() => Promise<Readable>);
@@ -28,6 +36,25 @@ export interface TlsOptions {
   ca?: Buffer | undefined;
   /** false: accept any certificate (`--tls-verify=false`). */
   verify: boolean;
+  /** HTTP proxies (http_proxy, https_proxy, no_proxy); none when undefined. */
+  proxy?: ProxySettings | undefined;
+}
+
+/** One CONNECT-tunnelling agent per proxy (connections to the registry kept alive through it). */
+const tunnels = new Map<string, Agent>();
+
+function tunnelFor(proxy: URL): Agent {
+  let agent = tunnels.get(proxy.href);
+  if (agent === undefined) {
+    agent = tunnelAgent(
+      proxy,
+      { request: httpRequest },
+      { Agent: HttpsAgent },
+      tlsConnect as (opts: object) => Socket,
+    );
+    tunnels.set(proxy.href, agent);
+  }
+  return agent;
 }
 
 /** Time allowed until response headers arrive, and between body chunks. */
@@ -51,11 +78,18 @@ export function send(
       headers['content-length'] = String(req.bodyLength);
     else if (body === undefined && (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH'))
       headers['content-length'] = '0';
+    const proxy = proxyFor(url, tls.proxy);
     const options = {
       method: req.method,
       headers,
       timeout: timeoutMs,
       ...(url.protocol === 'https:' ? { ca: tls.ca, rejectUnauthorized: tls.verify } : {}),
+      // Through a proxy: http in absolute form, https in a CONNECT tunnel.
+      ...(proxy === undefined
+        ? {}
+        : url.protocol === 'https:'
+          ? { agent: tunnelFor(proxy) }
+          : { ...viaHttpProxy(url, proxy, headers), method: req.method }),
     };
     let settled = false;
     const fail = (err: unknown): void => {
