@@ -26,6 +26,7 @@ import {
   subjectHash,
 } from '../../src/debian/effects/index.js';
 import { jksTrustStore, modifiedUtf8 } from '../../src/debian/effects/java-cacerts.js';
+import { pamConfig, parsePamProfile } from '../../src/debian/effects/pam.js';
 import { type InstallOptions, installPackages } from '../../src/debian/install.js';
 import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
@@ -33,6 +34,8 @@ import { FileTree } from '../../src/vfs/tree.js';
 import { type DebSpec, debInput, type TarEntrySpec } from '../helpers/debfile.js';
 
 const EPOCH = 1_700_000_000;
+const PAM_FIXTURES = new URL('../fixtures/pam/', import.meta.url).pathname;
+const fixtureTemplate = (): string => readFileSync(join(PAM_FIXTURES, 'template-common-auth'), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'imprint-effects-'));
 const spools: Array<{ close(): Promise<void> }> = [];
 after(async () => {
@@ -706,6 +709,50 @@ describe('effects: configuration files', () => {
     const alone = await install([common]);
     assert.equal(alone.tree.get('etc/php/8.2/mods-available/ctype.ini')?.kind, 'file');
     assert.equal(alone.tree.get('etc/php/8.2/cli'), undefined);
+  });
+
+  it("writes /etc/pam.d/common-* as libpam-runtime's pam-auth-update does (Debian's own output as the reference)", async () => {
+    const fixture = (name: string) => readFileSync(join(PAM_FIXTURES, name), 'utf8');
+    const types = ['auth', 'account', 'password', 'session', 'session-noninteractive'];
+    const pam: DebSpec = {
+      name: 'libpam-runtime',
+      arch: 'all',
+      entries: [
+        ...['unix', 'mkhomedir'].map((n) => ({ path: `./usr/share/pam-configs/${n}`, content: fixture(n) })),
+        ...types.map((t) => ({
+          path: `./usr/share/pam/common-${t}`,
+          content: fixture(`template-common-${t}`),
+        })),
+      ],
+    };
+    const { tree } = await install([pam]);
+    for (const t of types)
+      assert.equal(await text(tree, `etc/pam.d/common-${t}`), fixture(`expected-common-${t}`), t);
+    assert.equal(tree.get('etc/pam.d/common-auth')?.origin, 'libpam-runtime');
+  });
+
+  it('orders PAM profiles by priority and resolves success=end to the jumps over the rest of the block', () => {
+    const template = fixtureTemplate();
+    const unix = parsePamProfile(
+      'Name: Unix\nDefault: yes\nPriority: 256\nAuth-Type: Primary\nAuth:\n\t[success=end default=ignore]\tpam_unix.so nullok try_first_pass\nAuth-Initial:\n\t[success=end default=ignore]\tpam_unix.so nullok\n',
+    );
+    const sss = parsePamProfile(
+      'Name: SSS\nDefault: yes\nPriority: 128\nAuth-Type: Primary\nAuth:\n\t[success=end new_authtok_reqd=done default=ignore]\tpam_sss.so use_first_pass\nAuth-Initial:\n\t[success=end default=ignore]\tpam_sss.so\n',
+    );
+    const extra = parsePamProfile(
+      'Name: Extra\nDefault: yes\nPriority: 0\nAuth-Type: Additional\nAuth:\n\toptional\tpam_cap.so\n',
+    );
+    const out = pamConfig(template, 'auth', [unix, sss, extra]) ?? '';
+    assert.match(
+      out,
+      /auth\t\[success=2 default=ignore\]\tpam_unix\.so nullok\nauth\t\[success=1 new_authtok_reqd=done default=ignore\]\tpam_sss\.so use_first_pass\n# here's the fallback/,
+    );
+    assert.match(out, /Additional" block\)\nauth\toptional\tpam_cap\.so \n# end of pam-auth-update config/);
+    assert.match(
+      pamConfig(template, 'auth', []) ?? '',
+      /Primary" block\)\nauth\t\[default=1\]\t\t\tpam_permit\.so\n/,
+    );
+    assert.equal(pamConfig('no markers\n', 'auth', [unix]), undefined);
   });
 
   it('libc-bin copies nsswitch.conf; an absent template is no error', async () => {

@@ -5,6 +5,7 @@ import { alternativesRule } from './alternatives.js';
 import { caCertificatesRule } from './ca-certificates.js';
 import { javaCacertsRule } from './java-cacerts.js';
 import { nginxModulesRule } from './nginx-modules.js';
+import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
@@ -51,6 +52,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   nginxModulesRule,
   phpSapiIniRule,
   phpModulesRule,
+  pamAuthUpdateRule,
   alternativesRule,
 ];
 
