@@ -160,7 +160,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         epoch: epoch.epoch,
         compression: codecDescription(compression),
         layering: spec.layering,
-        packages: packages.map((p) => p.sha256),
+        // Name, version and architecture too: a lock edited to name other versions for the same
+        // files must not reuse layers built from it (the install checks them against the control data).
+        packages: packages.map((p) => `${p.name} ${p.version} ${p.architecture} ${p.sha256}`),
         files: filesPrint,
         accounts: spec.accounts,
         remove: spec.remove,
@@ -172,6 +174,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       if (cached !== undefined && layers !== undefined) {
         // The user is no input of the layers: checked against the accounts they hold.
         if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
+        // What the build that made them warned about still holds.
+        for (const message of cached.notes ?? []) if (!warnings.includes(message)) warn(message);
         emit({ type: 'cached', platform: name });
       } else {
         // Large bodies are compressed on the cores the unpacking leaves idle.
@@ -235,7 +239,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         }
         bodies?.close();
         layers = written;
-        await cache.put(key, { layers, passwdUsers });
+        await cache.put(key, { layers, passwdUsers, notes });
       }
 
       const config = jsonBlob(

@@ -18,6 +18,8 @@ export interface CachedLayers {
   layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest }>;
   /** The account names of the image's /etc/passwd (null: none), so `user` is checked on a hit too. */
   passwdUsers?: string[] | null;
+  /** The warnings of the build that made the layers (missing alternatives, no os-release), repeated on a hit. */
+  notes?: string[];
 }
 
 /**

@@ -26,8 +26,17 @@ export function controlIdentity(
     ['Version', expected.version],
     ['Architecture', expected.architecture],
   ] as const) {
-    if (control.get(field) !== value)
-      throw debError(what, `control says ${field}: ${control.get(field)}, the lock says ${value}`, 'control');
+    if (control.get(field) !== value) {
+      const err = debError(
+        what,
+        `control says ${field}: ${control.get(field)}, the lock says ${value}`,
+        'control',
+      );
+      throw new ImprintError('LOCK_INVALID', err.message, {
+        hint: 'The lock does not describe the .deb it pins by sha256 (was it edited by hand?): run `imprint lock` again.',
+        details: err.details,
+      });
+    }
   }
   return {
     name: expected.name,

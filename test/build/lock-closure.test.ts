@@ -80,6 +80,16 @@ describe('lock closure at build time (generated signed repository)', async () =>
     assert.match(r.stderr, /imprint lock/);
   });
 
+  it('refuses a lock that names another version for the same .deb, also when its layers are cached', async () => {
+    await writeFile(lockFile, good);
+    assertOk(await build(), 'build (fills the layer cache)');
+    await editLock((pkgs) => pkgs.map((p) => (p.name === 'base-data' ? { ...p, version: '0.9-edited' } : p)));
+    const r = await build();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /control says Version: .*, the lock says 0\.9-edited/);
+    assert.match(r.stderr, /run `imprint lock` again/);
+  });
+
   it('refuses a lock with a package the spec does not need', async () => {
     await editLock((pkgs) => [...pkgs, extraEntry].sort((a, b) => (a.name < b.name ? -1 : 1)));
     const r = await build();

@@ -156,6 +156,22 @@ describe('images from Debian packages (generated signed repository)', async () =
       warned.stderr,
       /no \/etc\/os-release, so vulnerability scanners .* add base-files to packages/,
     );
+    const cached = assertOk(
+      await runImprint([
+        '--cache-dir',
+        join(work, 'cache-w'),
+        'build',
+        spec,
+        '-o',
+        `oci:${join(work, 'out-w')}`,
+      ]),
+      'imprint build (layers cached)',
+    );
+    assert.match(
+      cached.stderr,
+      /no \/etc\/os-release/,
+      'the warning holds when the layers come from the cache',
+    );
   });
 
   it('splits per-package layers that still assemble the same filesystem', {

@@ -9,7 +9,7 @@ import { GzipBodyCache } from '../../src/compress/gzip-bodies.js';
 import { parseDeb822 } from '../../src/debian/deb822.js';
 import { type InstallInput, type InstallOptions, installPackages } from '../../src/debian/install.js';
 import { statusParagraph } from '../../src/debian/install-status.js';
-import { ImprintError } from '../../src/errors.js';
+import { ImprintError, isImprintError } from '../../src/errors.js';
 import { layerEntries } from '../../src/vfs/entries.js';
 import { writeLayer } from '../../src/vfs/layer.js';
 import type { VNode } from '../../src/vfs/node.js';
@@ -339,7 +339,12 @@ describe('installPackages: dpkg database', () => {
   it('refuses a .deb that is not the package the lock names', async () => {
     const bytes = buildDeb({ name: 'hello', version: '2', entries: [] });
     const input = debInput({ name: 'hello', version: '3', entries: [] }, bytes);
-    await assert.rejects(install([input]), { code: 'DEB_INVALID' });
+    await assert.rejects(install([input]), (err: unknown) => {
+      assert.ok(isImprintError(err, 'LOCK_INVALID'));
+      assert.match(err.message, /control says Version: 2, the lock says 3/);
+      assert.match(err.hint ?? '', /run `imprint lock` again/);
+      return true;
+    });
   });
 });
 
