@@ -1,5 +1,5 @@
 import { fstatSync, statSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
@@ -106,10 +106,13 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               now: new Date(),
               registry,
             });
-            await writeLock(path, lock);
+            const before = exists ? await readFile(path).catch(() => undefined) : undefined;
+            const bytes = await writeLock(path, lock);
             for (const w of warnings) t.err.write(`warning: ${w}\n`);
             t.err.write(
-              `${exists ? 'updated' : 'wrote'} ${path}; commit it to pin every package by sha256\n`,
+              before?.equals(bytes)
+                ? `${path} is unchanged\n`
+                : `${exists ? 'updated' : 'wrote'} ${path}; commit it to pin every package by sha256\n`,
             );
           }
         }

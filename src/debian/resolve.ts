@@ -48,11 +48,14 @@ const DPKG_ARCH: Record<string, string> = {
   ppc64le: 'ppc64el',
   s390x: 's390x',
   riscv64: 'riscv64',
+  mips64le: 'mips64el',
+  loong64: 'loong64',
 };
 
 /**
  * The dpkg architecture of an OCI platform: amd64→amd64, arm64→arm64, arm/v7 (and plain arm)→armhf,
- * arm/v6 and arm/v5→armel, 386→i386, ppc64le→ppc64el, s390x→s390x, riscv64→riscv64. Others are UNSUPPORTED.
+ * arm/v6 and arm/v5→armel, 386→i386, ppc64le→ppc64el, s390x→s390x, riscv64→riscv64, mips64le→mips64el,
+ * loong64→loong64. Others are UNSUPPORTED.
  */
 export function dpkgArch(platform: string | Platform): string {
   const p = typeof platform === 'string' ? parsePlatform(platform) : platform;

@@ -63,9 +63,20 @@ describe('lock closure at build time (generated signed repository)', async () =>
     await writeFile(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
   };
 
-  it('builds with the lock as imprint lock wrote it', async () => {
+  it('builds with the lock as imprint lock wrote it; build --update over the same archive leaves it unchanged', async () => {
     await writeFile(lockFile, good);
     assertOk(await build(), 'build');
+    const update = assertOk(
+      await runImprint(
+        ['--cache-dir', join(work, 'cache'), 'build', spec, '--update', '-o', `oci:${join(work, 'out')}`],
+        {
+          env: { SOURCE_DATE_EPOCH: '1700000000' },
+        },
+      ),
+      'build --update',
+    );
+    assert.match(update.stderr, /imprint\.lock is unchanged/);
+    assert.doesNotMatch(update.stderr, /updated/);
   });
 
   it('refuses a lock with a dependency dropped, naming it', async () => {
