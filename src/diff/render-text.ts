@@ -3,16 +3,29 @@ import type { Difference, DiffResult, DiffValue } from './types.js';
 
 const MAX_CELL = 60;
 
+/**
+ * `text` with control characters (C0, DEL, C1) shown as \xHH: an image's file names and values must
+ * not drive the terminal (escape sequences) or break the table (newlines). Pure.
+ */
+export function printable(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? `\\x${code.toString(16).padStart(2, '0')}` : ch;
+  }
+  return out;
+}
+
 /** A short one-line form of a value. */
 export function showValue(v: DiffValue): string {
-  const s = v === null ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+  const s = printable(v === null ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
   return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
 }
 
 function location(d: Difference): string {
   const parts: string[] = [];
   if (d.layer !== undefined) parts.push(`layer ${d.layer}`);
-  if (d.path !== undefined) parts.push(`/${d.path}`);
+  if (d.path !== undefined) parts.push(`/${printable(d.path)}`);
   if (d.field !== undefined) parts.push(d.path === undefined ? d.field : `(${d.field})`);
   return parts.join(' ') || '-';
 }
@@ -24,8 +37,8 @@ export function renderText(r: DiffResult): string {
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const head = r.identical
-    ? `${r.a} and ${r.b} are the same`
-    : `${r.a} and ${r.b} differ: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'}`;
+    ? `${printable(r.a)} and ${printable(r.b)} are the same`
+    : `${printable(r.a)} and ${printable(r.b)} differ: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'}`;
   lines.push(`${head}${hidden ? ` (ignored: ${hidden})` : ''}`);
   if (r.differences.length === 0) return `${lines.join('\n')}\n`;
   const rows = r.differences.map((d) => [

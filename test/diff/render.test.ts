@@ -107,3 +107,17 @@ describe('diff renderers', () => {
     assert.equal(unifiedDiff('', 'x\n'), '@@ -0,0 +1,1 @@\n+x\n');
   });
 });
+
+test('text output shows control characters of paths and values as \\xHH (an image cannot drive the terminal)', () => {
+  const evil = difference(
+    'added',
+    'substance',
+    { platform: 'linux/amd64', layer: 0, path: 'evil\u001b[31mRED\u001b[0m\nline\u009b.txt' },
+    null,
+    { size: 1, sha256: 'sha256:ee' },
+  );
+  const text = renderText({ ...result(), differences: [evil] });
+  assert.match(text, /\/evil\\x1b\[31mRED\\x1b\[0m\\x0aline\\x9b\.txt/);
+  assert.doesNotMatch(text, /[\u001b\u009b]/);
+  assert.equal(text.split('\n').length, 5, 'one line per row');
+});
