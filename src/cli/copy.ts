@@ -62,7 +62,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const opts = cmd.opts() as CopyOpts;
         const [
           { formatReference, parseReference, readImageSet, wholeLayoutOf, writeImageSet },
-          { referrerEntriesOf, subjectDigestsOf },
+          { referrerEntriesOf, requireOneImage, subjectDigestsOf },
         ] = await Promise.all([import('../transport/index.js'), import('../transport/referrer-subjects.js')]);
         const src = argument(() => parseReference(srcText));
         const dst = argument(() => parseReference(dstText));
@@ -79,8 +79,10 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
           registry: { ...srcOpts, referrers: opts.all === true },
         });
         const layout = wholeLayoutOf(src);
-        if (!opts.all) set = await narrow(set, opts.platform);
-        else if (layout !== undefined) {
+        if (!opts.all) {
+          requireOneImage(src, set, 'copy');
+          set = await narrow(set, opts.platform);
+        } else if (layout !== undefined) {
           // A tag names the image; its referrers are untagged entries of the same layout: take them too.
           const whole = await readImageSet(layout);
           const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);

@@ -1,9 +1,11 @@
 // Which root entries of an image set are referrers (attestations) of which images: the link between a
 // tagged image and the untagged referrer entries beside it in an OCI layout.
-import type { BlobReader } from '../oci/image-set.js';
+import { ImprintError } from '../errors.js';
+import type { BlobReader, ImageSet } from '../oci/image-set.js';
 import { Annotation, INDEX_TYPES } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { parseIndex, parseManifest } from './layout-docs.js';
+import { formatReference, type ImageRef } from './reference.js';
 
 /**
  * The digests the entries stand for as a referrer's subject: each entry's own digest and, for an
@@ -43,4 +45,27 @@ export async function referrerEntriesOf(
     if (manifest?.subject !== undefined && subjects.has(manifest.subject.digest)) out.push(d);
   }
   return out;
+}
+
+/**
+ * USAGE when `set`, read from `ref` without a tag, is a layout holding several tagged images: taking
+ * one of them would be a silent guess (skopeo refuses too). `what` says what needs one image.
+ */
+export function requireOneImage(ref: ImageRef, set: ImageSet, what: string): void {
+  if ((ref.transport !== 'oci' && ref.transport !== 'oci-archive') || ref.tag !== undefined) return;
+  const tags = [
+    ...new Set(
+      set.index.manifests
+        .map((m) => m.annotations?.[Annotation.refName])
+        .filter((t): t is string => t !== undefined),
+    ),
+  ];
+  if (tags.length <= 1) return;
+  throw new ImprintError(
+    'USAGE',
+    `${formatReference(ref)} holds ${tags.length} tagged images (${tags.join(', ')}); ${what} needs one`,
+    {
+      hint: `Name it: ${formatReference({ ...ref, tag: tags[0] as string })}${what === 'copy' ? ', or copy them all with --all' : ''}.`,
+    },
+  );
 }

@@ -22,7 +22,7 @@ import {
   walkImageSet,
   wholeLayoutOf,
 } from '../transport/index.js';
-import { subjectDigestsOf } from '../transport/referrer-subjects.js';
+import { requireOneImage, subjectDigestsOf } from '../transport/referrer-subjects.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { parseProvenance, type RecordedBuild } from './recorded.js';
 import { recreateInputs } from './workspace.js';
@@ -71,6 +71,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const reference = formatReference(req.ref);
   const warnings: string[] = [];
   const set = await readImageSet(req.ref, { registry: { ...req.registry } });
+  requireOneImage(req.ref, set, 'verify');
   const image = await imageDigests(set);
   const prov =
     req.provenanceFile !== undefined

@@ -316,6 +316,15 @@ describe('CLI edges', async () => {
       await runImprint([...cache, 'verify', `oci:${out}:other2`, '--context', other]),
       'verify other2',
     );
+    // Untagged, the layout holds several images: copy and verify ask which one instead of guessing.
+    for (const args of [
+      ['copy', `oci:${out}`, `oci:${join(work, 'which')}`],
+      ['verify', `oci:${out}`, '--context', other],
+    ]) {
+      const r = await runImprint([...cache, ...args]);
+      assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /holds 3 tagged images \(.*latest.*\); (copy|verify) needs one/);
+    }
     // A TMPDIR it cannot use is a clear error, not an internal one (the bundle runs: tsx itself needs TMPDIR).
     await writeFile(join(work, 'tmp-is-a-file'), 'x');
     const tmp = await runImprint([...cache, 'verify', `oci:${out}:other2`, '--context', other], {

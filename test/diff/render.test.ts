@@ -110,7 +110,7 @@ describe('diff renderers', () => {
 
 test('text output shows control characters of paths and values as \\xHH (an image cannot drive the terminal)', () => {
   const evil = difference(
-    'added',
+    'entry-added',
     'substance',
     { platform: 'linux/amd64', layer: 0, path: 'evil\u001b[31mRED\u001b[0m\nline\u009b.txt' },
     null,
