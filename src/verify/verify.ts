@@ -1,7 +1,8 @@
 // verifyImage: read the provenance, rebuild in a clean workspace, compare digests, diff on mismatch.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
 import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
 import { type BuildEvent, buildImage } from '../build/build.js';
@@ -105,6 +106,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     await mkdir(specDir);
     const specFile = await recreateInputs(recorded, specDir, req.context);
     const loaded = await loadSpec(specFile);
+    await linkLocalBase(loaded.spec.base, specDir, req.context);
     const result = await buildImage({
       loaded,
       env: { SOURCE_DATE_EPOCH: String(recorded.epoch) },
@@ -153,6 +155,29 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     await rm(work, { recursive: true, force: true });
     keep();
   }
+}
+
+/**
+ * A base image given by a relative local path (`oci:../static/out`) is found from the context, as
+ * from the spec's own directory: the same relative path in the workspace links to it (the spec's
+ * bytes, and so the image's annotations, stay as recorded). Registry and absolute bases need nothing.
+ */
+async function linkLocalBase(
+  base: string | undefined,
+  specDir: string,
+  context: string | undefined,
+): Promise<void> {
+  if (base === undefined || context === undefined) return;
+  const m = /^(oci|oci-archive):([^:@]+)/.exec(base);
+  const path = m?.[2];
+  if (path === undefined || isAbsolute(path)) return;
+  const inWorkspace = resolve(specDir, path);
+  const inContext = resolve(context, path);
+  // Only inside the workspace (the directory holding the spec's): never a link elsewhere on the host.
+  if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || !existsSync(inContext) || existsSync(inWorkspace))
+    return;
+  await mkdir(dirname(inWorkspace), { recursive: true });
+  await symlink(inContext, inWorkspace);
 }
 
 /** The git facts the original build read from its checkout, as the provenance records them. */

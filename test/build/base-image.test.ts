@@ -318,4 +318,28 @@ describe('images built on a base image from a registry', {
     await yaml('root'); // the base has root (imprint writes it into every image)
     assertOk(await imprint(['build', spec, '-o', `oci:${join(work, 'ghost-out')}`]), 'build as root');
   });
+
+  it('verify finds a base given by a relative path from the context, with a cache that lacks it', async () => {
+    const spec = join(work, 'relative-base');
+    await mkdir(spec, { recursive: true });
+    await writeFile(join(spec, 'motd'), 'relative\n');
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'base: oci:../base-layout:latest',
+        'platforms: [linux/amd64]',
+        'files: [{source: motd, target: /etc/motd}]',
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'relative-out');
+    assertOk(await imprint(['build', spec, '-o', `oci:${out}:v1`]), 'build');
+    const fresh = join(work, 'fresh-verify-cache');
+    const r = assertOk(
+      await imprint(['verify', `oci:${out}:v1`, '--context', spec], fresh),
+      'verify with a fresh cache',
+    );
+    assert.match(r.stdout, /verified/);
+  });
 });
