@@ -1,9 +1,11 @@
+import { readTreeFile } from '../debian/effects/tree-io.js';
 import { installedParagraphs, isStatusFile } from '../debian/installed-status.js';
 import type { MultiArch } from '../debian/packages-index.js';
 import { parseRelationList } from '../debian/relations.js';
 import type { InstalledPackage } from '../debian/resolve.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import type { FileTree } from '../vfs/tree.js';
 import { readImageFiles } from './image-files.js';
 
 const MAX_STATUS_BYTES = 64 * 1024 * 1024;
@@ -20,6 +22,22 @@ export async function installedPackages(
   layers: readonly Descriptor[],
 ): Promise<InstalledPackage[]> {
   const { files } = await readImageFiles(blobs, layers, isStatusFile, MAX_STATUS_BYTES);
+  return installedFromStatusFiles(files);
+}
+
+/** The same, from a file tree (a base image's lower tree at build time). Cost: reads its status files. */
+export async function installedInTree(tree: FileTree): Promise<InstalledPackage[]> {
+  const files = new Map<string, Buffer>();
+  for (const key of tree.keys()) {
+    if (!isStatusFile(key)) continue;
+    const bytes = await readTreeFile(tree, `/${key}`, MAX_STATUS_BYTES);
+    if (bytes !== undefined) files.set(key, bytes);
+  }
+  return installedFromStatusFiles(files);
+}
+
+/** The installed packages the status files (path -> bytes) describe, sorted by name, then architecture. Pure. */
+function installedFromStatusFiles(files: ReadonlyMap<string, Buffer>): InstalledPackage[] {
   const out = new Map<string, InstalledPackage>();
   for (const { path, name, version, architecture, paragraph } of installedParagraphs(files)) {
     const multiArch = paragraph.get('Multi-Arch')?.trim() ?? 'no';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { changeset } from '../base/changeset.js';
+import { installedInTree } from '../base/installed.js';
 import type { LowerTree } from '../base/lower.js';
 import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
 import { readTreeFile } from '../debian/effects/tree-io.js';
@@ -170,7 +171,7 @@ export async function platformTree(
     });
   }
   // The locked set must be what resolving the spec over it chooses (a hand-edited lock fails here).
-  if (input.base === undefined && install !== undefined)
+  if (install !== undefined || (input.base !== undefined && loaded.spec.packages.length > 0))
     await checkLockClosure(
       upper,
       input.packages,
@@ -178,6 +179,7 @@ export async function platformTree(
       dpkgArch(input.platform),
       formatPlatform(input.platform),
       lockPathFor(loaded.file),
+      input.base === undefined ? undefined : await installedInTree(input.base.tree),
     );
   upper.overlay(input.files);
   // Certificates the spec adds for update-ca-certificates join the bundle, as they would after a COPY.

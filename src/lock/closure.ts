@@ -6,7 +6,7 @@
 import { readTreeFile } from '../debian/effects/tree-io.js';
 import { STATUS_DIR, statusEntryName } from '../debian/install-status.js';
 import { parsePackages } from '../debian/packages-index.js';
-import { PackageUniverse, resolvePackages } from '../debian/resolve.js';
+import { type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { errorText, ImprintError } from '../errors.js';
 import type { Spec } from '../spec/index.js';
 import type { FileTree } from '../vfs/tree.js';
@@ -15,7 +15,7 @@ import type { LockPackage } from './types.js';
 /**
  * LOCK_INVALID, naming the package and the lock file, unless resolving the spec's packages over the
  * locked packages (as their status.d entries in `tree` describe them) gives exactly the locked set.
- * For builds without a base image (a base's own packages are not in the lock). Cost: parses one
+ * With a base image, its `installed` packages satisfy dependencies, as when the lock was made. Cost: parses one
  * control paragraph per package and runs the resolver over them (milliseconds).
  */
 export async function checkLockClosure(
@@ -25,6 +25,7 @@ export async function checkLockClosure(
   arch: string,
   platform: string,
   lockFile: string,
+  installed?: readonly InstalledPackage[],
 ): Promise<void> {
   if (spec.packages.length === 0) return;
   const paragraphs: string[] = [];
@@ -51,6 +52,7 @@ export async function checkLockClosure(
       })),
       arch,
       includeEssential: false,
+      installed,
     });
     chosen = resolution.packages.map((r) => `${r.name}:${r.architecture}=${r.version}`);
   } catch (err) {

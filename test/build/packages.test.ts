@@ -245,6 +245,21 @@ describe('images from Debian packages (generated signed repository)', async () =
     assert.ok(files.has('var/lib/dpkg/status.d/greeting-data'));
     assert.ok(files.has('var/lib/dpkg/status.d/hello'));
     assert.equal(files.get('usr/share/greeting/text')?.toString(), 'hello from a package');
+    // On a base too, a hand-edited lock is caught: the base's packages count as installed.
+    const good = await readFile(join(appSpec, 'imprint.lock'), 'utf8');
+    const tamper = async (edit: (pkgs: unknown[]) => unknown[]) => {
+      const l = JSON.parse(good);
+      l.platforms['linux/amd64'] = edit(l.platforms['linux/amd64']);
+      await writeFile(join(appSpec, 'imprint.lock'), `${JSON.stringify(l, null, 2)}\n`);
+      const r = await imprint(['build', appSpec, '--no-attest', '-o', `oci:${join(work, 'tampered')}`]);
+      assert.equal(r.code, 1, r.stderr);
+      return r.stderr;
+    };
+    assert.match(
+      await tamper(() => []),
+      /imprint\.lock \(linux\/amd64\): its packages do not satisfy .*package hello/,
+    );
+    await writeFile(join(appSpec, 'imprint.lock'), good);
     if (hasPodman) {
       const podman = await podmanForLayout(work, join(appSpec, 'out'));
       try {
