@@ -181,11 +181,20 @@ export async function fetchPackages(
   const report = (): void => opts.onProgress?.({ ...progress });
   if (missing.length > 0) report();
 
+  // A source host that cannot be reached at all (after the fetcher's retries) is not asked again
+  // for the other packages: a dead mirror in fetch.sources costs one round of retries, not one per package.
+  const unreachable = new Map<string, ImprintError>();
   const fetchOne = async (pkg: FetchablePackage): Promise<Outcome> => {
     const attempts: Attempt[] = [];
     for (const template of templates) {
       const url = expandTemplate(template, pkg);
       if (offline && !url.startsWith('file:')) continue;
+      const host = originOf(url);
+      const dead = host === undefined ? undefined : unreachable.get(host);
+      if (dead !== undefined) {
+        attempts.push({ url, error: dead });
+        continue;
+      }
       let received = 0;
       try {
         // Only the size goes to the fetcher (a contradicting Content-Length fails before any byte);
@@ -209,7 +218,9 @@ export async function fetchPackages(
       } catch (err) {
         progress.bytes -= received;
         if (opts.signal?.aborted) throw opts.signal.reason ?? err;
-        attempts.push({ url, error: asImprintError(err, url) });
+        const error = asImprintError(err, url);
+        attempts.push({ url, error });
+        if (error.code === 'NETWORK' && host !== undefined && received === 0) unreachable.set(host, error);
       }
     }
     if (offline) return { kind: 'missing', attempts };
@@ -231,9 +242,28 @@ export async function fetchPackages(
     if (o.kind !== 'fetched') continue;
     fetched++;
     bytes += o.bytes;
-    warnings.push(...o.warnings);
+    warnings.push(...o.warnings.filter((w) => !unreachableWarning(w, unreachable)));
   }
+  for (const [host, error] of unreachable)
+    warnings.push(
+      `fetch source ${host} could not be reached (${error.message}); the other sources served the packages`,
+    );
   return { fetched, cached, bytes, warnings };
+}
+
+/** scheme://host[:port] of an http(s) URL; undefined for file: and unparsable ones. */
+function originOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A per-package warning about a host already reported once as unreachable. */
+function unreachableWarning(warning: string, unreachable: ReadonlyMap<string, ImprintError>): boolean {
+  return [...unreachable.keys()].some((host) => warning.startsWith(`fetch source ${host}/`));
 }
 
 function digestOf(p: FetchablePackage): Digest {

@@ -167,6 +167,28 @@ describe('fetchPackages', () => {
     }
   });
 
+  it('asks an unreachable source once, not once per package, and warns once', async () => {
+    const store = newStore();
+    const requests: string[] = [];
+    const counting = createFetcher({
+      retries: 1,
+      backoffMs: 1,
+      onRequest: (r) => requests.push(r.url),
+      proxy: { noProxy: [] },
+    });
+    const result = await fetchPackages(pkgs, {
+      store,
+      fetcher: counting,
+      templates: ['http://127.0.0.1:1/{filename}', '{url}/{filename}'],
+      concurrency: 1,
+    });
+    assert.equal(result.fetched, pkgs.length);
+    const dead = requests.filter((u) => u.startsWith('http://127.0.0.1:1/'));
+    assert.equal(dead.length, 2, 'one package asked it, with one retry; the others skipped it');
+    assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
+    assert.match(result.warnings[0]!, /fetch source http:\/\/127\.0\.0\.1:1 could not be reached/);
+  });
+
   it('moves on silently from a source that does not have the file (404)', async () => {
     const store = newStore();
     const result = await fetchPackages(pkgs, {
