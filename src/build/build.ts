@@ -209,7 +209,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
               base: lower,
             }),
           );
-          await fetching?.done;
+          const fetched = (await fetching?.done) as { warnings?: string[] } | undefined;
+          for (const message of fetched?.warnings ?? []) if (!warnings.includes(message)) warn(message);
         } catch (err) {
           // A failed download is the cause of whatever the install reported when it could not open it.
           throw (await fetching?.abort()) ?? err;
