@@ -43,12 +43,16 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== '').join('/');
 }
 
-/** True when `p` satisfies the wanted platform (variant compared only when wanted names one). */
+/**
+ * True when `p` satisfies the wanted platform (variant compared only when wanted names one; arm64's
+ * only variant v8 is the same as none, as containerd normalises it).
+ */
 export function platformMatches(p: Platform | undefined, want: Platform): boolean {
   if (p === undefined) return false;
+  const variant = (x: Platform) => (x.architecture === 'arm64' && x.variant === 'v8' ? undefined : x.variant);
   return (
     p.os === want.os &&
     p.architecture === want.architecture &&
-    (want.variant === undefined || p.variant === want.variant)
+    (variant(want) === undefined || variant(p) === variant(want))
   );
 }

@@ -42,6 +42,28 @@ describe('selectPlatform', () => {
     );
   });
 
+  it('takes linux/arm64/v8 and linux/arm64 as the same platform, either way round', async () => {
+    const arm = (variant?: string): ImageSet => ({
+      ...set,
+      index: {
+        ...set.index,
+        manifests: [manifest(4, { os: 'linux', architecture: 'arm64', ...(variant ? { variant } : {}) })],
+      },
+    });
+    for (const [have, want] of [
+      [undefined, 'v8'],
+      ['v8', undefined],
+      ['v8', 'v8'],
+    ] as const) {
+      const picked = await selectPlatform(arm(have), {
+        os: 'linux',
+        architecture: 'arm64',
+        ...(want ? { variant: want } : {}),
+      });
+      assert.equal(picked.index.manifests.length, 1, `${have} / ${want}`);
+    }
+  });
+
   it('refuses a platform that matches several variants, and one the set lacks', async () => {
     await assert.rejects(
       selectPlatform(set, { os: 'linux', architecture: 'arm' }),
