@@ -58,7 +58,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           { attestBuild },
           { buildImage },
           { lockPathFor, writeLock },
-          { parsePlatform },
+          { formatPlatform, parsePlatform, platformMatches },
           { hostPlatform, selectPlatform },
           { loadSpec },
           { checkOciTag, formatReference, parseReference, writeImageSet },
@@ -87,7 +87,19 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         // The other arguments are checked before anything is built.
         argument(() => {
           checkOciTag(opts.tag, '-t');
-          if (opts.platform !== undefined) parsePlatform(opts.platform);
+          if (opts.platform === undefined) return;
+          const want = parsePlatform(opts.platform);
+          // --platform picks the image of a docker-archive output: one the spec builds.
+          if (!loaded.spec.platforms.some((p) => platformMatches(p, want)))
+            throw new ImprintError(
+              'USAGE',
+              `--platform ${opts.platform}: the spec builds ${loaded.spec.platforms.map(formatPlatform).join(', ')}`,
+              { hint: "Name one of the spec's platforms." },
+            );
+          if (!outputs.some((r) => r.transport === 'docker-archive'))
+            t.err.write(
+              'note: --platform only chooses the image of docker-archive outputs; the others hold every platform\n',
+            );
         });
         await checkArchiveTargets(outputs);
         if (loaded.spec.packages.length > 0 || loaded.spec.base !== undefined) {

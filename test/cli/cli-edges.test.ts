@@ -206,6 +206,7 @@ describe('CLI edges', async () => {
       ['-o', 'foo:/x'],
       ['-o', `oci:${layout}`, '-t', 'Bad Tag'],
       ['-o', `oci:${layout}`, '--platform', 'bogus'],
+      ['-o', `docker-archive:${join(work, 'p.tar')}`, '--platform', 'linux/s390x'],
     ]) {
       const r = await runImprint([...cache, 'build', spec, ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
