@@ -1,4 +1,15 @@
-import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+} from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -144,10 +155,10 @@ function addFile(ctx: CopyContext, host: string, image: string, hostMode: number
       content: Object.assign(
         () =>
           size <= WHOLE_READ_MAX
-            ? Readable.from([readFileSync(host)])
-            : createReadStream(host, { highWaterMark: 1 << 20 }),
+            ? Readable.from([readNoFollow(host, size)])
+            : createReadStream('', { fd: openSync(host, NO_FOLLOW), highWaterMark: 1 << 20 }),
         // The stream opener reports a failed read (or a changed size) with the file's name.
-        { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host) : undefined) },
+        { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host, size) : undefined) },
       ),
       mode,
       uid: ctx.copy.uid,
@@ -159,9 +170,28 @@ function addFile(ctx: CopyContext, host: string, image: string, hostMode: number
   );
 }
 
-function readQuietly(host: string): Buffer | undefined {
+/**
+ * Opening flags of source files: a file swapped for a symlink after the walk (to /etc/shadow, say)
+ * fails to open instead of being followed.
+ */
+const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** A small source file's bytes, read without following a symlink; its size must still be `size`. */
+function readNoFollow(host: string, size: number): Buffer {
+  const fd = openSync(host, NO_FOLLOW);
   try {
-    return readFileSync(host);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size !== size)
+      throw new Error(`${host} changed during the build (it was a ${size}-byte file)`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readQuietly(host: string, size: number): Buffer | undefined {
+  try {
+    return readNoFollow(host, size);
   } catch {
     return undefined;
   }

@@ -30,8 +30,11 @@ export interface Inspection {
 /** Walks every index reachable from `roots` and collects its images. Reads manifests and configs only. */
 export async function inspectImages(blobs: BlobReader, roots: Descriptor[]): Promise<InspectedImage[]> {
   const out: InspectedImage[] = [];
+  const seen = new Set<string>(); // each index once (nested indexes may list one another repeatedly)
   const walk = async (d: Descriptor): Promise<void> => {
     if (INDEX_TYPES.includes(d.mediaType)) {
+      if (seen.has(d.digest)) return;
+      seen.add(d.digest);
       const index = JSON.parse((await blobs.readBytes(d)).toString('utf8')) as ImageIndex;
       for (const m of index.manifests) await walk(m);
     } else if (MANIFEST_TYPES.includes(d.mediaType)) {

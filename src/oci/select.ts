@@ -7,8 +7,12 @@ import type { Descriptor, ImageIndex, Platform } from './types.js';
 /** Every image manifest descriptor reachable from the set's root, with its platform. Reads indexes only. */
 export async function platformManifests(set: ImageSet): Promise<Descriptor[]> {
   const out: Descriptor[] = [];
+  // Each index once: indexes that list one another twice per level would otherwise cost 2^depth reads.
+  const seen = new Set<string>();
   const walk = async (d: Descriptor): Promise<void> => {
     if (INDEX_TYPES.includes(d.mediaType)) {
+      if (seen.has(d.digest)) return;
+      seen.add(d.digest);
       const index = JSON.parse((await set.blobs.readBytes(d)).toString('utf8')) as ImageIndex;
       for (const m of index.manifests) await walk(m);
     } else if (MANIFEST_TYPES.includes(d.mediaType) && d.platform !== undefined) {

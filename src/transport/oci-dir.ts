@@ -1,5 +1,5 @@
 // oci:DIR[:TAG] — an OCI image layout directory.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
 import { canonicalJson } from '../oci/canonical-json.js';
@@ -51,6 +51,7 @@ async function writeLocked(
   // index.json) that the next write completes, not a directory of blobs it must refuse.
   if (state.kind !== 'layout' || !state.layoutOk)
     await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
+  await refuseLinkedBlobDirs(dir);
   const out = new BlobStore(dir, { tmpDir: dir });
   const source = set.blobs;
   for (const d of walk.blobs) {
@@ -147,11 +148,26 @@ async function mkdirOrFail(dir: string): Promise<void> {
   }
 }
 
+/**
+ * OUTPUT_EXISTS when `blobs` or `blobs/sha256` of a layout is a symlink (one committed to a
+ * repository, say): blobs would be written wherever it points.
+ */
+async function refuseLinkedBlobDirs(dir: string): Promise<void> {
+  for (const sub of ['blobs', join('blobs', 'sha256')]) {
+    const st = await lstat(join(dir, sub)).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory())
+      throw notALayout(dir, `${sub} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`);
+  }
+}
+
 const MAX_LAYOUT_FILE = 16 * 1024 * 1024;
 
 async function readSmallFile(file: string, where: string): Promise<Buffer> {
   try {
     const st = await stat(file);
+    // A device (/dev/zero), FIFO or socket has no size to check and may never end: regular files only.
+    if (!st.isFile())
+      throw new ImprintError('INVALID_IMAGE', `${file} is not a regular file`, { details: { file } });
     if (st.size > MAX_LAYOUT_FILE) {
       throw new ImprintError(
         'INVALID_IMAGE',
@@ -159,7 +175,12 @@ async function readSmallFile(file: string, where: string): Promise<Buffer> {
         { details: { file } },
       );
     }
-    return await readFile(file);
+    const bytes = await readFile(file);
+    if (bytes.length > MAX_LAYOUT_FILE)
+      throw new ImprintError('INVALID_IMAGE', `${file} grew past ${MAX_LAYOUT_FILE} bytes while read`, {
+        details: { file },
+      });
+    return bytes;
   } catch (err) {
     if (err instanceof ImprintError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {

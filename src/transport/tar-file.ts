@@ -262,6 +262,12 @@ async function rejectCompressed(file: string, what: string): Promise<void> {
   try {
     const fh = await open(file, 'r');
     try {
+      // An archive is read by byte ranges: only a regular file has them (not /dev/zero or a FIFO).
+      if (!(await fh.stat()).isFile())
+        throw new ImprintError('IO', `${what} ${file} is not a regular file`, {
+          hint: 'Name an archive file.',
+          details: { file },
+        });
       magic = Buffer.alloc(4);
       const { bytesRead } = await fh.read(magic, 0, 4, 0);
       magic = magic.subarray(0, bytesRead);
@@ -269,6 +275,7 @@ async function rejectCompressed(file: string, what: string): Promise<void> {
       await fh.close();
     }
   } catch (err) {
+    if (err instanceof ImprintError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new ImprintError('IO', `${what} ${file} does not exist`, {

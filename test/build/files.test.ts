@@ -82,4 +82,22 @@ describe('specFilesTree', async () => {
       return true;
     });
   });
+
+  it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
+    const dir = join(work, 'swap');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'app', 'data'), 'original');
+    await writeFile(join(dir, 'secret'), 'not for the image');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    await rm(join(dir, 'app', 'data'));
+    await symlink(join(dir, 'secret'), join(dir, 'app', 'data'));
+    const node = tree.get('app/data');
+    assert.ok(node?.kind === 'file');
+    assert.equal(node.content.sync?.(), undefined);
+    assert.throws(
+      () => node.content(),
+      (err: NodeJS.ErrnoException) => err.code === 'ELOOP',
+    );
+  });
 });

@@ -130,6 +130,14 @@ describe('parseAlternativeInstalls', () => {
     assert.equal(r.skipped, 1, 'the unquoted $dir splits into two words: not the call shape');
   });
 
+  it('does not expand a variable doubled past 64 KiB (an 872-byte postinst took 3.5 GB)', () => {
+    const lines = ['a=xxxxxxxxxxxxxxxx', ...Array.from({ length: 40 }, () => 'a=$a$a')];
+    for (let i = 0; i < 16; i++) lines.push(`update-alternatives --install /usr/bin/x${i} x${i} /opt/$a 1`);
+    const r = parse(lines);
+    assert.deepEqual(r.registrations, []);
+    assert.equal(r.skipped, 16);
+  });
+
   it('nests loops and bounds the work of hostile scripts', () => {
     const r = summary([
       'for a in x y; do for b in 1 2; do update-alternatives --install /usr/bin/$a$b $a$b /opt/$a/$b 1; done; done',

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { readAr } from '../../src/debian/ar.js';
 import { type DebControl, readDeb, readDebControl } from '../../src/debian/deb.js';
-import type { TarReadEntry } from '../../src/tar/index.js';
+import { type TarReadEntry, tarStream } from '../../src/tar/index.js';
 import {
   arArchive,
   buildDeb,
@@ -129,6 +130,25 @@ describe('readDeb', () => {
       assert.deepEqual(entries, expectedEntries());
     });
   }
+
+  it('refuses a data.tar path longer than PATH_MAX (4096 bytes): deep paths multiply into tree nodes', async () => {
+    // The entry's path in a PAX record, as imprint's tar writer (and GNU tar) write long paths.
+    const tarOf = async (path: string) => {
+      const parts: Buffer[] = [];
+      const entry = { path, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 1 };
+      for await (const c of tarStream([{ ...entry, body: () => Readable.from([Buffer.from('x')]) }]))
+        parts.push(c as Buffer);
+      return gzipSync(Buffer.concat(parts));
+    };
+    const deb = async (path: string) =>
+      buildDeb({ ...sample, compression: 'gzip', dataTar: await tarOf(path) });
+    const bytes = await deb(`${'d/'.repeat(2100)}f`);
+    await assert.rejects(readAll(bytes), (err: { code?: string; message?: string }) => {
+      assert.match(String(err.code), /^TAR_(HEADER_TOO_LARGE|UNSAFE_PATH)$/, err.message);
+      return true;
+    });
+    assert.equal((await readAll(await deb(`${'d/'.repeat(1000)}f`))).entries.length, 1);
+  });
 
   it('skips _-members (signatures) and reads control only on request', async () => {
     const bytes = buildDeb({ ...sample, extraMembers: [{ name: '_gpgorigin', data: Buffer.from('sig') }] });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -187,6 +187,21 @@ describe('oci: layout directories', () => {
     assert.ok((await readdir(out)).includes('oci-layout'), 'oci-layout is written before the blobs');
     await writeImageSet(parseReference(`oci:${out}:t`), img.set);
     assert.deepEqual((await readBack(`oci:${out}:t`)).index, img.set.index);
+  });
+
+  it('refuses an index.json that is a device or FIFO, and a blobs directory that is a symlink', async () => {
+    const odd = join(dir, 'oci-devzero');
+    await mkdir(odd, { recursive: true });
+    await writeFile(join(odd, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await symlink('/dev/zero', join(odd, 'index.json'));
+    await rejectsWith(readImageSet(parseReference(`oci:${odd}`)), 'INVALID_IMAGE');
+    const img = await makeImage(store, { marker: 'linked-blobs' });
+    const linked = join(dir, 'oci-linked-blobs');
+    await mkdir(join(dir, 'elsewhere'), { recursive: true });
+    await mkdir(linked, { recursive: true });
+    await symlink(join(dir, 'elsewhere'), join(linked, 'blobs'));
+    await rejectsWith(writeImageSet(parseReference(`oci:${linked}`), img.set), 'OUTPUT_EXISTS');
+    assert.deepEqual(await readdir(join(dir, 'elsewhere')), [], 'nothing written through the link');
   });
 
   it('verifies blobs on read', async () => {

@@ -23,6 +23,8 @@ type Vars = Map<string, string | null> & { unassigned?: (name: string) => string
 
 /** Bound on loop iterations over all loops of one script (a postinst's loops run over a few dozen words). */
 const MAX_ITERATIONS = 10_000;
+/** Bound on a variable's value: a longer one (`x=$x$x` doubled) is unknown, not expanded. */
+const MAX_VALUE = 64 * 1024;
 
 /**
  * The `update-alternatives [--quiet|--force] --install LINK NAME PATH PRIORITY [--slave LINK NAME
@@ -83,7 +85,9 @@ function run(
     if (assignment !== null) {
       const [, name, text] = assignment as unknown as [string, string, string];
       const value = expandWords(text, vars, false);
-      if (value !== undefined && value.length <= 1) vars.set(name, value[0] ?? '');
+      if (value !== undefined && value.length <= 1 && (value[0] ?? '').length <= MAX_VALUE)
+        vars.set(name, value[0] ?? '');
+      else if (value !== undefined && (value[0] ?? '').length > MAX_VALUE) vars.set(name, null);
       else if (typeof vars.get(name) !== 'string') vars.set(name, null);
       continue;
     }
