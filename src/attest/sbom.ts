@@ -122,8 +122,13 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
 
 /** Reads the metadata files the SBOM needs from the layers in order (whiteouts applied). Streaming. */
 function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]): Promise<ImageFacts> {
-  return readImageFiles(blobs, layers, wanted, MAX_KEPT_BYTES);
+  // Deflate cannot exceed ~1032:1: a gzip layer of zeros (a 16 MiB empty file in the spec's files) is
+  // no bomb. The image's layers are verified by digest; only the kept files are held in memory.
+  return readImageFiles(blobs, layers, wanted, MAX_KEPT_BYTES, { maxRatio: GZIP_MAX_RATIO });
 }
+
+/** Above deflate's largest possible ratio (about 1032:1). */
+const GZIP_MAX_RATIO = 1100;
 
 function wanted(path: string): boolean {
   if (isStatusFile(path)) return true;

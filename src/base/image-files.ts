@@ -1,4 +1,4 @@
-import { openDecompressed } from '../compress/index.js';
+import { type DecompressLimits, openDecompressed } from '../compress/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { readTar } from '../tar/index.js';
@@ -20,11 +20,15 @@ export async function readImageFiles(
   layers: readonly Descriptor[],
   wanted: (path: string) => boolean,
   maxBytes: number,
+  limits?: DecompressLimits,
 ): Promise<ImageFiles> {
   const files = new Map<string, Buffer>();
   const links = new Map<string, string>();
   for (const layer of layers) {
-    const { stream } = await openDecompressed(await blobs.open(layer), { what: layer.digest });
+    const { stream } = await openDecompressed(await blobs.open(layer), {
+      what: layer.digest,
+      ...(limits === undefined ? {} : { limits }),
+    });
     const fromThisLayer = new Set<string>();
     for await (const e of readTar(stream, { archive: layer.digest })) {
       const path = e.path.replace(/\/$/, '');

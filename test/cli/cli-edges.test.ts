@@ -259,6 +259,20 @@ describe('CLI edges', async () => {
     }
   });
 
+  it('attests an image holding a 16 MiB file of zeros (its gzip layer is no decompression bomb)', async () => {
+    const dir = join(work, 'zeros');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'zeros.bin'), Buffer.alloc(16 * 1024 * 1024));
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles: [{source: zeros.bin, target: /zeros.bin}]\n',
+    );
+    assertOk(
+      await runImprint(['--cache-dir', join(work, 'cache'), 'build', dir, '-o', `oci:${join(dir, 'out')}`]),
+      'build',
+    );
+  });
+
   it('refuses an empty --cache-dir instead of caching in the current directory', async () => {
     const r = await runImprint(
       ['--cache-dir', '', 'build', spec, '-o', `oci:${join(work, 'empty-cache-out')}`],
