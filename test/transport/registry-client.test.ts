@@ -257,6 +257,14 @@ describe('client against a scripted server', () => {
     assert.equal(n, 3);
   });
 
+  it('follows redirects to http(s) only: a file: or data: Location, or an unparsable one, is REGISTRY', async () => {
+    for (const location of ['file:///etc/passwd', 'data:text/plain,x', 'http://[bad']) {
+      handler = (_req, res) => res.writeHead(307, { location }).end();
+      const client = new RegistryClient(host, 'r', { backoffMs: 1, random: () => 0 });
+      await rejectsWith(client.request({ method: 'GET', path: 'manifests/1' }), 'REGISTRY');
+    }
+  });
+
   it('gives up after the retries with REGISTRY; 401 is AUTH', async () => {
     handler = (_req, res) => res.writeHead(500).end('{"errors":[{"code":"UNKNOWN","message":"boom"}]}');
     await rejectsWith(

@@ -167,7 +167,7 @@ export class RegistryClient {
         const location = res.headers.location;
         drain(res);
         if (location === undefined) throw await this.fail(res, `${r.method} ${url}`);
-        url = new URL(location, url).toString();
+        url = httpUrl(location, url, `${r.method} ${url}: redirect`);
         redirects++;
         attempt--;
         continue;
@@ -181,9 +181,9 @@ export class RegistryClient {
     throw lastError;
   }
 
-  /** An absolute URL for a (possibly relative) Location header. */
+  /** An absolute URL for a (possibly relative) Location header: http(s) only (REGISTRY otherwise). */
   async resolve(location: string): Promise<string> {
-    return new URL(location, `${await this.#probe()}/`).toString();
+    return httpUrl(location, `${await this.#probe()}/`, 'upload location');
   }
 
   /** The error for an unexpected response: AUTH for 401/403, else REGISTRY with the registry's error codes. */
@@ -321,7 +321,12 @@ export class RegistryClient {
     const realm = challenge.params.realm;
     if (realm === undefined)
       throw new ImprintError('AUTH', `registry ${this.registry}: the bearer challenge names no realm`);
-    const request = tokenRequest(realm, challenge.params.service, scopes, creds);
+    const request = tokenRequest(
+      httpUrl(realm, `${await this.#probe()}/`, `registry ${this.registry}: bearer realm`),
+      challenge.params.service,
+      scopes,
+      creds,
+    );
     let lastError: unknown;
     for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
       if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
@@ -362,4 +367,29 @@ function homeOrRoot(): string {
   } catch {
     return '/';
   }
+}
+
+/** `location` resolved against `base`; REGISTRY unless it parses as an http(s) URL (never file:, data:, ...). */
+function httpUrl(location: string, base: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(location, base);
+  } catch {
+    throw new ImprintError(
+      'REGISTRY',
+      `${what}: the registry sent an invalid URL ${JSON.stringify(location)}`,
+      {
+        details: { location },
+      },
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ImprintError(
+      'REGISTRY',
+      `${what}: the registry sent a ${url.protocol} URL; only http(s) is followed`,
+      {
+        details: { location },
+      },
+    );
+  return url.toString();
 }
