@@ -3,6 +3,7 @@ import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
+import type { SpoolStats } from './install-spool-types.js';
 
 /** The pack holds fewer bytes of a body than recorded: the spool changed under the build. */
 export function missing(what: string, expected: number, found: number): ImprintError {
@@ -80,4 +81,33 @@ export function ioError(why: string, err: unknown): ImprintError {
     cause: err,
     hint: 'The spool is in the cache directory (unpacked files wait there for the layer): free space there, or pass --cache-dir DIR on a larger file system.',
   });
+}
+
+/** Reads `body` into `buf` at `offset`: exactly `size` bytes, else TAR_INVALID naming `what`. */
+export async function readExactly(
+  body: AsyncIterable<Buffer>,
+  buf: Buffer,
+  offset: number,
+  size: number,
+  what: string,
+): Promise<Buffer> {
+  let have = 0;
+  for await (const chunk of body) {
+    if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
+    chunk.copy(buf, offset + have);
+    have += chunk.length;
+  }
+  if (have !== size) throw sizeError(what, size, have);
+  return buf;
+}
+
+/** Adds `n` to one counter of the spool's stats and of the caller's tally. */
+export function count(
+  stats: SpoolStats,
+  tally: SpoolStats | undefined,
+  key: keyof SpoolStats,
+  n: number,
+): void {
+  stats[key] += n;
+  if (tally !== undefined) tally[key] += n;
 }

@@ -8,37 +8,24 @@ import { ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { bytesOpener, type ContentOpener } from '../vfs/node.js';
-import { ioError, missing, openSpooled, readFullySync, sizeError } from './install-spool-io.js';
+import {
+  count,
+  ioError,
+  missing,
+  openSpooled,
+  readExactly,
+  readFullySync,
+  sizeError,
+} from './install-spool-io.js';
+import {
+  type ContentRef,
+  emptySpoolStats,
+  type SpoolOptions,
+  type SpoolStats,
+} from './install-spool-types.js';
 
-export interface SpoolOptions {
-  /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
-  packThreshold?: number;
-  /** Packed bodies up to this size go to segments kept in memory (default 64 KiB), larger ones to the pack file. */
-  memoryBodyLimit?: number;
-  /**
-   * Bytes of segments kept in memory (default 64 MiB); beyond it they are written to the pack file
-   * too. 0 keeps nothing in memory (a worker's spool: another thread reads its refs).
-   */
-  memoryBudget?: number;
-}
-
-/** Where a captured body is: plain data, so it can cross a worker boundary. */
-export type ContentRef =
-  | { store: 'pack'; pack: string; offset: number; size: number; sha256: string }
-  | { store: 'file'; path: string; size: number; sha256: string }
-  | { store: 'empty'; size: 0; sha256: string };
-
-/** Counters for measurements (INSTALL.md). */
-export interface SpoolStats {
-  /** Bodies appended to a pack file, and their bytes. */
-  packedFiles: number;
-  packedBytes: number;
-  /** Bodies written as content-addressed files, and their bytes. */
-  spooledFiles: number;
-  spooledBytes: number;
-  /** Bodies identical to one this spool captured before (not stored again). */
-  duplicateFiles: number;
-}
+export type { ContentRef, SpoolOptions, SpoolStats } from './install-spool-types.js';
+export { emptySpoolStats } from './install-spool-types.js';
 
 const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
 const DEFAULT_MEMORY_BODY_LIMIT = 64 * 1024;
@@ -63,11 +50,6 @@ interface Segment {
   sealed: boolean;
   /** The write to the pack file, once started. */
   written: Promise<void> | undefined;
-}
-
-/** An empty stats record. */
-export function emptySpoolStats(): SpoolStats {
-  return { packedFiles: 0, packedBytes: 0, spooledFiles: 0, spooledBytes: 0, duplicateFiles: 0 };
 }
 
 /**
@@ -446,28 +428,4 @@ export class ContentSpool {
     if (have !== ref.size) throw missing(what, ref.size, have);
     return Readable.from([buf]);
   }
-}
-
-/** Reads `body` into `buf` at `offset`: exactly `size` bytes, else TAR_INVALID naming `what`. */
-async function readExactly(
-  body: AsyncIterable<Buffer>,
-  buf: Buffer,
-  offset: number,
-  size: number,
-  what: string,
-): Promise<Buffer> {
-  let have = 0;
-  for await (const chunk of body) {
-    if (have + chunk.length > size) throw sizeError(what, size, have + chunk.length);
-    chunk.copy(buf, offset + have);
-    have += chunk.length;
-  }
-  if (have !== size) throw sizeError(what, size, have);
-  return buf;
-}
-
-/** Adds `n` to one counter of the spool's stats and of the caller's tally. */
-function count(stats: SpoolStats, tally: SpoolStats | undefined, key: keyof SpoolStats, n: number): void {
-  stats[key] += n;
-  if (tally !== undefined) tally[key] += n;
 }

@@ -29,8 +29,8 @@ describe('proxy settings', () => {
       no_proxy: 'internal.example, .corp, mirror.example:8080',
     });
     assert.equal(s.http?.href, 'http://proxy.example:3128/');
-    assert.equal(proxyFor(new URL('http://deb.debian.org/debian/x'), s)?.host, 'proxy.example:3128');
-    assert.equal(proxyFor(new URL('https://deb.debian.org/x'), s)?.host, 'secure.example:8080');
+    assert.equal(proxyFor(new URL('http://mirror.example/debian/x'), s)?.host, 'proxy.example:3128');
+    assert.equal(proxyFor(new URL('https://mirror.example/x'), s)?.host, 'secure.example:8080');
     for (const direct of [
       'http://internal.example/x',
       'http://a.internal.example/x',
