@@ -2,7 +2,7 @@
 // bundle) and `openssl rehash` (subject-hash links), reproduced from the tree alone.
 import { createHash } from 'node:crypto';
 import { compareBytes } from '../../vfs/path.js';
-import { exists, makeDir, readTreeFile, statPath, writeFile, writeSymlink } from './tree-io.js';
+import { childNames, exists, makeDir, readTreeFile, statPath, writeFile, writeSymlink } from './tree-io.js';
 import type { EffectContext, EffectRule } from './types.js';
 import { pemCertificates, subjectHash } from './x509-name-hash.js';
 
@@ -106,11 +106,7 @@ export const caCertificatesRule: EffectRule = {
  */
 async function rehash(ctx: EffectContext, w: ReturnType<EffectContext['writer']>): Promise<void> {
   const prefix = `${ETC_CERTS}/`;
-  const names = [...ctx.tree.keys()]
-    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
-    .map((k) => k.slice(prefix.length))
-    .filter((n) => /\.(pem|crt|cer)$/i.test(n) && n !== BUNDLE)
-    .sort(compareBytes);
+  const names = childNames(ctx.tree, ETC_CERTS).filter((n) => /\.(pem|crt|cer)$/i.test(n) && n !== BUNDLE);
   const seen = new Set<string>();
   const counts = new Map<string, number>();
   for (const name of names) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ImprintError } from '../../errors.js';
 import { compareBytes } from '../../vfs/path.js';
-import { exists, readTreeFile, writeFile } from './tree-io.js';
+import { childNames, exists, readTreeFile, writeFile } from './tree-io.js';
 import type { EffectRule } from './types.js';
 import { pemCertificates } from './x509-name-hash.js';
 
@@ -86,10 +86,7 @@ export function modifiedUtf8(text: string): Buffer {
  */
 async function trustedCerts(ctx: Parameters<EffectRule['apply']>[0]): Promise<TrustedCert[]> {
   const prefix = `${ETC_CERTS}/`;
-  const names = [...ctx.tree.keys()]
-    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/') && k.endsWith('.pem'))
-    .map((k) => k.slice(prefix.length))
-    .sort(compareBytes);
+  const names = childNames(ctx.tree, ETC_CERTS).filter((n) => n.endsWith('.pem'));
   const byAlias = new Map<string, Buffer>();
   for (const name of names) {
     if (!exists(ctx.tree, `/${prefix}${name}`)) continue;

@@ -3,7 +3,7 @@
 // /etc/pam.d/common-{auth,account,password,session,session-noninteractive}. Without these files every
 // PAM service (su, runuser, login, sshd, cron) aborts. Line for line what the Perl script writes.
 import { compareBytes } from '../../vfs/path.js';
-import { readTreeFile, statPath, writeFile } from './tree-io.js';
+import { childNames, readTreeFile, statPath, writeFile } from './tree-io.js';
 import type { EffectContext, EffectRule } from './types.js';
 
 const CONFIGS = 'usr/share/pam-configs';
@@ -100,10 +100,7 @@ export function pamConfig(
 /** The default-on profiles of the tree, by priority (highest first), ties by name descending. */
 async function enabledProfiles(ctx: EffectContext): Promise<PamProfile[]> {
   const prefix = `${CONFIGS}/`;
-  const names = [...ctx.tree.keys()]
-    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
-    .map((k) => k.slice(prefix.length))
-    .sort(compareBytes);
+  const names = childNames(ctx.tree, CONFIGS);
   const profiles: Array<{ name: string; profile: PamProfile }> = [];
   for (const name of names) {
     if (statPath(ctx.tree, `/${prefix}${name}`)?.node.kind !== 'file') continue;

@@ -1,16 +1,6 @@
-// PHP's configuration, as the maintainer scripts of Debian's php packages make it (any PHP version):
-// - a SAPI package (phpV-cli, -fpm, -cgi, -phpdbg, libapache2-mod-phpV) installs its php.ini with
-//   `ucf /usr/lib/php/V/php.ini-production[.cli] /etc/php/V/SAPI/php.ini`;
-// - a module package (phpV-common, -opcache, -mysql, ...) copies each ini it ships under
-//   /usr/share/phpV-X/DIR/ to /etc/php/V/mods-available/ (ucf) and enables it in every SAPI
-//   (`php_invoke enmod V ALL module`: /etc/php/V/SAPI/conf.d/PRIORITY-module.ini -> the ini, with
-//   the priority its `; priority=NN` line gives, 20 by default). SAPIs are those registered under
-//   /usr/lib/php/V/sapi/.
-// Without them PHP runs with no php.ini and none of ctype, PDO, iconv, opcache, ... loaded.
-import { compareBytes } from '../../vfs/path.js';
 import { runActions } from './actions.js';
-import { exists, readTreeFile, statPath, writeSymlink } from './tree-io.js';
-import type { EffectContext, EffectRule } from './types.js';
+import { childNames, exists, readTreeFile, statPath, writeSymlink } from './tree-io.js';
+import type { EffectRule } from './types.js';
 
 const SAPI_DIR: Readonly<Record<string, string>> = {
   cli: 'cli',
@@ -19,15 +9,6 @@ const SAPI_DIR: Readonly<Record<string, string>> = {
   phpdbg: 'phpdbg',
   apache2: 'apache2',
 };
-
-/** The names directly under `dir` (a tree directory, no leading slash), in byte order. */
-function childNames(ctx: EffectContext, dir: string): string[] {
-  const prefix = `${dir}/`;
-  return [...ctx.tree.keys()]
-    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
-    .map((k) => k.slice(prefix.length))
-    .sort(compareBytes);
-}
 
 export const phpSapiIniRule: EffectRule = {
   id: 'php/sapi-ini',
@@ -63,10 +44,14 @@ export const phpModulesRule: EffectRule = {
     if (!exists(ctx.tree, `/${shared}`)) return;
     const w = ctx.writer(pkg.name);
     const available = `/etc/php/${version}/mods-available`;
-    const sapis = childNames(ctx, `usr/lib/php/${version}/sapi`).filter((s) => SAPI_DIR[s] !== undefined);
-    for (const dir of childNames(ctx, shared)) {
+    const sapis = childNames(ctx.tree, `usr/lib/php/${version}/sapi`).filter(
+      (s) => SAPI_DIR[s] !== undefined,
+    );
+    for (const dir of childNames(ctx.tree, shared)) {
       if (statPath(ctx.tree, `/${shared}/${dir}`)?.node.kind !== 'dir') continue;
-      for (const ini of childNames(ctx, `${shared}/${dir}`).filter((n) => /^[a-z0-9_.-]+\.ini$/.test(n))) {
+      for (const ini of childNames(ctx.tree, `${shared}/${dir}`).filter((n) =>
+        /^[a-z0-9_.-]+\.ini$/.test(n),
+      )) {
         const template = `/${shared}/${dir}/${ini}`;
         runActions(w, [{ op: 'copy', from: template, to: `${available}/${ini}`, mode: 0o644 }]);
         const text = (await readTreeFile(ctx.tree, `${available}/${ini}`))?.toString('utf8') ?? '';
@@ -74,7 +59,7 @@ export const phpModulesRule: EffectRule = {
         const module = ini.slice(0, -'.ini'.length);
         for (const sapi of sapis) {
           const confd = `/etc/php/${version}/${SAPI_DIR[sapi]}/conf.d`;
-          const enabled = childNames(ctx, confd.slice(1)).some((n) => n.replace(/^[0-9]+-/, '') === ini);
+          const enabled = childNames(ctx.tree, confd.slice(1)).some((n) => n.replace(/^[0-9]+-/, '') === ini);
           if (!enabled) {
             runActions(w, [{ op: 'mkdir', path: confd, mode: 0o755 }]);
             writeSymlink(w, `${confd}/${priority}-${module}.ini`, `${available}/${ini}`);

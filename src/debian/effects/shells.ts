@@ -1,7 +1,5 @@
-// debianutils: /etc/shells from its template plus every shells.d file, as update-shells computes it.
-import { compareBytes } from '../../vfs/path.js';
 import { runActions } from './actions.js';
-import { isFile, readTreeFile, resolvePath, statPath, writeFile } from './tree-io.js';
+import { childNames, isFile, readTreeFile, resolvePath, statPath, writeFile } from './tree-io.js';
 import type { EffectContext, EffectRule } from './types.js';
 
 const TEMPLATE = '/usr/share/debianutils/shells';
@@ -17,11 +15,9 @@ function realShell(ctx: EffectContext, shell: string): string {
 /** The shells the packages declare: template then shells.d files in C order, each followed by its real path when different. */
 async function packageShells(ctx: EffectContext): Promise<string[]> {
   const files = [TEMPLATE];
-  const prefix = `${SHELLS_D}/`;
-  const names = [...ctx.tree.keys()].filter(
-    (k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'),
-  );
-  for (const k of names.sort(compareBytes)) if (isFile(ctx.tree, k)) files.push(`/${k}`);
+  for (const name of childNames(ctx.tree, SHELLS_D)) {
+    if (isFile(ctx.tree, `${SHELLS_D}/${name}`)) files.push(`/${SHELLS_D}/${name}`);
+  }
   const out: string[] = [];
   for (const f of files) {
     const text = (await readTreeFile(ctx.tree, f))?.toString('utf8') ?? '';

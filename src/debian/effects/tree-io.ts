@@ -1,7 +1,7 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
 import { ImprintError } from '../../errors.js';
 import { bytesOpener, type ContentOpener, type Meta, type VNode } from '../../vfs/node.js';
-import { normalizeImagePath, resolveLinkTarget } from '../../vfs/path.js';
+import { compareBytes, normalizeImagePath, resolveLinkTarget } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
 const MAX_HOPS = 40;
@@ -43,6 +43,18 @@ export function statPath(tree: FileTree, path: string): { key: string; node: VNo
 /** True when `path` exists once links are followed (`test -e`). */
 export function exists(tree: FileTree, path: string): boolean {
   return statPath(tree, path) !== undefined;
+}
+
+/**
+ * The names of the entries directly under tree directory `dir` (a key: no leading slash), in byte
+ * order, as `ls` in the C locale lists them. Cost: one pass over the tree's keys.
+ */
+export function childNames(tree: FileTree, dir: string): string[] {
+  const prefix = `${dir}/`;
+  return [...tree.keys()]
+    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+    .map((k) => k.slice(prefix.length))
+    .sort(compareBytes);
 }
 
 /** True when `path` is a regular file once links are followed (`test -f`). */
