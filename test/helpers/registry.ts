@@ -14,6 +14,35 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * Writes a self-signed certificate for `cn` (2 days, RSA 2048) and its key with openssl; `san` is the
+ * subjectAltName value (`IP:127.0.0.1`, `DNS:host`). Throws with openssl's message when it fails.
+ */
+export function selfSignedCert(keyFile: string, certFile: string, cn: string, san: string): void {
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      `subjectAltName=${san}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+}
+
 export interface TestRegistry {
   /** `127.0.0.1:PORT`. */
   host: string;
@@ -71,28 +100,7 @@ export async function startRegistry(
   if (opts.tls) {
     caFile = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    const r = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        caFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { encoding: 'utf8' },
-    );
-    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    selfSignedCert(key, caFile, '127.0.0.1', 'IP:127.0.0.1');
     tls.push(`  tls: {certificate: ${caFile}, key: ${key}}`);
   }
   const auth: string[] = [];

@@ -2,7 +2,7 @@
 // through a CONNECT tunnel, no_proxy and loopback addresses reached directly, credentials in
 // Proxy-Authorization.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { createFetcher } from '../../src/net/http.js';
 import { proxyFor, proxyFromEnv } from '../../src/net/proxy.js';
 import { send } from '../../src/transport/registry/http.js';
+import { selfSignedCert } from '../helpers/registry.js';
 
 const read = async (s: AsyncIterable<Buffer | string>): Promise<string> => {
   let text = '';
@@ -78,27 +79,7 @@ describe('fetching through a proxy', async () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     proxyPort = (proxy.address() as AddressInfo).port;
     if (!hasOpenssl) return;
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=archive.invalid',
-        '-addext',
-        'subjectAltName=DNS:archive.invalid',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCert(join(dir, 'key.pem'), join(dir, 'cert.pem'), 'archive.invalid', 'DNS:archive.invalid');
     ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
     const tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: ca }, (req, res) => {
       res.end(`over tls: ${req.headers.host}${req.url}`);
