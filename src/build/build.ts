@@ -92,7 +92,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const spec = loaded.spec;
   const emit = req.onEvent ?? (() => {});
   const warnings: string[] = [];
+  // Each warning once, however many platforms (or the cache and a fresh build) report it.
   const warn = (message: string) => {
+    if (warnings.includes(message)) return;
     warnings.push(message);
     emit({ type: 'warning', message });
   };
@@ -176,7 +178,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         // The user is no input of the layers: checked against the accounts they hold.
         if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
         // What the build that made them warned about still holds.
-        for (const message of cached.notes ?? []) if (!warnings.includes(message)) warn(message);
+        for (const message of cached.notes ?? []) warn(message);
         emit({ type: 'cached', platform: name });
       } else {
         // Large bodies are compressed on the cores the unpacking leaves idle.
@@ -211,7 +213,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
             }),
           );
           const fetched = (await fetching?.done) as { warnings?: string[] } | undefined;
-          for (const message of fetched?.warnings ?? []) if (!warnings.includes(message)) warn(message);
+          for (const message of fetched?.warnings ?? []) warn(message);
         } catch (err) {
           // A failed download is the cause of whatever the install reported when it could not open it.
           throw (await fetching?.abort()) ?? err;
@@ -221,7 +223,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           ...(install?.warnings ?? []),
           ...imageNotes(tree, packages.length > 0 && base === undefined),
         ];
-        for (const message of notes) if (!warnings.includes(message)) warn(message);
+        for (const message of notes) warn(message);
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {

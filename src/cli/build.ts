@@ -1,8 +1,9 @@
-import { fstatSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
+import { sameNode } from '../transport/same-node.js';
 import { argument } from './args.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
@@ -235,9 +236,7 @@ function loadedName(dir: string): string {
 /** True when `path` is this process's standard output (/dev/stdout, /proc/self/fd/1, the pipe's name). */
 function isStdout(path: string): boolean {
   try {
-    const target = statSync(path);
-    const out = fstatSync(1);
-    return target.dev === out.dev && target.ino === out.ino;
+    return sameNode(statSync(path), 1);
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 // Tar archives as image containers: write one atomically from sorted entries; index one once and serve
 // its members as byte ranges of the file (never extracted to disk or memory).
-import { createReadStream, createWriteStream, fstatSync, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,6 +18,7 @@ import {
 } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { readTar, type TarEntryType, type TarWriteEntry, tarStream } from '../tar/index.js';
+import { sameNode } from './same-node.js';
 
 /** A directory entry as imprint writes them in image archives: root-owned, 0755, mtime 0. */
 export function dirEntry(path: string): TarWriteEntry {
@@ -79,16 +80,6 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
     });
   }
   await writeFileAtomic(file, () => tarStream(sorted, { what }), 0o644);
-}
-
-/** True when descriptor `fd` is the node `st` describes. */
-function sameNode(st: Stats, fd: number): boolean {
-  try {
-    const other = fstatSync(fd);
-    return other.dev === st.dev && other.ino === st.ino;
-  } catch {
-    return false;
-  }
 }
 
 /** One member of an indexed archive. */
