@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'SIGNATURE_INVALID'
   | 'RELEASE_EXPIRED'
   | 'RELEASE_INVALID'
+  | 'RELEASE_CHANGED'
   | 'INDEX_NOT_FOUND'
   | 'DEB822_PARSE'
   | 'VERSION_INVALID'
@@ -48,6 +49,7 @@ export type ErrorCode =
   | 'LOCK_NOT_FOUND'
   | 'LOCK_INVALID'
   | 'LOCK_STALE'
+  | 'LOCK_UNVERIFIED'
   // network and io
   | 'NETWORK'
   | 'HTTP_STATUS'

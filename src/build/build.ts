@@ -12,14 +12,16 @@ import {
 import { exists } from '../debian/effects/tree-io.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
+import { dpkgArch } from '../debian/resolve.js';
 import { ImprintError, step } from '../errors.js';
 import { loadFreshLock } from '../lock/fresh.js';
 import { lockPathFor } from '../lock/io.js';
+import { checkLockSigned } from '../lock/signed.js';
 import type { LockBaseImage, LockFile, LockPackage } from '../lock/types.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { Descriptor, ImageIndex } from '../oci/types.js';
+import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
@@ -60,6 +62,11 @@ export interface BuildRequest {
   git?: GitInfo | null;
   /** How a registry base image is reached (credentials, TLS). */
   registry?: RegistryOptions;
+  /**
+   * The time archive keys must be valid at, when the lock's packages are checked against the signed
+   * metadata (default: the machine's clock). It decides only whether a build may go on, never a byte.
+   */
+  now?: Date;
   onEvent?: (event: BuildEvent) => void;
 }
 
@@ -141,6 +148,34 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           offline: req.offline === true,
           ...(req.registry === undefined ? {} : { registry: req.registry }),
         });
+  // Every locked package must be one its archive signed: checked while it installs (a hand-edited
+  // lock could name any .deb), and passed before a layer is cached or an image made of it.
+  const signedCheck = (
+    platform: Platform,
+    name: string,
+    packages: LockPackage[],
+  ): Promise<void> | undefined => {
+    if (lock === undefined || packages.length === 0) return undefined;
+    const lockFile = lockPathFor(loaded.file);
+    const check = step(
+      `checking the packages of ${lockFile} for ${name} against the signed archive metadata`,
+      () =>
+        checkLockSigned({
+          loaded,
+          lock,
+          lockFile,
+          platform: name,
+          arch: dpkgArch(platform),
+          packages,
+          cacheDir,
+          offline: req.offline === true,
+          now: req.now ?? new Date(),
+          templates: spec.fetch.sources,
+        }),
+    );
+    check.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    return check;
+  };
   const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch), 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
@@ -172,9 +207,11 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
         ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
+      const signed = signedCheck(platform, name, packages);
       const cached = await cache.get(key);
       let layers = cached?.layers;
       if (cached !== undefined && layers !== undefined) {
+        await signed;
         // The user is no input of the layers: checked against the accounts they hold.
         if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
         // What the build that made them warned about still holds.
@@ -215,9 +252,15 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           const fetched = (await fetching?.done) as { warnings?: string[] } | undefined;
           for (const message of fetched?.warnings ?? []) warn(message);
         } catch (err) {
-          // A failed download is the cause of whatever the install reported when it could not open it.
-          throw (await fetching?.abort()) ?? err;
+          // A lock naming packages its archive never signed explains whatever went wrong with them; a
+          // failed download is the cause of whatever the install reported when it could not open it.
+          const unsigned = await signed?.then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          throw unsigned ?? (await fetching?.abort()) ?? err;
         }
+        await signed;
         const { tree, install, passwdUsers } = assembled;
         const notes = [
           ...(install?.warnings ?? []),

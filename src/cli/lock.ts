@@ -4,6 +4,7 @@ import { type Command, Option } from '@commander-js/extra-typings';
 import type { fetchPackages } from '../debian/fetch.js';
 import type { LockFile } from '../lock/types.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
+import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { openCache } from './cache.js';
 import type { Runner } from './main.js';
@@ -28,7 +29,10 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       "Resolve the spec's packages against its archives and pin every one by sha256 in imprint.lock.",
     )
     .argument('[spec]', 'an imprint.yaml, or a directory holding one', '.')
-    .option('--check', 'write nothing; exit 1 when imprint.lock is missing or stale (the spec changed since)')
+    .option(
+      '--check',
+      "write nothing; exit 1 when imprint.lock is missing or stale (the spec changed since), or lists a package its archive's signed metadata does not",
+    )
     .addOption(
       new Option(
         '--format <format>',
@@ -65,12 +69,15 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
           ]);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
         const path = lockPath(loaded);
+        const { store } = openCache(program.opts().cacheDir);
         if (opts.check) {
-          await loadFreshLock(loaded);
-          t.out.write(`${path} is up to date\n`);
+          const lock = await loadFreshLock(loaded);
+          const checked = await checkSigned(loaded, lock, path, store.root, opts.offline === true);
+          t.out.write(
+            `${path} is up to date${checked > 0 ? `; all ${checked} locked packages are in their archives' signed metadata` : ''}\n`,
+          );
           return EXIT_OK;
         }
-        const { store } = openCache(program.opts().cacheDir);
         const previous = await readFile(path).catch(() => undefined);
         const { lock, warnings } = await createLock({
           loaded,
@@ -101,6 +108,39 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         return EXIT_OK;
       }),
     );
+}
+
+/** checkLockSigned for every platform of the lock; how many packages it checked. */
+async function checkSigned(
+  loaded: LoadedSpec,
+  lock: LockFile,
+  lockFile: string,
+  cacheDir: string,
+  offline: boolean,
+): Promise<number> {
+  const [{ checkLockSigned }, { dpkgArch }] = await Promise.all([
+    import('../lock/signed.js'),
+    import('../debian/resolve.js'),
+  ]);
+  const now = new Date();
+  let checked = 0;
+  for (const platform of Object.keys(lock.platforms).sort(compareCodeUnits)) {
+    const packages = lock.platforms[platform] ?? [];
+    await checkLockSigned({
+      loaded,
+      lock,
+      lockFile,
+      platform,
+      arch: dpkgArch(platform),
+      packages,
+      cacheDir,
+      offline,
+      now,
+      templates: loaded.spec.fetch.sources,
+    });
+    checked += packages.length;
+  }
+  return checked;
 }
 
 function printSummary(t: Terminal, lock: LockFile): void {

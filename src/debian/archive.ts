@@ -41,6 +41,14 @@ export interface OpenArchiveOptions {
   now: Date;
   /** Use exactly this Release (sha256 of the signed file, e.g. from a lock) when it is cached. */
   releaseSha256?: string;
+  /**
+   * With `releaseSha256`: use that Release or none. Uncached, it is looked for at the source URL and
+   * then at each of `mirrors`; one that serves other bytes is RELEASE_CHANGED. Valid-Until is not
+   * checked (a lock pins a past state on purpose), and the per-suite pointer is left alone.
+   */
+  pinned?: boolean;
+  /** Archive roots (like `url`) that may keep an older Release, e.g. snapshot archives; see `pinned`. */
+  mirrors?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -93,7 +101,9 @@ function digestOf(hexValue: string): Digest {
  */
 export async function openArchive(source: ArchiveSource, opts: OpenArchiveOptions): Promise<Archive> {
   const store = new BlobStore(opts.cacheDir);
-  const base = `${source.url.replace(/\/+$/, '')}/dists/${source.suite}`;
+  const suiteBase = (root: string) => `${root.replace(/\/+$/, '')}/dists/${source.suite}`;
+  let base = suiteBase(source.url);
+  const pinned = opts.pinned === true && opts.releaseSha256 !== undefined;
   const pointerFile = join(
     opts.cacheDir,
     'debian',
@@ -119,6 +129,18 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
     );
   }
   let fetched = false;
+  if (loaded === undefined && pinned) {
+    const roots = [source.url, ...(opts.mirrors ?? [])].map(suiteBase);
+    const found = await fetchPinnedRelease(
+      opts.fetcher,
+      [...new Set(roots)],
+      opts.releaseSha256 as string,
+      opts.signal,
+    );
+    loaded = found;
+    base = found.base;
+    fetched = true;
+  }
   if (loaded === undefined) {
     loaded = await fetchRelease(opts.fetcher, base, opts.signal);
     fetched = true;
@@ -140,10 +162,11 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
       },
     );
   }
-  checkValidUntil(release, { now: opts.now, checkValidUntil: source.checkValidUntil, what });
+  if (!pinned) checkValidUntil(release, { now: opts.now, checkValidUntil: source.checkValidUntil, what });
 
   if (fetched) {
-    // Cache only what verified: the signed bytes (and signature) by sha256, then the pointer.
+    // Cache only what verified: the signed bytes (and signature) by sha256, then the pointer (to the
+    // newest Release of the suite: not to one a lock pins).
     await store.putBytes(loaded.bytes);
     const pointer: Pointer = { url: source.url, suite: source.suite, sha256: loaded.sha256 };
     if (loaded.signature !== undefined) {
@@ -153,7 +176,7 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
         signature: pointer.signature,
       });
     }
-    await writeJson(pointerFile, pointer);
+    if (!pinned) await writeJson(pointerFile, pointer);
   }
 
   return verifiedArchive(source, release, loaded.sha256, verified.signers, { base, store, opts });
@@ -213,6 +236,50 @@ async function fetchRelease(
   }
   const signature = await fetcher.getBytes(`${base}/Release.gpg`, MAX_RELEASE_BYTES, { signal });
   return { bytes, signature, sha256: sha256Hex(bytes) };
+}
+
+/**
+ * The Release with sha256 `want`, from the first suite URL (`…/dists/<suite>`) that serves it as
+ * InRelease, or as Release (with Release.gpg). A 404 or other bytes move on to the next URL; other
+ * failures too, but the first is reported if no URL has it. RELEASE_CHANGED when none has it.
+ */
+async function fetchPinnedRelease(
+  fetcher: Fetcher,
+  bases: readonly string[],
+  want: string,
+  signal: AbortSignal | undefined,
+): Promise<{ bytes: Uint8Array; signature?: Uint8Array; sha256: string; base: string }> {
+  let failure: unknown;
+  const served: string[] = [];
+  for (const base of bases) {
+    for (const name of ['InRelease', 'Release']) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await fetcher.getBytes(`${base}/${name}`, MAX_RELEASE_BYTES, { signal });
+      } catch (err) {
+        if (signal?.aborted === true) throw err;
+        if (!isNotFound(err)) failure ??= err;
+        continue;
+      }
+      const sha256 = sha256Hex(bytes);
+      if (sha256 !== want) {
+        served.push(`${base}/${name}`);
+        continue;
+      }
+      if (name === 'InRelease') return { bytes, sha256, base };
+      const signature = await fetcher.getBytes(`${base}/Release.gpg`, MAX_RELEASE_BYTES, { signal });
+      return { bytes, signature, sha256, base };
+    }
+  }
+  if (served.length === 0 && failure !== undefined) throw failure;
+  throw new ImprintError(
+    'RELEASE_CHANGED',
+    `no Release with sha256 ${want} is cached or served at ${bases.join(', ')}${served.length > 0 ? ` (${served.join(', ')} ${served.length === 1 ? 'is' : 'are'} another)` : ''}`,
+    {
+      hint: 'The archive has published newer metadata since. Add a snapshot archive of that date to `fetch.sources`, or relock.',
+      details: { sha256: want, urls: [...bases] },
+    },
+  );
 }
 
 function sha256Hex(bytes: Uint8Array): string {

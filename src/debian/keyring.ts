@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type PublicKey, readKeys } from 'openpgp';
+import type { PublicKey } from 'openpgp';
 import { ImprintError } from '../errors.js';
 
 /** The host's Debian archive keyring, relative to the root directory. */
@@ -8,8 +9,20 @@ export const DEBIAN_ARCHIVE_KEYRING = '/usr/share/keyrings/debian-archive-keyrin
 
 /** OpenPGP public keys, and the files they were read from (sorted, for messages and provenance). */
 export interface Keyring {
+  /** The keys, parsed (empty when the keyring was read with `parse: false`). */
   keys: PublicKey[];
   files: string[];
+  /**
+   * sha256 (hex) of the keyring's bytes as read (each file, or the embedded key block, length-prefixed,
+   * in order): which keys are trusted, known without parsing them.
+   */
+  digest: string;
+}
+
+/** How a keyring is read. */
+export interface KeyringReadOptions {
+  /** Parse the keys (OpenPGP; default true). False reads and hashes the bytes only, for `digest`. */
+  parse?: boolean;
 }
 
 const ARMOR_BLOCK_RE = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g;
@@ -33,6 +46,8 @@ export async function readKeyringBytes(bytes: Uint8Array, what: string): Promise
     throw notKeys('it is a GnuPG keybox, not a keyring');
   }
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 64)).trimStart();
+  // OpenPGP is loaded only to parse keys: a build whose lock was verified before never needs it.
+  const { readKeys } = await import('openpgp');
   let keys: PublicKey[];
   try {
     if (head.startsWith('-----BEGIN PGP')) {
@@ -57,7 +72,10 @@ export async function readKeyringBytes(bytes: Uint8Array, what: string): Promise
  * Loads keyrings from files or directories (a directory contributes its `*.gpg` and `*.asc` files,
  * in byte order of their names). A missing path is KEYRING_NOT_FOUND. Cost: reads every file.
  */
-export async function loadKeyring(paths: string | readonly string[]): Promise<Keyring> {
+export async function loadKeyring(
+  paths: string | readonly string[],
+  opts: KeyringReadOptions = {},
+): Promise<Keyring> {
   const list = typeof paths === 'string' ? [paths] : paths;
   const files: string[] = [];
   for (const p of list) {
@@ -86,8 +104,13 @@ export async function loadKeyring(paths: string | readonly string[]): Promise<Ke
     });
   }
   const keys: PublicKey[] = [];
-  for (const f of files) keys.push(...(await readKeyringBytes(await readFile(f), f)));
-  return { keys, files };
+  const digest = createHash('sha256');
+  for (const f of files) {
+    const bytes = await readFile(f);
+    digest.update(`${bytes.length}\n`).update(bytes);
+    if (opts.parse !== false) keys.push(...(await readKeyringBytes(bytes, f)));
+  }
+  return { keys, files, digest: digest.digest('hex') };
 }
 
 /** Where a source's keyring comes from, in order of preference. */
@@ -106,16 +129,15 @@ export interface KeyringChoice {
  * Resolves and loads a source's keyring: the spec's `keyring`, else the matching apt source's
  * Signed-By, else the host's Debian archive keyring; none found is KEYRING_NOT_FOUND.
  */
-export async function resolveKeyring(choice: KeyringChoice): Promise<Keyring> {
-  if (choice.keyring !== undefined) return loadKeyring(choice.keyring);
+export async function resolveKeyring(choice: KeyringChoice, opts: KeyringReadOptions = {}): Promise<Keyring> {
+  if (choice.keyring !== undefined) return loadKeyring(choice.keyring, opts);
   if (choice.aptKeyrings !== undefined && choice.aptKeyrings.length > 0)
-    return loadKeyring(choice.aptKeyrings);
+    return loadKeyring(choice.aptKeyrings, opts);
   if (choice.aptArmoredKey !== undefined) {
-    const keys = await readKeyringBytes(
-      new TextEncoder().encode(choice.aptArmoredKey),
-      'Signed-By key of the apt source',
-    );
-    return { keys, files: [] };
+    const bytes = new TextEncoder().encode(choice.aptArmoredKey);
+    const keys = opts.parse === false ? [] : await readKeyringBytes(bytes, 'Signed-By key of the apt source');
+    const digest = createHash('sha256').update(`${bytes.length}\n`).update(bytes).digest('hex');
+    return { keys, files: [], digest };
   }
   const fallback = join(choice.root ?? '/', DEBIAN_ARCHIVE_KEYRING);
   try {
@@ -131,7 +153,7 @@ export async function resolveKeyring(choice: KeyringChoice): Promise<Keyring> {
       },
     );
   }
-  return loadKeyring(fallback);
+  return loadKeyring(fallback, opts);
 }
 
 /** Uppercase hex fingerprints of a keyring's primary keys, sorted (for messages and records). */

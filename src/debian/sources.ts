@@ -21,6 +21,8 @@ export interface ResolveSourceOptions {
   baseDir: string;
   /** Host root for apt sources and the default keyring (default '/'). */
   root?: string;
+  /** Parse the keyrings' keys (default true); false only reads them for `Keyring.digest`. */
+  parseKeys?: boolean;
 }
 
 /**
@@ -68,7 +70,10 @@ export async function resolveSourceSpec(
     const key = JSON.stringify([specKeyring, aptKeyrings, aptArmoredKey]);
     let keyring = keyrings.get(key);
     if (keyring === undefined) {
-      keyring = resolveKeyring({ keyring: specKeyring, aptKeyrings, aptArmoredKey, root });
+      keyring = resolveKeyring(
+        { keyring: specKeyring, aptKeyrings, aptArmoredKey, root },
+        { parse: opts.parseKeys !== false },
+      );
       keyrings.set(key, keyring);
     }
     out.push({

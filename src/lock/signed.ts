@@ -1,0 +1,339 @@
+// Is every locked package one its archive signed? A lock is an input people edit and review: with a
+// package's sha256 and size (and its source's URL) changed to name another .deb, the build would
+// fetch that file, find the edited hash, and install it. So before a build trusts a lock's packages,
+// each is looked up in the Packages index of the Release the lock pins, verified with the source's
+// keyring, as `imprint lock` found it. A success is recorded in the cache under the hash of
+// everything it depended on, so later builds of the same lock skip the check (and never load OpenPGP).
+
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Archive, ArchiveSource } from '../debian/archive.js';
+import type { PackageRecord } from '../debian/packages-index.js';
+import { resolveSourceSpec } from '../debian/sources.js';
+import { ImprintError, isImprintError } from '../errors.js';
+import type { Fetcher } from '../net/http.js';
+import type { LoadedSpec } from '../spec/index.js';
+import { writeFileAtomic } from '../store/index.js';
+import { mkdirp } from '../store/mkdirp.js';
+import type { LockFile, LockPackage } from './types.js';
+
+/** What checkLockSigned checks, and with what. */
+export interface SignedCheckRequest {
+  loaded: LoadedSpec;
+  lock: LockFile;
+  /** The lock's path, for messages. */
+  lockFile: string;
+  /** The OCI platform (`linux/amd64`) and its dpkg architecture. */
+  platform: string;
+  arch: string;
+  /** The platform's locked packages. */
+  packages: readonly LockPackage[];
+  cacheDir: string;
+  /** Created on demand (only when the check is not recorded yet). */
+  fetcher?: () => Promise<Fetcher>;
+  offline?: boolean;
+  /** The caller's clock, for key validity. */
+  now: Date;
+  /** The spec's fetch templates: those that name an archive root may keep the pinned Release. */
+  templates: readonly string[];
+  /** Host root for apt sources and keyrings (default '/'). */
+  aptRoot?: string;
+  signal?: AbortSignal;
+}
+
+/** Bumped when what a recorded check proves changes, so older records are not trusted. */
+const RECORD_SCHEME = 'imprint-signed-lock-v1';
+
+/**
+ * LOCK_INVALID unless every package is listed, with the same name, version, architecture, filename,
+ * size and sha256, in the signed index of the suite the lock says it comes from. The lock's Release
+ * is used when it is cached or still served (at the source URL or a `fetch.sources` archive root);
+ * when the archive has moved on, its current Release must list the packages instead, else
+ * LOCK_UNVERIFIED. A source whose URL differs from the spec's is LOCK_INVALID. Cost when recorded:
+ * reading the apt configuration and keyrings (milliseconds); else one Release and the suite's
+ * Packages indexes (from the cache after `imprint lock`; about a second to download bookworm's).
+ */
+export async function checkLockSigned(req: SignedCheckRequest): Promise<void> {
+  if (req.packages.length === 0) return;
+  const sources = await lockSources(req, false);
+  const groups = packagesBySource(req);
+  const key = recordKey(req, sources, groups);
+  const record = join(req.cacheDir, 'debian', 'verified', `${key}.json`);
+  if (await isRecorded(record, key)) return;
+
+  const parsed = await lockSources(req, true);
+  const verified: Array<{ url: string; suite: string; release: string; pinned: boolean }> = [];
+  for (const [index, packages] of groups) {
+    const source = parsed[index] as ArchiveSource;
+    const { archive, pinned } = await openLocked(req, source, index);
+    const lists = await indexLists(archive, req.arch, packages);
+    for (const p of packages) checkPackage(req, archive, lists, p, pinned);
+    verified.push({ url: source.url, suite: source.suite, release: archive.releaseSha256, pinned });
+  }
+  await mkdirp(dirname(record));
+  await writeFileAtomic(
+    record,
+    new TextEncoder().encode(
+      `${JSON.stringify({ key, platform: req.platform, packages: req.packages.length, sources: verified })}\n`,
+    ),
+  ).catch(() => undefined); // a read-only cache only costs the next build the check again
+}
+
+/**
+ * The lock's sources as archive sources: the lock's URL and suite, the spec's components, and the
+ * keyring the spec (or the host's apt source for the suite) names. LOCK_STALE if they do not line
+ * up with the spec's sources; LOCK_INVALID if a URL differs from the one the spec gives.
+ */
+async function lockSources(req: SignedCheckRequest, parseKeys: boolean): Promise<ArchiveSource[]> {
+  const { spec, dir } = req.loaded;
+  const out: ArchiveSource[] = [];
+  for (const [i, s] of spec.sources.entries()) {
+    const resolved = await resolveSourceSpec(s, {
+      sourceIndex: i,
+      baseDir: dir,
+      root: req.aptRoot ?? '/',
+      parseKeys,
+    });
+    for (const r of resolved) {
+      const at = out.length;
+      const locked = req.lock.sources[at];
+      if (locked === undefined || locked.suite !== r.suite) {
+        throw new ImprintError(
+          'LOCK_STALE',
+          `${req.lockFile}: sources[${at}] should be suite ${r.suite} of the spec's sources[${i}], but is ${locked === undefined ? 'missing' : locked.suite}`,
+          {
+            hint: 'Run `imprint lock` (or `imprint build --update`) to resolve the spec again.',
+            details: { file: req.lockFile, field: `sources[${at}]` },
+          },
+        );
+      }
+      const url = locked.url.replace(/\/+$/, '');
+      if (s.url !== undefined && url !== s.url.replace(/\/+$/, '')) {
+        throw new ImprintError(
+          'LOCK_INVALID',
+          `${req.lockFile}: sources[${at}].url is ${locked.url}, but the spec's sources[${i}] says ${s.url}: the lock was edited or is damaged`,
+          {
+            hint: 'Review the change to the lock, then run `imprint lock` to resolve the spec again.',
+            details: { file: req.lockFile, field: `sources[${at}].url` },
+          },
+        );
+      }
+      out.push({ ...r, url });
+    }
+  }
+  return out;
+}
+
+/** The platform's packages grouped by the index of their lock source (a missing `repo`: the only source). */
+function packagesBySource(req: SignedCheckRequest): Map<number, LockPackage[]> {
+  const groups = new Map<number, LockPackage[]>();
+  for (const p of req.packages) {
+    const index = p.repo ?? (req.lock.sources.length === 1 ? 0 : -1);
+    if (req.lock.sources[index] === undefined) {
+      throw new ImprintError(
+        'LOCK_INVALID',
+        `${req.lockFile}: ${p.name} ${p.version} (${req.platform}) names source ${p.repo ?? '(none)'}, which the lock does not list`,
+        {
+          hint: 'Run `imprint lock` to resolve the spec again.',
+          details: { file: req.lockFile, package: p.name, platform: req.platform },
+        },
+      );
+    }
+    const list = groups.get(index) ?? [];
+    list.push(p);
+    groups.set(index, list);
+  }
+  return new Map([...groups].sort((a, b) => a[0] - b[0]));
+}
+
+/** The hash of everything a recorded check depends on: the sources as pinned and trusted, and the packages. */
+function recordKey(
+  req: SignedCheckRequest,
+  sources: readonly ArchiveSource[],
+  groups: ReadonlyMap<number, readonly LockPackage[]>,
+): string {
+  const used = [...groups].map(([index, packages]) => {
+    const s = sources[index] as ArchiveSource;
+    return {
+      url: s.url,
+      suite: s.suite,
+      components: s.components,
+      keyring: s.keyring.digest,
+      release: req.lock.sources[index]?.release.sha256,
+      packages: packages
+        .map((p) => [p.name, p.version, p.architecture, p.filename, p.size, p.sha256].join(' '))
+        .sort(),
+    };
+  });
+  return createHash('sha256')
+    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch: req.arch, sources: used }))
+    .digest('hex');
+}
+
+async function isRecorded(file: string, key: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { key?: unknown }).key === key;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The source opened at the Release the lock pins (cached, or served by the source or a mirror
+ * root), else at its current Release (`pinned: false`) when the archive no longer serves the pinned one.
+ */
+async function openLocked(
+  req: SignedCheckRequest,
+  source: ArchiveSource,
+  index: number,
+): Promise<{ archive: Archive; pinned: boolean }> {
+  const { openArchive } = await import('../debian/archive.js');
+  const locked = req.lock.sources[index];
+  const opts = {
+    cacheDir: req.cacheDir,
+    fetcher: req.offline === true ? offlineFetcher() : await fetcherOf(req),
+    offline: req.offline === true,
+    now: req.now,
+    signal: req.signal,
+  };
+  try {
+    const archive = await openArchive(source, {
+      ...opts,
+      releaseSha256: locked?.release.sha256,
+      pinned: true,
+      mirrors: archiveRoots(req.templates, source.url),
+    });
+    return { archive, pinned: true };
+  } catch (err) {
+    if (!isImprintError(err, 'RELEASE_CHANGED')) throw explainOffline(err, req);
+    return { archive: await openArchive(source, opts), pinned: false };
+  }
+}
+
+async function fetcherOf(req: SignedCheckRequest): Promise<Fetcher> {
+  if (req.fetcher !== undefined) return req.fetcher();
+  const { createFetcher } = await import('../net/index.js');
+  return createFetcher();
+}
+
+/** Offline, openArchive makes no request; a fetcher that says so if it ever did. */
+function offlineFetcher(): Fetcher {
+  const refuse = (): never => {
+    throw new ImprintError('OFFLINE', 'offline: no request may be made');
+  };
+  return { get: refuse, getBytes: refuse } as unknown as Fetcher;
+}
+
+function explainOffline(err: unknown, req: SignedCheckRequest): unknown {
+  if (!isImprintError(err, 'OFFLINE')) return err;
+  return new ImprintError(
+    'OFFLINE',
+    `${req.lockFile}: offline, and the signed archive metadata its packages for ${req.platform} were locked from is not cached, so they cannot be checked: ${err.message}`,
+    {
+      hint: 'Build once with the network (or run `imprint lock --check`) with this cache directory.',
+      cause: err,
+      details: { ...err.details, file: req.lockFile, platform: req.platform },
+    },
+  );
+}
+
+/**
+ * Archive roots among fetch templates: those that end in `{filename}` after a prefix with no
+ * placeholder but `{url}` (a mirror or snapshot of the archive's tree), with `{url}` filled in.
+ */
+export function archiveRoots(templates: readonly string[], url: string): string[] {
+  const roots: string[] = [];
+  for (const t of templates) {
+    if (!t.endsWith('{filename}')) continue;
+    const prefix = t.slice(0, -'{filename}'.length).replaceAll('{url}', url.replace(/\/+$/, ''));
+    if (/[{}]/.test(prefix)) continue;
+    const root = prefix.replace(/\/+$/, '');
+    if (root !== '' && !roots.includes(root)) roots.push(root);
+  }
+  return roots;
+}
+
+/** Per name, the records of the indexes the packages can be in (the platform's and `all`'s, every component). */
+async function indexLists(
+  archive: Archive,
+  arch: string,
+  packages: readonly LockPackage[],
+): Promise<Map<string, PackageRecord[]>> {
+  const { release, source } = archive;
+  const archs = [arch];
+  if (packages.some((p) => p.architecture === 'all') && release.architectures.includes('all'))
+    archs.push('all');
+  const wanted = new Set(packages.map((p) => p.name));
+  const byName = new Map<string, PackageRecord[]>();
+  for (const component of source.components) {
+    for (const a of archs) {
+      let list: PackageRecord[];
+      try {
+        list = await archive.packages(a, component);
+      } catch (err) {
+        // `all` is optional: where the Release lists it but keeps no index, the native one has them.
+        if (a === 'all' && isImprintError(err, 'INDEX_NOT_FOUND')) continue;
+        throw err;
+      }
+      for (const r of list) {
+        if (!wanted.has(r.name)) continue;
+        const same = byName.get(r.name);
+        if (same === undefined) byName.set(r.name, [r]);
+        else same.push(r);
+      }
+    }
+  }
+  return byName;
+}
+
+/** LOCK_INVALID (or LOCK_UNVERIFIED, against a newer Release) unless the index lists `p` exactly. */
+function checkPackage(
+  req: SignedCheckRequest,
+  archive: Archive,
+  lists: ReadonlyMap<string, readonly PackageRecord[]>,
+  p: LockPackage,
+  pinned: boolean,
+): void {
+  const candidates = lists.get(p.name) ?? [];
+  const sameVersion = candidates.filter((r) => r.version === p.version && r.architecture === p.architecture);
+  const match = sameVersion.find(
+    (r) => r.sha256 === p.sha256 && r.size === p.size && r.filename === p.filename,
+  );
+  if (match !== undefined && (p.architecture === req.arch || p.architecture === 'all')) return;
+  const where = `${archive.source.url} ${archive.source.suite} (Release sha256 ${archive.releaseSha256})`;
+  const what = `${p.name} ${p.version} ${p.architecture}`;
+  const found =
+    p.architecture !== req.arch && p.architecture !== 'all'
+      ? `its architecture is neither ${req.arch} nor all`
+      : sameVersion.length > 0
+        ? `the signed index lists it as ${sameVersion.map((r) => `${r.filename}, ${r.size} bytes, sha256 ${r.sha256}`).join('; ')}, not ${p.filename}, ${p.size} bytes, sha256 ${p.sha256}`
+        : candidates.length > 0
+          ? `the signed index has only ${candidates.map((r) => `${r.version} ${r.architecture}`).join(', ')}`
+          : 'the signed index does not list it';
+  const details = {
+    file: req.lockFile,
+    platform: req.platform,
+    package: p.name,
+    url: archive.source.url,
+    suite: archive.source.suite,
+  };
+  if (!pinned) {
+    throw new ImprintError(
+      'LOCK_UNVERIFIED',
+      `${req.lockFile}: cannot check ${what} (${req.platform}) against signed metadata: the Release the lock pins is neither cached nor served any more, and the current one of ${where} does not list it as locked (${found})`,
+      {
+        hint: "Add a snapshot of the archive at the lock's date to `fetch.sources` as an archive root (`<snapshot URL>/{filename}`), build with the cache that made the lock, or relock with `imprint lock`.",
+        details,
+      },
+    );
+  }
+  throw new ImprintError(
+    'LOCK_INVALID',
+    `${req.lockFile}: ${what} (${req.platform}) is not what ${where} signed: ${found}. The lock was edited or is damaged`,
+    {
+      hint: 'Review the change to the lock; run `imprint lock` to resolve the spec again from the signed metadata.',
+      details,
+    },
+  );
+}

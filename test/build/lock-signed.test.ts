@@ -1,0 +1,207 @@
+// A lock is checked against the signed archive metadata before a build trusts it: a package's
+// sha256/size or a source's URL edited to name another .deb is LOCK_INVALID, a keyring that no longer
+// trusts the signer is refused, and a lock whose Release the archive no longer serves is checked
+// against a snapshot mirror or the current Release (generated signed repositories).
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, type DebRepo, generateTestKey, repoSpecYaml } from '../helpers/debrepo.js';
+
+describe('locked packages checked against the signed archive metadata', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-signed-'));
+  const spec = join(work, 'spec');
+  const lockFile = join(spec, 'imprint.lock');
+  let repo: DebRepo;
+  let evil: DebRepo;
+  let good = '';
+  let caches = 0;
+
+  before(async () => {
+    const app = (content: string) => ({
+      name: 'app',
+      version: '1',
+      architecture: 'all',
+      files: { '/usr/bin/app': content },
+    });
+    repo = await createDebRepo({ packages: [app('the real app\n')] });
+    // Another archive: the same package name and version, other bytes, signed by another key.
+    evil = await createDebRepo({ packages: [app('a backdoor\n')], key: generateTestKey('evil <e@invalid>') });
+    await mkdir(spec);
+    await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'app'));
+    assertOk(await runImprint(['--cache-dir', join(work, 'lock-cache'), 'lock', spec]), 'lock');
+    good = await readFile(lockFile, 'utf8');
+  });
+  after(async () => {
+    await repo?.close();
+    await evil?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  /** A build with a cache directory of its own unless `cache` is given (a fresh machine). */
+  const build = (opts: { cache?: string; args?: string[] } = {}) =>
+    runImprint(
+      [
+        '--cache-dir',
+        opts.cache ?? join(work, `cache-${++caches}`),
+        'build',
+        spec,
+        '-o',
+        `oci:${join(work, `out-${caches}`)}`,
+        ...(opts.args ?? []),
+      ],
+      { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+    );
+  const editLock = async (edit: (lock: LockJson) => void) => {
+    const lock = JSON.parse(good) as LockJson;
+    edit(lock);
+    await writeFile(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
+  };
+
+  it('builds a lock as imprint lock wrote it, and records the check: the next build reads no metadata', async () => {
+    await writeFile(lockFile, good);
+    const cache = join(work, 'cache-recorded');
+    assertOk(await build({ cache }), 'first build');
+    repo.requests.length = 0;
+    await rm(join(cache, 'layers'), { recursive: true, force: true });
+    assertOk(await build({ cache }), 'second build');
+    assert.deepEqual(
+      repo.requests.filter((r) => r.path.includes('/dists/')),
+      [],
+      'the recorded check needs no Release or index',
+    );
+    // Offline, the record is enough.
+    await rm(join(cache, 'layers'), { recursive: true, force: true });
+    assertOk(await build({ cache, args: ['--offline'] }), 'offline build');
+  });
+
+  it('lock --check passes a lock as imprint lock wrote it, and says what it checked', async () => {
+    await writeFile(lockFile, good);
+    const r = assertOk(
+      await runImprint(['--cache-dir', join(work, 'cache-check'), 'lock', spec, '--check']),
+      'check',
+    );
+    assert.match(r.stdout, /is up to date; all 1 locked packages are in their archives' signed metadata/);
+  });
+
+  it("refuses a package whose sha256 and size were edited to another .deb served at the archive's path", async () => {
+    const bad = evil.deb('app');
+    const real = repo.deb('app');
+    repo.override(`/${real.filename}`, { body: await readFile(bad.path) });
+    try {
+      await editLock((lock) => {
+        const p = lock.platforms['linux/amd64']?.[0] as LockJsonPackage;
+        p.sha256 = bad.sha256;
+        p.size = bad.size;
+      });
+      const r = await build();
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /LOCK_INVALID|is not what/);
+      assert.match(r.stderr, new RegExp(`app 1 all \\(linux/amd64\\) is not what ${repo.url}.* signed`));
+      assert.match(r.stderr, new RegExp(`sha256 ${real.sha256}`), 'names what the archive signed');
+      assert.match(r.stderr, /Review the change to the lock/);
+      await assert.rejects(stat(join(work, `out-${caches}`, 'index.json')), 'no image written');
+    } finally {
+      repo.clearOverrides();
+    }
+  });
+
+  it("refuses a lock whose source URL was edited away from the spec's", async () => {
+    const other = JSON.parse(good) as LockJson;
+    await editLock((lock) => {
+      (lock.sources[0] as { url: string }).url = evil.url;
+      lock.platforms['linux/amd64'] = (other.platforms['linux/amd64'] ?? []).map((p) => ({
+        ...p,
+        sha256: evil.deb('app').sha256,
+        size: evil.deb('app').size,
+      }));
+    });
+    const r = await build();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /sources\[0\]\.url is .*, but the spec's sources\[0\] says/);
+  });
+
+  it('refuses an archive the keyring does not trust, also when an earlier build under another keyring passed', async () => {
+    // A lock of the other archive, made with its own keyring: builds.
+    const yaml = (keyring: string) => repoSpecYaml(evil, 'app').replace(evil.keyringPath, keyring);
+    await writeFile(join(spec, 'imprint.yaml'), yaml(evil.keyringPath));
+    const cache = join(work, 'cache-keyring');
+    try {
+      assertOk(await runImprint(['--cache-dir', cache, 'lock', spec]), 'lock the other archive');
+      assertOk(await build({ cache }), 'build with its keyring');
+      // The keyring is not part of the lock's spec hash: the lock stays fresh, and the check must run again.
+      await writeFile(join(spec, 'imprint.yaml'), yaml(repo.keyringPath));
+      const r = await build({ cache });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /SIGNATURE_INVALID|signature/i);
+    } finally {
+      await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'app'));
+      await writeFile(lockFile, good);
+    }
+  });
+
+  it('offline with nothing cached: says the metadata is needed once', async () => {
+    await writeFile(lockFile, good);
+    const cache = join(work, 'cache-offline');
+    // The .deb alone is not enough.
+    const deb = repo.deb('app');
+    await mkdir(join(cache, 'blobs', 'sha256'), { recursive: true });
+    await cp(deb.path, join(cache, 'blobs', 'sha256', deb.sha256));
+    const r = await build({ cache, args: ['--offline'] });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /offline, and the signed archive metadata .* is not cached/);
+    assert.match(r.stderr, /Build once with the network/);
+  });
+
+  it('when the archive moved on: the current Release vouches for packages it still lists; else a snapshot root in fetch.sources does', async () => {
+    await writeFile(lockFile, good);
+    const snapshot = join(work, 'snapshot');
+    await cp(repo.dir, snapshot, { recursive: true });
+    try {
+      // Republished with one more package: the pinned Release is gone, the current one still lists app 1.
+      await repo.update({
+        packages: [
+          { name: 'app', version: '1', architecture: 'all', files: { '/usr/bin/app': 'the real app\n' } },
+          { name: 'other', version: '1', architecture: 'all', files: { '/usr/share/other': 'o' } },
+        ],
+        date: new Date('2024-02-01T00:00:00Z'),
+      });
+      assertOk(await build(), 'build against the current Release');
+
+      // Republished without app 1: nothing signed vouches for it any more.
+      await repo.update({
+        packages: [{ name: 'app', version: '2', architecture: 'all', files: { '/usr/bin/app': 'v2\n' } }],
+        date: new Date('2024-03-01T00:00:00Z'),
+      });
+      const r = await build();
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cannot check app 1 all \(linux\/amd64\) against signed metadata/);
+      assert.match(r.stderr, /the signed index has only 2 all/);
+      assert.match(r.stderr, /snapshot/);
+
+      // A snapshot of the archive as it was when locked, as a fetch source: the pinned Release is there.
+      await writeFile(
+        join(spec, 'imprint.yaml'),
+        repoSpecYaml(repo, 'app', [
+          'fetch:',
+          `  sources: ["file://${snapshot}/{filename}", "{url}/{filename}"]`,
+        ]),
+      );
+      assertOk(await build(), 'build with a snapshot root');
+    } finally {
+      await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'app'));
+    }
+  });
+});
+
+interface LockJsonPackage {
+  name: string;
+  sha256: string;
+  size: number;
+}
+interface LockJson {
+  sources: Array<{ url: string }>;
+  platforms: Record<string, LockJsonPackage[]>;
+}
