@@ -12,7 +12,13 @@ import { type BlobStore, fileSink, readBounded, tempPath } from '../store/index.
 import { mkdirp } from '../store/mkdirp.js';
 import type { ArchiveSource, OpenArchiveOptions } from './archive.js';
 import type { PackageRecord, RepoRef } from './packages-index.js';
-import { type PackagesScan, scannedRecords, scanPackages } from './packages-scan.js';
+import {
+  findRecords,
+  findRecordsIn,
+  type PackagesScan,
+  scannedRecords,
+  scanPackages,
+} from './packages-scan.js';
 import { readPackagesScan, writePackagesScan } from './packages-scan-cache.js';
 import type { ReleaseEntry, ReleaseInfo } from './release.js';
 
@@ -22,6 +28,17 @@ import type { ReleaseEntry, ReleaseInfo } from './release.js';
 const INDEX_KINDS: ReadonlyArray<{ suffix: string; kind: Decompression }> = [
   { suffix: '.xz', kind: 'xz' },
   { suffix: '.gz', kind: 'gzip' },
+  { suffix: '', kind: 'none' },
+];
+
+/**
+ * For a lookup, quickest to decode first: bookworm main's gzip index is 40 % larger than its xz
+ * one (12 MB against 9 MB), but decodes in a third of the CPU time (0.2 s against 0.6 s), and a
+ * build checking its lock shares the cores with the install.
+ */
+const LOOKUP_KINDS: ReadonlyArray<{ suffix: string; kind: Decompression }> = [
+  { suffix: '.gz', kind: 'gzip' },
+  { suffix: '.xz', kind: 'xz' },
   { suffix: '', kind: 'none' },
 ];
 
@@ -40,6 +57,12 @@ export interface LoadPackagesArgs {
   opts: OpenArchiveOptions;
   arch: string;
   component: string;
+  /**
+   * Only these packages' records are wanted: unless a scan of the index is cached, the index is
+   * searched for them instead of scanned, nothing is scanned or cached beyond the index file as
+   * downloaded (the compressed one, decoded in memory), and the gzip variant is preferred.
+   */
+  names?: ReadonlySet<string>;
 }
 
 /**
@@ -78,7 +101,8 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
       },
     );
   }
-  const candidates = INDEX_KINDS.flatMap((k) => {
+  const names = a.names;
+  const candidates = (names === undefined ? INDEX_KINDS : LOOKUP_KINDS).flatMap((k) => {
     const entry = release.sha256.get(`${dir}/Packages${k.suffix}`);
     return entry === undefined ? [] : [{ ...k, path: `${dir}/Packages${k.suffix}`, entry }];
   });
@@ -105,14 +129,19 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
       store.readBytes({ digest: digestOf(plain.sha256), size: plain.size }, MAX_INDEX_BYTES),
       readPackagesScan(cacheDir, plain.sha256, plain.size),
     ]);
-    return indexRecords(cacheDir, bytes, plain.sha256, repo, what, scan);
+    if (names !== undefined && scan === undefined) return findRecords(bytes, names, repo, what);
+    const records = await indexRecords(cacheDir, bytes, plain.sha256, repo, what, scan);
+    return names === undefined ? records : records.filter((r) => names.has(r.name));
   }
+  const fromCompressed = async (c: (typeof candidates)[number]): Promise<PackageRecord[]> => {
+    const stream = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
+    const plainStream = await decompressed(stream, c.kind, what, plain);
+    if (names !== undefined) return findRecordsIn(plainStream, names, repo, what);
+    const bytes = await readBounded(plainStream, MAX_INDEX_BYTES, what);
+    return indexRecords(cacheDir, bytes, plain?.sha256 ?? sha256Hex(bytes), repo, what);
+  };
   for (const c of candidates) {
-    if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) {
-      const stream = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
-      const bytes = await readBounded(await decompressed(stream, c.kind, what, plain), MAX_INDEX_BYTES, what);
-      return indexRecords(cacheDir, bytes, plain?.sha256 ?? sha256Hex(bytes), repo, what);
-    }
+    if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) return fromCompressed(c);
   }
   if (a.opts.offline === true) {
     throw new ImprintError('OFFLINE', `offline, and ${what} (Release ${a.base}) is not cached`, {
@@ -126,12 +155,19 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
     const urls = indexUrls(a.base, c.path, c.entry, release.acquireByHash);
     for (const url of urls) {
       try {
+        if (names !== undefined && c.kind !== 'none') {
+          // Kept as downloaded (verified against the Release), decoded in memory.
+          const stream = await a.opts.fetcher.get(url, { signal: a.opts.signal, expect: c.entry });
+          await store.put(stream, { digest: digestOf(c.entry.sha256), size: c.entry.size });
+          return await fromCompressed(c);
+        }
         if (plain !== undefined) {
           await fetchDecompressedIndex(a, url, c.entry, c.kind, plain, what);
           const bytes = await store.readBytes(
             { digest: digestOf(plain.sha256), size: plain.size },
             MAX_INDEX_BYTES,
           );
+          if (names !== undefined) return findRecords(bytes, names, repo, what);
           return indexRecords(cacheDir, bytes, plain.sha256, repo, what);
         }
         const stream = await a.opts.fetcher.get(url, { signal: a.opts.signal, expect: c.entry });
@@ -142,6 +178,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
           MAX_INDEX_BYTES,
           what,
         );
+        if (names !== undefined) return findRecords(bytes, names, repo, what);
         return indexRecords(cacheDir, bytes, sha256Hex(bytes), repo, what);
       } catch (err) {
         if (!isNotFound(err)) throw err;

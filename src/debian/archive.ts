@@ -62,6 +62,11 @@ export interface Archive {
   readonly signers: string[];
   /** The index of one component and architecture, verified against the Release (memoized). */
   packages(arch: string, component: string): Promise<PackageRecord[]>;
+  /**
+   * The records of `names` in the index of one component and architecture, verified against the
+   * Release, found without scanning the whole index (not memoized; see LoadPackagesArgs.names).
+   */
+  lookup(arch: string, component: string, names: ReadonlySet<string>): Promise<PackageRecord[]>;
   /** The URL of a file of the archive, e.g. a record's `filename`. */
   fileUrl(path: string): string;
   /**
@@ -208,6 +213,8 @@ function verifiedArchive(
       }
       return p;
     },
+    lookup: (arch, component, names) =>
+      loadPackages({ source, release, base, store, opts, arch, component, names }),
     fresh: () => verifiedArchive(source, release, releaseSha256, signers, where),
   };
 }

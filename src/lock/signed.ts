@@ -270,14 +270,13 @@ async function indexLists(
     for (const a of archs) {
       let list: PackageRecord[];
       try {
-        list = await archive.packages(a, component);
+        list = await archive.lookup(a, component, wanted);
       } catch (err) {
         // `all` is optional: where the Release lists it but keeps no index, the native one has them.
         if (a === 'all' && isImprintError(err, 'INDEX_NOT_FOUND')) continue;
         throw err;
       }
       for (const r of list) {
-        if (!wanted.has(r.name)) continue;
         const same = byName.get(r.name);
         if (same === undefined) byName.set(r.name, [r]);
         else same.push(r);

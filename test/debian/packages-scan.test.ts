@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { type PackageRecord, parsePackages, type RepoRef } from '../../src/debian/packages-index.js';
-import { scannedRecords, scanPackages } from '../../src/debian/packages-scan.js';
+import { findRecords, findRecordsIn, scannedRecords, scanPackages } from '../../src/debian/packages-scan.js';
 import { isImprintError } from '../../src/errors.js';
 
 const repo: RepoRef = {
@@ -171,6 +172,82 @@ describe('scanPackages on the host Packages indexes', () => {
       const { records, scan } = scanPackages(out.stdout, repo, f);
       assert.ok(scan !== undefined, f);
       assertSameRecords(records, parsePackages(out.stdout.toString('utf8'), repo, f));
+    }
+  });
+});
+
+describe('findRecords / findRecordsIn: a few packages of an index, without scanning it', () => {
+  // As archives write indexes: `Package: ` spelled so, paragraphs between empty lines; one paragraph
+  // with Package not first, UTF-8, two versions of one name, and a last paragraph without a newline.
+  const INDEX = [
+    TRICKY[0] as string,
+    `Version: 7\nPackage: late-name\nArchitecture: all\nFilename: pool/late.deb\nSize: 9\nSHA256: ${SHA}\n`,
+    pkg('plain', 'Pre-Depends: dpkg\n'),
+    pkg('twice'),
+    pkg('twice').replace('Version: 1.0', 'Version: 2.0'),
+    pkg('last').trimEnd(),
+  ].join('\n');
+  const names = new Set(['libfoo1', 'late-name', 'twice', 'last', 'absent']);
+  const expected = () => parsePackages(INDEX, repo, 'P').filter((r) => names.has(r.name));
+
+  it('finds the same records parsePackages gives, field for field', () => {
+    const found = findRecords(Buffer.from(INDEX), names, repo, 'P');
+    assert.deepEqual(
+      found.map((r) => `${r.name} ${r.version}`),
+      ['libfoo1 1.2-3+b1', 'late-name 7', 'twice 1.0', 'twice 2.0', 'last 1.0'],
+    );
+    assertSameRecords(found, expected());
+  });
+
+  it('gives the same from a stream cut anywhere', async () => {
+    const bytes = Buffer.from(INDEX);
+    for (const size of [1, 2, 3, 7, 64, bytes.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+      assertSameRecords(await findRecordsIn(Readable.from(chunks), names, repo, 'P'), expected());
+    }
+  });
+
+  it('finds nothing for names the index lacks, and nothing in an empty index', async () => {
+    assert.deepEqual(findRecords(Buffer.from(INDEX), new Set(['nope']), repo, 'P'), []);
+    assert.deepEqual(findRecords(Buffer.alloc(0), names, repo, 'P'), []);
+    assert.deepEqual(await findRecordsIn(Readable.from([]), names, repo, 'P'), []);
+  });
+
+  it('refuses a stream with no paragraph break in 16 MiB', async () => {
+    const big = Buffer.alloc(1 << 20, 0x61);
+    const chunks = Array.from({ length: 17 }, () => big);
+    await assert.rejects(findRecordsIn(Readable.from(chunks), names, repo, 'P'), (err: unknown) =>
+      isImprintError(err, 'DEB822_PARSE'),
+    );
+  });
+
+  const dir = '/var/lib/apt/lists';
+  const files = existsSync(dir) ? readdirSync(dir).filter((n) => /_Packages(\.(lz4|gz|xz))?$/.test(n)) : [];
+  it('on the host Packages indexes: the records scanPackages gives for the same names', {
+    skip:
+      files.length > 0 && existsSync('/usr/lib/apt/apt-helper')
+        ? false
+        : 'skipped: no apt lists on this host',
+  }, async () => {
+    for (const f of files.sort()) {
+      const out = spawnSync('/usr/lib/apt/apt-helper', ['cat-file', join(dir, f)], { maxBuffer: 1 << 30 });
+      const { records } = scanPackages(out.stdout, repo, f);
+      // Every 97th name: a spread over the index, first and last included.
+      const some = new Set(
+        records.filter((_, i) => i % 97 === 0 || i === records.length - 1).map((r) => r.name),
+      );
+      const want = records.filter((r) => some.has(r.name));
+      assertSameRecords(findRecords(out.stdout, some, repo, f), want);
+      assertSameRecords(
+        await findRecordsIn(
+          Readable.from([out.stdout.subarray(0, 1000), out.stdout.subarray(1000)]),
+          some,
+          repo,
+          f,
+        ),
+        want,
+      );
     }
   });
 });
