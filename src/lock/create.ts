@@ -8,7 +8,8 @@ import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
-import { specLockHash } from './fresh.js';
+import { lockPath, specLockHash } from './fresh.js';
+import { recordLockSigned } from './signed.js';
 import { LOCK_VERSION, type LockBase, type LockFile, type LockPackage, type LockSource } from './types.js';
 
 export { loadFreshLock, lockPath, lockSpecInput, specLockHash } from './fresh.js';
@@ -117,16 +118,26 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     }
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
-  return {
-    lock: {
-      version: LOCK_VERSION,
-      specHash: specLockHash(spec),
-      sources,
-      platforms,
-      ...(baseImage === undefined ? {} : { base: baseImage }),
-    },
-    warnings,
+  const lock: LockFile = {
+    version: LOCK_VERSION,
+    specHash: specLockHash(spec),
+    sources,
+    platforms,
+    ...(baseImage === undefined ? {} : { base: baseImage }),
   };
+  // Every package came from the verified indexes of the Releases the lock pins: the build that
+  // follows need not check them again.
+  for (const platform of spec.platforms) {
+    await recordLockSigned({
+      cacheDir: req.cacheDir,
+      lock,
+      lockFile: lockPath(req.loaded),
+      platform: formatPlatform(platform),
+      arch: dpkgArch(platform),
+      sources: opened.map((a) => a.source),
+    });
+  }
+  return { lock, warnings };
 }
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */

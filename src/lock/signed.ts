@@ -57,10 +57,9 @@ const RECORD_SCHEME = 'imprint-signed-lock-v1';
 export async function checkLockSigned(req: SignedCheckRequest): Promise<void> {
   if (req.packages.length === 0) return;
   const sources = await lockSources(req, false);
-  const groups = packagesBySource(req);
-  const key = recordKey(req, sources, groups);
-  const record = join(req.cacheDir, 'debian', 'verified', `${key}.json`);
-  if (await isRecorded(record, key)) return;
+  const groups = packagesBySource(req.lock, req.packages, req.lockFile, req.platform);
+  const key = recordKey(req.arch, req.lock, sources, groups);
+  if (await isRecorded(req.cacheDir, key)) return;
 
   const parsed = await lockSources(req, true);
   const verified: Array<{ url: string; suite: string; release: string; pinned: boolean }> = [];
@@ -71,13 +70,45 @@ export async function checkLockSigned(req: SignedCheckRequest): Promise<void> {
     for (const p of packages) checkPackage(req, archive, lists, p, pinned);
     verified.push({ url: source.url, suite: source.suite, release: archive.releaseSha256, pinned });
   }
-  await mkdirp(dirname(record));
-  await writeFileAtomic(
-    record,
-    new TextEncoder().encode(
-      `${JSON.stringify({ key, platform: req.platform, packages: req.packages.length, sources: verified })}\n`,
-    ),
-  ).catch(() => undefined); // a read-only cache only costs the next build the check again
+  await writeRecord(req.cacheDir, key, {
+    platform: req.platform,
+    packages: req.packages.length,
+    sources: verified,
+  });
+}
+
+/**
+ * Records a platform of a lock `imprint lock` has just made as checked: its packages come from the
+ * verified indexes of exactly the Releases it pins, so the build that follows needs no check.
+ * `sources` are the archive sources the lock's `sources` were opened from, in the same order.
+ */
+export async function recordLockSigned(args: {
+  cacheDir: string;
+  lock: LockFile;
+  lockFile: string;
+  platform: string;
+  arch: string;
+  sources: readonly ArchiveSource[];
+}): Promise<void> {
+  const packages = args.lock.platforms[args.platform] ?? [];
+  if (packages.length === 0) return;
+  const groups = packagesBySource(args.lock, packages, args.lockFile, args.platform);
+  const key = recordKey(args.arch, args.lock, args.sources, groups);
+  await writeRecord(args.cacheDir, key, { platform: args.platform, packages: packages.length, locked: true });
+}
+
+function recordFile(cacheDir: string, key: string): string {
+  return join(cacheDir, 'debian', 'verified', `${key}.json`);
+}
+
+async function writeRecord(cacheDir: string, key: string, what: object): Promise<void> {
+  const file = recordFile(cacheDir, key);
+  try {
+    await mkdirp(dirname(file));
+    await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify({ key, ...what })}\n`));
+  } catch {
+    // A read-only cache only costs the next build the check again.
+  }
 }
 
 /**
@@ -126,17 +157,22 @@ async function lockSources(req: SignedCheckRequest, parseKeys: boolean): Promise
 }
 
 /** The platform's packages grouped by the index of their lock source (a missing `repo`: the only source). */
-function packagesBySource(req: SignedCheckRequest): Map<number, LockPackage[]> {
+function packagesBySource(
+  lock: LockFile,
+  packages: readonly LockPackage[],
+  lockFile: string,
+  platform: string,
+): Map<number, LockPackage[]> {
   const groups = new Map<number, LockPackage[]>();
-  for (const p of req.packages) {
-    const index = p.repo ?? (req.lock.sources.length === 1 ? 0 : -1);
-    if (req.lock.sources[index] === undefined) {
+  for (const p of packages) {
+    const index = p.repo ?? (lock.sources.length === 1 ? 0 : -1);
+    if (lock.sources[index] === undefined) {
       throw new ImprintError(
         'LOCK_INVALID',
-        `${req.lockFile}: ${p.name} ${p.version} (${req.platform}) names source ${p.repo ?? '(none)'}, which the lock does not list`,
+        `${lockFile}: ${p.name} ${p.version} (${platform}) names source ${p.repo ?? '(none)'}, which the lock does not list`,
         {
           hint: 'Run `imprint lock` to resolve the spec again.',
-          details: { file: req.lockFile, package: p.name, platform: req.platform },
+          details: { file: lockFile, package: p.name, platform },
         },
       );
     }
@@ -149,7 +185,8 @@ function packagesBySource(req: SignedCheckRequest): Map<number, LockPackage[]> {
 
 /** The hash of everything a recorded check depends on: the sources as pinned and trusted, and the packages. */
 function recordKey(
-  req: SignedCheckRequest,
+  arch: string,
+  lock: LockFile,
   sources: readonly ArchiveSource[],
   groups: ReadonlyMap<number, readonly LockPackage[]>,
 ): string {
@@ -160,20 +197,20 @@ function recordKey(
       suite: s.suite,
       components: s.components,
       keyring: s.keyring.digest,
-      release: req.lock.sources[index]?.release.sha256,
+      release: lock.sources[index]?.release.sha256,
       packages: packages
         .map((p) => [p.name, p.version, p.architecture, p.filename, p.size, p.sha256].join(' '))
         .sort(),
     };
   });
   return createHash('sha256')
-    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch: req.arch, sources: used }))
+    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, sources: used }))
     .digest('hex');
 }
 
-async function isRecorded(file: string, key: string): Promise<boolean> {
+async function isRecorded(cacheDir: string, key: string): Promise<boolean> {
   try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { key?: unknown }).key === key;
+    return (JSON.parse(await readFile(recordFile(cacheDir, key), 'utf8')) as { key?: unknown }).key === key;
   } catch {
     return false;
   }

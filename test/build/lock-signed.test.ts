@@ -77,6 +77,20 @@ describe('locked packages checked against the signed archive metadata', async ()
     assertOk(await build({ cache, args: ['--offline'] }), 'offline build');
   });
 
+  it('a build right after imprint lock, with its cache, reads no metadata: the lock recorded its check', async () => {
+    await writeFile(lockFile, good);
+    // Without the record the check would need the Release again: take it out of the cache.
+    const release = (JSON.parse(good) as { sources: Array<{ release: { sha256: string } }> }).sources[0]
+      ?.release.sha256 as string;
+    await rm(join(work, 'lock-cache', 'blobs', 'sha256', release));
+    repo.requests.length = 0;
+    assertOk(await build({ cache: join(work, 'lock-cache') }), 'build');
+    assert.deepEqual(
+      repo.requests.filter((r) => r.path.includes('/dists/')),
+      [],
+    );
+  });
+
   it('lock --check passes a lock as imprint lock wrote it, and says what it checked', async () => {
     await writeFile(lockFile, good);
     const r = assertOk(
