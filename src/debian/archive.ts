@@ -241,8 +241,29 @@ async function fetchRelease(
       details: { url: base },
     });
   }
-  const signature = await fetcher.getBytes(`${base}/Release.gpg`, MAX_RELEASE_BYTES, { signal });
-  return { bytes, signature, sha256: sha256Hex(bytes) };
+  return { bytes, signature: await fetchSignature(fetcher, base, signal), sha256: sha256Hex(bytes) };
+}
+
+/** Release.gpg beside a Release; SIGNATURE_INVALID when there is none (an unsigned archive). */
+async function fetchSignature(
+  fetcher: Fetcher,
+  base: string,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  try {
+    return await fetcher.getBytes(`${base}/Release.gpg`, MAX_RELEASE_BYTES, { signal });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    throw new ImprintError(
+      'SIGNATURE_INVALID',
+      `${base}: the archive is not signed: it has a Release, but neither InRelease nor Release.gpg`,
+      {
+        hint: "imprint installs only from signed archives. Sign the Release (e.g. `gpg --clearsign -o InRelease Release`) and give the public key as the source's `keyring`.",
+        cause: err,
+        details: { url: base },
+      },
+    );
+  }
 }
 
 /**
@@ -274,8 +295,7 @@ async function fetchPinnedRelease(
         continue;
       }
       if (name === 'InRelease') return { bytes, sha256, base };
-      const signature = await fetcher.getBytes(`${base}/Release.gpg`, MAX_RELEASE_BYTES, { signal });
-      return { bytes, signature, sha256, base };
+      return { bytes, signature: await fetchSignature(fetcher, base, signal), sha256, base };
     }
   }
   if (served.length === 0 && failure !== undefined) throw failure;

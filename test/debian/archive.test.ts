@@ -223,6 +223,17 @@ describe('openArchive', () => {
       await assert.rejects(openArchive(source(repo, keyring), options(cacheDir())), (e) =>
         isImprintError(e, 'SIGNATURE_INVALID'),
       );
+      // An unsigned archive (a Release, nothing signed) says so, rather than reporting a 404.
+      repo.clearOverrides();
+      repo.override(`/dists/${repo.suite}/InRelease`, { status: 404 });
+      repo.override(`/dists/${repo.suite}/Release.gpg`, { status: 404 });
+      await assert.rejects(
+        openArchive(source(repo, keyring), options(cacheDir())),
+        (e) =>
+          isImprintError(e, 'SIGNATURE_INVALID') &&
+          /is not signed/.test(e.message) &&
+          /keyring/.test(e.hint ?? ''),
+      );
       repo.override(`/dists/${repo.suite}/Release`, { status: 404 });
       await assert.rejects(openArchive(source(repo, keyring), options(cacheDir())), (e) =>
         isImprintError(e, 'INDEX_NOT_FOUND'),
@@ -321,6 +332,50 @@ describe('openArchive', () => {
       assert.equal(latest.releaseSha256, second.releaseSha256);
     } finally {
       await own.close();
+    }
+  });
+
+  it('pinned: uses exactly the pinned Release, from the source or a mirror root, else RELEASE_CHANGED; looks names up', async () => {
+    const own = await createDebRepo({ packages: PACKAGES });
+    const mirror = mkdtempSync(join(tmpdir(), 'imprint-mirror-'));
+    try {
+      const keys = await loadKeyring(own.keyringPath);
+      const first = await openArchive(source(own, keys), options(cacheDir()));
+      cpSync(own.dir, mirror, { recursive: true });
+      const pin = { releaseSha256: first.releaseSha256, pinned: true };
+      // Still served: found at the source, and a lookup reads just the names asked for.
+      const pinned = await openArchive(source(own, keys), options(cacheDir(), pin));
+      assert.equal(pinned.releaseSha256, first.releaseSha256);
+      assert.deepEqual(
+        (await pinned.lookup('amd64', 'main', new Set(['hello', 'nope']))).map(
+          (r) => `${r.name} ${r.version}`,
+        ),
+        ['hello 2.10-3'],
+      );
+      await own.update({ packages: [...PACKAGES, { name: 'hello', version: '2.10-4' }] });
+      // Republished: not at the source any more, RELEASE_CHANGED naming where it looked ...
+      await assert.rejects(
+        openArchive(source(own, keys), options(cacheDir(), pin)),
+        (e) => isImprintError(e, 'RELEASE_CHANGED') && e.message.includes(first.releaseSha256),
+      );
+      // ... but a mirror root keeps it, and its indexes come from there.
+      const cache = cacheDir();
+      const fromMirror = await openArchive(
+        source(own, keys),
+        options(cache, { ...pin, mirrors: [`file://${mirror}`] }),
+      );
+      assert.equal(fromMirror.releaseSha256, first.releaseSha256);
+      assert.deepEqual(
+        (await fromMirror.lookup('amd64', 'main', new Set(['hello']))).map((r) => r.version),
+        ['2.10-3'],
+      );
+      // The suite's pointer still names the newest Release seen (none here: the pinned one is not it).
+      await assert.rejects(openArchive(source(own, keys), options(cache, { offline: true })), (e) =>
+        isImprintError(e, 'OFFLINE'),
+      );
+    } finally {
+      await own.close();
+      rmSync(mirror, { recursive: true, force: true });
     }
   });
 
