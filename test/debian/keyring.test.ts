@@ -36,6 +36,22 @@ describe('keyrings', () => {
     assert.deepEqual(bin.files, [a.keyringPath]);
   });
 
+  it('knows a keyring by the sha256 of its bytes, parsed or not (parse: false leaves the keys unread)', async () => {
+    const parsed = await loadKeyring(a.keyringPath);
+    const unparsed = await loadKeyring(a.keyringPath, { parse: false });
+    assert.match(parsed.digest, /^[0-9a-f]{64}$/);
+    assert.equal(unparsed.digest, parsed.digest);
+    assert.deepEqual(unparsed.keys, []);
+    assert.notEqual((await loadKeyring(b.keyringPath, { parse: false })).digest, parsed.digest);
+    const resolved = await resolveKeyring({ keyring: a.keyringPath }, { parse: false });
+    assert.equal(resolved.digest, parsed.digest);
+    // Garbage is only found out when parsed.
+    const junk = join(dir, 'junk.gpg');
+    writeFileSync(junk, 'not a key');
+    assert.match((await loadKeyring(junk, { parse: false })).digest, /^[0-9a-f]{64}$/);
+    await assert.rejects(loadKeyring(junk), (e) => isImprintError(e, 'KEYRING_NOT_FOUND'));
+  });
+
   it('reads concatenated keyrings, several armored blocks, and directories of *.gpg/*.asc in name order', async () => {
     const both = join(dir, 'both.gpg');
     writeFileSync(both, Buffer.concat([readFileSync(a.keyringPath), readFileSync(b.keyringPath)]));
