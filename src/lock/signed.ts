@@ -120,12 +120,21 @@ async function lockSources(req: SignedCheckRequest, parseKeys: boolean): Promise
   const { spec, dir } = req.loaded;
   const out: ArchiveSource[] = [];
   for (const [i, s] of spec.sources.entries()) {
-    const resolved = await resolveSourceSpec(s, {
-      sourceIndex: i,
-      baseDir: dir,
-      root: req.aptRoot ?? '/',
-      parseKeys,
-    });
+    const opts = { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/', parseKeys };
+    let resolved: ArchiveSource[];
+    try {
+      resolved = await resolveSourceSpec(s, opts);
+    } catch (err) {
+      // No apt source for a suite here (the lock was made on another host): the lock's URL, with the
+      // spec's keyring or else the host's Debian archive keyring.
+      if (s.url !== undefined || !isImprintError(err, 'APT_SOURCE_NOT_FOUND')) throw err;
+      resolved = [];
+      for (const [k, suite] of s.suites.entries()) {
+        const url = req.lock.sources[out.length + k]?.url;
+        if (url === undefined) throw err;
+        resolved.push(...(await resolveSourceSpec({ ...s, url, suites: [suite] }, opts)));
+      }
+    }
     for (const r of resolved) {
       const at = out.length;
       const locked = req.lock.sources[at];

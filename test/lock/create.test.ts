@@ -22,6 +22,7 @@ import {
 } from '../../src/lock/create.js';
 import { lockDownloads } from '../../src/lock/create-downloads.js';
 import { parseLock, serializeLock, writeLock } from '../../src/lock/index.js';
+import { checkLockSigned } from '../../src/lock/signed.js';
 import type { LockFile } from '../../src/lock/types.js';
 import { createFetcher } from '../../src/net/http.js';
 import { loadSpec } from '../../src/spec/index.js';
@@ -380,6 +381,31 @@ describe('createLock against a generated signed archive', () => {
       createLock(request(loaded, tempDir('imprint-lock-cache-'), { aptRoot: tempDir('imprint-aptroot-') })),
       (err: unknown) => isImprintError(err, 'APT_SOURCE_NOT_FOUND'),
     );
+    // Checked against the signed metadata on this host, and on one with no apt source for the suite:
+    // there the lock's URL, with the host's Debian archive keyring (else KEYRING_NOT_FOUND).
+    const check = (aptRoot: string) =>
+      checkLockSigned({
+        loaded,
+        lock,
+        lockFile: 'imprint.lock',
+        platform: 'linux/amd64',
+        arch: 'amd64',
+        packages: lock.platforms['linux/amd64'] ?? [],
+        cacheDir: tempDir('imprint-lock-cache-'),
+        fetcher: async () => fetcher,
+        now: new Date(),
+        templates: [],
+        aptRoot,
+      });
+    await check(root);
+    const bare = tempDir('imprint-aptroot-');
+    await assert.rejects(check(bare), (err: unknown) => isImprintError(err, 'KEYRING_NOT_FOUND'));
+    mkdirSync(join(bare, 'usr/share/keyrings'), { recursive: true });
+    writeFileSync(
+      join(bare, 'usr/share/keyrings/debian-archive-keyring.gpg'),
+      readFileSync(repo.keyringPath),
+    );
+    await check(bare);
   });
 
   it('lockDownloads lists each .deb once with its archive URL', async () => {
