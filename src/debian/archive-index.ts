@@ -117,6 +117,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
     suite: a.source.suite,
     component,
     arch,
+    ...(release.priority === 500 ? {} : { priority: release.priority }),
   };
   const plain = release.sha256.get(`${dir}/Packages`);
   const store = a.store;

@@ -30,6 +30,12 @@ export interface RepoRef {
   component: string;
   /** The architecture of the Packages index (records may still say `all`). */
   arch: string;
+  /**
+   * apt's pin priority of the suite (ReleaseInfo.priority; absent: 500). The candidate version of a
+   * package is the newest of those with the highest priority, so a NotAutomatic suite (backports)
+   * gives a package only when nothing else can, or when its version is pinned.
+   */
+  priority?: number;
 }
 
 export type MultiArch = 'no' | 'same' | 'foreign' | 'allowed';

@@ -210,9 +210,21 @@ export interface ReleaseInfo {
   acquireByHash: boolean;
   /** `No-Support-for-Architecture-all: Packages`: `all` packages are listed in every arch index. */
   noSupportForArchitectureAll: boolean;
+  /**
+   * apt's default pin priority of the suite's packages: 1 with `NotAutomatic: yes` (backports,
+   * experimental), 100 with `ButAutomaticUpgrades: yes` too, else 500.
+   */
+  priority: number;
   /** Path relative to `dists/<suite>/` → size and sha256. */
   sha256: Map<string, ReleaseEntry>;
   paragraph: Deb822Paragraph;
+}
+
+/** apt's default priorities: see ReleaseInfo.priority. */
+function releasePriority(p: Deb822Paragraph): number {
+  const yes = (field: string) => (p.get(field) ?? '').trim().toLowerCase() === 'yes';
+  if (!yes('NotAutomatic')) return 500;
+  return yes('ButAutomaticUpgrades') ? 100 : 1;
 }
 
 const SHA256_LINE_RE = /^([0-9a-fA-F]{64})\s+([0-9]+)\s+(\S+)$/;
@@ -263,6 +275,7 @@ export function parseRelease(text: string, what = 'Release'): ReleaseInfo {
     components: splitWords(p.get('Components')),
     acquireByHash: (p.get('Acquire-By-Hash') ?? '').toLowerCase() === 'yes',
     noSupportForArchitectureAll: (p.get('No-Support-for-Architecture-all') ?? '') === 'Packages',
+    priority: releasePriority(p),
     sha256,
     paragraph: p,
   };

@@ -279,7 +279,10 @@ export class Resolver {
     return [...real, ...provided];
   }
 
-  /** The candidate of a package on an architecture: the pinned version, else the newest (first source on ties). */
+  /**
+   * The candidate of a package on an architecture, as apt chooses it: the pinned version, else the
+   * newest (first source on ties) of the records with the highest suite priority (RepoRef.priority).
+   */
   #candidate(name: string, arch: string): PackageRecord | undefined {
     const k = `${name}:${arch}`;
     const hit = this.#candidates.get(k);
@@ -289,8 +292,8 @@ export class Resolver {
     for (const r of this.#u.byName(name)) {
       if (effectiveArch(r, this.#native) !== arch) continue;
       if (pin !== undefined && compareVersions(r.version, pin) !== 0) continue;
-      found = r;
-      break;
+      if (found === null || repoPriority(r) > repoPriority(found)) found = r;
+      if (pin !== undefined) break;
     }
     this.#candidates.set(k, found);
     return found ?? undefined;
@@ -443,4 +446,9 @@ function pullFrom<T>(map: Map<string, T[]>, key: string, drop: (x: T) => boolean
   const kept = list.filter((x) => !drop(x));
   if (kept.length === 0) map.delete(key);
   else map.set(key, kept);
+}
+
+/** apt's pin priority of the suite a record comes from (500 unless the Release says otherwise). */
+function repoPriority(r: PackageRecord): number {
+  return r.repo.priority ?? 500;
 }

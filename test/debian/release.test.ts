@@ -245,6 +245,14 @@ describe('parseRelease', () => {
     assert.equal(r.acquireByHash, true);
     assert.deepEqual(r.architectures, ['amd64', 'arm64']);
     assert.deepEqual(r.components, ['main', 'contrib']);
+    assert.equal(r.priority, 500);
+    // apt's default pin priorities: NotAutomatic 1, with ButAutomaticUpgrades 100.
+    assert.equal(parseRelease(text.replace('Suite:', 'NotAutomatic: yes\nSuite:')).priority, 1);
+    assert.equal(
+      parseRelease(text.replace('Suite:', 'NotAutomatic: yes\nButAutomaticUpgrades: yes\nSuite:')).priority,
+      100,
+    );
+    assert.equal(parseRelease(text.replace('Suite:', 'ButAutomaticUpgrades: yes\nSuite:')).priority, 500);
     assert.deepEqual(
       [...r.sha256],
       [

@@ -31,6 +31,8 @@ interface P {
   /** Index of the source (spec order); default 0. */
   source?: number;
   suite?: string;
+  /** The suite's apt priority (its Release's NotAutomatic: 1; with ButAutomaticUpgrades: 100). */
+  suitePriority?: number;
 }
 
 function paragraph(p: P): string {
@@ -59,18 +61,19 @@ function paragraph(p: P): string {
 function records(pkgs: P[]): PackageRecord[] {
   const groups = new Map<string, P[]>();
   for (const p of pkgs) {
-    const key = `${p.source ?? 0}\0${p.suite ?? 'stable'}`;
+    const key = `${p.source ?? 0}\0${p.suite ?? 'stable'}\0${p.suitePriority ?? ''}`;
     groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   const out: PackageRecord[] = [];
   for (const [key, list] of groups) {
-    const [source, suite] = key.split('\0') as [string, string];
+    const [source, suite, priority] = key.split('\0') as [string, string, string];
     const repo: RepoRef = {
       sourceIndex: Number(source),
       url: `http://127.0.0.1/${source}`,
       suite,
       component: 'main',
       arch: 'amd64',
+      ...(priority === '' ? {} : { priority: Number(priority) }),
     };
     out.push(...parsePackages(`${list.map(paragraph).join('\n\n')}\n`, repo, `Packages ${source}/${suite}`));
   }
@@ -251,6 +254,37 @@ test('versions: like apt, alternatives only consider candidates; an older versio
     'lib=1.0',
     'x=1.0',
   ]);
+});
+
+test('suite priorities, as apt: a NotAutomatic suite (backports) gives a package only when pinned or when nothing else fits', () => {
+  const pkgs: P[] = [
+    { name: 'curl', version: '7.88', depends: 'libcurl4 (= 7.88)' },
+    { name: 'libcurl4', version: '7.88' },
+    { name: 'libonly', version: '1.0' },
+    {
+      name: 'curl',
+      version: '8.14~bpo',
+      depends: 'libcurl4 (= 8.14~bpo)',
+      suite: 'backports',
+      suitePriority: 1,
+    },
+    { name: 'libcurl4', version: '8.14~bpo', suite: 'backports', suitePriority: 1 },
+    { name: 'newthing', version: '2.0', depends: 'libonly', suite: 'backports', suitePriority: 1 },
+  ];
+  // Newer in backports, but the stable versions are the candidates.
+  assert.deepEqual(picked(resolve(pkgs, ['curl'])), ['curl=7.88', 'libcurl4=7.88']);
+  // Pinned: backports' curl, and the libcurl4 it needs (not a candidate, but the only fit).
+  assert.deepEqual(picked(resolve(pkgs, ['curl=8.14~bpo'])), ['curl=8.14~bpo', 'libcurl4=8.14~bpo']);
+  // Only in backports: its one version is the candidate.
+  assert.deepEqual(picked(resolve(pkgs, ['newthing'])), ['libonly=1.0', 'newthing=2.0']);
+  // ButAutomaticUpgrades (100) still loses to a default suite (500); between two NotAutomatic
+  // suites the higher priority wins, whatever the versions.
+  const two: P[] = [
+    { name: 'tool', version: '3', suite: 'experimental', suitePriority: 1 },
+    { name: 'tool', version: '2', suite: 'backports', suitePriority: 100 },
+  ];
+  assert.deepEqual(picked(resolve(two, ['tool'])), ['tool=2']);
+  assert.deepEqual(picked(resolve([...two, { name: 'tool', version: '1' }], ['tool'])), ['tool=1']);
 });
 
 test('pinned versions: name=version picks that version and satisfies dependencies on it', () => {
