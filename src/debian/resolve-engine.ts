@@ -49,6 +49,8 @@ export class Resolver {
   readonly #req: ResolveRequest;
   readonly #native: string;
   readonly #pins = new Map<string, string>();
+  /** Requested packages to take from one suite (name → suite). */
+  readonly #suites = new Map<string, string>();
   readonly #candidates = new Map<string, PackageRecord | null>();
   readonly #chosen = new Map<string, Chosen>();
   readonly #chosenByName = new Map<string, PackageRecord[]>();
@@ -91,6 +93,7 @@ export class Resolver {
           },
         );
       }
+      if (n.suite !== undefined) this.#suites.set(n.name, n.suite);
       if (n.version === undefined) continue;
       const pinned = this.#pins.get(n.name);
       if (pinned !== undefined && compareVersions(pinned, n.version) !== 0) {
@@ -148,6 +151,18 @@ export class Resolver {
   #requested(name: string, version: string | undefined): PackageRecord {
     const candidate = this.#candidate(name, this.#native);
     if (candidate !== undefined) return candidate;
+    const suite = this.#suites.get(name);
+    const elsewhere = this.#u.byName(name).filter((r) => effectiveArch(r, this.#native) === this.#native);
+    if (suite !== undefined && elsewhere.length > 0) {
+      throw new ImprintError(
+        'PACKAGE_NOT_FOUND',
+        `${name}${version === undefined ? '' : `=${version}`} is not in suite ${suite}; the sources have ${elsewhere.map((r) => `${r.version} (${r.repo.suite})`).join(', ')}`,
+        {
+          hint: 'Name another suite for it, or drop the suite to take the candidate of all sources.',
+          details: { name, suite },
+        },
+      );
+    }
     const providers = version === undefined ? this.#alternativeCandidates({ name }, this.#native) : [];
     if (providers.length === 1) return providers[0] as PackageRecord;
     // Several providers: apt refuses too ("has no installation candidate"); the spec should say which.
@@ -281,19 +296,22 @@ export class Resolver {
 
   /**
    * The candidate of a package on an architecture, as apt chooses it: the pinned version, else the
-   * newest (first source on ties) of the records with the highest suite priority (RepoRef.priority).
+   * newest (first source on ties) of the records with the highest suite priority (RepoRef.priority);
+   * of a requested suite's records only, when the request names one.
    */
   #candidate(name: string, arch: string): PackageRecord | undefined {
     const k = `${name}:${arch}`;
     const hit = this.#candidates.get(k);
     if (hit !== undefined) return hit ?? undefined;
     const pin = this.#pins.get(name);
+    const suite = this.#suites.get(name);
     let found: PackageRecord | null = null;
     for (const r of this.#u.byName(name)) {
       if (effectiveArch(r, this.#native) !== arch) continue;
       if (pin !== undefined && compareVersions(r.version, pin) !== 0) continue;
+      if (suite !== undefined && r.repo.suite !== suite) continue;
       if (found === null || repoPriority(r) > repoPriority(found)) found = r;
-      if (pin !== undefined) break;
+      if (pin !== undefined || suite !== undefined) break;
     }
     this.#candidates.set(k, found);
     return found ?? undefined;

@@ -14,6 +14,8 @@ export interface ResolveRequest {
     name: string;
     version?: string | undefined;
     arch?: string | undefined;
+    /** Take the candidate from this suite (RepoRef.suite), whatever the priorities, as apt's `name/suite`. */
+    suite?: string | undefined;
     /** false: install the package alone; its Depends and Pre-Depends are not followed. */
     dependencies?: false | undefined;
   }>;

@@ -89,6 +89,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
   const names = spec.packages.map((p) => ({
     name: p.name,
     version: p.version,
+    suite: p.suite,
     ...(p.dependencies === false ? { dependencies: false as const } : {}),
   }));
   const platforms: Record<string, LockPackage[]> = {};

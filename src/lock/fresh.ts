@@ -27,7 +27,7 @@ export function lockSpecInput(spec: Spec): LockSpecInput {
       architectures: s.architectures === undefined ? undefined : [...s.architectures],
     })),
     packages: spec.packages.map((p) => {
-      const text = p.version === undefined ? p.name : `${p.name}=${p.version}`;
+      const text = `${p.version === undefined ? p.name : `${p.name}=${p.version}`}${p.suite === undefined ? '' : `/${p.suite}`}`;
       return p.dependencies === false ? `${text} (no dependencies)` : text;
     }),
     platforms: spec.platforms.map(formatPlatform),

@@ -36,9 +36,17 @@ export function specIssues(
       ...(suggestion === undefined ? {} : { suggestion }),
     });
   };
-  for (const issue of issues) {
-    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-    if (issue.code === 'unrecognized_keys') {
+  const visit = (issue: z.core.$ZodIssue, prefix: PathSegment[]): void => {
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+    // A value of the right kind for one branch of a union (a mapping where a name or a mapping may
+    // be): that branch's own problems, not the union's "expected ... found a mapping".
+    const branch =
+      issue.code === 'invalid_union'
+        ? issue.errors.filter((b) => !b.some((i) => i.path.length === 0 && i.code === 'invalid_type'))
+        : [];
+    if (branch.length === 1) {
+      for (const inner of branch[0] ?? []) visit(inner, path);
+    } else if (issue.code === 'unrecognized_keys') {
       const known = objectKeysAt(schema, path);
       for (const key of issue.keys) {
         const suggestion = nearest(key, known);
@@ -67,7 +75,8 @@ export function specIssues(
     } else {
       add(path, issue.message, false);
     }
-  }
+  };
+  for (const issue of issues) visit(issue, []);
   return out.sort(byPosition);
 }
 
@@ -113,6 +122,13 @@ export function objectKeysAt(schema: z.ZodType, path: readonly PathSegment[]): s
       node = node.unwrap();
     } else if (node instanceof z.ZodPipe) {
       node = node.in;
+    } else if (node instanceof z.ZodUnion) {
+      // The mapping form of a union (a package: a name, or a mapping with name, suite, ...).
+      const object = (node.options as unknown[]).find(
+        (o) => o instanceof z.ZodObject || (o instanceof z.ZodPipe && o.in instanceof z.ZodObject),
+      );
+      if (object === undefined) return [];
+      node = object;
     } else if (i === path.length) {
       return node instanceof z.ZodObject ? Object.keys(node.shape).sort() : [];
     } else if (node instanceof z.ZodObject) {

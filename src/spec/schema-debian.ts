@@ -2,7 +2,8 @@
 import * as z from 'zod';
 import { expected } from './messages.js';
 
-const PACKAGE = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?$/;
+const PACKAGE = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?(?:\/([A-Za-z0-9][A-Za-z0-9._-]*))?$/;
+const SUITE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const DEB_ARCH = /^[a-z0-9][a-z0-9-]*$/;
 
 /** A non-empty string (shared with schema.ts). */
@@ -65,14 +66,26 @@ export const aptSource = z
 
 const packageText = z
   .string(expected('a package name'))
-  .regex(PACKAGE, expected('a Debian package name, optionally =version (e.g. "curl" or "curl=7.88.1-10")'));
+  .regex(
+    PACKAGE,
+    expected(
+      'a Debian package name, optionally =version and /suite (e.g. "curl", "curl=7.88.1-10" or "curl/bookworm-backports")',
+    ),
+  );
 
-/** What a package entry becomes: name, optional version, and `dependencies: false` when its closure is not wanted. */
-type PackageRequest = { name: string; version?: string; dependencies?: false };
+/**
+ * What a package entry becomes: name, optional version, optional suite (the package's candidate is
+ * taken from that suite, as apt's `name/suite`), and `dependencies: false` when its closure is not wanted.
+ */
+type PackageRequest = { name: string; version?: string; suite?: string; dependencies?: false };
 
 function splitPackage(text: string): PackageRequest {
-  const [name, version] = text.split('=') as [string, string | undefined];
-  return version === undefined ? { name } : { name, version };
+  const m = PACKAGE.exec(text) as RegExpExecArray; // validated by packageText
+  return {
+    name: m[1] as string,
+    ...(m[2] === undefined ? {} : { version: m[2] }),
+    ...(m[3] === undefined ? {} : { suite: m[3] }),
+  };
 }
 
 const packageRequest = z.union(
@@ -81,7 +94,14 @@ const packageRequest = z.union(
     z
       .strictObject(
         {
-          name: packageText.describe('name or name=version'),
+          name: packageText.describe('name, name=version or name/suite'),
+          suite: z
+            .string(expected('a suite name'))
+            .regex(SUITE, expected('a suite name such as bookworm-backports'))
+            .optional()
+            .describe(
+              "take the package from this suite of the sources (as apt's name/suite: e.g. a backport); its dependencies come from there too where no other version fits",
+            ),
           dependencies: z
             .boolean(expected('true or false'))
             .default(true)
@@ -89,11 +109,12 @@ const packageRequest = z.union(
               'false: install this package alone, without its Depends/Pre-Depends (data packages such as tzdata for a static image).',
             ),
         },
-        expected('a package name, or a mapping with name (and dependencies)'),
+        expected('a package name, or a mapping with name (and suite, dependencies)'),
       )
       .transform(
         (o): PackageRequest => ({
           ...splitPackage(o.name),
+          ...(o.suite === undefined ? {} : { suite: o.suite }),
           ...(o.dependencies ? {} : { dependencies: false }),
         }),
       ),
@@ -121,5 +142,5 @@ export const packages = z
   })
   .prefault([])
   .describe(
-    'Debian packages to install: name or name=version, or {name, dependencies: false} for a package without its dependencies.',
+    'Debian packages to install: name, name=version or name/suite, or {name, suite, dependencies: false} (false: a package without its dependencies).',
   );

@@ -321,6 +321,17 @@ const specObject = z
 export const specSchema = specObject
   .superRefine((spec, ctx) => {
     for (const issue of accountIssues(spec.accounts, spec.user)) ctx.addIssue({ code: 'custom', ...issue });
+    // A package's suite must be one the sources list.
+    const suites = new Set(spec.sources.flatMap((s) => s.suites));
+    spec.packages.forEach((p, i) => {
+      if (p.suite === undefined || suites.has(p.suite)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['packages', i],
+        message: `${p.name} is to come from suite ${p.suite}, which no source lists (they list ${[...suites].join(', ') || 'none'}); add it to a source's suites`,
+        input: p.suite,
+      });
+    });
   })
   .transform((spec) => ({ ...spec, accounts: withImplicitGroups(spec.accounts) }));
 

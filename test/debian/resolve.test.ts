@@ -287,6 +287,32 @@ test('suite priorities, as apt: a NotAutomatic suite (backports) gives a package
   assert.deepEqual(picked(resolve([...two, { name: 'tool', version: '1' }], ['tool'])), ['tool=1']);
 });
 
+test("a requested suite (apt's name/suite) gives that suite's newest version, and its dependencies where needed", () => {
+  const pkgs: P[] = [
+    { name: 'curl', version: '7.88', depends: 'libcurl4 (= 7.88)' },
+    { name: 'libcurl4', version: '7.88' },
+    {
+      name: 'curl',
+      version: '8.14~bpo',
+      depends: 'libcurl4 (= 8.14~bpo)',
+      suite: 'backports',
+      suitePriority: 1,
+    },
+    { name: 'curl', version: '8.10~bpo', suite: 'backports', suitePriority: 1 },
+    { name: 'libcurl4', version: '8.14~bpo', suite: 'backports', suitePriority: 1 },
+  ];
+  const u = universe(pkgs);
+  const req = (names: Array<{ name: string; suite?: string }>) =>
+    picked(resolvePackages(u, { names, arch: 'amd64' }));
+  assert.deepEqual(req([{ name: 'curl', suite: 'backports' }]), ['curl=8.14~bpo', 'libcurl4=8.14~bpo']);
+  assert.deepEqual(req([{ name: 'curl', suite: 'stable' }]), ['curl=7.88', 'libcurl4=7.88']);
+  const err = fails(() => req([{ name: 'libcurl4', suite: 'nosuch' }]), 'PACKAGE_NOT_FOUND');
+  assert.match(
+    err.message,
+    /libcurl4 is not in suite nosuch; the sources have 8\.14~bpo \(backports\), 7\.88 \(stable\)/,
+  );
+});
+
 test('pinned versions: name=version picks that version and satisfies dependencies on it', () => {
   const pkgs: P[] = [
     { name: 'x', depends: 'lib (>= 1)' },

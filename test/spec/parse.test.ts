@@ -143,6 +143,19 @@ compression: {algorithm: zstd}
     assert.deepEqual(spec.compression, { algorithm: 'zstd', level: 3 });
   });
 
+  it("reads a package's suite as name/suite or {name, suite}, with a version or not", () => {
+    const spec = parseSpec(
+      'version: 1\nsources: [{suites: [bookworm, bookworm-backports]}]\npackages:\n  - curl/bookworm-backports\n  - git=1:2.39.5-0+deb12u2/bookworm\n  - {name: "tzdata", suite: bookworm-backports, dependencies: false}\n  - zstd\n',
+      FILE,
+    );
+    assert.deepEqual(spec.packages, [
+      { name: 'curl', suite: 'bookworm-backports' },
+      { name: 'git', version: '1:2.39.5-0+deb12u2', suite: 'bookworm' },
+      { name: 'tzdata', suite: 'bookworm-backports', dependencies: false },
+      { name: 'zstd' },
+    ]);
+  });
+
   it('keeps the order of files and of map keys as written', () => {
     const spec = parseSpec(
       'version: 1\nenv: {Z: "1", A: "2"}\nfiles:\n  - {source: b, target: /b}\n  - {source: a, target: /a}\n',
@@ -418,6 +431,18 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     oneIssue('version: 1\npackages: ["curl="]\n', 'packages[0]', 2);
     const dup = oneIssue('version: 1\npackages:\n  - curl\n  - bash\n  - curl=7.88.1-10\n', 'packages[2]', 5);
     assert.match(dup.message, /duplicate package curl/);
+    oneIssue('version: 1\npackages: ["curl/"]\n', 'packages[0]', 2);
+    const suite = oneIssue(
+      'version: 1\nsources: [{suites: [bookworm]}]\npackages:\n  - curl/bookworm-backports\n',
+      'packages[0]',
+      4,
+    );
+    assert.match(suite.message, /suite bookworm-backports, which no source lists \(they list bookworm\)/);
+    // A mapping where a name or a mapping may be: the mapping's own problems, with suggestions.
+    oneIssue('version: 1\npackages: [{name: curl, suite: "a b"}]\n', 'packages[0].suite', 2);
+    const suit = oneIssue('version: 1\npackages: [{name: curl, suit: x}]\n', 'packages[0].suit', 2);
+    assert.match(suit.message, /did you mean suite\?/);
+    oneIssue('version: 1\npackages: [{name: Curl}]\n', 'packages[0].name', 2);
     oneIssue('version: 1\nfetch: {sources: [1]}\n', 'fetch.sources[0]', 2);
     oneIssue('version: 1\nlayering: {budget: 0}\n', 'layering.budget', 2);
     oneIssue('version: 1\ncompression: {algorithm: xz}\n', 'compression.algorithm', 2);
