@@ -5,7 +5,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
 import { sameNode } from '../transport/same-node.js';
 import { argument } from './args.js';
-import { openCache } from './cache.js';
+import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
 import { addPolicyFlag, withPolicy } from './policy-flag.js';
@@ -74,6 +74,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         ]);
         const registry = registryOptions(opts);
         const { cacheDir, store } = openCache(program.opts().cacheDir);
+        await sweepCache(cacheDir);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
         const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
           (text) => {

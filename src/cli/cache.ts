@@ -1,8 +1,11 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ImprintError } from '../errors.js';
-import { BlobStore, defaultCacheDir } from '../store/index.js';
+import { BlobStore, defaultCacheDir, removeStaleTemps } from '../store/index.js';
+
+/** How old a temporary file of a writer that may still run elsewhere must be before a sweep removes it. */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The cache directory named by --cache-dir or the environment, and the content store inside it.
@@ -15,6 +18,17 @@ export function openCache(cacheDir: string | undefined): { cacheDir: string; sto
   const dir = resolve(cacheDir ?? defaultCacheDir(process.env, homeDirectory));
   checkDirectoryPath(dir);
   return { cacheDir: dir, store: new BlobStore(dir) };
+}
+
+/**
+ * Removes the temporary files killed runs left in the cache (its tmp/ and the build spool's): those
+ * of a process of this host that provably ended, and any a day old. Best effort: a failure here
+ * never fails the command. Cost: one readdir per directory.
+ */
+export async function sweepCache(cacheDir: string): Promise<void> {
+  const cutoff = new Date(Date.now() - STALE_TEMP_MS);
+  for (const dir of [join(cacheDir, 'tmp'), join(cacheDir, 'spool', 'tmp')])
+    await removeStaleTemps(dir, cutoff).catch(() => 0);
 }
 
 /** The user's home directory (asked only when the cache is not named otherwise). */

@@ -6,7 +6,7 @@ import type { LockFile } from '../lock/types.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
-import { openCache } from './cache.js';
+import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
 import { addPolicyFlag, withPolicy } from './policy-flag.js';
@@ -78,6 +78,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
           );
           return EXIT_OK;
         }
+        await sweepCache(store.root);
         const previous = await readFile(path).catch(() => undefined);
         const { lock, warnings } = await createLock({
           loaded,

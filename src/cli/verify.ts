@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
-import { openCache } from './cache.js';
+import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, type Terminal } from './output.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
@@ -50,6 +50,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           import('../verify/verify.js'),
         ]);
       const { store } = openCache(program.opts().cacheDir);
+      await sweepCache(store.root);
       const result = await verifyImage({
         ref: argument(() => parseReference(refText)),
         context: resolve(opts.context ?? '.'),

@@ -8,6 +8,7 @@ import { VerifyingStream } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { ResponseBody } from './http-body.js';
 import { type ProxySettings, proxyFor, proxyFromEnv, tunnelAgent, viaHttpProxy } from './proxy.js';
+import { formatDuration, netTimeoutsFromEnv } from './timeouts.js';
 
 /** What the caller knows about the body in advance; the stream fails at its end when it differs. */
 export interface Expect {
@@ -40,10 +41,16 @@ export interface HttpFetcherOptions {
   backoffMs?: number;
   /** Upper bound of one backoff delay, and of a server's Retry-After (default 20 s). */
   maxBackoffMs?: number;
-  /** Time allowed until response headers arrive (default 30 s). */
+  /** Time allowed until response headers arrive (default 30 s, IMPRINT_CONNECT_TIMEOUT; 0: none). */
   connectTimeoutMs?: number;
-  /** Time allowed between two body chunks (default 60 s). */
+  /** Time allowed between two body chunks while reading (default 30 s, IMPRINT_IDLE_TIMEOUT; 0: none). */
   idleTimeoutMs?: number;
+  /** Speed floor of a body, in bytes per second (default 1024, IMPRINT_LOW_SPEED_LIMIT; 0: none). */
+  lowSpeedBytesPerSecond?: number;
+  /** Reading time over which the speed is averaged (default 60 s, IMPRINT_LOW_SPEED_TIME). */
+  lowSpeedWindowMs?: number;
+  /** Environment of the default limits and proxies (default process.env). */
+  env?: Record<string, string | undefined>;
   /** Source of jitter in [0, 1) (default Math.random); tests pass a fixed one. */
   random?: () => number;
   /** How to wait (default: a timer that an abort interrupts). */
@@ -98,12 +105,16 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
   const retries = options.retries ?? 4;
   const backoffMs = options.backoffMs ?? 500;
   const maxBackoffMs = options.maxBackoffMs ?? 20_000;
-  const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const env = options.env ?? process.env;
+  const limits = netTimeoutsFromEnv(env);
+  const connectTimeoutMs = options.connectTimeoutMs ?? limits.connectTimeoutMs;
+  const idleTimeoutMs = options.idleTimeoutMs ?? limits.idleTimeoutMs;
+  const lowSpeedBytesPerSecond = options.lowSpeedBytesPerSecond ?? limits.lowSpeedBytesPerSecond;
+  const lowSpeedWindowMs = options.lowSpeedWindowMs ?? limits.lowSpeedWindowMs;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
   const clients = new Map<string, Promise<Client>>();
-  const proxies = options.proxy === undefined ? proxyFromEnv(process.env) : options.proxy;
+  const proxies = options.proxy === undefined ? proxyFromEnv(env) : options.proxy;
 
   /** The connection pool for a protocol, direct or through a proxy (a CONNECT tunnel for https). */
   const clientFor = (protocol: string, proxy: URL | undefined): Promise<Client> => {
@@ -210,10 +221,13 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
       const controller = new AbortController();
       const onAbort = (): void => controller.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(
-        () => controller.abort(new Error(`no response within ${connectTimeoutMs} ms`)),
-        connectTimeoutMs,
-      );
+      const timer =
+        connectTimeoutMs > 0
+          ? setTimeout(
+              () => controller.abort(new Error(`no response within ${formatDuration(connectTimeoutMs)}`)),
+              connectTimeoutMs,
+            )
+          : undefined;
       const headers: Record<string, string> = {
         'user-agent': options.userAgent ?? 'imprint',
         'accept-encoding': 'identity',
@@ -231,11 +245,19 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (isImprintError(err)) throw err;
-        lastError = new ImprintError('NETWORK', `GET ${url}: ${errorText(err)}`, {
-          hint: 'Check the network and the URL; imprint retried with backoff.',
-          cause: err,
-          details: { url, attempts: n + 1 },
-        });
+        // Our own deadline, not the caller's abort: the server accepted and did not answer in time.
+        const stalled = controller.signal.aborted;
+        lastError = new ImprintError(
+          'NETWORK',
+          stalled ? `GET ${url}: the server stalled: ${errorText(err)}` : `GET ${url}: ${errorText(err)}`,
+          {
+            hint: stalled
+              ? 'The server accepted the connection but did not answer; try again later, or another mirror. The limit is IMPRINT_CONNECT_TIMEOUT.'
+              : 'Check the network and the URL; imprint retried with backoff.',
+            cause: err,
+            details: stalled ? { url, attempts: n + 1, stalled: 'connect' } : { url, attempts: n + 1 },
+          },
+        );
         continue;
       } finally {
         clearTimeout(timer);
@@ -301,9 +323,11 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
     }
     const etag = res.headers.etag;
     const validator = etag ?? res.headers['last-modified'];
-    const canResume = (res.headers['accept-ranges'] ?? '').includes('bytes') && validator !== undefined;
+    const ranges = (res.headers['accept-ranges'] ?? '').includes('bytes') && validator !== undefined;
     const resume = async (received: number, resumes: number): Promise<IncomingMessage> => {
       await sleep(delay(resumes), signal);
+      // Nothing received yet: the whole body again, from any server.
+      if (received === 0) return open(url, signal);
       const next = await open(url, signal, { start: received, validator: validator as string });
       const cr = next.headers['content-range'] ?? '';
       if (next.statusCode !== 206 || !cr.startsWith(`bytes ${received}-`)) {
@@ -319,9 +343,12 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
     const body = new ResponseBody(res, {
       url,
       idleTimeoutMs,
+      lowSpeedBytesPerSecond,
+      lowSpeedWindowMs,
       expectSize: expect?.size,
       signal,
-      resume: canResume ? resume : undefined,
+      resume,
+      canResume: (received) => received === 0 || ranges,
       maxResumes: retries,
     });
     // The size is checked by the body itself; a sha256 needs a hash over the bytes.

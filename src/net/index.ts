@@ -8,3 +8,9 @@ export {
   type HttpFetcherOptions,
   isNotFound,
 } from './http.js';
+export {
+  DEFAULT_NET_TIMEOUTS,
+  NET_TIMEOUT_VARIABLES,
+  type NetTimeouts,
+  netTimeoutsFromEnv,
+} from './timeouts.js';

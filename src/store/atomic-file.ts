@@ -4,13 +4,22 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorText, ImprintError } from '../errors.js';
+import { removeTempsOnInterrupt } from './interrupt-cleanup.js';
+import { ownerTag, TEMP_PREFIX } from './temp-owner.js';
 
-/** The prefix of every temporary file imprint creates; such files are never read as content. */
-export const TEMP_PREFIX = '.tmp-';
+export { TEMP_PREFIX };
 
-/** A fresh, unpredictable temporary name in `dir` (same filesystem as the target, so rename is atomic). */
+/**
+ * A fresh, unpredictable temporary name in `dir` (same filesystem as the target, so rename is
+ * atomic): `.tmp-[<hint>-]<owner>-<random>`, the owner being this process (see temp-owner.ts). The
+ * file, once created, is removed if a signal ends the process before it is renamed or removed.
+ */
 export function tempPath(dir: string, hint = ''): string {
-  return join(dir, `${TEMP_PREFIX}${hint}${hint === '' ? '' : '-'}${randomBytes(8).toString('hex')}`);
+  removeTempsOnInterrupt(dir);
+  // The hint is cut short: a long target name plus owner and random part could exceed NAME_MAX.
+  const label = hint === '' ? '' : `${hint.slice(0, 100)}-`;
+  const name = `${TEMP_PREFIX}${label}${ownerTag()}-${randomBytes(8).toString('hex')}`;
+  return join(dir, name);
 }
 
 /** Bytes a file sink holds back while a write is in flight, before it waits for that write. */

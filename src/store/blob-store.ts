@@ -1,16 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type BigIntStats, constants, type Stats } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  type FileHandle,
-  link,
-  open,
-  readdir,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { chmod, copyFile, type FileHandle, link, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,8 +8,9 @@ import { type Digest, digestHex, digestMismatch, parseDigest, sha256 } from '../
 import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
-import { fileSink, TEMP_PREFIX, tempPath } from './atomic-file.js';
+import { fileSink, tempPath } from './atomic-file.js';
 import { mkdirp } from './mkdirp.js';
+import { removeStaleTemps } from './stale-temps.js';
 import { DEFAULT_MAX_BLOB_BYTES, tooLarge, verifiedStream } from './streams.js';
 
 /** What a caller expects of a blob it stores; checked before anything becomes visible. */
@@ -275,28 +266,16 @@ export class BlobStore implements BlobReader {
   }
 
   /**
-   * Removes temporary files last modified before `cutoff` (left by killed writers); returns how many.
-   * The caller picks the cutoff (e.g. a day ago), so the store itself never reads the clock.
+   * Removes temporary files left by killed writers: those last modified before `cutoff`, and those
+   * whose writer provably no longer runs (see `removeStaleTemps`); returns how many. The caller picks
+   * the cutoff (e.g. a day ago), so the store itself never reads the clock.
    */
   async cleanupStale(cutoff: Date): Promise<number> {
-    let names: string[];
     try {
-      names = await readdir(this.tmpDir);
+      return await removeStaleTemps(this.tmpDir, cutoff);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw this.#writeError(err);
     }
-    let removed = 0;
-    for (const name of names.filter((n) => n.startsWith(TEMP_PREFIX)).sort()) {
-      const file = join(this.tmpDir, name);
-      const st = await stat(file).catch(() => undefined);
-      if (st === undefined || st.mtimeMs >= cutoff.getTime()) continue;
-      await unlink(file).then(
-        () => removed++,
-        () => undefined,
-      );
-    }
-    return removed;
   }
 
   async #stat(d: Digest): Promise<Stats | undefined> {

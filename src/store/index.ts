@@ -8,4 +8,5 @@ export {
   type StoredBlob,
 } from './blob-store.js';
 export { defaultCacheDir } from './cache-dir.js';
+export { removeStaleTemps } from './stale-temps.js';
 export { DEFAULT_MAX_BLOB_BYTES, readBounded, readSmallBlob, tooLarge, verifiedStream } from './streams.js';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The project root. */
@@ -28,6 +28,17 @@ export interface RunOptions {
 
 /** Runs `imprint ARGS` in a child process (from source via tsx, or `script`) and collects its output. */
 export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return startImprint(args, opts).result;
+}
+
+/**
+ * Starts `imprint ARGS` like runImprint, returning the child (node itself: the shell execs it) to
+ * signal, and its output and end (`signal` set when a signal ended it).
+ */
+export function startImprint(
+  args: string[],
+  opts: RunOptions = {},
+): { child: ChildProcess; result: Promise<RunResult & { signal: NodeJS.Signals | null }> } {
   const node = opts.node ?? process.execPath;
   const entry = opts.script === undefined ? ['--import', TSX, ENTRY] : [opts.script];
   const argv = [...(opts.wrapper ?? []), node, ...entry, ...args];
@@ -45,16 +56,17 @@ export function runImprint(args: string[], opts: RunOptions = {}): Promise<RunRe
   );
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => {
+  child.stdout?.on('data', (d) => {
     stdout += d;
   });
-  child.stderr.on('data', (d) => {
+  child.stderr?.on('data', (d) => {
     stderr += d;
   });
-  return new Promise((resolve, reject) => {
+  const result = new Promise<RunResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
   });
+  return { child, result };
 }
 
 /** Throws with the child's output unless it exited 0. */

@@ -24,6 +24,8 @@
  *   repo.override(path, { body })            serve other bytes (e.g. repo.tamperedInRelease())
  *   repo.override(path, { status: 404 })     a missing file; { status: 503, times: 1 } a flaky first answer
  *   repo.override(path, { truncateAfter: n, times: 1 })  send n bytes, then cut the connection
+ *   repo.override(path, { stallAfter: n })   send n bytes, then nothing (the connection stays open)
+ *   repo.override(path, { trickle: { bytes: 1, everyMs: 100 } })   send the body that slowly
  *   repo.override(`/${repo.deb('hello').filename}`, { body: 'not the .deb' })   a wrong .deb
  *   repo.clearOverrides()
  * repo.update({ packages: [...] }) republishes the suite (new Release, same key; old .debs stay in
@@ -130,6 +132,10 @@ export interface Override {
   body?: string | Uint8Array;
   /** Send this many bytes of the (real or overridden) body, then destroy the connection. */
   truncateAfter?: number;
+  /** Send this many bytes of the body, then nothing more, keeping the connection open. */
+  stallAfter?: number;
+  /** Send the body `bytes` at a time, one step every `everyMs` ms. */
+  trickle?: { bytes: number; everyMs: number };
   /** How many requests it applies to (default: all). */
   times?: number;
 }
@@ -485,6 +491,21 @@ export async function createDebRepo(options: DebRepoOptions): Promise<DebRepo> {
       res.end();
     } else if (active?.truncateAfter !== undefined) {
       res.write(part.subarray(0, active.truncateAfter), () => setTimeout(() => res.destroy(), 10));
+    } else if (active?.stallAfter !== undefined) {
+      res.write(part.subarray(0, active.stallAfter));
+    } else if (active?.trickle !== undefined) {
+      const { bytes, everyMs } = active.trickle;
+      let at = 0;
+      const timer = setInterval(() => {
+        if (at >= part.length || res.destroyed) {
+          clearInterval(timer);
+          res.end();
+          return;
+        }
+        res.write(part.subarray(at, at + bytes));
+        at += bytes;
+      }, everyMs);
+      res.on('close', () => clearInterval(timer));
     } else {
       res.end(part);
     }

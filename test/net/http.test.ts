@@ -87,6 +87,32 @@ function breakAfter(n: number, opts: { ranges?: boolean } = {}): Handler {
   };
 }
 
+/**
+ * Sends the headers, then BODY (from a Range start when asked) `step` bytes every `everyMs` ms: a
+ * server that never goes quiet for long, yet would take minutes for a few KB. Stops with the socket.
+ */
+function trickle(step: number, everyMs: number, opts: { ranges?: boolean } = {}): Handler {
+  return (req, res) => {
+    const headers: Record<string, string> = {};
+    if (opts.ranges === true) Object.assign(headers, { 'accept-ranges': 'bytes', etag: '"v1"' });
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = opts.ranges === true && m !== null ? Number(m[1]) : 0;
+    if (start > 0) headers['content-range'] = `bytes ${start}-${BODY.length - 1}/${BODY.length}`;
+    res.writeHead(start > 0 ? 206 : 200, { ...headers, 'content-length': String(BODY.length - start) });
+    let at = start;
+    const t = setInterval(() => {
+      if (res.destroyed || at >= BODY.length) {
+        clearInterval(t);
+        res.end();
+        return;
+      }
+      res.write(BODY.subarray(at, at + step));
+      at += step;
+    }, everyMs);
+    res.on('close', () => clearInterval(t));
+  };
+}
+
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
@@ -232,6 +258,87 @@ describe('createFetcher', () => {
     );
   });
 
+  it('says a body stalled (details.stalled idle) and names the URL; a stall before any byte starts over', async () => {
+    const stalls = path((_q, res) => {
+      res.writeHead(200, { 'content-length': String(BODY.length) });
+      res.write(BODY.subarray(0, 10));
+    });
+    const { f } = fetcher({ retries: 0, idleTimeoutMs: 100 });
+    await assert.rejects(readAll(await f.get(base + stalls)), (e) => {
+      assert.ok(isImprintError(e, 'NETWORK'));
+      assert.equal(e.details.stalled, 'idle');
+      assert.ok(e.message.includes(base + stalls), e.message);
+      assert.match(e.message, /stalled/);
+      return true;
+    });
+    // Headers, then silence, from a server without ranges: nothing was passed on, so the whole body
+    // is asked for again (before, only a ranged resumption could follow a broken body).
+    const silentFirst = path((req, res, n) => {
+      if (n > 1) serve()(req, res, n);
+      else res.writeHead(200, { 'content-length': String(BODY.length) }).flushHeaders();
+    });
+    const { f: again } = fetcher({ retries: 1, idleTimeoutMs: 100 });
+    assert.deepEqual(await readAll(await again.get(base + silentFirst)), BODY);
+    assert.equal(count(silentFirst), 2);
+    assert.equal(seen.filter((s) => s.path === silentFirst)[1]?.range, undefined);
+  });
+
+  it('fails a trickling body below the speed floor (details.stalled slow), which no idle timeout catches', async () => {
+    // 1 byte every 10 ms: 100 B/s, far below 2 KB/s; never 200 ms without a byte. Without the floor
+    // the 5000 bytes would arrive after ~50 s, and the read would succeed.
+    const p = path(trickle(1, 10));
+    const { f } = fetcher({
+      retries: 0,
+      idleTimeoutMs: 200,
+      lowSpeedBytesPerSecond: 2048,
+      lowSpeedWindowMs: 300,
+    });
+    await assert.rejects(readAll(await f.get(base + p)), (e) => {
+      assert.ok(isImprintError(e, 'NETWORK'));
+      assert.equal(e.details.stalled, 'slow');
+      assert.ok(e.message.includes(base + p), e.message);
+      assert.match(
+        e.message,
+        /stalled after [0-9]+ bytes: [0-9]+ bytes in .* below the floor of 2048 bytes\/s/,
+      );
+      return true;
+    });
+  });
+
+  it('resumes a trickling body with a Range request, and gives up after the retries', async () => {
+    const slowFirst = path((req, res, n) =>
+      n === 1 ? trickle(1, 10, { ranges: true })(req, res, n) : serve(BODY, { ranges: true })(req, res, n),
+    );
+    const opts = { idleTimeoutMs: 200, lowSpeedBytesPerSecond: 2048, lowSpeedWindowMs: 300 };
+    const { f, delays } = fetcher({ retries: 2, ...opts });
+    const got = await readAll(await f.get(base + slowFirst, { expect: { size: BODY.length, sha256: HEX } }));
+    assert.deepEqual(got, BODY);
+    const reqs = seen.filter((s) => s.path === slowFirst);
+    assert.equal(reqs.length, 2);
+    assert.match(reqs[1]?.range ?? '', /^bytes=[1-9][0-9]*-$/);
+    assert.equal(delays.length, 1);
+    const alwaysSlow = path(trickle(1, 10, { ranges: true }));
+    await assert.rejects(readAll(await f.get(base + alwaysSlow)), (e) => {
+      assert.ok(isImprintError(e, 'NETWORK'));
+      assert.equal(e.details.stalled, 'slow');
+      assert.equal(e.details.resumes, 2);
+      return true;
+    });
+    assert.equal(count(alwaysSlow), 3);
+  });
+
+  it('says a server stalled when it sends no headers in time, after retrying', async () => {
+    const silent = path(() => undefined);
+    const { f } = fetcher({ retries: 1, connectTimeoutMs: 100 });
+    await assert.rejects(f.get(base + silent), (e) => {
+      assert.ok(isImprintError(e, 'NETWORK'));
+      assert.equal(e.details.stalled, 'connect');
+      assert.ok(e.message.includes(base + silent));
+      return true;
+    });
+    assert.equal(count(silent), 2);
+  });
+
   it('stops at once when the caller aborts', async () => {
     const p = path((_q, res) => res.writeHead(503).end());
     const controller = new AbortController();
@@ -331,6 +438,24 @@ describe('createFetcher', () => {
     let total = 0;
     for await (const chunk of stream) {
       if (total === 0) await wait(300); // backpressure mid-body: the server is paused meanwhile
+      total += (chunk as Buffer).length;
+    }
+    assert.equal(total, big.length);
+  });
+
+  it('does not count the time the consumer spends not reading against the speed floor', async () => {
+    const big = Buffer.alloc(8 << 20, 7);
+    const p = path(serve(big));
+    // 4 MB/s over 100 ms of reading is nothing for loopback; counted with the pauses it would fail.
+    const { f } = fetcher({ retries: 0, lowSpeedBytesPerSecond: 4 << 20, lowSpeedWindowMs: 100 });
+    const stream = await f.get(base + p, { expect: { size: big.length } });
+    let total = 0;
+    let paused = 0;
+    for await (const chunk of stream) {
+      if (total >= paused * (4 << 20) && paused < 2) {
+        paused++;
+        await wait(300); // at the start and mid-body: the server is paused meanwhile
+      }
       total += (chunk as Buffer).length;
     }
     assert.equal(total, big.length);

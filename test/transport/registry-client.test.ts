@@ -445,7 +445,7 @@ it('Docker Hub is reached on its API host, registry-1.docker.io', async () => {
   const urls: string[] = [];
   const client = new RegistryClient('docker.io', 'library/debian', {
     retries: 0,
-    timeoutMs: 2000,
+    timeouts: { connectTimeoutMs: 2000 },
     onRequest: (r) => urls.push(r.url),
   });
   await client.request({ method: 'GET', path: 'tags/list' }).catch(() => undefined);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
 import { proxyFromEnv } from '../../net/proxy.js';
+import { type NetTimeouts, netTimeoutsFromEnv } from '../../net/timeouts.js';
 import {
   authFiles,
   basicAuth,
@@ -12,15 +13,7 @@ import {
   parseChallenge,
   tokenRequest,
 } from './auth.js';
-import {
-  DEFAULT_TIMEOUT_MS,
-  drain,
-  type HttpRequest,
-  type HttpResponse,
-  readBody,
-  send,
-  type TlsOptions,
-} from './http.js';
+import { drain, type HttpRequest, type HttpResponse, readBody, send, type TlsOptions } from './http.js';
 
 /** Progress of a push or pull, for progress bars. */
 export type RegistryProgress =
@@ -33,7 +26,10 @@ export interface RegistryOptions {
   creds?: Credentials | undefined;
   /** Auth files searched for credentials (default: see `authFiles` in auth.ts). */
   authFiles?: string[] | undefined;
-  /** Environment for finding auth files and running credential helpers ($PATH) (default process.env). */
+  /**
+   * Environment for finding auth files, running credential helpers ($PATH), the proxies and the
+   * network limits (IMPRINT_CONNECT_TIMEOUT, ...) (default process.env).
+   */
   env?: NodeJS.ProcessEnv | undefined;
   /** false: accept any TLS certificate and fall back to plain http (`--tls-verify=false`). */
   tlsVerify?: boolean | undefined;
@@ -45,8 +41,8 @@ export interface RegistryOptions {
   backoffMs?: number | undefined;
   /** Bound of one delay and of a Retry-After (default 20 s). */
   maxBackoffMs?: number | undefined;
-  /** Time allowed for response headers and between body chunks (default 60 s). */
-  timeoutMs?: number | undefined;
+  /** Limits against stalled registries (default: `netTimeoutsFromEnv(env)`); see src/net/README.md. */
+  timeouts?: Partial<NetTimeouts> | undefined;
   /** Blobs larger than this are uploaded in PATCH chunks of this size (default 32 MiB). */
   chunkSize?: number | undefined;
   /** Source of jitter (default Math.random). */
@@ -94,6 +90,8 @@ export class RegistryClient {
   /** Repositories whose pull access the token must also cover (cross-repository mounts). */
   readonly extraPull = new Set<string>();
   readonly #tls: TlsOptions;
+  /** The limits every request and response of this client runs under. */
+  readonly limits: NetTimeouts;
   readonly #schemes: string[];
   #base: Promise<string> | undefined;
   #challenge: Challenge | undefined;
@@ -114,7 +112,9 @@ export class RegistryClient {
     }
     // localhost is an insecure registry (like containers'): any certificate, plain http fallback
     const local = isLocalhost(registry) && ca === undefined;
-    this.#tls = { ca, verify: options.tlsVerify ?? !local, proxy: proxyFromEnv(options.env ?? process.env) };
+    const env = options.env ?? process.env;
+    this.#tls = { ca, verify: options.tlsVerify ?? !local, proxy: proxyFromEnv(env) };
+    this.limits = { ...netTimeoutsFromEnv(env), ...options.timeouts };
     this.#schemes = local || options.tlsVerify === false ? ['https', 'http'] : ['https'];
   }
 
@@ -135,7 +135,7 @@ export class RegistryClient {
     let reauthed = false;
     let redirects = 0;
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
+      if (attempt > 0) await sleep(this.retryDelay(attempt - 1, lastError));
       const headers: Record<string, string> = { ...r.headers };
       if (new URL(url).origin === new URL(base).origin) {
         const auth = await this.#authorization(r.access ?? 'pull');
@@ -144,7 +144,7 @@ export class RegistryClient {
       this.options.onRequest?.({ method: r.method, url });
       let res: HttpResponse;
       try {
-        res = await send({ ...r, url, headers }, this.#tls, this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+        res = await send({ ...r, url, headers }, this.#tls, this.limits);
       } catch (err) {
         if (!isImprintError(err, 'NETWORK')) throw err;
         lastError = err;
@@ -223,7 +223,8 @@ export class RegistryClient {
     );
   }
 
-  #delay(attempt: number, err: unknown): number {
+  /** The pause before retry `attempt + 1`: exponential backoff with jitter, or the Retry-After of `err`. */
+  retryDelay(attempt: number, err?: unknown): number {
     const max = this.options.maxBackoffMs ?? 20_000;
     const retryAfter = isImprintError(err) ? err.details.retryAfter : undefined;
     const seconds = typeof retryAfter === 'string' ? Number(retryAfter) : Number.NaN;
@@ -239,14 +240,10 @@ export class RegistryClient {
       for (const scheme of this.#schemes) {
         const base = `${scheme}://${apiHost(this.registry)}`;
         for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
-          if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
+          if (attempt > 0) await sleep(this.retryDelay(attempt - 1, lastError));
           try {
             this.options.onRequest?.({ method: 'GET', url: `${base}/v2/` });
-            const res = await send(
-              { method: 'GET', url: `${base}/v2/` },
-              this.#tls,
-              this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-            );
+            const res = await send({ method: 'GET', url: `${base}/v2/` }, this.#tls, this.limits);
             drain(res);
             if (RETRYABLE.has(res.status)) {
               lastError = await this.fail(res, `GET ${base}/v2/`);
@@ -329,10 +326,10 @@ export class RegistryClient {
     );
     let lastError: unknown;
     for (let attempt = 0; attempt <= (this.options.retries ?? 4); attempt++) {
-      if (attempt > 0) await sleep(this.#delay(attempt - 1, lastError));
+      if (attempt > 0) await sleep(this.retryDelay(attempt - 1, lastError));
       let res: HttpResponse;
       try {
-        res = await send(request, this.#tls);
+        res = await send(request, this.#tls, this.limits);
       } catch (err) {
         lastError = err;
         continue;
@@ -356,7 +353,8 @@ export class RegistryClient {
   }
 }
 
-function sleep(ms: number): Promise<void> {
+/** Waits `ms` (the backoff between attempts). */
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 

@@ -1,16 +1,13 @@
 // One HTTP exchange with a registry over node:http/https (streaming request and response bodies, custom CAs).
-import {
-  type Agent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-} from 'node:http';
+import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { type Readable, Transform } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { errorText, ImprintError } from '../../errors.js';
+import { ResponseBody } from '../../net/http-body.js';
 import { type ProxySettings, proxyFor, tunnelAgent, viaHttpProxy } from '../../net/proxy.js';
+import { DEFAULT_NET_TIMEOUTS, formatDuration, type NetTimeouts } from '../../net/timeouts.js';
 
 /** A request body: bytes, or a function that opens a fresh stream (so that a retry can send it again). */
 export type RequestBody = Buffer | (() => Promise<Readable>);
@@ -27,8 +24,11 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  /** The response body; the caller reads or destroys it. */
-  body: IncomingMessage;
+  /**
+   * The response body; the caller reads or destroys it. It fails NETWORK (`details.stalled`) when
+   * the registry goes silent or slower than the speed floor while it is read.
+   */
+  body: Readable;
 }
 
 export interface TlsOptions {
@@ -57,17 +57,18 @@ function tunnelFor(proxy: URL): Agent {
   return agent;
 }
 
-/** Time allowed until response headers arrive, and between body chunks. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
-
 /**
  * Sends one request and resolves once response headers arrive. Network failures reject with NETWORK
- * (`details.network = true`). No retries, no redirects, no auth: see client.ts.
+ * (`details.network = true`). Without a request body the headers must arrive within
+ * `connectTimeoutMs` (a deadline: a registry trickling header bytes cannot stretch it); while a body
+ * is uploaded, and until the answer to it, the connection may be idle for `idleTimeoutMs` (the
+ * registry's time to commit a large blob grows with it). The response body is a `ResponseBody`
+ * with the idle timer and the speed floor. No retries, no redirects, no auth: see client.ts.
  */
 export function send(
   req: HttpRequest,
   tls: TlsOptions,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
+  limits: NetTimeouts = DEFAULT_NET_TIMEOUTS,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(req.url);
@@ -82,7 +83,6 @@ export function send(
     const options = {
       method: req.method,
       headers,
-      timeout: timeoutMs,
       ...(url.protocol === 'https:' ? { ca: tls.ca, rejectUnauthorized: tls.verify } : {}),
       // Through a proxy: http in absolute form, https in a CONNECT tunnel.
       ...(proxy === undefined
@@ -92,17 +92,43 @@ export function send(
           : { ...viaHttpProxy(url, proxy, headers), method: req.method }),
     };
     let settled = false;
+    let stalled = false;
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
-      reject(networkError(req, err));
+      clearTimeout(deadline);
+      reject(networkError(req, err, stalled));
     };
     const r = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
       settled = true;
-      res.setTimeout(timeoutMs, () => res.destroy(new Error(`no data for ${timeoutMs} ms`)));
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      clearTimeout(deadline);
+      r.setTimeout(0); // the body watches its own pace (a paused reader is no stall)
+      const body = new ResponseBody(res, {
+        url: req.url,
+        method: req.method,
+        idleTimeoutMs: limits.idleTimeoutMs,
+        lowSpeedBytesPerSecond: limits.lowSpeedBytesPerSecond,
+        lowSpeedWindowMs: limits.lowSpeedWindowMs,
+        maxResumes: 0,
+      });
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
     });
-    r.on('timeout', () => r.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    const stall = (why: string): void => {
+      stalled = true;
+      r.destroy(new Error(why));
+    };
+    const deadline =
+      body === undefined && limits.connectTimeoutMs > 0
+        ? setTimeout(
+            () => stall(`no response within ${formatDuration(limits.connectTimeoutMs)}`),
+            limits.connectTimeoutMs,
+          )
+        : undefined;
+    if (body !== undefined && limits.idleTimeoutMs > 0) {
+      r.setTimeout(limits.idleTimeoutMs, () =>
+        stall(`no progress for ${formatDuration(limits.idleTimeoutMs)} before the response`),
+      );
+    }
     r.on('error', fail);
     if (body === undefined) r.end();
     else if (Buffer.isBuffer(body)) r.end(body);
@@ -159,9 +185,17 @@ export function drain(res: HttpResponse): void {
   res.body.on('error', () => undefined);
 }
 
-function networkError(req: HttpRequest, err: unknown): ImprintError {
+function networkError(req: HttpRequest, err: unknown, stalled: boolean): ImprintError {
   if (err instanceof ImprintError) return err;
-  return new ImprintError('NETWORK', `${req.method} ${req.url}: ${errorText(err)}`, {
+  const what = `${req.method} ${req.url}`;
+  if (stalled) {
+    return new ImprintError('NETWORK', `${what}: the registry stalled: ${errorText(err)}`, {
+      hint: 'The registry accepted the connection but did not answer; try again later. The limits are IMPRINT_CONNECT_TIMEOUT and IMPRINT_IDLE_TIMEOUT.',
+      cause: err,
+      details: { url: req.url, network: true, stalled: 'connect' },
+    });
+  }
+  return new ImprintError('NETWORK', `${what}: ${errorText(err)}`, {
     hint: 'Check the network and the registry address; imprint retried with backoff.',
     cause: err,
     details: { url: req.url, network: true, errno: (err as NodeJS.ErrnoException).code },

@@ -1,15 +1,16 @@
 // Reading from a registry: the named manifest becomes the set's root entry; blobs stream verified.
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { type Digest, digestMismatch, sha256 } from '../../digest/index.js';
 import { ImprintError } from '../../errors.js';
+import { ResponseBody } from '../../net/http-body.js';
 import type { BlobReader, ImageSet } from '../../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../../oci/media-types.js';
 import type { Descriptor, ImageIndex } from '../../oci/types.js';
 import { DEFAULT_MAX_BLOB_BYTES, readSmallBlob, verifiedStream } from '../../store/index.js';
 import { parseJson } from '../layout-docs.js';
 import { walkImageSet } from '../walk.js';
-import type { RegistryClient } from './client.js';
-import { counted, drain, readBody } from './http.js';
+import { type RegistryClient, sleep } from './client.js';
+import { counted, drain, type HttpResponse, readBody } from './http.js';
 import { listReferrers } from './referrers.js';
 
 const ACCEPT = [
@@ -40,23 +41,8 @@ export class RegistryBlobReader implements BlobReader {
   async manifest(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     const what = `docker://${this.client.name}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
     const cached = this.#manifests.get(reference);
-    const res =
-      cached === undefined
-        ? await this.client.request({
-            method: 'GET',
-            path: `manifests/${reference}`,
-            headers: { accept: ACCEPT },
-          })
-        : undefined;
-    if (res !== undefined && res.status === 404) {
-      const err = await this.client.fail(res, what);
-      throw new ImprintError('REGISTRY', `${what}: the registry has no such manifest`, {
-        hint: 'Check the repository and tag (skopeo list-tags lists the tags).',
-        details: { ...err.details },
-      });
-    }
-    if (res !== undefined && res.status !== 200) throw await this.client.fail(res, `GET ${what}`);
-    const bytes = cached ?? (await readBody(res!, MAX_MANIFEST, `manifest ${what}`));
+    const res = cached === undefined ? await this.#fetchManifest(reference, what) : undefined;
+    const bytes = cached ?? (res?.bytes as Buffer);
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:') && digest !== reference)
       throw digestMismatch(`manifest ${what}`, reference as Digest, digest);
@@ -79,6 +65,35 @@ export class RegistryBlobReader implements BlobReader {
             : MediaType.ociManifest;
     this.#remember(digest, bytes);
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
+  }
+
+  /** GET of a manifest, read whole; a body that breaks or stalls is asked for again, as often as the client retries. */
+  async #fetchManifest(
+    reference: string,
+    what: string,
+  ): Promise<{ bytes: Buffer; headers: HttpResponse['headers'] }> {
+    const retries = this.client.options.retries ?? 4;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.client.request({
+        method: 'GET',
+        path: `manifests/${reference}`,
+        headers: { accept: ACCEPT },
+      });
+      if (res.status === 404) {
+        const err = await this.client.fail(res, what);
+        throw new ImprintError('REGISTRY', `${what}: the registry has no such manifest`, {
+          hint: 'Check the repository and tag (skopeo list-tags lists the tags).',
+          details: { ...err.details },
+        });
+      }
+      if (res.status !== 200) throw await this.client.fail(res, `GET ${what}`);
+      try {
+        return { bytes: await readBody(res, MAX_MANIFEST, `manifest ${what}`), headers: res.headers };
+      } catch (err) {
+        if (!(err instanceof ImprintError && err.code === 'NETWORK') || attempt >= retries) throw err;
+        await sleep(this.client.retryDelay(attempt));
+      }
+    }
   }
 
   #remember(digest: Digest, bytes: Buffer): void {
@@ -120,13 +135,44 @@ export class RegistryBlobReader implements BlobReader {
       );
     }
     const verified = verifiedStream(
-      res.body,
+      this.#resumable(res, digest),
       { digest, size },
       `docker://${this.client.name} blob ${digest}`,
     );
     const onProgress = this.client.options.onProgress;
     if (onProgress === undefined || size === undefined) return verified;
     return counted(verified, (done) => onProgress({ type: 'blob', digest, size, done }));
+  }
+
+  /**
+   * A blob's body that, when it breaks or stalls, continues with `Range: bytes=<received>-` (the
+   * whole blob again when nothing arrived), as often as the client retries. A registry that answers
+   * the range with the whole blob is read past what arrived before. Every response watches its own
+   * pace (`send`); the digest check at the end makes any splice safe.
+   */
+  #resumable(res: HttpResponse, digest: Digest): Readable {
+    const { client } = this;
+    const path = `blobs/${digest}`;
+    const url = `docker://${client.name}/${path}`;
+    return new ResponseBody(res.body, {
+      url,
+      idleTimeoutMs: 0,
+      maxResumes: client.options.retries ?? 4,
+      resume: async (received, resumes) => {
+        await sleep(client.retryDelay(resumes));
+        const headers: Record<string, string> = received === 0 ? {} : { range: `bytes=${received}-` };
+        const next = await client.request({ method: 'GET', path, headers });
+        const range = String(next.headers['content-range'] ?? '');
+        if (next.status === 200) return received === 0 ? next.body : skipBytes(next.body, received);
+        if (next.status === 206 && range.startsWith(`bytes ${received}-`)) return next.body;
+        drain(next);
+        throw new ImprintError(
+          'NETWORK',
+          `GET ${url}: the download broke after ${received} bytes and could not be resumed (status ${next.status}, Content-Range ${JSON.stringify(range)})`,
+          { hint: 'Try again.', details: { url, received, status: next.status } },
+        );
+      },
+    });
   }
 
   async #openManifest(digest: Digest, size: number | undefined): Promise<Readable> {
@@ -204,4 +250,22 @@ export async function pullImageSet(
     }
   }
   return set;
+}
+
+/** `src` without its first `n` bytes (a whole body sent again where the rest was asked for). */
+function skipBytes(src: Readable, n: number): Readable {
+  let left = n;
+  const rest = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+        cb();
+        return;
+      }
+      const tail = left > 0 ? chunk.subarray(left) : chunk;
+      left = 0;
+      cb(null, tail);
+    },
+  });
+  return pipeline(src, rest, () => undefined);
 }
