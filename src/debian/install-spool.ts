@@ -1,7 +1,7 @@
 // Where the bodies of unpacked package files wait until a layer is written: small ones in a pack (in
 // memory within a budget, else a pack file), large ones in a content-addressed spool directory.
 import { createHash } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
@@ -59,13 +59,14 @@ interface Segment {
  * `memoryBudget`, so reading them back costs no I/O; the others are written to the pack file
  * (`<dir>/tmp/.tmp-pack-*`, segment i at byte i x 4 MiB, so holes are possible), where reads of
  * larger bodies cost little per byte. A ref says the segment and offset either way. Larger bodies are
- * hashed while written to a temporary file and renamed to `<dir>/sha256/<hex>`. Identical bodies are
- * stored once.
+ * hashed while written to a file of their own (`<dir>/tmp/.tmp-body-*`), which `close()` deletes: the
+ * spool keeps nothing beyond the build. Identical bodies are stored once per spool.
  *
  * Captures may overlap (several .debs extracted at once): each reserves its place before reading.
  * `opener(ref)` reads any ref of this spool, or of another spool's pack file after that spool's
  * `flush()` (a worker's, with `memoryBudget: 0`); `close()` frees the memory and deletes the pack
- * files this spool wrote or adopted: call it once the layers are written, openers fail afterwards.
+ * and body files this spool wrote or adopted (a worker's: `takeFiles()` there, `adoptFiles()` here):
+ * call it once the layers are written, openers fail afterwards.
  * Memory: at most `memoryBudget` plus the open segment and the ones being written.
  */
 export class ContentSpool {
@@ -77,6 +78,8 @@ export class ContentSpool {
   /** The pack file's path: fixed up front (refs name it), created on the first segment written. */
   readonly #packPath: string;
   #dirsReady: Promise<void> | undefined;
+  /** Body files this spool deletes on close: its own (until taken) and adopted ones. */
+  readonly #files = new Set<string>();
   #packFile: Promise<FileHandle> | undefined;
   readonly #segments: Segment[] = [];
   /** The segment small bodies go to, and the one for the others. */
@@ -107,9 +110,19 @@ export class ContentSpool {
     return this.#dir;
   }
 
-  /** The path a spooled (large) body with this sha256 lives at: a pure function of the digest. */
-  pathOf(sha256: string): string {
-    return join(this.#dir, 'sha256', sha256);
+  /**
+   * The body files this spool wrote since the last call, which it will no longer delete: for a
+   * worker's spool, whose refs the main thread's spool reads and adopts (`adoptFiles`).
+   */
+  takeFiles(): string[] {
+    const files = [...this.#files];
+    this.#files.clear();
+    return files;
+  }
+
+  /** Takes over body files another spool wrote (see takeFiles): this spool's close() deletes them. */
+  adoptFiles(paths: readonly string[]): void {
+    for (const p of paths) this.#files.add(p);
   }
 
   /**
@@ -172,7 +185,7 @@ export class ContentSpool {
     await Promise.all(this.#segments.map((s) => s.written));
   }
 
-  /** Frees the segments and deletes the pack files this spool wrote or adopted (content-addressed files stay). Idempotent. */
+  /** Frees the segments and deletes the pack and body files this spool wrote or adopted. Idempotent. */
   async close(): Promise<void> {
     const wasClosed = this.#closed;
     this.#closed = true;
@@ -188,7 +201,8 @@ export class ContentSpool {
     for (const [, fh] of this.#readers) await (await fh.catch(() => undefined))?.close().catch(() => {});
     this.#readers.clear();
     this.#handles.clear();
-    for (const p of paths) await unlink(p).catch(() => {});
+    for (const p of [...paths, ...this.#files]) await unlink(p).catch(() => {});
+    this.#files.clear();
     this.#known.clear();
   }
 
@@ -307,10 +321,10 @@ export class ContentSpool {
     tally?: SpoolStats,
   ): Promise<ContentRef> {
     await this.#dirs();
-    const tmp = tempPath(join(this.#dir, 'tmp'));
+    const tmp = tempPath(join(this.#dir, 'tmp'), 'body');
     const hash = createHash('sha256');
     let have = 0;
-    let moved = false;
+    let kept = false;
     const fh = await open(tmp, 'wx', 0o644).catch((err: unknown) => {
       throw ioError(`cannot create a spool file in ${this.#dir}`, err);
     });
@@ -337,23 +351,20 @@ export class ContentSpool {
         count(this.stats, tally, 'duplicateFiles', 1);
         return known;
       }
-      const path = this.pathOf(sha256);
-      await rename(tmp, path).catch((err: unknown) => {
-        throw ioError(`cannot move a spool file to ${path}`, err);
-      });
-      moved = true;
+      kept = true;
+      this.#files.add(tmp);
       count(this.stats, tally, 'spooledFiles', 1);
       count(this.stats, tally, 'spooledBytes', size);
-      const ref: ContentRef = { store: 'file', path, size, sha256 };
+      const ref: ContentRef = { store: 'file', path: tmp, size, sha256 };
       this.#known.set(sha256, ref);
       return ref;
     } finally {
-      if (!moved) await unlink(tmp).catch(() => {});
+      if (!kept) await unlink(tmp).catch(() => {});
     }
   }
 
   #dirs(): Promise<void> {
-    this.#dirsReady ??= Promise.all([mkdirp(join(this.#dir, 'tmp')), mkdirp(join(this.#dir, 'sha256'))]).then(
+    this.#dirsReady ??= mkdirp(join(this.#dir, 'tmp')).then(
       () => undefined,
       (err: unknown) => {
         throw ioError(`cannot create the spool directory ${this.#dir}`, err);

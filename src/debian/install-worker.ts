@@ -70,7 +70,13 @@ port.on('message', (m: ToWorker) => {
       };
       extractDeb(() => source, opts, jobSpool).then(
         async (result) => {
-          post({ type: 'done', id: m.id, result, pack: await jobSpool.packPath() });
+          post({
+            type: 'done',
+            id: m.id,
+            result,
+            pack: await jobSpool.packPath(),
+            files: jobSpool.takeFiles(),
+          });
         },
         async (err: unknown) => {
           await jobSpool.flush().catch(() => {}); // the pack stays: it holds earlier jobs' bodies
@@ -78,6 +84,7 @@ port.on('message', (m: ToWorker) => {
           post({
             type: 'error',
             id: m.id,
+            files: jobSpool.takeFiles(),
             error:
               e === undefined
                 ? { message: errorText(err) }

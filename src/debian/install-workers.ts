@@ -50,10 +50,12 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ack'; id: number; bytes: number }
-  | { type: 'done'; id: number; result: ExtractedDeb; pack: string | undefined }
+  | { type: 'done'; id: number; result: ExtractedDeb; pack: string | undefined; files: string[] }
   | {
       type: 'error';
       id: number;
+      /** Body files the job wrote before it failed: the main thread's spool deletes them. */
+      files: string[];
       error: { code?: string; message: string; hint?: string; details?: Record<string, unknown> };
     };
 
@@ -160,8 +162,10 @@ export class WorkerExtractor implements Extractor {
           wake?.();
         } else if (m.type === 'done') {
           if (m.pack !== undefined) this.#spool.adopt(m.pack);
+          this.#spool.adoptFiles(m.files);
           resolve(m.result);
         } else {
+          this.#spool.adoptFiles(m.files);
           reject(rebuildError(m.error, job.what));
         }
       };

@@ -161,6 +161,23 @@ describe('ContentSpool', () => {
     assert.deepEqual(packFiles(dir), []);
   });
 
+  it('large bodies get files of their own, deleted on close; a worker hands its files to the spool that reads them', async () => {
+    const dir = freshDir();
+    const worker = new ContentSpool(dir, { packThreshold: 1000, memoryBudget: 0 });
+    const main = new ContentSpool(dir, { packThreshold: 1000 });
+    const big = body(50_000, 3);
+    const ref = await worker.capture(Readable.from([big]), big.length, 'big');
+    assert.equal(ref.store, 'file');
+    const bodyFiles = () => readdirSync(join(dir, 'tmp')).filter((f) => f.includes('body'));
+    assert.equal(bodyFiles().length, 1);
+    main.adoptFiles(worker.takeFiles());
+    await worker.close(); // handed over: not the worker's to delete
+    assert.ok((await read(main, ref)).equals(big));
+    await main.close();
+    assert.deepEqual(bodyFiles(), [], 'nothing of the build stays in the cache');
+    assert.deepEqual(readdirSync(dir), ['tmp']);
+  });
+
   it('identical bodies are stored once; sizes must match the header', async () => {
     const spool = new ContentSpool(freshDir());
     const b = body(5000, 9);

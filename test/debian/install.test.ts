@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -202,7 +202,7 @@ describe('installPackages: metadata', () => {
     assert.equal(n?.kind === 'hardlink' && n.target, 'usr/bin/perl');
   });
 
-  it('keeps large bodies in the content-addressed spool and small ones in the pack, readable after install', async () => {
+  it('keeps large bodies in spool files of their own and small ones in the pack, readable after install, deleted on close', async () => {
     const big = Buffer.alloc(300 * 1024, 7);
     const { tree, result } = await install(
       [
@@ -220,13 +220,15 @@ describe('installPackages: metadata', () => {
     );
     assert.equal(result.stats.spooledFiles, 1);
     assert.equal(result.stats.packedFiles, 1);
-    assert.ok(readdirSync(join(spoolRoot, 'sha256')).length >= 1);
+    const bodies = () => readdirSync(join(spoolRoot, 'tmp')).filter((f) => f.includes('body'));
+    assert.ok(bodies().length >= 1);
     const node = tree.get('usr/lib/big.bin');
     assert.equal(node?.kind === 'file' && node.size, big.length);
     assert.equal(await read(node), big.toString('utf8'));
     assert.equal(await read(tree.get('usr/lib/small')), 'tiny');
     await result.spool.close();
     await assert.rejects(async () => read(tree.get('usr/lib/small')));
+    assert.deepEqual(bodies(), []);
   });
 });
 
@@ -401,7 +403,9 @@ describe('installPackages: determinism', () => {
     const two = await install(specs);
     assert.deepEqual(listing(one.tree), listing(two.tree));
     assert.deepEqual([...one.result.origins], [...two.result.origins]);
-    assert.ok(existsSync(join(spoolRoot, 'sha256')));
+    for (const r of [one.result, two.result]) await r.spool.close();
+    assert.deepEqual(readdirSync(spoolRoot), ['tmp'], 'spool files only under the spool dir');
+    assert.deepEqual(readdirSync(join(spoolRoot, 'tmp')), [], 'and none after close');
   });
 });
 
