@@ -1,7 +1,7 @@
 // The content spool's data types (install-spool.ts): options, where a body is, counters.
 
 export interface SpoolOptions {
-  /** Files up to this size are packed; larger ones go to `<dir>/sha256/<hex>` (default 1 MiB). */
+  /** Files up to this size are packed; larger ones get a file of their own under `<dir>/tmp/` (default 1 MiB). */
   packThreshold?: number;
   /** Packed bodies up to this size go to segments kept in memory (default 64 KiB), larger ones to the pack file. */
   memoryBodyLimit?: number;
