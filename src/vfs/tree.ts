@@ -16,6 +16,8 @@ const MAX_LINK_HOPS = 40;
  */
 export class FileTree {
   readonly #nodes = new Map<string, VNode>();
+  /** The keys directly below each key that has any ('' for top-level keys): removing walks a subtree. */
+  readonly #children = new Map<string, Set<string>>();
   readonly #dirMeta: Meta;
 
   constructor(dirMeta: Meta) {
@@ -59,7 +61,7 @@ export class FileTree {
       }
       if (existing.kind === 'dir') this.remove(key);
     }
-    this.#nodes.set(key, node);
+    this.#set(key, node);
   }
 
   /** Creates `path` and its parents as directories where missing; existing directories are kept as they are. */
@@ -75,18 +77,58 @@ export class FileTree {
       );
     }
     this.mkdirp(parentPath(key), meta);
-    this.#nodes.set(key, { kind: 'dir', ...meta });
+    this.#set(key, { kind: 'dir', ...meta });
   }
 
-  /** Removes `path` and, for a directory, everything below it. Returns whether anything was removed. */
+  /**
+   * Removes `path` and, for a directory, everything below it. Returns whether anything was removed.
+   * Cost: O(nodes removed), whatever the size of the tree.
+   */
   remove(path: string): boolean {
     const key = normalizeImagePath(path);
-    const existed = this.#nodes.delete(key);
-    if (existed) {
-      const prefix = `${key}/`;
-      for (const k of [...this.#nodes.keys()]) if (k.startsWith(prefix)) this.#nodes.delete(k);
+    if (!this.#nodes.has(key)) return false;
+    const parent = parentPath(key);
+    const siblings = this.#children.get(parent)!;
+    siblings.delete(key);
+    if (siblings.size === 0) this.#children.delete(parent);
+    this.#nodes.delete(key);
+    this.#removeBelow(key);
+    return true;
+  }
+
+  /**
+   * Removes everything below the directory `path` (all nodes for the root, ''), keeping `path` itself:
+   * an opaque directory. Returns the number of nodes removed. Cost: O(nodes removed).
+   */
+  removeBelow(path: string): number {
+    return this.#removeBelow(normalizeImagePath(path));
+  }
+
+  #removeBelow(key: string): number {
+    let removed = 0;
+    const stack = [key];
+    for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
+      const kids = this.#children.get(k);
+      if (kids === undefined) continue;
+      this.#children.delete(k);
+      for (const kid of kids) {
+        this.#nodes.delete(kid);
+        stack.push(kid);
+        removed++;
+      }
     }
-    return existed;
+    return removed;
+  }
+
+  /** Sets the node at `key` (its parent's key already holds a directory), keeping #children in step. */
+  #set(key: string, node: VNode): void {
+    if (!this.#nodes.has(key)) {
+      const parent = parentPath(key);
+      const siblings = this.#children.get(parent);
+      if (siblings === undefined) this.#children.set(parent, new Set([key]));
+      else siblings.add(key);
+    }
+    this.#nodes.set(key, node);
   }
 
   /**
@@ -126,9 +168,8 @@ export class FileTree {
         chain.push(parent);
         parent = parentPath(parent);
       }
-      for (const p of chain.reverse())
-        out.#nodes.set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
-      out.#nodes.set(key, node);
+      for (const p of chain.reverse()) out.#set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
+      out.#set(key, node);
     }
     return out;
   }
@@ -154,9 +195,13 @@ export class FileTree {
     }
   }
 
-  /** Applies `fn` to every node; `fn` returns a replacement, the same node, or undefined to delete it. */
+  /**
+   * Applies `fn` to every node; `fn` returns a replacement, the same node, or undefined to delete it
+   * (a directory with everything below it: `fn` is not called for those).
+   */
   map(fn: (key: string, node: VNode) => VNode | undefined): void {
     for (const [key, node] of [...this.#nodes]) {
+      if (!this.#nodes.has(key)) continue; // gone with a directory fn deleted
       const next = fn(key, node);
       if (next === undefined) this.remove(key);
       else if (next !== node) this.#nodes.set(key, next);
