@@ -142,7 +142,7 @@ export class LayerWhiteouts {
   readonly #paths = new Set<string>();
   /** Prefixes (ending in '/') everything under which is hidden, the directory entry `x/` included. */
   readonly #below = new Set<string>();
-  /** Opaque directories' prefixes: everything under them is hidden, the directory entry is not. */
+  /** Opaque directories' prefixes ('' for the root): what is under them is hidden, not their entry. */
   readonly #opaque = new Set<string>();
 
   /** Records `path` (an archive path) when it is a whiteout; returns whether it was one. */
@@ -150,7 +150,7 @@ export class LayerWhiteouts {
     const wh = whiteoutOf(path);
     if (wh === null) return false;
     if ('opaqueDir' in wh) {
-      this.#opaque.add(wh.opaqueDir.endsWith('/') ? wh.opaqueDir : `${wh.opaqueDir}/`);
+      this.#opaque.add(wh.opaqueDir); // 'a/', or '' at the root of the layer
     } else {
       this.#paths.add(wh.removes);
       this.#below.add(wh.removes.endsWith('/') ? wh.removes : `${wh.removes}/`);
@@ -172,7 +172,7 @@ export class LayerWhiteouts {
   }
 
   #hides(path: string): boolean {
-    if (this.#paths.has(path)) return true;
+    if (this.#paths.has(path) || (this.#opaque.has('') && path !== '')) return true;
     for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
       const prefix = path.slice(0, i + 1);
       if (this.#below.has(prefix)) return true;

@@ -60,6 +60,16 @@ describe('flattenLayers', () => {
     ]);
     assert.equal(fs.get('opt/app/')!.type, 'dir');
   });
+  it('an opaque whiteout at the root of a layer hides everything below it', async () => {
+    const set = await buildImage(store, {
+      layers: [
+        { entries: [dir('etc/'), file('etc/motd', 'motd'), file('top', 'top')] },
+        { entries: [file('.wh..wh..opq', ''), dir('etc/'), file('etc/new', 'new')] },
+      ],
+    });
+    const layers = (await walkImageSet(set)).images[0]!.manifest.layers;
+    assert.deepEqual([...(await flattenLayers(store, layers)).keys()].sort(), ['etc/', 'etc/new']);
+  });
 });
 
 describe('LayerWhiteouts', () => {
