@@ -134,23 +134,67 @@ export class FileTree {
   /**
    * The key `path` denotes once symlinks in its directory components are followed inside the tree
    * (the last component is not followed). Used to canonicalise paths such as /lib/x on merged-/usr.
+   * VFS_SYMLINK_LOOP when a component's links lead back to themselves, or on for more than 40 hops.
    */
   resolveParents(path: string): string {
     const key = normalizeImagePath(path);
     if (key === '') return key;
     const parts = key.split('/');
     let current = '';
-    let hops = 0;
+    const followed: string[] = []; // every link followed, for the hop limit and the error
     for (let i = 0; i < parts.length - 1; i++) {
       current = current === '' ? parts[i]! : `${current}/${parts[i]}`;
+      const start = followed.length;
       let node = this.#nodes.get(current);
       while (node?.kind === 'symlink') {
-        if (++hops > MAX_LINK_HOPS) throw conflict(key, 'has too many levels of symbolic links');
+        const seen = followed.indexOf(current, start);
+        if (seen >= 0) throw this.#linkError(key, followed.slice(seen), 'loop');
+        followed.push(current);
+        if (followed.length > MAX_LINK_HOPS) throw this.#linkError(key, followed, 'chain');
         current = resolveLinkTarget(current, node.target);
         node = this.#nodes.get(current);
       }
     }
     return current === '' ? parts[parts.length - 1]! : `${current}/${parts[parts.length - 1]}`;
+  }
+
+  /**
+   * The key `path` denotes with every symlink followed, the last component included (like
+   * `realpath -m`): a missing component ends the walk there. VFS_SYMLINK_LOOP as resolveParents.
+   */
+  resolvePath(path: string): string {
+    const start = normalizeImagePath(path);
+    let key = this.resolveParents(start);
+    const followed: string[] = [];
+    for (let node = this.#nodes.get(key); node?.kind === 'symlink'; node = this.#nodes.get(key)) {
+      const seen = followed.indexOf(key);
+      if (seen >= 0) throw this.#linkError(start, followed.slice(seen), 'loop');
+      followed.push(key);
+      if (followed.length > MAX_LINK_HOPS) throw this.#linkError(start, followed, 'chain');
+      key = this.resolveParents(resolveLinkTarget(key, node.target));
+    }
+    return key;
+  }
+
+  /** VFS_SYMLINK_LOOP for `key`, naming the links (keys of symlinks in this tree) that make it. */
+  #linkError(key: string, links: readonly string[], shape: 'loop' | 'chain'): ImprintError {
+    const described = links.map((k) => {
+      const node = this.#nodes.get(k) as Extract<VNode, { kind: 'symlink' }>;
+      return { path: `/${k}`, target: node.target, ...(node.origin ? { origin: node.origin } : {}) };
+    });
+    const text = (d: (typeof described)[number]) =>
+      `${d.path} -> ${d.target}${d.origin ? ` (from ${d.origin})` : ''}`;
+    const message =
+      shape === 'loop'
+        ? `/${key} leads nowhere: the symbolic links ${described.map(text).join(', ')} form a loop`
+        : `/${key} goes through more than ${MAX_LINK_HOPS} symbolic links: ${described.slice(0, 3).map(text).join(', ')}, ... ${text(described[described.length - 1]!)}`;
+    return new ImprintError('VFS_SYMLINK_LOOP', message, {
+      hint:
+        shape === 'loop'
+          ? 'Each link points to the next and the last back to the first, so nothing can be reached (or placed) below them. Change or remove one of these links in the package or spec entry that makes it.'
+          : `Linux follows at most ${MAX_LINK_HOPS} symbolic links in a path; point the first link closer to where the chain ends.`,
+      details: { path: `/${key}`, links: described },
+    });
   }
 
   /**

@@ -71,7 +71,64 @@ describe('FileTree', () => {
     assert.equal(t.remove('usr'), true);
     assert.equal(t.get('usr/lib/x.so'), undefined);
     t.add('loop', { kind: 'symlink', target: 'loop', ...meta });
-    assert.throws(() => t.resolveParents('/loop/x'), { code: 'VFS_CONFLICT' });
+    assert.throws(() => t.resolveParents('/loop/x'), { code: 'VFS_SYMLINK_LOOP' });
+  });
+  it('names the path and the links of a symlink loop, not a conflict between inputs', () => {
+    const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    const link = (target: string, origin: string): VNode => ({ kind: 'symlink', target, ...meta, origin });
+    t.add('a', link('b', 'pkg-a'));
+    t.add('b', link('/a', 'files[0]'));
+    const loop = (err: {
+      code: string;
+      message: string;
+      hint?: string;
+      details: Record<string, unknown>;
+    }) => {
+      assert.equal(err.code, 'VFS_SYMLINK_LOOP');
+      assert.match(
+        err.message,
+        /^\/a\/x leads nowhere: the symbolic links \/a -> b \(from pkg-a\), \/b -> \/a \(from files\[0\]\) form a loop$/,
+      );
+      assert.doesNotMatch(err.hint ?? '', /same path/);
+      assert.match(err.hint ?? '', /remove one of these links/);
+      assert.deepEqual(err.details, {
+        path: '/a/x',
+        links: [
+          { path: '/a', target: 'b', origin: 'pkg-a' },
+          { path: '/b', target: '/a', origin: 'files[0]' },
+        ],
+      });
+      return true;
+    };
+    assert.throws(() => t.resolveParents('a/x'), loop);
+    assert.throws(() => t.add('a/x', file('x')), { code: 'VFS_CONFLICT' }); // add does not follow links
+    const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+    upper.add('a/x', file('x', { origin: 'files[1]' }));
+    assert.throws(() => t.overlay(upper), loop); // a spec file laid over a package's links
+    // The last component followed too: only the loop itself is named, from where it starts.
+    t.add('c', link('a', 'pkg-c'));
+    assert.throws(
+      () => t.resolvePath('c'),
+      (err: { message: string }) => {
+        assert.match(
+          err.message,
+          /^\/c leads nowhere: the symbolic links \/a -> b \(from pkg-a\), \/b -> \/a/,
+        );
+        return true;
+      },
+    );
+    // A long chain that ends is not a loop: over 40 links is refused as such.
+    for (let i = 0; i < 45; i++) t.add(`l${i}`, link(`l${i + 1}`, 'pkg-l'));
+    t.add('l45', { kind: 'dir', ...meta });
+    assert.equal(t.resolveParents('l5/x'), 'l45/x');
+    assert.throws(
+      () => t.resolveParents('l0/x'),
+      (err: { code: string; message: string }) => {
+        assert.equal(err.code, 'VFS_SYMLINK_LOOP');
+        assert.match(err.message, /^\/l0\/x goes through more than 40 symbolic links: \/l0 -> l1/);
+        return true;
+      },
+    );
   });
   it('removes a subtree, or only what is below a directory, and nothing beside it', () => {
     const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
