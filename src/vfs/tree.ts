@@ -49,7 +49,7 @@ export class FileTree {
       if (node.kind !== 'dir') throw conflict('', 'the image root must be a directory');
       return;
     }
-    this.mkdirp(parentPath(key));
+    this.#mkdirp(parentPath(key), this.#dirMeta, key);
     const existing = this.#nodes.get(key);
     if (existing !== undefined && !(existing.kind === 'dir' && node.kind === 'dir')) {
       if (options.onExisting !== 'replace') {
@@ -64,19 +64,29 @@ export class FileTree {
     this.#set(key, node);
   }
 
-  /** Creates `path` and its parents as directories where missing; existing directories are kept as they are. */
+  /**
+   * Creates `path` and its parents as directories where missing; existing directories are kept as they
+   * are. Anything else in the way is VFS_CONFLICT (links are not followed), or VFS_SYMLINK_LOOP when it
+   * is a link of a loop.
+   */
   mkdirp(path: string, meta: Meta = this.#dirMeta): void {
     const key = normalizeImagePath(path);
+    this.#mkdirp(key, meta, key);
+  }
+
+  /** mkdirp of a key, on the way to `placing` (the path errors name). */
+  #mkdirp(key: string, meta: Meta, placing: string): void {
     if (key === '') return;
     const existing = this.#nodes.get(key);
     if (existing?.kind === 'dir') return;
     if (existing !== undefined) {
+      if (existing.kind === 'symlink') this.#follow(key, placing); // a loop says so
       throw conflict(
         key,
         `is a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}, not a directory`,
       );
     }
-    this.mkdirp(parentPath(key), meta);
+    this.#mkdirp(parentPath(key), meta, placing);
     this.#set(key, { kind: 'dir', ...meta });
   }
 
@@ -164,16 +174,21 @@ export class FileTree {
    */
   resolvePath(path: string): string {
     const start = normalizeImagePath(path);
-    let key = this.resolveParents(start);
+    return this.#follow(this.resolveParents(start), start);
+  }
+
+  /** Follows the links from `key` to where they end; errors name `path`. */
+  #follow(key: string, path: string): string {
     const followed: string[] = [];
-    for (let node = this.#nodes.get(key); node?.kind === 'symlink'; node = this.#nodes.get(key)) {
-      const seen = followed.indexOf(key);
-      if (seen >= 0) throw this.#linkError(start, followed.slice(seen), 'loop');
-      followed.push(key);
-      if (followed.length > MAX_LINK_HOPS) throw this.#linkError(start, followed, 'chain');
-      key = this.resolveParents(resolveLinkTarget(key, node.target));
+    let current = key;
+    for (let node = this.#nodes.get(current); node?.kind === 'symlink'; node = this.#nodes.get(current)) {
+      const seen = followed.indexOf(current);
+      if (seen >= 0) throw this.#linkError(path, followed.slice(seen), 'loop');
+      followed.push(current);
+      if (followed.length > MAX_LINK_HOPS) throw this.#linkError(path, followed, 'chain');
+      current = this.resolveParents(resolveLinkTarget(current, node.target));
     }
-    return key;
+    return current;
   }
 
   /** VFS_SYMLINK_LOOP for `key`, naming the links (keys of symlinks in this tree) that make it. */

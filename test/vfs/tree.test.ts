@@ -101,7 +101,9 @@ describe('FileTree', () => {
       return true;
     };
     assert.throws(() => t.resolveParents('a/x'), loop);
-    assert.throws(() => t.add('a/x', file('x')), { code: 'VFS_CONFLICT' }); // add does not follow links
+    assert.throws(() => t.add('a/x', file('x')), loop); // add does not follow links, but names a loop
+    t.add('d', link('/usr', 'pkg-d'));
+    assert.throws(() => t.add('d/x', file('x')), { code: 'VFS_CONFLICT' }); // a link that leads somewhere
     const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
     upper.add('a/x', file('x', { origin: 'files[1]' }));
     assert.throws(() => t.overlay(upper), loop); // a spec file laid over a package's links
