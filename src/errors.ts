@@ -31,6 +31,7 @@ export type ErrorCode =
   // tree assembly
   | 'VFS_CONFLICT'
   | 'VFS_INVALID_PATH'
+  | 'VFS_SYMLINK_LOOP'
   | 'FILE_CONFLICT'
   // debian archives and packages
   | 'APT_SOURCE_NOT_FOUND'

@@ -30,19 +30,15 @@ export async function readImageFiles(
       ...(limits === undefined ? {} : { limits }),
     });
     const fromThisLayer = new Set<string>();
+    const hidden: Whiteouts = { gone: new Set(), opaque: new Set() };
     for await (const e of readTar(stream, { archive: layer.digest })) {
       const path = e.path.replace(/\/$/, '');
       const slash = path.lastIndexOf('/');
       const name = path.slice(slash + 1);
       if (name.startsWith('.wh.')) {
         const dir = path.slice(0, slash + 1);
-        const opaque = name === '.wh..wh..opq';
-        const gone = `${dir}${name.slice(4)}`;
-        for (const map of [files, links])
-          for (const k of [...map.keys()]) {
-            const hit = opaque ? k.startsWith(dir) : k === gone || k.startsWith(`${gone}/`);
-            if (hit && !fromThisLayer.has(k)) map.delete(k);
-          }
+        if (name === '.wh..wh..opq') hidden.opaque.add(dir);
+        else hidden.gone.add(`${dir}${name.slice(4)}`);
         continue;
       }
       if (!wanted(path)) continue;
@@ -58,6 +54,26 @@ export async function readImageFiles(
         fromThisLayer.add(path);
       }
     }
+    // The layer's whiteouts hide what the layers below hold, not its own entries: one pass at its end.
+    if (hidden.gone.size > 0 || hidden.opaque.size > 0) {
+      for (const map of [files, links])
+        for (const k of map.keys()) if (!fromThisLayer.has(k) && isWhitedOut(k, hidden)) map.delete(k);
+    }
   }
   return { files, links };
+}
+
+/** One layer's whiteouts: paths gone with what is below them, opaque directories ('a/', '' for the root). */
+interface Whiteouts {
+  gone: Set<string>;
+  opaque: Set<string>;
+}
+
+/** Whether `path` (no trailing '/') is `gone` or below a gone path or an opaque directory. O(depth). */
+function isWhitedOut(path: string, w: Whiteouts): boolean {
+  if (w.gone.has(path) || w.opaque.has('')) return true;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+    if (w.gone.has(path.slice(0, i)) || w.opaque.has(path.slice(0, i + 1))) return true;
+  }
+  return false;
 }

@@ -3,7 +3,8 @@ import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { type Decompression, type DecompressLimits, decompressStream } from '../compress/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
-import { readTar, type TarReadEntry, type TarReadLimits } from '../tar/index.js';
+import { BLOCK_SIZE, MAX_OCTAL_7, readTar, type TarReadEntry, type TarReadLimits } from '../tar/index.js';
+import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
 import { type ArMember, readAr } from './ar.js';
 import { type Deb822Paragraph, parseDeb822 } from './deb822.js';
 
@@ -54,7 +55,8 @@ const MAX_DEBIAN_BINARY = 4096;
  * as it streams, calling `onEntry` per entry; nothing is extracted to disk and no body is buffered
  * here. Members named `_*` are skipped (dpkg reserves them). With `onEntry`, the rest of the archive
  * is drained so a verifying source checks its digest. Errors are AR_INVALID / DEB_INVALID /
- * COMPRESSION_* / TAR_* / DECOMPRESSION_BOMB naming the .deb and, inside it, the member and entry.
+ * COMPRESSION_* / TAR_* / DECOMPRESSION_BOMB naming the .deb and, inside it, the member and entry; a
+ * data.tar entry's owner, time or device number out of range (checkEntryRanges) is TAR_INVALID.
  * Cost: one read of the file; memory: the control archive plus stream buffers.
  */
 export async function readDeb(
@@ -210,7 +212,37 @@ async function readData(member: ArMember, kind: Decompression, opts: ReadDebOpti
     archive,
     limits: { maxPathBytes: MAX_PACKAGE_PATH, ...opts.limits?.data },
   })) {
+    checkEntryRanges(entry, archive);
     await onEntry(entry);
+  }
+}
+
+/**
+ * Refuses, as TAR_INVALID naming the package, member and entry (as the tar reader reports a malformed
+ * header), owners, times and device numbers no installed file can have, whatever the tar field held
+ * (octal, base-256, PAX): uid/gid above 2^32 - 2, an mtime before 1970 or after 9999 (later ones
+ * within it are clamped to the epoch), device numbers beyond what a layer's header holds.
+ */
+function checkEntryRanges(entry: TarReadEntry, archive: string): void {
+  const device = entry.type === 'char' || entry.type === 'block';
+  const fields: Array<[string, number | undefined, number, string]> = [
+    ['uid', entry.uid, MAX_ID, 'a 32-bit id'],
+    ['gid', entry.gid, MAX_ID, 'a 32-bit id'],
+    ['mtime', entry.mtime, MAX_EPOCH, 'seconds from 1970 to year 9999'],
+    ['devmajor', device ? entry.devmajor : 0, MAX_OCTAL_7, 'what a ustar header holds'],
+    ['devminor', device ? entry.devminor : 0, MAX_OCTAL_7, 'what a ustar header holds'],
+  ];
+  for (const [field, value, max, what] of fields) {
+    if (value === undefined || (Number.isSafeInteger(value) && value >= 0 && value <= max)) continue;
+    const offset = entry.dataOffset - BLOCK_SIZE;
+    throw new ImprintError(
+      'TAR_INVALID',
+      `${archive}: entry ${JSON.stringify(entry.path)} at byte ${offset}: ${field} ${value} is out of range (0 to ${max}: ${what})`,
+      {
+        hint: 'No installed file can have this value: the package is corrupt or was made to attack its installer.',
+        details: { archive, entry: entry.path, offset, field, found: value, max },
+      },
+    );
   }
 }
 

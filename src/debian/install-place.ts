@@ -1,7 +1,6 @@
 // Placing one extracted package into the tree: canonical paths, clamped mtimes, overwrite rules, undo.
 import { ImprintError } from '../errors.js';
 import type { VNode } from '../vfs/node.js';
-import { resolveLinkTarget } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { debError } from './deb.js';
 import type { Deb822Paragraph } from './deb822.js';
@@ -163,14 +162,8 @@ export class PackagePlacement {
 
   #placeDir(key: string, meta: Omit<Extract<VNode, { kind: 'dir' }>, 'kind'>): void {
     const { tree } = this.ctx;
-    let k = key;
-    let node = tree.get(k);
-    for (let hops = 0; node?.kind === 'symlink'; hops++) {
-      if (hops >= 40)
-        throw debError(this.what, `directory ${key} is behind too many symbolic links`, 'data.tar');
-      k = tree.resolveParents(resolveLinkTarget(k, node.target));
-      node = tree.get(k);
-    }
+    const k = tree.resolvePath(key); // through a link to a directory (./lib/ into usr/lib)
+    const node = tree.get(k);
     if (node !== undefined && node.kind !== 'dir') {
       throw fileConflict(
         k,

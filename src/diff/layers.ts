@@ -110,38 +110,74 @@ export function compareMaps(
 
 /**
  * The filesystem an image's layers make: path → record, whiteouts (`.wh.NAME`, `.wh..wh..opq`) applied
- * and removed. Cost: streams every layer; memory O(paths) (metadata and digests only).
+ * and removed. Cost: streams every layer; memory O(paths) (metadata and digests only); each layer's
+ * whiteouts cost one pass over the paths below it, however many there are.
  */
 export async function flattenLayers(
   blobs: BlobReader,
   layers: Descriptor[],
 ): Promise<Map<string, EntryRecord>> {
   const fs = new Map<string, EntryRecord>();
-  const removeUnder = (dir: string, keepSelf: boolean) => {
-    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-    for (const k of [...fs.keys()]) {
-      if (k.startsWith(prefix) && !(keepSelf && k === prefix)) fs.delete(k);
-    }
-  };
   for (const layer of layers) {
-    const opaque: string[] = [];
+    const whiteouts = new LayerWhiteouts();
     const added = new Map<string, EntryRecord>();
     for await (const e of layerEntries(blobs, layer)) {
       const { record } = await readRecord(e, false);
-      const wh = whiteoutOf(record.path);
-      if (wh === null) {
-        added.set(record.path, record);
-      } else if ('opaqueDir' in wh) {
-        opaque.push(wh.opaqueDir);
-      } else {
-        fs.delete(wh.removes);
-        fs.delete(`${wh.removes}/`);
-        removeUnder(wh.removes, false);
-      }
+      if (!whiteouts.add(record.path)) added.set(record.path, record);
     }
-    // an opaque directory hides what lower layers put under it, not what this layer adds
-    for (const dir of opaque) removeUnder(dir, true);
+    whiteouts.applyTo(fs);
     for (const [k, v] of added) fs.set(k, v);
   }
   return fs;
+}
+
+/**
+ * What one layer's whiteouts hide in the layers below it: gathered while the layer streams, applied at
+ * its end. `.wh.NAME` hides NAME and everything under it; `.wh..wh..opq` everything its directory
+ * holds below, not the directory itself (the layer's own entries are not affected: apply before adding
+ * them).
+ */
+export class LayerWhiteouts {
+  /** Whited-out paths themselves. */
+  readonly #paths = new Set<string>();
+  /** Prefixes (ending in '/') everything under which is hidden, the directory entry `x/` included. */
+  readonly #below = new Set<string>();
+  /** Opaque directories' prefixes ('' for the root): what is under them is hidden, not their entry. */
+  readonly #opaque = new Set<string>();
+
+  /** Records `path` (an archive path) when it is a whiteout; returns whether it was one. */
+  add(path: string): boolean {
+    const wh = whiteoutOf(path);
+    if (wh === null) return false;
+    if ('opaqueDir' in wh) {
+      this.#opaque.add(wh.opaqueDir); // 'a/', or '' at the root of the layer
+    } else {
+      this.#paths.add(wh.removes);
+      this.#below.add(wh.removes.endsWith('/') ? wh.removes : `${wh.removes}/`);
+    }
+    return true;
+  }
+
+  /** Deletes the paths these whiteouts hide from `fs`; returns how many. Cost: O(paths × depth). */
+  applyTo(fs: Map<string, unknown>): number {
+    if (this.#paths.size === 0 && this.#opaque.size === 0) return 0;
+    let removed = 0;
+    for (const path of fs.keys()) {
+      if (this.#hides(path)) {
+        fs.delete(path);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  #hides(path: string): boolean {
+    if (this.#paths.has(path) || (this.#opaque.has('') && path !== '')) return true;
+    for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+      const prefix = path.slice(0, i + 1);
+      if (this.#below.has(prefix)) return true;
+      if (i + 1 < path.length && this.#opaque.has(prefix)) return true;
+    }
+    return false;
+  }
 }

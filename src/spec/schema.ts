@@ -3,6 +3,7 @@ import { parseBaseReference } from '../base/reference.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
+import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
 import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
@@ -11,10 +12,8 @@ import { aptSource, nonEmpty, packages } from './schema-debian.js';
 // One schema is the source of the Spec type (z.output), the validator, and the published JSON Schema
 // (z.toJSONSchema with io: 'input'). Transforms turn what the user writes into the normalised Spec.
 
-/** Largest uid/gid accepted (2^32 - 2; 2^32 - 1 means "no id" to the kernel). */
-export const MAX_ID = 4294967294;
-/** Largest epoch accepted: 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can express. */
-export const MAX_EPOCH = 253402300799;
+// Largest uid/gid and epoch accepted: the bounds every tree node keeps (packages are held to them too).
+export { MAX_EPOCH, MAX_ID };
 /** Default compression level per algorithm. */
 export const DEFAULT_LEVEL = { gzip: 6, zstd: 3 } as const;
 const LEVEL_RANGE = { gzip: [1, 9], zstd: [1, 19] } as const;

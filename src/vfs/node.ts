@@ -15,7 +15,12 @@ export function bytesOpener(bytes: Buffer): ContentOpener {
   return Object.assign(() => Readable.from([bytes]), { sync: () => bytes });
 }
 
-/** Metadata every node carries. `mtime` is integer seconds. */
+/** Largest uid/gid a node may have (2^32 - 2; 2^32 - 1 means "no id" to the kernel). */
+export const MAX_ID = 4294967294;
+/** Latest mtime (and epoch): 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can express. */
+export const MAX_EPOCH = 253402300799;
+
+/** Metadata every node carries. `mtime` is integer seconds; uid/gid at most MAX_ID. */
 export interface Meta {
   mode: number;
   uid: number;

@@ -16,6 +16,8 @@ const MAX_LINK_HOPS = 40;
  */
 export class FileTree {
   readonly #nodes = new Map<string, VNode>();
+  /** The keys directly below each key that has any ('' for top-level keys): removing walks a subtree. */
+  readonly #children = new Map<string, Set<string>>();
   readonly #dirMeta: Meta;
 
   constructor(dirMeta: Meta) {
@@ -47,7 +49,7 @@ export class FileTree {
       if (node.kind !== 'dir') throw conflict('', 'the image root must be a directory');
       return;
     }
-    this.mkdirp(parentPath(key));
+    this.#mkdirp(parentPath(key), this.#dirMeta, key);
     const existing = this.#nodes.get(key);
     if (existing !== undefined && !(existing.kind === 'dir' && node.kind === 'dir')) {
       if (options.onExisting !== 'replace') {
@@ -59,56 +61,155 @@ export class FileTree {
       }
       if (existing.kind === 'dir') this.remove(key);
     }
-    this.#nodes.set(key, node);
+    this.#set(key, node);
   }
 
-  /** Creates `path` and its parents as directories where missing; existing directories are kept as they are. */
+  /**
+   * Creates `path` and its parents as directories where missing; existing directories are kept as they
+   * are. Anything else in the way is VFS_CONFLICT (links are not followed), or VFS_SYMLINK_LOOP when it
+   * is a link of a loop.
+   */
   mkdirp(path: string, meta: Meta = this.#dirMeta): void {
     const key = normalizeImagePath(path);
+    this.#mkdirp(key, meta, key);
+  }
+
+  /** mkdirp of a key, on the way to `placing` (the path errors name). */
+  #mkdirp(key: string, meta: Meta, placing: string): void {
     if (key === '') return;
     const existing = this.#nodes.get(key);
     if (existing?.kind === 'dir') return;
     if (existing !== undefined) {
+      if (existing.kind === 'symlink') this.#follow(key, placing); // a loop says so
       throw conflict(
         key,
         `is a ${existing.kind}${existing.origin ? ` from ${existing.origin}` : ''}, not a directory`,
       );
     }
-    this.mkdirp(parentPath(key), meta);
-    this.#nodes.set(key, { kind: 'dir', ...meta });
+    this.#mkdirp(parentPath(key), meta, placing);
+    this.#set(key, { kind: 'dir', ...meta });
   }
 
-  /** Removes `path` and, for a directory, everything below it. Returns whether anything was removed. */
+  /**
+   * Removes `path` and, for a directory, everything below it. Returns whether anything was removed.
+   * Cost: O(nodes removed), whatever the size of the tree.
+   */
   remove(path: string): boolean {
     const key = normalizeImagePath(path);
-    const existed = this.#nodes.delete(key);
-    if (existed) {
-      const prefix = `${key}/`;
-      for (const k of [...this.#nodes.keys()]) if (k.startsWith(prefix)) this.#nodes.delete(k);
+    if (!this.#nodes.has(key)) return false;
+    const parent = parentPath(key);
+    const siblings = this.#children.get(parent)!;
+    siblings.delete(key);
+    if (siblings.size === 0) this.#children.delete(parent);
+    this.#nodes.delete(key);
+    this.#removeBelow(key);
+    return true;
+  }
+
+  /**
+   * Removes everything below the directory `path` (all nodes for the root, ''), keeping `path` itself:
+   * an opaque directory. Returns the number of nodes removed. Cost: O(nodes removed).
+   */
+  removeBelow(path: string): number {
+    return this.#removeBelow(normalizeImagePath(path));
+  }
+
+  #removeBelow(key: string): number {
+    let removed = 0;
+    const stack = [key];
+    for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
+      const kids = this.#children.get(k);
+      if (kids === undefined) continue;
+      this.#children.delete(k);
+      for (const kid of kids) {
+        this.#nodes.delete(kid);
+        stack.push(kid);
+        removed++;
+      }
     }
-    return existed;
+    return removed;
+  }
+
+  /** Sets the node at `key` (its parent's key already holds a directory), keeping #children in step. */
+  #set(key: string, node: VNode): void {
+    if (!this.#nodes.has(key)) {
+      const parent = parentPath(key);
+      const siblings = this.#children.get(parent);
+      if (siblings === undefined) this.#children.set(parent, new Set([key]));
+      else siblings.add(key);
+    }
+    this.#nodes.set(key, node);
   }
 
   /**
    * The key `path` denotes once symlinks in its directory components are followed inside the tree
    * (the last component is not followed). Used to canonicalise paths such as /lib/x on merged-/usr.
+   * VFS_SYMLINK_LOOP when a component's links lead back to themselves, or on for more than 40 hops.
    */
   resolveParents(path: string): string {
     const key = normalizeImagePath(path);
     if (key === '') return key;
     const parts = key.split('/');
     let current = '';
-    let hops = 0;
+    const followed: string[] = []; // every link followed, for the hop limit and the error
     for (let i = 0; i < parts.length - 1; i++) {
       current = current === '' ? parts[i]! : `${current}/${parts[i]}`;
+      const start = followed.length;
       let node = this.#nodes.get(current);
       while (node?.kind === 'symlink') {
-        if (++hops > MAX_LINK_HOPS) throw conflict(key, 'has too many levels of symbolic links');
+        const seen = followed.indexOf(current, start);
+        if (seen >= 0) throw this.#linkError(key, followed.slice(seen), 'loop');
+        followed.push(current);
+        if (followed.length > MAX_LINK_HOPS) throw this.#linkError(key, followed, 'chain');
         current = resolveLinkTarget(current, node.target);
         node = this.#nodes.get(current);
       }
     }
     return current === '' ? parts[parts.length - 1]! : `${current}/${parts[parts.length - 1]}`;
+  }
+
+  /**
+   * The key `path` denotes with every symlink followed, the last component included (like
+   * `realpath -m`): a missing component ends the walk there. VFS_SYMLINK_LOOP as resolveParents.
+   */
+  resolvePath(path: string): string {
+    const start = normalizeImagePath(path);
+    return this.#follow(this.resolveParents(start), start);
+  }
+
+  /** Follows the links from `key` to where they end; errors name `path`. */
+  #follow(key: string, path: string): string {
+    const followed: string[] = [];
+    let current = key;
+    for (let node = this.#nodes.get(current); node?.kind === 'symlink'; node = this.#nodes.get(current)) {
+      const seen = followed.indexOf(current);
+      if (seen >= 0) throw this.#linkError(path, followed.slice(seen), 'loop');
+      followed.push(current);
+      if (followed.length > MAX_LINK_HOPS) throw this.#linkError(path, followed, 'chain');
+      current = this.resolveParents(resolveLinkTarget(current, node.target));
+    }
+    return current;
+  }
+
+  /** VFS_SYMLINK_LOOP for `key`, naming the links (keys of symlinks in this tree) that make it. */
+  #linkError(key: string, links: readonly string[], shape: 'loop' | 'chain'): ImprintError {
+    const described = links.map((k) => {
+      const node = this.#nodes.get(k) as Extract<VNode, { kind: 'symlink' }>;
+      return { path: `/${k}`, target: node.target, ...(node.origin ? { origin: node.origin } : {}) };
+    });
+    const text = (d: (typeof described)[number]) =>
+      `${d.path} -> ${d.target}${d.origin ? ` (from ${d.origin})` : ''}`;
+    const message =
+      shape === 'loop'
+        ? `/${key} leads nowhere: the symbolic links ${described.map(text).join(', ')} form a loop`
+        : `/${key} goes through more than ${MAX_LINK_HOPS} symbolic links: ${described.slice(0, 3).map(text).join(', ')}, ... ${text(described[described.length - 1]!)}`;
+    return new ImprintError('VFS_SYMLINK_LOOP', message, {
+      hint:
+        shape === 'loop'
+          ? 'Each link points to the next and the last back to the first, so nothing can be reached (or placed) below them. Change or remove one of these links in the package or spec entry that makes it.'
+          : `Linux follows at most ${MAX_LINK_HOPS} symbolic links in a path; point the first link closer to where the chain ends.`,
+      details: { path: `/${key}`, links: described },
+    });
   }
 
   /**
@@ -126,9 +227,8 @@ export class FileTree {
         chain.push(parent);
         parent = parentPath(parent);
       }
-      for (const p of chain.reverse())
-        out.#nodes.set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
-      out.#nodes.set(key, node);
+      for (const p of chain.reverse()) out.#set(p, this.#nodes.get(p) ?? { kind: 'dir', ...this.#dirMeta });
+      out.#set(key, node);
     }
     return out;
   }
@@ -154,9 +254,13 @@ export class FileTree {
     }
   }
 
-  /** Applies `fn` to every node; `fn` returns a replacement, the same node, or undefined to delete it. */
+  /**
+   * Applies `fn` to every node; `fn` returns a replacement, the same node, or undefined to delete it
+   * (a directory with everything below it: `fn` is not called for those).
+   */
   map(fn: (key: string, node: VNode) => VNode | undefined): void {
     for (const [key, node] of [...this.#nodes]) {
+      if (!this.#nodes.has(key)) continue; // gone with a directory fn deleted
       const next = fn(key, node);
       if (next === undefined) this.remove(key);
       else if (next !== node) this.#nodes.set(key, next);

@@ -64,6 +64,27 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it('reports a file placed below links that form a loop as a loop, naming the links', async () => {
+    const dir = join(work, 'loop');
+    await mkdir(join(dir, 'links'), { recursive: true });
+    await symlink('b', join(dir, 'links', 'a'));
+    await symlink('a', join(dir, 'links', 'b'));
+    await writeFile(join(dir, 'x'), 'x');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles:\n  - {source: links/, target: /}\n  - {source: x, target: /a/x}\n',
+    );
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'VFS_SYMLINK_LOOP'), String(err));
+      assert.equal(
+        err.message,
+        '/a/x leads nowhere: the symbolic links /a -> b (from files[0]), /b -> a (from files[0]) form a loop',
+      );
+      assert.doesNotMatch(err.hint ?? '', /Two inputs write the same path/);
+      return true;
+    });
+  });
+
   it("refuses a source that holds the build's own output layout (<spec dir>/out), which would grow every build", async () => {
     const dir = join(work, 'self');
     await mkdir(join(dir, 'out', 'blobs'), { recursive: true });

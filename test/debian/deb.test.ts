@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { readAr } from '../../src/debian/ar.js';
 import { type DebControl, readDeb, readDebControl } from '../../src/debian/deb.js';
-import { type TarReadEntry, tarStream } from '../../src/tar/index.js';
+import { encodeBase256, type TarReadEntry, tarStream } from '../../src/tar/index.js';
 import {
   arArchive,
   buildDeb,
@@ -19,6 +19,7 @@ import {
   DEFAULT_MTIME,
   type DebSpec,
   rawTar,
+  type TarEntrySpec,
   withParents,
 } from '../helpers/debfile.js';
 
@@ -270,6 +271,56 @@ describe('hostile .deb files', () => {
       buildDeb({ ...sample, entries: [{ path: './usr/x', type: 'hardlink', linkname: '/etc/shadow' }] }),
       'TAR_UNSAFE_LINK',
     );
+  });
+
+  it('refuses owners, times and device numbers no installed file can have, naming the .deb and entry', async () => {
+    const file = (over: Partial<TarEntrySpec>): TarEntrySpec => ({
+      path: './usr/bin/x',
+      content: 'x',
+      ...over,
+    });
+    const hostile: Array<[field: string, entry: TarEntrySpec]> = [
+      ['uid', file({ raw: { uid: encodeBase256(2 ** 40, 8) } })], // GNU base-256
+      ['uid', file({ pax: { uid: String(Number.MAX_SAFE_INTEGER) } })],
+      ['gid', file({ pax: { gid: '4294967295' } })], // (gid_t)-1: "no id"
+      ['mtime', file({ raw: { mtime: encodeBase256(-1, 12) } })],
+      ['mtime', file({ pax: { mtime: '-86400.5' } })],
+      ['mtime', file({ raw: { mtime: encodeBase256(2 ** 50, 12) } })], // far beyond year 9999
+      ['devmajor', { path: './dev/x', type: 'char', raw: { devmajor: encodeBase256(2 ** 30, 8) } }],
+      ['devminor', { path: './dev/x', type: 'block', raw: { devminor: encodeBase256(-2, 8) } }],
+    ];
+    for (const [field, entry] of hostile) {
+      await assert.rejects(
+        readAll(buildDeb({ ...sample, entries: [entry] })),
+        (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+          assert.equal(err.code, 'TAR_INVALID', err.message);
+          assert.match(
+            err.message,
+            /^pkg_1\.0_amd64\.deb: data\.tar\.xz: entry "(usr\/bin|dev)\/x" at byte \d+: /,
+          );
+          assert.equal(err.details?.entry, entry.path.slice(2));
+          assert.equal(err.details?.field, field, err.message);
+          return true;
+        },
+        `${field} ${JSON.stringify(entry.raw ?? entry.pax)}`,
+      );
+    }
+    // Beyond 2^53 the tar reader itself refuses the field, naming the package as well: 2^60 in base-256.
+    const huge = Buffer.from([0x90, 0, 0, 0, 0, 0, 0, 0]);
+    await rejects(buildDeb({ ...sample, entries: [file({ raw: { uid: huge } })] }), 'TAR_INVALID');
+    // The bounds themselves pass.
+    const { entries } = await readAll(
+      buildDeb({
+        ...sample,
+        entries: [
+          file({ raw: { uid: encodeBase256(4294967294, 8), gid: encodeBase256(4294967294, 8) }, mtime: 0 }),
+          file({ path: './usr/bin/y', pax: { mtime: '253402300799' } }),
+        ],
+      }),
+    );
+    const x = entries.find((e) => e.path === 'usr/bin/x')!;
+    assert.deepEqual([x.uid, x.gid, x.mtime], [4294967294, 4294967294, 0]);
+    assert.equal(entries.find((e) => e.path === 'usr/bin/y')!.mtime, 253402300799);
   });
 
   it('refuses a decompression bomb', async () => {

@@ -385,6 +385,56 @@ describe('installPackages: failures leave nothing behind', () => {
     };
     await assert.rejects(install([bomb]), { code: 'DECOMPRESSION_BOMB' });
   });
+
+  it('reports a symlink loop as such, naming the path and the links, for a file or a directory below it', async () => {
+    for (const below of [{ path: './a/x', content: 'x' }, { path: './a/' }]) {
+      const loopy: DebSpec = {
+        name: 'loopy',
+        autoDirs: false,
+        entries: [
+          { path: './' },
+          { path: './a', type: 'symlink', linkname: 'b' },
+          { path: './b', type: 'symlink', linkname: 'a' },
+          below,
+        ],
+      };
+      await assert.rejects(
+        install([loopy]),
+        (err: Error & { code?: string; hint?: string; details?: Record<string, unknown> }) => {
+          assert.equal(err.code, 'VFS_SYMLINK_LOOP', err.message);
+          assert.equal(
+            err.message,
+            `/a${below.path === './a/x' ? '/x' : ''} leads nowhere: the symbolic links /a -> b (from loopy), /b -> a (from loopy) form a loop`,
+          );
+          assert.doesNotMatch(err.hint ?? '', /Two inputs write the same path/);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('refuses an owner no Linux system has, in a worker or not, and places nothing of the package', async () => {
+    const hostile: DebSpec = {
+      name: 'owner',
+      entries: [
+        { path: './usr/bin/fine', content: 'ok' },
+        { path: './usr/bin/root-ish', content: 'x', pax: { uid: String(2 ** 53 - 1) } },
+      ],
+    };
+    for (const workers of [0, 2]) {
+      const tree = newTree();
+      await assert.rejects(
+        install([hostile], { workers }, tree),
+        (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+          assert.equal(err.code, 'TAR_INVALID');
+          assert.match(err.message, /owner_1\.0-1_amd64\.deb: data\.tar\.xz: entry "usr\/bin\/root-ish"/);
+          assert.deepEqual([err.details?.entry, err.details?.field], ['usr/bin/root-ish', 'uid']);
+          return true;
+        },
+      );
+      assert.equal(tree.get('usr/bin/fine'), undefined);
+    }
+  });
 });
 
 describe('installPackages: determinism', () => {

@@ -21,7 +21,14 @@ export interface TarEntrySpec {
   linkname?: string;
   /** Declared size when it should differ from the content (hostile archives). */
   size?: number;
+  /** Raw bytes for numeric header fields (e.g. base-256 from encodeBase256), written over the octal. */
+  raw?: Partial<Record<'uid' | 'gid' | 'mtime' | 'devmajor' | 'devminor', Buffer>>;
+  /** PAX records for this entry, written in an 'x' header before it. */
+  pax?: Record<string, string>;
 }
+
+/** Offsets of the numeric fields `raw` may set. */
+const RAW_FIELD = { uid: 108, gid: 116, mtime: 136, devmajor: 329, devminor: 337 } as const;
 
 export interface DebSpec {
   name: string;
@@ -71,37 +78,62 @@ export function rawTar(entries: readonly TarEntrySpec[]): Buffer {
   for (const e of entries) {
     const type = e.type ?? (e.path.endsWith('/') ? 'dir' : 'file');
     const body = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
-    const h = Buffer.alloc(512);
-    let name = e.path;
-    let prefix = '';
-    if (Buffer.byteLength(name) > 100) {
-      const cut = name.lastIndexOf('/', name.length - 2);
-      prefix = name.slice(0, cut);
-      name = name.slice(cut + 1);
+    if (e.pax !== undefined) {
+      const records = Buffer.from(
+        Object.entries(e.pax)
+          .map(([k, v]) => paxRecord(k, v))
+          .join(''),
+      );
+      blocks.push(rawHeader({ path: 'PaxHeaders/x', size: records.length }, 'x', records.length), records);
+      blocks.push(Buffer.alloc((512 - (records.length % 512)) % 512));
     }
-    h.write(name, 0, 100, 'utf8');
-    h.write(octal(e.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644), 8), 100, 'latin1');
-    h.write(octal(e.uid ?? 0, 8), 108, 'latin1');
-    h.write(octal(e.gid ?? 0, 8), 116, 'latin1');
-    h.write(octal(e.size ?? body.length, 12), 124, 'latin1');
-    h.write(octal(e.mtime ?? DEFAULT_MTIME, 12), 136, 'latin1');
-    h.write('        ', 148, 'latin1');
-    h.write(TYPEFLAGS[type], 156, 'latin1');
-    h.write(e.linkname ?? '', 157, 100, 'utf8');
-    h.write('ustar\0', 257, 'latin1');
-    h.write('00', 263, 'latin1');
-    h.write('root', 265, 'latin1');
-    h.write('root', 297, 'latin1');
-    h.write(octal(0, 8), 329, 'latin1');
-    h.write(octal(0, 8), 337, 'latin1');
-    h.write(prefix, 345, 155, 'utf8');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    blocks.push(rawHeader(e, TYPEFLAGS[type], e.size ?? body.length));
+    blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
+}
+
+function rawHeader(e: TarEntrySpec, typeflag: string, size: number): Buffer {
+  const type = e.type ?? (e.path.endsWith('/') ? 'dir' : 'file');
+  const h = Buffer.alloc(512);
+  let name = e.path;
+  let prefix = '';
+  if (Buffer.byteLength(name) > 100) {
+    const cut = name.lastIndexOf('/', name.length - 2);
+    prefix = name.slice(0, cut);
+    name = name.slice(cut + 1);
+  }
+  h.write(name, 0, 100, 'utf8');
+  h.write(octal(e.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644), 8), 100, 'latin1');
+  h.write(octal(e.uid ?? 0, 8), 108, 'latin1');
+  h.write(octal(e.gid ?? 0, 8), 116, 'latin1');
+  h.write(octal(size, 12), 124, 'latin1');
+  h.write(octal(e.mtime ?? DEFAULT_MTIME, 12), 136, 'latin1');
+  h.write('        ', 148, 'latin1');
+  h.write(typeflag, 156, 'latin1');
+  h.write(e.linkname ?? '', 157, 100, 'utf8');
+  h.write('ustar\0', 257, 'latin1');
+  h.write('00', 263, 'latin1');
+  h.write('root', 265, 'latin1');
+  h.write('root', 297, 'latin1');
+  h.write(octal(0, 8), 329, 'latin1');
+  h.write(octal(0, 8), 337, 'latin1');
+  h.write(prefix, 345, 155, 'utf8');
+  for (const [field, bytes] of Object.entries(e.raw ?? {}))
+    bytes.copy(h, RAW_FIELD[field as keyof typeof RAW_FIELD]);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return h;
+}
+
+/** One PAX record, "%d %s=%s\n", its length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const rest = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(rest) + 1;
+  while (String(len).length + Buffer.byteLength(rest) !== len) len++;
+  return `${len}${rest}`;
 }
 
 /** Compresses with zlib (gzip) or the xz / zstd command-line tools. */

@@ -1,7 +1,7 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
 import { ImprintError } from '../../errors.js';
 import { bytesOpener, type ContentOpener, type Meta, type VNode } from '../../vfs/node.js';
-import { compareBytes, normalizeImagePath, resolveLinkTarget } from '../../vfs/path.js';
+import { compareBytes, normalizeImagePath } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
 const MAX_HOPS = 40;
@@ -10,22 +10,10 @@ export const MAX_EFFECT_READ = 16 * 1024 * 1024;
 
 /**
  * The key `path` denotes with every symlink followed, the last component included (like realpath -m):
- * a missing component ends the walk there. Throws VFS_CONFLICT on a link loop.
+ * a missing component ends the walk there. Throws VFS_SYMLINK_LOOP on a link loop.
  */
 export function resolvePath(tree: FileTree, path: string): string {
-  let key = tree.resolveParents(path);
-  for (let hops = 0; ; hops++) {
-    const node = tree.get(key);
-    if (node?.kind !== 'symlink') return key;
-    if (hops >= MAX_HOPS) {
-      throw new ImprintError(
-        'VFS_CONFLICT',
-        `/${normalizeImagePath(path)} has too many levels of symbolic links`,
-        { details: { path } },
-      );
-    }
-    key = tree.resolveParents(resolveLinkTarget(key, node.target));
-  }
+  return tree.resolvePath(path);
 }
 
 /** The node `path` finally denotes (symlinks and hard links followed), with its key; undefined when missing. */
