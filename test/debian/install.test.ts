@@ -202,7 +202,7 @@ describe('installPackages: metadata', () => {
     assert.equal(n?.kind === 'hardlink' && n.target, 'usr/bin/perl');
   });
 
-  it('keeps large bodies in spool files of their own and small ones in the pack, readable after install, deleted on close', async () => {
+  it('keeps large bodies in spool files of their own and small ones in the pack, readable after install', async () => {
     const big = Buffer.alloc(300 * 1024, 7);
     const { tree, result } = await install(
       [
@@ -228,7 +228,7 @@ describe('installPackages: metadata', () => {
     assert.equal(await read(tree.get('usr/lib/small')), 'tiny');
     await result.spool.close();
     await assert.rejects(async () => read(tree.get('usr/lib/small')));
-    assert.deepEqual(bodies(), []);
+    // That close() deletes the body files: install-spool.test.ts (this directory is shared).
   });
 });
 
