@@ -167,7 +167,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           platform: name,
           arch: dpkgArch(platform),
           packages,
-          cacheDir,
+          // Archive metadata and check records live with the content store (a verifier's rebuild
+          // keeps only its layer cache apart), so an offline verify finds what a build fetched.
+          cacheDir: store.root,
           offline: req.offline === true,
           now: req.now ?? new Date(),
           templates: spec.fetch.sources,

@@ -10,7 +10,7 @@ import type { GitInfo } from '../build/git.js';
 import { diffImageSets } from '../diff/diff.js';
 import type { Difference } from '../diff/types.js';
 import { type Digest, sha256 } from '../digest/index.js';
-import { errorText, ImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
 import { loadSpec } from '../spec/index.js';
@@ -74,6 +74,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const set = await readImageSet(req.ref, { registry: { ...req.registry } });
   requireOneImage(req.ref, set, 'verify');
   const image = await imageDigests(set);
+  await checkStoredBlobs(set, reference);
   const prov =
     req.provenanceFile !== undefined
       ? await provenanceFromFile(req.provenanceFile)
@@ -209,6 +210,37 @@ async function imageDigests(set: ImageSet): Promise<VerifyResult['image']> {
   }
   const index = set.index.manifests.find((m) => INDEX_TYPES.includes(m.mediaType))?.digest;
   return { ...(index ? { index } : {}), manifests };
+}
+
+/**
+ * Reads every layer and config of the image through its digest check: the digests a rebuild is
+ * compared with vouch for the image only if the bytes stored under them are those bytes (a layout
+ * altered on disk, a registry serving other bytes). DIGEST_MISMATCH names the blob. Cost: one read of
+ * the image (a download from a registry).
+ */
+async function checkStoredBlobs(set: ImageSet, reference: string): Promise<void> {
+  const walked = await walkImageSet(set);
+  const seen = new Set<string>();
+  for (const i of walked.images) {
+    for (const desc of [i.manifest.config, ...i.manifest.layers]) {
+      if (seen.has(desc.digest)) continue;
+      seen.add(desc.digest);
+      try {
+        for await (const _ of await set.blobs.open(desc));
+      } catch (err) {
+        if (!isImprintError(err, 'DIGEST_MISMATCH') && !isImprintError(err, 'SIZE_MISMATCH')) throw err;
+        throw new ImprintError(
+          'DIGEST_MISMATCH',
+          `${reference}: the blob stored as ${desc.digest} is not those bytes (${errorText(err)}): the image was altered or damaged where it is stored`,
+          {
+            hint: 'Fetch the image again from where it was published, then verify that copy.',
+            cause: err,
+            details: { reference, digest: desc.digest },
+          },
+        );
+      }
+    }
+  }
 }
 
 interface FoundProvenance {

@@ -75,6 +75,19 @@ describe('locked packages checked against the signed archive metadata', async ()
     // Offline, the record is enough.
     await rm(join(cache, 'layers'), { recursive: true, force: true });
     assertOk(await build({ cache, args: ['--offline'] }), 'offline build');
+    // A verifier rebuilds with its own layer cache, but the archive metadata of this cache: offline too.
+    assertOk(
+      await runImprint([
+        '--cache-dir',
+        cache,
+        'verify',
+        `oci:${join(work, 'out-0')}`,
+        '--offline',
+        '--context',
+        spec,
+      ]),
+      'offline verify',
+    );
   });
 
   it('a build right after imprint lock, with its cache, reads no metadata: the lock recorded its check', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -163,6 +163,26 @@ describe('verifyImage', () => {
         JSON.parse(await readFile(join(work, 'vsa-bad.json'), 'utf8')).predicate.verificationResult,
         'FAILED',
       );
+
+      // One byte of a layer blob changed on disk: the digests still match the rebuild, the bytes do not.
+      const altered = join(work, 'altered');
+      await cp(join(work, 'image'), altered, { recursive: true });
+      const layer = result.images[0]!.layers.at(-1)!.digest.slice(7);
+      const blob = join(altered, 'blobs', 'sha256', layer);
+      const bytes = await readFile(blob);
+      const middle = bytes.length >> 1;
+      bytes[middle] = (bytes[middle] as number) ^ 1;
+      await writeFile(blob, bytes);
+      const flipped = await runImprint([
+        '--cache-dir',
+        cacheDir,
+        'verify',
+        `oci:${altered}`,
+        '--context',
+        dir,
+      ]);
+      assert.equal(flipped.code, 1, flipped.stderr);
+      assert.match(flipped.stderr, new RegExp(`the blob stored as sha256:${layer} is not those bytes`));
     } finally {
       await rm(work, { recursive: true, force: true });
     }
