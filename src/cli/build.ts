@@ -24,7 +24,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option('-t, --tag <name>', 'tag for outputs that do not name one', 'latest')
+    .option(
+      '-t, --tag <name>',
+      'tag for outputs that do not name one; repeatable: oci: and docker:// outputs get every tag (default: latest)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option(
       '--platform <os/arch>',
       "the image docker-archive outputs hold when the spec has several platforms (default: this machine's)",
@@ -47,7 +52,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as {
           output: string[];
-          tag: string;
+          tag: string[];
           json?: boolean;
           platform?: string;
           offline?: boolean;
@@ -76,19 +81,36 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         await sweepCache(cacheDir);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
-        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).map(
+        const tags = opts.tag.length > 0 ? [...new Set(opts.tag)] : ['latest'];
+        // Each output with the tag it is written under (an output that names none: once per -t).
+        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).flatMap(
           (text) => {
             const ref = argument(() => parseReference(text));
-            // A registry reference without tag or digest takes -t (parsing alone would say latest).
             const last = text.slice(text.lastIndexOf('/') + 1);
-            if (ref.transport === 'docker' && ref.digest === undefined && !last.includes(':'))
-              ref.tag = opts.tag;
-            return ref;
+            const named =
+              ref.transport === 'docker'
+                ? ref.digest !== undefined || last.includes(':') // parsing alone would say latest
+                : ref.transport === 'docker-archive'
+                  ? ref.name !== undefined
+                  : ref.tag !== undefined;
+            if (named) return [{ ref, tag: tags[0] as string }];
+            if (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') {
+              if (tags.length > 1)
+                throw new ImprintError(
+                  'USAGE',
+                  `-o ${text}: an archive holds one tag, and ${tags.length} are given with -t`,
+                  {
+                    hint: `Name the tag in the reference (${ref.transport}:FILE:TAG), or give one -t.`,
+                  },
+                );
+              return [{ ref, tag: tags[0] as string }];
+            }
+            return tags.map((tag) => ({ ref: ref.transport === 'docker' ? { ...ref, tag } : ref, tag }));
           },
         );
         // The other arguments are checked before anything is built.
         argument(() => {
-          checkOciTag(opts.tag, '-t');
+          for (const tag of tags) checkOciTag(tag, '-t');
           if (opts.platform === undefined) return;
           const want = parsePlatform(opts.platform);
           // --platform picks the image of a docker-archive output: one the spec builds.
@@ -98,12 +120,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               `--platform ${opts.platform}: the spec builds ${loaded.spec.platforms.map(formatPlatform).join(', ')}`,
               { hint: "Name one of the spec's platforms." },
             );
-          if (!outputs.some((r) => r.transport === 'docker-archive'))
+          if (!outputs.some((o) => o.ref.transport === 'docker-archive'))
             t.err.write(
               'note: --platform only chooses the image of docker-archive outputs; the others hold every platform\n',
             );
         });
-        await checkArchiveTargets(outputs);
+        await checkArchiveTargets(outputs.map((o) => o.ref));
         if (loaded.spec.packages.length > 0 || loaded.spec.base !== undefined) {
           const path = lockPathFor(loaded.file);
           const exists = await access(path).then(
@@ -132,7 +154,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         }
         // An archive streamed to standard output (-o docker-archive:/dev/stdout | podman load): the report goes to stderr.
         const toStdout = outputs.some(
-          (r) => (r.transport === 'docker-archive' || r.transport === 'oci-archive') && isStdout(r.path),
+          ({ ref: r }) =>
+            (r.transport === 'docker-archive' || r.transport === 'oci-archive') && isStdout(r.path),
         );
         if (toStdout && opts.json)
           throw new ImprintError(
@@ -171,7 +194,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             ? undefined
             : await attestBuild({ loaded, result, store, version: VERSION, cacheDir });
         const finalSet = attested?.set ?? result.set;
-        for (const ref of outputs) {
+        for (const { ref, tag } of outputs) {
           // docker-archive holds one image: pick the platform when the build made several.
           const single =
             ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
@@ -181,11 +204,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                 opts.platform ? argument(() => parsePlatform(opts.platform as string)) : hostPlatform(),
               )
             : finalSet;
-          await writeImageSet(ref, set, {
-            tag: opts.tag,
-            name: `${loadedName(loaded.dir)}:${opts.tag}`,
-            registry,
-          });
+          await writeImageSet(ref, set, { tag, name: `${loadedName(loaded.dir)}:${tag}`, registry });
         }
         if (opts.json) {
           t.out.write(
@@ -199,7 +218,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                   config: i.config.digest,
                   layers: i.layers,
                 })),
-                outputs: outputs.map(formatReference),
+                outputs: outputs.map((o) => formatReference(o.ref)),
                 warnings: result.warnings,
                 attestations:
                   attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
@@ -219,7 +238,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           );
         }
         report.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
-        for (const ref of outputs) report.write(`wrote ${formatReference(ref)}\n`);
+        for (const { ref, tag } of outputs)
+          report.write(
+            `wrote ${formatReference(ref)}${tags.length > 1 && ref.transport === 'oci' ? ` (tag ${tag})` : ''}\n`,
+          );
         return EXIT_OK;
       }),
     );

@@ -207,6 +207,7 @@ describe('CLI edges', async () => {
       ['-o', `oci:${layout}`, '-t', 'Bad Tag'],
       ['-o', `oci:${layout}`, '--platform', 'bogus'],
       ['-o', `docker-archive:${join(work, 'p.tar')}`, '--platform', 'linux/s390x'],
+      ['-o', `oci:${layout}`, '-o', `oci-archive:${join(work, 'two.tar')}`, '-t', 'a', '-t', 'b'],
     ]) {
       const r = await runImprint([...cache, 'build', spec, ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -226,6 +227,36 @@ describe('CLI edges', async () => {
     assert.equal(two.code, 1, two.stderr);
     assert.match(two.stderr, /a-dir is a directory, not an archive file/);
     assert.equal(existsSync(layout), false);
+  });
+
+  it('a repeated -t writes every tag (as docker, podman and buildah do)', async () => {
+    const layout = join(work, 'tags-out');
+    assertOk(
+      await runImprint([
+        '--cache-dir',
+        join(work, 'cache'),
+        'build',
+        spec,
+        '-o',
+        `oci:${layout}`,
+        '-t',
+        'a',
+        '-t',
+        'b',
+      ]),
+      'build -t a -t b',
+    );
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
+    };
+    const tagged = index.manifests.filter(
+      (m) => m.annotations?.['org.opencontainers.image.ref.name'] !== undefined,
+    );
+    assert.deepEqual(tagged.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).sort(), [
+      'a',
+      'b',
+    ]);
+    assert.equal(new Set(tagged.map((m) => m.digest)).size, 1, 'one image under both tags');
   });
 
   it('names the file source it cannot read, with a hint', {
