@@ -83,6 +83,36 @@ describe('auth', () => {
     await rejectsWith(lookupCredentials('reg.example', [bad]), 'AUTH');
   });
 
+  it('prefers keys scoped to the repository (most specific first), as containers-auth.json(5) says', async () => {
+    const f = join(dir, 'scoped.json');
+    const entry = (u: string) => ({ auth: Buffer.from(`${u}:pw`).toString('base64') });
+    await writeFile(
+      f,
+      JSON.stringify({
+        auths: {
+          'reg.example': entry('host'),
+          'reg.example/team': entry('team'),
+          'reg.example/team/app': entry('app'),
+        },
+      }),
+    );
+    const who = async (repository?: string) =>
+      (await lookupCredentials('reg.example', [f], repository === undefined ? {} : { repository }))?.username;
+    assert.equal(await who('team/app'), 'app');
+    assert.equal(await who('team/other'), 'team');
+    assert.equal(await who('elsewhere'), 'host');
+    assert.equal(await who(), 'host');
+  });
+
+  it('searches /run/containers/<uid>/auth.json when XDG_RUNTIME_DIR is unset (where podman login writes then)', () => {
+    assert.deepEqual(authFiles({}, '/home/u', 0), [
+      '/run/containers/0/auth.json',
+      '/home/u/.config/containers/auth.json',
+      '/home/u/.docker/config.json',
+    ]);
+    assert.deepEqual(authFiles({ XDG_RUNTIME_DIR: '/run/user/1000' }, '/home/u', 1000)[0], '/run/user/1000/containers/auth.json');
+  });
+
   it('runs credential helpers: credHelpers of the registry, else the auths entry, else credsStore', async () => {
     const bin = join(dir, 'bin');
     const log = join(dir, 'helper.log');

@@ -27,13 +27,15 @@ export function parseCreds(text: string): Credentials {
 
 /**
  * The auth files searched, first match wins: `$REGISTRY_AUTH_FILE`, containers' `auth.json`
- * (`$XDG_RUNTIME_DIR/containers/auth.json`, `~/.config/containers/auth.json`), then Docker's
+ * (`$XDG_RUNTIME_DIR/containers/auth.json`, or without XDG_RUNTIME_DIR `/run/containers/<uid>/auth.json`
+ * as `podman login` and `skopeo login` write it then; `~/.config/containers/auth.json`), then Docker's
  * `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`.
  */
-export function authFiles(env: NodeJS.ProcessEnv, home: string): string[] {
+export function authFiles(env: NodeJS.ProcessEnv, home: string, uid?: number): string[] {
   const files: string[] = [];
   if (env.REGISTRY_AUTH_FILE) files.push(env.REGISTRY_AUTH_FILE);
   if (env.XDG_RUNTIME_DIR) files.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  else if (uid !== undefined) files.push(join('/run/containers', String(uid), 'auth.json'));
   files.push(join(env.XDG_CONFIG_HOME || join(home, '.config'), 'containers', 'auth.json'));
   files.push(join(env.DOCKER_CONFIG || join(home, '.docker'), 'config.json'));
   return files;
@@ -64,7 +66,7 @@ function keysFor(registry: string): string[] {
 export async function lookupCredentials(
   registry: string,
   files: string[],
-  opts: HelperOptions = {},
+  opts: HelperOptions & { repository?: string } = {},
 ): Promise<Credentials | undefined> {
   for (const file of files) {
     const doc = await readAuthFile(file);
@@ -81,7 +83,7 @@ export async function lookupCredentials(
       if (found !== undefined) return found;
       continue;
     }
-    const inline = authsEntry(doc, registry, file);
+    const inline = authsEntry(doc, registry, file, opts.repository);
     if (inline !== undefined) return inline;
     const store = (doc as { credsStore?: unknown }).credsStore;
     if (typeof store === 'string' && store !== '') {
@@ -119,11 +121,23 @@ function objectField(doc: object, key: string): Record<string, unknown> | undefi
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
-/** The `auths` entry of `registry` in an auth file: `auth` (base64 user:password) and/or `identitytoken`. */
-function authsEntry(doc: object, registry: string, file: string): Credentials | undefined {
+/**
+ * The `auths` entry of `registry` in an auth file: `auth` (base64 user:password) and/or
+ * `identitytoken`. Keys scoped to the repository or a namespace of it (`host/ns/repo`, `host/ns`)
+ * come first, most specific first, as containers-auth.json(5) says.
+ */
+function authsEntry(
+  doc: object,
+  registry: string,
+  file: string,
+  repository: string | undefined,
+): Credentials | undefined {
   const auths = objectField(doc, 'auths');
   if (auths === undefined) return undefined;
-  for (const key of keysFor(registry)) {
+  const scoped: string[] = [];
+  const parts = repository === undefined ? [] : repository.split('/');
+  for (let n = parts.length; n > 0; n--) scoped.push(`${registry}/${parts.slice(0, n).join('/')}`);
+  for (const key of [...scoped, ...keysFor(registry)]) {
     const entry = auths[key] as { auth?: unknown; identitytoken?: unknown } | undefined;
     if (entry === undefined || entry === null) continue;
     const token = typeof entry.identitytoken === 'string' ? entry.identitytoken : '';

@@ -289,8 +289,8 @@ export class RegistryClient {
     const env = this.options.env ?? process.env;
     this.#creds ??= lookupCredentials(
       this.registry,
-      this.options.authFiles ?? authFiles(env, env.HOME || homeOrRoot()),
-      { env },
+      this.options.authFiles ?? authFiles(env, env.HOME || homeOrRoot(), process.getuid?.()),
+      { env, repository: this.repository },
     );
     return this.#creds;
   }
