@@ -82,6 +82,18 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         if (!opts.all) {
           requireOneImage(src, set, 'copy');
           set = await narrow(set, opts.platform);
+          // Attestations stay behind without --all: say so, since verify needs the provenance.
+          let left = 'its referrers (provenance, SBOM, signatures) are';
+          if (layout !== undefined) {
+            const whole = await readImageSet(layout);
+            const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);
+            const n = (await referrerEntriesOf(whole.blobs, whole.index.manifests, subjects)).length;
+            left =
+              n === 0
+                ? ''
+                : `its ${n} referrer${n === 1 ? '' : 's'} (provenance, SBOM, signatures) ${n === 1 ? 'is' : 'are'}`;
+          } else if (src.transport !== 'docker') left = '';
+          if (left !== '') t.err.write(`note: ${left} not copied; pass --all to copy them too\n`);
         } else if (layout !== undefined) {
           // A tag names the image; its referrers are untagged entries of the same layout: take them too.
           const whole = await readImageSet(layout);

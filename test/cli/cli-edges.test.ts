@@ -353,6 +353,16 @@ describe('CLI edges', async () => {
       'copy --all',
     );
     assert.equal(await referrersOf(`oci-archive:${archive}`), 2);
+    // Without --all they stay behind, and copy says so.
+    const bare = assertOk(
+      await runImprint(['copy', `oci:${out}:latest`, `oci-archive:${join(work, 'bare.tar')}`]),
+      'copy',
+    );
+    assert.match(
+      bare.stderr,
+      /note: its 2 referrers \(provenance, SBOM, signatures\) are not copied; pass --all/,
+    );
+    assert.equal(await referrersOf(`oci-archive:${join(work, 'bare.tar')}`), 0);
 
     // verify of the tag without provenance does not rebuild another tag's image
     const r = await runImprint([...cache, 'verify', `oci:${out}:other`, '--context', other]);
