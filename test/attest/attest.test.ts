@@ -100,7 +100,7 @@ describe('attestBuild', () => {
       assert.equal(zlib.licenseDeclared, '(GPL-2.0-or-later OR Artistic-1.0-Perl) AND Zlib');
       assert.equal(
         zlib.externalRefs[0].referenceLocator,
-        'pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=bookworm',
+        'pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=bookworm&upstream=zlib',
       );
       const base = doc.packages.find((p: { name: string }) => p.name === 'base-files');
       assert.equal(base.licenseDeclared, 'NOASSERTION');

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { dep5License, spdxLicenseId } from '../../src/attest/dep5.js';
 import { type ProvenanceInput, provenanceStatement } from '../../src/attest/provenance.js';
 import { artifactManifest, EMPTY_DESCRIPTOR, withReferrers } from '../../src/attest/referrers.js';
+import { purlFor } from '../../src/attest/sbom.js';
 import { sha256 } from '../../src/digest/index.js';
 import type { ImprintError } from '../../src/errors.js';
 import type { LockFile } from '../../src/lock/types.js';
@@ -191,5 +192,25 @@ describe('verificationSummary', () => {
     assert.deepEqual(vsa.subject, [{ name: 'oci:x', digest: { sha256: sha256('i').slice(7) } }]);
     assert.equal(vsa.predicate.verificationResult, 'FAILED');
     assert.deepEqual(vsa.predicate.verifiedLevels, []);
+  });
+});
+
+describe('SBOM package URLs', () => {
+  it('are what Syft and Trivy write: distro ID-VERSION_ID, upstream source, qualifiers sorted', () => {
+    const bookworm = { id: 'debian', versionId: '12', codename: 'bookworm' };
+    assert.equal(
+      purlFor(bookworm, 'libssl3', '3.0.17-1~deb12u2', 'amd64', 'openssl'),
+      'pkg:deb/debian/libssl3@3.0.17-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl',
+    );
+    // A binNMU's source has another version: name@version (the @ escaped).
+    assert.equal(
+      purlFor(bookworm, 'libfoo1', '1.0-1+b1', 'arm64', 'foo (1.0-1)'),
+      'pkg:deb/debian/libfoo1@1.0-1%2Bb1?arch=arm64&distro=debian-12&upstream=foo%401.0-1',
+    );
+    // No VERSION_ID (testing, sid): the codename; no Source field: no upstream.
+    assert.equal(
+      purlFor({ id: 'debian', codename: 'forky' }, 'bash', '5.2-1', 'amd64'),
+      'pkg:deb/debian/bash@5.2-1?arch=amd64&distro=forky',
+    );
   });
 });
