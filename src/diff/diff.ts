@@ -47,8 +47,22 @@ async function compareIndexes(a: ImageSet, b: ImageSet): Promise<Difference[]> {
   for (let i = 0; i < n; i++) {
     const da = a.index.manifests[i]!;
     const db = b.index.manifests[i]!;
-    if (da.digest === db.digest || !INDEX_TYPES.includes(da.mediaType) || !INDEX_TYPES.includes(db.mediaType))
+    if (da.digest === db.digest) continue;
+    if (INDEX_TYPES.includes(da.mediaType) !== INDEX_TYPES.includes(db.mediaType)) {
+      // An index on one side, a bare manifest on the other (a copy narrowed to one platform): the
+      // digests people pin differ, whatever the images inside.
+      out.push(
+        difference(
+          'index',
+          'substance',
+          { field: `manifests[${i}]` },
+          { mediaType: da.mediaType, digest: da.digest },
+          { mediaType: db.mediaType, digest: db.digest },
+        ),
+      );
       continue;
+    }
+    if (!INDEX_TYPES.includes(da.mediaType)) continue;
     const ia = JSON.parse((await a.blobs.readBytes(da)).toString('utf8')) as ImageIndex;
     const ib = JSON.parse((await b.blobs.readBytes(db)).toString('utf8')) as ImageIndex;
     out.push(...compareAnnotations(ia.annotations, ib.annotations, {}, `manifests[${i}].`));
@@ -115,7 +129,11 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
   for (let i = 0; i < la.length; i++) {
     const x = la[i]!;
     const y = lb[i]!;
-    if (x.digest === y.digest) continue;
+    if (x.digest === y.digest) {
+      // The same bytes, described otherwise (a media type rewritten by a push, annotations).
+      out.push(...compareLayerDescriptors(x, y, { ...where, layer: i }));
+      continue;
+    }
     const at = { ...where, layer: i };
     const diffA = ia.config.rootfs?.diff_ids?.[i];
     const diffB = ib.config.rootfs?.diff_ids?.[i];
@@ -133,6 +151,19 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
     }
     out.push(...entries);
   }
+  return out;
+}
+
+/** Differences between two descriptors of one layer blob: its media type and annotations. */
+function compareLayerDescriptors(
+  x: Descriptor,
+  y: Descriptor,
+  where: { platform: string; layer: number },
+): Difference[] {
+  const out: Difference[] = [];
+  if (x.mediaType !== y.mediaType)
+    out.push(difference('manifest', 'substance', { ...where, field: 'mediaType' }, x.mediaType, y.mediaType));
+  out.push(...compareAnnotations(x.annotations, y.annotations, where, `layers[${where.layer}].`));
   return out;
 }
 

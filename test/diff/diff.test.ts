@@ -3,6 +3,10 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { type DiffClass, type DiffResult, diffImageSets, semanticIgnores } from '../../src/diff/index.js';
 import { isImprintError } from '../../src/errors.js';
+import { canonicalJson } from '../../src/oci/canonical-json.js';
+import type { ImageSet } from '../../src/oci/image-set.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import type { Descriptor } from '../../src/oci/types.js';
 import type { BlobStore } from '../../src/store/index.js';
 import { walkImageSet } from '../../src/transport/index.js';
 import { baseSpec, buildImage, dir, file, type ImageSpec, symlink, tempStore } from './fixtures.js';
@@ -257,6 +261,53 @@ describe('diff: one planted difference is reported exactly, classified', () => {
         ['layer-count', undefined, undefined],
         ['entry-removed', undefined, 'usr/extra'],
         ['history', undefined, undefined],
+      ],
+    );
+  });
+});
+
+describe('diff: descriptors', () => {
+  /** The set's image manifest descriptor (root → index → manifest). */
+  async function manifestOf(set: ImageSet): Promise<Descriptor> {
+    const index = JSON.parse((await set.blobs.readBytes(set.index.manifests[0]!)).toString('utf8'));
+    return index.manifests[0] as Descriptor;
+  }
+
+  test('an index on one side and the same image as a bare manifest on the other: an index difference', async () => {
+    const a = await buildImage(store, baseSpec());
+    const manifest = await manifestOf(a);
+    const bare: ImageSet = {
+      index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifest] },
+      blobs: a.blobs,
+    };
+    const r = await diffImageSets(a, bare);
+    assert.equal(r.identical, false);
+    assert.deepEqual(kinds(r), ['index']);
+    assert.equal(r.differences[0]!.field, 'manifests[0]');
+  });
+
+  test('one layer blob described otherwise (media type, annotations): manifest differences', async () => {
+    const a = await buildImage(store, baseSpec());
+    const desc = await manifestOf(a);
+    const m = JSON.parse((await a.blobs.readBytes(desc)).toString('utf8'));
+    m.layers[0].mediaType = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+    m.layers[0].annotations = { note: 'x' };
+    const bytes = canonicalJson(m);
+    const put = await store.putBytes(bytes);
+    const b: ImageSet = {
+      index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ ...desc, ...put }] },
+      blobs: a.blobs,
+    };
+    const bare: ImageSet = {
+      index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [desc] },
+      blobs: a.blobs,
+    };
+    const r = await diffImageSets(bare, b);
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.field]),
+      [
+        ['annotation', 'layers[0].note'],
+        ['manifest', 'mediaType'],
       ],
     );
   });
