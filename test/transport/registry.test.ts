@@ -1,7 +1,7 @@
 // Registry transport against the real docker-registry (distribution v2.8) on 127.0.0.1, checked with skopeo.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -460,5 +460,15 @@ describe('registry transport over TLS with a test CA', { skip }, () => {
     await rejectsWith(readRegistry(ref, { ...FAST, creds, tlsVerify: true }), 'NETWORK');
     const insecure = await readRegistry(ref, { ...FAST, creds, tlsVerify: false });
     assert.equal(insecure.index.manifests[0]?.digest, img.root.digest);
+    // The CA where podman, skopeo and Docker keep it: <certs.d>/<host:port>/*.crt.
+    const certsDir = await mkdtemp(join(tmpdir(), 'imprint-certs-d-'));
+    try {
+      await mkdir(join(certsDir, reg.host));
+      await copyFile(reg.caFile as string, join(certsDir, reg.host, 'ca.crt'));
+      const trusted = await readRegistry(ref, { ...FAST, creds, tlsVerify: true, certsDirs: [certsDir] });
+      assert.equal(trusted.index.manifests[0]?.digest, img.root.digest);
+    } finally {
+      await rm(certsDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,8 @@
 // A client for one repository of an OCI distribution registry: scheme probing, auth, retries, errors.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
 import { proxyFromEnv } from '../../net/proxy.js';
 import { type NetTimeouts, netTimeoutsFromEnv } from '../../net/timeouts.js';
@@ -35,6 +37,11 @@ export interface RegistryOptions {
   tlsVerify?: boolean | undefined;
   /** A PEM file of certificate authorities trusted for https. */
   caFile?: string | undefined;
+  /**
+   * Directories of per-registry CA certificates (`<dir>/<host[:port]>/*.crt`, as containers and
+   * Docker keep them), used when no caFile is given; default CERTS_DIRS (with the user's own).
+   */
+  certsDirs?: readonly string[] | undefined;
   /** Retries after the first attempt on network errors, 408, 429 and 5xx (default 4). */
   retries?: number | undefined;
   /** First backoff delay, doubled per retry with jitter in [0.5, 1.5) (default 500 ms). */
@@ -103,16 +110,18 @@ export class RegistryClient {
     this.repository = repository;
     this.options = options;
     let ca: Buffer | undefined;
+    const env = options.env ?? process.env;
     if (options.caFile !== undefined) {
       try {
         ca = readFileSync(options.caFile);
       } catch (err) {
         throw new ImprintError('IO', `reading CA file ${options.caFile}: ${errorText(err)}`, { cause: err });
       }
+    } else {
+      ca = certsDirCa(registry, env, options.certsDirs);
     }
     // localhost is an insecure registry (like containers'): any certificate, plain http fallback
     const local = isLocalhost(registry) && ca === undefined;
-    const env = options.env ?? process.env;
     this.#tls = { ca, verify: options.tlsVerify ?? !local, proxy: proxyFromEnv(env) };
     this.limits = { ...netTimeoutsFromEnv(env), ...options.timeouts };
     this.#schemes = local || options.tlsVerify === false ? ['https', 'http'] : ['https'];
@@ -390,4 +399,45 @@ function httpUrl(location: string, base: string, what: string): string {
       },
     );
   return url.toString();
+}
+
+/** Where containers (podman, skopeo, buildah) and Docker keep per-registry CA certificates. */
+export const CERTS_DIRS: readonly string[] = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
+
+/**
+ * The CA certificates of `<dir>/<registry>/*.crt` in the first certs directory that has any (the
+ * user's `~/.config/containers/certs.d` first), added to Node's own roots; undefined when none has
+ * any. Cost: a directory listing per certs directory.
+ */
+function certsDirCa(
+  registry: string,
+  env: NodeJS.ProcessEnv,
+  dirs: readonly string[] | undefined,
+): Buffer | undefined {
+  const home = env.HOME;
+  const search = dirs ?? [
+    ...(home ? [join(env.XDG_CONFIG_HOME || join(home, '.config'), 'containers', 'certs.d')] : []),
+    ...CERTS_DIRS,
+  ];
+  for (const dir of search) {
+    let names: string[];
+    try {
+      names = readdirSync(join(dir, registry))
+        .filter((n) => n.endsWith('.crt'))
+        .sort();
+    } catch {
+      continue;
+    }
+    if (names.length === 0) continue;
+    const certs = names.map((n) => {
+      const file = join(dir, registry, n);
+      try {
+        return readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new ImprintError('IO', `reading CA file ${file}: ${errorText(err)}`, { cause: err });
+      }
+    });
+    return Buffer.from([...rootCertificates, ...certs].join('\n'));
+  }
+  return undefined;
 }
