@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseBaseReference } from '../base/reference.js';
 import type { BuildResult } from '../build/build.js';
 import { codecDescription } from '../compress/index.js';
+import type { Digest } from '../digest/index.js';
 import { sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { lockPathFor } from '../lock/io.js';
@@ -85,7 +86,7 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
     bases:
       lock?.lock.base === undefined
         ? []
-        : [{ name: parseBaseReference(lock.lock.base.ref, loaded.dir).name, digest: lock.lock.base.digest }],
+        : [baseDependency(parseBaseReference(lock.lock.base.ref, loaded.dir), lock.lock.base.digest)],
   });
   const provenanceBlob = artifactBlob(MediaType.inToto, statement);
   const referrers: Descriptor[] = [];
@@ -128,4 +129,20 @@ async function cachedSbom(
   await mkdirp(dirname(file));
   await writeFileAtomic(file, canonicalJson(doc));
   return doc;
+}
+
+/**
+ * A base image as a provenance dependency: its name (as the base.name annotation has it) and a URI
+ * with a scheme, so policies read its host right: `docker://HOST/REPO:TAG` for a registry, else the
+ * reference as written (`oci:DIR:TAG`, `oci-archive:FILE`).
+ */
+function baseDependency(
+  ref: ReturnType<typeof parseBaseReference>,
+  digest: Digest,
+): { name: string; uri: string; digest: Digest } {
+  return {
+    name: ref.name,
+    uri: ref.ref.transport === 'docker' ? `docker://${ref.name}` : ref.written,
+    digest,
+  };
 }

@@ -31,7 +31,7 @@ export interface ProvenanceInput {
   /** The git checkout the spec came from (its revision is in the image's annotations). */
   git?: { commit: string; dirty: boolean; remoteUrl?: string | undefined } | undefined;
   /** Base images by digest (none while specs have no `base`). */
-  bases?: Array<{ name: string; digest: Digest }>;
+  bases?: Array<{ name: string; uri?: string; digest: Digest }>;
   /** The image index, and each platform's manifest. */
   index: Descriptor;
   images: Array<{ platform: string; manifest: Descriptor }>;
@@ -109,7 +109,11 @@ export function provenanceStatement(input: ProvenanceInput): InTotoStatement<Sls
     });
   }
   for (const base of input.bases ?? [])
-    deps.push({ name: `base:${base.name}`, uri: base.name, digest: { sha256: digestHex(base.digest) } });
+    deps.push({
+      name: `base:${base.name}`,
+      uri: base.uri ?? base.name,
+      digest: { sha256: digestHex(base.digest) },
+    });
   if (input.lock) deps.push(...packageResources(input.lock.lock));
 
   const external: Record<string, unknown> = {

@@ -187,7 +187,7 @@ describe('images built on a base image from a registry', {
     );
     assert.deepEqual(dep, {
       name: `base:${registry.host}/base:v1`,
-      uri: `${registry.host}/base:v1`,
+      uri: `docker://${registry.host}/base:v1`,
       digest: { sha256: lock.base.digest.slice(7) },
     });
     // Config: the spec's fields over the base's.
