@@ -194,6 +194,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             ? undefined
             : await attestBuild({ loaded, result, store, version: VERSION, cacheDir });
         const finalSet = attested?.set ?? result.set;
+        const written: string[] = [];
         for (const { ref, tag } of outputs) {
           // docker-archive holds one image: pick the platform when the build made several.
           const single =
@@ -204,7 +205,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                 opts.platform ? argument(() => parsePlatform(opts.platform as string)) : hostPlatform(),
               )
             : finalSet;
-          await writeImageSet(ref, set, { tag, name: `${loadedName(loaded.dir)}:${tag}`, registry });
+          try {
+            await writeImageSet(ref, set, { tag, name: `${loadedName(loaded.dir)}:${tag}`, registry });
+          } catch (err) {
+            throw withWritten(err, formatReference(ref), written, result.index.digest);
+          }
+          written.push(formatReference(ref));
         }
         if (opts.json) {
           t.out.write(
@@ -245,6 +251,20 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         return EXIT_OK;
       }),
     );
+}
+
+/**
+ * An output's failure, saying which output it was and which were written before it (with the
+ * image's digest), so a run with several outputs leaves no doubt about what exists. Other errors as they are.
+ */
+function withWritten(err: unknown, output: string, written: readonly string[], index: string): unknown {
+  if (!(err instanceof ImprintError)) return err;
+  const before = written.length === 0 ? '' : `; written before it: ${written.join(', ')} (index ${index})`;
+  return new ImprintError(err.code, `writing ${output}: ${err.message}${before}`, {
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    cause: err,
+    details: { ...err.details, output, written: [...written] },
+  });
 }
 
 /** The default repository name of docker-archive outputs: the spec directory's name, made a valid name. */

@@ -259,6 +259,23 @@ describe('CLI edges', async () => {
     assert.equal(new Set(tagged.map((m) => m.digest)).size, 1, 'one image under both tags');
   });
 
+  it('an output that fails says which, and which outputs were written before it', async () => {
+    const first = join(work, 'first-out');
+    const r = await runImprint([
+      '--cache-dir',
+      join(work, 'cache'),
+      'build',
+      spec,
+      '-o',
+      `oci:${first}`,
+      '-o',
+      'oci:/proc/imprint-no/out',
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /writing oci:\/proc\/imprint-no\/out: /);
+    assert.match(r.stderr, new RegExp(`written before it: oci:${first} \\(index sha256:[0-9a-f]{64}\\)`));
+  });
+
   it('names the file source it cannot read, with a hint', {
     skip: process.getuid?.() !== 0 && 'needs root (to run as nobody)',
   }, async () => {
