@@ -107,7 +107,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     await mkdir(specDir);
     const specFile = await recreateInputs(recorded, specDir, req.context);
     const loaded = await loadSpec(specFile);
-    await linkLocalBase(loaded.spec.base, specDir, req.context);
+    const baseMissing = await linkLocalBase(loaded.spec.base, specDir, req.context);
     const result = await buildImage({
       loaded,
       env: { SOURCE_DATE_EPOCH: String(recorded.epoch) },
@@ -118,6 +118,14 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       offline: req.offline === true,
       ...(req.registry === undefined ? {} : { registry: req.registry }),
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+    }).catch((err: unknown) => {
+      // A local base the rebuild could not find (unless the store had its blobs): say where it looked.
+      if (baseMissing === undefined || !isImprintError(err)) throw err;
+      throw new ImprintError(err.code, `${err.message} (${baseMissing})`, {
+        hint: "Pass --context DIR, DIR being the spec's directory as it was built, so that the base's relative path from it exists.",
+        cause: err,
+        details: err.details,
+      });
     });
     const rebuilt = {
       index: result.index.digest,
@@ -167,18 +175,21 @@ async function linkLocalBase(
   base: string | undefined,
   specDir: string,
   context: string | undefined,
-): Promise<void> {
-  if (base === undefined || context === undefined) return;
+): Promise<string | undefined> {
+  if (base === undefined) return undefined;
   const m = /^(oci|oci-archive):([^:@]+)/.exec(base);
   const path = m?.[2];
-  if (path === undefined || isAbsolute(path)) return;
+  if (path === undefined || isAbsolute(path)) return undefined;
+  const inContext = resolve(context ?? '.', path);
+  const missing = `the spec's base ${base} is a path relative to the spec's directory, looked for from the context: ${inContext} does not exist`;
+  if (context === undefined) return missing;
   const inWorkspace = resolve(specDir, path);
-  const inContext = resolve(context, path);
   // Only inside the workspace (the directory holding the spec's): never a link elsewhere on the host.
-  if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || !existsSync(inContext) || existsSync(inWorkspace))
-    return;
+  if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || existsSync(inWorkspace)) return undefined;
+  if (!existsSync(inContext)) return missing;
   await mkdir(dirname(inWorkspace), { recursive: true });
   await symlink(inContext, inWorkspace);
+  return undefined;
 }
 
 /** The git facts the original build read from its checkout, as the provenance records them. */

@@ -341,5 +341,16 @@ describe('images built on a base image from a registry', {
       'verify with a fresh cache',
     );
     assert.match(r.stdout, /verified/);
+    // From another context, with a fresh cache: says where it looked, and what to pass.
+    const elsewhere = join(work, 'nowhere', 'x');
+    await mkdir(elsewhere, { recursive: true });
+    await writeFile(join(elsewhere, 'motd'), 'relative\n');
+    const lost = await imprint(['verify', `oci:${out}:v1`, '--context', elsewhere], join(work, 'fresh-2'));
+    assert.equal(lost.code, 1, lost.stderr);
+    assert.match(
+      lost.stderr,
+      /the spec's base oci:\.\.\/base-layout:latest is a path relative to the spec's directory, looked for from the context: .*nowhere\/base-layout does not exist/,
+    );
+    assert.match(lost.stderr, /Pass --context DIR/);
   });
 });
