@@ -108,6 +108,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     const specFile = await recreateInputs(recorded, specDir, req.context);
     const loaded = await loadSpec(specFile);
     const baseMissing = await linkLocalBase(loaded.spec.base, specDir, req.context);
+    await linkKeyrings(loaded.spec.sources, specDir, req.context);
     const result = await buildImage({
       loaded,
       env: { SOURCE_DATE_EPOCH: String(recorded.epoch) },
@@ -190,6 +191,36 @@ async function linkLocalBase(
   await mkdir(dirname(inWorkspace), { recursive: true });
   await symlink(inContext, inWorkspace);
   return undefined;
+}
+
+/**
+ * A source's keyring given by a relative path is found from the context, as a local base is: it
+ * decides which archive signatures the rebuild trusts (no byte of the image), so it is the
+ * verifier's own, from its checkout. Missing: KEYRING_NOT_FOUND saying where it was looked for.
+ */
+async function linkKeyrings(
+  sources: ReadonlyArray<{ keyring?: string | undefined }>,
+  specDir: string,
+  context: string | undefined,
+): Promise<void> {
+  for (const [i, s] of sources.entries()) {
+    if (s.keyring === undefined || isAbsolute(s.keyring)) continue;
+    const inWorkspace = resolve(specDir, s.keyring);
+    const inContext = resolve(context ?? '.', s.keyring);
+    if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || existsSync(inWorkspace)) continue;
+    if (context === undefined || !existsSync(inContext)) {
+      throw new ImprintError(
+        'KEYRING_NOT_FOUND',
+        `the spec's sources[${i}].keyring ${s.keyring} is a path relative to the spec's directory, looked for from the context: ${inContext} does not exist`,
+        {
+          hint: "Pass --context DIR, DIR being the spec's directory (the keyring decides which archive signatures the rebuild trusts).",
+          details: { field: `sources[${i}].keyring`, path: inContext },
+        },
+      );
+    }
+    await mkdir(dirname(inWorkspace), { recursive: true });
+    await symlink(inContext, inWorkspace);
+  }
 }
 
 /** The git facts the original build read from its checkout, as the provenance records them. */

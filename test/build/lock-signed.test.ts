@@ -90,6 +90,26 @@ describe('locked packages checked against the signed archive metadata', async ()
     );
   });
 
+  it('verify finds a keyring given relative to the spec from --context', async () => {
+    const own = join(work, 'relative-keyring');
+    await mkdir(own);
+    await cp(repo.keyringPath, join(own, 'archive.gpg'));
+    await writeFile(
+      join(own, 'imprint.yaml'),
+      repoSpecYaml(repo, 'app').replace(repo.keyringPath, 'archive.gpg'),
+    );
+    const cache = join(work, 'cache-relative-keyring');
+    const out = join(work, 'out-relative-keyring');
+    assertOk(await runImprint(['--cache-dir', cache, 'build', own, '-o', `oci:${out}`]), 'build');
+    assertOk(await runImprint(['--cache-dir', cache, 'verify', `oci:${out}`, '--context', own]), 'verify');
+    const lost = await runImprint(['--cache-dir', cache, 'verify', `oci:${out}`, '--context', work]);
+    assert.equal(lost.code, 1, lost.stderr);
+    assert.match(
+      lost.stderr,
+      /sources\[0\]\.keyring archive\.gpg is a path relative to the spec's directory/,
+    );
+  });
+
   it('a build right after imprint lock, with its cache, reads no metadata: the lock recorded its check', async () => {
     await writeFile(lockFile, good);
     // Without the record the check would need the Release again: take it out of the cache.
