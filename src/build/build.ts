@@ -173,6 +173,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           offline: req.offline === true,
           now: req.now ?? new Date(),
           templates: spec.fetch.sources,
+        }).then((notes) => {
+          for (const message of notes) warn(message);
         }),
     );
     check.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile

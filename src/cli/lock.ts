@@ -72,7 +72,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const { store } = openCache(program.opts().cacheDir);
         if (opts.check) {
           const lock = await loadFreshLock(loaded);
-          const checked = await checkSigned(loaded, lock, path, store.root, opts.offline === true);
+          const checked = await checkSigned(t, loaded, lock, path, store.root, opts.offline === true);
           t.out.write(
             `${path} is up to date${checked > 0 ? `; all ${checked} locked packages are in their archives' signed metadata` : ''}\n`,
           );
@@ -113,6 +113,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
 
 /** checkLockSigned for every platform of the lock; how many packages it checked. */
 async function checkSigned(
+  t: Terminal,
   loaded: LoadedSpec,
   lock: LockFile,
   lockFile: string,
@@ -127,7 +128,7 @@ async function checkSigned(
   let checked = 0;
   for (const platform of Object.keys(lock.platforms).sort(compareCodeUnits)) {
     const packages = lock.platforms[platform] ?? [];
-    await checkLockSigned({
+    const warnings = await checkLockSigned({
       loaded,
       lock,
       lockFile,
@@ -139,6 +140,7 @@ async function checkSigned(
       now,
       templates: loaded.spec.fetch.sources,
     });
+    for (const w of warnings) t.err.write(`warning: ${w}\n`);
     checked += packages.length;
   }
   return checked;

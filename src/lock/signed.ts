@@ -10,8 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Archive, ArchiveSource } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
+import { PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { resolveSourceSpec } from '../debian/sources.js';
-import { ImprintError, isImprintError } from '../errors.js';
+import { compareVersions } from '../debian/version.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import type { Fetcher } from '../net/http.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { writeFileAtomic } from '../store/index.js';
@@ -54,27 +56,56 @@ const RECORD_SCHEME = 'imprint-signed-lock-v1';
  * reading the apt configuration and keyrings (milliseconds); else one Release and the suite's
  * Packages indexes (from the cache after `imprint lock`; about a second to download bookworm's).
  */
-export async function checkLockSigned(req: SignedCheckRequest): Promise<void> {
-  if (req.packages.length === 0) return;
+export async function checkLockSigned(req: SignedCheckRequest): Promise<string[]> {
+  if (req.packages.length === 0) return [];
   const sources = await lockSources(req, false);
   const groups = packagesBySource(req.lock, req.packages, req.lockFile, req.platform);
   const key = recordKey(req.arch, req.lock, sources, groups);
-  if (await isRecorded(req.cacheDir, key)) return;
+  const recorded = await readRecord(req.cacheDir, key);
+  if (recorded !== undefined) return recorded.warnings ?? [];
 
   const parsed = await lockSources(req, true);
   const verified: Array<{ url: string; suite: string; release: string; pinned: boolean }> = [];
-  for (const [index, packages] of groups) {
-    const source = parsed[index] as ArchiveSource;
+  // Every source serving the platform is read for every locked name: its own packages must be
+  // there, and the others' newer versions count for which version `imprint lock` would choose.
+  const seen: PackageRecord[] = [];
+  let allPinned = true;
+  for (const [index, source] of parsed.entries()) {
+    const packages = groups.get(index);
+    const restrict = req.loaded.spec.sources[source.sourceIndex]?.architectures;
+    if (packages === undefined && restrict !== undefined && !restrict.includes(req.arch)) continue;
     const { archive, pinned } = await openLocked(req, source, index);
-    const lists = await indexLists(archive, req.arch, packages);
-    for (const p of packages) checkPackage(req, archive, lists, p, pinned);
+    if (
+      packages === undefined &&
+      archive.release.architectures.length > 0 &&
+      !archive.release.architectures.includes(req.arch)
+    )
+      continue;
+    const lists = await indexLists(archive, req.arch, req.packages);
+    for (const p of packages ?? []) checkPackage(req, archive, lists, p, pinned);
+    for (const list of lists.values()) seen.push(...list);
+    allPinned &&= pinned;
     verified.push({ url: source.url, suite: source.suite, release: archive.releaseSha256, pinned });
   }
+  // Signed is not enough: an older version the archive still lists (a downgrade) is signed too. Over
+  // the pinned Releases' records of the locked names, the spec must resolve to the locked versions.
+  // (Against a newer Release the archive moved on, and with a base image the resolution needs the
+  // base's packages: then membership is what is checked.)
+  if (allPinned && req.loaded.spec.base === undefined) checkChosen(req, seen);
+  const moved = verified.filter((v) => !v.pinned).map((v) => `${v.url} ${v.suite}`);
+  const warnings =
+    moved.length === 0
+      ? []
+      : [
+          `${req.lockFile} (${req.platform}): ${moved.join(', ')} no longer serve${moved.length === 1 ? 's' : ''} the Release the lock pins, so its packages were checked against the current one (which still lists them), not against downgrades; add a snapshot of the archive at the lock's date to fetch.sources (<snapshot URL>/{filename}) for the full check`,
+        ];
   await writeRecord(req.cacheDir, key, {
+    warnings,
     platform: req.platform,
     packages: req.packages.length,
     sources: verified,
   });
+  return warnings;
 }
 
 /**
@@ -217,11 +248,20 @@ function recordKey(
     .digest('hex');
 }
 
-async function isRecorded(cacheDir: string, key: string): Promise<boolean> {
+/** The record of a passed check with this key, if the cache has one. */
+async function readRecord(cacheDir: string, key: string): Promise<{ warnings?: string[] } | undefined> {
   try {
-    return (JSON.parse(await readFile(recordFile(cacheDir, key), 'utf8')) as { key?: unknown }).key === key;
+    const record = JSON.parse(await readFile(recordFile(cacheDir, key), 'utf8')) as {
+      key?: unknown;
+      warnings?: unknown;
+    };
+    if (record.key !== key) return undefined;
+    const warnings = Array.isArray(record.warnings)
+      ? record.warnings.filter((w) => typeof w === 'string')
+      : [];
+    return { warnings };
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -330,6 +370,63 @@ async function indexLists(
     }
   }
   return byName;
+}
+
+/**
+ * LOCK_INVALID unless resolving the spec over `records` (every version the pinned Releases list of
+ * the locked names) chooses exactly the locked versions: what `imprint lock` chose from them.
+ */
+function checkChosen(req: SignedCheckRequest, records: readonly PackageRecord[]): void {
+  const spec = req.loaded.spec;
+  let chosen: PackageRecord[];
+  try {
+    chosen = resolvePackages(new PackageUniverse(dedupe(records)), {
+      names: spec.packages.map((p) => ({
+        name: p.name,
+        version: p.version,
+        suite: p.suite,
+        ...(p.dependencies === false ? { dependencies: false as const } : {}),
+      })),
+      arch: req.arch,
+      includeEssential: false,
+    }).packages;
+  } catch (err) {
+    throw lockInvalid(
+      req,
+      `the spec does not resolve over its packages as the archives signed them (${errorText(err)})`,
+    );
+  }
+  const want = new Map(chosen.map((r) => [`${r.name}:${r.architecture}`, r]));
+  for (const p of req.packages) {
+    const r = want.get(`${p.name}:${p.architecture}`);
+    if (r === undefined || r.version === p.version) continue;
+    throw lockInvalid(
+      req,
+      `${p.name} is locked at ${p.version}, but from the Releases the lock pins \`imprint lock\` chooses ${r.version} (${r.repo.suite})${compareVersions(p.version, r.version) < 0 ? ': a downgrade' : ''}`,
+    );
+  }
+}
+
+/** Records listed twice (a package in its native and in the `all` index of one suite) once. */
+function dedupe(records: readonly PackageRecord[]): PackageRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const k = `${r.repo.sourceIndex} ${r.repo.url} ${r.repo.suite} ${r.name} ${r.architecture} ${r.version} ${r.sha256}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function lockInvalid(req: SignedCheckRequest, why: string): ImprintError {
+  return new ImprintError(
+    'LOCK_INVALID',
+    `${req.lockFile} (${req.platform}): ${why}. The lock was edited or is damaged`,
+    {
+      hint: 'Review the change to the lock; run `imprint lock` to resolve the spec again from the signed metadata.',
+      details: { file: req.lockFile, platform: req.platform },
+    },
+  );
 }
 
 /** LOCK_INVALID (or LOCK_UNVERIFIED, against a newer Release) unless the index lists `p` exactly. */

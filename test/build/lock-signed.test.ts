@@ -110,6 +110,56 @@ describe('locked packages checked against the signed archive metadata', async ()
     );
   });
 
+  it('refuses a lock edited down to an older version the archive still signs', async () => {
+    const two = await createDebRepo({
+      packages: [
+        {
+          name: 'tool',
+          version: '1.0',
+          architecture: 'all',
+          files: { '/usr/bin/tool': 'old, vulnerable\n' },
+        },
+        { name: 'tool', version: '1.1', architecture: 'all', files: { '/usr/bin/tool': 'fixed\n' } },
+      ],
+    });
+    const own = join(work, 'downgrade');
+    try {
+      await mkdir(own);
+      await writeFile(join(own, 'imprint.yaml'), repoSpecYaml(two, 'tool'));
+      const cache = join(work, 'cache-downgrade');
+      assertOk(await runImprint(['--cache-dir', cache, 'lock', own]), 'lock');
+      const lock = JSON.parse(await readFile(join(own, 'imprint.lock'), 'utf8')) as LockJson;
+      const locked = lock.platforms['linux/amd64']?.[0] as LockJsonPackage & {
+        version: string;
+        filename: string;
+      };
+      assert.equal(locked.version, '1.1');
+      const old = two.deb('tool', '1.0');
+      Object.assign(locked, { version: '1.0', filename: old.filename, sha256: old.sha256, size: old.size });
+      await writeFile(join(own, 'imprint.lock'), `${JSON.stringify(lock, null, 2)}\n`);
+      for (const args of [
+        ['lock', own, '--check'],
+        ['build', own, '-o', `oci:${join(work, 'out-downgrade')}`],
+      ]) {
+        const r = await runImprint(['--cache-dir', cache, ...args]);
+        assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /tool is locked at 1\.0, but from the Releases the lock pins `imprint lock` chooses 1\.1 \(test\): a downgrade/,
+        );
+      }
+      // Pinned in the spec, the older version is what the lock should say.
+      await writeFile(join(own, 'imprint.yaml'), repoSpecYaml(two, '"tool=1.0"'));
+      assertOk(await runImprint(['--cache-dir', cache, 'lock', own]), 'lock the pin');
+      assertOk(
+        await runImprint(['--cache-dir', join(work, 'cache-downgrade-2'), 'lock', own, '--check']),
+        'check',
+      );
+    } finally {
+      await two.close();
+    }
+  });
+
   it('a build right after imprint lock, with its cache, reads no metadata: the lock recorded its check', async () => {
     await writeFile(lockFile, good);
     // Without the record the check would need the Release again: take it out of the cache.
@@ -215,7 +265,11 @@ describe('locked packages checked against the signed archive metadata', async ()
         ],
         date: new Date('2024-02-01T00:00:00Z'),
       });
-      assertOk(await build(), 'build against the current Release');
+      const current = assertOk(await build(), 'build against the current Release');
+      assert.match(
+        current.stderr,
+        /no longer serves the Release the lock pins, so its packages were checked against the current one/,
+      );
 
       // Republished without app 1: nothing signed vouches for it any more.
       await repo.update({
