@@ -190,6 +190,14 @@ async function lockSources(req: SignedCheckRequest, parseKeys: boolean): Promise
           },
         );
       }
+      if (s.url === undefined && url !== r.url) {
+        // The lock was made where apt names another mirror for the suite: that mirror's keyring here
+        // (perhaps a re-signing one) says nothing about the lock's URL; the spec's keyring, else the
+        // host's Debian archive keyring, does.
+        const [own] = await resolveSourceSpec({ ...s, url, suites: [r.suite] }, opts);
+        out.push({ ...(own as ArchiveSource), url });
+        continue;
+      }
       out.push({ ...r, url });
     }
   }

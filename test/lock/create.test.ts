@@ -26,7 +26,7 @@ import { checkLockSigned } from '../../src/lock/signed.js';
 import type { LockFile } from '../../src/lock/types.js';
 import { createFetcher } from '../../src/net/http.js';
 import { loadSpec } from '../../src/spec/index.js';
-import { createDebRepo, type DebPackageSpec, type DebRepo } from '../helpers/debrepo.js';
+import { createDebRepo, type DebPackageSpec, type DebRepo, generateTestKey } from '../helpers/debrepo.js';
 
 const fetcher = createFetcher({ backoffMs: 1, random: () => 0.5 });
 const dirs: string[] = [];
@@ -404,6 +404,18 @@ describe('createLock against a generated signed archive', () => {
     writeFileSync(
       join(bare, 'usr/share/keyrings/debian-archive-keyring.gpg'),
       readFileSync(repo.keyringPath),
+    );
+    await check(bare);
+    // Here apt names another mirror for the suite, signed with its own key: that key says nothing
+    // about the lock's URL; the Debian archive keyring does.
+    mkdirSync(join(bare, 'etc/apt/sources.list.d'), { recursive: true });
+    writeFileSync(
+      join(bare, 'usr/share/keyrings/corp.gpg'),
+      readFileSync(generateTestKey('corp <c@invalid>').keyringPath),
+    );
+    writeFileSync(
+      join(bare, 'etc/apt/sources.list.d/corp.sources'),
+      `Types: deb\nURIs: http://127.0.0.1:9/corp-mirror\nSuites: ${repo.suite}\nComponents: main\nSigned-By: /usr/share/keyrings/corp.gpg\n`,
     );
     await check(bare);
   });
