@@ -5,19 +5,15 @@
 // keyring, as `imprint lock` found it. A success is recorded in the cache under the hash of
 // everything it depended on, so later builds of the same lock skip the check (and never load OpenPGP).
 
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import type { Archive, ArchiveSource } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
 import { PackageUniverse, resolvePackages } from '../debian/resolve.js';
-import { resolveSourceSpec } from '../debian/sources.js';
 import { compareVersions } from '../debian/version.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import type { Fetcher } from '../net/http.js';
 import type { LoadedSpec } from '../spec/index.js';
-import { writeFileAtomic } from '../store/index.js';
-import { mkdirp } from '../store/mkdirp.js';
+import { readRecord, recordKey, writeRecord } from './signed-record.js';
+import { archiveRoots, lockSources } from './signed-sources.js';
 import type { LockFile, LockPackage } from './types.js';
 
 /** What checkLockSigned checks, and with what. */
@@ -43,9 +39,6 @@ export interface SignedCheckRequest {
   aptRoot?: string;
   signal?: AbortSignal;
 }
-
-/** Bumped when what a recorded check proves changes, so older records are not trusted. */
-const RECORD_SCHEME = 'imprint-signed-lock-v1';
 
 /**
  * LOCK_INVALID unless every package is listed, with the same name, version, architecture, filename,
@@ -128,82 +121,6 @@ export async function recordLockSigned(args: {
   await writeRecord(args.cacheDir, key, { platform: args.platform, packages: packages.length, locked: true });
 }
 
-function recordFile(cacheDir: string, key: string): string {
-  return join(cacheDir, 'debian', 'verified', `${key}.json`);
-}
-
-async function writeRecord(cacheDir: string, key: string, what: object): Promise<void> {
-  const file = recordFile(cacheDir, key);
-  try {
-    await mkdirp(dirname(file));
-    await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify({ key, ...what })}\n`));
-  } catch {
-    // A read-only cache only costs the next build the check again.
-  }
-}
-
-/**
- * The lock's sources as archive sources: the lock's URL and suite, the spec's components, and the
- * keyring the spec (or the host's apt source for the suite) names. LOCK_STALE if they do not line
- * up with the spec's sources; LOCK_INVALID if a URL differs from the one the spec gives.
- */
-async function lockSources(req: SignedCheckRequest, parseKeys: boolean): Promise<ArchiveSource[]> {
-  const { spec, dir } = req.loaded;
-  const out: ArchiveSource[] = [];
-  for (const [i, s] of spec.sources.entries()) {
-    const opts = { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/', parseKeys };
-    let resolved: ArchiveSource[];
-    try {
-      resolved = await resolveSourceSpec(s, opts);
-    } catch (err) {
-      // No apt source for a suite here (the lock was made on another host): the lock's URL, with the
-      // spec's keyring or else the host's Debian archive keyring.
-      if (s.url !== undefined || !isImprintError(err, 'APT_SOURCE_NOT_FOUND')) throw err;
-      resolved = [];
-      for (const [k, suite] of s.suites.entries()) {
-        const url = req.lock.sources[out.length + k]?.url;
-        if (url === undefined) throw err;
-        resolved.push(...(await resolveSourceSpec({ ...s, url, suites: [suite] }, opts)));
-      }
-    }
-    for (const r of resolved) {
-      const at = out.length;
-      const locked = req.lock.sources[at];
-      if (locked === undefined || locked.suite !== r.suite) {
-        throw new ImprintError(
-          'LOCK_STALE',
-          `${req.lockFile}: sources[${at}] should be suite ${r.suite} of the spec's sources[${i}], but is ${locked === undefined ? 'missing' : locked.suite}`,
-          {
-            hint: 'Run `imprint lock` (or `imprint build --update`) to resolve the spec again.',
-            details: { file: req.lockFile, field: `sources[${at}]` },
-          },
-        );
-      }
-      const url = locked.url.replace(/\/+$/, '');
-      if (s.url !== undefined && url !== s.url.replace(/\/+$/, '')) {
-        throw new ImprintError(
-          'LOCK_INVALID',
-          `${req.lockFile}: sources[${at}].url is ${locked.url}, but the spec's sources[${i}] says ${s.url}: the lock was edited or is damaged`,
-          {
-            hint: 'Review the change to the lock, then run `imprint lock` to resolve the spec again.',
-            details: { file: req.lockFile, field: `sources[${at}].url` },
-          },
-        );
-      }
-      if (s.url === undefined && url !== r.url) {
-        // The lock was made where apt names another mirror for the suite: that mirror's keyring here
-        // (perhaps a re-signing one) says nothing about the lock's URL; the spec's keyring, else the
-        // host's Debian archive keyring, does.
-        const [own] = await resolveSourceSpec({ ...s, url, suites: [r.suite] }, opts);
-        out.push({ ...(own as ArchiveSource), url });
-        continue;
-      }
-      out.push({ ...r, url });
-    }
-  }
-  return out;
-}
-
 /** The platform's packages grouped by the index of their lock source (a missing `repo`: the only source). */
 function packagesBySource(
   lock: LockFile,
@@ -229,48 +146,6 @@ function packagesBySource(
     groups.set(index, list);
   }
   return new Map([...groups].sort((a, b) => a[0] - b[0]));
-}
-
-/** The hash of everything a recorded check depends on: the sources as pinned and trusted, and the packages. */
-function recordKey(
-  arch: string,
-  lock: LockFile,
-  sources: readonly ArchiveSource[],
-  groups: ReadonlyMap<number, readonly LockPackage[]>,
-): string {
-  const used = [...groups].map(([index, packages]) => {
-    const s = sources[index] as ArchiveSource;
-    return {
-      url: s.url,
-      suite: s.suite,
-      components: s.components,
-      keyring: s.keyring.digest,
-      release: lock.sources[index]?.release.sha256,
-      packages: packages
-        .map((p) => [p.name, p.version, p.architecture, p.filename, p.size, p.sha256].join(' '))
-        .sort(),
-    };
-  });
-  return createHash('sha256')
-    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, sources: used }))
-    .digest('hex');
-}
-
-/** The record of a passed check with this key, if the cache has one. */
-async function readRecord(cacheDir: string, key: string): Promise<{ warnings?: string[] } | undefined> {
-  try {
-    const record = JSON.parse(await readFile(recordFile(cacheDir, key), 'utf8')) as {
-      key?: unknown;
-      warnings?: unknown;
-    };
-    if (record.key !== key) return undefined;
-    const warnings = Array.isArray(record.warnings)
-      ? record.warnings.filter((w) => typeof w === 'string')
-      : [];
-    return { warnings };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -330,22 +205,6 @@ function explainOffline(err: unknown, req: SignedCheckRequest): unknown {
       details: { ...err.details, file: req.lockFile, platform: req.platform },
     },
   );
-}
-
-/**
- * Archive roots among fetch templates: those that end in `{filename}` after a prefix with no
- * placeholder but `{url}` (a mirror or snapshot of the archive's tree), with `{url}` filled in.
- */
-export function archiveRoots(templates: readonly string[], url: string): string[] {
-  const roots: string[] = [];
-  for (const t of templates) {
-    if (!t.endsWith('{filename}')) continue;
-    const prefix = t.slice(0, -'{filename}'.length).replaceAll('{url}', url.replace(/\/+$/, ''));
-    if (/[{}]/.test(prefix)) continue;
-    const root = prefix.replace(/\/+$/, '');
-    if (root !== '' && !roots.includes(root)) roots.push(root);
-  }
-  return roots;
 }
 
 /** Per name, the records of the indexes the packages can be in (the platform's and `all`'s, every component). */
