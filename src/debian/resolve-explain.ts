@@ -97,11 +97,14 @@ export function notFoundError(
   const real = u.byName(name).filter((r) => effectiveArch(r, native) === native);
   if (version !== undefined && real.length > 0) {
     const available = [...new Set(real.map((r) => r.version))];
+    // What dropping the pin gives: the newest of the highest suite priority (backports lose).
+    const top = Math.max(...real.map((r) => r.repo.priority ?? 500));
+    const candidate = real.find((r) => (r.repo.priority ?? 500) === top)?.version ?? available[0];
     return new ImprintError(
       'PACKAGE_NOT_FOUND',
       `${name}=${version} not found for ${native}; available versions: ${available.join(', ')}`,
       {
-        hint: `Pin one of the available versions, or drop the pin to get the newest (${available[0]}).`,
+        hint: `Pin one of the available versions, or drop the pin to get the candidate (${candidate}).`,
         details: { name, version, arch: native, available },
       },
     );

@@ -285,6 +285,9 @@ test('suite priorities, as apt: a NotAutomatic suite (backports) gives a package
   ];
   assert.deepEqual(picked(resolve(two, ['tool'])), ['tool=2']);
   assert.deepEqual(picked(resolve([...two, { name: 'tool', version: '1' }], ['tool'])), ['tool=1']);
+  // A pin that fits nothing names what dropping it gives: the candidate, not backports' newest.
+  const err = fails(() => resolve(pkgs, ['curl=9.9']), 'PACKAGE_NOT_FOUND');
+  assert.match(err.hint ?? '', /drop the pin to get the candidate \(7\.88\)/);
 });
 
 test("a requested suite (apt's name/suite) gives that suite's newest version, and its dependencies where needed", () => {
