@@ -64,9 +64,13 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
 
   const archiveSources: ArchiveSource[] = [];
   for (const [i, s] of spec.sources.entries()) {
-    archiveSources.push(
-      ...(await resolveSourceSpec(s, { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/' })),
-    );
+    try {
+      archiveSources.push(
+        ...(await resolveSourceSpec(s, { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/' })),
+      );
+    } catch (err) {
+      throw namingSpecSource(err, req.loaded.file, i);
+    }
   }
   const base = {
     cacheDir: req.cacheDir,
@@ -296,6 +300,16 @@ function releaseDate(a: Archive): string {
     );
   }
   return date;
+}
+
+/** A source's error (no apt source for a suite, no keyring) with the spec file and `sources[i]` in front. */
+function namingSpecSource(err: unknown, file: string, i: number): unknown {
+  if (!isImprintError(err, 'APT_SOURCE_NOT_FOUND') && !isImprintError(err, 'KEYRING_NOT_FOUND')) return err;
+  return new ImprintError(err.code, `${file}: sources[${i}]: ${err.message}`, {
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    cause: err,
+    details: { ...err.details, file, field: `sources[${i}]` },
+  });
 }
 
 /**

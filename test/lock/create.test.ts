@@ -379,7 +379,10 @@ describe('createLock against a generated signed archive', () => {
     assert.notEqual(lock.specHash, specLockHash(withUrl.spec));
     await assert.rejects(
       createLock(request(loaded, tempDir('imprint-lock-cache-'), { aptRoot: tempDir('imprint-aptroot-') })),
-      (err: unknown) => isImprintError(err, 'APT_SOURCE_NOT_FOUND'),
+      (err: unknown) =>
+        isImprintError(err, 'APT_SOURCE_NOT_FOUND') &&
+        err.message.startsWith(`${loaded.file}: sources[0]: `) &&
+        err.details.field === 'sources[0]',
     );
     // Checked against the signed metadata on this host, and on one with no apt source for the suite:
     // there the lock's URL, with the host's Debian archive keyring (else KEYRING_NOT_FOUND).
