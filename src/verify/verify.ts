@@ -331,22 +331,31 @@ async function attachedProvenance(
             set.blobs,
             set.index.manifests.filter((d) => d.artifactType === undefined),
           );
+      const provenances: Array<{ r: (typeof found)[number]; bytes: Buffer }> = [];
       for (const r of found) {
         if (!matching && present.has(r.manifest.subject?.digest ?? '')) continue;
         const bytes = await readArtifactPayload(set.blobs, r);
         const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown })
           .predicateType;
-        if (predicateType !== SLSA_PROVENANCE) continue;
-        if (!matching)
-          warnings.push(
-            `the provenance in ${formatReference(ref)} names ${r.manifest.subject?.digest}, not this image; rebuilding from it`,
-          );
-        return {
-          build: parseProvenance(bytes, `provenance ${r.manifest.layers[0]!.digest}`),
-          source: r.descriptor.digest,
-          digest: r.manifest.layers[0]!.digest,
-        };
+        if (predicateType === SLSA_PROVENANCE) provenances.push({ r, bytes });
       }
+      const first = provenances[0];
+      if (first === undefined) continue;
+      const { r, bytes } = first;
+      if (!matching)
+        warnings.push(
+          `the provenance in ${formatReference(ref)} names ${r.manifest.subject?.digest}, not this image; rebuilding from it`,
+        );
+      const others = new Set(provenances.map((p) => p.r.manifest.layers[0]?.digest));
+      if (others.size > 1)
+        warnings.push(
+          `${formatReference(ref)} has ${others.size} different provenance statements (${[...others].join(', ')}); rebuilding from the first, ${r.manifest.layers[0]!.digest} (pass --provenance FILE to choose)`,
+        );
+      return {
+        build: parseProvenance(bytes, `provenance ${r.manifest.layers[0]!.digest}`),
+        source: r.descriptor.digest,
+        digest: r.manifest.layers[0]!.digest,
+      };
     }
   }
   throw new ImprintError('PROVENANCE_INVALID', `${formatReference(ref)} has no provenance attached`, {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,33 @@ describe('verifyImage', () => {
         JSON.parse(await readFile(join(work, 'vsa-bad.json'), 'utf8')).predicate.verificationResult,
         'FAILED',
       );
+
+      // Two provenance statements for the image (a re-push from a spec with a changed comment):
+      // the first is used, and the verifier is told.
+      const twice = join(work, 'twice');
+      await cp(join(work, 'image'), twice, { recursive: true });
+      const index = JSON.parse(await readFile(join(twice, 'index.json'), 'utf8'));
+      const prov = index.manifests.find(
+        (m: { artifactType?: string }) => m.artifactType === 'application/vnd.in-toto+json',
+      );
+      const blobPath = (d: string) => join(twice, 'blobs', 'sha256', d.slice(7));
+      const art = JSON.parse(await readFile(blobPath(prov.digest), 'utf8'));
+      const statement = JSON.parse(await readFile(blobPath(art.layers[0].digest), 'utf8'));
+      const other = Buffer.from(JSON.stringify({ ...statement, note: 'another build' }));
+      const otherDigest = `sha256:${createHash('sha256').update(other).digest('hex')}`;
+      await writeFile(blobPath(otherDigest), other);
+      const art2 = Buffer.from(
+        JSON.stringify({ ...art, layers: [{ ...art.layers[0], digest: otherDigest, size: other.length }] }),
+      );
+      const art2Digest = `sha256:${createHash('sha256').update(art2).digest('hex')}`;
+      await writeFile(blobPath(art2Digest), art2);
+      index.manifests.push({ ...prov, digest: art2Digest, size: art2.length });
+      await writeFile(join(twice, 'index.json'), JSON.stringify(index));
+      const both = assertOk(
+        await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${twice}`, '--context', dir]),
+        'verify with two provenances',
+      );
+      assert.match(both.stderr, /has 2 different provenance statements .*; rebuilding from the first/);
 
       // One byte of a layer blob changed on disk: the digests still match the rebuild, the bytes do not.
       const altered = join(work, 'altered');
