@@ -40,7 +40,10 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
     .description(
       'Compare two images: index, manifests, config, layers and every tar entry. Exit 0 same, 1 different, 2 error.',
     )
-    .argument('<a>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE')
+    .argument(
+      '<a>',
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REGISTRY/REPO[:TAG|@DIGEST]',
+    )
     .argument('<b>', 'the image to compare with')
     .option('--ignore-timestamps', 'ignore mtimes, created fields and the created annotation')
     .option('--ignore-history', 'ignore history entries (other than their created times)')
