@@ -8,8 +8,9 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as wait } from 'node:timers/promises';
 import { ownerOf, processOwner } from '../../src/store/temp-owner.js';
-import { assertOk, runImprint, startImprint } from '../helpers/cli.js';
-import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
+import { startImprint } from '../helpers/cli.js';
+import type { DebRepo } from '../helpers/debrepo.js';
+import { lockedDataSpec } from '../helpers/locked-spec.js';
 
 /** Every path below `dir` (relative), sorted. */
 async function walk(dir: string): Promise<string[]> {
@@ -21,23 +22,11 @@ const isTemp = (path: string): boolean => (path.split('/').pop() ?? '').startsWi
 
 describe('interrupted builds', { skip: processOwner() === null ? 'no /proc' : false }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-interrupted-'));
-  const spec = join(work, 'spec');
+  let spec = '';
   let repo: DebRepo;
 
   before(async () => {
-    repo = await createDebRepo({
-      packages: [
-        {
-          name: 'data',
-          version: '1',
-          architecture: 'all',
-          files: [{ path: '/usr/share/data/text', content: 'imprint '.repeat(500) }],
-        },
-      ],
-    });
-    await mkdir(spec);
-    await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'data'));
-    assertOk(await runImprint(['--cache-dir', join(work, 'lock-cache'), 'lock', spec]), 'imprint lock');
+    ({ repo, spec } = await lockedDataSpec(work));
     // The .deb stops after 100 bytes (the connection stays open): the build waits in the download.
     repo.override(`/${repo.deb('data').filename}`, { stallAfter: 100 });
   });

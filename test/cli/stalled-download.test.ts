@@ -1,32 +1,21 @@
 // A build whose archive trickles its .deb fails, under the short limits its environment sets, with a
 // NETWORK error naming the URL and saying the download stalled, instead of waiting for the trickle.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertOk, runImprint } from '../helpers/cli.js';
-import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
+import { runImprint } from '../helpers/cli.js';
+import type { DebRepo } from '../helpers/debrepo.js';
+import { lockedDataSpec } from '../helpers/locked-spec.js';
 
 describe('stalled downloads', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-stalled-'));
-  const spec = join(work, 'spec');
+  let spec = '';
   let repo: DebRepo;
 
   before(async () => {
-    repo = await createDebRepo({
-      packages: [
-        {
-          name: 'data',
-          version: '1',
-          architecture: 'all',
-          files: [{ path: '/usr/share/data/text', content: 'imprint '.repeat(500) }],
-        },
-      ],
-    });
-    await mkdir(spec);
-    await writeFile(join(spec, 'imprint.yaml'), repoSpecYaml(repo, 'data'));
-    assertOk(await runImprint(['--cache-dir', join(work, 'lock-cache'), 'lock', spec]), 'imprint lock');
+    ({ repo, spec } = await lockedDataSpec(work));
   });
   after(async () => {
     await repo?.close();
