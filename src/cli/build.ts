@@ -150,6 +150,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                 ? `${path} is unchanged\n`
                 : `${exists ? 'updated' : 'wrote'} ${path}; commit it to pin every package by sha256\n`,
             );
+            if (before !== undefined && !before.equals(bytes)) {
+              const { changesSince } = await import('../lock/changes.js');
+              for (const line of changesSince(before, lock, path)) t.err.write(`  ${line}\n`);
+            }
           }
         }
         // An archive streamed to standard output (-o docker-archive:/dev/stdout | podman load): the report goes to stderr.

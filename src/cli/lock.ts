@@ -94,6 +94,10 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         printSummary(t, lock);
         const state = previous === undefined ? 'wrote' : previous.equals(bytes) ? 'unchanged' : 'updated';
         t.out.write(`${state} ${path}\n`);
+        if (state === 'updated') {
+          const { changesSince } = await import('../lock/changes.js');
+          for (const line of changesSince(previous, lock, path)) t.out.write(`  ${line}\n`);
+        }
         for (const extra of written.slice(1)) t.out.write(`wrote ${extra}\n`);
         if (opts.fetch) {
           const templates = opts.fetchSource.length > 0 ? opts.fetchSource : loaded.spec.fetch.sources;

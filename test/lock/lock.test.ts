@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sha256 } from '../../src/digest/index.js';
 import { isImprintError } from '../../src/errors.js';
+import { changesSince, lockChanges } from '../../src/lock/changes.js';
 import {
   checkLock,
   type LockFile,
@@ -308,4 +309,26 @@ test('lockSpecHash: stable, sensitive to resolution inputs, blind to platform or
   for (const c of changed) assert.notEqual(lockSpecHash(c), h, JSON.stringify(c));
   // Golden value: a change here makes every existing lock stale; make it deliberately and note it.
   assert.equal(h, 'sha256:bc85d88d46dadef2d0f6c00479fd577229f03dc8657313cbd913a009bf8d01b3');
+});
+
+test('lockChanges lists what a re-lock changed: versions, other .debs, packages and platforms added or removed', () => {
+  const before = sampleLock();
+  const after = structuredClone(before);
+  const arm = after.platforms['linux/arm64'] as LockFile['platforms'][string];
+  arm[0] = { ...arm[0]!, version: '1:1.3-1', sha256: H('9') };
+  arm.push({ ...arm[0]!, name: 'newlib', version: '2' });
+  after.platforms['linux/s390x'] = [];
+  const lines = lockChanges(before, after);
+  assert.ok(lines.includes('linux/arm64: zlib1g 1:1.2.13.dfsg-1 -> 1:1.3-1'), lines.join('\n'));
+  assert.ok(lines.includes('linux/arm64: + newlib 2'));
+  assert.ok(lines.includes('linux/s390x: platform added'));
+  assert.deepEqual(lockChanges(before, before), []);
+  assert.deepEqual(
+    lockChanges(after, before).filter((l) => l.includes('newlib')),
+    ['linux/arm64: - newlib 2'],
+  );
+  // The previous bytes of a lock: nothing to tell when there were none or they do not parse.
+  assert.deepEqual(changesSince(undefined, after, 'imprint.lock'), []);
+  assert.deepEqual(changesSince(new TextEncoder().encode('{'), after, 'imprint.lock'), []);
+  assert.deepEqual(changesSince(serializeLock(before), after, 'imprint.lock'), lines);
 });

@@ -1,0 +1,53 @@
+// What a re-lock changed, for the person who reviews the new lock: packages added, removed or moved
+// to another version, per platform.
+import { compareCodeUnits } from '../oci/canonical-json.js';
+import { parseLock } from './serialize.js';
+import type { LockFile, LockPackage } from './types.js';
+
+/** Lines listed before the rest is summed up. */
+const MAX_LINES = 40;
+
+/**
+ * One line per change between two locks, sorted by platform, then package: `linux/amd64: curl
+ * 7.88.1-10+deb12u14 -> 7.88.1-10+deb12u15`, `+ name version` (added), `- name version` (removed);
+ * a platform added or removed is one line. At most 40 lines, then `... and N more`. Pure.
+ */
+export function lockChanges(before: LockFile, after: LockFile): string[] {
+  const lines: string[] = [];
+  const platforms = [...new Set([...Object.keys(before.platforms), ...Object.keys(after.platforms)])].sort(
+    compareCodeUnits,
+  );
+  for (const platform of platforms) {
+    const a = before.platforms[platform];
+    const b = after.platforms[platform];
+    if (a === undefined || b === undefined) {
+      lines.push(`${platform}: platform ${a === undefined ? 'added' : 'removed'}`);
+      continue;
+    }
+    const key = (p: LockPackage) => `${p.name}:${p.architecture}`;
+    const old = new Map(a.map((p) => [key(p), p]));
+    const now = new Map(b.map((p) => [key(p), p]));
+    for (const k of [...new Set([...old.keys(), ...now.keys()])].sort(compareCodeUnits)) {
+      const x = old.get(k);
+      const y = now.get(k);
+      if (x !== undefined && y !== undefined) {
+        if (x.version !== y.version) lines.push(`${platform}: ${y.name} ${x.version} -> ${y.version}`);
+        else if (x.sha256 !== y.sha256)
+          lines.push(`${platform}: ${y.name} ${y.version} (another .deb: ${y.sha256})`);
+      } else if (y !== undefined) lines.push(`${platform}: + ${y.name} ${y.version}`);
+      else if (x !== undefined) lines.push(`${platform}: - ${x.name} ${x.version}`);
+    }
+  }
+  if (lines.length <= MAX_LINES) return lines;
+  return [...lines.slice(0, MAX_LINES), `... and ${lines.length - MAX_LINES} more`];
+}
+
+/** lockChanges from a lock's previous bytes (none when there were none, or they no longer parse). */
+export function changesSince(previous: Uint8Array | undefined, lock: LockFile, path: string): string[] {
+  if (previous === undefined) return [];
+  try {
+    return lockChanges(parseLock(previous, path), lock);
+  } catch {
+    return [];
+  }
+}
