@@ -39,6 +39,7 @@ export async function readKeyringBytes(bytes: Uint8Array, what: string): Promise
       cause,
       details: { file: what },
     });
+  if (bytes.length === 0) throw notKeys('it is empty');
   if (
     bytes.length >= 8 &&
     String.fromCharCode(bytes[4] ?? 0, bytes[5] ?? 0, bytes[6] ?? 0, bytes[7] ?? 0) === 'KBXf'

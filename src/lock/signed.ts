@@ -167,17 +167,38 @@ async function openLocked(
     signal: req.signal,
   };
   try {
-    const archive = await openArchive(source, {
-      ...opts,
-      releaseSha256: locked?.release.sha256,
-      pinned: true,
-      mirrors: archiveRoots(req.templates, source.url),
-    });
-    return { archive, pinned: true };
+    try {
+      const archive = await openArchive(source, {
+        ...opts,
+        releaseSha256: locked?.release.sha256,
+        pinned: true,
+        mirrors: archiveRoots(req.templates, source.url),
+      });
+      return { archive, pinned: true };
+    } catch (err) {
+      if (!isImprintError(err, 'RELEASE_CHANGED')) throw err;
+      return { archive: await openArchive(source, opts), pinned: false };
+    }
   } catch (err) {
-    if (!isImprintError(err, 'RELEASE_CHANGED')) throw explainOffline(err, req);
-    return { archive: await openArchive(source, opts), pinned: false };
+    throw explainOffline(namingLockSource(err, req, index), req);
   }
+}
+
+/** A network failure reaching a lock source, naming the lock's `sources[i]` (its URL is the lock's). */
+function namingLockSource(err: unknown, req: SignedCheckRequest, index: number): unknown {
+  if (!isImprintError(err, 'NETWORK') && !isImprintError(err, 'HTTP_STATUS')) return err;
+  const s = req.lock.sources[index];
+  return new ImprintError(
+    err.code,
+    `${req.lockFile}: sources[${index}] (${s?.url} ${s?.suite}): ${err.message}`,
+    {
+      hint:
+        err.hint ??
+        "The lock's archive cannot be reached from here: check the network or proxy, or add a mirror of it to fetch.sources (<mirror URL>/{filename}).",
+      cause: err,
+      details: { ...err.details, file: req.lockFile, field: `sources[${index}].url` },
+    },
+  );
 }
 
 async function fetcherOf(req: SignedCheckRequest): Promise<Fetcher> {

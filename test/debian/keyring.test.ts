@@ -87,6 +87,12 @@ describe('keyrings', () => {
       readKeyringBytes(Buffer.from('-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----\n'), 'msg'),
       (e) => isImprintError(e, 'KEYRING_NOT_FOUND'),
     );
+    await assert.rejects(
+      readKeyringBytes(Buffer.alloc(0), 'empty.gpg'),
+      (e) =>
+        isImprintError(e, 'KEYRING_NOT_FOUND') &&
+        /empty\.gpg holds no usable OpenPGP public keys: it is empty/.test(e.message),
+    );
     const kbx = Buffer.alloc(32);
     kbx.write('KBXf', 4, 'latin1');
     await assert.rejects(

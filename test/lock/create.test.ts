@@ -421,6 +421,28 @@ describe('createLock against a generated signed archive', () => {
       `Types: deb\nURIs: http://127.0.0.1:9/corp-mirror\nSuites: ${repo.suite}\nComponents: main\nSigned-By: /usr/share/keyrings/corp.gpg\n`,
     );
     await check(bare);
+    // A lock URL that cannot be reached is named as the lock's sources[i].
+    const unreachable = structuredClone(lock);
+    (unreachable.sources[0] as { url: string }).url = 'http://127.0.0.1:9/gone';
+    await assert.rejects(
+      checkLockSigned({
+        loaded,
+        lock: unreachable,
+        lockFile: 'imprint.lock',
+        platform: 'linux/amd64',
+        arch: 'amd64',
+        packages: unreachable.platforms['linux/amd64'] ?? [],
+        cacheDir: tempDir('imprint-lock-cache-'),
+        fetcher: async () => fetcher,
+        now: new Date(),
+        templates: [],
+        aptRoot: bare,
+      }),
+      (err: unknown) =>
+        isImprintError(err, 'NETWORK') &&
+        err.message.startsWith('imprint.lock: sources[0] (http://127.0.0.1:9/gone ') &&
+        err.details.field === 'sources[0].url',
+    );
   });
 
   it('lockDownloads lists each .deb once with its archive URL', async () => {
