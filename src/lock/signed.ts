@@ -90,7 +90,7 @@ export async function checkLockSigned(req: SignedCheckRequest): Promise<string[]
     moved.length === 0
       ? []
       : [
-          `${req.lockFile} (${req.platform}): ${moved.join(', ')} no longer serve${moved.length === 1 ? 's' : ''} the Release the lock pins, so its packages were checked against the current one (which still lists them), not against downgrades; add a snapshot of the archive at the lock's date to fetch.sources (<snapshot URL>/{filename}) for the full check`,
+          `${req.lockFile} (${req.platform}): ${moved.join(', ')} no longer serve${moved.length === 1 ? 's' : ''} the Release the lock pins, so the locked packages were checked against the current Releases (which still list them), and not for downgrades; add a snapshot of the archive at the lock's date to fetch.sources (<snapshot URL>/{filename}) for the full check`,
         ];
   await writeRecord(req.cacheDir, key, {
     warnings,

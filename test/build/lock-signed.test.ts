@@ -268,7 +268,7 @@ describe('locked packages checked against the signed archive metadata', async ()
       const current = assertOk(await build(), 'build against the current Release');
       assert.match(
         current.stderr,
-        /no longer serves the Release the lock pins, so its packages were checked against the current one/,
+        /no longer serves the Release the lock pins, so the locked packages were checked against the current Releases/,
       );
 
       // Republished without app 1: nothing signed vouches for it any more.
