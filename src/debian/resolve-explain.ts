@@ -36,7 +36,13 @@ export function describeAlternative(
             (p) => p.record === r && providerSatisfies(r, p.provides, alt, dependerArch, native),
           );
     if (fits && blocked !== undefined) {
-      return `${r.name} ${r.version} would fit ${what}, but ${r.name} ${blocked.version} is already chosen (${blocked.chain.join(' → ')})`;
+      // Naming it in the spec makes it chosen first (its suite's version, where only that suite has it).
+      const newestThere = real.find((o) => o.repo.suite === r.repo.suite);
+      const ask =
+        newestThere?.version === r.version && r.name === alt.name
+          ? `${r.name}/${r.repo.suite}`
+          : `${r.name}=${r.version}`;
+      return `${r.name} ${r.version} would fit ${what}, but ${r.name} ${blocked.version} is already chosen (${blocked.chain.join(' → ')}); list ${ask} in packages to choose that one`;
     }
   }
   const parts: string[] = [];

@@ -309,6 +309,17 @@ test("a requested suite (apt's name/suite) gives that suite's newest version, an
     picked(resolvePackages(u, { names, arch: 'amd64' }));
   assert.deepEqual(req([{ name: 'curl', suite: 'backports' }]), ['curl=8.14~bpo', 'libcurl4=8.14~bpo']);
   assert.deepEqual(req([{ name: 'curl', suite: 'stable' }]), ['curl=7.88', 'libcurl4=7.88']);
+  // Reached first through another package at stable's version: the message says what to list.
+  const first = universe([...pkgs, { name: 'helper', version: '1', depends: 'libcurl4' }]);
+  const clash = fails(
+    () =>
+      resolvePackages(first, {
+        names: [{ name: 'helper' }, { name: 'curl', suite: 'backports' }],
+        arch: 'amd64',
+      }),
+    'UNSATISFIABLE',
+  );
+  assert.match(clash.message, /list libcurl4\/backports in packages to choose that one/);
   const err = fails(() => req([{ name: 'libcurl4', suite: 'nosuch' }]), 'PACKAGE_NOT_FOUND');
   assert.match(
     err.message,
@@ -357,7 +368,7 @@ test('a version already chosen blocks another version of the same package', () =
   ];
   const err = fails(() => resolve(pkgs, ['a', 'b']), 'UNSATISFIABLE');
   assert.deepEqual(err.details.chain, ['b', 'lib (<< 2)']);
-  assert.match(err.message, /already chosen \(a → lib\)/);
+  assert.match(err.message, /already chosen \(a → lib\); list lib=1\.0 in packages to choose that one/);
 });
 
 // ---- virtual packages -------------------------------------------------------------------------------
