@@ -89,7 +89,9 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
         : [baseDependency(parseBaseReference(lock.lock.base.ref, loaded.dir), lock.lock.base.digest)],
   });
   const provenanceBlob = artifactBlob(MediaType.inToto, statement);
-  const referrers: Descriptor[] = [];
+  // The provenance is attached to the image index too: the digest a multi-platform tag resolves to,
+  // which tools asking for an image's attestations (cosign tree, oras discover) ask about.
+  const referrers: Descriptor[] = [await storeAttestation(store, result.index, provenanceBlob)];
   for (const image of result.images) {
     referrers.push(await storeAttestation(store, image.manifest, provenanceBlob));
     if (req.sbom !== false) {

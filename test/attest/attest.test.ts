@@ -31,7 +31,8 @@ describe('attestBuild', () => {
     try {
       const { result, attested } = await buildAttested(work);
       assert.equal(attested.set.index.manifests[0]!.digest, result.index.digest);
-      assert.equal(attested.set.index.manifests.length, 3);
+      // The image, its provenance and SBOM, and the provenance again for the index.
+      assert.equal(attested.set.index.manifests.length, 4);
       const report = await validateImage(attested.set);
       assert.equal(report.images.length, 1);
 
@@ -51,6 +52,12 @@ describe('attestBuild', () => {
         artifactType: MediaType.inToto,
       });
       assert.equal(prov.length, 1);
+      const onIndex = await findReferrers(readWith, {
+        subjects: [result.index.digest],
+        artifactType: MediaType.inToto,
+      });
+      assert.equal(onIndex.length, 1, 'the index has the provenance too');
+      assert.equal(onIndex[0]!.manifest.layers[0]!.digest, prov[0]!.manifest.layers[0]!.digest);
       assert.equal(prov[0]!.manifest.config.mediaType, MediaType.ociEmpty);
       assert.equal(prov[0]!.manifest.subject!.digest, manifest.digest);
       const statement = JSON.parse((await readArtifactPayload(readWith.blobs, prov[0]!)).toString('utf8'));

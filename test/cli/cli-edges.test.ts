@@ -40,10 +40,15 @@ describe('CLI edges', async () => {
     const tagged = await inspect(`oci:${join(work, 'out')}:latest`);
     const whole = await inspect(`oci:${join(work, 'out')}`);
     const manifest = tagged.images[0]!.manifest.digest;
-    assert.deepEqual(tagged.referrers.map((r) => [r.artifactType, r.subject]).sort(), [
-      ['application/spdx+json', manifest],
-      ['application/vnd.in-toto+json', manifest],
-    ]);
+    const index = (tagged as unknown as { roots: Array<{ digest: string }> }).roots[0]!.digest;
+    assert.deepEqual(
+      tagged.referrers.map((r) => [r.artifactType, r.subject]).sort(),
+      [
+        ['application/spdx+json', manifest],
+        ['application/vnd.in-toto+json', manifest],
+        ['application/vnd.in-toto+json', index],
+      ].sort(),
+    );
     assert.deepEqual(tagged.referrers, whole.referrers);
   });
 
@@ -356,12 +361,16 @@ describe('CLI edges', async () => {
       await runImprint([...cache, 'build', other, '-o', `oci:${out}:other`, '--no-attest']),
       'build other',
     );
-    assert.equal(await referrersOf(`oci:${out}:latest`), 2, 'the first image keeps its provenance and SBOM');
+    assert.equal(
+      await referrersOf(`oci:${out}:latest`),
+      3,
+      'the first image keeps its provenance (on manifest and index) and SBOM',
+    );
     assert.equal(await referrersOf(`oci:${out}:other`), 0);
     await writeFile(join(other, 'b.txt'), 'other, changed\n'); // another image, with attestations
     assertOk(await runImprint([...cache, 'build', other, '-o', `oci:${out}:other2`]), 'build other2');
-    assert.equal(await referrersOf(`oci:${out}:latest`), 2);
-    assert.equal(await referrersOf(`oci:${out}:other2`), 2);
+    assert.equal(await referrersOf(`oci:${out}:latest`), 3);
+    assert.equal(await referrersOf(`oci:${out}:other2`), 3);
 
     // copy --all of a tag takes the tagged image's referrers along
     const archive = join(work, 'copied.tar');
@@ -369,7 +378,7 @@ describe('CLI edges', async () => {
       await runImprint(['copy', '--all', `oci:${out}:latest`, `oci-archive:${archive}`]),
       'copy --all',
     );
-    assert.equal(await referrersOf(`oci-archive:${archive}`), 2);
+    assert.equal(await referrersOf(`oci-archive:${archive}`), 3);
     // Without --all they stay behind, and copy says so.
     const bare = assertOk(
       await runImprint(['copy', `oci:${out}:latest`, `oci-archive:${join(work, 'bare.tar')}`]),
@@ -377,7 +386,7 @@ describe('CLI edges', async () => {
     );
     assert.match(
       bare.stderr,
-      /note: its 2 referrers \(provenance, SBOM, signatures\) are not copied; pass --all/,
+      /note: its 3 referrers \(provenance, SBOM, signatures\) are not copied; pass --all/,
     );
     assert.equal(await referrersOf(`oci-archive:${join(work, 'bare.tar')}`), 0);
 

@@ -33,8 +33,11 @@ describe('referrers through imprint build, inspect and copy', {
     i.referrers
       .map((r) => [r.digest, r.artifactType, r.subject])
       .sort((a, b) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : 1));
+  // One per platform manifest, and one for the index (the provenance is attached to it too).
   const fallbackTags = (i: Inspection): string[] =>
-    i.images.map((img) => `sha256-${img.manifest.digest.slice(7)}`).sort();
+    [...i.images.map((img) => img.manifest.digest), i.roots[0]!.digest]
+      .map((d) => `sha256-${d.slice(7)}`)
+      .sort();
 
   let built: Inspection;
 
@@ -79,12 +82,12 @@ describe('referrers through imprint build, inspect and copy', {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('the build attaches provenance and an SBOM to each platform manifest', () => {
+  it('the build attaches provenance and an SBOM to each platform manifest, and the provenance to the index', () => {
     assert.equal(built.images.length, 2);
-    assert.equal(built.referrers.length, 4);
+    assert.equal(built.referrers.length, 5);
     assert.deepEqual(
       built.referrers.map((r) => r.artifactType).sort(),
-      [MediaType.spdx, MediaType.spdx, MediaType.inToto, MediaType.inToto].sort(),
+      [MediaType.spdx, MediaType.spdx, MediaType.inToto, MediaType.inToto, MediaType.inToto].sort(),
     );
   });
 
@@ -96,8 +99,8 @@ describe('referrers through imprint build, inspect and copy', {
     assert.deepEqual(referrers(got), referrers(built));
     const seen = proxy.requests().slice(before);
     const asked = seen.filter((l) => l.includes('/referrers/'));
-    // the index, its two manifests, and the four referrers themselves (none has referrers)
-    assert.equal(asked.length, 7);
+    // the index, its two manifests, and the five referrers themselves (none has referrers)
+    assert.equal(asked.length, 8);
     assert.ok(asked.every((l) => l.endsWith(' 200')));
     assert.deepEqual(
       seen.filter((l) => l.includes('/manifests/sha256-')),
