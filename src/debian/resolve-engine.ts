@@ -7,6 +7,7 @@ import {
   conflictError,
   describeAlternative,
   notFoundError,
+  notInSuite,
   unsatisfiableError,
 } from './resolve-explain.js';
 import {
@@ -17,7 +18,10 @@ import {
   type PackageUniverse,
   type Provider,
   providerSatisfies,
+  pullFrom,
+  pushTo,
   realSatisfies,
+  repoPriority,
   versionedProvideMatches,
 } from './resolve-universe.js';
 import { compareVersions, satisfies } from './version.js';
@@ -152,17 +156,7 @@ export class Resolver {
     const candidate = this.#candidate(name, this.#native);
     if (candidate !== undefined) return candidate;
     const suite = this.#suites.get(name);
-    const elsewhere = this.#u.byName(name).filter((r) => effectiveArch(r, this.#native) === this.#native);
-    if (suite !== undefined && elsewhere.length > 0) {
-      throw new ImprintError(
-        'PACKAGE_NOT_FOUND',
-        `${name}${version === undefined ? '' : `=${version}`} is not in suite ${suite}; the sources have ${elsewhere.map((r) => `${r.version} (${r.repo.suite})`).join(', ')}`,
-        {
-          hint: 'Name another suite for it, or drop the suite to take the candidate of all sources.',
-          details: { name, suite },
-        },
-      );
-    }
+    if (suite !== undefined) notInSuite(this.#u, { name, version, suite, native: this.#native });
     const providers = version === undefined ? this.#alternativeCandidates({ name }, this.#native) : [];
     if (providers.length === 1) return providers[0] as PackageRecord;
     // Several providers: apt refuses too ("has no installation candidate"); the spec should say which.
@@ -450,23 +444,4 @@ function negativeMatchesReal(s: PackageRecord, rel: Relation): boolean {
     s.name === rel.name &&
     (rel.op === undefined || rel.version === undefined || satisfies(s.version, rel.op, rel.version))
   );
-}
-
-function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
-}
-
-function pullFrom<T>(map: Map<string, T[]>, key: string, drop: (x: T) => boolean): void {
-  const list = map.get(key);
-  if (list === undefined) return;
-  const kept = list.filter((x) => !drop(x));
-  if (kept.length === 0) map.delete(key);
-  else map.set(key, kept);
-}
-
-/** apt's pin priority of the suite a record comes from (500 unless the Release says otherwise). */
-function repoPriority(r: PackageRecord): number {
-  return r.repo.priority ?? 500;
 }

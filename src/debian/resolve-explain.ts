@@ -2,7 +2,13 @@ import { ImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { type Alternatives, formatRelation, type PackageRecord, type Relation } from './packages-index.js';
 import { nearestNames } from './resolve-names.js';
-import { effectiveArch, type PackageUniverse, providerSatisfies, realSatisfies } from './resolve-universe.js';
+import {
+  effectiveArch,
+  type PackageUniverse,
+  providerSatisfies,
+  realSatisfies,
+  repoPriority,
+} from './resolve-universe.js';
 
 /** A dependency group in control-file syntax: `a (>= 1) | b`. */
 export function formatGroup(group: Alternatives): string {
@@ -104,8 +110,8 @@ export function notFoundError(
   if (version !== undefined && real.length > 0) {
     const available = [...new Set(real.map((r) => r.version))];
     // What dropping the pin gives: the newest of the highest suite priority (backports lose).
-    const top = Math.max(...real.map((r) => r.repo.priority ?? 500));
-    const candidate = real.find((r) => (r.repo.priority ?? 500) === top)?.version ?? available[0];
+    const top = Math.max(...real.map(repoPriority));
+    const candidate = real.find((r) => repoPriority(r) === top)?.version ?? available[0];
     return new ImprintError(
       'PACKAGE_NOT_FOUND',
       `${name}=${version} not found for ${native}; available versions: ${available.join(', ')}`,
@@ -204,6 +210,26 @@ export function clashError(wanted: Shown, chosen: Shown): ImprintError {
         versions: [wanted.version, chosen.version],
         chains: [wanted.chain, chosen.chain],
       },
+    },
+  );
+}
+
+/**
+ * PACKAGE_NOT_FOUND when a package requested from one suite (`name/suite`) has versions only in
+ * others, naming them; nothing when the package does not exist at all (notFoundError says so).
+ */
+export function notInSuite(
+  u: PackageUniverse,
+  w: { name: string; version: string | undefined; suite: string; native: string },
+): void {
+  const elsewhere = u.byName(w.name).filter((r) => effectiveArch(r, w.native) === w.native);
+  if (elsewhere.length === 0) return;
+  throw new ImprintError(
+    'PACKAGE_NOT_FOUND',
+    `${w.name}${w.version === undefined ? '' : `=${w.version}`} is not in suite ${w.suite}; the sources have ${elsewhere.map((r) => `${r.version} (${r.repo.suite})`).join(', ')}`,
+    {
+      hint: 'Name another suite for it, or drop the suite to take the candidate of all sources.',
+      details: { name: w.name, suite: w.suite },
     },
   );
 }

@@ -25,8 +25,8 @@ export class PackageUniverse {
   /** Indexes `records` (any order; the spec's source order is read from `record.repo.sourceIndex`). */
   constructor(records: Iterable<PackageRecord>) {
     for (const r of records) {
-      push(this.#byName, r.name, r);
-      for (const p of r.provides) push(this.#providers, p.name, { record: r, provides: p });
+      pushTo(this.#byName, r.name, r);
+      for (const p of r.provides) pushTo(this.#providers, p.name, { record: r, provides: p });
     }
   }
 
@@ -73,10 +73,25 @@ export class PackageUniverse {
   }
 }
 
-function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+/** Appends `value` to the list under `key`. */
+export function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
   else list.push(value);
+}
+
+/** Removes the values `drop` says from the list under `key` (and the key, once empty). */
+export function pullFrom<T>(map: Map<string, T[]>, key: string, drop: (x: T) => boolean): void {
+  const list = map.get(key);
+  if (list === undefined) return;
+  const kept = list.filter((x) => !drop(x));
+  if (kept.length === 0) map.delete(key);
+  else map.set(key, kept);
+}
+
+/** apt's pin priority of the suite a record comes from (500 unless the Release says otherwise). */
+export function repoPriority(r: PackageRecord): number {
+  return r.repo.priority ?? 500;
 }
 
 /** Canonical record order: version descending, then source order, suite, component, filename, sha256. */
