@@ -20,6 +20,7 @@ import {
   formatReference,
   type ImageRef,
   readImageSet,
+  type WalkedImage,
   walkImageSet,
   wholeLayoutOf,
 } from '../transport/index.js';
@@ -73,8 +74,9 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const warnings: string[] = [];
   const set = await readImageSet(req.ref, { registry: { ...req.registry } });
   requireOneImage(req.ref, set, 'verify');
-  const image = await imageDigests(set);
-  await checkStoredBlobs(set, reference);
+  const walked = await walkImageSet(set);
+  const image = await imageDigests(set, walked.images);
+  await checkStoredBlobs(set, walked.images, reference);
   const prov =
     req.provenanceFile !== undefined
       ? await provenanceFromFile(req.provenanceFile)
@@ -168,35 +170,44 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
 }
 
 /**
- * A base image given by a relative local path (`oci:../static/out`) is found from the context, as
- * from the spec's own directory: the same relative path in the workspace links to it (the spec's
- * bytes, and so the image's annotations, stay as recorded). Registry and absolute bases need nothing.
+ * A spec input given by a path relative to the spec's directory (a local base `oci:../static/out`,
+ * a source's keyring) is found from the context, as from the spec's own directory: the same relative
+ * path in the workspace links to it (the spec's bytes, and so the image's annotations, stay as
+ * recorded). Only inside the workspace (the directory holding the spec's): never a link elsewhere
+ * on the host. Gives where it was looked for when it is not there, else undefined.
  */
-async function linkLocalBase(
-  base: string | undefined,
+async function linkFromContext(
+  path: string,
   specDir: string,
   context: string | undefined,
 ): Promise<string | undefined> {
-  if (base === undefined) return undefined;
-  const m = /^(oci|oci-archive):([^:@]+)/.exec(base);
-  const path = m?.[2];
-  if (path === undefined || isAbsolute(path)) return undefined;
   const inContext = resolve(context ?? '.', path);
-  const missing = `the spec's base ${base} is a path relative to the spec's directory, looked for from the context: ${inContext} does not exist`;
-  if (context === undefined) return missing;
   const inWorkspace = resolve(specDir, path);
-  // Only inside the workspace (the directory holding the spec's): never a link elsewhere on the host.
   if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || existsSync(inWorkspace)) return undefined;
-  if (!existsSync(inContext)) return missing;
+  if (context === undefined || !existsSync(inContext)) return inContext;
   await mkdir(dirname(inWorkspace), { recursive: true });
   await symlink(inContext, inWorkspace);
   return undefined;
 }
 
+/** linkFromContext for a local base; what to say if the rebuild then cannot find it. */
+async function linkLocalBase(
+  base: string | undefined,
+  specDir: string,
+  context: string | undefined,
+): Promise<string | undefined> {
+  const path = base === undefined ? undefined : /^(oci|oci-archive):([^:@]+)/.exec(base)?.[2];
+  if (path === undefined || isAbsolute(path)) return undefined;
+  const missing = await linkFromContext(path, specDir, context);
+  return missing === undefined
+    ? undefined
+    : `the spec's base ${base} is a path relative to the spec's directory, looked for from the context: ${missing} does not exist`;
+}
+
 /**
- * A source's keyring given by a relative path is found from the context, as a local base is: it
- * decides which archive signatures the rebuild trusts (no byte of the image), so it is the
- * verifier's own, from its checkout. Missing: KEYRING_NOT_FOUND saying where it was looked for.
+ * linkFromContext for each source keyring given by a relative path: it decides which archive
+ * signatures the rebuild trusts (no byte of the image), so it is the verifier's own, from its
+ * checkout. Missing: KEYRING_NOT_FOUND saying where it was looked for.
  */
 async function linkKeyrings(
   sources: ReadonlyArray<{ keyring?: string | undefined }>,
@@ -205,21 +216,16 @@ async function linkKeyrings(
 ): Promise<void> {
   for (const [i, s] of sources.entries()) {
     if (s.keyring === undefined || isAbsolute(s.keyring)) continue;
-    const inWorkspace = resolve(specDir, s.keyring);
-    const inContext = resolve(context ?? '.', s.keyring);
-    if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || existsSync(inWorkspace)) continue;
-    if (context === undefined || !existsSync(inContext)) {
-      throw new ImprintError(
-        'KEYRING_NOT_FOUND',
-        `the spec's sources[${i}].keyring ${s.keyring} is a path relative to the spec's directory, looked for from the context: ${inContext} does not exist`,
-        {
-          hint: "Pass --context DIR, DIR being the spec's directory (the keyring decides which archive signatures the rebuild trusts).",
-          details: { field: `sources[${i}].keyring`, path: inContext },
-        },
-      );
-    }
-    await mkdir(dirname(inWorkspace), { recursive: true });
-    await symlink(inContext, inWorkspace);
+    const missing = await linkFromContext(s.keyring, specDir, context);
+    if (missing === undefined) continue;
+    throw new ImprintError(
+      'KEYRING_NOT_FOUND',
+      `the spec's sources[${i}].keyring ${s.keyring} is a path relative to the spec's directory, looked for from the context: ${missing} does not exist`,
+      {
+        hint: "Pass --context DIR, DIR being the spec's directory (the keyring decides which archive signatures the rebuild trusts).",
+        details: { field: `sources[${i}].keyring`, path: missing },
+      },
+    );
   }
 }
 
@@ -238,10 +244,9 @@ function imageOnly(set: ImageSet): ImageSet {
   };
 }
 
-async function imageDigests(set: ImageSet): Promise<VerifyResult['image']> {
-  const walked = await walkImageSet(set);
+async function imageDigests(set: ImageSet, images: readonly WalkedImage[]): Promise<VerifyResult['image']> {
   const manifests: Record<string, Digest> = {};
-  for (const i of walked.images) {
+  for (const i of images) {
     const config = JSON.parse((await set.blobs.readBytes(i.manifest.config)).toString('utf8')) as {
       os: string;
       architecture: string;
@@ -260,10 +265,13 @@ async function imageDigests(set: ImageSet): Promise<VerifyResult['image']> {
  * altered on disk, a registry serving other bytes). DIGEST_MISMATCH names the blob. Cost: one read of
  * the image (a download from a registry).
  */
-async function checkStoredBlobs(set: ImageSet, reference: string): Promise<void> {
-  const walked = await walkImageSet(set);
+async function checkStoredBlobs(
+  set: ImageSet,
+  images: readonly WalkedImage[],
+  reference: string,
+): Promise<void> {
   const seen = new Set<string>();
-  for (const i of walked.images) {
+  for (const i of images) {
     for (const desc of [i.manifest.config, ...i.manifest.layers]) {
       if (seen.has(desc.digest)) continue;
       seen.add(desc.digest);
