@@ -51,6 +51,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { trickleBody } from './trickle.js';
 
 export interface DebFileSpec {
   /** Absolute path inside the package, e.g. `/usr/bin/hello`. */
@@ -494,18 +495,7 @@ export async function createDebRepo(options: DebRepoOptions): Promise<DebRepo> {
     } else if (active?.stallAfter !== undefined) {
       res.write(part.subarray(0, active.stallAfter));
     } else if (active?.trickle !== undefined) {
-      const { bytes, everyMs } = active.trickle;
-      let at = 0;
-      const timer = setInterval(() => {
-        if (at >= part.length || res.destroyed) {
-          clearInterval(timer);
-          res.end();
-          return;
-        }
-        res.write(part.subarray(at, at + bytes));
-        at += bytes;
-      }, everyMs);
-      res.on('close', () => clearInterval(timer));
+      trickleBody(res, part, active.trickle.bytes, active.trickle.everyMs);
     } else {
       res.end(part);
     }

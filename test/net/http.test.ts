@@ -11,6 +11,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { isImprintError } from '../../src/errors.js';
 import { createFetcher, type HttpFetcherOptions, isNotFound } from '../../src/net/http.js';
+import { trickleBody } from '../helpers/trickle.js';
 
 const BODY = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
 const HEX = createHash('sha256').update(BODY).digest('hex');
@@ -99,17 +100,7 @@ function trickle(step: number, everyMs: number, opts: { ranges?: boolean } = {})
     const start = opts.ranges === true && m !== null ? Number(m[1]) : 0;
     if (start > 0) headers['content-range'] = `bytes ${start}-${BODY.length - 1}/${BODY.length}`;
     res.writeHead(start > 0 ? 206 : 200, { ...headers, 'content-length': String(BODY.length - start) });
-    let at = start;
-    const t = setInterval(() => {
-      if (res.destroyed || at >= BODY.length) {
-        clearInterval(t);
-        res.end();
-        return;
-      }
-      res.write(BODY.subarray(at, at + step));
-      at += step;
-    }, everyMs);
-    res.on('close', () => clearInterval(t));
+    trickleBody(res, BODY.subarray(start), step, everyMs);
   };
 }
 
