@@ -4,7 +4,7 @@
 # Compresses one fixed input, an uncompressed tar of system directories (default: /usr/lib/python3*:
 # python3 and python3.11 on Debian 12, ~99 MB; sorted names, mtime 0 and numeric owners, so it is
 # stable across runs), at level 6 with:
-#   - imprint's compressStream (one gzip member per 1 MiB block, libdeflate in WebAssembly) with the
+#   - imprint's compressStream (one gzip member per 1 MiB block, libdeflate 1.14 in WebAssembly) with the
 #     default worker count and with 1 (inline),
 #   - Node's zlib createGzip (fast, but its bytes depend on the CPU and the Node build),
 #   - gzip -6 -n and, when installed, pigz -6 -n.
@@ -19,7 +19,7 @@ shift || true
 dirs=("$@")
 if [ ${#dirs[@]} -eq 0 ]; then dirs=(/usr/lib/python3*); fi
 work=$(mktemp -d /tmp/imprint-bench-compress.XXXXXX)
-# Compiled code and the driver live in the checkout (.cache/ is ignored) so that libdeflate resolves.
+# Compiled code and the driver live in the checkout (.cache/ is ignored) so that dependencies resolve.
 dist=$root/.cache/bench-compress-dist
 run=$root/.cache/bench-compress-run.mjs
 mkdir -p "$root/.cache"

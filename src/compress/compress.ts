@@ -69,7 +69,7 @@ export function resolveLevel(opts: CompressOptions): number {
  * block of input (imprint's fixed header, libdeflate's raw deflate, the block's CRC-32/ISIZE),
  * compressed in parallel in worker threads; zstd uses Node's built-in libzstd
  * (COMPRESSION_UNSUPPORTED without it); 'none' passes bytes through. Cost: CPU-bound, streaming;
- * throws USAGE for a bad level or worker count, COMPRESSION_UNSUPPORTED when the installed libdeflate
+ * throws USAGE for a bad level or worker count, COMPRESSION_UNSUPPORTED when the deflate engine
  * is not the pinned one.
  */
 export function compressStream(opts: CompressOptions): Transform {
@@ -119,13 +119,13 @@ export function codecDescription(opts: CompressOptions): Record<string, string |
       return {
         compression: 'gzip',
         level,
-        // One member per block (gzip.ts, gzip-member.ts), deflated by the pinned libdeflate package,
-        // whose WebAssembly gives the same bytes on every host: no worker count or host facts here.
+        // One member per block (gzip.ts, gzip-member.ts), deflated by libdeflate 1.14 (imprint's own
+        // WebAssembly build), which gives the same bytes on every host: no worker count or host facts here.
         implementation: 'imprint-gzip-members-2',
         blockSize: GZIP_BLOCK_SIZE,
         // Layers also cut around every file body of at least this size (vfs/layer.ts).
         alignedBodyMin: GZIP_ALIGNED_BODY_MIN,
-        engine: `libdeflate@${LIBDEFLATE_VERSION}`,
+        engine: `libdeflate ${LIBDEFLATE_VERSION}`,
         header: `mtime=0,xfl=${gzipXfl(level)},os=${GZIP_OS_UNKNOWN}`,
       };
     case 'zstd':

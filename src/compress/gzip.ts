@@ -181,7 +181,7 @@ export class GzipBlocks {
  * imprint's multi-member gzip as a Transform (GzipBlocks without cuts): the input is cut into
  * `blockSize` blocks by offset. Memory: at most 2 blocks per worker in flight, and input is accepted
  * only while the readable side is below its high-water mark. Throws COMPRESSION_UNSUPPORTED when the
- * installed libdeflate fails its known-answer check. Cost: CPU-bound, ~45 MB/s per worker at level 6.
+ * deflate engine fails its known-answer check. Cost: CPU-bound, ~55 MB/s per worker at level 6.
  */
 export class GzipWriter extends Transform {
   readonly #blocks: GzipBlocks;

@@ -1,51 +1,115 @@
 import { createHash } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import { deflate } from 'libdeflate';
 import { ImprintError } from '../errors.js';
+import { LIBDEFLATE_WASM_BASE64, LIBDEFLATE_WASM_SHA256, LIBDEFLATE_WASM_SOURCE } from './libdeflate-wasm.js';
 
-// The deflate engine of imprint's gzip output: libdeflate (Eric Biggers' C library) compiled to
-// WebAssembly, from the npm package `libdeflate` (libdeflate.js), pinned exactly in package.json. Its
-// WebAssembly is integer-only (no SIMD, no floats, no threads: checked with wasm-objdump for 0.1.0),
-// and WebAssembly integer semantics are the same on every engine and CPU, so the bytes depend only on
-// the input, the level and this package version: never on the CPU, the Node version or the heap
-// state. A known-answer check per level (assertPinnedDeflate) catches any other build in
-// node_modules before its first use. This module is also loaded by deflate-worker.ts.
+// The deflate engine of imprint's gzip output: libdeflate 1.14 (Eric Biggers' C library, MIT), the
+// version of Debian bookworm's libdeflate0, compiled to WebAssembly by scripts/build-libdeflate-wasm.sh
+// from Debian's source tarball (src/compress/libdeflate-wasm.ts, embedded so that workers and bundles
+// load it with no file access). The module uses integer and bulk-memory instructions only (no SIMD,
+// floats, atomics or threads), whose results WebAssembly defines exactly, so the bytes depend only on
+// the input, the level and libdeflate's version: never on the CPU, the Node version or the heap state.
+// A known-answer check per level (assertPinnedDeflate) guards every engine before its first use.
 
-/** The exact version of the npm package `libdeflate` imprint pins (package.json; codecDescription). */
-export const LIBDEFLATE_VERSION = '0.1.0';
+/** The version of libdeflate (the C library) whose output imprint's gzip layers are (codecDescription). */
+export const LIBDEFLATE_VERSION = LIBDEFLATE_WASM_SOURCE;
 
-/** The process-wide events whose handlers the package's Emscripten runtime installs when it loads. */
-const HOOKED_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
-let loaded = false;
+// The few WebAssembly APIs used here (the project's TypeScript lib has no WebAssembly declarations).
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+};
 
-/**
- * Raw deflate of `data` at `level` (1..12 in libdeflate; imprint uses 1..9), as one whole buffer:
- * the result is a fresh Uint8Array owning its buffer. Cost: ~45 MB/s at level 6, ~120 MB/s at level
- * 1, ~14 MB/s at level 9 per thread, plus a copy in and out of WebAssembly memory.
- */
-export function libdeflateRaw(data: Uint8Array, level: number): Uint8Array {
-  if (loaded) return deflate(data, level);
-  // On first use the package instantiates its Emscripten module, which adds process-wide
-  // 'uncaughtException' and 'unhandledRejection' handlers (the latter rethrows; together they change
-  // how the CLI fails and its exit code). Remove exactly the handlers it added.
-  const emitter: EventEmitter = process;
-  const before = HOOKED_EVENTS.map((event) => new Set(emitter.listeners(event)));
-  try {
-    return deflate(data, level);
-  } finally {
-    loaded = true;
-    HOOKED_EVENTS.forEach((event, i) => {
-      for (const listener of emitter.listeners(event)) {
-        if (!before[i]?.has(listener))
-          emitter.removeListener(event, listener as (...args: unknown[]) => void);
-      }
-    });
+interface Exports {
+  memory: { buffer: ArrayBuffer };
+  imprint_init(): void;
+  imprint_alloc(size: number): number;
+  libdeflate_alloc_compressor(level: number): number;
+  libdeflate_deflate_compress(
+    compressor: number,
+    input: number,
+    inputSize: number,
+    output: number,
+    outputSize: number,
+  ): number;
+  libdeflate_deflate_compress_bound(compressor: number, inputSize: number): number;
+}
+
+/** The instantiated module and the buffers it reuses (one per thread: each worker has its own). */
+interface Engine {
+  exports: Exports;
+  compressors: Map<number, number>;
+  input: { at: number; size: number };
+  output: { at: number; size: number };
+}
+let engine: Engine | undefined;
+
+function loadEngine(): Engine {
+  const bytes = Buffer.from(LIBDEFLATE_WASM_BASE64, 'base64');
+  const found = createHash('sha256').update(bytes).digest('hex');
+  if (found !== LIBDEFLATE_WASM_SHA256) {
+    throw new ImprintError(
+      'INTERNAL',
+      `the embedded libdeflate module has sha256 ${found}, expected ${LIBDEFLATE_WASM_SHA256}`,
+      {
+        hint: 'reinstall imprint, or rebuild the module with scripts/build-libdeflate-wasm.sh',
+      },
+    );
   }
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
+  exports.imprint_init();
+  return { exports, compressors: new Map(), input: { at: 0, size: 0 }, output: { at: 0, size: 0 } };
+}
+
+/** Grows `region` to hold `size` bytes (the old memory is not reused: regions only grow, rarely). */
+function reserve(e: Exports, region: { at: number; size: number }, size: number): void {
+  if (region.size >= size) return;
+  const want = Math.max(size, 1 << 20);
+  const at = e.imprint_alloc(want);
+  if (at === 0)
+    throw new ImprintError(
+      'INTERNAL',
+      `the deflate engine could not allocate ${want} bytes of WebAssembly memory`,
+    );
+  region.at = at;
+  region.size = want;
 }
 
 /**
- * sha256 of libdeflateRaw(knownAnswerProbe(), level) for levels 1..9 with libdeflate 0.1.0: the
- * engine's known answers. A different package version or build changes them.
+ * Raw deflate of `data` at `level` (1..12 in libdeflate; imprint uses 1..9), as one whole buffer:
+ * the result is a fresh Uint8Array owning its buffer. Cost: ~55 MB/s at level 6 per thread on the
+ * development machine, plus a copy in and out of WebAssembly memory.
+ */
+export function libdeflateRaw(data: Uint8Array, level: number): Uint8Array {
+  engine ??= loadEngine();
+  const e = engine.exports;
+  let compressor = engine.compressors.get(level);
+  if (compressor === undefined) {
+    compressor = e.libdeflate_alloc_compressor(level);
+    if (compressor === 0) throw new ImprintError('USAGE', `libdeflate has no compression level ${level}`);
+    engine.compressors.set(level, compressor);
+  }
+  reserve(e, engine.input, data.length);
+  reserve(e, engine.output, e.libdeflate_deflate_compress_bound(compressor, data.length));
+  // Allocation may grow the memory, which detaches earlier views: take them after it.
+  new Uint8Array(e.memory.buffer, engine.input.at, data.length).set(data);
+  const n = e.libdeflate_deflate_compress(
+    compressor,
+    engine.input.at,
+    data.length,
+    engine.output.at,
+    engine.output.size,
+  );
+  if (n === 0)
+    throw new ImprintError('INTERNAL', `libdeflate found no room for ${data.length} bytes deflated`);
+  return new Uint8Array(e.memory.buffer, engine.output.at, n).slice();
+}
+
+/**
+ * sha256 of libdeflateRaw(knownAnswerProbe(), level) for levels 1..9 with libdeflate 1.14: the
+ * engine's known answers. Another engine (zlib, another level) changes them. Versions of libdeflate
+ * close to 1.14 may not: their outputs differ on rare blocks only (1 block in 50 of a python tar at
+ * levels 2-9 for the version libdeflate.js 0.1.0 built), which is why the module's own bytes are
+ * checked by sha256 before it is compiled.
  */
 const KNOWN_ANSWERS: Readonly<Record<number, string>> = {
   1: 'eff86f952a611a0227369f77c526657268cf8c2ad1b3bab8efaa1106f6319a74',

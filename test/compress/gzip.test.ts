@@ -143,7 +143,7 @@ describe('gzip members', () => {
       implementation: 'imprint-gzip-members-2',
       blockSize: 1048576,
       alignedBodyMin: 65536,
-      engine: 'libdeflate@0.1.0',
+      engine: 'libdeflate 1.14',
       header: 'mtime=0,xfl=2,os=255',
     });
     assert.deepEqual(codecDescription({ compression: 'none' }), { compression: 'none' });

@@ -1,12 +1,23 @@
 // The reference for imprint's gzip bytes, independent of src/compress: the input cut into blocks of
-// `blockSize` bytes, each written by libdeflate's own gzip writer (its header, its CRC-32 computed in
-// WebAssembly), the members concatenated; an empty input is one member.
+// `blockSize` bytes, each written by `libdeflate-gzip` (Debian's libdeflate-tools: libdeflate 1.14
+// compiled natively, with its own gzip header and CRC-32), the members concatenated; an empty input
+// is one member. So every test against it also checks that imprint's WebAssembly build of libdeflate
+// gives the bytes of the native library.
 import assert from 'node:assert/strict';
-import { gzip } from 'libdeflate';
-import { libdeflateRaw } from '../../src/compress/libdeflate.js';
+import { spawnSync } from 'node:child_process';
 
-// The package's first call installs process-wide handlers; src/compress removes them, so load it there.
-libdeflateRaw(new Uint8Array(0), 6);
+const TOOL = 'libdeflate-gzip';
+
+/** One gzip member of `block` at `level`, written by the native libdeflate-gzip. */
+function nativeMember(block: Uint8Array, level: number): Buffer {
+  const run = spawnSync(TOOL, [`-${level}`, '-c'], { input: block, maxBuffer: 2 * block.length + 1024 });
+  if (run.error || run.status !== 0) {
+    assert.fail(
+      `${TOOL} failed (${run.error?.message ?? run.stderr.toString().trim()}): install Debian's libdeflate-tools (\`.ci/run\` does)`,
+    );
+  }
+  return run.stdout;
+}
 
 /** The gzip members imprint must write for `data`; `members` receives each member when given. */
 export function referenceGzip(
@@ -19,7 +30,7 @@ export function referenceGzip(
   let off = 0;
   do {
     const end = Math.min(off + blockSize, data.length);
-    const member = Buffer.from(gzip(data.subarray(off, end), level));
+    const member = nativeMember(data.subarray(off, end), level);
     members?.push(member);
     out.push(member);
     off = end;
