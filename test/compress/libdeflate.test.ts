@@ -3,17 +3,23 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { crc32 } from '../../src/compress/crc32.js';
 import { gzipHeader, gzipTrailer } from '../../src/compress/gzip-member.js';
 import {
   assertPinnedDeflate,
+  deflateEngine,
   knownAnswerProbe,
   LIBDEFLATE_VERSION,
   libdeflateRaw,
   verifyKnownAnswer,
+  wasmDeflateRaw,
 } from '../../src/compress/libdeflate.js';
+import { loadNativeLibdeflate } from '../../src/compress/libdeflate-native.js';
 import { LIBDEFLATE_WASM_BASE64, LIBDEFLATE_WASM_SHA256 } from '../../src/compress/libdeflate-wasm.js';
 import { isImprintError } from '../../src/errors.js';
 import { ROOT } from '../helpers/cli.js';
@@ -31,7 +37,7 @@ describe('libdeflate engine', () => {
     for (const level of [1, 6, 9]) {
       const ours = Buffer.concat([
         gzipHeader(level),
-        libdeflateRaw(data, level),
+        wasmDeflateRaw(data, level),
         gzipTrailer(crc32(data), data.length),
       ]);
       assertSameBytes(ours, referenceGzip(data, level, data.length), `level ${level}`);
@@ -87,5 +93,48 @@ describe('libdeflate engine', () => {
     // The WebAssembly heap has grown and been reused: same bytes as before.
     assert.ok(Buffer.from(libdeflateRaw(probe, 6)).equals(first));
     assert.ok(zlib.inflateRawSync(libdeflateRaw(textBytes(3_000_000, 5), 9)).equals(textBytes(3_000_000, 5)));
+  });
+
+  const native = loadNativeLibdeflate();
+  test("the host's native libdeflate 1.14, when known, gives the WebAssembly build's bytes at every level", {
+    skip:
+      native === undefined && 'no known native libdeflate 1.14 here (Debian 12: apt-get install libdeflate0)',
+  }, () => {
+    assert.ok(native);
+    const inputs = [...corpus().map((item) => item.data), tarLikeBytes(400, 21), textBytes(1 << 20, 22)];
+    for (let level = 1; level <= 9; level++) {
+      for (const data of inputs) {
+        assertSameBytes(
+          Buffer.from(native.raw(data, level)),
+          Buffer.from(wasmDeflateRaw(data, level)),
+          `level ${level}`,
+        );
+      }
+    }
+    assert.match(deflateEngine(), /^libdeflate 1\.14 \(Debian 12 libdeflate0 1\.14-1 /);
+  });
+
+  test('a library file of no known build is not used, nor any with IMPRINT_NATIVE_DEFLATE=0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-libdeflate-'));
+    try {
+      const fake = join(dir, 'libdeflate.so.0');
+      await writeFile(fake, Buffer.from('not a library'));
+      assert.equal(loadNativeLibdeflate(fake), undefined);
+      assert.equal(loadNativeLibdeflate(join(dir, 'missing.so')), undefined);
+      const real = native?.path;
+      if (real !== undefined) {
+        // The real library with one byte more: another build, whatever it does.
+        await writeFile(fake, Buffer.concat([await readFile(real), Buffer.from([0])]));
+        assert.equal(loadNativeLibdeflate(fake), undefined);
+        process.env.IMPRINT_NATIVE_DEFLATE = '0';
+        try {
+          assert.equal(loadNativeLibdeflate(real), undefined);
+        } finally {
+          delete process.env.IMPRINT_NATIVE_DEFLATE;
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
