@@ -9,6 +9,7 @@ import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
+import { systemAccountsRule } from './system-accounts.js';
 import type { EffectWriter } from './tree-io.js';
 import type { EffectContext, EffectOptions, EffectRule, InstalledInfo } from './types.js';
 import { tzdataRule } from './tzdata.js';
@@ -44,6 +45,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   byId('base-files/postinst'),
   basePasswdRule,
   shadowRule,
+  systemAccountsRule,
   shellsRule,
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
   tzdataRule,
