@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
+import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
+import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
 import { installPackages } from '../../src/debian/install.js';
 import { FileTree } from '../../src/vfs/tree.js';
 import { type DebSpec, debInput } from '../helpers/debfile.js';
@@ -153,7 +155,11 @@ describe('effects: system accounts from adduser calls', () => {
     const home = tree.get('var/lib/aaa');
     assert.deepEqual([home?.kind, home?.mode, home?.uid, home?.gid], ['dir', 0o755, 100, 65534]);
     const pg = tree.get('var/lib/postgresql');
-    assert.deepEqual([pg?.uid, pg?.gid], [0, 0], '--no-create-home: the shipped directory is left as it is');
+    assert.deepEqual(
+      [pg?.uid, pg?.gid],
+      [101, 102],
+      "--no-create-home; the postinst's chown (postgresql-common's rule)",
+    );
   });
 
   it('leaves an account that exists alone (its missing group is made), and needs /etc/passwd', async () => {
@@ -176,5 +182,93 @@ describe('effects: system accounts from adduser calls', () => {
     assert.match(await text(tree, 'etc/group'), /\nssl-cert:!:101:postgres\npostgres:!:102:postgres\n$/);
     const bare = await install([postgres, sslCert]);
     assert.equal(bare.get('etc/passwd'), undefined, 'no base-passwd: no account files are made up');
+  });
+});
+
+describe('effects: what postgresql-15 needs of postgresql-common and ssl-cert (tmpfiles.d, statoverride)', () => {
+  const TMPFILES_SNIPPET = [
+    '# Automatically added by dh_installtmpfiles/13.11.4',
+    'if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-deconfigure" ] || [ "$1" = "abort-remove" ] ; then',
+    '\tif [ -x "$(command -v systemd-tmpfiles)" ]; then',
+    '\t\tsystemd-tmpfiles $' +
+      '{DPKG_ROOT:+--root="$DPKG_ROOT"} --create postgresql-common.conf >/dev/null || true',
+    '\tfi',
+    'fi',
+  ].join('\n');
+  const TMPFILES_CONF =
+    '# Directory for PostgreSQL sockets, lockfiles and stats tempfiles\nd /run/postgresql 2775 postgres postgres - -\n' +
+    '# Log directory\nd /var/log/postgresql 1775 root postgres - -\n';
+
+  it('reads tmpfiles.d lines and the names a postinst creates', () => {
+    assert.deepEqual(tmpfilesConfigs(`${TMPFILES_SNIPPET}\n`), ['postgresql-common.conf']);
+    assert.deepEqual(
+      parseTmpfiles(`${TMPFILES_CONF}r! /etc/passwd.lock\nd /run/%u 0700\nL /etc/x - - - - /usr/x\n`),
+      [
+        { type: 'd', path: '/run/postgresql', mode: 0o2775, user: 'postgres', group: 'postgres' },
+        { type: 'd', path: '/var/log/postgresql', mode: 0o1775, user: 'root', group: 'postgres' },
+        { type: 'L', path: '/etc/x', argument: '/usr/x' },
+      ],
+    );
+    assert.deepEqual(
+      parseStatOverrides(
+        'if ! dpkg-statoverride --list /etc/ssl/private >/dev/null 2>&1\nthen\n    dpkg-statoverride --update --add root ssl-cert 710 /etc/ssl/private\nfi\n',
+      ),
+      [{ user: 'root', group: 'ssl-cert', mode: 0o710, path: '/etc/ssl/private', update: true }],
+    );
+  });
+
+  it("gives the directories the owners and modes Debian's install gives them (mmdebstrap of postgresql-15)", async () => {
+    const basePasswd: DebSpec = {
+      name: 'base-passwd',
+      entries: [
+        { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nusers:*:100:\n' },
+      ],
+    };
+    const sslCert: DebSpec = {
+      name: 'ssl-cert',
+      entries: [{ path: './etc/ssl/private/', type: 'dir', mode: 0o700 }],
+      controlFiles: {
+        postinst: [
+          'addgroup --quiet --system --force-badname ssl-cert',
+          'make-ssl-cert generate-default-snakeoil',
+          'if ! dpkg-statoverride --list /etc/ssl/private >/dev/null 2>&1',
+          'then',
+          '    dpkg-statoverride --update --add root ssl-cert 710 /etc/ssl/private',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const common: DebSpec = {
+      name: 'postgresql-common',
+      fields: { Depends: 'ssl-cert' },
+      entries: [
+        { path: './etc/postgresql/', type: 'dir' },
+        { path: './etc/postgresql-common/', type: 'dir' },
+        { path: './usr/lib/tmpfiles.d/postgresql-common.conf', content: TMPFILES_CONF },
+        { path: './usr/share/postgresql-common/createcluster.conf', content: 'ssl = on\n' },
+        { path: './var/lib/postgresql/', type: 'dir' },
+        { path: './run/', type: 'dir' },
+      ],
+      controlFiles: { postinst: `${POSTGRES_POSTINST}${TMPFILES_SNIPPET}\n` },
+    };
+    const tree = await install([basePasswd, common, sslCert]);
+    const owner = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // postgres 100:102, ssl-cert 101 (users holds 100).
+    assert.deepEqual(owner('run/postgresql'), ['dir', '2775', 100, 102]);
+    assert.deepEqual(owner('var/log/postgresql'), ['dir', '1775', 0, 102]);
+    assert.deepEqual(owner('var/lib/postgresql'), ['dir', '755', 100, 102]);
+    assert.deepEqual(owner('etc/postgresql'), ['dir', '755', 100, 102]);
+    assert.deepEqual(owner('etc/ssl/private'), ['dir', '710', 0, 101]);
+    assert.equal(await text(tree, 'etc/postgresql-common/createcluster.conf'), 'ssl = on\n');
+    assert.match(
+      await text(tree, 'etc/postgresql-common/root.crt'),
+      /^This is a dummy root certificate file/,
+    );
+    assert.equal(tree.get('etc/ssl/private/ssl-cert-snakeoil.key'), undefined, 'no key is generated');
   });
 });

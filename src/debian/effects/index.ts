@@ -9,7 +9,9 @@ import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
+import { statOverrideRule } from './statoverride.js';
 import { systemAccountsRule } from './system-accounts.js';
+import { tmpfilesRule } from './tmpfiles.js';
 import type { EffectWriter } from './tree-io.js';
 import type { EffectContext, EffectOptions, EffectRule, InstalledInfo } from './types.js';
 import { tzdataRule } from './tzdata.js';
@@ -48,6 +50,8 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   systemAccountsRule,
   shellsRule,
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
+  tmpfilesRule,
+  statOverrideRule,
   tzdataRule,
   caCertificatesRule,
   javaCacertsRule,
