@@ -38,7 +38,7 @@ async function text(tree: FileTree, path: string): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-// postgresql-common's postinst (bookworm), the account part.
+// postgresql-common's postinst (bookworm), the account and ownership part.
 const POSTGRES_POSTINST = [
   '#!/bin/sh',
   'set -e',
@@ -61,6 +61,11 @@ const POSTGRES_POSTINST = [
   '            fi',
   '        fi',
   '    fi',
+  '    mkdir -p /var/lib/postgresql',
+  '    su -s /bin/sh postgres -c "test -O /var/lib/postgresql &&',
+  '            test -G /var/lib/postgresql" || \\',
+  '        chown postgres:postgres /var/lib/postgresql',
+  '    chown postgres:postgres /etc/postgresql',
   'fi',
   '',
 ].join('\n');
@@ -155,11 +160,7 @@ describe('effects: system accounts from adduser calls', () => {
     const home = tree.get('var/lib/aaa');
     assert.deepEqual([home?.kind, home?.mode, home?.uid, home?.gid], ['dir', 0o755, 100, 65534]);
     const pg = tree.get('var/lib/postgresql');
-    assert.deepEqual(
-      [pg?.uid, pg?.gid],
-      [101, 102],
-      "--no-create-home; the postinst's chown (postgresql-common's rule)",
-    );
+    assert.deepEqual([pg?.uid, pg?.gid], [101, 102], "--no-create-home; the postinst's chown");
   });
 
   it('leaves an account that exists alone (its missing group is made), and needs /etc/passwd', async () => {

@@ -30,7 +30,7 @@ export type EffectAction = Guard &
     | { op: 'mkdir'; path: string; mode: number; uid?: number; gid?: number } // `mkdir; chown; chmod`
     | { op: 'write'; path: string; text: string; mode?: number; uid?: number; gid?: number } // `cat > path <<EOF`
     | { op: 'migrate-dir'; path: string; target: string } // base-files: `rmdir path; ln -s target path` unless a link
-    | { op: 'chown'; path: string; user: string; group: string } // `chown user:group path` (names; skipped when unknown)
+    | { op: 'chown'; path: string; user: string; group: string; mode?: number } // `chown user:group path; chmod mode path` (names; skipped when unknown)
   );
 
 /** uids and gids of the account names `chown` actions use, as the image's /etc/passwd and /etc/group give them. */
@@ -73,8 +73,9 @@ export function runActions(w: EffectWriter, actions: readonly EffectAction[], id
         const uid = ids?.users.get(a.user);
         const gid = ids?.groups.get(a.group);
         if (hit === undefined || uid === undefined || gid === undefined) break;
-        if (hit.node.uid === uid && hit.node.gid === gid) break;
-        w.tree.add(hit.key, { ...hit.node, uid, gid, origin: w.origin }, { onExisting: 'replace' });
+        const mode = a.mode ?? hit.node.mode;
+        if (hit.node.uid === uid && hit.node.gid === gid && hit.node.mode === mode) break;
+        w.tree.add(hit.key, { ...hit.node, uid, gid, mode, origin: w.origin }, { onExisting: 'replace' });
         w.record(hit.key);
         break;
       }

@@ -107,14 +107,40 @@ function run(
 }
 
 /**
- * The script as simple commands: lines split at `;`, `&&`, `||` and `|` outside quotes (a `case`
- * arm's `;;` gives empty commands). Comments are dropped.
+ * The script as simple commands: split at newlines, `;`, `&&`, `||` and `|` outside quotes (a quoted
+ * string may span lines, as in `su -c "test -O x &&\n test -G x" || chown ...`; a `case` arm's `;;`
+ * gives empty commands). Comments and here-document bodies are dropped. A quote still open at the end
+ * of the script (an apostrophe the reading got wrong) is taken to end with the line that opened it.
  */
 function splitCommands(text: string): string[] {
+  const lines = text.split(/\r?\n/);
   const commands: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    let current = '';
-    let quote: string | undefined;
+  /** Lines whose open quote ends with the line. */
+  const lineQuotes = new Set<number>();
+  let current = '';
+  let quote: string | undefined;
+  let heredoc: string | undefined;
+  /** Where the open quote started: its line, and the state before that line. */
+  let opened: { line: number; commands: number; current: string } | undefined;
+  for (let n = 0; n <= lines.length; n++) {
+    if (n === lines.length) {
+      if (quote === undefined || opened === undefined) break;
+      // Start again at the line that opened the quote, ending that quote with its line.
+      lineQuotes.add(opened.line);
+      n = opened.line;
+      commands.length = opened.commands;
+      current = opened.current;
+      quote = undefined;
+      heredoc = undefined;
+      opened = undefined;
+    }
+    const line = lines[n] as string;
+    if (heredoc !== undefined) {
+      if (line.replace(/^\t+/, '') === heredoc) heredoc = undefined;
+      continue;
+    }
+    const before = { line: n, commands: commands.length, current };
+    const wasOpen = quote !== undefined;
     for (let i = 0; i < line.length; i++) {
       const c = line[i] as string;
       if (quote !== undefined) {
@@ -129,7 +155,10 @@ function splitCommands(text: string): string[] {
       }
       if (c === "'" || c === '"') quote = c;
       else if (c === '#' && (current === '' || /\s$/.test(current))) break;
-      else if (c === ';' || c === '|' || (c === '&' && line[i + 1] === '&')) {
+      else if (c === '<' && line[i + 1] === '<' && line[i + 2] !== '<') {
+        const m = /^<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\1/.exec(line.slice(i));
+        if (m !== null) heredoc = m[2];
+      } else if (c === ';' || c === '|' || (c === '&' && line[i + 1] === '&')) {
         commands.push(current.trim());
         current = '';
         if (line[i + 1] === c) i++;
@@ -137,8 +166,17 @@ function splitCommands(text: string): string[] {
       }
       current += c;
     }
+    if (quote !== undefined && !lineQuotes.has(n)) {
+      if (!wasOpen) opened = before;
+      current += '\n';
+      continue;
+    }
+    quote = undefined;
+    opened = undefined;
     commands.push(current.trim());
+    current = '';
   }
+  commands.push(current.trim());
   return commands.filter((c) => c !== '');
 }
 

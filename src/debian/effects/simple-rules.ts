@@ -167,11 +167,9 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     id: 'postgresql-common/postinst',
     package: 'postgresql-common',
     describe:
-      'postinst: /var/lib/postgresql and /etc/postgresql owned by postgres (the account adduser made), the dummy /etc/postgresql-common/root.crt, createcluster.conf from its template. ' +
-      'Its directories under /run and /var/log come from its tmpfiles.d; no cluster is created (pg_createcluster runs initdb: a random system identifier)',
+      'postinst: the dummy /etc/postgresql-common/root.crt, createcluster.conf from its template (its account, chowns and tmpfiles.d are read from the script; ' +
+      'no cluster is created: pg_createcluster runs initdb, a random system identifier)',
     actions: [
-      { op: 'chown', path: '/var/lib/postgresql', user: 'postgres', group: 'postgres' },
-      { op: 'chown', path: '/etc/postgresql', user: 'postgres', group: 'postgres' },
       {
         op: 'write',
         path: '/etc/postgresql-common/root.crt',
@@ -185,6 +183,24 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
         to: '/etc/postgresql-common/createcluster.conf',
         mode: 0o644,
       },
+    ],
+  },
+  {
+    id: 'redis-tools/setup-dirs',
+    package: 'redis-tools',
+    describe:
+      "postinst's Setup_dir (a shell function, so not read from the script): /var/log/redis 2750 redis:adm, /var/lib/redis 0750 and /etc/redis 2770 redis:redis",
+    actions: [
+      ...(
+        [
+          ['/var/log/redis', 0o2750, 'adm'],
+          ['/var/lib/redis', 0o750, 'redis'],
+          ['/etc/redis', 0o2770, 'redis'],
+        ] as const
+      ).flatMap(([path, mode, group]): EffectAction[] => [
+        { op: 'mkdir', path, mode },
+        { op: 'chown', path, user: 'redis', group, mode },
+      ]),
     ],
   },
   {
