@@ -156,3 +156,72 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('etc/redis'), ['2770', 100, 102, EPOCH]);
   });
 });
+
+describe('effects: templates a postinst installs with ucf or cp', () => {
+  it('creates chrony.conf (ucf, source kept) and memcached.conf (cp) when missing; statoverrides follow literal if branches', async () => {
+    const chrony: DebSpec = {
+      name: 'chrony',
+      entries: [
+        {
+          path: './usr/share/chrony/chrony.conf',
+          content: 'pool 2.debian.pool.ntp.org iburst\n',
+          mode: 0o644,
+        },
+        { path: './usr/share/chrony/chrony.keys', content: '# keys\n', mode: 0o640 },
+        { path: './etc/chrony/', type: 'dir' },
+        { path: './var/lib/chrony/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'addgroup --system _chrony',
+          'if command -v ucf >/dev/null',
+          'then',
+          '    ucf --three-way /usr/share/chrony/chrony.conf /etc/chrony/chrony.conf',
+          '    ucf --three-way /usr/share/chrony/chrony.keys /etc/chrony/chrony.keys',
+          'fi',
+          'adduser --system --home /var/lib/chrony --no-create-home --ingroup _chrony _chrony',
+          'for d in /var/lib/chrony /etc/chrony/chrony.keys; do',
+          '    if ! dpkg-statoverride --list "$d" >/dev/null; then',
+          '        if [ "$d" = "/etc/chrony/chrony.keys" ]; then',
+          '            dpkg-statoverride --update --add root _chrony 0640 "$d"',
+          '        else',
+          '            dpkg-statoverride --update --add _chrony _chrony 0750 "$d"',
+          '        fi',
+          '    fi',
+          'done',
+          'cp -a /etc/chrony/chrony.conf /etc/chrony/chrony.conf.old',
+          '',
+        ].join('\n'),
+      },
+    };
+    const memcached: DebSpec = {
+      name: 'memcached',
+      entries: [{ path: './usr/share/memcached/memcached.conf.default', content: '-m 64\n', mode: 0o664 }],
+      controlFiles: {
+        postinst:
+          'if [ ! -e /etc/memcached.conf ]\n  then\n    mkdir -p /etc\n    cp /usr/share/memcached/memcached.conf.default /etc/memcached.conf\nfi\n',
+      },
+    };
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
+        ],
+      },
+      chrony,
+      memcached,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('etc/chrony/chrony.conf'), ['file', '644', 0, 0, 1_600_000_000]);
+    assert.deepEqual(meta('etc/chrony/chrony.keys'), ['file', '640', 0, 100, 1_600_000_000]);
+    assert.deepEqual(meta('etc/memcached.conf'), ['file', '644', 0, 0, EPOCH]);
+    // The loop's `if [ "$d" = ... ]` compares literal words, so only its true branch runs per path.
+    assert.deepEqual(meta('var/lib/chrony').slice(1, 4), ['750', 100, 100]);
+    assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
+  });
+});

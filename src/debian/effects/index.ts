@@ -7,6 +7,7 @@ import { javaCacertsRule } from './java-cacerts.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
+import { templateCopiesRule } from './postinst-copies.js';
 import { postinstPermsRule } from './postinst-perms.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
@@ -52,6 +53,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   shellsRule,
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
   tmpfilesRule,
+  templateCopiesRule,
   postinstPermsRule,
   statOverrideRule,
   tzdataRule,

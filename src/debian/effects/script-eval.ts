@@ -34,7 +34,8 @@ const MAX_VALUE = 64 * 1024;
  *   variable with a literal value keeps it (such reassignments are the upgrade and cross-architecture
  *   branches: `priority=$(expr $priority - 1)`); `unset NAME` empties it;
  * - `for VAR in WORDS; do ... done` runs its body once per word (WORDS expanded and split);
- * - conditions (`if`, `case`, `&&`, `||`) are not evaluated: every branch counts, as on a first install;
+ * - conditions (`if`, `case`, `&&`, `||`) are not evaluated: every branch counts, as on a first install,
+ *   except an `if`/`elif` comparing literal words (`[ "$d" = /etc/x ]` in a loop), which is followed;
  * - a call is taken when every word expands to literal text: `$VAR` and `${VAR}` expand (unquoted ones
  *   split into words); redirections to /dev/null or a descriptor (`>/dev/null`, `2>&1`) are dropped;
  *   anything else is skipped.
@@ -64,9 +65,16 @@ function run(
   out: LiteralCalls,
   budget: { iterations: number },
 ): void {
+  const branches: Branch[] = [];
   for (let i = 0; i < commands.length; i++) {
-    const command = withoutKeywords(commands[i] as string);
+    const raw = commands[i] as string;
+    const active = branch(raw, branches, vars);
+    const command = withoutKeywords(raw);
     const loop = /^(for|while|until)\s+(.*)$/.exec(command);
+    if (!active) {
+      if (loop !== null) i = loopEnd(commands, i);
+      continue;
+    }
     if (loop !== null) {
       const end = loopEnd(commands, i);
       const body = commands.slice(i + 1, end);
@@ -104,6 +112,59 @@ function run(
     if (words === undefined) out.skipped++;
     else out.calls.push(words);
   }
+}
+
+/**
+ * An `if` being read: its condition's value when it compares literal words (`[ "$d" = /x ]`), else
+ * unknown (every branch counts); `taken` once a branch whose condition held has been read.
+ */
+interface Branch {
+  state: 'true' | 'false' | 'unknown' | 'taken';
+  inElse: boolean;
+}
+
+/**
+ * Follows `if`/`elif`/`else`/`fi` at the head of `raw`, updating `branches`; true when the command
+ * runs (every open branch is taken or unknown).
+ */
+function branch(raw: string, branches: Branch[], vars: Vars): boolean {
+  const top = branches[branches.length - 1];
+  const ifm = /^if\s+(.*)$/s.exec(raw);
+  if (ifm !== null) {
+    const active = branches.every(runs);
+    branches.push({ state: condition(ifm[1] as string, vars), inElse: false });
+    return active;
+  }
+  const elif = /^elif\s+(.*)$/s.exec(raw);
+  if (elif !== null && top !== undefined) {
+    if (top.state === 'true' || top.state === 'taken') top.state = 'taken';
+    else if (top.state === 'false') top.state = condition(elif[1] as string, vars);
+    return branches.slice(0, -1).every(runs);
+  }
+  if (/^else\b/.test(raw) && top !== undefined) {
+    top.inElse = true;
+    if (top.state === 'taken') top.state = 'true';
+  }
+  if (/^fi\b/.test(raw)) {
+    branches.pop();
+    return false;
+  }
+  return branches.every(runs);
+}
+
+const runs = (b: Branch): boolean =>
+  b.state === 'unknown' || (b.state === 'true' && !b.inElse) || (b.state === 'false' && b.inElse);
+
+/** `[ A = B ]`, `[ A != B ]` or `test A = B` (optionally after `!`) over literal words; else unknown. */
+function condition(text: string, vars: Vars): Branch['state'] {
+  const m = /^(!\s+)?(?:\[\s+(.*)\s+\]|test\s+(.*))$/s.exec(text.trim());
+  if (m === null) return 'unknown';
+  const words = expandWords((m[2] ?? m[3]) as string, vars, false);
+  if (words === undefined || words.length !== 3) return 'unknown';
+  const [a, op, b] = words as [string, string, string];
+  if (op !== '=' && op !== '==' && op !== '!=') return 'unknown';
+  const holds = ((a === b) === (op !== '!=')) !== (m[1] !== undefined);
+  return holds ? 'true' : 'false';
 }
 
 /**

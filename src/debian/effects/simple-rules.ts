@@ -186,6 +186,13 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ],
   },
   {
+    id: 'openssh-server/sshd-config',
+    package: 'openssh-server',
+    describe:
+      "postinst: /etc/ssh/sshd_config from /usr/share/openssh/sshd_config (cp -a to a mktemp file, then ucf; debconf's defaults change nothing)",
+    actions: [{ op: 'copy', from: '/usr/share/openssh/sshd_config', to: '/etc/ssh/sshd_config' }],
+  },
+  {
     id: 'redis-tools/setup-dirs',
     package: 'redis-tools',
     describe:
