@@ -11,7 +11,7 @@ import { mkdirp } from '../store/mkdirp.js';
  * Version of everything that shapes layer bytes besides the recorded inputs (tar rules, normalisation,
  * install effects, removal list). Bump it with any change to them so cached layers are not reused.
  */
-export const LAYER_RULES_VERSION = 5;
+export const LAYER_RULES_VERSION = 6;
 
 /** A platform's layers as a previous build wrote them. */
 export interface CachedLayers {

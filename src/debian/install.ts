@@ -7,7 +7,7 @@ import type { ContentOpener } from '../vfs/node.js';
 import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import type { DebLimits } from './deb.js';
-import { parseDeb822 } from './deb822.js';
+import { type Deb822Paragraph, parseDeb822 } from './deb822.js';
 import { type AlternativeRegistration, alternativeRegistrations } from './effects/alternatives.js';
 import { parseAlternativeInstalls } from './effects/alternatives-parse.js';
 import {
@@ -180,6 +180,7 @@ async function install(
   /** Per package: update-alternatives --install calls of its postinst that could not be evaluated. */
   const unreproduced = new Map<string, number>();
   const postinsts = new Map<string, string>();
+  const depends = new Map<string, string[]>();
   let entries = 0;
   const stats: SpoolStats = {
     packedFiles: 0,
@@ -196,6 +197,7 @@ async function install(
       const manifest: ExtractedDeb = await extracted.result(i);
       const control = parseControl(manifest.control, what);
       const identity = controlIdentity(control, rec, what);
+      depends.set(origin, dependedNames(control));
       owners.set(origin, identity);
       const placement = new PackagePlacement(ctx, identity, origin, what);
       try {
@@ -244,6 +246,7 @@ async function install(
         multiArch: p.multiArch,
         alternatives: alternatives.get(p.statusEntry) ?? [],
         ...(postinsts.has(p.statusEntry) ? { postinst: postinsts.get(p.statusEntry) } : {}),
+        depends: depends.get(p.statusEntry) ?? [],
       });
     effects = await applyEffects({
       tree,
@@ -320,6 +323,15 @@ function defaultWorkers(packages: number): number {
 function debFileName(rec: InstallRecord): string {
   const base = rec.filename?.slice(rec.filename.lastIndexOf('/') + 1);
   return base !== undefined && base !== '' ? base : `${rec.name}_${rec.version}_${rec.architecture}.deb`;
+}
+
+/** The package names a control paragraph's Pre-Depends and Depends name (every alternative, no versions). */
+function dependedNames(control: Deb822Paragraph): string[] {
+  const text = `${control.get('Pre-Depends') ?? ''},${control.get('Depends') ?? ''}`;
+  return text
+    .split(/[,|]/)
+    .map((r) => /^\s*([a-z0-9][a-z0-9+.-]*)/.exec(r)?.[1])
+    .filter((n): n is string => n !== undefined);
 }
 
 function parseControl(text: string, what: string) {

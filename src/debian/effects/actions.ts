@@ -30,10 +30,17 @@ export type EffectAction = Guard &
     | { op: 'mkdir'; path: string; mode: number; uid?: number; gid?: number } // `mkdir; chown; chmod`
     | { op: 'write'; path: string; text: string; mode?: number; uid?: number; gid?: number } // `cat > path <<EOF`
     | { op: 'migrate-dir'; path: string; target: string } // base-files: `rmdir path; ln -s target path` unless a link
+    | { op: 'chown'; path: string; user: string; group: string; mode?: number } // `chown user:group path; chmod mode path` (names; skipped when unknown)
   );
 
+/** uids and gids of the account names `chown` actions use, as the image's /etc/passwd and /etc/group give them. */
+export interface AccountIds {
+  users: ReadonlyMap<string, number>;
+  groups: ReadonlyMap<string, number>;
+}
+
 /** Runs `actions` in order. Cost: reads nothing; copies share the source's content opener. */
-export function runActions(w: EffectWriter, actions: readonly EffectAction[]): void {
+export function runActions(w: EffectWriter, actions: readonly EffectAction[], ids?: AccountIds): void {
   for (const a of actions) {
     if (a.if !== undefined && !exists(w.tree, a.if)) continue;
     if (a.unless !== undefined && exists(w.tree, a.unless)) continue;
@@ -61,6 +68,17 @@ export function runActions(w: EffectWriter, actions: readonly EffectAction[]): v
       case 'migrate-dir':
         migrateDir(w, a.path, a.target);
         break;
+      case 'chown': {
+        const hit = statPath(w.tree, a.path);
+        const uid = ids?.users.get(a.user);
+        const gid = ids?.groups.get(a.group);
+        if (hit === undefined || uid === undefined || gid === undefined) break;
+        const mode = a.mode ?? hit.node.mode;
+        if (hit.node.uid === uid && hit.node.gid === gid && hit.node.mode === mode) break;
+        w.tree.add(hit.key, { ...hit.node, uid, gid, mode, origin: w.origin }, { onExisting: 'replace' });
+        w.record(hit.key);
+        break;
+      }
     }
   }
 }

@@ -1,9 +1,8 @@
 // The `update-alternatives --install` calls of a postinst, read as text (never run): the registrations
 // a package makes, for the packages imprint's table does not list (libblas3, less, nano, netcat,
-// openjdk's tools, php, ...). A small evaluator follows what such scripts do to name their links:
-// literal variable assignments (`basedir=/usr/lib/jvm/x`, `tools='jar javac'`, `unset a`), and
-// `for VAR in WORDS; do ... done` loops over literal words or such variables. Nothing is executed.
+// openjdk's tools, php, ...). `script-eval.ts` follows the script's literal variables and loops.
 import type { AlternativeRegistration, AlternativeSlave } from './alternatives.js';
+import { literalCalls } from './script-eval.js';
 
 /** What a postinst registers: the calls it could evaluate, and how many it could not. */
 export interface ParsedAlternatives {
@@ -16,246 +15,21 @@ export interface ParsedAlternatives {
 }
 
 /**
- * Variables: literal text, or null when the script computes the value at run time; `unassigned` gives
- * the value of a name the map lacks (empty, or undefined when unknown).
- */
-type Vars = Map<string, string | null> & { unassigned?: (name: string) => string | undefined };
-
-/** Bound on loop iterations over all loops of one script (a postinst's loops run over a few dozen words). */
-const MAX_ITERATIONS = 10_000;
-/** Bound on a variable's value: a longer one (`x=$x$x` doubled) is unknown, not expanded. */
-const MAX_VALUE = 64 * 1024;
-
-/**
  * The `update-alternatives [--quiet|--force] --install LINK NAME PATH PRIORITY [--slave LINK NAME
- * PATH]...` calls of a maintainer script, line continuations joined, evaluated in order:
- * - `NAME=value` (also after `export`/`local`/`readonly`) assigns when the value is literal after
- *   expansion; a computed value (`$(...)`, backquotes) makes the variable unknown, except that a
- *   variable with a literal value keeps it (such reassignments are the upgrade and cross-architecture
- *   branches: `priority=$(expr $priority - 1)`); `unset NAME` empties it;
- * - `for VAR in WORDS; do ... done` runs its body once per word (WORDS expanded and split);
- * - conditions (`if`, `case`, `&&`, `||`) are not evaluated: every branch counts, as on a first install;
- * - a call is taken when every argument expands to literal text, its paths are absolute and its priority
- *   an integer; `$VAR` and `${VAR}` expand (unquoted ones split into words); anything else is skipped.
- * Pure.
+ * PATH]...` calls of a maintainer script (see `literalCalls`: literal variables and loops followed,
+ * every branch counted, as on a first install); a call is taken when its paths are absolute and its
+ * priority an integer. Pure.
  */
 export function parseAlternativeInstalls(script: string, pkg: string): ParsedAlternatives {
-  const out: ParsedAlternatives = { registrations: [], skipped: 0 };
-  const commands = splitCommands(script.replace(/\\\r?\n/g, ' '));
-  const budget = { iterations: MAX_ITERATIONS };
-  // A variable the script never assigns is empty, as in the shell ($DPKG_ROOT on a normal install, a
-  // tool list of another package's script), unless the script sources a file that may assign it.
-  const sources = /^\s*(?:\.|source)\s+\S/m.test(script);
-  const assigned = new Set(
-    [...script.matchAll(/(?:^|[\s;])([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1] as string),
-  );
-  const vars: Vars = new Map();
-  vars.unassigned = (name) => (!sources && !assigned.has(name) ? '' : undefined);
-  run(commands, vars, pkg, out, budget);
-  return out;
-}
-
-/** Runs `commands` (already split) with `vars`, collecting registrations into `out`. */
-function run(
-  commands: string[],
-  vars: Vars,
-  pkg: string,
-  out: ParsedAlternatives,
-  budget: { iterations: number },
-): void {
-  for (let i = 0; i < commands.length; i++) {
-    const command = withoutKeywords(commands[i] as string);
-    const loop = /^(for|while|until)\s+(.*)$/.exec(command);
-    if (loop !== null) {
-      const end = loopEnd(commands, i);
-      const body = commands.slice(i + 1, end);
-      const words = loop[1] === 'for' ? forWords(loop[2] as string, vars) : undefined;
-      if (words === undefined || words.values.length > budget.iterations) out.skipped += countInstalls(body);
-      else {
-        budget.iterations -= words.values.length;
-        for (const value of words.values) {
-          vars.set(words.name, value);
-          run(body, vars, pkg, out, budget);
-        }
-      }
-      i = end;
-      continue;
-    }
-    const assignment = /^(?:(?:export|local|readonly)\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(command);
-    if (assignment !== null) {
-      const [, name, text] = assignment as unknown as [string, string, string];
-      const value = expandWords(text, vars, false);
-      if (value !== undefined && value.length <= 1 && (value[0] ?? '').length <= MAX_VALUE)
-        vars.set(name, value[0] ?? '');
-      else if (value !== undefined && (value[0] ?? '').length > MAX_VALUE) vars.set(name, null);
-      else if (typeof vars.get(name) !== 'string') vars.set(name, null);
-      continue;
-    }
-    const unset = /^unset\s+(.*)$/.exec(command);
-    if (unset !== null) {
-      for (const name of (unset[1] as string).split(/\s+/))
-        if (/^[A-Za-z_]\w*$/.test(name)) vars.set(name, '');
-      continue;
-    }
-    if (!/\bupdate-alternatives\b/.test(command) || !/--install\b/.test(command)) continue;
-    const words = expandWords(command, vars, true);
-    const at = words?.indexOf('update-alternatives') ?? -1;
-    const reg = words === undefined || at < 0 ? undefined : registration(words.slice(at + 1), pkg);
+  const found = literalCalls(script, (c) => /\bupdate-alternatives\b/.test(c) && /--install\b/.test(c));
+  const out: ParsedAlternatives = { registrations: [], skipped: found.skipped };
+  for (const words of found.calls) {
+    const at = words.indexOf('update-alternatives');
+    const reg = at < 0 ? undefined : registration(words.slice(at + 1), pkg);
     if (reg === undefined) out.skipped++;
     else out.registrations.push(reg);
   }
-}
-
-/**
- * The script as simple commands: lines split at `;`, `&&`, `||` and `|` outside quotes (a `case`
- * arm's `;;` gives empty commands). Comments are dropped.
- */
-function splitCommands(text: string): string[] {
-  const commands: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    let current = '';
-    let quote: string | undefined;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i] as string;
-      if (quote !== undefined) {
-        if (c === quote) quote = undefined;
-        else if (c === '\\' && quote === '"') {
-          current += c + (line[i + 1] ?? '');
-          i++;
-          continue;
-        }
-        current += c;
-        continue;
-      }
-      if (c === "'" || c === '"') quote = c;
-      else if (c === '#' && (current === '' || /\s$/.test(current))) break;
-      else if (c === ';' || c === '|' || (c === '&' && line[i + 1] === '&')) {
-        commands.push(current.trim());
-        current = '';
-        if (line[i + 1] === c) i++;
-        continue;
-      }
-      current += c;
-    }
-    commands.push(current.trim());
-  }
-  return commands.filter((c) => c !== '');
-}
-
-/** The command without leading `then`, `else`, `do`, `{`, `!` and the like: what runs in that branch. */
-function withoutKeywords(command: string): string {
-  let rest = command;
-  for (;;) {
-    const m = /^(then|else|do|\{|\(|!)\s+(.*)$/s.exec(rest) ?? /^(then|else|do)$/.exec(rest);
-    if (m === null) return rest;
-    rest = (m[2] ?? '').trim();
-  }
-}
-
-/** The index of the `done` that closes the loop opened at `start` (or the end of the script). */
-function loopEnd(commands: string[], start: number): number {
-  let depth = 0;
-  for (let i = start; i < commands.length; i++) {
-    const c = withoutKeywords(commands[i] as string);
-    if (/^(for|while|until)\s/.test(c)) depth++;
-    else if (/^done\b/.test(c) && --depth === 0) return i;
-  }
-  return commands.length;
-}
-
-/** `VAR in WORDS` of a for loop, expanded; undefined when a word is not literal. */
-function forWords(head: string, vars: Vars): { name: string; values: string[] } | undefined {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.*)$/s.exec(head.trim());
-  if (m === null) return undefined;
-  const values = expandWords(m[2] as string, vars, true);
-  return values === undefined ? undefined : { name: m[1] as string, values };
-}
-
-/** How many `update-alternatives --install` calls `commands` contain (not reproduced). */
-function countInstalls(commands: string[]): number {
-  return commands.filter((c) => /\bupdate-alternatives\b/.test(c) && /--install\b/.test(c)).length;
-}
-
-/**
- * The words `text` expands to: unquoted words, 'single-quoted' text, "double-quoted" text with $VAR
- * and ${VAR} expanded, unquoted $VAR and ${VAR} expanded and split at whitespace when `split` (an
- * assignment's value is not split). Undefined when anything would need running the shell: command
- * substitution, an unknown or computed variable, positional or special parameters, ${VAR:-...} forms,
- * globs, ~, redirections, subshells. Pure.
- */
-function expandWords(text: string, vars: Vars, split: boolean): string[] | undefined {
-  const words: string[] = [];
-  let word: string | undefined;
-  const add = (piece: string) => {
-    word = (word ?? '') + piece;
-  };
-  const end = () => {
-    if (word !== undefined) words.push(word);
-    word = undefined;
-  };
-  const n = text.length;
-  for (let i = 0; i < n; ) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) {
-      end();
-      i++;
-    } else if (c === "'") {
-      const close = text.indexOf("'", i + 1);
-      if (close < 0) return undefined;
-      add(text.slice(i + 1, close));
-      i = close + 1;
-    } else if (c === '"') {
-      let j = i + 1;
-      let inner = '';
-      for (; j < n && text[j] !== '"'; j++) {
-        const d = text[j] as string;
-        if (d === '`' || d === '\\') return undefined;
-        if (d === '$') {
-          const v = variable(text, j, vars);
-          if (v === undefined) return undefined;
-          inner += v.value;
-          j = v.end - 1;
-        } else inner += d;
-      }
-      if (j >= n) return undefined;
-      add(inner);
-      i = j + 1;
-    } else if (c === '$') {
-      const v = variable(text, i, vars);
-      if (v === undefined) return undefined;
-      if (!split) add(v.value);
-      else {
-        // Field splitting: the value's words join the current word at its edges.
-        const parts = v.value.split(/\s+/);
-        const leading = /^\s/.test(v.value);
-        const trailing = /\s$/.test(v.value);
-        const fields = parts.filter((p) => p !== '');
-        if (leading) end();
-        fields.forEach((f, k) => {
-          if (k > 0) end();
-          add(f);
-        });
-        if (trailing) end();
-      }
-      i = v.end;
-    } else if (/[`*?[\]~{}<>|\\()&;]/.test(c)) {
-      return undefined;
-    } else {
-      add(c);
-      i++;
-    }
-  }
-  end();
-  return words;
-}
-
-/** `$NAME` or `${NAME}` at `at`: its literal value and where it ends; undefined when not known. */
-function variable(text: string, at: number, vars: Vars): { value: string; end: number } | undefined {
-  const m = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})/.exec(text.slice(at));
-  if (m === null) return undefined;
-  const name = (m[1] ?? m[2]) as string;
-  const value = vars.has(name) ? vars.get(name) : vars.unassigned?.(name);
-  return typeof value === 'string' ? { value, end: at + m[0].length } : undefined;
+  return out;
 }
 
 function registration(args: string[], pkg: string): AlternativeRegistration | undefined {

@@ -7,8 +7,13 @@ import { javaCacertsRule } from './java-cacerts.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
+import { templateCopiesRule } from './postinst-copies.js';
+import { postinstPermsRule } from './postinst-perms.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
+import { statOverrideRule } from './statoverride.js';
+import { systemAccountsRule } from './system-accounts.js';
+import { tmpfilesRule } from './tmpfiles.js';
 import type { EffectWriter } from './tree-io.js';
 import type { EffectContext, EffectOptions, EffectRule, InstalledInfo } from './types.js';
 import { tzdataRule } from './tzdata.js';
@@ -44,8 +49,13 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   byId('base-files/postinst'),
   basePasswdRule,
   shadowRule,
+  systemAccountsRule,
   shellsRule,
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
+  tmpfilesRule,
+  templateCopiesRule,
+  postinstPermsRule,
+  statOverrideRule,
   tzdataRule,
   caCertificatesRule,
   javaCacertsRule,

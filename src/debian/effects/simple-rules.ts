@@ -1,5 +1,6 @@
 // The effects that are plain data: copy a shipped template, make a link or a directory, write a text.
-import { type EffectAction, runActions } from './actions.js';
+import { type AccountIds, type EffectAction, runActions } from './actions.js';
+import { lookupGid, lookupUid } from './system-accounts.js';
 import type { EffectRule } from './types.js';
 
 /** gids fixed by base-passwd (Debian policy), used where scripts chown to a group. */
@@ -13,6 +14,20 @@ export interface SimpleRule {
   /** The actions; a function receives the package-name match (e.g. python3.11 from python3.11-minimal). */
   actions: readonly EffectAction[] | ((match: RegExpExecArray | null) => readonly EffectAction[]);
 }
+
+/** postgresql-common's postinst heredoc for a missing /etc/postgresql-common/root.crt. */
+const POSTGRES_ROOT_CRT = `This is a dummy root certificate file for PostgreSQL. To enable client side
+authentication, add some certificates to it. Client certificates must be signed
+with any certificate in this file to be accepted.
+
+A reasonable choice is to just symlink this file to
+/etc/ssl/certs/ssl-cert-snakeoil.pem; in this case, client certificates need to
+be signed by the postgresql server certificate, which might be desirable in
+many cases. See chapter "Server Setup and Operation" in the PostgreSQL
+documentation for details (in package postgresql-doc-9.2).
+
+  file:///usr/share/doc/postgresql-doc-9.2/html/ssl-tcp.html
+`;
 
 const usrLocal = ['', '/share', '/share/man', '/bin', '/games', '/lib', '/include', '/sbin', '/src', '/etc'];
 
@@ -149,6 +164,53 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ],
   },
   {
+    id: 'postgresql-common/postinst',
+    package: 'postgresql-common',
+    describe:
+      'postinst: the dummy /etc/postgresql-common/root.crt, createcluster.conf from its template (its account, chowns and tmpfiles.d are read from the script; ' +
+      'no cluster is created: pg_createcluster runs initdb, a random system identifier)',
+    actions: [
+      {
+        op: 'write',
+        path: '/etc/postgresql-common/root.crt',
+        text: POSTGRES_ROOT_CRT,
+        if: '/etc/postgresql-common',
+      },
+      // ucf installs the template (debconf postgresql-common/ssl defaults to true: `ssl = on`, as shipped).
+      {
+        op: 'copy',
+        from: '/usr/share/postgresql-common/createcluster.conf',
+        to: '/etc/postgresql-common/createcluster.conf',
+        mode: 0o644,
+      },
+    ],
+  },
+  {
+    id: 'openssh-server/sshd-config',
+    package: 'openssh-server',
+    describe:
+      "postinst: /etc/ssh/sshd_config from /usr/share/openssh/sshd_config (cp -a to a mktemp file, then ucf; debconf's defaults change nothing)",
+    actions: [{ op: 'copy', from: '/usr/share/openssh/sshd_config', to: '/etc/ssh/sshd_config' }],
+  },
+  {
+    id: 'redis-tools/setup-dirs',
+    package: 'redis-tools',
+    describe:
+      "postinst's Setup_dir (a shell function, so not read from the script): /var/log/redis 2750 redis:adm, /var/lib/redis 0750 and /etc/redis 2770 redis:redis",
+    actions: [
+      ...(
+        [
+          ['/var/log/redis', 0o2750, 'adm'],
+          ['/var/lib/redis', 0o750, 'redis'],
+          ['/etc/redis', 0o2770, 'redis'],
+        ] as const
+      ).flatMap(([path, mode, group]): EffectAction[] => [
+        { op: 'mkdir', path, mode },
+        { op: 'chown', path, user: 'redis', group, mode },
+      ]),
+    ],
+  },
+  {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
     describe:
@@ -175,9 +237,17 @@ export function simpleEffect(rule: SimpleRule): EffectRule {
     id: rule.id,
     package: rule.package,
     describe: rule.describe,
-    apply(ctx, pkg, match) {
+    async apply(ctx, pkg, match) {
       const actions = typeof rule.actions === 'function' ? rule.actions(match) : rule.actions;
-      runActions(ctx.writer(pkg.name), actions);
+      const ids = { users: new Map<string, number>(), groups: new Map<string, number>() };
+      for (const a of actions) {
+        if (a.op !== 'chown') continue;
+        const uid = await lookupUid(ctx.tree, a.user);
+        const gid = await lookupGid(ctx.tree, a.group);
+        if (uid !== undefined) ids.users.set(a.user, uid);
+        if (gid !== undefined) ids.groups.set(a.group, gid);
+      }
+      runActions(ctx.writer(pkg.name), actions, ids satisfies AccountIds);
     },
   };
 }

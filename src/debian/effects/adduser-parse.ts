@@ -1,0 +1,141 @@
+// The account calls of a postinst, read as text (never run): `adduser --system`, `addgroup --system`
+// and `adduser USER GROUP`, with their literal arguments (script-eval.ts follows variables and loops).
+import { literalCalls } from './script-eval.js';
+
+/** What adduser 3.134 does for one call (Debian bookworm; the same options in trixie's 3.15x). */
+export type AccountCall =
+  | {
+      op: 'user';
+      name: string;
+      uid?: number;
+      /** --gid N: the primary group by number. */
+      gid?: number;
+      /** --ingroup G: the primary group by name. */
+      ingroup?: string;
+      /** --group: a group of the user's name (created when missing). */
+      group: boolean;
+      home?: string;
+      shell?: string;
+      gecos?: string;
+      createHome: boolean;
+      firstUid?: number;
+      lastUid?: number;
+      firstGid?: number;
+      lastGid?: number;
+    }
+  | { op: 'group'; name: string; gid?: number; firstGid?: number; lastGid?: number }
+  | { op: 'member'; user: string; group: string };
+
+/** The calls a script makes, and how many it makes that cannot be read (computed arguments, other forms). */
+export interface ParsedAccounts {
+  calls: AccountCall[];
+  skipped: number;
+}
+
+const FLAGS = new Set([
+  '--quiet',
+  '-q',
+  '--debug',
+  '--verbose',
+  '--force-badname',
+  '--allow-badname',
+  '--allow-all-names',
+  '--disabled-password',
+  '--disabled-login',
+  '--no-create-home',
+  '--system',
+  '--group',
+]);
+const VALUED = new Set([
+  '--uid',
+  '--gid',
+  '--ingroup',
+  '--home',
+  '--shell',
+  '--gecos',
+  '--comment',
+  '--firstuid',
+  '--lastuid',
+  '--firstgid',
+  '--lastgid',
+]);
+const NUMERIC = new Set(['--uid', '--gid', '--firstuid', '--lastuid', '--firstgid', '--lastgid']);
+
+/**
+ * The `adduser`/`addgroup` calls of a maintainer script, in order (every branch counted, as on a first
+ * install): system users and groups, and adding a user to a group. A call whose arguments are not
+ * literal, that creates a non-system user or group, or that uses another option, is counted in
+ * `skipped`. Pure.
+ */
+export function parseAccountCalls(script: string): ParsedAccounts {
+  const found = literalCalls(script, (c) => /(^|[\s/])(adduser|addgroup)\s/.test(c));
+  const out: ParsedAccounts = { calls: [], skipped: found.skipped };
+  for (const words of found.calls) {
+    const at = words.findIndex((w) => /(^|\/)(adduser|addgroup)$/.test(w));
+    const call =
+      at < 0 ? undefined : accountCall(words[at]?.endsWith('addgroup') === true, words.slice(at + 1));
+    if (call === undefined) out.skipped++;
+    else out.calls.push(call);
+  }
+  return out;
+}
+
+function accountCall(addgroup: boolean, args: string[]): AccountCall | undefined {
+  const flags = new Set<string>();
+  const values = new Map<string, string>();
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
+    const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
+    if (FLAGS.has(opt) && inline === undefined) flags.add(opt);
+    else if (VALUED.has(opt)) {
+      const value = inline ?? args[++i];
+      if (value === undefined) return undefined;
+      if (NUMERIC.has(opt) && !/^[0-9]{1,9}$/.test(value)) return undefined;
+      values.set(opt === '--comment' ? '--gecos' : opt, value);
+    } else if (opt.startsWith('-')) return undefined;
+    else names.push(arg);
+  }
+  if (!names.every(isAccountName)) return undefined;
+  const num = (k: string) => (values.has(k) ? Number(values.get(k)) : undefined);
+  const ranges = {
+    ...(num('--firstgid') === undefined ? {} : { firstGid: num('--firstgid') }),
+    ...(num('--lastgid') === undefined ? {} : { lastGid: num('--lastgid') }),
+  };
+  if (names.length === 2) {
+    if (addgroup || flags.has('--system') || flags.has('--group') || values.size > 0) return undefined;
+    return { op: 'member', user: names[0] as string, group: names[1] as string };
+  }
+  if (names.length !== 1 || !flags.has('--system')) return undefined;
+  const name = names[0] as string;
+  if (addgroup || (flags.has('--group') && !flags.has('--system'))) {
+    return { op: 'group', name, ...(num('--gid') === undefined ? {} : { gid: num('--gid') }), ...ranges };
+  }
+  const home = values.get('--home');
+  const shell = values.get('--shell');
+  const gecos = values.get('--gecos');
+  const ingroup = values.get('--ingroup');
+  if ((home !== undefined && !home.startsWith('/')) || (shell !== undefined && !shell.startsWith('/')))
+    return undefined;
+  if ([home, shell, gecos].some((v) => v !== undefined && /[:\n]/.test(v))) return undefined;
+  if (ingroup !== undefined && !isAccountName(ingroup)) return undefined;
+  const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : { [k]: v });
+  return {
+    op: 'user',
+    name,
+    group: flags.has('--group'),
+    createHome: !flags.has('--no-create-home'),
+    ...opt('uid', num('--uid')),
+    ...opt('gid', num('--gid')),
+    ...opt('ingroup', ingroup),
+    ...opt('home', home),
+    ...opt('shell', shell),
+    ...opt('gecos', gecos),
+    ...opt('firstUid', num('--firstuid')),
+    ...opt('lastUid', num('--lastuid')),
+    ...ranges,
+  } as AccountCall;
+}
+
+const isAccountName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n) && n.length <= 32;

@@ -1,0 +1,147 @@
+// `chown`, `chgrp` and `chmod` calls of postinsts with literal arguments: the owners and modes a
+// service's directories get once its account exists (uuid-runtime's /var/lib/libuuid uuidd 2775,
+// openssh-client's ssh-agent setgid _ssh, cron's crontabs 1730 root:crontab, ...).
+import type { FileTree } from '../../vfs/tree.js';
+import { literalCalls } from './script-eval.js';
+import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
+import { type EffectWriter, statPath } from './tree-io.js';
+import type { EffectRule } from './types.js';
+
+/** One call: a new owner and/or group, or a mode change, for absolute paths. */
+export type PermCall =
+  | { op: 'chown'; user?: string; group?: string; paths: string[]; recursive: boolean }
+  | { op: 'chmod'; mode: string; paths: string[]; recursive: boolean };
+
+/**
+ * The `chown [-R] USER[:GROUP] PATH...`, `chgrp [-R] GROUP PATH...` and `chmod [-R] MODE PATH...` calls
+ * of a script whose arguments are literal (see `literalCalls`; every branch counts, as on a first
+ * install) and whose paths are absolute. Other options, and `--reference`, skip the call. Pure.
+ */
+export function parsePermCalls(script: string): PermCall[] {
+  const out: PermCall[] = [];
+  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod)\s/.test(c));
+  for (const words of found.calls) {
+    const at = words.findIndex((w) => /(^|\/)(chown|chgrp|chmod)$/.test(w));
+    if (at < 0) continue;
+    const cmd = (words[at] as string).replace(/^.*\//, '');
+    let args = words.slice(at + 1);
+    let recursive = false;
+    while (args[0]?.startsWith('-') && !/^-[rwxXst]/.test(args[0] ?? '')) {
+      if (args[0] === '-R' || args[0] === '--recursive') recursive = true;
+      else if (
+        !['-h', '--no-dereference', '-f', '--silent', '--quiet', '-c', '-v'].includes(args[0] as string)
+      )
+        break;
+      args = args.slice(1);
+    }
+    const [spec, ...paths] = args;
+    if (spec === undefined || paths.length === 0 || spec.startsWith('--')) continue;
+    if (!paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))) continue;
+    if (cmd === 'chmod') {
+      if (parseMode(spec, 0) === undefined) continue;
+      out.push({ op: 'chmod', mode: spec, paths, recursive });
+    } else if (cmd === 'chgrp') {
+      if (!isName(spec)) continue;
+      out.push({ op: 'chown', group: spec, paths, recursive });
+    } else {
+      const m = /^([^:.]*)(?:[:.]([^:.]*))?$/.exec(spec);
+      const user = m?.[1] ?? '';
+      const group = m?.[2] ?? '';
+      if (m === null || (user === '' && group === '') || ![user, group].every((n) => n === '' || isName(n)))
+        continue;
+      out.push({
+        op: 'chown',
+        ...(user === '' ? {} : { user }),
+        ...(group === '' ? {} : { group }),
+        paths,
+        recursive,
+      });
+    }
+  }
+  return out;
+}
+
+const isName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n);
+
+/**
+ * `mode` (octal, or symbolic `[ugoa]*[+-=][rwxXst]*` clauses joined by commas) applied to `current`
+ * (permission bits with setuid/setgid/sticky); undefined when it is neither. Pure.
+ */
+export function parseMode(mode: string, current: number, isDir = false): number | undefined {
+  if (/^[0-7]{1,4}$/.test(mode)) return Number.parseInt(mode, 8);
+  let bits = current & 0o7777;
+  for (const clause of mode.split(',')) {
+    const m = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(clause);
+    if (m === null) return undefined;
+    const who = m[1] === '' || m[1]?.includes('a') ? 'ugo' : (m[1] as string);
+    let perm = 0;
+    for (const c of m[3] as string) {
+      const rwx = c === 'r' ? 4 : c === 'w' ? 2 : c === 'x' || (c === 'X' && (isDir || bits & 0o111)) ? 1 : 0;
+      for (const w of who) {
+        const shift = w === 'u' ? 6 : w === 'g' ? 3 : 0;
+        perm |= rwx << shift;
+        if (c === 's' && w === 'u') perm |= 0o4000;
+        if (c === 's' && w === 'g') perm |= 0o2000;
+      }
+      if (c === 't') perm |= 0o1000;
+    }
+    const mask = [...who].reduce((acc, w) => acc | (w === 'u' ? 0o4700 : w === 'g' ? 0o2070 : 0o1007), 0);
+    if (m[2] === '+') bits |= perm;
+    else if (m[2] === '-') bits &= ~perm;
+    else bits = (bits & ~mask) | perm;
+  }
+  return bits;
+}
+
+async function applyCall(tree: FileTree, w: EffectWriter, call: PermCall): Promise<void> {
+  const uid = call.op === 'chown' && call.user !== undefined ? await lookupUid(tree, call.user) : undefined;
+  const gid = call.op === 'chown' && call.group !== undefined ? await lookupGid(tree, call.group) : undefined;
+  if (
+    call.op === 'chown' &&
+    ((call.user !== undefined && uid === undefined) || (call.group !== undefined && gid === undefined))
+  )
+    return; // an account the image lacks: the script's call fails too
+  for (const path of call.paths) {
+    const hit = statPath(tree, path);
+    if (hit === undefined) continue;
+    const keys = [hit.key];
+    if (call.recursive && hit.node.kind === 'dir') {
+      const prefix = `${hit.key}/`;
+      keys.push(...[...tree.keys()].filter((k) => k.startsWith(prefix)).sort());
+    }
+    for (const key of keys) {
+      const node = tree.get(key);
+      if (node === undefined || (node.kind === 'symlink' && key !== hit.key)) continue;
+      if (node.kind === 'symlink') continue;
+      let next = node;
+      if (call.op === 'chown') next = { ...node, uid: uid ?? node.uid, gid: gid ?? node.gid };
+      else {
+        const mode = parseMode(call.mode, node.mode, node.kind === 'dir');
+        if (mode === undefined) continue;
+        next = { ...node, mode: (node.mode & ~0o7777) | mode };
+      }
+      if (next.uid === node.uid && next.gid === node.gid && next.mode === node.mode) continue;
+      tree.add(key, { ...next, origin: w.origin }, { onExisting: 'replace' });
+      w.record(key);
+    }
+  }
+}
+
+/**
+ * Postinsts' literal chown/chgrp/chmod calls, per installed package in configure order, applied to
+ * paths that exist (names from the image's account files; a call naming an unknown account does
+ * nothing). mtimes are kept, as chown and chmod keep them.
+ */
+export const postinstPermsRule: EffectRule = {
+  id: 'postinst/chown-chmod',
+  package: null,
+  describe:
+    'postinst chown/chgrp/chmod calls with literal arguments (e.g. uuid-runtime /var/lib/libuuid uuidd 2775): owners and modes of existing paths',
+  async apply(ctx) {
+    for (const pkg of configureOrder(ctx.installed)) {
+      if (pkg.postinst === undefined || !/\bch(own|grp|mod)\b/.test(pkg.postinst)) continue;
+      const w = ctx.writer(pkg.name);
+      for (const call of parsePermCalls(pkg.postinst)) await applyCall(ctx.tree, w, call);
+    }
+  },
+};

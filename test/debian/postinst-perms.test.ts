@@ -1,0 +1,227 @@
+// Owners and modes postinsts set with chown/chgrp/chmod (read as text), and redis-tools' Setup_dir.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseMode, parsePermCalls } from '../../src/debian/effects/postinst-perms.js';
+import { installPackages } from '../../src/debian/install.js';
+import { FileTree } from '../../src/vfs/tree.js';
+import { type DebSpec, debInput } from '../helpers/debfile.js';
+
+const EPOCH = 1_700_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'imprint-perms-'));
+const spools: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const s of spools) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function install(specs: DebSpec[]) {
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
+  const result = await installPackages(
+    tree,
+    specs.map((s) => debInput(s)),
+    { epoch: EPOCH, arch: 'amd64', spoolDir: join(dir, 'spool'), mergedUsr: true },
+  );
+  spools.push(result.spool);
+  return tree;
+}
+
+describe('parsePermCalls', () => {
+  it('reads chown, chgrp and chmod with literal arguments, variables followed', () => {
+    const calls = parsePermCalls(
+      [
+        'crondir="/var/spool/cron"',
+        'if [ -d $crondir/crontabs ] ; then',
+        '    chown root:crontab $crondir/crontabs',
+        '    chmod 1730 $crondir/crontabs',
+        '    cd $crondir/crontabs',
+        '    for tab in * ; do chown $tab:crontab $tab; done',
+        'fi',
+        'chgrp _ssh /usr/bin/ssh-agent',
+        'chmod -R g+s,o-rwx /srv/x',
+        'chown --reference=/a /b',
+        'chmod 644 relative/path',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(calls, [
+      { op: 'chown', user: 'root', group: 'crontab', paths: ['/var/spool/cron/crontabs'], recursive: false },
+      { op: 'chmod', mode: '1730', paths: ['/var/spool/cron/crontabs'], recursive: false },
+      { op: 'chown', group: '_ssh', paths: ['/usr/bin/ssh-agent'], recursive: false },
+      { op: 'chmod', mode: 'g+s,o-rwx', paths: ['/srv/x'], recursive: true },
+    ]);
+  });
+
+  it('follows a quoted string over lines and skips here-documents (postgresql-common)', () => {
+    const calls = parsePermCalls(
+      [
+        'if ! [ -e "$SSL_ROOT" ]; then',
+        '    cat > "$SSL_ROOT" <<EOF',
+        "This isn't a command: chown nobody /etc",
+        'EOF',
+        'fi',
+        'su -s /bin/sh postgres -c "test -O /var/lib/postgresql &&',
+        '        test -G /var/lib/postgresql" || \\',
+        '    chown postgres:postgres /var/lib/postgresql',
+        "echo 'unterminated",
+        'chmod 1775 /var/log/postgresql',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      calls.map((c) => [c.op, c.paths[0]]),
+      [
+        ['chown', '/var/lib/postgresql'],
+        ['chmod', '/var/log/postgresql'],
+      ],
+      'a quote left open falls back to quotes ending with their line',
+    );
+  });
+
+  it('applies symbolic modes as chmod does', () => {
+    assert.equal(parseMode('g+s', 0o755), 0o2755);
+    assert.equal(parseMode('u=rwx,go=rx', 0o600), 0o755);
+    assert.equal(parseMode('a-w', 0o664), 0o444);
+    assert.equal(parseMode('+X', 0o644, true), 0o755);
+    assert.equal(parseMode('+X', 0o644, false), 0o644);
+    assert.equal(parseMode('o+t', 0o777), 0o1777);
+    assert.equal(parseMode('u+z', 0o777), undefined);
+  });
+});
+
+describe('effects: postinst chown/chgrp/chmod', () => {
+  const basePasswd: DebSpec = {
+    name: 'base-passwd',
+    entries: [
+      { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+      { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\nusers:*:100:\n' },
+    ],
+  };
+
+  it("gives uuid-runtime's, openssh-client's and redis' paths Debian's owners and modes", async () => {
+    const uuid: DebSpec = {
+      name: 'uuid-runtime',
+      entries: [{ path: './var/lib/libuuid/', type: 'dir' }],
+      controlFiles: {
+        postinst: [
+          'if ! getent group uuidd >/dev/null; then',
+          '\taddgroup --system uuidd',
+          'fi',
+          'adduser --system --quiet --ingroup uuidd --home /run/uuidd --no-create-home uuidd',
+          'chown uuidd:uuidd /var/lib/libuuid',
+          'chmod 2775 /var/lib/libuuid',
+          'chown nosuchuser /var/lib/libuuid',
+          '',
+        ].join('\n'),
+      },
+    };
+    const ssh: DebSpec = {
+      name: 'openssh-client',
+      entries: [{ path: './usr/bin/ssh-agent', content: 'elf', mode: 0o755 }],
+      controlFiles: {
+        postinst: [
+          'if ! getent group _ssh >/dev/null; then addgroup --system --quiet _ssh; fi',
+          'if ! dpkg-statoverride --list /usr/bin/ssh-agent >/dev/null; then',
+          '\tchgrp _ssh /usr/bin/ssh-agent',
+          '\tchmod 2755 /usr/bin/ssh-agent',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const redis: DebSpec = {
+      name: 'redis-tools',
+      entries: [{ path: './usr/bin/redis-cli', content: 'elf', mode: 0o755 }],
+      controlFiles: {
+        postinst:
+          'adduser --system --home /var/lib/redis --quiet --group redis || true\nSetup_dir /etc/redis 2770 redis\n',
+      },
+    };
+    const tree = await install([basePasswd, redis, ssh, uuid]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    // Configure (name) order: _ssh 101, redis 100:102, uuidd group 103, uuidd user 101.
+    assert.deepEqual(
+      meta('var/lib/libuuid'),
+      ['2775', 101, 103, 1_600_000_000],
+      'chmod and chown keep the mtime',
+    );
+    assert.deepEqual(meta('usr/bin/ssh-agent'), ['2755', 0, 101, 1_600_000_000]);
+    assert.deepEqual(meta('var/log/redis'), ['2750', 100, 4, EPOCH]);
+    assert.deepEqual(meta('var/lib/redis'), ['750', 100, 102, EPOCH]);
+    assert.deepEqual(meta('etc/redis'), ['2770', 100, 102, EPOCH]);
+  });
+});
+
+describe('effects: templates a postinst installs with ucf or cp', () => {
+  it('creates chrony.conf (ucf, source kept) and memcached.conf (cp) when missing; statoverrides follow literal if branches', async () => {
+    const chrony: DebSpec = {
+      name: 'chrony',
+      entries: [
+        {
+          path: './usr/share/chrony/chrony.conf',
+          content: 'pool 2.debian.pool.ntp.org iburst\n',
+          mode: 0o644,
+        },
+        { path: './usr/share/chrony/chrony.keys', content: '# keys\n', mode: 0o640 },
+        { path: './etc/chrony/', type: 'dir' },
+        { path: './var/lib/chrony/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'addgroup --system _chrony',
+          'if command -v ucf >/dev/null',
+          'then',
+          '    ucf --three-way /usr/share/chrony/chrony.conf /etc/chrony/chrony.conf',
+          '    ucf --three-way /usr/share/chrony/chrony.keys /etc/chrony/chrony.keys',
+          'fi',
+          'adduser --system --home /var/lib/chrony --no-create-home --ingroup _chrony _chrony',
+          'for d in /var/lib/chrony /etc/chrony/chrony.keys; do',
+          '    if ! dpkg-statoverride --list "$d" >/dev/null; then',
+          '        if [ "$d" = "/etc/chrony/chrony.keys" ]; then',
+          '            dpkg-statoverride --update --add root _chrony 0640 "$d"',
+          '        else',
+          '            dpkg-statoverride --update --add _chrony _chrony 0750 "$d"',
+          '        fi',
+          '    fi',
+          'done',
+          'cp -a /etc/chrony/chrony.conf /etc/chrony/chrony.conf.old',
+          '',
+        ].join('\n'),
+      },
+    };
+    const memcached: DebSpec = {
+      name: 'memcached',
+      entries: [{ path: './usr/share/memcached/memcached.conf.default', content: '-m 64\n', mode: 0o664 }],
+      controlFiles: {
+        postinst:
+          'if [ ! -e /etc/memcached.conf ]\n  then\n    mkdir -p /etc\n    cp /usr/share/memcached/memcached.conf.default /etc/memcached.conf\nfi\n',
+      },
+    };
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
+        ],
+      },
+      chrony,
+      memcached,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('etc/chrony/chrony.conf'), ['file', '644', 0, 0, 1_600_000_000]);
+    assert.deepEqual(meta('etc/chrony/chrony.keys'), ['file', '640', 0, 100, 1_600_000_000]);
+    assert.deepEqual(meta('etc/memcached.conf'), ['file', '644', 0, 0, EPOCH]);
+    // The loop's `if [ "$d" = ... ]` compares literal words, so only its true branch runs per path.
+    assert.deepEqual(meta('var/lib/chrony').slice(1, 4), ['750', 100, 100]);
+    assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
+  });
+});

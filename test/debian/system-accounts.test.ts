@@ -1,0 +1,275 @@
+// System accounts from postinsts' adduser calls (postgres, ssl-cert, ...), as adduser makes them.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
+import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
+import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
+import { installPackages } from '../../src/debian/install.js';
+import { FileTree } from '../../src/vfs/tree.js';
+import { type DebSpec, debInput } from '../helpers/debfile.js';
+
+const EPOCH = 1_700_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'imprint-accounts-'));
+const spools: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const s of spools) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function install(specs: DebSpec[]) {
+  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
+  const result = await installPackages(
+    tree,
+    specs.map((s) => debInput(s)),
+    { epoch: EPOCH, arch: 'amd64', spoolDir: join(dir, 'spool'), mergedUsr: true },
+  );
+  spools.push(result.spool);
+  return tree;
+}
+
+async function text(tree: FileTree, path: string): Promise<string> {
+  const node = tree.get(path);
+  assert.ok(node?.kind === 'file', `${path}: expected a file`);
+  const parts: Buffer[] = [];
+  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+// postgresql-common's postinst (bookworm), the account and ownership part.
+const POSTGRES_POSTINST = [
+  '#!/bin/sh',
+  'set -e',
+  'if [ "$1" = configure ]; then',
+  '    [ "$DPKG_MAINTSCRIPT_PACKAGE" ] && quiet="--quiet" # RedHat doesn\'t have this',
+  '    if ! getent passwd postgres > /dev/null; then',
+  '        adduser --system $quiet --home /var/lib/postgresql --no-create-home \\',
+  '            --shell /bin/bash --group --gecos "PostgreSQL administrator" postgres',
+  '    fi',
+  '    if ! getent group postgres > /dev/null; then',
+  '        addgroup --system $quiet postgres',
+  '    fi',
+  '    if ! id -Gn postgres | grep -qw postgres; then',
+  '        adduser $quiet postgres postgres',
+  '    fi',
+  '    if [ -z "$2" ]; then',
+  '        if getent group ssl-cert >/dev/null; then',
+  '            if ! id -Gn postgres 2> /dev/null | grep -qw ssl-cert; then',
+  '                adduser $quiet postgres ssl-cert',
+  '            fi',
+  '        fi',
+  '    fi',
+  '    mkdir -p /var/lib/postgresql',
+  '    su -s /bin/sh postgres -c "test -O /var/lib/postgresql &&',
+  '            test -G /var/lib/postgresql" || \\',
+  '        chown postgres:postgres /var/lib/postgresql',
+  '    chown postgres:postgres /etc/postgresql',
+  'fi',
+  '',
+].join('\n');
+
+describe('parseAccountCalls', () => {
+  it("reads postgresql-common's calls: the system user with its group, and the memberships", () => {
+    const r = parseAccountCalls(POSTGRES_POSTINST);
+    assert.equal(r.skipped, 0);
+    assert.deepEqual(r.calls, [
+      {
+        op: 'user',
+        name: 'postgres',
+        group: true,
+        createHome: false,
+        home: '/var/lib/postgresql',
+        shell: '/bin/bash',
+        gecos: 'PostgreSQL administrator',
+      },
+      { op: 'group', name: 'postgres' },
+      { op: 'member', user: 'postgres', group: 'postgres' },
+      { op: 'member', user: 'postgres', group: 'ssl-cert' },
+    ]);
+  });
+
+  it('skips calls with computed arguments and non-system accounts', () => {
+    const r = parseAccountCalls(
+      ['adduser --system --uid $(id -u x) svc', 'adduser someone', 'addgroup --system --gid 120 grp'].join(
+        '\n',
+      ),
+    );
+    assert.deepEqual(r.calls, [{ op: 'group', name: 'grp', gid: 120 }]);
+    assert.equal(r.skipped, 2);
+  });
+});
+
+describe('effects: system accounts from adduser calls', () => {
+  const basePasswd: DebSpec = {
+    name: 'base-passwd',
+    entries: [
+      {
+        path: './usr/share/base-passwd/passwd.master',
+        content:
+          'root:*:0:0:root:/root:/bin/bash\nnobody:*:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+      },
+      {
+        path: './usr/share/base-passwd/group.master',
+        content: 'root:*:0:\nshadow:*:42:\nusers:*:100:\nnogroup:*:65534:\n',
+      },
+    ],
+  };
+  const passwd: DebSpec = { name: 'passwd', entries: [] };
+  const sslCert: DebSpec = {
+    name: 'ssl-cert',
+    entries: [],
+    controlFiles: {
+      postinst:
+        'if ! getent group ssl-cert >/dev/null; then\n\taddgroup --quiet --system --force-badname ssl-cert\nfi\n',
+    },
+  };
+  // Named so that name order would configure it before ssl-cert: its Depends must decide.
+  const postgres: DebSpec = {
+    name: 'postgresql-common',
+    fields: { Depends: 'adduser, ssl-cert (>= 1.0.11), passwd | base-passwd' },
+    entries: [{ path: './var/lib/postgresql/', type: 'dir' }],
+    controlFiles: { postinst: POSTGRES_POSTINST },
+  };
+  const daemon: DebSpec = {
+    name: 'aaa-daemon',
+    entries: [],
+    controlFiles: { postinst: 'adduser --system --home /var/lib/aaa aaa\n' },
+  };
+
+  it("creates the accounts as adduser does, in configure order (Debian's own result for postgresql-15)", async () => {
+    const tree = await install([basePasswd, passwd, postgres, sslCert, daemon]);
+    // mmdebstrap of postgresql-15 on bookworm gives postgres 100:102, ssl-cert 101 (configured first).
+    assert.equal(
+      await text(tree, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' +
+        'aaa:x:100:65534::/var/lib/aaa:/usr/sbin/nologin\n' +
+        'postgres:x:101:102:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n',
+    );
+    assert.equal(
+      await text(tree, 'etc/group'),
+      'root:x:0:\nshadow:x:42:\nusers:x:100:\nnogroup:x:65534:\nssl-cert:x:101:postgres\npostgres:x:102:\n',
+    );
+    const days = Math.floor(EPOCH / 86400);
+    assert.match(
+      await text(tree, 'etc/shadow'),
+      new RegExp(`\naaa:!:${days}::::::\npostgres:!:${days}::::::\n$`),
+    );
+    assert.match(await text(tree, 'etc/gshadow'), /\nssl-cert:!::postgres\npostgres:!::\n$/);
+    const home = tree.get('var/lib/aaa');
+    assert.deepEqual([home?.kind, home?.mode, home?.uid, home?.gid], ['dir', 0o755, 100, 65534]);
+    const pg = tree.get('var/lib/postgresql');
+    assert.deepEqual([pg?.uid, pg?.gid], [101, 102], "--no-create-home; the postinst's chown");
+  });
+
+  it('leaves an account that exists alone (its missing group is made), and needs /etc/passwd', async () => {
+    const spec: DebSpec = {
+      ...basePasswd,
+      entries: [
+        {
+          path: './usr/share/base-passwd/passwd.master',
+          content: 'root:*:0:0:root:/root:/bin/bash\npostgres:*:999:999::/x:/bin/sh\n',
+        },
+        basePasswd.entries[1] as DebSpec['entries'][number],
+      ],
+    };
+    const tree = await install([spec, postgres, sslCert]);
+    assert.equal(
+      await text(tree, 'etc/passwd'),
+      'root:*:0:0:root:/root:/bin/bash\npostgres:*:999:999::/x:/bin/sh\n',
+    );
+    // Its group is missing, so the postinst's addgroup makes it and adds the user (not its primary group).
+    assert.match(await text(tree, 'etc/group'), /\nssl-cert:!:101:postgres\npostgres:!:102:postgres\n$/);
+    const bare = await install([postgres, sslCert]);
+    assert.equal(bare.get('etc/passwd'), undefined, 'no base-passwd: no account files are made up');
+  });
+});
+
+describe('effects: what postgresql-15 needs of postgresql-common and ssl-cert (tmpfiles.d, statoverride)', () => {
+  const TMPFILES_SNIPPET = [
+    '# Automatically added by dh_installtmpfiles/13.11.4',
+    'if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-deconfigure" ] || [ "$1" = "abort-remove" ] ; then',
+    '\tif [ -x "$(command -v systemd-tmpfiles)" ]; then',
+    '\t\tsystemd-tmpfiles $' +
+      '{DPKG_ROOT:+--root="$DPKG_ROOT"} --create postgresql-common.conf >/dev/null || true',
+    '\tfi',
+    'fi',
+  ].join('\n');
+  const TMPFILES_CONF =
+    '# Directory for PostgreSQL sockets, lockfiles and stats tempfiles\nd /run/postgresql 2775 postgres postgres - -\n' +
+    '# Log directory\nd /var/log/postgresql 1775 root postgres - -\n';
+
+  it('reads tmpfiles.d lines and the names a postinst creates', () => {
+    assert.deepEqual(tmpfilesConfigs(`${TMPFILES_SNIPPET}\n`), ['postgresql-common.conf']);
+    assert.deepEqual(
+      parseTmpfiles(`${TMPFILES_CONF}r! /etc/passwd.lock\nd /run/%u 0700\nL /etc/x - - - - /usr/x\n`),
+      [
+        { type: 'd', path: '/run/postgresql', mode: 0o2775, user: 'postgres', group: 'postgres' },
+        { type: 'd', path: '/var/log/postgresql', mode: 0o1775, user: 'root', group: 'postgres' },
+        { type: 'L', path: '/etc/x', argument: '/usr/x' },
+      ],
+    );
+    assert.deepEqual(
+      parseStatOverrides(
+        'if ! dpkg-statoverride --list /etc/ssl/private >/dev/null 2>&1\nthen\n    dpkg-statoverride --update --add root ssl-cert 710 /etc/ssl/private\nfi\n',
+      ),
+      [{ user: 'root', group: 'ssl-cert', mode: 0o710, path: '/etc/ssl/private', update: true }],
+    );
+  });
+
+  it("gives the directories the owners and modes Debian's install gives them (mmdebstrap of postgresql-15)", async () => {
+    const basePasswd: DebSpec = {
+      name: 'base-passwd',
+      entries: [
+        { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nusers:*:100:\n' },
+      ],
+    };
+    const sslCert: DebSpec = {
+      name: 'ssl-cert',
+      entries: [{ path: './etc/ssl/private/', type: 'dir', mode: 0o700 }],
+      controlFiles: {
+        postinst: [
+          'addgroup --quiet --system --force-badname ssl-cert',
+          'make-ssl-cert generate-default-snakeoil',
+          'if ! dpkg-statoverride --list /etc/ssl/private >/dev/null 2>&1',
+          'then',
+          '    dpkg-statoverride --update --add root ssl-cert 710 /etc/ssl/private',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const common: DebSpec = {
+      name: 'postgresql-common',
+      fields: { Depends: 'ssl-cert' },
+      entries: [
+        { path: './etc/postgresql/', type: 'dir' },
+        { path: './etc/postgresql-common/', type: 'dir' },
+        { path: './usr/lib/tmpfiles.d/postgresql-common.conf', content: TMPFILES_CONF },
+        { path: './usr/share/postgresql-common/createcluster.conf', content: 'ssl = on\n' },
+        { path: './var/lib/postgresql/', type: 'dir' },
+        { path: './run/', type: 'dir' },
+      ],
+      controlFiles: { postinst: `${POSTGRES_POSTINST}${TMPFILES_SNIPPET}\n` },
+    };
+    const tree = await install([basePasswd, common, sslCert]);
+    const owner = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // postgres 100:102, ssl-cert 101 (users holds 100).
+    assert.deepEqual(owner('run/postgresql'), ['dir', '2775', 100, 102]);
+    assert.deepEqual(owner('var/log/postgresql'), ['dir', '1775', 0, 102]);
+    assert.deepEqual(owner('var/lib/postgresql'), ['dir', '755', 100, 102]);
+    assert.deepEqual(owner('etc/postgresql'), ['dir', '755', 100, 102]);
+    assert.deepEqual(owner('etc/ssl/private'), ['dir', '710', 0, 101]);
+    assert.equal(await text(tree, 'etc/postgresql-common/createcluster.conf'), 'ssl = on\n');
+    assert.match(
+      await text(tree, 'etc/postgresql-common/root.crt'),
+      /^This is a dummy root certificate file/,
+    );
+    assert.equal(tree.get('etc/ssl/private/ssl-cert-snakeoil.key'), undefined, 'no key is generated');
+  });
+});
