@@ -5,7 +5,8 @@
 // entry points sit beside the shared chunks, so `new URL('./deflate-worker.js', import.meta.url)`
 // finds them. xz-decompress stays in node_modules (loaded with createRequire at run time), so the
 // output directory must be inside the checkout. Usage: node scripts/bundle.mjs [OUTDIR]
-import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,5 +48,16 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// The bundle's fingerprint (src/build/code-fingerprint.ts: the same hash it would compute), so that
+// caches keyed by the code need not hash the bundle at every start.
+const files = readdirSync(tmp)
+  .filter((f) => f.endsWith('.js'))
+  .sort();
+const hash = createHash('sha256');
+for (const f of files) {
+  const bytes = readFileSync(join(tmp, f));
+  hash.update(`${f}\0${bytes.length}\0`).update(bytes);
+}
+writeFileSync(join(tmp, 'fingerprint.txt'), `${hash.digest('hex')}\n`);
 rmSync(outdir, { recursive: true, force: true });
 renameSync(tmp, outdir);

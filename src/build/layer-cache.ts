@@ -6,10 +6,12 @@ import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
 import { writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
+import { codeFingerprint } from './code-fingerprint.js';
 
 /**
  * Version of everything that shapes layer bytes besides the recorded inputs (tar rules, normalisation,
- * install effects, removal list). Bump it with any change to them so cached layers are not reused.
+ * install effects, removal list). The key also holds the hash of the running code (codeFingerprint),
+ * so another version of imprint never reuses these layers even when this number was not bumped.
  */
 export const LAYER_RULES_VERSION = 6;
 
@@ -38,7 +40,9 @@ export class LayerCache {
 
   /** The cache key of a description of inputs (any JSON value; hashed canonically). */
   static key(inputs: unknown): string {
-    return sha256(canonicalJson({ rules: LAYER_RULES_VERSION, inputs })).slice('sha256:'.length);
+    return sha256(canonicalJson({ rules: LAYER_RULES_VERSION, code: codeFingerprint(), inputs })).slice(
+      'sha256:'.length,
+    );
   }
 
   /**
