@@ -13,7 +13,7 @@ import { checkLockClosure } from '../lock/closure.js';
 import { lockPathFor } from '../lock/io.js';
 import type { LockPackage } from '../lock/types.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { Platform } from '../oci/types.js';
+import type { ContainerConfig, Platform } from '../oci/types.js';
 import { NUMERIC_USER } from '../spec/accounts.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { nearest } from '../spec/suggest.js';
@@ -23,6 +23,7 @@ import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
 import { copyFiles } from './files.js';
 import { applyRemovals } from './remove.js';
+import { runNotes } from './run-check.js';
 
 /** The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the cache. */
 export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<FileTree> {
@@ -106,6 +107,8 @@ export interface PlatformTreeInput {
   base?: LowerTree | undefined;
   /** Told of large package file bodies as they unpack (gzip members made ahead of the layer). */
   bodies?: InstallOptions['bodies'];
+  /** The image's runtime config, whose program is checked against the finished tree (run-check.ts). */
+  container?: ContainerConfig | undefined;
 }
 
 /**
@@ -116,7 +119,12 @@ export interface PlatformTreeInput {
  */
 export async function platformTree(
   input: PlatformTreeInput,
-): Promise<{ tree: FileTree; install: InstallResult | undefined; passwdUsers: string[] | null }> {
+): Promise<{
+  tree: FileTree;
+  install: InstallResult | undefined;
+  passwdUsers: string[] | null;
+  runNotes: string[];
+}> {
   const { loaded, epoch } = input;
   const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   let install: InstallResult | undefined;
@@ -202,8 +210,12 @@ export async function platformTree(
   const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
   const passwdUsers = await passwdNames(full);
   checkUserExists(passwdUsers, loaded.spec.user, loaded.file);
+  const runs =
+    input.container === undefined
+      ? []
+      : await runNotes(full, input.container, formatPlatform(input.platform));
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
-  return { tree, install, passwdUsers };
+  return { tree, install, passwdUsers, runNotes: runs };
 }
 
 /** The account names of the image's /etc/passwd, in file order; null when it has none. */

@@ -36,6 +36,7 @@ import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
 import { planLayers } from './layering.js';
+import { runCheckInputs } from './run-check.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
 export type BuildEvent =
@@ -212,6 +213,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
       const signed = signedCheck(platform, name, packages);
+      const container = containerConfig(spec, base?.config.config);
       const cached = await cache.get(key);
       let layers = cached?.layers;
       if (cached !== undefined && layers !== undefined) {
@@ -220,6 +222,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
         // What the build that made them warned about still holds.
         for (const message of cached.notes ?? []) warn(message);
+        // The program is no input of the layers: its warnings hold only for the same config.
+        if (cached.run?.inputs === runCheckInputs(container))
+          for (const message of cached.run.notes) warn(message);
         emit({ type: 'cached', platform: name });
       } else {
         // Large bodies are compressed on the cores the unpacking leaves idle.
@@ -241,6 +246,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           assembled = await step(`assembling the file tree for ${name}`, () =>
             platformTree({
               bodies,
+              container,
               loaded,
               platform,
               epoch: epoch.epoch,
@@ -265,12 +271,12 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           throw unsigned ?? (await fetching?.abort()) ?? err;
         }
         await signed;
-        const { tree, install, passwdUsers } = assembled;
+        const { tree, install, passwdUsers, runNotes } = assembled;
         const notes = [
           ...(install?.warnings ?? []),
           ...imageNotes(tree, packages.length > 0 && base === undefined),
         ];
-        for (const message of notes) warn(message);
+        for (const message of [...notes, ...runNotes]) warn(message);
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {
@@ -290,7 +296,12 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         }
         bodies?.close();
         layers = written;
-        await cache.put(key, { layers, passwdUsers, notes });
+        await cache.put(key, {
+          layers,
+          passwdUsers,
+          notes,
+          run: { inputs: runCheckInputs(container), notes: runNotes },
+        });
       }
 
       const config = jsonBlob(
@@ -298,7 +309,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         imageConfig({
           platform,
           epoch: epoch.epoch,
-          container: containerConfig(spec, base?.config.config),
+          container,
           diffIds: [...(base?.config.rootfs.diff_ids ?? []), ...layers.map((l) => l.diffId)],
           baseHistory: base?.config.history ?? [],
           history: layers.map((l) => ({

@@ -22,6 +22,8 @@ export interface CachedLayers {
   passwdUsers?: string[] | null;
   /** The warnings of the build that made the layers (missing alternatives, no os-release), repeated on a hit. */
   notes?: string[];
+  /** Its warnings about the program the container runs, and the config they were for (run-check.ts). */
+  run?: { inputs: string; notes: string[] };
 }
 
 /**

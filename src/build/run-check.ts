@@ -1,0 +1,201 @@
+import type { Readable } from 'node:stream';
+import { statPath } from '../debian/effects/tree-io.js';
+import type { ContainerConfig } from '../oci/types.js';
+import type { VNode } from '../vfs/node.js';
+import { normalizeImagePath } from '../vfs/path.js';
+import type { FileTree } from '../vfs/tree.js';
+import { DEFAULT_PATH } from './image.js';
+
+// What the container would run, checked against the image before it is published: a distroless
+// image has no shell to say "not found" helpfully, and a runtime reports a missing #! interpreter or
+// ELF loader as "no such file or directory" naming the program, not what is missing. So the build
+// warns when the program (entrypoint[0], else cmd[0]) is not in the image or not executable, when a
+// script's #! interpreter (or the command `#!/usr/bin/env` runs) is missing, when an ELF program's
+// loader is missing, and when an ELF program is for another architecture than the image.
+
+/** Packages that provide interpreters scripts commonly name, for the hint. */
+const PROVIDERS: Readonly<Record<string, string>> = {
+  '/usr/bin/env': 'coreutils',
+  '/bin/sh': 'dash (or bash)',
+  '/bin/bash': 'bash',
+  '/usr/bin/bash': 'bash',
+  '/bin/dash': 'dash',
+  '/usr/bin/perl': 'perl-base',
+  '/usr/bin/python3': 'python3',
+  '/usr/bin/node': 'nodejs',
+  '/usr/bin/nodejs': 'nodejs',
+};
+
+/** ELF e_machine values by OCI architecture. */
+const ELF_MACHINE: Readonly<Record<string, number>> = {
+  amd64: 62,
+  arm64: 183,
+  '386': 3,
+  arm: 40,
+  riscv64: 243,
+  ppc64le: 21,
+  ppc64: 21,
+  s390x: 22,
+  mips64le: 8,
+  loong64: 258,
+};
+const MACHINE_NAMES: Readonly<Record<number, string>> = {
+  62: 'x86-64',
+  183: 'aarch64',
+  3: 'i386',
+  40: 'arm',
+  243: 'riscv',
+  21: 'ppc64',
+  22: 's390',
+  8: 'mips',
+  258: 'loongarch',
+};
+
+/** Bytes of a program read to find its #! line or ELF program headers. */
+const HEAD_BYTES = 64 * 1024;
+
+/** The config fields the check reads (also what a cached result is valid for). */
+export function runCheckInputs(config: ContainerConfig): string {
+  const path = config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
+  return JSON.stringify([config.Entrypoint ?? [], config.Cmd ?? [], config.WorkingDir ?? '', path]);
+}
+
+/**
+ * Warnings about the program the container runs, for `platform` (e.g. "linux/amd64", whose
+ * architecture the ELF machine must match). Empty when neither entrypoint nor cmd is set. Cost: reads
+ * the first 64 KiB of the program and of its interpreter.
+ */
+export async function runNotes(tree: FileTree, config: ContainerConfig, platform: string): Promise<string[]> {
+  const argv =
+    config.Entrypoint !== undefined && config.Entrypoint.length > 0 ? config.Entrypoint : config.Cmd;
+  const field = argv === config.Entrypoint ? 'entrypoint' : 'cmd';
+  const program = argv?.[0];
+  if (program === undefined || program === '') return [];
+  const path = (config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH)
+    .split(':')
+    .filter((d) => d.startsWith('/'));
+  const arch = platform.split('/')[1] ?? '';
+  const what = `${field} ${JSON.stringify(program)} (${platform})`;
+  const found = locate(tree, program, config.WorkingDir ?? '/', path);
+  if (found === undefined) {
+    return [
+      `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start`,
+    ];
+  }
+  return checkProgram(tree, found, what, arch, path, 0);
+}
+
+/** The file `program` runs (a path, or a name looked up in PATH as execvp does), or undefined. */
+function locate(
+  tree: FileTree,
+  program: string,
+  workdir: string,
+  path: readonly string[],
+): { key: string; node: VNode } | undefined {
+  const candidates = program.includes('/')
+    ? [program.startsWith('/') ? program : `${workdir.replace(/\/$/, '')}/${program}`]
+    : path.map((dir) => `${dir.replace(/\/$/, '')}/${program}`);
+  for (const candidate of candidates) {
+    const hit = statPath(tree, normalizeImagePath(candidate));
+    if (hit?.node.kind === 'file' && (hit.node.mode & 0o111) !== 0) return hit;
+    if (program.includes('/') && hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
+async function checkProgram(
+  tree: FileTree,
+  hit: { key: string; node: VNode },
+  what: string,
+  arch: string,
+  path: readonly string[],
+  depth: number,
+): Promise<string[]> {
+  const { node } = hit;
+  if (node.kind !== 'file') return [`the image's ${what} is a ${node.kind} at /${hit.key}, not a program`];
+  if ((node.mode & 0o111) === 0) {
+    return [
+      `the image's ${what} is /${hit.key}, which is not executable (mode ${(node.mode & 0o7777).toString(8)}): set its mode`,
+    ];
+  }
+  const head = await readHead(node);
+  if (head.subarray(0, 2).toString('latin1') === '#!') {
+    const line = head.subarray(2, Math.max(2, head.indexOf(0x0a))).toString('utf8');
+    const [interpreter, ...args] = line.trim().split(/[ \t]+/);
+    if (interpreter === undefined || interpreter === '') return [];
+    const used = statPath(tree, normalizeImagePath(interpreter));
+    if (used === undefined || used.node.kind !== 'file') {
+      const provider = PROVIDERS[interpreter];
+      return [
+        `the image's ${what} is a script for #!${interpreter}, which is not in the image${provider === undefined ? '' : `: add ${provider} to packages`}`,
+      ];
+    }
+    if (interpreter === '/usr/bin/env' || interpreter === '/bin/env') {
+      const command = args.find((a) => !a.startsWith('-') && !a.includes('='));
+      if (command !== undefined && locate(tree, command, '/', path) === undefined) {
+        return [
+          `the image's ${what} is a script for #!${interpreter} ${command}, and ${command} is not in the image's PATH (${path.join(':')})`,
+        ];
+      }
+      return [];
+    }
+    return depth < 2 ? checkProgram(tree, used, what, arch, path, depth + 1) : [];
+  }
+  return elfNotes(tree, head, hit.key, what, arch);
+}
+
+/** Notes on an ELF program: another architecture, or a dynamic loader (PT_INTERP) that is missing. */
+function elfNotes(tree: FileTree, head: Buffer, key: string, what: string, arch: string): string[] {
+  if (head.length < 52 || head.readUInt32BE(0) !== 0x7f454c46) return [];
+  const is64 = head[4] === 2;
+  const little = head[5] === 1;
+  const u16 = (at: number) => (little ? head.readUInt16LE(at) : head.readUInt16BE(at));
+  const u32 = (at: number) => (little ? head.readUInt32LE(at) : head.readUInt32BE(at));
+  const word = (at: number) =>
+    is64 ? Number(little ? head.readBigUInt64LE(at) : head.readBigUInt64BE(at)) : u32(at);
+  const machine = u16(18);
+  const expected = ELF_MACHINE[arch];
+  if (expected !== undefined && machine !== expected) {
+    return [
+      `the image's ${what} is /${key}, an ELF program for ${MACHINE_NAMES[machine] ?? `machine ${machine}`}: it cannot run on ${arch}`,
+    ];
+  }
+  const phoff = word(is64 ? 32 : 28);
+  const phentsize = u16(is64 ? 54 : 42);
+  const phnum = u16(is64 ? 56 : 44);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + phentsize > head.length) break;
+    if (u32(at) !== 3) continue; // PT_INTERP
+    const offset = word(is64 ? at + 8 : at + 4);
+    const size = word(is64 ? at + 32 : at + 16);
+    if (offset + size > head.length || size < 2) break;
+    const loader = head.subarray(offset, offset + size - 1).toString('latin1');
+    if (statPath(tree, normalizeImagePath(loader)) === undefined) {
+      return [
+        `the image's ${what} is /${key}, which is dynamically linked against ${loader}, and that is not in the image: add libc6 to packages, or link the program statically`,
+      ];
+    }
+    break;
+  }
+  return [];
+}
+
+/** The first HEAD_BYTES of a file node. */
+async function readHead(node: Extract<VNode, { kind: 'file' }>): Promise<Buffer> {
+  const whole = node.content.sync?.();
+  if (whole !== undefined) return whole.subarray(0, HEAD_BYTES);
+  const stream: Readable = await node.content();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= HEAD_BYTES) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks, size).subarray(0, HEAD_BYTES);
+}
