@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks the main job (examples/python: python3 + ca-certificates) against peers, with hyperfine:
-#   warm    imprint build, packages cached, layer cache cold (install + tar + gzip -6)
+#   warm    imprint build, packages cached, layer cache cold (install + tar + gzip -6); also with
+#           IMPRINT_NATIVE_DEFLATE=0 (the WebAssembly libdeflate, as on hosts without Debian 12's libdeflate0)
 #   nochange imprint build with every layer cached
 #   cold    imprint build from an empty cache (downloads included)
 #   c-tools the irreducible work in one C pipeline on the same .debs:
@@ -37,8 +38,10 @@ suite_url=$(node --input-type=module -e '
 ' "$PWD")
 
 echo "# ${#debs[@]} packages, $bytes bytes of .deb files"
+echo "# deflate engine: $(node --input-type=module -e 'const m = await import(process.argv[1] + "/dist/compress/libdeflate.js"); console.log(m.deflateEngine())' "$PWD")"
 hyperfine --runs "$runs" --export-markdown "$work/table.md" \
   --command-name 'imprint build, warm (layer cache cold)' --prepare "rm -rf $cache/layers" "${imprint[*]} build $spec -o oci:$work/out" \
+  --command-name 'imprint build, warm, WebAssembly deflate only' --prepare "rm -rf $cache/layers" "env IMPRINT_NATIVE_DEFLATE=0 ${imprint[*]} build $spec -o oci:$work/out" \
   --command-name 'imprint build, no change' --prepare true "${imprint[*]} build $spec -o oci:$work/out" \
   --command-name 'C tools: ar | xz -dc | gzip -6' --prepare true "bash $work/c-tools.sh" \
   --command-name 'imprint build, cold (downloads)' --prepare "rm -rf $cache" "${imprint[*]} build $spec -o oci:$work/out" \
