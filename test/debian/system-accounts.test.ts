@@ -1,34 +1,15 @@
 // System accounts from postinsts' adduser calls (postgres, ssl-cert, ...), as adduser makes them.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
 import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
 import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
-import { installPackages } from '../../src/debian/install.js';
-import { FileTree } from '../../src/vfs/tree.js';
-import { type DebSpec, debInput } from '../helpers/debfile.js';
+import type { FileTree } from '../../src/vfs/tree.js';
+import type { DebSpec } from '../helpers/debfile.js';
+import { treeInstaller } from '../helpers/install-tree.js';
 
 const EPOCH = 1_700_000_000;
-const dir = mkdtempSync(join(tmpdir(), 'imprint-accounts-'));
-const spools: Array<{ close(): Promise<void> }> = [];
-after(async () => {
-  for (const s of spools) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function install(specs: DebSpec[]) {
-  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
-  const result = await installPackages(
-    tree,
-    specs.map((s) => debInput(s)),
-    { epoch: EPOCH, arch: 'amd64', spoolDir: join(dir, 'spool'), mergedUsr: true },
-  );
-  spools.push(result.spool);
-  return tree;
-}
+const install = treeInstaller('imprint-accounts-', EPOCH);
 
 async function text(tree: FileTree, path: string): Promise<string> {
   const node = tree.get(path);

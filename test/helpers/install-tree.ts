@@ -1,0 +1,29 @@
+// Installs generated .debs into a fresh tree, with effects, for tests of what packages leave behind;
+// the spools are closed and the temporary directory removed after the file's tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { installPackages } from '../../src/debian/install.js';
+import { FileTree } from '../../src/vfs/tree.js';
+import { type DebSpec, debInput } from './debfile.js';
+
+/** An install function for this test file: `await install(specs)` gives the tree (amd64, at `epoch`). */
+export function treeInstaller(prefix: string, epoch: number): (specs: DebSpec[]) => Promise<FileTree> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const spools: Array<{ close(): Promise<void> }> = [];
+  after(async () => {
+    for (const s of spools) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return async (specs) => {
+    const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+    const result = await installPackages(
+      tree,
+      specs.map((s) => debInput(s)),
+      { epoch, arch: 'amd64', spoolDir: join(dir, 'spool'), mergedUsr: true },
+    );
+    spools.push(result.spool);
+    return tree;
+  };
+}
