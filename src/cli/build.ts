@@ -1,8 +1,11 @@
 import { statSync } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { ImprintError } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
+import { canonicalJson } from '../oci/canonical-json.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import { mkdirp } from '../store/mkdirp.js';
 import { sameNode } from '../transport/same-node.js';
 import { argument } from './args.js';
 import { openCache, sweepCache } from './cache.js';
@@ -39,6 +42,10 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
       're-resolve the packages and rewrite imprint.lock before building (a missing lock is always written)',
     )
     .option('--no-attest', 'do not attach the SLSA provenance and SPDX SBOM referrers')
+    .option(
+      '--provenance-out <file>',
+      'also write the provenance statement (in-toto JSON, the bytes attached) to FILE: for `imprint verify --provenance FILE` of a docker-archive, which holds no referrers, or for signing',
+    )
     .option('--offline', 'use only cached packages and metadata; never touch the network')
     .option('--json', 'print the result as JSON on stdout');
   addPolicyFlag(addRegistryFlags(command))
@@ -58,6 +65,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           offline?: boolean;
           update?: boolean;
           attest?: boolean;
+          provenanceOut?: string;
         } & RegistryFlags & { policy?: string };
         // The build machinery loads when a build runs, not with the CLI (`imprint --version`, other commands).
         const [
@@ -110,6 +118,14 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         );
         // The other arguments are checked before anything is built.
         argument(() => {
+          if (opts.provenanceOut !== undefined && opts.attest === false)
+            throw new ImprintError(
+              'USAGE',
+              '--provenance-out writes the provenance, which --no-attest leaves out',
+              {
+                hint: 'Drop one of the two.',
+              },
+            );
           for (const tag of tags) checkOciTag(tag, '-t');
           if (opts.platform === undefined) return;
           const want = parsePlatform(opts.platform);
@@ -199,6 +215,21 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             : await attestBuild({ loaded, result, store, version: VERSION, cacheDir });
         const finalSet = attested?.set ?? result.set;
         const written: string[] = [];
+        if (opts.provenanceOut !== undefined && attested !== undefined) {
+          const file = resolvePath(opts.provenanceOut);
+          await mkdirp(dirname(file))
+            .then(() => writeFileAtomic(file, canonicalJson(attested.provenance)))
+            .catch((err: unknown) => {
+              throw new ImprintError(
+                'IO',
+                `--provenance-out ${opts.provenanceOut}: cannot write it: ${errorText(err)}`,
+                {
+                  cause: err,
+                },
+              );
+            });
+          written.push(`provenance ${file}`);
+        }
         for (const { ref, tag } of outputs) {
           // docker-archive holds one image: pick the platform when the build made several.
           const single =
@@ -229,6 +260,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                   layers: i.layers,
                 })),
                 outputs: outputs.map((o) => formatReference(o.ref)),
+                ...(opts.provenanceOut === undefined ? {} : { provenance: resolvePath(opts.provenanceOut) }),
                 warnings: result.warnings,
                 attestations:
                   attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
@@ -252,6 +284,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           report.write(
             `wrote ${formatReference(ref)}${tags.length > 1 && ref.transport === 'oci' ? ` (tag ${tag})` : ''}\n`,
           );
+        if (opts.provenanceOut !== undefined)
+          report.write(`wrote the provenance to ${resolvePath(opts.provenanceOut)}\n`);
         return EXIT_OK;
       }),
     );

@@ -367,6 +367,9 @@ async function attachedProvenance(
     }
   }
   throw new ImprintError('PROVENANCE_INVALID', `${formatReference(ref)} has no provenance attached`, {
-    hint: 'Build it with an imprint that attaches provenance, or pass --provenance FILE.',
+    hint:
+      ref.transport === 'docker-archive'
+        ? 'A docker-archive holds no attestations: pass --provenance FILE, the statement `imprint build --provenance-out FILE` writes (or verify the oci:/registry copy, which carries it).'
+        : 'Build it with an imprint that attaches provenance, or pass --provenance FILE (`imprint build --provenance-out FILE` writes it).',
   });
 }

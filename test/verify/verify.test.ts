@@ -215,4 +215,55 @@ describe('verifyImage', () => {
       await rm(work, { recursive: true, force: true });
     }
   });
+
+  it('a docker-archive, which holds no referrers, verifies with the provenance build --provenance-out wrote', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const dir = join(work, 'spec');
+      await writeSmallSpec(dir);
+      const cacheDir = join(work, 'cache');
+      const archive = `docker-archive:${join(work, 'image.tar')}`;
+      const provenance = join(work, 'out', 'provenance.json');
+      const refused = await runImprint([
+        '--cache-dir',
+        cacheDir,
+        'build',
+        dir,
+        '-o',
+        archive,
+        '--no-attest',
+        '--provenance-out',
+        provenance,
+      ]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assertOk(
+        await runImprint([
+          '--cache-dir',
+          cacheDir,
+          'build',
+          dir,
+          '-o',
+          archive,
+          '--provenance-out',
+          provenance,
+        ]),
+        'imprint build',
+      );
+      const statement = JSON.parse(await readFile(provenance, 'utf8'));
+      assert.equal(statement.predicateType, 'https://slsa.dev/provenance/v1');
+      const bare = await runImprint(['--cache-dir', cacheDir, 'verify', archive], { cwd: dir });
+      assert.equal(bare.code, 1);
+      assert.match(bare.stderr, /holds no attestations: pass --provenance FILE/);
+      const good = await runImprint(
+        ['--cache-dir', cacheDir, 'verify', archive, '--provenance', provenance],
+        {
+          cwd: dir,
+        },
+      );
+      assertOk(good, 'imprint verify --provenance');
+      assert.match(good.stdout + good.stderr, /verified/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
 });
