@@ -95,7 +95,9 @@ interface CopyContext {
 
 async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {
   // Synchronous metadata calls: a tree of 10,000 files would otherwise be 10,000 thread-pool trips.
-  const names = readdirSync(hostDir).sort(compareBytes);
+  const names = readdirSync(hostDir, { encoding: 'buffer' })
+    .map((raw) => utf8Name(ctx.copy, hostDir, raw))
+    .sort(compareBytes);
   for (const name of names) {
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
@@ -139,6 +141,34 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
     } else {
       throw unsupported(ctx.copy, host);
     }
+  }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A directory entry's name as text. Image paths are UTF-8 (tar readers reject other bytes), and a name
+ * read as a string would be mangled into one that no longer opens: name the file instead.
+ */
+function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
+  try {
+    return UTF8.decode(raw);
+  } catch {
+    const shown = [...raw]
+      .map((b) =>
+        b >= 0x20 && b < 0x7f && b !== 0x5c
+          ? String.fromCharCode(b)
+          : `\\x${b.toString(16).padStart(2, '0')}`,
+      )
+      .join('');
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${copy.field}.source: ${hostDir}/ holds a file whose name is not UTF-8 text: "${shown}"`,
+      {
+        hint: 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.',
+        details: { field: `${copy.field}.source`, path: hostDir, name: raw.toString('hex') },
+      },
+    );
   }
 }
 

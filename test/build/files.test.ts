@@ -104,6 +104,23 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it('names a file whose name is not UTF-8 text (image paths are UTF-8) instead of failing to stat a mangled name', async () => {
+    const dir = join(work, 'latin1');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    const name = Buffer.from('caf\xe9 menu.txt', 'latin1');
+    await writeFile(Buffer.concat([Buffer.from(join(dir, 'app/')), name]), 'x');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(
+        err.message,
+        /^files\[0\]\.source: .*\/app\/ holds a file whose name is not UTF-8 text: "caf\\xe9 menu\.txt"$/,
+      );
+      assert.match(err.hint ?? '', /rename the file/);
+      return true;
+    });
+  });
+
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
     const dir = join(work, 'swap');
     await mkdir(join(dir, 'app'), { recursive: true });
