@@ -21,6 +21,7 @@ import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
+import { refuseHidingDirectories } from './file-targets.js';
 import { copyFiles } from './files.js';
 import { applyRemovals } from './remove.js';
 import { runNotes } from './run-check.js';
@@ -189,6 +190,11 @@ export async function platformTree(
       lockPathFor(loaded.file),
       input.base === undefined ? undefined : await installedInTree(input.base.tree),
     );
+  refuseHidingDirectories(
+    upper,
+    input.files,
+    loaded.spec.files.map((f) => f.target),
+  );
   upper.overlay(input.files);
   // Certificates the spec adds for update-ca-certificates join the bundle, as they would after a COPY.
   const ca = install?.packages.find((p) => p.name === 'ca-certificates');

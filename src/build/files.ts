@@ -15,8 +15,10 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
+import type { VNode } from '../vfs/node.js';
 import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
+import { refuseHidingDirectory } from './file-targets.js';
 
 /** One `files[]` entry of the spec, already validated. */
 export interface FileCopy {
@@ -177,27 +179,29 @@ const WHOLE_READ_MAX = 1 << 20;
 
 function addFile(ctx: CopyContext, host: string, image: string, hostMode: number, size: number): void {
   const mode = ctx.copy.mode ?? (hostMode & 0o100 ? 0o755 : 0o644);
-  ctx.tree.add(
-    image,
-    {
-      kind: 'file',
-      size,
-      content: Object.assign(
-        () =>
-          size <= WHOLE_READ_MAX
-            ? Readable.from([readNoFollow(host, size)])
-            : createReadStream('', { fd: openSync(host, NO_FOLLOW), highWaterMark: 1 << 20 }),
-        // The stream opener reports a failed read (or a changed size) with the file's name.
-        { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host, size) : undefined) },
-      ),
-      mode,
-      uid: ctx.copy.uid,
-      gid: ctx.copy.gid,
-      mtime: ctx.mtime,
-      origin: ctx.copy.field,
-    },
-    { onExisting: 'replace' },
-  );
+  place(ctx, image, {
+    kind: 'file',
+    size,
+    content: Object.assign(
+      () =>
+        size <= WHOLE_READ_MAX
+          ? Readable.from([readNoFollow(host, size)])
+          : createReadStream('', { fd: openSync(host, NO_FOLLOW), highWaterMark: 1 << 20 }),
+      // The stream opener reports a failed read (or a changed size) with the file's name.
+      { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host, size) : undefined) },
+    ),
+    mode,
+    uid: ctx.copy.uid,
+    gid: ctx.copy.gid,
+    mtime: ctx.mtime,
+    origin: ctx.copy.field,
+  });
+}
+
+/** Adds a file of the copy: it replaces what an earlier entry put there, except a directory with content. */
+function place(ctx: CopyContext, image: string, node: VNode): void {
+  refuseHidingDirectory(ctx.tree, normalizeImagePath(image), node, ctx.copy.target);
+  ctx.tree.add(image, node, { onExisting: 'replace' });
 }
 
 /**

@@ -121,6 +121,33 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it('refuses a file entry that would replace a directory an earlier entry filled (a target missing its trailing /)', async () => {
+    const dir = join(work, 'into');
+    await mkdir(join(dir, 'conf.d'), { recursive: true });
+    await writeFile(join(dir, 'conf.d', 'a.conf'), 'a');
+    await writeFile(join(dir, 'b.conf'), 'b');
+    const yaml = (target: string) =>
+      writeFile(
+        join(dir, 'imprint.yaml'),
+        `version: 1\nfiles:\n  - {source: conf.d/, target: /etc/app/}\n  - {source: b.conf, target: ${target}}\n`,
+      );
+    await yaml('/etc/app');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+      assert.equal(
+        err.message,
+        'files[1].target: /etc/app is a directory from files[0] holding 1 entry (e.g. /etc/app/a.conf); files[1] would replace it with a file and drop them',
+      );
+      assert.match(err.hint ?? '', /end the target with a slash: target: \/etc\/app\//);
+      return true;
+    });
+    await yaml('/etc/app/');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.deepEqual(tree.childKeys('etc/app'), ['etc/app/a.conf', 'etc/app/b.conf']);
+    await yaml('/etc/app/a.conf'); // a file over a file: the later entry wins
+    assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
+  });
+
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
     const dir = join(work, 'swap');
     await mkdir(join(dir, 'app'), { recursive: true });
