@@ -182,7 +182,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     return check;
   };
   const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch), 'IO');
-  const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files), 'IO');
+  const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
   let spool: ContentSpool | undefined;
 
@@ -219,7 +219,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       if (cached !== undefined && layers !== undefined) {
         await signed;
         // The user is no input of the layers: checked against the accounts they hold.
-        if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
+        if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded);
         // What the build that made them warned about still holds.
         for (const message of cached.notes ?? []) warn(message);
         // The program is no input of the layers: its warnings hold only for the same config.

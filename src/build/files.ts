@@ -13,7 +13,7 @@ import {
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { ImprintError } from '../errors.js';
+import { errorText, ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
 import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
@@ -32,8 +32,10 @@ export interface FileCopy {
   dirMode?: number | undefined;
   uid: number;
   gid: number;
-  /** Field path for errors, e.g. `files[2]`. */
+  /** Field path, e.g. `files[2]`: the origin of what the entry adds. */
   field: string;
+  /** Names a key of the entry in errors: `imprint.yaml:7:13: files[2].source`. */
+  label: (key: 'source' | 'target') => string;
 }
 
 /**
@@ -51,17 +53,21 @@ export async function copyFiles(
   const root = await realpath(specDir);
   for (const copy of copies) {
     const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
-      throw new ImprintError('SPEC_SOURCE_MISSING', `${copy.field}.source: ${copy.source} does not exist`, {
-        hint: 'Paths in files[].source are relative to the spec file.',
-        cause: err,
-        details: { field: `${copy.field}.source`, path: copy.source },
-      });
+      throw new ImprintError(
+        'SPEC_SOURCE_MISSING',
+        `${copy.label('source')}: ${copy.source} does not exist`,
+        {
+          hint: 'Paths in files[].source are relative to the spec file.',
+          cause: err,
+          details: { field: `${copy.field}.source`, path: copy.source },
+        },
+      );
     });
     const rel = relative(root, real);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${copy.field}.source resolves to ${real}, outside the spec's directory ${root}`,
+        `${copy.label('source')}: ${copy.source} resolves to ${real}, outside the spec's directory ${root}`,
         {
           hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
           details: { field: `${copy.field}.source`, path: real },
@@ -97,17 +103,17 @@ interface CopyContext {
 
 async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {
   // Synchronous metadata calls: a tree of 10,000 files would otherwise be 10,000 thread-pool trips.
-  const names = readdirSync(hostDir, { encoding: 'buffer' })
+  const names = onHost(ctx.copy, hostDir, () => readdirSync(hostDir, { encoding: 'buffer' }))
     .map((raw) => utf8Name(ctx.copy, hostDir, raw))
     .sort(compareBytes);
   for (const name of names) {
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
-    const st = lstatSync(host);
+    const st = onHost(ctx.copy, host, () => lstatSync(host));
     if (st.isDirectory() && host === ctx.output && existsSync(join(host, 'oci-layout'))) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${ctx.copy.field}.source includes ${host}, the OCI layout imprint writes by default: every build would copy the previous image into the next one`,
+        `${ctx.copy.label('source')}: includes ${host}, the OCI layout imprint writes by default: every build would copy the previous image into the next one`,
         {
           hint: `Copy only what the image needs (e.g. source: app/), or remove ${host} and write the image elsewhere with -o.`,
           details: { field: `${ctx.copy.field}.source`, path: host },
@@ -124,7 +130,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       if (!target.startsWith('/') && symlinkEscapes(normalizeImagePath(image).split('/'), target)) {
         throw new ImprintError(
           'SPEC_INVALID',
-          `${ctx.copy.field}.source: the symlink ${host} -> ${target} would point above the image's root from ${image}`,
+          `${ctx.copy.label('source')}: the symlink ${host} -> ${target} would point above the image's root from ${image}`,
           {
             hint: 'A relative link must stay inside the image; use an absolute target (e.g. /etc/passwd) or fewer "..".',
             details: { field: `${ctx.copy.field}.source`, path: host, target, image },
@@ -143,6 +149,19 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
     } else {
       throw unsupported(ctx.copy, host);
     }
+  }
+}
+
+/** Runs a metadata call on a host path of the copy; a failure (EACCES, ...) names the entry and the path. */
+function onHost<T>(copy: FileCopy, path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw new ImprintError('IO', `${copy.label('source')}: cannot read ${path}: ${errorText(err)}`, {
+      hint: 'Make it readable by the user running imprint, or keep it out of the source.',
+      cause: err,
+      details: { field: `${copy.field}.source`, path },
+    });
   }
 }
 
@@ -165,7 +184,7 @@ function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
       .join('');
     throw new ImprintError(
       'SPEC_INVALID',
-      `${copy.field}.source: ${hostDir}/ holds a file whose name is not UTF-8 text: "${shown}"`,
+      `${copy.label('source')}: ${hostDir}/ holds a file whose name is not UTF-8 text: "${shown}"`,
       {
         hint: 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.',
         details: { field: `${copy.field}.source`, path: hostDir, name: raw.toString('hex') },
@@ -200,7 +219,10 @@ function addFile(ctx: CopyContext, host: string, image: string, hostMode: number
 
 /** Adds a file of the copy: it replaces what an earlier entry put there, except a directory with content. */
 function place(ctx: CopyContext, image: string, node: VNode): void {
-  refuseHidingDirectory(ctx.tree, normalizeImagePath(image), node, ctx.copy.target);
+  refuseHidingDirectory(ctx.tree, normalizeImagePath(image), node, {
+    label: ctx.copy.label('target'),
+    target: ctx.copy.target,
+  });
   ctx.tree.add(image, node, { onExisting: 'replace' });
 }
 
@@ -238,7 +260,7 @@ function dirMeta(copy: FileCopy, mtime: number) {
 function unsupported(copy: FileCopy, path: string): ImprintError {
   return new ImprintError(
     'SPEC_INVALID',
-    `${copy.field}.source: ${path} is not a regular file, directory or symlink`,
+    `${copy.label('source')}: ${path} is not a regular file, directory or symlink`,
     {
       hint: 'Sockets, FIFOs and device files cannot be copied from the host; create devices in the image instead.',
       details: { field: `${copy.field}.source`, path },

@@ -6,6 +6,8 @@ import { isImprintError } from '../../src/errors.js';
 import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
+const entries = (...targets: string[]) =>
+  targets.map((target, i) => ({ label: `imprint.yaml:${i + 3}:5: files[${i}].target`, target }));
 const dirMeta = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 const file = (origin: string) => ({
   kind: 'file' as const,
@@ -34,12 +36,12 @@ describe('refuseHidingDirectories', () => {
     const files = new FileTree(dirMeta);
     files.add('etc/ssl/certs', file('files[2]'));
     assert.throws(
-      () => refuseHidingDirectories(packagesTree(), files, ['/a/', '/b', '/etc/ssl/certs']),
+      () => refuseHidingDirectories(packagesTree(), files, entries('/a/', '/b', '/etc/ssl/certs')),
       (err: unknown) => {
         assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
         assert.equal(
           err.message,
-          'files[2].target: /etc/ssl/certs is a directory from openssl holding 2 entries (e.g. /etc/ssl/certs/00.0); files[2] would replace it with a file and drop them',
+          'imprint.yaml:5:5: files[2].target: /etc/ssl/certs is a directory from openssl holding 2 entries (e.g. /etc/ssl/certs/00.0); files[2] would replace it with a file and drop them',
         );
         assert.match(err.hint ?? '', /target: \/etc\/ssl\/certs\//);
         return true;
@@ -50,7 +52,7 @@ describe('refuseHidingDirectories', () => {
   it('follows the lower tree’s directory links (merged /usr) and allows files into, beside or over empty directories', () => {
     const through = new FileTree(dirMeta);
     through.add('lib/ssl', file('files[0]'));
-    assert.throws(() => refuseHidingDirectories(packagesTree(), through, ['/lib/ssl']), {
+    assert.throws(() => refuseHidingDirectories(packagesTree(), through, entries('/lib/ssl')), {
       code: 'VFS_CONFLICT',
       message: /\/usr\/lib\/ssl is a directory from openssl/,
     });
@@ -58,6 +60,10 @@ describe('refuseHidingDirectories', () => {
     fine.add('etc/ssl/certs/mine.pem', file('files[0]'));
     fine.add('etc/empty', file('files[1]'));
     fine.add('etc/ssl/certs/ca-certificates.crt', file('files[2]'));
-    refuseHidingDirectories(packagesTree(), fine, ['/etc/ssl/certs/', '/etc/empty', '/etc/ssl/certs/']);
+    refuseHidingDirectories(
+      packagesTree(),
+      fine,
+      entries('/etc/ssl/certs/', '/etc/empty', '/etc/ssl/certs/'),
+    );
   });
 });

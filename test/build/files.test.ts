@@ -58,7 +58,7 @@ describe('specFilesTree', async () => {
       assert.ok(isImprintError(err, 'SPEC_INVALID'));
       assert.match(
         err.message,
-        /^files\[0\]\.source: the symlink .*d\/root -> \.\.\/\.\.\/etc\/passwd would point above/,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: the symlink .*d\/root -> \.\.\/\.\.\/etc\/passwd would point above/,
       );
       return true;
     });
@@ -98,7 +98,7 @@ describe('specFilesTree', async () => {
       assert.ok(isImprintError(err, 'SPEC_INVALID'));
       assert.match(
         err.message,
-        /^files\[0\]\.source includes .*\/out, the OCI layout imprint writes by default/,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: includes .*\/out, the OCI layout imprint writes by default/,
       );
       return true;
     });
@@ -114,7 +114,7 @@ describe('specFilesTree', async () => {
       assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
       assert.match(
         err.message,
-        /^files\[0\]\.source: .*\/app\/ holds a file whose name is not UTF-8 text: "caf\\xe9 menu\.txt"$/,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: .*\/app\/ holds a file whose name is not UTF-8 text: "caf\\xe9 menu\.txt"$/,
       );
       assert.match(err.hint ?? '', /rename the file/);
       return true;
@@ -136,7 +136,7 @@ describe('specFilesTree', async () => {
       assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
       assert.equal(
         err.message,
-        'files[1].target: /etc/app is a directory from files[0] holding 1 entry (e.g. /etc/app/a.conf); files[1] would replace it with a file and drop them',
+        `${join(dir, 'imprint.yaml')}:4:30: files[1].target: /etc/app is a directory from files[0] holding 1 entry (e.g. /etc/app/a.conf); files[1] would replace it with a file and drop them`,
       );
       assert.match(err.hint ?? '', /end the target with a slash: target: \/etc\/app\//);
       return true;
