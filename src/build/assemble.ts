@@ -77,6 +77,7 @@ export async function treeFingerprint(tree: FileTree, spec?: SpecLocation): Prom
         if (whole !== undefined) body.update(whole);
         else for await (const chunk of await e.body()) body.update(chunk as Buffer);
       } catch (err) {
+        if (err instanceof ImprintError) throw err; // names the entry and the file already
         const origin = tree.get(e.path)?.origin ?? 'files';
         const index = /^files\[(\d+)\]$/.exec(origin)?.[1];
         const label =

@@ -1,24 +1,13 @@
-import {
-  closeSync,
-  constants,
-  createReadStream,
-  existsSync,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
 import { errorText, ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
 import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { refuseHidingDirectory } from './file-targets.js';
+import { sourceContent, stampOf } from './source-file.js';
 
 /** One `files[]` entry of the spec, already validated. */
 export interface FileCopy {
@@ -86,7 +75,7 @@ export async function copyFiles(
     } else if (st.isFile()) {
       const name = real.slice(real.lastIndexOf(sep) + 1);
       const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
-      addFile(ctx, real, target, st.mode, st.size);
+      addFile(ctx, real, target, st);
     } else {
       throw unsupported(copy, real);
     }
@@ -124,7 +113,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       ctx.tree.add(image, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
       await copyDir(ctx, host, image);
     } else if (st.isFile()) {
-      addFile(ctx, host, image, st.mode, st.size);
+      addFile(ctx, host, image, st);
     } else if (st.isSymbolicLink()) {
       const target = readlinkSync(host);
       if (!target.startsWith('/') && symlinkEscapes(normalizeImagePath(image).split('/'), target)) {
@@ -193,22 +182,12 @@ function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
   }
 }
 
-/** Files up to this size are read whole and synchronously (no stream, no 1 MiB buffer per file). */
-const WHOLE_READ_MAX = 1 << 20;
-
-function addFile(ctx: CopyContext, host: string, image: string, hostMode: number, size: number): void {
-  const mode = ctx.copy.mode ?? (hostMode & 0o100 ? 0o755 : 0o644);
+function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void {
+  const mode = ctx.copy.mode ?? (st.mode & 0o100 ? 0o755 : 0o644);
   place(ctx, image, {
     kind: 'file',
-    size,
-    content: Object.assign(
-      () =>
-        size <= WHOLE_READ_MAX
-          ? Readable.from([readNoFollow(host, size)])
-          : createReadStream('', { fd: openSync(host, NO_FOLLOW), highWaterMark: 1 << 20 }),
-      // The stream opener reports a failed read (or a changed size) with the file's name.
-      { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host, size) : undefined) },
-    ),
+    size: st.size,
+    content: sourceContent(host, stampOf(st), ctx.copy.label('source')),
     mode,
     uid: ctx.copy.uid,
     gid: ctx.copy.gid,
@@ -224,33 +203,6 @@ function place(ctx: CopyContext, image: string, node: VNode): void {
     target: ctx.copy.target,
   });
   ctx.tree.add(image, node, { onExisting: 'replace' });
-}
-
-/**
- * Opening flags of source files: a file swapped for a symlink after the walk (to /etc/shadow, say)
- * fails to open instead of being followed.
- */
-const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
-
-/** A small source file's bytes, read without following a symlink; its size must still be `size`. */
-function readNoFollow(host: string, size: number): Buffer {
-  const fd = openSync(host, NO_FOLLOW);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size !== size)
-      throw new Error(`${host} changed during the build (it was a ${size}-byte file)`);
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readQuietly(host: string, size: number): Buffer | undefined {
-  try {
-    return readNoFollow(host, size);
-  } catch {
-    return undefined;
-  }
 }
 
 function dirMeta(copy: FileCopy, mtime: number) {

@@ -1,6 +1,6 @@
 // files[]: modes of copied files and of the directories a directory source creates.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -146,6 +146,42 @@ describe('specFilesTree', async () => {
     assert.deepEqual(tree.childKeys('etc/app'), ['etc/app/a.conf', 'etc/app/b.conf']);
     await yaml('/etc/app/a.conf'); // a file over a file: the later entry wins
     assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
+  });
+
+  it('fails, naming the entry and the file, when a source file changes after the walk (the cache key would not describe the layer)', async () => {
+    const dir = join(work, 'changing');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'app', 'small'), 'original');
+    await writeFile(join(dir, 'app', 'large'), Buffer.alloc(3 << 20, 1));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    const drain = async (path: string) => {
+      const node = tree.get(path);
+      assert.ok(node?.kind === 'file');
+      for await (const _ of await node.content());
+      return node;
+    };
+    await drain('app/small'); // unchanged: reads fine, as often as asked
+    await drain('app/large');
+    const changed = (err: unknown) => {
+      assert.ok(isImprintError(err, 'IO'), String(err));
+      assert.match(
+        err.message,
+        /imprint\.yaml:2:18: files\[0\]\.source: .*\/app\/(small|large) changed during the build/,
+      );
+      assert.match(err.hint ?? '', /Build again/);
+      return true;
+    };
+    // Same size, new bytes (an editor saving): the stamp's mtime tells.
+    await writeFile(join(dir, 'app', 'small'), 'ORIGINAL');
+    await utimes(join(dir, 'app', 'small'), 1, 1);
+    assert.equal(
+      (tree.get('app/small') as { content: { sync?: () => unknown } }).content.sync?.(),
+      undefined,
+    );
+    await assert.rejects(drain('app/small'), changed);
+    await appendFile(join(dir, 'app', 'large'), 'more');
+    await assert.rejects(drain('app/large'), changed);
   });
 
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
