@@ -214,7 +214,7 @@ function unsupported(copy: FileCopy, path: string): ImprintError {
     'SPEC_INVALID',
     `${copy.label('source')}: ${path} is not a regular file, directory or symlink`,
     {
-      hint: 'Sockets, FIFOs and device files cannot be copied from the host; create devices in the image instead.',
+      hint: 'Sockets, FIFOs and device files cannot be copied from the host, and the spec cannot make them: move it out of the source, or copy the rest of its directory with entries of their own.',
       details: { field: `${copy.field}.source`, path },
     },
   );

@@ -1,5 +1,6 @@
 // files[]: modes of copied files and of the directories a directory source creates.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { appendFile, chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,6 +183,23 @@ describe('specFilesTree', async () => {
     await assert.rejects(drain('app/small'), changed);
     await appendFile(join(dir, 'app', 'large'), 'more');
     await assert.rejects(drain('app/large'), changed);
+  });
+
+  it('refuses a FIFO in a source with a hint the spec can follow', async () => {
+    const dir = join(work, 'fifo');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    execFileSync('mkfifo', [join(dir, 'app', 'pipe')]);
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(
+        err.message,
+        /files\[0\]\.source: .*\/app\/pipe is not a regular file, directory or symlink$/,
+      );
+      assert.match(err.hint ?? '', /move it out of the source/);
+      assert.doesNotMatch(err.hint ?? '', /create devices in the image/);
+      return true;
+    });
   });
 
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
