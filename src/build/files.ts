@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
@@ -73,7 +73,7 @@ export async function copyFiles(
       }
       await copyDir(ctx, real, copy.target);
     } else if (st.isFile()) {
-      const name = real.slice(real.lastIndexOf(sep) + 1);
+      const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
       const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
       addFile(ctx, real, target, st);
     } else {

@@ -202,6 +202,17 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it('names a file copied into a directory as the source is written, also when the source is a link', async () => {
+    const dir = join(work, 'named');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'app-2.1.conf'), 'v2');
+    await symlink('app-2.1.conf', join(dir, 'app.conf'));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app.conf, target: /etc/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(tree.get('etc/app.conf')?.kind, 'file');
+    assert.equal(tree.get('etc/app-2.1.conf'), undefined);
+  });
+
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
     const dir = join(work, 'swap');
     await mkdir(join(dir, 'app'), { recursive: true });
