@@ -22,12 +22,19 @@ import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
-import { copyFiles } from './files.js';
+import { type BuildPath, copyFiles } from './files.js';
 import { applyRemovals } from './remove.js';
 import { runNotes } from './run-check.js';
 
-/** The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the cache. */
-export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<FileTree> {
+/**
+ * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
+ * cache. `buildPaths` (the cache, the outputs) may not lie inside a source.
+ */
+export async function specFilesTree(
+  loaded: LoadedSpec,
+  epoch: number,
+  buildPaths: readonly BuildPath[] = [],
+): Promise<FileTree> {
   const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   await copyFiles(
     tree,
@@ -43,6 +50,7 @@ export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<
     })),
     loaded.dir,
     epoch,
+    buildPaths,
   );
   return tree;
 }

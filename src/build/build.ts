@@ -32,6 +32,7 @@ import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from '.
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { startFetch } from './fetching.js';
+import type { BuildPath } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
@@ -56,6 +57,8 @@ export interface BuildRequest {
   cacheDir: string;
   /** Use only what is cached: no network. */
   offline?: boolean;
+  /** Host paths the caller writes the image to (layouts, archives): a files source may not include them. */
+  outputs?: readonly BuildPath[];
   /**
    * The git facts of the spec's checkout (revision/source annotations, epoch fallback) when the caller
    * knows them, e.g. a verifier rebuilding from provenance; null for "no checkout". Read when absent.
@@ -181,7 +184,16 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     check.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     return check;
   };
-  const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch), 'IO');
+  const files = await step(
+    "reading the spec's files",
+    () =>
+      specFilesTree(loaded, epoch.epoch, [
+        { path: store.root, what: "imprint's blob store" },
+        { path: req.cacheDir, what: "imprint's cache directory" },
+        ...(req.outputs ?? []),
+      ]),
+    'IO',
+  );
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
   let spool: ContentSpool | undefined;

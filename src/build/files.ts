@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
@@ -38,8 +38,11 @@ export async function copyFiles(
   copies: FileCopy[],
   specDir: string,
   mtime: number,
+  buildPaths: readonly BuildPath[] = [],
 ): Promise<void> {
   const root = await realpath(specDir);
+  const own = new Map<string, string>();
+  for (const p of buildPaths) own.set(await realOrPlanned(resolve(p.path)), p.what);
   for (const copy of copies) {
     const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
       throw new ImprintError(
@@ -66,6 +69,7 @@ export async function copyFiles(
     const st = await stat(real);
     const ctx = { copy, mtime, tree, output: join(root, 'out') };
     if (st.isDirectory()) {
+      refuseBuildPaths(copy, real, own);
       // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
       if (tree.get(copy.target) === undefined) {
         tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
@@ -82,12 +86,45 @@ export async function copyFiles(
   }
 }
 
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest (a path to be made). */
+async function realOrPlanned(path: string): Promise<string> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real !== undefined) return real;
+  const parent = dirname(path);
+  return parent === path ? path : join(await realOrPlanned(parent), basename(path));
+}
+
+/**
+ * SPEC_INVALID when a path the build writes (`own`: its cache, an output, by real path) lies inside the
+ * directory source `real`, whether or not it exists yet: the image would hold what earlier builds left.
+ */
+function refuseBuildPaths(copy: FileCopy, real: string, own: ReadonlyMap<string, string>): void {
+  for (const [path, what] of own) {
+    if (path !== real && !path.startsWith(real.endsWith(sep) ? real : real + sep)) continue;
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${copy.label('source')}: includes ${path}, ${what}: the image would depend on what earlier builds left there`,
+      {
+        hint: 'Keep it out of the copied directory (--cache-dir, -o elsewhere), or copy only what the image needs (e.g. source: app/).',
+        details: { field: `${copy.field}.source`, path },
+      },
+    );
+  }
+}
+
 interface CopyContext {
   copy: FileCopy;
   mtime: number;
   tree: FileTree;
   /** The build's default output directory (<spec dir>/out), never copied into the image. */
   output: string;
+}
+
+/** A host path the build writes while it runs (its cache, an output), which a source must not include. */
+export interface BuildPath {
+  path: string;
+  /** What it is, for the error: "imprint's cache directory", "the output oci-archive:x.tar". */
+  what: string;
 }
 
 async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {

@@ -213,6 +213,34 @@ describe('specFilesTree', async () => {
     assert.equal(tree.get('etc/app-2.1.conf'), undefined);
   });
 
+  it('refuses a source that holds the cache or an output of the build, even before they exist (the image would hold earlier builds)', async () => {
+    const dir = join(work, 'own');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'app', 'main.py'), 'print(1)\n');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: ./, target: /app/}]\n');
+    const loaded = await loadSpec(dir);
+    const refused = (what: RegExp) => (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(err.message, /imprint\.yaml:2:18: files\[0\]\.source: includes /);
+      assert.match(err.message, what);
+      assert.match(err.hint ?? '', /--cache-dir, -o elsewhere/);
+      return true;
+    };
+    const cache = { path: join(dir, '.cache'), what: "imprint's cache directory" };
+    await assert.rejects(
+      specFilesTree(loaded, 0, [cache]),
+      refused(/\/own\/\.cache, imprint's cache directory/),
+    );
+    await mkdir(cache.path);
+    await assert.rejects(specFilesTree(loaded, 0, [cache]), refused(/\.cache/));
+    const archive = { path: join(dir, 'dist', 'img.tar'), what: 'the output oci-archive:dist/img.tar' };
+    await assert.rejects(specFilesTree(loaded, 0, [archive]), refused(/dist\/img\.tar, the output/));
+    // Paths outside the copied directory are no concern.
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0, [cache, archive]);
+    assert.equal(tree.get('app/main.py')?.kind, 'file');
+  });
+
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
     const dir = join(work, 'swap');
     await mkdir(join(dir, 'app'), { recursive: true });
