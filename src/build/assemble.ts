@@ -26,15 +26,32 @@ import { type BuildPath, copyFiles } from './files.js';
 import { applyRemovals } from './remove.js';
 import { runNotes } from './run-check.js';
 
+/** What a build writes on the host while it runs, which no files source may include. */
+export interface BuildWrites {
+  /** The blob store's root and the cache directory. */
+  store: string;
+  cacheDir: string;
+  /** The outputs' host paths (layouts, archives). */
+  outputs: readonly BuildPath[];
+}
+
 /**
  * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
- * cache. `buildPaths` (the cache, the outputs) may not lie inside a source.
+ * cache. What the build writes (`writes`: the cache, the outputs) may not lie inside a source.
  */
 export async function specFilesTree(
   loaded: LoadedSpec,
   epoch: number,
-  buildPaths: readonly BuildPath[] = [],
+  writes?: BuildWrites,
 ): Promise<FileTree> {
+  const buildPaths: BuildPath[] =
+    writes === undefined
+      ? []
+      : [
+          { path: writes.store, what: "imprint's blob store" },
+          { path: writes.cacheDir, what: "imprint's cache directory" },
+          ...writes.outputs,
+        ];
   const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   await copyFiles(
     tree,
@@ -130,9 +147,7 @@ export interface PlatformTreeInput {
  * `remove` list. Without a base that is the whole root filesystem; with one, what changed relative to
  * it (see changeset: new and changed nodes, whiteouts for removed base paths).
  */
-export async function platformTree(
-  input: PlatformTreeInput,
-): Promise<{
+export async function platformTree(input: PlatformTreeInput): Promise<{
   tree: FileTree;
   install: InstallResult | undefined;
   passwdUsers: string[] | null;

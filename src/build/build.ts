@@ -184,16 +184,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     check.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     return check;
   };
-  const files = await step(
-    "reading the spec's files",
-    () =>
-      specFilesTree(loaded, epoch.epoch, [
-        { path: store.root, what: "imprint's blob store" },
-        { path: req.cacheDir, what: "imprint's cache directory" },
-        ...(req.outputs ?? []),
-      ]),
-    'IO',
-  );
+  const own = { store: store.root, cacheDir, outputs: req.outputs ?? [] }; // not to be copied
+  const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch, own), 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
   let spool: ContentSpool | undefined;

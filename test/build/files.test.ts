@@ -226,18 +226,21 @@ describe('specFilesTree', async () => {
       assert.match(err.hint ?? '', /--cache-dir, -o elsewhere/);
       return true;
     };
-    const cache = { path: join(dir, '.cache'), what: "imprint's cache directory" };
+    const elsewhere = join(work, 'elsewhere');
+    const cacheDir = join(dir, '.cache');
+    const cache = { store: join(elsewhere, 'blobs'), cacheDir, outputs: [] };
     await assert.rejects(
-      specFilesTree(loaded, 0, [cache]),
+      specFilesTree(loaded, 0, cache),
       refused(/\/own\/\.cache, imprint's cache directory/),
     );
-    await mkdir(cache.path);
-    await assert.rejects(specFilesTree(loaded, 0, [cache]), refused(/\.cache/));
+    await mkdir(cacheDir);
+    await assert.rejects(specFilesTree(loaded, 0, cache), refused(/\.cache/));
     const archive = { path: join(dir, 'dist', 'img.tar'), what: 'the output oci-archive:dist/img.tar' };
-    await assert.rejects(specFilesTree(loaded, 0, [archive]), refused(/dist\/img\.tar, the output/));
+    const output = { store: elsewhere, cacheDir: elsewhere, outputs: [archive] };
+    await assert.rejects(specFilesTree(loaded, 0, output), refused(/dist\/img\.tar, the output/));
     // Paths outside the copied directory are no concern.
     await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
-    const tree = await specFilesTree(await loadSpec(dir), 0, [cache, archive]);
+    const tree = await specFilesTree(await loadSpec(dir), 0, { ...cache, outputs: [archive] });
     assert.equal(tree.get('app/main.py')?.kind, 'file');
   });
 
