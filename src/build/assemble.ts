@@ -15,18 +15,43 @@ import type { LockPackage } from '../lock/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ContainerConfig, Platform } from '../oci/types.js';
 import { NUMERIC_USER } from '../spec/accounts.js';
-import type { LoadedSpec } from '../spec/index.js';
+import { type LoadedSpec, type SpecLocation, specField } from '../spec/index.js';
 import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
-import { copyFiles } from './files.js';
+import { refuseHidingDirectories } from './file-targets.js';
+import { type BuildPath, copyFiles } from './files.js';
 import { applyRemovals } from './remove.js';
 import { runNotes } from './run-check.js';
 
-/** The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the cache. */
-export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<FileTree> {
+/** What a build writes on the host while it runs, which no files source may include. */
+export interface BuildWrites {
+  /** The blob store's root and the cache directory. */
+  store: string;
+  cacheDir: string;
+  /** The outputs' host paths (layouts, archives). */
+  outputs: readonly BuildPath[];
+}
+
+/**
+ * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
+ * cache. What the build writes (`writes`: the cache, the outputs) may not lie inside a source.
+ */
+export async function specFilesTree(
+  loaded: LoadedSpec,
+  epoch: number,
+  writes?: BuildWrites,
+): Promise<FileTree> {
+  const buildPaths: BuildPath[] =
+    writes === undefined
+      ? []
+      : [
+          { path: writes.store, what: "imprint's blob store" },
+          { path: writes.cacheDir, what: "imprint's cache directory" },
+          ...writes.outputs,
+        ];
   const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   await copyFiles(
     tree,
@@ -38,18 +63,21 @@ export async function specFilesTree(loaded: LoadedSpec, epoch: number): Promise<
       uid: f.owner.uid,
       gid: f.owner.gid,
       field: `files[${i}]`,
+      label: (key: 'source' | 'target') => specField(loaded, ['files', i, key]),
     })),
     loaded.dir,
     epoch,
+    buildPaths,
   );
   return tree;
 }
 
 /**
  * A description of a tree that changes whenever its layer bytes would: every entry's header fields and
- * the sha256 of every file body. For cache keys. Cost: reads every file body once.
+ * the sha256 of every file body. For cache keys; `spec` names the files[] entry of an unreadable file.
+ * Cost: reads every file body once.
  */
-export async function treeFingerprint(tree: FileTree): Promise<string> {
+export async function treeFingerprint(tree: FileTree, spec?: SpecLocation): Promise<string> {
   const h = createHash('sha256');
   for (const e of layerEntries(tree)) {
     h.update(
@@ -74,16 +102,18 @@ export async function treeFingerprint(tree: FileTree): Promise<string> {
         if (whole !== undefined) body.update(whole);
         else for await (const chunk of await e.body()) body.update(chunk as Buffer);
       } catch (err) {
+        if (err instanceof ImprintError) throw err; // names the entry and the file already
         const origin = tree.get(e.path)?.origin ?? 'files';
-        throw new ImprintError(
-          'IO',
-          `${origin}.source: cannot read the file for /${e.path}: ${errorText(err)}`,
-          {
-            hint: 'Make it readable by the user running imprint, or keep it out of the source.',
-            cause: err,
-            details: { field: `${origin}.source`, path: `/${e.path}` },
-          },
-        );
+        const index = /^files\[(\d+)\]$/.exec(origin)?.[1];
+        const label =
+          spec === undefined || index === undefined
+            ? `${origin}.source`
+            : specField(spec, ['files', Number(index), 'source']);
+        throw new ImprintError('IO', `${label}: cannot read the file for /${e.path}: ${errorText(err)}`, {
+          hint: 'Make it readable by the user running imprint, or keep it out of the source.',
+          cause: err,
+          details: { field: `${origin}.source`, path: `/${e.path}` },
+        });
       }
       h.update(body.digest('hex'));
     }
@@ -117,9 +147,7 @@ export interface PlatformTreeInput {
  * `remove` list. Without a base that is the whole root filesystem; with one, what changed relative to
  * it (see changeset: new and changed nodes, whiteouts for removed base paths).
  */
-export async function platformTree(
-  input: PlatformTreeInput,
-): Promise<{
+export async function platformTree(input: PlatformTreeInput): Promise<{
   tree: FileTree;
   install: InstallResult | undefined;
   passwdUsers: string[] | null;
@@ -132,7 +160,7 @@ export async function platformTree(
   if (timezone !== undefined && !input.packages.some((p) => p.name === 'tzdata')) {
     throw new ImprintError(
       'SPEC_INVALID',
-      `${loaded.file}: timezone: ${timezone} is set, but tzdata is not among the packages for ${formatPlatform(input.platform)}`,
+      `${specField(loaded, ['timezone'])}: ${timezone} is set, but tzdata is not among the packages for ${formatPlatform(input.platform)}`,
       {
         hint: 'Add tzdata to packages (e.g. {name: tzdata, dependencies: false}), or drop timezone.',
         details: { file: loaded.file, field: 'timezone', timezone },
@@ -171,7 +199,7 @@ export async function platformTree(
       await removeCorruptPackages(err, input.store, input.packages);
       // The zone is checked against what tzdata installs: name the spec's field.
       if (timezone !== undefined && isImprintError(err, 'SPEC_INVALID') && err.details.timezone !== undefined)
-        throw new ImprintError('SPEC_INVALID', `${loaded.file}: timezone: ${err.message}`, {
+        throw new ImprintError('SPEC_INVALID', `${specField(loaded, ['timezone'])}: ${err.message}`, {
           ...(err.hint === undefined ? {} : { hint: err.hint }),
           details: { ...err.details, file: loaded.file, field: 'timezone' },
         });
@@ -189,6 +217,11 @@ export async function platformTree(
       lockPathFor(loaded.file),
       input.base === undefined ? undefined : await installedInTree(input.base.tree),
     );
+  refuseHidingDirectories(
+    upper,
+    input.files,
+    loaded.spec.files.map((f, i) => ({ label: specField(loaded, ['files', i, 'target']), target: f.target })),
+  );
   upper.overlay(input.files);
   // Certificates the spec adds for update-ca-certificates join the bundle, as they would after a COPY.
   const ca = install?.packages.find((p) => p.name === 'ca-certificates');
@@ -207,9 +240,9 @@ export async function platformTree(
   }
   const { users, groups } = loaded.spec.accounts;
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
-  const removed = applyRemovals(full, loaded.spec.remove, loaded.file);
+  const removed = applyRemovals(full, loaded.spec.remove, loaded);
   const passwdUsers = await passwdNames(full);
-  checkUserExists(passwdUsers, loaded.spec.user, loaded.file);
+  checkUserExists(passwdUsers, loaded.spec.user, loaded);
   const runs =
     input.container === undefined
       ? []
@@ -266,17 +299,17 @@ async function removeCorruptPackages(
 export function checkUserExists(
   names: readonly string[] | null,
   user: string | undefined,
-  file: string,
+  spec: SpecLocation,
 ): void {
   if (user === undefined || NUMERIC_USER.test(user)) return;
   if (names?.includes(user)) return;
   const suggestion = nearest(user, new Set(names ?? []));
   throw new ImprintError(
     'SPEC_INVALID',
-    `${file}: user: ${JSON.stringify(user)} is not in the image's /etc/passwd${names === null ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
+    `${specField(spec, ['user'])}: ${JSON.stringify(user)} is not in the image's /etc/passwd${names === null ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
     {
       hint: 'Declare the user under accounts.users, add the package that creates it (base-passwd has root, nobody, www-data and the other Debian system users), or use a numeric uid[:gid].',
-      details: { file, field: 'user', user },
+      details: { file: spec.file, field: 'user', user },
     },
   );
 }

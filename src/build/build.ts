@@ -32,6 +32,7 @@ import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from '.
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { startFetch } from './fetching.js';
+import type { BuildPath } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
@@ -56,6 +57,8 @@ export interface BuildRequest {
   cacheDir: string;
   /** Use only what is cached: no network. */
   offline?: boolean;
+  /** Host paths the caller writes the image to (layouts, archives): a files source may not include them. */
+  outputs?: readonly BuildPath[];
   /**
    * The git facts of the spec's checkout (revision/source annotations, epoch fallback) when the caller
    * knows them, e.g. a verifier rebuilding from provenance; null for "no checkout". Read when absent.
@@ -181,8 +184,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     check.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     return check;
   };
-  const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch), 'IO');
-  const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files), 'IO');
+  const own = { store: store.root, cacheDir, outputs: req.outputs ?? [] }; // not to be copied
+  const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch, own), 'IO');
+  const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
   let spool: ContentSpool | undefined;
 
@@ -219,7 +223,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       if (cached !== undefined && layers !== undefined) {
         await signed;
         // The user is no input of the layers: checked against the accounts they hold.
-        if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded.file);
+        if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded);
         // What the build that made them warned about still holds.
         for (const message of cached.notes ?? []) warn(message);
         // The program is no input of the layers: its warnings hold only for the same config.

@@ -1,22 +1,13 @@
-import {
-  closeSync,
-  constants,
-  createReadStream,
-  existsSync,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import { ImprintError } from '../errors.js';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { errorText, ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
+import type { VNode } from '../vfs/node.js';
 import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
+import { refuseHidingDirectory } from './file-targets.js';
+import { sourceContent, stampOf } from './source-file.js';
 
 /** One `files[]` entry of the spec, already validated. */
 export interface FileCopy {
@@ -30,8 +21,10 @@ export interface FileCopy {
   dirMode?: number | undefined;
   uid: number;
   gid: number;
-  /** Field path for errors, e.g. `files[2]`. */
+  /** Field path, e.g. `files[2]`: the origin of what the entry adds. */
   field: string;
+  /** Names a key of the entry in errors: `imprint.yaml:7:13: files[2].source`. */
+  label: (key: 'source' | 'target') => string;
 }
 
 /**
@@ -45,21 +38,28 @@ export async function copyFiles(
   copies: FileCopy[],
   specDir: string,
   mtime: number,
+  buildPaths: readonly BuildPath[] = [],
 ): Promise<void> {
   const root = await realpath(specDir);
+  const own = new Map<string, string>();
+  for (const p of buildPaths) own.set(await realOrPlanned(resolve(p.path)), p.what);
   for (const copy of copies) {
     const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
-      throw new ImprintError('SPEC_SOURCE_MISSING', `${copy.field}.source: ${copy.source} does not exist`, {
-        hint: 'Paths in files[].source are relative to the spec file.',
-        cause: err,
-        details: { field: `${copy.field}.source`, path: copy.source },
-      });
+      throw new ImprintError(
+        'SPEC_SOURCE_MISSING',
+        `${copy.label('source')}: ${copy.source} does not exist`,
+        {
+          hint: 'Paths in files[].source are relative to the spec file.',
+          cause: err,
+          details: { field: `${copy.field}.source`, path: copy.source },
+        },
+      );
     });
     const rel = relative(root, real);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${copy.field}.source resolves to ${real}, outside the spec's directory ${root}`,
+        `${copy.label('source')}: ${copy.source} resolves to ${real}, outside the spec's directory ${root}`,
         {
           hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
           details: { field: `${copy.field}.source`, path: real },
@@ -69,6 +69,7 @@ export async function copyFiles(
     const st = await stat(real);
     const ctx = { copy, mtime, tree, output: join(root, 'out') };
     if (st.isDirectory()) {
+      refuseBuildPaths(copy, real, own);
       // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
       if (tree.get(copy.target) === undefined) {
         tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
@@ -76,12 +77,38 @@ export async function copyFiles(
       }
       await copyDir(ctx, real, copy.target);
     } else if (st.isFile()) {
-      const name = real.slice(real.lastIndexOf(sep) + 1);
+      const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
       const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
-      addFile(ctx, real, target, st.mode, st.size);
+      addFile(ctx, real, target, st);
     } else {
       throw unsupported(copy, real);
     }
+  }
+}
+
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest (a path to be made). */
+async function realOrPlanned(path: string): Promise<string> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real !== undefined) return real;
+  const parent = dirname(path);
+  return parent === path ? path : join(await realOrPlanned(parent), basename(path));
+}
+
+/**
+ * SPEC_INVALID when a path the build writes (`own`: its cache, an output, by real path) lies inside the
+ * directory source `real`, whether or not it exists yet: the image would hold what earlier builds left.
+ */
+function refuseBuildPaths(copy: FileCopy, real: string, own: ReadonlyMap<string, string>): void {
+  for (const [path, what] of own) {
+    if (path !== real && !path.startsWith(real.endsWith(sep) ? real : real + sep)) continue;
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${copy.label('source')}: includes ${path}, ${what}: the image would depend on what earlier builds left there`,
+      {
+        hint: 'Keep it out of the copied directory (--cache-dir, -o elsewhere), or copy only what the image needs (e.g. source: app/).',
+        details: { field: `${copy.field}.source`, path },
+      },
+    );
   }
 }
 
@@ -93,17 +120,26 @@ interface CopyContext {
   output: string;
 }
 
+/** A host path the build writes while it runs (its cache, an output), which a source must not include. */
+export interface BuildPath {
+  path: string;
+  /** What it is, for the error: "imprint's cache directory", "the output oci-archive:x.tar". */
+  what: string;
+}
+
 async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {
   // Synchronous metadata calls: a tree of 10,000 files would otherwise be 10,000 thread-pool trips.
-  const names = readdirSync(hostDir).sort(compareBytes);
+  const names = onHost(ctx.copy, hostDir, () => readdirSync(hostDir, { encoding: 'buffer' }))
+    .map((raw) => utf8Name(ctx.copy, hostDir, raw))
+    .sort(compareBytes);
   for (const name of names) {
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
-    const st = lstatSync(host);
+    const st = onHost(ctx.copy, host, () => lstatSync(host));
     if (st.isDirectory() && host === ctx.output && existsSync(join(host, 'oci-layout'))) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${ctx.copy.field}.source includes ${host}, the OCI layout imprint writes by default: every build would copy the previous image into the next one`,
+        `${ctx.copy.label('source')}: includes ${host}, the OCI layout imprint writes by default: every build would copy the previous image into the next one`,
         {
           hint: `Copy only what the image needs (e.g. source: app/), or remove ${host} and write the image elsewhere with -o.`,
           details: { field: `${ctx.copy.field}.source`, path: host },
@@ -114,13 +150,13 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       ctx.tree.add(image, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
       await copyDir(ctx, host, image);
     } else if (st.isFile()) {
-      addFile(ctx, host, image, st.mode, st.size);
+      addFile(ctx, host, image, st);
     } else if (st.isSymbolicLink()) {
       const target = readlinkSync(host);
       if (!target.startsWith('/') && symlinkEscapes(normalizeImagePath(image).split('/'), target)) {
         throw new ImprintError(
           'SPEC_INVALID',
-          `${ctx.copy.field}.source: the symlink ${host} -> ${target} would point above the image's root from ${image}`,
+          `${ctx.copy.label('source')}: the symlink ${host} -> ${target} would point above the image's root from ${image}`,
           {
             hint: 'A relative link must stay inside the image; use an absolute target (e.g. /etc/passwd) or fewer "..".',
             details: { field: `${ctx.copy.field}.source`, path: host, target, image },
@@ -142,59 +178,68 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
   }
 }
 
-/** Files up to this size are read whole and synchronously (no stream, no 1 MiB buffer per file). */
-const WHOLE_READ_MAX = 1 << 20;
-
-function addFile(ctx: CopyContext, host: string, image: string, hostMode: number, size: number): void {
-  const mode = ctx.copy.mode ?? (hostMode & 0o100 ? 0o755 : 0o644);
-  ctx.tree.add(
-    image,
-    {
-      kind: 'file',
-      size,
-      content: Object.assign(
-        () =>
-          size <= WHOLE_READ_MAX
-            ? Readable.from([readNoFollow(host, size)])
-            : createReadStream('', { fd: openSync(host, NO_FOLLOW), highWaterMark: 1 << 20 }),
-        // The stream opener reports a failed read (or a changed size) with the file's name.
-        { sync: () => (size <= WHOLE_READ_MAX ? readQuietly(host, size) : undefined) },
-      ),
-      mode,
-      uid: ctx.copy.uid,
-      gid: ctx.copy.gid,
-      mtime: ctx.mtime,
-      origin: ctx.copy.field,
-    },
-    { onExisting: 'replace' },
-  );
+/** Runs a metadata call on a host path of the copy; a failure (EACCES, ...) names the entry and the path. */
+function onHost<T>(copy: FileCopy, path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw new ImprintError('IO', `${copy.label('source')}: cannot read ${path}: ${errorText(err)}`, {
+      hint: 'Make it readable by the user running imprint, or keep it out of the source.',
+      cause: err,
+      details: { field: `${copy.field}.source`, path },
+    });
+  }
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Opening flags of source files: a file swapped for a symlink after the walk (to /etc/shadow, say)
- * fails to open instead of being followed.
+ * A directory entry's name as text. Image paths are UTF-8 (tar readers reject other bytes), and a name
+ * read as a string would be mangled into one that no longer opens: name the file instead.
  */
-const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
-
-/** A small source file's bytes, read without following a symlink; its size must still be `size`. */
-function readNoFollow(host: string, size: number): Buffer {
-  const fd = openSync(host, NO_FOLLOW);
+function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size !== size)
-      throw new Error(`${host} changed during the build (it was a ${size}-byte file)`);
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
+    return UTF8.decode(raw);
+  } catch {
+    const shown = [...raw]
+      .map((b) =>
+        b >= 0x20 && b < 0x7f && b !== 0x5c
+          ? String.fromCharCode(b)
+          : `\\x${b.toString(16).padStart(2, '0')}`,
+      )
+      .join('');
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${copy.label('source')}: ${hostDir}/ holds a file whose name is not UTF-8 text: "${shown}"`,
+      {
+        hint: 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.',
+        details: { field: `${copy.field}.source`, path: hostDir, name: raw.toString('hex') },
+      },
+    );
   }
 }
 
-function readQuietly(host: string, size: number): Buffer | undefined {
-  try {
-    return readNoFollow(host, size);
-  } catch {
-    return undefined;
-  }
+function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void {
+  const mode = ctx.copy.mode ?? (st.mode & 0o100 ? 0o755 : 0o644);
+  place(ctx, image, {
+    kind: 'file',
+    size: st.size,
+    content: sourceContent(host, stampOf(st), ctx.copy.label('source')),
+    mode,
+    uid: ctx.copy.uid,
+    gid: ctx.copy.gid,
+    mtime: ctx.mtime,
+    origin: ctx.copy.field,
+  });
+}
+
+/** Adds a file of the copy: it replaces what an earlier entry put there, except a directory with content. */
+function place(ctx: CopyContext, image: string, node: VNode): void {
+  refuseHidingDirectory(ctx.tree, normalizeImagePath(image), node, {
+    label: ctx.copy.label('target'),
+    target: ctx.copy.target,
+  });
+  ctx.tree.add(image, node, { onExisting: 'replace' });
 }
 
 function dirMeta(copy: FileCopy, mtime: number) {
@@ -204,9 +249,9 @@ function dirMeta(copy: FileCopy, mtime: number) {
 function unsupported(copy: FileCopy, path: string): ImprintError {
   return new ImprintError(
     'SPEC_INVALID',
-    `${copy.field}.source: ${path} is not a regular file, directory or symlink`,
+    `${copy.label('source')}: ${path} is not a regular file, directory or symlink`,
     {
-      hint: 'Sockets, FIFOs and device files cannot be copied from the host; create devices in the image instead.',
+      hint: 'Sockets, FIFOs and device files cannot be copied from the host, and the spec cannot make them: move it out of the source, or copy the rest of its directory with entries of their own.',
       details: { field: `${copy.field}.source`, path },
     },
   );

@@ -1,4 +1,5 @@
 import { ImprintError } from '../errors.js';
+import { type SpecLocation, specField } from '../spec/index.js';
 import { compareBytes, parentPath, withinAny } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
@@ -12,16 +13,16 @@ const GLOB = /[*?]/;
  * SPEC_INVALID naming `remove[i]`. Returns the keys removed (topmost ones). Cost: one pass over the
  * keys per pattern.
  */
-export function applyRemovals(tree: FileTree, patterns: readonly string[], file: string): Set<string> {
+export function applyRemovals(tree: FileTree, patterns: readonly string[], spec: SpecLocation): Set<string> {
   const removed = new Set<string>();
   patterns.forEach((pattern, i) => {
     if (/^\/*$/.test(pattern)) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${file}: remove[${i}]: ${pattern} is the image's root, which cannot be removed`,
+        `${specField(spec, ['remove', i])}: ${pattern} is the image's root, which cannot be removed`,
         {
           hint: 'Name the paths below / to remove, e.g. /usr/share/doc/**.',
-          details: { file, field: `remove[${i}]`, pattern },
+          details: { file: spec.file, field: `remove[${i}]`, pattern },
         },
       );
     }
@@ -29,10 +30,10 @@ export function applyRemovals(tree: FileTree, patterns: readonly string[], file:
     if (matches.length === 0) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${file}: remove[${i}]: ${pattern} matches nothing in the image`,
+        `${specField(spec, ['remove', i])}: ${pattern} matches nothing in the image`,
         {
           hint: 'Check the spelling, and that the path exists at that point of the build (after packages, files and accounts); or drop the entry.',
-          details: { file, field: `remove[${i}]`, pattern },
+          details: { file: spec.file, field: `remove[${i}]`, pattern },
         },
       );
     }

@@ -193,6 +193,11 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           store,
           cacheDir,
           offline: opts.offline === true,
+          outputs: outputs.flatMap(({ ref }) =>
+            ref.transport === 'docker'
+              ? []
+              : [{ path: ref.path, what: `the output ${formatReference(ref)}` }],
+          ),
           registry,
           onEvent: (e) => {
             if (opts.json) return;

@@ -6,7 +6,7 @@ import { resolveSourceSpec } from '../debian/sources.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { LoadedSpec, Spec } from '../spec/index.js';
+import { type LoadedSpec, type Spec, specField } from '../spec/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { lockPath, specLockHash } from './fresh.js';
 import { recordLockSigned } from './signed.js';
@@ -69,7 +69,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
         ...(await resolveSourceSpec(s, { sourceIndex: i, baseDir: dir, root: req.aptRoot ?? '/' })),
       );
     } catch (err) {
-      throw namingSpecSource(err, req.loaded.file, i);
+      throw namingSpecSource(err, req.loaded, i);
     }
   }
   const base = {
@@ -119,7 +119,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
         installed,
       });
     } catch (err) {
-      throw namingSpecPackage(err, req.loaded.file, spec, key);
+      throw namingSpecPackage(err, req.loaded, key);
     }
     platforms[key] = resolution.packages.map((r) => lockPackage(r, sourceIndexOf(r, opened)));
   }
@@ -303,12 +303,12 @@ function releaseDate(a: Archive): string {
 }
 
 /** A source's error (no apt source for a suite, no keyring) with the spec file and `sources[i]` in front. */
-function namingSpecSource(err: unknown, file: string, i: number): unknown {
+function namingSpecSource(err: unknown, loaded: LoadedSpec, i: number): unknown {
   if (!isImprintError(err, 'APT_SOURCE_NOT_FOUND') && !isImprintError(err, 'KEYRING_NOT_FOUND')) return err;
-  return new ImprintError(err.code, `${file}: sources[${i}]: ${err.message}`, {
+  return new ImprintError(err.code, `${specField(loaded, ['sources', i])}: ${err.message}`, {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     cause: err,
-    details: { ...err.details, file, field: `sources[${i}]` },
+    details: { ...err.details, file: loaded.file, field: `sources[${i}]` },
   });
 }
 
@@ -316,13 +316,14 @@ function namingSpecSource(err: unknown, file: string, i: number): unknown {
  * A PACKAGE_NOT_FOUND about a package the spec names, with the spec file, its `packages[i]` and the
  * platform in front; other errors as they are.
  */
-function namingSpecPackage(err: unknown, file: string, spec: Spec, platform: string): unknown {
+function namingSpecPackage(err: unknown, loaded: LoadedSpec, platform: string): unknown {
   if (!isImprintError(err, 'PACKAGE_NOT_FOUND')) return err;
-  const i = spec.packages.findIndex((p) => p.name === err.details.name);
+  const i = loaded.spec.packages.findIndex((p) => p.name === err.details.name);
   if (i < 0) return err;
-  return new ImprintError('PACKAGE_NOT_FOUND', `${file}: packages[${i}]: ${err.message} (${platform})`, {
+  const at = specField(loaded, ['packages', i]);
+  return new ImprintError('PACKAGE_NOT_FOUND', `${at}: ${err.message} (${platform})`, {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     cause: err,
-    details: { ...err.details, file, field: `packages[${i}]`, platform },
+    details: { ...err.details, file: loaded.file, field: `packages[${i}]`, platform },
   });
 }

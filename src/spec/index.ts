@@ -10,6 +10,8 @@ export {
   normalizeSpec,
   parseSpec,
   SPEC_FILE_NAME,
+  type SpecLocation,
+  specField,
 } from './load.js';
 export { formatPath, type Locator, type PathSegment, type SourcePosition } from './locate.js';
 export {

@@ -3,7 +3,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { type SpecIssue, specInvalid, specIssues, where } from './issues.js';
-import { type Locator, type PathSegment, parseYamlText } from './locate.js';
+import { formatPath, type Locator, type PathSegment, parseYamlText } from './locate.js';
 import { issueMessage } from './messages.js';
 import { type Spec, specSchema } from './schema.js';
 
@@ -12,8 +12,25 @@ export const SPEC_FILE_NAME = 'imprint.yaml';
 /** Largest spec file read (a spec is configuration, not content). */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
+/** What names a spec in errors: its file and, when known, where each field is written. */
+export interface SpecLocation {
+  /** Absolute path of the spec file. */
+  file: string;
+  /** Maps field paths to positions in the spec file (absent for a spec not read from a file). */
+  locate?: Locator | undefined;
+}
+
+/**
+ * Names a field of a spec as every error does: `file:line:column: files[2].target`, or
+ * `file: files[2].target` when positions are unknown. Pure.
+ */
+export function specField(spec: SpecLocation, segments: readonly PathSegment[]): string {
+  const pos = spec.locate?.(segments) ?? { line: undefined, column: undefined };
+  return `${where(spec.file, pos)}: ${formatPath(segments)}`;
+}
+
 /** A spec as read from disk: the normalised Spec plus what identifies its source. */
-export interface LoadedSpec {
+export interface LoadedSpec extends SpecLocation {
   spec: Spec;
   /** Absolute path of the spec file. */
   file: string;
@@ -112,6 +129,7 @@ export async function loadSpec(pathOrDir: string): Promise<LoadedSpec> {
   return {
     spec,
     file,
+    locate,
     dir,
     raw: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength),
     digest: sha256(raw),

@@ -1,6 +1,6 @@
 import { ImprintError } from '../errors.js';
 import type { Meta, VNode } from './node.js';
-import { normalizeImagePath, parentPath, resolveLinkTarget } from './path.js';
+import { compareBytes, normalizeImagePath, parentPath, resolveLinkTarget } from './path.js';
 
 export interface AddOptions {
   /** What to do when the path exists: 'error' (default; directories merge), or 'replace'. */
@@ -32,6 +32,12 @@ export class FileTree {
   /** The node at `path`, without following symlinks. */
   get(path: string): VNode | undefined {
     return this.#nodes.get(normalizeImagePath(path));
+  }
+
+  /** The keys directly below the directory `path`, sorted by UTF-8 bytes ([] when none). Cost: O(children log children). */
+  childKeys(path: string): string[] {
+    const kids = this.#children.get(normalizeImagePath(path));
+    return kids === undefined ? [] : [...kids].sort(compareBytes);
   }
 
   /** All keys, in insertion order (callers that write output must sort: see layerEntries). */

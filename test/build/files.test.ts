@@ -1,6 +1,7 @@
 // files[]: modes of copied files and of the directories a directory source creates.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { appendFile, chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -58,7 +59,7 @@ describe('specFilesTree', async () => {
       assert.ok(isImprintError(err, 'SPEC_INVALID'));
       assert.match(
         err.message,
-        /^files\[0\]\.source: the symlink .*d\/root -> \.\.\/\.\.\/etc\/passwd would point above/,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: the symlink .*d\/root -> \.\.\/\.\.\/etc\/passwd would point above/,
       );
       return true;
     });
@@ -98,10 +99,149 @@ describe('specFilesTree', async () => {
       assert.ok(isImprintError(err, 'SPEC_INVALID'));
       assert.match(
         err.message,
-        /^files\[0\]\.source includes .*\/out, the OCI layout imprint writes by default/,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: includes .*\/out, the OCI layout imprint writes by default/,
       );
       return true;
     });
+  });
+
+  it('names a file whose name is not UTF-8 text (image paths are UTF-8) instead of failing to stat a mangled name', async () => {
+    const dir = join(work, 'latin1');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    const name = Buffer.from('caf\xe9 menu.txt', 'latin1');
+    await writeFile(Buffer.concat([Buffer.from(join(dir, 'app/')), name]), 'x');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(
+        err.message,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: .*\/app\/ holds a file whose name is not UTF-8 text: "caf\\xe9 menu\.txt"$/,
+      );
+      assert.match(err.hint ?? '', /rename the file/);
+      return true;
+    });
+  });
+
+  it('refuses a file entry that would replace a directory an earlier entry filled (a target missing its trailing /)', async () => {
+    const dir = join(work, 'into');
+    await mkdir(join(dir, 'conf.d'), { recursive: true });
+    await writeFile(join(dir, 'conf.d', 'a.conf'), 'a');
+    await writeFile(join(dir, 'b.conf'), 'b');
+    const yaml = (target: string) =>
+      writeFile(
+        join(dir, 'imprint.yaml'),
+        `version: 1\nfiles:\n  - {source: conf.d/, target: /etc/app/}\n  - {source: b.conf, target: ${target}}\n`,
+      );
+    await yaml('/etc/app');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+      assert.equal(
+        err.message,
+        `${join(dir, 'imprint.yaml')}:4:30: files[1].target: /etc/app is a directory from files[0] holding 1 entry (e.g. /etc/app/a.conf); files[1] would replace it with a file and drop them`,
+      );
+      assert.match(err.hint ?? '', /end the target with a slash: target: \/etc\/app\//);
+      return true;
+    });
+    await yaml('/etc/app/');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.deepEqual(tree.childKeys('etc/app'), ['etc/app/a.conf', 'etc/app/b.conf']);
+    await yaml('/etc/app/a.conf'); // a file over a file: the later entry wins
+    assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
+  });
+
+  it('fails, naming the entry and the file, when a source file changes after the walk (the cache key would not describe the layer)', async () => {
+    const dir = join(work, 'changing');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'app', 'small'), 'original');
+    await writeFile(join(dir, 'app', 'large'), Buffer.alloc(3 << 20, 1));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    const drain = async (path: string) => {
+      const node = tree.get(path);
+      assert.ok(node?.kind === 'file');
+      for await (const _ of await node.content());
+      return node;
+    };
+    await drain('app/small'); // unchanged: reads fine, as often as asked
+    await drain('app/large');
+    const changed = (err: unknown) => {
+      assert.ok(isImprintError(err, 'IO'), String(err));
+      assert.match(
+        err.message,
+        /imprint\.yaml:2:18: files\[0\]\.source: .*\/app\/(small|large) changed during the build/,
+      );
+      assert.match(err.hint ?? '', /Build again/);
+      return true;
+    };
+    // Same size, new bytes (an editor saving): the stamp's mtime tells.
+    await writeFile(join(dir, 'app', 'small'), 'ORIGINAL');
+    await utimes(join(dir, 'app', 'small'), 1, 1);
+    assert.equal(
+      (tree.get('app/small') as { content: { sync?: () => unknown } }).content.sync?.(),
+      undefined,
+    );
+    await assert.rejects(drain('app/small'), changed);
+    await appendFile(join(dir, 'app', 'large'), 'more');
+    await assert.rejects(drain('app/large'), changed);
+  });
+
+  it('refuses a FIFO in a source with a hint the spec can follow', async () => {
+    const dir = join(work, 'fifo');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    execFileSync('mkfifo', [join(dir, 'app', 'pipe')]);
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(
+        err.message,
+        /files\[0\]\.source: .*\/app\/pipe is not a regular file, directory or symlink$/,
+      );
+      assert.match(err.hint ?? '', /move it out of the source/);
+      assert.doesNotMatch(err.hint ?? '', /create devices in the image/);
+      return true;
+    });
+  });
+
+  it('names a file copied into a directory as the source is written, also when the source is a link', async () => {
+    const dir = join(work, 'named');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'app-2.1.conf'), 'v2');
+    await symlink('app-2.1.conf', join(dir, 'app.conf'));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app.conf, target: /etc/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(tree.get('etc/app.conf')?.kind, 'file');
+    assert.equal(tree.get('etc/app-2.1.conf'), undefined);
+  });
+
+  it('refuses a source that holds the cache or an output of the build, even before they exist (the image would hold earlier builds)', async () => {
+    const dir = join(work, 'own');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'app', 'main.py'), 'print(1)\n');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: ./, target: /app/}]\n');
+    const loaded = await loadSpec(dir);
+    const refused = (what: RegExp) => (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(err.message, /imprint\.yaml:2:18: files\[0\]\.source: includes /);
+      assert.match(err.message, what);
+      assert.match(err.hint ?? '', /--cache-dir, -o elsewhere/);
+      return true;
+    };
+    const elsewhere = join(work, 'elsewhere');
+    const cacheDir = join(dir, '.cache');
+    const cache = { store: join(elsewhere, 'blobs'), cacheDir, outputs: [] };
+    await assert.rejects(
+      specFilesTree(loaded, 0, cache),
+      refused(/\/own\/\.cache, imprint's cache directory/),
+    );
+    await mkdir(cacheDir);
+    await assert.rejects(specFilesTree(loaded, 0, cache), refused(/\.cache/));
+    const archive = { path: join(dir, 'dist', 'img.tar'), what: 'the output oci-archive:dist/img.tar' };
+    const output = { store: elsewhere, cacheDir: elsewhere, outputs: [archive] };
+    await assert.rejects(specFilesTree(loaded, 0, output), refused(/dist\/img\.tar, the output/));
+    // Paths outside the copied directory are no concern.
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    const tree = await specFilesTree(await loadSpec(dir), 0, { ...cache, outputs: [archive] });
+    assert.equal(tree.get('app/main.py')?.kind, 'file');
   });
 
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { applyRemovals } from '../../src/build/remove.js';
 import { isImprintError } from '../../src/errors.js';
+import { parseSpecText } from '../../src/spec/load.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
 function tree(): FileTree {
@@ -37,11 +38,9 @@ const keys = (t: FileTree) => [...t.keys()].filter((k) => t.get(k)?.kind !== 'di
 describe('applyRemovals', () => {
   it('removes exact paths (following directory symlinks) and whole directories', () => {
     const t = tree();
-    const removed = applyRemovals(
-      t,
-      ['/lib/x86_64-linux-gnu/libz.a', '/usr/share/man', '/etc/motd'],
-      'imprint.yaml',
-    );
+    const removed = applyRemovals(t, ['/lib/x86_64-linux-gnu/libz.a', '/usr/share/man', '/etc/motd'], {
+      file: 'imprint.yaml',
+    });
     assert.deepEqual([...removed].sort(), ['etc/motd', 'usr/lib/x86_64-linux-gnu/libz.a', 'usr/share/man']);
     assert.equal(t.get('usr/share/man/man1'), undefined);
     assert.ok(t.get('usr/lib/x86_64-linux-gnu/libz.so.1'));
@@ -49,7 +48,7 @@ describe('applyRemovals', () => {
 
   it('matches * and ? within a component and ** across components', () => {
     const t = tree();
-    applyRemovals(t, ['/usr/share/doc/**/changelog*.gz', '/lib/*/lib?.a'], 'imprint.yaml');
+    applyRemovals(t, ['/usr/share/doc/**/changelog*.gz', '/lib/*/lib?.a'], { file: 'imprint.yaml' });
     assert.deepEqual(keys(t), [
       'etc/motd',
       'lib',
@@ -59,16 +58,21 @@ describe('applyRemovals', () => {
     ]);
   });
 
-  it('reports an entry that matches nothing, naming remove[i]', () => {
+  it('reports an entry that matches nothing, naming the spec file, the line and remove[i]', () => {
+    const text = 'version: 1\nremove:\n  - /etc/motd\n  - /etc/nope*\n';
+    const { locate } = parseSpecText(text, '/s/imprint.yaml');
     assert.throws(
-      () => applyRemovals(tree(), ['/etc/motd', '/etc/nope*'], '/s/imprint.yaml'),
-      (e: unknown) => isImprintError(e, 'SPEC_INVALID') && e.details.field === 'remove[1]',
+      () => applyRemovals(tree(), ['/etc/motd', '/etc/nope*'], { file: '/s/imprint.yaml', locate }),
+      (e: unknown) =>
+        isImprintError(e, 'SPEC_INVALID') &&
+        e.details.field === 'remove[1]' &&
+        e.message === '/s/imprint.yaml:4:5: remove[1]: /etc/nope* matches nothing in the image',
     );
   });
 
   it("refuses the image's root, naming remove[i]", () => {
     assert.throws(
-      () => applyRemovals(tree(), ['/etc/motd', '/'], '/s/imprint.yaml'),
+      () => applyRemovals(tree(), ['/etc/motd', '/'], { file: '/s/imprint.yaml' }),
       (e: unknown) =>
         isImprintError(e, 'SPEC_INVALID') && e.details.field === 'remove[1]' && /root/.test(e.message),
     );

@@ -80,14 +80,16 @@ describe('spec timezone (generated signed repository)', async () => {
   it('rejects a zone tzdata does not ship, naming the spec file and field', async () => {
     const { result, file } = await build('tzdata', ['timezone: Mars/Olympus']);
     assert.notEqual(result.code, 0);
-    assert.ok(result.stderr.includes(`${file}: timezone:`), result.stderr);
+    assert.ok(result.stderr.includes(`${file}:`), result.stderr);
+    assert.match(result.stderr, /imprint\.yaml:\d+:\d+: timezone: /);
     assert.match(result.stderr, /Mars\/Olympus/);
   });
 
   it('rejects a timezone without tzdata among the packages', async () => {
     const { result, file } = await build('other', ['timezone: Europe/Berlin']);
     assert.notEqual(result.code, 0);
-    assert.ok(result.stderr.includes(`${file}: timezone: Europe/Berlin is set, but tzdata`), result.stderr);
+    assert.ok(result.stderr.includes(`${file}:`), result.stderr);
+    assert.match(result.stderr, /imprint\.yaml:\d+:\d+: timezone: Europe\/Berlin is set, but tzdata/);
     assert.match(result.stderr, /Add tzdata to packages/);
   });
 

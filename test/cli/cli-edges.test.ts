@@ -74,7 +74,7 @@ describe('CLI edges', async () => {
     assert.equal(none.code, 1, none.stderr);
     assert.match(
       none.stderr,
-      /imprint\.yaml: user: "nobody" is not in the image's \/etc\/passwd \(the image has none\)/,
+      /imprint\.yaml:3:7: user: "nobody" is not in the image's \/etc\/passwd \(the image has none\)/,
     );
     assert.match(none.stderr, /base-passwd/);
     const accounts = ['accounts:', '  users: [{name: app, uid: 1000}]'];
@@ -281,7 +281,7 @@ describe('CLI edges', async () => {
     assert.match(r.stderr, new RegExp(`written before it: oci:${first} \\(index sha256:[0-9a-f]{64}\\)`));
   });
 
-  it('names the file source it cannot read, with a hint', {
+  it('names the file source (and its line) it cannot read, a file or a directory, with a hint', {
     skip: process.getuid?.() !== 0 && 'needs root (to run as nobody)',
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'imprint-noread-'));
@@ -292,19 +292,33 @@ describe('CLI edges', async () => {
       await chmod(join(dir, 'src', 'secret'), 0o600); // root's: nobody cannot read it
       await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: src/, target: /s/}]\n');
       await chmod(join(dir, 'imprint.yaml'), 0o644);
-      const r = await runImprint(['build', dir, '-o', `oci:${join(dir, 'out')}`], {
-        wrapper: [
-          'runuser',
-          '-u',
-          'nobody',
-          '--',
-          'env',
-          `IMPRINT_CACHE_DIR=${join(tmpdir(), `imprint-nobody-${process.pid}`)}`,
-        ],
-        script: join(ROOT, 'bin', 'imprint'),
-      });
+      await mkdir(join(dir, 'src', 'private'), { mode: 0o700 });
+      const run = () =>
+        runImprint(['build', dir, '-o', `oci:${join(dir, 'out')}`], {
+          wrapper: [
+            'runuser',
+            '-u',
+            'nobody',
+            '--',
+            'env',
+            `IMPRINT_CACHE_DIR=${join(tmpdir(), `imprint-nobody-${process.pid}`)}`,
+          ],
+          script: join(ROOT, 'bin', 'imprint'),
+        });
+      const listing = await run();
+      assert.equal(listing.code, 1, listing.stderr);
+      assert.match(
+        listing.stderr,
+        /imprint\.yaml:2:18: files\[0\]\.source: cannot read .*\/src\/private: EACCES/,
+      );
+      assert.match(listing.stderr, /hint: Make it readable/);
+      await rm(join(dir, 'src', 'private'), { recursive: true });
+      const r = await run();
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /files\[0\]\.source: cannot read the file for \/s\/secret: EACCES/);
+      assert.match(
+        r.stderr,
+        /imprint\.yaml:2:18: files\[0\]\.source: cannot read the file for \/s\/secret: EACCES/,
+      );
       assert.match(r.stderr, /hint: Make it readable/);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -192,7 +192,7 @@ describe('createLock against a generated signed archive', () => {
       createLock(request(await writeSpec(repo, { packages: ['app', 'no-such-package'] }), cache)),
       (err: unknown) =>
         isImprintError(err, 'PACKAGE_NOT_FOUND') &&
-        /imprint\.yaml: packages\[1\]: package no-such-package not found/.test(err.message) &&
+        /imprint\.yaml:\d+:\d+: packages\[1\]: package no-such-package not found/.test(err.message) &&
         err.details.field === 'packages[1]',
     );
     await assert.rejects(
@@ -381,7 +381,8 @@ describe('createLock against a generated signed archive', () => {
       createLock(request(loaded, tempDir('imprint-lock-cache-'), { aptRoot: tempDir('imprint-aptroot-') })),
       (err: unknown) =>
         isImprintError(err, 'APT_SOURCE_NOT_FOUND') &&
-        err.message.startsWith(`${loaded.file}: sources[0]: `) &&
+        err.message.startsWith(`${loaded.file}:`) &&
+        /^[^ ]*imprint\.yaml:\d+:\d+: sources\[0\]: /.test(err.message) &&
         err.details.field === 'sources[0]',
     );
     // Checked against the signed metadata on this host, and on one with no apt source for the suite:

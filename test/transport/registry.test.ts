@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type Digest, sha256 } from '../../src/digest/index.js';
+import { isImprintError } from '../../src/errors.js';
 import { canonicalJson } from '../../src/oci/canonical-json.js';
 import type { ImageSet } from '../../src/oci/image-set.js';
 import { MediaType } from '../../src/oci/media-types.js';
@@ -364,7 +365,15 @@ describe('registry transport with htpasswd basic auth', { skip }, () => {
   it('pushes with --creds, refuses without, and finds credentials in an auth file', async () => {
     const img = await makeImage(store, { marker: 'auth' });
     const ref = { registry: reg.host, repository: 'secure/app', tag: 'v1' };
-    await rejectsWith(writeRegistry(ref, img.set, { ...FAST, authFiles: [] }), 'AUTH');
+    const hinted = (hint: RegExp) => (err: unknown) => {
+      assert.ok(isImprintError(err, 'AUTH'), String(err));
+      assert.match(err.hint ?? '', hint);
+      return true;
+    };
+    await assert.rejects(
+      writeRegistry(ref, img.set, { ...FAST, authFiles: [] }),
+      hinted(/^Log in \(skopeo login .*\) or pass --creds/),
+    );
     await writeRegistry(ref, img.set, { ...FAST, creds: { username: auth.user, password: auth.password } });
     assert.equal(
       skopeoDigest(`docker://${reg.host}/secure/app:v1`, ['--creds', `${auth.user}:${auth.password}`]),
@@ -378,9 +387,15 @@ describe('registry transport with htpasswd basic auth', { skip }, () => {
     });
     assert.equal(pulled.index.manifests[0]?.digest, img.root.digest);
     await readAll(pulled);
-    await rejectsWith(
+    // Credentials that were sent and refused: the hint says so, rather than to pass some.
+    await assert.rejects(
       readRegistry(ref, { ...FAST, creds: { username: auth.user, password: 'wrong' } }),
-      'AUTH',
+      hinted(/refused the credentials given with --creds: check the user name and password\.$/),
+    );
+    await writeFile(authFile, JSON.stringify({ auths: { [reg.host]: { auth: btoa(`${auth.user}:nope`) } } }));
+    await assert.rejects(
+      readRegistry(ref, { ...FAST, authFiles: [authFile] }),
+      hinted(/refused the credentials stored for .* by a login: .*\(log in again: skopeo login/),
     );
   });
 

@@ -13,6 +13,19 @@ export interface Credentials {
   identityToken?: string | undefined;
 }
 
+/**
+ * The hint of a refused request (401, 403), by where the credentials sent came from: none, `--creds`, or
+ * a login's auth file. Pure.
+ */
+export function authHint(registry: string, status: number, sent: '--creds' | 'login' | undefined): string {
+  const login = `skopeo login ${registry} / docker login`;
+  if (sent === undefined) return `Log in (${login}) or pass --creds USER:PASSWORD.`;
+  const given = sent === '--creds' ? 'given with --creds' : `stored for ${registry} by a login`;
+  return status === 403
+    ? `The credentials ${given} were accepted but may not do this: check the account's access to the repository.`
+    : `The registry refused the credentials ${given}: check the user name and password${sent === 'login' ? ` (log in again: ${login})` : ''}.`;
+}
+
 /** Parses `--creds USER[:PASSWORD]` (the password may contain ':'). */
 export function parseCreds(text: string): Credentials {
   const colon = text.indexOf(':');

@@ -8,6 +8,7 @@ import { proxyFromEnv } from '../../net/proxy.js';
 import { type NetTimeouts, netTimeoutsFromEnv } from '../../net/timeouts.js';
 import {
   authFiles,
+  authHint,
   basicAuth,
   type Challenge,
   type Credentials,
@@ -216,13 +217,13 @@ export class RegistryClient {
       retryAfter: res.headers['retry-after'],
     };
     if (res.status === 401 || res.status === 403) {
+      const sent = this.options.creds
+        ? '--creds'
+        : (await this.#credentials().catch(() => undefined)) && 'login';
       return new ImprintError(
         'AUTH',
         `${what}: the registry refused access (${res.status}${found ? `: ${found}` : ''})`,
-        {
-          hint: `Log in (skopeo login ${this.registry} / docker login) or pass --creds USER:PASSWORD.`,
-          details,
-        },
+        { hint: authHint(this.registry, res.status, sent || undefined), details },
       );
     }
     return new ImprintError(

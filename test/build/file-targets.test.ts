@@ -1,0 +1,69 @@
+// A spec file laid over the packages' tree must not silently replace a directory that has content.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { refuseHidingDirectories } from '../../src/build/file-targets.js';
+import { isImprintError } from '../../src/errors.js';
+import { bytesOpener } from '../../src/vfs/node.js';
+import { FileTree } from '../../src/vfs/tree.js';
+
+const entries = (...targets: string[]) =>
+  targets.map((target, i) => ({ label: `imprint.yaml:${i + 3}:5: files[${i}].target`, target }));
+const dirMeta = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
+const file = (origin: string) => ({
+  kind: 'file' as const,
+  size: 1,
+  content: bytesOpener(Buffer.from('x')),
+  ...dirMeta,
+  mode: 0o644,
+  origin,
+});
+
+function packagesTree(): FileTree {
+  const t = new FileTree(dirMeta);
+  t.add('usr', { kind: 'dir', ...dirMeta, origin: 'base-files' });
+  t.add('etc/ssl/certs', { kind: 'dir', ...dirMeta, origin: 'openssl' });
+  t.add('etc/ssl/certs/ca-certificates.crt', file('ca-certificates'));
+  t.add('etc/ssl/certs/00.0', { kind: 'symlink', target: 'x', ...dirMeta, mode: 0o777, origin: 'ca' });
+  t.add('etc/empty', { kind: 'dir', ...dirMeta, origin: 'base-files' });
+  t.add('lib', { kind: 'symlink', target: 'usr/lib', ...dirMeta, mode: 0o777, origin: 'usrmerge' });
+  t.add('usr/lib/ssl', { kind: 'dir', ...dirMeta, origin: 'openssl' });
+  t.add('usr/lib/ssl/openssl.cnf', file('openssl'));
+  return t;
+}
+
+describe('refuseHidingDirectories', () => {
+  it('refuses a file over a package directory with content, naming the entry, the package and an entry below', () => {
+    const files = new FileTree(dirMeta);
+    files.add('etc/ssl/certs', file('files[2]'));
+    assert.throws(
+      () => refuseHidingDirectories(packagesTree(), files, entries('/a/', '/b', '/etc/ssl/certs')),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+        assert.equal(
+          err.message,
+          'imprint.yaml:5:5: files[2].target: /etc/ssl/certs is a directory from openssl holding 2 entries (e.g. /etc/ssl/certs/00.0); files[2] would replace it with a file and drop them',
+        );
+        assert.match(err.hint ?? '', /target: \/etc\/ssl\/certs\//);
+        return true;
+      },
+    );
+  });
+
+  it('follows the lower tree’s directory links (merged /usr) and allows files into, beside or over empty directories', () => {
+    const through = new FileTree(dirMeta);
+    through.add('lib/ssl', file('files[0]'));
+    assert.throws(() => refuseHidingDirectories(packagesTree(), through, entries('/lib/ssl')), {
+      code: 'VFS_CONFLICT',
+      message: /\/usr\/lib\/ssl is a directory from openssl/,
+    });
+    const fine = new FileTree(dirMeta);
+    fine.add('etc/ssl/certs/mine.pem', file('files[0]'));
+    fine.add('etc/empty', file('files[1]'));
+    fine.add('etc/ssl/certs/ca-certificates.crt', file('files[2]'));
+    refuseHidingDirectories(
+      packagesTree(),
+      fine,
+      entries('/etc/ssl/certs/', '/etc/empty', '/etc/ssl/certs/'),
+    );
+  });
+});
