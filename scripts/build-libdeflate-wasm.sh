@@ -52,9 +52,9 @@ sha=$(sha256sum "$work/libdeflate.wasm" | cut -d' ' -f1)
   echo "export const LIBDEFLATE_WASM_SOURCE = '${version}';"
   echo "/** sha256 of the module's bytes. */"
   echo "export const LIBDEFLATE_WASM_SHA256 = '${sha}';"
-  echo "/** The WebAssembly module, base64. */"
+  echo "/** The WebAssembly module, base64 (one line: data, not code). */"
   echo "export const LIBDEFLATE_WASM_BASE64 ="
-  base64 -w 96 "$work/libdeflate.wasm" | sed -e "s/^/  '/" -e "s/\$/' +/" | sed '$ s/ +$/;/'
+  echo "  '$(base64 -w 0 "$work/libdeflate.wasm")';"
 } > "$work/libdeflate-wasm.ts"
 if [ "${1:-}" = --check ]; then
   if cmp -s "$work/libdeflate-wasm.ts" "$out"; then echo "src/compress/libdeflate-wasm.ts is reproduced (sha256 $sha)"
