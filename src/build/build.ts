@@ -3,12 +3,7 @@ import { loadBaseImage } from '../base/image.js';
 import { lowerTree } from '../base/lower.js';
 import { parseBaseReference } from '../base/reference.js';
 import { BaseBlobs } from '../base/source.js';
-import {
-  bodyCacheFor,
-  type CompressOptions,
-  codecDescription,
-  prewarmCompression,
-} from '../compress/index.js';
+import { bodyCacheFor, codecDescription, prewarmCompression } from '../compress/index.js';
 import { exists } from '../debian/effects/tree-io.js';
 import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
@@ -29,6 +24,7 @@ import { layerEntries } from '../vfs/entries.js';
 import { writeLayer } from '../vfs/layer.js';
 import type { FileTree } from '../vfs/tree.js';
 import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
+import { layerCompression } from './compression.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { startFetch } from './fetching.js';
@@ -138,10 +134,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   emit({ type: 'epoch', epoch });
   const baseRef = spec.base === undefined ? undefined : parseBaseReference(spec.base, loaded.dir);
   const annotations = standardAnnotations(spec, epoch.epoch, git, baseRef?.name, warn);
-  const compression: CompressOptions = {
-    compression: spec.compression.algorithm,
-    level: spec.compression.level,
-  };
+  const compression = layerCompression(loaded);
   const cacheDir = req.cacheDir;
   // A lock is read and checked; resolving (OpenPGP, the resolver) is `imprint lock`'s, not loaded here.
   const lock = spec.packages.length > 0 || spec.base !== undefined ? await loadFreshLock(loaded) : undefined;
