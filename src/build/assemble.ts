@@ -246,7 +246,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const runs =
     input.container === undefined
       ? []
-      : await runNotes(full, input.container, formatPlatform(input.platform));
+      : await runNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install, passwdUsers, runNotes: runs };
 }

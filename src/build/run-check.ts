@@ -63,9 +63,15 @@ export function runCheckInputs(config: ContainerConfig): string {
 /**
  * Warnings about the program the container runs, for `platform` (e.g. "linux/amd64", whose
  * architecture the ELF machine must match). Empty when neither entrypoint nor cmd is set. Cost: reads
- * the first 64 KiB of the program and of its interpreter.
+ * the first 64 KiB of the program and of its interpreter, except files that are `baseNodes` (a base
+ * image's, whose contents would be read again from its layers): those are checked by name and mode.
  */
-export async function runNotes(tree: FileTree, config: ContainerConfig, platform: string): Promise<string[]> {
+export async function runNotes(
+  tree: FileTree,
+  config: ContainerConfig,
+  platform: string,
+  baseNodes?: ReadonlyMap<string, VNode>,
+): Promise<string[]> {
   const argv =
     config.Entrypoint !== undefined && config.Entrypoint.length > 0 ? config.Entrypoint : config.Cmd;
   const field = argv === config.Entrypoint ? 'entrypoint' : 'cmd';
@@ -82,7 +88,14 @@ export async function runNotes(tree: FileTree, config: ContainerConfig, platform
       `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start`,
     ];
   }
-  return checkProgram(tree, found, what, arch, path, 0);
+  return checkProgram(tree, found, { what, arch, path, baseNodes }, 0);
+}
+
+interface CheckContext {
+  what: string;
+  arch: string;
+  path: readonly string[];
+  baseNodes: ReadonlyMap<string, VNode> | undefined;
 }
 
 /** The file `program` runs (a path, or a name looked up in PATH as execvp does), or undefined. */
@@ -106,11 +119,10 @@ function locate(
 async function checkProgram(
   tree: FileTree,
   hit: { key: string; node: VNode },
-  what: string,
-  arch: string,
-  path: readonly string[],
+  ctx: CheckContext,
   depth: number,
 ): Promise<string[]> {
+  const { what, arch, path } = ctx;
   const { node } = hit;
   if (node.kind !== 'file') return [`the image's ${what} is a ${node.kind} at /${hit.key}, not a program`];
   if ((node.mode & 0o111) === 0) {
@@ -118,6 +130,7 @@ async function checkProgram(
       `the image's ${what} is /${hit.key}, which is not executable (mode ${(node.mode & 0o7777).toString(8)}): set its mode`,
     ];
   }
+  if (ctx.baseNodes?.get(hit.key) === node) return []; // the base's: not read again from its layers
   const head = await readHead(node);
   if (head.subarray(0, 2).toString('latin1') === '#!') {
     const line = head.subarray(2, Math.max(2, head.indexOf(0x0a))).toString('utf8');
@@ -139,7 +152,7 @@ async function checkProgram(
       }
       return [];
     }
-    return depth < 2 ? checkProgram(tree, used, what, arch, path, depth + 1) : [];
+    return depth < 2 ? checkProgram(tree, used, ctx, depth + 1) : [];
   }
   return elfNotes(tree, head, hit.key, what, arch);
 }

@@ -128,6 +128,15 @@ describe('run check', () => {
     );
   });
 
+  test("a base image's program is checked by name and mode, never read again from its layers", async () => {
+    const t = tree({ '/usr/local/bin/start': '#!/bin/sh\n' });
+    const node = t.get('/usr/local/bin/start')!;
+    const base = new Map([['usr/local/bin/start', node]]);
+    const config = cfg({ Entrypoint: ['/usr/local/bin/start'] });
+    assert.equal((await runNotes(t, config, AMD64)).length, 1);
+    assert.deepEqual(await runNotes(t, config, AMD64, base), []);
+  });
+
   test('entrypoint wins over cmd; a relative path is taken from the working directory', async () => {
     const t = tree({ '/app/bin/run': elf(62) });
     assert.deepEqual(
