@@ -1,11 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from '@commander-js/extra-typings';
+import { type Digest, sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, type Terminal } from './output.js';
+import { addPolicyFlag } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
 
@@ -31,7 +35,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
       'after',
       '\nExit status: 0 the rebuild has the same digest, 1 it differs (the differences are printed) or verification failed, 2 usage.',
     );
-  addRegistryFlags(command).action(
+  addPolicyFlag(addRegistryFlags(command)).action(
     run(async (cmd) => {
       const [refText] = cmd.args as [string];
       const opts = cmd.opts() as {
@@ -41,6 +45,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         attest?: string;
         allowVersionMismatch?: boolean;
         offline?: boolean;
+        policy?: string;
       } & RegistryFlags;
       const [{ renderText }, { parseReference }, { verificationSummary }, { verifyImage }] =
         await Promise.all([
@@ -57,6 +62,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         store,
         offline: opts.offline === true,
         provenanceFile: opts.provenance,
+        policyFile: opts.policy === undefined ? undefined : resolve(opts.policy),
         allowVersionMismatch: opts.allowVersionMismatch === true,
         version: VERSION,
         registry: registryOptions(opts),
@@ -69,6 +75,9 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           passed: result.verified,
           provenance: { uri: result.provenance.source, digest: result.provenance.digest },
           version: VERSION,
+          ...(opts.policy === undefined
+            ? {}
+            : { sourcePolicy: await policyDescriptor(resolve(opts.policy)) }),
         });
         await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
       }
@@ -98,4 +107,9 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
       return result.verified ? EXIT_OK : EXIT_FAILURE;
     }),
   );
+}
+
+/** A source policy file as the verification summary names it: its file URI and sha256. */
+async function policyDescriptor(file: string): Promise<{ uri: string; digest: Digest }> {
+  return { uri: pathToFileURL(file).href, digest: sha256(await readFile(file)) };
 }

@@ -18,6 +18,8 @@ export interface SummaryInput {
   provenance: { uri: string; digest: Digest };
   /** imprint's version doing the verification. */
   version: string;
+  /** The source policy (`verify --policy`) the rebuild's inputs passed, by file URI and digest. */
+  sourcePolicy?: { uri: string; digest: Digest };
 }
 
 /** The VSA statement of one verification. Pure; no time field (`timeVerified` is optional and varies). */
@@ -29,7 +31,19 @@ export function verificationSummary(input: SummaryInput): InTotoStatement<Record
     predicate: {
       verifier: { id: `https://imprint.dev/verifier@${input.version}`, version: { imprint: input.version } },
       resourceUri: input.resourceUri,
-      policy: { uri: REBUILD_POLICY },
+      policy: {
+        uri: REBUILD_POLICY,
+        ...(input.sourcePolicy === undefined
+          ? {}
+          : {
+              annotations: {
+                sourcePolicy: {
+                  uri: input.sourcePolicy.uri,
+                  digest: { sha256: digestHex(input.sourcePolicy.digest) },
+                },
+              },
+            }),
+      },
       inputAttestations: [
         { uri: input.provenance.uri, digest: { sha256: digestHex(input.provenance.digest) } },
       ],

@@ -13,7 +13,7 @@ import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
-import { loadSpec } from '../spec/index.js';
+import { type LoadedSpec, loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { removeOnInterrupt } from '../store/interrupt-cleanup.js';
 import {
@@ -39,6 +39,12 @@ export interface VerifyRequest {
   offline?: boolean;
   /** A provenance statement file to use instead of the one attached to the image. */
   provenanceFile?: string | undefined;
+  /**
+   * A source policy file (BuildKit format) the rebuild's inputs must pass, as `build --policy`
+   * applies it: a recorded base image or archive it denies fails the verification before anything
+   * is fetched.
+   */
+  policyFile?: string | undefined;
   allowVersionMismatch?: boolean;
   /** imprint's version (cli/version.ts VERSION): must equal the recorded one. */
   version: string;
@@ -69,6 +75,15 @@ export interface VerifyResult {
  * SOURCE_DATE_EPOCH and no layer cache, and compares digests; on a mismatch the image diff names what
  * differs. Cost: a full build, plus streaming the differing layers of both sides.
  */
+/** The recreated spec with the source policy in `file` applied (rules checked, conversions made). */
+async function withSourcePolicy(loaded: LoadedSpec, file: string): Promise<LoadedSpec> {
+  const [{ loadPolicy }, { applySourcePolicy }] = await Promise.all([
+    import('../policy/index.js'),
+    import('../build/policy.js'),
+  ]);
+  return applySourcePolicy(loaded, await loadPolicy(file));
+}
+
 export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const reference = formatReference(req.ref);
   const warnings: string[] = [];
@@ -108,7 +123,9 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     const specDir = join(work, 'spec');
     await mkdir(specDir);
     const specFile = await recreateInputs(recorded, specDir, req.context);
-    const loaded = await loadSpec(specFile);
+    const recreated = await loadSpec(specFile);
+    const loaded =
+      req.policyFile === undefined ? recreated : await withSourcePolicy(recreated, req.policyFile);
     const baseMissing = await linkLocalBase(loaded.spec.base, specDir, req.context);
     await linkKeyrings(loaded.spec.sources, specDir, req.context);
     const result = await buildImage({
