@@ -16,9 +16,29 @@ export function printable(text: string): string {
   return out;
 }
 
-/** A short one-line form of a value. */
+/** A full sha256 digest, shown by its first 12 hex digits (the JSON output keeps it whole). */
+const DIGEST = /^sha256:([0-9a-f]{12})[0-9a-f]{52}$/;
+
+/** `key=value` pairs, digests short; a digest field shows as the digest alone. */
+function compact(v: DiffValue): string {
+  if (v === null) return '-';
+  if (typeof v === 'string') {
+    const m = DIGEST.exec(v);
+    return m === null ? v : `sha256:${m[1]}…`;
+  }
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) return `[${v.map(compact).join(', ')}]`;
+  return Object.entries(v)
+    .filter(([, x]) => x !== null)
+    .map(([k, x]) =>
+      (k === 'sha256' || k === 'digest') && typeof x === 'string' ? compact(x) : `${k}=${compact(x)}`,
+    )
+    .join(' ');
+}
+
+/** A short one-line form of a value: digests by their first 12 hex digits, objects as key=value. */
 export function showValue(v: DiffValue): string {
-  const s = printable(v === null ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
+  const s = printable(compact(v));
   return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
 }
 
@@ -50,7 +70,10 @@ export function renderText(r: DiffResult): string {
     showValue(d.b),
   ]);
   const header = ['SEVERITY', 'KIND', 'PLATFORM', 'WHERE', 'A', 'B'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  // A long path does not widen every row: columns stop at MAX_CELL, and a longer cell overflows its own row.
+  const widths = header.map((h, i) =>
+    Math.max(h.length, Math.min(MAX_CELL, Math.max(...rows.map((row) => row[i]!.length)))),
+  );
   const fmt = (row: string[]) =>
     row
       .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))

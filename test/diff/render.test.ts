@@ -46,14 +46,38 @@ describe('diff renderers', () => {
       [
         'oci:a and oci:b differ: 4 differences (ignored: 2 history)',
         '',
-        'SEVERITY  KIND     PLATFORM     WHERE                  A                                B',
-        'high      env      linux/amd64  LANG                   C                                -',
-        'high      content  linux/amd64  layer 0 /etc/motd      {"size":3,"sha256":"sha256:aa"}  {"size":3,"sha256":"sha256:bb"}',
-        'high      content  linux/amd64  layer 0 /usr/bin/x     {"size":4,"sha256":"sha256:cc"}  {"size":4,"sha256":"sha256:dd"}',
-        'low       mtime    linux/amd64  layer 0 /etc/ (mtime)  1                                2',
+        'SEVERITY  KIND     PLATFORM     WHERE                  A                 B',
+        'high      env      linux/amd64  LANG                   C                 -',
+        'high      content  linux/amd64  layer 0 /etc/motd      size=3 sha256:aa  size=3 sha256:bb',
+        'high      content  linux/amd64  layer 0 /usr/bin/x     size=4 sha256:cc  size=4 sha256:dd',
+        'low       mtime    linux/amd64  layer 0 /etc/ (mtime)  1                 2',
         '',
       ].join('\n'),
     );
+  });
+
+  test('text: digests by 12 hex digits, no null fields, and a long path widens only its own row', () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const entry = difference(
+      'entry-added',
+      'substance',
+      { platform: 'linux/amd64', layer: 0, path: `usr/share/${'deep/'.repeat(20)}file` },
+      null,
+      { type: 'file', size: 7, sha256: digest, linkname: null },
+    );
+    const layers = difference(
+      'layer-count',
+      'substance',
+      { platform: 'linux/amd64', field: 'layers' },
+      [digest],
+      [],
+    );
+    const text = renderText({ ...result(), differences: [entry, layers] });
+    assert.match(text, /type=file size=7 sha256:abababababab…\n/);
+    assert.match(text, /\[sha256:abababababab…\] {2}\[\]\n/);
+    assert.doesNotMatch(text, /linkname/);
+    const short = text.split('\n').find((l) => l.includes('layers'))!;
+    assert.ok(short.length < 140, short);
   });
 
   test('text: the same', () => {
