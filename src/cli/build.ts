@@ -256,6 +256,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           t.out.write(
             `${JSON.stringify(
               {
+                schemaVersion: 1,
                 index: result.index.digest,
                 epoch: result.epoch,
                 images: result.images.map((i) => ({

@@ -112,7 +112,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const digests = set.index.manifests.map((d) => d.digest);
         if (opts.json) {
           t.out.write(
-            `${JSON.stringify({ source: formatReference(src), destination: formatReference(dst), manifests: digests }, null, 2)}\n`,
+            `${JSON.stringify({ schemaVersion: 1, source: formatReference(src), destination: formatReference(dst), manifests: digests }, null, 2)}\n`,
           );
           return EXIT_OK;
         }

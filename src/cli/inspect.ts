@@ -90,7 +90,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
       }
       const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
       if (opts.json) {
-        t.out.write(`${JSON.stringify(result, null, 2)}\n`);
+        t.out.write(`${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n`);
         return EXIT_OK;
       }
       for (const r of set.index.manifests) {

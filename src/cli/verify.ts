@@ -82,7 +82,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
       }
       if (opts.json) {
-        t.out.write(`${JSON.stringify(result, null, 2)}\n`);
+        t.out.write(`${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n`);
       } else {
         for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
         if (result.verified) {

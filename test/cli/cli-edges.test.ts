@@ -38,6 +38,7 @@ describe('CLI edges', async () => {
         referrers: Array<{ subject: string; artifactType: string }>;
       };
     const tagged = await inspect(`oci:${join(work, 'out')}:latest`);
+    assert.equal((tagged as unknown as { schemaVersion: number }).schemaVersion, 1);
     const whole = await inspect(`oci:${join(work, 'out')}`);
     const manifest = tagged.images[0]!.manifest.digest;
     const index = (tagged as unknown as { roots: Array<{ digest: string }> }).roots[0]!.digest;

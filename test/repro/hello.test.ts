@@ -37,6 +37,7 @@ function gitCommit(dir: string): void {
 }
 
 interface BuildJson {
+  schemaVersion: number;
   index: string;
   epoch: { epoch: number; source: string };
   images: Array<{ platform: string; manifest: string }>;
@@ -101,6 +102,7 @@ describe('reproducibility: examples/hello', () => {
 
     const [ja, jb] = await buildOnTwoHosts(work, a, 'deeper/hello', undefined);
     assert.deepEqual(ja.epoch, { epoch: 1709294400, source: 'git' });
+    assert.equal(ja.schemaVersion, 1);
     assert.equal(jb.index, ja.index);
     assert.deepEqual(jb.images, ja.images);
     assert.deepEqual(

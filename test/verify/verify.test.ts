@@ -125,6 +125,7 @@ describe('verifyImage', () => {
         'imprint verify',
       );
       assert.equal(JSON.parse(good.stdout).verified, true);
+      assert.equal(JSON.parse(good.stdout).schemaVersion, 1);
       const vsa = JSON.parse(await readFile(join(work, 'vsa.json'), 'utf8'));
       assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
       assert.equal(vsa.predicate.verificationResult, 'PASSED');
