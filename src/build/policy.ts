@@ -1,6 +1,6 @@
 import { parseBaseReference } from '../base/reference.js';
 import { findAptSource } from '../debian/apt-sources.js';
-import { checkSources, type Policy } from '../policy/index.js';
+import { checkSources, loadPolicy, type Policy } from '../policy/index.js';
 import type { LoadedSpec, SpecSource } from '../spec/index.js';
 
 /**
@@ -78,4 +78,16 @@ export async function applySourcePolicy(
       fetch: { ...spec.fetch, sources: templates },
     },
   };
+}
+
+/**
+ * The spec with the source policy in `file` applied (applySourcePolicy), and the policy as loaded
+ * (its `digest` names the file's bytes): `--policy FILE` of build, lock and verify.
+ */
+export async function applyPolicyFile(
+  loaded: LoadedSpec,
+  file: string,
+): Promise<{ loaded: LoadedSpec; policy: Policy }> {
+  const policy = await loadPolicy(file);
+  return { loaded: await applySourcePolicy(loaded, policy), policy };
 }

@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Command } from '@commander-js/extra-typings';
-import { type Digest, sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
@@ -75,9 +72,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           passed: result.verified,
           provenance: { uri: result.provenance.source, digest: result.provenance.digest },
           version: VERSION,
-          ...(opts.policy === undefined
-            ? {}
-            : { sourcePolicy: await policyDescriptor(resolve(opts.policy)) }),
+          ...(result.sourcePolicy === undefined ? {} : { sourcePolicy: result.sourcePolicy }),
         });
         await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
       }
@@ -107,9 +102,4 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
       return result.verified ? EXIT_OK : EXIT_FAILURE;
     }),
   );
-}
-
-/** A source policy file as the verification summary names it: its file URI and sha256. */
-async function policyDescriptor(file: string): Promise<{ uri: string; digest: Digest }> {
-  return { uri: pathToFileURL(file).href, digest: sha256(await readFile(file)) };
 }

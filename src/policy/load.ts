@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
@@ -28,6 +29,8 @@ export interface Policy {
   /** Names the policy in errors (the file path, or `(inline policy)`). */
   file: string;
   rules: readonly PolicyRule[];
+  /** sha256 (`sha256:<hex>`) of the file's bytes, when loadPolicy read it (a verification summary names it). */
+  digest?: string;
 }
 
 /** Options of normalizePolicy. */
@@ -119,7 +122,7 @@ export async function loadPolicy(path: string): Promise<Policy> {
       details: { file },
     });
   }
-  return parsePolicy(text, file);
+  return { ...parsePolicy(text, file), digest: `sha256:${createHash('sha256').update(raw).digest('hex')}` };
 }
 
 /** The POLICY_INVALID error listing every issue as `file:line:column: rules[i].field: message`. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
 import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
 import { type BuildEvent, buildImage } from '../build/build.js';
@@ -13,7 +14,7 @@ import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
-import { type LoadedSpec, loadSpec } from '../spec/index.js';
+import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { removeOnInterrupt } from '../store/interrupt-cleanup.js';
 import {
@@ -63,6 +64,8 @@ export interface VerifyResult {
   rebuilt: { index: Digest; manifests: Record<string, Digest> };
   provenance: { source: string; digest: Digest; builtWith: string; epoch: number };
   verifiedWith: string;
+  /** The source policy the rebuild's inputs passed (`policyFile`), by file URI and sha256. */
+  sourcePolicy?: { uri: string; digest: Digest };
   /** Differences between the image (a) and the rebuild (b); empty when verified. */
   differences: Difference[];
   warnings: string[];
@@ -75,18 +78,10 @@ export interface VerifyResult {
  * SOURCE_DATE_EPOCH and no layer cache, and compares digests; on a mismatch the image diff names what
  * differs. Cost: a full build, plus streaming the differing layers of both sides.
  */
-/** The recreated spec with the source policy in `file` applied (rules checked, conversions made). */
-async function withSourcePolicy(loaded: LoadedSpec, file: string): Promise<LoadedSpec> {
-  const [{ loadPolicy }, { applySourcePolicy }] = await Promise.all([
-    import('../policy/index.js'),
-    import('../build/policy.js'),
-  ]);
-  return applySourcePolicy(loaded, await loadPolicy(file));
-}
-
 export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   const reference = formatReference(req.ref);
   const warnings: string[] = [];
+  let sourcePolicy: VerifyResult['sourcePolicy'];
   const set = await readImageSet(req.ref, { registry: { ...req.registry } });
   requireOneImage(req.ref, set, 'verify');
   const walked = await walkImageSet(set);
@@ -124,8 +119,16 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     await mkdir(specDir);
     const specFile = await recreateInputs(recorded, specDir, req.context);
     const recreated = await loadSpec(specFile);
-    const loaded =
-      req.policyFile === undefined ? recreated : await withSourcePolicy(recreated, req.policyFile);
+    let loaded = recreated;
+    if (req.policyFile !== undefined) {
+      const { applyPolicyFile } = await import('../build/policy.js');
+      const applied = await applyPolicyFile(recreated, req.policyFile);
+      loaded = applied.loaded;
+      sourcePolicy = {
+        uri: pathToFileURL(applied.policy.file).href,
+        digest: applied.policy.digest as Digest,
+      };
+    }
     const baseMissing = await linkLocalBase(loaded.spec.base, specDir, req.context);
     await linkKeyrings(loaded.spec.sources, specDir, req.context);
     const result = await buildImage({
@@ -177,6 +180,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
         epoch: recorded.epoch,
       },
       verifiedWith: req.version,
+      ...(sourcePolicy === undefined ? {} : { sourcePolicy }),
       differences,
       warnings: [...warnings, ...result.warnings],
     };
