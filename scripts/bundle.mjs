@@ -5,8 +5,7 @@
 // entry points sit beside the shared chunks, so `new URL('./deflate-worker.js', import.meta.url)`
 // finds them. xz-decompress stays in node_modules (loaded with createRequire at run time), so the
 // output directory must be inside the checkout. Usage: node scripts/bundle.mjs [OUTDIR]
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,16 +47,12 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-// The bundle's fingerprint (src/build/code-fingerprint.ts: the same hash it would compute), so that
-// caches keyed by the code need not hash the bundle at every start.
-const files = readdirSync(tmp)
-  .filter((f) => f.endsWith('.js'))
-  .sort();
-const hash = createHash('sha256');
-for (const f of files) {
-  const bytes = readFileSync(join(tmp, f));
-  hash.update(`${f}\0${bytes.length}\0`).update(bytes);
-}
-writeFileSync(join(tmp, 'fingerprint.txt'), `${hash.digest('hex')}\n`);
+// The bundle's fingerprint, by the same function that checks it (src/build/code-fingerprint.ts, compiled
+// to dist/ by the tsc step before this script), so caches keyed by the code need not hash the bundle at
+// every start.
+const { BUNDLE_FINGERPRINT_FILE, fingerprintTree } = await import(
+  join(root, 'dist', 'build', 'code-fingerprint.js')
+);
+writeFileSync(join(tmp, BUNDLE_FINGERPRINT_FILE), `${fingerprintTree(tmp)}\n`);
 rmSync(outdir, { recursive: true, force: true });
 renameSync(tmp, outdir);
