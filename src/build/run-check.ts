@@ -54,10 +54,19 @@ const MACHINE_NAMES: Readonly<Record<number, string>> = {
 /** Bytes of a program read to find its #! line or ELF program headers. */
 const HEAD_BYTES = 64 * 1024;
 
+/** The image's PATH: its config's, else the default the runtime uses. */
+function imagePath(config: ContainerConfig): string {
+  return config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
+}
+
 /** The config fields the check reads (also what a cached result is valid for). */
 export function runCheckInputs(config: ContainerConfig): string {
-  const path = config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
-  return JSON.stringify([config.Entrypoint ?? [], config.Cmd ?? [], config.WorkingDir ?? '', path]);
+  return JSON.stringify([
+    config.Entrypoint ?? [],
+    config.Cmd ?? [],
+    config.WorkingDir ?? '',
+    imagePath(config),
+  ]);
 }
 
 /**
@@ -77,7 +86,7 @@ export async function runNotes(
   const field = argv === config.Entrypoint ? 'entrypoint' : 'cmd';
   const program = argv?.[0];
   if (program === undefined || program === '') return [];
-  const path = (config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH)
+  const path = imagePath(config)
     .split(':')
     .filter((d) => d.startsWith('/'));
   const arch = platform.split('/')[1] ?? '';

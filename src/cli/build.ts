@@ -10,7 +10,7 @@ import { sameNode } from '../transport/same-node.js';
 import { argument } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, progressBar, type Terminal } from './output.js';
+import { dim, EXIT_OK, progressBar, type Terminal, writeJson } from './output.js';
 import { addPolicyFlag, withPolicy } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
@@ -253,28 +253,21 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           written.push(formatReference(ref));
         }
         if (opts.json) {
-          t.out.write(
-            `${JSON.stringify(
-              {
-                schemaVersion: 1,
-                index: result.index.digest,
-                epoch: result.epoch,
-                images: result.images.map((i) => ({
-                  platform: i.platform,
-                  manifest: i.manifest.digest,
-                  config: i.config.digest,
-                  layers: i.layers,
-                })),
-                outputs: outputs.map((o) => formatReference(o.ref)),
-                ...(opts.provenanceOut === undefined ? {} : { provenance: resolvePath(opts.provenanceOut) }),
-                warnings: result.warnings,
-                attestations:
-                  attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
-              },
-              null,
-              2,
-            )}\n`,
-          );
+          writeJson(t, {
+            index: result.index.digest,
+            epoch: result.epoch,
+            images: result.images.map((i) => ({
+              platform: i.platform,
+              manifest: i.manifest.digest,
+              config: i.config.digest,
+              layers: i.layers,
+            })),
+            outputs: outputs.map((o) => formatReference(o.ref)),
+            ...(opts.provenanceOut === undefined ? {} : { provenance: resolvePath(opts.provenanceOut) }),
+            warnings: result.warnings,
+            attestations:
+              attested?.referrers.map((r) => ({ digest: r.digest, artifactType: r.artifactType })) ?? [],
+          });
           return EXIT_OK;
         }
         const when = new Date(result.epoch.epoch * 1000).toISOString().replace('.000Z', 'Z');

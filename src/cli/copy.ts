@@ -6,7 +6,7 @@ import { parseCreds } from '../transport/registry/auth.js';
 import type { RegistryOptions, RegistryProgress } from '../transport/registry/index.js';
 import { argument } from './args.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, type Terminal } from './output.js';
+import { dim, EXIT_OK, type Terminal, writeJson } from './output.js';
 import { parseBool } from './registry-flags.js';
 
 interface CopyOpts {
@@ -111,9 +111,11 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         await writeImageSet(dst, set, { registry: { ...dstOpts, mountFrom } });
         const digests = set.index.manifests.map((d) => d.digest);
         if (opts.json) {
-          t.out.write(
-            `${JSON.stringify({ schemaVersion: 1, source: formatReference(src), destination: formatReference(dst), manifests: digests }, null, 2)}\n`,
-          );
+          writeJson(t, {
+            source: formatReference(src),
+            destination: formatReference(dst),
+            manifests: digests,
+          });
           return EXIT_OK;
         }
         t.out.write(`copied ${formatReference(src)} -> ${formatReference(dst)}\n`);

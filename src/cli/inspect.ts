@@ -6,7 +6,7 @@ import { formatPlatform } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/types.js';
 import { argument } from './args.js';
 import type { Runner } from './main.js';
-import { EXIT_OK, type Terminal } from './output.js';
+import { EXIT_OK, type Terminal, writeJson } from './output.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
 /** One image of an inspected reference, as `--json` prints it. */
@@ -90,7 +90,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
       }
       const result: Inspection = { reference: refText, roots: set.index.manifests, images, referrers };
       if (opts.json) {
-        t.out.write(`${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n`);
+        writeJson(t, result);
         return EXIT_OK;
       }
       for (const r of set.index.manifests) {

@@ -113,3 +113,11 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(1)} ${units[i]}`;
 }
+
+/** The version of the `--json` documents of build, inspect, verify and copy (README, "Machine-readable output"). */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** Writes a command's `--json` document on stdout: `schemaVersion` first, two-space indented. */
+export function writeJson(t: Terminal, doc: object): void {
+  t.out.write(`${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...doc }, null, 2)}\n`);
+}

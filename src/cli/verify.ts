@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
-import { EXIT_FAILURE, EXIT_OK, type Terminal } from './output.js';
+import { EXIT_FAILURE, EXIT_OK, type Terminal, writeJson } from './output.js';
 import { addPolicyFlag } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
@@ -77,7 +77,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
       }
       if (opts.json) {
-        t.out.write(`${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n`);
+        writeJson(t, result);
       } else {
         for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
         if (result.verified) {
