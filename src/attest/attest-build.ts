@@ -41,6 +41,8 @@ export interface AttestedBuild {
   /** result.set with the attestations as extra entries of its root index (the image index is unchanged). */
   set: ImageSet;
   provenance: InTotoStatement<SlsaProvenance>;
+  /** The provenance's bytes as attached (`build --provenance-out` writes them). */
+  provenanceBytes: Buffer;
   /** The artifact manifests added, in root-index order. */
   referrers: Descriptor[];
 }
@@ -111,7 +113,12 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
       referrers.push(await storeAttestation(store, image.manifest, artifactBlob(MediaType.spdx, doc)));
     }
   }
-  return { set: withReferrers(result.set, referrers), provenance: statement, referrers };
+  return {
+    set: withReferrers(result.set, referrers),
+    provenance: statement,
+    provenanceBytes: provenanceBlob.bytes,
+    referrers,
+  };
 }
 
 /** The SBOM from `<cacheDir>/sbom/<key hash>.json`, or computed and stored there (atomically). */

@@ -3,7 +3,6 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { errorText, ImprintError } from '../errors.js';
-import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { sameNode } from '../transport/same-node.js';
@@ -223,7 +222,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         if (opts.provenanceOut !== undefined && attested !== undefined) {
           const file = resolvePath(opts.provenanceOut);
           await mkdirp(dirname(file))
-            .then(() => writeFileAtomic(file, canonicalJson(attested.provenance)))
+            .then(() => writeFileAtomic(file, attested.provenanceBytes))
             .catch((err: unknown) => {
               throw new ImprintError(
                 'IO',
