@@ -1,24 +1,25 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type DiffClass, type DiffResult, diffImageSets, semanticIgnores } from '../../src/diff/index.js';
 import { isImprintError } from '../../src/errors.js';
 import { canonicalJson } from '../../src/oci/canonical-json.js';
 import type { ImageSet } from '../../src/oci/image-set.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor } from '../../src/oci/types.js';
-import type { BlobStore } from '../../src/store/index.js';
 import { walkImageSet } from '../../src/transport/index.js';
-import { baseSpec, buildImage, dir, file, type ImageSpec, symlink, tempStore } from './fixtures.js';
+import {
+  baseSpec,
+  buildImage,
+  dir,
+  file,
+  fileStore,
+  type ImageSpec,
+  symlink,
+  tempStore,
+} from './fixtures.js';
 
-let store: BlobStore;
-let tmp: string;
-before(async () => {
-  ({ dir: tmp, store } = await tempStore());
-});
-after(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const store = fileStore();
 
 function layer0(spec: ImageSpec) {
   return spec.layers[0]!.entries;

@@ -1,8 +1,10 @@
 // Small images for diff tests, built from a declarative spec so one field can be changed at a time.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { after } from 'node:test';
 import { compressStream } from '../../src/compress/index.js';
 import { sha256 } from '../../src/digest/index.js';
 import { canonicalJson } from '../../src/oci/canonical-json.js';
@@ -107,6 +109,13 @@ export function baseSpec(): ImageSpec {
 export async function tempStore(): Promise<{ dir: string; store: BlobStore }> {
   const dir = await mkdtemp(join(tmpdir(), 'imprint-diff-'));
   return { dir, store: new BlobStore(join(dir, 'store')) };
+}
+
+/** A store in a temporary directory for the calling test file, removed after its tests. */
+export function fileStore(): BlobStore {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-diff-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  return new BlobStore(join(dir, 'store'));
 }
 
 /** Builds the image a spec describes into `store` (gzip layers, a one-entry index); validated. */

@@ -1,20 +1,11 @@
 // Flattening an image's layers for `imprint diff`: OCI whiteouts and opaque directories, and their cost.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { flattenLayers, LayerWhiteouts } from '../../src/diff/layers.js';
-import type { BlobStore } from '../../src/store/index.js';
 import { walkImageSet } from '../../src/transport/index.js';
-import { buildImage, dir, file, tempStore } from './fixtures.js';
+import { buildImage, dir, file, fileStore } from './fixtures.js';
 
-let store: BlobStore;
-let tmp: string;
-before(async () => {
-  ({ dir: tmp, store } = await tempStore());
-});
-after(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const store = fileStore();
 
 describe('flattenLayers', () => {
   it("applies a layer's whiteouts and opaque directories to the layers below it only", async () => {
