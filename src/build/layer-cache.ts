@@ -8,13 +8,6 @@ import { writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { codeFingerprint } from './code-fingerprint.js';
 
-/**
- * Version of everything that shapes layer bytes besides the recorded inputs (tar rules, normalisation,
- * install effects, removal list). The key also holds the hash of the running code (codeFingerprint),
- * so another version of imprint never reuses these layers even when this number was not bumped.
- */
-export const LAYER_RULES_VERSION = 6;
-
 /** A platform's layers as a previous build wrote them. */
 export interface CachedLayers {
   layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest }>;
@@ -40,11 +33,13 @@ export class LayerCache {
     this.#store = store;
   }
 
-  /** The cache key of a description of inputs (any JSON value; hashed canonically). */
+  /**
+   * The cache key of a description of inputs (any JSON value; hashed canonically) and of the running
+   * code (codeFingerprint): what shapes layer bytes besides the inputs (tar rules, normalisation,
+   * install effects, the removal list) is that code, so a new imprint never reuses older layers.
+   */
   static key(inputs: unknown): string {
-    return sha256(canonicalJson({ rules: LAYER_RULES_VERSION, code: codeFingerprint(), inputs })).slice(
-      'sha256:'.length,
-    );
+    return sha256(canonicalJson({ code: codeFingerprint(), inputs })).slice('sha256:'.length);
   }
 
   /**
