@@ -3,7 +3,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, errorText, ImprintError } from '../errors.js';
-import type { BlockJob } from './gzip-member.js';
+import { type BlockJob, gzipMember } from './gzip-member.js';
+import { assertPinnedDeflate, knownAnswerProbe, nativeDeflateEngine } from './libdeflate.js';
+import type { NativeLibdeflate } from './libdeflate-native.js';
 
 /** Messages between a pool and deflate-worker.ts. */
 export interface ToDeflateWorker {
@@ -28,6 +30,15 @@ export interface BlockRunner {
   run(job: BlockJob, transfer: ArrayBuffer[]): Promise<Uint8Array>;
 }
 
+/** A process-wide block runner (sharedDeflatePool): worker threads, or the native library's calls. */
+export interface DeflateRunner extends BlockRunner {
+  /** Blocks compressed at once. */
+  readonly size: number;
+  /** Gets the engine ready for `level` now, so the first layer does not wait for it. */
+  prewarm(level: number): void;
+  close(): Promise<void>;
+}
+
 interface Task {
   id: number;
   job: BlockJob;
@@ -47,7 +58,7 @@ interface Slot {
  * pool never keeps the process alive. A worker that fails fails its block with INTERNAL and is
  * replaced on demand.
  */
-export class DeflatePool implements BlockRunner {
+export class DeflatePool implements DeflateRunner {
   readonly size: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Task[] = [];
@@ -140,6 +151,97 @@ export class DeflatePool implements BlockRunner {
   }
 }
 
+/**
+ * Blocks compressed by the host's native libdeflate (a known build: libdeflate-native.ts) on libuv's
+ * thread pool, called from this thread: at most `size` at once, further blocks queued. No worker
+ * thread, so no second V8 heap, no start-up and no message copies: the block's memory goes to the
+ * library as it is. The library's gzip writer makes the member; before its first block at a level,
+ * its member of the known-answer probe must equal gzipMember's (the checked raw deflate, framed here),
+ * else this runner hands every block to a worker DeflatePool instead. Each call in flight occupies
+ * a thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default; bin/imprint adds `size` to it).
+ */
+export class NativeDeflateRunner implements DeflateRunner {
+  readonly size: number;
+  readonly #native: NativeLibdeflate;
+  readonly #queue: Array<Omit<Task, 'id' | 'transfer'>> = [];
+  readonly #checked = new Map<number, boolean>();
+  #running = 0;
+  #fallback: DeflatePool | undefined;
+  #closed = false;
+
+  constructor(size: number, native: NativeLibdeflate) {
+    this.size = Math.max(1, Math.floor(size));
+    this.#native = native;
+  }
+
+  run(job: BlockJob, transfer: ArrayBuffer[] = []): Promise<Uint8Array> {
+    if (this.#closed)
+      return Promise.reject(new ImprintError('INTERNAL', 'the deflate worker pool is closed'));
+    if (!this.#usable(job.level)) {
+      this.#fallback ??= new DeflatePool(this.size);
+      return this.#fallback.run(job, transfer);
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  prewarm(level: number): void {
+    if (!this.#usable(level)) {
+      this.#fallback ??= new DeflatePool(this.size);
+      this.#fallback.prewarm(level);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const closed = new ImprintError('INTERNAL', 'the deflate worker pool was closed');
+    for (const task of this.#queue.splice(0)) task.reject(closed);
+    await this.#fallback?.close();
+  }
+
+  /** Whether the library's gzip writer gives the pinned member at `level` (checked once per level). */
+  #usable(level: number): boolean {
+    let ok = this.#checked.get(level);
+    if (ok === undefined) {
+      try {
+        assertPinnedDeflate(level); // the raw deflate gzipMember uses: the pinned engine, or throws
+        const probe = knownAnswerProbe();
+        ok = Buffer.from(this.#native.gzip(probe, level)).equals(gzipMember({ level, data: probe }));
+      } catch {
+        ok = false;
+      }
+      this.#checked.set(level, ok);
+    }
+    return ok;
+  }
+
+  #dispatch(): void {
+    while (this.#running < this.size && this.#queue.length > 0) {
+      const task = this.#queue.shift() as Omit<Task, 'id' | 'transfer'>;
+      this.#running++;
+      this.#native.gzipAsync(task.job.data, task.job.level).then(
+        (member) => {
+          this.#running--;
+          recycleBlock(task.job.data);
+          task.resolve(member);
+          this.#dispatch();
+        },
+        (err: unknown) => {
+          this.#running--;
+          task.reject(
+            new ImprintError('INTERNAL', `deflate failed: ${errorText(err)}`, {
+              cause: err,
+            }),
+          );
+          this.#dispatch();
+        },
+      );
+    }
+  }
+}
+
 /** An ImprintError again, from its plain form. */
 function rebuildError(e: { code?: string; message: string }): ImprintError {
   return new ImprintError((e.code ?? 'INTERNAL') as ErrorCode, e.message);
@@ -172,16 +274,19 @@ export function blockBuffer(size: number): Uint8Array {
   return spare === undefined ? new Uint8Array(size) : new Uint8Array(spare);
 }
 
-const shared = new Map<number, DeflatePool>();
+const shared = new Map<number, DeflateRunner>();
 
 /**
- * The process-wide pool of `size` workers, created on first use and never closed: its idle workers
- * are unref'd, and sharing it spares every layer the start-up of its own threads (~50 ms each).
+ * The process-wide runner of `size` blocks at once, created on first use and never closed: the
+ * native library's calls when this thread has it (NativeDeflateRunner), else a pool of worker threads
+ * running the WebAssembly engine, whose idle workers are unref'd; sharing it spares every layer the
+ * start-up of its own threads (~50 ms each).
  */
-export function sharedDeflatePool(size: number): DeflatePool {
+export function sharedDeflatePool(size: number): DeflateRunner {
   let pool = shared.get(size);
   if (pool === undefined) {
-    pool = new DeflatePool(size);
+    const native = nativeDeflateEngine();
+    pool = native === null ? new DeflatePool(size) : new NativeDeflateRunner(size, native);
     shared.set(size, pool);
   }
   return pool;

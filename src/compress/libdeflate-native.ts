@@ -25,12 +25,20 @@ const LIBRARY_PATHS: Readonly<Record<string, string>> = {
 export interface NativeLibdeflate {
   /** Raw deflate of `data` at `level`: a fresh Uint8Array owning its buffer. */
   raw(data: Uint8Array, level: number): Uint8Array;
+  /**
+   * libdeflate's gzip writer (header, raw deflate, CRC-32 and ISIZE) on `data` at `level`, run on
+   * libuv's thread pool: a fresh Uint8Array owning its buffer. `data` must not change until it
+   * settles. Each call in flight holds a compressor of its own (libdeflate's are single-threaded).
+   */
+  gzipAsync(data: Uint8Array, level: number): Promise<Uint8Array>;
+  /** The same member, computed in the calling thread (for the known-answer check). */
+  gzip(data: Uint8Array, level: number): Uint8Array;
   /** The library file loaded, and which known build it is. */
   path: string;
   build: string;
 }
 
-type Fn = (...args: unknown[]) => unknown;
+type Fn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 interface Koffi {
   load(path: string): { func(signature: string): Fn };
 }
@@ -64,21 +72,59 @@ export function loadNativeLibdeflate(path = LIBRARY_PATHS[process.arch]): Native
   const compress = lib.func(
     'size_t libdeflate_deflate_compress(void *, const uint8_t *, size_t, uint8_t *, size_t)',
   );
-  // One compressor per level and one output buffer, for the life of the thread (never freed).
-  const compressors = new Map<number, unknown>();
-  let scratch = Buffer.alloc(0);
-  const raw = (data: Uint8Array, level: number): Uint8Array => {
-    let compressor = compressors.get(level);
-    if (compressor === undefined) {
-      compressor = alloc(level);
-      if (compressor === null) throw new Error(`libdeflate has no compression level ${level}`);
-      compressors.set(level, compressor);
-    }
-    const need = Number(bound(compressor, data.length));
-    if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(Math.max(need, 1 << 20));
-    const n = Number(compress(compressor, data, data.length, scratch, scratch.length));
-    if (n === 0) throw new Error(`libdeflate found no room for ${data.length} bytes deflated`);
-    return new Uint8Array(scratch.buffer, scratch.byteOffset, n).slice();
+  const gzipBound = lib.func('size_t libdeflate_gzip_compress_bound(void *, size_t)');
+  const gzipCompress = lib.func(
+    'size_t libdeflate_gzip_compress(void *, const uint8_t *, size_t, uint8_t *, size_t)',
+  );
+  /** Idle compressors per level: one per call in flight, kept for the next calls (never freed). */
+  const idle = new Map<number, unknown[]>();
+  const take = (level: number): unknown => {
+    const compressor = idle.get(level)?.pop() ?? alloc(level);
+    if (compressor === null) throw new Error(`libdeflate has no compression level ${level}`);
+    return compressor;
   };
-  return { raw, path: file, build };
+  const give = (level: number, compressor: unknown): void => {
+    const list = idle.get(level) ?? [];
+    list.push(compressor);
+    idle.set(level, list);
+  };
+  /** Output buffers of calls that ended, for the next calls (each gets its own while it runs). */
+  const spare: Buffer[] = [];
+  const outputFor = (need: number): Buffer => {
+    const b = spare.pop();
+    return b !== undefined && b.length >= need ? b : Buffer.allocUnsafeSlow(Math.max(need, 1 << 20));
+  };
+  const room = (data: Uint8Array): Error =>
+    new Error(`libdeflate found no room for ${data.length} bytes deflated`);
+  const sync =
+    (fn: Fn, boundFn: Fn) =>
+    (data: Uint8Array, level: number): Uint8Array => {
+      const compressor = take(level);
+      const out = outputFor(Number(boundFn(compressor, data.length)));
+      try {
+        const n = Number(fn(compressor, data, data.length, out, out.length));
+        if (n === 0) throw room(data);
+        return new Uint8Array(out.buffer, out.byteOffset, n).slice();
+      } finally {
+        give(level, compressor);
+        spare.push(out);
+      }
+    };
+  const gzipAsync = (data: Uint8Array, level: number): Promise<Uint8Array> =>
+    new Promise((resolve, reject) => {
+      const compressor = take(level);
+      const out = outputFor(Number(gzipBound(compressor, data.length)));
+      // `data` and `out` stay referenced by this closure until the call ends: koffi hands the thread
+      // pool their addresses, and ArrayBuffer memory never moves.
+      gzipCompress.async(compressor, data, data.length, out, out.length, (err: unknown, n: unknown) => {
+        give(level, compressor);
+        if (err !== null && err !== undefined) reject(err instanceof Error ? err : new Error(String(err)));
+        else if (Number(n) === 0) reject(room(data));
+        else resolve(new Uint8Array(out.buffer, out.byteOffset, Number(n)).slice());
+        spare.push(out);
+      });
+    });
+  const raw = sync(compress, bound);
+  const gzip = sync(gzipCompress, gzipBound);
+  return { raw, gzip, gzipAsync, path: file, build };
 }

@@ -85,6 +85,11 @@ function nativeEngine(): NativeLibdeflate | null {
   return native;
 }
 
+/** This thread's native libdeflate (a known build that has not failed a check), or null. */
+export function nativeDeflateEngine(): NativeLibdeflate | null {
+  return nativeEngine();
+}
+
 /** Which engine deflates in this thread: the known native build, or imprint's WebAssembly. */
 export function deflateEngine(): string {
   const n = nativeEngine();

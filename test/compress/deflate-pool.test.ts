@@ -1,5 +1,6 @@
 // The worker pool: results per job, failures as INTERNAL, closing, and process lifetime (idle workers
-// never keep the process alive; busy ones do).
+// never keep the process alive; busy ones do). The native runner (the host's libdeflate on libuv's
+// thread pool): the same members, and the worker pool when the library's gzip writer is not the pinned one.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -8,8 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DeflatePool, defaultDeflateWorkers } from '../../src/compress/deflate-pool.js';
+import {
+  DeflatePool,
+  defaultDeflateWorkers,
+  NativeDeflateRunner,
+  sharedDeflatePool,
+} from '../../src/compress/deflate-pool.js';
 import { type BlockJob, gzipMember } from '../../src/compress/gzip-member.js';
+import { loadNativeLibdeflate, type NativeLibdeflate } from '../../src/compress/libdeflate-native.js';
 import { isImprintError } from '../../src/errors.js';
 import { mixedBytes, textBytes } from './corpus.js';
 import { referenceGzip } from './reference.js';
@@ -135,4 +142,78 @@ test('prewarm starts the workers ahead; blocks compressed afterwards are the sam
   } finally {
     await pool.close();
   }
+});
+
+const native = loadNativeLibdeflate();
+describe('NativeDeflateRunner', {
+  skip: native === undefined && 'no known native libdeflate 1.14 here',
+}, () => {
+  test("is the shared runner where the native library is; its members are gzipMember's, in any number at once", async () => {
+    assert.ok(native);
+    assert.ok(sharedDeflatePool(2) instanceof NativeDeflateRunner);
+    const runner = new NativeDeflateRunner(2, native);
+    try {
+      const blocks = Array.from({ length: 9 }, (_, i) =>
+        i % 3 === 0
+          ? textBytes(300_000 + i * 9_000, i)
+          : i % 3 === 1
+            ? mixedBytes(90_000, i)
+            : Buffer.alloc(i * 10),
+      );
+      for (const level of [1, 6, 9]) {
+        const expected = blocks.map((b) => Buffer.from(gzipMember({ level, data: b })));
+        // More blocks than the runner's size: the rest queue; each gets its own member back.
+        const outputs = await Promise.all(blocks.map((b) => runner.run({ level, data: b.slice() })));
+        for (const [i, out] of outputs.entries())
+          assert.ok(Buffer.from(out).equals(expected[i] as Buffer), `level ${level} block ${i}`);
+      }
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('a library whose gzip writer differs from the pinned member hands blocks to worker threads', async () => {
+    assert.ok(native);
+    let calls = 0;
+    const foreign: NativeLibdeflate = {
+      ...native,
+      // One byte off in the OS field: not what gzipMember frames.
+      gzip: (data, level) => {
+        const m = native.gzip(data, level);
+        m[9] = 3;
+        return m;
+      },
+      gzipAsync: (data, level) => {
+        calls++;
+        return native.gzipAsync(data, level);
+      },
+    };
+    const runner = new NativeDeflateRunner(2, foreign);
+    try {
+      const data = textBytes(200_000, 7);
+      const out = await runner.run({ level: 6, data: data.slice() });
+      assert.ok(Buffer.from(out).equals(Buffer.from(gzipMember({ level: 6, data }))));
+      assert.equal(calls, 0);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('a level libdeflate lacks fails the block with INTERNAL, and close refuses later blocks', async () => {
+    assert.ok(native);
+    const runner = new NativeDeflateRunner(1, native);
+    await assert.rejects(runner.run({ level: 42, data: textBytes(1000, 1) }), (err) =>
+      isImprintError(err, 'INTERNAL'),
+    );
+    const data = textBytes(1000, 2);
+    assert.ok(
+      Buffer.from(await runner.run({ level: 6, data: data.slice() })).equals(
+        Buffer.from(gzipMember({ level: 6, data })),
+      ),
+    );
+    await runner.close();
+    await assert.rejects(runner.run({ level: 6, data: textBytes(10, 5) }), (err) =>
+      isImprintError(err, 'INTERNAL'),
+    );
+  });
 });
