@@ -5,6 +5,7 @@ import { CODEC_CHUNK, InnerStreamTransform } from './inner-stream.js';
 import { DecompressionGuard, type DecompressLimits } from './limits.js';
 import { type Decompression, SNIFF_BYTES, sniffCompression } from './sniff.js';
 import { XzDecoder } from './xz.js';
+import { LiblzmaDecoder, loadLiblzma } from './xz-liblzma.js';
 import { findXzTool, NativeXzDecoder } from './xz-native.js';
 import { createNativeZstdDecompress } from './zstd.js';
 import { FzstdDecoder } from './zstd-decode.js';
@@ -78,9 +79,10 @@ class ZlibDecoder extends InnerStreamTransform {
 }
 
 /**
- * A Transform that decompresses `kind`: gzip (Node zlib, multi-member), xz (the host's `xz` in a
- * child process when it has XZ Utils, started by a helper shell; else, or for small inputs when xz
- * must be forked, xz-embedded in WebAssembly; the same bytes and errors either way), zstd (Node built-in when present, else fzstd). Fails with
+ * A Transform that decompresses `kind`: gzip (Node zlib, multi-member), xz (the host's liblzma in
+ * this process when it has XZ Utils' library; else its `xz` in a child process, started by a helper
+ * shell; else, or for small inputs when xz must be forked, xz-embedded in WebAssembly; the same bytes
+ * and errors either way), zstd (Node built-in when present, else fzstd). Fails with
  * DECOMPRESSION_BOMB (naming `what`) when the limits are exceeded, COMPRESSION_INVALID on corrupt
  * or truncated data, COMPRESSION_UNSUPPORTED for valid input this decoder cannot handle.
  * Cost: streaming; memory bounded by one output chunk plus the codec's window.
@@ -91,6 +93,8 @@ export function decompressStream(kind: Decompression, opts: DecompressOptions): 
     case 'gzip':
       return new ZlibDecoder(zlib.createGunzip({ chunkSize: CODEC_CHUNK }), 'gzip', opts.what, guard);
     case 'xz': {
+      const lzma = loadLiblzma();
+      if (lzma !== undefined) return new LiblzmaDecoder(lzma, opts.what, guard);
       const found = findXzTool();
       const small = opts.inputSize !== undefined && opts.inputSize < NATIVE_XZ_MIN_INPUT;
       const tool = found !== undefined && !small ? found : undefined;

@@ -1,6 +1,7 @@
 // Installs .deb packages into the in-memory tree without running maintainer scripts (see INSTALL.md).
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
+import { loadLiblzma } from '../compress/xz-liblzma.js';
 import { findXzTool } from '../compress/xz-native.js';
 import { ImprintError } from '../errors.js';
 import type { ContentOpener } from '../vfs/node.js';
@@ -309,13 +310,13 @@ function offerBodies(
 const INLINE_CONCURRENCY = 3;
 
 /**
- * Worker threads by default: none when the host's xz decodes (the thread only parses tar and copies
- * bodies, which costs less than starting workers and posting the .debs to them) or for one package or
- * one CPU; else one per CPU, at most 4, for the WebAssembly decoder.
+ * Worker threads by default: none when the host's liblzma or xz decodes (the thread only parses tar
+ * and copies bodies, which costs less than starting workers and posting the .debs to them) or for one
+ * package or one CPU; else one per CPU, at most 4, for the WebAssembly decoder.
  */
 function defaultWorkers(packages: number): number {
   const cpus = availableParallelism();
-  if (packages <= 1 || cpus <= 1 || findXzTool() !== undefined) return 0;
+  if (packages <= 1 || cpus <= 1 || loadLiblzma() !== undefined || findXzTool() !== undefined) return 0;
   return Math.min(4, cpus);
 }
 

@@ -1,5 +1,6 @@
-// The two xz decoders (the host's xz in a child process, xz-embedded in WebAssembly) must give the same
-// bytes and the same error codes on the same input, and both must enforce the decompression limits.
+// The three xz decoders (the host's liblzma in this process, its xz in a child process, xz-embedded in
+// WebAssembly) must give the same bytes and the same error codes on the same input, and each must
+// enforce the decompression limits.
 // Every input is generated here with the xz CLI, then altered byte by byte where a case needs it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { decompressStream, NATIVE_XZ_MIN_INPUT } from '../../src/compress/decomp
 import { DecompressionGuard, type DecompressLimits } from '../../src/compress/limits.js';
 import { XzDecoder } from '../../src/compress/xz.js';
 import { XzFeatureCheck } from '../../src/compress/xz-features.js';
+import { LiblzmaDecoder, loadLiblzma } from '../../src/compress/xz-liblzma.js';
 import { findXzTool, NativeXzDecoder } from '../../src/compress/xz-native.js';
 import { type ErrorCode, isImprintError } from '../../src/errors.js';
 import {
@@ -32,12 +34,17 @@ const tool = findXzTool();
 const skip = tool === undefined ? 'no XZ Utils xz on PATH' : false;
 const MiB = 1024 * 1024;
 
-type Engine = 'native' | 'wasm';
-const ENGINES: Engine[] = ['native', 'wasm'];
+const liblzma = loadLiblzma();
+type Engine = 'native' | 'wasm' | 'liblzma';
+const ENGINES: Engine[] = liblzma === undefined ? ['native', 'wasm'] : ['native', 'wasm', 'liblzma'];
 
 function decoder(engine: Engine, what: string, limits?: DecompressLimits): Transform {
   const guard = new DecompressionGuard(what, limits);
   if (engine === 'wasm') return new XzDecoder(what, guard);
+  if (engine === 'liblzma') {
+    assert.ok(liblzma !== undefined);
+    return new LiblzmaDecoder(liblzma, what, guard);
+  }
   assert.ok(tool !== undefined);
   return new NativeXzDecoder(tool, what, guard);
 }
@@ -211,40 +218,56 @@ describe('xz decoders: limits', { skip }, () => {
   }
 });
 
+/** The decoder classes decompressStream picks for a small, a large and an unknown input size, in a child with `env`. */
+function kindsIn(env: NodeJS.ProcessEnv): string {
+  const script = `
+    import { decompressStream } from ${JSON.stringify(new URL('../../src/compress/decompress.ts', import.meta.url).href)};
+    const kind = (n) => { const s = decompressStream('xz', { what: 'x', inputSize: n }); const k = s.constructor.name; s.destroy(); return k; };
+    console.log(kind(${NATIVE_XZ_MIN_INPUT - 1}), kind(${NATIVE_XZ_MIN_INPUT}), kind(undefined));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
 describe('decompressStream picks the engine', () => {
-  test('small inputs decode in WebAssembly, others (or of unknown size) in xz, with or without the helper shell', {
+  test("the host's liblzma decodes every input in this process; IMPRINT_LIBLZMA=0 turns it off", {
+    skip: liblzma === undefined && 'no liblzma.so.5 here',
+  }, () => {
+    const s = decompressStream('xz', { what: 's', inputSize: 10 });
+    assert.ok(s instanceof LiblzmaDecoder);
+    s.destroy();
+    assert.equal(kindsIn({ PATH: process.env.PATH }), 'LiblzmaDecoder LiblzmaDecoder LiblzmaDecoder');
+    // Found by the dynamic loader, not on PATH.
+    assert.equal(kindsIn({ PATH: '/nonexistent' }), 'LiblzmaDecoder LiblzmaDecoder LiblzmaDecoder');
+  });
+
+  test('without liblzma: small inputs decode in WebAssembly, others (or of unknown size) in xz, with or without the helper shell', {
     skip,
   }, () => {
-    const small = decompressStream('xz', { what: 's', inputSize: NATIVE_XZ_MIN_INPUT - 1 });
-    const large = decompressStream('xz', { what: 'l', inputSize: NATIVE_XZ_MIN_INPUT });
-    const unknown = decompressStream('xz', { what: 'u' });
-    assert.ok(!(small instanceof NativeXzDecoder));
-    assert.ok(large instanceof NativeXzDecoder); // sh and mkfifo are here
-    assert.ok(unknown instanceof NativeXzDecoder);
-    for (const s of [small, large, unknown]) s.destroy();
+    assert.equal(
+      kindsIn({ PATH: process.env.PATH, IMPRINT_LIBLZMA: '0' }),
+      'XzDecoder NativeXzDecoder NativeXzDecoder',
+    );
     // No sh on PATH: xz is forked; the same choice.
-    const script = `
-      import { decompressStream } from ${JSON.stringify(new URL('../../src/compress/decompress.ts', import.meta.url).href)};
-      const kind = (n) => { const s = decompressStream('xz', { what: 'x', inputSize: n }); const k = s.constructor.name; s.destroy(); return k; };
-      console.log(kind(${NATIVE_XZ_MIN_INPUT - 1}), kind(${NATIVE_XZ_MIN_INPUT}));`;
     const xzOnly = mkdtempSync(join(tmpdir(), 'imprint-xzonly-'));
     try {
       symlinkSync(
         spawnSync('sh', ['-c', 'command -v xz'], { encoding: 'utf8' }).stdout.trim(),
         join(xzOnly, 'xz'),
       );
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        env: { PATH: xzOnly },
-        encoding: 'utf8',
-      });
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout.trim(), 'XzDecoder NativeXzDecoder');
+      assert.equal(
+        kindsIn({ PATH: xzOnly, IMPRINT_LIBLZMA: '0' }),
+        'XzDecoder NativeXzDecoder NativeXzDecoder',
+      );
     } finally {
       rmSync(xzOnly, { recursive: true, force: true });
     }
   });
 
-  test('without xz on PATH, decoding falls back to WebAssembly silently', () => {
+  test('without liblzma or xz on PATH, decoding falls back to WebAssembly silently', () => {
     const script = `
       import { decompressStream } from ${JSON.stringify(new URL('../../src/compress/decompress.ts', import.meta.url).href)};
       import { findXzTool } from ${JSON.stringify(new URL('../../src/compress/xz-native.ts', import.meta.url).href)};
@@ -255,7 +278,7 @@ describe('decompressStream picks the engine', () => {
       s.on('end', () => console.log(JSON.stringify({ tool: findXzTool() ?? null, kind: s.constructor.name, text: Buffer.concat(parts).toString() })));
       s.end(input);`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      env: { PATH: '/nonexistent' },
+      env: { PATH: '/nonexistent', IMPRINT_LIBLZMA: '0' },
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, r.stderr);
