@@ -53,6 +53,20 @@ export class XzFeatureCheck {
     this.#what = what;
   }
 
+  /**
+   * feed() for a Transform's _transform: true when the chunk may be decoded; false once the failure
+   * went to `callback`.
+   */
+  admit(chunk: Uint8Array, callback: (err: Error) => void): boolean {
+    try {
+      this.feed(chunk);
+      return true;
+    } catch (err) {
+      callback(err as Error);
+      return false;
+    }
+  }
+
   /** Takes the next bytes of the stream; throws COMPRESSION_UNSUPPORTED for an unsupported feature. */
   feed(chunk: Uint8Array): void {
     let i = 0;

@@ -174,12 +174,7 @@ export class LiblzmaDecoder extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#features.feed(chunk);
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
+    if (!this.#features.admit(chunk, callback)) return;
     this.#feed(chunk).then(() => callback(), callback);
   }
 

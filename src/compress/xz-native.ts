@@ -175,12 +175,7 @@ export class NativeXzDecoder extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#features.feed(chunk);
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
+    if (!this.#features.admit(chunk, callback)) return;
     if (this.#proc !== undefined) this.#write(this.#proc, chunk, 0, callback);
     else
       this.#starting.then(
