@@ -2,7 +2,7 @@
 // binary compiled here), `imprint lock`, `imprint build`, and the image run under podman.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,7 +91,7 @@ describe('images from Debian packages (generated signed repository)', async () =
     await rm(work, { recursive: true, force: true });
   });
 
-  const build = async (cache: string, out: string, extra: string[] = []) =>
+  const build = async (cache: string, out: string, extra: string[] = [], env: Record<string, string> = {}) =>
     JSON.parse(
       assertOk(
         await runImprint(
@@ -105,7 +105,7 @@ describe('images from Debian packages (generated signed repository)', async () =
             '--json',
             ...extra,
           ],
-          { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+          { env: { SOURCE_DATE_EPOCH: '1700000000', ...env } },
         ),
         'imprint build',
       ).stdout,
@@ -123,8 +123,19 @@ describe('images from Debian packages (generated signed repository)', async () =
     const a = await build('cache-a', 'out-a');
     const b = await build('cache-b', 'out-b'); // cold cache: fetch, install and compress again
     const c = await build('cache-a', 'out-c'); // warm: from the layer cache
+    // Without the host's liblzma, libdeflate or xz program (a PATH with sh alone): the WebAssembly
+    // engines, the same bytes.
+    const shOnly = join(work, 'sh-only');
+    await mkdir(shOnly);
+    await symlink('/bin/sh', join(shOnly, 'sh'));
+    const d = await build('cache-d', 'out-d', [], {
+      IMPRINT_LIBLZMA: '0',
+      IMPRINT_NATIVE_DEFLATE: '0',
+      PATH: shOnly,
+    });
     assert.equal(b.index, a.index);
     assert.equal(c.index, a.index);
+    assert.equal(d.index, a.index);
     const set = await readImageSet(parseReference(`oci:${join(work, 'out-a')}`));
     await validateImage(set);
 
