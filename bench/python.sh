@@ -2,6 +2,7 @@
 # Benchmarks the main job (examples/python: python3 + ca-certificates) against peers, with hyperfine:
 #   warm    imprint build, packages cached, layer cache cold (install + tar + gzip -6); also with
 #           IMPRINT_NATIVE_DEFLATE=0 (the WebAssembly libdeflate, as on hosts without Debian 12's libdeflate0)
+#           and with IMPRINT_LIBLZMA=0 (xz processes instead of the in-process liblzma)
 #   nochange imprint build with every layer cached
 #   cold    imprint build from an empty cache (downloads included)
 #   c-tools the irreducible work in one C pipeline on the same .debs:
@@ -42,6 +43,7 @@ echo "# deflate engine: $(node --input-type=module -e 'const m = await import(pr
 hyperfine --runs "$runs" --export-markdown "$work/table.md" \
   --command-name 'imprint build, warm (layer cache cold)' --prepare "rm -rf $cache/layers" "${imprint[*]} build $spec -o oci:$work/out" \
   --command-name 'imprint build, warm, WebAssembly deflate only' --prepare "rm -rf $cache/layers" "env IMPRINT_NATIVE_DEFLATE=0 ${imprint[*]} build $spec -o oci:$work/out" \
+  --command-name 'imprint build, warm, xz program instead of liblzma' --prepare "rm -rf $cache/layers" "env IMPRINT_LIBLZMA=0 ${imprint[*]} build $spec -o oci:$work/out" \
   --command-name 'imprint build, no change' --prepare true "${imprint[*]} build $spec -o oci:$work/out" \
   --command-name 'C tools: ar | xz -dc | gzip -6' --prepare true "bash $work/c-tools.sh" \
   --command-name 'imprint build, cold (downloads)' --prepare "rm -rf $cache" "${imprint[*]} build $spec -o oci:$work/out" \
@@ -50,8 +52,8 @@ cat "$work/table.md"
 
 # The ratio to the C pipeline, in alternating pairs: on a shared VM the machine's speed drifts by
 # tens of percent within minutes, which skews two hyperfine series run one after the other. CPU is
-# read system-wide from /proc/stat (imprint's xz children are reaped by init, so /usr/bin/time
-# under-counts them).
+# read system-wide from /proc/stat (with IMPRINT_LIBLZMA=0, imprint's xz children are reaped by
+# init, so /usr/bin/time under-counts them).
 busy() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 timed() { # prints "wall_s cpu_s" of "$@"
   local b0 t0 b1 t1
