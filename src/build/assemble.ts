@@ -23,6 +23,7 @@ import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
+import { localeNotes } from './locale-check.js';
 import { applyRemovals } from './remove.js';
 import { runNotes } from './run-check.js';
 
@@ -246,7 +247,10 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const runs =
     input.container === undefined
       ? []
-      : await runNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
+      : [
+          ...(await runNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes)),
+          ...localeNotes(full, input.container, formatPlatform(input.platform)),
+        ];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install, passwdUsers, runNotes: runs };
 }

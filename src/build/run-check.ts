@@ -5,6 +5,7 @@ import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { DEFAULT_PATH } from './image.js';
+import { localeEnv } from './locale-check.js';
 
 // What the container would run, checked against the image before it is published: a distroless
 // image has no shell to say "not found" helpfully, and a runtime reports a missing #! interpreter or
@@ -59,13 +60,14 @@ function imagePath(config: ContainerConfig): string {
   return config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
 }
 
-/** The config fields the check reads (also what a cached result is valid for). */
+/** The config fields the check and the locale check read (also what a cached result is valid for). */
 export function runCheckInputs(config: ContainerConfig): string {
   return JSON.stringify([
     config.Entrypoint ?? [],
     config.Cmd ?? [],
     config.WorkingDir ?? '',
     imagePath(config),
+    localeEnv(config),
   ]);
 }
 
