@@ -96,10 +96,23 @@ export async function runNotes(
   const found = locate(tree, program, config.WorkingDir ?? '/', path);
   if (found === undefined) {
     return [
-      `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start`,
+      `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start${busyboxHint(tree, program, path)}`,
     ];
   }
   return checkProgram(tree, found, { what, arch, path, baseNodes }, 0);
+}
+
+/**
+ * For a missing program in an image with busybox: Debian's busybox ships no applet links and its
+ * `busybox --install` is never run, so `sh`, `ls`, ... exist only as `busybox NAME` (busybox's own
+ * sh finds other applets only through such links in PATH).
+ */
+function busyboxHint(tree: FileTree, program: string, path: readonly string[]): string {
+  const name = program.slice(program.lastIndexOf('/') + 1);
+  if (name === 'busybox') return '';
+  const busybox = locate(tree, 'busybox', '/', [...path, '/usr/bin', '/bin']);
+  if (busybox === undefined || busybox.node.kind !== 'file') return '';
+  return `; busybox is in the image (/${busybox.key}) but none of its applet links: Debian's package ships none and no \`busybox --install\` runs, so run ["/${busybox.key}", ${JSON.stringify(name)}, ...], or add the links you need with files (busybox's sh finds other applets only through them)`;
 }
 
 interface CheckContext {

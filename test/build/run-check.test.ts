@@ -128,6 +128,19 @@ describe('run check', () => {
     );
   });
 
+  test('a missing program in an image with busybox: the hint says its applet links are not made', async () => {
+    const t = tree({ '/usr/bin/busybox': elf(62) });
+    const [sh] = await runNotes(t, cfg({ Entrypoint: ['/bin/sh', '-c', 'ls'] }), AMD64);
+    assert.match(
+      sh!,
+      /"\/bin\/sh" \(linux\/amd64\) is not in the image: the container cannot start; busybox is in the image/,
+    );
+    assert.match(sh!, /run \["\/usr\/bin\/busybox", "sh", \.\.\.\]/);
+    const [other] = await runNotes(tree({}), cfg({ Entrypoint: ['/bin/sh'] }), AMD64);
+    assert.doesNotMatch(other!, /busybox/);
+    assert.deepEqual(await runNotes(t, cfg({ Entrypoint: ['busybox', 'sh'] }), AMD64), []);
+  });
+
   test("a base image's program is checked by name and mode, never read again from its layers", async () => {
     const t = tree({ '/usr/local/bin/start': '#!/bin/sh\n' });
     const node = t.get('/usr/local/bin/start')!;
