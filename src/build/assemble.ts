@@ -23,6 +23,7 @@ import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
+import { javaTrustNotes } from './java-trust-check.js';
 import { localeNotes } from './locale-check.js';
 import { applyRemovals } from './remove.js';
 import { runNotes } from './run-check.js';
@@ -153,6 +154,8 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   install: InstallResult | undefined;
   passwdUsers: string[] | null;
   runNotes: string[];
+  /** Warnings about the finished filesystem (not the config), e.g. a JRE without a trust store. */
+  treeNotes: string[];
 }> {
   const { loaded, epoch } = input;
   const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
@@ -251,8 +254,9 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
           ...(await runNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes)),
           ...localeNotes(full, input.container, formatPlatform(input.platform)),
         ];
+  const treeNotes = await javaTrustNotes(full, input.base?.nodes);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
-  return { tree, install, passwdUsers, runNotes: runs };
+  return { tree, install, passwdUsers, runNotes: runs, treeNotes };
 }
 
 /** The account names of the image's /etc/passwd, in file order; null when it has none. */

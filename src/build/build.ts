@@ -268,9 +268,10 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           throw unsigned ?? (await fetching?.abort()) ?? err;
         }
         await signed;
-        const { tree, install, passwdUsers, runNotes } = assembled;
+        const { tree, install, passwdUsers, runNotes, treeNotes } = assembled;
         const notes = [
           ...(install?.warnings ?? []),
+          ...treeNotes,
           ...imageNotes(tree, packages.length > 0 && base === undefined),
         ];
         for (const message of [...notes, ...runNotes]) warn(message);
