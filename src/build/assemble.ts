@@ -24,9 +24,8 @@ import { applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
 import { javaTrustNotes } from './java-trust-check.js';
-import { localeNotes } from './locale-check.js';
 import { applyRemovals } from './remove.js';
-import { runNotes } from './run-check.js';
+import { configNotes } from './run-check.js';
 
 /** What a build writes on the host while it runs, which no files source may include. */
 export interface BuildWrites {
@@ -250,10 +249,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const runs =
     input.container === undefined
       ? []
-      : [
-          ...(await runNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes)),
-          ...localeNotes(full, input.container, formatPlatform(input.platform)),
-        ];
+      : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
   const treeNotes = await javaTrustNotes(full, input.base?.nodes);
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install, passwdUsers, runNotes: runs, treeNotes };

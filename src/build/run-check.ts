@@ -5,7 +5,7 @@ import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { DEFAULT_PATH } from './image.js';
-import { localeEnv } from './locale-check.js';
+import { localeEnv, localeNotes } from './locale-check.js';
 
 // What the container would run, checked against the image before it is published: a distroless
 // image has no shell to say "not found" helpfully, and a runtime reports a missing #! interpreter or
@@ -113,6 +113,19 @@ function busyboxHint(tree: FileTree, program: string, path: readonly string[]): 
   const busybox = locate(tree, 'busybox', '/', [...path, '/usr/bin', '/bin']);
   if (busybox === undefined || busybox.node.kind !== 'file') return '';
   return `; busybox is in the image (/${busybox.key}) but none of its applet links: Debian's package ships none and no \`busybox --install\` runs, so run ["/${busybox.key}", ${JSON.stringify(name)}, ...], or add the links you need with files (busybox's sh finds other applets only through them)`;
+}
+
+/**
+ * Every warning about the config against the finished image: the program it runs (runNotes) and the
+ * locales its env names (localeNotes). Cost: as runNotes.
+ */
+export async function configNotes(
+  tree: FileTree,
+  config: ContainerConfig,
+  platform: string,
+  baseNodes?: ReadonlyMap<string, VNode>,
+): Promise<string[]> {
+  return [...(await runNotes(tree, config, platform, baseNodes)), ...localeNotes(tree, config, platform)];
 }
 
 interface CheckContext {

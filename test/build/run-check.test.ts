@@ -159,7 +159,7 @@ describe('run check', () => {
     assert.notEqual(runCheckInputs(cfg({ Entrypoint: ['a'] })), runCheckInputs(cfg({ Entrypoint: ['b'] })));
   });
 
-  test('a build warns, and a cached rebuild warns again only for the same program', async () => {
+  test('a build warns; a cached rebuild repeats it for the same program and checks another one against the layers', async () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-run-check-'));
     try {
       const dir = join(work, 'spec');
@@ -184,6 +184,10 @@ describe('run check', () => {
       assert.deepEqual(await build('/app/run.sh'), first, 'the cached layers repeat it');
       const other = await build('/app/notes.txt');
       assert.ok(!other.some((w) => w.includes('#!/bin/sh')), 'not for another program');
+      // The layers are cached, the program changed: it is checked against the layers' files.
+      assert.equal(other.filter((w) => w.includes('/app/notes.txt, which is not executable')).length, 1);
+      assert.deepEqual(await build('/app/notes.txt'), other, 'and recorded for the next hit');
+      assert.deepEqual(await build('/app/run.sh'), first);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
