@@ -24,6 +24,7 @@ import { applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
 import { javaTrustNotes } from './java-trust-check.js';
+import { libraryPathNotes } from './library-path-check.js';
 import { applyRemovals } from './remove.js';
 import { configNotes } from './run-check.js';
 
@@ -250,7 +251,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     input.container === undefined
       ? []
       : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
-  const treeNotes = await javaTrustNotes(full, input.base?.nodes);
+  const treeNotes = [...(await javaTrustNotes(full, input.base?.nodes)), ...(await libraryPathNotes(full))];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install, passwdUsers, runNotes: runs, treeNotes };
 }
