@@ -6,6 +6,7 @@ import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { DEFAULT_PATH } from './image.js';
 import { localeEnv, localeNotes } from './locale-check.js';
+import { tzEnv, tzNotes } from './tz-check.js';
 
 // What the container would run, checked against the image before it is published: a distroless
 // image has no shell to say "not found" helpfully, and a runtime reports a missing #! interpreter or
@@ -68,6 +69,7 @@ export function runCheckInputs(config: ContainerConfig): string {
     config.WorkingDir ?? '',
     imagePath(config),
     localeEnv(config),
+    tzEnv(config) ?? null,
   ]);
 }
 
@@ -116,8 +118,8 @@ function busyboxHint(tree: FileTree, program: string, path: readonly string[]): 
 }
 
 /**
- * Every warning about the config against the finished image: the program it runs (runNotes) and the
- * locales its env names (localeNotes). Cost: as runNotes.
+ * Every warning about the config against the finished image: the program it runs (runNotes), the
+ * locales (localeNotes) and the time zone (tzNotes) its env names. Cost: as runNotes.
  */
 export async function configNotes(
   tree: FileTree,
@@ -125,7 +127,11 @@ export async function configNotes(
   platform: string,
   baseNodes?: ReadonlyMap<string, VNode>,
 ): Promise<string[]> {
-  return [...(await runNotes(tree, config, platform, baseNodes)), ...localeNotes(tree, config, platform)];
+  return [
+    ...(await runNotes(tree, config, platform, baseNodes)),
+    ...localeNotes(tree, config, platform),
+    ...tzNotes(tree, config, platform),
+  ];
 }
 
 interface CheckContext {
