@@ -183,7 +183,7 @@ async function checkProgram(
     if (used === undefined || used.node.kind !== 'file') {
       const provider = PROVIDERS[interpreter];
       return [
-        `the image's ${what} is a script for #!${interpreter}, which is not in the image${provider === undefined ? '' : `: add ${provider} to packages`}`,
+        `the image's ${what} is a script for #!${interpreter}, which is not in the image${provider === undefined ? '' : `: add ${provider} to packages`}${busyboxHint(tree, interpreter, path)}`,
       ];
     }
     if (interpreter === '/usr/bin/env' || interpreter === '/bin/env') {

@@ -139,6 +139,20 @@ describe('run check', () => {
     const [other] = await runNotes(tree({}), cfg({ Entrypoint: ['/bin/sh'] }), AMD64);
     assert.doesNotMatch(other!, /busybox/);
     assert.deepEqual(await runNotes(t, cfg({ Entrypoint: ['busybox', 'sh'] }), AMD64), []);
+    t.add('/app/run.sh', {
+      kind: 'file',
+      size: 10,
+      content: bytesOpener(Buffer.from('#!/bin/sh\n')),
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+    });
+    const [script] = await runNotes(t, cfg({ Entrypoint: ['/app/run.sh'] }), AMD64);
+    assert.match(
+      script!,
+      /script for #!\/bin\/sh, which is not in the image: add dash \(or bash\) to packages; busybox is in the image/,
+    );
   });
 
   test("a base image's program is checked by name and mode, never read again from its layers", async () => {
