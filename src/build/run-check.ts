@@ -4,6 +4,7 @@ import type { ContainerConfig } from '../oci/types.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
+import { missingLibraries } from './elf-needed.js';
 import { DEFAULT_PATH } from './image.js';
 import { localeEnv, localeNotes } from './locale-check.js';
 import { tzEnv, tzNotes } from './tz-check.js';
@@ -70,6 +71,7 @@ export function runCheckInputs(config: ContainerConfig): string {
     imagePath(config),
     localeEnv(config),
     tzEnv(config) ?? null,
+    config.Env?.find((e) => e.startsWith('LD_LIBRARY_PATH=')) ?? null,
   ]);
 }
 
@@ -101,7 +103,10 @@ export async function runNotes(
       `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start${busyboxHint(tree, program, path)}`,
     ];
   }
-  return checkProgram(tree, found, { what, arch, path, baseNodes }, 0);
+  const libraryPath = config.Env?.find((e) => e.startsWith('LD_LIBRARY_PATH='))?.slice(
+    'LD_LIBRARY_PATH='.length,
+  );
+  return checkProgram(tree, found, { what, arch, path, baseNodes, libraryPath }, 0);
 }
 
 /**
@@ -135,6 +140,8 @@ export async function configNotes(
 }
 
 interface CheckContext {
+  /** The config's LD_LIBRARY_PATH. */
+  libraryPath: string | undefined;
   what: string;
   arch: string;
   path: readonly string[];
@@ -197,7 +204,17 @@ async function checkProgram(
     }
     return depth < 2 ? checkProgram(tree, used, ctx, depth + 1) : [];
   }
-  return elfNotes(tree, head, hit.key, what, arch);
+  const notes = elfNotes(tree, head, hit.key, what, arch);
+  if (notes.length > 0 || head.readUInt32BE(0) !== 0x7f454c46) return notes;
+  const missing = await missingLibraries(tree, hit.key, { LD_LIBRARY_PATH: ctx.libraryPath }, ctx.baseNodes);
+  if (missing.length === 0) return [];
+  const named = missing
+    .slice(0, 5)
+    .map((m) => (m.by === `/${hit.key}` ? m.name : `${m.name} (for ${m.by})`))
+    .join(', ');
+  return [
+    `the image's ${what} is /${hit.key}, which needs ${named}${missing.length > 5 ? `, ... (${missing.length})` : ''}, not in the image's library path (RUNPATH, LD_LIBRARY_PATH, /usr/lib/<triplet>, /usr/lib; no ld.so.cache): the container cannot start; add the packages that ship them (or drop dependencies: false)`,
+  ];
 }
 
 /** Notes on an ELF program: another architecture, or a dynamic loader (PT_INTERP) that is missing. */
