@@ -228,7 +228,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           const { tree: image } = await step(`reading the layers of ${name} back for the run check`, () =>
             lowerTree(store, [...(base?.layers ?? []), ...cached.layers.map((l) => l.descriptor)]),
           );
-          const notes = await configNotes(image, container, name);
+          const notes = await configNotes(image, container, name, undefined, { libraries: false });
           for (const message of notes) warn(message);
           await cache.put(key, { ...cached, run: { inputs, notes } });
         }

@@ -78,14 +78,16 @@ export function runCheckInputs(config: ContainerConfig): string {
 /**
  * Warnings about the program the container runs, for `platform` (e.g. "linux/amd64", whose
  * architecture the ELF machine must match). Empty when neither entrypoint nor cmd is set. Cost: reads
- * the first 64 KiB of the program and of its interpreter, except files that are `baseNodes` (a base
- * image's, whose contents would be read again from its layers): those are checked by name and mode.
+ * the first 64 KiB of the program and of its interpreter, and streams an ELF program's libraries up to
+ * their dynamic sections (unless `options.libraries` is false), except files that are `baseNodes` (a
+ * base image's, whose contents would be read again from its layers): those are checked by name and mode.
  */
 export async function runNotes(
   tree: FileTree,
   config: ContainerConfig,
   platform: string,
   baseNodes?: ReadonlyMap<string, VNode>,
+  options: RunCheckOptions = {},
 ): Promise<string[]> {
   const argv =
     config.Entrypoint !== undefined && config.Entrypoint.length > 0 ? config.Entrypoint : config.Cmd;
@@ -106,7 +108,12 @@ export async function runNotes(
   const libraryPath = config.Env?.find((e) => e.startsWith('LD_LIBRARY_PATH='))?.slice(
     'LD_LIBRARY_PATH='.length,
   );
-  return checkProgram(tree, found, { what, arch, path, baseNodes, libraryPath }, 0);
+  return checkProgram(
+    tree,
+    found,
+    { what, arch, path, baseNodes, libraryPath, libraries: options.libraries !== false },
+    0,
+  );
 }
 
 /**
@@ -131,15 +138,26 @@ export async function configNotes(
   config: ContainerConfig,
   platform: string,
   baseNodes?: ReadonlyMap<string, VNode>,
+  options: RunCheckOptions = {},
 ): Promise<string[]> {
   return [
-    ...(await runNotes(tree, config, platform, baseNodes)),
+    ...(await runNotes(tree, config, platform, baseNodes, options)),
     ...localeNotes(tree, config, platform),
     ...tzNotes(tree, config, platform),
   ];
 }
 
+/** How far the run check reads. */
+export interface RunCheckOptions {
+  /**
+   * Follow the program's shared libraries (default true). Off for a tree read back from layers,
+   * where each read decompresses a layer again.
+   */
+  libraries?: boolean;
+}
+
 interface CheckContext {
+  libraries: boolean;
   /** The config's LD_LIBRARY_PATH. */
   libraryPath: string | undefined;
   what: string;
@@ -205,7 +223,7 @@ async function checkProgram(
     return depth < 2 ? checkProgram(tree, used, ctx, depth + 1) : [];
   }
   const notes = elfNotes(tree, head, hit.key, what, arch);
-  if (notes.length > 0 || head.readUInt32BE(0) !== 0x7f454c46) return notes;
+  if (notes.length > 0 || !ctx.libraries || head.readUInt32BE(0) !== 0x7f454c46) return notes;
   const missing = await missingLibraries(tree, hit.key, { LD_LIBRARY_PATH: ctx.libraryPath }, ctx.baseNodes);
   if (missing.length === 0) return [];
   const named = missing
