@@ -4,7 +4,8 @@ import { changeset } from '../base/changeset.js';
 import { installedInTree } from '../base/installed.js';
 import type { LowerTree } from '../base/lower.js';
 import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
-import { readTreeFile } from '../debian/effects/tree-io.js';
+import { isDir, readTreeFile } from '../debian/effects/tree-io.js';
+import { setTimezone } from '../debian/effects/tzdata.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
@@ -23,8 +24,10 @@ import { FileTree } from '../vfs/tree.js';
 import { applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
+import { javaTrustNotes } from './java-trust-check.js';
+import { libraryPathNotes } from './library-path-check.js';
 import { applyRemovals } from './remove.js';
-import { runNotes } from './run-check.js';
+import { configNotes } from './run-check.js';
 
 /** What a build writes on the host while it runs, which no files source may include. */
 export interface BuildWrites {
@@ -152,15 +155,23 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   install: InstallResult | undefined;
   passwdUsers: string[] | null;
   runNotes: string[];
+  /** Warnings about the finished filesystem (not the config), e.g. a JRE without a trust store. */
+  treeNotes: string[];
 }> {
   const { loaded, epoch } = input;
   const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
   let install: InstallResult | undefined;
   const { timezone } = loaded.spec;
-  if (timezone !== undefined && !input.packages.some((p) => p.name === 'tzdata')) {
+  // A base image's tzdata serves too (e.g. examples/static): its zone is set once it is laid below.
+  const baseZones =
+    timezone !== undefined &&
+    !input.packages.some((p) => p.name === 'tzdata') &&
+    input.base !== undefined &&
+    isDir(input.base.tree, '/usr/share/zoneinfo');
+  if (timezone !== undefined && !input.packages.some((p) => p.name === 'tzdata') && !baseZones) {
     throw new ImprintError(
       'SPEC_INVALID',
-      `${specField(loaded, ['timezone'])}: ${timezone} is set, but tzdata is not among the packages for ${formatPlatform(input.platform)}`,
+      `${specField(loaded, ['timezone'])}: ${timezone} is set, but tzdata is not among the packages for ${formatPlatform(input.platform)}${input.base === undefined ? '' : ' and the base image has no /usr/share/zoneinfo'}`,
       {
         hint: 'Add tzdata to packages (e.g. {name: tzdata, dependencies: false}), or drop timezone.',
         details: { file: loaded.file, field: 'timezone', timezone },
@@ -197,13 +208,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
       },
     ).catch(async (err: unknown) => {
       await removeCorruptPackages(err, input.store, input.packages);
-      // The zone is checked against what tzdata installs: name the spec's field.
-      if (timezone !== undefined && isImprintError(err, 'SPEC_INVALID') && err.details.timezone !== undefined)
-        throw new ImprintError('SPEC_INVALID', `${specField(loaded, ['timezone'])}: ${err.message}`, {
-          ...(err.hint === undefined ? {} : { hint: err.hint }),
-          details: { ...err.details, file: loaded.file, field: 'timezone' },
-        });
-      throw err;
+      throw timezoneError(err, loaded);
     });
   }
   // The locked set must be what resolving the spec over it chooses (a hand-edited lock fails here).
@@ -238,6 +243,13 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     full = input.base.tree;
     full.overlay(upper);
   }
+  if (baseZones && timezone !== undefined) {
+    try {
+      setTimezone({ tree: full, mtime: epoch, origin: 'tzdata', record: () => {} }, timezone);
+    } catch (err) {
+      throw timezoneError(err, loaded);
+    }
+  }
   const { users, groups } = loaded.spec.accounts;
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
   const removed = applyRemovals(full, loaded.spec.remove, loaded);
@@ -246,9 +258,19 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const runs =
     input.container === undefined
       ? []
-      : await runNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
+      : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
+  const treeNotes = [...(await javaTrustNotes(full, input.base?.nodes)), ...(await libraryPathNotes(full))];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
-  return { tree, install, passwdUsers, runNotes: runs };
+  return { tree, install, passwdUsers, runNotes: runs, treeNotes };
+}
+
+/** A zone tzdata does not ship (SPEC_INVALID with details.timezone), named by the spec's field; other errors as they are. */
+function timezoneError(err: unknown, loaded: LoadedSpec): unknown {
+  if (!isImprintError(err, 'SPEC_INVALID') || err.details.timezone === undefined) return err;
+  return new ImprintError('SPEC_INVALID', `${specField(loaded, ['timezone'])}: ${err.message}`, {
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    details: { ...err.details, file: loaded.file, field: 'timezone' },
+  });
 }
 
 /** The account names of the image's /etc/passwd, in file order; null when it has none. */

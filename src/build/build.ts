@@ -33,7 +33,7 @@ import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
 import { planLayers } from './layering.js';
-import { runCheckInputs } from './run-check.js';
+import { configNotes, runCheckInputs } from './run-check.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
 export type BuildEvent =
@@ -219,9 +219,19 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded);
         // What the build that made them warned about still holds.
         for (const message of cached.notes ?? []) warn(message);
-        // The program is no input of the layers: its warnings hold only for the same config.
-        if (cached.run?.inputs === runCheckInputs(container))
+        // The program is no input of the layers: its warnings hold only for the same config. For
+        // another program or env the check runs on the layers' files, read back from the store.
+        const inputs = runCheckInputs(container);
+        if (cached.run?.inputs === inputs) {
           for (const message of cached.run.notes) warn(message);
+        } else {
+          const { tree: image } = await step(`reading the layers of ${name} back for the run check`, () =>
+            lowerTree(store, [...(base?.layers ?? []), ...cached.layers.map((l) => l.descriptor)]),
+          );
+          const notes = await configNotes(image, container, name, undefined, { libraries: false });
+          for (const message of notes) warn(message);
+          await cache.put(key, { ...cached, run: { inputs, notes } });
+        }
         emit({ type: 'cached', platform: name });
       } else {
         // Large bodies are compressed on the cores the unpacking leaves idle.
@@ -268,9 +278,10 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           throw unsigned ?? (await fetching?.abort()) ?? err;
         }
         await signed;
-        const { tree, install, passwdUsers, runNotes } = assembled;
+        const { tree, install, passwdUsers, runNotes, treeNotes } = assembled;
         const notes = [
           ...(install?.warnings ?? []),
+          ...treeNotes,
           ...imageNotes(tree, packages.length > 0 && base === undefined),
         ];
         for (const message of [...notes, ...runNotes]) warn(message);

@@ -4,7 +4,10 @@ import type { ContainerConfig } from '../oci/types.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
+import { missingLibraries } from './elf-needed.js';
 import { DEFAULT_PATH } from './image.js';
+import { localeEnv, localeNotes } from './locale-check.js';
+import { tzEnv, tzNotes } from './tz-check.js';
 
 // What the container would run, checked against the image before it is published: a distroless
 // image has no shell to say "not found" helpfully, and a runtime reports a missing #! interpreter or
@@ -59,27 +62,32 @@ function imagePath(config: ContainerConfig): string {
   return config.Env?.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
 }
 
-/** The config fields the check reads (also what a cached result is valid for). */
+/** The config fields the check and the locale check read (also what a cached result is valid for). */
 export function runCheckInputs(config: ContainerConfig): string {
   return JSON.stringify([
     config.Entrypoint ?? [],
     config.Cmd ?? [],
     config.WorkingDir ?? '',
     imagePath(config),
+    localeEnv(config),
+    tzEnv(config) ?? null,
+    config.Env?.find((e) => e.startsWith('LD_LIBRARY_PATH=')) ?? null,
   ]);
 }
 
 /**
  * Warnings about the program the container runs, for `platform` (e.g. "linux/amd64", whose
  * architecture the ELF machine must match). Empty when neither entrypoint nor cmd is set. Cost: reads
- * the first 64 KiB of the program and of its interpreter, except files that are `baseNodes` (a base
- * image's, whose contents would be read again from its layers): those are checked by name and mode.
+ * the first 64 KiB of the program and of its interpreter, and streams an ELF program's libraries up to
+ * their dynamic sections (unless `options.libraries` is false), except files that are `baseNodes` (a
+ * base image's, whose contents would be read again from its layers): those are checked by name and mode.
  */
 export async function runNotes(
   tree: FileTree,
   config: ContainerConfig,
   platform: string,
   baseNodes?: ReadonlyMap<string, VNode>,
+  options: RunCheckOptions = {},
 ): Promise<string[]> {
   const argv =
     config.Entrypoint !== undefined && config.Entrypoint.length > 0 ? config.Entrypoint : config.Cmd;
@@ -94,13 +102,64 @@ export async function runNotes(
   const found = locate(tree, program, config.WorkingDir ?? '/', path);
   if (found === undefined) {
     return [
-      `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start`,
+      `the image's ${what} is not in the image${program.includes('/') ? '' : ` (looked in PATH=${path.join(':')})`}: the container cannot start${busyboxHint(tree, program, path)}`,
     ];
   }
-  return checkProgram(tree, found, { what, arch, path, baseNodes }, 0);
+  const libraryPath = config.Env?.find((e) => e.startsWith('LD_LIBRARY_PATH='))?.slice(
+    'LD_LIBRARY_PATH='.length,
+  );
+  return checkProgram(
+    tree,
+    found,
+    { what, arch, path, baseNodes, libraryPath, libraries: options.libraries !== false },
+    0,
+  );
+}
+
+/**
+ * For a missing program in an image with busybox: Debian's busybox ships no applet links and its
+ * `busybox --install` is never run, so `sh`, `ls`, ... exist only as `busybox NAME` (busybox's own
+ * sh finds other applets only through such links in PATH).
+ */
+function busyboxHint(tree: FileTree, program: string, path: readonly string[]): string {
+  const name = program.slice(program.lastIndexOf('/') + 1);
+  if (name === 'busybox') return '';
+  const busybox = locate(tree, 'busybox', '/', [...path, '/usr/bin', '/bin']);
+  if (busybox === undefined || busybox.node.kind !== 'file') return '';
+  return `; busybox is in the image (/${busybox.key}) but none of its applet links: Debian's package ships none and no \`busybox --install\` runs, so run ["/${busybox.key}", ${JSON.stringify(name)}, ...], or add the links you need with files (busybox's sh finds other applets only through them)`;
+}
+
+/**
+ * Every warning about the config against the finished image: the program it runs (runNotes), the
+ * locales (localeNotes) and the time zone (tzNotes) its env names. Cost: as runNotes.
+ */
+export async function configNotes(
+  tree: FileTree,
+  config: ContainerConfig,
+  platform: string,
+  baseNodes?: ReadonlyMap<string, VNode>,
+  options: RunCheckOptions = {},
+): Promise<string[]> {
+  return [
+    ...(await runNotes(tree, config, platform, baseNodes, options)),
+    ...localeNotes(tree, config, platform),
+    ...tzNotes(tree, config, platform),
+  ];
+}
+
+/** How far the run check reads. */
+export interface RunCheckOptions {
+  /**
+   * Follow the program's shared libraries (default true). Off for a tree read back from layers,
+   * where each read decompresses a layer again.
+   */
+  libraries?: boolean;
 }
 
 interface CheckContext {
+  libraries: boolean;
+  /** The config's LD_LIBRARY_PATH. */
+  libraryPath: string | undefined;
   what: string;
   arch: string;
   path: readonly string[];
@@ -149,7 +208,7 @@ async function checkProgram(
     if (used === undefined || used.node.kind !== 'file') {
       const provider = PROVIDERS[interpreter];
       return [
-        `the image's ${what} is a script for #!${interpreter}, which is not in the image${provider === undefined ? '' : `: add ${provider} to packages`}`,
+        `the image's ${what} is a script for #!${interpreter}, which is not in the image${provider === undefined ? '' : `: add ${provider} to packages`}${busyboxHint(tree, interpreter, path)}`,
       ];
     }
     if (interpreter === '/usr/bin/env' || interpreter === '/bin/env') {
@@ -163,7 +222,17 @@ async function checkProgram(
     }
     return depth < 2 ? checkProgram(tree, used, ctx, depth + 1) : [];
   }
-  return elfNotes(tree, head, hit.key, what, arch);
+  const notes = elfNotes(tree, head, hit.key, what, arch);
+  if (notes.length > 0 || !ctx.libraries || head.readUInt32BE(0) !== 0x7f454c46) return notes;
+  const missing = await missingLibraries(tree, hit.key, { LD_LIBRARY_PATH: ctx.libraryPath }, ctx.baseNodes);
+  if (missing.length === 0) return [];
+  const named = missing
+    .slice(0, 5)
+    .map((m) => (m.by === `/${hit.key}` ? m.name : `${m.name} (for ${m.by})`))
+    .join(', ');
+  return [
+    `the image's ${what} is /${hit.key}, which needs ${named}${missing.length > 5 ? `, ... (${missing.length})` : ''}, not in the image's library path (RUNPATH, LD_LIBRARY_PATH, /usr/lib/<triplet>, /usr/lib; no ld.so.cache): the container cannot start; add the packages that ship them (or drop dependencies: false)`,
+  ];
 }
 
 /** Notes on an ELF program: another architecture, or a dynamic loader (PT_INTERP) that is missing. */

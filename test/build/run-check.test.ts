@@ -128,6 +128,33 @@ describe('run check', () => {
     );
   });
 
+  test('a missing program in an image with busybox: the hint says its applet links are not made', async () => {
+    const t = tree({ '/usr/bin/busybox': elf(62) });
+    const [sh] = await runNotes(t, cfg({ Entrypoint: ['/bin/sh', '-c', 'ls'] }), AMD64);
+    assert.match(
+      sh!,
+      /"\/bin\/sh" \(linux\/amd64\) is not in the image: the container cannot start; busybox is in the image/,
+    );
+    assert.match(sh!, /run \["\/usr\/bin\/busybox", "sh", \.\.\.\]/);
+    const [other] = await runNotes(tree({}), cfg({ Entrypoint: ['/bin/sh'] }), AMD64);
+    assert.doesNotMatch(other!, /busybox/);
+    assert.deepEqual(await runNotes(t, cfg({ Entrypoint: ['busybox', 'sh'] }), AMD64), []);
+    t.add('/app/run.sh', {
+      kind: 'file',
+      size: 10,
+      content: bytesOpener(Buffer.from('#!/bin/sh\n')),
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+    });
+    const [script] = await runNotes(t, cfg({ Entrypoint: ['/app/run.sh'] }), AMD64);
+    assert.match(
+      script!,
+      /script for #!\/bin\/sh, which is not in the image: add dash \(or bash\) to packages; busybox is in the image/,
+    );
+  });
+
   test("a base image's program is checked by name and mode, never read again from its layers", async () => {
     const t = tree({ '/usr/local/bin/start': '#!/bin/sh\n' });
     const node = t.get('/usr/local/bin/start')!;
@@ -146,7 +173,7 @@ describe('run check', () => {
     assert.notEqual(runCheckInputs(cfg({ Entrypoint: ['a'] })), runCheckInputs(cfg({ Entrypoint: ['b'] })));
   });
 
-  test('a build warns, and a cached rebuild warns again only for the same program', async () => {
+  test('a build warns; a cached rebuild repeats it for the same program and checks another one against the layers', async () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-run-check-'));
     try {
       const dir = join(work, 'spec');
@@ -171,6 +198,10 @@ describe('run check', () => {
       assert.deepEqual(await build('/app/run.sh'), first, 'the cached layers repeat it');
       const other = await build('/app/notes.txt');
       assert.ok(!other.some((w) => w.includes('#!/bin/sh')), 'not for another program');
+      // The layers are cached, the program changed: it is checked against the layers' files.
+      assert.equal(other.filter((w) => w.includes('/app/notes.txt, which is not executable')).length, 1);
+      assert.deepEqual(await build('/app/notes.txt'), other, 'and recorded for the next hit');
+      assert.deepEqual(await build('/app/run.sh'), first);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

@@ -705,10 +705,17 @@ describe('effects: configuration files', () => {
     assert.equal(link(tree, 'etc/php/8.2/cli/conf.d/10-pdo.ini'), '/etc/php/8.2/mods-available/pdo.ini');
     assert.equal(link(tree, 'etc/php/8.2/cli/conf.d/20-plain.ini'), '/etc/php/8.2/mods-available/plain.ini');
     assert.equal(tree.get('etc/php/8.2/cli/conf.d/20-ctype.ini')?.origin, 'php8.2-common');
+    // php-helper's state, which phpquery -M and phpdismod read: empty files, as `touch` leaves them.
+    for (const mod of ['ctype', 'pdo', 'plain']) {
+      assert.equal(await text(tree, `var/lib/php/modules/8.2/registry/${mod}`), '');
+      assert.equal(await text(tree, `var/lib/php/modules/8.2/cli/enabled_by_maint/${mod}`), '');
+    }
     // Without a SAPI, modules are available but enabled nowhere.
     const alone = await install([common]);
     assert.equal(alone.tree.get('etc/php/8.2/mods-available/ctype.ini')?.kind, 'file');
     assert.equal(alone.tree.get('etc/php/8.2/cli'), undefined);
+    assert.equal(await text(alone.tree, 'var/lib/php/modules/8.2/registry/ctype'), '');
+    assert.equal(alone.tree.get('var/lib/php/modules/8.2/cli'), undefined);
   });
 
   it("writes /etc/pam.d/common-* as libpam-runtime's pam-auth-update does (Debian's own output as the reference)", async () => {

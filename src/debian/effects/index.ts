@@ -4,6 +4,7 @@ import { basePasswdRule, shadowRule } from './accounts.js';
 import { alternativesRule } from './alternatives.js';
 import { caCertificatesRule } from './ca-certificates.js';
 import { javaCacertsRule } from './java-cacerts.js';
+import { localesRule } from './locales.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
@@ -63,6 +64,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   phpSapiIniRule,
   phpModulesRule,
   pamAuthUpdateRule,
+  localesRule,
   alternativesRule,
 ];
 

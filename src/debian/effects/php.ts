@@ -1,5 +1,13 @@
 import { runActions } from './actions.js';
-import { childNames, exists, readTreeFile, statPath, writeSymlink } from './tree-io.js';
+import {
+  childNames,
+  type EffectWriter,
+  exists,
+  readTreeFile,
+  statPath,
+  writeFile,
+  writeSymlink,
+} from './tree-io.js';
 import type { EffectRule } from './types.js';
 
 const SAPI_DIR: Readonly<Record<string, string>> = {
@@ -32,12 +40,21 @@ export const phpSapiIniRule: EffectRule = {
   },
 };
 
+/** php-helper's state: `registry/MOD` (phpenmod -r; what `phpquery -M` lists) and `SAPI/enabled_by_maint/MOD`. */
+const STATE_DIR = '/var/lib/php/modules';
+
+/** An empty file at `path` unless one is there (`mkdir -p; touch`). */
+function touch(w: EffectWriter, path: string): void {
+  if (!exists(w.tree, path)) writeFile(w, path, '', { mode: 0o644 });
+}
+
 export const phpModulesRule: EffectRule = {
   id: 'php/modules',
   package: /^php([0-9]+\.[0-9]+)-([a-z0-9][a-z0-9.+-]*)$/,
   describe:
     'postinst of a PHP module package: each ini under /usr/share/phpV-X/*/ copied to /etc/php/V/mods-available/ (ucf), ' +
-    'then enabled in every SAPI of /usr/lib/php/V/sapi/: /etc/php/V/SAPI/conf.d/NN-name.ini -> /etc/php/V/mods-available/name.ini (NN from its "; priority=NN" line, default 20)',
+    'then enabled in every SAPI of /usr/lib/php/V/sapi/: /etc/php/V/SAPI/conf.d/NN-name.ini -> /etc/php/V/mods-available/name.ini (NN from its "; priority=NN" line, default 20); ' +
+    "php-helper's state as php_invoke enmod leaves it: /var/lib/php/modules/V/registry/name and V/SAPI/enabled_by_maint/name (so phpquery -M lists them)",
   async apply(ctx, pkg, match) {
     const version = match?.[1] as string;
     const shared = `usr/share/php${version}-${match?.[2] as string}`;
@@ -64,7 +81,9 @@ export const phpModulesRule: EffectRule = {
             runActions(w, [{ op: 'mkdir', path: confd, mode: 0o755 }]);
             writeSymlink(w, `${confd}/${priority}-${module}.ini`, `${available}/${ini}`);
           }
+          touch(w, `${STATE_DIR}/${version}/${sapi}/enabled_by_maint/${module}`);
         }
+        touch(w, `${STATE_DIR}/${version}/registry/${module}`);
       }
     }
   },

@@ -1,6 +1,6 @@
 // tzdata: /etc/localtime and /etc/timezone for the configured zone (Debian's default: Etc/UTC).
 import { ImprintError } from '../../errors.js';
-import { isFile, writeFile, writeSymlink } from './tree-io.js';
+import { type EffectWriter, isFile, writeFile, writeSymlink } from './tree-io.js';
 import type { EffectRule } from './types.js';
 
 /** The zone tzdata configures without preseeding (its templates have no default; the script falls back to Etc/UTC). */
@@ -9,25 +9,32 @@ export const DEFAULT_TIMEZONE = 'Etc/UTC';
 /** An `Area/Zone` name as /usr/share/zoneinfo spells them (no `..`, no leading `/`). */
 export const TIMEZONE_NAME = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 
+/**
+ * What tzdata's postinst does for `zone`: /etc/localtime -> /usr/share/zoneinfo/<zone> and
+ * /etc/timezone. Also used for a base image's tzdata. SPEC_INVALID (details.timezone) when the tree
+ * has no such zone.
+ */
+export function setTimezone(w: EffectWriter, zone: string): void {
+  if (!TIMEZONE_NAME.test(zone) || !isFile(w.tree, `/usr/share/zoneinfo/${zone}`)) {
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `time zone ${JSON.stringify(zone)} is not a zone tzdata installs under /usr/share/zoneinfo`,
+      {
+        hint: 'Use an Area/Zone name such as Etc/UTC or Europe/Berlin.',
+        details: { timezone: zone },
+      },
+    );
+  }
+  writeSymlink(w, '/etc/localtime', `/usr/share/zoneinfo/${zone}`);
+  writeFile(w, '/etc/timezone', `${zone}\n`, { mode: 0o644 });
+}
+
 export const tzdataRule: EffectRule = {
   id: 'tzdata/localtime',
   package: 'tzdata',
   describe:
     'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (zone: option, default Etc/UTC)',
   apply(ctx) {
-    const zone = ctx.options.timezone ?? DEFAULT_TIMEZONE;
-    if (!TIMEZONE_NAME.test(zone) || !isFile(ctx.tree, `/usr/share/zoneinfo/${zone}`)) {
-      throw new ImprintError(
-        'SPEC_INVALID',
-        `time zone ${JSON.stringify(zone)} is not a zone tzdata installs under /usr/share/zoneinfo`,
-        {
-          hint: 'Use an Area/Zone name such as Etc/UTC or Europe/Berlin.',
-          details: { timezone: zone },
-        },
-      );
-    }
-    const w = ctx.writer('tzdata');
-    writeSymlink(w, '/etc/localtime', `/usr/share/zoneinfo/${zone}`);
-    writeFile(w, '/etc/timezone', `${zone}\n`, { mode: 0o644 });
+    setTimezone(ctx.writer('tzdata'), ctx.options.timezone ?? DEFAULT_TIMEZONE);
   },
 };

@@ -1,0 +1,58 @@
+// `timezone` on a base image that has tzdata's zones (e.g. examples/static, meant as a base): the
+// zone is set in the build's layer, as tzdata's postinst would, instead of being refused because
+// tzdata is not among the spec's own packages.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseReference, readImageSet } from '../../src/transport/index.js';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { readLayerFiles } from '../helpers/layers.js';
+
+describe('timezone over a base image', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-base-tz-'));
+  after(() => rm(work, { recursive: true, force: true }));
+  const imprint = (args: string[]) =>
+    runImprint(['--cache-dir', join(work, 'cache'), ...args], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+  const spec = async (name: string, lines: string[]) => {
+    await mkdir(join(work, name), { recursive: true });
+    await writeFile(
+      join(work, name, 'imprint.yaml'),
+      ['version: 1', 'platforms: [linux/amd64]', ...lines, ''].join('\n'),
+    );
+    return join(work, name);
+  };
+
+  it("sets the zone from the base's /usr/share/zoneinfo; an unknown zone or a base without zones is refused", async () => {
+    const base = await spec('base', ['files:', '  - {source: zoneinfo/, target: /usr/share/zoneinfo/}']);
+    await mkdir(join(base, 'zoneinfo', 'Europe'), { recursive: true });
+    await mkdir(join(base, 'zoneinfo', 'Etc'), { recursive: true });
+    await writeFile(join(base, 'zoneinfo', 'Europe', 'Berlin'), 'TZif berlin');
+    await writeFile(join(base, 'zoneinfo', 'Etc', 'UTC'), 'TZif utc');
+    assertOk(await imprint(['build', base, '-o', `oci:${join(work, 'base-out')}`, '--no-attest']), 'base');
+    const bare = await spec('bare', ['files: [{source: imprint.yaml, target: /etc/x}]']);
+    assertOk(await imprint(['build', bare, '-o', `oci:${join(work, 'bare-out')}`, '--no-attest']), 'bare');
+
+    const app = await spec('app', ['base: oci:../base-out:latest', 'timezone: Europe/Berlin']);
+    assertOk(await imprint(['build', app, '-o', `oci:${join(work, 'app-out')}`, '--no-attest']), 'app');
+    const files = await readLayerFiles(await readImageSet(parseReference(`oci:${join(work, 'app-out')}`)));
+    assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+    assert.equal(files.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
+
+    const wrong = await spec('wrong', ['base: oci:../base-out:latest', 'timezone: Mars/Base']);
+    const r = await imprint(['build', wrong, '-o', `oci:${join(work, 'wrong-out')}`]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /imprint\.yaml:4:\d+: timezone: time zone "Mars\/Base" is not a zone tzdata installs/,
+    );
+    const none = await spec('none', ['base: oci:../bare-out:latest', 'timezone: Europe/Berlin']);
+    const n = await imprint(['build', none, '-o', `oci:${join(work, 'none-out')}`]);
+    assert.equal(n.code, 1);
+    assert.match(
+      n.stderr,
+      /tzdata is not among the packages for linux\/amd64 and the base image has no \/usr\/share\/zoneinfo/,
+    );
+  });
+});

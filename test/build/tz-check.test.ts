@@ -1,0 +1,51 @@
+// TZ=Area/Zone in the env needs /usr/share/zoneinfo/Area/Zone: without it glibc silently uses UTC.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { configNotes, runCheckInputs } from '../../src/build/run-check.js';
+import { tzNotes } from '../../src/build/tz-check.js';
+import type { ContainerConfig } from '../../src/oci/types.js';
+import { bytesOpener } from '../../src/vfs/node.js';
+import { FileTree } from '../../src/vfs/tree.js';
+
+const meta = { uid: 0, gid: 0, mtime: 0 };
+function image(zones: string[]): FileTree {
+  const t = new FileTree({ mode: 0o755, ...meta });
+  for (const z of zones)
+    t.add(`/usr/share/zoneinfo/${z}`, {
+      kind: 'file',
+      size: 4,
+      content: bytesOpener(Buffer.from('TZif')),
+      mode: 0o644,
+      ...meta,
+    });
+  return t;
+}
+const env = (tz: string): ContainerConfig => ({ Env: ['PATH=/usr/bin', `TZ=${tz}`] });
+const AMD64 = 'linux/amd64';
+
+describe('TZ check', () => {
+  test('a zone the image lacks: the hint names tzdata when there is no zoneinfo at all', () => {
+    const [none] = tzNotes(image([]), env('Europe/Paris'), AMD64);
+    assert.match(
+      none!,
+      /env TZ=Europe\/Paris \(linux\/amd64\) names \/usr\/share\/zoneinfo\/Europe\/Paris, which is not in the image: programs will use UTC; add tzdata/,
+    );
+    const [other] = tzNotes(image(['Europe/Berlin']), env(':Europe/Pariss'), AMD64);
+    assert.match(other!, /use a zone name tzdata ships/);
+  });
+
+  test('a zone the image has, a POSIX rule, an absolute path that exists: no warning', () => {
+    const t = image(['Europe/Paris']);
+    assert.deepEqual(tzNotes(t, env('Europe/Paris'), AMD64), []);
+    assert.deepEqual(tzNotes(t, env(':Europe/Paris'), AMD64), []);
+    assert.deepEqual(tzNotes(t, env('/usr/share/zoneinfo/Europe/Paris'), AMD64), []);
+    assert.deepEqual(tzNotes(image([]), env('EST5EDT'), AMD64), []);
+    assert.deepEqual(tzNotes(image([]), env('UTC'), AMD64), []);
+    assert.deepEqual(tzNotes(image([]), { Env: ['PATH=/usr/bin'] }, AMD64), []);
+  });
+
+  test('part of the config notes, and an input of the cached check', async () => {
+    assert.equal((await configNotes(image([]), env('Asia/Tokyo'), AMD64)).length, 1);
+    assert.notEqual(runCheckInputs(env('Asia/Tokyo')), runCheckInputs(env('Europe/Paris')));
+  });
+});
