@@ -214,8 +214,10 @@ export class BlobStore implements BlobReader {
   /**
    * Adds a blob that `source` holds: a hard link when both are on one filesystem, else a copy (a
    * reflink where the filesystem can). The source's bytes are hashed first (a file changed since it
-   * was stored is DIGEST_MISMATCH naming it, never copied on); a blob already here is kept only when
-   * its own bytes hash right, else replaced. Cost: one read and hash of the blob (two when present).
+   * was stored is DIGEST_MISMATCH naming it, never copied on). A link replaces a blob already here;
+   * where a copy is needed, one already here is kept only when its own bytes hash right. Cost: one
+   * read and hash of the blob (none when this process stored or checked it; two when copying over one
+   * present).
    */
   async copyFrom(source: BlobStore, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<StoredBlob> {
     const from = source.path(desc.digest);
@@ -240,18 +242,22 @@ export class BlobStore implements BlobReader {
       );
     }
     const stored = { digest: desc.digest, size: desc.size };
-    const present = await this.#stat(desc.digest);
-    if (present !== undefined && present.size === desc.size) {
-      const mine = await hashedFile(target).catch(() => undefined);
-      if (mine?.digest === desc.digest) return stored;
-    }
     let tmp: string | undefined;
     try {
       await this.#prepare();
       tmp = tempPath(this.tmpDir);
-      try {
-        await link(from, tmp);
-      } catch {
+      // A hard link to the checked source replaces whatever is here, at no cost; only where a copy is
+      // needed, a blob already here is read and kept when its own bytes hash right.
+      const linked = await link(from, tmp).then(
+        () => true,
+        () => false,
+      );
+      if (!linked) {
+        const present = await this.#stat(desc.digest);
+        if (present !== undefined && present.size === desc.size) {
+          const mine = await hashedFile(target).catch(() => undefined);
+          if (mine?.digest === desc.digest) return stored;
+        }
         await copyFile(from, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
         await chmod(tmp, BLOB_MODE);
       }
