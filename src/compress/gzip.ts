@@ -85,6 +85,7 @@ export class GzipBlocks {
   readonly #run: BlockRunner['run'];
   readonly #maxInFlight: number;
   readonly #emit: (member: Uint8Array) => void | Promise<void>;
+  readonly #seen: ((block: Uint8Array) => void) | undefined;
   /** Members of the blocks handed out, in input order. */
   readonly #inFlight: InFlight[] = [];
   /** Entries of #inFlight that are blocks handed to the engine (members inserted ready do not count). */
@@ -93,7 +94,16 @@ export class GzipBlocks {
   #fill = 0;
   #members = 0;
 
-  constructor(level: number, options: GzipWriterOptions, emit: (member: Uint8Array) => void | Promise<void>) {
+  /**
+   * `seen`, when given, receives each block's bytes as it is handed out, in input order, before it
+   * is compressed (a caller hashing the input hashes 1 MiB at a time instead of every small write).
+   */
+  constructor(
+    level: number,
+    options: GzipWriterOptions,
+    emit: (member: Uint8Array) => void | Promise<void>,
+    seen?: (block: Uint8Array) => void,
+  ) {
     const workers = options.workers ?? defaultDeflateWorkers();
     const blockSize = options.blockSize ?? GZIP_BLOCK_SIZE;
     if (!Number.isInteger(blockSize) || blockSize < 1) {
@@ -107,6 +117,7 @@ export class GzipBlocks {
     this.#maxInFlight = 2 * Math.max(1, workers);
     this.#block = blockBuffer(blockSize);
     this.#emit = emit;
+    this.#seen = seen;
   }
 
   /** Appends `data`; a full block is handed out once more input follows it. */
@@ -153,6 +164,7 @@ export class GzipBlocks {
     }
     this.#fill = 0;
     this.#members++;
+    this.#seen?.(data);
     const members = this.#run({ level: this.#level, data }, [data.buffer as ArrayBuffer]).then((m) => [m]);
     members.catch(() => {}); // awaited in order by #emitHead
     this.#inFlight.push({ members, block: true });

@@ -86,6 +86,9 @@ async function writeGzipLayer(
   out.on('error', () => {});
   const stored = sink.put(out);
   stored.catch(() => {}); // awaited below
+  const diff = createHash('sha256');
+  // The diff_id hashes what goes into blocks a block at a time (as they are handed out, in order:
+  // a block is cut before each precompressed body), and precompressed bodies as they pass.
   const blocks = new GzipBlocks(
     level,
     compression.workers === undefined ? {} : { workers: compression.workers },
@@ -93,17 +96,19 @@ async function writeGzipLayer(
       // A sink that failed (e.g. an unwritable store) stops reading: its error ends the wait.
       if (!out.write(member)) await Promise.race([once(out, 'drain'), stored]);
     },
+    (block) => diff.update(block),
   );
-  const diff = createHash('sha256');
   let size = 0;
   let pre: Precompressed | undefined;
   try {
     for await (const part of tarParts(entries, 'layer')) {
       if (Buffer.isBuffer(part)) {
-        diff.update(part);
         size += part.length;
         if (pre === undefined) await blocks.write(part);
-        else checkBlocks(pre, part);
+        else {
+          diff.update(part);
+          checkBlocks(pre, part);
+        }
         continue;
       }
       const { entry } = part;
