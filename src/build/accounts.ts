@@ -25,16 +25,16 @@ export const DEFAULT_PASSWD =
   'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
 export const DEFAULT_GROUP = 'root:x:0:\nnogroup:x:65534:\n';
 
-/** Writes a small generated text file into the tree (root-owned unless said otherwise). */
-export function addTextFile(
+/** Writes a small generated file (text as UTF-8, or bytes) into the tree (root-owned unless said otherwise). */
+export function addGeneratedFile(
   tree: FileTree,
   path: string,
-  text: string,
+  content: string | Buffer,
   mtime: number,
   mode = 0o644,
   origin = 'imprint',
 ): void {
-  const bytes = Buffer.from(text, 'utf8');
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   tree.add(
     path,
     {
@@ -64,9 +64,9 @@ export async function applyAccounts(
   mtime: number,
 ): Promise<void> {
   if (tree.get('/etc/passwd') === undefined)
-    addTextFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
+    addGeneratedFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
   if (tree.get('/etc/group') === undefined)
-    addTextFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
+    addGeneratedFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
   // A user's own group is made only when the image has no group of that gid (base-passwd has many).
   const groupText = (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '';
   const taken = new Set(groupText.split('\n').map((line) => line.split(':')[2]));

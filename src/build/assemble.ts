@@ -21,10 +21,11 @@ import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
-import { applyAccounts } from './accounts.js';
+import { addGeneratedFile, applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
 import { javaTrustNotes } from './java-trust-check.js';
+import { ldSoCacheBytes } from './ld-so-cache.js';
 import { libraryPathNotes } from './library-path-check.js';
 import { applyRemovals } from './remove.js';
 import { configNotes } from './run-check.js';
@@ -252,6 +253,9 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   }
   const { users, groups } = loaded.spec.accounts;
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
+  // ldconfig's cache, for libraries only it makes the loader find (/usr/local/lib and the like).
+  const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
+  if (ldCache !== undefined) addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, 'ldconfig');
   const removed = applyRemovals(full, loaded.spec.remove, loaded);
   const passwdUsers = await passwdNames(full);
   checkUserExists(passwdUsers, loaded.spec.user, loaded);

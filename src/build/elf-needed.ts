@@ -4,28 +4,34 @@ import { childNames, statPath } from '../debian/effects/tree-io.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
+import { decodeLdSoCache } from './ld-so-cache.js';
 
 // The shared libraries a dynamically linked program needs (DT_NEEDED, transitively), looked up as
-// glibc's loader would without /etc/ld.so.cache (imprint runs no ldconfig): the object's RPATH and
-// RUNPATH ($ORIGIN expanded), LD_LIBRARY_PATH, then /lib/<triplet>, /usr/lib/<triplet>, /lib, /usr/lib.
+// glibc's loader would: the object's RPATH and RUNPATH ($ORIGIN expanded), LD_LIBRARY_PATH, the
+// names /etc/ld.so.cache lists (ld-so-cache.ts), then /lib/<triplet>, /usr/lib/<triplet>, /lib, /usr/lib.
 // A library left out (`dependencies: false`, a `remove`) fails the container at start.
 
 /** Objects read at most (a larger one is taken as it is, unread). */
 const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
+/** An /etc/ld.so.cache larger than this is not read whole (ldconfig's are tens of KB). */
+const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 /** Libraries followed at most per program. */
 const MAX_OBJECTS = 400;
 const LOADER = /^(ld-linux[^/]*|ld64\.so\.[0-9]+|ld\.so\.[0-9]+)$/;
 
 interface Dynamic {
   needed: string[];
+  /** DT_SONAME, when the object has one. */
+  soname: string | undefined;
   /** RPATH and RUNPATH directories, as written ($ORIGIN not yet expanded). */
   paths: string[];
 }
 
 /**
  * The libraries `program` (a tree key of an ELF file) needs that the image cannot provide, each once,
- * with the first object found needing it, in breadth-first order. Empty when the image has an /etc/ld.so.cache (its
- * directories are then unknown here), or the program is not dynamically linked. Objects that are
+ * with the first object found needing it, in breadth-first order. Empty when the image has an
+ * /etc/ld.so.cache this cannot read (its directories are then unknown here), or the program is not
+ * dynamically linked. Objects that are
  * `baseNodes` (a base image's) count as present and are not read. Cost: streams the program and every
  * library it loads up to their dynamic segment and string table (most of each file), keeping only those.
  */
@@ -35,7 +41,16 @@ export async function missingLibraries(
   env: { LD_LIBRARY_PATH?: string },
   baseNodes?: ReadonlyMap<string, VNode>,
 ): Promise<Array<{ name: string; by: string }>> {
-  if (statPath(tree, '/etc/ld.so.cache') !== undefined) return [];
+  // With a cache the loader looks names up there before its system directories; one it cannot read
+  // (another format) leaves the directories unknown here, so nothing is reported.
+  const cacheNode = statPath(tree, '/etc/ld.so.cache')?.node;
+  const cache =
+    cacheNode === undefined
+      ? new Map<string, string>()
+      : cacheNode.kind === 'file'
+        ? decodeLdSoCache(await readRange(cacheNode, 0, MAX_CACHE_BYTES))
+        : undefined;
+  if (cache === undefined) return [];
   const system = [
     ...childNames(tree, 'usr/lib')
       .filter((d) => d.includes('-linux-'))
@@ -60,12 +75,17 @@ export async function missingLibraries(
     const dirs = [...own, ...programPaths, ...extra, ...system];
     for (const name of dynamic.needed) {
       if (LOADER.test(name)) continue;
+      const at = (path: string) => statPath(tree, normalizeImagePath(posix.normalize(path)));
+      const cached = cache.get(name);
       const found = name.includes('/')
-        ? statPath(tree, normalizeImagePath(posix.normalize(name)))
-        : dirs
+        ? at(name)
+        : (dirs
+            .slice(0, dirs.length - system.length)
             .filter((d) => !d.includes('$'))
-            .map((d) => statPath(tree, normalizeImagePath(posix.normalize(`${d}/${name}`))))
-            .find((hit) => hit?.node.kind === 'file');
+            .map((d) => at(`${d}/${name}`))
+            .find((hit) => hit?.node.kind === 'file') ??
+          (cached === undefined ? undefined : at(cached)) ??
+          system.map((d) => at(`${d}/${name}`)).find((hit) => hit?.node.kind === 'file'));
       if (found === undefined) {
         if (!dirs.some((d) => d.includes('$')) && !missing.some((m) => m.name === name))
           missing.push({ name, by: `/${key}` });
@@ -143,7 +163,9 @@ export async function parseDynamic(
     const end = strings.indexOf(0, offset);
     return offset < strings.length && end > offset ? strings.subarray(offset, end).toString('latin1') : '';
   };
+  const soname = tags.find(([t]) => t === 14);
   return {
+    soname: soname === undefined ? undefined : text(soname[1]) || undefined,
     needed: tags
       .filter(([t]) => t === 1)
       .map(([, v]) => text(v))
@@ -156,7 +178,7 @@ export async function parseDynamic(
 }
 
 /** Bytes [start, end) of a file node, streamed from its start (nothing before `start` is kept). */
-async function readRange(
+export async function readRange(
   node: Extract<VNode, { kind: 'file' }>,
   start: number,
   end: number,

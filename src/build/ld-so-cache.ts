@@ -1,0 +1,227 @@
+import { childNames, readTreeFile, resolvePath, statPath } from '../debian/effects/tree-io.js';
+import type { FileTree } from '../vfs/tree.js';
+import { parseDynamic, readRange } from './elf-needed.js';
+
+// /etc/ld.so.cache, as ldconfig writes it (glibc's "new" format, glibc-ld.so.cache1.1), for the
+// libraries in the directories /etc/ld.so.conf names outside the loader's own (/usr/local/lib, an
+// /opt directory an ld.so.conf.d file names): glibc's loader finds those only through the cache, and
+// imprint runs no ldconfig. Written only where such libraries exist, so images without them are as
+// before; the loader still searches its system directories for every name the cache lacks.
+// Layout (glibc's sysdeps/generic/dl-cache.h): a 48-byte header, 24-byte entries sorted for the
+// loader's binary search (descending in _dl_cache_libcmp order: digit runs compare as numbers), then
+// NUL-terminated strings whose offsets count from the start of the file.
+
+const MAGIC = 'glibc-ld.so.cache1.1';
+const HEADER_SIZE = 48;
+const ENTRY_SIZE = 24;
+/** cache_file_new_flags_endian_little. */
+const ENDIAN_LITTLE = 2;
+
+/** What the loader of each supported architecture accepts: its cache flags, and its libraries' ELF machine. */
+const ARCHES: Readonly<Record<string, { triplet: string; flags: number; machine: number }>> = {
+  // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64, EM_X86_64
+  amd64: { triplet: 'x86_64-linux-gnu', flags: 0x0303, machine: 62 },
+  // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64, EM_AARCH64
+  arm64: { triplet: 'aarch64-linux-gnu', flags: 0x0a03, machine: 183 },
+};
+
+const CONF = '/etc/ld.so.conf';
+/** What Debian's libc-bin and libc6 name in /etc/ld.so.conf.d, for images without those files. */
+const ALWAYS = ['/usr/local/lib'];
+const LIBRARY = /^lib[^/]*\.so(\.[0-9]+)*$/;
+
+/** One directory the loader reaches only through the cache, and the library names in it. */
+export interface CacheOnlyDir {
+  /** As named (/usr/local/lib). */
+  dir: string;
+  /** Its tree key, symlinks resolved. */
+  key: string;
+  libs: string[];
+}
+
+/**
+ * The image's glibc triplets (directories of /usr/lib holding libc.so.6) and the directories holding
+ * shared libraries (`lib*.so*`) that its loader finds only through /etc/ld.so.cache: /usr/local/lib,
+ * /usr/local/lib/<triplet> and each /usr/local or /opt directory /etc/ld.so.conf names (its `include`d
+ * files followed), in that order. Packages' private directories (fakeroot's) are left out: Debian
+ * ships nothing under /usr/local or /opt, and such packages set LD_LIBRARY_PATH themselves.
+ */
+export async function cacheOnlyDirs(tree: FileTree): Promise<{ triplets: string[]; dirs: CacheOnlyDir[] }> {
+  const triplets = childNames(tree, 'usr/lib').filter(
+    (t) => statPath(tree, `/usr/lib/${t}/libc.so.6`)?.node.kind === 'file',
+  );
+  if (triplets.length === 0) return { triplets, dirs: [] };
+  const system = new Set(
+    ['/lib', '/usr/lib', ...triplets.flatMap((t) => [`/lib/${t}`, `/usr/lib/${t}`])].map((d) =>
+      resolvePath(tree, d),
+    ),
+  );
+  const named = (await confDirs(tree, CONF, 0)).filter((d) => /^\/(usr\/local|opt)\//.test(d));
+  const dirs: CacheOnlyDir[] = [];
+  for (const dir of [...ALWAYS, ...triplets.map((t) => `/usr/local/lib/${t}`), ...named]) {
+    const key = resolvePath(tree, dir);
+    if (system.has(key) || dirs.some((d) => d.key === key) || statPath(tree, dir)?.node.kind !== 'dir')
+      continue;
+    const libs = childNames(tree, key).filter((n) => LIBRARY.test(n));
+    if (libs.length > 0) dirs.push({ dir, key, libs });
+  }
+  return { triplets, dirs };
+}
+
+/** The directories an ld.so.conf file names, `include`d files (a `*` glob in the name) followed. */
+async function confDirs(tree: FileTree, path: string, depth: number): Promise<string[]> {
+  const text = (await readTreeFile(tree, path))?.toString('utf8');
+  if (text === undefined || depth > 4) return [];
+  const dirs: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const include = /^include\s+(\S+)$/.exec(line);
+    if (include === null) {
+      if (line.startsWith('/')) dirs.push(line.replace(/\/+$/, ''));
+      continue;
+    }
+    const pattern = include[1] as string;
+    const slash = pattern.lastIndexOf('/');
+    const [dir, glob] = [pattern.slice(0, slash), pattern.slice(slash + 1)];
+    const re = new RegExp(
+      `^${glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
+    for (const name of childNames(tree, resolvePath(tree, dir)).filter((n) => re.test(n)))
+      dirs.push(...(await confDirs(tree, `${dir}/${name}`, depth + 1)));
+  }
+  return dirs;
+}
+
+/**
+ * The bytes of /etc/ld.so.cache for the cache-only directories of an image of `arch` (dpkg name), or
+ * undefined when there is nothing to write: no glibc, no such libraries, an architecture whose cache
+ * flags are not known here (amd64 and arm64 are), or an image that has a cache already (a base
+ * image's, which its own ldconfig made). Each library is listed under its DT_SONAME (else its file
+ * name), once (the first directory wins, as with ldconfig), pointing at the file of that name in its
+ * directory when there is one, else at the library itself; libraries of another machine are left out.
+ * Cost: reads each such library's ELF header, dynamic segment and string table.
+ */
+export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buffer | undefined> {
+  const target = ARCHES[arch];
+  if (target === undefined || statPath(tree, '/etc/ld.so.cache') !== undefined) return undefined;
+  const { dirs } = await cacheOnlyDirs(tree);
+  const entries = new Map<string, string>();
+  for (const { key, libs } of dirs) {
+    for (const name of libs) {
+      const hit = statPath(tree, `/${key}/${name}`);
+      if (hit?.node.kind !== 'file') continue;
+      const node = hit.node;
+      const elf = await elfIdentity((start, end) => readRange(node, start, end));
+      if (elf === undefined || elf.machine !== target.machine) continue;
+      const soname = elf.soname ?? name;
+      if (entries.has(soname)) continue;
+      const linked = statPath(tree, `/${key}/${soname}`)?.node.kind === 'file';
+      entries.set(soname, `/${key}/${linked ? soname : name}`);
+    }
+  }
+  if (entries.size === 0) return undefined;
+  return encodeLdSoCache([...entries].map(([name, path]) => ({ name, path, flags: target.flags })));
+}
+
+/** One cache entry: a library name, the file the loader opens for it, and the flags of its kind. */
+export interface LdCacheEntry {
+  name: string;
+  path: string;
+  flags: number;
+}
+
+/** The cache file for `entries` (any order; sorted here as the loader's binary search needs). */
+export function encodeLdSoCache(entries: LdCacheEntry[]): Buffer {
+  const sorted = [...entries].sort((a, b) => libcmp(b.name, a.name) || b.flags - a.flags);
+  const stringsAt = HEADER_SIZE + sorted.length * ENTRY_SIZE;
+  const strings: Buffer[] = [];
+  const offsets = new Map<string, number>();
+  let size = 0;
+  const offset = (text: string): number => {
+    let at = offsets.get(text);
+    if (at === undefined) {
+      at = stringsAt + size;
+      offsets.set(text, at);
+      const bytes = Buffer.from(`${text}\0`, 'utf8');
+      strings.push(bytes);
+      size += bytes.length;
+    }
+    return at;
+  };
+  const table = Buffer.alloc(sorted.length * ENTRY_SIZE);
+  sorted.forEach((e, i) => {
+    const at = i * ENTRY_SIZE;
+    table.writeInt32LE(e.flags, at);
+    table.writeUInt32LE(offset(e.name), at + 4);
+    table.writeUInt32LE(offset(e.path), at + 8);
+    // osversion_unused and hwcap stay 0
+  });
+  const header = Buffer.alloc(HEADER_SIZE);
+  header.write(MAGIC, 0, 'latin1');
+  header.writeUInt32LE(sorted.length, 20);
+  header.writeUInt32LE(size, 24);
+  header[28] = ENDIAN_LITTLE;
+  // padding, extension_offset (0: no extensions) and the unused words stay 0
+  return Buffer.concat([header, table, ...strings]);
+}
+
+/** The name → path map of a cache in the new format (the first entry of a name wins), or undefined. */
+export function decodeLdSoCache(bytes: Buffer): Map<string, string> | undefined {
+  if (bytes.length < HEADER_SIZE || bytes.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+  const count = bytes.readUInt32LE(20);
+  if (HEADER_SIZE + count * ENTRY_SIZE > bytes.length) return undefined;
+  const text = (at: number): string | undefined => {
+    const end = bytes.indexOf(0, at);
+    return at < bytes.length && end >= at ? bytes.toString('utf8', at, end) : undefined;
+  };
+  const map = new Map<string, string>();
+  for (let i = 0; i < count; i++) {
+    const at = HEADER_SIZE + i * ENTRY_SIZE;
+    const name = text(bytes.readUInt32LE(at + 4));
+    const path = text(bytes.readUInt32LE(at + 8));
+    if (name === undefined || path === undefined) return undefined;
+    if (!map.has(name)) map.set(name, path);
+  }
+  return map;
+}
+
+/** glibc's _dl_cache_libcmp: byte order, except that runs of digits compare as numbers. */
+export function libcmp(a: string, b: string): number {
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+  let i = 0;
+  let j = 0;
+  while (i < a.length) {
+    const ca = a.charCodeAt(i);
+    const cb = j < b.length ? b.charCodeAt(j) : 0;
+    if (isDigit(ca)) {
+      if (!isDigit(cb)) return 1;
+      let va = 0;
+      let vb = 0;
+      while (i < a.length && isDigit(a.charCodeAt(i))) va = va * 10 + a.charCodeAt(i++) - 0x30;
+      while (j < b.length && isDigit(b.charCodeAt(j))) vb = vb * 10 + b.charCodeAt(j++) - 0x30;
+      if (va !== vb) return va - vb;
+    } else if (isDigit(cb)) return -1;
+    else if (ca !== cb) return ca - cb;
+    else {
+      i++;
+      j++;
+    }
+  }
+  return 0 - (j < b.length ? b.charCodeAt(j) : 0);
+}
+
+/** The ELF machine and DT_SONAME of a shared object, or undefined when it is not one. */
+async function elfIdentity(
+  read: (start: number, end: number) => Promise<Buffer>,
+): Promise<{ machine: number; soname: string | undefined } | undefined> {
+  const head = await read(0, 20);
+  if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const machine = head[5] === 1 ? head.readUInt16LE(18) : head.readUInt16BE(18);
+  const dynamic = await parseDynamic(read);
+  if (dynamic === undefined) return undefined;
+  return { machine, soname: dynamic.soname };
+}

@@ -1,0 +1,159 @@
+// imprint writes /etc/ld.so.cache (glibc's new format) for libraries only the cache makes the loader
+// find (/usr/local/lib, an /opt directory an ld.so.conf.d file names). glibc's own ldconfig reads the
+// file back, a port of the loader's binary search finds every name, and the run check looks names up
+// in it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { missingLibraries } from '../../src/build/elf-needed.js';
+import { decodeLdSoCache, encodeLdSoCache, ldSoCacheBytes, libcmp } from '../../src/build/ld-so-cache.js';
+import { libraryPathNotes } from '../../src/build/library-path-check.js';
+import { bytesOpener } from '../../src/vfs/node.js';
+import { FileTree } from '../../src/vfs/tree.js';
+import { succeeds } from '../helpers/static-c.js';
+
+const run = promisify(execFile);
+const meta = { uid: 0, gid: 0, mtime: 0 };
+const LIB = '/usr/lib/x86_64-linux-gnu';
+
+/** glibc's search_cache (elf/dl-cache.c): binary search for `name`, then back to its first entry. */
+function search(cache: Buffer, name: string): string | undefined {
+  const n = cache.readUInt32LE(20);
+  const str = (at: number) => cache.toString('utf8', at, cache.indexOf(0, at));
+  const key = (i: number) => str(cache.readUInt32LE(48 + i * 24 + 4));
+  let left = 0;
+  let right = n - 1;
+  while (left <= right) {
+    let middle = Math.floor((left + right) / 2);
+    const cmp = libcmp(name, key(middle));
+    if (cmp === 0) {
+      while (middle > 0 && libcmp(name, key(middle - 1)) === 0) middle--;
+      return str(cache.readUInt32LE(48 + middle * 24 + 8));
+    }
+    if (cmp < 0) left = middle + 1;
+    else right = middle - 1;
+  }
+  return undefined;
+}
+
+describe('/etc/ld.so.cache', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-ldcache-'));
+  const hasGcc = await succeeds('gcc', ['--version']);
+  const hasLdconfig = await succeeds('sh', ['-c', 'command -v ldconfig || test -x /sbin/ldconfig']);
+  const built: Record<string, Buffer> = {};
+  before(async () => {
+    if (!hasGcc) return;
+    await writeFile(join(work, 'foo.c'), 'int foo(void) { return 42; }\n');
+    await writeFile(join(work, 'bar.c'), 'int bar(void) { return 7; }\n');
+    await writeFile(join(work, 'prog.c'), 'int foo(void);\nint main(void) { return foo() == 42 ? 0 : 1; }\n');
+    await run('gcc', [
+      '-shared',
+      '-fPIC',
+      '-Wl,-soname,libfoo.so.1',
+      '-o',
+      join(work, 'libfoo.so.1.2.3'),
+      join(work, 'foo.c'),
+    ]);
+    await run('gcc', [
+      '-shared',
+      '-fPIC',
+      '-Wl,-soname,libbar.so.10',
+      '-o',
+      join(work, 'libbar.so.10'),
+      join(work, 'bar.c'),
+    ]);
+    await run('gcc', ['-o', join(work, 'prog'), join(work, 'prog.c'), join(work, 'libfoo.so.1.2.3')]);
+    for (const f of ['libfoo.so.1.2.3', 'libbar.so.10', 'prog']) built[f] = await readFile(join(work, f));
+  });
+  after(() => rm(work, { recursive: true, force: true }));
+
+  /** A merged-/usr glibc image with `files` and `links`. */
+  function image(files: Record<string, Buffer | string>, links: Record<string, string> = {}): FileTree {
+    const t = new FileTree({ mode: 0o755, ...meta });
+    for (const [link, target] of Object.entries({ '/lib': 'usr/lib', ...links }))
+      t.add(link, { kind: 'symlink', target, mode: 0o777, ...meta });
+    for (const [path, content] of Object.entries({ [`${LIB}/libc.so.6`]: 'x', ...files })) {
+      const b = Buffer.from(content);
+      t.add(path, { kind: 'file', size: b.length, content: bytesOpener(b), mode: 0o755, ...meta });
+    }
+    return t;
+  }
+
+  test('libcmp compares digit runs as numbers, as glibc does', () => {
+    assert.ok(libcmp('libfoo.so.10', 'libfoo.so.9') > 0);
+    assert.ok(libcmp('libfoo.so.9', 'libfoo.so.10') < 0);
+    assert.equal(libcmp('libz.so.1', 'libz.so.1'), 0);
+    assert.ok(libcmp('liba.so', 'libb.so') < 0);
+    assert.ok(libcmp('lib1', 'liba') > 0); // a digit sorts after any other character
+    assert.ok(libcmp('libx', 'libx.so') < 0);
+  });
+
+  test("the loader's binary search finds every name, whatever the order they were given in", () => {
+    const names = Array.from({ length: 60 }, (_, i) => `lib${'abcxyz'[i % 6]}${i % 7}.so.${(i * 7) % 23}`);
+    const entries = [...new Set(names)].map((name, i) => ({
+      name,
+      path: `/usr/local/lib/${i}`,
+      flags: 0x0303,
+    }));
+    for (const order of [entries, [...entries].reverse()]) {
+      const cache = encodeLdSoCache(order);
+      for (const e of entries) assert.equal(search(cache, e.name), e.path, e.name);
+      assert.equal(search(cache, 'libnothere.so.1'), undefined);
+      assert.deepEqual(decodeLdSoCache(cache), new Map(entries.map((e) => [e.name, e.path])));
+    }
+  });
+
+  test('written for /usr/local/lib and conf-named /opt libraries; glibc reads it; the run check and the warning use it', {
+    skip: (!hasGcc || !hasLdconfig) && 'needs gcc and ldconfig',
+  }, async () => {
+    const files = {
+      '/etc/ld.so.conf': 'include /etc/ld.so.conf.d/*.conf\n',
+      '/etc/ld.so.conf.d/app.conf': '/opt/app/lib\n',
+      '/usr/local/lib/libfoo.so.1.2.3': built['libfoo.so.1.2.3'] as Buffer,
+      '/usr/local/lib/libjunk.so': 'not an ELF file',
+      '/opt/app/lib/libbar.so.10': built['libbar.so.10'] as Buffer,
+      '/usr/local/bin/prog': built.prog as Buffer,
+    };
+    const links = {
+      '/usr/local/lib/libfoo.so.1': 'libfoo.so.1.2.3',
+      '/usr/local/lib/libfoo.so': 'libfoo.so.1',
+    };
+    const t = image(files, links);
+    assert.deepEqual(
+      (await missingLibraries(t, 'usr/local/bin/prog', {})).map((m) => m.name),
+      ['libfoo.so.1'],
+    );
+    assert.equal((await libraryPathNotes(t)).length, 2);
+    const bytes = await ldSoCacheBytes(t, 'amd64');
+    assert.ok(bytes);
+    const file = join(work, 'ld.so.cache');
+    await writeFile(file, bytes);
+    const { stdout } = await run('sh', ['-c', `PATH=$PATH:/sbin:/usr/sbin ldconfig -p -C ${file}`]);
+    assert.match(stdout, /^2 libs found in cache/m);
+    assert.match(stdout, /\tlibfoo\.so\.1 \(libc6,x86-64\) => \/usr\/local\/lib\/libfoo\.so\.1$/m);
+    assert.match(stdout, /\tlibbar\.so\.10 \(libc6,x86-64\) => \/opt\/app\/lib\/libbar\.so\.10$/m);
+    // Deterministic: the same tree, the same bytes.
+    assert.ok(bytes.equals((await ldSoCacheBytes(image(files, links), 'amd64')) as Buffer));
+    t.add('/etc/ld.so.cache', {
+      kind: 'file',
+      size: bytes.length,
+      content: bytesOpener(bytes),
+      mode: 0o644,
+      ...meta,
+    });
+    assert.deepEqual(await missingLibraries(t, 'usr/local/bin/prog', {}), []);
+    assert.deepEqual(await libraryPathNotes(t), []);
+    // Not written: a cache is there already, another architecture, no such libraries.
+    assert.equal(await ldSoCacheBytes(t, 'amd64'), undefined);
+    assert.equal(await ldSoCacheBytes(image(files, links), 'arm64'), undefined); // x86-64 libraries only
+    assert.equal(await ldSoCacheBytes(image(files, links), 'riscv64'), undefined);
+    assert.equal(
+      await ldSoCacheBytes(image({ [`${LIB}/libz.so.1`]: built['libbar.so.10'] as Buffer }), 'amd64'),
+      undefined,
+    );
+  });
+});
