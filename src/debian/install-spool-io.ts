@@ -1,5 +1,5 @@
 // Errors and file access of the install spool (install-spool.ts).
-import { readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
@@ -18,35 +18,49 @@ const WHOLE_READ_MAX = 16 * 1024 * 1024;
 
 /** Opens a spooled body, refusing a file whose size is not the recorded one (SIZE_MISMATCH). */
 export async function openSpooled(path: string, size: number, what: string): Promise<Readable> {
+  if (size <= WHOLE_READ_MAX) {
+    // Read whole, synchronously (the body was just written and sits in the page cache): no stream
+    // and no round trips through the thread pool per body, which the layer writer would wait for.
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw ioError(`cannot open the spooled content of ${what} (${path})`, err);
+    }
+    try {
+      const found = fstatSync(fd).size;
+      if (found !== size) throw spooledSizeError(path, what, size, found);
+      const buf = Buffer.allocUnsafe(size);
+      const have = readFullySync(fd, buf, 0);
+      if (have !== size) throw missing(what, size, have);
+      return Readable.from([buf]);
+    } catch (err) {
+      throw isImprintError(err) ? err : ioError(`reading the spooled content of ${what} (${path})`, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
   const fh = await open(path, 'r').catch((err: unknown) => {
     throw ioError(`cannot open the spooled content of ${what} (${path})`, err);
   });
   const st = await fh.stat();
   if (st.size !== size) {
     await fh.close();
-    throw new ImprintError(
-      'SIZE_MISMATCH',
-      `spooled content of ${what} is ${st.size} bytes, expected ${size} (${path})`,
-      {
-        hint: 'The spool directory was changed during the build; build again.',
-        details: { path, expected: size, found: st.size },
-      },
-    );
-  }
-  if (size <= WHOLE_READ_MAX) {
-    // Read whole (readFullySync): no stream per body.
-    try {
-      const buf = Buffer.allocUnsafe(size);
-      const have = readFullySync(fh.fd, buf, 0);
-      if (have !== size) throw missing(what, size, have);
-      return Readable.from([buf]);
-    } catch (err) {
-      throw isImprintError(err) ? err : ioError(`reading the spooled content of ${what} (${path})`, err);
-    } finally {
-      await fh.close();
-    }
+    throw spooledSizeError(path, what, size, st.size);
   }
   return fh.createReadStream({ highWaterMark: 256 * 1024 });
+}
+
+/** A spooled file of another size than recorded: the spool changed under the build. */
+function spooledSizeError(path: string, what: string, expected: number, found: number): ImprintError {
+  return new ImprintError(
+    'SIZE_MISMATCH',
+    `spooled content of ${what} is ${found} bytes, expected ${expected} (${path})`,
+    {
+      hint: 'The spool directory was changed during the build; build again.',
+      details: { path, expected, found },
+    },
+  );
 }
 
 /**
