@@ -101,7 +101,7 @@ async function writeGzipLayer(
   let size = 0;
   let pre: Precompressed | undefined;
   try {
-    for await (const part of tarParts(entries, 'layer')) {
+    for await (const part of tarParts(entries, 'layer', { marksFrom: GZIP_ALIGNED_BODY_MIN })) {
       if (Buffer.isBuffer(part)) {
         size += part.length;
         if (pre === undefined) await blocks.write(part);

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { isImprintError } from '../../src/errors.js';
 import { encodeEntryHeaders, splitUstarPath } from '../../src/tar/entry-header.js';
 import { decodeHeader, field } from '../../src/tar/header.js';
 import { decodePax } from '../../src/tar/pax.js';
 import type { TarWriteEntry } from '../../src/tar/types.js';
-import { tarStream } from '../../src/tar/writer.js';
+import { tarParts, tarStream } from '../../src/tar/writer.js';
 import { collect, RandomBytes, rejectsWith } from './archive-fixtures.js';
 
 const ascii = (b: Buffer): string => b.toString('latin1');
@@ -334,5 +335,63 @@ describe('tar writer: streaming', () => {
     assert.equal(consumed, 512 + size + 1024);
     assert.equal(got.digest('hex'), expected.digest('hex'));
     assert.ok(maxLead < 1024 * 1024, `the writer ran ${maxLead} bytes ahead of its consumer`);
+  });
+});
+
+describe('tar writer: tarParts', () => {
+  const entries = (): TarWriteEntry[] => {
+    const list: TarWriteEntry[] = [{ ...base, path: 'd/', type: 'dir', mode: 0o755 }];
+    for (let i = 0; i < 300; i++) {
+      const bytes = Buffer.from(`small file ${i}\n`.repeat(i % 7));
+      // Held in memory (bodySync) like spooled package bodies, or streamed.
+      list.push(
+        file(`d/s${String(i).padStart(3, '0')}`, bytes, i % 50 === 0 ? {} : { bodySync: () => bytes }),
+      );
+    }
+    const big = Buffer.alloc(100_000, 7);
+    list.push(
+      file('d/t-big', big, { bodySync: () => big }),
+      file('d/u-big-streamed', Buffer.alloc(70_000, 9)),
+    );
+    return list;
+  };
+  const parts = async (options?: { marksFrom?: number }) => {
+    const out: Array<Buffer | { body: string; entry: TarWriteEntry }> = [];
+    for await (const p of tarParts(entries(), 'out.tar', options)) out.push(p);
+    return out;
+  };
+
+  it('with marksFrom: the same bytes, marks only around the large bodies, small entries gathered', async () => {
+    const every = await parts();
+    const gathered = await parts({ marksFrom: 64 * 1024 });
+    const bytes = (ps: typeof every) => Buffer.concat(ps.filter((p): p is Buffer => Buffer.isBuffer(p)));
+    assert.ok(bytes(gathered).equals(bytes(every)));
+    assert.ok(bytes(every).equals(await write(entries())));
+    const marks = (ps: typeof every) =>
+      ps.filter((p) => !Buffer.isBuffer(p)).map((p) => `${p.body} ${p.entry.path}`);
+    assert.equal(marks(every).length, 2 * 302);
+    assert.deepEqual(marks(gathered), [
+      'start d/t-big',
+      'end d/t-big',
+      'start d/u-big-streamed',
+      'end d/u-big-streamed',
+    ]);
+    // The large body's header ends the part before its start mark; its bytes are between the marks.
+    const start = gathered.findIndex((p) => !Buffer.isBuffer(p));
+    const before = gathered[start - 1] as Buffer;
+    assert.equal(decodeHeader(before.subarray(before.length - 512)).size, 100_000);
+    assert.ok(gathered.length < every.length / 10, `${gathered.length} parts`);
+  });
+
+  it('a body held in memory of another size than declared is TAR_INVALID, gathered or not', async () => {
+    const bad = [file('x', 'abc', { size: 4, bodySync: () => Buffer.from('abc') })];
+    for (const marksFrom of [0, 1024]) {
+      await assert.rejects(
+        (async () => {
+          for await (const _ of tarParts(bad, 'out.tar', { marksFrom })) void _;
+        })(),
+        (err) => isImprintError(err, 'TAR_INVALID'),
+      );
+    }
   });
 });
