@@ -1,6 +1,6 @@
-import { statPath } from '../debian/effects/tree-io.js';
+import { readTreeFile, resolvePath } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
-import { cacheOnlyDirs } from './ld-so-cache.js';
+import { cacheOnlyDirs, decodeLdSoCache } from './ld-so-cache.js';
 
 // glibc's loader searches only its system directories (/lib/<triplet>, /usr/lib/<triplet>, /lib,
 // /usr/lib on Debian) and what /etc/ld.so.cache lists; the directories /etc/ld.so.conf names
@@ -12,15 +12,29 @@ import { cacheOnlyDirs } from './ld-so-cache.js';
 /**
  * Warnings for each directory whose libraries the loader finds only through /etc/ld.so.cache
  * (ld-so-cache.ts: /usr/local/lib, /usr/local/lib/<triplet>, /usr/local or /opt directories
- * /etc/ld.so.conf names), when the image has no cache: imprint writes one for amd64 and arm64, so
- * this speaks for other architectures. None without glibc. Cost: reads the conf files, lists those
- * directories.
+ * /etc/ld.so.conf names) when the image has no cache (imprint writes one for amd64 and arm64, so this
+ * speaks for other architectures), or has one that lists nothing in it (a base image's, made before
+ * the spec added them: imprint writes a cache only where there is none). None without glibc, or with
+ * a cache this cannot read. Cost: reads the conf files and the cache, lists those directories.
  */
 export async function libraryPathNotes(tree: FileTree): Promise<string[]> {
-  if (statPath(tree, '/etc/ld.so.cache') !== undefined) return [];
+  const cache = await readTreeFile(tree, '/etc/ld.so.cache');
+  const listed = cache === undefined ? undefined : decodeLdSoCache(cache);
+  if (cache !== undefined && listed === undefined) return [];
+  const covered = new Set(
+    [...(listed?.values() ?? [])].map((path) =>
+      resolvePath(tree, path.slice(0, path.lastIndexOf('/')) || '/'),
+    ),
+  );
   const { triplets, dirs } = await cacheOnlyDirs(tree);
-  return dirs.map(({ dir, libs }) => {
-    const some = libs.slice(0, 3).join(', ') + (libs.length > 3 ? `, ... (${libs.length})` : '');
-    return `the shared libraries in ${dir} (${some}) are found only through /etc/ld.so.cache, which the image lacks (imprint writes one for amd64 and arm64 only): programs will not load them; put them in /usr/lib/${triplets[0]}, or set LD_LIBRARY_PATH=${dir} in env`;
-  });
+  return dirs
+    .filter(({ key }) => !covered.has(key))
+    .map(({ dir, libs }) => {
+      const some = libs.slice(0, 3).join(', ') + (libs.length > 3 ? `, ... (${libs.length})` : '');
+      const why =
+        cache === undefined
+          ? 'which the image lacks (imprint writes one for amd64 and arm64 only)'
+          : "which lists none of them (the base image's, made before they were added; imprint writes a cache only for images without one)";
+      return `the shared libraries in ${dir} (${some}) are found only through /etc/ld.so.cache, ${why}: programs will not load them; put them in /usr/lib/${triplets[0]}, or set LD_LIBRARY_PATH=${dir} in env`;
+    });
 }

@@ -2,6 +2,7 @@
 // /etc/ld.so.cache, which imprint does not write (no ldconfig): the build warns.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { encodeLdSoCache } from '../../src/build/ld-so-cache.js';
 import { libraryPathNotes } from '../../src/build/library-path-check.js';
 import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
@@ -78,5 +79,25 @@ describe('library path check', () => {
       ...meta,
     });
     assert.deepEqual(await libraryPathNotes(noLibc), []);
+  });
+
+  test("a cache that lists nothing in the directory (a base image's, made before the spec added the library) still warns", async () => {
+    const cache = (path: string) =>
+      encodeLdSoCache([{ name: path.slice(path.lastIndexOf('/') + 1), path, flags: 0x0303 }]).toString(
+        'latin1',
+      );
+    const lib = { ...CONF, '/usr/local/lib/libfoo.so.1': 'x' };
+    const stale = await libraryPathNotes(
+      image({ ...lib, '/etc/ld.so.cache': cache('/usr/lib/x86_64-linux-gnu/libz.so.1') }),
+    );
+    assert.equal(stale.length, 1);
+    assert.match(
+      stale[0]!,
+      /in \/usr\/local\/lib \(libfoo\.so\.1\) .* which lists none of them \(the base image's/,
+    );
+    assert.deepEqual(
+      await libraryPathNotes(image({ ...lib, '/etc/ld.so.cache': cache('/usr/local/lib/libfoo.so.1') })),
+      [],
+    );
   });
 });

@@ -368,7 +368,9 @@ describe('tar writer: tarParts', () => {
     assert.ok(bytes(gathered).equals(bytes(every)));
     assert.ok(bytes(every).equals(await write(entries())));
     const marks = (ps: typeof every) =>
-      ps.filter((p) => !Buffer.isBuffer(p)).map((p) => `${p.body} ${p.entry.path}`);
+      ps
+        .filter((p): p is { body: string; entry: TarWriteEntry } => !Buffer.isBuffer(p))
+        .map((p) => `${p.body} ${p.entry.path}`);
     assert.equal(marks(every).length, 2 * 302);
     assert.deepEqual(marks(gathered), [
       'start d/t-big',
