@@ -133,15 +133,10 @@ function busyboxHint(tree: FileTree, program: string, path: readonly string[]): 
  * Every warning about the config against the finished image: the program it runs (runNotes), the
  * locales (localeNotes) and the time zone (tzNotes) its env names. Cost: as runNotes.
  */
-export async function configNotes(
-  tree: FileTree,
-  config: ContainerConfig,
-  platform: string,
-  baseNodes?: ReadonlyMap<string, VNode>,
-  options: RunCheckOptions = {},
-): Promise<string[]> {
+export async function configNotes(...args: Parameters<typeof runNotes>): Promise<string[]> {
+  const [tree, config, platform] = args;
   return [
-    ...(await runNotes(tree, config, platform, baseNodes, options)),
+    ...(await runNotes(...args)),
     ...localeNotes(tree, config, platform),
     ...tzNotes(tree, config, platform),
   ];

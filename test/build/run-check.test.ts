@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { addGeneratedFile } from '../../src/build/accounts.js';
 import { buildImage } from '../../src/build/build.js';
 import { runCheckInputs, runNotes } from '../../src/build/run-check.js';
 import type { ContainerConfig } from '../../src/oci/types.js';
@@ -21,16 +22,7 @@ function tree(files: Record<string, string | Buffer | { link: string }>, mode = 
       t.add(path, { kind: 'symlink', target: content.link, mode: 0o777, uid: 0, gid: 0, mtime: 0 });
       continue;
     }
-    const bytes = Buffer.from(content);
-    t.add(path, {
-      kind: 'file',
-      size: bytes.length,
-      content: bytesOpener(bytes),
-      mode,
-      uid: 0,
-      gid: 0,
-      mtime: 0,
-    });
+    addGeneratedFile(t, path, Buffer.from(content), 0, mode);
   }
   return t;
 }
