@@ -2,9 +2,8 @@
 // group (one named after it, for a gid no declared group has) is made only when the image has no
 // group of that gid, as `useradd -g GID` would reuse it.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { applyAccounts } from '../../src/build/accounts.js';
+import { addGeneratedFile, applyAccounts } from '../../src/build/accounts.js';
 import { readTreeFile } from '../../src/debian/effects/tree-io.js';
 import { withImplicitGroups } from '../../src/spec/accounts.js';
 import { FileTree } from '../../src/vfs/tree.js';
@@ -14,15 +13,7 @@ const BASE_GROUP = 'root:x:0:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n'
 function imageWithGroups(text: string): FileTree {
   const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
   tree.mkdirp('etc');
-  tree.add('etc/group', {
-    kind: 'file',
-    size: Buffer.byteLength(text),
-    content: () => Readable.from([Buffer.from(text)]),
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: 0,
-  });
+  addGeneratedFile(tree, '/etc/group', text, 0);
   return tree;
 }
 

@@ -2,9 +2,9 @@
 // (`dependencies: false`) is named at build time instead of failing the container at start.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { addGeneratedFile } from '../../src/build/accounts.js';
 import { missingLibraries, parseDynamic } from '../../src/build/elf-needed.js';
 import { runNotes } from '../../src/build/run-check.js';
-import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
 /**
@@ -65,16 +65,8 @@ function image(files: Record<string, Buffer>): FileTree {
   const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
   t.add('/lib64', { kind: 'symlink', target: 'usr/lib64', mode: 0o777, uid: 0, gid: 0, mtime: 0 });
   t.add('/lib', { kind: 'symlink', target: 'usr/lib', mode: 0o777, uid: 0, gid: 0, mtime: 0 });
-  for (const [path, b] of Object.entries({ ['/usr/lib64/ld-linux-x86-64.so.2']: Buffer.from('x'), ...files }))
-    t.add(path, {
-      kind: 'file',
-      size: b.length,
-      content: bytesOpener(b),
-      mode: 0o755,
-      uid: 0,
-      gid: 0,
-      mtime: 0,
-    });
+  for (const [path, b] of Object.entries({ '/usr/lib64/ld-linux-x86-64.so.2': Buffer.from('x'), ...files }))
+    addGeneratedFile(t, path, b, 0, 0o755);
   return t;
 }
 
