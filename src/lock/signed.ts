@@ -63,18 +63,27 @@ export async function checkLockSigned(req: SignedCheckRequest): Promise<string[]
   // there, and the others' newer versions count for which version `imprint lock` would choose.
   const seen: PackageRecord[] = [];
   let allPinned = true;
-  for (const [index, source] of parsed.entries()) {
-    const packages = groups.get(index);
-    const restrict = req.loaded.spec.sources[source.sourceIndex]?.architectures;
-    if (packages === undefined && restrict !== undefined && !restrict.includes(req.arch)) continue;
-    const { archive, pinned } = await openLocked(req, source, index);
-    if (
-      packages === undefined &&
-      archive.release.architectures.length > 0 &&
-      !archive.release.architectures.includes(req.arch)
-    )
-      continue;
-    const lists = await indexLists(archive, req.arch, req.packages);
+  // Every source's Release and indexes are fetched at once (a cold build waits for the last of them);
+  // the results are then taken in source order, so the checks and the first error do not depend on
+  // which download ended first.
+  const opened = await inOrder(
+    parsed.map(async (source, index) => {
+      const packages = groups.get(index);
+      const restrict = req.loaded.spec.sources[source.sourceIndex]?.architectures;
+      if (packages === undefined && restrict !== undefined && !restrict.includes(req.arch)) return undefined;
+      const { archive, pinned } = await openLocked(req, source, index);
+      if (
+        packages === undefined &&
+        archive.release.architectures.length > 0 &&
+        !archive.release.architectures.includes(req.arch)
+      )
+        return undefined;
+      return { source, packages, archive, pinned, lists: await indexLists(archive, req.arch, req.packages) };
+    }),
+  );
+  for (const o of opened) {
+    if (o === undefined) continue;
+    const { source, packages, archive, pinned, lists } = o;
     for (const p of packages ?? []) checkPackage(req, archive, lists, p, pinned);
     for (const list of lists.values()) seen.push(...list);
     allPinned &&= pinned;
@@ -240,21 +249,22 @@ async function indexLists(
     archs.push('all');
   const wanted = new Set(packages.map((p) => p.name));
   const byName = new Map<string, PackageRecord[]>();
-  for (const component of source.components) {
-    for (const a of archs) {
-      let list: PackageRecord[];
-      try {
-        list = await archive.lookup(a, component, wanted);
-      } catch (err) {
-        // `all` is optional: where the Release lists it but keeps no index, the native one has them.
-        if (a === 'all' && isImprintError(err, 'INDEX_NOT_FOUND')) continue;
-        throw err;
-      }
-      for (const r of list) {
-        const same = byName.get(r.name);
-        if (same === undefined) byName.set(r.name, [r]);
-        else same.push(r);
-      }
+  const lists = await inOrder(
+    source.components.flatMap((component) =>
+      archs.map((a) =>
+        archive.lookup(a, component, wanted).catch((err: unknown) => {
+          // `all` is optional: where the Release lists it but keeps no index, the native one has them.
+          if (a === 'all' && isImprintError(err, 'INDEX_NOT_FOUND')) return [];
+          throw err;
+        }),
+      ),
+    ),
+  );
+  for (const list of lists) {
+    for (const r of list) {
+      const same = byName.get(r.name);
+      if (same === undefined) byName.set(r.name, [r]);
+      else same.push(r);
     }
   }
   return byName;
@@ -366,4 +376,15 @@ function checkPackage(
       details,
     },
   );
+}
+
+/**
+ * The values of `promises` in their order, once all have settled; the first rejection in that order
+ * (not in time) is thrown, so which error a run reports does not depend on timing.
+ */
+export async function inOrder<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
