@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { type Koffi, loadKoffi, type NativeFn } from './koffi.js';
 
 // The host's libdeflate, called through the koffi FFI, when it is a build known to be libdeflate 1.14:
 // the same bytes as imprint's WebAssembly build (libdeflate.ts), ~25 % less CPU. Versions of libdeflate
@@ -38,10 +38,7 @@ export interface NativeLibdeflate {
   build: string;
 }
 
-type Fn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
-interface Koffi {
-  load(path: string): { func(signature: string): Fn };
-}
+type Fn = NativeFn;
 
 /**
  * The host's libdeflate when it is a known build of 1.14 (see above), else undefined. `path` is for
@@ -62,7 +59,8 @@ export function loadNativeLibdeflate(path = LIBRARY_PATHS[process.arch]): Native
   if (build === undefined) return undefined;
   let lib: ReturnType<Koffi['load']>;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    const koffi = loadKoffi();
+    if (koffi === undefined) return undefined;
     lib = koffi.load(file);
   } catch {
     return undefined;

@@ -4,9 +4,9 @@
 // library is not pinned; it must be XZ Utils 5.2 or later, as for the xz tool. The stream state and
 // both buffers live in native memory that koffi allocated: a call in flight never points into memory
 // V8 manages, and nothing is marshalled but one pointer and one integer.
-import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import { errorText, ImprintError } from '../errors.js';
+import { type Koffi, loadKoffi, type NativeFn } from './koffi.js';
 import type { DecompressionGuard } from './limits.js';
 import { XzFeatureCheck } from './xz-features.js';
 
@@ -47,20 +47,7 @@ const FAILURE: Readonly<Record<number, { unsupported: boolean; text: string }>> 
   10: { unsupported: false, text: 'unexpected end of input' },
 };
 
-type Fn = ((...args: unknown[]) => unknown) & {
-  async: (...args: [...unknown[], (err: unknown, result: unknown) => void]) => void;
-};
-
-interface Koffi {
-  load(path: string): { func(signature: string): Fn };
-  struct(name: string, def: Record<string, string>): unknown;
-  offsetof(type: unknown, member: string): number;
-  alloc(type: unknown, length: number): unknown;
-  free(pointer: unknown): void;
-  view(pointer: unknown, length: number): ArrayBuffer;
-  encode(pointer: unknown, offset: number, type: string, value: unknown): void;
-  decode(pointer: unknown, offset: number, type: string): unknown;
-}
+type Fn = NativeFn;
 
 interface Liblzma {
   koffi: Koffi;
@@ -85,7 +72,8 @@ export function loadLiblzma(): Liblzma | undefined {
   loaded = null;
   if (process.env.IMPRINT_LIBLZMA === '0' || process.platform !== 'linux') return undefined;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    const koffi = loadKoffi();
+    if (koffi === undefined) return undefined;
     const lib = koffi.load('liblzma.so.5');
     const number = Number(lib.func('uint32_t lzma_version_number(void)')());
     // XZ Utils encodes version x.y.z as x*10000000 + y*10000 + z*10 + stability.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { loadKoffi } from '../../src/compress/koffi.js';
 import { DecompressionGuard } from '../../src/compress/limits.js';
 import { LiblzmaDecoder, loadLiblzma } from '../../src/compress/xz-liblzma.js';
 import { mixedBytes, textBytes, transformAll } from './corpus.js';
@@ -25,6 +26,11 @@ const decoder = (what: string): LiblzmaDecoder =>
   );
 
 describe('LiblzmaDecoder', { skip: lib === undefined && 'no liblzma.so.5 here' }, () => {
+  test('koffi keeps memory for all the calls a build runs at once (configured before any library loads)', () => {
+    const config = (loadKoffi() as unknown as { config(): { resident_async_pools: number } }).config();
+    assert.equal(config.resident_async_pools, 8);
+  });
+
   test('a consumer that does not read holds back the decoding: buffered output stays bounded', async () => {
     const input = await xz(Buffer.alloc(32 * MiB, 0x61));
     const d = decoder('paused');
