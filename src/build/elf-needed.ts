@@ -4,22 +4,47 @@ import { childNames, statPath } from '../debian/effects/tree-io.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
-import { decodeLdSoCache } from './ld-so-cache.js';
+import { imageLdSoCache } from './ld-so-cache.js';
 
 // The shared libraries a dynamically linked program needs (DT_NEEDED, transitively), looked up as
 // glibc's loader would: the object's RPATH and RUNPATH ($ORIGIN expanded), LD_LIBRARY_PATH, the
 // names /etc/ld.so.cache lists (ld-so-cache.ts), then /lib/<triplet>, /usr/lib/<triplet>, /lib, /usr/lib.
 // A library left out (`dependencies: false`, a `remove`) fails the container at start.
 
+/** ELF e_machine values by OCI architecture. */
+export const ELF_MACHINE: Readonly<Record<string, number>> = {
+  amd64: 62,
+  arm64: 183,
+  '386': 3,
+  arm: 40,
+  riscv64: 243,
+  ppc64le: 21,
+  ppc64: 21,
+  s390x: 22,
+  mips64le: 8,
+  loong64: 258,
+};
+export const MACHINE_NAMES: Readonly<Record<number, string>> = {
+  62: 'x86-64',
+  183: 'aarch64',
+  3: 'i386',
+  40: 'arm',
+  243: 'riscv',
+  21: 'ppc64',
+  22: 's390',
+  8: 'mips',
+  258: 'loongarch',
+};
+
 /** Objects read at most (a larger one is taken as it is, unread). */
 const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
-/** An /etc/ld.so.cache larger than this is not read whole (ldconfig's are tens of KB). */
-const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 /** Libraries followed at most per program. */
 const MAX_OBJECTS = 400;
 const LOADER = /^(ld-linux[^/]*|ld64\.so\.[0-9]+|ld\.so\.[0-9]+)$/;
 
 interface Dynamic {
+  /** e_machine (ELF_MACHINE's values). */
+  machine: number;
   needed: string[];
   /** DT_SONAME, when the object has one. */
   soname: string | undefined;
@@ -43,14 +68,9 @@ export async function missingLibraries(
 ): Promise<Array<{ name: string; by: string }>> {
   // With a cache the loader looks names up there before its system directories; one it cannot read
   // (another format) leaves the directories unknown here, so nothing is reported.
-  const cacheNode = statPath(tree, '/etc/ld.so.cache')?.node;
-  const cache =
-    cacheNode === undefined
-      ? new Map<string, string>()
-      : cacheNode.kind === 'file'
-        ? decodeLdSoCache(await readRange(cacheNode, 0, MAX_CACHE_BYTES))
-        : undefined;
-  if (cache === undefined) return [];
+  const found = await imageLdSoCache(tree);
+  if (found === null) return [];
+  const cache = found ?? new Map<string, string>();
   const system = [
     ...childNames(tree, 'usr/lib')
       .filter((d) => d.includes('-linux-'))
@@ -165,6 +185,7 @@ export async function parseDynamic(
   };
   const soname = tags.find(([t]) => t === 14);
   return {
+    machine: u16(18),
     soname: soname === undefined ? undefined : text(soname[1]) || undefined,
     needed: tags
       .filter(([t]) => t === 1)

@@ -1,6 +1,6 @@
 import { childNames, readTreeFile, resolvePath, statPath } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
-import { parseDynamic, readRange } from './elf-needed.js';
+import { ELF_MACHINE, parseDynamic, readRange } from './elf-needed.js';
 
 // /etc/ld.so.cache, as ldconfig writes it (glibc's "new" format, glibc-ld.so.cache1.1), for the
 // libraries in the directories /etc/ld.so.conf names outside the loader's own (/usr/local/lib, an
@@ -17,12 +17,10 @@ const ENTRY_SIZE = 24;
 /** cache_file_new_flags_endian_little. */
 const ENDIAN_LITTLE = 2;
 
-/** What the loader of each supported architecture accepts: its cache flags, and its libraries' ELF machine. */
-const ARCHES: Readonly<Record<string, { triplet: string; flags: number; machine: number }>> = {
-  // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64, EM_X86_64
-  amd64: { triplet: 'x86_64-linux-gnu', flags: 0x0303, machine: 62 },
-  // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64, EM_AARCH64
-  arm64: { triplet: 'aarch64-linux-gnu', flags: 0x0a03, machine: 183 },
+/** The cache flags the loader of each supported architecture accepts for its libraries. */
+const CACHE_FLAGS: Readonly<Record<string, number>> = {
+  amd64: 0x0303, // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
+  arm64: 0x0a03, // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64
 };
 
 const CONF = '/etc/ld.so.conf';
@@ -106,8 +104,9 @@ async function confDirs(tree: FileTree, path: string, depth: number): Promise<st
  * Cost: reads each such library's ELF header, dynamic segment and string table.
  */
 export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buffer | undefined> {
-  const target = ARCHES[arch];
-  if (target === undefined || statPath(tree, '/etc/ld.so.cache') !== undefined) return undefined;
+  const flags = CACHE_FLAGS[arch];
+  const machine = ELF_MACHINE[arch];
+  if (flags === undefined || statPath(tree, '/etc/ld.so.cache') !== undefined) return undefined;
   const { dirs } = await cacheOnlyDirs(tree);
   const entries = new Map<string, string>();
   for (const { key, libs } of dirs) {
@@ -115,8 +114,8 @@ export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buff
       const hit = statPath(tree, `/${key}/${name}`);
       if (hit?.node.kind !== 'file') continue;
       const node = hit.node;
-      const elf = await elfIdentity((start, end) => readRange(node, start, end));
-      if (elf === undefined || elf.machine !== target.machine) continue;
+      const elf = await parseDynamic((start, end) => readRange(node, start, end));
+      if (elf === undefined || elf.machine !== machine) continue;
       const soname = elf.soname ?? name;
       if (entries.has(soname)) continue;
       const linked = statPath(tree, `/${key}/${soname}`)?.node.kind === 'file';
@@ -124,7 +123,7 @@ export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buff
     }
   }
   if (entries.size === 0) return undefined;
-  return encodeLdSoCache([...entries].map(([name, path]) => ({ name, path, flags: target.flags })));
+  return encodeLdSoCache([...entries].map(([name, path]) => ({ name, path, flags })));
 }
 
 /** One cache entry: a library name, the file the loader opens for it, and the flags of its kind. */
@@ -189,6 +188,20 @@ export function decodeLdSoCache(bytes: Buffer): Map<string, string> | undefined 
   return map;
 }
 
+/** An /etc/ld.so.cache larger than this is not read (ldconfig's are tens of KB). */
+const MAX_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The image's /etc/ld.so.cache as name → path: undefined when the image has none, null when it has
+ * one this cannot read (another format, not a file, too large). Cost: one read of the cache.
+ */
+export async function imageLdSoCache(tree: FileTree): Promise<Map<string, string> | null | undefined> {
+  const node = statPath(tree, '/etc/ld.so.cache')?.node;
+  if (node === undefined) return undefined;
+  if (node.kind !== 'file' || node.size > MAX_CACHE_BYTES) return null;
+  return decodeLdSoCache(await readRange(node, 0, node.size)) ?? null;
+}
+
 /** glibc's _dl_cache_libcmp: byte order, except that runs of digits compare as numbers. */
 export function libcmp(a: string, b: string): number {
   const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -212,16 +225,4 @@ export function libcmp(a: string, b: string): number {
     }
   }
   return 0 - (j < b.length ? b.charCodeAt(j) : 0);
-}
-
-/** The ELF machine and DT_SONAME of a shared object, or undefined when it is not one. */
-async function elfIdentity(
-  read: (start: number, end: number) => Promise<Buffer>,
-): Promise<{ machine: number; soname: string | undefined } | undefined> {
-  const head = await read(0, 20);
-  if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
-  const machine = head[5] === 1 ? head.readUInt16LE(18) : head.readUInt16BE(18);
-  const dynamic = await parseDynamic(read);
-  if (dynamic === undefined) return undefined;
-  return { machine, soname: dynamic.soname };
 }

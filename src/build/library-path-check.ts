@@ -1,6 +1,6 @@
-import { readTreeFile, resolvePath } from '../debian/effects/tree-io.js';
+import { resolvePath } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
-import { cacheOnlyDirs, decodeLdSoCache } from './ld-so-cache.js';
+import { cacheOnlyDirs, imageLdSoCache } from './ld-so-cache.js';
 
 // glibc's loader searches only its system directories (/lib/<triplet>, /usr/lib/<triplet>, /lib,
 // /usr/lib on Debian) and what /etc/ld.so.cache lists; the directories /etc/ld.so.conf names
@@ -18,9 +18,8 @@ import { cacheOnlyDirs, decodeLdSoCache } from './ld-so-cache.js';
  * a cache this cannot read. Cost: reads the conf files and the cache, lists those directories.
  */
 export async function libraryPathNotes(tree: FileTree): Promise<string[]> {
-  const cache = await readTreeFile(tree, '/etc/ld.so.cache');
-  const listed = cache === undefined ? undefined : decodeLdSoCache(cache);
-  if (cache !== undefined && listed === undefined) return [];
+  const listed = await imageLdSoCache(tree);
+  if (listed === null) return [];
   const covered = new Set(
     [...(listed?.values() ?? [])].map((path) =>
       resolvePath(tree, path.slice(0, path.lastIndexOf('/')) || '/'),
@@ -32,7 +31,7 @@ export async function libraryPathNotes(tree: FileTree): Promise<string[]> {
     .map(({ dir, libs }) => {
       const some = libs.slice(0, 3).join(', ') + (libs.length > 3 ? `, ... (${libs.length})` : '');
       const why =
-        cache === undefined
+        listed === undefined
           ? 'which the image lacks (imprint writes one for amd64 and arm64 only)'
           : "which lists none of them (the base image's, made before they were added; imprint writes a cache only for images without one)";
       return `the shared libraries in ${dir} (${some}) are found only through /etc/ld.so.cache, ${why}: programs will not load them; put them in /usr/lib/${triplets[0]}, or set LD_LIBRARY_PATH=${dir} in env`;

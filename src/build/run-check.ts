@@ -4,7 +4,7 @@ import type { ContainerConfig } from '../oci/types.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
-import { missingLibraries } from './elf-needed.js';
+import { ELF_MACHINE, MACHINE_NAMES, missingLibraries, readRange } from './elf-needed.js';
 import { DEFAULT_PATH } from './image.js';
 import { localeEnv, localeNotes } from './locale-check.js';
 import { tzEnv, tzNotes } from './tz-check.js';
@@ -27,31 +27,6 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   '/usr/bin/python3': 'python3',
   '/usr/bin/node': 'nodejs',
   '/usr/bin/nodejs': 'nodejs',
-};
-
-/** ELF e_machine values by OCI architecture. */
-const ELF_MACHINE: Readonly<Record<string, number>> = {
-  amd64: 62,
-  arm64: 183,
-  '386': 3,
-  arm: 40,
-  riscv64: 243,
-  ppc64le: 21,
-  ppc64: 21,
-  s390x: 22,
-  mips64le: 8,
-  loong64: 258,
-};
-const MACHINE_NAMES: Readonly<Record<number, string>> = {
-  62: 'x86-64',
-  183: 'aarch64',
-  3: 'i386',
-  40: 'arm',
-  243: 'riscv',
-  21: 'ppc64',
-  22: 's390',
-  8: 'mips',
-  258: 'loongarch',
 };
 
 /** Bytes of a program read to find its #! line or ELF program headers. */
@@ -194,7 +169,7 @@ async function checkProgram(
     ];
   }
   if (ctx.baseNodes?.get(hit.key) === node) return []; // the base's: not read again from its layers
-  const head = await readHead(node);
+  const head = await readRange(node, 0, HEAD_BYTES);
   if (head.subarray(0, 2).toString('latin1') === '#!') {
     const line = head.subarray(2, Math.max(2, head.indexOf(0x0a))).toString('utf8');
     const [interpreter, ...args] = line.trim().split(/[ \t]+/);
@@ -265,23 +240,4 @@ function elfNotes(tree: FileTree, head: Buffer, key: string, what: string, arch:
     break;
   }
   return [];
-}
-
-/** The first HEAD_BYTES of a file node. */
-async function readHead(node: Extract<VNode, { kind: 'file' }>): Promise<Buffer> {
-  const whole = node.content.sync?.();
-  if (whole !== undefined) return whole.subarray(0, HEAD_BYTES);
-  const stream: Readable = await node.content();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= HEAD_BYTES) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  return Buffer.concat(chunks, size).subarray(0, HEAD_BYTES);
 }

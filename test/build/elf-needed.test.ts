@@ -74,7 +74,12 @@ describe('shared libraries of the program', () => {
   test('parseDynamic reads DT_NEEDED and RUNPATH', async () => {
     const b = elf(['libc.so.6', 'libz.so.1'], { runpath: '$ORIGIN/../lib' });
     const d = await parseDynamic(async (s, e) => b.subarray(s, e));
-    assert.deepEqual(d, { needed: ['libc.so.6', 'libz.so.1'], paths: ['$ORIGIN/../lib'], soname: undefined });
+    assert.deepEqual(d, {
+      needed: ['libc.so.6', 'libz.so.1'],
+      paths: ['$ORIGIN/../lib'],
+      soname: undefined,
+      machine: 62,
+    });
     assert.equal(await parseDynamic(async () => Buffer.from('#!/bin/sh\n')), undefined);
   });
 
