@@ -4,11 +4,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildImage } from '../../src/build/build.js';
 import { zstdAvailable } from '../../src/compress/index.js';
 import { isImprintError } from '../../src/errors.js';
-import { loadSpec } from '../../src/spec/index.js';
-import { BlobStore } from '../../src/store/index.js';
+import { buildDir } from '../helpers/build-dir.js';
 
 describe('layer compression', () => {
   test("zstd layers: built with Node's zstd, else refused up front naming the spec line", async () => {
@@ -22,9 +20,7 @@ describe('layer compression', () => {
         join(dir, 'imprint.yaml'),
         [...yaml, 'compression:', '  algorithm: zstd', ''].join('\n'),
       );
-      const cacheDir = join(work, 'cache');
-      const build = async () =>
-        buildImage({ loaded: await loadSpec(dir), env: {}, store: new BlobStore(cacheDir), cacheDir });
+      const build = () => buildDir(dir, join(work, 'cache'));
       if (zstdAvailable()) {
         const result = await build();
         assert.equal(result.images[0]!.layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');

@@ -6,13 +6,11 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildImage } from '../../src/build/build.js';
 import { javaTrustNotes } from '../../src/build/java-trust-check.js';
 import { jksTrustStore } from '../../src/debian/effects/java-cacerts.js';
-import { loadSpec } from '../../src/spec/index.js';
-import { BlobStore } from '../../src/store/index.js';
 import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
+import { buildDir } from '../helpers/build-dir.js';
 
 const meta = { uid: 0, gid: 0, mtime: 0 };
 const JRE = '/usr/lib/jvm/java-17-openjdk-amd64';
@@ -72,10 +70,7 @@ describe('Java trust store check', () => {
         '',
       ];
       await writeFile(join(dir, 'imprint.yaml'), yaml.join('\n'));
-      const cacheDir = join(work, 'cache');
-      const build = async () =>
-        (await buildImage({ loaded: await loadSpec(dir), env: {}, store: new BlobStore(cacheDir), cacheDir }))
-          .warnings;
+      const build = async () => (await buildDir(dir, join(work, 'cache'))).warnings;
       const first = await build();
       assert.equal(first.filter((w) => w.includes('Java trust store')).length, 1);
       assert.deepEqual(await build(), first, 'the cached layers repeat it');

@@ -6,14 +6,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildImage } from '../../src/build/build.js';
 import { localeCandidates, localeNotes } from '../../src/build/locale-check.js';
 import { runCheckInputs } from '../../src/build/run-check.js';
 import type { ContainerConfig } from '../../src/oci/types.js';
-import { loadSpec } from '../../src/spec/index.js';
-import { BlobStore } from '../../src/store/index.js';
 import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
+import { buildDir } from '../helpers/build-dir.js';
 
 const meta = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 
@@ -94,10 +92,7 @@ describe('locale check', () => {
           '',
         ];
         await writeFile(join(dir, 'imprint.yaml'), yaml.join('\n'));
-        const cacheDir = join(work, 'cache');
-        return (
-          await buildImage({ loaded: await loadSpec(dir), env: {}, store: new BlobStore(cacheDir), cacheDir })
-        ).warnings;
+        return (await buildDir(dir, join(work, 'cache'))).warnings;
       };
       const first = await build('C.UTF-8');
       assert.equal(first.filter((w) => w.includes('LANG=C.UTF-8')).length, 1);

@@ -7,13 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { addGeneratedFile } from '../../src/build/accounts.js';
-import { buildImage } from '../../src/build/build.js';
 import { runCheckInputs, runNotes } from '../../src/build/run-check.js';
 import type { ContainerConfig } from '../../src/oci/types.js';
-import { loadSpec } from '../../src/spec/index.js';
-import { BlobStore } from '../../src/store/index.js';
 import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
+import { buildDir } from '../helpers/build-dir.js';
 
 function tree(files: Record<string, string | Buffer | { link: string }>, mode = 0o755): FileTree {
   const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
@@ -180,10 +178,7 @@ describe('run check', () => {
           '  - {source: app/, target: /app/}',
         ];
         await writeFile(join(dir, 'imprint.yaml'), [...yaml, `entrypoint: [${entrypoint}]`, ''].join('\n'));
-        const cacheDir = join(work, 'cache');
-        return (
-          await buildImage({ loaded: await loadSpec(dir), env: {}, store: new BlobStore(cacheDir), cacheDir })
-        ).warnings;
+        return (await buildDir(dir, join(work, 'cache'))).warnings;
       };
       const first = await build('/app/run.sh');
       assert.equal(first.filter((w) => w.includes('#!/bin/sh, which is not in the image')).length, 1);
