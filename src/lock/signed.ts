@@ -10,6 +10,7 @@ import type { PackageRecord } from '../debian/packages-index.js';
 import { PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { compareVersions } from '../debian/version.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
+import { mapLimit } from '../net/concurrency.js';
 import type { Fetcher } from '../net/http.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { readRecord, recordKey, writeRecord } from './signed-record.js';
@@ -66,21 +67,19 @@ export async function checkLockSigned(req: SignedCheckRequest): Promise<string[]
   // Every source's Release and indexes are fetched at once (a cold build waits for the last of them);
   // the results are then taken in source order, so the checks and the first error do not depend on
   // which download ended first.
-  const opened = await inOrder(
-    parsed.map(async (source, index) => {
-      const packages = groups.get(index);
-      const restrict = req.loaded.spec.sources[source.sourceIndex]?.architectures;
-      if (packages === undefined && restrict !== undefined && !restrict.includes(req.arch)) return undefined;
-      const { archive, pinned } = await openLocked(req, source, index);
-      if (
-        packages === undefined &&
-        archive.release.architectures.length > 0 &&
-        !archive.release.architectures.includes(req.arch)
-      )
-        return undefined;
-      return { source, packages, archive, pinned, lists: await indexLists(archive, req.arch, req.packages) };
-    }),
-  );
+  const opened = await mapLimit(parsed, Math.max(1, parsed.length), async (source, index) => {
+    const packages = groups.get(index);
+    const restrict = req.loaded.spec.sources[source.sourceIndex]?.architectures;
+    if (packages === undefined && restrict !== undefined && !restrict.includes(req.arch)) return undefined;
+    const { archive, pinned } = await openLocked(req, source, index);
+    if (
+      packages === undefined &&
+      archive.release.architectures.length > 0 &&
+      !archive.release.architectures.includes(req.arch)
+    )
+      return undefined;
+    return { source, packages, archive, pinned, lists: await indexLists(archive, req.arch, req.packages) };
+  });
   for (const o of opened) {
     if (o === undefined) continue;
     const { source, packages, archive, pinned, lists } = o;
@@ -249,16 +248,13 @@ async function indexLists(
     archs.push('all');
   const wanted = new Set(packages.map((p) => p.name));
   const byName = new Map<string, PackageRecord[]>();
-  const lists = await inOrder(
-    source.components.flatMap((component) =>
-      archs.map((a) =>
-        archive.lookup(a, component, wanted).catch((err: unknown) => {
-          // `all` is optional: where the Release lists it but keeps no index, the native one has them.
-          if (a === 'all' && isImprintError(err, 'INDEX_NOT_FOUND')) return [];
-          throw err;
-        }),
-      ),
-    ),
+  const jobs = source.components.flatMap((component) => archs.map((a) => ({ component, a })));
+  const lists = await mapLimit(jobs, Math.max(1, jobs.length), ({ component, a }) =>
+    archive.lookup(a, component, wanted).catch((err: unknown) => {
+      // `all` is optional: where the Release lists it but keeps no index, the native one has them.
+      if (a === 'all' && isImprintError(err, 'INDEX_NOT_FOUND')) return [];
+      throw err;
+    }),
   );
   for (const list of lists) {
     for (const r of list) {
@@ -376,15 +372,4 @@ function checkPackage(
       details,
     },
   );
-}
-
-/**
- * The values of `promises` in their order, once all have settled; the first rejection in that order
- * (not in time) is thrown, so which error a run reports does not depend on timing.
- */
-export async function inOrder<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
-  const settled = await Promise.allSettled(promises);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

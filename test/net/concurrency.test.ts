@@ -37,6 +37,28 @@ describe('mapLimit', () => {
     assert.equal(settled, started.length);
   });
 
+  it('rejects with the failure of the lowest index, not the first in time (all items run when limit covers them)', async () => {
+    const late = (v: number, ms: number) => new Promise<number>((r) => setTimeout(() => r(v), ms));
+    assert.deepEqual(
+      await mapLimit(
+        [
+          [1, 30],
+          [2, 1],
+          [3, 10],
+        ],
+        3,
+        ([v, ms]) => late(v!, ms!),
+      ),
+      [1, 2, 3],
+    );
+    const fail = (what: string, ms: number) =>
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms));
+    await assert.rejects(
+      mapLimit([0, 1, 2], 3, (i) => (i === 0 ? late(0, 1) : fail(`item ${i}`, i === 1 ? 40 : 1))),
+      /item 1/,
+    );
+  });
+
   it('handles empty input and rejects a bad limit', async () => {
     assert.deepEqual(await mapLimit([], 3, async () => 1), []);
     await assert.rejects(
