@@ -38,8 +38,6 @@ export interface NativeLibdeflate {
   build: string;
 }
 
-type Fn = NativeFn;
-
 /**
  * The host's libdeflate when it is a known build of 1.14 (see above), else undefined. `path` is for
  * tests. Cost: reading and hashing the ~100 KB library, loading koffi (~5 ms), once per thread.
@@ -95,7 +93,7 @@ export function loadNativeLibdeflate(path = LIBRARY_PATHS[process.arch]): Native
   const room = (data: Uint8Array): Error =>
     new Error(`libdeflate found no room for ${data.length} bytes deflated`);
   const sync =
-    (fn: Fn, boundFn: Fn) =>
+    (fn: NativeFn, boundFn: NativeFn) =>
     (data: Uint8Array, level: number): Uint8Array => {
       const compressor = take(level);
       const out = outputFor(Number(boundFn(compressor, data.length)));

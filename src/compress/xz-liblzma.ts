@@ -47,16 +47,14 @@ const FAILURE: Readonly<Record<number, { unsupported: boolean; text: string }>> 
   10: { unsupported: false, text: 'unexpected end of input' },
 };
 
-type Fn = NativeFn;
-
 interface Liblzma {
   koffi: Koffi;
   version: string;
   streamType: unknown;
   offsets: { nextIn: number; availIn: number; nextOut: number; availOut: number };
-  streamDecoder: Fn;
-  code: Fn;
-  end: Fn;
+  streamDecoder: NativeFn;
+  code: NativeFn;
+  end: NativeFn;
 }
 
 /** The loaded library (undefined: not looked up yet in this thread; null: none usable). */
