@@ -35,14 +35,14 @@ function computeFingerprint(self: string): string {
   return fingerprintTree(dirname(dir));
 }
 
-/** sha256 over the relative path and bytes of every .js/.ts file under `root`, in path order. */
+/** sha256 over the relative path and bytes of every .js/.cjs/.ts file under `root`, in path order. */
 export function fingerprintTree(root: string): string {
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && /\.(js|ts)$/.test(entry.name) && !entry.name.endsWith('.d.ts'))
+      else if (entry.isFile() && /\.(c?js|ts)$/.test(entry.name) && !entry.name.endsWith('.d.ts'))
         files.push(path);
     }
   };

@@ -4,10 +4,11 @@
 // WebAssembly, large bodies compressed ahead in the deflate workers) and the spec's files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { assertOk, ROOT, runImprint } from '../helpers/cli.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
 
@@ -36,9 +37,12 @@ describe('the bundled CLI', () => {
       encoding: 'utf8',
     });
     assert.equal(made.status, 0, made.stderr);
+    // Loaded as bin/imprint loads dist/bundle: through bin/load-bundle.mjs, with its code cache.
     writeFileSync(
       join(bundle, 'run.mjs'),
-      "const cli = await import('./out/main.js'); process.exitCode = await cli.main(process.argv.slice(2));\n",
+      `import { loadBundle } from ${JSON.stringify(pathToFileURL(join(ROOT, 'bin', 'load-bundle.mjs')).href)};\n` +
+        `const cli = loadBundle(${JSON.stringify(join(bundle, 'out'))});\n` +
+        'process.exitCode = await cli.main(process.argv.slice(2));\n',
     );
     repo = await createDebRepo({
       packages: [
@@ -68,6 +72,25 @@ describe('the bundled CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(r.stdout.trim(), version);
+  });
+
+  it('loads with a V8 code cache made for this Node, and replaces a cache V8 rejects', async () => {
+    const out = join(bundle, 'out');
+    const caches = () => readdirSync(out).filter((f) => f.endsWith('.v8cache'));
+    assert.equal(caches().length, 1, 'scripts/bundle.mjs made the cache for the Node running it');
+    const file = join(out, caches()[0] as string);
+    const made = statSync(file);
+    assert.equal((await runBundle(['--version'])).code, 0);
+    assert.equal(statSync(file).ino, made.ino, 'an accepted cache is not written again');
+    writeFileSync(file, Buffer.alloc(made.size, 7)); // what V8 rejects (a cache of other code, corrupt)
+    const r = await runBundle(['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+    assert.notDeepEqual(readFileSync(file), Buffer.alloc(made.size, 7), 'the rejected cache was replaced');
+    assert.deepEqual(caches(), [caches()[0]], 'no temporary file is left');
+    const again = statSync(file).ino;
+    assert.equal((await runBundle(['--version'])).code, 0);
+    assert.equal(statSync(file).ino, again, 'the new cache is accepted');
   });
 
   it('builds the same image as the sources', async () => {
