@@ -1,7 +1,7 @@
 import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
-import { createFetcher, type Fetcher, isNotFound, mapLimit } from '../net/index.js';
+import { createFetcher, type Fetcher, isNotFound, largestFirst, mapLimit } from '../net/index.js';
 import type { BlobStore } from '../store/index.js';
 
 /** A `.deb` to fetch: what the lock pins, plus the archive URL its `filename` is relative to. */
@@ -227,7 +227,18 @@ export async function fetchPackages(
     throw noSourceError(pkg, attempts);
   };
 
-  const outcomes = await mapLimit(missing, opts.concurrency ?? 6, fetchOne);
+  // Largest first, the order the install starts unpacking them in (install.ts), so
+  // the first unpacks of a cold build wait for downloads started first; outcomes back in lock order.
+  const order = largestFirst(missing);
+  const sorted = await mapLimit(
+    order.map((i) => missing[i] as FetchablePackage),
+    opts.concurrency ?? 6,
+    fetchOne,
+  );
+  const outcomes: Outcome[] = [];
+  order.forEach((i, k) => {
+    outcomes[i] = sorted[k] as Outcome;
+  });
   const stillMissing = missing.filter((_, i) => outcomes[i]?.kind === 'missing');
   if (stillMissing.length > 0) {
     throw offlineError(

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { loadLiblzma } from '../compress/xz-liblzma.js';
 import { findXzTool } from '../compress/xz-native.js';
 import { ImprintError } from '../errors.js';
+import { largestFirst } from '../net/concurrency.js';
 import type { ContentOpener } from '../vfs/node.js';
 import { compareBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
@@ -178,6 +179,9 @@ async function install(
         if (opts.bodies !== undefined && workers > 0) offerBodies(opts.bodies, manifest, spool, job.what);
         return manifest;
       }),
+    // Largest first (lock order among equals): the long unpacks start first, so no large package
+    // is left unpacking alone at the end (in examples/python, python3.11-minimal is the 43rd of 45).
+    // They are still placed in lock order: a scheduling choice only, the image is the same.
     largestFirst(jobs),
   );
   const installed: InstalledPackage[] = [];
@@ -344,16 +348,6 @@ function parseControl(text: string, what: string) {
   if (paragraph === undefined)
     throw new ImprintError('DEB_INVALID', `${what}: empty control file`, { details: { archive: what } });
   return paragraph;
-}
-
-/**
- * The order packages start unpacking in: largest .deb first (lock order among equals, and for sizes
- * the lock does not record). They are still placed in lock order; starting the long ones first keeps
- * every core busy to the end, where lock order could leave one large package unpacking alone (in
- * examples/python, python3.11-minimal is the 43rd of 45). A scheduling choice only: the image is the same.
- */
-export function largestFirst(jobs: readonly { size?: number }[]): number[] {
-  return jobs.map((_, i) => i).sort((a, b) => (jobs[b]?.size ?? 0) - (jobs[a]?.size ?? 0) || a - b);
 }
 
 /**

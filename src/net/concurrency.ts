@@ -33,3 +33,11 @@ export async function mapLimit<T, R>(
   if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
   return results;
 }
+
+/**
+ * Indexes of `items` by size, largest first (index order among equal sizes and for items without
+ * one): the order to start long jobs in, so that no long job starts last and runs alone.
+ */
+export function largestFirst(items: readonly { size?: number }[]): number[] {
+  return items.map((_, i) => i).sort((a, b) => (items[b]?.size ?? 0) - (items[a]?.size ?? 0) || a - b);
+}

@@ -1,5 +1,5 @@
 // Network access: the Fetcher interface and its default implementation, and bounded concurrency.
-export { mapLimit } from './concurrency.js';
+export { largestFirst, mapLimit } from './concurrency.js';
 export {
   createFetcher,
   type Expect,

@@ -2,7 +2,8 @@
 // order but hands results out by lock index.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { largestFirst, orderedRuns } from '../../src/debian/install.js';
+import { orderedRuns } from '../../src/debian/install.js';
+import { largestFirst } from '../../src/net/concurrency.js';
 
 describe('largestFirst', () => {
   it('starts the largest .deb first, lock order among equal and unknown sizes', () => {
