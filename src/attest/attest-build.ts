@@ -104,6 +104,7 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
         layers: image.layers,
         epoch: result.epoch.epoch,
         version: req.version,
+        ...(image.layerFiles === undefined ? {} : { known: image.layerFiles }),
       };
       const doc = await cachedSbom(
         req.cacheDir,

@@ -1,9 +1,10 @@
 // SPDX 2.3 JSON describing what one platform image contains, read from the image's own layers.
-import { type ImageFiles, readImageFiles } from '../base/image-files.js';
+import { entryLayerFiles, type ImageFiles, type LayerFiles, readImageFiles } from '../base/image-files.js';
 import { installedParagraphs, isStatusFile } from '../debian/installed-status.js';
 import { digestHex } from '../digest/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import type { TarWriteEntry } from '../tar/index.js';
 import { dep5License } from './dep5.js';
 
 const DOC_PREFIX = 'usr/share/doc/';
@@ -21,6 +22,8 @@ export interface SbomInput {
   epoch: number;
   /** imprint's version (the document's creator). */
   version: string;
+  /** What layers this process wrote hold for the SBOM (by digest; sbomLayerFiles): not read back. */
+  known?: ReadonlyMap<string, LayerFiles>;
 }
 
 /** What the SBOM reads out of an image: status entries, copyright texts, doc-directory links, os-release. */
@@ -31,10 +34,10 @@ type ImageFacts = ImageFiles;
  * installed package of `/var/lib/dpkg/status`, as Debian base images have it) with
  * version, purl, supplier and (from a DEP-5 copyright file) licenseDeclared. Deterministic: `created`
  * is the epoch, the namespace derives from the manifest digest, packages sorted by name and arch.
- * Cost: decompresses and reads every layer once, streaming; keeps only the few metadata files.
+ * Cost: decompresses and reads every layer not in `known` once, streaming; keeps only the few metadata files.
  */
 export async function imageSbom(input: SbomInput): Promise<Record<string, unknown>> {
-  const facts = await readImageFacts(input.blobs, input.layers);
+  const facts = await readImageFacts(input.blobs, input.layers, input.known);
   const os = osRelease(facts);
   const packages: Array<Record<string, unknown>> = [];
   const extracted = new Map<string, string>();
@@ -120,10 +123,23 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
 }
 
 /** Reads the metadata files the SBOM needs from the layers in order (whiteouts applied). Streaming. */
-function readImageFacts(blobs: BlobReader, layers: readonly Descriptor[]): Promise<ImageFacts> {
+function readImageFacts(
+  blobs: BlobReader,
+  layers: readonly Descriptor[],
+  known: ReadonlyMap<string, LayerFiles> | undefined,
+): Promise<ImageFacts> {
   // Deflate cannot exceed ~1032:1: a gzip layer of zeros (a 16 MiB empty file in the spec's files) is
   // no bomb. The image's layers are verified by digest; only the kept files are held in memory.
-  return readImageFiles(blobs, layers, wanted, MAX_KEPT_BYTES, { maxRatio: GZIP_MAX_RATIO });
+  return readImageFiles(blobs, layers, wanted, MAX_KEPT_BYTES, { maxRatio: GZIP_MAX_RATIO }, known);
+}
+
+/**
+ * What the SBOM needs of a layer, from the entries a build writes it from, so the SBOM of a new image
+ * need not decompress and parse that layer again (the same facts: test/attest/sbom-known.test.ts).
+ * Call it while the entries' bodies can still be opened (before the build's spool closes).
+ */
+export function sbomLayerFiles(entries: readonly TarWriteEntry[]): Promise<LayerFiles> {
+  return entryLayerFiles(entries, wanted, MAX_KEPT_BYTES);
 }
 
 /** Above deflate's largest possible ratio (about 1032:1). */

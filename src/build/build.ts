@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
+import { sbomLayerFiles } from '../attest/sbom.js';
 import { loadBaseImage } from '../base/image.js';
+import type { LayerFiles } from '../base/image-files.js';
 import { lowerTree } from '../base/lower.js';
 import { parseBaseReference } from '../base/reference.js';
 import { BaseBlobs } from '../base/source.js';
@@ -75,6 +77,8 @@ export interface BuiltImage {
   manifest: Descriptor;
   config: Descriptor;
   layers: Descriptor[];
+  /** What the layers this build wrote (not those from the cache or a base) hold for the SBOM, by digest. */
+  layerFiles?: ReadonlyMap<string, LayerFiles>;
 }
 
 export interface BuildResult {
@@ -213,6 +217,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       const container = containerConfig(spec, base?.config.config);
       const cached = await cache.get(key);
       let layers = cached?.layers;
+      const layerFiles = new Map<string, LayerFiles>();
       if (cached !== undefined && layers !== undefined) {
         await signed;
         // The user is no input of the layers: checked against the accounts they hold.
@@ -288,11 +293,14 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         const groupOf = packageGroups(install, packages);
         const written = [];
         for (const plan of planLayers(tree, spec.layering, groupOf)) {
+          const entries = layerEntries(tree.pick(plan.keys));
           const layer = await step(
             `writing layer ${plan.name} for ${name}`,
-            () => writeLayer(layerEntries(tree.pick(plan.keys)), compression, store, { bodies }),
+            () => writeLayer(entries, compression, store, { bodies }),
             'IO',
           );
+          // While the bodies can still be read: the SBOM then need not read this layer back.
+          layerFiles.set(layer.descriptor.digest, await sbomLayerFiles(entries));
           emit({
             type: 'layer',
             platform: name,
@@ -345,6 +353,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         manifest: manifest.descriptor,
         config: config.descriptor,
         layers: layerDescriptors,
+        ...(layerFiles.size > 0 ? { layerFiles } : {}),
       });
     }
   } finally {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attestBuild } from '../../src/attest/attest-build.js';
 import { findReferrers, readArtifactPayload } from '../../src/attest/referrers.js';
+import { imageSbom } from '../../src/attest/sbom.js';
 import { buildImage } from '../../src/build/build.js';
 import { VERSION } from '../../src/cli/version.js';
 import { parseDeb822 } from '../../src/debian/deb822.js';
@@ -112,6 +113,18 @@ describe('attestations of a package image', () => {
       artifactType: MediaType.spdx,
     });
     const doc = JSON.parse((await readArtifactPayload(store, sbom[0]!)).toString('utf8'));
+    // The build handed the SBOM what its layer holds; reading the layer back gives the same document.
+    assert.ok(result.images[0]!.layerFiles?.size, 'the build recorded its layer for the SBOM');
+    const image = result.images[0]!;
+    const readBack = await imageSbom({
+      blobs: store,
+      manifest: image.manifest,
+      platform: image.platform,
+      layers: image.layers,
+      epoch: result.epoch.epoch,
+      version: VERSION,
+    });
+    assert.deepEqual(readBack, doc);
     const greeter = doc.packages.find((p: { name: string }) => p.name === 'greeter');
     assert.equal(greeter.versionInfo, '1.0-1+b1');
     assert.equal(greeter.licenseDeclared, 'MIT');
