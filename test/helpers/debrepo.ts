@@ -105,6 +105,8 @@ export interface DebRepoOptions {
   date?: Date;
   validUntil?: Date;
   acquireByHash?: boolean;
+  /** Release says `No-Support-for-Architecture-all: Packages` (as Debian's do): `all` packages are in every arch index. */
+  noSupportForArchitectureAll?: boolean;
   /** Which index files exist on disk (default xz and gz; the plain hash is listed regardless). */
   indexFiles?: Array<'xz' | 'gz' | 'plain'>;
   /** Publish InRelease (default true) and Release.gpg (default true). */
@@ -406,6 +408,7 @@ function publish(dir: string, o: DebRepoOptions, previous: BuiltDeb[]): Built {
   ];
   if (o.validUntil !== undefined) release.push(['Valid-Until', rfc2822(o.validUntil)]);
   if (o.acquireByHash === true) release.push(['Acquire-By-Hash', 'yes']);
+  if (o.noSupportForArchitectureAll === true) release.push(['No-Support-for-Architecture-all', 'Packages']);
   release.push(
     ['Architectures', archs.join(' ')],
     ['Components', (o.releaseComponents ?? components).join(' ')],

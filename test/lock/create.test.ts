@@ -465,6 +465,51 @@ describe('createLock against a generated signed archive', () => {
   });
 });
 
+describe('architecture all indexes', () => {
+  // Debian's Releases list `all` but say its packages are in every arch index too
+  // (No-Support-for-Architecture-all: Packages): then neither the lock nor its signed check reads
+  // binary-all; without that line both read it beside the native index.
+  for (const noSupport of [true, false]) {
+    it(`${noSupport ? 'skips' : 'reads'} binary-all when the Release ${noSupport ? 'says' : 'does not say'} the native indexes carry it`, async () => {
+      const repo = await createDebRepo({
+        packages: [
+          { name: 'tool', version: '1.0-1', depends: 'tool-data' },
+          { name: 'tool-data', version: '2.0-1', architecture: 'all' },
+        ],
+        architectures: ['amd64', 'all'],
+        noSupportForArchitectureAll: noSupport,
+      });
+      try {
+        const loaded = await writeSpec(repo, { platforms: ['linux/amd64'], packages: ['tool'] });
+        const { lock } = await createLock(request(loaded, tempDir('imprint-lock-cache-')));
+        assert.deepEqual(names(lock, 'linux/amd64'), ['tool', 'tool-data']);
+        const allIndex = () => repo.requests.filter((r) => r.path.includes('/binary-all/')).length;
+        assert.equal(allIndex() > 0, !noSupport, 'lock');
+        repo.requests.length = 0;
+        await checkLockSigned({
+          loaded,
+          lock,
+          lockFile: 'imprint.lock',
+          platform: 'linux/amd64',
+          arch: 'amd64',
+          packages: lock.platforms['linux/amd64'] ?? [],
+          cacheDir: tempDir('imprint-lock-cache-'),
+          fetcher: async () => fetcher,
+          now: new Date(),
+          templates: [],
+        });
+        assert.ok(
+          repo.requests.some((r) => r.path.includes('/binary-amd64/')),
+          'the check read the native index',
+        );
+        assert.equal(allIndex() > 0, !noSupport, 'signed check');
+      } finally {
+        repo.close();
+      }
+    });
+  }
+});
+
 describe('createLock with a second source', () => {
   it('records which source each package comes from, and the higher version wins across sources', async () => {
     const main = await createDebRepo({
