@@ -89,13 +89,20 @@ export interface RemoveOptions {
 
 /**
  * Applies the removal list to `tree`: deletes matching files and links (never directories), empties
- * matching 'truncate' files. Returns the keys changed, sorted. Cost: one pass over all keys per rule.
+ * matching 'truncate' files. Returns the keys changed, sorted. Cost: one pass over all keys.
  */
 export function removeNondeterministic(tree: FileTree, options: RemoveOptions): string[] {
   const changed: string[] = [];
-  const keys = [...tree.keys()].sort(compareBytes);
-  for (const rule of options.rules ?? NONDETERMINISTIC_PATHS) {
-    const re = removalPatternRegExp(rule.pattern);
+  const rules = (options.rules ?? NONDETERMINISTIC_PATHS).map((rule) => ({
+    rule,
+    re: removalPatternRegExp(rule.pattern),
+  }));
+  if (rules.length === 0) return [];
+  // One pass over the tree with every pattern at once; then each rule, in order, over the few keys
+  // that match any (the order of keys within a rule changes nothing: the result is sorted).
+  const any = new RegExp(rules.map(({ re }) => `(?:${re.source})`).join('|'));
+  const keys = [...tree.keys()].filter((key) => any.test(key));
+  for (const { rule, re } of rules) {
     for (const key of keys) {
       if (!re.test(key)) continue;
       const node = tree.get(key);
