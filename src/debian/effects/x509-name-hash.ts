@@ -80,7 +80,10 @@ function toUtf8(tag: number, bytes: Uint8Array, what: string): Buffer {
       return Buffer.from(s, 'utf8');
     }
     default:
-      return Buffer.from(Buffer.from(bytes).toString('latin1'), 'utf8'); // one byte, one code point
+      // One byte, one code point: ASCII (every PrintableString, most others) is its own UTF-8.
+      return bytes.every((b) => b < 0x80)
+        ? Buffer.from(bytes)
+        : Buffer.from(Buffer.from(bytes).toString('latin1'), 'utf8');
   }
 }
 
@@ -92,21 +95,22 @@ export function canonicalString(utf8: Buffer): Buffer {
   let to = utf8.length;
   while (from < to && isSpace(utf8[from] as number)) from++;
   while (to > from && isSpace(utf8[to - 1] as number)) to--;
-  const out: number[] = [];
+  const out = Buffer.allocUnsafe(to - from);
+  let n = 0;
   for (let i = from; i < to; ) {
     const b = utf8[i] as number;
     if (b >= 0x80) {
-      out.push(b);
+      out[n++] = b;
       i++;
     } else if (isSpace(b)) {
-      out.push(0x20);
+      out[n++] = 0x20;
       while (i < to && isSpace(utf8[i] as number)) i++;
     } else {
-      out.push(b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+      out[n++] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
       i++;
     }
   }
-  return Buffer.from(out);
+  return out.subarray(0, n);
 }
 
 function encodeLength(n: number): Buffer {
