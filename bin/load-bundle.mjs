@@ -3,9 +3,10 @@
 // module compile cache, `imprint --version` took ~112 ms of CPU instead of ~159 ms, a no-change
 // rebuild of examples/python ~237 ms instead of ~281 ms (docs/benchmarks.md).
 //
-// The cache is V8's serialized code for the bundle's top level and the functions its evaluation
-// compiled (taken right after evaluation: a cache taken after a whole build holds ~1 MB of code that
-// V8 deserializes eagerly, which cost as much as it saved). It sits beside the bundle, named by a
+// The cache is V8's serialized code for the bundle's top level, the functions its evaluation compiled
+// and the modules a build loads on demand (the bundle's primeCodeCache), taken before any command
+// runs: a cache taken after a whole build holds ~1 MB of code that V8 deserializes eagerly, which
+// cost as much as it saved. It sits beside the bundle, named by a
 // hash of the bundle's bytes, the Node version and the architecture, so it never serves other code;
 // V8 also checks its own version and flags, and a rejected cache is only slower. scripts/bundle.mjs
 // makes it for the Node that installs; another Node writes its own on first use if the directory is
@@ -22,7 +23,8 @@ export const BUNDLE_MAIN = 'main.cjs';
 
 /**
  * The CLI module of the bundle in `dir` (its exports: `main(argv)`), or undefined when `dir` has no
- * bundle. Errors other than a missing bundle (a broken bundle) are thrown.
+ * bundle; a promise of it when it makes the cache. Errors other than a missing bundle (a broken
+ * bundle) are thrown.
  */
 export function loadBundle(dir) {
   const file = join(dir, BUNDLE_MAIN);
@@ -53,7 +55,17 @@ export function loadBundle(dir) {
   script
     .runInThisContext()
     .call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  if (useCache && (cachedData === undefined || script.cachedDataRejected)) writeCache(cacheFile, script);
+  if (useCache && (cachedData === undefined || script.cachedDataRejected)) {
+    // Once the modules a build loads on demand are evaluated too, so their code is in the cache.
+    const primed = module.exports.primeCodeCache?.() ?? Promise.resolve();
+    return primed.then(
+      () => {
+        writeCache(cacheFile, script);
+        return module.exports;
+      },
+      () => module.exports, // the command reports what fails to load
+    );
+  }
   return module.exports;
 }
 

@@ -84,7 +84,7 @@ spawnSync(
   [
     '--input-type=module',
     '-e',
-    `(await import(${JSON.stringify(loader)})).loadBundle(${JSON.stringify(outdir)});`,
+    `await (await import(${JSON.stringify(loader)})).loadBundle(${JSON.stringify(outdir)});`,
   ],
   {
     stdio: 'inherit',

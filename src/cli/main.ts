@@ -76,3 +76,19 @@ export type Runner = (fn: (cmd: Command) => Promise<number>) => (...args: unknow
 export function usage(message: string, hint?: string): ImprintError {
   return new ImprintError('USAGE', message, hint ? { hint } : {});
 }
+
+/**
+ * Loads (evaluates the top level of) the modules `imprint build` loads on demand, running nothing
+ * else: bin/load-bundle.mjs calls it before it takes a V8 code cache of the bundle, so the cache holds
+ * their compiled code too, which every build then loads instead of compiling (~20 ms on Node 20).
+ */
+export async function primeCodeCache(): Promise<void> {
+  await Promise.all([
+    import('../attest/attest-build.js'),
+    import('../build/build.js'),
+    import('../lock/io.js'),
+    import('../oci/select.js'),
+    import('../spec/index.js'),
+    import('../transport/index.js'),
+  ]);
+}

@@ -41,7 +41,7 @@ describe('the bundled CLI', () => {
     writeFileSync(
       join(bundle, 'run.mjs'),
       `import { loadBundle } from ${JSON.stringify(pathToFileURL(join(ROOT, 'bin', 'load-bundle.mjs')).href)};\n` +
-        `const cli = loadBundle(${JSON.stringify(join(bundle, 'out'))});\n` +
+        `const cli = await loadBundle(${JSON.stringify(join(bundle, 'out'))});\n` +
         'process.exitCode = await cli.main(process.argv.slice(2));\n',
     );
     repo = await createDebRepo({
