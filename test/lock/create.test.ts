@@ -22,7 +22,7 @@ import {
 } from '../../src/lock/create.js';
 import { lockDownloads } from '../../src/lock/create-downloads.js';
 import { parseLock, serializeLock, writeLock } from '../../src/lock/index.js';
-import { checkLockSigned } from '../../src/lock/signed.js';
+import { checkLockSigned, type SignedCheckRequest } from '../../src/lock/signed.js';
 import type { LockFile } from '../../src/lock/types.js';
 import { createFetcher } from '../../src/net/http.js';
 import { loadSpec } from '../../src/spec/index.js';
@@ -121,6 +121,27 @@ function request(
   extra: Partial<LockRequest> = {},
 ): LockRequest {
   return { loaded, cacheDir, fetcher, now: new Date(), ...extra };
+}
+
+/** checkLockSigned over the lock's linux/amd64 packages, with a cache of its own. */
+function checkAmd64(
+  loaded: LockRequest['loaded'],
+  lock: LockFile,
+  extra: Partial<SignedCheckRequest> = {},
+): ReturnType<typeof checkLockSigned> {
+  return checkLockSigned({
+    loaded,
+    lock,
+    lockFile: 'imprint.lock',
+    platform: 'linux/amd64',
+    arch: 'amd64',
+    packages: lock.platforms['linux/amd64'] ?? [],
+    cacheDir: tempDir('imprint-lock-cache-'),
+    fetcher: async () => fetcher,
+    now: new Date(),
+    templates: [],
+    ...extra,
+  });
 }
 
 function names(lock: LockFile, platform: string): string[] {
@@ -387,20 +408,7 @@ describe('createLock against a generated signed archive', () => {
     );
     // Checked against the signed metadata on this host, and on one with no apt source for the suite:
     // there the lock's URL, with the host's Debian archive keyring (else KEYRING_NOT_FOUND).
-    const check = (aptRoot: string) =>
-      checkLockSigned({
-        loaded,
-        lock,
-        lockFile: 'imprint.lock',
-        platform: 'linux/amd64',
-        arch: 'amd64',
-        packages: lock.platforms['linux/amd64'] ?? [],
-        cacheDir: tempDir('imprint-lock-cache-'),
-        fetcher: async () => fetcher,
-        now: new Date(),
-        templates: [],
-        aptRoot,
-      });
+    const check = (aptRoot: string) => checkAmd64(loaded, lock, { aptRoot });
     await check(root);
     const bare = tempDir('imprint-aptroot-');
     await assert.rejects(check(bare), (err: unknown) => isImprintError(err, 'KEYRING_NOT_FOUND'));
@@ -426,19 +434,7 @@ describe('createLock against a generated signed archive', () => {
     const unreachable = structuredClone(lock);
     (unreachable.sources[0] as { url: string }).url = 'http://127.0.0.1:9/gone';
     await assert.rejects(
-      checkLockSigned({
-        loaded,
-        lock: unreachable,
-        lockFile: 'imprint.lock',
-        platform: 'linux/amd64',
-        arch: 'amd64',
-        packages: unreachable.platforms['linux/amd64'] ?? [],
-        cacheDir: tempDir('imprint-lock-cache-'),
-        fetcher: async () => fetcher,
-        now: new Date(),
-        templates: [],
-        aptRoot: bare,
-      }),
+      checkAmd64(loaded, unreachable, { aptRoot: bare }),
       (err: unknown) =>
         isImprintError(err, 'NETWORK') &&
         err.message.startsWith('imprint.lock: sources[0] (http://127.0.0.1:9/gone ') &&
@@ -486,18 +482,7 @@ describe('architecture all indexes', () => {
         const allIndex = () => repo.requests.filter((r) => r.path.includes('/binary-all/')).length;
         assert.equal(allIndex() > 0, !noSupport, 'lock');
         repo.requests.length = 0;
-        await checkLockSigned({
-          loaded,
-          lock,
-          lockFile: 'imprint.lock',
-          platform: 'linux/amd64',
-          arch: 'amd64',
-          packages: lock.platforms['linux/amd64'] ?? [],
-          cacheDir: tempDir('imprint-lock-cache-'),
-          fetcher: async () => fetcher,
-          now: new Date(),
-          templates: [],
-        });
+        await checkAmd64(loaded, lock);
         assert.ok(
           repo.requests.some((r) => r.path.includes('/binary-amd64/')),
           'the check read the native index',
