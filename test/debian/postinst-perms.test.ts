@@ -205,3 +205,82 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
     assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
   });
 });
+
+describe('effects: files a postinst touches and then chowns', () => {
+  it("creates nginx-common's log files www-data:adm 0640, not the scripts' marker files", async () => {
+    const nginxCommon: DebSpec = {
+      name: 'nginx-common',
+      entries: [
+        { path: './var/log/nginx/', type: 'dir' },
+        { path: './var/lib/marker/', type: 'dir' },
+      ],
+      controlFiles: {
+        // nginx-common 1.22.1's postinst, shortened.
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'case "$1" in',
+          '  configure)',
+          '    logdir="/var/log/nginx"',
+          '    if ! dpkg-statoverride --list "$logdir" >/dev/null; then',
+          '      chown root:adm $logdir',
+          '      chmod 0755 $logdir',
+          '    fi',
+          '    if [ -z "$2" ]; then',
+          '      access_log="$logdir/access.log"',
+          '      error_log="$logdir/error.log"',
+          '      if [ ! -e "$access_log" ]; then',
+          '        touch "$access_log"',
+          '        chmod 640 "$access_log"',
+          '        chown www-data:adm "$access_log"',
+          '      fi',
+          '      if [ ! -e "$error_log" ]; then',
+          '        touch "$error_log"',
+          '        chmod 640 "$error_log"',
+          '        chown www-data:adm "$error_log"',
+          '      fi',
+          '    fi',
+          '    touch /var/lib/marker/fresh',
+          '    touch /nonexistent-dir/x.log',
+          '    chmod 600 /nonexistent-dir/x.log',
+          '    ;;',
+          'esac',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          {
+            path: './usr/share/base-passwd/passwd.master',
+            content:
+              'root:*:0:0:root:/root:/bin/bash\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n',
+          },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\nwww-data:*:33:\n' },
+        ],
+      },
+      nginxCommon,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [
+        n?.kind,
+        n?.mode.toString(8),
+        n?.uid,
+        n?.gid,
+        n?.mtime,
+        n?.kind === 'file' ? n.size : undefined,
+      ];
+    };
+    assert.deepEqual(meta('var/log/nginx/access.log'), ['file', '640', 33, 4, EPOCH, 0]);
+    assert.deepEqual(meta('var/log/nginx/error.log'), ['file', '640', 33, 4, EPOCH, 0]);
+    assert.equal(
+      tree.get('var/lib/marker/fresh'),
+      undefined,
+      "a marker nothing chowns is the scripts' state",
+    );
+    assert.equal(tree.get('nonexistent-dir'), undefined, 'touch makes no directories');
+  });
+});

@@ -1,8 +1,10 @@
-// Configuration files a postinst installs from a shipped template: `ucf SRC DEST` (chrony.conf,
-// chrony.keys, ...) and `cp SRC DEST` (memcached.conf), with literal arguments.
+// Files a postinst creates: configuration installed from a shipped template, `ucf SRC DEST`
+// (chrony.conf, chrony.keys, ...) and `cp SRC DEST` (memcached.conf), and empty files it `touch`es and
+// then gives an owner or mode (nginx-common's and apache2's log files), with literal arguments.
+import { parsePermCalls } from './postinst-perms.js';
 import { literalCalls } from './script-eval.js';
 import { configureOrder } from './system-accounts.js';
-import { exists, putNode, statPath } from './tree-io.js';
+import { exists, isDir, putNode, statPath, writeFile } from './tree-io.js';
 import type { EffectRule } from './types.js';
 
 /** One template install: `preserve` keeps the source's mode and mtime (`cp -p`/`-a`, ucf). */
@@ -74,6 +76,49 @@ export const templateCopiesRule: EffectRule = {
           gid: 0,
           ...(c.preserve ? {} : { mode: src.node.mode & 0o755, mtime: ctx.epoch }),
         });
+      }
+    }
+  },
+};
+
+/**
+ * The files a script `touch`es (plain `touch PATH...`, literal absolute paths; see `literalCalls`) and
+ * then hands to chown, chgrp or chmod: a log file made ready for a service user (nginx-common's
+ * `/var/log/nginx/access.log` www-data:adm 0640). Other touched files are the scripts' own markers
+ * (ca-certificates-java's `fresh`, upgrade flags), state for scripts that never run here. Pure.
+ */
+export function parseTouchedFiles(script: string): string[] {
+  const owned = new Set(parsePermCalls(script).flatMap((c) => c.paths));
+  const out: string[] = [];
+  for (const words of literalCalls(script, (c) => /(^|[\s/])touch\s/.test(c)).calls) {
+    const at = words.findIndex((w) => /(^|\/)touch$/.test(w));
+    const paths = words.slice(at + 1);
+    if (at < 0 || paths.length === 0 || paths.some((p) => p.startsWith('-'))) continue;
+    for (const p of paths)
+      if (p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p) && owned.has(p) && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * `touch FILE` followed by chown/chmod of FILE in a postinst: for each installed package (configure
+ * order), FILE is created empty (0644 root, as touch under umask 022; epoch mtime) when missing and its
+ * directory exists, before the chown/chmod rule gives it the script's owner and mode.
+ */
+export const touchedFilesRule: EffectRule = {
+  id: 'postinst/touch',
+  package: null,
+  describe:
+    'postinst touch FILE then chown/chmod FILE (nginx and apache2 log files): FILE created empty when missing',
+  async apply(ctx) {
+    for (const pkg of configureOrder(ctx.installed)) {
+      if (pkg.postinst === undefined || !/\btouch\s/.test(pkg.postinst)) continue;
+      const w = ctx.writer(pkg.name);
+      for (const path of parseTouchedFiles(pkg.postinst)) {
+        const parent = path.replace(/\/[^/]+\/*$/, '') || '/';
+        if (exists(ctx.tree, path) || ctx.tree.get(ctx.tree.resolveParents(path)) !== undefined) continue;
+        if (!isDir(ctx.tree, parent)) continue;
+        writeFile(w, path, '');
       }
     }
   },
