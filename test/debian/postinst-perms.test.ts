@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMode, parsePermCalls } from '../../src/debian/effects/postinst-perms.js';
+import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
 import type { DebSpec } from '../helpers/debfile.js';
 import { treeInstaller } from '../helpers/install-tree.js';
 
@@ -68,6 +69,12 @@ describe('parsePermCalls', () => {
     assert.equal(parseMode('+X', 0o644, false), 0o644);
     assert.equal(parseMode('o+t', 0o777), 0o1777);
     assert.equal(parseMode('u+z', 0o777), undefined);
+  });
+
+  it('reads octal modes written with a leading zero (chmod 02775), as chmod does', () => {
+    assert.equal(parseMode('02775', 0o644), 0o2775);
+    assert.equal(parseMode('00640', 0o777), 0o640);
+    assert.equal(parseMode('012345', 0o644), undefined, 'more than 12 bits');
   });
 });
 
@@ -282,5 +289,65 @@ describe('effects: files a postinst touches and then chowns', () => {
       "a marker nothing chowns is the scripts' state",
     );
     assert.equal(tree.get('nonexistent-dir'), undefined, 'touch makes no directories');
+  });
+});
+
+describe('effects: dpkg-statoverride with five-digit modes', () => {
+  it("gives postfix's postdrop and postqueue 02555 root:postdrop, as its postinst does", async () => {
+    const postinst = [
+      'CHROOT=/var/spool/postfix',
+      'set_maildrop_perms() {',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+      '    MAILDROP=${CHROOT}/maildrop',
+      '    POSTDROP=/usr/sbin/postdrop',
+      '    mkdir -pZ $MAILDROP',
+      '    if ! chown postfix:postdrop $MAILDROP 2>/dev/null; then',
+      '\taddgroup --system postdrop',
+      '\tchown postfix:postdrop $MAILDROP',
+      '    fi',
+      '    dpkg-statoverride --remove $POSTDROP >/dev/null 2>&1 || true',
+      '    dpkg-statoverride --update --add root postdrop 02555 $POSTDROP',
+      '    dpkg-statoverride --update --add root postdrop 02555 /usr/sbin/postqueue',
+      '    chmod 01730 $MAILDROP',
+      '}',
+      'set_maildrop_perms postdrop',
+      '',
+    ].join('\n');
+    assert.deepEqual(
+      parseStatOverrides(postinst).map((o) => [o.path, o.mode.toString(8)]),
+      [
+        ['/usr/sbin/postdrop', '2555'],
+        ['/usr/sbin/postqueue', '2555'],
+      ],
+    );
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
+        ],
+      },
+      {
+        name: 'postfix',
+        entries: [
+          { path: './usr/sbin/postdrop', content: 'elf', mode: 0o755 },
+          { path: './usr/sbin/postqueue', content: 'elf', mode: 0o755 },
+          { path: './var/spool/postfix/maildrop/', type: 'dir', mode: 0o755 },
+        ],
+        controlFiles: { postinst },
+      },
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    assert.deepEqual(meta('usr/sbin/postdrop'), ['2555', 0, 100]);
+    assert.deepEqual(meta('usr/sbin/postqueue'), ['2555', 0, 100]);
+    assert.deepEqual(
+      meta('var/spool/postfix/maildrop'),
+      ['1730', 0, 0],
+      'chmod 01730 (no postfix user here)',
+    );
   });
 });
