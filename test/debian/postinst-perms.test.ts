@@ -292,6 +292,54 @@ describe('effects: files a postinst touches and then chowns', () => {
   });
 });
 
+describe('effects: directories a postinst makes and then chowns', () => {
+  it("creates bind9's /var/lib/bind root:bind 0775 (mkdir -p, chown, chmod); not a directory nothing chowns", async () => {
+    const bind9: DebSpec = {
+      name: 'bind9',
+      entries: [{ path: './var/cache/bind/', type: 'dir' }],
+      controlFiles: {
+        // bind9 1:9.18's postinst, shortened.
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'if [ "$1" = configure ]; then',
+          '    getent group bind >/dev/null 2>&1 || addgroup --system bind',
+          '    getent passwd bind >/dev/null 2>&1 ||',
+          '\tadduser --system --home /var/cache/bind --no-create-home \\',
+          '\t\t--disabled-password --ingroup bind bind',
+          '    if [ -z "$2" ]; then',
+          '\tmkdir -p /var/lib/bind',
+          '\tchown root:bind /var/lib/bind',
+          '\tchmod 775 /var/lib/bind',
+          '    fi',
+          '    mkdir -p /var/lib/bind-scratch/sub',
+          '    mkdir /no/such/parent',
+          '    chown bind /no/such/parent',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
+        ],
+      },
+      bind9,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('var/lib/bind'), ['dir', '775', 0, 100, EPOCH]);
+    assert.equal(tree.get('var/lib/bind-scratch'), undefined, 'nothing chowns it');
+    assert.equal(tree.get('no'), undefined, 'mkdir without -p makes no parents');
+  });
+});
+
 describe('effects: dpkg-statoverride with five-digit modes', () => {
   it("gives postfix's postdrop and postqueue 02555 root:postdrop, as its postinst does", async () => {
     const postinst = [

@@ -8,7 +8,7 @@ import { localesRule } from './locales.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
-import { templateCopiesRule, touchedFilesRule } from './postinst-copies.js';
+import { createdPathsRule, templateCopiesRule } from './postinst-copies.js';
 import { postinstPermsRule } from './postinst-perms.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
@@ -55,7 +55,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
   tmpfilesRule,
   templateCopiesRule,
-  touchedFilesRule,
+  createdPathsRule,
   postinstPermsRule,
   statOverrideRule,
   tzdataRule,
