@@ -135,6 +135,7 @@ describe('parseAlternativeInstalls', () => {
     });
   });
 
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell text, not templates
   it('runs a function once per call; unknown arguments, shift, one-line and never-called functions', () => {
     const r = summary([
       'one() { update-alternatives --install /usr/bin/$1 $1 /opt/$1 ${2}; }',
@@ -166,6 +167,7 @@ describe('parseAlternativeInstalls', () => {
     ]);
     assert.equal(r.skipped, 2, 'one "$@" and the script\'s own $1');
   });
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell text, not templates
 
   it('takes a variable the script never assigns (and sources nothing) as empty, as the shell does', () => {
     const r = summary([

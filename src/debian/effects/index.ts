@@ -2,6 +2,7 @@
 import type { FileTree } from '../../vfs/tree.js';
 import { basePasswdRule, shadowRule } from './accounts.js';
 import { alternativesRule } from './alternatives.js';
+import { apache2ModulesRule } from './apache2.js';
 import { caCertificatesRule } from './ca-certificates.js';
 import { javaCacertsRule } from './java-cacerts.js';
 import { localesRule } from './locales.js';
@@ -62,6 +63,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   caCertificatesRule,
   javaCacertsRule,
   nginxModulesRule,
+  apache2ModulesRule,
   phpSapiIniRule,
   phpModulesRule,
   pamAuthUpdateRule,

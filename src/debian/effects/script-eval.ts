@@ -96,7 +96,7 @@ function run(commands: string[], vars: Vars, ctx: Run): void {
   const { isCall, out, budget } = ctx;
   const branches: Branch[] = [];
   for (let i = 0; i < commands.length; i++) {
-    const raw = commands[i] as string;
+    const raw = withoutCasePattern(commands[i] as string);
     const active = branch(raw, branches, vars);
     const command = withoutKeywords(raw);
     const definition = ctx.functions === undefined ? undefined : functionDefinition(commands, i);
@@ -199,7 +199,7 @@ function setPositionals(vars: Vars, args: string[] | undefined): void {
   for (const key of [...vars.keys()]) if (/^[0-9]+$/.test(key) || key === '#') vars.delete(key);
   if (args === undefined) return;
   const kept = args.slice(0, MAX_POSITIONALS);
-  kept.forEach((a, n) => vars.set(String(n + 1), a));
+  for (const [n, a] of kept.entries()) vars.set(String(n + 1), a);
   vars.set('#', String(kept.length));
 }
 
@@ -383,6 +383,18 @@ function withoutKeywords(command: string): string {
     if (m === null) return rest;
     rest = (m[2] ?? '').trim();
   }
+}
+
+/**
+ * The command without a `case` arm's pattern (`*) if apache2_switch_mpm prefork` reads as `if ...`):
+ * a command cannot otherwise start with `WORD)`.
+ */
+function withoutCasePattern(command: string): string {
+  const m =
+    /^\(?(?:[^\s()'"|;&<>]+|'[^']*'|"[^"]*")(?:\s*\|\s*(?:[^\s()'"|;&<>]+|'[^']*'|"[^"]*"))*\)\s*(.*)$/s.exec(
+      command,
+    );
+  return m === null ? command : (m[1] as string);
 }
 
 /** The index of the `done` that closes the loop opened at `start` (or the end of the script). */
