@@ -32,7 +32,7 @@ import type { BuildPath } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
-import { planLayers } from './layering.js';
+import { checkLayerCount, planLayers } from './layering.js';
 import { configNotes, runCheckInputs } from './run-check.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
@@ -312,6 +312,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         });
       }
 
+      checkLayerCount(base?.layers.length ?? 0, layers.length, loaded);
       const config = jsonBlob(
         MediaType.ociConfig,
         imageConfig({

@@ -3,6 +3,7 @@ import { parseBaseReference } from '../base/reference.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
+import { MAX_IMAGE_LAYERS } from '../oci/types.js';
 import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
 import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
@@ -306,6 +307,12 @@ const specObject = z
             budget: z
               .int(expected('a whole number'))
               .min(1, expected('a number >= 1'))
+              .max(
+                MAX_IMAGE_LAYERS,
+                expected(
+                  `a number <= ${MAX_IMAGE_LAYERS} (Docker, Podman and CRI-O run images of at most ${MAX_IMAGE_LAYERS} layers)`,
+                ),
+              )
               .optional()
               .describe('Most layers to produce.'),
           },

@@ -212,6 +212,19 @@ compression: {algorithm: zstd}
     }
   });
 
+  it('refuses a layer budget above 127, the most layers Docker, Podman and CRI-O run', () => {
+    const issue = oneIssue(
+      'version: 1\nlayering: {strategy: per-package, budget: 500}\n',
+      'layering.budget',
+      2,
+    );
+    assert.match(issue.message, /expected a number <= 127 .*found the number 500/);
+    assert.equal(
+      parseSpec('version: 1\nlayering: {strategy: per-package, budget: 127}\n', FILE).layering.budget,
+      127,
+    );
+  });
+
   it('normalizeSpec takes already parsed values (no positions)', () => {
     assert.equal(normalizeSpec({ version: 1, epoch: 0 }).epoch, 0);
     try {
