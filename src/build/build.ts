@@ -34,7 +34,7 @@ import type { BuildPath } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { LayerCache } from './layer-cache.js';
-import { planLayers } from './layering.js';
+import { checkLayerCount, planLayers } from './layering.js';
 import { configNotes, runCheckInputs } from './run-check.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
@@ -320,6 +320,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         });
       }
 
+      checkLayerCount(base?.layers.length ?? 0, layers.length, loaded);
       const config = jsonBlob(
         MediaType.ociConfig,
         imageConfig({
@@ -374,13 +375,22 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
 
 /**
  * What a user should know about a package image they built from scratch: without /etc/os-release
- * (base-files), scanners cannot attribute its packages to a distribution. Pure over the tree.
+ * (base-files), scanners cannot attribute its packages to a distribution; without /etc/passwd
+ * (base-passwd, or the spec's accounts), no program can look up its user. Pure over the tree.
  */
-function imageNotes(tree: FileTree, fromPackages: boolean): string[] {
-  if (!fromPackages || exists(tree, '/etc/os-release') || exists(tree, '/usr/lib/os-release')) return [];
-  return [
-    'the image has no /etc/os-release, so vulnerability scanners (Trivy, Grype, Syft) cannot tell which distribution its packages come from; add base-files to packages',
-  ];
+export function imageNotes(tree: FileTree, fromPackages: boolean): string[] {
+  if (!fromPackages) return [];
+  const notes: string[] = [];
+  if (!exists(tree, '/etc/os-release') && !exists(tree, '/usr/lib/os-release'))
+    notes.push(
+      'the image has no /etc/os-release, so vulnerability scanners (Trivy, Grype, Syft) cannot tell which distribution its packages come from; add base-files to packages',
+    );
+  // Debian always has base-passwd (Essential); a package set without it leaves no account at all.
+  if (!exists(tree, '/etc/passwd'))
+    notes.push(
+      'the image has no /etc/passwd, so programs that look up the user they run as fail (ssh: "No user exists for uid 0"; git, whoami, Python\'s getpass); add base-passwd to packages (root, nobody, www-data and the other Debian system users) or declare accounts (root and nobody come with them)',
+    );
+  return notes;
 }
 
 /** The lock's base image manifest for a platform. */

@@ -1,4 +1,10 @@
+import { ImprintError } from '../errors.js';
+import { MAX_IMAGE_LAYERS } from '../oci/types.js';
+import { type SpecLocation, specField } from '../spec/load.js';
 import type { VNode } from '../vfs/node.js';
+
+export { MAX_IMAGE_LAYERS };
+
 import type { FileTree } from '../vfs/tree.js';
 
 /** The spec's layering choice. */
@@ -12,6 +18,27 @@ export interface LayerPlan {
 
 /** Default number of layers for per-package layering. */
 export const DEFAULT_LAYER_BUDGET = 8;
+
+/**
+ * SPEC_INVALID when the base's layers and the build's own would make an image of more than
+ * MAX_IMAGE_LAYERS layers, naming `layering.budget`. Pure.
+ */
+export function checkLayerCount(baseLayers: number, ownLayers: number, spec: SpecLocation): void {
+  const total = baseLayers + ownLayers;
+  if (total <= MAX_IMAGE_LAYERS) return;
+  const from = baseLayers > 0 ? ` (${baseLayers} from the base, ${ownLayers} of its own)` : '';
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${specField(spec, ['layering', 'budget'])}: the image would have ${total} layers${from}; Docker, Podman and CRI-O run images of at most ${MAX_IMAGE_LAYERS} ("max depth exceeded")`,
+    {
+      hint:
+        baseLayers >= MAX_IMAGE_LAYERS
+          ? `The base image alone has ${baseLayers} layers: build on a base with fewer (one flattened into a single layer).`
+          : `Lower layering.budget to at most ${MAX_IMAGE_LAYERS - baseLayers}.`,
+      details: { file: spec.file, field: 'layering.budget', layers: total, baseLayers },
+    },
+  );
+}
 
 /**
  * Splits the tree into at most `budget` layers. `single` (or a budget of 1): everything in one.

@@ -23,6 +23,8 @@ export interface ExtractedDeb {
   conffiles: string[];
   /** The `postinst` script's text, read (its update-alternatives calls), never run. */
   postinst: string | undefined;
+  /** The `preinst` script's text, read (the accounts some packages create before unpacking), never run. */
+  preinst: string | undefined;
   dataMember: string;
   entries: ExtractedEntry[];
   /** Bytes of regular files in data.tar. */
@@ -126,6 +128,7 @@ export async function extractDeb(
     md5sums: control.md5sums,
     conffiles: control.conffiles,
     postinst: control.files.get('postinst')?.toString('utf8'),
+    preinst: control.files.get('preinst')?.toString('utf8'),
     dataMember: control.dataMember,
     entries,
     bytes,

@@ -189,6 +189,7 @@ async function install(
   /** Per package: update-alternatives --install calls of its postinst that could not be evaluated. */
   const unreproduced = new Map<string, number>();
   const postinsts = new Map<string, string>();
+  const preinsts = new Map<string, string>();
   const depends = new Map<string, string[]>();
   let entries = 0;
   const stats: SpoolStats = {
@@ -232,6 +233,7 @@ async function install(
         files: placement.files.size,
         bytes: manifest.bytes,
       });
+      if (manifest.preinst !== undefined) preinsts.set(origin, manifest.preinst);
       if (manifest.postinst !== undefined) {
         postinsts.set(origin, manifest.postinst);
         const parsed = parseAlternativeInstalls(manifest.postinst, rec.name);
@@ -255,6 +257,7 @@ async function install(
         multiArch: p.multiArch,
         alternatives: alternatives.get(p.statusEntry) ?? [],
         ...(postinsts.has(p.statusEntry) ? { postinst: postinsts.get(p.statusEntry) } : {}),
+        ...(preinsts.has(p.statusEntry) ? { preinst: preinsts.get(p.statusEntry) } : {}),
         depends: depends.get(p.statusEntry) ?? [],
       });
     effects = await applyEffects({

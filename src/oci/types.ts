@@ -78,3 +78,10 @@ export interface ImageConfig {
 export interface OciLayoutFile {
   imageLayoutVersion: '1.0.0';
 }
+
+/**
+ * The most layers an image may have and still run: Docker's overlay2, Podman's and CRI-O's
+ * containers/storage refuse to mount more ("max depth exceeded": the kernel takes all lower layers in
+ * one page of mount options). containerd has no such limit, but an image should run everywhere.
+ */
+export const MAX_IMAGE_LAYERS = 127;

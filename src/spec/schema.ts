@@ -3,6 +3,7 @@ import { parseBaseReference } from '../base/reference.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
+import { MAX_IMAGE_LAYERS } from '../oci/types.js';
 import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
 import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
@@ -197,11 +198,12 @@ const compression = z
   .strictObject(
     {
       algorithm: z.enum(['gzip', 'zstd'], expected('"gzip" or "zstd"')).default('gzip'),
+      // The range depends on the algorithm: checked below, so the message can name it (zod's own
+      // min/max would run first and say less); the JSON Schema keeps the widest bounds.
       level: z
         .int(expected('a whole number'))
-        .min(1)
-        .max(19)
         .optional()
+        .meta({ minimum: 1, maximum: 19 })
         .describe('gzip 1-9 (default 6), zstd 1-19 (default 3).'),
     },
     expected('a mapping with algorithm and level'),
@@ -210,7 +212,7 @@ const compression = z
     const [min, max] = LEVEL_RANGE[c.algorithm];
     const level = c.level ?? DEFAULT_LEVEL[c.algorithm];
     if (level < min || level > max) {
-      const message = `expected a ${c.algorithm} level from ${min} to ${max}, found ${level}`;
+      const message = `expected a ${c.algorithm} level from ${min} to ${max}, found the number ${level}`;
       ctx.issues.push({ code: 'custom', path: ['level'], message, input: level });
     }
     return { algorithm: c.algorithm, level };
@@ -305,6 +307,12 @@ const specObject = z
             budget: z
               .int(expected('a whole number'))
               .min(1, expected('a number >= 1'))
+              .max(
+                MAX_IMAGE_LAYERS,
+                expected(
+                  `a number <= ${MAX_IMAGE_LAYERS} (Docker, Podman and CRI-O run images of at most ${MAX_IMAGE_LAYERS} layers)`,
+                ),
+              )
               .optional()
               .describe('Most layers to produce.'),
           },

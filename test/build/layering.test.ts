@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { planLayers } from '../../src/build/layering.js';
+import { checkLayerCount, MAX_IMAGE_LAYERS, planLayers } from '../../src/build/layering.js';
+import { isImprintError } from '../../src/errors.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
 /** A tree with `n` packages' files (package i owns i+1 KiB) and one file no package owns. */
@@ -43,5 +44,33 @@ describe('planLayers', () => {
       planLayers(tree(4), { strategy: 'per-package', budget: 4 }, (o) => o).map((l) => l.name),
       ['package p2', 'package p3', 'packages', 'top'],
     );
+  });
+});
+
+describe('checkLayerCount', () => {
+  const spec = { file: '/specs/imprint.yaml' };
+  it('accepts up to 127 layers, base layers included', () => {
+    assert.equal(MAX_IMAGE_LAYERS, 127);
+    checkLayerCount(0, 127, spec);
+    checkLayerCount(100, 27, spec);
+  });
+
+  it('refuses more, naming layering.budget and the base (Docker, Podman, CRI-O: "max depth exceeded")', () => {
+    for (const [base, own] of [
+      [0, 148],
+      [120, 8],
+    ] as const) {
+      assert.throws(
+        () => checkLayerCount(base, own, spec),
+        (err: unknown) => {
+          assert.ok(isImprintError(err, 'SPEC_INVALID'));
+          assert.match(err.message, /imprint\.yaml: layering\.budget: the image would have \d+ layers/);
+          assert.match(err.message, /at most 127/);
+          if (base > 0) assert.match(err.message, /120 from the base/);
+          assert.match(err.hint ?? '', /budget/);
+          return true;
+        },
+      );
+    }
   });
 });

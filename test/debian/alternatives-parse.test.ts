@@ -106,6 +106,69 @@ describe('parseAlternativeInstalls', () => {
     assert.equal(r.skipped, 7);
   });
 
+  it("follows shell functions called with literal arguments: procps' check_alternatives ($1, $2, $3)", () => {
+    const r = summary([
+      'check_alternatives() {',
+      '  BINNAME="$1"',
+      '  BINPATH="$2"',
+      '  MANSEC="$3"',
+      '  if [ -e "$BINPATH"/"$BINNAME".procps ] ; then',
+      '\tupdate-alternatives --install "$BINPATH"/"$BINNAME" "$BINNAME" \\',
+      '\t    "$BINPATH"/"$BINNAME".procps 50 \\',
+      '\t\t--slave /usr/share/man/man"$MANSEC"/"$BINNAME"."$MANSEC".gz "$BINNAME"."$MANSEC".gz \\',
+      '\t\t/usr/share/man/man"$MANSEC"/"$BINNAME".procps."$MANSEC".gz',
+      '  fi',
+      '}',
+      'case "$1" in',
+      '  configure)',
+      '    check_alternatives "uptime" "/usr/bin" "1"',
+      '    check_alternatives "ps" "/bin" "1"',
+      '    ;;',
+      'esac',
+    ]);
+    assert.deepEqual(r, {
+      skipped: 0,
+      regs: [
+        ['/usr/bin/uptime', 'uptime', '/usr/bin/uptime.procps', 50, '/usr/share/man/man1/uptime.1.gz'],
+        ['/bin/ps', 'ps', '/bin/ps.procps', 50, '/usr/share/man/man1/ps.1.gz'],
+      ],
+    });
+  });
+
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell text, not templates
+  it('runs a function once per call; unknown arguments, shift, one-line and never-called functions', () => {
+    const r = summary([
+      'one() { update-alternatives --install /usr/bin/$1 $1 /opt/$1 ${2}; }',
+      'two()',
+      '{',
+      '  name=$1',
+      '  shift',
+      '  update-alternatives --install /usr/bin/$name $name /opt/$1 1',
+      '}',
+      'unused() {',
+      '  update-alternatives --install /usr/bin/u u /opt/u 1',
+      '}',
+      'loop() { loop; }',
+      'in_sysroot () {',
+      '  if [ -z "${DPKG_ROOT:-}" ]; then "$@"; else chroot "${DPKG_ROOT}" "$@"; fi',
+      '}',
+      'in_sysroot update-alternatives --install /usr/bin/w w /opt/w 2',
+      'one a 3',
+      'one "$@"',
+      'two b c',
+      'loop',
+      'update-alternatives --install /usr/bin/top top "$1" 1',
+    ]);
+    assert.deepEqual(r.regs, [
+      ['/usr/bin/w', 'w', '/opt/w', 2],
+      ['/usr/bin/a', 'a', '/opt/a', 3],
+      ['/usr/bin/b', 'b', '/opt/c', 1],
+      ['/usr/bin/u', 'u', '/opt/u', 1],
+    ]);
+    assert.equal(r.skipped, 2, 'one "$@" and the script\'s own $1');
+  });
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell text, not templates
+
   it('takes a variable the script never assigns (and sources nothing) as empty, as the shell does', () => {
     const r = summary([
       'update-alternatives --install $DPKG_ROOT/usr/bin/k k $DPKG_ROOT/opt/k 1',

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMode, parsePermCalls } from '../../src/debian/effects/postinst-perms.js';
+import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
 import type { DebSpec } from '../helpers/debfile.js';
 import { treeInstaller } from '../helpers/install-tree.js';
 
@@ -68,6 +69,12 @@ describe('parsePermCalls', () => {
     assert.equal(parseMode('+X', 0o644, false), 0o644);
     assert.equal(parseMode('o+t', 0o777), 0o1777);
     assert.equal(parseMode('u+z', 0o777), undefined);
+  });
+
+  it('reads octal modes written with a leading zero (chmod 02775), as chmod does', () => {
+    assert.equal(parseMode('02775', 0o644), 0o2775);
+    assert.equal(parseMode('00640', 0o777), 0o640);
+    assert.equal(parseMode('012345', 0o644), undefined, 'more than 12 bits');
   });
 });
 
@@ -203,5 +210,192 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
     // The loop's `if [ "$d" = ... ]` compares literal words, so only its true branch runs per path.
     assert.deepEqual(meta('var/lib/chrony').slice(1, 4), ['750', 100, 100]);
     assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
+  });
+});
+
+describe('effects: files a postinst touches and then chowns', () => {
+  it("creates nginx-common's log files www-data:adm 0640, not the scripts' marker files", async () => {
+    const nginxCommon: DebSpec = {
+      name: 'nginx-common',
+      entries: [
+        { path: './var/log/nginx/', type: 'dir' },
+        { path: './var/lib/marker/', type: 'dir' },
+      ],
+      controlFiles: {
+        // nginx-common 1.22.1's postinst, shortened.
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'case "$1" in',
+          '  configure)',
+          '    logdir="/var/log/nginx"',
+          '    if ! dpkg-statoverride --list "$logdir" >/dev/null; then',
+          '      chown root:adm $logdir',
+          '      chmod 0755 $logdir',
+          '    fi',
+          '    if [ -z "$2" ]; then',
+          '      access_log="$logdir/access.log"',
+          '      error_log="$logdir/error.log"',
+          '      if [ ! -e "$access_log" ]; then',
+          '        touch "$access_log"',
+          '        chmod 640 "$access_log"',
+          '        chown www-data:adm "$access_log"',
+          '      fi',
+          '      if [ ! -e "$error_log" ]; then',
+          '        touch "$error_log"',
+          '        chmod 640 "$error_log"',
+          '        chown www-data:adm "$error_log"',
+          '      fi',
+          '    fi',
+          '    touch /var/lib/marker/fresh',
+          '    touch /nonexistent-dir/x.log',
+          '    chmod 600 /nonexistent-dir/x.log',
+          '    ;;',
+          'esac',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          {
+            path: './usr/share/base-passwd/passwd.master',
+            content:
+              'root:*:0:0:root:/root:/bin/bash\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n',
+          },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\nwww-data:*:33:\n' },
+        ],
+      },
+      nginxCommon,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [
+        n?.kind,
+        n?.mode.toString(8),
+        n?.uid,
+        n?.gid,
+        n?.mtime,
+        n?.kind === 'file' ? n.size : undefined,
+      ];
+    };
+    assert.deepEqual(meta('var/log/nginx/access.log'), ['file', '640', 33, 4, EPOCH, 0]);
+    assert.deepEqual(meta('var/log/nginx/error.log'), ['file', '640', 33, 4, EPOCH, 0]);
+    assert.equal(
+      tree.get('var/lib/marker/fresh'),
+      undefined,
+      "a marker nothing chowns is the scripts' state",
+    );
+    assert.equal(tree.get('nonexistent-dir'), undefined, 'touch makes no directories');
+  });
+});
+
+describe('effects: directories a postinst makes and then chowns', () => {
+  it("creates bind9's /var/lib/bind root:bind 0775 (mkdir -p, chown, chmod); not a directory nothing chowns", async () => {
+    const bind9: DebSpec = {
+      name: 'bind9',
+      entries: [{ path: './var/cache/bind/', type: 'dir' }],
+      controlFiles: {
+        // bind9 1:9.18's postinst, shortened.
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'if [ "$1" = configure ]; then',
+          '    getent group bind >/dev/null 2>&1 || addgroup --system bind',
+          '    getent passwd bind >/dev/null 2>&1 ||',
+          '\tadduser --system --home /var/cache/bind --no-create-home \\',
+          '\t\t--disabled-password --ingroup bind bind',
+          '    if [ -z "$2" ]; then',
+          '\tmkdir -p /var/lib/bind',
+          '\tchown root:bind /var/lib/bind',
+          '\tchmod 775 /var/lib/bind',
+          '    fi',
+          '    mkdir -p /var/lib/bind-scratch/sub',
+          '    mkdir /no/such/parent',
+          '    chown bind /no/such/parent',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
+        ],
+      },
+      bind9,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('var/lib/bind'), ['dir', '775', 0, 100, EPOCH]);
+    assert.equal(tree.get('var/lib/bind-scratch'), undefined, 'nothing chowns it');
+    assert.equal(tree.get('no'), undefined, 'mkdir without -p makes no parents');
+  });
+});
+
+describe('effects: dpkg-statoverride with five-digit modes', () => {
+  it("gives postfix's postdrop and postqueue 02555 root:postdrop, as its postinst does", async () => {
+    const postinst = [
+      'CHROOT=/var/spool/postfix',
+      'set_maildrop_perms() {',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+      '    MAILDROP=${CHROOT}/maildrop',
+      '    POSTDROP=/usr/sbin/postdrop',
+      '    mkdir -pZ $MAILDROP',
+      '    if ! chown postfix:postdrop $MAILDROP 2>/dev/null; then',
+      '\taddgroup --system postdrop',
+      '\tchown postfix:postdrop $MAILDROP',
+      '    fi',
+      '    dpkg-statoverride --remove $POSTDROP >/dev/null 2>&1 || true',
+      '    dpkg-statoverride --update --add root postdrop 02555 $POSTDROP',
+      '    dpkg-statoverride --update --add root postdrop 02555 /usr/sbin/postqueue',
+      '    chmod 01730 $MAILDROP',
+      '}',
+      'set_maildrop_perms postdrop',
+      '',
+    ].join('\n');
+    assert.deepEqual(
+      parseStatOverrides(postinst).map((o) => [o.path, o.mode.toString(8)]),
+      [
+        ['/usr/sbin/postdrop', '2555'],
+        ['/usr/sbin/postqueue', '2555'],
+      ],
+    );
+    const tree = await install([
+      {
+        name: 'base-passwd',
+        entries: [
+          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
+        ],
+      },
+      {
+        name: 'postfix',
+        entries: [
+          { path: './usr/sbin/postdrop', content: 'elf', mode: 0o755 },
+          { path: './usr/sbin/postqueue', content: 'elf', mode: 0o755 },
+          { path: './var/spool/postfix/maildrop/', type: 'dir', mode: 0o755 },
+        ],
+        controlFiles: { postinst },
+      },
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    assert.deepEqual(meta('usr/sbin/postdrop'), ['2555', 0, 100]);
+    assert.deepEqual(meta('usr/sbin/postqueue'), ['2555', 0, 100]);
+    assert.deepEqual(
+      meta('var/spool/postfix/maildrop'),
+      ['1730', 0, 0],
+      'chmod 01730 (no postfix user here)',
+    );
   });
 });

@@ -144,6 +144,56 @@ describe('effects: system accounts from adduser calls', () => {
     assert.deepEqual([pg?.uid, pg?.gid], [101, 102], "--no-create-home; the postinst's chown");
   });
 
+  it("creates the accounts a preinst makes, before any postinst's (mariadb-server's mysql), and the postinst's chown finds them", async () => {
+    const mariadb: DebSpec = {
+      name: 'mariadb-server',
+      entries: [
+        { path: './usr/lib/mysql/plugin/auth_pam_tool_dir/', type: 'dir', mode: 0o755 },
+        { path: './usr/lib/mysql/plugin/auth_pam_tool_dir/auth_pam_tool', content: 'elf', mode: 0o755 },
+      ],
+      controlFiles: {
+        // mariadb-server 1:10.11's preinst and postinst, shortened.
+        preinst: [
+          '#!/bin/bash',
+          'set +e',
+          'if ! getent group mysql >/dev/null; then',
+          '\taddgroup --system mysql >/dev/null',
+          'fi',
+          'if ! getent passwd mysql >/dev/null; then',
+          '\tadduser \\',
+          '\t  --system \\',
+          '          --disabled-login \\',
+          '\t  --ingroup mysql \\',
+          '\t  --no-create-home \\',
+          '\t  --home /nonexistent \\',
+          '\t  --gecos "MySQL Server" \\',
+          '\t  --shell /bin/false \\',
+          '\t  mysql  >/dev/null 2>&1',
+          'fi',
+          'set -e',
+          '',
+        ].join('\n'),
+        postinst: [
+          '#!/bin/bash',
+          'chmod 0700 /usr/lib/mysql/plugin/auth_pam_tool_dir',
+          'chmod 04755 /usr/lib/mysql/plugin/auth_pam_tool_dir/auth_pam_tool',
+          'chown mysql /usr/lib/mysql/plugin/auth_pam_tool_dir',
+          '',
+        ].join('\n'),
+      },
+    };
+    // aaa-daemon configures first (name order) but its postinst runs after mariadb-server's preinst.
+    const tree = await install([basePasswd, daemon, mariadb]);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /^mysql:!:100:101:MySQL Server,,,:\/nonexistent:\/bin\/false\naaa:!:101:65534::\/var\/lib\/aaa:\/usr\/sbin\/nologin\n/m,
+    );
+    assert.match(await text(tree, 'etc/group'), /^mysql:!:101:\n/m);
+    const dir = tree.get('usr/lib/mysql/plugin/auth_pam_tool_dir');
+    assert.deepEqual([dir?.mode.toString(8), dir?.uid, dir?.gid], ['700', 100, 0]);
+    assert.equal(tree.get('usr/lib/mysql/plugin/auth_pam_tool_dir/auth_pam_tool')?.mode.toString(8), '4755');
+  });
+
   it('leaves an account that exists alone (its missing group is made), and needs /etc/passwd', async () => {
     const spec: DebSpec = {
       ...basePasswd,

@@ -198,6 +198,33 @@ compression: {algorithm: zstd}
     });
   });
 
+  it('names the level range of the algorithm when a level is out of range', () => {
+    for (const [text, range] of [
+      ['{algorithm: gzip, level: 99}', 'gzip level from 1 to 9'],
+      ['{algorithm: gzip, level: 0}', 'gzip level from 1 to 9'],
+      ['{algorithm: gzip, level: 12}', 'gzip level from 1 to 9'],
+      ['{algorithm: zstd, level: 20}', 'zstd level from 1 to 19'],
+      ['{level: 42}', 'gzip level from 1 to 9'],
+    ] as const) {
+      const issue = oneIssue(`version: 1\ncompression: ${text}\n`, 'compression.level', 2);
+      assert.match(issue.message, new RegExp(`expected a ${range}, found the number`), text);
+      assert.doesNotMatch(issue.message, /whole number/, text);
+    }
+  });
+
+  it('refuses a layer budget above 127, the most layers Docker, Podman and CRI-O run', () => {
+    const issue = oneIssue(
+      'version: 1\nlayering: {strategy: per-package, budget: 500}\n',
+      'layering.budget',
+      2,
+    );
+    assert.match(issue.message, /expected a number <= 127 .*found the number 500/);
+    assert.equal(
+      parseSpec('version: 1\nlayering: {strategy: per-package, budget: 127}\n', FILE).layering.budget,
+      127,
+    );
+  });
+
   it('normalizeSpec takes already parsed values (no positions)', () => {
     assert.equal(normalizeSpec({ version: 1, epoch: 0 }).epoch, 0);
     try {

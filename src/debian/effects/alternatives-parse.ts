@@ -21,7 +21,11 @@ export interface ParsedAlternatives {
  * priority an integer. Pure.
  */
 export function parseAlternativeInstalls(script: string, pkg: string): ParsedAlternatives {
-  const found = literalCalls(script, (c) => /\bupdate-alternatives\b/.test(c) && /--install\b/.test(c));
+  // Functions are followed (procps' check_alternatives "ps" "/bin" "1"): the branches they guard with
+  // `[ -e TARGET ]` need no reading, since a registration whose target is missing is dropped anyway.
+  const found = literalCalls(script, (c) => /\bupdate-alternatives\b/.test(c) && /--install\b/.test(c), {
+    functions: true,
+  });
   const out: ParsedAlternatives = { registrations: [], skipped: found.skipped };
   for (const words of found.calls) {
     const at = words.indexOf('update-alternatives');

@@ -2,13 +2,14 @@
 import type { FileTree } from '../../vfs/tree.js';
 import { basePasswdRule, shadowRule } from './accounts.js';
 import { alternativesRule } from './alternatives.js';
+import { apache2ModulesRule } from './apache2.js';
 import { caCertificatesRule } from './ca-certificates.js';
 import { javaCacertsRule } from './java-cacerts.js';
 import { localesRule } from './locales.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
-import { templateCopiesRule } from './postinst-copies.js';
+import { createdPathsRule, templateCopiesRule } from './postinst-copies.js';
 import { postinstPermsRule } from './postinst-perms.js';
 import { shellsRule } from './shells.js';
 import { SIMPLE_RULES, simpleEffect } from './simple-rules.js';
@@ -55,12 +56,14 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
   tmpfilesRule,
   templateCopiesRule,
+  createdPathsRule,
   postinstPermsRule,
   statOverrideRule,
   tzdataRule,
   caCertificatesRule,
   javaCacertsRule,
   nginxModulesRule,
+  apache2ModulesRule,
   phpSapiIniRule,
   phpModulesRule,
   pamAuthUpdateRule,

@@ -1,8 +1,11 @@
-// Configuration files a postinst installs from a shipped template: `ucf SRC DEST` (chrony.conf,
-// chrony.keys, ...) and `cp SRC DEST` (memcached.conf), with literal arguments.
+// Files a postinst creates: configuration installed from a shipped template, `ucf SRC DEST`
+// (chrony.conf, chrony.keys, ...) and `cp SRC DEST` (memcached.conf), and empty files it `touch`es or
+// directories it `mkdir`s and then gives an owner or mode (nginx-common's and apache2's log files,
+// bind9's /var/lib/bind), with literal arguments.
+import { parsePermCalls } from './postinst-perms.js';
 import { literalCalls } from './script-eval.js';
 import { configureOrder } from './system-accounts.js';
-import { exists, putNode, statPath } from './tree-io.js';
+import { exists, isDir, makeDir, putNode, statPath, writeFile } from './tree-io.js';
 import type { EffectRule } from './types.js';
 
 /** One template install: `preserve` keeps the source's mode and mtime (`cp -p`/`-a`, ucf). */
@@ -74,6 +77,69 @@ export const templateCopiesRule: EffectRule = {
           gid: 0,
           ...(c.preserve ? {} : { mode: src.node.mode & 0o755, mtime: ctx.epoch }),
         });
+      }
+    }
+  },
+};
+
+/** A file (`touch`) or directory (`mkdir`, `parents` for `-p`) a script creates and then chowns. */
+export interface CreatedPath {
+  path: string;
+  kind: 'file' | 'dir';
+  parents: boolean;
+}
+
+/**
+ * The files a script `touch`es (plain `touch PATH...`) and the directories it `mkdir`s (`-p`, `-Z`
+ * allowed), literal absolute paths (see `literalCalls`), that it then hands to chown, chgrp or chmod:
+ * a log file or data directory made ready for a service user (nginx-common's
+ * `/var/log/nginx/access.log` www-data:adm 0640, bind9's `/var/lib/bind` root:bind 0775). Other
+ * touched files are the scripts' own markers (ca-certificates-java's `fresh`, upgrade flags), state
+ * for scripts that never run here. Pure.
+ */
+export function parseCreatedPaths(script: string): CreatedPath[] {
+  const owned = new Set(parsePermCalls(script).flatMap((c) => c.paths));
+  const out: CreatedPath[] = [];
+  for (const words of literalCalls(script, (c) => /(^|[\s/])(touch|mkdir)\s/.test(c)).calls) {
+    const at = words.findIndex((w) => /(^|\/)(touch|mkdir)$/.test(w));
+    if (at < 0) continue;
+    const kind = (words[at] as string).endsWith('touch') ? 'file' : 'dir';
+    let args = words.slice(at + 1);
+    let parents = false;
+    if (kind === 'dir')
+      while (/^-[pZ]+$/.test(args[0] ?? '') || args[0] === '--parents') {
+        parents ||= /p|--parents/.test(args[0] as string);
+        args = args.slice(1);
+      }
+    if (args.length === 0 || args.some((p) => p.startsWith('-'))) continue;
+    for (const p of args.map((a) => (a.length > 1 ? a.replace(/\/+$/, '') : a)))
+      if (p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p) && owned.has(p) && !out.some((c) => c.path === p))
+        out.push({ path: p, kind, parents });
+  }
+  return out;
+}
+
+/**
+ * `touch FILE` or `mkdir [-p] DIR` followed by chown/chmod of it in a postinst: for each installed
+ * package (configure order), the file is created empty (0644 root, as touch under umask 022) or the
+ * directory 0755 root (with its missing parents for `-p`), epoch mtime, when missing and its parent
+ * exists (or `-p`), before the chown/chmod rule gives it the script's owner and mode.
+ */
+export const createdPathsRule: EffectRule = {
+  id: 'postinst/touch-mkdir',
+  package: null,
+  describe:
+    'postinst touch FILE / mkdir DIR then chown/chmod it (nginx and apache2 log files, /var/lib/bind): created when missing',
+  async apply(ctx) {
+    for (const pkg of configureOrder(ctx.installed)) {
+      if (pkg.postinst === undefined || !/\b(touch|mkdir)\s/.test(pkg.postinst)) continue;
+      const w = ctx.writer(pkg.name);
+      for (const c of parseCreatedPaths(pkg.postinst)) {
+        const parent = c.path.replace(/\/[^/]+$/, '') || '/';
+        if (exists(ctx.tree, c.path) || ctx.tree.get(ctx.tree.resolveParents(c.path)) !== undefined) continue;
+        if (!(c.parents || isDir(ctx.tree, parent))) continue;
+        if (c.kind === 'file') writeFile(w, c.path, '');
+        else makeDir(w, c.path);
       }
     }
   },

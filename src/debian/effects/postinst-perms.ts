@@ -68,7 +68,8 @@ const isName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n
  * (permission bits with setuid/setgid/sticky); undefined when it is neither. Pure.
  */
 export function parseMode(mode: string, current: number, isDir = false): number | undefined {
-  if (/^[0-7]{1,4}$/.test(mode)) return Number.parseInt(mode, 8);
+  // chmod reads leading zeros: 02775 is 2775.
+  if (/^0*[0-7]{1,4}$/.test(mode)) return Number.parseInt(mode, 8);
   let bits = current & 0o7777;
   for (const clause of mode.split(',')) {
     const m = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(clause);

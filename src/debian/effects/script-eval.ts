@@ -1,16 +1,18 @@
 // Maintainer scripts read as text, never run: the calls of one command (update-alternatives, adduser,
 // dpkg-statoverride, ...) whose arguments are literal once the script's own literal variables are
 // expanded. A small evaluator follows what such scripts do to name their arguments: literal variable
-// assignments (`basedir=/usr/lib/jvm/x`, `tools='jar javac'`, `unset a`), and `for VAR in WORDS; do ...
-// done` loops over literal words or such variables. Nothing is executed.
+// assignments (`basedir=/usr/lib/jvm/x`, `tools='jar javac'`, `unset a`), `for VAR in WORDS; do ...
+// done` loops over literal words or such variables, and shell functions called with literal arguments
+// (procps' `check_alternatives "ps" "/bin" "1"`). Nothing is executed.
 
 /** The calls of a command in a script: those it could evaluate, and how many it could not. */
 export interface LiteralCalls {
   /** Each call's words, the command name among them, in script order (loops unrolled). */
   calls: string[][];
   /**
-   * Calls not evaluated: arguments from command output, positional parameters, variables never
-   * assigned a literal, globs, `while` loops.
+   * Calls not evaluated: arguments from command output, the script's positional parameters (a
+   * function's are known when its call's arguments are literal), variables never assigned a literal,
+   * globs, `while` loops.
    */
   skipped: number;
 }
@@ -21,8 +23,26 @@ export interface LiteralCalls {
  */
 type Vars = Map<string, string | null> & { unassigned?: (name: string) => string | undefined };
 
-/** Bound on loop iterations over all loops of one script (a postinst's loops run over a few dozen words). */
+/**
+ * Bound on loop iterations and function calls over one script (a postinst's loops run over a few dozen
+ * words, its functions are called a few times).
+ */
 const MAX_ITERATIONS = 10_000;
+/** Bound on nested function calls (recursion). */
+const MAX_CALL_DEPTH = 16;
+
+/** The script's shell functions by name: body commands, and whether a call ran the body. */
+type Functions = Map<string, { body: string[]; called: boolean }>;
+
+/** What one evaluation shares across loops and function calls. */
+interface Run {
+  isCall: (command: string) => boolean;
+  out: LiteralCalls;
+  budget: { iterations: number };
+  /** The functions defined so far; undefined when definitions are read as plain commands. */
+  functions: Functions | undefined;
+  depth: number;
+}
 /** Bound on a variable's value: a longer one (`x=$x$x` doubled) is unknown, not expanded. */
 const MAX_VALUE = 64 * 1024;
 
@@ -34,6 +54,14 @@ const MAX_VALUE = 64 * 1024;
  *   variable with a literal value keeps it (such reassignments are the upgrade and cross-architecture
  *   branches: `priority=$(expr $priority - 1)`); `unset NAME` empties it;
  * - `for VAR in WORDS; do ... done` runs its body once per word (WORDS expanded and split);
+ * - with `functions`, `NAME() { ... }` (or `function NAME { ... }`) defines a function: its body runs
+ *   where it is called, with `$1`... the call's arguments when they are literal (`shift` follows), else
+ *   unknown; a function no command calls runs once at the end with unknown parameters (it may be
+ *   called in a way not read here). Only for calls whose outcome the caller checks against the tree
+ *   (alternatives: a candidate whose target is missing is dropped), since every branch counts: base-files'
+ *   `install_local_dir /usr/local` would otherwise chown it root:staff, which its `[ -f ... ]` guard
+ *   prevents on Debian. Without it, a function's body is read where it is written, its `$1` unknown;
+ *   the script's own `$1`, `$2` are always unknown;
  * - conditions (`if`, `case`, `&&`, `||`) are not evaluated: every branch counts, as on a first install,
  *   except an `if`/`elif` comparing literal words (`[ "$d" = /etc/x ]` in a loop), which is followed;
  * - a call is taken when every word expands to literal text: `$VAR` and `${VAR}` expand (unquoted ones
@@ -41,7 +69,11 @@ const MAX_VALUE = 64 * 1024;
  *   anything else is skipped.
  * Pure.
  */
-export function literalCalls(script: string, isCall: (command: string) => boolean): LiteralCalls {
+export function literalCalls(
+  script: string,
+  isCall: (command: string) => boolean,
+  options: { functions?: boolean } = {},
+): LiteralCalls {
   const out: LiteralCalls = { calls: [], skipped: 0 };
   const commands = splitCommands(script.replace(/\\\r?\n/g, ' '));
   const budget = { iterations: MAX_ITERATIONS };
@@ -53,23 +85,26 @@ export function literalCalls(script: string, isCall: (command: string) => boolea
   );
   const vars: Vars = new Map();
   vars.unassigned = (name) => (!sources && !assigned.has(name) ? '' : undefined);
-  run(commands, vars, isCall, out, budget);
+  const ctx: Run = { isCall, out, budget, functions: options.functions ? new Map() : undefined, depth: 0 };
+  run(commands, vars, ctx);
+  for (const fn of ctx.functions?.values() ?? []) if (!fn.called) call(fn, undefined, vars, ctx);
   return out;
 }
 
-/** Runs `commands` (already split) with `vars`, collecting registrations into `out`. */
-function run(
-  commands: string[],
-  vars: Vars,
-  isCall: (command: string) => boolean,
-  out: LiteralCalls,
-  budget: { iterations: number },
-): void {
+/** Runs `commands` (already split) with `vars`, collecting registrations into `ctx.out`. */
+function run(commands: string[], vars: Vars, ctx: Run): void {
+  const { isCall, out, budget } = ctx;
   const branches: Branch[] = [];
   for (let i = 0; i < commands.length; i++) {
-    const raw = commands[i] as string;
+    const raw = withoutCasePattern(commands[i] as string);
     const active = branch(raw, branches, vars);
     const command = withoutKeywords(raw);
+    const definition = ctx.functions === undefined ? undefined : functionDefinition(commands, i);
+    if (definition !== undefined) {
+      if (active) ctx.functions?.set(definition.name, { body: definition.body, called: false });
+      i = definition.end;
+      continue;
+    }
     const loop = /^(for|while|until)\s+(.*)$/.exec(command);
     if (!active) {
       if (loop !== null) i = loopEnd(commands, i);
@@ -85,10 +120,20 @@ function run(
         budget.iterations -= words.values.length;
         for (const value of words.values) {
           vars.set(words.name, value);
-          run(body, vars, isCall, out, budget);
+          run(body, vars, ctx);
         }
       }
       i = end;
+      continue;
+    }
+    const fn = ctx.functions?.get(/^\S+/.exec(command)?.[0] ?? '');
+    if (fn !== undefined) {
+      call(fn, expandWords(withoutRedirections(command), vars, true)?.slice(1), vars, ctx);
+      // A wrapper (`in_sysroot adduser --system ...`) runs its arguments: the call is read too.
+      if (!isCall(command)) continue;
+    }
+    if (ctx.functions !== undefined && /^shift(\s+[0-9]+)?$/.test(command)) {
+      shift(vars, Number(command.slice(5).trim() || '1'));
       continue;
     }
     const assignment = /^(?:(?:export|local|readonly)\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(command);
@@ -112,6 +157,95 @@ function run(
     if (words === undefined) out.skipped++;
     else out.calls.push(words);
   }
+}
+
+/**
+ * Runs a function's body with positional parameters `args` (unknown when undefined), restoring the
+ * caller's afterwards; past the depth or call budget its calls count as skipped.
+ */
+function call(
+  fn: { body: string[]; called: boolean },
+  args: string[] | undefined,
+  vars: Vars,
+  ctx: Run,
+): void {
+  fn.called = true;
+  if (ctx.depth >= MAX_CALL_DEPTH || ctx.budget.iterations <= 0) {
+    ctx.out.skipped += fn.body.filter(ctx.isCall).length;
+    return;
+  }
+  ctx.budget.iterations--;
+  const saved = positionals(vars);
+  setPositionals(vars, args);
+  ctx.depth++;
+  run(fn.body, vars, ctx);
+  ctx.depth--;
+  setPositionals(vars, saved);
+}
+
+/** Bound on positional parameters kept (`$1`...`$99`). */
+const MAX_POSITIONALS = 99;
+
+/** The positional parameters `$1`... as set (undefined when unknown). */
+function positionals(vars: Vars): string[] | undefined {
+  if (!vars.has('#')) return undefined;
+  const out: string[] = [];
+  for (let n = 1; n <= Number(vars.get('#')); n++) out.push(vars.get(String(n)) ?? '');
+  return out;
+}
+
+/** Sets `$1`...`$N` and `$#` (all unknown when `args` is undefined; unset ones beyond N are empty). */
+function setPositionals(vars: Vars, args: string[] | undefined): void {
+  for (const key of [...vars.keys()]) if (/^[0-9]+$/.test(key) || key === '#') vars.delete(key);
+  if (args === undefined) return;
+  const kept = args.slice(0, MAX_POSITIONALS);
+  for (const [n, a] of kept.entries()) vars.set(String(n + 1), a);
+  vars.set('#', String(kept.length));
+}
+
+/** `shift N`: drops the first N positional parameters when they are known. */
+function shift(vars: Vars, n: number): void {
+  const args = positionals(vars);
+  if (args !== undefined) setPositionals(vars, args.slice(n));
+}
+
+/**
+ * A function definition starting at `commands[start]`: `NAME() {`, `NAME()` then `{`, `function NAME
+ * [()] {`, with the first body command on the same line or not; its body and the index of its `}`.
+ */
+function functionDefinition(
+  commands: string[],
+  start: number,
+): { name: string; body: string[]; end: number } | undefined {
+  const m =
+    /^([A-Za-z_][A-Za-z0-9_-]*)\s*\(\s*\)\s*(\{.*)?$/s.exec(commands[start] as string) ??
+    /^function\s+([A-Za-z_][A-Za-z0-9_-]*)\s*(?:\(\s*\))?\s*(\{.*)?$/s.exec(commands[start] as string);
+  if (m === null) return undefined;
+  const body: string[] = [];
+  let i = start;
+  let open = m[2];
+  if (open === undefined) {
+    if (!/^\{(\s|$)/.test(commands[start + 1] ?? '')) return undefined;
+    open = commands[++i] as string;
+  }
+  if (!/^\{(\s|$)/.test(open)) return undefined;
+  const first = open.slice(1).trim();
+  let depth = 1;
+  const track = (c: string): boolean => {
+    if (/^\}(\s|$)/.test(c)) return --depth === 0;
+    if (/^\{(\s|$)/.test(c) || /\(\s*\)\s*\{/.test(c)) depth++;
+    return false;
+  };
+  if (first !== '') {
+    if (track(first)) return { name: m[1] as string, body, end: i };
+    body.push(first);
+  }
+  for (i++; i < commands.length; i++) {
+    const c = commands[i] as string;
+    if (track(c)) return { name: m[1] as string, body, end: i };
+    body.push(c);
+  }
+  return { name: m[1] as string, body, end: commands.length };
 }
 
 /**
@@ -251,6 +385,18 @@ function withoutKeywords(command: string): string {
   }
 }
 
+/**
+ * The command without a `case` arm's pattern (`*) if apache2_switch_mpm prefork` reads as `if ...`):
+ * a command cannot otherwise start with `WORD)`.
+ */
+function withoutCasePattern(command: string): string {
+  const m =
+    /^\(?(?:[^\s()'"|;&<>]+|'[^']*'|"[^"]*")(?:\s*\|\s*(?:[^\s()'"|;&<>]+|'[^']*'|"[^"]*"))*\)\s*(.*)$/s.exec(
+      command,
+    );
+  return m === null ? command : (m[1] as string);
+}
+
 /** The index of the `done` that closes the loop opened at `start` (or the end of the script). */
 function loopEnd(commands: string[], start: number): number {
   let depth = 0;
@@ -350,9 +496,12 @@ function expandWords(text: string, vars: Vars, split: boolean): string[] | undef
 
 /** `$NAME` or `${NAME}` at `at`: its literal value and where it ends; undefined when not known. */
 function variable(text: string, at: number, vars: Vars): { value: string; end: number } | undefined {
-  const m = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})/.exec(text.slice(at));
+  const m = /^\$(?:([A-Za-z_][A-Za-z0-9_]*|[0-9])|\{([A-Za-z_][A-Za-z0-9_]*|[0-9]+)\})/.exec(text.slice(at));
   if (m === null) return undefined;
   const name = (m[1] ?? m[2]) as string;
-  const value = vars.has(name) ? vars.get(name) : vars.unassigned?.(name);
+  // A positional parameter is known inside a function called with literal arguments; `$0` never.
+  const positional = /^[0-9]+$/.test(name);
+  if (positional && (!vars.has('#') || name === '0')) return undefined;
+  const value = vars.has(name) ? vars.get(name) : positional ? '' : vars.unassigned?.(name);
   return typeof value === 'string' ? { value, end: at + m[0].length } : undefined;
 }

@@ -31,7 +31,8 @@ export function parseStatOverrides(script: string): StatOverride[] {
     if (add < 0 || !options.every((o) => /^--(update|force|force-[a-z-]+|quiet)$/.test(o))) continue;
     const [user, group, mode, path, ...rest] = args.slice(add + 1);
     if (user === undefined || group === undefined || mode === undefined || path === undefined) continue;
-    if (rest.length > 0 || !/^[0-7]{1,4}$/.test(mode) || !path.startsWith('/')) continue;
+    // Octal, leading zeros allowed (postfix: 02555).
+    if (rest.length > 0 || !/^0*[0-7]{1,4}$/.test(mode) || !path.startsWith('/')) continue;
     if (/(^|\/)\.\.(\/|$)/.test(path)) continue;
     out.push({ user, group, mode: Number.parseInt(mode, 8), path, update: options.includes('--update') });
   }

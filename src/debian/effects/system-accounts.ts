@@ -177,8 +177,8 @@ function chfnGecos(comment: string | undefined): string {
 
 /**
  * adduser's system accounts: the `adduser --system`, `addgroup --system` and `adduser USER GROUP`
- * calls of every installed package's postinst (literal arguments; see adduser-parse.ts), in configure
- * order, appended to /etc/passwd, /etc/group and, when they exist, /etc/shadow and /etc/gshadow; ids
+ * calls of every installed package's preinst, then of every postinst (literal arguments; see
+ * adduser-parse.ts), each in configure order, appended to /etc/passwd, /etc/group and, when they exist, /etc/shadow and /etc/gshadow; ids
  * are the first free ones of 100-999 unless given; home directories are created (0755, owned by the
  * user) unless `--no-create-home`, `/nonexistent` or already there.
  */
@@ -188,10 +188,18 @@ export const systemAccountsRule: EffectRule = {
   describe:
     'postinst adduser --system / addgroup --system / adduser USER GROUP calls: accounts appended in configure order, ids from 100-999, home directories',
   async apply(ctx) {
-    const order = configureOrder(ctx.installed).filter((p) => p.postinst !== undefined);
-    const parsed = order
-      .map((p) => ({ pkg: p, calls: parseAccountCalls(p.postinst as string).calls }))
-      .filter((p) => p.calls.length > 0);
+    // dpkg runs every preinst while unpacking, before any postinst (mariadb-server makes mysql there).
+    const order = configureOrder(ctx.installed);
+    const parsed = [
+      ...order.map((p) => ({
+        pkg: p,
+        calls: p.preinst === undefined ? [] : parseAccountCalls(p.preinst).calls,
+      })),
+      ...order.map((p) => ({
+        pkg: p,
+        calls: p.postinst === undefined ? [] : parseAccountCalls(p.postinst).calls,
+      })),
+    ].filter((p) => p.calls.length > 0);
     if (parsed.length === 0 || !exists(ctx.tree, '/etc/passwd')) return;
     const files = await readAccounts(ctx.tree);
     const before = JSON.stringify(files);

@@ -14,6 +14,8 @@ export interface InstalledInfo {
   alternatives?: readonly AlternativeRegistration[];
   /** Its postinst, as text (rules read known debhelper snippets from it; nothing is run). */
   postinst?: string;
+  /** Its preinst, as text: some packages create their accounts there (mariadb-server's mysql). */
+  preinst?: string;
   /** Names its Pre-Depends and Depends fields name (every alternative), for the configure order. */
   depends?: readonly string[];
 }
