@@ -5,6 +5,7 @@
 // both buffers live in native memory that koffi allocated: a call in flight never points into memory
 // V8 manages, and nothing is marshalled but one pointer and one integer.
 import { Transform, type TransformCallback } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { errorText, ImprintError } from '../errors.js';
 import { type Koffi, loadKoffi, type NativeFn } from './koffi.js';
 import type { DecompressionGuard } from './limits.js';
@@ -63,12 +64,15 @@ let loaded: Liblzma | null | undefined;
 /**
  * The host's liblzma.so.5 when it is XZ Utils 5.2 or later and koffi loads it, else undefined.
  * IMPRINT_LIBLZMA=0 turns it off (the xz tool, else the WebAssembly decoder, decodes instead).
- * Cost: loading koffi and the library (~5 ms), once per thread.
+ * Main thread only: a worker terminated while a call of its runs on the thread pool (an extraction
+ * pool closed after another package failed) has koffi complete that call into a torn-down
+ * environment, and Node aborts the process (FATAL ERROR ... napi_throw). Extraction workers run only
+ * on hosts without liblzma anyway (install.ts). Cost: loading koffi and the library (~5 ms), once.
  */
 export function loadLiblzma(): Liblzma | undefined {
   if (loaded !== undefined) return loaded ?? undefined;
   loaded = null;
-  if (process.env.IMPRINT_LIBLZMA === '0' || process.platform !== 'linux') return undefined;
+  if (process.env.IMPRINT_LIBLZMA === '0' || process.platform !== 'linux' || !isMainThread) return undefined;
   try {
     const koffi = loadKoffi();
     if (koffi === undefined) return undefined;

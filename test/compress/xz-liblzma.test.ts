@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadKoffi } from '../../src/compress/koffi.js';
 import { DecompressionGuard } from '../../src/compress/limits.js';
 import { LiblzmaDecoder, loadLiblzma } from '../../src/compress/xz-liblzma.js';
@@ -87,6 +87,57 @@ process.stdout.write(Buffer.concat(parts).equals(data) ? 'ok' : 'different');
     });
     assert.equal(run.signal, null, `the child died: ${run.signal} ${run.stderr}`);
     assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, 'ok');
+  });
+
+  test('a worker thread terminated while it decodes does not abort the process', (t) => {
+    // Worker threads decode without liblzma: koffi would complete a call still on the thread pool into
+    // the terminated worker's environment, and Node aborts (FATAL ERROR ... napi_throw). An extraction
+    // pool is closed that way when another package fails. Without the main-thread rule this child
+    // aborted in every run.
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-liblzma-worker-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const src = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    writeFileSync(
+      join(dir, 'worker.mts'),
+      `import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { parentPort } from 'node:worker_threads';
+import { decompressStream } from ${src('../../src/compress/decompress.ts')};
+const data = randomBytes(8 * 1024 * 1024);
+const input = spawnSync('xz', ['-c', '-T1', '-0'], { input: data, maxBuffer: 1 << 28 }).stdout;
+parentPort.postMessage('ready');
+for (;;) {
+  const d = decompressStream('xz', { what: 'x' });
+  d.end(input);
+  for await (const _ of d) {}
+}
+`,
+    );
+    const worker = pathToFileURL(join(dir, 'worker.mts')).href;
+    const loader = import.meta.resolve('tsx/esm/api');
+    writeFileSync(
+      join(dir, 'main.mts'),
+      `import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+const code = ${JSON.stringify(`import(${JSON.stringify(loader)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); })`)};
+for (let i = 0; i < 12; i++) {
+  const w = new Worker(code, { eval: true });
+  await once(w, 'message');
+  await sleep(5 + (i % 7) * 3);
+  await w.terminate();
+}
+process.stdout.write('ok');
+`,
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(dir, 'main.mts')], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(run.signal, null, `the child died: ${run.signal} ${run.stderr.slice(0, 400)}`);
+    assert.equal(run.status, 0, run.stderr.slice(0, 2000));
     assert.equal(run.stdout, 'ok');
   });
 
