@@ -13,7 +13,7 @@
 // writable (to a temporary name, then renamed), else runs without. The cache is as trusted as the
 // bundle beside it. NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own cache.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -55,7 +55,7 @@ export function loadBundle(dir) {
   script
     .runInThisContext()
     .call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  if (useCache && (cachedData === undefined || script.cachedDataRejected)) {
+  if (useCache && (cachedData === undefined || script.cachedDataRejected) && writable(dir)) {
     // Once the modules a build loads on demand are evaluated too, so their code is in the cache.
     const primed = module.exports.primeCodeCache?.() ?? Promise.resolve();
     return primed.then(
@@ -67,6 +67,16 @@ export function loadBundle(dir) {
     );
   }
   return module.exports;
+}
+
+/** Whether this process may write in `dir` (else making a cache would be wasted: a read-only install). */
+function writable(dir) {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function writeCache(cacheFile, script) {

@@ -4,7 +4,16 @@
 // WebAssembly, large bodies compressed ahead in the deflate workers) and the spec's files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,6 +100,27 @@ describe('the bundled CLI', () => {
     const again = statSync(file).ino;
     assert.equal((await runBundle(['--version'])).code, 0);
     assert.equal(statSync(file).ino, again, 'the new cache is accepted');
+  });
+
+  it('runs without writing a cache where its directory is not writable', {
+    skip: process.getuid?.() !== 0 && 'needs root (to run as nobody)',
+  }, async () => {
+    const out = join(bundle, 'out');
+    for (const f of readdirSync(out)) if (f.endsWith('.v8cache')) rmSync(join(out, f));
+    chmodSync(bundle, 0o755); // mkdtemp made it 0700: nobody must reach the bundle, not write in it
+    const r = await runImprint(['--version'], {
+      script: join(bundle, 'run.mjs'),
+      wrapper: ['runuser', '-u', 'nobody', '--'],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.includes('.v8cache')),
+      [],
+      'no cache and no temporary file',
+    );
+    assert.equal((await runBundle(['--version'])).code, 0); // root may write: the cache is back
+    assert.equal(readdirSync(out).filter((f) => f.endsWith('.v8cache')).length, 1);
   });
 
   it('builds the same image as the sources', async () => {
