@@ -83,6 +83,11 @@ describe('verifyImage', () => {
         verifyImage({ ref, store, version: VERSION }),
         (e: ImprintError) => e.code === 'USAGE',
       );
+      // A context that is not the spec's directory (the repository root, say): the hint says which.
+      await assert.rejects(
+        verifyImage({ ref, context: work, store, version: VERSION }),
+        (e: ImprintError) => e.code === 'IO' && /the spec's directory/.test(e.hint ?? ''),
+      );
       await writeFile(join(dir, 'app', 'hello.txt'), 'changed\n');
       await assert.rejects(
         verifyImage({ ref, context: dir, store, version: VERSION }),
