@@ -6,7 +6,7 @@ import { errorText, ImprintError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { sameNode } from '../transport/same-node.js';
-import { argument } from './args.js';
+import { argument, repeatable } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal, writeJson } from './output.js';
@@ -23,14 +23,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .option(
       '-o, --output <ref>',
       'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://REGISTRY/REPO[:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      repeatable,
     )
     .option(
       '-t, --tag <name>',
       'tag for outputs that do not name one; repeatable: oci: and docker:// outputs get every tag (default: latest)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      repeatable,
     )
     .option(
       '--platform <os/arch>',
@@ -57,8 +55,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
       run(async (cmd) => {
         const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as {
-          output: string[];
-          tag: string[];
+          output?: string[];
+          tag?: string[];
           json?: boolean;
           platform?: string;
           offline?: boolean;
@@ -88,33 +86,31 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         await sweepCache(cacheDir);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
-        const tags = opts.tag.length > 0 ? [...new Set(opts.tag)] : ['latest'];
+        const tags = opts.tag !== undefined ? [...new Set(opts.tag)] : ['latest'];
         // Each output with the tag it is written under (an output that names none: once per -t).
-        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).flatMap(
-          (text) => {
-            const ref = argument(() => parseReference(text));
-            const last = text.slice(text.lastIndexOf('/') + 1);
-            const named =
-              ref.transport === 'docker'
-                ? ref.digest !== undefined || last.includes(':') // parsing alone would say latest
-                : ref.transport === 'docker-archive'
-                  ? ref.name !== undefined
-                  : ref.tag !== undefined;
-            if (named) return [{ ref, tag: tags[0] as string }];
-            if (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') {
-              if (tags.length > 1)
-                throw new ImprintError(
-                  'USAGE',
-                  `-o ${text}: an archive holds one tag, and ${tags.length} are given with -t`,
-                  {
-                    hint: `Name the tag in the reference (${ref.transport}:FILE:TAG), or give one -t.`,
-                  },
-                );
-              return [{ ref, tag: tags[0] as string }];
-            }
-            return tags.map((tag) => ({ ref: ref.transport === 'docker' ? { ...ref, tag } : ref, tag }));
-          },
-        );
+        const outputs = (opts.output ?? [`oci:${join(loaded.dir, 'out')}`]).flatMap((text) => {
+          const ref = argument(() => parseReference(text));
+          const last = text.slice(text.lastIndexOf('/') + 1);
+          const named =
+            ref.transport === 'docker'
+              ? ref.digest !== undefined || last.includes(':') // parsing alone would say latest
+              : ref.transport === 'docker-archive'
+                ? ref.name !== undefined
+                : ref.tag !== undefined;
+          if (named) return [{ ref, tag: tags[0] as string }];
+          if (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') {
+            if (tags.length > 1)
+              throw new ImprintError(
+                'USAGE',
+                `-o ${text}: an archive holds one tag, and ${tags.length} are given with -t`,
+                {
+                  hint: `Name the tag in the reference (${ref.transport === 'docker-archive' ? 'docker-archive:FILE:NAME:TAG' : 'oci-archive:FILE:TAG'}), or give one -t.`,
+                },
+              );
+            return [{ ref, tag: tags[0] as string }];
+          }
+          return tags.map((tag) => ({ ref: ref.transport === 'docker' ? { ...ref, tag } : ref, tag }));
+        });
         // The other arguments are checked before anything is built.
         argument(() => {
           if (opts.provenanceOut !== undefined && opts.attest === false)

@@ -219,6 +219,25 @@ describe('CLI edges', async () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(existsSync(layout), false, `${args.join(' ')}: nothing written`);
     }
+    // The hint names the reference that holds a tag: docker-archive:FILE:TAG would name an image TAG:latest.
+    for (const [transport, form] of [
+      ['docker-archive', 'docker-archive:FILE:NAME:TAG'],
+      ['oci-archive', 'oci-archive:FILE:TAG'],
+    ]) {
+      const r = await runImprint([
+        ...cache,
+        'build',
+        spec,
+        '-o',
+        `${transport}:${join(work, 't.tar')}`,
+        '-t',
+        'a',
+        '-t',
+        'b',
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`(${form})`), r.stderr);
+    }
     // An archive output naming a directory fails before the first output is written.
     await mkdir(join(work, 'a-dir'), { recursive: true });
     const two = await runImprint([
@@ -233,6 +252,13 @@ describe('CLI edges', async () => {
     assert.equal(two.code, 1, two.stderr);
     assert.match(two.stderr, /a-dir is a directory, not an archive file/);
     assert.equal(existsSync(layout), false);
+  });
+
+  it("--help shows each option's default once, never an empty list's", async () => {
+    for (const command of ['build', 'lock', 'inspect', 'diff', 'verify', 'copy']) {
+      const r = assertOk(await runImprint([command, '--help']), `${command} --help`);
+      assert.doesNotMatch(r.stdout, /\(default: \[\]\)/, `${command} --help`);
+    }
   });
 
   it('a repeated -t writes every tag (as docker, podman and buildah do)', async () => {
