@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { errorText, ImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { sameNode } from '../transport/same-node.js';
@@ -152,6 +152,19 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               offline: opts.offline === true,
               now: new Date(),
               registry,
+            }).catch((err: unknown) => {
+              // Offline without a lock, the spec is resolved from cached metadata: say that the lock is what is missing.
+              if (!exists && isImprintError(err, 'OFFLINE'))
+                throw new ImprintError(
+                  'OFFLINE',
+                  `${path} does not exist, so --offline must resolve the spec: ${err.message}`,
+                  {
+                    hint: `Run \`imprint lock\` (or build once) with the network to write ${basename(path)}, or bring the lock the image was built with.`,
+                    cause: err,
+                    details: { ...err.details, file: path },
+                  },
+                );
+              throw err;
             });
             const before = exists ? await readFile(path).catch(() => undefined) : undefined;
             const bytes = await writeLock(path, lock);

@@ -254,6 +254,21 @@ describe('CLI edges', async () => {
     assert.equal(existsSync(layout), false);
   });
 
+  it('build --offline of a spec without its lock names the missing lock and says how to get one', async () => {
+    const dir = join(work, 'offline-spec');
+    await mkdir(dir, { recursive: true });
+    // Nothing listens on port 9 of 127.0.0.1; offline, nothing may try.
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nsources: [{url: "http://127.0.0.1:9/debian", suites: [bookworm]}]\npackages: [hello]\n',
+    );
+    const r = await runImprint(['--cache-dir', join(work, 'offline-cache'), 'build', dir, '--offline']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.includes(`${join(dir, 'imprint.lock')} does not exist`), r.stderr);
+    assert.match(r.stderr, /hint: Run `imprint lock`/);
+    assert.equal(existsSync(join(dir, 'imprint.lock')), false);
+  });
+
   it("--help shows each option's default once, never an empty list's", async () => {
     for (const command of ['build', 'lock', 'inspect', 'diff', 'verify', 'copy']) {
       const r = assertOk(await runImprint([command, '--help']), `${command} --help`);
