@@ -5,6 +5,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
+import type { ImageRef } from '../transport/reference.js';
 import { sameNode } from '../transport/same-node.js';
 import { argument, repeatable } from './args.js';
 import { openCache, sweepCache } from './cache.js';
@@ -258,7 +259,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           } catch (err) {
             throw withWritten(err, formatReference(ref), written, result.index.digest);
           }
-          written.push(formatReference(ref));
+          written.push(formatReference(writtenAs(ref, tag)));
         }
         if (opts.json) {
           writeJson(t, {
@@ -270,7 +271,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               config: i.config.digest,
               layers: i.layers,
             })),
-            outputs: outputs.map((o) => formatReference(o.ref)),
+            outputs: outputs.map((o) => formatReference(writtenAs(o.ref, o.tag))),
             ...(opts.provenanceOut === undefined ? {} : { provenance: resolvePath(opts.provenanceOut) }),
             warnings: result.warnings,
             attestations:
@@ -287,10 +288,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           );
         }
         report.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
-        for (const { ref, tag } of outputs)
-          report.write(
-            `wrote ${formatReference(ref)}${tags.length > 1 && ref.transport === 'oci' ? ` (tag ${tag})` : ''}\n`,
-          );
+        for (const { ref, tag } of outputs) report.write(`wrote ${formatReference(writtenAs(ref, tag))}\n`);
         if (opts.provenanceOut !== undefined)
           report.write(`wrote the provenance to ${resolvePath(opts.provenanceOut)}\n`);
         return EXIT_OK;
@@ -310,6 +308,16 @@ function withWritten(err: unknown, output: string, written: readonly string[], i
     cause: err,
     details: { ...err.details, output, written: [...written] },
   });
+}
+
+/**
+ * An output as written: an OCI layout or archive that names no tag gets the tag it was written under
+ * (`oci:out:latest`, once per -t), which is what `podman run` and `imprint inspect` are then given.
+ */
+function writtenAs(ref: ImageRef, tag: string): ImageRef {
+  return (ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag === undefined
+    ? { ...ref, tag }
+    : ref;
 }
 
 /** The default repository name of docker-archive outputs: the spec directory's name, made a valid name. */

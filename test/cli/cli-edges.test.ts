@@ -306,6 +306,31 @@ describe('CLI edges', async () => {
     assert.equal(new Set(tagged.map((m) => m.digest)).size, 1, 'one image under both tags');
   });
 
+  it('the report names each output with the tag it was written under, its own tag when it names one', async () => {
+    const layout = join(work, 'report-tags');
+    const r = assertOk(
+      await runImprint([
+        ...['--cache-dir', join(work, 'cache'), 'build', spec, '-o', `oci:${layout}`],
+        ...['-o', `oci:${layout}-own:x`, '-o', `oci-archive:${layout}.tar`, '-t', 'z', '--json'],
+      ]),
+      'build -t z',
+    );
+    assert.deepEqual(JSON.parse(r.stdout).outputs, [
+      `oci:${layout}:z`,
+      `oci:${layout}-own:x`,
+      `oci-archive:${layout}.tar:z`,
+    ]);
+    const text = assertOk(
+      await runImprint([
+        ...['--cache-dir', join(work, 'cache'), 'build', spec],
+        ...['-o', `oci:${layout}-own:x`, '-t', 'a', '-t', 'b'],
+      ]),
+      'build -o oci:DIR:x -t a -t b',
+    );
+    assert.match(text.stdout, new RegExp(`^wrote oci:${layout}-own:x$`, 'm'));
+    assert.doesNotMatch(text.stdout, /\(tag /);
+  });
+
   it('an output that fails says which, and which outputs were written before it', async () => {
     const first = join(work, 'first-out');
     const r = await runImprint([
@@ -320,7 +345,10 @@ describe('CLI edges', async () => {
     ]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /writing oci:\/proc\/imprint-no\/out: /);
-    assert.match(r.stderr, new RegExp(`written before it: oci:${first} \\(index sha256:[0-9a-f]{64}\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`written before it: oci:${first}:latest \\(index sha256:[0-9a-f]{64}\\)`),
+    );
   });
 
   it('names the file source (and its line) it cannot read, a file or a directory, with a hint', {
