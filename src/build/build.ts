@@ -429,6 +429,9 @@ function packageGroups(
   return (origin) => (origin === undefined ? undefined : sourceOf.get(origin));
 }
 
+/** The warning of a build whose spec, lock or file sources have uncommitted changes. */
+export const DIRTY_CHECKOUT_WARNING = `the git checkout has uncommitted changes; ${Annotation.revision} is omitted`;
+
 /** The annotations every manifest and the index carry (DESIGN §4), then the spec's own. */
 function standardAnnotations(
   spec: Spec,
@@ -440,7 +443,7 @@ function standardAnnotations(
   const a: Record<string, string> = { [Annotation.created]: rfc3339(epoch) };
   if (baseName !== undefined) a[Annotation.baseName] = baseName;
   if (git) {
-    if (git.dirty) warn(`the git checkout has uncommitted changes; ${Annotation.revision} is omitted`);
+    if (git.dirty) warn(DIRTY_CHECKOUT_WARNING);
     else a[Annotation.revision] = git.commit;
     if (git.remoteUrl) a[Annotation.source] = git.remoteUrl;
   }

@@ -16,3 +16,11 @@ export function argument<T>(fn: () => T): T {
     throw err;
   }
 }
+
+/**
+ * The argument parser of a repeatable option (`-o A -o B`): collects the values in order. The option has
+ * no default (undefined until given), so help shows the description's own default, not "(default: [])".
+ */
+export function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -2,11 +2,12 @@ import { statSync } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { errorText, ImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
+import type { ImageRef } from '../transport/reference.js';
 import { sameNode } from '../transport/same-node.js';
-import { argument } from './args.js';
+import { argument, repeatable } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { dim, EXIT_OK, progressBar, type Terminal, writeJson } from './output.js';
@@ -23,14 +24,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .option(
       '-o, --output <ref>',
       'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://REGISTRY/REPO[:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      repeatable,
     )
     .option(
       '-t, --tag <name>',
       'tag for outputs that do not name one; repeatable: oci: and docker:// outputs get every tag (default: latest)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      repeatable,
     )
     .option(
       '--platform <os/arch>',
@@ -57,8 +56,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
       run(async (cmd) => {
         const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as {
-          output: string[];
-          tag: string[];
+          output?: string[];
+          tag?: string[];
           json?: boolean;
           platform?: string;
           offline?: boolean;
@@ -88,33 +87,31 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         const { cacheDir, store } = openCache(program.opts().cacheDir);
         await sweepCache(cacheDir);
         const loaded = await withPolicy(await loadSpec(specArg), opts.policy);
-        const tags = opts.tag.length > 0 ? [...new Set(opts.tag)] : ['latest'];
+        const tags = opts.tag !== undefined ? [...new Set(opts.tag)] : ['latest'];
         // Each output with the tag it is written under (an output that names none: once per -t).
-        const outputs = (opts.output.length > 0 ? opts.output : [`oci:${join(loaded.dir, 'out')}`]).flatMap(
-          (text) => {
-            const ref = argument(() => parseReference(text));
-            const last = text.slice(text.lastIndexOf('/') + 1);
-            const named =
-              ref.transport === 'docker'
-                ? ref.digest !== undefined || last.includes(':') // parsing alone would say latest
-                : ref.transport === 'docker-archive'
-                  ? ref.name !== undefined
-                  : ref.tag !== undefined;
-            if (named) return [{ ref, tag: tags[0] as string }];
-            if (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') {
-              if (tags.length > 1)
-                throw new ImprintError(
-                  'USAGE',
-                  `-o ${text}: an archive holds one tag, and ${tags.length} are given with -t`,
-                  {
-                    hint: `Name the tag in the reference (${ref.transport}:FILE:TAG), or give one -t.`,
-                  },
-                );
-              return [{ ref, tag: tags[0] as string }];
-            }
-            return tags.map((tag) => ({ ref: ref.transport === 'docker' ? { ...ref, tag } : ref, tag }));
-          },
-        );
+        const outputs = (opts.output ?? [`oci:${join(loaded.dir, 'out')}`]).flatMap((text) => {
+          const ref = argument(() => parseReference(text));
+          const last = text.slice(text.lastIndexOf('/') + 1);
+          const named =
+            ref.transport === 'docker'
+              ? ref.digest !== undefined || last.includes(':') // parsing alone would say latest
+              : ref.transport === 'docker-archive'
+                ? ref.name !== undefined
+                : ref.tag !== undefined;
+          if (named) return [{ ref, tag: tags[0] as string }];
+          if (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') {
+            if (tags.length > 1)
+              throw new ImprintError(
+                'USAGE',
+                `-o ${text}: an archive holds one tag, and ${tags.length} are given with -t`,
+                {
+                  hint: `Name the tag in the reference (${ref.transport === 'docker-archive' ? 'docker-archive:FILE:NAME:TAG' : 'oci-archive:FILE:TAG'}), or give one -t.`,
+                },
+              );
+            return [{ ref, tag: tags[0] as string }];
+          }
+          return tags.map((tag) => ({ ref: ref.transport === 'docker' ? { ...ref, tag } : ref, tag }));
+        });
         // The other arguments are checked before anything is built.
         argument(() => {
           if (opts.provenanceOut !== undefined && opts.attest === false)
@@ -156,6 +153,19 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               offline: opts.offline === true,
               now: new Date(),
               registry,
+            }).catch((err: unknown) => {
+              // Offline without a lock, the spec is resolved from cached metadata: say that the lock is what is missing.
+              if (!exists && isImprintError(err, 'OFFLINE'))
+                throw new ImprintError(
+                  'OFFLINE',
+                  `${path} does not exist, so --offline must resolve the spec: ${err.message}`,
+                  {
+                    hint: `Run \`imprint lock\` (or build once) with the network to write ${basename(path)}, or bring the lock the image was built with.`,
+                    cause: err,
+                    details: { ...err.details, file: path },
+                  },
+                );
+              throw err;
             });
             const before = exists ? await readFile(path).catch(() => undefined) : undefined;
             const bytes = await writeLock(path, lock);
@@ -249,7 +259,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           } catch (err) {
             throw withWritten(err, formatReference(ref), written, result.index.digest);
           }
-          written.push(formatReference(ref));
+          written.push(formatReference(writtenAs(ref, tag)));
         }
         if (opts.json) {
           writeJson(t, {
@@ -261,7 +271,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               config: i.config.digest,
               layers: i.layers,
             })),
-            outputs: outputs.map((o) => formatReference(o.ref)),
+            outputs: outputs.map((o) => formatReference(writtenAs(o.ref, o.tag))),
             ...(opts.provenanceOut === undefined ? {} : { provenance: resolvePath(opts.provenanceOut) }),
             warnings: result.warnings,
             attestations:
@@ -278,10 +288,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           );
         }
         report.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
-        for (const { ref, tag } of outputs)
-          report.write(
-            `wrote ${formatReference(ref)}${tags.length > 1 && ref.transport === 'oci' ? ` (tag ${tag})` : ''}\n`,
-          );
+        for (const { ref, tag } of outputs) report.write(`wrote ${formatReference(writtenAs(ref, tag))}\n`);
         if (opts.provenanceOut !== undefined)
           report.write(`wrote the provenance to ${resolvePath(opts.provenanceOut)}\n`);
         return EXIT_OK;
@@ -301,6 +308,16 @@ function withWritten(err: unknown, output: string, written: readonly string[], i
     cause: err,
     details: { ...err.details, output, written: [...written] },
   });
+}
+
+/**
+ * An output as written: an OCI layout or archive that names no tag gets the tag it was written under
+ * (`oci:out:latest`, once per -t), which is what `podman run` and `imprint inspect` are then given.
+ */
+function writtenAs(ref: ImageRef, tag: string): ImageRef {
+  return (ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag === undefined
+    ? { ...ref, tag }
+    : ref;
 }
 
 /** The default repository name of docker-archive outputs: the spec directory's name, made a valid name. */

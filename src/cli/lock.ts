@@ -6,6 +6,7 @@ import type { LockFile } from '../lock/types.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
+import { repeatable } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
 import { EXIT_OK, formatBytes, progressBar, type Terminal } from './output.js';
@@ -17,7 +18,7 @@ interface LockOptions {
   format: 'json' | 'sha256sums';
   offline?: boolean;
   fetch?: boolean;
-  fetchSource: string[];
+  fetchSource?: string[];
 }
 type LockFlags = LockOptions & RegistryFlags & { policy?: string };
 
@@ -46,8 +47,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
     .option(
       '--fetch-source <template>',
       "URL template for --fetch, tried in order; repeatable; replaces the spec's fetch.sources",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      repeatable,
     );
   addPolicyFlag(addRegistryFlags(command))
     .addHelpText(
@@ -100,7 +100,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         }
         for (const extra of written.slice(1)) t.out.write(`wrote ${extra}\n`);
         if (opts.fetch) {
-          const templates = opts.fetchSource.length > 0 ? opts.fetchSource : loaded.spec.fetch.sources;
+          const templates = opts.fetchSource ?? loaded.spec.fetch.sources;
           await fetchLocked(
             t,
             store,

@@ -21,7 +21,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
     )
     .option(
       '--context <dir>',
-      "the directory the spec's local files are read from (default: the current directory)",
+      "the spec's directory as it was built (the one holding its imprint.yaml): its local files are read from there and checked by hash (default: the current directory)",
     )
     .option('--provenance <file>', 'use this provenance statement instead of the one attached to the image')
     .option('--json', 'print a verification summary as JSON on stdout')

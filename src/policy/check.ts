@@ -93,9 +93,15 @@ export function checkSources(
     const decision = evaluatePolicy(policy, input, { normalize: normalizeTemplate });
     return { input, url: decision.identifier, converted: decision.conversions.length > 0, decision };
   });
-  const denied = [...images, ...sourceUrls, ...fetchTemplates]
-    .map((c) => c.decision)
-    .filter((d): d is PolicyDecision => d?.decision === 'deny');
+  // One entry per denied source: the host apt source of several suites is one URL, checked per suite.
+  const denied = [
+    ...new Map(
+      [...images, ...sourceUrls, ...fetchTemplates]
+        .map((c) => c.decision)
+        .filter((d): d is PolicyDecision => d?.decision === 'deny')
+        .map((d) => [`${d.input}\n${d.identifier}`, d] as const),
+    ).values(),
+  ];
   if (denied.length === 1) throw policyDenied(policy, denied[0] as PolicyDecision);
   if (denied.length > 1) throw manyDenied(policy, denied);
   return { images, sourceUrls, fetchTemplates };

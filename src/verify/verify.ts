@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
 import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
-import { type BuildEvent, buildImage } from '../build/build.js';
+import { type BuildEvent, buildImage, DIRTY_CHECKOUT_WARNING } from '../build/build.js';
 import type { GitInfo } from '../build/git.js';
 import { diffImageSets } from '../diff/diff.js';
 import type { Difference } from '../diff/types.js';
@@ -182,7 +182,15 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       verifiedWith: req.version,
       ...(sourcePolicy === undefined ? {} : { sourcePolicy }),
       differences,
-      warnings: [...warnings, ...result.warnings],
+      // The rebuild replays the recorded git facts: a dirty checkout is the original build's, not the verifier's.
+      warnings: [
+        ...warnings,
+        ...result.warnings.map((w) =>
+          w === DIRTY_CHECKOUT_WARNING
+            ? 'the image was built from a git checkout with uncommitted changes (its provenance records a dirty checkout), so it has no org.opencontainers.image.revision: its revision does not identify its inputs'
+            : w,
+        ),
+      ],
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -63,7 +63,7 @@ async function copyVerified(from: string, to: string, sha256: string, what: stri
     await pipeline(createReadStream(from), tap, createWriteStream(to));
   } catch (err) {
     throw new ImprintError('IO', `cannot copy the recorded input ${what} from ${from}: ${errorText(err)}`, {
-      hint: 'Pass --context DIR naming the directory the image was built from, at the same revision.',
+      hint: "Pass --context DIR, DIR being the spec's directory (the one holding its imprint.yaml) at the revision the image was built from: the spec's relative paths are read from it (the default is the current directory).",
       cause: err,
       details: { file: from },
     });

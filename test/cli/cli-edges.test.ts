@@ -219,6 +219,25 @@ describe('CLI edges', async () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(existsSync(layout), false, `${args.join(' ')}: nothing written`);
     }
+    // The hint names the reference that holds a tag: docker-archive:FILE:TAG would name an image TAG:latest.
+    for (const [transport, form] of [
+      ['docker-archive', 'docker-archive:FILE:NAME:TAG'],
+      ['oci-archive', 'oci-archive:FILE:TAG'],
+    ]) {
+      const r = await runImprint([
+        ...cache,
+        'build',
+        spec,
+        '-o',
+        `${transport}:${join(work, 't.tar')}`,
+        '-t',
+        'a',
+        '-t',
+        'b',
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`(${form})`), r.stderr);
+    }
     // An archive output naming a directory fails before the first output is written.
     await mkdir(join(work, 'a-dir'), { recursive: true });
     const two = await runImprint([
@@ -233,6 +252,28 @@ describe('CLI edges', async () => {
     assert.equal(two.code, 1, two.stderr);
     assert.match(two.stderr, /a-dir is a directory, not an archive file/);
     assert.equal(existsSync(layout), false);
+  });
+
+  it('build --offline of a spec without its lock names the missing lock and says how to get one', async () => {
+    const dir = join(work, 'offline-spec');
+    await mkdir(dir, { recursive: true });
+    // Nothing listens on port 9 of 127.0.0.1; offline, nothing may try.
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nsources: [{url: "http://127.0.0.1:9/debian", suites: [bookworm]}]\npackages: [hello]\n',
+    );
+    const r = await runImprint(['--cache-dir', join(work, 'offline-cache'), 'build', dir, '--offline']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.includes(`${join(dir, 'imprint.lock')} does not exist`), r.stderr);
+    assert.match(r.stderr, /hint: Run `imprint lock`/);
+    assert.equal(existsSync(join(dir, 'imprint.lock')), false);
+  });
+
+  it("--help shows each option's default once, never an empty list's", async () => {
+    for (const command of ['build', 'lock', 'inspect', 'diff', 'verify', 'copy']) {
+      const r = assertOk(await runImprint([command, '--help']), `${command} --help`);
+      assert.doesNotMatch(r.stdout, /\(default: \[\]\)/, `${command} --help`);
+    }
   });
 
   it('a repeated -t writes every tag (as docker, podman and buildah do)', async () => {
@@ -265,6 +306,31 @@ describe('CLI edges', async () => {
     assert.equal(new Set(tagged.map((m) => m.digest)).size, 1, 'one image under both tags');
   });
 
+  it('the report names each output with the tag it was written under, its own tag when it names one', async () => {
+    const layout = join(work, 'report-tags');
+    const r = assertOk(
+      await runImprint([
+        ...['--cache-dir', join(work, 'cache'), 'build', spec, '-o', `oci:${layout}`],
+        ...['-o', `oci:${layout}-own:x`, '-o', `oci-archive:${layout}.tar`, '-t', 'z', '--json'],
+      ]),
+      'build -t z',
+    );
+    assert.deepEqual(JSON.parse(r.stdout).outputs, [
+      `oci:${layout}:z`,
+      `oci:${layout}-own:x`,
+      `oci-archive:${layout}.tar:z`,
+    ]);
+    const text = assertOk(
+      await runImprint([
+        ...['--cache-dir', join(work, 'cache'), 'build', spec],
+        ...['-o', `oci:${layout}-own:x`, '-t', 'a', '-t', 'b'],
+      ]),
+      'build -o oci:DIR:x -t a -t b',
+    );
+    assert.match(text.stdout, new RegExp(`^wrote oci:${layout}-own:x$`, 'm'));
+    assert.doesNotMatch(text.stdout, /\(tag /);
+  });
+
   it('an output that fails says which, and which outputs were written before it', async () => {
     const first = join(work, 'first-out');
     const r = await runImprint([
@@ -279,7 +345,10 @@ describe('CLI edges', async () => {
     ]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /writing oci:\/proc\/imprint-no\/out: /);
-    assert.match(r.stderr, new RegExp(`written before it: oci:${first} \\(index sha256:[0-9a-f]{64}\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`written before it: oci:${first}:latest \\(index sha256:[0-9a-f]{64}\\)`),
+    );
   });
 
   it('names the file source (and its line) it cannot read, a file or a directory, with a hint', {

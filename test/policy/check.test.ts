@@ -121,6 +121,21 @@ describe('checkSources', () => {
     );
   });
 
+  it('a source denied twice (one URL for several suites) is listed once', () => {
+    assert.throws(
+      () =>
+        checkSources(policy, {
+          sourceUrls: ['http://archive.test/debian', 'http://archive.test/debian'],
+        }),
+      (e) => {
+        assert.ok(isImprintError(e, 'POLICY_DENIED'));
+        assert.equal(e.message.split('\n').length, 1, e.message);
+        assert.match(e.message, /^source http:\/\/archive\.test\/debian is denied by rules\[3\]/);
+        return true;
+      },
+    );
+  });
+
   it('a template converted into something that is not a template is POLICY_INVALID', () => {
     const p = normalizePolicy({
       rules: [

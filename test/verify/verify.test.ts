@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,11 @@ describe('verifyImage', () => {
         verifyImage({ ref, store, version: VERSION }),
         (e: ImprintError) => e.code === 'USAGE',
       );
+      // A context that is not the spec's directory (the repository root, say): the hint says which.
+      await assert.rejects(
+        verifyImage({ ref, context: work, store, version: VERSION }),
+        (e: ImprintError) => e.code === 'IO' && /the spec's directory/.test(e.hint ?? ''),
+      );
       await writeFile(join(dir, 'app', 'hello.txt'), 'changed\n');
       await assert.rejects(
         verifyImage({ ref, context: dir, store, version: VERSION }),
@@ -99,6 +105,42 @@ describe('verifyImage', () => {
       await assert.rejects(
         verifyImage({ ref: plain, context: dir, store, version: VERSION }),
         (e: ImprintError) => e.code === 'PROVENANCE_INVALID',
+      );
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it("a dirty checkout is reported as the image's, not as the verifier's checkout", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const dir = join(work, 'spec');
+      await writeSmallSpec(dir);
+      const env = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_SYSTEM: '/dev/null' };
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', '-C', dir, ...args], { env });
+      git('init', '-q');
+      git('add', '-A');
+      git('commit', '-q', '-m', 'spec');
+      await writeFile(join(dir, 'app', 'hello.txt'), 'uncommitted\n');
+      const store = new BlobStore(join(work, 'cache'));
+      const loaded = await loadSpec(dir);
+      const result = await buildImage({ loaded, env: {}, store, cacheDir: join(work, 'cache') });
+      assert.ok(result.warnings.some((w) => w.startsWith('the git checkout has uncommitted changes')));
+      const attested = await attestBuild({ loaded, result, store, version: VERSION });
+      const ref = parseReference(`oci:${join(work, 'image')}`);
+      await writeImageSet(ref, attested.set);
+      const verified = await verifyImage({ ref, context: dir, store, version: VERSION });
+      assert.equal(verified.verified, true);
+      assert.ok(
+        !verified.warnings.some((w) => w.startsWith('the git checkout has uncommitted changes')),
+        verified.warnings.join('\n'),
+      );
+      assert.ok(
+        verified.warnings.some((w) =>
+          w.startsWith('the image was built from a git checkout with uncommitted'),
+        ),
+        verified.warnings.join('\n'),
       );
     } finally {
       await rm(work, { recursive: true, force: true });
