@@ -15,7 +15,7 @@ import { lockPathFor } from '../lock/io.js';
 import type { LockPackage } from '../lock/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ContainerConfig, Platform } from '../oci/types.js';
-import { NUMERIC_USER } from '../spec/accounts.js';
+import { isNumericId, splitUser } from '../spec/accounts.js';
 import { type LoadedSpec, type SpecLocation, specField } from '../spec/index.js';
 import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
@@ -154,7 +154,8 @@ export interface PlatformTreeInput {
 export async function platformTree(input: PlatformTreeInput): Promise<{
   tree: FileTree;
   install: InstallResult | undefined;
-  passwdUsers: string[] | null;
+  /** The names the image's /etc/passwd and /etc/group hold, which `user` is checked against. */
+  accounts: AccountNames;
   runNotes: string[];
   /** Warnings about the finished filesystem (not the config), e.g. a JRE without a trust store. */
   treeNotes: string[];
@@ -257,15 +258,15 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
   if (ldCache !== undefined) addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, 'ldconfig');
   const removed = applyRemovals(full, loaded.spec.remove, loaded);
-  const passwdUsers = await passwdNames(full);
-  checkUserExists(passwdUsers, loaded.spec.user, loaded);
+  const accounts = await accountNames(full);
+  checkUserExists(accounts, loaded.spec.user, loaded);
   const runs =
     input.container === undefined
       ? []
       : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
   const treeNotes = [...(await javaTrustNotes(full, input.base?.nodes)), ...(await libraryPathNotes(full))];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
-  return { tree, install, passwdUsers, runNotes: runs, treeNotes };
+  return { tree, install, accounts, runNotes: runs, treeNotes };
 }
 
 /** A zone tzdata does not ship (SPEC_INVALID with details.timezone), named by the spec's field; other errors as they are. */
@@ -277,14 +278,17 @@ function timezoneError(err: unknown, loaded: LoadedSpec): unknown {
   });
 }
 
-/** The account names of the image's /etc/passwd, in file order; null when it has none. */
-async function passwdNames(tree: FileTree): Promise<string[] | null> {
-  const passwd = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8');
-  if (passwd === undefined) return null;
-  return passwd
-    .split('\n')
-    .filter((line) => line.includes(':'))
-    .map((line) => line.slice(0, line.indexOf(':')));
+/** The account names of the image's /etc/passwd and /etc/group, in file order. */
+async function accountNames(tree: FileTree): Promise<AccountNames> {
+  const names = async (path: string): Promise<string[] | null> => {
+    const text = (await readTreeFile(tree, path))?.toString('utf8');
+    if (text === undefined) return null;
+    return text
+      .split('\n')
+      .filter((line) => line.includes(':'))
+      .map((line) => line.slice(0, line.indexOf(':')));
+  };
+  return { users: await names('/etc/passwd'), groups: await names('/etc/group') };
 }
 
 /**
@@ -317,25 +321,32 @@ async function removeCorruptPackages(
   );
 }
 
+/** The account names of an image: its /etc/passwd users and /etc/group groups, in file order (null: no such file). */
+export interface AccountNames {
+  users: string[] | null;
+  groups: string[] | null;
+}
+
 /**
- * SPEC_INVALID naming `user` when it is a name (not uid[:gid]) that the image's /etc/passwd lacks
- * (`names`, null when there is no /etc/passwd): the container would fail at start ("unable to find
- * user"). Runs on every build, also when the layers come from the cache (they record the names). Pure.
+ * SPEC_INVALID naming `user` when its user or group part is a name (not a numeric id) that the image's
+ * /etc/passwd or /etc/group lacks: the container would fail at start ("unable to find user"). Runs on
+ * every build, also when the layers come from the cache (they record the names). Pure.
  */
-export function checkUserExists(
-  names: readonly string[] | null,
-  user: string | undefined,
-  spec: SpecLocation,
-): void {
-  if (user === undefined || NUMERIC_USER.test(user)) return;
-  if (names?.includes(user)) return;
-  const suggestion = nearest(user, new Set(names ?? []));
-  throw new ImprintError(
-    'SPEC_INVALID',
-    `${specField(spec, ['user'])}: ${JSON.stringify(user)} is not in the image's /etc/passwd${names === null ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
-    {
-      hint: 'Declare the user under accounts.users, add the package that creates it (base-passwd has root, nobody, www-data and the other Debian system users), or use a numeric uid[:gid].',
-      details: { file: spec.file, field: 'user', user },
-    },
-  );
+export function checkUserExists(names: AccountNames, user: string | undefined, spec: SpecLocation): void {
+  const split = user === undefined ? undefined : splitUser(user);
+  if (split === undefined) return; // none, or refused by the spec's schema
+  const missing = (name: string | undefined, have: string[] | null, file: string, what: string): void => {
+    if (name === undefined || isNumericId(name) || have?.includes(name)) return;
+    const suggestion = nearest(name, new Set(have ?? []));
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${specField(spec, ['user'])}: ${what === 'user' ? '' : 'group '}${JSON.stringify(name)} is not in the image's ${file}${have === null ? ' (the image has none)' : ''}${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
+      {
+        hint: `Declare it under accounts.${what === 'user' ? 'users' : 'groups'}, add the package that creates it (base-passwd has root, nobody, www-data and the other Debian system accounts), or use a numeric id.`,
+        details: { file: spec.file, field: 'user', user: user as string },
+      },
+    );
+  };
+  missing(split.user, names.users, '/etc/passwd', 'user');
+  missing(split.group, names.groups, '/etc/group', 'group');
 }

@@ -221,7 +221,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       if (cached !== undefined && layers !== undefined) {
         await signed;
         // The user is no input of the layers: checked against the accounts they hold.
-        if (cached.passwdUsers !== undefined) checkUserExists(cached.passwdUsers, spec.user, loaded);
+        if (cached.accounts !== undefined) checkUserExists(cached.accounts, spec.user, loaded);
         // What the build that made them warned about still holds.
         for (const message of cached.notes ?? []) warn(message);
         // The program is no input of the layers: its warnings hold only for the same config. For
@@ -283,7 +283,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           throw unsigned ?? (await fetching?.abort()) ?? err;
         }
         await signed;
-        const { tree, install, passwdUsers, runNotes, treeNotes } = assembled;
+        const { tree, install, accounts, runNotes, treeNotes } = assembled;
         const notes = [
           ...(install?.warnings ?? []),
           ...treeNotes,
@@ -314,7 +314,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         layers = written;
         await cache.put(key, {
           layers,
-          passwdUsers,
+          accounts,
           notes,
           run: { inputs: runCheckInputs(container), notes: runNotes },
         });

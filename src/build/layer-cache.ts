@@ -6,13 +6,14 @@ import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
 import { writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
+import type { AccountNames } from './assemble.js';
 import { codeFingerprint } from './code-fingerprint.js';
 
 /** A platform's layers as a previous build wrote them. */
 export interface CachedLayers {
   layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest }>;
-  /** The account names of the image's /etc/passwd (null: none), so `user` is checked on a hit too. */
-  passwdUsers?: string[] | null;
+  /** The account names of the image's /etc/passwd and /etc/group, so `user` is checked on a hit too. */
+  accounts?: AccountNames;
   /** The warnings of the build that made the layers (missing alternatives, no os-release), repeated on a hit. */
   notes?: string[];
   /** Its warnings about the program the container runs, and the config they were for (run-check.ts). */

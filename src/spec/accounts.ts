@@ -26,13 +26,27 @@ export interface RuleIssue {
 
 /** An account name, as useradd's default NAME_REGEX allows (at most 32 characters). */
 export const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
-/** A numeric `user`: uid, or uid:gid. */
-export const NUMERIC_USER = /^([0-9]+)(?::([0-9]+))?$/;
+const NUMERIC_ID = /^[0-9]+$/;
+
+/**
+ * A `user` as the OCI config takes it: `user[:group]`, each a numeric id or an account name (the
+ * runtime looks names up in the image's /etc/passwd and /etc/group). Undefined when it is neither.
+ */
+export function splitUser(user: string): { user: string; group: string | undefined } | undefined {
+  const parts = user.split(':');
+  if (parts.length > 2 || parts.some((p) => !NUMERIC_ID.test(p) && !ACCOUNT_NAME.test(p))) return undefined;
+  return { user: parts[0] as string, group: parts[1] };
+}
+
+/** Whether a part of `user` is a numeric id (else a name the image must have). */
+export function isNumericId(part: string): boolean {
+  return NUMERIC_ID.test(part);
+}
 
 /**
  * Checks the account rules: user and group names and ids unique; group members are declared users; a
  * user's gid names a declared group, or no group and no other group of the user's name (then the user
- * gets an implicit group, see withImplicitGroups); `user` is an account name or numeric uid[:gid]
+ * gets an implicit group, see withImplicitGroups); `user` is user[:group], each an account name or numeric id
  * (whether the image has that account is the build's check, against the /etc/passwd it makes).
  * Pure; returns every problem found.
  */
@@ -112,13 +126,15 @@ export function accountIssues(
   });
 
   if (user !== undefined) {
-    const numeric = NUMERIC_USER.exec(user);
-    if (numeric === null && !ACCOUNT_NAME.test(user))
+    const split = splitUser(user);
+    if (split === undefined)
       issues.push({
         path: ['user'],
-        message: `expected an account name (lowercase letters, digits, _ . -) or a numeric uid[:gid], found ${JSON.stringify(user)}`,
+        message: `expected user[:group], each an account name (lowercase letters, digits, _ . -) or a numeric id, found ${JSON.stringify(user)}`,
       });
-    if (numeric?.slice(1).some((n) => n !== undefined && Number(n) > 4294967294)) {
+    else if (
+      [split.user, split.group].some((p) => p !== undefined && isNumericId(p) && Number(p) > 4294967294)
+    ) {
       issues.push({ path: ['user'], message: `expected ids <= 4294967294, found ${JSON.stringify(user)}` });
     }
   }

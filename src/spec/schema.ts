@@ -261,7 +261,7 @@ const specObject = z
       user: nonEmpty
         .optional()
         .describe(
-          "User the container runs as: uid[:gid], or a name the image's /etc/passwd has (declared under accounts, or from a package such as base-passwd or the base image).",
+          "User the container runs as: user[:group], each a numeric id or a name the image's /etc/passwd (or /etc/group) has (declared under accounts, or from a package such as base-passwd or the base image).",
         ),
       workdir: imagePath(false).optional().describe('Working directory of the container.'),
       env: stringMap(

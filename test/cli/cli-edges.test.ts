@@ -53,7 +53,7 @@ describe('CLI edges', async () => {
     assert.deepEqual(tagged.referrers, whole.referrers);
   });
 
-  it('user must be in the /etc/passwd the build makes: a name the image lacks is refused, naming the field', async () => {
+  it('user[:group] must be in the /etc/passwd and /etc/group the build makes: a name the image lacks is refused, naming the field', async () => {
     const dir = join(work, 'users');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'a.txt'), 'hi\n');
@@ -83,9 +83,17 @@ describe('CLI edges', async () => {
     assert.equal(typo.code, 1, typo.stderr);
     assert.match(typo.stderr, /user: "appp" is not in the image's \/etc\/passwd; did you mean "app"\?/);
     // With accounts, imprint writes root and nobody too; numeric users need no entry.
-    for (const user of ['app', 'nobody', 'root'])
-      assertOk(await build([...accounts, `user: ${user}`]), `user ${user}`);
+    for (const user of ['app', 'nobody', 'root', 'app:app', 'app:1000', '1000:app', 'nobody:nogroup'])
+      assertOk(await build([...accounts, `user: "${user}"`]), `user ${user}`);
     assertOk(await build(['user: "1000:1000"']), 'numeric user');
+    // user:group: the group part is looked up in /etc/group as the runtime will.
+    const group = await build([...accounts, 'user: "app:appp"']);
+    assert.equal(group.code, 1, group.stderr);
+    assert.match(group.stderr, /user: group "appp" is not in the image's \/etc\/group; did you mean "app"\?/);
+    assert.match(group.stderr, /accounts\.groups/);
+    const noGroups = await build(['user: "1000:staff"']);
+    assert.equal(noGroups.code, 1, noGroups.stderr);
+    assert.match(noGroups.stderr, /group "staff" is not in the image's \/etc\/group \(the image has none\)/);
   });
 
   it('runs as a uid with no passwd entry and no HOME (docker run --user 12345), and says how to name a cache', {

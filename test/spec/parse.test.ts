@@ -521,8 +521,13 @@ describe('parseSpec: account rules', () => {
     for (const user of ['root', 'nobody', 'www-data', 'daemon'])
       assert.equal(parseSpec(`version: 1\nuser: ${user}\n`, 'x.yaml').user, user);
     oneIssue('version: 1\nuser: "1:99999999999"\n', 'user', 2);
-    assert.match(oneIssue('version: 1\nuser: App\n', 'user', 2).message, /account name .* or a numeric uid/);
-    oneIssue('version: 1\nuser: "app:staff"\n', 'user', 2);
+    assert.match(oneIssue('version: 1\nuser: App\n', 'user', 2).message, /account name .* or a numeric id/);
+    // user[:group] as the OCI config takes it: names (checked against the image at build time) or ids.
+    for (const user of ['app:staff', 'app:1000', '1000:staff', 'www-data:www-data'])
+      assert.equal(parseSpec(`version: 1\nuser: "${user}"\n`, 'x.yaml').user, user);
+    for (const user of ['app:', ':app', 'a:b:c', 'app:Staff'])
+      assert.match(oneIssue(`version: 1\nuser: "${user}"\n`, 'user', 2).message, /expected user\[:group\]/);
+    oneIssue('version: 1\nuser: "app:99999999999"\n', 'user', 2);
   });
 
   it('rejects a gid no group has when a group of the user name has another gid', () => {
