@@ -2,6 +2,7 @@ import { type DecompressLimits, openDecompressed } from '../compress/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { readTar, type TarWriteEntry } from '../tar/index.js';
+import { readContent } from '../vfs/node.js';
 
 /** Some files of an image's flattened filesystem: regular files' bytes and symlinks' targets, by path. */
 export interface ImageFiles {
@@ -90,13 +91,9 @@ export function entryLayerFiles(
   wanted: (path: string) => boolean,
   maxBytes: number,
 ): Promise<LayerFiles> {
-  return collectLayerFiles(entries, wanted, maxBytes, async (e) => {
-    const now = e.bodySync?.();
-    if (now !== undefined) return now;
-    const chunks: Buffer[] = [];
-    if (e.body !== undefined) for await (const c of await e.body()) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  });
+  return collectLayerFiles(entries, wanted, maxBytes, (e) =>
+    e.body === undefined ? Promise.resolve(Buffer.alloc(0)) : readContent(e.body, e.bodySync),
+  );
 }
 
 async function collectLayerFiles<E extends EntryHead>(

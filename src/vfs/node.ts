@@ -15,6 +15,19 @@ export function bytesOpener(bytes: Buffer): ContentOpener {
   return Object.assign(() => Readable.from([bytes]), { sync: () => bytes });
 }
 
+/** The whole content of an opener: its synchronous bytes when it has them, else its stream read to the end. */
+export async function readContent(
+  open: () => Promise<Readable> | Readable,
+  sync: (() => Buffer | undefined) | undefined = (open as ContentOpener).sync,
+): Promise<Buffer> {
+  const now = sync?.();
+  if (now !== undefined) return now;
+  const parts: Buffer[] = [];
+  for await (const chunk of (await open()) as AsyncIterable<Buffer | string>)
+    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(parts);
+}
+
 /** Largest uid/gid a node may have (2^32 - 2; 2^32 - 1 means "no id" to the kernel). */
 export const MAX_ID = 4294967294;
 /** Latest mtime (and epoch): 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can express. */

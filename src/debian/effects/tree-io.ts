@@ -1,6 +1,6 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
 import { ImprintError } from '../../errors.js';
-import { bytesOpener, type ContentOpener, type Meta, type VNode } from '../../vfs/node.js';
+import { bytesOpener, type Meta, readContent, type VNode } from '../../vfs/node.js';
 import { compareBytes, normalizeImagePath } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
@@ -73,7 +73,7 @@ export async function readTreeFile(
       },
     );
   }
-  const out = node.content.sync?.() ?? (await readWhole(node.content));
+  const out = await readContent(node.content);
   if (out.length !== node.size) {
     throw new ImprintError(
       'SIZE_MISMATCH',
@@ -165,12 +165,4 @@ function ensureParents(w: EffectWriter, key: string): void {
       w.record(cur);
     }
   }
-}
-
-async function readWhole(open: ContentOpener): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of (await open()) as AsyncIterable<Buffer | string>) {
-    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  }
-  return Buffer.concat(parts);
 }
