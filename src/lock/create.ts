@@ -9,7 +9,7 @@ import { formatPlatform } from '../oci/platform.js';
 import { type LoadedSpec, type Spec, specField } from '../spec/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { lockPath, specLockHash } from './fresh.js';
-import { recordLockSigned } from './signed.js';
+import { hasOwnAllIndex, recordLockSigned } from './signed.js';
 import { LOCK_VERSION, type LockBase, type LockFile, type LockPackage, type LockSource } from './types.js';
 
 export { loadFreshLock, lockPath, lockSpecInput, specLockHash } from './fresh.js';
@@ -202,13 +202,7 @@ async function platformRecords(
     }
     served++;
     const archs = [arch];
-    // `all` has its own index only where the Release lists it and does not say the native
-    // indexes already carry those packages (Debian's No-Support-for-Architecture-all: Packages).
-    if (
-      release.architectures.includes('all') &&
-      !release.noSupportForArchitectureAll &&
-      (restrict === undefined || restrict.includes('all'))
-    ) {
+    if (hasOwnAllIndex(release) && (restrict === undefined || restrict.includes('all'))) {
       archs.push('all');
     }
     for (const component of source.components)

@@ -7,6 +7,7 @@
 
 import type { Archive, ArchiveSource } from '../debian/archive.js';
 import type { PackageRecord } from '../debian/packages-index.js';
+import type { ReleaseInfo } from '../debian/release.js';
 import { PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { compareVersions } from '../debian/version.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
@@ -244,15 +245,8 @@ async function indexLists(
 ): Promise<Map<string, PackageRecord[]>> {
   const { release, source } = archive;
   const archs = [arch];
-  // As `imprint lock` reads them (lock/create.ts): `all` has its own index only where the Release
-  // lists it and does not say the native indexes carry those packages (Debian's
-  // No-Support-for-Architecture-all: Packages; a cold build then fetches and scans 5.7 MB less).
-  if (
-    packages.some((p) => p.architecture === 'all') &&
-    release.architectures.includes('all') &&
-    !release.noSupportForArchitectureAll
-  )
-    archs.push('all');
+  // As `imprint lock` reads them (a cold build of examples/python skips bookworm's 5.7 MB `all` index).
+  if (packages.some((p) => p.architecture === 'all') && hasOwnAllIndex(release)) archs.push('all');
   const wanted = new Set(packages.map((p) => p.name));
   const byName = new Map<string, PackageRecord[]>();
   const jobs = source.components.flatMap((component) => archs.map((a) => ({ component, a })));
@@ -379,4 +373,16 @@ function checkPackage(
       details,
     },
   );
+}
+
+/**
+ * Whether `all` packages have an index of their own to read beside the native ones: the Release
+ * lists `all` and does not say the native indexes carry those packages (Debian's
+ * `No-Support-for-Architecture-all: Packages`). `imprint lock` and its signed check read the same (here, not in
+ * debian/release.ts, which loads OpenPGP: a warm build loads this module, never OpenPGP).
+ */
+export function hasOwnAllIndex(
+  release: Pick<ReleaseInfo, 'architectures' | 'noSupportForArchitectureAll'>,
+): boolean {
+  return release.architectures.includes('all') && !release.noSupportForArchitectureAll;
 }
