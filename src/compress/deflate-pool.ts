@@ -1,8 +1,9 @@
 // Worker threads that compress gzip members, so gzip output uses every core. The bytes never depend
 // on the pool: each block's member is a pure function of the block and the level.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, errorText, ImprintError } from '../errors.js';
+import { startModuleWorker } from '../threads.js';
 import { type BlockJob, gzipMember } from './gzip-member.js';
 import { assertPinnedDeflate, knownAnswerProbe, nativeDeflateEngine } from './libdeflate.js';
 import type { NativeLibdeflate } from './libdeflate-native.js';
@@ -117,7 +118,7 @@ export class DeflatePool implements DeflateRunner {
   }
 
   #spawn(): Slot {
-    const slot: Slot = { worker: startWorker(), task: undefined };
+    const slot: Slot = { worker: startModuleWorker(import.meta.url, 'deflate-worker'), task: undefined };
     slot.worker.unref();
     slot.worker.on('message', (message: FromDeflateWorker) => {
       const task = slot.task;
@@ -290,17 +291,4 @@ export function sharedDeflatePool(size: number): DeflateRunner {
     shared.set(size, pool);
   }
   return pool;
-}
-
-/**
- * Starts deflate-worker.js beside this module. Run from TypeScript sources (tests under tsx), the
- * worker first registers tsx's loader, which workers do not inherit (as src/debian/install-workers.ts).
- */
-function startWorker(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './deflate-worker.ts' : './deflate-worker.js', import.meta.url);
-  if (!fromSource) return new Worker(entry);
-  const loader = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(loader)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(code, { eval: true });
 }

@@ -1,8 +1,9 @@
 // Extraction of .deb files in worker threads, so decompression (xz in WebAssembly dominates) runs on
 // every core while the main thread places entries in lock order.
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, errorText, ImprintError } from '../errors.js';
+import { startModuleWorker } from '../threads.js';
 import type { DebLimits } from './deb.js';
 import type { BodyTaker } from './install-extract.js';
 import { type ExtractedDeb, extractDeb } from './install-extract.js';
@@ -130,7 +131,12 @@ export class WorkerExtractor implements Extractor {
   }
 
   #spawn(): Slot {
-    const slot: Slot = { worker: startWorker(), busy: false, onMessage: undefined, onFailure: undefined };
+    const slot: Slot = {
+      worker: startModuleWorker(import.meta.url, 'install-worker'),
+      busy: false,
+      onMessage: undefined,
+      onFailure: undefined,
+    };
     slot.worker.on('message', (m: FromWorker) => slot.onMessage?.(m));
     slot.worker.on('error', (err: Error) => {
       this.#drop(slot);
@@ -229,17 +235,4 @@ function rebuildError(
     ...(e.hint === undefined ? {} : { hint: e.hint }),
     ...(e.details === undefined ? {} : { details: e.details }),
   });
-}
-
-/**
- * Starts install-worker.js beside this module. Run from TypeScript sources (tests under tsx), the
- * worker first registers tsx's loader, which workers do not inherit.
- */
-function startWorker(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './install-worker.ts' : './install-worker.js', import.meta.url);
-  if (!fromSource) return new Worker(entry);
-  const loader = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(loader)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(code, { eval: true });
 }
