@@ -19,7 +19,7 @@ work=$(mktemp -d /tmp/imprint-bench-lock.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 npm run --silent build
-imprint() { node "$root/bin/imprint" "$@"; }
+imprint() { "$root/bin/imprint" "$@"; }
 cache=$work/cache
 
 spec() { # spec DIR PACKAGES
@@ -47,9 +47,9 @@ imprint --cache-dir "$cache" lock "$work/py"
 
 echo "== lock, warm metadata cache"
 hyperfine --warmup 1 --runs $((runs * 2)) --export-markdown "$work/lock.md" \
-  -n 'imprint --version (start-up)' "node $root/bin/imprint --version" \
-  -n 'imprint lock (curl, 32 packages)' "node $root/bin/imprint --cache-dir $cache lock $work/lock30" \
-  -n 'imprint lock --offline (curl, 32 packages)' "node $root/bin/imprint --cache-dir $cache lock --offline $work/lock30"
+  -n 'imprint --version (start-up)' "$root/bin/imprint --version" \
+  -n 'imprint lock (curl, 32 packages)' "$root/bin/imprint --cache-dir $cache lock $work/lock30" \
+  -n 'imprint lock --offline (curl, 32 packages)' "$root/bin/imprint --cache-dir $cache lock --offline $work/lock30"
 
 echo "== cold fetch of the python3 + ca-certificates closure"
 lock=$work/py/imprint.lock

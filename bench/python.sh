@@ -19,7 +19,7 @@ cache="$work/cache"
 spec="$work/python"
 cp -r examples/python "$spec"
 rm -rf "$spec/out" "$spec/imprint.lock"
-imprint=(node "$PWD/bin/imprint" --cache-dir "$cache")
+imprint=("$PWD/bin/imprint" --cache-dir "$cache") # as the README runs it (its sh launcher, then node)
 export SOURCE_DATE_EPOCH=1700000000
 
 "${imprint[@]}" build "$spec" -o "oci:$work/out" >/dev/null   # lock, fetch, fill caches

@@ -9,6 +9,7 @@ import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { ResponseBody } from './http-body.js';
 import { type ProxySettings, proxyFor, proxyFromEnv, tunnelAgent, viaHttpProxy } from './proxy.js';
 import { formatDuration, netTimeoutsFromEnv } from './timeouts.js';
+import { type TrustOptions, trustOptions } from './trust.js';
 
 /** What the caller knows about the body in advance; the stream fails at its end when it differs. */
 export interface Expect {
@@ -94,7 +95,12 @@ const MAX_REDIRECTS = 20;
 /** Errors of a kept-alive connection the server closed meanwhile: the request is sent again at once. */
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
-type Client = { request: (url: URL, opts: RequestOptions) => ClientRequest; agent: Agent };
+type Client = {
+  request: (url: URL, opts: RequestOptions) => ClientRequest;
+  agent: Agent;
+  /** The TLS trust options of its https requests. */
+  trust: TrustOptions;
+};
 
 /**
  * Creates the default Fetcher over `node:http`/`node:https` with keep-alive connections (one pool per
@@ -127,12 +133,20 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
               ([http, https, tls]) => ({
                 request: https.request,
                 agent: tunnelAgent(proxy, http, https, tls.connect as (opts: object) => Socket),
+                trust: trustOptions(tls, options.ca, env),
               }),
             )
-          : (protocol === 'https:' ? import('node:https') : import('node:http')).then((m) => ({
-              request: m.request,
-              agent: new m.Agent({ keepAlive: true, scheduling: 'lifo' }),
-            }));
+          : protocol === 'https:'
+            ? Promise.all([import('node:https'), import('node:tls')]).then(([https, tls]) => ({
+                request: https.request,
+                agent: new https.Agent({ keepAlive: true, scheduling: 'lifo' }),
+                trust: trustOptions(tls, options.ca, env),
+              }))
+            : import('node:http').then((http) => ({
+                request: http.request,
+                agent: new http.Agent({ keepAlive: true, scheduling: 'lifo' }),
+                trust: {},
+              }));
       clients.set(key, c);
     }
     return c;
@@ -156,7 +170,7 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
       signal.throwIfAborted();
       const outcome = await new Promise<{ res?: IncomingMessage; err?: unknown; stale?: boolean }>(
         (resolve) => {
-          const tls = url.protocol === 'https:' && options.ca !== undefined ? { ca: options.ca } : {};
+          const tls = url.protocol === 'https:' ? client.trust : {};
           const req =
             proxy !== undefined && url.protocol === 'http:'
               ? client.request(url, { ...viaHttpProxy(url, proxy, headers), agent: client.agent })

@@ -3,11 +3,12 @@ import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'no
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { type Readable, Transform } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import * as nodeTls from 'node:tls';
 import { errorText, ImprintError } from '../../errors.js';
 import { ResponseBody } from '../../net/http-body.js';
 import { type ProxySettings, proxyFor, tunnelAgent, viaHttpProxy } from '../../net/proxy.js';
 import { DEFAULT_NET_TIMEOUTS, formatDuration, type NetTimeouts } from '../../net/timeouts.js';
+import { trustOptions } from '../../net/trust.js';
 
 /** A request body: bytes, or a function that opens a fresh stream (so that a retry can send it again). */
 export type RequestBody = Buffer | (() => Promise<Readable>);
@@ -50,7 +51,7 @@ function tunnelFor(proxy: URL): Agent {
       proxy,
       { request: httpRequest },
       { Agent: HttpsAgent },
-      tlsConnect as (opts: object) => Socket,
+      nodeTls.connect as (opts: object) => Socket,
     );
     tunnels.set(proxy.href, agent);
   }
@@ -83,7 +84,9 @@ export function send(
     const options = {
       method: req.method,
       headers,
-      ...(url.protocol === 'https:' ? { ca: tls.ca, rejectUnauthorized: tls.verify } : {}),
+      ...(url.protocol === 'https:'
+        ? { ...trustOptions(nodeTls, tls.ca), rejectUnauthorized: tls.verify }
+        : {}),
       // Through a proxy: http in absolute form, https in a CONNECT tunnel.
       ...(proxy === undefined
         ? {}

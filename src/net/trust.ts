@@ -1,0 +1,75 @@
+// The certificates an https connection trusts. Node 20 reads the file NODE_EXTRA_CA_CERTS names, and
+// builds its certificate store from it, at every start, before any code runs (~45 ms for the system
+// bundle, which this project's machine names there): a cost every command paid, most of them without
+// opening a TLS connection. bin/imprint hands the variable over as IMPRINT_EXTRA_CA_CERTS before it
+// starts Node, and the first https connection reads the file here, adding its certificates to Node's
+// default ones, as Node would have.
+import { readFileSync } from 'node:fs';
+import type { SecureContext } from 'node:tls';
+
+/** node:tls, which the caller has loaded (commands that open no TLS connection never load it). */
+export type TlsModule = Pick<typeof import('node:tls'), 'createSecureContext' | 'rootCertificates'>;
+
+/** The TLS trust options of one https request (spread into the request's options). */
+export type TrustOptions = { ca: string | Buffer } | { secureContext: SecureContext } | Record<string, never>;
+
+/** Names the file of extra certificates when bin/imprint took it from NODE_EXTRA_CA_CERTS. */
+export const DEFERRED_CA_ENV = 'IMPRINT_EXTRA_CA_CERTS';
+
+/** The default trust with each file's certificates added, by file (undefined: the file was unusable). */
+const contexts = new Map<string, SecureContext | undefined>();
+
+/**
+ * Options for an https request: the caller's `ca` when it names one (it replaces the defaults, as
+ * Node's `ca` option does), else Node's default certificates plus those of the file in
+ * IMPRINT_EXTRA_CA_CERTS, else nothing (Node's defaults, with NODE_EXTRA_CA_CERTS when Node read it
+ * itself). A file that cannot be read or parsed is skipped with the warning Node gives for
+ * NODE_EXTRA_CA_CERTS. Cost: the first call per file reads and parses it (~20 ms for 140 certificates).
+ */
+export function trustOptions(
+  tls: TlsModule,
+  ca: string | Buffer | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): TrustOptions {
+  if (ca !== undefined) return { ca };
+  const file = env[DEFERRED_CA_ENV];
+  if (file === undefined || file === '') return {};
+  let context = contexts.get(file);
+  if (!contexts.has(file)) {
+    context = withExtraCertificates(tls, file);
+    contexts.set(file, context);
+  }
+  return context === undefined ? {} : { secureContext: context };
+}
+
+/** Node's default trust plus the certificates in `file`, or undefined (warned) when it is unusable. */
+function withExtraCertificates(tls: TlsModule, file: string): SecureContext | undefined {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (err) {
+    warn(file, err);
+    return undefined;
+  }
+  // A context made without `ca` holds Node's default store (bundled or the system's, as Node was
+  // built or started); adding to it copies that store first, so the defaults stay trusted: what Node
+  // does with NODE_EXTRA_CA_CERTS. Where that internal method is missing, the bundled roots stand in.
+  const context = tls.createSecureContext();
+  const native = (context as unknown as { context?: { addCACert?: (pem: Buffer) => void } }).context;
+  try {
+    if (typeof native?.addCACert === 'function') {
+      native.addCACert(pem);
+      return context;
+    }
+    return tls.createSecureContext({ ca: [...tls.rootCertificates, pem.toString('utf8')] });
+  } catch (err) {
+    warn(file, err);
+    return undefined;
+  }
+}
+
+function warn(file: string, err: unknown): void {
+  process.emitWarning(
+    `Ignoring extra certs from \`${file}\`, load failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
