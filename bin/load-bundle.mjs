@@ -12,6 +12,7 @@
 // makes it for the Node that installs; another Node writes its own on first use if the directory is
 // writable (to a temporary name, then renamed), else runs without. The cache is as trusted as the
 // bundle beside it. NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own cache.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
@@ -50,7 +51,9 @@ export function loadBundle(dir) {
       // none yet
     }
   }
-  const script = new Script(Module.wrap(bytes.toString('utf8')), { filename: file, cachedData });
+  // The bundle is ASCII (scripts/bundle.mjs checks): read as Latin-1, the same text without UTF-8 decoding.
+  const source = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
+  const script = new Script(Module.wrap(source), { filename: file, cachedData });
   const module = { exports: {} };
   script
     .runInThisContext()

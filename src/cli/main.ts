@@ -83,7 +83,7 @@ export function usage(message: string, hint?: string): ImprintError {
  * their compiled code too, which every build then loads instead of compiling (~20 ms on Node 20).
  */
 export async function primeCodeCache(): Promise<void> {
-  await Promise.all([
+  const [, , , , spec] = await Promise.all([
     import('../attest/attest-build.js'),
     import('../build/build.js'),
     import('../lock/io.js'),
@@ -91,4 +91,33 @@ export async function primeCodeCache(): Promise<void> {
     import('../spec/index.js'),
     import('../transport/index.js'),
   ]);
+  // Every build parses and checks a spec first: parsing one here compiles the YAML parser's and the
+  // schema's code into the cache too (~10 ms of a build's start-up on Node 20).
+  spec.parseSpec(PRIME_SPEC, 'imprint.yaml');
 }
+
+/** A spec with a value in most fields, parsed by primeCodeCache. */
+const PRIME_SPEC = `version: 1
+platforms: [linux/amd64, linux/arm64]
+sources:
+  - suites: [bookworm, bookworm-updates]
+    components: [main]
+packages:
+  - python3
+  - {name: tzdata, dependencies: false}
+files:
+  - source: app/
+    target: /app/
+    mode: "0755"
+accounts:
+  users:
+    - {name: app, uid: 1000, home: /home/app}
+  groups:
+    - {name: app, gid: 1000}
+user: app
+workdir: /app
+env: {A: "1"}
+entrypoint: [/usr/bin/python3, /app/hello.py]
+cmd: [--help]
+labels: {org.opencontainers.image.title: x}
+`;

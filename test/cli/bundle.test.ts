@@ -3,6 +3,7 @@
 // same image as the sources: packages from a generated signed repository (unpacked with xz and in
 // WebAssembly, large bodies compressed ahead in the deflate workers) and the spec's files.
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -81,6 +82,14 @@ describe('the bundled CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(r.stdout.trim(), version);
+  });
+
+  it('is ASCII (read as Latin-1), and its code cache is primed without failing', async () => {
+    const bytes = readFileSync(join(bundle, 'out', 'main.cjs'));
+    assert.ok(isAscii(bytes), 'esbuild escapes other characters; comments are dropped');
+    // A failing primeCodeCache (say a sample spec the schema no longer takes) leaves no cache at all.
+    const { primeCodeCache } = await import('../../src/cli/main.js');
+    await primeCodeCache();
   });
 
   it('loads with a V8 code cache made for this Node, and replaces a cache V8 rejects', async () => {
