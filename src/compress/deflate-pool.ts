@@ -28,7 +28,11 @@ export function defaultDeflateWorkers(): number {
 
 /** Something that compresses blocks, possibly out of order (a DeflatePool; tests inject others). */
 export interface BlockRunner {
-  run(job: BlockJob, transfer: ArrayBuffer[]): Promise<Uint8Array>;
+  /**
+   * `ahead`: work done before anything waits for it (GzipBodyCache), which a runner may hold back
+   * while blocks a writer waits for run.
+   */
+  run(job: BlockJob, transfer: ArrayBuffer[], ahead?: boolean): Promise<Uint8Array>;
 }
 
 /** A process-wide block runner (sharedDeflatePool): worker threads, or the native library's calls. */
@@ -159,12 +163,14 @@ export class DeflatePool implements DeflateRunner {
  * library as it is. The library's gzip writer makes the member; before its first block at a level,
  * its member of the known-answer probe must equal gzipMember's (the checked raw deflate, framed here),
  * else this runner hands every block to a worker DeflatePool instead. Each call in flight occupies
- * a thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default; bin/imprint adds `size` to it).
+ * a thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default; bin/imprint adds 2 x `size` to it).
  */
 export class NativeDeflateRunner implements DeflateRunner {
   readonly size: number;
   readonly #native: NativeLibdeflate;
+  /** Blocks a writer waits for, and blocks compressed ahead. */
   readonly #queue: Array<Omit<Task, 'id' | 'transfer'>> = [];
+  readonly #aheadQueue: Array<Omit<Task, 'id' | 'transfer'>> = [];
   readonly #checked = new Map<number, boolean>();
   #running = 0;
   #fallback: DeflatePool | undefined;
@@ -175,7 +181,7 @@ export class NativeDeflateRunner implements DeflateRunner {
     this.#native = native;
   }
 
-  run(job: BlockJob, transfer: ArrayBuffer[] = []): Promise<Uint8Array> {
+  run(job: BlockJob, transfer: ArrayBuffer[] = [], ahead = false): Promise<Uint8Array> {
     if (this.#closed)
       return Promise.reject(new ImprintError('INTERNAL', 'the deflate worker pool is closed'));
     if (!this.#usable(job.level)) {
@@ -183,7 +189,7 @@ export class NativeDeflateRunner implements DeflateRunner {
       return this.#fallback.run(job, transfer);
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job, resolve, reject });
+      (ahead ? this.#aheadQueue : this.#queue).push({ job, resolve, reject });
       this.#dispatch();
     });
   }
@@ -198,7 +204,7 @@ export class NativeDeflateRunner implements DeflateRunner {
   async close(): Promise<void> {
     this.#closed = true;
     const closed = new ImprintError('INTERNAL', 'the deflate worker pool was closed');
-    for (const task of this.#queue.splice(0)) task.reject(closed);
+    for (const task of [...this.#queue.splice(0), ...this.#aheadQueue.splice(0)]) task.reject(closed);
     await this.#fallback?.close();
   }
 
@@ -218,9 +224,23 @@ export class NativeDeflateRunner implements DeflateRunner {
     return ok;
   }
 
+  /**
+   * Starts queued blocks: those compressed ahead while fewer than `size` calls run, those a writer
+   * waits for while fewer than twice as many do. A call that ends is seen only when this thread
+   * returns to its event loop, which a layer writer busy with many small files does late: the extra
+   * calls keep the thread pool's next block queued meanwhile (a package layer's last ~0.4 s took
+   * ~10 % less).
+   */
   #dispatch(): void {
-    while (this.#running < this.size && this.#queue.length > 0) {
-      const task = this.#queue.shift() as Omit<Task, 'id' | 'transfer'>;
+    for (;;) {
+      const queue =
+        this.#queue.length > 0 && this.#running < 2 * this.size
+          ? this.#queue
+          : this.#aheadQueue.length > 0 && this.#running < this.size
+            ? this.#aheadQueue
+            : undefined;
+      if (queue === undefined) return;
+      const task = queue.shift() as Omit<Task, 'id' | 'transfer'>;
       this.#running++;
       this.#native.gzipAsync(task.job.data, task.job.level).then(
         (member) => {

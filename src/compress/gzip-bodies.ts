@@ -60,7 +60,7 @@ export class GzipBodyCache {
   constructor(level: number, options: GzipBodyCacheOptions = {}) {
     this.level = level;
     const pool = options.pool ?? sharedDeflatePool(defaultDeflateWorkers());
-    this.#run = (job, transfer) => pool.run(job, transfer);
+    this.#run = (job, transfer) => pool.run(job, transfer, true);
     this.#maxInFlight = options.maxInFlight ?? 2 * defaultDeflateWorkers();
     this.#maxHeld = options.maxHeldBytes ?? 48 * 1024 * 1024;
     this.#blockSize = options.blockSize ?? GZIP_BLOCK_SIZE;

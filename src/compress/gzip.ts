@@ -66,7 +66,8 @@ function blockError(err: unknown): Error {
 /** Members on their way out, in input order: a block handed to the engine, or members inserted ready. */
 interface InFlight {
   members: Promise<Uint8Array[]>;
-  block: boolean;
+  /** The input bytes of a block handed to the engine; 0 for members inserted ready. */
+  bytes: number;
 }
 
 /**
@@ -76,20 +77,25 @@ interface InFlight {
  * and `emit` receives the members in input order. `insert()` places members made elsewhere (the same
  * function of the same bytes: gzip-bodies.ts) at a cut. The bytes depend only on the input, the cuts,
  * the level, the block size and the pinned libdeflate: never on chunking, worker count, timing, the
- * Node build or the CPU. Memory: at most 2 blocks per worker in flight. Calls must not overlap: await
+ * Node build or the CPU. Memory: at most 2 blocks' bytes per worker in flight. Calls must not overlap: await
  * each before the next.
  */
 export class GzipBlocks {
   readonly #level: number;
   readonly #blockSize: number;
   readonly #run: BlockRunner['run'];
-  readonly #maxInFlight: number;
+  /** Bytes of blocks handed out and not yet emitted, at most: 2 blocks per worker. */
+  readonly #maxBytesInFlight: number;
   readonly #emit: (member: Uint8Array) => void | Promise<void>;
   readonly #seen: ((block: Uint8Array) => void) | undefined;
   /** Members of the blocks handed out, in input order. */
   readonly #inFlight: InFlight[] = [];
-  /** Entries of #inFlight that are blocks handed to the engine (members inserted ready do not count). */
-  #blocksInFlight = 0;
+  /**
+   * Input bytes of the blocks in #inFlight (members inserted ready do not count). Bounded by bytes,
+   * not blocks: a layer cuts a short block before every large body, and a bound of 2 blocks per
+   * worker let a few short ones fill it while one full block held the head, leaving cores idle.
+   */
+  #bytesInFlight = 0;
   #block: Uint8Array;
   #fill = 0;
   #members = 0;
@@ -114,7 +120,7 @@ export class GzipBlocks {
     assertPinnedDeflate(level);
     this.#level = level;
     this.#blockSize = blockSize;
-    this.#maxInFlight = 2 * Math.max(1, workers);
+    this.#maxBytesInFlight = 2 * Math.max(1, workers) * blockSize;
     this.#block = blockBuffer(blockSize);
     this.#emit = emit;
     this.#seen = seen;
@@ -142,7 +148,7 @@ export class GzipBlocks {
     await this.cut();
     this.#members++;
     members.catch(() => {}); // awaited in order by #emitHead
-    this.#inFlight.push({ members, block: false });
+    this.#inFlight.push({ members, bytes: 0 });
   }
 
   /** Hands out the last block (one empty member when there was no input at all) and emits every member. */
@@ -152,7 +158,7 @@ export class GzipBlocks {
   }
 
   async #submit(): Promise<void> {
-    await this.#room();
+    await this.#room(this.#fill);
     let data: Uint8Array;
     if (this.#fill * 2 < this.#blockSize) {
       // A short block (cut before a large body): a copy of its own, and the buffer is reused.
@@ -167,20 +173,21 @@ export class GzipBlocks {
     this.#seen?.(data);
     const members = this.#run({ level: this.#level, data }, [data.buffer as ArrayBuffer]).then((m) => [m]);
     members.catch(() => {}); // awaited in order by #emitHead
-    this.#inFlight.push({ members, block: true });
-    this.#blocksInFlight++;
+    this.#inFlight.push({ members, bytes: data.length });
+    this.#bytesInFlight += data.length;
   }
 
-  /** Waits until fewer than the limit of blocks are in flight, emitting the oldest. */
-  async #room(): Promise<void> {
-    while (this.#blocksInFlight >= this.#maxInFlight) await this.#emitHead();
+  /** Waits until `bytes` more fit the limit of bytes in flight, emitting the oldest. */
+  async #room(bytes: number): Promise<void> {
+    while (this.#bytesInFlight > 0 && this.#bytesInFlight + bytes > this.#maxBytesInFlight)
+      await this.#emitHead();
   }
 
   async #emitHead(): Promise<void> {
     let members: Uint8Array[];
     try {
       const head = this.#inFlight.shift() as InFlight;
-      if (head.block) this.#blocksInFlight--;
+      this.#bytesInFlight -= head.bytes;
       members = await head.members;
     } catch (err) {
       throw blockError(err);

@@ -172,6 +172,47 @@ describe('NativeDeflateRunner', {
     }
   });
 
+  test('runs blocks made ahead on `size` calls, and blocks a writer waits for on as many again', async () => {
+    assert.ok(native);
+    let running = 0;
+    const finish: Array<() => void> = [];
+    const held: NativeLibdeflate = {
+      ...native,
+      gzipAsync: (data, level) => {
+        running++;
+        return new Promise((resolve) =>
+          finish.push(() => {
+            running--;
+            resolve(native.gzip(data, level));
+          }),
+        );
+      },
+    };
+    const runner = new NativeDeflateRunner(2, held);
+    try {
+      const data = Array.from({ length: 6 }, (_, i) => textBytes(20_000 + i, i));
+      const ahead = data.slice(0, 3).map((d) => runner.run({ level: 6, data: d.slice() }, [], true));
+      assert.equal(running, 2, 'blocks made ahead: at most size at once');
+      const waited = data.slice(3).map((d) => runner.run({ level: 6, data: d.slice() }));
+      assert.equal(running, 4, "a writer's blocks: up to twice size, beside them");
+      (finish.shift() as () => void)();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(running, 4, "the writer's third block starts before the third made ahead");
+      while (finish.length > 0) {
+        (finish.shift() as () => void)();
+        await new Promise((r) => setImmediate(r));
+      }
+      const outputs = await Promise.all([...ahead, ...waited]);
+      for (const [i, out] of outputs.entries())
+        assert.ok(
+          Buffer.from(out).equals(Buffer.from(gzipMember({ level: 6, data: data[i] as Buffer }))),
+          `block ${i}`,
+        );
+    } finally {
+      await runner.close();
+    }
+  });
+
   test('a library whose gzip writer differs from the pinned member hands blocks to worker threads', async () => {
     assert.ok(native);
     let calls = 0;

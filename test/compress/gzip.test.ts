@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { codecDescription, compressStream, resolveLevel } from '../../src/compress/compress.js';
 import type { BlockRunner } from '../../src/compress/deflate-pool.js';
-import { GZIP_BLOCK_SIZE, GzipWriter } from '../../src/compress/gzip.js';
+import { GZIP_BLOCK_SIZE, GzipBlocks, GzipWriter } from '../../src/compress/gzip.js';
 import { type BlockJob, gzipHeader, gzipMember, gzipTrailer } from '../../src/compress/gzip-member.js';
 import { isImprintError } from '../../src/errors.js';
 import {
@@ -303,6 +303,31 @@ describe('backpressure', () => {
     assert.equal(submitted, 4);
     // The 4 blocks in flight, the block being filled, the writable buffer (1 MiB), the source's chunk.
     assert.ok(produced <= 6 * MiB + 128 * KiB, `${produced} bytes read while no block finished`);
+  });
+
+  test('blocks in flight are bounded by their bytes: short blocks (cut before large bodies) do not fill it', async () => {
+    const sizes: number[] = [];
+    const stuck: BlockRunner = {
+      run: (job) => {
+        sizes.push(job.data.length);
+        return new Promise(() => {});
+      },
+    };
+    const blockSize = 32 * KiB;
+    const blocks = new GzipBlocks(6, { workers: 2, blockSize, pool: stuck }, () => {});
+    void (async () => {
+      for (let i = 0; i < 40; i++) {
+        await blocks.write(Buffer.alloc(KiB, i));
+        await blocks.cut();
+      }
+      for (let i = 0; i < 8; i++) await blocks.write(Buffer.alloc(blockSize, i));
+    })();
+    await settled(() => sizes.length, 10);
+    // A bound of 2 blocks per worker stopped at the 4th short block while no block finished.
+    assert.deepEqual(sizes.slice(0, 40), Array(40).fill(KiB), 'all 40 short blocks were handed out');
+    assert.deepEqual(sizes.slice(40), [blockSize, blockSize], 'then full blocks, while they fit');
+    const held = sizes.reduce((a, b) => a + b, 0);
+    assert.ok(held <= 2 * 2 * blockSize, `${held} bytes in flight with 2 workers`);
   });
 
   test('a slow reader gets the same bytes', async () => {
