@@ -198,12 +198,18 @@ export async function parseDynamic(
   };
 }
 
-/** Bytes [start, end) of a file node, streamed from its start (nothing before `start` is kept). */
+/**
+ * Bytes [start, end) of a file node: read in place where its content allows (a spooled body: only
+ * those bytes), else streamed from its start (nothing before `start` is kept).
+ */
 export async function readRange(
   node: Extract<VNode, { kind: 'file' }>,
   start: number,
   end: number,
 ): Promise<Buffer> {
+  const from = Math.min(start, node.size);
+  const part = node.content.range?.(from, Math.max(from, Math.min(end, node.size)));
+  if (part !== undefined) return part;
   const whole = node.content.sync?.();
   if (whole !== undefined) return whole.subarray(start, end);
   const stream: Readable = await node.content();

@@ -51,6 +51,30 @@ export async function openSpooled(path: string, size: number, what: string): Pro
   return fh.createReadStream({ highWaterMark: 256 * 1024 });
 }
 
+/**
+ * Bytes [start, end) of a spooled body file of `size` bytes, read in place (a reader of an ELF
+ * header needs a few KiB of a 7 MB library, not all of it); undefined when the file is not as
+ * recorded or cannot be read, so the caller falls back to the stream, which reports why.
+ */
+export function readSpooledRange(
+  ref: { path: string; size: number },
+  start: number,
+  end: number,
+): Buffer | undefined {
+  if (start < 0 || end > ref.size || start > end) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(ref.path, 'r');
+    if (fstatSync(fd).size !== ref.size) return undefined;
+    const buf = Buffer.allocUnsafe(end - start);
+    return readFullySync(fd, buf, start) === buf.length ? buf : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** A spooled file of another size than recorded: the spool changed under the build. */
 function spooledSizeError(path: string, what: string, expected: number, found: number): ImprintError {
   return new ImprintError(

@@ -15,6 +15,7 @@ import {
   openSpooled,
   readExactly,
   readFullySync,
+  readSpooledRange,
   sizeError,
 } from './install-spool-io.js';
 import {
@@ -148,10 +149,16 @@ export class ContentSpool {
       case 'empty':
         return bytesOpener(Buffer.alloc(0));
       case 'file':
-        return () => openSpooled(ref.path, ref.size, what);
+        return Object.assign(() => openSpooled(ref.path, ref.size, what), {
+          range: (start: number, end: number) =>
+            this.#closed ? undefined : readSpooledRange(ref, start, end),
+        });
       case 'pack':
         if (ref.pack !== this.#packPath) this.adopt(ref.pack);
-        return Object.assign(() => this.#readPacked(ref, what), { sync: () => this.#packedSync(ref) });
+        return Object.assign(() => this.#readPacked(ref, what), {
+          sync: () => this.#packedSync(ref),
+          range: (start: number, end: number) => this.#packedRange(ref, start, end),
+        });
     }
   }
 
@@ -409,6 +416,25 @@ export class ContentSpool {
     const buf = Buffer.allocUnsafe(ref.size);
     try {
       return readFullySync(fh.fd, buf, ref.offset) === ref.size ? buf : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Bytes [start, end) of a packed body, from its segment in memory or the pack file; undefined when neither can be had now. */
+  #packedRange(ref: Extract<ContentRef, { store: 'pack' }>, start: number, end: number): Buffer | undefined {
+    if (this.#closed || start < 0 || end > ref.size || start > end) return undefined;
+    if (ref.pack === this.#packPath) {
+      const seg = this.#segments[Math.floor(ref.offset / this.#segmentSize)];
+      const at = ref.offset % this.#segmentSize;
+      if (seg === undefined || at + ref.size > seg.used) return undefined;
+      if (seg.buf !== undefined) return seg.buf.subarray(at + start, at + end);
+    }
+    const fh = this.#handles.get(ref.pack);
+    if (fh === undefined) return undefined;
+    const buf = Buffer.allocUnsafe(end - start);
+    try {
+      return readFullySync(fh.fd, buf, ref.offset + start) === buf.length ? buf : undefined;
     } catch {
       return undefined;
     }

@@ -8,11 +8,19 @@ import { Readable } from 'node:stream';
  */
 export type ContentOpener = (() => Promise<Readable> | Readable) & {
   readonly sync?: () => Buffer | undefined;
+  /**
+   * Bytes [start, end) of the content (end within its size), read in place without the rest, where
+   * the content lies in memory or a file; undefined to fall back to `sync` or the stream.
+   */
+  readonly range?: (start: number, end: number) => Buffer | undefined;
 };
 
 /** The opener of content held in memory (`sync` gives the bytes themselves). */
 export function bytesOpener(bytes: Buffer): ContentOpener {
-  return Object.assign(() => Readable.from([bytes]), { sync: () => bytes });
+  return Object.assign(() => Readable.from([bytes]), {
+    sync: () => bytes,
+    range: (start: number, end: number) => bytes.subarray(start, end),
+  });
 }
 
 /** The whole content of an opener: its synchronous bytes when it has them, else its stream read to the end. */

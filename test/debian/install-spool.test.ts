@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -142,6 +142,39 @@ describe('ContentSpool', () => {
     await assert.rejects(read(reader, first), { code: 'INTERNAL' });
     await writer.close();
     assert.equal(writer.opener(refs[0] as ContentRef, 'y0').sync?.(), undefined);
+  });
+
+  it('openers read a range in place: from a segment in memory, the pack file, or a body file of its own', async () => {
+    const dir = freshDir();
+    const spool = new ContentSpool(dir, { memoryBudget: 0 });
+    const packed = body(300_000, 7);
+    const own = body(3_000_000, 8);
+    const packedRef = await spool.capture(Readable.from([packed]), packed.length, 'packed');
+    const ownRef = await spool.capture(Readable.from([own]), own.length, 'own');
+    assert.equal(ownRef.store, 'file');
+    const ranges: Array<[number, number]> = [
+      [0, 64],
+      [1234, 99_000],
+      [packed.length - 10, packed.length],
+      [500, 500],
+    ];
+    const check = (ref: ContentRef, data: Buffer, where: string) => {
+      const range = spool.opener(ref, where).range;
+      assert.ok(range !== undefined, where);
+      for (const [s, e] of ranges) assert.ok(range(s, e)?.equals(data.subarray(s, e)), `${where} [${s}, ${e})`);
+      assert.equal(range(0, data.length + 1), undefined, `${where}: beyond the body`);
+    };
+    check(packedRef, packed, 'segment in memory');
+    check(ownRef, own, 'body file');
+    await spool.flush();
+    check(packedRef, packed, 'pack file');
+    // A body file of another size than recorded (the spool changed): no range; the stream reports it.
+    const file = (ownRef as Extract<ContentRef, { store: 'file' }>).path;
+    writeFileSync(file, own.subarray(0, 1000));
+    assert.equal(spool.opener(ownRef, 'own').range?.(0, 10), undefined);
+    await assert.rejects(read(spool, ownRef), { code: 'SIZE_MISMATCH' });
+    await spool.close();
+    assert.equal(spool.opener(packedRef, 'packed').range?.(0, 10), undefined, 'never after close');
   });
 
   it('with memoryBudget 0, flush() puts every ref in the pack file for another spool to read', async () => {
