@@ -8,6 +8,11 @@ import { ImprintError } from '../errors.js';
 export function normalizeImagePath(path: string, what = 'path'): string {
   // Already normal (the common case: every path of a package's data.tar after its './'): no copy.
   if (!NEEDS_NORMALISING.test(path)) return path;
+  // Absolute and otherwise normal (how effects and specs name paths): the key is the rest.
+  if (path.charCodeAt(0) === 0x2f) {
+    const rest = path.slice(1);
+    if (!NEEDS_NORMALISING.test(rest)) return rest;
+  }
   if (path.includes('\0')) throw invalid(path, what, 'contains a NUL byte');
   const parts: string[] = [];
   for (const part of path.split('/')) {

@@ -154,7 +154,11 @@ export class FileTree {
    */
   resolveParents(path: string): string {
     const key = normalizeImagePath(path);
-    if (key === '') return key;
+    const slash = key.lastIndexOf('/');
+    if (slash < 0) return key; // the root or a top-level entry: no parents
+    // Every ancestor of a node is a directory (add and mkdirp refuse anything else in the way), so
+    // an existing parent directory means no link on the way: the common case, without the walk.
+    if (this.#nodes.get(key.slice(0, slash))?.kind === 'dir') return key;
     const parts = key.split('/');
     let current = '';
     const followed: string[] = []; // every link followed, for the hop limit and the error
