@@ -1,6 +1,6 @@
 import { ImprintError } from '../errors.js';
 import type { VNode } from '../vfs/node.js';
-import { compareBytes, normalizeImagePath } from '../vfs/path.js';
+import { normalizeImagePath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 /** A files[] entry as errors name it. */
@@ -60,7 +60,7 @@ export function refuseHidingDirectories(
   files: FileTree,
   entries: readonly FilesEntry[],
 ): void {
-  for (const key of [...files.keys()].sort(compareBytes)) {
+  for (const key of sortBytes([...files.keys()])) {
     const node = files.get(key)!;
     if (node.kind === 'dir') continue;
     const index = /^files\[(\d+)\]$/.exec(node.origin ?? '')?.[1];

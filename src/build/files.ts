@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { errorText, ImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
-import { compareBytes, normalizeImagePath, parentPath } from '../vfs/path.js';
+import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { refuseHidingDirectory } from './file-targets.js';
 import { sourceContent, stampOf } from './source-file.js';
@@ -129,9 +129,11 @@ export interface BuildPath {
 
 async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Promise<void> {
   // Synchronous metadata calls: a tree of 10,000 files would otherwise be 10,000 thread-pool trips.
-  const names = onHost(ctx.copy, hostDir, () => readdirSync(hostDir, { encoding: 'buffer' }))
-    .map((raw) => utf8Name(ctx.copy, hostDir, raw))
-    .sort(compareBytes);
+  const names = sortBytes(
+    onHost(ctx.copy, hostDir, () => readdirSync(hostDir, { encoding: 'buffer' })).map((raw) =>
+      utf8Name(ctx.copy, hostDir, raw),
+    ),
+  );
   for (const name of names) {
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;

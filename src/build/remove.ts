@@ -1,6 +1,6 @@
 import { ImprintError } from '../errors.js';
 import { type SpecLocation, specField } from '../spec/index.js';
-import { compareBytes, parentPath, withinAny } from '../vfs/path.js';
+import { parentPath, sortBytes, withinAny } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 const GLOB = /[*?]/;
@@ -37,7 +37,7 @@ export function applyRemovals(tree: FileTree, patterns: readonly string[], spec:
         },
       );
     }
-    for (const key of matches.sort(compareBytes)) {
+    for (const key of sortBytes(matches)) {
       if (withinAny(parentPath(key), removed)) continue; // already gone with a removed directory
       tree.remove(key);
       removed.add(key);

@@ -6,7 +6,7 @@ import { findXzTool } from '../compress/xz-native.js';
 import { ImprintError } from '../errors.js';
 import { largestFirst } from '../net/concurrency.js';
 import type { ContentOpener } from '../vfs/node.js';
-import { compareBytes } from '../vfs/path.js';
+import { sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import type { DebLimits } from './deb.js';
 import { type Deb822Paragraph, parseDeb822 } from './deb822.js';
@@ -275,11 +275,11 @@ async function install(
       : removeNondeterministic(tree, { mtime: opts.epoch, isShipped: (k) => shipped.has(k) });
 
   const originOf = new Map<string, string>();
-  for (const key of [...tree.keys()].sort(compareBytes)) originOf.set(key, tree.get(key)?.origin ?? '');
+  for (const key of sortBytes([...tree.keys()])) originOf.set(key, tree.get(key)?.origin ?? '');
   for (const p of installed)
-    p.paths = [...(pathsByOrigin.get(p.statusEntry) ?? [])]
-      .filter((k) => tree.get(k) !== undefined)
-      .sort(compareBytes);
+    p.paths = sortBytes(
+      [...(pathsByOrigin.get(p.statusEntry) ?? [])].filter((k) => tree.get(k) !== undefined),
+    );
   return {
     packages: installed,
     origins: originOf,

@@ -1,7 +1,7 @@
 import { ImprintError } from '../errors.js';
 import type { TarWriteEntry } from '../tar/index.js';
 import type { VNode } from './node.js';
-import { compareBytes } from './path.js';
+import { compareBytes, sortBytes } from './path.js';
 import type { FileTree } from './tree.js';
 
 /**
@@ -10,9 +10,13 @@ import type { FileTree } from './tree.js';
  * a file at its first path in that order with the others linking to it. Cost: sorts all keys.
  */
 export function layerEntries(tree: FileTree): TarWriteEntry[] {
-  const sorted = [...tree.keys()]
-    .map((key) => ({ key, node: tree.get(key)!, path: archivePath(key, tree.get(key)!) }))
-    .sort((a, b) => compareBytes(a.path, b.path));
+  const byPath = new Map<string, { key: string; node: VNode; path: string }>();
+  for (const key of tree.keys()) {
+    const node = tree.get(key)!;
+    const path = archivePath(key, node);
+    byPath.set(path, { key, node, path }); // distinct keys, distinct paths (only directories end in /)
+  }
+  const sorted = sortBytes([...byPath.keys()]).map((path) => byPath.get(path)!);
 
   // Hard links: group every link with the file it finally reaches; the group's first path holds the data.
   const groupLeader = new Map<string, string>();

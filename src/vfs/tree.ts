@@ -1,6 +1,6 @@
 import { ImprintError } from '../errors.js';
 import type { Meta, VNode } from './node.js';
-import { compareBytes, normalizeImagePath, parentPath, resolveLinkTarget } from './path.js';
+import { normalizeImagePath, parentPath, resolveLinkTarget, sortBytes } from './path.js';
 
 export interface AddOptions {
   /** What to do when the path exists: 'error' (default; directories merge), or 'replace'. */
@@ -37,7 +37,7 @@ export class FileTree {
   /** The keys directly below the directory `path`, sorted by UTF-8 bytes ([] when none). Cost: O(children log children). */
   childKeys(path: string): string[] {
     const kids = this.#children.get(normalizeImagePath(path));
-    return kids === undefined ? [] : [...kids].sort(compareBytes);
+    return kids === undefined ? [] : sortBytes([...kids]);
   }
 
   /** All keys, in insertion order (callers that write output must sort: see layerEntries). */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { layerEntries } from '../../src/vfs/entries.js';
 import type { VNode } from '../../src/vfs/node.js';
-import { compareBytes, normalizeImagePath, resolveLinkTarget } from '../../src/vfs/path.js';
+import { compareBytes, normalizeImagePath, resolveLinkTarget, sortBytes } from '../../src/vfs/path.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
 const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 100 };
@@ -255,6 +255,27 @@ describe('vfs paths: fast paths agree with the definitions', () => {
       const expected = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
       assert.equal(Math.sign(compareBytes(a, b)), expected, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
       assert.equal(Math.sign(compareBytes(b, a)), -expected || 0);
+    }
+  });
+
+  it('sortBytes sorts as compareBytes does: natively below U+D800, with compareBytes beyond', () => {
+    let seed = 11;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const narrow = ['a', 'B', '/', '.', '-', 'é', '\u07ff', '\ud7ff', '0'];
+    const wide = ['\ue000', '\uffff', '😀', '\u{10000}'];
+    for (const alphabet of [narrow, [...narrow, ...wide]]) {
+      for (let round = 0; round < 200; round++) {
+        const words = Array.from({ length: next(60) }, () =>
+          Array.from({ length: 1 + next(6) }, () => alphabet[next(alphabet.length)]).join(''),
+        );
+        const byBytes = [...words].sort((a, b) =>
+          Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')),
+        );
+        assert.deepEqual(sortBytes([...words]), byBytes, JSON.stringify(words));
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 // ca-certificates' postinst: /etc/ca-certificates.conf, then update-ca-certificates (PEM links, the
 // bundle) and `openssl rehash` (subject-hash links), reproduced from the tree alone.
 import { createHash } from 'node:crypto';
-import { compareBytes } from '../../vfs/path.js';
+import { sortBytes } from '../../vfs/path.js';
 import { childNames, exists, makeDir, readTreeFile, statPath, writeFile, writeSymlink } from './tree-io.js';
 import type { EffectContext, EffectRule } from './types.js';
 import { pemCertificates, subjectHash } from './x509-name-hash.js';
@@ -40,15 +40,14 @@ function crtFiles(ctx: EffectContext, dir: string): string[] {
     if (key.startsWith(prefix) && key.endsWith('.crt') && statPath(ctx.tree, key)?.node.kind === 'file')
       out.push(key.slice(prefix.length));
   }
-  return out.sort(compareBytes);
+  return sortBytes(out);
 }
 
 /** The text of a new /etc/ca-certificates.conf: the header, then every certificate, `!`-prefixed when not trusted. */
 export function caConfText(certs: readonly string[], trust: boolean): string {
   return (
     CA_CONF_HEADER +
-    [...certs]
-      .sort(compareBytes)
+    sortBytes([...certs])
       .map((c) => `${trust ? '' : '!'}${c}\n`)
       .join('')
   );

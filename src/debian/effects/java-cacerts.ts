@@ -5,7 +5,7 @@
 // dated at the build epoch.
 import { createHash } from 'node:crypto';
 import { ImprintError } from '../../errors.js';
-import { compareBytes } from '../../vfs/path.js';
+import { sortBytes } from '../../vfs/path.js';
 import { childNames, exists, readTreeFile, writeFile } from './tree-io.js';
 import type { EffectRule } from './types.js';
 import { pemCertificates } from './x509-name-hash.js';
@@ -95,9 +95,7 @@ async function trustedCerts(ctx: Parameters<EffectRule['apply']>[0]): Promise<Tr
     const alias = `debian:${name.toLowerCase()}`;
     if (certs.length === 1 && !byAlias.has(alias)) byAlias.set(alias, certs[0] as Buffer);
   }
-  return [...byAlias.keys()]
-    .sort(compareBytes)
-    .map((alias) => ({ alias, der: byAlias.get(alias) as Buffer }));
+  return sortBytes([...byAlias.keys()]).map((alias) => ({ alias, der: byAlias.get(alias) as Buffer }));
 }
 
 export const javaCacertsRule: EffectRule = {

@@ -2,7 +2,7 @@
 // none on a fresh install, so locale-gen compiles nothing) and /etc/default/locale (update-locale's
 // header). An image built on this one (`sed -i 's/^# de_DE.UTF-8/de_DE.UTF-8/' /etc/locale.gen &&
 // locale-gen`) needs the list; without it locale-gen builds nothing.
-import { compareBytes } from '../../vfs/path.js';
+import { sortBytes } from '../../vfs/path.js';
 import { exists, readTreeFile, writeFile } from './tree-io.js';
 import type { EffectRule } from './types.js';
 
@@ -33,7 +33,7 @@ export function localeGen(current: string, supported: readonly string[]): string
   const entries = new Set<string>();
   for (const text of supported)
     for (const line of text.split('\n')) if (/^[a-zA-Z]/.test(line)) entries.add(line.replace(/ *$/, ''));
-  for (const locale of [...entries].sort(compareBytes)) {
+  for (const locale of sortBytes([...entries])) {
     const name = locale.trim(); // `read` strips leading and trailing blanks
     const pattern = new RegExp(`^[# ]*${name.replace(/[\\^$*+?()[\]{}|/]/g, '\\$&')} *$`);
     if (!out.some((l) => pattern.test(l))) out.push(`# ${name}`);

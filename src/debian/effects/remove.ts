@@ -1,7 +1,7 @@
 // THE list of paths whose content is non-deterministic (DESIGN §4 "Content"): one place, as data.
 import { Readable } from 'node:stream';
 import type { VNode } from '../../vfs/node.js';
-import { compareBytes } from '../../vfs/path.js';
+import { sortBytes } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
 /** One entry of the removal list. Patterns are image paths: `*` within a component, `**` across components. */
@@ -122,5 +122,5 @@ export function removeNondeterministic(tree: FileTree, options: RemoveOptions): 
       }
     }
   }
-  return [...new Set(changed)].sort(compareBytes);
+  return sortBytes([...new Set(changed)]);
 }

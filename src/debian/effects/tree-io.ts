@@ -1,7 +1,7 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
 import { ImprintError } from '../../errors.js';
 import { bytesOpener, type Meta, readContent, type VNode } from '../../vfs/node.js';
-import { compareBytes, normalizeImagePath } from '../../vfs/path.js';
+import { normalizeImagePath, sortBytes } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
 const MAX_HOPS = 40;
@@ -39,10 +39,11 @@ export function exists(tree: FileTree, path: string): boolean {
  */
 export function childNames(tree: FileTree, dir: string): string[] {
   const prefix = `${dir}/`;
-  return [...tree.keys()]
-    .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
-    .map((k) => k.slice(prefix.length))
-    .sort(compareBytes);
+  return sortBytes(
+    [...tree.keys()]
+      .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+      .map((k) => k.slice(prefix.length)),
+  );
 }
 
 /** True when `path` is a regular file once links are followed (`test -f`). */
