@@ -31,7 +31,9 @@ export class FileTree {
 
   /** The node at `path`, without following symlinks. */
   get(path: string): VNode | undefined {
-    return this.#nodes.get(normalizeImagePath(path));
+    // A key of this tree is normal, and no other spelling equals it: looked up as given first (callers
+    // walking the tree's own keys skip normalising each of them).
+    return this.#nodes.get(path) ?? this.#nodes.get(normalizeImagePath(path));
   }
 
   /** The keys directly below the directory `path`, sorted by UTF-8 bytes ([] when none). Cost: O(children log children). */
