@@ -14,6 +14,17 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** Answers a proxy's CONNECT on `client` with a tunnel to 127.0.0.1:`port` (whatever host was asked for). */
+export function tunnelTo(client: Socket, port: number): void {
+  const upstream = connect(port, '127.0.0.1', () => {
+    client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.destroy());
+  client.on('error', () => upstream.destroy());
+}
+
 /**
  * Writes a self-signed certificate for `cn` (2 days, RSA 2048) and its key with openssl; `san` is the
  * subjectAltName value (`IP:127.0.0.1`, `DNS:host`). Throws with openssl's message when it fails.

@@ -6,14 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFetcher } from '../../src/net/http.js';
 import { proxyFor, proxyFromEnv } from '../../src/net/proxy.js';
 import { send } from '../../src/transport/registry/http.js';
-import { selfSignedCert } from '../helpers/registry.js';
+import { selfSignedCert, tunnelTo } from '../helpers/registry.js';
 
 const read = async (s: AsyncIterable<Buffer | string>): Promise<string> => {
   let text = '';
@@ -66,13 +66,7 @@ describe('fetching through a proxy', async () => {
   });
   proxy.on('connect', (req: IncomingMessage, client: Socket) => {
     seen.push({ method: 'CONNECT', url: req.url ?? '', auth: req.headers['proxy-authorization'] });
-    const upstream = connect(tlsPort, '127.0.0.1', () => {
-      client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
+    tunnelTo(client, tlsPort);
   });
   const servers: Array<{ close(): void }> = [proxy];
   before(async () => {

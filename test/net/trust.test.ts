@@ -6,14 +6,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tls from 'node:tls';
 import { DEFERRED_CA_ENV, type TrustOptions, trustOptions } from '../../src/net/trust.js';
 import { ROOT } from '../helpers/cli.js';
-import { selfSignedCert } from '../helpers/registry.js';
+import { selfSignedCert, tunnelTo } from '../helpers/registry.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 const BIN = join(ROOT, 'bin', 'imprint');
@@ -46,15 +46,7 @@ describe('https trust', { skip: !hasOpenssl && 'no openssl' }, () => {
     servers.push(server);
     // A proxy that tunnels every CONNECT to that server, so a name that is not loopback reaches it.
     const proxy = createHttpServer();
-    proxy.on('connect', (_req: IncomingMessage, client: Socket) => {
-      const upstream = connect(port, '127.0.0.1', () => {
-        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
+    proxy.on('connect', (_req: IncomingMessage, client: Socket) => tunnelTo(client, port));
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     proxyPort = (proxy.address() as AddressInfo).port;
     servers.push(proxy);
