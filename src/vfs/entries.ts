@@ -30,46 +30,97 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
     if (compareBytes(fileKey, linkKey) < 0) groupLeader.set(fileKey, fileKey);
   }
 
+  // Object literals rather than spreads: ~6,000 entries a package layer, built once, on the main
+  // thread after the last package (spreads cost ~2 µs each there).
   return sorted.map(({ key, node, path }): TarWriteEntry => {
-    const base = { path, mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtime: node.mtime, size: 0 };
-    const xattrs = node.xattrs && Object.keys(node.xattrs).length > 0 ? { xattrs: node.xattrs } : {};
     switch (node.kind) {
       case 'dir':
-        return { ...base, ...xattrs, type: 'dir' };
+      case 'fifo':
+        return withXattrs(
+          {
+            path,
+            type: node.kind,
+            mode: node.mode & 0o7777,
+            uid: node.uid,
+            gid: node.gid,
+            mtime: node.mtime,
+            size: 0,
+          },
+          node,
+        );
       case 'symlink':
-        return { ...base, ...xattrs, type: 'symlink', linkname: node.target };
+        return withXattrs(
+          {
+            path,
+            type: 'symlink',
+            mode: node.mode & 0o7777,
+            uid: node.uid,
+            gid: node.gid,
+            mtime: node.mtime,
+            size: 0,
+            linkname: node.target,
+          },
+          node,
+        );
       case 'char':
       case 'block':
-        return { ...base, ...xattrs, type: node.kind, devmajor: node.major, devminor: node.minor };
-      case 'fifo':
-        return { ...base, ...xattrs, type: 'fifo' };
+        return withXattrs(
+          {
+            path,
+            type: node.kind,
+            mode: node.mode & 0o7777,
+            uid: node.uid,
+            gid: node.gid,
+            mtime: node.mtime,
+            size: 0,
+            devmajor: node.major,
+            devminor: node.minor,
+          },
+          node,
+        );
       case 'file':
       case 'hardlink': {
         const fileKey = node.kind === 'file' ? key : hardlinkFile(tree, key);
         const leader = groupLeader.get(fileKey) ?? fileKey;
         const file = tree.get(fileKey) as Extract<VNode, { kind: 'file' }>;
         // One inode: every path of the group carries the file's metadata; the leader also its data.
-        const inode = {
+        if (leader !== key)
+          return withXattrs(
+            {
+              path,
+              type: 'hardlink',
+              mode: file.mode & 0o7777,
+              uid: file.uid,
+              gid: file.gid,
+              mtime: file.mtime,
+              size: 0,
+              linkname: leader,
+            },
+            file,
+          );
+        const entry: TarWriteEntry = {
           path,
+          type: 'file',
           mode: file.mode & 0o7777,
           uid: file.uid,
           gid: file.gid,
           mtime: file.mtime,
-          ...(file.xattrs && Object.keys(file.xattrs).length > 0 ? { xattrs: file.xattrs } : {}),
-        };
-        if (leader !== key) return { ...inode, type: 'hardlink', size: 0, linkname: leader };
-        return {
-          ...inode,
-          type: 'file',
           size: file.size,
           body: file.content,
           bodySync: file.content.sync,
-          ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
         };
+        if (file.sha256 !== undefined) entry.sha256 = file.sha256;
+        return withXattrs(entry, file);
       }
     }
     throw new ImprintError('INTERNAL', `/${key} has an unknown node kind`);
   });
+}
+
+/** `entry`, with the node's extended attributes when it has any. */
+function withXattrs(entry: TarWriteEntry, node: VNode): TarWriteEntry {
+  if (node.xattrs !== undefined && Object.keys(node.xattrs).length > 0) entry.xattrs = node.xattrs;
+  return entry;
 }
 
 function archivePath(key: string, node: VNode): string {
