@@ -156,7 +156,7 @@ export class ContentSpool {
       case 'pack':
         if (ref.pack !== this.#packPath) this.adopt(ref.pack);
         return Object.assign(() => this.#readPacked(ref, what), {
-          sync: () => this.#packedSync(ref),
+          sync: () => this.#packedRange(ref, 0, ref.size),
           range: (start: number, end: number) => this.#packedRange(ref, start, end),
         });
     }
@@ -399,29 +399,11 @@ export class ContentSpool {
   }
 
   /**
-   * A packed body's bytes without waiting: a view of its segment while that is in memory, else read
-   * from the pack file (just written, so in the page cache). Undefined when that cannot be done now
-   * or fails: the opener's stream then reads it, and reports any error.
+   * Bytes [start, end) of a packed body without waiting (the whole body is the opener's `sync`): a
+   * view of its segment while that is in memory, else read from the pack file (just written, so in
+   * the page cache). Undefined when that cannot be done now or fails: the opener's stream then reads
+   * it, and reports any error.
    */
-  #packedSync(ref: Extract<ContentRef, { store: 'pack' }>): Buffer | undefined {
-    if (this.#closed) return undefined;
-    if (ref.pack === this.#packPath) {
-      const seg = this.#segments[Math.floor(ref.offset / this.#segmentSize)];
-      const at = ref.offset % this.#segmentSize;
-      if (seg === undefined || at + ref.size > seg.used) return undefined;
-      if (seg.buf !== undefined) return seg.buf.subarray(at, at + ref.size);
-    }
-    const fh = this.#handles.get(ref.pack);
-    if (fh === undefined) return undefined;
-    const buf = Buffer.allocUnsafe(ref.size);
-    try {
-      return readFullySync(fh.fd, buf, ref.offset) === ref.size ? buf : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Bytes [start, end) of a packed body, from its segment in memory or the pack file; undefined when neither can be had now. */
   #packedRange(ref: Extract<ContentRef, { store: 'pack' }>, start: number, end: number): Buffer | undefined {
     if (this.#closed || start < 0 || end > ref.size || start > end) return undefined;
     if (ref.pack === this.#packPath) {
