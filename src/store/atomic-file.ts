@@ -25,31 +25,57 @@ export function tempPath(dir: string, hint = ''): string {
 /** Bytes a file sink holds back while a write is in flight, before it waits for that write. */
 const MAX_PENDING_BYTES = 1 << 20;
 
+/** Bytes a syncing file sink writes between the data syncs it starts behind its writes. */
+export const SYNC_EVERY_BYTES = 4 << 20;
+
+export interface FileSinkOptions {
+  /**
+   * The caller fsyncs the file once it is written: start a data sync behind the writes every
+   * SYNC_EVERY_BYTES, so the disk takes the bytes while later ones are still being made and the
+   * final fsync waits only for the tail (a 20 MB layer's took ~15 ms after its last write).
+   */
+  syncing?: boolean;
+}
+
 /**
  * A pipeline sink that writes every chunk to an open file handle and leaves the handle open (for
  * fsync). Writes go behind the source: chunks that arrive while one write is in flight are written
  * together with the next `writev` (at most 1 MiB is held back), so a fast source costs a few system
  * calls instead of one per chunk. `onChunk` sees each chunk before it is written (to hash or count it
- * in the same pass); a throw there fails the pipeline. (A `FileHandle.createWriteStream` with
- * `autoClose: false` would keep the handle referenced, so a later `close()` would never settle.)
+ * in the same pass); a throw there fails the pipeline. With `syncing`, data syncs run behind the
+ * writes (see FileSinkOptions); the sink settles only once they have. (A
+ * `FileHandle.createWriteStream` with `autoClose: false` would keep the handle referenced, so a later
+ * `close()` would never settle.)
  */
 export function fileSink(
   fh: FileHandle,
   onChunk?: (chunk: Uint8Array) => void,
+  options: FileSinkOptions = {},
 ): (source: AsyncIterable<Uint8Array>) => Promise<void> {
   return async (source) => {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     let inflight: Promise<void> | undefined;
     let busy = false;
+    let unsynced = 0;
+    let syncs: Promise<void> = Promise.resolve();
     const start = (): void => {
       const batch = pending;
+      const bytes = pendingBytes;
       pending = [];
       pendingBytes = 0;
       busy = true;
       inflight = writeAll(fh, batch).finally(() => {
         busy = false;
       });
+      unsynced += bytes;
+      if (options.syncing === true && unsynced >= SYNC_EVERY_BYTES) {
+        unsynced = 0;
+        // One at a time, each after the writes before it; failures surface when awaited below.
+        const written = inflight;
+        syncs = syncs.then(() => written).then(() => fh.datasync());
+        syncs.catch(() => undefined);
+      }
       // Awaited below; this handler only keeps a failure from counting as unhandled meanwhile.
       inflight.catch(() => undefined);
     };
@@ -64,9 +90,11 @@ export function fileSink(
       }
       if (busy) await inflight;
       if (pending.length > 0) await writeAll(fh, pending);
+      await syncs;
     } catch (err) {
-      // Never leave a write running on a handle the caller is about to close.
+      // Never leave a write or a sync running on a handle the caller is about to close.
       await inflight?.catch(() => undefined);
+      await syncs.catch(() => undefined);
       throw err;
     }
   };
@@ -104,7 +132,7 @@ export async function writeFileAtomic(
   try {
     fh = await open(tmp, 'wx', 0o600);
     if (typeof data === 'function') {
-      await pipeline(await data(), fileSink(fh));
+      await pipeline(await data(), fileSink(fh, undefined, { syncing: true }));
     } else {
       await fh.writeFile(data);
     }

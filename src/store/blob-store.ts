@@ -170,12 +170,16 @@ export class BlobStore implements BlobReader {
       let size = 0;
       await pipeline(
         input,
-        fileSink(fh, (chunk) => {
-          size += chunk.length;
-          if (expect.size !== undefined && size > expect.size)
-            throw this.#sizeError(expect.size, `more than ${expect.size}`);
-          hash.update(chunk);
-        }),
+        fileSink(
+          fh,
+          (chunk) => {
+            size += chunk.length;
+            if (expect.size !== undefined && size > expect.size)
+              throw this.#sizeError(expect.size, `more than ${expect.size}`);
+            hash.update(chunk);
+          },
+          { syncing: true },
+        ),
       );
       const stored: StoredBlob = { digest: `sha256:${hash.digest('hex')}`, size };
       if (expect.size !== undefined && size !== expect.size) throw this.#sizeError(expect.size, String(size));
