@@ -1,6 +1,6 @@
 import { ImprintError } from '../errors.js';
 import type { VNode } from '../vfs/node.js';
-import { normalizeImagePath, sortBytes } from '../vfs/path.js';
+import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 /** A files[] entry as errors name it. */
@@ -51,21 +51,21 @@ export function refuseHidingDirectory(
 }
 
 /**
- * VFS_CONFLICT when the spec's directory `key` of `files` (one an entry copies, or a parent an entry
- * needs) would take the place of a file, device or hard link of `lower`, at `lowerKey`: a package's
- * file (or one an effect made, such as the CA bundle) would vanish from the image without a word, as
- * with `target: /etc/ssl/certs/ca-certificates.crt/x`. A link of lower is followed instead (overlay
- * keeps it). The entry named is the directory's own, else that of the first node below it.
- * Cost: a lookup; a walk down to an entry's node on a conflict.
+ * VFS_CONFLICT when `dirKey` of `lower`, which the spec's node `key` of `files` needs as a directory
+ * (it is that directory, or its parent reached through lower's links), is a file, device or hard link:
+ * a package's file (or one an effect made, such as the CA bundle) would vanish from the image without
+ * a word, as with `target: /etc/ssl/certs/ca-certificates.crt/x`, or the build would fail on it
+ * without naming the entry (`/usr/bin/python3/`, a link to a file). The entry named is the node's own,
+ * else that of the first node below it. Cost: a lookup; a walk down to an entry's node on a conflict.
  */
 function refuseReplacingFile(
   lower: FileTree,
-  lowerKey: string,
+  dirKey: string,
   files: FileTree,
   key: string,
   entries: readonly FilesEntry[],
 ): void {
-  const existing = lower.get(lowerKey);
+  const existing = lower.get(dirKey);
   if (existing === undefined || existing.kind === 'dir' || existing.kind === 'symlink') return;
   let origin = files.get(key)!.origin;
   let below = key;
@@ -82,12 +82,12 @@ function refuseReplacingFile(
   const owner = existing.origin === undefined ? '' : ` from ${existing.origin}`;
   throw new ImprintError(
     'VFS_CONFLICT',
-    `${entry?.label ?? `${what}.target`}: /${lowerKey} is a ${existing.kind}${owner}; ${what} would replace it with a directory${below === key ? '' : ` (to hold /${below})`} and drop it`,
+    `${entry?.label ?? `${what}.target`}: /${dirKey} is a ${existing.kind}${owner}; ${what} would replace it with a directory${below === dirKey ? '' : ` (to hold /${below})`} and drop it`,
     {
-      hint: `Choose a target whose directories are directories in the image: /${lowerKey} is a ${existing.kind} there.`,
+      hint: `Choose a target whose directories are directories in the image: /${dirKey} is a ${existing.kind} there.`,
       details: {
         field: `${what}.target`,
-        path: `/${lowerKey}`,
+        path: `/${dirKey}`,
         ...(existing.origin ? { existing: existing.origin } : {}),
       },
     },
@@ -130,8 +130,10 @@ function checkOverlay(
 ): void {
   for (const key of sortBytes([...files.keys()])) {
     const node = files.get(key)!;
-    if (node.kind === 'dir') refuseReplacingFile(lower, lower.resolveParents(key), files, key, entries);
-    else if (directories)
-      refuseHidingDirectory(lower, lower.resolveParents(key), node, entryOf(node.origin, entries));
+    const lowerKey = lower.resolveParents(key);
+    const parent = parentPath(lowerKey);
+    if (parent !== '') refuseReplacingFile(lower, parent, files, key, entries);
+    if (node.kind === 'dir') refuseReplacingFile(lower, lowerKey, files, key, entries);
+    else if (directories) refuseHidingDirectory(lower, lowerKey, node, entryOf(node.origin, entries));
   }
 }

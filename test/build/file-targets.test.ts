@@ -93,7 +93,24 @@ describe('refuseHidingDirectories', () => {
     assert.throws(() => refuseHidingDirectories(packagesTree(), copied, entries('/lib/ssl/openssl.cnf/')), {
       code: 'VFS_CONFLICT',
       message:
-        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/lib\/ssl\/openssl\.cnf is a file from openssl; files\[0\] would replace it with a directory and drop it$/,
+        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/lib\/ssl\/openssl\.cnf is a file from openssl; files\[0\] would replace it with a directory \(to hold \/lib\/ssl\/openssl\.cnf\) and drop it$/,
+    });
+    // A file placed below a link to a file (/usr/bin/python3 -> python3.11).
+    const lower = packagesTree();
+    lower.add('usr/bin/python3.11', file('python3.11-minimal'));
+    lower.add('usr/bin/python3', {
+      kind: 'symlink',
+      target: 'python3.11',
+      ...dirMeta,
+      mode: 0o777,
+      origin: 'python3',
+    });
+    const link = new FileTree(dirMeta);
+    link.add('usr/bin/python3/hello.py', file('files[0]'));
+    assert.throws(() => refuseHidingDirectories(lower, link, entries('/usr/bin/python3/')), {
+      code: 'VFS_CONFLICT',
+      message:
+        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/bin\/python3\.11 is a file from python3\.11-minimal; files\[0\] would replace it with a directory \(to hold \/usr\/bin\/python3\/hello\.py\)/,
     });
     // A base image's file: refuseReplacingFiles checks directories alone (changeset checks the base's).
     const base = new FileTree(dirMeta);

@@ -149,6 +149,32 @@ describe('specFilesTree', async () => {
     assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
   });
 
+  it('names the entry (its target and line) that needs as a directory a file an earlier entry wrote', async () => {
+    const dir = join(work, 'file-as-dir');
+    await mkdir(join(dir, 'conf.d'), { recursive: true });
+    await writeFile(join(dir, 'a'), 'a');
+    await writeFile(join(dir, 'conf.d', 'x.conf'), 'x');
+    const yaml = (second: string) =>
+      writeFile(
+        join(dir, 'imprint.yaml'),
+        `version: 1\nfiles:\n  - {source: a, target: /a}\n  - ${second}\n`,
+      );
+    for (const second of ['{source: a, target: /a/}', '{source: conf.d/, target: /a/b/}']) {
+      await yaml(second);
+      await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+        assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^${join(dir, 'imprint.yaml')}:4:\\d+: files\\[1\\]\\.target: /a is a file from files\\[0\\], not a directory`,
+          ),
+        );
+        assert.equal(err.details.field, 'files[1].target');
+        return true;
+      });
+    }
+  });
+
   it('fails, naming the entry and the file, when a source file changes after the walk (the cache key would not describe the layer)', async () => {
     const dir = join(work, 'changing');
     await mkdir(join(dir, 'app'), { recursive: true });
