@@ -67,7 +67,7 @@ export async function specFilesTree(
       uid: f.owner.uid,
       gid: f.owner.gid,
       field: `files[${i}]`,
-      label: (key: 'source' | 'target') => specField(loaded, ['files', i, key]),
+      label: (key: 'source' | 'target' | 'dirMode') => specField(loaded, ['files', i, key]),
     })),
     loaded.dir,
     epoch,

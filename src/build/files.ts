@@ -24,7 +24,7 @@ export interface FileCopy {
   /** Field path, e.g. `files[2]`: the origin of what the entry adds. */
   field: string;
   /** Names a key of the entry in errors: `imprint.yaml:7:13: files[2].source`. */
-  label: (key: 'source' | 'target') => string;
+  label: (key: 'source' | 'target' | 'dirMode') => string;
 }
 
 /**
@@ -100,6 +100,16 @@ async function copyOne(
     }
     await copyDir(ctx, real, copy.target);
   } else if (st.isFile()) {
+    if (copy.dirMode !== undefined) {
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `${copy.label('dirMode')}: ${copy.source} is a file, and dirMode is the mode of the directories a directory source creates`,
+        {
+          hint: 'Drop dirMode (the directories above a copied file are root-owned 0755), or copy a directory whose files go there (e.g. source: tmp/, target: /tmp/, dirMode: "1777").',
+          details: { field: `${copy.field}.dirMode`, path: copy.source },
+        },
+      );
+    }
     const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
     const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
     addFile(ctx, real, target, st);

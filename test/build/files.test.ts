@@ -42,6 +42,22 @@ describe('specFilesTree', async () => {
     assert.deepEqual(meta('opt/app/sub/run.sh'), ['file', '600', 7, 8, 42]);
   });
 
+  it('refuses dirMode on a file source (the directory above it would silently stay 0755), naming the field', async () => {
+    const dir = join(work, 'file-dirmode');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a'), 'a');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles:\n  - {source: a, target: /sticky/, dirMode: "1777"}\n',
+    );
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(err.message, /imprint\.yaml:3:44: files\[0\]\.dirMode: .*\/a is a file/);
+      assert.equal(err.details.field, 'files[0].dirMode');
+      return true;
+    });
+  });
+
   it('keeps relative symlinks that stay inside the image, and rejects one that climbs above its root', async () => {
     const dir = join(work, 'links');
     await mkdir(join(dir, 'd'), { recursive: true });
