@@ -22,7 +22,7 @@ import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
-import { refuseHidingDirectories } from './file-targets.js';
+import { refuseHidingDirectories, refuseReplacingFiles } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
 import { javaTrustNotes } from './java-trust-check.js';
 import { ldSoCacheBytes } from './ld-so-cache.js';
@@ -67,7 +67,7 @@ export async function specFilesTree(
       uid: f.owner.uid,
       gid: f.owner.gid,
       field: `files[${i}]`,
-      label: (key: 'source' | 'target') => specField(loaded, ['files', i, key]),
+      label: (key: 'source' | 'target' | 'dirMode') => specField(loaded, ['files', i, key]),
     })),
     loaded.dir,
     epoch,
@@ -224,11 +224,11 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
       lockPathFor(loaded.file),
       input.base === undefined ? undefined : await installedInTree(input.base.tree),
     );
-  refuseHidingDirectories(
-    upper,
-    input.files,
-    loaded.spec.files.map((f, i) => ({ label: specField(loaded, ['files', i, 'target']), target: f.target })),
-  );
+  const entries = loaded.spec.files.map((f, i) => ({
+    label: specField(loaded, ['files', i, 'target']),
+    target: f.target,
+  }));
+  refuseHidingDirectories(upper, input.files, entries);
   upper.overlay(input.files);
   // Certificates the spec adds for update-ca-certificates join the bundle, as they would after a COPY.
   const ca = install?.packages.find((p) => p.name === 'ca-certificates');
@@ -243,6 +243,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   let full = upper;
   if (input.base !== undefined) {
     full = input.base.tree;
+    refuseReplacingFiles(full, input.files, entries);
     full.overlay(upper);
   }
   if (baseZones && timezone !== undefined) {

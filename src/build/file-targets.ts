@@ -1,6 +1,6 @@
 import { ImprintError } from '../errors.js';
 import type { VNode } from '../vfs/node.js';
-import { normalizeImagePath, sortBytes } from '../vfs/path.js';
+import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 
 /** A files[] entry as errors name it. */
@@ -51,24 +51,89 @@ export function refuseHidingDirectory(
 }
 
 /**
+ * VFS_CONFLICT when `dirKey` of `lower`, which the spec's node `key` of `files` needs as a directory
+ * (it is that directory, or its parent reached through lower's links), is a file, device or hard link:
+ * a package's file (or one an effect made, such as the CA bundle) would vanish from the image without
+ * a word, as with `target: /etc/ssl/certs/ca-certificates.crt/x`, or the build would fail on it
+ * without naming the entry (`/usr/bin/python3/`, a link to a file). The entry named is the node's own,
+ * else that of the first node below it. Cost: a lookup; a walk down to an entry's node on a conflict.
+ */
+function refuseReplacingFile(
+  lower: FileTree,
+  dirKey: string,
+  files: FileTree,
+  key: string,
+  entries: readonly FilesEntry[],
+): void {
+  const existing = lower.get(dirKey);
+  if (existing === undefined || existing.kind === 'dir' || existing.kind === 'symlink') return;
+  let origin = files.get(key)!.origin;
+  let below = key;
+  for (
+    let kids = files.childKeys(below);
+    origin === undefined && kids.length > 0;
+    kids = files.childKeys(below)
+  ) {
+    below = kids[0]!;
+    origin = files.get(below)!.origin;
+  }
+  const what = origin ?? 'files';
+  const entry = entryOf(origin, entries);
+  const owner = existing.origin === undefined ? '' : ` from ${existing.origin}`;
+  throw new ImprintError(
+    'VFS_CONFLICT',
+    `${entry?.label ?? `${what}.target`}: /${dirKey} is a ${existing.kind}${owner}; ${what} would replace it with a directory${below === dirKey ? '' : ` (to hold /${below})`} and drop it`,
+    {
+      hint: `Choose a target whose directories are directories in the image: /${dirKey} is a ${existing.kind} there.`,
+      details: {
+        field: `${what}.target`,
+        path: `/${dirKey}`,
+        ...(existing.origin ? { existing: existing.origin } : {}),
+      },
+    },
+  );
+}
+
+/** The files[] entry of an origin such as `files[2]`, if it is one. */
+function entryOf(origin: string | undefined, entries: readonly FilesEntry[]): FilesEntry | undefined {
+  const index = /^files\[(\d+)\]$/.exec(origin ?? '')?.[1];
+  return index === undefined ? undefined : entries[Number(index)];
+}
+
+/**
  * refuseHidingDirectory for every file and link of the spec's `files` tree about to be laid over
- * `lower` (paths resolved through lower's directory links, as FileTree.overlay does). `entries` are
- * the spec's files[] entries, by index. Cost: one lookup per node of `files`.
+ * `lower`, refuseReplacingFile for every directory (paths resolved through lower's directory links,
+ * as FileTree.overlay does). `entries` are the spec's files[] entries, by index. Cost: one lookup per
+ * node of `files`.
  */
 export function refuseHidingDirectories(
   lower: FileTree,
   files: FileTree,
   entries: readonly FilesEntry[],
 ): void {
+  checkOverlay(lower, files, entries, true);
+}
+
+/**
+ * refuseReplacingFile alone, for a base image's tree (`changeset` refuses a base directory that a
+ * file replaces, knowing the spec's removals). Cost: one lookup per node of `files`.
+ */
+export function refuseReplacingFiles(lower: FileTree, files: FileTree, entries: readonly FilesEntry[]): void {
+  checkOverlay(lower, files, entries, false);
+}
+
+function checkOverlay(
+  lower: FileTree,
+  files: FileTree,
+  entries: readonly FilesEntry[],
+  directories: boolean,
+): void {
   for (const key of sortBytes([...files.keys()])) {
     const node = files.get(key)!;
-    if (node.kind === 'dir') continue;
-    const index = /^files\[(\d+)\]$/.exec(node.origin ?? '')?.[1];
-    refuseHidingDirectory(
-      lower,
-      lower.resolveParents(key),
-      node,
-      index === undefined ? undefined : entries[Number(index)],
-    );
+    const lowerKey = lower.resolveParents(key);
+    const parent = parentPath(lowerKey);
+    if (parent !== '') refuseReplacingFile(lower, parent, files, key, entries);
+    if (node.kind === 'dir') refuseReplacingFile(lower, lowerKey, files, key, entries);
+    else if (directories) refuseHidingDirectory(lower, lowerKey, node, entryOf(node.origin, entries));
   }
 }

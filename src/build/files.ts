@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { errorText, ImprintError } from '../errors.js';
+import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
@@ -24,7 +24,7 @@ export interface FileCopy {
   /** Field path, e.g. `files[2]`: the origin of what the entry adds. */
   field: string;
   /** Names a key of the entry in errors: `imprint.yaml:7:13: files[2].source`. */
-  label: (key: 'source' | 'target') => string;
+  label: (key: 'source' | 'target' | 'dirMode') => string;
 }
 
 /**
@@ -43,46 +43,78 @@ export async function copyFiles(
   const root = await realpath(specDir);
   const own = new Map<string, string>();
   for (const p of buildPaths) own.set(await realOrPlanned(resolve(p.path)), p.what);
-  for (const copy of copies) {
-    const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
-      throw new ImprintError(
-        'SPEC_SOURCE_MISSING',
-        `${copy.label('source')}: ${copy.source} does not exist`,
-        {
-          hint: 'Paths in files[].source are relative to the spec file.',
-          cause: err,
-          details: { field: `${copy.field}.source`, path: copy.source },
-        },
-      );
+  for (const copy of copies) await labelConflicts(copy, () => copyOne(tree, copy, root, mtime, own));
+}
+
+/**
+ * Runs `fn`, the copy of one entry; a VFS_CONFLICT the tree raises (a file of an earlier entry where
+ * this one needs a directory: `/a` then `/a/`) gets the entry's target and line, which it lacks.
+ */
+async function labelConflicts(copy: FileCopy, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const label = copy.label('target');
+    if (!isImprintError(err, 'VFS_CONFLICT') || err.message.startsWith(label)) throw err;
+    throw new ImprintError('VFS_CONFLICT', `${label}: ${err.message}`, {
+      ...(err.hint === undefined ? {} : { hint: err.hint }),
+      cause: err,
+      details: { ...err.details, field: `${copy.field}.target` },
     });
-    const rel = relative(root, real);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+  }
+}
+
+async function copyOne(
+  tree: FileTree,
+  copy: FileCopy,
+  root: string,
+  mtime: number,
+  own: ReadonlyMap<string, string>,
+): Promise<void> {
+  const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
+    throw new ImprintError('SPEC_SOURCE_MISSING', `${copy.label('source')}: ${copy.source} does not exist`, {
+      hint: 'Paths in files[].source are relative to the spec file.',
+      cause: err,
+      details: { field: `${copy.field}.source`, path: copy.source },
+    });
+  });
+  const rel = relative(root, real);
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${copy.label('source')}: ${copy.source} resolves to ${real}, outside the spec's directory ${root}`,
+      {
+        hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
+        details: { field: `${copy.field}.source`, path: real },
+      },
+    );
+  }
+  const st = await stat(real);
+  const ctx = { copy, mtime, tree, output: join(root, 'out') };
+  if (st.isDirectory()) {
+    refuseBuildPaths(copy, real, own);
+    // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
+    if (tree.get(copy.target) === undefined) {
+      tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
+      tree.add(copy.target, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
+    }
+    await copyDir(ctx, real, copy.target);
+  } else if (st.isFile()) {
+    if (copy.dirMode !== undefined) {
       throw new ImprintError(
         'SPEC_INVALID',
-        `${copy.label('source')}: ${copy.source} resolves to ${real}, outside the spec's directory ${root}`,
+        `${copy.label('dirMode')}: ${copy.source} is a file, and dirMode is the mode of the directories a directory source creates`,
         {
-          hint: 'Only files inside the directory of imprint.yaml can be copied; a build must not depend on the rest of the host.',
-          details: { field: `${copy.field}.source`, path: real },
+          hint: 'Drop dirMode (the directories above a copied file are root-owned 0755), or copy a directory whose files go there (e.g. source: tmp/, target: /tmp/, dirMode: "1777").',
+          details: { field: `${copy.field}.dirMode`, path: copy.source },
         },
       );
     }
-    const st = await stat(real);
-    const ctx = { copy, mtime, tree, output: join(root, 'out') };
-    if (st.isDirectory()) {
-      refuseBuildPaths(copy, real, own);
-      // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
-      if (tree.get(copy.target) === undefined) {
-        tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
-        tree.add(copy.target, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
-      }
-      await copyDir(ctx, real, copy.target);
-    } else if (st.isFile()) {
-      const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
-      const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
-      addFile(ctx, real, target, st);
-    } else {
-      throw unsupported(copy, real);
-    }
+    const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
+    const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
+    addFile(ctx, real, target, st);
+  } else {
+    throw unsupported(copy, real);
   }
 }
 

@@ -66,6 +66,17 @@ export interface LoadPackagesArgs {
 }
 
 /**
+ * Whether `release` has `component` (or lists no components). A security archive lists `updates/main`
+ * and keeps the files under `main/`; apt accepts either spelling.
+ */
+export function releaseHasComponent(release: ReleaseInfo, component: string): boolean {
+  return (
+    release.components.length === 0 ||
+    release.components.some((c) => c === component || c.endsWith(`/${component}`))
+  );
+}
+
+/**
  * Loads one Packages index. The cache holds the decompressed index under the sha256 the Release
  * lists for the plain `Packages` (or, when it lists none, the compressed file under its own), so a
  * warm cache needs no network and no decompression, and the scan of the index under the same hash
@@ -78,11 +89,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   const { release, component, arch } = a;
   const dir = `${component}/binary-${arch}`;
   const what = `${a.base}/${dir}/Packages`;
-  // A security archive lists `updates/main` and keeps the files under `main/`; apt accepts either spelling.
-  if (
-    release.components.length > 0 &&
-    !release.components.some((c) => c === component || c.endsWith(`/${component}`))
-  ) {
+  if (!releaseHasComponent(release, component)) {
     throw new ImprintError(
       'INDEX_NOT_FOUND',
       `${a.base}: no component ${component} (the Release lists ${release.components.join(', ')})`,

@@ -1,5 +1,6 @@
 import type { BaseBlobs } from '../base/source.js';
 import { type Archive, type ArchiveSource, openArchive } from '../debian/archive.js';
+import { releaseHasComponent } from '../debian/archive-index.js';
 import type { PackageRecord } from '../debian/packages-index.js';
 import { dpkgArch, type InstalledPackage, PackageUniverse, resolvePackages } from '../debian/resolve.js';
 import { resolveSourceSpec } from '../debian/sources.js';
@@ -7,6 +8,7 @@ import { ImprintError, isImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, mapLimit } from '../net/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import { type LoadedSpec, type Spec, specField } from '../spec/index.js';
+import { nearest } from '../spec/suggest.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { lockPath, specLockHash } from './fresh.js';
 import { hasOwnAllIndex, recordLockSigned } from './signed.js';
@@ -80,6 +82,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     signal: req.signal,
   };
   const opened = await mapLimit(archiveSources, METADATA_CONCURRENCY, (src) => openArchive(src, base));
+  for (const a of opened) refuseMissingComponents(a, req.loaded);
   const sources: LockSource[] = opened.map((a) => ({
     url: a.source.url,
     suite: a.source.suite,
@@ -294,6 +297,26 @@ function releaseDate(a: Archive): string {
     );
   }
   return date;
+}
+
+/**
+ * INDEX_NOT_FOUND naming `sources[i].components[j]` (file and line) when the verified Release of an
+ * archive lacks a component the spec lists (`mian`), with the nearest one it has.
+ */
+function refuseMissingComponents(archive: Archive, loaded: LoadedSpec): void {
+  const { release, source } = archive;
+  const j = source.components.findIndex((c) => !releaseHasComponent(release, c));
+  if (j < 0) return;
+  const component = source.components[j]!;
+  const near = nearest(component, release.components);
+  throw new ImprintError(
+    'INDEX_NOT_FOUND',
+    `${specField(loaded, ['sources', source.sourceIndex, 'components', j])}: ${source.url} ${source.suite} has no component ${component} (its Release lists ${release.components.join(', ')})`,
+    {
+      hint: near === undefined ? 'Fix `components` of the source.' : `Did you mean ${near}?`,
+      details: { file: loaded.file, field: `sources[${source.sourceIndex}].components[${j}]`, component },
+    },
+  );
 }
 
 /** A source's error (no apt source for a suite, no keyring) with the spec file and `sources[i]` in front. */

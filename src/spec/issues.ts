@@ -50,12 +50,15 @@ export function specIssues(
       const known = objectKeysAt(schema, path);
       for (const key of issue.keys) {
         const suggestion = nearest(key, known);
+        // A YAML 1.1 merge key (docker-compose's `<<: *defaults`) is an ordinary key in YAML 1.2.
         const tail =
-          suggestion !== undefined
-            ? `; did you mean ${suggestion}?`
-            : known.length > 0
-              ? `; expected one of: ${known.join(', ')}`
-              : '';
+          key === '<<'
+            ? '; YAML merge keys are not read (imprint reads YAML 1.2, which has none): write the fields out, or repeat the whole entry with an alias (*name)'
+            : suggestion !== undefined
+              ? `; did you mean ${suggestion}?`
+              : known.length > 0
+                ? `; expected one of: ${known.join(', ')}`
+                : '';
         add([...path, key], `unknown key ${JSON.stringify(key)}${tail}`, true, suggestion);
       }
     } else if (issue.code === 'invalid_key') {

@@ -130,7 +130,9 @@ export async function writeFileAtomic(
   const tmp = tempPath(dirname(target), basename(target));
   let fh: FileHandle | undefined;
   try {
-    fh = await open(tmp, 'wx', 0o600);
+    fh = await open(tmp, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+      throw createError(target, err);
+    });
     if (typeof data === 'function') {
       await pipeline(await data(), fileSink(fh, undefined, { syncing: true }));
     } else {
@@ -150,4 +152,34 @@ export async function writeFileAtomic(
       details: { file: target },
     });
   }
+}
+
+/**
+ * The IO error of a temporary file that could not be created beside `target`, saying why in words
+ * (the directory is missing, not writable, read-only; the system error's code in `details.code`)
+ * rather than naming the temporary file.
+ */
+function createError(target: string, err: NodeJS.ErrnoException): ImprintError {
+  const dir = dirname(target);
+  const why: Record<string, [string, string]> = {
+    ENOENT: [
+      `the directory ${dir} does not exist`,
+      'Create the directory, or name a path in one that exists.',
+    ],
+    ENOTDIR: [`${dir} is not a directory`, 'Name a path whose parents are directories.'],
+    EACCES: [`no permission to create a file in ${dir}`, 'Name a path in a directory you can write to.'],
+    EPERM: [`no permission to create a file in ${dir}`, 'Name a path in a directory you can write to.'],
+    EROFS: [`${dir} is on a read-only file system`, 'Name a path on a writable file system.'],
+  };
+  const known = err.code === undefined ? undefined : why[err.code];
+  // A reason in words replaces the system error, whose message names the temporary file.
+  if (known === undefined)
+    return new ImprintError('IO', `writing ${target}: ${errorText(err)}`, {
+      cause: err,
+      details: { file: target },
+    });
+  return new ImprintError('IO', `writing ${target}: ${known[0]}`, {
+    hint: known[1],
+    details: { file: target, code: err.code },
+  });
 }

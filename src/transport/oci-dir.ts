@@ -1,6 +1,6 @@
 // oci:DIR[:TAG] — an OCI image layout directory.
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { errorText, ImprintError } from '../errors.js';
 import { mapLimit } from '../net/concurrency.js';
 import { canonicalJson } from '../oci/canonical-json.js';
@@ -189,8 +189,25 @@ async function readSmallFile(file: string, where: string): Promise<Buffer> {
     return bytes;
   } catch (err) {
     if (err instanceof ImprintError) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ImprintError('INVALID_IMAGE', `${where} has no ${file.slice(file.lastIndexOf('/') + 1)}`, {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      // Say what the path is when it is no directory at all: a typo, or an archive read as a layout.
+      const dir = dirname(file);
+      const st = await stat(dir).catch(() => undefined);
+      if (st === undefined || !st.isDirectory()) {
+        throw new ImprintError(
+          'INVALID_IMAGE',
+          `${where}: ${dir} ${st === undefined ? 'does not exist' : 'is a file, not a directory'}`,
+          {
+            hint:
+              st === undefined
+                ? 'Check the path (a relative one starts at the current directory).'
+                : 'An archive file is read as oci-archive:FILE or docker-archive:FILE; oci: names a layout directory.',
+            details: { file },
+          },
+        );
+      }
+      throw new ImprintError('INVALID_IMAGE', `${where} has no ${basename(file)}`, {
         hint: 'An OCI layout directory holds oci-layout, index.json and blobs/; check the path.',
         details: { file },
       });

@@ -56,14 +56,22 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (st !== undefined && (st.isFIFO() || st.isCharacterDevice() || st.isSocket())) {
     // A pipe or a terminal (/dev/stdout | podman load): streamed into it, never replaced by a file.
-    // This process's stdout is written through its descriptor: a socket (a pipe from Node's
-    // child_process, say) cannot be opened again by name.
-    const sink = sameNode(st, 1)
-      ? createWriteStream('', { fd: 1, autoClose: false })
-      : createWriteStream(file, { flags: 'w' });
-    await pipeline(tarStream(sorted, { what }), sink).catch((err: unknown) => {
+    // This process's stdout is written through process.stdout: a socket (a pipe from Node's
+    // child_process, say) cannot be opened again by name, and Node has made descriptor 1
+    // non-blocking, so writes of our own to it fail with EAGAIN once a slow reader (podman load
+    // starting up) lets the pipe fill; process.stdout waits for the reader instead. It is not ended
+    // (the CLI still owns it); the empty write's callback runs once everything before it is written.
+    const toStdout = sameNode(st, 1);
+    const sink = toStdout ? process.stdout : createWriteStream(file, { flags: 'w' });
+    try {
+      await pipeline(tarStream(sorted, { what }), sink, { end: !toStdout });
+      if (toStdout)
+        await new Promise<void>((resolve, reject) =>
+          process.stdout.write('', (err) => (err ? reject(err) : resolve())),
+        );
+    } catch (err) {
       throw new ImprintError('IO', `${what}: writing to ${file}: ${errorText(err)}`, { cause: err });
-    });
+    }
     return;
   }
   if (st !== undefined && !st.isFile()) {

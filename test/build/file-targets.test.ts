@@ -1,7 +1,7 @@
 // A spec file laid over the packages' tree must not silently replace a directory that has content.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { refuseHidingDirectories } from '../../src/build/file-targets.js';
+import { refuseHidingDirectories, refuseReplacingFiles } from '../../src/build/file-targets.js';
 import { isImprintError } from '../../src/errors.js';
 import { bytesOpener } from '../../src/vfs/node.js';
 import { FileTree } from '../../src/vfs/tree.js';
@@ -65,5 +65,65 @@ describe('refuseHidingDirectories', () => {
       fine,
       entries('/etc/ssl/certs/', '/etc/empty', '/etc/ssl/certs/'),
     );
+  });
+
+  it('refuses a directory over a package file (a target below the CA bundle, the bundle as a directory), naming the entry that needs it', () => {
+    const below = new FileTree(dirMeta);
+    below.add('etc/ssl/certs/ca-certificates.crt/x', file('files[1]'));
+    assert.throws(
+      () =>
+        refuseHidingDirectories(
+          packagesTree(),
+          below,
+          entries('/a/', '/etc/ssl/certs/ca-certificates.crt/x'),
+        ),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+        assert.equal(
+          err.message,
+          'imprint.yaml:4:5: files[1].target: /etc/ssl/certs/ca-certificates.crt is a file from ca-certificates; files[1] would replace it with a directory (to hold /etc/ssl/certs/ca-certificates.crt/x) and drop it',
+        );
+        return true;
+      },
+    );
+    // A directory source copied there, and a parent deeper below it; through a link of the lower tree too.
+    const copied = new FileTree(dirMeta);
+    copied.add('lib/ssl/openssl.cnf', { kind: 'dir', ...dirMeta, origin: 'files[0]' });
+    copied.add('lib/ssl/openssl.cnf/a/b', file('files[0]'));
+    assert.throws(() => refuseHidingDirectories(packagesTree(), copied, entries('/lib/ssl/openssl.cnf/')), {
+      code: 'VFS_CONFLICT',
+      message:
+        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/lib\/ssl\/openssl\.cnf is a file from openssl; files\[0\] would replace it with a directory \(to hold \/lib\/ssl\/openssl\.cnf\) and drop it$/,
+    });
+    // A file placed below a link to a file (/usr/bin/python3 -> python3.11).
+    const lower = packagesTree();
+    lower.add('usr/bin/python3.11', file('python3.11-minimal'));
+    lower.add('usr/bin/python3', {
+      kind: 'symlink',
+      target: 'python3.11',
+      ...dirMeta,
+      mode: 0o777,
+      origin: 'python3',
+    });
+    const link = new FileTree(dirMeta);
+    link.add('usr/bin/python3/hello.py', file('files[0]'));
+    assert.throws(() => refuseHidingDirectories(lower, link, entries('/usr/bin/python3/')), {
+      code: 'VFS_CONFLICT',
+      message:
+        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/bin\/python3\.11 is a file from python3\.11-minimal; files\[0\] would replace it with a directory \(to hold \/usr\/bin\/python3\/hello\.py\)/,
+    });
+    // A base image's file: refuseReplacingFiles checks directories alone (changeset checks the base's).
+    const base = new FileTree(dirMeta);
+    base.add('etc/motd', file('base'));
+    base.add('etc/ssl', file('base'));
+    const over = new FileTree(dirMeta);
+    over.add('etc/ssl', file('files[0]'));
+    refuseReplacingFiles(base, over, entries('/etc/ssl'));
+    over.add('etc/motd/x', file('files[1]'));
+    assert.throws(() => refuseReplacingFiles(base, over, entries('/etc/ssl', '/etc/motd/x')), {
+      code: 'VFS_CONFLICT',
+      message:
+        /files\[1\]\.target: \/etc\/motd is a file from base; files\[1\] would replace it with a directory/,
+    });
   });
 });

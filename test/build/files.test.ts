@@ -42,6 +42,22 @@ describe('specFilesTree', async () => {
     assert.deepEqual(meta('opt/app/sub/run.sh'), ['file', '600', 7, 8, 42]);
   });
 
+  it('refuses dirMode on a file source (the directory above it would silently stay 0755), naming the field', async () => {
+    const dir = join(work, 'file-dirmode');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a'), 'a');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles:\n  - {source: a, target: /sticky/, dirMode: "1777"}\n',
+    );
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(err.message, /imprint\.yaml:3:44: files\[0\]\.dirMode: .*\/a is a file/);
+      assert.equal(err.details.field, 'files[0].dirMode');
+      return true;
+    });
+  });
+
   it('keeps relative symlinks that stay inside the image, and rejects one that climbs above its root', async () => {
     const dir = join(work, 'links');
     await mkdir(join(dir, 'd'), { recursive: true });
@@ -147,6 +163,32 @@ describe('specFilesTree', async () => {
     assert.deepEqual(tree.childKeys('etc/app'), ['etc/app/a.conf', 'etc/app/b.conf']);
     await yaml('/etc/app/a.conf'); // a file over a file: the later entry wins
     assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
+  });
+
+  it('names the entry (its target and line) that needs as a directory a file an earlier entry wrote', async () => {
+    const dir = join(work, 'file-as-dir');
+    await mkdir(join(dir, 'conf.d'), { recursive: true });
+    await writeFile(join(dir, 'a'), 'a');
+    await writeFile(join(dir, 'conf.d', 'x.conf'), 'x');
+    const yaml = (second: string) =>
+      writeFile(
+        join(dir, 'imprint.yaml'),
+        `version: 1\nfiles:\n  - {source: a, target: /a}\n  - ${second}\n`,
+      );
+    for (const second of ['{source: a, target: /a/}', '{source: conf.d/, target: /a/b/}']) {
+      await yaml(second);
+      await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+        assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^${join(dir, 'imprint.yaml')}:4:\\d+: files\\[1\\]\\.target: /a is a file from files\\[0\\], not a directory`,
+          ),
+        );
+        assert.equal(err.details.field, 'files[1].target');
+        return true;
+      });
+    }
   });
 
   it('fails, naming the entry and the file, when a source file changes after the walk (the cache key would not describe the layer)', async () => {

@@ -2,6 +2,7 @@
 // one. Each must work or fail with a clear message and a non-zero exit (never exit 0 having done nothing).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -205,6 +206,31 @@ describe('CLI edges', async () => {
     ]);
     assert.equal(json.code, 2, json.stderr);
     assert.match(json.stderr, /--json and an archive written to standard output/);
+  });
+
+  it('streams an archive to a stdout pipe whose reader is slow to start (podman load) instead of failing with EAGAIN', async () => {
+    const dir = join(work, 'slow-reader');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'big.bin'), randomBytes(2 << 20));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: big.bin, target: /big.bin}]\n');
+    const tar = join(work, 'slow-reader.tar');
+    // The reader takes one byte, then nothing for a second: the pipe fills while imprint writes.
+    const r = await runImprint(
+      ['--cache-dir', join(work, 'cache'), 'build', dir, '-o', 'docker-archive:/dev/stdout'],
+      {
+        pipeTo: `{ dd bs=1 count=1 2>/dev/null; sleep 1; cat; } > '${tar}'`,
+      },
+    );
+    assert.doesNotMatch(r.stderr, /error/, r.stderr);
+    const manifest = /manifest (sha256:[0-9a-f]{64})/.exec(r.stderr)?.[1];
+    assert.ok(manifest, r.stderr);
+    const inspected = JSON.parse(
+      assertOk(await runImprint(['inspect', `docker-archive:${tar}`, '--json']), 'inspect').stdout,
+    ) as { images: Array<{ manifest: { digest: string } }> };
+    assert.deepEqual(
+      inspected.images.map((i) => i.manifest.digest),
+      [manifest],
+    );
   });
 
   it('bad arguments are usage errors (exit 2), found before anything is built or written', async () => {

@@ -24,6 +24,8 @@ export interface RunOptions {
   wrapper?: string[];
   /** A module that runs the CLI instead of the sources through tsx (e.g. a bundle's runner). */
   script?: string;
+  /** A shell command the child's stdout is piped into (`imprint ... | CMD`, a pipe as in a shell); its own output is collected. */
+  pipeTo?: string;
 }
 
 /** Runs `imprint ARGS` in a child process (from source via tsx, or `script`) and collects its output. */
@@ -50,7 +52,7 @@ export function startImprint(
     'sh',
     [
       '-c',
-      `${opts.umask === undefined ? '' : `umask ${opts.umask.toString(8).padStart(3, '0')};`} exec ${quoted}`,
+      `${opts.umask === undefined ? '' : `umask ${opts.umask.toString(8).padStart(3, '0')};`} ${opts.pipeTo === undefined ? `exec ${quoted}` : `${quoted} | ${opts.pipeTo}`}`,
     ],
     { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -96,6 +96,7 @@ interface SpecOptions {
   platforms?: string[];
   url?: string | null;
   keyring?: string | null;
+  components?: string[];
   extra?: string;
 }
 
@@ -109,6 +110,7 @@ async function writeSpec(repo: DebRepo, o: SpecOptions = {}, dir = tempDir('impr
   ];
   if (o.url !== null) lines.push(`    url: ${o.url ?? repo.url}`);
   if (o.keyring !== null) lines.push(`    keyring: ${o.keyring ?? repo.keyringPath}`);
+  if (o.components !== undefined) lines.push(`    components: [${o.components.join(', ')}]`);
   lines.push(`packages: [${(o.packages ?? ['app', 'bar']).join(', ')}]`);
   if (o.extra !== undefined) lines.push(o.extra);
   writeFileSync(join(dir, 'imprint.yaml'), `${lines.join('\n')}\n`);
@@ -225,6 +227,20 @@ describe('createLock against a generated signed archive', () => {
       createLock(request(await writeSpec(repo, { packages: ['bar', 'impl-a'] }), cache)),
       (err: unknown) => isImprintError(err) && ['PACKAGE_CONFLICT', 'UNSATISFIABLE'].includes(err.code),
     );
+  });
+
+  it('names the spec field and line of a component the Release lacks, suggesting the nearest', async () => {
+    const loaded = await writeSpec(repo, { components: ['main', 'mian'], platforms: ['linux/amd64'] });
+    await assert.rejects(createLock(request(loaded, tempDir('imprint-lock-cache-'))), (err: unknown) => {
+      assert.ok(isImprintError(err, 'INDEX_NOT_FOUND'), String(err));
+      assert.equal(
+        err.message,
+        `${loaded.file}:7:24: sources[0].components[1]: ${repo.url} ${repo.suite} has no component mian (its Release lists main)`,
+      );
+      assert.equal(err.hint, 'Did you mean main?');
+      assert.equal(err.details.field, 'sources[0].components[1]');
+      return true;
+    });
   });
 
   it('relocks byte for byte: warm cache, cold cache, and offline with zero requests', async () => {

@@ -321,6 +321,15 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     );
   });
 
+  it('says a YAML merge key (<<) is not read, instead of listing the valid keys', () => {
+    const issue = oneIssue(
+      'version: 1\nfiles:\n  - {<<: {mode: "0600"}, source: a, target: /a}\n',
+      'files[0]["<<"]',
+      3,
+    );
+    assert.match(issue.message, /unknown key "<<"; YAML merge keys are not read/);
+  });
+
   it('lists the valid keys when none is close', () => {
     const issue = oneIssue('version: 1\nlayering: {zzzzzzzz: 1}\n', 'layering.zzzzzzzz', 2);
     assert.equal(issue.suggestion, undefined);

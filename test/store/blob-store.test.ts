@@ -259,4 +259,21 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(target, () => chunkStream([Buffer.from('tw'), Buffer.from('o')]));
     assert.equal(await readFile(target, 'utf8'), 'two');
   });
+
+  it('says why the file cannot be created (no such directory, not a directory) without naming its temporary file', async () => {
+    const d = await mkdtemp(join(dir, 'atomic-'));
+    const missing = join(d, 'no-such-dir', 'out.html');
+    await assert.rejects(writeFileAtomic(missing, Buffer.from('x')), (err: unknown) => {
+      assert.ok(isImprintError(err, 'IO'), String(err));
+      assert.equal(err.message, `writing ${missing}: the directory ${join(d, 'no-such-dir')} does not exist`);
+      assert.equal(err.details.code, 'ENOENT');
+      assert.equal(err.cause, undefined);
+      return true;
+    });
+    await writeFile(join(d, 'file'), 'x');
+    await assert.rejects(writeFileAtomic(join(d, 'file', 'out'), Buffer.from('x')), {
+      code: 'IO',
+      message: `writing ${join(d, 'file', 'out')}: ${join(d, 'file')} is not a directory`,
+    });
+  });
 });

@@ -204,6 +204,26 @@ describe('oci: layout directories', () => {
     assert.deepEqual(await readdir(join(dir, 'elsewhere')), [], 'nothing written through the link');
   });
 
+  it('says when a layout path does not exist, or is a file (an archive read with oci:), instead of a missing oci-layout or ENOTDIR', async () => {
+    await assert.rejects(readImageSet(parseReference(`oci:${join(dir, 'no-such-layout')}`)), {
+      code: 'INVALID_IMAGE',
+      message: `OCI layout ${join(dir, 'no-such-layout')}: ${join(dir, 'no-such-layout')} does not exist`,
+    });
+    const archive = join(dir, 'an-archive.tar');
+    await writeFile(archive, 'not a directory');
+    await assert.rejects(readImageSet(parseReference(`oci:${archive}`)), {
+      code: 'INVALID_IMAGE',
+      message: `OCI layout ${archive}: ${archive} is a file, not a directory`,
+      hint: /oci-archive:FILE/,
+    });
+    const empty = join(dir, 'empty-layout');
+    await mkdir(empty, { recursive: true });
+    await assert.rejects(readImageSet(parseReference(`oci:${empty}`)), {
+      code: 'INVALID_IMAGE',
+      message: `OCI layout ${empty} has no oci-layout`,
+    });
+  });
+
   it('verifies blobs on read', async () => {
     const img = await makeImage(store, { marker: 'tamper' });
     const out = join(dir, 'oci-tamper');
