@@ -244,7 +244,9 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
             });
           written.push(`provenance ${file}`);
         }
-        for (const { ref, tag } of outputs) {
+        /** The platform each docker-archive output of a multi-platform build holds, for the report. */
+        const picked = new Map<number, string>();
+        for (const [n, { ref, tag }] of outputs.entries()) {
           // docker-archive holds one image: pick the platform when the build made several.
           const single =
             ref.transport === 'docker-archive' && (result.images.length > 1 || opts.platform !== undefined);
@@ -254,6 +256,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
                 opts.platform ? argument(() => parsePlatform(opts.platform as string)) : hostPlatform(),
               )
             : finalSet;
+          const platform = set.index.manifests[0]?.platform;
+          if (single && platform !== undefined) picked.set(n, formatPlatform(platform));
           try {
             await writeImageSet(ref, set, { tag, name: `${loadedName(loaded.dir)}:${tag}`, registry });
           } catch (err) {
@@ -288,7 +292,11 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           );
         }
         report.write(`${'index'.padEnd(16)} ${result.index.digest}\n`);
-        for (const { ref, tag } of outputs) report.write(`wrote ${formatReference(writtenAs(ref, tag))}\n`);
+        for (const [n, { ref, tag }] of outputs.entries()) {
+          const only = picked.get(n);
+          const what = only === undefined ? '' : ` (${only} only: a docker-archive holds one platform)`;
+          report.write(`wrote ${formatReference(writtenAs(ref, tag))}${what}\n`);
+        }
         if (opts.provenanceOut !== undefined)
           report.write(`wrote the provenance to ${resolvePath(opts.provenanceOut)}\n`);
         return EXIT_OK;

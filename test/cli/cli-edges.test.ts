@@ -233,6 +233,49 @@ describe('CLI edges', async () => {
     );
   });
 
+  it('the report says which platform a docker-archive of a multi-platform build holds', async () => {
+    const dir = join(work, 'two-platforms');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.txt'), 'hi\n');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nplatforms: [linux/amd64, linux/arm64]\nfiles: [{source: a.txt, target: /a.txt}]\n',
+    );
+    const cache = ['--cache-dir', join(work, 'cache')];
+    const tar = join(work, 'two.tar');
+    const layout = join(work, 'two-oci');
+    const arm = assertOk(
+      await runImprint([
+        ...cache,
+        'build',
+        dir,
+        '-o',
+        `docker-archive:${tar}`,
+        '-o',
+        `oci:${layout}`,
+        '--platform',
+        'linux/arm64',
+      ]),
+      'build --platform linux/arm64',
+    );
+    assert.match(
+      arm.stdout,
+      new RegExp(
+        `wrote docker-archive:${tar}(:\\S+)? \\(linux/arm64 only: a docker-archive holds one platform\\)`,
+      ),
+    );
+    assert.match(arm.stdout, new RegExp(`wrote oci:${layout}(:\\S+)?\n`), 'the layout holds both');
+    const host = assertOk(await runImprint([...cache, 'build', dir, '-o', `docker-archive:${tar}`]), 'build');
+    assert.match(host.stdout, /\(linux\/amd64 only: a docker-archive holds one platform\)/);
+    // One platform built: nothing to say.
+    const one = assertOk(
+      await runImprint([...cache, 'build', spec, '-o', `docker-archive:${tar}`]),
+      'one platform',
+    );
+    assert.match(one.stdout, /wrote docker-archive:/);
+    assert.doesNotMatch(one.stdout, / only: /);
+  });
+
   it('bad arguments are usage errors (exit 2), found before anything is built or written', async () => {
     const none = await runImprint([]);
     assert.equal(none.code, 2);
