@@ -1,0 +1,100 @@
+// Packages over a base image with a dpkg database (/var/lib/dpkg/status, as Debian's images and
+// mmdebstrap's have it): what the base has installed is not locked or installed again.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openDecompressed } from '../../src/compress/index.js';
+import { readTar } from '../../src/tar/index.js';
+import { parseReference, readImageSet, walkImageSet } from '../../src/transport/index.js';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
+
+const STATUS = `Package: libthing
+Status: install ok installed
+Architecture: all
+Version: 2.1
+Description: a library the base has
+
+`;
+
+/** The entries of the last layer of the layout's first image: archive path → type and mtime. */
+async function topLayer(dir: string): Promise<Map<string, { type: string; mtime: number }>> {
+  const set = await readImageSet(parseReference(`oci:${dir}`));
+  const image = (await walkImageSet(set)).images[0]!;
+  const layer = image.manifest.layers.at(-1)!;
+  const { stream } = await openDecompressed(await set.blobs.open(layer), { what: layer.digest });
+  const out = new Map<string, { type: string; mtime: number }>();
+  for await (const e of readTar(stream, { archive: layer.digest })) {
+    e.body.resume();
+    out.set(e.path, { type: e.type, mtime: e.mtime });
+  }
+  return out;
+}
+
+describe('packages on a base image with a dpkg database (generated signed repository)', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'imprint-base-dpkg-'));
+  const cache = join(work, 'cache');
+  const baseSpec = join(work, 'base');
+  const appSpec = join(work, 'app');
+  let repo: DebRepo;
+  const imprint = (args: string[]) =>
+    runImprint(['--cache-dir', cache, ...args], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+
+  before(async () => {
+    repo = await createDebRepo({
+      packages: [
+        {
+          name: 'app',
+          version: '1',
+          architecture: 'all',
+          depends: 'libthing (>= 2)',
+          files: { '/usr/bin/app': 'a' },
+        },
+        { name: 'libthing', version: '2.1', architecture: 'all', files: { '/usr/lib/thing': 't' } },
+      ],
+    });
+    await mkdir(baseSpec);
+    await writeFile(join(baseSpec, 'status'), STATUS);
+    await writeFile(join(baseSpec, 'thing'), 't');
+    await writeFile(
+      join(baseSpec, 'imprint.yaml'),
+      [
+        'version: 1',
+        'files:',
+        '  - {source: status, target: /var/lib/dpkg/status}',
+        '  - {source: thing, target: /usr/lib/thing}',
+        '',
+      ].join('\n'),
+    );
+    assertOk(
+      await imprint(['build', baseSpec, '-o', `oci:${join(work, 'base-layout')}`, '--no-attest']),
+      'base',
+    );
+    await mkdir(appSpec);
+  });
+  after(async () => {
+    await repo?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('builds a spec naming a package the base has at the candidate version, without locking it', async () => {
+    await writeFile(
+      join(appSpec, 'imprint.yaml'),
+      repoSpecYaml(repo, 'app, libthing', [`base: oci:${join(work, 'base-layout')}`]),
+    );
+    // The lock's own check at build time resolves over the locked packages only: libthing, installed
+    // by the base and locked by no one, was 'not found in the configured sources' (LOCK_INVALID).
+    const out = join(work, 'out');
+    assertOk(await imprint(['build', appSpec, '-o', `oci:${out}`]), 'build');
+    const lock = JSON.parse(await readFile(join(appSpec, 'imprint.lock'), 'utf8'));
+    assert.deepEqual(
+      lock.platforms['linux/amd64'].map((p: { name: string }) => p.name),
+      ['app'],
+    );
+    const top = await topLayer(out);
+    assert.ok(top.has('usr/bin/app'));
+    assert.ok(!top.has('usr/lib/thing'), 'the base has libthing: not installed again');
+  });
+});
