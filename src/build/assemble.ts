@@ -20,6 +20,7 @@ import { type LoadedSpec, type SpecLocation, specField } from '../spec/index.js'
 import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
+import { implicitDirMeta } from '../vfs/node.js';
 import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
@@ -56,7 +57,7 @@ export async function specFilesTree(
           { path: writes.cacheDir, what: "imprint's cache directory" },
           ...writes.outputs,
         ];
-  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  const tree = new FileTree(implicitDirMeta(epoch));
   await copyFiles(
     tree,
     loaded.spec.files.map((f, i) => ({
@@ -161,7 +162,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   treeNotes: string[];
 }> {
   const { loaded, epoch } = input;
-  const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  const upper = new FileTree(implicitDirMeta(epoch));
   let install: InstallResult | undefined;
   const { timezone } = loaded.spec;
   // A base image's tzdata serves too (e.g. examples/static): its zone is set once it is laid below.
@@ -243,6 +244,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   let full = upper;
   if (input.base !== undefined) {
     full = input.base.tree;
+    full.useDirMeta(implicitDirMeta(epoch));
     full.overlay(upper);
   }
   if (baseZones && timezone !== undefined) {

@@ -18,9 +18,17 @@ export class FileTree {
   readonly #nodes = new Map<string, VNode>();
   /** The keys directly below each key that has any ('' for top-level keys): removing walks a subtree. */
   readonly #children = new Map<string, Set<string>>();
-  readonly #dirMeta: Meta;
+  #dirMeta: Meta;
 
   constructor(dirMeta: Meta) {
+    this.#dirMeta = dirMeta;
+  }
+
+  /**
+   * The metadata of parents created implicitly from now on: a base image's tree, read with its own,
+   * takes the build's once the build writes into it (accounts' homes, generated files).
+   */
+  useDirMeta(dirMeta: Meta): void {
     this.#dirMeta = dirMeta;
   }
 

@@ -97,4 +97,25 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     assert.ok(top.has('usr/bin/app'));
     assert.ok(!top.has('usr/lib/thing'), 'the base has libthing: not installed again');
   });
+
+  it("gives the directories it creates in the base, a home's parent included, the epoch", async () => {
+    const spec = join(work, 'accounts');
+    await mkdir(spec);
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      [
+        'version: 1',
+        `base: oci:${join(work, 'base-layout')}`,
+        'accounts:',
+        '  users: [{name: svc, uid: 2000}]',
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'accounts-out');
+    assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
+    const top = await topLayer(out);
+    // /home was made at mtime 0, with the base tree's own metadata for missing parents.
+    assert.deepEqual(top.get('home/'), { type: 'dir', mtime: 1700000000 });
+    assert.deepEqual(top.get('home/svc/'), { type: 'dir', mtime: 1700000000 });
+  });
 });
