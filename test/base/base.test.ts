@@ -205,6 +205,42 @@ describe('lowerTree and changeset', async () => {
     assert.equal(links.size, 0);
   });
 
+  it('keeps a hard link whose first name a later layer or the spec removes, with its contents', async () => {
+    const link = (path: string, target: string): TarWriteEntry => ({
+      path,
+      type: 'hardlink',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: 5,
+      size: 0,
+      linkname: target,
+    });
+    const read = async (tree: FileTree, key: string) => {
+      const node = tree.get(key) as Extract<VNode, { kind: 'file' }>;
+      let text = '';
+      for await (const c of await node.content()) text += c;
+      return `${node.kind} ${text}`;
+    };
+    const l1 = await layer([
+      dir('usr/'),
+      dir('usr/bin/'),
+      file('usr/bin/hl1', 'data', { mode: 0o755 }),
+      link('usr/bin/hl2', 'usr/bin/hl1'),
+    ]);
+    const l2 = await layer([dir('usr/'), dir('usr/bin/'), file('usr/bin/.wh.hl1', '')]);
+    // A whiteout of the first name in a later layer: the run check read hl2 as missing.
+    const lower = await lowerTree(store, [l1, l2]);
+    assert.deepEqual(paths(lower.tree), ['usr/', 'usr/bin/', 'usr/bin/hl2']);
+    assert.equal(await read(lower.tree, 'usr/bin/hl2'), 'file data');
+    // The spec removes the first name: hl2 keeps the data, in the build's layer too.
+    const one = await lowerTree(store, [l1]);
+    one.tree.remove('usr/bin/hl1');
+    const out = changeset(one.tree, one.nodes, 9);
+    assert.deepEqual(paths(out), ['usr/', 'usr/bin/', 'usr/bin/.wh.hl1', 'usr/bin/hl2']);
+    assert.equal(await read(out, 'usr/bin/hl2'), 'file data');
+  });
+
   it('holds only what changed, parents included, with whiteouts for removed base paths', async () => {
     const l1 = await layer([
       dir('etc/'),
