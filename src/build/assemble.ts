@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { changeset } from '../base/changeset.js';
-import { installedInTree } from '../base/installed.js';
+import { installedInTree, updateStatusDb } from '../base/installed.js';
 import type { LowerTree } from '../base/lower.js';
 import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
 import { isDir, readTreeFile } from '../debian/effects/tree-io.js';
@@ -246,6 +246,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     full = input.base.tree;
     full.useDirMeta(implicitDirMeta(epoch));
     full.overlay(upper);
+    if (install !== undefined) await updateStatusDb(full, install.packages, epoch);
   }
   if (baseZones && timezone !== undefined) {
     try {

@@ -11,24 +11,39 @@ import { parseReference, readImageSet, walkImageSet } from '../../src/transport/
 import { assertOk, runImprint } from '../helpers/cli.js';
 import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 
+const BYSTANDER = `Package: bystander
+Status: install ok installed
+Architecture: all
+Version: 1
+Description: a package the build leaves alone
+ with a continuation line`;
+
 const STATUS = `Package: libthing
 Status: install ok installed
 Architecture: all
 Version: 2.1
 Description: a library the base has
 
+Package: libold
+Status: install ok installed
+Architecture: all
+Version: 1
+Description: a library the build upgrades
+
+${BYSTANDER}
 `;
 
-/** The entries of the last layer of the layout's first image: archive path → type and mtime. */
-async function topLayer(dir: string): Promise<Map<string, { type: string; mtime: number }>> {
+/** The entries of the last layer of the layout's first image: archive path → type, mtime, contents. */
+async function topLayer(dir: string): Promise<Map<string, { type: string; mtime: number; text: string }>> {
   const set = await readImageSet(parseReference(`oci:${dir}`));
   const image = (await walkImageSet(set)).images[0]!;
   const layer = image.manifest.layers.at(-1)!;
   const { stream } = await openDecompressed(await set.blobs.open(layer), { what: layer.digest });
-  const out = new Map<string, { type: string; mtime: number }>();
+  const out = new Map<string, { type: string; mtime: number; text: string }>();
   for await (const e of readTar(stream, { archive: layer.digest })) {
-    e.body.resume();
-    out.set(e.path, { type: e.type, mtime: e.mtime });
+    let text = '';
+    for await (const c of e.body) text += c;
+    out.set(e.path, { type: e.type, mtime: e.mtime, text });
   }
   return out;
 }
@@ -53,6 +68,14 @@ describe('packages on a base image with a dpkg database (generated signed reposi
           files: { '/usr/bin/app': 'a' },
         },
         { name: 'libthing', version: '2.1', architecture: 'all', files: { '/usr/lib/thing': 't' } },
+        {
+          name: 'tool',
+          version: '1',
+          architecture: 'all',
+          depends: 'libold (>= 2)',
+          files: { '/usr/bin/tool': 'b' },
+        },
+        { name: 'libold', version: '2', architecture: 'all', files: { '/usr/lib/old': 'o2' } },
       ],
     });
     await mkdir(baseSpec);
@@ -115,7 +138,27 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
     const top = await topLayer(out);
     // /home was made at mtime 0, with the base tree's own metadata for missing parents.
-    assert.deepEqual(top.get('home/'), { type: 'dir', mtime: 1700000000 });
-    assert.deepEqual(top.get('home/svc/'), { type: 'dir', mtime: 1700000000 });
+    assert.deepEqual(top.get('home/'), { type: 'dir', mtime: 1700000000, text: '' });
+    assert.deepEqual(top.get('home/svc/'), { type: 'dir', mtime: 1700000000, text: '' });
+  });
+
+  it("upgrades a package of the base's dpkg database there too: dpkg and scanners see the new version only", async () => {
+    const spec = join(work, 'upgrade');
+    await mkdir(spec);
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      repoSpecYaml(repo, 'tool', [`base: oci:${join(work, 'base-layout')}`]),
+    );
+    const out = join(work, 'upgrade-out');
+    assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
+    const db = (await topLayer(out)).get('var/lib/dpkg/status');
+    // The database kept libold 1 beside status.d's libold 2: the SBOM (which reads the database first)
+    // and a scanner reported the version the image no longer has.
+    assert.ok(db !== undefined, 'the database is rewritten in the build layer');
+    const paragraphs = db.text.split('\n\n');
+    assert.equal(paragraphs.length, 3);
+    assert.match(paragraphs[1]!, /^Package: libold\nStatus: install ok installed\n(.|\n)*^Version: 2$/m);
+    assert.equal(paragraphs[0], STATUS.split('\n\n')[0], 'libthing, not upgraded, keeps its bytes');
+    assert.equal(paragraphs[2], `${BYSTANDER}\n`);
   });
 });
