@@ -161,4 +161,24 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     assert.equal(paragraphs[0], STATUS.split('\n\n')[0], 'libthing, not upgraded, keeps its bytes');
     assert.equal(paragraphs[2], `${BYSTANDER}\n`);
   });
+
+  it('locks and builds on a layout base pinned by digest, with a fresh cache and a warm one', async () => {
+    const layout = join(work, 'base-layout');
+    const root = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
+    const pin: string = root.manifests[0].digest;
+    const spec = join(work, 'pinned');
+    await mkdir(spec);
+    await writeFile(join(spec, 'imprint.yaml'), ['version: 1', `base: oci:${layout}@${pin}`, ''].join('\n'));
+    // The pin was read with no size: 'The "size" argument must be of type number' (an internal error).
+    for (const cacheDir of [join(work, 'pin-cache'), join(work, 'pin-cache')]) {
+      await rm(join(spec, 'imprint.lock'), { force: true });
+      assertOk(
+        await runImprint(['--cache-dir', cacheDir, 'build', spec, '-o', `oci:${join(work, 'pinned-out')}`], {
+          env: { SOURCE_DATE_EPOCH: '1700000000' },
+        }),
+        'build',
+      );
+      assert.equal(JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8')).base.digest, pin);
+    }
+  });
 });
