@@ -118,9 +118,17 @@ export class Resolver {
       // over the locked packages only: apt says it is already the newest version.
       if (this.#installedWithoutCandidate(n.name, n.version)) continue;
       const r = this.#requested(n.name, n.version);
-      // Already installed at that version (by the base image): nothing to do, as apt would say.
+      // Already installed (by the base image) at that version, or at a newer one unless the spec pins
+      // the version: nothing to do, as apt would say ("already the newest version"), never a downgrade.
       if (
-        this.#installed.get(r.name)?.some((i) => i.version === r.version && i.architecture === r.architecture)
+        this.#installed
+          .get(r.name)
+          ?.some(
+            (i) =>
+              i.architecture === r.architecture &&
+              (i.version === r.version ||
+                (n.version === undefined && compareVersions(i.version, r.version) > 0)),
+          )
       )
         continue;
       roots.push(r);
