@@ -233,12 +233,21 @@ describe('lowerTree and changeset', async () => {
     const lower = await lowerTree(store, [l1, l2]);
     assert.deepEqual(paths(lower.tree), ['usr/', 'usr/bin/', 'usr/bin/hl2']);
     assert.equal(await read(lower.tree, 'usr/bin/hl2'), 'file data');
-    // The spec removes the first name: hl2 keeps the data, in the build's layer too.
+    // The spec removes the first name: hl2 keeps the data; the base's layer still holds it, so the
+    // build's layer holds only the whiteout.
     const one = await lowerTree(store, [l1]);
     one.tree.remove('usr/bin/hl1');
-    const out = changeset(one.tree, one.nodes, 9);
-    assert.deepEqual(paths(out), ['usr/', 'usr/bin/', 'usr/bin/.wh.hl1', 'usr/bin/hl2']);
-    assert.equal(await read(out, 'usr/bin/hl2'), 'file data');
+    assert.equal(await read(one.tree, 'usr/bin/hl2'), 'file data');
+    assert.deepEqual(paths(changeset(one.tree, one.nodes, 9)), ['usr/', 'usr/bin/', 'usr/bin/.wh.hl1']);
+    // Replaced by the build: the new file goes in, hl2 (still the base's file) does not.
+    const two = await lowerTree(store, [l1]);
+    two.tree.add(
+      'usr/bin/hl1',
+      { ...(two.tree.get('usr/bin/hl1') as VNode), mtime: 9 },
+      { onExisting: 'replace' },
+    );
+    assert.deepEqual(paths(changeset(two.tree, two.nodes, 9)), ['usr/', 'usr/bin/', 'usr/bin/hl1']);
+    assert.equal(await read(two.tree, 'usr/bin/hl2'), 'file data');
   });
 
   it('holds only what changed, parents included, with whiteouts for removed base paths', async () => {
