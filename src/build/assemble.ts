@@ -40,6 +40,9 @@ export interface BuildWrites {
   outputs: readonly BuildPath[];
 }
 
+/** The account files of a base image that packages' effects merge with. */
+const BASE_ACCOUNT_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow'];
+
 /**
  * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
  * cache. What the build writes (`writes`: the cache, the outputs) may not lie inside a source.
@@ -182,6 +185,13 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     );
   }
   if (input.packages.length > 0) {
+    // The base's account files, as they are (its own nodes): postinsts' adduser calls (the ssl-cert
+    // group, postgres) append to them as on the base's system; left unchanged, they stay out of the
+    // layer. Without them those effects found no /etc/passwd and made no account.
+    for (const path of BASE_ACCOUNT_FILES) {
+      const node = input.base?.tree.get(path);
+      if (node?.kind === 'file') upper.add(path, node);
+    }
     install = await installPackages(
       upper,
       input.packages.map((p) => ({

@@ -11,6 +11,9 @@ import { parseReference, readImageSet, walkImageSet } from '../../src/transport/
 import { assertOk, runImprint } from '../helpers/cli.js';
 import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nbase:x:1500:1500::/home/base:/bin/sh\n';
+const GROUP = 'root:x:0:\nbase:x:1500:\n';
+
 const BYSTANDER = `Package: bystander
 Status: install ok installed
 Architecture: all
@@ -76,11 +79,23 @@ describe('packages on a base image with a dpkg database (generated signed reposi
           files: { '/usr/bin/tool': 'b' },
         },
         { name: 'libold', version: '2', architecture: 'all', files: { '/usr/lib/old': 'o2' } },
+        {
+          name: 'daemon',
+          version: '1',
+          architecture: 'all',
+          files: { '/usr/sbin/daemond': 'd' },
+          scripts: {
+            postinst:
+              '#!/bin/sh\nset -e\nif [ "$1" = configure ]; then\n  adduser --system --group --no-create-home daemon\nfi\n',
+          },
+        },
       ],
     });
     await mkdir(baseSpec);
     await writeFile(join(baseSpec, 'status'), STATUS);
     await writeFile(join(baseSpec, 'thing'), 't');
+    await writeFile(join(baseSpec, 'passwd'), PASSWD);
+    await writeFile(join(baseSpec, 'group'), GROUP);
     await writeFile(
       join(baseSpec, 'imprint.yaml'),
       [
@@ -88,6 +103,8 @@ describe('packages on a base image with a dpkg database (generated signed reposi
         'files:',
         '  - {source: status, target: /var/lib/dpkg/status}',
         '  - {source: thing, target: /usr/lib/thing}',
+        '  - {source: passwd, target: /etc/passwd}',
+        '  - {source: group, target: /etc/group}',
         '',
       ].join('\n'),
     );
@@ -180,5 +197,20 @@ describe('packages on a base image with a dpkg database (generated signed reposi
       );
       assert.equal(JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8')).base.digest, pin);
     }
+  });
+
+  it("adds a postinst's system account to the base's /etc/passwd and /etc/group", async () => {
+    const spec = join(work, 'daemon');
+    await mkdir(spec);
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      repoSpecYaml(repo, 'daemon', [`base: oci:${join(work, 'base-layout')}`]),
+    );
+    const out = join(work, 'daemon-out');
+    assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
+    const top = await topLayer(out);
+    // The effect ran on the build's own tree, which had no /etc/passwd: no account at all.
+    assert.equal(top.get('etc/passwd')?.text, `${PASSWD}daemon:!:100:100::/nonexistent:/usr/sbin/nologin\n`);
+    assert.equal(top.get('etc/group')?.text, `${GROUP}daemon:!:100:\n`);
   });
 });
