@@ -9,7 +9,12 @@ import { openDecompressed } from '../../src/compress/index.js';
 import { readTar } from '../../src/tar/index.js';
 import { parseReference, readImageSet, walkImageSet } from '../../src/transport/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
-import { createDebRepo, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
+import { createDebRepo, type DebPackageSpec, type DebRepo, repoSpecYaml } from '../helpers/debrepo.js';
+
+/** An Architecture: all package of `files`. */
+function pkg(name: string, version: string, files: Record<string, string>, depends?: string): DebPackageSpec {
+  return { name, version, architecture: 'all', files, ...(depends === undefined ? {} : { depends }) };
+}
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nbase:x:1500:1500::/home/base:/bin/sh\n';
 const GROUP = 'root:x:0:\nbase:x:1500:\n';
@@ -55,30 +60,29 @@ describe('packages on a base image with a dpkg database (generated signed reposi
   const work = await mkdtemp(join(tmpdir(), 'imprint-base-dpkg-'));
   const cache = join(work, 'cache');
   const baseSpec = join(work, 'base');
-  const appSpec = join(work, 'app');
   let repo: DebRepo;
   const imprint = (args: string[]) =>
     runImprint(['--cache-dir', cache, ...args], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+  /** Builds `<work>/<name>`, a spec of `packages` from the repository over the base: its top layer. */
+  const buildOnBase = async (name: string, packages: string) => {
+    const spec = join(work, name);
+    await mkdir(spec, { recursive: true });
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      repoSpecYaml(repo, packages, [`base: oci:${join(work, 'base-layout')}`]),
+    );
+    const out = join(work, `${name}-out`);
+    assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
+    return { spec, top: await topLayer(out) };
+  };
 
   before(async () => {
     repo = await createDebRepo({
       packages: [
-        {
-          name: 'app',
-          version: '1',
-          architecture: 'all',
-          depends: 'libthing (>= 2)',
-          files: { '/usr/bin/app': 'a' },
-        },
-        { name: 'libthing', version: '2.1', architecture: 'all', files: { '/usr/lib/thing': 't' } },
-        {
-          name: 'tool',
-          version: '1',
-          architecture: 'all',
-          depends: 'libold (>= 2)',
-          files: { '/usr/bin/tool': 'b' },
-        },
-        { name: 'libold', version: '2', architecture: 'all', files: { '/usr/lib/old': 'o2' } },
+        pkg('app', '1', { '/usr/bin/app': 'a' }, 'libthing (>= 2)'),
+        pkg('libthing', '2.1', { '/usr/lib/thing': 't' }),
+        pkg('tool', '1', { '/usr/bin/tool': 'b' }, 'libold (>= 2)'),
+        pkg('libold', '2', { '/usr/lib/old': 'o2' }),
         {
           name: 'daemon',
           version: '1',
@@ -112,7 +116,6 @@ describe('packages on a base image with a dpkg database (generated signed reposi
       await imprint(['build', baseSpec, '-o', `oci:${join(work, 'base-layout')}`, '--no-attest']),
       'base',
     );
-    await mkdir(appSpec);
   });
   after(async () => {
     await repo?.close();
@@ -120,20 +123,14 @@ describe('packages on a base image with a dpkg database (generated signed reposi
   });
 
   it('builds a spec naming a package the base has at the candidate version, without locking it', async () => {
-    await writeFile(
-      join(appSpec, 'imprint.yaml'),
-      repoSpecYaml(repo, 'app, libthing', [`base: oci:${join(work, 'base-layout')}`]),
-    );
     // The lock's own check at build time resolves over the locked packages only: libthing, installed
     // by the base and locked by no one, was 'not found in the configured sources' (LOCK_INVALID).
-    const out = join(work, 'out');
-    assertOk(await imprint(['build', appSpec, '-o', `oci:${out}`]), 'build');
-    const lock = JSON.parse(await readFile(join(appSpec, 'imprint.lock'), 'utf8'));
+    const { spec, top } = await buildOnBase('app', 'app, libthing');
+    const lock = JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8'));
     assert.deepEqual(
       lock.platforms['linux/amd64'].map((p: { name: string }) => p.name),
       ['app'],
     );
-    const top = await topLayer(out);
     assert.ok(top.has('usr/bin/app'));
     assert.ok(!top.has('usr/lib/thing'), 'the base has libthing: not installed again');
   });
@@ -160,15 +157,7 @@ describe('packages on a base image with a dpkg database (generated signed reposi
   });
 
   it("upgrades a package of the base's dpkg database there too: dpkg and scanners see the new version only", async () => {
-    const spec = join(work, 'upgrade');
-    await mkdir(spec);
-    await writeFile(
-      join(spec, 'imprint.yaml'),
-      repoSpecYaml(repo, 'tool', [`base: oci:${join(work, 'base-layout')}`]),
-    );
-    const out = join(work, 'upgrade-out');
-    assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
-    const db = (await topLayer(out)).get('var/lib/dpkg/status');
+    const db = (await buildOnBase('upgrade', 'tool')).top.get('var/lib/dpkg/status');
     // The database kept libold 1 beside status.d's libold 2: the SBOM (which reads the database first)
     // and a scanner reported the version the image no longer has.
     assert.ok(db !== undefined, 'the database is rewritten in the build layer');
@@ -200,15 +189,7 @@ describe('packages on a base image with a dpkg database (generated signed reposi
   });
 
   it("adds a postinst's system account to the base's /etc/passwd and /etc/group", async () => {
-    const spec = join(work, 'daemon');
-    await mkdir(spec);
-    await writeFile(
-      join(spec, 'imprint.yaml'),
-      repoSpecYaml(repo, 'daemon', [`base: oci:${join(work, 'base-layout')}`]),
-    );
-    const out = join(work, 'daemon-out');
-    assertOk(await imprint(['build', spec, '-o', `oci:${out}`]), 'build');
-    const top = await topLayer(out);
+    const { top } = await buildOnBase('daemon', 'daemon');
     // The effect ran on the build's own tree, which had no /etc/passwd: no account at all.
     assert.equal(top.get('etc/passwd')?.text, `${PASSWD}daemon:!:100:100::/nonexistent:/usr/sbin/nologin\n`);
     assert.equal(top.get('etc/group')?.text, `${GROUP}daemon:!:100:\n`);
