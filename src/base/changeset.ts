@@ -19,7 +19,18 @@ export function changeset(
   removed: ReadonlySet<string> = new Set(),
 ): FileTree {
   const keep: string[] = [];
-  for (const key of full.keys()) if (full.get(key) !== lower.get(key)) keep.push(key);
+  for (const key of full.keys()) {
+    const now = full.get(key)!;
+    const was = lower.get(key);
+    if (now === was) continue;
+    // A hard link of the base that stayed a name of the same file (its first name removed or
+    // replaced, it took the file's node): the base's layers still hold it.
+    if (was?.kind === 'hardlink' || now.kind === 'hardlink') {
+      const file = linkedFile((k) => full.get(k), key);
+      if (file !== undefined && file === linkedFile((k) => lower.get(k), key)) continue;
+    }
+    keep.push(key);
+  }
 
   const whiteouts: string[] = [];
   const hidden: string[] = [];
@@ -54,6 +65,14 @@ export function changeset(
     out.add(`${key.slice(0, slash + 1)}.wh.${key.slice(slash + 1)}`, whiteout(epoch));
   }
   return out;
+}
+
+/** The file node the node at `key` is or, as a hard link, finally names (undefined: none). */
+function linkedFile(get: (key: string) => VNode | undefined, key: string): VNode | undefined {
+  let node = get(key);
+  for (let hops = 0; node?.kind === 'hardlink' && hops < 40; hops++)
+    node = get(node.target.replace(/^\/+/, ''));
+  return node?.kind === 'file' ? node : undefined;
 }
 
 /** The top-level directories merged /usr turns into links. */

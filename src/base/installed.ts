@@ -1,10 +1,11 @@
 import { readTreeFile } from '../debian/effects/tree-io.js';
-import { installedParagraphs, isStatusFile } from '../debian/installed-status.js';
+import { installedParagraphs, isStatusFile, STATUS_DB, STATUS_DIR } from '../debian/installed-status.js';
 import type { MultiArch } from '../debian/packages-index.js';
 import { parseRelationList } from '../debian/relations.js';
 import type { InstalledPackage } from '../debian/resolve.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import { bytesOpener } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 import { readImageFiles } from './image-files.js';
 
@@ -51,5 +52,53 @@ function installedFromStatusFiles(files: ReadonlyMap<string, Buffer>): Installed
   }
   return [...out.values()].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : a.architecture < b.architecture ? -1 : 1,
+  );
+}
+
+/**
+ * Brings a base image's dpkg database (`/var/lib/dpkg/status`) in step with what the build installed
+ * over it: the paragraph of each package the build installs again (an upgrade) becomes its new status
+ * paragraph (the status.d entry the install wrote), so dpkg in the container and scanners, which read
+ * the database and status.d, see one version of it, the new one. Other paragraphs keep their bytes.
+ * Does nothing when the base has no database or the build upgrades nothing in it. Cost: reads and
+ * rewrites the database once.
+ */
+export async function updateStatusDb(
+  tree: FileTree,
+  installed: ReadonlyArray<{ name: string; architecture: string; statusEntry: string }>,
+  mtime: number,
+): Promise<void> {
+  const db = tree.get(STATUS_DB);
+  if (db?.kind !== 'file' || installed.length === 0) return;
+  const text = (await readTreeFile(tree, `/${STATUS_DB}`, MAX_STATUS_BYTES))!.toString('utf8');
+  const byName = new Map(installed.map((p) => [`${p.name}\0${p.architecture}`, p]));
+  let changed = false;
+  const paragraphs = text.split('\n\n');
+  for (const [i, paragraph] of paragraphs.entries()) {
+    const name = /^Package:[ \t]*(\S+)/m.exec(paragraph)?.[1];
+    const arch = /^Architecture:[ \t]*(\S+)/m.exec(paragraph)?.[1] ?? 'all';
+    const pkg = name === undefined ? undefined : byName.get(`${name}\0${arch}`);
+    if (pkg === undefined) continue;
+    const entry = await readTreeFile(tree, `/${STATUS_DIR}${pkg.statusEntry}`);
+    if (entry === undefined) continue;
+    paragraphs[i] = entry.toString('utf8').replace(/\n+$/, '');
+    changed = true;
+  }
+  if (!changed) return;
+  const bytes = Buffer.from(paragraphs.join('\n\n'), 'utf8');
+  tree.add(
+    STATUS_DB,
+    {
+      kind: 'file',
+      size: bytes.length,
+      content: bytesOpener(bytes),
+      mode: db.mode,
+      uid: db.uid,
+      gid: db.gid,
+      mtime,
+      origin: 'dpkg',
+      ...(db.xattrs === undefined ? {} : { xattrs: db.xattrs }),
+    },
+    { onExisting: 'replace' },
   );
 }

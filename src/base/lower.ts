@@ -4,7 +4,7 @@ import { ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { readTar, type TarReadEntry } from '../tar/index.js';
-import type { VNode } from '../vfs/node.js';
+import { implicitDirMeta, type VNode } from '../vfs/node.js';
 import { parentPath } from '../vfs/path.js';
 import { FileTree } from '../vfs/tree.js';
 
@@ -29,7 +29,7 @@ export interface LowerTree {
  * layer when something opens them. Cost: decompresses and parses every base layer once.
  */
 export async function lowerTree(blobs: BlobReader, layers: readonly Descriptor[]): Promise<LowerTree> {
-  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  const tree = new FileTree(implicitDirMeta(0));
   let kept = 0;
   for (const layer of layers) {
     const what = `base layer ${layer.digest}`;

@@ -51,7 +51,7 @@ async function namedTop(blobs: BaseBlobs): Promise<Descriptor> {
 
 /** The pinned digest's descriptor (media type read from the document itself). */
 async function pinnedTop(blobs: BlobReader, pin: Digest): Promise<Descriptor> {
-  const bytes = await blobs.readBytes({ digest: pin, size: undefined as unknown as number });
+  const bytes = await blobs.readBytes({ digest: pin });
   const doc = parseJson(bytes, `base image manifest ${pin}`) as { mediaType?: unknown; manifests?: unknown };
   const mediaType =
     typeof doc.mediaType === 'string'

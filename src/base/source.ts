@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import { ImprintError, isImprintError } from '../errors.js';
-import type { BlobReader, ImageSet } from '../oci/image-set.js';
+import type { BlobReader, ImageSet, SmallBlob } from '../oci/image-set.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
@@ -45,7 +45,7 @@ export class BaseBlobs implements BlobReader {
   }
 
   /** Reads a small blob (manifest, config) whole, verified; one read remotely is kept in the store. */
-  async readBytes(desc: Pick<Descriptor, 'digest' | 'size'>, maxBytes?: number): Promise<Buffer> {
+  async readBytes(desc: SmallBlob, maxBytes?: number): Promise<Buffer> {
     if (await this.store.has(desc.digest)) return this.store.readBytes(desc, maxBytes);
     const bytes = await (await this.#blobs()).readBytes(desc, maxBytes);
     await this.store.putBytes(bytes, { digest: desc.digest });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { changeset } from '../base/changeset.js';
-import { installedInTree } from '../base/installed.js';
+import { installedInTree, updateStatusDb } from '../base/installed.js';
 import type { LowerTree } from '../base/lower.js';
 import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
 import { isDir, readTreeFile } from '../debian/effects/tree-io.js';
@@ -20,6 +20,7 @@ import { type LoadedSpec, type SpecLocation, specField } from '../spec/index.js'
 import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
 import { layerEntries } from '../vfs/entries.js';
+import { implicitDirMeta } from '../vfs/node.js';
 import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
 import { refuseHidingDirectories, refuseReplacingFiles } from './file-targets.js';
@@ -39,6 +40,9 @@ export interface BuildWrites {
   outputs: readonly BuildPath[];
 }
 
+/** The account files of a base image that packages' effects merge with. */
+const BASE_ACCOUNT_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow'];
+
 /**
  * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
  * cache. What the build writes (`writes`: the cache, the outputs) may not lie inside a source.
@@ -56,7 +60,7 @@ export async function specFilesTree(
           { path: writes.cacheDir, what: "imprint's cache directory" },
           ...writes.outputs,
         ];
-  const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  const tree = new FileTree(implicitDirMeta(epoch));
   await copyFiles(
     tree,
     loaded.spec.files.map((f, i) => ({
@@ -161,7 +165,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   treeNotes: string[];
 }> {
   const { loaded, epoch } = input;
-  const upper = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
+  const upper = new FileTree(implicitDirMeta(epoch));
   let install: InstallResult | undefined;
   const { timezone } = loaded.spec;
   // A base image's tzdata serves too (e.g. examples/static): its zone is set once it is laid below.
@@ -181,6 +185,13 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     );
   }
   if (input.packages.length > 0) {
+    // The base's account files, as they are (its own nodes): postinsts' adduser calls (the ssl-cert
+    // group, postgres) append to them as on the base's system; left unchanged, they stay out of the
+    // layer. Without them those effects found no /etc/passwd and made no account.
+    for (const path of BASE_ACCOUNT_FILES) {
+      const node = input.base?.tree.get(path);
+      if (node?.kind === 'file') upper.add(path, node);
+    }
     install = await installPackages(
       upper,
       input.packages.map((p) => ({
@@ -244,7 +255,9 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   if (input.base !== undefined) {
     full = input.base.tree;
     refuseReplacingFiles(full, input.files, entries);
+    full.useDirMeta(implicitDirMeta(epoch));
     full.overlay(upper);
+    if (install !== undefined) await updateStatusDb(full, install.packages, epoch);
   }
   if (baseZones && timezone !== undefined) {
     try {

@@ -114,10 +114,21 @@ export class Resolver {
     const roots: PackageRecord[] = [];
     const alone = new Set<PackageRecord>();
     for (const n of this.#req.names) {
+      // Installed (by the base image) and in no source, as in the lock's own check, which resolves
+      // over the locked packages only: apt says it is already the newest version.
+      if (this.#installedWithoutCandidate(n.name, n.version)) continue;
       const r = this.#requested(n.name, n.version);
-      // Already installed at that version (by the base image): nothing to do, as apt would say.
+      // Already installed (by the base image) at that version, or at a newer one unless the spec pins
+      // the version: nothing to do, as apt would say ("already the newest version"), never a downgrade.
       if (
-        this.#installed.get(r.name)?.some((i) => i.version === r.version && i.architecture === r.architecture)
+        this.#installed
+          .get(r.name)
+          ?.some(
+            (i) =>
+              i.architecture === r.architecture &&
+              (i.version === r.version ||
+                (n.version === undefined && compareVersions(i.version, r.version) > 0)),
+          )
       )
         continue;
       roots.push(r);
@@ -149,6 +160,18 @@ export class Resolver {
     const reasons = new Map<string, string[]>();
     for (const r of packages) reasons.set(this.#label(r), this.#chain(this.#key(r)));
     return { packages, reasons };
+  }
+
+  /** Whether `name` has no candidate but is installed for the image's architecture (at `version`, when given). */
+  #installedWithoutCandidate(name: string, version: string | undefined): boolean {
+    return (
+      this.#candidate(name, this.#native) === undefined &&
+      (this.#installed.get(name) ?? []).some(
+        (i) =>
+          (i.architecture === this.#native || i.architecture === 'all') &&
+          (version === undefined || compareVersions(i.version, version) === 0),
+      )
+    );
   }
 
   /** The record a requested name stands for: its candidate (or the pinned version), else its only provider. */

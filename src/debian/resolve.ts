@@ -25,7 +25,8 @@ export interface ResolveRequest {
   includeEssential?: boolean | undefined;
   /**
    * Packages already installed (a base image's dpkg database): they satisfy dependencies as they are,
-   * so only what they lack is chosen; a requested package installed at its candidate version is skipped.
+   * so only what they lack is chosen; a requested package installed at its candidate version or a
+   * newer one (unless the request pins a version), or installed and in no source at all, is skipped.
    */
   installed?: readonly InstalledPackage[] | undefined;
 }

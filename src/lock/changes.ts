@@ -1,5 +1,5 @@
-// What a re-lock changed, for the person who reviews the new lock: packages added, removed or moved
-// to another version, per platform.
+// What a re-lock changed, for the person who reviews the new lock: the base image a tag now names,
+// packages added, removed or moved to another version, per platform.
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { parseLock } from './serialize.js';
 import type { LockFile, LockPackage } from './types.js';
@@ -8,12 +8,20 @@ import type { LockFile, LockPackage } from './types.js';
 const MAX_LINES = 40;
 
 /**
- * One line per change between two locks, sorted by platform, then package: `linux/amd64: curl
+ * One line per change between two locks: the base image first (`base docker://r/x:1: sha256:… ->
+ * sha256:…`, its tag moved), then by platform and package: `linux/amd64: curl
  * 7.88.1-10+deb12u14 -> 7.88.1-10+deb12u15`, `+ name version` (added), `- name version` (removed);
  * a platform added or removed is one line. At most 40 lines, then `... and N more`. Pure.
  */
 export function lockChanges(before: LockFile, after: LockFile): string[] {
   const lines: string[] = [];
+  const [was, now] = [before.base, after.base];
+  if (was?.digest !== now?.digest || was?.ref !== now?.ref) {
+    if (was === undefined) lines.push(`base ${now!.ref}: added (${now!.digest})`);
+    else if (now === undefined) lines.push(`base ${was.ref}: removed`);
+    else if (was.ref === now.ref) lines.push(`base ${now.ref}: ${was.digest} -> ${now.digest}`);
+    else lines.push(`base ${was.ref} (${was.digest}) -> ${now.ref} (${now.digest})`);
+  }
   const platforms = [...new Set([...Object.keys(before.platforms), ...Object.keys(after.platforms)])].sort(
     compareCodeUnits,
   );

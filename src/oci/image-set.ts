@@ -7,8 +7,11 @@ export interface BlobReader {
   /** Opens a fresh stream of the blob; errors BLOB_NOT_FOUND, or DIGEST_MISMATCH at end of stream. */
   open(desc: Pick<Descriptor, 'digest' | 'size'> | Digest): Promise<Readable>;
   /** Reads a small blob whole (manifests, configs); refuses blobs larger than `maxBytes` (default 4 MiB). */
-  readBytes(desc: Pick<Descriptor, 'digest' | 'size'>, maxBytes?: number): Promise<Buffer>;
+  readBytes(desc: SmallBlob, maxBytes?: number): Promise<Buffer>;
 }
+
+/** A blob read whole: its digest, and its size unless only the digest is known (a base pinned by digest). */
+export type SmallBlob = Pick<Descriptor, 'digest'> & { size?: number | undefined };
 
 /**
  * A set of images as transports read and write them: a root index (the layout's `index.json`, whose

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestHex, digestMismatch, parseDigest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
-import type { BlobReader } from '../oci/image-set.js';
+import type { BlobReader, SmallBlob } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { fileSink, tempPath } from './atomic-file.js';
 import { mkdirp } from './mkdirp.js';
@@ -112,12 +112,9 @@ export class BlobStore implements BlobReader {
    * and one hash. (WebCrypto's digest would hash in the thread pool too, but copies the data and
    * takes twice the CPU time of node:crypto here.)
    */
-  async readBytes(
-    desc: Pick<Descriptor, 'digest' | 'size'>,
-    maxBytes = DEFAULT_MAX_BLOB_BYTES,
-  ): Promise<Buffer> {
+  async readBytes(desc: SmallBlob, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
     const what = `blob ${desc.digest} in ${this.root}`;
-    if (desc.size > maxBytes) throw tooLarge(what, desc.size, maxBytes);
+    if (desc.size !== undefined && desc.size > maxBytes) throw tooLarge(what, desc.size, maxBytes);
     let fh: FileHandle;
     try {
       fh = await open(this.path(desc.digest), 'r');
@@ -126,11 +123,18 @@ export class BlobStore implements BlobReader {
     }
     try {
       // Reads of the known size (readFile would go 512 KiB at a time); the hash catches any change.
-      const data = Buffer.allocUnsafe(desc.size);
+      let stored: number;
+      try {
+        stored = (await fh.stat()).size;
+      } catch (err) {
+        throw new ImprintError('IO', `reading ${what}: ${errorText(err)}`, { cause: err });
+      }
+      const size = desc.size ?? stored; // only a digest known (a pin): the stored size, within the bound
+      if (size > maxBytes) throw tooLarge(what, size, maxBytes);
+      if (stored !== size) throw this.#storedSizeError(desc.digest, size, stored);
+      const data = Buffer.allocUnsafe(size);
       let filled = 0;
       try {
-        const found = (await fh.stat()).size;
-        if (found !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, found);
         while (filled < data.length) {
           const { bytesRead } = await fh.read(data, filled, data.length - filled, filled);
           if (bytesRead === 0) break;
@@ -140,7 +144,7 @@ export class BlobStore implements BlobReader {
         if (err instanceof ImprintError) throw err;
         throw new ImprintError('IO', `reading ${what}: ${errorText(err)}`, { cause: err });
       }
-      if (filled !== desc.size) throw this.#storedSizeError(desc.digest, desc.size, filled);
+      if (filled !== size) throw this.#storedSizeError(desc.digest, size, filled);
       const found = sha256(data);
       if (found !== desc.digest) throw digestMismatch(what, desc.digest, found);
       return data;

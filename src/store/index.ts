@@ -9,4 +9,11 @@ export {
 } from './blob-store.js';
 export { defaultCacheDir } from './cache-dir.js';
 export { removeStaleTemps } from './stale-temps.js';
-export { DEFAULT_MAX_BLOB_BYTES, readBounded, readSmallBlob, tooLarge, verifiedStream } from './streams.js';
+export {
+  DEFAULT_MAX_BLOB_BYTES,
+  openTarget,
+  readBounded,
+  readSmallBlob,
+  tooLarge,
+  verifiedStream,
+} from './streams.js';

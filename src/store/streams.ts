@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import { type Digest, type Expectation, VerifyingStream } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
+import type { SmallBlob } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/types.js';
 
 /** 4 MiB: the default bound for blobs read whole (manifests, indexes, configs). */
 export const DEFAULT_MAX_BLOB_BYTES = 4 * 1024 * 1024;
@@ -55,13 +57,18 @@ export function tooLarge(what: string, size: number | string, maxBytes: number):
   );
 }
 
+/** What a reader's `open` takes for a blob read whole: the descriptor, or the digest alone when that is all there is. */
+export function openTarget(desc: SmallBlob): Pick<Descriptor, 'digest' | 'size'> | Digest {
+  return desc.size === undefined ? desc.digest : { digest: desc.digest, size: desc.size };
+}
+
 /** Reads a small blob whole through `open`, refusing it up front when its declared size exceeds `maxBytes`. */
 export async function readSmallBlob(
   open: () => Promise<Readable>,
-  desc: { digest: Digest; size: number },
+  desc: { digest: Digest; size?: number | undefined },
   maxBytes: number,
   what: string,
 ): Promise<Buffer> {
-  if (desc.size > maxBytes) throw tooLarge(what, desc.size, maxBytes);
+  if (desc.size !== undefined && desc.size > maxBytes) throw tooLarge(what, desc.size, maxBytes);
   return readBounded(await open(), maxBytes, what);
 }

@@ -7,10 +7,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestHex, type Expectation, HashingStream } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
-import type { BlobReader } from '../oci/image-set.js';
+import type { BlobReader, SmallBlob } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import {
   DEFAULT_MAX_BLOB_BYTES,
+  openTarget,
   readBounded,
   readSmallBlob,
   verifiedStream,
@@ -237,12 +238,9 @@ export class TarBlobReader implements BlobReader {
   }
 
   /** Reads a small blob whole, verified; refuses blobs over `maxBytes` (default 4 MiB). */
-  async readBytes(
-    desc: Pick<Descriptor, 'digest' | 'size'>,
-    maxBytes = DEFAULT_MAX_BLOB_BYTES,
-  ): Promise<Buffer> {
+  async readBytes(desc: SmallBlob, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
     return readSmallBlob(
-      () => this.open(desc),
+      () => this.open(openTarget(desc)),
       desc,
       maxBytes,
       `blob ${desc.digest} in ${this.archive.file}`,

@@ -18,9 +18,19 @@ export class FileTree {
   readonly #nodes = new Map<string, VNode>();
   /** The keys directly below each key that has any ('' for top-level keys): removing walks a subtree. */
   readonly #children = new Map<string, Set<string>>();
-  readonly #dirMeta: Meta;
+  /** The hard links naming each key: what a removed or replaced file leaves linked to it. */
+  readonly #linksTo = new Map<string, Set<string>>();
+  #dirMeta: Meta;
 
   constructor(dirMeta: Meta) {
+    this.#dirMeta = dirMeta;
+  }
+
+  /**
+   * The metadata of parents created implicitly from now on: a base image's tree, read with its own,
+   * takes the build's once the build writes into it (accounts' homes, generated files).
+   */
+  useDirMeta(dirMeta: Meta): void {
     this.#dirMeta = dirMeta;
   }
 
@@ -68,6 +78,7 @@ export class FileTree {
         );
       }
       if (existing.kind === 'dir') this.remove(key);
+      else this.#keepLinked((k) => k === key, [key]);
     }
     this.#set(key, node);
   }
@@ -105,11 +116,13 @@ export class FileTree {
   remove(path: string): boolean {
     const key = normalizeImagePath(path);
     if (!this.#nodes.has(key)) return false;
+    if (this.#linksTo.size > 0)
+      this.#keepLinked((k) => k === key || k.startsWith(`${key}/`), [key, ...this.#below(key)]);
     const parent = parentPath(key);
     const siblings = this.#children.get(parent)!;
     siblings.delete(key);
     if (siblings.size === 0) this.#children.delete(parent);
-    this.#nodes.delete(key);
+    this.#delete(key);
     this.#removeBelow(key);
     return true;
   }
@@ -119,7 +132,10 @@ export class FileTree {
    * an opaque directory. Returns the number of nodes removed. Cost: O(nodes removed).
    */
   removeBelow(path: string): number {
-    return this.#removeBelow(normalizeImagePath(path));
+    const key = normalizeImagePath(path);
+    if (this.#linksTo.size > 0)
+      this.#keepLinked((k) => key === '' || k.startsWith(`${key}/`), this.#below(key));
+    return this.#removeBelow(key);
   }
 
   #removeBelow(key: string): number {
@@ -130,7 +146,7 @@ export class FileTree {
       if (kids === undefined) continue;
       this.#children.delete(k);
       for (const kid of kids) {
-        this.#nodes.delete(kid);
+        this.#delete(kid);
         stack.push(kid);
         removed++;
       }
@@ -138,15 +154,84 @@ export class FileTree {
     return removed;
   }
 
-  /** Sets the node at `key` (its parent's key already holds a directory), keeping #children in step. */
+  /** The keys below `key`. Cost: O(keys below). */
+  #below(key: string): string[] {
+    const out: string[] = [];
+    const stack = [key];
+    for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
+      for (const kid of this.#children.get(k) ?? []) {
+        out.push(kid);
+        stack.push(kid);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Before the nodes at `keys` go (`gone` says which keys do): a hard link that stays and reaches a
+   * file through them stays a name of that file, as a file system keeps a file while a name links to
+   * it. The file gone, the first such link (byte order) takes its node and the others name that link.
+   */
+  #keepLinked(gone: (key: string) => boolean, keys: Iterable<string>): void {
+    const byFile = new Map<string, string[]>();
+    for (const key of keys) {
+      for (const link of this.#linksTo.get(key) ?? []) {
+        const file = gone(link) ? undefined : this.#linkedFile(link);
+        if (file !== undefined) byFile.set(file, [...(byFile.get(file) ?? []), link]);
+      }
+    }
+    for (const [file, links] of byFile) {
+      let name = file;
+      const sorted = sortBytes(links);
+      if (gone(file)) {
+        name = sorted.shift()!;
+        this.#set(name, this.#nodes.get(file)!);
+      }
+      for (const link of sorted) this.#set(link, { ...this.#nodes.get(link)!, target: `/${name}` } as VNode);
+    }
+  }
+
+  /** The key of the file the hard link at `key` finally names, if any. */
+  #linkedFile(key: string): string | undefined {
+    let current = key;
+    for (let hops = 0; hops < MAX_LINK_HOPS; hops++) {
+      const node = this.#nodes.get(current);
+      if (node?.kind === 'file') return current;
+      if (node?.kind !== 'hardlink') return undefined;
+      current = linkKey(node.target);
+    }
+    return undefined;
+  }
+
+  /** Sets the node at `key` (its parent's key already holds a directory), keeping #children and #linksTo in step. */
   #set(key: string, node: VNode): void {
-    if (!this.#nodes.has(key)) {
+    const old = this.#nodes.get(key);
+    if (old === undefined) {
       const parent = parentPath(key);
       const siblings = this.#children.get(parent);
       if (siblings === undefined) this.#children.set(parent, new Set([key]));
       else siblings.add(key);
-    }
+    } else if (old.kind === 'hardlink') this.#unlink(key, old.target);
     this.#nodes.set(key, node);
+    if (node.kind === 'hardlink') {
+      const target = linkKey(node.target);
+      const links = this.#linksTo.get(target);
+      if (links === undefined) this.#linksTo.set(target, new Set([key]));
+      else links.add(key);
+    }
+  }
+
+  /** Deletes the node at `key` (its parent's #children entry is the caller's). */
+  #delete(key: string): void {
+    const node = this.#nodes.get(key);
+    if (node?.kind === 'hardlink') this.#unlink(key, node.target);
+    this.#nodes.delete(key);
+  }
+
+  #unlink(key: string, target: string): void {
+    const links = this.#linksTo.get(linkKey(target));
+    links?.delete(key);
+    if (links?.size === 0) this.#linksTo.delete(linkKey(target));
   }
 
   /**
@@ -275,9 +360,14 @@ export class FileTree {
       if (!this.#nodes.has(key)) continue; // gone with a directory fn deleted
       const next = fn(key, node);
       if (next === undefined) this.remove(key);
-      else if (next !== node) this.#nodes.set(key, next);
+      else if (next !== node) this.#set(key, next);
     }
   }
+}
+
+/** The key a hard link's target names (an archive path: no symlinks followed). */
+function linkKey(target: string): string {
+  return target.replace(/^\/+/, '');
 }
 
 function conflict(key: string, why: string, incoming?: string): ImprintError {

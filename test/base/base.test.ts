@@ -205,6 +205,51 @@ describe('lowerTree and changeset', async () => {
     assert.equal(links.size, 0);
   });
 
+  it('keeps a hard link whose first name a later layer or the spec removes, with its contents', async () => {
+    const link = (path: string, target: string): TarWriteEntry => ({
+      path,
+      type: 'hardlink',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: 5,
+      size: 0,
+      linkname: target,
+    });
+    const read = async (tree: FileTree, key: string) => {
+      const node = tree.get(key) as Extract<VNode, { kind: 'file' }>;
+      let text = '';
+      for await (const c of await node.content()) text += c;
+      return `${node.kind} ${text}`;
+    };
+    const l1 = await layer([
+      dir('usr/'),
+      dir('usr/bin/'),
+      file('usr/bin/hl1', 'data', { mode: 0o755 }),
+      link('usr/bin/hl2', 'usr/bin/hl1'),
+    ]);
+    const l2 = await layer([dir('usr/'), dir('usr/bin/'), file('usr/bin/.wh.hl1', '')]);
+    // A whiteout of the first name in a later layer: the run check read hl2 as missing.
+    const lower = await lowerTree(store, [l1, l2]);
+    assert.deepEqual(paths(lower.tree), ['usr/', 'usr/bin/', 'usr/bin/hl2']);
+    assert.equal(await read(lower.tree, 'usr/bin/hl2'), 'file data');
+    // The spec removes the first name: hl2 keeps the data; the base's layer still holds it, so the
+    // build's layer holds only the whiteout.
+    const one = await lowerTree(store, [l1]);
+    one.tree.remove('usr/bin/hl1');
+    assert.equal(await read(one.tree, 'usr/bin/hl2'), 'file data');
+    assert.deepEqual(paths(changeset(one.tree, one.nodes, 9)), ['usr/', 'usr/bin/', 'usr/bin/.wh.hl1']);
+    // Replaced by the build: the new file goes in, hl2 (still the base's file) does not.
+    const two = await lowerTree(store, [l1]);
+    two.tree.add(
+      'usr/bin/hl1',
+      { ...(two.tree.get('usr/bin/hl1') as VNode), mtime: 9 },
+      { onExisting: 'replace' },
+    );
+    assert.deepEqual(paths(changeset(two.tree, two.nodes, 9)), ['usr/', 'usr/bin/', 'usr/bin/hl1']);
+    assert.equal(await read(two.tree, 'usr/bin/hl2'), 'file data');
+  });
+
   it('holds only what changed, parents included, with whiteouts for removed base paths', async () => {
     const l1 = await layer([
       dir('etc/'),

@@ -749,3 +749,36 @@ test('installed packages (a base image) satisfy dependencies, provides included;
   // libc6 is there (and requested at that version: skipped), an MTA is provided, libssl3 is too old.
   assert.deepEqual(picked(res), ['app=1.0', 'libssl3=3.0.11-1']);
 });
+
+test('a requested package installed and in no source, or newer than its candidate, is skipped (never downgraded)', () => {
+  const u = universe([{ name: 'app', depends: 'libc6 (>= 2.36)' }]);
+  const installed = [
+    { name: 'libc6', version: '2.36-9', architecture: 'amd64', multiArch: 'same' as const, provides: [] },
+  ];
+  const res = resolvePackages(u, { names: [{ name: 'app' }, { name: 'libc6' }], arch: 'amd64', installed });
+  assert.deepEqual(picked(res), ['app=1.0']);
+  // Installed at a newer version than the sources have (a base with security updates, a spec
+  // without that suite): kept, as apt keeps it; it was downgraded to the older candidate.
+  const older = universe([
+    { name: 'app', depends: 'libc6 (>= 2.36)' },
+    { name: 'libc6', version: '2.36-8' },
+  ]);
+  const kept = resolvePackages(older, {
+    names: [{ name: 'app' }, { name: 'libc6' }],
+    arch: 'amd64',
+    installed,
+  });
+  assert.deepEqual(picked(kept), ['app=1.0']);
+  // Unless the spec pins that older version.
+  const pinned = resolvePackages(older, {
+    names: [{ name: 'libc6', version: '2.36-8' }],
+    arch: 'amd64',
+    installed,
+  });
+  assert.deepEqual(picked(pinned), ['libc6=2.36-8']);
+  // Pinned to another version than the installed one: still not found.
+  assert.throws(
+    () => resolvePackages(u, { names: [{ name: 'libc6', version: '2.36-10' }], arch: 'amd64', installed }),
+    { code: 'PACKAGE_NOT_FOUND' },
+  );
+});

@@ -332,3 +332,19 @@ test('lockChanges lists what a re-lock changed: versions, other .debs, packages 
   assert.deepEqual(changesSince(new TextEncoder().encode('{'), after, 'imprint.lock'), []);
   assert.deepEqual(changesSince(serializeLock(before), after, 'imprint.lock'), lines);
 });
+
+test('lockChanges says when the base image a tag names moved', () => {
+  const D = (c: string) => `sha256:${H(c)}` as const;
+  const image = { digest: D('c'), size: 500, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
+  const before: LockFile = {
+    ...sampleLock(),
+    base: { ref: 'docker://127.0.0.1:5000/base:1', digest: D('a'), platforms: { 'linux/amd64': image } },
+  };
+  const after: LockFile = { ...before, base: { ...before.base!, digest: D('b') } };
+  assert.deepEqual(lockChanges(before, after), [
+    `base docker://127.0.0.1:5000/base:1: ${D('a')} -> ${D('b')}`,
+  ]);
+  assert.deepEqual(lockChanges(before, before), []);
+  const { base: _, ...without } = before;
+  assert.deepEqual(lockChanges(without, before), [`base docker://127.0.0.1:5000/base:1: added (${D('a')})`]);
+});

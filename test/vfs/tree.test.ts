@@ -203,6 +203,48 @@ describe('layerEntries', () => {
       ],
     );
   });
+  it('keeps the other names of a hard-linked file that is removed or replaced, as a file system does', () => {
+    const group = () => {
+      const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
+      t.add('usr/bin/perl', file('perl', { mode: 0o755 }));
+      t.add('usr/bin/perl5', { kind: 'hardlink', target: '/usr/bin/perl', ...meta });
+      t.add('usr/bin/perl-x', { kind: 'hardlink', target: '/usr/bin/perl', ...meta });
+      t.add('opt/perl', { kind: 'hardlink', target: '/usr/bin/perl', ...meta });
+      return t;
+    };
+    const shape = (t: FileTree) =>
+      layerEntries(t)
+        .filter((e) => e.type === 'file' || e.type === 'hardlink')
+        .map((e) => [e.path, e.type, e.linkname ?? '', e.size]);
+    // Removed: the first remaining name holds the data; this was 'hard link ... does not lead to a
+    // regular file' (spec `remove:` of /usr/bin/perl with perl-base, whose perl5.36.0 links to it).
+    const removed = group();
+    removed.remove('usr/bin/perl');
+    assert.deepEqual(shape(removed), [
+      ['opt/perl', 'file', '', 4],
+      ['usr/bin/perl-x', 'hardlink', 'opt/perl', 0],
+      ['usr/bin/perl5', 'hardlink', 'opt/perl', 0],
+    ]);
+    // Gone with its directory, and the links inside it too: the one outside keeps the file.
+    const below = group();
+    below.removeBelow('usr');
+    assert.deepEqual(shape(below), [['opt/perl', 'file', '', 4]]);
+    // Replaced (a spec file over a package's): the other names keep the old contents.
+    const replaced = group();
+    replaced.add('usr/bin/perl', file('new!'), { onExisting: 'replace' });
+    assert.deepEqual(shape(replaced), [
+      ['opt/perl', 'file', '', 4],
+      ['usr/bin/perl', 'file', '', 4],
+      ['usr/bin/perl-x', 'hardlink', 'opt/perl', 0],
+      ['usr/bin/perl5', 'hardlink', 'opt/perl', 0],
+    ]);
+    assert.notEqual(replaced.get('opt/perl'), replaced.get('usr/bin/perl'));
+    // A link of a chain removed: who named it names the file.
+    const chain = group();
+    chain.add('usr/bin/perl-y', { kind: 'hardlink', target: '/usr/bin/perl5', ...meta });
+    chain.remove('usr/bin/perl5');
+    assert.deepEqual(chain.get('usr/bin/perl-y'), { kind: 'hardlink', target: '/usr/bin/perl', ...meta });
+  });
   it('refuses a hard link to nothing', () => {
     const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 1 });
     t.add('a', { kind: 'hardlink', target: 'missing', ...meta });

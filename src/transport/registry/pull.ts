@@ -3,10 +3,10 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { type Digest, digestMismatch, sha256 } from '../../digest/index.js';
 import { ImprintError } from '../../errors.js';
 import { ResponseBody } from '../../net/http-body.js';
-import type { BlobReader, ImageSet } from '../../oci/image-set.js';
+import type { BlobReader, ImageSet, SmallBlob } from '../../oci/image-set.js';
 import { INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../../oci/media-types.js';
 import type { Descriptor, ImageIndex } from '../../oci/types.js';
-import { DEFAULT_MAX_BLOB_BYTES, readSmallBlob, verifiedStream } from '../../store/index.js';
+import { DEFAULT_MAX_BLOB_BYTES, openTarget, readSmallBlob, verifiedStream } from '../../store/index.js';
 import { parseJson } from '../layout-docs.js';
 import { walkImageSet } from '../walk.js';
 import { type RegistryClient, sleep } from './client.js';
@@ -201,12 +201,9 @@ export class RegistryBlobReader implements BlobReader {
   }
 
   /** Reads a small blob or manifest whole, verified; refuses more than `maxBytes` (default 4 MiB). */
-  async readBytes(
-    desc: Pick<Descriptor, 'digest' | 'size'>,
-    maxBytes = DEFAULT_MAX_BLOB_BYTES,
-  ): Promise<Buffer> {
+  async readBytes(desc: SmallBlob, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
     return readSmallBlob(
-      () => this.open(desc),
+      () => this.open(openTarget(desc)),
       desc,
       maxBytes,
       `docker://${this.client.name} blob ${desc.digest}`,
