@@ -172,8 +172,9 @@ function archAccepts(
 /**
  * apt's CompareProviders for new installs, as a sort comparator for the candidates of one
  * alternative naming `target`: the package of that very name first, then `Essential: yes`, then
- * `Protected: yes`, then the native architecture, then `Priority`; then (where apt falls back on its
- * internal IDs) the name, then canonical record order.
+ * `Protected: yes`, then the native architecture, then `Priority`; then, where apt takes the package
+ * its cache met last (the highest ID), the greatest source package name, then binary name (the order
+ * of Debian's Packages indexes: the last record there), then canonical record order.
  */
 export function compareNewInstalls(
   target: string,
@@ -187,7 +188,8 @@ export function compareNewInstalls(
     rank(!isImportant(a)) - rank(!isImportant(b)) ||
     rank(effectiveArch(a, native) !== native) - rank(effectiveArch(b, native) !== native) ||
     priorityRank(a.priority) - priorityRank(b.priority) ||
-    compareCodeUnits(a.name, b.name) ||
+    compareCodeUnits(b.source.name, a.source.name) ||
+    compareCodeUnits(b.name, a.name) ||
     compareRecords(a, b)
   );
 }

@@ -38,6 +38,12 @@ const PACKAGES: DebPackageSpec[] = [
   { name: 'mailer', version: '1', depends: 'mta' },
   { name: 'mta-a', version: '1', provides: 'mta', priority: 'optional' },
   { name: 'mta-b', version: '1', provides: 'mta', priority: 'standard' },
+  // equal providers: apt takes the one its cache met last, here the last in the index (which Debian
+  // sorts by source, then name), not the first by name (bookworm's phpapi-20220829: php8.2-phpdbg)
+  { name: 'ext', version: '1', depends: 'sapi-api' },
+  { name: 'sapi-apache', version: '1', source: 'sapi', provides: 'sapi-api' },
+  { name: 'sapi-cli', version: '1', source: 'sapi', provides: 'sapi-api' },
+  { name: 'sapi-dbg', version: '1', source: 'sapi', provides: 'sapi-api' },
   // versioned Provides
   { name: 'client', version: '1', depends: 'api (>= 2)' },
   { name: 'api-old', version: '1', provides: 'api (= 1.0)' },
@@ -90,6 +96,7 @@ const CASES: Array<{ request: string[]; expected: string[] }> = [
     ],
   },
   { request: ['mailer'], expected: ['mailer=1', 'mta-b=1'] },
+  { request: ['ext'], expected: ['ext=1', 'sapi-dbg=1'] },
   { request: ['client'], expected: ['api-new=1', 'client=1'] },
   { request: ['early'], expected: ['alt-b=1', 'early=1'] },
   { request: ['picky'], expected: ['alt-a=1', 'picky=1'] },

@@ -30,6 +30,8 @@ interface P {
   protected?: boolean;
   /** Index of the source (spec order); default 0. */
   source?: number;
+  /** The Source field (the source package's name); default none, i.e. the package's own name. */
+  src?: string;
   suite?: string;
   /** The suite's apt priority (its Release's NotAutomatic: 1; with ButAutomaticUpgrades: 100). */
   suitePriority?: number;
@@ -39,6 +41,7 @@ function paragraph(p: P): string {
   const version = p.version ?? '1.0';
   const arch = p.arch ?? 'amd64';
   const lines = [`Package: ${p.name}`, `Version: ${version}`, `Architecture: ${arch}`];
+  if (p.src !== undefined) lines.push(`Source: ${p.src}`);
   if (p.ma !== undefined) lines.push(`Multi-Arch: ${p.ma}`);
   if (p.essential === true) lines.push('Essential: yes');
   if (p.protected === true) lines.push('Protected: yes');
@@ -394,17 +397,17 @@ test('virtual packages: a requested name with several providers is refused (as a
       ),
     'PACKAGE_NOT_FOUND',
   );
-  assert.deepEqual(err.details.providers, ['gawk', 'mawk']);
+  assert.deepEqual(err.details.providers, ['mawk', 'gawk']);
 });
 
-test('virtual packages: several providers are ordered like apt (Essential, Protected, Priority, then name)', () => {
+test('virtual packages: several providers are ordered like apt (Essential, Protected, Priority, then the last in the index)', () => {
   const mta = (extra: P[]): string[] => picked(resolve([{ name: 'x', depends: 'mta' }, ...extra], ['x']));
   assert.deepEqual(
     mta([
       { name: 'zz', provides: 'mta' },
       { name: 'aa', provides: 'mta' },
     ]),
-    ['aa=1.0', 'x=1.0'],
+    ['x=1.0', 'zz=1.0'],
   );
   assert.deepEqual(
     mta([
@@ -427,6 +430,32 @@ test('virtual packages: several providers are ordered like apt (Essential, Prote
     ]),
     ['x=1.0', 'zz=1.0'],
   );
+});
+
+test('virtual packages: equal providers go to the greatest source, then binary name, as apt on Debian indexes (phpapi)', () => {
+  // bookworm: php8.2-maxminddb depends on phpapi-20220829, provided by five SAPIs of source php8.2;
+  // apt takes the provider its cache met last, php8.2-phpdbg (indexes are sorted by source, then
+  // name), not libapache2-mod-php8.2, which would bring Apache.
+  const php = (name: string): P => ({
+    name,
+    src: 'php8.2',
+    provides: 'phpapi-20220829',
+    priority: 'optional',
+  });
+  const res = resolve(
+    [
+      { name: 'php8.2-maxminddb', src: 'php-maxminddb', depends: 'phpapi-20220829' },
+      { ...php('libapache2-mod-php8.2'), depends: 'apache2-bin' },
+      { name: 'apache2-bin' },
+      php('php8.2-cgi'),
+      php('php8.2-cli'),
+      php('php8.2-fpm'),
+      php('php8.2-phpdbg'),
+      { name: 'zz-api', src: 'aa-src', provides: 'phpapi-20220829', priority: 'optional' },
+    ],
+    ['php8.2-maxminddb'],
+  );
+  assert.deepEqual(picked(res), ['php8.2-maxminddb=1.0', 'php8.2-phpdbg=1.0']);
 });
 
 test('virtual packages: the real package comes before providers of the same name', () => {
@@ -585,7 +614,7 @@ test('determinism: shuffling records within a source does not change the result;
   ];
   const recs = records(pkgs);
   const expected = resolvePackages(new PackageUniverse(recs), { names: [{ name: 'x' }], arch: 'amd64' });
-  assert.deepEqual(picked(expected), ['lib=2.0', 'p1=1.0', 'tool=1.0', 'x=1.0']);
+  assert.deepEqual(picked(expected), ['lib=2.0', 'p3=1.0', 'tool=1.0', 'x=1.0']);
   assert.equal(expected.packages.find((r) => r.name === 'lib')?.repo.sourceIndex, 0);
   let seed = 7;
   const random = (): number => {
