@@ -1,6 +1,6 @@
 // The Debian part of imprint.yaml: `sources` (apt archives) and `packages` (names, pins, dependencies).
 import * as z from 'zod';
-import { expected } from './messages.js';
+import { describeValue, expected } from './messages.js';
 
 const PACKAGE = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?(?:\/([A-Za-z0-9][A-Za-z0-9._-]*))?$/;
 const SUITE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -64,14 +64,18 @@ export const aptSource = z
   )
   .transform(({ 'check-valid-until': checkValidUntil, ...rest }) => ({ ...rest, checkValidUntil }));
 
-const packageText = z
-  .string(expected('a package name'))
-  .regex(
-    PACKAGE,
-    expected(
-      'a Debian package name, optionally =version and /suite (e.g. "curl", "curl=7.88.1-10" or "curl/bookworm-backports")',
-    ),
-  );
+/** apt's `name:arch`, which a spec does not take: each platform installs its own architecture. */
+const ARCH_QUALIFIED = /^[a-z0-9][a-z0-9+.-]+:[a-z0-9-]+(?:[=/]|$)/;
+
+const packageText = z.string(expected('a package name')).regex(PACKAGE, {
+  error: (issue) => {
+    const text = String(issue.input);
+    const name = text.split(':')[0] as string;
+    return ARCH_QUALIFIED.test(text)
+      ? `expected a package name without an architecture, found ${JSON.stringify(text)}: each platform of the spec installs its own architecture's packages (linux/arm64 gets arm64 ones), so write ${JSON.stringify(name)}; packages of another architecture (multiarch, as apt's ${JSON.stringify(`${name}:i386`)}) are not supported`
+      : `expected a Debian package name, optionally =version and /suite (e.g. "curl", "curl=7.88.1-10" or "curl/bookworm-backports"), found ${describeValue(issue.input)}`;
+  },
+});
 
 /**
  * What a package entry becomes: name, optional version, optional suite (the package's candidate is

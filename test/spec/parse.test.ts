@@ -465,6 +465,17 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     );
     oneIssue('version: 1\npackages: [Curl]\n', 'packages[0]', 2);
     oneIssue('version: 1\npackages: ["curl="]\n', 'packages[0]', 2);
+    // apt's name:arch: the spec installs each platform's own architecture, which the message says.
+    for (const text of ['curl:amd64', 'libc6:i386', 'curl:arm64=7.88.1-10'])
+      assert.match(
+        oneIssue(`version: 1\npackages: ["${text}"]\n`, 'packages[0]', 2).message,
+        new RegExp(`without an architecture, found "${text}".*write "${text.split(':')[0]}"`),
+      );
+    assert.match(
+      oneIssue('version: 1\npackages: [{name: "curl:amd64"}]\n', 'packages[0].name', 2).message,
+      /without an architecture/,
+    );
+    assert.doesNotMatch(oneIssue('version: 1\npackages: [Curl]\n', 'packages[0]', 2).message, /architecture/);
     const dup = oneIssue('version: 1\npackages:\n  - curl\n  - bash\n  - curl=7.88.1-10\n', 'packages[2]', 5);
     assert.match(dup.message, /duplicate package curl/);
     oneIssue('version: 1\npackages: ["curl/"]\n', 'packages[0]', 2);
