@@ -185,7 +185,7 @@ export function conflictError(a: Shown, b: Shown, kind: 'Conflicts' | 'Breaks', 
   return new ImprintError(
     'PACKAGE_CONFLICT',
     `${a.label} ${a.version} ${verb} ${b.label} ${b.version} (${kind}: ${formatRelation(rel)}); ` +
-      `${a.label} comes from ${a.chain.join(' → ')}, ${b.label} from ${b.chain.join(' → ')}`,
+      `${origin(a)}, ${origin(b)}`,
     {
       hint: 'Remove one of the two from the requested packages, or request an alternative that avoids one of them.',
       details: {
@@ -197,6 +197,11 @@ export function conflictError(a: Shown, b: Shown, kind: 'Conflicts' | 'Breaks', 
       },
     },
   );
+}
+
+/** How a package came into the set: requested, or the chain of dependencies from a requested one. */
+function origin(s: Shown): string {
+  return s.chain.length <= 1 ? `${s.label} is requested` : `${s.label} comes from ${s.chain.join(' → ')}`;
 }
 
 /** UNSATISFIABLE: `wanted` needs another version of a package than the one already chosen. */

@@ -330,17 +330,38 @@ function namingSpecSource(err: unknown, loaded: LoadedSpec, i: number): unknown 
 }
 
 /**
- * A PACKAGE_NOT_FOUND about a package the spec names, with the spec file, its `packages[i]` and the
- * platform in front; other errors as they are.
+ * A resolver error about packages the spec names, with the spec file, their `packages[i]` and the
+ * platform in front: PACKAGE_NOT_FOUND (the name), PACKAGE_CONFLICT and UNSATISFIABLE (the requested
+ * packages their chains start from); other errors as they are.
  */
 function namingSpecPackage(err: unknown, loaded: LoadedSpec, platform: string): unknown {
-  if (!isImprintError(err, 'PACKAGE_NOT_FOUND')) return err;
-  const i = loaded.spec.packages.findIndex((p) => p.name === err.details.name);
-  if (i < 0) return err;
-  const at = specField(loaded, ['packages', i]);
-  return new ImprintError('PACKAGE_NOT_FOUND', `${at}: ${err.message} (${platform})`, {
+  if (
+    !isImprintError(err, 'PACKAGE_NOT_FOUND') &&
+    !isImprintError(err, 'PACKAGE_CONFLICT') &&
+    !isImprintError(err, 'UNSATISFIABLE')
+  )
+    return err;
+  const d = err.details as { name?: unknown; chain?: unknown; chains?: unknown };
+  const chains = (Array.isArray(d.chains) ? d.chains : [d.chain]).filter(Array.isArray) as string[][];
+  const names = err.code === 'PACKAGE_NOT_FOUND' ? [d.name] : chains.map((c) => c[0]);
+  const fields = [
+    ...new Set(
+      names
+        .map((n) => loaded.spec.packages.findIndex((p) => p.name === n))
+        .filter((i) => i >= 0)
+        .sort((a, b) => a - b),
+    ),
+  ];
+  if (fields.length === 0) return err;
+  const at = fields.map((i, n) => (n === 0 ? specField(loaded, ['packages', i]) : `packages[${i}]`));
+  return new ImprintError(err.code, `${at.join(' and ')}: ${err.message} (${platform})`, {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     cause: err,
-    details: { ...err.details, file: loaded.file, field: `packages[${i}]`, platform },
+    details: {
+      ...err.details,
+      file: loaded.file,
+      field: fields.map((i) => `packages[${i}]`).join(', '),
+      platform,
+    },
   });
 }

@@ -512,6 +512,7 @@ test('Conflicts inside the chosen set are PACKAGE_CONFLICT with both chains', ()
     ['web', 'ssl-old'],
   ]);
   assert.equal(err.details.kind, 'Conflicts');
+  assert.match(err.message, /ssl-new comes from db → libx → ssl-new, ssl-old comes from web → ssl-old$/);
   // the other direction: the package already chosen declares the conflict
   const err2 = fails(() => resolve(pkgs, ['db', 'web']), 'PACKAGE_CONFLICT');
   assert.deepEqual(err2.details.chains, [
@@ -537,6 +538,8 @@ test('a package may conflict with a virtual package it provides itself; two such
   assert.deepEqual(picked(resolve(pkgs, ['mailer'])), ['exim=1.0', 'mailer=1.0']);
   const err = fails(() => resolve(pkgs, ['exim', 'postfix']), 'PACKAGE_CONFLICT');
   assert.deepEqual(err.details.packages, ['postfix', 'exim']);
+  // Both requested: said so, not "postfix comes from postfix".
+  assert.match(err.message, /; postfix is requested, exim is requested$/);
 });
 
 // ---- names, essential, determinism ------------------------------------------------------------------

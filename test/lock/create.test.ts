@@ -225,7 +225,17 @@ describe('createLock against a generated signed archive', () => {
     );
     await assert.rejects(
       createLock(request(await writeSpec(repo, { packages: ['bar', 'impl-a'] }), cache)),
-      (err: unknown) => isImprintError(err) && ['PACKAGE_CONFLICT', 'UNSATISFIABLE'].includes(err.code),
+      (err: unknown) => {
+        assert.ok(
+          isImprintError(err) && ['PACKAGE_CONFLICT', 'UNSATISFIABLE'].includes(err.code),
+          String(err),
+        );
+        // The requested packages the conflict comes from, with the spec's file and line.
+        assert.match(err.message, /^.*imprint\.yaml:\d+:\d+: packages\[[01]\]( and packages\[[01]\])?: /);
+        assert.match(err.message, /\(linux\/amd64\)$/);
+        assert.match(String(err.details.field), /^packages\[[01]\]/);
+        return true;
+      },
     );
   });
 
