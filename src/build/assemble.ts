@@ -19,6 +19,7 @@ import { isNumericId, splitUser } from '../spec/accounts.js';
 import { type LoadedSpec, type SpecLocation, specField } from '../spec/index.js';
 import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
+import type { TarWriteEntry } from '../tar/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { implicitDirMeta } from '../vfs/node.js';
 import { FileTree } from '../vfs/tree.js';
@@ -83,11 +84,29 @@ export async function specFilesTree(
 /**
  * A description of a tree that changes whenever its layer bytes would: every entry's header fields and
  * the sha256 of every file body. For cache keys; `spec` names the files[] entry of an unreadable file.
- * Cost: reads every file body once.
+ * Each body's sha256 is recorded on its node, so later fingerprints of trees holding it (a layer's
+ * content key) need not read it again. Cost: reads every file body once.
  */
 export async function treeFingerprint(tree: FileTree, spec?: SpecLocation): Promise<string> {
+  return entriesFingerprint(layerEntries(tree), async (e) => {
+    const digest = await bodySha256(e, tree, spec);
+    const node = tree.get(e.path);
+    if (node?.kind === 'file') node.sha256 = digest;
+    return digest;
+  });
+}
+
+/**
+ * The fingerprint of layer entries (see treeFingerprint): a body's sha256 is the entry's own when it
+ * has one (a package's file, a file fingerprinted before), else `hashBody`'s. Cost: hashes the
+ * entries' fields, and reads the bodies without a sha256.
+ */
+export async function entriesFingerprint(
+  entries: readonly TarWriteEntry[],
+  hashBody: (e: TarWriteEntry) => Promise<string>,
+): Promise<string> {
   const h = createHash('sha256');
-  for (const e of layerEntries(tree)) {
+  for (const e of entries) {
     h.update(
       JSON.stringify([
         e.path,
@@ -103,30 +122,35 @@ export async function treeFingerprint(tree: FileTree, spec?: SpecLocation): Prom
       ]),
     );
     for (const [k, v] of Object.entries(e.xattrs ?? {}).sort()) h.update(`${k}=${v.toString('hex')}`);
-    if (e.body) {
-      const body = createHash('sha256');
-      try {
-        const whole = e.bodySync?.();
-        if (whole !== undefined) body.update(whole);
-        else for await (const chunk of await e.body()) body.update(chunk as Buffer);
-      } catch (err) {
-        if (err instanceof ImprintError) throw err; // names the entry and the file already
-        const origin = tree.get(e.path)?.origin ?? 'files';
-        const index = /^files\[(\d+)\]$/.exec(origin)?.[1];
-        const label =
-          spec === undefined || index === undefined
-            ? `${origin}.source`
-            : specField(spec, ['files', Number(index), 'source']);
-        throw new ImprintError('IO', `${label}: cannot read the file for /${e.path}: ${errorText(err)}`, {
-          hint: 'Make it readable by the user running imprint, or keep it out of the source.',
-          cause: err,
-          details: { field: `${origin}.source`, path: `/${e.path}` },
-        });
-      }
-      h.update(body.digest('hex'));
-    }
+    if (e.body) h.update(e.sha256 ?? (await hashBody(e)));
   }
   return h.digest('hex');
+}
+
+/** The sha256 (hex) of an entry's body, read; IO naming the files[] entry of an unreadable spec file. */
+export async function bodySha256(e: TarWriteEntry, tree?: FileTree, spec?: SpecLocation): Promise<string> {
+  const body = createHash('sha256');
+  try {
+    const whole = e.bodySync?.();
+    if (whole !== undefined) body.update(whole);
+    else
+      for await (const chunk of await (e.body as NonNullable<TarWriteEntry['body']>)())
+        body.update(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof ImprintError) throw err; // names the entry and the file already
+    const origin = tree?.get(e.path)?.origin ?? 'files';
+    const index = /^files\[(\d+)\]$/.exec(origin)?.[1];
+    const label =
+      spec === undefined || index === undefined
+        ? `${origin}.source`
+        : specField(spec, ['files', Number(index), 'source']);
+    throw new ImprintError('IO', `${label}: cannot read the file for /${e.path}: ${errorText(err)}`, {
+      hint: 'Make it readable by the user running imprint, or keep it out of the source.',
+      cause: err,
+      details: { field: `${origin}.source`, path: `/${e.path}` },
+    });
+  }
+  return body.digest('hex');
 }
 
 export interface PlatformTreeInput {

@@ -25,7 +25,14 @@ import type { RegistryOptions } from '../transport/registry/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { writeLayer } from '../vfs/layer.js';
 import type { FileTree } from '../vfs/tree.js';
-import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
+import {
+  bodySha256,
+  checkUserExists,
+  entriesFingerprint,
+  platformTree,
+  specFilesTree,
+  treeFingerprint,
+} from './assemble.js';
 import { layerCompression } from './compression.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
@@ -185,6 +192,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch, own), 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
+  const codec = codecDescription(compression);
   let spool: ContentSpool | undefined;
 
   const images: BuiltImage[] = [];
@@ -202,7 +210,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       const key = LayerCache.key({
         platform: name,
         epoch: epoch.epoch,
-        compression: codecDescription(compression),
+        compression: codec,
         layering: spec.layering,
         // Name, version and architecture too: a lock edited to name other versions for the same
         // files must not reuse layers built from it (the install checks them against the control data).
@@ -292,13 +300,22 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         for (const message of [...notes, ...runNotes]) warn(message);
         const groupOf = packageGroups(install, packages);
         const written = [];
-        for (const plan of planLayers(tree, spec.layering, groupOf)) {
+        const plans = planLayers(tree, spec.layering, groupOf);
+        for (const plan of plans) {
           const entries = layerEntries(tree.pick(plan.keys));
-          const layer = await step(
-            `writing layer ${plan.name} for ${name}`,
-            () => writeLayer(entries, compression, store, { bodies }),
-            'IO',
-          );
+          const write = () =>
+            step(
+              `writing layer ${plan.name} for ${name}`,
+              () => writeLayer(entries, compression, store, { bodies }),
+              'IO',
+            );
+          // Several layers: each is also found by its content, so those a change left alone are not
+          // compressed again (one layer changes whenever the platform's inputs do: no use looking).
+          const layer =
+            plans.length > 1
+              ? (await cache.byContent(await entriesFingerprint(entries, (e) => bodySha256(e)), codec, write))
+                  .layer
+              : await write();
           // While the bodies can still be read: the SBOM then need not read this layer back.
           layerFiles.set(layer.descriptor.digest, await sbomLayerFiles(entries));
           emit({

@@ -6,12 +6,13 @@ import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
 import { writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
+import type { WrittenLayer } from '../vfs/layer.js';
 import type { AccountNames } from './assemble.js';
 import { codeFingerprint } from './code-fingerprint.js';
 
 /** A platform's layers as a previous build wrote them. */
 export interface CachedLayers {
-  layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest }>;
+  layers: Array<{ name: string; descriptor: Descriptor; diffId: Digest; uncompressedSize?: number }>;
   /** The account names of the image's /etc/passwd and /etc/group, so `user` is checked on a hit too. */
   accounts?: AccountNames;
   /** The warnings of the build that made the layers (missing alternatives, no os-release), repeated on a hit. */
@@ -64,6 +65,34 @@ export class LayerCache {
         return undefined;
     }
     return parsed;
+  }
+
+  /**
+   * The layer of `entries` at `compression` (a codecDescription): one a build wrote before from
+   * entries with the same fingerprint (entriesFingerprint: any spec, any platform) whose blob is still
+   * intact, else the one `write` makes, then recorded. So a rebuild whose package layers did not change
+   * (a per-package image with a new file on top) compresses only the layers that did. Cost: the
+   * fingerprint, and a read and hash of the blob on a hit.
+   */
+  async byContent(
+    fingerprint: string,
+    compression: unknown,
+    write: () => Promise<WrittenLayer>,
+  ): Promise<{ layer: WrittenLayer; hit: boolean }> {
+    const key = LayerCache.key({ layer: fingerprint, compression });
+    const found = (await this.get(key))?.layers[0];
+    if (found !== undefined && typeof found.uncompressedSize === 'number')
+      return {
+        layer: {
+          descriptor: found.descriptor,
+          diffId: found.diffId,
+          uncompressedSize: found.uncompressedSize,
+        },
+        hit: true,
+      };
+    const layer = await write();
+    await this.put(key, { layers: [{ name: 'content', ...layer }] });
+    return { layer, hit: false };
   }
 
   /** Records the layers for `key` (atomic; concurrent writers of one key write the same bytes). */

@@ -2,7 +2,7 @@
 // binary compiled here), `imprint lock`, `imprint build`, and the image run under podman.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -188,8 +188,31 @@ describe('images from Debian packages (generated signed repository)', async () =
       const layered = await readLayerFiles(set);
       assert.deepEqual([...layered.keys()].sort(), [...single.keys()].sort());
       for (const [k, v] of single) assert.deepEqual(layered.get(k), v, k);
+
+      // A changed file on top: the package layers are found by their content, not compressed and
+      // stored again (their blobs keep their inodes); only the top layer is new.
+      type Layer = { digest: string };
+      const blob = (l: Layer) => join(work, 'cache-a', 'blobs', 'sha256', l.digest.slice('sha256:'.length));
+      const before = r.images[0]!.layers as Layer[];
+      const inodes = await Promise.all(before.map(async (l) => (await stat(blob(l))).ino));
+      await writeFile(join(spec, 'motd'), 'built from packages, again\n');
+      const again = (await build('cache-a', 'out-layers')).images[0]!.layers as Layer[];
+      assert.deepEqual(
+        again.slice(0, 2).map((l) => l.digest),
+        before.slice(0, 2).map((l) => l.digest),
+      );
+      assert.notEqual(again[2]!.digest, before[2]!.digest);
+      assert.deepEqual(
+        await Promise.all(again.slice(0, 2).map(async (l) => (await stat(blob(l))).ino)),
+        inodes.slice(0, 2),
+        'the package layers were not written again',
+      );
+      // The same image as a build that had no layers to reuse.
+      const cold = await build('cache-layers-cold', 'out-layers-cold');
+      assert.deepEqual(cold.images[0]!.layers, again);
     } finally {
       await writeFile(join(spec, 'imprint.yaml'), yaml);
+      await writeFile(join(spec, 'motd'), 'built from packages\n');
     }
   });
 
