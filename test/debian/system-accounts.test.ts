@@ -215,6 +215,65 @@ describe('effects: system accounts from adduser calls', () => {
     const bare = await install([postgres, sslCert]);
     assert.equal(bare.get('etc/passwd'), undefined, 'no base-passwd: no account files are made up');
   });
+  it("creates the accounts useradd and groupadd make as shadow's tools do (dnsmasq-base's dnsmasq, Debian's 999:65534)", async () => {
+    // dnsmasq-base 2.90's postinst, the account part; mmdebstrap gives dnsmasq:x:999:65534:dnsmasq:...
+    const dnsmasq: DebSpec = {
+      name: 'dnsmasq-base',
+      entries: [],
+      controlFiles: {
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'if [ "$1" = "configure" ]; then',
+          '  if [ -z "`id -u dnsmasq 2> /dev/null`" ]; then',
+          '    useradd --system \\',
+          '            --gid nogroup \\',
+          '            --comment dnsmasq \\',
+          '            --home-dir /var/lib/misc --no-create-home \\',
+          '            --shell /usr/sbin/nologin \\',
+          '            dnsmasq',
+          '  fi',
+          '  if [ ! -d /run/dnsmasq ]; then',
+          '    mkdir /run/dnsmasq',
+          '    chown dnsmasq:nogroup /run/dnsmasq',
+          '  fi',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    // A user with its own group (useradd's default: gid = uid when free), a system group, a user as adduser makes it.
+    const other: DebSpec = {
+      name: 'zzz-other',
+      entries: [],
+      controlFiles: {
+        postinst: 'groupadd -r zgrp\nuseradd -r -d /srv/z -c "Z svc" zsvc\nadduser --system aaa\n',
+      },
+    };
+    const tree = await install([
+      basePasswd,
+      passwd,
+      dnsmasq,
+      other,
+      { name: 'run', entries: [{ path: './run/', type: 'dir' }] },
+    ]);
+    assert.equal(
+      await text(tree, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' +
+        'dnsmasq:x:999:65534:dnsmasq:/var/lib/misc:/usr/sbin/nologin\n' +
+        'zsvc:x:998:998:Z svc:/srv/z:/bin/sh\n' +
+        'aaa:x:100:65534::/nonexistent:/usr/sbin/nologin\n',
+    );
+    assert.equal(
+      await text(tree, 'etc/group'),
+      'root:x:0:\nshadow:x:42:\nusers:x:100:\nnogroup:x:65534:\nzgrp:x:999:\nzsvc:x:998:\n',
+    );
+    const days = Math.floor(EPOCH / 86400);
+    assert.match(await text(tree, 'etc/shadow'), new RegExp(`\ndnsmasq:!:${days}::::::\n`));
+    assert.equal(tree.get('srv/z'), undefined, 'useradd makes no home without --create-home');
+    const run = tree.get('run/dnsmasq');
+    assert.deepEqual([run?.kind, run?.uid, run?.gid], ['dir', 999, 65534], "the postinst's mkdir and chown");
+  });
 });
 
 describe('effects: what postgresql-15 needs of postgresql-common and ssl-cert (tmpfiles.d, statoverride)', () => {

@@ -1,5 +1,5 @@
-// System users and groups that postinsts create with adduser (postgres, ssl-cert, ...), made as adduser
-// 3.134 makes them, in dpkg's configure order; and the name lookups rules use to chown to them.
+// System users and groups that postinsts create with adduser (postgres, ssl-cert, ...) or useradd
+// (dnsmasq), made as adduser 3.134 or shadow 4.13 makes them, in dpkg's configure order; and the name lookups rules use to chown to them.
 import type { FileTree } from '../../vfs/tree.js';
 import { SHADOW_GID, shadowLastChange } from './accounts.js';
 import { type AccountCall, parseAccountCalls } from './adduser-parse.js';
@@ -8,6 +8,8 @@ import type { EffectRule, InstalledInfo } from './types.js';
 
 /** adduser.conf's defaults: FIRST_SYSTEM_UID..LAST_SYSTEM_UID, FIRST_SYSTEM_GID..LAST_SYSTEM_GID. */
 const SYSTEM_IDS = { first: 100, last: 999 } as const;
+/** login.defs' defaults SYS_UID_MIN..SYS_UID_MAX (and GID): useradd and groupadd take the highest free. */
+const SHADOW_SYSTEM_IDS = { first: 101, last: 999 } as const;
 const NOGROUP = 65534;
 
 /**
@@ -78,14 +80,24 @@ function idOf(entries: string[][], name: string): number | undefined {
   return e === undefined || !/^[0-9]+$/.test(e[2] ?? '') ? undefined : Number(e[2]);
 }
 
-const firstFree = (taken: string[][], first: number, last: number): number | undefined => {
+/** A free system id as the call's tool picks it: adduser the lowest of its range, useradd the highest. */
+function newId(
+  taken: string[][],
+  call: { by?: 'useradd'; first?: number | undefined; last?: number | undefined },
+): number | undefined {
   const used = new Set(taken.map((f) => f[2]));
-  for (let id = first; id <= last; id++) if (!used.has(String(id))) return id;
+  if (call.by === 'useradd') {
+    for (let id = SHADOW_SYSTEM_IDS.last; id >= SHADOW_SYSTEM_IDS.first; id--)
+      if (!used.has(String(id))) return id;
+    return undefined;
+  }
+  for (let id = call.first ?? SYSTEM_IDS.first; id <= (call.last ?? SYSTEM_IDS.last); id++)
+    if (!used.has(String(id))) return id;
   return undefined;
-};
+}
 
 /**
- * Applies one adduser call to `files` as adduser 3.134 does on a system where the calls before it
+ * Applies one adduser call (or useradd/groupadd call) to `files` as adduser 3.134 (shadow 4.13) does on a system where the calls before it
  * ran; returns the home directory to create (path, uid, gid), if any. An existing user or group is
  * left as it is; adding a user to its own primary group does nothing (postinsts guard that call with
  * `id -Gn`). Pure on `files`.
@@ -108,7 +120,7 @@ export function applyAccountCall(
           ? taken
             ? undefined
             : call.gid
-          : firstFree(files.group, call.firstGid ?? SYSTEM_IDS.first, call.lastGid ?? SYSTEM_IDS.last);
+          : newId(files.group, { by: call.by, first: call.firstGid, last: call.lastGid });
       if (gid !== undefined) addGroup(call.name, gid);
       return undefined;
     }
@@ -127,9 +139,7 @@ export function applyAccountCall(
     }
     case 'user': {
       if (idOf(files.passwd, call.name) !== undefined) return undefined;
-      const uid =
-        call.uid ??
-        firstFree(files.passwd, call.firstUid ?? SYSTEM_IDS.first, call.lastUid ?? SYSTEM_IDS.last);
+      const uid = call.uid ?? newId(files.passwd, { by: call.by, first: call.firstUid, last: call.lastUid });
       if (uid === undefined) return undefined;
       let gid: number | undefined;
       if (call.gid !== undefined)
@@ -138,10 +148,14 @@ export function applyAccountCall(
       else if (call.group) {
         gid = idOf(files.group, call.name);
         if (gid === undefined) {
+          // adduser takes --uid as the gid too; useradd the uid it picked, when no group has it.
+          const uidFree = call.by === 'useradd' && !files.group.some((f) => f[2] === String(uid));
           gid =
-            call.uid !== undefined
+            call.uid !== undefined && call.by !== 'useradd'
               ? call.uid
-              : firstFree(files.group, call.firstGid ?? SYSTEM_IDS.first, call.lastGid ?? SYSTEM_IDS.last);
+              : uidFree
+                ? uid
+                : newId(files.group, { by: call.by, first: call.firstGid, last: call.lastGid });
           if (gid !== undefined) addGroup(call.name, gid);
         }
       } else gid = NOGROUP;
@@ -153,7 +167,7 @@ export function applyAccountCall(
         files.shadow === undefined ? '!' : 'x',
         String(uid),
         String(gid),
-        chfnGecos(call.gecos),
+        call.by === 'useradd' ? (call.gecos ?? '') : chfnGecos(call.gecos),
         home,
         shell,
       ]);
@@ -186,7 +200,7 @@ export const systemAccountsRule: EffectRule = {
   id: 'adduser/system-accounts',
   package: null,
   describe:
-    'postinst adduser --system / addgroup --system / adduser USER GROUP calls: accounts appended in configure order, ids from 100-999, home directories',
+    'postinst adduser --system / addgroup --system / adduser USER GROUP calls (and useradd/groupadd --system): accounts appended in configure order, ids from 100-999 (useradd: the highest free of 101-999), home directories',
   async apply(ctx) {
     // dpkg runs every preinst while unpacking, before any postinst (mariadb-server makes mysql there).
     const order = configureOrder(ctx.installed);
