@@ -1,4 +1,4 @@
-// Owners and modes postinsts set with chown/chgrp/chmod (read as text), and redis-tools' Setup_dir.
+// Owners and modes postinsts set with chown/chgrp/chmod (read as text), redis-tools' Setup_dir and squid's directories.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMode, parsePermCalls } from '../../src/debian/effects/postinst-perms.js';
@@ -141,6 +141,39 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('var/log/redis'), ['2750', 100, 4, EPOCH]);
     assert.deepEqual(meta('var/lib/redis'), ['750', 100, 102, EPOCH]);
     assert.deepEqual(meta('etc/redis'), ['2770', 100, 102, EPOCH]);
+  });
+  it("gives squid's log and cache directories to proxy, as its postinst does with the names squid -k parse prints", async () => {
+    const proxyPasswd: DebSpec = {
+      name: 'base-passwd',
+      entries: [
+        {
+          path: './usr/share/base-passwd/passwd.master',
+          content: 'root:*:0:0:root:/root:/bin/bash\nproxy:*:13:13:proxy:/bin:/usr/sbin/nologin\n',
+        },
+        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nproxy:*:13:\n' },
+      ],
+    };
+    const squid: DebSpec = {
+      name: 'squid',
+      entries: [
+        { path: './var/log/squid/', type: 'dir', mode: 0o755 },
+        { path: './var/spool/squid/', type: 'dir', mode: 0o755 },
+      ],
+      controlFiles: {
+        postinst: [
+          'usr=`grepconf cache_effective_user proxy`',
+          'grp=`grepconf cache_effective_group proxy`',
+          'chown $usr:$grp /var/log/squid',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([proxyPasswd, squid]);
+    for (const dir of ['var/log/squid', 'var/spool/squid']) {
+      const n = tree.get(dir);
+      // mmdebstrap of squid: both 0755 proxy:proxy (squid, running as proxy, could not open cache.log).
+      assert.deepEqual([n?.mode.toString(8), n?.uid, n?.gid], ['755', 13, 13], dir);
+    }
   });
 });
 

@@ -211,6 +211,15 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ],
   },
   {
+    id: 'squid/dirs',
+    package: 'squid',
+    describe:
+      "postinst: chown proxy:proxy /var/log/squid and the cache directory (user, group and cache_dir come from `squid -k parse`'s output, so not read from the script; squid.conf's defaults are proxy and /var/spool/squid)",
+    actions: ['/var/log/squid', '/var/spool/squid'].map(
+      (path): EffectAction => ({ op: 'chown', path, user: 'proxy', group: 'proxy' }),
+    ),
+  },
+  {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
     describe:
