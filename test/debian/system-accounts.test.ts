@@ -1,8 +1,10 @@
-// System accounts from postinsts' adduser calls (postgres, ssl-cert, ...), as adduser makes them.
+// System accounts from postinsts' adduser, useradd and systemd-sysusers calls (postgres, ssl-cert, dnsmasq,
+// tomcat, ...), as those tools make them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
 import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
+import { parseSysusers, sysusersConfigs } from '../../src/debian/effects/sysusers.js';
 import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
 import type { FileTree } from '../../src/vfs/tree.js';
 import type { DebSpec } from '../helpers/debfile.js';
@@ -79,6 +81,50 @@ describe('parseAccountCalls', () => {
     );
     assert.deepEqual(r.calls, [{ op: 'group', name: 'grp', gid: 120 }]);
     assert.equal(r.skipped, 2);
+  });
+});
+
+describe('sysusers.d', () => {
+  it('reads which files a script hands systemd-sysusers, and their lines as systemd-sysusers applies them', () => {
+    assert.deepEqual(
+      sysusersConfigs(
+        'if [ -x "$(command -v systemd-sysusers)" ]; then\n  systemd-sysusers a.conf b.conf >/dev/null || true\nfi\n',
+      ),
+      ['a.conf', 'b.conf'],
+    );
+    assert.equal(sysusersConfigs('\tsystemd-sysusers\n'), 'all');
+    assert.deepEqual(sysusersConfigs('# systemd-sysusers\necho no\n'), []);
+    assert.deepEqual(
+      parseSysusers(
+        'm svc extra\nu svc 120:grp "A svc" - /bin/sh\nu %u - -\nr - 500-900\ng grp -\nu two 121 - /srv/two\n',
+      ),
+      [
+        { op: 'group', by: 'sysusers', name: 'grp' },
+        {
+          op: 'user',
+          by: 'sysusers',
+          name: 'svc',
+          group: false,
+          createHome: false,
+          home: '/',
+          shell: '/bin/sh',
+          uid: 120,
+          ingroup: 'grp',
+          gecos: 'A svc',
+        },
+        {
+          op: 'user',
+          by: 'sysusers',
+          name: 'two',
+          group: true,
+          createHome: false,
+          home: '/srv/two',
+          shell: '/usr/sbin/nologin',
+          uid: 121,
+        },
+        { op: 'member', user: 'svc', group: 'extra' },
+      ],
+    );
   });
 });
 
@@ -273,6 +319,75 @@ describe('effects: system accounts from adduser calls', () => {
     assert.equal(tree.get('srv/z'), undefined, 'useradd makes no home without --create-home');
     const run = tree.get('run/dnsmasq');
     assert.deepEqual([run?.kind, run?.uid, run?.gid], ['dir', 999, 65534], "the postinst's mkdir and chown");
+  });
+  it("creates the accounts systemd-sysusers makes (tomcat10's tomcat, systemd's own: Debian's 999, 998 and 997), and the postinst's chown -Rh finds them", async () => {
+    const systemd: DebSpec = {
+      name: 'systemd',
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/systemd-journal.conf',
+          content: '#  part of systemd\n\ng systemd-journal - -\n',
+        },
+        {
+          path: './usr/lib/sysusers.d/systemd-network.conf',
+          content: 'u systemd-network - "systemd Network Management"\n',
+        },
+      ],
+      controlFiles: {
+        postinst:
+          'if [ -z "$2" ]; then\n   systemd-sysusers $' +
+          '{DPKG_ROOT:+--root="$DPKG_ROOT"} basic.conf systemd-journal.conf systemd-network.conf\nfi\n',
+      },
+    };
+    // tomcat10 10.1's postinst, the account and ownership part: a bare systemd-sysusers reads every file.
+    const tomcat: DebSpec = {
+      name: 'tomcat10',
+      fields: { Depends: 'systemd' },
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/tomcat10.conf',
+          content:
+            '#Type Name     ID             GECOS                 Home directory   Shell\nu     tomcat   -              "Apache Tomcat"       /var/lib/tomcat  /usr/sbin/nologin\n',
+        },
+        { path: './var/lib/tomcat10/webapps/', type: 'dir', mode: 0o755 },
+        { path: './var/lib/tomcat10/webapps/app.war', content: 'war', mode: 0o644 },
+      ],
+      controlFiles: {
+        postinst: [
+          'TOMCAT_USER="tomcat"',
+          'TOMCAT_GROUP="tomcat"',
+          'case "$1" in',
+          '    configure)',
+          '\t# Create the tomcat user as defined in /usr/lib/sysusers.d/tomcat10.conf',
+          '\tsystemd-sysusers',
+          '\tchown -Rh $TOMCAT_USER:$TOMCAT_GROUP /var/lib/tomcat10/webapps',
+          '\tchmod 775 /var/lib/tomcat10/webapps',
+          '    ;;',
+          'esac',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, passwd, tomcat, systemd]);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /\nsystemd-network:x:998:998:systemd Network Management:\/:\/usr\/sbin\/nologin\ntomcat:x:997:997:Apache Tomcat:\/var\/lib\/tomcat:\/usr\/sbin\/nologin\n$/,
+    );
+    assert.match(
+      await text(tree, 'etc/group'),
+      /\nsystemd-journal:x:999:\nsystemd-network:x:998:\ntomcat:x:997:\n$/,
+    );
+    const days = Math.floor(EPOCH / 86400);
+    assert.match(await text(tree, 'etc/shadow'), new RegExp(`\ntomcat:!\\*:${days}::::::\n$`));
+    assert.match(await text(tree, 'etc/gshadow'), /\ntomcat:!\*::\n$/);
+    for (const [path, mode] of [
+      ['var/lib/tomcat10/webapps', '775'],
+      ['var/lib/tomcat10/webapps/app.war', '644'],
+    ] as const) {
+      const n = tree.get(path);
+      assert.deepEqual([n?.mode.toString(8), n?.uid, n?.gid], [mode, 997, 997], path);
+    }
+    assert.equal(tree.get('var/lib/tomcat'), undefined, 'systemd-sysusers makes no home directory');
   });
 });
 

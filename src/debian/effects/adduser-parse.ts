@@ -5,12 +5,13 @@ import { literalCalls } from './script-eval.js';
 
 /**
  * What adduser 3.134 does for one call (Debian bookworm; the same options in trixie's 3.15x), or, with
- * `by: 'useradd'`, shadow 4.13's useradd or groupadd: ids from the top of 101-999 down, GECOS as given.
+ * `by`, shadow 4.13's useradd or groupadd, or a sysusers.d line (`sysusers.ts`): ids from the top of
+ * 101-999 down, GECOS as given.
  */
 export type AccountCall =
   | {
       op: 'user';
-      by?: 'useradd';
+      by?: 'useradd' | 'sysusers';
       name: string;
       uid?: number;
       /** --gid N: the primary group by number. */
@@ -28,7 +29,14 @@ export type AccountCall =
       firstGid?: number;
       lastGid?: number;
     }
-  | { op: 'group'; by?: 'useradd'; name: string; gid?: number; firstGid?: number; lastGid?: number }
+  | {
+      op: 'group';
+      by?: 'useradd' | 'sysusers';
+      name: string;
+      gid?: number;
+      firstGid?: number;
+      lastGid?: number;
+    }
   | { op: 'member'; user: string; group: string };
 
 /** The calls a script makes, and how many it makes that cannot be read (computed arguments, other forms). */
@@ -232,4 +240,6 @@ function shadowCall(groupadd: boolean, args: string[]): AccountCall | undefined 
   } as AccountCall;
 }
 
-const isAccountName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n) && n.length <= 32;
+/** A user or group name as adduser and useradd accept it (Debian's relaxed NAME_REGEX). */
+export const isAccountName = (n: string): boolean =>
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n) && n.length <= 32;

@@ -27,11 +27,11 @@ export function parsePermCalls(script: string): PermCall[] {
     let args = words.slice(at + 1);
     let recursive = false;
     while (args[0]?.startsWith('-') && !/^-[rwxXst]/.test(args[0] ?? '')) {
-      if (args[0] === '-R' || args[0] === '--recursive') recursive = true;
-      else if (
-        !['-h', '--no-dereference', '-f', '--silent', '--quiet', '-c', '-v'].includes(args[0] as string)
-      )
-        break;
+      const opt = args[0] as string;
+      // Short options may be grouped (tomcat10's `chown -Rh`).
+      const letters = /^-[Rhfcv]+$/.test(opt) ? [...opt.slice(1)].map((c) => `-${c}`) : [opt];
+      if (!letters.every((o) => PERM_OPTIONS.has(o))) break;
+      if (letters.includes('-R') || opt === '--recursive') recursive = true;
       args = args.slice(1);
     }
     const [spec, ...paths] = args;
@@ -60,6 +60,19 @@ export function parsePermCalls(script: string): PermCall[] {
   }
   return out;
 }
+
+/** The options of chown/chgrp/chmod that change nothing imprint models but -R (recursive). */
+const PERM_OPTIONS = new Set([
+  '-R',
+  '--recursive',
+  '-h',
+  '--no-dereference',
+  '-f',
+  '--silent',
+  '--quiet',
+  '-c',
+  '-v',
+]);
 
 const isName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n);
 
