@@ -24,6 +24,7 @@ import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
 import { refuseHidingDirectories } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
+import { generatedDataNotes } from './generated-data-check.js';
 import { javaTrustNotes } from './java-trust-check.js';
 import { ldSoCacheBytes } from './ld-so-cache.js';
 import { libraryPathNotes } from './library-path-check.js';
@@ -269,6 +270,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     ...(await javaTrustNotes(full, input.base?.nodes)),
     ...(await libraryPathNotes(full)),
     ...(await pamIncludeNotes(full, input.base?.nodes)),
+    ...generatedDataNotes(full),
   ];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install, accounts, runNotes: runs, treeNotes };
