@@ -175,6 +175,60 @@ describe('effects: postinst chown/chgrp/chmod', () => {
       assert.deepEqual([n?.mode.toString(8), n?.uid, n?.gid], ['755', 13, 13], dir);
     }
   });
+  it("makes the directories install -d gives an owner and mode (exim4-base's spool and log, ntpsec's state), as mmdebstrap has them", async () => {
+    const passwd: DebSpec = {
+      name: 'base-passwd',
+      entries: [
+        { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\n' },
+      ],
+    };
+    const exim: DebSpec = {
+      name: 'exim4-base',
+      entries: [
+        { path: './var/log/', type: 'dir' },
+        { path: './var/spool/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'if ! getent passwd Debian-exim > /dev/null; then',
+          '\t  adduser --system --group --quiet --home /var/spool/exim4 \\',
+          '\t    --no-create-home --disabled-login --force-badname Debian-exim',
+          'fi',
+          '\tinstall -d -oDebian-exim -gadm -m2750 /var/log/exim4',
+          '\tinstall -d -oDebian-exim -gDebian-exim -m750 /var/spool/exim4',
+          '\tinstall -d -oDebian-exim -gDebian-exim -m750 /var/spool/exim4/db \\',
+          '\t\t/var/spool/exim4/input /var/spool/exim4/msglog',
+          '\tinstall --mode 644 /dev/null /etc/apparmor.d/local/x',
+          '',
+        ].join('\n'),
+      },
+    };
+    const ntpsec: DebSpec = {
+      name: 'ntpsec',
+      entries: [],
+      controlFiles: {
+        postinst:
+          'adduser --system --group --no-create-home --home /nonexistent ntpsec\ninstall -o ntpsec -g ntpsec -d /var/lib/ntpsec\n',
+      },
+    };
+    const tree = await install([passwd, exim, ntpsec]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // Configure (name) order: Debian-exim 100:100, ntpsec 101:101.
+    assert.deepEqual(meta('var/log/exim4'), ['dir', '2750', 100, 4]);
+    for (const d of [
+      'var/spool/exim4',
+      'var/spool/exim4/db',
+      'var/spool/exim4/input',
+      'var/spool/exim4/msglog',
+    ])
+      assert.deepEqual(meta(d), ['dir', '750', 100, 100], d);
+    assert.deepEqual(meta('var/lib/ntpsec'), ['dir', '755', 101, 101]);
+    assert.equal(tree.get('etc/apparmor.d/local/x'), undefined, 'install of a file is not a directory');
+  });
 });
 
 describe('effects: templates a postinst installs with ucf or cp', () => {

@@ -19,8 +19,22 @@ export type PermCall =
  */
 export function parsePermCalls(script: string): PermCall[] {
   const out: PermCall[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install)\s/.test(c));
   for (const words of found.calls) {
+    const dirs = installDirs(words);
+    if (dirs !== undefined) {
+      const { paths, user, group, mode } = dirs;
+      if (user !== undefined || group !== undefined)
+        out.push({
+          op: 'chown',
+          ...(user === undefined ? {} : { user }),
+          ...(group === undefined ? {} : { group }),
+          paths,
+          recursive: false,
+        });
+      out.push({ op: 'chmod', mode: mode ?? '755', paths, recursive: false });
+      continue;
+    }
     const at = words.findIndex((w) => /(^|\/)(chown|chgrp|chmod)$/.test(w));
     if (at < 0) continue;
     const cmd = (words[at] as string).replace(/^.*\//, '');
@@ -59,6 +73,45 @@ export function parsePermCalls(script: string): PermCall[] {
     }
   }
   return out;
+}
+
+/** An `install -d [-o USER] [-g GROUP] [-m MODE] DIR...` call (options joined or apart). */
+export interface InstallDirs {
+  paths: string[];
+  user?: string;
+  group?: string;
+  mode?: string;
+}
+
+/**
+ * The directories an `install -d` call's words make, with the owner, group and mode it gives them
+ * (install -d makes missing parents too, and sets these on a directory that exists; 0755 by default);
+ * undefined for any other call, other options or paths that are not absolute. Pure.
+ */
+export function installDirs(words: readonly string[]): InstallDirs | undefined {
+  const at = words.findIndex((w) => /(^|\/)install$/.test(w));
+  if (at < 0) return undefined;
+  const out: InstallDirs = { paths: [] };
+  let directory = false;
+  const args = words.slice(at + 1);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const m = /^(?:-([ogm])(.*)|--(owner|group|mode)=(.*))$/.exec(a);
+    if (a === '-d' || a === '--directory') directory = true;
+    else if (m !== null) {
+      const key = (
+        { o: 'user', owner: 'user', g: 'group', group: 'group', m: 'mode', mode: 'mode' } as const
+      )[(m[1] ?? m[3]) as 'o' | 'g' | 'm' | 'owner' | 'group' | 'mode'];
+      const value = m[1] !== undefined ? (m[2] === '' ? args[++i] : m[2]) : m[4];
+      if (value === undefined || value === '') return undefined;
+      out[key] = value;
+    } else if (a.startsWith('-')) return undefined;
+    else out.paths.push(a.length > 1 ? a.replace(/\/+$/, '') : a);
+  }
+  const names = [out.user, out.group].filter((n) => n !== undefined);
+  if (!directory || out.paths.length === 0 || !names.every(isName)) return undefined;
+  if (out.mode !== undefined && parseMode(out.mode, 0) === undefined) return undefined;
+  return out.paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p)) ? out : undefined;
 }
 
 /** The options of chown/chgrp/chmod that change nothing imprint models but -R (recursive). */
@@ -150,10 +203,10 @@ export const postinstPermsRule: EffectRule = {
   id: 'postinst/chown-chmod',
   package: null,
   describe:
-    'postinst chown/chgrp/chmod calls with literal arguments (e.g. uuid-runtime /var/lib/libuuid uuidd 2775): owners and modes of existing paths',
+    'postinst chown/chgrp/chmod and install -d calls with literal arguments (e.g. uuid-runtime /var/lib/libuuid uuidd 2775, exim4-base /var/spool/exim4): owners and modes of existing paths',
   async apply(ctx) {
     for (const pkg of configureOrder(ctx.installed)) {
-      if (pkg.postinst === undefined || !/\bch(own|grp|mod)\b/.test(pkg.postinst)) continue;
+      if (pkg.postinst === undefined || !/\b(ch(own|grp|mod)|install)\b/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
       for (const call of parsePermCalls(pkg.postinst)) await applyCall(ctx.tree, w, call);
     }
