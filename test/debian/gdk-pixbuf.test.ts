@@ -2,21 +2,12 @@
 // gdk-pixbuf loads only its built-in PNG and JPEG.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FileTree } from '../../src/vfs/tree.js';
 import type { DebSpec } from '../helpers/debfile.js';
-import { treeInstaller } from '../helpers/install-tree.js';
+import { treeText as text, treeInstaller } from '../helpers/install-tree.js';
 
 const EPOCH = 1_700_000_000;
 const install = treeInstaller('imprint-pixbuf-', EPOCH);
 const DIR = 'usr/lib/x86_64-linux-gnu/gdk-pixbuf-2.0';
-
-async function text(tree: FileTree, path: string): Promise<string> {
-  const node = tree.get(path);
-  assert.ok(node?.kind === 'file', `${path}: expected a file`);
-  const parts: Buffer[] = [];
-  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
-  return Buffer.concat(parts).toString('utf8');
-}
 
 describe('effects: gdk-pixbuf loaders.cache', () => {
   const pixbuf: DebSpec = {

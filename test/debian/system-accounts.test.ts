@@ -6,20 +6,11 @@ import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
 import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
 import { parseSysusers, sysusersConfigs } from '../../src/debian/effects/sysusers.js';
 import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
-import type { FileTree } from '../../src/vfs/tree.js';
 import type { DebSpec } from '../helpers/debfile.js';
-import { treeInstaller } from '../helpers/install-tree.js';
+import { treeText as text, treeInstaller } from '../helpers/install-tree.js';
 
 const EPOCH = 1_700_000_000;
 const install = treeInstaller('imprint-accounts-', EPOCH);
-
-async function text(tree: FileTree, path: string): Promise<string> {
-  const node = tree.get(path);
-  assert.ok(node?.kind === 'file', `${path}: expected a file`);
-  const parts: Buffer[] = [];
-  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
-  return Buffer.concat(parts).toString('utf8');
-}
 
 // postgresql-common's postinst (bookworm), the account and ownership part.
 const POSTGRES_POSTINST = [

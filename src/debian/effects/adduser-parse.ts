@@ -100,22 +100,15 @@ export function parseAccountCalls(script: string): ParsedAccounts {
 }
 
 function accountCall(addgroup: boolean, args: string[]): AccountCall | undefined {
-  const flags = new Set<string>();
-  const values = new Map<string, string>();
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
-    const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
-    if (FLAGS.has(opt) && inline === undefined) flags.add(opt);
-    else if (VALUED.has(opt)) {
-      const value = inline ?? args[++i];
-      if (value === undefined) return undefined;
-      if (NUMERIC.has(opt) && !/^[0-9]{1,9}$/.test(value)) return undefined;
-      values.set(opt === '--comment' ? '--gecos' : opt, value);
-    } else if (opt.startsWith('-')) return undefined;
-    else names.push(arg);
-  }
+  const read = readOptions(
+    args,
+    (opt) => (FLAGS.has(opt) ? opt : undefined),
+    (opt) => (VALUED.has(opt) ? (opt === '--comment' ? '--gecos' : opt) : undefined),
+  );
+  if (read === undefined) return undefined;
+  const { flags, values, names } = read;
+  for (const k of NUMERIC)
+    if (values.has(k) && !/^[0-9]{1,9}$/.test(values.get(k) as string)) return undefined;
   if (!names.every(isAccountName)) return undefined;
   const num = (k: string) => (values.has(k) ? Number(values.get(k)) : undefined);
   const ranges = {
@@ -191,23 +184,13 @@ const SHADOW_VALUED: Record<string, string> = {
  * directory unless `--create-home`, home `/home/NAME`.
  */
 function shadowCall(groupadd: boolean, args: string[]): AccountCall | undefined {
-  const flags = new Set<string>();
-  const values = new Map<string, string>();
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
-    const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
-    const flag = SHADOW_FLAGS[opt];
-    const valued = SHADOW_VALUED[opt];
-    if (flag !== undefined && inline === undefined) flags.add(flag);
-    else if (valued !== undefined) {
-      const value = inline ?? args[++i];
-      if (value === undefined) return undefined;
-      values.set(valued, value);
-    } else if (opt.startsWith('-')) return undefined;
-    else names.push(arg);
-  }
+  const read = readOptions(
+    args,
+    (opt) => SHADOW_FLAGS[opt],
+    (opt) => SHADOW_VALUED[opt],
+  );
+  if (read === undefined) return undefined;
+  const { flags, values, names } = read;
   const name = names[0];
   if (names.length !== 1 || name === undefined || !isAccountName(name) || !flags.has('system'))
     return undefined;
@@ -238,6 +221,36 @@ function shadowCall(groupadd: boolean, args: string[]): AccountCall | undefined 
     ...(gid === undefined ? {} : /^[0-9]+$/.test(gid) ? { gid: Number(gid) } : { ingroup: gid }),
     ...opt('gecos', comment),
   } as AccountCall;
+}
+
+/**
+ * A call's arguments as flags and valued options (`--opt VALUE`, `--opt=VALUE`), each under the key
+ * `flagOf`/`valueOf` give it (undefined: not one of them), and the names; undefined for an option
+ * neither knows or a value missing.
+ */
+function readOptions(
+  args: readonly string[],
+  flagOf: (opt: string) => string | undefined,
+  valueOf: (opt: string) => string | undefined,
+): { flags: Set<string>; values: Map<string, string>; names: string[] } | undefined {
+  const flags = new Set<string>();
+  const values = new Map<string, string>();
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
+    const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
+    const flag = flagOf(opt);
+    const valued = valueOf(opt);
+    if (flag !== undefined && inline === undefined) flags.add(flag);
+    else if (valued !== undefined) {
+      const value = inline ?? args[++i];
+      if (value === undefined) return undefined;
+      values.set(valued, value);
+    } else if (opt.startsWith('-')) return undefined;
+    else names.push(arg);
+  }
+  return { flags, values, names };
 }
 
 /** A user or group name as adduser and useradd accept it (Debian's relaxed NAME_REGEX). */
