@@ -103,10 +103,11 @@ function newId(
 const ids = (entries: string[][]): Set<string | undefined> => new Set(entries.map((f) => f[2]));
 
 /**
- * Applies one adduser call (or useradd/groupadd call) to `files` as adduser 3.134 (shadow 4.13) does on a system where the calls before it
- * ran; returns the home directory to create (path, uid, gid), if any. An existing user or group is
- * left as it is; adding a user to its own primary group does nothing (postinsts guard that call with
- * `id -Gn`). Pure on `files`.
+ * Applies one adduser call (or useradd/groupadd call, or sysusers.d line: `call.by`) to `files` as
+ * adduser 3.134 (shadow 4.13, systemd 252) does on a system where the calls before it ran; returns
+ * the home directory to create (path, uid, gid), if any. An existing user or group is left as it is;
+ * adding a user to its own primary group does nothing (postinsts guard that call with `id -Gn`).
+ * Pure on `files`.
  */
 export function applyAccountCall(
   files: AccountFiles,
