@@ -113,7 +113,7 @@ describe('sysusers.d', () => {
           shell: '/usr/sbin/nologin',
           uid: 121,
         },
-        { op: 'member', user: 'svc', group: 'extra' },
+        { op: 'member', by: 'sysusers', user: 'svc', group: 'extra' },
       ],
     );
   });
@@ -379,6 +379,44 @@ describe('effects: system accounts from adduser calls', () => {
       assert.deepEqual([n?.mode.toString(8), n?.uid, n?.gid], [mode, 997, 997], path);
     }
     assert.equal(tree.get('var/lib/tomcat'), undefined, 'systemd-sysusers makes no home directory');
+  });
+  it("makes stunnel4's account from its sysusers.d file (a member of its own group, as systemd-sysusers leaves it) and the directories its postinst chowns through $CHOWN", async () => {
+    const stunnel: DebSpec = {
+      name: 'stunnel4',
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/stunnel4.conf',
+          content:
+            'g stunnel4 -\nu stunnel4 -:stunnel4 "stunnel service system account" /var/run/stunnel4\nm stunnel4 stunnel4\n',
+        },
+        { path: './var/log/', type: 'dir' },
+      ],
+      controlFiles: {
+        // stunnel4 5.68's postinst, shortened.
+        postinst: [
+          '#!/bin/sh',
+          'USER="stunnel4"',
+          'CHOWN="/bin/chown"',
+          'if [ "$1" = "configure" ] ; then',
+          '   systemd-sysusers $' + '{DPKG_ROOT:+--root="$DPKG_ROOT"} stunnel4.conf',
+          'fi',
+          'if ! test -d /var/log/stunnel4; then',
+          '\trm -rf /var/log/stunnel4;',
+          '\tmkdir /var/log/stunnel4',
+          'fi',
+          '$CHOWN -R -- "$USER:$USER" /var/log/stunnel4',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, passwd, stunnel]);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /\nstunnel4:x:999:999:stunnel service system account:\/var\/run\/stunnel4:\/usr\/sbin\/nologin\n$/,
+    );
+    assert.match(await text(tree, 'etc/group'), /\nstunnel4:x:999:stunnel4\n$/, "mmdebstrap's line");
+    const log = tree.get('var/log/stunnel4');
+    assert.deepEqual([log?.kind, log?.uid, log?.gid], ['dir', 999, 999]);
   });
 });
 

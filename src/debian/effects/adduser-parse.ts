@@ -37,7 +37,7 @@ export type AccountCall =
       firstGid?: number;
       lastGid?: number;
     }
-  | { op: 'member'; user: string; group: string };
+  | { op: 'member'; by?: 'sysusers'; user: string; group: string };
 
 /** The calls a script makes, and how many it makes that cannot be read (computed arguments, other forms). */
 export interface ParsedAccounts {

@@ -48,6 +48,7 @@ export function parsePermCalls(script: string): PermCall[] {
       if (letters.includes('-R') || opt === '--recursive') recursive = true;
       args = args.slice(1);
     }
+    if (args[0] === '--') args = args.slice(1); // the end of options (stunnel4's `chown -R -- USER:GROUP DIR`)
     const [spec, ...paths] = args;
     if (spec === undefined || paths.length === 0 || spec.startsWith('--')) continue;
     if (!paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))) continue;

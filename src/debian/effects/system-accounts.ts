@@ -135,7 +135,9 @@ export function applyAccountCall(
     case 'member': {
       const user = files.passwd.find((f) => f[0] === call.user);
       const group = files.group.find((f) => f[0] === call.group);
-      if (user === undefined || group === undefined || user[3] === group[2]) return undefined;
+      // systemd-sysusers lists a user in its primary group too (stunnel4's `m stunnel4 stunnel4`).
+      if (user === undefined || group === undefined || (user[3] === group[2] && call.by !== 'sysusers'))
+        return undefined;
       const add = (entry: string[] | undefined) => {
         if (entry === undefined) return;
         const members = (entry[3] ?? '').split(',').filter((m) => m !== '');

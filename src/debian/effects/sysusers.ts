@@ -62,7 +62,7 @@ export function parseSysusers(text: string): AccountCall[] {
         ...(dash(gecos) === undefined ? {} : { gecos }),
       });
     } else if (type === 'm' && isName(id)) {
-      members.push({ op: 'member', user: name, group: id });
+      members.push({ op: 'member', by: 'sysusers', user: name, group: id });
     }
   }
   return [...groups, ...users, ...members];
