@@ -229,6 +229,41 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('var/lib/ntpsec'), ['dir', '755', 101, 101]);
     assert.equal(tree.get('etc/apparmor.d/local/x'), undefined, 'install of a file is not a directory');
   });
+  it("gives transmission-daemon's directories and settings to debian-transmission, as its chperms function does", async () => {
+    const transmission: DebSpec = {
+      name: 'transmission-daemon',
+      entries: [
+        { path: './etc/transmission-daemon/settings.json', content: '{}\n', mode: 0o644 },
+        { path: './var/lib/transmission-daemon/downloads/', type: 'dir' },
+        { path: './var/lib/transmission-daemon/.config/transmission-daemon/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'chperms() {',
+          '\tif ! OVERRIDE=`dpkg-statoverride --list $4 2>&1`; then',
+          '\t\tif [ -e $4 ]; then',
+          '\t\t\tchown $1:$2 $4',
+          '\t\t\tchmod $3 $4',
+          '\t\tfi',
+          '\tfi',
+          '}',
+          'adduser --quiet --system --group --no-create-home --disabled-password --home /var/lib/transmission-daemon debian-transmission',
+          'chperms debian-transmission debian-transmission 4775 /var/lib/transmission-daemon/downloads',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, transmission]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // mmdebstrap of transmission-daemon: these modes, debian-transmission (here 100:101) as owner or group.
+    assert.deepEqual(meta('var/lib/transmission-daemon/.config/transmission-daemon'), ['4750', 100, 101]);
+    assert.deepEqual(meta('var/lib/transmission-daemon/downloads'), ['4775', 100, 101]);
+    assert.deepEqual(meta('etc/transmission-daemon/settings.json'), ['660', 100, 101]);
+    assert.deepEqual(meta('etc/transmission-daemon'), ['2775', 0, 101]);
+  });
 });
 
 describe('effects: templates a postinst installs with ucf or cp', () => {

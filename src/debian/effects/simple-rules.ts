@@ -220,6 +220,22 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ),
   },
   {
+    id: 'transmission-daemon/chperms',
+    package: 'transmission-daemon',
+    describe:
+      "postinst's chperms shell function (positional parameters, so not read from the script): its config and download directories and settings.json to debian-transmission",
+    actions: (
+      [
+        ['/var/lib/transmission-daemon/.config/transmission-daemon', 'debian-transmission', 0o4750],
+        ['/var/lib/transmission-daemon/downloads', 'debian-transmission', 0o4775],
+        ['/etc/transmission-daemon/settings.json', 'debian-transmission', 0o660],
+        ['/etc/transmission-daemon', 'root', 0o2775],
+      ] as const
+    ).map(
+      ([path, user, mode]): EffectAction => ({ op: 'chown', path, user, group: 'debian-transmission', mode }),
+    ),
+  },
+  {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
     describe:
