@@ -8,7 +8,7 @@ import type { FileTree } from '../vfs/tree.js';
 // what fails without it.
 
 interface GeneratedData {
-  /** The directory the sources are in, and how their names end. */
+  /** The directory the sources are in, and how their names end (a whole name: one program or template). */
   dir: string;
   suffix: string;
   /** The file the tool writes. */
@@ -48,6 +48,31 @@ const GENERATED: readonly GeneratedData[] = [
     consequence: 'exim has no configuration and handles no message ("non-existent configuration file(s)")',
     fix: 'write /etc/exim4/exim4.conf (exim reads it first) with files',
   },
+  // Configurations a postinst writes from debconf answers, each with a here-document or a filter.
+  {
+    dir: '/usr/sbin',
+    suffix: 'clamd',
+    output: '/etc/clamav/clamd.conf',
+    tool: "clamav-daemon's postinst",
+    consequence: 'clamd does not start ("Can\'t open/parse the config file")',
+    fix: 'write /etc/clamav/clamd.conf with files',
+  },
+  {
+    dir: '/usr/bin',
+    suffix: 'freshclam',
+    output: '/etc/clamav/freshclam.conf',
+    tool: "clamav-freshclam's postinst",
+    consequence: 'freshclam does not run ("Can\'t open/parse the config file")',
+    fix: 'write /etc/clamav/freshclam.conf with files',
+  },
+  {
+    dir: '/usr/share/privoxy',
+    suffix: 'config',
+    output: '/etc/privoxy/config',
+    tool: "privoxy's postinst (its template with debconf's listen-address)",
+    consequence: 'privoxy does not start ("can\'t check configuration file")',
+    fix: 'copy /usr/share/privoxy/config to /etc/privoxy/config with files',
+  },
 ];
 
 /**
@@ -65,7 +90,7 @@ export function generatedDataNotes(tree: FileTree): string[] {
     )
       continue;
     notes.push(
-      `the image has ${g.dir}/*${g.suffix} but no ${g.output}, which Debian's scripts make with ${g.tool} and imprint does not: ${g.consequence}; ${g.fix ?? `run \`${g.tool}\` when the container starts, or build on a base image that has it`}`,
+      `the image has ${g.dir}/${g.suffix.startsWith('.') ? '*' : ''}${g.suffix} but no ${g.output}, which Debian's scripts make with ${g.tool} and imprint does not: ${g.consequence}; ${g.fix ?? `run \`${g.tool}\` when the container starts, or build on a base image that has it`}`,
     );
   }
   return notes;
