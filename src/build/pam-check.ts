@@ -12,6 +12,12 @@ import type { FileTree } from '../vfs/tree.js';
 const PAM_DIR = 'etc/pam.d';
 
 /**
+ * Services not checked: the passwd package's (shadow's account tools), which adduser's dependency
+ * brings into most server images, where nothing runs them; naming them would warn on every such image.
+ */
+const UNCHECKED = new Set(['chfn', 'chpasswd', 'chsh', 'newusers', 'passwd']);
+
+/**
  * Warnings for the /etc/pam.d files whose `@include NAME` or `TYPE include|substack NAME` lines name
  * a file /etc/pam.d lacks (one warning for all of them). Files of a base image (`baseNodes`) are
  * not read. Cost: reads each service file.
@@ -21,7 +27,7 @@ export async function pamIncludeNotes(
   baseNodes?: ReadonlyMap<string, VNode>,
 ): Promise<string[]> {
   const missing = new Map<string, string[]>();
-  for (const service of childNames(tree, PAM_DIR)) {
+  for (const service of childNames(tree, PAM_DIR).filter((n) => !UNCHECKED.has(n))) {
     const key = `${PAM_DIR}/${service}`;
     const hit = statPath(tree, `/${key}`);
     if (hit?.node.kind !== 'file' || baseNodes?.get(hit.key) === hit.node) continue;

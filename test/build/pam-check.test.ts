@@ -42,11 +42,22 @@ describe('PAM include check', () => {
       /^the PAM configuration of other, sudo includes \/etc\/pam\.d\/common-account, \/etc\/pam\.d\/common-auth, \/etc\/pam\.d\/common-session-noninteractive, \/etc\/pam\.d\/custom-stack, which the image lacks/,
     );
     assert.match(notes[0]!, /add the package that ships them/);
-    const [common] = await pamIncludeNotes(pamTree({ sudo: SUDO_PAM }));
+    const [common] = await pamIncludeNotes(pamTree({ sudo: SUDO_PAM, passwd: '@include common-password\n' }));
+    assert.doesNotMatch(
+      common!,
+      /passwd/,
+      "passwd's own tools (adduser's dependency everywhere) are not named",
+    );
     assert.match(common!, /unable to initialize PAM.*add libpam-runtime to packages/);
   });
 
-  test('every include present, or no PAM at all: no warning', async () => {
+  test("every include present, only the passwd package's services, or no PAM at all: no warning", async () => {
+    assert.deepEqual(
+      await pamIncludeNotes(
+        pamTree({ chfn: '@include common-auth\n', passwd: '@include common-password\n' }),
+      ),
+      [],
+    );
     const files = {
       sudo: SUDO_PAM,
       'common-auth': '',
