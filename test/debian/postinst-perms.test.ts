@@ -10,7 +10,7 @@ const EPOCH = 1_700_000_000;
 const install = treeInstaller('imprint-perms-', EPOCH);
 
 describe('parsePermCalls', () => {
-  it('reads chown, chgrp and chmod with literal arguments, variables followed', () => {
+  it('reads chown, chgrp and chmod with literal arguments, variables followed, options after the paths too', () => {
     const calls = parsePermCalls(
       [
         'crondir="/var/spool/cron"',
@@ -24,6 +24,7 @@ describe('parsePermCalls', () => {
         'chmod -R g+s,o-rwx /srv/x',
         'chown --reference=/a /b',
         'chmod 644 relative/path',
+        'chown zabbix:zabbix /var/log/zabbix-agent -R',
         '',
       ].join('\n'),
     );
@@ -32,6 +33,7 @@ describe('parsePermCalls', () => {
       { op: 'chmod', mode: '1730', paths: ['/var/spool/cron/crontabs'], recursive: false },
       { op: 'chown', group: '_ssh', paths: ['/usr/bin/ssh-agent'], recursive: false },
       { op: 'chmod', mode: 'g+s,o-rwx', paths: ['/srv/x'], recursive: true },
+      { op: 'chown', user: 'zabbix', group: 'zabbix', paths: ['/var/log/zabbix-agent'], recursive: true },
     ]);
   });
 

@@ -40,15 +40,25 @@ export function parsePermCalls(script: string): PermCall[] {
     const cmd = (words[at] as string).replace(/^.*\//, '');
     let args = words.slice(at + 1);
     let recursive = false;
-    while (args[0]?.startsWith('-') && !/^-[rwxXst]/.test(args[0] ?? '')) {
-      const opt = args[0] as string;
-      // Short options may be grouped (tomcat10's `chown -Rh`).
-      const letters = /^-[Rhfcv]+$/.test(opt) ? [...opt.slice(1)].map((c) => `-${c}`) : [opt];
-      if (!letters.every((o) => PERM_OPTIONS.has(o))) break;
-      if (letters.includes('-R') || opt === '--recursive') recursive = true;
+    // Short options may be grouped (tomcat10's `chown -Rh`); undefined for a word that is no option.
+    const options = (word: string): string[] | undefined => {
+      const letters = /^-[Rhfcv]+$/.test(word) ? [...word.slice(1)].map((c) => `-${c}`) : [word];
+      return letters.every((o) => PERM_OPTIONS.has(o)) ? letters : undefined;
+    };
+    const recursiveIn = (word: string) =>
+      options(word)?.some((o) => o === '-R' || o === '--recursive') === true;
+    while (args[0]?.startsWith('-') && !/^-[rwxXst]/.test(args[0] ?? '') && options(args[0] as string)) {
+      recursive ||= recursiveIn(args[0] as string);
       args = args.slice(1);
     }
-    if (args[0] === '--') args = args.slice(1); // the end of options (stunnel4's `chown -R -- USER:GROUP DIR`)
+    if (args[0] === '--') {
+      args = args.slice(1); // the end of options (stunnel4's `chown -R -- USER:GROUP DIR`)
+    } else {
+      // GNU tools take options after the operands too (zabbix-agent's `chown zabbix:zabbix DIR -R`).
+      const [first, ...rest] = args;
+      recursive ||= rest.some(recursiveIn);
+      args = first === undefined ? [] : [first, ...rest.filter((a) => options(a) === undefined)];
+    }
     const [spec, ...paths] = args;
     if (spec === undefined || paths.length === 0 || spec.startsWith('--')) continue;
     if (!paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))) continue;
