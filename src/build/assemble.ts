@@ -26,9 +26,11 @@ import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
 import { refuseHidingDirectories, refuseReplacingFiles } from './file-targets.js';
 import { type BuildPath, copyFiles } from './files.js';
+import { generatedDataNotes } from './generated-data-check.js';
 import { javaTrustNotes } from './java-trust-check.js';
 import { ldSoCacheBytes } from './ld-so-cache.js';
 import { libraryPathNotes } from './library-path-check.js';
+import { pamIncludeNotes } from './pam-check.js';
 import { applyRemovals } from './remove.js';
 import { configNotes } from './run-check.js';
 
@@ -302,7 +304,12 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     input.container === undefined
       ? []
       : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
-  const treeNotes = [...(await javaTrustNotes(full, input.base?.nodes)), ...(await libraryPathNotes(full))];
+  const treeNotes = [
+    ...(await javaTrustNotes(full, input.base?.nodes)),
+    ...(await libraryPathNotes(full)),
+    ...(await pamIncludeNotes(full, input.base?.nodes)),
+    ...generatedDataNotes(full),
+  ];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);
   return { tree, install, accounts, runNotes: runs, treeNotes };
 }

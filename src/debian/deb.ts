@@ -1,7 +1,12 @@
 // Streaming .deb reader: ar container → debian-binary, control.tar.*, data.tar.* (deb(5)).
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { type Decompression, type DecompressLimits, decompressStream } from '../compress/index.js';
+import {
+  DEFAULT_RATIO_GRACE_BYTES,
+  type Decompression,
+  type DecompressLimits,
+  decompressStream,
+} from '../compress/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { BLOCK_SIZE, MAX_OCTAL_7, readTar, type TarReadEntry, type TarReadLimits } from '../tar/index.js';
 import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
@@ -47,6 +52,16 @@ export interface ReadDebOptions {
 }
 
 const DEFAULT_MAX_CONTROL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Twice the bytes a package's control says its files take (Installed-Size, KiB, counts each file
+ * rounded up and each directory, so twice it covers tar headers and padding); undefined without a
+ * valid Installed-Size. Pure.
+ */
+export function declaredUnpackBytes(control: DebControl): number | undefined {
+  const kib = Number(control.paragraph.get('Installed-Size'));
+  return Number.isSafeInteger(kib) && kib >= 0 ? 2 * kib * 1024 : undefined;
+}
 const MAX_DEBIAN_BINARY = 4096;
 
 /**
@@ -95,7 +110,7 @@ export async function readDeb(
     }
     const kind = memberCompression(member.name, 'data.tar', what);
     (control as DebControl).dataMember = member.name;
-    await readData(member, kind, opts);
+    await readData(member, kind, opts, declaredUnpackBytes(control as DebControl));
     stage = 'done';
   }
   if (control === undefined || stage !== 'done') {
@@ -202,9 +217,18 @@ async function readControl(member: ArMember, kind: Decompression, opts: ReadDebO
 /** The longest path a package entry (or link target) may have: Linux's PATH_MAX. */
 const MAX_PACKAGE_PATH = 4096;
 
-async function readData(member: ArMember, kind: Decompression, opts: ReadDebOptions): Promise<void> {
+async function readData(
+  member: ArMember,
+  kind: Decompression,
+  opts: ReadDebOptions,
+  declared: number | undefined,
+): Promise<void> {
   const archive = `${opts.what}: ${member.name}`;
-  const stream = decompressed(member, kind, opts.what, opts.limits?.decompress);
+  // The ratio is checked only beyond what the package says it unpacks to: timezone data in JSON
+  // (libjs-moment-timezone, 38 MB from 193 KB of xz) compresses past any fixed ratio.
+  const limits = opts.limits?.decompress ?? {};
+  const grace = Math.max(limits.ratioGraceBytes ?? DEFAULT_RATIO_GRACE_BYTES, declared ?? 0);
+  const stream = decompressed(member, kind, opts.what, { ...limits, ratioGraceBytes: grace });
   const onEntry = opts.onEntry as NonNullable<ReadDebOptions['onEntry']>;
   // Paths longer than Linux's PATH_MAX (4096) cannot be installed anyway, and each implicit parent of
   // a deep path is a tree node: a few entries 64 KiB deep made a 3 GB layer from an 824-byte .deb.

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { BodyFeed } from '../compress/gzip-bodies.js';
 import { ImprintError } from '../errors.js';
 import type { TarEntry } from '../tar/index.js';
-import { type DebLimits, readDeb } from './deb.js';
+import { type DebLimits, declaredUnpackBytes, readDeb } from './deb.js';
 import { type ContentRef, type ContentSpool, emptySpoolStats, type SpoolStats } from './install-spool.js';
 
 /**
@@ -80,8 +80,8 @@ export async function extractDeb(
     ...(opts.size === undefined ? {} : { size: opts.size }),
     ...(opts.limits ? { limits: opts.limits } : {}),
     onControl: (c) => {
-      const kib = Number(c.paragraph.get('Installed-Size'));
-      if (Number.isSafeInteger(kib) && kib >= 0) maxBytes = 2 * kib * 1024 + UNPACK_SLACK;
+      const declared = declaredUnpackBytes(c);
+      if (declared !== undefined) maxBytes = declared + UNPACK_SLACK;
     },
     onEntry: async (e) => {
       if (e.path === '') return; // './': the root directory is the image's, not the package's

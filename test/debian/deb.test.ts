@@ -323,9 +323,10 @@ describe('hostile .deb files', () => {
     assert.equal(entries.find((e) => e.path === 'usr/bin/y')!.mtime, 253402300799);
   });
 
-  it('refuses a decompression bomb', async () => {
+  it('refuses a decompression bomb: past the ratio, beyond what its Installed-Size declares', async () => {
     const bomb = buildDeb({
       ...sample,
+      installedSize: 1,
       compression: 'gzip',
       entries: [{ path: './zeros', content: Buffer.alloc(8 * 1024 * 1024) }],
     });
@@ -340,6 +341,22 @@ describe('hostile .deb files', () => {
       (err: Error & { code?: string }) =>
         err.code === 'DECOMPRESSION_BOMB' && /pkg_1\.0_amd64\.deb: data\.tar\.gz/.test(err.message),
     );
+  });
+
+  it('unpacks data that compresses past the ratio when its Installed-Size declares it (libjs-moment-timezone: 38 MB from 193 KB of xz)', async () => {
+    const dense = buildDeb({
+      ...sample,
+      compression: 'gzip',
+      entries: [{ path: './zones.json', content: Buffer.alloc(40 * 1024 * 1024, 0x20) }],
+    });
+    let bytes = 0;
+    await readDeb(() => Readable.from([dense]), {
+      what: 'pkg_1.0_amd64.deb',
+      onEntry: async (e) => {
+        for await (const c of e.body) bytes += (c as Buffer).length;
+      },
+    });
+    assert.equal(bytes, 40 * 1024 * 1024);
   });
 
   it('lists ar members with offsets', async () => {

@@ -800,6 +800,59 @@ describe('effects: update-alternatives', () => {
     assert.equal(tree.get('usr/bin/awk')?.origin, 'mawk');
   });
 
+  it("registers xz-utils' lzma with its 19 slaves, sorted by name in the database as update-alternatives keeps them (mmdebstrap's file)", async () => {
+    const xz: DebSpec = {
+      name: 'xz-utils',
+      entries: [
+        { path: './usr/bin/xz', content: 'xz', mode: 0o755 },
+        { path: './usr/bin/xzcat', content: 'xz', mode: 0o755 },
+        { path: './usr/bin/unxz', content: 'xz', mode: 0o755 },
+        { path: './usr/share/man/man1/xz.1.gz', content: 'man' },
+      ],
+      // Its slaves come from a shell function in a command substitution: not readable, so the table's.
+      controlFiles: {
+        postinst:
+          'slave () {\n\tdir=$1 filename=$2 target=$3\n\techo "--slave $dir/$filename $filename $dir/$target"\n}\n' +
+          'update-alternatives --install /usr/bin/lzma lzma /usr/bin/xz 20 $(\n\tslave /usr/bin unlzma unxz\n)\n',
+      },
+    };
+    const { tree, result } = await install([xz]);
+    assert.deepEqual(result.warnings, [], 'the table has it: no warning');
+    assert.equal(link(tree, 'usr/bin/lzma'), '/etc/alternatives/lzma');
+    assert.equal(link(tree, 'etc/alternatives/lzcat'), '/usr/bin/xzcat');
+    assert.equal(link(tree, 'etc/alternatives/unlzma'), '/usr/bin/unxz');
+    assert.equal(link(tree, 'etc/alternatives/lzma.1.gz'), '/usr/share/man/man1/xz.1.gz');
+    assert.equal(tree.get('usr/bin/lzmore'), undefined, 'a slave whose target is missing is skipped');
+    const names = [
+      'lzcat',
+      'lzcat.1.gz',
+      'lzcmp',
+      'lzcmp.1.gz',
+      'lzdiff',
+      'lzdiff.1.gz',
+      'lzegrep',
+      'lzegrep.1.gz',
+      'lzfgrep',
+      'lzfgrep.1.gz',
+      'lzgrep',
+      'lzgrep.1.gz',
+      'lzless',
+      'lzless.1.gz',
+      'lzma.1.gz',
+      'lzmore',
+      'lzmore.1.gz',
+      'unlzma',
+      'unlzma.1.gz',
+    ];
+    const dir = (n: string) => (n.endsWith('.gz') ? '/usr/share/man/man1' : '/usr/bin');
+    const target = (n: string) =>
+      n === 'lzma.1.gz' ? 'xz.1.gz' : n.replace(/^(un)?lz(ma)?/, (_m, un) => (un ? 'unxz' : 'xz'));
+    assert.equal(
+      await text(tree, 'var/lib/dpkg/alternatives/lzma'),
+      `auto\n/usr/bin/lzma\n${names.map((n) => `${n}\n${dir(n)}/${n}\n`).join('')}\n/usr/bin/xz\n20\n${names.map((n) => `${dir(n)}/${target(n)}\n`).join('')}\n`,
+    );
+  });
+
   it("reproduces the literal update-alternatives calls of a package's postinst (libblas3, less)", async () => {
     const blas: DebSpec = {
       name: 'libblas3',

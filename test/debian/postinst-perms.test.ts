@@ -1,4 +1,4 @@
-// Owners and modes postinsts set with chown/chgrp/chmod (read as text), and redis-tools' Setup_dir.
+// Owners and modes postinsts set with chown/chgrp/chmod (read as text), redis-tools' Setup_dir and squid's directories.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMode, parsePermCalls } from '../../src/debian/effects/postinst-perms.js';
@@ -10,7 +10,7 @@ const EPOCH = 1_700_000_000;
 const install = treeInstaller('imprint-perms-', EPOCH);
 
 describe('parsePermCalls', () => {
-  it('reads chown, chgrp and chmod with literal arguments, variables followed', () => {
+  it('reads chown, chgrp and chmod with literal arguments, variables followed, options after the paths too', () => {
     const calls = parsePermCalls(
       [
         'crondir="/var/spool/cron"',
@@ -24,6 +24,7 @@ describe('parsePermCalls', () => {
         'chmod -R g+s,o-rwx /srv/x',
         'chown --reference=/a /b',
         'chmod 644 relative/path',
+        'chown zabbix:zabbix /var/log/zabbix-agent -R',
         '',
       ].join('\n'),
     );
@@ -32,6 +33,7 @@ describe('parsePermCalls', () => {
       { op: 'chmod', mode: '1730', paths: ['/var/spool/cron/crontabs'], recursive: false },
       { op: 'chown', group: '_ssh', paths: ['/usr/bin/ssh-agent'], recursive: false },
       { op: 'chmod', mode: 'g+s,o-rwx', paths: ['/srv/x'], recursive: true },
+      { op: 'chown', user: 'zabbix', group: 'zabbix', paths: ['/var/log/zabbix-agent'], recursive: true },
     ]);
   });
 
@@ -141,6 +143,128 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('var/log/redis'), ['2750', 100, 4, EPOCH]);
     assert.deepEqual(meta('var/lib/redis'), ['750', 100, 102, EPOCH]);
     assert.deepEqual(meta('etc/redis'), ['2770', 100, 102, EPOCH]);
+  });
+  it("gives squid's log and cache directories to proxy, as its postinst does with the names squid -k parse prints", async () => {
+    const proxyPasswd: DebSpec = {
+      name: 'base-passwd',
+      entries: [
+        {
+          path: './usr/share/base-passwd/passwd.master',
+          content: 'root:*:0:0:root:/root:/bin/bash\nproxy:*:13:13:proxy:/bin:/usr/sbin/nologin\n',
+        },
+        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nproxy:*:13:\n' },
+      ],
+    };
+    const squid: DebSpec = {
+      name: 'squid',
+      entries: [
+        { path: './var/log/squid/', type: 'dir', mode: 0o755 },
+        { path: './var/spool/squid/', type: 'dir', mode: 0o755 },
+      ],
+      controlFiles: {
+        postinst: [
+          'usr=`grepconf cache_effective_user proxy`',
+          'grp=`grepconf cache_effective_group proxy`',
+          'chown $usr:$grp /var/log/squid',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([proxyPasswd, squid]);
+    for (const dir of ['var/log/squid', 'var/spool/squid']) {
+      const n = tree.get(dir);
+      // mmdebstrap of squid: both 0755 proxy:proxy (squid, running as proxy, could not open cache.log).
+      assert.deepEqual([n?.mode.toString(8), n?.uid, n?.gid], ['755', 13, 13], dir);
+    }
+  });
+  it("makes the directories install -d gives an owner and mode (exim4-base's spool and log, ntpsec's state), as mmdebstrap has them", async () => {
+    const passwd: DebSpec = {
+      name: 'base-passwd',
+      entries: [
+        { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
+        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\n' },
+      ],
+    };
+    const exim: DebSpec = {
+      name: 'exim4-base',
+      entries: [
+        { path: './var/log/', type: 'dir' },
+        { path: './var/spool/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'if ! getent passwd Debian-exim > /dev/null; then',
+          '\t  adduser --system --group --quiet --home /var/spool/exim4 \\',
+          '\t    --no-create-home --disabled-login --force-badname Debian-exim',
+          'fi',
+          '\tinstall -d -oDebian-exim -gadm -m2750 /var/log/exim4',
+          '\tinstall -d -oDebian-exim -gDebian-exim -m750 /var/spool/exim4',
+          '\tinstall -d -oDebian-exim -gDebian-exim -m750 /var/spool/exim4/db \\',
+          '\t\t/var/spool/exim4/input /var/spool/exim4/msglog',
+          '\tinstall --mode 644 /dev/null /etc/apparmor.d/local/x',
+          '',
+        ].join('\n'),
+      },
+    };
+    const ntpsec: DebSpec = {
+      name: 'ntpsec',
+      entries: [],
+      controlFiles: {
+        postinst:
+          'adduser --system --group --no-create-home --home /nonexistent ntpsec\ninstall -o ntpsec -g ntpsec -d /var/lib/ntpsec\n',
+      },
+    };
+    const tree = await install([passwd, exim, ntpsec]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // Configure (name) order: Debian-exim 100:100, ntpsec 101:101.
+    assert.deepEqual(meta('var/log/exim4'), ['dir', '2750', 100, 4]);
+    for (const d of [
+      'var/spool/exim4',
+      'var/spool/exim4/db',
+      'var/spool/exim4/input',
+      'var/spool/exim4/msglog',
+    ])
+      assert.deepEqual(meta(d), ['dir', '750', 100, 100], d);
+    assert.deepEqual(meta('var/lib/ntpsec'), ['dir', '755', 101, 101]);
+    assert.equal(tree.get('etc/apparmor.d/local/x'), undefined, 'install of a file is not a directory');
+  });
+  it("gives transmission-daemon's directories and settings to debian-transmission, as its chperms function does", async () => {
+    const transmission: DebSpec = {
+      name: 'transmission-daemon',
+      entries: [
+        { path: './etc/transmission-daemon/settings.json', content: '{}\n', mode: 0o644 },
+        { path: './var/lib/transmission-daemon/downloads/', type: 'dir' },
+        { path: './var/lib/transmission-daemon/.config/transmission-daemon/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'chperms() {',
+          '\tif ! OVERRIDE=`dpkg-statoverride --list $4 2>&1`; then',
+          '\t\tif [ -e $4 ]; then',
+          '\t\t\tchown $1:$2 $4',
+          '\t\t\tchmod $3 $4',
+          '\t\tfi',
+          '\tfi',
+          '}',
+          'adduser --quiet --system --group --no-create-home --disabled-password --home /var/lib/transmission-daemon debian-transmission',
+          'chperms debian-transmission debian-transmission 4775 /var/lib/transmission-daemon/downloads',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, transmission]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // mmdebstrap of transmission-daemon: these modes, debian-transmission (here 100:101) as owner or group.
+    assert.deepEqual(meta('var/lib/transmission-daemon/.config/transmission-daemon'), ['4750', 100, 101]);
+    assert.deepEqual(meta('var/lib/transmission-daemon/downloads'), ['4775', 100, 101]);
+    assert.deepEqual(meta('etc/transmission-daemon/settings.json'), ['660', 100, 101]);
+    assert.deepEqual(meta('etc/transmission-daemon'), ['2775', 0, 101]);
   });
 });
 

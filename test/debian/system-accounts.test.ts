@@ -1,23 +1,16 @@
-// System accounts from postinsts' adduser calls (postgres, ssl-cert, ...), as adduser makes them.
+// System accounts from postinsts' adduser, useradd and systemd-sysusers calls (postgres, ssl-cert, dnsmasq,
+// tomcat, ...), as those tools make them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
 import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
+import { parseSysusers, sysusersConfigs } from '../../src/debian/effects/sysusers.js';
 import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
-import type { FileTree } from '../../src/vfs/tree.js';
 import type { DebSpec } from '../helpers/debfile.js';
-import { treeInstaller } from '../helpers/install-tree.js';
+import { treeText as text, treeInstaller } from '../helpers/install-tree.js';
 
 const EPOCH = 1_700_000_000;
 const install = treeInstaller('imprint-accounts-', EPOCH);
-
-async function text(tree: FileTree, path: string): Promise<string> {
-  const node = tree.get(path);
-  assert.ok(node?.kind === 'file', `${path}: expected a file`);
-  const parts: Buffer[] = [];
-  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
-  return Buffer.concat(parts).toString('utf8');
-}
 
 // postgresql-common's postinst (bookworm), the account and ownership part.
 const POSTGRES_POSTINST = [
@@ -79,6 +72,50 @@ describe('parseAccountCalls', () => {
     );
     assert.deepEqual(r.calls, [{ op: 'group', name: 'grp', gid: 120 }]);
     assert.equal(r.skipped, 2);
+  });
+});
+
+describe('sysusers.d', () => {
+  it('reads which files a script hands systemd-sysusers, and their lines as systemd-sysusers applies them', () => {
+    assert.deepEqual(
+      sysusersConfigs(
+        'if [ -x "$(command -v systemd-sysusers)" ]; then\n  systemd-sysusers a.conf b.conf >/dev/null || true\nfi\n',
+      ),
+      ['a.conf', 'b.conf'],
+    );
+    assert.equal(sysusersConfigs('\tsystemd-sysusers\n'), 'all');
+    assert.deepEqual(sysusersConfigs('# systemd-sysusers\necho no\n'), []);
+    assert.deepEqual(
+      parseSysusers(
+        'm svc extra\nu svc 120:grp "A svc" - /bin/sh\nu %u - -\nr - 500-900\ng grp -\nu two 121 - /srv/two\n',
+      ),
+      [
+        { op: 'group', by: 'sysusers', name: 'grp' },
+        {
+          op: 'user',
+          by: 'sysusers',
+          name: 'svc',
+          group: false,
+          createHome: false,
+          home: '/',
+          shell: '/bin/sh',
+          uid: 120,
+          ingroup: 'grp',
+          gecos: 'A svc',
+        },
+        {
+          op: 'user',
+          by: 'sysusers',
+          name: 'two',
+          group: true,
+          createHome: false,
+          home: '/srv/two',
+          shell: '/usr/sbin/nologin',
+          uid: 121,
+        },
+        { op: 'member', by: 'sysusers', user: 'svc', group: 'extra' },
+      ],
+    );
   });
 });
 
@@ -214,6 +251,172 @@ describe('effects: system accounts from adduser calls', () => {
     assert.match(await text(tree, 'etc/group'), /\nssl-cert:!:101:postgres\npostgres:!:102:postgres\n$/);
     const bare = await install([postgres, sslCert]);
     assert.equal(bare.get('etc/passwd'), undefined, 'no base-passwd: no account files are made up');
+  });
+  it("creates the accounts useradd and groupadd make as shadow's tools do (dnsmasq-base's dnsmasq, Debian's 999:65534)", async () => {
+    // dnsmasq-base 2.90's postinst, the account part; mmdebstrap gives dnsmasq:x:999:65534:dnsmasq:...
+    const dnsmasq: DebSpec = {
+      name: 'dnsmasq-base',
+      entries: [],
+      controlFiles: {
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'if [ "$1" = "configure" ]; then',
+          '  if [ -z "`id -u dnsmasq 2> /dev/null`" ]; then',
+          '    useradd --system \\',
+          '            --gid nogroup \\',
+          '            --comment dnsmasq \\',
+          '            --home-dir /var/lib/misc --no-create-home \\',
+          '            --shell /usr/sbin/nologin \\',
+          '            dnsmasq',
+          '  fi',
+          '  if [ ! -d /run/dnsmasq ]; then',
+          '    mkdir /run/dnsmasq',
+          '    chown dnsmasq:nogroup /run/dnsmasq',
+          '  fi',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    // A user with its own group (useradd's default: gid = uid when free), a system group, a user as adduser makes it.
+    const other: DebSpec = {
+      name: 'zzz-other',
+      entries: [],
+      controlFiles: {
+        postinst: 'groupadd -r zgrp\nuseradd -r -d /srv/z -c "Z svc" zsvc\nadduser --system aaa\n',
+      },
+    };
+    const tree = await install([
+      basePasswd,
+      passwd,
+      dnsmasq,
+      other,
+      { name: 'run', entries: [{ path: './run/', type: 'dir' }] },
+    ]);
+    assert.equal(
+      await text(tree, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' +
+        'dnsmasq:x:999:65534:dnsmasq:/var/lib/misc:/usr/sbin/nologin\n' +
+        'zsvc:x:998:998:Z svc:/srv/z:/bin/sh\n' +
+        'aaa:x:100:65534::/nonexistent:/usr/sbin/nologin\n',
+    );
+    assert.equal(
+      await text(tree, 'etc/group'),
+      'root:x:0:\nshadow:x:42:\nusers:x:100:\nnogroup:x:65534:\nzgrp:x:999:\nzsvc:x:998:\n',
+    );
+    const days = Math.floor(EPOCH / 86400);
+    assert.match(await text(tree, 'etc/shadow'), new RegExp(`\ndnsmasq:!:${days}::::::\n`));
+    assert.equal(tree.get('srv/z'), undefined, 'useradd makes no home without --create-home');
+    const run = tree.get('run/dnsmasq');
+    assert.deepEqual([run?.kind, run?.uid, run?.gid], ['dir', 999, 65534], "the postinst's mkdir and chown");
+  });
+  it("creates the accounts systemd-sysusers makes (tomcat10's tomcat, systemd's own: Debian's 999, 998 and 997), and the postinst's chown -Rh finds them", async () => {
+    const systemd: DebSpec = {
+      name: 'systemd',
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/systemd-journal.conf',
+          content: '#  part of systemd\n\ng systemd-journal - -\n',
+        },
+        {
+          path: './usr/lib/sysusers.d/systemd-network.conf',
+          content: 'u systemd-network - "systemd Network Management"\n',
+        },
+      ],
+      controlFiles: {
+        postinst:
+          'if [ -z "$2" ]; then\n   systemd-sysusers $' +
+          '{DPKG_ROOT:+--root="$DPKG_ROOT"} basic.conf systemd-journal.conf systemd-network.conf\nfi\n',
+      },
+    };
+    // tomcat10 10.1's postinst, the account and ownership part: a bare systemd-sysusers reads every file.
+    const tomcat: DebSpec = {
+      name: 'tomcat10',
+      fields: { Depends: 'systemd' },
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/tomcat10.conf',
+          content:
+            '#Type Name     ID             GECOS                 Home directory   Shell\nu     tomcat   -              "Apache Tomcat"       /var/lib/tomcat  /usr/sbin/nologin\n',
+        },
+        { path: './var/lib/tomcat10/webapps/', type: 'dir', mode: 0o755 },
+        { path: './var/lib/tomcat10/webapps/app.war', content: 'war', mode: 0o644 },
+      ],
+      controlFiles: {
+        postinst: [
+          'TOMCAT_USER="tomcat"',
+          'TOMCAT_GROUP="tomcat"',
+          'case "$1" in',
+          '    configure)',
+          '\t# Create the tomcat user as defined in /usr/lib/sysusers.d/tomcat10.conf',
+          '\tsystemd-sysusers',
+          '\tchown -Rh $TOMCAT_USER:$TOMCAT_GROUP /var/lib/tomcat10/webapps',
+          '\tchmod 775 /var/lib/tomcat10/webapps',
+          '    ;;',
+          'esac',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, passwd, tomcat, systemd]);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /\nsystemd-network:x:998:998:systemd Network Management:\/:\/usr\/sbin\/nologin\ntomcat:x:997:997:Apache Tomcat:\/var\/lib\/tomcat:\/usr\/sbin\/nologin\n$/,
+    );
+    assert.match(
+      await text(tree, 'etc/group'),
+      /\nsystemd-journal:x:999:\nsystemd-network:x:998:\ntomcat:x:997:\n$/,
+    );
+    const days = Math.floor(EPOCH / 86400);
+    assert.match(await text(tree, 'etc/shadow'), new RegExp(`\ntomcat:!\\*:${days}::::::\n$`));
+    assert.match(await text(tree, 'etc/gshadow'), /\ntomcat:!\*::\n$/);
+    for (const [path, mode] of [
+      ['var/lib/tomcat10/webapps', '775'],
+      ['var/lib/tomcat10/webapps/app.war', '644'],
+    ] as const) {
+      const n = tree.get(path);
+      assert.deepEqual([n?.mode.toString(8), n?.uid, n?.gid], [mode, 997, 997], path);
+    }
+    assert.equal(tree.get('var/lib/tomcat'), undefined, 'systemd-sysusers makes no home directory');
+  });
+  it("makes stunnel4's account from its sysusers.d file (a member of its own group, as systemd-sysusers leaves it) and the directories its postinst chowns through $CHOWN", async () => {
+    const stunnel: DebSpec = {
+      name: 'stunnel4',
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/stunnel4.conf',
+          content:
+            'g stunnel4 -\nu stunnel4 -:stunnel4 "stunnel service system account" /var/run/stunnel4\nm stunnel4 stunnel4\n',
+        },
+        { path: './var/log/', type: 'dir' },
+      ],
+      controlFiles: {
+        // stunnel4 5.68's postinst, shortened.
+        postinst: [
+          '#!/bin/sh',
+          'USER="stunnel4"',
+          'CHOWN="/bin/chown"',
+          'if [ "$1" = "configure" ] ; then',
+          '   systemd-sysusers $' + '{DPKG_ROOT:+--root="$DPKG_ROOT"} stunnel4.conf',
+          'fi',
+          'if ! test -d /var/log/stunnel4; then',
+          '\trm -rf /var/log/stunnel4;',
+          '\tmkdir /var/log/stunnel4',
+          'fi',
+          '$CHOWN -R -- "$USER:$USER" /var/log/stunnel4',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, passwd, stunnel]);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /\nstunnel4:x:999:999:stunnel service system account:\/var\/run\/stunnel4:\/usr\/sbin\/nologin\n$/,
+    );
+    assert.match(await text(tree, 'etc/group'), /\nstunnel4:x:999:stunnel4\n$/, "mmdebstrap's line");
+    const log = tree.get('var/log/stunnel4');
+    assert.deepEqual([log?.kind, log?.uid, log?.gid], ['dir', 999, 999]);
   });
 });
 

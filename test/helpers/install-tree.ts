@@ -27,3 +27,12 @@ export function treeInstaller(prefix: string, epoch: number): (specs: DebSpec[])
     return tree;
   };
 }
+
+/** The text of the file at `key` in `tree` (asserts it is a file). Reads it whole: test fixtures are small. */
+export async function treeText(tree: FileTree, key: string): Promise<string> {
+  const node = tree.get(key);
+  if (node?.kind !== 'file') throw new Error(`${key}: expected a file, found ${node?.kind ?? 'nothing'}`);
+  const parts: Buffer[] = [];
+  for await (const c of await node.content()) parts.push(Buffer.from(c as Buffer));
+  return Buffer.concat(parts).toString('utf8');
+}

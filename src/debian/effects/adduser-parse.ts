@@ -1,11 +1,17 @@
 // The account calls of a postinst, read as text (never run): `adduser --system`, `addgroup --system`
-// and `adduser USER GROUP`, with their literal arguments (script-eval.ts follows variables and loops).
+// and `adduser USER GROUP`, and shadow's `useradd --system` and `groupadd --system` (dnsmasq-base's
+// dnsmasq), with their literal arguments (script-eval.ts follows variables and loops).
 import { literalCalls } from './script-eval.js';
 
-/** What adduser 3.134 does for one call (Debian bookworm; the same options in trixie's 3.15x). */
+/**
+ * What adduser 3.134 does for one call (Debian bookworm; the same options in trixie's 3.15x), or, with
+ * `by`, shadow 4.13's useradd or groupadd, or a sysusers.d line (`sysusers.ts`): ids from the top of
+ * 101-999 down, GECOS as given.
+ */
 export type AccountCall =
   | {
       op: 'user';
+      by?: 'useradd' | 'sysusers';
       name: string;
       uid?: number;
       /** --gid N: the primary group by number. */
@@ -23,8 +29,15 @@ export type AccountCall =
       firstGid?: number;
       lastGid?: number;
     }
-  | { op: 'group'; name: string; gid?: number; firstGid?: number; lastGid?: number }
-  | { op: 'member'; user: string; group: string };
+  | {
+      op: 'group';
+      by?: 'useradd' | 'sysusers';
+      name: string;
+      gid?: number;
+      firstGid?: number;
+      lastGid?: number;
+    }
+  | { op: 'member'; by?: 'sysusers'; user: string; group: string };
 
 /** The calls a script makes, and how many it makes that cannot be read (computed arguments, other forms). */
 export interface ParsedAccounts {
@@ -62,18 +75,24 @@ const VALUED = new Set([
 const NUMERIC = new Set(['--uid', '--gid', '--firstuid', '--lastuid', '--firstgid', '--lastgid']);
 
 /**
- * The `adduser`/`addgroup` calls of a maintainer script, in order (every branch counted, as on a first
- * install): system users and groups, and adding a user to a group. A call whose arguments are not
- * literal, that creates a non-system user or group, or that uses another option, is counted in
- * `skipped`. Pure.
+ * The `adduser`/`addgroup` and `useradd`/`groupadd` calls of a maintainer script, in order (every
+ * branch counted, as on a first install): system users and groups, and adding a user to a group. A
+ * call whose arguments are not literal, that creates a non-system user or group, or that uses another
+ * option, is counted in `skipped`. Pure.
  */
 export function parseAccountCalls(script: string): ParsedAccounts {
-  const found = literalCalls(script, (c) => /(^|[\s/])(adduser|addgroup)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(adduser|addgroup|useradd|groupadd)\s/.test(c));
   const out: ParsedAccounts = { calls: [], skipped: found.skipped };
   for (const words of found.calls) {
-    const at = words.findIndex((w) => /(^|\/)(adduser|addgroup)$/.test(w));
+    const at = words.findIndex((w) => /(^|\/)(adduser|addgroup|useradd|groupadd)$/.test(w));
+    const tool = words[at]?.replace(/^.*\//, '');
+    const args = words.slice(at + 1);
     const call =
-      at < 0 ? undefined : accountCall(words[at]?.endsWith('addgroup') === true, words.slice(at + 1));
+      at < 0
+        ? undefined
+        : tool === 'useradd' || tool === 'groupadd'
+          ? shadowCall(tool === 'groupadd', args)
+          : accountCall(tool === 'addgroup', args);
     if (call === undefined) out.skipped++;
     else out.calls.push(call);
   }
@@ -81,22 +100,15 @@ export function parseAccountCalls(script: string): ParsedAccounts {
 }
 
 function accountCall(addgroup: boolean, args: string[]): AccountCall | undefined {
-  const flags = new Set<string>();
-  const values = new Map<string, string>();
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
-    const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
-    if (FLAGS.has(opt) && inline === undefined) flags.add(opt);
-    else if (VALUED.has(opt)) {
-      const value = inline ?? args[++i];
-      if (value === undefined) return undefined;
-      if (NUMERIC.has(opt) && !/^[0-9]{1,9}$/.test(value)) return undefined;
-      values.set(opt === '--comment' ? '--gecos' : opt, value);
-    } else if (opt.startsWith('-')) return undefined;
-    else names.push(arg);
-  }
+  const read = readOptions(
+    args,
+    (opt) => (FLAGS.has(opt) ? opt : undefined),
+    (opt) => (VALUED.has(opt) ? (opt === '--comment' ? '--gecos' : opt) : undefined),
+  );
+  if (read === undefined) return undefined;
+  const { flags, values, names } = read;
+  for (const k of NUMERIC)
+    if (values.has(k) && !/^[0-9]{1,9}$/.test(values.get(k) as string)) return undefined;
   if (!names.every(isAccountName)) return undefined;
   const num = (k: string) => (values.has(k) ? Number(values.get(k)) : undefined);
   const ranges = {
@@ -138,4 +150,109 @@ function accountCall(addgroup: boolean, args: string[]): AccountCall | undefined
   } as AccountCall;
 }
 
-const isAccountName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n) && n.length <= 32;
+/** useradd's and groupadd's options (long and short spellings) that system-account calls use. */
+const SHADOW_FLAGS: Record<string, string> = {
+  '-r': 'system',
+  '--system': 'system',
+  '-M': 'no-create-home',
+  '--no-create-home': 'no-create-home',
+  '-m': 'create-home',
+  '--create-home': 'create-home',
+  '-N': 'no-user-group',
+  '--no-user-group': 'no-user-group',
+  '-U': 'user-group',
+  '--user-group': 'user-group',
+  '-f': 'force',
+  '--force': 'force',
+};
+const SHADOW_VALUED: Record<string, string> = {
+  '-g': 'gid',
+  '--gid': 'gid',
+  '-u': 'uid',
+  '--uid': 'uid',
+  '-c': 'comment',
+  '--comment': 'comment',
+  '-d': 'home',
+  '--home-dir': 'home',
+  '-s': 'shell',
+  '--shell': 'shell',
+};
+
+/**
+ * A `useradd --system` or `groupadd --system` call as the same account adduser would make, with
+ * useradd's defaults: a group of the user's name unless `--gid` or `--no-user-group`, no home
+ * directory unless `--create-home`, home `/home/NAME`.
+ */
+function shadowCall(groupadd: boolean, args: string[]): AccountCall | undefined {
+  const read = readOptions(
+    args,
+    (opt) => SHADOW_FLAGS[opt],
+    (opt) => SHADOW_VALUED[opt],
+  );
+  if (read === undefined) return undefined;
+  const { flags, values, names } = read;
+  const name = names[0];
+  if (names.length !== 1 || name === undefined || !isAccountName(name) || !flags.has('system'))
+    return undefined;
+  const uid = values.get('uid');
+  const gid = values.get('gid');
+  if ((uid !== undefined && !/^[0-9]{1,9}$/.test(uid)) || (gid !== undefined && !isAccountName(gid)))
+    return undefined;
+  if (groupadd) {
+    if (uid !== undefined || !/^[0-9]*$/.test(gid ?? '')) return undefined;
+    return { op: 'group', by: 'useradd', name, ...(gid === undefined ? {} : { gid: Number(gid) }) };
+  }
+  if (gid === undefined && flags.has('no-user-group')) return undefined; // /etc/default/useradd's GROUP
+  const home = values.get('home') ?? `/home/${name}`;
+  const shell = values.get('shell') ?? '/bin/sh'; // /etc/default/useradd's SHELL
+  const comment = values.get('comment');
+  if (!home.startsWith('/') || !shell.startsWith('/')) return undefined;
+  if ([home, shell, comment].some((v) => v !== undefined && /[:\n]/.test(v))) return undefined;
+  const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : { [k]: v });
+  return {
+    op: 'user',
+    by: 'useradd',
+    name,
+    group: gid === undefined && !flags.has('no-user-group'),
+    createHome: flags.has('create-home'),
+    home,
+    shell,
+    ...opt('uid', uid === undefined ? undefined : Number(uid)),
+    ...(gid === undefined ? {} : /^[0-9]+$/.test(gid) ? { gid: Number(gid) } : { ingroup: gid }),
+    ...opt('gecos', comment),
+  } as AccountCall;
+}
+
+/**
+ * A call's arguments as flags and valued options (`--opt VALUE`, `--opt=VALUE`), each under the key
+ * `flagOf`/`valueOf` give it (undefined: not one of them), and the names; undefined for an option
+ * neither knows or a value missing.
+ */
+function readOptions(
+  args: readonly string[],
+  flagOf: (opt: string) => string | undefined,
+  valueOf: (opt: string) => string | undefined,
+): { flags: Set<string>; values: Map<string, string>; names: string[] } | undefined {
+  const flags = new Set<string>();
+  const values = new Map<string, string>();
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
+    const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
+    const flag = flagOf(opt);
+    const valued = valueOf(opt);
+    if (flag !== undefined && inline === undefined) flags.add(flag);
+    else if (valued !== undefined) {
+      const value = inline ?? args[++i];
+      if (value === undefined) return undefined;
+      values.set(valued, value);
+    } else if (opt.startsWith('-')) return undefined;
+    else names.push(arg);
+  }
+  return { flags, values, names };
+}
+
+/** A user or group name as adduser and useradd accept it (Debian's relaxed NAME_REGEX). */
+export const isAccountName = (n: string): boolean =>
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n) && n.length <= 32;

@@ -63,6 +63,18 @@ export function alternativeRegistrations(arch: string): AlternativeRegistration[
       { name: `${tool}.1.gz`, link: man1(`${tool}.1.gz`), target: `${jvm(arch)}/man/man1/${tool}.1.gz` },
     ],
   });
+  // xz-utils builds its slave list with a shell function in a command substitution (not readable).
+  const lzmaSlaves: AlternativeSlave[] = [
+    { name: 'lzma.1.gz', link: man1('lzma.1.gz'), target: man1('xz.1.gz') },
+    { name: 'unlzma', link: '/usr/bin/unlzma', target: '/usr/bin/unxz' },
+    { name: 'unlzma.1.gz', link: man1('unlzma.1.gz'), target: man1('unxz.1.gz') },
+  ];
+  for (const util of ['cat', 'more', 'less', 'diff', 'cmp', 'grep', 'egrep', 'fgrep']) {
+    lzmaSlaves.push(
+      { name: `lz${util}`, link: `/usr/bin/lz${util}`, target: `/usr/bin/xz${util}` },
+      { name: `lz${util}.1.gz`, link: man1(`lz${util}.1.gz`), target: man1(`xz${util}.1.gz`) },
+    );
+  }
   return [
     awk('mawk', 'mawk', 5),
     awk('gawk', 'gawk', 10),
@@ -104,6 +116,14 @@ export function alternativeRegistrations(arch: string): AlternativeRegistration[
       priority: 10,
       slaves: [],
     },
+    {
+      package: 'xz-utils',
+      name: 'lzma',
+      link: '/usr/bin/lzma',
+      target: '/usr/bin/xz',
+      priority: 20,
+      slaves: lzmaSlaves,
+    },
     java('java'),
     java('jpackage'),
     java('keytool'),
@@ -125,7 +145,7 @@ export function alternativeRegistrations(arch: string): AlternativeRegistration[
 export interface AlternativeGroup {
   name: string;
   link: string;
-  /** Slave name → link, in order of first registration. */
+  /** Slave name → link, sorted by name (bytewise), as update-alternatives stores them. */
   slaves: Array<{ name: string; link: string }>;
   /** Candidates sorted by target path (bytewise), as dpkg stores them. */
   choices: AlternativeRegistration[];
@@ -163,6 +183,8 @@ export function alternativeGroups(ctx: EffectContext): AlternativeGroup[] {
     for (const r of regs)
       for (const s of r.slaves)
         if (!slaves.some((x) => x.name === s.name)) slaves.push({ name: s.name, link: s.link });
+    // update-alternatives keeps a group's slaves sorted by name (xz-utils registers lzma.1.gz first).
+    slaves.sort((a, b) => compareBytes(a.name, b.name));
     groups.push({ name, link: best.link, slaves, choices, best });
   }
   return groups;
@@ -188,7 +210,7 @@ export const alternativesRule: EffectRule = {
   id: 'update-alternatives',
   package: null,
   describe:
-    'update-alternatives --install (the table: awk, which, rmt, pager, builtins.7.gz, java tools; other packages: the calls of their postinst with literal arguments): link -> /etc/alternatives/NAME -> target, ' +
+    'update-alternatives --install (the table: awk, which, rmt, pager, builtins.7.gz, lzma, java tools; other packages: the calls of their postinst with literal arguments): link -> /etc/alternatives/NAME -> target, ' +
     'slaves whose target is missing skipped, /var/lib/dpkg/alternatives/NAME written',
   async apply(ctx) {
     for (const g of alternativeGroups(ctx)) {

@@ -4,6 +4,7 @@ import { basePasswdRule, shadowRule } from './accounts.js';
 import { alternativesRule } from './alternatives.js';
 import { apache2ModulesRule } from './apache2.js';
 import { caCertificatesRule } from './ca-certificates.js';
+import { gdkPixbufLoadersRule } from './gdk-pixbuf.js';
 import { javaCacertsRule } from './java-cacerts.js';
 import { localesRule } from './locales.js';
 import { nginxModulesRule } from './nginx-modules.js';
@@ -68,6 +69,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   phpModulesRule,
   pamAuthUpdateRule,
   localesRule,
+  gdkPixbufLoadersRule,
   alternativesRule,
 ];
 

@@ -2,7 +2,7 @@
 // (chrony.conf, chrony.keys, ...) and `cp SRC DEST` (memcached.conf), and empty files it `touch`es or
 // directories it `mkdir`s and then gives an owner or mode (nginx-common's and apache2's log files,
 // bind9's /var/lib/bind), with literal arguments.
-import { parsePermCalls } from './postinst-perms.js';
+import { installDirs, parsePermCalls } from './postinst-perms.js';
 import { literalCalls } from './script-eval.js';
 import { configureOrder } from './system-accounts.js';
 import { exists, isDir, makeDir, putNode, statPath, writeFile } from './tree-io.js';
@@ -100,7 +100,10 @@ export interface CreatedPath {
 export function parseCreatedPaths(script: string): CreatedPath[] {
   const owned = new Set(parsePermCalls(script).flatMap((c) => c.paths));
   const out: CreatedPath[] = [];
-  for (const words of literalCalls(script, (c) => /(^|[\s/])(touch|mkdir)\s/.test(c)).calls) {
+  for (const words of literalCalls(script, (c) => /(^|[\s/])(touch|mkdir|install)\s/.test(c)).calls) {
+    // `install -d -o USER -g GROUP -m MODE DIR` (exim4-base, ntpsec): mkdir -p, then the perms rule's chown and chmod.
+    for (const p of installDirs(words)?.paths ?? [])
+      if (!out.some((c) => c.path === p)) out.push({ path: p, kind: 'dir', parents: true });
     const at = words.findIndex((w) => /(^|\/)(touch|mkdir)$/.test(w));
     if (at < 0) continue;
     const kind = (words[at] as string).endsWith('touch') ? 'file' : 'dir';
@@ -132,7 +135,7 @@ export const createdPathsRule: EffectRule = {
     'postinst touch FILE / mkdir DIR then chown/chmod it (nginx and apache2 log files, /var/lib/bind): created when missing',
   async apply(ctx) {
     for (const pkg of configureOrder(ctx.installed)) {
-      if (pkg.postinst === undefined || !/\b(touch|mkdir)\s/.test(pkg.postinst)) continue;
+      if (pkg.postinst === undefined || !/\b(touch|mkdir|install)\s/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
       for (const c of parseCreatedPaths(pkg.postinst)) {
         const parent = c.path.replace(/\/[^/]+$/, '') || '/';

@@ -19,20 +19,45 @@ export type PermCall =
  */
 export function parsePermCalls(script: string): PermCall[] {
   const out: PermCall[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install)\s/.test(c));
   for (const words of found.calls) {
+    const dirs = installDirs(words);
+    if (dirs !== undefined) {
+      const { paths, user, group, mode } = dirs;
+      if (user !== undefined || group !== undefined)
+        out.push({
+          op: 'chown',
+          ...(user === undefined ? {} : { user }),
+          ...(group === undefined ? {} : { group }),
+          paths,
+          recursive: false,
+        });
+      out.push({ op: 'chmod', mode: mode ?? '755', paths, recursive: false });
+      continue;
+    }
     const at = words.findIndex((w) => /(^|\/)(chown|chgrp|chmod)$/.test(w));
     if (at < 0) continue;
     const cmd = (words[at] as string).replace(/^.*\//, '');
     let args = words.slice(at + 1);
     let recursive = false;
-    while (args[0]?.startsWith('-') && !/^-[rwxXst]/.test(args[0] ?? '')) {
-      if (args[0] === '-R' || args[0] === '--recursive') recursive = true;
-      else if (
-        !['-h', '--no-dereference', '-f', '--silent', '--quiet', '-c', '-v'].includes(args[0] as string)
-      )
-        break;
+    // Short options may be grouped (tomcat10's `chown -Rh`); undefined for a word that is no option.
+    const options = (word: string): string[] | undefined => {
+      const letters = /^-[Rhfcv]+$/.test(word) ? [...word.slice(1)].map((c) => `-${c}`) : [word];
+      return letters.every((o) => PERM_OPTIONS.has(o)) ? letters : undefined;
+    };
+    const recursiveIn = (word: string) =>
+      options(word)?.some((o) => o === '-R' || o === '--recursive') === true;
+    while (args[0]?.startsWith('-') && !/^-[rwxXst]/.test(args[0] ?? '') && options(args[0] as string)) {
+      recursive ||= recursiveIn(args[0] as string);
       args = args.slice(1);
+    }
+    if (args[0] === '--') {
+      args = args.slice(1); // the end of options (stunnel4's `chown -R -- USER:GROUP DIR`)
+    } else {
+      // GNU tools take options after the operands too (zabbix-agent's `chown zabbix:zabbix DIR -R`).
+      const [first, ...rest] = args;
+      recursive ||= rest.some(recursiveIn);
+      args = first === undefined ? [] : [first, ...rest.filter((a) => options(a) === undefined)];
     }
     const [spec, ...paths] = args;
     if (spec === undefined || paths.length === 0 || spec.startsWith('--')) continue;
@@ -60,6 +85,58 @@ export function parsePermCalls(script: string): PermCall[] {
   }
   return out;
 }
+
+/** An `install -d [-o USER] [-g GROUP] [-m MODE] DIR...` call (options joined or apart). */
+export interface InstallDirs {
+  paths: string[];
+  user?: string;
+  group?: string;
+  mode?: string;
+}
+
+/**
+ * The directories an `install -d` call's words make, with the owner, group and mode it gives them
+ * (install -d makes missing parents too, and sets these on a directory that exists; 0755 by default);
+ * undefined for any other call, other options or paths that are not absolute. Pure.
+ */
+export function installDirs(words: readonly string[]): InstallDirs | undefined {
+  const at = words.findIndex((w) => /(^|\/)install$/.test(w));
+  if (at < 0) return undefined;
+  const out: InstallDirs = { paths: [] };
+  let directory = false;
+  const args = words.slice(at + 1);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const m = /^(?:-([ogm])(.*)|--(owner|group|mode)=(.*))$/.exec(a);
+    if (a === '-d' || a === '--directory') directory = true;
+    else if (m !== null) {
+      const key = (
+        { o: 'user', owner: 'user', g: 'group', group: 'group', m: 'mode', mode: 'mode' } as const
+      )[(m[1] ?? m[3]) as 'o' | 'g' | 'm' | 'owner' | 'group' | 'mode'];
+      const value = m[1] !== undefined ? (m[2] === '' ? args[++i] : m[2]) : m[4];
+      if (value === undefined || value === '') return undefined;
+      out[key] = value;
+    } else if (a.startsWith('-')) return undefined;
+    else out.paths.push(a.length > 1 ? a.replace(/\/+$/, '') : a);
+  }
+  const names = [out.user, out.group].filter((n) => n !== undefined);
+  if (!directory || out.paths.length === 0 || !names.every(isName)) return undefined;
+  if (out.mode !== undefined && parseMode(out.mode, 0) === undefined) return undefined;
+  return out.paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p)) ? out : undefined;
+}
+
+/** The options of chown/chgrp/chmod that change nothing imprint models but -R (recursive). */
+const PERM_OPTIONS = new Set([
+  '-R',
+  '--recursive',
+  '-h',
+  '--no-dereference',
+  '-f',
+  '--silent',
+  '--quiet',
+  '-c',
+  '-v',
+]);
 
 const isName = (n: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(n);
 
@@ -137,10 +214,10 @@ export const postinstPermsRule: EffectRule = {
   id: 'postinst/chown-chmod',
   package: null,
   describe:
-    'postinst chown/chgrp/chmod calls with literal arguments (e.g. uuid-runtime /var/lib/libuuid uuidd 2775): owners and modes of existing paths',
+    'postinst chown/chgrp/chmod and install -d calls with literal arguments (e.g. uuid-runtime /var/lib/libuuid uuidd 2775, exim4-base /var/spool/exim4): owners and modes of existing paths',
   async apply(ctx) {
     for (const pkg of configureOrder(ctx.installed)) {
-      if (pkg.postinst === undefined || !/\bch(own|grp|mod)\b/.test(pkg.postinst)) continue;
+      if (pkg.postinst === undefined || !/\b(ch(own|grp|mod)|install)\b/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
       for (const call of parsePermCalls(pkg.postinst)) await applyCall(ctx.tree, w, call);
     }

@@ -152,8 +152,9 @@ function run(commands: string[], vars: Vars, ctx: Run): void {
         if (/^[A-Za-z_]\w*$/.test(name)) vars.set(name, '');
       continue;
     }
-    if (!isCall(command)) continue;
-    const words = expandWords(withoutRedirections(command), vars, true);
+    const named = commandThroughVariable(command, vars);
+    if (!isCall(named)) continue;
+    const words = expandWords(withoutRedirections(named), vars, true);
     if (words === undefined) out.skipped++;
     else out.calls.push(words);
   }
@@ -417,6 +418,18 @@ function forWords(head: string, vars: Vars): { name: string; values: string[] } 
 }
 
 /** `command` without redirections that discard output or join descriptors (`>/dev/null`, `2>&1`, `>&2`). */
+/**
+ * A command whose name is a variable holding a literal program (stunnel4's `CHOWN="/bin/chown"`, then
+ * `$CHOWN -R ...`) with the name written out, so the readers see the call; other commands as they are.
+ */
+function commandThroughVariable(command: string, vars: Vars): string {
+  const m = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?(?=\s|$)/.exec(command);
+  const value = m === null ? undefined : vars.get(m[1] as string);
+  return typeof value === 'string' && /^[A-Za-z0-9_./+-]+$/.test(value)
+    ? value + command.slice((m as RegExpExecArray)[0].length)
+    : command;
+}
+
 function withoutRedirections(command: string): string {
   return command.replace(/(^|\s)[0-9]?>>?\s*(?:\/dev\/null|&[0-9])(?=\s|$)/g, '$1');
 }

@@ -211,6 +211,31 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ],
   },
   {
+    id: 'squid/dirs',
+    package: 'squid',
+    describe:
+      "postinst: chown proxy:proxy /var/log/squid and the cache directory (user, group and cache_dir come from `squid -k parse`'s output, so not read from the script; squid.conf's defaults are proxy and /var/spool/squid)",
+    actions: ['/var/log/squid', '/var/spool/squid'].map(
+      (path): EffectAction => ({ op: 'chown', path, user: 'proxy', group: 'proxy' }),
+    ),
+  },
+  {
+    id: 'transmission-daemon/chperms',
+    package: 'transmission-daemon',
+    describe:
+      "postinst's chperms shell function (positional parameters, so not read from the script): its config and download directories and settings.json to debian-transmission",
+    actions: (
+      [
+        ['/var/lib/transmission-daemon/.config/transmission-daemon', 'debian-transmission', 0o4750],
+        ['/var/lib/transmission-daemon/downloads', 'debian-transmission', 0o4775],
+        ['/etc/transmission-daemon/settings.json', 'debian-transmission', 0o660],
+        ['/etc/transmission-daemon', 'root', 0o2775],
+      ] as const
+    ).map(
+      ([path, user, mode]): EffectAction => ({ op: 'chown', path, user, group: 'debian-transmission', mode }),
+    ),
+  },
+  {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
     describe:

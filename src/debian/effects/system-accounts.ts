@@ -1,13 +1,17 @@
-// System users and groups that postinsts create with adduser (postgres, ssl-cert, ...), made as adduser
-// 3.134 makes them, in dpkg's configure order; and the name lookups rules use to chown to them.
+// System users and groups that postinsts create with adduser (postgres, ssl-cert, ...), useradd
+// (dnsmasq) or systemd-sysusers (tomcat), made as adduser 3.134, shadow 4.13 or systemd 252 makes
+// them, in dpkg's configure order; and the name lookups rules use to chown to them.
 import type { FileTree } from '../../vfs/tree.js';
 import { SHADOW_GID, shadowLastChange } from './accounts.js';
 import { type AccountCall, parseAccountCalls } from './adduser-parse.js';
+import { sysusersCalls } from './sysusers.js';
 import { type EffectWriter, exists, makeDir, readTreeFile, writeFile } from './tree-io.js';
 import type { EffectRule, InstalledInfo } from './types.js';
 
 /** adduser.conf's defaults: FIRST_SYSTEM_UID..LAST_SYSTEM_UID, FIRST_SYSTEM_GID..LAST_SYSTEM_GID. */
 const SYSTEM_IDS = { first: 100, last: 999 } as const;
+/** login.defs' defaults SYS_UID_MIN..SYS_UID_MAX (and GID): useradd and groupadd take the highest free. */
+const SHADOW_SYSTEM_IDS = { first: 101, last: 999 } as const;
 const NOGROUP = 65534;
 
 /**
@@ -78,26 +82,42 @@ function idOf(entries: string[][], name: string): number | undefined {
   return e === undefined || !/^[0-9]+$/.test(e[2] ?? '') ? undefined : Number(e[2]);
 }
 
-const firstFree = (taken: string[][], first: number, last: number): number | undefined => {
-  const used = new Set(taken.map((f) => f[2]));
-  for (let id = first; id <= last; id++) if (!used.has(String(id))) return id;
+/**
+ * A free system id as the call's tool picks it: adduser the lowest of its range, useradd and
+ * systemd-sysusers the highest. `used` holds the ids taken.
+ */
+function newId(
+  used: ReadonlySet<string | undefined>,
+  call: { by?: 'useradd' | 'sysusers' | undefined; first?: number | undefined; last?: number | undefined },
+): number | undefined {
+  if (call.by !== undefined) {
+    for (let id = SHADOW_SYSTEM_IDS.last; id >= SHADOW_SYSTEM_IDS.first; id--)
+      if (!used.has(String(id))) return id;
+    return undefined;
+  }
+  for (let id = call.first ?? SYSTEM_IDS.first; id <= (call.last ?? SYSTEM_IDS.last); id++)
+    if (!used.has(String(id))) return id;
   return undefined;
-};
+}
+
+const ids = (entries: string[][]): Set<string | undefined> => new Set(entries.map((f) => f[2]));
 
 /**
- * Applies one adduser call to `files` as adduser 3.134 does on a system where the calls before it
- * ran; returns the home directory to create (path, uid, gid), if any. An existing user or group is
- * left as it is; adding a user to its own primary group does nothing (postinsts guard that call with
- * `id -Gn`). Pure on `files`.
+ * Applies one adduser call (or useradd/groupadd call, or sysusers.d line: `call.by`) to `files` as
+ * adduser 3.134 (shadow 4.13, systemd 252) does on a system where the calls before it ran; returns
+ * the home directory to create (path, uid, gid), if any. An existing user or group is left as it is;
+ * adding a user to its own primary group does nothing (postinsts guard that call with `id -Gn`).
+ * Pure on `files`.
  */
 export function applyAccountCall(
   files: AccountFiles,
   call: AccountCall,
   lastchg: string,
 ): { home: string; uid: number; gid: number } | undefined {
-  const addGroup = (name: string, gid: number): void => {
+  // systemd-sysusers locks new accounts' passwords with `!*`, adduser and shadow's tools with `!`.
+  const addGroup = (name: string, gid: number, by: 'useradd' | 'sysusers' | undefined): void => {
     files.group.push([name, files.gshadow === undefined ? '!' : 'x', String(gid), '']);
-    files.gshadow?.push([name, '!', '', '']);
+    files.gshadow?.push([name, by === 'sysusers' ? '!*' : '!', '', '']);
   };
   switch (call.op) {
     case 'group': {
@@ -108,14 +128,16 @@ export function applyAccountCall(
           ? taken
             ? undefined
             : call.gid
-          : firstFree(files.group, call.firstGid ?? SYSTEM_IDS.first, call.lastGid ?? SYSTEM_IDS.last);
-      if (gid !== undefined) addGroup(call.name, gid);
+          : newId(ids(files.group), { by: call.by, first: call.firstGid, last: call.lastGid });
+      if (gid !== undefined) addGroup(call.name, gid, call.by);
       return undefined;
     }
     case 'member': {
       const user = files.passwd.find((f) => f[0] === call.user);
       const group = files.group.find((f) => f[0] === call.group);
-      if (user === undefined || group === undefined || user[3] === group[2]) return undefined;
+      // systemd-sysusers lists a user in its primary group too (stunnel4's `m stunnel4 stunnel4`).
+      if (user === undefined || group === undefined || (user[3] === group[2] && call.by !== 'sysusers'))
+        return undefined;
       const add = (entry: string[] | undefined) => {
         if (entry === undefined) return;
         const members = (entry[3] ?? '').split(',').filter((m) => m !== '');
@@ -127,9 +149,10 @@ export function applyAccountCall(
     }
     case 'user': {
       if (idOf(files.passwd, call.name) !== undefined) return undefined;
-      const uid =
-        call.uid ??
-        firstFree(files.passwd, call.firstUid ?? SYSTEM_IDS.first, call.lastUid ?? SYSTEM_IDS.last);
+      // systemd-sysusers takes a uid no other group has as its gid, so the user's group can match it.
+      const used = ids(files.passwd);
+      if (call.by === 'sysusers') for (const g of files.group) if (g[0] !== call.name) used.add(g[2]);
+      const uid = call.uid ?? newId(used, { by: call.by, first: call.firstUid, last: call.lastUid });
       if (uid === undefined) return undefined;
       let gid: number | undefined;
       if (call.gid !== undefined)
@@ -138,11 +161,15 @@ export function applyAccountCall(
       else if (call.group) {
         gid = idOf(files.group, call.name);
         if (gid === undefined) {
+          // adduser takes --uid as the gid too; useradd and sysusers the uid, when no group has it.
+          const uidFree = call.by !== undefined && !files.group.some((f) => f[2] === String(uid));
           gid =
-            call.uid !== undefined
+            call.uid !== undefined && call.by === undefined
               ? call.uid
-              : firstFree(files.group, call.firstGid ?? SYSTEM_IDS.first, call.lastGid ?? SYSTEM_IDS.last);
-          if (gid !== undefined) addGroup(call.name, gid);
+              : uidFree
+                ? uid
+                : newId(ids(files.group), { by: call.by, first: call.firstGid, last: call.lastGid });
+          if (gid !== undefined) addGroup(call.name, gid, call.by);
         }
       } else gid = NOGROUP;
       if (gid === undefined) return undefined;
@@ -153,11 +180,11 @@ export function applyAccountCall(
         files.shadow === undefined ? '!' : 'x',
         String(uid),
         String(gid),
-        chfnGecos(call.gecos),
+        call.by === undefined ? chfnGecos(call.gecos) : (call.gecos ?? ''),
         home,
         shell,
       ]);
-      files.shadow?.push([call.name, '!', lastchg, '', '', '', '', '', '']);
+      files.shadow?.push([call.name, call.by === 'sysusers' ? '!*' : '!', lastchg, '', '', '', '', '', '']);
       const creates = call.createHome && !/^\/+nonexistent(\/|$)/.test(home);
       return creates ? { home, uid, gid } : undefined;
     }
@@ -186,20 +213,20 @@ export const systemAccountsRule: EffectRule = {
   id: 'adduser/system-accounts',
   package: null,
   describe:
-    'postinst adduser --system / addgroup --system / adduser USER GROUP calls: accounts appended in configure order, ids from 100-999, home directories',
+    'postinst adduser --system / addgroup --system / adduser USER GROUP calls (and useradd/groupadd --system, sysusers.d lines of systemd-sysusers): accounts appended in configure order, ids from 100-999 (useradd: the highest free of 101-999), home directories',
   async apply(ctx) {
     // dpkg runs every preinst while unpacking, before any postinst (mariadb-server makes mysql there).
     const order = configureOrder(ctx.installed);
-    const parsed = [
-      ...order.map((p) => ({
-        pkg: p,
-        calls: p.preinst === undefined ? [] : parseAccountCalls(p.preinst).calls,
-      })),
-      ...order.map((p) => ({
-        pkg: p,
-        calls: p.postinst === undefined ? [] : parseAccountCalls(p.postinst).calls,
-      })),
-    ].filter((p) => p.calls.length > 0);
+    const scriptCalls = async (script: string | undefined): Promise<AccountCall[]> =>
+      script === undefined
+        ? []
+        : [...parseAccountCalls(script).calls, ...(await sysusersCalls(ctx.tree, script))];
+    const parsed: Array<{ pkg: InstalledInfo; calls: AccountCall[] }> = [];
+    for (const phase of ['preinst', 'postinst'] as const)
+      for (const pkg of order) {
+        const calls = await scriptCalls(pkg[phase]);
+        if (calls.length > 0) parsed.push({ pkg, calls });
+      }
     if (parsed.length === 0 || !exists(ctx.tree, '/etc/passwd')) return;
     const files = await readAccounts(ctx.tree);
     const before = JSON.stringify(files);
