@@ -6,6 +6,7 @@ import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import type { TarWriteEntry } from '../tar/index.js';
 import { dep5License } from './dep5.js';
+import { type OsRelease, purlFor } from './purl.js';
 
 const DOC_PREFIX = 'usr/share/doc/';
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
@@ -162,12 +163,6 @@ function packageLicense(facts: ImageFacts, name: string): string | undefined {
   return text === undefined ? undefined : dep5License(text.toString('utf8'));
 }
 
-export interface OsRelease {
-  id: string;
-  versionId?: string;
-  codename?: string;
-}
-
 function osRelease(facts: ImageFacts): OsRelease {
   const text =
     OS_RELEASE.map((p) => facts.files.get(p))
@@ -181,25 +176,6 @@ function osRelease(facts: ImageFacts): OsRelease {
     ...(versionId ? { versionId } : {}),
     ...(codename ? { codename } : {}),
   };
-}
-
-/**
- * The package URL scanners match on, as Syft and Trivy write it: `pkg:deb/<ID>/<name>@<version>`
- * with the qualifiers `arch`, `distro` (`<ID>-<VERSION_ID>` from os-release, else the codename) and
- * `upstream` (the source package, `name@version` when its version differs), sorted by key as the
- * purl spec's canonical form has them. Pure.
- */
-export function purlFor(os: OsRelease, name: string, version: string, arch: string, source?: string): string {
-  const qualifiers: Array<[string, string]> = [['arch', arch]];
-  const distro = os.versionId !== undefined ? `${os.id}-${os.versionId}` : os.codename;
-  if (distro !== undefined) qualifiers.push(['distro', distro]);
-  const m = source === undefined ? null : /^\s*(\S+)(?:\s*\(([^)\s]+)\))?/.exec(source);
-  if (m !== null) {
-    const upstream = m[2] === undefined || m[2] === version ? m[1]! : `${m[1]}@${m[2]}`;
-    qualifiers.push(['upstream', upstream]);
-  }
-  const q = qualifiers.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
-  return `pkg:deb/${encodeURIComponent(os.id)}/${encodeURIComponent(name)}@${encodeURIComponent(version)}?${q}`;
 }
 
 /** SPDX supplier from a Debian Maintainer field: `Organization:` for teams and lists, else `Person:`. */
