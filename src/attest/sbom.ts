@@ -39,7 +39,8 @@ type ImageFacts = ImageFiles;
  */
 export async function imageSbom(input: SbomInput): Promise<Record<string, unknown>> {
   const facts = await readImageFacts(input.blobs, input.layers, input.known);
-  const os = osRelease(facts);
+  const release = osRelease(facts);
+  const os = release ?? { id: 'debian' };
   const packages: Array<Record<string, unknown>> = [];
   const extracted = new Map<string, string>();
   const seen = new Set<string>();
@@ -90,6 +91,24 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
     licenseDeclared: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
   };
+  // The distribution as an OPERATING-SYSTEM package, as Trivy writes it and reads it back to choose
+  // the vulnerability data of `trivy sbom` (name = os-release ID, version = VERSION_ID).
+  const system =
+    release === undefined
+      ? []
+      : [
+          {
+            SPDXID: 'SPDXRef-OperatingSystem',
+            name: release.id,
+            ...(release.versionId === undefined ? {} : { versionInfo: release.versionId }),
+            downloadLocation: 'NOASSERTION',
+            filesAnalyzed: false,
+            primaryPackagePurpose: 'OPERATING-SYSTEM',
+            licenseConcluded: 'NOASSERTION',
+            licenseDeclared: 'NOASSERTION',
+            copyrightText: 'NOASSERTION',
+          },
+        ];
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -100,14 +119,14 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
       created: new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z'),
       creators: [`Tool: imprint-${input.version}`],
     },
-    packages: [image, ...packages],
+    packages: [image, ...system, ...packages],
     relationships: [
       {
         spdxElementId: 'SPDXRef-DOCUMENT',
         relationshipType: 'DESCRIBES',
         relatedSpdxElement: 'SPDXRef-Image',
       },
-      ...packages.map((p) => ({
+      ...[...system, ...packages].map((p) => ({
         spdxElementId: 'SPDXRef-Image',
         relationshipType: 'CONTAINS',
         relatedSpdxElement: p.SPDXID,
@@ -163,11 +182,12 @@ function packageLicense(facts: ImageFacts, name: string): string | undefined {
   return text === undefined ? undefined : dep5License(text.toString('utf8'));
 }
 
-function osRelease(facts: ImageFacts): OsRelease {
-  const text =
-    OS_RELEASE.map((p) => facts.files.get(p))
-      .find((b) => b !== undefined)
-      ?.toString('utf8') ?? '';
+/** The image's os-release (etc/, else usr/lib/); undefined when it has none. */
+function osRelease(facts: ImageFacts): OsRelease | undefined {
+  const text = OS_RELEASE.map((p) => facts.files.get(p))
+    .find((b) => b !== undefined)
+    ?.toString('utf8');
+  if (text === undefined) return undefined;
   const field = (k: string) => new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(text)?.[1];
   const codename = field('VERSION_CODENAME');
   const versionId = field('VERSION_ID');
