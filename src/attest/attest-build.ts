@@ -108,7 +108,7 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
       };
       const doc = await cachedSbom(
         req.cacheDir,
-        `${req.version}/sbom-2/${image.platform}/${image.manifest.digest}`,
+        `${req.version}/sbom-3/${image.platform}/${image.manifest.digest}`,
         () => imageSbom(sbomInput),
       );
       referrers.push(await storeAttestation(store, image.manifest, artifactBlob(MediaType.spdx, doc)));

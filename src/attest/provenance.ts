@@ -1,9 +1,11 @@
 // The in-toto Statement with an SLSA v1 provenance predicate that every build records.
 import type { Digest } from '../digest/index.js';
 import { digestHex, sha256 } from '../digest/index.js';
+import { lockDownloads } from '../lock/create-downloads.js';
 import type { LockFile } from '../lock/types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { FileSet } from './file-sets.js';
+import { debianSuiteRelease, purlFor } from './purl.js';
 
 export const IN_TOTO_STATEMENT = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE = 'https://slsa.dev/provenance/v1';
@@ -40,6 +42,8 @@ export interface ProvenanceInput {
 export interface ResourceDescriptor {
   name?: string;
   uri?: string;
+  /** Where the resource was fetched from (SLSA v1 ResourceDescriptor). */
+  downloadLocation?: string;
   digest?: Record<string, string>;
   content?: string;
   mediaType?: string;
@@ -153,8 +157,13 @@ export function provenanceStatement(input: ProvenanceInput): InTotoStatement<Sls
   };
 }
 
-/** One resource per distinct `.deb` of the lock (by sha256), platforms in the lock's order. Pure. */
+/**
+ * One resource per distinct `.deb` of the lock (by sha256), platforms in the lock's order: `uri` its
+ * package URL (the SBOM's form, distro from the suite), `downloadLocation` the archive URL it was
+ * fetched from. Pure.
+ */
 function packageResources(lock: LockFile): ResourceDescriptor[] {
+  const urls = new Map(lockDownloads(lock).map((d) => [d.sha256, d.url.replace(/\/+$/, '')]));
   const bySha = new Map<string, ResourceDescriptor & { annotations: { platforms: string[] } }>();
   for (const platform of Object.keys(lock.platforms).sort()) {
     for (const p of lock.platforms[platform] ?? []) {
@@ -164,19 +173,15 @@ function packageResources(lock: LockFile): ResourceDescriptor[] {
         continue;
       }
       const suite = lock.sources[p.repo ?? 0]?.suite;
+      const os = suite === undefined ? { id: 'debian' } : debianSuiteRelease(suite);
       bySha.set(p.sha256, {
         name: p.filename.slice(p.filename.lastIndexOf('/') + 1),
-        uri: debPurl(p.name, p.version, p.architecture, suite),
+        uri: purlFor(os, p.name, p.version, p.architecture, p.source),
         digest: { sha256: p.sha256 },
+        downloadLocation: `${urls.get(p.sha256)}/${p.filename}`,
         annotations: { platforms: [platform], filename: p.filename, size: p.size, source: p.source },
       });
     }
   }
   return [...bySha.values()];
-}
-
-/** The package URL of a Debian package: `pkg:deb/debian/<name>@<version>?arch=<arch>[&distro=<codename>]`. Pure. */
-export function debPurl(name: string, version: string, arch: string, suite?: string): string {
-  const distro = suite === undefined ? '' : `&distro=${encodeURIComponent(suite.split('-')[0]!)}`;
-  return `pkg:deb/debian/${encodeURIComponent(name)}@${encodeURIComponent(version)}?arch=${encodeURIComponent(arch)}${distro}`;
 }

@@ -6,6 +6,7 @@ import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import type { TarWriteEntry } from '../tar/index.js';
 import { dep5License } from './dep5.js';
+import { type OsRelease, purlFor } from './purl.js';
 
 const DOC_PREFIX = 'usr/share/doc/';
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
@@ -38,7 +39,8 @@ type ImageFacts = ImageFiles;
  */
 export async function imageSbom(input: SbomInput): Promise<Record<string, unknown>> {
   const facts = await readImageFacts(input.blobs, input.layers, input.known);
-  const os = osRelease(facts);
+  const release = osRelease(facts);
+  const os = release ?? { id: 'debian' };
   const packages: Array<Record<string, unknown>> = [];
   const extracted = new Map<string, string>();
   const seen = new Set<string>();
@@ -89,6 +91,24 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
     licenseDeclared: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
   };
+  // The distribution as an OPERATING-SYSTEM package, as Trivy writes it and reads it back to choose
+  // the vulnerability data of `trivy sbom` (name = os-release ID, version = VERSION_ID).
+  const system =
+    release === undefined
+      ? []
+      : [
+          {
+            SPDXID: 'SPDXRef-OperatingSystem',
+            name: release.id,
+            ...(release.versionId === undefined ? {} : { versionInfo: release.versionId }),
+            downloadLocation: 'NOASSERTION',
+            filesAnalyzed: false,
+            primaryPackagePurpose: 'OPERATING-SYSTEM',
+            licenseConcluded: 'NOASSERTION',
+            licenseDeclared: 'NOASSERTION',
+            copyrightText: 'NOASSERTION',
+          },
+        ];
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -99,14 +119,14 @@ export async function imageSbom(input: SbomInput): Promise<Record<string, unknow
       created: new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z'),
       creators: [`Tool: imprint-${input.version}`],
     },
-    packages: [image, ...packages],
+    packages: [image, ...system, ...packages],
     relationships: [
       {
         spdxElementId: 'SPDXRef-DOCUMENT',
         relationshipType: 'DESCRIBES',
         relatedSpdxElement: 'SPDXRef-Image',
       },
-      ...packages.map((p) => ({
+      ...[...system, ...packages].map((p) => ({
         spdxElementId: 'SPDXRef-Image',
         relationshipType: 'CONTAINS',
         relatedSpdxElement: p.SPDXID,
@@ -162,17 +182,12 @@ function packageLicense(facts: ImageFacts, name: string): string | undefined {
   return text === undefined ? undefined : dep5License(text.toString('utf8'));
 }
 
-export interface OsRelease {
-  id: string;
-  versionId?: string;
-  codename?: string;
-}
-
-function osRelease(facts: ImageFacts): OsRelease {
-  const text =
-    OS_RELEASE.map((p) => facts.files.get(p))
-      .find((b) => b !== undefined)
-      ?.toString('utf8') ?? '';
+/** The image's os-release (etc/, else usr/lib/); undefined when it has none. */
+function osRelease(facts: ImageFacts): OsRelease | undefined {
+  const text = OS_RELEASE.map((p) => facts.files.get(p))
+    .find((b) => b !== undefined)
+    ?.toString('utf8');
+  if (text === undefined) return undefined;
   const field = (k: string) => new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(text)?.[1];
   const codename = field('VERSION_CODENAME');
   const versionId = field('VERSION_ID');
@@ -181,25 +196,6 @@ function osRelease(facts: ImageFacts): OsRelease {
     ...(versionId ? { versionId } : {}),
     ...(codename ? { codename } : {}),
   };
-}
-
-/**
- * The package URL scanners match on, as Syft and Trivy write it: `pkg:deb/<ID>/<name>@<version>`
- * with the qualifiers `arch`, `distro` (`<ID>-<VERSION_ID>` from os-release, else the codename) and
- * `upstream` (the source package, `name@version` when its version differs), sorted by key as the
- * purl spec's canonical form has them. Pure.
- */
-export function purlFor(os: OsRelease, name: string, version: string, arch: string, source?: string): string {
-  const qualifiers: Array<[string, string]> = [['arch', arch]];
-  const distro = os.versionId !== undefined ? `${os.id}-${os.versionId}` : os.codename;
-  if (distro !== undefined) qualifiers.push(['distro', distro]);
-  const m = source === undefined ? null : /^\s*(\S+)(?:\s*\(([^)\s]+)\))?/.exec(source);
-  if (m !== null) {
-    const upstream = m[2] === undefined || m[2] === version ? m[1]! : `${m[1]}@${m[2]}`;
-    qualifiers.push(['upstream', upstream]);
-  }
-  const q = qualifiers.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
-  return `pkg:deb/${encodeURIComponent(os.id)}/${encodeURIComponent(name)}@${encodeURIComponent(version)}?${q}`;
 }
 
 /** SPDX supplier from a Debian Maintainer field: `Organization:` for teams and lists, else `Person:`. */

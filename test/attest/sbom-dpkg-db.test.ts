@@ -33,12 +33,13 @@ Version: 2024a-0+deb12u1
 const work = await mkdtemp(join(tmpdir(), 'imprint-sbom-db-'));
 after(() => rm(work, { recursive: true, force: true }));
 
-it('lists the installed packages of /var/lib/dpkg/status', async () => {
+/** The SBOM of a one-layer image holding `files` (path → text). */
+async function sbomOf(files: Record<string, string>): Promise<SbomDoc> {
   const store = new BlobStore(work);
-  const body = Buffer.from(STATUS);
-  const entries: TarWriteEntry[] = [
-    {
-      path: 'var/lib/dpkg/status',
+  const entries: TarWriteEntry[] = Object.entries(files).map(([path, text]) => {
+    const body = Buffer.from(text);
+    return {
+      path,
       type: 'file',
       mode: 0o644,
       uid: 0,
@@ -46,22 +47,37 @@ it('lists the installed packages of /var/lib/dpkg/status', async () => {
       mtime: 0,
       size: body.length,
       body: () => Readable.from([body]),
-    },
-  ];
+    };
+  });
   const chunks: Buffer[] = [];
   for await (const c of tarStream(entries)) chunks.push(c as Buffer);
   const tar = Buffer.concat(chunks);
   await store.putBytes(tar);
   const layer = { mediaType: MediaType.ociLayer, digest: sha256(tar), size: tar.length };
-  const doc = (await imageSbom({
+  return (await imageSbom({
     blobs: store,
     manifest: { mediaType: MediaType.ociManifest, digest: sha256(Buffer.from('m')), size: 1 },
     platform: 'linux/amd64',
     layers: [layer],
     epoch: 0,
     version: 'test',
-  })) as { packages: Array<{ name: string; versionInfo: string; sourceInfo?: string }> };
-  const debs = doc.packages.filter((p) => p.name !== 'image linux/amd64');
+  })) as unknown as SbomDoc;
+}
+
+interface SbomDoc {
+  packages: Array<{
+    SPDXID: string;
+    name: string;
+    versionInfo?: string;
+    sourceInfo?: string;
+    primaryPackagePurpose?: string;
+  }>;
+  relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>;
+}
+
+it('lists the installed packages of /var/lib/dpkg/status', async () => {
+  const doc = await sbomOf({ 'var/lib/dpkg/status': STATUS });
+  const debs = doc.packages.filter((p) => p.SPDXID.startsWith('SPDXRef-Package-deb-'));
   assert.deepEqual(
     debs.map((p) => [p.name, p.versionInfo]),
     [
@@ -70,4 +86,27 @@ it('lists the installed packages of /var/lib/dpkg/status', async () => {
     ],
   );
   assert.equal(debs[0]?.sourceInfo, 'built from Debian source package glibc');
+  // No os-release: no operating-system package.
+  assert.equal(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM').length, 0);
+});
+
+it('describes the distribution of os-release as the OPERATING-SYSTEM package Trivy reads', async () => {
+  const doc = await sbomOf({
+    'usr/lib/os-release':
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n',
+    'var/lib/dpkg/status': STATUS,
+  });
+  const os = doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM');
+  assert.deepEqual(
+    os.map((p) => [p.SPDXID, p.name, p.versionInfo]),
+    [['SPDXRef-OperatingSystem', 'debian', '12']],
+  );
+  assert.ok(
+    doc.relationships.some(
+      (r) =>
+        r.spdxElementId === 'SPDXRef-Image' &&
+        r.relationshipType === 'CONTAINS' &&
+        r.relatedSpdxElement === 'SPDXRef-OperatingSystem',
+    ),
+  );
 });

@@ -138,6 +138,7 @@ describe('the SBOM of layers this build wrote', () => {
       // beta's copyright became a link (not followed), and gamma's doc directory links to beta's
       [
         'image linux/amd64 NOASSERTION',
+        'debian NOASSERTION',
         'alpha Apache-2.0',
         'beta NOASSERTION',
         'delta Zlib',

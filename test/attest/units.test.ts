@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dep5License, spdxLicenseId } from '../../src/attest/dep5.js';
 import { type ProvenanceInput, provenanceStatement } from '../../src/attest/provenance.js';
+import { debianSuiteRelease, purlFor } from '../../src/attest/purl.js';
 import { artifactManifest, EMPTY_DESCRIPTOR, withReferrers } from '../../src/attest/referrers.js';
-import { purlFor } from '../../src/attest/sbom.js';
 import { sha256 } from '../../src/digest/index.js';
 import type { ImprintError } from '../../src/errors.js';
 import type { LockFile } from '../../src/lock/types.js';
@@ -82,21 +82,30 @@ const input: ProvenanceInput = {
 };
 
 describe('provenanceStatement', () => {
-  it('records packages once each with purl and sha256, and no time', () => {
+  it("records packages once each with the SBOM's purl, sha256 and download URL, and no time", () => {
     const st = provenanceStatement(input);
     const deps = st.predicate.buildDefinition.resolvedDependencies;
     const debs = deps.filter((d) => d.uri?.startsWith('pkg:'));
+    // The purl is the one the SBOM gives the installed package (distro debian-12, upstream source), so a
+    // policy can join the two documents; downloadLocation is the archive URL the .deb was fetched from.
     assert.deepEqual(
-      debs.map((d) => [d.uri, d.digest, (d.annotations as { platforms: string[] }).platforms]),
+      debs.map((d) => [
+        d.uri,
+        d.digest,
+        d.downloadLocation,
+        (d.annotations as { platforms: string[] }).platforms,
+      ]),
       [
         [
-          'pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=bookworm',
+          'pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc',
           { sha256: hex('b') },
+          'http://127.0.0.1/debian/pool/main/g/glibc/libc6_2.36-9+deb12u4_amd64.deb',
           ['linux/amd64'],
         ],
         [
-          'pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=bookworm',
+          'pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12',
           { sha256: hex('a') },
+          'http://127.0.0.1/debian/pool/main/t/tzdata/tzdata_2024a-0+deb12u1_all.deb',
           ['linux/amd64', 'linux/arm64'],
         ],
       ],
@@ -212,5 +221,12 @@ describe('SBOM package URLs', () => {
       purlFor({ id: 'debian', codename: 'forky' }, 'bash', '5.2-1', 'amd64'),
       'pkg:deb/debian/bash@5.2-1?arch=amd64&distro=forky',
     );
+    // A source named as the package (the lock always names it): no upstream, as dpkg writes no Source.
+    assert.equal(
+      purlFor(bookworm, 'tzdata', '2024a-0+deb12u1', 'all', 'tzdata'),
+      'pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12',
+    );
+    assert.deepEqual(debianSuiteRelease('bookworm-security'), bookworm);
+    assert.deepEqual(debianSuiteRelease('sid'), { id: 'debian', codename: 'sid' });
   });
 });
