@@ -271,19 +271,46 @@ function rebuildError(e: { code?: string; message: string }): ImprintError {
 /**
  * Block buffers the workers handed back, for the next blocks of the same size: allocating a fresh
  * 1 MiB buffer per block (and detaching it on transfer) churns V8's external memory, which triggers
- * garbage collections on the main thread. At most 16 are kept.
+ * garbage collections on the main thread. At most 16 per size and MAX_SPARE_BLOCK_BYTES in all are
+ * kept; the size used last is at the end of the map.
  */
 const spareBlocks = new Map<number, ArrayBuffer[]>();
 const MAX_SPARE_BLOCKS = 16;
+/**
+ * Bytes all spare buffers may hold together. A layer cuts a short block before every large body and
+ * ends each body with one of its own length, so sizes are many; with 16 spares per size and no total,
+ * a 1.5 GB TeX Live layer kept 2,486 of them (400 MB) until the process ended.
+ */
+export const MAX_SPARE_BLOCK_BYTES = 16 * 1024 * 1024;
+let spareBytes = 0;
 
-/** Keeps a block buffer that came back from a worker for reuse. */
+/** Bytes held in spare block buffers now (for tests). */
+export function spareBlockBytes(): number {
+  return spareBytes;
+}
+
+/** Keeps a block buffer that came back from a worker for reuse, dropping spares of sizes used least lately to fit. */
 function recycleBlock(input: Uint8Array): void {
   const buffer = input.buffer as ArrayBuffer;
-  if (buffer.byteLength === 0 || input.byteOffset !== 0 || input.byteLength !== buffer.byteLength) return;
-  const list = spareBlocks.get(buffer.byteLength) ?? [];
+  const size = buffer.byteLength;
+  if (size === 0 || input.byteOffset !== 0 || input.byteLength !== size || size > MAX_SPARE_BLOCK_BYTES)
+    return;
+  const list = spareBlocks.get(size) ?? [];
   if (list.length >= MAX_SPARE_BLOCKS) return;
+  for (const [other, spares] of spareBlocks) {
+    if (spareBytes + size <= MAX_SPARE_BLOCK_BYTES) break;
+    if (other === size) continue;
+    while (spares.length > 0 && spareBytes + size > MAX_SPARE_BLOCK_BYTES) {
+      spares.pop();
+      spareBytes -= other;
+    }
+    if (spares.length === 0) spareBlocks.delete(other);
+  }
+  if (spareBytes + size > MAX_SPARE_BLOCK_BYTES) return;
   list.push(buffer);
-  spareBlocks.set(buffer.byteLength, list);
+  spareBytes += size;
+  spareBlocks.delete(size);
+  spareBlocks.set(size, list);
 }
 
 /**
@@ -291,8 +318,13 @@ function recycleBlock(input: Uint8Array): void {
  * there: the caller overwrites what it uses), else a new zeroed one.
  */
 export function blockBuffer(size: number): Uint8Array {
-  const spare = spareBlocks.get(size)?.pop();
-  return spare === undefined ? new Uint8Array(size) : new Uint8Array(spare);
+  const list = spareBlocks.get(size);
+  const spare = list?.pop();
+  if (spare === undefined) return new Uint8Array(size);
+  spareBytes -= size;
+  spareBlocks.delete(size);
+  if ((list as ArrayBuffer[]).length > 0) spareBlocks.set(size, list as ArrayBuffer[]);
+  return new Uint8Array(spare);
 }
 
 const shared = new Map<number, DeflateRunner>();

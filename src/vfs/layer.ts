@@ -51,10 +51,14 @@ export async function writeLayer(
   if (compression.compression === 'gzip') return writeGzipLayer(entries, compression, sink, options.bodies);
   const hasher = new HashingStream();
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const [, stored] = await Promise.all([
-    pipeline(tarStream(entries), hasher, compressStream(compression), out),
-    sink.put(out),
-  ]);
+  const put = sink.put(out);
+  put.catch(() => {}); // awaited below
+  try {
+    await pipeline(tarStream(entries), hasher, compressStream(compression), out);
+  } catch (err) {
+    throw await sinkFailure(err, put);
+  }
+  const stored = await put;
   return {
     descriptor: {
       mediaType: layerMediaType(compression.compression),
@@ -64,6 +68,19 @@ export async function writeLayer(
     diffId: hasher.digest(),
     uncompressedSize: hasher.size,
   };
+}
+
+/**
+ * The error to report when writing a layer into `put` failed with `err`: the sink's own when `err` is
+ * only the abort its failure caused (a full disk: the store's pipeline ends the layer stream at the
+ * failed write, then closes and removes its temporary file and reports ENOSPC), else `err`.
+ */
+async function sinkFailure(err: unknown, put: Promise<unknown>): Promise<unknown> {
+  if ((err as Error | undefined)?.name !== 'AbortError') return err;
+  return put.then(
+    () => err,
+    (sinkErr: unknown) => sinkErr,
+  );
 }
 
 /** A large body whose members were made ahead: the CRC-32 of each block, checked as its bytes pass. */
@@ -134,7 +151,7 @@ async function writeGzipLayer(
     out.end();
   } catch (err) {
     out.destroy(err as Error);
-    throw err;
+    throw await sinkFailure(err, stored);
   }
   const written = await stored;
   return {

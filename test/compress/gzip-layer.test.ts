@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import type { BlockRunner } from '../../src/compress/deflate-pool.js';
 import { GZIP_ALIGNED_BODY_MIN, GZIP_BLOCK_SIZE, GzipBlocks } from '../../src/compress/gzip.js';
 import { GzipBodyCache } from '../../src/compress/gzip-bodies.js';
 import { gzipMember } from '../../src/compress/gzip-member.js';
-import { isImprintError } from '../../src/errors.js';
+import { ImprintError, isImprintError } from '../../src/errors.js';
 import { type TarWriteEntry, tarChunks } from '../../src/tar/index.js';
 import { writeLayer } from '../../src/vfs/layer.js';
 import { file } from '../diff/fixtures.js';
@@ -235,6 +236,39 @@ describe('gzip layers: members aligned to large bodies', () => {
         writeLayer(entries, { compression: 'gzip', level: 1, workers }, sink),
         /the store is not writable/,
       );
+    }
+  });
+
+  test("a sink that fails while it reads (a full disk) fails the layer with the sink's error, not an abort", async () => {
+    // As BlobStore.put does: its pipeline ends the layer stream on the failed write, and the sink's
+    // own error comes after it has closed and removed its temporary file.
+    const sink = {
+      put: async (src: Readable) => {
+        try {
+          await pipeline(src, async (source: AsyncIterable<Buffer>) => {
+            let n = 0;
+            for await (const chunk of source) {
+              n += chunk.length;
+              if (n > MiB) throw new Error('ENOSPC: no space left on device, write');
+            }
+          });
+        } catch (err) {
+          src.destroy();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new ImprintError('IO', 'writing a blob: ENOSPC: no space left on device, write', {
+            cause: err,
+          });
+        }
+        return { digest: 'sha256:' as const, size: 0 };
+      },
+    };
+    const entries = [fileEntry('big', randomBytes(8 * MiB)), fileEntry('small', randomBytes(100 * KiB))];
+    for (const compression of [
+      { compression: 'gzip', level: 1, workers: 2 },
+      { compression: 'gzip', level: 1, workers: 1 },
+      { compression: 'none' },
+    ] as const) {
+      await assert.rejects(writeLayer(entries, compression, sink), (err) => isImprintError(err, 'IO'));
     }
   });
 
