@@ -31,7 +31,7 @@ import { type InstallOptions, installPackages } from '../../src/debian/install.j
 import type { VNode } from '../../src/vfs/node.js';
 import { compareBytes } from '../../src/vfs/path.js';
 import { FileTree } from '../../src/vfs/tree.js';
-import { type DebSpec, debInput, type TarEntrySpec } from '../helpers/debfile.js';
+import { basePasswdDeb, type DebSpec, debInput, type TarEntrySpec } from '../helpers/debfile.js';
 
 const EPOCH = 1_700_000_000;
 const PAM_FIXTURES = new URL('../fixtures/pam/', import.meta.url).pathname;
@@ -113,13 +113,7 @@ const meta = (n: VNode | undefined) =>
 const PASSWD_MASTER =
   'root:*:0:0:root:/root:/bin/bash\ndaemon:*:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n';
 const GROUP_MASTER = 'root:*:0:\nadm:*:4:\nwww-data:*:33:\nshadow:*:42:\nstaff:*:50:\n';
-const basePasswd: DebSpec = {
-  name: 'base-passwd',
-  entries: [
-    { path: './usr/share/base-passwd/passwd.master', content: PASSWD_MASTER },
-    { path: './usr/share/base-passwd/group.master', content: GROUP_MASTER },
-  ],
-};
+const basePasswd: DebSpec = basePasswdDeb(PASSWD_MASTER, GROUP_MASTER);
 
 describe('effects: accounts', () => {
   it('base-passwd copies the masters to /etc/passwd and /etc/group; no shadow without passwd', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMode, parsePermCalls } from '../../src/debian/effects/postinst-perms.js';
 import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
-import type { DebSpec } from '../helpers/debfile.js';
+import { basePasswdDeb, type DebSpec } from '../helpers/debfile.js';
 import { treeInstaller } from '../helpers/install-tree.js';
 
 const EPOCH = 1_700_000_000;
@@ -81,13 +81,10 @@ describe('parsePermCalls', () => {
 });
 
 describe('effects: postinst chown/chgrp/chmod', () => {
-  const basePasswd: DebSpec = {
-    name: 'base-passwd',
-    entries: [
-      { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
-      { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\nusers:*:100:\n' },
-    ],
-  };
+  const basePasswd: DebSpec = basePasswdDeb(
+    'root:*:0:0:root:/root:/bin/bash\n',
+    'root:*:0:\nadm:*:4:\nusers:*:100:\n',
+  );
 
   it("gives uuid-runtime's, openssh-client's and redis' paths Debian's owners and modes", async () => {
     const uuid: DebSpec = {
@@ -145,16 +142,10 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('etc/redis'), ['2770', 100, 102, EPOCH]);
   });
   it("gives squid's log and cache directories to proxy, as its postinst does with the names squid -k parse prints", async () => {
-    const proxyPasswd: DebSpec = {
-      name: 'base-passwd',
-      entries: [
-        {
-          path: './usr/share/base-passwd/passwd.master',
-          content: 'root:*:0:0:root:/root:/bin/bash\nproxy:*:13:13:proxy:/bin:/usr/sbin/nologin\n',
-        },
-        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nproxy:*:13:\n' },
-      ],
-    };
+    const proxyPasswd: DebSpec = basePasswdDeb(
+      'root:*:0:0:root:/root:/bin/bash\nproxy:*:13:13:proxy:/bin:/usr/sbin/nologin\n',
+      'root:*:0:\nproxy:*:13:\n',
+    );
     const squid: DebSpec = {
       name: 'squid',
       entries: [
@@ -178,13 +169,7 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     }
   });
   it("makes the directories install -d gives an owner and mode (exim4-base's spool and log, ntpsec's state), as mmdebstrap has them", async () => {
-    const passwd: DebSpec = {
-      name: 'base-passwd',
-      entries: [
-        { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
-        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\n' },
-      ],
-    };
+    const passwd: DebSpec = basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\nadm:*:4:\n');
     const exim: DebSpec = {
       name: 'exim4-base',
       entries: [
@@ -314,13 +299,7 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
       },
     };
     const tree = await install([
-      {
-        name: 'base-passwd',
-        entries: [
-          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
-          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
-        ],
-      },
+      basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\n'),
       chrony,
       memcached,
     ]);
@@ -381,17 +360,10 @@ describe('effects: files a postinst touches and then chowns', () => {
       },
     };
     const tree = await install([
-      {
-        name: 'base-passwd',
-        entries: [
-          {
-            path: './usr/share/base-passwd/passwd.master',
-            content:
-              'root:*:0:0:root:/root:/bin/bash\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n',
-          },
-          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nadm:*:4:\nwww-data:*:33:\n' },
-        ],
-      },
+      basePasswdDeb(
+        'root:*:0:0:root:/root:/bin/bash\nwww-data:*:33:33:www-data:/var/www:/usr/sbin/nologin\n',
+        'root:*:0:\nadm:*:4:\nwww-data:*:33:\n',
+      ),
       nginxCommon,
     ]);
     const meta = (p: string) => {
@@ -444,16 +416,7 @@ describe('effects: directories a postinst makes and then chowns', () => {
         ].join('\n'),
       },
     };
-    const tree = await install([
-      {
-        name: 'base-passwd',
-        entries: [
-          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
-          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
-        ],
-      },
-      bind9,
-    ]);
+    const tree = await install([basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\n'), bind9]);
     const meta = (p: string) => {
       const n = tree.get(p);
       return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
@@ -493,13 +456,7 @@ describe('effects: dpkg-statoverride with five-digit modes', () => {
       ],
     );
     const tree = await install([
-      {
-        name: 'base-passwd',
-        entries: [
-          { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
-          { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\n' },
-        ],
-      },
+      basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\n'),
       {
         name: 'postfix',
         entries: [

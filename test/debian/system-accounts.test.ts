@@ -6,7 +6,7 @@ import { parseAccountCalls } from '../../src/debian/effects/adduser-parse.js';
 import { parseStatOverrides } from '../../src/debian/effects/statoverride.js';
 import { parseSysusers, sysusersConfigs } from '../../src/debian/effects/sysusers.js';
 import { parseTmpfiles, tmpfilesConfigs } from '../../src/debian/effects/tmpfiles.js';
-import type { DebSpec } from '../helpers/debfile.js';
+import { basePasswdDeb, type DebSpec } from '../helpers/debfile.js';
 import { treeText as text, treeInstaller } from '../helpers/install-tree.js';
 
 const EPOCH = 1_700_000_000;
@@ -120,20 +120,10 @@ describe('sysusers.d', () => {
 });
 
 describe('effects: system accounts from adduser calls', () => {
-  const basePasswd: DebSpec = {
-    name: 'base-passwd',
-    entries: [
-      {
-        path: './usr/share/base-passwd/passwd.master',
-        content:
-          'root:*:0:0:root:/root:/bin/bash\nnobody:*:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
-      },
-      {
-        path: './usr/share/base-passwd/group.master',
-        content: 'root:*:0:\nshadow:*:42:\nusers:*:100:\nnogroup:*:65534:\n',
-      },
-    ],
-  };
+  const basePasswd: DebSpec = basePasswdDeb(
+    'root:*:0:0:root:/root:/bin/bash\nnobody:*:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+    'root:*:0:\nshadow:*:42:\nusers:*:100:\nnogroup:*:65534:\n',
+  );
   const passwd: DebSpec = { name: 'passwd', entries: [] };
   const sslCert: DebSpec = {
     name: 'ssl-cert',
@@ -453,13 +443,10 @@ describe('effects: what postgresql-15 needs of postgresql-common and ssl-cert (t
   });
 
   it("gives the directories the owners and modes Debian's install gives them (mmdebstrap of postgresql-15)", async () => {
-    const basePasswd: DebSpec = {
-      name: 'base-passwd',
-      entries: [
-        { path: './usr/share/base-passwd/passwd.master', content: 'root:*:0:0:root:/root:/bin/bash\n' },
-        { path: './usr/share/base-passwd/group.master', content: 'root:*:0:\nusers:*:100:\n' },
-      ],
-    };
+    const basePasswd: DebSpec = basePasswdDeb(
+      'root:*:0:0:root:/root:/bin/bash\n',
+      'root:*:0:\nusers:*:100:\n',
+    );
     const sslCert: DebSpec = {
       name: 'ssl-cert',
       entries: [{ path: './etc/ssl/private/', type: 'dir', mode: 0o700 }],

@@ -58,6 +58,17 @@ export interface DebSpec {
 
 export const DEFAULT_MTIME = 1_600_000_000;
 
+/** base-passwd with these master files, the accounts effect's input (`/etc/passwd`, `/etc/group`). */
+export function basePasswdDeb(passwd: string, group: string): DebSpec {
+  return {
+    name: 'base-passwd',
+    entries: [
+      { path: './usr/share/base-passwd/passwd.master', content: passwd },
+      { path: './usr/share/base-passwd/group.master', content: group },
+    ],
+  };
+}
+
 function octal(n: number, width: number): string {
   return `${n.toString(8).padStart(width - 1, '0')}\0`;
 }
