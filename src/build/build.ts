@@ -1,13 +1,10 @@
 import { join, resolve } from 'node:path';
-import { sbomLayerFiles } from '../attest/sbom.js';
 import { loadBaseImage } from '../base/image.js';
 import type { LayerFiles } from '../base/image-files.js';
 import { lowerTree } from '../base/lower.js';
 import { parseBaseReference } from '../base/reference.js';
 import { BaseBlobs } from '../base/source.js';
 import { bodyCacheFor, codecDescription, prewarmCompression } from '../compress/index.js';
-import { exists } from '../debian/effects/tree-io.js';
-import type { InstallResult } from '../debian/install.js';
 import { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
 import { ImprintError, step } from '../errors.js';
@@ -22,17 +19,7 @@ import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
 import type { LoadedSpec, Spec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
-import { layerEntries } from '../vfs/entries.js';
-import { writeLayer } from '../vfs/layer.js';
-import type { FileTree } from '../vfs/tree.js';
-import {
-  bodySha256,
-  checkUserExists,
-  entriesFingerprint,
-  platformTree,
-  specFilesTree,
-  treeFingerprint,
-} from './assemble.js';
+import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { layerCompression } from './compression.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
@@ -40,8 +27,10 @@ import { startFetch } from './fetching.js';
 import type { BuildPath } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
+import { imageNotes } from './image-notes.js';
 import { LayerCache } from './layer-cache.js';
-import { checkLayerCount, planLayers } from './layering.js';
+import { checkLayerCount } from './layering.js';
+import { writePlatformLayers } from './platform-layers.js';
 import { configNotes, runCheckInputs } from './run-check.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
@@ -192,7 +181,6 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch, own), 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
-  const codec = codecDescription(compression);
   let spool: ContentSpool | undefined;
 
   const images: BuiltImage[] = [];
@@ -210,7 +198,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       const key = LayerCache.key({
         platform: name,
         epoch: epoch.epoch,
-        compression: codec,
+        compression: codecDescription(compression),
         layering: spec.layering,
         // Name, version and architecture too: a lock edited to name other versions for the same
         // files must not reuse layers built from it (the install checks them against the control data).
@@ -225,7 +213,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       const container = containerConfig(spec, base?.config.config);
       const cached = await cache.get(key);
       let layers = cached?.layers;
-      const layerFiles = new Map<string, LayerFiles>();
+      let layerFiles = new Map<string, LayerFiles>();
       if (cached !== undefined && layers !== undefined) {
         await signed;
         // The user is no input of the layers: checked against the accounts they hold.
@@ -298,37 +286,28 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           ...imageNotes(tree, packages.length > 0 && base === undefined),
         ];
         for (const message of [...notes, ...runNotes]) warn(message);
-        const groupOf = packageGroups(install, packages);
-        const written = [];
-        const plans = planLayers(tree, spec.layering, groupOf);
-        for (const plan of plans) {
-          const entries = layerEntries(tree.pick(plan.keys));
-          const write = () =>
-            step(
-              `writing layer ${plan.name} for ${name}`,
-              () => writeLayer(entries, compression, store, { bodies }),
-              'IO',
-            );
-          // Several layers: each is also found by its content, so those a change left alone are not
-          // compressed again (one layer changes whenever the platform's inputs do: no use looking).
-          const layer =
-            plans.length > 1
-              ? (await cache.byContent(await entriesFingerprint(entries, (e) => bodySha256(e)), codec, write))
-                  .layer
-              : await write();
-          // While the bodies can still be read: the SBOM then need not read this layer back.
-          layerFiles.set(layer.descriptor.digest, await sbomLayerFiles(entries));
-          emit({
-            type: 'layer',
-            platform: name,
-            digest: layer.descriptor.digest,
-            size: layer.descriptor.size,
-            uncompressedSize: layer.uncompressedSize,
-          });
-          written.push({ name: plan.name, descriptor: layer.descriptor, diffId: layer.diffId });
-        }
+        const written = await writePlatformLayers({
+          tree,
+          install,
+          packages,
+          layering: spec.layering,
+          compression,
+          store,
+          cache,
+          bodies,
+          platform: name,
+          onLayer: (layer) =>
+            emit({
+              type: 'layer',
+              platform: name,
+              digest: layer.descriptor.digest,
+              size: layer.descriptor.size,
+              uncompressedSize: layer.uncompressedSize,
+            }),
+        });
+        layerFiles = written.layerFiles;
         bodies?.close();
-        layers = written;
+        layers = written.layers;
         await cache.put(key, {
           layers,
           accounts,
@@ -390,26 +369,6 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
 }
 
-/**
- * What a user should know about a package image they built from scratch: without /etc/os-release
- * (base-files), scanners cannot attribute its packages to a distribution; without /etc/passwd
- * (base-passwd, or the spec's accounts), no program can look up its user. Pure over the tree.
- */
-export function imageNotes(tree: FileTree, fromPackages: boolean): string[] {
-  if (!fromPackages) return [];
-  const notes: string[] = [];
-  if (!exists(tree, '/etc/os-release') && !exists(tree, '/usr/lib/os-release'))
-    notes.push(
-      'the image has no /etc/os-release, so vulnerability scanners (Trivy, Grype, Syft) cannot tell which distribution its packages come from; add base-files to packages',
-    );
-  // Debian always has base-passwd (Essential); a package set without it leaves no account at all.
-  if (!exists(tree, '/etc/passwd'))
-    notes.push(
-      'the image has no /etc/passwd, so programs that look up the user they run as fail (ssh: "No user exists for uid 0"; git, whoami, Python\'s getpass); add base-passwd to packages (root, nobody, www-data and the other Debian system users) or declare accounts (root and nobody come with them)',
-    );
-  return notes;
-}
-
 /** The lock's base image manifest for a platform. */
 function lockedBase(lock: LockFile, platform: string): LockBaseImage {
   const image = lock.base?.platforms[platform];
@@ -430,20 +389,6 @@ function lockedPackages(lock: LockFile, platform: string): LockPackage[] {
     });
   }
   return list;
-}
-
-/** Maps a node origin (a package's status.d name) to its layer group: the Debian source package. */
-function packageGroups(
-  install: InstallResult | undefined,
-  packages: readonly LockPackage[],
-): (origin: string | undefined) => string | undefined {
-  const sourceOf = new Map<string, string>();
-  const byName = new Map(packages.map((p) => [`${p.name}\0${p.architecture}`, p]));
-  for (const p of install?.packages ?? []) {
-    const locked = byName.get(`${p.name}\0${p.architecture}`);
-    sourceOf.set(p.statusEntry, (locked?.source ?? p.name).replace(/ \(.*\)$/, ''));
-  }
-  return (origin) => (origin === undefined ? undefined : sourceOf.get(origin));
 }
 
 /** The warning of a build whose spec, lock or file sources have uncommitted changes. */

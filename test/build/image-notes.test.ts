@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addGeneratedFile } from '../../src/build/accounts.js';
-import { imageNotes } from '../../src/build/build.js';
+import { imageNotes } from '../../src/build/image-notes.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
 const tree = (files: string[]) => {
