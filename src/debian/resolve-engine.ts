@@ -15,6 +15,9 @@ import {
   effectiveArch,
   type InstalledIndex,
   indexInstalled,
+  installedFor,
+  installedKeeps,
+  negativeMatchesReal,
   type PackageUniverse,
   type Provider,
   providerSatisfies,
@@ -24,7 +27,7 @@ import {
   repoPriority,
   versionedProvideMatches,
 } from './resolve-universe.js';
-import { compareVersions, satisfies } from './version.js';
+import { compareVersions } from './version.js';
 
 /** PACKAGE_CONFLICT errors that ask for a restart without the earlier package (apt's MarkKeep of it). */
 export const displacedBy = new WeakMap<ImprintError, PackageRecord>();
@@ -116,21 +119,13 @@ export class Resolver {
     for (const n of this.#req.names) {
       // Installed (by the base image) and in no source, as in the lock's own check, which resolves
       // over the locked packages only: apt says it is already the newest version.
-      if (this.#installedWithoutCandidate(n.name, n.version)) continue;
-      const r = this.#requested(n.name, n.version);
-      // Already installed (by the base image) at that version, or at a newer one unless the spec pins
-      // the version: nothing to do, as apt would say ("already the newest version"), never a downgrade.
       if (
-        this.#installed
-          .get(r.name)
-          ?.some(
-            (i) =>
-              i.architecture === r.architecture &&
-              (i.version === r.version ||
-                (n.version === undefined && compareVersions(i.version, r.version) > 0)),
-          )
+        this.#candidate(n.name, this.#native) === undefined &&
+        installedFor(this.#installed, n.name, this.#native, n.version)
       )
         continue;
+      const r = this.#requested(n.name, n.version);
+      if (installedKeeps(this.#installed, r, n.version !== undefined)) continue;
       roots.push(r);
       if (n.dependencies === false) alone.add(r);
     }
@@ -160,18 +155,6 @@ export class Resolver {
     const reasons = new Map<string, string[]>();
     for (const r of packages) reasons.set(this.#label(r), this.#chain(this.#key(r)));
     return { packages, reasons };
-  }
-
-  /** Whether `name` has no candidate but is installed for the image's architecture (at `version`, when given). */
-  #installedWithoutCandidate(name: string, version: string | undefined): boolean {
-    return (
-      this.#candidate(name, this.#native) === undefined &&
-      (this.#installed.get(name) ?? []).some(
-        (i) =>
-          (i.architecture === this.#native || i.architecture === 'all') &&
-          (version === undefined || compareVersions(i.version, version) === 0),
-      )
-    );
   }
 
   /** The record a requested name stands for: its candidate (or the pinned version), else its only provider. */
@@ -460,11 +443,4 @@ export class Resolver {
       },
     );
   }
-}
-
-function negativeMatchesReal(s: PackageRecord, rel: Relation): boolean {
-  return (
-    s.name === rel.name &&
-    (rel.op === undefined || rel.version === undefined || satisfies(s.version, rel.op, rel.version))
-  );
 }

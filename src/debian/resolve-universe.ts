@@ -245,3 +245,45 @@ export function indexInstalled(installed: readonly InstalledPackage[]): Installe
   }
   return { byName, byProvides };
 }
+
+/**
+ * Whether a requested record needs no install because the base image has it: at that version, or at
+ * a newer one unless the spec pins the version (apt: "already the newest version"; never a downgrade).
+ */
+export function installedKeeps(
+  installed: InstalledIndex['byName'],
+  r: PackageRecord,
+  pinned: boolean,
+): boolean {
+  return (installed.get(r.name) ?? []).some(
+    (i) =>
+      i.architecture === r.architecture &&
+      (i.version === r.version || (!pinned && compareVersions(i.version, r.version) > 0)),
+  );
+}
+
+/**
+ * Whether `name` is installed for the image's architecture (at `version`, when given): a requested
+ * name with no candidate in any source that the base has is skipped, as in the lock's own check,
+ * which resolves over the locked packages only.
+ */
+export function installedFor(
+  installed: InstalledIndex['byName'],
+  name: string,
+  native: string,
+  version: string | undefined,
+): boolean {
+  return (installed.get(name) ?? []).some(
+    (i) =>
+      (i.architecture === native || i.architecture === 'all') &&
+      (version === undefined || compareVersions(i.version, version) === 0),
+  );
+}
+
+/** Whether a real package `s` matches a Conflicts/Breaks relation by its own name and version. */
+export function negativeMatchesReal(s: PackageRecord, rel: Relation): boolean {
+  return (
+    s.name === rel.name &&
+    (rel.op === undefined || rel.version === undefined || satisfies(s.version, rel.op, rel.version))
+  );
+}
