@@ -9,6 +9,7 @@ import { BlobStore, writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { loadPackages } from './archive-index.js';
 import type { Keyring } from './keyring.js';
+import { withSignerKeyringHint } from './keyring-hint.js';
 import type { PackageRecord } from './packages-index.js';
 import {
   checkValidUntil,
@@ -49,6 +50,8 @@ export interface OpenArchiveOptions {
   pinned?: boolean;
   /** Archive roots (like `url`) that may keep an older Release, e.g. snapshot archives; see `pinned`. */
   mirrors?: readonly string[];
+  /** Searched for a keyring holding the signers when the source's keyring lacks them (default apt's). */
+  keyringDirs?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -152,10 +155,13 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
   }
 
   const what = `${base}/${loaded.signature === undefined ? 'InRelease' : 'Release'}`;
-  const verified =
-    loaded.signature === undefined
-      ? await verifyInRelease(loaded.bytes, source.keyring.keys, { what, now: opts.now })
-      : await verifyDetached(loaded.bytes, loaded.signature, source.keyring.keys, { what, now: opts.now });
+  const signed = loaded;
+  const verified = await (signed.signature === undefined
+    ? verifyInRelease(signed.bytes, source.keyring.keys, { what, now: opts.now })
+    : verifyDetached(signed.bytes, signed.signature, source.keyring.keys, { what, now: opts.now })
+  ).catch(async (err: unknown) => {
+    throw await withSignerKeyringHint(err, source.keyring, opts.keyringDirs);
+  });
   const release = parseRelease(verified.text, what);
   if (release.suite !== source.suite && release.codename !== source.suite) {
     throw new ImprintError(

@@ -196,6 +196,34 @@ describe('openArchive', () => {
     assert.deepEqual(cacheFiles(cache), []);
   });
 
+  it('names the host keyring that holds an unknown signer (a trixie Release with only bookworm keys), else says where to get it', async () => {
+    const wrong = await loadKeyring(generateTestKey('imprint wrong <w@invalid>').keyringPath);
+    const hostDir = cacheDir();
+    writeFileSync(join(hostDir, 'unrelated.gpg'), readFileSync(generateTestKey().keyringPath));
+    writeFileSync(join(hostDir, 'not-a-keyring.gpg'), 'junk');
+    cpSync(repo.keyringPath, join(hostDir, 'archive-2025.gpg'));
+    await assert.rejects(
+      openArchive(
+        source(repo, wrong),
+        options(cacheDir(), { keyringDirs: [hostDir, join(hostDir, 'none')] }),
+      ),
+      (e) =>
+        isImprintError(e, 'SIGNATURE_INVALID') &&
+        (e.hint ?? '').includes(`set \`keyring: ${join(hostDir, 'archive-2025.gpg')}\` on the source`) &&
+        (e.hint ?? '').includes('imprint test <test@invalid>') &&
+        !(e.hint ?? '').includes('unrelated') &&
+        (e.details.keyringsHolding as string[]).length === 1,
+    );
+    rmSync(join(hostDir, 'archive-2025.gpg'));
+    await assert.rejects(
+      openArchive(source(repo, wrong), options(cacheDir(), { keyringDirs: [hostDir] })),
+      (e) =>
+        isImprintError(e, 'SIGNATURE_INVALID') &&
+        /neither .* nor any keyring in .* holds/.test(e.hint ?? '') &&
+        (e.hint ?? '').includes('set `keyring:` on the source'),
+    );
+  });
+
   it('falls back to Release + Release.gpg when there is no InRelease', async () => {
     const cache = cacheDir();
     repo.override(`/dists/${repo.suite}/InRelease`, { status: 404 });
