@@ -590,6 +590,38 @@ describe('effects: configuration files', () => {
     assert.equal(link(tree, 'etc/alternatives/which'), '/usr/bin/which.debianutils');
   });
 
+  it("trixie's update-shells lists each shell once, where bash's shells.d names /bin/bash and /usr/bin/bash (as a scripted trixie install)", async () => {
+    const shellsD = (name: string, content: string) => ({
+      name,
+      entries: [{ path: `./usr/share/debianutils/shells.d/${name}`, content }],
+    });
+    const debianutils = (script: string) => ({
+      name: 'debianutils',
+      entries: [
+        { path: './usr/share/debianutils/shells', content: '# /etc/shells: valid login shells\n/bin/sh\n' },
+        { path: './usr/sbin/update-shells', content: script, mode: 0o755 },
+      ],
+    });
+    const trixie = await install([
+      debianutils('#!/bin/sh\n\t\tif ! hashset_contains "$PKG_SHELLS" "$line"; then\n'),
+      shellsD('bash', '/bin/bash\n/bin/rbash\n/usr/bin/bash\n/usr/bin/rbash\n'),
+      shellsD('dash', '/usr/bin/dash\n'),
+    ]);
+    const once =
+      '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/usr/bin/dash\n';
+    assert.equal(await text(trixie.tree, 'etc/shells'), `# /etc/shells: valid login shells\n${once}`);
+    assert.equal(await text(trixie.tree, 'var/lib/shells.state'), once);
+    // bookworm's update-shells (no hashset check) appends every line and twin as it comes.
+    const bookworm = await install([
+      debianutils('#!/bin/sh\n\t\tPKG_SHELLS="$PKG_SHELLS$line#"\n'),
+      shellsD('bash', '/bin/bash\n/usr/bin/bash\n'),
+    ]);
+    assert.equal(
+      await text(bookworm.tree, 'var/lib/shells.state'),
+      '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/usr/bin/bash\n',
+    );
+  });
+
   it('python3 writes debian_config; python3.X-minimal makes dist-packages', async () => {
     const { tree } = await install([
       { name: 'python3', entries: [{ path: './usr/bin/python3', type: 'symlink', linkname: 'python3.11' }] },

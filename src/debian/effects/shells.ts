@@ -12,8 +12,24 @@ function realShell(ctx: EffectContext, shell: string): string {
   return `/${dir === '' ? '' : `${dir}/`}${shell.slice(slash + 1)}`;
 }
 
-/** The shells the packages declare: template then shells.d files in C order, each followed by its real path when different. */
+const UPDATE_SHELLS = '/usr/sbin/update-shells';
+
+/**
+ * Whether the image's update-shells lists each shell once (debianutils 5.17, trixie, checks its
+ * hashset before adding a shell or its real path; bookworm's 5.7 appends both blindly, which only
+ * repeats a shell when shells.d names it twice, as trixie's bash does with /bin/bash and /usr/bin/bash).
+ */
+async function listsShellsOnce(ctx: EffectContext): Promise<boolean> {
+  const script = (await readTreeFile(ctx.tree, UPDATE_SHELLS))?.toString('latin1') ?? '';
+  return script.includes('hashset_contains "$PKG_SHELLS"');
+}
+
+/**
+ * The shells the packages declare: template then shells.d files in C order, each followed by its real
+ * path when different; each once when the image's update-shells dedupes (listsShellsOnce).
+ */
 async function packageShells(ctx: EffectContext): Promise<string[]> {
+  const once = await listsShellsOnce(ctx);
   const files = [TEMPLATE];
   for (const name of childNames(ctx.tree, SHELLS_D)) {
     if (isFile(ctx.tree, `${SHELLS_D}/${name}`)) files.push(`/${SHELLS_D}/${name}`);
@@ -24,9 +40,9 @@ async function packageShells(ctx: EffectContext): Promise<string[]> {
     for (const raw of text.split('\n')) {
       const line = raw.split('#', 1)[0] as string; // IFS='#' read -r line _
       if (line === '') continue;
-      out.push(line);
       const real = realShell(ctx, line);
-      if (real !== line) out.push(real);
+      for (const shell of real === line ? [line] : [line, real])
+        if (!once || !out.includes(shell)) out.push(shell);
     }
   }
   return out;
@@ -56,7 +72,7 @@ export const shellsRule: EffectRule = {
       out.push(line);
       etc.add(shell);
     }
-    // Shells the packages declare that /etc/shells lacks (update-shells does not dedupe this list).
+    // Shells the packages declare that /etc/shells lacks (as listed: bookworm's may repeat one).
     for (const shell of pkgShells) if (!etc.has(shell)) out.push(shell);
     const { mode, uid, gid } = source.node;
     writeFile(w, '/etc/shells', out.map((l) => `${l}\n`).join(''), { mode, uid, gid });
