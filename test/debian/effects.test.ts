@@ -561,6 +561,28 @@ describe('effects: configuration files', () => {
       origin: 'base-files',
     });
     assert.equal(link(tree, 'bin'), 'usr/bin');
+    assert.equal(tree.get('usr/local/libexec'), undefined); // bookworm's postinst makes none
+  });
+
+  it("base-files makes the /usr/local directories its postinst's install_local_dir calls name (trixie's /usr/local/libexec)", async () => {
+    const postinst = [
+      'install_local_dir() {',
+      '  if [ ! -d "$DPKG_ROOT$1" ]; then',
+      '    mkdir -p "$DPKG_ROOT$1"',
+      '  fi',
+      '}',
+      'if [ ! -d "$DPKG_ROOT/usr/local" ]; then',
+      ...['', '/share', '/lib', '/libexec', '/etc'].map((d) => `  install_local_dir /usr/local${d}`),
+      '  ln -sf share/man "$DPKG_ROOT/usr/local/man"',
+      'fi',
+    ].join('\n');
+    const { tree } = await install([
+      { name: 'base-files', entries: [{ path: './etc/' }], controlFiles: { postinst } },
+    ]);
+    for (const d of ['usr/local', 'usr/local/share', 'usr/local/lib', 'usr/local/libexec', 'usr/local/etc'])
+      assert.equal(tree.get(d)?.kind, 'dir', d);
+    assert.equal(tree.get('usr/local/bin'), undefined); // not named by this postinst
+    assert.equal(link(tree, 'usr/local/man'), 'share/man');
   });
 
   it('debianutils writes /etc/shells with every shell and its merged-/usr twin, as update-shells does', async () => {

@@ -1,7 +1,7 @@
 // The effects that are plain data: copy a shipped template, make a link or a directory, write a text.
 import { type AccountIds, type EffectAction, runActions } from './actions.js';
 import { lookupGid, lookupUid } from './system-accounts.js';
-import type { EffectRule } from './types.js';
+import type { EffectRule, InstalledInfo } from './types.js';
 
 /** gids fixed by base-passwd (Debian policy), used where scripts chown to a group. */
 const GID = { adm: 4, mail: 8, utmp: 43, staff: 50 } as const;
@@ -11,8 +11,13 @@ export interface SimpleRule {
   id: string;
   package: string | RegExp;
   describe: string;
-  /** The actions; a function receives the package-name match (e.g. python3.11 from python3.11-minimal). */
-  actions: readonly EffectAction[] | ((match: RegExpExecArray | null) => readonly EffectAction[]);
+  /**
+   * The actions; a function receives the package-name match (e.g. python3.11 from python3.11-minimal)
+   * and the installed package (its postinst, where the list differs between releases).
+   */
+  actions:
+    | readonly EffectAction[]
+    | ((match: RegExpExecArray | null, pkg: InstalledInfo) => readonly EffectAction[]);
 }
 
 /** postgresql-common's postinst heredoc for a missing /etc/postgresql-common/root.crt. */
@@ -29,7 +34,27 @@ documentation for details (in package postgresql-doc-9.2).
   file:///usr/share/doc/postgresql-doc-9.2/html/ssl-tcp.html
 `;
 
-const usrLocal = ['', '/share', '/share/man', '/bin', '/games', '/lib', '/include', '/sbin', '/src', '/etc'];
+/** bookworm base-files' `install_local_dir` calls, for a base-files whose postinst is not at hand. */
+const USR_LOCAL = [
+  '',
+  '/share',
+  '/share/man',
+  '/bin',
+  '/games',
+  '/lib',
+  '/include',
+  '/sbin',
+  '/src',
+  '/etc',
+].map((p) => `/usr/local${p}`);
+
+/** The directories base-files' postinst makes with `install_local_dir` (trixie's adds /usr/local/libexec). */
+export function usrLocalDirs(postinst: string | undefined): string[] {
+  const named = [
+    ...(postinst ?? '').matchAll(/^[ \t]*install_local_dir[ \t]+(\/usr\/local[^\s;]*)[ \t]*$/gm),
+  ];
+  return named.length > 0 ? named.map((m) => m[1] as string) : USR_LOCAL;
+}
 
 /** The data rules, in the order they run (after base-passwd, before ca-certificates and alternatives). */
 export const SIMPLE_RULES: readonly SimpleRule[] = [
@@ -38,9 +63,9 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     package: 'base-files',
     describe:
       'postinst: origins/default link, /root/.profile /root/.bashrc /etc/profile /etc/motd from templates, /mnt /srv /opt /etc/opt /var/opt /media, ' +
-      '/var/mail 2775 root:mail, /var/spool/mail -> ../mail, /run/lock 1777, /var/run -> /run, /var/lock -> /run/lock, /usr/local/* 0755, ' +
+      '/var/mail 2775 root:mail, /var/spool/mail -> ../mail, /run/lock 1777, /var/run -> /run, /var/lock -> /run/lock, /usr/local/* 0755 (as its install_local_dir calls name), ' +
       '/usr/local/man -> share/man, empty /var/log/{wtmp,btmp,lastlog} root:utmp, /usr/share/info/dir',
-    actions: [
+    actions: (_match, pkg) => [
       { op: 'link', path: '/etc/dpkg/origins/default', target: 'debian', if: '/etc/dpkg/origins/debian' },
       { op: 'copy', from: '/usr/share/base-files/dot.profile', to: '/root/.profile' },
       { op: 'copy', from: '/usr/share/base-files/dot.bashrc', to: '/root/.bashrc' },
@@ -54,7 +79,7 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
       { op: 'mkdir', path: '/run/lock', mode: 0o1777 },
       { op: 'migrate-dir', path: '/var/run', target: '/run' },
       { op: 'migrate-dir', path: '/var/lock', target: '/run/lock' },
-      ...usrLocal.map((p): EffectAction => ({ op: 'mkdir', path: `/usr/local${p}`, mode: 0o755 })),
+      ...usrLocalDirs(pkg.postinst).map((path): EffectAction => ({ op: 'mkdir', path, mode: 0o755 })),
       { op: 'link', path: '/usr/local/man', target: 'share/man', force: true },
       { op: 'write', path: '/var/log/wtmp', text: '', mode: 0o664, gid: GID.utmp },
       { op: 'write', path: '/var/log/btmp', text: '', mode: 0o660, gid: GID.utmp },
@@ -263,7 +288,7 @@ export function simpleEffect(rule: SimpleRule): EffectRule {
     package: rule.package,
     describe: rule.describe,
     async apply(ctx, pkg, match) {
-      const actions = typeof rule.actions === 'function' ? rule.actions(match) : rule.actions;
+      const actions = typeof rule.actions === 'function' ? rule.actions(match, pkg) : rule.actions;
       const ids = { users: new Map<string, number>(), groups: new Map<string, number>() };
       for (const a of actions) {
         if (a.op !== 'chown') continue;
