@@ -288,7 +288,7 @@ const specObject = z
         .regex(TIMEZONE_NAME, expected('a time zone name such as Etc/UTC or Europe/Berlin'))
         .optional()
         .describe(
-          'Time zone of /etc/localtime and /etc/timezone, which imprint writes when tzdata is among the packages (default Etc/UTC); a zone tzdata does not ship is an error.',
+          'Time zone of /etc/localtime (and /etc/timezone where the tzdata of the release writes one), which imprint writes when tzdata is among the packages (default Etc/UTC); a zone tzdata does not ship is an error.',
         ),
       remove: removals,
       fetch: z

@@ -489,6 +489,34 @@ describe('effects: configuration files', () => {
     });
   });
 
+  it("trixie's tzdata writes no /etc/timezone on a fresh install (its postinst updates only an existing one)", async () => {
+    const postinst = [
+      'if [ "$1" = configure ]; then',
+      '\tif test -f "$DPKG_ROOT/etc/timezone"; then',
+      '\t\techo "$TIMEZONE" > "$DPKG_ROOT/etc/timezone"',
+      '\tfi',
+      'fi',
+    ].join('\n');
+    const trixie = { ...tzdata, controlFiles: { postinst } };
+    const { tree } = await install([trixie], { effects: { timezone: 'Europe/Berlin' } });
+    assert.equal(link(tree, 'etc/localtime'), '/usr/share/zoneinfo/Europe/Berlin');
+    assert.equal(tree.get('etc/timezone'), undefined);
+    // One the packages ship (or an older system had) is kept up to date.
+    const shipped = {
+      name: 'old-timezone',
+      arch: 'all',
+      entries: [{ path: './etc/timezone', content: 'x\n' }],
+    };
+    const kept = await install([shipped, trixie], { effects: { timezone: 'Europe/Berlin' } });
+    assert.equal(await text(kept.tree, 'etc/timezone'), 'Europe/Berlin\n');
+    // bookworm's postinst writes it unconditionally.
+    const bookworm = {
+      ...tzdata,
+      controlFiles: { postinst: 'echo "$TIMEZONE" > "$DPKG_ROOT/etc/timezone"\n' },
+    };
+    assert.equal(await text((await install([bookworm])).tree, 'etc/timezone'), 'Etc/UTC\n');
+  });
+
   it('netbase writes /etc/hosts and /etc/networks with tabs and a blank last line', async () => {
     const { tree } = await install([
       { name: 'netbase', arch: 'all', entries: [{ path: './etc/services', content: 'x' }] },

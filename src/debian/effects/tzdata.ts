@@ -10,11 +10,19 @@ export const DEFAULT_TIMEZONE = 'Etc/UTC';
 export const TIMEZONE_NAME = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
 
 /**
- * What tzdata's postinst does for `zone`: /etc/localtime -> /usr/share/zoneinfo/<zone> and
- * /etc/timezone. Also used for a base image's tzdata. SPEC_INVALID (details.timezone) when the tree
- * has no such zone.
+ * Whether a tzdata postinst writes /etc/timezone only when the file exists: trixie's (2024a-4 and
+ * later) keeps it only for systems that have one, bookworm's writes it on every configure.
  */
-export function setTimezone(w: EffectWriter, zone: string): void {
+export function timezoneFileOnlyIfPresent(postinst: string | undefined): boolean {
+  return /\b(?:test|\[)\s+-f\s+"?\$DPKG_ROOT\/etc\/timezone"?/.test(postinst ?? '');
+}
+
+/**
+ * What tzdata's postinst does for `zone`: /etc/localtime -> /usr/share/zoneinfo/<zone> and
+ * /etc/timezone (with `onlyIfPresent`, only over an existing one). Also used for a base image's
+ * tzdata. SPEC_INVALID (details.timezone) when the tree has no such zone.
+ */
+export function setTimezone(w: EffectWriter, zone: string, onlyIfPresent = false): void {
   if (!TIMEZONE_NAME.test(zone) || !isFile(w.tree, `/usr/share/zoneinfo/${zone}`)) {
     throw new ImprintError(
       'SPEC_INVALID',
@@ -26,6 +34,7 @@ export function setTimezone(w: EffectWriter, zone: string): void {
     );
   }
   writeSymlink(w, '/etc/localtime', `/usr/share/zoneinfo/${zone}`);
+  if (onlyIfPresent && !isFile(w.tree, '/etc/timezone')) return;
   writeFile(w, '/etc/timezone', `${zone}\n`, { mode: 0o644 });
 }
 
@@ -33,8 +42,12 @@ export const tzdataRule: EffectRule = {
   id: 'tzdata/localtime',
   package: 'tzdata',
   describe:
-    'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (zone: option, default Etc/UTC)',
-  apply(ctx) {
-    setTimezone(ctx.writer('tzdata'), ctx.options.timezone ?? DEFAULT_TIMEZONE);
+    'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (trixie: only over an existing one; zone: option, default Etc/UTC)',
+  apply(ctx, pkg) {
+    setTimezone(
+      ctx.writer('tzdata'),
+      ctx.options.timezone ?? DEFAULT_TIMEZONE,
+      timezoneFileOnlyIfPresent(pkg.postinst),
+    );
   },
 };
