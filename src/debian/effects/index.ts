@@ -7,6 +7,7 @@ import { caCertificatesRule } from './ca-certificates.js';
 import { gdkPixbufLoadersRule } from './gdk-pixbuf.js';
 import { javaCacertsRule } from './java-cacerts.js';
 import { localesRule } from './locales.js';
+import { multilibLinksRule } from './multilib-links.js';
 import { nginxModulesRule } from './nginx-modules.js';
 import { pamAuthUpdateRule } from './pam.js';
 import { phpModulesRule, phpSapiIniRule } from './php.js';
@@ -55,6 +56,7 @@ export const EFFECT_RULES: readonly EffectRule[] = [
   systemAccountsRule,
   shellsRule,
   ...SIMPLE_RULES.filter((r) => r.id !== 'base-files/postinst').map(simpleEffect),
+  multilibLinksRule,
   tmpfilesRule,
   templateCopiesRule,
   createdPathsRule,
