@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { statPath } from '../debian/effects/tree-io.js';
 import type { ContainerConfig } from '../oci/types.js';
 import type { VNode } from '../vfs/node.js';
@@ -216,7 +215,9 @@ function elfNotes(tree: FileTree, head: Buffer, key: string, what: string, arch:
     is64 ? Number(little ? head.readBigUInt64LE(at) : head.readBigUInt64BE(at)) : u32(at);
   const machine = u16(18);
   const expected = ELF_MACHINE[arch];
-  if (expected !== undefined && machine !== expected) {
+  // An x86-64 kernel runs i386 programs (their loader, e.g. libc6-i386's, is checked below).
+  const runsOn = machine === expected || (arch === 'amd64' && machine === ELF_MACHINE['386']);
+  if (expected !== undefined && !runsOn) {
     return [
       `the image's ${what} is /${key}, an ELF program for ${MACHINE_NAMES[machine] ?? `machine ${machine}`}: it cannot run on ${arch}`,
     ];

@@ -46,6 +46,27 @@ function elf(machine: number, loader?: string): Buffer {
   return b;
 }
 
+/** The same for ELF32 (i386 programs). */
+function elf32(machine: number, loader?: string): Buffer {
+  const b = Buffer.alloc(0x200);
+  b.writeUInt32BE(0x7f454c46, 0);
+  b[4] = 1; // 32-bit
+  b[5] = 1;
+  b[6] = 1;
+  b.writeUInt16LE(2, 16);
+  b.writeUInt16LE(machine, 18);
+  b.writeUInt32LE(52, 28); // e_phoff
+  b.writeUInt16LE(32, 42); // e_phentsize
+  b.writeUInt16LE(loader === undefined ? 0 : 1, 44); // e_phnum
+  if (loader !== undefined) {
+    b.writeUInt32LE(3, 52); // PT_INTERP
+    b.writeUInt32LE(0x100, 52 + 4); // p_offset
+    b.writeUInt32LE(loader.length + 1, 52 + 16); // p_filesz
+    b.write(`${loader}\0`, 0x100, 'latin1');
+  }
+  return b;
+}
+
 const AMD64 = 'linux/amd64';
 const cfg = (c: ContainerConfig): ContainerConfig => ({ Env: ['PATH=/usr/bin:/bin'], ...c });
 
@@ -89,6 +110,25 @@ describe('run check', () => {
     assert.match(node ?? '', /#!\/usr\/bin\/env node, and node is not in the image's PATH/);
     const whole = { ...npm, '/usr/bin/env': elf(62), '/usr/bin/node': elf(62) };
     assert.deepEqual(await runNotes(tree(whole), cfg({ Entrypoint: ['npm'] }), AMD64), []);
+  });
+
+  test('an i386 program runs on amd64 when its loader is there (libc6-i386), not on arm64', async () => {
+    const program = elf32(3, '/lib/ld-linux.so.2');
+    const run = cfg({ Entrypoint: ['/app/p32'] });
+    const [missing] = await runNotes(tree({ '/app/p32': program }), run, AMD64);
+    assert.match(
+      missing ?? '',
+      /dynamically linked against \/lib\/ld-linux\.so\.2, and that is not in the image/,
+    );
+    const withLoader = tree({
+      '/app/p32': program,
+      '/lib': { link: 'usr/lib' },
+      '/usr/lib/ld-linux.so.2': { link: '../lib32/ld-linux.so.2' },
+      '/usr/lib32/ld-linux.so.2': elf32(3),
+    });
+    assert.deepEqual(await runNotes(withLoader, run, AMD64), []);
+    const [arm] = await runNotes(withLoader, run, 'linux/arm64');
+    assert.match(arm ?? '', /an ELF program for i386: it cannot run on arm64/);
   });
 
   test('an ELF program whose loader is missing, or for another architecture', async () => {
