@@ -370,6 +370,29 @@ describe('effects: system accounts from adduser calls', () => {
     }
     assert.equal(tree.get('var/lib/tomcat'), undefined, 'systemd-sysusers makes no home directory');
   });
+
+  it("creates trixie's systemd-network from `u!` (a locked account: shadow expiry day 1, as systemd-sysusers 257 writes it)", async () => {
+    const systemd: DebSpec = {
+      name: 'systemd',
+      entries: [
+        {
+          path: './usr/lib/sysusers.d/systemd-network.conf',
+          content: '#  This file is part of systemd.\n\nu! systemd-network - "systemd Network Management"\n',
+        },
+      ],
+      controlFiles: {
+        postinst: 'if [ -z "$2" ]; then\n   systemd-sysusers systemd-network.conf\nfi\n',
+      },
+    };
+    const tree = await install([basePasswd, passwd, systemd]);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /\nsystemd-network:x:999:999:systemd Network Management:\/:\/usr\/sbin\/nologin\n$/,
+    );
+    const days = Math.floor(EPOCH / 86400);
+    // A scripted trixie install: `systemd-network:!*:20780:::::1:`.
+    assert.match(await text(tree, 'etc/shadow'), new RegExp(`\nsystemd-network:!\\*:${days}:::::1:\n$`));
+  });
   it("makes stunnel4's account from its sysusers.d file (a member of its own group, as systemd-sysusers leaves it) and the directories its postinst chowns through $CHOWN", async () => {
     const stunnel: DebSpec = {
       name: 'stunnel4',

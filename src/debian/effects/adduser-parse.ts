@@ -23,6 +23,8 @@ export type AccountCall =
       home?: string;
       shell?: string;
       gecos?: string;
+      /** sysusers.d `u!`: the account is locked (shadow's expiry day 1), not only its password. */
+      locked?: boolean;
       createHome: boolean;
       firstUid?: number;
       lastUid?: number;

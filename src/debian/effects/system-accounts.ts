@@ -184,7 +184,18 @@ export function applyAccountCall(
         home,
         shell,
       ]);
-      files.shadow?.push([call.name, call.by === 'sysusers' ? '!*' : '!', lastchg, '', '', '', '', '', '']);
+      const expire = call.locked === true ? '1' : '';
+      files.shadow?.push([
+        call.name,
+        call.by === 'sysusers' ? '!*' : '!',
+        lastchg,
+        '',
+        '',
+        '',
+        '',
+        expire,
+        '',
+      ]);
       const creates = call.createHome && !/^\/+nonexistent(\/|$)/.test(home);
       return creates ? { home, uid, gid } : undefined;
     }

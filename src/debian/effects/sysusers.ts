@@ -26,7 +26,7 @@ export function sysusersConfigs(script: string): string[] | 'all' {
 
 /**
  * The account calls of sysusers.d lines, groups first, then users, then memberships, as
- * systemd-sysusers 252 applies them: `g NAME ID`, `u NAME ID[:GROUP] "GECOS" HOME SHELL` (with the
+ * systemd-sysusers 252 applies them: `g NAME ID`, `u NAME ID[:GROUP] "GECOS" HOME SHELL` (`u!`: locked; with the
  * user's own group, gid = uid when free; home `/`, shell `/usr/sbin/nologin` for `-`), `m USER
  * GROUP`. Ids are allocated from the top of the system range down (`by: 'sysusers'`). Lines with
  * specifiers, id files or other types are left out. Pure.
@@ -39,7 +39,10 @@ export function parseSysusers(text: string): AccountCall[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.includes('%')) continue;
     const fields = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
-    const [type, name = '', id = '-', gecos = '-', home = '-', shell = '-'] = fields;
+    const [written, name = '', id = '-', gecos = '-', home = '-', shell = '-'] = fields;
+    // `u!` (systemd 257, trixie): the same user, its account locked (shadow's expiry day 1).
+    const locked = written === 'u!';
+    const type = locked ? 'u' : written;
     if (!isName(name)) continue;
     const dash = (v: string) => (v === '-' ? undefined : v);
     if (type === 'g' && /^(-|[0-9]+)$/.test(id)) {
@@ -60,6 +63,7 @@ export function parseSysusers(text: string): AccountCall[] {
         ...(uid === '-' ? {} : { uid: Number(uid) }),
         ...(group === undefined ? {} : /^[0-9]+$/.test(group) ? { gid: Number(group) } : { ingroup: group }),
         ...(dash(gecos) === undefined ? {} : { gecos }),
+        ...(locked ? { locked } : {}),
       });
     } else if (type === 'm' && isName(id)) {
       members.push({ op: 'member', by: 'sysusers', user: name, group: id });
