@@ -516,4 +516,27 @@ describe('effects: what postgresql-15 needs of postgresql-common and ssl-cert (t
     );
     assert.equal(tree.get('etc/ssl/private/ssl-cert-snakeoil.key'), undefined, 'no key is generated');
   });
+
+  it("keeps the first line for a path among the files one systemd-tmpfiles call names: trixie's /run/lock stays 1777", async () => {
+    const systemd: DebSpec = {
+      name: 'systemd',
+      entries: [
+        { path: './run/lock/', type: 'dir', mode: 0o1777 },
+        { path: './usr/lib/tmpfiles.d/debian.conf', content: 'd /run/lock    1777 root root -   -\n' },
+        {
+          path: './usr/lib/tmpfiles.d/legacy.conf',
+          content:
+            'd /run/lock 0755 root root -\nL /var/lock - - - - ../run/lock\nd /run/lock/subsys 0755 root root -\n',
+        },
+      ],
+      controlFiles: {
+        postinst:
+          'systemd-tmpfiles $' +
+          '{DPKG_ROOT:+--root="$DPKG_ROOT"} --create debian.conf legacy.conf || true\n',
+      },
+    };
+    const tree = await install([basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\n'), systemd]);
+    assert.equal(tree.get('run/lock')?.mode, 0o1777);
+    assert.equal(tree.get('run/lock/subsys')?.mode, 0o755);
+  });
 });

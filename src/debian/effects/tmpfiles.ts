@@ -95,7 +95,8 @@ async function applyLine(tree: FileTree, w: EffectWriter, line: TmpfilesLine): P
 /**
  * dh_installtmpfiles: for each installed package (configure order) whose postinst runs
  * `systemd-tmpfiles --create NAME.conf`, the `d` and `L` lines of /etc/tmpfiles.d/NAME.conf (the
- * administrator's override) or /usr/lib/tmpfiles.d/NAME.conf, applied as systemd-tmpfiles would.
+ * administrator's override) or /usr/lib/tmpfiles.d/NAME.conf, applied as systemd-tmpfiles would:
+ * the first line for a path among the files one call names wins.
  */
 export const tmpfilesRule: EffectRule = {
   id: 'systemd-tmpfiles/create',
@@ -106,13 +107,22 @@ export const tmpfilesRule: EffectRule = {
     for (const pkg of configureOrder(ctx.installed)) {
       if (pkg.postinst === undefined) continue;
       const w = ctx.writer(pkg.name);
+      // One systemd-tmpfiles run reads its files in the order named and keeps the first line for a
+      // path ("Duplicate line for path ..., ignoring"): trixie's debian.conf `d /run/lock 1777`
+      // wins over legacy.conf's `d /run/lock 0755`.
+      const seen = new Set<string>();
       for (const name of tmpfilesConfigs(pkg.postinst)) {
         const conf = [`/etc/tmpfiles.d/${name}`, `/usr/lib/tmpfiles.d/${name}`].find(
           (p) => statPath(ctx.tree, p)?.node.kind === 'file',
         );
         if (conf === undefined) continue;
         const text = (await readTreeFile(ctx.tree, conf))?.toString('utf8') ?? '';
-        for (const line of parseTmpfiles(text)) await applyLine(ctx.tree, w, line);
+        for (const line of parseTmpfiles(text)) {
+          const path = line.path.replace(/\/+$/, '') || '/';
+          if (seen.has(path)) continue;
+          seen.add(path);
+          await applyLine(ctx.tree, w, line);
+        }
       }
     }
   },
