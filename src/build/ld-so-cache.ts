@@ -1,6 +1,6 @@
 import { childNames, readTreeFile, resolvePath, statPath } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
-import { ELF_MACHINE, parseDynamic, readRange } from './elf-needed.js';
+import { parseDynamic, readRange } from './elf-needed.js';
 
 // /etc/ld.so.cache, as ldconfig writes it (glibc's "new" format, glibc-ld.so.cache1.1), for the
 // libraries in the directories /etc/ld.so.conf names outside the loader's own (/usr/local/lib, an
@@ -17,11 +17,23 @@ const ENTRY_SIZE = 24;
 /** cache_file_new_flags_endian_little. */
 const ENDIAN_LITTLE = 2;
 
-/** The cache flags the loader of each supported architecture accepts for its libraries. */
-const CACHE_FLAGS: Readonly<Record<string, number>> = {
-  amd64: 0x0303, // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
-  arm64: 0x0a03, // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64
+/**
+ * By dpkg architecture: the flags its loader takes a cache entry for (glibc's _DL_CACHE_DEFAULT_ID,
+ * what ldconfig gives its libraries) and the ELF machine of those libraries. Little-endian only: the
+ * cache is in the host's byte order (s390x's would be big-endian; it gets library-path-check's warning).
+ */
+const CACHE_ARCHES: Readonly<Record<string, { flags: number; machine: number }>> = {
+  amd64: { flags: 0x0303, machine: 62 }, // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
+  arm64: { flags: 0x0a03, machine: 183 }, // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64
+  armhf: { flags: 0x0903, machine: 40 }, // FLAG_ELF_LIBC6 | FLAG_ARM_LIBHF
+  armel: { flags: 0x0b03, machine: 40 }, // FLAG_ELF_LIBC6 | FLAG_ARM_LIBSF
+  i386: { flags: 0x0003, machine: 3 }, // FLAG_ELF_LIBC6
+  ppc64el: { flags: 0x0503, machine: 21 }, // FLAG_ELF_LIBC6 | FLAG_POWERPC_LIB64
+  riscv64: { flags: 0x1003, machine: 243 }, // FLAG_ELF_LIBC6 | FLAG_RISCV_FLOAT_ABI_DOUBLE
 };
+
+/** The dpkg architectures imprint writes /etc/ld.so.cache for. */
+export const LD_CACHE_ARCHES: readonly string[] = Object.keys(CACHE_ARCHES);
 
 const CONF = '/etc/ld.so.conf';
 /** What Debian's libc-bin and libc6 name in /etc/ld.so.conf.d, for images without those files. */
@@ -96,17 +108,17 @@ async function confDirs(tree: FileTree, path: string, depth: number): Promise<st
 
 /**
  * The bytes of /etc/ld.so.cache for the cache-only directories of an image of `arch` (dpkg name), or
- * undefined when there is nothing to write: no glibc, no such libraries, an architecture whose cache
- * flags are not known here (amd64 and arm64 are), or an image that has a cache already (a base
+ * undefined when there is nothing to write: no glibc, no such libraries, an architecture not in
+ * LD_CACHE_ARCHES (s390x, mips64el, ...), or an image that has a cache already (a base
  * image's, which its own ldconfig made). Each library is listed under its DT_SONAME (else its file
  * name), once (the first directory wins, as with ldconfig), pointing at the file of that name in its
  * directory when there is one, else at the library itself; libraries of another machine are left out.
  * Cost: reads each such library's ELF header, dynamic segment and string table.
  */
 export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buffer | undefined> {
-  const flags = CACHE_FLAGS[arch];
-  const machine = ELF_MACHINE[arch];
-  if (flags === undefined || statPath(tree, '/etc/ld.so.cache') !== undefined) return undefined;
+  const known = CACHE_ARCHES[arch];
+  if (known === undefined || statPath(tree, '/etc/ld.so.cache') !== undefined) return undefined;
+  const { flags, machine } = known;
   const { dirs } = await cacheOnlyDirs(tree);
   const entries = new Map<string, string>();
   for (const { key, libs } of dirs) {

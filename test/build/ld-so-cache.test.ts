@@ -40,6 +40,47 @@ function search(cache: Buffer, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A minimal little-endian shared object for `machine` (ELF32 or ELF64): one PT_LOAD over the file, a
+ * PT_DYNAMIC with DT_STRTAB, DT_STRSZ and DT_SONAME: what the cache writer reads of a library.
+ */
+function sharedObject(machine: number, is64: boolean, soname: string): Buffer {
+  const b = Buffer.alloc(0x300);
+  const word = (v: number, at: number) => (is64 ? b.writeBigUInt64LE(BigInt(v), at) : b.writeUInt32LE(v, at));
+  b.writeUInt32BE(0x7f454c46, 0);
+  b[4] = is64 ? 2 : 1;
+  b[5] = 1;
+  b[6] = 1;
+  b.writeUInt16LE(3, 16); // ET_DYN
+  b.writeUInt16LE(machine, 18);
+  const [phoff, phentsize] = is64 ? [64, 56] : [52, 32];
+  word(phoff, is64 ? 32 : 28);
+  b.writeUInt16LE(phentsize, is64 ? 54 : 42);
+  b.writeUInt16LE(2, is64 ? 56 : 44);
+  const ph = (i: number, type: number, offset: number, size: number) => {
+    const at = phoff + i * phentsize;
+    b.writeUInt32LE(type, at);
+    word(offset, is64 ? at + 8 : at + 4); // p_offset
+    word(offset, is64 ? at + 16 : at + 8); // p_vaddr = p_offset
+    word(size, is64 ? at + 32 : at + 16); // p_filesz
+  };
+  const [dyn, str] = [0x200, 0x280];
+  ph(0, 1, 0, b.length); // PT_LOAD
+  ph(1, 2, dyn, 0x80); // PT_DYNAMIC
+  b.write(`\0${soname}\0`, str, 'latin1');
+  const entry = is64 ? 16 : 8;
+  [
+    [5, str],
+    [10, soname.length + 2],
+    [14, 1],
+    [0, 0],
+  ].forEach(([tag, value], i) => {
+    word(tag as number, dyn + i * entry);
+    word(value as number, dyn + i * entry + entry / 2);
+  });
+  return b;
+}
+
 describe('/etc/ld.so.cache', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-ldcache-'));
   const hasGcc = await succeeds('gcc', ['--version']);
@@ -107,6 +148,38 @@ describe('/etc/ld.so.cache', async () => {
     }
   });
 
+  test("other little-endian architectures get their loader's flags (armhf, armel, i386, ppc64el, riscv64; checked under qemu-user); s390x and mips64el none", async () => {
+    const cases = [
+      { arch: 'armhf', triplet: 'arm-linux-gnueabihf', machine: 40, is64: false, flags: 0x0903 },
+      { arch: 'armel', triplet: 'arm-linux-gnueabi', machine: 40, is64: false, flags: 0x0b03 },
+      { arch: 'i386', triplet: 'i386-linux-gnu', machine: 3, is64: false, flags: 0x0003 },
+      { arch: 'ppc64el', triplet: 'powerpc64le-linux-gnu', machine: 21, is64: true, flags: 0x0503 },
+      { arch: 'riscv64', triplet: 'riscv64-linux-gnu', machine: 243, is64: true, flags: 0x1003 },
+    ];
+    for (const c of cases) {
+      const t = image({
+        [`/usr/lib/${c.triplet}/libc.so.6`]: 'x',
+        '/usr/local/lib/libz.so.1.3': sharedObject(c.machine, c.is64, 'libz.so.1'),
+      });
+      const bytes = await ldSoCacheBytes(t, c.arch);
+      assert.ok(bytes, c.arch);
+      assert.equal(bytes.readInt32LE(48), c.flags, c.arch); // the one entry's flags
+      assert.deepEqual(decodeLdSoCache(bytes), new Map([['libz.so.1', '/usr/local/lib/libz.so.1.3']]));
+      // A library of another machine is left out (an armhf library in an i386 image).
+      const other = c.machine === 40 ? 3 : 40;
+      const wrong = image({
+        [`/usr/lib/${c.triplet}/libc.so.6`]: 'x',
+        '/usr/local/lib/libz.so.1.3': sharedObject(other, c.is64, 'libz.so.1'),
+      });
+      assert.equal(await ldSoCacheBytes(wrong, c.arch), undefined, c.arch);
+    }
+    const s390x = image({
+      '/usr/lib/s390x-linux-gnu/libc.so.6': 'x',
+      '/usr/local/lib/libz.so.1': sharedObject(22, true, 'libz.so.1'),
+    });
+    assert.equal(await ldSoCacheBytes(s390x, 's390x'), undefined); // big-endian: the warning says so
+  });
+
   test('written for /usr/local/lib and conf-named /opt libraries; glibc reads it; the run check and the warning use it', {
     skip: (!hasGcc || !hasLdconfig) && 'needs gcc and ldconfig',
   }, async () => {
@@ -150,7 +223,8 @@ describe('/etc/ld.so.cache', async () => {
     // Not written: a cache is there already, another architecture, no such libraries.
     assert.equal(await ldSoCacheBytes(t, 'amd64'), undefined);
     assert.equal(await ldSoCacheBytes(image(files, links), 'arm64'), undefined); // x86-64 libraries only
-    assert.equal(await ldSoCacheBytes(image(files, links), 'riscv64'), undefined);
+    assert.equal(await ldSoCacheBytes(image(files, links), 'riscv64'), undefined); // x86-64 libraries only
+    assert.equal(await ldSoCacheBytes(image(files, links), 's390x'), undefined);
     assert.equal(
       await ldSoCacheBytes(image({ [`${LIB}/libz.so.1`]: built['libbar.so.10'] as Buffer }), 'amd64'),
       undefined,
