@@ -33,7 +33,7 @@ export function runMain(cli, argv) {
       },
       (err) => {
         settled = true;
-        writeSync(2, `imprint: internal error: ${err && err.stack ? err.stack : String(err)}\n`);
+        writeSync(2, `imprint: internal error: ${err?.stack ? err.stack : String(err)}\n`);
         process.exitCode = 1;
       },
     );
