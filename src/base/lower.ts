@@ -3,9 +3,9 @@ import { openDecompressed } from '../compress/index.js';
 import { ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import { layerWhiteout } from '../oci/whiteout.js';
 import { readTar, type TarReadEntry } from '../tar/index.js';
 import { implicitDirMeta, type VNode } from '../vfs/node.js';
-import { parentPath } from '../vfs/path.js';
 import { FileTree } from '../vfs/tree.js';
 
 /** The origin of every node that comes from the base image. */
@@ -39,14 +39,10 @@ export async function lowerTree(blobs: BlobReader, layers: readonly Descriptor[]
     const entries: Array<{ key: string; node: VNode }> = [];
     for await (const e of readTar(stream, { archive: what })) {
       const key = e.path.replace(/\/$/, '');
-      const slash = key.lastIndexOf('/');
-      const name = key.slice(slash + 1);
-      if (name === '.wh..wh..opq') {
-        opaque.push(parentPath(key));
-        continue;
-      }
-      if (name.startsWith('.wh.')) {
-        whiteouts.push(`${key.slice(0, slash + 1)}${name.slice(4)}`);
+      const wh = layerWhiteout(key, what);
+      if (wh !== null) {
+        if ('opaqueDir' in wh) opaque.push(wh.opaqueDir);
+        else whiteouts.push(wh.removes);
         continue;
       }
       let body: Buffer | undefined;

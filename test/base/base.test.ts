@@ -205,6 +205,23 @@ describe('lowerTree and changeset', async () => {
     assert.equal(links.size, 0);
   });
 
+  it("refuses a whiteout that names no sibling ('.wh.', '.wh..', '.wh...'), which would remove its own directory or climb out", async () => {
+    const lowest = await layer([dir('a/'), file('a/f', 'x'), file('b', 'y')]);
+    for (const name of ['a/.wh.', 'a/.wh..', 'a/.wh...', '.wh.', '.wh..']) {
+      const upper = await layer([dir('a/'), file(name, '')]);
+      const refused = (e: unknown) =>
+        isImprintError(e, 'INVALID_IMAGE') &&
+        e.message.includes(`layer ${upper.digest}`) &&
+        e.message.includes(JSON.stringify(name));
+      await assert.rejects(lowerTree(store, [lowest, upper]), refused, name);
+      await assert.rejects(
+        readImageFiles(store, [lowest, upper], () => true, 1024),
+        refused,
+        name,
+      );
+    }
+  });
+
   it('keeps a hard link whose first name a later layer or the spec removes, with its contents', async () => {
     const link = (path: string, target: string): TarWriteEntry => ({
       path,
