@@ -171,14 +171,23 @@ export function parseMode(mode: string, current: number, isDir = false): number 
   return bits;
 }
 
-async function applyCall(tree: FileTree, w: EffectWriter, call: PermCall): Promise<void> {
+/** The account a chown call names that the image's account files lack, if any. */
+async function missingAccount(tree: FileTree, call: PermCall): Promise<string | undefined> {
+  if (call.op !== 'chown') return undefined;
+  if (call.user !== undefined && (await lookupUid(tree, call.user)) === undefined) return call.user;
+  if (call.group !== undefined && (await lookupGid(tree, call.group)) === undefined) return call.group;
+  return undefined;
+}
+
+/** Applies one call; `withoutSetId`: a chmod's setuid and setgid bits are left out. */
+async function applyCall(
+  tree: FileTree,
+  w: EffectWriter,
+  call: PermCall,
+  withoutSetId = false,
+): Promise<void> {
   const uid = call.op === 'chown' && call.user !== undefined ? await lookupUid(tree, call.user) : undefined;
   const gid = call.op === 'chown' && call.group !== undefined ? await lookupGid(tree, call.group) : undefined;
-  if (
-    call.op === 'chown' &&
-    ((call.user !== undefined && uid === undefined) || (call.group !== undefined && gid === undefined))
-  )
-    return; // an account the image lacks: the script's call fails too
   for (const path of call.paths) {
     const hit = statPath(tree, path);
     if (hit === undefined) continue;
@@ -196,7 +205,7 @@ async function applyCall(tree: FileTree, w: EffectWriter, call: PermCall): Promi
       else {
         const mode = parseMode(call.mode, node.mode, node.kind === 'dir');
         if (mode === undefined) continue;
-        next = { ...node, mode: (node.mode & ~0o7777) | mode };
+        next = { ...node, mode: (node.mode & ~0o7777) | (withoutSetId ? mode & ~0o6000 : mode) };
       }
       if (next.uid === node.uid && next.gid === node.gid && next.mode === node.mode) continue;
       tree.add(key, { ...next, origin: w.origin }, { onExisting: 'replace' });
@@ -207,8 +216,11 @@ async function applyCall(tree: FileTree, w: EffectWriter, call: PermCall): Promi
 
 /**
  * Postinsts' literal chown/chgrp/chmod calls, per installed package in configure order, applied to
- * paths that exist (names from the image's account files; a call naming an unknown account does
- * nothing). mtimes are kept, as chown and chmod keep them.
+ * paths that exist (names from the image's account files). A call naming an account the image lacks
+ * (its adduser call had no /etc/passwd: no base-passwd) does nothing, and the script's later chmod
+ * calls on those paths set no setuid or setgid bit, meant for that account: openssh-client's
+ * `chmod 2755` after its `chgrp _ssh` made ssh-agent setgid root. The build warns, naming the package.
+ * mtimes are kept, as chown and chmod keep them.
  */
 export const postinstPermsRule: EffectRule = {
   id: 'postinst/chown-chmod',
@@ -219,7 +231,30 @@ export const postinstPermsRule: EffectRule = {
     for (const pkg of configureOrder(ctx.installed)) {
       if (pkg.postinst === undefined || !/\b(ch(own|grp|mod)|install)\b/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
-      for (const call of parsePermCalls(pkg.postinst)) await applyCall(ctx.tree, w, call);
+      const failed = new Map<string, string>(); // path -> the account its chown named
+      for (const call of parsePermCalls(pkg.postinst)) {
+        const missing = await missingAccount(ctx.tree, call);
+        if (missing !== undefined) {
+          for (const p of call.paths)
+            if (!failed.has(p) && statPath(ctx.tree, p) !== undefined) failed.set(p, missing);
+          continue;
+        }
+        const ownerless = call.op === 'chmod' ? call.paths.filter((p) => failed.has(p)) : [];
+        const paths = call.paths.filter((p) => !ownerless.includes(p));
+        if (paths.length > 0) await applyCall(ctx.tree, w, { ...call, paths });
+        if (ownerless.length > 0) await applyCall(ctx.tree, w, { ...call, paths: ownerless }, true);
+      }
+      for (const [account, paths] of groupByAccount(failed))
+        ctx.warn?.(
+          `${pkg.name}: its postinst gives ${paths.join(', ')} to ${account}, an account the image lacks, so ${paths.length === 1 ? 'it keeps' : 'they keep'} root's owner, without the setuid or setgid bit meant for it; the script's adduser or addgroup call makes it only in an /etc/passwd and /etc/group that exist: add base-passwd to packages`,
+        );
     }
   },
 };
+
+/** The failed paths of a script per account, in the order first met. Pure. */
+function groupByAccount(failed: ReadonlyMap<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [path, account] of failed) out.set(account, [...(out.get(account) ?? []), path]);
+  return out;
+}
