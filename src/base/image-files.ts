@@ -1,6 +1,7 @@
 import { type DecompressLimits, openDecompressed } from '../compress/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import { layerWhiteout } from '../oci/whiteout.js';
 import { readTar, type TarWriteEntry } from '../tar/index.js';
 import { readContent } from '../vfs/node.js';
 
@@ -74,7 +75,8 @@ async function readLayerFiles(
     what: layer.digest,
     ...(limits === undefined ? {} : { limits }),
   });
-  return collectLayerFiles(readTar(stream, { archive: layer.digest }), wanted, maxBytes, async (e) => {
+  const what = `layer ${layer.digest}`;
+  return collectLayerFiles(readTar(stream, { archive: layer.digest }), what, wanted, maxBytes, async (e) => {
     const chunks: Buffer[] = [];
     for await (const c of e.body) chunks.push(c as Buffer);
     return Buffer.concat(chunks);
@@ -91,13 +93,14 @@ export function entryLayerFiles(
   wanted: (path: string) => boolean,
   maxBytes: number,
 ): Promise<LayerFiles> {
-  return collectLayerFiles(entries, wanted, maxBytes, (e) =>
+  return collectLayerFiles(entries, 'a layer of this build', wanted, maxBytes, (e) =>
     e.body === undefined ? Promise.resolve(Buffer.alloc(0)) : readContent(e.body, e.bodySync),
   );
 }
 
 async function collectLayerFiles<E extends EntryHead>(
   entries: AsyncIterable<E> | Iterable<E>,
+  what: string,
   wanted: (path: string) => boolean,
   maxBytes: number,
   read: (e: E) => Promise<Buffer>,
@@ -106,12 +109,10 @@ async function collectLayerFiles<E extends EntryHead>(
   const hidden: Whiteouts = { gone: new Set(), opaque: new Set() };
   for await (const e of entries) {
     const path = e.path.replace(/\/$/, '');
-    const slash = path.lastIndexOf('/');
-    const name = path.slice(slash + 1);
-    if (name.startsWith('.wh.')) {
-      const dir = path.slice(0, slash + 1);
-      if (name === '.wh..wh..opq') hidden.opaque.add(dir);
-      else hidden.gone.add(`${dir}${name.slice(4)}`);
+    const wh = layerWhiteout(path, what);
+    if (wh !== null) {
+      if ('opaqueDir' in wh) hidden.opaque.add(wh.opaqueDir);
+      else hidden.gone.add(wh.removes);
       continue;
     }
     if (!wanted(path)) continue;

@@ -1,11 +1,12 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { openDecompressed } from '../compress/index.js';
+import { HashingStream } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import { layerWhiteout } from '../oci/whiteout.js';
 import { readTar, type TarReadEntry } from '../tar/index.js';
 import { implicitDirMeta, type VNode } from '../vfs/node.js';
-import { parentPath } from '../vfs/path.js';
 import { FileTree } from '../vfs/tree.js';
 
 /** The origin of every node that comes from the base image. */
@@ -24,29 +25,32 @@ export interface LowerTree {
 
 /**
  * Reads the base's layers in order into a tree of metadata (OCI whiteouts and opaque directories
- * applied), for laying the build's own content over it. File contents are not kept, except small files
+ * applied; each layer's uncompressed digest checked against `diffIds`, the config's, where given), for laying the build's own content over it. File contents are not kept, except small files
  * under /etc (accounts, configuration effects merge them); other contents are read again from their
  * layer when something opens them. Cost: decompresses and parses every base layer once.
  */
-export async function lowerTree(blobs: BlobReader, layers: readonly Descriptor[]): Promise<LowerTree> {
+export async function lowerTree(
+  blobs: BlobReader,
+  layers: readonly Descriptor[],
+  diffIds: readonly string[] = [],
+): Promise<LowerTree> {
   const tree = new FileTree(implicitDirMeta(0));
   let kept = 0;
-  for (const layer of layers) {
+  for (const [i, layer] of layers.entries()) {
     const what = `base layer ${layer.digest}`;
-    const { stream } = await openDecompressed(await blobs.open(layer), { what });
+    const { stream: tar } = await openDecompressed(await blobs.open(layer), { what });
+    const hashing = new HashingStream();
+    // The callback form returns the last stream; an error of either destroys both.
+    const stream = pipeline(tar, hashing, () => undefined);
     const opaque: string[] = [];
     const whiteouts: string[] = [];
     const entries: Array<{ key: string; node: VNode }> = [];
     for await (const e of readTar(stream, { archive: what })) {
       const key = e.path.replace(/\/$/, '');
-      const slash = key.lastIndexOf('/');
-      const name = key.slice(slash + 1);
-      if (name === '.wh..wh..opq') {
-        opaque.push(parentPath(key));
-        continue;
-      }
-      if (name.startsWith('.wh.')) {
-        whiteouts.push(`${key.slice(0, slash + 1)}${name.slice(4)}`);
+      const wh = layerWhiteout(key, what);
+      if (wh !== null) {
+        if ('opaqueDir' in wh) opaque.push(wh.opaqueDir);
+        else whiteouts.push(wh.removes);
         continue;
       }
       let body: Buffer | undefined;
@@ -55,6 +59,18 @@ export async function lowerTree(blobs: BlobReader, layers: readonly Descriptor[]
         kept += e.size;
       }
       entries.push({ key, node: nodeOf(e, body, () => readLayerFile(blobs, layer, key, e.size)) });
+    }
+    // readTar read the stream to its end: the digest is complete.
+    const diffId = diffIds[i];
+    if (diffId !== undefined && hashing.digest() !== diffId) {
+      throw new ImprintError(
+        'INVALID_IMAGE',
+        `${what}: its uncompressed content is ${hashing.digest()}, but the config's rootfs.diff_ids[${i}] is ${diffId}`,
+        {
+          hint: 'Runtimes refuse an image whose layers are not its diff_ids, and one built on it alike: rebuild or fetch the base image again, then run `imprint lock`.',
+          details: { layer: layer.digest, index: i, expected: diffId, found: hashing.digest() },
+        },
+      );
     }
     // A layer's whiteouts hide what the layers below hold (the tree holds nothing else yet); its own
     // entries then apply. Each removal costs what it removes, so a layer of 40,000 whiteouts is linear.

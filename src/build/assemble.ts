@@ -33,6 +33,7 @@ import { libraryPathNotes } from './library-path-check.js';
 import { pamIncludeNotes } from './pam-check.js';
 import { applyRemovals } from './remove.js';
 import { configNotes } from './run-check.js';
+import { serviceUserNotes } from './service-user-check.js';
 
 /** What a build writes on the host while it runs, which no files source may include. */
 export interface BuildWrites {
@@ -308,6 +309,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     ...(await javaTrustNotes(full, input.base?.nodes)),
     ...(await libraryPathNotes(full)),
     ...(await pamIncludeNotes(full, input.base?.nodes)),
+    ...(await serviceUserNotes(full, accounts, input.base?.nodes)),
     ...generatedDataNotes(full),
   ];
   const tree = input.base === undefined ? full : changeset(full, input.base.nodes, epoch, removed);

@@ -247,7 +247,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
           const lower =
             base === undefined
               ? undefined
-              : await step(`reading the base image's files for ${name}`, () => lowerTree(store, base.layers));
+              : await step(`reading the base image's files for ${name}`, () =>
+                  lowerTree(store, base.layers, base.config.rootfs.diff_ids),
+                );
           prewarmCompression(compression); // worker start-up overlaps the install
           spool ??= new ContentSpool(join(cacheDir, 'spool'));
           const currentSpool = spool;

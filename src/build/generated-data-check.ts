@@ -76,11 +76,31 @@ const GENERATED: readonly GeneratedData[] = [
 ];
 
 /**
- * Warnings for each database of `GENERATED` whose sources the image has and whose output it lacks.
- * Cost: lists two directories.
+ * fontconfig's caches (fc-cache, run by the fontconfig package's trigger) are binary and hold the
+ * font directories' mtimes, so imprint writes none: a warning when the image has fontconfig's
+ * configuration and fonts, and no cache. Cost: one walk over the tree's keys.
+ */
+function fontCacheNotes(tree: FileTree): string[] {
+  if (!exists(tree, '/etc/fonts/fonts.conf')) return [];
+  const fonts = `${resolvePath(tree, '/usr/share/fonts')}/`;
+  const cache = `${resolvePath(tree, '/var/cache/fontconfig')}/`;
+  let count = 0;
+  for (const key of tree.keys()) {
+    if (key.startsWith(cache) && /\.cache-[0-9]+$/.test(key)) return [];
+    if (key.startsWith(fonts) && /\.(ttf|otf|ttc|pfb|pcf(\.gz)?|woff2?)$/i.test(key)) count++;
+  }
+  if (count === 0) return [];
+  return [
+    `the image has ${count} font file${count === 1 ? '' : 's'} under /usr/share/fonts and fontconfig's /etc/fonts/fonts.conf but no font cache in /var/cache/fontconfig, which Debian's scripts make with fc-cache and imprint does not (its files are binary and tied to the directories' mtimes): every process that uses fontconfig scans the fonts when it starts, and one whose user has no writable home prints "Fontconfig error: No writable cache directories"; give the image's user a writable home, set XDG_CACHE_HOME to a writable directory (/tmp, with base-files), or build on a base image that ran fc-cache`,
+  ];
+}
+
+/**
+ * Warnings for each database of `GENERATED` whose sources the image has and whose output it lacks,
+ * and for fonts without fontconfig's cache. Cost: lists two directories, walks the tree's keys once.
  */
 export function generatedDataNotes(tree: FileTree): string[] {
-  const notes: string[] = [];
+  const notes: string[] = fontCacheNotes(tree);
   for (const g of GENERATED) {
     const sources = childNames(tree, resolvePath(tree, g.dir)).filter((n) => n.endsWith(g.suffix));
     if (

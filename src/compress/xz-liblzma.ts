@@ -143,6 +143,13 @@ export class LiblzmaDecoder extends Transform {
   #busy = false;
   #freed = false;
   #wake: (() => void) | undefined;
+  /**
+   * Readable has called _read and nothing was pushed since: it will not call _read again until a push
+   * answers this one. That _read may be the very one that handed Transform the next piece (when the
+   * last piece left the readable side at its high-water mark), so the piece must be decoded and pushed,
+   * not held back to wait for a read that never comes.
+   */
+  #readPending = false;
 
   constructor(lib: Liblzma, what: string, guard: DecompressionGuard) {
     super({ readableHighWaterMark: OUT_SIZE, writableHighWaterMark: IN_SIZE });
@@ -176,6 +183,7 @@ export class LiblzmaDecoder extends Transform {
   }
 
   override _read(size: number): void {
+    this.#readPending = true;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
@@ -211,7 +219,7 @@ export class LiblzmaDecoder extends Transform {
     const { koffi: k, offsets } = this.#lib;
     for (;;) {
       if (this.destroyed || this.#freed) return;
-      if (this.readableLength >= this.readableHighWaterMark)
+      if (this.readableLength >= this.readableHighWaterMark && !this.#readPending)
         await new Promise<void>((resolve) => (this.#wake = resolve));
       if (this.destroyed || this.#freed) return;
       k.encode(this.#stream, offsets.nextOut, 'void *', this.#output);
@@ -221,6 +229,7 @@ export class LiblzmaDecoder extends Transform {
       const produced = OUT_SIZE - Number(k.decode(this.#stream, offsets.availOut, 'size_t'));
       if (produced > 0) {
         this.#guard.output(produced);
+        this.#readPending = false;
         this.push(Buffer.from(this.#outView.subarray(0, produced)));
       }
       if (ret === 1) return; // LZMA_STREAM_END: only after LZMA_FINISH, with LZMA_CONCATENATED

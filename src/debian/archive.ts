@@ -89,6 +89,8 @@ interface Pointer {
   sha256: string;
   /** sha256 hex of Release.gpg, in the detached form. */
   signature?: string;
+  /** The Release's Date (ISO 8601), so that an older one served later is seen for a replay. */
+  date?: string;
 }
 
 function hex(s: string): string {
@@ -102,7 +104,8 @@ function digestOf(hexValue: string): Digest {
 /**
  * Opens one suite of an archive: fetches InRelease (falling back to Release + Release.gpg), verifies
  * the signature against the source's keyring before parsing anything, refuses an expired
- * Valid-Until (unless `checkValidUntil` is false) and a Release of another suite, and caches the
+ * Valid-Until (unless `checkValidUntil` is false), a Release of another suite and one older than the
+ * suite's Release verified before (checkNotOlder), and caches the
  * signed bytes by their sha256. Offline (or with a cached `releaseSha256`) it uses the cached
  * Release, whose signature is verified again on every use: the per-(url, suite) pointer that finds
  * it is a trust-on-first-use input. Cost: one small download online, none offline.
@@ -174,12 +177,18 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
     );
   }
   if (!pinned) checkValidUntil(release, { now: opts.now, checkValidUntil: source.checkValidUntil, what });
+  if (fetched && !pinned) await checkNotOlder(release, loaded.sha256, pointerFile, what);
 
   if (fetched) {
     // Cache only what verified: the signed bytes (and signature) by sha256, then the pointer (to the
     // newest Release of the suite: not to one a lock pins).
     await store.putBytes(loaded.bytes);
-    const pointer: Pointer = { url: source.url, suite: source.suite, sha256: loaded.sha256 };
+    const pointer: Pointer = {
+      url: source.url,
+      suite: source.suite,
+      sha256: loaded.sha256,
+      ...(release.date === undefined ? {} : { date: release.date.toISOString() }),
+    };
     if (loaded.signature !== undefined) {
       const sig = await store.putBytes(loaded.signature);
       pointer.signature = sig.digest.slice('sha256:'.length);
@@ -347,6 +356,36 @@ async function readWhole(stream: Readable): Promise<Buffer> {
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * Refuses a Release older (by its Date) than the one of the same URL and suite verified before: a
+ * signed but stale Release replayed by a mirror or a man in the middle would hide every later fix.
+ * The first Release seen, or one without a Date, has nothing to compare with.
+ */
+async function checkNotOlder(
+  release: ReleaseInfo,
+  sha256: string,
+  pointerFile: string,
+  what: string,
+): Promise<void> {
+  const before = await readPointer(pointerFile);
+  if (before?.date === undefined || before.sha256 === sha256 || release.date === undefined) return;
+  const seen = new Date(before.date);
+  if (Number.isNaN(seen.getTime()) || release.date.getTime() >= seen.getTime()) return;
+  throw new ImprintError(
+    'RELEASE_INVALID',
+    `${what}: Date ${release.date.toISOString()} is older than ${seen.toISOString()}, the Date of the Release of this suite verified before (sha256 ${before.sha256}): the archive serves stale metadata (an out-of-date mirror, or a replay)`,
+    {
+      hint: `Try again later, or use another mirror; a lock pins its own Release and is not affected. If the archive was really rolled back, remove ${pointerFile}.`,
+      details: {
+        file: what,
+        date: release.date.toISOString(),
+        seen: seen.toISOString(),
+        seenSha256: before.sha256,
+      },
+    },
+  );
 }
 
 async function readPointer(file: string): Promise<Pointer | undefined> {

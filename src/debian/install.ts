@@ -247,6 +247,7 @@ async function install(
   }
 
   let effects: AppliedEffect[] = [];
+  const effectWarnings: string[] = [];
   if (opts.effects !== false) {
     const infos = new Map<string, InstalledInfo>();
     for (const p of installed)
@@ -266,6 +267,7 @@ async function install(
       arch: opts.arch,
       installed: infos,
       options: opts.effects ?? {},
+      warnings: effectWarnings,
     });
     for (const e of effects) for (const key of e.paths) track(e.origin, key);
   }
@@ -287,7 +289,8 @@ async function install(
     removed,
     stats: { ...stats, entries },
     spool,
-    warnings: opts.effects === false ? [] : alternativeWarnings(unreproduced, opts.arch),
+    warnings:
+      opts.effects === false ? [] : [...alternativeWarnings(unreproduced, opts.arch), ...effectWarnings],
   };
 }
 

@@ -107,14 +107,3 @@ export async function* layerEntries(blobs: BlobReader, layer: Descriptor): Async
   const { stream } = await openDecompressed(await blobs.open(layer), { what });
   yield* readTar(stream, { archive: what, allowUnsafe: true });
 }
-
-/** The whiteout target of a path (`a/.wh.b` → `a/b`), `opaque` for `.wh..wh..opq`, else null. */
-export function whiteoutOf(path: string): { opaqueDir: string } | { removes: string } | null {
-  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
-  const slash = trimmed.lastIndexOf('/');
-  const dir = trimmed.slice(0, slash + 1);
-  const base = trimmed.slice(slash + 1);
-  if (base === '.wh..wh..opq') return { opaqueDir: dir };
-  if (base.startsWith('.wh.')) return { removes: `${dir}${base.slice(4)}` };
-  return null;
-}

@@ -3,8 +3,9 @@
 
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
+import { whiteoutOf } from '../oci/whiteout.js';
 import { difference } from './classify.js';
-import { type EntryRecord, layerEntries, readRecord, whiteoutOf } from './entries.js';
+import { type EntryRecord, layerEntries, readRecord } from './entries.js';
 import { compareRecords, presence } from './entry-compare.js';
 import type { Difference } from './types.js';
 
@@ -145,10 +146,13 @@ export class LayerWhiteouts {
   /** Opaque directories' prefixes ('' for the root): what is under them is hidden, not their entry. */
   readonly #opaque = new Set<string>();
 
-  /** Records `path` (an archive path) when it is a whiteout; returns whether it was one. */
+  /**
+   * Records `path` (an archive path) when it is a whiteout; returns whether it was one. A malformed
+   * one (`.wh.`, `.wh..`) hides nothing: the diff shows it as the entry it is.
+   */
   add(path: string): boolean {
     const wh = whiteoutOf(path);
-    if (wh === null) return false;
+    if (wh === null || wh === 'malformed') return false;
     if ('opaqueDir' in wh) {
       this.#opaque.add(wh.opaqueDir); // 'a/', or '' at the root of the layer
     } else {

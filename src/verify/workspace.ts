@@ -1,8 +1,8 @@
 // Recreating a build's inputs from its provenance in a fresh directory.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorText, ImprintError } from '../errors.js';
@@ -33,9 +33,11 @@ export async function recreateInputs(
       },
     );
   }
+  const root = await realpath(dir);
   for (const set of build.files) {
     for (const e of set.entries) {
       const to = join(dir, e.path);
+      await checkInside(root, to, `${set.field}: ${e.path}`);
       if (e.type === 'dir') {
         await mkdir(to, { recursive: true });
       } else if (e.type === 'symlink') {
@@ -49,6 +51,34 @@ export async function recreateInputs(
     }
   }
   return specFile;
+}
+
+/**
+ * Refuses (PROVENANCE_INVALID) to write `to` when the nearest part of it that exists is, or goes
+ * through, a symbolic link an earlier entry made that leads outside `root` (or nowhere): mkdir and the
+ * copy would follow it, and the provenance, which the image carries, would choose where on this
+ * machine files are written. Links inside `root` are fine: the build follows them too.
+ */
+async function checkInside(root: string, to: string, what: string): Promise<void> {
+  for (let p = to; ; p = dirname(p)) {
+    let link: boolean;
+    try {
+      link = (await lstat(p)).isSymbolicLink();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && p !== dirname(p)) continue;
+      throw err;
+    }
+    const real = link ? await realpath(p).catch(() => undefined) : await realpath(p);
+    if (real !== undefined && (real === root || real.startsWith(`${root}${sep}`))) return;
+    throw new ImprintError(
+      'PROVENANCE_INVALID',
+      `the recorded input ${what} would be written through the recorded symbolic link ${p.slice(root.length + 1) || p} to ${real ?? 'a path that does not exist'}, outside the directory verify rebuilds in`,
+      {
+        hint: 'imprint build never records a file below a link that leaves the spec directory: this provenance was not written by imprint, so do not trust the image it came with.',
+        details: { file: what, link: p, resolved: real },
+      },
+    );
+  }
 }
 
 async function copyVerified(from: string, to: string, sha256: string, what: string): Promise<void> {

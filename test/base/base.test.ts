@@ -205,6 +205,38 @@ describe('lowerTree and changeset', async () => {
     assert.equal(links.size, 0);
   });
 
+  it("refuses a layer whose uncompressed digest is not the config's diff_id (runtimes would refuse the image)", async () => {
+    const one = await layer([dir('a/'), file('a/f', 'x')]);
+    const two = await layer([dir('b/'), file('b/g', 'y')]);
+    // Uncompressed layers: the diff_id is the blob's digest.
+    const lower = await lowerTree(store, [one, two], [one.digest, two.digest]);
+    assert.deepEqual(paths(lower.tree), ['a/', 'a/f', 'b/', 'b/g']);
+    await assert.rejects(
+      lowerTree(store, [one, two], [one.digest, one.digest]),
+      (e: unknown) =>
+        isImprintError(e, 'INVALID_IMAGE') &&
+        e.message.startsWith(`base layer ${two.digest}: `) &&
+        e.message.includes(`diff_ids[1] is ${one.digest}`),
+    );
+  });
+
+  it("refuses a whiteout that names no sibling ('.wh.', '.wh..', '.wh...'), which would remove its own directory or climb out", async () => {
+    const lowest = await layer([dir('a/'), file('a/f', 'x'), file('b', 'y')]);
+    for (const name of ['a/.wh.', 'a/.wh..', 'a/.wh...', '.wh.', '.wh..']) {
+      const upper = await layer([dir('a/'), file(name, '')]);
+      const refused = (e: unknown) =>
+        isImprintError(e, 'INVALID_IMAGE') &&
+        e.message.includes(`layer ${upper.digest}`) &&
+        e.message.includes(JSON.stringify(name));
+      await assert.rejects(lowerTree(store, [lowest, upper]), refused, name);
+      await assert.rejects(
+        readImageFiles(store, [lowest, upper], () => true, 1024),
+        refused,
+        name,
+      );
+    }
+  });
+
   it('keeps a hard link whose first name a later layer or the spec removes, with its contents', async () => {
     const link = (path: string, target: string): TarWriteEntry => ({
       path,

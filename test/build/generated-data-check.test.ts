@@ -32,6 +32,32 @@ describe('generated data check', () => {
     assert.match(notes[1]!, /gschemas\.compiled.*No schemas installed/);
   });
 
+  test("fonts and fontconfig's configuration without fc-cache's cache are warned about; with a cache or no fonts, not", () => {
+    const fonts = [
+      '/etc/fonts/fonts.conf',
+      '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+      '/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf',
+    ];
+    const notes = generatedDataNotes(tree(fonts));
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0]!,
+      /^the image has 2 font files under \/usr\/share\/fonts .*no font cache in \/var\/cache\/fontconfig/,
+    );
+    assert.match(notes[0]!, /No writable cache directories.*XDG_CACHE_HOME/);
+    assert.deepEqual(
+      generatedDataNotes(
+        tree([...fonts, '/var/cache/fontconfig/3830d5c3ddfd5cd38a049b759396e72e-le64.cache-8']),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      generatedDataNotes(tree(['/etc/fonts/fonts.conf'])),
+      [],
+      'fontconfig without fonts (a JRE)',
+    );
+  });
+
   test('the databases present, or no sources: no warning', () => {
     assert.deepEqual(
       generatedDataNotes(

@@ -42,6 +42,40 @@ describe('LiblzmaDecoder', { skip: lib === undefined && 'no liblzma.so.5 here' }
     assert.equal(total, 32 * MiB);
   });
 
+  test('a read that hands Transform the next piece is answered with output: the stream never stalls', async () => {
+    // Pieces of compressed text decode to a few hundred KiB each. With nobody reading, the decoder
+    // stops once a piece leaves the readable side at its high-water mark, and Transform holds the next
+    // piece back until a read. That read (its _read hands over the next piece) counts as pending until
+    // something is pushed, so Readable will not ask again: the decoder must push for it rather than
+    // wait for another read. Read here as the tar reader reads: all that is buffered, then wait.
+    const data = textBytes(8 * MiB, 3);
+    const input = await xz(data);
+    const d = decoder('re-entry');
+    for (let at = 0; at < input.length; at += 64 * 1024) d.write(input.subarray(at, at + 64 * 1024));
+    let before = -1;
+    while (d.readableLength !== before) {
+      before = d.readableLength;
+      await sleep(200);
+    }
+    assert.ok(d.readableLength >= d.readableHighWaterMark, `${d.readableLength} bytes buffered`);
+    // Ended only now: while its writable side is open, Transform holds the next piece back.
+    d.end();
+    let total = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`stalled after ${total} of ${data.length} bytes`)), 30_000);
+    });
+    const read = (async () => {
+      for await (const chunk of d) total += (chunk as Buffer).length;
+    })();
+    try {
+      await Promise.race([read, stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.equal(total, data.length);
+  });
+
   test('destroyed while input is pending or a call runs: the native memory is never touched after', (t) => {
     // In a child whose malloc checks its heap (a write into freed memory aborts it), many streams are
     // destroyed at every point of their input: after some output, and with input still queued.

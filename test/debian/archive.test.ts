@@ -363,6 +363,41 @@ describe('openArchive', () => {
     }
   });
 
+  it('refuses a signed Release older than the one of the suite seen before (a replay), and caches nothing of it', async () => {
+    const own = await createDebRepo({ packages: PACKAGES, date: new Date('2024-02-01T00:00:00Z') });
+    try {
+      const keys = await loadKeyring(own.keyringPath);
+      const cache = cacheDir();
+      const current = await openArchive(source(own, keys), options(cache));
+      // The older state of the suite, as validly signed as it was then.
+      await own.update({ packages: PACKAGES.slice(1), date: new Date('2024-01-15T00:00:00Z') });
+      await assert.rejects(
+        openArchive(source(own, keys), options(cache)),
+        (e: unknown) =>
+          isImprintError(e, 'RELEASE_INVALID') &&
+          e.message.startsWith(
+            `${own.url}/dists/${own.suite}/InRelease: Date 2024-01-15T00:00:00.000Z is older than 2024-02-01T00:00:00.000Z`,
+          ) &&
+          e.message.includes(current.releaseSha256),
+      );
+      const offline = await openArchive(source(own, keys), options(cache, { offline: true }));
+      assert.equal(offline.releaseSha256, current.releaseSha256, 'the pointer still names the newer Release');
+      // A lock that pins the older Release by its sha256 still reads it.
+      const older = own.inReleaseSha256();
+      const pinned = await openArchive(
+        source(own, keys),
+        options(cache, { releaseSha256: older, pinned: true }),
+      );
+      assert.equal(pinned.releaseSha256, older);
+      // The archive moving on is fine.
+      await own.update({ packages: PACKAGES, date: new Date('2024-03-01T00:00:00Z') });
+      const newer = await openArchive(source(own, keys), options(cache));
+      assert.equal(newer.releaseSha256, own.inReleaseSha256());
+    } finally {
+      await own.close();
+    }
+  });
+
   it('pinned: uses exactly the pinned Release, from the source or a mirror root, else RELEASE_CHANGED; looks names up', async () => {
     const own = await createDebRepo({ packages: PACKAGES });
     const mirror = mkdtempSync(join(tmpdir(), 'imprint-mirror-'));

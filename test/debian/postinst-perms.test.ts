@@ -141,6 +141,58 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('var/lib/redis'), ['750', 100, 102, EPOCH]);
     assert.deepEqual(meta('etc/redis'), ['2770', 100, 102, EPOCH]);
   });
+  it("leaves ssh-agent root's 0755 without base-passwd: no _ssh group, so no setgid bit meant for it (openssh-client), and warns", async () => {
+    const ssh: DebSpec = {
+      name: 'openssh-client',
+      entries: [
+        { path: './usr/bin/ssh-agent', content: 'elf', mode: 0o755 },
+        { path: './var/lib/x/', type: 'dir', mode: 0o755 },
+        { path: './usr/local/share/fonts/', type: 'dir', mode: 0o755 },
+      ],
+      controlFiles: {
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'set_ssh_agent_permissions() {',
+          '	if ! getent group _ssh >/dev/null; then',
+          '		addgroup --system --quiet --force-badname _ssh',
+          '	fi',
+          '	if ! dpkg-statoverride --list /usr/bin/ssh-agent >/dev/null; then',
+          '		chgrp _ssh /usr/bin/ssh-agent',
+          '		chmod 2755 /usr/bin/ssh-agent',
+          '	fi',
+          '}',
+          'set_ssh_agent_permissions',
+          'chown nosuchuser /var/lib/x',
+          'chmod 4700 /var/lib/x',
+          'chown root:staff /usr/local/share/fonts',
+          'chmod 2775 /usr/local/share/fonts',
+          '',
+        ].join('\n'),
+      },
+    };
+    const warnings: string[] = [];
+    const tree = await install([ssh], warnings);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    assert.equal(tree.get('etc/group'), undefined, 'no base-passwd: no account files are made up');
+    assert.deepEqual(meta('usr/bin/ssh-agent'), ['755', 0, 0], 'not setgid root');
+    assert.deepEqual(meta('var/lib/x'), ['4700', 0, 0], 'a directory: setuid gives no privilege');
+    assert.deepEqual(meta('usr/local/share/fonts'), ['2775', 0, 0], 'fontconfig-config: root is 0 anyway');
+    assert.equal(warnings.length, 1, 'nosuchuser and staff: no setid bit left out, not made by the package');
+    assert.match(
+      warnings[0] as string,
+      /^openssh-client: .*\/usr\/bin\/ssh-agent to _ssh, .*add base-passwd/,
+    );
+    const withAccounts = await install([basePasswd, ssh], warnings);
+    assert.deepEqual(
+      [withAccounts.get('usr/bin/ssh-agent')?.mode.toString(8), withAccounts.get('usr/bin/ssh-agent')?.gid],
+      ['2755', 101],
+    );
+    assert.equal(warnings.length, 1, 'with base-passwd: no warning');
+  });
   it("gives squid's log and cache directories to proxy, as its postinst does with the names squid -k parse prints", async () => {
     const proxyPasswd: DebSpec = basePasswdDeb(
       'root:*:0:0:root:/root:/bin/bash\nproxy:*:13:13:proxy:/bin:/usr/sbin/nologin\n',

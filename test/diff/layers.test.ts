@@ -86,6 +86,15 @@ describe('LayerWhiteouts', () => {
     assert.deepEqual([...fs.keys()], ['etc/', 'etc/motdx', 'srvx', 'opt/app/']);
   });
 
+  it("hides nothing with a whiteout that names no sibling ('.wh.', '.wh..', '.wh...'): it is shown as the entry it is", () => {
+    const w = new LayerWhiteouts();
+    for (const p of ['etc/.wh.', 'etc/.wh..', 'etc/.wh...', '.wh.', '.wh..'])
+      assert.equal(w.add(p), false, p);
+    const fs = new Map(['etc/', 'etc/motd', 'srv/'].map((p) => [p, p]));
+    assert.equal(w.applyTo(fs), 0);
+    assert.equal(fs.size, 3);
+  });
+
   it('applies 200,000 whiteouts to 200,000 paths in one pass', { timeout: 60_000 }, () => {
     // One scan of the lower paths per whiteout would make this 4·10^10 prefix tests (hours); a pass
     // over the paths with a set lookup per ancestor is a few hundred thousand.

@@ -8,15 +8,21 @@ import { installPackages } from '../../src/debian/install.js';
 import { FileTree } from '../../src/vfs/tree.js';
 import { type DebSpec, debInput } from './debfile.js';
 
-/** An install function for this test file: `await install(specs)` gives the tree (amd64, at `epoch`). */
-export function treeInstaller(prefix: string, epoch: number): (specs: DebSpec[]) => Promise<FileTree> {
+/**
+ * An install function for this test file: `await install(specs)` gives the tree (amd64, at `epoch`);
+ * the install's warnings are appended to `warnings` when given.
+ */
+export function treeInstaller(
+  prefix: string,
+  epoch: number,
+): (specs: DebSpec[], warnings?: string[]) => Promise<FileTree> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const spools: Array<{ close(): Promise<void> }> = [];
   after(async () => {
     for (const s of spools) await s.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return async (specs) => {
+  return async (specs, warnings) => {
     const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: epoch });
     const result = await installPackages(
       tree,
@@ -24,6 +30,7 @@ export function treeInstaller(prefix: string, epoch: number): (specs: DebSpec[])
       { epoch, arch: 'amd64', spoolDir: join(dir, 'spool'), mergedUsr: true },
     );
     spools.push(result.spool);
+    warnings?.push(...result.warnings);
     return tree;
   };
 }

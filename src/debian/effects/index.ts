@@ -91,6 +91,8 @@ export interface ApplyEffectsInput {
   installed: ReadonlyMap<string, InstalledInfo>;
   options?: EffectOptions;
   rules?: readonly EffectRule[];
+  /** Where rules' warnings go (each message once, in the order first reported). */
+  warnings?: string[];
 }
 
 /**
@@ -132,6 +134,9 @@ export async function applyEffects(input: ApplyEffectsInput): Promise<AppliedEff
             if (!list.includes(k)) list.push(k);
           },
         }),
+        warn: (message) => {
+          if (input.warnings !== undefined && !input.warnings.includes(message)) input.warnings.push(message);
+        },
       };
       await rule.apply(ctx, pkg, match);
       for (const [origin, paths] of written) applied.push({ rule: rule.id, origin, paths });

@@ -2,10 +2,11 @@
 // service's directories get once its account exists (uuid-runtime's /var/lib/libuuid uuidd 2775,
 // openssh-client's ssh-agent setgid _ssh, cron's crontabs 1730 root:crontab, ...).
 import type { FileTree } from '../../vfs/tree.js';
+import { parseAccountCalls } from './adduser-parse.js';
 import { literalCalls } from './script-eval.js';
 import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
 import { type EffectWriter, statPath } from './tree-io.js';
-import type { EffectRule } from './types.js';
+import type { EffectRule, InstalledInfo } from './types.js';
 
 /** One call: a new owner and/or group, or a mode change, for absolute paths. */
 export type PermCall =
@@ -171,14 +172,32 @@ export function parseMode(mode: string, current: number, isDir = false): number 
   return bits;
 }
 
-async function applyCall(tree: FileTree, w: EffectWriter, call: PermCall): Promise<void> {
-  const uid = call.op === 'chown' && call.user !== undefined ? await lookupUid(tree, call.user) : undefined;
-  const gid = call.op === 'chown' && call.group !== undefined ? await lookupGid(tree, call.group) : undefined;
-  if (
-    call.op === 'chown' &&
-    ((call.user !== undefined && uid === undefined) || (call.group !== undefined && gid === undefined))
-  )
-    return; // an account the image lacks: the script's call fails too
+// root is uid and gid 0 in every image (the build writes it where no package did), also while
+// effects run on a tree that has no /etc/passwd yet.
+const uidOf = async (tree: FileTree, name: string) => (name === 'root' ? 0 : await lookupUid(tree, name));
+const gidOf = async (tree: FileTree, name: string) => (name === 'root' ? 0 : await lookupGid(tree, name));
+
+/** The account a chown call names that the image's account files lack, if any. */
+async function missingAccount(tree: FileTree, call: PermCall): Promise<string | undefined> {
+  if (call.op !== 'chown') return undefined;
+  if (call.user !== undefined && (await uidOf(tree, call.user)) === undefined) return call.user;
+  if (call.group !== undefined && (await gidOf(tree, call.group)) === undefined) return call.group;
+  return undefined;
+}
+
+/**
+ * Applies one call. `withoutSetId`: a chmod's setuid and setgid bits are left out on what is not a
+ * directory (where setgid only passes the group on); returns whether it left any out.
+ */
+async function applyCall(
+  tree: FileTree,
+  w: EffectWriter,
+  call: PermCall,
+  withoutSetId = false,
+): Promise<boolean> {
+  let withheld = false;
+  const uid = call.op === 'chown' && call.user !== undefined ? await uidOf(tree, call.user) : undefined;
+  const gid = call.op === 'chown' && call.group !== undefined ? await gidOf(tree, call.group) : undefined;
   for (const path of call.paths) {
     const hit = statPath(tree, path);
     if (hit === undefined) continue;
@@ -196,19 +215,26 @@ async function applyCall(tree: FileTree, w: EffectWriter, call: PermCall): Promi
       else {
         const mode = parseMode(call.mode, node.mode, node.kind === 'dir');
         if (mode === undefined) continue;
-        next = { ...node, mode: (node.mode & ~0o7777) | mode };
+        const strip = withoutSetId && node.kind !== 'dir' && (mode & 0o6000) !== 0;
+        withheld ||= strip;
+        next = { ...node, mode: (node.mode & ~0o7777) | (strip ? mode & ~0o6000 : mode) };
       }
       if (next.uid === node.uid && next.gid === node.gid && next.mode === node.mode) continue;
       tree.add(key, { ...next, origin: w.origin }, { onExisting: 'replace' });
       w.record(key);
     }
   }
+  return withheld;
 }
 
 /**
  * Postinsts' literal chown/chgrp/chmod calls, per installed package in configure order, applied to
- * paths that exist (names from the image's account files; a call naming an unknown account does
- * nothing). mtimes are kept, as chown and chmod keep them.
+ * paths that exist (names from the image's account files). A call naming an account the image lacks
+ * (its adduser call had no /etc/passwd: no base-passwd) does nothing, and the script's later chmod
+ * calls on those paths set no setuid or setgid bit on a file, meant for that account: openssh-client's
+ * `chmod 2755` after its `chgrp _ssh` made ssh-agent setgid root. The build warns, naming the package,
+ * when a bit was left out or the account is one the package's own scripts create (a service's). mtimes
+ * are kept, as chown and chmod keep them.
  */
 export const postinstPermsRule: EffectRule = {
   id: 'postinst/chown-chmod',
@@ -219,7 +245,44 @@ export const postinstPermsRule: EffectRule = {
     for (const pkg of configureOrder(ctx.installed)) {
       if (pkg.postinst === undefined || !/\b(ch(own|grp|mod)|install)\b/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
-      for (const call of parsePermCalls(pkg.postinst)) await applyCall(ctx.tree, w, call);
+      const failed = new Map<string, string>(); // path -> the account its chown named
+      const withheld = new Set<string>(); // accounts a setuid or setgid bit was meant for
+      for (const call of parsePermCalls(pkg.postinst)) {
+        const missing = await missingAccount(ctx.tree, call);
+        if (missing !== undefined) {
+          for (const p of call.paths)
+            if (!failed.has(p) && statPath(ctx.tree, p) !== undefined) failed.set(p, missing);
+          continue;
+        }
+        const ownerless = call.op === 'chmod' ? call.paths.filter((p) => failed.has(p)) : [];
+        const paths = call.paths.filter((p) => !ownerless.includes(p));
+        if (paths.length > 0) await applyCall(ctx.tree, w, { ...call, paths });
+        for (const p of ownerless)
+          if (await applyCall(ctx.tree, w, { ...call, paths: [p] }, true))
+            withheld.add(failed.get(p) as string);
+      }
+      const own = ownAccounts(pkg);
+      for (const [account, paths] of groupByAccount(failed))
+        if (withheld.has(account) || own.has(account))
+          ctx.warn?.(
+            `${pkg.name}: its postinst gives ${paths.join(', ')} to ${account}, an account the image lacks, so ${paths.length === 1 ? 'it keeps' : 'they keep'} root's owner${withheld.has(account) ? ', without the setuid or setgid bit meant for it' : ''}; the script's adduser or addgroup call makes it only in an /etc/passwd and /etc/group that exist: add base-passwd to packages`,
+          );
     }
   },
 };
+
+/** The failed paths of a script per account, in the order first met. Pure. */
+function groupByAccount(failed: ReadonlyMap<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [path, account] of failed) out.set(account, [...(out.get(account) ?? []), path]);
+  return out;
+}
+
+/** The users and groups a package's preinst and postinst create (adduser, addgroup, ...). Pure. */
+function ownAccounts(pkg: InstalledInfo): Set<string> {
+  const out = new Set<string>();
+  for (const script of [pkg.preinst, pkg.postinst])
+    for (const call of script === undefined ? [] : parseAccountCalls(script).calls)
+      if (call.op !== 'member') out.add(call.name);
+  return out;
+}

@@ -40,6 +40,8 @@ export interface EffectContext {
   options: EffectOptions;
   /** A writer whose nodes carry `origin` (the package the effect belongs to). */
   writer(origin: string): EffectWriter;
+  /** Reports what a script would have done that the rule could not (a warning for the build to print). */
+  warn?(message: string): void;
 }
 
 /**
