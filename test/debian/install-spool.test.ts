@@ -161,7 +161,8 @@ describe('ContentSpool', () => {
     const check = (ref: ContentRef, data: Buffer, where: string) => {
       const range = spool.opener(ref, where).range;
       assert.ok(range !== undefined, where);
-      for (const [s, e] of ranges) assert.ok(range(s, e)?.equals(data.subarray(s, e)), `${where} [${s}, ${e})`);
+      for (const [s, e] of ranges)
+        assert.ok(range(s, e)?.equals(data.subarray(s, e)), `${where} [${s}, ${e})`);
       assert.equal(range(0, data.length + 1), undefined, `${where}: beyond the body`);
     };
     check(packedRef, packed, 'segment in memory');

@@ -110,7 +110,10 @@ describe('auth', () => {
       '/home/u/.config/containers/auth.json',
       '/home/u/.docker/config.json',
     ]);
-    assert.deepEqual(authFiles({ XDG_RUNTIME_DIR: '/run/user/1000' }, '/home/u', 1000)[0], '/run/user/1000/containers/auth.json');
+    assert.deepEqual(
+      authFiles({ XDG_RUNTIME_DIR: '/run/user/1000' }, '/home/u', 1000)[0],
+      '/run/user/1000/containers/auth.json',
+    );
   });
 
   it('runs credential helpers: credHelpers of the registry, else the auths entry, else credsStore', async () => {

@@ -227,13 +227,13 @@ function shadowCall(groupadd: boolean, args: string[]): AccountCall | undefined 
 
 /**
  * A call's arguments as flags and valued options (`--opt VALUE`, `--opt=VALUE`), each under the key
- * `flagOf`/`valueOf` give it (undefined: not one of them), and the names; undefined for an option
+ * `flagOf`/`optionOf` give it (undefined: not one of them), and the names; undefined for an option
  * neither knows or a value missing.
  */
 function readOptions(
   args: readonly string[],
   flagOf: (opt: string) => string | undefined,
-  valueOf: (opt: string) => string | undefined,
+  optionOf: (opt: string) => string | undefined,
 ): { flags: Set<string>; values: Map<string, string>; names: string[] } | undefined {
   const flags = new Set<string>();
   const values = new Map<string, string>();
@@ -243,7 +243,7 @@ function readOptions(
     const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
     const [opt, inline] = eq === null ? [arg, undefined] : [eq[1] as string, eq[2] as string];
     const flag = flagOf(opt);
-    const valued = valueOf(opt);
+    const valued = optionOf(opt);
     if (flag !== undefined && inline === undefined) flags.add(flag);
     else if (valued !== undefined) {
       const value = inline ?? args[++i];
