@@ -1,5 +1,7 @@
 import { mergeAccounts } from '../debian/effects/accounts.js';
 import { readTreeFile } from '../debian/effects/tree-io.js';
+import { ImprintError } from '../errors.js';
+import { type SpecLocation, specField } from '../spec/load.js';
 import { bytesOpener } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 
@@ -55,20 +57,27 @@ export function addGeneratedFile(
  * Applies the spec's accounts: seeds /etc/passwd and /etc/group with root and nobody when no package
  * provided them, merges the declared users and groups (same name replaced, new ones appended in id
  * order, shadow entries where /etc/shadow exists), and creates each user's home directory (owned by
- * the user, 0755) unless it exists or is /nonexistent.
+ * the user, 0755) unless it exists or is /nonexistent. A declared uid or gid that another account of
+ * the image holds (base-passwd's www-data is 33, users 100) is SPEC_INVALID naming the field in `spec`,
+ * as adduser refuses it: the image would name that id after the other account.
  */
 export async function applyAccounts(
   tree: FileTree,
   users: readonly UserAccount[],
   groups: readonly GroupAccount[],
   mtime: number,
+  spec: SpecLocation,
 ): Promise<void> {
   if (tree.get('/etc/passwd') === undefined)
     addGeneratedFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
   if (tree.get('/etc/group') === undefined)
     addGeneratedFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
-  // A user's own group is made only when the image has no group of that gid (base-passwd has many).
+  const passwdText = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '';
   const groupText = (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '';
+  refuseTakenIds(spec, 'users', 'uid', '/etc/passwd', passwdText, users, (u) => u.uid);
+  const declared = groups.filter((g) => g.implicit !== true);
+  refuseTakenIds(spec, 'groups', 'gid', '/etc/group', groupText, declared, (g) => g.gid);
+  // A user's own group is made only when the image has no group of that gid (base-passwd has many).
   const taken = new Set(groupText.split('\n').map((line) => line.split(':')[2]));
   const wanted = groups.filter((g) => !(g.implicit === true && taken.has(String(g.gid))));
   await mergeAccounts(tree, { users, groups: wanted }, { epoch: mtime, origin: 'accounts' });
@@ -84,4 +93,39 @@ export async function applyAccounts(
       origin: 'accounts',
     });
   }
+}
+
+/**
+ * SPEC_INVALID for the first declared account (`accounts.<list>[i].<field>`) whose id an account of
+ * another name holds in the image's file, unless the spec redeclares that account too (its line is
+ * then replaced). Pure.
+ */
+function refuseTakenIds<T extends { name: string }>(
+  spec: SpecLocation,
+  list: 'users' | 'groups',
+  field: 'uid' | 'gid',
+  file: string,
+  text: string,
+  declared: readonly T[],
+  id: (t: T) => number,
+): void {
+  const names = new Set(declared.map((d) => d.name));
+  const holders = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const [name, , idText] = line.split(':');
+    if (name === undefined || idText === undefined || names.has(name) || holders.has(idText)) continue;
+    holders.set(idText, name);
+  }
+  declared.forEach((d, i) => {
+    const holder = holders.get(String(id(d)));
+    if (holder === undefined) return;
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${specField(spec, ['accounts', list, i, field])}: ${field} ${id(d)} of ${JSON.stringify(d.name)} is already ${JSON.stringify(holder)}'s in the image's ${file} (from a package such as base-passwd, or the base image)`,
+      {
+        hint: `Choose a free ${field} (1000 and up are free in Debian's accounts), or declare the account under its name ${JSON.stringify(holder)} to replace it.`,
+        details: { file: spec.file, field: `accounts.${list}[${i}].${field}`, [field]: id(d), holder },
+      },
+    );
+  });
 }

@@ -294,7 +294,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     }
   }
   const { users, groups } = loaded.spec.accounts;
-  if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch);
+  if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch, loaded);
   // ldconfig's cache, for libraries only it makes the loader find (/usr/local/lib and the like).
   const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
   if (ldCache !== undefined) addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, 'ldconfig');

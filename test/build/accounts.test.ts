@@ -5,8 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addGeneratedFile, applyAccounts } from '../../src/build/accounts.js';
 import { readTreeFile } from '../../src/debian/effects/tree-io.js';
+import { isImprintError } from '../../src/errors.js';
 import { withImplicitGroups } from '../../src/spec/accounts.js';
 import { FileTree } from '../../src/vfs/tree.js';
+
+const SPEC = { file: '/p/imprint.yaml' };
+const BASE_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n';
 
 const BASE_GROUP = 'root:x:0:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n';
 
@@ -27,11 +31,39 @@ describe('applyAccounts', () => {
       groups: [],
     });
     const tree = imageWithGroups(BASE_GROUP);
-    await applyAccounts(tree, accounts.users, accounts.groups, 0);
+    await applyAccounts(tree, accounts.users, accounts.groups, 0, SPEC);
     const group = (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '';
     assert.match(group, /^www-data:x:33:$/m);
     assert.doesNotMatch(group, /^web:/m, 'no second group with gid 33');
     assert.match(group, /^app:[^:]*:2001:$/m, 'a gid the image lacks still gets its group');
     assert.match((await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '', /^web:[^:]*:2000:33:/m);
+  });
+
+  it("refuses a declared uid or gid that another of the image's accounts holds, naming the field", async () => {
+    const user = (name: string, uid: number) => ({
+      name,
+      uid,
+      gid: uid,
+      home: '/nonexistent',
+      shell: '/bin/sh',
+    });
+    const tree = imageWithGroups(BASE_GROUP);
+    addGeneratedFile(tree, '/etc/passwd', BASE_PASSWD, 0);
+    const taken = (field: string, holder: string) => (err: unknown) =>
+      isImprintError(err, 'SPEC_INVALID') &&
+      err.details.field === field &&
+      err.details.holder === holder &&
+      err.message.startsWith(`/p/imprint.yaml: ${field}: `);
+    const users = withImplicitGroups({ users: [user('app', 1000), user('carol', 33)], groups: [] });
+    await assert.rejects(
+      applyAccounts(tree, users.users, users.groups, 0, SPEC),
+      taken('accounts.users[1].uid', 'www-data'),
+    );
+    const groups = [{ name: 'devs', gid: 100, members: [] }];
+    await assert.rejects(applyAccounts(tree, [], groups, 0, SPEC), taken('accounts.groups[0].gid', 'users'));
+    // Redeclaring the holder by its name replaces its line: no collision.
+    const web = withImplicitGroups({ users: [user('www-data', 1033), user('carol', 33)], groups: [] });
+    await applyAccounts(tree, web.users, web.groups, 0, SPEC);
+    assert.match((await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '', /^carol:[^:]*:33:33:/m);
   });
 });
