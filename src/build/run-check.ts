@@ -7,6 +7,7 @@ import { ELF_MACHINE, MACHINE_NAMES, missingLibraries, readRange } from './elf-n
 import { DEFAULT_PATH } from './image.js';
 import { localeEnv, localeNotes } from './locale-check.js';
 import { tzEnv, tzNotes } from './tz-check.js';
+import { workdirNotes } from './workdir-check.js';
 
 // What the container would run, checked against the image before it is published: a distroless
 // image has no shell to say "not found" helpfully, and a runtime reports a missing #! interpreter or
@@ -105,7 +106,7 @@ function busyboxHint(tree: FileTree, program: string, path: readonly string[]): 
 
 /**
  * Every warning about the config against the finished image: the program it runs (runNotes), the
- * locales (localeNotes) and the time zone (tzNotes) its env names. Cost: as runNotes.
+ * locales (localeNotes) and the time zone (tzNotes) its env names, its workdir (workdirNotes). Cost: as runNotes.
  */
 export async function configNotes(...args: Parameters<typeof runNotes>): Promise<string[]> {
   const [tree, config, platform] = args;
@@ -113,6 +114,7 @@ export async function configNotes(...args: Parameters<typeof runNotes>): Promise
     ...(await runNotes(...args)),
     ...localeNotes(tree, config, platform),
     ...tzNotes(tree, config, platform),
+    ...workdirNotes(tree, config, platform),
   ];
 }
 
