@@ -80,6 +80,7 @@ export async function applyAccounts(
   // A user's own group is made only when the image has no group of that gid (base-passwd has many).
   const taken = new Set(groupText.split('\n').map((line) => line.split(':')[2]));
   const wanted = groups.filter((g) => !(g.implicit === true && taken.has(String(g.gid))));
+  refuseImplicitGroupNames(spec, groupText, users, wanted);
   await mergeAccounts(tree, { users, groups: wanted }, { epoch: mtime, origin: 'accounts' });
   for (const u of users) {
     if (u.home === '/' || u.home === '/nonexistent' || tree.get(tree.resolveParents(u.home)) !== undefined)
@@ -128,4 +129,31 @@ function refuseTakenIds<T extends { name: string }>(
       },
     );
   });
+}
+
+/**
+ * SPEC_INVALID naming `accounts.users[i].gid` when a user's own (implicit) group would take the name of
+ * a group the image has with another gid (a user named `users`): merging it would move that group, as
+ * useradd refuses ("group users exists"). Pure.
+ */
+function refuseImplicitGroupNames(
+  spec: SpecLocation,
+  groupText: string,
+  users: readonly UserAccount[],
+  groups: readonly GroupAccount[],
+): void {
+  const gidOf = new Map(groupText.split('\n').map((line) => [line.split(':')[0], line.split(':')[2]]));
+  for (const g of groups) {
+    const existing = gidOf.get(g.name);
+    if (g.implicit !== true || existing === undefined || existing === String(g.gid)) continue;
+    const i = users.findIndex((u) => u.name === g.name);
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${specField(spec, ['accounts', 'users', i, 'gid'])}: user ${JSON.stringify(g.name)} would get a group of its name with gid ${g.gid}, but the image's /etc/group already has ${JSON.stringify(g.name)} with gid ${existing}`,
+      {
+        hint: `Set gid: ${existing} to make that group the user's, or rename the user.`,
+        details: { file: spec.file, field: `accounts.users[${i}].gid`, gid: g.gid, holder: g.name },
+      },
+    );
+  }
 }

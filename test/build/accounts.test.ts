@@ -62,8 +62,24 @@ describe('applyAccounts', () => {
     const groups = [{ name: 'devs', gid: 100, members: [] }];
     await assert.rejects(applyAccounts(tree, [], groups, 0, SPEC), taken('accounts.groups[0].gid', 'users'));
     // Redeclaring the holder by its name replaces its line: no collision.
-    const web = withImplicitGroups({ users: [user('www-data', 1033), user('carol', 33)], groups: [] });
+    const web = withImplicitGroups({
+      users: [{ ...user('www-data', 1033), gid: 33 }, user('carol', 33)],
+      groups: [],
+    });
     await applyAccounts(tree, web.users, web.groups, 0, SPEC);
     assert.match((await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '', /^carol:[^:]*:33:33:/m);
+  });
+
+  it("refuses a user's own group that would move a group of the image with that name", async () => {
+    const tree = imageWithGroups(BASE_GROUP);
+    const accounts = withImplicitGroups({
+      users: [{ name: 'users', uid: 1100, gid: 1100, home: '/nonexistent', shell: '/bin/sh' }],
+      groups: [],
+    });
+    await assert.rejects(
+      applyAccounts(tree, accounts.users, accounts.groups, 0, SPEC),
+      (err: unknown) => isImprintError(err, 'SPEC_INVALID') && err.details.field === 'accounts.users[0].gid',
+    );
+    assert.match((await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '', /^users:x:100:$/m);
   });
 });
