@@ -109,7 +109,19 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
             ? [src.repository]
             : [];
         await writeImageSet(dst, set, { registry: { ...dstOpts, mountFrom } });
-        const digests = set.index.manifests.map((d) => d.digest);
+        // A docker-archive keeps the image only: report what it holds, and say what stayed behind.
+        const dropped = new Set<string>();
+        if (dst.transport === 'docker-archive') {
+          const subjects = await subjectDigestsOf(set.blobs, set.index.manifests);
+          for (const d of await referrerEntriesOf(set.blobs, set.index.manifests, subjects))
+            dropped.add(d.digest);
+          const n = dropped.size;
+          if (n > 0)
+            t.err.write(
+              `note: a docker-archive holds no referrers: ${n === 1 ? 'the image’s referrer' : `its ${n} referrers`} (provenance, SBOM, signatures) ${n === 1 ? 'was' : 'were'} not written; copy to oci-archive: to keep them, or verify the archive with --provenance FILE\n`,
+            );
+        }
+        const digests = set.index.manifests.map((d) => d.digest).filter((d) => !dropped.has(d));
         if (opts.json) {
           writeJson(t, {
             source: formatReference(src),

@@ -6,8 +6,9 @@ import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
 import type { Runner } from './main.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportError, type Terminal } from './output.js';
+import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
-interface DiffFlags {
+interface DiffFlags extends RegistryFlags {
   ignoreTimestamps?: boolean;
   ignoreHistory?: boolean;
   ignoreFileOrder?: boolean;
@@ -35,7 +36,7 @@ export function diffOptions(f: DiffFlags): DiffOptions {
 
 /** `imprint diff A B`: exit 0 when the same, 1 when different, 2 on any error. */
 export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Terminal, run: Runner): void {
-  program
+  const command = program
     .command('diff')
     .description(
       'Compare two images: index, manifests, config, layers and every tar entry. Exit 0 same, 1 different, 2 error.',
@@ -53,25 +54,27 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
     .option('--semantic', 'all of the --ignore-* options')
     .option('--platform <os/arch>', 'compare only this platform')
     .option('--json', 'print the differences as JSON (schema: src/diff/README.md)')
-    .option('--html <file>', 'also write a self-contained HTML report to FILE')
-    .action(
-      run(async (cmd) => {
-        const [refA, refB] = cmd.args as [string, string];
-        const flags = cmd.opts() as DiffFlags;
-        try {
-          const [{ diffImageSets, renderHtml, renderJson, renderText }, { parseReference, readImageSet }] =
-            await Promise.all([import('../diff/index.js'), import('../transport/index.js')]);
-          const [refs, refs2] = [argument(() => parseReference(refA)), argument(() => parseReference(refB))];
-          const [a, b] = [await readImageSet(refs), await readImageSet(refs2)];
-          const result = await diffImageSets(a, b, diffOptions(flags), { a: refA, b: refB });
-          if (flags.html !== undefined)
-            await writeFileAtomic(resolve(flags.html), Buffer.from(renderHtml(result)));
-          t.out.write(flags.json ? renderJson(result) : renderText(result));
-          return result.identical ? EXIT_OK : EXIT_FAILURE;
-        } catch (err) {
-          reportError(t, err);
-          return EXIT_USAGE; // 2: an error, never "different"
-        }
-      }),
-    );
+    .option('--html <file>', 'also write a self-contained HTML report to FILE');
+  // docker:// operands reach registries as inspect and verify do (--tls-verify false for plain http).
+  addRegistryFlags(command).action(
+    run(async (cmd) => {
+      const [refA, refB] = cmd.args as [string, string];
+      const flags = cmd.opts() as DiffFlags;
+      try {
+        const [{ diffImageSets, renderHtml, renderJson, renderText }, { parseReference, readImageSet }] =
+          await Promise.all([import('../diff/index.js'), import('../transport/index.js')]);
+        const [refs, refs2] = [argument(() => parseReference(refA)), argument(() => parseReference(refB))];
+        const registry = registryOptions(flags);
+        const [a, b] = [await readImageSet(refs, { registry }), await readImageSet(refs2, { registry })];
+        const result = await diffImageSets(a, b, diffOptions(flags), { a: refA, b: refB });
+        if (flags.html !== undefined)
+          await writeFileAtomic(resolve(flags.html), Buffer.from(renderHtml(result)));
+        t.out.write(flags.json ? renderJson(result) : renderText(result));
+        return result.identical ? EXIT_OK : EXIT_FAILURE;
+      } catch (err) {
+        reportError(t, err);
+        return EXIT_USAGE; // 2: an error, never "different"
+      }
+    }),
+  );
 }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
+import type { VerifyResult } from '../verify/verify.js';
 import { argument } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
@@ -84,7 +85,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           t.out.write(`verified ${result.reference}: the rebuild has the same digest ${subject}\n`);
         } else {
           t.out.write(
-            `MISMATCH ${result.reference}: the image is ${subject}, the rebuild is ${result.rebuilt.index}\n`,
+            `MISMATCH ${result.reference}: the image is ${subject}, the rebuild is ${rebuiltSubject(result)}\n`,
           );
           t.out.write(
             renderText({
@@ -102,4 +103,15 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
       return result.verified ? EXIT_OK : EXIT_FAILURE;
     }),
   );
+}
+
+/**
+ * The rebuild's digest to set beside the image's: its index, or for an image without one (a
+ * docker-archive) the rebuild's manifest of the image's platform.
+ */
+function rebuiltSubject(result: VerifyResult): string {
+  if (result.image.index !== undefined) return result.rebuilt.index;
+  const [platform] = Object.keys(result.image.manifests);
+  const manifest = platform === undefined ? undefined : result.rebuilt.manifests[platform];
+  return manifest === undefined ? result.rebuilt.index : `${manifest} (${platform})`;
 }

@@ -112,10 +112,13 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
     out.push(...compareConfigs(ia.config, ib.config, where));
   const la = ia.manifest.layers;
   const lb = ib.manifest.layers;
-  if (la.length !== lb.length) {
+  const reordered = sameLayersReordered(la, lb, ia.config, ib.config);
+  if (la.length !== lb.length || reordered) {
+    // Another count, or the same layers in another order: pairing by position would list every
+    // file of the moved layers as added and removed; what the container sees is the flattened tree.
     out.push(
       difference(
-        'layer-count',
+        reordered ? 'layer-order' : 'layer-count',
         'substance',
         { ...where, field: 'layers' },
         la.map((l) => l.digest),
@@ -152,6 +155,27 @@ async function compareImages(a: ImageSet, b: ImageSet, ia: ImageSide, ib: ImageS
     out.push(...entries);
   }
   return out;
+}
+
+/**
+ * True when the two lists hold the same layers, by content (diff_ids when both configs list them,
+ * else digests), in another order.
+ */
+function sameLayersReordered(
+  la: readonly Descriptor[],
+  lb: readonly Descriptor[],
+  ca: ImageConfig,
+  cb: ImageConfig,
+): boolean {
+  if (la.length !== lb.length) return false;
+  const ida = ca.rootfs?.diff_ids;
+  const idb = cb.rootfs?.diff_ids;
+  const byContent = ida?.length === la.length && idb?.length === lb.length;
+  const ka = byContent ? [...ida] : la.map((l) => l.digest);
+  const kb = byContent ? [...idb] : lb.map((l) => l.digest);
+  if (ka.every((k, i) => k === kb[i])) return false;
+  const sorted = (ks: string[]) => [...ks].sort().join(' ');
+  return sorted(ka) === sorted(kb);
 }
 
 /** Differences between two descriptors of one layer blob: its media type and annotations. */

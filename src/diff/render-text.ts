@@ -31,9 +31,21 @@ function compact(v: DiffValue): string {
   return Object.entries(v)
     .filter(([, x]) => x !== null)
     .map(([k, x]) =>
-      (k === 'sha256' || k === 'digest') && typeof x === 'string' ? compact(x) : `${k}=${compact(x)}`,
+      (k === 'sha256' || k === 'digest') && typeof x === 'string'
+        ? compact(x)
+        : k === 'mediaType' && typeof x === 'string'
+          ? shortMediaType(x)
+          : `${k}=${compact(x)}`,
     )
     .join(' ');
+}
+
+/**
+ * A media type without its `application/vnd.` prefix and key, so that what tells two apart (its
+ * compression suffix, index or manifest) fits the cell: `oci.image.layer.v1.tar+gzip`.
+ */
+function shortMediaType(mediaType: string): string {
+  return mediaType.replace(/^application\/vnd\./, '');
 }
 
 /** A short one-line form of a value: digests by their first 12 hex digits, objects as key=value. */

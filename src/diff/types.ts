@@ -10,6 +10,7 @@ export type DiffKind =
   | 'label' // one config label (field = its key)
   | 'annotation' // one index or manifest annotation (field = its key)
   | 'layer-count' // the images have different numbers of layers (filesystems then compared flattened)
+  | 'layer-order' // the same layers in another order (filesystems then compared flattened)
   | 'compression' // same uncompressed layer, different compressed bytes or media type
   | 'tar-format' // different uncompressed layer bytes but no entry difference (headers, padding, encodings)
   | 'entry-added' // a path only in B

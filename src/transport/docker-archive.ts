@@ -73,14 +73,19 @@ export async function writeDockerArchive(
     RepoTags: [],
     Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
   };
-  let rootEntry = root;
+  // Unnamed, as manifest.json says (RepoTags []): a source layout's bare tag ("latest") or image name
+  // left in index.json would make podman load it as localhost/latest:latest, or under the old name.
+  let rootEntry = withoutAnnotation(
+    withoutAnnotation(root, Annotation.refName),
+    Annotation.containerdImageName,
+  );
   let repositories: Record<string, Record<string, string>> | undefined;
   if (name !== undefined) {
     const ref = parseDockerReference(name, 'docker-archive image name');
     const tag = ref.tag ?? 'latest';
     ref.tag = tag;
     // the annotations `docker save` writes, so a containerd-backed `docker load` names the image too
-    rootEntry = annotate(root, {
+    rootEntry = annotate(rootEntry, {
       [Annotation.containerdImageName]: formatDockerReference(ref),
       [Annotation.refName]: tag,
     });

@@ -14,6 +14,8 @@ import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { INDEX_TYPES, MediaType } from '../oci/media-types.js';
+import { formatPlatform } from '../oci/platform.js';
+import { platformManifests } from '../oci/select.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { removeOnInterrupt } from '../store/interrupt-cleanup.js';
@@ -165,7 +167,12 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       );
     let differences: Difference[] = [];
     if (!verified) {
-      const diff = await diffImageSets(imageOnly(set), result.set, {}, { a: reference, b: 'rebuild' });
+      const diff = await diffImageSets(
+        imageOnly(set),
+        await rebuildOfPlatforms(result.set, image),
+        {},
+        { a: reference, b: 'rebuild' },
+      );
       differences = diff.differences;
     }
     return {
@@ -263,6 +270,21 @@ function recordedGit(recorded: RecordedBuild): GitInfo | null {
   if (recorded.git === undefined) return null;
   const { commit, dirty, remoteUrl } = recorded.git;
   return { commit, dirty, commitTime: recorded.epoch, ...(remoteUrl ? { remoteUrl } : {}) };
+}
+
+/**
+ * The rebuild as the image holds it: an image without an index (a docker-archive, a platform's
+ * manifest) is compared with the rebuild's manifests of its platforms, not with the whole
+ * multi-platform index, whose other platforms it never claimed to hold. Reads the rebuild's index.
+ */
+async function rebuildOfPlatforms(rebuilt: ImageSet, image: VerifyResult['image']): Promise<ImageSet> {
+  if (image.index !== undefined) return rebuilt;
+  const wanted = new Set(Object.keys(image.manifests));
+  const mine = (await platformManifests(rebuilt)).filter(
+    (d) => d.platform !== undefined && wanted.has(formatPlatform(d.platform)),
+  );
+  if (mine.length === 0) return rebuilt;
+  return { ...rebuilt, index: { ...rebuilt.index, manifests: mine } };
 }
 
 /** The set without its referrer entries (root entries that are artifact manifests). */

@@ -540,6 +540,23 @@ describe('CLI edges', async () => {
       'copy --all',
     );
     assert.equal(await referrersOf(`oci-archive:${archive}`), 3);
+    // A docker-archive holds the image only: copy lists what it wrote and names what stayed behind.
+    const loadable = assertOk(
+      await runImprint([
+        'copy',
+        '--all',
+        `oci-archive:${archive}`,
+        `docker-archive:${join(work, 'd.tar')}`,
+        '--json',
+      ]),
+      'copy --all to a docker-archive',
+    );
+    const copied = JSON.parse(loadable.stdout) as { manifests: string[] };
+    assert.equal(copied.manifests.length, 1, loadable.stdout);
+    assert.match(
+      loadable.stderr,
+      /note: a docker-archive holds no referrers: its 3 referrers .* were not written/,
+    );
     // Without --all they stay behind, and copy says so.
     const bare = assertOk(
       await runImprint(['copy', `oci:${out}:latest`, `oci-archive:${join(work, 'bare.tar')}`]),

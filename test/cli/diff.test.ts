@@ -6,6 +6,7 @@ import type { DiffResult } from '../../src/diff/index.js';
 import { parseReference, writeImageSet } from '../../src/transport/index.js';
 import { baseSpec, buildImage, file, tempStore } from '../diff/fixtures.js';
 import { runImprint } from '../helpers/cli.js';
+import { canRunRegistry, startRegistry } from '../helpers/registry.js';
 
 let tmp: string;
 let refA: string;
@@ -77,5 +78,24 @@ describe('imprint diff', () => {
     assert.match(missing.stderr, /error/);
     assert.equal((await runImprint(['diff', '--platform', 'linux/arm64', refA, refB])).code, 2);
     assert.equal((await runImprint(['diff', 'nonsense', refB])).code, 2);
+  });
+});
+
+describe('imprint diff of registry images', { skip: !canRunRegistry() && 'needs docker-registry' }, () => {
+  test('--creds reaches a registry that asks for them, as inspect and verify do', async () => {
+    const reg = await startRegistry({ auth: { user: 'alice', password: 'secret' } });
+    try {
+      const pushed = `docker://${reg.host}/diffed:1`;
+      const creds = ['--creds', 'alice:secret', '--tls-verify', 'false'];
+      const copy = await runImprint(['copy', refA, pushed, ...creds]);
+      assert.equal(copy.code, 0, copy.stderr);
+      const r = await runImprint(['diff', refA, pushed, ...creds]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${refA} and ${pushed} are the same\n`);
+      const denied = await runImprint(['diff', refA, pushed, '--creds', 'alice:wrong']);
+      assert.equal(denied.code, 2, denied.stderr);
+    } finally {
+      await reg.stop();
+    }
   });
 });

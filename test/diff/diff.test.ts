@@ -252,6 +252,36 @@ describe('diff: one planted difference is reported exactly, classified', () => {
     assert.equal(r.differences[1]!.field, 'length');
   });
 
+  test('the same layers in another order: one layer-order difference, then only what the order changes', async () => {
+    const withLayers = (...names: string[]) => {
+      const spec = baseSpec();
+      for (const n of names) spec.layers.push({ entries: [dir('srv/'), file(`srv/${n}`, `${n}\n`)] });
+      return spec;
+    };
+    // disjoint layers: the container sees the same files, so nothing else is listed
+    const r = await diffSpecs(withLayers('one', 'two'), withLayers('two', 'one'));
+    assert.deepEqual(
+      r.differences.map((d) => [d.kind, d.layer, d.path]),
+      [['layer-order', undefined, undefined]],
+    );
+    // a path both moved layers write: the other layer's copy now wins
+    const a = withLayers('one', 'two');
+    const b = withLayers('one', 'two');
+    a.layers[1]!.entries.push(file('srv/shared', 'from one\n'));
+    a.layers[2]!.entries.push(file('srv/shared', 'from two\n'));
+    b.layers[1]!.entries.push(file('srv/shared', 'from one\n'));
+    b.layers[2]!.entries.push(file('srv/shared', 'from two\n'));
+    b.layers.splice(1, 2, b.layers[2]!, b.layers[1]!);
+    const r2 = await diffSpecs(a, b);
+    assert.deepEqual(
+      r2.differences.map((d) => [d.kind, d.layer, d.path]),
+      [
+        ['content', undefined, 'srv/shared'],
+        ['layer-order', undefined, undefined],
+      ],
+    );
+  });
+
   test('different layer lists: the flattened filesystems are compared', async () => {
     const a = baseSpec();
     a.layers.push({ entries: [file('usr/extra', 'x\n')] });

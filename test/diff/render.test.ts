@@ -80,6 +80,28 @@ describe('diff renderers', () => {
     assert.ok(short.length < 140, short);
   });
 
+  test('text: a compression row shows both media types whole (gzip against plain tar)', () => {
+    const layer = (hex: string, mediaType: string) => ({
+      digest: `sha256:${hex.repeat(64)}`,
+      mediaType,
+      size: 745127,
+    });
+    const d = difference(
+      'compression',
+      'tar-format',
+      { platform: 'linux/amd64', layer: 0, field: 'digest' },
+      layer('a', 'application/vnd.oci.image.layer.v1.tar+gzip'),
+      layer('b', 'application/vnd.oci.image.layer.v1.tar'),
+    );
+    const row = renderText({ ...result(), differences: [d] })
+      .split('\n')
+      .find((l) => l.includes('compression'))!;
+    assert.match(
+      row,
+      /sha256:aaaaaaaaaaaa… oci\.image\.layer\.v1\.tar\+gzip size=745127 +sha256:bbbbbbbbbbbb… oci\.image\.layer\.v1\.tar size=745127$/,
+    );
+  });
+
   test('text: the same', () => {
     const r = { ...result(), identical: true, differences: [], ignored: {} };
     assert.equal(renderText(r), 'oci:a and oci:b are the same\n');

@@ -77,6 +77,20 @@ describe('docker-archive', () => {
     await writeImageSet(parseReference(`docker-archive:${f3}`), img.set);
     assert.ok(!(await tarNames(f3)).includes('repositories'));
     assert.deepEqual((await readBack(`docker-archive:${f3}:@0`)).index, img.set.index);
+    // Copied unnamed from a layout (its one image tagged latest) or a named archive, the image stays unnamed in index.json too
+    // (podman load would name it localhost/latest:latest, or by the old name manifest.json no longer has).
+    await writeImageSet(parseReference(`oci:${join(dir, 'tagged')}:latest`), img.set);
+    for (const from of [`oci:${join(dir, 'tagged')}`, `docker-archive:${f1}`]) {
+      const f4 = join(dir, 'd4.tar');
+      await writeImageSet(parseReference(`docker-archive:${f4}`), await readImageSet(parseReference(from)));
+      const { createReadStream } = await import('node:fs');
+      for await (const e of readTar(createReadStream(f4), { archive: f4 })) {
+        const body = await readBounded(e.body, 1 << 20, e.path);
+        if (e.path !== 'index.json') continue;
+        const index = JSON.parse(body.toString('utf8')) as { manifests: { annotations?: object }[] };
+        assert.equal(index.manifests[0]?.annotations, undefined, from);
+      }
+    }
   });
 
   it('a failed write leaves the previous archive byte-identical', async () => {

@@ -9,6 +9,7 @@ import { attestBuild } from '../../src/attest/attest-build.js';
 import { buildImage } from '../../src/build/build.js';
 import { VERSION } from '../../src/cli/version.js';
 import type { ImprintError } from '../../src/errors.js';
+import { selectPlatform } from '../../src/oci/select.js';
 import { validateImage } from '../../src/oci/validate.js';
 import { loadSpec } from '../../src/spec/index.js';
 import { BlobStore } from '../../src/store/index.js';
@@ -295,6 +296,71 @@ describe('verifyImage', () => {
       );
       assertOk(good, 'imprint verify --provenance');
       assert.match(good.stdout + good.stderr, /verified/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('a tampered single-platform docker-archive of a multi-platform build is compared with its own platform only', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const dir = join(work, 'spec');
+      await writeSmallSpec(dir);
+      const specFile = join(dir, 'imprint.yaml');
+      const spec = await readFile(specFile, 'utf8');
+      await writeFile(specFile, spec.replace('[linux/amd64]', '[linux/amd64, linux/arm64]'));
+      const cacheDir = join(work, 'cache');
+      const provenance = join(work, 'provenance.json');
+      const layout = `oci:${join(work, 'image')}`;
+      assertOk(
+        await runImprint([
+          '--cache-dir',
+          cacheDir,
+          'build',
+          dir,
+          '-o',
+          layout,
+          '--provenance-out',
+          provenance,
+        ]),
+        'imprint build',
+      );
+      const store = new BlobStore(cacheDir);
+      const whole = await readImageSet(parseReference(layout));
+      const tampered = await tamperFile(whole, store, 'app/hello.txt', 'hello, tampered world\n');
+      const amd64 = await selectPlatform(tampered, { os: 'linux', architecture: 'amd64' });
+      const archive = parseReference(`docker-archive:${join(work, 'image.tar')}`);
+      await writeImageSet(archive, amd64);
+      const bad = await verifyImage({
+        ref: archive,
+        context: dir,
+        store,
+        version: VERSION,
+        provenanceFile: provenance,
+      });
+      assert.equal(bad.verified, false);
+      assert.equal(bad.image.index, undefined);
+      // only the changed file: not the arm64 image the archive never held, nor manifest vs index
+      assert.deepEqual(
+        bad.differences.map((d) => [d.kind, d.platform, d.path]),
+        [['content', 'linux/amd64', 'app/hello.txt']],
+      );
+      const cli = await runImprint(
+        [
+          '--cache-dir',
+          cacheDir,
+          'verify',
+          `docker-archive:${join(work, 'image.tar')}`,
+          '--provenance',
+          provenance,
+        ],
+        { cwd: dir },
+      );
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(
+        cli.stdout,
+        new RegExp(`the rebuild is ${bad.rebuilt.manifests['linux/amd64']} \\(linux/amd64\\)`),
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }
