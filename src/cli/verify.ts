@@ -90,8 +90,8 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           t.out.write(
             renderText({
               schemaVersion: 1,
-              a: result.reference,
-              b: 'rebuild',
+              a: 'rebuild',
+              b: result.reference,
               identical: false,
               differences: result.differences,
               ignored: {},

@@ -167,11 +167,13 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       );
     let differences: Difference[] = [];
     if (!verified) {
+      // The rebuild is what the image should be: A, so that what the image has beyond it reads as
+      // added (a planted file is entry-added) and what it lacks as removed.
       const diff = await diffImageSets(
-        imageOnly(set),
         await rebuildOfPlatforms(result.set, image),
+        imageOnly(set),
         {},
-        { a: reference, b: 'rebuild' },
+        { a: 'rebuild', b: reference },
       );
       differences = diff.differences;
     }

@@ -12,13 +12,15 @@ import { writeLayer } from '../../src/vfs/layer.js';
 /**
  * A self-consistent copy of the set's first image in which the file `path` of one layer has new content:
  * the layer is re-tarred and re-gzipped, and diff_id, config, manifest and index digests recomputed.
+ * `content` undefined keeps the file's bytes; `plant` adds a file after it in the same layer.
  * Referrer entries of the root index are kept as they were (they still name the original manifest).
  */
 export async function tamperFile(
   set: ImageSet,
   store: BlobStore,
   path: string,
-  content: string,
+  content: string | undefined,
+  plant?: { path: string; content: string },
 ): Promise<ImageSet> {
   const walked = await walkImageSet(set);
   const image = walked.images[0]!;
@@ -36,7 +38,7 @@ export async function tamperFile(
       for await (const c of e.body) chunks.push(c as Buffer);
       let body = Buffer.concat(chunks);
       if (e.path === path) {
-        body = Buffer.from(content);
+        if (content !== undefined) body = Buffer.from(content);
         hit = true;
       }
       const { pax: _p, body: _b, headerOffset: _h, dataOffset: _d, ...meta } = e;
@@ -45,6 +47,15 @@ export async function tamperFile(
         size: e.type === 'file' ? body.length : 0,
         ...(e.type === 'file' ? { body: () => Readable.from([body]) } : {}),
       });
+      if (e.path === path && plant !== undefined) {
+        const planted = Buffer.from(plant.content);
+        entries.push({
+          ...meta,
+          path: plant.path,
+          size: planted.length,
+          body: () => Readable.from([planted]),
+        });
+      }
     }
     if (!hit) continue;
     const written = await writeLayer(entries, { compression: 'gzip', level: 6 }, store);

@@ -65,6 +65,34 @@ describe('verifyImage', () => {
     }
   });
 
+  it('reads the rebuild as what the image should be: a planted file is entry-added, in column B', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const { dir, cacheDir, store, ref } = await builtExample(work);
+      const planted = await tamperFile(await readImageSet(ref), store, 'app/hello.txt', undefined, {
+        path: 'app/backdoor.sh',
+        content: 'echo pwned\n',
+      });
+      const plantedRef = parseReference(`oci:${join(work, 'planted')}`);
+      await writeImageSet(plantedRef, planted);
+      const bad = await verifyImage({ ref: plantedRef, context: dir, store, version: VERSION });
+      assert.equal(bad.verified, false);
+      const entries = bad.differences.filter((d) => d.path === 'app/backdoor.sh');
+      assert.deepEqual(
+        entries.map((d) => [d.kind, d.a === null, d.b !== null]),
+        [['entry-added', true, true]],
+      );
+      const cli = await runImprint(['--cache-dir', cacheDir, 'verify', `oci:${join(work, 'planted')}`], {
+        cwd: dir,
+      });
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(cli.stdout, /rebuild and oci:\S+ differ/);
+      assert.match(cli.stdout, /entry-added\s+linux\/amd64\s+layer 0 \/app\/backdoor\.sh\s+-\s+type=file/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('refuses another imprint version unless allowed, and a changed context file', async () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
     try {
