@@ -172,16 +172,11 @@ export function parseMode(mode: string, current: number, isDir = false): number 
   return bits;
 }
 
-// root is uid and gid 0 in every image (the build writes it where no package did), also while
-// effects run on a tree that has no /etc/passwd yet.
-const uidOf = async (tree: FileTree, name: string) => (name === 'root' ? 0 : await lookupUid(tree, name));
-const gidOf = async (tree: FileTree, name: string) => (name === 'root' ? 0 : await lookupGid(tree, name));
-
 /** The account a chown call names that the image's account files lack, if any. */
 async function missingAccount(tree: FileTree, call: PermCall): Promise<string | undefined> {
   if (call.op !== 'chown') return undefined;
-  if (call.user !== undefined && (await uidOf(tree, call.user)) === undefined) return call.user;
-  if (call.group !== undefined && (await gidOf(tree, call.group)) === undefined) return call.group;
+  if (call.user !== undefined && (await lookupUid(tree, call.user)) === undefined) return call.user;
+  if (call.group !== undefined && (await lookupGid(tree, call.group)) === undefined) return call.group;
   return undefined;
 }
 
@@ -196,8 +191,8 @@ async function applyCall(
   withoutSetId = false,
 ): Promise<boolean> {
   let withheld = false;
-  const uid = call.op === 'chown' && call.user !== undefined ? await uidOf(tree, call.user) : undefined;
-  const gid = call.op === 'chown' && call.group !== undefined ? await gidOf(tree, call.group) : undefined;
+  const uid = call.op === 'chown' && call.user !== undefined ? await lookupUid(tree, call.user) : undefined;
+  const gid = call.op === 'chown' && call.group !== undefined ? await lookupGid(tree, call.group) : undefined;
   for (const path of call.paths) {
     const hit = statPath(tree, path);
     if (hit === undefined) continue;

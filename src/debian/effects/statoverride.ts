@@ -46,7 +46,6 @@ async function id(
   kind: 'user' | 'group',
 ): Promise<number | undefined> {
   if (/^#[0-9]+$/.test(owner)) return Number(owner.slice(1));
-  if (owner === 'root') return 0;
   return kind === 'user' ? lookupUid(tree, owner) : lookupGid(tree, owner);
 }
 

@@ -67,14 +67,18 @@ async function readAccounts(tree: FileTree): Promise<AccountFiles> {
   };
 }
 
-/** The uid of user `name` in the tree's /etc/passwd, or undefined. */
+/**
+ * The uid of user `name` in the tree's /etc/passwd, or undefined. root is 0 in every image (the build
+ * writes it where no package did), also while effects run on a tree with no /etc/passwd yet, as
+ * chown, dpkg-statoverride and systemd-tmpfiles resolve it without one.
+ */
 export async function lookupUid(tree: FileTree, name: string): Promise<number | undefined> {
-  return idOf((await readAccounts(tree)).passwd, name);
+  return name === 'root' ? 0 : idOf((await readAccounts(tree)).passwd, name);
 }
 
-/** The gid of group `name` in the tree's /etc/group, or undefined. */
+/** The gid of group `name` in the tree's /etc/group, or undefined; root is 0 (see lookupUid). */
 export async function lookupGid(tree: FileTree, name: string): Promise<number | undefined> {
-  return idOf((await readAccounts(tree)).group, name);
+  return name === 'root' ? 0 : idOf((await readAccounts(tree)).group, name);
 }
 
 function idOf(entries: string[][], name: string): number | undefined {
