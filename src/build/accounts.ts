@@ -1,5 +1,5 @@
 import { mergeAccounts } from '../debian/effects/accounts.js';
-import { readTreeFile } from '../debian/effects/tree-io.js';
+import { readAccounts } from '../debian/effects/system-accounts.js';
 import { ImprintError } from '../errors.js';
 import { type SpecLocation, specField } from '../spec/load.js';
 import { bytesOpener } from '../vfs/node.js';
@@ -72,15 +72,14 @@ export async function applyAccounts(
     addGeneratedFile(tree, '/etc/passwd', DEFAULT_PASSWD, mtime, 0o644, 'accounts');
   if (tree.get('/etc/group') === undefined)
     addGeneratedFile(tree, '/etc/group', DEFAULT_GROUP, mtime, 0o644, 'accounts');
-  const passwdText = (await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '';
-  const groupText = (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '';
-  refuseTakenIds(spec, 'users', 'uid', '/etc/passwd', passwdText, users, (u) => u.uid);
+  const { passwd, group } = await readAccounts(tree);
+  refuseTakenIds(spec, 'users', 'uid', '/etc/passwd', passwd, users, (u) => u.uid);
   const declared = groups.filter((g) => g.implicit !== true);
-  refuseTakenIds(spec, 'groups', 'gid', '/etc/group', groupText, declared, (g) => g.gid);
+  refuseTakenIds(spec, 'groups', 'gid', '/etc/group', group, declared, (g) => g.gid);
   // A user's own group is made only when the image has no group of that gid (base-passwd has many).
-  const taken = new Set(groupText.split('\n').map((line) => line.split(':')[2]));
+  const taken = new Set(group.map((fields) => fields[2]));
   const wanted = groups.filter((g) => !(g.implicit === true && taken.has(String(g.gid))));
-  refuseImplicitGroupNames(spec, groupText, users, wanted);
+  refuseImplicitGroupNames(spec, group, users, wanted);
   await mergeAccounts(tree, { users, groups: wanted }, { epoch: mtime, origin: 'accounts' });
   for (const u of users) {
     if (u.home === '/' || u.home === '/nonexistent' || tree.get(tree.resolveParents(u.home)) !== undefined)
@@ -106,14 +105,13 @@ function refuseTakenIds<T extends { name: string }>(
   list: 'users' | 'groups',
   field: 'uid' | 'gid',
   file: string,
-  text: string,
+  entries: readonly string[][],
   declared: readonly T[],
   id: (t: T) => number,
 ): void {
   const names = new Set(declared.map((d) => d.name));
   const holders = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const [name, , idText] = line.split(':');
+  for (const [name, , idText] of entries) {
     if (name === undefined || idText === undefined || names.has(name) || holders.has(idText)) continue;
     holders.set(idText, name);
   }
@@ -138,11 +136,11 @@ function refuseTakenIds<T extends { name: string }>(
  */
 function refuseImplicitGroupNames(
   spec: SpecLocation,
-  groupText: string,
+  group: readonly string[][],
   users: readonly UserAccount[],
   groups: readonly GroupAccount[],
 ): void {
-  const gidOf = new Map(groupText.split('\n').map((line) => [line.split(':')[0], line.split(':')[2]]));
+  const gidOf = new Map(group.map(([name, , gid]) => [name, gid]));
   for (const g of groups) {
     const existing = gidOf.get(g.name);
     if (g.implicit !== true || existing === undefined || existing === String(g.gid)) continue;

@@ -49,7 +49,8 @@ interface AccountFiles {
   gshadow: string[][] | undefined;
 }
 
-async function readAccounts(tree: FileTree): Promise<AccountFiles> {
+/** The tree's account files as lines of fields (empty lines left out); passwd and group [] when absent. */
+export async function readAccounts(tree: FileTree): Promise<AccountFiles> {
   const read = async (name: string) => {
     const buf = await readTreeFile(tree, `/etc/${name}`);
     if (buf === undefined) return undefined;
