@@ -3,17 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generatedDataNotes } from '../../src/build/generated-data-check.js';
-import { bytesOpener } from '../../src/vfs/node.js';
-import { FileTree } from '../../src/vfs/tree.js';
+import type { FileTree } from '../../src/vfs/tree.js';
+import { memTree } from '../helpers/mem-tree.js';
 
-const meta = { uid: 0, gid: 0, mtime: 0 };
-
-function tree(paths: string[]): FileTree {
-  const t = new FileTree({ mode: 0o755, ...meta });
-  for (const p of paths)
-    t.add(p, { kind: 'file', size: 1, content: bytesOpener(Buffer.from('x')), mode: 0o644, ...meta });
-  return t;
-}
+const tree = (paths: string[]): FileTree => memTree(Object.fromEntries(paths.map((p) => [p, 'x'])));
 
 describe('generated data check', () => {
   test('MIME packages without mime.cache, and schemas without gschemas.compiled, are warned about', () => {

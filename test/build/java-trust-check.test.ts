@@ -8,21 +8,18 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { javaTrustNotes } from '../../src/build/java-trust-check.js';
 import { jksTrustStore } from '../../src/debian/effects/java-cacerts.js';
-import { bytesOpener } from '../../src/vfs/node.js';
-import { FileTree } from '../../src/vfs/tree.js';
+import type { FileTree } from '../../src/vfs/tree.js';
 import { buildDir } from '../helpers/build-dir.js';
+import { addFile, memTree, ROOT_META } from '../helpers/mem-tree.js';
 
-const meta = { uid: 0, gid: 0, mtime: 0 };
 const JRE = '/usr/lib/jvm/java-17-openjdk-amd64';
 const STORE = '/etc/ssl/certs/java/cacerts';
 
 function jre(store?: Buffer): FileTree {
-  const t = new FileTree({ mode: 0o755, ...meta });
-  const file = (path: string, bytes: Buffer, mode = 0o644) =>
-    t.add(path, { kind: 'file', size: bytes.length, content: bytesOpener(bytes), mode, ...meta });
-  file(`${JRE}/bin/java`, Buffer.from('\x7fELF'), 0o755);
-  t.add(`${JRE}/lib/security/cacerts`, { kind: 'symlink', target: STORE, mode: 0o777, ...meta });
-  if (store !== undefined) file(STORE, store);
+  const t = memTree();
+  addFile(t, `${JRE}/bin/java`, Buffer.from('\x7fELF'), 0o755);
+  t.add(`${JRE}/lib/security/cacerts`, { kind: 'symlink', target: STORE, mode: 0o777, ...ROOT_META });
+  if (store !== undefined) addFile(t, STORE, store);
   return t;
 }
 
@@ -45,7 +42,7 @@ describe('Java trust store check', () => {
       [],
     );
     assert.deepEqual(await javaTrustNotes(jre(Buffer.from('PKCS12 bytes'))), []);
-    assert.deepEqual(await javaTrustNotes(new FileTree({ mode: 0o755, ...meta })), []);
+    assert.deepEqual(await javaTrustNotes(memTree()), []);
   });
 
   test("a base image's store is not read again", async () => {

@@ -6,30 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pamIncludeNotes } from '../../src/build/pam-check.js';
-import { bytesOpener } from '../../src/vfs/node.js';
-import { FileTree } from '../../src/vfs/tree.js';
+import type { FileTree } from '../../src/vfs/tree.js';
 import { buildDir } from '../helpers/build-dir.js';
-
-const meta = { uid: 0, gid: 0, mtime: 0 };
+import { memTree } from '../helpers/mem-tree.js';
 
 // sudo 1.9.13's /etc/pam.d/sudo (bookworm).
 const SUDO_PAM =
   '#%PAM-1.0\n\nsession    required   pam_limits.so\n\n@include common-auth\n@include common-account\n@include common-session-noninteractive\n';
 
-function pamTree(files: Record<string, string>): FileTree {
-  const t = new FileTree({ mode: 0o755, ...meta });
-  for (const [name, text] of Object.entries(files)) {
-    const bytes = Buffer.from(text);
-    t.add(`/etc/pam.d/${name}`, {
-      kind: 'file',
-      size: bytes.length,
-      content: bytesOpener(bytes),
-      mode: 0o644,
-      ...meta,
-    });
-  }
-  return t;
-}
+const pamTree = (files: Record<string, string>): FileTree =>
+  memTree(Object.fromEntries(Object.entries(files).map(([name, text]) => [`/etc/pam.d/${name}`, text])));
 
 describe('PAM include check', () => {
   test('services including missing common-* files are named once, with libpam-runtime as the fix', async () => {
@@ -65,7 +51,7 @@ describe('PAM include check', () => {
       'common-session-noninteractive': '',
     };
     assert.deepEqual(await pamIncludeNotes(pamTree(files)), []);
-    assert.deepEqual(await pamIncludeNotes(new FileTree({ mode: 0o755, ...meta })), []);
+    assert.deepEqual(await pamIncludeNotes(memTree()), []);
   });
 
   test('a build warns about it', async () => {

@@ -3,10 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { serviceUserNotes } from '../../src/build/service-user-check.js';
-import { bytesOpener } from '../../src/vfs/node.js';
-import { FileTree } from '../../src/vfs/tree.js';
-
-const meta = { uid: 0, gid: 0, mtime: 0 };
+import type { FileTree } from '../../src/vfs/tree.js';
+import { memTree } from '../helpers/mem-tree.js';
 
 // php8.2-fpm's /etc/php/8.2/fpm/pool.d/www.conf (bookworm), the lines that name accounts.
 const WWW_CONF =
@@ -14,14 +12,7 @@ const WWW_CONF =
 // nginx-common's /etc/nginx/nginx.conf (bookworm), its first lines.
 const NGINX_CONF = 'user www-data;\nworker_processes auto;\npid /run/nginx.pid;\n';
 
-function configTree(files: Record<string, string>): FileTree {
-  const t = new FileTree({ mode: 0o755, ...meta });
-  for (const [path, text] of Object.entries(files)) {
-    const bytes = Buffer.from(text);
-    t.add(path, { kind: 'file', size: bytes.length, content: bytesOpener(bytes), mode: 0o644, ...meta });
-  }
-  return t;
-}
+const configTree = (files: Record<string, string>): FileTree => memTree(files);
 
 const TREE = {
   '/etc/php/8.2/fpm/pool.d/www.conf': WWW_CONF,

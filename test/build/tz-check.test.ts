@@ -4,22 +4,11 @@ import { describe, test } from 'node:test';
 import { configNotes, runCheckInputs } from '../../src/build/run-check.js';
 import { tzNotes } from '../../src/build/tz-check.js';
 import type { ContainerConfig } from '../../src/oci/types.js';
-import { bytesOpener } from '../../src/vfs/node.js';
-import { FileTree } from '../../src/vfs/tree.js';
+import type { FileTree } from '../../src/vfs/tree.js';
+import { memTree } from '../helpers/mem-tree.js';
 
-const meta = { uid: 0, gid: 0, mtime: 0 };
-function image(zones: string[]): FileTree {
-  const t = new FileTree({ mode: 0o755, ...meta });
-  for (const z of zones)
-    t.add(`/usr/share/zoneinfo/${z}`, {
-      kind: 'file',
-      size: 4,
-      content: bytesOpener(Buffer.from('TZif')),
-      mode: 0o644,
-      ...meta,
-    });
-  return t;
-}
+const image = (zones: string[]): FileTree =>
+  memTree(Object.fromEntries(zones.map((z) => [`/usr/share/zoneinfo/${z}`, 'TZif'])));
 const env = (tz: string): ContainerConfig => ({ Env: ['PATH=/usr/bin', `TZ=${tz}`] });
 const AMD64 = 'linux/amd64';
 

@@ -4,22 +4,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { configNotes } from '../../src/build/run-check.js';
 import { workdirNotes } from '../../src/build/workdir-check.js';
-import { bytesOpener } from '../../src/vfs/node.js';
-import { FileTree } from '../../src/vfs/tree.js';
+import type { FileTree } from '../../src/vfs/tree.js';
+import { memTree, ROOT_META } from '../helpers/mem-tree.js';
 
-const meta = { uid: 0, gid: 0, mtime: 0 };
 function image(): FileTree {
-  const t = new FileTree({ mode: 0o755, ...meta });
+  const t = memTree({ '/etc/motd': 'hi' });
   t.mkdirp('srv/app');
-  t.add('/usr/lib', { kind: 'dir', mode: 0o755, ...meta });
-  t.add('/lib', { kind: 'symlink', target: 'usr/lib', mode: 0o777, ...meta });
-  t.add('/etc/motd', {
-    kind: 'file',
-    size: 2,
-    content: bytesOpener(Buffer.from('hi')),
-    mode: 0o644,
-    ...meta,
-  });
+  t.add('/usr/lib', { kind: 'dir', mode: 0o755, ...ROOT_META });
+  t.add('/lib', { kind: 'symlink', target: 'usr/lib', mode: 0o777, ...ROOT_META });
   return t;
 }
 const AMD64 = 'linux/amd64';
