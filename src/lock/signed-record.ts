@@ -27,6 +27,7 @@ export function recordKey(
       components: s.components,
       keyring: s.keyring.digest,
       release: lock.sources[index]?.release.sha256,
+      date: lock.sources[index]?.release.date,
       packages: packages
         .map((p) => [p.name, p.version, p.architecture, p.filename, p.size, p.sha256].join(' '))
         .sort(),

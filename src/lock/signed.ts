@@ -79,11 +79,13 @@ export async function checkLockSigned(req: SignedCheckRequest): Promise<string[]
       !archive.release.architectures.includes(req.arch)
     )
       return undefined;
-    return { source, packages, archive, pinned, lists: await indexLists(archive, req.arch, req.packages) };
+    const lists = await indexLists(archive, req.arch, req.packages);
+    return { source, packages, archive, pinned, lists, index };
   });
   for (const o of opened) {
     if (o === undefined) continue;
-    const { source, packages, archive, pinned, lists } = o;
+    const { source, packages, archive, pinned, lists, index } = o;
+    if (pinned) checkReleaseDate(req, archive, index);
     for (const p of packages ?? []) checkPackage(req, archive, lists, p, pinned);
     for (const list of lists.values()) seen.push(...list);
     allPinned &&= pinned;
@@ -320,6 +322,24 @@ function lockInvalid(req: SignedCheckRequest, why: string): ImprintError {
     {
       hint: 'Review the change to the lock; run `imprint lock` to resolve the spec again from the signed metadata.',
       details: { file: req.lockFile, platform: req.platform },
+    },
+  );
+}
+
+/**
+ * LOCK_INVALID unless the lock's `release.date` of source `index` is the pinned Release's `Date`,
+ * verbatim as `imprint lock` wrote it: a reviewer (and the snapshot hint) go by that date.
+ */
+function checkReleaseDate(req: SignedCheckRequest, archive: Archive, index: number): void {
+  const locked = req.lock.sources[index]?.release.date;
+  const signed = archive.release.paragraph.get('Date')?.trim();
+  if (locked === signed) return;
+  throw new ImprintError(
+    'LOCK_INVALID',
+    `${req.lockFile}: sources[${index}].release.date is ${JSON.stringify(locked)}, but the Release it pins (sha256 ${archive.releaseSha256}) is dated ${JSON.stringify(signed ?? '')}: the lock was edited or is damaged`,
+    {
+      hint: 'Review the change to the lock; run `imprint lock` to resolve the spec again from the signed metadata.',
+      details: { file: req.lockFile, field: `sources[${index}].release.date` },
     },
   );
 }

@@ -220,6 +220,48 @@ describe('locked packages checked against the signed archive metadata', async ()
     assert.match(r.stderr, /sources\[0\]\.url is .*, but the spec's sources\[0\] says/);
   });
 
+  it("refuses a lock whose sources were edited: a source beyond the spec's, other components, another Release date", async () => {
+    const check = (cache: string) => runImprint(['--cache-dir', cache, 'lock', spec, '--check']);
+    const cases: Array<[string, (lock: LockJson) => void, RegExp]> = [
+      [
+        'extra source',
+        (lock) => {
+          lock.sources.push({ ...(lock.sources[0] as LockJson['sources'][0]), suite: 'other' });
+          (lock.platforms['linux/amd64']?.[0] as LockJsonPackage).repo = 1;
+        },
+        /sources\[1\] \(.* other\) is none of the spec's sources, which give 1 suite\(s\)/,
+      ],
+      [
+        'components',
+        (lock) => {
+          (lock.sources[0] as LockJson['sources'][0]).components = ['main', 'contrib'];
+        },
+        /sources\[0\]\.components are main, contrib, but the spec's sources\[0\] says main/,
+      ],
+      [
+        'date',
+        (lock) => {
+          (lock.sources[0] as LockJson['sources'][0]).release.date = 'Sat, 10 Jun 2023 08:53:33 UTC';
+        },
+        /sources\[0\]\.release\.date is "Sat, 10 Jun 2023 08:53:33 UTC", but the Release it pins \(sha256 [0-9a-f]{64}\) is dated "/,
+      ],
+    ];
+    try {
+      for (const [what, edit, message] of cases) {
+        await editLock(edit);
+        // A fresh cache, and the one `imprint lock` recorded its check in: the record must not vouch for the edit.
+        for (const cache of [join(work, `cache-sources-${what}`), join(work, 'lock-cache')]) {
+          const r = await check(cache);
+          assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+          assert.match(r.stderr, message, what);
+          assert.doesNotMatch(r.stderr, /internal error/, what);
+        }
+      }
+    } finally {
+      await writeFile(lockFile, good);
+    }
+  });
+
   it('refuses an archive the keyring does not trust, also when an earlier build under another keyring passed', async () => {
     // A lock of the other archive, made with its own keyring: builds.
     const yaml = (keyring: string) => repoSpecYaml(evil, 'app').replace(evil.keyringPath, keyring);
@@ -301,8 +343,9 @@ interface LockJsonPackage {
   name: string;
   sha256: string;
   size: number;
+  repo?: number;
 }
 interface LockJson {
-  sources: Array<{ url: string }>;
+  sources: Array<{ url: string; suite: string; components: string[]; release: { date: string } }>;
   platforms: Record<string, LockJsonPackage[]>;
 }
