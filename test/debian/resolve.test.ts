@@ -529,6 +529,40 @@ test('Breaks count only when the version matches', () => {
   assert.equal(err.details.relation, 'b (<< 2.0)');
 });
 
+test('a Breaks that another version of the broken package avoids names that version (a backports tool breaking the stable helper)', () => {
+  const pkgs: P[] = [
+    { name: 'helper', version: '13.11' },
+    { name: 'helper', version: '13.23~bpo', suite: 'backports', suitePriority: 1 },
+    {
+      name: 'tool',
+      version: '0.1~bpo',
+      depends: 'helper',
+      breaks: 'helper (<= 13.19~)',
+      suite: 'backports',
+      suitePriority: 1,
+    },
+  ];
+  const err = fails(() => resolve(pkgs, ['tool']), 'PACKAGE_CONFLICT');
+  assert.match(err.message, /tool 0\.1~bpo breaks helper 13\.11 \(Breaks: helper \(<= 13\.19~\)\)/);
+  assert.match(
+    err.hint ?? '',
+    /^List helper\/backports \(13\.23~bpo\) in packages: tool does not break that version/,
+  );
+  // What the hint says works.
+  const res = resolvePackages(universe(pkgs), {
+    names: [{ name: 'tool' }, { name: 'helper', suite: 'backports' }],
+    arch: 'amd64',
+    includeEssential: false,
+  });
+  assert.deepEqual(picked(res), ['helper=13.23~bpo', 'tool=0.1~bpo']);
+  // An unversioned Conflicts no version avoids: the general hint.
+  const hard = fails(
+    () => resolve([...pkgs.slice(0, 2), { name: 'tool', depends: 'helper', conflicts: 'helper' }], ['tool']),
+    'PACKAGE_CONFLICT',
+  );
+  assert.match(hard.hint ?? '', /^Remove one of the two/);
+});
+
 test('a package may conflict with a virtual package it provides itself; two such providers conflict', () => {
   const pkgs: P[] = [
     { name: 'exim', provides: 'mail-transport-agent', conflicts: 'mail-transport-agent' },
