@@ -310,6 +310,55 @@ describe('createLock against a generated signed archive', () => {
     assert.deepEqual(repo.requests, []);
   });
 
+  it('LOCK_STALE says what changed: a version pin, a suite, components, a URL; the rest in one phrase', async () => {
+    const dir = tempDir('imprint-lock-spec-');
+    const loaded = await writeSpec(repo, { packages: ['app', 'bar'] }, dir);
+    await writeLock(
+      lockPath(loaded),
+      (await createLock(request(loaded, tempDir('imprint-lock-cache-')))).lock,
+    );
+    const stale = async (o: SpecOptions, message: RegExp) => {
+      const err = await loadFreshLock(await writeSpec(repo, o, dir)).then(
+        () => assert.fail('expected LOCK_STALE'),
+        (e: unknown) => e,
+      );
+      assert.ok(isImprintError(err, 'LOCK_STALE'), String(err));
+      assert.match(err.message, message);
+      return err;
+    };
+    await stale(
+      { packages: ['app', 'bar', '"libfoo=2.0-1"'] },
+      /\(libfoo=2\.0-1 pinned, the lock has 2\.1-1\)$/,
+    );
+    await stale({ packages: ['app'] }, /\(packages removed or reordered, a version pin or suite dropped/);
+    // A suite added, and a package asked for from it (the spec names suites its sources list).
+    writeFileSync(
+      join(dir, 'imprint.yaml'),
+      readFileSync(join(dir, 'imprint.yaml'), 'utf8')
+        .replace('suites: [test]', 'suites: [test, other]')
+        .replace('packages: [app]', 'packages: [app, bar, libfoo/other]'),
+    );
+    const both = await loadFreshLock(await loadSpec(dir)).then(
+      () => assert.fail('expected LOCK_STALE'),
+      (e: unknown) => e,
+    );
+    assert.ok(isImprintError(both, 'LOCK_STALE'), String(both));
+    assert.match(
+      both.message,
+      /\(libfoo\/other asked for, the lock has it from test; suites added: other\)$/,
+    );
+    await stale(
+      { packages: ['app', 'bar'], components: ['main', 'contrib'] },
+      /\(sources\[0\] components of test: main, contrib \(the lock has main\)\)$/,
+    );
+    await stale(
+      { packages: ['app', 'bar'], url: 'http://127.0.0.1:9/debian' },
+      new RegExp(
+        `\\(sources\\[0\\]\\.url of test: http://127\\.0\\.0\\.1:9/debian \\(the lock has ${repo.url}\\)\\)$`,
+      ),
+    );
+  });
+
   it('loadFreshLock: LOCK_NOT_FOUND, fresh after lock, LOCK_STALE after a packages change, fresh after relock', async () => {
     const dir = tempDir('imprint-lock-spec-');
     const cache = tempDir('imprint-lock-cache-');
