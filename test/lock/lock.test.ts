@@ -172,6 +172,8 @@ test('checkLock: LOCK_STALE when the spec hash differs, silent when equal', () =
     (e) =>
       isImprintError(e, 'LOCK_STALE') &&
       /imprint lock/.test(e.hint ?? '') &&
+      // What a user can change: no spec has an "essential flag".
+      /sources, packages, platforms or base image/.test(e.hint ?? '') &&
       e.details.found === sha256('spec'),
   );
 });
