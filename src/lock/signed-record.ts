@@ -34,7 +34,9 @@ export function recordKey(
     };
   });
   return createHash('sha256')
-    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, sources: used }))
+    // The spec's hash too: the check resolves the spec, so a record of the same packages under a
+    // spec that asked for more (the lock then edited to the new spec's hash) does not vouch for them.
+    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, spec: lock.specHash, sources: used }))
     .digest('hex');
 }
 

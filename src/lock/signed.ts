@@ -271,7 +271,8 @@ async function indexLists(
 
 /**
  * LOCK_INVALID unless resolving the spec over `records` (every version the pinned Releases list of
- * the locked names) chooses exactly the locked versions: what `imprint lock` chose from them.
+ * the locked names) chooses exactly the locked packages at the locked versions: what `imprint lock`
+ * chose from them.
  */
 function checkChosen(req: SignedCheckRequest, records: readonly PackageRecord[]): void {
   const spec = req.loaded.spec;
@@ -294,6 +295,14 @@ function checkChosen(req: SignedCheckRequest, records: readonly PackageRecord[])
     );
   }
   const want = new Map(chosen.map((r) => [`${r.name}:${r.architecture}`, r]));
+  // A package added to the lock by hand: installed, and (its layer cached) not caught by the
+  // build's closure check, which runs only on an install.
+  const extra = req.packages.filter((p) => !want.has(`${p.name}:${p.architecture}`));
+  if (extra.length > 0)
+    throw lockInvalid(
+      req,
+      `it lists ${extra.map((p) => `${p.name} ${p.version}`).join(', ')}, which the spec does not need`,
+    );
   for (const p of req.packages) {
     const r = want.get(`${p.name}:${p.architecture}`);
     if (r === undefined || r.version === p.version) continue;

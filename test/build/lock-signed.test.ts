@@ -160,6 +160,41 @@ describe('locked packages checked against the signed archive metadata', async ()
     }
   });
 
+  it('refuses a lock with a package the spec does not need, also when its layer and check are cached', async () => {
+    const pair = await createDebRepo({
+      packages: [
+        { name: 'tool', version: '1', architecture: 'all', files: { '/usr/bin/tool': 'tool\n' } },
+        { name: 'extra', version: '1', architecture: 'all', files: { '/usr/bin/extra': 'extra\n' } },
+      ],
+    });
+    const own = join(work, 'extra-package');
+    const cache = join(work, 'cache-extra-package');
+    const lockAt = join(own, 'imprint.lock');
+    const out = `oci:${join(work, 'out-extra-package')}`;
+    try {
+      await mkdir(own);
+      // Built once with both requested: the layer of both, and the check of their lock, are cached.
+      await writeFile(join(own, 'imprint.yaml'), repoSpecYaml(pair, 'tool, extra'));
+      assertOk(await runImprint(['--cache-dir', cache, 'build', own, '-o', out]), 'build both');
+      const both = JSON.parse(await readFile(lockAt, 'utf8')) as LockJson & { specHash: string };
+      // The spec asks for tool alone; the lock keeps extra under the new spec's hash.
+      await writeFile(join(own, 'imprint.yaml'), repoSpecYaml(pair, 'tool'));
+      assertOk(await runImprint(['--cache-dir', cache, 'lock', own]), 'lock tool');
+      const { specHash } = JSON.parse(await readFile(lockAt, 'utf8')) as { specHash: string };
+      await writeFile(lockAt, `${JSON.stringify({ ...both, specHash }, null, 2)}\n`);
+      for (const [what, args] of [
+        ['check', ['--cache-dir', join(work, 'cache-extra-check'), 'lock', own, '--check']],
+        ['cached build', ['--cache-dir', cache, 'build', own, '-o', out]],
+      ] as const) {
+        const r = await runImprint([...args]);
+        assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+        assert.match(r.stderr, /it lists extra 1, which the spec does not need/, what);
+      }
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('a build right after imprint lock, with its cache, reads no metadata: the lock recorded its check', async () => {
     await writeFile(lockFile, good);
     // Without the record the check would need the Release again: take it out of the cache.
