@@ -310,6 +310,15 @@ describe('createLock against a generated signed archive', () => {
     assert.deepEqual(repo.requests, []);
   });
 
+  it('a requested virtual name with one provider is locked as the provider, and that lock is fresh and passes the signed check', async () => {
+    const loaded = await writeSpec(repo, { packages: ['mail-transport-agent'], platforms: ['linux/amd64'] });
+    const { lock } = await createLock(request(loaded, tempDir('imprint-lock-cache-')));
+    await writeLock(lockPath(loaded), lock);
+    assert.deepEqual(names(lock, 'linux/amd64'), ['tinymta']);
+    await loadFreshLock(loaded);
+    await checkAmd64(loaded, lock);
+  });
+
   it('LOCK_STALE says what changed: a version pin, a suite, components, a URL; the rest in one phrase', async () => {
     const dir = tempDir('imprint-lock-spec-');
     const loaded = await writeSpec(repo, { packages: ['app', 'bar'] }, dir);
@@ -400,17 +409,30 @@ describe('createLock against a generated signed archive', () => {
       (err: unknown) => isImprintError(err, 'LOCK_STALE') && /platforms removed: /.test(err.message),
     );
 
-    // A lock edited by hand (a named package dropped) is LOCK_INVALID, naming the package.
+    // A lock edited by hand (a named package dropped) is LOCK_INVALID, naming the package: a pinned
+    // one as soon as the lock is read, else (it might be a virtual name, locked as its provider)
+    // where the spec is resolved over the locked packages.
     loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'] }, dir);
     const fresh = (await createLock(request(loaded, cache))).lock;
     const edited = { ...fresh, platforms: { ...fresh.platforms } };
     for (const k of Object.keys(edited.platforms))
       edited.platforms[k] = (edited.platforms[k] ?? []).filter((p) => p.name !== 'unrelated');
     await writeLock(lockPath(loaded), edited);
+    await loadFreshLock(loaded);
     await assert.rejects(
-      loadFreshLock(loaded),
+      checkAmd64(loaded, edited),
+      (err: unknown) => isImprintError(err, 'LOCK_INVALID') && /unrelated/.test(err.message),
+    );
+    const pinned = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated=1-1'] }, dir);
+    const pinnedLock = (await createLock(request(pinned, cache))).lock;
+    for (const k of Object.keys(pinnedLock.platforms))
+      pinnedLock.platforms[k] = (pinnedLock.platforms[k] ?? []).filter((p) => p.name !== 'unrelated');
+    await writeLock(lockPath(pinned), pinnedLock);
+    await assert.rejects(
+      loadFreshLock(pinned),
       (err: unknown) =>
-        isImprintError(err, 'LOCK_INVALID') && /does not have unrelated for linux\/amd64/.test(err.message),
+        isImprintError(err, 'LOCK_INVALID') &&
+        /does not have unrelated=1-1 for linux\/amd64/.test(err.message),
     );
 
     writeFileSync(lockPath(loaded), '{"version": 1}');
