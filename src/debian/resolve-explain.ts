@@ -112,7 +112,7 @@ export function notFoundError(
       'PACKAGE_NOT_FOUND',
       `${name}=${version} not found for ${native}; available versions: ${available.join(', ')}`,
       {
-        hint: `Pin one of the available versions, or drop the pin to get the candidate (${candidate}).`,
+        hint: `Pin one of the available versions, add the suite that has ${version} to a source's suites${/~bpo\d+/.test(version) ? ' (a ~bpo version is in a -backports suite)' : ''}, or drop the pin to get the candidate (${candidate}).`,
         details: { name, version, arch: native, available },
       },
     );

@@ -291,6 +291,13 @@ test('suite priorities, as apt: a NotAutomatic suite (backports) gives a package
   // A pin that fits nothing names what dropping it gives: the candidate, not backports' newest.
   const err = fails(() => resolve(pkgs, ['curl=9.9']), 'PACKAGE_NOT_FOUND');
   assert.match(err.hint ?? '', /drop the pin to get the candidate \(7\.88\)/);
+  // A version of a suite the sources do not list (backports left out) says to add it.
+  const stable = pkgs.filter((p) => p.suite !== 'backports');
+  const bpo = fails(() => resolve(stable, ['curl=8.14~bpo12+1']), 'PACKAGE_NOT_FOUND');
+  assert.match(
+    bpo.hint ?? '',
+    /add the suite that has 8\.14~bpo12\+1 to a source's suites \(a ~bpo version is in a -backports suite\)/,
+  );
 });
 
 test("a requested suite (apt's name/suite) gives that suite's newest version, and its dependencies where needed", () => {
