@@ -139,7 +139,8 @@ export function checkNamedPackages(lock: LockFile, spec: Spec, path: string): vo
       // A virtual name with one provider (default-mta: exim4-daemon-light) is locked as its provider;
       // the lock does not say what provides what, so the checks that resolve the spec over the
       // locked packages' control data (signed check, closure) decide whether it is there.
-      if (found.length === 0 && p.version === undefined) continue;
+      // (A platform with no packages at all has none of them: refused.)
+      if (found.length === 0 && p.version === undefined && locked.length > 0) continue;
       const what = p.version === undefined ? p.name : `${p.name}=${p.version}`;
       throw new ImprintError(
         'LOCK_INVALID',

@@ -423,6 +423,18 @@ describe('createLock against a generated signed archive', () => {
       checkAmd64(loaded, edited),
       (err: unknown) => isImprintError(err, 'LOCK_INVALID') && /unrelated/.test(err.message),
     );
+    // A platform emptied, or dropped, in the lock: refused as soon as the lock is read.
+    for (const list of [[], undefined]) {
+      const gone = { ...fresh, platforms: { ...fresh.platforms } };
+      if (list === undefined) delete gone.platforms['linux/arm64'];
+      else gone.platforms['linux/arm64'] = list;
+      await writeLock(lockPath(loaded), gone);
+      await assert.rejects(
+        loadFreshLock(loaded),
+        (err: unknown) =>
+          isImprintError(err, 'LOCK_INVALID') && /does not have app for linux\/arm64/.test(err.message),
+      );
+    }
     const pinned = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated=1-1'] }, dir);
     const pinnedLock = (await createLock(request(pinned, cache))).lock;
     for (const k of Object.keys(pinnedLock.platforms))
