@@ -33,9 +33,9 @@ export function recordKey(
         .sort(),
     };
   });
+  // The spec's hash too: the check resolves the spec, so a record of the same packages under a
+  // spec that asked for more (the lock then edited to the new spec's hash) does not vouch for them.
   return createHash('sha256')
-    // The spec's hash too: the check resolves the spec, so a record of the same packages under a
-    // spec that asked for more (the lock then edited to the new spec's hash) does not vouch for them.
     .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, spec: lock.specHash, sources: used }))
     .digest('hex');
 }
