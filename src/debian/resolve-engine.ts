@@ -9,6 +9,7 @@ import {
   notFoundError,
   notInSuite,
   unsatisfiableError,
+  versionAvoiding,
 } from './resolve-explain.js';
 import {
   compareNewInstalls,
@@ -426,6 +427,7 @@ export class Resolver {
       { label: this.#label(b), version: b.version, chain: bChain },
       kind,
       rel,
+      versionAvoiding(this.#u, b, rel, this.#native),
     );
     const earlier = aChosen ? a : b;
     if (this.#displace && !this.#roots.has(earlier)) displacedBy.set(err, earlier);

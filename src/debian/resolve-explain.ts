@@ -4,6 +4,7 @@ import { type Alternatives, formatRelation, type PackageRecord, type Relation } 
 import { nearestNames } from './resolve-names.js';
 import {
   effectiveArch,
+  negativeMatchesReal,
   type PackageUniverse,
   providerSatisfies,
   realSatisfies,
@@ -42,12 +43,7 @@ export function describeAlternative(
             (p) => p.record === r && providerSatisfies(r, p.provides, alt, dependerArch, native),
           );
     if (fits && blocked !== undefined) {
-      // Naming it in the spec makes it chosen first (its suite's version, where only that suite has it).
-      const newestThere = real.find((o) => o.repo.suite === r.repo.suite);
-      const ask =
-        newestThere?.version === r.version && r.name === alt.name
-          ? `${r.name}/${r.repo.suite}`
-          : `${r.name}=${r.version}`;
+      const ask = r.name === alt.name ? askFor(r, real) : `${r.name}=${r.version}`;
       return `${r.name} ${r.version} would fit ${what}, but ${r.name} ${blocked.version} is already chosen (${blocked.chain.join(' → ')}); list ${ask} in packages to choose that one`;
     }
   }
@@ -116,7 +112,7 @@ export function notFoundError(
       'PACKAGE_NOT_FOUND',
       `${name}=${version} not found for ${native}; available versions: ${available.join(', ')}`,
       {
-        hint: `Pin one of the available versions, or drop the pin to get the candidate (${candidate}).`,
+        hint: `Pin one of the available versions, add the suite that has ${version} to a source's suites${/~bpo\d+/.test(version) ? ' (a ~bpo version is in a -backports suite)' : ''}, or drop the pin to get the candidate (${candidate}).`,
         details: { name, version, arch: native, available },
       },
     );
@@ -179,15 +175,55 @@ export function unsatisfiableError(
   );
 }
 
-/** PACKAGE_CONFLICT: `a` declares `kind: rel`, which `b` matches; both chains are shown. */
-export function conflictError(a: Shown, b: Shown, kind: 'Conflicts' | 'Breaks', rel: Relation): ImprintError {
+/**
+ * How a spec asks for record `r` of a name whose records are `real` (canonical order): `name/suite`
+ * when it is the newest there (naming the suite makes it chosen first), else `name=version`.
+ */
+function askFor(r: PackageRecord, real: readonly PackageRecord[]): string {
+  const newestThere = real.find((o) => o.repo.suite === r.repo.suite);
+  return newestThere?.version === r.version ? `${r.name}/${r.repo.suite}` : `${r.name}=${r.version}`;
+}
+
+/**
+ * Another version of `b` (the package `rel` matches) that `rel` does not match, as the spec would
+ * ask for it: `debhelper/bookworm-backports` where dh-debputy from backports breaks bookworm's
+ * debhelper (apt's `-t bookworm-backports`). The newest such version; none for a provided name.
+ * Error path only.
+ */
+export function versionAvoiding(
+  u: PackageUniverse,
+  b: PackageRecord,
+  rel: Relation,
+  native: string,
+): string | undefined {
+  if (b.name !== rel.name) return undefined;
+  const arch = effectiveArch(b, native);
+  const real = u.byName(b.name).filter((r) => effectiveArch(r, native) === arch);
+  const other = real.find((r) => r.version !== b.version && !negativeMatchesReal(r, rel));
+  return other === undefined ? undefined : `${askFor(other, real)} (${other.version})`;
+}
+
+/**
+ * PACKAGE_CONFLICT: `a` declares `kind: rel`, which `b` matches; both chains are shown, and `avoid`,
+ * another version of `b` that `rel` does not match, is suggested when there is one.
+ */
+export function conflictError(
+  a: Shown,
+  b: Shown,
+  kind: 'Conflicts' | 'Breaks',
+  rel: Relation,
+  avoid?: string,
+): ImprintError {
   const verb = kind === 'Conflicts' ? 'conflicts with' : 'breaks';
   return new ImprintError(
     'PACKAGE_CONFLICT',
     `${a.label} ${a.version} ${verb} ${b.label} ${b.version} (${kind}: ${formatRelation(rel)}); ` +
       `${origin(a)}, ${origin(b)}`,
     {
-      hint: 'Remove one of the two from the requested packages, or request an alternative that avoids one of them.',
+      hint:
+        avoid === undefined
+          ? 'Remove one of the two from the requested packages, or request an alternative that avoids one of them.'
+          : `List ${avoid} in packages: ${a.label} does not ${kind === 'Conflicts' ? 'conflict with' : 'break'} that version. Else remove one of the two from the requested packages.`,
       details: {
         packages: [a.label, b.label],
         versions: [a.version, b.version],

@@ -1,5 +1,6 @@
 // What a re-lock changed, for the person who reviews the new lock: the base image a tag now names,
 // packages added, removed or moved to another version, per platform.
+import { compareVersions } from '../debian/version.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { parseLock } from './serialize.js';
 import type { LockFile, LockPackage } from './types.js';
@@ -10,7 +11,8 @@ const MAX_LINES = 40;
 /**
  * One line per change between two locks: the base image first (`base docker://r/x:1: sha256:… ->
  * sha256:…`, its tag moved), then by platform and package: `linux/amd64: curl
- * 7.88.1-10+deb12u14 -> 7.88.1-10+deb12u15`, `+ name version` (added), `- name version` (removed);
+ * 7.88.1-10+deb12u14 -> 7.88.1-10+deb12u15` (` (a downgrade)` after an older version: a suite such as
+ * bookworm-security dropped from the spec), `+ name version` (added), `- name version` (removed);
  * a platform added or removed is one line. At most 40 lines, then `... and N more`. Pure.
  */
 export function lockChanges(before: LockFile, after: LockFile): string[] {
@@ -39,7 +41,10 @@ export function lockChanges(before: LockFile, after: LockFile): string[] {
       const x = old.get(k);
       const y = now.get(k);
       if (x !== undefined && y !== undefined) {
-        if (x.version !== y.version) lines.push(`${platform}: ${y.name} ${x.version} -> ${y.version}`);
+        if (x.version !== y.version)
+          lines.push(
+            `${platform}: ${y.name} ${x.version} -> ${y.version}${compareVersions(y.version, x.version) < 0 ? ' (a downgrade)' : ''}`,
+          );
         else if (x.sha256 !== y.sha256)
           lines.push(`${platform}: ${y.name} ${y.version} (another .deb: ${y.sha256})`);
       } else if (y !== undefined) lines.push(`${platform}: + ${y.name} ${y.version}`);

@@ -61,39 +61,71 @@ export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
 
 /**
  * A LOCK_STALE error with what can be told from the lock of what changed (platforms added or
- * removed, named packages it lacks, suites and components); other errors as they are.
+ * removed, named packages it lacks or has at another version or from another suite, suites,
+ * components and URLs); other errors as they are.
  */
 function withChanges(err: unknown, lock: LockFile, spec: Spec): unknown {
   if (!isImprintError(err, 'LOCK_STALE')) return err;
   const changes: string[] = [];
   const wanted = spec.platforms.map(formatPlatform);
-  const locked = Object.keys(lock.platforms);
-  const added = wanted.filter((p) => !locked.includes(p));
-  const dropped = locked.filter((p) => !wanted.includes(p));
+  const lockedPlatforms = Object.keys(lock.platforms);
+  const added = wanted.filter((p) => !lockedPlatforms.includes(p));
+  const dropped = lockedPlatforms.filter((p) => !wanted.includes(p));
   if (added.length > 0) changes.push(`platforms added: ${added.join(', ')}`);
   if (dropped.length > 0) changes.push(`platforms removed: ${dropped.join(', ')}`);
-  const names = new Set(Object.values(lock.platforms).flatMap((list) => list.map((p) => p.name)));
+  const locked = Object.values(lock.platforms).flat();
+  const names = new Set(locked.map((p) => p.name));
   const newNames = spec.packages.filter((p) => !names.has(p.name)).map((p) => p.name);
   if (newNames.length > 0) changes.push(`packages not in the lock: ${newNames.join(', ')}`);
-  const suites = (list: Array<{ suite: string; components: string[] }>) =>
-    list
-      .map((s) => `${s.suite}/${[...s.components].sort().join(',')}`)
-      .sort()
-      .join(' ');
-  const specSuites = spec.sources.flatMap((s) =>
-    s.suites.map((suite) => ({ suite, components: s.components })),
-  );
-  if (suites(specSuites) !== suites(lock.sources)) changes.push('suites or components changed');
-  if (changes.length === 0) changes.push('package order, versions, sources or dependency options changed');
+  for (const p of spec.packages) {
+    const same = locked.filter((l) => l.name === p.name);
+    const versions = [...new Set(same.map((l) => l.version))];
+    if (same.length > 0 && p.version !== undefined && !versions.includes(p.version))
+      changes.push(`${p.name}=${p.version} pinned, the lock has ${versions.join(', ')}`);
+    const suites = [...new Set(same.map((l) => lock.sources[l.repo ?? 0]?.suite))];
+    if (same.length > 0 && p.suite !== undefined && !suites.includes(p.suite))
+      changes.push(`${p.name}/${p.suite} asked for, the lock has it from ${suites.join(', ')}`);
+  }
+  changes.push(...sourceChanges(lock, spec));
+  if (changes.length === 0)
+    changes.push(
+      'packages removed or reordered, a version pin or suite dropped, or dependencies: false changed',
+    );
   return new ImprintError(err.code, `${err.message} (${changes.join('; ')})`, {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     details: { ...err.details, changes },
   });
 }
 
+/** What changed in the spec's sources since the lock: suites added or removed, components, URLs, order. */
+function sourceChanges(lock: LockFile, spec: Spec): string[] {
+  const now = spec.sources.flatMap((s, i) =>
+    s.suites.map((suite) => ({ suite, components: s.components.join(', '), url: s.url, i })),
+  );
+  const was = lock.sources.map((s) => ({ ...s, components: s.components.join(', ') }));
+  const out: string[] = [];
+  const added = now.filter((n) => !was.some((w) => w.suite === n.suite)).map((n) => n.suite);
+  const removed = was.filter((w) => !now.some((n) => n.suite === w.suite)).map((w) => w.suite);
+  if (added.length > 0) out.push(`suites added: ${added.join(', ')}`);
+  if (removed.length > 0) out.push(`suites removed: ${removed.join(', ')}`);
+  for (const n of now) {
+    const w = was.find((x) => x.suite === n.suite);
+    if (w === undefined) continue;
+    if (w.components !== n.components)
+      out.push(`sources[${n.i}] components of ${n.suite}: ${n.components} (the lock has ${w.components})`);
+    const trim = (url: string) => url.replace(/\/+$/, '');
+    if (n.url !== undefined && trim(n.url) !== trim(w.url))
+      out.push(`sources[${n.i}].url of ${n.suite}: ${n.url} (the lock has ${w.url})`);
+  }
+  const order = (list: Array<{ suite: string }>) => list.map((x) => x.suite).join(' ');
+  if (out.length === 0 && order(now) !== order(was)) out.push('sources reordered');
+  return out;
+}
+
 /**
  * LOCK_INVALID unless every package the spec names is in every platform's list, at the version it
- * pins: a lock whose spec hash matches but which was edited or damaged since `imprint lock` wrote it.
+ * pins (an unpinned name may be a virtual package, locked as its provider: left to the checks that
+ * read Provides): a lock whose spec hash matches but which was edited or damaged since `imprint lock` wrote it.
  * (With a base image the base may already have a named package, so the check is left to the build.)
  */
 export function checkNamedPackages(lock: LockFile, spec: Spec, path: string): void {
@@ -104,6 +136,11 @@ export function checkNamedPackages(lock: LockFile, spec: Spec, path: string): vo
       const found = locked.filter((l) => l.name === p.name);
       if (found.length > 0 && (p.version === undefined || found.some((l) => l.version === p.version)))
         continue;
+      // A virtual name with one provider (default-mta: exim4-daemon-light) is locked as its provider;
+      // the lock does not say what provides what, so the checks that resolve the spec over the
+      // locked packages' control data (signed check, closure) decide whether it is there.
+      // (A platform with no packages at all has none of them: refused.)
+      if (found.length === 0 && p.version === undefined && locked.length > 0) continue;
       const what = p.version === undefined ? p.name : `${p.name}=${p.version}`;
       throw new ImprintError(
         'LOCK_INVALID',

@@ -64,7 +64,7 @@ export function checkLock(lock: LockFile, currentSpecHash: Digest, file = LOCK_F
     'LOCK_STALE',
     `${file} is stale: it was written for spec hash ${lock.specHash}, the spec now hashes to ${currentSpecHash}`,
     {
-      hint: 'The sources, packages, platforms or essential flag changed; run `imprint lock` (or `imprint build --update`) to update the lock.',
+      hint: "The spec's sources, packages, platforms or base image changed since the lock was written; run `imprint lock` (or `imprint build --update`) to update the lock.",
       details: { file, expected: currentSpecHash, found: lock.specHash },
     },
   );

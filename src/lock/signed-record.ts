@@ -27,13 +27,16 @@ export function recordKey(
       components: s.components,
       keyring: s.keyring.digest,
       release: lock.sources[index]?.release.sha256,
+      date: lock.sources[index]?.release.date,
       packages: packages
         .map((p) => [p.name, p.version, p.architecture, p.filename, p.size, p.sha256].join(' '))
         .sort(),
     };
   });
+  // The spec's hash too: the check resolves the spec, so a record of the same packages under a
+  // spec that asked for more (the lock then edited to the new spec's hash) does not vouch for them.
   return createHash('sha256')
-    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, sources: used }))
+    .update(JSON.stringify({ scheme: RECORD_SCHEME, arch, spec: lock.specHash, sources: used }))
     .digest('hex');
 }
 

@@ -18,7 +18,8 @@ export interface LockSourcesRequest {
 /**
  * The lock's sources as archive sources: the lock's URL and suite, the spec's components, and the
  * keyring the spec (or the host's apt source for the suite) names. LOCK_STALE if they do not line
- * up with the spec's sources; LOCK_INVALID if a URL differs from the one the spec gives.
+ * up with the spec's sources; LOCK_INVALID if a URL differs from the one the spec gives, the
+ * components from the spec's, or the lock lists a source beyond the spec's.
  */
 export async function lockSources(req: LockSourcesRequest, parseKeys: boolean): Promise<ArchiveSource[]> {
   const { spec, dir } = req.loaded;
@@ -52,6 +53,16 @@ export async function lockSources(req: LockSourcesRequest, parseKeys: boolean): 
           },
         );
       }
+      if (locked.components.join(' ') !== r.components.join(' ')) {
+        throw new ImprintError(
+          'LOCK_INVALID',
+          `${req.lockFile}: sources[${at}].components are ${locked.components.join(', ')}, but the spec's sources[${i}] says ${r.components.join(', ')}: the lock was edited or is damaged`,
+          {
+            hint: 'Review the change to the lock, then run `imprint lock` to resolve the spec again.',
+            details: { file: req.lockFile, field: `sources[${at}].components` },
+          },
+        );
+      }
       const url = locked.url.replace(/\/+$/, '');
       if (s.url !== undefined && url !== s.url.replace(/\/+$/, '')) {
         throw new ImprintError(
@@ -73,6 +84,17 @@ export async function lockSources(req: LockSourcesRequest, parseKeys: boolean): 
       }
       out.push({ ...r, url });
     }
+  }
+  const extra = req.lock.sources[out.length];
+  if (extra !== undefined) {
+    throw new ImprintError(
+      'LOCK_INVALID',
+      `${req.lockFile}: sources[${out.length}] (${extra.url} ${extra.suite}) is none of the spec's sources, which give ${out.length} suite(s): the lock was edited or is damaged`,
+      {
+        hint: 'Review the change to the lock, then run `imprint lock` to resolve the spec again.',
+        details: { file: req.lockFile, field: `sources[${out.length}]` },
+      },
+    );
   }
   return out;
 }

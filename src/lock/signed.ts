@@ -79,11 +79,13 @@ export async function checkLockSigned(req: SignedCheckRequest): Promise<string[]
       !archive.release.architectures.includes(req.arch)
     )
       return undefined;
-    return { source, packages, archive, pinned, lists: await indexLists(archive, req.arch, req.packages) };
+    const lists = await indexLists(archive, req.arch, req.packages);
+    return { source, packages, archive, pinned, lists, index };
   });
   for (const o of opened) {
     if (o === undefined) continue;
-    const { source, packages, archive, pinned, lists } = o;
+    const { source, packages, archive, pinned, lists, index } = o;
+    if (pinned) checkReleaseDate(req, archive, index);
     for (const p of packages ?? []) checkPackage(req, archive, lists, p, pinned);
     for (const list of lists.values()) seen.push(...list);
     allPinned &&= pinned;
@@ -269,7 +271,8 @@ async function indexLists(
 
 /**
  * LOCK_INVALID unless resolving the spec over `records` (every version the pinned Releases list of
- * the locked names) chooses exactly the locked versions: what `imprint lock` chose from them.
+ * the locked names) chooses exactly the locked packages at the locked versions: what `imprint lock`
+ * chose from them.
  */
 function checkChosen(req: SignedCheckRequest, records: readonly PackageRecord[]): void {
   const spec = req.loaded.spec;
@@ -292,6 +295,14 @@ function checkChosen(req: SignedCheckRequest, records: readonly PackageRecord[])
     );
   }
   const want = new Map(chosen.map((r) => [`${r.name}:${r.architecture}`, r]));
+  // A package added to the lock by hand: installed, and (its layer cached) not caught by the
+  // build's closure check, which runs only on an install.
+  const extra = req.packages.filter((p) => !want.has(`${p.name}:${p.architecture}`));
+  if (extra.length > 0)
+    throw lockInvalid(
+      req,
+      `it lists ${extra.map((p) => `${p.name} ${p.version}`).join(', ')}, which the spec does not need`,
+    );
   for (const p of req.packages) {
     const r = want.get(`${p.name}:${p.architecture}`);
     if (r === undefined || r.version === p.version) continue;
@@ -320,6 +331,24 @@ function lockInvalid(req: SignedCheckRequest, why: string): ImprintError {
     {
       hint: 'Review the change to the lock; run `imprint lock` to resolve the spec again from the signed metadata.',
       details: { file: req.lockFile, platform: req.platform },
+    },
+  );
+}
+
+/**
+ * LOCK_INVALID unless the lock's `release.date` of source `index` is the pinned Release's `Date`,
+ * verbatim as `imprint lock` wrote it: a reviewer (and the snapshot hint) go by that date.
+ */
+function checkReleaseDate(req: SignedCheckRequest, archive: Archive, index: number): void {
+  const locked = req.lock.sources[index]?.release.date;
+  const signed = archive.release.paragraph.get('Date')?.trim();
+  if (locked === signed) return;
+  throw new ImprintError(
+    'LOCK_INVALID',
+    `${req.lockFile}: sources[${index}].release.date is ${JSON.stringify(locked)}, but the Release it pins (sha256 ${archive.releaseSha256}) is dated ${JSON.stringify(signed ?? '')}: the lock was edited or is damaged`,
+    {
+      hint: 'Review the change to the lock; run `imprint lock` to resolve the spec again from the signed metadata.',
+      details: { file: req.lockFile, field: `sources[${index}].release.date` },
     },
   );
 }

@@ -160,6 +160,41 @@ describe('locked packages checked against the signed archive metadata', async ()
     }
   });
 
+  it('refuses a lock with a package the spec does not need, also when its layer and check are cached', async () => {
+    const pair = await createDebRepo({
+      packages: [
+        { name: 'tool', version: '1', architecture: 'all', files: { '/usr/bin/tool': 'tool\n' } },
+        { name: 'extra', version: '1', architecture: 'all', files: { '/usr/bin/extra': 'extra\n' } },
+      ],
+    });
+    const own = join(work, 'extra-package');
+    const cache = join(work, 'cache-extra-package');
+    const lockAt = join(own, 'imprint.lock');
+    const out = `oci:${join(work, 'out-extra-package')}`;
+    try {
+      await mkdir(own);
+      // Built once with both requested: the layer of both, and the check of their lock, are cached.
+      await writeFile(join(own, 'imprint.yaml'), repoSpecYaml(pair, 'tool, extra'));
+      assertOk(await runImprint(['--cache-dir', cache, 'build', own, '-o', out]), 'build both');
+      const both = JSON.parse(await readFile(lockAt, 'utf8')) as LockJson & { specHash: string };
+      // The spec asks for tool alone; the lock keeps extra under the new spec's hash.
+      await writeFile(join(own, 'imprint.yaml'), repoSpecYaml(pair, 'tool'));
+      assertOk(await runImprint(['--cache-dir', cache, 'lock', own]), 'lock tool');
+      const { specHash } = JSON.parse(await readFile(lockAt, 'utf8')) as { specHash: string };
+      await writeFile(lockAt, `${JSON.stringify({ ...both, specHash }, null, 2)}\n`);
+      for (const [what, args] of [
+        ['check', ['--cache-dir', join(work, 'cache-extra-check'), 'lock', own, '--check']],
+        ['cached build', ['--cache-dir', cache, 'build', own, '-o', out]],
+      ] as const) {
+        const r = await runImprint([...args]);
+        assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+        assert.match(r.stderr, /it lists extra 1, which the spec does not need/, what);
+      }
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('a build right after imprint lock, with its cache, reads no metadata: the lock recorded its check', async () => {
     await writeFile(lockFile, good);
     // Without the record the check would need the Release again: take it out of the cache.
@@ -218,6 +253,48 @@ describe('locked packages checked against the signed archive metadata', async ()
     const r = await build();
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /sources\[0\]\.url is .*, but the spec's sources\[0\] says/);
+  });
+
+  it("refuses a lock whose sources were edited: a source beyond the spec's, other components, another Release date", async () => {
+    const check = (cache: string) => runImprint(['--cache-dir', cache, 'lock', spec, '--check']);
+    const cases: Array<[string, (lock: LockJson) => void, RegExp]> = [
+      [
+        'extra source',
+        (lock) => {
+          lock.sources.push({ ...(lock.sources[0] as LockJson['sources'][0]), suite: 'other' });
+          (lock.platforms['linux/amd64']?.[0] as LockJsonPackage).repo = 1;
+        },
+        /sources\[1\] \(.* other\) is none of the spec's sources, which give 1 suite\(s\)/,
+      ],
+      [
+        'components',
+        (lock) => {
+          (lock.sources[0] as LockJson['sources'][0]).components = ['main', 'contrib'];
+        },
+        /sources\[0\]\.components are main, contrib, but the spec's sources\[0\] says main/,
+      ],
+      [
+        'date',
+        (lock) => {
+          (lock.sources[0] as LockJson['sources'][0]).release.date = 'Sat, 10 Jun 2023 08:53:33 UTC';
+        },
+        /sources\[0\]\.release\.date is "Sat, 10 Jun 2023 08:53:33 UTC", but the Release it pins \(sha256 [0-9a-f]{64}\) is dated "/,
+      ],
+    ];
+    try {
+      for (const [what, edit, message] of cases) {
+        await editLock(edit);
+        // A fresh cache, and the one `imprint lock` recorded its check in: the record must not vouch for the edit.
+        for (const cache of [join(work, `cache-sources-${what}`), join(work, 'lock-cache')]) {
+          const r = await check(cache);
+          assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+          assert.match(r.stderr, message, what);
+          assert.doesNotMatch(r.stderr, /internal error/, what);
+        }
+      }
+    } finally {
+      await writeFile(lockFile, good);
+    }
   });
 
   it('refuses an archive the keyring does not trust, also when an earlier build under another keyring passed', async () => {
@@ -301,8 +378,9 @@ interface LockJsonPackage {
   name: string;
   sha256: string;
   size: number;
+  repo?: number;
 }
 interface LockJson {
-  sources: Array<{ url: string }>;
+  sources: Array<{ url: string; suite: string; components: string[]; release: { date: string } }>;
   platforms: Record<string, LockJsonPackage[]>;
 }

@@ -291,6 +291,13 @@ test('suite priorities, as apt: a NotAutomatic suite (backports) gives a package
   // A pin that fits nothing names what dropping it gives: the candidate, not backports' newest.
   const err = fails(() => resolve(pkgs, ['curl=9.9']), 'PACKAGE_NOT_FOUND');
   assert.match(err.hint ?? '', /drop the pin to get the candidate \(7\.88\)/);
+  // A version of a suite the sources do not list (backports left out) says to add it.
+  const stable = pkgs.filter((p) => p.suite !== 'backports');
+  const bpo = fails(() => resolve(stable, ['curl=8.14~bpo12+1']), 'PACKAGE_NOT_FOUND');
+  assert.match(
+    bpo.hint ?? '',
+    /add the suite that has 8\.14~bpo12\+1 to a source's suites \(a ~bpo version is in a -backports suite\)/,
+  );
 });
 
 test("a requested suite (apt's name/suite) gives that suite's newest version, and its dependencies where needed", () => {
@@ -527,6 +534,40 @@ test('Breaks count only when the version matches', () => {
   const err = fails(() => resolve([...base, { name: 'b', version: '1.9' }], ['a', 'b']), 'PACKAGE_CONFLICT');
   assert.equal(err.details.kind, 'Breaks');
   assert.equal(err.details.relation, 'b (<< 2.0)');
+});
+
+test('a Breaks that another version of the broken package avoids names that version (a backports tool breaking the stable helper)', () => {
+  const pkgs: P[] = [
+    { name: 'helper', version: '13.11' },
+    { name: 'helper', version: '13.23~bpo', suite: 'backports', suitePriority: 1 },
+    {
+      name: 'tool',
+      version: '0.1~bpo',
+      depends: 'helper',
+      breaks: 'helper (<= 13.19~)',
+      suite: 'backports',
+      suitePriority: 1,
+    },
+  ];
+  const err = fails(() => resolve(pkgs, ['tool']), 'PACKAGE_CONFLICT');
+  assert.match(err.message, /tool 0\.1~bpo breaks helper 13\.11 \(Breaks: helper \(<= 13\.19~\)\)/);
+  assert.match(
+    err.hint ?? '',
+    /^List helper\/backports \(13\.23~bpo\) in packages: tool does not break that version/,
+  );
+  // What the hint says works.
+  const res = resolvePackages(universe(pkgs), {
+    names: [{ name: 'tool' }, { name: 'helper', suite: 'backports' }],
+    arch: 'amd64',
+    includeEssential: false,
+  });
+  assert.deepEqual(picked(res), ['helper=13.23~bpo', 'tool=0.1~bpo']);
+  // An unversioned Conflicts no version avoids: the general hint.
+  const hard = fails(
+    () => resolve([...pkgs.slice(0, 2), { name: 'tool', depends: 'helper', conflicts: 'helper' }], ['tool']),
+    'PACKAGE_CONFLICT',
+  );
+  assert.match(hard.hint ?? '', /^Remove one of the two/);
 });
 
 test('a package may conflict with a virtual package it provides itself; two such providers conflict', () => {

@@ -310,6 +310,64 @@ describe('createLock against a generated signed archive', () => {
     assert.deepEqual(repo.requests, []);
   });
 
+  it('a requested virtual name with one provider is locked as the provider, and that lock is fresh and passes the signed check', async () => {
+    const loaded = await writeSpec(repo, { packages: ['mail-transport-agent'], platforms: ['linux/amd64'] });
+    const { lock } = await createLock(request(loaded, tempDir('imprint-lock-cache-')));
+    await writeLock(lockPath(loaded), lock);
+    assert.deepEqual(names(lock, 'linux/amd64'), ['tinymta']);
+    await loadFreshLock(loaded);
+    await checkAmd64(loaded, lock);
+  });
+
+  it('LOCK_STALE says what changed: a version pin, a suite, components, a URL; the rest in one phrase', async () => {
+    const dir = tempDir('imprint-lock-spec-');
+    const loaded = await writeSpec(repo, { packages: ['app', 'bar'] }, dir);
+    await writeLock(
+      lockPath(loaded),
+      (await createLock(request(loaded, tempDir('imprint-lock-cache-')))).lock,
+    );
+    const stale = async (o: SpecOptions, message: RegExp) => {
+      const err = await loadFreshLock(await writeSpec(repo, o, dir)).then(
+        () => assert.fail('expected LOCK_STALE'),
+        (e: unknown) => e,
+      );
+      assert.ok(isImprintError(err, 'LOCK_STALE'), String(err));
+      assert.match(err.message, message);
+      return err;
+    };
+    await stale(
+      { packages: ['app', 'bar', '"libfoo=2.0-1"'] },
+      /\(libfoo=2\.0-1 pinned, the lock has 2\.1-1\)$/,
+    );
+    await stale({ packages: ['app'] }, /\(packages removed or reordered, a version pin or suite dropped/);
+    // A suite added, and a package asked for from it (the spec names suites its sources list).
+    writeFileSync(
+      join(dir, 'imprint.yaml'),
+      readFileSync(join(dir, 'imprint.yaml'), 'utf8')
+        .replace('suites: [test]', 'suites: [test, other]')
+        .replace('packages: [app]', 'packages: [app, bar, libfoo/other]'),
+    );
+    const both = await loadFreshLock(await loadSpec(dir)).then(
+      () => assert.fail('expected LOCK_STALE'),
+      (e: unknown) => e,
+    );
+    assert.ok(isImprintError(both, 'LOCK_STALE'), String(both));
+    assert.match(
+      both.message,
+      /\(libfoo\/other asked for, the lock has it from test; suites added: other\)$/,
+    );
+    await stale(
+      { packages: ['app', 'bar'], components: ['main', 'contrib'] },
+      /\(sources\[0\] components of test: main, contrib \(the lock has main\)\)$/,
+    );
+    await stale(
+      { packages: ['app', 'bar'], url: 'http://127.0.0.1:9/debian' },
+      new RegExp(
+        `\\(sources\\[0\\]\\.url of test: http://127\\.0\\.0\\.1:9/debian \\(the lock has ${repo.url}\\)\\)$`,
+      ),
+    );
+  });
+
   it('loadFreshLock: LOCK_NOT_FOUND, fresh after lock, LOCK_STALE after a packages change, fresh after relock', async () => {
     const dir = tempDir('imprint-lock-spec-');
     const cache = tempDir('imprint-lock-cache-');
@@ -351,17 +409,42 @@ describe('createLock against a generated signed archive', () => {
       (err: unknown) => isImprintError(err, 'LOCK_STALE') && /platforms removed: /.test(err.message),
     );
 
-    // A lock edited by hand (a named package dropped) is LOCK_INVALID, naming the package.
+    // A lock edited by hand (a named package dropped) is LOCK_INVALID, naming the package: a pinned
+    // one as soon as the lock is read, else (it might be a virtual name, locked as its provider)
+    // where the spec is resolved over the locked packages.
     loaded = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated'] }, dir);
     const fresh = (await createLock(request(loaded, cache))).lock;
     const edited = { ...fresh, platforms: { ...fresh.platforms } };
     for (const k of Object.keys(edited.platforms))
       edited.platforms[k] = (edited.platforms[k] ?? []).filter((p) => p.name !== 'unrelated');
     await writeLock(lockPath(loaded), edited);
+    await loadFreshLock(loaded);
     await assert.rejects(
-      loadFreshLock(loaded),
+      checkAmd64(loaded, edited),
+      (err: unknown) => isImprintError(err, 'LOCK_INVALID') && /unrelated/.test(err.message),
+    );
+    // A platform emptied, or dropped, in the lock: refused as soon as the lock is read.
+    for (const list of [[], undefined]) {
+      const gone = { ...fresh, platforms: { ...fresh.platforms } };
+      if (list === undefined) delete gone.platforms['linux/arm64'];
+      else gone.platforms['linux/arm64'] = list;
+      await writeLock(lockPath(loaded), gone);
+      await assert.rejects(
+        loadFreshLock(loaded),
+        (err: unknown) =>
+          isImprintError(err, 'LOCK_INVALID') && /does not have app for linux\/arm64/.test(err.message),
+      );
+    }
+    const pinned = await writeSpec(repo, { packages: ['app', 'bar', 'unrelated=1-1'] }, dir);
+    const pinnedLock = (await createLock(request(pinned, cache))).lock;
+    for (const k of Object.keys(pinnedLock.platforms))
+      pinnedLock.platforms[k] = (pinnedLock.platforms[k] ?? []).filter((p) => p.name !== 'unrelated');
+    await writeLock(lockPath(pinned), pinnedLock);
+    await assert.rejects(
+      loadFreshLock(pinned),
       (err: unknown) =>
-        isImprintError(err, 'LOCK_INVALID') && /does not have unrelated for linux\/amd64/.test(err.message),
+        isImprintError(err, 'LOCK_INVALID') &&
+        /does not have unrelated=1-1 for linux\/amd64/.test(err.message),
     );
 
     writeFileSync(lockPath(loaded), '{"version": 1}');
