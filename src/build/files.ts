@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'no
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
+import { whiteoutOf } from '../oci/whiteout.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
@@ -90,6 +91,7 @@ async function copyOne(
     );
   }
   const st = await stat(real);
+  refuseWhiteoutTarget(copy);
   const ctx = { copy, mtime, tree, output: join(root, 'out') };
   if (st.isDirectory()) {
     refuseBuildPaths(copy, real, own);
@@ -112,6 +114,7 @@ async function copyOne(
     }
     const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
     const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
+    if (copy.target.endsWith('/')) refuseWhiteoutName(copy, copy.source, name, target);
     addFile(ctx, real, target, st);
   } else {
     throw unsupported(copy, real);
@@ -169,6 +172,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
   for (const name of names) {
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
+    refuseWhiteoutName(ctx.copy, host, name, image);
     const st = onHost(ctx.copy, host, () => lstatSync(host));
     if (st.isDirectory() && host === ctx.output && existsSync(join(host, 'oci-layout'))) {
       throw new ImprintError(
@@ -251,6 +255,49 @@ function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
       },
     );
   }
+}
+
+/** Names OCI layers reserve: `.wh.x` deletes `x` of the layers below, `.wh..wh..opq` empties its directory. */
+const WHITEOUT_PREFIX = '.wh.';
+
+/**
+ * SPEC_INVALID when the host file `host` would get the name `name` (at `image`) that starts with
+ * `.wh.`: a layer entry of that name is a whiteout, so runtimes would delete `x` (a base image's file,
+ * or nothing) instead of copying the file, and no tar entry can carry it otherwise (buildah fails on
+ * it). Cost: a string test.
+ */
+function refuseWhiteoutName(copy: FileCopy, host: string, name: string, image: string): void {
+  if (!name.startsWith(WHITEOUT_PREFIX)) return;
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${copy.label('source')}: ${host} would be ${image} in the image, and a name starting with ${WHITEOUT_PREFIX} is a whiteout in an OCI layer: runtimes would delete ${whiteoutVictim(image)} instead of copying the file`,
+    {
+      hint: `Rename it, or keep it out of the copied directory: no layer can hold a file whose name starts with ${WHITEOUT_PREFIX}.`,
+      details: { field: `${copy.field}.source`, path: host, image },
+    },
+  );
+}
+
+/** refuseWhiteoutName for the directories the entry's target names (`target: /app/.wh.cfg/`). */
+function refuseWhiteoutTarget(copy: FileCopy): void {
+  const key = normalizeImagePath(copy.target);
+  const name = key.split('/').find((part) => part.startsWith(WHITEOUT_PREFIX));
+  if (name === undefined) return;
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${copy.label('target')}: ${copy.target} has the component ${name}, and a name starting with ${WHITEOUT_PREFIX} is a whiteout in an OCI layer: runtimes would delete what it names instead of copying the file`,
+    {
+      hint: `Choose a target whose names do not start with ${WHITEOUT_PREFIX}: no layer can hold such a file.`,
+      details: { field: `${copy.field}.target`, path: copy.target },
+    },
+  );
+}
+
+/** What the whiteout at `image` (`/app/.wh.x`) would hide: `/app/x`, or all of `/app/` for `.wh..wh..opq`. */
+function whiteoutVictim(image: string): string {
+  const wh = whiteoutOf(normalizeImagePath(image));
+  if (wh === null || wh === 'malformed') return 'it';
+  return 'removes' in wh ? `/${wh.removes}` : `everything else in /${wh.opaqueDir}`;
 }
 
 function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void {

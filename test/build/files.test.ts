@@ -303,4 +303,47 @@ describe('specFilesTree', async () => {
       (err: NodeJS.ErrnoException) => err.code === 'ELOOP',
     );
   });
+
+  it('refuses a file whose image name starts with .wh. (a layer would hold a whiteout: runtimes delete the file it names instead)', async () => {
+    const dir = join(work, 'whiteout');
+    await mkdir(join(dir, 'app', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'app', 'sub', '.wh.secret'), 'kept?');
+    await writeFile(join(dir, 'app', '.wh..wh..opq'), '');
+    await writeFile(join(dir, '.wh.conf'), 'c');
+    await writeFile(join(dir, 'plain'), 'p');
+    const refused = (field: string, what: RegExp) => (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(err.message, new RegExp(`imprint\\.yaml:2:\\d+: ${field.replace(/[[\]]/g, '\\$&')}: `));
+      assert.match(err.message, what);
+      assert.equal(err.details.field, field);
+      return true;
+    };
+    const spec = async (files: string) => {
+      await writeFile(join(dir, 'imprint.yaml'), `version: 1\nfiles: ${files}\n`);
+      return specFilesTree(await loadSpec(dir), 0);
+    };
+    await assert.rejects(
+      spec('[{source: app/sub/, target: /srv/}]'),
+      refused(
+        'files[0].source',
+        /sub\/\.wh\.secret would be \/srv\/\.wh\.secret .* delete \/srv\/secret instead/,
+      ),
+    );
+    await assert.rejects(
+      spec('[{source: app/, target: /srv/}]'),
+      refused('files[0].source', /\.wh\.\.wh\.\.opq .* delete everything else in \/srv\/ instead/),
+    );
+    await assert.rejects(
+      spec('[{source: plain, target: /x}, {source: .wh.conf, target: /etc/}]'),
+      refused('files[1].source', /would be \/etc\/\.wh\.conf .* delete \/etc\/conf instead/),
+    );
+    await assert.rejects(
+      spec('[{source: plain, target: /etc/.wh.conf/}]'),
+      refused('files[0].target', /has the component \.wh\.conf/),
+    );
+    // Renamed on the way in, or inside a name, it is an ordinary file.
+    const tree = await spec('[{source: .wh.conf, target: /etc/conf}, {source: plain, target: /etc/a.wh.b}]');
+    assert.equal(tree.get('etc/conf')?.kind, 'file');
+    assert.equal(tree.get('etc/a.wh.b')?.kind, 'file');
+  });
 });
