@@ -31,7 +31,9 @@ export interface FileCopy {
 /**
  * Copies spec files into the tree. Directories are walked in byte order of names; every copied node gets
  * `mtime` (host mtimes, owners, umask and inode sharing are not inputs; only the owner-executable bit
- * is). Symlinks inside a copied directory are kept as links; sockets and devices are refused.
+ * is). Symlinks inside a copied directory are kept as links; sockets and devices are refused. A target
+ * goes through the links earlier entries made, as through a package's or base image's (files[0] makes
+ * /lib -> usr/lib: files[1]'s /lib/x is /usr/lib/x, and a directory copied into /lib/ goes to /usr/lib/).
  * Cost: stats every file; contents are read later, when the layer is written.
  */
 export async function copyFiles(
@@ -95,12 +97,13 @@ async function copyOne(
   const ctx = { copy, mtime, tree, output: join(root, 'out') };
   if (st.isDirectory()) {
     refuseBuildPaths(copy, real, own);
+    const dir = tree.resolvePath(copy.target);
     // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
-    if (tree.get(copy.target) === undefined) {
-      tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
-      tree.add(copy.target, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
+    if (tree.get(dir) === undefined) {
+      tree.mkdirp(parentPath(dir));
+      tree.add(dir, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
     }
-    await copyDir(ctx, real, copy.target);
+    await copyDir(ctx, real, `/${dir}`);
   } else if (st.isFile()) {
     if (copy.dirMode !== undefined) {
       throw new ImprintError(
@@ -113,8 +116,10 @@ async function copyOne(
       );
     }
     const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
-    const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
-    if (copy.target.endsWith('/')) refuseWhiteoutName(copy, copy.source, name, target);
+    const into = copy.target.endsWith('/');
+    const dir = into ? tree.resolvePath(copy.target) : '';
+    const target = into ? `/${dir === '' ? '' : `${dir}/`}${name}` : `/${tree.resolveParents(copy.target)}`;
+    if (into) refuseWhiteoutName(copy, copy.source, name, target);
     addFile(ctx, real, target, st);
   } else {
     throw unsupported(copy, real);

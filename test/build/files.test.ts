@@ -102,6 +102,37 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it("places a target through the links an earlier entry made (merged /usr from files), as through a package's", async () => {
+    const dir = join(work, 'through-links');
+    await mkdir(join(dir, 'links', 'var'), { recursive: true });
+    await mkdir(join(dir, 'links', 'usr', 'lib'), { recursive: true });
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await symlink('usr/lib', join(dir, 'links', 'lib'));
+    await symlink('lib', join(dir, 'links', 'chain')); // chain -> lib -> usr/lib
+    await symlink('../run', join(dir, 'links', 'var', 'run'));
+    await writeFile(join(dir, 'app', 'a'), 'a');
+    await writeFile(join(dir, 'x'), 'x');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      [
+        'version: 1',
+        'files:',
+        '  - {source: links/, target: /}',
+        '  - {source: x, target: /lib/x}',
+        '  - {source: x, target: /chain/}',
+        '  - {source: app/, target: /lib/app/}',
+        '  - {source: app/, target: /var/run/}',
+        '',
+      ].join('\n'),
+    );
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(tree.get('lib')?.kind, 'symlink');
+    assert.equal(tree.get('usr/lib/x')?.origin, 'files[2]');
+    assert.equal(tree.get('usr/lib/app/a')?.origin, 'files[3]');
+    assert.equal(tree.get('run/a')?.origin, 'files[4]');
+    assert.equal(tree.get('var/run')?.kind, 'symlink');
+  });
+
   it("refuses a source that holds the build's own output layout (<spec dir>/out), which would grow every build", async () => {
     const dir = join(work, 'self');
     await mkdir(join(dir, 'out', 'blobs'), { recursive: true });
