@@ -171,7 +171,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
   // Synchronous metadata calls: a tree of 10,000 files would otherwise be 10,000 thread-pool trips.
   const names = sortBytes(
     onHost(ctx.copy, hostDir, () => readdirSync(hostDir, { encoding: 'buffer' })).map((raw) =>
-      utf8Name(ctx.copy, hostDir, raw),
+      utf8Text(ctx.copy, hostDir, raw),
     ),
   );
   for (const name of names) {
@@ -195,7 +195,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
     } else if (st.isFile()) {
       addFile(ctx, host, image, st);
     } else if (st.isSymbolicLink()) {
-      const target = readlinkSync(host);
+      const target = utf8Text(ctx.copy, host, readlinkSync(host, { encoding: 'buffer' }), 'link');
       if (!target.startsWith('/') && symlinkEscapes(normalizeImagePath(image).split('/'), target)) {
         throw new ImprintError(
           'SPEC_INVALID',
@@ -237,10 +237,11 @@ function onHost<T>(copy: FileCopy, path: string, call: () => T): T {
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A directory entry's name as text. Image paths are UTF-8 (tar readers reject other bytes), and a name
- * read as a string would be mangled into one that no longer opens: name the file instead.
+ * Host bytes as text: a directory entry's name (`link` undefined) or the target of the symlink `link`.
+ * Image paths and link targets are UTF-8 (tar readers reject other bytes), and bytes read as a string
+ * would be mangled (into U+FFFD) into a name that no longer opens, or a link to another name: say which.
  */
-function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
+function utf8Text(copy: FileCopy, path: string, raw: Buffer, link?: 'link'): string {
   try {
     return UTF8.decode(raw);
   } catch {
@@ -251,14 +252,21 @@ function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
           : `\\x${b.toString(16).padStart(2, '0')}`,
       )
       .join('');
-    throw new ImprintError(
-      'SPEC_INVALID',
-      `${copy.label('source')}: ${hostDir}/ holds a file whose name is not UTF-8 text: "${shown}"`,
-      {
-        hint: 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.',
-        details: { field: `${copy.field}.source`, path: hostDir, name: raw.toString('hex') },
+    const what =
+      link === undefined
+        ? `${path}/ holds a file whose name is not UTF-8 text: "${shown}"`
+        : `the symlink ${path} points to "${shown}", which is not UTF-8 text`;
+    throw new ImprintError('SPEC_INVALID', `${copy.label('source')}: ${what}`, {
+      hint:
+        link === undefined
+          ? 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.'
+          : 'Image paths are UTF-8: point the link at a UTF-8 name (ln -sfn), or move it out of the copied directory.',
+      details: {
+        field: `${copy.field}.source`,
+        path,
+        [link === undefined ? 'name' : 'target']: raw.toString('hex'),
       },
-    );
+    });
   }
 }
 

@@ -169,6 +169,22 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it('names a symlink whose target is not UTF-8 text instead of writing a link to a mangled (U+FFFD) name', async () => {
+    const dir = join(work, 'latin1-link');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await symlink(Buffer.from('caf\xe9.txt', 'latin1'), join(dir, 'app', 'menu'));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(
+        err.message,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: the symlink .*\/app\/menu points to "caf\\xe9\.txt", which is not UTF-8 text$/,
+      );
+      assert.match(err.hint ?? '', /point the link at a UTF-8 name/);
+      return true;
+    });
+  });
+
   it('refuses a file entry that would replace a directory an earlier entry filled (a target missing its trailing /)', async () => {
     const dir = join(work, 'into');
     await mkdir(join(dir, 'conf.d'), { recursive: true });
