@@ -206,7 +206,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
           },
         );
       }
-      ctx.tree.add(image, {
+      place(ctx, image, {
         kind: 'symlink',
         target,
         mode: 0o777,
@@ -327,7 +327,7 @@ function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void
   });
 }
 
-/** Adds a file of the copy: it replaces what an earlier entry put there, except a directory with content. */
+/** Adds a file or link of the copy: it replaces what an earlier entry put there, except a directory with content. */
 function place(ctx: CopyContext, image: string, node: VNode): void {
   refuseHidingDirectory(ctx.tree, normalizeImagePath(image), node, {
     label: ctx.copy.label('target'),

@@ -212,6 +212,44 @@ describe('specFilesTree', async () => {
     assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
   });
 
+  it("lets a symlink of a later directory source replace an earlier entry's file or link, as a later file does", async () => {
+    const dir = join(work, 'link-over');
+    await mkdir(join(dir, 'links', 'full'), { recursive: true });
+    await writeFile(join(dir, 'x'), 'x');
+    await symlink('x', join(dir, 'links', 'cfg'));
+    await writeFile(join(dir, 'links', 'full', 'f'), 'f');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      [
+        'version: 1',
+        'files:',
+        '  - {source: x, target: /app/cfg}',
+        '  - {source: links/, target: /app/}',
+        '  - {source: links/, target: /app/}', // the same directory again: its link over its own link
+        '',
+      ].join('\n'),
+    );
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    const cfg = tree.get('app/cfg');
+    assert.equal(cfg?.kind === 'symlink' && cfg.target, 'x');
+    assert.equal(cfg?.origin, 'files[2]');
+    // A link still never replaces a directory that has content.
+    await mkdir(join(dir, 'over'));
+    await symlink('elsewhere', join(dir, 'over', 'full'));
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles:\n  - {source: links/, target: /app/}\n  - {source: over/, target: /app/}\n',
+    );
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+      assert.match(
+        err.message,
+        /files\[1\]\.target: \/app\/full is a directory from files\[0\] holding 1 entry/,
+      );
+      return true;
+    });
+  });
+
   it('names the entry (its target and line) that needs as a directory a file an earlier entry wrote', async () => {
     const dir = join(work, 'file-as-dir');
     await mkdir(join(dir, 'conf.d'), { recursive: true });
