@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { stampKey, stampOf } from '../build/source-file.js';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { canonicalJson, compareCodeUnits } from '../oci/canonical-json.js';
@@ -31,9 +32,15 @@ export function fileSetDigest(entries: readonly FileSetEntry[]): Digest {
 /**
  * Hashes every `files[].source` under `specDir` (directories walked in byte order). Only what the build
  * uses is recorded: contents, the owner-executable bit (as 0755/0644), link targets, directories.
- * Cost: reads every file once, streaming.
+ * `known` (the build's sourceHashes) gives the sha256 of files the build read, by stampKey: a file
+ * with the same stamp is unchanged since, and is not read again. Cost: reads every other file once,
+ * streaming.
  */
-export async function collectFileSets(specDir: string, sources: readonly string[]): Promise<FileSet[]> {
+export async function collectFileSets(
+  specDir: string,
+  sources: readonly string[],
+  known: ReadonlyMap<string, string> = new Map(),
+): Promise<FileSet[]> {
   const out: FileSet[] = [];
   for (const [i, source] of sources.entries()) {
     const rel = posix
@@ -41,13 +48,19 @@ export async function collectFileSets(specDir: string, sources: readonly string[
       .replace(/^\.\/+/, '')
       .replace(/\/+$/, '');
     const entries: FileSetEntry[] = [];
-    await addPath(specDir, rel === '' ? '.' : rel, entries, true);
+    await addPath(specDir, rel === '' ? '.' : rel, entries, true, known);
     out.push({ field: `files[${i}]`, source, digest: fileSetDigest(entries), entries });
   }
   return out;
 }
 
-async function addPath(root: string, rel: string, out: FileSetEntry[], top: boolean): Promise<void> {
+async function addPath(
+  root: string,
+  rel: string,
+  out: FileSetEntry[],
+  top: boolean,
+  known: ReadonlyMap<string, string>,
+): Promise<void> {
   const abs = join(root, rel);
   // The build follows the top-level source through links (realpath); links inside directories stay links.
   // Synchronous metadata calls: a source tree of 10,000 files would otherwise be 10,000 round trips
@@ -66,13 +79,13 @@ async function addPath(root: string, rel: string, out: FileSetEntry[], top: bool
   } else if (st.isDirectory()) {
     out.push({ path: rel, type: 'dir' });
     const names = readdirSync(abs).sort(compareCodeUnits);
-    for (const name of names) await addPath(root, rel === '.' ? name : `${rel}/${name}`, out, false);
+    for (const name of names) await addPath(root, rel === '.' ? name : `${rel}/${name}`, out, false, known);
   } else if (st.isFile()) {
     out.push({
       path: rel,
       type: 'file',
       mode: (st.mode & 0o100) !== 0 ? 0o755 : 0o644,
-      sha256: await hashFile(abs, st.size),
+      sha256: known.get(stampKey(stampOf(st))) ?? (await hashFile(abs, st.size)),
       size: st.size,
     });
   } else {

@@ -8,7 +8,7 @@ import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { refuseHidingDirectory } from './file-targets.js';
-import { sourceContent, stampOf } from './source-file.js';
+import { sourceContent, stampKey, stampOf } from './source-file.js';
 
 /** One `files[]` entry of the spec, already validated. */
 export interface FileCopy {
@@ -42,11 +42,27 @@ export async function copyFiles(
   specDir: string,
   mtime: number,
   buildPaths: readonly BuildPath[] = [],
+  reads?: SourceReads,
 ): Promise<void> {
   const root = await realpath(specDir);
   const own = new Map<string, string>();
   for (const p of buildPaths) own.set(await realOrPlanned(resolve(p.path)), p.what);
-  for (const copy of copies) await labelConflicts(copy, () => copyOne(tree, copy, root, mtime, own));
+  for (const copy of copies) await labelConflicts(copy, () => copyOne(tree, copy, root, mtime, own, reads));
+}
+
+/**
+ * The source files a copy took, by the stampKey of what the walk saw: their nodes, on which the
+ * build's fingerprint records each body's sha256, so the provenance's file sets need not read them again.
+ */
+export type SourceReads = Map<string, FileNode>;
+
+type FileNode = Extract<VNode, { kind: 'file' }>;
+
+/** The sha256 of every source file of `reads` whose body was hashed, by stampKey. */
+export function sourceHashes(reads: SourceReads): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, node] of reads) if (node.sha256 !== undefined) out.set(key, node.sha256);
+  return out;
 }
 
 /**
@@ -73,6 +89,7 @@ async function copyOne(
   root: string,
   mtime: number,
   own: ReadonlyMap<string, string>,
+  reads: SourceReads | undefined,
 ): Promise<void> {
   const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
     throw new ImprintError('SPEC_SOURCE_MISSING', `${copy.label('source')}: ${copy.source} does not exist`, {
@@ -94,7 +111,7 @@ async function copyOne(
   }
   const st = await stat(real);
   refuseWhiteoutTarget(copy);
-  const ctx = { copy, mtime, tree, output: join(root, 'out') };
+  const ctx = { copy, mtime, tree, output: join(root, 'out'), reads };
   if (st.isDirectory()) {
     refuseBuildPaths(copy, real, own);
     const dir = tree.resolvePath(copy.target);
@@ -158,6 +175,7 @@ interface CopyContext {
   tree: FileTree;
   /** The build's default output directory (<spec dir>/out), never copied into the image. */
   output: string;
+  reads: SourceReads | undefined;
 }
 
 /** A host path the build writes while it runs (its cache, an output), which a source must not include. */
@@ -315,16 +333,19 @@ function whiteoutVictim(image: string): string {
 
 function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void {
   const mode = ctx.copy.mode ?? (st.mode & 0o100 ? 0o755 : 0o644);
-  place(ctx, image, {
+  const stamp = stampOf(st);
+  const node: FileNode = {
     kind: 'file',
     size: st.size,
-    content: sourceContent(host, stampOf(st), ctx.copy.label('source')),
+    content: sourceContent(host, stamp, ctx.copy.label('source')),
     mode,
     uid: ctx.copy.uid,
     gid: ctx.copy.gid,
     mtime: ctx.mtime,
     origin: ctx.copy.field,
-  });
+  };
+  place(ctx, image, node);
+  ctx.reads?.set(stampKey(stamp), node);
 }
 
 /** Adds a file or link of the copy: it replaces what an earlier entry put there, except a directory with content. */
