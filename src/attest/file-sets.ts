@@ -1,9 +1,18 @@
 // The spec's local inputs (`files[].source`) as hashed file sets: what provenance records and verify checks.
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { stampKey, stampOf } from '../build/source-file.js';
+import { type KnownSource, stampKey, stampOf } from '../build/source-file.js';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
 import { canonicalJson, compareCodeUnits } from '../oci/canonical-json.js';
@@ -32,14 +41,14 @@ export function fileSetDigest(entries: readonly FileSetEntry[]): Digest {
 /**
  * Hashes every `files[].source` under `specDir` (directories walked in byte order). Only what the build
  * uses is recorded: contents, the owner-executable bit (as 0755/0644), link targets, directories.
- * `known` (the build's sourceHashes) gives the sha256 of files the build read, by stampKey: a file
- * with the same stamp is unchanged since, and is not read again. Cost: reads every other file once,
- * streaming.
+ * `known` (the build's sourceHashes, by real host path) gives the sha256 of the files the build read:
+ * one whose stamp is unchanged is not read again; one that changed since is IO, since the image holds
+ * what the build read. Cost: reads every other file once, streaming.
  */
 export async function collectFileSets(
   specDir: string,
   sources: readonly string[],
-  known: ReadonlyMap<string, string> = new Map(),
+  known: ReadonlyMap<string, KnownSource> = new Map(),
 ): Promise<FileSet[]> {
   const out: FileSet[] = [];
   for (const [i, source] of sources.entries()) {
@@ -48,20 +57,29 @@ export async function collectFileSets(
       .replace(/^\.\/+/, '')
       .replace(/\/+$/, '');
     const entries: FileSetEntry[] = [];
-    await addPath(specDir, rel === '' ? '.' : rel, entries, true, known);
-    out.push({ field: `files[${i}]`, source, digest: fileSetDigest(entries), entries });
+    const path = join(specDir, rel);
+    // The host path the build walked: the source's real path, then names below it.
+    const abs = await realpath(path).catch(() => path);
+    const walk = { known, field: `files[${i}]` };
+    await addPath(walk, abs, rel === '' ? '.' : rel, entries, true);
+    out.push({ field: walk.field, source, digest: fileSetDigest(entries), entries });
   }
   return out;
 }
 
+/** What a walk of one source needs besides the path: the build's hashes and the entry's field. */
+interface Walk {
+  known: ReadonlyMap<string, KnownSource>;
+  field: string;
+}
+
 async function addPath(
-  root: string,
+  walk: Walk,
+  abs: string,
   rel: string,
   out: FileSetEntry[],
   top: boolean,
-  known: ReadonlyMap<string, string>,
 ): Promise<void> {
-  const abs = join(root, rel);
   // The build follows the top-level source through links (realpath); links inside directories stay links.
   // Synchronous metadata calls: a source tree of 10,000 files would otherwise be 10,000 round trips
   // through the thread pool.
@@ -79,13 +97,14 @@ async function addPath(
   } else if (st.isDirectory()) {
     out.push({ path: rel, type: 'dir' });
     const names = readdirSync(abs).sort(compareCodeUnits);
-    for (const name of names) await addPath(root, rel === '.' ? name : `${rel}/${name}`, out, false, known);
+    for (const name of names)
+      await addPath(walk, join(abs, name), rel === '.' ? name : `${rel}/${name}`, out, false);
   } else if (st.isFile()) {
     out.push({
       path: rel,
       type: 'file',
       mode: (st.mode & 0o100) !== 0 ? 0o755 : 0o644,
-      sha256: known.get(stampKey(stampOf(st))) ?? (await hashFile(abs, st.size)),
+      sha256: knownSha256(walk, abs, st) ?? (await hashFile(abs, st.size)),
       size: st.size,
     });
   } else {
@@ -93,6 +112,23 @@ async function addPath(
       details: { path: abs },
     });
   }
+}
+
+/**
+ * The sha256 the build computed for the file at `abs`, if it read it and it is unchanged since;
+ * IO when it changed: the provenance would describe other bytes than the image holds.
+ */
+function knownSha256(walk: Walk, abs: string, st: Stats): string | undefined {
+  const seen = walk.known.get(abs);
+  if (seen === undefined || seen.stamp === stampKey(stampOf(st))) return seen?.sha256;
+  throw new ImprintError(
+    'IO',
+    `${walk.field}.source: ${abs} changed after the build read it, so the provenance cannot describe the bytes the image holds`,
+    {
+      hint: 'Build again once nothing writes to the source.',
+      details: { field: `${walk.field}.source`, path: abs },
+    },
+  );
 }
 
 /** Files up to this size are hashed from one synchronous read; larger ones stream. */

@@ -32,6 +32,7 @@ import { LayerCache } from './layer-cache.js';
 import { checkLayerCount } from './layering.js';
 import { writePlatformLayers } from './platform-layers.js';
 import { configNotes, runCheckInputs } from './run-check.js';
+import type { KnownSource } from './source-file.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
 export type BuildEvent =
@@ -86,8 +87,8 @@ export interface BuildResult {
   epoch: EpochResolution;
   git: GitInfo | undefined;
   warnings: string[];
-  /** The sha256 of the spec's source files the build read, by stampKey (for the provenance). */
-  sourceHashes?: ReadonlyMap<string, string>;
+  /** The spec's source files the build read, by host path: stamp and sha256 (for the provenance). */
+  sourceHashes?: ReadonlyMap<string, KnownSource>;
 }
 
 /**

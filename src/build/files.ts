@@ -8,7 +8,7 @@ import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { refuseHidingDirectory } from './file-targets.js';
-import { sourceContent, stampKey, stampOf } from './source-file.js';
+import { type KnownSource, type SourceStamp, sourceContent, stampKey, stampOf } from './source-file.js';
 
 /** One `files[]` entry of the spec, already validated. */
 export interface FileCopy {
@@ -51,17 +51,18 @@ export async function copyFiles(
 }
 
 /**
- * The source files a copy took, by the stampKey of what the walk saw: their nodes, on which the
- * build's fingerprint records each body's sha256, so the provenance's file sets need not read them again.
+ * The source files a copy took, by host path (real, as the walk reaches them): what the walk saw of
+ * each and its node, on which the build's fingerprint records the body's sha256.
  */
-export type SourceReads = Map<string, FileNode>;
+export type SourceReads = Map<string, { stamp: SourceStamp; node: FileNode }>;
 
 type FileNode = Extract<VNode, { kind: 'file' }>;
 
-/** The sha256 of every source file of `reads` whose body was hashed, by stampKey. */
-export function sourceHashes(reads: SourceReads): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [key, node] of reads) if (node.sha256 !== undefined) out.set(key, node.sha256);
+/** The stamp and sha256 of every source file of `reads` whose body was hashed, by host path. */
+export function sourceHashes(reads: SourceReads): Map<string, KnownSource> {
+  const out = new Map<string, KnownSource>();
+  for (const [host, { stamp, node }] of reads)
+    if (node.sha256 !== undefined) out.set(host, { stamp: stampKey(stamp), sha256: node.sha256 });
   return out;
 }
 
@@ -345,7 +346,7 @@ function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void
     origin: ctx.copy.field,
   };
   place(ctx, image, node);
-  ctx.reads?.set(stampKey(stamp), node);
+  ctx.reads?.set(host, { stamp, node });
 }
 
 /** Adds a file or link of the copy: it replaces what an earlier entry put there, except a directory with content. */

@@ -31,11 +31,17 @@ export function stampOf(st: Stats): SourceStamp {
 }
 
 /**
- * A stamp as a map key: a file with the same key is the same unchanged file (one inode of one device,
- * not written since: a write moves its ctime), whatever path reaches it.
+ * A stamp as text: a file with the same key is the same unchanged file (one inode of one device, not
+ * written since: a write moves its ctime).
  */
 export function stampKey(stamp: SourceStamp): string {
   return `${stamp.dev}:${stamp.ino}:${stamp.size}:${stamp.mtimeMs}:${stamp.ctimeMs}`;
+}
+
+/** A source file the build read: its stampKey when listed and the sha256 of its bytes. */
+export interface KnownSource {
+  stamp: string;
+  sha256: string;
 }
 
 /** Files up to this size are read whole and synchronously (no stream, no 1 MiB buffer per file). */

@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { collectFileSets, type FileSetEntry } from '../../src/attest/file-sets.js';
 import { buildImage } from '../../src/build/build.js';
 import { stampKey, stampOf } from '../../src/build/source-file.js';
+import { isImprintError } from '../../src/errors.js';
 import { loadSpec } from '../../src/spec/index.js';
 import { BlobStore } from '../../src/store/index.js';
 import { writeSmallSpec } from './fixtures.js';
@@ -21,21 +22,29 @@ describe('collectFileSets', async () => {
   const work = await mkdtemp(join(tmpdir(), 'imprint-file-sets-'));
   after(() => rm(work, { recursive: true, force: true }));
 
-  it("takes a file's sha256 from the build's hashes when its stamp is unchanged, and reads it when it changed", async () => {
+  it("takes a file's sha256 from the build's hashes when its stamp is unchanged, and fails when it changed since", async () => {
     const dir = join(work, 'known');
     await writeSmallSpec(dir);
     const kept = join(dir, 'app', 'hello.txt');
     const edited = join(dir, 'app', 'run.sh');
     const known = new Map([
-      [stampKey(stampOf(statSync(kept))), 'a'.repeat(64)],
-      [stampKey(stampOf(statSync(edited))), 'b'.repeat(64)],
+      [kept, { stamp: stampKey(stampOf(statSync(kept))), sha256: 'a'.repeat(64) }],
+      [edited, { stamp: stampKey(stampOf(statSync(edited))), sha256: 'b'.repeat(64) }],
     ]);
-    await writeFile(edited, '#!/bin/sh\necho edited\n'); // a write moves its ctime: another stamp
     const [set] = await collectFileSets(dir, ['app/'], known);
     assert.deepEqual(hashes(set!.entries), [
       ['app/hello.txt', 'a'.repeat(64)],
-      ['app/run.sh', hex('#!/bin/sh\necho edited\n')],
+      ['app/run.sh', 'b'.repeat(64)],
     ]);
+    await writeFile(edited, '#!/bin/sh\necho edited\n'); // a write moves its ctime: another stamp
+    await assert.rejects(collectFileSets(dir, ['os-release', 'app/'], known), (err: unknown) => {
+      assert.ok(isImprintError(err, 'IO'), String(err));
+      assert.match(err.message, /^files\[1\]\.source: .*\/app\/run\.sh changed after the build read it/);
+      return true;
+    });
+    // Files the build did not read are read.
+    const [fresh] = await collectFileSets(dir, ['app/']);
+    assert.deepEqual(hashes(fresh!.entries)[1], ['app/run.sh', hex('#!/bin/sh\necho edited\n')]);
   });
 
   it('records, from the hashes a build returns, what reading every source file again records', async () => {
@@ -48,7 +57,7 @@ describe('collectFileSets', async () => {
     const count = sources.length;
     assert.ok(count > 1 && (result.sourceHashes?.size ?? 0) >= count, `${result.sourceHashes?.size}`);
     assert.equal(
-      result.sourceHashes?.get(stampKey(stampOf(statSync(join(dir, 'app', 'hello.txt'))))),
+      result.sourceHashes?.get(await realpath(join(dir, 'app', 'hello.txt')))?.sha256,
       hex('hello, reproducible world\n'),
     );
     assert.deepEqual(
