@@ -209,8 +209,10 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       );
     }
     if (st.isDirectory()) {
-      ctx.tree.add(image, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
-      await copyDir(ctx, host, image);
+      // A directory goes where a link an earlier entry made leads (merged /usr), as over a package's.
+      const dir = ctx.tree.get(image)?.kind === 'symlink' ? `/${ctx.tree.resolvePath(image)}` : image;
+      ctx.tree.add(dir, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
+      await copyDir(ctx, host, dir);
     } else if (st.isFile()) {
       addFile(ctx, host, image, st);
     } else if (st.isSymbolicLink()) {

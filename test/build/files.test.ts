@@ -131,6 +131,13 @@ describe('specFilesTree', async () => {
     assert.equal(tree.get('usr/lib/app/a')?.origin, 'files[3]');
     assert.equal(tree.get('run/a')?.origin, 'files[4]');
     assert.equal(tree.get('var/run')?.kind, 'symlink');
+    // A directory source's own lib/ goes through the link too (a rootfs/ copied over merged /usr).
+    await mkdir(join(dir, 'rootfs', 'lib', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'rootfs', 'lib', 'sub', 'libx.so'), 'elf');
+    await appendFile(join(dir, 'imprint.yaml'), '  - {source: rootfs/, target: /}\n');
+    const over = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(over.get('lib')?.kind, 'symlink');
+    assert.equal(over.get('usr/lib/sub/libx.so')?.origin, 'files[5]');
   });
 
   it("refuses a source that holds the build's own output layout (<spec dir>/out), which would grow every build", async () => {
