@@ -42,8 +42,9 @@ export function fileSetDigest(entries: readonly FileSetEntry[]): Digest {
  * Hashes every `files[].source` under `specDir` (directories walked in byte order). Only what the build
  * uses is recorded: contents, the owner-executable bit (as 0755/0644), link targets, directories.
  * `known` (the build's sourceHashes, by real host path) gives the sha256 of the files the build read:
- * one whose stamp is unchanged is not read again; one that changed since is IO, since the image holds
- * what the build read. Cost: reads every other file once, streaming.
+ * one whose stamp is unchanged is not read again. When given, a file changed, added or removed since
+ * the build listed it is IO, as the image holds what the build read. Cost: reads every other file
+ * once, streaming.
  */
 export async function collectFileSets(
   specDir: string,
@@ -51,6 +52,7 @@ export async function collectFileSets(
   known: ReadonlyMap<string, KnownSource> = new Map(),
 ): Promise<FileSet[]> {
   const out: FileSet[] = [];
+  const visited = new Set<string>();
   for (const [i, source] of sources.entries()) {
     const rel = posix
       .normalize(source)
@@ -60,17 +62,20 @@ export async function collectFileSets(
     const path = join(specDir, rel);
     // The host path the build walked: the source's real path, then names below it.
     const abs = await realpath(path).catch(() => path);
-    const walk = { known, field: `files[${i}]` };
+    const walk = { known, field: `files[${i}]`, visited };
     await addPath(walk, abs, rel === '' ? '.' : rel, entries, true);
     out.push({ field: walk.field, source, digest: fileSetDigest(entries), entries });
   }
+  const gone = [...known.keys()].find((host) => !visited.has(host));
+  if (gone !== undefined) throw changedSince('files[]', gone, 'was removed');
   return out;
 }
 
-/** What a walk of one source needs besides the path: the build's hashes and the entry's field. */
+/** What a walk of one source needs besides the path: the build's hashes, the entry's field, the files seen. */
 interface Walk {
   known: ReadonlyMap<string, KnownSource>;
   field: string;
+  visited: Set<string>;
 }
 
 async function addPath(
@@ -115,18 +120,26 @@ async function addPath(
 }
 
 /**
- * The sha256 the build computed for the file at `abs`, if it read it and it is unchanged since;
- * IO when it changed: the provenance would describe other bytes than the image holds.
+ * The sha256 the build computed for the file at `abs`, if it read it and it is unchanged since; IO
+ * when it changed or is new since the build listed its directory: the provenance would describe other
+ * files than the image holds.
  */
 function knownSha256(walk: Walk, abs: string, st: Stats): string | undefined {
+  if (walk.known.size === 0) return undefined; // no build to compare with
+  walk.visited.add(abs);
   const seen = walk.known.get(abs);
-  if (seen === undefined || seen.stamp === stampKey(stampOf(st))) return seen?.sha256;
-  throw new ImprintError(
+  if (seen === undefined) throw changedSince(walk.field, abs, 'appeared');
+  if (seen.stamp !== stampKey(stampOf(st))) throw changedSince(walk.field, abs, 'changed');
+  return seen.sha256;
+}
+
+function changedSince(field: string, abs: string, what: string): ImprintError {
+  return new ImprintError(
     'IO',
-    `${walk.field}.source: ${abs} changed after the build read it, so the provenance cannot describe the bytes the image holds`,
+    `${field}.source: ${abs} ${what} after the build read the source, so the provenance cannot describe the files the image holds`,
     {
       hint: 'Build again once nothing writes to the source.',
-      details: { field: `${walk.field}.source`, path: abs },
+      details: { field: `${field}.source`, path: abs },
     },
   );
 }

@@ -58,11 +58,13 @@ export type SourceReads = Map<string, { stamp: SourceStamp; node: FileNode }>;
 
 type FileNode = Extract<VNode, { kind: 'file' }>;
 
-/** The stamp and sha256 of every source file of `reads` whose body was hashed, by host path. */
+/** The stamp of every source file of `reads`, by host path, with its sha256 where the body was hashed. */
 export function sourceHashes(reads: SourceReads): Map<string, KnownSource> {
   const out = new Map<string, KnownSource>();
-  for (const [host, { stamp, node }] of reads)
-    if (node.sha256 !== undefined) out.set(host, { stamp: stampKey(stamp), sha256: node.sha256 });
+  for (const [host, { stamp, node }] of reads) {
+    const sha = node.sha256;
+    out.set(host, sha === undefined ? { stamp: stampKey(stamp) } : { stamp: stampKey(stamp), sha256: sha });
+  }
   return out;
 }
 

@@ -38,10 +38,10 @@ export function stampKey(stamp: SourceStamp): string {
   return `${stamp.dev}:${stamp.ino}:${stamp.size}:${stamp.mtimeMs}:${stamp.ctimeMs}`;
 }
 
-/** A source file the build read: its stampKey when listed and the sha256 of its bytes. */
+/** A source file the build read: its stampKey when listed and, when the image holds it, its sha256. */
 export interface KnownSource {
   stamp: string;
-  sha256: string;
+  sha256?: string;
 }
 
 /** Files up to this size are read whole and synchronously (no stream, no 1 MiB buffer per file). */

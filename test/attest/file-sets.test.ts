@@ -36,15 +36,31 @@ describe('collectFileSets', async () => {
       ['app/hello.txt', 'a'.repeat(64)],
       ['app/run.sh', 'b'.repeat(64)],
     ]);
-    await writeFile(edited, '#!/bin/sh\necho edited\n'); // a write moves its ctime: another stamp
-    await assert.rejects(collectFileSets(dir, ['os-release', 'app/'], known), (err: unknown) => {
+    const refused = (what: RegExp) => (err: unknown) => {
       assert.ok(isImprintError(err, 'IO'), String(err));
-      assert.match(err.message, /^files\[1\]\.source: .*\/app\/run\.sh changed after the build read it/);
+      assert.match(err.message, what);
       return true;
-    });
-    // Files the build did not read are read.
+    };
+    await writeFile(join(dir, 'app', 'new.txt'), 'new');
+    await assert.rejects(
+      collectFileSets(dir, ['app/'], known),
+      refused(/^files\[0\]\.source: .*\/app\/new\.txt appeared after the build read the source/),
+    );
+    await rm(join(dir, 'app', 'new.txt'));
+    await writeFile(edited, '#!/bin/sh\necho edited\n'); // a write moves its ctime: another stamp
+    await assert.rejects(
+      collectFileSets(dir, ['app/'], known),
+      refused(/^files\[0\]\.source: .*\/app\/run\.sh changed after the build read the source/),
+    );
+    await rm(edited);
+    await assert.rejects(
+      collectFileSets(dir, ['app/'], known),
+      refused(/^files\[\]\.source: .*\/app\/run\.sh was removed after the build read the source/),
+    );
+    // Without the build's hashes, every file is read.
+    await writeFile(edited, 'again');
     const [fresh] = await collectFileSets(dir, ['app/']);
-    assert.deepEqual(hashes(fresh!.entries)[1], ['app/run.sh', hex('#!/bin/sh\necho edited\n')]);
+    assert.deepEqual(hashes(fresh!.entries)[1], ['app/run.sh', hex('again')]);
   });
 
   it('records, from the hashes a build returns, what reading every source file again records', async () => {
