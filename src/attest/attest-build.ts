@@ -70,6 +70,7 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
   const files = await collectFileSets(
     loaded.dir,
     spec.files.map((f) => f.source),
+    result.sourceHashes,
   );
   const statement = provenanceStatement({
     version: req.version,

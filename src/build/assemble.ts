@@ -25,7 +25,7 @@ import { implicitDirMeta } from '../vfs/node.js';
 import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
 import { refuseHidingDirectories, refuseReplacingFiles } from './file-targets.js';
-import { type BuildPath, copyFiles } from './files.js';
+import { type BuildPath, copyFiles, type SourceReads } from './files.js';
 import { generatedDataNotes } from './generated-data-check.js';
 import { javaTrustNotes } from './java-trust-check.js';
 import { ldSoCacheBytes } from './ld-so-cache.js';
@@ -55,6 +55,7 @@ export async function specFilesTree(
   loaded: LoadedSpec,
   epoch: number,
   writes?: BuildWrites,
+  reads?: SourceReads,
 ): Promise<FileTree> {
   const buildPaths: BuildPath[] =
     writes === undefined
@@ -80,6 +81,7 @@ export async function specFilesTree(
     loaded.dir,
     epoch,
     buildPaths,
+    reads,
   );
   return tree;
 }

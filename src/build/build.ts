@@ -24,7 +24,7 @@ import { layerCompression } from './compression.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { startFetch } from './fetching.js';
-import type { BuildPath } from './files.js';
+import { type BuildPath, type SourceReads, sourceHashes } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
 import { imageNotes } from './image-notes.js';
@@ -32,6 +32,7 @@ import { LayerCache } from './layer-cache.js';
 import { checkLayerCount } from './layering.js';
 import { writePlatformLayers } from './platform-layers.js';
 import { configNotes, runCheckInputs } from './run-check.js';
+import type { KnownSource } from './source-file.js';
 
 /** What happened during a build, for progress display. Library code never prints. */
 export type BuildEvent =
@@ -86,6 +87,8 @@ export interface BuildResult {
   epoch: EpochResolution;
   git: GitInfo | undefined;
   warnings: string[];
+  /** The spec's source files the build read, by host path: stamp and sha256 (for the provenance). */
+  sourceHashes?: ReadonlyMap<string, KnownSource>;
 }
 
 /**
@@ -178,7 +181,9 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     return check;
   };
   const own = { store: store.root, cacheDir, outputs: req.outputs ?? [] }; // not to be copied
-  const files = await step("reading the spec's files", () => specFilesTree(loaded, epoch.epoch, own), 'IO');
+  const reads: SourceReads = new Map();
+  const readFiles = () => specFilesTree(loaded, epoch.epoch, own, reads);
+  const files = await step("reading the spec's files", readFiles, 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
   const cache = new LayerCache(join(cacheDir, 'layers'), store);
   let spool: ContentSpool | undefined;
@@ -368,7 +373,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   );
   await store.putBytes(index.bytes, index.descriptor);
   const root: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [index.descriptor] };
-  return { set: { index: root, blobs: store }, index: index.descriptor, images, epoch, git, warnings };
+  const set = { index: root, blobs: store };
+  return { set, index: index.descriptor, images, epoch, git, warnings, sourceHashes: sourceHashes(reads) };
 }
 
 /** The lock's base image manifest for a platform. */

@@ -2,12 +2,13 @@ import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'no
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
+import { whiteoutOf } from '../oci/whiteout.js';
 import { symlinkEscapes } from '../tar/index.js';
 import type { VNode } from '../vfs/node.js';
 import { normalizeImagePath, parentPath, sortBytes } from '../vfs/path.js';
 import type { FileTree } from '../vfs/tree.js';
 import { refuseHidingDirectory } from './file-targets.js';
-import { sourceContent, stampOf } from './source-file.js';
+import { type KnownSource, type SourceStamp, sourceContent, stampKey, stampOf } from './source-file.js';
 
 /** One `files[]` entry of the spec, already validated. */
 export interface FileCopy {
@@ -30,7 +31,9 @@ export interface FileCopy {
 /**
  * Copies spec files into the tree. Directories are walked in byte order of names; every copied node gets
  * `mtime` (host mtimes, owners, umask and inode sharing are not inputs; only the owner-executable bit
- * is). Symlinks inside a copied directory are kept as links; sockets and devices are refused.
+ * is). Symlinks inside a copied directory are kept as links; sockets and devices are refused. A target
+ * goes through the links earlier entries made, as through a package's or base image's (files[0] makes
+ * /lib -> usr/lib: files[1]'s /lib/x is /usr/lib/x, and a directory copied into /lib/ goes to /usr/lib/).
  * Cost: stats every file; contents are read later, when the layer is written.
  */
 export async function copyFiles(
@@ -39,11 +42,30 @@ export async function copyFiles(
   specDir: string,
   mtime: number,
   buildPaths: readonly BuildPath[] = [],
+  reads?: SourceReads,
 ): Promise<void> {
   const root = await realpath(specDir);
   const own = new Map<string, string>();
   for (const p of buildPaths) own.set(await realOrPlanned(resolve(p.path)), p.what);
-  for (const copy of copies) await labelConflicts(copy, () => copyOne(tree, copy, root, mtime, own));
+  for (const copy of copies) await labelConflicts(copy, () => copyOne(tree, copy, root, mtime, own, reads));
+}
+
+/**
+ * The source files a copy took, by host path (real, as the walk reaches them): what the walk saw of
+ * each and its node, on which the build's fingerprint records the body's sha256.
+ */
+export type SourceReads = Map<string, { stamp: SourceStamp; node: FileNode }>;
+
+type FileNode = Extract<VNode, { kind: 'file' }>;
+
+/** The stamp of every source file of `reads`, by host path, with its sha256 where the body was hashed. */
+export function sourceHashes(reads: SourceReads): Map<string, KnownSource> {
+  const out = new Map<string, KnownSource>();
+  for (const [host, { stamp, node }] of reads) {
+    const sha = node.sha256;
+    out.set(host, sha === undefined ? { stamp: stampKey(stamp) } : { stamp: stampKey(stamp), sha256: sha });
+  }
+  return out;
 }
 
 /**
@@ -70,6 +92,7 @@ async function copyOne(
   root: string,
   mtime: number,
   own: ReadonlyMap<string, string>,
+  reads: SourceReads | undefined,
 ): Promise<void> {
   const real = await realpath(copy.source).catch((err: NodeJS.ErrnoException) => {
     throw new ImprintError('SPEC_SOURCE_MISSING', `${copy.label('source')}: ${copy.source} does not exist`, {
@@ -90,15 +113,17 @@ async function copyOne(
     );
   }
   const st = await stat(real);
-  const ctx = { copy, mtime, tree, output: join(root, 'out') };
+  refuseWhiteoutTarget(copy);
+  const ctx = { copy, mtime, tree, output: join(root, 'out'), reads };
   if (st.isDirectory()) {
     refuseBuildPaths(copy, real, own);
+    const dir = tree.resolvePath(copy.target);
     // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
-    if (tree.get(copy.target) === undefined) {
-      tree.mkdirp(parentPath(normalizeImagePath(copy.target)));
-      tree.add(copy.target, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
+    if (tree.get(dir) === undefined) {
+      tree.mkdirp(parentPath(dir));
+      tree.add(dir, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
     }
-    await copyDir(ctx, real, copy.target);
+    await copyDir(ctx, real, `/${dir}`);
   } else if (st.isFile()) {
     if (copy.dirMode !== undefined) {
       throw new ImprintError(
@@ -111,7 +136,10 @@ async function copyOne(
       );
     }
     const name = basename(copy.source); // the name written, not a link's target's (current.conf -> v2.conf)
-    const target = copy.target.endsWith('/') ? `${copy.target}${name}` : copy.target;
+    const into = copy.target.endsWith('/');
+    const dir = into ? tree.resolvePath(copy.target) : '';
+    const target = into ? `/${dir === '' ? '' : `${dir}/`}${name}` : `/${tree.resolveParents(copy.target)}`;
+    if (into) refuseWhiteoutName(copy, copy.source, name, target);
     addFile(ctx, real, target, st);
   } else {
     throw unsupported(copy, real);
@@ -150,6 +178,7 @@ interface CopyContext {
   tree: FileTree;
   /** The build's default output directory (<spec dir>/out), never copied into the image. */
   output: string;
+  reads: SourceReads | undefined;
 }
 
 /** A host path the build writes while it runs (its cache, an output), which a source must not include. */
@@ -163,12 +192,13 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
   // Synchronous metadata calls: a tree of 10,000 files would otherwise be 10,000 thread-pool trips.
   const names = sortBytes(
     onHost(ctx.copy, hostDir, () => readdirSync(hostDir, { encoding: 'buffer' })).map((raw) =>
-      utf8Name(ctx.copy, hostDir, raw),
+      utf8Text(ctx.copy, hostDir, raw),
     ),
   );
   for (const name of names) {
     const host = join(hostDir, name);
     const image = `${imageDir.replace(/\/+$/, '')}/${name}`;
+    refuseWhiteoutName(ctx.copy, host, name, image);
     const st = onHost(ctx.copy, host, () => lstatSync(host));
     if (st.isDirectory() && host === ctx.output && existsSync(join(host, 'oci-layout'))) {
       throw new ImprintError(
@@ -181,12 +211,14 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
       );
     }
     if (st.isDirectory()) {
-      ctx.tree.add(image, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
-      await copyDir(ctx, host, image);
+      // A directory goes where a link an earlier entry made leads (merged /usr), as over a package's.
+      const dir = ctx.tree.get(image)?.kind === 'symlink' ? `/${ctx.tree.resolvePath(image)}` : image;
+      ctx.tree.add(dir, { kind: 'dir', ...dirMeta(ctx.copy, ctx.mtime), origin: ctx.copy.field }, {});
+      await copyDir(ctx, host, dir);
     } else if (st.isFile()) {
       addFile(ctx, host, image, st);
     } else if (st.isSymbolicLink()) {
-      const target = readlinkSync(host);
+      const target = utf8Text(ctx.copy, host, readlinkSync(host, { encoding: 'buffer' }), 'link');
       if (!target.startsWith('/') && symlinkEscapes(normalizeImagePath(image).split('/'), target)) {
         throw new ImprintError(
           'SPEC_INVALID',
@@ -197,7 +229,7 @@ async function copyDir(ctx: CopyContext, hostDir: string, imageDir: string): Pro
           },
         );
       }
-      ctx.tree.add(image, {
+      place(ctx, image, {
         kind: 'symlink',
         target,
         mode: 0o777,
@@ -228,10 +260,11 @@ function onHost<T>(copy: FileCopy, path: string, call: () => T): T {
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A directory entry's name as text. Image paths are UTF-8 (tar readers reject other bytes), and a name
- * read as a string would be mangled into one that no longer opens: name the file instead.
+ * Host bytes as text: a directory entry's name (`link` undefined) or the target of the symlink `link`.
+ * Image paths and link targets are UTF-8 (tar readers reject other bytes), and bytes read as a string
+ * would be mangled (into U+FFFD) into a name that no longer opens, or a link to another name: say which.
  */
-function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
+function utf8Text(copy: FileCopy, path: string, raw: Buffer, link?: 'link'): string {
   try {
     return UTF8.decode(raw);
   } catch {
@@ -242,32 +275,85 @@ function utf8Name(copy: FileCopy, hostDir: string, raw: Buffer): string {
           : `\\x${b.toString(16).padStart(2, '0')}`,
       )
       .join('');
-    throw new ImprintError(
-      'SPEC_INVALID',
-      `${copy.label('source')}: ${hostDir}/ holds a file whose name is not UTF-8 text: "${shown}"`,
-      {
-        hint: 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.',
-        details: { field: `${copy.field}.source`, path: hostDir, name: raw.toString('hex') },
+    const what =
+      link === undefined
+        ? `${path}/ holds a file whose name is not UTF-8 text: "${shown}"`
+        : `the symlink ${path} points to "${shown}", which is not UTF-8 text`;
+    throw new ImprintError('SPEC_INVALID', `${copy.label('source')}: ${what}`, {
+      hint:
+        link === undefined
+          ? 'Image paths are UTF-8: rename the file (e.g. convmv -f latin1 -t utf-8), or move it out of the copied directory.'
+          : 'Image paths are UTF-8: point the link at a UTF-8 name (ln -sfn), or move it out of the copied directory.',
+      details: {
+        field: `${copy.field}.source`,
+        path,
+        [link === undefined ? 'name' : 'target']: raw.toString('hex'),
       },
-    );
+    });
   }
+}
+
+/** Names OCI layers reserve: `.wh.x` deletes `x` of the layers below, `.wh..wh..opq` empties its directory. */
+const WHITEOUT_PREFIX = '.wh.';
+
+/**
+ * SPEC_INVALID when the host file `host` would get the name `name` (at `image`) that starts with
+ * `.wh.`: a layer entry of that name is a whiteout, so runtimes would delete `x` (a base image's file,
+ * or nothing) instead of copying the file, and no tar entry can carry it otherwise (buildah fails on
+ * it). Cost: a string test.
+ */
+function refuseWhiteoutName(copy: FileCopy, host: string, name: string, image: string): void {
+  if (!name.startsWith(WHITEOUT_PREFIX)) return;
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${copy.label('source')}: ${host} would be ${image} in the image, and a name starting with ${WHITEOUT_PREFIX} is a whiteout in an OCI layer: runtimes would delete ${whiteoutVictim(image)} instead of copying the file`,
+    {
+      hint: `Rename it, or keep it out of the copied directory: no layer can hold a file whose name starts with ${WHITEOUT_PREFIX}.`,
+      details: { field: `${copy.field}.source`, path: host, image },
+    },
+  );
+}
+
+/** refuseWhiteoutName for the directories the entry's target names (`target: /app/.wh.cfg/`). */
+function refuseWhiteoutTarget(copy: FileCopy): void {
+  const key = normalizeImagePath(copy.target);
+  const name = key.split('/').find((part) => part.startsWith(WHITEOUT_PREFIX));
+  if (name === undefined) return;
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${copy.label('target')}: ${copy.target} has the component ${name}, and a name starting with ${WHITEOUT_PREFIX} is a whiteout in an OCI layer: runtimes would delete what it names instead of copying the file`,
+    {
+      hint: `Choose a target whose names do not start with ${WHITEOUT_PREFIX}: no layer can hold such a file.`,
+      details: { field: `${copy.field}.target`, path: copy.target },
+    },
+  );
+}
+
+/** What the whiteout at `image` (`/app/.wh.x`) would hide: `/app/x`, or all of `/app/` for `.wh..wh..opq`. */
+function whiteoutVictim(image: string): string {
+  const wh = whiteoutOf(normalizeImagePath(image));
+  if (wh === null || wh === 'malformed') return 'it';
+  return 'removes' in wh ? `/${wh.removes}` : `everything else in /${wh.opaqueDir}`;
 }
 
 function addFile(ctx: CopyContext, host: string, image: string, st: Stats): void {
   const mode = ctx.copy.mode ?? (st.mode & 0o100 ? 0o755 : 0o644);
-  place(ctx, image, {
+  const stamp = stampOf(st);
+  const node: FileNode = {
     kind: 'file',
     size: st.size,
-    content: sourceContent(host, stampOf(st), ctx.copy.label('source')),
+    content: sourceContent(host, stamp, ctx.copy.label('source')),
     mode,
     uid: ctx.copy.uid,
     gid: ctx.copy.gid,
     mtime: ctx.mtime,
     origin: ctx.copy.field,
-  });
+  };
+  place(ctx, image, node);
+  ctx.reads?.set(host, { stamp, node });
 }
 
-/** Adds a file of the copy: it replaces what an earlier entry put there, except a directory with content. */
+/** Adds a file or link of the copy: it replaces what an earlier entry put there, except a directory with content. */
 function place(ctx: CopyContext, image: string, node: VNode): void {
   refuseHidingDirectory(ctx.tree, normalizeImagePath(image), node, {
     label: ctx.copy.label('target'),

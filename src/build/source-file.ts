@@ -19,6 +19,7 @@ import type { ContentOpener } from '../vfs/node.js';
  */
 export interface SourceStamp {
   size: number;
+  dev: number;
   ino: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -26,7 +27,21 @@ export interface SourceStamp {
 
 /** The stamp of a file's stat. */
 export function stampOf(st: Stats): SourceStamp {
-  return { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  return { size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
+/**
+ * A stamp as text: a file with the same key is the same unchanged file (one inode of one device, not
+ * written since: a write moves its ctime).
+ */
+export function stampKey(stamp: SourceStamp): string {
+  return `${stamp.dev}:${stamp.ino}:${stamp.size}:${stamp.mtimeMs}:${stamp.ctimeMs}`;
+}
+
+/** A source file the build read: its stampKey when listed and, when the image holds it, its sha256. */
+export interface KnownSource {
+  stamp: string;
+  sha256?: string;
 }
 
 /** Files up to this size are read whole and synchronously (no stream, no 1 MiB buffer per file). */

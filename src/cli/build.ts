@@ -202,11 +202,17 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           store,
           cacheDir,
           offline: opts.offline === true,
-          outputs: outputs.flatMap(({ ref }) =>
-            ref.transport === 'docker'
+          outputs: [
+            ...outputs.flatMap(({ ref }) =>
+              ref.transport === 'docker'
+                ? []
+                : [{ path: ref.path, what: `the output ${formatReference(ref)}` }],
+            ),
+            // Copied into the image, the file would hold the previous build's provenance.
+            ...(opts.provenanceOut === undefined
               ? []
-              : [{ path: ref.path, what: `the output ${formatReference(ref)}` }],
-          ),
+              : [{ path: resolvePath(opts.provenanceOut), what: `--provenance-out ${opts.provenanceOut}` }]),
+          ],
           registry,
           onEvent: (e) => {
             if (opts.json) return;

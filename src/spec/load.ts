@@ -184,9 +184,14 @@ async function checkSources(spec: Spec, file: string, dir: string, locate: Locat
       missing.push({ ...base, message: `expected a file or directory at ${resolved}, found nothing` });
       continue;
     }
-    const real = await realpath(resolved).catch(() => undefined);
+    let loop = false;
+    const real = await realpath(resolved).catch((err: NodeJS.ErrnoException) => {
+      loop = err.code === 'ELOOP';
+      return undefined;
+    });
     if (real === undefined) {
-      missing.push({ ...base, message: `${resolved} is a symbolic link whose target does not exist` });
+      const why = loop ? 'that leads back to itself (a loop of links)' : 'whose target does not exist';
+      missing.push({ ...base, message: `${resolved} is a symbolic link ${why}` });
     } else if (real !== realDir && !real.startsWith(inside)) {
       escaping.push({
         ...base,

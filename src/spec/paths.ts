@@ -27,9 +27,13 @@ export function normalizeSourcePath(text: string): PathResult {
   return { ok: true, path: normal === '' ? '.' : normal };
 }
 
+/** The longest name (path component) Linux file systems take, in bytes. */
+const NAME_MAX = 255;
+
 /**
  * Normalises an absolute path inside the image (`files[].target`, `workdir`, home directories): `//` and
- * `.` segments collapse; `..` segments are refused rather than resolved, since they usually hide a mistake.
+ * `.` segments collapse; `..` segments are refused rather than resolved, since they usually hide a mistake,
+ * and so are names longer than NAME_MAX bytes, which podman fails to unpack (ENAMETOOLONG).
  * A trailing slash is kept only when `keepTrailingSlash` (a `files[].target` ending in `/` means "into this
  * directory"). Pure.
  */
@@ -43,6 +47,13 @@ export function normalizeImagePath(text: string, keepTrailingSlash = false): Pat
   if (text.includes('\0')) return { ok: false, reason: 'expected a path, found a NUL character in it' };
   if (text.split('/').includes('..')) {
     return { ok: false, reason: `expected a path without '..' segments, found ${JSON.stringify(text)}` };
+  }
+  const long = text.split('/').find((part) => Buffer.byteLength(part) > NAME_MAX);
+  if (long !== undefined) {
+    return {
+      ok: false,
+      reason: `expected names of at most ${NAME_MAX} bytes (Linux's NAME_MAX: no runtime can unpack a longer one), found one of ${Buffer.byteLength(long)} bytes starting ${JSON.stringify(long.slice(0, 24))} in the path`,
+    };
   }
   const normal = posix.normalize(text);
   if (normal === '/') return { ok: true, path: '/' };

@@ -102,6 +102,44 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it("places a target through the links an earlier entry made (merged /usr from files), as through a package's", async () => {
+    const dir = join(work, 'through-links');
+    await mkdir(join(dir, 'links', 'var'), { recursive: true });
+    await mkdir(join(dir, 'links', 'usr', 'lib'), { recursive: true });
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await symlink('usr/lib', join(dir, 'links', 'lib'));
+    await symlink('lib', join(dir, 'links', 'chain')); // chain -> lib -> usr/lib
+    await symlink('../run', join(dir, 'links', 'var', 'run'));
+    await writeFile(join(dir, 'app', 'a'), 'a');
+    await writeFile(join(dir, 'x'), 'x');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      [
+        'version: 1',
+        'files:',
+        '  - {source: links/, target: /}',
+        '  - {source: x, target: /lib/x}',
+        '  - {source: x, target: /chain/}',
+        '  - {source: app/, target: /lib/app/}',
+        '  - {source: app/, target: /var/run/}',
+        '',
+      ].join('\n'),
+    );
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(tree.get('lib')?.kind, 'symlink');
+    assert.equal(tree.get('usr/lib/x')?.origin, 'files[2]');
+    assert.equal(tree.get('usr/lib/app/a')?.origin, 'files[3]');
+    assert.equal(tree.get('run/a')?.origin, 'files[4]');
+    assert.equal(tree.get('var/run')?.kind, 'symlink');
+    // A directory source's own lib/ goes through the link too (a rootfs/ copied over merged /usr).
+    await mkdir(join(dir, 'rootfs', 'lib', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'rootfs', 'lib', 'sub', 'libx.so'), 'elf');
+    await appendFile(join(dir, 'imprint.yaml'), '  - {source: rootfs/, target: /}\n');
+    const over = await specFilesTree(await loadSpec(dir), 0);
+    assert.equal(over.get('lib')?.kind, 'symlink');
+    assert.equal(over.get('usr/lib/sub/libx.so')?.origin, 'files[5]');
+  });
+
   it("refuses a source that holds the build's own output layout (<spec dir>/out), which would grow every build", async () => {
     const dir = join(work, 'self');
     await mkdir(join(dir, 'out', 'blobs'), { recursive: true });
@@ -138,6 +176,22 @@ describe('specFilesTree', async () => {
     });
   });
 
+  it('names a symlink whose target is not UTF-8 text instead of writing a link to a mangled (U+FFFD) name', async () => {
+    const dir = join(work, 'latin1-link');
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await symlink(Buffer.from('caf\xe9.txt', 'latin1'), join(dir, 'app', 'menu'));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: app/, target: /app/}]\n');
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(
+        err.message,
+        /^\/.*\/imprint\.yaml:2:18: files\[0\]\.source: the symlink .*\/app\/menu points to "caf\\xe9\.txt", which is not UTF-8 text$/,
+      );
+      assert.match(err.hint ?? '', /point the link at a UTF-8 name/);
+      return true;
+    });
+  });
+
   it('refuses a file entry that would replace a directory an earlier entry filled (a target missing its trailing /)', async () => {
     const dir = join(work, 'into');
     await mkdir(join(dir, 'conf.d'), { recursive: true });
@@ -163,6 +217,44 @@ describe('specFilesTree', async () => {
     assert.deepEqual(tree.childKeys('etc/app'), ['etc/app/a.conf', 'etc/app/b.conf']);
     await yaml('/etc/app/a.conf'); // a file over a file: the later entry wins
     assert.equal((await specFilesTree(await loadSpec(dir), 0)).get('etc/app/a.conf')?.kind, 'file');
+  });
+
+  it("lets a symlink of a later directory source replace an earlier entry's file or link, as a later file does", async () => {
+    const dir = join(work, 'link-over');
+    await mkdir(join(dir, 'links', 'full'), { recursive: true });
+    await writeFile(join(dir, 'x'), 'x');
+    await symlink('x', join(dir, 'links', 'cfg'));
+    await writeFile(join(dir, 'links', 'full', 'f'), 'f');
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      [
+        'version: 1',
+        'files:',
+        '  - {source: x, target: /app/cfg}',
+        '  - {source: links/, target: /app/}',
+        '  - {source: links/, target: /app/}', // the same directory again: its link over its own link
+        '',
+      ].join('\n'),
+    );
+    const tree = await specFilesTree(await loadSpec(dir), 0);
+    const cfg = tree.get('app/cfg');
+    assert.equal(cfg?.kind === 'symlink' && cfg.target, 'x');
+    assert.equal(cfg?.origin, 'files[2]');
+    // A link still never replaces a directory that has content.
+    await mkdir(join(dir, 'over'));
+    await symlink('elsewhere', join(dir, 'over', 'full'));
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles:\n  - {source: links/, target: /app/}\n  - {source: over/, target: /app/}\n',
+    );
+    await assert.rejects(specFilesTree(await loadSpec(dir), 0), (err: unknown) => {
+      assert.ok(isImprintError(err, 'VFS_CONFLICT'), String(err));
+      assert.match(
+        err.message,
+        /files\[1\]\.target: \/app\/full is a directory from files\[0\] holding 1 entry/,
+      );
+      return true;
+    });
   });
 
   it('names the entry (its target and line) that needs as a directory a file an earlier entry wrote', async () => {
@@ -302,5 +394,48 @@ describe('specFilesTree', async () => {
       () => node.content(),
       (err: NodeJS.ErrnoException) => err.code === 'ELOOP',
     );
+  });
+
+  it('refuses a file whose image name starts with .wh. (a layer would hold a whiteout: runtimes delete the file it names instead)', async () => {
+    const dir = join(work, 'whiteout');
+    await mkdir(join(dir, 'app', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'app', 'sub', '.wh.secret'), 'kept?');
+    await writeFile(join(dir, 'app', '.wh..wh..opq'), '');
+    await writeFile(join(dir, '.wh.conf'), 'c');
+    await writeFile(join(dir, 'plain'), 'p');
+    const refused = (field: string, what: RegExp) => (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.match(err.message, new RegExp(`imprint\\.yaml:2:\\d+: ${field.replace(/[[\]]/g, '\\$&')}: `));
+      assert.match(err.message, what);
+      assert.equal(err.details.field, field);
+      return true;
+    };
+    const spec = async (files: string) => {
+      await writeFile(join(dir, 'imprint.yaml'), `version: 1\nfiles: ${files}\n`);
+      return specFilesTree(await loadSpec(dir), 0);
+    };
+    await assert.rejects(
+      spec('[{source: app/sub/, target: /srv/}]'),
+      refused(
+        'files[0].source',
+        /sub\/\.wh\.secret would be \/srv\/\.wh\.secret .* delete \/srv\/secret instead/,
+      ),
+    );
+    await assert.rejects(
+      spec('[{source: app/, target: /srv/}]'),
+      refused('files[0].source', /\.wh\.\.wh\.\.opq .* delete everything else in \/srv\/ instead/),
+    );
+    await assert.rejects(
+      spec('[{source: plain, target: /x}, {source: .wh.conf, target: /etc/}]'),
+      refused('files[1].source', /would be \/etc\/\.wh\.conf .* delete \/etc\/conf instead/),
+    );
+    await assert.rejects(
+      spec('[{source: plain, target: /etc/.wh.conf/}]'),
+      refused('files[0].target', /has the component \.wh\.conf/),
+    );
+    // Renamed on the way in, or inside a name, it is an ordinary file.
+    const tree = await spec('[{source: .wh.conf, target: /etc/conf}, {source: plain, target: /etc/a.wh.b}]');
+    assert.equal(tree.get('etc/conf')?.kind, 'file');
+    assert.equal(tree.get('etc/a.wh.b')?.kind, 'file');
   });
 });

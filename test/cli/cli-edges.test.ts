@@ -32,6 +32,19 @@ describe('CLI edges', async () => {
     assert.ok(index.manifests.length >= 1);
   });
 
+  it("refuses a source that holds the --provenance-out file (the image would hold the previous build's provenance)", async () => {
+    const dir = join(work, 'prov-in-source');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.txt'), 'hi\n');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: ./, target: /app/}]\n');
+    const r = await runImprint([
+      ...['--cache-dir', join(work, 'cache'), 'build', dir, '-o', `oci:${join(work, 'prov-out')}`],
+      ...['--provenance-out', join(dir, 'meta', 'prov.json')],
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /files\[0\]\.source: includes .*\/meta\/prov\.json, --provenance-out /);
+  });
+
   it('inspect by tag lists the referrers (provenance, SBOM) of the tagged image', async () => {
     const inspect = async (ref: string) =>
       JSON.parse(assertOk(await runImprint(['inspect', ref, '--json']), `inspect ${ref}`).stdout) as {

@@ -109,7 +109,23 @@ describe('loadSpec', () => {
       'imprint.yaml': 'version: 1\nfiles: [{source: link, target: /a}]\n',
     });
     await symlink('nowhere', join(dir, 'link'));
-    assert.equal((await loadError(dir)).code, 'SPEC_SOURCE_MISSING');
+    const err = await loadError(dir);
+    assert.equal(err.code, 'SPEC_SOURCE_MISSING');
+    assert.match(err.message, /link is a symbolic link whose target does not exist/);
+  });
+
+  it('says a source that is a loop of links is one, not that its target is missing', async () => {
+    const dir = await project('loop', {
+      'imprint.yaml': 'version: 1\nfiles: [{source: a, target: /a}]\n',
+    });
+    await symlink('b', join(dir, 'a'));
+    await symlink('a', join(dir, 'b'));
+    const err = await loadError(dir);
+    assert.equal(err.code, 'SPEC_SOURCE_MISSING');
+    assert.match(
+      err.message,
+      /files\[0\]\.source: .*\/a is a symbolic link that leads back to itself \(a loop of links\)/,
+    );
   });
 
   it('rejects a spec that is not UTF-8', async () => {

@@ -45,6 +45,18 @@ describe('paths', () => {
     assert.equal(normalizeImagePath('/a/../b').ok, false);
     assert.equal(normalizeImagePath('a/b').ok, false);
   });
+  it('refuses an image path with a name longer than 255 bytes, which no runtime can unpack (podman: file name too long)', () => {
+    assert.deepEqual(normalizeImagePath(`/opt/${'é'.repeat(127)}/x`), {
+      ok: true,
+      path: `/opt/${'é'.repeat(127)}/x`,
+    });
+    const result = normalizeImagePath(`/opt/${'é'.repeat(128)}/`, true);
+    assert.equal(result.ok, false);
+    assert.match(
+      (result as { reason: string }).reason,
+      /^expected names of at most 255 bytes .*, found one of 256 bytes starting "é{24}" in the path$/,
+    );
+  });
   it('formats field paths as users write them', () => {
     assert.equal(formatPath(['files', 2, 'mode']), 'files[2].mode');
     assert.equal(formatPath(['env', 'A B']), 'env["A B"]');
