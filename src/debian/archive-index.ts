@@ -134,7 +134,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   // file that fails to read and no longer hashes right was damaged: it is removed and fetched again.
   let damaged = false;
   if (plain !== undefined && (await store.has(digestOf(plain.sha256)))) {
-    const found = await fromCache(store, { digest: digestOf(plain.sha256), size: plain.size }, async () => {
+    const found = await store.useCached({ digest: digestOf(plain.sha256), size: plain.size }, async () => {
       // The cached scan is read and decoded while the index is read and hashed (in the thread pool).
       const [bytes, scan] = await Promise.all([
         store.readBytes({ digest: digestOf(plain.sha256), size: plain.size }, MAX_INDEX_BYTES),
@@ -157,7 +157,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   for (const c of candidates) {
     const desc = { digest: digestOf(c.entry.sha256), size: c.entry.size };
     if (c.kind === 'none' || !(await store.has(desc.digest))) continue;
-    const found = await fromCache(store, desc, () => fromCompressed(c));
+    const found = await store.useCached(desc, () => fromCompressed(c));
     if (found !== undefined) return found;
     damaged = true;
   }
@@ -273,24 +273,6 @@ async function decompressed(
 }
 
 const ignore = (): void => undefined;
-
-/**
- * What `use` makes of a cached blob; undefined when it fails and the blob no longer hashes to its
- * digest and size (a damaged cache file: hasIntact removes it, so a later put writes it again). Any
- * other failure is rethrown. Cost on failure only: a hash of the blob.
- */
-async function fromCache<T>(
-  store: BlobStore,
-  desc: { digest: Digest; size: number },
-  use: () => Promise<T>,
-): Promise<T | undefined> {
-  try {
-    return await use();
-  } catch (err) {
-    if (await store.hasIntact(desc).catch(() => true)) throw err;
-    return undefined;
-  }
-}
 
 /**
  * Downloads a compressed index to a temporary file, verified against the Release before anything

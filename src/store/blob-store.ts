@@ -85,6 +85,21 @@ export class BlobStore implements BlobReader {
     return false;
   }
 
+  /**
+   * What `use` makes of a blob of this store (a cache's copy of something that can be had again);
+   * undefined when `use` fails and the blob no longer hashes to its digest and size: a damaged
+   * file, which hasIntact removes, so a later put writes it again instead of skipping it as
+   * present. Any other failure is rethrown. Cost on failure only: a hash of the blob.
+   */
+  async useCached<T>(desc: BlobRef, use: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await use();
+    } catch (err) {
+      if (await this.hasIntact(desc).catch(() => true)) throw err;
+      return undefined;
+    }
+  }
+
   /** Opens a verified stream of the blob; BLOB_NOT_FOUND when absent, SIZE_MISMATCH/DIGEST_MISMATCH on corruption. */
   async open(desc: BlobRef): Promise<Readable> {
     const { digest, size } = typeof desc === 'string' ? { digest: desc, size: undefined } : desc;
