@@ -133,7 +133,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   // Warm cache: the decompressed index, or any compressed one, by the Release's hashes. A cached
   // file that fails to read and no longer hashes right was damaged: it is removed and fetched again.
   let damaged = false;
-  if (plain !== undefined && (await store.has(digestOf(plain.sha256)))) {
+  if (plain !== undefined && (await store.has({ digest: digestOf(plain.sha256), size: plain.size }))) {
     const found = await store.useCached({ digest: digestOf(plain.sha256), size: plain.size }, async () => {
       // The cached scan is read and decoded while the index is read and hashed (in the thread pool).
       const [bytes, scan] = await Promise.all([
@@ -156,7 +156,7 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   };
   for (const c of candidates) {
     const desc = { digest: digestOf(c.entry.sha256), size: c.entry.size };
-    if (c.kind === 'none' || !(await store.has(desc.digest))) continue;
+    if (c.kind === 'none' || !(await store.has(desc))) continue;
     const found = await store.useCached(desc, () => fromCompressed(c));
     if (found !== undefined) return found;
     damaged = true;

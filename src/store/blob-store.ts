@@ -60,9 +60,15 @@ export class BlobStore implements BlobReader {
     return join(this.root, 'blobs', 'sha256', digestHex(parseDigest(d, 'blob digest')));
   }
 
-  /** True when the blob's file exists (its content is checked only when read). Cost: one stat. */
-  async has(d: Digest): Promise<boolean> {
-    return (await this.#stat(d)) !== undefined;
+  /**
+   * True when the blob's file exists, with `size` when given (a truncated file, as a killed copy of a
+   * cache leaves, reads as absent, so a writer replaces it); its content is checked only when read.
+   * Cost: one stat.
+   */
+  async has(desc: BlobRef): Promise<boolean> {
+    const { digest, size } = typeof desc === 'string' ? { digest: desc, size: undefined } : desc;
+    const st = await this.#stat(digest);
+    return st !== undefined && (size === undefined || st.size === size);
   }
 
   /**
