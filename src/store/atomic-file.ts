@@ -147,11 +147,23 @@ export async function writeFileAtomic(
     await fh?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     if (err instanceof ImprintError) throw err;
+    const hint = fullHint(err, dirname(target));
     throw new ImprintError('IO', `writing ${target}: ${errorText(err)}`, {
       cause: err,
+      ...(hint === undefined ? {} : { hint }),
       details: { file: target },
     });
   }
+}
+
+/**
+ * What to do about a write that failed because `dir`'s file system is full (ENOSPC) or the user's
+ * quota is used up (EDQUOT); undefined for other failures.
+ */
+export function fullHint(err: unknown, dir: string): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  return `The file system holding ${dir} is ${code === 'ENOSPC' ? 'full' : 'over your quota'}: free space there, or name a directory on another file system.`;
 }
 
 /**

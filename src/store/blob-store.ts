@@ -8,7 +8,7 @@ import { type Digest, digestHex, digestMismatch, parseDigest, sha256 } from '../
 import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader, SmallBlob } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
-import { fileSink, tempPath } from './atomic-file.js';
+import { fileSink, fullHint, tempPath } from './atomic-file.js';
 import { mkdirp } from './mkdirp.js';
 import { removeStaleTemps } from './stale-temps.js';
 import { DEFAULT_MAX_BLOB_BYTES, tooLarge, verifiedStream } from './streams.js';
@@ -382,7 +382,9 @@ export class BlobStore implements BlobReader {
     if (err instanceof ImprintError) return err;
     return new ImprintError('IO', `writing a blob into ${this.root}: ${errorText(err)}`, {
       cause: err,
-      hint: `Check that ${this.root} is a directory you can write to, on a file system with free space.`,
+      hint:
+        fullHint(err, this.root) ??
+        `Check that ${this.root} is a directory you can write to, on a file system with free space.`,
     });
   }
 }
