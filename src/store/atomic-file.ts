@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorText, ImprintError } from '../errors.js';
 import { removeTempsOnInterrupt } from './interrupt-cleanup.js';
-import { ownerTag, TEMP_PREFIX } from './temp-owner.js';
+import { ownerTag, TEMP_PREFIX, tempLabel } from './temp-owner.js';
 
 export { TEMP_PREFIX };
 
@@ -16,9 +16,7 @@ export { TEMP_PREFIX };
  */
 export function tempPath(dir: string, hint = ''): string {
   removeTempsOnInterrupt(dir);
-  // The hint is cut short: a long target name plus owner and random part could exceed NAME_MAX.
-  const label = hint === '' ? '' : `${hint.slice(0, 100)}-`;
-  const name = `${TEMP_PREFIX}${label}${ownerTag()}-${randomBytes(8).toString('hex')}`;
+  const name = `${hint === '' ? TEMP_PREFIX : tempLabel(hint)}${ownerTag()}-${randomBytes(8).toString('hex')}`;
   return join(dir, name);
 }
 
