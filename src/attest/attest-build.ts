@@ -1,6 +1,6 @@
 // One call for the build: provenance and SBOMs as referrers of each platform manifest.
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseBaseReference } from '../base/reference.js';
 import type { BuildResult } from '../build/build.js';
 import { codecDescription } from '../compress/index.js';
@@ -15,8 +15,7 @@ import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
-import { writeFileAtomic } from '../store/index.js';
-import { mkdirp } from '../store/mkdirp.js';
+import { readCheckedFile, writeCheckedFile } from '../store/index.js';
 import { collectFileSets } from './file-sets.js';
 import { type InTotoStatement, provenanceStatement, type SlsaProvenance } from './provenance.js';
 import { artifactBlob, storeAttestation, withReferrers } from './referrers.js';
@@ -123,7 +122,10 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
   };
 }
 
-/** The SBOM from `<cacheDir>/sbom/<key hash>.json`, or computed and stored there (atomically). */
+/**
+ * The SBOM from `<cacheDir>/sbom/<key hash>.json`, or computed and stored there (atomically, with
+ * its sha256: a damaged file is computed again rather than attached to the image).
+ */
 async function cachedSbom(
   cacheDir: string | undefined,
   key: string,
@@ -131,14 +133,16 @@ async function cachedSbom(
 ): Promise<unknown> {
   if (cacheDir === undefined) return compute();
   const file = join(cacheDir, 'sbom', `${sha256(key).slice('sha256:'.length)}.json`);
-  const hit = await readFile(file, 'utf8').then(
-    (text) => JSON.parse(text) as unknown,
-    () => undefined,
-  );
-  if (hit !== undefined) return hit;
+  const content = await readCheckedFile(file);
+  if (content !== undefined) {
+    try {
+      return JSON.parse(content.toString('utf8')) as unknown;
+    } catch {
+      // Not JSON though its checksum matched (a file of another writer): made again below.
+    }
+  }
   const doc = await compute();
-  await mkdirp(dirname(file));
-  await writeFileAtomic(file, canonicalJson(doc));
+  await writeCheckedFile(file, canonicalJson(doc));
   return doc;
 }
 

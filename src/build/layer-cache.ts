@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest, sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
-import { writeFileAtomic } from '../store/index.js';
-import { mkdirp } from '../store/mkdirp.js';
+import { readCheckedFile, writeCheckedFile } from '../store/index.js';
 import type { WrittenLayer } from '../vfs/layer.js';
 import type { AccountNames } from './assemble.js';
 import { codeFingerprint } from './code-fingerprint.js';
@@ -23,8 +21,9 @@ export interface CachedLayers {
 
 /**
  * Layers cached by the hash of every input that determines their bytes, so a rebuild with no change
- * does no install, decompression or compression. Records are small JSON files written atomically;
- * a record is only used when every blob it names is still in the store.
+ * does no install, decompression or compression. Records are small JSON files written atomically
+ * with the sha256 of their content (a damaged record, whose diffIds would reach the image's config,
+ * reads as absent); a record is only used when every blob it names is still in the store.
  */
 export class LayerCache {
   readonly #dir: string;
@@ -49,9 +48,11 @@ export class LayerCache {
    * corrupt blob is removed, so the layer is built again). Cost: a read and hash of each layer blob.
    */
   async get(key: string): Promise<CachedLayers | undefined> {
+    const content = await readCheckedFile(join(this.#dir, `${key}.json`));
+    if (content === undefined) return undefined;
     let parsed: CachedLayers;
     try {
-      parsed = JSON.parse(await readFile(join(this.#dir, `${key}.json`), 'utf8')) as CachedLayers;
+      parsed = JSON.parse(content.toString('utf8')) as CachedLayers;
     } catch {
       return undefined;
     }
@@ -97,7 +98,6 @@ export class LayerCache {
 
   /** Records the layers for `key` (atomic; concurrent writers of one key write the same bytes). */
   async put(key: string, value: CachedLayers): Promise<void> {
-    await mkdirp(this.#dir);
-    await writeFileAtomic(join(this.#dir, `${key}.json`), canonicalJson(value));
+    await writeCheckedFile(join(this.#dir, `${key}.json`), canonicalJson(value));
   }
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { ImprintError } from '../errors.js';
+import { dirname, join, resolve, sep } from 'node:path';
+import { ImprintError, isImprintError } from '../errors.js';
 import { BlobStore, defaultCacheDir, removeStaleTemps } from '../store/index.js';
 
 /** How old a temporary file of a writer that may still run elsewhere must be before a sweep removes it. */
@@ -29,6 +29,28 @@ export async function sweepCache(cacheDir: string): Promise<void> {
   const cutoff = new Date(Date.now() - STALE_TEMP_MS);
   for (const dir of [join(cacheDir, 'tmp'), join(cacheDir, 'spool', 'tmp')])
     await removeStaleTemps(dir, cutoff).catch(() => 0);
+}
+
+/**
+ * `err` with a hint about the cache when it is an IO error of a file in the cache directory that this
+ * user may not create or write (the cache of another user, a read-only mount): the file's own hint
+ * ("name a path you can write to") would point at a path the user never named. Else `err` itself.
+ */
+export function withCacheHint(err: unknown, cacheDir: string | undefined): unknown {
+  if (!isImprintError(err, 'IO')) return err;
+  const { file, code } = err.details as { file?: unknown; code?: unknown };
+  if (typeof file !== 'string' || !['EACCES', 'EPERM', 'EROFS'].includes(String(code))) return err;
+  let dir: string;
+  try {
+    dir = resolve(cacheDir ?? defaultCacheDir(process.env, homeDirectory));
+  } catch {
+    return err;
+  }
+  if (!file.startsWith(dir + sep)) return err;
+  return new ImprintError('IO', err.message, {
+    hint: `That file is in the cache directory ${dir}, which this user cannot write (another user's cache, or a read-only one): pass --cache-dir DIR (or set IMPRINT_CACHE_DIR) to a directory you can write to.`,
+    details: err.details,
+  });
 }
 
 /** The user's home directory (asked only when the cache is not named otherwise). */

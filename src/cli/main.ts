@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { ImprintError } from '../errors.js';
 import { buildCommand } from './build.js';
+import { withCacheHint } from './cache.js';
 import { copyCommand } from './copy.js';
 import { diffCommand } from './diff.js';
 import { inspectCommand } from './inspect.js';
@@ -65,7 +66,7 @@ export async function main(
         return EXIT_OK;
       return EXIT_USAGE;
     }
-    return reportError(terminal, err);
+    return reportError(terminal, withCacheHint(err, (program.opts() as { cacheDir?: string }).cacheDir));
   }
 }
 

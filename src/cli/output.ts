@@ -51,7 +51,8 @@ export function reportError(t: Terminal, err: unknown): number {
     let cause = err.cause;
     while (cause !== undefined && cause !== null) {
       if (cause instanceof ImprintError || !(cause instanceof Error)) break;
-      t.err.write(`  caused by: ${cause.message}\n`);
+      // A cause the message already quotes (`writing X: ENOSPC: ...`) is not printed again.
+      if (!err.message.includes(cause.message)) t.err.write(`  caused by: ${cause.message}\n`);
       cause = (cause as Error).cause;
     }
     if (err.hint) t.err.write(`  hint: ${err.hint}\n`);

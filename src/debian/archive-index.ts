@@ -130,16 +130,22 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
   const store = a.store;
 
   const cacheDir = a.opts.cacheDir;
-  // Warm cache: the decompressed index, or any compressed one, by the Release's hashes.
-  if (plain !== undefined && (await store.has(digestOf(plain.sha256)))) {
-    // The cached scan is read and decoded while the index is read and hashed (in the thread pool).
-    const [bytes, scan] = await Promise.all([
-      store.readBytes({ digest: digestOf(plain.sha256), size: plain.size }, MAX_INDEX_BYTES),
-      readPackagesScan(cacheDir, plain.sha256, plain.size),
-    ]);
-    if (names !== undefined && scan === undefined) return findRecords(bytes, names, repo, what);
-    const records = await indexRecords(cacheDir, bytes, plain.sha256, repo, what, scan);
-    return names === undefined ? records : records.filter((r) => names.has(r.name));
+  // Warm cache: the decompressed index, or any compressed one, by the Release's hashes. A cached
+  // file that fails to read and no longer hashes right was damaged: it is removed and fetched again.
+  let damaged = false;
+  if (plain !== undefined && (await store.has({ digest: digestOf(plain.sha256), size: plain.size }))) {
+    const found = await store.useCached({ digest: digestOf(plain.sha256), size: plain.size }, async () => {
+      // The cached scan is read and decoded while the index is read and hashed (in the thread pool).
+      const [bytes, scan] = await Promise.all([
+        store.readBytes({ digest: digestOf(plain.sha256), size: plain.size }, MAX_INDEX_BYTES),
+        readPackagesScan(cacheDir, plain.sha256, plain.size),
+      ]);
+      if (names !== undefined && scan === undefined) return findRecords(bytes, names, repo, what);
+      const records = await indexRecords(cacheDir, bytes, plain.sha256, repo, what, scan);
+      return names === undefined ? records : records.filter((r) => names.has(r.name));
+    });
+    if (found !== undefined) return found;
+    damaged = true;
   }
   const fromCompressed = async (c: (typeof candidates)[number]): Promise<PackageRecord[]> => {
     const stream = await store.open({ digest: digestOf(c.entry.sha256), size: c.entry.size });
@@ -149,13 +155,21 @@ export async function loadPackages(a: LoadPackagesArgs): Promise<PackageRecord[]
     return indexRecords(cacheDir, bytes, plain?.sha256 ?? sha256Hex(bytes), repo, what);
   };
   for (const c of candidates) {
-    if (c.kind !== 'none' && (await store.has(digestOf(c.entry.sha256)))) return fromCompressed(c);
+    const desc = { digest: digestOf(c.entry.sha256), size: c.entry.size };
+    if (c.kind === 'none' || !(await store.has(desc))) continue;
+    const found = await store.useCached(desc, () => fromCompressed(c));
+    if (found !== undefined) return found;
+    damaged = true;
   }
   if (a.opts.offline === true) {
-    throw new ImprintError('OFFLINE', `offline, and ${what} (Release ${a.base}) is not cached`, {
-      hint: 'Run once with the network to fill the cache.',
-      details: { url: what },
-    });
+    throw new ImprintError(
+      'OFFLINE',
+      `offline, and ${what} (Release ${a.base}) is not cached${damaged ? ' (its cached copy no longer matched the Release and was removed)' : ''}`,
+      {
+        hint: 'Run once with the network to fill the cache.',
+        details: { url: what },
+      },
+    );
   }
 
   let lastNotFound: unknown;

@@ -333,15 +333,19 @@ async function loadCachedRelease(
   cacheDir: string,
   sha256: string,
 ): Promise<{ bytes: Uint8Array; signature?: Uint8Array; sha256: string } | undefined> {
-  if (!/^[0-9a-f]{64}$/.test(sha256) || !(await store.has(digestOf(sha256)))) return undefined;
-  const bytes = await readWhole(await store.open(digestOf(sha256)));
+  // A damaged cached file is removed and reads as not cached, so the Release is downloaded again.
+  const cached = async (hex: string) =>
+    /^[0-9a-f]{64}$/.test(hex) && (await store.has(digestOf(hex)))
+      ? store.useCached(digestOf(hex), async () => readWhole(await store.open(digestOf(hex))))
+      : undefined;
+  const bytes = await cached(sha256);
+  if (bytes === undefined) return undefined;
   const side = await readJson<{ signature?: string }>(
     join(cacheDir, 'debian', 'signature', `${sha256}.json`),
   );
   if (side?.signature === undefined) return { bytes, sha256 };
-  if (!/^[0-9a-f]{64}$/.test(side.signature) || !(await store.has(digestOf(side.signature))))
-    return undefined;
-  return { bytes, signature: await readWhole(await store.open(digestOf(side.signature))), sha256 };
+  const signature = await cached(side.signature);
+  return signature === undefined ? undefined : { bytes, signature, sha256 };
 }
 
 async function readWhole(stream: Readable): Promise<Buffer> {

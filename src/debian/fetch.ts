@@ -161,7 +161,7 @@ export async function fetchPackages(
       const there =
         opts.verifyCached === true
           ? await opts.store.hasIntact({ digest: digestOf(p), size: p.size })
-          : await opts.store.has(digestOf(p));
+          : await opts.store.has({ digest: digestOf(p), size: p.size });
       if (there) opts.onStored?.(p.sha256);
       return there;
     }),

@@ -115,9 +115,13 @@ export function sizeError(what: string, expected: number, found: number): Imprin
 
 /** An I/O failure of the spool, with its cause. */
 export function ioError(why: string, err: unknown): ImprintError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const denied = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
   return new ImprintError('IO', `${why}: ${errorText(err)}`, {
     cause: err,
-    hint: 'The spool is in the cache directory (unpacked files wait there for the layer): free space there, or pass --cache-dir DIR on a larger file system.',
+    hint: denied
+      ? 'The spool is in the cache directory (unpacked files wait there for the layer), and this user cannot write there (a cache of another user, or a read-only one): pass --cache-dir DIR (or set IMPRINT_CACHE_DIR) to a directory you can write to.'
+      : 'The spool is in the cache directory (unpacked files wait there for the layer): free space there, or pass --cache-dir DIR on a larger file system.',
   });
 }
 

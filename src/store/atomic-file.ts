@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorText, ImprintError } from '../errors.js';
 import { removeTempsOnInterrupt } from './interrupt-cleanup.js';
-import { ownerTag, TEMP_PREFIX } from './temp-owner.js';
+import { ownerTag, TEMP_PREFIX, tempLabel } from './temp-owner.js';
 
 export { TEMP_PREFIX };
 
@@ -16,9 +16,7 @@ export { TEMP_PREFIX };
  */
 export function tempPath(dir: string, hint = ''): string {
   removeTempsOnInterrupt(dir);
-  // The hint is cut short: a long target name plus owner and random part could exceed NAME_MAX.
-  const label = hint === '' ? '' : `${hint.slice(0, 100)}-`;
-  const name = `${TEMP_PREFIX}${label}${ownerTag()}-${randomBytes(8).toString('hex')}`;
+  const name = `${hint === '' ? TEMP_PREFIX : tempLabel(hint)}${ownerTag()}-${randomBytes(8).toString('hex')}`;
   return join(dir, name);
 }
 
@@ -147,11 +145,23 @@ export async function writeFileAtomic(
     await fh?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     if (err instanceof ImprintError) throw err;
+    const hint = fullHint(err, dirname(target));
     throw new ImprintError('IO', `writing ${target}: ${errorText(err)}`, {
       cause: err,
+      ...(hint === undefined ? {} : { hint }),
       details: { file: target },
     });
   }
+}
+
+/**
+ * What to do about a write that failed because `dir`'s file system is full (ENOSPC) or the user's
+ * quota is used up (EDQUOT); undefined for other failures.
+ */
+export function fullHint(err: unknown, dir: string): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  return `The file system holding ${dir} is ${code === 'ENOSPC' ? 'full' : 'over your quota'}: free space there, or name a directory on another file system.`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { type Digest, digestHex, digestMismatch, parseDigest, sha256 } from '../
 import { errorText, ImprintError } from '../errors.js';
 import type { BlobReader, SmallBlob } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
-import { fileSink, tempPath } from './atomic-file.js';
+import { fileSink, fullHint, tempPath } from './atomic-file.js';
 import { mkdirp } from './mkdirp.js';
 import { removeStaleTemps } from './stale-temps.js';
 import { DEFAULT_MAX_BLOB_BYTES, tooLarge, verifiedStream } from './streams.js';
@@ -60,9 +60,15 @@ export class BlobStore implements BlobReader {
     return join(this.root, 'blobs', 'sha256', digestHex(parseDigest(d, 'blob digest')));
   }
 
-  /** True when the blob's file exists (its content is checked only when read). Cost: one stat. */
-  async has(d: Digest): Promise<boolean> {
-    return (await this.#stat(d)) !== undefined;
+  /**
+   * True when the blob's file exists, with `size` when given (a truncated file, as a killed copy of a
+   * cache leaves, reads as absent, so a writer replaces it); its content is checked only when read.
+   * Cost: one stat.
+   */
+  async has(desc: BlobRef): Promise<boolean> {
+    const { digest, size } = typeof desc === 'string' ? { digest: desc, size: undefined } : desc;
+    const st = await this.#stat(digest);
+    return st !== undefined && (size === undefined || st.size === size);
   }
 
   /**
@@ -83,6 +89,21 @@ export class BlobStore implements BlobReader {
     if (found.digest === digest && (size === undefined || found.size === size)) return true;
     await unlink(this.path(digest)).catch(() => undefined);
     return false;
+  }
+
+  /**
+   * What `use` makes of a blob of this store (a cache's copy of something that can be had again);
+   * undefined when `use` fails and the blob no longer hashes to its digest and size: a damaged
+   * file, which hasIntact removes, so a later put writes it again instead of skipping it as
+   * present. Any other failure is rethrown. Cost on failure only: a hash of the blob.
+   */
+  async useCached<T>(desc: BlobRef, use: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await use();
+    } catch (err) {
+      if (await this.hasIntact(desc).catch(() => true)) throw err;
+      return undefined;
+    }
   }
 
   /** Opens a verified stream of the blob; BLOB_NOT_FOUND when absent, SIZE_MISMATCH/DIGEST_MISMATCH on corruption. */
@@ -361,7 +382,9 @@ export class BlobStore implements BlobReader {
     if (err instanceof ImprintError) return err;
     return new ImprintError('IO', `writing a blob into ${this.root}: ${errorText(err)}`, {
       cause: err,
-      hint: `Check that ${this.root} is a directory you can write to, on a file system with free space.`,
+      hint:
+        fullHint(err, this.root) ??
+        `Check that ${this.root} is a directory you can write to, on a file system with free space.`,
     });
   }
 }

@@ -3,8 +3,10 @@
 // lose a concurrent writer's update.
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorText, ImprintError } from '../errors.js';
+import { fullHint } from './atomic-file.js';
 
 export interface FileLockOptions {
   /** Give up (IO, naming the lock file) after waiting this long; default 10 minutes. */
@@ -38,13 +40,22 @@ export async function withFileLock<T>(
       const fh = await open(path, 'wx', 0o644);
       try {
         await fh.writeFile(me);
-      } finally {
-        await fh.close();
+      } catch (err) {
+        // A lock without its owner (a full disk takes the pid's bytes) would hold every later
+        // writer up until it is stale.
+        await fh.close().catch(() => undefined);
+        await unlink(path).catch(() => undefined);
+        throw err;
       }
+      await fh.close();
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ImprintError('IO', `creating the lock file ${path}: ${errorText(err)}`, { cause: err });
+        const hint = fullHint(err, dirname(path));
+        throw new ImprintError('IO', `creating the lock file ${path}: ${errorText(err)}`, {
+          cause: err,
+          ...(hint === undefined ? {} : { hint }),
+        });
       }
     }
     if (await isStale(path, staleMs)) {

@@ -8,6 +8,14 @@ import { readFileSync, readlinkSync } from 'node:fs';
 export const TEMP_PREFIX = '.tmp-';
 
 /**
+ * The start of the temporary names of a target named `hint` (`.tmp-<hint>-`); the hint is cut short,
+ * as a long target name plus owner and random part could exceed NAME_MAX. Pure.
+ */
+export function tempLabel(hint: string): string {
+  return `${TEMP_PREFIX}${hint.slice(0, 100)}-`;
+}
+
+/**
  * A process's identity in temporary names: `p<pid>.<start>.<where>`, where `start` is its start time
  * (clock ticks since boot, /proc/<pid>/stat) and `where` hashes the boot id and the pid namespace.
  * A pid alone names different processes in different containers (and, later, on one host); with the

@@ -8,7 +8,7 @@ import type { ImageSet } from '../oci/image-set.js';
 import { Annotation } from '../oci/media-types.js';
 import type { ImageIndex } from '../oci/types.js';
 import { withFileLock } from '../store/file-lock.js';
-import { BlobStore, writeFileAtomic } from '../store/index.js';
+import { BlobStore, removeStaleTemps, writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } from './layout-docs.js';
 import { referrerEntriesOf, subjectDigestsOf } from './referrer-subjects.js';
@@ -56,6 +56,8 @@ async function writeLocked(
   if (state.kind !== 'layout' || !state.layoutOk)
     await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES);
   await refuseLinkedBlobDirs(dir);
+  // Temporary files (blobs, index.json) of killed writers of this layout, once they provably ended.
+  await removeStaleTemps(dir, new Date(0)).catch(() => 0);
   const out = new BlobStore(dir, { tmpDir: dir });
   const source = set.blobs;
   // Blobs are independent files (index.json, written last, is what makes them part of the layout):

@@ -2,7 +2,7 @@
 // its members as byte ranges of the file (never extracted to disk or memory).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { dirname, posix } from 'node:path';
+import { basename, dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestHex, type Expectation, HashingStream } from '../digest/index.js';
@@ -14,6 +14,7 @@ import {
   openTarget,
   readBounded,
   readSmallBlob,
+  removeStaleTemps,
   verifiedStream,
   writeFileAtomic,
 } from '../store/index.js';
@@ -88,6 +89,9 @@ export async function writeTarFile(file: string, entries: TarWriteEntry[], what:
       cause: err,
     });
   }
+  // What killed writers of this file left beside it (SIGKILL, a power loss: a signal that ends the
+  // process removes its own) goes, once their process provably no longer runs.
+  await removeStaleTemps(dirname(file), new Date(0), basename(file)).catch(() => 0);
   await writeFileAtomic(file, () => tarStream(sorted, { what }), 0o644);
 }
 

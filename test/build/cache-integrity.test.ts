@@ -2,7 +2,7 @@
 // corrupt cached layer is built again, and a corrupt blob in a layout is not copied on.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -108,6 +108,33 @@ describe('cache integrity', async () => {
     assert.equal(third.index, first.index);
     assert.equal(await sha256File(join(work, 'out-3', 'blobs', 'sha256', layer.slice(7))), layer);
     assert.equal(await sha256File(blob(layer)), layer);
+  });
+
+  it('builds again from a damaged layer record or cached SBOM instead of putting their bytes in the image', async () => {
+    const first = await build('out-rec');
+    const firstIndex = await readFile(join(work, 'out-rec', 'index.json'), 'utf8');
+    // A changed character that leaves valid JSON: a layer record's diffId (it goes into the image's
+    // config) and the SBOM's document id (the SBOM is attached to the image as a referrer).
+    const damage = async (dir: string, marker: string) => {
+      const files = (await readdir(join(cache, dir))).filter((f) => f.endsWith('.json'));
+      assert.ok(files.length > 0, `no files in ${dir}`);
+      for (const f of files) {
+        const text = await readFile(join(cache, dir, f), 'latin1');
+        const at = text.indexOf(marker);
+        assert.ok(at >= 0, `${marker} in ${dir}/${f}`);
+        const i = at + marker.length;
+        await writeFile(
+          join(cache, dir, f),
+          text.slice(0, i) + (text[i] === '0' ? '1' : '0') + text.slice(i + 1),
+          'latin1',
+        );
+      }
+    };
+    await damage('layers', '"diffId":"sha256:');
+    await damage('sbom', '"SPDXID":"SPDXRef-DOCUMENT');
+    const again = await build('out-rec-2');
+    assert.equal(again.index, first.index);
+    assert.equal(await readFile(join(work, 'out-rec-2', 'index.json'), 'utf8'), firstIndex);
   });
 
   it('copy refuses a layout blob that no longer matches its digest', async () => {

@@ -151,6 +151,48 @@ describe('openArchive', () => {
     assert.equal(repo.requests.length, 0);
   });
 
+  it('removes a damaged cached Packages index and fetches it again; offline, OFFLINE says it was removed', async () => {
+    const cache = cacheDir();
+    const online = await openArchive(source(repo, keyring), options(cache));
+    await online.packages('amd64', 'main');
+    const plain = online.release.sha256.get('main/binary-amd64/Packages');
+    const file = join(cache, 'blobs', 'sha256', plain?.sha256 ?? '');
+    const bytes = readFileSync(file);
+    bytes[10] = (bytes[10] as number) ^ 0xff; // same size: a writer would take it as present
+    rmSync(file);
+    writeFileSync(file, bytes);
+    const offline = await openArchive(source(repo, keyring), options(cache, { offline: true }));
+    await assert.rejects(
+      offline.packages('amd64', 'main'),
+      (e) => isImprintError(e, 'OFFLINE') && /no longer matched the Release and was removed/.test(e.message),
+    );
+    assert.equal(existsSync(file), false);
+    writeFileSync(file, bytes); // damaged again; online it is fetched again
+    const again = await openArchive(source(repo, keyring), options(cache));
+    assert.equal((await again.packages('amd64', 'main')).length, 3);
+    assert.equal(sha256(readFileSync(file)), `sha256:${plain?.sha256}`);
+  });
+
+  it('removes a damaged cached Release and fetches the pinned one again; offline it is not cached', async () => {
+    const cache = cacheDir();
+    const online = await openArchive(source(repo, keyring), options(cache));
+    const file = join(cache, 'blobs', 'sha256', online.releaseSha256);
+    const bytes = readFileSync(file);
+    bytes[100] = (bytes[100] as number) ^ 0xff;
+    rmSync(file);
+    writeFileSync(file, bytes);
+    const pinned = { releaseSha256: online.releaseSha256, pinned: true };
+    await assert.rejects(
+      openArchive(source(repo, keyring), options(cache, { offline: true, ...pinned })),
+      (e) => isImprintError(e, 'OFFLINE'),
+    );
+    assert.equal(existsSync(file), false);
+    writeFileSync(file, bytes);
+    const again = await openArchive(source(repo, keyring), options(cache, pinned));
+    assert.equal(again.releaseSha256, online.releaseSha256);
+    assert.equal(sha256(readFileSync(file)), `sha256:${online.releaseSha256}`);
+  });
+
   it('re-verifies the cached Release on every use: a swapped pointer does not make unsigned bytes trusted', async () => {
     const cache = cacheDir();
     await openArchive(source(repo, keyring), options(cache));

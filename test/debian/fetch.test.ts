@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -118,6 +126,21 @@ describe('fetchPackages', () => {
       warnings: [],
     });
     assert.deepEqual(repo.requests, []);
+  });
+
+  it('fetches again a cached .deb of another size (a truncated file a killed cache copy left)', async () => {
+    const store = newStore();
+    await fetchPackages(pkgs, { store, fetcher });
+    const p = pkgs[0]!;
+    const file = store.path(`sha256:${p.sha256}`);
+    const whole = readFileSync(file);
+    rmSync(file);
+    writeFileSync(file, whole.subarray(0, 1000));
+    repo.requests.length = 0;
+    const result = await fetchPackages(pkgs, { store, fetcher });
+    assert.deepEqual([result.fetched, result.cached], [1, 2]);
+    assert.deepEqual(debRequests(), [`/${p.filename}`]);
+    assert.ok(readFileSync(file).equals(whole));
   });
 
   it('refuses a .deb whose bytes differ from the lock and leaves nothing in the store', async () => {

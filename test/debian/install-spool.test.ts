@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { type ContentRef, ContentSpool, emptySpoolStats } from '../../src/debian/install-spool.js';
+import { ioError } from '../../src/debian/install-spool-io.js';
 
 const root = mkdtempSync(join(tmpdir(), 'imprint-spool-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -227,5 +228,22 @@ describe('ContentSpool', () => {
     // A failed capture leaves the others intact.
     assert.ok((await read(spool, one)).equals(b));
     await spool.close();
+  });
+});
+
+describe('spool errors', () => {
+  it('tell a cache this user cannot write (another user’s, read-only) from a full one', () => {
+    const errno = (code: string) =>
+      Object.assign(new Error(`${code}: failed, open '/c/spool/tmp/x'`), { code });
+    for (const code of ['EACCES', 'EPERM', 'EROFS'])
+      assert.match(
+        ioError('cannot create a spool file in /c/spool', errno(code)).hint ?? '',
+        /this user cannot write there .*--cache-dir DIR/,
+        code,
+      );
+    assert.match(
+      ioError('writing the build spool in /c/spool', errno('ENOSPC')).hint ?? '',
+      /free space there/,
+    );
   });
 });

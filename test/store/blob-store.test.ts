@@ -260,6 +260,38 @@ describe('writeFileAtomic', () => {
     assert.equal(await readFile(target, 'utf8'), 'two');
   });
 
+  it('says what to do when the file system is full (ENOSPC, EDQUOT), for a file and a blob', async () => {
+    const d = await mkdtemp(join(dir, 'atomic-'));
+    const target = join(d, 'out.tar');
+    const full = (code: string) =>
+      Object.assign(new Error(`${code}: no space left on device, write`), { code, errno: -28 });
+    await assert.rejects(
+      writeFileAtomic(target, () => chunkStream([Buffer.from('x')], full('ENOSPC'))),
+      {
+        code: 'IO',
+        hint: `The file system holding ${d} is full: free space there, or name a directory on another file system.`,
+      },
+    );
+    await assert.rejects(
+      writeFileAtomic(target, () => chunkStream([], full('EDQUOT'))),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'IO'));
+        assert.match(err.hint ?? '', /is over your quota/);
+        return true;
+      },
+    );
+    assert.deepEqual(await readdir(d), []);
+    const store = await freshStore();
+    await assert.rejects(
+      store.put(() => chunkStream([Buffer.from('x')], full('ENOSPC'))),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'IO'), String(err));
+        assert.match(err.hint ?? '', new RegExp(`The file system holding ${store.root} is full`));
+        return true;
+      },
+    );
+  });
+
   it('says why the file cannot be created (no such directory, not a directory) without naming its temporary file', async () => {
     const d = await mkdtemp(join(dir, 'atomic-'));
     const missing = join(d, 'no-such-dir', 'out.html');

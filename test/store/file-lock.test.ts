@@ -78,3 +78,29 @@ describe('withFileLock', async () => {
     assert.equal(second, 'ran');
   });
 });
+
+describe('withFileLock on a full file system', {
+  skip: process.getuid?.() !== 0 && 'needs root (to mount a small tmpfs)',
+}, async () => {
+  it('leaves no empty lock behind when the pid cannot be written (ENOSPC), and says the disk is full', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-full-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).status === 0;
+    t.after(async () => {
+      if (mounted) spawnSync('umount', [dir]);
+      await rm(dir, { recursive: true, force: true });
+    });
+    if (!mounted) return t.skip('mount failed');
+    await writeFile(join(dir, 'fill'), Buffer.alloc(4096)).catch(() => undefined);
+    const lock = join(dir, '.imprint-write.lock');
+    await assert.rejects(
+      withFileLock(lock, async () => 'never'),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'IO'), String(err));
+        assert.match(err.message, /ENOSPC/);
+        assert.match(err.hint ?? '', new RegExp(`The file system holding ${dir} is full`));
+        return true;
+      },
+    );
+    assert.equal(existsSync(lock), false);
+  });
+});

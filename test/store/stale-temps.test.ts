@@ -1,7 +1,6 @@
 // The sweep of temporary files: by age, and sooner when the name's owner provably no longer runs;
 // never a live process's file, nor one of another host or container (they are left to the age).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,31 +8,9 @@ import { after, describe, it } from 'node:test';
 import { tempPath } from '../../src/store/atomic-file.js';
 import { removeStaleTemps } from '../../src/store/stale-temps.js';
 import { ownerGone, ownerOf, ownerTag, processOwner } from '../../src/store/temp-owner.js';
+import { otherProcess } from '../helpers/other-process.js';
 
-const OWNER = new URL('../../src/store/temp-owner.ts', import.meta.url).href;
-const TSX = import.meta.resolve('tsx');
 const RANDOM = '0123456789abcdef';
-
-/** Starts a process that prints its owner tag and lives until killed. */
-async function otherProcess(): Promise<{ tag: string; stop: () => Promise<void> }> {
-  const script = `
-    const { ownerTag } = await import(${JSON.stringify(OWNER)});
-    console.log(ownerTag());
-    setInterval(() => {}, 1000);
-  `;
-  const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const tag = await new Promise<string>((resolve) =>
-    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
-  );
-  const stop = async (): Promise<void> => {
-    const ended = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await ended;
-  };
-  return { tag, stop };
-}
 
 describe('stale temporary files', { skip: processOwner() === null ? 'no /proc' : false }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'imprint-stale-temps-'));

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { withCacheHint } from '../../src/cli/cache.js';
+import { ImprintError, isImprintError } from '../../src/errors.js';
+
+describe('withCacheHint', () => {
+  const cache = '/srv/ci-cache/imprint';
+  const denied = (file: string, code = 'EACCES') =>
+    new ImprintError('IO', `writing ${file}: no permission to create a file in ${join(file, '..')}`, {
+      hint: 'Name a path in a directory you can write to.',
+      details: { file, code },
+    });
+
+  it('says to name a writable cache when a cache file cannot be written (another user, read-only)', () => {
+    for (const code of ['EACCES', 'EPERM', 'EROFS']) {
+      const file = join(cache, 'debian', 'release', 'x.json');
+      const err = withCacheHint(denied(file, code), cache);
+      assert.ok(isImprintError(err, 'IO'));
+      assert.equal(err.message, denied(file).message);
+      assert.match(
+        err.hint ?? '',
+        /in the cache directory \/srv\/ci-cache\/imprint, which this user cannot write/,
+      );
+      assert.match(err.hint ?? '', /--cache-dir DIR/);
+      assert.deepEqual(err.details, { file, code });
+    }
+  });
+
+  it('leaves other errors as they are: a file outside the cache, another errno, another code', () => {
+    const outside = denied('/srv/ci-cache/imprint-out/index.json');
+    assert.equal(withCacheHint(outside, cache), outside);
+    const full = denied(join(cache, 'x'), 'ENOSPC');
+    assert.equal(withCacheHint(full, cache), full);
+    const other = new ImprintError('NETWORK', 'down', {
+      details: { file: join(cache, 'x'), code: 'EACCES' },
+    });
+    assert.equal(withCacheHint(other, cache), other);
+  });
+});
