@@ -62,8 +62,7 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
         }
         const entry = entryOf(path, 'file', file);
         entry.size = file.size;
-        entry.body = file.content;
-        entry.bodySync = file.content.sync;
+        entry.body = file.content; // its sync, if any, is read when the entry is written (bodyNow)
         if (file.sha256 !== undefined) entry.sha256 = file.sha256;
         return entry;
       }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { layerEntries } from '../../src/vfs/entries.js';
 import { compactOpener, OPEN_RANGE, OPEN_SYNC, readContent } from '../../src/vfs/node.js';
+import { FileTree } from '../../src/vfs/tree.js';
 
 describe('compactOpener', () => {
   const data = Buffer.from('0123456789');
@@ -36,5 +38,17 @@ describe('compactOpener', () => {
     calls.length = 0;
     assert.equal(await readContent(open), data);
     assert.deepEqual(calls, [[OPEN_SYNC, undefined, undefined]]);
+  });
+});
+
+describe('layerEntries', () => {
+  it("hands a file's opener over as it is: no function a file (its sync is read when written)", () => {
+    const data = Buffer.from('abc');
+    const content = compactOpener((mode) => (mode === undefined ? Readable.from([data]) : data));
+    const tree = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+    tree.add('a/f', { kind: 'file', size: 3, content, mode: 0o644, uid: 0, gid: 0, mtime: 0 });
+    const entry = layerEntries(tree).find((e) => e.path === 'a/f');
+    assert.equal(entry?.body, content);
+    assert.equal(entry?.bodySync, undefined);
   });
 });
