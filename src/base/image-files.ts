@@ -2,7 +2,7 @@ import { type DecompressLimits, openDecompressed } from '../compress/index.js';
 import type { BlobReader } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/types.js';
 import { layerWhiteout } from '../oci/whiteout.js';
-import { readTar, type TarWriteEntry } from '../tar/index.js';
+import { bodyNow, readTar, type TarWriteEntry } from '../tar/index.js';
 import { readContent } from '../vfs/node.js';
 
 /** Some files of an image's flattened filesystem: regular files' bytes and symlinks' targets, by path. */
@@ -94,7 +94,7 @@ export function entryLayerFiles(
   maxBytes: number,
 ): Promise<LayerFiles> {
   return collectLayerFiles(entries, 'a layer of this build', wanted, maxBytes, (e) =>
-    e.body === undefined ? Promise.resolve(Buffer.alloc(0)) : readContent(e.body, e.bodySync),
+    e.body === undefined ? Promise.resolve(Buffer.alloc(0)) : readContent(e.body, () => bodyNow(e)),
   );
 }
 

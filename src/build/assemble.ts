@@ -19,7 +19,7 @@ import { isNumericId, splitUser } from '../spec/accounts.js';
 import { type LoadedSpec, type SpecLocation, specField } from '../spec/index.js';
 import { nearest } from '../spec/suggest.js';
 import type { BlobStore } from '../store/index.js';
-import type { TarWriteEntry } from '../tar/index.js';
+import { bodyNow, type TarWriteEntry } from '../tar/index.js';
 import { layerEntries } from '../vfs/entries.js';
 import { implicitDirMeta } from '../vfs/node.js';
 import { FileTree } from '../vfs/tree.js';
@@ -136,7 +136,7 @@ export async function entriesFingerprint(
 export async function bodySha256(e: TarWriteEntry, tree?: FileTree, spec?: SpecLocation): Promise<string> {
   const body = createHash('sha256');
   try {
-    const whole = e.bodySync?.();
+    const whole = bodyNow(e);
     if (whole !== undefined) body.update(whole);
     else
       for await (const chunk of await (e.body as NonNullable<TarWriteEntry['body']>)())

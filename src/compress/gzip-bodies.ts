@@ -35,7 +35,7 @@ interface Pending {
  * `offer()` queues a body (bodies smaller than GZIP_ALIGNED_BODY_MIN, repeats and offers beyond the
  * memory budget are ignored); bodies are read one at a time, cut into blocks of the body plus its tar
  * padding, and compressed in the pool with at most `maxInFlight` blocks submitted. `take()` gives the
- * members of a body offered before (waiting for them), or undefined. A body that cannot be read, or
+ * members of a body offered before (waiting for them) and drops them from the cache, or undefined. A body that cannot be read, or
  * yields another size, is dropped: the layer writer then reads it itself and reports the error.
  * Memory: the members kept (bounded by maxHeldBytes) plus the blocks in flight.
  */
@@ -83,9 +83,24 @@ export class GzipBodyCache {
     if (!this.#pumping) void this.#pump();
   }
 
-  /** The members of an offered body (body plus padding, cut into blocks), or undefined. */
+  /**
+   * The members of an offered body (body plus padding, cut into blocks), or undefined. They are given
+   * away: the cache drops them (the layer writer writes them once; a repeat of the body in a layer is
+   * compressed there again, to the same bytes), so what it holds shrinks as the layer is written.
+   */
   take(sha256: string, size: number): Promise<Uint8Array[] | undefined> | undefined {
-    return this.#members.get(`${sha256}:${size}`);
+    const key = `${sha256}:${size}`;
+    const members = this.#members.get(key);
+    if (members === undefined) return undefined;
+    this.#members.delete(key);
+    // Counted in #held when they were made (before the promise settles): uncounted once given away.
+    members.then(
+      (m) => {
+        if (m !== undefined && !this.#closed) for (const member of m) this.#held -= member.length;
+      },
+      () => {}, // the taker sees it
+    );
+    return members;
   }
 
   /** Drops everything kept and stops compressing what is queued. */

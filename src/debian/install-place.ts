@@ -121,7 +121,7 @@ export class PackagePlacement {
           {
             kind: 'file',
             size: e.size,
-            content: this.ctx.spool.opener(ref, `${this.what}: ${e.path}`),
+            content: this.ctx.spool.opener(ref, this.what, key),
             sha256: ref.sha256,
             ...meta,
           },

@@ -1,4 +1,5 @@
 // Errors and file access of the install spool (install-spool.ts).
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -141,6 +142,47 @@ export async function readExactly(
   }
   if (have !== size) throw sizeError(what, size, have);
   return buf;
+}
+
+/**
+ * Writes `body` (exactly `size` bytes, else TAR_INVALID naming `what`) to a new file at `path` and
+ * returns its sha256 (hex); I/O errors name the spool directory `dir`. The caller removes the file
+ * when this fails.
+ */
+export async function writeBodyFile(
+  body: AsyncIterable<Buffer>,
+  path: string,
+  size: number,
+  what: string,
+  dir: string,
+): Promise<string> {
+  const hash = createHash('sha256');
+  let have = 0;
+  const fh = await open(path, 'wx', 0o644).catch((err: unknown) => {
+    throw ioError(`cannot create a spool file in ${dir}`, err);
+  });
+  try {
+    for await (const chunk of body) {
+      have += chunk.length;
+      if (have > size) throw sizeError(what, size, have);
+      hash.update(chunk);
+      let off = 0;
+      try {
+        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      } catch (err) {
+        throw ioError(`writing the build spool in ${dir}`, err);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  if (have !== size) throw sizeError(what, size, have);
+  return hash.digest('hex');
+}
+
+/** How a spool opener names its file: the package, then the path when there is one. */
+export function fileLabel(what: string, path: string | undefined): string {
+  return path === undefined ? what : `${what}: /${path}`;
 }
 
 /** Adds `n` to one counter of the spool's stats and of the caller's tally. */

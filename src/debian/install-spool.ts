@@ -7,9 +7,10 @@ import { Readable } from 'node:stream';
 import { ImprintError } from '../errors.js';
 import { tempPath } from '../store/atomic-file.js';
 import { mkdirp } from '../store/mkdirp.js';
-import { bytesOpener, type ContentOpener } from '../vfs/node.js';
+import { bytesOpener, type ContentOpener, compactOpener, OPEN_RANGE, OPEN_SYNC } from '../vfs/node.js';
 import {
   count,
+  fileLabel,
   ioError,
   missing,
   openSpooled,
@@ -17,6 +18,7 @@ import {
   readFullySync,
   readSpooledRange,
   sizeError,
+  writeBodyFile,
 } from './install-spool-io.js';
 import {
   type ContentRef,
@@ -37,6 +39,8 @@ const MAX_WRITES_IN_FLIGHT = 2;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 /** The `written` of a segment kept in memory: there is nothing to write. */
 const KEPT: Promise<void> = Promise.resolve();
+/** The opener of every empty body (each read makes a fresh stream). */
+const EMPTY = bytesOpener(Buffer.alloc(0));
 
 /** A slot of the pack: bodies are copied into its buffer; it stays in memory or goes to disk whole. */
 interface Segment {
@@ -143,22 +147,27 @@ export class ContentSpool {
       : this.#captureToFile(body, size, what, tally);
   }
 
-  /** A ContentOpener for `ref` (`what` names the file in errors). */
-  opener(ref: ContentRef, what: string): ContentOpener {
+  /**
+   * A ContentOpener for `ref`; `what` (with `path`, when given, after it) names the file in errors.
+   * A packed body's opener is compact (the tree holds one per file): it keeps `ref`, `what` and
+   * `path` and makes no string of its own.
+   */
+  opener(ref: ContentRef, what: string, path?: string): ContentOpener {
     switch (ref.store) {
       case 'empty':
-        return bytesOpener(Buffer.alloc(0));
+        return EMPTY;
       case 'file':
-        return Object.assign(() => openSpooled(ref.path, ref.size, what), {
+        return Object.assign(() => openSpooled(ref.path, ref.size, fileLabel(what, path)), {
           range: (start: number, end: number) =>
             this.#closed ? undefined : readSpooledRange(ref, start, end),
         });
       case 'pack':
         if (ref.pack !== this.#packPath) this.adopt(ref.pack);
-        return Object.assign(() => this.#readPacked(ref, what), {
-          sync: () => this.#packedRange(ref, 0, ref.size),
-          range: (start: number, end: number) => this.#packedRange(ref, start, end),
-        });
+        return compactOpener((mode, start = 0, end = ref.size) =>
+          mode === OPEN_SYNC || mode === OPEN_RANGE
+            ? this.#packedRange(ref, start, end)
+            : this.#readPacked(ref, fileLabel(what, path)),
+        );
     }
   }
 
@@ -329,30 +338,9 @@ export class ContentSpool {
   ): Promise<ContentRef> {
     await this.#dirs();
     const tmp = tempPath(join(this.#dir, 'tmp'), 'body');
-    const hash = createHash('sha256');
-    let have = 0;
     let kept = false;
-    const fh = await open(tmp, 'wx', 0o644).catch((err: unknown) => {
-      throw ioError(`cannot create a spool file in ${this.#dir}`, err);
-    });
     try {
-      try {
-        for await (const chunk of body) {
-          have += chunk.length;
-          if (have > size) throw sizeError(what, size, have);
-          hash.update(chunk);
-          let off = 0;
-          try {
-            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-          } catch (err) {
-            throw ioError(`writing the build spool in ${this.#dir}`, err);
-          }
-        }
-      } finally {
-        await fh.close();
-      }
-      if (have !== size) throw sizeError(what, size, have);
-      const sha256 = hash.digest('hex');
+      const sha256 = await writeBodyFile(body, tmp, size, what, this.#dir);
       const known = this.#known.get(sha256);
       if (known !== undefined) {
         count(this.stats, tally, 'duplicateFiles', 1);

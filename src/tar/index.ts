@@ -13,4 +13,4 @@ export { symlinkEscapes, writePathProblem } from './paths.js';
 export * from './pax.js';
 export { DEFAULT_MAX_PATH_BYTES, DEFAULT_MAX_PAX_BYTES, readTar } from './reader.js';
 export type { TarEntry, TarEntryType, TarReadEntry, TarReadLimits, TarWriteEntry } from './types.js';
-export { type TarBodyMark, tarChunks, tarParts, tarStream } from './writer.js';
+export { bodyNow, type TarBodyMark, tarChunks, tarParts, tarStream } from './writer.js';

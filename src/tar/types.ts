@@ -25,9 +25,13 @@ export interface TarEntry {
   xattrs?: Record<string, Buffer>;
 }
 
-/** An entry to write; `body` ('file' only) opens a fresh stream that must yield exactly `size` bytes. */
+/**
+ * An entry to write; `body` ('file' only) opens a fresh stream that must yield exactly `size` bytes.
+ * Its bytes without a stream, when they are at hand, come from `bodySync`, else from `body.sync`
+ * (an opener that has them: see bodyNow).
+ */
 export interface TarWriteEntry extends TarEntry {
-  body?: () => Promise<Readable> | Readable;
+  body?: (() => Promise<Readable> | Readable) & { readonly sync?: (() => Buffer | undefined) | undefined };
   /** The body's bytes without a stream, when they are at hand (else undefined: `body` is used). */
   bodySync?: (() => Buffer | undefined) | undefined;
   /** The body's sha256 (hex) when known: lets a layer writer reuse work done on the same body. */

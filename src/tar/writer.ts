@@ -76,7 +76,7 @@ export async function* tarParts(
     gather(encodeEntryHeaders(entry, what));
     if (entry.type === 'file') {
       const marked = entry.size >= marksFrom;
-      const whole = marked ? undefined : entry.bodySync?.();
+      const whole = marked ? undefined : bodyNow(entry);
       if (whole !== undefined) {
         checkWhole(entry, whole, what);
         if (whole.length > 0) gather(whole);
@@ -96,6 +96,14 @@ export async function* tarParts(
   yield take();
 }
 
+/**
+ * An entry's body bytes without a stream, when they are at hand: from its `bodySync`, else from its
+ * `body`'s own `sync` (a layer's entries take that from the tree's openers, and make no function a file).
+ */
+export function bodyNow(entry: TarWriteEntry): Buffer | undefined {
+  return entry.bodySync !== undefined ? entry.bodySync() : entry.body?.sync?.();
+}
+
 /** A body read whole must have the declared size. */
 function checkWhole(entry: TarWriteEntry, whole: Buffer, what: string): void {
   if (whole.length !== entry.size) {
@@ -111,7 +119,7 @@ async function* bodyChunks(entry: TarWriteEntry, what: string): AsyncGenerator<B
     if (entry.size === 0) return;
     throw entryError(what, entry.path, `file has size ${entry.size} but no body`);
   }
-  const whole = entry.bodySync?.();
+  const whole = bodyNow(entry);
   if (whole !== undefined) {
     checkWhole(entry, whole, what);
     if (whole.length > 0) yield whole;

@@ -10,21 +10,20 @@ import type { FileTree } from './tree.js';
  * a file at its first path in that order with the others linking to it. Cost: sorts all keys.
  */
 export function layerEntries(tree: FileTree): TarWriteEntry[] {
-  const byPath = new Map<string, { key: string; node: VNode; path: string }>();
-  for (const key of tree.keys()) {
-    const node = tree.get(key)!;
-    const path = archivePath(key, node);
-    byPath.set(path, { key, node, path }); // distinct keys, distinct paths (only directories end in /)
-  }
-  const sorted = sortBytes([...byPath.keys()]).map((path) => byPath.get(path)!);
+  // The archive paths alone are sorted (distinct keys, distinct paths: only directories end in /);
+  // each entry finds its node again by key. No record a node beside the entries: a 100k-node tree's
+  // layer is built while the whole tree is in memory.
+  const paths: string[] = [];
+  for (const key of tree.keys()) paths.push(archivePath(key, tree.get(key)!));
+  sortBytes(paths);
 
   // Hard links: group every link with the file it finally reaches; the group's first path holds the data.
   const groupLeader = new Map<string, string>();
-  for (const { key, node } of sorted) {
-    if (node.kind !== 'hardlink') continue;
-    const fileKey = hardlinkFile(tree, key);
+  for (const path of paths) {
+    if (path.endsWith('/') || tree.get(path)?.kind !== 'hardlink') continue;
+    const fileKey = hardlinkFile(tree, path);
     const leader = groupLeader.get(fileKey);
-    if (leader === undefined || compareBytes(key, leader) < 0) groupLeader.set(fileKey, key);
+    if (leader === undefined || compareBytes(path, leader) < 0) groupLeader.set(fileKey, path);
   }
   for (const [fileKey, linkKey] of [...groupLeader]) {
     if (compareBytes(fileKey, linkKey) < 0) groupLeader.set(fileKey, fileKey);
@@ -32,7 +31,9 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
 
   // No spreads: ~6,000 entries a package layer, built once, on the main thread after the last
   // package (spreads cost ~2 µs each there).
-  return sorted.map(({ key, node, path }): TarWriteEntry => {
+  return paths.map((path): TarWriteEntry => {
+    const key = path.endsWith('/') ? path.slice(0, -1) : path;
+    const node = tree.get(key)!;
     switch (node.kind) {
       case 'dir':
       case 'fifo':
@@ -62,8 +63,7 @@ export function layerEntries(tree: FileTree): TarWriteEntry[] {
         }
         const entry = entryOf(path, 'file', file);
         entry.size = file.size;
-        entry.body = file.content;
-        entry.bodySync = file.content.sync;
+        entry.body = file.content; // its sync, if any, is read when the entry is written (bodyNow)
         if (file.sha256 !== undefined) entry.sha256 = file.sha256;
         return entry;
       }

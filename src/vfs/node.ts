@@ -23,6 +23,44 @@ export function bytesOpener(bytes: Buffer): ContentOpener {
   });
 }
 
+/** What a compact opener's `sync` calls it with (see compactOpener). */
+export const OPEN_SYNC: unique symbol = Symbol('sync');
+/** What a compact opener's `range` calls it with, and the range (see compactOpener). */
+export const OPEN_RANGE: unique symbol = Symbol('range');
+
+/**
+ * The one function of a compact opener: called with no argument it opens the stream; with OPEN_SYNC
+ * it is `sync`, with OPEN_RANGE `range` (any other argument opens the stream too).
+ */
+export type CompactRead = (
+  mode?: typeof OPEN_SYNC | typeof OPEN_RANGE,
+  start?: number,
+  end?: number,
+) => Promise<Readable> | Readable | Buffer | undefined;
+
+/** Where compact openers find `sync` and `range`: getters that call the opener itself with a mode. */
+const COMPACT = Object.create(Function.prototype, {
+  sync: {
+    get(this: CompactRead) {
+      return () => this(OPEN_SYNC);
+    },
+  },
+  range: {
+    get(this: CompactRead) {
+      return (start: number, end: number) => this(OPEN_RANGE, start, end);
+    },
+  },
+}) as object;
+
+/**
+ * `read` as a ContentOpener with `sync` and `range`, for sources a tree holds one of per file (the
+ * install spool's): one function and its context a file (~110 bytes), where an opener with its own
+ * `sync` and `range` functions costs ~260. Each read of `sync` or `range` makes a small function.
+ */
+export function compactOpener(read: CompactRead): ContentOpener {
+  return Object.setPrototypeOf(read, COMPACT) as ContentOpener;
+}
+
 /** The whole content of an opener: its synchronous bytes when it has them, else its stream read to the end. */
 export async function readContent(
   open: () => Promise<Readable> | Readable,

@@ -179,6 +179,29 @@ describe('ContentSpool', () => {
     assert.equal(spool.opener(packedRef, 'packed').range?.(0, 10), undefined, 'never after close');
   });
 
+  it("a packed body's opener is one function: sync and range come from its prototype (a tree holds one a file)", async () => {
+    const dir = freshDir();
+    const spool = new ContentSpool(dir);
+    const data = body(5_000, 9);
+    const ref = await spool.capture(Readable.from([data]), data.length, 'small');
+    const open = spool.opener(ref, 'pkg_1_all.deb', 'usr/share/x');
+    // Own sync/range functions cost ~150 bytes a file more (three functions and a property array).
+    assert.deepEqual(
+      Object.getOwnPropertyNames(open).filter((k) => k === 'sync' || k === 'range'),
+      [],
+    );
+    assert.ok(open.sync?.()?.equals(data));
+    assert.ok(open.range?.(10, 20)?.equals(data.subarray(10, 20)));
+    assert.equal(open.range?.(0, data.length + 1), undefined);
+    assert.ok((await read(spool, ref)).equals(data));
+    // Every empty body shares one opener.
+    const empty = await spool.capture(Readable.from([]), 0, 'empty');
+    assert.equal(spool.opener(empty, 'a', 'x'), spool.opener(empty, 'b', 'y'));
+    await spool.close();
+    // Errors still name the package and the path.
+    await assert.rejects(async () => open(), /pkg_1_all\.deb: \/usr\/share\/x/);
+  });
+
   it('with memoryBudget 0, flush() puts every ref in the pack file for another spool to read', async () => {
     const dir = freshDir();
     const writer = new ContentSpool(dir, { memoryBudget: 0 });

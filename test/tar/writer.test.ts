@@ -256,6 +256,13 @@ describe('tar writer: validation', () => {
     await rejectsWith(write([{ ...base, path: 'h', type: 'file', size: 1 }]), 'TAR_INVALID');
   });
 
+  it("takes a body from its opener's own sync when the entry has no bodySync (a layer's entries)", async () => {
+    const bytes = Buffer.from('hello, world');
+    const streamed = await write([file('a', bytes)]);
+    const body = Object.assign(() => Promise.reject(new Error('not called')), { sync: () => bytes });
+    assert.ok((await write([{ ...file('a', bytes), body }])).equals(streamed));
+  });
+
   it('takes a body from bodySync when it gives one (same bytes), else from body; checks its size', async () => {
     const bytes = Buffer.from('hello, world');
     const streamed = await write([file('a', bytes), file('b', '')]);

@@ -1,7 +1,7 @@
 // Small, symlink-aware reads and writes on the in-memory tree, as maintainer scripts do them.
 import { ImprintError } from '../../errors.js';
 import { bytesOpener, type Meta, readContent, type VNode } from '../../vfs/node.js';
-import { normalizeImagePath, sortBytes } from '../../vfs/path.js';
+import { normalizeImagePath } from '../../vfs/path.js';
 import type { FileTree } from '../../vfs/tree.js';
 
 const MAX_HOPS = 40;
@@ -34,16 +34,16 @@ export function exists(tree: FileTree, path: string): boolean {
 }
 
 /**
- * The names of the entries directly under tree directory `dir` (a key: no leading slash), in byte
- * order, as `ls` in the C locale lists them. Cost: one pass over the tree's keys.
+ * The names of the entries directly under tree directory `dir` (a key: no leading slash; others name
+ * nothing), in byte order, as `ls` in the C locale lists them. Cost: the directory's children, from
+ * the tree's index (a pass over every key made each call cost ~1 MB and a few ms on a 100k-file tree).
  */
 export function childNames(tree: FileTree, dir: string): string[] {
   const prefix = `${dir}/`;
-  return sortBytes(
-    [...tree.keys()]
-      .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
-      .map((k) => k.slice(prefix.length)),
-  );
+  return tree
+    .childKeys(dir)
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length));
 }
 
 /** True when `path` is a regular file once links are followed (`test -f`). */
