@@ -105,6 +105,39 @@ describe('registry client against a stalling registry', () => {
     assert.equal(calls, 2);
   });
 
+  it('a registry whose /v2/ never answers: the hint names the timeout variables, not TLS', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const at = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const c = new RegistryClient(at, 'r', { retries: 0, backoffMs: 1, random: () => 0, timeouts: LIMITS });
+      await assert.rejects(c.request({ method: 'GET', path: 'manifests/t' }), (e) => {
+        assert.ok(isImprintError(e, 'NETWORK'));
+        assert.match(e.message, /cannot reach registry .*stalled/);
+        assert.match(e.hint ?? '', /IMPRINT_CONNECT_TIMEOUT/);
+        assert.doesNotMatch(e.hint ?? '', /tls-verify/);
+        return true;
+      });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('a localhost registry that is not running: the hint does not suggest --tls-verify=false', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const at = `127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const c = new RegistryClient(at, 'r', { retries: 0, backoffMs: 1, random: () => 0, timeouts: LIMITS });
+    await assert.rejects(c.request({ method: 'GET', path: 'manifests/t' }), (e) => {
+      assert.ok(isImprintError(e, 'NETWORK'));
+      assert.match(e.message, /cannot reach registry/);
+      assert.doesNotMatch(e.hint ?? '', /tls-verify/);
+      return true;
+    });
+  });
+
   it('a blob that trickles is resumed with a Range request and verified', async () => {
     serve((req, res, n) => (n === 1 ? trickle(BLOB)(req, res, n) : whole(BLOB)(req, res, n)));
     const reader = new RegistryBlobReader(client(2));

@@ -285,8 +285,16 @@ export class RegistryClient {
         if (isImprintError(lastError) && lastError.details.errno === 'ECONNREFUSED') break;
       }
       this.#base = undefined;
+      // A registry that accepted the connection and stalled is reachable: its own hint (the timeout
+      // variables) applies, not TLS; localhost is tried over plain http already.
+      const stallHint =
+        isImprintError(lastError) && lastError.details.stalled !== undefined ? lastError.hint : undefined;
       throw new ImprintError('NETWORK', `cannot reach registry ${this.registry}: ${errorText(lastError)}`, {
-        hint: `Check the address; for a registry without valid TLS pass --tls-verify=false.`,
+        hint:
+          stallHint ??
+          (this.#schemes.includes('http')
+            ? 'Check the address, and that the registry is running.'
+            : 'Check the address; for a registry without valid TLS pass --tls-verify=false.'),
         cause: lastError,
         details: { registry: this.registry },
       });
