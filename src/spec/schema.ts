@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { parseBaseReference } from '../base/reference.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
+import { checkTemplates, TEMPLATE_FIELDS } from '../debian/fetch-template.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { MAX_IMAGE_LAYERS } from '../oci/types.js';
@@ -9,6 +10,7 @@ import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
 import { aptSource, nonEmpty, packages } from './schema-debian.js';
+import { nearest } from './suggest.js';
 
 // A command validates one spec once: zod's generated validators (new Function per object schema) cost
 // more to compile than they save then (the first loadSpec of examples/python: 21 ms instead of 26 ms).
@@ -194,6 +196,23 @@ const stringMap = (what: string, key: z.ZodType<string>) =>
 
 const stringList = (what: string) => z.array(z.string(expected('a string')), expected(`a list of ${what}`));
 
+/** A `fetch.sources` URL template: its placeholders and scheme checked here, before anything is resolved. */
+const fetchTemplate = z.string(expected('a URL template')).superRefine((text, ctx) => {
+  try {
+    checkTemplates([text]);
+  } catch (err) {
+    if (!isImprintError(err, 'SPEC_INVALID')) throw err;
+    const { placeholder } = err.details;
+    const near = typeof placeholder === 'string' ? nearest(placeholder, TEMPLATE_FIELDS) : undefined;
+    const suggestion = near === undefined ? '.' : `; did you mean {${near}}?`;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${err.message}${suggestion} ${err.hint ?? ''}`.trim(),
+      input: text,
+    });
+  }
+});
+
 const compression = z
   .strictObject(
     {
@@ -293,7 +312,7 @@ const specObject = z
       remove: removals,
       fetch: z
         .strictObject(
-          { sources: stringList('URL templates').prefault([]) },
+          { sources: z.array(fetchTemplate, expected('a list of URL templates')).prefault([]) },
           expected('a mapping with sources'),
         )
         .prefault({})

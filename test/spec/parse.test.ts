@@ -491,6 +491,18 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     assert.match(suit.message, /did you mean suite\?/);
     oneIssue('version: 1\npackages: [{name: Curl}]\n', 'packages[0].name', 2);
     oneIssue('version: 1\nfetch: {sources: [1]}\n', 'fetch.sources[0]', 2);
+    // A template's placeholders and scheme are the spec's to check, at its line (they were found only
+    // at fetch time, after the lock was resolved and written, without file, line or field).
+    const uri = oneIssue(
+      'version: 1\nfetch:\n  sources:\n    - "{url}/{filename}"\n    - "{uri}/{filename}"\n',
+      'fetch.sources[1]',
+      5,
+    );
+    assert.match(uri.message, /unknown placeholder \{uri\}; did you mean \{url\}\?/);
+    assert.match(
+      oneIssue('version: 1\nfetch: {sources: ["/srv/{filename}"]}\n', 'fetch.sources[0]', 2).message,
+      /expected an http\(s\):\/\/ or file:\/\/ URL template.*file:\/\/\/path\/to\/dir\/\{filename\}/,
+    );
     oneIssue('version: 1\nlayering: {budget: 0}\n', 'layering.budget', 2);
     oneIssue('version: 1\ncompression: {algorithm: xz}\n', 'compression.algorithm', 2);
     oneIssue('version: 1\ncompression: {algorithm: gzip, level: 12}\n', 'compression.level', 2);
