@@ -178,6 +178,7 @@ async function baseBlobs(req: LockRequest, written: string): Promise<BaseBlobs> 
   ]);
   return new BaseBlobs(parseBaseReference(written, req.loaded.dir), new BlobStore(req.cacheDir), {
     offline: req.offline === true,
+    field: specField(req.loaded, ['base']),
     ...(req.registry === undefined ? {} : { registry: req.registry }),
   });
 }

@@ -32,6 +32,28 @@ describe('CLI edges', async () => {
     assert.ok(index.manifests.length >= 1);
   });
 
+  it("a base image that cannot be read is named with the spec's file, line and field; its path resolved from the spec's directory", async () => {
+    const dir = join(work, 'missing-base');
+    await mkdir(dir, { recursive: true });
+    const build = async (base: string, platform = 'linux/amd64') => {
+      await writeFile(join(dir, 'imprint.yaml'), `version: 1\nplatforms: [${platform}]\nbase: ${base}\n`);
+      await rm(join(dir, 'imprint.lock'), { force: true });
+      // Run from elsewhere: a relative base path is the spec directory's, not the current one's.
+      return runImprint(['--cache-dir', join(work, 'cache'), 'build', dir], { cwd: work });
+    };
+    const layout = await build('oci:nowhere:v1');
+    assert.equal(layout.code, 1, layout.stderr);
+    assert.match(layout.stderr, /imprint\.yaml:3:7: base: base image oci:nowhere:v1: OCI layout /);
+    assert.ok(layout.stderr.includes(join(dir, 'nowhere')), layout.stderr);
+    assert.doesNotMatch(layout.stderr, /current directory/);
+    const archive = await build('oci-archive:nowhere.tar');
+    assert.equal(archive.code, 1, archive.stderr);
+    assert.match(archive.stderr, /imprint\.yaml:3:7: base: base image oci-archive:nowhere\.tar: /);
+    const platform = await build(`oci:${join(work, 'out')}:latest`, 'linux/s390x');
+    assert.equal(platform.code, 1, platform.stderr);
+    assert.match(platform.stderr, /imprint\.yaml:3:7: base: base image oci:.* has no linux\/s390x image/);
+  });
+
   it('inspect by tag lists the referrers (provenance, SBOM) of the tagged image', async () => {
     const inspect = async (ref: string) =>
       JSON.parse(assertOk(await runImprint(['inspect', ref, '--json']), `inspect ${ref}`).stdout) as {
