@@ -1,15 +1,19 @@
 // A registry that stalls: silent after the request, silent mid-body, or trickling. Each read fails
 // NETWORK saying it stalled (within the short limits set here) instead of hanging, and blob bodies
-// resume with a Range request; manifests are asked for again.
+// resume with a Range request; manifests are asked for again. Also how a localhost registry is reached.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Digest } from '../../src/digest/index.js';
 import { isImprintError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/transport/registry/client.js';
 import { RegistryBlobReader } from '../../src/transport/registry/pull.js';
+import { selfSignedCert } from '../helpers/registry.js';
 
 const BLOB = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
 const DIGEST = `sha256:${createHash('sha256').update(BLOB).digest('hex')}` as Digest;
@@ -121,6 +125,23 @@ describe('registry client against a stalling registry', () => {
     } finally {
       silent.closeAllConnections();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('a plain-http localhost registry is reached with a caFile given (one --ca-file serves both sides of a copy)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-ca-'));
+    try {
+      selfSignedCert(join(dir, 'key.pem'), join(dir, 'cert.pem'), 'other', 'DNS:other.example');
+      serve(whole(MANIFEST));
+      const c = new RegistryClient(host, 'r', {
+        retries: 0,
+        caFile: join(dir, 'cert.pem'),
+        timeouts: LIMITS,
+      });
+      const { bytes } = await new RegistryBlobReader(c).manifest('t');
+      assert.deepEqual(bytes, MANIFEST);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -121,11 +121,16 @@ export class RegistryClient {
     } else {
       ca = certsDirCa(registry, env, options.certsDirs);
     }
-    // localhost is an insecure registry (like containers'): any certificate, plain http fallback
-    const local = isLocalhost(registry) && ca === undefined;
-    this.#tls = { ca, verify: options.tlsVerify ?? !local, proxy: proxyFromEnv(env) };
+    // localhost is an insecure registry (like containers'): any certificate unless a CA is given, and
+    // plain http always (one --ca-file for both sides of a copy must not cut off a plain-http side)
+    const loopback = isLocalhost(registry);
+    this.#tls = {
+      ca,
+      verify: options.tlsVerify ?? !(loopback && ca === undefined),
+      proxy: proxyFromEnv(env),
+    };
     this.limits = { ...netTimeoutsFromEnv(env), ...options.timeouts };
-    this.#schemes = local || options.tlsVerify === false ? ['https', 'http'] : ['https'];
+    this.#schemes = loopback || options.tlsVerify === false ? ['https', 'http'] : ['https'];
   }
 
   /** `registry/repository`, for messages. */
