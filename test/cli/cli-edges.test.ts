@@ -353,6 +353,26 @@ describe('CLI edges', async () => {
     assert.equal(existsSync(layout), false);
   });
 
+  it('copy: --all with --platform, and a bad --src-/--dest-tls-verify, are usage errors naming the flag as given', async () => {
+    const out = join(work, 'copy-args');
+    const both = await runImprint([
+      'copy',
+      '--all',
+      '--platform',
+      'linux/amd64',
+      `oci:${join(work, 'out')}`,
+      `oci:${out}`,
+    ]);
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /--all copies every platform, and --platform only one/);
+    for (const flag of ['--src-tls-verify', '--dest-tls-verify', '--tls-verify']) {
+      const r = await runImprint(['copy', flag, 'yes', `oci:${join(work, 'out')}`, `oci:${out}`]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`error: ${flag}: expected true or false, found "yes"`), r.stderr);
+    }
+    assert.equal(existsSync(out), false);
+  });
+
   it('build --offline of a spec without its lock names the missing lock and says how to get one', async () => {
     const dir = join(work, 'offline-spec');
     await mkdir(dir, { recursive: true });
