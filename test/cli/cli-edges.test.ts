@@ -425,6 +425,47 @@ describe('CLI edges', async () => {
     assert.equal(new Set(tagged.map((m) => m.digest)).size, 1, 'one image under both tags');
   });
 
+  it('build --json: warnings go to stderr as without it, and into the document', async () => {
+    const dir = join(work, 'warns');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles: [{source: run.sh, target: /run.sh, mode: "0755"}]\nentrypoint: [/run.sh]\n',
+    );
+    const r = assertOk(
+      await runImprint(['--cache-dir', join(work, 'cache'), 'build', dir, '--json', '--no-attest']),
+      'build --json',
+    );
+    const doc = JSON.parse(r.stdout) as { warnings: string[] };
+    assert.equal(doc.warnings.length, 1, r.stdout);
+    assert.match(doc.warnings[0]!, /script for #!\/bin\/sh/);
+    assert.ok(r.stderr.includes(`warning: ${doc.warnings[0]}`), r.stderr);
+    // verify --json: the rebuild's warnings likewise
+    const v = assertOk(
+      await runImprint([
+        '--cache-dir',
+        join(work, 'cache'),
+        'build',
+        dir,
+        '-o',
+        `oci:${join(work, 'warns-out')}`,
+      ]),
+      'build',
+    );
+    assert.match(v.stderr, /warning: .*script for #!\/bin\/sh/);
+    const verified = assertOk(
+      await runImprint([
+        ...['--cache-dir', join(work, 'cache'), 'verify', `oci:${join(work, 'warns-out')}:latest`],
+        ...['--context', dir, '--json'],
+      ]),
+      'verify --json',
+    );
+    const summary = JSON.parse(verified.stdout) as { verified: boolean; warnings: string[] };
+    assert.equal(summary.verified, true);
+    assert.match(verified.stderr, /warning: .*script for #!\/bin\/sh/);
+  });
+
   it('the report names each output with the tag it was written under, its own tag when it names one', async () => {
     const layout = join(work, 'report-tags');
     const r = assertOk(
