@@ -201,7 +201,7 @@ async function readSmallFile(file: string, where: string): Promise<Buffer> {
           {
             hint:
               st === undefined
-                ? 'Check the path of the layout directory (shown resolved above).'
+                ? 'Check the path of the layout directory.'
                 : 'An archive file is read as oci-archive:FILE or docker-archive:FILE; oci: names a layout directory.',
             details: { file },
           },
