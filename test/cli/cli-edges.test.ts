@@ -388,6 +388,13 @@ describe('CLI edges', async () => {
     assert.equal(existsSync(join(dir, 'imprint.lock')), false);
   });
 
+  it("each command's --help lists --cache-dir, which each command accepts after its name", async () => {
+    for (const command of ['build', 'lock', 'inspect', 'diff', 'verify', 'copy']) {
+      const r = assertOk(await runImprint([command, '--help']), `${command} --help`);
+      assert.match(r.stdout, /--cache-dir <dir>/, `${command} --help`);
+    }
+  });
+
   it("--help shows each option's default once, never an empty list's", async () => {
     for (const command of ['build', 'lock', 'inspect', 'diff', 'verify', 'copy']) {
       const r = assertOk(await runImprint([command, '--help']), `${command} --help`);
