@@ -39,7 +39,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
     )
     .option(
       '--creds <user:password>',
-      'registry credentials for both sides (default: auth.json / ~/.docker/config.json)',
+      'registry credentials for both sides (default: auth.json / ~/.docker/config.json / $REGISTRY_AUTH_FILE)',
     )
     .option('--src-creds <user:password>', 'registry credentials for the source')
     .option('--dest-creds <user:password>', 'registry credentials for the destination')
