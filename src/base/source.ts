@@ -72,7 +72,7 @@ export class BaseBlobs implements BlobReader {
     const ref = this.base.ref;
     if (ref.transport === 'docker') {
       // By digest from the repository: neither the tag nor its current manifest matter.
-      this.#untagged ??= this.#offline().then(() => ({
+      this.#untagged ??= this.#offline(true).then(() => ({
         index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] },
         blobs: new RegistryBlobReader(
           new RegistryClient(ref.registry, ref.repository, { ...this.#opts.registry }),
@@ -102,13 +102,13 @@ export class BaseBlobs implements BlobReader {
       });
   }
 
-  /** Rejects with OFFLINE when the base's location may not be read. */
-  #offline(): Promise<void> {
+  /** Rejects with OFFLINE when the base's location may not be read; `named`: the message names the base itself (#read's caller adds it otherwise). */
+  #offline(named = false): Promise<void> {
     if (this.#opts.offline !== true) return Promise.resolve();
     return Promise.reject(
       new ImprintError(
         'OFFLINE',
-        `${this.label}: offline, and it is not in the cache (${formatReference(this.base.ref)})`,
+        `${named ? `${this.label}: ` : ''}offline, and it is not in the cache (${formatReference(this.base.ref)})`,
         {
           hint: 'Build once without --offline so the base image is fetched into the cache.',
           details: { base: this.base.written },
