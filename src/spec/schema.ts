@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseBaseReference } from '../base/reference.js';
+import { dpkgArch } from '../debian/arch.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
 import { checkTemplates, TEMPLATE_FIELDS } from '../debian/fetch-template.js';
 import { isImprintError } from '../errors.js';
@@ -51,9 +52,11 @@ const platform = z
   .regex(PLATFORM_SHAPE, expected('os/arch[/variant], such as "linux/arm64" or "linux/arm/v7"'))
   .transform((text, ctx) => {
     try {
-      return parsePlatform(text);
+      const parsed = parsePlatform(text);
+      dpkgArch(parsed); // every build lays out its tree for a Debian architecture
+      return parsed;
     } catch (err) {
-      if (!isImprintError(err, 'BAD_PLATFORM')) throw err;
+      if (!isImprintError(err, 'BAD_PLATFORM') && !isImprintError(err, 'UNSUPPORTED')) throw err;
       ctx.issues.push({ code: 'custom', message: `${err.message}. ${err.hint ?? ''}`.trim(), input: text });
       return z.NEVER;
     }

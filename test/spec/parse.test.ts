@@ -408,6 +408,13 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     );
     oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2);
     oneIssue('version: 1\nplatforms: [linux/arm/7]\n', 'platforms[0]', 2);
+    // A platform no Debian architecture builds is the spec's error, at its line (it was found by the
+    // build, naming neither file nor field).
+    for (const p of ['linux/arm/v9', 'windows/amd64'])
+      assert.match(
+        oneIssue(`version: 1\nplatforms: [linux/amd64, ${p}]\n`, 'platforms[1]', 2).message,
+        /has no Debian architecture/,
+      );
     oneIssue('version: 1\nplatforms: []\n', 'platforms', 2);
     const dup = oneIssue(
       'version: 1\nplatforms:\n  - linux/arm64\n  - linux/amd64\n  - linux/arm64\n',
