@@ -280,7 +280,11 @@ const specObject = z
         .prefault([])
         .describe('Files copied into the image, in order.'),
       accounts,
-      user: nonEmpty
+      user: z
+        .string(
+          expected('a string, user[:group] (YAML reads an unquoted 1000 as a number: write user: "1000")'),
+        )
+        .min(1, expected('a non-empty string'))
         .optional()
         .describe(
           "User the container runs as: user[:group], each a numeric id or a name the image's /etc/passwd (or /etc/group) has (declared under accounts, or from a package such as base-passwd or the base image).",

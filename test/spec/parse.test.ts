@@ -408,6 +408,7 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     );
     oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2);
     oneIssue('version: 1\nplatforms: [linux/arm/7]\n', 'platforms[0]', 2);
+    assert.match(oneIssue('version: 1\nuser: 1000\n', 'user', 2).message, /write user: "1000"/);
     // A platform no Debian architecture builds is the spec's error, at its line (it was found by the
     // build, naming neither file nor field).
     for (const p of ['linux/arm/v9', 'windows/amd64'])
