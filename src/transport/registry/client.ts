@@ -16,7 +16,15 @@ import {
   parseChallenge,
   tokenRequest,
 } from './auth.js';
-import { drain, type HttpRequest, type HttpResponse, readBody, send, type TlsOptions } from './http.js';
+import {
+  drain,
+  type HttpRequest,
+  type HttpResponse,
+  readBody,
+  send,
+  type TlsOptions,
+  unreachable,
+} from './http.js';
 
 /** Progress of a push or pull, for progress bars. */
 export type RegistryProgress =
@@ -124,11 +132,8 @@ export class RegistryClient {
     // localhost is an insecure registry (like containers'): any certificate unless a CA is given, and
     // plain http always (one --ca-file for both sides of a copy must not cut off a plain-http side)
     const loopback = isLocalhost(registry);
-    this.#tls = {
-      ca,
-      verify: options.tlsVerify ?? !(loopback && ca === undefined),
-      proxy: proxyFromEnv(env),
-    };
+    const verify = options.tlsVerify ?? !(loopback && ca === undefined);
+    this.#tls = { ca, verify, proxy: proxyFromEnv(env) };
     this.limits = { ...netTimeoutsFromEnv(env), ...options.timeouts };
     this.#schemes = loopback || options.tlsVerify === false ? ['https', 'http'] : ['https'];
   }
@@ -290,19 +295,7 @@ export class RegistryClient {
         if (isImprintError(lastError) && lastError.details.errno === 'ECONNREFUSED') break;
       }
       this.#base = undefined;
-      // A registry that accepted the connection and stalled is reachable: its own hint (the timeout
-      // variables) applies, not TLS; localhost is tried over plain http already.
-      const stallHint =
-        isImprintError(lastError) && lastError.details.stalled !== undefined ? lastError.hint : undefined;
-      throw new ImprintError('NETWORK', `cannot reach registry ${this.registry}: ${errorText(lastError)}`, {
-        hint:
-          stallHint ??
-          (this.#schemes.includes('http')
-            ? 'Check the address, and that the registry is running.'
-            : 'Check the address; for a registry without valid TLS pass --tls-verify=false.'),
-        cause: lastError,
-        details: { registry: this.registry },
-      });
+      throw unreachable(this.registry, lastError, this.#schemes.includes('http'));
     })();
     return this.#base;
   }
