@@ -27,7 +27,7 @@ const OCI_LAYER_TYPE: Record<string, string> = {
  * base's layers are downloaded once per store.
  */
 export async function loadBaseImage(blobs: BaseBlobs, pinned: LockBaseImage): Promise<BaseImage> {
-  const what = `base image ${blobs.base.written} (${pinned.digest})`;
+  const what = `${blobs.label} (${pinned.digest})`;
   const manifest = parseJson(await blobs.readBytes(pinned), `${what} manifest`) as ImageManifest;
   if (manifest.config === undefined || !Array.isArray(manifest.layers)) {
     throw new ImprintError('INVALID_IMAGE', `${what}: the manifest has no config or no layers`, {

@@ -20,7 +20,7 @@ export async function resolveBase(blobs: BaseBlobs, platforms: readonly Platform
   const top = base.pin === undefined ? await namedTop(blobs) : await pinnedTop(blobs, base.pin);
   const images: Record<string, LockBaseImage> = {};
   for (const platform of platforms) {
-    const d = await platformImage(blobs, top, platform, base);
+    const d = await platformImage(blobs, top, platform, base, blobs.label);
     images[formatPlatform(platform)] = { digest: d.digest, size: d.size, mediaType: d.mediaType };
   }
   return { ref: base.written, digest: top.digest, platforms: images };
@@ -38,7 +38,7 @@ async function namedTop(blobs: BaseBlobs): Promise<Descriptor> {
   const base = blobs.base;
   throw new ImprintError(
     'BAD_REFERENCE',
-    `base image ${base.written}: the location holds ${images.length} images, expected exactly one`,
+    `${blobs.label}: the location holds ${images.length} images, expected exactly one`,
     {
       hint:
         images.length === 0
@@ -68,6 +68,7 @@ async function platformImage(
   top: Descriptor,
   want: Platform,
   base: BaseReference,
+  label: string,
 ): Promise<Descriptor> {
   const seen: string[] = [];
   const walk = async (d: Descriptor, depth: number): Promise<Descriptor | undefined> => {
@@ -87,13 +88,9 @@ async function platformImage(
       return undefined;
     }
     if (!MANIFEST_TYPES.includes(d.mediaType)) {
-      throw new ImprintError(
-        'INVALID_IMAGE',
-        `base image ${base.written}: ${d.digest} is a ${d.mediaType}, not an image`,
-        {
-          details: { base: base.written, mediaType: d.mediaType },
-        },
-      );
+      throw new ImprintError('INVALID_IMAGE', `${label}: ${d.digest} is a ${d.mediaType}, not an image`, {
+        details: { base: base.written, mediaType: d.mediaType },
+      });
     }
     const manifest = parseJson(await blobs.readBytes(d), `base manifest ${d.digest}`) as ImageManifest;
     const config = parseJson(
@@ -110,12 +107,8 @@ async function platformImage(
   };
   const found = await walk(top, 0);
   if (found !== undefined) return found;
-  throw new ImprintError(
-    'PLATFORM_NOT_FOUND',
-    `base image ${base.written} has no ${formatPlatform(want)} image`,
-    {
-      hint: `It has: ${[...new Set(seen)].join(', ') || 'no platform-specific images'}. Remove the platform from the spec, or use a base that has it.`,
-      details: { base: base.written, wanted: formatPlatform(want) },
-    },
-  );
+  throw new ImprintError('PLATFORM_NOT_FOUND', `${label} has no ${formatPlatform(want)} image`, {
+    hint: `It has: ${[...new Set(seen)].join(', ') || 'no platform-specific images'}. Remove the platform from the spec, or use a base that has it.`,
+    details: { base: base.written, wanted: formatPlatform(want) },
+  });
 }

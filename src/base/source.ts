@@ -15,6 +15,8 @@ export interface BaseSourceOptions {
   registry?: RegistryOptions;
   /** Never read the base's own location: everything must be in the store already (else OFFLINE). */
   offline?: boolean;
+  /** Where the spec writes the base (`file:line:column: base`), to begin its errors with. */
+  field?: string;
 }
 
 type BlobRef = Pick<Descriptor, 'digest' | 'size'> | Digest;
@@ -35,6 +37,12 @@ export class BaseBlobs implements BlobReader {
     this.base = base;
     this.store = store;
     this.#opts = opts;
+  }
+
+  /** `base image <as written>`, after where the spec names it when known: how errors begin. */
+  get label(): string {
+    const at = this.#opts.field === undefined ? '' : `${this.#opts.field}: `;
+    return `${at}base image ${this.base.written}`;
   }
 
   /** Opens a verified stream of a blob of the base. */
@@ -64,7 +72,7 @@ export class BaseBlobs implements BlobReader {
     const ref = this.base.ref;
     if (ref.transport === 'docker') {
       // By digest from the repository: neither the tag nor its current manifest matter.
-      this.#untagged ??= this.#offline().then(() => ({
+      this.#untagged ??= this.#offline(true).then(() => ({
         index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] },
         blobs: new RegistryBlobReader(
           new RegistryClient(ref.registry, ref.repository, { ...this.#opts.registry }),
@@ -90,17 +98,17 @@ export class BaseBlobs implements BlobReader {
     return this.#offline()
       .then(() => readImageSet(ref, { registry: { ...this.#opts.registry } }))
       .catch((err: unknown) => {
-        throw baseError(this.base, err);
+        throw baseError(this.base, err, this.label);
       });
   }
 
-  /** Rejects with OFFLINE when the base's location may not be read. */
-  #offline(): Promise<void> {
+  /** Rejects with OFFLINE when the base's location may not be read; `named`: the message names the base itself (#read's caller adds it otherwise). */
+  #offline(named = false): Promise<void> {
     if (this.#opts.offline !== true) return Promise.resolve();
     return Promise.reject(
       new ImprintError(
         'OFFLINE',
-        `offline, and the base image ${this.base.written} is not in the cache (${formatReference(this.base.ref)})`,
+        `${named ? `${this.label}: ` : ''}offline, and it is not in the cache (${formatReference(this.base.ref)})`,
         {
           hint: 'Build once without --offline so the base image is fetched into the cache.',
           details: { base: this.base.written },
@@ -110,10 +118,10 @@ export class BaseBlobs implements BlobReader {
   }
 }
 
-/** Prefixes a transport error with the base it concerns (codes kept). */
-function baseError(base: BaseReference, err: unknown): unknown {
+/** Prefixes a transport error with the base it concerns, `label` as BaseBlobs.label (codes kept). */
+function baseError(base: BaseReference, err: unknown, label: string): unknown {
   if (!isImprintError(err)) return err;
-  return new ImprintError(err.code, `base image ${base.written}: ${err.message}`, {
+  return new ImprintError(err.code, `${label}: ${err.message}`, {
     cause: err,
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     details: { ...err.details, base: base.written },

@@ -16,7 +16,7 @@ import type { ImageSet } from '../oci/image-set.js';
 import { Annotation, MediaType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
-import type { LoadedSpec, Spec } from '../spec/index.js';
+import { type LoadedSpec, type Spec, specField } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
@@ -146,6 +146,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       ? undefined
       : new BaseBlobs(baseRef, store, {
           offline: req.offline === true,
+          field: specField(loaded, ['base']),
           ...(req.registry === undefined ? {} : { registry: req.registry }),
         });
   // Every locked package must be one its archive signed: checked while it installs (a hand-edited

@@ -215,6 +215,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           ],
           registry,
           onEvent: (e) => {
+            // Warnings go to stderr with --json too (they are also in its warnings[]); progress does not.
+            if (e.type === 'warning') t.err.write(`warning: ${e.message}\n`);
             if (opts.json) return;
             if (e.type === 'fetch') {
               if (!t.tty) return; // progress only on a terminal
@@ -223,7 +225,6 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               if (e.done === e.total) bar.clear();
               return;
             }
-            if (e.type === 'warning') t.err.write(`warning: ${e.message}\n`);
             if (e.type === 'layer' && t.tty)
               t.err.write(dim(t, `  layer ${e.platform} ${e.digest} (${e.size} bytes)\n`));
           },

@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { ImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { parsePlatform } from '../oci/platform.js';
 import { hostPlatform, platformManifests, selectPlatform } from '../oci/select.js';
@@ -38,7 +39,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
     )
     .option(
       '--creds <user:password>',
-      'registry credentials for both sides (default: auth.json / ~/.docker/config.json)',
+      'registry credentials for both sides (default: auth.json / ~/.docker/config.json / $REGISTRY_AUTH_FILE)',
     )
     .option('--src-creds <user:password>', 'registry credentials for the source')
     .option('--dest-creds <user:password>', 'registry credentials for the destination')
@@ -67,14 +68,26 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
         const src = argument(() => parseReference(srcText));
         const dst = argument(() => parseReference(dstText));
         const progress = t.tty && !opts.json ? progressPrinter(t) : undefined;
-        const common = (creds: string | undefined, verify: string | undefined): RegistryOptions => ({
-          creds: creds === undefined ? undefined : parseCreds(creds),
-          tlsVerify: verify === undefined ? undefined : parseBool(verify, '--tls-verify'),
-          caFile: opts.caFile,
-          onProgress: progress,
-        });
-        const srcOpts = common(opts.srcCreds ?? opts.creds, opts.srcTlsVerify ?? opts.tlsVerify);
-        const dstOpts = common(opts.destCreds ?? opts.creds, opts.destTlsVerify ?? opts.tlsVerify);
+        if (opts.all === true && opts.platform !== undefined)
+          throw new ImprintError('USAGE', '--all copies every platform, and --platform only one', {
+            hint: 'Leave out --platform to copy the whole image with its referrers, or --all to copy one platform.',
+          });
+        /** A side's registry options; a bad --src-/--dest-tls-verify is named as given. */
+        const side = (which: 'src' | 'dest', creds: string | undefined): RegistryOptions => {
+          const own = which === 'src' ? opts.srcTlsVerify : opts.destTlsVerify;
+          const verify = own ?? opts.tlsVerify;
+          return {
+            creds: creds === undefined ? undefined : parseCreds(creds),
+            tlsVerify:
+              verify === undefined
+                ? undefined
+                : parseBool(verify, own === undefined ? '--tls-verify' : `--${which}-tls-verify`),
+            caFile: opts.caFile,
+            onProgress: progress,
+          };
+        };
+        const srcOpts = side('src', opts.srcCreds ?? opts.creds);
+        const dstOpts = side('dest', opts.destCreds ?? opts.creds);
         let set: ImageSet = await readImageSet(src, {
           registry: { ...srcOpts, referrers: opts.all === true },
         });

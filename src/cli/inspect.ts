@@ -63,7 +63,10 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
   const command = program
     .command('inspect')
     .description('Show the platforms, digests, layers, config and referrers of an image.')
-    .argument('<ref>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REPO[:TAG]')
+    .argument(
+      '<ref>',
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REGISTRY/REPO[:TAG|@DIGEST]',
+    )
     .option('--json', 'print JSON on stdout');
   addRegistryFlags(command).action(
     run(async (cmd) => {

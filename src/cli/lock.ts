@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import type { fetchPackages } from '../debian/fetch.js';
+import { checkTemplates } from '../debian/fetch-template.js';
+import { ImprintError, isImprintError } from '../errors.js';
 import type { LockFile } from '../lock/types.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import type { LoadedSpec } from '../spec/index.js';
@@ -60,6 +62,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
       run(async (cmd) => {
         const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as LockFlags;
+        checkLockFlags(opts);
         const [{ createLock, loadFreshLock, lockPath }, { writeLock }, { writeSha256sums }, { loadSpec }] =
           await Promise.all([
             import('../lock/create.js'),
@@ -113,6 +116,28 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         return EXIT_OK;
       }),
     );
+}
+
+/**
+ * USAGE for flags the command would otherwise ignore: --fetch-source without --fetch, or --check (which
+ * writes nothing) with --fetch or --format sha256sums; and for a --fetch-source template that cannot work.
+ */
+function checkLockFlags(opts: LockFlags): void {
+  const fail = (message: string, hint: string) => new ImprintError('USAGE', message, { hint });
+  if (opts.check === true && (opts.fetch === true || opts.format === 'sha256sums'))
+    throw fail(
+      `--check writes and fetches nothing, so ${opts.fetch === true ? '--fetch' : '--format sha256sums'} would do nothing`,
+      'Run the check alone, then `imprint lock` with the other flags.',
+    );
+  if (opts.fetchSource === undefined) return;
+  if (opts.fetch !== true)
+    throw fail('--fetch-source names where --fetch downloads from, and --fetch is not given', 'Add --fetch.');
+  try {
+    checkTemplates(opts.fetchSource);
+  } catch (err) {
+    if (!isImprintError(err, 'SPEC_INVALID')) throw err;
+    throw fail(`--fetch-source: ${err.message}`, err.hint ?? '');
+  }
 }
 
 /** checkLockSigned for every platform of the lock; how many packages it checked. */

@@ -23,7 +23,9 @@ export async function main(
       writeOut: (s) => terminal.out.write(s),
       writeErr: (s) => terminal.err.write(s),
     })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Each command's --help lists --cache-dir too, which every command accepts after its name.
+    .configureHelp({ showGlobalOptions: true });
   program.addOption(
     new Option(
       '--cache-dir <dir>',

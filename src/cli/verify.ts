@@ -77,10 +77,11 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         });
         await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
       }
+      // Warnings go to stderr with --json too (they are also in its warnings[]).
+      for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
       if (opts.json) {
         writeJson(t, result);
       } else {
-        for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
         if (result.verified) {
           t.out.write(`verified ${result.reference}: the rebuild has the same digest ${subject}\n`);
         } else {

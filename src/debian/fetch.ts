@@ -3,6 +3,9 @@ import type { Digest } from '../digest/index.js';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
 import { createFetcher, type Fetcher, isNotFound, largestFirst, mapLimit } from '../net/index.js';
 import type { BlobStore } from '../store/index.js';
+import { checkTemplates, PLACEHOLDER } from './fetch-template.js';
+
+export { checkTemplates, TEMPLATE_FIELDS } from './fetch-template.js';
 
 /** A `.deb` to fetch: what the lock pins, plus the archive URL its `filename` is relative to. */
 export interface FetchablePackage {
@@ -65,39 +68,6 @@ export interface FetchPackagesResult {
 
 /** The one template used when neither the spec nor the CLI names any: the archive's own pool. */
 export const DEFAULT_FETCH_TEMPLATES: readonly string[] = ['{url}/{filename}'];
-
-/** Placeholders a fetch template may use. */
-export const TEMPLATE_FIELDS = ['url', 'filename', 'sha256', 'name', 'version', 'arch'] as const;
-
-const PLACEHOLDER = /\{([^{}]*)\}/g;
-
-/** Throws SPEC_INVALID for a template with an unknown placeholder or a scheme other than http(s)/file. Pure. */
-export function checkTemplates(templates: readonly string[]): void {
-  for (const t of templates) {
-    for (const m of t.matchAll(PLACEHOLDER)) {
-      if (!(TEMPLATE_FIELDS as readonly string[]).includes(m[1] as string)) {
-        throw new ImprintError(
-          'SPEC_INVALID',
-          `fetch source ${JSON.stringify(t)}: unknown placeholder {${m[1]}}`,
-          {
-            hint: `Templates may use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.`,
-            details: { template: t, placeholder: m[1] },
-          },
-        );
-      }
-    }
-    if (!/^(\{url\}|https?:\/\/|file:\/\/)/.test(t)) {
-      throw new ImprintError(
-        'SPEC_INVALID',
-        `fetch source ${JSON.stringify(t)}: expected an http(s):// or file:// URL template, or one starting with {url}`,
-        {
-          hint: 'For a local directory write file:///path/to/dir/{filename}.',
-          details: { template: t },
-        },
-      );
-    }
-  }
-}
 
 /**
  * The URL a template gives for a package. `{url}` (without trailing slash) and `{filename}` are

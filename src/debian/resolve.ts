@@ -5,6 +5,8 @@ import type { PackageRecord, Relation } from './packages-index.js';
 import { displacedBy, MAX_RESTARTS, Resolver } from './resolve-engine.js';
 import type { PackageUniverse, SatisfierFields } from './resolve-universe.js';
 
+export { dpkgArch } from './arch.js';
+
 export { PackageUniverse, type Provider, type SatisfierFields } from './resolve-universe.js';
 
 /** What to install on one architecture. */
@@ -42,46 +44,6 @@ export interface Resolution {
   packages: PackageRecord[];
   /** Package (name, or name:arch for a foreign architecture) → the chain of packages that pulled it, root first, itself last. */
   reasons: Map<string, string[]>;
-}
-
-const DPKG_ARCH: Record<string, string> = {
-  amd64: 'amd64',
-  arm64: 'arm64',
-  '386': 'i386',
-  ppc64le: 'ppc64el',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  mips64le: 'mips64el',
-  loong64: 'loong64',
-};
-
-/**
- * The dpkg architecture of an OCI platform: amd64→amd64, arm64→arm64, arm/v7 (and plain arm)→armhf,
- * arm/v6 and arm/v5→armel, 386→i386, ppc64le→ppc64el, s390x→s390x, riscv64→riscv64, mips64le→mips64el,
- * loong64→loong64. Others are UNSUPPORTED.
- */
-export function dpkgArch(platform: string | Platform): string {
-  const p = typeof platform === 'string' ? parsePlatform(platform) : platform;
-  const text = [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== '').join('/');
-  let arch: string | undefined;
-  if (p.os === 'linux') {
-    if (p.architecture === 'arm')
-      arch =
-        p.variant === undefined || p.variant === 'v7'
-          ? 'armhf'
-          : p.variant === 'v6' || p.variant === 'v5'
-            ? 'armel'
-            : undefined;
-    else if (p.variant === undefined || (p.architecture === 'arm64' && p.variant === 'v8'))
-      arch = DPKG_ARCH[p.architecture];
-  }
-  if (arch === undefined) {
-    throw new ImprintError('UNSUPPORTED', `platform ${text} has no Debian architecture`, {
-      hint: 'Debian packages can be installed for linux/amd64, arm64, arm/v7, arm/v6, 386, ppc64le, s390x and riscv64.',
-      details: { platform: text },
-    });
-  }
-  return arch;
 }
 
 /**

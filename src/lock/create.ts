@@ -81,7 +81,11 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     now: req.now,
     signal: req.signal,
   };
-  const opened = await mapLimit(archiveSources, METADATA_CONCURRENCY, (src) => openArchive(src, base));
+  const opened = await mapLimit(archiveSources, METADATA_CONCURRENCY, (src) =>
+    openArchive(src, base).catch((err: unknown) => {
+      throw atSpecSource(err, req.loaded, src.sourceIndex);
+    }),
+  );
   for (const a of opened) refuseMissingComponents(a, req.loaded);
   const sources: LockSource[] = opened.map((a) => ({
     url: a.source.url,
@@ -178,6 +182,7 @@ async function baseBlobs(req: LockRequest, written: string): Promise<BaseBlobs> 
   ]);
   return new BaseBlobs(parseBaseReference(written, req.loaded.dir), new BlobStore(req.cacheDir), {
     offline: req.offline === true,
+    field: specField(req.loaded, ['base']),
     ...(req.registry === undefined ? {} : { registry: req.registry }),
   });
 }
@@ -322,6 +327,15 @@ function refuseMissingComponents(archive: Archive, loaded: LoadedSpec): void {
 /** A source's error (no apt source for a suite, no keyring) with the spec file and `sources[i]` in front. */
 function namingSpecSource(err: unknown, loaded: LoadedSpec, i: number): unknown {
   if (!isImprintError(err, 'APT_SOURCE_NOT_FOUND') && !isImprintError(err, 'KEYRING_NOT_FOUND')) return err;
+  return atSpecSource(err, loaded, i);
+}
+
+/**
+ * An error of the spec's `sources[i]` (its archive unreachable, its Release unsigned or stale, ...)
+ * with the spec file, line and field in front; codes, hints and details kept.
+ */
+function atSpecSource(err: unknown, loaded: LoadedSpec, i: number): unknown {
+  if (!isImprintError(err) || err.code === 'INTERNAL') return err;
   return new ImprintError(err.code, `${specField(loaded, ['sources', i])}: ${err.message}`, {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     cause: err,

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { parseBaseReference } from '../base/reference.js';
+import { dpkgArch } from '../debian/arch.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
+import { checkTemplates, TEMPLATE_FIELDS } from '../debian/fetch-template.js';
 import { isImprintError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { MAX_IMAGE_LAYERS } from '../oci/types.js';
@@ -9,6 +11,7 @@ import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
 import { aptSource, nonEmpty, packages } from './schema-debian.js';
+import { nearest } from './suggest.js';
 
 // A command validates one spec once: zod's generated validators (new Function per object schema) cost
 // more to compile than they save then (the first loadSpec of examples/python: 21 ms instead of 26 ms).
@@ -49,9 +52,11 @@ const platform = z
   .regex(PLATFORM_SHAPE, expected('os/arch[/variant], such as "linux/arm64" or "linux/arm/v7"'))
   .transform((text, ctx) => {
     try {
-      return parsePlatform(text);
+      const parsed = parsePlatform(text);
+      dpkgArch(parsed); // every build lays out its tree for a Debian architecture
+      return parsed;
     } catch (err) {
-      if (!isImprintError(err, 'BAD_PLATFORM')) throw err;
+      if (!isImprintError(err, 'BAD_PLATFORM') && !isImprintError(err, 'UNSUPPORTED')) throw err;
       ctx.issues.push({ code: 'custom', message: `${err.message}. ${err.hint ?? ''}`.trim(), input: text });
       return z.NEVER;
     }
@@ -194,6 +199,23 @@ const stringMap = (what: string, key: z.ZodType<string>) =>
 
 const stringList = (what: string) => z.array(z.string(expected('a string')), expected(`a list of ${what}`));
 
+/** A `fetch.sources` URL template: its placeholders and scheme checked here, before anything is resolved. */
+const fetchTemplate = z.string(expected('a URL template')).superRefine((text, ctx) => {
+  try {
+    checkTemplates([text]);
+  } catch (err) {
+    if (!isImprintError(err, 'SPEC_INVALID')) throw err;
+    const { placeholder } = err.details;
+    const near = typeof placeholder === 'string' ? nearest(placeholder, TEMPLATE_FIELDS) : undefined;
+    const suggestion = near === undefined ? '.' : `; did you mean {${near}}?`;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${err.message}${suggestion} ${err.hint ?? ''}`.trim(),
+      input: text,
+    });
+  }
+});
+
 const compression = z
   .strictObject(
     {
@@ -258,7 +280,11 @@ const specObject = z
         .prefault([])
         .describe('Files copied into the image, in order.'),
       accounts,
-      user: nonEmpty
+      user: z
+        .string(
+          expected('a string, user[:group] (YAML reads an unquoted 1000 as a number: write user: "1000")'),
+        )
+        .min(1, expected('a non-empty string'))
         .optional()
         .describe(
           "User the container runs as: user[:group], each a numeric id or a name the image's /etc/passwd (or /etc/group) has (declared under accounts, or from a package such as base-passwd or the base image).",
@@ -293,7 +319,7 @@ const specObject = z
       remove: removals,
       fetch: z
         .strictObject(
-          { sources: stringList('URL templates').prefault([]) },
+          { sources: z.array(fetchTemplate, expected('a list of URL templates')).prefault([]) },
           expected('a mapping with sources'),
         )
         .prefault({})

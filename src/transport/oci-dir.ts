@@ -203,7 +203,7 @@ async function readSmallFile(file: string, where: string): Promise<Buffer> {
           {
             hint:
               st === undefined
-                ? 'Check the path (a relative one starts at the current directory).'
+                ? 'Check the path of the layout directory.'
                 : 'An archive file is read as oci-archive:FILE or docker-archive:FILE; oci: names a layout directory.',
             details: { file },
           },

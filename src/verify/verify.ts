@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
 import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
@@ -144,6 +144,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       ...(req.registry === undefined ? {} : { registry: req.registry }),
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
     }).catch((err: unknown) => {
+      if (isImprintError(err, 'OFFLINE')) throw offlineRebuild(err, specDir);
       // A local base the rebuild could not find (unless the store had its blobs): say where it looked.
       if (baseMissing === undefined || !isImprintError(err)) throw err;
       throw new ImprintError(err.code, `${err.message} (${baseMissing})`, {
@@ -424,5 +425,18 @@ async function attachedProvenance(
       ref.transport === 'docker-archive'
         ? 'A docker-archive holds no attestations: pass --provenance FILE, the statement `imprint build --provenance-out FILE` writes (or verify the oci:/registry copy, which carries it).'
         : 'Build it with an imprint that attaches provenance, or pass --provenance FILE (`imprint build --provenance-out FILE` writes it).',
+  });
+}
+
+/**
+ * An OFFLINE failure of the rebuild, told as verify's: the workspace's temporary paths become "the
+ * provenance's", and the hint is to verify once with the network (a build of the user's own checkout
+ * would not fill the cache with what the provenance's lock names, should they differ).
+ */
+function offlineRebuild(err: ImprintError, specDir: string): ImprintError {
+  return new ImprintError('OFFLINE', err.message.replaceAll(`${specDir}${sep}`, "the provenance's "), {
+    hint: 'Run the same `imprint verify` once without --offline (with this --cache-dir): it fetches what the provenance names into the cache.',
+    cause: err,
+    details: err.details,
   });
 }

@@ -45,6 +45,28 @@ describe('CLI edges', async () => {
     assert.match(r.stderr, /files\[0\]\.source: includes .*\/meta\/prov\.json, --provenance-out /);
   });
 
+  it("a base image that cannot be read is named with the spec's file, line and field; its path resolved from the spec's directory", async () => {
+    const dir = join(work, 'missing-base');
+    await mkdir(dir, { recursive: true });
+    const build = async (base: string, platform = 'linux/amd64') => {
+      await writeFile(join(dir, 'imprint.yaml'), `version: 1\nplatforms: [${platform}]\nbase: ${base}\n`);
+      await rm(join(dir, 'imprint.lock'), { force: true });
+      // Run from elsewhere: a relative base path is the spec directory's, not the current one's.
+      return runImprint(['--cache-dir', join(work, 'cache'), 'build', dir], { cwd: work });
+    };
+    const layout = await build('oci:nowhere:v1');
+    assert.equal(layout.code, 1, layout.stderr);
+    assert.match(layout.stderr, /imprint\.yaml:3:7: base: base image oci:nowhere:v1: OCI layout /);
+    assert.ok(layout.stderr.includes(join(dir, 'nowhere')), layout.stderr);
+    assert.doesNotMatch(layout.stderr, /current directory/);
+    const archive = await build('oci-archive:nowhere.tar');
+    assert.equal(archive.code, 1, archive.stderr);
+    assert.match(archive.stderr, /imprint\.yaml:3:7: base: base image oci-archive:nowhere\.tar: /);
+    const platform = await build(`oci:${join(work, 'out')}:latest`, 'linux/s390x');
+    assert.equal(platform.code, 1, platform.stderr);
+    assert.match(platform.stderr, /imprint\.yaml:3:7: base: base image oci:.* has no linux\/s390x image/);
+  });
+
   it('inspect by tag lists the referrers (provenance, SBOM) of the tagged image', async () => {
     const inspect = async (ref: string) =>
       JSON.parse(assertOk(await runImprint(['inspect', ref, '--json']), `inspect ${ref}`).stdout) as {
@@ -344,6 +366,26 @@ describe('CLI edges', async () => {
     assert.equal(existsSync(layout), false);
   });
 
+  it('copy: --all with --platform, and a bad --src-/--dest-tls-verify, are usage errors naming the flag as given', async () => {
+    const out = join(work, 'copy-args');
+    const both = await runImprint([
+      'copy',
+      '--all',
+      '--platform',
+      'linux/amd64',
+      `oci:${join(work, 'out')}`,
+      `oci:${out}`,
+    ]);
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /--all copies every platform, and --platform only one/);
+    for (const flag of ['--src-tls-verify', '--dest-tls-verify', '--tls-verify']) {
+      const r = await runImprint(['copy', flag, 'yes', `oci:${join(work, 'out')}`, `oci:${out}`]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`error: ${flag}: expected true or false, found "yes"`), r.stderr);
+    }
+    assert.equal(existsSync(out), false);
+  });
+
   it('build --offline of a spec without its lock names the missing lock and says how to get one', async () => {
     const dir = join(work, 'offline-spec');
     await mkdir(dir, { recursive: true });
@@ -357,6 +399,13 @@ describe('CLI edges', async () => {
     assert.ok(r.stderr.includes(`${join(dir, 'imprint.lock')} does not exist`), r.stderr);
     assert.match(r.stderr, /hint: Run `imprint lock`/);
     assert.equal(existsSync(join(dir, 'imprint.lock')), false);
+  });
+
+  it("each command's --help lists --cache-dir, which each command accepts after its name", async () => {
+    for (const command of ['build', 'lock', 'inspect', 'diff', 'verify', 'copy']) {
+      const r = assertOk(await runImprint([command, '--help']), `${command} --help`);
+      assert.match(r.stdout, /--cache-dir <dir>/, `${command} --help`);
+    }
   });
 
   it("--help shows each option's default once, never an empty list's", async () => {
@@ -394,6 +443,47 @@ describe('CLI edges', async () => {
       'b',
     ]);
     assert.equal(new Set(tagged.map((m) => m.digest)).size, 1, 'one image under both tags');
+  });
+
+  it('build --json: warnings go to stderr as without it, and into the document', async () => {
+    const dir = join(work, 'warns');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    await writeFile(
+      join(dir, 'imprint.yaml'),
+      'version: 1\nfiles: [{source: run.sh, target: /run.sh, mode: "0755"}]\nentrypoint: [/run.sh]\n',
+    );
+    const r = assertOk(
+      await runImprint(['--cache-dir', join(work, 'cache'), 'build', dir, '--json', '--no-attest']),
+      'build --json',
+    );
+    const doc = JSON.parse(r.stdout) as { warnings: string[] };
+    assert.equal(doc.warnings.length, 1, r.stdout);
+    assert.match(doc.warnings[0]!, /script for #!\/bin\/sh/);
+    assert.ok(r.stderr.includes(`warning: ${doc.warnings[0]}`), r.stderr);
+    // verify --json: the rebuild's warnings likewise
+    const v = assertOk(
+      await runImprint([
+        '--cache-dir',
+        join(work, 'cache'),
+        'build',
+        dir,
+        '-o',
+        `oci:${join(work, 'warns-out')}`,
+      ]),
+      'build',
+    );
+    assert.match(v.stderr, /warning: .*script for #!\/bin\/sh/);
+    const verified = assertOk(
+      await runImprint([
+        ...['--cache-dir', join(work, 'cache'), 'verify', `oci:${join(work, 'warns-out')}:latest`],
+        ...['--context', dir, '--json'],
+      ]),
+      'verify --json',
+    );
+    const summary = JSON.parse(verified.stdout) as { verified: boolean; warnings: string[] };
+    assert.equal(summary.verified, true);
+    assert.match(verified.stderr, /warning: .*script for #!\/bin\/sh/);
   });
 
   it('the report names each output with the tag it was written under, its own tag when it names one', async () => {

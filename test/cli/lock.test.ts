@@ -95,6 +95,26 @@ describe('imprint lock', () => {
     assert.match(r.stderr, /imprint lock/);
   });
 
+  it('flags lock would ignore are usage errors, before anything is resolved or written', async () => {
+    const none = tempDir('imprint-cli-lock-flags-');
+    writeFileSync(join(none, 'imprint.yaml'), 'version: 1\n');
+    for (const [args, message] of [
+      [['--fetch-source', 'file:///srv/{filename}'], /--fetch-source .* --fetch is not given/],
+      [['--check', '--fetch'], /--check writes and fetches nothing, so --fetch would do nothing/],
+      [['--check', '--format', 'sha256sums'], /so --format sha256sums would do nothing/],
+      [['--fetch', '--fetch-source', '{uri}/{filename}'], /--fetch-source: .*unknown placeholder \{uri\}/],
+      [
+        ['--fetch', '--fetch-source', '/srv/{filename}'],
+        /--fetch-source: .*expected an http\(s\):\/\/ or file:\/\//,
+      ],
+    ] as const) {
+      const r = await imprint('lock', ...args, none);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(join(none, 'imprint.lock')), false, args.join(' '));
+    }
+  });
+
   it('--format sha256sums also writes SHA256SUMS-<arch> files', async () => {
     spec('hello');
     assertOk(await imprint('lock', '--format', 'sha256sums', dir), 'lock --format sha256sums');

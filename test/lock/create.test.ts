@@ -253,6 +253,30 @@ describe('createLock against a generated signed archive', () => {
     });
   });
 
+  it('names the spec field and line of a source whose archive cannot be reached or is not signed', async () => {
+    const gone = await writeSpec(repo, { url: 'http://127.0.0.1:9/gone', platforms: ['linux/amd64'] });
+    await assert.rejects(createLock(request(gone, tempDir('imprint-lock-cache-'))), (err: unknown) => {
+      assert.ok(isImprintError(err, 'NETWORK'), String(err));
+      assert.ok(
+        err.message.startsWith(`${gone.file}:4:5: sources[0]: GET http://127.0.0.1:9/gone/`),
+        err.message,
+      );
+      assert.equal(err.details.field, 'sources[0]');
+      return true;
+    });
+    const loaded = await writeSpec(repo, { platforms: ['linux/amd64'] });
+    repo.override(`/dists/${repo.suite}/InRelease`, { body: repo.tamperedInRelease() });
+    try {
+      await assert.rejects(createLock(request(loaded, tempDir('imprint-lock-cache-'))), (err: unknown) => {
+        assert.ok(isImprintError(err, 'SIGNATURE_INVALID'), String(err));
+        assert.ok(err.message.startsWith(`${loaded.file}:4:5: sources[0]: `), err.message);
+        return true;
+      });
+    } finally {
+      repo.clearOverrides();
+    }
+  });
+
   it('relocks byte for byte: warm cache, cold cache, and offline with zero requests', async () => {
     const loaded = await writeSpec(repo);
     const cache = tempDir('imprint-lock-cache-');

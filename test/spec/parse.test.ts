@@ -408,6 +408,14 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     );
     oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2);
     oneIssue('version: 1\nplatforms: [linux/arm/7]\n', 'platforms[0]', 2);
+    assert.match(oneIssue('version: 1\nuser: 1000\n', 'user', 2).message, /write user: "1000"/);
+    // A platform no Debian architecture builds is the spec's error, at its line (it was found by the
+    // build, naming neither file nor field).
+    for (const p of ['linux/arm/v9', 'windows/amd64'])
+      assert.match(
+        oneIssue(`version: 1\nplatforms: [linux/amd64, ${p}]\n`, 'platforms[1]', 2).message,
+        /has no Debian architecture/,
+      );
     oneIssue('version: 1\nplatforms: []\n', 'platforms', 2);
     const dup = oneIssue(
       'version: 1\nplatforms:\n  - linux/arm64\n  - linux/amd64\n  - linux/arm64\n',
@@ -491,6 +499,18 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     assert.match(suit.message, /did you mean suite\?/);
     oneIssue('version: 1\npackages: [{name: Curl}]\n', 'packages[0].name', 2);
     oneIssue('version: 1\nfetch: {sources: [1]}\n', 'fetch.sources[0]', 2);
+    // A template's placeholders and scheme are the spec's to check, at its line (they were found only
+    // at fetch time, after the lock was resolved and written, without file, line or field).
+    const uri = oneIssue(
+      'version: 1\nfetch:\n  sources:\n    - "{url}/{filename}"\n    - "{uri}/{filename}"\n',
+      'fetch.sources[1]',
+      5,
+    );
+    assert.match(uri.message, /unknown placeholder \{uri\}; did you mean \{url\}\?/);
+    assert.match(
+      oneIssue('version: 1\nfetch: {sources: ["/srv/{filename}"]}\n', 'fetch.sources[0]', 2).message,
+      /expected an http\(s\):\/\/ or file:\/\/ URL template.*file:\/\/\/path\/to\/dir\/\{filename\}/,
+    );
     oneIssue('version: 1\nlayering: {budget: 0}\n', 'layering.budget', 2);
     oneIssue('version: 1\ncompression: {algorithm: xz}\n', 'compression.algorithm', 2);
     oneIssue('version: 1\ncompression: {algorithm: gzip, level: 12}\n', 'compression.level', 2);

@@ -1,15 +1,19 @@
 // A registry that stalls: silent after the request, silent mid-body, or trickling. Each read fails
 // NETWORK saying it stalled (within the short limits set here) instead of hanging, and blob bodies
-// resume with a Range request; manifests are asked for again.
+// resume with a Range request; manifests are asked for again. Also how a localhost registry is reached.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Digest } from '../../src/digest/index.js';
 import { isImprintError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/transport/registry/client.js';
 import { RegistryBlobReader } from '../../src/transport/registry/pull.js';
+import { selfSignedCert } from '../helpers/registry.js';
 
 const BLOB = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
 const DIGEST = `sha256:${createHash('sha256').update(BLOB).digest('hex')}` as Digest;
@@ -103,6 +107,56 @@ describe('registry client against a stalling registry', () => {
       return true;
     });
     assert.equal(calls, 2);
+  });
+
+  it('a registry whose /v2/ never answers: the hint names the timeout variables, not TLS', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const at = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const c = new RegistryClient(at, 'r', { retries: 0, backoffMs: 1, random: () => 0, timeouts: LIMITS });
+      await assert.rejects(c.request({ method: 'GET', path: 'manifests/t' }), (e) => {
+        assert.ok(isImprintError(e, 'NETWORK'));
+        assert.match(e.message, /cannot reach registry .*stalled/);
+        assert.match(e.hint ?? '', /IMPRINT_CONNECT_TIMEOUT/);
+        assert.doesNotMatch(e.hint ?? '', /tls-verify/);
+        return true;
+      });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('a plain-http localhost registry is reached with a caFile given (one --ca-file serves both sides of a copy)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imprint-ca-'));
+    try {
+      selfSignedCert(join(dir, 'key.pem'), join(dir, 'cert.pem'), 'other', 'DNS:other.example');
+      serve(whole(MANIFEST));
+      const c = new RegistryClient(host, 'r', {
+        retries: 0,
+        caFile: join(dir, 'cert.pem'),
+        timeouts: LIMITS,
+      });
+      const { bytes } = await new RegistryBlobReader(c).manifest('t');
+      assert.deepEqual(bytes, MANIFEST);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a localhost registry that is not running: the hint does not suggest --tls-verify=false', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const at = `127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const c = new RegistryClient(at, 'r', { retries: 0, backoffMs: 1, random: () => 0, timeouts: LIMITS });
+    await assert.rejects(c.request({ method: 'GET', path: 'manifests/t' }), (e) => {
+      assert.ok(isImprintError(e, 'NETWORK'));
+      assert.match(e.message, /cannot reach registry/);
+      assert.doesNotMatch(e.hint ?? '', /tls-verify/);
+      return true;
+    });
   });
 
   it('a blob that trickles is resumed with a Range request and verified', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -389,6 +389,34 @@ describe('verifyImage', () => {
         cli.stdout,
         new RegExp(`the rebuild is ${bad.rebuilt.manifests['linux/amd64']} \\(linux/amd64\\)`),
       );
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('verify --offline with a cache that lacks an input names it as the provenance does, and says to verify once online', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-offline-'));
+    try {
+      const base = join(work, 'base');
+      await mkdir(base, { recursive: true });
+      await writeFile(join(base, 'b.txt'), 'base\n');
+      await writeFile(join(base, 'imprint.yaml'), 'version: 1\nfiles: [{source: b.txt, target: /b.txt}]\n');
+      const cache = join(work, 'cache');
+      assertOk(await runImprint(['--cache-dir', cache, 'build', base]), 'build the base');
+      const app = join(work, 'app');
+      await mkdir(app, { recursive: true });
+      await writeFile(join(app, 'imprint.yaml'), 'version: 1\nbase: oci:../base/out:latest\n');
+      assertOk(await runImprint(['--cache-dir', cache, 'build', app]), 'build on it');
+      const r = await runImprint([
+        ...['--cache-dir', join(work, 'empty-cache'), 'verify', `oci:${join(app, 'out')}:latest`],
+        ...['--context', app, '--offline'],
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /error: the provenance's imprint\.yaml:2:7: base: base image oci:\.\.\/base\/out:latest: offline, and it is not in the cache/,
+      );
+      assert.match(r.stderr, /hint: Run the same `imprint verify` once without --offline/);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

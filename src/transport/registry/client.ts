@@ -16,7 +16,15 @@ import {
   parseChallenge,
   tokenRequest,
 } from './auth.js';
-import { drain, type HttpRequest, type HttpResponse, readBody, send, type TlsOptions } from './http.js';
+import {
+  drain,
+  type HttpRequest,
+  type HttpResponse,
+  readBody,
+  send,
+  type TlsOptions,
+  unreachable,
+} from './http.js';
 
 /** Progress of a push or pull, for progress bars. */
 export type RegistryProgress =
@@ -121,11 +129,13 @@ export class RegistryClient {
     } else {
       ca = certsDirCa(registry, env, options.certsDirs);
     }
-    // localhost is an insecure registry (like containers'): any certificate, plain http fallback
-    const local = isLocalhost(registry) && ca === undefined;
-    this.#tls = { ca, verify: options.tlsVerify ?? !local, proxy: proxyFromEnv(env) };
+    // localhost is an insecure registry (like containers'): any certificate unless a CA is given, and
+    // plain http always (one --ca-file for both sides of a copy must not cut off a plain-http side)
+    const loopback = isLocalhost(registry);
+    const verify = options.tlsVerify ?? !(loopback && ca === undefined);
+    this.#tls = { ca, verify, proxy: proxyFromEnv(env) };
     this.limits = { ...netTimeoutsFromEnv(env), ...options.timeouts };
-    this.#schemes = local || options.tlsVerify === false ? ['https', 'http'] : ['https'];
+    this.#schemes = loopback || options.tlsVerify === false ? ['https', 'http'] : ['https'];
   }
 
   /** `registry/repository`, for messages. */
@@ -285,11 +295,7 @@ export class RegistryClient {
         if (isImprintError(lastError) && lastError.details.errno === 'ECONNREFUSED') break;
       }
       this.#base = undefined;
-      throw new ImprintError('NETWORK', `cannot reach registry ${this.registry}: ${errorText(lastError)}`, {
-        hint: `Check the address; for a registry without valid TLS pass --tls-verify=false.`,
-        cause: lastError,
-        details: { registry: this.registry },
-      });
+      throw unreachable(this.registry, lastError, this.#schemes.includes('http'));
     })();
     return this.#base;
   }

@@ -188,6 +188,25 @@ export function drain(res: HttpResponse): void {
   res.body.on('error', () => undefined);
 }
 
+/**
+ * NETWORK for a registry whose /v2/ no scheme reached, after `lastError`. A registry that stalled is
+ * reachable: the stall's own hint (the timeout variables) applies, not TLS; with `plainHttpTried`
+ * (localhost, --tls-verify=false) --tls-verify=false would change nothing either.
+ */
+export function unreachable(registry: string, lastError: unknown, plainHttpTried: boolean): ImprintError {
+  const stallHint =
+    lastError instanceof ImprintError && lastError.details.stalled !== undefined ? lastError.hint : undefined;
+  return new ImprintError('NETWORK', `cannot reach registry ${registry}: ${errorText(lastError)}`, {
+    hint:
+      stallHint ??
+      (plainHttpTried
+        ? 'Check the address, and that the registry is running.'
+        : 'Check the address; for a registry without valid TLS pass --tls-verify=false.'),
+    cause: lastError,
+    details: { registry },
+  });
+}
+
 function networkError(req: HttpRequest, err: unknown, stalled: boolean): ImprintError {
   if (err instanceof ImprintError) return err;
   const what = `${req.method} ${req.url}`;
