@@ -1,6 +1,4 @@
 import { ImprintError, isImprintError } from '../errors.js';
-import { parsePlatform } from '../oci/platform.js';
-import type { Platform } from '../oci/types.js';
 import type { PackageRecord, Relation } from './packages-index.js';
 import { displacedBy, MAX_RESTARTS, Resolver } from './resolve-engine.js';
 import type { PackageUniverse, SatisfierFields } from './resolve-universe.js';
