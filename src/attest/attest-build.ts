@@ -15,7 +15,7 @@ import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
-import { readCheckedFile, writeCheckedFile } from '../store/index.js';
+import { CHECKED_SUFFIX, readCheckedFile, writeCheckedFile } from '../store/index.js';
 import { collectFileSets } from './file-sets.js';
 import { type InTotoStatement, provenanceStatement, type SlsaProvenance } from './provenance.js';
 import { artifactBlob, storeAttestation, withReferrers } from './referrers.js';
@@ -123,7 +123,7 @@ export async function attestBuild(req: AttestRequest): Promise<AttestedBuild> {
 }
 
 /**
- * The SBOM from `<cacheDir>/sbom/<key hash>.json`, or computed and stored there (atomically, with
+ * The SBOM from `<cacheDir>/sbom/<key hash>.checked`, or computed and stored there (atomically, with
  * its sha256: a damaged file is computed again rather than attached to the image).
  */
 async function cachedSbom(
@@ -132,7 +132,7 @@ async function cachedSbom(
   compute: () => Promise<unknown>,
 ): Promise<unknown> {
   if (cacheDir === undefined) return compute();
-  const file = join(cacheDir, 'sbom', `${sha256(key).slice('sha256:'.length)}.json`);
+  const file = join(cacheDir, 'sbom', `${sha256(key).slice('sha256:'.length)}${CHECKED_SUFFIX}`);
   const content = await readCheckedFile(file);
   if (content !== undefined) {
     try {

@@ -3,7 +3,7 @@ import { type Digest, isDigest, sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobStore } from '../store/index.js';
-import { readCheckedFile, writeCheckedFile } from '../store/index.js';
+import { CHECKED_SUFFIX, readCheckedFile, writeCheckedFile } from '../store/index.js';
 import type { WrittenLayer } from '../vfs/layer.js';
 import type { AccountNames } from './assemble.js';
 import { codeFingerprint } from './code-fingerprint.js';
@@ -48,7 +48,7 @@ export class LayerCache {
    * corrupt blob is removed, so the layer is built again). Cost: a read and hash of each layer blob.
    */
   async get(key: string): Promise<CachedLayers | undefined> {
-    const content = await readCheckedFile(join(this.#dir, `${key}.json`));
+    const content = await readCheckedFile(join(this.#dir, `${key}${CHECKED_SUFFIX}`));
     if (content === undefined) return undefined;
     let parsed: CachedLayers;
     try {
@@ -98,6 +98,6 @@ export class LayerCache {
 
   /** Records the layers for `key` (atomic; concurrent writers of one key write the same bytes). */
   async put(key: string, value: CachedLayers): Promise<void> {
-    await writeCheckedFile(join(this.#dir, `${key}.json`), canonicalJson(value));
+    await writeCheckedFile(join(this.#dir, `${key}${CHECKED_SUFFIX}`), canonicalJson(value));
   }
 }

@@ -12,6 +12,13 @@ import { writeFileAtomic } from './atomic-file.js';
 import { mkdirp } from './mkdirp.js';
 
 const MAGIC = 'imprint-checked';
+
+/**
+ * The name ending of checked files. Not `.json`: imprint before this format read its records from
+ * `<key>.json` as plain JSON, and a cached SBOM's key does not change with imprint's code, so an older
+ * imprint sharing the cache would read a checked file and fail on its header line (an internal error).
+ */
+export const CHECKED_SUFFIX = '.checked';
 /** Bump on any change of the header. */
 const FORMAT = 1;
 

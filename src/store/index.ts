@@ -8,7 +8,7 @@ export {
   type StoredBlob,
 } from './blob-store.js';
 export { defaultCacheDir } from './cache-dir.js';
-export { readCheckedFile, writeCheckedFile } from './checked-file.js';
+export { CHECKED_SUFFIX, readCheckedFile, writeCheckedFile } from './checked-file.js';
 export { removeStaleTemps } from './stale-temps.js';
 export {
   DEFAULT_MAX_BLOB_BYTES,

@@ -116,7 +116,7 @@ describe('cache integrity', async () => {
     // A changed character that leaves valid JSON: a layer record's diffId (it goes into the image's
     // config) and the SBOM's document id (the SBOM is attached to the image as a referrer).
     const damage = async (dir: string, marker: string) => {
-      const files = (await readdir(join(cache, dir))).filter((f) => f.endsWith('.json'));
+      const files = (await readdir(join(cache, dir))).filter((f) => f.endsWith('.checked'));
       assert.ok(files.length > 0, `no files in ${dir}`);
       for (const f of files) {
         const text = await readFile(join(cache, dir, f), 'latin1');
@@ -135,6 +135,25 @@ describe('cache integrity', async () => {
     const again = await build('out-rec-2');
     assert.equal(again.index, first.index);
     assert.equal(await readFile(join(work, 'out-rec-2', 'index.json'), 'utf8'), firstIndex);
+  });
+
+  it("keeps its records apart from an older imprint's plain-JSON records in a shared cache", async () => {
+    // Before checked records, imprint read `<key>.json` as plain JSON. A cached SBOM's key does not
+    // change with the code, so a checked record at that name made an older imprint fail on its header.
+    const first = await build('out-old');
+    for (const dir of ['layers', 'sbom']) {
+      const names = await readdir(join(cache, dir));
+      assert.ok(names.length > 0, `records in ${dir}`);
+      for (const name of names) assert.ok(name.endsWith('.checked'), `${dir}/${name} is a checked record`);
+      // What an older imprint wrote at the old names: left alone, and not read.
+      for (const name of names)
+        await writeFile(join(cache, dir, name.replace(/\.checked$/, '.json')), '{"old":true}');
+    }
+    const again = await build('out-old-2');
+    assert.equal(again.index, first.index);
+    for (const dir of ['layers', 'sbom'])
+      for (const name of (await readdir(join(cache, dir))).filter((f) => f.endsWith('.json')))
+        assert.equal(await readFile(join(cache, dir, name), 'utf8'), '{"old":true}');
   });
 
   it('copy refuses a layout blob that no longer matches its digest', async () => {
