@@ -2,7 +2,13 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ImprintError, isImprintError } from '../errors.js';
-import { BlobStore, defaultCacheDir, removeStaleTemps } from '../store/index.js';
+import {
+  BlobStore,
+  cacheNotWritableHint,
+  defaultCacheDir,
+  isDeniedCode,
+  removeStaleTemps,
+} from '../store/index.js';
 
 /** How old a temporary file of a writer that may still run elsewhere must be before a sweep removes it. */
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
@@ -39,7 +45,7 @@ export async function sweepCache(cacheDir: string): Promise<void> {
 export function withCacheHint(err: unknown, cacheDir: string | undefined): unknown {
   if (!isImprintError(err, 'IO')) return err;
   const { file, code } = err.details as { file?: unknown; code?: unknown };
-  if (typeof file !== 'string' || !['EACCES', 'EPERM', 'EROFS'].includes(String(code))) return err;
+  if (typeof file !== 'string' || !isDeniedCode(code)) return err;
   let dir: string;
   try {
     dir = resolve(cacheDir ?? defaultCacheDir(process.env, homeDirectory));
@@ -48,7 +54,7 @@ export function withCacheHint(err: unknown, cacheDir: string | undefined): unkno
   }
   if (!file.startsWith(dir + sep)) return err;
   return new ImprintError('IO', err.message, {
-    hint: `That file is in the cache directory ${dir}, which this user cannot write (another user's cache, or a read-only one): pass --cache-dir DIR (or set IMPRINT_CACHE_DIR) to a directory you can write to.`,
+    hint: cacheNotWritableHint(`That file is in the cache directory ${dir}`),
     details: err.details,
   });
 }

@@ -4,6 +4,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { errorText, ImprintError, isImprintError } from '../errors.js';
+import { cacheNotWritableHint, isDeniedCode } from '../store/atomic-file.js';
 import type { SpoolStats } from './install-spool-types.js';
 
 /** The pack holds fewer bytes of a body than recorded: the spool changed under the build. */
@@ -116,13 +117,12 @@ export function sizeError(what: string, expected: number, found: number): Imprin
 
 /** An I/O failure of the spool, with its cause. */
 export function ioError(why: string, err: unknown): ImprintError {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const denied = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+  const where = 'The spool is in the cache directory (unpacked files wait there for the layer)';
   return new ImprintError('IO', `${why}: ${errorText(err)}`, {
     cause: err,
-    hint: denied
-      ? 'The spool is in the cache directory (unpacked files wait there for the layer), and this user cannot write there (a cache of another user, or a read-only one): pass --cache-dir DIR (or set IMPRINT_CACHE_DIR) to a directory you can write to.'
-      : 'The spool is in the cache directory (unpacked files wait there for the layer): free space there, or pass --cache-dir DIR on a larger file system.',
+    hint: isDeniedCode((err as NodeJS.ErrnoException | undefined)?.code)
+      ? cacheNotWritableHint(where)
+      : `${where}: free space there, or pass --cache-dir DIR on a larger file system.`,
   });
 }
 

@@ -164,6 +164,19 @@ export function fullHint(err: unknown, dir: string): string | undefined {
   return `The file system holding ${dir} is ${code === 'ENOSPC' ? 'full' : 'over your quota'}: free space there, or name a directory on another file system.`;
 }
 
+/** True for an error code of a write this user may not make: permissions, a read-only mount. */
+export function isDeniedCode(code: unknown): boolean {
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+}
+
+/**
+ * What to do when a file under the cache directory cannot be written by this user (another user's
+ * cache, a read-only one); `where` says where that file is ("That file is in the cache directory X").
+ */
+export function cacheNotWritableHint(where: string): string {
+  return `${where}, and this user cannot write there (another user's cache, or a read-only one): pass --cache-dir DIR (or set IMPRINT_CACHE_DIR) to a directory you can write to.`;
+}
+
 /**
  * The IO error of a temporary file that could not be created beside `target`, saying why in words
  * (the directory is missing, not writable, read-only; the system error's code in `details.code`)

@@ -1,5 +1,12 @@
 // Content-addressed blob store: public surface of src/store/.
-export { fileSink, TEMP_PREFIX, tempPath, writeFileAtomic } from './atomic-file.js';
+export {
+  cacheNotWritableHint,
+  fileSink,
+  isDeniedCode,
+  TEMP_PREFIX,
+  tempPath,
+  writeFileAtomic,
+} from './atomic-file.js';
 export {
   type BlobExpectation,
   type BlobSource,

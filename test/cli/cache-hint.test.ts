@@ -20,7 +20,7 @@ describe('withCacheHint', () => {
       assert.equal(err.message, denied(file).message);
       assert.match(
         err.hint ?? '',
-        /in the cache directory \/srv\/ci-cache\/imprint, which this user cannot write/,
+        /in the cache directory \/srv\/ci-cache\/imprint, and this user cannot write there/,
       );
       assert.match(err.hint ?? '', /--cache-dir DIR/);
       assert.deepEqual(err.details, { file, code });
