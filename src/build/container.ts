@@ -5,8 +5,9 @@ import { DEFAULT_PATH, envList } from './image.js';
 /**
  * The image's runtime config: the spec's fields over the base image's (when there is one). Env merges
  * by name (the spec wins), labels merge by key; `user`, `workdir`, `entrypoint` and `cmd` replace the
- * base's. As in a Dockerfile, setting `entrypoint` without `cmd` clears the base's Cmd. Ports, volumes
- * and the stop signal are the base's. PATH defaults to the usual one when neither sets it. Pure.
+ * base's. As in a Dockerfile, setting `entrypoint` without `cmd` clears the base's Cmd. Exposed ports
+ * and volumes add to the base's (EXPOSE, VOLUME), `stopSignal` replaces its. PATH defaults to the usual
+ * one when neither sets it. Pure.
  */
 export function containerConfig(spec: Spec, base: ContainerConfig | undefined): ContainerConfig {
   const env: Record<string, string> = {};
@@ -25,8 +26,19 @@ export function containerConfig(spec: Spec, base: ContainerConfig | undefined): 
     Cmd: cmd,
     WorkingDir: spec.workdir ?? base?.WorkingDir,
     Labels: labels,
-    ExposedPorts: base?.ExposedPorts,
-    Volumes: base?.Volumes,
-    StopSignal: base?.StopSignal,
+    ExposedPorts: withKeys(base?.ExposedPorts, spec.exposedPorts),
+    Volumes: withKeys(base?.Volumes, spec.volumes),
+    StopSignal: spec.stopSignal ?? base?.StopSignal,
   };
+}
+
+/** The base's set (a JSON object of empty objects, as the config holds ports and volumes) plus `keys`. */
+function withKeys(
+  base: Record<string, Record<string, never>> | undefined,
+  keys: readonly string[] | undefined,
+): Record<string, Record<string, never>> | undefined {
+  if (keys === undefined || keys.length === 0) return base;
+  const set: Record<string, Record<string, never>> = { ...base };
+  for (const key of keys) set[key] = {};
+  return set;
 }

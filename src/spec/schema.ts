@@ -8,6 +8,7 @@ import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { MAX_IMAGE_LAYERS } from '../oci/types.js';
 import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
 import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
+import { exposedPorts, stopSignal } from './config-fields.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
 import { aptSource, nonEmpty, packages } from './schema-debian.js';
@@ -296,6 +297,15 @@ const specObject = z
       ),
       entrypoint: stringList('arguments').optional(),
       cmd: stringList('arguments').optional(),
+      exposedPorts,
+      volumes: z
+        .array(imagePath(false), expected('a list of absolute paths in the image'))
+        .transform((paths) => [...new Set(paths)].sort())
+        .optional()
+        .describe(
+          "Directories the image declares as volumes (Dockerfile's VOLUME): runtimes mount an anonymous volume there unless one is given; added to a base image's.",
+        ),
+      stopSignal,
       labels: stringMap('labels', nonEmpty),
       annotations: stringMap('annotations', nonEmpty),
       epoch: z

@@ -26,12 +26,16 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     spec = join(work, 'hello');
     await cp(join(ROOT, 'examples/hello'), spec, { recursive: true });
     await rm(join(spec, 'out'), { recursive: true, force: true });
-    // umoci cannot unpack a multi-platform tag, so this copy builds one platform.
+    // umoci cannot unpack a multi-platform tag, so this copy builds one platform; it also declares
+    // what Dockerfile's EXPOSE, VOLUME and STOPSIGNAL would, for podman to read back.
     const text = (await readFile(join(spec, 'imprint.yaml'), 'utf8')).replace(
       /^platforms:.*$/m,
       'platforms: [linux/amd64]',
     );
-    await writeFile(join(spec, 'imprint.yaml'), text);
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      `${text}exposedPorts: [8080, 53/udp]\nvolumes: [/data]\nstopSignal: quit\n`,
+    );
     const r = await runImprint(
       [
         '--cache-dir',
@@ -131,6 +135,9 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     );
     assert.deepEqual(inspect[0].Config.Entrypoint, ['/app/hello.sh']);
     assert.equal(inspect[0].Config.User, 'app');
+    assert.deepEqual(inspect[0].Config.ExposedPorts, { '53/udp': {}, '8080/tcp': {} });
+    assert.deepEqual(inspect[0].Config.Volumes, { '/data': {} });
+    assert.equal(inspect[0].Config.StopSignal, 'SIGQUIT');
     await run('podman', [...podman, 'rmi', '-a', '-f']).catch(() => {});
   });
 });
