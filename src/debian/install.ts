@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { loadLiblzma } from '../compress/xz-liblzma.js';
 import { findXzTool } from '../compress/xz-native.js';
 import { ImprintError } from '../errors.js';
+import { holdHeapGrowthFor } from '../heap-growth.js';
 import { largestFirst } from '../net/concurrency.js';
 import type { ContentOpener } from '../vfs/node.js';
 import { sortBytes } from '../vfs/path.js';
@@ -161,6 +162,8 @@ async function install(
   const withRtld = debs.some((d) => d.record.name === 'libc6' && d.record.architecture === opts.arch);
   for (const key of setupMergedUsr(tree, opts.arch, opts.epoch, withRtld)) track(MERGED_USR_ORIGIN, key);
 
+  // Before anything is read: V8 applies a growth limit from its next full collection on.
+  holdHeapGrowthFor(debs.reduce((sum, d) => sum + (d.record.size ?? 0), 0));
   const workers = opts.workers ?? defaultWorkers(debs.length);
   const extractor: Extractor =
     workers > 0 ? new WorkerExtractor(workers, spool, spoolOptions) : inlineExtractor(spool);
