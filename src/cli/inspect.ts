@@ -117,6 +117,10 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
         if (c.Entrypoint) t.out.write(`  entrypoint  ${JSON.stringify(c.Entrypoint)}\n`);
         if (c.Cmd) t.out.write(`  cmd         ${JSON.stringify(c.Cmd)}\n`);
         for (const e of c.Env ?? []) t.out.write(`  env         ${e}\n`);
+        const ports = Object.keys(c.ExposedPorts ?? {});
+        if (ports.length > 0) t.out.write(`  ports       ${ports.join(' ')}\n`);
+        for (const v of Object.keys(c.Volumes ?? {})) t.out.write(`  volume      ${v}\n`);
+        if (c.StopSignal) t.out.write(`  stop signal ${c.StopSignal}\n`);
         for (const [k, v] of Object.entries(c.Labels ?? {})) t.out.write(`  label       ${k}=${v}\n`);
         for (const [idx, l] of i.layers.entries()) {
           t.out.write(`  layer ${idx}     ${l.digest}  ${l.size} bytes  ${l.mediaType}\n`);

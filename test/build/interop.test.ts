@@ -65,6 +65,14 @@ describe('interop: what imprint build writes is read by skopeo, umoci and podman
     await rm(work, { recursive: true, force: true });
   });
 
+  it("imprint inspect shows the config's ports, volumes and stop signal", async () => {
+    const r = await runImprint(['inspect', `oci:${join(work, 'oci')}`]);
+    assertOk(r, 'imprint inspect');
+    assert.match(r.stdout, /^ {2}ports {7}53\/udp 8080\/tcp$/m);
+    assert.match(r.stdout, /^ {2}volume {6}\/data$/m);
+    assert.match(r.stdout, /^ {2}stop signal SIGQUIT$/m);
+  });
+
   it('skopeo inspects every output and copies the layout', {
     skip: !tools.skopeo && 'skopeo is not installed',
   }, async () => {
