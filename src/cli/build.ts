@@ -53,7 +53,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         "spec's git checkout, else 0. The same spec, files and epoch give the same digests on any machine.",
     )
     .action(
-      run(async (cmd) => {
+      run(async (cmd, failure) => {
         const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as {
           output?: string[];
@@ -186,7 +186,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           ({ ref: r }) =>
             (r.transport === 'docker-archive' || r.transport === 'oci-archive') && isStdout(r.path),
         );
-        if (toStdout && opts.json)
+        if (toStdout && opts.json) {
+          failure.stdoutTaken = true; // a document there would go into the archive's pipe
           throw new ImprintError(
             'USAGE',
             '--json and an archive written to standard output cannot share it',
@@ -194,6 +195,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               hint: 'Write the archive to a file, or leave out --json.',
             },
           );
+        }
         const report = toStdout ? t.err : t.out;
         let bar: ReturnType<typeof progressBar> | undefined;
         const result = await buildImage({

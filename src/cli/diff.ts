@@ -5,7 +5,15 @@ import type { DiffOptions } from '../diff/index.js';
 import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
 import type { Runner } from './main.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportError, type Terminal } from './output.js';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  jsonError,
+  reportError,
+  type Terminal,
+  writeJson,
+} from './output.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
 interface DiffFlags extends RegistryFlags {
@@ -73,6 +81,7 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
         return result.identical ? EXIT_OK : EXIT_FAILURE;
       } catch (err) {
         reportError(t, err);
+        if (flags.json) writeJson(t, { a: refA, b: refB, error: jsonError(err) });
         return EXIT_USAGE; // 2: an error, never "different"
       }
     }),

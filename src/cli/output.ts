@@ -122,3 +122,23 @@ export const JSON_SCHEMA_VERSION = 1;
 export function writeJson(t: Terminal, doc: object): void {
   t.out.write(`${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...doc }, null, 2)}\n`);
 }
+
+/**
+ * The `error` member of the `--json` document of a command that failed: the ImprintError's code,
+ * message, hint and details (details only when they are plain JSON); INTERNAL for any other error.
+ */
+export function jsonError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof ImprintError)) return { code: 'INTERNAL', message: errorText(err) };
+  let details: unknown;
+  try {
+    details = JSON.parse(JSON.stringify(err.details ?? {}));
+  } catch {
+    details = undefined; // a BigInt or a cycle: the message says it all
+  }
+  return {
+    code: err.code,
+    message: err.message,
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    ...(details === undefined || Object.keys(details as object).length === 0 ? {} : { details }),
+  };
+}
