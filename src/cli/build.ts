@@ -10,7 +10,7 @@ import { sameNode } from '../transport/same-node.js';
 import { argument, repeatable } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, progressBar, type Terminal, writeJson } from './output.js';
+import { dim, EXIT_OK, lockWaitNotice, progressBar, type Terminal, writeJson } from './output.js';
 import { addPolicyFlag, withPolicy } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
@@ -268,7 +268,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           const platform = set.index.manifests[0]?.platform;
           if (single && platform !== undefined) picked.set(n, formatPlatform(platform));
           try {
-            await writeImageSet(ref, set, { tag, name: `${loadedName(loaded.dir)}:${tag}`, registry });
+            await writeImageSet(ref, set, {
+              tag,
+              name: `${loadedName(loaded.dir)}:${tag}`,
+              registry,
+              onLockWait: lockWaitNotice(t),
+            });
           } catch (err) {
             throw withWritten(err, formatReference(ref), written, result.index.digest);
           }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { errorText, ImprintError } from '../errors.js';
+import { describeHolder, formatWait, type LockHolder } from '../store/file-lock.js';
 
 /** Exit codes: 0 success, 1 a failure the user can fix, 2 a usage error. */
 export const EXIT_OK = 0;
@@ -141,4 +142,12 @@ export function jsonError(err: unknown): Record<string, unknown> {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     ...(details === undefined || Object.keys(details as object).length === 0 ? {} : { details }),
   };
+}
+
+/** Prints, on stderr, who holds the lock of an OCI layout an output waits for, and what to do. */
+export function lockWaitNotice(t: Terminal): (holder: LockHolder, timeoutMs: number) => void {
+  return (holder, timeoutMs) =>
+    t.err.write(
+      `note: waiting for ${holder.file}: another imprint (${describeHolder(holder)}) is writing this layout; imprint waits for it up to ${formatWait(timeoutMs)}. If none is running (or it runs in another container that stopped), remove the lock file.\n`,
+    );
 }
