@@ -1,5 +1,5 @@
 // verifyImage: read the provenance, rebuild in a clean workspace, compare digests, diff on mismatch.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +18,7 @@ import { platformManifests } from '../oci/select.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { removeOnInterrupt } from '../store/interrupt-cleanup.js';
+import { makeOwnedTempDir } from '../store/temp-dirs.js';
 import {
   formatReference,
   type ImageRef,
@@ -124,13 +125,16 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     warnings.push(`rebuilding with imprint ${req.version}; the image was built by ${recorded.version}`);
 
   const parent = req.tmpDir ?? tmpdir();
-  const work = await mkdtemp(join(parent, 'imprint-verify-')).catch((err: unknown) => {
+  let work: string;
+  try {
+    work = makeOwnedTempDir(parent, 'imprint-verify-'); // sweeps those of killed verifications first
+  } catch (err) {
     throw new ImprintError('IO', `cannot make a workspace for the rebuild in ${parent}: ${errorText(err)}`, {
       hint: 'Set TMPDIR to a directory you can write to.',
       cause: err,
       details: { path: parent },
     });
-  });
+  }
   const keep = removeOnInterrupt(work);
   try {
     const specDir = join(work, 'spec');
