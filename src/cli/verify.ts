@@ -58,28 +58,32 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
       let known: VerifyKnown = {};
       failure.fields = { reference: refText, verified: false };
       const attest = opts.attest === undefined ? undefined : resolve(opts.attest);
-      const ref = argument(() => parseReference(refText));
-      failure.fields.reference = formatReference(ref);
-      const { store } = openCache(program.opts().cacheDir);
-      await sweepCache(store.root);
-      const result = await verifyImage({
-        ref,
-        onKnown: (k) => {
-          known = k;
-          failure.fields = { ...failure.fields, ...k };
-        },
-        context: resolve(opts.context ?? '.'),
-        store,
-        offline: opts.offline === true,
-        provenanceFile: opts.provenance,
-        policyFile: opts.policy === undefined ? undefined : resolve(opts.policy),
-        allowVersionMismatch: opts.allowVersionMismatch === true,
-        version: VERSION,
-        registry: registryOptions(opts),
-      }).catch(async (err: unknown) => {
-        if (attest !== undefined) await failedSummary(t, attest, formatReference(ref), known, err);
+      let result: VerifyResult;
+      try {
+        const ref = argument(() => parseReference(refText));
+        failure.fields.reference = formatReference(ref);
+        const { store } = openCache(program.opts().cacheDir);
+        await sweepCache(store.root);
+        result = await verifyImage({
+          ref,
+          onKnown: (k) => {
+            known = k;
+            failure.fields = { ...failure.fields, ...k };
+          },
+          context: resolve(opts.context ?? '.'),
+          store,
+          offline: opts.offline === true,
+          provenanceFile: opts.provenance,
+          policyFile: opts.policy === undefined ? undefined : resolve(opts.policy),
+          allowVersionMismatch: opts.allowVersionMismatch === true,
+          version: VERSION,
+          registry: registryOptions(opts),
+        });
+      } catch (err) {
+        if (attest !== undefined)
+          await failedSummary(t, attest, String(failure.fields.reference), known, err);
         throw err;
-      });
+      }
       const subject = result.image.index ?? Object.values(result.image.manifests)[0];
       if (attest !== undefined && subject !== undefined) {
         const vsa = verificationSummary({

@@ -57,6 +57,12 @@ describe('--json on failure', () => {
     assert.equal(typeof doc.error.code, 'string');
     await assert.rejects(readFile(vsa), { code: 'ENOENT' });
     assert.match(r.stderr, /removed .*vsa\.json/);
+    // A reference that does not parse (exit 2) removes it too.
+    await writeFile(vsa, JSON.stringify({ predicateType: 'https://slsa.dev/verification_summary/v1' }));
+    const bad = await imprint('verify', 'nonsense:x', '--json', '--attest', vsa);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.equal(oneDocument(bad.stdout).verified, false);
+    await assert.rejects(readFile(vsa), { code: 'ENOENT' });
     // A file that is no verification summary is left alone.
     await writeFile(vsa, 'mine\n');
     const again = await imprint('verify', `oci:${join(work, 'nothing')}`, '--attest', vsa);
