@@ -21,6 +21,12 @@ export function runMain(cli, argv) {
         'left to wait for); nothing it was writing was completed. Please report this with the command ' +
         'and the spec.\n',
     );
+    // --json promises one document on stdout, also on failure.
+    if (argv.includes('--json'))
+      writeSync(
+        1,
+        `${JSON.stringify({ schemaVersion: 1, error: { code: 'INTERNAL', message: 'the command stopped before it finished' } }, null, 2)}\n`,
+      );
     process.exitCode = EXIT_STALLED;
   };
   process.once('exit', onExit);
@@ -34,6 +40,11 @@ export function runMain(cli, argv) {
       (err) => {
         settled = true;
         writeSync(2, `imprint: internal error: ${err?.stack ? err.stack : String(err)}\n`);
+        if (argv.includes('--json'))
+          writeSync(
+            1,
+            `${JSON.stringify({ schemaVersion: 1, error: { code: 'INTERNAL', message: String(err?.message ?? err) } }, null, 2)}\n`,
+          );
         process.exitCode = 1;
       },
     );

@@ -342,7 +342,8 @@ async function accountNames(tree: FileTree): Promise<AccountNames> {
 
 /**
  * After a failed install: hashes the platform's cached .deb files and throws DIGEST_MISMATCH naming
- * those that no longer match their sha256, which are removed so the next build fetches them again
+ * those that no longer match their sha256 (`details.removed`), which are removed so that they are
+ * fetched again (the build does so once, see refetchingCorrupt)
  * (corruption can surface as a broken xz or tar stream before the read's own hash check). Returns
  * when all are intact. Cost: one hash of each .deb, on this error path only.
  */
@@ -363,9 +364,9 @@ async function removeCorruptPackages(
     'DIGEST_MISMATCH',
     `the cached ${corrupt.map((p) => `${p.name}_${p.version}_${p.architecture}.deb`).join(', ')} no longer matched the lock's sha256 and ${corrupt.length === 1 ? 'was' : 'were'} removed from ${store.root}`,
     {
-      hint: 'Build again: removed packages are fetched afresh (and verified).',
+      hint: 'Removed packages are fetched afresh (and verified) by the next build.',
       cause: err,
-      details: { packages: corrupt.map((p) => ({ name: p.name, sha256: p.sha256 })) },
+      details: { removed: true, packages: corrupt.map((p) => ({ name: p.name, sha256: p.sha256 })) },
     },
   );
 }

@@ -23,7 +23,7 @@ import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from '.
 import { layerCompression } from './compression.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
-import { startFetch } from './fetching.js';
+import { refetchingCorrupt, startFetch } from './fetching.js';
 import { type BuildPath, type SourceReads, sourceHashes } from './files.js';
 import { checkoutRoot, type GitInfo, gitInfo, gitSearchPath } from './git.js';
 import { imageConfig, imageIndex, imageManifest, jsonBlob, rfc3339 } from './image.js';
@@ -243,49 +243,52 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       } else {
         // Large bodies are compressed on the cores the unpacking leaves idle.
         const bodies = bodyCacheFor(compression);
-        // Downloads run while packages install: each package waits only for its own file.
-        const fetching =
-          packages.length > 0
-            ? startFetch(lock!, packages, spec.fetch.sources, req.offline === true, store, name, emit)
-            : undefined;
-        let assembled: Awaited<ReturnType<typeof platformTree>>;
-        try {
-          const lower =
-            base === undefined
-              ? undefined
-              : await step(`reading the base image's files for ${name}`, () =>
-                  lowerTree(store, base.layers, base.config.rootfs.diff_ids),
-                );
-          prewarmCompression(compression); // worker start-up overlaps the install
-          spool ??= new ContentSpool(join(cacheDir, 'spool'));
-          const currentSpool = spool;
-          assembled = await step(`assembling the file tree for ${name}`, () =>
-            platformTree({
-              bodies,
-              container,
-              loaded,
-              platform,
-              epoch: epoch.epoch,
-              store,
-              packages,
-              whenStored: fetching?.whenStored,
-              files,
-              spool: currentSpool,
-              spoolDir: join(cacheDir, 'spool'),
-              base: lower,
-            }),
-          );
-          const fetched = (await fetching?.done) as { warnings?: string[] } | undefined;
-          for (const message of fetched?.warnings ?? []) warn(message);
-        } catch (err) {
-          // A lock naming packages its archive never signed explains whatever went wrong with them; a
-          // failed download is the cause of whatever the install reported when it could not open it.
-          const unsigned = await signed?.then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-          throw unsigned ?? (await fetching?.abort()) ?? err;
-        }
+        // Downloads run while packages install: each package waits only for its own file. A cached
+        // .deb found corrupt is removed, and the whole assembly runs once more with it fetched again.
+        const assembled = await refetchingCorrupt(req.offline === true, warn, async () => {
+          const fetching =
+            packages.length > 0
+              ? startFetch(lock!, packages, spec.fetch.sources, req.offline === true, store, name, emit)
+              : undefined;
+          try {
+            const lower =
+              base === undefined
+                ? undefined
+                : await step(`reading the base image's files for ${name}`, () =>
+                    lowerTree(store, base.layers, base.config.rootfs.diff_ids),
+                  );
+            prewarmCompression(compression); // worker start-up overlaps the install
+            spool ??= new ContentSpool(join(cacheDir, 'spool'));
+            const currentSpool = spool;
+            const tree = await step(`assembling the file tree for ${name}`, () =>
+              platformTree({
+                bodies,
+                container,
+                loaded,
+                platform,
+                epoch: epoch.epoch,
+                store,
+                packages,
+                whenStored: fetching?.whenStored,
+                files,
+                spool: currentSpool,
+                spoolDir: join(cacheDir, 'spool'),
+                base: lower,
+              }),
+            );
+            const fetched = (await fetching?.done) as { warnings?: string[] } | undefined;
+            for (const message of fetched?.warnings ?? []) warn(message);
+            return tree;
+          } catch (err) {
+            // A lock naming packages its archive never signed explains whatever went wrong with them; a
+            // failed download is the cause of whatever the install reported when it could not open it.
+            const unsigned = await signed?.then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            throw unsigned ?? (await fetching?.abort()) ?? err;
+          }
+        });
         await signed;
         const { tree, install, accounts, runNotes, treeNotes } = assembled;
         const notes = [

@@ -1,6 +1,6 @@
 // Downloads of a platform's locked packages, started before the install so each package waits only
 // for its own file.
-import { ImprintError, step } from '../errors.js';
+import { ImprintError, isImprintError, step } from '../errors.js';
 import type { LockFile, LockPackage } from '../lock/types.js';
 import type { BlobStore } from '../store/index.js';
 import type { BuildEvent } from './build.js';
@@ -81,4 +81,38 @@ function withArchiveUrls(
     }
     return { ...p, url: source.url };
   });
+}
+
+/**
+ * Runs `assemble` (a fetch of the platform's packages and their install); when it fails because
+ * cached .deb files were corrupt (DIGEST_MISMATCH with `details.removed`: platformTree hashed and
+ * removed them), warns naming them and runs it once more, which fetches them again. Offline, with no
+ * `file:` source that has them, the error names the packages and says to build once online.
+ */
+export async function refetchingCorrupt<T>(
+  offline: boolean,
+  warn: (message: string) => void,
+  assemble: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await assemble();
+  } catch (err) {
+    if (!isImprintError(err, 'DIGEST_MISMATCH') || err.details.removed !== true) throw err;
+    const one = (err.details.packages as unknown[]).length === 1;
+    warn(`${err.message}; fetching ${one ? 'it' : 'them'} again`);
+    try {
+      return await assemble();
+    } catch (again) {
+      if (!offline || !isImprintError(again, 'OFFLINE')) throw again;
+      throw new ImprintError(
+        'OFFLINE',
+        `${err.message}, and offline ${one ? 'it is' : 'they are'} not fetched again (no file:// fetch source has ${one ? 'it' : 'them'})`,
+        {
+          hint: 'Build once without --offline (or run `imprint lock --fetch`): the removed packages are fetched again and verified.',
+          cause: again,
+          details: { ...again.details, corrupt: err.details.packages },
+        },
+      );
+    }
+  }
 }

@@ -10,7 +10,7 @@ import { sameNode } from '../transport/same-node.js';
 import { argument, repeatable } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, progressBar, type Terminal, writeJson } from './output.js';
+import { dim, EXIT_OK, lockWaitNotice, progressBar, type Terminal, writeJson } from './output.js';
 import { addPolicyFlag, withPolicy } from './policy-flag.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 import { VERSION } from './version.js';
@@ -53,7 +53,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
         "spec's git checkout, else 0. The same spec, files and epoch give the same digests on any machine.",
     )
     .action(
-      run(async (cmd) => {
+      run(async (cmd, failure) => {
         const [specArg] = cmd.processedArgs as unknown as [string]; // with the default "." applied
         const opts = cmd.opts() as {
           output?: string[];
@@ -186,7 +186,8 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           ({ ref: r }) =>
             (r.transport === 'docker-archive' || r.transport === 'oci-archive') && isStdout(r.path),
         );
-        if (toStdout && opts.json)
+        if (toStdout && opts.json) {
+          failure.stdoutTaken = true; // a document there would go into the archive's pipe
           throw new ImprintError(
             'USAGE',
             '--json and an archive written to standard output cannot share it',
@@ -194,6 +195,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
               hint: 'Write the archive to a file, or leave out --json.',
             },
           );
+        }
         const report = toStdout ? t.err : t.out;
         let bar: ReturnType<typeof progressBar> | undefined;
         const result = await buildImage({
@@ -266,7 +268,12 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
           const platform = set.index.manifests[0]?.platform;
           if (single && platform !== undefined) picked.set(n, formatPlatform(platform));
           try {
-            await writeImageSet(ref, set, { tag, name: `${loadedName(loaded.dir)}:${tag}`, registry });
+            await writeImageSet(ref, set, {
+              tag,
+              name: `${loadedName(loaded.dir)}:${tag}`,
+              registry,
+              onLockWait: lockWaitNotice(t),
+            });
           } catch (err) {
             throw withWritten(err, formatReference(ref), written, result.index.digest);
           }

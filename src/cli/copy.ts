@@ -7,7 +7,7 @@ import { parseCreds } from '../transport/registry/auth.js';
 import type { RegistryOptions, RegistryProgress } from '../transport/registry/index.js';
 import { argument } from './args.js';
 import type { Runner } from './main.js';
-import { dim, EXIT_OK, type Terminal, writeJson } from './output.js';
+import { dim, EXIT_OK, lockWaitNotice, type Terminal, writeJson } from './output.js';
 import { parseBool } from './registry-flags.js';
 
 interface CopyOpts {
@@ -121,7 +121,7 @@ export function copyCommand(program: Command<[], { cacheDir?: string }>, t: Term
           src.repository !== dst.repository
             ? [src.repository]
             : [];
-        await writeImageSet(dst, set, { registry: { ...dstOpts, mountFrom } });
+        await writeImageSet(dst, set, { registry: { ...dstOpts, mountFrom }, onLockWait: lockWaitNotice(t) });
         // A docker-archive keeps the image only: report what it holds, and say what stayed behind.
         const dropped = new Set<string>();
         if (dst.transport === 'docker-archive') {

@@ -1,3 +1,4 @@
+import { readFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { semanticIgnores } from '../diff/classify.js';
@@ -5,7 +6,15 @@ import type { DiffOptions } from '../diff/index.js';
 import { writeFileAtomic } from '../store/index.js';
 import { argument } from './args.js';
 import type { Runner } from './main.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportError, type Terminal } from './output.js';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  jsonError,
+  reportError,
+  type Terminal,
+  writeJson,
+} from './output.js';
 import { addRegistryFlags, type RegistryFlags, registryOptions } from './registry-flags.js';
 
 interface DiffFlags extends RegistryFlags {
@@ -73,8 +82,26 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
         return result.identical ? EXIT_OK : EXIT_FAILURE;
       } catch (err) {
         reportError(t, err);
+        if (flags.html !== undefined) await removeOldReport(t, resolve(flags.html));
+        if (flags.json) writeJson(t, { a: refA, b: refB, error: jsonError(err) });
         return EXIT_USAGE; // 2: an error, never "different"
       }
     }),
+  );
+}
+
+/**
+ * After a diff that failed: removes the HTML report an earlier diff wrote at `file` (recognised by
+ * its head), so that no stale comparison stays where this run's was asked for; another file stays.
+ */
+async function removeOldReport(t: Terminal, file: string): Promise<void> {
+  const { HTML_REPORT_HEAD } = await import('../diff/render-html.js');
+  const head = await readFile(file, 'utf8')
+    .then((text) => text.slice(0, 200))
+    .catch(() => '');
+  if (!head.startsWith(HTML_REPORT_HEAD)) return;
+  await unlink(file).then(
+    () => t.err.write(`removed ${file}, an earlier diff's report: this one failed\n`),
+    () => undefined,
   );
 }

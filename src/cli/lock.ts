@@ -93,7 +93,8 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         for (const w of warnings) t.err.write(`warning: ${w}\n`);
         const bytes = await writeLock(path, lock);
         const written = [path];
-        if (opts.format === 'sha256sums') written.push(...(await writeSha256sums(loaded.dir, lock)));
+        const sums = opts.format === 'sha256sums';
+        if (sums) written.push(...(await writeSha256sums(loaded.dir, lock)));
         printSummary(t, lock);
         const state = previous === undefined ? 'wrote' : previous.equals(bytes) ? 'unchanged' : 'updated';
         t.out.write(`${state} ${path}\n`);
@@ -102,6 +103,7 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
           for (const line of changesSince(previous, lock, path)) t.out.write(`  ${line}\n`);
         }
         for (const extra of written.slice(1)) t.out.write(`wrote ${extra}\n`);
+        if (state === 'updated') await pruneSums(t, loaded.dir, previous, lock, sums);
         if (opts.fetch) {
           const templates = opts.fetchSource ?? loaded.spec.fetch.sources;
           await fetchLocked(
@@ -115,6 +117,37 @@ export function lockCommand(program: Command<[], { cacheDir?: string }>, t: Term
         }
         return EXIT_OK;
       }),
+    );
+}
+
+/**
+ * After the lock changed: removes the SHA256SUMS-<arch> files imprint wrote for platforms the spec
+ * dropped, and warns about those it leaves (edited since, or written by the previous lock and not
+ * rewritten now). A previous lock that cannot be parsed names no files: nothing is touched.
+ */
+async function pruneSums(
+  t: Terminal,
+  dir: string,
+  previous: Buffer | undefined,
+  lock: LockFile,
+  rewritten: boolean,
+): Promise<void> {
+  const { parseLock, pruneSha256sums } = await import('../lock/index.js');
+  let before: LockFile;
+  try {
+    before = parseLock(previous ?? '', 'the previous lock');
+  } catch {
+    return;
+  }
+  const pruned = await pruneSha256sums(dir, before, lock, rewritten);
+  for (const file of pruned.removed) t.out.write(`removed ${file} (its platform is no longer in the spec)\n`);
+  for (const file of pruned.foreign)
+    t.err.write(
+      `warning: ${file} is for a platform no longer in the spec, but is not what imprint wrote for the previous lock (edited?), so it is left: delete it if it is stale\n`,
+    );
+  for (const file of pruned.outdated)
+    t.err.write(
+      `warning: ${file} lists the previous lock's packages: run \`imprint lock --format sha256sums\` to write it for this lock, or delete it\n`,
     );
 }
 

@@ -6,7 +6,15 @@ import { copyCommand } from './copy.js';
 import { diffCommand } from './diff.js';
 import { inspectCommand } from './inspect.js';
 import { lockCommand } from './lock.js';
-import { EXIT_OK, EXIT_USAGE, processTerminal, reportError, type Terminal } from './output.js';
+import {
+  EXIT_OK,
+  EXIT_USAGE,
+  jsonError,
+  processTerminal,
+  reportError,
+  type Terminal,
+  writeJson,
+} from './output.js';
 import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
 
@@ -34,10 +42,15 @@ export async function main(
   );
 
   let exit = EXIT_OK;
+  /** The command's failure document, when it runs with --json. */
+  let failure: JsonFailure | undefined;
   const run: Runner =
     (fn) =>
     async (...args: unknown[]) => {
-      exit = await fn(args[args.length - 1] as Command);
+      const cmd = args[args.length - 1] as Command;
+      const mine: JsonFailure = { fields: {}, stdoutTaken: false };
+      if ((cmd.opts() as { json?: boolean }).json === true) failure = mine;
+      exit = await fn(cmd, mine);
     };
   buildCommand(program, terminal, run);
   copyCommand(program, terminal, run);
@@ -66,14 +79,34 @@ export async function main(
         err.code === 'commander.help'
       )
         return EXIT_OK;
+      // A usage error of a command given --json: the document says so too (commander printed the message).
+      const name = argv.find((a) => program.commands.some((c) => c.name() === a));
+      const command = program.commands.find((c) => c.name() === name);
+      if (argv.includes('--json') && command?.options.some((o) => o.long === '--json'))
+        writeJson(terminal, { error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } });
       return EXIT_USAGE;
     }
-    return reportError(terminal, withCacheHint(err, (program.opts() as { cacheDir?: string }).cacheDir));
+    const reported = withCacheHint(err, (program.opts() as { cacheDir?: string }).cacheDir);
+    const code = reportError(terminal, reported);
+    if (failure !== undefined && !failure.stdoutTaken)
+      writeJson(terminal, { ...failure.fields, error: jsonError(reported) });
+    return code;
   }
 }
 
+/**
+ * What a command run with `--json` prints when it fails: one document of `fields` (those it knew, e.g.
+ * verify's reference and `verified: false`) and `error`; none when its stdout carries an archive.
+ */
+export interface JsonFailure {
+  fields: Record<string, unknown>;
+  stdoutTaken: boolean;
+}
+
 /** Wraps a command's action (which receives its Command) so that its exit code is recorded. */
-export type Runner = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
+export type Runner = (
+  fn: (cmd: Command, failure: JsonFailure) => Promise<number>,
+) => (...args: unknown[]) => Promise<void>;
 
 /** A usage error (exit 2) with a hint. */
 export function usage(message: string, hint?: string): ImprintError {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { errorText, ImprintError } from '../errors.js';
+import { describeHolder, formatWait, type LockHolder } from '../store/file-lock.js';
 
 /** Exit codes: 0 success, 1 a failure the user can fix, 2 a usage error. */
 export const EXIT_OK = 0;
@@ -121,4 +122,32 @@ export const JSON_SCHEMA_VERSION = 1;
 /** Writes a command's `--json` document on stdout: `schemaVersion` first, two-space indented. */
 export function writeJson(t: Terminal, doc: object): void {
   t.out.write(`${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...doc }, null, 2)}\n`);
+}
+
+/**
+ * The `error` member of the `--json` document of a command that failed: the ImprintError's code,
+ * message, hint and details (details only when they are plain JSON); INTERNAL for any other error.
+ */
+export function jsonError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof ImprintError)) return { code: 'INTERNAL', message: errorText(err) };
+  let details: unknown;
+  try {
+    details = JSON.parse(JSON.stringify(err.details ?? {}));
+  } catch {
+    details = undefined; // a BigInt or a cycle: the message says it all
+  }
+  return {
+    code: err.code,
+    message: err.message,
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    ...(details === undefined || Object.keys(details as object).length === 0 ? {} : { details }),
+  };
+}
+
+/** Prints, on stderr, who holds the lock of an OCI layout an output waits for, and what to do. */
+export function lockWaitNotice(t: Terminal): (holder: LockHolder, timeoutMs: number) => void {
+  return (holder, timeoutMs) =>
+    t.err.write(
+      `note: waiting for ${holder.file}: another imprint (${describeHolder(holder)}) is writing this layout; imprint waits for it up to ${formatWait(timeoutMs)}. If none is running (or it runs in another container that stopped), remove the lock file.\n`,
+    );
 }

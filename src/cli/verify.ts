@@ -1,8 +1,10 @@
+import { readFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { errorText } from '../errors.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { writeFileAtomic } from '../store/index.js';
-import type { VerifyResult } from '../verify/verify.js';
+import type { VerifyKnown, VerifyResult } from '../verify/verify.js';
 import { argument } from './args.js';
 import { openCache, sweepCache } from './cache.js';
 import type { Runner } from './main.js';
@@ -34,7 +36,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
       '\nExit status: 0 the rebuild has the same digest, 1 it differs (the differences are printed) or verification failed, 2 usage.',
     );
   addPolicyFlag(addRegistryFlags(command)).action(
-    run(async (cmd) => {
+    run(async (cmd, failure) => {
       const [refText] = cmd.args as [string];
       const opts = cmd.opts() as {
         context?: string;
@@ -45,28 +47,45 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
         offline?: boolean;
         policy?: string;
       } & RegistryFlags;
-      const [{ renderText }, { parseReference }, { verificationSummary }, { verifyImage }] =
+      const [{ renderText }, { formatReference, parseReference }, { verificationSummary }, { verifyImage }] =
         await Promise.all([
           import('../diff/render-text.js'),
           import('../transport/index.js'),
           import('../verify/summary.js'),
           import('../verify/verify.js'),
         ]);
-      const { store } = openCache(program.opts().cacheDir);
-      await sweepCache(store.root);
-      const result = await verifyImage({
-        ref: argument(() => parseReference(refText)),
-        context: resolve(opts.context ?? '.'),
-        store,
-        offline: opts.offline === true,
-        provenanceFile: opts.provenance,
-        policyFile: opts.policy === undefined ? undefined : resolve(opts.policy),
-        allowVersionMismatch: opts.allowVersionMismatch === true,
-        version: VERSION,
-        registry: registryOptions(opts),
-      });
+      // A failure still gives one --json document (and, once the image is known, a FAILED summary).
+      let known: VerifyKnown = {};
+      failure.fields = { reference: refText, verified: false };
+      const attest = opts.attest === undefined ? undefined : resolve(opts.attest);
+      let result: VerifyResult;
+      try {
+        const ref = argument(() => parseReference(refText));
+        failure.fields.reference = formatReference(ref);
+        const { store } = openCache(program.opts().cacheDir);
+        await sweepCache(store.root);
+        result = await verifyImage({
+          ref,
+          onKnown: (k) => {
+            known = k;
+            failure.fields = { ...failure.fields, ...k };
+          },
+          context: resolve(opts.context ?? '.'),
+          store,
+          offline: opts.offline === true,
+          provenanceFile: opts.provenance,
+          policyFile: opts.policy === undefined ? undefined : resolve(opts.policy),
+          allowVersionMismatch: opts.allowVersionMismatch === true,
+          version: VERSION,
+          registry: registryOptions(opts),
+        });
+      } catch (err) {
+        if (attest !== undefined)
+          await failedSummary(t, attest, String(failure.fields.reference), known, err);
+        throw err;
+      }
       const subject = result.image.index ?? Object.values(result.image.manifests)[0];
-      if (opts.attest !== undefined && subject !== undefined) {
+      if (attest !== undefined && subject !== undefined) {
         const vsa = verificationSummary({
           resourceUri: result.reference,
           subject,
@@ -75,7 +94,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
           version: VERSION,
           ...(result.sourcePolicy === undefined ? {} : { sourcePolicy: result.sourcePolicy }),
         });
-        await writeFileAtomic(resolve(opts.attest), canonicalJson(vsa));
+        await writeFileAtomic(attest, canonicalJson(vsa));
       }
       // Warnings go to stderr with --json too (they are also in its warnings[]).
       for (const w of result.warnings) t.err.write(`warning: ${w}\n`);
@@ -115,4 +134,46 @@ function rebuiltSubject(result: VerifyResult): string {
   const [platform] = Object.keys(result.image.manifests);
   const manifest = platform === undefined ? undefined : result.rebuilt.manifests[platform];
   return manifest === undefined ? result.rebuilt.index : `${manifest} (${platform})`;
+}
+
+/**
+ * `--attest FILE` of a verification that failed with an error: a FAILED summary once the image's
+ * digest is known (naming the provenance and source policy when they were read); before that, a
+ * summary an earlier run left at FILE is removed, so that no PASSED statement stays beside a failure.
+ */
+async function failedSummary(
+  t: Terminal,
+  file: string,
+  reference: string,
+  known: VerifyKnown,
+  err: unknown,
+): Promise<void> {
+  const subject = known.image?.index ?? Object.values(known.image?.manifests ?? {})[0];
+  const { SLSA_VERIFICATION_SUMMARY, verificationSummary } = await import('../verify/summary.js');
+  try {
+    if (subject !== undefined) {
+      const vsa = verificationSummary({
+        resourceUri: reference,
+        subject,
+        passed: false,
+        provenance:
+          known.provenance === undefined
+            ? undefined
+            : { uri: known.provenance.source, digest: known.provenance.digest },
+        version: VERSION,
+        ...(known.sourcePolicy === undefined ? {} : { sourcePolicy: known.sourcePolicy }),
+      });
+      await writeFileAtomic(file, canonicalJson(vsa));
+      t.err.write(`wrote a FAILED verification summary to ${file}\n`);
+      return;
+    }
+    const previous = JSON.parse(await readFile(file, 'utf8')) as { predicateType?: unknown };
+    if (previous.predicateType !== SLSA_VERIFICATION_SUMMARY) return;
+    await unlink(file);
+    t.err.write(`removed ${file}, an earlier verification's summary: this one could not read the image\n`);
+  } catch (e) {
+    // The verification's own error is the one to report; a missing or foreign file stays as it is.
+    if (subject !== undefined)
+      t.err.write(`warning: cannot write ${file}: ${errorText(e)} (after: ${errorText(err)})\n`);
+  }
 }

@@ -1,20 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  close,
-  constants,
-  mkdtempSync,
-  open as openFd,
-  openSync,
-  readFile,
-  rmSync,
-  unlink,
-} from 'node:fs';
+import { accessSync, close, constants, open as openFd, openSync, readFile, rmSync, unlink } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { makeOwnedTempDir } from '../store/temp-dirs.js';
 
 // Starting the host's xz. Node forks its whole process to spawn one, which costs the calling thread
 // ~5-10 ms at a build's memory size (the page tables are copied and every page is write-faulted back
@@ -111,7 +102,7 @@ export class XzHelper {
   constructor(command: string, args: readonly string[]) {
     const sh = onPath('sh');
     if (sh === undefined) throw new Error('no sh on PATH');
-    this.#dir = mkdtempSync(join(tmpdir(), 'imprint-xz-'));
+    this.#dir = makeOwnedTempDir(tmpdir(), 'imprint-xz-');
     // Its own process group: once its input ends (this process exited, or was killed), it stops
     // every xz it started with one signal to the group, even those still waiting on a named pipe.
     this.#child = spawn(sh, ['-c', HELPER_SCRIPT, 'sh', this.#dir, command, ...args], {

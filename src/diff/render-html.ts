@@ -63,6 +63,10 @@ function renderTree(name: string, node: TreeNode, open: boolean): string {
   return `<details${open ? ' open' : ''}><summary>${esc(name)}</summary>${own}${sub}</details>`;
 }
 
+/** How every report renderHtml writes starts (the CLI recognises its own reports by it). */
+export const HTML_REPORT_HEAD =
+  '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>imprint diff</title>';
+
 /** Renders a result as one self-contained HTML page (inline CSS, no scripts). Cost: O(differences + kept text). */
 export function renderHtml(r: DiffResult): string {
   const groups = new Map<string, TreeNode>();
@@ -93,8 +97,7 @@ export function renderHtml(r: DiffResult): string {
   const trees = [...groups.entries()]
     .sort(([x], [y]) => byteOrder(x, y))
     .map(([k, v]) => renderTree(k, v, true));
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>imprint diff</title>
+  return `${HTML_REPORT_HEAD}
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
 code,pre{font-family:ui-monospace,monospace;font-size:90%}

@@ -1,3 +1,4 @@
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
@@ -48,6 +49,51 @@ export async function writeSha256sums(dir: string, lock: LockFile): Promise<stri
     paths.push(path);
   }
   return paths;
+}
+
+/** What pruneSha256sums found among the previous lock's `SHA256SUMS-<arch>` files. */
+export interface Sha256sumsPrune {
+  /** Files of platforms the new lock dropped, holding what imprint wrote for the previous lock: removed. */
+  removed: string[];
+  /** Files of dropped platforms whose bytes are not what imprint wrote (edited, or someone else's): left. */
+  foreign: string[];
+  /** Files of platforms both locks have that list the previous lock's packages, not the new one's (only with `rewritten` false). */
+  outdated: string[];
+}
+
+/**
+ * Keeps the `SHA256SUMS-<arch>` files of `dir` in step with a new lock: a file of a platform `lock` no
+ * longer has is removed when its bytes are exactly what imprint wrote for `previous` (so a file
+ * imprint did not write, or one edited since, is never removed); unless `rewritten` (the caller wrote
+ * the new lock's files), the files of kept platforms still listing `previous` are reported as outdated.
+ * Cost: reads each such file (one per platform).
+ */
+export async function pruneSha256sums(
+  dir: string,
+  previous: LockFile,
+  lock: LockFile,
+  rewritten: boolean,
+): Promise<Sha256sumsPrune> {
+  const result: Sha256sumsPrune = { removed: [], foreign: [], outdated: [] };
+  const names = new Set(Object.keys(lock.platforms).map(sha256sumsFileName));
+  for (const platform of Object.keys(previous.platforms).sort(compareCodeUnits)) {
+    const name = sha256sumsFileName(platform);
+    const kept = names.has(name);
+    if (kept && rewritten) continue;
+    const path = join(dir, name);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const wrote = text === sha256sums(previous, platform);
+    if (kept) {
+      if (wrote && text !== sha256sums(lock, platform)) result.outdated.push(path);
+    } else if (!wrote) {
+      result.foreign.push(path);
+    } else {
+      await unlink(path);
+      result.removed.push(path);
+    }
+  }
+  return result;
 }
 
 function listPlatforms(lock: LockFile): string {

@@ -19,6 +19,28 @@ export interface FileLockOptions {
    * refreshes its lock's mtime every staleMs / 6.
    */
   staleMs?: number;
+  /** Told once, when the lock has been waited for `noticeAfterMs` (default 2 s), who holds it and how long it is waited for in all. */
+  onWait?: (holder: LockHolder, timeoutMs: number) => void;
+  noticeAfterMs?: number;
+}
+
+/** Who holds a lock file, as far as it says: the pid and host it names, and when it was created. */
+export interface LockHolder {
+  file: string;
+  pid?: number;
+  host?: string;
+  since?: Date;
+}
+
+/** A holder in words: `pid 123 on host h, since 2024-01-01T10:00:00Z` (what the file says). */
+export function describeHolder(holder: LockHolder): string {
+  const who =
+    holder.pid === undefined
+      ? 'a writer that did not say who it is'
+      : `pid ${holder.pid}${holder.host === undefined ? '' : ` on host ${holder.host}`}`;
+  const since =
+    holder.since === undefined ? '' : `, since ${holder.since.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  return `${who}${since}`;
 }
 
 /**
@@ -32,8 +54,10 @@ export async function withFileLock<T>(
   fn: () => Promise<T>,
   opts: FileLockOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
+  const started = Date.now();
+  const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
   const staleMs = opts.staleMs ?? 60_000;
+  let told = false;
   const me = `${process.pid} ${hostname()}\n`;
   for (let pause = 25; ; pause = Math.min(500, pause * 2)) {
     try {
@@ -62,11 +86,24 @@ export async function withFileLock<T>(
       await unlink(path).catch(() => undefined);
       continue;
     }
-    if (Date.now() > deadline) {
-      throw new ImprintError('IO', `waited too long for ${path}${opts.what ? ` (${opts.what})` : ''}`, {
-        hint: 'Another imprint is writing there; if none is, remove the lock file.',
-        details: { file: path },
-      });
+    const waited = Date.now() - started;
+    if (waited > timeoutMs) {
+      const holder = await lockHolder(path);
+      throw new ImprintError(
+        'IO',
+        `waited ${formatWait(timeoutMs)} for the lock file ${path}${opts.what ? ` (${opts.what})` : ''}, held by ${describeHolder(holder)}`,
+        {
+          hint: `Another imprint${holder.pid === undefined ? '' : ` (pid ${holder.pid})`} is writing there: let it finish, or stop it; if none is, remove ${path}.`,
+          details: {
+            ...holder,
+            ...(holder.since === undefined ? {} : { since: holder.since.toISOString() }),
+          },
+        },
+      );
+    }
+    if (!told && opts.onWait !== undefined && waited >= (opts.noticeAfterMs ?? 2_000)) {
+      told = true;
+      opts.onWait(await lockHolder(path), timeoutMs);
     }
     await sleep(pause);
   }
@@ -84,6 +121,27 @@ export async function withFileLock<T>(
     clearInterval(refresh);
     await unlink(path).catch(() => undefined);
   }
+}
+
+/** What the lock file says of its holder; only `file` when it is gone or unreadable. */
+async function lockHolder(path: string): Promise<LockHolder> {
+  const [text, st] = await Promise.all([
+    readFile(path, 'utf8').catch(() => ''),
+    stat(path).catch(() => undefined),
+  ]);
+  const m = /^([0-9]+) (.+)\n$/.exec(text);
+  // birthtime is 0 where the file system does not record it.
+  const since = st !== undefined && st.birthtimeMs > 0 ? st.birthtime : undefined;
+  return {
+    file: path,
+    ...(m === null ? {} : { pid: Number(m[1]), host: m[2] as string }),
+    ...(since === undefined ? {} : { since }),
+  };
+}
+
+/** `10 minutes`, `1.5 seconds`. */
+export function formatWait(ms: number): string {
+  return ms >= 60_000 ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}` : `${ms / 1000} seconds`;
 }
 
 /** True when the lock has not been refreshed for `staleMs`, or names a process of this host that no longer exists. */

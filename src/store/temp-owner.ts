@@ -71,9 +71,12 @@ let fallbackTag: string | undefined;
 
 const OWNED = /-p([0-9]+)\.([0-9]+)\.([0-9a-f]{16})-[0-9a-f]{16}$/;
 
-/** The owner a temporary file's name records; undefined for names without one (older or foreign). */
-export function ownerOf(name: string): TempOwner | undefined {
-  if (!name.startsWith(TEMP_PREFIX)) return undefined;
+/**
+ * The owner a temporary file's name records; undefined for names without one (older or foreign).
+ * `prefix`: the start of the names of that kind (`.tmp-`, or a temporary directory's label).
+ */
+export function ownerOf(name: string, prefix = TEMP_PREFIX): TempOwner | undefined {
+  if (!name.startsWith(prefix)) return undefined;
   const m = OWNED.exec(name);
   if (m === null) return undefined;
   return { pid: Number(m[1]), start: m[2] as string, where: m[3] as string };
@@ -88,14 +91,15 @@ export function isOwnTemp(name: string): boolean {
 }
 
 /**
- * True only when the process that wrote temporary file `name` provably no longer runs: it ran on this
+ * True only when the process that wrote temporary file `name` (named with `prefix`, see ownerOf)
+ * provably no longer runs: it ran on this
  * boot of this host, in this pid namespace, and its pid is free or now belongs to a process that
  * started at another time. Any doubt (another host or container, an older name, a /proc that hides
  * other users' processes) is false: the age of the file decides then.
  */
-export function ownerGone(name: string): boolean {
+export function ownerGone(name: string, prefix = TEMP_PREFIX): boolean {
   const me = processOwner();
-  const owner = ownerOf(name);
+  const owner = ownerOf(name, prefix);
   if (me === null || owner === undefined || owner.where !== me.where) return false;
   try {
     process.kill(owner.pid, 0);

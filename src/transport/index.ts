@@ -1,6 +1,7 @@
 // Where images live: oci:, oci-archive:, docker-archive:, docker:// (registry/).
 import { ImprintError } from '../errors.js';
 import type { ImageSet } from '../oci/image-set.js';
+import type { LockHolder } from '../store/file-lock.js';
 import { readDockerArchive, writeDockerArchive } from './docker-archive.js';
 import { readOciArchive, writeOciArchive } from './oci-archive.js';
 import { readOciDir, writeOciDir } from './oci-dir.js';
@@ -39,6 +40,8 @@ export interface WriteOptions {
   name?: string;
   /** docker: connection, credentials, mounts (see src/transport/registry/). */
   registry?: RegistryWriteOptions;
+  /** oci: told once, after ~2 s, when another writer's lock on the layout is being waited for. */
+  onLockWait?: (holder: LockHolder, timeoutMs: number) => void;
 }
 
 export interface ReadOptions {
@@ -55,7 +58,7 @@ export async function writeImageSet(ref: ImageRef, set: ImageSet, opts: WriteOpt
   const what = formatReference(ref);
   switch (ref.transport) {
     case 'oci':
-      return writeOciDir(ref.path, set, ociTag(ref.tag, opts.tag, what));
+      return writeOciDir(ref.path, set, ociTag(ref.tag, opts.tag, what), opts.onLockWait);
     case 'oci-archive':
       return writeOciArchive(ref.path, set, ociTag(ref.tag, opts.tag, what));
     case 'docker-archive': {

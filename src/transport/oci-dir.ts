@@ -7,7 +7,7 @@ import { canonicalJson } from '../oci/canonical-json.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { Annotation } from '../oci/media-types.js';
 import type { ImageIndex } from '../oci/types.js';
-import { withFileLock } from '../store/file-lock.js';
+import { type LockHolder, withFileLock } from '../store/file-lock.js';
 import { BlobStore, removeStaleTemps, writeFileAtomic } from '../store/index.js';
 import { mkdirp } from '../store/mkdirp.js';
 import { checkOciLayout, OCI_LAYOUT_BYTES, parseIndex, selectTag, tagIndex } from './layout-docs.js';
@@ -28,13 +28,19 @@ type OutputState =
  * replaced); without a tag, index.json is exactly the set's index. OUTPUT_EXISTS when `dir` holds
  * something that is not an OCI layout. Cost: streams every blob not already present.
  */
-export async function writeOciDir(dir: string, set: ImageSet, tag: string | undefined): Promise<void> {
+export async function writeOciDir(
+  dir: string,
+  set: ImageSet,
+  tag: string | undefined,
+  onLockWait?: (holder: LockHolder, timeoutMs: number) => void,
+): Promise<void> {
   await inspectOutput(dir, false); // refuse a directory that is not a layout before creating anything
   const walk = await walkImageSet(set);
   await mkdirOrFail(dir);
   // Concurrent writers of one layout take turns, so none loses another's tag in index.json.
   await withFileLock(join(dir, LOCK_FILE), () => writeLocked(dir, set, tag, walk), {
     what: `writing the OCI layout ${dir}`,
+    ...(onLockWait === undefined ? {} : { onWait: onLockWait }),
   });
 }
 

@@ -14,8 +14,8 @@ export interface SummaryInput {
   /** The digest named as subject: the image index (or the manifest when the image has no index). */
   subject: Digest;
   passed: boolean;
-  /** The provenance used, by digest. */
-  provenance: { uri: string; digest: Digest };
+  /** The provenance used, by digest (none when the verification failed before one was read). */
+  provenance?: { uri: string; digest: Digest } | undefined;
   /** imprint's version doing the verification. */
   version: string;
   /** The source policy (`verify --policy`) the rebuild's inputs passed, by file URI and digest. */
@@ -44,9 +44,10 @@ export function verificationSummary(input: SummaryInput): InTotoStatement<Record
               },
             }),
       },
-      inputAttestations: [
-        { uri: input.provenance.uri, digest: { sha256: digestHex(input.provenance.digest) } },
-      ],
+      inputAttestations:
+        input.provenance === undefined
+          ? []
+          : [{ uri: input.provenance.uri, digest: { sha256: digestHex(input.provenance.digest) } }],
       verificationResult: input.passed ? 'PASSED' : 'FAILED',
       verifiedLevels: input.passed ? ['SLSA_BUILD_LEVEL_1'] : [],
       slsaVersion: '1.0',

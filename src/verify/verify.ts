@@ -1,8 +1,7 @@
 // verifyImage: read the provenance, rebuild in a clean workspace, compare digests, diff on mismatch.
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SLSA_PROVENANCE } from '../attest/provenance.js';
 import { findReferrers, readArtifactPayload } from '../attest/referrers.js';
@@ -19,6 +18,7 @@ import { platformManifests } from '../oci/select.js';
 import { loadSpec } from '../spec/index.js';
 import type { BlobStore } from '../store/index.js';
 import { removeOnInterrupt } from '../store/interrupt-cleanup.js';
+import { makeOwnedTempDir } from '../store/temp-dirs.js';
 import {
   formatReference,
   type ImageRef,
@@ -30,7 +30,7 @@ import {
 import { requireOneImage, subjectDigestsOf } from '../transport/referrer-subjects.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { parseProvenance, type RecordedBuild } from './recorded.js';
-import { recreateInputs } from './workspace.js';
+import { linkKeyrings, linkLocalBase, recreateInputs } from './workspace.js';
 
 export interface VerifyRequest {
   ref: ImageRef;
@@ -56,7 +56,15 @@ export interface VerifyRequest {
   /** How registries are reached: the image itself (docker://) and a base image of the rebuild. */
   registry?: RegistryOptions;
   onEvent?: (event: BuildEvent) => void;
+  /**
+   * Called with what is known so far, each time more is (the image's digests, the provenance used,
+   * the source policy): what a failed verification's summary names.
+   */
+  onKnown?: (known: VerifyKnown) => void;
 }
+
+/** What verifyImage has learnt before it finished: `--attest` and `--json` name it when it fails. */
+export type VerifyKnown = Partial<Pick<VerifyResult, 'image' | 'provenance' | 'sourcePolicy'>>;
 
 export interface VerifyResult {
   reference: string;
@@ -88,12 +96,21 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   requireOneImage(req.ref, set, 'verify');
   const walked = await walkImageSet(set);
   const image = await imageDigests(set, walked.images);
+  const known: VerifyKnown = { image };
+  req.onKnown?.({ ...known });
   await checkStoredBlobs(set, walked.images, reference);
   const prov =
     req.provenanceFile !== undefined
       ? await provenanceFromFile(req.provenanceFile)
       : await attachedProvenance(req.ref, image, warnings, req.registry);
   const recorded = prov.build;
+  known.provenance = {
+    source: prov.source,
+    digest: prov.digest,
+    builtWith: recorded.version,
+    epoch: recorded.epoch,
+  };
+  req.onKnown?.({ ...known });
   if (recorded.version !== req.version && req.allowVersionMismatch !== true) {
     throw new ImprintError(
       'VERSION_MISMATCH',
@@ -108,13 +125,16 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     warnings.push(`rebuilding with imprint ${req.version}; the image was built by ${recorded.version}`);
 
   const parent = req.tmpDir ?? tmpdir();
-  const work = await mkdtemp(join(parent, 'imprint-verify-')).catch((err: unknown) => {
+  let work: string;
+  try {
+    work = makeOwnedTempDir(parent, 'imprint-verify-'); // sweeps those of killed verifications first
+  } catch (err) {
     throw new ImprintError('IO', `cannot make a workspace for the rebuild in ${parent}: ${errorText(err)}`, {
       hint: 'Set TMPDIR to a directory you can write to.',
       cause: err,
       details: { path: parent },
     });
-  });
+  }
   const keep = removeOnInterrupt(work);
   try {
     const specDir = join(work, 'spec');
@@ -123,13 +143,15 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
     const recreated = await loadSpec(specFile);
     let loaded = recreated;
     if (req.policyFile !== undefined) {
-      const { applyPolicyFile } = await import('../build/policy.js');
-      const applied = await applyPolicyFile(recreated, req.policyFile);
-      loaded = applied.loaded;
-      sourcePolicy = {
-        uri: pathToFileURL(applied.policy.file).href,
-        digest: applied.policy.digest as Digest,
-      };
+      const [{ applySourcePolicy }, { loadPolicy }] = await Promise.all([
+        import('../build/policy.js'),
+        import('../policy/index.js'),
+      ]);
+      const policy = await loadPolicy(req.policyFile);
+      // Known before it is applied: a denial's summary names the policy that denied.
+      sourcePolicy = { uri: pathToFileURL(policy.file).href, digest: policy.digest as Digest };
+      req.onKnown?.({ ...known, sourcePolicy });
+      loaded = await applySourcePolicy(recreated, policy);
     }
     const baseMissing = await linkLocalBase(loaded.spec.base, specDir, req.context);
     await linkKeyrings(loaded.spec.sources, specDir, req.context);
@@ -183,12 +205,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
       verified,
       image,
       rebuilt,
-      provenance: {
-        source: prov.source,
-        digest: prov.digest,
-        builtWith: recorded.version,
-        epoch: recorded.epoch,
-      },
+      provenance: known.provenance,
       verifiedWith: req.version,
       ...(sourcePolicy === undefined ? {} : { sourcePolicy }),
       differences,
@@ -205,66 +222,6 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
   } finally {
     await rm(work, { recursive: true, force: true });
     keep();
-  }
-}
-
-/**
- * A spec input given by a path relative to the spec's directory (a local base `oci:../static/out`,
- * a source's keyring) is found from the context, as from the spec's own directory: the same relative
- * path in the workspace links to it (the spec's bytes, and so the image's annotations, stay as
- * recorded). Only inside the workspace (the directory holding the spec's): never a link elsewhere
- * on the host. Gives where it was looked for when it is not there, else undefined.
- */
-async function linkFromContext(
-  path: string,
-  specDir: string,
-  context: string | undefined,
-): Promise<string | undefined> {
-  const inContext = resolve(context ?? '.', path);
-  const inWorkspace = resolve(specDir, path);
-  if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || existsSync(inWorkspace)) return undefined;
-  if (context === undefined || !existsSync(inContext)) return inContext;
-  await mkdir(dirname(inWorkspace), { recursive: true });
-  await symlink(inContext, inWorkspace);
-  return undefined;
-}
-
-/** linkFromContext for a local base; what to say if the rebuild then cannot find it. */
-async function linkLocalBase(
-  base: string | undefined,
-  specDir: string,
-  context: string | undefined,
-): Promise<string | undefined> {
-  const path = base === undefined ? undefined : /^(oci|oci-archive):([^:@]+)/.exec(base)?.[2];
-  if (path === undefined || isAbsolute(path)) return undefined;
-  const missing = await linkFromContext(path, specDir, context);
-  return missing === undefined
-    ? undefined
-    : `the spec's base ${base} is a path relative to the spec's directory, looked for from the context: ${missing} does not exist`;
-}
-
-/**
- * linkFromContext for each source keyring given by a relative path: it decides which archive
- * signatures the rebuild trusts (no byte of the image), so it is the verifier's own, from its
- * checkout. Missing: KEYRING_NOT_FOUND saying where it was looked for.
- */
-async function linkKeyrings(
-  sources: ReadonlyArray<{ keyring?: string | undefined }>,
-  specDir: string,
-  context: string | undefined,
-): Promise<void> {
-  for (const [i, s] of sources.entries()) {
-    if (s.keyring === undefined || isAbsolute(s.keyring)) continue;
-    const missing = await linkFromContext(s.keyring, specDir, context);
-    if (missing === undefined) continue;
-    throw new ImprintError(
-      'KEYRING_NOT_FOUND',
-      `the spec's sources[${i}].keyring ${s.keyring} is a path relative to the spec's directory, looked for from the context: ${missing} does not exist`,
-      {
-        hint: "Pass --context DIR, DIR being the spec's directory (the keyring decides which archive signatures the rebuild trusts).",
-        details: { field: `sources[${i}].keyring`, path: missing },
-      },
-    );
   }
 }
 

@@ -1,8 +1,8 @@
 // Recreating a build's inputs from its provenance in a fresh directory.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorText, ImprintError } from '../errors.js';
@@ -106,6 +106,66 @@ async function copyVerified(from: string, to: string, sha256: string, what: stri
       {
         hint: 'The context is not the one the image was built from; check out the recorded revision.',
         details: { file: from, expected: sha256, found },
+      },
+    );
+  }
+}
+
+/**
+ * A spec input given by a path relative to the spec's directory (a local base `oci:../static/out`,
+ * a source's keyring) is found from the context, as from the spec's own directory: the same relative
+ * path in the workspace links to it (the spec's bytes, and so the image's annotations, stay as
+ * recorded). Only inside the workspace (the directory holding the spec's): never a link elsewhere
+ * on the host. Gives where it was looked for when it is not there, else undefined.
+ */
+async function linkFromContext(
+  path: string,
+  specDir: string,
+  context: string | undefined,
+): Promise<string | undefined> {
+  const inContext = resolve(context ?? '.', path);
+  const inWorkspace = resolve(specDir, path);
+  if (!inWorkspace.startsWith(`${dirname(specDir)}/`) || existsSync(inWorkspace)) return undefined;
+  if (context === undefined || !existsSync(inContext)) return inContext;
+  await mkdir(dirname(inWorkspace), { recursive: true });
+  await symlink(inContext, inWorkspace);
+  return undefined;
+}
+
+/** linkFromContext for a local base; what to say if the rebuild then cannot find it. */
+export async function linkLocalBase(
+  base: string | undefined,
+  specDir: string,
+  context: string | undefined,
+): Promise<string | undefined> {
+  const path = base === undefined ? undefined : /^(oci|oci-archive):([^:@]+)/.exec(base)?.[2];
+  if (path === undefined || isAbsolute(path)) return undefined;
+  const missing = await linkFromContext(path, specDir, context);
+  return missing === undefined
+    ? undefined
+    : `the spec's base ${base} is a path relative to the spec's directory, looked for from the context: ${missing} does not exist`;
+}
+
+/**
+ * linkFromContext for each source keyring given by a relative path: it decides which archive
+ * signatures the rebuild trusts (no byte of the image), so it is the verifier's own, from its
+ * checkout. Missing: KEYRING_NOT_FOUND saying where it was looked for.
+ */
+export async function linkKeyrings(
+  sources: ReadonlyArray<{ keyring?: string | undefined }>,
+  specDir: string,
+  context: string | undefined,
+): Promise<void> {
+  for (const [i, s] of sources.entries()) {
+    if (s.keyring === undefined || isAbsolute(s.keyring)) continue;
+    const missing = await linkFromContext(s.keyring, specDir, context);
+    if (missing === undefined) continue;
+    throw new ImprintError(
+      'KEYRING_NOT_FOUND',
+      `the spec's sources[${i}].keyring ${s.keyring} is a path relative to the spec's directory, looked for from the context: ${missing} does not exist`,
+      {
+        hint: "Pass --context DIR, DIR being the spec's directory (the keyring decides which archive signatures the rebuild trusts).",
+        details: { field: `sources[${i}].keyring`, path: missing },
       },
     );
   }

@@ -70,33 +70,46 @@ describe('cache integrity', async () => {
   };
   const blob = (digest: string) => join(cache, 'blobs', 'sha256', digest.slice('sha256:'.length));
 
-  it('removes a corrupt cached .deb (naming it) and fetches it again; builds a corrupt cached layer again', async () => {
+  it('removes a corrupt cached .deb (naming it) and fetches it again in the same build; builds a corrupt cached layer again', async () => {
     const first = await build('out-1');
     const lock = JSON.parse(await readFile(join(spec, 'imprint.lock'), 'utf8'));
     const deb = blob(`sha256:${lock.platforms['linux/amd64'][0].sha256}`);
     const layer = first.images[0]!.layers[0]!.digest;
+    const run = (...extra: string[]) =>
+      runImprint(['--cache-dir', cache, 'build', spec, '-o', `oci:${join(work, 'out-x')}`, ...extra], {
+        env: { SOURCE_DATE_EPOCH: '1700000000' },
+      });
 
     await flipByte(blob(layer), 1000);
     for (const offset of [-100, 200]) {
       // In the data member's xz stream (a broken stream), or in an ar header (only the hash tells).
       await flipByte(deb, offset);
       await rm(join(cache, 'layers'), { recursive: true, force: true }); // the .deb must be read again
-      const failed = await runImprint(
-        ['--cache-dir', cache, 'build', spec, '-o', `oci:${join(work, 'out-x')}`],
-        {
-          env: { SOURCE_DATE_EPOCH: '1700000000' },
-        },
-      );
-      assert.equal(failed.code, 1, failed.stderr);
+      repo.requests.length = 0;
+      const refetched = await run('--json');
+      assert.equal(refetched.code, 0, refetched.stderr);
       assert.match(
-        failed.stderr,
-        /the cached data_1_all\.deb no longer matched the lock's sha256 and was removed/,
+        refetched.stderr,
+        /warning: the cached data_1_all\.deb no longer matched the lock's sha256 and was removed .*; fetching it again/,
       );
-      assert.match(failed.stderr, /Build again/);
-      const again = await build('out-1b');
-      assert.equal(again.index, first.index);
+      assert.equal(JSON.parse(refetched.stdout).index, first.index);
+      assert.equal(
+        repo.requests.filter((r) => r.path.endsWith('.deb')).length,
+        1,
+        JSON.stringify(repo.requests),
+      );
       assert.equal(await sha256File(deb), `sha256:${lock.platforms['linux/amd64'][0].sha256}`);
     }
+    // Offline, the corrupt package cannot be fetched again: the error names it and says to build online.
+    await flipByte(deb, -100);
+    await rm(join(cache, 'layers'), { recursive: true, force: true });
+    const offline = await run('--offline');
+    assert.equal(offline.code, 1, offline.stderr);
+    assert.match(offline.stderr, /data_1_all\.deb no longer matched the lock's sha256 and was removed/);
+    assert.match(offline.stderr, /and offline it is not fetched again/);
+    assert.match(offline.stderr, /hint: Build once without --offline/);
+    const again = await build('out-1b');
+    assert.equal(again.index, first.index);
     await flipByte(blob(layer), 1000);
     const second = await build('out-2');
     assert.equal(second.index, first.index);

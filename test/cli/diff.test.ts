@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DiffResult } from '../../src/diff/index.js';
@@ -70,6 +70,19 @@ describe('imprint diff', () => {
     assert.equal(r.code, 1, r.stderr);
     const html = await readFile(out, 'utf8');
     assert.match(html, /<span class="del">-line two<\/span>\n<span class="add">\+line 2<\/span>/);
+  });
+
+  test('a diff that fails removes the report an earlier one wrote at --html FILE, and no other file', async () => {
+    const out = join(tmp, 'stale.html');
+    assert.equal((await runImprint(['diff', '--html', out, refA, refB])).code, 1);
+    const nope = `oci:${join(tmp, 'nope')}`;
+    const failed = await runImprint(['diff', '--html', out, '--json', refA, nope]);
+    assert.equal(failed.code, 2, failed.stderr);
+    assert.equal(typeof JSON.parse(failed.stdout).error.code, 'string');
+    await assert.rejects(readFile(out), { code: 'ENOENT' });
+    await writeFile(out, '<p>mine</p>\n');
+    assert.equal((await runImprint(['diff', '--html', out, refA, nope])).code, 2);
+    assert.equal(await readFile(out, 'utf8'), '<p>mine</p>\n');
   });
 
   test('errors exit 2: missing image, unknown platform, bad reference', async () => {

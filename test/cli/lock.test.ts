@@ -129,6 +129,38 @@ describe('imprint lock', () => {
     assert.equal(bad.code, 2);
   });
 
+  it('--format sha256sums removes the SHA256SUMS file it wrote for a platform dropped from the spec, and only that', async () => {
+    const own = tempDir('imprint-cli-lock-sums-');
+    const write = (platforms: string) =>
+      writeFileSync(
+        join(own, 'imprint.yaml'),
+        readFileSync(join(dir, 'imprint.yaml'), 'utf8').replace(
+          /^platforms: .*$/m,
+          `platforms: [${platforms}]`,
+        ),
+      );
+    spec('hello');
+    write('linux/amd64, linux/arm64');
+    assertOk(await imprint('lock', '--format', 'sha256sums', own), 'lock both');
+    assert.ok(existsSync(join(own, 'SHA256SUMS-arm64')));
+    write('linux/amd64');
+    const dropped = assertOk(await imprint('lock', '--format', 'sha256sums', own), 'lock amd64 only');
+    assert.equal(existsSync(join(own, 'SHA256SUMS-arm64')), false, 'the dropped platform keeps its sums');
+    assert.match(dropped.stdout, /removed .*SHA256SUMS-arm64/);
+    assert.ok(existsSync(join(own, 'SHA256SUMS-amd64')));
+    // A file of that name that imprint did not write (edited) is left, with a warning.
+    write('linux/amd64, linux/arm64');
+    assertOk(await imprint('lock', '--format', 'sha256sums', own), 'lock both again');
+    writeFileSync(join(own, 'SHA256SUMS-arm64'), 'mine\n');
+    write('linux/amd64');
+    const kept = assertOk(await imprint('lock', own), 'lock amd64 only, json');
+    assert.equal(readFileSync(join(own, 'SHA256SUMS-arm64'), 'utf8'), 'mine\n');
+    assert.match(
+      kept.stderr,
+      /SHA256SUMS-arm64 is for a platform no longer in the spec, but is not what imprint wrote/,
+    );
+  });
+
   it('--fetch downloads the locked packages into the store; --offline then needs no network', async () => {
     spec('hello, hello-doc');
     const fetched = assertOk(await imprint('lock', '--fetch', dir), 'lock --fetch');

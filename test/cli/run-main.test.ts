@@ -10,10 +10,13 @@ import { ROOT } from '../helpers/cli.js';
 const RUN_MAIN = pathToFileURL(join(ROOT, 'bin', 'run-main.mjs')).href;
 
 /** Runs runMain in a fresh Node with a CLI whose main is `mainSource` (a function expression). */
-function launch(mainSource: string): { status: number | null; stderr: string; stdout: string } {
+function launch(
+  mainSource: string,
+  argv: string[] = ['build', 'x'],
+): { status: number | null; stderr: string; stdout: string } {
   const script =
     `import { runMain } from ${JSON.stringify(RUN_MAIN)};\n` +
-    `runMain({ main: ${mainSource} }, ['build', 'x']);\n`;
+    `runMain({ main: ${mainSource} }, ${JSON.stringify(argv)});\n`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
@@ -38,6 +41,15 @@ describe('bin/run-main.mjs', () => {
     const r = launch(`() => new Promise(() => {})`);
     assert.equal(r.status, 70);
     assert.match(r.stderr, /internal error: the command stopped before it finished/);
+  });
+
+  it('with --json, a stall or a main that throws still prints one document on stdout', () => {
+    const stalled = launch(`() => new Promise(() => {})`, ['build', 'x', '--json']);
+    assert.equal(stalled.status, 70);
+    assert.equal(JSON.parse(stalled.stdout).error.code, 'INTERNAL');
+    const thrown = launch(`async () => { throw new Error('boom'); }`, ['verify', 'x', '--json']);
+    assert.equal(thrown.status, 1);
+    assert.deepEqual(JSON.parse(thrown.stdout).error, { code: 'INTERNAL', message: 'boom' });
   });
 
   it('reports a stall after some asynchronous work, too', () => {

@@ -8,7 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isImprintError } from '../../src/errors.js';
-import { withFileLock } from '../../src/store/file-lock.js';
+import { describeHolder, type LockHolder, withFileLock } from '../../src/store/file-lock.js';
 
 describe('withFileLock', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-'));
@@ -46,6 +46,42 @@ describe('withFileLock', async () => {
       (err: unknown) => isImprintError(err, 'IO') && err.message.includes(lock),
     );
     assert.equal(existsSync(lock), true, "a live holder's lock is left alone");
+  });
+
+  it('tells once who holds a lock it waits for, and the timeout error names the file and the holder', async () => {
+    const lock = join(dir, 'd.lock');
+    await writeFile(lock, `${process.pid} ${hostname()}\n`);
+    const told: Array<{ holder: LockHolder; timeoutMs: number }> = [];
+    await assert.rejects(
+      withFileLock(lock, async () => 'never', {
+        timeoutMs: 400,
+        noticeAfterMs: 50,
+        what: 'writing the OCI layout x',
+        onWait: (holder, timeoutMs) => told.push({ holder, timeoutMs }),
+      }),
+      (err: unknown) => {
+        assert.ok(isImprintError(err, 'IO'), String(err));
+        assert.match(
+          err.message,
+          new RegExp(
+            `the lock file ${lock} \\(writing the OCI layout x\\), held by pid ${process.pid} on host `,
+          ),
+        );
+        assert.match(err.hint ?? '', new RegExp(`\\(pid ${process.pid}\\).*remove ${lock}`));
+        assert.equal(err.details.pid, process.pid);
+        return true;
+      },
+    );
+    assert.equal(told.length, 1);
+    assert.equal(told[0]?.timeoutMs, 400);
+    assert.equal(told[0]?.holder.pid, process.pid);
+    assert.equal(told[0]?.holder.host, hostname());
+    assert.equal(told[0]?.holder.file, lock);
+    assert.match(
+      describeHolder(told[0]!.holder),
+      new RegExp(`^pid ${process.pid} on host .*, since \\d{4}-\\d\\d-\\d\\dT`),
+    );
+    await rm(lock);
   });
 
   it('takes over a lock not refreshed for staleMs (another host, a reused pid, an empty file); a holder refreshes its own', async () => {

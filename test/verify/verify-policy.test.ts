@@ -35,11 +35,27 @@ describe('imprint verify --policy', () => {
         deny,
         JSON.stringify({ rules: [{ action: 'DENY', selector: { identifier: 'oci://*' } }] }),
       );
-      const denied = await runImprint(['--cache-dir', cacheDir, 'verify', image, '--policy', deny], {
-        cwd: app,
-      });
+      const deniedVsa = join(work, 'vsa-denied.json');
+      const denied = await runImprint(
+        ['--cache-dir', cacheDir, 'verify', image, '--policy', deny, '--json', '--attest', deniedVsa],
+        { cwd: app },
+      );
       assert.equal(denied.code, 1, denied.stderr);
       assert.match(denied.stderr, /DENY/);
+      // --json: one document on stdout, also when the policy denies; --attest: a FAILED summary naming the policy.
+      const doc = JSON.parse(denied.stdout);
+      assert.equal(doc.schemaVersion, 1);
+      assert.equal(doc.verified, false);
+      assert.equal(doc.error.code, 'POLICY_DENIED');
+      assert.match(doc.image.index, /^sha256:[0-9a-f]{64}$/);
+      const failed = JSON.parse(await readFile(deniedVsa, 'utf8'));
+      assert.equal(failed.predicate.verificationResult, 'FAILED');
+      assert.equal(failed.subject[0].digest.sha256, doc.image.index.slice(7));
+      assert.deepEqual(failed.predicate.policy.annotations.sourcePolicy.digest, {
+        sha256: createHash('sha256')
+          .update(await readFile(deny))
+          .digest('hex'),
+      });
       const allow = join(work, 'allow.json');
       await writeFile(allow, JSON.stringify({ rules: [{ action: 'ALLOW', selector: { identifier: '*' } }] }));
       const vsa = join(work, 'vsa.json');
