@@ -3,6 +3,7 @@ import { ImprintError } from '../errors.js';
 import { findAptSource } from './apt-sources.js';
 import type { ArchiveSource } from './archive.js';
 import { type Keyring, resolveKeyring } from './keyring.js';
+import { normalizeSourceUrl } from './source-url.js';
 
 /** A source as the spec states it (structurally the spec's `SpecSource`). */
 export interface SourceSpec {
@@ -58,6 +59,7 @@ export async function resolveSourceSpec(
       // An explicit spec value wins; apt's own Check-Valid-Until applies otherwise.
       checkValidUntil ??= apt.checkValidUntil;
     }
+    url = normalizeSourceUrl(url);
     if (!/^(https?|file):/.test(url)) {
       throw new ImprintError(
         'SPEC_INVALID',
@@ -78,7 +80,7 @@ export async function resolveSourceSpec(
     }
     out.push({
       sourceIndex: opts.sourceIndex,
-      url: url.replace(/\/+$/, ''),
+      url,
       suite,
       components,
       keyring: await keyring,

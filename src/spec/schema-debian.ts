@@ -33,6 +33,12 @@ const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
       message: 'expected a URL without credentials: the URL is recorded in the lock and provenance',
       input: text,
     });
+  } else if (url.search !== '' || url.hash !== '' || /[?#]/.test(text)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an archive URL without ?query or #fragment, found ${JSON.stringify(text)}: the archive's files are found by appending paths (dists/…, pool/…) to it`,
+      input: text,
+    });
   }
 });
 

@@ -1,0 +1,87 @@
+// How a lock treats the spellings of its sources: one archive URL written in several ways is one
+// source, for `lock`, `lock --check` and locks written by earlier versions.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { normalizeSourceUrl } from '../../src/debian/source-url.js';
+import { lockSpecInput } from '../../src/lock/create.js';
+import { lockSpecHash, parseLock, serializeLock } from '../../src/lock/index.js';
+import { loadSpec } from '../../src/spec/index.js';
+import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+describe('lock sources', () => {
+  let repo: DebRepo;
+  let cache: string;
+  before(async () => {
+    repo = await createDebRepo({ packages: [{ name: 'hello', version: '1.0-1', architecture: 'all' }] });
+    cache = tempDir('imprint-lock-sources-cache-');
+  });
+  after(() => repo.close());
+
+  const imprint = (...args: string[]) =>
+    runImprint(['--cache-dir', cache, ...args], { env: { NO_COLOR: '1' } });
+  const writeSpec = (dir: string, sources: string[]): void =>
+    writeFileSync(
+      join(dir, 'imprint.yaml'),
+      ['version: 1', 'sources:', ...sources, 'packages: [hello]', ''].join('\n'),
+    );
+  const source = (url: string, extra = '') =>
+    `  - {url: "${url}", suites: [${repo.suite}], keyring: "${repo.keyringPath}"${extra}}`;
+
+  it('normalizeSourceUrl: one spelling per archive, identity on canonical URLs', () => {
+    for (const same of ['http://127.0.0.1:8080/debian', 'file:///srv/debian', 'https://host/debian'])
+      assert.equal(normalizeSourceUrl(same), same);
+    assert.equal(normalizeSourceUrl('http://127.0.0.1:8080/debian/'), 'http://127.0.0.1:8080/debian');
+    assert.equal(normalizeSourceUrl('HTTP://Host:80/debian//'), 'http://host/debian');
+    assert.equal(normalizeSourceUrl('http://127.0.0.1:8080/'), 'http://127.0.0.1:8080');
+    assert.equal(normalizeSourceUrl('file:///srv/debian/'), 'file:///srv/debian');
+  });
+
+  it('a trailing / on a source url is the same source: the lock stays fresh and its bytes the same', async () => {
+    const dir = tempDir('imprint-lock-slash-');
+    writeSpec(dir, [source(repo.url)]);
+    assertOk(await imprint('lock', dir), 'lock');
+    const first = readFileSync(join(dir, 'imprint.lock'));
+    for (const url of [`${repo.url}/`, `${repo.url.replace('http:', 'HTTP:')}//`]) {
+      writeSpec(dir, [source(url)]);
+      assertOk(await imprint('lock', '--check', dir), `lock --check with ${url}`);
+      const relock = assertOk(await imprint('lock', dir), `lock with ${url}`);
+      assert.match(relock.stdout, /unchanged/);
+      assert.deepEqual(readFileSync(join(dir, 'imprint.lock')), first);
+    }
+  });
+
+  it('a lock written for the spec URL as spelt, by an earlier imprint, is still fresh', async () => {
+    const dir = tempDir('imprint-lock-legacy-');
+    writeSpec(dir, [source(`${repo.url}/`)]);
+    assertOk(await imprint('lock', dir), 'lock');
+    const path = join(dir, 'imprint.lock');
+    const loaded = await loadSpec(dir);
+    const old = lockSpecHash(lockSpecInput(loaded.spec, true));
+    assert.notEqual(old, parseLock(readFileSync(path), path).specHash);
+    writeFileSync(path, serializeLock({ ...parseLock(readFileSync(path), path), specHash: old }));
+    assertOk(await imprint('lock', '--check', dir), 'lock --check of the earlier lock');
+  });
+
+  it('a source url with a ?query or #fragment is SPEC_INVALID naming the field', async () => {
+    const dir = tempDir('imprint-lock-query-');
+    writeSpec(dir, [source(`${repo.url}/?x=1`)]);
+    const r = await imprint('lock', dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /imprint\.yaml:3:\d+: sources\[0\]\.url: expected an archive URL without \?query/);
+  });
+});
