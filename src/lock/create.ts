@@ -74,6 +74,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       throw namingSpecSource(err, req.loaded, i);
     }
   }
+  refuseDuplicateSources(archiveSources, req.loaded);
   const base = {
     cacheDir: req.cacheDir,
     fetcher,
@@ -150,6 +151,27 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     });
   }
   return { lock, warnings };
+}
+
+/**
+ * SPEC_INVALID when two spec sources resolve to the same suite of the same archive (the spec's
+ * schema refuses the duplicates it can see; this finds an entry without `url` that this host's apt
+ * source resolves to the URL another entry names).
+ */
+function refuseDuplicateSources(sources: readonly ArchiveSource[], loaded: LoadedSpec): void {
+  sources.forEach((s, k) => {
+    const first = sources.findIndex((o) => o.url === s.url && o.suite === s.suite);
+    if (first === k) return;
+    const other = sources[first] as ArchiveSource;
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${specField(loaded, ['sources', s.sourceIndex])}: suite ${s.suite} of ${s.url} is also sources[${other.sourceIndex}] (${specField(loaded, ['sources', other.sourceIndex])}), through this host's apt source: one archive suite is one source`,
+      {
+        hint: 'List the suite in one entry of `sources`, with all the components it needs.',
+        details: { file: loaded.file, field: `sources[${s.sourceIndex}]`, url: s.url, suite: s.suite },
+      },
+    );
+  });
 }
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */

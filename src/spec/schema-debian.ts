@@ -1,5 +1,6 @@
 // The Debian part of imprint.yaml: `sources` (apt archives) and `packages` (names, pins, dependencies).
 import * as z from 'zod';
+import { normalizeSourceUrl } from '../debian/source-url.js';
 import { describeValue, expected } from './messages.js';
 
 const PACKAGE = /^([a-z0-9][a-z0-9+.-]+)(?:=([A-Za-z0-9.+~:-]+))?(?:\/([A-Za-z0-9][A-Za-z0-9._-]*))?$/;
@@ -69,6 +70,44 @@ export const aptSource = z
     expected('a mapping with suites'),
   )
   .transform(({ 'check-valid-until': checkValidUntil, ...rest }) => ({ ...rest, checkValidUntil }));
+
+/**
+ * The spec's `sources`: one suite of one archive (the same URL in any spelling, or the host's apt
+ * source for entries without `url`) may be listed once. apt warns that such a target "is configured
+ * multiple times" and merges the lines; a spec would give two lock sources for one Release, the
+ * second shadowing the first, so it is an error naming both entries (with the line of the first),
+ * which says to list the components in one entry.
+ */
+export const aptSources = z.array(aptSource, expected('a list of sources')).superRefine((list, ctx) => {
+  const seen = new Map<string, { i: number; j: number }>();
+  list.forEach((s, i) => {
+    // zod still runs this when an entry failed: such an entry has no parsed suites to compare.
+    if (typeof s !== 'object' || s === null || !Array.isArray(s.suites)) return;
+    const url = typeof s.url === 'string' ? normalizeSourceUrl(s.url) : undefined;
+    s.suites.forEach((suite, j) => {
+      const key = `${url ?? ''}\n${suite}`;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, { i, j });
+        return;
+      }
+      const other = list[first.i];
+      const archive = url === undefined ? "the host's apt source" : url;
+      const components = [...new Set([...(other?.components ?? []), ...(s.components ?? [])])];
+      const fix =
+        first.i === i
+          ? `list it once in sources[${i}].suites`
+          : `list the suite in one entry${components.length > 0 ? ` with components: [${components.join(', ')}]` : ''}`;
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'suites', j],
+        message: `suite ${suite} of ${archive} is listed again: first in sources[${first.i}].suites[${first.j}]{line}; one archive suite is one source (one Release), so ${fix}`,
+        params: { also: [first.i, 'suites', first.j] },
+        input: suite,
+      });
+    });
+  });
+});
 
 /** apt's `name:arch`, which a spec does not take: each platform installs its own architecture. */
 const ARCH_QUALIFIED = /^[a-z0-9][a-z0-9+.-]+:[a-z0-9-]+(?:[=/]|$)/;

@@ -1,12 +1,13 @@
 // How a lock treats the spellings of its sources: one archive URL written in several ways is one
 // source, for `lock`, `lock --check` and locks written by earlier versions.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { normalizeSourceUrl } from '../../src/debian/source-url.js';
-import { lockSpecInput } from '../../src/lock/create.js';
+import { isImprintError } from '../../src/errors.js';
+import { createLock, lockSpecInput } from '../../src/lock/create.js';
 import { lockSpecHash, parseLock, serializeLock } from '../../src/lock/index.js';
 import { loadSpec } from '../../src/spec/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
@@ -83,5 +84,38 @@ describe('lock sources', () => {
     const r = await imprint('lock', dir);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /imprint\.yaml:3:\d+: sources\[0\]\.url: expected an archive URL without \?query/);
+  });
+
+  it('the same suite listed twice is SPEC_INVALID naming both entries and their lines', async () => {
+    const dir = tempDir('imprint-lock-twice-');
+    writeSpec(dir, [source(repo.url), source(`${repo.url}/`, ', components: [contrib]')]);
+    const r = await imprint('lock', dir);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /imprint\.yaml:4:\d+: sources\[1\]\.suites\[0\]: suite test of http:\/\/127\.0\.0\.1:\d+ is listed again: first in sources\[0\]\.suites\[0\] \(line 3\); .* with components: \[main, contrib\]/,
+    );
+  });
+
+  it("a source without url that this host's apt resolves to another entry's URL is SPEC_INVALID", async () => {
+    const root = tempDir('imprint-lock-aptroot-');
+    mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
+    mkdirSync(join(root, 'usr/share/keyrings'), { recursive: true });
+    writeFileSync(join(root, 'usr/share/keyrings/test.gpg'), readFileSync(repo.keyringPath));
+    writeFileSync(
+      join(root, 'etc/apt/sources.list.d/test.sources'),
+      `Types: deb\nURIs: ${repo.url}/\nSuites: ${repo.suite}\nComponents: main\nSigned-By: /usr/share/keyrings/test.gpg\n`,
+    );
+    const dir = tempDir('imprint-lock-twice-apt-');
+    writeSpec(dir, [source(repo.url), `  - {suites: [${repo.suite}]}`]);
+    const loaded = await loadSpec(dir);
+    await assert.rejects(
+      createLock({ loaded, cacheDir: cache, now: new Date(), aptRoot: root }),
+      (err: unknown) =>
+        isImprintError(err, 'SPEC_INVALID') &&
+        /imprint\.yaml:4:\d+: sources\[1\]: suite test of http:\/\/127\.0\.0\.1:\d+ is also sources\[0\] \([^)]*imprint\.yaml:3:\d+: sources\[0\]\)/.test(
+          err.message,
+        ),
+    );
   });
 });

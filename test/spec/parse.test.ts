@@ -486,6 +486,23 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     assert.doesNotMatch(oneIssue('version: 1\npackages: [Curl]\n', 'packages[0]', 2).message, /architecture/);
     const dup = oneIssue('version: 1\npackages:\n  - curl\n  - bash\n  - curl=7.88.1-10\n', 'packages[2]', 5);
     assert.match(dup.message, /duplicate package curl/);
+    // One suite of one archive twice (any spelling of its URL; both without url: the host's apt source).
+    const twice = oneIssue(
+      'version: 1\nsources:\n  - {url: "http://h/debian", suites: [bookworm]}\n  - url: HTTP://h/debian/\n    suites: [bookworm-updates, bookworm]\n',
+      'sources[1].suites[1]',
+      5,
+    );
+    assert.match(
+      twice.message,
+      /suite bookworm of http:\/\/h\/debian is listed again: first in sources\[0\]\.suites\[0\] \(line 3\)/,
+    );
+    const again = oneIssue('version: 1\nsources: [{suites: [a, a]}]\n', 'sources[0].suites[1]', 2);
+    assert.match(
+      again.message,
+      /suite a of the host's apt source is listed again.*list it once in sources\[0\]\.suites/,
+    );
+    // (an entry with url and one without may still be one archive: that is for lock time)
+    parseSpec('version: 1\nsources: [{suites: [a]}, {url: "http://h/d", suites: [a]}]\n', FILE);
     oneIssue('version: 1\npackages: ["curl/"]\n', 'packages[0]', 2);
     const suite = oneIssue(
       'version: 1\nsources: [{suites: [bookworm]}]\npackages:\n  - curl/bookworm-backports\n',
