@@ -238,6 +238,18 @@ test('parseLock reports LOCK_INVALID with the JSON path of the offending field',
       },
     ],
     [
+      '$.platforms["linux/amd64"][0].filename',
+      (o) => {
+        o.platforms['linux/amd64'][0].filename = '../../../etc/x.deb';
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][1].filename',
+      (o) => {
+        o.platforms['linux/amd64'][1].filename = 'http://elsewhere.invalid/x.deb';
+      },
+    ],
+    [
       '$.platforms["linux/amd64"][0].extra',
       (o) => {
         o.platforms['linux/amd64'][0].extra = 1;

@@ -118,4 +118,42 @@ describe('lock sources', () => {
         ),
     );
   });
+
+  it('an index whose Filename leaves the archive fails the lock naming package, index and field, and nothing is fetched', async () => {
+    const evil = await createDebRepo({
+      packages: [
+        { name: 'hello', version: '1.0-1', architecture: 'all', indexFilename: '../../../etc/hello.deb' },
+      ],
+    });
+    try {
+      const dir = tempDir('imprint-lock-filename-');
+      for (const [filename, why] of [
+        ['../../../etc/hello.deb', 'it has a ".." segment'],
+        ['http://127.0.0.1:9/hello.deb', 'it has a URL scheme'],
+      ] as const) {
+        if (filename !== '../../../etc/hello.deb')
+          await evil.update({
+            packages: [{ name: 'hello', version: '1.0-1', architecture: 'all', indexFilename: filename }],
+          });
+        writeFileSync(
+          join(dir, 'imprint.yaml'),
+          `version: 1\nsources:\n  - {url: "${evil.url}", suites: [${evil.suite}], keyring: "${evil.keyringPath}"}\npackages: [hello]\n`,
+        );
+        const r = await imprint('lock', '--fetch', dir);
+        assert.equal(r.code, 1, r.stderr);
+        assert.ok(
+          r.stderr.includes(
+            `/dists/${evil.suite}/main/binary-amd64/Packages: hello: invalid Filename ${JSON.stringify(filename)}: ${why}`,
+          ),
+          r.stderr,
+        );
+      }
+      assert.deepEqual(
+        evil.requests.filter((q) => q.path.endsWith('.deb')),
+        [],
+      );
+    } finally {
+      await evil.close();
+    }
+  });
 });
