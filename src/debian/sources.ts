@@ -13,6 +13,7 @@ export interface SourceSpec {
   /** A keyring path, absolute or relative to `baseDir`. */
   keyring?: string | undefined;
   checkValidUntil?: boolean | undefined;
+  checkDate?: boolean | undefined;
 }
 
 export interface ResolveSourceOptions {
@@ -51,6 +52,7 @@ export async function resolveSourceSpec(
     let aptKeyrings: string[] | undefined;
     let aptArmoredKey: string | undefined;
     let checkValidUntil = spec.checkValidUntil;
+    let checkDate = spec.checkDate;
     if (url === undefined) {
       const apt = await findAptSource(suite, { root });
       url = apt.url;
@@ -58,6 +60,7 @@ export async function resolveSourceSpec(
       aptArmoredKey = apt.keyringArmored;
       // An explicit spec value wins; apt's own Check-Valid-Until applies otherwise.
       checkValidUntil ??= apt.checkValidUntil;
+      checkDate ??= apt.checkDate;
     }
     url = normalizeSourceUrl(url);
     if (!/^(https?|file):/.test(url)) {
@@ -85,6 +88,7 @@ export async function resolveSourceSpec(
       components,
       keyring: await keyring,
       checkValidUntil: checkValidUntil ?? true,
+      checkDate: checkDate ?? true,
     });
   }
   return out;

@@ -66,10 +66,20 @@ export const aptSource = z
         .min(1, expected('at least one architecture'))
         .optional(),
       'check-valid-until': z.boolean(expected('true or false')).default(true),
+      'check-date': z
+        .boolean(expected('true or false'))
+        .optional()
+        .describe(
+          "false: take a Release dated in the future (apt's Check-Date=no), for an archive whose clock is ahead; default: the host apt source's Check-Date, else true.",
+        ),
     },
     expected('a mapping with suites'),
   )
-  .transform(({ 'check-valid-until': checkValidUntil, ...rest }) => ({ ...rest, checkValidUntil }));
+  .transform(({ 'check-valid-until': checkValidUntil, 'check-date': checkDate, ...rest }) => ({
+    ...rest,
+    checkValidUntil,
+    ...(checkDate === undefined ? {} : { checkDate }),
+  }));
 
 /**
  * The spec's `sources`: one suite of one archive (the same URL in any spelling, or the host's apt

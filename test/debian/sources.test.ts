@@ -29,11 +29,12 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/security.gpg
 Check-Valid-Until: no
+Check-Date: no
 `,
 );
 
 describe('resolveSourceSpec', () => {
-  it('maps each suite to its host apt source, keyring and Check-Valid-Until', async () => {
+  it('maps each suite to its host apt source, keyring, Check-Valid-Until and Check-Date', async () => {
     const out = await resolveSourceSpec(
       { suites: ['bookworm', 'bookworm-security'] },
       { sourceIndex: 2, baseDir: '/spec', root },
@@ -45,15 +46,17 @@ describe('resolveSourceSpec', () => {
         s.suite,
         s.components,
         s.checkValidUntil,
+        s.checkDate,
         keyringFingerprints(s.keyring),
       ]),
       [
-        [2, 'http://mirror.invalid/debian', 'bookworm', ['main'], true, [archiveKey.fingerprint]],
+        [2, 'http://mirror.invalid/debian', 'bookworm', ['main'], true, true, [archiveKey.fingerprint]],
         [
           2,
           'http://security.invalid/debian-security',
           'bookworm-security',
           ['main'],
+          false,
           false,
           [securityKey.fingerprint],
         ],

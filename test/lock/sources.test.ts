@@ -156,4 +156,46 @@ describe('lock sources', () => {
       await evil.close();
     }
   });
+
+  it('lock refuses a Release dated ahead of the clock (check-date: false takes it); a locked check never judges dates', async () => {
+    const ahead = new Date(Math.floor(Date.now() / 1000) * 1000 + 2 * 86_400_000);
+    const future = await createDebRepo({
+      packages: [{ name: 'hello', version: '1.0-1', architecture: 'all' }],
+      date: ahead,
+    });
+    try {
+      const dir = tempDir('imprint-lock-future-');
+      const spec = (extra: string) =>
+        writeFileSync(
+          join(dir, 'imprint.yaml'),
+          `version: 1\nsources:\n  - {url: "${future.url}", suites: [${future.suite}], keyring: "${future.keyringPath}"${extra}}\npackages: [hello]\n`,
+        );
+      spec('');
+      const r = await imprint('lock', dir);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /InRelease is not valid yet: its Date is .*, 1d 23h \d+min( \d+s)? after this machine's time/,
+      );
+      assert.match(r.stderr, /check-date: false/);
+      spec(', check-date: false');
+      assertOk(await imprint('lock', dir), 'lock with check-date: false');
+      // The archive moves on to a Release that has expired: a check of the lock from an empty cache
+      // reads that Release (the pinned one is gone) only for membership, so the clock does not count.
+      await future.update({
+        date: new Date('2024-01-01T00:00:00Z'),
+        validUntil: new Date('2024-01-02T00:00:00Z'),
+      });
+      spec('');
+      const check = assertOk(
+        await runImprint(['--cache-dir', tempDir('imprint-lock-future-cache-'), 'lock', '--check', dir], {
+          env: { NO_COLOR: '1' },
+        }),
+        'lock --check against the moved archive',
+      );
+      assert.match(check.stderr, /no longer serves the Release the lock pins/);
+    } finally {
+      await future.close();
+    }
+  });
 });
