@@ -65,7 +65,12 @@ export const aptSource = z
         )
         .min(1, expected('at least one architecture'))
         .optional(),
-      'check-valid-until': z.boolean(expected('true or false')).default(true),
+      'check-valid-until': z
+        .boolean(expected('true or false'))
+        .optional()
+        .describe(
+          "false: take a Release whose Valid-Until has passed (apt's Check-Valid-Until=no), for a snapshot archive; default: the host apt source's Check-Valid-Until, else true.",
+        ),
       'check-date': z
         .boolean(expected('true or false'))
         .optional()
@@ -75,9 +80,10 @@ export const aptSource = z
     },
     expected('a mapping with suites'),
   )
+  // Unset, each takes the host apt source's setting (for a source without url), else true.
   .transform(({ 'check-valid-until': checkValidUntil, 'check-date': checkDate, ...rest }) => ({
     ...rest,
-    checkValidUntil,
+    ...(checkValidUntil === undefined ? {} : { checkValidUntil }),
     ...(checkDate === undefined ? {} : { checkDate }),
   }));
 

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { DEBIAN_ARCHIVE_KEYRING, keyringFingerprints } from '../../src/debian/keyring.js';
 import { resolveSourceSpec } from '../../src/debian/sources.js';
 import { isImprintError } from '../../src/errors.js';
+import { parseSpec } from '../../src/spec/index.js';
 import { copyInto, generateTestKey, testKey } from '../helpers/debrepo.js';
 
 const root = mkdtempSync(join(tmpdir(), 'imprint-sources-'));
@@ -81,6 +82,20 @@ describe('resolveSourceSpec', () => {
     assert.deepEqual(s?.components, ['main', 'contrib']);
     assert.equal(s?.checkValidUntil, false);
     assert.deepEqual(s?.keyring.files, [join(specDir, 'keys', 'repo.asc')]);
+  });
+
+  it("a spec source that leaves check-valid-until and check-date unset takes the host apt source's", async () => {
+    const resolve = async (yaml: string) => {
+      const [source] = parseSpec(`version: 1\nsources: [${yaml}]\n`, 'imprint.yaml').sources;
+      const [s] = await resolveSourceSpec(source as never, { sourceIndex: 0, baseDir: '/', root });
+      return [s?.checkValidUntil, s?.checkDate];
+    };
+    assert.deepEqual(await resolve('{suites: [bookworm-security]}'), [false, false]);
+    assert.deepEqual(await resolve('{suites: [bookworm]}'), [true, true]);
+    assert.deepEqual(
+      await resolve('{suites: [bookworm-security], check-valid-until: true, check-date: true}'),
+      [true, true],
+    );
   });
 
   it('fails with APT_SOURCE_NOT_FOUND when no host source serves a suite and there is no url', async () => {

@@ -131,7 +131,7 @@ compression: {algorithm: zstd}
         architectures: ['amd64', 'arm64'],
         checkValidUntil: false,
       },
-      { suites: ['bookworm'], components: ['main'], checkValidUntil: true },
+      { suites: ['bookworm'], components: ['main'] },
     ]);
     assert.deepEqual(spec.packages, [
       { name: 'curl' },
