@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -160,6 +160,32 @@ test('writeLock is atomic and readLock round-trips; a missing lock is LOCK_NOT_F
     assert.deepEqual(again, bytes);
     assert.deepEqual((await readdir(dir)).sort(), ['imprint.lock']);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("writeLock keeps a lock's mode (and owner, where allowed); a new lock is 0666 less the umask", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-mode-'));
+  const umask = process.umask(0o027);
+  try {
+    const path = join(dir, 'imprint.lock');
+    await writeLock(path, sampleLock());
+    assert.equal((await stat(path)).mode & 0o777, 0o640);
+    for (const mode of [0o600, 0o664, 0o444]) {
+      await chmod(path, mode);
+      await writeLock(path, sampleLock());
+      assert.equal((await stat(path)).mode & 0o777, mode, mode.toString(8));
+    }
+    if (process.getuid?.() === 0) {
+      // root (sudo imprint lock) leaves the user's lock the user's
+      await chown(path, 12345, 23456);
+      await writeLock(path, sampleLock());
+      const after = await stat(path);
+      assert.deepEqual([after.uid, after.gid], [12345, 23456]);
+    }
+    assert.deepEqual(await readdir(dir), ['imprint.lock']);
+  } finally {
+    process.umask(umask);
     await rm(dir, { recursive: true, force: true });
   }
 });
