@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -164,13 +164,15 @@ export async function writeFileAtomic(
 /**
  * writeFileAtomic for a file the user keeps beside their sources (a lock, its SHA256SUMS): a file
  * already at `target` keeps its permission bits and, where this user may set them, its owner and
- * group (a `sudo imprint lock` leaves the user's lock theirs); a new one gets 0666 less the umask,
- * as an editor or a git checkout makes files.
+ * group (a `sudo imprint lock` leaves the user's lock theirs), and a symbolic link there is written
+ * through to its target; a new file gets 0666 less the umask, as an editor or a git checkout makes them.
  */
 export async function replaceUserFile(target: string, data: Uint8Array): Promise<void> {
-  const before = await stat(target).catch(() => undefined);
-  if (before === undefined || !before.isFile()) return writeFileAtomic(target, data, null);
-  return writeFileAtomic(target, data, before.mode & 0o777, { uid: before.uid, gid: before.gid });
+  // A symbolic link (a lock shared between specs) is written through, as editors do, not replaced.
+  const file = await realpath(target).catch(() => target);
+  const before = await stat(file).catch(() => undefined);
+  if (before === undefined || !before.isFile()) return writeFileAtomic(file, data, null);
+  return writeFileAtomic(file, data, before.mode & 0o777, { uid: before.uid, gid: before.gid });
 }
 
 /**

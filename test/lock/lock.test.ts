@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -184,6 +184,12 @@ test("writeLock keeps a lock's mode (and owner, where allowed); a new lock is 06
       assert.deepEqual([after.uid, after.gid], [12345, 23456]);
     }
     assert.deepEqual(await readdir(dir), ['imprint.lock']);
+    // A lock that is a symbolic link to a shared one is written through the link.
+    await mkdir(join(dir, 'app'));
+    await symlink('../imprint.lock', join(dir, 'app', 'imprint.lock'));
+    await writeLock(join(dir, 'app', 'imprint.lock'), { ...sampleLock(), specHash: sha256('other') });
+    assert.ok((await lstat(join(dir, 'app', 'imprint.lock'))).isSymbolicLink());
+    assert.equal((await readLock(path)).specHash, sha256('other'));
   } finally {
     process.umask(umask);
     await rm(dir, { recursive: true, force: true });
