@@ -1,5 +1,6 @@
 // The Debian part of imprint.yaml: `sources` (apt archives) and `packages` (names, pins, dependencies).
 import * as z from 'zod';
+import { archivePathProblem } from '../debian/archive-path.js';
 import { normalizeSourceUrl } from '../debian/source-url.js';
 import { describeValue, expected } from './messages.js';
 
@@ -43,15 +44,48 @@ const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
   }
 });
 
+/**
+ * A suite or component: a path under the archive's `dists/` (`bookworm`, `bookworm/updates`,
+ * `updates/main`) that may not leave it (archivePathProblem).
+ */
+function distsPath(what: string, example: string) {
+  return nonEmpty.superRefine((text, ctx) => {
+    const problem = archivePathProblem(text);
+    if (problem !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a ${what} such as ${example}, found ${JSON.stringify(text)}: ${problem}, and it is a path in the archive's URLs`,
+        input: text,
+      });
+  });
+}
+
+/** A list of `item`s in which each may appear once. */
+function uniqueList(item: z.ZodType<string>, what: string, plural: string) {
+  return z.array(item, expected(`a list of ${plural}`)).superRefine((list, ctx) => {
+    list.forEach((x, i) => {
+      const first = list.indexOf(x);
+      if (first !== i)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `duplicate ${what} ${x} (also ${plural}[${first}])`,
+          input: x,
+        });
+    });
+  });
+}
+
 export const aptSource = z
   .strictObject(
     {
       url: sourceUrl
         .optional()
         .describe("Archive URL; without it, the host's apt source for the suite is used."),
-      suites: z.array(nonEmpty, expected('a list of suites')).min(1, expected('at least one suite')),
-      components: z
-        .array(nonEmpty, expected('a list of components'))
+      suites: z
+        .array(distsPath('suite', 'bookworm or bookworm-security'), expected('a list of suites'))
+        .min(1, expected('at least one suite')),
+      components: uniqueList(distsPath('component', 'main'), 'component', 'components')
         .min(1, expected('at least one component'))
         .prefault(['main']),
       keyring: nonEmpty

@@ -501,6 +501,20 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
       again.message,
       /suite a of the host's apt source is listed again.*list it once in sources\[0\]\.suites/,
     );
+    // Suites and components are paths in the archive's URLs: they may not leave dists/.
+    const climb = oneIssue('version: 1\nsources: [{suites: ["../../x"]}]\n', 'sources[0].suites[0]', 2);
+    assert.match(
+      climb.message,
+      /expected a suite such as bookworm.*found "\.\.\/\.\.\/x": it has a "\.\." segment/,
+    );
+    oneIssue('version: 1\nsources: [{suites: [a], components: [/main]}]\n', 'sources[0].components[0]', 2);
+    const comp = oneIssue(
+      'version: 1\nsources: [{suites: [a], components: [main, contrib, main]}]\n',
+      'sources[0].components[2]',
+      2,
+    );
+    assert.match(comp.message, /duplicate component main \(also components\[0\]\)/);
+    parseSpec('version: 1\nsources: [{suites: [buster/updates], components: [updates/main]}]\n', FILE);
     // (an entry with url and one without may still be one archive: that is for lock time)
     parseSpec('version: 1\nsources: [{suites: [a]}, {url: "http://h/d", suites: [a]}]\n', FILE);
     oneIssue('version: 1\npackages: ["curl/"]\n', 'packages[0]', 2);
