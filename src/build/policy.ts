@@ -1,6 +1,5 @@
 import { parseBaseReference } from '../base/reference.js';
 import { findAptSource } from '../debian/apt-sources.js';
-import { normalizeSourceUrl } from '../debian/source-url.js';
 import { checkSources, loadPolicy, type Policy } from '../policy/index.js';
 import type { LoadedSpec, SpecSource } from '../spec/index.js';
 
@@ -24,7 +23,7 @@ export async function applySourcePolicy(
   for (const [i, s] of spec.sources.entries()) {
     for (const suite of s.suites) {
       if (s.url !== undefined) {
-        perSuite.push({ source: i, suite, url: normalizeSourceUrl(s.url) });
+        perSuite.push({ source: i, suite, url: s.url });
       } else {
         const host = await findAptSource(suite, { root: opts.aptRoot ?? '/' });
         perSuite.push({ source: i, suite, url: host.url, keyring: host.keyring });

@@ -1,6 +1,6 @@
 // One spelling per archive URL, so that the spec, the lock, fetch templates, policies and provenance
-// agree on which source is which. Apart from sources.ts so that the spec and lock checks use it
-// without loading keyrings.
+// agree on which source is which. Apart from sources.ts so that the spec, the lock checks and the
+// policy use it without loading keyrings.
 
 /**
  * The canonical form of an archive URL: scheme and host in lower case, no default port (as WHATWG
@@ -15,7 +15,9 @@ export function normalizeSourceUrl(text: string): string {
   } catch {
     return text.replace(/\/+$/, '');
   }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
-    return text.replace(/\/+$/, '');
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  const auth =
+    url.username === '' && url.password === ''
+      ? ''
+      : `${url.username}${url.password === '' ? '' : `:${url.password}`}@`;
+  return `${url.protocol}//${auth}${url.host}${url.pathname.replace(/\/+$/, '')}${url.search}${url.hash}`;
 }
