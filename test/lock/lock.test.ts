@@ -383,6 +383,22 @@ test('lockChanges lists what a re-lock changed: versions, other .debs, packages 
   assert.deepEqual(changesSince(serializeLock(before), after, 'imprint.lock'), lines);
 });
 
+test('lockChanges says what changed when the packages did not: a source, a new Release, the spec hash', () => {
+  const before = sampleLock();
+  const source = before.sources[0]!;
+  const release = { sha256: H('7'), date: 'Tue, 02 Jan 2024 00:00:00 UTC' };
+  assert.deepEqual(lockChanges(before, { ...before, sources: [{ ...source, release }] }), [
+    `sources[0]: ${source.url} ${source.suite}: Release of ${source.release.date} -> ${release.date}, same packages`,
+  ]);
+  const moved = { ...source, url: 'http://127.0.0.1:1/other' };
+  assert.deepEqual(lockChanges(before, { ...before, sources: [moved] }), [
+    `sources[0]: ${source.url} ${source.suite} [main] -> http://127.0.0.1:1/other ${source.suite} [main]`,
+  ]);
+  assert.deepEqual(lockChanges(before, { ...before, specHash: sha256('x') }), [
+    `spec hash ${before.specHash} -> ${sha256('x')}: the spec changed, the packages did not`,
+  ]);
+});
+
 test('lockChanges says when the base image a tag names moved', () => {
   const D = (c: string) => `sha256:${H(c)}` as const;
   const image = { digest: D('c'), size: 500, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
