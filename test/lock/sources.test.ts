@@ -1,7 +1,7 @@
 // How a lock treats the spellings of its sources: one archive URL written in several ways is one
 // source, for `lock`, `lock --check` and locks written by earlier versions.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -94,6 +94,21 @@ describe('lock sources', () => {
     assert.match(
       r.stderr,
       /imprint\.yaml:4:\d+: sources\[1\]\.suites\[0\]: suite test of http:\/\/127\.0\.0\.1:\d+ is listed again: first in sources\[0\]\.suites\[0\] \(line 3\); .* with components: \[main, contrib\]/,
+    );
+  });
+
+  it('a suite and its codename (one Release under two names) are SPEC_INVALID naming the field', async () => {
+    // The archive serves the suite under its codename too, as Debian's dists/bookworm and dists/stable.
+    symlinkSync(repo.suite, join(repo.dir, 'dists', repo.codename));
+    const dir = tempDir('imprint-lock-codename-');
+    writeSpec(dir, [
+      `  - {url: "${repo.url}", suites: [${repo.suite}, ${repo.codename}], keyring: "${repo.keyringPath}"}`,
+    ]);
+    const r = await imprint('lock', dir);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /imprint\.yaml:3:\d+: sources\[0\]\.suites\[1\]: suite test-codename of http:\/\/127\.0\.0\.1:\d+ is the Release of suite test \(sources\[0\]\): Suite test, Codename test-codename/,
     );
   });
 
