@@ -50,7 +50,8 @@ const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
  */
 function distsPath(what: string, example: string) {
   return nonEmpty.superRefine((text, ctx) => {
-    const problem = archivePathProblem(text);
+    // apt's sources split on whitespace: no suite or component has any.
+    const problem = /\s/.test(text) ? 'it holds whitespace' : archivePathProblem(text);
     if (problem !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -91,12 +92,13 @@ export const aptSource = z
       keyring: nonEmpty
         .optional()
         .describe('OpenPGP keyring verifying the archive; relative to the spec file or absolute.'),
-      architectures: z
-        .array(
-          z
-            .string(expected('a Debian architecture'))
-            .regex(DEB_ARCH, expected('a Debian architecture such as amd64')),
-        )
+      architectures: uniqueList(
+        z
+          .string(expected('a Debian architecture'))
+          .regex(DEB_ARCH, expected('a Debian architecture such as amd64')),
+        'architecture',
+        'architectures',
+      )
         .min(1, expected('at least one architecture'))
         .optional(),
       'check-valid-until': z

@@ -515,6 +515,18 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     );
     assert.match(comp.message, /duplicate component main \(also components\[0\]\)/);
     parseSpec('version: 1\nsources: [{suites: [buster/updates], components: [updates/main]}]\n', FILE);
+    assert.match(
+      oneIssue('version: 1\nsources: [{suites: [" a"]}]\n', 'sources[0].suites[0]', 2).message,
+      /it holds whitespace/,
+    );
+    assert.match(
+      oneIssue(
+        'version: 1\nsources: [{suites: [a], architectures: [amd64, arm64, amd64]}]\n',
+        'sources[0].architectures[2]',
+        2,
+      ).message,
+      /duplicate architecture amd64 \(also architectures\[0\]\)/,
+    );
     // (an entry with url and one without may still be one archive: that is for lock time)
     parseSpec('version: 1\nsources: [{suites: [a]}, {url: "http://h/d", suites: [a]}]\n', FILE);
     oneIssue('version: 1\npackages: ["curl/"]\n', 'packages[0]', 2);
