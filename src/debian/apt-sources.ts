@@ -18,6 +18,8 @@ export interface AptSourceEntry {
   signedByKey?: string;
   /** `Check-Valid-Until` / `check-valid-until=`, when set. */
   checkValidUntil?: boolean;
+  /** `Check-Date` / `check-date=`, when set. */
+  checkDate?: boolean;
   enabled: boolean;
   /** The file and line (1-based) the entry came from. */
   file: string;
@@ -37,6 +39,7 @@ export interface AptSourceMatch {
   components: string[];
   architectures: string[];
   checkValidUntil?: boolean;
+  checkDate?: boolean;
   /** Where the entry was found, for messages. */
   file: string;
   line: number;
@@ -78,6 +81,8 @@ export function parseSourcesFile(text: string, file: string): AptSourceEntry[] {
     }
     const cvu = p.get('Check-Valid-Until');
     if (cvu !== undefined) entry.checkValidUntil = yesNo(cvu, `${at}: Check-Valid-Until`);
+    const cd = p.get('Check-Date');
+    if (cd !== undefined) entry.checkDate = yesNo(cd, `${at}: Check-Date`);
     out.push(entry);
   }
   return out;
@@ -146,6 +151,7 @@ export function parseSourcesList(text: string, file: string): AptSourceEntry[] {
       if (key === 'arch') entry.architectures.push(...words(value));
       else if (key === 'signed-by') entry.signedBy.push(...words(value).filter((w) => w.startsWith('/')));
       else if (key === 'check-valid-until') entry.checkValidUntil = yesNo(value, `${at}: check-valid-until`);
+      else if (key === 'check-date') entry.checkDate = yesNo(value, `${at}: check-date`);
     }
     out.push(entry);
   }
@@ -223,6 +229,7 @@ export async function findAptSource(suite: string, opts: FindAptSourceOptions = 
     if (keyrings[0] !== undefined) match.keyring = keyrings[0];
     if (e.signedByKey !== undefined) match.keyringArmored = e.signedByKey;
     if (e.checkValidUntil !== undefined) match.checkValidUntil = e.checkValidUntil;
+    if (e.checkDate !== undefined) match.checkDate = e.checkDate;
     return match;
   }
   const known = [

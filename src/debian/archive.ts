@@ -12,6 +12,7 @@ import type { Keyring } from './keyring.js';
 import { withSignerKeyringHint } from './keyring-hint.js';
 import type { PackageRecord } from './packages-index.js';
 import {
+  checkReleaseDate,
   checkValidUntil,
   parseRelease,
   type ReleaseInfo,
@@ -30,6 +31,8 @@ export interface ArchiveSource {
   keyring: Keyring;
   /** False for snapshot archives, whose Release has long expired (default true). */
   checkValidUntil?: boolean;
+  /** False to take a Release dated in the future (apt's Check-Date=no; default true). */
+  checkDate?: boolean;
 }
 
 export interface OpenArchiveOptions {
@@ -48,6 +51,12 @@ export interface OpenArchiveOptions {
    * checked (a lock pins a past state on purpose), and the per-suite pointer is left alone.
    */
   pinned?: boolean;
+  /**
+   * Judge the Release's Date and Valid-Until at `now` (default true; see checkReleaseDate and
+   * checkValidUntil, each also off per source). False when the Release only proves what a lock
+   * pinned was signed: a build with a lock does not depend on the clock for that.
+   */
+  checkDates?: boolean;
   /** Archive roots (like `url`) that may keep an older Release, e.g. snapshot archives; see `pinned`. */
   mirrors?: readonly string[];
   /** Searched for a keyring holding the signers when the source's keyring lacks them (default apt's). */
@@ -176,7 +185,10 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
       },
     );
   }
-  if (!pinned) checkValidUntil(release, { now: opts.now, checkValidUntil: source.checkValidUntil, what });
+  if (!pinned && opts.checkDates !== false) {
+    checkReleaseDate(release, { now: opts.now, checkDate: source.checkDate, what });
+    checkValidUntil(release, { now: opts.now, checkValidUntil: source.checkValidUntil, what });
+  }
   if (fetched && !pinned) await checkNotOlder(release, loaded.sha256, pointerFile, what);
 
   if (fetched) {

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ImprintError } from '../errors.js';
+import { archivePathProblem } from './archive-path.js';
 import { type Deb822Paragraph, parseDeb822 } from './deb822.js';
 import {
   type Alternatives,
@@ -280,7 +281,7 @@ export class PackagesParser {
       architecture: this.#interned(text, F.Architecture) ?? throwMissing(where, 'Architecture'),
       multiArch,
       source: parseSourceField(this.#value(text, F.Source), name, version, where),
-      filename: this.#need(text, F.Filename, where),
+      filename: archivePath(this.#need(text, F.Filename, where), what, name),
       size,
       sha256,
       depends: this.#deps(text, F.Depends, where, 'Depends', cache),
@@ -350,6 +351,23 @@ function invalid(where: string, field: string, value: string): ImprintError {
   return new ImprintError('DEB822_PARSE', `${where}: invalid ${field} ${JSON.stringify(value)}`, {
     details: { field, value },
   });
+}
+
+/**
+ * `path` when it is a path inside the archive (archivePathProblem), else DEB822_PARSE naming the
+ * index, the package and the field: the .deb would be fetched from outside the archive.
+ */
+function archivePath(path: string, what: string, name: string): string {
+  const problem = archivePathProblem(path);
+  if (problem === undefined) return path;
+  throw new ImprintError(
+    'DEB822_PARSE',
+    `${what}: ${name}: invalid Filename ${JSON.stringify(path)}: ${problem}, so the .deb would not be fetched from inside the archive`,
+    {
+      hint: "The archive's signed Packages index names a file outside the archive: nothing was fetched. Check the source's URL; report the index to the archive's maintainers.",
+      details: { file: what, package: name, field: 'Filename', value: path },
+    },
+  );
 }
 
 /** `Source: name` or `Source: name (version)`; absent means the binary's own name and version. */

@@ -334,7 +334,7 @@ export function checkValidUntil(
       'RELEASE_EXPIRED',
       `${opts.what} expired: Valid-Until ${release.validUntil.toISOString()}, now ${opts.now.toISOString()}`,
       {
-        hint: 'A current mirror serves a fresh Release; for a snapshot archive set `check-valid-until: false` on the source.',
+        hint: "A current mirror serves a fresh Release (check this machine's clock too); for a snapshot archive, whose Releases have expired on purpose, set `check-valid-until: false` on the source (apt's Check-Valid-Until=no).",
         details: {
           file: opts.what,
           validUntil: release.validUntil.toISOString(),
@@ -343,4 +343,42 @@ export function checkValidUntil(
       },
     );
   }
+}
+
+/**
+ * Refuses a Release whose Date lies more than CLOCK_SKEW_MS after `now` (RELEASE_NOT_YET_VALID), as
+ * apt does ("is not valid yet"), unless `checkDate` is false (apt's Check-Date=no): this machine's
+ * clock is behind, or the archive's is ahead. `now` is the caller's clock: this module never reads one.
+ */
+export function checkReleaseDate(
+  release: ReleaseInfo,
+  opts: { now: Date; checkDate?: boolean; what: string },
+): void {
+  if (opts.checkDate === false || release.date === undefined) return;
+  const ahead = release.date.getTime() - opts.now.getTime();
+  if (ahead <= CLOCK_SKEW_MS) return;
+  throw new ImprintError(
+    'RELEASE_NOT_YET_VALID',
+    `${opts.what} is not valid yet: its Date is ${release.date.toISOString()}, ${formatDuration(ahead)} after this machine's time ${opts.now.toISOString()}`,
+    {
+      hint: "Check this machine's clock (and time zone setting). If the archive's clock is wrong instead, set `check-date: false` on the source (apt's Check-Date=no).",
+      details: { file: opts.what, date: release.date.toISOString(), now: opts.now.toISOString() },
+    },
+  );
+}
+
+/** `1d 2h 3min 4s`, as apt words a Release's time ahead. Pure. */
+function formatDuration(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['min', 60],
+  ] as const) {
+    if (s >= size) parts.push(`${Math.floor(s / size)}${unit}`);
+    s %= size;
+  }
+  if (s > 0 || parts.length === 0) parts.push(`${s}s`);
+  return parts.join(' ');
 }

@@ -3,6 +3,7 @@ import { ImprintError } from '../errors.js';
 import { findAptSource } from './apt-sources.js';
 import type { ArchiveSource } from './archive.js';
 import { type Keyring, resolveKeyring } from './keyring.js';
+import { normalizeSourceUrl } from './source-url.js';
 
 /** A source as the spec states it (structurally the spec's `SpecSource`). */
 export interface SourceSpec {
@@ -12,6 +13,7 @@ export interface SourceSpec {
   /** A keyring path, absolute or relative to `baseDir`. */
   keyring?: string | undefined;
   checkValidUntil?: boolean | undefined;
+  checkDate?: boolean | undefined;
 }
 
 export interface ResolveSourceOptions {
@@ -50,6 +52,7 @@ export async function resolveSourceSpec(
     let aptKeyrings: string[] | undefined;
     let aptArmoredKey: string | undefined;
     let checkValidUntil = spec.checkValidUntil;
+    let checkDate = spec.checkDate;
     if (url === undefined) {
       const apt = await findAptSource(suite, { root });
       url = apt.url;
@@ -57,7 +60,9 @@ export async function resolveSourceSpec(
       aptArmoredKey = apt.keyringArmored;
       // An explicit spec value wins; apt's own Check-Valid-Until applies otherwise.
       checkValidUntil ??= apt.checkValidUntil;
+      checkDate ??= apt.checkDate;
     }
+    url = normalizeSourceUrl(url);
     if (!/^(https?|file):/.test(url)) {
       throw new ImprintError(
         'SPEC_INVALID',
@@ -78,11 +83,12 @@ export async function resolveSourceSpec(
     }
     out.push({
       sourceIndex: opts.sourceIndex,
-      url: url.replace(/\/+$/, ''),
+      url,
       suite,
       components,
       keyring: await keyring,
       checkValidUntil: checkValidUntil ?? true,
+      checkDate: checkDate ?? true,
     });
   }
   return out;

@@ -51,8 +51,32 @@ export function lockChanges(before: LockFile, after: LockFile): string[] {
       else if (x !== undefined) lines.push(`${platform}: - ${x.name} ${x.version}`);
     }
   }
+  if (lines.length === 0) lines.push(...unchangedPackages(before, after));
   if (lines.length <= MAX_LINES) return lines;
   return [...lines.slice(0, MAX_LINES), `... and ${lines.length - MAX_LINES} more`];
+}
+
+/**
+ * What else differs when no package and no base did: the sources (URL, suite, components, a new
+ * Release), else the spec hash (a spec edit, or its source URLs now hashed in one spelling, that
+ * picks the same packages), so an `updated` lock never comes without a reason. Pure.
+ */
+function unchangedPackages(before: LockFile, after: LockFile): string[] {
+  const lines: string[] = [];
+  const describe = (s: LockFile['sources'][number]) => `${s.url} ${s.suite} [${s.components.join(', ')}]`;
+  for (let i = 0; i < Math.max(before.sources.length, after.sources.length); i++) {
+    const [a, b] = [before.sources[i], after.sources[i]];
+    if (a === undefined) lines.push(`sources[${i}]: + ${describe(b!)}`);
+    else if (b === undefined) lines.push(`sources[${i}]: - ${describe(a)}`);
+    else if (describe(a) !== describe(b)) lines.push(`sources[${i}]: ${describe(a)} -> ${describe(b)}`);
+    else if (a.release.sha256 !== b.release.sha256)
+      lines.push(
+        `sources[${i}]: ${b.url} ${b.suite}: Release of ${a.release.date} -> ${b.release.date}, same packages`,
+      );
+  }
+  if (lines.length === 0 && before.specHash !== after.specHash)
+    lines.push(`spec hash ${before.specHash} -> ${after.specHash}: the spec changed, the packages did not`);
+  return lines;
 }
 
 /** lockChanges from a lock's previous bytes (none when there were none, or they no longer parse). */

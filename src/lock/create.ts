@@ -74,6 +74,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
       throw namingSpecSource(err, req.loaded, i);
     }
   }
+  refuseDuplicateSources(archiveSources, req.loaded);
   const base = {
     cacheDir: req.cacheDir,
     fetcher,
@@ -87,6 +88,7 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     }),
   );
   for (const a of opened) refuseMissingComponents(a, req.loaded);
+  refuseSameRelease(opened, req.loaded);
   const sources: LockSource[] = opened.map((a) => ({
     url: a.source.url,
     suite: a.source.suite,
@@ -150,6 +152,56 @@ export async function createLock(req: LockRequest): Promise<LockResult> {
     });
   }
   return { lock, warnings };
+}
+
+/**
+ * SPEC_INVALID when two spec sources resolve to the same suite of the same archive (the spec's
+ * schema refuses the duplicates it can see; this finds an entry without `url` that this host's apt
+ * source resolves to the URL another entry names).
+ */
+function refuseDuplicateSources(sources: readonly ArchiveSource[], loaded: LoadedSpec): void {
+  sources.forEach((s, k) => {
+    const first = sources.findIndex((o) => o.url === s.url && o.suite === s.suite);
+    if (first === k) return;
+    const other = sources[first] as ArchiveSource;
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${specField(loaded, ['sources', s.sourceIndex])}: suite ${s.suite} of ${s.url} is also sources[${other.sourceIndex}] (${specField(loaded, ['sources', other.sourceIndex])}), through this host's apt source: one archive suite is one source`,
+      {
+        hint: 'List the suite in one entry of `sources`, with all the components it needs.',
+        details: { file: loaded.file, field: `sources[${s.sourceIndex}]`, url: s.url, suite: s.suite },
+      },
+    );
+  });
+}
+
+/**
+ * SPEC_INVALID when two suites of one archive are one Release: a suite and its codename (`stable`
+ * and `bookworm`), which the archive serves under both names.
+ */
+function refuseSameRelease(opened: readonly Archive[], loaded: LoadedSpec): void {
+  opened.forEach((a, k) => {
+    const first = opened.findIndex(
+      (o) => o.source.url === a.source.url && o.releaseSha256 === a.releaseSha256,
+    );
+    if (first === k) return;
+    const o = (opened[first] as Archive).source;
+    const s = a.source;
+    const j = loaded.spec.sources[s.sourceIndex]?.suites.indexOf(s.suite) ?? 0;
+    throw new ImprintError(
+      'SPEC_INVALID',
+      `${specField(loaded, ['sources', s.sourceIndex, 'suites', j])}: suite ${s.suite} of ${s.url} is the Release of suite ${o.suite} (sources[${o.sourceIndex}]): Suite ${a.release.suite ?? '(none)'}, Codename ${a.release.codename ?? '(none)'}, sha256 ${a.releaseSha256}`,
+      {
+        hint: 'List one of the two names, once.',
+        details: {
+          file: loaded.file,
+          field: `sources[${s.sourceIndex}].suites[${j}]`,
+          url: s.url,
+          suite: s.suite,
+        },
+      },
+    );
+  });
 }
 
 /** The spec's base image resolved to digests (its manifests and configs kept in the store). */

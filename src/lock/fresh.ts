@@ -1,5 +1,6 @@
 // Whether a spec's lock is fresh: the light part of locking, which a build with a lock needs (no
 // OpenPGP, resolver or downloader is loaded for it).
+import { normalizeSourceUrl } from '../debian/source-url.js';
 import type { Digest } from '../digest/index.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
@@ -14,14 +15,16 @@ export function lockPath(loaded: LoadedSpec): string {
 }
 
 /**
- * The spec fields that decide resolution, as lockSpecHash hashes them. A source without `url` is
+ * The spec fields that decide resolution, as lockSpecHash hashes them. A source's `url` is hashed in
+ * its canonical form (normalizeSourceUrl: `…/debian/` is `…/debian`), or with `asWritten` as the
+ * spec spells it (what earlier imprint versions hashed; see loadFreshLock). A source without `url` is
  * hashed as written (an empty URL: "the host's apt source for the suite"), so the hash, and thus
  * the lock's freshness, is the same on every machine. Pure.
  */
-export function lockSpecInput(spec: Spec): LockSpecInput {
+export function lockSpecInput(spec: Spec, asWritten = false): LockSpecInput {
   return {
     sources: spec.sources.map((s) => ({
-      url: s.url ?? '',
+      url: s.url === undefined ? '' : asWritten ? s.url : normalizeSourceUrl(s.url),
       suites: [...s.suites],
       components: [...s.components],
       architectures: s.architectures === undefined ? undefined : [...s.architectures],
@@ -43,6 +46,15 @@ export function specLockHash(spec: Spec): Digest {
 }
 
 /**
+ * The hash locks written before source URLs were normalised hold for `spec`, when it differs from
+ * specLockHash (some `url` is not in canonical form, e.g. ends in `/`), else undefined. Pure.
+ */
+function writtenSpecHash(spec: Spec): Digest | undefined {
+  if (spec.sources.every((s) => s.url === undefined || s.url === normalizeSourceUrl(s.url))) return undefined;
+  return lockSpecHash(lockSpecInput(spec, true));
+}
+
+/**
  * Reads the spec's lock and checks it was written for the spec as it is now: LOCK_NOT_FOUND (hint:
  * run `imprint lock`), LOCK_INVALID, or LOCK_STALE when sources, packages or platforms changed.
  * What the build calls before fetching. Cost: reads and parses the lock file.
@@ -51,7 +63,9 @@ export async function loadFreshLock(loaded: LoadedSpec): Promise<LockFile> {
   const path = lockPath(loaded);
   const lock = await readLock(path);
   try {
-    checkLock(lock, specLockHash(loaded.spec), path);
+    // A lock written for the spec's URLs as spelt (before they were normalised) is as fresh: the
+    // sources are the same, and images already built from it must still verify.
+    if (lock.specHash !== writtenSpecHash(loaded.spec)) checkLock(lock, specLockHash(loaded.spec), path);
   } catch (err) {
     throw withChanges(err, lock, loaded.spec);
   }
@@ -113,8 +127,7 @@ function sourceChanges(lock: LockFile, spec: Spec): string[] {
     if (w === undefined) continue;
     if (w.components !== n.components)
       out.push(`sources[${n.i}] components of ${n.suite}: ${n.components} (the lock has ${w.components})`);
-    const trim = (url: string) => url.replace(/\/+$/, '');
-    if (n.url !== undefined && trim(n.url) !== trim(w.url))
+    if (n.url !== undefined && normalizeSourceUrl(n.url) !== normalizeSourceUrl(w.url))
       out.push(`sources[${n.i}].url of ${n.suite}: ${n.url} (the lock has ${w.url})`);
   }
   const order = (list: Array<{ suite: string }>) => list.map((x) => x.suite).join(' ');

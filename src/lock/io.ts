@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { replaceUserFile } from '../store/atomic-file.js';
 import { parseLock, serializeLock } from './serialize.js';
 import { LOCK_FILE_NAME, type LockFile } from './types.js';
 
@@ -38,11 +38,12 @@ export async function readLock(path: string): Promise<LockFile> {
 
 /**
  * Writes the lock atomically (a temporary file in the same directory, then rename), so an interrupted
- * write leaves the previous lock intact. Returns the bytes written.
+ * write leaves the previous lock intact. A lock rewritten keeps its mode (and owner, where allowed);
+ * a new one is 0666 less the umask (replaceUserFile). Returns the bytes written.
  */
 export async function writeLock(path: string, lock: LockFile): Promise<Buffer> {
   const bytes = serializeLock(lock);
-  await writeFileAtomic(path, bytes).catch((err: unknown) => {
+  await replaceUserFile(path, bytes).catch((err: unknown) => {
     throw new ImprintError('IO', `cannot write the lock file ${path}: ${errorText(err)}`, {
       hint: "The lock lives beside the spec: run imprint lock where the spec's directory is writable (or as its owner), then commit the lock.",
       cause: err,

@@ -1,3 +1,4 @@
+import { archivePathProblem } from '../debian/archive-path.js';
 import { isDigest } from '../digest/index.js';
 import { ImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
@@ -190,13 +191,18 @@ function parsePackage(v: Validator, raw: unknown, path: string, sourceCount: num
   ) {
     v.fail(`${path}.repo`, `an index into $.sources (0 to ${sourceCount - 1})`, JSON.stringify(repo));
   }
+  // The .deb is fetched from `<archive URL>/<filename>`: a path that leaves the archive is refused.
+  const filename = v.string(o.filename, `${path}.filename`);
+  const problem = archivePathProblem(filename);
+  if (problem !== undefined)
+    v.fail(`${path}.filename`, 'a path inside the archive', `${JSON.stringify(filename)} (${problem})`);
   return {
     ...(repo === undefined ? {} : { repo: repo as number }),
     name: v.string(o.name, `${path}.name`),
     version: v.string(o.version, `${path}.version`),
     architecture: v.string(o.architecture, `${path}.architecture`),
     source: v.string(o.source, `${path}.source`),
-    filename: v.string(o.filename, `${path}.filename`),
+    filename,
     size: size as number,
     sha256: v.hex64(o.sha256, `${path}.sha256`),
   };

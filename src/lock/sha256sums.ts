@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ImprintError } from '../errors.js';
 import { compareCodeUnits } from '../oci/canonical-json.js';
 import { parsePlatform } from '../oci/platform.js';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { replaceUserFile } from '../store/atomic-file.js';
 import type { LockFile } from './types.js';
 
 /**
@@ -45,7 +45,7 @@ export async function writeSha256sums(dir: string, lock: LockFile): Promise<stri
   const paths: string[] = [];
   for (const platform of Object.keys(lock.platforms).sort(compareCodeUnits)) {
     const path = join(dir, sha256sumsFileName(platform));
-    await writeFileAtomic(path, Buffer.from(sha256sums(lock, platform), 'utf8'));
+    await replaceUserFile(path, Buffer.from(sha256sums(lock, platform), 'utf8'));
     paths.push(path);
   }
   return paths;

@@ -2,6 +2,7 @@
 // spec (or this host's apt) names, and the archive roots among the spec's fetch templates.
 
 import type { ArchiveSource } from '../debian/archive.js';
+import { normalizeSourceUrl } from '../debian/source-url.js';
 import { resolveSourceSpec } from '../debian/sources.js';
 import { ImprintError, isImprintError } from '../errors.js';
 import type { LoadedSpec } from '../spec/index.js';
@@ -63,8 +64,8 @@ export async function lockSources(req: LockSourcesRequest, parseKeys: boolean): 
           },
         );
       }
-      const url = locked.url.replace(/\/+$/, '');
-      if (s.url !== undefined && url !== s.url.replace(/\/+$/, '')) {
+      const url = normalizeSourceUrl(locked.url);
+      if (s.url !== undefined && url !== normalizeSourceUrl(s.url)) {
         throw new ImprintError(
           'LOCK_INVALID',
           `${req.lockFile}: sources[${at}].url is ${locked.url}, but the spec's sources[${i}] says ${s.url}: the lock was edited or is damaged`,

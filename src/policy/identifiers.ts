@@ -2,6 +2,7 @@
 // form for registries and imprint's transport names for local layouts and archives; Debian archive
 // URLs are normalised URLs.
 import { posix } from 'node:path';
+import { normalizeSourceUrl } from '../debian/source-url.js';
 import { ImprintError } from '../errors.js';
 import { type DockerReference, parseDockerReference } from '../transport/docker-reference.js';
 import { type ImageRef, parseReference } from '../transport/reference.js';
@@ -105,7 +106,9 @@ export function sourceUrlIdentifier(url: string): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'file:') {
     throw badUrl(url, `the scheme ${u.protocol} is not http, https or file`);
   }
-  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}${u.hash}`;
+  u.username = '';
+  u.password = '';
+  return normalizeSourceUrl(u.href);
 }
 
 function badUrl(url: string, why: string, cause?: unknown): ImprintError {

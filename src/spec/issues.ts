@@ -76,11 +76,26 @@ export function specIssues(
         suggestion,
       );
     } else {
-      add(path, issue.message, false);
+      add(path, withOtherLine(issue, path, locate), false);
     }
   };
   for (const issue of issues) visit(issue, []);
   return out.sort(byPosition);
+}
+
+/**
+ * A custom issue's message with `{line}` replaced by the line of the other entry it names, e.g. the
+ * first of two duplicates: ` (line 3)`, or nothing when the spec did not come from text.
+ * `params.also` is that entry's path as the tail of the issue's `path` (`[0, 'suites', 1]` for an
+ * issue at `sources[2].suites[0]`).
+ */
+function withOtherLine(issue: z.core.$ZodIssue, path: PathSegment[], locate: Locator | undefined): string {
+  if (issue.code !== 'custom' || !issue.message.includes('{line}')) return issue.message;
+  const also = issue.params?.also;
+  const other = Array.isArray(also)
+    ? locate?.([...path.slice(0, path.length - also.length), ...(also as PathSegment[])], false)
+    : undefined;
+  return issue.message.replace('{line}', other === undefined ? '' : ` (line ${other.line})`);
 }
 
 /** The SPEC_INVALID error listing every issue with file, line, column and path. */

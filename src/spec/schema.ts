@@ -11,7 +11,7 @@ import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
 import { exposedPorts, stopSignal } from './config-fields.js';
 import { expected } from './messages.js';
 import { normalizeImagePath, normalizeSourcePath } from './paths.js';
-import { aptSource, nonEmpty, packages } from './schema-debian.js';
+import { aptSources, nonEmpty, packages } from './schema-debian.js';
 import { nearest } from './suggest.js';
 
 // A command validates one spec once: zod's generated validators (new Function per object schema) cost
@@ -314,10 +314,7 @@ const specObject = z
         .max(MAX_EPOCH, expected(`a number <= ${MAX_EPOCH} (year 9999)`))
         .optional()
         .describe('SOURCE_DATE_EPOCH for this build, unless the environment sets one.'),
-      sources: z
-        .array(aptSource, expected('a list of sources'))
-        .prefault([])
-        .describe('Debian archives packages come from.'),
+      sources: aptSources.prefault([]).describe('Debian archives packages come from.'),
       packages,
       timezone: z
         .string(expected('a time zone name such as Etc/UTC or Europe/Berlin'))

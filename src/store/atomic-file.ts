@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -117,18 +117,20 @@ async function writeAll(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
 
 /**
  * Writes `data` (bytes, or a stream opened by a function) to `target` atomically: an exclusively
- * created temporary file beside it, fsync, chmod `mode`, rename. On any failure the temporary file is
- * removed and `target` is left as it was. Cost: streams the content once.
+ * created temporary file beside it, fsync, chown `owner` (when given), chmod `mode`, rename. `mode`
+ * null leaves the mode the file was created with: 0666 less the umask, as for any new file. On any
+ * failure the temporary file is removed and `target` is left as it was. Cost: streams the content once.
  */
 export async function writeFileAtomic(
   target: string,
   data: Uint8Array | (() => Readable | Promise<Readable>),
-  mode = 0o644,
+  mode: number | null = 0o644,
+  owner?: { uid: number; gid: number },
 ): Promise<void> {
   const tmp = tempPath(dirname(target), basename(target));
   let fh: FileHandle | undefined;
   try {
-    fh = await open(tmp, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+    fh = await open(tmp, 'wx', mode === null ? 0o666 : 0o600).catch((err: NodeJS.ErrnoException) => {
       throw createError(target, err);
     });
     if (typeof data === 'function') {
@@ -137,7 +139,12 @@ export async function writeFileAtomic(
       await fh.writeFile(data);
     }
     await fh.sync();
-    await fh.chmod(mode);
+    // Only a privileged user may give a file away (or to a group it is not in): others keep their own.
+    if (owner !== undefined)
+      await fh.chown(owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => {
+        if (!isDeniedCode(err.code)) throw err;
+      });
+    if (mode !== null) await fh.chmod(mode);
     await fh.close();
     fh = undefined;
     await rename(tmp, target);
@@ -152,6 +159,20 @@ export async function writeFileAtomic(
       details: { file: target },
     });
   }
+}
+
+/**
+ * writeFileAtomic for a file the user keeps beside their sources (a lock, its SHA256SUMS): a file
+ * already at `target` keeps its permission bits and, where this user may set them, its owner and
+ * group (a `sudo imprint lock` leaves the user's lock theirs), and a symbolic link there is written
+ * through to its target; a new file gets 0666 less the umask, as an editor or a git checkout makes them.
+ */
+export async function replaceUserFile(target: string, data: Uint8Array): Promise<void> {
+  // A symbolic link (a lock shared between specs) is written through, as editors do, not replaced.
+  const file = await realpath(target).catch(() => target);
+  const before = await stat(file).catch(() => undefined);
+  if (before === undefined || !before.isFile()) return writeFileAtomic(file, data, null);
+  return writeFileAtomic(file, data, before.mode & 0o777, { uid: before.uid, gid: before.gid });
 }
 
 /**

@@ -77,7 +77,7 @@ write('etc/apt/sources.list.d/zz-extra.list', 'deb http://extra.invalid/debian b
 describe('apt sources', () => {
   it('parses one-line entries with options and comments', () => {
     const entries = parseSourcesList(
-      'deb [ arch=amd64 signed-by=/k.gpg check-valid-until=no ] http://x.invalid/d stable main non-free\n#deb http://y.invalid sid main\n',
+      'deb [ arch=amd64 signed-by=/k.gpg check-valid-until=no check-date=no ] http://x.invalid/d stable main non-free\n#deb http://y.invalid sid main\n',
       'f.list',
     );
     assert.equal(entries.length, 1);
@@ -89,6 +89,7 @@ describe('apt sources', () => {
       architectures: ['amd64'],
       signedBy: ['/k.gpg'],
       checkValidUntil: false,
+      checkDate: false,
       enabled: true,
       file: 'f.list',
       line: 1,

@@ -520,6 +520,30 @@ describe('openArchive with Valid-Until and Acquire-By-Hash', () => {
     }
   });
 
+  it('refuses a Release dated in the future unless check-date is false, and a pinned one whatever its dates', async () => {
+    const date = new Date(Math.floor(Date.now() / 1000) * 1000 + 2 * 86_400_000);
+    const repo = await createDebRepo({ packages: PACKAGES, date });
+    try {
+      const keyring = await loadKeyring(repo.keyringPath);
+      const cache = cacheDir();
+      await assert.rejects(openArchive(source(repo, keyring), options(cache)), (e) =>
+        isImprintError(e, 'RELEASE_NOT_YET_VALID'),
+      );
+      assert.deepEqual(cacheFiles(cache), []);
+      const ahead = await openArchive(source(repo, keyring, { checkDate: false }), options(cache));
+      assert.equal(ahead.release.date?.toISOString(), date.toISOString());
+      // Judged again offline, at the caller's `now`; not for a Release a lock pins, nor with checkDates false.
+      await assert.rejects(openArchive(source(repo, keyring), options(cache, { offline: true })), (e) =>
+        isImprintError(e, 'RELEASE_NOT_YET_VALID'),
+      );
+      const pin = { releaseSha256: ahead.releaseSha256, pinned: true };
+      await openArchive(source(repo, keyring), options(cache, pin));
+      await openArchive(source(repo, keyring), options(cache, { offline: true, checkDates: false }));
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('uses by-hash URLs when the Release offers Acquire-By-Hash, falling back to the plain path', async () => {
     const repo = await createDebRepo({ packages: PACKAGES, acquireByHash: true, indexFiles: ['gz'] });
     try {

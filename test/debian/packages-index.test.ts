@@ -177,6 +177,38 @@ describe('parsePackages', () => {
     }
   });
 
+  it('refuses a Filename that leaves the archive, naming the index, package and field', () => {
+    const text = (f: string) =>
+      `Package: x\nVersion: 1.0\nArchitecture: amd64\nFilename: ${f}\nSize: 1\nSHA256: ${SHA}\n`;
+    for (const ok of ['pool/main/x/x/x_1.0_amd64.deb', 'pool/main/x/x/x_1.0+b1~1_amd64.deb', 'a..b/c.deb'])
+      assert.equal(parsePackages(text(ok), repo, 'P')[0]?.filename, ok);
+    const bad: Array<[string, RegExp]> = [
+      ['../../etc/passwd', /a "\.\." segment/],
+      ['pool/../../../x.deb', /a "\.\." segment/],
+      ['pool/%2e%2E/x.deb', /a "%2e%2E" segment/],
+      ['pool/./x.deb', /a "\." segment/],
+      ['/etc/passwd', /absolute/],
+      ['http://elsewhere.invalid/x.deb', /URL scheme/],
+      ['file:/etc/passwd', /URL scheme/],
+      ['pool\\..\\x.deb', /holds "\\\\"/],
+      ['pool/x.deb?y', /holds "\?"/],
+    ];
+    for (const [f, why] of bad) {
+      assert.throws(
+        () => parsePackages(text(f), repo, 'http://h/dists/s/main/binary-amd64/Packages.xz'),
+        (e) =>
+          isImprintError(e, 'DEB822_PARSE') &&
+          e.message.startsWith(
+            `http://h/dists/s/main/binary-amd64/Packages.xz: x: invalid Filename ${JSON.stringify(f)}: `,
+          ) &&
+          why.test(e.message) &&
+          e.details.package === 'x' &&
+          e.details.field === 'Filename',
+        f,
+      );
+    }
+  });
+
   it('reads a stream split at arbitrary points the same as the whole text', async () => {
     const text = Array.from({ length: 50 }, (_, i) => INDEX.replace('libfoo1', `libfoo${i}`)).join('\n');
     const whole = parsePackages(text, repo, 'P');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEBIAN_ARCHIVE_KEYRING, type Keyring, loadKeyring } from '../../src/debian/keyring.js';
 import {
+  checkReleaseDate,
   checkValidUntil,
   formatRfc2822,
   parseRelease,
@@ -283,6 +284,28 @@ describe('parseRelease', () => {
     assert.equal(formatRfc2822(d), 'Thu, 29 Feb 2024 23:59:01 UTC');
     assert.equal(parseRfc2822(formatRfc2822(d), 'x').getTime(), d.getTime());
     assert.equal(parseRfc2822('1 Jan 2024 00:00 -0230', 'x').toISOString(), '2024-01-01T02:30:00.000Z');
+  });
+
+  it('refuses a Release dated more than 10 minutes ahead of now unless check-date is false', () => {
+    const r = parseRelease(text, 'Release');
+    const date = (r.date as Date).getTime();
+    checkReleaseDate(r, { now: new Date(date - 10 * 60_000), what: 'Release' });
+    assert.throws(
+      () =>
+        checkReleaseDate(r, {
+          now: new Date(date - (86_400 + 3_600 + 60 + 1) * 1000 - 10 * 60_000),
+          what: 'R',
+        }),
+      (e) =>
+        isImprintError(e, 'RELEASE_NOT_YET_VALID') &&
+        /^R is not valid yet: its Date is .*, 1d 1h 11min 1s after this machine's time /.test(e.message) &&
+        /check-date: false/.test(e.hint ?? ''),
+    );
+    checkReleaseDate(r, { now: new Date(0), what: 'Release', checkDate: false });
+    checkReleaseDate(parseRelease(text.replace(/^Date:.*\n/m, ''), 'Release'), {
+      now: new Date(0),
+      what: 'R',
+    });
   });
 
   it('refuses an expired Valid-Until unless check-valid-until is false', () => {

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { DEBIAN_ARCHIVE_KEYRING, keyringFingerprints } from '../../src/debian/keyring.js';
 import { resolveSourceSpec } from '../../src/debian/sources.js';
 import { isImprintError } from '../../src/errors.js';
+import { parseSpec } from '../../src/spec/index.js';
 import { copyInto, generateTestKey, testKey } from '../helpers/debrepo.js';
 
 const root = mkdtempSync(join(tmpdir(), 'imprint-sources-'));
@@ -29,11 +30,12 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/security.gpg
 Check-Valid-Until: no
+Check-Date: no
 `,
 );
 
 describe('resolveSourceSpec', () => {
-  it('maps each suite to its host apt source, keyring and Check-Valid-Until', async () => {
+  it('maps each suite to its host apt source, keyring, Check-Valid-Until and Check-Date', async () => {
     const out = await resolveSourceSpec(
       { suites: ['bookworm', 'bookworm-security'] },
       { sourceIndex: 2, baseDir: '/spec', root },
@@ -45,15 +47,17 @@ describe('resolveSourceSpec', () => {
         s.suite,
         s.components,
         s.checkValidUntil,
+        s.checkDate,
         keyringFingerprints(s.keyring),
       ]),
       [
-        [2, 'http://mirror.invalid/debian', 'bookworm', ['main'], true, [archiveKey.fingerprint]],
+        [2, 'http://mirror.invalid/debian', 'bookworm', ['main'], true, true, [archiveKey.fingerprint]],
         [
           2,
           'http://security.invalid/debian-security',
           'bookworm-security',
           ['main'],
+          false,
           false,
           [securityKey.fingerprint],
         ],
@@ -78,6 +82,20 @@ describe('resolveSourceSpec', () => {
     assert.deepEqual(s?.components, ['main', 'contrib']);
     assert.equal(s?.checkValidUntil, false);
     assert.deepEqual(s?.keyring.files, [join(specDir, 'keys', 'repo.asc')]);
+  });
+
+  it("a spec source that leaves check-valid-until and check-date unset takes the host apt source's", async () => {
+    const resolve = async (yaml: string) => {
+      const [source] = parseSpec(`version: 1\nsources: [${yaml}]\n`, 'imprint.yaml').sources;
+      const [s] = await resolveSourceSpec(source as never, { sourceIndex: 0, baseDir: '/', root });
+      return [s?.checkValidUntil, s?.checkDate];
+    };
+    assert.deepEqual(await resolve('{suites: [bookworm-security]}'), [false, false]);
+    assert.deepEqual(await resolve('{suites: [bookworm]}'), [true, true]);
+    assert.deepEqual(
+      await resolve('{suites: [bookworm-security], check-valid-until: true, check-date: true}'),
+      [true, true],
+    );
   });
 
   it('fails with APT_SOURCE_NOT_FOUND when no host source serves a suite and there is no url', async () => {

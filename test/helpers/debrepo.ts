@@ -90,6 +90,8 @@ export interface DebPackageSpec {
   files?: Record<string, string> | DebFileSpec[];
   /** Maintainer scripts and control files (postinst, conffiles, triggers, ...). */
   scripts?: Record<string, string>;
+  /** What the Packages index gives as Filename (default: where the .deb is, under pool/). */
+  indexFilename?: string;
 }
 
 export interface DebRepoOptions {
@@ -360,7 +362,7 @@ function publish(dir: string, o: DebRepoOptions, previous: BuiltDeb[]): Built {
       debs.push(deb);
       const para = formatFields([
         ...fields,
-        ['Filename', filename],
+        ['Filename', p.indexFilename ?? filename],
         ['Size', String(deb.size)],
         ['MD5sum', createHash('md5').update(bytes).digest('hex')],
         ['SHA256', deb.sha256],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -164,6 +164,38 @@ test('writeLock is atomic and readLock round-trips; a missing lock is LOCK_NOT_F
   }
 });
 
+test("writeLock keeps a lock's mode (and owner, where allowed); a new lock is 0666 less the umask", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imprint-lock-mode-'));
+  const umask = process.umask(0o027);
+  try {
+    const path = join(dir, 'imprint.lock');
+    await writeLock(path, sampleLock());
+    assert.equal((await stat(path)).mode & 0o777, 0o640);
+    for (const mode of [0o600, 0o664, 0o444]) {
+      await chmod(path, mode);
+      await writeLock(path, sampleLock());
+      assert.equal((await stat(path)).mode & 0o777, mode, mode.toString(8));
+    }
+    if (process.getuid?.() === 0) {
+      // root (sudo imprint lock) leaves the user's lock the user's
+      await chown(path, 12345, 23456);
+      await writeLock(path, sampleLock());
+      const after = await stat(path);
+      assert.deepEqual([after.uid, after.gid], [12345, 23456]);
+    }
+    assert.deepEqual(await readdir(dir), ['imprint.lock']);
+    // A lock that is a symbolic link to a shared one is written through the link.
+    await mkdir(join(dir, 'app'));
+    await symlink('../imprint.lock', join(dir, 'app', 'imprint.lock'));
+    await writeLock(join(dir, 'app', 'imprint.lock'), { ...sampleLock(), specHash: sha256('other') });
+    assert.ok((await lstat(join(dir, 'app', 'imprint.lock'))).isSymbolicLink());
+    assert.equal((await readLock(path)).specHash, sha256('other'));
+  } finally {
+    process.umask(umask);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('checkLock: LOCK_STALE when the spec hash differs, silent when equal', () => {
   const lock = sampleLock();
   checkLock(lock, sha256('spec'));
@@ -235,6 +267,18 @@ test('parseLock reports LOCK_INVALID with the JSON path of the offending field',
       '$.platforms["linux/amd64"][0].sha256',
       (o) => {
         o.platforms['linux/amd64'][0].sha256 = H('g');
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][0].filename',
+      (o) => {
+        o.platforms['linux/amd64'][0].filename = '../../../etc/x.deb';
+      },
+    ],
+    [
+      '$.platforms["linux/amd64"][1].filename',
+      (o) => {
+        o.platforms['linux/amd64'][1].filename = 'http://elsewhere.invalid/x.deb';
       },
     ],
     [
@@ -337,6 +381,22 @@ test('lockChanges lists what a re-lock changed: versions, other .debs, packages 
   assert.deepEqual(changesSince(undefined, after, 'imprint.lock'), []);
   assert.deepEqual(changesSince(new TextEncoder().encode('{'), after, 'imprint.lock'), []);
   assert.deepEqual(changesSince(serializeLock(before), after, 'imprint.lock'), lines);
+});
+
+test('lockChanges says what changed when the packages did not: a source, a new Release, the spec hash', () => {
+  const before = sampleLock();
+  const source = before.sources[0]!;
+  const release = { sha256: H('7'), date: 'Tue, 02 Jan 2024 00:00:00 UTC' };
+  assert.deepEqual(lockChanges(before, { ...before, sources: [{ ...source, release }] }), [
+    `sources[0]: ${source.url} ${source.suite}: Release of ${source.release.date} -> ${release.date}, same packages`,
+  ]);
+  const moved = { ...source, url: 'http://127.0.0.1:1/other' };
+  assert.deepEqual(lockChanges(before, { ...before, sources: [moved] }), [
+    `sources[0]: ${source.url} ${source.suite} [main] -> http://127.0.0.1:1/other ${source.suite} [main]`,
+  ]);
+  assert.deepEqual(lockChanges(before, { ...before, specHash: sha256('x') }), [
+    `spec hash ${before.specHash} -> ${sha256('x')}: the spec changed, the packages did not`,
+  ]);
 });
 
 test('lockChanges says when the base image a tag names moved', () => {

@@ -131,7 +131,7 @@ compression: {algorithm: zstd}
         architectures: ['amd64', 'arm64'],
         checkValidUntil: false,
       },
-      { suites: ['bookworm'], components: ['main'], checkValidUntil: true },
+      { suites: ['bookworm'], components: ['main'] },
     ]);
     assert.deepEqual(spec.packages, [
       { name: 'curl' },
@@ -486,6 +486,49 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     assert.doesNotMatch(oneIssue('version: 1\npackages: [Curl]\n', 'packages[0]', 2).message, /architecture/);
     const dup = oneIssue('version: 1\npackages:\n  - curl\n  - bash\n  - curl=7.88.1-10\n', 'packages[2]', 5);
     assert.match(dup.message, /duplicate package curl/);
+    // One suite of one archive twice (any spelling of its URL; both without url: the host's apt source).
+    const twice = oneIssue(
+      'version: 1\nsources:\n  - {url: "http://h/debian", suites: [bookworm]}\n  - url: HTTP://h/debian/\n    suites: [bookworm-updates, bookworm]\n',
+      'sources[1].suites[1]',
+      5,
+    );
+    assert.match(
+      twice.message,
+      /suite bookworm of http:\/\/h\/debian is listed again: first in sources\[0\]\.suites\[0\] \(line 3\)/,
+    );
+    const again = oneIssue('version: 1\nsources: [{suites: [a, a]}]\n', 'sources[0].suites[1]', 2);
+    assert.match(
+      again.message,
+      /suite a of the host's apt source is listed again.*list it once in sources\[0\]\.suites/,
+    );
+    // Suites and components are paths in the archive's URLs: they may not leave dists/.
+    const climb = oneIssue('version: 1\nsources: [{suites: ["../../x"]}]\n', 'sources[0].suites[0]', 2);
+    assert.match(
+      climb.message,
+      /expected a suite such as bookworm.*found "\.\.\/\.\.\/x": it has a "\.\." segment/,
+    );
+    oneIssue('version: 1\nsources: [{suites: [a], components: [/main]}]\n', 'sources[0].components[0]', 2);
+    const comp = oneIssue(
+      'version: 1\nsources: [{suites: [a], components: [main, contrib, main]}]\n',
+      'sources[0].components[2]',
+      2,
+    );
+    assert.match(comp.message, /duplicate component main \(also components\[0\]\)/);
+    parseSpec('version: 1\nsources: [{suites: [buster/updates], components: [updates/main]}]\n', FILE);
+    assert.match(
+      oneIssue('version: 1\nsources: [{suites: [" a"]}]\n', 'sources[0].suites[0]', 2).message,
+      /it holds whitespace/,
+    );
+    assert.match(
+      oneIssue(
+        'version: 1\nsources: [{suites: [a], architectures: [amd64, arm64, amd64]}]\n',
+        'sources[0].architectures[2]',
+        2,
+      ).message,
+      /duplicate architecture amd64 \(also architectures\[0\]\)/,
+    );
+    // (an entry with url and one without may still be one archive: that is for lock time)
+    parseSpec('version: 1\nsources: [{suites: [a]}, {url: "http://h/d", suites: [a]}]\n', FILE);
     oneIssue('version: 1\npackages: ["curl/"]\n', 'packages[0]', 2);
     const suite = oneIssue(
       'version: 1\nsources: [{suites: [bookworm]}]\npackages:\n  - curl/bookworm-backports\n',
