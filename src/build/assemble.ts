@@ -34,6 +34,7 @@ import { pamIncludeNotes } from './pam-check.js';
 import { applyRemovals } from './remove.js';
 import { configNotes } from './run-check.js';
 import { serviceUserNotes } from './service-user-check.js';
+import { makeWorkdir } from './workdir-check.js';
 
 /** What a build writes on the host while it runs, which no files source may include. */
 export interface BuildWrites {
@@ -301,6 +302,8 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
   if (ldCache !== undefined) addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, 'ldconfig');
   const removed = applyRemovals(full, loaded.spec.remove, loaded);
+  // Last, as it is what the container starts in: made when missing, as Dockerfile's WORKDIR does.
+  makeWorkdir(full, loaded.spec.workdir, epoch, loaded);
   const accounts = await accountNames(full);
   checkUserExists(accounts, loaded.spec.user, loaded);
   const runs =

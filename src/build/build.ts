@@ -213,6 +213,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         accounts: spec.accounts,
         remove: spec.remove,
         ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
+        // The build makes a workdir the image lacks.
+        ...(spec.workdir === undefined ? {} : { workdir: spec.workdir }),
         ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
       const signed = signedCheck(platform, name, packages);

@@ -289,7 +289,7 @@ const specObject = z
         .describe(
           "User the container runs as: user[:group], each a numeric id or a name the image's /etc/passwd (or /etc/group) has (declared under accounts, or from a package such as base-passwd or the base image).",
         ),
-      workdir: imagePath(false).optional().describe('Working directory of the container.'),
+      workdir: imagePath(false).optional().describe('Working directory of the container; the build makes it (root-owned 0755, parents too) when the image lacks it.'),
       env: stringMap(
         'environment variables',
         z.string().regex(ENV_NAME, expected('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')),
