@@ -5,7 +5,7 @@ import { installedInTree, updateStatusDb } from '../base/installed.js';
 import type { LowerTree } from '../base/lower.js';
 import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
 import { isDir, readTreeFile } from '../debian/effects/tree-io.js';
-import { setTimezone } from '../debian/effects/tzdata.js';
+import { setTimezone, timezoneFileOnlyIfPresent } from '../debian/effects/tzdata.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
@@ -45,8 +45,12 @@ export interface BuildWrites {
   outputs: readonly BuildPath[];
 }
 
-/** The account files of a base image that packages' effects merge with. */
-const BASE_ACCOUNT_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow'];
+/**
+ * The files of a base image that packages' effects merge with or update: the account files, and
+ * /etc/timezone, which trixie's tzdata rewrites only when it exists (without it, the base's stayed
+ * beside the new /etc/localtime, naming another zone).
+ */
+const BASE_MERGED_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow', 'etc/timezone'];
 
 /**
  * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
@@ -218,7 +222,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     // The base's account files, as they are (its own nodes): postinsts' adduser calls (the ssl-cert
     // group, postgres) append to them as on the base's system; left unchanged, they stay out of the
     // layer. Without them those effects found no /etc/passwd and made no account.
-    for (const path of BASE_ACCOUNT_FILES) {
+    for (const path of BASE_MERGED_FILES) {
       const node = input.base?.tree.get(path);
       if (node?.kind === 'file') upper.add(path, node);
     }
@@ -291,7 +295,10 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   }
   if (baseZones && timezone !== undefined) {
     try {
-      setTimezone({ tree: full, mtime: epoch, origin: 'tzdata', record: () => {} }, timezone);
+      // As the base's own tzdata postinst would: trixie's updates /etc/timezone only where it exists.
+      const postinst = await readTreeFile(full, '/var/lib/dpkg/info/tzdata.postinst');
+      const onlyIfPresent = timezoneFileOnlyIfPresent(postinst?.toString('utf8'));
+      setTimezone({ tree: full, mtime: epoch, origin: 'tzdata', record: () => {} }, timezone, onlyIfPresent);
     } catch (err) {
       throw timezoneError(err, loaded);
     }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseReference, readImageSet } from '../../src/transport/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
 
 describe('timezone over a base image', async () => {
@@ -54,5 +55,83 @@ describe('timezone over a base image', async () => {
       n.stderr,
       /tzdata is not among the packages for linux\/amd64 and the base image has no \/usr\/share\/zoneinfo/,
     );
+  });
+
+  // trixie's tzdata postinst updates /etc/timezone only where it exists.
+  const TRIXIE_POSTINST = [
+    'if [ "$1" = configure ]; then',
+    '\tif test -f "$DPKG_ROOT/etc/timezone"; then',
+    '\t\techo "$TIMEZONE" > "$DPKG_ROOT/etc/timezone"',
+    '\tfi',
+    'fi',
+    '',
+  ].join('\n');
+
+  it("keeps a base's /etc/timezone in step with /etc/localtime when trixie's tzdata comes with the spec's packages", async () => {
+    const repo = await createDebRepo({
+      packages: [
+        {
+          name: 'tzdata',
+          version: '2025b-4',
+          architecture: 'all',
+          files: {
+            '/usr/share/zoneinfo/Etc/UTC': 'TZif utc',
+            '/usr/share/zoneinfo/Europe/Berlin': 'TZif berlin',
+          },
+          scripts: { postinst: TRIXIE_POSTINST },
+        },
+      ],
+    });
+    try {
+      const base = await spec('tz-file-base', ['files:', '  - {source: timezone, target: /etc/timezone}']);
+      await writeFile(join(base, 'timezone'), 'Etc/UTC\n');
+      assertOk(
+        await imprint(['build', base, '-o', `oci:${join(work, 'tz-file-base-out')}`, '--no-attest']),
+        'base',
+      );
+      const app = join(work, 'tz-app');
+      await mkdir(app);
+      await writeFile(
+        join(app, 'imprint.yaml'),
+        repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
+          'platforms: [linux/amd64]',
+          'base: oci:../tz-file-base-out:latest',
+          'timezone: Europe/Berlin',
+        ]),
+      );
+      assertOk(await imprint(['build', app, '-o', `oci:${join(work, 'tz-app-out')}`, '--no-attest']), 'app');
+      const files = await readLayerFiles(
+        await readImageSet(parseReference(`oci:${join(work, 'tz-app-out')}`)),
+      );
+      assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+      assert.equal(files.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it("sets the zone of a base with trixie's tzdata as its postinst would: no /etc/timezone where the base has none", async () => {
+    const base = await spec('trixie-base', [
+      'files:',
+      '  - {source: zoneinfo/, target: /usr/share/zoneinfo/}',
+      '  - {source: postinst, target: /var/lib/dpkg/info/tzdata.postinst}',
+    ]);
+    await mkdir(join(base, 'zoneinfo', 'Europe'), { recursive: true });
+    await writeFile(join(base, 'zoneinfo', 'Europe', 'Berlin'), 'TZif berlin');
+    await writeFile(join(base, 'postinst'), TRIXIE_POSTINST);
+    assertOk(
+      await imprint(['build', base, '-o', `oci:${join(work, 'trixie-base-out')}`, '--no-attest']),
+      'base',
+    );
+    const app = await spec('trixie-app', ['base: oci:../trixie-base-out:latest', 'timezone: Europe/Berlin']);
+    assertOk(
+      await imprint(['build', app, '-o', `oci:${join(work, 'trixie-app-out')}`, '--no-attest']),
+      'app',
+    );
+    const files = await readLayerFiles(
+      await readImageSet(parseReference(`oci:${join(work, 'trixie-app-out')}`)),
+    );
+    assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+    assert.equal(files.get('etc/timezone'), undefined);
   });
 });
