@@ -21,6 +21,7 @@ import type { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { layerCompression } from './compression.js';
+import { specConfigNotes } from './config-check.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { startFetch } from './fetching.js';
@@ -219,6 +220,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       });
       const signed = signedCheck(platform, name, packages);
       const container = containerConfig(spec, base?.config.config);
+      for (const message of specConfigNotes(loaded, base?.config.config)) warn(message);
       const cached = await cache.get(key);
       let layers = cached?.layers;
       let layerFiles = new Map<string, LayerFiles>();
