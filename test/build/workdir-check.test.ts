@@ -147,9 +147,6 @@ describe('workdir in a built image', async () => {
       if (e.path.startsWith('srv'))
         entries.push(`${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.mtime}`);
     }
-    assert.deepEqual(entries, [
-      'srv/ dir 755 0:0 1700000000',
-      'srv/data/ dir 755 0:0 1700000000',
-    ]);
+    assert.deepEqual(entries, ['srv/ dir 755 0:0 1700000000', 'srv/data/ dir 755 0:0 1700000000']);
   });
 });
