@@ -48,9 +48,17 @@ export interface BuildWrites {
 /**
  * The files of a base image that packages' effects merge with or update: the account files, and
  * /etc/timezone, which trixie's tzdata rewrites only when it exists (without it, the base's stayed
- * beside the new /etc/localtime, naming another zone).
+ * beside the new /etc/localtime, naming another zone), and /etc/localtime, whose zone tzdata keeps
+ * when the spec sets none, as its config script does.
  */
-const BASE_MERGED_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow', 'etc/timezone'];
+const BASE_MERGED_FILES = [
+  'etc/passwd',
+  'etc/group',
+  'etc/shadow',
+  'etc/gshadow',
+  'etc/timezone',
+  'etc/localtime',
+];
 
 /**
  * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
@@ -224,7 +232,8 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     // layer. Without them those effects found no /etc/passwd and made no account.
     for (const path of BASE_MERGED_FILES) {
       const node = input.base?.tree.get(path);
-      if (node?.kind === 'file') upper.add(path, node);
+      if (node?.kind === 'file' || (node?.kind === 'symlink' && path === 'etc/localtime'))
+        upper.add(path, node);
     }
     install = await installPackages(
       upper,

@@ -2,7 +2,7 @@
 // zone is set in the build's layer, as tzdata's postinst would, instead of being refused because
 // tzdata is not among the spec's own packages.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -105,6 +105,35 @@ describe('timezone over a base image', async () => {
       );
       assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
       assert.equal(files.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
+
+      // No timezone in the spec, over a base set to Berlin by `ln -sf` (tzdata not installed): tzdata
+      // keeps the zone /etc/localtime names, as its config script reads it, instead of Etc/UTC.
+      const linked = await spec('tz-link-base', ['files:', '  - {source: etc/, target: /etc/}']);
+      await mkdir(join(linked, 'etc'));
+      await symlink('/usr/share/zoneinfo/Europe/Berlin', join(linked, 'etc', 'localtime'));
+      await writeFile(join(linked, 'etc', 'timezone'), 'Europe/Berlin\n');
+      assertOk(
+        await imprint(['build', linked, '-o', `oci:${join(work, 'tz-link-base-out')}`, '--no-attest']),
+        'linked base',
+      );
+      const keep = join(work, 'tz-keep');
+      await mkdir(keep);
+      await writeFile(
+        join(keep, 'imprint.yaml'),
+        repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
+          'platforms: [linux/amd64]',
+          'base: oci:../tz-link-base-out:latest',
+        ]),
+      );
+      assertOk(
+        await imprint(['build', keep, '-o', `oci:${join(work, 'tz-keep-out')}`, '--no-attest']),
+        'keep',
+      );
+      const kept = await readLayerFiles(
+        await readImageSet(parseReference(`oci:${join(work, 'tz-keep-out')}`)),
+      );
+      assert.equal(kept.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+      assert.equal(kept.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
     } finally {
       await repo.close();
     }
