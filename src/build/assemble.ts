@@ -5,7 +5,7 @@ import { installedInTree, updateStatusDb } from '../base/installed.js';
 import type { LowerTree } from '../base/lower.js';
 import { LOCAL_CERTS_DIR, refreshCaCertificates } from '../debian/effects/index.js';
 import { isDir, readTreeFile } from '../debian/effects/tree-io.js';
-import { setTimezone } from '../debian/effects/tzdata.js';
+import { setTimezone, timezoneFileOnlyIfPresent } from '../debian/effects/tzdata.js';
 import { type InstallOptions, type InstallResult, installPackages } from '../debian/install.js';
 import type { ContentSpool } from '../debian/install-spool.js';
 import { dpkgArch } from '../debian/resolve.js';
@@ -34,6 +34,7 @@ import { pamIncludeNotes } from './pam-check.js';
 import { applyRemovals } from './remove.js';
 import { configNotes } from './run-check.js';
 import { serviceUserNotes } from './service-user-check.js';
+import { makeWorkdir } from './workdir-check.js';
 
 /** What a build writes on the host while it runs, which no files source may include. */
 export interface BuildWrites {
@@ -44,8 +45,20 @@ export interface BuildWrites {
   outputs: readonly BuildPath[];
 }
 
-/** The account files of a base image that packages' effects merge with. */
-const BASE_ACCOUNT_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow'];
+/**
+ * The files of a base image that packages' effects merge with or update: the account files, and
+ * /etc/timezone, which trixie's tzdata rewrites only when it exists (without it, the base's stayed
+ * beside the new /etc/localtime, naming another zone), and /etc/localtime, whose zone tzdata keeps
+ * when the spec sets none, as its config script does.
+ */
+const BASE_MERGED_FILES = [
+  'etc/passwd',
+  'etc/group',
+  'etc/shadow',
+  'etc/gshadow',
+  'etc/timezone',
+  'etc/localtime',
+];
 
 /**
  * The tree of the spec's `files` alone (no contents read): laid over packages, and fingerprinted for the
@@ -217,9 +230,10 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
     // The base's account files, as they are (its own nodes): postinsts' adduser calls (the ssl-cert
     // group, postgres) append to them as on the base's system; left unchanged, they stay out of the
     // layer. Without them those effects found no /etc/passwd and made no account.
-    for (const path of BASE_ACCOUNT_FILES) {
+    for (const path of BASE_MERGED_FILES) {
       const node = input.base?.tree.get(path);
-      if (node?.kind === 'file') upper.add(path, node);
+      if (node?.kind === 'file' || (node?.kind === 'symlink' && path === 'etc/localtime'))
+        upper.add(path, node);
     }
     install = await installPackages(
       upper,
@@ -290,7 +304,10 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   }
   if (baseZones && timezone !== undefined) {
     try {
-      setTimezone({ tree: full, mtime: epoch, origin: 'tzdata', record: () => {} }, timezone);
+      // As the base's own tzdata postinst would: trixie's updates /etc/timezone only where it exists.
+      const postinst = await readTreeFile(full, '/var/lib/dpkg/info/tzdata.postinst');
+      const onlyIfPresent = timezoneFileOnlyIfPresent(postinst?.toString('utf8'));
+      setTimezone({ tree: full, mtime: epoch, origin: 'tzdata', record: () => {} }, timezone, onlyIfPresent);
     } catch (err) {
       throw timezoneError(err, loaded);
     }
@@ -301,6 +318,8 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
   if (ldCache !== undefined) addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, 'ldconfig');
   const removed = applyRemovals(full, loaded.spec.remove, loaded);
+  // Last, as it is what the container starts in: made when missing, as Dockerfile's WORKDIR does.
+  makeWorkdir(full, loaded.spec.workdir, epoch, loaded);
   const accounts = await accountNames(full);
   checkUserExists(accounts, loaded.spec.user, loaded);
   const runs =

@@ -21,6 +21,7 @@ import type { BlobStore } from '../store/index.js';
 import type { RegistryOptions } from '../transport/registry/index.js';
 import { checkUserExists, platformTree, specFilesTree, treeFingerprint } from './assemble.js';
 import { layerCompression } from './compression.js';
+import { specConfigNotes } from './config-check.js';
 import { containerConfig } from './container.js';
 import { type EpochResolution, resolveEpoch } from './epoch.js';
 import { refetchingCorrupt, startFetch } from './fetching.js';
@@ -213,10 +214,13 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         accounts: spec.accounts,
         remove: spec.remove,
         ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
+        // The build makes a workdir the image lacks.
+        ...(spec.workdir === undefined ? {} : { workdir: spec.workdir }),
         ...(base === undefined ? {} : { base: base.manifest.digest }),
       });
       const signed = signedCheck(platform, name, packages);
       const container = containerConfig(spec, base?.config.config);
+      for (const message of specConfigNotes(loaded, base?.config.config)) warn(message);
       const cached = await cache.get(key);
       let layers = cached?.layers;
       let layerFiles = new Map<string, LayerFiles>();

@@ -51,8 +51,9 @@ export function refuseHidingDirectory(
 }
 
 /**
- * VFS_CONFLICT when `dirKey` of `lower`, which the spec's node `key` of `files` needs as a directory
- * (it is that directory, or its parent reached through lower's links), is a file, device or hard link:
+ * VFS_CONFLICT when `neededKey` of `lower`, which the spec's node `key` of `files` needs as a directory
+ * (it is that directory, or its parent reached through lower's links), is a file, device or hard link,
+ * or a symlink to one (a link to a directory is followed; one leading nowhere makes the directory):
  * a package's file (or one an effect made, such as the CA bundle) would vanish from the image without
  * a word, as with `target: /etc/ssl/certs/ca-certificates.crt/x`, or the build would fail on it
  * without naming the entry (`/usr/bin/python3/`, a link to a file). The entry named is the node's own,
@@ -60,13 +61,25 @@ export function refuseHidingDirectory(
  */
 function refuseReplacingFile(
   lower: FileTree,
-  dirKey: string,
+  neededKey: string,
   files: FileTree,
   key: string,
   entries: readonly FilesEntry[],
 ): void {
-  const existing = lower.get(dirKey);
-  if (existing === undefined || existing.kind === 'dir' || existing.kind === 'symlink') return;
+  let dirKey = neededKey;
+  let existing = lower.get(dirKey);
+  let link = '';
+  if (existing?.kind === 'symlink') {
+    // A link to a directory is followed (merged /usr's /lib), one leading nowhere makes it; a link to
+    // a file would have the directory replace that file (or be dropped, for an empty source).
+    const end = lower.resolvePath(dirKey);
+    const reached = lower.get(end);
+    if (reached === undefined || reached.kind === 'dir' || reached.kind === 'symlink') return;
+    link = ` (a symbolic link${existing.origin === undefined ? '' : ` from ${existing.origin}`} to /${end})`;
+    dirKey = end;
+    existing = reached;
+  }
+  if (existing === undefined || existing.kind === 'dir') return;
   let origin = files.get(key)!.origin;
   let below = key;
   for (
@@ -82,7 +95,7 @@ function refuseReplacingFile(
   const owner = existing.origin === undefined ? '' : ` from ${existing.origin}`;
   throw new ImprintError(
     'VFS_CONFLICT',
-    `${entry?.label ?? `${what}.target`}: /${dirKey} is a ${existing.kind}${owner}; ${what} would replace it with a directory${below === dirKey ? '' : ` (to hold /${below})`} and drop it`,
+    `${entry?.label ?? `${what}.target`}:${link === '' ? '' : ` /${neededKey}${link}:`} /${dirKey} is a ${existing.kind}${owner}; ${what} would replace it with a directory${below === neededKey ? '' : ` (to hold /${below})`} and drop it`,
     {
       hint: `Choose a target whose directories are directories in the image: /${dirKey} is a ${existing.kind} there.`,
       details: {

@@ -23,6 +23,7 @@ interface DiffFlags extends RegistryFlags {
   ignoreFileOrder?: boolean;
   ignoreFileModeRedundantBits?: boolean;
   ignoreTarFormat?: boolean;
+  ignoreWrapper?: boolean;
   semantic?: boolean;
   platform?: string;
   json?: boolean;
@@ -39,6 +40,7 @@ export function diffOptions(f: DiffFlags): DiffOptions {
         'file-order': f.ignoreFileOrder === true,
         'mode-redundant-bits': f.ignoreFileModeRedundantBits === true,
         'tar-format': f.ignoreTarFormat === true,
+        wrapper: f.ignoreWrapper === true,
       };
   return f.platform === undefined ? { ignore } : { ignore, platform: f.platform };
 }
@@ -60,6 +62,10 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
     .option('--ignore-file-order', 'ignore the order of tar entries')
     .option('--ignore-file-mode-redundant-bits', 'ignore permission bits that have no effect (symlinks)')
     .option('--ignore-tar-format', 'ignore compression, tar header encodings and PAX records')
+    .option(
+      '--ignore-wrapper',
+      'ignore an image index wrapping the images on one side only (a bare manifest on the other)',
+    )
     .option('--semantic', 'all of the --ignore-* options')
     .option('--platform <os/arch>', 'compare only this platform')
     .option('--json', 'print the differences as JSON (schema: src/diff/README.md)')

@@ -8,6 +8,7 @@ export const IGNORABLE_CLASSES: readonly Exclude<DiffClass, 'substance'>[] = [
   'file-order',
   'mode-redundant-bits',
   'tar-format',
+  'wrapper',
 ];
 
 const HIGH: ReadonlySet<DiffKind> = new Set<DiffKind>([
@@ -99,5 +100,6 @@ export function semanticIgnores(): Record<Exclude<DiffClass, 'substance'>, boole
     'file-order': true,
     'mode-redundant-bits': true,
     'tar-format': true,
+    wrapper: true,
   };
 }

@@ -50,11 +50,12 @@ async function compareIndexes(a: ImageSet, b: ImageSet): Promise<Difference[]> {
     if (da.digest === db.digest) continue;
     if (INDEX_TYPES.includes(da.mediaType) !== INDEX_TYPES.includes(db.mediaType)) {
       // An index on one side, a bare manifest on the other (a copy narrowed to one platform): the
-      // digests people pin differ, whatever the images inside.
+      // digests people pin differ, but not what runs: the images inside are compared by platform
+      // below, so --semantic can tell the same content in another wrapper.
       out.push(
         difference(
           'index',
-          'substance',
+          'wrapper',
           { field: `manifests[${i}]` },
           { mediaType: da.mediaType, digest: da.digest },
           { mediaType: db.mediaType, digest: db.digest },

@@ -34,6 +34,7 @@ export type DiffClass =
   | 'file-order'
   | 'mode-redundant-bits'
   | 'tar-format'
+  | 'wrapper'
   | 'substance';
 
 /** How much a difference matters, for ordering: `high` changes what runs, `low` only how it is encoded. */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ImprintError } from '../errors.js';
+import { dockerfileKeyHint } from './dockerfile-keys.js';
 import { formatPath, type Locator, type PathSegment } from './locate.js';
 import { nearest } from './suggest.js';
 
@@ -49,16 +50,19 @@ export function specIssues(
     } else if (issue.code === 'unrecognized_keys') {
       const known = objectKeysAt(schema, path);
       for (const key of issue.keys) {
-        const suggestion = nearest(key, known);
+        const instead = path.length === 0 ? dockerfileKeyHint(key) : undefined;
+        const suggestion = instead === undefined ? nearest(key, known) : undefined;
         // A YAML 1.1 merge key (docker-compose's `<<: *defaults`) is an ordinary key in YAML 1.2.
         const tail =
-          key === '<<'
-            ? '; YAML merge keys are not read (imprint reads YAML 1.2, which has none): write the fields out, or repeat the whole entry with an alias (*name)'
-            : suggestion !== undefined
-              ? `; did you mean ${suggestion}?`
-              : known.length > 0
-                ? `; expected one of: ${known.join(', ')}`
-                : '';
+          instead !== undefined
+            ? `; ${instead}`
+            : key === '<<'
+              ? '; YAML merge keys are not read (imprint reads YAML 1.2, which has none): write the fields out, or repeat the whole entry with an alias (*name)'
+              : suggestion !== undefined
+                ? `; did you mean ${suggestion}?`
+                : known.length > 0
+                  ? `; expected one of: ${known.join(', ')}`
+                  : '';
         add([...path, key], `unknown key ${JSON.stringify(key)}${tail}`, true, suggestion);
       }
     } else if (issue.code === 'invalid_key') {

@@ -198,6 +198,8 @@ const stringMap = (what: string, key: z.ZodType<string>) =>
     )
     .prefault({});
 
+/** entrypoint and cmd: a Dockerfile's shell form (a string run by /bin/sh -c) has no equivalent. */
+const EXEC_FORM = 'arguments in exec form ([/app/run.sh, --flag]; a string is not run by a shell)';
 const stringList = (what: string) => z.array(z.string(expected('a string')), expected(`a list of ${what}`));
 
 /** A `fetch.sources` URL template: its placeholders and scheme checked here, before anything is resolved. */
@@ -290,13 +292,17 @@ const specObject = z
         .describe(
           "User the container runs as: user[:group], each a numeric id or a name the image's /etc/passwd (or /etc/group) has (declared under accounts, or from a package such as base-passwd or the base image).",
         ),
-      workdir: imagePath(false).optional().describe('Working directory of the container.'),
+      workdir: imagePath(false)
+        .optional()
+        .describe(
+          'Working directory of the container; the build makes it (root-owned 0755, parents too) when the image lacks it.',
+        ),
       env: stringMap(
         'environment variables',
         z.string().regex(ENV_NAME, expected('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')),
       ),
-      entrypoint: stringList('arguments').optional(),
-      cmd: stringList('arguments').optional(),
+      entrypoint: stringList(EXEC_FORM).optional(),
+      cmd: stringList(EXEC_FORM).optional(),
       exposedPorts,
       volumes: z
         .array(imagePath(false), expected('a list of absolute paths in the image'))

@@ -2,12 +2,13 @@
 // zone is set in the build's layer, as tzdata's postinst would, instead of being refused because
 // tzdata is not among the spec's own packages.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseReference, readImageSet } from '../../src/transport/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
+import { createDebRepo, repoSpecYaml } from '../helpers/debrepo.js';
 import { readLayerFiles } from '../helpers/layers.js';
 
 describe('timezone over a base image', async () => {
@@ -54,5 +55,112 @@ describe('timezone over a base image', async () => {
       n.stderr,
       /tzdata is not among the packages for linux\/amd64 and the base image has no \/usr\/share\/zoneinfo/,
     );
+  });
+
+  // trixie's tzdata postinst updates /etc/timezone only where it exists.
+  const TRIXIE_POSTINST = [
+    'if [ "$1" = configure ]; then',
+    '\tif test -f "$DPKG_ROOT/etc/timezone"; then',
+    '\t\techo "$TIMEZONE" > "$DPKG_ROOT/etc/timezone"',
+    '\tfi',
+    'fi',
+    '',
+  ].join('\n');
+
+  it("keeps a base's /etc/timezone in step with /etc/localtime when trixie's tzdata comes with the spec's packages", async () => {
+    const repo = await createDebRepo({
+      packages: [
+        {
+          name: 'tzdata',
+          version: '2025b-4',
+          architecture: 'all',
+          files: {
+            '/usr/share/zoneinfo/Etc/UTC': 'TZif utc',
+            '/usr/share/zoneinfo/Europe/Berlin': 'TZif berlin',
+          },
+          scripts: { postinst: TRIXIE_POSTINST },
+        },
+      ],
+    });
+    try {
+      const base = await spec('tz-file-base', ['files:', '  - {source: timezone, target: /etc/timezone}']);
+      await writeFile(join(base, 'timezone'), 'Etc/UTC\n');
+      assertOk(
+        await imprint(['build', base, '-o', `oci:${join(work, 'tz-file-base-out')}`, '--no-attest']),
+        'base',
+      );
+      const app = join(work, 'tz-app');
+      await mkdir(app);
+      await writeFile(
+        join(app, 'imprint.yaml'),
+        repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
+          'platforms: [linux/amd64]',
+          'base: oci:../tz-file-base-out:latest',
+          'timezone: Europe/Berlin',
+        ]),
+      );
+      assertOk(await imprint(['build', app, '-o', `oci:${join(work, 'tz-app-out')}`, '--no-attest']), 'app');
+      const files = await readLayerFiles(
+        await readImageSet(parseReference(`oci:${join(work, 'tz-app-out')}`)),
+      );
+      assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+      assert.equal(files.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
+
+      // No timezone in the spec, over a base set to Berlin by `ln -sf` (tzdata not installed): tzdata
+      // keeps the zone /etc/localtime names, as its config script reads it, instead of Etc/UTC.
+      const linked = await spec('tz-link-base', ['files:', '  - {source: etc/, target: /etc/}']);
+      await mkdir(join(linked, 'etc'));
+      await symlink('/usr/share/zoneinfo/Europe/Berlin', join(linked, 'etc', 'localtime'));
+      await writeFile(join(linked, 'etc', 'timezone'), 'Europe/Berlin\n');
+      assertOk(
+        await imprint(['build', linked, '-o', `oci:${join(work, 'tz-link-base-out')}`, '--no-attest']),
+        'linked base',
+      );
+      const keep = join(work, 'tz-keep');
+      await mkdir(keep);
+      await writeFile(
+        join(keep, 'imprint.yaml'),
+        repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
+          'platforms: [linux/amd64]',
+          'base: oci:../tz-link-base-out:latest',
+        ]),
+      );
+      assertOk(
+        await imprint(['build', keep, '-o', `oci:${join(work, 'tz-keep-out')}`, '--no-attest']),
+        'keep',
+      );
+      const kept = await readLayerFiles(
+        await readImageSet(parseReference(`oci:${join(work, 'tz-keep-out')}`)),
+      );
+      assert.equal(kept.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+      assert.equal(kept.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it("sets the zone of a base with trixie's tzdata as its postinst would: no /etc/timezone where the base has none", async () => {
+    const base = await spec('trixie-base', [
+      'files:',
+      '  - {source: zoneinfo/, target: /usr/share/zoneinfo/}',
+      '  - {source: postinst, target: /var/lib/dpkg/info/tzdata.postinst}',
+    ]);
+    await mkdir(join(base, 'zoneinfo', 'Europe'), { recursive: true });
+    await writeFile(join(base, 'zoneinfo', 'Europe', 'Berlin'), 'TZif berlin');
+    await writeFile(join(base, 'postinst'), TRIXIE_POSTINST);
+    assertOk(
+      await imprint(['build', base, '-o', `oci:${join(work, 'trixie-base-out')}`, '--no-attest']),
+      'base',
+    );
+    const app = await spec('trixie-app', ['base: oci:../trixie-base-out:latest', 'timezone: Europe/Berlin']);
+    assertOk(
+      await imprint(['build', app, '-o', `oci:${join(work, 'trixie-app-out')}`, '--no-attest']),
+      'app',
+    );
+    const files = await readLayerFiles(
+      await readImageSet(parseReference(`oci:${join(work, 'trixie-app-out')}`)),
+    );
+    assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
+    assert.equal(files.get('etc/timezone'), undefined);
   });
 });

@@ -110,7 +110,7 @@ describe('refuseHidingDirectories', () => {
     assert.throws(() => refuseHidingDirectories(lower, link, entries('/usr/bin/python3/')), {
       code: 'VFS_CONFLICT',
       message:
-        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/bin\/python3\.11 is a file from python3\.11-minimal; files\[0\] would replace it with a directory \(to hold \/usr\/bin\/python3\/hello\.py\)/,
+        /^imprint\.yaml:3:5: files\[0\]\.target: \/usr\/bin\/python3 \(a symbolic link from python3 to \/usr\/bin\/python3\.11\): \/usr\/bin\/python3\.11 is a file from python3\.11-minimal; files\[0\] would replace it with a directory \(to hold \/usr\/bin\/python3\/hello\.py\)/,
     });
     // A base image's file: refuseReplacingFiles checks directories alone (changeset checks the base's).
     const base = new FileTree(dirMeta);
@@ -124,6 +124,39 @@ describe('refuseHidingDirectories', () => {
       code: 'VFS_CONFLICT',
       message:
         /files\[1\]\.target: \/etc\/motd is a file from base; files\[1\] would replace it with a directory/,
+    });
+  });
+
+  it('follows a link to a directory that a directory source targets exactly (merged /usr /lib); a link to a file is refused, also for an empty source', () => {
+    // files: {source: libs/, target: /lib} (or /lib/): the files tree holds the directory lib itself.
+    const into = new FileTree(dirMeta);
+    into.add('lib', { kind: 'dir', ...dirMeta, origin: 'files[0]' });
+    into.add('lib/libx.so', file('files[0]'));
+    refuseHidingDirectories(packagesTree(), into, entries('/lib'));
+    const lower = packagesTree();
+    lower.add('etc/motd', file('base-files'));
+    lower.add('etc/greeting', {
+      kind: 'symlink',
+      target: 'motd',
+      ...dirMeta,
+      mode: 0o777,
+      origin: 'files[0]',
+    });
+    lower.add('etc/nowhere', {
+      kind: 'symlink',
+      target: '/srv/x',
+      ...dirMeta,
+      mode: 0o777,
+      origin: 'files[0]',
+    });
+    const empty = new FileTree(dirMeta);
+    empty.add('etc/nowhere', { kind: 'dir', ...dirMeta, origin: 'files[1]' });
+    refuseHidingDirectories(lower, empty, entries('/etc/greeting', '/etc/nowhere'));
+    empty.add('etc/greeting', { kind: 'dir', ...dirMeta, origin: 'files[1]' });
+    assert.throws(() => refuseHidingDirectories(lower, empty, entries('/etc/greeting', '/etc/greeting/')), {
+      code: 'VFS_CONFLICT',
+      message:
+        /^imprint\.yaml:4:5: files\[1\]\.target: \/etc\/greeting \(a symbolic link from files\[0\] to \/etc\/motd\): \/etc\/motd is a file from base-files; files\[1\] would replace it with a directory and drop it$/,
     });
   });
 });

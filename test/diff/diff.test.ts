@@ -304,7 +304,7 @@ describe('diff: descriptors', () => {
     return index.manifests[0] as Descriptor;
   }
 
-  test('an index on one side and the same image as a bare manifest on the other: an index difference', async () => {
+  test('an index on one side and the same image as a bare manifest on the other: one wrapper difference, which --semantic hides', async () => {
     const a = await buildImage(store, baseSpec());
     const manifest = await manifestOf(a);
     const bare: ImageSet = {
@@ -315,6 +315,23 @@ describe('diff: descriptors', () => {
     assert.equal(r.identical, false);
     assert.deepEqual(kinds(r), ['index']);
     assert.equal(r.differences[0]!.field, 'manifests[0]');
+    assert.equal(r.differences[0]!.class, 'wrapper');
+    assert.equal(r.differences[0]!.severity, 'low');
+    const semantic = await diffImageSets(a, bare, { ignore: semanticIgnores() });
+    assert.equal(semantic.identical, true);
+    assert.deepEqual(semantic.ignored, { wrapper: 1 });
+    assert.deepEqual(semantic.platforms, ['linux/amd64']);
+    // Another image in the other wrapper: its content difference is what --semantic reports.
+    const b = await buildImage(
+      store,
+      replace(baseSpec(), 'usr/tool', () => file('usr/tool', 'changed', { mode: 0o755 })),
+    );
+    const bareB: ImageSet = {
+      index: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [await manifestOf(b)] },
+      blobs: b.blobs,
+    };
+    const changed = await diffImageSets(a, bareB, { ignore: semanticIgnores() });
+    assert.deepEqual(kinds(changed), ['content']);
   });
 
   test('one layer blob described otherwise (media type, annotations): manifest differences', async () => {

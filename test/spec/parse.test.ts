@@ -291,6 +291,34 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
     assert.match(issue.message, /did you mean entrypoint\?/);
   });
 
+  it("says what to write for a Dockerfile instruction's name, not the nearest key", () => {
+    const expose = oneIssue('version: 1\nexpose: [8080]\n', 'expose', 2);
+    assert.equal(expose.suggestion, undefined);
+    assert.match(expose.message, /^unknown key "expose"; EXPOSE is exposedPorts: \[8080, 53\/udp\]/);
+    assert.match(
+      oneIssue('version: 1\nSTOPSIGNAL: SIGINT\n', 'STOPSIGNAL', 2).message,
+      /STOPSIGNAL is stopSignal: SIGQUIT/,
+    );
+    assert.match(
+      oneIssue('version: 1\nhealthcheck: {test: [CMD, true]}\n', 'healthcheck', 2).message,
+      /--health-cmd/,
+    );
+    assert.match(
+      oneIssue('version: 1\nfrom: debian:bookworm\n', 'from', 2).message,
+      /base: \(e\.g\. base: debian:bookworm\)/,
+    );
+    // A Dockerfile's shell form: a string, which nothing would split or run through /bin/sh -c.
+    assert.match(
+      oneIssue('version: 1\ncmd: /app/run.sh --flag\n', 'cmd', 2).message,
+      /expected a list of arguments in exec form \(\[\/app\/run\.sh, --flag\]; a string is not run by a shell\), found the string/,
+    );
+    // Only at the top: a nested key of that name gets the nearest valid key as before.
+    assert.doesNotMatch(
+      oneIssue('version: 1\naccounts: {ports: []}\n', 'accounts.ports', 2).message,
+      /EXPOSE/,
+    );
+  });
+
   it('suggests keys inside nested mappings and lists', () => {
     const text =
       'version: 1\nfiles:\n  - source: a\n    target: /a\n  - source: b\n    taget: /b\n    mdoe: "0644"\n';

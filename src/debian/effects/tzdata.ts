@@ -1,5 +1,6 @@
 // tzdata: /etc/localtime and /etc/timezone for the configured zone (Debian's default: Etc/UTC).
 import { ImprintError } from '../../errors.js';
+import type { FileTree } from '../../vfs/tree.js';
 import { type EffectWriter, isFile, writeFile, writeSymlink } from './tree-io.js';
 import type { EffectRule } from './types.js';
 
@@ -38,15 +39,29 @@ export function setTimezone(w: EffectWriter, zone: string, onlyIfPresent = false
   writeFile(w, '/etc/timezone', `${zone}\n`, { mode: 0o644 });
 }
 
+/**
+ * The zone the system is already set to, as tzdata's config script reads it when no zone is preseeded:
+ * /etc/localtime linking to a zone tzdata ships (a base image's, set by `ln -sf` before tzdata came).
+ * Cost: two lookups.
+ */
+export function configuredZone(tree: FileTree): string | undefined {
+  const link = tree.get('etc/localtime');
+  if (link?.kind !== 'symlink') return undefined;
+  const zone = /^(?:\/|(?:\.\.\/)+)usr\/share\/zoneinfo\/(.+)$/.exec(link.target)?.[1];
+  if (zone === undefined || !TIMEZONE_NAME.test(zone) || !isFile(tree, `/usr/share/zoneinfo/${zone}`))
+    return undefined;
+  return zone;
+}
+
 export const tzdataRule: EffectRule = {
   id: 'tzdata/localtime',
   package: 'tzdata',
   describe:
-    'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (trixie: only over an existing one; zone: option, default Etc/UTC)',
+    'postinst: /etc/localtime -> /usr/share/zoneinfo/<zone> and /etc/timezone "<zone>\\n" (trixie: only over an existing one; zone: option, else the zone an existing /etc/localtime links to, else Etc/UTC)',
   apply(ctx, pkg) {
     setTimezone(
       ctx.writer('tzdata'),
-      ctx.options.timezone ?? DEFAULT_TIMEZONE,
+      ctx.options.timezone ?? configuredZone(ctx.tree) ?? DEFAULT_TIMEZONE,
       timezoneFileOnlyIfPresent(pkg.postinst),
     );
   },
