@@ -303,6 +303,78 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('etc/transmission-daemon/settings.json'), ['660', 100, 101]);
     assert.deepEqual(meta('etc/transmission-daemon'), ['2775', 0, 101]);
   });
+  it("follows icinga2-common's setperm function (chown -R through a variable, then chmod); base-files' install_local_dir stays behind its guard", async () => {
+    const icinga: DebSpec = {
+      name: 'icinga2-common',
+      entries: [
+        { path: './etc/icinga2/icinga2.conf', content: 'include "constants.conf"\n', mode: 0o644 },
+        { path: './etc/icinga2/pki/', type: 'dir' },
+        { path: './etc/icinga2/pki/README', content: 'x\n', mode: 0o644 },
+        { path: './var/log/icinga2/', type: 'dir' },
+        { path: './var/lib/icinga2/', type: 'dir' },
+        { path: './usr/local/', type: 'dir' },
+      ],
+      controlFiles: {
+        // icinga2-common 2.13.6's postinst, shortened; base-files' install_local_dir beside it.
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'setperm() {',
+          '    ownopt=',
+          '    if [ "$1" = -R ]; then',
+          '        ownopt="-R"',
+          '        shift',
+          '    fi',
+          '    user="$1"',
+          '    group="$2"',
+          '    mode="$3"',
+          '    file="$4"',
+          '    shift 4',
+          '    if ! dpkg-statoverride --list "$file" >/dev/null 2>&1; then',
+          '      chown $ownopt "$user":"$group" "$file"',
+          '      chmod "$mode" "$file"',
+          '    fi',
+          '}',
+          'install_local_dir() {',
+          '  if [ -f "$DPKG_ROOT/etc/staff-group-for-usr-local" ]; then',
+          '    chown root:staff "$DPKG_ROOT$1" 2>/dev/null || true',
+          '    chmod 2775 "$DPKG_ROOT$1" 2> /dev/null || true',
+          '  fi',
+          '}',
+          'case "$1" in',
+          '    configure)',
+          '        if ! getent passwd nagios > /dev/null ; then',
+          '            adduser --system --group --home /var/lib/nagios \\',
+          '                    --disabled-login --force-badname nagios > /dev/null',
+          '        fi',
+          '        if ! dpkg-statoverride --list /etc/icinga2; then',
+          '            setperm nagios nagios 0750 /etc/icinga2',
+          '            setperm nagios nagios 0640 /etc/icinga2/icinga2.conf',
+          '            setperm -R nagios nagios 0700 /etc/icinga2/pki',
+          '        fi',
+          '        setperm nagios adm 2751 /var/log/icinga2',
+          '        setperm nagios nagios 0750 /var/lib/icinga2',
+          '        install_local_dir /usr/local',
+          '    ;;',
+          'esac',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, icinga]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // mmdebstrap of icinga2: these modes, nagios (here 100:101) as owner.
+    assert.deepEqual(meta('etc/icinga2'), ['750', 100, 101]);
+    assert.deepEqual(meta('etc/icinga2/icinga2.conf'), ['640', 100, 101]);
+    assert.deepEqual(meta('etc/icinga2/pki'), ['700', 100, 101]);
+    assert.deepEqual(meta('etc/icinga2/pki/README'), ['644', 100, 101], 'chown -R; chmod is not recursive');
+    assert.deepEqual(meta('var/log/icinga2'), ['2751', 100, 4]);
+    assert.deepEqual(meta('var/lib/icinga2'), ['750', 100, 101]);
+    assert.deepEqual(meta('usr/local'), ['755', 0, 0], 'no /etc/staff-group-for-usr-local: not root:staff');
+  });
 });
 
 describe('effects: templates a postinst installs with ucf or cp', () => {

@@ -3,9 +3,9 @@
 // openssh-client's ssh-agent setgid _ssh, cron's crontabs 1730 root:crontab, ...).
 import type { FileTree } from '../../vfs/tree.js';
 import { parseAccountCalls } from './adduser-parse.js';
-import { literalCalls } from './script-eval.js';
+import { type FileTest, literalCalls } from './script-eval.js';
 import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
-import { type EffectWriter, statPath } from './tree-io.js';
+import { type EffectWriter, statPath, treeFileTest } from './tree-io.js';
 import type { EffectRule, InstalledInfo } from './types.js';
 
 /** One call: a new owner and/or group, or a mode change, for absolute paths. */
@@ -16,11 +16,18 @@ export type PermCall =
 /**
  * The `chown [-R] USER[:GROUP] PATH...`, `chgrp [-R] GROUP PATH...` and `chmod [-R] MODE PATH...` calls
  * of a script whose arguments are literal (see `literalCalls`; every branch counts, as on a first
- * install) and whose paths are absolute. Other options, and `--reference`, skip the call. Pure.
+ * install) and whose paths are absolute. Other options, and `--reference`, skip the call. Shell
+ * functions run where they are called with literal arguments (icinga2-common's `setperm nagios nagios
+ * 0750 /etc/icinga2`); with `fileTest`, a branch testing a path decides as the tree does, so base-files'
+ * `install_local_dir` gives /usr/local to root:staff only where /etc/staff-group-for-usr-local exists.
+ * Pure when `fileTest` is.
  */
-export function parsePermCalls(script: string): PermCall[] {
+export function parsePermCalls(script: string, fileTest?: FileTest): PermCall[] {
   const out: PermCall[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install)\s/.test(c), {
+    functions: fileTest !== undefined,
+    ...(fileTest === undefined ? {} : { fileTest }),
+  });
   for (const words of found.calls) {
     const dirs = installDirs(words);
     if (dirs !== undefined) {
@@ -242,7 +249,7 @@ export const postinstPermsRule: EffectRule = {
       const w = ctx.writer(pkg.name);
       const failed = new Map<string, string>(); // path -> the account its chown named
       const withheld = new Set<string>(); // accounts a setuid or setgid bit was meant for
-      for (const call of parsePermCalls(pkg.postinst)) {
+      for (const call of parsePermCalls(pkg.postinst, treeFileTest(ctx.tree))) {
         const missing = await missingAccount(ctx.tree, call);
         if (missing !== undefined) {
           for (const p of call.paths)
