@@ -849,6 +849,27 @@ describe('effects: configuration files', () => {
     const none = await install([{ name: 'libc-bin', entries: [] }]);
     assert.equal(none.tree.get('etc/nsswitch.conf'), undefined);
   });
+
+  it("enables icinga2's default features as its postinst's `icinga2 feature enable` does (mmdebstrap's links)", async () => {
+    const available = ['api', 'checker', 'mainlog', 'notification'];
+    const { tree } = await install([
+      {
+        name: 'icinga2-bin',
+        entries: [
+          ...available.map((f) => ({
+            path: `./etc/icinga2/features-available/${f}.conf`,
+            content: `${f}\n`,
+          })),
+          { path: './etc/icinga2/features-enabled/', type: 'dir' as const },
+        ],
+      },
+    ]);
+    for (const f of ['checker', 'mainlog', 'notification']) {
+      const node = tree.get(`etc/icinga2/features-enabled/${f}.conf`);
+      assert.equal(node?.kind === 'symlink' ? node.target : undefined, `../features-available/${f}.conf`, f);
+    }
+    assert.equal(tree.get('etc/icinga2/features-enabled/api.conf'), undefined, 'api is not a default');
+  });
 });
 
 describe('effects: update-alternatives', () => {

@@ -261,6 +261,20 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ),
   },
   {
+    id: 'icinga2-bin/default-features',
+    package: 'icinga2-bin',
+    describe:
+      "postinst's `icinga2 feature enable checker notification mainlog` on a fresh install: /etc/icinga2/features-enabled/NAME.conf -> ../features-available/NAME.conf (without the checker the daemon runs no checks, without mainlog it logs nothing)",
+    actions: ['checker', 'notification', 'mainlog'].map(
+      (name): EffectAction => ({
+        op: 'link',
+        path: `/etc/icinga2/features-enabled/${name}.conf`,
+        target: `../features-available/${name}.conf`,
+        if: `/etc/icinga2/features-available/${name}.conf`,
+      }),
+    ),
+  },
+  {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
     describe:
