@@ -1046,6 +1046,45 @@ describe('effects: update-alternatives', () => {
     assert.equal(link(tree, 'etc/alternatives/pager'), '/bin/more');
     assert.equal(link(tree, 'usr/bin/pager'), '/etc/alternatives/pager');
   });
+
+  it("registers PostgreSQL's man pages as postgresql-common's _link_manpages does, from the packages' files (mmdebstrap's database files)", async () => {
+    const man = (v: string, pages: string[]) =>
+      pages.map((p) => ({ path: `./usr/share/postgresql/${v}/man/man${p.split('.')[1]}/${p}`, content: p }));
+    const postinst = (kind: string) =>
+      `#!/bin/sh\nset -e\nVERSION=\${DPKG_MAINTSCRIPT_PACKAGE##*-}\n. /usr/share/postgresql-common/maintscripts-functions\nif [ "$1" = configure ]; then\n    ${kind} $VERSION "$2"\nfi\n`;
+    const { tree, result } = await install([
+      {
+        name: 'postgresql-client-15',
+        entries: man('15', ['psql.1.gz', 'clusterdb.1.gz', 'ABORT.7.gz']),
+        controlFiles: { postinst: postinst('configure_client_version') },
+      },
+      {
+        name: 'postgresql-15',
+        entries: [
+          ...man('15', ['postmaster.1.gz', 'postgres.1.gz', 'initdb.1.gz']),
+          { path: './usr/share/postgresql/15/man/man3/', type: 'dir' as const },
+        ],
+        controlFiles: { postinst: postinst('configure_version') },
+      },
+    ]);
+    assert.equal(link(tree, 'usr/share/man/man1/psql.1.gz'), '/etc/alternatives/psql.1.gz');
+    assert.equal(link(tree, 'etc/alternatives/psql.1.gz'), '/usr/share/postgresql/15/man/man1/psql.1.gz');
+    assert.equal(link(tree, 'usr/share/man/man7/ABORT.7.gz'), '/etc/alternatives/ABORT.7.gz');
+    assert.equal(link(tree, 'etc/alternatives/initdb.1.gz'), '/usr/share/postgresql/15/man/man1/initdb.1.gz');
+    assert.equal(tree.get('usr/share/man/man1/psql.1.gz')?.origin, 'postgresql-client-15');
+    // The layout of bookworm's files (psql.1.gz: 303 slaves, postmaster.1.gz: 24), byte for byte.
+    assert.equal(
+      await text(tree, 'var/lib/dpkg/alternatives/psql.1.gz'),
+      'auto\n/usr/share/man/man1/psql.1.gz\nABORT.7.gz\n/usr/share/man/man7/ABORT.7.gz\nclusterdb.1.gz\n/usr/share/man/man1/clusterdb.1.gz\n\n' +
+        '/usr/share/postgresql/15/man/man1/psql.1.gz\n150\n/usr/share/postgresql/15/man/man7/ABORT.7.gz\n/usr/share/postgresql/15/man/man1/clusterdb.1.gz\n\n',
+    );
+    assert.equal(
+      await text(tree, 'var/lib/dpkg/alternatives/postmaster.1.gz'),
+      'auto\n/usr/share/man/man1/postmaster.1.gz\ninitdb.1.gz\n/usr/share/man/man1/initdb.1.gz\npostgres.1.gz\n/usr/share/man/man1/postgres.1.gz\n\n' +
+        '/usr/share/postgresql/15/man/man1/postmaster.1.gz\n150\n/usr/share/postgresql/15/man/man1/initdb.1.gz\n/usr/share/postgresql/15/man/man1/postgres.1.gz\n\n',
+    );
+    assert.deepEqual(result.warnings, []);
+  });
 });
 
 describe('removal list', () => {
