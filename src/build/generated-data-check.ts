@@ -15,8 +15,8 @@ interface GeneratedData {
   output: string;
   tool: string;
   consequence: string;
-  /** A file that, when present, serves instead of the output (a configuration written by hand). */
-  instead?: string;
+  /** Files that, when present, serve instead of the output (a configuration written by hand). */
+  instead?: string | readonly string[];
   /** What to do, when not to run the tool at start. */
   fix?: string;
 }
@@ -65,6 +65,17 @@ const GENERATED: readonly GeneratedData[] = [
     consequence: 'freshclam does not run ("Can\'t open/parse the config file")',
     fix: 'write /etc/clamav/freshclam.conf with files',
   },
+  // Secrets a postinst generates at random: no reproducible image can hold them, and a published one
+  // should not.
+  {
+    dir: '/usr/sbin',
+    suffix: 'sshd',
+    output: '/etc/ssh/ssh_host_ed25519_key',
+    instead: ['/etc/ssh/ssh_host_rsa_key', '/etc/ssh/ssh_host_ecdsa_key'],
+    tool: "openssh-server's postinst (`ssh-keygen -A`: random keys, which a reproducible image cannot hold and a published one should not)",
+    consequence: 'sshd exits at start ("sshd: no hostkeys available -- exiting.")',
+    fix: 'run `ssh-keygen -A` and `mkdir -p /run/sshd` (which its init script makes) when the container starts, or mount host keys into /etc/ssh',
+  },
   {
     dir: '/usr/share/privoxy',
     suffix: 'config',
@@ -106,11 +117,30 @@ export function generatedDataNotes(tree: FileTree): string[] {
     if (
       sources.length === 0 ||
       exists(tree, g.output) ||
-      (g.instead !== undefined && exists(tree, g.instead))
+      [g.instead ?? []].flat().some((p) => exists(tree, p))
     )
       continue;
     notes.push(
       `the image has ${g.dir}/${g.suffix.startsWith('.') ? '*' : ''}${g.suffix} but no ${g.output}, which Debian's scripts make with ${g.tool} and imprint does not: ${g.consequence}; ${g.fix ?? `run \`${g.tool}\` when the container starts, or build on a base image that has it`}`,
+    );
+  }
+  return [...notes, ...postgresClusterNotes(tree)];
+}
+
+/**
+ * postgresql-V's postinst creates the cluster `V main` with pg_createcluster: initdb writes a data
+ * directory with a random system identifier and the build's clock, so imprint does not, and the
+ * server has nothing to start. A warning per server version (/usr/lib/postgresql/V/bin/postgres)
+ * without a `postgresql.conf` under /etc/postgresql/V. Cost: lists two directories per version.
+ */
+function postgresClusterNotes(tree: FileTree): string[] {
+  const notes: string[] = [];
+  for (const v of childNames(tree, resolvePath(tree, '/usr/lib/postgresql'))) {
+    if (!exists(tree, `/usr/lib/postgresql/${v}/bin/postgres`)) continue;
+    const clusters = childNames(tree, resolvePath(tree, `/etc/postgresql/${v}`));
+    if (clusters.some((c) => exists(tree, `/etc/postgresql/${v}/${c}/postgresql.conf`))) continue;
+    notes.push(
+      `the image has PostgreSQL ${v}'s server but no cluster: postgresql-${v}'s postinst creates \`${v} main\` with pg_createcluster, whose initdb writes a random system identifier, and imprint does not, so pg_ctlcluster and the postgresql service find nothing to start; run \`pg_createcluster ${v} main\` when the container starts and /etc/postgresql/${v}/main is missing (after \`make-ssl-cert generate-default-snakeoil\` if the cluster should have ssl: ssl-cert's key is random too), or run /usr/lib/postgresql/${v}/bin/initdb on a volume`,
     );
   }
   return notes;
