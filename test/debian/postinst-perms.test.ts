@@ -438,6 +438,47 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
     assert.deepEqual(meta('var/lib/chrony').slice(1, 4), ['750', 100, 100]);
     assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
   });
+
+  it("creates rabbitmq-env.conf with install -m 0644 -o rabbitmq -g rabbitmq, as rabbitmq-server's postinst does (mmdebstrap: 0644 rabbitmq:rabbitmq)", async () => {
+    const rabbitmq: DebSpec = {
+      name: 'rabbitmq-server',
+      entries: [
+        { path: './usr/share/rabbitmq/rabbitmq-env.conf', content: '# env\n', mode: 0o644 },
+        { path: './usr/share/rabbitmq/rabbitmq.conf.example', content: '# example\n', mode: 0o644 },
+        { path: './etc/rabbitmq/', type: 'dir' },
+      ],
+      controlFiles: {
+        // rabbitmq-server 3.10.8's postinst, shortened.
+        postinst: [
+          'if ! getent group rabbitmq >/dev/null; then',
+          '\taddgroup --system rabbitmq',
+          'fi',
+          'if ! getent passwd rabbitmq >/dev/null; then',
+          '\tadduser --system --ingroup rabbitmq --home /var/lib/rabbitmq --no-create-home --disabled-login rabbitmq',
+          'fi',
+          'mkdir -p /etc/rabbitmq',
+          'chown rabbitmq:rabbitmq /etc/rabbitmq',
+          'if [ -r /usr/share/rabbitmq/rabbitmq-env.conf ] && ! [ -e /etc/rabbitmq/rabbitmq-env.conf ] ; then',
+          '\tinstall -m 0644 -o rabbitmq -g rabbitmq /usr/share/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/rabbitmq-env.conf',
+          'fi',
+          'install /usr/share/rabbitmq/rabbitmq.conf.example /etc/rabbitmq/example.conf',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\n'), rabbitmq]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('etc/rabbitmq/rabbitmq-env.conf'), ['file', '644', 100, 100, EPOCH]);
+    assert.deepEqual(
+      meta('etc/rabbitmq/example.conf'),
+      ['file', '755', 0, 0, EPOCH],
+      "install's default mode",
+    );
+    assert.deepEqual(meta('etc/rabbitmq').slice(2, 4), [100, 100]);
+  });
 });
 
 describe('effects: files a postinst touches and then chowns', () => {

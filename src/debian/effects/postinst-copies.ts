@@ -1,18 +1,23 @@
 // Files a postinst creates: configuration installed from a shipped template, `ucf SRC DEST`
-// (chrony.conf, chrony.keys, ...) and `cp SRC DEST` (memcached.conf), and empty files it `touch`es or
+// (chrony.conf, chrony.keys, ...), `cp SRC DEST` (memcached.conf) and `install [-m MODE] [-o USER]
+// [-g GROUP] SRC DEST` (rabbitmq-env.conf), and empty files it `touch`es or
 // directories it `mkdir`s and then gives an owner or mode (nginx-common's and apache2's log files,
 // bind9's /var/lib/bind), with literal arguments.
-import { installDirs, parsePermCalls } from './postinst-perms.js';
+import { installCall, installDirs, parseMode, parsePermCalls } from './postinst-perms.js';
 import { literalCalls } from './script-eval.js';
-import { configureOrder } from './system-accounts.js';
+import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
 import { exists, isDir, makeDir, putNode, statPath, writeFile } from './tree-io.js';
 import type { EffectRule } from './types.js';
 
-/** One template install: `preserve` keeps the source's mode and mtime (`cp -p`/`-a`, ucf). */
+/**
+ * One template install: `preserve` keeps the source's mode and mtime (`cp -p`/`-a`, ucf); `install`
+ * gives `mode` (0755 unless -m) and the owner it names.
+ */
 export interface TemplateCopy {
   from: string;
   to: string;
   preserve: boolean;
+  install?: { mode: number; user?: string; group?: string };
 }
 
 const UCF_FLAGS = new Set(['--three-way', '--debconf-ok', '--verbose', '-v', '--three_way', '-3']);
@@ -23,8 +28,23 @@ const UCF_FLAGS = new Set(['--three-way', '--debconf-ok', '--verbose', '-v', '--
  */
 export function parseTemplateCopies(script: string): TemplateCopy[] {
   const out: TemplateCopy[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(ucf|cp)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(ucf|cp|install)\s/.test(c));
   for (const words of found.calls) {
+    const inst = installCall(words);
+    if (inst !== undefined) {
+      const { paths, mode, user, group } = inst.install;
+      const [from, to] = paths;
+      if (inst.directory || paths.length !== 2 || from === undefined || to === undefined) continue;
+      if (!/^\/usr\/(share|lib)\//.test(from)) continue;
+      const bits = parseMode(mode ?? '755', 0) as number;
+      out.push({
+        from,
+        to,
+        preserve: false,
+        install: { mode: bits, ...(user ? { user } : {}), ...(group ? { group } : {}) },
+      });
+      continue;
+    }
     const at = words.findIndex((w) => /(^|\/)(ucf|cp)$/.test(w));
     if (at < 0) continue;
     const ucf = (words[at] as string).endsWith('ucf');
@@ -60,10 +80,10 @@ export const templateCopiesRule: EffectRule = {
   id: 'postinst/ucf-cp',
   package: null,
   describe:
-    'postinst ucf SRC DEST and cp SRC DEST of shipped templates (chrony.conf, memcached.conf): DEST created when missing',
+    'postinst ucf SRC DEST, cp SRC DEST and install [-m MODE] [-o USER] [-g GROUP] SRC DEST of shipped templates (chrony.conf, memcached.conf, rabbitmq-env.conf): DEST created when missing',
   async apply(ctx) {
     for (const pkg of configureOrder(ctx.installed)) {
-      if (pkg.postinst === undefined || !/\b(ucf|cp)\s/.test(pkg.postinst)) continue;
+      if (pkg.postinst === undefined || !/\b(ucf|cp|install)\s/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
       for (const c of parseTemplateCopies(pkg.postinst)) {
         const src = statPath(ctx.tree, c.from);
@@ -71,11 +91,12 @@ export const templateCopiesRule: EffectRule = {
         const into = statPath(ctx.tree, c.to)?.node.kind === 'dir';
         const dest = into ? `${c.to.replace(/\/+$/, '')}/${c.from.replace(/^.*\//, '')}` : c.to;
         if (exists(ctx.tree, dest) || ctx.tree.get(ctx.tree.resolveParents(dest)) !== undefined) continue;
+        const inst = c.install;
         putNode(w, dest, {
           ...src.node,
-          uid: 0,
-          gid: 0,
-          ...(c.preserve ? {} : { mode: src.node.mode & 0o755, mtime: ctx.epoch }),
+          uid: (inst?.user === undefined ? undefined : await lookupUid(ctx.tree, inst.user)) ?? 0,
+          gid: (inst?.group === undefined ? undefined : await lookupGid(ctx.tree, inst.group)) ?? 0,
+          ...(c.preserve ? {} : { mode: inst?.mode ?? src.node.mode & 0o755, mtime: ctx.epoch }),
         });
       }
     }

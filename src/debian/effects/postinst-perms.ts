@@ -108,6 +108,19 @@ export interface InstallDirs {
  * undefined for any other call, other options or paths that are not absolute. Pure.
  */
 export function installDirs(words: readonly string[]): InstallDirs | undefined {
+  const call = installCall(words);
+  return call?.directory ? call.install : undefined;
+}
+
+/**
+ * An `install [-d] [-o USER] [-g GROUP] [-m MODE] PATH...` call: `directory` for `-d`; else its paths
+ * are SOURCE... DEST (rabbitmq-server's `install -m 0644 -o rabbitmq -g rabbitmq TEMPLATE CONF`).
+ * Undefined for any other call, other options (`-p` and `-D` excepted), bad names or modes, or paths
+ * that are not absolute. Pure.
+ */
+export function installCall(
+  words: readonly string[],
+): { directory: boolean; install: InstallDirs } | undefined {
   const at = words.findIndex((w) => /(^|\/)install$/.test(w));
   if (at < 0) return undefined;
   const out: InstallDirs = { paths: [] };
@@ -117,6 +130,7 @@ export function installDirs(words: readonly string[]): InstallDirs | undefined {
     const a = args[i] as string;
     const m = /^(?:-([ogm])(.*)|--(owner|group|mode)=(.*))$/.exec(a);
     if (a === '-d' || a === '--directory') directory = true;
+    else if (a === '-p' || a === '-D') continue;
     else if (m !== null) {
       const key = (
         { o: 'user', owner: 'user', g: 'group', group: 'group', m: 'mode', mode: 'mode' } as const
@@ -128,9 +142,11 @@ export function installDirs(words: readonly string[]): InstallDirs | undefined {
     else out.paths.push(a.length > 1 ? a.replace(/\/+$/, '') : a);
   }
   const names = [out.user, out.group].filter((n) => n !== undefined);
-  if (!directory || out.paths.length === 0 || !names.every(isName)) return undefined;
+  if (out.paths.length === 0 || !names.every(isName)) return undefined;
   if (out.mode !== undefined && parseMode(out.mode, 0) === undefined) return undefined;
-  return out.paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p)) ? out : undefined;
+  return out.paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))
+    ? { directory, install: out }
+    : undefined;
 }
 
 /** The options of chown/chgrp/chmod that change nothing imprint models but -R (recursive). */
