@@ -850,6 +850,21 @@ describe('effects: configuration files', () => {
     assert.equal(none.tree.get('etc/nsswitch.conf'), undefined);
   });
 
+  it("writes exim4-config's /etc/aliases when missing (mmdebstrap's file); a spec's own is kept", async () => {
+    const { tree } = await install([
+      { name: 'exim4-config', entries: [{ path: './etc/exim4/', type: 'dir' }] },
+    ]);
+    assert.equal(
+      await text(tree, 'etc/aliases'),
+      '# /etc/aliases\nmailer-daemon: postmaster\npostmaster: root\nnobody: root\nhostmaster: root\nusenet: root\nnews: root\nwebmaster: root\nwww: root\nftp: root\nabuse: root\nnoc: root\nsecurity: root\n',
+    );
+    assert.equal(tree.get('etc/aliases')?.mode, 0o644);
+    const own = await install([
+      { name: 'exim4-config', entries: [{ path: './etc/aliases', content: 'root: admin\n' }] },
+    ]);
+    assert.equal(await text(own.tree, 'etc/aliases'), 'root: admin\n');
+  });
+
   it("enables icinga2's default features as its postinst's `icinga2 feature enable` does (mmdebstrap's links)", async () => {
     const available = ['api', 'checker', 'mainlog', 'notification'];
     const { tree } = await install([

@@ -261,6 +261,19 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ),
   },
   {
+    id: 'exim4-config/aliases',
+    package: 'exim4-config',
+    describe:
+      "postinst's writealiases for a missing /etc/aliases (the routers of Debian's exim4 configuration read it; without it they defer every local delivery); debconf's postmaster recipient is empty by default, so no root line",
+    actions: [
+      {
+        op: 'write',
+        path: '/etc/aliases',
+        text: `# /etc/aliases\nmailer-daemon: postmaster\n${['postmaster', 'nobody', 'hostmaster', 'usenet', 'news', 'webmaster', 'www', 'ftp', 'abuse', 'noc', 'security'].map((n) => `${n}: root\n`).join('')}`,
+      },
+    ],
+  },
+  {
     id: 'icinga2-bin/default-features',
     package: 'icinga2-bin',
     describe:
