@@ -124,17 +124,23 @@ export function generatedDataNotes(tree: FileTree): string[] {
       `the image has ${g.dir}/${g.suffix.startsWith('.') ? '*' : ''}${g.suffix} but no ${g.output}, which Debian's scripts make with ${g.tool} and imprint does not: ${g.consequence}; ${g.fix ?? `run \`${g.tool}\` when the container starts, or build on a base image that has it`}`,
     );
   }
-  return [...notes, ...postgresClusterNotes(tree)];
+  return [...notes, ...databaseNotes(tree)];
 }
 
 /**
- * postgresql-V's postinst creates the cluster `V main` with pg_createcluster: initdb writes a data
- * directory with a random system identifier and the build's clock, so imprint does not, and the
- * server has nothing to start. A warning per server version (/usr/lib/postgresql/V/bin/postgres)
- * without a `postgresql.conf` under /etc/postgresql/V. Cost: lists two directories per version.
+ * Database servers whose postinst initialises their data directory: postgresql-V's creates the cluster
+ * `V main` with pg_createcluster (initdb writes a random system identifier), mariadb-server's runs
+ * mysql_install_db into /var/lib/mysql (tables stamped with the build's clock). imprint does neither,
+ * and the server has nothing to start. A warning per PostgreSQL server version
+ * (/usr/lib/postgresql/V/bin/postgres) without a `postgresql.conf` under /etc/postgresql/V, and for
+ * mariadbd without /var/lib/mysql/mysql. Cost: lists two directories per version.
  */
-function postgresClusterNotes(tree: FileTree): string[] {
+function databaseNotes(tree: FileTree): string[] {
   const notes: string[] = [];
+  if (exists(tree, '/usr/sbin/mariadbd') && !exists(tree, '/var/lib/mysql/mysql'))
+    notes.push(
+      "the image has MariaDB's server but no data directory: mariadb-server's postinst makes /var/lib/mysql with mysql_install_db, and imprint does not, so mariadbd exits at start (\"Can't change dir to '/var/lib/mysql/'\"); run `mariadb-install-db --user=mysql --datadir=/var/lib/mysql` when the container starts and /var/lib/mysql/mysql is missing, or mount an initialised data directory there",
+    );
   for (const v of childNames(tree, resolvePath(tree, '/usr/lib/postgresql'))) {
     if (!exists(tree, `/usr/lib/postgresql/${v}/bin/postgres`)) continue;
     const clusters = childNames(tree, resolvePath(tree, `/etc/postgresql/${v}`));

@@ -106,4 +106,14 @@ describe('generated data check', () => {
     assert.deepEqual(generatedDataNotes(tree([...server, '/etc/postgresql/15/main/postgresql.conf'])), []);
     assert.deepEqual(generatedDataNotes(tree(['/usr/lib/postgresql/15/bin/psql'])), [], 'the client only');
   });
+
+  test('a MariaDB server without its data directory (mysql_install_db runs in its postinst) is warned about', () => {
+    const [note, ...rest] = generatedDataNotes(tree(['/usr/sbin/mariadbd']));
+    assert.deepEqual(rest, []);
+    assert.match(
+      note!,
+      /^the image has MariaDB's server but no data directory: .*mariadb-install-db --user=mysql/,
+    );
+    assert.deepEqual(generatedDataNotes(tree(['/usr/sbin/mariadbd', '/var/lib/mysql/mysql/db.frm'])), []);
+  });
 });
