@@ -865,6 +865,17 @@ describe('effects: configuration files', () => {
     assert.equal(await text(own.tree, 'etc/aliases'), 'root: admin\n');
   });
 
+  /** sha256 of bookworm's /etc/mysql/debian.cnf in an mmdebstrap install of mariadb-server 1:10.11. */
+  const MARIADB_DEBIAN_CNF_SHA256 = '18b2e9f179dabe8762a77b297f803c958a3ed9642aaa5ba184e8d56bc1cfda9a';
+  it("writes mariadb-server's /etc/mysql/debian.cnf 0600 when missing, as its postinst's echo lines do (mmdebstrap's file)", async () => {
+    const { tree } = await install([
+      { name: 'mariadb-server', entries: [{ path: './etc/mysql/', type: 'dir' }] },
+    ]);
+    const cnf = await text(tree, 'etc/mysql/debian.cnf');
+    assert.equal(createHash('sha256').update(cnf).digest('hex'), MARIADB_DEBIAN_CNF_SHA256);
+    assert.equal(tree.get('etc/mysql/debian.cnf')?.mode, 0o600);
+  });
+
   it("enables icinga2's default features as its postinst's `icinga2 feature enable` does (mmdebstrap's links)", async () => {
     const available = ['api', 'checker', 'mainlog', 'notification'];
     const { tree } = await install([

@@ -274,6 +274,37 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ],
   },
   {
+    id: 'mariadb-server/debian-cnf',
+    package: 'mariadb-server',
+    describe:
+      'postinst: /etc/mysql/debian.cnf (0600 root) when missing, the obsolete-file notice and the root@localhost client sections its echo lines write; the init script, logrotate and debian-start run the tools with --defaults-file=/etc/mysql/debian.cnf, which fail without it',
+    actions: [
+      {
+        op: 'write',
+        path: '/etc/mysql/debian.cnf',
+        mode: 0o600,
+        text: [
+          '# THIS FILE IS OBSOLETE. STOP USING IT IF POSSIBLE.',
+          '# This file exists only for backwards compatibility for',
+          "# tools that run '--defaults-file=/etc/mysql/debian.cnf'",
+          '# and have root level access to the local filesystem.',
+          "# With those permissions one can run 'mariadb' directly",
+          '# anyway thanks to unix socket authentication and hence',
+          '# this file is useless. See package README for more info.',
+          '[client]',
+          'host     = localhost',
+          'user     = root',
+          '[mysql_upgrade]',
+          'host     = localhost',
+          'user     = root',
+          '# THIS FILE WILL BE REMOVED IN A FUTURE DEBIAN RELEASE.',
+          '',
+        ].join('\n'),
+        if: '/etc/mysql',
+      },
+    ],
+  },
+  {
     id: 'icinga2-bin/default-features',
     package: 'icinga2-bin',
     describe:
