@@ -439,6 +439,52 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
     assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
   });
 
+  it("copies tomcat10's default ROOT webapp with cp -r when missing, as its postinst does (mmdebstrap: root, 0755 and 0644)", async () => {
+    const tomcat: DebSpec = {
+      name: 'tomcat10',
+      entries: [
+        {
+          path: './usr/share/tomcat10-root/default_root/META-INF/context.xml',
+          content: '<Context/>\n',
+          mode: 0o644,
+        },
+        {
+          path: './usr/share/tomcat10-root/default_root/index.html',
+          content: '<h1>It works !</h1>\n',
+          mode: 0o664,
+        },
+        { path: './var/lib/tomcat10/webapps/', type: 'dir' },
+      ],
+      controlFiles: {
+        postinst: [
+          'if [ ! -d /var/lib/tomcat10/webapps/ROOT ]; then',
+          '    cp -r /usr/share/tomcat10-root/default_root /var/lib/tomcat10/webapps/ROOT',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([tomcat]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT'), ['dir', '755', 0, 0, EPOCH]);
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT/META-INF'), ['dir', '755', 0, 0, EPOCH]);
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT/META-INF/context.xml'), [
+      'file',
+      '644',
+      0,
+      0,
+      EPOCH,
+    ]);
+    assert.deepEqual(
+      meta('var/lib/tomcat10/webapps/ROOT/index.html'),
+      ['file', '644', 0, 0, EPOCH],
+      'umask 022',
+    );
+  });
+
   it("creates rabbitmq-env.conf with install -m 0644 -o rabbitmq -g rabbitmq, as rabbitmq-server's postinst does (mmdebstrap: 0644 rabbitmq:rabbitmq)", async () => {
     const rabbitmq: DebSpec = {
       name: 'rabbitmq-server',

@@ -6,7 +6,16 @@
 import { installCall, installDirs, parseMode, parsePermCalls } from './postinst-perms.js';
 import { literalCalls } from './script-eval.js';
 import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
-import { exists, isDir, makeDir, putNode, statPath, writeFile } from './tree-io.js';
+import {
+  childNames,
+  type EffectWriter,
+  exists,
+  isDir,
+  makeDir,
+  putNode,
+  statPath,
+  writeFile,
+} from './tree-io.js';
 import type { EffectRule } from './types.js';
 
 /**
@@ -18,6 +27,8 @@ export interface TemplateCopy {
   to: string;
   preserve: boolean;
   install?: { mode: number; user?: string; group?: string };
+  /** `cp -r`/`-R`/`-a`: a directory SRC is copied with everything under it. */
+  recursive?: boolean;
 }
 
 const UCF_FLAGS = new Set(['--three-way', '--debconf-ok', '--verbose', '-v', '--three_way', '-3']);
@@ -50,14 +61,17 @@ export function parseTemplateCopies(script: string): TemplateCopy[] {
     const ucf = (words[at] as string).endsWith('ucf');
     const args = words.slice(at + 1);
     let preserve = ucf;
+    let recursive = false;
     const paths: string[] = [];
     let ok = true;
     for (let i = 0; i < args.length; i++) {
       const a = args[i] as string;
       if (ucf && UCF_FLAGS.has(a)) continue;
       if (ucf && a === '--sum-file') i++;
-      else if (!ucf && /^-[apfdP]+$/.test(a)) preserve ||= /[ap]/.test(a);
-      else if (a.startsWith('-')) ok = false;
+      else if (!ucf && /^-[apfdPrR]+$/.test(a)) {
+        preserve ||= /[ap]/.test(a);
+        recursive ||= /[arR]/.test(a);
+      } else if (a.startsWith('-')) ok = false;
       else paths.push(a);
     }
     const [from, to] = paths;
@@ -65,7 +79,7 @@ export function parseTemplateCopies(script: string): TemplateCopy[] {
     if (![from, to].every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))) continue;
     // Templates are shipped under /usr; copies from /etc are backups in upgrade branches.
     if (!/^\/usr\/(share|lib)\//.test(from)) continue;
-    out.push({ from, to, preserve });
+    out.push({ from, to, preserve, ...(recursive ? { recursive } : {}) });
   }
   return out;
 }
@@ -87,10 +101,15 @@ export const templateCopiesRule: EffectRule = {
       const w = ctx.writer(pkg.name);
       for (const c of parseTemplateCopies(pkg.postinst)) {
         const src = statPath(ctx.tree, c.from);
-        if (src === undefined || src.node.kind !== 'file') continue;
+        if (src === undefined || (src.node.kind !== 'file' && !(src.node.kind === 'dir' && c.recursive)))
+          continue;
         const into = statPath(ctx.tree, c.to)?.node.kind === 'dir';
         const dest = into ? `${c.to.replace(/\/+$/, '')}/${c.from.replace(/^.*\//, '')}` : c.to;
         if (exists(ctx.tree, dest) || ctx.tree.get(ctx.tree.resolveParents(dest)) !== undefined) continue;
+        if (src.node.kind === 'dir') {
+          copyTree(w, src.key, dest, c.preserve, ctx.epoch);
+          continue;
+        }
         const inst = c.install;
         putNode(w, dest, {
           ...src.node,
@@ -102,6 +121,26 @@ export const templateCopiesRule: EffectRule = {
     }
   },
 };
+
+/**
+ * `cp -r SRC DEST` of a directory (tomcat10's default ROOT webapp): DEST and everything under SRC, in
+ * byte order, root-owned; symbolic links as links; without `preserve` modes lose group and other write
+ * (umask 022) and mtimes are the epoch. Hard links are left out.
+ */
+function copyTree(w: EffectWriter, srcKey: string, dest: string, preserve: boolean, epoch: number): void {
+  const node = w.tree.get(srcKey);
+  if (node === undefined || node.kind === 'hardlink') return;
+  putNode(w, dest, {
+    ...node,
+    uid: 0,
+    gid: 0,
+    ...(preserve || node.kind === 'symlink' ? {} : { mode: node.mode & 0o755, mtime: epoch }),
+    ...(node.kind === 'symlink' && !preserve ? { mtime: epoch } : {}),
+  });
+  if (node.kind !== 'dir') return;
+  for (const name of childNames(w.tree, srcKey))
+    copyTree(w, `${srcKey}/${name}`, `${dest}/${name}`, preserve, epoch);
+}
 
 /** A file (`touch`) or directory (`mkdir`, `parents` for `-p`) a script creates and then chowns. */
 export interface CreatedPath {
