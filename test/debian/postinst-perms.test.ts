@@ -439,7 +439,7 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
     assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
   });
 
-  it("copies tomcat10's default ROOT webapp with cp -r when missing, as its postinst does (mmdebstrap: root, 0755 and 0644)", async () => {
+  it("copies tomcat10's default ROOT webapp with cp -r when missing, after its chown -Rh of webapps, as its postinst does (mmdebstrap: root, 0755 and 0644)", async () => {
     const tomcat: DebSpec = {
       name: 'tomcat10',
       entries: [
@@ -454,9 +454,12 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
           mode: 0o664,
         },
         { path: './var/lib/tomcat10/webapps/', type: 'dir' },
+        { path: './var/lib/tomcat10/webapps/shipped.txt', content: 'x\n', mode: 0o644 },
       ],
       controlFiles: {
         postinst: [
+          'TOMCAT_USER=tomcat',
+          'chown -Rh $TOMCAT_USER:$TOMCAT_USER /var/lib/tomcat10/webapps',
           'if [ ! -d /var/lib/tomcat10/webapps/ROOT ]; then',
           '    cp -r /usr/share/tomcat10-root/default_root /var/lib/tomcat10/webapps/ROOT',
           'fi',
@@ -464,12 +467,24 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
         ].join('\n'),
       },
     };
-    const tree = await install([tomcat]);
+    const tree = await install([
+      basePasswdDeb(
+        'root:*:0:0:root:/root:/bin/bash\ntomcat:*:997:997::/var/lib/tomcat:/usr/sbin/nologin\n',
+        'root:*:0:\ntomcat:*:997:\n',
+      ),
+      tomcat,
+    ]);
     const meta = (p: string) => {
       const n = tree.get(p);
       return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
     };
-    assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT'), ['dir', '755', 0, 0, EPOCH]);
+    assert.deepEqual(meta('var/lib/tomcat10/webapps').slice(2, 4), [997, 997]);
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/shipped.txt').slice(2, 4), [997, 997]);
+    assert.deepEqual(
+      meta('var/lib/tomcat10/webapps/ROOT'),
+      ['dir', '755', 0, 0, EPOCH],
+      'copied after the chown',
+    );
     assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT/META-INF'), ['dir', '755', 0, 0, EPOCH]);
     assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT/META-INF/context.xml'), [
       'file',

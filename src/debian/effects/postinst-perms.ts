@@ -9,9 +9,13 @@ import { type EffectWriter, statPath, treeFileTest } from './tree-io.js';
 import type { EffectRule, InstalledInfo } from './types.js';
 
 /** One call: a new owner and/or group, or a mode change, for absolute paths. */
-export type PermCall =
+export type PermCall = (
   | { op: 'chown'; user?: string; group?: string; paths: string[]; recursive: boolean }
-  | { op: 'chmod'; mode: string; paths: string[]; recursive: boolean };
+  | { op: 'chmod'; mode: string; paths: string[]; recursive: boolean }
+) & {
+  /** For -R: what `cp -r` copies there later in the script (tomcat10's ROOT webapp), left as copied. */
+  excluding?: string[];
+};
 
 /**
  * The `chown [-R] USER[:GROUP] PATH...`, `chgrp [-R] GROUP PATH...` and `chmod [-R] MODE PATH...` calls
@@ -24,11 +28,18 @@ export type PermCall =
  */
 export function parsePermCalls(script: string, fileTest?: FileTest): PermCall[] {
   const out: PermCall[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install)\s/.test(c), {
+  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install|cp)\s/.test(c), {
     functions: fileTest !== undefined,
     ...(fileTest === undefined ? {} : { fileTest }),
   });
+  // Destinations of recursive copies, with the number of calls read before each.
+  const copies: Array<{ after: number; to: string }> = [];
   for (const words of found.calls) {
+    const copied = recursiveCopyDest(words);
+    if (copied !== undefined) {
+      copies.push({ after: out.length, to: copied });
+      continue;
+    }
     const dirs = installDirs(words);
     if (dirs !== undefined) {
       const { paths, user, group, mode } = dirs;
@@ -91,7 +102,23 @@ export function parsePermCalls(script: string, fileTest?: FileTest): PermCall[] 
       });
     }
   }
+  for (const [i, call] of out.entries()) {
+    const later = copies.filter((c) => c.after > i).map((c) => c.to);
+    if (call.recursive && later.length > 0) call.excluding = later;
+  }
   return out;
+}
+
+/** DEST of a `cp -r|-R|-a SRC DEST` call with literal absolute paths, else undefined. */
+function recursiveCopyDest(words: readonly string[]): string | undefined {
+  const at = words.findIndex((w) => /(^|\/)cp$/.test(w));
+  if (at < 0) return undefined;
+  const args = words.slice(at + 1);
+  const options = args.filter((a) => a.startsWith('-'));
+  const paths = args.filter((a) => !a.startsWith('-'));
+  if (!options.some((o) => /^-[a-zA-Z]*[rRa]/.test(o)) || paths.length !== 2) return undefined;
+  const to = paths[1] as string;
+  return to.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(to) ? to.replace(/\/+$/, '') : undefined;
 }
 
 /** An `install -d [-o USER] [-g GROUP] [-m MODE] DIR...` call (options joined or apart). */
@@ -222,7 +249,12 @@ async function applyCall(
     const keys = [hit.key];
     if (call.recursive && hit.node.kind === 'dir') {
       const prefix = `${hit.key}/`;
-      keys.push(...[...tree.keys()].filter((k) => k.startsWith(prefix)).sort());
+      const skip = (call.excluding ?? []).map((p) => tree.resolvePath(p));
+      keys.push(
+        ...[...tree.keys()]
+          .filter((k) => k.startsWith(prefix) && !skip.some((x) => k === x || k.startsWith(`${x}/`)))
+          .sort(),
+      );
     }
     for (const key of keys) {
       const node = tree.get(key);
