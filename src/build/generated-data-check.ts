@@ -65,6 +65,16 @@ const GENERATED: readonly GeneratedData[] = [
     consequence: 'freshclam does not run ("Can\'t open/parse the config file")',
     fix: 'write /etc/clamav/freshclam.conf with files',
   },
+  {
+    // postfix's postinst copies main.cf.debian and writes the host's name and debconf's answers into
+    // it with postconf, copies master.cf.dist, and makes the queue directories (post-install).
+    dir: '/usr/share/postfix',
+    suffix: 'main.cf.debian',
+    output: '/etc/postfix/main.cf',
+    tool: "postfix's postinst (main.cf from main.cf.debian with this host's name and debconf's answers, master.cf from master.cf.dist, the queue directories with `postfix post-install`)",
+    consequence: 'postfix does not start ("fatal: open /etc/postfix/main.cf: No such file or directory")',
+    fix: 'write /etc/postfix/main.cf (from /usr/share/postfix/main.cf.debian, with myhostname) and /etc/postfix/master.cf (a copy of /usr/share/postfix/master.cf.dist) with files, and run `postfix post-install create-missing` when the container starts',
+  },
   // Secrets a postinst generates at random: no reproducible image can hold them, and a published one
   // should not.
   {

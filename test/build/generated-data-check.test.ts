@@ -91,6 +91,16 @@ describe('generated data check', () => {
     );
   });
 
+  test("postfix without main.cf (its postinst writes it with the host's name) is warned about", () => {
+    const [note, ...rest] = generatedDataNotes(tree(['/usr/share/postfix/main.cf.debian']));
+    assert.deepEqual(rest, []);
+    assert.match(note!, /no \/etc\/postfix\/main\.cf, .*postfix does not start/);
+    assert.deepEqual(
+      generatedDataNotes(tree(['/usr/share/postfix/main.cf.debian', '/etc/postfix/main.cf'])),
+      [],
+    );
+  });
+
   test("openssh-server's host keys: sshd without any is warned about; one key of any type is enough", () => {
     const [note, ...rest] = generatedDataNotes(tree(['/usr/sbin/sshd']));
     assert.deepEqual(rest, []);
