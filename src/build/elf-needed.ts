@@ -45,6 +45,8 @@ const LOADER = /^(ld-linux[^/]*|ld64\.so\.[0-9]+|ld\.so\.[0-9]+)$/;
 interface Dynamic {
   /** e_machine (ELF_MACHINE's values). */
   machine: number;
+  /** ELFCLASS64 (x32, n32 and 31-bit s390 objects share their 64-bit machine's e_machine). */
+  is64: boolean;
   needed: string[];
   /** DT_SONAME, when the object has one. */
   soname: string | undefined;
@@ -186,6 +188,7 @@ export async function parseDynamic(
   const soname = tags.find(([t]) => t === 14);
   return {
     machine: u16(18),
+    is64,
     soname: soname === undefined ? undefined : text(soname[1]) || undefined,
     needed: tags
       .filter(([t]) => t === 1)

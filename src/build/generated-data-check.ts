@@ -15,8 +15,8 @@ interface GeneratedData {
   output: string;
   tool: string;
   consequence: string;
-  /** A file that, when present, serves instead of the output (a configuration written by hand). */
-  instead?: string;
+  /** Files that, when present, serve instead of the output (a configuration written by hand). */
+  instead?: string | readonly string[];
   /** What to do, when not to run the tool at start. */
   fix?: string;
 }
@@ -66,6 +66,27 @@ const GENERATED: readonly GeneratedData[] = [
     fix: 'write /etc/clamav/freshclam.conf with files',
   },
   {
+    // postfix's postinst copies main.cf.debian and writes the host's name and debconf's answers into
+    // it with postconf, copies master.cf.dist, and makes the queue directories (post-install).
+    dir: '/usr/share/postfix',
+    suffix: 'main.cf.debian',
+    output: '/etc/postfix/main.cf',
+    tool: "postfix's postinst (main.cf from main.cf.debian with this host's name and debconf's answers, master.cf from master.cf.dist, the queue directories with `postfix post-install`)",
+    consequence: 'postfix does not start ("fatal: open /etc/postfix/main.cf: No such file or directory")',
+    fix: 'write /etc/postfix/main.cf (from /usr/share/postfix/main.cf.debian, with myhostname) and /etc/postfix/master.cf (a copy of /usr/share/postfix/master.cf.dist) with files, and run `postfix post-install create-missing` when the container starts',
+  },
+  // Secrets a postinst generates at random: no reproducible image can hold them, and a published one
+  // should not.
+  {
+    dir: '/usr/sbin',
+    suffix: 'sshd',
+    output: '/etc/ssh/ssh_host_ed25519_key',
+    instead: ['/etc/ssh/ssh_host_rsa_key', '/etc/ssh/ssh_host_ecdsa_key'],
+    tool: "openssh-server's postinst (`ssh-keygen -A`: random keys, which a reproducible image cannot hold and a published one should not)",
+    consequence: 'sshd exits at start ("sshd: no hostkeys available -- exiting.")',
+    fix: 'run `ssh-keygen -A` and `mkdir -p /run/sshd` (which its init script makes) when the container starts, or mount host keys into /etc/ssh',
+  },
+  {
     dir: '/usr/share/privoxy',
     suffix: 'config',
     output: '/etc/privoxy/config',
@@ -106,11 +127,36 @@ export function generatedDataNotes(tree: FileTree): string[] {
     if (
       sources.length === 0 ||
       exists(tree, g.output) ||
-      (g.instead !== undefined && exists(tree, g.instead))
+      [g.instead ?? []].flat().some((p) => exists(tree, p))
     )
       continue;
     notes.push(
       `the image has ${g.dir}/${g.suffix.startsWith('.') ? '*' : ''}${g.suffix} but no ${g.output}, which Debian's scripts make with ${g.tool} and imprint does not: ${g.consequence}; ${g.fix ?? `run \`${g.tool}\` when the container starts, or build on a base image that has it`}`,
+    );
+  }
+  return [...notes, ...databaseNotes(tree)];
+}
+
+/**
+ * Database servers whose postinst initialises their data directory: postgresql-V's creates the cluster
+ * `V main` with pg_createcluster (initdb writes a random system identifier), mariadb-server's runs
+ * mysql_install_db into /var/lib/mysql (tables stamped with the build's clock). imprint does neither,
+ * and the server has nothing to start. A warning per PostgreSQL server version
+ * (/usr/lib/postgresql/V/bin/postgres) without a `postgresql.conf` under /etc/postgresql/V, and for
+ * mariadbd without /var/lib/mysql/mysql. Cost: lists two directories per version.
+ */
+function databaseNotes(tree: FileTree): string[] {
+  const notes: string[] = [];
+  if (exists(tree, '/usr/sbin/mariadbd') && !exists(tree, '/var/lib/mysql/mysql'))
+    notes.push(
+      "the image has MariaDB's server but no data directory: mariadb-server's postinst makes /var/lib/mysql with mysql_install_db, and imprint does not, so mariadbd exits at start (\"Can't change dir to '/var/lib/mysql/'\"); run `mariadb-install-db --user=mysql --datadir=/var/lib/mysql` when the container starts and /var/lib/mysql/mysql is missing, or mount an initialised data directory there",
+    );
+  for (const v of childNames(tree, resolvePath(tree, '/usr/lib/postgresql'))) {
+    if (!exists(tree, `/usr/lib/postgresql/${v}/bin/postgres`)) continue;
+    const clusters = childNames(tree, resolvePath(tree, `/etc/postgresql/${v}`));
+    if (clusters.some((c) => exists(tree, `/etc/postgresql/${v}/${c}/postgresql.conf`))) continue;
+    notes.push(
+      `the image has PostgreSQL ${v}'s server but no cluster: postgresql-${v}'s postinst creates \`${v} main\` with pg_createcluster, whose initdb writes a random system identifier, and imprint does not, so pg_ctlcluster and the postgresql service find nothing to start; run \`pg_createcluster ${v} main\` when the container starts and /etc/postgresql/${v}/main is missing (after \`make-ssl-cert generate-default-snakeoil\` if the cluster should have ssl: ssl-cert's key is random too), or run /usr/lib/postgresql/${v}/bin/initdb on a volume`,
     );
   }
   return notes;

@@ -9,28 +9,35 @@ import { parseDynamic, readRange } from './elf-needed.js';
 // before; the loader still searches its system directories for every name the cache lacks.
 // Layout (glibc's sysdeps/generic/dl-cache.h): a 48-byte header, 24-byte entries sorted for the
 // loader's binary search (descending in _dl_cache_libcmp order: digit runs compare as numbers), then
-// NUL-terminated strings whose offsets count from the start of the file.
+// NUL-terminated strings whose offsets count from the start of the file. Every number is in the
+// target's byte order (ldconfig writes its host's), which the header's flags byte records.
 
 const MAGIC = 'glibc-ld.so.cache1.1';
 const HEADER_SIZE = 48;
 const ENTRY_SIZE = 24;
-/** cache_file_new_flags_endian_little. */
+/** cache_file_new_flags_endian_little and _big (the low two bits of the header's flags byte). */
 const ENDIAN_LITTLE = 2;
+const ENDIAN_BIG = 3;
 
 /**
  * By dpkg architecture: the flags its loader takes a cache entry for (glibc's _DL_CACHE_DEFAULT_ID,
- * what ldconfig gives its libraries) and the ELF machine of those libraries. Little-endian only: the
- * cache is in the host's byte order (s390x's would be big-endian; it gets library-path-check's warning).
+ * what ldconfig gives its libraries), the ELF machine and class of those libraries (an x32, n32 or
+ * 31-bit library shares the machine of its 64-bit sibling; the loader would skip its entry), and
+ * whether the cache is big-endian (s390x). Checked against Debian's own ldconfig of s390x and
+ * mips64el run under qemu-user: same header, flags and byte order.
  */
-const CACHE_ARCHES: Readonly<Record<string, { flags: number; machine: number }>> = {
-  amd64: { flags: 0x0303, machine: 62 }, // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
-  arm64: { flags: 0x0a03, machine: 183 }, // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64
-  armhf: { flags: 0x0903, machine: 40 }, // FLAG_ELF_LIBC6 | FLAG_ARM_LIBHF
-  armel: { flags: 0x0b03, machine: 40 }, // FLAG_ELF_LIBC6 | FLAG_ARM_LIBSF
-  i386: { flags: 0x0003, machine: 3 }, // FLAG_ELF_LIBC6
-  ppc64el: { flags: 0x0503, machine: 21 }, // FLAG_ELF_LIBC6 | FLAG_POWERPC_LIB64
-  riscv64: { flags: 0x1003, machine: 243 }, // FLAG_ELF_LIBC6 | FLAG_RISCV_FLOAT_ABI_DOUBLE
-};
+const CACHE_ARCHES: Readonly<Record<string, { flags: number; machine: number; is64: boolean; big?: true }>> =
+  {
+    amd64: { flags: 0x0303, machine: 62, is64: true }, // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
+    arm64: { flags: 0x0a03, machine: 183, is64: true }, // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64
+    armhf: { flags: 0x0903, machine: 40, is64: false }, // FLAG_ELF_LIBC6 | FLAG_ARM_LIBHF
+    armel: { flags: 0x0b03, machine: 40, is64: false }, // FLAG_ELF_LIBC6 | FLAG_ARM_LIBSF
+    i386: { flags: 0x0003, machine: 3, is64: false }, // FLAG_ELF_LIBC6
+    mips64el: { flags: 0x0703, machine: 8, is64: true }, // FLAG_ELF_LIBC6 | FLAG_MIPS64_LIBN64
+    ppc64el: { flags: 0x0503, machine: 21, is64: true }, // FLAG_ELF_LIBC6 | FLAG_POWERPC_LIB64
+    riscv64: { flags: 0x1003, machine: 243, is64: true }, // FLAG_ELF_LIBC6 | FLAG_RISCV_FLOAT_ABI_DOUBLE
+    s390x: { flags: 0x0403, machine: 22, is64: true, big: true }, // FLAG_ELF_LIBC6 | FLAG_S390_LIB64
+  };
 
 /** The dpkg architectures imprint writes /etc/ld.so.cache for. */
 export const LD_CACHE_ARCHES: readonly string[] = Object.keys(CACHE_ARCHES);
@@ -109,16 +116,17 @@ async function confDirs(tree: FileTree, path: string, depth: number): Promise<st
 /**
  * The bytes of /etc/ld.so.cache for the cache-only directories of an image of `arch` (dpkg name), or
  * undefined when there is nothing to write: no glibc, no such libraries, an architecture not in
- * LD_CACHE_ARCHES (s390x, mips64el, ...), or an image that has a cache already (a base
+ * LD_CACHE_ARCHES, or an image that has a cache already (a base
  * image's, which its own ldconfig made). Each library is listed under its DT_SONAME (else its file
  * name), once (the first directory wins, as with ldconfig), pointing at the file of that name in its
- * directory when there is one, else at the library itself; libraries of another machine are left out.
+ * directory when there is one, else at the library itself; libraries of another machine or ELF class
+ * are left out.
  * Cost: reads each such library's ELF header, dynamic segment and string table.
  */
 export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buffer | undefined> {
   const known = CACHE_ARCHES[arch];
   if (known === undefined || statPath(tree, '/etc/ld.so.cache') !== undefined) return undefined;
-  const { flags, machine } = known;
+  const { flags, machine, is64, big } = known;
   const { dirs } = await cacheOnlyDirs(tree);
   const entries = new Map<string, string>();
   for (const { key, libs } of dirs) {
@@ -127,7 +135,7 @@ export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buff
       if (hit?.node.kind !== 'file') continue;
       const node = hit.node;
       const elf = await parseDynamic((start, end) => readRange(node, start, end));
-      if (elf === undefined || elf.machine !== machine) continue;
+      if (elf === undefined || elf.machine !== machine || elf.is64 !== is64) continue;
       const soname = elf.soname ?? name;
       if (entries.has(soname)) continue;
       const linked = statPath(tree, `/${key}/${soname}`)?.node.kind === 'file';
@@ -135,7 +143,10 @@ export async function ldSoCacheBytes(tree: FileTree, arch: string): Promise<Buff
     }
   }
   if (entries.size === 0) return undefined;
-  return encodeLdSoCache([...entries].map(([name, path]) => ({ name, path, flags })));
+  return encodeLdSoCache(
+    [...entries].map(([name, path]) => ({ name, path, flags })),
+    big === true,
+  );
 }
 
 /** One cache entry: a library name, the file the loader opens for it, and the flags of its kind. */
@@ -145,8 +156,11 @@ export interface LdCacheEntry {
   flags: number;
 }
 
-/** The cache file for `entries` (any order; sorted here as the loader's binary search needs). */
-export function encodeLdSoCache(entries: LdCacheEntry[]): Buffer {
+/**
+ * The cache file for `entries` (any order; sorted here as the loader's binary search needs), in the
+ * target's byte order (`bigEndian` for s390x).
+ */
+export function encodeLdSoCache(entries: LdCacheEntry[], bigEndian = false): Buffer {
   const sorted = [...entries].sort((a, b) => libcmp(b.name, a.name) || b.flags - a.flags);
   const stringsAt = HEADER_SIZE + sorted.length * ENTRY_SIZE;
   const strings: Buffer[] = [];
@@ -163,27 +177,38 @@ export function encodeLdSoCache(entries: LdCacheEntry[]): Buffer {
     }
     return at;
   };
+  const u32 = (b: Buffer, value: number, at: number) =>
+    bigEndian ? b.writeUInt32BE(value, at) : b.writeUInt32LE(value, at);
   const table = Buffer.alloc(sorted.length * ENTRY_SIZE);
   sorted.forEach((e, i) => {
     const at = i * ENTRY_SIZE;
-    table.writeInt32LE(e.flags, at);
-    table.writeUInt32LE(offset(e.name), at + 4);
-    table.writeUInt32LE(offset(e.path), at + 8);
+    if (bigEndian) table.writeInt32BE(e.flags, at);
+    else table.writeInt32LE(e.flags, at);
+    u32(table, offset(e.name), at + 4);
+    u32(table, offset(e.path), at + 8);
     // osversion_unused and hwcap stay 0
   });
   const header = Buffer.alloc(HEADER_SIZE);
   header.write(MAGIC, 0, 'latin1');
-  header.writeUInt32LE(sorted.length, 20);
-  header.writeUInt32LE(size, 24);
-  header[28] = ENDIAN_LITTLE;
+  u32(header, sorted.length, 20);
+  u32(header, size, 24);
+  header[28] = bigEndian ? ENDIAN_BIG : ENDIAN_LITTLE;
   // padding, extension_offset (0: no extensions) and the unused words stay 0
   return Buffer.concat([header, table, ...strings]);
 }
 
-/** The name → path map of a cache in the new format (the first entry of a name wins), or undefined. */
+/**
+ * The name → path map of a cache in the new format (the first entry of a name wins), or undefined.
+ * Either byte order: the header's flags say which (a cache of glibc before 2.33 says nothing and is
+ * read in the order whose entry count fits the file).
+ */
 export function decodeLdSoCache(bytes: Buffer): Map<string, string> | undefined {
   if (bytes.length < HEADER_SIZE || bytes.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
-  const count = bytes.readUInt32LE(20);
+  const endian = (bytes[28] as number) & 3;
+  const fits = (n: number) => HEADER_SIZE + n * ENTRY_SIZE <= bytes.length;
+  const big = endian === ENDIAN_BIG || (endian !== ENDIAN_LITTLE && !fits(bytes.readUInt32LE(20)));
+  const u32 = (at: number) => (big ? bytes.readUInt32BE(at) : bytes.readUInt32LE(at));
+  const count = u32(20);
   if (HEADER_SIZE + count * ENTRY_SIZE > bytes.length) return undefined;
   const text = (at: number): string | undefined => {
     const end = bytes.indexOf(0, at);
@@ -192,8 +217,8 @@ export function decodeLdSoCache(bytes: Buffer): Map<string, string> | undefined 
   const map = new Map<string, string>();
   for (let i = 0; i < count; i++) {
     const at = HEADER_SIZE + i * ENTRY_SIZE;
-    const name = text(bytes.readUInt32LE(at + 4));
-    const path = text(bytes.readUInt32LE(at + 8));
+    const name = text(u32(at + 4));
+    const path = text(u32(at + 8));
     if (name === undefined || path === undefined) return undefined;
     if (!map.has(name)) map.set(name, path);
   }

@@ -5,9 +5,9 @@ import { cacheOnlyDirs, imageLdSoCache, LD_CACHE_ARCHES } from './ld-so-cache.js
 // glibc's loader searches only its system directories (/lib/<triplet>, /usr/lib/<triplet>, /lib,
 // /usr/lib on Debian) and what /etc/ld.so.cache lists; the directories /etc/ld.so.conf names
 // (/usr/local/lib, /usr/local/lib/<triplet>, ...) reach the loader only through that cache, which
-// ldconfig writes. imprint runs no ldconfig; it writes the cache itself for the little-endian
-// architectures of ld-so-cache.ts (LD_CACHE_ARCHES), from the libraries of the image's machine.
-// Elsewhere (s390x, mips64el), or for a library of another machine, a library a spec copies to
+// ldconfig writes. imprint runs no ldconfig; it writes the cache itself for the architectures of
+// ld-so-cache.ts (LD_CACHE_ARCHES), from the libraries of the image's machine and ELF class.
+// Elsewhere (loong64), or for a library of another machine, a library a spec copies to
 // /usr/local/lib (or to an /opt directory its own ld.so.conf.d file names) is not found at run time;
 // the build says so.
 

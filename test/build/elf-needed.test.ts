@@ -79,6 +79,7 @@ describe('shared libraries of the program', () => {
       paths: ['$ORIGIN/../lib'],
       soname: undefined,
       machine: 62,
+      is64: true,
     });
     assert.equal(await parseDynamic(async () => Buffer.from('#!/bin/sh\n')), undefined);
   });

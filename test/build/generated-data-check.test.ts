@@ -90,4 +90,40 @@ describe('generated data check', () => {
       ['/etc/clamav/clamd.conf', '/etc/clamav/freshclam.conf', '/etc/privoxy/config'],
     );
   });
+
+  test("postfix without main.cf (its postinst writes it with the host's name) is warned about", () => {
+    const [note, ...rest] = generatedDataNotes(tree(['/usr/share/postfix/main.cf.debian']));
+    assert.deepEqual(rest, []);
+    assert.match(note!, /no \/etc\/postfix\/main\.cf, .*postfix does not start/);
+    assert.deepEqual(
+      generatedDataNotes(tree(['/usr/share/postfix/main.cf.debian', '/etc/postfix/main.cf'])),
+      [],
+    );
+  });
+
+  test("openssh-server's host keys: sshd without any is warned about; one key of any type is enough", () => {
+    const [note, ...rest] = generatedDataNotes(tree(['/usr/sbin/sshd']));
+    assert.deepEqual(rest, []);
+    assert.match(note!, /no \/etc\/ssh\/ssh_host_ed25519_key, .*ssh-keygen -A.*no hostkeys available/);
+    assert.deepEqual(generatedDataNotes(tree(['/usr/sbin/sshd', '/etc/ssh/ssh_host_rsa_key'])), []);
+  });
+
+  test('a PostgreSQL server without a cluster (pg_createcluster runs initdb in its postinst) is warned about', () => {
+    const server = ['/usr/lib/postgresql/15/bin/postgres', '/usr/lib/postgresql/15/bin/initdb'];
+    const [note, ...rest] = generatedDataNotes(tree(server));
+    assert.deepEqual(rest, []);
+    assert.match(note!, /^the image has PostgreSQL 15's server but no cluster: .*pg_createcluster 15 main/);
+    assert.deepEqual(generatedDataNotes(tree([...server, '/etc/postgresql/15/main/postgresql.conf'])), []);
+    assert.deepEqual(generatedDataNotes(tree(['/usr/lib/postgresql/15/bin/psql'])), [], 'the client only');
+  });
+
+  test('a MariaDB server without its data directory (mysql_install_db runs in its postinst) is warned about', () => {
+    const [note, ...rest] = generatedDataNotes(tree(['/usr/sbin/mariadbd']));
+    assert.deepEqual(rest, []);
+    assert.match(
+      note!,
+      /^the image has MariaDB's server but no data directory: .*mariadb-install-db --user=mysql/,
+    );
+    assert.deepEqual(generatedDataNotes(tree(['/usr/sbin/mariadbd', '/var/lib/mysql/mysql/db.frm'])), []);
+  });
 });

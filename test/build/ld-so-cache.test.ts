@@ -41,25 +41,28 @@ function search(cache: Buffer, name: string): string | undefined {
 }
 
 /**
- * A minimal little-endian shared object for `machine` (ELF32 or ELF64): one PT_LOAD over the file, a
- * PT_DYNAMIC with DT_STRTAB, DT_STRSZ and DT_SONAME: what the cache writer reads of a library.
+ * A minimal shared object for `machine` (ELF32 or ELF64, little- or big-endian): one PT_LOAD over the
+ * file, a PT_DYNAMIC with DT_STRTAB, DT_STRSZ and DT_SONAME: what the cache writer reads of a library.
  */
-function sharedObject(machine: number, is64: boolean, soname: string): Buffer {
+function sharedObject(machine: number, is64: boolean, soname: string, big = false): Buffer {
   const b = Buffer.alloc(0x300);
-  const word = (v: number, at: number) => (is64 ? b.writeBigUInt64LE(BigInt(v), at) : b.writeUInt32LE(v, at));
+  const u16 = (v: number, at: number) => (big ? b.writeUInt16BE(v, at) : b.writeUInt16LE(v, at));
+  const u32 = (v: number, at: number) => (big ? b.writeUInt32BE(v, at) : b.writeUInt32LE(v, at));
+  const word = (v: number, at: number) =>
+    is64 ? (big ? b.writeBigUInt64BE(BigInt(v), at) : b.writeBigUInt64LE(BigInt(v), at)) : u32(v, at);
   b.writeUInt32BE(0x7f454c46, 0);
   b[4] = is64 ? 2 : 1;
-  b[5] = 1;
+  b[5] = big ? 2 : 1;
   b[6] = 1;
-  b.writeUInt16LE(3, 16); // ET_DYN
-  b.writeUInt16LE(machine, 18);
+  u16(3, 16); // ET_DYN
+  u16(machine, 18);
   const [phoff, phentsize] = is64 ? [64, 56] : [52, 32];
   word(phoff, is64 ? 32 : 28);
-  b.writeUInt16LE(phentsize, is64 ? 54 : 42);
-  b.writeUInt16LE(2, is64 ? 56 : 44);
+  u16(phentsize, is64 ? 54 : 42);
+  u16(2, is64 ? 56 : 44);
   const ph = (i: number, type: number, offset: number, size: number) => {
     const at = phoff + i * phentsize;
-    b.writeUInt32LE(type, at);
+    u32(type, at);
     word(offset, is64 ? at + 8 : at + 4); // p_offset
     word(offset, is64 ? at + 16 : at + 8); // p_vaddr = p_offset
     word(size, is64 ? at + 32 : at + 16); // p_filesz
@@ -148,7 +151,7 @@ describe('/etc/ld.so.cache', async () => {
     }
   });
 
-  test("other little-endian architectures get their loader's flags (armhf, armel, i386, ppc64el, riscv64; checked under qemu-user); s390x and mips64el none", async () => {
+  test("other architectures get their loader's flags (armhf, armel, i386, ppc64el, riscv64; checked under qemu-user)", async () => {
     const cases = [
       { arch: 'armhf', triplet: 'arm-linux-gnueabihf', machine: 40, is64: false, flags: 0x0903 },
       { arch: 'armel', triplet: 'arm-linux-gnueabi', machine: 40, is64: false, flags: 0x0b03 },
@@ -173,11 +176,46 @@ describe('/etc/ld.so.cache', async () => {
       });
       assert.equal(await ldSoCacheBytes(wrong, c.arch), undefined, c.arch);
     }
-    const s390x = image({
-      '/usr/lib/s390x-linux-gnu/libc.so.6': 'x',
-      '/usr/local/lib/libz.so.1': sharedObject(22, true, 'libz.so.1'),
-    });
-    assert.equal(await ldSoCacheBytes(s390x, 's390x'), undefined); // big-endian: the warning says so
+  });
+
+  // What Debian bookworm's own ldconfig (libc-bin 2.36-9+deb12u14 of that architecture, run under
+  // qemu-user with -X -r ROOT) wrote for /usr/local/lib/libz.so.1.2.13 and its libz.so.1 link. Its
+  // string table shares tails and it appends its generator's name, so the bytes differ from
+  // imprint's; the header, byte order and entry must not. Under qemu-user, bookworm's pigz found
+  // libz through imprint's cache on both architectures and failed without it.
+  const DEBIAN_CACHES: Record<string, string> = {
+    s390x:
+      '676c6962632d6c642e736f2e6361636865312e31000000010000001903000000000000640000000000000000000000000000040300000057000000480000000000000000000000002f7573722f6c6f63616c2f6c69622f6c69627a2e736f2e3100000000eaa421740000000100000000000000000000007c000000436c64636f6e666967202844656269616e20474c49424320322e33362d392b64656231327531342920737461626c652072656c656173652076657273696f6e20322e3336',
+    mips64el:
+      '676c6962632d6c642e736f2e6361636865312e31010000001900000002000000640000000000000000000000000000000307000057000000480000000000000000000000000000002f7573722f6c6f63616c2f6c69622f6c69627a2e736f2e31000000007421a4ea0100000000000000000000007c000000430000006c64636f6e666967202844656269616e20474c49424320322e33362d392b64656231327531342920737461626c652072656c656173652076657273696f6e20322e3336',
+  };
+
+  test("s390x (big-endian) and mips64el: the header, byte order and entry of Debian's ldconfig", async () => {
+    const cases = [
+      { arch: 's390x', triplet: 's390x-linux-gnu', machine: 22, big: true },
+      { arch: 'mips64el', triplet: 'mips64el-linux-gnuabi64', machine: 8, big: false },
+    ];
+    for (const c of cases) {
+      const debian = Buffer.from(DEBIAN_CACHES[c.arch] as string, 'hex');
+      const lib = (is64: boolean) =>
+        image(
+          {
+            [`/usr/lib/${c.triplet}/libc.so.6`]: 'x',
+            '/usr/local/lib/libz.so.1.2.13': sharedObject(c.machine, is64, 'libz.so.1', c.big),
+          },
+          { '/usr/local/lib/libz.so.1': 'libz.so.1.2.13' },
+        );
+      const ours = await ldSoCacheBytes(lib(true), c.arch);
+      assert.ok(ours, c.arch);
+      assert.ok(ours.subarray(0, 24).equals(debian.subarray(0, 24)), c.arch); // magic, version, count
+      assert.equal(ours[28], debian[28], c.arch); // the byte order: 3 big, 2 little
+      assert.ok(ours.subarray(48, 52).equals(debian.subarray(48, 52)), c.arch); // the entry's flags
+      const both = new Map([['libz.so.1', '/usr/local/lib/libz.so.1']]);
+      assert.deepEqual(decodeLdSoCache(debian), both, c.arch);
+      assert.deepEqual(decodeLdSoCache(ours), both, c.arch);
+      // A 32-bit library of the same machine (31-bit s390, o32/n32 MIPS) is not the loader's.
+      assert.equal(await ldSoCacheBytes(lib(false), c.arch), undefined, c.arch);
+    }
   });
 
   test('written for /usr/local/lib and conf-named /opt libraries; glibc reads it; the run check and the warning use it', {

@@ -849,6 +849,53 @@ describe('effects: configuration files', () => {
     const none = await install([{ name: 'libc-bin', entries: [] }]);
     assert.equal(none.tree.get('etc/nsswitch.conf'), undefined);
   });
+
+  it("writes exim4-config's /etc/aliases when missing (mmdebstrap's file); a spec's own is kept", async () => {
+    const { tree } = await install([
+      { name: 'exim4-config', entries: [{ path: './etc/exim4/', type: 'dir' }] },
+    ]);
+    assert.equal(
+      await text(tree, 'etc/aliases'),
+      '# /etc/aliases\nmailer-daemon: postmaster\npostmaster: root\nnobody: root\nhostmaster: root\nusenet: root\nnews: root\nwebmaster: root\nwww: root\nftp: root\nabuse: root\nnoc: root\nsecurity: root\n',
+    );
+    assert.equal(tree.get('etc/aliases')?.mode, 0o644);
+    const own = await install([
+      { name: 'exim4-config', entries: [{ path: './etc/aliases', content: 'root: admin\n' }] },
+    ]);
+    assert.equal(await text(own.tree, 'etc/aliases'), 'root: admin\n');
+  });
+
+  /** sha256 of bookworm's /etc/mysql/debian.cnf in an mmdebstrap install of mariadb-server 1:10.11. */
+  const MARIADB_DEBIAN_CNF_SHA256 = '18b2e9f179dabe8762a77b297f803c958a3ed9642aaa5ba184e8d56bc1cfda9a';
+  it("writes mariadb-server's /etc/mysql/debian.cnf 0600 when missing, as its postinst's echo lines do (mmdebstrap's file)", async () => {
+    const { tree } = await install([
+      { name: 'mariadb-server', entries: [{ path: './etc/mysql/', type: 'dir' }] },
+    ]);
+    const cnf = await text(tree, 'etc/mysql/debian.cnf');
+    assert.equal(createHash('sha256').update(cnf).digest('hex'), MARIADB_DEBIAN_CNF_SHA256);
+    assert.equal(tree.get('etc/mysql/debian.cnf')?.mode, 0o600);
+  });
+
+  it("enables icinga2's default features as its postinst's `icinga2 feature enable` does (mmdebstrap's links)", async () => {
+    const available = ['api', 'checker', 'mainlog', 'notification'];
+    const { tree } = await install([
+      {
+        name: 'icinga2-bin',
+        entries: [
+          ...available.map((f) => ({
+            path: `./etc/icinga2/features-available/${f}.conf`,
+            content: `${f}\n`,
+          })),
+          { path: './etc/icinga2/features-enabled/', type: 'dir' as const },
+        ],
+      },
+    ]);
+    for (const f of ['checker', 'mainlog', 'notification']) {
+      const node = tree.get(`etc/icinga2/features-enabled/${f}.conf`);
+      assert.equal(node?.kind === 'symlink' ? node.target : undefined, `../features-available/${f}.conf`, f);
+    }
+    assert.equal(tree.get('etc/icinga2/features-enabled/api.conf'), undefined, 'api is not a default');
+  });
 });
 
 describe('effects: update-alternatives', () => {
@@ -1024,6 +1071,45 @@ describe('effects: update-alternatives', () => {
     ]);
     assert.equal(link(tree, 'etc/alternatives/pager'), '/bin/more');
     assert.equal(link(tree, 'usr/bin/pager'), '/etc/alternatives/pager');
+  });
+
+  it("registers PostgreSQL's man pages as postgresql-common's _link_manpages does, from the packages' files (mmdebstrap's database files)", async () => {
+    const man = (v: string, pages: string[]) =>
+      pages.map((p) => ({ path: `./usr/share/postgresql/${v}/man/man${p.split('.')[1]}/${p}`, content: p }));
+    const postinst = (kind: string) =>
+      `#!/bin/sh\nset -e\nVERSION=\${DPKG_MAINTSCRIPT_PACKAGE##*-}\n. /usr/share/postgresql-common/maintscripts-functions\nif [ "$1" = configure ]; then\n    ${kind} $VERSION "$2"\nfi\n`;
+    const { tree, result } = await install([
+      {
+        name: 'postgresql-client-15',
+        entries: man('15', ['psql.1.gz', 'clusterdb.1.gz', 'ABORT.7.gz']),
+        controlFiles: { postinst: postinst('configure_client_version') },
+      },
+      {
+        name: 'postgresql-15',
+        entries: [
+          ...man('15', ['postmaster.1.gz', 'postgres.1.gz', 'initdb.1.gz']),
+          { path: './usr/share/postgresql/15/man/man3/', type: 'dir' as const },
+        ],
+        controlFiles: { postinst: postinst('configure_version') },
+      },
+    ]);
+    assert.equal(link(tree, 'usr/share/man/man1/psql.1.gz'), '/etc/alternatives/psql.1.gz');
+    assert.equal(link(tree, 'etc/alternatives/psql.1.gz'), '/usr/share/postgresql/15/man/man1/psql.1.gz');
+    assert.equal(link(tree, 'usr/share/man/man7/ABORT.7.gz'), '/etc/alternatives/ABORT.7.gz');
+    assert.equal(link(tree, 'etc/alternatives/initdb.1.gz'), '/usr/share/postgresql/15/man/man1/initdb.1.gz');
+    assert.equal(tree.get('usr/share/man/man1/psql.1.gz')?.origin, 'postgresql-client-15');
+    // The layout of bookworm's files (psql.1.gz: 303 slaves, postmaster.1.gz: 24), byte for byte.
+    assert.equal(
+      await text(tree, 'var/lib/dpkg/alternatives/psql.1.gz'),
+      'auto\n/usr/share/man/man1/psql.1.gz\nABORT.7.gz\n/usr/share/man/man7/ABORT.7.gz\nclusterdb.1.gz\n/usr/share/man/man1/clusterdb.1.gz\n\n' +
+        '/usr/share/postgresql/15/man/man1/psql.1.gz\n150\n/usr/share/postgresql/15/man/man7/ABORT.7.gz\n/usr/share/postgresql/15/man/man1/clusterdb.1.gz\n\n',
+    );
+    assert.equal(
+      await text(tree, 'var/lib/dpkg/alternatives/postmaster.1.gz'),
+      'auto\n/usr/share/man/man1/postmaster.1.gz\ninitdb.1.gz\n/usr/share/man/man1/initdb.1.gz\npostgres.1.gz\n/usr/share/man/man1/postgres.1.gz\n\n' +
+        '/usr/share/postgresql/15/man/man1/postmaster.1.gz\n150\n/usr/share/postgresql/15/man/man1/initdb.1.gz\n/usr/share/postgresql/15/man/man1/postgres.1.gz\n\n',
+    );
+    assert.deepEqual(result.warnings, []);
   });
 });
 

@@ -303,6 +303,78 @@ describe('effects: postinst chown/chgrp/chmod', () => {
     assert.deepEqual(meta('etc/transmission-daemon/settings.json'), ['660', 100, 101]);
     assert.deepEqual(meta('etc/transmission-daemon'), ['2775', 0, 101]);
   });
+  it("follows icinga2-common's setperm function (chown -R through a variable, then chmod); base-files' install_local_dir stays behind its guard", async () => {
+    const icinga: DebSpec = {
+      name: 'icinga2-common',
+      entries: [
+        { path: './etc/icinga2/icinga2.conf', content: 'include "constants.conf"\n', mode: 0o644 },
+        { path: './etc/icinga2/pki/', type: 'dir' },
+        { path: './etc/icinga2/pki/README', content: 'x\n', mode: 0o644 },
+        { path: './var/log/icinga2/', type: 'dir' },
+        { path: './var/lib/icinga2/', type: 'dir' },
+        { path: './usr/local/', type: 'dir' },
+      ],
+      controlFiles: {
+        // icinga2-common 2.13.6's postinst, shortened; base-files' install_local_dir beside it.
+        postinst: [
+          '#!/bin/sh',
+          'set -e',
+          'setperm() {',
+          '    ownopt=',
+          '    if [ "$1" = -R ]; then',
+          '        ownopt="-R"',
+          '        shift',
+          '    fi',
+          '    user="$1"',
+          '    group="$2"',
+          '    mode="$3"',
+          '    file="$4"',
+          '    shift 4',
+          '    if ! dpkg-statoverride --list "$file" >/dev/null 2>&1; then',
+          '      chown $ownopt "$user":"$group" "$file"',
+          '      chmod "$mode" "$file"',
+          '    fi',
+          '}',
+          'install_local_dir() {',
+          '  if [ -f "$DPKG_ROOT/etc/staff-group-for-usr-local" ]; then',
+          '    chown root:staff "$DPKG_ROOT$1" 2>/dev/null || true',
+          '    chmod 2775 "$DPKG_ROOT$1" 2> /dev/null || true',
+          '  fi',
+          '}',
+          'case "$1" in',
+          '    configure)',
+          '        if ! getent passwd nagios > /dev/null ; then',
+          '            adduser --system --group --home /var/lib/nagios \\',
+          '                    --disabled-login --force-badname nagios > /dev/null',
+          '        fi',
+          '        if ! dpkg-statoverride --list /etc/icinga2; then',
+          '            setperm nagios nagios 0750 /etc/icinga2',
+          '            setperm nagios nagios 0640 /etc/icinga2/icinga2.conf',
+          '            setperm -R nagios nagios 0700 /etc/icinga2/pki',
+          '        fi',
+          '        setperm nagios adm 2751 /var/log/icinga2',
+          '        setperm nagios nagios 0750 /var/lib/icinga2',
+          '        install_local_dir /usr/local',
+          '    ;;',
+          'esac',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, icinga]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.mode.toString(8), n?.uid, n?.gid];
+    };
+    // mmdebstrap of icinga2: these modes, nagios (here 100:101) as owner.
+    assert.deepEqual(meta('etc/icinga2'), ['750', 100, 101]);
+    assert.deepEqual(meta('etc/icinga2/icinga2.conf'), ['640', 100, 101]);
+    assert.deepEqual(meta('etc/icinga2/pki'), ['700', 100, 101]);
+    assert.deepEqual(meta('etc/icinga2/pki/README'), ['644', 100, 101], 'chown -R; chmod is not recursive');
+    assert.deepEqual(meta('var/log/icinga2'), ['2751', 100, 4]);
+    assert.deepEqual(meta('var/lib/icinga2'), ['750', 100, 101]);
+    assert.deepEqual(meta('usr/local'), ['755', 0, 0], 'no /etc/staff-group-for-usr-local: not root:staff');
+  });
 });
 
 describe('effects: templates a postinst installs with ucf or cp', () => {
@@ -365,6 +437,108 @@ describe('effects: templates a postinst installs with ucf or cp', () => {
     // The loop's `if [ "$d" = ... ]` compares literal words, so only its true branch runs per path.
     assert.deepEqual(meta('var/lib/chrony').slice(1, 4), ['750', 100, 100]);
     assert.equal(tree.get('etc/chrony/chrony.conf.old'), undefined, 'a copy from /etc is an upgrade backup');
+  });
+
+  it("copies tomcat10's default ROOT webapp with cp -r when missing, after its chown -Rh of webapps, as its postinst does (mmdebstrap: root, 0755 and 0644)", async () => {
+    const tomcat: DebSpec = {
+      name: 'tomcat10',
+      entries: [
+        {
+          path: './usr/share/tomcat10-root/default_root/META-INF/context.xml',
+          content: '<Context/>\n',
+          mode: 0o644,
+        },
+        {
+          path: './usr/share/tomcat10-root/default_root/index.html',
+          content: '<h1>It works !</h1>\n',
+          mode: 0o664,
+        },
+        { path: './var/lib/tomcat10/webapps/', type: 'dir' },
+        { path: './var/lib/tomcat10/webapps/shipped.txt', content: 'x\n', mode: 0o644 },
+      ],
+      controlFiles: {
+        postinst: [
+          'TOMCAT_USER=tomcat',
+          'chown -Rh $TOMCAT_USER:$TOMCAT_USER /var/lib/tomcat10/webapps',
+          'if [ ! -d /var/lib/tomcat10/webapps/ROOT ]; then',
+          '    cp -r /usr/share/tomcat10-root/default_root /var/lib/tomcat10/webapps/ROOT',
+          'fi',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([
+      basePasswdDeb(
+        'root:*:0:0:root:/root:/bin/bash\ntomcat:*:997:997::/var/lib/tomcat:/usr/sbin/nologin\n',
+        'root:*:0:\ntomcat:*:997:\n',
+      ),
+      tomcat,
+    ]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('var/lib/tomcat10/webapps').slice(2, 4), [997, 997]);
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/shipped.txt').slice(2, 4), [997, 997]);
+    assert.deepEqual(
+      meta('var/lib/tomcat10/webapps/ROOT'),
+      ['dir', '755', 0, 0, EPOCH],
+      'copied after the chown',
+    );
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT/META-INF'), ['dir', '755', 0, 0, EPOCH]);
+    assert.deepEqual(meta('var/lib/tomcat10/webapps/ROOT/META-INF/context.xml'), [
+      'file',
+      '644',
+      0,
+      0,
+      EPOCH,
+    ]);
+    assert.deepEqual(
+      meta('var/lib/tomcat10/webapps/ROOT/index.html'),
+      ['file', '644', 0, 0, EPOCH],
+      'umask 022',
+    );
+  });
+
+  it("creates rabbitmq-env.conf with install -m 0644 -o rabbitmq -g rabbitmq, as rabbitmq-server's postinst does (mmdebstrap: 0644 rabbitmq:rabbitmq)", async () => {
+    const rabbitmq: DebSpec = {
+      name: 'rabbitmq-server',
+      entries: [
+        { path: './usr/share/rabbitmq/rabbitmq-env.conf', content: '# env\n', mode: 0o644 },
+        { path: './usr/share/rabbitmq/rabbitmq.conf.example', content: '# example\n', mode: 0o644 },
+        { path: './etc/rabbitmq/', type: 'dir' },
+      ],
+      controlFiles: {
+        // rabbitmq-server 3.10.8's postinst, shortened.
+        postinst: [
+          'if ! getent group rabbitmq >/dev/null; then',
+          '\taddgroup --system rabbitmq',
+          'fi',
+          'if ! getent passwd rabbitmq >/dev/null; then',
+          '\tadduser --system --ingroup rabbitmq --home /var/lib/rabbitmq --no-create-home --disabled-login rabbitmq',
+          'fi',
+          'mkdir -p /etc/rabbitmq',
+          'chown rabbitmq:rabbitmq /etc/rabbitmq',
+          'if [ -r /usr/share/rabbitmq/rabbitmq-env.conf ] && ! [ -e /etc/rabbitmq/rabbitmq-env.conf ] ; then',
+          '\tinstall -m 0644 -o rabbitmq -g rabbitmq /usr/share/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/rabbitmq-env.conf',
+          'fi',
+          'install /usr/share/rabbitmq/rabbitmq.conf.example /etc/rabbitmq/example.conf',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswdDeb('root:*:0:0:root:/root:/bin/bash\n', 'root:*:0:\n'), rabbitmq]);
+    const meta = (p: string) => {
+      const n = tree.get(p);
+      return [n?.kind, n?.mode.toString(8), n?.uid, n?.gid, n?.mtime];
+    };
+    assert.deepEqual(meta('etc/rabbitmq/rabbitmq-env.conf'), ['file', '644', 100, 100, EPOCH]);
+    assert.deepEqual(
+      meta('etc/rabbitmq/example.conf'),
+      ['file', '755', 0, 0, EPOCH],
+      "install's default mode",
+    );
+    assert.deepEqual(meta('etc/rabbitmq').slice(2, 4), [100, 100]);
   });
 });
 

@@ -221,6 +221,36 @@ describe('effects: system accounts from adduser calls', () => {
     assert.equal(tree.get('usr/lib/mysql/plugin/auth_pam_tool_dir/auth_pam_tool')?.mode.toString(8), '4755');
   });
 
+  it("makes a function's accounts where the function is called: postfix's postdrop after postfix (Debian's 102 and 103)", async () => {
+    const postfix: DebSpec = {
+      name: 'postfix',
+      entries: [{ path: './var/spool/postfix/', type: 'dir' }],
+      controlFiles: {
+        // postfix 3.7's postinst, shortened.
+        postinst: [
+          'set_maildrop_perms() {',
+          '    if ! chown postfix:postdrop /var/spool/postfix/maildrop 2>/dev/null; then',
+          '\taddgroup --system postdrop',
+          '    fi',
+          '}',
+          'cd /var/spool/postfix',
+          'chgrp postfix private 2>/dev/null ||',
+          '    addgroup --system postfix',
+          'chown postfix private 2>/dev/null ||',
+          '    adduser --system --home /var/spool/postfix --no-create-home --disabled-password --ingroup postfix postfix',
+          'set_maildrop_perms',
+          '',
+        ].join('\n'),
+      },
+    };
+    const tree = await install([basePasswd, postfix]);
+    assert.match(await text(tree, 'etc/group'), /\npostfix:!:101:\npostdrop:!:102:\n$/);
+    assert.match(
+      await text(tree, 'etc/passwd'),
+      /\npostfix:!:100:101::\/var\/spool\/postfix:\/usr\/sbin\/nologin\n$/,
+    );
+  });
+
   it('leaves an account that exists alone (its missing group is made), and needs /etc/passwd', async () => {
     const spec: DebSpec = {
       ...basePasswd,

@@ -78,12 +78,16 @@ const NUMERIC = new Set(['--uid', '--gid', '--firstuid', '--lastuid', '--firstgi
 
 /**
  * The `adduser`/`addgroup` and `useradd`/`groupadd` calls of a maintainer script, in order (every
- * branch counted, as on a first install): system users and groups, and adding a user to a group. A
+ * branch counted, as on a first install; a shell function's calls where it is called): system users
+ * and groups, and adding a user to a group. A
  * call whose arguments are not literal, that creates a non-system user or group, or that uses another
  * option, is counted in `skipped`. Pure.
  */
 export function parseAccountCalls(script: string): ParsedAccounts {
-  const found = literalCalls(script, (c) => /(^|[\s/])(adduser|addgroup|useradd|groupadd)\s/.test(c));
+  // Functions run where they are called (postfix's set_maildrop_perms makes postdrop after postfix).
+  const found = literalCalls(script, (c) => /(^|[\s/])(adduser|addgroup|useradd|groupadd)\s/.test(c), {
+    functions: true,
+  });
   const out: ParsedAccounts = { calls: [], skipped: found.skipped };
   for (const words of found.calls) {
     const at = words.findIndex((w) => /(^|\/)(adduser|addgroup|useradd|groupadd)$/.test(w));

@@ -1,6 +1,7 @@
 // update-alternatives registrations of common packages, as data, and their outcome in the tree:
 // `link -> /etc/alternatives/NAME -> target` plus the /var/lib/dpkg/alternatives/NAME database file.
 import { compareBytes } from '../../vfs/path.js';
+import { postgresqlManAlternatives } from './alternatives-postgresql.js';
 import { exists, targetKey, writeFile, writeSymlink } from './tree-io.js';
 import type { EffectContext, EffectRule, InstalledInfo } from './types.js';
 
@@ -162,11 +163,12 @@ export function alternativeGroups(ctx: EffectContext): AlternativeGroup[] {
   const byName = new Map<string, AlternativeRegistration[]>();
   const table = alternativeRegistrations(ctx.arch);
   const inTable = new Set(table.map((r) => r.package));
-  // The table's rows, then what the postinsts of the other installed packages register.
+  // The table's rows, then what the postinsts of the other installed packages register, then what
+  // postgresql-common's functions register from dpkg's file lists.
   const parsed = [...ctx.installed.values()]
     .filter((p) => !inTable.has(p.name))
     .flatMap((p) => p.alternatives ?? []);
-  for (const reg of [...table, ...parsed]) {
+  for (const reg of [...table, ...parsed, ...postgresqlManAlternatives(ctx)]) {
     const pkg = ctx.installed.get(reg.package);
     if (pkg === undefined || !nativeOrAll(pkg, ctx.arch)) continue;
     if (!exists(ctx.tree, reg.target)) continue;

@@ -1,18 +1,34 @@
 // Files a postinst creates: configuration installed from a shipped template, `ucf SRC DEST`
-// (chrony.conf, chrony.keys, ...) and `cp SRC DEST` (memcached.conf), and empty files it `touch`es or
+// (chrony.conf, chrony.keys, ...), `cp SRC DEST` (memcached.conf) and `install [-m MODE] [-o USER]
+// [-g GROUP] SRC DEST` (rabbitmq-env.conf), and empty files it `touch`es or
 // directories it `mkdir`s and then gives an owner or mode (nginx-common's and apache2's log files,
 // bind9's /var/lib/bind), with literal arguments.
-import { installDirs, parsePermCalls } from './postinst-perms.js';
+import { installCall, installDirs, parseMode, parsePermCalls } from './postinst-perms.js';
 import { literalCalls } from './script-eval.js';
-import { configureOrder } from './system-accounts.js';
-import { exists, isDir, makeDir, putNode, statPath, writeFile } from './tree-io.js';
+import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
+import {
+  childNames,
+  type EffectWriter,
+  exists,
+  isDir,
+  makeDir,
+  putNode,
+  statPath,
+  writeFile,
+} from './tree-io.js';
 import type { EffectRule } from './types.js';
 
-/** One template install: `preserve` keeps the source's mode and mtime (`cp -p`/`-a`, ucf). */
+/**
+ * One template install: `preserve` keeps the source's mode and mtime (`cp -p`/`-a`, ucf); `install`
+ * gives `mode` (0755 unless -m) and the owner it names.
+ */
 export interface TemplateCopy {
   from: string;
   to: string;
   preserve: boolean;
+  install?: { mode: number; user?: string; group?: string };
+  /** `cp -r`/`-R`/`-a`: a directory SRC is copied with everything under it. */
+  recursive?: boolean;
 }
 
 const UCF_FLAGS = new Set(['--three-way', '--debconf-ok', '--verbose', '-v', '--three_way', '-3']);
@@ -23,21 +39,39 @@ const UCF_FLAGS = new Set(['--three-way', '--debconf-ok', '--verbose', '-v', '--
  */
 export function parseTemplateCopies(script: string): TemplateCopy[] {
   const out: TemplateCopy[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(ucf|cp)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(ucf|cp|install)\s/.test(c));
   for (const words of found.calls) {
+    const inst = installCall(words);
+    if (inst !== undefined) {
+      const { paths, mode, user, group } = inst.install;
+      const [from, to] = paths;
+      if (inst.directory || paths.length !== 2 || from === undefined || to === undefined) continue;
+      if (!/^\/usr\/(share|lib)\//.test(from)) continue;
+      const bits = parseMode(mode ?? '755', 0) as number;
+      out.push({
+        from,
+        to,
+        preserve: false,
+        install: { mode: bits, ...(user ? { user } : {}), ...(group ? { group } : {}) },
+      });
+      continue;
+    }
     const at = words.findIndex((w) => /(^|\/)(ucf|cp)$/.test(w));
     if (at < 0) continue;
     const ucf = (words[at] as string).endsWith('ucf');
     const args = words.slice(at + 1);
     let preserve = ucf;
+    let recursive = false;
     const paths: string[] = [];
     let ok = true;
     for (let i = 0; i < args.length; i++) {
       const a = args[i] as string;
       if (ucf && UCF_FLAGS.has(a)) continue;
       if (ucf && a === '--sum-file') i++;
-      else if (!ucf && /^-[apfdP]+$/.test(a)) preserve ||= /[ap]/.test(a);
-      else if (a.startsWith('-')) ok = false;
+      else if (!ucf && /^-[apfdPrR]+$/.test(a)) {
+        preserve ||= /[ap]/.test(a);
+        recursive ||= /[arR]/.test(a);
+      } else if (a.startsWith('-')) ok = false;
       else paths.push(a);
     }
     const [from, to] = paths;
@@ -45,7 +79,7 @@ export function parseTemplateCopies(script: string): TemplateCopy[] {
     if (![from, to].every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))) continue;
     // Templates are shipped under /usr; copies from /etc are backups in upgrade branches.
     if (!/^\/usr\/(share|lib)\//.test(from)) continue;
-    out.push({ from, to, preserve });
+    out.push({ from, to, preserve, ...(recursive ? { recursive } : {}) });
   }
   return out;
 }
@@ -60,27 +94,53 @@ export const templateCopiesRule: EffectRule = {
   id: 'postinst/ucf-cp',
   package: null,
   describe:
-    'postinst ucf SRC DEST and cp SRC DEST of shipped templates (chrony.conf, memcached.conf): DEST created when missing',
+    'postinst ucf SRC DEST, cp SRC DEST and install [-m MODE] [-o USER] [-g GROUP] SRC DEST of shipped templates (chrony.conf, memcached.conf, rabbitmq-env.conf): DEST created when missing',
   async apply(ctx) {
     for (const pkg of configureOrder(ctx.installed)) {
-      if (pkg.postinst === undefined || !/\b(ucf|cp)\s/.test(pkg.postinst)) continue;
+      if (pkg.postinst === undefined || !/\b(ucf|cp|install)\s/.test(pkg.postinst)) continue;
       const w = ctx.writer(pkg.name);
       for (const c of parseTemplateCopies(pkg.postinst)) {
         const src = statPath(ctx.tree, c.from);
-        if (src === undefined || src.node.kind !== 'file') continue;
+        if (src === undefined || (src.node.kind !== 'file' && !(src.node.kind === 'dir' && c.recursive)))
+          continue;
         const into = statPath(ctx.tree, c.to)?.node.kind === 'dir';
         const dest = into ? `${c.to.replace(/\/+$/, '')}/${c.from.replace(/^.*\//, '')}` : c.to;
         if (exists(ctx.tree, dest) || ctx.tree.get(ctx.tree.resolveParents(dest)) !== undefined) continue;
+        if (src.node.kind === 'dir') {
+          copyTree(w, src.key, dest, c.preserve, ctx.epoch);
+          continue;
+        }
+        const inst = c.install;
         putNode(w, dest, {
           ...src.node,
-          uid: 0,
-          gid: 0,
-          ...(c.preserve ? {} : { mode: src.node.mode & 0o755, mtime: ctx.epoch }),
+          uid: (inst?.user === undefined ? undefined : await lookupUid(ctx.tree, inst.user)) ?? 0,
+          gid: (inst?.group === undefined ? undefined : await lookupGid(ctx.tree, inst.group)) ?? 0,
+          ...(c.preserve ? {} : { mode: inst?.mode ?? src.node.mode & 0o755, mtime: ctx.epoch }),
         });
       }
     }
   },
 };
+
+/**
+ * `cp -r SRC DEST` of a directory (tomcat10's default ROOT webapp): DEST and everything under SRC, in
+ * byte order, root-owned; symbolic links as links; without `preserve` modes lose group and other write
+ * (umask 022) and mtimes are the epoch. Hard links are left out.
+ */
+function copyTree(w: EffectWriter, srcKey: string, dest: string, preserve: boolean, epoch: number): void {
+  const node = w.tree.get(srcKey);
+  if (node === undefined || node.kind === 'hardlink') return;
+  putNode(w, dest, {
+    ...node,
+    uid: 0,
+    gid: 0,
+    ...(preserve || node.kind === 'symlink' ? {} : { mode: node.mode & 0o755, mtime: epoch }),
+    ...(node.kind === 'symlink' && !preserve ? { mtime: epoch } : {}),
+  });
+  if (node.kind !== 'dir') return;
+  for (const name of childNames(w.tree, srcKey))
+    copyTree(w, `${srcKey}/${name}`, `${dest}/${name}`, preserve, epoch);
+}
 
 /** A file (`touch`) or directory (`mkdir`, `parents` for `-p`) a script creates and then chowns. */
 export interface CreatedPath {

@@ -3,25 +3,43 @@
 // openssh-client's ssh-agent setgid _ssh, cron's crontabs 1730 root:crontab, ...).
 import type { FileTree } from '../../vfs/tree.js';
 import { parseAccountCalls } from './adduser-parse.js';
-import { literalCalls } from './script-eval.js';
+import { type FileTest, literalCalls } from './script-eval.js';
 import { configureOrder, lookupGid, lookupUid } from './system-accounts.js';
-import { type EffectWriter, statPath } from './tree-io.js';
+import { type EffectWriter, statPath, treeFileTest } from './tree-io.js';
 import type { EffectRule, InstalledInfo } from './types.js';
 
 /** One call: a new owner and/or group, or a mode change, for absolute paths. */
-export type PermCall =
+export type PermCall = (
   | { op: 'chown'; user?: string; group?: string; paths: string[]; recursive: boolean }
-  | { op: 'chmod'; mode: string; paths: string[]; recursive: boolean };
+  | { op: 'chmod'; mode: string; paths: string[]; recursive: boolean }
+) & {
+  /** For -R: what `cp -r` copies there later in the script (tomcat10's ROOT webapp), left as copied. */
+  excluding?: string[];
+};
 
 /**
  * The `chown [-R] USER[:GROUP] PATH...`, `chgrp [-R] GROUP PATH...` and `chmod [-R] MODE PATH...` calls
  * of a script whose arguments are literal (see `literalCalls`; every branch counts, as on a first
- * install) and whose paths are absolute. Other options, and `--reference`, skip the call. Pure.
+ * install) and whose paths are absolute. Other options, and `--reference`, skip the call. Shell
+ * functions run where they are called with literal arguments (icinga2-common's `setperm nagios nagios
+ * 0750 /etc/icinga2`); with `fileTest`, a branch testing a path decides as the tree does, so base-files'
+ * `install_local_dir` gives /usr/local to root:staff only where /etc/staff-group-for-usr-local exists.
+ * Pure when `fileTest` is.
  */
-export function parsePermCalls(script: string): PermCall[] {
+export function parsePermCalls(script: string, fileTest?: FileTest): PermCall[] {
   const out: PermCall[] = [];
-  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install)\s/.test(c));
+  const found = literalCalls(script, (c) => /(^|[\s/])(chown|chgrp|chmod|install|cp)\s/.test(c), {
+    functions: fileTest !== undefined,
+    ...(fileTest === undefined ? {} : { fileTest }),
+  });
+  // Destinations of recursive copies, with the number of calls read before each.
+  const copies: Array<{ after: number; to: string }> = [];
   for (const words of found.calls) {
+    const copied = recursiveCopyDest(words);
+    if (copied !== undefined) {
+      copies.push({ after: out.length, to: copied });
+      continue;
+    }
     const dirs = installDirs(words);
     if (dirs !== undefined) {
       const { paths, user, group, mode } = dirs;
@@ -84,7 +102,23 @@ export function parsePermCalls(script: string): PermCall[] {
       });
     }
   }
+  for (const [i, call] of out.entries()) {
+    const later = copies.filter((c) => c.after > i).map((c) => c.to);
+    if (call.recursive && later.length > 0) call.excluding = later;
+  }
   return out;
+}
+
+/** DEST of a `cp -r|-R|-a SRC DEST` call with literal absolute paths, else undefined. */
+function recursiveCopyDest(words: readonly string[]): string | undefined {
+  const at = words.findIndex((w) => /(^|\/)cp$/.test(w));
+  if (at < 0) return undefined;
+  const args = words.slice(at + 1);
+  const options = args.filter((a) => a.startsWith('-'));
+  const paths = args.filter((a) => !a.startsWith('-'));
+  if (!options.some((o) => /^-[a-zA-Z]*[rRa]/.test(o)) || paths.length !== 2) return undefined;
+  const to = paths[1] as string;
+  return to.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(to) ? to.replace(/\/+$/, '') : undefined;
 }
 
 /** An `install -d [-o USER] [-g GROUP] [-m MODE] DIR...` call (options joined or apart). */
@@ -101,6 +135,19 @@ export interface InstallDirs {
  * undefined for any other call, other options or paths that are not absolute. Pure.
  */
 export function installDirs(words: readonly string[]): InstallDirs | undefined {
+  const call = installCall(words);
+  return call?.directory ? call.install : undefined;
+}
+
+/**
+ * An `install [-d] [-o USER] [-g GROUP] [-m MODE] PATH...` call: `directory` for `-d`; else its paths
+ * are SOURCE... DEST (rabbitmq-server's `install -m 0644 -o rabbitmq -g rabbitmq TEMPLATE CONF`).
+ * Undefined for any other call, other options (`-p` and `-D` excepted), bad names or modes, or paths
+ * that are not absolute. Pure.
+ */
+export function installCall(
+  words: readonly string[],
+): { directory: boolean; install: InstallDirs } | undefined {
   const at = words.findIndex((w) => /(^|\/)install$/.test(w));
   if (at < 0) return undefined;
   const out: InstallDirs = { paths: [] };
@@ -110,6 +157,7 @@ export function installDirs(words: readonly string[]): InstallDirs | undefined {
     const a = args[i] as string;
     const m = /^(?:-([ogm])(.*)|--(owner|group|mode)=(.*))$/.exec(a);
     if (a === '-d' || a === '--directory') directory = true;
+    else if (a === '-p' || a === '-D') continue;
     else if (m !== null) {
       const key = (
         { o: 'user', owner: 'user', g: 'group', group: 'group', m: 'mode', mode: 'mode' } as const
@@ -121,9 +169,11 @@ export function installDirs(words: readonly string[]): InstallDirs | undefined {
     else out.paths.push(a.length > 1 ? a.replace(/\/+$/, '') : a);
   }
   const names = [out.user, out.group].filter((n) => n !== undefined);
-  if (!directory || out.paths.length === 0 || !names.every(isName)) return undefined;
+  if (out.paths.length === 0 || !names.every(isName)) return undefined;
   if (out.mode !== undefined && parseMode(out.mode, 0) === undefined) return undefined;
-  return out.paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p)) ? out : undefined;
+  return out.paths.every((p) => p.startsWith('/') && !/(^|\/)\.\.(\/|$)/.test(p))
+    ? { directory, install: out }
+    : undefined;
 }
 
 /** The options of chown/chgrp/chmod that change nothing imprint models but -R (recursive). */
@@ -199,7 +249,12 @@ async function applyCall(
     const keys = [hit.key];
     if (call.recursive && hit.node.kind === 'dir') {
       const prefix = `${hit.key}/`;
-      keys.push(...[...tree.keys()].filter((k) => k.startsWith(prefix)).sort());
+      const skip = (call.excluding ?? []).map((p) => tree.resolvePath(p));
+      keys.push(
+        ...[...tree.keys()]
+          .filter((k) => k.startsWith(prefix) && !skip.some((x) => k === x || k.startsWith(`${x}/`)))
+          .sort(),
+      );
     }
     for (const key of keys) {
       const node = tree.get(key);
@@ -242,7 +297,7 @@ export const postinstPermsRule: EffectRule = {
       const w = ctx.writer(pkg.name);
       const failed = new Map<string, string>(); // path -> the account its chown named
       const withheld = new Set<string>(); // accounts a setuid or setgid bit was meant for
-      for (const call of parsePermCalls(pkg.postinst)) {
+      for (const call of parsePermCalls(pkg.postinst, treeFileTest(ctx.tree))) {
         const missing = await missingAccount(ctx.tree, call);
         if (missing !== undefined) {
           for (const p of call.paths)

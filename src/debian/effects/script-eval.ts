@@ -46,7 +46,15 @@ interface Run {
   /** The functions defined so far; undefined when definitions are read as plain commands. */
   functions: Functions | undefined;
   depth: number;
+  /** Decides `[ -e PATH ]`-style tests of literal absolute paths, when the caller can. */
+  fileTest: FileTest | undefined;
 }
+
+/**
+ * Whether `[ OP PATH ]` holds (OP one of -e -f -d -L -h -s -x -r -w), for a literal absolute path, as
+ * the script would find it; undefined when the caller cannot tell (the branch then counts).
+ */
+export type FileTest = (op: string, path: string) => boolean | undefined;
 /** Bound on a variable's value: a longer one (`x=$x$x` doubled) is unknown, not expanded. */
 const MAX_VALUE = 64 * 1024;
 
@@ -76,7 +84,7 @@ const MAX_VALUE = 64 * 1024;
 export function literalCalls(
   script: string,
   isCall: (command: string) => boolean,
-  options: { functions?: boolean } = {},
+  options: { functions?: boolean; fileTest?: FileTest } = {},
 ): LiteralCalls {
   const out: LiteralCalls = { calls: [], skipped: 0 };
   const commands = splitCommands(script.replace(/\\\r?\n/g, ' '));
@@ -89,7 +97,14 @@ export function literalCalls(
   );
   const vars: Vars = new Map();
   vars.unassigned = (name) => (!sources && !assigned.has(name) ? '' : undefined);
-  const ctx: Run = { isCall, out, budget, functions: options.functions ? new Map() : undefined, depth: 0 };
+  const ctx: Run = {
+    isCall,
+    out,
+    budget,
+    functions: options.functions ? new Map() : undefined,
+    depth: 0,
+    fileTest: options.fileTest,
+  };
   run(commands, vars, ctx);
   for (const fn of ctx.functions?.values() ?? []) if (!fn.called) call(fn, undefined, vars, ctx);
   return out;
@@ -101,7 +116,7 @@ function run(commands: string[], vars: Vars, ctx: Run): void {
   const branches: Branch[] = [];
   for (let i = 0; i < commands.length; i++) {
     const raw = withoutCasePattern(commands[i] as string);
-    const active = branch(raw, branches, vars);
+    const active = branch(raw, branches, vars, ctx.fileTest);
     const command = withoutKeywords(raw);
     const definition = ctx.functions === undefined ? undefined : functionDefinition(commands, i);
     if (definition !== undefined) {
@@ -266,18 +281,18 @@ interface Branch {
  * Follows `if`/`elif`/`else`/`fi` at the head of `raw`, updating `branches`; true when the command
  * runs (every open branch is taken or unknown).
  */
-function branch(raw: string, branches: Branch[], vars: Vars): boolean {
+function branch(raw: string, branches: Branch[], vars: Vars, fileTest: FileTest | undefined): boolean {
   const top = branches[branches.length - 1];
   const ifm = /^if\s+(.*)$/s.exec(raw);
   if (ifm !== null) {
     const active = branches.every(runs);
-    branches.push({ state: condition(ifm[1] as string, vars), inElse: false });
+    branches.push({ state: condition(ifm[1] as string, vars, fileTest), inElse: false });
     return active;
   }
   const elif = /^elif\s+(.*)$/s.exec(raw);
   if (elif !== null && top !== undefined) {
     if (top.state === 'true' || top.state === 'taken') top.state = 'taken';
-    else if (top.state === 'false') top.state = condition(elif[1] as string, vars);
+    else if (top.state === 'false') top.state = condition(elif[1] as string, vars, fileTest);
     return branches.slice(0, -1).every(runs);
   }
   if (/^else\b/.test(raw) && top !== undefined) {
@@ -294,12 +309,24 @@ function branch(raw: string, branches: Branch[], vars: Vars): boolean {
 const runs = (b: Branch): boolean =>
   b.state === 'unknown' || (b.state === 'true' && !b.inElse) || (b.state === 'false' && b.inElse);
 
-/** `[ A = B ]`, `[ A != B ]` or `test A = B` (optionally after `!`) over literal words; else unknown. */
-function condition(text: string, vars: Vars): Branch['state'] {
-  const m = /^(!\s+)?(?:\[\s+(.*)\s+\]|test\s+(.*))$/s.exec(text.trim());
+/**
+ * `[ A = B ]`, `[ A != B ]` or `test A = B` (optionally after `!`) over literal words; with `fileTest`,
+ * `[ [!] -f PATH ]` and the other file tests of a literal absolute path; else unknown.
+ */
+function condition(text: string, vars: Vars, fileTest: FileTest | undefined): Branch['state'] {
+  const m = /^(!\s+)?(?:\[\s+(.*)\s+\]|test\s+(.*))$/s.exec(text.trim().replace(/\s*;\s*then$/, ''));
   if (m === null) return 'unknown';
   const words = expandWords((m[2] ?? m[3]) as string, vars, false);
-  if (words === undefined || words.length !== 3) return 'unknown';
+  if (words === undefined) return 'unknown';
+  const test = words[0] === '!' ? words.slice(1) : words;
+  if (fileTest !== undefined && test.length === 2 && /^-[efdLhsxrw]$/.test(test[0] as string)) {
+    const path = test[1] as string;
+    if (!path.startsWith('/') || /(^|\/)\.\.(\/|$)/.test(path)) return 'unknown';
+    const found = fileTest(test[0] as string, path);
+    if (found === undefined) return 'unknown';
+    return (found !== (words[0] === '!')) !== (m[1] !== undefined) ? 'true' : 'false';
+  }
+  if (words.length !== 3) return 'unknown';
   const [a, op, b] = words as [string, string, string];
   if (op !== '=' && op !== '==' && op !== '!=') return 'unknown';
   const holds = ((a === b) === (op !== '!=')) !== (m[1] !== undefined);

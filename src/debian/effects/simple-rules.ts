@@ -261,6 +261,64 @@ export const SIMPLE_RULES: readonly SimpleRule[] = [
     ),
   },
   {
+    id: 'exim4-config/aliases',
+    package: 'exim4-config',
+    describe:
+      "postinst's writealiases for a missing /etc/aliases (the routers of Debian's exim4 configuration read it; without it they defer every local delivery); debconf's postmaster recipient is empty by default, so no root line",
+    actions: [
+      {
+        op: 'write',
+        path: '/etc/aliases',
+        text: `# /etc/aliases\nmailer-daemon: postmaster\n${['postmaster', 'nobody', 'hostmaster', 'usenet', 'news', 'webmaster', 'www', 'ftp', 'abuse', 'noc', 'security'].map((n) => `${n}: root\n`).join('')}`,
+      },
+    ],
+  },
+  {
+    id: 'mariadb-server/debian-cnf',
+    package: 'mariadb-server',
+    describe:
+      'postinst: /etc/mysql/debian.cnf (0600 root) when missing, the obsolete-file notice and the root@localhost client sections its echo lines write; the init script, logrotate and debian-start run the tools with --defaults-file=/etc/mysql/debian.cnf, which fail without it',
+    actions: [
+      {
+        op: 'write',
+        path: '/etc/mysql/debian.cnf',
+        mode: 0o600,
+        text: [
+          '# THIS FILE IS OBSOLETE. STOP USING IT IF POSSIBLE.',
+          '# This file exists only for backwards compatibility for',
+          "# tools that run '--defaults-file=/etc/mysql/debian.cnf'",
+          '# and have root level access to the local filesystem.',
+          "# With those permissions one can run 'mariadb' directly",
+          '# anyway thanks to unix socket authentication and hence',
+          '# this file is useless. See package README for more info.',
+          '[client]',
+          'host     = localhost',
+          'user     = root',
+          '[mysql_upgrade]',
+          'host     = localhost',
+          'user     = root',
+          '# THIS FILE WILL BE REMOVED IN A FUTURE DEBIAN RELEASE.',
+          '',
+        ].join('\n'),
+        if: '/etc/mysql',
+      },
+    ],
+  },
+  {
+    id: 'icinga2-bin/default-features',
+    package: 'icinga2-bin',
+    describe:
+      "postinst's `icinga2 feature enable checker notification mainlog` on a fresh install: /etc/icinga2/features-enabled/NAME.conf -> ../features-available/NAME.conf (without the checker the daemon runs no checks, without mainlog it logs nothing)",
+    actions: ['checker', 'notification', 'mainlog'].map(
+      (name): EffectAction => ({
+        op: 'link',
+        path: `/etc/icinga2/features-enabled/${name}.conf`,
+        target: `../features-available/${name}.conf`,
+        if: `/etc/icinga2/features-available/${name}.conf`,
+      }),
+    ),
+  },
+  {
     id: 'openjdk/system-prefs',
     package: /^openjdk-[0-9]+-jre-headless$/,
     describe:

@@ -56,6 +56,15 @@ export function isDir(tree: FileTree, path: string): boolean {
   return statPath(tree, path)?.node.kind === 'dir';
 }
 
+/**
+ * `test -e`, `-f` and `-d` of a path the tree lacks: false, as when the script ran (effects only add
+ * paths); undefined for a path it has (a script may have made it itself, `[ ! -e log ] && touch log`)
+ * and for other tests (`[ -x ... ]`), which then count both ways.
+ */
+export function treeFileTest(tree: FileTree): (op: string, path: string) => boolean | undefined {
+  return (op, path) => (['-e', '-f', '-d'].includes(op) && !exists(tree, path) ? false : undefined);
+}
+
 /** The whole content of the regular file at `path` (links followed), or undefined. Cost: reads it (bounded). */
 export async function readTreeFile(
   tree: FileTree,
