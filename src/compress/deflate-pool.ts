@@ -163,7 +163,7 @@ export class DeflatePool implements DeflateRunner {
  * library as it is. The library's gzip writer makes the member; before its first block at a level,
  * its member of the known-answer probe must equal gzipMember's (the checked raw deflate, framed here),
  * else this runner hands every block to a worker DeflatePool instead. Each call in flight occupies
- * a thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default; bin/imprint adds 2 x `size` to it).
+ * a thread of libuv's pool (UV_THREADPOOL_SIZE: bin/imprint makes it two a core, at least 4).
  */
 export class NativeDeflateRunner implements DeflateRunner {
   readonly size: number;
