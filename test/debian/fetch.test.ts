@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -24,18 +15,10 @@ import { isImprintError } from '../../src/errors.js';
 import { createFetcher, type Fetcher } from '../../src/net/http.js';
 import { BlobStore } from '../../src/store/index.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const fetcher = createFetcher({ backoffMs: 1, random: () => 0.5 });
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(prefix = 'imprint-fetch-'): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('imprint-fetch-');
 
 /** Incompressible but reproducible bytes (a sha256 chain), so the .deb is as large as its content. */
 function noise(size: number): Uint8Array {

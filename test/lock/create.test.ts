@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isImprintError } from '../../src/errors.js';
@@ -27,18 +18,10 @@ import type { LockFile } from '../../src/lock/types.js';
 import { createFetcher } from '../../src/net/http.js';
 import { loadSpec } from '../../src/spec/index.js';
 import { createDebRepo, type DebPackageSpec, type DebRepo, generateTestKey } from '../helpers/debrepo.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const fetcher = createFetcher({ backoffMs: 1, random: () => 0.5 });
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs();
 
 /** Architecture-specific packages are built for both amd64 and arm64. */
 function bothArchs(p: DebPackageSpec): DebPackageSpec[] {

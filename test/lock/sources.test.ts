@@ -1,8 +1,7 @@
 // How a lock treats the spellings of its sources: one archive URL written in several ways is one
 // source, for `lock`, `lock --check` and locks written by earlier versions.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { normalizeSourceUrl } from '../../src/debian/source-url.js';
@@ -12,17 +11,9 @@ import { lockSpecHash, parseLock, serializeLock } from '../../src/lock/index.js'
 import { loadSpec } from '../../src/spec/index.js';
 import { assertOk, runImprint } from '../helpers/cli.js';
 import { createDebRepo, type DebRepo } from '../helpers/debrepo.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs();
 
 describe('lock sources', () => {
   let repo: DebRepo;
