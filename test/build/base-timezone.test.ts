@@ -24,6 +24,12 @@ describe('timezone over a base image', async () => {
     );
     return join(work, name);
   };
+  /** Builds the spec directory `dir` into the layout `<dir>-out` (no attestations). */
+  const build = async (dir: string) =>
+    assertOk(await imprint(['build', dir, '-o', `oci:${dir}-out`, '--no-attest']), dir);
+  /** The files of the layers of the image `build` made from `dir`. */
+  const layerFiles = async (dir: string) =>
+    readLayerFiles(await readImageSet(parseReference(`oci:${dir}-out`)));
 
   it("sets the zone from the base's /usr/share/zoneinfo; an unknown zone or a base without zones is refused", async () => {
     const base = await spec('base', ['files:', '  - {source: zoneinfo/, target: /usr/share/zoneinfo/}']);
@@ -31,13 +37,13 @@ describe('timezone over a base image', async () => {
     await mkdir(join(base, 'zoneinfo', 'Etc'), { recursive: true });
     await writeFile(join(base, 'zoneinfo', 'Europe', 'Berlin'), 'TZif berlin');
     await writeFile(join(base, 'zoneinfo', 'Etc', 'UTC'), 'TZif utc');
-    assertOk(await imprint(['build', base, '-o', `oci:${join(work, 'base-out')}`, '--no-attest']), 'base');
+    await build(base);
     const bare = await spec('bare', ['files: [{source: imprint.yaml, target: /etc/x}]']);
-    assertOk(await imprint(['build', bare, '-o', `oci:${join(work, 'bare-out')}`, '--no-attest']), 'bare');
+    await build(bare);
 
     const app = await spec('app', ['base: oci:../base-out:latest', 'timezone: Europe/Berlin']);
-    assertOk(await imprint(['build', app, '-o', `oci:${join(work, 'app-out')}`, '--no-attest']), 'app');
-    const files = await readLayerFiles(await readImageSet(parseReference(`oci:${join(work, 'app-out')}`)));
+    await build(app);
+    const files = await layerFiles(app);
     assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
     assert.equal(files.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
 
@@ -85,10 +91,7 @@ describe('timezone over a base image', async () => {
     try {
       const base = await spec('tz-file-base', ['files:', '  - {source: timezone, target: /etc/timezone}']);
       await writeFile(join(base, 'timezone'), 'Etc/UTC\n');
-      assertOk(
-        await imprint(['build', base, '-o', `oci:${join(work, 'tz-file-base-out')}`, '--no-attest']),
-        'base',
-      );
+      await build(base);
       const app = join(work, 'tz-app');
       await mkdir(app);
       await writeFile(
@@ -99,10 +102,8 @@ describe('timezone over a base image', async () => {
           'timezone: Europe/Berlin',
         ]),
       );
-      assertOk(await imprint(['build', app, '-o', `oci:${join(work, 'tz-app-out')}`, '--no-attest']), 'app');
-      const files = await readLayerFiles(
-        await readImageSet(parseReference(`oci:${join(work, 'tz-app-out')}`)),
-      );
+      await build(app);
+      const files = await layerFiles(app);
       assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
       assert.equal(files.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
 
@@ -112,10 +113,7 @@ describe('timezone over a base image', async () => {
       await mkdir(join(linked, 'etc'));
       await symlink('/usr/share/zoneinfo/Europe/Berlin', join(linked, 'etc', 'localtime'));
       await writeFile(join(linked, 'etc', 'timezone'), 'Europe/Berlin\n');
-      assertOk(
-        await imprint(['build', linked, '-o', `oci:${join(work, 'tz-link-base-out')}`, '--no-attest']),
-        'linked base',
-      );
+      await build(linked);
       const keep = join(work, 'tz-keep');
       await mkdir(keep);
       await writeFile(
@@ -125,13 +123,8 @@ describe('timezone over a base image', async () => {
           'base: oci:../tz-link-base-out:latest',
         ]),
       );
-      assertOk(
-        await imprint(['build', keep, '-o', `oci:${join(work, 'tz-keep-out')}`, '--no-attest']),
-        'keep',
-      );
-      const kept = await readLayerFiles(
-        await readImageSet(parseReference(`oci:${join(work, 'tz-keep-out')}`)),
-      );
+      await build(keep);
+      const kept = await layerFiles(keep);
       assert.equal(kept.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
       assert.equal(kept.get('etc/timezone')?.toString(), 'Europe/Berlin\n');
     } finally {
@@ -148,18 +141,10 @@ describe('timezone over a base image', async () => {
     await mkdir(join(base, 'zoneinfo', 'Europe'), { recursive: true });
     await writeFile(join(base, 'zoneinfo', 'Europe', 'Berlin'), 'TZif berlin');
     await writeFile(join(base, 'postinst'), TRIXIE_POSTINST);
-    assertOk(
-      await imprint(['build', base, '-o', `oci:${join(work, 'trixie-base-out')}`, '--no-attest']),
-      'base',
-    );
+    await build(base);
     const app = await spec('trixie-app', ['base: oci:../trixie-base-out:latest', 'timezone: Europe/Berlin']);
-    assertOk(
-      await imprint(['build', app, '-o', `oci:${join(work, 'trixie-app-out')}`, '--no-attest']),
-      'app',
-    );
-    const files = await readLayerFiles(
-      await readImageSet(parseReference(`oci:${join(work, 'trixie-app-out')}`)),
-    );
+    await build(app);
+    const files = await layerFiles(app);
     assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
     assert.equal(files.get('etc/timezone'), undefined);
   });
