@@ -10,6 +10,7 @@ export {
 } from './build/build.js';
 export { type EpochResolution, resolveEpoch } from './build/epoch.js';
 export { type GitInfo, gitInfo } from './build/git.js';
+export { VERSION } from './cli/version.js';
 export * from './compress/index.js';
 export { type FetchPackagesOptions, fetchPackages } from './debian/fetch.js';
 export { type InstallResult, installPackages } from './debian/install.js';
