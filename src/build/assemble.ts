@@ -24,6 +24,7 @@ import { layerEntries } from '../vfs/entries.js';
 import { implicitDirMeta } from '../vfs/node.js';
 import { FileTree } from '../vfs/tree.js';
 import { addGeneratedFile, applyAccounts } from './accounts.js';
+import { caBundleNotes } from './ca-bundle-check.js';
 import { refuseHidingDirectories, refuseReplacingFiles } from './file-targets.js';
 import { type BuildPath, copyFiles, type SourceReads } from './files.js';
 import { generatedDataNotes } from './generated-data-check.js';
@@ -328,6 +329,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
       : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
   const treeNotes = [
     ...(await javaTrustNotes(full, input.base?.nodes)),
+    ...(await caBundleNotes(full, input.base?.nodes)),
     ...(await libraryPathNotes(full)),
     ...(await pamIncludeNotes(full, input.base?.nodes)),
     ...(await serviceUserNotes(full, accounts, input.base?.nodes)),
