@@ -52,9 +52,16 @@ export function withCacheHint(err: unknown, cacheDir: string | undefined): unkno
   } catch {
     return err;
   }
-  if (!file.startsWith(dir + sep)) return err;
+  // A file in the cache, the cache directory itself, or a parent of it that could not be made.
+  const inCache =
+    file.startsWith(dir + sep) || file === dir || dir.startsWith(file === sep ? sep : file + sep);
+  if (!inCache) return err;
   return new ImprintError('IO', err.message, {
-    hint: cacheNotWritableHint(`That file is in the cache directory ${dir}`),
+    hint: cacheNotWritableHint(
+      file.startsWith(dir + sep)
+        ? `That file is in the cache directory ${dir}`
+        : `The cache directory is ${dir}`,
+    ),
     details: err.details,
   });
 }

@@ -48,7 +48,8 @@ export interface OpenArchiveOptions {
   /**
    * With `releaseSha256`: use that Release or none. Uncached, it is looked for at the source URL and
    * then at each of `mirrors`; one that serves other bytes is RELEASE_CHANGED. Valid-Until is not
-   * checked (a lock pins a past state on purpose), and the per-suite pointer is left alone.
+   * checked (a lock pins a past state on purpose), the signing key is judged at the signature's
+   * time rather than `now` (see VerifyOptions.atSigningTime), and the per-suite pointer is left alone.
    */
   pinned?: boolean;
   /**
@@ -169,8 +170,12 @@ export async function openArchive(source: ArchiveSource, opts: OpenArchiveOption
   const what = `${base}/${loaded.signature === undefined ? 'InRelease' : 'Release'}`;
   const signed = loaded;
   const verified = await (signed.signature === undefined
-    ? verifyInRelease(signed.bytes, source.keyring.keys, { what, now: opts.now })
-    : verifyDetached(signed.bytes, signed.signature, source.keyring.keys, { what, now: opts.now })
+    ? verifyInRelease(signed.bytes, source.keyring.keys, { what, now: opts.now, atSigningTime: pinned })
+    : verifyDetached(signed.bytes, signed.signature, source.keyring.keys, {
+        what,
+        now: opts.now,
+        atSigningTime: pinned,
+      })
   ).catch(async (err: unknown) => {
     throw await withSignerKeyringHint(err, source.keyring, opts.keyringDirs);
   });

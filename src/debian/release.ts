@@ -22,6 +22,13 @@ export interface VerifyOptions {
   what: string;
   /** The time at which keys must be valid (not expired, not revoked). */
   now: Date;
+  /**
+   * Judge the signing key at the signature's own creation time instead of `now` (OpenPGP's rule
+   * without apt's "and valid now"): for a Release a lock pins by sha256, whose bytes are the lock's
+   * and whose signature only shows the archive made them, so a locked build does not fail once the
+   * archive key has expired, nor on a clock set before the Release.
+   */
+  atSigningTime?: boolean;
 }
 
 /**
@@ -32,6 +39,11 @@ export const CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 function verificationDate(now: Date): Date {
   return new Date(now.getTime() + CLOCK_SKEW_MS);
+}
+
+/** The `date` for OpenPGP's verify: null judges the key at the signature's creation time only. */
+function verifyDate(opts: VerifyOptions): Date | null {
+  return opts.atSigningTime === true ? null : verificationDate(opts.now);
 }
 
 const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
@@ -68,10 +80,10 @@ export async function verifyInRelease(
     throw sigInvalid(opts.what, `cannot read the clearsigned message: ${errText(err)}`, err);
   }
   const result = await runVerify(
-    () => verify({ message, verificationKeys: keys as PublicKey[], date: verificationDate(opts.now) }),
+    () => verify({ message, verificationKeys: keys as PublicKey[], date: verifyDate(opts) }),
     opts.what,
   );
-  const signers = await validSigners(result.signatures, keys, opts.now, opts.what);
+  const signers = await validSigners(result.signatures, keys, opts);
   return { text: result.data, signers };
 }
 
@@ -102,12 +114,12 @@ export async function verifyDetached(
         message,
         signature,
         verificationKeys: keys as PublicKey[],
-        date: verificationDate(opts.now),
+        date: verifyDate(opts),
         format: 'binary',
       }),
     opts.what,
   );
-  const signers = await validSigners(result.signatures, keys, opts.now, opts.what);
+  const signers = await validSigners(result.signatures, keys, opts);
   return { text, signers };
 }
 
@@ -122,10 +134,10 @@ async function runVerify<T>(fn: () => Promise<T>, what: string): Promise<T> {
 async function validSigners(
   signatures: ReadonlyArray<{ keyID: { toHex(): string }; verified: Promise<true> }>,
   keys: readonly PublicKey[],
-  now: Date,
-  what: string,
+  opts: VerifyOptions,
 ): Promise<string[]> {
-  const date = verificationDate(now);
+  const { what } = opts;
+  const date = verifyDate(opts);
   const signers = new Set<string>();
   const failures: string[] = [];
   for (const s of signatures) {
@@ -137,7 +149,7 @@ async function validSigners(
       if (owner === undefined) throw new Error('signed by a key outside the keyring');
       // openpgp judges the key at the signature's creation time; like apt (EXPKEYSIG, REVKEYSIG),
       // also require the signing (sub)key to be valid now: not expired, not revoked.
-      await owner.getSigningKey(s.keyID as never, date);
+      if (date !== null) await owner.getSigningKey(s.keyID as never, date);
       signers.add(owner.getFingerprint().toUpperCase());
     } catch (err) {
       failures.push(`${id}: ${errText(err)}`);

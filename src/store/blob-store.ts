@@ -380,8 +380,12 @@ export class BlobStore implements BlobReader {
 
   #writeError(err: unknown): ImprintError {
     if (err instanceof ImprintError) return err;
+    // The failing path and code in details, as other IO errors have them: the CLI then says to name
+    // a writable cache when this store is the cache and this user may not write it (or make it).
+    const { path, code } = (err ?? {}) as NodeJS.ErrnoException;
     return new ImprintError('IO', `writing a blob into ${this.root}: ${errorText(err)}`, {
       cause: err,
+      details: { file: typeof path === 'string' ? path : this.root, code },
       hint:
         fullHint(err, this.root) ??
         `Check that ${this.root} is a directory you can write to, on a file system with free space.`,

@@ -27,6 +27,16 @@ describe('withCacheHint', () => {
     }
   });
 
+  it('says so too when the cache directory itself, or a parent of it, cannot be made (HOME not writable)', () => {
+    for (const file of [cache, '/srv/ci-cache', '/srv']) {
+      const err = withCacheHint(denied(file), cache);
+      assert.ok(isImprintError(err, 'IO'));
+      assert.match(err.hint ?? '', /--cache-dir DIR/, file);
+    }
+    const sibling = denied('/srv/ci');
+    assert.equal(withCacheHint(sibling, cache), sibling);
+  });
+
   it('leaves other errors as they are: a file outside the cache, another errno, another code', () => {
     const outside = denied('/srv/ci-cache/imprint-out/index.json');
     assert.equal(withCacheHint(outside, cache), outside);

@@ -174,6 +174,16 @@ describe('Release signatures', () => {
         return true;
       },
     );
+    // A Release a lock pins is judged when it was signed: the key since expired still verifies it
+    // (inline and detached), a clock before the signature does not matter, and another key does not.
+    await verifyInRelease(signed, expKeys, { what: 'InRelease', now: later, atSigningTime: true });
+    const detached = sign(expiring, ['--detach-sign'], release);
+    await verifyDetached(release, detached, expKeys, { what: 'Release', now: later, atSigningTime: true });
+    await verifyInRelease(signed, expKeys, { what: 'InRelease', now: new Date(0), atSigningTime: true });
+    await assert.rejects(
+      verifyInRelease(signed, keyring.keys, { what: 'InRelease', now, atSigningTime: true }),
+      isSigInvalid,
+    );
 
     const revoked = generateTestKey('imprint revoked <rev@invalid>');
     const signedByRevoked = sign(revoked, ['--clearsign'], release);
@@ -188,6 +198,14 @@ describe('Release signatures', () => {
     writeFileSync(revFile, execFileSync('gpg', ['--export', revoked.fingerprint], { env }));
     await assert.rejects(
       verifyInRelease(signedByRevoked, (await loadKeyring(revFile)).keys, { what: 'InRelease', now }),
+      isSigInvalid,
+    );
+    await assert.rejects(
+      verifyInRelease(signedByRevoked, (await loadKeyring(revFile)).keys, {
+        what: 'InRelease',
+        now,
+        atSigningTime: true,
+      }),
       isSigInvalid,
     );
     // The same signature verifies against the key as it was before the revocation: the test can fail.

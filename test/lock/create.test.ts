@@ -326,6 +326,13 @@ describe('createLock against a generated signed archive', () => {
     await checkAmd64(loaded, lock);
   });
 
+  it("checks a lock's pinned Release whatever the clock says (a cold cache at 1999 or 2100): its key is judged when it signed", async () => {
+    const loaded = await writeSpec(repo, { packages: ['lynx'], platforms: ['linux/amd64'] });
+    const { lock } = await createLock(request(loaded, tempDir('imprint-lock-cache-')));
+    for (const now of [new Date('1999-01-01T00:00:00Z'), new Date('2100-01-01T00:00:00Z')])
+      await checkAmd64(loaded, lock, { now });
+  });
+
   it('LOCK_STALE says what changed: a version pin, a suite, components, a URL; the rest in one phrase', async () => {
     const dir = tempDir('imprint-lock-spec-');
     const loaded = await writeSpec(repo, { packages: ['app', 'bar'] }, dir);

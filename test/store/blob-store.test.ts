@@ -308,4 +308,16 @@ describe('writeFileAtomic', () => {
       message: `writing ${join(d, 'file', 'out')}: ${join(d, 'file')} is not a directory`,
     });
   });
+
+  it('names the path and the code of a blob write that fails (the CLI tells a cache not writable from them)', async () => {
+    const d = await mkdtemp(join(dir, 'blob-'));
+    await writeFile(join(d, 'file'), 'x');
+    const store = new BlobStore(join(d, 'file', 'imprint'));
+    await assert.rejects(store.putBytes(Buffer.from('x')), (err: unknown) => {
+      assert.ok(isImprintError(err, 'IO'), String(err));
+      assert.equal(err.details.code, 'ENOTDIR');
+      assert.ok(String(err.details.file).startsWith(join(d, 'file')), String(err.details.file));
+      return true;
+    });
+  });
 });
