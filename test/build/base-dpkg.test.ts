@@ -162,10 +162,26 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     // and a scanner reported the version the image no longer has.
     assert.ok(db !== undefined, 'the database is rewritten in the build layer');
     const paragraphs = db.text.split('\n\n');
-    assert.equal(paragraphs.length, 3);
+    assert.equal(paragraphs.length, 4);
     assert.match(paragraphs[1]!, /^Package: libold\nStatus: install ok installed\n(.|\n)*^Version: 2$/m);
     assert.equal(paragraphs[0], STATUS.split('\n\n')[0], 'libthing, not upgraded, keeps its bytes');
-    assert.equal(paragraphs[2], `${BYSTANDER}\n`);
+    assert.equal(paragraphs[2], BYSTANDER);
+  });
+
+  it("records the packages it adds in the base's dpkg database, as apt-get install there would", async () => {
+    const { top } = await buildOnBase('added', 'tool');
+    // tool was only in status.d, which dpkg does not read: `dpkg -l` in the image did not list it (apt
+    // would install it again), and libold was in both the database and status.d (twice for scanners).
+    const db = top.get('var/lib/dpkg/status')!.text;
+    assert.match(db, /\n\nPackage: tool\nStatus: install ok installed\n(.|\n)*^Version: 1\n(.|\n)*[^\n]\n$/m);
+    assert.equal(db.match(/^Package: /gm)?.length, 4);
+    assert.deepEqual(
+      [...top.keys()].filter((k) => k.startsWith('var/lib/dpkg/status.d')),
+      [],
+      'no status.d entry beside the database',
+    );
+    assert.equal(top.get('var/lib/dpkg/info/tool.list')?.text, '/.\n/usr\n/usr/bin\n/usr/bin/tool\n');
+    assert.ok(top.has('var/lib/dpkg/info/libold.list'), "the upgraded package's file list is its new one");
   });
 
   it('locks and builds on a layout base pinned by digest, with a fresh cache and a warm one', async () => {
