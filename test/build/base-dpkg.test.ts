@@ -19,6 +19,8 @@ function pkg(name: string, version: string, files: Record<string, string>, depen
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nbase:x:1500:1500::/home/base:/bin/sh\n';
 const GROUP = 'root:x:0:\nbase:x:1500:\n';
 
+const SHELLS = '/bin/sh\n/bin/bash\n';
+
 const BYSTANDER = `Package: bystander
 Status: install ok installed
 Architecture: all
@@ -83,6 +85,10 @@ describe('packages on a base image with a dpkg database (generated signed reposi
         pkg('libthing', '2.1', { '/usr/lib/thing': 't' }),
         pkg('tool', '1', { '/usr/bin/tool': 'b' }, 'libold (>= 2)'),
         pkg('libold', '2', { '/usr/lib/old': 'o2' }),
+        pkg('zsh', '1', {
+          '/usr/bin/zsh': 'z',
+          '/usr/share/debianutils/shells.d/zsh': '/bin/zsh\n/usr/bin/zsh\n',
+        }),
         {
           name: 'daemon',
           version: '1',
@@ -100,6 +106,8 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     await writeFile(join(baseSpec, 'thing'), 't');
     await writeFile(join(baseSpec, 'passwd'), PASSWD);
     await writeFile(join(baseSpec, 'group'), GROUP);
+    await writeFile(join(baseSpec, 'shells'), SHELLS);
+    await writeFile(join(baseSpec, 'update-shells'), '#!/bin/sh\n');
     await writeFile(
       join(baseSpec, 'imprint.yaml'),
       [
@@ -109,6 +117,9 @@ describe('packages on a base image with a dpkg database (generated signed reposi
         '  - {source: thing, target: /usr/lib/thing}',
         '  - {source: passwd, target: /etc/passwd}',
         '  - {source: group, target: /etc/group}',
+        '  - {source: shells, target: /etc/shells}',
+        '  - {source: shells, target: /var/lib/shells.state}',
+        "  - {source: update-shells, target: /usr/sbin/update-shells, mode: '0755'}",
         '',
       ].join('\n'),
     );
@@ -209,5 +220,14 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     // The effect ran on the build's own tree, which had no /etc/passwd: no account at all.
     assert.equal(top.get('etc/passwd')?.text, `${PASSWD}daemon:!:100:100::/nonexistent:/usr/sbin/nologin\n`);
     assert.equal(top.get('etc/group')?.text, `${GROUP}daemon:!:100:\n`);
+  });
+
+  it("adds a new package's shells.d shells to the base's /etc/shells, as the base's update-shells trigger does", async () => {
+    const { top } = await buildOnBase('zsh', 'zsh');
+    // The rule ran only with debianutils among the build's packages: zsh was missing from /etc/shells,
+    // so chsh -s /bin/zsh and pam_shells refused it.
+    assert.equal(top.get('etc/shells')?.text, `${SHELLS}/bin/zsh\n/usr/bin/zsh\n`);
+    assert.equal(top.get('var/lib/shells.state')?.text, `${SHELLS}/bin/zsh\n/usr/bin/zsh\n`);
+    assert.ok(!top.has('usr/sbin/update-shells'), "the base's update-shells stays in the base's layer");
   });
 });
