@@ -50,7 +50,8 @@ export interface BuildWrites {
  * The files of a base image that packages' effects merge with or update: the account files, and
  * /etc/timezone, which trixie's tzdata rewrites only when it exists (without it, the base's stayed
  * beside the new /etc/localtime, naming another zone), and /etc/localtime, whose zone tzdata keeps
- * when the spec sets none, as its config script does.
+ * when the spec sets none, as its config script does; /etc/shells and shells.state, to which the base's
+ * update-shells (its trigger on shells.d) adds a new package's shells, as zsh's.
  */
 const BASE_MERGED_FILES = [
   'etc/passwd',
@@ -59,6 +60,9 @@ const BASE_MERGED_FILES = [
   'etc/gshadow',
   'etc/timezone',
   'etc/localtime',
+  'etc/shells',
+  'var/lib/shells.state',
+  'usr/sbin/update-shells',
 ];
 
 /**

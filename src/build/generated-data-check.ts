@@ -143,13 +143,22 @@ export function generatedDataNotes(tree: FileTree): string[] {
  * mysql_install_db into /var/lib/mysql (tables stamped with the build's clock). imprint does neither,
  * and the server has nothing to start. A warning per PostgreSQL server version
  * (/usr/lib/postgresql/V/bin/postgres) without a `postgresql.conf` under /etc/postgresql/V, and for
- * mariadbd without /var/lib/mysql/mysql. Cost: lists two directories per version.
+ * mariadbd without /var/lib/mysql/mysql; and ttf-mscorefonts-installer without the fonts its postinst
+ * downloads. Cost: lists two directories per version.
  */
 function databaseNotes(tree: FileTree): string[] {
   const notes: string[] = [];
   if (exists(tree, '/usr/sbin/mariadbd') && !exists(tree, '/var/lib/mysql/mysql'))
     notes.push(
       "the image has MariaDB's server but no data directory: mariadb-server's postinst makes /var/lib/mysql with mysql_install_db, and imprint does not, so mariadbd exits at start (\"Can't change dir to '/var/lib/mysql/'\"); run `mariadb-install-db --user=mysql --datadir=/var/lib/mysql` when the container starts and /var/lib/mysql/mysql is missing, or mount an initialised data directory there",
+    );
+  // contrib's ttf-mscorefonts-installer ships only the list of cabinets its postinst downloads.
+  if (
+    exists(tree, '/var/lib/msttcorefonts/cabfiles.sha256sums') &&
+    childNames(tree, resolvePath(tree, '/usr/share/fonts/truetype/msttcorefonts')).length === 0
+  )
+    notes.push(
+      'the image has ttf-mscorefonts-installer but none of its fonts: the package holds only the list of the cabinets its postinst downloads from the Internet and unpacks into /usr/share/fonts/truetype/msttcorefonts, which imprint does not run, so Arial, Times New Roman and the others are missing; put the .ttf files there with files, or use fonts-liberation2 (main: metric-compatible fonts) instead',
     );
   for (const v of childNames(tree, resolvePath(tree, '/usr/lib/postgresql'))) {
     if (!exists(tree, `/usr/lib/postgresql/${v}/bin/postgres`)) continue;

@@ -1,5 +1,6 @@
-import { resolvePath } from '../debian/effects/tree-io.js';
+import { childNames, resolvePath, statPath } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
+import { parseDynamic, readRange } from './elf-needed.js';
 import { cacheOnlyDirs, imageLdSoCache, LD_CACHE_ARCHES } from './ld-so-cache.js';
 
 // glibc's loader searches only its system directories (/lib/<triplet>, /usr/lib/<triplet>, /lib,
@@ -28,14 +29,53 @@ export async function libraryPathNotes(tree: FileTree): Promise<string[]> {
     ),
   );
   const { triplets, dirs } = await cacheOnlyDirs(tree);
-  return dirs
-    .filter(({ key }) => !covered.has(key))
-    .map(({ dir, libs }) => {
-      const some = libs.slice(0, 3).join(', ') + (libs.length > 3 ? `, ... (${libs.length})` : '');
-      const why =
-        listed === undefined
-          ? `which the image lacks (imprint writes one for ${LD_CACHE_ARCHES.join(', ')} images, listing the libraries of the image's own architecture)`
-          : "which lists none of them (the base image's, made before they were added; imprint writes a cache only for images without one)";
-      return `the shared libraries in ${dir} (${some}) are found only through /etc/ld.so.cache, ${why}: programs will not load them; put them in /usr/lib/${triplets[0]}, or set LD_LIBRARY_PATH=${dir} in env`;
-    });
+  return [
+    ...(await staleCacheNotes(tree, listed, triplets)),
+    ...dirs
+      .filter(({ key }) => !covered.has(key))
+      .map(({ dir, libs }) => {
+        const some = libs.slice(0, 3).join(', ') + (libs.length > 3 ? `, ... (${libs.length})` : '');
+        const why =
+          listed === undefined
+            ? `which the image lacks (imprint writes one for ${LD_CACHE_ARCHES.join(', ')} images, listing the libraries of the image's own architecture)`
+            : "which lists none of them (the base image's, made before they were added; imprint writes a cache only for images without one)";
+        return `the shared libraries in ${dir} (${some}) are found only through /etc/ld.so.cache, ${why}: programs will not load them; put them in /usr/lib/${triplets[0]}, or set LD_LIBRARY_PATH=${dir} in env`;
+      }),
+  ];
+}
+
+/**
+ * A note when the image's /etc/ld.so.cache (a base image's, made by its ldconfig: imprint writes none
+ * over it) lacks libraries of the system directories (/usr/lib/<triplet>, by their versioned names
+ * lib*.so.N, as ldconfig lists them): the build added them after the base's ldconfig ran. The loader
+ * still finds them there, but `ldconfig -p` and what looks names up through it (Python's
+ * ctypes.util.find_library, so python-magic's libmagic) do not. Cost: lists those directories, reads
+ * the ELF header of each library the cache lacks by name.
+ */
+async function staleCacheNotes(
+  tree: FileTree,
+  listed: Map<string, string> | undefined,
+  triplets: string[],
+): Promise<string[]> {
+  if (listed === undefined) return [];
+  const notes: string[] = [];
+  /** Whether the cache lists the library under its soname (libbz2.so.1's is libbz2.so.1.0). */
+  const listedOtherwise = async (path: string): Promise<boolean> => {
+    const node = statPath(tree, path)?.node;
+    if (node?.kind !== 'file') return true;
+    const elf = await parseDynamic((start, end) => readRange(node, start, end));
+    return elf?.soname !== undefined && listed.has(elf.soname);
+  };
+  for (const dir of triplets.map((t) => `/usr/lib/${t}`)) {
+    const missing: string[] = [];
+    for (const n of childNames(tree, resolvePath(tree, dir)))
+      if (/^lib.*\.so\.\d+$/.test(n) && !listed.has(n) && !(await listedOtherwise(`${dir}/${n}`)))
+        missing.push(n);
+    if (missing.length === 0) continue;
+    const some = missing.slice(0, 3).join(', ') + (missing.length > 3 ? `, ... (${missing.length})` : '');
+    notes.push(
+      `the image's /etc/ld.so.cache (the base image's, which imprint does not rewrite) lacks shared libraries of ${dir} (${some}) added after it was made: the loader still finds them, but \`ldconfig -p\` and what looks libraries up through it (Python's ctypes.util.find_library, which python-magic uses for libmagic) do not; run \`ldconfig\` when the container starts`,
+    );
+  }
+  return notes;
 }

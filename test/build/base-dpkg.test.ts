@@ -19,6 +19,8 @@ function pkg(name: string, version: string, files: Record<string, string>, depen
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nbase:x:1500:1500::/home/base:/bin/sh\n';
 const GROUP = 'root:x:0:\nbase:x:1500:\n';
 
+const SHELLS = '/bin/sh\n/bin/bash\n';
+
 const BYSTANDER = `Package: bystander
 Status: install ok installed
 Architecture: all
@@ -83,6 +85,10 @@ describe('packages on a base image with a dpkg database (generated signed reposi
         pkg('libthing', '2.1', { '/usr/lib/thing': 't' }),
         pkg('tool', '1', { '/usr/bin/tool': 'b' }, 'libold (>= 2)'),
         pkg('libold', '2', { '/usr/lib/old': 'o2' }),
+        pkg('zsh', '1', {
+          '/usr/bin/zsh': 'z',
+          '/usr/share/debianutils/shells.d/zsh': '/bin/zsh\n/usr/bin/zsh\n',
+        }),
         {
           name: 'daemon',
           version: '1',
@@ -100,6 +106,8 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     await writeFile(join(baseSpec, 'thing'), 't');
     await writeFile(join(baseSpec, 'passwd'), PASSWD);
     await writeFile(join(baseSpec, 'group'), GROUP);
+    await writeFile(join(baseSpec, 'shells'), SHELLS);
+    await writeFile(join(baseSpec, 'update-shells'), '#!/bin/sh\n');
     await writeFile(
       join(baseSpec, 'imprint.yaml'),
       [
@@ -109,6 +117,9 @@ describe('packages on a base image with a dpkg database (generated signed reposi
         '  - {source: thing, target: /usr/lib/thing}',
         '  - {source: passwd, target: /etc/passwd}',
         '  - {source: group, target: /etc/group}',
+        '  - {source: shells, target: /etc/shells}',
+        '  - {source: shells, target: /var/lib/shells.state}',
+        "  - {source: update-shells, target: /usr/sbin/update-shells, mode: '0755'}",
         '',
       ].join('\n'),
     );
@@ -162,10 +173,26 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     // and a scanner reported the version the image no longer has.
     assert.ok(db !== undefined, 'the database is rewritten in the build layer');
     const paragraphs = db.text.split('\n\n');
-    assert.equal(paragraphs.length, 3);
+    assert.equal(paragraphs.length, 4);
     assert.match(paragraphs[1]!, /^Package: libold\nStatus: install ok installed\n(.|\n)*^Version: 2$/m);
     assert.equal(paragraphs[0], STATUS.split('\n\n')[0], 'libthing, not upgraded, keeps its bytes');
-    assert.equal(paragraphs[2], `${BYSTANDER}\n`);
+    assert.equal(paragraphs[2], BYSTANDER);
+  });
+
+  it("records the packages it adds in the base's dpkg database, as apt-get install there would", async () => {
+    const { top } = await buildOnBase('added', 'tool');
+    // tool was only in status.d, which dpkg does not read: `dpkg -l` in the image did not list it (apt
+    // would install it again), and libold was in both the database and status.d (twice for scanners).
+    const db = top.get('var/lib/dpkg/status')!.text;
+    assert.match(db, /\n\nPackage: tool\nStatus: install ok installed\n(.|\n)*^Version: 1\n(.|\n)*[^\n]\n$/m);
+    assert.equal(db.match(/^Package: /gm)?.length, 4);
+    assert.deepEqual(
+      [...top.keys()].filter((k) => k.startsWith('var/lib/dpkg/status.d')),
+      [],
+      'no status.d entry beside the database',
+    );
+    assert.equal(top.get('var/lib/dpkg/info/tool.list')?.text, '/.\n/usr\n/usr/bin\n/usr/bin/tool\n');
+    assert.ok(top.has('var/lib/dpkg/info/libold.list'), "the upgraded package's file list is its new one");
   });
 
   it('locks and builds on a layout base pinned by digest, with a fresh cache and a warm one', async () => {
@@ -193,5 +220,14 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     // The effect ran on the build's own tree, which had no /etc/passwd: no account at all.
     assert.equal(top.get('etc/passwd')?.text, `${PASSWD}daemon:!:100:100::/nonexistent:/usr/sbin/nologin\n`);
     assert.equal(top.get('etc/group')?.text, `${GROUP}daemon:!:100:\n`);
+  });
+
+  it("adds a new package's shells.d shells to the base's /etc/shells, as the base's update-shells trigger does", async () => {
+    const { top } = await buildOnBase('zsh', 'zsh');
+    // The rule ran only with debianutils among the build's packages: zsh was missing from /etc/shells,
+    // so chsh -s /bin/zsh and pam_shells refused it.
+    assert.equal(top.get('etc/shells')?.text, `${SHELLS}/bin/zsh\n/usr/bin/zsh\n`);
+    assert.equal(top.get('var/lib/shells.state')?.text, `${SHELLS}/bin/zsh\n/usr/bin/zsh\n`);
+    assert.ok(!top.has('usr/sbin/update-shells'), "the base's update-shells stays in the base's layer");
   });
 });

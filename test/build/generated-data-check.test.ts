@@ -126,4 +126,16 @@ describe('generated data check', () => {
     );
     assert.deepEqual(generatedDataNotes(tree(['/usr/sbin/mariadbd', '/var/lib/mysql/mysql/db.frm'])), []);
   });
+
+  test('ttf-mscorefonts-installer without the fonts its postinst downloads is warned about', () => {
+    const installer = ['/var/lib/msttcorefonts/cabfiles.sha256sums'];
+    const [note, ...rest] = generatedDataNotes(tree(installer));
+    assert.deepEqual(rest, []);
+    assert.match(
+      note!,
+      /^the image has ttf-mscorefonts-installer but none of its fonts: .*downloads from the Internet.*fonts-liberation2/,
+    );
+    const font = '/usr/share/fonts/truetype/msttcorefonts/arial.ttf';
+    assert.deepEqual(generatedDataNotes(tree([...installer, font])), [], 'fonts added with files');
+  });
 });

@@ -28,9 +28,9 @@ async function listsShellsOnce(ctx: EffectContext): Promise<boolean> {
  * The shells the packages declare: template then shells.d files in C order, each followed by its real
  * path when different; each once when the image's update-shells dedupes (listsShellsOnce).
  */
-async function packageShells(ctx: EffectContext): Promise<string[]> {
+async function packageShells(ctx: EffectContext, template = true): Promise<string[]> {
   const once = await listsShellsOnce(ctx);
-  const files = [TEMPLATE];
+  const files = template ? [TEMPLATE] : [];
   for (const name of childNames(ctx.tree, SHELLS_D)) {
     if (isFile(ctx.tree, `${SHELLS_D}/${name}`)) files.push(`/${SHELLS_D}/${name}`);
   }
@@ -48,13 +48,37 @@ async function packageShells(ctx: EffectContext): Promise<string[]> {
   return out;
 }
 
+/**
+ * A base image's debianutils: its dpkg trigger on shells.d runs update-shells when a package the build
+ * adds ships a shells.d file (zsh): the shells /etc/shells lacks are appended to it and to
+ * /var/lib/shells.state, the base's lines kept (the build sees the base's two files, not its shells.d).
+ * Writes nothing when every shell is listed already.
+ */
+async function addToBaseShells(ctx: EffectContext): Promise<void> {
+  const shells = statPath(ctx.tree, '/etc/shells');
+  if (shells?.node.kind !== 'file' || statPath(ctx.tree, UPDATE_SHELLS) === undefined) return;
+  const read = async (path: string) =>
+    ((await readTreeFile(ctx.tree, path))?.toString('utf8') ?? '').split('\n').filter((l) => l !== '');
+  const etc = await read('/etc/shells');
+  const listed = new Set(etc.map((l) => l.split('#', 1)[0]));
+  const added = (await packageShells(ctx, false)).filter((s) => !listed.has(s) && listed.add(s));
+  if (added.length === 0) return;
+  const w = ctx.writer('debianutils');
+  const { mode, uid, gid } = shells.node;
+  writeFile(w, '/etc/shells', [...etc, ...added].map((l) => `${l}\n`).join(''), { mode, uid, gid });
+  const state = await read('/var/lib/shells.state');
+  const lines = [...state, ...added.filter((s) => !state.includes(s))];
+  writeFile(w, '/var/lib/shells.state', lines.map((l) => `${l}\n`).join(''), { mode: 0o644 });
+}
+
 export const shellsRule: EffectRule = {
   id: 'debianutils/shells',
-  package: 'debianutils',
+  package: null,
   describe:
     'postinst copies /usr/share/debianutils/shells to /etc/shells and runs update-shells: shells.d entries appended, ' +
     'each followed by its merged-/usr twin; /var/lib/shells.state lists them',
   async apply(ctx) {
+    if (!ctx.installed.has('debianutils')) return addToBaseShells(ctx);
     const w = ctx.writer('debianutils');
     runActions(w, [{ op: 'copy', from: TEMPLATE, to: '/etc/shells' }]);
     const source = statPath(ctx.tree, '/etc/shells');
