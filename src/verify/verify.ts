@@ -215,7 +215,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
         ...result.warnings.map((w) =>
           w === DIRTY_CHECKOUT_WARNING
             ? 'the image was built from a git checkout with uncommitted changes (its provenance records a dirty checkout), so it has no org.opencontainers.image.revision: its revision does not identify its inputs'
-            : w,
+            : ofProvenance(w, specDir),
         ),
       ],
     };
@@ -391,9 +391,18 @@ async function attachedProvenance(
  * would not fill the cache with what the provenance's lock names, should they differ).
  */
 function offlineRebuild(err: ImprintError, specDir: string): ImprintError {
-  return new ImprintError('OFFLINE', err.message.replaceAll(`${specDir}${sep}`, "the provenance's "), {
+  return new ImprintError('OFFLINE', ofProvenance(err.message, specDir), {
     hint: 'Run the same `imprint verify` once without --offline (with this --cache-dir): it fetches what the provenance names into the cache.',
     cause: err,
     details: err.details,
   });
+}
+
+/**
+ * A rebuild's message with the temporary workspace's paths told as the provenance's (`the
+ * provenance's imprint.lock`): the workspace is gone when the user reads it, and its files are the
+ * ones the provenance embeds.
+ */
+function ofProvenance(message: string, specDir: string): string {
+  return message.replaceAll(`${specDir}${sep}`, "the provenance's ");
 }

@@ -176,6 +176,36 @@ describe('verifyImage', () => {
     }
   });
 
+  it("a rebuild's warning names the provenance's spec, not the removed workspace it was rebuilt in", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const dir = join(work, 'spec');
+      await writeSmallSpec(dir);
+      // env naming $PATH: the build warns at the spec's file:line:column
+      await writeFile(join(dir, 'imprint.yaml'), 'env: {PATH: "/app/bin:$PATH"}\n', { flag: 'a' });
+      const store = new BlobStore(join(work, 'cache'));
+      const loaded = await loadSpec(dir);
+      const result = await buildImage({ loaded, env: {}, store, cacheDir: join(work, 'cache') });
+      assert.ok(
+        result.warnings.some((w) => w.startsWith(join(dir, 'imprint.yaml'))),
+        result.warnings.join('\n'),
+      );
+      const attested = await attestBuild({ loaded, result, store, version: VERSION });
+      const ref = parseReference(`oci:${join(work, 'image')}`);
+      await writeImageSet(ref, attested.set);
+      const tmpDir = join(work, 'tmp');
+      await mkdir(tmpDir);
+      const verified = await verifyImage({ ref, context: dir, store, version: VERSION, tmpDir });
+      assert.equal(verified.verified, true);
+      const env = verified.warnings.filter((w) => w.includes('env.PATH'));
+      assert.equal(env.length, 1, verified.warnings.join('\n'));
+      assert.match(env[0]!, /^the provenance's imprint\.yaml:\d+:\d+: env\.PATH/);
+      assert.ok(!verified.warnings.some((w) => w.includes(tmpDir)), verified.warnings.join('\n'));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('imprint verify: exit 0, --json and --attest; exit 1 naming the file after tampering', async () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
     try {
