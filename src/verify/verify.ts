@@ -350,14 +350,27 @@ async function attachedProvenance(
             set.blobs,
             set.index.manifests.filter((d) => d.artifactType === undefined),
           );
-      const provenances: Array<{ r: (typeof found)[number]; bytes: Buffer }> = [];
+      const all: Array<{ r: (typeof found)[number]; bytes: Buffer; ofIndex: boolean }> = [];
       for (const r of found) {
         if (!matching && present.has(r.manifest.subject?.digest ?? '')) continue;
         const bytes = await readArtifactPayload(set.blobs, r);
-        const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown })
-          .predicateType;
-        if (predicateType === SLSA_PROVENANCE) provenances.push({ r, bytes });
+        const statement = JSON.parse(bytes.toString('utf8')) as {
+          predicateType?: unknown;
+          subject?: unknown;
+        };
+        if (statement.predicateType !== SLSA_PROVENANCE) continue;
+        const subjects = Array.isArray(statement.subject) ? (statement.subject as unknown[]) : [];
+        const ofIndex =
+          image.index !== undefined &&
+          subjects.some(
+            (s) => `sha256:${(s as { digest?: { sha256?: unknown } })?.digest?.sha256}` === image.index,
+          );
+        all.push({ r, bytes, ofIndex });
       }
+      // A platform manifest two builds share (one platform of a multi-platform build, built alone too)
+      // carries both builds' statements: the one whose subjects name this image's index is its own.
+      const own = all.filter((p) => p.ofIndex);
+      const provenances = own.length > 0 ? own : all;
       const first = provenances[0];
       if (first === undefined) continue;
       const { r, bytes } = first;
