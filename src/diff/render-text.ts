@@ -22,6 +22,8 @@ const DIGEST = /^sha256:([0-9a-f]{12})[0-9a-f]{52}$/;
 /** `key=value` pairs, digests short; a digest field shows as the digest alone. */
 function compact(v: DiffValue): string {
   if (v === null) return '-';
+  // an empty value (buildah's base.digest "" from scratch) is not an absent one, shown as -
+  if (v === '') return '""';
   if (typeof v === 'string') {
     const m = DIGEST.exec(v);
     return m === null ? v : `sha256:${m[1]}…`;

@@ -51,21 +51,55 @@ function withExtraCertificates(tls: TlsModule, file: string): SecureContext | un
     warn(file, err);
     return undefined;
   }
+  try {
+    return defaultsPlus(tls, [pem]);
+  } catch (err) {
+    warn(file, err);
+    return undefined;
+  }
+}
+
+/** Node's default trust plus each PEM's certificates; throws when one does not parse. */
+function defaultsPlus(tls: TlsModule, pems: Buffer[]): SecureContext {
   // A context made without `ca` holds Node's default store (bundled or the system's, as Node was
   // built or started); adding to it copies that store first, so the defaults stay trusted: what Node
   // does with NODE_EXTRA_CA_CERTS. Where that internal method is missing, the bundled roots stand in.
   const context = tls.createSecureContext();
   const native = (context as unknown as { context?: { addCACert?: (pem: Buffer) => void } }).context;
-  try {
-    if (typeof native?.addCACert === 'function') {
-      native.addCACert(pem);
-      return context;
-    }
-    return tls.createSecureContext({ ca: [...tls.rootCertificates, pem.toString('utf8')] });
-  } catch (err) {
-    warn(file, err);
-    return undefined;
+  if (typeof native?.addCACert === 'function') {
+    for (const pem of pems) native.addCACert(pem);
+    return context;
   }
+  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...pems.map((p) => p.toString('utf8'))] });
+}
+
+/** The default trust (with IMPRINT_EXTRA_CA_CERTS's file) plus certificates, by file and certificates. */
+const added = new Map<string, SecureContext>();
+
+/**
+ * Options for an https request that trusts `ca`'s certificates as well as the defaults: Node's
+ * certificates and those of the file in IMPRINT_EXTRA_CA_CERTS (as `trustOptions` without a `ca`).
+ * A registry's CA (`--ca-file`, certs.d) adds to what the system trusts, as containers' certs.d and
+ * Docker's do, so one command can reach a public registry and a private one. Cost: the first call
+ * per file and certificates parses them.
+ */
+export function trustAdding(tls: TlsModule, ca: Buffer, env: NodeJS.ProcessEnv = process.env): TrustOptions {
+  const file = env[DEFERRED_CA_ENV] ?? '';
+  const key = `${file}\0${ca.toString('latin1')}`;
+  let context = added.get(key);
+  if (context === undefined) {
+    let extra: Buffer | undefined;
+    if (file !== '') {
+      try {
+        extra = readFileSync(file);
+      } catch (err) {
+        warn(file, err);
+      }
+    }
+    context = defaultsPlus(tls, extra === undefined ? [ca] : [extra, ca]);
+    added.set(key, context);
+  }
+  return { secureContext: context };
 }
 
 function warn(file: string, err: unknown): void {

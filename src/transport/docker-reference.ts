@@ -64,7 +64,13 @@ export function parseDockerReference(text: string, what = 'image reference'): Do
   }
   if (domain === 'index.docker.io') domain = DOCKER_HUB;
   if (!DOMAIN_RE.test(domain)) throw bad(`registry ${JSON.stringify(domain)} is not host[:port]`);
-  for (const component of path.split('/')) {
+  const components = path.split('/');
+  for (const [i, component] of components.entries()) {
+    const tagAt = component.indexOf(':');
+    if (tagAt > 0 && PATH_COMPONENT_RE.test(component.slice(0, tagAt)))
+      throw bad(
+        `the tag ${JSON.stringify([component.slice(tagAt + 1), ...components.slice(i + 1)].join('/'))} of repository ${[...components.slice(0, i), component.slice(0, tagAt)].join('/')} holds a '/', which tags cannot (they are [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
+      );
     if (!PATH_COMPONENT_RE.test(component)) {
       throw bad(
         `repository component ${JSON.stringify(component)} must be lower-case letters and digits, separated by '.', '_', '__' or '-'`,

@@ -215,7 +215,7 @@ export async function verifyImage(req: VerifyRequest): Promise<VerifyResult> {
         ...result.warnings.map((w) =>
           w === DIRTY_CHECKOUT_WARNING
             ? 'the image was built from a git checkout with uncommitted changes (its provenance records a dirty checkout), so it has no org.opencontainers.image.revision: its revision does not identify its inputs'
-            : w,
+            : ofProvenance(w, specDir),
         ),
       ],
     };
@@ -350,14 +350,27 @@ async function attachedProvenance(
             set.blobs,
             set.index.manifests.filter((d) => d.artifactType === undefined),
           );
-      const provenances: Array<{ r: (typeof found)[number]; bytes: Buffer }> = [];
+      const all: Array<{ r: (typeof found)[number]; bytes: Buffer; ofIndex: boolean }> = [];
       for (const r of found) {
         if (!matching && present.has(r.manifest.subject?.digest ?? '')) continue;
         const bytes = await readArtifactPayload(set.blobs, r);
-        const predicateType = (JSON.parse(bytes.toString('utf8')) as { predicateType?: unknown })
-          .predicateType;
-        if (predicateType === SLSA_PROVENANCE) provenances.push({ r, bytes });
+        const statement = JSON.parse(bytes.toString('utf8')) as {
+          predicateType?: unknown;
+          subject?: unknown;
+        };
+        if (statement.predicateType !== SLSA_PROVENANCE) continue;
+        const subjects = Array.isArray(statement.subject) ? (statement.subject as unknown[]) : [];
+        const ofIndex =
+          image.index !== undefined &&
+          subjects.some(
+            (s) => `sha256:${(s as { digest?: { sha256?: unknown } })?.digest?.sha256}` === image.index,
+          );
+        all.push({ r, bytes, ofIndex });
       }
+      // A platform manifest two builds share (one platform of a multi-platform build, built alone too)
+      // carries both builds' statements: the one whose subjects name this image's index is its own.
+      const own = all.filter((p) => p.ofIndex);
+      const provenances = own.length > 0 ? own : all;
       const first = provenances[0];
       if (first === undefined) continue;
       const { r, bytes } = first;
@@ -391,9 +404,18 @@ async function attachedProvenance(
  * would not fill the cache with what the provenance's lock names, should they differ).
  */
 function offlineRebuild(err: ImprintError, specDir: string): ImprintError {
-  return new ImprintError('OFFLINE', err.message.replaceAll(`${specDir}${sep}`, "the provenance's "), {
+  return new ImprintError('OFFLINE', ofProvenance(err.message, specDir), {
     hint: 'Run the same `imprint verify` once without --offline (with this --cache-dir): it fetches what the provenance names into the cache.',
     cause: err,
     details: err.details,
   });
+}
+
+/**
+ * A rebuild's message with the temporary workspace's paths told as the provenance's (`the
+ * provenance's imprint.lock`): the workspace is gone when the user reads it, and its files are the
+ * ones the provenance embeds.
+ */
+function ofProvenance(message: string, specDir: string): string {
+  return message.replaceAll(`${specDir}${sep}`, "the provenance's ");
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { difference, sortDifferences } from '../../src/diff/classify.js';
 import { type DiffResult, renderHtml, renderJson, renderText, unifiedDiff } from '../../src/diff/index.js';
+import { showValue } from '../../src/diff/render-text.js';
 
 function result(): DiffResult {
   const content = difference(
@@ -100,6 +101,23 @@ describe('diff renderers', () => {
       row,
       /sha256:aaaaaaaaaaaa… oci\.image\.layer\.v1\.tar\+gzip size=745127 +sha256:bbbbbbbbbbbb… oci\.image\.layer\.v1\.tar size=745127$/,
     );
+  });
+
+  test('text: an empty string value is shown as "", apart from an absent one (-)', () => {
+    // buildah writes org.opencontainers.image.base.digest "" for FROM scratch; imprint writes none.
+    const annotation = difference(
+      'annotation',
+      'substance',
+      { platform: 'linux/amd64', field: 'manifest.org.opencontainers.image.base.digest' },
+      null,
+      '',
+    );
+    const r: DiffResult = { ...result(), differences: [annotation] };
+    const row = renderText(r)
+      .split('\n')
+      .find((l) => l.includes('base.digest'));
+    assert.match(row ?? '', /base\.digest\s+-\s+""$/);
+    assert.equal(showValue({ name: '' }), 'name=""');
   });
 
   test('text: the same', () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tls from 'node:tls';
-import { DEFERRED_CA_ENV, type TrustOptions, trustOptions } from '../../src/net/trust.js';
+import { DEFERRED_CA_ENV, type TrustOptions, trustAdding, trustOptions } from '../../src/net/trust.js';
 import { ROOT } from '../helpers/cli.js';
 import { selfSignedCert, tunnelTo } from '../helpers/registry.js';
 
@@ -84,6 +84,21 @@ describe('https trust', { skip: !hasOpenssl && 'no openssl' }, () => {
     assert.equal(await get({}), 'DEPTH_ZERO_SELF_SIGNED_CERT', 'not trusted by default');
     const pem = readFileSync(certFile);
     assert.deepEqual(trustOptions(tls, pem, { [DEFERRED_CA_ENV]: '/nonexistent' }), { ca: pem });
+  });
+
+  it("trustAdding keeps the defaults and IMPRINT_EXTRA_CA_CERTS's file beside a registry's CA", async () => {
+    // Another CA, which did not sign the server's certificate (a --ca-file for another registry).
+    const otherFile = join(dir, 'other.pem');
+    selfSignedCert(join(dir, 'other-key.pem'), otherFile, 'other.invalid', 'DNS:other.invalid');
+    const other = readFileSync(otherFile);
+    assert.equal(
+      await get(trustOptions(tls, other, { [DEFERRED_CA_ENV]: certFile })),
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+    );
+    const adding = trustAdding(tls, other, { [DEFERRED_CA_ENV]: certFile });
+    assert.equal(await get(adding), '200', "the deferred file's certificate is still trusted");
+    assert.equal(await get(trustAdding(tls, readFileSync(certFile), {})), '200', 'and the added one');
+    assert.equal(await get(trustAdding(tls, other, {})), 'DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 
   it("skips an unreadable file with Node's warning for NODE_EXTRA_CA_CERTS", async () => {

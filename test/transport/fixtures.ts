@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type Digest, sha256 } from '../../src/digest/index.js';
-import { isImprintError } from '../../src/errors.js';
+import { type ImprintError, isImprintError } from '../../src/errors.js';
 import { canonicalJson } from '../../src/oci/canonical-json.js';
 import type { BlobReader, ImageSet } from '../../src/oci/image-set.js';
 import { MediaType } from '../../src/oci/media-types.js';
@@ -159,13 +159,16 @@ export function run(
   return r.stdout;
 }
 
-/** Asserts that `p` rejects with an ImprintError of `code`. */
-export async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+/** Asserts that `p` rejects with an ImprintError of `code`, and returns it. */
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<ImprintError> {
+  let caught: ImprintError | undefined;
   await assert.rejects(p, (err: unknown) => {
     assert.ok(isImprintError(err), `expected an ImprintError, got ${String(err)}`);
     assert.equal(err.code, code, err.message);
+    caught = err;
     return true;
   });
+  return caught as ImprintError;
 }
 
 /** sha256 hex of a file (small test files only: reads it whole). */

@@ -109,4 +109,13 @@ describe('parseDockerReference', () => {
     assert.equal(familiarString(parseDockerReference('docker.io/library/a/b:1')), 'library/a/b:1');
     assert.equal(familiarString(parseDockerReference('quay.io/x/y:1')), 'quay.io/x/y:1');
   });
+
+  it("says a tag cannot hold '/' rather than calling 'app:v1' a repository component", () => {
+    assert.throws(
+      () => parseDockerReference('localhost:5000/team/app:release/1.0'),
+      (err: unknown) =>
+        isImprintError(err, 'BAD_REFERENCE') &&
+        /the tag "release\/1\.0" of repository team\/app holds a '\/', which tags cannot/.test(err.message),
+    );
+  });
 });

@@ -30,6 +30,7 @@ import {
   dropProxy,
   listTags,
   referrersProxy,
+  selfSignedCert,
   startRegistry,
   type TestRegistry,
   writeCredentialHelper,
@@ -482,6 +483,28 @@ describe('registry transport over TLS with a test CA', { skip }, () => {
       await copyFile(reg.caFile as string, join(certsDir, reg.host, 'ca.crt'));
       const trusted = await readRegistry(ref, { ...FAST, creds, tlsVerify: true, certsDirs: [certsDir] });
       assert.equal(trusted.index.manifests[0]?.digest, img.root.digest);
+      // A --ca-file of another registry's CA adds to certs.d (and the system's): it replaced them.
+      const otherCa = join(certsDir, 'other.pem');
+      selfSignedCert(join(certsDir, 'other-key.pem'), otherCa, 'other.invalid', 'DNS:other.invalid');
+      const both = await readRegistry(ref, {
+        ...FAST,
+        creds,
+        tlsVerify: true,
+        certsDirs: [certsDir],
+        caFile: otherCa,
+      });
+      assert.equal(both.index.manifests[0]?.digest, img.root.digest);
+      const err = await rejectsWith(
+        readRegistry(ref, { ...FAST, creds, tlsVerify: true, certsDirs: [], caFile: otherCa }),
+        'NETWORK',
+      );
+      assert.match(String(err.hint), /Neither the system's CAs nor .*other\.pem signed it/);
+      // A CA file without a certificate (the key, by mistake) is named, not silently trusted as nothing.
+      const keyOnly = await rejectsWith(
+        readRegistry(ref, { ...FAST, creds, tlsVerify: true, caFile: join(certsDir, 'other-key.pem') }),
+        'IO',
+      );
+      assert.match(keyOnly.message, /CA file .*other-key\.pem holds no PEM certificate/);
     } finally {
       await rm(certsDir, { recursive: true, force: true });
     }

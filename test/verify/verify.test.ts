@@ -176,6 +176,73 @@ describe('verifyImage', () => {
     }
   });
 
+  it("a rebuild's warning names the provenance's spec, not the removed workspace it was rebuilt in", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const dir = join(work, 'spec');
+      await writeSmallSpec(dir);
+      // env naming $PATH: the build warns at the spec's file:line:column
+      await writeFile(join(dir, 'imprint.yaml'), 'env: {PATH: "/app/bin:$PATH"}\n', { flag: 'a' });
+      const store = new BlobStore(join(work, 'cache'));
+      const loaded = await loadSpec(dir);
+      const result = await buildImage({ loaded, env: {}, store, cacheDir: join(work, 'cache') });
+      assert.ok(
+        result.warnings.some((w) => w.startsWith(join(dir, 'imprint.yaml'))),
+        result.warnings.join('\n'),
+      );
+      const attested = await attestBuild({ loaded, result, store, version: VERSION });
+      const ref = parseReference(`oci:${join(work, 'image')}`);
+      await writeImageSet(ref, attested.set);
+      const tmpDir = join(work, 'tmp');
+      await mkdir(tmpDir);
+      const verified = await verifyImage({ ref, context: dir, store, version: VERSION, tmpDir });
+      assert.equal(verified.verified, true);
+      const env = verified.warnings.filter((w) => w.includes('env.PATH'));
+      assert.equal(env.length, 1, verified.warnings.join('\n'));
+      assert.match(env[0]!, /^the provenance's imprint\.yaml:\d+:\d+: env\.PATH/);
+      assert.ok(!verified.warnings.some((w) => w.includes(tmpDir)), verified.warnings.join('\n'));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it("a platform manifest two builds share is verified from the statement naming the image's index, without a warning", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
+    try {
+      const store = new BlobStore(join(work, 'cache'));
+      const layout = join(work, 'image');
+      const built: Record<string, string> = {};
+      // The same spec for amd64 alone and for amd64 and arm64: one amd64 manifest, two builds.
+      for (const [tag, platforms] of [
+        ['single', 'linux/amd64'],
+        ['multi', 'linux/amd64, linux/arm64'],
+      ] as const) {
+        const dir = join(work, tag);
+        await writeSmallSpec(dir);
+        const spec = await readFile(join(dir, 'imprint.yaml'), 'utf8');
+        await writeFile(join(dir, 'imprint.yaml'), spec.replace('[linux/amd64]', `[${platforms}]`));
+        const loaded = await loadSpec(dir);
+        const result = await buildImage({ loaded, env: {}, store, cacheDir: join(work, 'cache') });
+        const attested = await attestBuild({ loaded, result, store, version: VERSION });
+        await writeImageSet(parseReference(`oci:${layout}:${tag}`), attested.set);
+        built[tag] = result.images[0]!.manifest.digest;
+      }
+      assert.equal(built.single, built.multi, 'the amd64 manifest is shared');
+      for (const tag of ['single', 'multi']) {
+        const ref = parseReference(`oci:${layout}:${tag}`);
+        const v = await verifyImage({ ref, context: join(work, tag), store, version: VERSION });
+        assert.equal(v.verified, true, tag);
+        assert.deepEqual(
+          v.warnings.filter((w) => w.includes('provenance')),
+          [],
+          `${tag}: ${v.warnings.join('\n')}`,
+        );
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('imprint verify: exit 0, --json and --attest; exit 1 naming the file after tampering', async () => {
     const work = await mkdtemp(join(tmpdir(), 'imprint-verify-test-'));
     try {

@@ -1,8 +1,5 @@
 // A client for one repository of an OCI distribution registry: scheme probing, auth, retries, errors.
-import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { errorText, ImprintError, isImprintError } from '../../errors.js';
 import { proxyFromEnv } from '../../net/proxy.js';
 import { type NetTimeouts, netTimeoutsFromEnv } from '../../net/timeouts.js';
@@ -16,6 +13,7 @@ import {
   parseChallenge,
   tokenRequest,
 } from './auth.js';
+import { registryCa } from './ca.js';
 import {
   drain,
   type HttpRequest,
@@ -44,11 +42,12 @@ export interface RegistryOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** false: accept any TLS certificate and fall back to plain http (`--tls-verify=false`). */
   tlsVerify?: boolean | undefined;
-  /** A PEM file of certificate authorities trusted for https. */
+  /** A PEM file of certificate authorities trusted for https, besides the system's and certs.d's. */
   caFile?: string | undefined;
   /**
    * Directories of per-registry CA certificates (`<dir>/<host[:port]>/*.crt`, as containers and
-   * Docker keep them), used when no caFile is given; default CERTS_DIRS (with the user's own).
+   * Docker keep them), trusted besides the system's and caFile; default CERTS_DIRS (ca.ts, with the
+   * user's own).
    */
   certsDirs?: readonly string[] | undefined;
   /** Retries after the first attempt on network errors, 408, 429 and 5xx (default 4). */
@@ -106,6 +105,8 @@ export class RegistryClient {
   /** Repositories whose pull access the token must also cover (cross-repository mounts). */
   readonly extraPull = new Set<string>();
   readonly #tls: TlsOptions;
+  /** The CA files trusted besides the system's (certs.d, --ca-file), for the untrusted certificate's hint. */
+  readonly #caFiles: string[];
   /** The limits every request and response of this client runs under. */
   readonly limits: NetTimeouts;
   readonly #schemes: string[];
@@ -118,17 +119,10 @@ export class RegistryClient {
     this.registry = registry;
     this.repository = repository;
     this.options = options;
-    let ca: Buffer | undefined;
     const env = options.env ?? process.env;
-    if (options.caFile !== undefined) {
-      try {
-        ca = readFileSync(options.caFile);
-      } catch (err) {
-        throw new ImprintError('IO', `reading CA file ${options.caFile}: ${errorText(err)}`, { cause: err });
-      }
-    } else {
-      ca = certsDirCa(registry, env, options.certsDirs);
-    }
+    const extra = registryCa(registry, options.caFile, env, options.certsDirs);
+    const ca = extra?.pem;
+    this.#caFiles = extra?.files ?? [];
     // localhost is an insecure registry (like containers'): any certificate unless a CA is given, and
     // plain http always (one --ca-file for both sides of a copy must not cut off a plain-http side)
     const loopback = isLocalhost(registry);
@@ -283,7 +277,10 @@ export class RegistryClient {
                 'NETWORK',
                 `registry ${this.registry}: its TLS certificate is not trusted: ${errorText(err)}`,
                 {
-                  hint: 'Pass the CA certificate (caFile / --ca-file), or --tls-verify=false for a test registry.',
+                  hint:
+                    this.#caFiles.length === 0
+                      ? 'Pass the CA certificate (caFile / --ca-file), or --tls-verify=false for a test registry.'
+                      : `Neither the system's CAs nor ${this.#caFiles.join(', ')} signed it: pass the CA that did (caFile / --ca-file), or --tls-verify=false for a test registry.`,
                   cause: err,
                   details: { registry: this.registry, errno: code },
                 },
@@ -406,45 +403,4 @@ function httpUrl(location: string, base: string, what: string): string {
       },
     );
   return url.toString();
-}
-
-/** Where containers (podman, skopeo, buildah) and Docker keep per-registry CA certificates. */
-export const CERTS_DIRS: readonly string[] = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
-
-/**
- * The CA certificates of `<dir>/<registry>/*.crt` in the first certs directory that has any (the
- * user's `~/.config/containers/certs.d` first), added to Node's own roots; undefined when none has
- * any. Cost: a directory listing per certs directory.
- */
-function certsDirCa(
-  registry: string,
-  env: NodeJS.ProcessEnv,
-  dirs: readonly string[] | undefined,
-): Buffer | undefined {
-  const home = env.HOME;
-  const search = dirs ?? [
-    ...(home ? [join(env.XDG_CONFIG_HOME || join(home, '.config'), 'containers', 'certs.d')] : []),
-    ...CERTS_DIRS,
-  ];
-  for (const dir of search) {
-    let names: string[];
-    try {
-      names = readdirSync(join(dir, registry))
-        .filter((n) => n.endsWith('.crt'))
-        .sort();
-    } catch {
-      continue;
-    }
-    if (names.length === 0) continue;
-    const certs = names.map((n) => {
-      const file = join(dir, registry, n);
-      try {
-        return readFileSync(file, 'utf8');
-      } catch (err) {
-        throw new ImprintError('IO', `reading CA file ${file}: ${errorText(err)}`, { cause: err });
-      }
-    });
-    return Buffer.from([...rootCertificates, ...certs].join('\n'));
-  }
-  return undefined;
 }

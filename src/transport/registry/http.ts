@@ -8,7 +8,7 @@ import { errorText, ImprintError } from '../../errors.js';
 import { ResponseBody } from '../../net/http-body.js';
 import { type ProxySettings, proxyFor, tunnelAgent, viaHttpProxy } from '../../net/proxy.js';
 import { DEFAULT_NET_TIMEOUTS, formatDuration, type NetTimeouts } from '../../net/timeouts.js';
-import { trustOptions } from '../../net/trust.js';
+import { trustAdding, trustOptions } from '../../net/trust.js';
 
 /** A request body: bytes, or a function that opens a fresh stream (so that a retry can send it again). */
 export type RequestBody = Buffer | (() => Promise<Readable>);
@@ -85,7 +85,14 @@ export function send(
       method: req.method,
       headers,
       ...(url.protocol === 'https:'
-        ? { ...trustOptions(nodeTls, tls.ca), rejectUnauthorized: tls.verify }
+        ? {
+            // `ca` beside the context that holds it: the agent pools connections by `ca` (not by
+            // `secureContext`), so one verified with the added CAs is not reused for a request without
+            ...(tls.ca === undefined
+              ? trustOptions(nodeTls, undefined)
+              : { ...trustAdding(nodeTls, tls.ca), ca: tls.ca }),
+            rejectUnauthorized: tls.verify,
+          }
         : {}),
       // Through a proxy: http in absolute form, https in a CONNECT tunnel.
       ...(proxy === undefined
