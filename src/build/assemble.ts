@@ -29,7 +29,7 @@ import { refuseHidingDirectories, refuseReplacingFiles } from './file-targets.js
 import { type BuildPath, copyFiles, type SourceReads } from './files.js';
 import { generatedDataNotes } from './generated-data-check.js';
 import { javaTrustNotes } from './java-trust-check.js';
-import { ldSoCacheBytes } from './ld-so-cache.js';
+import { LD_CACHE_ORIGIN, ldSoCacheBytes } from './ld-so-cache.js';
 import { libraryPathNotes } from './library-path-check.js';
 import { pamIncludeNotes } from './pam-check.js';
 import { applyRemovals } from './remove.js';
@@ -321,7 +321,8 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   if (users.length > 0 || groups.length > 0) await applyAccounts(full, users, groups, epoch, loaded);
   // ldconfig's cache, for libraries only it makes the loader find (/usr/local/lib and the like).
   const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
-  if (ldCache !== undefined) addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, 'ldconfig');
+  if (ldCache !== undefined)
+    addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, LD_CACHE_ORIGIN);
   const removed = applyRemovals(full, loaded.spec.remove, loaded);
   // Last, as it is what the container starts in: made when missing, as Dockerfile's WORKDIR does.
   makeWorkdir(full, loaded.spec.workdir, epoch, loaded);

@@ -113,6 +113,9 @@ async function confDirs(tree: FileTree, path: string, depth: number): Promise<st
   return dirs;
 }
 
+/** The origin of the /etc/ld.so.cache a build writes (ldSoCacheBytes), as its tree node records it. */
+export const LD_CACHE_ORIGIN = 'ldconfig';
+
 /**
  * The bytes of /etc/ld.so.cache for the cache-only directories of an image of `arch` (dpkg name), or
  * undefined when there is nothing to write: no glibc, no such libraries, an architecture not in

@@ -1,7 +1,7 @@
 import { childNames, resolvePath, statPath } from '../debian/effects/tree-io.js';
 import type { FileTree } from '../vfs/tree.js';
 import { parseDynamic, readRange } from './elf-needed.js';
-import { cacheOnlyDirs, imageLdSoCache, LD_CACHE_ARCHES } from './ld-so-cache.js';
+import { cacheOnlyDirs, imageLdSoCache, LD_CACHE_ARCHES, LD_CACHE_ORIGIN } from './ld-so-cache.js';
 
 // glibc's loader searches only its system directories (/lib/<triplet>, /usr/lib/<triplet>, /lib,
 // /usr/lib on Debian) and what /etc/ld.so.cache lists; the directories /etc/ld.so.conf names
@@ -57,7 +57,8 @@ async function staleCacheNotes(
   listed: Map<string, string> | undefined,
   triplets: string[],
 ): Promise<string[]> {
-  if (listed === undefined) return [];
+  // The cache this build wrote lists only the directories the loader would not search by itself.
+  if (listed === undefined || statPath(tree, '/etc/ld.so.cache')?.node.origin === LD_CACHE_ORIGIN) return [];
   const notes: string[] = [];
   /** Whether the cache lists the library under its soname (libbz2.so.1's is libbz2.so.1.0). */
   const listedOtherwise = async (path: string): Promise<boolean> => {
