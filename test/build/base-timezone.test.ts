@@ -92,16 +92,20 @@ describe('timezone over a base image', async () => {
       const base = await spec('tz-file-base', ['files:', '  - {source: timezone, target: /etc/timezone}']);
       await writeFile(join(base, 'timezone'), 'Etc/UTC\n');
       await build(base);
-      const app = join(work, 'tz-app');
-      await mkdir(app);
-      await writeFile(
-        join(app, 'imprint.yaml'),
-        repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
-          'platforms: [linux/amd64]',
-          'base: oci:../tz-file-base-out:latest',
-          'timezone: Europe/Berlin',
-        ]),
-      );
+      /** A spec installing the repository's tzdata over the image `base` built. */
+      const tzdataOver = async (name: string, base: string, extra: string[] = []) => {
+        await mkdir(join(work, name));
+        await writeFile(
+          join(work, name, 'imprint.yaml'),
+          repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
+            'platforms: [linux/amd64]',
+            `base: oci:../${base}-out:latest`,
+            ...extra,
+          ]),
+        );
+        return join(work, name);
+      };
+      const app = await tzdataOver('tz-app', 'tz-file-base', ['timezone: Europe/Berlin']);
       await build(app);
       const files = await layerFiles(app);
       assert.equal(files.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
@@ -114,15 +118,7 @@ describe('timezone over a base image', async () => {
       await symlink('/usr/share/zoneinfo/Europe/Berlin', join(linked, 'etc', 'localtime'));
       await writeFile(join(linked, 'etc', 'timezone'), 'Europe/Berlin\n');
       await build(linked);
-      const keep = join(work, 'tz-keep');
-      await mkdir(keep);
-      await writeFile(
-        join(keep, 'imprint.yaml'),
-        repoSpecYaml(repo, '{name: tzdata, dependencies: false}', [
-          'platforms: [linux/amd64]',
-          'base: oci:../tz-link-base-out:latest',
-        ]),
-      );
+      const keep = await tzdataOver('tz-keep', 'tz-link-base');
       await build(keep);
       const kept = await layerFiles(keep);
       assert.equal(kept.get('etc/localtime')?.toString(), '-> /usr/share/zoneinfo/Europe/Berlin');
