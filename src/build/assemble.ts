@@ -334,7 +334,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
       : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
   const treeNotes = [
     ...(await javaTrustNotes(full, input.base?.nodes)),
-    ...(await caBundleNotes(full, input.base?.nodes)),
+    ...(await caBundleNotes(full, upper, install?.packages ?? [])),
     ...(await libraryPathNotes(full)),
     ...(await pamIncludeNotes(full, input.base?.nodes)),
     ...(await serviceUserNotes(full, accounts, input.base?.nodes)),

@@ -1,7 +1,8 @@
 import { parseDeb822 } from '../debian/deb822.js';
-import { childNames, readTreeFile, statPath } from '../debian/effects/tree-io.js';
+import { readTreeFile, statPath } from '../debian/effects/tree-io.js';
+import type { InstalledPackage } from '../debian/install.js';
+import { STATUS_DIR } from '../debian/install-status.js';
 import { parseDependsField } from '../debian/relations.js';
-import type { VNode } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 
 // git, libcurl4 (curl), libcurl3-gnutls, wget and python3.11 only Recommend ca-certificates,
@@ -10,31 +11,29 @@ import type { FileTree } from '../vfs/tree.js';
 // /etc/ssl/certs/ca-certificates.crt and every https fetch failed at run time (curl: "(77) error
 // setting certificate file"; git: "Problem with the SSL CA cert"). The build says so.
 
-const STATUS_DIR = 'var/lib/dpkg/status.d';
 const BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const CA_PACKAGE = 'ca-certificates';
 /** Recommenders whose TLS does not need the bundle: Node.js verifies with the root store built into it. */
 const OWN_STORE = new Set(['nodejs']);
 
 /**
- * One warning when packages of this build recommend ca-certificates and the image has no CA bundle
- * (missing or empty), naming those packages. Status entries of a base image (`baseNodes`) are not
- * read: the base chose its own packages. Cost: reads each status.d entry of the build when the
- * bundle is missing, nothing otherwise.
+ * One warning when packages of this build recommend ca-certificates and the image `tree` has no CA
+ * bundle (missing or empty), naming those packages. Their status entries are read from `own`, the
+ * tree the build installed them into: over a base with a dpkg database they leave status.d for the
+ * base's status file, and the base's own packages are not this build's to warn about. Cost: reads
+ * each of the build's status entries when the bundle is missing, nothing otherwise.
  */
 export async function caBundleNotes(
   tree: FileTree,
-  baseNodes?: ReadonlyMap<string, VNode>,
+  own: FileTree,
+  packages: readonly Pick<InstalledPackage, 'statusEntry'>[],
 ): Promise<string[]> {
   const bundle = statPath(tree, BUNDLE);
   if (bundle !== undefined && bundle.node.kind === 'file' && bundle.node.size > 0) return [];
   const recommending: string[] = [];
-  for (const entry of childNames(tree, STATUS_DIR)) {
-    if (entry.endsWith('.md5sums')) continue;
-    const path = `/${STATUS_DIR}/${entry}`;
-    const hit = statPath(tree, path);
-    if (hit === undefined || hit.node.kind !== 'file' || baseNodes?.get(hit.key) === hit.node) continue;
-    const text = (await readTreeFile(tree, path))?.toString('utf8');
+  for (const { statusEntry } of packages) {
+    const path = `/${STATUS_DIR}/${statusEntry}`;
+    const text = (await readTreeFile(own, path))?.toString('utf8');
     if (text === undefined) continue;
     const name = recommender(text, path);
     if (name !== undefined && !OWN_STORE.has(name)) recommending.push(name);
@@ -46,7 +45,7 @@ export async function caBundleNotes(
   ];
 }
 
-/** The package of a status entry whose Recommends name ca-certificates; a malformed entry (a file a spec wrote) is skipped. */
+/** The package of a status entry whose Recommends name ca-certificates; a malformed entry is skipped. */
 function recommender(text: string, path: string): string | undefined {
   try {
     const [paragraph] = parseDeb822(text, path);

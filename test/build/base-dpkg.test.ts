@@ -85,6 +85,7 @@ describe('packages on a base image with a dpkg database (generated signed reposi
         pkg('libthing', '2.1', { '/usr/lib/thing': 't' }),
         pkg('tool', '1', { '/usr/bin/tool': 'b' }, 'libold (>= 2)'),
         pkg('libold', '2', { '/usr/lib/old': 'o2' }),
+        { name: 'fetcher', version: '1', recommends: 'ca-certificates', files: { '/usr/bin/fetcher': 'f' } },
         pkg('zsh', '1', {
           '/usr/bin/zsh': 'z',
           '/usr/share/debianutils/shells.d/zsh': '/bin/zsh\n/usr/bin/zsh\n',
@@ -193,6 +194,18 @@ describe('packages on a base image with a dpkg database (generated signed reposi
     );
     assert.equal(top.get('var/lib/dpkg/info/tool.list')?.text, '/.\n/usr\n/usr/bin\n/usr/bin/tool\n');
     assert.ok(top.has('var/lib/dpkg/info/libold.list'), "the upgraded package's file list is its new one");
+  });
+
+  it('warns that a package it adds recommends ca-certificates, which the base lacks, though its status entry moved to the database', async () => {
+    const spec = join(work, 'fetcher');
+    await mkdir(spec, { recursive: true });
+    await writeFile(
+      join(spec, 'imprint.yaml'),
+      repoSpecYaml(repo, 'fetcher', [`base: oci:${join(work, 'base-layout')}`]),
+    );
+    const r = await imprint(['build', spec, '-o', `oci:${join(work, 'fetcher-out')}`, '--no-attest']);
+    assertOk(r, 'build');
+    assert.match(r.stderr, /warning: fetcher recommends ca-certificates, which apt-get install would add/);
   });
 
   it('locks and builds on a layout base pinned by digest, with a fresh cache and a warm one', async () => {
