@@ -16,8 +16,8 @@ export type TrustOptions = { ca: string | Buffer } | { secureContext: SecureCont
 /** Names the file of extra certificates when bin/imprint took it from NODE_EXTRA_CA_CERTS. */
 export const DEFERRED_CA_ENV = 'IMPRINT_EXTRA_CA_CERTS';
 
-/** The default trust with each file's certificates added, by file (undefined: the file was unusable). */
-const contexts = new Map<string, SecureContext | undefined>();
+/** Each deferred file's certificates and the default trust with them added, by file (undefined: the file was unusable). */
+const deferred = new Map<string, { pem: Buffer; context: SecureContext } | undefined>();
 
 /**
  * Options for an https request: the caller's `ca` when it names one (it replaces the defaults, as
@@ -34,29 +34,25 @@ export function trustOptions(
   if (ca !== undefined) return { ca };
   const file = env[DEFERRED_CA_ENV];
   if (file === undefined || file === '') return {};
-  let context = contexts.get(file);
-  if (!contexts.has(file)) {
-    context = withExtraCertificates(tls, file);
-    contexts.set(file, context);
-  }
-  return context === undefined ? {} : { secureContext: context };
+  const extra = deferredFile(tls, file);
+  return extra === undefined ? {} : { secureContext: extra.context };
 }
 
-/** Node's default trust plus the certificates in `file`, or undefined (warned) when it is unusable. */
-function withExtraCertificates(tls: TlsModule, file: string): SecureContext | undefined {
-  let pem: Buffer;
+/**
+ * The certificates in `file` and Node's default trust plus them, or undefined (warned, once) when
+ * the file cannot be read or parsed. Cost: the first call per file reads and parses it.
+ */
+function deferredFile(tls: TlsModule, file: string): { pem: Buffer; context: SecureContext } | undefined {
+  if (deferred.has(file)) return deferred.get(file);
+  let extra: { pem: Buffer; context: SecureContext } | undefined;
   try {
-    pem = readFileSync(file);
+    const pem = readFileSync(file);
+    extra = { pem, context: defaultsPlus(tls, [pem]) };
   } catch (err) {
     warn(file, err);
-    return undefined;
   }
-  try {
-    return defaultsPlus(tls, [pem]);
-  } catch (err) {
-    warn(file, err);
-    return undefined;
-  }
+  deferred.set(file, extra);
+  return extra;
 }
 
 /** Node's default trust plus each PEM's certificates; throws when one does not parse. */
@@ -88,15 +84,8 @@ export function trustAdding(tls: TlsModule, ca: Buffer, env: NodeJS.ProcessEnv =
   const key = `${file}\0${ca.toString('latin1')}`;
   let context = added.get(key);
   if (context === undefined) {
-    let extra: Buffer | undefined;
-    if (file !== '') {
-      try {
-        extra = readFileSync(file);
-      } catch (err) {
-        warn(file, err);
-      }
-    }
-    context = defaultsPlus(tls, extra === undefined ? [ca] : [extra, ca]);
+    const extra = file === '' ? undefined : deferredFile(tls, file);
+    context = defaultsPlus(tls, extra === undefined ? [ca] : [extra.pem, ca]);
     added.set(key, context);
   }
   return { secureContext: context };
