@@ -118,10 +118,12 @@ async function copyOne(
   if (st.isDirectory()) {
     refuseBuildPaths(copy, real, own);
     const dir = tree.resolvePath(copy.target);
-    // Parents the copy creates belong to root; the target directory itself, if new, to the owner.
+    // Parents the copy creates belong to root; the target directory itself, if new, to the owner. Like
+    // those parents, over a directory the packages or the base have there it keeps theirs (`keep`), as
+    // COPY keeps its destination's: a package's /tmp stays 1777.
     if (tree.get(dir) === undefined) {
       tree.mkdirp(parentPath(dir));
-      tree.add(dir, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field });
+      tree.add(dir, { kind: 'dir', ...dirMeta(copy, mtime), origin: copy.field, keep: true });
     }
     await copyDir(ctx, real, `/${dir}`);
   } else if (st.isFile()) {

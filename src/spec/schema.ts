@@ -137,7 +137,7 @@ const fileEntry = z
       dirMode: mode
         .optional()
         .describe(
-          'Permission bits of the directories a directory source creates (the target and its subdirectories), e.g. "1777" for /tmp; default "0755".',
+          'Permission bits of the directories a directory source creates (the target, unless the image has it, and its subdirectories), e.g. "1777" for /tmp; default "0755".',
         ),
       owner,
     },

@@ -93,7 +93,14 @@ export type Origin = string;
 
 export type VNode = Meta & { origin?: Origin } & (
     | { kind: 'file'; size: number; content: ContentOpener; sha256?: string }
-    | { kind: 'dir' }
+    | {
+        kind: 'dir';
+        /**
+         * Laid over a directory (FileTree.overlay), leaves that one's metadata as it is, as COPY leaves
+         * its destination's: the target directory of a files[] directory source (a package's /tmp).
+         */
+        keep?: true;
+      }
     | { kind: 'symlink'; target: string }
     | { kind: 'hardlink'; target: string }
     | { kind: 'char' | 'block'; major: number; minor: number }

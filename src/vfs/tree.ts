@@ -333,7 +333,7 @@ export class FileTree {
   /**
    * Lays `upper` over this tree, as a later layer would: its nodes replace ours (paths resolved through
    * our directory symlinks); its directories merge, and its implicit directories (no origin: parents it
-   * created on its own) keep our metadata.
+   * created on its own) and those marked `keep` (a COPY destination) keep our metadata.
    */
   overlay(upper: FileTree): void {
     const keys = [...upper.#nodes.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -341,10 +341,12 @@ export class FileTree {
       const node = upper.#nodes.get(key)!;
       const target = this.resolveParents(key); // e.g. bin/x lands in usr/bin/x when bin -> usr/bin
       const mine = this.#nodes.get(target);
-      // A directory never replaces a symlink (merged /usr), and an implicit one keeps our metadata.
+      // A directory never replaces a symlink (merged /usr), and an implicit one (or one marked `keep`)
+      // keeps our metadata.
       if (
         node.kind === 'dir' &&
-        (mine?.kind === 'symlink' || (node.origin === undefined && mine?.kind === 'dir'))
+        (mine?.kind === 'symlink' ||
+          ((node.origin === undefined || node.keep === true) && mine?.kind === 'dir'))
       )
         continue;
       this.add(target, node, { onExisting: 'replace' });
