@@ -27,7 +27,12 @@ export { MAX_EPOCH, MAX_ID };
 export const DEFAULT_LEVEL = { gzip: 6, zstd: 3 } as const;
 const LEVEL_RANGE = { gzip: [1, 9], zstd: [1, 19] } as const;
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * An environment variable name as Docker's ENV and Kubernetes take it: printable ASCII without spaces
+ * or '=' (Elasticsearch reads settings such as `discovery.type` from the environment), not only the
+ * shell's identifiers.
+ */
+const ENV_NAME = /^[!-<>-~]+$/;
 const PLATFORM_SHAPE = /^[a-z0-9]+\/[a-z0-9]+(\/v[0-9]+)?$/;
 
 const id = z
@@ -299,7 +304,12 @@ const specObject = z
         ),
       env: stringMap(
         'environment variables',
-        z.string().regex(ENV_NAME, expected('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')),
+        z
+          .string()
+          .regex(
+            ENV_NAME,
+            expected('an environment variable name (printable ASCII without spaces or =, e.g. JAVA_OPTS)'),
+          ),
       ),
       entrypoint: stringList(EXEC_FORM).optional(),
       cmd: stringList(EXEC_FORM).optional(),

@@ -380,7 +380,7 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
       '  - source: /etc/passwd', // 7
       '    target: /a/../b', // 8
       '    owner: 1000', // 9
-      'env: {1BAD: x, GOOD: 3}', // 10
+      'env: {"B=AD": x, GOOD: 3}', // 10
       'epoch: -1', // 11
     ].join('\n');
     const list = issues(text);
@@ -394,7 +394,7 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
         ['files[1].source', 7],
         ['files[1].target', 8],
         ['files[1].owner', 9],
-        ['env["1BAD"]', 10],
+        ['env["B=AD"]', 10],
         ['env.GOOD', 10],
         ['epoch', 11],
       ],
@@ -454,8 +454,14 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
   });
 
   it('rejects bad env names and non-string values', () => {
-    const key = oneIssue('version: 1\nenv:\n  OK: x\n  BAD-NAME: y\n', 'env.BAD-NAME', 4);
+    const key = oneIssue('version: 1\nenv:\n  OK: x\n  BAD NAME: y\n', 'env["BAD NAME"]', 4);
     assert.equal(key.column, 3);
+    oneIssue('version: 1\nenv:\n  "A=B": y\n', 'env["A=B"]', 3);
+    oneIssue('version: 1\nenv:\n  "": y\n', 'env[""]', 3);
+    oneIssue('version: 1\nenv:\n  ÉTÉ: y\n', 'env["ÉTÉ"]', 3);
+    // Names Docker's ENV and Kubernetes take, which are not shell identifiers.
+    const spec = parseSpec('version: 1\nenv: {discovery.type: single-node, my-var: a, 1ST: b}\n', FILE);
+    assert.deepEqual(spec.env, { 'discovery.type': 'single-node', 'my-var': 'a', '1ST': 'b' });
     oneIssue('version: 1\nenv:\n  PORT: 8080\n', 'env.PORT', 3);
     oneIssue('version: 1\nenv: [A=b]\n', 'env', 2);
   });
