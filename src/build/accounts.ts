@@ -2,6 +2,7 @@ import { mergeAccounts } from '../debian/effects/accounts.js';
 import { readAccounts } from '../debian/effects/system-accounts.js';
 import { ImprintError } from '../errors.js';
 import { type SpecLocation, specField } from '../spec/load.js';
+import { nearest } from '../spec/suggest.js';
 import { bytesOpener } from '../vfs/node.js';
 import type { FileTree } from '../vfs/tree.js';
 
@@ -59,7 +60,8 @@ export function addGeneratedFile(
  * order, shadow entries where /etc/shadow exists), and creates each user's home directory (owned by
  * the user, 0755) unless it exists or is /nonexistent. A declared uid or gid that another account of
  * the image holds (base-passwd's www-data is 33, users 100) is SPEC_INVALID naming the field in `spec`,
- * as adduser refuses it: the image would name that id after the other account.
+ * as adduser refuses it: the image would name that id after the other account. So is a group member
+ * that no user of the resulting /etc/passwd has (a member may be any of its users, declared or not).
  */
 export async function applyAccounts(
   tree: FileTree,
@@ -81,6 +83,7 @@ export async function applyAccounts(
   const wanted = groups.filter((g) => !(g.implicit === true && taken.has(String(g.gid))));
   refuseImplicitGroupNames(spec, group, users, wanted);
   await mergeAccounts(tree, { users, groups: wanted }, { epoch: mtime, origin: 'accounts' });
+  refuseUnknownMembers(spec, (await readAccounts(tree)).passwd, groups);
   for (const u of users) {
     if (u.home === '/' || u.home === '/nonexistent' || tree.get(tree.resolveParents(u.home)) !== undefined)
       continue;
@@ -126,6 +129,33 @@ function refuseTakenIds<T extends { name: string }>(
         details: { file: spec.file, field: `accounts.${list}[${i}].${field}`, [field]: id(d), holder },
       },
     );
+  });
+}
+
+/**
+ * SPEC_INVALID naming `accounts.groups[i].members[j]` when a member is no user of the image's
+ * /etc/passwd (`passwd`, after the merge): declared, from a package such as base-passwd or the base
+ * image. `groups` are the spec's, declared ones first (their indexes are the spec's). Pure.
+ */
+function refuseUnknownMembers(
+  spec: SpecLocation,
+  passwd: readonly string[][],
+  groups: readonly GroupAccount[],
+): void {
+  const names = new Set(passwd.map(([name]) => name ?? ''));
+  groups.forEach((g, gi) => {
+    g.members.forEach((member, i) => {
+      if (names.has(member)) return;
+      const suggestion = nearest(member, names);
+      throw new ImprintError(
+        'SPEC_INVALID',
+        `${specField(spec, ['accounts', 'groups', gi, 'members', i])}: ${JSON.stringify(member)} is not a user of the image's /etc/passwd${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`}`,
+        {
+          hint: 'Declare it under accounts.users, or add the package that creates it (base-passwd has www-data and the other Debian system accounts).',
+          details: { file: spec.file, field: `accounts.groups[${gi}].members[${i}]`, member },
+        },
+      );
+    });
   });
 }
 

@@ -1,5 +1,3 @@
-import { nearest } from './suggest.js';
-
 /** A user as the schema produces it (defaults applied). */
 export interface AccountUser {
   name: string;
@@ -44,10 +42,11 @@ export function isNumericId(part: string): boolean {
 }
 
 /**
- * Checks the account rules: user and group names and ids unique; group members are declared users; a
- * user's gid names a declared group, or no group and no other group of the user's name (then the user
- * gets an implicit group, see withImplicitGroups); `user` is user[:group], each an account name or numeric id
- * (whether the image has that account is the build's check, against the /etc/passwd it makes).
+ * Checks the account rules: user and group names and ids unique; group members listed once; a user's
+ * gid names a declared group, or no group and no other group of the user's name (then the user gets an
+ * implicit group, see withImplicitGroups); `user` is user[:group], each an account name or numeric id.
+ * Whether the image has the accounts `user` and the members name (declared, from a package such as
+ * base-passwd, or the base image's) is the build's check, against the /etc/passwd it makes.
  * Pure; returns every problem found.
  */
 export function accountIssues(
@@ -89,7 +88,6 @@ export function accountIssues(
       }),
   );
 
-  const userNames = new Set(users.map((u) => u.name));
   groups.forEach((g, gi) => {
     duplicates(g.members, (i, j, v) =>
       issues.push({
@@ -97,10 +95,6 @@ export function accountIssues(
         message: `duplicate member ${JSON.stringify(v)} (also members[${j}])`,
       }),
     );
-    g.members.forEach((m, i) => {
-      if (!userNames.has(m))
-        issues.push({ path: ['accounts', 'groups', gi, 'members', i], message: unknownUser(m, userNames) });
-    });
   });
 
   const gids = new Set(groups.map((g) => g.gid));
@@ -158,12 +152,6 @@ export function withImplicitGroups<T extends { users: AccountUser[]; groups: Acc
     gids.add(u.gid);
   }
   return { ...accounts, groups };
-}
-
-function unknownUser(name: string, declared: Set<string>): string {
-  const suggestion = nearest(name, declared);
-  const tail = suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`;
-  return `expected a user declared in accounts.users, found ${JSON.stringify(name)}${tail}`;
 }
 
 function duplicates<T>(values: T[], report: (index: number, firstIndex: number, value: T) => void): void {

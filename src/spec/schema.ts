@@ -176,7 +176,9 @@ const group = z.strictObject(
     members: z
       .array(accountName, expected('a list of user names'))
       .prefault([])
-      .describe('Declared users in this group.'),
+      .describe(
+        "Users in this group: declared ones, or the image's (base-passwd's www-data, a base image's).",
+      ),
   },
   expected('a mapping with name and gid'),
 );

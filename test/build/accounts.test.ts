@@ -70,6 +70,33 @@ describe('applyAccounts', () => {
     assert.match((await readTreeFile(tree, '/etc/passwd'))?.toString('utf8') ?? '', /^carol:[^:]*:33:33:/m);
   });
 
+  it("takes as group members the image's users (base-passwd's www-data), and refuses a name /etc/passwd lacks", async () => {
+    const tree = imageWithGroups(BASE_GROUP);
+    addGeneratedFile(tree, '/etc/passwd', BASE_PASSWD, 0);
+    const accounts = withImplicitGroups({
+      users: [{ name: 'app', uid: 1000, gid: 1000, home: '/nonexistent', shell: '/bin/sh' }],
+      groups: [{ name: 'shared', gid: 1500, members: ['app', 'www-data'] }],
+    });
+    await applyAccounts(tree, accounts.users, accounts.groups, 0, SPEC);
+    assert.match(
+      (await readTreeFile(tree, '/etc/group'))?.toString('utf8') ?? '',
+      /^shared:[^:]*:1500:app,www-data$/m,
+    );
+    const typo = withImplicitGroups({
+      users: [],
+      groups: [{ name: 'web', gid: 1600, members: ['ww-data'] }],
+    });
+    await assert.rejects(applyAccounts(tree, typo.users, typo.groups, 0, SPEC), (err: unknown) => {
+      assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+      assert.equal(err.details.field, 'accounts.groups[0].members[0]');
+      assert.equal(
+        err.message,
+        `/p/imprint.yaml: accounts.groups[0].members[0]: "ww-data" is not a user of the image's /etc/passwd; did you mean "www-data"?`,
+      );
+      return true;
+    });
+  });
+
   it("refuses a user's own group that would move a group of the image with that name", async () => {
     const tree = imageWithGroups(BASE_GROUP);
     const accounts = withImplicitGroups({
