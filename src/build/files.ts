@@ -70,15 +70,17 @@ export function sourceHashes(reads: SourceReads): Map<string, KnownSource> {
 
 /**
  * Runs `fn`, the copy of one entry; a VFS_CONFLICT the tree raises (a file of an earlier entry where
- * this one needs a directory: `/a` then `/a/`) gets the entry's target and line, which it lacks.
+ * this one needs a directory: `/a` then `/a/`) or VFS_SYMLINK_LOOP (a target below links an earlier
+ * entry made into a loop) gets the entry's target and line, which it lacks.
  */
 async function labelConflicts(copy: FileCopy, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const label = copy.label('target');
-    if (!isImprintError(err, 'VFS_CONFLICT') || err.message.startsWith(label)) throw err;
-    throw new ImprintError('VFS_CONFLICT', `${label}: ${err.message}`, {
+    const tree = isImprintError(err, 'VFS_CONFLICT') || isImprintError(err, 'VFS_SYMLINK_LOOP');
+    if (!tree || !isImprintError(err) || err.message.startsWith(label)) throw err;
+    throw new ImprintError(err.code, `${label}: ${err.message}`, {
       ...(err.hint === undefined ? {} : { hint: err.hint }),
       cause: err,
       details: { ...err.details, field: `${copy.field}.target` },
