@@ -235,16 +235,15 @@ function fetchableUri(uri: string): string | undefined {
  * `arch:`, `component:`, `lang:`) only when no full one is listed, and one limited to other suites
  * (`suite:`, `codename:`) never. apt picks at random among equals; a lock needs one URL.
  */
-async function mirrorFromList(listUri: string, suite: string, root: string, at: string): Promise<string> {
+async function mirrorFromList(
+  listUri: string,
+  suite: string,
+  root: string,
+): Promise<{ uri: string } | { why: string }> {
   const path = listUri.replace(/^mirror\+(file|copy):(\/\/(?=\/))?/, '');
   const file = join(root, path);
   const text = await readOptional(file);
-  const fail = (why: string) =>
-    new ImprintError('APT_SOURCE_NOT_FOUND', `${at}: ${listUri}: ${why}`, {
-      hint: 'Set `url` on the source to the archive that serves this suite.',
-      details: { suite, file },
-    });
-  if (text === undefined) throw fail(`the mirror list ${file} does not exist`);
+  if (text === undefined) return { why: `its mirror list ${file} does not exist` };
   const mirrors: Array<{ uri: string; priority: number; partial: boolean; order: number }> = [];
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -268,8 +267,7 @@ async function mirrorFromList(listUri: string, suite: string, root: string, at: 
     (a, b) => Number(a.partial) - Number(b.partial) || a.priority - b.priority || a.order - b.order,
   );
   const first = mirrors[0];
-  if (first === undefined) throw fail(`the mirror list ${file} names no http, https or file mirror`);
-  return first.uri;
+  return first === undefined ? { why: `its mirror list ${file} names no http, https or file mirror` } : first;
 }
 
 /**
@@ -286,9 +284,14 @@ export async function findAptSource(suite: string, opts: FindAptSourceOptions = 
     if (!e.enabled || !e.types.includes('deb') || !e.suites.includes(suite)) continue;
     const at = `${e.file}, line ${e.line}`;
     let uri = e.uris.map(fetchableUri).find((u) => u !== undefined);
-    if (uri === undefined) {
-      const list = e.uris.find((u) => /^mirror\+(file|copy):/.test(u));
-      if (list !== undefined) uri = await mirrorFromList(list, suite, root, at);
+    const list = e.uris.find((u) => /^mirror\+(file|copy):/.test(u));
+    if (uri === undefined && list !== undefined) {
+      const mirror = await mirrorFromList(list, suite, root);
+      if ('why' in mirror) {
+        unusable.push(`${list} (${at}): ${mirror.why}`);
+        continue;
+      }
+      uri = mirror.uri;
     }
     if (uri === undefined) {
       unusable.push(`${e.uris.join(' ')} (${at}): a method imprint cannot fetch from`);

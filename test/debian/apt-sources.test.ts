@@ -219,11 +219,13 @@ Components: main
         assert.ok(isImprintError(e, 'APT_SOURCE_NOT_FOUND'));
         assert.match(
           e.message,
-          /debian\.sources, line 18: mirror\+file:\/etc\/apt\/mirrors\/missing\.list: the mirror list .*missing\.list does not exist/,
+          /mirror\+file:\/etc\/apt\/mirrors\/missing\.list \(.*debian\.sources, line 18\): its mirror list .*missing\.list does not exist/,
         );
         assert.match(e.hint ?? '', /url/);
         return true;
       });
+      put('etc/apt/sources.list.d/zz.list', 'deb http://fallback.invalid/debian missing main\n');
+      assert.equal((await findAptSource('missing', { root: cloud })).url, 'http://fallback.invalid/debian');
     } finally {
       rmSync(cloud, { recursive: true, force: true });
     }
