@@ -19,14 +19,22 @@ export async function applySourcePolicy(
   const spec = loaded.spec;
   const base = spec.base === undefined ? undefined : parseBaseReference(spec.base, loaded.dir);
   // One URL per (source, suite): the spec's, or the host apt source's for that suite.
-  const perSuite: Array<{ source: number; suite: string; url: string; keyring?: string | undefined }> = [];
+  const perSuite: Array<{
+    source: number;
+    suite: string;
+    url: string;
+    keyring?: string | undefined;
+    checkValidUntil?: boolean | undefined;
+    checkDate?: boolean | undefined;
+  }> = [];
   for (const [i, s] of spec.sources.entries()) {
     for (const suite of s.suites) {
       if (s.url !== undefined) {
         perSuite.push({ source: i, suite, url: s.url });
       } else {
         const host = await findAptSource(suite, { root: opts.aptRoot ?? '/' });
-        perSuite.push({ source: i, suite, url: host.url, keyring: host.keyring });
+        const { url, keyring, checkValidUntil, checkDate } = host;
+        perSuite.push({ source: i, suite, url, keyring, checkValidUntil, checkDate });
       }
     }
   }
@@ -56,14 +64,19 @@ export async function applySourcePolicy(
     } else if (s.url !== undefined) {
       sources.push({ ...s, url: mine[0]!.checked.url });
     } else {
-      // The converted URL serves the same archive: keep the host source's Signed-By keyring for it.
+      // The converted URL serves the same archive: keep the host source's Signed-By keyring for it,
+      // and its Check-Valid-Until and Check-Date (a snapshot's Releases have expired on purpose).
       for (const m of mine) {
         const keyring = s.keyring ?? m.keyring;
+        const checkValidUntil = s.checkValidUntil ?? m.checkValidUntil;
+        const checkDate = s.checkDate ?? m.checkDate;
         sources.push({
           ...s,
           suites: [m.suite],
           url: m.checked.url,
           ...(keyring === undefined ? {} : { keyring }),
+          ...(checkValidUntil === undefined ? {} : { checkValidUntil }),
+          ...(checkDate === undefined ? {} : { checkDate }),
         });
       }
     }

@@ -101,6 +101,16 @@ function unfoldKeyBlock(value: string): string {
 }
 
 /**
+ * Splits as apt's ParseQuoteWord does: a word runs to the next white space outside `[...]` and
+ * `"..."` (the double quotes dropped), so `cdrom:[Debian GNU/Linux 12.5.0 ...]/` is one URI.
+ */
+function quotedWords(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:\[[^\]]*\]|"[^"]*"|[^\s"[])+/g)) out.push(m[0].replace(/"/g, ''));
+  return out;
+}
+
+/**
  * Parses one-line sources.list syntax: `deb [opt=v,v opt2=v] uri suite [component...]`.
  * Comments start with `#`. Unknown options are ignored, as apt does for most of them.
  */
@@ -123,8 +133,7 @@ export function parseSourcesList(text: string, file: string): AptSourceEntry[] {
         },
       );
     }
-    const rest = (m[3] as string).split(/\s+/).filter((w) => w !== '');
-    const [uri, suite, ...components] = rest;
+    const [uri, suite, ...components] = quotedWords(m[3] as string);
     if (uri === undefined || suite === undefined) {
       throw new ImprintError('DEB822_PARSE', `${at}: expected a URI and a suite after "${type}"`, {
         details: { file, line: i + 1 },
@@ -206,17 +215,95 @@ export interface FindAptSourceOptions {
   entries?: readonly AptSourceEntry[];
 }
 
+/** A URL with its user information replaced by `***`, for messages. */
+function redact(uri: string): string {
+  return uri.replace(/^([a-z]+:\/\/)[^/@]*@/i, '$1***@');
+}
+
+/** apt's `copy:` method reads local files as `file:` does. */
+function fetchableUri(uri: string): string | undefined {
+  if (/^(https?|file):/.test(uri)) return uri;
+  if (uri.startsWith('copy:')) return `file:${uri.slice('copy:'.length)}`;
+  return undefined;
+}
+
 /**
- * Finds the first enabled binary (`deb`) apt source that serves `suite` over http(s) or file:,
- * and returns its URL and Signed-By keyring(s) (paths under `root`). None is APT_SOURCE_NOT_FOUND.
+ * The mirror a local mirror list (`mirror+file:PATH`, as Debian's cloud images write
+ * `mirror+file:///etc/apt/mirrors/debian.list`) names for `suite`: of the http(s)/file mirrors
+ * (a line's URI, then tab-separated `key:value` metadata), those without `priority` come last, the
+ * lowest `priority` first, ties in the list's order; a mirror limited to some files (`type:`,
+ * `arch:`, `component:`, `lang:`) only when no full one is listed, and one limited to other suites
+ * (`suite:`, `codename:`) never. apt picks at random among equals; a lock needs one URL.
+ */
+async function mirrorFromList(
+  listUri: string,
+  suite: string,
+  root: string,
+): Promise<{ uri: string } | { why: string }> {
+  const path = listUri.replace(/^mirror\+(file|copy):(\/\/(?=\/))?/, '');
+  const file = join(root, path);
+  const text = await readOptional(file);
+  if (text === undefined) return { why: `its mirror list ${file} does not exist` };
+  const mirrors: Array<{ uri: string; priority: number; partial: boolean; order: number }> = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [uri = '', ...meta] = line.split(/\s+/);
+    const fetchable = fetchableUri(uri);
+    if (fetchable === undefined) continue;
+    let priority = Number.POSITIVE_INFINITY;
+    let partial = false;
+    const suites: string[] = [];
+    for (const m of meta) {
+      const [key = '', value = ''] = m.split(/:(.*)/);
+      if (key === 'priority' && /^\d+$/.test(value)) priority = Number(value);
+      else if (key === 'suite' || key === 'codename') suites.push(value);
+      else if (key === 'type' || key === 'arch' || key === 'component' || key === 'lang') partial = true;
+    }
+    if (suites.length === 0 || suites.includes(suite))
+      mirrors.push({ uri: fetchable, priority, partial, order: mirrors.length });
+  }
+  mirrors.sort(
+    (a, b) => Number(a.partial) - Number(b.partial) || a.priority - b.priority || a.order - b.order,
+  );
+  const first = mirrors[0];
+  return first === undefined ? { why: `its mirror list ${file} names no http, https or file mirror` } : first;
+}
+
+/**
+ * Finds the first enabled binary (`deb`) apt source that serves `suite` over http(s), file: (or
+ * copy:), or a local mirror list (mirror+file:, its first mirror), and returns its URL and Signed-By
+ * keyring(s) (paths under `root`). None is APT_SOURCE_NOT_FOUND, naming the entries that serve the
+ * suite by a method imprint cannot use (cdrom:, a mirror list on a server, tor+http:, ...).
  */
 export async function findAptSource(suite: string, opts: FindAptSourceOptions = {}): Promise<AptSourceMatch> {
   const root = opts.root ?? '/';
   const entries = opts.entries ?? (await readAptSources(root));
+  const unusable: string[] = [];
   for (const e of entries) {
     if (!e.enabled || !e.types.includes('deb') || !e.suites.includes(suite)) continue;
-    const uri = e.uris.find((u) => /^(https?|file):/.test(u));
-    if (uri === undefined) continue;
+    const at = `${e.file}, line ${e.line}`;
+    let uri = e.uris.map(fetchableUri).find((u) => u !== undefined);
+    const list = e.uris.find((u) => /^mirror\+(file|copy):/.test(u));
+    if (uri === undefined && list !== undefined) {
+      const mirror = await mirrorFromList(list, suite, root);
+      if ('why' in mirror) {
+        unusable.push(`${list} (${at}): ${mirror.why}`);
+        continue;
+      }
+      uri = mirror.uri;
+    }
+    if (uri === undefined) {
+      unusable.push(`${e.uris.join(' ')} (${at}): a method imprint cannot fetch from`);
+      continue;
+    }
+    if (/^[a-z]+:\/\/[^/@]*@/i.test(uri)) {
+      // As a spec's url may not: the lock and the provenance would carry the password.
+      unusable.push(
+        `${redact(uri)} (${at}): credentials in the URL, which the lock and provenance would record`,
+      );
+      continue;
+    }
     const keyrings = e.signedBy.map((k) => join(root, k));
     const match: AptSourceMatch = {
       url: uri.replace(/\/+$/, ''),
@@ -235,12 +322,12 @@ export async function findAptSource(suite: string, opts: FindAptSourceOptions = 
   const known = [
     ...new Set(entries.filter((e) => e.enabled && e.types.includes('deb')).flatMap((e) => e.suites)),
   ].sort(byteOrder);
-  throw new ImprintError(
-    'APT_SOURCE_NOT_FOUND',
-    `no apt source on this host serves suite ${JSON.stringify(suite)} (host suites: ${known.join(', ') || 'none'})`,
-    {
-      hint: 'Set `url` on the source to the archive that serves this suite.',
-      details: { suite, knownSuites: known },
-    },
-  );
+  const message =
+    unusable.length > 0
+      ? `no apt source on this host that serves suite ${JSON.stringify(suite)} can be used (imprint fetches over http, https, file, copy and a mirror+file list, without credentials): ${unusable.join('; ')}`
+      : `no apt source on this host serves suite ${JSON.stringify(suite)} (host suites: ${known.join(', ') || 'none'})`;
+  throw new ImprintError('APT_SOURCE_NOT_FOUND', message, {
+    hint: 'Set `url` on the source to the archive that serves this suite.',
+    details: { suite, knownSuites: known },
+  });
 }

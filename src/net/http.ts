@@ -267,7 +267,7 @@ export function createFetcher(options: HttpFetcherOptions = {}): Fetcher {
           {
             hint: stalled
               ? 'The server accepted the connection but did not answer; try again later, or another mirror. The limit is IMPRINT_CONNECT_TIMEOUT.'
-              : 'Check the network and the URL; imprint retried with backoff.',
+              : "Check the network and the URL (behind a proxy, set http_proxy and https_proxy: apt.conf's Acquire::http::Proxy is not read); imprint retried with backoff.",
             cause: err,
             details: stalled ? { url, attempts: n + 1, stalled: 'connect' } : { url, attempts: n + 1 },
           },

@@ -51,7 +51,11 @@ const sourceUrl = z.string(expected('a URL')).superRefine((text, ctx) => {
 function distsPath(what: string, example: string) {
   return nonEmpty.superRefine((text, ctx) => {
     // apt's sources split on whitespace: no suite or component has any.
-    const problem = /\s/.test(text) ? 'it holds whitespace' : archivePathProblem(text);
+    const problem = /\s/.test(text)
+      ? 'it holds whitespace'
+      : what === 'suite' && text.endsWith('/')
+        ? "it ends in / (apt's flat repository form, `deb URL ./`, which imprint does not read: it needs the archive's dists/<suite>/Release)"
+        : archivePathProblem(text);
     if (problem !== undefined)
       ctx.addIssue({
         code: 'custom',

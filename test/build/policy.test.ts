@@ -32,6 +32,8 @@ describe('source policy applied to a spec', async () => {
         'URIs: http://host-security.invalid/debian-security',
         'Suites: bookworm-security',
         'Components: main',
+        'Check-Valid-Until: no',
+        'Check-Date: no',
         '',
       ].join('\n'),
     );
@@ -116,6 +118,14 @@ describe('source policy applied to a spec', async () => {
       ],
     );
     assert.deepEqual(out.spec.fetch.sources, ['{url}/{filename}', 'file:///mnt/debs/{filename}']);
+    // The host source's Check-Valid-Until and Check-Date go with its converted URL.
+    assert.deepEqual(
+      out.spec.sources.slice(1).map((s) => [s.checkValidUntil, s.checkDate]),
+      [
+        [undefined, undefined],
+        [false, false],
+      ],
+    );
   });
 
   it('leaves a spec whose sources the policy allows unchanged', async () => {

@@ -165,6 +165,108 @@ describe('apt sources', () => {
     }
   });
 
+  it("takes the first mirror of a local mirror list (mirror+file:, as Debian's cloud images write)", async () => {
+    const cloud = mkdtempSync(join(tmpdir(), 'imprint-aptcloud-'));
+    try {
+      const put = (rel: string, text: string) => {
+        mkdirSync(join(cloud, rel, '..'), { recursive: true });
+        writeFileSync(join(cloud, rel), text);
+      };
+      put(
+        'etc/apt/sources.list.d/debian.sources',
+        `Types: deb deb-src
+URIs: mirror+file:///etc/apt/mirrors/debian.list
+Suites: bookworm bookworm-updates bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: mirror+file:/etc/apt/mirrors/debian-security.list
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: mirror+file:/etc/apt/mirrors/ranked.list
+Suites: ranked
+Components: main
+
+Types: deb
+URIs: mirror+file:/etc/apt/mirrors/missing.list
+Suites: missing
+Components: main
+`,
+      );
+      put('etc/apt/mirrors/debian.list', `${MAIN}/\n`);
+      put('etc/apt/mirrors/debian-security.list', `# comment\n\n${SECURITY}\n`);
+      put(
+        'etc/apt/mirrors/ranked.list',
+        [
+          'cdrom:[Debian]/',
+          'http://any.invalid/debian/',
+          'http://partial.invalid/debian/\tpriority:1 arch:amd64',
+          'http://other-suite.invalid/debian/\tpriority:1 suite:trixie',
+          'http://ranked.invalid/debian/\tpriority:2',
+          '',
+        ].join('\n'),
+      );
+      const main = await findAptSource('bookworm-backports', { root: cloud });
+      assert.equal(main.url, MAIN);
+      assert.equal(main.keyring, join(cloud, 'usr/share/keyrings/debian-archive-keyring.gpg'));
+      assert.equal((await findAptSource('bookworm-security', { root: cloud })).url, SECURITY);
+      assert.equal((await findAptSource('ranked', { root: cloud })).url, 'http://ranked.invalid/debian');
+      await assert.rejects(findAptSource('missing', { root: cloud }), (e) => {
+        assert.ok(isImprintError(e, 'APT_SOURCE_NOT_FOUND'));
+        assert.match(
+          e.message,
+          /mirror\+file:\/etc\/apt\/mirrors\/missing\.list \(.*debian\.sources, line 18\): its mirror list .*missing\.list does not exist/,
+        );
+        assert.match(e.hint ?? '', /url/);
+        return true;
+      });
+      put('etc/apt/sources.list.d/zz.list', 'deb http://fallback.invalid/debian missing main\n');
+      assert.equal((await findAptSource('missing', { root: cloud })).url, 'http://fallback.invalid/debian');
+    } finally {
+      rmSync(cloud, { recursive: true, force: true });
+    }
+  });
+
+  it('reads copy: as file:, and names the entries it cannot use (cdrom:, a remote mirror list, credentials)', async () => {
+    const list = (text: string) => parseSourcesList(text, 'sources.list');
+    assert.equal(
+      (await findAptSource('bookworm', { entries: list('deb copy:/srv/debian/ bookworm main\n') })).url,
+      'file:/srv/debian',
+    );
+    const dvd = 'cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_ - Official amd64 DVD Binary-1 20240210-11:28]/';
+    const [cdrom] = list(`deb ${dvd} bookworm contrib main\n`);
+    assert.deepEqual(
+      [cdrom?.uris, cdrom?.suites, cdrom?.components],
+      [[dvd], ['bookworm'], ['contrib', 'main']],
+    );
+    const entries = list(
+      [
+        `deb ${dvd} bookworm contrib main`,
+        'deb mirror+http://mirrors.invalid/list.txt bookworm main',
+        'deb https://user:secret@private.invalid/debian bookworm main',
+        '',
+      ].join('\n'),
+    );
+    await assert.rejects(findAptSource('bookworm', { entries }), (e) => {
+      assert.ok(isImprintError(e, 'APT_SOURCE_NOT_FOUND'));
+      assert.match(
+        e.message,
+        /cdrom:\[Debian GNU\/Linux 12\.5\.0 [^\]]*\]\/ \(sources\.list, line 1\): a method imprint cannot fetch from/,
+      );
+      assert.match(e.message, /mirror\+http:\/\/mirrors\.invalid\/list\.txt \(sources\.list, line 2\)/);
+      assert.match(
+        e.message,
+        /https:\/\/\*\*\*@private\.invalid\/debian \(sources\.list, line 3\): credentials in the URL/,
+      );
+      assert.doesNotMatch(e.message, /secret/);
+      return true;
+    });
+  });
+
   it('treats a root without apt configuration as having no sources', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'imprint-aptempty-'));
     try {

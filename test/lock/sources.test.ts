@@ -125,6 +125,37 @@ describe('lock sources', () => {
     );
   });
 
+  it("a source without url locks through the host's mirror+file list; a host URL with credentials is not recorded", async () => {
+    const root = tempDir('imprint-lock-aptcloud-');
+    mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
+    mkdirSync(join(root, 'etc/apt/mirrors'), { recursive: true });
+    mkdirSync(join(root, 'usr/share/keyrings'), { recursive: true });
+    writeFileSync(join(root, 'usr/share/keyrings/test.gpg'), readFileSync(repo.keyringPath));
+    const hostSources = (uri: string) =>
+      writeFileSync(
+        join(root, 'etc/apt/sources.list.d/debian.sources'),
+        `Types: deb deb-src\nURIs: ${uri}\nSuites: ${repo.suite}\nComponents: main\nSigned-By: /usr/share/keyrings/test.gpg\n`,
+      );
+    hostSources('mirror+file:///etc/apt/mirrors/debian.list');
+    writeFileSync(join(root, 'etc/apt/mirrors/debian.list'), `${repo.url}/\n`);
+    const dir = tempDir('imprint-lock-mirror-list-');
+    writeSpec(dir, [`  - {suites: [${repo.suite}]}`]);
+    const loaded = await loadSpec(dir);
+    const { lock } = await createLock({ loaded, cacheDir: cache, now: new Date(), aptRoot: root });
+    assert.equal(lock.sources[0]?.url, repo.url);
+
+    hostSources(repo.url.replace('http://', 'http://user:secret@'));
+    await assert.rejects(
+      createLock({ loaded, cacheDir: cache, now: new Date(), aptRoot: root }),
+      (err: unknown) =>
+        isImprintError(err, 'APT_SOURCE_NOT_FOUND') &&
+        /sources\[0\]: .*http:\/\/\*\*\*@127\.0\.0\.1:\d+ \(.*debian\.sources, line 1\): credentials in the URL/.test(
+          err.message,
+        ) &&
+        !err.message.includes('secret'),
+    );
+  });
+
   it('an index whose Filename leaves the archive fails the lock naming package, index and field, and nothing is fetched', async () => {
     const evil = await createDebRepo({
       packages: [

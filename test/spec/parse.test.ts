@@ -541,6 +541,12 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
       climb.message,
       /expected a suite such as bookworm.*found "\.\.\/\.\.\/x": it has a "\.\." segment/,
     );
+    // apt's flat repositories (`deb URL ./`, no dists/) are not read: the suite says so.
+    for (const flat of ['./', 'bookworm/'])
+      assert.match(
+        oneIssue(`version: 1\nsources: [{suites: ["${flat}"]}]\n`, 'sources[0].suites[0]', 2).message,
+        /it ends in \/ \(apt's flat repository form, `deb URL \.\/`, which imprint does not read/,
+      );
     oneIssue('version: 1\nsources: [{suites: [a], components: [/main]}]\n', 'sources[0].components[0]', 2);
     const comp = oneIssue(
       'version: 1\nsources: [{suites: [a], components: [main, contrib, main]}]\n',
