@@ -187,7 +187,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const readFiles = () => specFilesTree(loaded, epoch.epoch, own, reads);
   const files = await step("reading the spec's files", readFiles, 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
-  const cache = new LayerCache(join(cacheDir, 'layers'), store);
+  const cache = new LayerCache(join(cacheDir, 'layers'), store, warn);
   let spool: ContentSpool | undefined;
 
   const images: BuiltImage[] = [];
