@@ -187,7 +187,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const readFiles = () => specFilesTree(loaded, epoch.epoch, own, reads);
   const files = await step("reading the spec's files", readFiles, 'IO');
   const filesPrint = await step("hashing the spec's files", () => treeFingerprint(files, loaded), 'IO');
-  const cache = new LayerCache(join(cacheDir, 'layers'), store);
+  const cache = new LayerCache(join(cacheDir, 'layers'), store, warn);
   let spool: ContentSpool | undefined;
 
   const images: BuiltImage[] = [];
@@ -209,7 +209,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         layering: spec.layering,
         // Name, version and architecture too: a lock edited to name other versions for the same
         // files must not reuse layers built from it (the install checks them against the control data).
-        packages: packages.map((p) => `${p.name} ${p.version} ${p.architecture} ${p.sha256}`),
+        // The source package too: per-package layering groups by it, and no signed index vouches for it.
+        packages: packages.map((p) => `${p.name} ${p.version} ${p.architecture} ${p.sha256} ${p.source}`),
         files: filesPrint,
         accounts: spec.accounts,
         remove: spec.remove,

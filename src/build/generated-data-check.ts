@@ -87,6 +87,18 @@ const GENERATED: readonly GeneratedData[] = [
     fix: 'run `ssh-keygen -A` and `mkdir -p /run/sshd` (which its init script makes) when the container starts, or mount host keys into /etc/ssh',
   },
   {
+    // tex-common's postinst (and its trigger, which TeX packages fire) stacks the packages' fmtutil
+    // snippets into fmtutil.cnf and builds every format with fmtutil-sys; the .fmt files are dumps
+    // of TeX's memory.
+    dir: '/var/lib/tex-common/fmtutil-cnf/texlive',
+    suffix: 'texlive-base.cnf',
+    output: '/var/lib/texmf/web2c/pdftex/pdftex.fmt',
+    tool: "tex-common's postinst (update-fmtutil and fmtutil-sys --all, after update-updmap, mktexlsr and updmap-sys)",
+    consequence:
+      'TeX has no format to start from, so pdftex, etex and tex stop at once ("I can\'t find the format file `pdftex.fmt\'!"), and pdflatex with texlive-latex-base',
+    fix: 'run `update-texmf; update-updmap --quiet; update-fmtutil --quiet; update-language --quiet; mktexlsr; updmap-sys; fmtutil-sys --all` when the container starts, as that postinst does (the scripts need bash, util-linux, findutils, sed and grep in packages), or build on a base image that ran them',
+  },
+  {
     dir: '/usr/share/privoxy',
     suffix: 'config',
     output: '/etc/privoxy/config',

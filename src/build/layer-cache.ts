@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest, sha256 } from '../digest/index.js';
 import { canonicalJson } from '../oci/canonical-json.js';
@@ -28,10 +29,13 @@ export interface CachedLayers {
 export class LayerCache {
   readonly #dir: string;
   readonly #store: BlobStore;
+  readonly #warn: (message: string) => void;
 
-  constructor(dir: string, store: BlobStore) {
+  /** `warn` is told of each damaged record or blob found (and left unused, or removed). */
+  constructor(dir: string, store: BlobStore, warn: (message: string) => void = () => {}) {
     this.#dir = dir;
     this.#store = store;
+    this.#warn = warn;
   }
 
   /**
@@ -48,8 +52,16 @@ export class LayerCache {
    * corrupt blob is removed, so the layer is built again). Cost: a read and hash of each layer blob.
    */
   async get(key: string): Promise<CachedLayers | undefined> {
-    const content = await readCheckedFile(join(this.#dir, `${key}${CHECKED_SUFFIX}`));
-    if (content === undefined) return undefined;
+    const file = join(this.#dir, `${key}${CHECKED_SUFFIX}`);
+    const content = await readCheckedFile(file);
+    if (content === undefined) {
+      // Missing is the usual miss; present and failing its checksum is damage, said once it is seen.
+      if (await exists(file))
+        this.#warn(
+          `the layer record ${file} is damaged (it does not match its checksum): not used; the layers are built again`,
+        );
+      return undefined;
+    }
     let parsed: CachedLayers;
     try {
       parsed = JSON.parse(content.toString('utf8')) as CachedLayers;
@@ -58,12 +70,17 @@ export class LayerCache {
     }
     if (!Array.isArray(parsed.layers)) return undefined;
     for (const l of parsed.layers) {
-      if (
-        !isDigest(l.diffId) ||
-        !isDigest(l.descriptor?.digest) ||
-        !(await this.#store.hasIntact({ digest: l.descriptor.digest, size: l.descriptor.size }))
-      )
-        return undefined;
+      if (!isDigest(l.diffId) || !isDigest(l.descriptor?.digest)) return undefined;
+      const desc = { digest: l.descriptor.digest, size: l.descriptor.size };
+      // A blob deleted with part of the cache is a miss; one present that no longer hashes to its
+      // digest is damage, which hasIntact removes.
+      const present = await this.#store.has(desc.digest);
+      if (await this.#store.hasIntact(desc)) continue;
+      if (present)
+        this.#warn(
+          `the cached layer ${desc.digest} in ${this.#store.root} is damaged (its bytes no longer match its digest): removed; the layer is built again`,
+        );
+      return undefined;
     }
     return parsed;
   }
@@ -100,4 +117,12 @@ export class LayerCache {
   async put(key: string, value: CachedLayers): Promise<void> {
     await writeCheckedFile(join(this.#dir, `${key}${CHECKED_SUFFIX}`), canonicalJson(value));
   }
+}
+
+/** Whether anything is at `path` (an unreadable directory counts as nothing). */
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

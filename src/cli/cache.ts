@@ -44,8 +44,6 @@ export async function sweepCache(cacheDir: string): Promise<void> {
  */
 export function withCacheHint(err: unknown, cacheDir: string | undefined): unknown {
   if (!isImprintError(err, 'IO')) return err;
-  const { file, code } = err.details as { file?: unknown; code?: unknown };
-  if (typeof file !== 'string' || !isDeniedCode(code)) return err;
   let dir: string;
   try {
     dir = resolve(cacheDir ?? defaultCacheDir(process.env, homeDirectory));
@@ -53,17 +51,23 @@ export function withCacheHint(err: unknown, cacheDir: string | undefined): unkno
     return err;
   }
   // A file in the cache, the cache directory itself, or a parent of it that could not be made.
-  const inCache =
+  const inCache = (file: string) =>
     file.startsWith(dir + sep) || file === dir || dir.startsWith(file === sep ? sep : file + sep);
-  if (!inCache) return err;
-  return new ImprintError('IO', err.message, {
-    hint: cacheNotWritableHint(
-      file.startsWith(dir + sep)
-        ? `That file is in the cache directory ${dir}`
-        : `The cache directory is ${dir}`,
-    ),
-    details: err.details,
-  });
+  // The error's own file, or its cause's: an error given the spec's file and field in front names
+  // the spec (`sources[0]: writing <a Release into the cache>: ...`), its cause the file that failed.
+  for (let e: unknown = err; isImprintError(e, 'IO'); e = e.cause) {
+    const { file, code } = e.details as { file?: unknown; code?: unknown };
+    if (typeof file !== 'string' || !isDeniedCode(code) || !inCache(file)) continue;
+    return new ImprintError('IO', err.message, {
+      hint: cacheNotWritableHint(
+        file.startsWith(dir + sep)
+          ? `That file is in the cache directory ${dir}`
+          : `The cache directory is ${dir}`,
+      ),
+      details: err.details,
+    });
+  }
+  return err;
 }
 
 /** The user's home directory (asked only when the cache is not named otherwise). */

@@ -365,7 +365,7 @@ const specObject = z
                 ),
               )
               .optional()
-              .describe('Most layers to produce.'),
+              .describe('Most layers to produce (strategy per-package; single makes one).'),
           },
           expected('a mapping with strategy'),
         )
@@ -383,6 +383,15 @@ const specObject = z
 export const specSchema = specObject
   .superRefine((spec, ctx) => {
     for (const issue of accountIssues(spec.accounts, spec.user)) ctx.addIssue({ code: 'custom', ...issue });
+    // A budget says how many layers per-package layering may make; single (the default) makes one,
+    // so `layering: {budget: 8}` without a strategy would build one layer without a word.
+    if (spec.layering.strategy === 'single' && (spec.layering.budget ?? 1) > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['layering', 'budget'],
+        message: `a budget of ${spec.layering.budget} layers is for strategy per-package; the strategy is single (the default), which makes one layer: add strategy: per-package, or drop budget`,
+        input: spec.layering.budget,
+      });
     // A package's suite must be one the sources list.
     const suites = new Set(spec.sources.flatMap((s) => s.suites));
     spec.packages.forEach((p, i) => {

@@ -66,7 +66,11 @@ describe('cache integrity', async () => {
       }),
       `imprint build ${out}`,
     );
-    return JSON.parse(r.stdout) as { index: string; images: Array<{ layers: Array<{ digest: string }> }> };
+    return JSON.parse(r.stdout) as {
+      index: string;
+      images: Array<{ layers: Array<{ digest: string }> }>;
+      warnings: string[];
+    };
   };
   const blob = (digest: string) => join(cache, 'blobs', 'sha256', digest.slice('sha256:'.length));
 
@@ -113,6 +117,13 @@ describe('cache integrity', async () => {
     await flipByte(blob(layer), 1000);
     const second = await build('out-2');
     assert.equal(second.index, first.index);
+    // Said, not only repaired: damage in a cache is worth knowing of (the disk, a cache restore).
+    assert.deepEqual(
+      second.warnings.filter((w) => /damaged/.test(w)),
+      [
+        `the cached layer ${layer} in ${cache} is damaged (its bytes no longer match its digest): removed; the layer is built again`,
+      ],
+    );
     assert.equal(await sha256File(deb), `sha256:${lock.platforms['linux/amd64'][0].sha256}`);
     assert.equal(await sha256File(join(work, 'out-2', 'blobs', 'sha256', layer.slice(7))), layer);
 
@@ -148,6 +159,21 @@ describe('cache integrity', async () => {
     const again = await build('out-rec-2');
     assert.equal(again.index, first.index);
     assert.equal(await readFile(join(work, 'out-rec-2', 'index.json'), 'utf8'), firstIndex);
+    const damaged = again.warnings.filter((w) => /damaged/.test(w));
+    assert.equal(damaged.length, 1, damaged.join('\n'));
+    assert.match(
+      damaged[0]!,
+      /^the layer record .*layers\/[0-9a-f]{64}\.checked is damaged \(it does not match its checksum\): not used; the layers are built again$/,
+    );
+    // A record or blob that is only missing (part of the cache deleted) is a plain miss.
+    await rm(join(cache, 'layers'), { recursive: true, force: true });
+    await rm(blob(first.images[0]!.layers[0]!.digest), { force: true });
+    const missing = await build('out-rec-3');
+    assert.equal(missing.index, first.index);
+    assert.deepEqual(
+      missing.warnings.filter((w) => /damaged/.test(w)),
+      [],
+    );
   });
 
   it("keeps its records apart from an older imprint's plain-JSON records in a shared cache", async () => {

@@ -101,6 +101,15 @@ describe('generated data check', () => {
     );
   });
 
+  test("texlive-base without its formats (tex-common's postinst builds them with fmtutil-sys) is warned about", () => {
+    const cnf = '/var/lib/tex-common/fmtutil-cnf/texlive/texlive-base.cnf';
+    const [note, ...rest] = generatedDataNotes(tree([cnf]));
+    assert.deepEqual(rest, []);
+    assert.match(note!, /no \/var\/lib\/texmf\/web2c\/pdftex\/pdftex\.fmt, .*I can't find the format file/);
+    assert.match(note!, /fmtutil-sys --all` when the container starts/);
+    assert.deepEqual(generatedDataNotes(tree([cnf, '/var/lib/texmf/web2c/pdftex/pdftex.fmt'])), []);
+  });
+
   test("openssh-server's host keys: sshd without any is warned about; one key of any type is enough", () => {
     const [note, ...rest] = generatedDataNotes(tree(['/usr/sbin/sshd']));
     assert.deepEqual(rest, []);

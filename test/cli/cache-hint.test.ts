@@ -37,6 +37,32 @@ describe('withCacheHint', () => {
     assert.equal(withCacheHint(sibling, cache), sibling);
   });
 
+  it("looks through an error given the spec's file and field in front to the cache file that failed", () => {
+    // atSpecSource (lock/create.ts): a source's Release written into the cache, `sources[0]: ...`.
+    const file = join(cache, 'debian', 'release', 'x.json');
+    const cause = denied(file);
+    const wrapped = new ImprintError('IO', `/specs/imprint.yaml:4:5: sources[0]: ${cause.message}`, {
+      hint: cause.hint,
+      cause,
+      details: { ...cause.details, file: '/specs/imprint.yaml', field: 'sources[0]' },
+    });
+    const err = withCacheHint(wrapped, cache);
+    assert.ok(isImprintError(err, 'IO'));
+    assert.equal(err.message, wrapped.message);
+    assert.match(
+      err.hint ?? '',
+      /in the cache directory \/srv\/ci-cache\/imprint, and this user cannot write there/,
+    );
+    assert.deepEqual(err.details, wrapped.details);
+    // A cause outside the cache leaves the error as it is.
+    const outside = denied('/srv/elsewhere/x.json');
+    const other = new ImprintError('IO', `sources[0]: ${outside.message}`, {
+      cause: outside,
+      details: { file: '/specs/imprint.yaml', code: 'EACCES' },
+    });
+    assert.equal(withCacheHint(other, cache), other);
+  });
+
   it('leaves other errors as they are: a file outside the cache, another errno, another code', () => {
     const outside = denied('/srv/ci-cache/imprint-out/index.json');
     assert.equal(withCacheHint(outside, cache), outside);

@@ -225,6 +225,20 @@ compression: {algorithm: zstd}
     );
   });
 
+  it('refuses a layer budget for strategy single (the default), which makes one layer', () => {
+    for (const layering of ['{budget: 8}', '{strategy: single, budget: 2}']) {
+      const issue = oneIssue(`version: 1\nlayering: ${layering}\n`, 'layering.budget', 2);
+      assert.match(
+        issue.message,
+        /is for strategy per-package; the strategy is single \(the default\), which makes one layer: add strategy: per-package, or drop budget/,
+      );
+    }
+    assert.deepEqual(parseSpec('version: 1\nlayering: {strategy: single, budget: 1}\n', FILE).layering, {
+      strategy: 'single',
+      budget: 1,
+    });
+  });
+
   it('normalizeSpec takes already parsed values (no positions)', () => {
     assert.equal(normalizeSpec({ version: 1, epoch: 0 }).epoch, 0);
     try {
