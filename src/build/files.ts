@@ -129,6 +129,7 @@ async function copyOne(
     }
     await copyDir(ctx, real, `/${dir}`);
   } else if (st.isFile()) {
+    refuseOverwrittenSource(copy, real, own);
     if (copy.dirMode !== undefined) {
       throw new ImprintError(
         'SPEC_INVALID',
@@ -174,6 +175,23 @@ function refuseBuildPaths(copy: FileCopy, real: string, own: ReadonlyMap<string,
       },
     );
   }
+}
+
+/**
+ * SPEC_INVALID when the build writes the file source `real` itself (an archive output, the
+ * --provenance-out file): the build would replace its own input, and the next one copy the archive.
+ */
+function refuseOverwrittenSource(copy: FileCopy, real: string, own: ReadonlyMap<string, string>): void {
+  const what = own.get(real);
+  if (what === undefined) return;
+  throw new ImprintError(
+    'SPEC_INVALID',
+    `${copy.label('source')}: ${real} is ${what}: the build would overwrite the file it copies into the image`,
+    {
+      hint: 'Write the output to another path (-o, --provenance-out).',
+      details: { field: `${copy.field}.source`, path: real },
+    },
+  );
 }
 
 interface CopyContext {

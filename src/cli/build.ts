@@ -23,7 +23,7 @@ export function buildCommand(program: Command<[], { cacheDir?: string }>, t: Ter
     .argument('[spec]', 'an imprint.yaml, or a directory holding one', '.')
     .option(
       '-o, --output <ref>',
-      'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://REGISTRY/REPO[:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
+      'where to write: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] (default NAME: localhost/<spec dir name>) or docker://REGISTRY/REPO[:TAG]; repeatable (default: oci:<spec dir>/out:<tag>)',
       repeatable,
     )
     .option(
@@ -342,13 +342,17 @@ function writtenAs(ref: ImageRef, tag: string): ImageRef {
     : ref;
 }
 
-/** The default repository name of docker-archive outputs: the spec directory's name, made a valid name. */
+/**
+ * The default repository name of docker-archive outputs: the spec directory's name, made a valid name,
+ * under localhost/ as podman names what it builds: a bare `python` would be docker.io/library/python,
+ * and `docker load` would move the official image's tag to this one.
+ */
 function loadedName(dir: string): string {
   const name = basename(dir)
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  return name === '' ? 'imprint' : name;
+  return `localhost/${name === '' ? 'imprint' : name}`;
 }
 
 /** True when `path` is this process's standard output (/dev/stdout, /proc/self/fd/1, the pipe's name). */

@@ -54,7 +54,7 @@ export function diffCommand(program: Command<[], { cacheDir?: string }>, t: Term
     )
     .argument(
       '<a>',
-      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REGISTRY/REPO[:TAG|@DIGEST]',
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME[:TAG]|:@N] or docker://REGISTRY/REPO[:TAG|@DIGEST]',
     )
     .argument('<b>', 'the image to compare with')
     .option('--ignore-timestamps', 'ignore mtimes, created fields and the created annotation')

@@ -65,7 +65,7 @@ export function inspectCommand(program: Command<[], { cacheDir?: string }>, t: T
     .description('Show the platforms, digests, layers, config and referrers of an image.')
     .argument(
       '<ref>',
-      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://REGISTRY/REPO[:TAG|@DIGEST]',
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME[:TAG]|:@N] or docker://REGISTRY/REPO[:TAG|@DIGEST]',
     )
     .option('--json', 'print JSON on stdout');
   addRegistryFlags(command).action(

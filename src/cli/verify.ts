@@ -20,7 +20,7 @@ export function verifyCommand(program: Command<[], { cacheDir?: string }>, t: Te
     .description('Rebuild an image from its provenance in a clean workspace and check the digests are equal.')
     .argument(
       '<ref>',
-      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or docker://HOST/REPO[:TAG|@DIGEST]',
+      'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME[:TAG]|:@N] or docker://HOST/REPO[:TAG|@DIGEST]',
     )
     .option(
       '--context <dir>',

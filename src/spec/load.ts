@@ -1,4 +1,4 @@
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { type Digest, sha256 } from '../digest/index.js';
 import { errorText, ImprintError } from '../errors.js';
@@ -140,14 +140,26 @@ async function specFilePath(abs: string): Promise<string> {
   const info = await stat(abs).catch((err: unknown) => notFound(abs, err));
   if (!info.isDirectory()) return abs;
   const file = join(abs, SPEC_FILE_NAME);
-  await stat(file).catch((err: unknown) => notFound(file, err));
+  await stat(file).catch(async (err: unknown) => notFound(file, err, await yamlFilesIn(abs)));
   return file;
 }
 
-function notFound(path: string, err: unknown): never {
+/** The YAML files a directory holds (`imprint.yml`, `app.yaml`), sorted: what a spec may be named instead. */
+async function yamlFilesIn(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => /\.ya?ml$/i.test(n)).sort();
+}
+
+function notFound(path: string, err: unknown, others: readonly string[] = []): never {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+    // A directory with imprint.yml or app.yaml: only imprint.yaml is looked up there, others are named.
+    const shown = others.slice(0, 3).map((n) => join(dirname(path), n));
+    const also = others.length > shown.length ? ` (and ${others.length - shown.length} more)` : '';
     throw new ImprintError('SPEC_NOT_FOUND', `expected a spec file at ${path}, found nothing there`, {
-      hint: `Pass the path of an ${SPEC_FILE_NAME} or of the directory that holds it.`,
+      hint:
+        shown.length === 0
+          ? `Pass the path of an ${SPEC_FILE_NAME} or of the directory that holds it.`
+          : `A directory's spec is its ${SPEC_FILE_NAME}; it holds ${shown.join(', ')}${also}: pass the spec's file path, or rename it to ${SPEC_FILE_NAME}.`,
       cause: err,
       details: { file: path },
     });

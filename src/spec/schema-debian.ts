@@ -104,7 +104,10 @@ export const aptSource = z
         'architectures',
       )
         .min(1, expected('at least one architecture'))
-        .optional(),
+        .optional()
+        .describe(
+          "Debian architectures this source serves, e.g. [amd64] (apt's Architectures option): platforms of other architectures do not use it; default: those its Release lists.",
+        ),
       'check-valid-until': z
         .boolean(expected('true or false'))
         .optional()

@@ -4,7 +4,7 @@ import { dpkgArch } from '../debian/arch.js';
 import { TIMEZONE_NAME } from '../debian/effects/tzdata.js';
 import { checkTemplates, TEMPLATE_FIELDS } from '../debian/fetch-template.js';
 import { isImprintError } from '../errors.js';
-import { formatPlatform, parsePlatform } from '../oci/platform.js';
+import { formatPlatform, parsePlatform, suggestPlatform } from '../oci/platform.js';
 import { MAX_IMAGE_LAYERS } from '../oci/types.js';
 import { MAX_EPOCH, MAX_ID } from '../vfs/node.js';
 import { ACCOUNT_NAME, accountIssues, withImplicitGroups } from './accounts.js';
@@ -55,7 +55,13 @@ function imagePath(keepTrailingSlash: boolean) {
 
 const platform = z
   .string(expected('a platform such as "linux/amd64"'))
-  .regex(PLATFORM_SHAPE, expected('os/arch[/variant], such as "linux/arm64" or "linux/arm/v7"'))
+  .regex(PLATFORM_SHAPE, {
+    error: (issue) => {
+      const wanted = expected('os/arch[/variant], such as "linux/arm64" or "linux/arm/v7"').error(issue);
+      const s = typeof issue.input === 'string' ? suggestPlatform(issue.input) : undefined;
+      return s === undefined ? wanted : `${wanted}; did you mean ${s}?`;
+    },
+  })
   .transform((text, ctx) => {
     try {
       const parsed = parsePlatform(text);

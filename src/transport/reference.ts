@@ -24,6 +24,8 @@ export const REFERENCE_FORMS = [
   'docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]',
 ] as const;
 
+const OTHER_TRANSPORTS = new Set(['dir', 'docker-daemon', 'containers-storage', 'ostree', 'sif']);
+
 const HINT = `Write one of: ${REFERENCE_FORMS.join(', ')}. The path ends at the first ':'.`;
 
 // org.opencontainers.image.ref.name grammar (image-spec annotations.md).
@@ -87,7 +89,32 @@ export function parseReference(text: string): ImageRef {
       return out;
     }
     default:
-      throw bad(text, colon < 0 ? 'it names no transport' : `unknown transport ${JSON.stringify(transport)}`);
+      throw bad(
+        text,
+        colon < 0 ? 'it names no transport' : `unknown transport ${JSON.stringify(transport)}`,
+        meantAs(text, colon),
+      );
+  }
+}
+
+/**
+ * What a reference without a known transport most likely meant: a path is a layout or an archive
+ * (`out` is `oci:out`), an image name with a tag or a registry port is a registry's
+ * (`debian:bookworm`, `localhost:5000/app:1` are `docker://…`).
+ */
+function meantAs(text: string, colon: number): string {
+  if (colon < 0) {
+    return text === ''
+      ? ''
+      : ` For a layout directory or an archive file, name its transport: oci:${text}, oci-archive:${text} or docker-archive:${text}.`;
+  }
+  // containers-transports that imprint does not read: dir:out is not an image named dir.
+  if (OTHER_TRANSPORTS.has(text.slice(0, colon))) return '';
+  try {
+    parseDockerReference(text);
+    return ` For an image in a registry: docker://${text}.`;
+  } catch {
+    return '';
   }
 }
 
@@ -133,9 +160,9 @@ function splitPath(text: string, rest: string): { path: string; after: string | 
   return { path, after };
 }
 
-function bad(text: string, why: string): ImprintError {
+function bad(text: string, why: string, more = ''): ImprintError {
   return new ImprintError('BAD_REFERENCE', `image reference ${JSON.stringify(text)}: ${why}`, {
-    hint: HINT,
+    hint: HINT + more,
     details: { reference: text },
   });
 }

@@ -379,6 +379,33 @@ describe('specFilesTree', async () => {
     assert.equal(tree.get('app/main.py')?.kind, 'file');
   });
 
+  it('refuses a file source the build would overwrite (an archive output, --provenance-out), also through a symlink', async () => {
+    const dir = join(work, 'clobber');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.txt'), 'input\n');
+    await symlink('a.txt', join(dir, 'link.txt'));
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: a.txt, target: /a.txt}]\n');
+    const loaded = await loadSpec(dir);
+    const elsewhere = join(work, 'elsewhere');
+    for (const [path, what] of [
+      [join(dir, 'a.txt'), 'the output oci-archive:a.txt'],
+      [join(dir, 'link.txt'), '--provenance-out link.txt'],
+    ] as const) {
+      const writes = { store: elsewhere, cacheDir: elsewhere, outputs: [{ path, what }] };
+      await assert.rejects(specFilesTree(loaded, 0, writes), (err: unknown) => {
+        assert.ok(isImprintError(err, 'SPEC_INVALID'), String(err));
+        assert.match(err.message, /imprint\.yaml:2:18: files\[0\]\.source: \S+\/clobber\/a\.txt is /);
+        assert.ok(err.message.includes(what), err.message);
+        assert.match(err.message, /would overwrite the file it copies/);
+        return true;
+      });
+    }
+    // Another path beside it is no concern.
+    const other = { path: join(dir, 'b.tar'), what: 'the output oci-archive:b.tar' };
+    const tree = await specFilesTree(loaded, 0, { store: elsewhere, cacheDir: elsewhere, outputs: [other] });
+    assert.equal(tree.get('a.txt')?.kind, 'file');
+  });
+
   it('never follows a source file that became a symlink after the walk (it fails instead)', async () => {
     const dir = join(work, 'swap');
     await mkdir(join(dir, 'app'), { recursive: true });

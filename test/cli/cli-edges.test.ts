@@ -268,6 +268,27 @@ describe('CLI edges', async () => {
     );
   });
 
+  it("a docker-archive without NAME:TAG is named localhost/<spec dir>, never a Docker Hub name (a spec dir 'python' would retag docker.io/library/python at docker load)", async () => {
+    const dir = join(work, 'Python');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.txt'), 'hi\n');
+    await writeFile(join(dir, 'imprint.yaml'), 'version: 1\nfiles: [{source: a.txt, target: /a.txt}]\n');
+    const tar = join(work, 'python.tar');
+    const cache = ['--cache-dir', join(work, 'cache')];
+    assertOk(await runImprint([...cache, 'build', dir, '-o', `docker-archive:${tar}`]), 'build');
+    const member = (name: string) =>
+      JSON.parse(execFileSync('tar', ['-xOf', tar, name], { encoding: 'utf8' }));
+    assert.deepEqual(member('manifest.json')[0].RepoTags, ['localhost/python:latest']);
+    assert.deepEqual(Object.keys(member('repositories')), ['localhost/python']);
+    assert.equal(
+      member('index.json').manifests[0].annotations['io.containerd.image.name'],
+      'localhost/python:latest',
+    );
+    // A name given is kept as written.
+    assertOk(await runImprint([...cache, 'build', dir, '-o', `docker-archive:${tar}:python:3`]), 'named');
+    assert.deepEqual(member('manifest.json')[0].RepoTags, ['python:3']);
+  });
+
   it('the report says which platform a docker-archive of a multi-platform build holds', async () => {
     const dir = join(work, 'two-platforms');
     await mkdir(dir, { recursive: true });

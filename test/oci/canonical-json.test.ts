@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonicalJson, canonicalJsonText } from '../../src/oci/canonical-json.js';
-import { formatPlatform, parsePlatform } from '../../src/oci/platform.js';
+import { formatPlatform, parsePlatform, suggestPlatform } from '../../src/oci/platform.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and has no whitespace', () => {
@@ -40,5 +40,36 @@ describe('platforms', () => {
     for (const bad of ['linux', 'linux/', 'linux/x86_64', 'linux/arm/7', '/amd64', 'a/b/c/d']) {
       assert.throws(() => parsePlatform(bad), { code: 'BAD_PLATFORM' }, bad);
     }
+  });
+
+  it("suggests the OCI name for uname's, dpkg's or a bare architecture (x86_64, armhf, amd64)", () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['linux/x86_64', 'linux/amd64'],
+      ['x86_64', 'linux/amd64'],
+      ['amd64', 'linux/amd64'],
+      ['linux/aarch64', 'linux/arm64'],
+      ['armhf', 'linux/arm/v7'],
+      ['linux/i386', 'linux/386'],
+      ['linux/ppc64el', 'linux/ppc64le'],
+      ['LINUX/AMD64', 'linux/amd64'],
+      ['linux/amd64', undefined],
+      ['linux/sparc', undefined],
+      ['a/b/c/d', undefined],
+    ];
+    for (const [text, want] of cases) assert.equal(suggestPlatform(text), want, text);
+    assert.throws(
+      () => parsePlatform('linux/x86_64'),
+      (err: Error & { hint?: string }) => {
+        assert.match(err.hint ?? '', /Did you mean linux\/amd64\?/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => parsePlatform('aarch64'),
+      (err: Error & { hint?: string }) => {
+        assert.match(err.hint ?? '', /Did you mean linux\/arm64\?/);
+        return true;
+      },
+    );
   });
 });

@@ -65,6 +65,20 @@ describe('loadSpec', () => {
     assert.equal((await loadError(join(dir, 'README', 'imprint.yaml'))).code, 'SPEC_NOT_FOUND');
   });
 
+  it('names the YAML files of a directory without imprint.yaml (imprint.yml), which is the only name looked up', async () => {
+    const dir = await project('yml', { 'imprint.yml': 'version: 1\n', 'app.YAML': 'x', 'notes.txt': 'x' });
+    const err = await loadError(dir);
+    assert.equal(err.code, 'SPEC_NOT_FOUND');
+    assert.equal(err.details.file, join(dir, 'imprint.yaml'));
+    assert.ok(
+      err.hint?.includes(`it holds ${join(dir, 'app.YAML')}, ${join(dir, 'imprint.yml')}:`),
+      err.hint,
+    );
+    assert.match(err.hint ?? '', /pass the spec's file path, or rename it to imprint\.yaml/);
+    assert.doesNotMatch(err.hint ?? '', /notes\.txt/);
+    assert.equal((await loadSpec(join(dir, 'imprint.yml'))).spec.version, 1);
+  });
+
   it('reports every missing source with its field path, resolved path and line', async () => {
     const dir = await project('missing', {
       'imprint.yaml':

@@ -448,7 +448,19 @@ describe('parseSpec: schema errors are SPEC_INVALID with path, line and column',
       oneIssue('version: 1\nplatforms: [linux/amd64, linux/sparc]\n', 'platforms[1]', 2).message,
       /linux\/sparc/,
     );
-    oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2);
+    // uname's and dpkg's names, or an architecture alone, get the OCI platform meant.
+    assert.match(
+      oneIssue('version: 1\nplatforms: [amd64]\n', 'platforms[0]', 2).message,
+      /found the string "amd64"; did you mean linux\/amd64\?/,
+    );
+    assert.match(
+      oneIssue('version: 1\nplatforms: [linux/x86_64]\n', 'platforms[0]', 2).message,
+      /did you mean linux\/amd64\?/,
+    );
+    assert.match(
+      oneIssue('version: 1\nplatforms: [linux/aarch64]\n', 'platforms[0]', 2).message,
+      /Did you mean linux\/arm64\?/,
+    );
     oneIssue('version: 1\nplatforms: [linux/arm/7]\n', 'platforms[0]', 2);
     assert.match(oneIssue('version: 1\nuser: 1000\n', 'user', 2).message, /write user: "1000"/);
     // A platform no Debian architecture builds is the spec's error, at its line (it was found by the

@@ -93,6 +93,26 @@ describe('parseReference', () => {
       );
     });
   }
+
+  it('says which transport a reference without one most likely meant (a path, an image name)', () => {
+    const hint = (text: string) => {
+      try {
+        parseReference(text);
+      } catch (err) {
+        if (isImprintError(err, 'BAD_REFERENCE')) return err.hint ?? '';
+        throw err;
+      }
+      assert.fail(`${text} parsed`);
+    };
+    assert.match(hint('examples/python/out'), /name its transport: oci:examples\/python\/out, oci-archive:/);
+    assert.match(hint('debian:bookworm'), /For an image in a registry: docker:\/\/debian:bookworm\.$/);
+    assert.match(hint('localhost:5000/app:1'), /docker:\/\/localhost:5000\/app:1\.$/);
+    // Neither a path nor an image name: the forms alone.
+    assert.doesNotMatch(hint('dir:Bad Name'), /docker:\/\/dir/);
+    assert.doesNotMatch(hint('dir:out'), /docker:\/\/dir/);
+    assert.doesNotMatch(hint('containers-storage:app:1'), /docker:\/\/containers/);
+    assert.doesNotMatch(hint('oci:'), /name its transport/);
+  });
 });
 
 describe('parseDockerReference', () => {
