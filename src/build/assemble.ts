@@ -323,7 +323,8 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
   const ldCache = await ldSoCacheBytes(full, dpkgArch(input.platform));
   if (ldCache !== undefined)
     addGeneratedFile(full, '/etc/ld.so.cache', ldCache, epoch, 0o644, LD_CACHE_ORIGIN);
-  const removed = applyRemovals(full, loaded.spec.remove, loaded);
+  const removalNotes: string[] = [];
+  const removed = applyRemovals(full, loaded.spec.remove, loaded, removalNotes);
   // Last, as it is what the container starts in: made when missing, as Dockerfile's WORKDIR does.
   makeWorkdir(full, loaded.spec.workdir, epoch, loaded);
   const accounts = await accountNames(full);
@@ -333,6 +334,7 @@ export async function platformTree(input: PlatformTreeInput): Promise<{
       ? []
       : await configNotes(full, input.container, formatPlatform(input.platform), input.base?.nodes);
   const treeNotes = [
+    ...removalNotes,
     ...(await javaTrustNotes(full, input.base?.nodes)),
     ...(await caBundleNotes(full, upper, install?.packages ?? [])),
     ...(await libraryPathNotes(full)),

@@ -207,9 +207,8 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
         epoch: epoch.epoch,
         compression: codecDescription(compression),
         layering: spec.layering,
-        // Name, version and architecture too: a lock edited to name other versions for the same
-        // files must not reuse layers built from it (the install checks them against the control data).
-        // The source package too: per-package layering groups by it, and no signed index vouches for it.
+        // Name, version, architecture (the install checks them against the control data) and source
+        // (per-package layering groups by it) too: a lock edited in them must not reuse layers.
         packages: packages.map((p) => `${p.name} ${p.version} ${p.architecture} ${p.sha256} ${p.source}`),
         files: filesPrint,
         accounts: spec.accounts,

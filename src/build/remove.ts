@@ -10,11 +10,18 @@ const GLOB = /[*?]/;
  * where `*` and `?` match within one path component and `**` any number of components. Directory
  * symlinks before the first pattern character are followed (so /lib/x finds /usr/lib/x on merged
  * /usr). Everything below a removed directory goes with it. An entry that matches nothing is
- * SPEC_INVALID naming `remove[i]`. Returns the keys removed (topmost ones). Cost: one pass over the
- * keys per pattern.
+ * SPEC_INVALID naming `remove[i]`. Returns the keys removed (topmost ones); an entry that deletes
+ * files or links the spec's `files` add (it runs after them) adds a note to `notes`. Cost: one pass
+ * over the keys per pattern.
  */
-export function applyRemovals(tree: FileTree, patterns: readonly string[], spec: SpecLocation): Set<string> {
+export function applyRemovals(
+  tree: FileTree,
+  patterns: readonly string[],
+  spec: SpecLocation,
+  notes: string[] = [],
+): Set<string> {
   const removed = new Set<string>();
+  const added = patterns.length === 0 ? new Map<string, string>() : filesAdded(tree);
   patterns.forEach((pattern, i) => {
     if (/^\/*$/.test(pattern)) {
       throw new ImprintError(
@@ -37,13 +44,35 @@ export function applyRemovals(tree: FileTree, patterns: readonly string[], spec:
         },
       );
     }
+    const hit = new Set<string>();
     for (const key of sortBytes(matches)) {
       if (withinAny(parentPath(key), removed)) continue; // already gone with a removed directory
       tree.remove(key);
       removed.add(key);
+      hit.add(key);
+    }
+    const lost = [...added].filter(([key]) => withinAny(key, hit));
+    for (const [key] of lost) added.delete(key);
+    if (lost.length > 0) {
+      const fields = [...new Set(lost.map(([, field]) => field))].join(', ');
+      const [first] = lost[0] as [string, string];
+      notes.push(
+        `${specField(spec, ['remove', i])}: ${pattern} deletes ${lost.length === 1 ? 'a path' : `${lost.length} paths`} that ${fields} ${lost.length === 1 ? 'adds' : 'add'} (/${first}${lost.length > 1 ? ', ...' : ''}): remove runs after files, so the image does not have ${lost.length === 1 ? 'it' : 'them'}; narrow the pattern or drop what it should not delete`,
+      );
     }
   });
   return removed;
+}
+
+/** The files and links the spec's `files` entries put in the tree (origin `files[N]`), key to field. */
+function filesAdded(tree: FileTree): Map<string, string> {
+  const found: string[] = [];
+  for (const key of tree.keys()) {
+    const node = tree.get(key);
+    if (node !== undefined && node.kind !== 'dir' && node.origin?.startsWith('files[') === true)
+      found.push(key);
+  }
+  return new Map(sortBytes(found).map((key) => [key, tree.get(key)?.origin as string]));
 }
 
 function matchKeys(tree: FileTree, pattern: string): string[] {

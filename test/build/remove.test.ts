@@ -77,4 +77,33 @@ describe('applyRemovals', () => {
         isImprintError(e, 'SPEC_INVALID') && e.details.field === 'remove[1]' && /root/.test(e.message),
     );
   });
+
+  it('notes an entry that deletes what files[] added (remove runs after files), naming the fields', () => {
+    const t = tree();
+    const add = (path: string, origin: string) =>
+      t.add(path, {
+        kind: 'file',
+        size: 1,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+        origin,
+        content: () => Readable.from(['x']),
+      });
+    add('usr/share/doc/app/LICENSE', 'files[0]');
+    add('usr/share/doc/app/NOTICE', 'files[2]');
+    add('etc/app.conf', 'files[1]');
+    const text = 'version: 1\nremove:\n  - /usr/share/doc/**\n  - /etc/motd\n';
+    const { locate } = parseSpecText(text, '/s/imprint.yaml');
+    const notes: string[] = [];
+    applyRemovals(t, ['/usr/share/doc/**', '/etc/motd'], { file: '/s/imprint.yaml', locate }, notes);
+    assert.deepEqual(notes, [
+      '/s/imprint.yaml:3:5: remove[0]: /usr/share/doc/** deletes 2 paths that files[0], files[2] add (/usr/share/doc/app/LICENSE, ...): remove runs after files, so the image does not have them; narrow the pattern or drop what it should not delete',
+    ]);
+    assert.ok(t.get('etc/app.conf'));
+    const quiet: string[] = [];
+    applyRemovals(tree(), ['/usr/share/doc/**'], { file: 'imprint.yaml' }, quiet);
+    assert.deepEqual(quiet, []);
+  });
 });
