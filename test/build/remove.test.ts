@@ -7,18 +7,23 @@ import { isImprintError } from '../../src/errors.js';
 import { parseSpecText } from '../../src/spec/load.js';
 import { FileTree } from '../../src/vfs/tree.js';
 
+/** Adds a one-byte file at `path`, from `origin` when given (a package, `files[2]`). */
+function addFile(t: FileTree, path: string, origin?: string): void {
+  t.add(path, {
+    kind: 'file',
+    size: 1,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    ...(origin === undefined ? {} : { origin }),
+    content: () => Readable.from(['x']),
+  });
+}
+
 function tree(): FileTree {
   const t = new FileTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
-  const f = (path: string) =>
-    t.add(path, {
-      kind: 'file',
-      size: 1,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtime: 0,
-      content: () => Readable.from(['x']),
-    });
+  const f = (path: string) => addFile(t, path);
   t.add('usr/lib', { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0 });
   t.add('lib', { kind: 'symlink', target: 'usr/lib', mode: 0o777, uid: 0, gid: 0, mtime: 0 });
   for (const p of [
@@ -80,17 +85,7 @@ describe('applyRemovals', () => {
 
   it('notes an entry that deletes what files[] added (remove runs after files), naming the fields', () => {
     const t = tree();
-    const add = (path: string, origin: string) =>
-      t.add(path, {
-        kind: 'file',
-        size: 1,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 0,
-        origin,
-        content: () => Readable.from(['x']),
-      });
+    const add = (path: string, origin: string) => addFile(t, path, origin);
     add('usr/share/doc/app/LICENSE', 'files[0]');
     add('usr/share/doc/app/NOTICE', 'files[2]');
     add('etc/app.conf', 'files[1]');
